@@ -1,0 +1,123 @@
+# dealernet -- build, test, benchmark and demo.
+#
+#   make            install missing Debian packages, build bin/
+#   make test       ... and run every test (unit, CLI, crash)
+#   make check-asan the same tests built with address + undefined sanitizers
+#   make check-valgrind  agent tests under valgrind memcheck
+#   make bench      benchmarks, printing ratios against an in-run baseline
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Objects go to $(B)/, binaries to $(BIN)/.  Protobuf-c code is generated from
+# proto/ into $(B)/gen and never edited.
+
+B       ?= build
+BIN     ?= bin
+PREFIX  ?= /usr/local
+DESTDIR ?=
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+SAN     ?=
+
+PKGS      := libzmq libprotobuf-c sqlite3 libcrypto jansson
+TEST_PKGS := cmocka
+
+CFLAGS_ALL  = -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -O2 -g -MMD -MP \
+              -I$(B)/gen -Iproto -Icommon -Iagent -Iserver \
+              $(shell pkg-config --cflags $(PKGS))
+LDLIBS_ALL  = $(shell pkg-config --libs $(PKGS)) -lpthread
+ifeq ($(SAN),1)
+CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+              -fno-omit-frame-pointer
+LDFLAGS_ALL = -fsanitize=address,undefined
+endif
+
+COMMON_SRCS := $(wildcard common/*.c)
+AGENT_SRCS  := $(filter-out agent/main.c,$(wildcard agent/*.c))
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+BENCH_SRCS  := $(wildcard tests/bench/bench_*.c)
+
+GEN_C   := $(B)/gen/dealernet.pb-c.c
+GEN_H   := $(B)/gen/dealernet.pb-c.h
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/%.o) $(B)/gen/dealernet.pb-c.o
+AGENT_OBJS  := $(AGENT_SRCS:%.c=$(B)/%.o)
+LIBCOMMON   := $(B)/libdncommon.a
+LIBAGENT    := $(B)/libdnagent.a
+UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
+BENCH_BINS  := $(BENCH_SRCS:tests/bench/%.c=$(B)/tests/bench/%)
+PROGRAMS    := $(BIN)/dealernet-agent
+
+.PHONY: all deps build build-tests test test-run check-asan check-valgrind bench \
+        install clean format
+
+all: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) build
+
+deps:
+	@sh deploy/deps.sh
+
+build: $(PROGRAMS)
+
+build-tests: build $(UNIT_BINS) $(BENCH_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
+	@sh tests/run.sh $(B) $(BIN)
+
+check-asan: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) B=build-asan BIN=bin-asan SAN=1 build-tests
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 sh tests/run.sh build-asan bin-asan
+
+check-valgrind: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
+	@DN_VALGRIND=1 sh tests/run.sh $(B) $(BIN)
+
+bench: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
+	@for b in $(BENCH_BINS); do $$b || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+
+format:
+	clang-format -i common/*.[ch] agent/*.[ch] tests/unit/*.c tests/bench/*.c \
+	    $(wildcard server/*.[ch])
+
+clean:
+	rm -rf build build-asan bin bin-asan
+
+# -- generated code --------------------------------------------------------
+
+$(GEN_C) $(GEN_H) &: proto/dealernet.proto
+	@mkdir -p $(B)/gen
+	protoc-c --c_out=$(B)/gen -Iproto proto/dealernet.proto
+
+$(B)/gen/dealernet.pb-c.o: $(GEN_C)
+	$(CC) $(filter-out -Werror,$(CFLAGS_ALL)) -c $< -o $@
+
+# -- objects, libraries, programs ----------------------------------------
+
+$(B)/%.o: %.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIBCOMMON): $(COMMON_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBAGENT): $(AGENT_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/dealernet-agent: $(B)/agent/main.o $(LIBAGENT) $(LIBCOMMON)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+$(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIBAGENT) $(LIBCOMMON)
+	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL) $(shell pkg-config --libs $(TEST_PKGS))
+
+$(B)/tests/bench/%: $(B)/tests/bench/%.o $(LIBAGENT) $(LIBCOMMON)
+	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

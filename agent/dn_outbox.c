@@ -1,0 +1,161 @@
+/*  dn_outbox -- appending to and checking the site's event chain.  */
+#include "dn_outbox.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_id.h"
+#include "dn_log.h"
+#include "dn_wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int64_t s_now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/*  Reads the head: its seq (0 for an empty log) and hash (zeros).  */
+static int s_head(sqlite3 *db, int64_t *seq, uint8_t hash[DN_HASH_BYTES])
+{
+    sqlite3_stmt *stmt;
+    int rc = 0;
+    *seq = 0;
+    memset(hash, 0, DN_HASH_BYTES);
+    if (dn_db_prepare(db, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", &stmt))
+        return DN_EDB;
+    switch (sqlite3_step(stmt)) {
+    case SQLITE_ROW:
+        *seq = sqlite3_column_int64(stmt, 0);
+        if (sqlite3_column_bytes(stmt, 1) == DN_HASH_BYTES)
+            memcpy(hash, sqlite3_column_blob(stmt, 1), DN_HASH_BYTES);
+        else
+            rc = DN_ECHAIN;
+        break;
+    case SQLITE_DONE:
+        break;
+    default:
+        rc = DN_EDB;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int dn_outbox_append(dn_store_t *store, Dealernet__Event *ev, uint8_t id[DN_ID_BYTES],
+                     uint8_t prev_hash[DN_HASH_BYTES], char *why, size_t why_size)
+{
+    sqlite3 *db = dn_store_db(store);
+    sqlite3_stmt *stmt;
+    uint8_t hash[DN_HASH_BYTES];
+    uint8_t *body = NULL;
+    size_t len = 0;
+    int64_t head_seq, now = s_now_ms();
+    int rc;
+
+    rc = s_head(db, &head_seq, prev_hash);
+    if (rc)
+        return rc;
+    rc = dn_id_new_at(id, now);
+    if (rc)
+        return rc;
+    ev->has_id = 1;
+    ev->id.data = id;
+    ev->id.len = DN_ID_BYTES;
+    ev->site = (char *)dn_store_info(store)->site;
+    ev->has_seq = 1;
+    ev->seq = (uint64_t)head_seq + 1;
+    ev->has_recorded_at_ms = 1;
+    ev->recorded_at_ms = now;
+    ev->has_prev_hash = 1;
+    ev->prev_hash.data = prev_hash;
+    ev->prev_hash.len = DN_HASH_BYTES;
+
+    rc = dn_wire_event_pack(ev, &body, &len, why, why_size);
+    if (rc)
+        return rc;
+    rc = dn_sha256(body, len, hash);
+    if (rc == 0 &&
+        (rc = dn_db_prepare(db,
+                            "INSERT INTO events(seq, id, kind, recorded_at_ms, body, hash) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            &stmt)) == 0) {
+        sqlite3_bind_int64(stmt, 1, (sqlite3_int64)ev->seq);
+        sqlite3_bind_blob(stmt, 2, id, DN_ID_BYTES, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, dn_wire_event_kind(ev), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, now);
+        sqlite3_bind_blob(stmt, 5, body, (int)len, SQLITE_STATIC);
+        sqlite3_bind_blob(stmt, 6, hash, DN_HASH_BYTES, SQLITE_STATIC);
+        if (sqlite3_step(stmt) != SQLITE_DONE) {
+            dn_log_error("sqlite: append event: %s", sqlite3_errmsg(db));
+            rc = DN_EDB;
+        }
+        sqlite3_finalize(stmt);
+    }
+    free(body);
+    return rc;
+}
+
+static int s_bad(dn_outbox_check_t *result, int64_t seq, const char *fmt, const char *arg)
+{
+    result->bad_seq = seq;
+    snprintf(result->why, sizeof result->why, fmt, arg);
+    return DN_ECHAIN;
+}
+
+int dn_outbox_check(dn_store_t *store, dn_outbox_check_t *result)
+{
+    sqlite3 *db = dn_store_db(store);
+    sqlite3_stmt *stmt;
+    uint8_t prev[DN_HASH_BYTES] = {0};
+    int64_t expect = 1;
+    int rc = 0, step = SQLITE_DONE;
+
+    memset(result, 0, sizeof *result);
+    if (dn_db_prepare(db, "SELECT seq, id, body, hash FROM events ORDER BY seq", &stmt))
+        return DN_EDB;
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(stmt, 0);
+        const uint8_t *body = sqlite3_column_blob(stmt, 2);
+        size_t len = (size_t)sqlite3_column_bytes(stmt, 2);
+        uint8_t hash[DN_HASH_BYTES];
+        Dealernet__Event *ev = NULL;
+        char why[DN_WHY_SIZE];
+
+        if (seq != expect) {
+            rc = s_bad(result, expect, "%s", "seq missing (gap in the sequence)");
+            break;
+        }
+        if (dn_wire_event_unpack(body, len, &ev, why, sizeof why)) {
+            rc = s_bad(result, seq, "event does not decode: %s", why);
+            break;
+        }
+        if (ev->seq != (uint64_t)seq)
+            rc = s_bad(result, seq, "%s", "event carries another seq");
+        else if (strcmp(ev->site, dn_store_info(store)->site) != 0)
+            rc = s_bad(result, seq, "event names site %s", ev->site);
+        else if (sqlite3_column_bytes(stmt, 1) != DN_ID_BYTES ||
+                 memcmp(sqlite3_column_blob(stmt, 1), ev->id.data, DN_ID_BYTES) != 0)
+            rc = s_bad(result, seq, "%s", "stored id differs from the event's");
+        else if (memcmp(ev->prev_hash.data, prev, DN_HASH_BYTES) != 0)
+            rc = s_bad(result, seq, "%s", "previous hash does not match the chain");
+        else if (dn_sha256(body, len, hash) != 0)
+            rc = DN_ECRYPTO;
+        else if (sqlite3_column_bytes(stmt, 3) != DN_HASH_BYTES ||
+                 memcmp(sqlite3_column_blob(stmt, 3), hash, DN_HASH_BYTES) != 0)
+            rc = s_bad(result, seq, "%s", "stored hash differs from the event's bytes");
+        dn_wire_event_free(&ev);
+        if (rc == 0) {
+            memcpy(prev, hash, DN_HASH_BYTES);
+            memcpy(result->head, hash, DN_HASH_BYTES);
+            result->events++;
+            expect++;
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = DN_EDB;
+    sqlite3_finalize(stmt);
+    return rc;
+}

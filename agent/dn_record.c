@@ -1,0 +1,414 @@
+/*  dn_record -- recording sales, refunds and members (see dn_record.h).
+
+    The pattern of every recorder: check what can be checked without the
+    database, BEGIN IMMEDIATE, check against the site's data, build the
+    event, append it, write its projection, COMMIT.  Any failure rolls the
+    whole transaction back, so an error leaves agent.db as it was.
+*/
+#include "dn_record.h"
+#include "dn_error.h"
+#include "dn_money.h"
+#include "dn_outbox.h"
+#include "dn_wire.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(why, size, fmt, args);
+    va_end(args);
+    return rc;
+}
+
+int dn_record_parse_line(const char *text, int exponent, dn_record_line_t *line,
+                         char *why, size_t why_size)
+{
+    const char *colon = strchr(text, ':');
+    const char *at = strchr(text, '@');
+    char qty[32];
+    size_t sku_len, qty_len;
+
+    memset(line, 0, sizeof *line);
+    if (!colon || (at && at < colon))
+        return s_why(DN_EPARSE, why, why_size, "line '%s' is not SKU:QTY[@PRICE]", text);
+    sku_len = (size_t)(colon - text);
+    qty_len = at ? (size_t)(at - colon - 1) : strlen(colon + 1);
+    if (sku_len == 0 || sku_len > DN_MAX_SKU_LEN)
+        return s_why(DN_EPARSE, why, why_size, "line '%s': SKU must be 1 to %d characters",
+                     text, DN_MAX_SKU_LEN);
+    memcpy(line->sku, text, sku_len);
+    line->sku[sku_len] = '\0';
+    if (!dn_valid_sku(line->sku))
+        return s_why(DN_EPARSE, why, why_size,
+                     "line '%s': SKU may hold printable characters other than space, "
+                     "':' and '@'",
+                     text);
+    if (qty_len == 0 || qty_len >= sizeof qty)
+        return s_why(DN_EPARSE, why, why_size, "line '%s': quantity missing", text);
+    memcpy(qty, colon + 1, qty_len);
+    qty[qty_len] = '\0';
+    if (dn_parse_int(qty, 1, DN_MAX_QUANTITY, &line->quantity))
+        return s_why(DN_EPARSE, why, why_size,
+                     "line '%s': quantity must be a whole number from 1 to %d", text,
+                     DN_MAX_QUANTITY);
+    if (at) {
+        if (dn_money_parse(at + 1, exponent, &line->unit_price) || line->unit_price < 0 ||
+            line->unit_price > DN_MAX_UNIT_PRICE)
+            return s_why(DN_EPARSE, why, why_size,
+                         "line '%s': price must be a non-negative amount with at most %d "
+                         "decimals",
+                         text, exponent);
+        line->has_price = 1;
+    }
+    return 0;
+}
+
+/*  Commits, or rolls back and passes rc on.  */
+static int s_finish(dn_store_t *store, int rc, char *why, size_t why_size)
+{
+    if (rc == 0 && (rc = dn_store_commit(store)) != 0)
+        s_why(rc, why, why_size, "could not commit to the agent database");
+    if (rc)
+        dn_store_rollback(store);
+    return rc;
+}
+
+/*  Appends ev and fills out; the caller has begun the transaction.  */
+static int s_append(dn_store_t *store, Dealernet__Event *ev, dn_record_result_t *out,
+                    char *why, size_t why_size)
+{
+    uint8_t prev_hash[DN_HASH_BYTES];
+    int rc = dn_outbox_append(store, ev, out->id, prev_hash, why, why_size);
+    if (rc && rc != DN_EPROTO && rc != DN_ETOOBIG)
+        s_why(rc, why, why_size, "could not append the event: %s", dn_strerror(rc));
+    out->seq = (int64_t)ev->seq;
+    return rc;
+}
+
+int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_result_t *out,
+                   char *why, size_t why_size)
+{
+    const dn_store_info_t *info = dn_store_info(store);
+    Dealernet__Event ev = DEALERNET__EVENT__INIT;
+    Dealernet__Sale sale = DEALERNET__SALE__INIT;
+    Dealernet__SaleLine lines[DN_MAX_SALE_LINES];
+    Dealernet__SaleLine *line_ptrs[DN_MAX_SALE_LINES];
+    char categories[DN_MAX_SALE_LINES][DN_MAX_CODE_LEN + 1];
+    char phone[DN_PHONE_SIZE];
+    uint8_t member_id[DN_ID_BYTES];
+    int64_t total = 0;
+    int channel = DEALERNET__CHANNEL__CHANNEL_STORE;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (in->n_lines < 1 || in->n_lines > DN_MAX_SALE_LINES)
+        return s_why(DN_EPARSE, why, why_size, "a sale needs 1 to %d --line options",
+                     DN_MAX_SALE_LINES);
+    for (size_t i = 0; i < in->n_lines; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(in->lines[i].sku, in->lines[j].sku) == 0)
+                return s_why(DN_EPARSE, why, why_size,
+                             "SKU %s is given twice; give each SKU once with its total "
+                             "quantity",
+                             in->lines[i].sku);
+    if (in->channel && (channel = dn_wire_channel_parse(in->channel)) < 0)
+        return s_why(DN_EPARSE, why, why_size,
+                     "channel '%s' is not one of store, online, community", in->channel);
+    if (in->seller && !dn_valid_code(in->seller))
+        return s_why(DN_EPARSE, why, why_size,
+                     "seller '%s' is not a partner code (a letter, then letters, digits, "
+                     "'_', '.', '-'; at most %d)",
+                     in->seller, DN_MAX_CODE_LEN);
+    if (in->member && dn_phone_normalize(in->member, phone))
+        return s_why(DN_EPARSE, why, why_size, "member phone '%s' is not a phone number",
+                     in->member);
+
+    if ((rc = dn_store_begin(store)) != 0)
+        return s_why(rc, why, why_size, "could not open a transaction on the agent database");
+    for (size_t i = 0; i < in->n_lines && rc == 0; i++) {
+        const dn_record_line_t *src = &in->lines[i];
+        Dealernet__SaleLine *line = &lines[i];
+        int64_t price, amount;
+
+        dealernet__sale_line__init(line);
+        line_ptrs[i] = line;
+        rc = dn_store_catalog_get(store, src->sku, &price, categories[i]);
+        if (rc == DN_ENOENT) {
+            categories[i][0] = '\0';
+            if (!src->has_price) {
+                rc = s_why(DN_ENOENT, why, why_size,
+                           "SKU %s has no price in the catalog; give it as %s:%lld@PRICE "
+                           "or run 'catalog set %s PRICE'",
+                           src->sku, src->sku, (long long)src->quantity, src->sku);
+                break;
+            }
+            rc = 0;
+        } else if (rc) {
+            break;
+        }
+        line->sku = (char *)src->sku;
+        line->has_quantity = 1;
+        line->quantity = src->quantity;
+        line->has_unit_price = 1;
+        line->unit_price = src->has_price ? src->unit_price : price;
+        line->category = categories[i][0] ? categories[i] : NULL;
+        if (dn_money_mul(line->unit_price, line->quantity, &amount) ||
+            dn_money_add(total, amount, &total))
+            rc = s_why(DN_EOVERFLOW, why, why_size, "sale total is out of range");
+    }
+    if (rc == 0) {
+        sale.n_lines = in->n_lines;
+        sale.lines = line_ptrs;
+        sale.has_total = 1;
+        sale.total = total;
+        sale.currency = (char *)info->currency;
+        sale.has_channel = 1;
+        sale.channel = (Dealernet__Channel)channel;
+        sale.seller = (char *)(in->seller ? in->seller : info->partner);
+        if (in->member) {
+            sale.member_phone = phone;
+            if (dn_store_member_find(store, phone, member_id) == 0) {
+                sale.has_member_id = 1;
+                sale.member_id.data = member_id;
+                sale.member_id.len = DN_ID_BYTES;
+            }
+        }
+        ev.body_case = DEALERNET__EVENT__BODY_SALE;
+        ev.sale = &sale;
+        rc = s_append(store, &ev, out, why, why_size);
+    }
+    if (rc == 0 && (rc = dn_store_sale_insert(store, &ev)) != 0)
+        s_why(rc, why, why_size, "could not store the sale");
+    out->amount = total;
+    return s_finish(store, rc, why, why_size);
+}
+
+/*  Fills the refund's lines from in and sets *amount to their value.  */
+static int s_refund_lines(dn_store_t *store, const dn_refund_input_t *in,
+                          Dealernet__RefundLine *lines, Dealernet__RefundLine **ptrs,
+                          int64_t *amount, char *why, size_t why_size)
+{
+    *amount = 0;
+    for (size_t i = 0; i < in->n_lines; i++) {
+        const dn_record_line_t *src = &in->lines[i];
+        dn_store_line_t line;
+        int64_t value;
+        int rc;
+
+        if (src->has_price)
+            return s_why(DN_EPARSE, why, why_size,
+                         "refund line '%s' has a price; give SKU:QTY, the sale's price "
+                         "applies",
+                         src->sku);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(src->sku, in->lines[j].sku) == 0)
+                return s_why(DN_EPARSE, why, why_size, "SKU %s is given twice", src->sku);
+        rc = dn_store_line_get(store, in->sale_id, src->sku, &line);
+        if (rc == DN_ENOENT)
+            return s_why(rc, why, why_size, "SKU %s is not on that sale", src->sku);
+        if (rc)
+            return rc;
+        if (src->quantity > line.quantity - line.refunded_qty)
+            return s_why(DN_ELIMIT, why, why_size,
+                         "SKU %s: %lld to refund but only %lld of %lld still refundable",
+                         src->sku, (long long)src->quantity,
+                         (long long)(line.quantity - line.refunded_qty),
+                         (long long)line.quantity);
+        if (dn_money_mul(line.unit_price, src->quantity, &value) ||
+            dn_money_add(*amount, value, amount))
+            return s_why(DN_EOVERFLOW, why, why_size, "refund amount is out of range");
+        dealernet__refund_line__init(&lines[i]);
+        lines[i].sku = (char *)src->sku;
+        lines[i].has_quantity = 1;
+        lines[i].quantity = src->quantity;
+        ptrs[i] = &lines[i];
+    }
+    return 0;
+}
+
+int dn_record_refund(dn_store_t *store, const dn_refund_input_t *in,
+                     dn_record_result_t *out, char *why, size_t why_size)
+{
+    const dn_store_info_t *info = dn_store_info(store);
+    Dealernet__Event ev = DEALERNET__EVENT__INIT;
+    Dealernet__Refund refund = DEALERNET__REFUND__INIT;
+    Dealernet__RefundLine lines[DN_MAX_SALE_LINES];
+    Dealernet__RefundLine *line_ptrs[DN_MAX_SALE_LINES];
+    dn_store_sale_t sale = {0, 0};
+    int64_t amount = 0, left;
+    char money[DN_MONEY_TEXT_SIZE], left_text[DN_MONEY_TEXT_SIZE];
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (in->n_lines && in->has_amount)
+        return s_why(DN_EPARSE, why, why_size, "give --line or --amount, not both");
+    if (in->n_lines > DN_MAX_SALE_LINES)
+        return s_why(DN_EPARSE, why, why_size, "a refund has at most %d lines",
+                     DN_MAX_SALE_LINES);
+    if (in->has_amount && in->amount <= 0)
+        return s_why(DN_EPARSE, why, why_size, "refund amount must be positive");
+
+    if ((rc = dn_store_begin(store)) != 0)
+        return s_why(rc, why, why_size, "could not open a transaction on the agent database");
+    rc = dn_store_sale_get(store, in->sale_id, &sale);
+    if (rc == DN_ENOENT)
+        s_why(rc, why, why_size, "no sale with that id at this site ('sales' lists them)");
+    left = sale.total - sale.refunded;
+    if (rc == 0 && left <= 0)
+        rc = s_why(DN_ELIMIT, why, why_size, "that sale is already fully refunded");
+    if (rc == 0) {
+        if (in->n_lines)
+            rc = s_refund_lines(store, in, lines, line_ptrs, &amount, why, why_size);
+        else
+            amount = in->has_amount ? in->amount : left;
+    }
+    if (rc == 0 && amount > left) {
+        dn_money_format(amount, info->exponent, money, sizeof money);
+        dn_money_format(left, info->exponent, left_text, sizeof left_text);
+        rc = s_why(DN_ELIMIT, why, why_size, "refund of %s %s exceeds the %s %s still refundable",
+                   money, info->currency, left_text, info->currency);
+    }
+    if (rc == 0 && amount <= 0)
+        rc = s_why(DN_ELIMIT, why, why_size, "nothing to refund: those lines are worth 0");
+    if (rc == 0) {
+        refund.has_sale_id = 1;
+        refund.sale_id.data = (uint8_t *)in->sale_id;
+        refund.sale_id.len = DN_ID_BYTES;
+        refund.n_lines = in->n_lines;
+        refund.lines = in->n_lines ? line_ptrs : NULL;
+        refund.has_amount = 1;
+        refund.amount = amount;
+        refund.currency = (char *)info->currency;
+        ev.body_case = DEALERNET__EVENT__BODY_REFUND;
+        ev.refund = &refund;
+        rc = s_append(store, &ev, out, why, why_size);
+    }
+    if (rc == 0 && (rc = dn_store_refund_insert(store, &ev)) != 0)
+        s_why(rc, why, why_size, "could not store the refund");
+    out->amount = amount;
+    return s_finish(store, rc, why, why_size);
+}
+
+/*  Checks the parts of a member input both add and update take.  */
+static int s_member_fields(const dn_member_input_t *in, char phone[DN_PHONE_SIZE],
+                           char *why, size_t why_size)
+{
+    if (!in->phone || dn_phone_normalize(in->phone, phone))
+        return s_why(DN_EPARSE, why, why_size,
+                     "phone '%s' is not a phone number (%d to %d digits, optional leading "
+                     "+)",
+                     in->phone ? in->phone : "", DN_MIN_PHONE_DIGITS, DN_MAX_PHONE_DIGITS);
+    if (in->name && !dn_valid_name(in->name))
+        return s_why(DN_EPARSE, why, why_size,
+                     "name must be 1 to %d bytes of printable UTF-8", DN_MAX_NAME_LEN);
+    if (in->has_household && (in->household < 0 || in->household > DN_MAX_HOUSEHOLD))
+        return s_why(DN_EPARSE, why, why_size, "household must be 0 to %d",
+                     DN_MAX_HOUSEHOLD);
+    return 0;
+}
+
+int dn_record_member_add(dn_store_t *store, const dn_member_input_t *in,
+                         dn_record_result_t *out, char *why, size_t why_size)
+{
+    Dealernet__Event ev = DEALERNET__EVENT__INIT;
+    Dealernet__MemberSignup signup = DEALERNET__MEMBER_SIGNUP__INIT;
+    char phone[DN_PHONE_SIZE], referrer_phone[DN_PHONE_SIZE];
+    uint8_t member_id[DN_ID_BYTES];
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = s_member_fields(in, phone, why, why_size)) != 0)
+        return rc;
+    if (in->referrer) {
+        int is_phone = in->referrer[0] == '+' || (in->referrer[0] >= '0' &&
+                                                  in->referrer[0] <= '9');
+        if (is_phone) {
+            if (dn_phone_normalize(in->referrer, referrer_phone))
+                return s_why(DN_EPARSE, why, why_size,
+                             "referrer '%s' is neither a phone number nor a partner code",
+                             in->referrer);
+            if (strcmp(referrer_phone, phone) == 0)
+                return s_why(DN_EPARSE, why, why_size, "a member cannot refer themselves");
+            signup.referrer_phone = referrer_phone;
+        } else {
+            if (!dn_valid_code(in->referrer))
+                return s_why(DN_EPARSE, why, why_size,
+                             "referrer '%s' is neither a phone number nor a partner code",
+                             in->referrer);
+            signup.referrer_partner = (char *)in->referrer;
+        }
+    }
+    if ((rc = dn_store_begin(store)) != 0)
+        return s_why(rc, why, why_size, "could not open a transaction on the agent database");
+    rc = dn_store_member_find(store, phone, out->id);
+    if (rc == 0) {
+        char existing[DN_ID_TEXT_SIZE];
+        dn_id_format(out->id, existing);
+        rc = s_why(DN_EDUP, why, why_size, "phone %s is already signed up here as member %s",
+                   phone, existing);
+    } else if (rc == DN_ENOENT) {
+        rc = dn_id_new(member_id);
+    }
+    if (rc == 0) {
+        signup.has_member_id = 1;
+        signup.member_id.data = member_id;
+        signup.member_id.len = DN_ID_BYTES;
+        signup.phone = phone;
+        signup.name = (char *)in->name;
+        signup.has_household = in->has_household;
+        signup.household = (uint32_t)in->household;
+        ev.body_case = DEALERNET__EVENT__BODY_MEMBER_SIGNUP;
+        ev.member_signup = &signup;
+        rc = s_append(store, &ev, out, why, why_size);
+    }
+    if (rc == 0 && (rc = dn_store_member_insert(store, &ev)) != 0)
+        s_why(rc, why, why_size, "could not store the member");
+    if (rc == 0)
+        memcpy(out->id, member_id, DN_ID_BYTES);
+    return s_finish(store, rc, why, why_size);
+}
+
+int dn_record_member_update(dn_store_t *store, const dn_member_input_t *in,
+                            dn_record_result_t *out, char *why, size_t why_size)
+{
+    Dealernet__Event ev = DEALERNET__EVENT__INIT;
+    Dealernet__MemberUpdate update = DEALERNET__MEMBER_UPDATE__INIT;
+    char phone[DN_PHONE_SIZE];
+    uint8_t member_id[DN_ID_BYTES];
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = s_member_fields(in, phone, why, why_size)) != 0)
+        return rc;
+    if (in->referrer)
+        return s_why(DN_EPARSE, why, why_size, "a member's referrer cannot be changed");
+    if (!in->name && !in->has_household)
+        return s_why(DN_EPARSE, why, why_size, "give --name or --household to change");
+    if ((rc = dn_store_begin(store)) != 0)
+        return s_why(rc, why, why_size, "could not open a transaction on the agent database");
+    rc = dn_store_member_find(store, phone, member_id);
+    if (rc == DN_ENOENT)
+        s_why(rc, why, why_size, "no member with phone %s at this site", phone);
+    if (rc == 0) {
+        update.has_member_id = 1;
+        update.member_id.data = member_id;
+        update.member_id.len = DN_ID_BYTES;
+        update.phone = phone;
+        update.name = (char *)in->name;
+        update.has_household = in->has_household;
+        update.household = (uint32_t)in->household;
+        ev.body_case = DEALERNET__EVENT__BODY_MEMBER_UPDATE;
+        ev.member_update = &update;
+        rc = s_append(store, &ev, out, why, why_size);
+    }
+    if (rc == 0 && (rc = dn_store_member_update(store, &ev)) != 0)
+        s_why(rc, why, why_size, "could not store the member update");
+    return s_finish(store, rc, why, why_size);
+}

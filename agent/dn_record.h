@@ -1,0 +1,91 @@
+/*  dn_record -- what a clerk can record: sales, refunds, member sign-ups and
+    updates.
+
+    Each function checks its input against the rules and the site's own
+    data, then in one transaction appends the event to the outbox and writes
+    its projections.  It returns success only after that transaction
+    committed (synchronous=FULL), so a clerk who saw "recorded" can rely on
+    it surviving a power cut.  On any error nothing is written and why holds
+    one line for the clerk.
+*/
+#ifndef DN_RECORD_H
+#define DN_RECORD_H
+
+#include "dn_store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*  One SKU:QTY[@PRICE] as typed.  */
+typedef struct {
+    char sku[DN_MAX_SKU_LEN + 1];
+    int64_t quantity;
+    int has_price;
+    int64_t unit_price; /* minor units, when has_price */
+} dn_record_line_t;
+
+/*  Parses "SKU:QTY" or "SKU:QTY@PRICE" (PRICE a decimal in the currency of
+    the given exponent).  Returns 0, or DN_EPARSE with a reason in why.  */
+int dn_record_parse_line(const char *text, int exponent, dn_record_line_t *line,
+                         char *why, size_t why_size);
+
+/*  What came of a recording.  */
+typedef struct {
+    uint8_t id[DN_ID_BYTES]; /* the new event's id: the sale's id for a sale */
+    int64_t seq;
+    int64_t amount; /* sale total or refund amount, minor units */
+} dn_record_result_t;
+
+typedef struct {
+    const dn_record_line_t *lines;
+    size_t n_lines;
+    const char *member;  /* phone as typed, or NULL */
+    const char *channel; /* "store" (default when NULL), "online", "community" */
+    const char *seller;  /* partner code, NULL for the site's partner */
+} dn_sale_input_t;
+
+/*  Records a sale.  A line without a price takes the catalog's; every line
+    takes the catalog's category when the SKU has one.  Returns 0, DN_EPARSE
+    (bad line, channel, seller, phone; a SKU given twice), DN_ENOENT (SKU
+    without a price), DN_EOVERFLOW, DN_EDB.  */
+int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_result_t *out,
+                   char *why, size_t why_size);
+
+typedef struct {
+    uint8_t sale_id[DN_ID_BYTES];
+    const dn_record_line_t *lines; /* SKU:QTY lines to refund, or none */
+    size_t n_lines;
+    int has_amount;
+    int64_t amount; /* an amount to refund, when has_amount */
+} dn_refund_input_t;
+
+/*  Records a refund of a sale of this site: of the given lines (quantity
+    times the sale's unit price), or of an amount, or -- with neither -- of
+    all that is still refundable.  Refuses (DN_ELIMIT) any line quantity or
+    amount beyond what is still refundable, DN_ENOENT for an unknown sale or
+    a SKU not on it, DN_EPARSE for a priced line or both lines and amount.  */
+int dn_record_refund(dn_store_t *store, const dn_refund_input_t *in,
+                     dn_record_result_t *out, char *why, size_t why_size);
+
+typedef struct {
+    const char *phone;    /* as typed */
+    const char *name;     /* or NULL */
+    const char *referrer; /* a phone or a partner code, or NULL */
+    int has_household;
+    int64_t household;
+} dn_member_input_t;
+
+/*  Signs up a member.  The phone is normalised; a phone already signed up at
+    this site is refused with DN_EDUP and the existing member's id in why.
+    A referrer starting with '+' or a digit is a member phone, otherwise a
+    partner code.  Returns 0 (out->id is the member's id), DN_EPARSE,
+    DN_EDUP, DN_EDB.  */
+int dn_record_member_add(dn_store_t *store, const dn_member_input_t *in,
+                         dn_record_result_t *out, char *why, size_t why_size);
+
+/*  Changes a member's name and/or household (in->referrer must be NULL).
+    Returns 0, DN_ENOENT for a phone not signed up here, DN_EPARSE.  */
+int dn_record_member_update(dn_store_t *store, const dn_member_input_t *in,
+                            dn_record_result_t *out, char *why, size_t why_size);
+
+#endif

@@ -1,0 +1,633 @@
+/*  dn_store -- the agent's SQLite schema, settings and projections.
+
+    All SQL of the agent lives here and in dn_outbox.c.  The schema is a list
+    of migrations; append to it, never edit a released entry.
+*/
+#include "dn_store.h"
+#include "dn_crypto.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_log.h"
+#include "dn_money.h"
+#include "dn_wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+struct _dn_store_t {
+    sqlite3 *db;
+    dn_store_info_t info;
+};
+
+static const dn_migration_t s_migrations[] = {
+    {"CREATE TABLE meta ("
+     "  key TEXT PRIMARY KEY,"
+     "  value TEXT NOT NULL"
+     ") WITHOUT ROWID;"
+     /* The outbox: every event exactly as packed, hashed and later sent.  */
+     "CREATE TABLE events ("
+     "  seq INTEGER PRIMARY KEY CHECK (seq >= 1),"
+     "  id BLOB NOT NULL UNIQUE CHECK (length(id) = 16),"
+     "  kind TEXT NOT NULL,"
+     "  recorded_at_ms INTEGER NOT NULL,"
+     "  body BLOB NOT NULL,"
+     "  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+     "  synced INTEGER NOT NULL DEFAULT 0"
+     ");"
+     "CREATE INDEX events_pending ON events(seq) WHERE synced = 0;"
+     "CREATE TABLE catalog ("
+     "  sku TEXT PRIMARY KEY,"
+     "  price INTEGER NOT NULL CHECK (price >= 0),"
+     "  category TEXT"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE sales ("
+     "  id BLOB PRIMARY KEY,"
+     "  seq INTEGER NOT NULL UNIQUE REFERENCES events(seq),"
+     "  recorded_at_ms INTEGER NOT NULL,"
+     "  total INTEGER NOT NULL CHECK (total >= 0),"
+     "  refunded INTEGER NOT NULL DEFAULT 0 CHECK (refunded BETWEEN 0 AND total),"
+     "  member_phone TEXT,"
+     "  channel INTEGER NOT NULL,"
+     "  seller TEXT NOT NULL"
+     ");"
+     "CREATE TABLE sale_lines ("
+     "  sale_id BLOB NOT NULL REFERENCES sales(id),"
+     "  line_no INTEGER NOT NULL,"
+     "  sku TEXT NOT NULL,"
+     "  quantity INTEGER NOT NULL CHECK (quantity >= 1),"
+     "  unit_price INTEGER NOT NULL CHECK (unit_price >= 0),"
+     "  category TEXT,"
+     "  refunded_qty INTEGER NOT NULL DEFAULT 0"
+     "    CHECK (refunded_qty BETWEEN 0 AND quantity),"
+     "  PRIMARY KEY (sale_id, line_no),"
+     "  UNIQUE (sale_id, sku)"
+     ");"
+     "CREATE TABLE refunds ("
+     "  id BLOB PRIMARY KEY,"
+     "  seq INTEGER NOT NULL UNIQUE REFERENCES events(seq),"
+     "  sale_id BLOB NOT NULL REFERENCES sales(id),"
+     "  amount INTEGER NOT NULL CHECK (amount > 0)"
+     ");"
+     "CREATE TABLE members ("
+     "  id BLOB PRIMARY KEY,"
+     "  phone TEXT NOT NULL UNIQUE,"
+     "  name TEXT,"
+     "  referrer TEXT,"
+     "  household INTEGER,"
+     "  seq INTEGER NOT NULL REFERENCES events(seq),"
+     "  recorded_at_ms INTEGER NOT NULL"
+     ");"},
+};
+
+#define DN_STORE_MIGRATIONS (sizeof s_migrations / sizeof s_migrations[0])
+
+static int s_path(const char *dir, char *path, size_t size)
+{
+    int n = snprintf(path, size, "%s/%s", dir, DN_AGENT_DB_FILE);
+    return n > 0 && (size_t)n < size ? 0 : DN_EINVAL;
+}
+
+static int s_meta_set(sqlite3 *db, const char *key, const char *value)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+    if (dn_db_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/*  Copies the value of key into value[0..size); DN_ENOENT if absent.  */
+static int s_meta_get(sqlite3 *db, const char *key, char *value, size_t size)
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_ENOENT;
+    if (dn_db_prepare(db, "SELECT value FROM meta WHERE key = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        snprintf(value, size, "%s", (const char *)sqlite3_column_text(stmt, 0));
+        rc = 0;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int dn_store_create(const char *dir, const char *site, const char *partner,
+                    const char *currency)
+{
+    char path[4096];
+    struct stat st;
+    sqlite3 *db;
+    int rc;
+
+    if (!dn_valid_code(site) || !dn_valid_code(partner) ||
+        dn_money_exponent(currency) < 0)
+        return DN_EINVAL;
+    if (s_path(dir, path, sizeof path))
+        return DN_EINVAL;
+    if (stat(path, &st) == 0)
+        return DN_EEXIST;
+    rc = dn_db_open(path, DN_DB_CREATE, s_migrations, DN_STORE_MIGRATIONS, &db);
+    if (rc)
+        return rc;
+    rc = dn_db_begin(db);
+    if (!rc)
+        rc = s_meta_set(db, "site", site);
+    if (!rc)
+        rc = s_meta_set(db, "partner", partner);
+    if (!rc)
+        rc = s_meta_set(db, "currency", currency);
+    if (!rc)
+        rc = dn_db_commit(db);
+    if (rc)
+        dn_db_rollback(db);
+    sqlite3_close(db);
+    return rc;
+}
+
+dn_store_t *dn_store_open(const char *dir, int *err)
+{
+    char path[4096];
+    dn_store_t *self;
+    int rc;
+
+    *err = s_path(dir, path, sizeof path);
+    if (*err)
+        return NULL;
+    self = calloc(1, sizeof *self);
+    if (!self) {
+        *err = DN_ENOMEM;
+        return NULL;
+    }
+    rc = dn_db_open(path, 0, s_migrations, DN_STORE_MIGRATIONS, &self->db);
+    if (!rc)
+        rc = s_meta_get(self->db, "site", self->info.site, sizeof self->info.site);
+    if (!rc)
+        rc = s_meta_get(self->db, "partner", self->info.partner,
+                        sizeof self->info.partner);
+    if (!rc)
+        rc = s_meta_get(self->db, "currency", self->info.currency,
+                        sizeof self->info.currency);
+    if (!rc) {
+        self->info.exponent = dn_money_exponent(self->info.currency);
+        if (self->info.exponent < 0 || !dn_valid_code(self->info.site) ||
+            !dn_valid_code(self->info.partner))
+            rc = DN_EDB;
+    }
+    if (rc) {
+        if (rc == DN_ENOENT && self->db)
+            rc = DN_EDB; /* the file is there but its settings are not */
+        dn_store_destroy(&self);
+        *err = rc;
+        return NULL;
+    }
+    *err = 0;
+    return self;
+}
+
+void dn_store_destroy(dn_store_t **self_p)
+{
+    if (self_p && *self_p) {
+        sqlite3_close((*self_p)->db);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+const dn_store_info_t *dn_store_info(const dn_store_t *self)
+{
+    return &self->info;
+}
+
+sqlite3 *dn_store_db(dn_store_t *self)
+{
+    return self->db;
+}
+
+int dn_store_begin(dn_store_t *self)
+{
+    return dn_db_begin(self->db);
+}
+
+int dn_store_commit(dn_store_t *self)
+{
+    return dn_db_commit(self->db);
+}
+
+void dn_store_rollback(dn_store_t *self)
+{
+    dn_db_rollback(self->db);
+}
+
+json_t *dn_store_money_json(const dn_store_t *self, int64_t minor)
+{
+    char text[DN_MONEY_TEXT_SIZE];
+    dn_money_format(minor, self->info.exponent, text, sizeof text);
+    return json_string(text);
+}
+
+static json_t *s_id_json(const void *blob)
+{
+    char text[DN_ID_TEXT_SIZE];
+    dn_id_format(blob, text);
+    return json_string(text);
+}
+
+static json_t *s_text_json(sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    return text ? json_string((const char *)text) : json_null();
+}
+
+/*  Runs a finished statement that changes rows; 0 or DN_EDB.  */
+static int s_step_done(sqlite3 *db, sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
+    if (rc)
+        dn_log_error("sqlite: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* -- catalog ------------------------------------------------------------- */
+
+int dn_store_catalog_get(dn_store_t *self, const char *sku, int64_t *price,
+                         char category[DN_MAX_CODE_LEN + 1])
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_ENOENT;
+    if (dn_db_prepare(self->db, "SELECT price, category FROM catalog WHERE sku = ?",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, sku, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        const unsigned char *cat = sqlite3_column_text(stmt, 1);
+        *price = sqlite3_column_int64(stmt, 0);
+        snprintf(category, DN_MAX_CODE_LEN + 1, "%s", cat ? (const char *)cat : "");
+        rc = 0;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int dn_store_catalog_set(dn_store_t *self, const char *sku, int64_t price,
+                         const char *category)
+{
+    sqlite3_stmt *stmt;
+    if (dn_db_prepare(self->db,
+                      "INSERT OR REPLACE INTO catalog(sku, price, category) "
+                      "VALUES (?, ?, ?)",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, sku, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, price);
+    if (category && *category)
+        sqlite3_bind_text(stmt, 3, category, -1, SQLITE_STATIC);
+    return s_step_done(self->db, stmt);
+}
+
+json_t *dn_store_catalog_list(dn_store_t *self)
+{
+    sqlite3_stmt *stmt;
+    json_t *list = json_array();
+    if (dn_db_prepare(self->db, "SELECT sku, price, category FROM catalog ORDER BY sku",
+                      &stmt)) {
+        json_decref(list);
+        return NULL;
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        int64_t price = sqlite3_column_int64(stmt, 1);
+        json_array_append_new(list,
+                              json_pack("{s:o, s:o, s:I, s:o}", "sku", s_text_json(stmt, 0),
+                                        "price", dn_store_money_json(self, price),
+                                        "price_minor", (json_int_t)price, "category",
+                                        s_text_json(stmt, 2)));
+    }
+    sqlite3_finalize(stmt);
+    return list;
+}
+
+/* -- projections --------------------------------------------------------- */
+
+int dn_store_sale_insert(dn_store_t *self, const Dealernet__Event *ev)
+{
+    const Dealernet__Sale *sale = ev->sale;
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if (dn_db_prepare(self->db,
+                      "INSERT INTO sales(id, seq, recorded_at_ms, total, member_phone, "
+                      "channel, seller) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, ev->id.data, (int)ev->id.len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)ev->seq);
+    sqlite3_bind_int64(stmt, 3, ev->recorded_at_ms);
+    sqlite3_bind_int64(stmt, 4, sale->total);
+    if (sale->member_phone)
+        sqlite3_bind_text(stmt, 5, sale->member_phone, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 6, sale->channel);
+    sqlite3_bind_text(stmt, 7, sale->seller, -1, SQLITE_STATIC);
+    rc = s_step_done(self->db, stmt);
+    for (size_t i = 0; rc == 0 && i < sale->n_lines; i++) {
+        const Dealernet__SaleLine *line = sale->lines[i];
+        if (dn_db_prepare(self->db,
+                          "INSERT INTO sale_lines(sale_id, line_no, sku, quantity, "
+                          "unit_price, category) VALUES (?, ?, ?, ?, ?, ?)",
+                          &stmt))
+            return DN_EDB;
+        sqlite3_bind_blob(stmt, 1, ev->id.data, (int)ev->id.len, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, (sqlite3_int64)i + 1);
+        sqlite3_bind_text(stmt, 3, line->sku, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, line->quantity);
+        sqlite3_bind_int64(stmt, 5, line->unit_price);
+        if (line->category)
+            sqlite3_bind_text(stmt, 6, line->category, -1, SQLITE_STATIC);
+        rc = s_step_done(self->db, stmt);
+    }
+    return rc;
+}
+
+int dn_store_refund_insert(dn_store_t *self, const Dealernet__Event *ev)
+{
+    const Dealernet__Refund *refund = ev->refund;
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if (dn_db_prepare(self->db,
+                      "INSERT INTO refunds(id, seq, sale_id, amount) VALUES (?, ?, ?, ?)",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, ev->id.data, (int)ev->id.len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)ev->seq);
+    sqlite3_bind_blob(stmt, 3, refund->sale_id.data, (int)refund->sale_id.len,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, refund->amount);
+    rc = s_step_done(self->db, stmt);
+    if (rc == 0) {
+        if (dn_db_prepare(self->db,
+                          "UPDATE sales SET refunded = refunded + ? WHERE id = ?", &stmt))
+            return DN_EDB;
+        sqlite3_bind_int64(stmt, 1, refund->amount);
+        sqlite3_bind_blob(stmt, 2, refund->sale_id.data, (int)refund->sale_id.len,
+                          SQLITE_STATIC);
+        rc = s_step_done(self->db, stmt);
+    }
+    for (size_t i = 0; rc == 0 && i < refund->n_lines; i++) {
+        if (dn_db_prepare(self->db,
+                          "UPDATE sale_lines SET refunded_qty = refunded_qty + ? "
+                          "WHERE sale_id = ? AND sku = ?",
+                          &stmt))
+            return DN_EDB;
+        sqlite3_bind_int64(stmt, 1, refund->lines[i]->quantity);
+        sqlite3_bind_blob(stmt, 2, refund->sale_id.data, (int)refund->sale_id.len,
+                          SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, refund->lines[i]->sku, -1, SQLITE_STATIC);
+        rc = s_step_done(self->db, stmt);
+    }
+    return rc;
+}
+
+int dn_store_member_insert(dn_store_t *self, const Dealernet__Event *ev)
+{
+    const Dealernet__MemberSignup *m = ev->member_signup;
+    const char *referrer = m->referrer_phone ? m->referrer_phone : m->referrer_partner;
+    sqlite3_stmt *stmt;
+
+    if (dn_db_prepare(self->db,
+                      "INSERT INTO members(id, phone, name, referrer, household, seq, "
+                      "recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, m->member_id.data, (int)m->member_id.len, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, m->phone, -1, SQLITE_STATIC);
+    if (m->name)
+        sqlite3_bind_text(stmt, 3, m->name, -1, SQLITE_STATIC);
+    if (referrer)
+        sqlite3_bind_text(stmt, 4, referrer, -1, SQLITE_STATIC);
+    if (m->has_household)
+        sqlite3_bind_int(stmt, 5, (int)m->household);
+    sqlite3_bind_int64(stmt, 6, (sqlite3_int64)ev->seq);
+    sqlite3_bind_int64(stmt, 7, ev->recorded_at_ms);
+    return s_step_done(self->db, stmt);
+}
+
+int dn_store_member_update(dn_store_t *self, const Dealernet__Event *ev)
+{
+    const Dealernet__MemberUpdate *m = ev->member_update;
+    sqlite3_stmt *stmt;
+
+    if (dn_db_prepare(self->db,
+                      "UPDATE members SET name = coalesce(?, name), "
+                      "household = coalesce(?, household) WHERE id = ?",
+                      &stmt))
+        return DN_EDB;
+    if (m->name)
+        sqlite3_bind_text(stmt, 1, m->name, -1, SQLITE_STATIC);
+    if (m->has_household)
+        sqlite3_bind_int(stmt, 2, (int)m->household);
+    sqlite3_bind_blob(stmt, 3, m->member_id.data, (int)m->member_id.len, SQLITE_STATIC);
+    return s_step_done(self->db, stmt);
+}
+
+/* -- lookups ------------------------------------------------------------- */
+
+int dn_store_sale_get(dn_store_t *self, const uint8_t id[DN_ID_BYTES],
+                      dn_store_sale_t *sale)
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_ENOENT;
+    if (dn_db_prepare(self->db, "SELECT total, refunded FROM sales WHERE id = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, id, DN_ID_BYTES, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        sale->total = sqlite3_column_int64(stmt, 0);
+        sale->refunded = sqlite3_column_int64(stmt, 1);
+        rc = 0;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int dn_store_line_get(dn_store_t *self, const uint8_t sale_id[DN_ID_BYTES],
+                      const char *sku, dn_store_line_t *line)
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_ENOENT;
+    if (dn_db_prepare(self->db,
+                      "SELECT quantity, refunded_qty, unit_price FROM sale_lines "
+                      "WHERE sale_id = ? AND sku = ?",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, sale_id, DN_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, sku, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        line->quantity = sqlite3_column_int64(stmt, 0);
+        line->refunded_qty = sqlite3_column_int64(stmt, 1);
+        line->unit_price = sqlite3_column_int64(stmt, 2);
+        rc = 0;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int dn_store_member_find(dn_store_t *self, const char *phone, uint8_t id[DN_ID_BYTES])
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_ENOENT;
+    if (dn_db_prepare(self->db, "SELECT id FROM members WHERE phone = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, phone, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW &&
+        sqlite3_column_bytes(stmt, 0) == DN_ID_BYTES) {
+        memcpy(id, sqlite3_column_blob(stmt, 0), DN_ID_BYTES);
+        rc = 0;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* -- listings ------------------------------------------------------------ */
+
+static json_t *s_time_json(int64_t unix_ms)
+{
+    char text[64];
+    time_t secs = (time_t)(unix_ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+             tm.tm_sec, (int)(unix_ms % 1000));
+    return json_string(text);
+}
+
+static json_t *s_sale_lines(dn_store_t *self, const void *sale_id)
+{
+    sqlite3_stmt *stmt;
+    json_t *lines = json_array();
+    if (dn_db_prepare(self->db,
+                      "SELECT sku, quantity, unit_price, category, refunded_qty "
+                      "FROM sale_lines WHERE sale_id = ? ORDER BY line_no",
+                      &stmt)) {
+        json_decref(lines);
+        return NULL;
+    }
+    sqlite3_bind_blob(stmt, 1, sale_id, DN_ID_BYTES, SQLITE_STATIC);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        int64_t price = sqlite3_column_int64(stmt, 2);
+        json_array_append_new(
+            lines, json_pack("{s:o, s:I, s:o, s:I, s:o, s:I}", "sku", s_text_json(stmt, 0),
+                             "quantity", (json_int_t)sqlite3_column_int64(stmt, 1),
+                             "unit_price", dn_store_money_json(self, price),
+                             "unit_price_minor", (json_int_t)price, "category",
+                             s_text_json(stmt, 3), "refunded_quantity",
+                             (json_int_t)sqlite3_column_int64(stmt, 4)));
+    }
+    sqlite3_finalize(stmt);
+    return lines;
+}
+
+json_t *dn_store_sales_list(dn_store_t *self)
+{
+    sqlite3_stmt *stmt;
+    json_t *list = json_array();
+    if (dn_db_prepare(self->db,
+                      "SELECT id, seq, recorded_at_ms, total, refunded, channel, seller, "
+                      "member_phone FROM sales ORDER BY seq",
+                      &stmt)) {
+        json_decref(list);
+        return NULL;
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        const void *id = sqlite3_column_blob(stmt, 0);
+        int64_t total = sqlite3_column_int64(stmt, 3);
+        int64_t refunded = sqlite3_column_int64(stmt, 4);
+        json_t *lines = s_sale_lines(self, id);
+        if (!lines || sqlite3_column_bytes(stmt, 0) != DN_ID_BYTES) {
+            json_decref(lines);
+            json_decref(list);
+            list = NULL;
+            break;
+        }
+        json_array_append_new(
+            list,
+            json_pack("{s:o, s:I, s:o, s:o, s:I, s:o, s:I, s:s, s:s, s:o, s:o, s:o}", "id",
+                      s_id_json(id), "seq", (json_int_t)sqlite3_column_int64(stmt, 1),
+                      "recorded_at", s_time_json(sqlite3_column_int64(stmt, 2)), "total",
+                      dn_store_money_json(self, total), "total_minor", (json_int_t)total,
+                      "refunded", dn_store_money_json(self, refunded), "refunded_minor",
+                      (json_int_t)refunded, "currency", self->info.currency, "channel",
+                      dn_wire_channel_name(sqlite3_column_int(stmt, 5)), "seller",
+                      s_text_json(stmt, 6), "member", s_text_json(stmt, 7), "lines",
+                      lines));
+    }
+    sqlite3_finalize(stmt);
+    return list;
+}
+
+json_t *dn_store_members_list(dn_store_t *self)
+{
+    sqlite3_stmt *stmt;
+    json_t *list = json_array();
+    if (dn_db_prepare(self->db,
+                      "SELECT id, phone, name, referrer, household, seq, recorded_at_ms "
+                      "FROM members ORDER BY seq",
+                      &stmt)) {
+        json_decref(list);
+        return NULL;
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        json_t *household = sqlite3_column_type(stmt, 4) == SQLITE_NULL
+                                ? json_null()
+                                : json_integer(sqlite3_column_int(stmt, 4));
+        json_array_append_new(
+            list, json_pack("{s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "id",
+                            s_id_json(sqlite3_column_blob(stmt, 0)), "phone",
+                            s_text_json(stmt, 1), "name", s_text_json(stmt, 2), "referrer",
+                            s_text_json(stmt, 3), "household", household, "seq",
+                            (json_int_t)sqlite3_column_int64(stmt, 5), "recorded_at",
+                            s_time_json(sqlite3_column_int64(stmt, 6))));
+    }
+    sqlite3_finalize(stmt);
+    return list;
+}
+
+json_t *dn_store_status(dn_store_t *self)
+{
+    sqlite3_stmt *stmt;
+    json_t *status;
+    int64_t events = 0, pending = 0, head_seq = 0;
+    char head[2 * DN_HASH_BYTES + 1] = "";
+    char last_sync[32];
+
+    if (dn_db_prepare(self->db,
+                      "SELECT count(*), coalesce(sum(synced = 0), 0), "
+                      "(SELECT seq FROM events ORDER BY seq DESC LIMIT 1), "
+                      "(SELECT hash FROM events ORDER BY seq DESC LIMIT 1) FROM events",
+                      &stmt))
+        return NULL;
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        events = sqlite3_column_int64(stmt, 0);
+        pending = sqlite3_column_int64(stmt, 1);
+        head_seq = sqlite3_column_int64(stmt, 2);
+        if (sqlite3_column_bytes(stmt, 3) == DN_HASH_BYTES)
+            dn_hex_encode(sqlite3_column_blob(stmt, 3), DN_HASH_BYTES, head);
+    }
+    sqlite3_finalize(stmt);
+    status = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "site", self->info.site,
+                       "partner", self->info.partner, "currency", self->info.currency,
+                       "events", (json_int_t)events, "pending", (json_int_t)pending,
+                       "head_seq", (json_int_t)head_seq, "head_hash", head);
+    if (status && s_meta_get(self->db, "last_sync_ms", last_sync, sizeof last_sync) == 0)
+        json_object_set_new(status, "last_sync", s_time_json(strtoll(last_sync, NULL, 10)));
+    else if (status)
+        json_object_set_new(status, "last_sync", json_null());
+    return status;
+}

@@ -1,0 +1,114 @@
+/*  dn_store -- the agent's SQLite file: schema, settings, catalog and the
+    readable projections (sales, refunds, members) of its events.
+
+    The events table (dn_outbox) is the truth; the other tables are
+    projections written in the same transaction as the event they come from,
+    so they can never disagree with it.  Listings are returned as jansson
+    values, which the CLI prints either as a table or as JSON.
+*/
+#ifndef DN_STORE_H
+#define DN_STORE_H
+
+#include "dealernet.pb-c.h"
+#include "dn_id.h"
+#include "dn_valid.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#define DN_AGENT_DB_FILE  "agent.db"
+#define DN_AGENT_KEY_FILE "site.key"
+
+typedef struct _dn_store_t dn_store_t;
+
+/*  Settings fixed at init.  */
+typedef struct {
+    char site[DN_MAX_CODE_LEN + 1];
+    char partner[DN_MAX_CODE_LEN + 1];
+    char currency[4];
+    int exponent; /* digits after the point of the currency */
+} dn_store_info_t;
+
+/*  Creates DIR/agent.db for a new site and writes its settings.  DIR must
+    exist.  Returns 0, DN_EEXIST if the file exists, DN_EINVAL for a bad code
+    or currency, DN_EDB.  */
+int dn_store_create(const char *dir, const char *site, const char *partner,
+                    const char *currency);
+
+/*  Opens DIR/agent.db, migrating it if it is older than this program.
+    Returns a new store, or NULL with *err set (DN_ENOENT if there is no
+    agent.db, DN_ESCHEMA, DN_EDB).  Caller destroys.  */
+dn_store_t *dn_store_open(const char *dir, int *err);
+
+/*  Closes the store; accepts NULL and sets *self_p to NULL.  */
+void dn_store_destroy(dn_store_t **self_p);
+
+/*  Borrowed: the settings, valid while the store is open.  */
+const dn_store_info_t *dn_store_info(const dn_store_t *self);
+
+/*  Borrowed: the SQLite handle, for the other agent store modules.  */
+sqlite3 *dn_store_db(dn_store_t *self);
+
+/*  Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK.  0 or DN_EDB.  */
+int dn_store_begin(dn_store_t *self);
+int dn_store_commit(dn_store_t *self);
+void dn_store_rollback(dn_store_t *self);
+
+/*  Catalog.  get: 0 and *price (minor units) and category (empty if none),
+    or DN_ENOENT.  set: inserts or replaces.  list: a new JSON array of
+    {sku, price, price_minor, category}, caller decrefs; NULL on error.  */
+int dn_store_catalog_get(dn_store_t *self, const char *sku, int64_t *price,
+                         char category[DN_MAX_CODE_LEN + 1]);
+int dn_store_catalog_set(dn_store_t *self, const char *sku, int64_t price,
+                         const char *category);
+json_t *dn_store_catalog_list(dn_store_t *self);
+
+/*  Projections, called inside the transaction that appends the event.
+    ev is the event as appended (id and seq set).  Return 0 or DN_EDB.  */
+int dn_store_sale_insert(dn_store_t *self, const Dealernet__Event *ev);
+int dn_store_refund_insert(dn_store_t *self, const Dealernet__Event *ev);
+int dn_store_member_insert(dn_store_t *self, const Dealernet__Event *ev);
+int dn_store_member_update(dn_store_t *self, const Dealernet__Event *ev);
+
+/*  A sale as needed to refund it.  */
+typedef struct {
+    int64_t total;    /* minor units */
+    int64_t refunded; /* minor units refunded so far */
+} dn_store_sale_t;
+
+/*  One line of a sale.  */
+typedef struct {
+    int64_t quantity;
+    int64_t refunded_qty;
+    int64_t unit_price;
+} dn_store_line_t;
+
+/*  0 and *sale, or DN_ENOENT.  */
+int dn_store_sale_get(dn_store_t *self, const uint8_t id[DN_ID_BYTES],
+                      dn_store_sale_t *sale);
+
+/*  0 and *line for the sale's line of that SKU, or DN_ENOENT.  */
+int dn_store_line_get(dn_store_t *self, const uint8_t sale_id[DN_ID_BYTES],
+                      const char *sku, dn_store_line_t *line);
+
+/*  0 and the member's id for a normalised phone, or DN_ENOENT.  */
+int dn_store_member_find(dn_store_t *self, const char *phone,
+                         uint8_t id[DN_ID_BYTES]);
+
+/*  New JSON arrays, caller decrefs, NULL on error.  sales: {id, seq,
+    recorded_at, total, total_minor, refunded, refunded_minor, currency,
+    channel, seller, member, lines: [{sku, quantity, unit_price,
+    unit_price_minor, category, refunded_quantity}]}.  members: {id, phone,
+    name, referrer, household, seq, recorded_at}.  */
+json_t *dn_store_sales_list(dn_store_t *self);
+json_t *dn_store_members_list(dn_store_t *self);
+
+/*  A new JSON object: {site, partner, currency, events, pending, head_seq,
+    head_hash, last_sync}.  Caller decrefs; NULL on error.  */
+json_t *dn_store_status(dn_store_t *self);
+
+/*  Formats minor units in the store's currency into a new JSON string.  */
+json_t *dn_store_money_json(const dn_store_t *self, int64_t minor);
+
+#endif

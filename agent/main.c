@@ -1,0 +1,763 @@
+/*  dealernet-agent -- the shop's recorder: arguments, data folder, dispatch.
+
+    Every command opens agent.db, does one thing and exits: the process is
+    short-lived, so a crash or a pulled plug loses at most the command in
+    hand, and that command never reported success.
+*/
+#include "dn_crypto.h"
+#include "dn_error.h"
+#include "dn_id.h"
+#include "dn_log.h"
+#include "dn_money.h"
+#include "dn_outbox.h"
+#include "dn_protocol.h"
+#include "dn_record.h"
+#include "dn_store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DN_AGENT_VERSION "0.1.0"
+#define EX_USAGE         64
+
+typedef struct {
+    const char *name;
+    int (*run)(const char *dir, int argc, char **argv);
+    const char *usage;
+    const char *help;
+} s_command_t;
+
+static const s_command_t *s_current; /* for usage errors and --help */
+
+/* -- small helpers ------------------------------------------------------- */
+
+static int s_usage_error(const char *fmt, const char *arg)
+{
+    char text[256];
+    snprintf(text, sizeof text, fmt, arg);
+    dn_log_error("%s (see: dealernet-agent %s --help)", text,
+                 s_current ? s_current->name : "");
+    return EX_USAGE;
+}
+
+static int s_fail(int rc, const char *why)
+{
+    dn_log_error("%s", why && *why ? why : dn_strerror(rc));
+    return dn_exit_code(rc);
+}
+
+static void s_print_json(json_t *value)
+{
+    json_dumpf(value, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+}
+
+static int s_mkdirs(const char *path)
+{
+    char buf[4096];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof buf)
+        return DN_EINVAL;
+    memcpy(buf, path, len + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return DN_EIO;
+        *p = '/';
+    }
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+        return DN_EIO;
+    return 0;
+}
+
+static dn_store_t *s_open(const char *dir, int *exit_code)
+{
+    int rc;
+    dn_store_t *store = dn_store_open(dir, &rc);
+    if (!store) {
+        if (rc == DN_ENOENT)
+            dn_log_error("no agent in %s: run 'dealernet-agent -d %s init --site CODE "
+                         "--partner CODE' first",
+                         dir, dir);
+        else
+            dn_log_error("cannot open %s/%s: %s", dir, DN_AGENT_DB_FILE, dn_strerror(rc));
+        *exit_code = dn_exit_code(rc);
+    }
+    return store;
+}
+
+/*  Parses the options of a command with getopt_long; unknown options and
+    --help are handled here.  Returns the option, -1 at the end, or -2 when
+    the command must stop with *exit_code.  */
+static int s_getopt(int argc, char **argv, const struct option *longs, int *exit_code)
+{
+    int c = getopt_long(argc, argv, "h", longs, NULL);
+    if (c == 'h') {
+        printf("usage: dealernet-agent [-d DIR] %s %s\n\n%s", s_current->name,
+               s_current->usage, s_current->help);
+        *exit_code = 0;
+        return -2;
+    }
+    if (c == '?') {
+        *exit_code = s_usage_error("%s", "unknown or incomplete option");
+        return -2;
+    }
+    return c;
+}
+
+/* -- init ---------------------------------------------------------------- */
+
+static int s_cmd_init(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"site", required_argument, NULL, 's'},
+                                          {"partner", required_argument, NULL, 'p'},
+                                          {"currency", required_argument, NULL, 'c'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const char *site = NULL, *partner = NULL, *currency = "CNY";
+    char path[4096];
+    struct stat st;
+    dn_key_t *key;
+    int c, code = 0, rc;
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 's')
+            site = optarg;
+        else if (c == 'p')
+            partner = optarg;
+        else if (c == 'c')
+            currency = optarg;
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!site || !partner)
+        return s_usage_error("%s", "init needs --site CODE and --partner CODE");
+    if (!dn_valid_code(site))
+        return s_usage_error("site '%s' is not a code (a letter, then letters, digits, "
+                             "'_', '.', '-'; at most 32)",
+                             site);
+    if (!dn_valid_code(partner))
+        return s_usage_error("partner '%s' is not a code (a letter, then letters, digits, "
+                             "'_', '.', '-'; at most 32)",
+                             partner);
+    if (dn_money_exponent(currency) < 0)
+        return s_usage_error("currency '%s' is not a known ISO 4217 code", currency);
+    snprintf(path, sizeof path, "%s/%s", dir, DN_AGENT_KEY_FILE);
+    if (stat(path, &st) == 0) {
+        dn_log_error("%s already exists; refusing to overwrite a site's key", path);
+        return dn_exit_code(DN_EEXIST);
+    }
+    if (s_mkdirs(dir)) {
+        dn_log_error("cannot create the data folder %s: %s", dir, strerror(errno));
+        return dn_exit_code(DN_EIO);
+    }
+    rc = dn_store_create(dir, site, partner, currency);
+    if (rc == DN_EEXIST) {
+        dn_log_error("%s/%s already exists; refusing to overwrite an agent", dir,
+                     DN_AGENT_DB_FILE);
+        return dn_exit_code(rc);
+    }
+    if (rc)
+        return s_fail(rc, "could not create the agent database");
+    key = dn_key_generate();
+    rc = key ? dn_key_save(key, path) : DN_ECRYPTO;
+    dn_key_destroy(&key);
+    if (rc) {
+        char db[4096];
+        snprintf(db, sizeof db, "%s/%s", dir, DN_AGENT_DB_FILE);
+        unlink(db);
+        return s_fail(rc, "could not create the site key");
+    }
+    printf("initialised site %s for partner %s (%s) in %s\n", site, partner, currency, dir);
+    return 0;
+}
+
+/* -- sale ---------------------------------------------------------------- */
+
+static void s_print_result(const dn_store_t *store, const char *what,
+                           const dn_record_result_t *r, int json)
+{
+    const dn_store_info_t *info = dn_store_info(store);
+    char id[DN_ID_TEXT_SIZE], money[DN_MONEY_TEXT_SIZE];
+    dn_id_format(r->id, id);
+    dn_money_format(r->amount, info->exponent, money, sizeof money);
+    if (json) {
+        json_t *out = json_pack("{s:s, s:I, s:s, s:I, s:s}", "id", id, "seq",
+                                (json_int_t)r->seq, "amount", money, "amount_minor",
+                                (json_int_t)r->amount, "currency", info->currency);
+        s_print_json(out);
+        json_decref(out);
+    } else {
+        printf("%s %s  %s %s  (seq %lld)\n", what, id, money, info->currency,
+               (long long)r->seq);
+    }
+}
+
+static int s_cmd_sale(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"line", required_argument, NULL, 'l'},
+                                          {"member", required_argument, NULL, 'm'},
+                                          {"channel", required_argument, NULL, 'c'},
+                                          {"seller", required_argument, NULL, 's'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const char *line_text[DN_MAX_SALE_LINES];
+    dn_record_line_t lines[DN_MAX_SALE_LINES];
+    dn_sale_input_t in = {0};
+    dn_record_result_t result;
+    char why[256] = "";
+    size_t n = 0;
+    int c, code = 0, json = 0, rc;
+    dn_store_t *store;
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 'l') {
+            if (n == DN_MAX_SALE_LINES)
+                return s_usage_error("%s", "too many --line options (at most 200)");
+            line_text[n++] = optarg;
+        } else if (c == 'm') {
+            in.member = optarg;
+        } else if (c == 'c') {
+            in.channel = optarg;
+        } else if (c == 's') {
+            in.seller = optarg;
+        } else if (c == 'j') {
+            json = 1;
+        }
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if (n == 0)
+        return s_usage_error("%s", "a sale needs at least one --line SKU:QTY[@PRICE]");
+    if (!(store = s_open(dir, &code)))
+        return code;
+    for (size_t i = 0; i < n; i++) {
+        rc = dn_record_parse_line(line_text[i], dn_store_info(store)->exponent, &lines[i],
+                                  why, sizeof why);
+        if (rc) {
+            dn_store_destroy(&store);
+            return s_fail(rc, why);
+        }
+    }
+    in.lines = lines;
+    in.n_lines = n;
+    rc = dn_record_sale(store, &in, &result, why, sizeof why);
+    if (rc == 0)
+        s_print_result(store, "sale", &result, json);
+    dn_store_destroy(&store);
+    return rc ? s_fail(rc, why) : 0;
+}
+
+/* -- refund -------------------------------------------------------------- */
+
+static int s_cmd_refund(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"line", required_argument, NULL, 'l'},
+                                          {"amount", required_argument, NULL, 'a'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const char *line_text[DN_MAX_SALE_LINES];
+    const char *amount = NULL;
+    dn_record_line_t lines[DN_MAX_SALE_LINES];
+    dn_refund_input_t in = {0};
+    dn_record_result_t result;
+    char why[256] = "";
+    size_t n = 0;
+    int c, code = 0, json = 0, rc = 0;
+    dn_store_t *store;
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 'l') {
+            if (n == DN_MAX_SALE_LINES)
+                return s_usage_error("%s", "too many --line options (at most 200)");
+            line_text[n++] = optarg;
+        } else if (c == 'a') {
+            amount = optarg;
+        } else if (c == 'j') {
+            json = 1;
+        }
+    }
+    if (optind != argc - 1)
+        return s_usage_error("%s", "refund needs exactly one SALE_ID");
+    if (dn_id_parse(argv[optind], in.sale_id))
+        return s_usage_error("'%s' is not a sale id (like 0190c2d4-5e6f-7a8b-9c0d-"
+                             "1e2f3a4b5c6d; 'sales' lists them)",
+                             argv[optind]);
+    if (!(store = s_open(dir, &code)))
+        return code;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = dn_record_parse_line(line_text[i], dn_store_info(store)->exponent, &lines[i],
+                                  why, sizeof why);
+    if (rc == 0 && amount) {
+        in.has_amount = 1;
+        if (dn_money_parse(amount, dn_store_info(store)->exponent, &in.amount)) {
+            rc = DN_EPARSE;
+            snprintf(why, sizeof why, "amount '%s' is not a decimal amount with at most %d "
+                     "decimals", amount, dn_store_info(store)->exponent);
+        }
+    }
+    in.lines = lines;
+    in.n_lines = n;
+    if (rc == 0)
+        rc = dn_record_refund(store, &in, &result, why, sizeof why);
+    if (rc == 0)
+        s_print_result(store, "refund", &result, json);
+    dn_store_destroy(&store);
+    return rc ? s_fail(rc, why) : 0;
+}
+
+/* -- member -------------------------------------------------------------- */
+
+static int s_member_write(const char *dir, int argc, char **argv, int update)
+{
+    static const struct option longs[] = {{"phone", required_argument, NULL, 'p'},
+                                          {"name", required_argument, NULL, 'n'},
+                                          {"referrer", required_argument, NULL, 'r'},
+                                          {"household", required_argument, NULL, 'H'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    dn_member_input_t in = {0};
+    dn_record_result_t result;
+    char why[256] = "";
+    int c, code = 0, json = 0, rc;
+    dn_store_t *store;
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 'p') {
+            in.phone = optarg;
+        } else if (c == 'n') {
+            in.name = optarg;
+        } else if (c == 'r') {
+            in.referrer = optarg;
+        } else if (c == 'H') {
+            in.has_household = 1;
+            if (dn_parse_int(optarg, 0, DN_MAX_HOUSEHOLD, &in.household))
+                return s_usage_error("household '%s' must be a whole number from 0 to 100",
+                                     optarg);
+        } else if (c == 'j') {
+            json = 1;
+        }
+    }
+    if (update && optind == argc - 1 && !in.phone)
+        in.phone = argv[optind++];
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!in.phone)
+        return s_usage_error("%s", update ? "member update needs the member's PHONE"
+                                          : "member add needs --phone PHONE");
+    if (!(store = s_open(dir, &code)))
+        return code;
+    rc = update ? dn_record_member_update(store, &in, &result, why, sizeof why)
+                : dn_record_member_add(store, &in, &result, why, sizeof why);
+    if (rc == 0) {
+        char id[DN_ID_TEXT_SIZE];
+        dn_id_format(result.id, id);
+        if (json) {
+            json_t *out = json_pack("{s:s, s:I}", "id", id, "seq", (json_int_t)result.seq);
+            s_print_json(out);
+            json_decref(out);
+        } else {
+            printf("%s %s  (seq %lld)\n", update ? "member updated, event" : "member", id,
+                   (long long)result.seq);
+        }
+    }
+    dn_store_destroy(&store);
+    return rc ? s_fail(rc, why) : 0;
+}
+
+static int s_cmd_member_add(const char *dir, int argc, char **argv)
+{
+    return s_member_write(dir, argc, argv, 0);
+}
+
+static int s_cmd_member_update(const char *dir, int argc, char **argv)
+{
+    return s_member_write(dir, argc, argv, 1);
+}
+
+/*  Parses the options of a read-only listing command: only --json.  */
+static int s_listing_opts(int argc, char **argv, int *json, int *code)
+{
+    static const struct option longs[] = {{"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    int c;
+    *json = 0;
+    while ((c = s_getopt(argc, argv, longs, code)) != -1) {
+        if (c == -2)
+            return -1;
+        if (c == 'j')
+            *json = 1;
+    }
+    if (optind < argc) {
+        *code = s_usage_error("unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *s_str(json_t *obj, const char *key)
+{
+    const char *text = json_string_value(json_object_get(obj, key));
+    return text ? text : "-";
+}
+
+static int s_cmd_member_list(const char *dir, int argc, char **argv)
+{
+    int json, code = 0;
+    dn_store_t *store;
+    json_t *list, *m;
+    size_t i;
+
+    if (s_listing_opts(argc, argv, &json, &code))
+        return code;
+    if (!(store = s_open(dir, &code)))
+        return code;
+    list = dn_store_members_list(store);
+    dn_store_destroy(&store);
+    if (!list)
+        return s_fail(DN_EDB, "could not read the members");
+    if (json) {
+        s_print_json(list);
+    } else {
+        printf("%-36s  %-16s  %-20s  %-16s  %s\n", "ID", "PHONE", "NAME", "REFERRER",
+               "HOUSEHOLD");
+        json_array_foreach(list, i, m)
+        {
+            json_t *h = json_object_get(m, "household");
+            char household[24] = "-";
+            if (json_is_integer(h))
+                snprintf(household, sizeof household, "%lld",
+                         (long long)json_integer_value(h));
+            printf("%-36s  %-16s  %-20s  %-16s  %s\n", s_str(m, "id"), s_str(m, "phone"),
+                   s_str(m, "name"), s_str(m, "referrer"), household);
+        }
+        printf("%zu members\n", json_array_size(list));
+    }
+    json_decref(list);
+    return 0;
+}
+
+/* -- catalog ------------------------------------------------------------- */
+
+static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"category", required_argument, NULL, 'c'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const char *category = NULL;
+    int64_t price;
+    int c, code = 0, rc;
+    dn_store_t *store;
+    char why[256];
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 'c')
+            category = optarg;
+    }
+    if (optind != argc - 2)
+        return s_usage_error("%s", "catalog set needs SKU and PRICE");
+    if (!dn_valid_sku(argv[optind]))
+        return s_usage_error("SKU '%s' must be 1 to 64 printable characters other than "
+                             "space, ':' and '@'",
+                             argv[optind]);
+    if (category && !dn_valid_code(category))
+        return s_usage_error("category '%s' is not a code (a letter, then letters, digits, "
+                             "'_', '.', '-'; at most 32)",
+                             category);
+    if (!(store = s_open(dir, &code)))
+        return code;
+    rc = dn_money_parse(argv[optind + 1], dn_store_info(store)->exponent, &price);
+    if (rc || price < 0 || price > DN_MAX_UNIT_PRICE) {
+        snprintf(why, sizeof why,
+                 "price '%s' must be a non-negative amount with at most %d decimals",
+                 argv[optind + 1], dn_store_info(store)->exponent);
+        dn_store_destroy(&store);
+        return s_fail(DN_EPARSE, why);
+    }
+    rc = dn_store_catalog_set(store, argv[optind], price, category);
+    if (rc == 0)
+        printf("catalog: %s at %s %s%s%s\n", argv[optind], argv[optind + 1],
+               dn_store_info(store)->currency, category ? " in " : "",
+               category ? category : "");
+    dn_store_destroy(&store);
+    return rc ? s_fail(rc, "could not write the catalog") : 0;
+}
+
+static int s_cmd_catalog_list(const char *dir, int argc, char **argv)
+{
+    int json, code = 0;
+    dn_store_t *store;
+    json_t *list, *item;
+    size_t i;
+
+    if (s_listing_opts(argc, argv, &json, &code))
+        return code;
+    if (!(store = s_open(dir, &code)))
+        return code;
+    list = dn_store_catalog_list(store);
+    dn_store_destroy(&store);
+    if (!list)
+        return s_fail(DN_EDB, "could not read the catalog");
+    if (json) {
+        s_print_json(list);
+    } else {
+        printf("%-24s  %14s  %s\n", "SKU", "PRICE", "CATEGORY");
+        json_array_foreach(list, i, item)
+        {
+            printf("%-24s  %14s  %s\n", s_str(item, "sku"), s_str(item, "price"),
+                   s_str(item, "category"));
+        }
+    }
+    json_decref(list);
+    return 0;
+}
+
+/* -- sales, status, check ------------------------------------------------ */
+
+static int s_cmd_sales(const char *dir, int argc, char **argv)
+{
+    int json, code = 0;
+    dn_store_t *store;
+    json_t *list, *sale;
+    size_t i;
+
+    if (s_listing_opts(argc, argv, &json, &code))
+        return code;
+    if (!(store = s_open(dir, &code)))
+        return code;
+    list = dn_store_sales_list(store);
+    dn_store_destroy(&store);
+    if (!list)
+        return s_fail(DN_EDB, "could not read the sales");
+    if (json) {
+        s_print_json(list);
+    } else {
+        printf("%-36s  %-24s  %-9s  %-12s  %12s  %12s\n", "ID", "RECORDED", "CHANNEL",
+               "SELLER", "TOTAL", "REFUNDED");
+        json_array_foreach(list, i, sale)
+        {
+            printf("%-36s  %-24s  %-9s  %-12s  %12s  %12s\n", s_str(sale, "id"),
+                   s_str(sale, "recorded_at"), s_str(sale, "channel"),
+                   s_str(sale, "seller"), s_str(sale, "total"), s_str(sale, "refunded"));
+        }
+        printf("%zu sales\n", json_array_size(list));
+    }
+    json_decref(list);
+    return 0;
+}
+
+static int s_cmd_status(const char *dir, int argc, char **argv)
+{
+    int json, code = 0;
+    dn_store_t *store;
+    json_t *status;
+
+    if (s_listing_opts(argc, argv, &json, &code))
+        return code;
+    if (!(store = s_open(dir, &code)))
+        return code;
+    status = dn_store_status(store);
+    dn_store_destroy(&store);
+    if (!status)
+        return s_fail(DN_EDB, "could not read the status");
+    if (json) {
+        s_print_json(status);
+    } else {
+        json_t *last = json_object_get(status, "last_sync");
+        printf("site       %s (partner %s, %s)\n", s_str(status, "site"),
+               s_str(status, "partner"), s_str(status, "currency"));
+        printf("events     %lld recorded, %lld pending sync\n",
+               (long long)json_integer_value(json_object_get(status, "events")),
+               (long long)json_integer_value(json_object_get(status, "pending")));
+        printf("chain head seq %lld %s\n",
+               (long long)json_integer_value(json_object_get(status, "head_seq")),
+               s_str(status, "head_hash"));
+        printf("last sync  %s\n", json_is_string(last) ? json_string_value(last) : "never");
+    }
+    json_decref(status);
+    return 0;
+}
+
+static int s_cmd_check(const char *dir, int argc, char **argv)
+{
+    int json, code = 0, rc;
+    dn_store_t *store;
+    dn_outbox_check_t result;
+    char head[2 * DN_HASH_BYTES + 1];
+
+    if (s_listing_opts(argc, argv, &json, &code))
+        return code;
+    if (!(store = s_open(dir, &code)))
+        return code;
+    rc = dn_outbox_check(store, &result);
+    dn_store_destroy(&store);
+    dn_hex_encode(result.head, DN_HASH_BYTES, head);
+    if (json) {
+        json_t *out = json_pack("{s:b, s:I, s:I, s:s, s:s}", "ok", rc == 0, "events",
+                                (json_int_t)result.events, "bad_seq",
+                                (json_int_t)result.bad_seq, "head_hash",
+                                result.events ? head : "", "error",
+                                rc == 0 ? "" : result.why[0] ? result.why : dn_strerror(rc));
+        s_print_json(out);
+        json_decref(out);
+    } else if (rc == 0) {
+        printf("ok: %lld events, seq 1..%lld, chain head %s\n", (long long)result.events,
+               (long long)result.events, result.events ? head : "(empty)");
+    }
+    if (rc == DN_ECHAIN) {
+        dn_log_error("chain broken at seq %lld: %s", (long long)result.bad_seq, result.why);
+        return dn_exit_code(rc);
+    }
+    return rc ? s_fail(rc, "could not read the events") : 0;
+}
+
+/* -- dispatch ------------------------------------------------------------ */
+
+static const s_command_t s_commands[] = {
+    {"init", s_cmd_init, "--site CODE --partner CODE [--currency CNY]",
+     "Creates the data folder, agent.db and the site's Ed25519 key (site.key,\n"
+     "mode 0600).  Refuses to overwrite an existing agent.\n"},
+    {"sale", s_cmd_sale,
+     "--line SKU:QTY[@PRICE] [--line ...] [--member PHONE]\n"
+     "       [--channel store|online|community] [--seller PARTNER] [--json]",
+     "Records one sale and prints its id and total.  @PRICE may be left out when\n"
+     "the SKU has a price in the local catalog.  --seller defaults to the site's\n"
+     "partner, --channel to store.\n"},
+    {"refund", s_cmd_refund, "SALE_ID [--line SKU:QTY ...] [--amount AMOUNT] [--json]",
+     "Records a refund of a sale: of the given lines, of an amount, or with\n"
+     "neither of everything still refundable.  Refuses more than is left.\n"},
+    {"member add", s_cmd_member_add,
+     "--phone PHONE [--name NAME] [--referrer PHONE|PARTNER] [--household N] [--json]",
+     "Signs up a member.  The phone is normalised to digits with an optional\n"
+     "leading +; a phone already signed up here is refused with its member id.\n"
+     "A referrer starting with + or a digit is a member's phone, otherwise a\n"
+     "partner code.\n"},
+    {"member update", s_cmd_member_update, "PHONE [--name NAME] [--household N] [--json]",
+     "Changes a member's name or household size.\n"},
+    {"member list", s_cmd_member_list, "[--json]", "Lists the members signed up here.\n"},
+    {"catalog set", s_cmd_catalog_set, "SKU PRICE [--category CATEGORY]",
+     "Sets the local price (and category) of a SKU.\n"},
+    {"catalog list", s_cmd_catalog_list, "[--json]", "Lists the local catalog.\n"},
+    {"sales", s_cmd_sales, "[--json]", "Lists the sales recorded here.\n"},
+    {"status", s_cmd_status, "[--json]",
+     "Shows the site, events recorded, events pending sync, the chain head and\n"
+     "the last sync.\n"},
+    {"check", s_cmd_check, "[--json]",
+     "Recomputes the hash chain and the seq sequence of every event.  Exits 65\n"
+     "and names the first bad seq if anything is wrong.\n"},
+};
+
+#define DN_COMMANDS (sizeof s_commands / sizeof s_commands[0])
+
+static void s_help(FILE *out)
+{
+    fprintf(out,
+            "usage: dealernet-agent [-d DIR] [-q] COMMAND [OPTIONS]\n\n"
+            "Records sales, refunds and member sign-ups at a shop, offline or not.\n\n"
+            "  -d DIR   data folder (default $DEALERNET_AGENT_DIR, else\n"
+            "           /var/lib/dealernet-agent for root, else\n"
+            "           ~/.local/share/dealernet-agent)\n"
+            "  -q       quiet: errors only\n\ncommands:\n");
+    for (size_t i = 0; i < DN_COMMANDS; i++)
+        fprintf(out, "  %-14s %s\n", s_commands[i].name, s_commands[i].usage);
+    fprintf(out, "\n'dealernet-agent COMMAND --help' tells more.\n");
+}
+
+static const char *s_default_dir(char *buf, size_t size)
+{
+    const char *env = getenv("DEALERNET_AGENT_DIR");
+    const char *home = getenv("HOME");
+    if (env && *env)
+        return env;
+    if (geteuid() == 0 || !home || !*home)
+        return "/var/lib/dealernet-agent";
+    snprintf(buf, size, "%s/.local/share/dealernet-agent", home);
+    return buf;
+}
+
+int main(int argc, char **argv)
+{
+    char dir_buf[4096];
+    const char *dir = NULL;
+    int c;
+
+    dn_log_init("dealernet-agent", DN_LOG_INFO, 0);
+    while ((c = getopt(argc, argv, "+d:qhV")) != -1) {
+        switch (c) {
+        case 'd':
+            dir = optarg;
+            break;
+        case 'q':
+            dn_log_init("dealernet-agent", DN_LOG_ERROR, 0);
+            break;
+        case 'h':
+            s_help(stdout);
+            return 0;
+        case 'V':
+            printf("dealernet-agent %s (protocol %d)\n", DN_AGENT_VERSION,
+                   DN_PROTOCOL_VERSION);
+            return 0;
+        default:
+            s_help(stderr);
+            return EX_USAGE;
+        }
+    }
+    if (optind < argc && strcmp(argv[optind], "--help") == 0) {
+        s_help(stdout);
+        return 0;
+    }
+    if (optind < argc && strcmp(argv[optind], "--version") == 0) {
+        printf("dealernet-agent %s (protocol %d)\n", DN_AGENT_VERSION, DN_PROTOCOL_VERSION);
+        return 0;
+    }
+    if (optind >= argc) {
+        s_help(stderr);
+        return EX_USAGE;
+    }
+    if (!dir)
+        dir = s_default_dir(dir_buf, sizeof dir_buf);
+
+    /* A command is one word ("sale") or two ("member add").  */
+    for (size_t i = 0; i < DN_COMMANDS; i++) {
+        const char *name = s_commands[i].name;
+        const char *space = strchr(name, ' ');
+        int words = space ? 2 : 1;
+        if (space) {
+            size_t len = (size_t)(space - name);
+            if (strncmp(argv[optind], name, len) || argv[optind][len] ||
+                optind + 1 >= argc || strcmp(argv[optind + 1], space + 1))
+                continue;
+        } else if (strcmp(argv[optind], name)) {
+            continue;
+        }
+        s_current = &s_commands[i];
+        argv += optind + words - 1;
+        argc -= optind + words - 1;
+        optind = 0; /* restart getopt for the command's own options */
+        return s_current->run(dir, argc, argv);
+    }
+    dn_log_error("unknown command '%s' (see: dealernet-agent --help)", argv[optind]);
+    return EX_USAGE;
+}

@@ -1,0 +1,139 @@
+/*  dn_db -- SQLite open helper and migrations (see dn_db.h).  */
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int s_fail(sqlite3 *db, const char *what)
+{
+    dn_log_error("sqlite: %s: %s", what, sqlite3_errmsg(db));
+    return DN_EDB;
+}
+
+int dn_db_exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        dn_log_error("sqlite: %s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return DN_EDB;
+    }
+    return 0;
+}
+
+int dn_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, stmt, NULL) != SQLITE_OK) {
+        dn_log_error("sqlite: prepare \"%.60s\": %s", sql, sqlite3_errmsg(db));
+        return DN_EDB;
+    }
+    return 0;
+}
+
+int dn_db_begin(sqlite3 *db)
+{
+    return dn_db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int dn_db_commit(sqlite3 *db)
+{
+    return dn_db_exec(db, "COMMIT");
+}
+
+void dn_db_rollback(sqlite3 *db)
+{
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int dn_db_version(sqlite3 *db)
+{
+    sqlite3_stmt *stmt;
+    int version = DN_EDB;
+    if (dn_db_prepare(db, "PRAGMA user_version", &stmt))
+        return DN_EDB;
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        version = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return version;
+}
+
+int dn_db_integrity_check(sqlite3 *db)
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_EDB;
+    if (dn_db_prepare(db, "PRAGMA integrity_check", &stmt))
+        return DN_EDB;
+    if (sqlite3_step(stmt) == SQLITE_ROW &&
+        strcmp((const char *)sqlite3_column_text(stmt, 0), "ok") == 0)
+        rc = 0;
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static int s_migrate(sqlite3 *db, const dn_migration_t *list, size_t count)
+{
+    int version = dn_db_version(db);
+    if (version < 0)
+        return version;
+    if ((size_t)version > count) {
+        dn_log_error("database schema version %d is newer than this program's %zu",
+                     version, count);
+        return DN_ESCHEMA;
+    }
+    for (size_t i = (size_t)version; i < count; i++) {
+        char pragma[48];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %zu", i + 1);
+        if (dn_db_begin(db))
+            return DN_EDB;
+        if (dn_db_exec(db, list[i].sql) || dn_db_exec(db, pragma) || dn_db_commit(db)) {
+            dn_db_rollback(db);
+            return DN_EDB;
+        }
+    }
+    return 0;
+}
+
+int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t count,
+               sqlite3 **db_p)
+{
+    sqlite3 *db = NULL;
+    int open_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    int rc;
+
+    *db_p = NULL;
+    if (flags & DN_DB_CREATE)
+        open_flags |= SQLITE_OPEN_CREATE;
+    rc = sqlite3_open_v2(path, &db, open_flags, NULL);
+    if (rc != SQLITE_OK) {
+        int missing = rc == SQLITE_CANTOPEN && !(flags & DN_DB_CREATE);
+        if (!missing)
+            dn_log_error("sqlite: open %s: %s", path,
+                         db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return missing ? DN_ENOENT : DN_EDB;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, DN_DB_BUSY_TIMEOUT_MS);
+    /* journal_mode answers with a row; check it took.  */
+    sqlite3_stmt *stmt;
+    rc = dn_db_prepare(db, "PRAGMA journal_mode = WAL", &stmt);
+    if (rc == 0) {
+        if (sqlite3_step(stmt) != SQLITE_ROW ||
+            strcmp((const char *)sqlite3_column_text(stmt, 0), "wal") != 0)
+            rc = s_fail(db, "cannot switch to WAL journal");
+        sqlite3_finalize(stmt);
+    }
+    if (rc == 0)
+        rc = dn_db_exec(db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;");
+    if (rc == 0)
+        rc = s_migrate(db, list, count);
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
+    }
+    *db_p = db;
+    return 0;
+}

@@ -1,0 +1,54 @@
+/*  dn_db -- opening SQLite files the one safe way, and their migrations.
+
+    Both programs keep their state in SQLite.  An acknowledged write must
+    survive a power cut, so every database is opened in WAL mode with
+    synchronous=FULL, foreign keys on and a busy timeout.  The schema is a
+    list of migrations applied in order, each in its own transaction, and
+    PRAGMA user_version records how many have run; a file written by a newer
+    program is refused rather than misread.
+*/
+#ifndef DN_DB_H
+#define DN_DB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#define DN_DB_BUSY_TIMEOUT_MS 5000
+
+/*  One migration: SQL run in one transaction, then user_version = its
+    1-based index in the list.  Never edit a released migration: append.  */
+typedef struct {
+    const char *sql;
+} dn_migration_t;
+
+/*  Open flags.  */
+#define DN_DB_CREATE 1 /* create the file if missing (else DN_ENOENT) */
+
+/*  Opens path with the pragmas above and applies the pending migrations of
+    list[0..count).  Returns 0 and sets *db (caller closes with
+    sqlite3_close), DN_ENOENT if the file is missing and DN_DB_CREATE is not
+    set, DN_ESCHEMA if the file's user_version exceeds count, DN_EDB
+    otherwise (logged).  On failure *db is NULL and nothing was changed.  */
+int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t count,
+               sqlite3 **db);
+
+/*  Returns the schema version (PRAGMA user_version), or DN_EDB.  */
+int dn_db_version(sqlite3 *db);
+
+/*  Runs SQL without results.  Returns 0 or DN_EDB (logged).  */
+int dn_db_exec(sqlite3 *db, const char *sql);
+
+/*  BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Return 0 or DN_EDB.  Rollback is
+    safe to call when no transaction is open.  */
+int dn_db_begin(sqlite3 *db);
+int dn_db_commit(sqlite3 *db);
+void dn_db_rollback(sqlite3 *db);
+
+/*  Prepares a statement; returns 0 or DN_EDB (logged with the SQL).  */
+int dn_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt);
+
+/*  Runs "PRAGMA integrity_check".  Returns 0 if the result is "ok", DN_EDB
+    otherwise.  */
+int dn_db_integrity_check(sqlite3 *db);
+
+#endif

@@ -1,0 +1,51 @@
+/*  dn_error -- the one table of error codes.
+
+    Every function that can fail returns 0 or a negative DN_E* code.  The
+    table below generates the enum, the message text and the sysexits code a
+    CLI exits with, so the three can never drift apart (libuv's UV_ERRNO_MAP).
+*/
+#ifndef DN_ERROR_H
+#define DN_ERROR_H
+
+/*  X(name, value, sysexits code, message)
+    Exit codes: 64 usage, 65 data error, 66 no input, 69 unavailable,
+    70 internal software error, 73 cannot create, 74 I/O error,
+    75 temporary failure, 77 permission denied.  */
+#define DN_ERRNO_MAP(X)                                                              \
+    X(EINVAL, -1, 64, "invalid argument")                                            \
+    X(ENOMEM, -2, 70, "out of memory")                                               \
+    X(EIO, -3, 74, "I/O error")                                                      \
+    X(EDB, -4, 74, "database error")                                                 \
+    X(EEXIST, -5, 73, "already exists")                                              \
+    X(ENOENT, -6, 66, "not found")                                                   \
+    X(EOVERFLOW, -7, 65, "amount out of range")                                      \
+    X(EPARSE, -8, 65, "malformed input")                                             \
+    X(ECURRENCY, -9, 65, "unknown currency")                                         \
+    X(ETOOBIG, -10, 65, "message too large")                                         \
+    X(EPROTO, -11, 65, "malformed message")                                          \
+    X(ECHAIN, -12, 65, "hash chain broken")                                          \
+    X(ESIG, -13, 65, "bad signature")                                                \
+    X(ECRYPTO, -14, 70, "cryptography library error")                                \
+    X(ELIMIT, -15, 65, "beyond what is still refundable")                            \
+    X(EDUP, -16, 65, "duplicate")                                                    \
+    X(ESCHEMA, -17, 65, "database is newer than this program")                       \
+    X(EPERM, -18, 77, "permission denied")                                           \
+    X(ETIMEDOUT, -19, 75, "timed out")                                               \
+    X(EAGAIN, -20, 75, "temporary failure, try again")
+
+typedef enum {
+    DN_OK = 0,
+#define DN_X_ENUM(name, value, sysexit, text) DN_##name = value,
+    DN_ERRNO_MAP(DN_X_ENUM)
+#undef DN_X_ENUM
+} dn_error_t;
+
+/*  Returns a static, human-readable text for a code (also for 0 and for
+    codes not in the table).  Never NULL.  */
+const char *dn_strerror(int code);
+
+/*  Returns the sysexits(3) exit status a CLI should use for a code: 0 for 0,
+    70 (EX_SOFTWARE) for codes not in the table.  */
+int dn_exit_code(int code);
+
+#endif

@@ -1,0 +1,33 @@
+#!/bin/sh
+# deps.sh -- install the Debian packages dealernet needs, and nothing when
+# they are all present.  Used by `make deps` (and so by make, make test and
+# make demo).  Runs apt-get non-interactively as root, or through sudo.
+set -eu
+
+PACKAGES="build-essential pkg-config libzmq3-dev libprotobuf-c-dev
+protobuf-c-compiler libsqlite3-dev libssl-dev libjansson-dev libinih-dev
+libcmocka-dev sqlite3 clang valgrind"
+
+missing=""
+for p in $PACKAGES; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$status" in
+    *"install ok installed"*) ;;
+    *) missing="$missing $p" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "deps: missing packages:$missing; run as root: apt-get install$missing" >&2
+    exit 69
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,15 @@
+/*  dn_protocol -- the wire protocol version, beside proto/dealernet.proto.
+
+    Bump DN_PROTOCOL_VERSION when a message changes in a way an older peer
+    would misread: a field whose meaning changes, a new required-in-practice
+    field, a new oneof case or enum value the other side must understand.
+    Adding an optional field that an older peer may ignore does not need a
+    bump -- but note that dn_wire refuses unknown fields, so a new field is
+    only sent once both sides know it.
+*/
+#ifndef DN_PROTOCOL_H
+#define DN_PROTOCOL_H
+
+#define DN_PROTOCOL_VERSION 1
+
+#endif
