@@ -19,13 +19,14 @@ static int64_t s_now_ms(void)
 }
 
 /*  Reads the head: its seq (0 for an empty log) and hash (zeros).  */
-static int s_head(sqlite3 *db, int64_t *seq, uint8_t hash[DN_HASH_BYTES])
+static int s_head(dn_store_t *store, int64_t *seq, uint8_t hash[DN_HASH_BYTES])
 {
     sqlite3_stmt *stmt;
     int rc = 0;
     *seq = 0;
     memset(hash, 0, DN_HASH_BYTES);
-    if (dn_db_prepare(db, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", &stmt))
+    if (dn_store_stmt(store, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+                      &stmt))
         return DN_EDB;
     switch (sqlite3_step(stmt)) {
     case SQLITE_ROW:
@@ -40,7 +41,7 @@ static int s_head(sqlite3 *db, int64_t *seq, uint8_t hash[DN_HASH_BYTES])
     default:
         rc = DN_EDB;
     }
-    sqlite3_finalize(stmt);
+    sqlite3_reset(stmt);
     return rc;
 }
 
@@ -55,7 +56,7 @@ int dn_outbox_append(dn_store_t *store, Dealernet__Event *ev, uint8_t id[DN_ID_B
     int64_t head_seq, now = s_now_ms();
     int rc;
 
-    rc = s_head(db, &head_seq, prev_hash);
+    rc = s_head(store, &head_seq, prev_hash);
     if (rc)
         return rc;
     rc = dn_id_new_at(id, now);
@@ -78,7 +79,7 @@ int dn_outbox_append(dn_store_t *store, Dealernet__Event *ev, uint8_t id[DN_ID_B
         return rc;
     rc = dn_sha256(body, len, hash);
     if (rc == 0 &&
-        (rc = dn_db_prepare(db,
+        (rc = dn_store_stmt(store,
                             "INSERT INTO events(seq, id, kind, recorded_at_ms, body, hash) "
                             "VALUES (?, ?, ?, ?, ?, ?)",
                             &stmt)) == 0) {
@@ -92,7 +93,7 @@ int dn_outbox_append(dn_store_t *store, Dealernet__Event *ev, uint8_t id[DN_ID_B
             dn_log_error("sqlite: append event: %s", sqlite3_errmsg(db));
             rc = DN_EDB;
         }
-        sqlite3_finalize(stmt);
+        sqlite3_reset(stmt);
     }
     free(body);
     return rc;

@@ -11,15 +11,22 @@
 #include "dn_money.h"
 #include "dn_wire.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#define DN_STORE_STMT_CACHE 24 /* distinct hot-path statements */
+
 struct _dn_store_t {
     sqlite3 *db;
     dn_store_info_t info;
+    struct {
+        const char *sql; /* a string literal, the cache key by address */
+        sqlite3_stmt *stmt;
+    } cache[DN_STORE_STMT_CACHE];
 };
 
 static const dn_migration_t s_migrations[] = {
@@ -195,6 +202,8 @@ dn_store_t *dn_store_open(const char *dir, int *err)
 void dn_store_destroy(dn_store_t **self_p)
 {
     if (self_p && *self_p) {
+        for (int i = 0; i < DN_STORE_STMT_CACHE; i++)
+            sqlite3_finalize((*self_p)->cache[i].stmt);
         sqlite3_close((*self_p)->db);
         free(*self_p);
         *self_p = NULL;
@@ -209,6 +218,28 @@ const dn_store_info_t *dn_store_info(const dn_store_t *self)
 sqlite3 *dn_store_db(dn_store_t *self)
 {
     return self->db;
+}
+
+int dn_store_stmt(dn_store_t *self, const char *sql, sqlite3_stmt **stmt)
+{
+    int i;
+    for (i = 0; i < DN_STORE_STMT_CACHE && self->cache[i].sql; i++) {
+        if (self->cache[i].sql == sql) {
+            *stmt = self->cache[i].stmt;
+            sqlite3_reset(*stmt);
+            sqlite3_clear_bindings(*stmt);
+            return 0;
+        }
+    }
+    assert(i < DN_STORE_STMT_CACHE); /* raise the cache size with the SQL count */
+    if (sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) !=
+        SQLITE_OK) {
+        dn_log_error("sqlite: prepare \"%.60s\": %s", sql, sqlite3_errmsg(self->db));
+        return DN_EDB;
+    }
+    self->cache[i].sql = sql;
+    self->cache[i].stmt = *stmt;
+    return 0;
 }
 
 int dn_store_begin(dn_store_t *self)
@@ -246,13 +277,14 @@ static json_t *s_text_json(sqlite3_stmt *stmt, int col)
     return text ? json_string((const char *)text) : json_null();
 }
 
-/*  Runs a finished statement that changes rows; 0 or DN_EDB.  */
+/*  Steps a cached statement that changes rows, then resets it; 0 or
+    DN_EDB.  */
 static int s_step_done(sqlite3 *db, sqlite3_stmt *stmt)
 {
     int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
     if (rc)
         dn_log_error("sqlite: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(stmt);
+    sqlite3_reset(stmt);
     return rc;
 }
 
@@ -263,7 +295,7 @@ int dn_store_catalog_get(dn_store_t *self, const char *sku, int64_t *price,
 {
     sqlite3_stmt *stmt;
     int rc = DN_ENOENT;
-    if (dn_db_prepare(self->db, "SELECT price, category FROM catalog WHERE sku = ?",
+    if (dn_store_stmt(self, "SELECT price, category FROM catalog WHERE sku = ?",
                       &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, sku, -1, SQLITE_STATIC);
@@ -273,7 +305,7 @@ int dn_store_catalog_get(dn_store_t *self, const char *sku, int64_t *price,
         snprintf(category, DN_MAX_CODE_LEN + 1, "%s", cat ? (const char *)cat : "");
         rc = 0;
     }
-    sqlite3_finalize(stmt);
+    sqlite3_reset(stmt);
     return rc;
 }
 
@@ -281,7 +313,7 @@ int dn_store_catalog_set(dn_store_t *self, const char *sku, int64_t price,
                          const char *category)
 {
     sqlite3_stmt *stmt;
-    if (dn_db_prepare(self->db,
+    if (dn_store_stmt(self,
                       "INSERT OR REPLACE INTO catalog(sku, price, category) "
                       "VALUES (?, ?, ?)",
                       &stmt))
@@ -322,7 +354,7 @@ int dn_store_sale_insert(dn_store_t *self, const Dealernet__Event *ev)
     sqlite3_stmt *stmt;
     int rc;
 
-    if (dn_db_prepare(self->db,
+    if (dn_store_stmt(self,
                       "INSERT INTO sales(id, seq, recorded_at_ms, total, member_phone, "
                       "channel, seller) VALUES (?, ?, ?, ?, ?, ?, ?)",
                       &stmt))
@@ -338,7 +370,7 @@ int dn_store_sale_insert(dn_store_t *self, const Dealernet__Event *ev)
     rc = s_step_done(self->db, stmt);
     for (size_t i = 0; rc == 0 && i < sale->n_lines; i++) {
         const Dealernet__SaleLine *line = sale->lines[i];
-        if (dn_db_prepare(self->db,
+        if (dn_store_stmt(self,
                           "INSERT INTO sale_lines(sale_id, line_no, sku, quantity, "
                           "unit_price, category) VALUES (?, ?, ?, ?, ?, ?)",
                           &stmt))
@@ -361,7 +393,7 @@ int dn_store_refund_insert(dn_store_t *self, const Dealernet__Event *ev)
     sqlite3_stmt *stmt;
     int rc;
 
-    if (dn_db_prepare(self->db,
+    if (dn_store_stmt(self,
                       "INSERT INTO refunds(id, seq, sale_id, amount) VALUES (?, ?, ?, ?)",
                       &stmt))
         return DN_EDB;
@@ -372,7 +404,7 @@ int dn_store_refund_insert(dn_store_t *self, const Dealernet__Event *ev)
     sqlite3_bind_int64(stmt, 4, refund->amount);
     rc = s_step_done(self->db, stmt);
     if (rc == 0) {
-        if (dn_db_prepare(self->db,
+        if (dn_store_stmt(self,
                           "UPDATE sales SET refunded = refunded + ? WHERE id = ?", &stmt))
             return DN_EDB;
         sqlite3_bind_int64(stmt, 1, refund->amount);
@@ -381,7 +413,7 @@ int dn_store_refund_insert(dn_store_t *self, const Dealernet__Event *ev)
         rc = s_step_done(self->db, stmt);
     }
     for (size_t i = 0; rc == 0 && i < refund->n_lines; i++) {
-        if (dn_db_prepare(self->db,
+        if (dn_store_stmt(self,
                           "UPDATE sale_lines SET refunded_qty = refunded_qty + ? "
                           "WHERE sale_id = ? AND sku = ?",
                           &stmt))
@@ -401,7 +433,7 @@ int dn_store_member_insert(dn_store_t *self, const Dealernet__Event *ev)
     const char *referrer = m->referrer_phone ? m->referrer_phone : m->referrer_partner;
     sqlite3_stmt *stmt;
 
-    if (dn_db_prepare(self->db,
+    if (dn_store_stmt(self,
                       "INSERT INTO members(id, phone, name, referrer, household, seq, "
                       "recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
                       &stmt))
@@ -424,7 +456,7 @@ int dn_store_member_update(dn_store_t *self, const Dealernet__Event *ev)
     const Dealernet__MemberUpdate *m = ev->member_update;
     sqlite3_stmt *stmt;
 
-    if (dn_db_prepare(self->db,
+    if (dn_store_stmt(self,
                       "UPDATE members SET name = coalesce(?, name), "
                       "household = coalesce(?, household) WHERE id = ?",
                       &stmt))
@@ -444,7 +476,7 @@ int dn_store_sale_get(dn_store_t *self, const uint8_t id[DN_ID_BYTES],
 {
     sqlite3_stmt *stmt;
     int rc = DN_ENOENT;
-    if (dn_db_prepare(self->db, "SELECT total, refunded FROM sales WHERE id = ?", &stmt))
+    if (dn_store_stmt(self, "SELECT total, refunded FROM sales WHERE id = ?", &stmt))
         return DN_EDB;
     sqlite3_bind_blob(stmt, 1, id, DN_ID_BYTES, SQLITE_STATIC);
     if (sqlite3_step(stmt) == SQLITE_ROW) {
@@ -452,7 +484,7 @@ int dn_store_sale_get(dn_store_t *self, const uint8_t id[DN_ID_BYTES],
         sale->refunded = sqlite3_column_int64(stmt, 1);
         rc = 0;
     }
-    sqlite3_finalize(stmt);
+    sqlite3_reset(stmt);
     return rc;
 }
 
@@ -461,7 +493,7 @@ int dn_store_line_get(dn_store_t *self, const uint8_t sale_id[DN_ID_BYTES],
 {
     sqlite3_stmt *stmt;
     int rc = DN_ENOENT;
-    if (dn_db_prepare(self->db,
+    if (dn_store_stmt(self,
                       "SELECT quantity, refunded_qty, unit_price FROM sale_lines "
                       "WHERE sale_id = ? AND sku = ?",
                       &stmt))
@@ -474,7 +506,7 @@ int dn_store_line_get(dn_store_t *self, const uint8_t sale_id[DN_ID_BYTES],
         line->unit_price = sqlite3_column_int64(stmt, 2);
         rc = 0;
     }
-    sqlite3_finalize(stmt);
+    sqlite3_reset(stmt);
     return rc;
 }
 
@@ -482,7 +514,7 @@ int dn_store_member_find(dn_store_t *self, const char *phone, uint8_t id[DN_ID_B
 {
     sqlite3_stmt *stmt;
     int rc = DN_ENOENT;
-    if (dn_db_prepare(self->db, "SELECT id FROM members WHERE phone = ?", &stmt))
+    if (dn_store_stmt(self, "SELECT id FROM members WHERE phone = ?", &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, phone, -1, SQLITE_STATIC);
     if (sqlite3_step(stmt) == SQLITE_ROW &&
@@ -490,7 +522,7 @@ int dn_store_member_find(dn_store_t *self, const char *phone, uint8_t id[DN_ID_B
         memcpy(id, sqlite3_column_blob(stmt, 0), DN_ID_BYTES);
         rc = 0;
     }
-    sqlite3_finalize(stmt);
+    sqlite3_reset(stmt);
     return rc;
 }
 

@@ -50,6 +50,12 @@ const dn_store_info_t *dn_store_info(const dn_store_t *self);
 /*  Borrowed: the SQLite handle, for the other agent store modules.  */
 sqlite3 *dn_store_db(dn_store_t *self);
 
+/*  Sets *stmt to a prepared statement for sql, reset and with its bindings
+    cleared.  sql must be a string literal: statements are cached by its
+    address for the life of the store.  Borrowed: reset it after use, never
+    finalize it.  Returns 0 or DN_EDB.  */
+int dn_store_stmt(dn_store_t *self, const char *sql, sqlite3_stmt **stmt);
+
 /*  Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK.  0 or DN_EDB.  */
 int dn_store_begin(dn_store_t *self);
 int dn_store_commit(dn_store_t *self);
