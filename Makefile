@@ -1,6 +1,7 @@
 # dealernet -- build, test, benchmark and demo.
 #
 #   make            install missing Debian packages, build bin/
+#   make demo       ... and run a small network end to end in a temp folder
 #   make test       ... and run every test (unit, CLI, crash)
 #   make check-asan the same tests built with address + undefined sanitizers
 #   make check-valgrind  agent tests under valgrind memcheck
@@ -45,7 +46,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
 BENCH_BINS  := $(BENCH_SRCS:tests/bench/%.c=$(B)/tests/bench/%)
 PROGRAMS    := $(BIN)/dealernet-agent
 
-.PHONY: all deps build build-tests test test-run check-asan check-valgrind bench \
+.PHONY: all deps build build-tests test check-asan check-valgrind bench demo \
         install clean format
 
 all: deps
@@ -71,6 +72,10 @@ check-asan: deps
 check-valgrind: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
 	@DN_VALGRIND=1 sh tests/run.sh $(B) $(BIN)
+
+demo: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) build
+	@sh deploy/demo.sh $(BIN)
 
 bench: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
