@@ -279,6 +279,7 @@ int dn_hex_decode(const char *text, uint8_t *data, size_t len)
     if (text[2 * len] != '\0')
         return DN_EPARSE;
     for (size_t i = 0; i < len; i++)
-        data[i] = (uint8_t)(s_hex_value(text[2 * i]) << 4 | s_hex_value(text[2 * i + 1]));
+        data[i] = (uint8_t)((unsigned)s_hex_value(text[2 * i]) << 4 |
+                            (unsigned)s_hex_value(text[2 * i + 1]));
     return 0;
 }

@@ -35,7 +35,8 @@ dn_key_t *dn_key_from_seed(const uint8_t seed[32]);
 
 /*  Writes the key to path as PEM, creating the file with mode 0600.  Refuses
     to replace an existing file (DN_EEXIST).  Returns 0, DN_EIO or
-    DN_ECRYPTO.  The file is fsynced before returning.  */
+    DN_ECRYPTO.  The file is fsynced before returning; on failure no partial
+    file is left behind.  */
 int dn_key_save(const dn_key_t *key, const char *path);
 
 /*  Copies the 32-byte public key.  Returns 0 or DN_ECRYPTO.  */
@@ -57,7 +58,7 @@ int dn_ed25519_verify(const uint8_t pub[DN_PUBKEY_BYTES], const void *msg, size_
 void dn_hex_encode(const uint8_t *data, size_t len, char *text);
 
 /*  Parses exactly 2*len hex digits (either case) into data.  Returns 0 or
-    DN_EPARSE.  */
+    DN_EPARSE (data untouched).  */
 int dn_hex_decode(const char *text, uint8_t *data, size_t len);
 
 #endif

@@ -35,17 +35,21 @@ int dn_id_new(uint8_t id[DN_ID_BYTES])
 {
     struct timespec now;
     int64_t unix_ms = 0;
-    if (clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec >= 0)
+    if (clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec >= 0 &&
+        now.tv_sec <= DN_ID_MS_MAX / 1000)
         unix_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-    if (unix_ms > DN_ID_MS_MAX)
-        unix_ms = DN_ID_MS_MAX;
     return dn_id_new_at(id, unix_ms);
 }
 
 int dn_id_new_at(uint8_t id[DN_ID_BYTES], int64_t unix_ms)
 {
     assert(id != NULL);
-    assert(unix_ms >= 0 && unix_ms <= DN_ID_MS_MAX);
+    /*  The clock is outside data (a shop PC's RTC may be anything): clamp it
+        rather than assert.  */
+    if (unix_ms < 0)
+        unix_ms = 0;
+    if (unix_ms > DN_ID_MS_MAX)
+        unix_ms = DN_ID_MS_MAX;
 
     uint8_t random[DN_ID_RANDOM_BYTES];
     if (RAND_bytes(random, sizeof random) != 1)

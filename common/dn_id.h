@@ -21,8 +21,9 @@
 int dn_id_new(uint8_t id[DN_ID_BYTES]);
 
 /*  Like dn_id_new with an explicit clock in Unix milliseconds (for tests and
-    for callers that already hold the time).  Monotonic per thread: a clock
-    that goes backwards reuses the last timestamp.  */
+    for callers that already hold the time); a clock outside 0..2^48-1 is
+    clamped into it.  Monotonic per thread: a clock that goes backwards reuses
+    the last timestamp, so the stored time may be ahead of the clock given.  */
 int dn_id_new_at(uint8_t id[DN_ID_BYTES], int64_t unix_ms);
 
 /*  Returns the Unix milliseconds stored in a UUIDv7.  */

@@ -140,9 +140,10 @@ int dn_money_muldiv(int64_t amount, int64_t num, int64_t den, int64_t *out)
     dn_i128 product = (dn_i128)amount * num;
     int negative = product < 0;
     dn_u128 magnitude = (dn_u128)(negative ? -product : product);
-    dn_u128 quotient = magnitude / (dn_u128)den;
-    dn_u128 twice_rest = (magnitude % (dn_u128)den) * 2;
-    if (twice_rest > (dn_u128)den || (twice_rest == (dn_u128)den && (quotient & 1)))
+    dn_u128 divisor = (uint64_t)den;
+    dn_u128 quotient = magnitude / divisor;
+    dn_u128 twice_rest = (magnitude % divisor) * 2;
+    if (twice_rest > divisor || (twice_rest == divisor && (quotient & 1)))
         quotient++;
 
     dn_u128 limit = negative ? (dn_u128)INT64_MAX + 1 : (dn_u128)INT64_MAX;

@@ -24,8 +24,9 @@ int dn_money_exponent(const char *currency);
     than the exponent are padded ("12.3" is 1230 at exponent 2); more are
     refused, never rounded.  No spaces, no exponent notation, no thousands
     separators, at least one digit before any point.  Returns 0 and sets
-    *minor, DN_EPARSE on malformed text, DN_EOVERFLOW if the value does not fit
-    in int64.  *minor is untouched on error.  */
+    *minor, DN_EPARSE on malformed text (or NULL), DN_EOVERFLOW if the value
+    does not fit in int64, DN_EINVAL if the exponent is out of 0..4.  *minor
+    is untouched on error.  */
 int dn_money_parse(const char *text, int exponent, int64_t *minor);
 
 /*  Writes amount as a decimal with exactly `exponent` fraction digits

@@ -26,9 +26,10 @@
 
 #define MANY_IDS       1000000
 #define SAME_CLOCK_IDS 100000
-#define MIN_PER_MS     2049 /* counter seeds are 0..0x7FF, so >= 0x1000 - 0x7FF ids per ms \
-                             */
-#define MAX_PER_MS 4096     /* 12-bit counter */
+#define MIN_PER_MS                                                                       \
+    2049                /* counter seeds are 0..0x7FF, so >= 0x1000 - 0x7FF ids per ms   \
+                         */
+#define MAX_PER_MS 4096 /* 12-bit counter */
 
 static int64_t s_now_ms(void)
 {
@@ -177,6 +178,14 @@ static void test_max_time(void **state)
     assert_int_equal(dn_id_time_ms(id), MS_MAX);
     assert_memory_equal(id, "\xff\xff\xff\xff\xff\xff", 6);
     s_assert_layout(id);
+
+    /* a clock beyond 48 bits is clamped to the end of time: same stamp,
+       counter one up */
+    uint8_t next[DN_ID_BYTES];
+    assert_int_equal(dn_id_new_at(next, INT64_MAX), 0);
+    assert_int_equal(dn_id_time_ms(next), MS_MAX);
+    assert_int_equal(s_counter(next), s_counter(id) + 1);
+    assert_true(memcmp(id, next, DN_ID_BYTES) < 0);
 }
 
 static void test_text_vector(void **state)
