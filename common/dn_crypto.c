@@ -110,8 +110,9 @@ dn_key_t *dn_key_load(const char *path)
 }
 
 /*  Writes all of buf to fd, retrying short writes and interrupts.  */
-static int s_write_all(int fd, const char *buf, size_t len)
+static int s_write_all(int fd, const void *data, size_t len)
 {
+    const char *buf = data;
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
         if (n < 0 && errno == EINTR)
@@ -153,18 +154,20 @@ int dn_key_save(const dn_key_t *key, const char *path)
     }
     char *text = NULL;
     long text_len = BIO_get_mem_data(pem, &text);
+    int rc = text_len > 0 ? dn_file_create_private(path, text, (size_t)text_len) : DN_ECRYPTO;
+    BIO_free(pem);
+    return rc;
+}
 
+int dn_file_create_private(const char *path, const void *data, size_t len)
+{
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        int rc = errno == EEXIST ? DN_EEXIST : DN_EIO;
-        BIO_free(pem);
-        return rc;
-    }
+    if (fd < 0)
+        return errno == EEXIST ? DN_EEXIST : DN_EIO;
     /*  The umask can only take bits away; fchmod makes the mode exactly 0600
         even under an odd umask such as 0277.  */
     int rc = 0;
-    if (text_len <= 0 || fchmod(fd, 0600) != 0 ||
-        s_write_all(fd, text, (size_t)text_len) != 0 || fsync(fd) != 0)
+    if (fchmod(fd, 0600) != 0 || s_write_all(fd, data, len) != 0 || fsync(fd) != 0)
         rc = DN_EIO;
     if (close(fd) != 0)
         rc = DN_EIO;
@@ -172,7 +175,6 @@ int dn_key_save(const dn_key_t *key, const char *path)
         rc = DN_EIO;
     if (rc != 0)
         unlink(path);
-    BIO_free(pem);
     return rc;
 }
 

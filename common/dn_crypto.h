@@ -39,6 +39,12 @@ dn_key_t *dn_key_from_seed(const uint8_t seed[32]);
     file is left behind.  */
 int dn_key_save(const dn_key_t *key, const char *path);
 
+/*  Creates path with mode 0600 (refusing to replace a file: DN_EEXIST),
+    writes data[0..len), fsyncs the file and its folder.  On failure no
+    partial file is left behind.  Returns 0, DN_EEXIST or DN_EIO.  For
+    secrets: key files.  */
+int dn_file_create_private(const char *path, const void *data, size_t len);
+
 /*  Copies the 32-byte public key.  Returns 0 or DN_ECRYPTO.  */
 int dn_key_public(const dn_key_t *key, uint8_t pub[DN_PUBKEY_BYTES]);
 

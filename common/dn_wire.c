@@ -35,6 +35,37 @@ static int s_refuse(char *why, size_t size, const char *fmt, ...)
 
 #define REFUSE(...) return s_refuse(why, why_size, __VA_ARGS__)
 
+/*  Returns 1 if m or any message inside it carries fields this program does
+    not know.  protobuf-c keeps them aside instead of failing; we refuse
+    them, so a peer cannot smuggle data past the checks.  */
+static int s_has_unknown(const ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *desc = m->descriptor;
+    if (m->n_unknown_fields)
+        return 1;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &desc->fields[i];
+        const char *base = (const char *)m;
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + f->quantifier_offset);
+            ProtobufCMessage *const *items = *(ProtobufCMessage *const *const *)(base + f->offset);
+            for (size_t j = 0; j < n; j++)
+                if (items[j] && s_has_unknown(items[j]))
+                    return 1;
+            continue;
+        }
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+            continue;
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + f->offset);
+        if (sub && s_has_unknown(sub))
+            return 1;
+    }
+    return 0;
+}
+
 static int s_is_id(protobuf_c_boolean has, ProtobufCBinaryData b)
 {
     return has && b.len == DN_ID_BYTES && (b.data[6] >> 4) == 7 &&
@@ -152,7 +183,7 @@ static int s_check_update(const Dealernet__MemberUpdate *m, char *why, size_t wh
 
 int dn_wire_event_check(const Dealernet__Event *ev, char *why, size_t why_size)
 {
-    if (ev->base.n_unknown_fields)
+    if (s_has_unknown(&ev->base))
         REFUSE("event has unknown fields");
     if (!s_is_id(ev->has_id, ev->id))
         REFUSE("event id missing or not a UUIDv7");
@@ -263,4 +294,232 @@ int dn_wire_channel_parse(const char *text)
         if (text && strcmp(text, s_channels[c]) == 0)
             return c;
     return DN_EPARSE;
+}
+
+/* -- sync and admin messages ----------------------------------------------- */
+
+static int s_is_text(const char *text, size_t max)
+{
+    size_t len;
+    if (!text)
+        return 0;
+    len = strlen(text);
+    if (len == 0 || len > max)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7F)
+            return 0;
+    return 1;
+}
+
+static int s_is_token(const char *text)
+{
+    size_t len = text ? strlen(text) : 0;
+    if (len < 16 || len > DN_MAX_TOKEN_LEN)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return 1;
+}
+
+static int s_check_sync(const void *any, char *why, size_t why_size)
+{
+    const Dealernet__SyncMessage *msg = any;
+    if (s_has_unknown(&msg->base))
+        REFUSE("sync message has unknown fields");
+    switch (msg->body_case) {
+    case DEALERNET__SYNC_MESSAGE__BODY_HELLO: {
+        const Dealernet__Hello *m = msg->hello;
+        if (!m->has_protocol)
+            REFUSE("hello without protocol version");
+        if (m->agent_version && !s_is_text(m->agent_version, DN_MAX_VERSION_LEN))
+            REFUSE("hello agent version malformed");
+        if (!m->has_clock_ms || !m->has_pending || !m->has_head_seq)
+            REFUSE("hello without clock, pending count or head seq");
+        if (m->head_seq > (uint64_t)INT64_MAX || m->pending > m->head_seq)
+            REFUSE("hello pending count or head seq out of range");
+        return 0;
+    }
+    case DEALERNET__SYNC_MESSAGE__BODY_WELCOME: {
+        const Dealernet__Welcome *m = msg->welcome;
+        if (!m->has_protocol || !m->has_applied_seq || !m->has_window ||
+            !m->has_max_batch_events || m->window < 1 || m->window > 64 ||
+            m->max_batch_events < 1 || m->max_batch_events > DN_MAX_BATCH_EVENTS ||
+            m->applied_seq > (uint64_t)INT64_MAX)
+            REFUSE("welcome fields missing or out of range");
+        return 0;
+    }
+    case DEALERNET__SYNC_MESSAGE__BODY_PUSH: {
+        const Dealernet__PushBatch *m = msg->push;
+        size_t bytes = 0;
+        if (!m->has_first_seq || m->first_seq < 1 ||
+            m->first_seq > (uint64_t)INT64_MAX - DN_MAX_BATCH_EVENTS)
+            REFUSE("batch first seq missing or out of range");
+        if (m->n_events < 1 || m->n_events > DN_MAX_BATCH_EVENTS)
+            REFUSE("batch has %zu events, expected 1 to %d", m->n_events,
+                   DN_MAX_BATCH_EVENTS);
+        for (size_t i = 0; i < m->n_events; i++) {
+            if (m->events[i].len > DN_MAX_EVENT_BYTES)
+                REFUSE("batch event %zu is %zu bytes, at most %d", i + 1, m->events[i].len,
+                       DN_MAX_EVENT_BYTES);
+            bytes += m->events[i].len;
+        }
+        if (bytes > DN_MAX_BATCH_BYTES)
+            REFUSE("batch events total %zu bytes, at most %d", bytes, DN_MAX_BATCH_BYTES);
+        if (!m->has_chain_head || m->chain_head.len != DN_HASH_BYTES)
+            REFUSE("batch chain head missing or not %d bytes", DN_HASH_BYTES);
+        if (!m->has_signature || m->signature.len != DN_SIG_BYTES)
+            REFUSE("batch signature missing or not %d bytes", DN_SIG_BYTES);
+        return 0;
+    }
+    case DEALERNET__SYNC_MESSAGE__BODY_ACK:
+        if (!msg->ack->has_acked_through || msg->ack->acked_through > (uint64_t)INT64_MAX)
+            REFUSE("ack without acked seq");
+        return 0;
+    case DEALERNET__SYNC_MESSAGE__BODY_REFUSED:
+        if (!msg->refused->has_code || !s_is_text(msg->refused->text, 512))
+            REFUSE("refusal without code or text");
+        return 0;
+    case DEALERNET__SYNC_MESSAGE__BODY_ENROLL: {
+        const Dealernet__EnrollRequest *m = msg->enroll;
+        if (!s_is_token(m->token))
+            REFUSE("enrollment token missing or malformed");
+        if (!dn_valid_code(m->site))
+            REFUSE("enrollment site missing or malformed");
+        if (!m->has_sign_key || m->sign_key.len != DN_PUBKEY_BYTES)
+            REFUSE("enrollment signing key missing or not %d bytes", DN_PUBKEY_BYTES);
+        if (m->agent_version && !s_is_text(m->agent_version, DN_MAX_VERSION_LEN))
+            REFUSE("enrollment agent version malformed");
+        return 0;
+    }
+    case DEALERNET__SYNC_MESSAGE__BODY_ENROLLED:
+        if (!dn_valid_code(msg->enrolled->site) || !dn_valid_code(msg->enrolled->partner))
+            REFUSE("enrolled reply without site or partner");
+        return 0;
+    default:
+        REFUSE("sync message has no body");
+    }
+}
+
+static int s_check_admin_request(const void *any, char *why, size_t why_size)
+{
+    const Dealernet__AdminRequest *msg = any;
+    if (s_has_unknown(&msg->base))
+        REFUSE("admin request has unknown fields");
+    if (!msg->has_protocol)
+        REFUSE("admin request without protocol version");
+    if (!dn_valid_code(msg->command))
+        REFUSE("admin request command missing or malformed");
+    if (msg->n_args > DN_MAX_ADMIN_ARGS)
+        REFUSE("admin request has %zu arguments, at most %d", msg->n_args,
+               DN_MAX_ADMIN_ARGS);
+    for (size_t i = 0; i < msg->n_args; i++) {
+        if (!dn_valid_code(msg->args[i]->name) || !msg->args[i]->value)
+            REFUSE("admin argument %zu without name or value", i + 1);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(msg->args[i]->name, msg->args[j]->name) == 0)
+                REFUSE("admin argument %s given twice", msg->args[i]->name);
+    }
+    return 0;
+}
+
+static int s_check_admin_reply(const void *any, char *why, size_t why_size)
+{
+    const Dealernet__AdminReply *msg = any;
+    if (s_has_unknown(&msg->base))
+        REFUSE("admin reply has unknown fields");
+    if (!msg->has_status || msg->status > 255)
+        REFUSE("admin reply without status");
+    if (msg->status != 0 && !msg->error)
+        REFUSE("admin reply refusal without error text");
+    return 0;
+}
+
+typedef int (*s_check_fn)(const void *msg, char *why, size_t why_size);
+
+static int s_pack(const ProtobufCMessage *msg, s_check_fn check, size_t max, uint8_t **buf,
+                  size_t *len, char *why, size_t why_size)
+{
+    size_t size;
+    int rc = check(msg, why, why_size);
+    if (rc)
+        return rc;
+    size = protobuf_c_message_get_packed_size(msg);
+    if (size > max) {
+        s_refuse(why, why_size, "message is %zu bytes, at most %zu", size, max);
+        return DN_ETOOBIG;
+    }
+    *buf = malloc(size ? size : 1);
+    if (!*buf)
+        return DN_ENOMEM;
+    *len = protobuf_c_message_pack(msg, *buf);
+    return 0;
+}
+
+static int s_unpack(const ProtobufCMessageDescriptor *desc, s_check_fn check, size_t max,
+                    const uint8_t *buf, size_t len, ProtobufCMessage **msg_p, char *why,
+                    size_t why_size)
+{
+    ProtobufCMessage *msg;
+    int rc;
+    *msg_p = NULL;
+    if (len > max) {
+        s_refuse(why, why_size, "message is %zu bytes, at most %zu", len, max);
+        return DN_ETOOBIG;
+    }
+    msg = protobuf_c_message_unpack(desc, NULL, len, buf);
+    if (!msg)
+        REFUSE("message is not a well-formed %s", desc->short_name);
+    rc = check(msg, why, why_size);
+    if (rc) {
+        protobuf_c_message_free_unpacked(msg, NULL);
+        return rc;
+    }
+    *msg_p = msg;
+    return 0;
+}
+
+static void s_free(ProtobufCMessage **msg_p)
+{
+    if (msg_p && *msg_p) {
+        protobuf_c_message_free_unpacked(*msg_p, NULL);
+        *msg_p = NULL;
+    }
+}
+
+#define DN_WIRE_MESSAGE(prefix, type, descriptor, check, max)                        \
+    int prefix##_pack(const type *msg, uint8_t **buf, size_t *len, char *why,        \
+                      size_t why_size)                                               \
+    {                                                                                \
+        return s_pack(&msg->base, check, max, buf, len, why, why_size);              \
+    }                                                                                \
+    int prefix##_unpack(const uint8_t *buf, size_t len, type **msg, char *why,       \
+                        size_t why_size)                                             \
+    {                                                                                \
+        return s_unpack(&descriptor, check, max, buf, len,                           \
+                        (ProtobufCMessage **)msg, why, why_size);                    \
+    }                                                                                \
+    void prefix##_free(type **msg_p)                                                 \
+    {                                                                                \
+        s_free((ProtobufCMessage **)msg_p);                                          \
+    }
+
+DN_WIRE_MESSAGE(dn_wire_sync, Dealernet__SyncMessage, dealernet__sync_message__descriptor,
+                s_check_sync, DN_MAX_SYNC_MSG_BYTES)
+DN_WIRE_MESSAGE(dn_wire_admin_request, Dealernet__AdminRequest,
+                dealernet__admin_request__descriptor, s_check_admin_request,
+                DN_MAX_ADMIN_REQUEST_BYTES)
+DN_WIRE_MESSAGE(dn_wire_admin_reply, Dealernet__AdminReply,
+                dealernet__admin_reply__descriptor, s_check_admin_reply,
+                DN_MAX_ADMIN_REPLY_BYTES)
+
+const char *dn_wire_admin_arg(const Dealernet__AdminRequest *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_args; i++)
+        if (strcmp(req->args[i]->name, name) == 0)
+            return req->args[i]->value;
+    return NULL;
 }

@@ -15,8 +15,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DN_MAX_EVENT_BYTES (64 * 1024)
-#define DN_WHY_SIZE        160 /* room for a refusal reason */
+#define DN_MAX_EVENT_BYTES         (64 * 1024)
+#define DN_MAX_BATCH_EVENTS        500
+#define DN_MAX_BATCH_BYTES         (1024 * 1024) /* sum of a batch's event bytes */
+#define DN_MAX_SYNC_MSG_BYTES      (DN_MAX_BATCH_BYTES + 64 * 1024)
+#define DN_MAX_ADMIN_REQUEST_BYTES (1024 * 1024)
+#define DN_MAX_ADMIN_REPLY_BYTES   (64 * 1024 * 1024)
+#define DN_MAX_TOKEN_LEN           64
+#define DN_MAX_VERSION_LEN         64
+#define DN_MAX_ADMIN_ARGS          32
+#define DN_WHY_SIZE                160 /* room for a refusal reason */
 
 /*  Checks an event: id is a 16-byte UUIDv7, site a code, seq >= 1,
     recorded_at_ms plausible, prev_hash 32 bytes, exactly one body whose
@@ -43,6 +51,36 @@ void dn_wire_event_free(Dealernet__Event **ev_p);
 /*  Returns a short name for an event's body: "sale", "refund",
     "member_signup", "member_update" or "none".  */
 const char *dn_wire_event_kind(const Dealernet__Event *ev);
+
+/*  Sync messages (one SyncMessage per ZeroMQ frame).  pack: checks and
+    packs into a malloc'd buffer the caller frees; unpack: bounds the size
+    (DN_MAX_SYNC_MSG_BYTES), decodes, refuses unknown fields and checks the
+    body's fields (a PushBatch's events are only bounded here: each is
+    checked with dn_wire_event_unpack where it is applied).  Return 0,
+    DN_ETOOBIG, DN_EPROTO (reason in why) or DN_ENOMEM.  */
+int dn_wire_sync_pack(const Dealernet__SyncMessage *msg, uint8_t **buf, size_t *len,
+                      char *why, size_t why_size);
+int dn_wire_sync_unpack(const uint8_t *buf, size_t len, Dealernet__SyncMessage **msg,
+                        char *why, size_t why_size);
+void dn_wire_sync_free(Dealernet__SyncMessage **msg_p);
+
+/*  Admin requests and replies, with the same contract; bounded by
+    DN_MAX_ADMIN_REQUEST_BYTES and DN_MAX_ADMIN_REPLY_BYTES.  */
+int dn_wire_admin_request_pack(const Dealernet__AdminRequest *msg, uint8_t **buf,
+                               size_t *len, char *why, size_t why_size);
+int dn_wire_admin_request_unpack(const uint8_t *buf, size_t len,
+                                 Dealernet__AdminRequest **msg, char *why,
+                                 size_t why_size);
+void dn_wire_admin_request_free(Dealernet__AdminRequest **msg_p);
+int dn_wire_admin_reply_pack(const Dealernet__AdminReply *msg, uint8_t **buf, size_t *len,
+                             char *why, size_t why_size);
+int dn_wire_admin_reply_unpack(const uint8_t *buf, size_t len, Dealernet__AdminReply **msg,
+                               char *why, size_t why_size);
+void dn_wire_admin_reply_free(Dealernet__AdminReply **msg_p);
+
+/*  Returns the value of the admin argument called name, or NULL.  Borrowed
+    from req.  */
+const char *dn_wire_admin_arg(const Dealernet__AdminRequest *req, const char *name);
 
 /*  Returns "store", "online" or "community" for a channel, or "unknown".  */
 const char *dn_wire_channel_name(int channel);
