@@ -1,0 +1,179 @@
+/*  dn_central -- the central.db schema and settings (see dn_central.h).  */
+#include "dn_central.h"
+#include "dn_db.h"
+#include "dn_error.h"
+
+#include <stdio.h>
+#include <time.h>
+
+static const dn_migration_t s_migrations[] = {
+    {/* Settings: endpoints, server key file names.  */
+     "CREATE TABLE meta ("
+     "  key TEXT PRIMARY KEY,"
+     "  value TEXT NOT NULL"
+     ") WITHOUT ROWID;"
+     /* The commercial tree.  The upline is effective-dated in partner_links:
+        a partner's parent at time T is the link with the greatest
+        effective_ms <= T.  The first link is effective from 0 (always).  */
+     "CREATE TABLE partners ("
+     "  id INTEGER PRIMARY KEY,"
+     "  code TEXT NOT NULL UNIQUE,"
+     "  name TEXT NOT NULL,"
+     "  kind TEXT NOT NULL"
+     "    CHECK (kind IN ('hq', 'region', 'distributor', 'dealer', 'reseller')),"
+     "  created_ms INTEGER NOT NULL"
+     ");"
+     "CREATE TABLE partner_links ("
+     "  partner_id INTEGER NOT NULL REFERENCES partners(id),"
+     "  parent_id INTEGER REFERENCES partners(id),"
+     "  effective_ms INTEGER NOT NULL,"
+     "  PRIMARY KEY (partner_id, effective_ms)"
+     ") WITHOUT ROWID;"
+     /* HQ administrators' CURVE public keys.  */
+     "CREATE TABLE admins ("
+     "  curve_key BLOB PRIMARY KEY CHECK (length(curve_key) = 32),"
+     "  name TEXT NOT NULL UNIQUE,"
+     "  created_ms INTEGER NOT NULL"
+     ") WITHOUT ROWID;"
+     /* Sites.  Identity columns (curve_key, sign_key, enrolled_ms,
+        revoked_ms) belong to dn_registry; sync columns (applied_seq,
+        head_hash, last_seen_ms ...) to dn_ingest.  */
+     "CREATE TABLE sites ("
+     "  id INTEGER PRIMARY KEY,"
+     "  code TEXT NOT NULL UNIQUE,"
+     "  partner_id INTEGER NOT NULL REFERENCES partners(id),"
+     "  created_ms INTEGER NOT NULL,"
+     "  curve_key BLOB UNIQUE CHECK (curve_key IS NULL OR length(curve_key) = 32),"
+     "  sign_key BLOB CHECK (sign_key IS NULL OR length(sign_key) = 32),"
+     "  enrolled_ms INTEGER,"
+     "  revoked_ms INTEGER,"
+     "  applied_seq INTEGER NOT NULL DEFAULT 0,"
+     "  head_hash BLOB NOT NULL DEFAULT (zeroblob(32)),"
+     "  last_seen_ms INTEGER,"
+     "  clock_skew_ms INTEGER,"
+     "  reported_pending INTEGER,"
+     "  oldest_pending_ms INTEGER,"
+     "  gap_expected_seq INTEGER,"
+     "  agent_version TEXT"
+     ");"
+     /* Enrollment tokens, stored only as SHA-256 hashes; single use.  */
+     "CREATE TABLE tokens ("
+     "  hash BLOB PRIMARY KEY CHECK (length(hash) = 32),"
+     "  site_id INTEGER NOT NULL REFERENCES sites(id),"
+     "  created_ms INTEGER NOT NULL,"
+     "  expires_ms INTEGER NOT NULL,"
+     "  used_ms INTEGER"
+     ") WITHOUT ROWID;"
+     /* Every event as received: the exact bytes the site hashed and
+        signed.  signature is the batch signature, kept on the last event
+        of each batch (a checkpoint of the chain head).  */
+     "CREATE TABLE events ("
+     "  eid INTEGER PRIMARY KEY,"
+     "  id BLOB NOT NULL UNIQUE CHECK (length(id) = 16),"
+     "  site_id INTEGER NOT NULL REFERENCES sites(id),"
+     "  seq INTEGER NOT NULL CHECK (seq >= 1),"
+     "  kind TEXT NOT NULL,"
+     "  recorded_at_ms INTEGER NOT NULL,"
+     "  received_ms INTEGER NOT NULL,"
+     "  body BLOB NOT NULL,"
+     "  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+     "  signature BLOB CHECK (signature IS NULL OR length(signature) = 64),"
+     "  UNIQUE (site_id, seq)"
+     ");"
+     /* Decoded rows of the events.  */
+     "CREATE TABLE sales ("
+     "  eid INTEGER PRIMARY KEY REFERENCES events(eid),"
+     "  site_id INTEGER NOT NULL REFERENCES sites(id),"
+     "  recorded_at_ms INTEGER NOT NULL,"
+     "  total INTEGER NOT NULL CHECK (total >= 0),"
+     "  refunded INTEGER NOT NULL DEFAULT 0 CHECK (refunded BETWEEN 0 AND total),"
+     "  currency TEXT NOT NULL,"
+     "  channel INTEGER NOT NULL,"
+     "  seller TEXT NOT NULL,"
+     "  member_phone TEXT"
+     ");"
+     "CREATE INDEX sales_site ON sales(site_id, recorded_at_ms);"
+     "CREATE TABLE sale_lines ("
+     "  sale_eid INTEGER NOT NULL REFERENCES sales(eid),"
+     "  line_no INTEGER NOT NULL,"
+     "  sku TEXT NOT NULL,"
+     "  quantity INTEGER NOT NULL CHECK (quantity >= 1),"
+     "  unit_price INTEGER NOT NULL CHECK (unit_price >= 0),"
+     "  category TEXT,"
+     "  refunded_qty INTEGER NOT NULL DEFAULT 0 CHECK (refunded_qty BETWEEN 0 AND quantity),"
+     "  PRIMARY KEY (sale_eid, line_no)"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE refunds ("
+     "  eid INTEGER PRIMARY KEY REFERENCES events(eid),"
+     "  sale_eid INTEGER NOT NULL REFERENCES sales(eid),"
+     "  amount INTEGER NOT NULL CHECK (amount > 0)"
+     ");"
+     /* One member per normalised phone: the first sign-up to reach the
+        server wins (and with it the referrer).  */
+     "CREATE TABLE members ("
+     "  id INTEGER PRIMARY KEY,"
+     "  phone TEXT NOT NULL UNIQUE,"
+     "  member_id BLOB NOT NULL CHECK (length(member_id) = 16),"
+     "  site_id INTEGER NOT NULL REFERENCES sites(id),"
+     "  signup_eid INTEGER NOT NULL REFERENCES events(eid),"
+     "  name TEXT,"
+     "  referrer_phone TEXT,"
+     "  referrer_partner TEXT,"
+     "  household INTEGER,"
+     "  signed_up_ms INTEGER NOT NULL"
+     ");"
+     /* Later sign-ups of a phone already known: kept, and listed for HQ.  */
+     "CREATE TABLE member_conflicts ("
+     "  eid INTEGER PRIMARY KEY REFERENCES events(eid),"
+     "  member INTEGER NOT NULL REFERENCES members(id),"
+     "  member_id BLOB NOT NULL,"
+     "  site_id INTEGER NOT NULL REFERENCES sites(id),"
+     "  referrer TEXT,"
+     "  recorded_at_ms INTEGER NOT NULL"
+     ");"},
+};
+
+int dn_central_open(const char *dir, int flags, sqlite3 **db)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, DN_CENTRAL_DB_FILE);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return DN_EINVAL;
+    return dn_db_open(path, flags, s_migrations, sizeof s_migrations / sizeof s_migrations[0],
+                      db);
+}
+
+int dn_central_meta_get(sqlite3 *db, const char *key, char *value, size_t size)
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_ENOENT;
+    if (dn_db_prepare(db, "SELECT value FROM meta WHERE key = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        snprintf(value, size, "%s", (const char *)sqlite3_column_text(stmt, 0));
+        rc = 0;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int dn_central_meta_set(sqlite3 *db, const char *key, const char *value)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+    if (dn_db_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int64_t dn_central_now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}

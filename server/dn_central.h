@@ -1,0 +1,28 @@
+/*  dn_central -- central.db: the server's schema, in one place.
+
+    The schema is a list of migrations applied in order (PRAGMA
+    user_version); append to it, never edit a released entry.  The store
+    modules (dn_registry: partners, sites, keys, tokens; dn_ingest: events
+    and their rows) each own the SQL of their tables.
+*/
+#ifndef DN_CENTRAL_H
+#define DN_CENTRAL_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#define DN_CENTRAL_DB_FILE "central.db"
+
+/*  Opens (DN_DB_CREATE in flags: creates) DIR/central.db and migrates it.
+    Returns 0 and *db (caller closes), or the dn_db_open error.  */
+int dn_central_open(const char *dir, int flags, sqlite3 **db);
+
+/*  Settings kept in the meta table.  get copies into value[0..size) or
+    returns DN_ENOENT; set inserts or replaces.  0 or DN_EDB.  */
+int dn_central_meta_get(sqlite3 *db, const char *key, char *value, size_t size);
+int dn_central_meta_set(sqlite3 *db, const char *key, const char *value);
+
+/*  The current time in Unix milliseconds.  */
+int64_t dn_central_now_ms(void);
+
+#endif
