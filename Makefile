@@ -33,6 +33,7 @@ endif
 
 COMMON_SRCS := $(wildcard common/*.c)
 AGENT_SRCS  := $(filter-out agent/main.c,$(wildcard agent/*.c))
+SERVER_SRCS := $(filter-out server/main.c server/hq.c,$(wildcard server/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 BENCH_SRCS  := $(wildcard tests/bench/bench_*.c)
 
@@ -40,11 +41,15 @@ GEN_C   := $(B)/gen/dealernet.pb-c.c
 GEN_H   := $(B)/gen/dealernet.pb-c.h
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/%.o) $(B)/gen/dealernet.pb-c.o
 AGENT_OBJS  := $(AGENT_SRCS:%.c=$(B)/%.o)
+SERVER_OBJS := $(SERVER_SRCS:%.c=$(B)/%.o)
 LIBCOMMON   := $(B)/libdncommon.a
 LIBAGENT    := $(B)/libdnagent.a
+LIBSERVER   := $(B)/libdnserver.a
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
 BENCH_BINS  := $(BENCH_SRCS:tests/bench/%.c=$(B)/tests/bench/%)
-PROGRAMS    := $(BIN)/dealernet-agent
+PROGRAMS    := $(BIN)/dealernet-agent \
+               $(if $(wildcard server/main.c),$(BIN)/dealernet-server) \
+               $(if $(wildcard server/hq.c),$(BIN)/dealernet-hq)
 
 .PHONY: all deps build build-tests test check-asan check-valgrind bench demo \
         install clean format
@@ -115,14 +120,26 @@ $(LIBAGENT): $(AGENT_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(LIBSERVER): $(SERVER_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(BIN)/dealernet-agent: $(B)/agent/main.o $(LIBAGENT) $(LIBCOMMON)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
-$(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIBAGENT) $(LIBCOMMON)
+$(BIN)/dealernet-server: $(B)/server/main.o $(LIBSERVER) $(LIBCOMMON)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+$(BIN)/dealernet-hq: $(B)/server/hq.o $(LIBSERVER) $(LIBCOMMON)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+$(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL) $(shell pkg-config --libs $(TEST_PKGS))
 
-$(B)/tests/bench/%: $(B)/tests/bench/%.o $(LIBAGENT) $(LIBCOMMON)
+$(B)/tests/bench/%: $(B)/tests/bench/%.o $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
