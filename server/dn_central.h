@@ -9,6 +9,7 @@
 #define DN_CENTRAL_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define DN_CENTRAL_DB_FILE "central.db"
