@@ -11,22 +11,16 @@
 #include "dn_money.h"
 #include "dn_wire.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#define DN_STORE_STMT_CACHE 24 /* distinct hot-path statements */
-
 struct _dn_store_t {
     sqlite3 *db;
     dn_store_info_t info;
-    struct {
-        const char *sql; /* a string literal, the cache key by address */
-        sqlite3_stmt *stmt;
-    } cache[DN_STORE_STMT_CACHE];
+    dn_db_cache_t *cache; /* hot-path statements */
 };
 
 static const dn_migration_t s_migrations[] = {
@@ -174,6 +168,8 @@ dn_store_t *dn_store_open(const char *dir, int *err)
         return NULL;
     }
     rc = dn_db_open(path, 0, s_migrations, DN_STORE_MIGRATIONS, &self->db);
+    if (!rc && !(self->cache = dn_db_cache_new(self->db)))
+        rc = DN_ENOMEM;
     if (!rc)
         rc = s_meta_get(self->db, "site", self->info.site, sizeof self->info.site);
     if (!rc)
@@ -202,8 +198,7 @@ dn_store_t *dn_store_open(const char *dir, int *err)
 void dn_store_destroy(dn_store_t **self_p)
 {
     if (self_p && *self_p) {
-        for (int i = 0; i < DN_STORE_STMT_CACHE; i++)
-            sqlite3_finalize((*self_p)->cache[i].stmt);
+        dn_db_cache_destroy(&(*self_p)->cache);
         sqlite3_close((*self_p)->db);
         free(*self_p);
         *self_p = NULL;
@@ -222,24 +217,7 @@ sqlite3 *dn_store_db(dn_store_t *self)
 
 int dn_store_stmt(dn_store_t *self, const char *sql, sqlite3_stmt **stmt)
 {
-    int i;
-    for (i = 0; i < DN_STORE_STMT_CACHE && self->cache[i].sql; i++) {
-        if (self->cache[i].sql == sql) {
-            *stmt = self->cache[i].stmt;
-            sqlite3_reset(*stmt);
-            sqlite3_clear_bindings(*stmt);
-            return 0;
-        }
-    }
-    assert(i < DN_STORE_STMT_CACHE); /* raise the cache size with the SQL count */
-    if (sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) !=
-        SQLITE_OK) {
-        dn_log_error("sqlite: prepare \"%.60s\": %s", sql, sqlite3_errmsg(self->db));
-        return DN_EDB;
-    }
-    self->cache[i].sql = sql;
-    self->cache[i].stmt = *stmt;
-    return 0;
+    return dn_db_cached(self->cache, sql, stmt);
 }
 
 int dn_store_begin(dn_store_t *self)

@@ -3,7 +3,9 @@
 #include "dn_error.h"
 #include "dn_log.h"
 
+#include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int s_fail(sqlite3 *db, const char *what)
@@ -135,5 +137,55 @@ int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t c
         return rc;
     }
     *db_p = db;
+    return 0;
+}
+
+#define DN_DB_CACHE_SIZE 48 /* distinct hot-path statements of one program */
+
+struct _dn_db_cache_t {
+    sqlite3 *db;
+    struct {
+        const char *sql; /* the key, by address */
+        sqlite3_stmt *stmt;
+    } slot[DN_DB_CACHE_SIZE];
+};
+
+dn_db_cache_t *dn_db_cache_new(sqlite3 *db)
+{
+    dn_db_cache_t *self = calloc(1, sizeof *self);
+    if (self)
+        self->db = db;
+    return self;
+}
+
+void dn_db_cache_destroy(dn_db_cache_t **self_p)
+{
+    if (self_p && *self_p) {
+        for (int i = 0; i < DN_DB_CACHE_SIZE; i++)
+            sqlite3_finalize((*self_p)->slot[i].stmt);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+int dn_db_cached(dn_db_cache_t *self, const char *sql, sqlite3_stmt **stmt)
+{
+    int i;
+    for (i = 0; i < DN_DB_CACHE_SIZE && self->slot[i].sql; i++) {
+        if (self->slot[i].sql == sql) {
+            *stmt = self->slot[i].stmt;
+            sqlite3_reset(*stmt);
+            sqlite3_clear_bindings(*stmt);
+            return 0;
+        }
+    }
+    assert(i < DN_DB_CACHE_SIZE); /* more statements than slots: raise the size */
+    if (sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) !=
+        SQLITE_OK) {
+        dn_log_error("sqlite: prepare \"%.60s\": %s", sql, sqlite3_errmsg(self->db));
+        return DN_EDB;
+    }
+    self->slot[i].sql = sql;
+    self->slot[i].stmt = *stmt;
     return 0;
 }

@@ -47,6 +47,23 @@ void dn_db_rollback(sqlite3 *db);
 /*  Prepares a statement; returns 0 or DN_EDB (logged with the SQL).  */
 int dn_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt);
 
+/*  A cache of prepared statements for one connection, keyed by the address
+    of the SQL text: hot paths prepare each statement once per process.  */
+typedef struct _dn_db_cache_t dn_db_cache_t;
+
+/*  Returns a new cache for db (borrowed; must outlive the cache), or NULL.
+    Caller destroys, before closing db.  */
+dn_db_cache_t *dn_db_cache_new(sqlite3 *db);
+
+/*  Finalizes the cached statements; accepts NULL, sets *self_p to NULL.  */
+void dn_db_cache_destroy(dn_db_cache_t **self_p);
+
+/*  Sets *stmt to a prepared statement for sql, reset and with its bindings
+    cleared.  sql must be a string literal (or live as long as the cache).
+    Borrowed: reset it after use, never finalize it.  Returns 0 or DN_EDB
+    (logged).  */
+int dn_db_cached(dn_db_cache_t *self, const char *sql, sqlite3_stmt **stmt);
+
 /*  Runs "PRAGMA integrity_check".  Returns 0 if the result is "ok", DN_EDB
     otherwise.  */
 int dn_db_integrity_check(sqlite3 *db);
