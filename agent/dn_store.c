@@ -9,6 +9,7 @@
 #include "dn_error.h"
 #include "dn_log.h"
 #include "dn_money.h"
+#include "dn_time.h"
 #include "dn_wire.h"
 
 #include <stdio.h>
@@ -91,35 +92,6 @@ static int s_path(const char *dir, char *path, size_t size)
     return n > 0 && (size_t)n < size ? 0 : DN_EINVAL;
 }
 
-static int s_meta_set(sqlite3 *db, const char *key, const char *value)
-{
-    sqlite3_stmt *stmt;
-    int rc;
-    if (dn_db_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", &stmt))
-        return DN_EDB;
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
-    rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
-    sqlite3_finalize(stmt);
-    return rc;
-}
-
-/*  Copies the value of key into value[0..size); DN_ENOENT if absent.  */
-static int s_meta_get(sqlite3 *db, const char *key, char *value, size_t size)
-{
-    sqlite3_stmt *stmt;
-    int rc = DN_ENOENT;
-    if (dn_db_prepare(db, "SELECT value FROM meta WHERE key = ?", &stmt))
-        return DN_EDB;
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-        snprintf(value, size, "%s", (const char *)sqlite3_column_text(stmt, 0));
-        rc = 0;
-    }
-    sqlite3_finalize(stmt);
-    return rc;
-}
-
 int dn_store_create(const char *dir, const char *site, const char *partner,
                     const char *currency)
 {
@@ -140,11 +112,11 @@ int dn_store_create(const char *dir, const char *site, const char *partner,
         return rc;
     rc = dn_db_begin(db);
     if (!rc)
-        rc = s_meta_set(db, "site", site);
+        rc = dn_db_meta_set(db, "site", site);
     if (!rc)
-        rc = s_meta_set(db, "partner", partner);
+        rc = dn_db_meta_set(db, "partner", partner);
     if (!rc)
-        rc = s_meta_set(db, "currency", currency);
+        rc = dn_db_meta_set(db, "currency", currency);
     if (!rc)
         rc = dn_db_commit(db);
     if (rc)
@@ -171,12 +143,12 @@ dn_store_t *dn_store_open(const char *dir, int *err)
     if (!rc && !(self->cache = dn_db_cache_new(self->db)))
         rc = DN_ENOMEM;
     if (!rc)
-        rc = s_meta_get(self->db, "site", self->info.site, sizeof self->info.site);
+        rc = dn_db_meta_get(self->db, "site", self->info.site, sizeof self->info.site);
     if (!rc)
-        rc = s_meta_get(self->db, "partner", self->info.partner,
+        rc = dn_db_meta_get(self->db, "partner", self->info.partner,
                         sizeof self->info.partner);
     if (!rc)
-        rc = s_meta_get(self->db, "currency", self->info.currency,
+        rc = dn_db_meta_get(self->db, "currency", self->info.currency,
                         sizeof self->info.currency);
     if (!rc) {
         self->info.exponent = dn_money_exponent(self->info.currency);
@@ -203,6 +175,16 @@ void dn_store_destroy(dn_store_t **self_p)
         free(*self_p);
         *self_p = NULL;
     }
+}
+
+int dn_store_meta_get(dn_store_t *self, const char *key, char *value, size_t size)
+{
+    return dn_db_meta_get(self->db, key, value, size);
+}
+
+int dn_store_meta_set(dn_store_t *self, const char *key, const char *value)
+{
+    return dn_db_meta_set(self->db, key, value);
 }
 
 const dn_store_info_t *dn_store_info(const dn_store_t *self)
@@ -508,13 +490,8 @@ int dn_store_member_find(dn_store_t *self, const char *phone, uint8_t id[DN_ID_B
 
 static json_t *s_time_json(int64_t unix_ms)
 {
-    char text[64];
-    time_t secs = (time_t)(unix_ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-             tm.tm_sec, (int)(unix_ms % 1000));
+    char text[DN_TIME_TEXT_SIZE];
+    dn_time_format(unix_ms, text);
     return json_string(text);
 }
 
@@ -635,7 +612,7 @@ json_t *dn_store_status(dn_store_t *self)
                        "partner", self->info.partner, "currency", self->info.currency,
                        "events", (json_int_t)events, "pending", (json_int_t)pending,
                        "head_seq", (json_int_t)head_seq, "head_hash", head);
-    if (status && s_meta_get(self->db, "last_sync_ms", last_sync, sizeof last_sync) == 0)
+    if (status && dn_db_meta_get(self->db, "last_sync_ms", last_sync, sizeof last_sync) == 0)
         json_object_set_new(status, "last_sync", s_time_json(strtoll(last_sync, NULL, 10)));
     else if (status)
         json_object_set_new(status, "last_sync", json_null());

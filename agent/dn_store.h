@@ -47,6 +47,13 @@ void dn_store_destroy(dn_store_t **self_p);
 /*  Borrowed: the settings, valid while the store is open.  */
 const dn_store_info_t *dn_store_info(const dn_store_t *self);
 
+/*  Settings (meta table): get copies into value[0..size) or DN_ENOENT; set
+    inserts or replaces (inside or outside a transaction).  0 or DN_EDB.
+    Keys used: site, partner, currency (init); server_endpoint, server_key
+    (enroll); last_sync_ms, last_error, last_error_ms (sync).  */
+int dn_store_meta_get(dn_store_t *self, const char *key, char *value, size_t size);
+int dn_store_meta_set(dn_store_t *self, const char *key, const char *value);
+
 /*  Borrowed: the SQLite handle, for the other agent store modules.  */
 sqlite3 *dn_store_db(dn_store_t *self);
 

@@ -140,6 +140,34 @@ int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t c
     return 0;
 }
 
+int dn_db_meta_get(sqlite3 *db, const char *key, char *value, size_t size)
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_ENOENT;
+    if (dn_db_prepare(db, "SELECT value FROM meta WHERE key = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        snprintf(value, size, "%s", (const char *)sqlite3_column_text(stmt, 0));
+        rc = 0;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int dn_db_meta_set(sqlite3 *db, const char *key, const char *value)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+    if (dn_db_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 #define DN_DB_CACHE_SIZE 48 /* distinct hot-path statements of one program */
 
 struct _dn_db_cache_t {

@@ -47,6 +47,12 @@ void dn_db_rollback(sqlite3 *db);
 /*  Prepares a statement; returns 0 or DN_EDB (logged with the SQL).  */
 int dn_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt);
 
+/*  Settings in a program's `meta(key TEXT PRIMARY KEY, value TEXT)` table.
+    get copies the value into value[0..size) or returns DN_ENOENT; set
+    inserts or replaces.  Both return 0 or DN_EDB.  */
+int dn_db_meta_get(sqlite3 *db, const char *key, char *value, size_t size);
+int dn_db_meta_set(sqlite3 *db, const char *key, const char *value);
+
 /*  A cache of prepared statements for one connection, keyed by the address
     of the SQL text: hot paths prepare each statement once per process.  */
 typedef struct _dn_db_cache_t dn_db_cache_t;

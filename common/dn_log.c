@@ -4,10 +4,11 @@
     within a line.
 */
 #include "dn_log.h"
+#include "dn_time.h"
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <time.h>
+#include <string.h>
 
 static const char *s_program = "dealernet";
 static dn_log_level_t s_level = DN_LOG_INFO;
@@ -25,19 +26,14 @@ static void s_write(dn_log_level_t level, const char *fmt, va_list args)
 {
     static const char *names[] = {"debug", "info", "warning", "error"};
     char text[1024];
-    char stamp[64] = "";
+    char stamp[DN_TIME_TEXT_SIZE + 1] = "";
 
     if (level < s_level)
         return;
     vsnprintf(text, sizeof text, fmt, args);
     if (s_timestamps) {
-        struct timespec now;
-        struct tm tm;
-        clock_gettime(CLOCK_REALTIME, &now);
-        gmtime_r(&now.tv_sec, &tm);
-        snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ ",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                 tm.tm_sec, now.tv_nsec / 1000000);
+        dn_time_format(dn_time_now_ms(), stamp);
+        strcat(stamp, " ");
     }
     fprintf(stderr, "%s%s: %s: %s\n", stamp, s_program, names[level], text);
 }

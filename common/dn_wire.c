@@ -10,6 +10,7 @@
 #include "dn_money.h"
 #include "dn_valid.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -522,4 +523,20 @@ const char *dn_wire_admin_arg(const Dealernet__AdminRequest *req, const char *na
         if (strcmp(req->args[i]->name, name) == 0)
             return req->args[i]->value;
     return NULL;
+}
+
+size_t dn_wire_batch_signed(const char *site, uint64_t last_seq, const uint8_t head[32],
+                            uint8_t out[DN_BATCH_SIGNED_MAX])
+{
+    static const char domain[] = "dealernet-batch-v1";
+    size_t n = 0, site_len = strlen(site);
+    assert(site_len <= DN_MAX_CODE_LEN);
+    memcpy(out, domain, sizeof domain); /* with its NUL */
+    n += sizeof domain;
+    memcpy(out + n, site, site_len + 1);
+    n += site_len + 1;
+    for (int i = 7; i >= 0; i--)
+        out[n++] = (uint8_t)(last_seq >> (8 * i));
+    memcpy(out + n, head, DN_HASH_BYTES);
+    return n + DN_HASH_BYTES;
 }

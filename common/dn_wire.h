@@ -82,6 +82,17 @@ void dn_wire_admin_reply_free(Dealernet__AdminReply **msg_p);
     from req.  */
 const char *dn_wire_admin_arg(const Dealernet__AdminRequest *req, const char *name);
 
+#define DN_BATCH_SIGNED_MAX 96 /* room for dn_wire_batch_signed's output */
+
+/*  Writes the bytes a batch signature covers into out and returns their
+    length: "dealernet-batch-v1", NUL, the site code, NUL, the batch's last
+    seq (8 bytes big-endian) and the chain head (the SHA-256 of the last
+    event's bytes).  The chain makes the head stand for every event before
+    it, so one signature covers the site's whole history up to last_seq.
+    site must be a valid code.  */
+size_t dn_wire_batch_signed(const char *site, uint64_t last_seq, const uint8_t head[32],
+                            uint8_t out[DN_BATCH_SIGNED_MAX]);
+
 /*  Returns "store", "online" or "community" for a channel, or "unknown".  */
 const char *dn_wire_channel_name(int channel);
 

@@ -143,37 +143,3 @@ int dn_central_open(const char *dir, int flags, sqlite3 **db)
                       db);
 }
 
-int dn_central_meta_get(sqlite3 *db, const char *key, char *value, size_t size)
-{
-    sqlite3_stmt *stmt;
-    int rc = DN_ENOENT;
-    if (dn_db_prepare(db, "SELECT value FROM meta WHERE key = ?", &stmt))
-        return DN_EDB;
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-        snprintf(value, size, "%s", (const char *)sqlite3_column_text(stmt, 0));
-        rc = 0;
-    }
-    sqlite3_finalize(stmt);
-    return rc;
-}
-
-int dn_central_meta_set(sqlite3 *db, const char *key, const char *value)
-{
-    sqlite3_stmt *stmt;
-    int rc;
-    if (dn_db_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", &stmt))
-        return DN_EDB;
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
-    rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
-    sqlite3_finalize(stmt);
-    return rc;
-}
-
-int64_t dn_central_now_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}

@@ -18,12 +18,4 @@
     Returns 0 and *db (caller closes), or the dn_db_open error.  */
 int dn_central_open(const char *dir, int flags, sqlite3 **db);
 
-/*  Settings kept in the meta table.  get copies into value[0..size) or
-    returns DN_ENOENT; set inserts or replaces.  0 or DN_EDB.  */
-int dn_central_meta_get(sqlite3 *db, const char *key, char *value, size_t size);
-int dn_central_meta_set(sqlite3 *db, const char *key, const char *value);
-
-/*  The current time in Unix milliseconds.  */
-int64_t dn_central_now_ms(void);
-
 #endif

@@ -1,0 +1,470 @@
+/*  dn_ingest -- checking and storing a site's batches (see dn_ingest.h).
+
+    Order of checks, cheapest first and each naming what failed: the
+    signature over the received chain head; the gap; then per event decode,
+    seq, site, and either "matches what is stored" (already applied) or
+    "continues the chain" (new); last, the batch's own chain head.  The
+    decoded rows are written in the same transaction as the raw event, so
+    an acknowledged event is always fully stored.
+*/
+#include "dn_ingest.h"
+#include "dn_crypto.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct _dn_ingest_t {
+    sqlite3 *db;
+    dn_db_cache_t *cache;
+};
+
+dn_ingest_t *dn_ingest_new(sqlite3 *db)
+{
+    dn_ingest_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->db = db;
+    self->cache = dn_db_cache_new(db);
+    if (!self->cache)
+        dn_ingest_destroy(&self);
+    return self;
+}
+
+void dn_ingest_destroy(dn_ingest_t **self_p)
+{
+    if (self_p && *self_p) {
+        dn_db_cache_destroy(&(*self_p)->cache);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+static int s_refuse(dn_ingest_result_t *r, Dealernet__RefuseCode code, uint64_t expected,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int s_refuse(dn_ingest_result_t *r, Dealernet__RefuseCode code, uint64_t expected,
+                    const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(r->why, sizeof r->why, fmt, args);
+    va_end(args);
+    r->code = code;
+    r->expected_seq = expected;
+    r->acked_through = 0;
+    return DN_EPROTO;
+}
+
+/*  Steps a cached statement to its end and resets it.  */
+static int s_done(dn_ingest_t *self, sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
+    if (rc)
+        dn_log_error("ingest: %s", sqlite3_errmsg(self->db));
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+int dn_ingest_state(dn_ingest_t *self, int64_t site_id, dn_ingest_state_t *state)
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_EDB;
+    if (dn_db_cached(self->cache, "SELECT applied_seq, head_hash FROM sites WHERE id = ?",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, site_id);
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_bytes(stmt, 1) == 32) {
+        state->applied_seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+        memcpy(state->head, sqlite3_column_blob(stmt, 1), 32);
+        rc = 0;
+    }
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+int dn_ingest_hello(dn_ingest_t *self, const dn_registry_site_t *site,
+                    const Dealernet__Hello *hello, int64_t now_ms, dn_ingest_state_t *state)
+{
+    sqlite3_stmt *stmt;
+    if (dn_db_cached(self->cache,
+                     "UPDATE sites SET last_seen_ms = ?, clock_skew_ms = ?, "
+                     "reported_pending = ?, oldest_pending_ms = ?, agent_version = ? "
+                     "WHERE id = ?",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_int64(stmt, 2, now_ms - hello->clock_ms);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)hello->pending);
+    if (hello->has_oldest_pending_ms && hello->pending > 0)
+        sqlite3_bind_int64(stmt, 4, hello->oldest_pending_ms);
+    if (hello->agent_version)
+        sqlite3_bind_text(stmt, 5, hello->agent_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 6, site->id);
+    if (s_done(self, stmt))
+        return DN_EDB;
+    return dn_ingest_state(self, site->id, state);
+}
+
+int dn_ingest_note_gap(dn_ingest_t *self, int64_t site_id, uint64_t expected_seq)
+{
+    sqlite3_stmt *stmt;
+    if (dn_db_cached(self->cache, "UPDATE sites SET gap_expected_seq = ? WHERE id = ?",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)expected_seq);
+    sqlite3_bind_int64(stmt, 2, site_id);
+    return s_done(self, stmt);
+}
+
+/*  Copies the stored hash of (site, seq) into hash; DN_ENOENT if absent.  */
+static int s_stored_hash(dn_ingest_t *self, int64_t site_id, uint64_t seq, uint8_t hash[32])
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_ENOENT;
+    if (dn_db_cached(self->cache, "SELECT hash FROM events WHERE site_id = ? AND seq = ?",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, site_id);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)seq);
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_bytes(stmt, 0) == 32) {
+        memcpy(hash, sqlite3_column_blob(stmt, 0), 32);
+        rc = 0;
+    }
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+/* -- decoded rows ---------------------------------------------------------- */
+
+static int s_store_sale(dn_ingest_t *self, int64_t eid, int64_t site_id,
+                        const Dealernet__Event *ev)
+{
+    const Dealernet__Sale *sale = ev->sale;
+    sqlite3_stmt *stmt;
+    if (dn_db_cached(self->cache,
+                     "INSERT INTO sales(eid, site_id, recorded_at_ms, total, currency, "
+                     "channel, seller, member_phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, eid);
+    sqlite3_bind_int64(stmt, 2, site_id);
+    sqlite3_bind_int64(stmt, 3, ev->recorded_at_ms);
+    sqlite3_bind_int64(stmt, 4, sale->total);
+    sqlite3_bind_text(stmt, 5, sale->currency, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 6, sale->channel);
+    sqlite3_bind_text(stmt, 7, sale->seller, -1, SQLITE_STATIC);
+    if (sale->member_phone)
+        sqlite3_bind_text(stmt, 8, sale->member_phone, -1, SQLITE_STATIC);
+    if (s_done(self, stmt))
+        return DN_EDB;
+    for (size_t i = 0; i < sale->n_lines; i++) {
+        const Dealernet__SaleLine *line = sale->lines[i];
+        if (dn_db_cached(self->cache,
+                         "INSERT INTO sale_lines(sale_eid, line_no, sku, quantity, "
+                         "unit_price, category) VALUES (?, ?, ?, ?, ?, ?)",
+                         &stmt))
+            return DN_EDB;
+        sqlite3_bind_int64(stmt, 1, eid);
+        sqlite3_bind_int64(stmt, 2, (sqlite3_int64)i + 1);
+        sqlite3_bind_text(stmt, 3, line->sku, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, line->quantity);
+        sqlite3_bind_int64(stmt, 5, line->unit_price);
+        if (line->category)
+            sqlite3_bind_text(stmt, 6, line->category, -1, SQLITE_STATIC);
+        if (s_done(self, stmt))
+            return DN_EDB;
+    }
+    return 0;
+}
+
+/*  A refund must name a sale of the same site that still has that much to
+    refund: the agent checked the same before recording, so anything else
+    is a forged or corrupt event.  */
+static int s_store_refund(dn_ingest_t *self, int64_t eid, int64_t site_id,
+                          const Dealernet__Event *ev, dn_ingest_result_t *r)
+{
+    const Dealernet__Refund *refund = ev->refund;
+    sqlite3_stmt *stmt;
+    int64_t sale_eid = 0, total = 0, refunded = 0;
+    int found = 0;
+
+    if (dn_db_cached(self->cache,
+                     "SELECT s.eid, s.total, s.refunded FROM events e "
+                     "JOIN sales s ON s.eid = e.eid WHERE e.id = ? AND e.site_id = ?",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, refund->sale_id.data, (int)refund->sale_id.len,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, site_id);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        sale_eid = sqlite3_column_int64(stmt, 0);
+        total = sqlite3_column_int64(stmt, 1);
+        refunded = sqlite3_column_int64(stmt, 2);
+        found = 1;
+    }
+    sqlite3_reset(stmt);
+    if (!found)
+        return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
+                        "event seq %llu refunds a sale this site never sent",
+                        (unsigned long long)ev->seq);
+    if (refund->amount > total - refunded)
+        return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
+                        "event seq %llu refunds more than is left on its sale",
+                        (unsigned long long)ev->seq);
+    for (size_t i = 0; i < refund->n_lines; i++) {
+        if (dn_db_cached(self->cache,
+                         "UPDATE sale_lines SET refunded_qty = refunded_qty + ? "
+                         "WHERE sale_eid = ? AND sku = ? AND refunded_qty + ? <= quantity",
+                         &stmt))
+            return DN_EDB;
+        sqlite3_bind_int64(stmt, 1, refund->lines[i]->quantity);
+        sqlite3_bind_int64(stmt, 2, sale_eid);
+        sqlite3_bind_text(stmt, 3, refund->lines[i]->sku, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, refund->lines[i]->quantity);
+        if (s_done(self, stmt))
+            return DN_EDB;
+        if (sqlite3_changes(self->db) != 1)
+            return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
+                            "event seq %llu refunds SKU %s beyond its sale",
+                            (unsigned long long)ev->seq, refund->lines[i]->sku);
+    }
+    if (dn_db_cached(self->cache, "UPDATE sales SET refunded = refunded + ? WHERE eid = ?",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, refund->amount);
+    sqlite3_bind_int64(stmt, 2, sale_eid);
+    if (s_done(self, stmt))
+        return DN_EDB;
+    if (dn_db_cached(self->cache, "INSERT INTO refunds(eid, sale_eid, amount) VALUES (?, ?, ?)",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, eid);
+    sqlite3_bind_int64(stmt, 2, sale_eid);
+    sqlite3_bind_int64(stmt, 3, refund->amount);
+    return s_done(self, stmt);
+}
+
+/*  One member per phone: the first sign-up to arrive wins, with its
+    referrer; a later one elsewhere is kept as a conflict for HQ.  */
+static int s_store_signup(dn_ingest_t *self, int64_t eid, int64_t site_id,
+                          const Dealernet__Event *ev)
+{
+    const Dealernet__MemberSignup *m = ev->member_signup;
+    sqlite3_stmt *stmt;
+    int64_t existing = 0;
+
+    if (dn_db_cached(self->cache, "SELECT id FROM members WHERE phone = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, m->phone, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        existing = sqlite3_column_int64(stmt, 0);
+    sqlite3_reset(stmt);
+
+    if (existing) {
+        if (dn_db_cached(self->cache,
+                         "INSERT INTO member_conflicts(eid, member, member_id, site_id, "
+                         "referrer, recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                         &stmt))
+            return DN_EDB;
+        sqlite3_bind_int64(stmt, 1, eid);
+        sqlite3_bind_int64(stmt, 2, existing);
+        sqlite3_bind_blob(stmt, 3, m->member_id.data, (int)m->member_id.len, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, site_id);
+        if (m->referrer_phone || m->referrer_partner)
+            sqlite3_bind_text(stmt, 5, m->referrer_phone ? m->referrer_phone
+                                                         : m->referrer_partner,
+                              -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 6, ev->recorded_at_ms);
+        return s_done(self, stmt);
+    }
+    if (dn_db_cached(self->cache,
+                     "INSERT INTO members(phone, member_id, site_id, signup_eid, name, "
+                     "referrer_phone, referrer_partner, household, signed_up_ms) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, m->phone, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 2, m->member_id.data, (int)m->member_id.len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, site_id);
+    sqlite3_bind_int64(stmt, 4, eid);
+    if (m->name)
+        sqlite3_bind_text(stmt, 5, m->name, -1, SQLITE_STATIC);
+    if (m->referrer_phone)
+        sqlite3_bind_text(stmt, 6, m->referrer_phone, -1, SQLITE_STATIC);
+    if (m->referrer_partner)
+        sqlite3_bind_text(stmt, 7, m->referrer_partner, -1, SQLITE_STATIC);
+    if (m->has_household)
+        sqlite3_bind_int(stmt, 8, (int)m->household);
+    sqlite3_bind_int64(stmt, 9, ev->recorded_at_ms);
+    return s_done(self, stmt);
+}
+
+/*  An update changes the member row only if it is that member's own
+    sign-up (not a conflicting duplicate's).  */
+static int s_store_update(dn_ingest_t *self, const Dealernet__Event *ev)
+{
+    const Dealernet__MemberUpdate *m = ev->member_update;
+    sqlite3_stmt *stmt;
+    if (dn_db_cached(self->cache,
+                     "UPDATE members SET name = coalesce(?, name), "
+                     "household = coalesce(?, household) WHERE phone = ? AND member_id = ?",
+                     &stmt))
+        return DN_EDB;
+    if (m->name)
+        sqlite3_bind_text(stmt, 1, m->name, -1, SQLITE_STATIC);
+    if (m->has_household)
+        sqlite3_bind_int(stmt, 2, (int)m->household);
+    sqlite3_bind_text(stmt, 3, m->phone, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 4, m->member_id.data, (int)m->member_id.len, SQLITE_STATIC);
+    return s_done(self, stmt);
+}
+
+/*  Stores one new event: the raw row, then its decoded rows.  */
+static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
+                   const Dealernet__Event *ev, const ProtobufCBinaryData *body,
+                   const uint8_t hash[32], const ProtobufCBinaryData *signature,
+                   int64_t now_ms, dn_ingest_result_t *r)
+{
+    sqlite3_stmt *stmt;
+    int64_t eid;
+    int step;
+
+    if (dn_db_cached(self->cache,
+                     "INSERT INTO events(id, site_id, seq, kind, recorded_at_ms, "
+                     "received_ms, body, hash, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, ev->id.data, (int)ev->id.len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, site->id);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)ev->seq);
+    sqlite3_bind_text(stmt, 4, dn_wire_event_kind(ev), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, ev->recorded_at_ms);
+    sqlite3_bind_int64(stmt, 6, now_ms);
+    sqlite3_bind_blob(stmt, 7, body->data, (int)body->len, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 8, hash, 32, SQLITE_STATIC);
+    if (signature)
+        sqlite3_bind_blob(stmt, 9, signature->data, (int)signature->len, SQLITE_STATIC);
+    step = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if ((step & 0xFF) == SQLITE_CONSTRAINT)
+        return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
+                        "event seq %llu reuses an event id already stored",
+                        (unsigned long long)ev->seq);
+    if (step != SQLITE_DONE) {
+        dn_log_error("ingest: %s", sqlite3_errmsg(self->db));
+        return DN_EDB;
+    }
+    eid = sqlite3_last_insert_rowid(self->db);
+    switch (ev->body_case) {
+    case DEALERNET__EVENT__BODY_SALE:
+        return s_store_sale(self, eid, site->id, ev);
+    case DEALERNET__EVENT__BODY_REFUND:
+        return s_store_refund(self, eid, site->id, ev, r);
+    case DEALERNET__EVENT__BODY_MEMBER_SIGNUP:
+        return s_store_signup(self, eid, site->id, ev);
+    case DEALERNET__EVENT__BODY_MEMBER_UPDATE:
+        return s_store_update(self, ev);
+    default:
+        return DN_EPROTO; /* dn_wire_event_check guarantees a body */
+    }
+}
+
+int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,
+                    const Dealernet__PushBatch *batch, int64_t now_ms,
+                    dn_ingest_result_t *r)
+{
+    uint8_t signed_bytes[DN_BATCH_SIGNED_MAX], hash[32], stored[32];
+    dn_ingest_state_t state;
+    uint64_t first = batch->first_seq;
+    uint64_t last = first + batch->n_events - 1;
+    size_t signed_len;
+    int rc;
+
+    memset(r, 0, sizeof *r);
+    if ((rc = dn_ingest_state(self, site->id, &state)) != 0)
+        return rc;
+    signed_len = dn_wire_batch_signed(site->code, last, batch->chain_head.data, signed_bytes);
+    if (!site->enrolled ||
+        dn_ed25519_verify(site->sign_key, signed_bytes, signed_len, batch->signature.data))
+        return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_BAD_SIGNATURE, 0,
+                        "batch signature does not verify with the site's enrolled key");
+    if (first > state.applied_seq + 1)
+        return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_GAP, state.applied_seq + 1,
+                        "batch starts at seq %llu but the next expected is %llu",
+                        (unsigned long long)first,
+                        (unsigned long long)state.applied_seq + 1);
+
+    for (size_t i = 0; i < batch->n_events; i++) {
+        const ProtobufCBinaryData *body = &batch->events[i];
+        uint64_t seq = first + i;
+        Dealernet__Event *ev = NULL;
+        char why[DN_WHY_SIZE];
+
+        if (dn_wire_event_unpack(body->data, body->len, &ev, why, sizeof why))
+            return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
+                            "event seq %llu: %s", (unsigned long long)seq, why);
+        if (ev->seq != seq)
+            rc = s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
+                          "event %zu of the batch carries seq %llu, expected %llu", i + 1,
+                          (unsigned long long)ev->seq, (unsigned long long)seq);
+        else if (strcmp(ev->site, site->code) != 0)
+            rc = s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE, 0,
+                          "event seq %llu names site %s, but this connection is site %s",
+                          (unsigned long long)seq, ev->site, site->code);
+        else if ((rc = dn_sha256(body->data, body->len, hash)) != 0)
+            rc = DN_EDB;
+        else if (seq <= state.applied_seq) {
+            /* Already applied: must be the very same bytes.  */
+            rc = s_stored_hash(self, site->id, seq, stored);
+            if (rc == 0 && memcmp(stored, hash, 32) != 0) {
+                dn_log_error("TAMPER ALARM: site %s resent seq %llu with different bytes",
+                             site->code, (unsigned long long)seq);
+                rc = s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_TAMPER, 0,
+                              "event seq %llu differs from the one already stored",
+                              (unsigned long long)seq);
+            } else if (rc) {
+                rc = DN_EDB;
+            }
+            r->skipped += rc == 0;
+        } else if (memcmp(ev->prev_hash.data, state.head, 32) != 0) {
+            rc = s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_CHAIN, state.applied_seq + 1,
+                          "event seq %llu does not continue the site's chain",
+                          (unsigned long long)seq);
+        } else {
+            rc = s_store(self, site, ev, body, hash, seq == last ? &batch->signature : NULL,
+                         now_ms, r);
+            if (rc == 0) {
+                state.applied_seq = seq;
+                memcpy(state.head, hash, 32);
+                r->applied++;
+            }
+        }
+        dn_wire_event_free(&ev);
+        if (rc)
+            return rc;
+    }
+    if (memcmp(hash, batch->chain_head.data, 32) != 0)
+        return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_CHAIN, 0,
+                        "batch chain head is not the hash of its last event");
+    if (r->applied) {
+        sqlite3_stmt *stmt;
+        if (dn_db_cached(self->cache,
+                         "UPDATE sites SET applied_seq = ?, head_hash = ?, "
+                         "gap_expected_seq = NULL, last_seen_ms = ? WHERE id = ?",
+                         &stmt))
+            return DN_EDB;
+        sqlite3_bind_int64(stmt, 1, (sqlite3_int64)state.applied_seq);
+        sqlite3_bind_blob(stmt, 2, state.head, 32, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, now_ms);
+        sqlite3_bind_int64(stmt, 4, site->id);
+        if (s_done(self, stmt))
+            return DN_EDB;
+    }
+    r->acked_through = state.applied_seq;
+    return 0;
+}

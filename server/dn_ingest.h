@@ -1,0 +1,71 @@
+/*  dn_ingest -- applying a site's batches to central.db, exactly once.
+
+    The server keeps, per site, the highest applied seq and the hash of that
+    event (the chain head).  A batch is applied only if its signature
+    verifies over the bytes received, its events decode, belong to the
+    connection's site, run without a gap from the next expected seq, and
+    continue the stored chain.  Events at or below the applied seq are
+    skipped, but must hash to what is stored (else: tamper alarm).  All of
+    a batch is written, or none of it: the caller wraps each call in a
+    transaction (or a savepoint within a group commit) and rolls it back on
+    refusal.
+*/
+#ifndef DN_INGEST_H
+#define DN_INGEST_H
+
+#include "dealernet.pb-c.h"
+#include "dn_registry.h"
+#include "dn_wire.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+typedef struct _dn_ingest_t dn_ingest_t;
+
+/*  Returns a new ingester on db (borrowed; must outlive it), or NULL.
+    Caller destroys, before closing db.  */
+dn_ingest_t *dn_ingest_new(sqlite3 *db);
+
+/*  Destroys; accepts NULL and sets *self_p to NULL.  */
+void dn_ingest_destroy(dn_ingest_t **self_p);
+
+/*  Sync state of a site.  */
+typedef struct {
+    uint64_t applied_seq;
+    uint8_t head[32];
+} dn_ingest_state_t;
+
+/*  Reads a site's sync state.  0 or DN_EDB.  */
+int dn_ingest_state(dn_ingest_t *self, int64_t site_id, dn_ingest_state_t *state);
+
+/*  Records a Hello: last seen, clock skew (now - agent clock), reported
+    pending count and oldest pending time, agent version.  Fills *state.
+    Returns 0 or DN_EDB.  */
+int dn_ingest_hello(dn_ingest_t *self, const dn_registry_site_t *site,
+                    const Dealernet__Hello *hello, int64_t now_ms,
+                    dn_ingest_state_t *state);
+
+/*  What came of a batch.  */
+typedef struct {
+    uint64_t acked_through; /* applied seq after the batch (0 when refused) */
+    int applied;            /* new events stored */
+    int skipped;            /* events already applied, matched */
+    Dealernet__RefuseCode code; /* 0 when accepted */
+    uint64_t expected_seq;  /* with a refusal: the seq to resend from */
+    char why[DN_WHY_SIZE + 64];
+} dn_ingest_result_t;
+
+/*  Applies a batch from site within the caller's transaction.  Returns 0
+    when accepted (result->acked_through set; possibly nothing new), or
+    DN_EPROTO when refused (result->code, why, expected_seq set; the caller
+    must roll back what this call wrote), or DN_EDB (roll back; tell the
+    agent to retry).  */
+int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,
+                    const Dealernet__PushBatch *batch, int64_t now_ms,
+                    dn_ingest_result_t *result);
+
+/*  Records that a gap was refused: the seq the server expects from site
+    (shown by `site list`).  0 or DN_EDB.  */
+int dn_ingest_note_gap(dn_ingest_t *self, int64_t site_id, uint64_t expected_seq);
+
+#endif

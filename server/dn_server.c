@@ -1,0 +1,560 @@
+/*  dn_server -- the central daemon's loop (see dn_server.h).
+
+    Identity: every message's site comes from the connection's ZAP User-Id
+    (dn_zap.h), never from the body.  Durability: a batch is acked only
+    after the transaction that applied it committed.  Containment: every
+    frame is bounded by ZMQ_MAXMSGSIZE and decoded by dn_wire, and whatever
+    a peer sends gets at most a Refused reply; nothing it sends can stop the
+    loop.
+*/
+#include "dn_server.h"
+#include "dn_admin.h"
+#include "dn_central.h"
+#include "dn_curve.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_ingest.h"
+#include "dn_log.h"
+#include "dn_protocol.h"
+#include "dn_time.h"
+#include "dn_registry.h"
+#include "dn_wire.h"
+#include "dn_zap.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define DN_USER_SIZE 80 /* room for any User-Id we hand out */
+
+/*  A reply waiting for the group commit.  */
+typedef struct {
+    zmq_msg_t identity;
+    uint8_t *body;
+    size_t len;
+    int wrote; /* depends on the commit: refuse it if the commit fails */
+} s_reply_t;
+
+typedef struct {
+    void *ctx, *zap, *sync, *admin;
+    sqlite3 *db;
+    dn_ingest_t *ingest;
+    int in_txn;
+    long commits_left; /* test hook: exit after this many commits, -1 = never */
+    s_reply_t replies[DN_GROUP_MAX];
+    int n_replies;
+} s_server_t;
+
+/* -- init ---------------------------------------------------------------- */
+
+static int s_path(char *buf, size_t size, const char *dir, const char *file)
+{
+    int n = snprintf(buf, size, "%s/%s", dir, file);
+    return n > 0 && (size_t)n < size ? 0 : DN_EINVAL;
+}
+
+int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin_endpoint,
+                   char server_public[41])
+{
+    char db_path[4096], server_key[4096], hq_key[4096];
+    dn_curve_pair_t server, hq;
+    uint8_t hq_public[DN_CURVE_KEY_BYTES];
+    struct stat st;
+    sqlite3 *db = NULL;
+    int rc;
+
+    if (s_path(db_path, sizeof db_path, dir, DN_CENTRAL_DB_FILE) ||
+        s_path(server_key, sizeof server_key, dir, DN_SERVER_KEY_FILE) ||
+        s_path(hq_key, sizeof hq_key, dir, DN_HQ_KEY_FILE))
+        return DN_EINVAL;
+    if (stat(db_path, &st) == 0 || stat(server_key, &st) == 0 || stat(hq_key, &st) == 0)
+        return DN_EEXIST;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return DN_EIO;
+    if (dn_curve_generate(&server) || dn_curve_generate(&hq))
+        return DN_ECRYPTO;
+    rc = dn_central_open(dir, DN_DB_CREATE, &db);
+    if (rc == 0)
+        rc = dn_db_begin(db);
+    if (rc == 0)
+        rc = dn_db_meta_set(db, "sync_endpoint", sync_endpoint);
+    if (rc == 0)
+        rc = dn_db_meta_set(db, "admin_endpoint", admin_endpoint);
+    if (rc == 0)
+        rc = dn_db_meta_set(db, "server_public_key", server.public_z85);
+    if (rc == 0)
+        rc = dn_curve_decode(hq.public_z85, hq_public);
+    if (rc == 0)
+        rc = dn_registry_admin_add(db, hq_public, "hq", dn_time_now_ms());
+    if (rc == 0)
+        rc = dn_db_commit(db);
+    if (rc)
+        dn_db_rollback(db);
+    sqlite3_close(db);
+    if (rc == 0)
+        rc = dn_curve_save(&server, server_key);
+    if (rc == 0)
+        rc = dn_curve_save(&hq, hq_key);
+    if (rc) {
+        char wal[4200];
+        unlink(db_path);
+        snprintf(wal, sizeof wal, "%s-wal", db_path);
+        unlink(wal);
+        snprintf(wal, sizeof wal, "%s-shm", db_path);
+        unlink(wal);
+        unlink(server_key);
+        return rc;
+    }
+    memcpy(server_public, server.public_z85, DN_Z85_KEY_SIZE);
+    return 0;
+}
+
+/* -- replies --------------------------------------------------------------- */
+
+static int s_pack_sync(const Dealernet__SyncMessage *msg, uint8_t **buf, size_t *len)
+{
+    char why[DN_WHY_SIZE];
+    int rc = dn_wire_sync_pack(msg, buf, len, why, sizeof why);
+    if (rc)
+        dn_log_error("cannot pack a reply: %s", why);
+    return rc;
+}
+
+static int s_pack_refused(Dealernet__RefuseCode code, const char *text, uint64_t expected,
+                          uint8_t **buf, size_t *len)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Refused refused = DEALERNET__REFUSED__INIT;
+    refused.has_code = 1;
+    refused.code = code;
+    refused.text = (char *)text;
+    if (expected) {
+        refused.has_expected_seq = 1;
+        refused.expected_seq = expected;
+    }
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_REFUSED;
+    msg.refused = &refused;
+    return s_pack_sync(&msg, buf, len);
+}
+
+/*  Queues a reply to the peer whose identity frame is identity (moved).  */
+static void s_queue(s_server_t *self, zmq_msg_t *identity, uint8_t *body, size_t len,
+                    int wrote)
+{
+    s_reply_t *r = &self->replies[self->n_replies++];
+    zmq_msg_init(&r->identity);
+    zmq_msg_move(&r->identity, identity);
+    r->body = body;
+    r->len = len;
+    r->wrote = wrote;
+}
+
+/*  Commits the group transaction (if any), then sends every queued reply.
+    If the commit fails, replies that depended on it become refusals.  */
+static void s_flush(s_server_t *self)
+{
+    int failed = 0;
+    if (self->in_txn) {
+        failed = dn_db_commit(self->db) != 0;
+        if (failed) {
+            dn_log_error("group commit failed: %d replies turned into retry requests",
+                         self->n_replies);
+            dn_db_rollback(self->db);
+        }
+        self->in_txn = 0;
+        if (!failed && self->commits_left > 0 && --self->commits_left == 0) {
+            dn_log_warn("test hook: exiting after the commit, before the acks");
+            _exit(3);
+        }
+    }
+    for (int i = 0; i < self->n_replies; i++) {
+        s_reply_t *r = &self->replies[i];
+        if (failed && r->wrote) {
+            free(r->body);
+            r->body = NULL;
+            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                           "the server could not commit; retry later", 0, &r->body, &r->len);
+        }
+        if (r->body) {
+            zmq_msg_send(&r->identity, self->sync, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send(self->sync, r->body, r->len, ZMQ_DONTWAIT);
+        }
+        zmq_msg_close(&r->identity);
+        free(r->body);
+    }
+    self->n_replies = 0;
+}
+
+static int s_begin(s_server_t *self)
+{
+    if (self->in_txn)
+        return 0;
+    if (dn_db_begin(self->db))
+        return DN_EDB;
+    self->in_txn = 1;
+    return 0;
+}
+
+/* -- sync messages ----------------------------------------------------------- */
+
+static void s_on_enroll(s_server_t *self, const char *user, const Dealernet__EnrollRequest *m,
+                        uint8_t **body, size_t *len)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Enrolled enrolled = DEALERNET__ENROLLED__INIT;
+    dn_registry_site_t site;
+    uint8_t key[DN_CURVE_KEY_BYTES];
+    char why[DN_WHY_SIZE] = "";
+    int rc;
+    static const struct {
+        int rc;
+        Dealernet__RefuseCode code;
+    } map[] = {{DN_ENOENT, DEALERNET__REFUSE_CODE__REFUSE_BAD_TOKEN},
+               {DN_EEXIST, DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED},
+               {DN_ETIMEDOUT, DEALERNET__REFUSE_CODE__REFUSE_TOKEN_EXPIRED},
+               {DN_EPERM, DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE},
+               {DN_EDUP, DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE}};
+
+    if (dn_curve_decode(user + 1, key) != 0) {
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL, "bad user id", 0, body, len);
+        return;
+    }
+    rc = dn_registry_enroll(self->db, m->token, m->site, key, m->sign_key.data,
+                            dn_time_now_ms(), &site, why, sizeof why);
+    if (rc == 0) {
+        dn_log_info("site %s enrolled (partner %s, key %s)", site.code, site.partner,
+                    user + 1);
+        enrolled.site = site.code;
+        enrolled.partner = site.partner;
+        msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLLED;
+        msg.enrolled = &enrolled;
+        s_pack_sync(&msg, body, len);
+        return;
+    }
+    Dealernet__RefuseCode code = DEALERNET__REFUSE_CODE__REFUSE_INTERNAL;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (map[i].rc == rc)
+            code = map[i].code;
+    dn_log_warn("enrollment refused for site %s: %s", m->site,
+                why[0] ? why : dn_strerror(rc));
+    s_pack_refused(code, why[0] ? why : dn_strerror(rc), 0, body, len);
+}
+
+static void s_on_hello(s_server_t *self, const dn_registry_site_t *site,
+                       const Dealernet__Hello *hello, uint8_t **body, size_t *len)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Welcome welcome = DEALERNET__WELCOME__INIT;
+    dn_ingest_state_t state;
+
+    if (hello->protocol != DN_PROTOCOL_VERSION) {
+        char text[96];
+        snprintf(text, sizeof text, "protocol %u is not supported; this server speaks %d",
+                 hello->protocol, DN_PROTOCOL_VERSION);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_PROTOCOL, text, 0, body, len);
+        return;
+    }
+    if (s_begin(self) ||
+        dn_ingest_hello(self->ingest, site, hello, dn_time_now_ms(), &state)) {
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                       "the server could not read its database; retry later", 0, body, len);
+        return;
+    }
+    welcome.has_protocol = 1;
+    welcome.protocol = DN_PROTOCOL_VERSION;
+    welcome.has_applied_seq = 1;
+    welcome.applied_seq = state.applied_seq;
+    welcome.has_server_clock_ms = 1;
+    welcome.server_clock_ms = dn_time_now_ms();
+    welcome.has_window = 1;
+    welcome.window = DN_SYNC_WINDOW;
+    welcome.has_max_batch_events = 1;
+    welcome.max_batch_events = DN_MAX_BATCH_EVENTS;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_WELCOME;
+    msg.welcome = &welcome;
+    s_pack_sync(&msg, body, len);
+}
+
+static void s_on_push(s_server_t *self, const dn_registry_site_t *site,
+                      const Dealernet__PushBatch *batch, uint8_t **body, size_t *len)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__PushAck ack = DEALERNET__PUSH_ACK__INIT;
+    dn_ingest_result_t result;
+    int rc;
+
+    if (s_begin(self) || dn_db_exec(self->db, "SAVEPOINT batch")) {
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                       "the server could not open a transaction; retry later", 0, body, len);
+        return;
+    }
+    rc = dn_ingest_batch(self->ingest, site, batch, dn_time_now_ms(), &result);
+    if (rc) {
+        dn_db_exec(self->db, "ROLLBACK TO batch");
+        dn_db_exec(self->db, "RELEASE batch");
+        if (rc == DN_EPROTO) {
+            dn_log_warn("site %s: batch from seq %llu refused: %s", site->code,
+                        (unsigned long long)batch->first_seq, result.why);
+            if (result.code == DEALERNET__REFUSE_CODE__REFUSE_GAP)
+                dn_ingest_note_gap(self->ingest, site->id, result.expected_seq);
+            s_pack_refused(result.code, result.why, result.expected_seq, body, len);
+        } else {
+            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                           "the server could not store the batch; retry later", 0, body,
+                           len);
+        }
+        return;
+    }
+    dn_db_exec(self->db, "RELEASE batch");
+    if (result.applied)
+        dn_log_debug("site %s: applied %d events through seq %llu", site->code,
+                     result.applied, (unsigned long long)result.acked_through);
+    ack.has_acked_through = 1;
+    ack.acked_through = result.acked_through;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ACK;
+    msg.ack = &ack;
+    s_pack_sync(&msg, body, len);
+}
+
+/*  Receives one message from the sync socket (without waiting) and queues
+    its reply.  Returns 1 if a message was handled, 0 if none was waiting.  */
+static int s_sync_one(s_server_t *self)
+{
+    zmq_msg_t identity, frame;
+    Dealernet__SyncMessage *msg = NULL;
+    char user[DN_USER_SIZE] = "", why[DN_WHY_SIZE];
+    uint8_t *body = NULL;
+    size_t len = 0;
+    int more = 0, extra = 0, wrote = 0;
+    size_t more_size = sizeof more;
+    dn_registry_site_t site;
+
+    zmq_msg_init(&identity);
+    if (zmq_msg_recv(&identity, self->sync, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&identity);
+        return 0;
+    }
+    zmq_msg_init(&frame);
+    if (zmq_msg_recv(&frame, self->sync, 0) < 0) {
+        zmq_msg_close(&frame);
+        zmq_msg_close(&identity);
+        return 0;
+    }
+    const char *uid = zmq_msg_gets(&frame, "User-Id");
+    if (uid)
+        snprintf(user, sizeof user, "%s", uid);
+    zmq_getsockopt(self->sync, ZMQ_RCVMORE, &more, &more_size);
+    while (more) { /* a sync message is one frame: drop the rest */
+        zmq_msg_t rest;
+        zmq_msg_init(&rest);
+        zmq_msg_recv(&rest, self->sync, 0);
+        zmq_msg_close(&rest);
+        zmq_getsockopt(self->sync, ZMQ_RCVMORE, &more, &more_size);
+        extra = 1;
+    }
+
+    if (extra)
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
+                       "a sync message is exactly one frame", 0, &body, &len);
+    else if (dn_wire_sync_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &msg, why,
+                                 sizeof why))
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, why, 0, &body, &len);
+    else if (user[0] == '?') {
+        if (msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_ENROLL) {
+            s_flush(self); /* enrollment commits on its own */
+            s_on_enroll(self, user, msg->enroll, &body, &len);
+        } else {
+            dn_log_warn("unknown key %s sent a %s message: refused (it may only enroll)",
+                        user + 1, msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_PUSH
+                                      ? "push"
+                                      : "non-enrollment");
+            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED,
+                           "this key is not enrolled: run 'dealernet-agent enroll' with a "
+                           "token from headquarters",
+                           0, &body, &len);
+        }
+    } else if (user[0] == '!') {
+        dn_log_warn("revoked site %s tried to sync: refused", user + 1);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_REVOKED,
+                       "this site was revoked by headquarters", 0, &body, &len);
+    } else if (dn_registry_site_get(self->db, user, &site) != 0 || !site.enrolled ||
+               site.revoked) {
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED,
+                       "this key's site is not enrolled", 0, &body, &len);
+    } else {
+        switch (msg->body_case) {
+        case DEALERNET__SYNC_MESSAGE__BODY_HELLO:
+            s_on_hello(self, &site, msg->hello, &body, &len);
+            wrote = 1;
+            break;
+        case DEALERNET__SYNC_MESSAGE__BODY_PUSH:
+            s_on_push(self, &site, msg->push, &body, &len);
+            wrote = 1;
+            break;
+        case DEALERNET__SYNC_MESSAGE__BODY_ENROLL:
+            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED,
+                           "this key is already enrolled", 0, &body, &len);
+            break;
+        default:
+            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
+                           "agents send hello, push or enroll only", 0, &body, &len);
+        }
+    }
+    dn_wire_sync_free(&msg);
+    zmq_msg_close(&frame);
+    s_queue(self, &identity, body, len, wrote);
+    zmq_msg_close(&identity);
+    return 1;
+}
+
+static void s_sync_drain(s_server_t *self)
+{
+    while (self->n_replies < DN_GROUP_MAX && s_sync_one(self))
+        ;
+    s_flush(self);
+}
+
+/* -- admin requests -------------------------------------------------------- */
+
+static void s_admin_one(s_server_t *self)
+{
+    zmq_msg_t frames[3];
+    int n = 0, more = 1;
+    size_t more_size = sizeof more;
+
+    while (more) {
+        zmq_msg_t scratch, *m = n < 3 ? &frames[n] : &scratch;
+        zmq_msg_init(m);
+        if (zmq_msg_recv(m, self->admin, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close(m);
+            break;
+        }
+        zmq_getsockopt(self->admin, ZMQ_RCVMORE, &more, &more_size);
+        if (n >= 3)
+            zmq_msg_close(m);
+        n++;
+    }
+    /* REQ envelope: [identity][empty][request].  Anything else is dropped:
+       there is no well-formed peer to answer.  */
+    if (n == 3 && zmq_msg_size(&frames[1]) == 0) {
+        const char *admin = zmq_msg_gets(&frames[2], "User-Id");
+        uint8_t *reply = NULL;
+        size_t reply_len = 0;
+        if (admin && dn_admin_handle(self->db, admin, zmq_msg_data(&frames[2]),
+                                     zmq_msg_size(&frames[2]), &reply, &reply_len) == 0) {
+            zmq_msg_send(&frames[0], self->admin, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send(self->admin, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send(self->admin, reply, reply_len, ZMQ_DONTWAIT);
+        }
+        free(reply);
+    } else if (n > 0) {
+        dn_log_warn("admin socket: dropped a message that is not a REQ request");
+    }
+    for (int i = 0; i < n && i < 3; i++)
+        zmq_msg_close(&frames[i]);
+}
+
+/* -- the loop ------------------------------------------------------------- */
+
+static void *s_router(s_server_t *self, const char *secret, const char *domain,
+                      int max_bytes, int hwm, const char *endpoint)
+{
+    void *sock = zmq_socket(self->ctx, ZMQ_ROUTER);
+    int one = 1, linger = DN_SERVER_LINGER_MS;
+    int64_t max = max_bytes;
+    if (!sock)
+        return NULL;
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret, DN_Z85_KEY_LEN) ||
+        zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) ||
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max) ||
+        zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_bind(sock, endpoint) != 0) {
+        dn_log_error("cannot listen on %s: %s", endpoint, zmq_strerror(errno));
+        zmq_close(sock);
+        return NULL;
+    }
+    return sock;
+}
+
+int dn_server_run(const dn_server_config_t *config)
+{
+    s_server_t self;
+    dn_curve_pair_t key;
+    char path[4096], sync_ep[256] = "", admin_ep[256] = "";
+    const char *hook = getenv("DEALERNET_TEST_CRASH_AFTER_COMMIT");
+    int rc;
+
+    memset(&self, 0, sizeof self);
+    self.commits_left = hook ? strtol(hook, NULL, 10) : -1;
+    if (s_path(path, sizeof path, config->dir, DN_SERVER_KEY_FILE))
+        return DN_EINVAL;
+    if ((rc = dn_curve_load(path, &key)) != 0) {
+        dn_log_error("cannot read the server key %s: %s (run 'dealernet-server init')",
+                     path, dn_strerror(rc));
+        return rc;
+    }
+    if ((rc = dn_central_open(config->dir, 0, &self.db)) != 0) {
+        dn_log_error("cannot open %s/%s: %s", config->dir, DN_CENTRAL_DB_FILE,
+                     dn_strerror(rc));
+        return rc;
+    }
+    dn_db_meta_get(self.db, "sync_endpoint", sync_ep, sizeof sync_ep);
+    dn_db_meta_get(self.db, "admin_endpoint", admin_ep, sizeof admin_ep);
+    if (config->sync_endpoint)
+        snprintf(sync_ep, sizeof sync_ep, "%s", config->sync_endpoint);
+    if (config->admin_endpoint)
+        snprintf(admin_ep, sizeof admin_ep, "%s", config->admin_endpoint);
+
+    self.ingest = dn_ingest_new(self.db);
+    self.ctx = zmq_ctx_new();
+    rc = DN_EIO;
+    /* The ZAP handler first: no socket may accept a handshake without it.  */
+    if (self.ingest && self.ctx && (self.zap = dn_zap_bind(self.ctx)) &&
+        (self.sync = s_router(&self, key.secret_z85, DN_ZAP_DOMAIN_SYNC,
+                              DN_MAX_SYNC_MSG_BYTES, DN_SYNC_WINDOW + 2, sync_ep)) &&
+        (self.admin = s_router(&self, key.secret_z85, DN_ZAP_DOMAIN_ADMIN,
+                               DN_MAX_ADMIN_REQUEST_BYTES, 16, admin_ep)))
+        rc = 0;
+    memset(key.secret_z85, 0, sizeof key.secret_z85);
+    if (rc == 0) {
+        dn_log_info("serving: sync %s, admin %s, server key %s", sync_ep, admin_ep,
+                    key.public_z85);
+        while (!*config->stop) {
+            zmq_pollitem_t items[] = {{self.zap, 0, ZMQ_POLLIN, 0},
+                                      {self.sync, 0, ZMQ_POLLIN, 0},
+                                      {self.admin, 0, ZMQ_POLLIN, 0}};
+            int n = zmq_poll(items, 3, 1000);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                dn_log_error("poll: %s", zmq_strerror(errno));
+                rc = DN_EIO;
+                break;
+            }
+            if (items[0].revents & ZMQ_POLLIN)
+                dn_zap_handle(self.zap, self.db);
+            if (items[1].revents & ZMQ_POLLIN)
+                s_sync_drain(&self);
+            if (items[2].revents & ZMQ_POLLIN)
+                s_admin_one(&self);
+        }
+        dn_log_info("stopping");
+    }
+    if (self.sync)
+        zmq_close(self.sync);
+    if (self.admin)
+        zmq_close(self.admin);
+    if (self.zap)
+        zmq_close(self.zap);
+    if (self.ctx)
+        zmq_ctx_term(self.ctx);
+    dn_ingest_destroy(&self.ingest);
+    sqlite3_close(self.db);
+    return rc;
+}

@@ -1,0 +1,39 @@
+/*  dn_server -- the central daemon: ZAP handler, sync socket, admin socket.
+
+    One thread, one zmq_poll loop, one SQLite connection.  ZAP requests,
+    sync messages and admin requests are served in turn.  Sync messages that
+    are waiting are applied together in one group-committed transaction
+    (each batch in its own savepoint, so a refused batch changes nothing),
+    and their acks are sent only after the commit.
+*/
+#ifndef DN_SERVER_H
+#define DN_SERVER_H
+
+#include <signal.h>
+
+#define DN_SERVER_KEY_FILE   "server.key"
+#define DN_HQ_KEY_FILE       "hq.key"
+#define DN_SYNC_WINDOW       4   /* batches an agent may have in flight */
+#define DN_GROUP_MAX         64  /* sync messages applied in one commit */
+#define DN_SERVER_LINGER_MS  1000
+
+typedef struct {
+    const char *dir;          /* holds central.db and server.key */
+    const char *sync_endpoint;
+    const char *admin_endpoint;
+    volatile sig_atomic_t *stop; /* set by a signal handler to stop */
+} dn_server_config_t;
+
+/*  Creates DIR/central.db, the server's CURVE key pair (DIR/server.key) and
+    an HQ admin key pair (DIR/hq.key, registered as admin "hq"), and records
+    the endpoints.  Refuses to overwrite.  Copies the server's public key
+    (Z85) into server_public.  Returns 0, DN_EEXIST, DN_EIO, DN_EDB.  */
+int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin_endpoint,
+                   char server_public[41]);
+
+/*  Runs the daemon until *config->stop is set.  The endpoints default to
+    those recorded at init.  Returns 0 after a clean stop, or an error code
+    if it could not start (no ZAP handler, cannot bind, no database).  */
+int dn_server_run(const dn_server_config_t *config);
+
+#endif

@@ -1,0 +1,155 @@
+/*  dealernet-server -- the central server: arguments, signals, start.
+
+    `init` creates the server's folder once; `run` is the daemon.  The
+    daemon logs to stderr (the journal under systemd) and stops cleanly on
+    SIGTERM or SIGINT: the transaction in hand is committed or rolled back
+    and the sockets close with a bounded linger.
+*/
+#include "dn_central.h"
+#include "dn_error.h"
+#include "dn_log.h"
+#include "dn_protocol.h"
+#include "dn_server.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DN_SERVER_VERSION "0.1.0"
+#define EX_USAGE          64
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+static void s_help(FILE *out)
+{
+    fprintf(out,
+            "usage: dealernet-server -d DIR [-v] COMMAND [OPTIONS]\n\n"
+            "The central dealernet server.\n\n"
+            "  -d DIR   the server's folder (default $DEALERNET_SERVER_DIR, else\n"
+            "           /var/lib/dealernet-server)\n"
+            "  -v       verbose: log every applied batch\n\n"
+            "commands:\n"
+            "  init [--sync tcp://*:7700] [--admin tcp://*:7701]\n"
+            "           create central.db, the server key pair (server.key) and an HQ\n"
+            "           admin key pair (hq.key, for dealernet-hq); print the server's\n"
+            "           public key\n"
+            "  run [--sync ENDPOINT] [--admin ENDPOINT]\n"
+            "           serve until SIGTERM/SIGINT (endpoints default to init's)\n");
+}
+
+static int s_endpoints(int argc, char **argv, const char **sync, const char **admin,
+                       const char *command)
+{
+    static const struct option longs[] = {{"sync", required_argument, NULL, 's'},
+                                          {"admin", required_argument, NULL, 'a'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        if (c == 's') {
+            *sync = optarg;
+        } else if (c == 'a') {
+            *admin = optarg;
+        } else if (c == 'h') {
+            s_help(stdout);
+            return 0;
+        } else {
+            dn_log_error("unknown option for %s (see: dealernet-server --help)", command);
+            return EX_USAGE;
+        }
+    }
+    if (optind < argc) {
+        dn_log_error("unexpected argument '%s' (see: dealernet-server --help)", argv[optind]);
+        return EX_USAGE;
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = getenv("DEALERNET_SERVER_DIR");
+    const char *sync = NULL, *admin = NULL;
+    int c, rc, verbose = 0;
+
+    dn_log_init("dealernet-server", DN_LOG_INFO, 0);
+    while ((c = getopt(argc, argv, "+d:vhV")) != -1) {
+        switch (c) {
+        case 'd':
+            dir = optarg;
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        case 'h':
+            s_help(stdout);
+            return 0;
+        case 'V':
+            printf("dealernet-server %s (protocol %d)\n", DN_SERVER_VERSION,
+                   DN_PROTOCOL_VERSION);
+            return 0;
+        default:
+            s_help(stderr);
+            return EX_USAGE;
+        }
+    }
+    if (!dir || !*dir)
+        dir = "/var/lib/dealernet-server";
+    if (optind >= argc) {
+        s_help(stderr);
+        return EX_USAGE;
+    }
+    if (strcmp(argv[optind], "--help") == 0) {
+        s_help(stdout);
+        return 0;
+    }
+    if (strcmp(argv[optind], "init") == 0) {
+        char key[41];
+        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, "init");
+        if (rc >= 0)
+            return rc;
+        rc = dn_server_init(dir, sync ? sync : "tcp://*:7700", admin ? admin : "tcp://*:7701",
+                            key);
+        if (rc == DN_EEXIST) {
+            dn_log_error("%s already holds a server; refusing to overwrite it", dir);
+            return dn_exit_code(rc);
+        }
+        if (rc) {
+            dn_log_error("cannot initialise %s: %s", dir, dn_strerror(rc));
+            return dn_exit_code(rc);
+        }
+        printf("initialised %s\n"
+               "server public key: %s\n"
+               "HQ admin key:      %s/%s (for dealernet-hq --key)\n",
+               dir, key, dir, DN_HQ_KEY_FILE);
+        return 0;
+    }
+    if (strcmp(argv[optind], "run") == 0) {
+        struct sigaction sa;
+        dn_server_config_t config = {dir, NULL, NULL, &s_stop};
+        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, "run");
+        if (rc >= 0)
+            return rc;
+        config.sync_endpoint = sync;
+        config.admin_endpoint = admin;
+        dn_log_init("dealernet-server", verbose ? DN_LOG_DEBUG : DN_LOG_INFO, 1);
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = s_on_signal; /* no SA_RESTART: interrupt zmq_poll */
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        rc = dn_server_run(&config);
+        return rc ? dn_exit_code(rc == DN_EIO ? DN_EAGAIN : rc) : 0;
+    }
+    dn_log_error("unknown command '%s' (see: dealernet-server --help)", argv[optind]);
+    return EX_USAGE;
+}
