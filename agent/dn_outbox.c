@@ -154,3 +154,107 @@ int dn_outbox_check(dn_store_t *store, dn_outbox_check_t *result)
     sqlite3_finalize(stmt);
     return rc;
 }
+
+int dn_outbox_position(dn_store_t *store, dn_outbox_position_t *pos)
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_EDB;
+    memset(pos, 0, sizeof *pos);
+    if (dn_store_stmt(store,
+                      "SELECT (SELECT coalesce(max(seq), 0) FROM events), "
+                      "(SELECT count(*) FROM events WHERE synced = 0), "
+                      "(SELECT seq FROM events WHERE synced = 0 ORDER BY seq LIMIT 1), "
+                      "(SELECT recorded_at_ms FROM events WHERE synced = 0 "
+                      " ORDER BY seq LIMIT 1)",
+                      &stmt))
+        return DN_EDB;
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        pos->head_seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+        pos->pending = (uint64_t)sqlite3_column_int64(stmt, 1);
+        pos->acked_seq = sqlite3_column_type(stmt, 2) == SQLITE_NULL
+                             ? pos->head_seq
+                             : (uint64_t)sqlite3_column_int64(stmt, 2) - 1;
+        pos->oldest_pending_ms = sqlite3_column_int64(stmt, 3);
+        rc = 0;
+    }
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+void dn_outbox_batch_free(dn_outbox_batch_t *batch)
+{
+    for (size_t i = 0; batch->events && i < batch->n; i++)
+        free(batch->events[i].data);
+    free(batch->events);
+    memset(batch, 0, sizeof *batch);
+}
+
+int dn_outbox_read(dn_store_t *store, uint64_t from, size_t max_events, size_t max_bytes,
+                   dn_outbox_batch_t *batch)
+{
+    sqlite3_stmt *stmt;
+    size_t bytes = 0;
+    int rc = 0, step;
+
+    memset(batch, 0, sizeof *batch);
+    batch->events = calloc(max_events ? max_events : 1, sizeof *batch->events);
+    if (!batch->events)
+        return DN_ENOMEM;
+    if (dn_store_stmt(store,
+                      "SELECT seq, body, hash FROM events WHERE seq >= ? ORDER BY seq LIMIT ?",
+                      &stmt)) {
+        dn_outbox_batch_free(batch);
+        return DN_EDB;
+    }
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)from);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)max_events);
+    while (batch->n < max_events && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        size_t len = (size_t)sqlite3_column_bytes(stmt, 1);
+        uint64_t seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+        ProtobufCBinaryData *ev = &batch->events[batch->n];
+        if (batch->n > 0 && bytes + len > max_bytes)
+            break;
+        if (seq != from + batch->n || sqlite3_column_bytes(stmt, 2) != DN_HASH_BYTES) {
+            rc = DN_ECHAIN; /* a gap or a damaged row: `check` tells more */
+            break;
+        }
+        ev->data = malloc(len ? len : 1);
+        if (!ev->data) {
+            rc = DN_ENOMEM;
+            break;
+        }
+        memcpy(ev->data, sqlite3_column_blob(stmt, 1), len);
+        ev->len = len;
+        memcpy(batch->head, sqlite3_column_blob(stmt, 2), DN_HASH_BYTES);
+        bytes += len;
+        batch->n++;
+    }
+    sqlite3_reset(stmt);
+    if (rc) {
+        dn_outbox_batch_free(batch);
+        return rc;
+    }
+    batch->first_seq = from;
+    batch->last_seq = from + batch->n - 1;
+    return 0;
+}
+
+int dn_outbox_ack(dn_store_t *store, uint64_t through)
+{
+    sqlite3_stmt *stmt;
+    int rc = dn_store_begin(store);
+    if (rc)
+        return rc;
+    rc = dn_store_stmt(store, "UPDATE events SET synced = 1 WHERE seq <= ? AND synced = 0",
+                       &stmt);
+    if (rc == 0) {
+        sqlite3_bind_int64(stmt, 1, (sqlite3_int64)through);
+        rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
+        sqlite3_reset(stmt);
+    }
+    if (rc == 0)
+        rc = dn_store_commit(store);
+    if (rc)
+        dn_store_rollback(store);
+    return rc;
+}

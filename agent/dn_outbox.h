@@ -42,4 +42,38 @@ typedef struct {
     failure, DN_EDB.  */
 int dn_outbox_check(dn_store_t *store, dn_outbox_check_t *result);
 
+/*  The outbox's position.  */
+typedef struct {
+    uint64_t head_seq;         /* last recorded seq, 0 if none */
+    uint64_t acked_seq;        /* every seq up to here is acknowledged */
+    uint64_t pending;          /* recorded, not yet acknowledged */
+    int64_t oldest_pending_ms; /* recorded_at of the first pending event, 0 if none */
+} dn_outbox_position_t;
+
+/*  Reads the outbox's position.  0 or DN_EDB.  */
+int dn_outbox_position(dn_store_t *store, dn_outbox_position_t *pos);
+
+/*  A run of consecutive events, exactly as stored, ready to send.  */
+typedef struct {
+    uint64_t first_seq;
+    uint64_t last_seq;
+    size_t n;                 /* events in the batch */
+    ProtobufCBinaryData *events; /* n packed events, owned by the batch */
+    uint8_t head[DN_HASH_BYTES]; /* hash of the last event */
+} dn_outbox_batch_t;
+
+/*  Reads the events from seq `from` on: at most max_events, and no more
+    than max_bytes of event bytes (but always at least one).  Returns 0
+    (batch->n may be 0 when from is beyond the head), DN_ENOMEM or DN_EDB.
+    Free with dn_outbox_batch_free.  */
+int dn_outbox_read(dn_store_t *store, uint64_t from, size_t max_events, size_t max_bytes,
+                   dn_outbox_batch_t *batch);
+
+/*  Frees the events of a batch; safe on a zeroed or freed batch.  */
+void dn_outbox_batch_free(dn_outbox_batch_t *batch);
+
+/*  Marks every event up to through as acknowledged by the server, in one
+    transaction.  Returns 0 or DN_EDB.  */
+int dn_outbox_ack(dn_store_t *store, uint64_t through);
+
 #endif

@@ -592,7 +592,6 @@ json_t *dn_store_status(dn_store_t *self)
     json_t *status;
     int64_t events = 0, pending = 0, head_seq = 0;
     char head[2 * DN_HASH_BYTES + 1] = "";
-    char last_sync[32];
 
     if (dn_db_prepare(self->db,
                       "SELECT count(*), coalesce(sum(synced = 0), 0), "
@@ -612,9 +611,26 @@ json_t *dn_store_status(dn_store_t *self)
                        "partner", self->info.partner, "currency", self->info.currency,
                        "events", (json_int_t)events, "pending", (json_int_t)pending,
                        "head_seq", (json_int_t)head_seq, "head_hash", head);
-    if (status && dn_db_meta_get(self->db, "last_sync_ms", last_sync, sizeof last_sync) == 0)
-        json_object_set_new(status, "last_sync", s_time_json(strtoll(last_sync, NULL, 10)));
-    else if (status)
-        json_object_set_new(status, "last_sync", json_null());
+    if (status) {
+        char value[512];
+        json_object_set_new(status, "server",
+                            dn_db_meta_get(self->db, "server_endpoint", value, sizeof value)
+                                ? json_null()
+                                : json_string(value));
+        json_object_set_new(status, "last_sync",
+                            dn_db_meta_get(self->db, "last_sync_ms", value, sizeof value)
+                                ? json_null()
+                                : s_time_json(strtoll(value, NULL, 10)));
+        if (dn_db_meta_get(self->db, "last_error", value, sizeof value) == 0 && value[0]) {
+            json_object_set_new(status, "last_error", json_string(value));
+            json_object_set_new(status, "last_error_at",
+                                dn_db_meta_get(self->db, "last_error_ms", value, sizeof value)
+                                    ? json_null()
+                                    : s_time_json(strtoll(value, NULL, 10)));
+        } else {
+            json_object_set_new(status, "last_error", json_null());
+            json_object_set_new(status, "last_error_at", json_null());
+        }
+    }
     return status;
 }

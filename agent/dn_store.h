@@ -118,7 +118,8 @@ json_t *dn_store_sales_list(dn_store_t *self);
 json_t *dn_store_members_list(dn_store_t *self);
 
 /*  A new JSON object: {site, partner, currency, events, pending, head_seq,
-    head_hash, last_sync}.  Caller decrefs; NULL on error.  */
+    head_hash, server, last_sync, last_error, last_error_at} (null where
+    not known).  Caller decrefs; NULL on error.  */
 json_t *dn_store_status(dn_store_t *self);
 
 /*  Formats minor units in the store's currency into a new JSON string.  */

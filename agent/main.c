@@ -13,9 +13,11 @@
 #include "dn_protocol.h"
 #include "dn_record.h"
 #include "dn_store.h"
+#include "dn_sync.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,12 +96,28 @@ static dn_store_t *s_open(const char *dir, int *exit_code)
     return store;
 }
 
+/*  Names the option getopt_long just refused ('?'): the long option as
+    given, else the short one.  Returns buf.  */
+static const char *s_bad_option(int argc, char **argv, char *buf, size_t size)
+{
+    const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : NULL;
+    if (arg && strncmp(arg, "--", 2) == 0)
+        snprintf(buf, size, "%s", arg);
+    else if (optopt > ' ' && optopt <= '~')
+        snprintf(buf, size, "-%c", optopt);
+    else
+        snprintf(buf, size, "%s", arg ? arg : "?");
+    return buf;
+}
+
 /*  Parses the options of a command with getopt_long; unknown options and
     --help are handled here.  Returns the option, -1 at the end, or -2 when
     the command must stop with *exit_code.  */
 static int s_getopt(int argc, char **argv, const struct option *longs, int *exit_code)
 {
-    int c = getopt_long(argc, argv, "h", longs, NULL);
+    int c;
+    opterr = 0; /* one line on stderr: ours, not getopt's as well */
+    c = getopt_long(argc, argv, "h", longs, NULL);
     if (c == 'h') {
         printf("usage: dealernet-agent [-d DIR] %s %s\n\n%s", s_current->name,
                s_current->usage, s_current->help);
@@ -107,7 +125,9 @@ static int s_getopt(int argc, char **argv, const struct option *longs, int *exit
         return -2;
     }
     if (c == '?') {
-        *exit_code = s_usage_error("%s", "unknown or incomplete option");
+        char opt[64];
+        *exit_code = s_usage_error("unknown option or missing value: '%s'",
+                                   s_bad_option(argc, argv, opt, sizeof opt));
         return -2;
     }
     return c;
@@ -594,7 +614,13 @@ static int s_cmd_status(const char *dir, int argc, char **argv)
         printf("chain head seq %lld %s\n",
                (long long)json_integer_value(json_object_get(status, "head_seq")),
                s_str(status, "head_hash"));
+        printf("server     %s\n", json_is_string(json_object_get(status, "server"))
+                                    ? s_str(status, "server")
+                                    : "not enrolled");
         printf("last sync  %s\n", json_is_string(last) ? json_string_value(last) : "never");
+        if (json_is_string(json_object_get(status, "last_error")))
+            printf("last error %s: %s\n", s_str(status, "last_error_at"),
+                   s_str(status, "last_error"));
     }
     json_decref(status);
     return 0;
@@ -633,6 +659,137 @@ static int s_cmd_check(const char *dir, int argc, char **argv)
     return rc ? s_fail(rc, "could not read the events") : 0;
 }
 
+/* -- enroll, sync, run ------------------------------------------------------ */
+
+/*  Parses "--timeout SEC"-style whole seconds.  */
+static int s_seconds(const char *text, int *seconds)
+{
+    int64_t v;
+    if (dn_parse_int(text, 1, 86400, &v))
+        return s_usage_error("'%s' is not a number of seconds from 1 to 86400", text);
+    *seconds = (int)v;
+    return 0;
+}
+
+static int s_cmd_enroll(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"server", required_argument, NULL, 's'},
+                                          {"server-key", required_argument, NULL, 'k'},
+                                          {"token", required_argument, NULL, 't'},
+                                          {"timeout", required_argument, NULL, 'T'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const char *server = NULL, *key = NULL, *token = NULL;
+    int c, code = 0, timeout = 10, rc;
+    char why[512] = "";
+    dn_store_t *store;
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 's')
+            server = optarg;
+        else if (c == 'k')
+            key = optarg;
+        else if (c == 't')
+            token = optarg;
+        else if (c == 'T' && (code = s_seconds(optarg, &timeout)) != 0)
+            return code;
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!server || !key || !token)
+        return s_usage_error("%s", "enroll needs --server, --server-key and --token");
+    if (!(store = s_open(dir, &code)))
+        return code;
+    rc = dn_sync_enroll(store, dir, server, key, token, timeout * 1000, why, sizeof why);
+    if (rc == 0)
+        printf("enrolled site %s with %s\n", dn_store_info(store)->site, server);
+    dn_store_destroy(&store);
+    return rc ? s_fail(rc, why) : 0;
+}
+
+static int s_cmd_sync(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"timeout", required_argument, NULL, 'T'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    dn_sync_options_t options = {DN_SYNC_DEFAULT_TIMEOUT_S * 1000, 0, 0};
+    dn_sync_result_t result;
+    int c, code = 0, json = 0, timeout = DN_SYNC_DEFAULT_TIMEOUT_S, rc;
+    dn_store_t *store;
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 'T' && (code = s_seconds(optarg, &timeout)) != 0)
+            return code;
+        if (c == 'j')
+            json = 1;
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!(store = s_open(dir, &code)))
+        return code;
+    options.timeout_ms = timeout * 1000;
+    options.progress = !json && isatty(STDERR_FILENO);
+    rc = dn_sync_run(store, dir, &options, &result);
+    dn_store_destroy(&store);
+    if (json) {
+        json_t *out = json_pack("{s:b, s:I, s:I, s:I, s:I, s:i, s:s}", "ok", rc == 0,
+                                "acked_through", (json_int_t)result.acked_through,
+                                "head_seq", (json_int_t)result.head_seq, "pending",
+                                (json_int_t)result.pending, "sent_events",
+                                (json_int_t)result.sent_events, "connects", result.connects,
+                                "error", rc ? result.error : "");
+        s_print_json(out);
+        json_decref(out);
+    } else if (rc == 0) {
+        printf("synced: %llu events acknowledged, 0 pending\n",
+               (unsigned long long)result.acked_through);
+    }
+    return rc ? s_fail(rc, result.error) : 0;
+}
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+static int s_cmd_run(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"interval", required_argument, NULL, 'i'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    int c, code = 0, interval = 60, rc;
+    struct sigaction sa;
+    dn_store_t *store;
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 'i' && (code = s_seconds(optarg, &interval)) != 0)
+            return code;
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!(store = s_open(dir, &code)))
+        return code;
+    dn_log_init("dealernet-agent", DN_LOG_INFO, 1);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    rc = dn_sync_daemon(store, dir, interval, &s_stop);
+    dn_store_destroy(&store);
+    return rc ? dn_exit_code(rc) : 0;
+}
+
 /* -- dispatch ------------------------------------------------------------ */
 
 static const s_command_t s_commands[] = {
@@ -664,6 +821,18 @@ static const s_command_t s_commands[] = {
     {"status", s_cmd_status, "[--json]",
      "Shows the site, events recorded, events pending sync, the chain head and\n"
      "the last sync.\n"},
+    {"enroll", s_cmd_enroll,
+     "--server ENDPOINT --server-key Z85 --token TOKEN [--timeout SEC]",
+     "Enrolls this site with the central server, using the single-use token\n"
+     "from 'dealernet-hq site add'.  Creates the site's CURVE key (curve.key).\n"},
+    {"sync", s_cmd_sync, "[--timeout SEC] [--json]",
+     "Pushes every pending event to the server and exits 0 when all are\n"
+     "acknowledged.  If the server cannot be reached within --timeout\n"
+     "(default 30 s) it exits 75 and keeps every event pending.\n"},
+    {"run", s_cmd_run, "[--interval SEC]",
+     "The sync daemon: syncs every --interval seconds (default 60) and soon\n"
+     "after new events are recorded, backing off while the server is away.\n"
+     "Stops on SIGTERM or SIGINT.\n"},
     {"check", s_cmd_check, "[--json]",
      "Recomputes the hash chain and the seq sequence of every event.  Exits 65\n"
      "and names the first bad seq if anything is wrong.\n"},
@@ -699,12 +868,16 @@ static const char *s_default_dir(char *buf, size_t size)
 
 int main(int argc, char **argv)
 {
-    char dir_buf[4096];
+    static const struct option longs[] = {{"help", no_argument, NULL, 'h'},
+                                          {"version", no_argument, NULL, 'V'},
+                                          {NULL, 0, NULL, 0}};
+    char dir_buf[4096], opt[64];
     const char *dir = NULL;
     int c;
 
     dn_log_init("dealernet-agent", DN_LOG_INFO, 0);
-    while ((c = getopt(argc, argv, "+d:qhV")) != -1) {
+    opterr = 0; /* one line on stderr: ours, not getopt's as well */
+    while ((c = getopt_long(argc, argv, "+d:qhV", longs, NULL)) != -1) {
         switch (c) {
         case 'd':
             dir = optarg;
@@ -720,7 +893,9 @@ int main(int argc, char **argv)
                    DN_PROTOCOL_VERSION);
             return 0;
         default:
-            s_help(stderr);
+            dn_log_error("unknown option or missing value: '%s' (see: dealernet-agent "
+                         "--help)",
+                         s_bad_option(argc, argv, opt, sizeof opt));
             return EX_USAGE;
         }
     }
@@ -733,7 +908,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (optind >= argc) {
-        s_help(stderr);
+        dn_log_error("no command given (see: dealernet-agent --help)");
         return EX_USAGE;
     }
     if (!dir)

@@ -1,0 +1,67 @@
+/*  dn_sync -- the agent's side of enrollment and sync.
+
+    Enrollment binds a fresh CURVE key pair of the site to the site's record
+    on the server, using a single-use token from headquarters.  Sync pushes
+    every pending event in signed batches with a small window in flight and
+    marks events synced only on the server's ack.  A lost reply is handled
+    the Lazy Pirate way: after a reply timeout the socket is thrown away, a
+    fresh one connects, and sending resumes from the server's applied seq.
+    Nothing pending is ever dropped: a sync that gives up leaves every event
+    in the outbox for the next try.
+*/
+#ifndef DN_SYNC_H
+#define DN_SYNC_H
+
+#include "dealernet.pb-c.h"
+#include "dn_store.h"
+
+#include <signal.h>
+#include <stdint.h>
+
+#define DN_AGENT_CURVE_FILE       "curve.key"
+#define DN_SYNC_REPLY_TIMEOUT_MS  3000  /* no reply this long: reconnect */
+#define DN_SYNC_DEFAULT_TIMEOUT_S 30
+
+typedef struct {
+    int timeout_ms;       /* give up after this long (DN_ETIMEDOUT) */
+    int reply_timeout_ms; /* per reply; 0 = DN_SYNC_REPLY_TIMEOUT_MS */
+    int progress;         /* draw a progress line on stderr */
+} dn_sync_options_t;
+
+typedef struct {
+    uint64_t acked_through; /* the server holds every seq up to here */
+    uint64_t head_seq;      /* the site's last recorded seq */
+    uint64_t pending;       /* still unacknowledged when sync returned */
+    uint64_t sent_events;   /* events sent, resends included */
+    int connects;           /* sockets opened (1 + reconnects) */
+    Dealernet__RefuseCode refused; /* the server's last refusal, 0 if none */
+    char error[256];        /* what went wrong, for the clerk and status */
+} dn_sync_result_t;
+
+/*  Enrolls the site in dir with the server: generates (or, after a failed
+    attempt, reuses) DIR/curve.key, sends the token, and on success records
+    the endpoint and server key in agent.db.  Returns 0; DN_EEXIST (already
+    enrolled); DN_EPERM (token refused: bad, used, expired, or another
+    site's -- why says which); DN_ETIMEDOUT (no answer: wrong endpoint or
+    server key, or the server is down); DN_EIO, DN_EDB.  */
+int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
+                   const char *server_key, const char *token, int timeout_ms, char *why,
+                   size_t why_size);
+
+/*  Pushes every pending event.  Returns 0 when all are acknowledged;
+    DN_ETIMEDOUT if the server could not be reached or stopped answering
+    within the timeout (nothing lost; events stay pending); DN_EPERM if the
+    site is not enrolled here or was revoked; DN_EPROTO if the server
+    refused the site's data (a tamper alarm or a broken chain: see
+    result->error); DN_EDB.  Records the outcome in agent.db (last sync or
+    last error) for `status`.  */
+int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *options,
+                dn_sync_result_t *result);
+
+/*  The daemon: syncs every interval_s seconds and soon after new events
+    are recorded, backing off exponentially (with jitter, up to 5 minutes)
+    while the server is away, until *stop is set.  Returns 0.  */
+int dn_sync_daemon(dn_store_t *store, const char *dir, int interval_s,
+                   volatile sig_atomic_t *stop);
+
+#endif
