@@ -87,13 +87,13 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
     if (rc == 0)
         rc = dn_db_meta_set(db, "server_public_key", server.public_z85);
     if (rc == 0)
-        rc = dn_curve_decode(hq.public_z85, hq_public);
-    if (rc == 0)
-        rc = dn_registry_admin_add(db, hq_public, "hq", dn_time_now_ms());
-    if (rc == 0)
         rc = dn_db_commit(db);
     if (rc)
         dn_db_rollback(db);
+    if (rc == 0)
+        rc = dn_curve_decode(hq.public_z85, hq_public);
+    if (rc == 0) /* its own transaction; a failure below removes the file */
+        rc = dn_registry_admin_add(db, hq_public, "hq", dn_time_now_ms());
     sqlite3_close(db);
     if (rc == 0)
         rc = dn_curve_save(&server, server_key);
