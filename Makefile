@@ -87,7 +87,7 @@ demo: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
-	@for b in $(BENCH_BINS); do $$b || exit 1; done
+	@for b in $(BENCH_BINS); do DN_BIN=$(BIN) $$b || exit 1; done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -370,9 +370,11 @@ static int s_member_write(const char *dir, int argc, char **argv, int update)
             in.referrer = optarg;
         } else if (c == 'H') {
             in.has_household = 1;
-            if (dn_parse_int(optarg, 0, DN_MAX_HOUSEHOLD, &in.household))
-                return s_usage_error("household '%s' must be a whole number from 0 to 100",
-                                     optarg);
+            if (dn_parse_int(optarg, 0, DN_MAX_HOUSEHOLD, &in.household)) {
+                snprintf(why, sizeof why, "household '%s' must be a whole number from 0 to %d",
+                         optarg, DN_MAX_HOUSEHOLD);
+                return s_fail(DN_EPARSE, why);
+            }
         } else if (c == 'j') {
             json = 1;
         }
