@@ -1,34 +1,103 @@
 #!/bin/sh
-# demo.sh BIN -- a small shop, end to end, in a throwaway folder.
+# demo.sh BIN -- a small network end to end, in a throwaway folder.
 #
-# Records a catalog, members (one referred by another, one by a partner),
-# sales on all three channels, a partial and a full refund, then prints the
-# shop's sales, members and status and checks its hash chain.  Grows with the
-# project: syncing and the central ledger join it as they are built.
+# Starts a central server, sets up a partner tree (HQ, a region, a dealer, a
+# community reseller), adds two sites, records sales, refunds and member
+# sign-ups at both while offline (referrals, all three channels, a partial
+# refund, one phone signed up at both), enrolls and syncs them, and shows
+# what each side holds.  Stops the server and removes everything at the end.
 set -eu
 BIN=${1:-bin}
 DIR=$(mktemp -d /tmp/dealernet-demo.XXXXXX)
-trap 'rm -rf "$DIR"' EXIT INT TERM
-A="$BIN/dealernet-agent -d $DIR/shop"
+SERVER_PID=""
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-step() { printf '\n$ dealernet-agent %s\n' "$*"; $A "$@"; }
+PORT=$((20000 + $$ % 20000))
+SYNC="tcp://127.0.0.1:$PORT"
+ADMIN="tcp://127.0.0.1:$((PORT + 1))"
 
-echo "== a dealer's shop, recording offline (data in $DIR/shop)"
-step init --site SHOP-BJ1 --partner DEALER-BJ --currency CNY
-step catalog set RICE-5KG 59.90 --category rice
-step catalog set OIL-1L 18.50 --category oil
-step member add --phone "+86 138-0013-8000" --name "Wang Fang" --household 4
-step member add --phone 13900139000 --name "Li Lei" --referrer "+86 138 0013 8000"
-step member add --phone 13700137000 --referrer RESELLER-7
-step sale --line RICE-5KG:2 --line OIL-1L:1 --member +8613800138000
-step sale --line RICE-5KG:1 --member 13900139000 --channel online
-SALE=$($A sale --line RICE-5KG:4@55.00 --channel community --seller RESELLER-7 --json |
-       sed -n 's/.*"id": "\([^"]*\)".*/\1/p')
-echo "(community group buy recorded as sale $SALE)"
-step refund "$SALE" --line RICE-5KG:1
-step refund "$SALE"
-step member update 13700137000 --name "Zhao Min"
-step sales
-step member list
-step status
-step check
+show() { printf '\n$ %s\n' "$*"; }
+shop() { show "dealernet-agent $*"; "$BIN/dealernet-agent" -d "$DIR/shop" "$@"; }
+group() { show "dealernet-agent $*"; "$BIN/dealernet-agent" -d "$DIR/group" "$@"; }
+hq() { show "dealernet-hq $*"; "$BIN/dealernet-hq" "$@"; }
+id_of() { sed -n 's/.*"id": "\([^"]*\)".*/\1/p'; }
+
+echo "== headquarters starts a server (in $DIR/server)"
+show "dealernet-server -d server init --sync $SYNC --admin $ADMIN"
+"$BIN/dealernet-server" -d "$DIR/server" init --sync "$SYNC" --admin "$ADMIN" |
+    tee "$DIR/init.txt"
+KEY=$(sed -n 's/^server public key: *//p' "$DIR/init.txt")
+"$BIN/dealernet-server" -d "$DIR/server" run 2>"$DIR/server.log" &
+SERVER_PID=$!
+export DEALERNET_SERVER="$ADMIN" DEALERNET_SERVER_KEY="$KEY"
+export DEALERNET_HQ_KEY="$DIR/server/hq.key"
+tries=0
+until "$BIN/dealernet-hq" -q --timeout 1 partner list >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    if [ $tries -ge 20 ]; then
+        cat "$DIR/server.log"
+        exit 1
+    fi
+done
+
+echo
+echo "== the partner tree, and a site for the dealer and one for the reseller"
+hq partner add HQ --name "Headquarters" --kind hq
+hq partner add REGION-N --name "North region" --kind region --parent HQ
+hq partner add DEALER-BJ --name "Beijing dealer" --kind dealer --parent REGION-N
+hq partner add RESELLER-7 --name "Group leader Zhao" --kind reseller --parent DEALER-BJ
+hq partner list
+show "dealernet-hq -q site add SHOP-BJ1 --partner DEALER-BJ   # -q prints just the token"
+TOKEN_SHOP=$("$BIN/dealernet-hq" -q site add SHOP-BJ1 --partner DEALER-BJ)
+echo "$TOKEN_SHOP"
+show "dealernet-hq -q site add GROUP-7 --partner RESELLER-7"
+TOKEN_GROUP=$("$BIN/dealernet-hq" -q site add GROUP-7 --partner RESELLER-7)
+echo "$TOKEN_GROUP"
+
+echo
+echo "== the dealer's shop records, offline"
+shop init --site SHOP-BJ1 --partner DEALER-BJ --currency CNY
+shop catalog set RICE-5KG 59.90 --category rice
+shop catalog set OIL-1L 18.50 --category oil
+shop member add --phone "+86 138-0013-8000" --name "Wang Fang" --household 4
+shop member add --phone "+86 139 0013 9000" --name "Li Lei" --referrer "+86 138 0013 8000"
+shop sale --line RICE-5KG:2 --line OIL-1L:1 --member +8613800138000
+shop sale --line RICE-5KG:1 --member +8613900139000 --channel online
+SALE=$("$BIN/dealernet-agent" -d "$DIR/shop" sale --line OIL-1L:4 --json | id_of)
+show "dealernet-agent sale --line OIL-1L:4   # sale $SALE"
+shop refund "$SALE" --line OIL-1L:1
+shop status
+
+echo
+echo "== the reseller records a group buy, offline"
+group init --site GROUP-7 --partner RESELLER-7 --currency CNY
+group member add --phone 13700137000 --name "Zhao Min" --referrer RESELLER-7
+group member add --phone "+86 138 0013 8000" --name "Wang F."
+BUY=$("$BIN/dealernet-agent" -d "$DIR/group" sale --line RICE-5KG:10@55.00 \
+      --channel community --member 13700137000 --json | id_of)
+show "dealernet-agent sale --line RICE-5KG:10@55.00 --channel community --member 13700137000   # sale $BUY"
+group refund "$BUY" --amount 55.00
+group sales
+
+echo
+echo "== both enroll with their token, and sync"
+shop enroll --server "$SYNC" --server-key "$KEY" --token "$TOKEN_SHOP"
+shop sync
+group enroll --server "$SYNC" --server-key "$KEY" --token "$TOKEN_GROUP"
+group sync
+shop status
+
+echo
+echo "== what headquarters sees"
+hq site list
+hq member conflicts
+echo
+echo "demo done: server stopped, $DIR removed"

@@ -51,7 +51,7 @@ static const dn_migration_t s_migrations[] = {
      "  head_hash BLOB NOT NULL DEFAULT (zeroblob(32)),"
      "  last_seen_ms INTEGER,"
      "  clock_skew_ms INTEGER,"
-     "  reported_pending INTEGER,"
+     "  reported_pending INTEGER," /* as of the last Hello, less what came since */
      "  oldest_pending_ms INTEGER,"
      "  gap_expected_seq INTEGER,"
      "  agent_version TEXT"

@@ -455,13 +455,15 @@ int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,
         sqlite3_stmt *stmt;
         if (dn_db_cached(self->cache,
                          "UPDATE sites SET applied_seq = ?, head_hash = ?, "
-                         "gap_expected_seq = NULL, last_seen_ms = ? WHERE id = ?",
+                         "gap_expected_seq = NULL, last_seen_ms = ?, "
+                         "reported_pending = max(reported_pending - ?, 0) WHERE id = ?",
                          &stmt))
             return DN_EDB;
         sqlite3_bind_int64(stmt, 1, (sqlite3_int64)state.applied_seq);
         sqlite3_bind_blob(stmt, 2, state.head, 32, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 3, now_ms);
-        sqlite3_bind_int64(stmt, 4, site->id);
+        sqlite3_bind_int(stmt, 4, r->applied);
+        sqlite3_bind_int64(stmt, 5, site->id);
         if (s_done(self, stmt))
             return DN_EDB;
     }
