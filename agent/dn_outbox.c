@@ -194,7 +194,7 @@ int dn_outbox_read(dn_store_t *store, uint64_t from, size_t max_events, size_t m
 {
     sqlite3_stmt *stmt;
     size_t bytes = 0;
-    int rc = 0, step;
+    int rc = 0, step = SQLITE_DONE;
 
     memset(batch, 0, sizeof *batch);
     batch->events = calloc(max_events ? max_events : 1, sizeof *batch->events);
@@ -229,6 +229,8 @@ int dn_outbox_read(dn_store_t *store, uint64_t from, size_t max_events, size_t m
         bytes += len;
         batch->n++;
     }
+    if (rc == 0 && batch->n < max_events && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = DN_EDB; /* the read stopped on an error, not at the end */
     sqlite3_reset(stmt);
     if (rc) {
         dn_outbox_batch_free(batch);

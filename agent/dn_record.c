@@ -50,8 +50,10 @@ int dn_record_parse_line(const char *text, int exponent, dn_record_line_t *line,
                      "line '%s': SKU may hold printable characters other than space, "
                      "':' and '@'",
                      text);
-    if (qty_len == 0 || qty_len >= sizeof qty)
+    if (qty_len == 0)
         return s_why(DN_EPARSE, why, why_size, "line '%s': quantity missing", text);
+    if (qty_len >= sizeof qty)
+        qty_len = sizeof qty - 1; /* far too long: refused as out of range below */
     memcpy(qty, colon + 1, qty_len);
     qty[qty_len] = '\0';
     if (dn_parse_int(qty, 1, DN_MAX_QUANTITY, &line->quantity))

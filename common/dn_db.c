@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int s_fail(sqlite3 *db, const char *what)
 {
@@ -98,16 +99,29 @@ static int s_migrate(sqlite3 *db, const dn_migration_t *list, size_t count)
     return 0;
 }
 
+/*  Removes a database file and its WAL companions.  */
+static void s_remove(const char *path)
+{
+    char side[4200];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
 int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t count,
                sqlite3 **db_p)
 {
     sqlite3 *db = NULL;
     int open_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-    int rc;
+    int rc, created = 0;
 
     *db_p = NULL;
-    if (flags & DN_DB_CREATE)
+    if (flags & DN_DB_CREATE) {
         open_flags |= SQLITE_OPEN_CREATE;
+        created = access(path, F_OK) != 0;
+    }
     rc = sqlite3_open_v2(path, &db, open_flags, NULL);
     if (rc != SQLITE_OK) {
         int missing = rc == SQLITE_CANTOPEN && !(flags & DN_DB_CREATE);
@@ -134,6 +148,8 @@ int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t c
         rc = s_migrate(db, list, count);
     if (rc) {
         sqlite3_close(db);
+        if (created)
+            s_remove(path); /* "nothing was changed": not even a new empty file */
         return rc;
     }
     *db_p = db;

@@ -78,16 +78,23 @@ static size_t s_utf8_len(const unsigned char *s)
 
 int dn_valid_name(const char *text)
 {
+    return dn_valid_text(text, DN_MAX_NAME_LEN);
+}
+
+int dn_valid_text(const char *text, size_t max_bytes)
+{
     const unsigned char *s = (const unsigned char *)text;
     size_t len;
     if (!text)
         return 0;
     len = strlen(text);
-    if (len == 0 || len > DN_MAX_NAME_LEN)
+    if (len == 0 || len > max_bytes)
         return 0;
     while (*s) {
         size_t n = s_utf8_len(s);
-        if (n == 0 || (n == 1 && (*s < 0x20 || *s == 0x7F)))
+        /* C0 controls and DEL; C1 controls U+0080..U+009F are C2 80..C2 9F */
+        if (n == 0 || (n == 1 && (*s < 0x20 || *s == 0x7F)) ||
+            (n == 2 && s[0] == 0xC2 && s[1] < 0xA0))
             return 0;
         s += n;
     }

@@ -33,6 +33,10 @@ int dn_valid_sku(const char *text);
     characters.  Returns 1 if valid.  */
 int dn_valid_name(const char *text);
 
+/*  Text for people: 1..max_bytes bytes of well-formed UTF-8 with no
+    control characters (C0, DEL, C1).  Returns 1 if valid.  */
+int dn_valid_text(const char *text, size_t max_bytes);
+
 /*  Normalises a phone number as typed ("+86 138-0013-8000", "(010) 1234 567")
     into digits with an optional leading '+': spaces, '-', '.', '(' and ')'
     are dropped; anything else is refused.  Requires DN_MIN_PHONE_DIGITS to

@@ -81,15 +81,11 @@ static int s_known_currency(const char *currency)
 static int s_check_sale(const Dealernet__Sale *sale, char *why, size_t why_size)
 {
     int64_t total = 0;
-    if (sale->base.n_unknown_fields)
-        REFUSE("sale has unknown fields");
     if (sale->n_lines < 1 || sale->n_lines > DN_MAX_SALE_LINES)
         REFUSE("sale has %zu lines, expected 1 to %d", sale->n_lines, DN_MAX_SALE_LINES);
     for (size_t i = 0; i < sale->n_lines; i++) {
         const Dealernet__SaleLine *line = sale->lines[i];
         int64_t amount;
-        if (line->base.n_unknown_fields)
-            REFUSE("sale line %zu has unknown fields", i + 1);
         if (!dn_valid_sku(line->sku))
             REFUSE("sale line %zu: missing or malformed sku", i + 1);
         if (!line->has_quantity || line->quantity < 1 || line->quantity > DN_MAX_QUANTITY)
@@ -121,16 +117,12 @@ static int s_check_sale(const Dealernet__Sale *sale, char *why, size_t why_size)
 
 static int s_check_refund(const Dealernet__Refund *refund, char *why, size_t why_size)
 {
-    if (refund->base.n_unknown_fields)
-        REFUSE("refund has unknown fields");
     if (!s_is_id(refund->has_sale_id, refund->sale_id))
         REFUSE("refund sale id missing or not a UUIDv7");
     if (refund->n_lines > DN_MAX_SALE_LINES)
         REFUSE("refund has %zu lines, at most %d", refund->n_lines, DN_MAX_SALE_LINES);
     for (size_t i = 0; i < refund->n_lines; i++) {
         const Dealernet__RefundLine *line = refund->lines[i];
-        if (line->base.n_unknown_fields)
-            REFUSE("refund line %zu has unknown fields", i + 1);
         if (!dn_valid_sku(line->sku))
             REFUSE("refund line %zu: missing or malformed sku", i + 1);
         if (!line->has_quantity || line->quantity < 1 || line->quantity > DN_MAX_QUANTITY)
@@ -145,8 +137,6 @@ static int s_check_refund(const Dealernet__Refund *refund, char *why, size_t why
 
 static int s_check_signup(const Dealernet__MemberSignup *m, char *why, size_t why_size)
 {
-    if (m->base.n_unknown_fields)
-        REFUSE("member sign-up has unknown fields");
     if (!s_is_id(m->has_member_id, m->member_id))
         REFUSE("member id missing or not a UUIDv7");
     if (!dn_valid_phone(m->phone))
@@ -167,8 +157,6 @@ static int s_check_signup(const Dealernet__MemberSignup *m, char *why, size_t wh
 
 static int s_check_update(const Dealernet__MemberUpdate *m, char *why, size_t why_size)
 {
-    if (m->base.n_unknown_fields)
-        REFUSE("member update has unknown fields");
     if (!s_is_id(m->has_member_id, m->member_id))
         REFUSE("member id missing or not a UUIDv7");
     if (!dn_valid_phone(m->phone))
@@ -299,20 +287,6 @@ int dn_wire_channel_parse(const char *text)
 
 /* -- sync and admin messages ----------------------------------------------- */
 
-static int s_is_text(const char *text, size_t max)
-{
-    size_t len;
-    if (!text)
-        return 0;
-    len = strlen(text);
-    if (len == 0 || len > max)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7F)
-            return 0;
-    return 1;
-}
-
 static int s_is_token(const char *text)
 {
     size_t len = text ? strlen(text) : 0;
@@ -336,7 +310,7 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
         const Dealernet__Hello *m = msg->hello;
         if (!m->has_protocol)
             REFUSE("hello without protocol version");
-        if (m->agent_version && !s_is_text(m->agent_version, DN_MAX_VERSION_LEN))
+        if (m->agent_version && !dn_valid_text(m->agent_version, DN_MAX_VERSION_LEN))
             REFUSE("hello agent version malformed");
         if (!m->has_clock_ms || !m->has_pending || !m->has_head_seq)
             REFUSE("hello without clock, pending count or head seq");
@@ -381,8 +355,11 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
             REFUSE("ack without acked seq");
         return 0;
     case DEALERNET__SYNC_MESSAGE__BODY_REFUSED:
-        if (!msg->refused->has_code || !s_is_text(msg->refused->text, 512))
-            REFUSE("refusal without code or text");
+        if (!msg->refused->has_code ||
+            !protobuf_c_enum_descriptor_get_value(&dealernet__refuse_code__descriptor,
+                                                  msg->refused->code) ||
+            !dn_valid_text(msg->refused->text, 512))
+            REFUSE("refusal code missing or unknown, or text missing");
         return 0;
     case DEALERNET__SYNC_MESSAGE__BODY_ENROLL: {
         const Dealernet__EnrollRequest *m = msg->enroll;
@@ -392,7 +369,7 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
             REFUSE("enrollment site missing or malformed");
         if (!m->has_sign_key || m->sign_key.len != DN_PUBKEY_BYTES)
             REFUSE("enrollment signing key missing or not %d bytes", DN_PUBKEY_BYTES);
-        if (m->agent_version && !s_is_text(m->agent_version, DN_MAX_VERSION_LEN))
+        if (m->agent_version && !dn_valid_text(m->agent_version, DN_MAX_VERSION_LEN))
             REFUSE("enrollment agent version malformed");
         return 0;
     }

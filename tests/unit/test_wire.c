@@ -1,0 +1,1811 @@
+/*  test_wire -- unit tests for dn_wire, the only door between bytes and
+    protobuf messages.
+
+    A message that comes out of dn_wire_*_unpack is used without further
+    checks, so each reachable "refuse if" line of dn_wire.c is triggered here
+    at least once, on a message that is otherwise valid (the fixture is
+    first shown to pass), and the reason must name the field at fault.  The
+    event and sync refusals are X-macro tables: a name, the body, the words
+    the reason must hold, and the statements that break the fixture; the
+    accepted side of each edge is shown separately.  Round trips pack and
+    unpack one message of each kind, compare every field and the packed
+    size worked out by hand.  Bytes from the outside are tried too: garbage,
+    every truncation of a good event, unknown fields appended at each
+    nesting level, an enum value beyond the proto, and sizes on both sides
+    of each DN_MAX_*_BYTES bound.  Last, the bytes a batch signature covers.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dn_crypto.h"
+#include "dn_error.h"
+#include "dn_id.h"
+#include "dn_valid.h"
+#include "dn_wire.h"
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+#define T_RECORDED_MS INT64_C(1700000000000) /* 2023-11-14T22:13:20Z */
+#define T_MIN_MS      INT64_C(978307200000)  /* 2001-01-01 */
+#define T_MAX_MS      INT64_C(7258118400000) /* 2200-01-01 */
+
+enum { K_SALE, K_REFUND, K_SIGNUP, K_UPDATE };
+
+/*  UUIDv7s written out by hand: byte 6 is 0x7?, byte 8 is 0b10??????.  */
+static const uint8_t s_event_id[DN_ID_BYTES] = {0x01, 0x8b, 0xd0, 0x8e, 0x2c, 0x00,
+                                                0x7a, 0x8b, 0x9c, 0x0d, 0x1e, 0x2f,
+                                                0x3a, 0x4b, 0x5c, 0x6d};
+static const uint8_t s_member_id[DN_ID_BYTES] = {0x01, 0x8b, 0xd0, 0x8e, 0x2b, 0xff,
+                                                 0x70, 0x01, 0x80, 0x00, 0x00, 0x00,
+                                                 0x00, 0x00, 0x00, 0x01};
+static const uint8_t s_sale_id[DN_ID_BYTES] = {0x01, 0x8b, 0xd0, 0x8e, 0x2b, 0x00,
+                                               0x7f, 0xff, 0xbf, 0xff, 0xff, 0xff,
+                                               0xff, 0xff, 0xff, 0xff};
+
+#define NAME_WANG_XIAOMING  "\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e" /* 王小明 */
+#define NAME_WANG_XIAOMING2 "\xe7\x8e\x8b\xe6\x99\x93\xe6\x98\x8e" /* 王晓明 */
+
+/*  Storage for one valid event of any kind; pointers inside point here.  */
+typedef struct {
+    uint8_t id[DN_ID_BYTES];
+    uint8_t prev[DN_HASH_BYTES];
+    uint8_t member_id[DN_ID_BYTES];
+    uint8_t sale_id[DN_ID_BYTES];
+    char site[16];
+    Dealernet__Event ev;
+    Dealernet__Sale sale;
+    Dealernet__SaleLine line[3];
+    Dealernet__SaleLine *lines[DN_MAX_SALE_LINES + 1];
+    Dealernet__Refund refund;
+    Dealernet__RefundLine rline[2];
+    Dealernet__RefundLine *rlines[DN_MAX_SALE_LINES + 1];
+    Dealernet__MemberSignup signup;
+    Dealernet__MemberUpdate update;
+    uint8_t unknown_value;
+    ProtobufCMessageUnknownField unknown; /* field 99, varint 1 */
+    char long_name[DN_MAX_NAME_LEN + 2];
+} fx_t;
+
+/*  Fills f with a valid event of the given kind:
+    sale    TEA-500 3 x 45.50 (drinks) + RICE-5KG 2 x 85.00 + SOAP 4 x 3.25
+            (household) = 136.50 + 170.00 + 13.00 = 319.50 CNY, community
+            channel, seller GL-9, member +8613800138000;
+    refund  TEA-500 x 1 + SOAP x 2 = 45.50 + 6.50 = 52.00 CNY;
+    signup  +8613800138000 王小明, referred by +8613900139000, household 3;
+    update  +8613800138000 -> 王晓明, household 4.  */
+static void s_fixture(fx_t *f, int kind)
+{
+    memset(f, 0, sizeof *f);
+    memcpy(f->id, s_event_id, DN_ID_BYTES);
+    memcpy(f->member_id, s_member_id, DN_ID_BYTES);
+    memcpy(f->sale_id, s_sale_id, DN_ID_BYTES);
+    for (int i = 0; i < DN_HASH_BYTES; i++)
+        f->prev[i] = (uint8_t)i;
+    strcpy(f->site, "SHOP-01");
+    f->unknown_value = 1;
+    f->unknown.tag = 99;
+    f->unknown.wire_type = PROTOBUF_C_WIRE_TYPE_VARINT;
+    f->unknown.len = 1;
+    f->unknown.data = &f->unknown_value;
+
+    dealernet__event__init(&f->ev);
+    f->ev.has_id = 1;
+    f->ev.id.data = f->id;
+    f->ev.id.len = DN_ID_BYTES;
+    f->ev.site = f->site;
+    f->ev.has_seq = 1;
+    f->ev.seq = 42;
+    f->ev.has_recorded_at_ms = 1;
+    f->ev.recorded_at_ms = T_RECORDED_MS;
+    f->ev.has_prev_hash = 1;
+    f->ev.prev_hash.data = f->prev;
+    f->ev.prev_hash.len = DN_HASH_BYTES;
+
+    switch (kind) {
+    case K_SALE: {
+        static const struct {
+            const char *sku, *category;
+            int64_t qty, price;
+        } src[3] = {{"TEA-500", "drinks", 3, 4550},
+                    {"RICE-5KG", NULL, 2, 8500},
+                    {"SOAP", "household", 4, 325}};
+        dealernet__sale__init(&f->sale);
+        for (int i = 0; i < 3; i++) {
+            dealernet__sale_line__init(&f->line[i]);
+            f->line[i].sku = (char *)src[i].sku;
+            f->line[i].has_quantity = 1;
+            f->line[i].quantity = src[i].qty;
+            f->line[i].has_unit_price = 1;
+            f->line[i].unit_price = src[i].price;
+            f->line[i].category = (char *)src[i].category;
+            f->lines[i] = &f->line[i];
+        }
+        f->sale.n_lines = 3;
+        f->sale.lines = f->lines;
+        f->sale.has_total = 1;
+        f->sale.total = 31950;
+        f->sale.currency = "CNY";
+        f->sale.member_phone = "+8613800138000";
+        f->sale.has_member_id = 1;
+        f->sale.member_id.data = f->member_id;
+        f->sale.member_id.len = DN_ID_BYTES;
+        f->sale.has_channel = 1;
+        f->sale.channel = DEALERNET__CHANNEL__CHANNEL_COMMUNITY;
+        f->sale.seller = "GL-9";
+        f->ev.body_case = DEALERNET__EVENT__BODY_SALE;
+        f->ev.sale = &f->sale;
+        break;
+    }
+    case K_REFUND:
+        dealernet__refund__init(&f->refund);
+        for (int i = 0; i < 2; i++) {
+            dealernet__refund_line__init(&f->rline[i]);
+            f->rline[i].has_quantity = 1;
+            f->rlines[i] = &f->rline[i];
+        }
+        f->rline[0].sku = "TEA-500";
+        f->rline[0].quantity = 1;
+        f->rline[1].sku = "SOAP";
+        f->rline[1].quantity = 2;
+        f->refund.has_sale_id = 1;
+        f->refund.sale_id.data = f->sale_id;
+        f->refund.sale_id.len = DN_ID_BYTES;
+        f->refund.n_lines = 2;
+        f->refund.lines = f->rlines;
+        f->refund.has_amount = 1;
+        f->refund.amount = 5200;
+        f->refund.currency = "CNY";
+        f->ev.body_case = DEALERNET__EVENT__BODY_REFUND;
+        f->ev.refund = &f->refund;
+        break;
+    case K_SIGNUP:
+        dealernet__member_signup__init(&f->signup);
+        f->signup.has_member_id = 1;
+        f->signup.member_id.data = f->member_id;
+        f->signup.member_id.len = DN_ID_BYTES;
+        f->signup.phone = "+8613800138000";
+        f->signup.name = NAME_WANG_XIAOMING;
+        f->signup.referrer_phone = "+8613900139000";
+        f->signup.has_household = 1;
+        f->signup.household = 3;
+        f->ev.body_case = DEALERNET__EVENT__BODY_MEMBER_SIGNUP;
+        f->ev.member_signup = &f->signup;
+        break;
+    case K_UPDATE:
+        dealernet__member_update__init(&f->update);
+        f->update.has_member_id = 1;
+        f->update.member_id.data = f->member_id;
+        f->update.member_id.len = DN_ID_BYTES;
+        f->update.phone = "+8613800138000";
+        f->update.name = NAME_WANG_XIAOMING2;
+        f->update.has_household = 1;
+        f->update.household = 4;
+        f->ev.body_case = DEALERNET__EVENT__BODY_MEMBER_UPDATE;
+        f->ev.member_update = &f->update;
+        break;
+    }
+}
+
+/*  Points every line pointer at line 0 (TEA-500 3 x 45.50) for the line
+    count tests.  */
+static void s_many_sale_lines(fx_t *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        f->lines[i] = &f->line[0];
+    f->sale.n_lines = n;
+    f->sale.total = (int64_t)n * 13650;
+}
+
+static void s_many_refund_lines(fx_t *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        f->rlines[i] = &f->rline[0];
+    f->refund.n_lines = n;
+}
+
+#define UNKNOWN(msg)                                                                     \
+    do {                                                                                 \
+        (msg).base.n_unknown_fields = 1;                                                 \
+        (msg).base.unknown_fields = &f->unknown;                                         \
+    } while (0)
+
+/*  X(name, kind, words the reason must contain, statements breaking f) */
+#define REFUSALS(X)                                                                      \
+    X(event_unknown, K_SALE, "event has unknown fields", UNKNOWN(f->ev))                 \
+    X(id_missing, K_SALE, "event id", f->ev.has_id = 0)                                  \
+    X(id_short, K_SALE, "event id", f->ev.id.len = 15)                                   \
+    X(id_long, K_REFUND, "event id", f->ev.id.len = 17)                                  \
+    X(id_version4, K_SALE, "event id", f->id[6] = 0x4a)                                  \
+    X(id_variant, K_SIGNUP, "event id", f->id[8] = 0x1c)                                 \
+    X(site_missing, K_SALE, "event site", f->ev.site = NULL)                             \
+    X(site_digit, K_UPDATE, "event site", strcpy(f->site, "1SHOP"))                      \
+    X(site_space, K_SALE, "event site", strcpy(f->site, "SHOP 01"))                      \
+    X(seq_missing, K_SALE, "event seq", f->ev.has_seq = 0)                               \
+    X(seq_zero, K_SALE, "event seq", f->ev.seq = 0)                                      \
+    X(seq_over_int64, K_REFUND, "event seq", f->ev.seq = (uint64_t)INT64_MAX + 1)        \
+    X(seq_max, K_SALE, "event seq", f->ev.seq = UINT64_MAX)                              \
+    X(time_missing, K_SALE, "event time", f->ev.has_recorded_at_ms = 0)                  \
+    X(time_early, K_SALE, "event time", f->ev.recorded_at_ms = T_MIN_MS - 1)             \
+    X(time_late, K_SIGNUP, "event time", f->ev.recorded_at_ms = T_MAX_MS + 1)            \
+    X(time_negative, K_SALE, "event time", f->ev.recorded_at_ms = -1)                    \
+    X(prev_missing, K_SALE, "previous hash", f->ev.has_prev_hash = 0)                    \
+    X(prev_short, K_UPDATE, "previous hash", f->ev.prev_hash.len = 31)                   \
+    X(prev_long, K_SALE, "previous hash", f->ev.prev_hash.len = 33)                      \
+    X(no_body, K_SALE, "event has no body",                                              \
+      f->ev.body_case = DEALERNET__EVENT__BODY__NOT_SET)                                 \
+    /* sale */                                                                           \
+    X(sale_unknown, K_SALE, "event has unknown fields", UNKNOWN(f->sale))                \
+    X(sale_no_lines, K_SALE, "sale has 0 lines", f->sale.n_lines = 0)                    \
+    X(sale_201_lines, K_SALE, "sale has 201 lines", s_many_sale_lines(f, 201))           \
+    X(line_unknown, K_SALE, "event has unknown fields", UNKNOWN(f->line[1]))             \
+    X(line_sku_missing, K_SALE, "sale line 1: missing or malformed sku",                 \
+      f->line[0].sku = NULL)                                                             \
+    X(line_sku_empty, K_SALE, "sale line 3: missing or malformed sku",                   \
+      f->line[2].sku = "")                                                               \
+    X(line_sku_space, K_SALE, "sale line 2: missing or malformed sku",                   \
+      f->line[1].sku = "RICE 5KG")                                                       \
+    X(line_qty_missing, K_SALE, "sale line 3: quantity", f->line[2].has_quantity = 0)    \
+    X(line_qty_zero, K_SALE, "sale line 1: quantity", f->line[0].quantity = 0)           \
+    X(line_qty_negative, K_SALE, "sale line 1: quantity", f->line[0].quantity = -3)      \
+    X(line_qty_big, K_SALE, "sale line 2: quantity",                                     \
+      f->line[1].quantity = DN_MAX_QUANTITY + 1)                                         \
+    X(line_price_missing, K_SALE, "sale line 2: unit price",                             \
+      f->line[1].has_unit_price = 0)                                                     \
+    X(line_price_negative, K_SALE, "sale line 3: unit price",                            \
+      f->line[2].unit_price = -1)                                                        \
+    X(line_price_big, K_SALE, "sale line 1: unit price",                                 \
+      f->line[0].unit_price = DN_MAX_UNIT_PRICE + 1)                                     \
+    X(line_category, K_SALE, "sale line 3: malformed category",                          \
+      f->line[2].category = "home goods")                                                \
+    X(sale_overflow, K_SALE, "sale total overflows", /* 10 x 10^18 > 2^63 - 1 */         \
+      s_many_sale_lines(f, 10);                                                          \
+      f->line[0].quantity = DN_MAX_QUANTITY; f->line[0].unit_price = DN_MAX_UNIT_PRICE)  \
+    X(total_missing, K_SALE, "sale total is not the sum", f->sale.has_total = 0)         \
+    X(total_plus_one, K_SALE, "sale total is not the sum", f->sale.total = 31951)        \
+    X(total_minus_one, K_SALE, "sale total is not the sum", f->sale.total = 31949)       \
+    X(sale_currency_missing, K_SALE, "sale currency", f->sale.currency = NULL)           \
+    X(sale_currency_unknown, K_SALE, "sale currency", f->sale.currency = "XXX")          \
+    X(sale_currency_lower, K_SALE, "sale currency", f->sale.currency = "cny")            \
+    X(sale_phone, K_SALE, "sale member phone", f->sale.member_phone = "+86 13800138000") \
+    X(sale_member_id, K_SALE, "sale member id", f->member_id[6] = 0x40)                  \
+    X(sale_member_id_len, K_SALE, "sale member id", f->sale.member_id.len = 8)           \
+    X(channel_missing, K_SALE, "sale channel", f->sale.has_channel = 0)                  \
+    X(channel_unspecified, K_SALE, "sale channel",                                       \
+      f->sale.channel = DEALERNET__CHANNEL__CHANNEL_UNSPECIFIED)                         \
+    X(channel_4, K_SALE, "sale channel", f->sale.channel = (Dealernet__Channel)4)        \
+    X(channel_7, K_SALE, "sale channel", f->sale.channel = (Dealernet__Channel)7)        \
+    X(channel_negative, K_SALE, "sale channel",                                          \
+      f->sale.channel = (Dealernet__Channel)-1)                                          \
+    X(seller_missing, K_SALE, "sale seller", f->sale.seller = NULL)                      \
+    X(seller_bad, K_SALE, "sale seller", f->sale.seller = "GL 9")                        \
+    /* refund */                                                                         \
+    X(refund_unknown, K_REFUND, "event has unknown fields", UNKNOWN(f->refund))          \
+    X(refund_sale_missing, K_REFUND, "refund sale id", f->refund.has_sale_id = 0)        \
+    X(refund_sale_v4, K_REFUND, "refund sale id", f->sale_id[6] = 0x4f)                  \
+    X(refund_sale_len, K_REFUND, "refund sale id", f->refund.sale_id.len = 32)           \
+    X(refund_201_lines, K_REFUND, "refund has 201 lines", s_many_refund_lines(f, 201))   \
+    X(rline_unknown, K_REFUND, "event has unknown fields", UNKNOWN(f->rline[1]))         \
+    X(rline_sku_missing, K_REFUND, "refund line 1: missing or malformed sku",            \
+      f->rline[0].sku = NULL)                                                            \
+    X(rline_sku_colon, K_REFUND, "refund line 2: missing or malformed sku",              \
+      f->rline[1].sku = "SO:AP")                                                         \
+    X(rline_qty_missing, K_REFUND, "refund line 1: quantity",                            \
+      f->rline[0].has_quantity = 0)                                                      \
+    X(rline_qty_zero, K_REFUND, "refund line 2: quantity", f->rline[1].quantity = 0)     \
+    X(rline_qty_big, K_REFUND, "refund line 2: quantity",                                \
+      f->rline[1].quantity = DN_MAX_QUANTITY + 1)                                        \
+    X(refund_amount_missing, K_REFUND, "refund amount", f->refund.has_amount = 0)        \
+    X(refund_amount_zero, K_REFUND, "refund amount", f->refund.amount = 0)               \
+    X(refund_amount_negative, K_REFUND, "refund amount", f->refund.amount = -5200)       \
+    X(refund_currency_missing, K_REFUND, "refund currency", f->refund.currency = NULL)   \
+    X(refund_currency_unknown, K_REFUND, "refund currency", f->refund.currency = "RMB")  \
+    /* member sign-up */                                                                 \
+    X(signup_unknown, K_SIGNUP, "event has unknown fields", UNKNOWN(f->signup))          \
+    X(signup_id_missing, K_SIGNUP, "member id", f->signup.has_member_id = 0)             \
+    X(signup_id_variant, K_SIGNUP, "member id", f->member_id[8] = 0xc0)                  \
+    X(signup_phone_missing, K_SIGNUP, "member phone", f->signup.phone = NULL)            \
+    X(signup_phone_raw, K_SIGNUP, "member phone", f->signup.phone = "138-0013-8000")     \
+    X(signup_name_overlong, K_SIGNUP, "member name", f->signup.name = "\xc0\xaf")        \
+    X(signup_name_long, K_SIGNUP, "member name", f->signup.name = f->long_name)          \
+    X(signup_name_empty, K_SIGNUP, "member name", f->signup.name = "")                   \
+    X(signup_two_referrers, K_SIGNUP, "two referrers",                                   \
+      f->signup.referrer_partner = "DLR-7")                                              \
+    X(signup_referrer_raw, K_SIGNUP, "referrer phone",                                   \
+      f->signup.referrer_phone = "+86 139")                                              \
+    X(signup_referrer_self, K_SIGNUP, "referrer phone",                                  \
+      f->signup.referrer_phone = "+8613800138000")                                       \
+    X(signup_referrer_partner, K_SIGNUP, "referrer partner",                             \
+      f->signup.referrer_phone = NULL;                                                   \
+      f->signup.referrer_partner = "7DLR")                                               \
+    X(signup_household, K_SIGNUP, "household",                                           \
+      f->signup.household = DN_MAX_HOUSEHOLD + 1)                                        \
+    /* member update */                                                                  \
+    X(update_unknown, K_UPDATE, "event has unknown fields", UNKNOWN(f->update))          \
+    X(update_id_missing, K_UPDATE, "member id", f->update.has_member_id = 0)             \
+    X(update_id_short, K_UPDATE, "member id", f->update.member_id.len = 15)              \
+    X(update_phone_missing, K_UPDATE, "member phone", f->update.phone = NULL)            \
+    X(update_phone_plus, K_UPDATE, "member phone", f->update.phone = "86+13800138000")   \
+    X(update_name, K_UPDATE, "member name", f->update.name = "Li\tWei")                  \
+    X(update_household, K_UPDATE, "household", f->update.household = 4000000000u)        \
+    X(update_nothing, K_UPDATE, "changes nothing", f->update.name = NULL;                \
+      f->update.has_household = 0)
+
+#define X_FN(name, kind, words, ...)                                                     \
+    static void m_##name(fx_t *f)                                                        \
+    {                                                                                    \
+        __VA_ARGS__;                                                                     \
+    }
+REFUSALS(X_FN)
+#undef X_FN
+
+typedef struct {
+    const char *name;
+    int kind;
+    const char *words;
+    void (*mutate)(fx_t *f);
+} refusal_t;
+
+#define X_ROW(name, kind, words, ...) {#name, kind, words, m_##name},
+static const refusal_t s_refusals[] = {REFUSALS(X_ROW)};
+#undef X_ROW
+
+/*  Checks that the fixture of a kind is valid as built.  */
+static void s_assert_valid(fx_t *f)
+{
+    char why[DN_WHY_SIZE] = "";
+    int rc = dn_wire_event_check(&f->ev, why, sizeof why);
+    if (rc)
+        print_error("fixture refused: %s\n", why);
+    assert_int_equal(rc, 0);
+}
+
+static void test_fixtures_are_valid(void **state)
+{
+    fx_t *f = *state;
+    for (int kind = K_SALE; kind <= K_UPDATE; kind++) {
+        s_fixture(f, kind);
+        s_assert_valid(f);
+    }
+}
+
+/*  Every refusal, through dn_wire_event_check and dn_wire_event_pack.  */
+static void test_refusals(void **state)
+{
+    fx_t *f = *state;
+    assert_true(N_OF(s_refusals) >= 90);
+    for (size_t i = 0; i < N_OF(s_refusals); i++) {
+        const refusal_t *r = &s_refusals[i];
+        char why[DN_WHY_SIZE];
+        uint8_t *buf = (uint8_t *)"untouched";
+        size_t len = 12345;
+        int rc;
+
+        s_fixture(f, r->kind);
+        memset(f->long_name, 'n', DN_MAX_NAME_LEN + 1);
+        s_assert_valid(f);
+        r->mutate(f);
+
+        memset(why, 0, sizeof why);
+        rc = dn_wire_event_check(&f->ev, why, sizeof why);
+        if (rc != DN_EPROTO || !strstr(why, r->words))
+            print_error("%s: rc %d, reason \"%s\", expected \"%s\"\n", r->name, rc, why,
+                        r->words);
+        assert_int_equal(rc, DN_EPROTO);
+        assert_non_null(strstr(why, r->words));
+
+        memset(why, 0, sizeof why);
+        rc = dn_wire_event_pack(&f->ev, &buf, &len, why, sizeof why);
+        assert_int_equal(rc, DN_EPROTO);
+        assert_non_null(strstr(why, r->words));
+        assert_string_equal((const char *)buf, "untouched");
+        assert_int_equal(len, 12345);
+    }
+}
+
+/*  The accepted side of each edge the refusals stand on.  */
+static void test_edges_accepted(void **state)
+{
+    fx_t *f = *state;
+
+    s_fixture(f, K_SALE);
+    f->ev.seq = 1;
+    s_assert_valid(f);
+    f->ev.seq = (uint64_t)INT64_MAX;
+    s_assert_valid(f);
+    f->ev.recorded_at_ms = T_MIN_MS;
+    s_assert_valid(f);
+    f->ev.recorded_at_ms = T_MAX_MS;
+    s_assert_valid(f);
+
+    s_fixture(f, K_SALE); /* 200 lines of 3 x 45.50 = 27300.00 */
+    s_many_sale_lines(f, DN_MAX_SALE_LINES);
+    assert_int_equal(f->sale.total, 2730000);
+    s_assert_valid(f);
+
+    s_fixture(f, K_SALE); /* the largest line: 10^6 x 10^10.00 = 10^18 fen */
+    f->sale.n_lines = 1;
+    f->line[0].quantity = DN_MAX_QUANTITY;
+    f->line[0].unit_price = DN_MAX_UNIT_PRICE;
+    f->sale.total = INT64_C(1000000000000000000);
+    s_assert_valid(f);
+
+    s_fixture(f, K_SALE); /* a free line, no member, no categories, store */
+    f->line[1].unit_price = 0;
+    f->line[0].category = NULL;
+    f->line[2].category = NULL;
+    f->sale.total = 13650 + 1300;
+    f->sale.member_phone = NULL;
+    f->sale.has_member_id = 0;
+    f->sale.channel = DEALERNET__CHANNEL__CHANNEL_STORE;
+    s_assert_valid(f);
+
+    s_fixture(f, K_REFUND); /* an amount refund has no lines */
+    f->refund.n_lines = 0;
+    f->refund.lines = NULL;
+    f->refund.amount = 1;
+    s_assert_valid(f);
+    s_fixture(f, K_REFUND);
+    s_many_refund_lines(f, DN_MAX_SALE_LINES);
+    s_assert_valid(f);
+
+    s_fixture(f, K_SIGNUP); /* bare sign-up; partner referrer; household 100 */
+    f->signup.name = NULL;
+    f->signup.referrer_phone = NULL;
+    f->signup.has_household = 0;
+    s_assert_valid(f);
+    f->signup.referrer_partner = "DLR-7";
+    f->signup.has_household = 1;
+    f->signup.household = DN_MAX_HOUSEHOLD;
+    memset(f->long_name, 'n', DN_MAX_NAME_LEN);
+    f->signup.name = f->long_name;
+    s_assert_valid(f);
+
+    s_fixture(f, K_UPDATE); /* only the name; only the household, to 0 */
+    f->update.has_household = 0;
+    s_assert_valid(f);
+    f->update.name = NULL;
+    f->update.has_household = 1;
+    f->update.household = 0;
+    s_assert_valid(f);
+}
+
+/*  The reason is cut to the caller's buffer and always terminated; no
+    buffer at all is allowed.  */
+static void test_reason_buffer(void **state)
+{
+    fx_t *f = *state;
+    char why[8];
+
+    s_fixture(f, K_SALE);
+    f->ev.seq = 0;
+    memset(why, '#', sizeof why);
+    assert_int_equal(dn_wire_event_check(&f->ev, why, sizeof why), DN_EPROTO);
+    assert_string_equal(why, "event s"); /* 7 characters and the NUL */
+    assert_int_equal(dn_wire_event_check(&f->ev, NULL, 0), DN_EPROTO);
+}
+
+/*  Packs f's event with dn_wire and unpacks it again.  */
+static Dealernet__Event *s_round_trip(fx_t *f, size_t expect_len)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char why[DN_WHY_SIZE] = "";
+    Dealernet__Event *out = NULL;
+
+    assert_int_equal(dn_wire_event_pack(&f->ev, &buf, &len, why, sizeof why), 0);
+    assert_non_null(buf);
+    assert_int_equal(len, expect_len);
+    assert_int_equal(dn_wire_event_unpack(buf, len, &out, why, sizeof why), 0);
+    assert_non_null(out);
+    free(buf);
+
+    assert_int_equal(out->has_id, 1);
+    assert_int_equal(out->id.len, DN_ID_BYTES);
+    assert_memory_equal(out->id.data, s_event_id, DN_ID_BYTES);
+    assert_string_equal(out->site, "SHOP-01");
+    assert_int_equal(out->has_seq, 1);
+    assert_int_equal(out->seq, 42);
+    assert_int_equal(out->has_recorded_at_ms, 1);
+    assert_int_equal(out->recorded_at_ms, T_RECORDED_MS);
+    assert_int_equal(out->has_prev_hash, 1);
+    assert_int_equal(out->prev_hash.len, DN_HASH_BYTES);
+    for (int i = 0; i < DN_HASH_BYTES; i++)
+        assert_int_equal(out->prev_hash.data[i], i);
+    assert_int_equal(out->base.n_unknown_fields, 0);
+    return out;
+}
+
+/*  Packed sizes are computed by hand from the encoding: a field is its tag
+    byte (two for field numbers >= 16), a length byte for strings, bytes and
+    sub-messages, then the payload; a varint holds 7 bits a byte.  Common
+    header: id 1+1+16, site 1+1+7, seq 42 1+1, time 1.7e12 (41 bits) 1+6,
+    prev hash 1+1+32 = 18+9+2+7+34 = 70 bytes.  */
+#define HEADER_BYTES 70
+
+static void test_round_trip_sale(void **state)
+{
+    fx_t *f = *state;
+    s_fixture(f, K_SALE);
+    /* lines: TEA-500 (2+7, 2, 4550 = 1+2, 2+6) = 22 -> 24;
+              RICE-5KG (2+8, 2, 8500 = 1+2) = 15 -> 17;
+              SOAP (2+4, 2, 325 = 1+2, 2+9) = 22 -> 24;
+       total 31950 (1+3), CNY 2+3, phone 2+14, member id 2+16, channel 2,
+       seller 2+4: 65 + 4 + 5 + 16 + 18 + 2 + 6 = 116 -> 1+1+116 = 118  */
+    Dealernet__Event *out = s_round_trip(f, HEADER_BYTES + 118);
+
+    assert_int_equal(out->body_case, DEALERNET__EVENT__BODY_SALE);
+    assert_string_equal(dn_wire_event_kind(out), "sale");
+    const Dealernet__Sale *s = out->sale;
+    assert_int_equal(s->n_lines, 3);
+    assert_string_equal(s->lines[0]->sku, "TEA-500");
+    assert_int_equal(s->lines[0]->quantity, 3);
+    assert_int_equal(s->lines[0]->unit_price, 4550);
+    assert_string_equal(s->lines[0]->category, "drinks");
+    assert_string_equal(s->lines[1]->sku, "RICE-5KG");
+    assert_int_equal(s->lines[1]->quantity, 2);
+    assert_int_equal(s->lines[1]->unit_price, 8500);
+    assert_null(s->lines[1]->category);
+    assert_string_equal(s->lines[2]->sku, "SOAP");
+    assert_int_equal(s->lines[2]->quantity, 4);
+    assert_int_equal(s->lines[2]->unit_price, 325);
+    assert_string_equal(s->lines[2]->category, "household");
+    assert_int_equal(s->has_total, 1);
+    assert_int_equal(s->total, 31950);
+    assert_string_equal(s->currency, "CNY");
+    assert_string_equal(s->member_phone, "+8613800138000");
+    assert_int_equal(s->has_member_id, 1);
+    assert_int_equal(s->member_id.len, DN_ID_BYTES);
+    assert_memory_equal(s->member_id.data, s_member_id, DN_ID_BYTES);
+    assert_int_equal(s->channel, DEALERNET__CHANNEL__CHANNEL_COMMUNITY);
+    assert_string_equal(s->seller, "GL-9");
+    dn_wire_event_free(&out);
+    assert_null(out);
+}
+
+static void test_round_trip_refund(void **state)
+{
+    fx_t *f = *state;
+    s_fixture(f, K_REFUND);
+    /* sale id 2+16, lines (2+7, 2) = 11 -> 13 and (2+4, 2) = 8 -> 10,
+       amount 5200 (1+2), CNY 2+3: 18 + 13 + 10 + 3 + 5 = 49 -> 51 */
+    Dealernet__Event *out = s_round_trip(f, HEADER_BYTES + 51);
+
+    assert_int_equal(out->body_case, DEALERNET__EVENT__BODY_REFUND);
+    assert_string_equal(dn_wire_event_kind(out), "refund");
+    const Dealernet__Refund *r = out->refund;
+    assert_int_equal(r->has_sale_id, 1);
+    assert_int_equal(r->sale_id.len, DN_ID_BYTES);
+    assert_memory_equal(r->sale_id.data, s_sale_id, DN_ID_BYTES);
+    assert_int_equal(r->n_lines, 2);
+    assert_string_equal(r->lines[0]->sku, "TEA-500");
+    assert_int_equal(r->lines[0]->quantity, 1);
+    assert_string_equal(r->lines[1]->sku, "SOAP");
+    assert_int_equal(r->lines[1]->quantity, 2);
+    assert_int_equal(r->amount, 5200);
+    assert_string_equal(r->currency, "CNY");
+    dn_wire_event_free(&out);
+}
+
+static void test_round_trip_signup(void **state)
+{
+    fx_t *f = *state;
+    s_fixture(f, K_SIGNUP);
+    /* member id 2+16, phone 2+14, name 2+9, referrer 2+14, household 2:
+       63 -> 65 */
+    Dealernet__Event *out = s_round_trip(f, HEADER_BYTES + 65);
+
+    assert_int_equal(out->body_case, DEALERNET__EVENT__BODY_MEMBER_SIGNUP);
+    assert_string_equal(dn_wire_event_kind(out), "member_signup");
+    const Dealernet__MemberSignup *m = out->member_signup;
+    assert_int_equal(m->has_member_id, 1);
+    assert_memory_equal(m->member_id.data, s_member_id, DN_ID_BYTES);
+    assert_string_equal(m->phone, "+8613800138000");
+    assert_string_equal(m->name, NAME_WANG_XIAOMING);
+    assert_string_equal(m->referrer_phone, "+8613900139000");
+    assert_null(m->referrer_partner);
+    assert_int_equal(m->has_household, 1);
+    assert_int_equal(m->household, 3);
+    dn_wire_event_free(&out);
+}
+
+static void test_round_trip_update(void **state)
+{
+    fx_t *f = *state;
+    s_fixture(f, K_UPDATE);
+    /* member id 2+16, phone 2+14, name 2+9, household 2: 47 -> 49 */
+    Dealernet__Event *out = s_round_trip(f, HEADER_BYTES + 49);
+
+    assert_int_equal(out->body_case, DEALERNET__EVENT__BODY_MEMBER_UPDATE);
+    assert_string_equal(dn_wire_event_kind(out), "member_update");
+    const Dealernet__MemberUpdate *m = out->member_update;
+    assert_int_equal(m->has_member_id, 1);
+    assert_memory_equal(m->member_id.data, s_member_id, DN_ID_BYTES);
+    assert_string_equal(m->phone, "+8613800138000");
+    assert_string_equal(m->name, NAME_WANG_XIAOMING2);
+    assert_int_equal(m->has_household, 1);
+    assert_int_equal(m->household, 4);
+    dn_wire_event_free(&out);
+
+    /* absent stays absent: no name, household 0 present */
+    s_fixture(f, K_UPDATE);
+    f->update.name = NULL;
+    f->update.household = 0;
+    out = s_round_trip(f, HEADER_BYTES + 38);
+    assert_null(out->member_update->name);
+    assert_int_equal(out->member_update->has_household, 1);
+    assert_int_equal(out->member_update->household, 0);
+    dn_wire_event_free(&out);
+    dn_wire_event_free(&out); /* NULL is fine */
+    dn_wire_event_free(NULL);
+}
+
+/*  Packs f's event as it stands, bypassing dn_wire's checks, as a peer
+    that does not follow them would.  Caller frees.  */
+static uint8_t *s_raw_pack(const fx_t *f, size_t *len)
+{
+    *len = dealernet__event__get_packed_size(&f->ev);
+    uint8_t *buf = malloc(*len + 8);
+    assert_non_null(buf);
+    assert_int_equal(dealernet__event__pack(&f->ev, buf), *len);
+    return buf;
+}
+
+/*  Unpacks len bytes and asserts the refusal and its reason.  */
+static void s_assert_unpack_refused(const uint8_t *buf, size_t len, int expect_rc,
+                                    const char *words)
+{
+    Dealernet__Event *ev = (Dealernet__Event *)&ev; /* must become NULL */
+    char why[DN_WHY_SIZE] = "";
+    int rc = dn_wire_event_unpack(buf, len, &ev, why, sizeof why);
+    if (rc != expect_rc || !strstr(why, words))
+        print_error("unpack of %zu bytes: rc %d, reason \"%s\", expected %d \"%s\"\n",
+                    len, rc, why, expect_rc, words);
+    assert_int_equal(rc, expect_rc);
+    assert_null(ev);
+    assert_non_null(strstr(why, words));
+}
+
+/*  Unknown fields arriving on the wire, at every level of nesting.  */
+static void test_unpack_unknown_fields(void **state)
+{
+    fx_t *f = *state;
+    uint8_t *buf, *longer;
+    size_t len;
+    char why[DN_WHY_SIZE];
+    Dealernet__Event *ev = NULL;
+
+    /* appended to a packed event: field 99, varint 1 = 98 06 01 */
+    s_fixture(f, K_SALE);
+    assert_int_equal(dn_wire_event_pack(&f->ev, &buf, &len, why, sizeof why), 0);
+    assert_int_equal(dn_wire_event_unpack(buf, len, &ev, why, sizeof why), 0);
+    dn_wire_event_free(&ev);
+    longer = malloc(len + 3);
+    assert_non_null(longer);
+    memcpy(longer, buf, len);
+    memcpy(longer + len, "\x98\x06\x01", 3);
+    s_assert_unpack_refused(longer, len + 3, DN_EPROTO, "event has unknown fields");
+    /* a length-delimited one, field 14 (next to the body's oneof): 72 01 78 */
+    memcpy(longer + len, "\x72\x01\x78", 3);
+    s_assert_unpack_refused(longer, len + 3, DN_EPROTO, "event has unknown fields");
+    free(longer);
+    free(buf);
+
+    /* inside each sub-message, as a careless peer's protobuf library would
+       send them.  The whole tree is searched before any field is looked
+       at, so the reason names the event, not the sub-message.  */
+    static const struct {
+        int kind;
+        const char *words;
+    } nested[] = {
+        {K_SALE, "event has unknown fields"},   {K_SALE, "event has unknown fields"},
+        {K_REFUND, "event has unknown fields"}, {K_REFUND, "event has unknown fields"},
+        {K_SIGNUP, "event has unknown fields"}, {K_UPDATE, "event has unknown fields"},
+        {K_UPDATE, "event has unknown fields"},
+    };
+    for (size_t i = 0; i < N_OF(nested); i++) {
+        s_fixture(f, nested[i].kind);
+        switch (i) {
+        case 0:
+            UNKNOWN(f->sale);
+            break;
+        case 1:
+            UNKNOWN(f->line[2]);
+            break;
+        case 2:
+            UNKNOWN(f->refund);
+            break;
+        case 3:
+            UNKNOWN(f->rline[0]);
+            break;
+        case 4:
+            UNKNOWN(f->signup);
+            break;
+        case 5:
+            UNKNOWN(f->update);
+            break;
+        default:
+            UNKNOWN(f->ev);
+        }
+        buf = s_raw_pack(f, &len);
+        s_assert_unpack_refused(buf, len, DN_EPROTO, nested[i].words);
+        free(buf);
+    }
+}
+
+/*  Values the checks refuse, arriving as bytes rather than as a struct.  */
+static void test_unpack_refuses_bad_values(void **state)
+{
+    fx_t *f = *state;
+    uint8_t *buf;
+    size_t len;
+
+    s_fixture(f, K_SALE); /* channel 7: protobuf-c keeps the number as is */
+    f->sale.channel = (Dealernet__Channel)7;
+    buf = s_raw_pack(f, &len);
+    s_assert_unpack_refused(buf, len, DN_EPROTO, "sale channel");
+    free(buf);
+
+    s_fixture(f, K_SALE);
+    f->sale.total = 31951;
+    buf = s_raw_pack(f, &len);
+    s_assert_unpack_refused(buf, len, DN_EPROTO, "sale total is not the sum");
+    free(buf);
+
+    s_fixture(f, K_REFUND);
+    f->ev.seq = 0;
+    buf = s_raw_pack(f, &len);
+    s_assert_unpack_refused(buf, len, DN_EPROTO, "event seq");
+    free(buf);
+
+    s_fixture(f, K_SIGNUP);
+    f->signup.name = "\xed\xa0\x80"; /* a surrogate */
+    buf = s_raw_pack(f, &len);
+    s_assert_unpack_refused(buf, len, DN_EPROTO, "member name");
+    free(buf);
+
+    /* nothing at all: a valid empty protobuf message, but no id */
+    s_assert_unpack_refused((const uint8_t *)"", 0, DN_EPROTO, "event id missing");
+}
+
+static void test_unpack_garbage(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *what;
+        uint8_t bytes[16];
+        size_t len;
+    } cases[] = {
+        {"endless varint tag",
+         {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+         11},
+        {"wire type 7", {0x0f}, 1},
+        {"start group", {0x0b}, 1},
+        {"field number 0", {0x00, 0x01}, 2},
+        {"site: length 5, one byte", {0x12, 0x05, 'a'}, 3},
+        {"seq: tag without value", {0x18}, 1},
+        {"seq sent length-delimited", {0x1a, 0x01, 0x05}, 3},
+        {"id sent as a varint", {0x08, 0x01}, 2},
+        {"fixed64 cut short", {0x09, 0x01, 0x02, 0x03}, 4},
+        {"text", {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'}, 11},
+    };
+    for (size_t i = 0; i < N_OF(cases); i++) {
+        print_message("garbage: %s\n", cases[i].what);
+        s_assert_unpack_refused(cases[i].bytes, cases[i].len, DN_EPROTO,
+                                "not a well-formed protobuf message");
+    }
+}
+
+/*  Every proper prefix of a good event is refused: either it does not
+    parse, or it parses without the body (the last field packed).  */
+static void test_unpack_truncated(void **state)
+{
+    fx_t *f = *state;
+    uint8_t *buf;
+    size_t len, not_protobuf = 0, no_body = 0;
+    char why[DN_WHY_SIZE];
+
+    s_fixture(f, K_SALE);
+    assert_int_equal(dn_wire_event_pack(&f->ev, &buf, &len, why, sizeof why), 0);
+    assert_int_equal(len, HEADER_BYTES + 118);
+    s_assert_unpack_refused(buf, len - 1, DN_EPROTO,
+                            "not a well-formed protobuf message");
+    for (size_t cut = 0; cut < len; cut++) {
+        Dealernet__Event *ev = (Dealernet__Event *)&ev;
+        why[0] = '\0';
+        assert_int_equal(dn_wire_event_unpack(buf, cut, &ev, why, sizeof why), DN_EPROTO);
+        assert_null(ev);
+        not_protobuf += strstr(why, "well-formed") != NULL;
+        no_body += strcmp(why, "event has no body") == 0;
+    }
+    /* exactly one prefix ends on a field boundary with every header field
+       present: the 70-byte header alone */
+    assert_int_equal(no_body, 1);
+    /* the other boundaries (0, 18, 27, 29, 36 bytes) lack a header field;
+       the remaining len - 1 - 5 prefixes cut a field in two */
+    assert_int_equal(not_protobuf, len - 1 - 5);
+    free(buf);
+}
+
+/*  DN_MAX_EVENT_BYTES is inclusive: at the limit the bytes are decoded (and
+    here refused for their padding), one byte more is refused unread.  */
+static void test_unpack_size_limit(void **state)
+{
+    fx_t *f = *state;
+    uint8_t *buf, *big;
+    size_t len;
+    char why[DN_WHY_SIZE];
+
+    s_fixture(f, K_UPDATE);
+    assert_int_equal(dn_wire_event_pack(&f->ev, &buf, &len, why, sizeof why), 0);
+    big = calloc(1, DN_MAX_EVENT_BYTES + 1);
+    assert_non_null(big);
+    memcpy(big, buf, len);
+    /* pad with field 99 (length-delimited, tag 9a 06) to exactly the limit:
+       2 tag bytes + 3 length bytes (65536 - len - 5 needs 3) + payload */
+    size_t payload = DN_MAX_EVENT_BYTES - len - 5;
+    assert_true(payload >= 16384 && payload < 2097152);
+    big[len] = 0x9a;
+    big[len + 1] = 0x06;
+    big[len + 2] = (uint8_t)(0x80 | (payload & 0x7f));
+    big[len + 3] = (uint8_t)(0x80 | ((payload >> 7) & 0x7f));
+    big[len + 4] = (uint8_t)(payload >> 14);
+    s_assert_unpack_refused(big, DN_MAX_EVENT_BYTES, DN_EPROTO,
+                            "event has unknown fields");
+
+    why[0] = '\0';
+    Dealernet__Event *ev = (Dealernet__Event *)&ev;
+    assert_int_equal(
+        dn_wire_event_unpack(big, DN_MAX_EVENT_BYTES + 1, &ev, why, sizeof why),
+        DN_ETOOBIG);
+    assert_null(ev);
+    assert_string_equal(why, "event is 65537 bytes, at most 65536");
+    /* far beyond, whatever the bytes */
+    assert_int_equal(dn_wire_event_unpack(big, SIZE_MAX, &ev, why, sizeof why),
+                     DN_ETOOBIG);
+    assert_null(ev);
+    free(big);
+    free(buf);
+}
+
+static void test_event_kind_none(void **state)
+{
+    fx_t *f = *state;
+    s_fixture(f, K_SALE);
+    f->ev.body_case = DEALERNET__EVENT__BODY__NOT_SET;
+    assert_string_equal(dn_wire_event_kind(&f->ev), "none");
+}
+
+static void test_channels(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int channel;
+    } names[] = {{"store", 1}, {"online", 2}, {"community", 3}};
+    for (size_t i = 0; i < N_OF(names); i++) {
+        assert_int_equal(dn_wire_channel_parse(names[i].text), names[i].channel);
+        assert_string_equal(dn_wire_channel_name(names[i].channel), names[i].text);
+    }
+    assert_int_equal(DEALERNET__CHANNEL__CHANNEL_STORE, 1);
+    assert_int_equal(DEALERNET__CHANNEL__CHANNEL_COMMUNITY, 3);
+
+    static const char *const refused[] = {
+        "Store", "STORE", "store ", " store", "", "unknown", "shop", "stor", "1", NULL,
+    };
+    for (size_t i = 0; i < N_OF(refused); i++)
+        assert_int_equal(dn_wire_channel_parse(refused[i]), DN_EPARSE);
+
+    static const int outside[] = {0, 4, 7, -1, INT32_MIN, INT32_MAX};
+    for (size_t i = 0; i < N_OF(outside); i++)
+        assert_string_equal(dn_wire_channel_name(outside[i]), "unknown");
+}
+
+/* -- sync messages ---------------------------------------------------------- */
+
+enum { S_HELLO, S_WELCOME, S_PUSH, S_ACK, S_REFUSED, S_ENROLL, S_ENROLLED };
+
+#define TOKEN_16     "abcdefghABCDEF12"
+#define SIXTY_FOUR_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+/*  Storage for one valid sync message of any body; blob holds
+    DN_MAX_EVENT_BYTES + 1 bytes that batch events point into.  */
+typedef struct {
+    Dealernet__SyncMessage msg;
+    Dealernet__Hello hello;
+    Dealernet__Welcome welcome;
+    Dealernet__PushBatch push;
+    ProtobufCBinaryData events[DN_MAX_BATCH_EVENTS + 1];
+    uint8_t head[DN_HASH_BYTES];
+    uint8_t sig[DN_SIG_BYTES];
+    uint8_t key[DN_PUBKEY_BYTES];
+    Dealernet__PushAck ack;
+    Dealernet__Refused refused;
+    Dealernet__EnrollRequest enroll;
+    Dealernet__Enrolled enrolled;
+    uint8_t *blob;
+    char text[600];
+    uint8_t unknown_value;
+    ProtobufCMessageUnknownField unknown;
+} sx_t;
+
+/*  Fills x with a valid message:
+    hello    protocol 1, "0.1.0", 3 pending of head seq 10, clock 1.7e12
+    welcome  protocol 1, applied 7, window 4, 100 events a batch
+    push     events 8, 9, 10 of 5, 6 and 7 bytes from seq 8, head, signature
+    ack      acked through 10
+    refused  REFUSE_GAP "expected seq 8", expected 8
+    enroll   token TOKEN_16, site SHOP-01, 32-byte key, "0.1.0"
+    enrolled SHOP-01 of DLR-7  */
+static void s_sync_fixture(sx_t *x, int body)
+{
+    uint8_t *blob = x->blob;
+    memset(x, 0, sizeof *x);
+    x->blob = blob;
+    memset(x->head, 0xab, sizeof x->head);
+    memset(x->sig, 0x5a, sizeof x->sig);
+    memset(x->key, 0x11, sizeof x->key);
+    x->unknown_value = 1;
+    x->unknown.tag = 99;
+    x->unknown.wire_type = PROTOBUF_C_WIRE_TYPE_VARINT;
+    x->unknown.len = 1;
+    x->unknown.data = &x->unknown_value;
+    dealernet__sync_message__init(&x->msg);
+    switch (body) {
+    case S_HELLO:
+        dealernet__hello__init(&x->hello);
+        x->hello.has_protocol = 1;
+        x->hello.protocol = DN_PROTOCOL_VERSION;
+        x->hello.agent_version = "0.1.0";
+        x->hello.has_pending = 1;
+        x->hello.pending = 3;
+        x->hello.has_clock_ms = 1;
+        x->hello.clock_ms = T_RECORDED_MS;
+        x->hello.has_head_seq = 1;
+        x->hello.head_seq = 10;
+        x->msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_HELLO;
+        x->msg.hello = &x->hello;
+        break;
+    case S_WELCOME:
+        dealernet__welcome__init(&x->welcome);
+        x->welcome.has_protocol = 1;
+        x->welcome.protocol = DN_PROTOCOL_VERSION;
+        x->welcome.has_applied_seq = 1;
+        x->welcome.applied_seq = 7;
+        x->welcome.has_window = 1;
+        x->welcome.window = 4;
+        x->welcome.has_max_batch_events = 1;
+        x->welcome.max_batch_events = 100;
+        x->msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_WELCOME;
+        x->msg.welcome = &x->welcome;
+        break;
+    case S_PUSH:
+        dealernet__push_batch__init(&x->push);
+        x->push.has_first_seq = 1;
+        x->push.first_seq = 8;
+        for (int i = 0; i < 3; i++) {
+            x->events[i].data = x->blob;
+            x->events[i].len = (size_t)(5 + i);
+        }
+        x->push.n_events = 3;
+        x->push.events = x->events;
+        x->push.has_chain_head = 1;
+        x->push.chain_head.data = x->head;
+        x->push.chain_head.len = DN_HASH_BYTES;
+        x->push.has_signature = 1;
+        x->push.signature.data = x->sig;
+        x->push.signature.len = DN_SIG_BYTES;
+        x->msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_PUSH;
+        x->msg.push = &x->push;
+        break;
+    case S_ACK:
+        dealernet__push_ack__init(&x->ack);
+        x->ack.has_acked_through = 1;
+        x->ack.acked_through = 10;
+        x->msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ACK;
+        x->msg.ack = &x->ack;
+        break;
+    case S_REFUSED:
+        dealernet__refused__init(&x->refused);
+        x->refused.has_code = 1;
+        x->refused.code = DEALERNET__REFUSE_CODE__REFUSE_GAP;
+        strcpy(x->text, "expected seq 8");
+        x->refused.text = x->text;
+        x->refused.has_expected_seq = 1;
+        x->refused.expected_seq = 8;
+        x->msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_REFUSED;
+        x->msg.refused = &x->refused;
+        break;
+    case S_ENROLL:
+        dealernet__enroll_request__init(&x->enroll);
+        strcpy(x->text, TOKEN_16);
+        x->enroll.token = x->text;
+        x->enroll.site = "SHOP-01";
+        x->enroll.has_sign_key = 1;
+        x->enroll.sign_key.data = x->key;
+        x->enroll.sign_key.len = DN_PUBKEY_BYTES;
+        x->enroll.agent_version = "0.1.0";
+        x->msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLL;
+        x->msg.enroll = &x->enroll;
+        break;
+    case S_ENROLLED:
+        dealernet__enrolled__init(&x->enrolled);
+        x->enrolled.site = "SHOP-01";
+        x->enrolled.partner = "DLR-7";
+        x->msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLLED;
+        x->msg.enrolled = &x->enrolled;
+        break;
+    }
+}
+
+static void s_batch_events(sx_t *x, size_t n, size_t each)
+{
+    for (size_t i = 0; i < n; i++) {
+        x->events[i].data = x->blob;
+        x->events[i].len = each;
+    }
+    x->push.n_events = n;
+}
+
+static void s_text_of(sx_t *x, char c, size_t n)
+{
+    memset(x->text, c, n);
+    x->text[n] = '\0';
+}
+
+#define XUNKNOWN(m)                                                                      \
+    do {                                                                                 \
+        (m).base.n_unknown_fields = 1;                                                   \
+        (m).base.unknown_fields = &x->unknown;                                           \
+    } while (0)
+
+/*  X(name, body, words the reason must contain, statements breaking x) */
+#define SYNC_REFUSALS(X)                                                                 \
+    X(sync_unknown, S_ACK, "sync message has unknown fields", XUNKNOWN(x->msg))          \
+    X(sync_unknown_nested, S_HELLO, "sync message has unknown fields",                   \
+      XUNKNOWN(x->hello))                                                                \
+    X(sync_no_body, S_ACK, "sync message has no body",                                   \
+      x->msg.body_case = DEALERNET__SYNC_MESSAGE__BODY__NOT_SET)                         \
+    X(hello_protocol, S_HELLO, "hello without protocol", x->hello.has_protocol = 0)      \
+    X(hello_version_empty, S_HELLO, "hello agent version", x->hello.agent_version = "")  \
+    X(hello_version_ctrl, S_HELLO, "hello agent version",                                \
+      x->hello.agent_version = "0.1\n")                                                  \
+    X(hello_version_long, S_HELLO, "hello agent version",                                \
+      x->hello.agent_version = SIXTY_FOUR_A "a")                                         \
+    X(hello_clock, S_HELLO, "hello without clock", x->hello.has_clock_ms = 0)            \
+    X(hello_pending, S_HELLO, "hello without clock, pending", x->hello.has_pending = 0)  \
+    X(hello_head, S_HELLO, "head seq", x->hello.has_head_seq = 0)                        \
+    X(hello_head_big, S_HELLO, "hello pending count or head seq out of range",           \
+      x->hello.head_seq = (uint64_t)INT64_MAX + 1)                                       \
+    X(hello_pending_big, S_HELLO, "hello pending count or head seq out of range",        \
+      x->hello.pending = 11)                                                             \
+    X(welcome_protocol, S_WELCOME, "welcome", x->welcome.has_protocol = 0)               \
+    X(welcome_applied, S_WELCOME, "welcome", x->welcome.has_applied_seq = 0)             \
+    X(welcome_applied_big, S_WELCOME, "welcome",                                         \
+      x->welcome.applied_seq = (uint64_t)INT64_MAX + 1)                                  \
+    X(welcome_window_missing, S_WELCOME, "welcome", x->welcome.has_window = 0)           \
+    X(welcome_window_0, S_WELCOME, "welcome", x->welcome.window = 0)                     \
+    X(welcome_window_65, S_WELCOME, "welcome", x->welcome.window = 65)                   \
+    X(welcome_batch_missing, S_WELCOME, "welcome", x->welcome.has_max_batch_events = 0)  \
+    X(welcome_batch_0, S_WELCOME, "welcome", x->welcome.max_batch_events = 0)            \
+    X(welcome_batch_501, S_WELCOME, "welcome fields missing or out of range",            \
+      x->welcome.max_batch_events = DN_MAX_BATCH_EVENTS + 1)                             \
+    X(push_first_missing, S_PUSH, "batch first seq", x->push.has_first_seq = 0)          \
+    X(push_first_0, S_PUSH, "batch first seq", x->push.first_seq = 0)                    \
+    X(push_first_big, S_PUSH, "batch first seq",                                         \
+      x->push.first_seq = (uint64_t)INT64_MAX - DN_MAX_BATCH_EVENTS + 1)                 \
+    X(push_no_events, S_PUSH, "batch has 0 events", x->push.n_events = 0)                \
+    X(push_501_events, S_PUSH, "batch has 501 events", s_batch_events(x, 501, 5))        \
+    X(push_event_big, S_PUSH, "batch event 2 is 65537 bytes",                            \
+      x->events[1].len = DN_MAX_EVENT_BYTES + 1)                                         \
+    X(push_total_big, S_PUSH, "batch events total 1048577 bytes",                        \
+      s_batch_events(x, 17, DN_MAX_EVENT_BYTES);                                         \
+      x->events[16].len = 1)                                                             \
+    X(push_head_missing, S_PUSH, "batch chain head", x->push.has_chain_head = 0)         \
+    X(push_head_short, S_PUSH, "batch chain head", x->push.chain_head.len = 31)          \
+    X(push_sig_missing, S_PUSH, "batch signature", x->push.has_signature = 0)            \
+    X(push_sig_short, S_PUSH, "batch signature", x->push.signature.len = 63)             \
+    X(ack_missing, S_ACK, "ack without acked seq", x->ack.has_acked_through = 0)         \
+    X(ack_big, S_ACK, "ack without acked seq",                                           \
+      x->ack.acked_through = (uint64_t)INT64_MAX + 1)                                    \
+    X(refused_code, S_REFUSED, "refusal code missing", x->refused.has_code = 0)          \
+    X(refused_text_missing, S_REFUSED, "or text", x->refused.text = NULL)                \
+    X(refused_text_empty, S_REFUSED, "or text", x->refused.text = "")                    \
+    X(refused_text_long, S_REFUSED, "or text", s_text_of(x, 'r', 513))                   \
+    X(refused_text_ctrl, S_REFUSED, "or text", x->text[3] = '\n')                        \
+    X(enroll_token_missing, S_ENROLL, "enrollment token", x->enroll.token = NULL)        \
+    X(enroll_token_short, S_ENROLL, "enrollment token", x->text[15] = '\0')              \
+    X(enroll_token_long, S_ENROLL, "enrollment token", s_text_of(x, 't', 65))            \
+    X(enroll_token_dash, S_ENROLL, "enrollment token", x->text[4] = '-')                 \
+    X(enroll_site, S_ENROLL, "enrollment site", x->enroll.site = "1SHOP")                \
+    X(enroll_site_missing, S_ENROLL, "enrollment site", x->enroll.site = NULL)           \
+    X(enroll_key_missing, S_ENROLL, "enrollment signing key",                            \
+      x->enroll.has_sign_key = 0)                                                        \
+    X(enroll_key_long, S_ENROLL, "enrollment signing key", x->enroll.sign_key.len = 33)  \
+    X(enroll_version, S_ENROLL, "enrollment agent version",                              \
+      x->enroll.agent_version = "0.1\t")                                                 \
+    X(enrolled_site, S_ENROLLED, "enrolled reply without site or partner",               \
+      x->enrolled.site = NULL)                                                           \
+    X(enrolled_partner, S_ENROLLED, "enrolled reply without site or partner",            \
+      x->enrolled.partner = "DLR 7")
+
+#define X_FN(name, body, words, ...)                                                     \
+    static void sm_##name(sx_t *x)                                                       \
+    {                                                                                    \
+        __VA_ARGS__;                                                                     \
+    }
+SYNC_REFUSALS(X_FN)
+#undef X_FN
+
+typedef struct {
+    const char *name;
+    int body;
+    const char *words;
+    void (*mutate)(sx_t *x);
+} sync_refusal_t;
+
+#define X_ROW(name, body, words, ...) {#name, body, words, sm_##name},
+static const sync_refusal_t s_sync_refusals[] = {SYNC_REFUSALS(X_ROW)};
+#undef X_ROW
+
+static sx_t *s_sx_new(void)
+{
+    sx_t *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    x->blob = calloc(1, DN_MAX_BATCH_BYTES + 1);
+    assert_non_null(x->blob);
+    return x;
+}
+
+static void s_sx_destroy(sx_t *x)
+{
+    free(x->blob);
+    free(x);
+}
+
+/*  Packs x's message with dn_wire and unpacks it again; asserts the packed
+    size.  Caller frees the result.  */
+static Dealernet__SyncMessage *s_sync_round_trip(sx_t *x, size_t expect_len)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char why[DN_WHY_SIZE] = "";
+    Dealernet__SyncMessage *out = NULL;
+    int rc = dn_wire_sync_pack(&x->msg, &buf, &len, why, sizeof why);
+    if (rc)
+        print_error("sync pack refused: %s\n", why);
+    assert_int_equal(rc, 0);
+    assert_int_equal(len, expect_len);
+    assert_int_equal(dn_wire_sync_unpack(buf, len, &out, why, sizeof why), 0);
+    assert_non_null(out);
+    assert_int_equal(out->body_case, x->msg.body_case);
+    free(buf);
+    return out;
+}
+
+static void s_sync_assert_valid(sx_t *x)
+{
+    char why[DN_WHY_SIZE] = "";
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = dn_wire_sync_pack(&x->msg, &buf, &len, why, sizeof why);
+    if (rc)
+        print_error("sync message refused: %s\n", why);
+    assert_int_equal(rc, 0);
+    free(buf);
+}
+
+static void test_sync_refusals(void **state)
+{
+    (void)state;
+    sx_t *x = s_sx_new();
+    assert_true(N_OF(s_sync_refusals) >= 50);
+    for (size_t i = 0; i < N_OF(s_sync_refusals); i++) {
+        const sync_refusal_t *r = &s_sync_refusals[i];
+        char why[DN_WHY_SIZE] = "";
+        uint8_t *buf = (uint8_t *)"untouched";
+        size_t len = 12345;
+        int rc;
+
+        s_sync_fixture(x, r->body);
+        s_sync_assert_valid(x);
+        r->mutate(x);
+        rc = dn_wire_sync_pack(&x->msg, &buf, &len, why, sizeof why);
+        if (rc != DN_EPROTO || !strstr(why, r->words))
+            print_error("%s: rc %d, reason \"%s\", expected \"%s\"\n", r->name, rc, why,
+                        r->words);
+        assert_int_equal(rc, DN_EPROTO);
+        assert_non_null(strstr(why, r->words));
+        assert_string_equal((const char *)buf, "untouched");
+        assert_int_equal(len, 12345);
+    }
+    s_sx_destroy(x);
+}
+
+static void test_sync_edges_accepted(void **state)
+{
+    (void)state;
+    sx_t *x = s_sx_new();
+
+    s_sync_fixture(x, S_HELLO); /* pending == head seq, the largest seq; no version */
+    x->hello.pending = 10;
+    s_sync_assert_valid(x);
+    x->hello.head_seq = (uint64_t)INT64_MAX;
+    x->hello.agent_version = SIXTY_FOUR_A;
+    s_sync_assert_valid(x);
+    x->hello.agent_version = NULL;
+    s_sync_assert_valid(x);
+
+    s_sync_fixture(x, S_WELCOME);
+    x->welcome.window = 1;
+    x->welcome.max_batch_events = 1;
+    s_sync_assert_valid(x);
+    x->welcome.window = 64;
+    x->welcome.max_batch_events = DN_MAX_BATCH_EVENTS;
+    x->welcome.applied_seq = 0;
+    s_sync_assert_valid(x);
+
+    s_sync_fixture(x, S_PUSH); /* 500 events; 16 x 64 KiB = exactly 1 MiB */
+    x->push.first_seq = (uint64_t)INT64_MAX - DN_MAX_BATCH_EVENTS;
+    s_batch_events(x, DN_MAX_BATCH_EVENTS, 1);
+    s_sync_assert_valid(x);
+    s_batch_events(x, 16, DN_MAX_EVENT_BYTES);
+    assert_int_equal(16 * DN_MAX_EVENT_BYTES, DN_MAX_BATCH_BYTES);
+    s_sync_assert_valid(x);
+
+    s_sync_fixture(x, S_ACK);
+    x->ack.acked_through = 0;
+    s_sync_assert_valid(x);
+
+    s_sync_fixture(x, S_REFUSED);
+    s_text_of(x, 'r', 512);
+    s_sync_assert_valid(x);
+
+    s_sync_fixture(x, S_ENROLL); /* 16 and 64 character tokens; no version */
+    x->enroll.agent_version = NULL;
+    s_sync_assert_valid(x);
+    s_text_of(x, 'T', 64);
+    s_sync_assert_valid(x);
+
+    s_sx_destroy(x);
+}
+
+/*  Packed sizes by hand: each field is a one-byte tag, a length byte for
+    strings, bytes and sub-messages, then the payload; the body adds its own
+    tag and length byte.  */
+static void test_sync_round_trips(void **state)
+{
+    (void)state;
+    sx_t *x = s_sx_new();
+    Dealernet__SyncMessage *out;
+
+    s_sync_fixture(x, S_HELLO); /* 2 + 7 + 2 + 7 (1.7e12: 6 bytes) + 2 = 20 */
+    out = s_sync_round_trip(x, 2 + 20);
+    assert_int_equal(out->hello->has_protocol, 1);
+    assert_int_equal(out->hello->protocol, 1);
+    assert_string_equal(out->hello->agent_version, "0.1.0");
+    assert_int_equal(out->hello->pending, 3);
+    assert_int_equal(out->hello->clock_ms, T_RECORDED_MS);
+    assert_int_equal(out->hello->head_seq, 10);
+    assert_int_equal(out->hello->has_oldest_pending_ms, 0);
+    dn_wire_sync_free(&out);
+    assert_null(out);
+
+    s_sync_fixture(x, S_WELCOME); /* 2 + 2 + 2 + 2 = 8 */
+    out = s_sync_round_trip(x, 2 + 8);
+    assert_int_equal(out->welcome->protocol, 1);
+    assert_int_equal(out->welcome->applied_seq, 7);
+    assert_int_equal(out->welcome->window, 4);
+    assert_int_equal(out->welcome->max_batch_events, 100);
+    dn_wire_sync_free(&out);
+
+    s_sync_fixture(x, S_PUSH); /* 2 + (7 + 8 + 9) + 34 + 66 = 126 */
+    x->blob[0] = 0x42;
+    x->blob[6] = 0x43;
+    out = s_sync_round_trip(x, 2 + 126);
+    assert_int_equal(out->push->first_seq, 8);
+    assert_int_equal(out->push->n_events, 3);
+    assert_int_equal(out->push->events[0].len, 5);
+    assert_int_equal(out->push->events[1].len, 6);
+    assert_int_equal(out->push->events[2].len, 7);
+    assert_int_equal(out->push->events[2].data[0], 0x42);
+    assert_int_equal(out->push->events[2].data[6], 0x43);
+    assert_int_equal(out->push->chain_head.len, DN_HASH_BYTES);
+    assert_memory_equal(out->push->chain_head.data, x->head, DN_HASH_BYTES);
+    assert_int_equal(out->push->signature.len, DN_SIG_BYTES);
+    assert_memory_equal(out->push->signature.data, x->sig, DN_SIG_BYTES);
+    dn_wire_sync_free(&out);
+
+    s_sync_fixture(x, S_ACK); /* 2 */
+    out = s_sync_round_trip(x, 2 + 2);
+    assert_int_equal(out->ack->acked_through, 10);
+    dn_wire_sync_free(&out);
+
+    s_sync_fixture(x, S_REFUSED); /* 2 + 16 + 2 = 20 */
+    out = s_sync_round_trip(x, 2 + 20);
+    assert_int_equal(out->refused->code, DEALERNET__REFUSE_CODE__REFUSE_GAP);
+    assert_int_equal(out->refused->code, 7);
+    assert_string_equal(out->refused->text, "expected seq 8");
+    assert_int_equal(out->refused->expected_seq, 8);
+    dn_wire_sync_free(&out);
+
+    s_sync_fixture(x, S_ENROLL); /* 18 + 9 + 34 + 7 = 68 */
+    out = s_sync_round_trip(x, 2 + 68);
+    assert_string_equal(out->enroll->token, TOKEN_16);
+    assert_string_equal(out->enroll->site, "SHOP-01");
+    assert_int_equal(out->enroll->sign_key.len, DN_PUBKEY_BYTES);
+    assert_memory_equal(out->enroll->sign_key.data, x->key, DN_PUBKEY_BYTES);
+    assert_string_equal(out->enroll->agent_version, "0.1.0");
+    dn_wire_sync_free(&out);
+
+    s_sync_fixture(x, S_ENROLLED); /* 9 + 7 = 16 */
+    out = s_sync_round_trip(x, 2 + 16);
+    assert_string_equal(out->enrolled->site, "SHOP-01");
+    assert_string_equal(out->enrolled->partner, "DLR-7");
+    dn_wire_sync_free(&out);
+    dn_wire_sync_free(&out);
+    dn_wire_sync_free(NULL);
+    s_sx_destroy(x);
+}
+
+/*  Unpacks len bytes as a sync message, asserts refusal and reason.  */
+static void s_assert_sync_refused(const uint8_t *buf, size_t len, int expect_rc,
+                                  const char *words)
+{
+    Dealernet__SyncMessage *msg = (Dealernet__SyncMessage *)&msg;
+    char why[DN_WHY_SIZE] = "";
+    int rc = dn_wire_sync_unpack(buf, len, &msg, why, sizeof why);
+    if (rc != expect_rc || !strstr(why, words))
+        print_error("sync unpack of %zu bytes: rc %d, \"%s\", expected %d \"%s\"\n", len,
+                    rc, why, expect_rc, words);
+    assert_int_equal(rc, expect_rc);
+    assert_null(msg);
+    assert_non_null(strstr(why, words));
+}
+
+/*  Writes tag 9a 06 (field 99, length-delimited) and a 3-byte length so
+    that the whole is total bytes.  */
+static void s_pad_field_99(uint8_t *at, size_t total)
+{
+    size_t payload = total - 5;
+    assert_true(payload >= 16384 && payload < 2097152);
+    at[0] = 0x9a;
+    at[1] = 0x06;
+    at[2] = (uint8_t)(0x80 | (payload & 0x7f));
+    at[3] = (uint8_t)(0x80 | ((payload >> 7) & 0x7f));
+    at[4] = (uint8_t)(payload >> 14);
+}
+
+static void test_sync_unpack_bytes(void **state)
+{
+    (void)state;
+    sx_t *x = s_sx_new();
+    uint8_t *buf, *big;
+    size_t len;
+    char why[DN_WHY_SIZE];
+
+    /* an ack with field 99 appended */
+    s_sync_fixture(x, S_ACK);
+    assert_int_equal(dn_wire_sync_pack(&x->msg, &buf, &len, why, sizeof why), 0);
+    assert_int_equal(len, 4);
+    uint8_t with_unknown[8];
+    memcpy(with_unknown, buf, len);
+    memcpy(with_unknown + len, "\x98\x06\x01", 3);
+    s_assert_sync_refused(with_unknown, len + 3, DN_EPROTO,
+                          "sync message has unknown fields");
+    free(buf);
+
+    /* a refusal code beyond the enum is refused both ways */
+    s_sync_fixture(x, S_REFUSED);
+    x->refused.code = (Dealernet__RefuseCode)99;
+    {
+        uint8_t *packed = NULL;
+        size_t packed_len = 0;
+        char why[DN_WHY_SIZE] = "";
+        assert_int_equal(dn_wire_sync_pack(&x->msg, &packed, &packed_len, why, sizeof why),
+                         DN_EPROTO);
+        assert_non_null(strstr(why, "refusal code"));
+        /* the same bytes built by hand: field 5 { code 99 (08 63), text "x" (12 01 78) } */
+        static const uint8_t raw[] = {0x2a, 0x05, 0x08, 0x63, 0x12, 0x01, 0x78};
+        s_assert_sync_refused(raw, sizeof raw, DN_EPROTO, "refusal code");
+    }
+
+    static const struct {
+        uint8_t bytes[8];
+        size_t len;
+    } garbage[] = {
+        {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 8},
+        {{0x0f}, 1},
+        {{0x22, 0x05, 0x08}, 3},       /* ack: length 5, one byte */
+        {{0x22, 0x02, 0x0a, 0x00}, 4}, /* ack with a length-delimited acked_through */
+    };
+    for (size_t i = 0; i < N_OF(garbage); i++)
+        s_assert_sync_refused(garbage[i].bytes, garbage[i].len, DN_EPROTO,
+                              "message is not a well-formed SyncMessage");
+    s_assert_sync_refused((const uint8_t *)"", 0, DN_EPROTO, "sync message has no body");
+
+    /* the size bound is inclusive */
+    big = calloc(1, DN_MAX_SYNC_MSG_BYTES + 1);
+    assert_non_null(big);
+    s_pad_field_99(big, DN_MAX_SYNC_MSG_BYTES);
+    s_assert_sync_refused(big, DN_MAX_SYNC_MSG_BYTES, DN_EPROTO,
+                          "sync message has unknown fields");
+    s_assert_sync_refused(big, DN_MAX_SYNC_MSG_BYTES + 1, DN_ETOOBIG,
+                          "message is 1114113 bytes, at most 1114112");
+    free(big);
+    s_sx_destroy(x);
+}
+
+/* -- admin messages ---------------------------------------------------------- */
+
+typedef struct {
+    Dealernet__AdminRequest req;
+    Dealernet__AdminArg arg[DN_MAX_ADMIN_ARGS + 1];
+    Dealernet__AdminArg *args[DN_MAX_ADMIN_ARGS + 1];
+    char names[DN_MAX_ADMIN_ARGS + 1][8];
+    Dealernet__AdminReply reply;
+    uint8_t unknown_value;
+    ProtobufCMessageUnknownField unknown;
+} ax_t;
+
+/*  request: protocol 1, "site.add" site=SHOP-01 partner=DLR-7;
+    reply: status 0, result {"ok":true}.  */
+static void s_admin_fixture(ax_t *a)
+{
+    memset(a, 0, sizeof *a);
+    a->unknown_value = 1;
+    a->unknown.tag = 99;
+    a->unknown.wire_type = PROTOBUF_C_WIRE_TYPE_VARINT;
+    a->unknown.len = 1;
+    a->unknown.data = &a->unknown_value;
+    dealernet__admin_request__init(&a->req);
+    a->req.has_protocol = 1;
+    a->req.protocol = DN_PROTOCOL_VERSION;
+    a->req.command = "site.add";
+    for (int i = 0; i <= DN_MAX_ADMIN_ARGS; i++) {
+        dealernet__admin_arg__init(&a->arg[i]);
+        snprintf(a->names[i], sizeof a->names[i], "a%d", i);
+        a->arg[i].name = a->names[i];
+        a->arg[i].value = "v";
+        a->args[i] = &a->arg[i];
+    }
+    a->arg[0].name = "site";
+    a->arg[0].value = "SHOP-01";
+    a->arg[1].name = "partner";
+    a->arg[1].value = "DLR-7";
+    a->req.n_args = 2;
+    a->req.args = a->args;
+    dealernet__admin_reply__init(&a->reply);
+    a->reply.has_status = 1;
+    a->reply.status = 0;
+    a->reply.result = "{\"ok\":true}";
+}
+
+static void s_admin_request_refused(ax_t *a, const char *words)
+{
+    char why[DN_WHY_SIZE] = "";
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = dn_wire_admin_request_pack(&a->req, &buf, &len, why, sizeof why);
+    if (rc != DN_EPROTO || !strstr(why, words))
+        print_error("admin request: rc %d, \"%s\", expected \"%s\"\n", rc, why, words);
+    assert_int_equal(rc, DN_EPROTO);
+    assert_null(buf);
+    assert_non_null(strstr(why, words));
+    s_admin_fixture(a);
+}
+
+static void s_admin_reply_refused(ax_t *a, const char *words)
+{
+    char why[DN_WHY_SIZE] = "";
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = dn_wire_admin_reply_pack(&a->reply, &buf, &len, why, sizeof why);
+    if (rc != DN_EPROTO || !strstr(why, words))
+        print_error("admin reply: rc %d, \"%s\", expected \"%s\"\n", rc, why, words);
+    assert_int_equal(rc, DN_EPROTO);
+    assert_null(buf);
+    assert_non_null(strstr(why, words));
+    s_admin_fixture(a);
+}
+
+static void s_admin_valid(ax_t *a)
+{
+    char why[DN_WHY_SIZE] = "";
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = dn_wire_admin_request_pack(&a->req, &buf, &len, why, sizeof why);
+    if (rc)
+        print_error("admin request refused: %s\n", why);
+    assert_int_equal(rc, 0);
+    free(buf);
+    buf = NULL;
+    rc = dn_wire_admin_reply_pack(&a->reply, &buf, &len, why, sizeof why);
+    if (rc)
+        print_error("admin reply refused: %s\n", why);
+    assert_int_equal(rc, 0);
+    free(buf);
+}
+
+static void test_admin_refusals(void **state)
+{
+    (void)state;
+    ax_t *a = calloc(1, sizeof *a);
+    assert_non_null(a);
+    s_admin_fixture(a);
+    s_admin_valid(a);
+
+    a->req.base.n_unknown_fields = 1;
+    a->req.base.unknown_fields = &a->unknown;
+    s_admin_request_refused(a, "admin request has unknown fields");
+    a->arg[1].base.n_unknown_fields = 1;
+    a->arg[1].base.unknown_fields = &a->unknown;
+    s_admin_request_refused(a, "admin request has unknown fields");
+    a->req.has_protocol = 0;
+    s_admin_request_refused(a, "admin request without protocol version");
+    a->req.command = NULL;
+    s_admin_request_refused(a, "admin request command missing or malformed");
+    a->req.command = "site add";
+    s_admin_request_refused(a, "admin request command missing or malformed");
+    a->req.n_args = DN_MAX_ADMIN_ARGS + 1;
+    s_admin_request_refused(a, "admin request has 33 arguments, at most 32");
+    a->arg[1].name = NULL;
+    s_admin_request_refused(a, "admin argument 2 without name or value");
+    a->arg[0].name = "1site";
+    s_admin_request_refused(a, "admin argument 1 without name or value");
+    a->arg[1].value = NULL;
+    s_admin_request_refused(a, "admin argument 2 without name or value");
+    a->arg[1].name = "site";
+    s_admin_request_refused(a, "admin argument site given twice");
+    a->req.n_args = 5;
+    a->arg[4].name = "a2";
+    s_admin_request_refused(a, "admin argument a2 given twice");
+
+    a->reply.base.n_unknown_fields = 1;
+    a->reply.base.unknown_fields = &a->unknown;
+    s_admin_reply_refused(a, "admin reply has unknown fields");
+    a->reply.has_status = 0;
+    s_admin_reply_refused(a, "admin reply without status");
+    a->reply.status = 256;
+    s_admin_reply_refused(a, "admin reply without status");
+    a->reply.status = 65;
+    s_admin_reply_refused(a, "admin reply refusal without error text");
+
+    /* accepted edges: 32 arguments, none, an empty value; status 255 with
+       an error; status 0 without a result */
+    a->req.n_args = DN_MAX_ADMIN_ARGS;
+    a->reply.status = 255;
+    a->reply.error = "boom";
+    s_admin_valid(a);
+    a->req.n_args = 0;
+    a->reply.status = 0;
+    a->reply.error = NULL;
+    a->reply.result = NULL;
+    s_admin_valid(a);
+    a->req.n_args = 1;
+    a->arg[0].value = "";
+    s_admin_valid(a);
+    free(a);
+}
+
+static void test_admin_round_trips(void **state)
+{
+    (void)state;
+    ax_t *a = calloc(1, sizeof *a);
+    char why[DN_WHY_SIZE] = "";
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    Dealernet__AdminRequest *req = NULL;
+    Dealernet__AdminReply *reply = NULL;
+
+    assert_non_null(a);
+    s_admin_fixture(a);
+    /* 2 + 10 + (6 + 9 -> 17) + (9 + 7 -> 18) = 47 */
+    assert_int_equal(dn_wire_admin_request_pack(&a->req, &buf, &len, why, sizeof why), 0);
+    assert_int_equal(len, 47);
+    assert_int_equal(dn_wire_admin_request_unpack(buf, len, &req, why, sizeof why), 0);
+    free(buf);
+    assert_int_equal(req->protocol, 1);
+    assert_string_equal(req->command, "site.add");
+    assert_int_equal(req->n_args, 2);
+    assert_string_equal(dn_wire_admin_arg(req, "site"), "SHOP-01");
+    assert_string_equal(dn_wire_admin_arg(req, "partner"), "DLR-7");
+    assert_null(dn_wire_admin_arg(req, "Site"));
+    assert_null(dn_wire_admin_arg(req, "token"));
+    dn_wire_admin_request_free(&req);
+    assert_null(req);
+    dn_wire_admin_request_free(&req);
+
+    /* 2 + 13 = 15 */
+    assert_int_equal(dn_wire_admin_reply_pack(&a->reply, &buf, &len, why, sizeof why), 0);
+    assert_int_equal(len, 15);
+    assert_int_equal(dn_wire_admin_reply_unpack(buf, len, &reply, why, sizeof why), 0);
+    free(buf);
+    assert_int_equal(reply->has_status, 1);
+    assert_int_equal(reply->status, 0);
+    assert_string_equal(reply->result, "{\"ok\":true}");
+    assert_null(reply->error);
+    dn_wire_admin_reply_free(&reply);
+    assert_null(reply);
+
+    a->reply.status = 65; /* 2 + 14 = 16 */
+    a->reply.error = "no such site";
+    a->reply.result = NULL;
+    assert_int_equal(dn_wire_admin_reply_pack(&a->reply, &buf, &len, why, sizeof why), 0);
+    assert_int_equal(len, 16);
+    assert_int_equal(dn_wire_admin_reply_unpack(buf, len, &reply, why, sizeof why), 0);
+    free(buf);
+    assert_int_equal(reply->status, 65);
+    assert_string_equal(reply->error, "no such site");
+    assert_null(reply->result);
+    dn_wire_admin_reply_free(&reply);
+    dn_wire_admin_reply_free(NULL);
+    free(a);
+}
+
+static void test_admin_bytes_and_sizes(void **state)
+{
+    (void)state;
+    ax_t *a = calloc(1, sizeof *a);
+    char why[DN_WHY_SIZE] = "";
+    uint8_t *buf = (uint8_t *)"untouched";
+    size_t len = 0;
+    Dealernet__AdminRequest *req = (Dealernet__AdminRequest *)&req;
+    Dealernet__AdminReply *reply = (Dealernet__AdminReply *)&reply;
+    static const uint8_t junk[] = {0x12, 0x09, 's', 'i'}; /* command cut short */
+
+    assert_non_null(a);
+    assert_int_equal(
+        dn_wire_admin_request_unpack(junk, sizeof junk, &req, why, sizeof why),
+        DN_EPROTO);
+    assert_null(req);
+    assert_string_equal(why, "message is not a well-formed AdminRequest");
+    assert_int_equal(
+        dn_wire_admin_reply_unpack(junk, sizeof junk, &reply, why, sizeof why),
+        DN_EPROTO);
+    assert_null(reply);
+    assert_string_equal(why, "message is not a well-formed AdminReply");
+
+    /* a request with a 1 MiB argument is too big to send: 2 (protocol)
+       + 10 (command) + 1 + 3 + (6 + 1 + 3 + 1048576) = 1048602 bytes */
+    char *value = malloc(DN_MAX_ADMIN_REQUEST_BYTES + 1);
+    assert_non_null(value);
+    memset(value, 'v', DN_MAX_ADMIN_REQUEST_BYTES);
+    value[DN_MAX_ADMIN_REQUEST_BYTES] = '\0';
+    s_admin_fixture(a);
+    a->arg[0].name = "blob";
+    a->arg[0].value = value;
+    a->req.n_args = 1;
+    assert_int_equal(dn_wire_admin_request_pack(&a->req, &buf, &len, why, sizeof why),
+                     DN_ETOOBIG);
+    assert_string_equal((const char *)buf, "untouched");
+    assert_string_equal(why, "message is 1048602 bytes, at most 1048576");
+    free(value);
+
+    /* received: the bound is inclusive */
+    uint8_t *big = calloc(1, DN_MAX_ADMIN_REQUEST_BYTES + 1);
+    assert_non_null(big);
+    s_pad_field_99(big, DN_MAX_ADMIN_REQUEST_BYTES);
+    req = (Dealernet__AdminRequest *)&req;
+    assert_int_equal(dn_wire_admin_request_unpack(big, DN_MAX_ADMIN_REQUEST_BYTES, &req,
+                                                  why, sizeof why),
+                     DN_EPROTO);
+    assert_null(req);
+    assert_string_equal(why, "admin request has unknown fields");
+    req = (Dealernet__AdminRequest *)&req;
+    assert_int_equal(dn_wire_admin_request_unpack(big, DN_MAX_ADMIN_REQUEST_BYTES + 1,
+                                                  &req, why, sizeof why),
+                     DN_ETOOBIG);
+    assert_null(req);
+    assert_string_equal(why, "message is 1048577 bytes, at most 1048576");
+    free(big);
+
+    /* a reply of 64 MiB of JSON is too big: 2 + 1 + 4 + 67108864 */
+    char *result = malloc(DN_MAX_ADMIN_REPLY_BYTES + 1);
+    assert_non_null(result);
+    memset(result, ' ', DN_MAX_ADMIN_REPLY_BYTES);
+    result[DN_MAX_ADMIN_REPLY_BYTES] = '\0';
+    s_admin_fixture(a);
+    a->reply.result = result;
+    assert_int_equal(dn_wire_admin_reply_pack(&a->reply, &buf, &len, why, sizeof why),
+                     DN_ETOOBIG);
+    assert_string_equal(why, "message is 67108871 bytes, at most 67108864");
+    reply = (Dealernet__AdminReply *)&reply;
+    assert_int_equal(dn_wire_admin_reply_unpack((const uint8_t *)result,
+                                                DN_MAX_ADMIN_REPLY_BYTES + 1, &reply, why,
+                                                sizeof why),
+                     DN_ETOOBIG);
+    assert_null(reply);
+    assert_string_equal(why, "message is 67108865 bytes, at most 67108864");
+    free(result);
+    free(a);
+}
+
+/*  The bytes a batch signature covers, laid out by hand.  */
+static void test_batch_signed(void **state)
+{
+    (void)state;
+    uint8_t head[DN_HASH_BYTES], out[DN_BATCH_SIGNED_MAX + 8];
+    for (int i = 0; i < DN_HASH_BYTES; i++)
+        head[i] = (uint8_t)(0xa0 + i);
+
+    /* "dealernet-batch-v1" NUL (19) + "SHOP-01" NUL (8) + seq (8) + head (32) */
+    memset(out, 0xee, sizeof out);
+    size_t n = dn_wire_batch_signed("SHOP-01", UINT64_C(0x0102030405060708), head, out);
+    assert_int_equal(n, 67);
+    assert_memory_equal(out, "dealernet-batch-v1\0SHOP-01\0", 27);
+    static const uint8_t seq_be[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    assert_memory_equal(out + 27, seq_be, 8);
+    assert_memory_equal(out + 35, head, DN_HASH_BYTES);
+    assert_int_equal(out[67], 0xee); /* nothing beyond */
+
+    /* the longest site code fills 92 of the 96 bytes */
+    char site[DN_MAX_CODE_LEN + 1];
+    memset(site, 'Z', DN_MAX_CODE_LEN);
+    site[DN_MAX_CODE_LEN] = '\0';
+    memset(out, 0xee, sizeof out);
+    n = dn_wire_batch_signed(site, 1, head, out);
+    assert_int_equal(n, 19 + 33 + 8 + 32);
+    assert_true(n <= DN_BATCH_SIGNED_MAX);
+    static const uint8_t one_be[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+    assert_memory_equal(out + 52, one_be, 8);
+    assert_int_equal(out[92], 0xee);
+
+    /* another seq or site gives other bytes: the signature binds both */
+    uint8_t a[DN_BATCH_SIGNED_MAX], b[DN_BATCH_SIGNED_MAX];
+    size_t na = dn_wire_batch_signed("SHOP-01", 7, head, a);
+    size_t nb = dn_wire_batch_signed("SHOP-01", 8, head, b);
+    assert_int_equal(na, nb);
+    assert_int_equal(a[na - 33], 7);
+    assert_int_equal(b[nb - 33], 8);
+    nb = dn_wire_batch_signed("SHOP-1", 7, head, b);
+    assert_int_equal(nb, na - 1);
+}
+
+static int s_setup(void **state)
+{
+    *state = calloc(1, sizeof(fx_t));
+    return *state ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+    free(*state);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixtures_are_valid),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_edges_accepted),
+        cmocka_unit_test(test_reason_buffer),
+        cmocka_unit_test(test_round_trip_sale),
+        cmocka_unit_test(test_round_trip_refund),
+        cmocka_unit_test(test_round_trip_signup),
+        cmocka_unit_test(test_round_trip_update),
+        cmocka_unit_test(test_unpack_unknown_fields),
+        cmocka_unit_test(test_unpack_refuses_bad_values),
+        cmocka_unit_test(test_unpack_garbage),
+        cmocka_unit_test(test_unpack_truncated),
+        cmocka_unit_test(test_unpack_size_limit),
+        cmocka_unit_test(test_event_kind_none),
+        cmocka_unit_test(test_channels),
+        cmocka_unit_test(test_sync_refusals),
+        cmocka_unit_test(test_sync_edges_accepted),
+        cmocka_unit_test(test_sync_round_trips),
+        cmocka_unit_test(test_sync_unpack_bytes),
+        cmocka_unit_test(test_admin_refusals),
+        cmocka_unit_test(test_admin_round_trips),
+        cmocka_unit_test(test_admin_bytes_and_sizes),
+        cmocka_unit_test(test_batch_signed),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
