@@ -14,6 +14,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*  The meta key under which the server keeps its sync endpoint as bound
+    (e.g. "tcp://0.0.0.0:7700"); site.add returns it as "sync_endpoint" so that
+    dealernet-hq can print the agent's enroll command.  */
+#define DN_META_SYNC_ENDPOINT "sync_endpoint"
+
+/*  Commands and their arguments (all strings; "?" marks optional ones):
+      partner.add   code name kind parent?  -> the partner, as in partner.list
+      partner.list                          -> dn_registry_partner_list
+      site.add      code partner            -> {"site", "partner", "token",
+                                                "expires" (ISO-8601 UTC),
+                                                "sync_endpoint" (when known)}
+      site.list                             -> dn_registry_site_list
+      site.revoke   code                    -> {"site", "revoked" (ISO-8601)}
+      member.conflicts                      -> dn_registry_member_conflicts
+    Status 64 for an unknown command, an unknown or missing argument or a
+    malformed value; 65 for a malformed request or another protocol
+    version; otherwise dn_exit_code() of the registry's DN_E* code, with its
+    one-line reason naming the thing.  Each mutating command is logged at
+    info level with the admin's name (never the token).  */
+
 /*  Handles one request frame from the admin named admin (from the ZAP
     User-Id) and sets *reply / *reply_len to the packed AdminReply
     (malloc'd, caller frees).  A malformed request gets a reply with status

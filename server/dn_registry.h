@@ -60,9 +60,68 @@ int dn_registry_enroll(sqlite3 *db, const char *token, const char *site_code,
                        const uint8_t sign_key[32], int64_t now_ms,
                        dn_registry_site_t *site, char *why, size_t why_size);
 
-/*  Registers an HQ administrator's CURVE public key under a name.
-    Returns 0, DN_EEXIST, DN_EDB.  */
+/*  Registers an HQ administrator's CURVE public key under a name (a code,
+    see dn_valid_code, so that it fits the ZAP User-Id and the name buffer
+    of dn_registry_peer).  Returns 0, DN_EINVAL (name not a code),
+    DN_EEXIST (name or key already registered, or the key is a site's),
+    DN_EDB.  */
 int dn_registry_admin_add(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES],
                           const char *name, int64_t now_ms);
+
+/* -- administration (the admin socket's commands, see dn_admin) ---------- */
+
+/*  Adds a partner: code (dn_valid_code), name (dn_valid_name), kind one of
+    "hq", "region", "distributor", "dealer", "reseller", and parent (NULL
+    for none) the code of an existing partner.  Writes the partner and its
+    first partner_links row (effective from 0) in one transaction.  Returns
+    0; DN_EINVAL (bad code, name or kind), DN_EEXIST (code taken),
+    DN_ENOENT (no such parent), DN_EDB; why holds one line naming the
+    thing.  Nothing is written on error.  */
+int dn_registry_partner_add(sqlite3 *db, const char *code, const char *name,
+                            const char *kind, const char *parent, int64_t now_ms,
+                            char *why, size_t why_size);
+
+/*  Sets *list to a new JSON array (caller decrefs) with one object per
+    partner, ordered by code: {"code", "name", "kind", "parent" (the code of
+    the upline in force at now_ms, or null), "created" (ISO-8601 UTC)}.
+    Returns 0 or DN_EDB / DN_ENOMEM (*list NULL).  */
+int dn_registry_partner_list(sqlite3 *db, int64_t now_ms, json_t **list);
+
+/*  Adds a site owned by an existing partner and issues its single-use
+    enrollment token: 16 random bytes as DN_TOKEN_TEXT_LEN lower-case hex
+    digits, written into token (NUL-terminated) and stored only as its
+    SHA-256, expiring at now_ms + DN_TOKEN_TTL_MS (*expires_ms).  One
+    transaction.  Returns 0; DN_EINVAL (bad code), DN_EEXIST (site code
+    taken), DN_ENOENT (no such partner), DN_ECRYPTO (no randomness), DN_EDB;
+    why holds one line.  Nothing is written on error.  The token text
+    exists only in the caller's buffer: show it once, then forget it.  */
+int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
+                         int64_t now_ms, char token[DN_TOKEN_TEXT_LEN + 1],
+                         int64_t *expires_ms, char *why, size_t why_size);
+
+/*  Sets *list to a new JSON array (caller decrefs) with one object per
+    site, ordered by code: {"code", "partner", "enrolled" (bool), "revoked"
+    (bool), "last_seen" (ISO-8601 UTC or null), "applied_seq" (the highest
+    applied seq, 0 for none), "gap_expected_seq" (the seq the server asked
+    for after refusing a gap, while it is still beyond applied_seq; else
+    null), "clock_skew_ms" (int or null), "pending" (the pending count the
+    agent last reported, or null)}.  Returns 0 or DN_EDB / DN_ENOMEM (*list
+    NULL).  */
+int dn_registry_site_list(sqlite3 *db, json_t **list);
+
+/*  Revokes a site: from now on its key classifies as DN_PEER_REVOKED and
+    it can no longer enroll.  Returns 0; DN_ENOENT (no such site), DN_EEXIST
+    (already revoked), DN_EDB; why holds one line.  */
+int dn_registry_site_revoke(sqlite3 *db, const char *code, int64_t now_ms, char *why,
+                            size_t why_size);
+
+/*  Sets *list to a new JSON array (caller decrefs) with one object per
+    later sign-up of a phone already known, in the order they reached the
+    server: {"phone",
+    "first_site", "first_member_id" (UUID text), "duplicate_site",
+    "duplicate_member_id", "duplicate_referrer" (the referrer the duplicate
+    named, or null), "recorded_at" (ISO-8601 UTC, the duplicate's time at
+    its site)}.  Returns 0 or DN_EDB / DN_ENOMEM (*list NULL).  */
+int dn_registry_member_conflicts(sqlite3 *db, json_t **list);
 
 #endif

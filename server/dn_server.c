@@ -81,7 +81,7 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
     if (rc == 0)
         rc = dn_db_begin(db);
     if (rc == 0)
-        rc = dn_db_meta_set(db, "sync_endpoint", sync_endpoint);
+        rc = dn_db_meta_set(db, DN_META_SYNC_ENDPOINT, sync_endpoint);
     if (rc == 0)
         rc = dn_db_meta_set(db, "admin_endpoint", admin_endpoint);
     if (rc == 0)
@@ -504,10 +504,13 @@ int dn_server_run(const dn_server_config_t *config)
                      dn_strerror(rc));
         return rc;
     }
-    dn_db_meta_get(self.db, "sync_endpoint", sync_ep, sizeof sync_ep);
+    dn_db_meta_get(self.db, DN_META_SYNC_ENDPOINT, sync_ep, sizeof sync_ep);
     dn_db_meta_get(self.db, "admin_endpoint", admin_ep, sizeof admin_ep);
-    if (config->sync_endpoint)
+    if (config->sync_endpoint) {
+        /* what `site add` tells the shops is what is served */
         snprintf(sync_ep, sizeof sync_ep, "%s", config->sync_endpoint);
+        dn_db_meta_set(self.db, DN_META_SYNC_ENDPOINT, sync_ep);
+    }
     if (config->admin_endpoint)
         snprintf(admin_ep, sizeof admin_ep, "%s", config->admin_endpoint);
 

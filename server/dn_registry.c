@@ -1,0 +1,671 @@
+/*  dn_registry -- partners, sites, admin keys and enrollment tokens in
+    central.db (see dn_registry.h).
+
+    Every write that checks before it writes runs inside BEGIN IMMEDIATE, so
+    two admins (or an admin and an enrolling agent) cannot both pass a check
+    and then both write.  Enrollment tokens never touch the disk as text: the
+    table holds their SHA-256 and a lookup hashes what the agent typed.
+*/
+#include "dn_registry.h"
+#include "dn_crypto.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_id.h"
+#include "dn_log.h"
+#include "dn_time.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DN_TOKEN_BYTES (DN_TOKEN_TEXT_LEN / 2)
+
+static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*  Writes one line into why (when given) and returns rc.  */
+static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
+{
+    if (why && size) {
+        va_list args;
+        va_start(args, fmt);
+        vsnprintf(why, size, fmt, args);
+        va_end(args);
+    }
+    return rc;
+}
+
+/*  Rolls back the transaction in hand and returns rc (for error paths).  */
+static int s_abort(sqlite3 *db, sqlite3_stmt *stmt, int rc)
+{
+    sqlite3_finalize(stmt);
+    dn_db_rollback(db);
+    return rc;
+}
+
+/*  Runs a prepared one-row lookup with one text parameter; returns the
+    integer of column 0 in *out.  Returns 1 (found), 0 (no row) or DN_EDB.  */
+static int s_lookup_id(sqlite3 *db, const char *sql, const char *text, int64_t *out)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+    if (dn_db_prepare(db, sql, &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(stmt, 0);
+        rc = 1;
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : DN_EDB;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/*  Runs a statement that returns no rows.  0 or DN_EDB (logged).  */
+static int s_done(sqlite3 *db, sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        dn_log_error("sqlite: %s", sqlite3_errmsg(db));
+        return DN_EDB;
+    }
+    return 0;
+}
+
+static void s_copy_code(char dest[DN_MAX_CODE_LEN + 1], const unsigned char *text)
+{
+    snprintf(dest, DN_MAX_CODE_LEN + 1, "%s", text ? (const char *)text : "");
+}
+
+/* -- who is who ------------------------------------------------------------ */
+
+int dn_registry_peer(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES], dn_peer_t *kind,
+                     char name[DN_MAX_CODE_LEN + 1])
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    *kind = DN_PEER_UNKNOWN;
+    name[0] = '\0';
+    if (dn_db_prepare(db, "SELECT name FROM admins WHERE curve_key = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *kind = DN_PEER_ADMIN;
+        s_copy_code(name, sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc != SQLITE_DONE)
+        return DN_EDB;
+
+    if (dn_db_prepare(db,
+                      "SELECT code, revoked_ms IS NOT NULL FROM sites "
+                      "WHERE curve_key = ? AND enrolled_ms IS NOT NULL",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *kind = sqlite3_column_int(stmt, 1) ? DN_PEER_REVOKED : DN_PEER_SITE;
+        s_copy_code(name, sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : DN_EDB;
+}
+
+int dn_registry_site_get(sqlite3 *db, const char *code, dn_registry_site_t *site)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if (dn_db_prepare(db,
+                      "SELECT s.id, s.code, p.code, s.enrolled_ms IS NOT NULL,"
+                      "       s.revoked_ms IS NOT NULL, s.sign_key "
+                      "FROM sites s JOIN partners p ON p.id = s.partner_id "
+                      "WHERE s.code = ?",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        memset(site, 0, sizeof *site);
+        site->id = sqlite3_column_int64(stmt, 0);
+        s_copy_code(site->code, sqlite3_column_text(stmt, 1));
+        s_copy_code(site->partner, sqlite3_column_text(stmt, 2));
+        site->enrolled = sqlite3_column_int(stmt, 3);
+        site->revoked = sqlite3_column_int(stmt, 4);
+        if (sqlite3_column_bytes(stmt, 5) == (int)sizeof site->sign_key)
+            memcpy(site->sign_key, sqlite3_column_blob(stmt, 5), sizeof site->sign_key);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? DN_ENOENT : DN_EDB;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/*  Sets *in_use to 1 if key belongs to an admin or to a site other than
+    site_id (0 to check against every site).  0 or DN_EDB.  */
+static int s_key_in_use(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES],
+                        int64_t site_id, int *in_use)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+    if (dn_db_prepare(
+            db,
+            "SELECT (SELECT count(*) FROM admins WHERE curve_key = ?1) +"
+            "       (SELECT count(*) FROM sites WHERE curve_key = ?1 AND id != ?2)",
+            &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, site_id);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *in_use = sqlite3_column_int(stmt, 0) > 0;
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? 0 : DN_EDB;
+}
+
+int dn_registry_enroll(sqlite3 *db, const char *token, const char *site_code,
+                       const uint8_t curve_key[DN_CURVE_KEY_BYTES],
+                       const uint8_t sign_key[32], int64_t now_ms,
+                       dn_registry_site_t *site, char *why, size_t why_size)
+{
+    uint8_t hash[DN_HASH_BYTES];
+    sqlite3_stmt *stmt = NULL;
+    char token_site[DN_MAX_CODE_LEN + 1];
+    int64_t site_id, expires_ms;
+    int used, revoked, enrolled, in_use, rc;
+
+    if (dn_sha256(token, strlen(token), hash))
+        return s_fail(why, why_size, DN_ECRYPTO, "cannot hash the enrollment token");
+    if (dn_db_begin(db))
+        return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+
+    if (dn_db_prepare(db,
+                      "SELECT t.site_id, t.used_ms IS NOT NULL, t.expires_ms, s.code,"
+                      "       s.revoked_ms IS NOT NULL, s.enrolled_ms IS NOT NULL "
+                      "FROM tokens t JOIN sites s ON s.id = t.site_id WHERE t.hash = ?",
+                      &stmt))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    sqlite3_bind_blob(stmt, 1, hash, sizeof hash, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE)
+        return s_abort(db, stmt,
+                       s_fail(why, why_size, DN_ENOENT,
+                              "enrollment token not recognised: check it, or ask "
+                              "headquarters for a new one"));
+    if (rc != SQLITE_ROW)
+        return s_abort(db, stmt, s_fail(why, why_size, DN_EDB, "database error"));
+    site_id = sqlite3_column_int64(stmt, 0);
+    used = sqlite3_column_int(stmt, 1);
+    expires_ms = sqlite3_column_int64(stmt, 2);
+    s_copy_code(token_site, sqlite3_column_text(stmt, 3));
+    revoked = sqlite3_column_int(stmt, 4);
+    enrolled = sqlite3_column_int(stmt, 5);
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+
+    if (used)
+        return s_abort(db, NULL,
+                       s_fail(why, why_size, DN_EEXIST,
+                              "enrollment token was already used: ask headquarters for "
+                              "a new one"));
+    if (now_ms >= expires_ms)
+        return s_abort(
+            db, NULL,
+            s_fail(why, why_size, DN_ETIMEDOUT,
+                   "enrollment token expired: ask headquarters for a new one"));
+    if (strcmp(token_site, site_code) != 0)
+        return s_abort(db, NULL,
+                       s_fail(why, why_size, DN_EPERM,
+                              "enrollment token is for another site than %s", site_code));
+    if (revoked)
+        return s_abort(db, NULL,
+                       s_fail(why, why_size, DN_EPERM,
+                              "site %s was revoked by headquarters", site_code));
+    if (enrolled)
+        return s_abort(
+            db, NULL,
+            s_fail(why, why_size, DN_EEXIST, "site %s is already enrolled", site_code));
+    if (s_key_in_use(db, curve_key, 0, &in_use))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    if (in_use)
+        return s_abort(db, NULL,
+                       s_fail(why, why_size, DN_EDUP,
+                              "this agent's key is already in use: generate a new one"));
+
+    if (dn_db_prepare(db,
+                      "UPDATE sites SET curve_key = ?, sign_key = ?, enrolled_ms = ? "
+                      "WHERE id = ?",
+                      &stmt))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    sqlite3_bind_blob(stmt, 1, curve_key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 2, sign_key, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, now_ms);
+    sqlite3_bind_int64(stmt, 4, site_id);
+    if (s_done(db, stmt))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    if (dn_db_prepare(db, "UPDATE tokens SET used_ms = ? WHERE hash = ?", &stmt))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_blob(stmt, 2, hash, sizeof hash, SQLITE_STATIC);
+    if (s_done(db, stmt))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    if (dn_registry_site_get(db, site_code, site) || dn_db_commit(db))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    return 0;
+}
+
+int dn_registry_admin_add(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES],
+                          const char *name, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t found;
+    int in_use, rc;
+
+    if (!name || !dn_valid_code(name))
+        return DN_EINVAL;
+    if (dn_db_begin(db))
+        return DN_EDB;
+    if (s_key_in_use(db, key, 0, &in_use))
+        return s_abort(db, NULL, DN_EDB);
+    rc = s_lookup_id(db, "SELECT 1 FROM admins WHERE name = ?", name, &found);
+    if (rc < 0)
+        return s_abort(db, NULL, DN_EDB);
+    if (in_use || rc == 1)
+        return s_abort(db, NULL, DN_EEXIST);
+    if (dn_db_prepare(db,
+                      "INSERT INTO admins(curve_key, name, created_ms) VALUES (?, ?, ?)",
+                      &stmt))
+        return s_abort(db, NULL, DN_EDB);
+    sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, now_ms);
+    if (s_done(db, stmt) || dn_db_commit(db))
+        return s_abort(db, NULL, DN_EDB);
+    return 0;
+}
+
+/* -- partners -------------------------------------------------------------- */
+
+static int s_valid_kind(const char *kind)
+{
+    static const char *kinds[] = {"hq", "region", "distributor", "dealer", "reseller"};
+    for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(kind, kinds[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int dn_registry_partner_add(sqlite3 *db, const char *code, const char *name,
+                            const char *kind, const char *parent, int64_t now_ms,
+                            char *why, size_t why_size)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t parent_id = 0, partner_id;
+    int rc;
+
+    if (!code || !dn_valid_code(code))
+        return s_fail(
+            why, why_size, DN_EINVAL,
+            "partner code '%.40s' is not a code (a letter, then letters, digits, "
+            "'_', '.', '-'; at most 32)",
+            code ? code : "");
+    if (!name || !dn_valid_name(name))
+        return s_fail(why, why_size, DN_EINVAL,
+                      "partner name must be 1 to 128 bytes of UTF-8 without control "
+                      "characters");
+    if (!s_valid_kind(kind))
+        return s_fail(
+            why, why_size, DN_EINVAL,
+            "partner kind '%.40s' is not one of hq, region, distributor, dealer, "
+            "reseller",
+            kind ? kind : "");
+    if (parent && !dn_valid_code(parent))
+        return s_fail(why, why_size, DN_EINVAL, "parent '%.40s' is not a partner code",
+                      parent);
+    if (dn_db_begin(db))
+        return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+    rc = s_lookup_id(db, "SELECT id FROM partners WHERE code = ?", code, &partner_id);
+    if (rc == 1)
+        return s_abort(
+            db, NULL,
+            s_fail(why, why_size, DN_EEXIST, "partner %s already exists", code));
+    if (rc == 0 && parent) {
+        rc =
+            s_lookup_id(db, "SELECT id FROM partners WHERE code = ?", parent, &parent_id);
+        if (rc == 0)
+            return s_abort(
+                db, NULL,
+                s_fail(why, why_size, DN_ENOENT, "partner %s does not exist", parent));
+        rc = rc == 1 ? 0 : rc;
+    }
+    if (rc < 0)
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+
+    if (dn_db_prepare(
+            db, "INSERT INTO partners(code, name, kind, created_ms) VALUES (?, ?, ?, ?)",
+            &stmt))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, now_ms);
+    if (s_done(db, stmt))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    partner_id = sqlite3_last_insert_rowid(db);
+    if (dn_db_prepare(db,
+                      "INSERT INTO partner_links(partner_id, parent_id, effective_ms) "
+                      "VALUES (?, ?, 0)",
+                      &stmt))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    sqlite3_bind_int64(stmt, 1, partner_id);
+    if (parent)
+        sqlite3_bind_int64(stmt, 2, parent_id);
+    else
+        sqlite3_bind_null(stmt, 2);
+    if (s_done(db, stmt) || dn_db_commit(db))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    return 0;
+}
+
+/* -- listings -------------------------------------------------------------- */
+
+static json_t *s_text_or_null(sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    return text ? json_string((const char *)text) : json_null();
+}
+
+static json_t *s_int_or_null(sqlite3_stmt *stmt, int col)
+{
+    return sqlite3_column_type(stmt, col) == SQLITE_NULL
+               ? json_null()
+               : json_integer((json_int_t)sqlite3_column_int64(stmt, col));
+}
+
+static json_t *s_time_or_null(sqlite3_stmt *stmt, int col)
+{
+    char text[DN_TIME_TEXT_SIZE];
+    if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+        return json_null();
+    dn_time_format(sqlite3_column_int64(stmt, col), text);
+    return json_string(text);
+}
+
+static json_t *s_id_or_null(sqlite3_stmt *stmt, int col)
+{
+    char text[DN_ID_TEXT_SIZE];
+    if (sqlite3_column_bytes(stmt, col) != DN_ID_BYTES)
+        return json_null();
+    dn_id_format(sqlite3_column_blob(stmt, col), text);
+    return json_string(text);
+}
+
+/*  Appends a new object to list built from count (key, value) pairs where
+    each value is a new reference (NULL counts as out of memory).  Takes
+    the values in every case.  Returns 0 or DN_ENOMEM.  */
+static int s_append_row(json_t *list, size_t count, const char *const *keys,
+                        json_t **values)
+{
+    json_t *row = json_object();
+    int rc = row ? 0 : DN_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        if (rc == 0 && (!values[i] || json_object_set_new(row, keys[i], values[i])))
+            rc = DN_ENOMEM;
+        else if (rc)
+            json_decref(values[i]);
+    }
+    if (rc == 0 && json_array_append_new(list, row))
+        rc = DN_ENOMEM;
+    else if (rc)
+        json_decref(row);
+    return rc;
+}
+
+/*  Runs a listing query: for each row, fill(stmt, values) makes the values
+    of keys[0..count).  Sets *list.  0, DN_EDB or DN_ENOMEM.  */
+static int s_listing(sqlite3 *db, const char *sql, int64_t param, size_t count,
+                     const char *const *keys, void (*fill)(sqlite3_stmt *, json_t **),
+                     json_t **list)
+{
+    sqlite3_stmt *stmt;
+    json_t *values[16];
+    int rc = 0, step;
+
+    *list = NULL;
+    if (dn_db_prepare(db, sql, &stmt))
+        return DN_EDB;
+    if (sqlite3_bind_parameter_count(stmt) > 0)
+        sqlite3_bind_int64(stmt, 1, param);
+    *list = json_array();
+    if (!*list)
+        rc = DN_ENOMEM;
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        fill(stmt, values);
+        rc = s_append_row(*list, count, keys, values);
+    }
+    if (rc == 0 && step != SQLITE_DONE) {
+        dn_log_error("sqlite: %s", sqlite3_errmsg(db));
+        rc = DN_EDB;
+    }
+    sqlite3_finalize(stmt);
+    if (rc) {
+        json_decref(*list);
+        *list = NULL;
+    }
+    return rc;
+}
+
+static void s_fill_partner(sqlite3_stmt *stmt, json_t **v)
+{
+    v[0] = s_text_or_null(stmt, 0);
+    v[1] = s_text_or_null(stmt, 1);
+    v[2] = s_text_or_null(stmt, 2);
+    v[3] = s_text_or_null(stmt, 3);
+    v[4] = s_time_or_null(stmt, 4);
+}
+
+int dn_registry_partner_list(sqlite3 *db, int64_t now_ms, json_t **list)
+{
+    static const char *const keys[] = {"code", "name", "kind", "parent", "created"};
+    return s_listing(db,
+                     "SELECT p.code, p.name, p.kind,"
+                     "  (SELECT up.code FROM partner_links l"
+                     "   LEFT JOIN partners up ON up.id = l.parent_id"
+                     "   WHERE l.partner_id = p.id AND l.effective_ms <= ?1"
+                     "   ORDER BY l.effective_ms DESC LIMIT 1),"
+                     "  p.created_ms "
+                     "FROM partners p ORDER BY p.code",
+                     now_ms, 5, keys, s_fill_partner, list);
+}
+
+/* -- sites ----------------------------------------------------------------- */
+
+int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
+                         int64_t now_ms, char token[DN_TOKEN_TEXT_LEN + 1],
+                         int64_t *expires_ms, char *why, size_t why_size)
+{
+    uint8_t raw[DN_TOKEN_BYTES], hash[DN_HASH_BYTES];
+    sqlite3_stmt *stmt = NULL;
+    int64_t partner_id, site_id;
+    int rc;
+
+    token[0] = '\0';
+    if (!code || !dn_valid_code(code))
+        return s_fail(why, why_size, DN_EINVAL,
+                      "site code '%.40s' is not a code (a letter, then letters, digits, "
+                      "'_', '.', '-'; at most 32)",
+                      code ? code : "");
+    if (!partner || !dn_valid_code(partner))
+        return s_fail(why, why_size, DN_EINVAL, "partner '%.40s' is not a partner code",
+                      partner ? partner : "");
+    if (RAND_bytes(raw, sizeof raw) != 1)
+        return s_fail(why, why_size, DN_ECRYPTO,
+                      "no randomness for the enrollment token");
+    dn_hex_encode(raw, sizeof raw, token);
+    OPENSSL_cleanse(raw, sizeof raw);
+    if (dn_sha256(token, DN_TOKEN_TEXT_LEN, hash)) {
+        OPENSSL_cleanse(token, DN_TOKEN_TEXT_LEN + 1);
+        return s_fail(why, why_size, DN_ECRYPTO, "cannot hash the enrollment token");
+    }
+    *expires_ms = now_ms + DN_TOKEN_TTL_MS;
+
+    if (dn_db_begin(db)) {
+        rc = s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+        goto failed;
+    }
+    rc = s_lookup_id(db, "SELECT id FROM partners WHERE code = ?", partner, &partner_id);
+    if (rc == 0) {
+        rc = s_fail(why, why_size, DN_ENOENT, "partner %s does not exist", partner);
+        goto failed;
+    }
+    if (rc == 1) {
+        rc = s_lookup_id(db, "SELECT id FROM sites WHERE code = ?", code, &site_id);
+        if (rc == 1) {
+            rc = s_fail(why, why_size, DN_EEXIST, "site %s already exists", code);
+            goto failed;
+        }
+    }
+    if (rc < 0 ||
+        dn_db_prepare(db,
+                      "INSERT INTO sites(code, partner_id, created_ms) VALUES (?, ?, ?)",
+                      &stmt)) {
+        rc = s_fail(why, why_size, DN_EDB, "database error");
+        goto failed;
+    }
+    sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, partner_id);
+    sqlite3_bind_int64(stmt, 3, now_ms);
+    if (s_done(db, stmt)) {
+        rc = s_fail(why, why_size, DN_EDB, "database error");
+        goto failed;
+    }
+    site_id = sqlite3_last_insert_rowid(db);
+    if (dn_db_prepare(db,
+                      "INSERT INTO tokens(hash, site_id, created_ms, expires_ms) "
+                      "VALUES (?, ?, ?, ?)",
+                      &stmt)) {
+        rc = s_fail(why, why_size, DN_EDB, "database error");
+        goto failed;
+    }
+    sqlite3_bind_blob(stmt, 1, hash, sizeof hash, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, site_id);
+    sqlite3_bind_int64(stmt, 3, now_ms);
+    sqlite3_bind_int64(stmt, 4, *expires_ms);
+    if (s_done(db, stmt) || dn_db_commit(db)) {
+        rc = s_fail(why, why_size, DN_EDB, "database error");
+        goto failed;
+    }
+    return 0;
+
+failed:
+    dn_db_rollback(db);
+    OPENSSL_cleanse(token, DN_TOKEN_TEXT_LEN + 1);
+    return rc;
+}
+
+static void s_fill_site(sqlite3_stmt *stmt, json_t **v)
+{
+    v[0] = s_text_or_null(stmt, 0);
+    v[1] = s_text_or_null(stmt, 1);
+    v[2] = json_boolean(sqlite3_column_int(stmt, 2));
+    v[3] = json_boolean(sqlite3_column_int(stmt, 3));
+    v[4] = s_time_or_null(stmt, 4);
+    v[5] = s_int_or_null(stmt, 5);
+    v[6] = s_int_or_null(stmt, 6);
+    v[7] = s_int_or_null(stmt, 7);
+    v[8] = s_int_or_null(stmt, 8);
+}
+
+int dn_registry_site_list(sqlite3 *db, json_t **list)
+{
+    static const char *const keys[] = {
+        "code",        "partner",          "enrolled",      "revoked", "last_seen",
+        "applied_seq", "gap_expected_seq", "clock_skew_ms", "pending"};
+    return s_listing(
+        db,
+        "SELECT s.code, p.code, s.enrolled_ms IS NOT NULL,"
+        "  s.revoked_ms IS NOT NULL, s.last_seen_ms, s.applied_seq,"
+        "  CASE WHEN s.gap_expected_seq > s.applied_seq"
+        "       THEN s.gap_expected_seq END,"
+        "  s.clock_skew_ms, s.reported_pending "
+        "FROM sites s JOIN partners p ON p.id = s.partner_id ORDER BY s.code",
+        0, 9, keys, s_fill_site, list);
+}
+
+int dn_registry_site_revoke(sqlite3 *db, const char *code, int64_t now_ms, char *why,
+                            size_t why_size)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if (!code || !dn_valid_code(code))
+        return s_fail(why, why_size, DN_EINVAL, "site code '%.40s' is not a code",
+                      code ? code : "");
+    if (dn_db_begin(db))
+        return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+    if (dn_db_prepare(db, "SELECT revoked_ms FROM sites WHERE code = ?", &stmt))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE)
+        return s_abort(db, stmt,
+                       s_fail(why, why_size, DN_ENOENT, "site %s does not exist", code));
+    if (rc != SQLITE_ROW)
+        return s_abort(db, stmt, s_fail(why, why_size, DN_EDB, "database error"));
+    if (sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+        char when[DN_TIME_TEXT_SIZE];
+        dn_time_format(sqlite3_column_int64(stmt, 0), when);
+        return s_abort(db, stmt,
+                       s_fail(why, why_size, DN_EEXIST,
+                              "site %s was already revoked at %s", code, when));
+    }
+    sqlite3_finalize(stmt);
+    if (dn_db_prepare(db, "UPDATE sites SET revoked_ms = ? WHERE code = ?", &stmt))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_text(stmt, 2, code, -1, SQLITE_STATIC);
+    if (s_done(db, stmt) || dn_db_commit(db))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    return 0;
+}
+
+/* -- members --------------------------------------------------------------- */
+
+static void s_fill_conflict(sqlite3_stmt *stmt, json_t **v)
+{
+    v[0] = s_text_or_null(stmt, 0);
+    v[1] = s_text_or_null(stmt, 1);
+    v[2] = s_id_or_null(stmt, 2);
+    v[3] = s_text_or_null(stmt, 3);
+    v[4] = s_id_or_null(stmt, 4);
+    v[5] = s_text_or_null(stmt, 5);
+    v[6] = s_time_or_null(stmt, 6);
+}
+
+int dn_registry_member_conflicts(sqlite3 *db, json_t **list)
+{
+    static const char *const keys[] = {
+        "phone",          "first_site",          "first_member_id",
+        "duplicate_site", "duplicate_member_id", "duplicate_referrer",
+        "recorded_at"};
+    return s_listing(db,
+                     "SELECT m.phone, fs.code, m.member_id, ds.code, c.member_id,"
+                     "  c.referrer, c.recorded_at_ms "
+                     "FROM member_conflicts c"
+                     "  JOIN members m ON m.id = c.member"
+                     "  JOIN sites fs ON fs.id = m.site_id"
+                     "  JOIN sites ds ON ds.id = c.site_id "
+                     "ORDER BY c.eid",
+                     0, 7, keys, s_fill_conflict, list);
+}

@@ -1,0 +1,387 @@
+/*  dn_render -- JSON results as tables, CSV or JSON (see dn_render.h).
+
+    A table is built in two passes: every cell is turned into its text first,
+    so the widths are known before the first line is written.  Widths are
+    terminal columns, not bytes: partner and member names are often Chinese,
+    and a CJK character takes two columns on a terminal.
+*/
+#include "dn_render.h"
+#include "dn_error.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* -- cells ----------------------------------------------------------------- */
+
+/*  Returns the terminal columns of code point c: 0 for combining marks and
+    zero-width characters, 2 for East Asian wide and full-width ones, else 1
+    (after Markus Kuhn's wcwidth; no locale needed).  */
+static int s_columns_of(unsigned c)
+{
+    if ((c >= 0x0300 && c <= 0x036F) || (c >= 0x1AB0 && c <= 0x1AFF) ||
+        (c >= 0x1DC0 && c <= 0x1DFF) || (c >= 0x200B && c <= 0x200F) ||
+        (c >= 0x20D0 && c <= 0x20FF) || (c >= 0xFE20 && c <= 0xFE2F))
+        return 0;
+    if ((c >= 0x1100 && c <= 0x115F) || c == 0x2329 || c == 0x232A ||
+        (c >= 0x2E80 && c <= 0xA4CF && c != 0x303F) || (c >= 0xAC00 && c <= 0xD7A3) ||
+        (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE6F) ||
+        (c >= 0xFF00 && c <= 0xFF60) || (c >= 0xFFE0 && c <= 0xFFE6) ||
+        (c >= 0x1F300 && c <= 0x1F64F) || (c >= 0x1F900 && c <= 0x1F9FF) ||
+        (c >= 0x20000 && c <= 0x3FFFD))
+        return 2;
+    return 1;
+}
+
+/*  Returns the terminal width of UTF-8 text; a byte that does not start a
+    well-formed sequence counts as one column.  */
+static size_t s_width(const char *text)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t width = 0;
+    while (*p) {
+        unsigned c = *p;
+        int extra = 0, ok = 1;
+        if (c >= 0xC2 && c <= 0xDF)
+            extra = 1, c &= 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            extra = 2, c &= 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            extra = 3, c &= 0x07;
+        else if (c >= 0x80)
+            ok = 0;
+        for (int i = 1; ok && i <= extra; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                ok = 0;
+            else
+                c = (c << 6) | (p[i] & 0x3F);
+        }
+        if (!ok) {
+            width++;
+            p++;
+            continue;
+        }
+        width += (size_t)s_columns_of(c);
+        p += 1 + extra;
+    }
+    return width;
+}
+
+/*  Returns a new string: the text of value in a cell (table: csv == 0) or
+    a CSV field (before quoting).  value may be NULL (a missing key).  */
+static char *s_cell(const json_t *value, int csv)
+{
+    char number[32];
+    char *text;
+
+    switch (value ? json_typeof(value) : JSON_NULL) {
+    case JSON_NULL:
+        return strdup(csv ? "" : "-");
+    case JSON_TRUE:
+        return strdup(csv ? "true" : "yes");
+    case JSON_FALSE:
+        return strdup(csv ? "false" : "no");
+    case JSON_INTEGER:
+        snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(value));
+        return strdup(number);
+    case JSON_STRING:
+        text = strdup(json_string_value(value));
+        break;
+    default: /* reals, nested arrays and objects */
+        text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+        break;
+    }
+    if (text && !csv) /* a newline or tab inside a cell would break the table */
+        for (char *p = text; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7F)
+                *p = ' ';
+    return text;
+}
+
+static void s_pad(FILE *out, size_t n)
+{
+    while (n--)
+        fputc(' ', out);
+}
+
+/* -- table ----------------------------------------------------------------- */
+
+typedef struct {
+    size_t rows, cols; /* rows counts the header */
+    char **cells;      /* rows * cols, row-major */
+    size_t *width;     /* per column */
+    int *numeric;      /* per column: right-aligned */
+} s_table_t;
+
+static void s_table_free(s_table_t *t)
+{
+    if (t->cells)
+        for (size_t i = 0; i < t->rows * t->cols; i++)
+            free(t->cells[i]);
+    free(t->cells);
+    free(t->width);
+    free(t->numeric);
+}
+
+static int s_table_array(FILE *out, const json_t *array)
+{
+    const json_t *first = json_array_get(array, 0);
+    const char *key;
+    json_t *value;
+    s_table_t t = {0};
+    size_t col = 0;
+    int rc = 0;
+
+    if (json_array_size(array) == 0) {
+        fputs("(none)\n", out);
+        return 0;
+    }
+    if (!json_is_object(first) || json_object_size(first) == 0) {
+        /* not a listing of objects: one cell per line */
+        for (size_t i = 0; i < json_array_size(array); i++) {
+            char *cell = s_cell(json_array_get(array, i), 0);
+            if (!cell)
+                return DN_ENOMEM;
+            fprintf(out, "%s\n", cell);
+            free(cell);
+        }
+        return 0;
+    }
+    t.cols = json_object_size(first);
+    t.rows = json_array_size(array) + 1;
+    t.cells = calloc(t.rows * t.cols, sizeof *t.cells);
+    t.width = calloc(t.cols, sizeof *t.width);
+    t.numeric = calloc(t.cols, sizeof *t.numeric);
+    if (!t.cells || !t.width || !t.numeric) {
+        s_table_free(&t);
+        return DN_ENOMEM;
+    }
+    json_object_foreach((json_t *)first, key, value)
+    {
+        char *head = strdup(key);
+        if (!head) {
+            rc = DN_ENOMEM;
+            break;
+        }
+        for (char *p = head; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        t.cells[col] = head;
+        t.numeric[col] = -1; /* unknown until a value is seen */
+        col++;
+    }
+    col = 0;
+    json_object_foreach((json_t *)first, key, value)
+    {
+        for (size_t r = 1; rc == 0 && r < t.rows; r++) {
+            const json_t *row = json_array_get(array, r - 1);
+            const json_t *v = json_is_object(row) ? json_object_get(row, key) : NULL;
+            char *cell = s_cell(v, 0);
+            if (!cell) {
+                rc = DN_ENOMEM;
+                break;
+            }
+            t.cells[r * t.cols + col] = cell;
+            if (json_is_number(v))
+                t.numeric[col] = t.numeric[col] != 0;
+            else if (v && !json_is_null(v))
+                t.numeric[col] = 0;
+        }
+        col++;
+    }
+    for (col = 0; rc == 0 && col < t.cols; col++)
+        for (size_t r = 0; r < t.rows; r++) {
+            size_t w = s_width(t.cells[r * t.cols + col]);
+            if (w > t.width[col])
+                t.width[col] = w;
+        }
+    /* Padding is held back until something follows it, so no line ends in
+       spaces.  */
+    for (size_t r = 0; rc == 0 && r < t.rows; r++) {
+        size_t pending = 0;
+        for (col = 0; col < t.cols; col++) {
+            const char *cell = t.cells[r * t.cols + col];
+            size_t gap = t.width[col] - s_width(cell);
+            if (col > 0)
+                pending += 2;
+            if (t.numeric[col] == 1)
+                pending += gap;
+            if (*cell) {
+                s_pad(out, pending);
+                fputs(cell, out);
+                pending = 0;
+            }
+            if (t.numeric[col] != 1)
+                pending += gap;
+        }
+        fputc('\n', out);
+    }
+    s_table_free(&t);
+    return rc;
+}
+
+static int s_table_object(FILE *out, const json_t *object)
+{
+    const char *key;
+    json_t *value;
+    size_t widest = 0;
+
+    json_object_foreach((json_t *)object, key, value)
+    {
+        size_t w = s_width(key);
+        if (w > widest)
+            widest = w;
+    }
+    json_object_foreach((json_t *)object, key, value)
+    {
+        char *cell = s_cell(value, 0);
+        if (!cell)
+            return DN_ENOMEM;
+        fputs(key, out);
+        if (*cell) {
+            s_pad(out, widest - s_width(key) + 2);
+            fputs(cell, out);
+        }
+        fputc('\n', out);
+        free(cell);
+    }
+    return 0;
+}
+
+/* -- CSV ------------------------------------------------------------------- */
+
+static int s_csv_field(FILE *out, const json_t *value, int first)
+{
+    char *text = s_cell(value, 1);
+    if (!text)
+        return DN_ENOMEM;
+    if (!first)
+        fputc(',', out);
+    if (strpbrk(text, ",\"\r\n")) {
+        fputc('"', out);
+        for (const char *p = text; *p; p++) {
+            if (*p == '"')
+                fputc('"', out);
+            fputc(*p, out);
+        }
+        fputc('"', out);
+    } else {
+        fputs(text, out);
+    }
+    free(text);
+    return 0;
+}
+
+/*  Writes the header row of head's keys, then one row per element of rows
+    (objects; their values in head's key order).  */
+static int s_csv_rows(FILE *out, const json_t *head, const json_t *rows)
+{
+    const char *key;
+    json_t *value;
+    int first = 1, rc = 0;
+
+    json_object_foreach((json_t *)head, key, value)
+    {
+        json_t *name = json_string(key);
+        rc = name ? s_csv_field(out, name, first) : DN_ENOMEM;
+        json_decref(name);
+        if (rc)
+            return rc;
+        first = 0;
+    }
+    fputs("\r\n", out);
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        const json_t *row = json_array_get(rows, i);
+        first = 1;
+        json_object_foreach((json_t *)head, key, value)
+        {
+            rc = s_csv_field(out, json_is_object(row) ? json_object_get(row, key) : NULL,
+                             first);
+            if (rc)
+                return rc;
+            first = 0;
+        }
+        fputs("\r\n", out);
+    }
+    return 0;
+}
+
+static int s_csv(FILE *out, const json_t *value)
+{
+    if (json_is_array(value)) {
+        const json_t *first = json_array_get(value, 0);
+        int rc = 0;
+        if (json_array_size(value) == 0)
+            return 0;
+        if (json_is_object(first))
+            return s_csv_rows(out, first, value);
+        for (size_t i = 0; i < json_array_size(value) && rc == 0; i++) {
+            rc = s_csv_field(out, json_array_get(value, i), 1);
+            fputs("\r\n", out);
+        }
+        return rc;
+    }
+    if (json_is_object(value)) {
+        json_t *rows = json_array();
+        int rc = rows && json_array_append((json_t *)rows, (json_t *)value) == 0
+                     ? s_csv_rows(out, value, rows)
+                     : DN_ENOMEM;
+        json_decref(rows);
+        return rc;
+    }
+    if (s_csv_field(out, value, 1))
+        return DN_ENOMEM;
+    fputs("\r\n", out);
+    return 0;
+}
+
+/* -- entry points ---------------------------------------------------------- */
+
+int dn_render(FILE *out, const json_t *value, dn_render_format_t format)
+{
+    int rc;
+    switch (format) {
+    case DN_RENDER_CSV:
+        rc = s_csv(out, value);
+        break;
+    case DN_RENDER_JSON:
+        rc = json_dumpf(value, out, JSON_INDENT(2) | JSON_ENCODE_ANY) ? DN_EIO : 0;
+        if (rc == 0)
+            fputc('\n', out);
+        break;
+    default:
+        if (json_is_array(value))
+            rc = s_table_array(out, value);
+        else if (json_is_object(value))
+            rc = s_table_object(out, value);
+        else {
+            char *cell = s_cell(value, 0);
+            rc = cell ? 0 : DN_ENOMEM;
+            if (cell)
+                fprintf(out, "%s\n", cell);
+            free(cell);
+        }
+        break;
+    }
+    if (rc == 0 && (fflush(out) != 0 || ferror(out)))
+        rc = DN_EIO;
+    return rc;
+}
+
+char *dn_render_string(const json_t *value, dn_render_format_t format)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    int rc;
+    if (!out)
+        return NULL;
+    rc = dn_render(out, value, format);
+    if (fclose(out) != 0)
+        rc = DN_EIO;
+    if (rc) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}

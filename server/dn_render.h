@@ -1,0 +1,50 @@
+/*  dn_render -- showing a JSON result to a person, a spreadsheet or a script.
+
+    Every admin command and report answers with JSON: an object, or an array
+    of flat objects.  dealernet-hq prints any of them without knowing the
+    command, so a new report needs no new printing code: as an aligned text
+    table for the terminal, as CSV (RFC 4180) for spreadsheets, or as pretty
+    JSON for scripts.  Times in results are already text (dn_time_format),
+    so they need no special case here.
+*/
+#ifndef DN_RENDER_H
+#define DN_RENDER_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+typedef enum {
+    DN_RENDER_TABLE = 0, /* aligned columns for a terminal */
+    DN_RENDER_CSV,       /* RFC 4180 */
+    DN_RENDER_JSON       /* indented JSON */
+} dn_render_format_t;
+
+/*  Writes value in format to out.
+
+    Table: an array of objects becomes a header line (the keys of the first
+    object, upper-cased, in their order) and one line per element; columns
+    are separated by two spaces and padded to the widest cell, counted in
+    terminal columns (East Asian wide characters count two); a column whose
+    values are all numbers (or null) is right-aligned, others left-aligned;
+    null and missing keys show "-", booleans "yes" / "no", nested arrays and
+    objects their compact JSON; control characters show as spaces.  An empty
+    array prints "(none)".  An object prints one "key  value" line per key,
+    keys padded to the widest.  A scalar prints as one cell.
+
+    CSV: a header row of the first object's keys as they are, then one row
+    per element; null and missing keys are empty fields, booleans "true" /
+    "false", nested values compact JSON.  A field containing a comma, a
+    double quote, CR or LF is quoted and its quotes doubled; lines end with
+    CRLF.  An object is one header row and one row; an empty array prints
+    nothing.
+
+    JSON: indented by two, keys in their order, ending with a newline.
+
+    Returns 0, DN_EIO (write failed) or DN_ENOMEM.  */
+int dn_render(FILE *out, const json_t *value, dn_render_format_t format);
+
+/*  As dn_render, into a new NUL-terminated string (caller frees), or NULL
+    when out of memory.  */
+char *dn_render_string(const json_t *value, dn_render_format_t format);
+
+#endif

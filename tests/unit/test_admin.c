@@ -1,0 +1,462 @@
+/*  test_admin -- unit tests for dn_admin, the admin socket's commands.
+
+    Requests are built as dealernet-hq builds them (an AdminRequest packed
+    by dn_wire), handed to dn_admin_handle as the bytes of a frame, and the
+    reply is unpacked again, so the tests see exactly what the CLI sees: the
+    status (0 or a sysexits code), the one-line error, and the JSON result,
+    compared as exact text.  Times the server stamps with its own clock are
+    pinned with SQL before a listing is compared.  Each test works on a
+    fresh central.db in its own mkdtemp folder, removed at the end.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dn_admin.h"
+#include "dn_central.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_log.h"
+#include "dn_registry.h"
+#include "dn_time.h"
+#include "dn_wire.h"
+
+typedef struct {
+    char dir[64];
+    sqlite3 *db;
+} fixture_t;
+
+/*  What came back.  */
+typedef struct {
+    unsigned status;
+    char error[512];
+    char *result; /* malloc'd JSON text, or NULL */
+} reply_t;
+
+static int s_setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    if (!fx)
+        return -1;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_admin.XXXXXX");
+    if (!mkdtemp(fx->dir) || dn_central_open(fx->dir, DN_DB_CREATE, &fx->db) != 0) {
+        free(fx);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    DIR *d;
+    struct dirent *e;
+    char path[512];
+    int rc = 0;
+    if (fx->db && sqlite3_close(fx->db) != SQLITE_OK)
+        rc = -1;
+    d = opendir(fx->dir);
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", fx->dir, e->d_name);
+        if (unlink(path) != 0)
+            rc = -1;
+    }
+    closedir(d);
+    if (rmdir(fx->dir) != 0)
+        rc = -1;
+    free(fx);
+    return rc;
+}
+
+/* -- helpers --------------------------------------------------------------- */
+
+static void s_reply_free(reply_t *r)
+{
+    free(r->result);
+    r->result = NULL;
+}
+
+/*  Hands bytes to dn_admin_handle and unpacks the reply into *r.  */
+static void s_handle(sqlite3 *db, const uint8_t *bytes, size_t len, reply_t *r)
+{
+    Dealernet__AdminReply *msg = NULL;
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    char why[DN_WHY_SIZE];
+
+    memset(r, 0, sizeof *r);
+    assert_int_equal(dn_admin_handle(db, "hq", bytes, len, &out, &out_len), 0);
+    assert_non_null(out);
+    assert_int_equal(dn_wire_admin_reply_unpack(out, out_len, &msg, why, sizeof why), 0);
+    free(out);
+    r->status = msg->status;
+    snprintf(r->error, sizeof r->error, "%s", msg->error ? msg->error : "");
+    if (msg->result) {
+        r->result = strdup(msg->result);
+        assert_non_null(r->result);
+    }
+    /* one or the other, never both */
+    assert_true((msg->status == 0) == (msg->result != NULL));
+    assert_true((msg->status != 0) == (msg->error != NULL));
+    dn_wire_admin_reply_free(&msg);
+}
+
+/*  Sends command with n (name, value) pairs of args, in protocol.  */
+static void s_call_v(sqlite3 *db, unsigned protocol, const char *command,
+                     const char *const *args, size_t n, reply_t *r)
+{
+    Dealernet__AdminRequest req = DEALERNET__ADMIN_REQUEST__INIT;
+    Dealernet__AdminArg arg[8], *ptr[8];
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    char why[DN_WHY_SIZE];
+
+    assert_true(n <= 8);
+    req.has_protocol = 1;
+    req.protocol = protocol;
+    req.command = (char *)command;
+    for (size_t i = 0; i < n; i++) {
+        if (!args[2 * i]) /* s_call(..., NULL, NULL): no arguments */
+            continue;
+        dealernet__admin_arg__init(&arg[req.n_args]);
+        arg[req.n_args].name = (char *)args[2 * i];
+        arg[req.n_args].value = (char *)args[2 * i + 1];
+        ptr[req.n_args] = &arg[req.n_args];
+        req.n_args++;
+    }
+    req.args = ptr;
+    assert_int_equal(dn_wire_admin_request_pack(&req, &bytes, &len, why, sizeof why), 0);
+    s_handle(db, bytes, len, r);
+    free(bytes);
+}
+
+#define s_call(db, command, r, ...)                                                      \
+    do {                                                                                 \
+        const char *args_[] = {NULL, __VA_ARGS__};                                       \
+        s_call_v(db, DN_PROTOCOL_VERSION, command, args_ + 1,                            \
+                 (sizeof args_ / sizeof args_[0] - 1) / 2, r);                           \
+    } while (0)
+
+static void s_exec(sqlite3 *db, const char *sql)
+{
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static int64_t s_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt;
+    int64_t v;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+/*  Asserts an error reply with status and exactly error.  */
+static void s_expect_error(reply_t *r, unsigned status, const char *error)
+{
+    assert_int_equal(r->status, status);
+    assert_string_equal(r->error, error);
+    assert_null(r->result);
+}
+
+/*  HQ > NORTH > D1, pinned to 2026-01-01T00:00:00.000Z.  */
+static void s_tree(sqlite3 *db)
+{
+    reply_t r;
+    s_call(db, "partner.add", &r, "code", "HQ", "name", "Head Office", "kind", "hq");
+    assert_int_equal(r.status, 0);
+    s_reply_free(&r);
+    s_call(db, "partner.add", &r, "code", "NORTH", "name", "North", "kind", "region",
+           "parent", "HQ");
+    assert_int_equal(r.status, 0);
+    s_reply_free(&r);
+    s_call(db, "partner.add", &r, "code", "D1", "name", "Dealer One", "kind", "dealer",
+           "parent", "NORTH");
+    assert_int_equal(r.status, 0);
+    s_reply_free(&r);
+    s_exec(db, "UPDATE partners SET created_ms = 1767225600000");
+}
+
+/* -- partners -------------------------------------------------------------- */
+
+static void test_partner_add(void **state)
+{
+    fixture_t *fx = *state;
+    char created[DN_TIME_TEXT_SIZE], expected[512];
+    int64_t before = dn_time_now_ms();
+    json_t *result;
+    reply_t r;
+
+    s_call(fx->db, "partner.add", &r, "code", "HQ", "name", "Head Office", "kind", "hq");
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.error, "");
+    /* the partner as partner.list shows it, created by the server's clock */
+    assert_true(s_int(fx->db, "SELECT created_ms FROM partners") >= before);
+    assert_true(s_int(fx->db, "SELECT created_ms FROM partners") <= dn_time_now_ms());
+    dn_time_format(s_int(fx->db, "SELECT created_ms FROM partners"), created);
+    snprintf(expected, sizeof expected,
+             "{\"code\":\"HQ\",\"name\":\"Head Office\",\"kind\":\"hq\",\"parent\":null,"
+             "\"created\":\"%s\"}",
+             created);
+    assert_string_equal(r.result, expected);
+    result = json_loads(r.result, 0, NULL);
+    assert_true(json_is_object(result));
+    json_decref(result);
+    s_reply_free(&r);
+
+    s_call(fx->db, "partner.add", &r, "code", "NORTH", "name", "North", "kind", "region",
+           "parent", "HQ");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.result, "\"parent\":\"HQ\""));
+    s_reply_free(&r);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partners"), 2);
+    assert_int_equal(s_int(fx->db,
+                           "SELECT count(*) FROM partner_links WHERE effective_ms = 0 "
+                           "AND parent_id = 1"),
+                     1);
+}
+
+static void test_partner_add_refusals(void **state)
+{
+    fixture_t *fx = *state;
+    reply_t r;
+
+    s_tree(fx->db);
+    s_call(fx->db, "partner.add", &r, "code", "D2", "name", "Two", "kind", "dealer",
+           "parent", "DEALER-9");
+    s_expect_error(&r, 66, "partner DEALER-9 does not exist");
+    s_call(fx->db, "partner.add", &r, "code", "D1", "name", "Again", "kind", "dealer");
+    s_expect_error(&r, 73, "partner D1 already exists");
+    s_call(fx->db, "partner.add", &r, "code", "D2", "name", "Two", "kind", "franchise");
+    s_expect_error(&r, 64,
+                   "partner kind 'franchise' is not one of hq, region, distributor, "
+                   "dealer, reseller");
+    s_call(fx->db, "partner.add", &r, "code", "D2", "kind", "dealer");
+    s_expect_error(&r, 64, "partner.add needs argument 'name'");
+    s_call(fx->db, "partner.add", &r, "code", "D2", "name", "Two", "kind", "dealer",
+           "colour", "red");
+    s_expect_error(&r, 64, "unknown argument 'colour' for partner.add");
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partners"), 3);
+}
+
+static void test_partner_list(void **state)
+{
+    fixture_t *fx = *state;
+    reply_t r;
+
+    s_call(fx->db, "partner.list", &r, NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.result, "[]");
+    s_reply_free(&r);
+    s_tree(fx->db);
+    s_call(fx->db, "partner.list", &r, NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(
+        r.result,
+        "[{\"code\":\"D1\",\"name\":\"Dealer One\",\"kind\":\"dealer\",\"parent\":"
+        "\"NORTH\",\"created\":\"2026-01-01T00:00:00.000Z\"},"
+        "{\"code\":\"HQ\",\"name\":\"Head Office\",\"kind\":\"hq\",\"parent\":null,"
+        "\"created\":\"2026-01-01T00:00:00.000Z\"},"
+        "{\"code\":\"NORTH\",\"name\":\"North\",\"kind\":\"region\",\"parent\":"
+        "\"HQ\",\"created\":\"2026-01-01T00:00:00.000Z\"}]");
+    s_reply_free(&r);
+    s_call(fx->db, "partner.list", &r, "json", "1");
+    s_expect_error(&r, 64, "unknown argument 'json' for partner.list");
+}
+
+/* -- sites ----------------------------------------------------------------- */
+
+static void test_site_add(void **state)
+{
+    fixture_t *fx = *state;
+    char expires[DN_TIME_TEXT_SIZE], expected[512], why[256];
+    uint8_t curve[32], sign[32];
+    dn_registry_site_t site;
+    const char *token;
+    json_t *result;
+    reply_t r;
+
+    memset(curve, 0xC1, sizeof curve);
+    memset(sign, 0x5E, sizeof sign);
+    s_tree(fx->db);
+    s_call(fx->db, "site.add", &r, "code", "SHOP-1", "partner", "D1");
+    assert_int_equal(r.status, 0);
+    result = json_loads(r.result, 0, NULL);
+    assert_non_null(result);
+    assert_int_equal(json_object_size(result), 4);
+    token = json_string_value(json_object_get(result, "token"));
+    assert_non_null(token);
+    assert_int_equal(strlen(token), DN_TOKEN_TEXT_LEN);
+    assert_int_equal(strspn(token, "0123456789abcdef"), DN_TOKEN_TEXT_LEN);
+    /* expires: the stored expiry, 72 h after the token was made */
+    assert_int_equal(s_int(fx->db, "SELECT expires_ms - created_ms FROM tokens"),
+                     72LL * 3600 * 1000);
+    dn_time_format(s_int(fx->db, "SELECT expires_ms FROM tokens"), expires);
+    snprintf(
+        expected, sizeof expected,
+        "{\"site\":\"SHOP-1\",\"partner\":\"D1\",\"token\":\"%s\",\"expires\":\"%s\"}",
+        token, expires);
+    assert_string_equal(r.result, expected);
+    /* and the token is the one that enrolls the site */
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", curve, sign,
+                                        dn_time_now_ms(), &site, why, sizeof why),
+                     0);
+    json_decref(result);
+    s_reply_free(&r);
+
+    /* with the server's sync endpoint known, it comes along */
+    assert_int_equal(dn_db_meta_set(fx->db, DN_META_SYNC_ENDPOINT, "tcp://0.0.0.0:7700"),
+                     0);
+    s_call(fx->db, "site.add", &r, "code", "SHOP-2", "partner", "D1");
+    assert_int_equal(r.status, 0);
+    result = json_loads(r.result, 0, NULL);
+    assert_int_equal(json_object_size(result), 5);
+    assert_string_equal(json_string_value(json_object_get(result, "sync_endpoint")),
+                        "tcp://0.0.0.0:7700");
+    json_decref(result);
+    s_reply_free(&r);
+
+    s_call(fx->db, "site.add", &r, "code", "SHOP-1", "partner", "D1");
+    s_expect_error(&r, 73, "site SHOP-1 already exists");
+    s_call(fx->db, "site.add", &r, "code", "SHOP-3", "partner", "DEALER-9");
+    s_expect_error(&r, 66, "partner DEALER-9 does not exist");
+    s_call(fx->db, "site.add", &r, "code", "SHOP-3");
+    s_expect_error(&r, 64, "site.add needs argument 'partner'");
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM sites"), 2);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM tokens"), 2);
+}
+
+static void test_site_list(void **state)
+{
+    fixture_t *fx = *state;
+    reply_t r;
+
+    s_tree(fx->db);
+    s_call(fx->db, "site.add", &r, "code", "SHOP-1", "partner", "D1");
+    s_reply_free(&r);
+    s_exec(fx->db, "UPDATE sites SET applied_seq = 1000, last_seen_ms = 1767225600500,"
+                   " clock_skew_ms = 250, reported_pending = 0");
+    s_call(fx->db, "site.list", &r, NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(
+        r.result, "[{\"code\":\"SHOP-1\",\"partner\":\"D1\",\"enrolled\":false,"
+                  "\"revoked\":false,\"last_seen\":\"2026-01-01T00:00:00.500Z\","
+                  "\"applied_seq\":1000,\"gap_expected_seq\":null,\"clock_skew_ms\":250,"
+                  "\"pending\":0}]");
+    s_reply_free(&r);
+}
+
+static void test_site_revoke(void **state)
+{
+    fixture_t *fx = *state;
+    char expected[128], revoked[DN_TIME_TEXT_SIZE];
+    reply_t r;
+
+    s_tree(fx->db);
+    s_call(fx->db, "site.add", &r, "code", "SHOP-1", "partner", "D1");
+    s_reply_free(&r);
+    s_call(fx->db, "site.revoke", &r, "code", "SHOP-1");
+    assert_int_equal(r.status, 0);
+    dn_time_format(s_int(fx->db, "SELECT revoked_ms FROM sites"), revoked);
+    snprintf(expected, sizeof expected, "{\"site\":\"SHOP-1\",\"revoked\":\"%s\"}",
+             revoked);
+    assert_string_equal(r.result, expected);
+    s_reply_free(&r);
+
+    s_call(fx->db, "site.revoke", &r, "code", "SHOP-1");
+    snprintf(expected, sizeof expected, "site SHOP-1 was already revoked at %s", revoked);
+    s_expect_error(&r, 73, expected);
+    s_call(fx->db, "site.revoke", &r, "code", "NOPE");
+    s_expect_error(&r, 66, "site NOPE does not exist");
+    s_call(fx->db, "site.revoke", &r, NULL, NULL);
+    s_expect_error(&r, 64, "site.revoke needs argument 'code'");
+}
+
+static void test_member_conflicts(void **state)
+{
+    fixture_t *fx = *state;
+    reply_t r;
+
+    s_call(fx->db, "member.conflicts", &r, NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.result, "[]");
+    s_reply_free(&r);
+}
+
+/* -- the request itself ---------------------------------------------------- */
+
+static void test_malformed_request(void **state)
+{
+    fixture_t *fx = *state;
+    static const uint8_t garbage[] = {0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x12, 0x80};
+    /* field 2 (command) as a string, but no protocol field */
+    static const uint8_t no_protocol[] = {0x12, 0x09, 's', 'i', 't', 'e',
+                                          '.',  'l',  'i', 's', 't'};
+    uint8_t *big;
+    reply_t r;
+
+    s_handle(fx->db, garbage, sizeof garbage, &r);
+    s_expect_error(&r, 65,
+                   "malformed admin request: message is not a well-formed "
+                   "AdminRequest");
+    s_handle(fx->db, no_protocol, sizeof no_protocol, &r);
+    s_expect_error(&r, 65,
+                   "malformed admin request: admin request without protocol version");
+    s_handle(fx->db, (const uint8_t *)"", 0, &r);
+    s_expect_error(&r, 65,
+                   "malformed admin request: admin request without protocol version");
+
+    big = calloc(1, DN_MAX_ADMIN_REQUEST_BYTES + 1);
+    assert_non_null(big);
+    s_handle(fx->db, big, DN_MAX_ADMIN_REQUEST_BYTES + 1, &r);
+    s_expect_error(&r, 65,
+                   "malformed admin request: message is 1048577 bytes, at most "
+                   "1048576");
+    free(big);
+}
+
+static void test_unknown_command_and_protocol(void **state)
+{
+    fixture_t *fx = *state;
+    reply_t r;
+
+    s_call(fx->db, "site.frobnicate", &r, NULL, NULL);
+    s_expect_error(&r, 64, "unknown command site.frobnicate");
+    s_call_v(fx->db, DN_PROTOCOL_VERSION + 1, "site.list", NULL, 0, &r);
+    s_expect_error(&r, 65,
+                   "admin protocol 2 is not supported: this server speaks protocol 1; "
+                   "use a dealernet-hq of the same version");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_partner_add, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_partner_add_refusals, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_partner_list, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_site_add, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_site_list, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_site_revoke, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_member_conflicts, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_request, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_command_and_protocol, s_setup,
+                                        s_teardown),
+    };
+    dn_log_init("test_admin", DN_LOG_QUIET, 0);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

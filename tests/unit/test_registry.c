@@ -1,0 +1,850 @@
+/*  test_registry -- unit tests for dn_registry: who is who in central.db.
+
+    The promises under test: a CURVE key is classified as exactly one of
+    unknown, site, admin or revoked site; enrollment binds a key to a site
+    only with a stored, unused, unexpired token of that very site, and every
+    refusal has its own code and writes nothing; a token exists in the
+    database only as its SHA-256 (the token text and its raw bytes appear in
+    no column and in no byte of the database files); partners and sites
+    refuse bad, duplicate and dangling input; listings show exactly the
+    stored figures.  Each test works on a fresh central.db in its own
+    mkdtemp folder, removed at the end, with a fixed clock.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dn_central.h"
+#include "dn_crypto.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_log.h"
+#include "dn_registry.h"
+
+#define T0      1767225600000LL    /* 2026-01-01T00:00:00.000Z */
+#define EXPIRES (T0 + 259200000LL) /* 72 h later: 2026-01-04T00:00:00.000Z */
+
+typedef struct {
+    char dir[64];
+    sqlite3 *db;
+} fixture_t;
+
+static int s_setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    if (!fx)
+        return -1;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_registry.XXXXXX");
+    if (!mkdtemp(fx->dir) || dn_central_open(fx->dir, DN_DB_CREATE, &fx->db) != 0) {
+        free(fx);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    DIR *d;
+    struct dirent *e;
+    char path[512];
+    int rc = 0;
+    if (fx->db && sqlite3_close(fx->db) != SQLITE_OK)
+        rc = -1;
+    d = opendir(fx->dir);
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", fx->dir, e->d_name);
+        if (unlink(path) != 0)
+            rc = -1;
+    }
+    closedir(d);
+    if (rmdir(fx->dir) != 0)
+        rc = -1;
+    free(fx);
+    return rc;
+}
+
+/* -- helpers --------------------------------------------------------------- */
+
+static int64_t s_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt;
+    int64_t v = -999;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    v = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+static void s_exec(sqlite3 *db, const char *sql)
+{
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void s_key(uint8_t key[32], uint8_t fill)
+{
+    memset(key, fill, 32);
+}
+
+/*  Compact JSON of a listing, freed by the caller.  */
+static char *s_json(json_t *list)
+{
+    char *text;
+    assert_non_null(list);
+    text = json_dumps(list, JSON_COMPACT);
+    assert_non_null(text);
+    json_decref(list);
+    return text;
+}
+
+/*  HQ > NORTH (region) > D1 (dealer).  */
+static void s_tree(sqlite3 *db)
+{
+    char why[256];
+    assert_int_equal(
+        dn_registry_partner_add(db, "HQ", "Head Office", "hq", NULL, T0, why, sizeof why),
+        0);
+    assert_int_equal(dn_registry_partner_add(db, "NORTH", "North Region", "region", "HQ",
+                                             T0 + 1, why, sizeof why),
+                     0);
+    assert_int_equal(dn_registry_partner_add(db, "D1", "Dealer One", "dealer", "NORTH",
+                                             T0 + 2, why, sizeof why),
+                     0);
+}
+
+/*  Adds site code for D1 at T0 and returns its token in token.  */
+static void s_site(sqlite3 *db, const char *code, char token[DN_TOKEN_TEXT_LEN + 1])
+{
+    char why[256] = "";
+    int64_t expires = 0;
+    assert_int_equal(
+        dn_registry_site_add(db, code, "D1", T0, token, &expires, why, sizeof why), 0);
+    assert_int_equal(expires, EXPIRES);
+    assert_int_equal(strlen(token), DN_TOKEN_TEXT_LEN);
+}
+
+/*  The sites row's identity columns: "enrolled_ms|revoked_ms|has_key".  */
+static void s_site_state(sqlite3 *db, const char *code, char *buf, size_t size)
+{
+    sqlite3_stmt *stmt;
+    assert_int_equal(
+        sqlite3_prepare_v2(db,
+                           "SELECT ifnull(enrolled_ms, 'null') || '|' ||"
+                           " ifnull(revoked_ms, 'null') || '|' ||"
+                           " (curve_key IS NOT NULL) || (sign_key IS NOT NULL) "
+                           "FROM sites WHERE code = ?",
+                           -1, &stmt, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    snprintf(buf, size, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+}
+
+/* -- peers ----------------------------------------------------------------- */
+
+static void test_peer_classification(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t admin[32], site[32], stranger[32], sign[32];
+    char name[DN_MAX_CODE_LEN + 1], token[DN_TOKEN_TEXT_LEN + 1], why[256];
+    dn_registry_site_t s;
+    dn_peer_t kind = DN_PEER_SITE;
+
+    s_key(admin, 0xA1);
+    s_key(site, 0x51);
+    s_key(stranger, 0x77);
+    s_key(sign, 0x5E);
+
+    assert_int_equal(dn_registry_peer(fx->db, stranger, &kind, name), 0);
+    assert_int_equal(kind, DN_PEER_UNKNOWN);
+    assert_string_equal(name, "");
+
+    assert_int_equal(dn_registry_admin_add(fx->db, admin, "hq", T0), 0);
+    assert_int_equal(dn_registry_peer(fx->db, admin, &kind, name), 0);
+    assert_int_equal(kind, DN_PEER_ADMIN);
+    assert_string_equal(name, "hq");
+
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    /* a site that is only added, not enrolled, owns no key yet */
+    assert_int_equal(dn_registry_peer(fx->db, site, &kind, name), 0);
+    assert_int_equal(kind, DN_PEER_UNKNOWN);
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", site, sign, T0 + 10, &s,
+                                        why, sizeof why),
+                     0);
+    assert_int_equal(dn_registry_peer(fx->db, site, &kind, name), 0);
+    assert_int_equal(kind, DN_PEER_SITE);
+    assert_string_equal(name, "SHOP-1");
+
+    assert_int_equal(dn_registry_site_revoke(fx->db, "SHOP-1", T0 + 20, why, sizeof why),
+                     0);
+    assert_int_equal(dn_registry_peer(fx->db, site, &kind, name), 0);
+    assert_int_equal(kind, DN_PEER_REVOKED);
+    assert_string_equal(name, "SHOP-1");
+
+    /* the others are unchanged */
+    assert_int_equal(dn_registry_peer(fx->db, admin, &kind, name), 0);
+    assert_int_equal(kind, DN_PEER_ADMIN);
+    assert_int_equal(dn_registry_peer(fx->db, stranger, &kind, name), 0);
+    assert_int_equal(kind, DN_PEER_UNKNOWN);
+}
+
+static void test_admin_add_refusals(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t a[32], b[32], site[32], sign[32];
+    char token[DN_TOKEN_TEXT_LEN + 1], why[256];
+    dn_registry_site_t s;
+
+    s_key(a, 0x01);
+    s_key(b, 0x02);
+    s_key(site, 0x03);
+    s_key(sign, 0x04);
+    assert_int_equal(dn_registry_admin_add(fx->db, a, "hq", T0), 0);
+    assert_int_equal(dn_registry_admin_add(fx->db, a, "other", T0), DN_EEXIST);
+    assert_int_equal(dn_registry_admin_add(fx->db, b, "hq", T0), DN_EEXIST);
+    assert_int_equal(dn_registry_admin_add(fx->db, b, "", T0), DN_EINVAL);
+    assert_int_equal(dn_registry_admin_add(fx->db, b, "has space", T0), DN_EINVAL);
+    assert_int_equal(
+        dn_registry_admin_add(fx->db, b, "a-name-that-is-much-longer-than-32", T0),
+        DN_EINVAL);
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    assert_int_equal(
+        dn_registry_enroll(fx->db, token, "SHOP-1", site, sign, T0, &s, why, sizeof why),
+        0);
+    assert_int_equal(dn_registry_admin_add(fx->db, site, "sneaky", T0), DN_EEXIST);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM admins"), 1);
+    assert_int_equal(dn_registry_admin_add(fx->db, b, "ops.2", T0), 0);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM admins"), 2);
+}
+
+/* -- enrollment ------------------------------------------------------------ */
+
+static void test_enroll_happy_path(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t curve[32], sign[32];
+    char token[DN_TOKEN_TEXT_LEN + 1], why[256] = "", buf[128];
+    dn_registry_site_t s;
+
+    s_key(curve, 0xC1);
+    for (int i = 0; i < 32; i++)
+        sign[i] = (uint8_t)i;
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    assert_int_equal(strspn(token, "0123456789abcdef"), DN_TOKEN_TEXT_LEN);
+
+    assert_int_equal(dn_registry_site_get(fx->db, "SHOP-1", &s), 0);
+    assert_int_equal(s.enrolled, 0);
+    assert_int_equal(s.revoked, 0);
+
+    memset(&s, 0xEE, sizeof s);
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", curve, sign, T0 + 5000,
+                                        &s, why, sizeof why),
+                     0);
+    assert_int_equal(s.id, 1);
+    assert_string_equal(s.code, "SHOP-1");
+    assert_string_equal(s.partner, "D1");
+    assert_int_equal(s.enrolled, 1);
+    assert_int_equal(s.revoked, 0);
+    assert_memory_equal(s.sign_key, sign, 32);
+
+    s_site_state(fx->db, "SHOP-1", buf, sizeof buf);
+    assert_string_equal(buf, "1767225605000|null|11");
+    assert_int_equal(s_int(fx->db, "SELECT used_ms FROM tokens"), T0 + 5000);
+    assert_int_equal(s_int(fx->db, "SELECT expires_ms FROM tokens"), EXPIRES);
+    assert_int_equal(s_int(fx->db,
+                           "SELECT count(*) FROM sites WHERE curve_key = "
+                           "x'C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1"
+                           "C1C1C1C1'"),
+                     1);
+
+    memset(&s, 0, sizeof s);
+    assert_int_equal(dn_registry_site_get(fx->db, "SHOP-1", &s), 0);
+    assert_int_equal(s.enrolled, 1);
+    assert_memory_equal(s.sign_key, sign, 32);
+    assert_int_equal(dn_registry_site_get(fx->db, "SHOP-2", &s), DN_ENOENT);
+}
+
+static void test_enroll_bad_token(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t curve[32], sign[32];
+    char token[DN_TOKEN_TEXT_LEN + 1], wrong[DN_TOKEN_TEXT_LEN + 1], why[256] = "";
+    char buf[128];
+    dn_registry_site_t s;
+
+    s_key(curve, 0xC1);
+    s_key(sign, 0x5E);
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    /* one digit off */
+    memcpy(wrong, token, sizeof wrong);
+    wrong[0] = wrong[0] == '0' ? '1' : '0';
+    assert_int_equal(
+        dn_registry_enroll(fx->db, wrong, "SHOP-1", curve, sign, T0, &s, why, sizeof why),
+        DN_ENOENT);
+    assert_string_equal(why, "enrollment token not recognised: check it, or ask "
+                             "headquarters for a new one");
+    /* the token in upper case is another token: compared by hash, as typed
+       (a token without any letter a-f has odds of 1 in 3 million) */
+    for (size_t i = 0; i <= DN_TOKEN_TEXT_LEN; i++)
+        wrong[i] = token[i] >= 'a' ? (char)(token[i] - 'a' + 'A') : token[i];
+    if (strcmp(wrong, token) != 0)
+        assert_int_equal(dn_registry_enroll(fx->db, wrong, "SHOP-1", curve, sign, T0, &s,
+                                            why, sizeof why),
+                         DN_ENOENT);
+    s_site_state(fx->db, "SHOP-1", buf, sizeof buf);
+    assert_string_equal(buf, "null|null|00");
+    assert_int_equal(s_int(fx->db, "SELECT used_ms FROM tokens"), -1);
+}
+
+static void test_enroll_used_token(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t curve[32], other[32], sign[32];
+    char token[DN_TOKEN_TEXT_LEN + 1], why[256] = "";
+    dn_registry_site_t s;
+
+    s_key(curve, 0xC1);
+    s_key(other, 0xC2);
+    s_key(sign, 0x5E);
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", curve, sign, T0 + 1, &s,
+                                        why, sizeof why),
+                     0);
+    /* again, by the same agent or by a thief with another key */
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", curve, sign, T0 + 2, &s,
+                                        why, sizeof why),
+                     DN_EEXIST);
+    assert_string_equal(why,
+                        "enrollment token was already used: ask headquarters for a new "
+                        "one");
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", other, sign, T0 + 3, &s,
+                                        why, sizeof why),
+                     DN_EEXIST);
+    /* the first binding stands */
+    assert_int_equal(s_int(fx->db, "SELECT used_ms FROM tokens"), T0 + 1);
+    assert_int_equal(s_int(fx->db, "SELECT enrolled_ms FROM sites"), T0 + 1);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM sites WHERE curve_key = "
+                                   "x'C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1"
+                                   "C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1'"),
+                     1);
+}
+
+static void test_enroll_expired_token(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t curve[32], sign[32];
+    char token[DN_TOKEN_TEXT_LEN + 1], why[256] = "", buf[128];
+    dn_registry_site_t s;
+
+    s_key(curve, 0xC1);
+    s_key(sign, 0x5E);
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", curve, sign,
+                                        EXPIRES + 3600000, &s, why, sizeof why),
+                     DN_ETIMEDOUT);
+    assert_string_equal(why, "enrollment token expired: ask headquarters for a new one");
+    /* at the very millisecond of expiry it is expired already */
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", curve, sign, EXPIRES, &s,
+                                        why, sizeof why),
+                     DN_ETIMEDOUT);
+    s_site_state(fx->db, "SHOP-1", buf, sizeof buf);
+    assert_string_equal(buf, "null|null|00");
+    assert_int_equal(s_int(fx->db, "SELECT used_ms FROM tokens"), -1);
+    /* one millisecond before, it works */
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", curve, sign, EXPIRES - 1,
+                                        &s, why, sizeof why),
+                     0);
+    assert_int_equal(s_int(fx->db, "SELECT used_ms FROM tokens"), EXPIRES - 1);
+}
+
+static void test_enroll_token_of_another_site(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t curve[32], sign[32];
+    char token1[DN_TOKEN_TEXT_LEN + 1], token2[DN_TOKEN_TEXT_LEN + 1], why[256] = "";
+    char buf[128];
+    dn_registry_site_t s;
+
+    s_key(curve, 0xC1);
+    s_key(sign, 0x5E);
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token1);
+    s_site(fx->db, "SHOP-2", token2);
+    assert_string_not_equal(token1, token2);
+    assert_int_equal(dn_registry_enroll(fx->db, token2, "SHOP-1", curve, sign, T0, &s,
+                                        why, sizeof why),
+                     DN_EPERM);
+    assert_string_equal(why, "enrollment token is for another site than SHOP-1");
+    /* a site that does not exist at all: the same answer */
+    assert_int_equal(dn_registry_enroll(fx->db, token2, "SHOP-9", curve, sign, T0, &s,
+                                        why, sizeof why),
+                     DN_EPERM);
+    s_site_state(fx->db, "SHOP-1", buf, sizeof buf);
+    assert_string_equal(buf, "null|null|00");
+    s_site_state(fx->db, "SHOP-2", buf, sizeof buf);
+    assert_string_equal(buf, "null|null|00");
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM tokens WHERE used_ms IS NULL"),
+                     2);
+}
+
+static void test_enroll_revoked_site(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t curve[32], sign[32];
+    char token[DN_TOKEN_TEXT_LEN + 1], why[256] = "", buf[128];
+    dn_registry_site_t s;
+
+    s_key(curve, 0xC1);
+    s_key(sign, 0x5E);
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    assert_int_equal(dn_registry_site_revoke(fx->db, "SHOP-1", T0 + 7, why, sizeof why),
+                     0);
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", curve, sign, T0 + 8, &s,
+                                        why, sizeof why),
+                     DN_EPERM);
+    assert_string_equal(why, "site SHOP-1 was revoked by headquarters");
+    s_site_state(fx->db, "SHOP-1", buf, sizeof buf);
+    assert_string_equal(buf, "null|1767225600007|00");
+    assert_int_equal(s_int(fx->db, "SELECT used_ms FROM tokens"), -1);
+}
+
+static void test_enroll_key_in_use(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t k1[32], k2[32], admin[32], sign[32];
+    char t1[DN_TOKEN_TEXT_LEN + 1], t2[DN_TOKEN_TEXT_LEN + 1], why[256] = "", buf[128];
+    dn_registry_site_t s;
+
+    s_key(k1, 0x11);
+    s_key(k2, 0x22);
+    s_key(admin, 0xAD);
+    s_key(sign, 0x5E);
+    s_tree(fx->db);
+    assert_int_equal(dn_registry_admin_add(fx->db, admin, "hq", T0), 0);
+    s_site(fx->db, "SHOP-1", t1);
+    s_site(fx->db, "SHOP-2", t2);
+    assert_int_equal(
+        dn_registry_enroll(fx->db, t1, "SHOP-1", k1, sign, T0 + 1, &s, why, sizeof why),
+        0);
+    /* SHOP-1's key */
+    assert_int_equal(
+        dn_registry_enroll(fx->db, t2, "SHOP-2", k1, sign, T0 + 2, &s, why, sizeof why),
+        DN_EDUP);
+    assert_string_equal(why, "this agent's key is already in use: generate a new one");
+    /* an admin's key */
+    assert_int_equal(dn_registry_enroll(fx->db, t2, "SHOP-2", admin, sign, T0 + 3, &s,
+                                        why, sizeof why),
+                     DN_EDUP);
+    s_site_state(fx->db, "SHOP-2", buf, sizeof buf);
+    assert_string_equal(buf, "null|null|00");
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM tokens WHERE used_ms IS NULL"),
+                     1);
+    /* the token was not burnt: with a key of its own SHOP-2 enrolls */
+    assert_int_equal(
+        dn_registry_enroll(fx->db, t2, "SHOP-2", k2, sign, T0 + 4, &s, why, sizeof why),
+        0);
+    s_site_state(fx->db, "SHOP-2", buf, sizeof buf);
+    assert_string_equal(buf, "1767225600004|null|11");
+}
+
+static void test_enroll_site_already_enrolled(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t k1[32], k2[32], sign[32], hash[32];
+    char token[DN_TOKEN_TEXT_LEN + 1], again[] = "00112233445566778899aabbccddeeff";
+    char why[256] = "";
+    dn_registry_site_t s;
+    sqlite3_stmt *stmt;
+
+    s_key(k1, 0x11);
+    s_key(k2, 0x22);
+    s_key(sign, 0x5E);
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    assert_int_equal(
+        dn_registry_enroll(fx->db, token, "SHOP-1", k1, sign, T0, &s, why, sizeof why),
+        0);
+    /* a second, unused token for the same site (as a future re-issue would
+       write): the site is enrolled already */
+    assert_int_equal(dn_sha256(again, strlen(again), hash), 0);
+    assert_int_equal(sqlite3_prepare_v2(fx->db,
+                                        "INSERT INTO tokens(hash, site_id, created_ms, "
+                                        "expires_ms) VALUES (?, 1, ?, ?)",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_blob(stmt, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, T0);
+    sqlite3_bind_int64(stmt, 3, EXPIRES);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
+    sqlite3_finalize(stmt);
+    assert_int_equal(dn_registry_enroll(fx->db, again, "SHOP-1", k2, sign, T0 + 1, &s,
+                                        why, sizeof why),
+                     DN_EEXIST);
+    assert_string_equal(why, "site SHOP-1 is already enrolled");
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM tokens WHERE used_ms IS NULL"),
+                     1);
+}
+
+/*  Returns 1 if needle[0..len) occurs in data[0..size).  */
+static int s_holds(const void *data, size_t size, const void *needle, size_t len)
+{
+    for (size_t i = 0; len <= size && i <= size - len; i++)
+        if (memcmp((const char *)data + i, needle, len) == 0)
+            return 1;
+    return 0;
+}
+
+/*  Returns 1 if needle[0..len) occurs in the file at path (0 if no file).  */
+static int s_file_holds(const char *path, const void *needle, size_t len)
+{
+    FILE *f = fopen(path, "rb");
+    char *data;
+    long size;
+    int found = 0;
+    if (!f)
+        return 0;
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    size = ftell(f);
+    assert_true(size >= 0);
+    rewind(f);
+    data = malloc((size_t)size + 1);
+    assert_non_null(data);
+    assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    found = s_holds(data, (size_t)size, needle, len);
+    free(data);
+    return found;
+}
+
+static void test_token_stored_only_as_hash(void **state)
+{
+    fixture_t *fx = *state;
+    char token[DN_TOKEN_TEXT_LEN + 1], path[256], wal[256];
+    uint8_t raw[16], hash[32];
+    sqlite3_stmt *stmt;
+    int rows = 0;
+
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    assert_int_equal(dn_hex_decode(token, raw, sizeof raw), 0);
+    assert_int_equal(dn_sha256(token, strlen(token), hash), 0);
+
+    /* every column of every tokens row, as text and as bytes */
+    assert_int_equal(sqlite3_prepare_v2(fx->db, "SELECT * FROM tokens", -1, &stmt, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        rows++;
+        for (int c = 0; c < sqlite3_column_count(stmt); c++) {
+            const void *blob = sqlite3_column_blob(stmt, c);
+            int n = sqlite3_column_bytes(stmt, c);
+            if (!blob || n == 0)
+                continue;
+            assert_false(s_holds(blob, (size_t)n, token, strlen(token)));
+            assert_false(s_holds(blob, (size_t)n, raw, sizeof raw));
+        }
+        assert_int_equal(sqlite3_column_bytes(stmt, 0), 32);
+        assert_memory_equal(sqlite3_column_blob(stmt, 0), hash, 32);
+    }
+    sqlite3_finalize(stmt);
+    assert_int_equal(rows, 1);
+
+    /* and no byte of the database files: the main file and its WAL (where
+       the hash itself is found, so the scan does see the rows) */
+    snprintf(path, sizeof path, "%s/central.db", fx->dir);
+    snprintf(wal, sizeof wal, "%s/central.db-wal", fx->dir);
+    assert_true(s_file_holds(path, hash, sizeof hash) ||
+                s_file_holds(wal, hash, sizeof hash));
+    assert_false(s_file_holds(path, token, strlen(token)));
+    assert_false(s_file_holds(path, raw, sizeof raw));
+    assert_false(s_file_holds(wal, token, strlen(token)));
+    assert_false(s_file_holds(wal, raw, sizeof raw));
+}
+
+/* -- partners -------------------------------------------------------------- */
+
+static void test_partner_add_and_list(void **state)
+{
+    fixture_t *fx = *state;
+    json_t *list = NULL;
+    char *text;
+
+    s_tree(fx->db);
+    assert_int_equal(
+        s_int(fx->db, "SELECT count(*) FROM partner_links WHERE effective_ms = 0"), 3);
+    assert_int_equal(s_int(fx->db,
+                           "SELECT count(*) FROM partner_links WHERE parent_id IS "
+                           "NULL"),
+                     1);
+    assert_int_equal(dn_registry_partner_list(fx->db, T0, &list), 0);
+    text = s_json(list);
+    assert_string_equal(
+        text, "[{\"code\":\"D1\",\"name\":\"Dealer One\",\"kind\":\"dealer\",\"parent\":"
+              "\"NORTH\",\"created\":\"2026-01-01T00:00:00.002Z\"},"
+              "{\"code\":\"HQ\",\"name\":\"Head Office\",\"kind\":\"hq\",\"parent\":null,"
+              "\"created\":\"2026-01-01T00:00:00.000Z\"},"
+              "{\"code\":\"NORTH\",\"name\":\"North Region\",\"kind\":\"region\","
+              "\"parent\":\"HQ\",\"created\":\"2026-01-01T00:00:00.001Z\"}]");
+    free(text);
+
+    /* a move, effective later: the list shows the parent in force */
+    s_exec(fx->db, "INSERT INTO partner_links VALUES (3, 1, 1767312000000)");
+    assert_int_equal(dn_registry_partner_list(fx->db, 1767312000000LL - 1, &list), 0);
+    text = s_json(list);
+    assert_non_null(strstr(text,
+                           "\"code\":\"D1\",\"name\":\"Dealer One\",\"kind\":\"dealer\","
+                           "\"parent\":\"NORTH\""));
+    free(text);
+    assert_int_equal(dn_registry_partner_list(fx->db, 1767312000000LL, &list), 0);
+    text = s_json(list);
+    assert_non_null(strstr(text,
+                           "\"code\":\"D1\",\"name\":\"Dealer One\",\"kind\":\"dealer\","
+                           "\"parent\":\"HQ\""));
+    free(text);
+}
+
+static void test_partner_add_refusals(void **state)
+{
+    fixture_t *fx = *state;
+    char why[256];
+
+    s_tree(fx->db);
+    assert_int_equal(dn_registry_partner_add(fx->db, "D1", "Again", "dealer", "NORTH", T0,
+                                             why, sizeof why),
+                     DN_EEXIST);
+    assert_string_equal(why, "partner D1 already exists");
+    assert_int_equal(dn_registry_partner_add(fx->db, "D2", "Two", "dealer", "DEALER-9",
+                                             T0, why, sizeof why),
+                     DN_ENOENT);
+    assert_string_equal(why, "partner DEALER-9 does not exist");
+    assert_int_equal(dn_registry_partner_add(fx->db, "D2", "Two", "shop", "NORTH", T0,
+                                             why, sizeof why),
+                     DN_EINVAL);
+    assert_string_equal(why, "partner kind 'shop' is not one of hq, region, distributor, "
+                             "dealer, reseller");
+    assert_int_equal(
+        dn_registry_partner_add(fx->db, "D2", "Two", NULL, "NORTH", T0, why, sizeof why),
+        DN_EINVAL);
+    assert_int_equal(dn_registry_partner_add(fx->db, "2D", "Two", "dealer", "NORTH", T0,
+                                             why, sizeof why),
+                     DN_EINVAL);
+    assert_string_equal(why, "partner code '2D' is not a code (a letter, then letters, "
+                             "digits, '_', '.', '-'; at most 32)");
+    assert_int_equal(
+        dn_registry_partner_add(fx->db, "D2", "", "dealer", "NORTH", T0, why, sizeof why),
+        DN_EINVAL);
+    assert_int_equal(dn_registry_partner_add(fx->db, "D2", "Tab\there", "dealer", "NORTH",
+                                             T0, why, sizeof why),
+                     DN_EINVAL);
+    assert_int_equal(dn_registry_partner_add(fx->db, "D2", "Two", "dealer", "bad parent",
+                                             T0, why, sizeof why),
+                     DN_EINVAL);
+    /* nothing of the refusals was written */
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partners"), 3);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partner_links"), 3);
+    /* UTF-8 names are welcome */
+    assert_int_equal(dn_registry_partner_add(fx->db, "D2", "\xe5\x8c\x97\xe4\xba\xac",
+                                             "dealer", "NORTH", T0, why, sizeof why),
+                     0);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partners"), 4);
+}
+
+/* -- sites ----------------------------------------------------------------- */
+
+static void test_site_add_refusals(void **state)
+{
+    fixture_t *fx = *state;
+    char token[DN_TOKEN_TEXT_LEN + 1], why[256];
+    int64_t expires = 0;
+
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    assert_int_equal(dn_registry_site_add(fx->db, "SHOP-1", "D1", T0, token, &expires,
+                                          why, sizeof why),
+                     DN_EEXIST);
+    assert_string_equal(why, "site SHOP-1 already exists");
+    assert_string_equal(token, "");
+    assert_int_equal(dn_registry_site_add(fx->db, "SHOP-2", "DEALER-9", T0, token,
+                                          &expires, why, sizeof why),
+                     DN_ENOENT);
+    assert_string_equal(why, "partner DEALER-9 does not exist");
+    assert_int_equal(
+        dn_registry_site_add(fx->db, "-SHOP", "D1", T0, token, &expires, why, sizeof why),
+        DN_EINVAL);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM sites"), 1);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM tokens"), 1);
+}
+
+static void test_site_list(void **state)
+{
+    fixture_t *fx = *state;
+    char token[DN_TOKEN_TEXT_LEN + 1], why[256];
+    uint8_t curve[32], sign[32];
+    dn_registry_site_t s;
+    json_t *list = NULL;
+    char *text;
+
+    s_key(curve, 0xC1);
+    s_key(sign, 0x5E);
+    s_tree(fx->db);
+    assert_int_equal(dn_registry_site_list(fx->db, &list), 0);
+    text = s_json(list);
+    assert_string_equal(text, "[]");
+    free(text);
+
+    s_site(fx->db, "SHOP-2", token);
+    s_site(fx->db, "SHOP-1", token);
+    assert_int_equal(
+        dn_registry_enroll(fx->db, token, "SHOP-1", curve, sign, T0, &s, why, sizeof why),
+        0);
+    /* what dn_ingest writes as the site syncs: a gap refused at seq 43 */
+    s_exec(fx->db, "UPDATE sites SET applied_seq = 42, last_seen_ms = 1767229200123,"
+                   " clock_skew_ms = -1500, reported_pending = 7, gap_expected_seq = 43 "
+                   "WHERE code = 'SHOP-1'");
+    assert_int_equal(dn_registry_site_list(fx->db, &list), 0);
+    text = s_json(list);
+    assert_string_equal(
+        text, "[{\"code\":\"SHOP-1\",\"partner\":\"D1\",\"enrolled\":true,"
+              "\"revoked\":false,\"last_seen\":\"2026-01-01T01:00:00.123Z\","
+              "\"applied_seq\":42,\"gap_expected_seq\":43,\"clock_skew_ms\":-1500,"
+              "\"pending\":7},"
+              "{\"code\":\"SHOP-2\",\"partner\":\"D1\",\"enrolled\":false,"
+              "\"revoked\":false,\"last_seen\":null,\"applied_seq\":0,"
+              "\"gap_expected_seq\":null,\"clock_skew_ms\":null,\"pending\":null}]");
+    free(text);
+
+    /* the agent resent from 43 and got through 50: the gap is over */
+    s_exec(fx->db, "UPDATE sites SET applied_seq = 50 WHERE code = 'SHOP-1'");
+    assert_int_equal(dn_registry_site_revoke(fx->db, "SHOP-2", T0, why, sizeof why), 0);
+    assert_int_equal(dn_registry_site_list(fx->db, &list), 0);
+    text = s_json(list);
+    assert_non_null(strstr(text, "\"applied_seq\":50,\"gap_expected_seq\":null,"));
+    assert_non_null(strstr(text,
+                           "{\"code\":\"SHOP-2\",\"partner\":\"D1\",\"enrolled\":false,"
+                           "\"revoked\":true,"));
+    free(text);
+}
+
+static void test_site_revoke(void **state)
+{
+    fixture_t *fx = *state;
+    char token[DN_TOKEN_TEXT_LEN + 1], why[256];
+
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    assert_int_equal(dn_registry_site_revoke(fx->db, "SHOP-9", T0, why, sizeof why),
+                     DN_ENOENT);
+    assert_string_equal(why, "site SHOP-9 does not exist");
+    assert_int_equal(
+        dn_registry_site_revoke(fx->db, "SHOP-1", T0 + 86400000, why, sizeof why), 0);
+    assert_int_equal(
+        dn_registry_site_revoke(fx->db, "SHOP-1", T0 + 86400001, why, sizeof why),
+        DN_EEXIST);
+    assert_string_equal(why,
+                        "site SHOP-1 was already revoked at 2026-01-02T00:00:00.000Z");
+    assert_int_equal(s_int(fx->db, "SELECT revoked_ms FROM sites"), T0 + 86400000);
+}
+
+/* -- members --------------------------------------------------------------- */
+
+static void test_member_conflicts(void **state)
+{
+    fixture_t *fx = *state;
+    char token[DN_TOKEN_TEXT_LEN + 1];
+    json_t *list = NULL;
+    char *text;
+
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    s_site(fx->db, "SHOP-2", token);
+    assert_int_equal(dn_registry_member_conflicts(fx->db, &list), 0);
+    text = s_json(list);
+    assert_string_equal(text, "[]");
+    free(text);
+
+    /* what dn_ingest writes: two sign-ups of one phone, the second one later */
+    s_exec(
+        fx->db,
+        "INSERT INTO events(eid, id, site_id, seq, kind, recorded_at_ms, received_ms, "
+        "body,"
+        " hash) VALUES"
+        " (1, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c6d', 1, 1, 'member_signup', 1767225600000,"
+        "  1767225600000, x'00', zeroblob(32)),"
+        " (2, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c6e', 2, 1, 'member_signup', 1767229200000,"
+        "  1767229200000, x'00', zeroblob(32)),"
+        " (3, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c6f', 2, 2, 'member_signup', 1767232800000,"
+        "  1767232800000, x'00', zeroblob(32));"
+        "INSERT INTO members(id, phone, member_id, site_id, signup_eid, signed_up_ms)"
+        " VALUES (1, '+8613800138000', x'0190c2d45e6f7a8b9c0d1e2f3a4b5c6d', 1, 1,"
+        "  1767225600000);"
+        "INSERT INTO member_conflicts(eid, member, member_id, site_id, referrer,"
+        " recorded_at_ms) VALUES"
+        " (2, 1, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c6e', 2, '+8613900139000', "
+        "1767229200000),"
+        " (3, 1, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c6f', 2, NULL, 1767232800000);");
+    assert_int_equal(dn_registry_member_conflicts(fx->db, &list), 0);
+    text = s_json(list);
+    assert_string_equal(
+        text,
+        "[{\"phone\":\"+8613800138000\",\"first_site\":\"SHOP-1\","
+        "\"first_member_id\":\"0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d\","
+        "\"duplicate_site\":\"SHOP-2\","
+        "\"duplicate_member_id\":\"0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6e\","
+        "\"duplicate_referrer\":\"+8613900139000\","
+        "\"recorded_at\":\"2026-01-01T01:00:00.000Z\"},"
+        "{\"phone\":\"+8613800138000\",\"first_site\":\"SHOP-1\","
+        "\"first_member_id\":\"0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d\","
+        "\"duplicate_site\":\"SHOP-2\","
+        "\"duplicate_member_id\":\"0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6f\","
+        "\"duplicate_referrer\":null,\"recorded_at\":\"2026-01-01T02:00:00.000Z\"}]");
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_peer_classification, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_admin_add_refusals, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_happy_path, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_bad_token, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_used_token, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_expired_token, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_token_of_another_site, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_revoked_site, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_key_in_use, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_site_already_enrolled, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_token_stored_only_as_hash, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_partner_add_and_list, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_partner_add_refusals, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_site_add_refusals, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_site_list, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_site_revoke, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_member_conflicts, s_setup, s_teardown),
+    };
+    dn_log_init("test_registry", DN_LOG_QUIET, 0);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
