@@ -18,7 +18,7 @@ DESTDIR ?=
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 SAN     ?=
 
-PKGS      := libzmq libprotobuf-c sqlite3 libcrypto jansson
+PKGS      := libzmq libprotobuf-c sqlite3 libcrypto jansson inih
 TEST_PKGS := cmocka
 
 # -Wno-format-truncation: snprintf into a bounded buffer is how messages are
@@ -39,6 +39,7 @@ AGENT_SRCS  := $(filter-out agent/main.c,$(wildcard agent/*.c))
 SERVER_SRCS := $(filter-out server/main.c server/hq.c,$(wildcard server/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 BENCH_SRCS  := $(wildcard tests/bench/bench_*.c)
+TOOL_SRCS   := $(wildcard tests/tools/*.c)
 
 GEN_C   := $(B)/gen/dealernet.pb-c.c
 GEN_H   := $(B)/gen/dealernet.pb-c.h
@@ -50,6 +51,7 @@ LIBAGENT    := $(B)/libdnagent.a
 LIBSERVER   := $(B)/libdnserver.a
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
 BENCH_BINS  := $(BENCH_SRCS:tests/bench/%.c=$(B)/tests/bench/%)
+TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
 PROGRAMS    := $(BIN)/dealernet-agent \
                $(if $(wildcard server/main.c),$(BIN)/dealernet-server) \
                $(if $(wildcard server/hq.c),$(BIN)/dealernet-hq)
@@ -65,7 +67,7 @@ deps:
 
 build: $(PROGRAMS)
 
-build-tests: build $(UNIT_BINS) $(BENCH_BINS)
+build-tests: build $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS)
 
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
@@ -143,6 +145,10 @@ $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL) $(shell pkg-config --libs $(TEST_PKGS))
 
 $(B)/tests/bench/%: $(B)/tests/bench/%.o $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
+	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+# Test tools (tests/tools/*.c, e.g. dn_poke), driven by the CLI tests.
+$(B)/tests/tools/%: $(B)/tests/tools/%.o $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

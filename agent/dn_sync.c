@@ -3,9 +3,10 @@
     One session = one fresh DEALER socket: Hello, Welcome (the server's
     applied seq), then batches with up to `window` in flight, each acked
     cumulatively.  Any doubt -- a reply timeout, a gap refusal, a server
-    that could not commit -- ends the session; the next one starts again
-    from what the server says it applied, so a resend is always from the
-    last ack and never skips or repeats an event on the server.
+    that could not commit -- ends the session; the next one resends from
+    the last ack, and the server skips what it already applied after
+    checking it is the very same bytes, so a resend never skips or repeats
+    an event on the server.
 */
 #include "dn_sync.h"
 #include "dn_crypto.h"
@@ -365,7 +366,13 @@ static int s_session(s_sync_t *self)
     window = reply->welcome->window < DN_SYNC_MAX_WINDOW ? reply->welcome->window
                                                          : DN_SYNC_MAX_WINDOW;
     max_events = reply->welcome->max_batch_events;
-    rc = s_acked(self, reply->welcome->applied_seq);
+    /* Resend from our own last ack, not from the server's applied seq: the
+       server checks every event it already holds against what it stored
+       (REFUSE_TAMPER if it differs), so a lost ack never lets a changed
+       event be marked synced unchecked.  A server ahead of our head is
+       still an error (s_acked says so).  */
+    if (reply->welcome->applied_seq > pos.head_seq)
+        rc = s_acked(self, reply->welcome->applied_seq);
     dn_wire_sync_free(&reply);
     if (rc)
         goto done;
@@ -389,8 +396,13 @@ static int s_session(s_sync_t *self)
             break;
         }
         if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_ACK) {
+            /* One reply per batch, in order: a batch counts as acked only
+               with its own reply, even if the server applied more.  */
+            uint64_t through = reply->ack->acked_through;
             size_t keep = 0;
-            rc = s_acked(self, reply->ack->acked_through);
+            if (n_inflight && through > inflight[0])
+                through = inflight[0];
+            rc = s_acked(self, through);
             for (size_t i = 0; i < n_inflight; i++)
                 if (inflight[i] > self->r->acked_through)
                     inflight[keep++] = inflight[i];

@@ -5,7 +5,8 @@
     every pending event in signed batches with a small window in flight and
     marks events synced only on the server's ack.  A lost reply is handled
     the Lazy Pirate way: after a reply timeout the socket is thrown away, a
-    fresh one connects, and sending resumes from the server's applied seq.
+    fresh one connects, and sending resumes from the last ack (the server
+    checks resent events against what it stored and skips them).
     Nothing pending is ever dropped: a sync that gives up leaves every event
     in the outbox for the next try.
 */

@@ -3,15 +3,22 @@
     A table names each command, the arguments it accepts and those it
     needs, so the checks every command shares (unknown command, unknown or
     missing argument) are made once, before any handler runs, and a handler
-    only sees requests that are complete.  Handlers call dn_registry for
-    every read and write: no SQL here.
+    only sees requests that are complete.  Handlers call dn_registry,
+    dn_plan and dn_ledger for every read and write: no SQL here.  verify
+    reads the database file on its own connection: its path comes from the
+    server's connection (sqlite3_db_filename), so the server passes nothing
+    more.
 */
 #include "dn_admin.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_ledger.h"
 #include "dn_log.h"
+#include "dn_money.h"
+#include "dn_plan.h"
 #include "dn_registry.h"
 #include "dn_time.h"
+#include "dn_valid.h"
 #include "dn_wire.h"
 
 #include <jansson.h>
@@ -21,7 +28,7 @@
 #include <string.h>
 
 #define DN_ADMIN_WHY_SIZE 256
-#define DN_ADMIN_MAX_ARGS 6
+#define DN_ADMIN_MAX_ARGS 8
 
 /*  What a handler sees.  */
 typedef struct {
@@ -65,16 +72,43 @@ static json_t *s_partner_json(sqlite3 *db, const char *code, int64_t now_ms)
     return found;
 }
 
+/*  Parses the optional date argument name (YYYY-MM-DD, UTC) into *ms: its
+    midnight, or its last millisecond when end_of_day; absent: dflt.
+    Returns 0 or DN_EINVAL (why set).  */
+static int s_date_arg(s_ctx_t *ctx, const char *name, int end_of_day, int64_t dflt,
+                      int64_t *ms)
+{
+    const char *text = s_arg(ctx, name);
+    if (!text) {
+        *ms = dflt;
+        return 0;
+    }
+    if (dn_time_parse_date(text, ms)) {
+        snprintf(ctx->why, sizeof ctx->why, "%s '%.40s' is not a date (YYYY-MM-DD)", name,
+                 text);
+        return DN_EINVAL;
+    }
+    if (end_of_day)
+        *ms += DN_DAY_MS - 1;
+    return 0;
+}
+
 static int s_partner_add(s_ctx_t *ctx, json_t **result)
 {
     const char *code = s_arg(ctx, "code"), *parent = s_arg(ctx, "parent");
-    int rc =
-        dn_registry_partner_add(ctx->db, code, s_arg(ctx, "name"), s_arg(ctx, "kind"),
-                                parent, ctx->now_ms, ctx->why, sizeof ctx->why);
+    const char *recruiter = s_arg(ctx, "recruiter");
+    int64_t joined_ms;
+    int rc = s_date_arg(ctx, "joined", 0, ctx->now_ms, &joined_ms);
     if (rc)
         return rc;
-    dn_log_info("admin %s: partner %s added (%s, parent %s)", ctx->admin, code,
-                s_arg(ctx, "kind"), parent ? parent : "none");
+    rc = dn_registry_partner_add_recruited(
+        ctx->db, code, s_arg(ctx, "name"), s_arg(ctx, "kind"), parent, recruiter,
+        joined_ms, ctx->now_ms, ctx->why, sizeof ctx->why);
+    if (rc)
+        return rc;
+    dn_log_info("admin %s: partner %s added (%s, parent %s, recruiter %s)", ctx->admin,
+                code, s_arg(ctx, "kind"), parent ? parent : "none",
+                recruiter ? recruiter : "none");
     *result = s_partner_json(ctx->db, code, ctx->now_ms);
     return *result ? 0 : DN_EDB;
 }
@@ -82,6 +116,71 @@ static int s_partner_add(s_ctx_t *ctx, json_t **result)
 static int s_partner_list(s_ctx_t *ctx, json_t **result)
 {
     return dn_registry_partner_list(ctx->db, ctx->now_ms, result);
+}
+
+static int s_partner_move(s_ctx_t *ctx, json_t **result)
+{
+    const char *code = s_arg(ctx, "code"), *parent = s_arg(ctx, "parent");
+    char when[DN_TIME_TEXT_SIZE];
+    dn_registry_partner_t partner, before;
+    int64_t effective_ms, before_id = 0;
+    int rc = s_date_arg(ctx, "effective", 0, ctx->now_ms, &effective_ms);
+    if (rc)
+        return rc;
+    rc = dn_registry_partner_move(ctx->db, code, parent, effective_ms, ctx->why,
+                                  sizeof ctx->why);
+    if (rc)
+        return rc;
+    dn_time_format(effective_ms, when);
+    dn_log_info("admin %s: partner %s moved under %s from %s", ctx->admin, code, parent,
+                when);
+    /* the parent in force just before the move */
+    if (dn_registry_partner_get(ctx->db, code, &partner) ||
+        dn_registry_parent_at(ctx->db, partner.id, effective_ms - 1, &before_id) ||
+        (before_id && dn_registry_partner_by_id(ctx->db, before_id, &before)))
+        return DN_EDB;
+    *result = json_pack(
+        "{s:s, s:s, s:o, s:s}", "partner", code, "parent", parent, "previous_parent",
+        before_id ? json_string(before.code) : json_null(), "effective", when);
+    return *result ? 0 : DN_ENOMEM;
+}
+
+static int s_partner_tree(s_ctx_t *ctx, json_t **result)
+{
+    int64_t at_ms;
+    int rc = s_date_arg(ctx, "at", 1, ctx->now_ms, &at_ms);
+    if (rc)
+        return rc;
+    return dn_registry_partner_tree(ctx->db, s_arg(ctx, "code"), at_ms, result, ctx->why,
+                                    sizeof ctx->why);
+}
+
+static int s_partner_status(s_ctx_t *ctx, json_t **result, int suspend)
+{
+    const char *code = s_arg(ctx, "code");
+    char when[DN_TIME_TEXT_SIZE];
+    int rc = suspend ? dn_registry_partner_suspend(ctx->db, code, ctx->now_ms, ctx->why,
+                                                   sizeof ctx->why)
+                     : dn_registry_partner_resume(ctx->db, code, ctx->now_ms, ctx->why,
+                                                  sizeof ctx->why);
+    if (rc)
+        return rc;
+    dn_time_format(ctx->now_ms, when);
+    dn_log_info("admin %s: partner %s %s", ctx->admin, code,
+                suspend ? "suspended" : "resumed");
+    *result = json_pack("{s:s, s:s, s:s}", "partner", code, "status",
+                        suspend ? "suspended" : "active", "effective", when);
+    return *result ? 0 : DN_ENOMEM;
+}
+
+static int s_partner_suspend(s_ctx_t *ctx, json_t **result)
+{
+    return s_partner_status(ctx, result, 1);
+}
+
+static int s_partner_resume(s_ctx_t *ctx, json_t **result)
+{
+    return s_partner_status(ctx, result, 0);
 }
 
 /* -- sites ----------------------------------------------------------------- */
@@ -132,15 +231,152 @@ static int s_member_conflicts(s_ctx_t *ctx, json_t **result)
     return dn_registry_member_conflicts(ctx->db, result);
 }
 
+/* -- plans ----------------------------------------------------------------- */
+
+static int s_plan_set(s_ctx_t *ctx, json_t **result)
+{
+    dn_plan_t plan;
+    char date[DN_TIME_TEXT_SIZE];
+    int rc = dn_plan_set(ctx->db, s_arg(ctx, "text"), ctx->now_ms, &plan, ctx->why,
+                         sizeof ctx->why);
+    if (rc)
+        return rc;
+    dn_time_format(plan.effective_ms, date);
+    dn_log_info("admin %s: plan effective %.10s set (%s)", ctx->admin, date,
+                plan.currency);
+    return dn_plan_json(ctx->db, &plan, result);
+}
+
+static int s_plan_show(s_ctx_t *ctx, json_t **result)
+{
+    char when[DN_TIME_TEXT_SIZE];
+    dn_plan_t plan;
+    int64_t at_ms;
+    int rc = s_date_arg(ctx, "at", 1, ctx->now_ms, &at_ms);
+    if (rc)
+        return rc;
+    rc = dn_plan_at(ctx->db, at_ms, &plan);
+    if (rc == DN_ENOENT) {
+        dn_time_format(at_ms, when);
+        snprintf(ctx->why, sizeof ctx->why,
+                 "no plan in force at %s: 'dealernet-hq plan set FILE' sets one", when);
+    }
+    if (rc)
+        return rc;
+    return dn_plan_json(ctx->db, &plan, result);
+}
+
+static int s_plan_list(s_ctx_t *ctx, json_t **result)
+{
+    return dn_plan_list(ctx->db, result);
+}
+
+/* -- the ledger ------------------------------------------------------------ */
+
+static int s_period_close(s_ctx_t *ctx, json_t **result)
+{
+    const char *period = s_arg(ctx, "period");
+    char when[DN_TIME_TEXT_SIZE];
+    int rc = dn_ledger_period_close(ctx->db, period, ctx->admin, ctx->now_ms, ctx->why,
+                                    sizeof ctx->why);
+    if (rc)
+        return rc;
+    dn_time_format(ctx->now_ms, when);
+    dn_log_info("admin %s: period %s closed", ctx->admin, period);
+    *result = json_pack("{s:s, s:s}", "period", period, "closed", when);
+    return *result ? 0 : DN_ENOMEM;
+}
+
+static int s_statement(s_ctx_t *ctx, json_t **result)
+{
+    return dn_ledger_statement(ctx->db, s_arg(ctx, "partner"), NULL, s_arg(ctx, "period"),
+                               ctx->now_ms, result, ctx->why, sizeof ctx->why);
+}
+
+static int s_member_statement(s_ctx_t *ctx, json_t **result)
+{
+    const char *phone = s_arg(ctx, "phone");
+    char norm[DN_PHONE_SIZE];
+    if (dn_phone_normalize(phone, norm)) {
+        snprintf(ctx->why, sizeof ctx->why, "'%.40s' is not a phone number", phone);
+        return DN_EINVAL;
+    }
+    return dn_ledger_statement(ctx->db, NULL, norm, s_arg(ctx, "period"), ctx->now_ms,
+                               result, ctx->why, sizeof ctx->why);
+}
+
+static int s_payout(s_ctx_t *ctx, json_t **result)
+{
+    const char *text = s_arg(ctx, "amount");
+    char currency[4];
+    int64_t amount;
+    int exponent, rc = dn_ledger_currency(ctx->db, currency, &exponent);
+
+    if (rc == DN_ENOENT) {
+        snprintf(ctx->why, sizeof ctx->why,
+                 "no plan is set yet, so the ledger has no currency and no balance");
+        return DN_ENOENT;
+    }
+    if (rc)
+        return rc;
+    rc = dn_money_parse(text, exponent, &amount);
+    if (rc == DN_EOVERFLOW) {
+        snprintf(ctx->why, sizeof ctx->why, "amount %.40s is too large", text);
+        return DN_EINVAL;
+    }
+    if (rc) {
+        snprintf(ctx->why, sizeof ctx->why,
+                 "amount '%.40s' is not an amount in %s (at most %d decimals, like %s)",
+                 text, currency, exponent, exponent == 0 ? "120" : "120.50");
+        return DN_EINVAL;
+    }
+    return dn_ledger_payout(ctx->db, s_arg(ctx, "partner"), amount, s_arg(ctx, "ref"),
+                            ctx->admin, ctx->now_ms, result, ctx->why, sizeof ctx->why);
+}
+
+/*  The report comes back with status 0 whether it found differences or
+    not ("ok" says which): it is the answer to the question asked.  */
+static int s_verify(s_ctx_t *ctx, json_t **result)
+{
+    const char *path = sqlite3_db_filename(ctx->db, "main");
+    int rc;
+    if (!path || !*path) {
+        snprintf(ctx->why, sizeof ctx->why, "verify needs the server's database file");
+        return DN_EINVAL;
+    }
+    rc = dn_ledger_verify(path, result);
+    if (rc == DN_ECHAIN && *result)
+        rc = 0;
+    dn_log_info("admin %s: verify: %s", ctx->admin,
+                rc                                             ? dn_strerror(rc)
+                : json_is_true(json_object_get(*result, "ok")) ? "ok"
+                                                               : "differences");
+    return rc;
+}
+
 /* -- dispatch -------------------------------------------------------------- */
 
 static const s_command_t s_commands[] = {
-    {"partner.add", {"code", "name", "kind", "?parent"}, s_partner_add},
+    {"partner.add",
+     {"code", "name", "kind", "?parent", "?recruiter", "?joined"},
+     s_partner_add},
     {"partner.list", {NULL}, s_partner_list},
+    {"partner.move", {"code", "parent", "?effective"}, s_partner_move},
+    {"partner.tree", {"?code", "?at"}, s_partner_tree},
+    {"partner.suspend", {"code"}, s_partner_suspend},
+    {"partner.resume", {"code"}, s_partner_resume},
     {"site.add", {"code", "partner"}, s_site_add},
     {"site.list", {NULL}, s_site_list},
     {"site.revoke", {"code"}, s_site_revoke},
     {"member.conflicts", {NULL}, s_member_conflicts},
+    {"member.statement", {"phone", "?period"}, s_member_statement},
+    {"plan.set", {"text"}, s_plan_set},
+    {"plan.show", {"?at"}, s_plan_show},
+    {"plan.list", {NULL}, s_plan_list},
+    {"period.close", {"period"}, s_period_close},
+    {"statement", {"partner", "?period"}, s_statement},
+    {"payout", {"partner", "amount", "ref"}, s_payout},
+    {"verify", {NULL}, s_verify},
 };
 
 #define DN_ADMIN_COMMANDS (sizeof s_commands / sizeof s_commands[0])

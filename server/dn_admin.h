@@ -19,26 +19,59 @@
     dealernet-hq can print the agent's enroll command.  */
 #define DN_META_SYNC_ENDPOINT "sync_endpoint"
 
-/*  Commands and their arguments (all strings; "?" marks optional ones):
-      partner.add   code name kind parent?  -> the partner, as in partner.list
+/*  Commands and their arguments (all strings; "?" marks optional ones;
+    dates are YYYY-MM-DD in UTC, months YYYY-MM):
+      partner.add   code name kind parent? recruiter? joined?
+                                            -> the partner, as in partner.list
+                                               (joined: that day's midnight;
+                                               default now)
       partner.list                          -> dn_registry_partner_list
+      partner.move  code parent effective?  -> {"partner", "parent",
+                                                "previous_parent" (or null),
+                                                "effective" (ISO-8601)}
+                                               (effective: that day's
+                                               midnight; default now)
+      partner.tree  code? at?               -> dn_registry_partner_tree at
+                                               the end of day `at` (default
+                                               now)
+      partner.suspend code                  -> {"partner", "status":
+      partner.resume  code                      "suspended" | "active",
+                                                "effective" (ISO-8601, now)}
       site.add      code partner            -> {"site", "partner", "token",
                                                 "expires" (ISO-8601 UTC),
                                                 "sync_endpoint" (when known)}
       site.list                             -> dn_registry_site_list
       site.revoke   code                    -> {"site", "revoked" (ISO-8601)}
       member.conflicts                      -> dn_registry_member_conflicts
+      member.statement phone period?        -> dn_ledger_statement of the
+                                               member (phone normalised)
+      plan.set      text (the file)         -> dn_plan_json of the new version;
+                                               a parse error is status 65
+                                               with "line N: reason"
+      plan.show     at?                     -> dn_plan_json of the version in
+                                               force at the end of day `at`
+                                               (default now)
+      plan.list                             -> dn_plan_list
+      period.close  period                  -> {"period", "closed" (ISO-8601)}
+      statement     partner period?         -> dn_ledger_statement
+      payout        partner amount ref      -> dn_ledger_payout; amount a
+                                               decimal in the ledger currency
+      verify                                -> dn_ledger_verify's report on
+                                               the server's own database file,
+                                               status 0 also when "ok" is
+                                               false
     Status 64 for an unknown command, an unknown or missing argument or a
     malformed value; 65 for a malformed request or another protocol
-    version; otherwise dn_exit_code() of the registry's DN_E* code, with its
+    version; otherwise dn_exit_code() of the module's DN_E* code, with its
     one-line reason naming the thing.  Each mutating command is logged at
     info level with the admin's name (never the token).  */
 
 /*  Handles one request frame from the admin named admin (from the ZAP
     User-Id) and sets *reply / *reply_len to the packed AdminReply
     (malloc'd, caller frees).  A malformed request gets a reply with status
-    65 and the reason.  Returns 0, or DN_ENOMEM when no reply could be
-    built.  */
+    65 and the reason.  db is the server's connection to its database
+    file: verify opens that file again by its name (sqlite3_db_filename).
+    Returns 0, or DN_ENOMEM when no reply could be built.  */
 int dn_admin_handle(sqlite3 *db, const char *admin, const uint8_t *request, size_t len,
                     uint8_t **reply, size_t *reply_len);
 

@@ -131,6 +131,90 @@ static const dn_migration_t s_migrations[] = {
      "  referrer TEXT,"
      "  recorded_at_ms INTEGER NOT NULL"
      ");"},
+    {/* The ledger (issue "Partner-hierarchy commission and referral ledger").
+        A partner's recruiter earns the recruit override; joined_ms starts
+        its override window.  Suspension is effective-dated like the tree:
+        the status at time T is the row with the greatest effective_ms <= T
+        (no row: active).  */
+     "ALTER TABLE partners ADD COLUMN recruiter_id INTEGER REFERENCES partners(id);"
+     "ALTER TABLE partners ADD COLUMN joined_ms INTEGER;"
+     "UPDATE partners SET joined_ms = created_ms;"
+     "CREATE TABLE partner_status ("
+     "  partner_id INTEGER NOT NULL REFERENCES partners(id),"
+     "  effective_ms INTEGER NOT NULL,"
+     "  status TEXT NOT NULL CHECK (status IN ('active', 'suspended')),"
+     "  PRIMARY KEY (partner_id, effective_ms)"
+     ") WITHOUT ROWID;"
+     /* Plan versions: the one in force at T has the greatest effective_ms
+        <= T.  Amounts in minor units of the plan's currency.  */
+     "CREATE TABLE plans ("
+     "  id INTEGER PRIMARY KEY,"
+     "  effective_ms INTEGER NOT NULL UNIQUE,"
+     "  currency TEXT NOT NULL,"
+     "  cap_bps INTEGER NOT NULL CHECK (cap_bps BETWEEN 0 AND 10000),"
+     "  first_purchase_bonus INTEGER NOT NULL CHECK (first_purchase_bonus >= 0),"
+     "  purchase_bps INTEGER NOT NULL CHECK (purchase_bps BETWEEN 0 AND 10000),"
+     "  purchase_days INTEGER NOT NULL CHECK (purchase_days >= 0),"
+     "  recruit_override_bps INTEGER NOT NULL CHECK (recruit_override_bps BETWEEN 0 AND 10000),"
+     "  recruit_override_days INTEGER NOT NULL CHECK (recruit_override_days >= 0),"
+     "  source TEXT NOT NULL,"
+     "  created_ms INTEGER NOT NULL"
+     ");"
+     "CREATE TABLE plan_rates ("
+     "  plan_id INTEGER NOT NULL REFERENCES plans(id),"
+     "  category TEXT NOT NULL," /* '' for [levels] */
+     "  level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 9),"
+     "  bps INTEGER NOT NULL CHECK (bps BETWEEN 0 AND 10000),"
+     "  PRIMARY KEY (plan_id, category, level)"
+     ") WITHOUT ROWID;"
+     /* Accounts, named "partner:CODE", "member:PHONE", "hq:commission",
+        "hq:referral", "hq:payout".  balance = credits - debits, kept in the
+        transaction that posts each transfer.  */
+     "CREATE TABLE accounts ("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL UNIQUE,"
+     "  kind TEXT NOT NULL"
+     "    CHECK (kind IN ('partner', 'member', 'hq_commission', 'hq_referral', 'payout')),"
+     "  partner_id INTEGER REFERENCES partners(id),"
+     "  phone TEXT,"
+     "  balance INTEGER NOT NULL DEFAULT 0"
+     ");"
+     /* Append-only double-entry transfers, hash-chained in id order.  */
+     "CREATE TABLE transfers ("
+     "  id INTEGER PRIMARY KEY,"
+     "  debit INTEGER NOT NULL REFERENCES accounts(id),"
+     "  credit INTEGER NOT NULL REFERENCES accounts(id),"
+     "  amount INTEGER NOT NULL CHECK (amount > 0),"
+     "  code TEXT NOT NULL CHECK (code IN ('commission', 'referral', 'override', "
+     "    'clawback', 'payout', 'adjustment')),"
+     "  source_eid INTEGER REFERENCES events(eid)," /* the sale or refund event */
+     "  sale_eid INTEGER REFERENCES sales(eid),"    /* the sale it derives from */
+     "  reverses INTEGER REFERENCES transfers(id),"  /* a clawback's original */
+     "  level INTEGER,"
+     "  rate_bps INTEGER,"
+     "  category TEXT,"
+     "  bonus INTEGER NOT NULL DEFAULT 0," /* 1: a first-purchase bonus */
+     "  period TEXT NOT NULL,"             /* YYYY-MM posted into */
+     "  event_period TEXT,"                /* YYYY-MM of a late event */
+     "  ref TEXT,"                         /* payout reference */
+     "  created_ms INTEGER NOT NULL,"
+     "  prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),"
+     "  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32)"
+     ");"
+     "CREATE INDEX transfers_sale ON transfers(sale_eid);"
+     "CREATE INDEX transfers_debit ON transfers(debit, period);"
+     "CREATE INDEX transfers_credit ON transfers(credit, period);"
+     "CREATE TRIGGER transfers_no_update BEFORE UPDATE ON transfers "
+     "  BEGIN SELECT RAISE(ABORT, 'transfers are append-only'); END;"
+     "CREATE TRIGGER transfers_no_delete BEFORE DELETE ON transfers "
+     "  BEGIN SELECT RAISE(ABORT, 'transfers are append-only'); END;"
+     /* Closed months: nothing is ever posted into them again.  */
+     "CREATE TABLE periods ("
+     "  period TEXT PRIMARY KEY,"
+     "  closed_ms INTEGER NOT NULL,"
+     "  closed_by TEXT NOT NULL"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX sales_member ON sales(member_phone, eid);"},
 };
 
 int dn_central_open(const char *dir, int flags, sqlite3 **db)

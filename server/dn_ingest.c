@@ -11,6 +11,7 @@
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_ledger.h"
 #include "dn_log.h"
 
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 struct _dn_ingest_t {
     sqlite3 *db;
     dn_db_cache_t *cache;
+    dn_ledger_t *ledger; /* posts each stored sale and refund */
 };
 
 dn_ingest_t *dn_ingest_new(sqlite3 *db)
@@ -30,7 +32,8 @@ dn_ingest_t *dn_ingest_new(sqlite3 *db)
         return NULL;
     self->db = db;
     self->cache = dn_db_cache_new(db);
-    if (!self->cache)
+    self->ledger = dn_ledger_new(db);
+    if (!self->cache || !self->ledger)
         dn_ingest_destroy(&self);
     return self;
 }
@@ -38,6 +41,7 @@ dn_ingest_t *dn_ingest_new(sqlite3 *db)
 void dn_ingest_destroy(dn_ingest_t **self_p)
 {
     if (self_p && *self_p) {
+        dn_ledger_destroy(&(*self_p)->ledger);
         dn_db_cache_destroy(&(*self_p)->cache);
         free(*self_p);
         *self_p = NULL;
@@ -362,16 +366,22 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
     eid = sqlite3_last_insert_rowid(self->db);
     switch (ev->body_case) {
     case DEALERNET__EVENT__BODY_SALE:
-        return s_store_sale(self, eid, site->id, ev);
+        step = s_store_sale(self, eid, site->id, ev);
+        break;
     case DEALERNET__EVENT__BODY_REFUND:
-        return s_store_refund(self, eid, site->id, ev, r);
+        step = s_store_refund(self, eid, site->id, ev, r);
+        break;
     case DEALERNET__EVENT__BODY_MEMBER_SIGNUP:
-        return s_store_signup(self, eid, site->id, ev);
+        step = s_store_signup(self, eid, site->id, ev);
+        break;
     case DEALERNET__EVENT__BODY_MEMBER_UPDATE:
-        return s_store_update(self, ev);
+        step = s_store_update(self, ev);
+        break;
     default:
-        return DN_EPROTO; /* dn_wire_event_check guarantees a body */
+        step = DN_EPROTO; /* dn_wire_event_check guarantees a body */
     }
+    /* Posted in the same transaction: an acked event is fully posted.  */
+    return step ? step : dn_ledger_post(self->ledger, eid, ev, now_ms);
 }
 
 int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,

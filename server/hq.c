@@ -4,16 +4,22 @@
     authenticated by the HQ admin key that `dealernet-server init` wrote.
     The server does the work and answers with JSON; this program only turns
     arguments into a request and the JSON into a table, CSV or JSON
-    (dn_render), so a new server command needs little more here than a line
-    in the command table.  A server that does not answer within --timeout
-    gets one line and exit 69: nothing is retried, since a mutating request
-    may have been applied.
+    (dn_render).  Every command is one entry of the command table at the
+    end of this file -- its words, the admin command it sends, its
+    positional arguments and options and the admin arguments they fill --
+    and one generic runner parses, checks, sends and prints them all, so a
+    new server command needs a table entry here and, rarely, a printing
+    hook.  A server that does not answer within --timeout gets one line and
+    exit 69: nothing is retried, since a mutating request may have been
+    applied.
 */
 #include "dn_curve.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_plan.h"
 #include "dn_protocol.h"
 #include "dn_render.h"
+#include "dn_time.h"
 #include "dn_valid.h"
 #include "dn_wire.h"
 
@@ -33,12 +39,17 @@
 #define DN_HQ_MAX_TIMEOUT_S     3600
 #define DN_HQ_DEFAULT_SYNC_PORT "7700"
 #define DN_HQ_MONITOR           "inproc://dealernet-hq-monitor"
+#define DN_HQ_MAX_FILE_BYTES    DN_PLAN_MAX_BYTES /* a file sent as an argument */
 #define EX_USAGE                64
+#define EX_DATAERR              65
+#define EX_NOINPUT              66
 #define EX_UNAVAILABLE          69
+#define EX_IOERR                74
 #define EX_TEMPFAIL             75
 #define EX_NOPERM               77
 
-/*  Option codes of the global options, beyond any character a command uses.  */
+/*  Option codes of the global options and of --json / --csv; a command's
+    own options get S_OPT_OWN + their index in its table entry.  */
 enum {
     S_OPT_SERVER = 1000,
     S_OPT_SERVER_KEY,
@@ -46,14 +57,69 @@ enum {
     S_OPT_TIMEOUT,
     S_OPT_JSON,
     S_OPT_CSV,
+    S_OPT_OWN = 1100,
 };
 
+/* -- the command table's types ------------------------------------------- */
+
+#define S_MAX_POS  2 /* positional arguments of one command */
+#define S_MAX_OPTS 6 /* options of one command, beyond the global ones */
+
+/*  What a value is, and so how it is checked (or turned) before sending.  */
+typedef enum {
+    S_TEXT = 0, /* as typed; the server checks it */
+    S_CODE,     /* a code (dn_valid_code) */
+    S_DATE,     /* YYYY-MM-DD */
+    S_PERIOD,   /* YYYY-MM */
+    S_PHONE,    /* a phone, sent normalised (dn_phone_normalize) */
+    S_FILE      /* a file name: the file's text is sent */
+} s_kind_t;
+
+/*  A positional argument.  */
 typedef struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *usage;
+    const char *arg; /* the admin argument it fills; NULL ends the list */
+    s_kind_t kind;
+    const char *need; /* the usage error when it is missing; NULL: optional */
+} s_pos_t;
+
+/*  An option of a command.  */
+typedef struct {
+    const char *name; /* without "--"; NULL ends the list */
+    const char *arg;  /* the admin argument it fills */
+    s_kind_t kind;
+    int flag;     /* takes no value; sends "1" when given */
+    int required; /* missing: the command's `need` message */
+} s_opt_t;
+
+#define S_FMT_JSON 1 /* --json accepted */
+#define S_FMT_CSV  2 /* --csv accepted */
+
+typedef struct s_call s_call_t;
+
+typedef struct {
+    const char *name;    /* the words typed: "site add", "verify" */
+    const char *command; /* the admin command sent */
+    const char *usage;   /* what follows the name in a usage line */
     const char *help;
+    s_pos_t pos[S_MAX_POS + 1];
+    s_opt_t opts[S_MAX_OPTS + 1];
+    const char *need; /* usage error when a required option is missing */
+    int formats;      /* S_FMT_* */
+    int timeout_s;    /* default wait without --timeout (0: DN_HQ_TIMEOUT_S) */
+    /* Prints the result (in any format) and returns the exit status; NULL
+       prints it with dn_render in the format asked for.  */
+    int (*print)(const s_call_t *call, const json_t *result);
 } s_command_t;
+
+/*  One run of a command: what the runner parsed, for the printing hook.  */
+struct s_call {
+    const s_command_t *cmd;
+    dn_render_format_t format;
+    const char *args[2 * (S_MAX_POS + S_MAX_OPTS)]; /* (admin arg, value) pairs */
+    size_t n_args;
+    char *file;                /* an S_FILE argument's text, malloc'd */
+    char phone[DN_PHONE_SIZE]; /* an S_PHONE argument, normalised */
+};
 
 /*  The global options, from the command line or the environment.  */
 static struct {
@@ -61,8 +127,9 @@ static struct {
     const char *server_key; /* the server's public key, Z85 */
     const char *key_file;   /* the HQ admin key pair */
     int timeout_s;
+    int timeout_given; /* --timeout was given: it wins over a command's default */
     int quiet;
-} s_opt = {NULL, NULL, NULL, DN_HQ_TIMEOUT_S, 0};
+} s_opt = {NULL, NULL, NULL, DN_HQ_TIMEOUT_S, 0, 0};
 
 static const s_command_t *s_current; /* for usage errors and --help */
 
@@ -99,6 +166,7 @@ static int s_global_option(int c, const char *arg, int *code)
             return -1;
         }
         s_opt.timeout_s = (int)secs;
+        s_opt.timeout_given = 1;
         return 1;
     case 'q':
         s_opt.quiet = 1;
@@ -464,112 +532,277 @@ static const char *s_str(const json_t *obj, const char *key)
     return text ? text : "-";
 }
 
-/*  Parses the options of a listing: --json, --csv.  Returns 0, or -1 and
-    the exit status in *code.  */
-static int s_listing_opts(int argc, char **argv, dn_render_format_t *format, int *code)
+/* -- the runner ---------------------------------------------------------- */
+
+/*  The value sent for an admin argument, or NULL.  */
+static const char *s_arg(const s_call_t *call, const char *name)
 {
-    static const struct option longs[] = {{"json", no_argument, NULL, S_OPT_JSON},
-                                          {"csv", no_argument, NULL, S_OPT_CSV},
-                                          {NULL, 0, NULL, 0}};
-    int c;
-    *format = DN_RENDER_TABLE;
-    while ((c = s_getopt(argc, argv, longs, code)) != -1) {
-        if (c == -2 || s_format_option(c, format, code))
-            return -1;
+    for (size_t i = 0; i < call->n_args; i++)
+        if (strcmp(call->args[2 * i], name) == 0)
+            return call->args[2 * i + 1];
+    return NULL;
+}
+
+static void s_set_arg(s_call_t *call, const char *name, const char *value)
+{
+    for (size_t i = 0; i < call->n_args; i++) {
+        if (strcmp(call->args[2 * i], name) == 0) {
+            call->args[2 * i + 1] = value;
+            return;
+        }
     }
-    if (optind < argc) {
-        *code = s_usage_error("unexpected argument '%s'", argv[optind]);
-        return -1;
+    assert(call->n_args < (S_MAX_POS + S_MAX_OPTS));
+    call->args[2 * call->n_args] = name;
+    call->args[2 * call->n_args + 1] = value;
+    call->n_args++;
+}
+
+/*  Reads a text file of at most DN_HQ_MAX_FILE_BYTES into *text (malloc'd,
+    NUL-terminated).  Returns 0 or an exit status (after one line).  */
+static int s_read_file(const char *path, char **text)
+{
+    FILE *file = fopen(path, "rb");
+    size_t n;
+    char *buf;
+
+    *text = NULL;
+    if (!file) {
+        dn_log_error("cannot read %s: %s", path, strerror(errno));
+        return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+    }
+    buf = malloc(DN_HQ_MAX_FILE_BYTES + 2);
+    if (!buf) {
+        fclose(file);
+        dn_log_error("out of memory reading %s", path);
+        return 70;
+    }
+    n = fread(buf, 1, DN_HQ_MAX_FILE_BYTES + 1, file);
+    if (ferror(file)) {
+        dn_log_error("cannot read %s: %s", path, strerror(errno));
+        fclose(file);
+        free(buf);
+        return EX_IOERR;
+    }
+    fclose(file);
+    if (n > DN_HQ_MAX_FILE_BYTES) {
+        dn_log_error("%s is larger than %d bytes", path, DN_HQ_MAX_FILE_BYTES);
+        free(buf);
+        return EX_DATAERR;
+    }
+    if (memchr(buf, '\0', n)) {
+        dn_log_error("%s is not a text file: it holds a NUL byte", path);
+        free(buf);
+        return EX_DATAERR;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    return 0;
+}
+
+/*  1 if text is a month, YYYY-MM.  */
+static int s_valid_period(const char *text)
+{
+    char date[16];
+    int64_t ms;
+    if (strlen(text) != 7)
+        return 0;
+    snprintf(date, sizeof date, "%s-01", text);
+    return dn_time_parse_date(date, &ms) == 0;
+}
+
+/*  Checks the value of an argument of kind, named option (NULL for a
+    positional one), and replaces *value with what is sent (a phone
+    normalised, a file's text).  Returns 0 or an exit status.  */
+static int s_check_value(s_call_t *call, s_kind_t kind, const char *option,
+                         const char **value)
+{
+    char text[256], prefix[48] = "";
+    if (option)
+        snprintf(prefix, sizeof prefix, "--%s ", option);
+    switch (kind) {
+    case S_TEXT:
+        return 0;
+    case S_CODE:
+        if (dn_valid_code(*value))
+            return 0;
+        snprintf(
+            text, sizeof text,
+            "%s'%.40s' is not a code (a letter, then letters, digits, '_', '.', '-'; "
+            "at most 32)",
+            prefix, *value);
+        break;
+    case S_DATE: {
+        int64_t ms;
+        if (dn_time_parse_date(*value, &ms) == 0)
+            return 0;
+        snprintf(text, sizeof text, "%s'%.40s' is not a date (YYYY-MM-DD)", prefix,
+                 *value);
+        break;
+    }
+    case S_PERIOD:
+        if (s_valid_period(*value))
+            return 0;
+        snprintf(text, sizeof text, "%s'%.40s' is not a month (YYYY-MM)", prefix, *value);
+        break;
+    case S_PHONE:
+        if (dn_phone_normalize(*value, call->phone) == 0) {
+            *value = call->phone;
+            return 0;
+        }
+        snprintf(text, sizeof text,
+                 "%s'%.40s' is not a phone number (%d to %d digits, an optional '+', "
+                 "spaces, '-', '.', '(' and ')')",
+                 prefix, *value, DN_MIN_PHONE_DIGITS, DN_MAX_PHONE_DIGITS);
+        break;
+    case S_FILE: {
+        int code;
+        assert(!call->file); /* one file per command */
+        if ((code = s_read_file(*value, &call->file)) != 0)
+            return code;
+        *value = call->file;
+        return 0;
+    }
+    }
+    return s_usage_error("%s", text);
+}
+
+/*  Parses the command line of cmd, checks it, fills call.  Returns 0 or an
+    exit status (-1: --help was printed, exit 0).  */
+static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call)
+{
+    struct option longs[S_MAX_OPTS + 3];
+    const char *values[S_MAX_OPTS] = {NULL};
+    size_t n = 0, n_pos = 0, i;
+    int c, code = 0;
+
+    for (i = 0; cmd->opts[i].name; i++) {
+        assert(i < S_MAX_OPTS);
+        longs[n++] = (struct option){cmd->opts[i].name,
+                                     cmd->opts[i].flag ? no_argument : required_argument,
+                                     NULL, S_OPT_OWN + (int)i};
+    }
+    if (cmd->formats & S_FMT_JSON)
+        longs[n++] = (struct option){"json", no_argument, NULL, S_OPT_JSON};
+    if (cmd->formats & S_FMT_CSV)
+        longs[n++] = (struct option){"csv", no_argument, NULL, S_OPT_CSV};
+    memset(&longs[n], 0, sizeof longs[n]);
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code ? code : -1;
+        if (c == S_OPT_JSON || c == S_OPT_CSV) {
+            if (s_format_option(c, &call->format, &code))
+                return code;
+        } else {
+            assert(c >= S_OPT_OWN && c < S_OPT_OWN + S_MAX_OPTS);
+            values[c - S_OPT_OWN] = cmd->opts[c - S_OPT_OWN].flag ? "1" : optarg;
+        }
+    }
+
+    /* positional arguments: too many, missing, malformed -- in that order */
+    while (n_pos < S_MAX_POS && cmd->pos[n_pos].arg)
+        n_pos++;
+    if ((size_t)(argc - optind) > n_pos)
+        return s_usage_error("unexpected argument '%s'", argv[optind + (int)n_pos]);
+    for (i = 0; i < n_pos; i++) {
+        if (optind + (int)i < argc)
+            continue;
+        if (cmd->pos[i].need)
+            return s_usage_error("%s", cmd->pos[i].need);
+        break; /* optional ones come last */
+    }
+    for (i = 0; i < n_pos && optind + (int)i < argc; i++) {
+        const char *value = argv[optind + (int)i];
+        if ((code = s_check_value(call, cmd->pos[i].kind, NULL, &value)) != 0)
+            return code;
+        s_set_arg(call, cmd->pos[i].arg, value);
+    }
+
+    /* options: required ones, then their values */
+    for (i = 0; cmd->opts[i].name; i++)
+        if (cmd->opts[i].required && !values[i])
+            return s_usage_error("%s", cmd->need);
+    for (i = 0; cmd->opts[i].name; i++) {
+        if (!values[i])
+            continue;
+        if ((code = s_check_value(call, cmd->opts[i].kind, cmd->opts[i].name,
+                                  &values[i])) != 0)
+            return code;
+        s_set_arg(call, cmd->opts[i].arg, values[i]);
     }
     return 0;
 }
 
-static int s_listing(int argc, char **argv, const char *command)
+/*  The one runner: parse, check, send, print.  Returns the exit status.  */
+static int s_run(const s_command_t *cmd, int argc, char **argv)
 {
-    dn_render_format_t format;
-    json_t *result;
-    int code = 0;
-    if (s_listing_opts(argc, argv, &format, &code))
-        return code;
-    if ((code = s_request(command, NULL, 0, &result)) != 0)
-        return code;
-    code = s_print(result, format);
+    s_call_t call = {.cmd = cmd, .format = DN_RENDER_TABLE};
+    json_t *result = NULL;
+    int code = s_parse(cmd, argc, argv, &call);
+
+    if (code == 0) {
+        if (!s_opt.timeout_given && cmd->timeout_s)
+            s_opt.timeout_s = cmd->timeout_s;
+        code = s_request(cmd->command, call.args, call.n_args, &result);
+    }
+    free(call.file);
+    call.file = NULL;
+    if (code)
+        return code < 0 ? 0 : code;
+    code = cmd->print ? cmd->print(&call, result) : s_print(result, call.format);
+    if (code == 0 && fflush(stdout) != 0) {
+        dn_log_error("cannot write the result: %s", strerror(errno));
+        code = dn_exit_code(DN_EIO);
+    }
     json_decref(result);
     return code;
 }
 
-/*  Checks that CODE is the one positional argument.  Returns it, or NULL
-    with *code set.  */
-static const char *s_one_code(int argc, char **argv, const char *what, int *code)
+/* -- printing hooks ------------------------------------------------------ */
+
+static int s_print_partner_add(const s_call_t *call, const json_t *result)
 {
-    if (optind >= argc) {
-        *code = s_usage_error("%s", what);
-        return NULL;
-    }
-    if (optind + 1 < argc) {
-        *code = s_usage_error("unexpected argument '%s'", argv[optind + 1]);
-        return NULL;
-    }
-    if (!dn_valid_code(argv[optind])) {
-        *code = s_usage_error("'%.40s' is not a code (a letter, then letters, digits, "
-                              "'_', '.', '-'; at most 32)",
-                              argv[optind]);
-        return NULL;
-    }
-    return argv[optind];
+    const char *parent = s_arg(call, "parent"), *recruiter = s_arg(call, "recruiter");
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (!s_opt.quiet)
+        printf("partner %s added (%s, %s%s%s%s)\n", s_arg(call, "code"),
+               s_str(result, "kind"), parent ? "parent " : "no parent",
+               parent ? parent : "", recruiter ? ", recruited by " : "",
+               recruiter ? recruiter : "");
+    return 0;
 }
 
-/* -- partners ------------------------------------------------------------ */
-
-static int s_cmd_partner_add(int argc, char **argv)
+static int s_print_partner_move(const s_call_t *call, const json_t *result)
 {
-    static const struct option longs[] = {{"name", required_argument, NULL, 'n'},
-                                          {"kind", required_argument, NULL, 'k'},
-                                          {"parent", required_argument, NULL, 'p'},
-                                          {"json", no_argument, NULL, S_OPT_JSON},
-                                          {NULL, 0, NULL, 0}};
-    const char *name = NULL, *kind = NULL, *parent = NULL, *code;
-    dn_render_format_t format = DN_RENDER_TABLE;
-    json_t *result;
-    int c, rc = 0;
-
-    while ((c = s_getopt(argc, argv, longs, &rc)) != -1) {
-        if (c == -2)
-            return rc;
-        if (c == 'n')
-            name = optarg;
-        else if (c == 'k')
-            kind = optarg;
-        else if (c == 'p')
-            parent = optarg;
-        else if (c == S_OPT_JSON)
-            format = DN_RENDER_JSON;
-    }
-    if (!(code = s_one_code(argc, argv, "partner add needs the partner's CODE", &rc)))
-        return rc;
-    if (!name || !kind)
-        return s_usage_error("%s", "partner add needs --name NAME and --kind "
-                                   "hq|region|distributor|dealer|reseller");
-    {
-        const char *args[] = {"code", code, "name", name, "kind", kind, "parent", parent};
-        if ((rc = s_request("partner.add", args, 4, &result)) != 0)
-            return rc;
-    }
-    if (format == DN_RENDER_JSON)
-        rc = s_print(result, format);
-    else if (!s_opt.quiet)
-        printf("partner %s added (%s, %s%s)\n", code, s_str(result, "kind"),
-               parent ? "parent " : "no parent", parent ? parent : "");
-    json_decref(result);
-    return rc;
+    const char *before = json_string_value(json_object_get(result, "previous_parent"));
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (!s_opt.quiet)
+        printf("partner %s moves under %s from %s (before: %s%s); sales recorded "
+               "earlier keep their upline\n",
+               s_str(result, "partner"), s_str(result, "parent"),
+               s_str(result, "effective"), before ? "under " : "no parent",
+               before ? before : "");
+    return 0;
 }
 
-static int s_cmd_partner_list(int argc, char **argv)
+static int s_print_partner_status(const s_call_t *call, const json_t *result)
 {
-    return s_listing(argc, argv, "partner.list");
+    const char *status = s_str(result, "status");
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (s_opt.quiet)
+        return 0;
+    if (strcmp(status, "suspended") == 0)
+        printf("partner %s suspended from %s: it earns nothing until resumed, and the "
+               "next active partner above it takes its level\n",
+               s_str(result, "partner"), s_str(result, "effective"));
+    else
+        printf("partner %s active again from %s\n", s_str(result, "partner"),
+               s_str(result, "effective"));
+    return 0;
 }
-
-/* -- sites --------------------------------------------------------------- */
 
 /*  Writes into out the endpoint an agent connects to for sync: the
     server's sync endpoint as bound, with a wildcard host replaced by the
@@ -597,37 +830,15 @@ static void s_sync_endpoint(const char *bound, char *out, size_t size)
     }
 }
 
-static int s_cmd_site_add(int argc, char **argv)
+/*  The enrollment token, shown this once, with the command to run.  */
+static int s_print_site_add(const s_call_t *call, const json_t *result)
 {
-    static const struct option longs[] = {{"partner", required_argument, NULL, 'p'},
-                                          {"json", no_argument, NULL, S_OPT_JSON},
-                                          {NULL, 0, NULL, 0}};
-    const char *partner = NULL, *code;
-    dn_render_format_t format = DN_RENDER_TABLE;
+    const char *code = s_arg(call, "code"), *partner = s_arg(call, "partner");
     char sync[512];
-    json_t *result;
-    int c, rc = 0;
+    int rc = 0;
 
-    while ((c = s_getopt(argc, argv, longs, &rc)) != -1) {
-        if (c == -2)
-            return rc;
-        if (c == 'p')
-            partner = optarg;
-        else if (c == S_OPT_JSON)
-            format = DN_RENDER_JSON;
-    }
-    if (!(code = s_one_code(argc, argv, "site add needs the site's CODE", &rc)))
-        return rc;
-    if (!partner)
-        return s_usage_error("%s", "site add needs --partner CODE (the partner who owns "
-                                   "the site)");
-    {
-        const char *args[] = {"code", code, "partner", partner};
-        if ((rc = s_request("site.add", args, 2, &result)) != 0)
-            return rc;
-    }
-    if (format == DN_RENDER_JSON) {
-        rc = s_print(result, format);
+    if (call->format != DN_RENDER_TABLE) {
+        rc = s_print(result, call->format);
     } else if (s_opt.quiet) {
         printf("%s\n", s_str(result, "token"));
     } else {
@@ -648,78 +859,412 @@ static int s_cmd_site_add(int argc, char **argv)
         dn_log_error("cannot write the token: %s", strerror(errno));
         rc = dn_exit_code(DN_EIO);
     }
-    json_decref(result);
     return rc;
 }
 
-static int s_cmd_site_list(int argc, char **argv)
+static int s_print_site_revoke(const s_call_t *call, const json_t *result)
 {
-    return s_listing(argc, argv, "site.list");
-}
-
-static int s_cmd_site_revoke(int argc, char **argv)
-{
-    static const struct option longs[] = {{"json", no_argument, NULL, S_OPT_JSON},
-                                          {NULL, 0, NULL, 0}};
-    dn_render_format_t format = DN_RENDER_TABLE;
-    const char *code;
-    json_t *result;
-    int c, rc = 0;
-
-    while ((c = s_getopt(argc, argv, longs, &rc)) != -1) {
-        if (c == -2)
-            return rc;
-        if (c == S_OPT_JSON)
-            format = DN_RENDER_JSON;
-    }
-    if (!(code = s_one_code(argc, argv, "site revoke needs the site's CODE", &rc)))
-        return rc;
-    {
-        const char *args[] = {"code", code};
-        if ((rc = s_request("site.revoke", args, 1, &result)) != 0)
-            return rc;
-    }
-    if (format == DN_RENDER_JSON)
-        rc = s_print(result, format);
-    else if (!s_opt.quiet)
-        printf("site %s revoked at %s: its key can no longer sync\n", code,
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (!s_opt.quiet)
+        printf("site %s revoked at %s: its key can no longer sync\n", s_arg(call, "code"),
                s_str(result, "revoked"));
-    json_decref(result);
+    return 0;
+}
+
+static int s_print_plan_set(const s_call_t *call, const json_t *result)
+{
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (!s_opt.quiet)
+        printf("plan effective %s set (%s, levels %s, cap %lld bps): it applies to sales "
+               "recorded from that day on\n",
+               s_str(result, "effective"), s_str(result, "currency"),
+               s_str(result, "levels"),
+               (long long)json_integer_value(json_object_get(result, "cap_bps")));
+    return 0;
+}
+
+/*  The plan as key / value lines, then the file it was set from.  */
+static int s_print_plan_show(const s_call_t *call, const json_t *result)
+{
+    const char *source = json_string_value(json_object_get(result, "source"));
+    json_t *shown;
+    int rc;
+
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    shown = json_deep_copy(result);
+    if (!shown) {
+        dn_log_error("out of memory");
+        return 70;
+    }
+    json_object_del(shown, "source");
+    rc = s_print(shown, DN_RENDER_TABLE);
+    json_decref(shown);
+    if (rc == 0 && source && *source) {
+        size_t len = strlen(source);
+        printf("\n%s%s", source, source[len - 1] == '\n' ? "" : "\n");
+    }
     return rc;
 }
 
-/* -- members ------------------------------------------------------------- */
-
-static int s_cmd_member_conflicts(int argc, char **argv)
+static int s_print_period_close(const s_call_t *call, const json_t *result)
 {
-    return s_listing(argc, argv, "member.conflicts");
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (!s_opt.quiet)
+        printf("period %s closed at %s: nothing is posted into it again; events of it "
+               "that sync later post into the open month\n",
+               s_str(result, "period"), s_str(result, "closed"));
+    return 0;
 }
 
-/* -- dispatch ------------------------------------------------------------ */
+/*  A statement: a header block (account, period, opening balance ...), the
+    transfers table, a footer (totals by code, closing balance).  --csv
+    prints the transfers only, --json the statement as it came.  */
+static int s_print_statement(const s_call_t *call, const json_t *result)
+{
+    const json_t *transfers = json_object_get(result, "transfers"), *value;
+    json_t *header = json_object(), *footer = json_object(), *empty = json_array();
+    const char *key;
+    int rc = 0;
+
+    if (call->format == DN_RENDER_JSON || !json_is_object(result)) {
+        rc = s_print(result, call->format);
+        goto done;
+    }
+    if (!header || !footer || !empty) {
+        dn_log_error("out of memory");
+        rc = 70;
+        goto done;
+    }
+    if (call->format == DN_RENDER_CSV) {
+        rc = s_print(transfers ? transfers : empty, DN_RENDER_CSV);
+        goto done;
+    }
+    json_object_foreach((json_t *)result, key, value)
+    {
+        if (strcmp(key, "transfers") == 0 || strcmp(key, "closing") == 0)
+            continue;
+        if (json_is_object(value)) { /* totals by code: one line each */
+            const char *code;
+            json_t *total;
+            json_object_foreach((json_t *)value, code, total)
+                json_object_set(footer, code, total);
+        } else if (!json_is_array(value)) {
+            json_object_set(header, key, (json_t *)value);
+        }
+    }
+    if ((value = json_object_get(result, "closing")) != NULL)
+        json_object_set(footer, "closing", (json_t *)value);
+    rc = s_print(header, DN_RENDER_TABLE);
+    if (rc == 0) {
+        printf("\n");
+        rc = s_print(transfers ? transfers : empty, DN_RENDER_TABLE);
+    }
+    json_object_foreach((json_t *)result, key, value)
+    {
+        if (rc == 0 && json_is_array(value) && strcmp(key, "transfers") != 0) {
+            printf("\n"); /* totals given as rows */
+            rc = s_print(value, DN_RENDER_TABLE);
+        }
+    }
+    if (rc == 0 && json_object_size(footer)) {
+        printf("\n");
+        rc = s_print(footer, DN_RENDER_TABLE);
+    }
+done:
+    json_decref(header);
+    json_decref(footer);
+    json_decref(empty);
+    return rc;
+}
+
+static int s_print_payout(const s_call_t *call, const json_t *result)
+{
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (!s_opt.quiet)
+        printf("payout of %s %s to %s recorded (ref %s, period %s); balance now %s %s\n",
+               s_str(result, "amount"), s_str(result, "currency"),
+               s_str(result, "partner"), s_str(result, "ref"), s_str(result, "period"),
+               s_str(result, "balance"), s_str(result, "currency"));
+    return 0;
+}
+
+/*  verify: each difference on its own line (stdout); when there is any,
+    "verify: N differences" on stderr and exit 65.  */
+static int s_print_verify(const s_call_t *call, const json_t *result)
+{
+    const json_t *differences = json_object_get(result, "differences"), *item;
+    size_t n = json_array_size(differences), i;
+    int ok = json_is_true(json_object_get(result, "ok")), rc = 0;
+
+    if (call->format != DN_RENDER_TABLE) {
+        rc = s_print(result, call->format);
+    } else {
+        json_array_foreach(differences, i, item)
+        {
+            const char *text = json_string_value(item);
+            if (text)
+                printf("%s\n", text);
+            else
+                rc = s_print(item, DN_RENDER_JSON);
+        }
+        if (ok && !s_opt.quiet)
+            printf("verify: ok (%lld events, %lld transfers, %lld accounts)\n",
+                   (long long)json_integer_value(json_object_get(result, "events")),
+                   (long long)json_integer_value(json_object_get(result, "transfers")),
+                   (long long)json_integer_value(json_object_get(result, "accounts")));
+    }
+    if (rc == 0 && fflush(stdout) != 0) {
+        dn_log_error("cannot write the result: %s", strerror(errno));
+        return dn_exit_code(DN_EIO);
+    }
+    if (rc == 0 && !ok) {
+        dn_log_error("verify: %zu difference%s", n, n == 1 ? "" : "s");
+        rc = EX_DATAERR;
+    }
+    return rc;
+}
+
+/* -- the commands -------------------------------------------------------- */
+
+#define S_LISTING (S_FMT_JSON | S_FMT_CSV)
 
 static const s_command_t s_commands[] = {
-    {"partner add", s_cmd_partner_add,
-     "CODE --name NAME --kind KIND [--parent CODE] [--json]",
+    {"partner add",
+     "partner.add",
+     "CODE --name NAME --kind KIND [--parent CODE] [--recruiter CODE] "
+     "[--joined YYYY-MM-DD] [--json]",
      "Adds a partner to the commercial tree.  KIND is one of hq, region,\n"
      "distributor, dealer, reseller.  --parent names its upline, which must exist\n"
-     "already.\n"},
-    {"partner list", s_cmd_partner_list, "[--json|--csv]",
-     "Lists the partners: code, name, kind, current parent, when added.\n"},
-    {"site add", s_cmd_site_add, "CODE --partner CODE [--json]",
+     "already.  --recruiter names the partner who recruited it: the recruiter\n"
+     "earns the plan's recruit override on its sales for recruit_override_days\n"
+     "from --joined (a date; default: now).\n",
+     {{"code", S_CODE, "partner add needs the partner's CODE"}},
+     {{"name", "name", S_TEXT, 0, 1},
+      {"kind", "kind", S_TEXT, 0, 1},
+      {"parent", "parent", S_TEXT, 0, 0},
+      {"recruiter", "recruiter", S_TEXT, 0, 0},
+      {"joined", "joined", S_DATE, 0, 0}},
+     "partner add needs --name NAME and --kind hq|region|distributor|dealer|reseller",
+     S_FMT_JSON,
+     0,
+     s_print_partner_add},
+    {"partner list",
+     "partner.list",
+     "[--json|--csv]",
+     "Lists the partners: code, name, kind, current parent, recruiter, status\n"
+     "(active or suspended), when they joined, when they were added.\n",
+     {{NULL}},
+     {{NULL}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
+    {"partner move",
+     "partner.move",
+     "CODE --parent CODE [--effective YYYY-MM-DD] [--json]",
+     "Moves a partner, with its downline, under another parent from a date on\n"
+     "(UTC midnight; default: now).  History is never rewritten: sales recorded\n"
+     "before the move keep the upline they had.  Refused: a move that would make\n"
+     "a cycle, moving an hq partner, a second move of a partner at the same time,\n"
+     "and a date at or before a sale already posted for the partner or its\n"
+     "downline (that would change commissions already posted).\n",
+     {{"code", S_CODE, "partner move needs the partner's CODE"}},
+     {{"parent", "parent", S_CODE, 0, 1}, {"effective", "effective", S_DATE, 0, 0}},
+     "partner move needs --parent CODE (the new upline)",
+     S_FMT_JSON,
+     0,
+     s_print_partner_move},
+    {"partner tree",
+     "partner.tree",
+     "[CODE] [--at YYYY-MM-DD] [--json|--csv]",
+     "Prints the tree as it stood at the end of a day (UTC; default: now): from\n"
+     "CODE, or from every partner without a parent; depth first, children by\n"
+     "code; each partner with its parent and its status (active or suspended)\n"
+     "then.\n",
+     {{"code", S_CODE, NULL}},
+     {{"at", "at", S_DATE, 0, 0}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
+    {"partner suspend",
+     "partner.suspend",
+     "CODE [--json]",
+     "Suspends a partner from now on: it earns nothing, and the next active\n"
+     "partner above it takes its level.  Refused for a partner already suspended.\n",
+     {{"code", S_CODE, "partner suspend needs the partner's CODE"}},
+     {{NULL}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_partner_status},
+    {"partner resume",
+     "partner.resume",
+     "CODE [--json]",
+     "Ends a partner's suspension from now on.  Refused for an active partner.\n",
+     {{"code", S_CODE, "partner resume needs the partner's CODE"}},
+     {{NULL}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_partner_status},
+    {"site add",
+     "site.add",
+     "CODE --partner CODE [--json]",
      "Adds a site (one agent installation) owned by a partner and prints its\n"
      "single-use enrollment token, valid 72 hours, with the command to run at the\n"
      "shop.  The server keeps only the token's hash: it is shown this once.  With\n"
-     "-q only the token is printed.\n"},
-    {"site list", s_cmd_site_list, "[--json|--csv]",
+     "-q only the token is printed.\n",
+     {{"code", S_CODE, "site add needs the site's CODE"}},
+     {{"partner", "partner", S_TEXT, 0, 1}},
+     "site add needs --partner CODE (the partner who owns the site)",
+     S_FMT_JSON,
+     0,
+     s_print_site_add},
+    {"site list",
+     "site.list",
+     "[--json|--csv]",
      "Lists the sites: partner, enrolled, revoked, last seen, highest applied seq,\n"
      "the seq the server waits for after a gap, the agent's clock skew (ms) and\n"
-     "the pending count it last reported.\n"},
-    {"site revoke", s_cmd_site_revoke, "CODE [--json]",
+     "the pending count it last reported.\n",
+     {{NULL}},
+     {{NULL}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
+    {"site revoke",
+     "site.revoke",
+     "CODE [--json]",
      "Revokes a site: its key can no longer sync or enroll.  What it already\n"
-     "synced stays.\n"},
-    {"member conflicts", s_cmd_member_conflicts, "[--json|--csv]",
+     "synced stays.\n",
+     {{"code", S_CODE, "site revoke needs the site's CODE"}},
+     {{NULL}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_site_revoke},
+    {"member conflicts",
+     "member.conflicts",
+     "[--json|--csv]",
      "Lists the later sign-ups of a phone already signed up at another site: the\n"
-     "first sign-up kept the member and the referrer.\n"},
+     "first sign-up kept the member and the referrer.\n",
+     {{NULL}},
+     {{NULL}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
+    {"member statement",
+     "member.statement",
+     "PHONE [--period YYYY-MM] [--json|--csv]",
+     "Prints a member's referral-credit account for a month (UTC; default: this\n"
+     "month): the opening balance, every transfer with its sale (referral\n"
+     "rewards, clawbacks), the totals by code and the closing balance.  --csv\n"
+     "prints the transfers only, --json the whole statement.\n",
+     {{"phone", S_PHONE, "member statement needs the member's PHONE"}},
+     {{"period", "period", S_PERIOD, 0, 0}},
+     NULL,
+     S_LISTING,
+     0,
+     s_print_statement},
+    {"plan set",
+     "plan.set",
+     "FILE [--json]",
+     "Sets a new plan version from an INI file (see deploy/plan.ini): effective\n"
+     "date, currency, level rates in basis points, category tables, cap, and the\n"
+     "referral and recruit-override rewards.  A version is never replaced: each\n"
+     "has its own effective date, later than every sale already stored, and all\n"
+     "use one currency.  A file with an error is refused whole, with the line:\n"
+     "'line N: reason'.\n",
+     {{"text", S_FILE, "plan set needs the plan FILE"}},
+     {{NULL}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_plan_set},
+    {"plan show",
+     "plan.show",
+     "[--at YYYY-MM-DD] [--json]",
+     "Shows the plan version in force at the end of a day (UTC; default: now),\n"
+     "then the file it was set from.\n",
+     {{NULL}},
+     {{"at", "at", S_DATE, 0, 0}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_plan_show},
+    {"plan list",
+     "plan.list",
+     "[--json|--csv]",
+     "Lists the plan versions, oldest first.\n",
+     {{NULL}},
+     {{NULL}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
+    {"period close",
+     "period.close",
+     "YYYY-MM [--json]",
+     "Closes a month (UTC): nothing is posted into it again.  An event of a closed\n"
+     "month that syncs later posts into the open month, marked with its own\n"
+     "month.\n",
+     {{"period", S_PERIOD, "period close needs the month, YYYY-MM"}},
+     {{NULL}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_period_close},
+    {"statement",
+     "statement",
+     "PARTNER [--period YYYY-MM] [--json|--csv]",
+     "Prints a partner's commission account for a month (UTC; default: this\n"
+     "month): the opening balance, every transfer with its sale, level and rate\n"
+     "(commissions, overrides, referrals, clawbacks, payouts), the totals by code\n"
+     "and the closing balance.  --csv prints the transfers only, --json the whole\n"
+     "statement.\n",
+     {{"partner", S_CODE, "statement needs the PARTNER's code"}},
+     {{"period", "period", S_PERIOD, 0, 0}},
+     NULL,
+     S_LISTING,
+     0,
+     s_print_statement},
+    {"payout",
+     "payout",
+     "PARTNER AMOUNT --ref TEXT [--json]",
+     "Records a payout of AMOUNT (in the ledger's currency, like 120.50) from a\n"
+     "partner's account to payout clearing, with a reference (a bank transfer\n"
+     "number, say).  Refused above the account's balance.\n",
+     {{"partner", S_CODE, "payout needs the PARTNER's code and the AMOUNT"},
+      {"amount", S_TEXT, "payout needs the AMOUNT (like 120.50)"}},
+     {{"ref", "ref", S_TEXT, 0, 1}},
+     "payout needs --ref TEXT (the payment's reference)",
+     S_FMT_JSON,
+     0,
+     s_print_payout},
+    {"verify",
+     "verify",
+     "[--json]",
+     "Recomputes what the ledger can prove: every site's event chain and batch\n"
+     "signatures, the transfer chain, every balance against its transfers, that\n"
+     "debits equal credits, that nothing was posted into a closed month, and every\n"
+     "commission, referral, override and clawback from the stored events.  Prints\n"
+     "each difference on its own line (stdout); then, if there is any, 'verify: N\n"
+     "differences' on stderr and exits 65; else 'verify: ok (...)' and exits 0.\n"
+     "With --json, the report as it came (still exit 65 on a difference).  Waits\n"
+     "up to 600 s for the server unless --timeout says otherwise.\n",
+     {{NULL}},
+     {{NULL}},
+     NULL,
+     S_FMT_JSON,
+     600,
+     s_print_verify},
 };
 
 #define DN_COMMANDS (sizeof s_commands / sizeof s_commands[0])
@@ -728,7 +1273,8 @@ static void s_help(FILE *out)
 {
     fprintf(out,
             "usage: dealernet-hq [OPTIONS] COMMAND [OPTIONS]\n\n"
-            "Headquarters' client of dealernet-server: partners, sites, members.\n\n"
+            "Headquarters' client of dealernet-server: partners, sites, members, plans\n"
+            "and the commission ledger.\n\n"
             "  --server ENDPOINT  the server's admin endpoint, like\n"
             "                     tcp://hq.example.com:7701 ($DEALERNET_SERVER)\n"
             "  --server-key Z85   the server's public key, printed by 'dealernet-server\n"
@@ -783,23 +1329,26 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
 
-    /* A command is two words ("site add").  */
+    /* A command is one word ("verify") or two ("site add").  */
     for (size_t i = 0; i < DN_COMMANDS; i++) {
         const char *name = s_commands[i].name, *space = strchr(name, ' ');
-        size_t len = (size_t)(space - name);
-        if (strncmp(argv[optind], name, len) || argv[optind][len] || optind + 1 >= argc ||
-            strcmp(argv[optind + 1], space + 1))
+        size_t len = space ? (size_t)(space - name) : strlen(name);
+        int words = space ? 2 : 1;
+        if (strncmp(argv[optind], name, len) || argv[optind][len])
+            continue;
+        if (space && (optind + 1 >= argc || strcmp(argv[optind + 1], space + 1)))
             continue;
         s_current = &s_commands[i];
-        argv += optind + 1;
-        argc -= optind + 1;
+        /* the command's last word stands in for argv[0] */
+        argv += optind + words - 1;
+        argc -= optind + words - 1;
         optind = 0; /* restart getopt for the command's own options */
-        return s_current->run(argc, argv);
+        return s_run(s_current, argc, argv);
     }
     for (size_t i = 0; i < DN_COMMANDS; i++) {
-        const char *name = s_commands[i].name;
-        size_t len = (size_t)(strchr(name, ' ') - name);
-        if (strncmp(argv[optind], name, len) == 0 && argv[optind][len] == '\0') {
+        const char *name = s_commands[i].name, *space = strchr(name, ' ');
+        size_t len = space ? (size_t)(space - name) : 0;
+        if (space && strncmp(argv[optind], name, len) == 0 && argv[optind][len] == '\0') {
             if (optind + 1 < argc)
                 dn_log_error("unknown command '%s %s' (see: dealernet-hq --help)",
                              argv[optind], argv[optind + 1]);

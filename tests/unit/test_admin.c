@@ -189,7 +189,8 @@ static void s_tree(sqlite3 *db)
            "parent", "NORTH");
     assert_int_equal(r.status, 0);
     s_reply_free(&r);
-    s_exec(db, "UPDATE partners SET created_ms = 1767225600000");
+    s_exec(db,
+           "UPDATE partners SET created_ms = 1767225600000, joined_ms = 1767225600000");
 }
 
 /* -- partners -------------------------------------------------------------- */
@@ -211,8 +212,9 @@ static void test_partner_add(void **state)
     dn_time_format(s_int(fx->db, "SELECT created_ms FROM partners"), created);
     snprintf(expected, sizeof expected,
              "{\"code\":\"HQ\",\"name\":\"Head Office\",\"kind\":\"hq\",\"parent\":null,"
+             "\"recruiter\":null,\"status\":\"active\",\"joined\":\"%s\","
              "\"created\":\"%s\"}",
-             created);
+             created, created);
     assert_string_equal(r.result, expected);
     result = json_loads(r.result, 0, NULL);
     assert_true(json_is_object(result));
@@ -269,11 +271,17 @@ static void test_partner_list(void **state)
     assert_string_equal(
         r.result,
         "[{\"code\":\"D1\",\"name\":\"Dealer One\",\"kind\":\"dealer\",\"parent\":"
-        "\"NORTH\",\"created\":\"2026-01-01T00:00:00.000Z\"},"
+        "\"NORTH\",\"recruiter\":null,\"status\":\"active\","
+        "\"joined\":\"2026-01-01T00:00:00.000Z\",\"created\":\"2026-01-01T00:00:00."
+        "000Z\"},"
         "{\"code\":\"HQ\",\"name\":\"Head Office\",\"kind\":\"hq\",\"parent\":null,"
-        "\"created\":\"2026-01-01T00:00:00.000Z\"},"
+        "\"recruiter\":null,\"status\":\"active\","
+        "\"joined\":\"2026-01-01T00:00:00.000Z\",\"created\":\"2026-01-01T00:00:00."
+        "000Z\"},"
         "{\"code\":\"NORTH\",\"name\":\"North\",\"kind\":\"region\",\"parent\":"
-        "\"HQ\",\"created\":\"2026-01-01T00:00:00.000Z\"}]");
+        "\"HQ\",\"recruiter\":null,\"status\":\"active\","
+        "\"joined\":\"2026-01-01T00:00:00.000Z\",\"created\":\"2026-01-01T00:00:00."
+        "000Z\"}]");
     s_reply_free(&r);
     s_call(fx->db, "partner.list", &r, "json", "1");
     s_expect_error(&r, 64, "unknown argument 'json' for partner.list");
@@ -398,6 +406,273 @@ static void test_member_conflicts(void **state)
     s_reply_free(&r);
 }
 
+/* -- the tree over time, plans, the ledger --------------------------------- */
+
+/*  The value of key in r's JSON result (a string), into out.  */
+static void s_field(const reply_t *r, const char *key, char *out, size_t size)
+{
+    json_t *result = json_loads(r->result, JSON_DECODE_ANY, NULL);
+    const char *text;
+    assert_non_null(result);
+    text = json_string_value(json_object_get(result, key));
+    assert_non_null(text);
+    snprintf(out, size, "%s", text);
+    json_decref(result);
+}
+
+static void test_partner_move_and_tree(void **state)
+{
+    fixture_t *fx = *state;
+    reply_t r;
+
+    s_tree(fx->db);
+    s_call(fx->db, "partner.move", &r, "code", "D1", "parent", "HQ", "effective",
+           "2026-02-01");
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.result, "{\"partner\":\"D1\",\"parent\":\"HQ\","
+                                  "\"previous_parent\":\"NORTH\","
+                                  "\"effective\":\"2026-02-01T00:00:00.000Z\"}");
+    s_reply_free(&r);
+    assert_int_equal(s_int(fx->db,
+                           "SELECT count(*) FROM partner_links WHERE partner_id = 3 "
+                           "AND parent_id = 1 AND effective_ms = 1769904000000"),
+                     1);
+
+    s_call(fx->db, "partner.move", &r, "code", "D1", "parent", "HQ", "effective",
+           "2026-02-30");
+    s_expect_error(&r, 64, "effective '2026-02-30' is not a date (YYYY-MM-DD)");
+    s_call(fx->db, "partner.move", &r, "code", "NORTH", "parent", "D1", "effective",
+           "2026-01-10");
+    s_expect_error(&r, 64,
+                   "moving NORTH under D1 would make a cycle: D1 is in the downline of "
+                   "NORTH at 2026-01-10T00:00:00.000Z");
+    s_call(fx->db, "partner.move", &r, "code", "D1", "parent", "NORTH", "effective",
+           "2026-02-01");
+    s_expect_error(&r, 73,
+                   "partner D1 already has a move effective 2026-02-01T00:00:00.000Z");
+    s_call(fx->db, "partner.move", &r, "code", "D1");
+    s_expect_error(&r, 64, "partner.move needs argument 'parent'");
+    /* a move without a date takes effect now: after every date above */
+    s_call(fx->db, "partner.move", &r, "code", "D1", "parent", "NORTH");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.result, "\"previous_parent\":\"HQ\""));
+    s_reply_free(&r);
+
+    /* the tree at the end of Jan 31 and of Feb 1 */
+    s_call(fx->db, "partner.tree", &r, "at", "2026-01-31");
+    assert_int_equal(r.status, 0);
+    assert_string_equal(
+        r.result,
+        "[{\"tree\":\"HQ\",\"code\":\"HQ\",\"name\":\"Head Office\",\"kind\":\"hq\","
+        "\"parent\":null,\"status\":\"active\",\"depth\":0},"
+        "{\"tree\":\"  NORTH\",\"code\":\"NORTH\",\"name\":\"North\",\"kind\":\"region\","
+        "\"parent\":\"HQ\",\"status\":\"active\",\"depth\":1},"
+        "{\"tree\":\"    D1\",\"code\":\"D1\",\"name\":\"Dealer "
+        "One\",\"kind\":\"dealer\","
+        "\"parent\":\"NORTH\",\"status\":\"active\",\"depth\":2}]");
+    s_reply_free(&r);
+    s_call(fx->db, "partner.tree", &r, "at", "2026-02-01");
+    assert_int_equal(r.status, 0);
+    assert_string_equal(
+        r.result,
+        "[{\"tree\":\"HQ\",\"code\":\"HQ\",\"name\":\"Head Office\",\"kind\":\"hq\","
+        "\"parent\":null,\"status\":\"active\",\"depth\":0},"
+        "{\"tree\":\"  D1\",\"code\":\"D1\",\"name\":\"Dealer One\",\"kind\":\"dealer\","
+        "\"parent\":\"HQ\",\"status\":\"active\",\"depth\":1},"
+        "{\"tree\":\"  NORTH\",\"code\":\"NORTH\",\"name\":\"North\",\"kind\":\"region\","
+        "\"parent\":\"HQ\",\"status\":\"active\",\"depth\":1}]");
+    s_reply_free(&r);
+    s_call(fx->db, "partner.tree", &r, "code", "NORTH");
+    assert_int_equal(r.status, 0);
+    assert_string_equal(
+        r.result,
+        "[{\"tree\":\"NORTH\",\"code\":\"NORTH\",\"name\":\"North\",\"kind\":\"region\","
+        "\"parent\":\"HQ\",\"status\":\"active\",\"depth\":0},"
+        "{\"tree\":\"  D1\",\"code\":\"D1\",\"name\":\"Dealer One\",\"kind\":\"dealer\","
+        "\"parent\":\"NORTH\",\"status\":\"active\",\"depth\":1}]");
+    s_reply_free(&r);
+    s_call(fx->db, "partner.tree", &r, "code", "NOPE");
+    s_expect_error(&r, 66, "partner NOPE does not exist");
+    s_call(fx->db, "partner.tree", &r, "at", "yesterday");
+    s_expect_error(&r, 64, "at 'yesterday' is not a date (YYYY-MM-DD)");
+}
+
+static void test_partner_recruiter_and_status(void **state)
+{
+    fixture_t *fx = *state;
+    char when[DN_TIME_TEXT_SIZE], expected[256];
+    reply_t r;
+
+    s_tree(fx->db);
+    s_call(fx->db, "partner.add", &r, "code", "R7", "name", "Reseller", "kind",
+           "reseller", "parent", "D1", "recruiter", "D1", "joined", "2026-01-05");
+    assert_int_equal(r.status, 0);
+    s_field(&r, "recruiter", when, sizeof when);
+    assert_string_equal(when, "D1");
+    s_field(&r, "joined", when, sizeof when);
+    assert_string_equal(when, "2026-01-05T00:00:00.000Z");
+    s_reply_free(&r);
+    assert_int_equal(s_int(fx->db, "SELECT recruiter_id FROM partners WHERE code = 'R7'"),
+                     3);
+    s_call(fx->db, "partner.add", &r, "code", "R8", "name", "Reseller", "kind",
+           "reseller", "recruiter", "GHOST");
+    s_expect_error(&r, 66, "recruiter GHOST is not a partner");
+    s_call(fx->db, "partner.add", &r, "code", "R8", "name", "Reseller", "kind",
+           "reseller", "joined", "2026-1-5");
+    s_expect_error(&r, 64, "joined '2026-1-5' is not a date (YYYY-MM-DD)");
+
+    s_call(fx->db, "partner.suspend", &r, "code", "D1");
+    assert_int_equal(r.status, 0);
+    dn_time_format(s_int(fx->db, "SELECT effective_ms FROM partner_status"), when);
+    snprintf(expected, sizeof expected,
+             "{\"partner\":\"D1\",\"status\":\"suspended\",\"effective\":\"%s\"}", when);
+    assert_string_equal(r.result, expected);
+    s_reply_free(&r);
+    s_call(fx->db, "partner.list", &r, NULL, NULL);
+    assert_non_null(strstr(r.result, "\"code\":\"D1\",\"name\":\"Dealer One\",\"kind\":"
+                                     "\"dealer\",\"parent\":\"NORTH\",\"recruiter\":null,"
+                                     "\"status\":\"suspended\""));
+    assert_non_null(strstr(r.result,
+                           "\"code\":\"R7\",\"name\":\"Reseller\",\"kind\":"
+                           "\"reseller\",\"parent\":\"D1\",\"recruiter\":\"D1\","
+                           "\"status\":\"active\""));
+    s_reply_free(&r);
+    s_call(fx->db, "partner.suspend", &r, "code", "D1");
+    snprintf(expected, sizeof expected, "partner D1 is already suspended (since %s)",
+             when);
+    s_expect_error(&r, 73, expected);
+    /* resuming in the same millisecond would be refused: step the row back */
+    s_exec(fx->db, "UPDATE partner_status SET effective_ms = effective_ms - 1000");
+    s_call(fx->db, "partner.resume", &r, "code", "D1");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.result, "\"status\":\"active\""));
+    s_reply_free(&r);
+    s_call(fx->db, "partner.resume", &r, "code", "HQ");
+    s_expect_error(&r, 73, "partner HQ is not suspended");
+    s_call(fx->db, "partner.suspend", &r, "code", "NOPE");
+    s_expect_error(&r, 66, "partner NOPE does not exist");
+}
+
+static const char s_plan_text[] = "[plan]\neffective = 2026-01-01\ncurrency = CNY\n"
+                                  "cap_bps = 1500\n[levels]\n0 = 800\n1 = 300\n2 = 100\n"
+                                  "[category:rice]\n0 = 500\n1 = 200\n[referral]\n"
+                                  "first_purchase_bonus = 5.00\n";
+
+static void test_plans(void **state)
+{
+    fixture_t *fx = *state;
+    char text[64];
+    reply_t r;
+
+    s_call(fx->db, "plan.show", &r, NULL, NULL);
+    assert_int_equal(r.status, 66);
+    assert_non_null(strstr(r.error, "no plan in force at "));
+    s_call(fx->db, "plan.set", &r, "text",
+           "[plan]\neffective = 2026-01-01\n\ncolour = red\n");
+    s_expect_error(&r, 65, "line 4: unknown key 'colour' in [plan]");
+    s_call(fx->db, "plan.set", &r, "text", s_plan_text);
+    assert_int_equal(r.status, 0);
+    s_field(&r, "levels", text, sizeof text);
+    assert_string_equal(text, "800/300/100");
+    {
+        char source[sizeof s_plan_text];
+        s_field(&r, "source", source, sizeof source);
+        assert_string_equal(source, s_plan_text);
+    }
+    s_reply_free(&r);
+    s_call(fx->db, "plan.set", &r, "text", s_plan_text);
+    s_expect_error(&r, 73,
+                   "a plan effective 2026-01-01 exists already: a version is never "
+                   "replaced; set a new one with a later effective date");
+
+    s_call(fx->db, "plan.show", &r, "at", "2025-12-31");
+    s_expect_error(&r, 66,
+                   "no plan in force at 2025-12-31T23:59:59.999Z: 'dealernet-hq plan "
+                   "set FILE' sets one");
+    s_call(fx->db, "plan.show", &r, "at", "2026-01-01");
+    assert_int_equal(r.status, 0);
+    s_field(&r, "categories", text, sizeof text);
+    assert_string_equal(text, "rice 500/200");
+    s_field(&r, "first_purchase_bonus", text, sizeof text);
+    assert_string_equal(text, "5.00");
+    s_reply_free(&r);
+    s_call(fx->db, "plan.list", &r, NULL, NULL);
+    assert_int_equal(r.status, 0);
+    {
+        static const char head[] =
+            "[{\"effective\":\"2026-01-01\",\"currency\":\"CNY\","
+            "\"cap_bps\":1500,\"levels\":\"800/300/100\","
+            "\"categories\":\"rice 500/200\","
+            "\"first_purchase_bonus\":\"5.00\",\"purchase_bps\":0,";
+        assert_int_equal(strncmp(r.result, head, sizeof head - 1), 0);
+    }
+    s_reply_free(&r);
+}
+
+static void test_ledger_commands(void **state)
+{
+    fixture_t *fx = *state;
+    char text[128];
+    reply_t r;
+
+    s_tree(fx->db);
+    /* before any plan there is no currency to pay out in */
+    s_call(fx->db, "payout", &r, "partner", "D1", "amount", "10.00", "ref", "BANK-1");
+    s_expect_error(&r, 66,
+                   "no plan is set yet, so the ledger has no currency and no balance");
+    s_call(fx->db, "plan.set", &r, "text", s_plan_text);
+    s_reply_free(&r);
+    s_call(fx->db, "payout", &r, "partner", "D1", "amount", "10.001", "ref", "BANK-1");
+    s_expect_error(&r, 64,
+                   "amount '10.001' is not an amount in CNY (at most 2 decimals, like "
+                   "120.50)");
+    s_call(fx->db, "payout", &r, "partner", "D1", "amount", "99999999999999999999", "ref",
+           "BANK-1");
+    s_expect_error(&r, 64, "amount 99999999999999999999 is too large");
+    s_call(fx->db, "payout", &r, "partner", "D1", "amount", "10.00", "ref", "BANK-1");
+    assert_int_equal(r.status, 65); /* the ledger: more than the balance (0.00) */
+    assert_non_null(strstr(r.error, "D1"));
+    s_call(fx->db, "payout", &r, "partner", "D1", "amount", "10.00");
+    s_expect_error(&r, 64, "payout needs argument 'ref'");
+
+    s_call(fx->db, "statement", &r, "partner", "D1", "period", "2026-01");
+    assert_int_equal(r.status, 0);
+    s_field(&r, "account", text, sizeof text);
+    assert_string_equal(text, "partner:D1");
+    s_field(&r, "period", text, sizeof text);
+    assert_string_equal(text, "2026-01");
+    s_field(&r, "opening", text, sizeof text);
+    assert_string_equal(text, "0.00");
+    s_reply_free(&r);
+    s_call(fx->db, "statement", &r, "partner", "NOPE");
+    s_expect_error(&r, 66, "partner NOPE does not exist");
+    s_call(fx->db, "member.statement", &r, "phone", "12ab");
+    s_expect_error(&r, 64, "'12ab' is not a phone number");
+    s_call(fx->db, "member.statement", &r, "phone", "+86 138-0013-8000");
+    assert_int_equal(r.status, 66); /* no such member */
+    assert_non_null(strstr(r.error, "+8613800138000"));
+
+    s_call(fx->db, "period.close", &r, "period", "2026-01");
+    assert_int_equal(r.status, 0);
+    s_field(&r, "period", text, sizeof text);
+    assert_string_equal(text, "2026-01");
+    s_reply_free(&r);
+    assert_int_equal(s_int(fx->db,
+                           "SELECT count(*) FROM periods WHERE period = '2026-01' "
+                           "AND closed_by = 'hq'"),
+                     1);
+    s_call(fx->db, "period.close", &r, "period", "2026-01");
+    assert_int_equal(r.status, 73);
+
+    /* verify reads the same file: nothing to differ yet */
+    s_call(fx->db, "verify", &r, NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.result,
+                        "{\"ok\":true,\"events\":0,\"transfers\":0,\"accounts\":0,"
+                        "\"differences\":[]}");
+    s_reply_free(&r);
+}
+
 /* -- the request itself ---------------------------------------------------- */
 
 static void test_malformed_request(void **state)
@@ -453,6 +728,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_site_list, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_site_revoke, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_member_conflicts, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_partner_move_and_tree, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_partner_recruiter_and_status, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_plans, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_ledger_commands, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_request, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_command_and_protocol, s_setup,
                                         s_teardown),

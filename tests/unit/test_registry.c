@@ -601,11 +601,17 @@ static void test_partner_add_and_list(void **state)
     text = s_json(list);
     assert_string_equal(
         text, "[{\"code\":\"D1\",\"name\":\"Dealer One\",\"kind\":\"dealer\",\"parent\":"
-              "\"NORTH\",\"created\":\"2026-01-01T00:00:00.002Z\"},"
+              "\"NORTH\",\"recruiter\":null,\"status\":\"active\","
+              "\"joined\":\"2026-01-01T00:00:00.002Z\","
+              "\"created\":\"2026-01-01T00:00:00.002Z\"},"
               "{\"code\":\"HQ\",\"name\":\"Head Office\",\"kind\":\"hq\",\"parent\":null,"
+              "\"recruiter\":null,\"status\":\"active\","
+              "\"joined\":\"2026-01-01T00:00:00.000Z\","
               "\"created\":\"2026-01-01T00:00:00.000Z\"},"
               "{\"code\":\"NORTH\",\"name\":\"North Region\",\"kind\":\"region\","
-              "\"parent\":\"HQ\",\"created\":\"2026-01-01T00:00:00.001Z\"}]");
+              "\"parent\":\"HQ\",\"recruiter\":null,\"status\":\"active\","
+              "\"joined\":\"2026-01-01T00:00:00.001Z\","
+              "\"created\":\"2026-01-01T00:00:00.001Z\"}]");
     free(text);
 
     /* a move, effective later: the list shows the parent in force */
@@ -621,6 +627,39 @@ static void test_partner_add_and_list(void **state)
     assert_non_null(strstr(text,
                            "\"code\":\"D1\",\"name\":\"Dealer One\",\"kind\":\"dealer\","
                            "\"parent\":\"HQ\""));
+    free(text);
+}
+
+static void test_partner_list_recruiter_and_status(void **state)
+{
+    fixture_t *fx = *state;
+    json_t *list = NULL;
+    char why[256] = "", *text;
+
+    s_tree(fx->db);
+    assert_int_equal(dn_registry_partner_add_recruited(
+                         fx->db, "R1", "Reseller", "reseller", "D1", "NORTH",
+                         T0 - 86400000LL, T0 + 3, why, sizeof why),
+                     0);
+    assert_int_equal(
+        dn_registry_partner_suspend(fx->db, "NORTH", T0 + 10, why, sizeof why), 0);
+    /* before the suspension, and from it on */
+    assert_int_equal(dn_registry_partner_list(fx->db, T0 + 9, &list), 0);
+    text = s_json(list);
+    assert_non_null(strstr(text, "{\"code\":\"NORTH\",\"name\":\"North Region\",\"kind\":"
+                                 "\"region\",\"parent\":\"HQ\",\"recruiter\":null,"
+                                 "\"status\":\"active\""));
+    assert_non_null(strstr(text, "{\"code\":\"R1\",\"name\":\"Reseller\",\"kind\":"
+                                 "\"reseller\",\"parent\":\"D1\",\"recruiter\":\"NORTH\","
+                                 "\"status\":\"active\","
+                                 "\"joined\":\"2025-12-31T00:00:00.000Z\","
+                                 "\"created\":\"2026-01-01T00:00:00.003Z\"}"));
+    free(text);
+    assert_int_equal(dn_registry_partner_list(fx->db, T0 + 10, &list), 0);
+    text = s_json(list);
+    assert_non_null(strstr(text, "\"code\":\"NORTH\",\"name\":\"North Region\",\"kind\":"
+                                 "\"region\",\"parent\":\"HQ\",\"recruiter\":null,"
+                                 "\"status\":\"suspended\""));
     free(text);
 }
 
@@ -839,6 +878,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_token_stored_only_as_hash, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_partner_add_and_list, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_partner_list_recruiter_and_status, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_partner_add_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_site_add_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_site_list, s_setup, s_teardown),

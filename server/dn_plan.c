@@ -1,0 +1,864 @@
+/*  dn_plan -- plan files and plan versions (see dn_plan.h).
+
+    The file is INI, read with inih.  inih calls a handler for each key but
+    does not tell it the line, and says nothing of a section without keys;
+    so the text reaches inih through a line reader of ours
+    (ini_parse_stream, the string variant with a reader we own), which
+    counts lines, notes each section header, refuses what inih would take
+    silently (an indented continuation line, an overlong line, control
+    characters), and lets the handler record the line of every key.  Every
+    refusal then names its line.  Amounts are resolved once the whole file
+    was read, since [referral] may come before the [plan] that names the
+    currency.  A version is stored with its rates and its source, verbatim.
+*/
+#include "dn_plan.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_log.h"
+#include "dn_money.h"
+#include "dn_time.h"
+
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DN_PLAN_MAX_LINE_BYTES 160   /* of one line, without its end */
+#define DN_PLAN_MAX_DAYS       36600 /* a hundred years */
+#define DN_PLAN_WHY_SIZE       200
+
+/*  The keys of [plan] and [referral], each given at most once.  */
+enum {
+    S_EFFECTIVE,
+    S_CURRENCY,
+    S_CAP_BPS,
+    S_FIRST_PURCHASE_BONUS,
+    S_PURCHASE_BPS,
+    S_PURCHASE_DAYS,
+    S_RECRUIT_OVERRIDE_BPS,
+    S_RECRUIT_OVERRIDE_DAYS,
+    S_KEYS
+};
+
+static const struct {
+    const char *section;
+    const char *name;
+} s_keys[S_KEYS] = {
+    {"plan", "effective"},
+    {"plan", "currency"},
+    {"plan", "cap_bps"},
+    {"referral", "first_purchase_bonus"},
+    {"referral", "purchase_bps"},
+    {"referral", "purchase_days"},
+    {"referral", "recruit_override_bps"},
+    {"referral", "recruit_override_days"},
+};
+
+/*  A parse in progress.  */
+typedef struct {
+    const char *next; /* the text not yet given to inih */
+    int line;         /* the line inih is on (1-based) */
+    int line_bytes;   /* the longest line inih's buffer takes */
+    int error_line;   /* of the first problem; 0: none yet */
+    char why[DN_PLAN_WHY_SIZE];
+    dn_plan_t *plan;
+    int plan_line, levels_line, referral_line; /* section headers; 0: absent */
+    int category_line[DN_PLAN_MAX_CATEGORIES]; /* header of each category */
+    int key_line[S_KEYS];                      /* where each key was given */
+    int level_line[DN_PLAN_MAX_CATEGORIES + 1][DN_PLAN_MAX_LEVELS]; /* [0]: [levels] */
+    char bonus[DN_MONEY_TEXT_SIZE]; /* first_purchase_bonus as written */
+} s_parse_t;
+
+static void s_error(s_parse_t *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*  Records a problem on line, unless one on an earlier line is known.  */
+static void s_error(s_parse_t *p, int line, const char *fmt, ...)
+{
+    va_list args;
+    if (p->error_line && p->error_line <= line)
+        return;
+    p->error_line = line < 1 ? 1 : line;
+    va_start(args, fmt);
+    vsnprintf(p->why, sizeof p->why, fmt, args);
+    va_end(args);
+}
+
+static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
+{
+    if (why && size) {
+        va_list args;
+        va_start(args, fmt);
+        vsnprintf(why, size, fmt, args);
+        va_end(args);
+    }
+    return rc;
+}
+
+/*  Writes the date of unix_ms, YYYY-MM-DD.  */
+static void s_date(int64_t unix_ms, char out[11])
+{
+    char text[DN_TIME_TEXT_SIZE];
+    dn_time_format(unix_ms, text);
+    memcpy(out, text, 10);
+    out[10] = '\0';
+}
+
+/* -- the line reader ------------------------------------------------------- */
+
+/*  Notes a section header line "[NAME]": a known section, never twice.  */
+static void s_section(s_parse_t *p, const char *start)
+{
+    const char *end = strchr(start, ']');
+    char name[DN_PLAN_MAX_LINE_BYTES + 1];
+    dn_plan_t *plan = p->plan;
+    int *seen = NULL;
+
+    if (!end) {
+        s_error(p, p->line, "'[' without ']'");
+        return;
+    }
+    snprintf(name, sizeof name, "%.*s", (int)(end - start - 1), start + 1);
+    if (strcmp(name, "plan") == 0)
+        seen = &p->plan_line;
+    else if (strcmp(name, "levels") == 0)
+        seen = &p->levels_line;
+    else if (strcmp(name, "referral") == 0)
+        seen = &p->referral_line;
+    if (seen) {
+        if (*seen)
+            s_error(p, p->line, "section [%s] given twice (first on line %d)", name,
+                    *seen);
+        else
+            *seen = p->line;
+        return;
+    }
+    if (strncmp(name, "category:", 9) != 0) {
+        s_error(
+            p, p->line,
+            "unknown section [%.40s] (sections: plan, levels, category:NAME, referral)",
+            name);
+        return;
+    }
+    if (!dn_valid_code(name + 9)) {
+        s_error(p, p->line,
+                "category '%.40s' is not a code (a letter, then letters, digits, '_', "
+                "'.', '-'; at most 32)",
+                name + 9);
+        return;
+    }
+    for (int i = 0; i < plan->n_categories; i++) {
+        if (strcmp(plan->categories[i].category, name + 9) == 0) {
+            s_error(p, p->line, "section [%s] given twice (first on line %d)", name,
+                    p->category_line[i]);
+            return;
+        }
+    }
+    if (plan->n_categories == DN_PLAN_MAX_CATEGORIES) {
+        s_error(p, p->line, "more than %d [category:NAME] sections",
+                DN_PLAN_MAX_CATEGORIES);
+        return;
+    }
+    snprintf(plan->categories[plan->n_categories].category, DN_MAX_CODE_LEN + 1, "%s",
+             name + 9);
+    p->category_line[plan->n_categories++] = p->line;
+}
+
+/*  Looks at one line before inih does: its bytes, indentation, section.  */
+static void s_look(s_parse_t *p, const char *line, size_t len)
+{
+    char text[DN_PLAN_MAX_LINE_BYTES + 1];
+    const char *start = line;
+    size_t n = len;
+
+    if (n && line[n - 1] == '\n')
+        n--;
+    if (n && line[n - 1] == '\r')
+        n--;
+    if (p->line == 1 && n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+        start += 3; /* a UTF-8 byte order mark */
+        n -= 3;
+    }
+    if (n > DN_PLAN_MAX_LINE_BYTES) {
+        s_error(p, p->line, "longer than %d bytes", DN_PLAN_MAX_LINE_BYTES);
+        return;
+    }
+    memcpy(text, start, n);
+    text[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (text[i] == '\t')
+            text[i] = ' ';
+    if (n && !dn_valid_text(text, DN_PLAN_MAX_LINE_BYTES)) {
+        s_error(p, p->line, "not UTF-8 text, or holds control characters");
+        return;
+    }
+    start = text + strspn(text, " ");
+    if (*start == '\0' || *start == ';' || *start == '#')
+        return; /* blank or a comment */
+    if (start != text) {
+        s_error(p, p->line,
+                "starts with a space: keys and [sections] begin at the start of a line");
+        return;
+    }
+    if (*start == '[')
+        s_section(p, start);
+}
+
+/*  inih's reader: one line of the text per call, as fgets would give it.
+    Returns NULL at the end, and after the first problem.  */
+static char *s_reader(char *str, int num, void *stream)
+{
+    s_parse_t *p = stream;
+    const char *end;
+    size_t len;
+
+    if (p->error_line || *p->next == '\0')
+        return NULL;
+    end = strchr(p->next, '\n');
+    len = end ? (size_t)(end - p->next) + 1 : strlen(p->next);
+    p->line++;
+    if (len + 1 > (size_t)num || len > (size_t)p->line_bytes) {
+        s_error(p, p->line, "longer than %d bytes", DN_PLAN_MAX_LINE_BYTES);
+        return NULL;
+    }
+    memcpy(str, p->next, len);
+    str[len] = '\0';
+    p->next += len;
+    s_look(p, str, len);
+    return p->error_line ? NULL : str;
+}
+
+/* -- the handler ----------------------------------------------------------- */
+
+/*  Parses a rate in basis points, 0..10000.  Returns 0 or -1 (recorded).  */
+static int s_bps(s_parse_t *p, const char *what, const char *value, int32_t *bps)
+{
+    int64_t v;
+    if (dn_parse_int(value, 0, DN_BPS_ONE, &v) == 0) {
+        *bps = (int32_t)v;
+        return 0;
+    }
+    if (dn_parse_int(value, INT64_MIN, INT64_MAX, &v) == 0)
+        s_error(p, p->line, "%s rate %.24s is outside 0..%d basis points", what, value,
+                DN_BPS_ONE);
+    else
+        s_error(p, p->line, "%s rate '%.24s' is not a whole number of basis points", what,
+                value);
+    return -1;
+}
+
+static int s_days(s_parse_t *p, const char *what, const char *value, int32_t *days)
+{
+    int64_t v;
+    if (dn_parse_int(value, 0, DN_PLAN_MAX_DAYS, &v) == 0) {
+        *days = (int32_t)v;
+        return 0;
+    }
+    s_error(p, p->line, "%s '%.24s' is not a number of days from 0 to %d", what, value,
+            DN_PLAN_MAX_DAYS);
+    return -1;
+}
+
+/*  A key of [levels] or [category:NAME]: table t, level table index ti.  */
+static int s_level_key(s_parse_t *p, dn_plan_table_t *t, int ti, const char *section,
+                       const char *name, const char *value)
+{
+    char what[64];
+    int64_t level;
+    int32_t bps;
+
+    if (dn_parse_int(name, 0, DN_PLAN_MAX_LEVELS - 1, &level) != 0) {
+        if (dn_parse_int(name, 0, INT64_MAX, &level) == 0)
+            s_error(p, p->line, "level %.24s in [%s]: more than %d levels (0 to %d)",
+                    name, section, DN_PLAN_MAX_LEVELS, DN_PLAN_MAX_LEVELS - 1);
+        else
+            s_error(p, p->line, "unknown key '%.40s' in [%s] (keys are levels, 0 to %d)",
+                    name, section, DN_PLAN_MAX_LEVELS - 1);
+        return 0;
+    }
+    if (p->level_line[ti][level]) {
+        s_error(p, p->line, "level %d in [%s] given twice (first on line %d)", (int)level,
+                section, p->level_line[ti][level]);
+        return 0;
+    }
+    snprintf(what, sizeof what, "level %d", (int)level);
+    if (s_bps(p, what, value, &bps))
+        return 0;
+    p->level_line[ti][level] = p->line;
+    t->bps[level] = bps;
+    if (t->n_levels < level + 1)
+        t->n_levels = (int)level + 1;
+    return 1;
+}
+
+/*  A key of [plan] or [referral].  */
+static int s_named_key(s_parse_t *p, const char *section, const char *name,
+                       const char *value)
+{
+    dn_plan_t *plan = p->plan;
+    int key = -1;
+
+    for (int i = 0; i < S_KEYS && key < 0; i++)
+        if (strcmp(section, s_keys[i].section) == 0 && strcmp(name, s_keys[i].name) == 0)
+            key = i;
+    if (key < 0) {
+        s_error(p, p->line, "unknown key '%.40s' in [%s]", name, section);
+        return 0;
+    }
+    if (p->key_line[key]) {
+        s_error(p, p->line, "%s given twice (first on line %d)", name, p->key_line[key]);
+        return 0;
+    }
+    switch (key) {
+    case S_EFFECTIVE:
+        if (dn_time_parse_date(value, &plan->effective_ms)) {
+            s_error(p, p->line, "effective '%.40s' is not a date (YYYY-MM-DD)", value);
+            return 0;
+        }
+        break;
+    case S_CURRENCY:
+        plan->exponent = dn_money_exponent(value);
+        if (strlen(value) != 3 || plan->exponent < 0) {
+            s_error(p, p->line, "unknown currency %.40s (an ISO 4217 code such as CNY)",
+                    value);
+            return 0;
+        }
+        memcpy(plan->currency, value, 4);
+        break;
+    case S_CAP_BPS:
+        if (s_bps(p, "cap_bps", value, &plan->cap_bps))
+            return 0;
+        break;
+    case S_FIRST_PURCHASE_BONUS: {
+        int64_t minor;
+        /* the currency may come later: check the form now, the decimals at the end */
+        if (strlen(value) >= sizeof p->bonus || dn_money_parse(value, 4, &minor) != 0) {
+            s_error(p, p->line,
+                    "first_purchase_bonus '%.40s' is not an amount (like 5.00)", value);
+            return 0;
+        }
+        if (minor < 0) {
+            s_error(p, p->line, "first_purchase_bonus %.40s is negative", value);
+            return 0;
+        }
+        snprintf(p->bonus, sizeof p->bonus, "%s", value);
+        break;
+    }
+    case S_PURCHASE_BPS:
+        if (s_bps(p, "purchase_bps", value, &plan->purchase_bps))
+            return 0;
+        break;
+    case S_PURCHASE_DAYS:
+        if (s_days(p, "purchase_days", value, &plan->purchase_days))
+            return 0;
+        break;
+    case S_RECRUIT_OVERRIDE_BPS:
+        if (s_bps(p, "recruit_override_bps", value, &plan->recruit_override_bps))
+            return 0;
+        break;
+    case S_RECRUIT_OVERRIDE_DAYS:
+        if (s_days(p, "recruit_override_days", value, &plan->recruit_override_days))
+            return 0;
+        break;
+    }
+    p->key_line[key] = p->line;
+    return 1;
+}
+
+/*  inih's handler: one key.  Returns 1, or 0 after recording the problem.  */
+static int s_handler(void *user, const char *section, const char *name, const char *value)
+{
+    s_parse_t *p = user;
+    dn_plan_t *plan = p->plan;
+
+    if (p->error_line)
+        return 0;
+    if (!value) /* only with INI_ALLOW_NO_VALUE */
+        value = "";
+    if (section[0] == '\0') {
+        s_error(p, p->line, "key '%.40s' comes before any [section]", name);
+        return 0;
+    }
+    if (strcmp(section, "levels") == 0)
+        return s_level_key(p, &plan->levels, 0, section, name, value);
+    if (strncmp(section, "category:", 9) == 0) {
+        for (int i = 0; i < plan->n_categories; i++)
+            if (strcmp(plan->categories[i].category, section + 9) == 0)
+                return s_level_key(p, &plan->categories[i], i + 1, section, name, value);
+    } else if (strcmp(section, "plan") == 0 || strcmp(section, "referral") == 0) {
+        return s_named_key(p, section, name, value);
+    }
+    /* s_look refuses unknown sections first; this is inih seeing another one */
+    s_error(p, p->line, "unknown section [%.40s]", section);
+    return 0;
+}
+
+/* -- parsing --------------------------------------------------------------- */
+
+static int s_category_order(const void *a, const void *b)
+{
+    return strcmp(((const dn_plan_table_t *)a)->category,
+                  ((const dn_plan_table_t *)b)->category);
+}
+
+/*  The checks that need the whole file: required keys, the bonus amount.  */
+static void s_finish(s_parse_t *p)
+{
+    dn_plan_t *plan = p->plan;
+    int last = p->line > 0 ? p->line : 1;
+
+    if (!p->plan_line) {
+        s_error(p, last, "no [plan] section (effective = YYYY-MM-DD, currency = CNY)");
+    } else {
+        if (!p->key_line[S_EFFECTIVE])
+            s_error(p, p->plan_line,
+                    "[plan] has no effective date (effective = YYYY-MM-DD)");
+        if (!p->key_line[S_CURRENCY])
+            s_error(p, p->plan_line, "[plan] has no currency (currency = CNY, say)");
+    }
+    if (!p->levels_line)
+        s_error(p, last, "no [levels] section (0 = rate of the seller, in basis points)");
+    else if (plan->levels.n_levels == 0)
+        s_error(p, p->levels_line, "[levels] lists no level (0 = 800, say)");
+    for (int i = 0; i < plan->n_categories; i++)
+        if (plan->categories[i].n_levels == 0)
+            s_error(p, p->category_line[i],
+                    "[category:%s] lists no level (to pay nothing for it, write 0 = 0)",
+                    plan->categories[i].category);
+    if (p->key_line[S_FIRST_PURCHASE_BONUS] && p->key_line[S_CURRENCY]) {
+        const char *point = strchr(p->bonus, '.');
+        int decimals = point ? (int)strlen(point + 1) : 0;
+        if (decimals > plan->exponent)
+            s_error(p, p->key_line[S_FIRST_PURCHASE_BONUS],
+                    "first_purchase_bonus %s has %d decimals, %s has %d", p->bonus,
+                    decimals, plan->currency, plan->exponent);
+        else if (dn_money_parse(p->bonus, plan->exponent, &plan->first_purchase_bonus))
+            s_error(p, p->key_line[S_FIRST_PURCHASE_BONUS],
+                    "first_purchase_bonus %s is too large", p->bonus);
+    }
+}
+
+int dn_plan_parse(const char *text, dn_plan_t *plan, char *why, size_t why_size)
+{
+    s_parse_t *p;
+    int rc;
+
+    memset(plan, 0, sizeof *plan);
+    plan->cap_bps = DN_BPS_ONE;
+    if (why && why_size)
+        why[0] = '\0';
+    if (!text)
+        return s_fail(why, why_size, DN_EPARSE, "line 1: no plan text");
+    if (strlen(text) > DN_PLAN_MAX_BYTES)
+        return s_fail(why, why_size, DN_EPARSE,
+                      "line 1: the plan is larger than %d bytes", DN_PLAN_MAX_BYTES);
+    p = calloc(1, sizeof *p);
+    if (!p)
+        return s_fail(why, why_size, DN_ENOMEM, "out of memory");
+    p->next = text;
+    p->plan = plan;
+    p->line_bytes = DN_PLAN_MAX_LINE_BYTES + 2; /* and "\r\n" */
+    rc = ini_parse_stream(s_reader, p, s_handler, p);
+    if (rc == -2) {
+        free(p);
+        memset(plan, 0, sizeof *plan);
+        return s_fail(why, why_size, DN_ENOMEM, "out of memory");
+    }
+    if (rc > 0 && (!p->error_line || rc < p->error_line))
+        s_error(p, rc, "not a 'key = value' line, a [section] or a comment");
+    if (!p->error_line)
+        s_finish(p);
+    if (p->error_line) {
+        rc = s_fail(why, why_size, DN_EPARSE, "line %d: %s", p->error_line, p->why);
+        free(p);
+        memset(plan, 0, sizeof *plan);
+        return rc;
+    }
+    free(p);
+    qsort(plan->categories, (size_t)plan->n_categories, sizeof plan->categories[0],
+          s_category_order);
+    return 0;
+}
+
+const dn_plan_table_t *dn_plan_table(const dn_plan_t *plan, const char *category)
+{
+    if (category && *category)
+        for (int i = 0; i < plan->n_categories; i++)
+            if (strcmp(plan->categories[i].category, category) == 0)
+                return &plan->categories[i];
+    return &plan->levels;
+}
+
+/* -- storing and reading versions ------------------------------------------ */
+
+/*  Runs a statement that returns no rows; finalizes it.  0 or DN_EDB.  */
+static int s_done(sqlite3 *db, sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        dn_log_error("sqlite: %s", sqlite3_errmsg(db));
+        return DN_EDB;
+    }
+    return 0;
+}
+
+/*  Inserts the rates of one table.  0 or DN_EDB.  */
+static int s_store_table(sqlite3 *db, int64_t plan_id, const dn_plan_table_t *table)
+{
+    for (int level = 0; level < table->n_levels; level++) {
+        sqlite3_stmt *stmt;
+        if (dn_db_prepare(db,
+                          "INSERT INTO plan_rates(plan_id, category, level, bps) "
+                          "VALUES (?, ?, ?, ?)",
+                          &stmt))
+            return DN_EDB;
+        sqlite3_bind_int64(stmt, 1, plan_id);
+        sqlite3_bind_text(stmt, 2, table->category, -1, SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 3, level);
+        sqlite3_bind_int(stmt, 4, table->bps[level]);
+        if (s_done(db, stmt))
+            return DN_EDB;
+    }
+    return 0;
+}
+
+/*  One integer (or NULL: *is_null) of a one-row query with one int
+    parameter.  0 or DN_EDB.  */
+static int s_query_int(sqlite3 *db, const char *sql, int64_t param, int64_t *out,
+                       int *is_null)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+    if (dn_db_prepare(db, sql, &stmt))
+        return DN_EDB;
+    if (sqlite3_bind_parameter_count(stmt) > 0)
+        sqlite3_bind_int64(stmt, 1, param);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *is_null = sqlite3_column_type(stmt, 0) == SQLITE_NULL;
+        *out = sqlite3_column_int64(stmt, 0);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        *is_null = 1;
+        rc = 0;
+    } else {
+        rc = DN_EDB;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/*  Writes the version's rows (plan and rates).  0 or DN_EDB.  */
+static int s_store(sqlite3 *db, dn_plan_t *plan, const char *text, int64_t now_ms)
+{
+    sqlite3_stmt *stmt;
+
+    if (dn_db_prepare(
+            db,
+            "INSERT INTO plans(effective_ms, currency, cap_bps,"
+            "  first_purchase_bonus, purchase_bps, purchase_days,"
+            "  recruit_override_bps, recruit_override_days, source, created_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, plan->effective_ms);
+    sqlite3_bind_text(stmt, 2, plan->currency, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 3, plan->cap_bps);
+    sqlite3_bind_int64(stmt, 4, plan->first_purchase_bonus);
+    sqlite3_bind_int(stmt, 5, plan->purchase_bps);
+    sqlite3_bind_int(stmt, 6, plan->purchase_days);
+    sqlite3_bind_int(stmt, 7, plan->recruit_override_bps);
+    sqlite3_bind_int(stmt, 8, plan->recruit_override_days);
+    sqlite3_bind_text(stmt, 9, text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 10, now_ms);
+    if (s_done(db, stmt))
+        return DN_EDB;
+    plan->id = sqlite3_last_insert_rowid(db);
+    /* Levels 0 .. n_levels - 1, those left out as 0: the highest is always
+       one the file listed, so reading them back gives the same tables.  */
+    for (int t = 0; t <= plan->n_categories; t++)
+        if (s_store_table(db, plan->id,
+                          t == 0 ? &plan->levels : &plan->categories[t - 1]))
+            return DN_EDB;
+    return 0;
+}
+
+int dn_plan_set(sqlite3 *db, const char *text, int64_t now_ms, dn_plan_t *plan, char *why,
+                size_t why_size)
+{
+    char date[11], recorded[DN_TIME_TEXT_SIZE];
+    sqlite3_stmt *stmt;
+    int64_t value;
+    int is_null, rc;
+
+    rc = dn_plan_parse(text, plan, why, why_size);
+    if (rc)
+        return rc;
+    s_date(plan->effective_ms, date);
+    if (dn_db_begin(db))
+        return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+
+    rc = s_query_int(db, "SELECT id FROM plans WHERE effective_ms = ?",
+                     plan->effective_ms, &value, &is_null);
+    if (rc == 0 && !is_null) {
+        rc =
+            s_fail(why, why_size, DN_EEXIST,
+                   "a plan effective %s exists already: a version is never replaced; set "
+                   "a new one with a later effective date",
+                   date);
+        goto failed;
+    }
+    if (rc == 0 &&
+        dn_db_prepare(db, "SELECT currency FROM plans ORDER BY effective_ms LIMIT 1",
+                      &stmt))
+        rc = DN_EDB;
+    if (rc == 0) {
+        int step = sqlite3_step(stmt);
+        if (step == SQLITE_ROW &&
+            strcmp((const char *)sqlite3_column_text(stmt, 0), plan->currency) != 0) {
+            rc = s_fail(why, why_size, DN_EINVAL,
+                        "currency %s differs from the ledger's %s: every plan uses %s",
+                        plan->currency, (const char *)sqlite3_column_text(stmt, 0),
+                        (const char *)sqlite3_column_text(stmt, 0));
+            sqlite3_finalize(stmt);
+            goto failed;
+        }
+        rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : DN_EDB;
+        sqlite3_finalize(stmt);
+    }
+    if (rc == 0)
+        rc =
+            s_query_int(db, "SELECT max(recorded_at_ms) FROM sales", 0, &value, &is_null);
+    if (rc == 0 && !is_null && plan->effective_ms <= value) {
+        dn_time_format(value, recorded);
+        rc = s_fail(why, why_size, DN_EPERM,
+                    "effective %s is not after the latest sale stored (recorded %s): it "
+                    "would change commissions already posted; choose a later date",
+                    date, recorded);
+        goto failed;
+    }
+    if (rc == 0)
+        rc = s_store(db, plan, text, now_ms);
+    if (rc == 0 && dn_db_commit(db))
+        rc = DN_EDB;
+    if (rc == 0)
+        return 0;
+    rc = s_fail(why, why_size, DN_EDB, "database error");
+failed:
+    dn_db_rollback(db);
+    plan->id = 0;
+    return rc;
+}
+
+#define S_PLAN_COLUMNS                                                                   \
+    "SELECT id, effective_ms, currency, cap_bps, first_purchase_bonus, purchase_bps,"    \
+    "  purchase_days, recruit_override_bps, recruit_override_days FROM plans "
+
+static const char s_plan_at_sql[] =
+    S_PLAN_COLUMNS "WHERE effective_ms <= ? ORDER BY effective_ms DESC LIMIT 1";
+static const char s_plan_by_id_sql[] = S_PLAN_COLUMNS "WHERE id = ?";
+static const char s_rates_sql[] = "SELECT category, level, bps FROM plan_rates WHERE "
+                                  "plan_id = ? ORDER BY category, level";
+
+/*  Fills *plan from the plans row that row (bound, one of the queries
+    above) finds, and its rates read with rates (unbound).  The caller
+    resets or finalizes both.  0, DN_ENOENT or DN_EDB.  */
+static int s_read(sqlite3_stmt *row, sqlite3_stmt *rates, dn_plan_t *plan)
+{
+    int rc;
+
+    memset(plan, 0, sizeof *plan);
+    rc = sqlite3_step(row);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? DN_ENOENT : DN_EDB;
+    plan->id = sqlite3_column_int64(row, 0);
+    plan->effective_ms = sqlite3_column_int64(row, 1);
+    snprintf(plan->currency, sizeof plan->currency, "%s",
+             (const char *)sqlite3_column_text(row, 2));
+    plan->exponent = dn_money_exponent(plan->currency);
+    plan->cap_bps = sqlite3_column_int(row, 3);
+    plan->first_purchase_bonus = sqlite3_column_int64(row, 4);
+    plan->purchase_bps = sqlite3_column_int(row, 5);
+    plan->purchase_days = sqlite3_column_int(row, 6);
+    plan->recruit_override_bps = sqlite3_column_int(row, 7);
+    plan->recruit_override_days = sqlite3_column_int(row, 8);
+    if (plan->exponent < 0)
+        return DN_EDB; /* the table holds only currencies dn_plan_set accepted */
+
+    sqlite3_bind_int64(rates, 1, plan->id);
+    while ((rc = sqlite3_step(rates)) == SQLITE_ROW) {
+        const char *category = (const char *)sqlite3_column_text(rates, 0);
+        int level = sqlite3_column_int(rates, 1);
+        dn_plan_table_t *table = &plan->levels;
+        if (category && *category) {
+            int n = plan->n_categories;
+            if (n == 0 || strcmp(plan->categories[n - 1].category, category) != 0) {
+                if (n == DN_PLAN_MAX_CATEGORIES)
+                    return DN_EDB;
+                snprintf(plan->categories[n].category, DN_MAX_CODE_LEN + 1, "%s",
+                         category);
+                plan->n_categories++;
+            }
+            table = &plan->categories[plan->n_categories - 1];
+        }
+        if (level < 0 || level >= DN_PLAN_MAX_LEVELS)
+            return DN_EDB;
+        table->bps[level] = sqlite3_column_int(rates, 2);
+        if (table->n_levels < level + 1)
+            table->n_levels = level + 1;
+    }
+    return rc == SQLITE_DONE ? 0 : DN_EDB;
+}
+
+/*  s_read with statements prepared for this call.  */
+static int s_load(sqlite3 *db, const char *sql, int64_t param, dn_plan_t *plan)
+{
+    sqlite3_stmt *row = NULL, *rates = NULL;
+    int rc = DN_EDB;
+    if (dn_db_prepare(db, sql, &row) == 0 &&
+        dn_db_prepare(db, s_rates_sql, &rates) == 0) {
+        sqlite3_bind_int64(row, 1, param);
+        rc = s_read(row, rates, plan);
+    }
+    sqlite3_finalize(row);
+    sqlite3_finalize(rates);
+    return rc;
+}
+
+int dn_plan_at(sqlite3 *db, int64_t at_ms, dn_plan_t *plan)
+{
+    return s_load(db, s_plan_at_sql, at_ms, plan);
+}
+
+int dn_plan_at_cached(dn_db_cache_t *cache, int64_t at_ms, dn_plan_t *plan)
+{
+    sqlite3_stmt *row, *rates;
+    int rc;
+    if (dn_db_cached(cache, s_plan_at_sql, &row))
+        return DN_EDB;
+    if (dn_db_cached(cache, s_rates_sql, &rates)) {
+        sqlite3_reset(row);
+        return DN_EDB;
+    }
+    sqlite3_bind_int64(row, 1, at_ms);
+    rc = s_read(row, rates, plan);
+    sqlite3_reset(row);
+    sqlite3_reset(rates);
+    return rc;
+}
+
+/* -- JSON ------------------------------------------------------------------ */
+
+/*  Writes a table's rates as "800/300/100" into out.  */
+static void s_rates(const dn_plan_table_t *table, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < table->n_levels && used < size; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s%d", i ? "/" : "",
+                                 (int)table->bps[i]);
+}
+
+/*  Builds the flat object of plan shared by list and show; created_ms < 0
+    leaves "created" out.  NULL when out of memory.  */
+static json_t *s_plan_object(const dn_plan_t *plan, int64_t created_ms)
+{
+    char date[11], levels[128], bonus[DN_MONEY_TEXT_SIZE], created[DN_TIME_TEXT_SIZE];
+    char categories[DN_PLAN_MAX_CATEGORIES * (DN_MAX_CODE_LEN + 64)];
+    size_t used = 0;
+    json_t *obj;
+
+    s_date(plan->effective_ms, date);
+    s_rates(&plan->levels, levels, sizeof levels);
+    categories[0] = '\0';
+    for (int i = 0; i < plan->n_categories && used < sizeof categories; i++) {
+        char rates[128];
+        s_rates(&plan->categories[i], rates, sizeof rates);
+        used += (size_t)snprintf(categories + used, sizeof categories - used, "%s%s %s",
+                                 i ? ", " : "", plan->categories[i].category, rates);
+    }
+    if (dn_money_format(plan->first_purchase_bonus, plan->exponent, bonus, sizeof bonus))
+        snprintf(bonus, sizeof bonus, "%lld", (long long)plan->first_purchase_bonus);
+    obj = json_pack("{s:s, s:s, s:i, s:s, s:o, s:s, s:i, s:i, s:i, s:i}", "effective",
+                    date, "currency", plan->currency, "cap_bps", (int)plan->cap_bps,
+                    "levels", levels, "categories",
+                    plan->n_categories ? json_string(categories) : json_null(),
+                    "first_purchase_bonus", bonus, "purchase_bps",
+                    (int)plan->purchase_bps, "purchase_days", (int)plan->purchase_days,
+                    "recruit_override_bps", (int)plan->recruit_override_bps,
+                    "recruit_override_days", (int)plan->recruit_override_days);
+    if (obj && created_ms >= 0) {
+        dn_time_format(created_ms, created);
+        if (json_object_set_new(obj, "created", json_string(created))) {
+            json_decref(obj);
+            obj = NULL;
+        }
+    }
+    return obj;
+}
+
+int dn_plan_list(sqlite3 *db, json_t **list)
+{
+    sqlite3_stmt *stmt;
+    int rc = 0, step;
+
+    *list = json_array();
+    if (!*list)
+        return DN_ENOMEM;
+    if (dn_db_prepare(db, "SELECT id, created_ms FROM plans ORDER BY effective_ms",
+                      &stmt)) {
+        json_decref(*list);
+        *list = NULL;
+        return DN_EDB;
+    }
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        dn_plan_t plan;
+        json_t *row;
+        rc = s_load(db, s_plan_by_id_sql, sqlite3_column_int64(stmt, 0), &plan);
+        if (rc)
+            break;
+        row = s_plan_object(&plan, sqlite3_column_int64(stmt, 1));
+        if (!row || json_array_append_new(*list, row))
+            rc = DN_ENOMEM;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = DN_EDB;
+    sqlite3_finalize(stmt);
+    if (rc) {
+        json_decref(*list);
+        *list = NULL;
+        return rc == DN_ENOENT ? DN_EDB : rc;
+    }
+    return 0;
+}
+
+int dn_plan_json(sqlite3 *db, const dn_plan_t *plan, json_t **out)
+{
+    sqlite3_stmt *stmt;
+    int64_t created_ms = -1;
+    char *source = NULL;
+
+    if (plan->id > 0 &&
+        dn_db_prepare(db, "SELECT created_ms, source FROM plans WHERE id = ?", &stmt) ==
+            0) {
+        sqlite3_bind_int64(stmt, 1, plan->id);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            created_ms = sqlite3_column_int64(stmt, 0);
+            if (sqlite3_column_text(stmt, 1))
+                source = strdup((const char *)sqlite3_column_text(stmt, 1));
+        }
+        sqlite3_finalize(stmt);
+    }
+    *out = s_plan_object(plan, created_ms);
+    if (*out && source && json_object_set_new(*out, "source", json_string(source))) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    free(source);
+    return *out ? 0 : DN_ENOMEM;
+}

@@ -1,0 +1,97 @@
+/*  dn_plan -- commission and referral plans: the INI format, its checks,
+    and the versions in force over time.
+
+    A plan file (see deploy/plan.ini and the README) names its effective
+    date, currency, per-level rates in basis points, per-category level
+    tables, a cap, and the referral and recruit-override rewards.  Plans
+    are versioned by effective date; the ledger asks which version was in
+    force at a sale's recorded time.  All SQL of plans and plan_rates lives
+    here.
+*/
+#ifndef DN_PLAN_H
+#define DN_PLAN_H
+
+#include "dn_db.h"
+#include "dn_valid.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DN_PLAN_MAX_LEVELS     10 /* levels 0 .. 9 */
+#define DN_PLAN_MAX_CATEGORIES 32
+#define DN_PLAN_MAX_BYTES      (64 * 1024)
+
+/*  One level table: [levels] or [category:NAME].  Levels not listed pay 0;
+    n_levels is one past the highest level listed.  */
+typedef struct {
+    char category[DN_MAX_CODE_LEN + 1]; /* "" for [levels] */
+    int n_levels;
+    int32_t bps[DN_PLAN_MAX_LEVELS];
+} dn_plan_table_t;
+
+typedef struct {
+    int64_t id;           /* 0 until stored */
+    int64_t effective_ms; /* UTC midnight of the effective date */
+    char currency[4];
+    int exponent;           /* of the currency */
+    int32_t cap_bps;        /* default 10000 (no cap) */
+    dn_plan_table_t levels; /* [levels] */
+    dn_plan_table_t categories[DN_PLAN_MAX_CATEGORIES];
+    int n_categories;
+    int64_t first_purchase_bonus;  /* minor units; default 0 */
+    int32_t purchase_bps;          /* default 0 */
+    int32_t purchase_days;         /* default 0 */
+    int32_t recruit_override_bps;  /* default 0 */
+    int32_t recruit_override_days; /* default 0 */
+} dn_plan_t;
+
+/*  Parses and checks a plan file's text.  Sections: [plan] (effective =
+    YYYY-MM-DD, required; currency = ISO 4217, required; cap_bps = 0..10000),
+    [levels] (N = bps, N in 0..9, at least one), [category:NAME] (NAME a
+    code; N = bps), [referral] (first_purchase_bonus = amount in the
+    currency, purchase_bps, purchase_days, recruit_override_bps,
+    recruit_override_days).  Returns 0, or DN_EPARSE with "line N: reason"
+    in why for the first problem: unknown section or key, a key given twice,
+    a rate outside 0..10000, a level beyond 9 ("more than 10 levels"), an
+    unknown currency, a malformed number, date or amount, a missing
+    required key.  */
+int dn_plan_parse(const char *text, dn_plan_t *plan, char *why, size_t why_size);
+
+/*  Returns the table that pays lines of category (NULL or "" for none):
+    its [category:NAME] section if the plan has one, else [levels].
+    Borrowed from plan.  */
+const dn_plan_table_t *dn_plan_table(const dn_plan_t *plan, const char *category);
+
+/*  Parses text and stores it as a new plan version in one transaction
+    (source kept verbatim).  Refuses (DN_EEXIST) a second plan with the same
+    effective date, (DN_EINVAL) a currency other than the existing plans',
+    and (DN_EPERM) an effective date at or before the recorded time of any
+    sale the server already holds, since that would change commissions
+    already posted; why says which.  Returns 0 and fills *plan (with its
+    id), DN_EPARSE (see dn_plan_parse), DN_EDB.  */
+int dn_plan_set(sqlite3 *db, const char *text, int64_t now_ms, dn_plan_t *plan, char *why,
+                size_t why_size);
+
+/*  Fills *plan with the version in force at at_ms.  Returns 0, DN_ENOENT
+    (no plan in force then), DN_EDB.  */
+int dn_plan_at(sqlite3 *db, int64_t at_ms, dn_plan_t *plan);
+
+/*  As dn_plan_at, with its statements prepared once in cache (a
+    dn_db_cache_t on the connection, borrowed): for the ledger's hot path.  */
+int dn_plan_at_cached(dn_db_cache_t *cache, int64_t at_ms, dn_plan_t *plan);
+
+/*  Sets *list to a new JSON array (caller decrefs), one flat object per
+    version, oldest first: {"effective", "currency", "cap_bps", "levels"
+    (e.g. "800/300/100"), "categories" (e.g. "rice 500/200"),
+    "first_purchase_bonus", "purchase_bps", "purchase_days",
+    "recruit_override_bps", "recruit_override_days", "created"}.  Returns 0
+    or DN_EDB.  */
+int dn_plan_list(sqlite3 *db, json_t **list);
+
+/*  Sets *out to a new JSON object describing plan (as plan show prints it,
+    with "source" the stored file text when known).  0 or DN_ENOMEM.  */
+int dn_plan_json(sqlite3 *db, const dn_plan_t *plan, json_t **out);
+
+#endif

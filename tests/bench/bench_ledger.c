@@ -1,0 +1,296 @@
+/*  bench_ledger -- the cost of posting commissions, against ingest alone.
+
+    200,000 sales from 100 sites, sold by resellers at the bottom of a
+    5-level tree of 10,000 partners (1 hq, 9 regions, 90 distributors, 900
+    dealers, 9,000 resellers), in signed batches of 500, applied through
+    the real ingest path (dn_ingest_batch in one transaction per batch)
+    twice, into two fresh central.db files: one with the example 3-level
+    plan in force (every sale posts its commissions), one without a plan
+    (ingest alone: decode, check, chain, store).  Prints sales/s and
+    transfers/s of each, the ratio ledger/ingest (target >= 0.5), and how
+    long `verify` takes over the whole ledger.
+*/
+#include "dn_central.h"
+#include "dn_crypto.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_id.h"
+#include "dn_ingest.h"
+#include "dn_ledger.h"
+#include "dn_log.h"
+#include "dn_plan.h"
+#include "dn_registry.h"
+#include "dn_time.h"
+#include "dn_wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DN_BENCH_SITES      100
+#define DN_BENCH_PER_SITE   2000
+#define DN_BENCH_BATCH      500
+#define DN_BENCH_RESELLERS  9000
+#define DN_BENCH_TARGET     0.5
+#define DN_BENCH_T0         1772323200000LL /* 2026-03-01T00:00:00Z */
+
+static const char *s_plan =
+    "[plan]\neffective = 2026-01-01\ncurrency = CNY\ncap_bps = 1500\n"
+    "[levels]\n0 = 800\n1 = 300\n2 = 100\n"
+    "[category:rice]\n0 = 500\n1 = 200\n"
+    "[referral]\nfirst_purchase_bonus = 5.00\npurchase_bps = 100\npurchase_days = 365\n"
+    "recruit_override_bps = 50\nrecruit_override_days = 365\n";
+
+typedef struct {
+    Dealernet__PushBatch push;
+    ProtobufCBinaryData *events;
+    uint8_t head[32];
+    uint8_t sig[DN_SIG_BYTES];
+} s_batch_t;
+
+static s_batch_t s_batches[DN_BENCH_SITES][DN_BENCH_PER_SITE / DN_BENCH_BATCH];
+static dn_key_t *s_keys[DN_BENCH_SITES];
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void s_die(const char *what)
+{
+    fprintf(stderr, "bench_ledger: %s\n", what);
+    exit(1);
+}
+
+static void s_code(char *buf, size_t size, const char *prefix, int n)
+{
+    snprintf(buf, size, "%s%05d", prefix, n);
+}
+
+/*  Builds every site's events and signed batches once, in memory.  */
+static void s_build(void)
+{
+    for (int s = 0; s < DN_BENCH_SITES; s++) {
+        char site[16];
+        uint8_t prev[32] = {0};
+        s_code(site, sizeof site, "S", s);
+        if (!(s_keys[s] = dn_key_generate()))
+            s_die("keygen");
+        for (int b = 0; b < DN_BENCH_PER_SITE / DN_BENCH_BATCH; b++) {
+            s_batch_t *batch = &s_batches[s][b];
+            uint8_t signed_bytes[DN_BATCH_SIGNED_MAX];
+            batch->events = calloc(DN_BENCH_BATCH, sizeof *batch->events);
+            for (int i = 0; i < DN_BENCH_BATCH; i++) {
+                int n = b * DN_BENCH_BATCH + i;
+                char seller[16], why[DN_WHY_SIZE];
+                uint8_t id[16];
+                Dealernet__Event ev = DEALERNET__EVENT__INIT;
+                Dealernet__Sale sale = DEALERNET__SALE__INIT;
+                Dealernet__SaleLine l1 = DEALERNET__SALE_LINE__INIT, l2 = l1;
+                Dealernet__SaleLine *lines[2] = {&l1, &l2};
+                int64_t at = DN_BENCH_T0 + (int64_t)n * 60000 + s;
+                s_code(seller, sizeof seller, "RS", (s * 97 + n * 31) % DN_BENCH_RESELLERS);
+                l1.sku = "RICE5";
+                l1.has_quantity = l1.has_unit_price = 1;
+                l1.quantity = 1 + n % 3;
+                l1.unit_price = 5990;
+                l1.category = "rice";
+                l2.sku = "OIL1L";
+                l2.has_quantity = l2.has_unit_price = 1;
+                l2.quantity = 1;
+                l2.unit_price = 1850 + n % 7;
+                sale.n_lines = 2;
+                sale.lines = lines;
+                sale.has_total = 1;
+                sale.total = l1.quantity * l1.unit_price + l2.unit_price;
+                sale.currency = "CNY";
+                sale.has_channel = 1;
+                sale.channel = DEALERNET__CHANNEL__CHANNEL_STORE;
+                sale.seller = seller;
+                dn_id_new_at(id, at);
+                ev.has_id = ev.has_seq = ev.has_recorded_at_ms = ev.has_prev_hash = 1;
+                ev.id.data = id;
+                ev.id.len = 16;
+                ev.site = site;
+                ev.seq = (uint64_t)n + 1;
+                ev.recorded_at_ms = at;
+                ev.prev_hash.data = prev;
+                ev.prev_hash.len = 32;
+                ev.body_case = DEALERNET__EVENT__BODY_SALE;
+                ev.sale = &sale;
+                if (dn_wire_event_pack(&ev, &batch->events[i].data, &batch->events[i].len, why,
+                                       sizeof why))
+                    s_die(why);
+                dn_sha256(batch->events[i].data, batch->events[i].len, prev);
+            }
+            memcpy(batch->head, prev, 32);
+            size_t len = dn_wire_batch_signed(site, (uint64_t)(b + 1) * DN_BENCH_BATCH,
+                                              batch->head, signed_bytes);
+            dn_key_sign(s_keys[s], signed_bytes, len, batch->sig);
+            dealernet__push_batch__init(&batch->push);
+            batch->push.has_first_seq = batch->push.has_chain_head = batch->push.has_signature = 1;
+            batch->push.first_seq = (uint64_t)b * DN_BENCH_BATCH + 1;
+            batch->push.n_events = DN_BENCH_BATCH;
+            batch->push.events = batch->events;
+            batch->push.chain_head.data = batch->head;
+            batch->push.chain_head.len = 32;
+            batch->push.signature.data = batch->sig;
+            batch->push.signature.len = DN_SIG_BYTES;
+        }
+    }
+}
+
+/*  A central.db with the tree and the sites, and the plan if with_plan.  */
+static sqlite3 *s_setup(const char *dir, int with_plan, dn_registry_site_t *sites)
+{
+    char why[256], code[16], parent[16];
+    sqlite3 *db;
+    if (dn_central_open(dir, DN_DB_CREATE, &db))
+        s_die("cannot create central.db");
+    dn_db_exec(db, "PRAGMA synchronous = NORMAL"); /* setup only; restored below */
+    if (dn_registry_partner_add(db, "HQ", "HQ", "hq", NULL, 0, why, sizeof why))
+        s_die(why);
+    static const struct {
+        const char *prefix, *kind, *parent;
+        int count;
+    } levels[] = {{"RG", "region", NULL, 9},
+                  {"DI", "distributor", "RG", 90},
+                  {"DE", "dealer", "DI", 900},
+                  {"RS", "reseller", "DE", DN_BENCH_RESELLERS}};
+    for (size_t l = 0; l < 4; l++) {
+        for (int i = 0; i < levels[l].count; i++) {
+            s_code(code, sizeof code, levels[l].prefix, i);
+            if (levels[l].parent)
+                s_code(parent, sizeof parent, levels[l].parent, i / 10);
+            else
+                snprintf(parent, sizeof parent, "HQ");
+            if (dn_registry_partner_add(db, code, code, levels[l].kind, parent, 0, why,
+                                        sizeof why))
+                s_die(why);
+        }
+    }
+    if (with_plan) {
+        dn_plan_t plan;
+        if (dn_plan_set(db, s_plan, 0, &plan, why, sizeof why))
+            s_die(why);
+    }
+    for (int s = 0; s < DN_BENCH_SITES; s++) {
+        char token[DN_TOKEN_TEXT_LEN + 1];
+        uint8_t curve[32], pub[32];
+        int64_t expires;
+        s_code(code, sizeof code, "S", s);
+        memset(curve, 0, sizeof curve);
+        curve[0] = (uint8_t)s;
+        curve[1] = (uint8_t)(s >> 8);
+        curve[31] = 0x5A;
+        dn_key_public(s_keys[s], pub);
+        if (dn_registry_site_add(db, code, "DE00000", 1, token, &expires, why, sizeof why) ||
+            dn_registry_enroll(db, token, code, curve, pub, 2, &sites[s], why, sizeof why))
+            s_die(why);
+    }
+    dn_db_exec(db, "PRAGMA synchronous = FULL");
+    return db;
+}
+
+/*  Applies every batch through ingest, one transaction each, in the order
+    sites would interleave.  Returns the seconds spent.  */
+static double s_ingest(sqlite3 *db, dn_registry_site_t *sites)
+{
+    dn_ingest_t *ingest = dn_ingest_new(db);
+    double start = s_now();
+    if (!ingest)
+        s_die("ingest");
+    for (int b = 0; b < DN_BENCH_PER_SITE / DN_BENCH_BATCH; b++) {
+        for (int s = 0; s < DN_BENCH_SITES; s++) {
+            dn_ingest_result_t result;
+            if (dn_db_begin(db) ||
+                dn_ingest_batch(ingest, &sites[s], &s_batches[s][b].push, dn_time_now_ms(),
+                                &result) ||
+                dn_db_commit(db)) {
+                fprintf(stderr, "bench_ledger: batch refused: %s\n", result.why);
+                exit(1);
+            }
+        }
+    }
+    dn_ingest_destroy(&ingest);
+    return s_now() - start;
+}
+
+static int64_t s_count(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt;
+    int64_t n = -1;
+    if (dn_db_prepare(db, sql, &stmt) == 0 && sqlite3_step(stmt) == SQLITE_ROW)
+        n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+int main(void)
+{
+    static dn_registry_site_t sites_a[DN_BENCH_SITES], sites_b[DN_BENCH_SITES];
+    char root[] = "/tmp/dn-bench-ledger-XXXXXX", dir_a[64], dir_b[64], path[96];
+    double ingest_s, ledger_s, verify_s, start;
+    int64_t sales = (int64_t)DN_BENCH_SITES * DN_BENCH_PER_SITE, transfers;
+    sqlite3 *a, *b;
+    json_t *report = NULL;
+    int rc;
+
+    dn_log_init("bench_ledger", DN_LOG_WARN, 0);
+    if (!mkdtemp(root))
+        s_die("mkdtemp");
+    snprintf(dir_a, sizeof dir_a, "%s/ledger", root);
+    snprintf(dir_b, sizeof dir_b, "%s/ingest", root);
+    snprintf(path, sizeof path, "mkdir -p %s %s", dir_a, dir_b);
+    if (system(path) != 0)
+        s_die("mkdir");
+    printf("bench_ledger: building %lld signed sales and a tree of 10,000 partners...\n",
+           (long long)sales);
+    fflush(stdout);
+    s_build();
+    b = s_setup(dir_b, 0, sites_b);
+    a = s_setup(dir_a, 1, sites_a);
+
+    ingest_s = s_ingest(b, sites_b);
+    ledger_s = s_ingest(a, sites_a);
+    transfers = s_count(a, "SELECT count(*) FROM transfers");
+    if (s_count(a, "SELECT count(*) FROM sales") != sales ||
+        s_count(b, "SELECT count(*) FROM sales") != sales || transfers < sales ||
+        s_count(b, "SELECT count(*) FROM transfers") != 0)
+        s_die("the counts are not exact");
+    sqlite3_close(a);
+    sqlite3_close(b);
+
+    snprintf(path, sizeof path, "%s/%s", dir_a, DN_CENTRAL_DB_FILE);
+    start = s_now();
+    rc = dn_ledger_verify(path, &report);
+    verify_s = s_now() - start;
+    if (rc || !json_is_true(json_object_get(report, "ok")))
+        s_die("verify found differences");
+    json_decref(report);
+
+    double ingest_rate = sales / ingest_s, ledger_rate = sales / ledger_s;
+    printf("ingest only           %8.0f sales/s  (%.2f s)\n", ingest_rate, ingest_s);
+    printf("ingest + ledger       %8.0f sales/s  %8.0f transfers/s  (%lld transfers, %.2f s)\n",
+           ledger_rate, transfers / ledger_s, (long long)transfers, ledger_s);
+    printf("ratio ledger/ingest %.2f (target >= %.2f: %s)\n", ledger_rate / ingest_rate,
+           DN_BENCH_TARGET, ledger_rate / ingest_rate >= DN_BENCH_TARGET ? "met" : "NOT MET");
+    printf("verify                %.2f s over %lld events and %lld transfers\n", verify_s,
+           (long long)sales, (long long)transfers);
+
+    for (int s = 0; s < DN_BENCH_SITES; s++) {
+        for (int bt = 0; bt < DN_BENCH_PER_SITE / DN_BENCH_BATCH; bt++) {
+            for (int i = 0; i < DN_BENCH_BATCH; i++)
+                free(s_batches[s][bt].events[i].data);
+            free(s_batches[s][bt].events);
+        }
+        dn_key_destroy(&s_keys[s]);
+    }
+    snprintf(path, sizeof path, "rm -rf %s", root);
+    if (system(path) != 0)
+        fprintf(stderr, "bench_ledger: could not remove %s\n", root);
+    return ledger_rate / ingest_rate >= DN_BENCH_TARGET ? 0 : 1;
+}

@@ -1,0 +1,405 @@
+# net.sh -- shared helpers of the sync tests (tests/cli/sync_*.sh).
+#
+# Sourced, never run on its own (tests/run.sh runs only tests/cli/*.sh).
+# Gives each test a throwaway folder, a dealernet-server on free loopback
+# ports, bounded runs of the programs, and one-line checks.  The EXIT trap
+# stops every server the test started (SIGTERM, then SIGKILL after a bounded
+# wait) and removes the folder, on success and on failure alike; should the
+# test's shell die without its trap (SIGKILL), a watcher beside the server
+# stops it, and `timeout` bounds its life in any case.
+#
+# Environment:
+#   DN_BIN    folder holding dealernet-agent, -server and -hq (default bin)
+#   DN_WRAP   optional command prefix (valgrind ...) put before every run of
+#             the agent, the server, dealernet-hq and dn_poke
+#   DN_TOOLS  folder holding dn_poke (default: the build folder that matches
+#             DN_BIN -- bin -> build/tests/tools, bin-X -> build-X/tests/tools)
+#   DN_KEEP=1 keep the throwaway folder (its path is printed)
+#
+# Variables a test uses after net_init: T (the folder), SRV (server folder),
+# KEY (server public key), SYNC_EP, ADMIN_EP, rc (exit code of the last run),
+# OUT / ERR (files with its stdout / stderr).
+
+# -- setup and teardown -----------------------------------------------------
+
+# net_init NAME: checks the programs and tools, makes the folder, sets traps.
+net_init() {
+    NET_NAME=$1
+    BIN=${DN_BIN:-bin}
+    case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
+    WRAP=${DN_WRAP:-}
+    if [ -z "${DN_TOOLS:-}" ]; then
+        bin_base=$(basename "$BIN")
+        DN_TOOLS=$(dirname "$BIN")/build${bin_base#bin}/tests/tools
+    fi
+    AGENT=$BIN/dealernet-agent
+    SERVER=$BIN/dealernet-server
+    HQ=$BIN/dealernet-hq
+    POKE=$DN_TOOLS/dn_poke
+    for prog in "$AGENT" "$SERVER" "$HQ" "$POKE"; do
+        if [ ! -x "$prog" ]; then
+            echo "$NET_NAME: no program $prog (run make build-tests; DN_TOOLS names" \
+                "dn_poke's folder)" >&2
+            exit 1
+        fi
+    done
+    for tool in sqlite3 timeout; do
+        if ! command -v $tool >/dev/null 2>&1; then
+            echo "$NET_NAME: skipped, $tool is not installed"
+            exit 77
+        fi
+    done
+    # Under valgrind everything is ~10-50 times slower: stretch every bound.
+    SLOW=1
+    [ -n "$WRAP" ] && SLOW=10
+    NET_SHELL=$$
+    T=$(mktemp -d "${TMPDIR:-/tmp}/dn-$NET_NAME.XXXXXX")
+    SRV=$T/srv
+    SRV_LOG=$T/server.log
+    SRV_PID=
+    OUT=$T/out
+    ERR=$T/err
+    pass=0
+    fail=0
+    rc=0
+    NET_PORT_TRY=0
+    trap net_cleanup EXIT
+    trap 'exit 130' INT TERM HUP
+}
+
+net_cleanup() {
+    net_status=$?
+    trap - EXIT
+    set +e
+    server_stop >/dev/null 2>&1
+    if [ "$net_status" -ne 0 ] && [ -f "$SRV_LOG" ]; then
+        echo "--- last lines of the server log:" >&2
+        tail -n 15 "$SRV_LOG" >&2
+    fi
+    if [ "${DN_KEEP:-}" = 1 ]; then
+        echo "$NET_NAME: kept $T" >&2
+    else
+        rm -rf "$T"
+    fi
+    exit "$net_status"
+}
+
+# net_finish: prints the summary and exits 0 only if every check passed.
+net_finish() {
+    echo "$NET_NAME: $pass passed, $fail failed"
+    [ "$fail" -eq 0 ] && exit 0
+    exit 1
+}
+
+# -- checks -----------------------------------------------------------------
+
+# check NAME EXPECTED ACTUAL: one check, one line.
+check() {
+    if [ "$2" = "$3" ]; then
+        pass=$((pass + 1))
+        echo "ok   $1: $3"
+    else
+        fail=$((fail + 1))
+        echo "FAIL $1: expected '$2', got '$3'"
+    fi
+}
+
+# check_has NAME TEXT FILE: FILE contains TEXT (fixed string).
+check_has() {
+    if grep -qF -- "$2" "$3"; then
+        pass=$((pass + 1))
+        echo "ok   $1: has '$2'"
+    else
+        fail=$((fail + 1))
+        echo "FAIL $1: no '$2' in: $(head -c 300 "$3" | tr '\n' ' ')"
+    fi
+}
+
+# check_one_error NAME TEXT: the last run wrote exactly one line on stderr,
+# an error naming TEXT.
+check_one_error() {
+    check "$1: one line on stderr" 1 "$(wc -l <"$ERR" | tr -d ' ')"
+    check_has "$1: message" "$2" "$ERR"
+}
+
+# -- running the programs ---------------------------------------------------
+
+# run SECONDS PROGRAM ARGS...: runs PROGRAM (wrapped) with a time bound; sets
+# rc, leaves stdout in $OUT and stderr in $ERR.  A run killed by the bound
+# exits 124.
+run() {
+    secs=$(($1 * SLOW))
+    shift
+    set +e
+    # shellcheck disable=SC2086
+    timeout -k 5 "$secs" $WRAP "$@" >"$OUT" 2>"$ERR" </dev/null
+    rc=$?
+    set -e
+    # 99 is valgrind's --error-exitcode (no sysexits code): always a failure
+    if [ -n "$WRAP" ] && [ "$rc" -eq 99 ]; then
+        check "$(basename "$1") under $(echo "$WRAP" | cut -d' ' -f1): no errors" 0 "$rc"
+        head -n 20 "$ERR"
+    fi
+}
+
+# agent DIR ARGS...: dealernet-agent -d DIR ARGS (bound: 60 s).
+agent() {
+    agent_dir=$1
+    shift
+    run 60 "$AGENT" -q -d "$agent_dir" "$@"
+}
+
+# hq ARGS...: dealernet-hq against this test's server (bound: 30 s).
+hq() {
+    run 30 "$HQ" --server "$ADMIN_EP" --server-key "$KEY" --key "$SRV/hq.key" "$@"
+}
+
+# poke ARGS...: dn_poke against this test's sync socket (bound: 30 s).
+poke() {
+    run 30 "$POKE" --server "$SYNC_EP" --server-key "$KEY" --timeout $((3000 * SLOW)) "$@"
+}
+
+# sq SQL: one query on the server's central.db (the server may be running:
+# WAL lets a reader in).  Rows as "a|b".
+sq() {
+    sqlite3 -cmd ".timeout 5000" "$SRV/central.db" "$1"
+}
+
+# json FILE PATH: json_extract of a JSON file ("1"/"0" for booleans, "" for
+# null).
+json() {
+    sqlite3 :memory: "SELECT json_extract(readfile('$1'), '$2')"
+}
+
+# site_field CODE FIELD: FIELD of site CODE in 'dealernet-hq site list --json'.
+site_field() {
+    hq site list --json
+    [ "$rc" -eq 0 ] || { echo "site list failed: $(cat "$ERR")" >&2; return 0; }
+    cp "$OUT" "$T/sites.json"
+    sqlite3 :memory: "SELECT json_extract(value, '\$.$2') FROM json_each(readfile('$T/sites.json'))
+                      WHERE json_extract(value, '\$.code') = '$1'"
+}
+
+# status_field DIR FIELD: FIELD of 'dealernet-agent status --json'.
+status_field() {
+    agent "$1" status --json
+    cp "$OUT" "$T/status.json"
+    json "$T/status.json" "\$.$2"
+}
+
+# -- the server ---------------------------------------------------------------
+
+# Ports 20000-31999 (below Linux's ephemeral range), derived from the pid and
+# the attempt, skipping ports already listening; a bind that fails anyway is
+# retried with other ports by server_start.
+net_pick_ports() {
+    while :; do
+        NET_PORT_TRY=$((NET_PORT_TRY + 1))
+        p=$((20000 + (($$ * 7 + NET_PORT_TRY * 263) % 6000) * 2))
+        if command -v ss >/dev/null 2>&1 &&
+            [ -n "$(ss -Htan "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null)" ]; then
+            [ "$NET_PORT_TRY" -lt 50 ] && continue
+        fi
+        break
+    done
+    SYNC_EP=tcp://127.0.0.1:$p
+    ADMIN_EP=tcp://127.0.0.1:$((p + 1))
+}
+
+# server_init: creates the server folder; sets KEY.
+server_init() {
+    net_pick_ports
+    run 30 "$SERVER" -d "$SRV" init --sync "$SYNC_EP" --admin "$ADMIN_EP"
+    if [ "$rc" -ne 0 ]; then
+        echo "$NET_NAME: server init failed ($rc): $(cat "$ERR")" >&2
+        exit 1
+    fi
+    KEY=$(sed -n 's/^server public key: //p' "$OUT")
+    if [ ${#KEY} -ne 40 ]; then
+        echo "$NET_NAME: no server key in: $(cat "$OUT")" >&2
+        exit 1
+    fi
+}
+
+# server_start [NAME=VALUE ...]: starts the server (with those environment
+# variables) and waits until it serves.  The first start may move to other
+# ports if a bind fails; later starts keep the ports the agents know.
+#
+# The server runs under `timeout` (a safety net: no server outlives the test
+# even if the trap never runs), itself under a subshell that writes its exit
+# status to $T/srv.status: a non-interactive shell does not reap its
+# children, so `kill -0` cannot tell an exited server from a running one.
+server_start() {
+    tries=0
+    while :; do
+        tries=$((tries + 1))
+        before=$(grep -c 'info: serving:' "$SRV_LOG" 2>/dev/null || true)
+        before=${before:-0}
+        rm -f "$T/srv.pid" "$T/srv.status" "$T/srv.status.tmp"
+        (
+            set +e
+            # shellcheck disable=SC2086
+            env "$@" timeout -k 5 $((300 * SLOW)) $WRAP "$SERVER" -d "$SRV" run \
+                --sync "$SYNC_EP" --admin "$ADMIN_EP" 2>>"$SRV_LOG" </dev/null &
+            server_pid=$!
+            echo $server_pid >"$T/srv.pid"
+            # A watcher: should the test's shell die without its trap (say
+            # SIGKILL), stop the server now rather than at the timeout.
+            (
+                while [ ! -f "$T/srv.status" ]; do
+                    if ! kill -0 "$NET_SHELL" 2>/dev/null; then
+                        kill -TERM "$server_pid" 2>/dev/null
+                        break
+                    fi
+                    sleep 0.2
+                done
+            ) &
+            wait $server_pid
+            echo $? >"$T/srv.status.tmp"
+            mv "$T/srv.status.tmp" "$T/srv.status"
+            wait
+        ) &
+        SRV_SH=$!
+        waited=0
+        while [ ! -s "$T/srv.pid" ] && [ "$waited" -lt 100 ]; do
+            sleep 0.05
+            waited=$((waited + 1))
+        done
+        SRV_PID=$(cat "$T/srv.pid")
+        waited=0
+        while [ "$waited" -lt $((100 * SLOW)) ]; do
+            now=$(grep -c 'info: serving:' "$SRV_LOG" 2>/dev/null || true)
+            [ "${now:-0}" -gt "$before" ] && return 0
+            server_alive || break
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+        server_stop
+        if [ "$tries" -ge 5 ]; then
+            echo "$NET_NAME: the server did not start; its log:" >&2
+            tail -n 5 "$SRV_LOG" >&2
+            exit 1
+        fi
+        if [ "${SERVER_STARTED:-0}" = 0 ]; then
+            net_pick_ports
+        else
+            sleep 1
+        fi
+    done
+}
+
+# server_alive: true while the server started last runs.
+server_alive() {
+    [ -n "$SRV_PID" ] && [ ! -f "$T/srv.status" ]
+}
+
+# server_wait SECONDS: waits for the server to exit, SIGKILLing it after the
+# bound (with its process group: the `timeout` leads its own group, which
+# holds just it and the server); sets SRV_STATUS to its exit status.
+server_wait() {
+    SRV_STATUS=none
+    [ -n "$SRV_PID" ] || return 0
+    waited=0
+    while server_alive && [ "$waited" -lt $(($1 * SLOW * 10)) ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    if server_alive; then
+        kill -KILL -- "-$SRV_PID" 2>/dev/null || kill -KILL "$SRV_PID" 2>/dev/null || true
+        waited=0
+        while server_alive && [ "$waited" -lt 50 ]; do
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+    fi
+    set +e
+    wait "$SRV_SH" 2>/dev/null
+    set -e
+    # shellcheck disable=SC2034 # read by the tests
+    SRV_STATUS=$(cat "$T/srv.status" 2>/dev/null || echo killed)
+    SRV_PID=
+    SERVER_STARTED=1
+}
+
+# server_stop: SIGTERM, then server_wait 10; SRV_STATUS 0 = a clean stop.
+server_stop() {
+    if server_alive; then
+        kill -TERM "$SRV_PID" 2>/dev/null || true
+    fi
+    server_wait 10
+}
+
+# -- a small network ------------------------------------------------------------
+
+# network_init: partners HQ and D1 (a dealer under HQ).
+network_init() {
+    hq partner add HQ --name "Head office" --kind hq
+    [ "$rc" -eq 0 ] || { echo "partner add failed: $(cat "$ERR")" >&2; exit 1; }
+    hq partner add D1 --name "Dealer one" --kind dealer --parent HQ
+    [ "$rc" -eq 0 ] || { echo "partner add failed: $(cat "$ERR")" >&2; exit 1; }
+}
+
+# site_add CODE: adds site CODE for D1; prints its enrollment token.
+site_add() {
+    hq site add "$1" --partner D1 --json
+    [ "$rc" -eq 0 ] || { echo "site add failed: $(cat "$ERR")" >&2; exit 1; }
+    cp "$OUT" "$T/site-$1.json"
+    json "$T/site-$1.json" '$.token'
+}
+
+# agent_new DIR SITE: a new agent for SITE (partner D1).
+agent_new() {
+    agent "$1" init --site "$2" --partner D1
+    [ "$rc" -eq 0 ] || { echo "agent init failed: $(cat "$ERR")" >&2; exit 1; }
+}
+
+# enroll DIR TOKEN: enrolls the agent with this test's server (sets rc).
+enroll() {
+    agent "$1" enroll --server "$SYNC_EP" --server-key "$KEY" --token "$2"
+}
+
+# record_sales DIR N: records N sales in the agent DIR, each one line of
+# SKUk x qty at a price, and appends each sale's total in minor units (fen)
+# to DIR.totals, one line per sale in seq order.  Sets SALES_SUM to the sum
+# of the totals recorded by this call.  The agent runs unwrapped here:
+# recording is setup for these tests (tests/cli/agent_cli.sh covers it), and
+# a thousand valgrind runs would take half an hour.
+record_sales() {
+    SALES_SUM=0
+    n=0
+    k=0
+    [ -f "$1.totals" ] && k=$(wc -l <"$1.totals")
+    while [ "$n" -lt "$2" ]; do
+        n=$((n + 1))
+        i=$((k + n))
+        qty=$((i % 3 + 1))
+        price=$((100 + (i * 37) % 900))
+        price_text=$((price / 100)).$(printf %02d $((price % 100)))
+        timeout -k 5 30 "$AGENT" -q -d "$1" sale --line "SKU$((i % 5)):$qty@$price_text" \
+            </dev/null >/dev/null 2>"$ERR" || {
+            echo "$NET_NAME: recording sale $i failed: $(cat "$ERR")" >&2
+            exit 1
+        }
+        echo $((qty * price)) >>"$1.totals"
+        SALES_SUM=$((SALES_SUM + qty * price))
+    done
+}
+
+# totals_sum DIR [N]: the sum of the first N (default all) totals recorded.
+totals_sum() {
+    if [ $# -ge 2 ]; then
+        head -n "$2" "$1.totals"
+    else
+        cat "$1.totals"
+    fi | { s=0; while read -r v; do s=$((s + v)); done; echo "$s"; }
+}
+
+# tamper DIR SEQ FROM TO: replaces the bytes FROM (same length TO) in the
+# stored body of event SEQ of agent DIR, leaving its stored hash alone.
+tamper() {
+    sqlite3 -cmd ".timeout 5000" "$1/agent.db" "UPDATE events SET body = CAST(
+        substr(body, 1, instr(body, CAST('$3' AS BLOB)) - 1) || CAST('$4' AS BLOB) ||
+        substr(body, instr(body, CAST('$3' AS BLOB)) + length(CAST('$3' AS BLOB)))
+        AS BLOB) WHERE seq = $2 AND instr(body, CAST('$3' AS BLOB)) > 0;
+        SELECT changes();"
+}

@@ -1,0 +1,1478 @@
+/*  test_ledger -- the commission and referral ledger, worked by hand.
+
+    One central.db in a mkdtemp folder holds a 5-level tree, two plan
+    versions and two enrolled sites.  The sites' events are built here with
+    explicit recorded times, chained (prev_hash = SHA-256 of the previous
+    packed event of the site), signed per batch with the site's Ed25519 key
+    and applied through dn_ingest_batch inside BEGIN IMMEDIATE / COMMIT --
+    the server's real ingest path, which posts each event in the
+    transaction that stores it.  Every transfer and every balance is then
+    compared, to the fen, with figures computed by hand from the rules of
+    issue 4 (the arithmetic is next to each figure).  Nothing here is
+    copied from the program's output.
+
+    The tree (all from the start; effective-dated changes below):
+
+        HQ (hq)
+         `- R1 (region)
+             `- DI1 (distributor)
+                 |- DE1 (dealer)
+                 |   |- RS1 (reseller)
+                 |   `- RS2 (reseller; recruited by RS1, joined 2026-01-05;
+                 |           moved under DE2 from 2026-02-15)
+                 `- DE2 (dealer)
+
+    DE1 is suspended from 2026-03-05 and resumed on 2026-03-12.
+
+    Plans (CNY):
+      P1 effective 2026-01-01: cap 1500; levels 0=800 1=300 2=100;
+         [category:rice] 0=500 1=200; referral bonus 5.00, 100 bps for
+         365 days, recruit override 50 bps for 365 days.
+      P2 effective 2026-03-15: cap 1500; levels 0=1000 1=600 2=400, so a
+         sale pays 10%, then 600 capped to 1500 - 1000 = 500 (5%), then 0;
+         the same referral section; no rice section.
+
+    Members: A (+8613800000001) referred by partner RS1; B (...02) referred
+    by A; C (...03) referred by B.
+
+    The scenario (site SHOP-A of RS1, site SHOP-B of DE2; times 10:00 UTC):
+
+      event   date        what                              earns
+      A1      2026-01-08  A signs up, referrer RS1
+      A2  S1  2026-01-12  RS1 sells 23.95                   RS1 1.92, DE1 0.72, DI1 0.24
+                                                            (R1 is level 3: no rate)
+      A3      2026-01-15  B signs up, referrer A
+      A4  S2  2026-01-20  RS1 sells to A: rice 3 x 6.70,    rice: RS1 1.00, DE1 0.40;
+                          oil 4.15 + 8.35                   oil: RS1 1.00, DE1 0.38,
+                                                            DI1 0.12; RS1 5.00 + 0.33
+      B1      2026-01-25  C signs up, referrer B
+      A5  S3  2026-02-05  RS1 sells 13.50 to B              RS1 1.08, DE1 0.40, DI1 0.14;
+                                                            A 5.00 + 0.14
+      B2  S9  2026-02-10  RS2 (under DE1) sells 21.00       RS2 1.68, DE1 0.63, DI1 0.21;
+                                                            override RS1 0.10
+      B3  S10 2026-02-20  RS2 (under DE2) sells 2 x 21.50   RS2 3.44, DE2 1.29, DI1 0.43;
+                          to C                              override RS1 0.22;
+                                                            B 5.00 + 0.43
+      B4  R1  2026-02-25  refund 21.50 of S10 (half)        back 1.72, 0.64, 0.22, 0.11,
+                                                            0.22 (bonus kept)
+      B5  R2  2026-03-03  refund 21.50 of S10 (completes)   back 1.72, 0.65, 0.21, 0.11,
+                                                            0.21 and the 5.00 bonus
+      A6  S4  2026-03-10  RS1 sells 56.78 (DE1 suspended)   RS1 4.54, DI1 1.70, R1 0.57
+      A7  S5  2026-03-14  RS1 sells 99.99 (P1)              RS1 8.00, DE1 3.00, DI1 1.00
+      A8  S6  2026-03-16  RS1 sells 99.99 (P2, cap binds)   RS1 10.00, DE1 5.00
+      A9  S7  2026-04-08  RS1 sells 20.00 to B              RS1 2.00, DE1 1.00; A 0.20
+          -- 2026-04 is closed on 2026-05-02 --
+      A10 S8  2026-04-28  RS1 sells 30.00 to B, synced on   RS1 3.00, DE1 1.50; A 0.30,
+                          2026-05-03                        all in 2026-05, from 2026-04
+
+    Balances (hand sums in test_balances): RS1 37.97, DE1 13.03, DI1 3.41,
+    R1 0.57, RS2 1.68, DE2 0.00, A 5.64, B 0.00; HQ commission expense
+    -51.33, HQ referral expense -10.97; 50 transfers.
+
+    The tree is changed as HQ would change it, through dn_registry, at its
+    place in the timeline: RS2 is added with its recruiter and joining
+    date; its move (effective 2026-02-15) is recorded while SHOP-B is
+    offline, so its sale of the 10th reaches the server after the move;
+    DE1 is suspended and resumed "now" on the 5th and the 12th of March
+    while SHOP-A is offline, so S4 and S5 arrive after both.  Each sale is
+    thus posted with the tree as it stood at its own time, not on arrival.
+
+    Then: statements (opening, closing, rows) of RS1, DE2 and member B over
+    two months each; verify passes; every batch sent again changes
+    nothing; a payout within RS1's balance is recorded and one a fen above
+    what is left is refused.  On copies of the file, verify must fail and
+    name what changed: a transfer's amount (triggers dropped), one byte of
+    one event, and a sale posted twice.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "dn_central.h"
+#include "dn_crypto.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_id.h"
+#include "dn_ingest.h"
+#include "dn_ledger.h"
+#include "dn_log.h"
+#include "dn_plan.h"
+#include "dn_registry.h"
+#include "dn_time.h"
+#include "dn_wire.h"
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+#define PHONE_A "+8613800000001"
+#define PHONE_B "+8613800000002"
+#define PHONE_C "+8613800000003"
+
+#define MAX_PENDING 8
+#define MAX_BATCHES 16
+
+static const char s_plan1[] = "[plan]\n"
+                              "effective = 2026-01-01\n"
+                              "currency = CNY\n"
+                              "cap_bps = 1500\n"
+                              "\n"
+                              "[levels]\n"
+                              "0 = 800\n"
+                              "1 = 300\n"
+                              "2 = 100\n"
+                              "\n"
+                              "[category:rice]\n"
+                              "0 = 500\n"
+                              "1 = 200\n"
+                              "\n"
+                              "[referral]\n"
+                              "first_purchase_bonus = 5.00\n"
+                              "purchase_bps = 100\n"
+                              "purchase_days = 365\n"
+                              "recruit_override_bps = 50\n"
+                              "recruit_override_days = 365\n";
+
+static const char s_plan2[] = "[plan]\n"
+                              "effective = 2026-03-15\n"
+                              "currency = CNY\n"
+                              "cap_bps = 1500\n"
+                              "\n"
+                              "[levels]\n"
+                              "0 = 1000\n"
+                              "1 = 600\n"
+                              "2 = 400\n"
+                              "\n"
+                              "[referral]\n"
+                              "first_purchase_bonus = 5.00\n"
+                              "purchase_bps = 100\n"
+                              "purchase_days = 365\n"
+                              "recruit_override_bps = 50\n"
+                              "recruit_override_days = 365\n";
+
+/*  The events whose transfers are checked, by name.  */
+enum { S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, R1, R2, N_TRACKED };
+
+enum { SHOP_A, SHOP_B, N_SITES };
+
+/*  One site as its agent would be: key, chain, and what is not synced.  */
+typedef struct {
+    const char *code;
+    const char *partner;
+    dn_key_t *key;
+    dn_registry_site_t site;
+    uint64_t seq;     /* last recorded */
+    uint8_t head[32]; /* SHA-256 of the last recorded event */
+    uint8_t *pending[MAX_PENDING];
+    size_t pending_len[MAX_PENDING];
+    size_t n_pending;
+} site_t;
+
+/*  A batch as it was sent, kept to send again.  */
+typedef struct {
+    int site;
+    uint64_t first_seq;
+    size_t n;
+    ProtobufCBinaryData events[MAX_PENDING]; /* owned */
+    uint8_t head[32];
+    uint8_t sig[DN_SIG_BYTES];
+} batch_t;
+
+typedef struct {
+    char dir[64];
+    char path[128];
+    sqlite3 *db;
+    dn_ingest_t *ingest;
+    site_t sites[N_SITES];
+    batch_t batches[MAX_BATCHES];
+    size_t n_batches;
+    uint8_t ids[N_TRACKED][DN_ID_BYTES]; /* event ids of the tracked events */
+    int64_t april_closed_ms;
+} fixture_t;
+
+/* -- small helpers ------------------------------------------------------------ */
+
+/*  UTC milliseconds of a date at an hour.  */
+static int64_t s_at(const char *date, int hour)
+{
+    int64_t ms = 0;
+    assert_int_equal(dn_time_parse_date(date, &ms), 0);
+    return ms + (int64_t)hour * 3600 * 1000;
+}
+
+static int64_t s_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt;
+    int64_t v;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+static void s_exec(sqlite3 *db, const char *sql)
+{
+    char *err = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+    if (rc != SQLITE_OK)
+        print_error("SQL failed: %s: %s\n", sql, err ? err : "?");
+    sqlite3_free(err);
+    assert_int_equal(rc, SQLITE_OK);
+}
+
+/*  The balance of an account by name; 0 when the account does not exist.  */
+static int64_t s_balance(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *stmt;
+    int64_t v = 0;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT balance FROM accounts WHERE name = ?",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+static int64_t s_eid(sqlite3 *db, const uint8_t id[DN_ID_BYTES])
+{
+    sqlite3_stmt *stmt;
+    int64_t eid = 0;
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT eid FROM events WHERE id = ?", -1, &stmt, NULL),
+        SQLITE_OK);
+    sqlite3_bind_blob(stmt, 1, id, DN_ID_BYTES, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    eid = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return eid;
+}
+
+/*  Removes a folder and the files in it.  */
+static int s_remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[512];
+    int rc = 0;
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) != 0)
+            rc = -1;
+    }
+    closedir(d);
+    if (rmdir(dir) != 0)
+        rc = -1;
+    return rc;
+}
+
+/* -- the tree, written as HQ would (see the banner for the SQL parts) -------- */
+
+static void s_partner(sqlite3 *db, const char *code, const char *kind, const char *parent,
+                      int64_t now)
+{
+    char why[256] = "";
+    int rc = dn_registry_partner_add(db, code, code, kind, parent, now, why, sizeof why);
+    if (rc)
+        print_error("partner add %s: %s\n", code, why);
+    assert_int_equal(rc, 0);
+}
+
+/*  partner add CODE ... --recruiter RECRUITER, joined at joined_ms.  */
+static void s_recruited(sqlite3 *db, const char *code, const char *kind,
+                        const char *parent, const char *recruiter, int64_t joined_ms,
+                        int64_t now)
+{
+    char why[256] = "";
+    int rc = dn_registry_partner_add_recruited(db, code, code, kind, parent, recruiter,
+                                               joined_ms, now, why, sizeof why);
+    if (rc)
+        print_error("partner add %s: %s\n", code, why);
+    assert_int_equal(rc, 0);
+}
+
+/*  partner move CODE --parent PARENT --effective DATE.  */
+static void s_move(sqlite3 *db, const char *code, const char *parent,
+                   int64_t effective_ms)
+{
+    char why[256] = "";
+    int rc = dn_registry_partner_move(db, code, parent, effective_ms, why, sizeof why);
+    if (rc)
+        print_error("partner move %s: %s\n", code, why);
+    assert_int_equal(rc, 0);
+}
+
+/*  partner suspend / resume CODE, at now.  */
+static void s_suspend(sqlite3 *db, const char *code, int suspend, int64_t now)
+{
+    char why[256] = "";
+    int rc = suspend ? dn_registry_partner_suspend(db, code, now, why, sizeof why)
+                     : dn_registry_partner_resume(db, code, now, why, sizeof why);
+    if (rc)
+        print_error("partner %s %s: %s\n", suspend ? "suspend" : "resume", code, why);
+    assert_int_equal(rc, 0);
+}
+
+static void s_plan(sqlite3 *db, const char *text, int64_t now)
+{
+    dn_plan_t plan;
+    char why[256] = "";
+    int rc = dn_plan_set(db, text, now, &plan, why, sizeof why);
+    if (rc)
+        print_error("plan set: %s\n", why);
+    assert_int_equal(rc, 0);
+}
+
+/*  site add CODE --partner PARTNER, then the agent enrolls with a fresh
+    Ed25519 key and an arbitrary CURVE key.  */
+static void s_enroll(fixture_t *fx, int which, const char *code, const char *partner,
+                     uint8_t curve_fill, int64_t now)
+{
+    site_t *s = &fx->sites[which];
+    char token[DN_TOKEN_TEXT_LEN + 1], why[256] = "";
+    uint8_t curve[DN_CURVE_KEY_BYTES], pub[DN_PUBKEY_BYTES];
+    int64_t expires = 0;
+    int rc;
+
+    s->code = code;
+    s->partner = partner;
+    assert_int_equal(dn_registry_site_add(fx->db, code, partner, now, token, &expires,
+                                          why, sizeof why),
+                     0);
+    s->key = dn_key_generate();
+    assert_non_null(s->key);
+    assert_int_equal(dn_key_public(s->key, pub), 0);
+    for (size_t i = 0; i < sizeof curve; i++)
+        curve[i] = (uint8_t)(curve_fill + i);
+    rc = dn_registry_enroll(fx->db, token, code, curve, pub, now + 1000, &s->site, why,
+                            sizeof why);
+    if (rc)
+        print_error("enroll %s: %s\n", code, why);
+    assert_int_equal(rc, 0);
+    assert_true(s->site.enrolled);
+}
+
+/* -- events, as an agent records them ----------------------------------------- */
+
+/*  Fills the header of ev (id from the recorded time, site, next seq, link
+    to the previous event), packs it, chains it and queues it for sync.
+    Copies the id into id_out when not NULL.  */
+static void s_record(fixture_t *fx, int which, Dealernet__Event *ev, int64_t at,
+                     uint8_t id_out[DN_ID_BYTES])
+{
+    site_t *s = &fx->sites[which];
+    uint8_t id[DN_ID_BYTES], prev[32];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char why[DN_WHY_SIZE] = "";
+    int rc;
+
+    assert_true(s->n_pending < MAX_PENDING);
+    assert_int_equal(dn_id_new_at(id, at), 0);
+    memcpy(prev, s->head, 32);
+    ev->has_id = 1;
+    ev->id.data = id;
+    ev->id.len = DN_ID_BYTES;
+    ev->site = (char *)s->code;
+    ev->has_seq = 1;
+    ev->seq = s->seq + 1;
+    ev->has_recorded_at_ms = 1;
+    ev->recorded_at_ms = at;
+    ev->has_prev_hash = 1;
+    ev->prev_hash.data = prev;
+    ev->prev_hash.len = 32;
+    rc = dn_wire_event_pack(ev, &buf, &len, why, sizeof why);
+    if (rc)
+        print_error("pack: %s\n", why);
+    assert_int_equal(rc, 0);
+    assert_int_equal(dn_sha256(buf, len, s->head), 0);
+    s->seq++;
+    s->pending[s->n_pending] = buf;
+    s->pending_len[s->n_pending++] = len;
+    if (id_out)
+        memcpy(id_out, id, DN_ID_BYTES);
+}
+
+typedef struct {
+    const char *sku;
+    int64_t quantity;
+    int64_t unit_price;
+    const char *category; /* NULL: none */
+} line_t;
+
+static void s_sale(fixture_t *fx, int which, int64_t at, const char *seller,
+                   const char *phone, const line_t *lines, size_t n, int track)
+{
+    Dealernet__Event ev = DEALERNET__EVENT__INIT;
+    Dealernet__Sale sale = DEALERNET__SALE__INIT;
+    Dealernet__SaleLine storage[4], *ptrs[4];
+    int64_t total = 0;
+
+    assert_true(n <= N_OF(storage));
+    for (size_t i = 0; i < n; i++) {
+        Dealernet__SaleLine init = DEALERNET__SALE_LINE__INIT;
+        storage[i] = init;
+        storage[i].sku = (char *)lines[i].sku;
+        storage[i].has_quantity = 1;
+        storage[i].quantity = lines[i].quantity;
+        storage[i].has_unit_price = 1;
+        storage[i].unit_price = lines[i].unit_price;
+        storage[i].category = (char *)lines[i].category;
+        ptrs[i] = &storage[i];
+        total += lines[i].quantity * lines[i].unit_price;
+    }
+    sale.n_lines = n;
+    sale.lines = ptrs;
+    sale.has_total = 1;
+    sale.total = total;
+    sale.currency = "CNY";
+    sale.member_phone = (char *)phone;
+    sale.has_channel = 1;
+    sale.channel = DEALERNET__CHANNEL__CHANNEL_STORE;
+    sale.seller = (char *)seller;
+    ev.body_case = DEALERNET__EVENT__BODY_SALE;
+    ev.sale = &sale;
+    s_record(fx, which, &ev, at, fx->ids[track]);
+}
+
+/*  A refund of a tracked sale: by one line (sku, quantity) or, with sku
+    NULL, by amount only.  */
+static void s_refund(fixture_t *fx, int which, int64_t at, int sale, int64_t amount,
+                     const char *sku, int64_t quantity, int track)
+{
+    Dealernet__Event ev = DEALERNET__EVENT__INIT;
+    Dealernet__Refund refund = DEALERNET__REFUND__INIT;
+    Dealernet__RefundLine line = DEALERNET__REFUND_LINE__INIT, *ptr = &line;
+
+    refund.has_sale_id = 1;
+    refund.sale_id.data = fx->ids[sale];
+    refund.sale_id.len = DN_ID_BYTES;
+    if (sku) {
+        line.sku = (char *)sku;
+        line.has_quantity = 1;
+        line.quantity = quantity;
+        refund.n_lines = 1;
+        refund.lines = &ptr;
+    }
+    refund.has_amount = 1;
+    refund.amount = amount;
+    refund.currency = "CNY";
+    ev.body_case = DEALERNET__EVENT__BODY_REFUND;
+    ev.refund = &refund;
+    s_record(fx, which, &ev, at, fx->ids[track]);
+}
+
+static void s_signup(fixture_t *fx, int which, int64_t at, const char *phone,
+                     const char *name, const char *ref_phone, const char *ref_partner)
+{
+    Dealernet__Event ev = DEALERNET__EVENT__INIT;
+    Dealernet__MemberSignup m = DEALERNET__MEMBER_SIGNUP__INIT;
+    uint8_t member_id[DN_ID_BYTES];
+
+    assert_int_equal(dn_id_new_at(member_id, at), 0);
+    m.has_member_id = 1;
+    m.member_id.data = member_id;
+    m.member_id.len = DN_ID_BYTES;
+    m.phone = (char *)phone;
+    m.name = (char *)name;
+    m.referrer_phone = (char *)ref_phone;
+    m.referrer_partner = (char *)ref_partner;
+    ev.body_case = DEALERNET__EVENT__BODY_MEMBER_SIGNUP;
+    ev.member_signup = &m;
+    s_record(fx, which, &ev, at, NULL);
+}
+
+/*  Applies one batch through the real ingest path, in its own BEGIN
+    IMMEDIATE / COMMIT.  Returns dn_ingest_batch's code; on refusal rolls
+    back.  */
+static int s_apply(fixture_t *fx, const batch_t *b, int64_t now, dn_ingest_result_t *r)
+{
+    Dealernet__PushBatch push = DEALERNET__PUSH_BATCH__INIT;
+    int rc;
+
+    push.has_first_seq = 1;
+    push.first_seq = b->first_seq;
+    push.n_events = b->n;
+    push.events = (ProtobufCBinaryData *)b->events;
+    push.has_chain_head = 1;
+    push.chain_head.data = (uint8_t *)b->head;
+    push.chain_head.len = 32;
+    push.has_signature = 1;
+    push.signature.data = (uint8_t *)b->sig;
+    push.signature.len = DN_SIG_BYTES;
+    assert_int_equal(dn_db_begin(fx->db), 0);
+    rc = dn_ingest_batch(fx->ingest, &fx->sites[b->site].site, &push, now, r);
+    if (rc == 0)
+        assert_int_equal(dn_db_commit(fx->db), 0);
+    else
+        dn_db_rollback(fx->db);
+    return rc;
+}
+
+/*  Syncs what a site has pending as one signed batch at time now.  */
+static void s_sync(fixture_t *fx, int which, int64_t now)
+{
+    site_t *s = &fx->sites[which];
+    batch_t *b;
+    uint8_t signed_bytes[DN_BATCH_SIGNED_MAX];
+    size_t signed_len;
+    dn_ingest_result_t r;
+    int rc;
+
+    assert_true(s->n_pending > 0);
+    assert_true(fx->n_batches < MAX_BATCHES);
+    b = &fx->batches[fx->n_batches++];
+    b->site = which;
+    b->first_seq = s->seq - s->n_pending + 1;
+    b->n = s->n_pending;
+    for (size_t i = 0; i < s->n_pending; i++) {
+        b->events[i].data = s->pending[i];
+        b->events[i].len = s->pending_len[i];
+    }
+    s->n_pending = 0;
+    memcpy(b->head, s->head, 32);
+    signed_len = dn_wire_batch_signed(s->code, s->seq, b->head, signed_bytes);
+    assert_int_equal(dn_key_sign(s->key, signed_bytes, signed_len, b->sig), 0);
+
+    rc = s_apply(fx, b, now, &r);
+    if (rc)
+        print_error("batch %s %llu..%llu refused: %s\n", s->code,
+                    (unsigned long long)b->first_seq, (unsigned long long)s->seq, r.why);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.applied, (int)b->n);
+    assert_int_equal(r.skipped, 0);
+    assert_int_equal(r.acked_through, s->seq);
+}
+
+/* -- the scenario --------------------------------------------------------------- */
+
+static int s_group_setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    int64_t setup = s_at("2025-12-15", 9);
+    char why[256] = "";
+
+    assert_non_null(fx);
+    *state = fx;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_ledger.XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->path, sizeof fx->path, "%s/%s", fx->dir, DN_CENTRAL_DB_FILE);
+    assert_int_equal(dn_central_open(fx->dir, DN_DB_CREATE, &fx->db), 0);
+    fx->ingest = dn_ingest_new(fx->db);
+    assert_non_null(fx->ingest);
+
+    s_partner(fx->db, "HQ", "hq", NULL, setup);
+    s_partner(fx->db, "R1", "region", "HQ", setup);
+    s_partner(fx->db, "DI1", "distributor", "R1", setup);
+    s_partner(fx->db, "DE1", "dealer", "DI1", setup);
+    s_partner(fx->db, "RS1", "reseller", "DE1", setup);
+    s_partner(fx->db, "DE2", "dealer", "DI1", setup);
+    s_recruited(fx->db, "RS2", "reseller", "DE1", "RS1", s_at("2026-01-05", 0), setup);
+
+    /* Both plan versions before any sale: a plan may not start at or
+       before a sale the server holds.  */
+    s_plan(fx->db, s_plan1, setup);
+    s_plan(fx->db, s_plan2, setup + 1000);
+
+    s_enroll(fx, SHOP_A, "SHOP-A", "RS1", 0x10, setup);
+    s_enroll(fx, SHOP_B, "SHOP-B", "DE2", 0x60, setup);
+
+    {
+        static const line_t s1[] = {{"TEA-250", 1, 2395, "tea"}};
+        static const line_t s2[] = {{"RICE-5KG", 3, 670, "rice"},
+                                    {"OIL-1L", 1, 415, "oil"},
+                                    {"OIL-2L", 1, 835, "oil"}};
+        static const line_t s3[] = {{"SOAP-6", 1, 1350, NULL}};
+        static const line_t s9[] = {{"NOODLE-1", 3, 700, NULL}};
+        static const line_t s10[] = {{"OIL-5L", 2, 2150, "oil"}};
+        static const line_t s4[] = {{"TEA-1KG", 1, 5678, "tea"}};
+        static const line_t s5[] = {{"GIFT-BOX", 1, 9999, NULL}};
+        static const line_t s7[] = {{"SOAP-6", 1, 2000, NULL}};
+        static const line_t s8[] = {{"SOAP-6", 1, 3000, NULL}};
+
+        s_signup(fx, SHOP_A, s_at("2026-01-08", 10), PHONE_A, "A", NULL, "RS1");
+        s_sale(fx, SHOP_A, s_at("2026-01-12", 10), "RS1", NULL, s1, N_OF(s1), S1);
+        s_sync(fx, SHOP_A, s_at("2026-01-12", 12));
+
+        s_signup(fx, SHOP_A, s_at("2026-01-15", 10), PHONE_B, "B", PHONE_A, NULL);
+        s_sale(fx, SHOP_A, s_at("2026-01-20", 10), "RS1", PHONE_A, s2, N_OF(s2), S2);
+        s_sync(fx, SHOP_A, s_at("2026-01-20", 12));
+
+        s_signup(fx, SHOP_B, s_at("2026-01-25", 10), PHONE_C, "C", PHONE_B, NULL);
+        s_sync(fx, SHOP_B, s_at("2026-01-25", 12));
+
+        s_sale(fx, SHOP_A, s_at("2026-02-05", 10), "RS1", PHONE_B, s3, N_OF(s3), S3);
+        s_sync(fx, SHOP_A, s_at("2026-02-10", 12));
+        /* SHOP-B is offline from the 10th to the 25th: the server learns of
+           S9 only after HQ recorded RS2's move to DE2 from the 15th, and
+           must still pay DE1, RS2's upline on the 10th.  */
+        s_sale(fx, SHOP_B, s_at("2026-02-10", 10), "RS2", NULL, s9, N_OF(s9), S9);
+        s_move(fx->db, "RS2", "DE2", s_at("2026-02-15", 0));
+        s_sale(fx, SHOP_B, s_at("2026-02-20", 10), "RS2", PHONE_C, s10, N_OF(s10), S10);
+        s_refund(fx, SHOP_B, s_at("2026-02-25", 10), S10, 2150, "OIL-5L", 1, R1);
+        s_sync(fx, SHOP_B, s_at("2026-02-25", 12));
+
+        s_refund(fx, SHOP_B, s_at("2026-03-03", 10), S10, 2150, NULL, 0, R2);
+        s_sync(fx, SHOP_B, s_at("2026-03-04", 12));
+
+        /* DE1 is suspended on 2026-03-05 and resumed on 2026-03-12.  */
+        s_suspend(fx->db, "DE1", 1, s_at("2026-03-05", 9));
+        s_suspend(fx->db, "DE1", 0, s_at("2026-03-12", 9));
+        s_sale(fx, SHOP_A, s_at("2026-03-10", 10), "RS1", NULL, s4, N_OF(s4), S4);
+        s_sale(fx, SHOP_A, s_at("2026-03-14", 10), "RS1", NULL, s5, N_OF(s5), S5);
+        s_sale(fx, SHOP_A, s_at("2026-03-16", 10), "RS1", NULL, s5, N_OF(s5), S6);
+        s_sync(fx, SHOP_A, s_at("2026-03-16", 12));
+
+        s_sale(fx, SHOP_A, s_at("2026-04-08", 10), "RS1", PHONE_B, s7, N_OF(s7), S7);
+        s_sync(fx, SHOP_A, s_at("2026-04-08", 12));
+
+        /* Recorded in April, offline until after April is closed.  */
+        s_sale(fx, SHOP_A, s_at("2026-04-28", 10), "RS1", PHONE_B, s8, N_OF(s8), S8);
+        fx->april_closed_ms = s_at("2026-05-02", 0);
+        assert_int_equal(dn_ledger_period_close(fx->db, "2026-04", "hq",
+                                                fx->april_closed_ms, why, sizeof why),
+                         0);
+        s_sync(fx, SHOP_A, s_at("2026-05-03", 12));
+    }
+    return 0;
+}
+
+static int s_group_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    int rc = 0;
+    if (!fx)
+        return 0;
+    dn_ingest_destroy(&fx->ingest);
+    if (fx->db && sqlite3_close(fx->db) != SQLITE_OK)
+        rc = -1;
+    for (size_t i = 0; i < fx->n_batches; i++)
+        for (size_t j = 0; j < fx->batches[i].n; j++)
+            free(fx->batches[i].events[j].data);
+    for (int i = 0; i < N_SITES; i++) {
+        for (size_t j = 0; j < fx->sites[i].n_pending; j++)
+            free(fx->sites[i].pending[j]);
+        dn_key_destroy(&fx->sites[i].key);
+    }
+    if (fx->dir[0] && s_remove_tree(fx->dir) != 0)
+        rc = -1;
+    free(fx);
+    return rc;
+}
+
+/* -- comparing transfers -------------------------------------------------------- */
+
+/*  One expected transfer.  level / rate -1: none; category "": none;
+    event_period "": not late.  */
+typedef struct {
+    const char *code;
+    const char *debit;
+    const char *credit;
+    int64_t amount;
+    int level;
+    int rate;
+    const char *category;
+    int bonus;
+    const char *period;
+    const char *event_period;
+} xfer_t;
+
+#define HQC   "hq:commission"
+#define HQR   "hq:referral"
+#define MEM_A "member:" PHONE_A
+#define MEM_B "member:" PHONE_B
+
+/*  Compares the transfers posted for one event (by source event), in any
+    order, with the expected ones, and checks that they derive from sale.  */
+static void s_check(fixture_t *fx, int event, int sale, const xfer_t *want, size_t n)
+{
+    sqlite3_stmt *stmt;
+    int used[32] = {0};
+    size_t got = 0;
+    int bad = 0;
+    int64_t sale_eid = s_eid(fx->db, fx->ids[sale]);
+
+    assert_true(n <= N_OF(used));
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            fx->db,
+            "SELECT t.code, d.name, c.name, t.amount, coalesce(t.level, -1), "
+            "coalesce(t.rate_bps, -1), coalesce(t.category, ''), t.bonus, "
+            "t.period, coalesce(t.event_period, ''), t.sale_eid, t.id "
+            "FROM transfers t JOIN accounts d ON d.id = t.debit "
+            "JOIN accounts c ON c.id = t.credit WHERE t.source_eid = ? "
+            "ORDER BY t.id",
+            -1, &stmt, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int64(stmt, 1, s_eid(fx->db, fx->ids[event]));
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *code = (const char *)sqlite3_column_text(stmt, 0);
+        const char *debit = (const char *)sqlite3_column_text(stmt, 1);
+        const char *credit = (const char *)sqlite3_column_text(stmt, 2);
+        int64_t amount = sqlite3_column_int64(stmt, 3);
+        int level = sqlite3_column_int(stmt, 4), rate = sqlite3_column_int(stmt, 5);
+        const char *category = (const char *)sqlite3_column_text(stmt, 6);
+        int bonus = sqlite3_column_int(stmt, 7);
+        const char *period = (const char *)sqlite3_column_text(stmt, 8);
+        const char *event_period = (const char *)sqlite3_column_text(stmt, 9);
+        size_t i;
+        got++;
+        for (i = 0; i < n; i++) {
+            const xfer_t *w = &want[i];
+            if (!used[i] && strcmp(w->code, code) == 0 && strcmp(w->debit, debit) == 0 &&
+                strcmp(w->credit, credit) == 0 && w->amount == amount &&
+                w->level == level && w->rate == rate &&
+                strcmp(w->category, category) == 0 && w->bonus == bonus &&
+                strcmp(w->period, period) == 0 &&
+                strcmp(w->event_period, event_period) == 0)
+                break;
+        }
+        if (i == n) {
+            print_error("unexpected transfer %lld: %s %s -> %s %lld level %d rate %d "
+                        "category '%s' bonus %d period %s event_period '%s'\n",
+                        (long long)sqlite3_column_int64(stmt, 11), code, debit, credit,
+                        (long long)amount, level, rate, category, bonus, period,
+                        event_period);
+            bad = 1;
+        } else {
+            used[i] = 1;
+        }
+        if (sqlite3_column_int64(stmt, 10) != sale_eid) {
+            print_error("transfer %lld: sale_eid %lld, expected %lld\n",
+                        (long long)sqlite3_column_int64(stmt, 11),
+                        (long long)sqlite3_column_int64(stmt, 10), (long long)sale_eid);
+            bad = 1;
+        }
+    }
+    sqlite3_finalize(stmt);
+    for (size_t i = 0; i < n; i++)
+        if (!used[i]) {
+            print_error(
+                "missing transfer: %s %s -> %s %lld level %d rate %d category '%s' "
+                "bonus %d period %s\n",
+                want[i].code, want[i].debit, want[i].credit, (long long)want[i].amount,
+                want[i].level, want[i].rate, want[i].category, want[i].bonus,
+                want[i].period);
+            bad = 1;
+        }
+    assert_int_equal(got, n);
+    assert_false(bad);
+}
+
+/* -- commissions ------------------------------------------------------------------ */
+
+/*  A plain sale: levels 0, 1, 2 paid 8% / 3% / 1%; R1 at level 3 gets
+    nothing (P1 has no level-3 rate), HQ never earns.  */
+static void test_plain_sale(void **state)
+{
+    static const xfer_t want[] = {
+        {"commission", HQC, "partner:RS1", 192 /* 23.95 x 8% = 1.916 -> 1.92 */, 0, 800,
+         "", 0, "2026-01", ""},
+        {"commission", HQC, "partner:DE1", 72 /* 23.95 x 3% = 0.7185 -> 0.72 */, 1, 300,
+         "", 0, "2026-01", ""},
+        {"commission", HQC, "partner:DI1", 24 /* 23.95 x 1% = 0.2395 -> 0.24 */, 2, 100,
+         "", 0, "2026-01", ""},
+    };
+    fixture_t *fx = *state;
+    s_check(fx, S1, S1, want, N_OF(want));
+}
+
+/*  A category override and half-even rounding.  Rice lines (3 x 6.70 =
+    20.10) are paid by [category:rice] (5% / 2%, nothing at level 2); the
+    two oil lines (4.15 + 8.35 = 12.50) by [levels], summed before the
+    rate is applied.  Member A's first purchase: A was referred by partner
+    RS1, whose commission account gets the bonus and 1%.  */
+static void test_category_override(void **state)
+{
+    static const xfer_t want[] = {
+        /* 20.10 x 5% = 1.005 -> 1.00: an exact half goes to the even fen (down) */
+        {"commission", HQC, "partner:RS1", 100, 0, 500, "rice", 0, "2026-01", ""},
+        {"commission", HQC, "partner:DE1", 40 /* 20.10 x 2% = 0.402 -> 0.40 */, 1, 200,
+         "rice", 0, "2026-01", ""},
+        /* rice has no level 2: DI1 gets nothing for the rice line */
+        {"commission", HQC, "partner:RS1", 100 /* 12.50 x 8% = 1.00 */, 0, 800, "", 0,
+         "2026-01", ""},
+        /* 12.50 x 3% = 0.375 -> 0.38: half to even, up (line by line it would
+           be 0.1245 + 0.2505 -> 0.12 + 0.25 = 0.37) */
+        {"commission", HQC, "partner:DE1", 38, 1, 300, "", 0, "2026-01", ""},
+        /* 12.50 x 1% = 0.125 -> 0.12: half to even, down */
+        {"commission", HQC, "partner:DI1", 12, 2, 100, "", 0, "2026-01", ""},
+        /* A's first purchase: bonus 5.00 to the referring partner RS1 */
+        {"referral", HQR, "partner:RS1", 500, -1, -1, "", 1, "2026-01", ""},
+        /* 32.60 x 1% = 0.326 -> 0.33 */
+        {"referral", HQR, "partner:RS1", 33, -1, 100, "", 0, "2026-01", ""},
+    };
+    fixture_t *fx = *state;
+    s_check(fx, S2, S2, want, N_OF(want));
+}
+
+/*  DE1 is suspended on 2026-03-10: RS1 is level 0, DI1 takes level 1 and
+    R1 level 2 (compression).  Resumed on 2026-03-12, DE1 earns again on
+    the 14th.  */
+static void test_suspended_partner(void **state)
+{
+    static const xfer_t during[] = {
+        {"commission", HQC, "partner:RS1", 454 /* 56.78 x 8% = 4.5424 -> 4.54 */, 0, 800,
+         "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:DI1", 170 /* 56.78 x 3% = 1.7034 -> 1.70 */, 1, 300,
+         "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:R1", 57 /* 56.78 x 1% = 0.5678 -> 0.57 */, 2, 100,
+         "", 0, "2026-03", ""},
+    };
+    static const xfer_t after[] = {
+        {"commission", HQC, "partner:RS1", 800 /* 99.99 x 8% = 7.9992 -> 8.00 */, 0, 800,
+         "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:DE1", 300 /* 99.99 x 3% = 2.9997 -> 3.00 */, 1, 300,
+         "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:DI1", 100 /* 99.99 x 1% = 0.9999 -> 1.00 */, 2, 100,
+         "", 0, "2026-03", ""},
+    };
+    fixture_t *fx = *state;
+    s_check(fx, S4, S4, during, N_OF(during));
+    s_check(fx, S5, S5, after, N_OF(after));
+}
+
+/*  The plan changes on 2026-03-15: the same 99.99 sale on the 14th (S5,
+    P1, see above) and on the 16th (S6, P2).  Under P2 the cap binds: 1000
+    bps at level 0 leaves 500 of the 1500 for level 1 (not its 600) and
+    nothing for level 2 (not its 400).  */
+static void test_plan_change_and_cap(void **state)
+{
+    static const xfer_t want[] = {
+        {"commission", HQC, "partner:RS1", 1000 /* 99.99 x 10% = 9.999 -> 10.00 */, 0,
+         1000, "", 0, "2026-03", ""},
+        /* 600 capped to 1500 - 1000 = 500: 99.99 x 5% = 4.9995 -> 5.00 */
+        {"commission", HQC, "partner:DE1", 500, 1, 500, "", 0, "2026-03", ""},
+        /* DI1 at level 2: the cap is used up, nothing */
+    };
+    fixture_t *fx = *state;
+    s_check(fx, S6, S6, want, N_OF(want));
+}
+
+/*  RS2 moves from DE1 to DE2 on 2026-02-15: its sale of the 10th pays DE1
+    at level 1, its sale of the 20th pays DE2.  Both are within 365 days
+    of RS2 joining (2026-01-05): RS1, its recruiter, gets 0.5%.  */
+static void test_move_and_override(void **state)
+{
+    static const xfer_t before[] = {
+        {"commission", HQC, "partner:RS2", 168 /* 21.00 x 8% = 1.68 */, 0, 800, "", 0,
+         "2026-02", ""},
+        {"commission", HQC, "partner:DE1", 63 /* 21.00 x 3% = 0.63 */, 1, 300, "", 0,
+         "2026-02", ""},
+        {"commission", HQC, "partner:DI1", 21 /* 21.00 x 1% = 0.21 */, 2, 100, "", 0,
+         "2026-02", ""},
+        /* 21.00 x 0.5% = 0.105 -> 0.10: half to even, down */
+        {"override", HQC, "partner:RS1", 10, -1, 50, "", 0, "2026-02", ""},
+    };
+    static const xfer_t after[] = {
+        {"commission", HQC, "partner:RS2", 344 /* 43.00 x 8% = 3.44 */, 0, 800, "", 0,
+         "2026-02", ""},
+        {"commission", HQC, "partner:DE2", 129 /* 43.00 x 3% = 1.29 */, 1, 300, "", 0,
+         "2026-02", ""},
+        {"commission", HQC, "partner:DI1", 43 /* 43.00 x 1% = 0.43 */, 2, 100, "", 0,
+         "2026-02", ""},
+        /* 43.00 x 0.5% = 0.215 -> 0.22: half to even, up */
+        {"override", HQC, "partner:RS1", 22, -1, 50, "", 0, "2026-02", ""},
+        /* C's first purchase: C was referred by B */
+        {"referral", HQR, MEM_B, 500 /* bonus 5.00 */, -1, -1, "", 1, "2026-02", ""},
+        {"referral", HQR, MEM_B, 43 /* 43.00 x 1% = 0.43 */, -1, 100, "", 0, "2026-02",
+         ""},
+    };
+    fixture_t *fx = *state;
+    s_check(fx, S9, S9, before, N_OF(before));
+    s_check(fx, S10, S10, after, N_OF(after));
+}
+
+/*  The referral chain RS1 -> A -> B -> C: B's first purchase (S3) pays A
+    the bonus and 1%; B's later purchases (S7, and S8 below) pay A 1%
+    only; C's first purchase (S10) pays B (see test_move_and_override).  */
+static void test_referral_chain(void **state)
+{
+    static const xfer_t first[] = {
+        {"commission", HQC, "partner:RS1", 108 /* 13.50 x 8% = 1.08 */, 0, 800, "", 0,
+         "2026-02", ""},
+        /* 13.50 x 3% = 0.405 -> 0.40: half to even, down */
+        {"commission", HQC, "partner:DE1", 40, 1, 300, "", 0, "2026-02", ""},
+        /* 13.50 x 1% = 0.135 -> 0.14: half to even, up */
+        {"commission", HQC, "partner:DI1", 14, 2, 100, "", 0, "2026-02", ""},
+        {"referral", HQR, MEM_A, 500 /* B's first purchase: bonus 5.00 */, -1, -1, "", 1,
+         "2026-02", ""},
+        {"referral", HQR, MEM_A, 14 /* 13.50 x 1% = 0.135 -> 0.14 */, -1, 100, "", 0,
+         "2026-02", ""},
+    };
+    static const xfer_t again[] = {
+        {"commission", HQC, "partner:RS1", 200 /* P2: 20.00 x 10% = 2.00 */, 0, 1000, "",
+         0, "2026-04", ""},
+        {"commission", HQC, "partner:DE1", 100 /* 20.00 x 5% (capped) = 1.00 */, 1, 500,
+         "", 0, "2026-04", ""},
+        {"referral", HQR, MEM_A, 20 /* not first: 20.00 x 1% = 0.20, no bonus */, -1, 100,
+         "", 0, "2026-04", ""},
+    };
+    fixture_t *fx = *state;
+    s_check(fx, S3, S3, first, N_OF(first));
+    s_check(fx, S7, S7, again, N_OF(again));
+    /* C referred nobody: C has no account */
+    assert_int_equal(
+        s_int(fx->db, "SELECT count(*) FROM accounts WHERE name = 'member:" PHONE_C "'"),
+        0);
+}
+
+/*  S10 (43.00) refunded 21.50 then 21.50.  The partial refund takes back
+    half of each transfer, half-even, and keeps the first-purchase bonus;
+    the completing refund takes back exactly what is left, bonus
+    included -- which differs from "half again" wherever half was an odd
+    number of half-fen.  */
+static void test_refunds(void **state)
+{
+    static const xfer_t partial[] = {
+        {"clawback", "partner:RS2", HQC, 172 /* 3.44 x 21.50 / 43.00 = 1.72 */, 0, 800,
+         "", 0, "2026-02", ""},
+        /* 1.29 / 2 = 0.645 -> 0.64: half to even, down */
+        {"clawback", "partner:DE2", HQC, 64, 1, 300, "", 0, "2026-02", ""},
+        /* 0.43 / 2 = 0.215 -> 0.22: half to even, up */
+        {"clawback", "partner:DI1", HQC, 22, 2, 100, "", 0, "2026-02", ""},
+        {"clawback", "partner:RS1", HQC, 11 /* 0.22 / 2 = 0.11 */, -1, 50, "", 0,
+         "2026-02", ""},
+        {"clawback", MEM_B, HQR, 22 /* 0.43 / 2 = 0.215 -> 0.22 */, -1, 100, "", 0,
+         "2026-02", ""},
+        /* the 5.00 bonus stays: the sale is not fully refunded */
+    };
+    static const xfer_t completing[] = {
+        {"clawback", "partner:RS2", HQC, 172 /* 3.44 - 1.72 */, 0, 800, "", 0, "2026-03",
+         ""},
+        /* 1.29 - 0.64 = 0.65 (half again would be 0.64) */
+        {"clawback", "partner:DE2", HQC, 65, 1, 300, "", 0, "2026-03", ""},
+        /* 0.43 - 0.22 = 0.21 (half again would be 0.22) */
+        {"clawback", "partner:DI1", HQC, 21, 2, 100, "", 0, "2026-03", ""},
+        {"clawback", "partner:RS1", HQC, 11 /* 0.22 - 0.11 */, -1, 50, "", 0, "2026-03",
+         ""},
+        {"clawback", MEM_B, HQR, 21 /* 0.43 - 0.22 */, -1, 100, "", 0, "2026-03", ""},
+        {"clawback", MEM_B, HQR, 500 /* the bonus, with the completing refund */, -1, -1,
+         "", 1, "2026-03", ""},
+    };
+    fixture_t *fx = *state;
+    int64_t sale = s_eid(fx->db, fx->ids[S10]);
+    char sql[512];
+
+    s_check(fx, R1, S10, partial, N_OF(partial));
+    s_check(fx, R2, S10, completing, N_OF(completing));
+
+    /* Every clawback names the transfer it reverses, with the accounts
+       swapped; nothing of S10 is left: clawbacks = what was paid.  */
+    snprintf(
+        sql, sizeof sql,
+        "SELECT count(*) FROM transfers c JOIN transfers o ON o.id = c.reverses "
+        "WHERE c.sale_eid = %lld AND c.code = 'clawback' AND o.sale_eid = c.sale_eid "
+        "AND o.debit = c.credit AND o.credit = c.debit",
+        (long long)sale);
+    assert_int_equal(s_int(fx->db, sql), 11);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT count(*) FROM transfers o WHERE o.sale_eid = %lld AND o.reverses IS NULL "
+        "AND o.amount != (SELECT coalesce(sum(c.amount), 0) FROM transfers c "
+        "WHERE c.reverses = o.id)",
+        (long long)sale);
+    assert_int_equal(s_int(fx->db, sql), 0);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM transfers WHERE sale_eid = %lld AND reverses IS NULL",
+             (long long)sale);
+    assert_int_equal(s_int(fx->db, sql), 6);
+}
+
+/*  S8, recorded 2026-04-28, reaches the server after 2026-04 was closed:
+    its transfers go into 2026-05 and say they belong to 2026-04; the
+    closed month received nothing after it closed.  */
+static void test_late_sale(void **state)
+{
+    static const xfer_t want[] = {
+        {"commission", HQC, "partner:RS1", 300 /* P2: 30.00 x 10% = 3.00 */, 0, 1000, "",
+         0, "2026-05", "2026-04"},
+        {"commission", HQC, "partner:DE1", 150 /* 30.00 x 5% (capped) = 1.50 */, 1, 500,
+         "", 0, "2026-05", "2026-04"},
+        {"referral", HQR, MEM_A, 30 /* B's purchase: 30.00 x 1% = 0.30 */, -1, 100, "", 0,
+         "2026-05", "2026-04"},
+    };
+    fixture_t *fx = *state;
+    char why[256] = "";
+    char sql[256];
+
+    s_check(fx, S8, S8, want, N_OF(want));
+    /* 2026-04 holds only S7's three transfers, all posted before it closed */
+    assert_int_equal(
+        s_int(fx->db, "SELECT count(*) FROM transfers WHERE period = '2026-04'"), 3);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT count(*) FROM transfers WHERE period = '2026-04' AND created_ms > %lld",
+        (long long)fx->april_closed_ms);
+    assert_int_equal(s_int(fx->db, sql), 0);
+    assert_int_equal(
+        s_int(fx->db, "SELECT count(*) FROM transfers WHERE event_period IS NOT NULL"),
+        3);
+    /* a month closes once */
+    assert_int_equal(dn_ledger_period_close(fx->db, "2026-04", "hq",
+                                            fx->april_closed_ms + 1, why, sizeof why),
+                     DN_EEXIST);
+}
+
+/* -- balances --------------------------------------------------------------------- */
+
+static void test_balances(void **state)
+{
+    fixture_t *fx = *state;
+
+    /* RS1: S1 1.92; S2 1.00 + 1.00 + 5.00 + 0.33 = 7.33; S3 1.08;
+       overrides 0.10 + 0.22 - 0.11 - 0.11 = 0.10; S4 4.54; S5 8.00;
+       S6 10.00; S7 2.00; S8 3.00.
+       1.92 + 7.33 + 1.08 + 0.10 + 4.54 + 8.00 + 10.00 + 2.00 + 3.00 = 37.97 */
+    assert_int_equal(s_balance(fx->db, "partner:RS1"), 3797);
+    /* DE1: 0.72 + (0.40 + 0.38) + 0.40 + 0.63 + 3.00 + 5.00 + 1.00 + 1.50 = 13.03
+       (nothing from S4: suspended) */
+    assert_int_equal(s_balance(fx->db, "partner:DE1"), 1303);
+    /* DI1: 0.24 + 0.12 + 0.14 + 0.21 + (0.43 - 0.22 - 0.21) + 1.70 + 1.00 = 3.41 */
+    assert_int_equal(s_balance(fx->db, "partner:DI1"), 341);
+    /* R1: only at level 2 when DE1 was suspended: 0.57 */
+    assert_int_equal(s_balance(fx->db, "partner:R1"), 57);
+    /* RS2: 1.68 + (3.44 - 1.72 - 1.72) = 1.68 */
+    assert_int_equal(s_balance(fx->db, "partner:RS2"), 168);
+    /* DE2: 1.29 - 0.64 - 0.65 = 0.00 */
+    assert_int_equal(s_balance(fx->db, "partner:DE2"), 0);
+    assert_int_equal(
+        s_int(fx->db, "SELECT count(*) FROM accounts WHERE name = 'partner:DE2'"), 1);
+    /* HQ never earns: no account, nothing credited */
+    assert_int_equal(
+        s_int(fx->db, "SELECT count(*) FROM accounts WHERE name = 'partner:HQ'"), 0);
+    /* A: 5.00 + 0.14 (S3) + 0.20 (S7) + 0.30 (S8) = 5.64 */
+    assert_int_equal(s_balance(fx->db, MEM_A), 564);
+    /* B: 5.00 + 0.43 - 0.22 - 0.21 - 5.00 = 0.00 */
+    assert_int_equal(s_balance(fx->db, MEM_B), 0);
+    /* HQ commission expense: commissions S1 2.88 + S2 2.90 + S3 1.62 +
+       S9 2.52 + S10 5.16 + S4 6.81 + S5 12.00 + S6 15.00 + S7 3.00 + S8 4.50
+       = 56.39, overrides 0.10 + 0.22 = 0.32, less clawbacks 2.69 + 2.69 =
+       5.38: 56.39 + 0.32 - 5.38 = 51.33 paid out */
+    assert_int_equal(s_balance(fx->db, HQC), -5133);
+    /* HQ referral expense: 5.33 (RS1) + 5.14 (A, S3) + 5.43 (B) + 0.20 + 0.30
+       - 0.22 - 5.21 = 10.97 */
+    assert_int_equal(s_balance(fx->db, HQR), -1097);
+    /* 37.97 + 13.03 + 3.41 + 0.57 + 1.68 + 0 + 5.64 + 0 - 51.33 - 10.97 = 0 */
+    assert_int_equal(s_int(fx->db, "SELECT sum(balance) FROM accounts"), 0);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM accounts"), 10);
+    /* S1 3, S2 7, S3 5, S9 4, S10 6, R1 5, R2 6, S4 3, S5 3, S6 2, S7 3, S8 3 */
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM transfers"), 50);
+    /* every balance is its transfers' credits minus debits */
+    assert_int_equal(
+        s_int(fx->db,
+              "SELECT count(*) FROM accounts a WHERE a.balance != "
+              "coalesce((SELECT sum(amount) FROM transfers WHERE credit = a.id), 0) - "
+              "coalesce((SELECT sum(amount) FROM transfers WHERE debit = a.id), 0)"),
+        0);
+}
+
+/* -- statements ------------------------------------------------------------------- */
+
+/*  Checks a statement's opening, closing and number of rows, and returns
+    it (caller decrefs).  */
+static json_t *s_statement(fixture_t *fx, const char *partner, const char *phone,
+                           const char *period, const char *opening, const char *closing,
+                           size_t rows)
+{
+    json_t *out = NULL;
+    char why[256] = "";
+    int rc = dn_ledger_statement(fx->db, partner, phone, period, s_at("2026-06-01", 0),
+                                 &out, why, sizeof why);
+    if (rc)
+        print_error("statement: %s\n", why);
+    assert_int_equal(rc, 0);
+    assert_non_null(out);
+    assert_string_equal(json_string_value(json_object_get(out, "period")), period);
+    assert_string_equal(json_string_value(json_object_get(out, "currency")), "CNY");
+    assert_string_equal(json_string_value(json_object_get(out, "opening")), opening);
+    assert_string_equal(json_string_value(json_object_get(out, "closing")), closing);
+    assert_int_equal(json_array_size(json_object_get(out, "transfers")), rows);
+    return out;
+}
+
+static const char *s_row_text(json_t *statement, size_t i, const char *key)
+{
+    json_t *row = json_array_get(json_object_get(statement, "transfers"), i);
+    assert_non_null(row);
+    return json_string_value(json_object_get(row, key));
+}
+
+static void test_statements(void **state)
+{
+    fixture_t *fx = *state;
+    json_t *st;
+
+    /* RS1, April: opening = January 9.25 (1.92 + 7.33) + February 1.29
+       (1.08 + 0.10 + 0.22 - 0.11) + March 22.43 (-0.11 + 4.54 + 8.00 +
+       10.00) = 32.97; S7 2.00; closing 34.97 */
+    st = s_statement(fx, "RS1", NULL, "2026-04", "32.97", "34.97", 1);
+    assert_string_equal(s_row_text(st, 0, "amount"), "2.00");
+    json_decref(st);
+    /* RS1, May: the late S8 3.00, marked as April's; closing 37.97 */
+    st = s_statement(fx, "RS1", NULL, "2026-05", "34.97", "37.97", 1);
+    assert_string_equal(s_row_text(st, 0, "amount"), "3.00");
+    assert_string_equal(s_row_text(st, 0, "late_from"), "2026-04");
+    assert_string_equal(s_row_text(st, 0, "code"), "commission");
+    json_decref(st);
+
+    /* DE2, February: S10 at level 1 +1.29, the partial refund -0.64 */
+    st = s_statement(fx, "DE2", NULL, "2026-02", "0.00", "0.65", 2);
+    assert_string_equal(s_row_text(st, 0, "amount"), "1.29");
+    assert_string_equal(s_row_text(st, 1, "amount"), "-0.64");
+    assert_string_equal(s_row_text(st, 1, "code"), "clawback");
+    json_decref(st);
+    /* DE2, March: the completing refund -0.65 */
+    st = s_statement(fx, "DE2", NULL, "2026-03", "0.65", "0.00", 1);
+    assert_string_equal(s_row_text(st, 0, "amount"), "-0.65");
+    json_decref(st);
+
+    /* member B, February: +5.00 bonus, +0.43, -0.22: 5.21 */
+    st = s_statement(fx, NULL, "+86 138-0000-0002", "2026-02", "0.00", "5.21", 3);
+    assert_string_equal(json_string_value(json_object_get(st, "account")), MEM_B);
+    json_decref(st);
+    /* member B, March: -0.21 and the bonus -5.00 */
+    st = s_statement(fx, NULL, PHONE_B, "2026-03", "5.21", "0.00", 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(st, "totals"), "clawback")),
+        "-5.21");
+    json_decref(st);
+}
+
+/* -- verify, replay, payouts, tampering --------------------------------------------- */
+
+/*  Runs verify on a file; returns its code and sets *out (caller decrefs).  */
+static int s_verify(const char *path, json_t **out)
+{
+    int rc = dn_ledger_verify(path, out);
+    assert_non_null(*out);
+    return rc;
+}
+
+/*  1 if a difference of verify contains text.  */
+static int s_has_difference(json_t *out, const char *text)
+{
+    json_t *list = json_object_get(out, "differences");
+    for (size_t i = 0; i < json_array_size(list); i++)
+        if (strstr(json_string_value(json_array_get(list, i)), text))
+            return 1;
+    return 0;
+}
+
+static void s_print_differences(json_t *out)
+{
+    json_t *list = json_object_get(out, "differences");
+    for (size_t i = 0; i < json_array_size(list); i++)
+        print_error("difference: %s\n", json_string_value(json_array_get(list, i)));
+}
+
+static void test_verify(void **state)
+{
+    fixture_t *fx = *state;
+    json_t *out = NULL;
+    int rc = s_verify(fx->path, &out);
+    if (rc)
+        s_print_differences(out);
+    assert_int_equal(rc, 0);
+    assert_true(json_is_true(json_object_get(out, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(out, "events")), 15); /* 10 + 5 */
+    assert_int_equal(json_integer_value(json_object_get(out, "transfers")), 50);
+    assert_int_equal(json_integer_value(json_object_get(out, "accounts")), 10);
+    assert_int_equal(json_array_size(json_object_get(out, "differences")), 0);
+    json_decref(out);
+}
+
+/*  Every account's name and balance, and the transfers' count and last
+    hash, as one text.  */
+static char *s_fingerprint(sqlite3 *db)
+{
+    sqlite3_stmt *stmt;
+    char *text;
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            db,
+            "SELECT (SELECT group_concat(name || '=' || balance, ',') FROM "
+            "(SELECT name, balance FROM accounts ORDER BY name)) || ';' || "
+            "(SELECT count(*) FROM transfers) || ':' || "
+            "(SELECT hex(hash) FROM transfers ORDER BY id DESC LIMIT 1) || ';' || "
+            "(SELECT count(*) FROM events) || ';' || "
+            "(SELECT group_concat(applied_seq, ',') FROM sites)",
+            -1, &stmt, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    text = strdup((const char *)sqlite3_column_text(stmt, 0));
+    assert_non_null(text);
+    sqlite3_finalize(stmt);
+    return text;
+}
+
+static void test_replay(void **state)
+{
+    fixture_t *fx = *state;
+    char *before = s_fingerprint(fx->db), *after;
+    int64_t transfers = s_int(fx->db, "SELECT count(*) FROM transfers");
+
+    for (size_t i = 0; i < fx->n_batches; i++) {
+        const batch_t *b = &fx->batches[i];
+        dn_ingest_result_t r;
+        assert_int_equal(s_apply(fx, b, s_at("2026-06-01", 0), &r), 0);
+        assert_int_equal(r.applied, 0);
+        assert_int_equal(r.skipped, (int)b->n);
+        assert_int_equal(r.acked_through, fx->sites[b->site].seq);
+    }
+    after = s_fingerprint(fx->db);
+    assert_string_equal(after, before);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM transfers"), transfers);
+    assert_int_equal(s_balance(fx->db, "partner:RS1"), 3797);
+    free(before);
+    free(after);
+}
+
+static void test_payout(void **state)
+{
+    fixture_t *fx = *state;
+    json_t *out = NULL;
+    char why[256] = "";
+    int64_t now = s_at("2026-05-10", 9);
+
+    /* 20.00 of RS1's 37.97 */
+    assert_int_equal(dn_ledger_payout(fx->db, "RS1", 2000, "BANK-0510-1", "hq", now, &out,
+                                      why, sizeof why),
+                     0);
+    assert_non_null(out);
+    assert_string_equal(json_string_value(json_object_get(out, "balance")), "17.97");
+    assert_string_equal(json_string_value(json_object_get(out, "period")), "2026-05");
+    json_decref(out);
+    out = NULL;
+    assert_int_equal(s_balance(fx->db, "partner:RS1"), 1797); /* 37.97 - 20.00 */
+    assert_int_equal(s_balance(fx->db, "hq:payout"), 2000);
+
+    /* 17.98 is one fen above what is left */
+    assert_int_equal(dn_ledger_payout(fx->db, "RS1", 1798, "BANK-0510-2", "hq", now + 1,
+                                      &out, why, sizeof why),
+                     DN_ELIMIT);
+    assert_null(out);
+    assert_int_equal(s_balance(fx->db, "partner:RS1"), 1797);
+    assert_int_equal(s_balance(fx->db, "hq:payout"), 2000);
+    assert_int_equal(
+        s_int(fx->db, "SELECT count(*) FROM transfers WHERE code = 'payout'"), 1);
+    assert_int_equal(s_int(fx->db, "SELECT sum(balance) FROM accounts"), 0);
+
+    /* RS1's May statement now ends with the payout: 34.97 + 3.00 - 20.00 */
+    out = s_statement(fx, "RS1", NULL, "2026-05", "34.97", "17.97", 2);
+    assert_string_equal(s_row_text(out, 1, "amount"), "-20.00");
+    assert_string_equal(s_row_text(out, 1, "ref"), "BANK-0510-1");
+    json_decref(out);
+
+    /* the ledger with a payout still verifies */
+    out = NULL;
+    if (s_verify(fx->path, &out) != 0)
+        s_print_differences(out);
+    assert_true(json_is_true(json_object_get(out, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(out, "transfers")), 51);
+    json_decref(out);
+}
+
+/*  Copies the fixture's database into dir/name (VACUUM INTO keeps the
+    ids); returns the path in path.  */
+static void s_copy(fixture_t *fx, const char *name, char *path, size_t size)
+{
+    char sql[256];
+    snprintf(path, size, "%s/%s", fx->dir, name);
+    snprintf(sql, sizeof sql, "VACUUM INTO '%s'", path);
+    s_exec(fx->db, sql);
+}
+
+static void s_remove_copy(const char *path)
+{
+    char side[256];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
+/*  (a) One transfer's amount changed behind the ledger's back.  */
+static void test_tamper_transfer(void **state)
+{
+    fixture_t *fx = *state;
+    char path[256], sql[256], name[64];
+    sqlite3 *db = NULL;
+    json_t *out = NULL;
+    int64_t id;
+    int rc;
+
+    s_copy(fx, "tamper-transfer.db", path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    /* S1's level-0 transfer (RS1 1.92) */
+    snprintf(sql, sizeof sql,
+             "SELECT t.id FROM transfers t JOIN events e ON e.eid = t.source_eid "
+             "WHERE t.level = 0 AND e.seq = 2 AND e.site_id = %lld",
+             (long long)fx->sites[SHOP_A].site.id);
+    id = s_int(db, sql);
+    /* the triggers refuse the change ... */
+    snprintf(sql, sizeof sql, "UPDATE transfers SET amount = 193 WHERE id = %lld",
+             (long long)id);
+    assert_int_not_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    /* ... until they are dropped */
+    s_exec(db, "DROP TRIGGER transfers_no_update");
+    s_exec(db, sql);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    rc = s_verify(path, &out);
+    assert_int_equal(rc, DN_ECHAIN);
+    assert_false(json_is_true(json_object_get(out, "ok")));
+    snprintf(name, sizeof name, "transfer %lld:", (long long)id);
+    if (!s_has_difference(out, name))
+        s_print_differences(out);
+    assert_true(s_has_difference(out, name));
+    json_decref(out);
+    s_remove_copy(path);
+}
+
+/*  (b) One byte of one stored event changed: SHOP-A seq 6 (S4), its SKU
+    "TEA-1KG" becomes "SEA-1KG".  Seq 6 is inside a batch (the batch
+    signature sits on seq 8), so only the event's own hash can tell.  */
+static void test_tamper_event(void **state)
+{
+    fixture_t *fx = *state;
+    char path[256];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt;
+    json_t *out = NULL;
+    uint8_t *body;
+    size_t len, at;
+    int rc;
+
+    s_copy(fx, "tamper-event.db", path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db,
+                           "SELECT body FROM events WHERE seq = 6 AND site_id = "
+                           "(SELECT id FROM sites WHERE code = 'SHOP-A')",
+                           -1, &stmt, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    len = (size_t)sqlite3_column_bytes(stmt, 0);
+    body = malloc(len);
+    assert_non_null(body);
+    memcpy(body, sqlite3_column_blob(stmt, 0), len);
+    sqlite3_finalize(stmt);
+    for (at = 0; at + 7 <= len && memcmp(body + at, "TEA-1KG", 7) != 0; at++)
+        ;
+    assert_true(at + 7 <= len);
+    body[at] = 'S';
+    assert_int_equal(
+        sqlite3_prepare_v2(db,
+                           "UPDATE events SET body = ? WHERE seq = 6 AND site_id = "
+                           "(SELECT id FROM sites WHERE code = 'SHOP-A')",
+                           -1, &stmt, NULL),
+        SQLITE_OK);
+    sqlite3_bind_blob(stmt, 1, body, (int)len, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_finalize(stmt);
+    free(body);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    rc = s_verify(path, &out);
+    assert_int_equal(rc, DN_ECHAIN);
+    assert_false(json_is_true(json_object_get(out, "ok")));
+    if (!s_has_difference(out, "site SHOP-A seq 6:"))
+        s_print_differences(out);
+    assert_true(s_has_difference(out, "site SHOP-A seq 6:"));
+    json_decref(out);
+    s_remove_copy(path);
+}
+
+/*  (c) A sale posted twice, as an ingest that applied an event twice
+    would leave it: the duplicate transfers are properly chained and the
+    balances follow them, so only the recomputation from the events can
+    tell -- and it must, by count, not just by kind of transfer.  */
+static void test_double_post(void **state)
+{
+    fixture_t *fx = *state;
+    char path[256];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt;
+    dn_ledger_t *ledger;
+    Dealernet__Event *ev = NULL;
+    json_t *out = NULL;
+    char why[DN_WHY_SIZE] = "", text[64];
+    int64_t eid = s_eid(fx->db, fx->ids[S1]);
+    int rc;
+
+    s_copy(fx, "double-post.db", path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT body FROM events WHERE eid = ?", -1, &stmt, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int64(stmt, 1, eid);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_int_equal(dn_wire_event_unpack(sqlite3_column_blob(stmt, 0),
+                                          (size_t)sqlite3_column_bytes(stmt, 0), &ev, why,
+                                          sizeof why),
+                     0);
+    sqlite3_finalize(stmt);
+    ledger = dn_ledger_new(db);
+    assert_non_null(ledger);
+    s_exec(db, "BEGIN IMMEDIATE");
+    assert_int_equal(dn_ledger_post(ledger, eid, ev, s_at("2026-06-01", 0)), 0);
+    s_exec(db, "COMMIT");
+    dn_ledger_destroy(&ledger);
+    dn_wire_event_free(&ev);
+    /* S1's three transfers again: 3.32 more in the partners' accounts */
+    assert_int_equal(s_int(db, "SELECT count(*) FROM transfers WHERE code != 'payout'"),
+                     53);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    rc = s_verify(path, &out);
+    if (rc != DN_ECHAIN)
+        s_print_differences(out);
+    assert_int_equal(rc, DN_ECHAIN);
+    assert_false(json_is_true(json_object_get(out, "ok")));
+    snprintf(text, sizeof text, "of event %lld,", (long long)eid);
+    assert_true(s_has_difference(out, text));
+    json_decref(out);
+    s_remove_copy(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain_sale),
+        cmocka_unit_test(test_category_override),
+        cmocka_unit_test(test_suspended_partner),
+        cmocka_unit_test(test_plan_change_and_cap),
+        cmocka_unit_test(test_move_and_override),
+        cmocka_unit_test(test_referral_chain),
+        cmocka_unit_test(test_refunds),
+        cmocka_unit_test(test_late_sale),
+        cmocka_unit_test(test_balances),
+        cmocka_unit_test(test_statements),
+        cmocka_unit_test(test_verify),
+        cmocka_unit_test(test_replay),
+        /* these change the ledger (a payout) or work on copies of it */
+        cmocka_unit_test(test_payout),
+        cmocka_unit_test(test_tamper_transfer),
+        cmocka_unit_test(test_tamper_event),
+        cmocka_unit_test(test_double_post),
+    };
+    dn_log_init("test_ledger", DN_LOG_QUIET, 0);
+    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+}

@@ -1,0 +1,602 @@
+/*  test_plan -- unit tests for dn_plan: the plan file and plan versions.
+
+    The promises under test: the issue's example (and deploy/plan.ini, which
+    must stay that example) parses to exactly its figures, the bonus in fen;
+    every malformed file is refused with the exact line and reason of its
+    first problem, also when [referral] comes before the [plan] that names
+    the currency; a category table replaces [levels] only for its lines; a
+    stored version reads back field for field; dn_plan_at picks the version
+    in force at exact boundaries (one millisecond before, at, after);
+    dn_plan_set refuses a duplicate date, another currency, and a date at or
+    before a stored sale, writing nothing; listings show exact text.  Each
+    test works on a fresh central.db in its own mkdtemp folder.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dn_central.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_log.h"
+#include "dn_plan.h"
+
+#define JAN1 1767225600000LL /* 2026-01-01T00:00:00.000Z */
+#define FEB1 1769904000000LL /* 2026-02-01T00:00:00.000Z */
+#define MAR5 1772668800000LL /* 2026-03-05T00:00:00.000Z */
+#define HOUR 3600000LL
+
+/*  The example of the issue, verbatim.  */
+static const char s_example[] = "[plan]\n"
+                                "effective = 2026-01-01\n"
+                                "currency = CNY\n"
+                                "cap_bps = 1500\n"
+                                "\n"
+                                "[levels]\n"
+                                "0 = 800\n"
+                                "1 = 300\n"
+                                "2 = 100\n"
+                                "\n"
+                                "[category:rice]\n"
+                                "0 = 500\n"
+                                "1 = 200\n"
+                                "\n"
+                                "[referral]\n"
+                                "first_purchase_bonus = 5.00\n"
+                                "purchase_bps = 100\n"
+                                "purchase_days = 365\n"
+                                "recruit_override_bps = 50\n"
+                                "recruit_override_days = 365\n";
+
+/*  A second version: February, no category, another cap, a gap in levels.  */
+static const char s_february[] = "# February\n"
+                                 "[levels]\n"
+                                 "0 = 700\n"
+                                 "3 = 50\n"
+                                 "[plan]\n"
+                                 "currency = CNY\n"
+                                 "effective = 2026-02-01\n";
+
+typedef struct {
+    char dir[64];
+    sqlite3 *db;
+} fixture_t;
+
+static int s_setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    if (!fx)
+        return -1;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_plan.XXXXXX");
+    if (!mkdtemp(fx->dir) || dn_central_open(fx->dir, DN_DB_CREATE, &fx->db) != 0) {
+        free(fx);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    DIR *d;
+    struct dirent *e;
+    char path[512];
+    int rc = 0;
+    if (fx->db && sqlite3_close(fx->db) != SQLITE_OK)
+        rc = -1;
+    d = opendir(fx->dir);
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", fx->dir, e->d_name);
+        if (unlink(path) != 0)
+            rc = -1;
+    }
+    closedir(d);
+    if (rmdir(fx->dir) != 0)
+        rc = -1;
+    free(fx);
+    return rc;
+}
+
+/* -- helpers --------------------------------------------------------------- */
+
+static int64_t s_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt;
+    int64_t v;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+static void s_exec(sqlite3 *db, const char *sql)
+{
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+/*  Asserts that text is refused with exactly why.  */
+static void s_refused(const char *text, const char *expected)
+{
+    dn_plan_t plan;
+    char why[256] = "";
+    assert_int_equal(dn_plan_parse(text, &plan, why, sizeof why), DN_EPARSE);
+    assert_string_equal(why, expected);
+}
+
+/*  The example's figures, exactly.  */
+static void s_assert_example(const dn_plan_t *plan)
+{
+    assert_int_equal(plan->effective_ms, JAN1);
+    assert_string_equal(plan->currency, "CNY");
+    assert_int_equal(plan->exponent, 2);
+    assert_int_equal(plan->cap_bps, 1500);
+    assert_string_equal(plan->levels.category, "");
+    assert_int_equal(plan->levels.n_levels, 3);
+    assert_int_equal(plan->levels.bps[0], 800);
+    assert_int_equal(plan->levels.bps[1], 300);
+    assert_int_equal(plan->levels.bps[2], 100);
+    for (int i = 3; i < DN_PLAN_MAX_LEVELS; i++)
+        assert_int_equal(plan->levels.bps[i], 0);
+    assert_int_equal(plan->n_categories, 1);
+    assert_string_equal(plan->categories[0].category, "rice");
+    assert_int_equal(plan->categories[0].n_levels, 2);
+    assert_int_equal(plan->categories[0].bps[0], 500);
+    assert_int_equal(plan->categories[0].bps[1], 200);
+    assert_int_equal(plan->categories[0].bps[2], 0);
+    assert_int_equal(plan->first_purchase_bonus, 500); /* 5.00 CNY in fen */
+    assert_int_equal(plan->purchase_bps, 100);
+    assert_int_equal(plan->purchase_days, 365);
+    assert_int_equal(plan->recruit_override_bps, 50);
+    assert_int_equal(plan->recruit_override_days, 365);
+}
+
+/*  The February version's figures, exactly.  */
+static void s_assert_february(const dn_plan_t *plan)
+{
+    assert_int_equal(plan->effective_ms, FEB1);
+    assert_string_equal(plan->currency, "CNY");
+    assert_int_equal(plan->cap_bps, 10000); /* the default: no cap */
+    assert_int_equal(plan->levels.n_levels, 4);
+    assert_int_equal(plan->levels.bps[0], 700);
+    assert_int_equal(plan->levels.bps[1], 0);
+    assert_int_equal(plan->levels.bps[2], 0);
+    assert_int_equal(plan->levels.bps[3], 50);
+    assert_int_equal(plan->n_categories, 0);
+    assert_int_equal(plan->first_purchase_bonus, 0);
+    assert_int_equal(plan->purchase_bps, 0);
+    assert_int_equal(plan->purchase_days, 0);
+    assert_int_equal(plan->recruit_override_bps, 0);
+    assert_int_equal(plan->recruit_override_days, 0);
+}
+
+/*  Reads a file into a new string.  */
+static char *s_read(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = calloc(1, DN_PLAN_MAX_BYTES + 1);
+    size_t n;
+    assert_non_null(f);
+    assert_non_null(text);
+    n = fread(text, 1, DN_PLAN_MAX_BYTES, f);
+    fclose(f);
+    text[n] = '\0';
+    return text;
+}
+
+/*  A sale recorded at recorded_ms (the rows dn_ingest writes, minimally).  */
+static void s_sale(sqlite3 *db, int eid, int64_t recorded_ms)
+{
+    char sql[1024];
+    s_exec(db, "INSERT OR IGNORE INTO partners(id, code, name, kind, created_ms)"
+               " VALUES (1, 'D1', 'Dealer', 'dealer', 0);"
+               "INSERT OR IGNORE INTO sites(id, code, partner_id, created_ms)"
+               " VALUES (1, 'SHOP-1', 1, 0);");
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO events(eid, id, site_id, seq, kind, recorded_at_ms, received_ms,"
+        " body, hash) VALUES (%d, randomblob(16), 1, %d, 'sale', %lld, %lld, x'00',"
+        " randomblob(32));"
+        "INSERT INTO sales(eid, site_id, recorded_at_ms, total, currency, channel,"
+        " seller) VALUES (%d, 1, %lld, 1000, 'CNY', 0, 'D1');",
+        eid, eid, (long long)recorded_ms, (long long)recorded_ms, eid,
+        (long long)recorded_ms);
+    s_exec(db, sql);
+}
+
+/* -- parsing --------------------------------------------------------------- */
+
+static void test_parse_example(void **state)
+{
+    dn_plan_t plan;
+    char why[256] = "unchanged";
+    (void)state;
+    assert_int_equal(dn_plan_parse(s_example, &plan, why, sizeof why), 0);
+    assert_int_equal(plan.id, 0);
+    s_assert_example(&plan);
+    /* the rice table for rice lines, [levels] for everything else */
+    assert_ptr_equal(dn_plan_table(&plan, "rice"), &plan.categories[0]);
+    assert_ptr_equal(dn_plan_table(&plan, "tea"), &plan.levels);
+    assert_ptr_equal(dn_plan_table(&plan, ""), &plan.levels);
+    assert_ptr_equal(dn_plan_table(&plan, NULL), &plan.levels);
+    assert_ptr_equal(dn_plan_table(&plan, "Rice"), &plan.levels); /* codes are exact */
+}
+
+static void test_parse_deploy_file(void **state)
+{
+    dn_plan_t plan;
+    char why[256] = "";
+    char *text = s_read("deploy/plan.ini");
+    (void)state;
+    /* the documented file is the example, with comments */
+    assert_int_equal(dn_plan_parse(text, &plan, why, sizeof why), 0);
+    s_assert_example(&plan);
+    assert_non_null(strstr(text, s_example));
+    free(text);
+}
+
+static void test_parse_forms(void **state)
+{
+    dn_plan_t plan;
+    char why[256] = "";
+    (void)state;
+    /* [referral] before [plan]: the bonus waits for the currency; CRLF line
+       ends, tabs, inline comments, a byte order mark, no final newline */
+    assert_int_equal(dn_plan_parse("\xEF\xBB\xBF[referral]\r\n"
+                                   "first_purchase_bonus\t= 12.5 ; a bonus\r\n"
+                                   "[levels]\r\n"
+                                   "0=1\r\n"
+                                   "[category:tea.green]\r\n"
+                                   "2 = 0\r\n"
+                                   "[category:Apples]\r\n"
+                                   "0 = 10000\r\n"
+                                   "[plan]\r\n"
+                                   "effective = 2030-12-31\r\n"
+                                   "currency = KWD\r\n"
+                                   "cap_bps = 0",
+                                   &plan, why, sizeof why),
+                     0);
+    assert_int_equal(plan.first_purchase_bonus, 12500); /* KWD has 3 decimals */
+    assert_int_equal(plan.exponent, 3);
+    assert_int_equal(plan.cap_bps, 0);
+    assert_int_equal(plan.effective_ms, 1924905600000LL);
+    assert_int_equal(plan.levels.n_levels, 1);
+    assert_int_equal(plan.levels.bps[0], 1);
+    /* categories in code order, whatever the file's order */
+    assert_int_equal(plan.n_categories, 2);
+    assert_string_equal(plan.categories[0].category, "Apples");
+    assert_int_equal(plan.categories[0].n_levels, 1);
+    assert_int_equal(plan.categories[0].bps[0], 10000);
+    assert_string_equal(plan.categories[1].category, "tea.green");
+    assert_int_equal(plan.categories[1].n_levels, 3);
+    assert_int_equal(plan.categories[1].bps[2], 0);
+
+    /* JPY has no minor unit: a whole bonus is fine */
+    assert_int_equal(dn_plan_parse("[plan]\neffective = 2026-01-01\ncurrency = JPY\n"
+                                   "[levels]\n9 = 10000\n[referral]\n"
+                                   "first_purchase_bonus = 500\n",
+                                   &plan, why, sizeof why),
+                     0);
+    assert_int_equal(plan.first_purchase_bonus, 500);
+    assert_int_equal(plan.levels.n_levels, 10);
+    assert_int_equal(plan.levels.bps[9], 10000);
+}
+
+static void test_parse_refusals(void **state)
+{
+    (void)state;
+    /* the ones the issue names */
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\ncolour = red\n"
+              "[levels]\n0 = 800\n",
+              "line 4: unknown key 'colour' in [plan]");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\n0 = 800\n"
+              "1 = 10001\n",
+              "line 6: level 1 rate 10001 is outside 0..10000 basis points");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\n0 = 800\n"
+              "10 = 5\n",
+              "line 6: level 10 in [levels]: more than 10 levels (0 to 9)");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = XYZ\n[levels]\n0 = 800\n",
+              "line 3: unknown currency XYZ (an ISO 4217 code such as CNY)");
+    s_refused("[plan]\neffective = 2026-02-30\ncurrency = CNY\n[levels]\n0 = 800\n",
+              "line 2: effective '2026-02-30' is not a date (YYYY-MM-DD)");
+    s_refused("[plan]\neffective = 1 Jan 2026\ncurrency = CNY\n[levels]\n0 = 800\n",
+              "line 2: effective '1 Jan 2026' is not a date (YYYY-MM-DD)");
+    /* too many decimals, found once the currency is known, on its own line */
+    s_refused("[referral]\nfirst_purchase_bonus = 5.001\n[plan]\neffective = 2026-01-01\n"
+              "currency = CNY\n[levels]\n0 = 800\n",
+              "line 2: first_purchase_bonus 5.001 has 3 decimals, CNY has 2");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = JPY\n[levels]\n0 = 800\n"
+              "[referral]\nfirst_purchase_bonus = 5.5\n",
+              "line 7: first_purchase_bonus 5.5 has 1 decimals, JPY has 0");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\ncap_bps = 1500\n"
+              "cap_bps = 1200\n[levels]\n0 = 800\n",
+              "line 5: cap_bps given twice (first on line 4)");
+    s_refused("; a plan\n\n[plan]\ncurrency = CNY\ncap_bps = 1500\n[levels]\n0 = 800\n",
+              "line 3: [plan] has no effective date (effective = YYYY-MM-DD)");
+
+    /* and the rest */
+    s_refused("[plan]\neffective = 2026-01-01\n[levels]\n0 = 800\n",
+              "line 1: [plan] has no currency (currency = CNY, say)");
+    s_refused("[levels]\n0 = 800\n\n",
+              "line 3: no [plan] section (effective = YYYY-MM-DD, "
+              "currency = CNY)");
+    s_refused("", "line 1: no [plan] section (effective = YYYY-MM-DD, currency = CNY)");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n",
+              "line 3: no [levels] section (0 = rate of the seller, in basis points)");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\n# none\n",
+              "line 4: [levels] lists no level (0 = 800, say)");
+    s_refused(
+        "[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\n0 = 800\n"
+        "[category:rice]\n",
+        "line 6: [category:rice] lists no level (to pay nothing for it, write 0 = 0)");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[bonus]\n",
+              "line 4: unknown section [bonus] (sections: plan, levels, category:NAME, "
+              "referral)");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\n0 = 800\n"
+              "[levels]\n1 = 1\n",
+              "line 6: section [levels] given twice (first on line 4)");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\n0 = 800\n"
+              "[category:rice]\n0 = 1\n[category:rice]\n",
+              "line 8: section [category:rice] given twice (first on line 6)");
+    s_refused(
+        "[plan]\neffective = 2026-01-01\ncurrency = CNY\n[category:2rice]\n",
+        "line 4: category '2rice' is not a code (a letter, then letters, digits, '_', "
+        "'.', '-'; at most 32)");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\n0 = 800\n"
+              "00 = 700\n",
+              "line 6: level 0 in [levels] given twice (first on line 5)");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\nseller = 800\n",
+              "line 5: unknown key 'seller' in [levels] (keys are levels, 0 to 9)");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\n0 = 8%\n",
+              "line 5: level 0 rate '8%' is not a whole number of basis points");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\n0 = -1\n",
+              "line 5: level 0 rate -1 is outside 0..10000 basis points");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\ncap_bps = 10001\n",
+              "line 4: cap_bps rate 10001 is outside 0..10000 basis points");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = cny\n",
+              "line 3: unknown currency cny (an ISO 4217 code such as CNY)");
+    s_refused("[referral]\nfirst_purchase_bonus = 5,00\n",
+              "line 2: first_purchase_bonus '5,00' is not an amount (like 5.00)");
+    s_refused("[referral]\nfirst_purchase_bonus = -5\n",
+              "line 2: first_purchase_bonus -5 is negative");
+    s_refused("[referral]\npurchase_days = 36601\n",
+              "line 2: purchase_days '36601' is not a number of days from 0 to 36600");
+    s_refused("[referral]\nrecruit_override_bps = 50\nrecruit_override_bps = 60\n",
+              "line 3: recruit_override_bps given twice (first on line 2)");
+    s_refused("effective = 2026-01-01\n[plan]\n",
+              "line 1: key 'effective' comes before any [section]");
+    s_refused("[plan]\neffective = 2026-01-01\n  currency = CNY\n",
+              "line 3: starts with a space: keys and [sections] begin at the start of a "
+              "line");
+    s_refused("[plan]\neffective 2026-01-01\ncurrency = CNY\n",
+              "line 2: not a 'key = value' line, a [section] or a comment");
+    s_refused("[plan\neffective = 2026-01-01\n", "line 1: '[' without ']'");
+    s_refused("[plan]\neffective = 2026-01-01\x01\n",
+              "line 2: not UTF-8 text, or holds control characters");
+    s_refused("[plan]\ncurrency = \xff\xfe\n",
+              "line 2: not UTF-8 text, or holds control characters");
+    {
+        char text[400];
+        snprintf(text, sizeof text, "[plan]\n; %0161d\n", 0);
+        s_refused(text, "line 2: longer than 160 bytes");
+    }
+}
+
+/*  A line of exactly the limit is taken; the first error then is elsewhere.  */
+static void test_parse_line_limit(void **state)
+{
+    char text[512], why[256];
+    dn_plan_t plan;
+    (void)state;
+    snprintf(text, sizeof text, "[plan]\n;%0159d\neffective = 2026-01-01\n", 0);
+    assert_int_equal(dn_plan_parse(text, &plan, why, sizeof why), DN_EPARSE);
+    assert_string_equal(why, "line 1: [plan] has no currency (currency = CNY, say)");
+}
+
+/* -- versions -------------------------------------------------------------- */
+
+static void test_set_and_at(void **state)
+{
+    fixture_t *fx = *state;
+    dn_plan_t plan, at;
+    char why[256] = "";
+
+    assert_int_equal(dn_plan_at(fx->db, JAN1, &at), DN_ENOENT);
+    assert_int_equal(
+        dn_plan_set(fx->db, s_example, JAN1 - 5 * HOUR, &plan, why, sizeof why), 0);
+    assert_int_equal(plan.id, 1);
+    s_assert_example(&plan);
+    assert_int_equal(
+        dn_plan_set(fx->db, s_february, JAN1 + 5 * HOUR, &plan, why, sizeof why), 0);
+    assert_int_equal(plan.id, 2);
+    s_assert_february(&plan);
+    /* the rows: the source verbatim, levels 0..n-1 of each table */
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM plan_rates WHERE plan_id = 1"),
+                     5);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM plan_rates WHERE plan_id = 2"),
+                     4);
+    assert_int_equal(s_int(fx->db,
+                           "SELECT source = (SELECT source FROM plans WHERE id = 1) "
+                           "FROM plans WHERE id = 1"),
+                     1);
+    assert_int_equal(s_int(fx->db, "SELECT length(source) FROM plans WHERE id = 2"),
+                     (int64_t)strlen(s_february));
+
+    /* which version is in force: exact boundaries */
+    assert_int_equal(dn_plan_at(fx->db, JAN1 - 1, &at), DN_ENOENT);
+    assert_int_equal(dn_plan_at(fx->db, JAN1, &at), 0);
+    assert_int_equal(at.id, 1);
+    s_assert_example(&at);
+    assert_ptr_equal(dn_plan_table(&at, "rice"), &at.categories[0]);
+    assert_int_equal(dn_plan_at(fx->db, JAN1 + 1, &at), 0);
+    assert_int_equal(at.id, 1);
+    assert_int_equal(dn_plan_at(fx->db, FEB1 - 1, &at), 0);
+    assert_int_equal(at.id, 1);
+    s_assert_example(&at);
+    assert_int_equal(dn_plan_at(fx->db, FEB1, &at), 0);
+    assert_int_equal(at.id, 2);
+    s_assert_february(&at);
+    assert_ptr_equal(dn_plan_table(&at, "rice"), &at.levels); /* no rice table now */
+    assert_int_equal(dn_plan_at(fx->db, FEB1 + 1, &at), 0);
+    assert_int_equal(at.id, 2);
+    assert_int_equal(dn_plan_at(fx->db, INT64_MAX, &at), 0);
+    assert_int_equal(at.id, 2);
+
+    /* the cached lookup of the ledger's hot path agrees, call after call */
+    {
+        dn_db_cache_t *cache = dn_db_cache_new(fx->db);
+        assert_non_null(cache);
+        for (int round = 0; round < 2; round++) {
+            assert_int_equal(dn_plan_at_cached(cache, JAN1 - 1, &at), DN_ENOENT);
+            assert_int_equal(dn_plan_at_cached(cache, JAN1, &at), 0);
+            assert_int_equal(at.id, 1);
+            s_assert_example(&at);
+            assert_int_equal(dn_plan_at_cached(cache, FEB1 - 1, &at), 0);
+            assert_int_equal(at.id, 1);
+            assert_int_equal(dn_plan_at_cached(cache, FEB1, &at), 0);
+            assert_int_equal(at.id, 2);
+            s_assert_february(&at);
+        }
+        dn_db_cache_destroy(&cache);
+    }
+}
+
+static void test_set_refusals(void **state)
+{
+    fixture_t *fx = *state;
+    dn_plan_t plan;
+    char why[256] = "";
+
+    /* a parse error comes through as it is */
+    assert_int_equal(dn_plan_set(fx->db, "[plan]\nx = 1\n", JAN1, &plan, why, sizeof why),
+                     DN_EPARSE);
+    assert_string_equal(why, "line 2: unknown key 'x' in [plan]");
+    assert_int_equal(dn_plan_set(fx->db, s_example, JAN1, &plan, why, sizeof why), 0);
+
+    assert_int_equal(dn_plan_set(fx->db, s_example, JAN1, &plan, why, sizeof why),
+                     DN_EEXIST);
+    assert_string_equal(why,
+                        "a plan effective 2026-01-01 exists already: a version is never "
+                        "replaced; set a new one with a later effective date");
+    assert_int_equal(plan.id, 0);
+    assert_int_equal(dn_plan_set(fx->db,
+                                 "[plan]\neffective = 2026-02-01\ncurrency = USD\n"
+                                 "[levels]\n0 = 1\n",
+                                 JAN1, &plan, why, sizeof why),
+                     DN_EINVAL);
+    assert_string_equal(
+        why, "currency USD differs from the ledger's CNY: every plan uses CNY");
+
+    /* a sale recorded 2026-03-05 10:00: that day is too early, the next fine */
+    s_sale(fx->db, 1, MAR5 + 10 * HOUR);
+    assert_int_equal(dn_plan_set(fx->db,
+                                 "[plan]\neffective = 2026-03-05\ncurrency = CNY\n"
+                                 "[levels]\n0 = 1\n",
+                                 JAN1, &plan, why, sizeof why),
+                     DN_EPERM);
+    assert_string_equal(why, "effective 2026-03-05 is not after the latest sale stored "
+                             "(recorded 2026-03-05T10:00:00.000Z): it would change "
+                             "commissions already posted; choose a later date");
+    /* a sale recorded at midnight exactly: "at or before" */
+    s_sale(fx->db, 2, MAR5 + 24 * HOUR);
+    assert_int_equal(dn_plan_set(fx->db,
+                                 "[plan]\neffective = 2026-03-06\ncurrency = CNY\n"
+                                 "[levels]\n0 = 1\n",
+                                 JAN1, &plan, why, sizeof why),
+                     DN_EPERM);
+    assert_string_equal(why, "effective 2026-03-06 is not after the latest sale stored "
+                             "(recorded 2026-03-06T00:00:00.000Z): it would change "
+                             "commissions already posted; choose a later date");
+    /* nothing of the refusals was written */
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM plans"), 1);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM plan_rates"), 5);
+
+    assert_int_equal(dn_plan_set(fx->db,
+                                 "[plan]\neffective = 2026-03-07\ncurrency = CNY\n"
+                                 "[levels]\n0 = 1\n",
+                                 JAN1, &plan, why, sizeof why),
+                     0);
+    assert_int_equal(plan.id, 2);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM plans"), 2);
+}
+
+static void test_list_and_json(void **state)
+{
+    fixture_t *fx = *state;
+    json_t *list = NULL, *obj = NULL;
+    dn_plan_t plan;
+    char why[256] = "", *text;
+
+    assert_int_equal(dn_plan_list(fx->db, &list), 0);
+    text = json_dumps(list, JSON_COMPACT);
+    assert_string_equal(text, "[]");
+    free(text);
+    json_decref(list);
+
+    /* set out of order: listed by effective date */
+    assert_int_equal(dn_plan_set(fx->db, s_february, JAN1 + HOUR, &plan, why, sizeof why),
+                     0);
+    assert_int_equal(dn_plan_set(fx->db, s_example, JAN1, &plan, why, sizeof why), 0);
+    assert_int_equal(dn_plan_list(fx->db, &list), 0);
+    text = json_dumps(list, JSON_COMPACT);
+    assert_string_equal(
+        text,
+        "[{\"effective\":\"2026-01-01\",\"currency\":\"CNY\",\"cap_bps\":1500,"
+        "\"levels\":\"800/300/100\",\"categories\":\"rice 500/200\","
+        "\"first_purchase_bonus\":\"5.00\",\"purchase_bps\":100,\"purchase_days\":365,"
+        "\"recruit_override_bps\":50,\"recruit_override_days\":365,"
+        "\"created\":\"2026-01-01T00:00:00.000Z\"},"
+        "{\"effective\":\"2026-02-01\",\"currency\":\"CNY\",\"cap_bps\":10000,"
+        "\"levels\":\"700/0/0/50\",\"categories\":null,\"first_purchase_bonus\":\"0.00\","
+        "\"purchase_bps\":0,\"purchase_days\":0,\"recruit_override_bps\":0,"
+        "\"recruit_override_days\":0,\"created\":\"2026-01-01T01:00:00.000Z\"}]");
+    free(text);
+    json_decref(list);
+
+    /* show: the same fields, and the file as it was set */
+    assert_int_equal(dn_plan_at(fx->db, JAN1, &plan), 0);
+    assert_int_equal(dn_plan_json(fx->db, &plan, &obj), 0);
+    assert_string_equal(json_string_value(json_object_get(obj, "source")), s_example);
+    assert_string_equal(json_string_value(json_object_get(obj, "categories")),
+                        "rice 500/200");
+    assert_string_equal(json_string_value(json_object_get(obj, "created")),
+                        "2026-01-01T00:00:00.000Z");
+    assert_int_equal(json_object_size(obj), 12);
+    json_decref(obj);
+
+    /* a parsed plan not stored: no created, no source */
+    assert_int_equal(dn_plan_parse(s_example, &plan, why, sizeof why), 0);
+    assert_int_equal(dn_plan_json(fx->db, &plan, &obj), 0);
+    assert_int_equal(json_object_size(obj), 10);
+    assert_null(json_object_get(obj, "source"));
+    json_decref(obj);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_example),
+        cmocka_unit_test(test_parse_deploy_file),
+        cmocka_unit_test(test_parse_forms),
+        cmocka_unit_test(test_parse_refusals),
+        cmocka_unit_test(test_parse_line_limit),
+        cmocka_unit_test_setup_teardown(test_set_and_at, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_set_refusals, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_list_and_json, s_setup, s_teardown),
+    };
+    dn_log_init("test_plan", DN_LOG_QUIET, 0);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
