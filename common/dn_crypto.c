@@ -13,6 +13,7 @@
 #include "dn_error.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -40,14 +41,35 @@ static const void *s_nonnull(const void *data, size_t len)
     return len == 0 || data == NULL ? s_empty : data;
 }
 
+/*  SHA-256 is on every hot path (each event, each transfer): fetch the
+    implementation once instead of on every call (OpenSSL 3's implicit
+    fetch takes a lock and a lookup), and reuse one context per thread.  */
+static EVP_MD *s_sha256_md;
+static pthread_once_t s_sha256_once = PTHREAD_ONCE_INIT;
+
+static void s_sha256_free(void)
+{
+    EVP_MD_free(s_sha256_md);
+}
+
+static void s_sha256_init(void)
+{
+    s_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    atexit(s_sha256_free);
+}
+
 int dn_sha256(const void *data, size_t len, uint8_t digest[DN_HASH_BYTES])
 {
+    static _Thread_local EVP_MD_CTX *ctx;
+    unsigned int digest_len = 0;
     assert(digest != NULL);
     assert(data != NULL || len == 0);
-    unsigned int digest_len = 0;
-    if (EVP_Digest(s_nonnull(data, len), len, digest, &digest_len, EVP_sha256(), NULL) !=
-            1 ||
-        digest_len != DN_HASH_BYTES) {
+    pthread_once(&s_sha256_once, s_sha256_init);
+    if (!ctx)
+        ctx = EVP_MD_CTX_new();
+    if (!s_sha256_md || !ctx || EVP_DigestInit_ex2(ctx, s_sha256_md, NULL) != 1 ||
+        EVP_DigestUpdate(ctx, s_nonnull(data, len), len) != 1 ||
+        EVP_DigestFinal_ex(ctx, digest, &digest_len) != 1 || digest_len != DN_HASH_BYTES) {
         ERR_clear_error();
         return DN_ECRYPTO;
     }

@@ -384,9 +384,8 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
     return step ? step : dn_ledger_post(self->ledger, eid, ev, now_ms);
 }
 
-int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,
-                    const Dealernet__PushBatch *batch, int64_t now_ms,
-                    dn_ingest_result_t *r)
+static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
+                   const Dealernet__PushBatch *batch, int64_t now_ms, dn_ingest_result_t *r)
 {
     uint8_t signed_bytes[DN_BATCH_SIGNED_MAX], hash[32], stored[32];
     dn_ingest_state_t state;
@@ -461,6 +460,8 @@ int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,
     if (memcmp(hash, batch->chain_head.data, 32) != 0)
         return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_CHAIN, 0,
                         "batch chain head is not the hash of its last event");
+    if ((rc = dn_ledger_flush(self->ledger)) != 0)
+        return rc;
     if (r->applied) {
         sqlite3_stmt *stmt;
         if (dn_db_cached(self->cache,
@@ -479,4 +480,19 @@ int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,
     }
     r->acked_through = state.applied_seq;
     return 0;
+}
+
+int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,
+                    const Dealernet__PushBatch *batch, int64_t now_ms,
+                    dn_ingest_result_t *result)
+{
+    int rc = s_batch(self, site, batch, now_ms, result);
+    if (rc) /* the caller rolls back what the ledger may have cached */
+        dn_ledger_forget(self->ledger);
+    return rc;
+}
+
+void dn_ingest_forget(dn_ingest_t *self)
+{
+    dn_ledger_forget(self->ledger);
 }

@@ -64,6 +64,11 @@ int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,
                     const Dealernet__PushBatch *batch, int64_t now_ms,
                     dn_ingest_result_t *result);
 
+/*  Drops the ledger's caches: call after an admin command and after a
+    rollback of a transaction that applied batches (see dn_ledger_forget).
+    A refused batch forgets by itself.  */
+void dn_ingest_forget(dn_ingest_t *self);
+
 /*  Records that a gap was refused: the seq the server expects from site
     (shown by `site list`).  0 or DN_EDB.  */
 int dn_ingest_note_gap(dn_ingest_t *self, int64_t site_id, uint64_t expected_seq);

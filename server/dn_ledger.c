@@ -32,11 +32,6 @@
 #define DN_LEDGER_MAX_WALK 1000 /* upline steps before a tree is called broken */
 #define DN_ACCOUNT_NAME_SIZE (8 + DN_PHONE_SIZE + DN_MAX_CODE_LEN)
 
-struct _dn_ledger_t {
-    sqlite3 *db;
-    dn_db_cache_t *cache;
-};
-
 /*  One transfer to post.  Zero ids mean NULL.  */
 typedef struct {
     int64_t debit, credit, amount;
@@ -54,6 +49,46 @@ typedef struct {
     int64_t created_ms;
 } s_transfer_t;
 
+/*  A partner's whole effective-dated history, loaded once.  */
+typedef struct {
+    int64_t effective_ms;
+    int64_t value; /* the parent id (0: none), or 1 active / 0 suspended */
+} s_step_t;
+
+typedef struct {
+    int loaded;
+    dn_registry_partner_t p;
+    s_step_t *links, *status;
+    size_t n_links, n_status;
+    int64_t account; /* its commission account, 0 until known */
+} s_node_t;
+
+typedef struct {
+    int64_t account, delta;
+} s_delta_t;
+
+struct _dn_ledger_t {
+    sqlite3 *db;
+    dn_db_cache_t *cache;
+    /* Caches of what only admin commands change; dropped by
+       dn_ledger_forget after any admin command or rollback.  */
+    s_node_t *nodes; /* indexed by partner id */
+    size_t n_nodes;
+    dn_plan_t *plans; /* by effective date */
+    size_t n_plans;
+    int plans_loaded;
+    char (*closed)[DN_PERIOD_SIZE];
+    size_t n_closed;
+    int closed_loaded;
+    int64_t hq[3]; /* hq:commission, hq:referral, hq:payout account ids */
+    /* Per posting: the chain head, and balance moves applied at the end.  */
+    int have_head;
+    int64_t head_id;
+    uint8_t head_hash[32];
+    s_delta_t *deltas;
+    size_t n_deltas, cap_deltas;
+};
+
 dn_ledger_t *dn_ledger_new(sqlite3 *db)
 {
     dn_ledger_t *self = calloc(1, sizeof *self);
@@ -66,9 +101,32 @@ dn_ledger_t *dn_ledger_new(sqlite3 *db)
     return self;
 }
 
+void dn_ledger_forget(dn_ledger_t *self)
+{
+    for (size_t i = 0; i < self->n_nodes; i++) {
+        free(self->nodes[i].links);
+        free(self->nodes[i].status);
+    }
+    free(self->nodes);
+    free(self->plans);
+    free(self->closed);
+    self->nodes = NULL;
+    self->plans = NULL;
+    self->closed = NULL;
+    self->n_nodes = self->n_plans = self->n_closed = 0;
+    self->plans_loaded = self->closed_loaded = 0;
+    memset(self->hq, 0, sizeof self->hq);
+    self->have_head = 0;
+    if (self->deltas)
+        memset(self->deltas, 0, self->cap_deltas * sizeof *self->deltas);
+    self->n_deltas = 0;
+}
+
 void dn_ledger_destroy(dn_ledger_t **self_p)
 {
     if (self_p && *self_p) {
+        dn_ledger_forget(*self_p);
+        free((*self_p)->deltas);
         dn_db_cache_destroy(&(*self_p)->cache);
         free(*self_p);
         *self_p = NULL;
@@ -117,19 +175,45 @@ static void s_next_period(char period[DN_PERIOD_SIZE])
     snprintf(period, DN_PERIOD_SIZE, "%04d-%02d", year % 10000, month);
 }
 
-/*  The period a transfer for an event of month `of` is posted into: that
-    month, or the first month after it that is not closed.  */
-static int s_open_period(dn_db_cache_t *cache, const char *of, char period[DN_PERIOD_SIZE])
+static int s_load_closed(dn_ledger_t *self)
 {
     sqlite3_stmt *stmt;
+    size_t cap = 0;
+    if (self->closed_loaded)
+        return 0;
+    if (dn_db_cached(self->cache, "SELECT period FROM periods", &stmt))
+        return DN_EDB;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        if (self->n_closed == cap) {
+            size_t grow = cap ? cap * 2 : 16;
+            char(*bigger)[DN_PERIOD_SIZE] = realloc(self->closed, grow * sizeof *bigger);
+            if (!bigger) {
+                sqlite3_reset(stmt);
+                return DN_ENOMEM;
+            }
+            self->closed = bigger;
+            cap = grow;
+        }
+        snprintf(self->closed[self->n_closed++], DN_PERIOD_SIZE, "%s",
+                 (const char *)sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_reset(stmt);
+    self->closed_loaded = 1;
+    return 0;
+}
+
+/*  The period a transfer for an event of month `of` is posted into: that
+    month, or the first month after it that is not closed.  */
+static int s_open_period(dn_ledger_t *self, const char *of, char period[DN_PERIOD_SIZE])
+{
+    int rc = s_load_closed(self);
+    if (rc)
+        return rc;
     memcpy(period, of, DN_PERIOD_SIZE);
     for (int guard = 0; guard < 1200; guard++) {
-        int closed;
-        if (dn_db_cached(cache, "SELECT 1 FROM periods WHERE period = ?", &stmt))
-            return DN_EDB;
-        sqlite3_bind_text(stmt, 1, period, -1, SQLITE_STATIC);
-        closed = sqlite3_step(stmt) == SQLITE_ROW;
-        sqlite3_reset(stmt);
+        int closed = 0;
+        for (size_t i = 0; i < self->n_closed && !closed; i++)
+            closed = strcmp(self->closed[i], period) == 0;
         if (!closed)
             return 0;
         s_next_period(period);
@@ -159,6 +243,96 @@ int dn_ledger_period_close(sqlite3 *db, const char *period, const char *admin,
 }
 
 /* -- accounts and transfers --------------------------------------------------- */
+
+/*  Loads rows of (effective_ms, value) for a partner into *steps.  */
+static int s_load_steps(dn_ledger_t *self, const char *sql, int64_t id, s_step_t **steps,
+                        size_t *n)
+{
+    sqlite3_stmt *stmt;
+    size_t cap = 0;
+    *steps = NULL;
+    *n = 0;
+    if (dn_db_cached(self->cache, sql, &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, id);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t grow = cap ? cap * 2 : 4;
+            s_step_t *bigger = realloc(*steps, grow * sizeof *bigger);
+            if (!bigger) {
+                sqlite3_reset(stmt);
+                return DN_ENOMEM;
+            }
+            *steps = bigger;
+            cap = grow;
+        }
+        (*steps)[*n].effective_ms = sqlite3_column_int64(stmt, 0);
+        (*steps)[(*n)++].value = sqlite3_column_int64(stmt, 1);
+    }
+    sqlite3_reset(stmt);
+    return 0;
+}
+
+/*  The value in force at at_ms (steps sorted by effective_ms), or dflt.  */
+static int64_t s_step_at(const s_step_t *steps, size_t n, int64_t at_ms, int64_t dflt)
+{
+    int64_t value = dflt;
+    for (size_t i = 0; i < n && steps[i].effective_ms <= at_ms; i++)
+        value = steps[i].value;
+    return value;
+}
+
+/*  The partner with that id and its history (the partner tables are read
+    here for speed: once per partner while no admin command intervenes).  */
+static int s_node(dn_ledger_t *self, int64_t id, s_node_t **node)
+{
+    int rc;
+    if (id <= 0)
+        return DN_ENOENT;
+    if ((size_t)id >= self->n_nodes) {
+        size_t grow = (size_t)id * 2 + 16;
+        s_node_t *bigger = realloc(self->nodes, grow * sizeof *bigger);
+        if (!bigger)
+            return DN_ENOMEM;
+        memset(bigger + self->n_nodes, 0, (grow - self->n_nodes) * sizeof *bigger);
+        self->nodes = bigger;
+        self->n_nodes = grow;
+    }
+    *node = &self->nodes[id];
+    if ((*node)->loaded)
+        return 0;
+    if ((rc = dn_registry_partner_by_id(self->db, id, &(*node)->p)) != 0)
+        return rc;
+    if ((rc = s_load_steps(self,
+                           "SELECT effective_ms, coalesce(parent_id, 0) FROM partner_links "
+                           "WHERE partner_id = ? ORDER BY effective_ms",
+                           id, &(*node)->links, &(*node)->n_links)) != 0 ||
+        (rc = s_load_steps(self,
+                           "SELECT effective_ms, status = 'active' FROM partner_status "
+                           "WHERE partner_id = ? ORDER BY effective_ms",
+                           id, &(*node)->status, &(*node)->n_status)) != 0)
+        return rc;
+    (*node)->loaded = 1;
+    return 0;
+}
+
+/*  The partner called code, if HQ had added it by posted_ms.  */
+static int s_node_by_code(dn_ledger_t *self, const char *code, int64_t posted_ms,
+                          s_node_t **node)
+{
+    dn_registry_partner_t p;
+    int rc = dn_registry_partner_get_cached(self->cache, code, &p);
+    if (rc)
+        return rc;
+    if (p.created_ms > posted_ms)
+        return DN_ENOENT; /* unknown when the event was posted: verify agrees */
+    return s_node(self, p.id, node);
+}
+
+static int s_active_at(const s_node_t *node, int64_t at_ms)
+{
+    return (int)s_step_at(node->status, node->n_status, at_ms, 1);
+}
 
 /*  Finds or opens the account called name.  */
 static int s_account(dn_ledger_t *self, const char *name, const char *kind,
@@ -193,21 +367,32 @@ static int s_account(dn_ledger_t *self, const char *name, const char *kind,
     return rc;
 }
 
-static int s_partner_account(dn_ledger_t *self, int64_t partner_id, const char *code,
-                             int64_t *id)
+static int s_partner_account(dn_ledger_t *self, s_node_t *node, int64_t *id)
 {
     char name[DN_ACCOUNT_NAME_SIZE];
-    snprintf(name, sizeof name, "partner:%s", code);
-    return s_account(self, name, "partner", partner_id, NULL, id);
+    int rc = 0;
+    if (!node->account) {
+        snprintf(name, sizeof name, "partner:%s", node->p.code);
+        rc = s_account(self, name, "partner", node->p.id, NULL, &node->account);
+    }
+    *id = node->account;
+    return rc;
 }
 
-static int s_hq_account(dn_ledger_t *self, const char *kind, int64_t *id)
+static int s_hq_account(dn_ledger_t *self, int which, int64_t *id)
 {
-    const char *name = strcmp(kind, "hq_commission") == 0  ? "hq:commission"
-                       : strcmp(kind, "hq_referral") == 0 ? "hq:referral"
-                                                           : "hq:payout";
-    return s_account(self, name, kind, 0, NULL, id);
+    static const char *const names[] = {"hq:commission", "hq:referral", "hq:payout"};
+    static const char *const kinds[] = {"hq_commission", "hq_referral", "payout"};
+    int rc = 0;
+    if (!self->hq[which])
+        rc = s_account(self, names[which], kinds[which], 0, NULL, &self->hq[which]);
+    *id = self->hq[which];
+    return rc;
 }
+
+#define S_HQ_COMMISSION 0
+#define S_HQ_REFERRAL   1
+#define S_HQ_PAYOUT     2
 
 static void s_text_or_empty(char *buf, size_t size, int present, long long value)
 {
@@ -271,25 +456,64 @@ static int s_bind_transfer(sqlite3_stmt *stmt, const s_transfer_t *t, const uint
     return 0;
 }
 
-/*  Appends a transfer: chains it to the last one, inserts it and moves
-    both balances, all inside the caller's transaction.  */
+/*  Adds amount to an account's pending balance move (an open-addressing
+    table keyed by account id; account ids are never 0).  */
+static int s_delta(dn_ledger_t *self, int64_t account, int64_t amount)
+{
+    size_t mask, i;
+    if (self->n_deltas * 2 >= self->cap_deltas) {
+        size_t grow = self->cap_deltas ? self->cap_deltas * 2 : 64;
+        s_delta_t *bigger = calloc(grow, sizeof *bigger);
+        if (!bigger)
+            return DN_ENOMEM;
+        for (size_t k = 0; k < self->cap_deltas; k++) {
+            if (!self->deltas[k].account)
+                continue;
+            for (i = (size_t)self->deltas[k].account & (grow - 1); bigger[i].account;
+                 i = (i + 1) & (grow - 1))
+                ;
+            bigger[i] = self->deltas[k];
+        }
+        free(self->deltas);
+        self->deltas = bigger;
+        self->cap_deltas = grow;
+    }
+    mask = self->cap_deltas - 1;
+    for (i = (size_t)account & mask; self->deltas[i].account; i = (i + 1) & mask) {
+        if (self->deltas[i].account == account) {
+            self->deltas[i].delta += amount;
+            return 0;
+        }
+    }
+    self->deltas[i].account = account;
+    self->deltas[i].delta = amount;
+    self->n_deltas++;
+    return 0;
+}
+
+/*  Appends a transfer: chains it to the last one and inserts it; its
+    balance moves are applied by s_finish, in the same transaction.  */
 static int s_post(dn_ledger_t *self, const s_transfer_t *t)
 {
     sqlite3_stmt *stmt;
-    uint8_t prev[32] = {0}, hash[32];
-    int64_t id = 1;
+    uint8_t hash[32];
     int rc;
 
-    if (dn_db_cached(self->cache, "SELECT id, hash FROM transfers ORDER BY id DESC LIMIT 1",
-                     &stmt))
-        return DN_EDB;
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-        id = sqlite3_column_int64(stmt, 0) + 1;
-        if (sqlite3_column_bytes(stmt, 1) == 32)
-            memcpy(prev, sqlite3_column_blob(stmt, 1), 32);
+    if (!self->have_head) {
+        self->head_id = 0;
+        memset(self->head_hash, 0, 32);
+        if (dn_db_cached(self->cache,
+                         "SELECT id, hash FROM transfers ORDER BY id DESC LIMIT 1", &stmt))
+            return DN_EDB;
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            self->head_id = sqlite3_column_int64(stmt, 0);
+            if (sqlite3_column_bytes(stmt, 1) == 32)
+                memcpy(self->head_hash, sqlite3_column_blob(stmt, 1), 32);
+        }
+        sqlite3_reset(stmt);
+        self->have_head = 1;
     }
-    sqlite3_reset(stmt);
-    if ((rc = s_transfer_hash(id, t, prev, hash)) != 0)
+    if ((rc = s_transfer_hash(self->head_id + 1, t, self->head_hash, hash)) != 0)
         return rc;
     if (dn_db_cached(self->cache,
                      "INSERT INTO transfers(debit, credit, amount, code, source_eid, sale_eid, "
@@ -298,21 +522,53 @@ static int s_post(dn_ledger_t *self, const s_transfer_t *t)
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      &stmt))
         return DN_EDB;
-    s_bind_transfer(stmt, t, prev, hash);
-    sqlite3_bind_int64(stmt, 18, id);
+    s_bind_transfer(stmt, t, self->head_hash, hash);
+    sqlite3_bind_int64(stmt, 18, self->head_id + 1);
     rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
     if (rc)
         dn_log_error("ledger: %s", sqlite3_errmsg(self->db));
     sqlite3_reset(stmt);
-    for (int side = 0; rc == 0 && side < 2; side++) {
+    if (rc == 0) {
+        self->head_id++;
+        memcpy(self->head_hash, hash, 32);
+        rc = s_delta(self, t->debit, -t->amount);
+    }
+    if (rc == 0)
+        rc = s_delta(self, t->credit, t->amount);
+    return rc;
+}
+
+int dn_ledger_flush(dn_ledger_t *self)
+{
+    sqlite3_stmt *stmt;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < self->cap_deltas; i++) {
+        if (!self->deltas[i].account || self->deltas[i].delta == 0)
+            continue;
         if (dn_db_cached(self->cache, "UPDATE accounts SET balance = balance + ? WHERE id = ?",
-                         &stmt))
-            return DN_EDB;
-        sqlite3_bind_int64(stmt, 1, side == 0 ? -t->amount : t->amount);
-        sqlite3_bind_int64(stmt, 2, side == 0 ? t->debit : t->credit);
+                         &stmt)) {
+            rc = DN_EDB;
+            break;
+        }
+        sqlite3_bind_int64(stmt, 1, self->deltas[i].delta);
+        sqlite3_bind_int64(stmt, 2, self->deltas[i].account);
         rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
         sqlite3_reset(stmt);
     }
+    if (self->deltas)
+        memset(self->deltas, 0, self->cap_deltas * sizeof *self->deltas);
+    self->n_deltas = 0;
+    self->have_head = 0;
+    if (rc)
+        dn_ledger_forget(self);
+    return rc;
+}
+
+/*  Ends one posting: on failure the caches go (the caller rolls back).  */
+static int s_finish(dn_ledger_t *self, int rc)
+{
+    if (rc)
+        dn_ledger_forget(self);
     return rc;
 }
 
@@ -321,7 +577,7 @@ static int s_periods(dn_ledger_t *self, s_transfer_t *t, int64_t event_ms)
 {
     char of[DN_PERIOD_SIZE];
     dn_ledger_period_of(event_ms, of);
-    if (s_open_period(self->cache, of, t->period))
+    if (s_open_period(self, of, t->period))
         return DN_EDB;
     if (strcmp(of, t->period) != 0)
         memcpy(t->event_period, of, DN_PERIOD_SIZE);
@@ -332,43 +588,79 @@ static int s_periods(dn_ledger_t *self, s_transfer_t *t, int64_t event_ms)
 
 /* -- sales ---------------------------------------------------------------------- */
 
+/*  The plan in force at at_ms, from the cached versions (NULL: none).  */
+static int s_plan_at(dn_ledger_t *self, int64_t at_ms, const dn_plan_t **plan)
+{
+    *plan = NULL;
+    if (!self->plans_loaded) {
+        sqlite3_stmt *stmt;
+        size_t cap = 0;
+        int rc = 0;
+        if (dn_db_cached(self->cache, "SELECT effective_ms FROM plans ORDER BY effective_ms",
+                         &stmt))
+            return DN_EDB;
+        while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+            if (self->n_plans == cap) {
+                size_t grow = cap ? cap * 2 : 4;
+                dn_plan_t *bigger = realloc(self->plans, grow * sizeof *bigger);
+                if (!bigger) {
+                    rc = DN_ENOMEM;
+                    break;
+                }
+                self->plans = bigger;
+                cap = grow;
+            }
+            rc = dn_plan_at_cached(self->cache, sqlite3_column_int64(stmt, 0),
+                                   &self->plans[self->n_plans]);
+            if (rc == 0)
+                self->n_plans++;
+        }
+        sqlite3_reset(stmt);
+        if (rc)
+            return rc;
+        self->plans_loaded = 1;
+    }
+    for (size_t i = 0; i < self->n_plans && self->plans[i].effective_ms <= at_ms; i++)
+        *plan = &self->plans[i];
+    return 0;
+}
+
 /*  The earners of a sale: level 0 the seller, then its upline at time T,
     without hq partners and without partners suspended at T.  */
-static int s_earners(dn_ledger_t *self, int64_t seller, int64_t at_ms,
-                     dn_registry_partner_t earners[DN_PLAN_MAX_LEVELS], int *n)
+static int s_earners(dn_ledger_t *self, s_node_t *seller, int64_t at_ms,
+                     s_node_t *earners[DN_PLAN_MAX_LEVELS], int *n)
 {
-    int64_t cur = seller;
+    s_node_t *node = seller;
     *n = 0;
-    for (int steps = 0; cur && *n < DN_PLAN_MAX_LEVELS; steps++) {
-        dn_registry_partner_t p;
-        int active;
+    for (int steps = 0; node && *n < DN_PLAN_MAX_LEVELS; steps++) {
+        int64_t parent;
+        int rc;
         if (steps > DN_LEDGER_MAX_WALK)
             return DN_EDB; /* a cycle: the registry refuses them, so the file is damaged */
-        if (dn_registry_partner_by_id(self->db, cur, &p) ||
-            dn_registry_active_at(self->db, cur, at_ms, &active))
-            return DN_EDB;
-        if (active && strcmp(p.kind, "hq") != 0)
-            earners[(*n)++] = p;
-        if (dn_registry_parent_at(self->db, cur, at_ms, &cur))
-            return DN_EDB;
+        if (s_active_at(node, at_ms) && strcmp(node->p.kind, "hq") != 0)
+            earners[(*n)++] = node;
+        parent = s_step_at(node->links, node->n_links, at_ms, 0);
+        if (!parent)
+            break;
+        if ((rc = s_node(self, parent, &node)) != 0)
+            return rc;
     }
     return 0;
 }
 
 /*  Commission: per category group (lines paid by the same level table),
     the plan's rates from level 0 upward until the cap is used.  */
-static int s_commission(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev,
-                        const dn_plan_t *plan, const dn_registry_partner_t *seller,
-                        s_transfer_t *base)
+static int s_commission(dn_ledger_t *self, const Dealernet__Event *ev, const dn_plan_t *plan,
+                        s_node_t *seller, const s_transfer_t *base)
 {
     const Dealernet__Sale *sale = ev->sale;
-    dn_registry_partner_t earners[DN_PLAN_MAX_LEVELS];
+    s_node_t *earners[DN_PLAN_MAX_LEVELS];
     const dn_plan_table_t *tables[DN_MAX_SALE_LINES];
     int64_t amounts[DN_MAX_SALE_LINES], hq;
     size_t groups = 0;
     int n, rc;
 
-    if ((rc = s_earners(self, seller->id, ev->recorded_at_ms, earners, &n)) != 0)
+    if ((rc = s_earners(self, seller, ev->recorded_at_ms, earners, &n)) != 0)
         return rc;
     if (n == 0)
         return 0;
@@ -386,7 +678,7 @@ static int s_commission(dn_ledger_t *self, int64_t eid, const Dealernet__Event *
             dn_money_add(amounts[g], amount, &amounts[g]))
             return DN_EDB; /* dn_wire bounded the sale: cannot happen */
     }
-    if ((rc = s_hq_account(self, "hq_commission", &hq)) != 0)
+    if ((rc = s_hq_account(self, S_HQ_COMMISSION, &hq)) != 0)
         return rc;
     for (size_t g = 0; g < groups; g++) {
         int32_t used = 0;
@@ -402,8 +694,7 @@ static int s_commission(dn_ledger_t *self, int64_t eid, const Dealernet__Event *
                 return DN_EDB;
             if (t.amount <= 0)
                 continue;
-            if ((rc = s_partner_account(self, earners[level].id, earners[level].code,
-                                        &t.credit)) != 0)
+            if ((rc = s_partner_account(self, earners[level], &t.credit)) != 0)
                 return rc;
             t.debit = hq;
             t.code = "commission";
@@ -416,34 +707,34 @@ static int s_commission(dn_ledger_t *self, int64_t eid, const Dealernet__Event *
                 return rc;
         }
     }
-    (void)eid;
     return 0;
 }
 
 /*  The recruit override: the seller's recruiter, within the window after
     the seller joined.  */
 static int s_override(dn_ledger_t *self, const Dealernet__Event *ev, const dn_plan_t *plan,
-                      const dn_registry_partner_t *seller, s_transfer_t *base)
+                      const s_node_t *seller, const s_transfer_t *base)
 {
-    dn_registry_partner_t recruiter;
+    s_node_t *recruiter;
     s_transfer_t t = *base;
     int64_t at = ev->recorded_at_ms;
-    int active, rc;
+    int rc;
 
-    if (!seller->recruiter_id || plan->recruit_override_bps <= 0 || at < seller->joined_ms ||
-        at - seller->joined_ms > (int64_t)plan->recruit_override_days * DN_DAY_MS)
+    if (!seller->p.recruiter_id || plan->recruit_override_bps <= 0 ||
+        at < seller->p.joined_ms ||
+        at - seller->p.joined_ms > (int64_t)plan->recruit_override_days * DN_DAY_MS)
         return 0;
-    if (dn_registry_partner_by_id(self->db, seller->recruiter_id, &recruiter) ||
-        dn_registry_active_at(self->db, recruiter.id, at, &active))
-        return DN_EDB;
-    if (!active || strcmp(recruiter.kind, "hq") == 0)
+    if ((rc = s_node(self, seller->p.recruiter_id, &recruiter)) != 0)
+        return rc;
+    if (recruiter->p.created_ms > base->created_ms || !s_active_at(recruiter, at) ||
+        strcmp(recruiter->p.kind, "hq") == 0)
         return 0;
     if (dn_money_mul_bps(ev->sale->total, plan->recruit_override_bps, &t.amount))
         return DN_EDB;
     if (t.amount <= 0)
         return 0;
-    if ((rc = s_hq_account(self, "hq_commission", &t.debit)) != 0 ||
-        (rc = s_partner_account(self, recruiter.id, recruiter.code, &t.credit)) != 0)
+    if ((rc = s_hq_account(self, S_HQ_COMMISSION, &t.debit)) != 0 ||
+        (rc = s_partner_account(self, recruiter, &t.credit)) != 0)
         return rc;
     t.code = "override";
     t.has_rate = 1;
@@ -454,7 +745,7 @@ static int s_override(dn_ledger_t *self, const Dealernet__Event *ev, const dn_pl
 /*  Referral rewards of a sale to a referred member: who referred them (as
     stored with the sign-up that reached the server before this sale).  */
 static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev,
-                      const dn_plan_t *plan, s_transfer_t *base)
+                      const dn_plan_t *plan, const s_transfer_t *base)
 {
     const Dealernet__Sale *sale = ev->sale;
     sqlite3_stmt *stmt;
@@ -491,14 +782,14 @@ static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev
         snprintf(name, sizeof name, "member:%s", ref_phone);
         rc = s_account(self, name, "member", 0, ref_phone, &account);
     } else {
-        dn_registry_partner_t partner;
-        rc = dn_registry_partner_get(self->db, ref_partner, &partner);
+        s_node_t *partner;
+        rc = s_node_by_code(self, ref_partner, base->created_ms, &partner);
         if (rc == DN_ENOENT)
             return 0; /* a referrer code HQ does not know earns nothing */
         if (rc == 0)
-            rc = s_partner_account(self, partner.id, partner.code, &account);
+            rc = s_partner_account(self, partner, &account);
     }
-    if (rc || (rc = s_hq_account(self, "hq_referral", &hq)) != 0)
+    if (rc || (rc = s_hq_account(self, S_HQ_REFERRAL, &hq)) != 0)
         return rc;
 
     if (dn_db_cached(self->cache,
@@ -540,16 +831,14 @@ static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev
 static int s_post_sale(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev,
                        int64_t now_ms)
 {
-    dn_plan_t plan;
-    dn_registry_partner_t seller;
+    const dn_plan_t *plan;
+    s_node_t *seller = NULL;
     s_transfer_t base;
-    int rc = dn_plan_at(self->db, ev->recorded_at_ms, &plan);
+    int rc = s_plan_at(self, ev->recorded_at_ms, &plan);
 
-    if (rc == DN_ENOENT)
-        return 0; /* no plan in force: nothing is owed */
-    if (rc)
-        return rc;
-    if (strcmp(plan.currency, ev->sale->currency) != 0)
+    if (rc || !plan)
+        return rc; /* no plan in force: nothing is owed */
+    if (strcmp(plan->currency, ev->sale->currency) != 0)
         return 0; /* a sale in another currency than the plan's earns nothing */
     memset(&base, 0, sizeof base);
     base.source_eid = eid;
@@ -557,15 +846,15 @@ static int s_post_sale(dn_ledger_t *self, int64_t eid, const Dealernet__Event *e
     base.created_ms = now_ms;
     if ((rc = s_periods(self, &base, ev->recorded_at_ms)) != 0)
         return rc;
-    rc = dn_registry_partner_get(self->db, ev->sale->seller, &seller);
+    rc = s_node_by_code(self, ev->sale->seller, now_ms, &seller);
     if (rc == 0)
-        rc = s_commission(self, eid, ev, &plan, &seller, &base);
+        rc = s_commission(self, ev, plan, seller, &base);
     if (rc == 0)
-        rc = s_override(self, ev, &plan, &seller, &base);
+        rc = s_override(self, ev, plan, seller, &base);
     if (rc == DN_ENOENT) /* an unknown seller earns no commission; referral still pays */
         rc = 0;
     if (rc == 0)
-        rc = s_referral(self, eid, ev, &plan, &base);
+        rc = s_referral(self, eid, ev, plan, &base);
     return rc;
 }
 
@@ -611,7 +900,7 @@ static int s_post_refund(dn_ledger_t *self, int64_t eid, const Dealernet__Event 
     if (dn_db_cached(self->cache,
                      "SELECT t.id, t.debit, t.credit, t.amount, t.bonus, t.level, t.rate_bps, "
                      "t.category, (SELECT coalesce(sum(c.amount), 0) FROM transfers c "
-                     "  WHERE c.reverses = t.id) "
+                     "  WHERE c.sale_eid = t.sale_eid AND c.reverses = t.id) "
                      "FROM transfers t WHERE t.sale_eid = ? AND t.reverses IS NULL "
                      "AND t.code IN ('commission', 'referral', 'override') ORDER BY t.id",
                      &stmt))
@@ -657,7 +946,7 @@ static int s_post_refund(dn_ledger_t *self, int64_t eid, const Dealernet__Event 
         rc = s_periods(self, &base, ev->recorded_at_ms);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const s_original_t *o = &orig[i];
-        int64_t left = o->amount - o->taken, back;
+        int64_t left = o->amount - o->taken, back = 0;
         s_transfer_t t = base;
         if (left <= 0)
             continue;
@@ -690,9 +979,9 @@ int dn_ledger_post(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev,
 {
     switch (ev->body_case) {
     case DEALERNET__EVENT__BODY_SALE:
-        return s_post_sale(self, eid, ev, now_ms);
+        return s_finish(self, s_post_sale(self, eid, ev, now_ms));
     case DEALERNET__EVENT__BODY_REFUND:
-        return s_post_refund(self, eid, ev, now_ms);
+        return s_finish(self, s_post_refund(self, eid, ev, now_ms));
     default:
         return 0;
     }
@@ -883,9 +1172,12 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     t.amount = amount;
     t.ref = ref;
     t.created_ms = now_ms;
-    rc = s_partner_account(self, found.id, found.code, &t.debit);
+    s_node_t *node;
+    rc = s_node(self, found.id, &node);
     if (rc == 0)
-        rc = s_hq_account(self, "payout", &t.credit);
+        rc = s_partner_account(self, node, &t.debit);
+    if (rc == 0)
+        rc = s_hq_account(self, S_HQ_PAYOUT, &t.credit);
     if (rc == 0 && (rc = dn_db_prepare(db, "SELECT balance FROM accounts WHERE id = ?",
                                        &stmt)) == 0) {
         sqlite3_bind_int64(stmt, 1, t.debit);
@@ -905,6 +1197,8 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     t.event_period[0] = '\0'; /* a payout belongs to the month it is made in */
     if (rc == 0)
         rc = s_post(self, &t);
+    if (rc == 0)
+        rc = dn_ledger_flush(self);
     if (rc == 0)
         rc = dn_db_commit(db);
     if (rc) {
@@ -1078,10 +1372,13 @@ static int s_verify_transfers(sqlite3 *db, s_verify_t *v)
     sqlite3_finalize(stmt);
 
     if (dn_db_prepare(db,
-                      "SELECT a.name, a.balance, "
-                      "coalesce((SELECT sum(amount) FROM main.transfers WHERE credit = a.id), 0) "
-                      "- coalesce((SELECT sum(amount) FROM main.transfers WHERE debit = a.id), 0) "
-                      "FROM main.accounts a ORDER BY a.id",
+                      "WITH moves(account, amount) AS ("
+                      "  SELECT credit, amount FROM main.transfers"
+                      "  UNION ALL SELECT debit, -amount FROM main.transfers),"
+                      " sums(account, total) AS (SELECT account, sum(amount) FROM moves"
+                      "  GROUP BY account) "
+                      "SELECT a.name, a.balance, coalesce(s.total, 0) FROM main.accounts a "
+                      "LEFT JOIN sums s ON s.account = a.id ORDER BY a.id",
                       &stmt))
         return DN_EDB;
     while (sqlite3_step(stmt) == SQLITE_ROW) {
@@ -1150,6 +1447,8 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
         dn_wire_event_free(&ev);
     }
     sqlite3_finalize(stmt);
+    if (rc == 0)
+        rc = dn_ledger_flush(ledger);
     dn_ledger_destroy(&ledger);
     if (rc)
         return rc;

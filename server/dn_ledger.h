@@ -46,14 +46,28 @@ dn_ledger_t *dn_ledger_new(sqlite3 *db);
 /*  Destroys; accepts NULL and sets *self_p to NULL.  */
 void dn_ledger_destroy(dn_ledger_t **self_p);
 
+/*  Drops what the ledger caches between postings (the tree, plans, closed
+    periods, account ids).  Call it after any admin command and after any
+    rollback of a transaction the ledger posted in: the caches then
+    describe a database that no longer is.  A failed dn_ledger_post forgets
+    by itself.  */
+void dn_ledger_forget(dn_ledger_t *self);
+
 /*  Posts what a just-stored event earns or takes back, inside the caller's
-    transaction: sales and refunds post transfers, other events nothing.
+    transaction: sales and refunds post transfers, other events nothing;
+    balances move at the next dn_ledger_flush.
     eid is the event's row; now_ms the posting time.  Returns 0, or DN_EDB
     (the caller rolls back the whole batch).  A sale that earns nothing --
     no plan in force, another currency, an unknown seller -- posts
     nothing and is not an error.  */
 int dn_ledger_post(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev,
                    int64_t now_ms);
+
+/*  Applies the balance moves of the postings since the last flush, inside
+    the caller's transaction: postings chain their transfers at once but
+    move balances in bulk (dn_ingest flushes once per batch).  Call before
+    commit.  Returns 0 or DN_EDB (the caches are then dropped).  */
+int dn_ledger_flush(dn_ledger_t *self);
 
 /*  Writes the period (YYYY-MM, UTC) of a time.  */
 void dn_ledger_period_of(int64_t unix_ms, char period[DN_PERIOD_SIZE]);

@@ -718,11 +718,12 @@ static void s_partner_row(sqlite3_stmt *stmt, dn_registry_partner_t *partner)
     snprintf(partner->kind, sizeof partner->kind, "%s", kind ? (const char *)kind : "");
     partner->recruiter_id = sqlite3_column_int64(stmt, 3); /* NULL reads 0 */
     partner->joined_ms = sqlite3_column_int64(stmt, 4);
+    partner->created_ms = sqlite3_column_int64(stmt, 5);
 }
 
 #define S_PARTNER_COLUMNS                                                                \
-    "SELECT id, code, kind, recruiter_id, coalesce(joined_ms, created_ms) FROM "         \
-    "partners "
+    "SELECT id, code, kind, recruiter_id, coalesce(joined_ms, created_ms), created_ms "  \
+    "FROM partners "
 
 /*  Runs a partner lookup whose parameter 1 is already bound.  */
 static int s_partner_one(sqlite3_stmt *stmt, dn_registry_partner_t *partner)
@@ -780,6 +781,7 @@ int dn_registry_partner_get_cached(dn_db_cache_t *cache, const char *code,
 /*  A partner, its parent and its status at a time, in one statement.  */
 static const char s_node_at_sql[] =
     "SELECT p.id, p.code, p.kind, p.recruiter_id, coalesce(p.joined_ms, p.created_ms),"
+    "  p.created_ms,"
     "  (SELECT l.parent_id FROM partner_links l"
     "   WHERE l.partner_id = p.id AND l.effective_ms <= ?2"
     "   ORDER BY l.effective_ms DESC LIMIT 1),"
@@ -800,8 +802,8 @@ int dn_registry_node_at(dn_db_cache_t *cache, int64_t partner_id, int64_t at_ms,
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
         s_partner_row(stmt, partner);
-        *parent_id = sqlite3_column_int64(stmt, 5); /* NULL: 0, no parent */
-        *active = sqlite3_column_int(stmt, 6);
+        *parent_id = sqlite3_column_int64(stmt, 6); /* NULL: 0, no parent */
+        *active = sqlite3_column_int(stmt, 7);
     }
     sqlite3_reset(stmt);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? DN_ENOENT : DN_EDB;

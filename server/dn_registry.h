@@ -150,6 +150,7 @@ typedef struct {
     char kind[16];        /* "hq", "region", "distributor", "dealer", "reseller" */
     int64_t recruiter_id; /* 0 for none */
     int64_t joined_ms;    /* start of its recruit-override window */
+    int64_t created_ms; /* when HQ added it: it earns nothing posted before */
 } dn_registry_partner_t;
 
 /*  0 and *partner for a code / an id, or DN_ENOENT, DN_EDB.  */

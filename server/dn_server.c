@@ -164,6 +164,7 @@ static void s_flush(s_server_t *self)
             dn_log_error("group commit failed: %d replies turned into retry requests",
                          self->n_replies);
             dn_db_rollback(self->db);
+            dn_ingest_forget(self->ingest);
         }
         self->in_txn = 0;
         if (!failed && self->commits_left > 0 && --self->commits_left == 0) {
@@ -544,8 +545,10 @@ int dn_server_run(const dn_server_config_t *config)
                 dn_zap_handle(self.zap, self.db);
             if (items[1].revents & ZMQ_POLLIN)
                 s_sync_drain(&self);
-            if (items[2].revents & ZMQ_POLLIN)
+            if (items[2].revents & ZMQ_POLLIN) {
                 s_admin_one(&self);
+                dn_ingest_forget(self.ingest); /* the tree, plans or periods may differ */
+            }
         }
         dn_log_info("stopping");
     }

@@ -622,6 +622,7 @@ static int s_group_setup(void **state)
            must still pay DE1, RS2's upline on the 10th.  */
         s_sale(fx, SHOP_B, s_at("2026-02-10", 10), "RS2", NULL, s9, N_OF(s9), S9);
         s_move(fx->db, "RS2", "DE2", s_at("2026-02-15", 0));
+        dn_ingest_forget(fx->ingest); /* as the server does after an admin command */
         s_sale(fx, SHOP_B, s_at("2026-02-20", 10), "RS2", PHONE_C, s10, N_OF(s10), S10);
         s_refund(fx, SHOP_B, s_at("2026-02-25", 10), S10, 2150, "OIL-5L", 1, R1);
         s_sync(fx, SHOP_B, s_at("2026-02-25", 12));
@@ -632,6 +633,7 @@ static int s_group_setup(void **state)
         /* DE1 is suspended on 2026-03-05 and resumed on 2026-03-12.  */
         s_suspend(fx->db, "DE1", 1, s_at("2026-03-05", 9));
         s_suspend(fx->db, "DE1", 0, s_at("2026-03-12", 9));
+        dn_ingest_forget(fx->ingest);
         s_sale(fx, SHOP_A, s_at("2026-03-10", 10), "RS1", NULL, s4, N_OF(s4), S4);
         s_sale(fx, SHOP_A, s_at("2026-03-14", 10), "RS1", NULL, s5, N_OF(s5), S5);
         s_sale(fx, SHOP_A, s_at("2026-03-16", 10), "RS1", NULL, s5, N_OF(s5), S6);
@@ -646,6 +648,7 @@ static int s_group_setup(void **state)
         assert_int_equal(dn_ledger_period_close(fx->db, "2026-04", "hq",
                                                 fx->april_closed_ms, why, sizeof why),
                          0);
+        dn_ingest_forget(fx->ingest);
         s_sync(fx, SHOP_A, s_at("2026-05-03", 12));
     }
     return 0;
