@@ -2,10 +2,11 @@
 # demo.sh BIN -- a small network end to end, in a throwaway folder.
 #
 # Starts a central server, sets up a partner tree (HQ, a region, a dealer, a
-# community reseller), adds two sites, records sales, refunds and member
+# community reseller) and the example plan (deploy/plan.ini), adds two
+# sites, records sales, refunds and member
 # sign-ups at both while offline (referrals, all three channels, a partial
 # refund, one phone signed up at both), enrolls and syncs them, and shows
-# what each side holds.  Stops the server and removes everything at the end.
+# what each side holds: sites, conflicts, statements, and a full verify.  Stops the server and removes everything at the end.
 set -eu
 BIN=${1:-bin}
 DIR=$(mktemp -d /tmp/dealernet-demo.XXXXXX)
@@ -55,6 +56,7 @@ hq partner add REGION-N --name "North region" --kind region --parent HQ
 hq partner add DEALER-BJ --name "Beijing dealer" --kind dealer --parent REGION-N
 hq partner add RESELLER-7 --name "Group leader Zhao" --kind reseller --parent DEALER-BJ
 hq partner list
+hq plan set "$(dirname "$0")/plan.ini"
 show "dealernet-hq -q site add SHOP-BJ1 --partner DEALER-BJ   # -q prints just the token"
 TOKEN_SHOP=$("$BIN/dealernet-hq" -q site add SHOP-BJ1 --partner DEALER-BJ)
 echo "$TOKEN_SHOP"
@@ -99,5 +101,9 @@ echo
 echo "== what headquarters sees"
 hq site list
 hq member conflicts
+hq statement DEALER-BJ
+hq statement RESELLER-7
+hq member statement "+86 138 0013 8000"
+hq verify
 echo
 echo "demo done: server stopped, $DIR removed"

@@ -1121,8 +1121,8 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
                 ? json_null()
                 : json_string((const char *)sqlite3_column_text(stmt, 9)),
             "counterparty", (const char *)sqlite3_column_text(stmt, 10));
-        if (row && sqlite3_column_int(stmt, 11))
-            json_object_set_new(row, "bonus", json_true());
+        if (row)
+            json_object_set_new(row, "bonus", json_boolean(sqlite3_column_int(stmt, 11)));
         json_array_append_new(rows, row);
     }
     sqlite3_finalize(stmt);
