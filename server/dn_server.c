@@ -39,10 +39,19 @@ typedef struct {
     int wrote; /* depends on the commit: refuse it if the commit fails */
 } s_reply_t;
 
+/*  Failed enrollments per peer address, for rate limiting.  */
+typedef struct {
+    char address[64];
+    int64_t window_ms; /* start of the current window */
+    int failures;      /* in the current window */
+} s_limit_t;
+
 typedef struct {
     void *ctx, *zap, *sync, *admin;
     sqlite3 *db;
     dn_ingest_t *ingest;
+    s_limit_t limits[DN_ENROLL_LIMIT_PEERS];
+    s_limit_t everyone; /* all peers together */
     int in_txn;
     long commits_left; /* test hook: exit after this many commits, -1 = never */
     s_reply_t replies[DN_GROUP_MAX];
@@ -202,8 +211,36 @@ static int s_begin(s_server_t *self)
 
 /* -- sync messages ----------------------------------------------------------- */
 
-static void s_on_enroll(s_server_t *self, const char *user, const Dealernet__EnrollRequest *m,
-                        uint8_t **body, size_t *len)
+/*  The failure counter of a peer address (the least recently used slot is
+    reused for a new address).  */
+static s_limit_t *s_limit(s_server_t *self, const char *address, int64_t now)
+{
+    s_limit_t *oldest = &self->limits[0];
+    for (int i = 0; i < DN_ENROLL_LIMIT_PEERS; i++) {
+        s_limit_t *l = &self->limits[i];
+        if (strcmp(l->address, address) == 0)
+            return l;
+        if (l->window_ms < oldest->window_ms)
+            oldest = l;
+    }
+    snprintf(oldest->address, sizeof oldest->address, "%s", address);
+    oldest->window_ms = now;
+    oldest->failures = 0;
+    return oldest;
+}
+
+/*  Returns 1 if the counter is over its limit in the current window.  */
+static int s_limited(s_limit_t *l, int limit, int64_t now)
+{
+    if (now - l->window_ms >= DN_ENROLL_WINDOW_MS) {
+        l->window_ms = now;
+        l->failures = 0;
+    }
+    return l->failures >= limit;
+}
+
+static void s_on_enroll(s_server_t *self, const char *user, const char *address,
+                        const Dealernet__EnrollRequest *m, uint8_t **body, size_t *len)
 {
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
     Dealernet__Enrolled enrolled = DEALERNET__ENROLLED__INIT;
@@ -220,8 +257,22 @@ static void s_on_enroll(s_server_t *self, const char *user, const Dealernet__Enr
                {DN_EPERM, DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE},
                {DN_EDUP, DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE}};
 
+    int64_t now = dn_time_now_ms();
+    s_limit_t *peer = s_limit(self, address, now);
+
     if (dn_curve_decode(user + 1, key) != 0) {
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL, "bad user id", 0, body, len);
+        return;
+    }
+    /* Tokens carry 128 random bits, so guessing is hopeless; limiting the
+       failures per address and overall keeps it so, and makes a try visible.  */
+    if (s_limited(peer, DN_ENROLL_LIMIT_PER_PEER, now) ||
+        s_limited(&self->everyone, DN_ENROLL_LIMIT_ALL, now)) {
+        dn_log_warn("enrollment rate limit: refused an attempt for site %s from %s "
+                    "(%d failures from it, %d overall, this minute)",
+                    m->site, address, peer->failures, self->everyone.failures);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED,
+                       "too many failed enrollments: wait a minute", 0, body, len);
         return;
     }
     rc = dn_registry_enroll(self->db, m->token, m->site, key, m->sign_key.data,
@@ -236,11 +287,15 @@ static void s_on_enroll(s_server_t *self, const char *user, const Dealernet__Enr
         s_pack_sync(&msg, body, len);
         return;
     }
+    if (rc != DN_EDB) {
+        peer->failures++;
+        self->everyone.failures++;
+    }
     Dealernet__RefuseCode code = DEALERNET__REFUSE_CODE__REFUSE_INTERNAL;
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (map[i].rc == rc)
             code = map[i].code;
-    dn_log_warn("enrollment refused for site %s: %s", m->site,
+    dn_log_warn("enrollment refused for site %s from %s: %s", m->site, address,
                 why[0] ? why : dn_strerror(rc));
     s_pack_refused(code, why[0] ? why : dn_strerror(rc), 0, body, len);
 }
@@ -367,7 +422,8 @@ static int s_sync_one(s_server_t *self)
     else if (user[0] == '?') {
         if (msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_ENROLL) {
             s_flush(self); /* enrollment commits on its own */
-            s_on_enroll(self, user, msg->enroll, &body, &len);
+            const char *peer = zmq_msg_gets(&frame, "Peer-Address");
+            s_on_enroll(self, user, peer ? peer : "unknown", msg->enroll, &body, &len);
         } else {
             dn_log_warn("unknown key %s sent a %s message: refused (it may only enroll)",
                         user + 1, msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_PUSH
