@@ -1,0 +1,306 @@
+/*  bench_load -- 1,000 sites syncing at once to one server.
+
+    One process plays 1,000 enrolled sites: each has its own CURVE key pair
+    and Ed25519 key, and its own DEALER socket to a real dealernet-server
+    over loopback.  All connect at once; each says Hello, pushes 100 signed
+    sale events in one batch, and waits for the ack.  Prints the wall time,
+    events/s, that every batch was acked and the server holds exactly
+    100,000 events, and the server's peak resident memory (VmHWM).
+
+    Needs the server binary: DN_BIN (default "bin") names its folder.
+*/
+#include "dn_central.h"
+#include "dn_crypto.h"
+#include "dn_curve.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_id.h"
+#include "dn_log.h"
+#include "dn_protocol.h"
+#include "dn_registry.h"
+#include "dn_server.h"
+#include "dn_time.h"
+#include "dn_wire.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define DN_LOAD_SITES   1000
+#define DN_LOAD_EVENTS  100
+#define DN_LOAD_TIMEOUT_MS 120000
+#define DN_LOAD_T0      1772323200000LL /* 2026-03-01T00:00:00Z */
+
+typedef struct {
+    char code[16];
+    dn_curve_pair_t curve;
+    dn_key_t *key;
+    uint8_t *push; /* the packed SyncMessage with the batch */
+    size_t push_len;
+    void *sock;
+    int state; /* 0 waiting for welcome, 1 waiting for ack, 2 done */
+} s_site_t;
+
+static s_site_t s_sites[DN_LOAD_SITES];
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void s_die(const char *what)
+{
+    fprintf(stderr, "bench_load: %s\n", what);
+    exit(1);
+}
+
+/*  Builds the site's one batch of DN_LOAD_EVENTS signed sales.  */
+static void s_build(s_site_t *site, int n)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__PushBatch push = DEALERNET__PUSH_BATCH__INIT;
+    ProtobufCBinaryData events[DN_LOAD_EVENTS];
+    uint8_t prev[32] = {0}, signed_bytes[DN_BATCH_SIGNED_MAX], sig[DN_SIG_BYTES];
+    char why[DN_WHY_SIZE];
+    for (int i = 0; i < DN_LOAD_EVENTS; i++) {
+        Dealernet__Event ev = DEALERNET__EVENT__INIT;
+        Dealernet__Sale sale = DEALERNET__SALE__INIT;
+        Dealernet__SaleLine line = DEALERNET__SALE_LINE__INIT, *lines[1] = {&line};
+        uint8_t id[16];
+        int64_t at = DN_LOAD_T0 + (int64_t)n * 1000 + i;
+        line.sku = "RICE5";
+        line.has_quantity = line.has_unit_price = 1;
+        line.quantity = 1 + i % 4;
+        line.unit_price = 5990;
+        sale.n_lines = 1;
+        sale.lines = lines;
+        sale.has_total = sale.has_channel = 1;
+        sale.total = line.quantity * line.unit_price;
+        sale.currency = "CNY";
+        sale.channel = DEALERNET__CHANNEL__CHANNEL_STORE;
+        sale.seller = "D1";
+        dn_id_new_at(id, at);
+        ev.has_id = ev.has_seq = ev.has_recorded_at_ms = ev.has_prev_hash = 1;
+        ev.id.data = id;
+        ev.id.len = 16;
+        ev.site = site->code;
+        ev.seq = (uint64_t)i + 1;
+        ev.recorded_at_ms = at;
+        ev.prev_hash.data = prev;
+        ev.prev_hash.len = 32;
+        ev.body_case = DEALERNET__EVENT__BODY_SALE;
+        ev.sale = &sale;
+        if (dn_wire_event_pack(&ev, &events[i].data, &events[i].len, why, sizeof why))
+            s_die(why);
+        dn_sha256(events[i].data, events[i].len, prev);
+    }
+    size_t len = dn_wire_batch_signed(site->code, DN_LOAD_EVENTS, prev, signed_bytes);
+    dn_key_sign(site->key, signed_bytes, len, sig);
+    push.has_first_seq = push.has_chain_head = push.has_signature = 1;
+    push.first_seq = 1;
+    push.n_events = DN_LOAD_EVENTS;
+    push.events = events;
+    push.chain_head.data = prev;
+    push.chain_head.len = 32;
+    push.signature.data = sig;
+    push.signature.len = DN_SIG_BYTES;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_PUSH;
+    msg.push = &push;
+    if (dn_wire_sync_pack(&msg, &site->push, &site->push_len, why, sizeof why))
+        s_die(why);
+    for (int i = 0; i < DN_LOAD_EVENTS; i++)
+        free(events[i].data);
+}
+
+static void s_send_hello(s_site_t *site)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Hello hello = DEALERNET__HELLO__INIT;
+    uint8_t *buf;
+    size_t len;
+    char why[DN_WHY_SIZE];
+    hello.has_protocol = hello.has_pending = hello.has_clock_ms = hello.has_head_seq = 1;
+    hello.protocol = DN_PROTOCOL_VERSION;
+    hello.pending = DN_LOAD_EVENTS;
+    hello.clock_ms = dn_time_now_ms();
+    hello.head_seq = DN_LOAD_EVENTS;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_HELLO;
+    msg.hello = &hello;
+    if (dn_wire_sync_pack(&msg, &buf, &len, why, sizeof why))
+        s_die(why);
+    zmq_send(site->sock, buf, len, 0);
+    free(buf);
+}
+
+static long s_peak_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    long kib = -1;
+    FILE *f;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    if (!(f = fopen(path, "r")))
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+int main(void)
+{
+    const char *bin = getenv("DN_BIN") ? getenv("DN_BIN") : "bin";
+    char root[] = "/tmp/dn-bench-load-XXXXXX", srv[64], server_bin[512], why[256];
+    char sync_ep[64], admin_ep[64], key[41];
+    int port = 30000 + getpid() % 20000, done = 0, acked = 0, refused = 0;
+    struct rlimit nofile;
+    sqlite3 *db;
+    pid_t server;
+    void *ctx;
+    double start, elapsed;
+    long rss;
+    int64_t stored = -1;
+
+    dn_log_init("bench_load", DN_LOG_WARN, 0);
+    /* 1,000 client sockets need 2,000+ descriptors here and in the server.  */
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 8192) {
+        nofile.rlim_cur = nofile.rlim_max < 8192 ? nofile.rlim_max : 8192;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    if (!mkdtemp(root))
+        s_die("mkdtemp");
+    snprintf(srv, sizeof srv, "%s/srv", root);
+    snprintf(sync_ep, sizeof sync_ep, "tcp://127.0.0.1:%d", port);
+    snprintf(admin_ep, sizeof admin_ep, "tcp://127.0.0.1:%d", port + 1);
+    if (dn_server_init(srv, sync_ep, admin_ep, key) || dn_central_open(srv, 0, &db) ||
+        dn_registry_partner_add(db, "D1", "Dealer", "dealer", NULL, 0, why, sizeof why))
+        s_die("server setup failed");
+    printf("bench_load: enrolling %d sites with %d events each...\n", DN_LOAD_SITES,
+           DN_LOAD_EVENTS);
+    fflush(stdout);
+    dn_db_exec(db, "PRAGMA synchronous = NORMAL"); /* setup only */
+    for (int i = 0; i < DN_LOAD_SITES; i++) {
+        s_site_t *site = &s_sites[i];
+        char token[DN_TOKEN_TEXT_LEN + 1];
+        uint8_t curve[32], pub[32];
+        dn_registry_site_t info;
+        int64_t expires;
+        snprintf(site->code, sizeof site->code, "L%04d", i);
+        if (dn_curve_generate(&site->curve) || !(site->key = dn_key_generate()))
+            s_die("keygen");
+        dn_curve_decode(site->curve.public_z85, curve);
+        dn_key_public(site->key, pub);
+        if (dn_registry_site_add(db, site->code, "D1", 1, token, &expires, why, sizeof why) ||
+            dn_registry_enroll(db, token, site->code, curve, pub, 2, &info, why, sizeof why))
+            s_die(why);
+        s_build(site, i);
+    }
+    sqlite3_close(db);
+
+    snprintf(server_bin, sizeof server_bin, "%s/dealernet-server", bin);
+    server = fork();
+    if (server == 0) {
+        char log[96];
+        snprintf(log, sizeof log, "%s/server.log", root);
+        if (!freopen(log, "w", stderr))
+            _exit(126);
+        execl(server_bin, server_bin, "-d", srv, "run", (char *)NULL);
+        _exit(127);
+    }
+    usleep(300000);
+
+    ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, DN_LOAD_SITES + 64);
+    zmq_ctx_set(ctx, ZMQ_IO_THREADS, 2);
+    start = s_now();
+    for (int i = 0; i < DN_LOAD_SITES; i++) {
+        s_site_t *site = &s_sites[i];
+        int zero = 0;
+        site->sock = zmq_socket(ctx, ZMQ_DEALER);
+        if (!site->sock)
+            s_die("too many sockets");
+        zmq_setsockopt(site->sock, ZMQ_CURVE_SERVERKEY, key, 40);
+        zmq_setsockopt(site->sock, ZMQ_CURVE_PUBLICKEY, site->curve.public_z85, 40);
+        zmq_setsockopt(site->sock, ZMQ_CURVE_SECRETKEY, site->curve.secret_z85, 40);
+        zmq_setsockopt(site->sock, ZMQ_LINGER, &zero, sizeof zero);
+        if (zmq_connect(site->sock, sync_ep) != 0)
+            s_die("connect");
+        s_send_hello(site);
+    }
+    zmq_pollitem_t *items = calloc(DN_LOAD_SITES, sizeof *items);
+    while (done < DN_LOAD_SITES && (s_now() - start) * 1000 < DN_LOAD_TIMEOUT_MS) {
+        for (int i = 0; i < DN_LOAD_SITES; i++) {
+            items[i].socket = s_sites[i].sock;
+            items[i].events = s_sites[i].state < 2 ? ZMQ_POLLIN : 0;
+        }
+        if (zmq_poll(items, DN_LOAD_SITES, 1000) <= 0)
+            continue;
+        for (int i = 0; i < DN_LOAD_SITES; i++) {
+            s_site_t *site = &s_sites[i];
+            Dealernet__SyncMessage *reply = NULL;
+            zmq_msg_t frame;
+            if (!(items[i].revents & ZMQ_POLLIN))
+                continue;
+            zmq_msg_init(&frame);
+            if (zmq_msg_recv(&frame, site->sock, ZMQ_DONTWAIT) < 0 ||
+                dn_wire_sync_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &reply, why,
+                                    sizeof why) != 0) {
+                zmq_msg_close(&frame);
+                continue;
+            }
+            zmq_msg_close(&frame);
+            if (site->state == 0 && reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_WELCOME) {
+                zmq_send(site->sock, site->push, site->push_len, 0);
+                site->state = 1;
+            } else if (site->state == 1 &&
+                       reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_ACK) {
+                acked += reply->ack->acked_through == DN_LOAD_EVENTS;
+                site->state = 2;
+                done++;
+            } else if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_REFUSED) {
+                fprintf(stderr, "bench_load: %s refused: %s\n", site->code,
+                        reply->refused->text);
+                refused++;
+                site->state = 2;
+                done++;
+            }
+            dn_wire_sync_free(&reply);
+        }
+    }
+    elapsed = s_now() - start;
+    rss = s_peak_rss_kib(server);
+    kill(server, SIGTERM);
+    waitpid(server, NULL, 0);
+    for (int i = 0; i < DN_LOAD_SITES; i++) {
+        zmq_close(s_sites[i].sock);
+        free(s_sites[i].push);
+        dn_key_destroy(&s_sites[i].key);
+    }
+    free(items);
+    zmq_ctx_term(ctx);
+
+    if (dn_central_open(srv, 0, &db) == 0) {
+        sqlite3_stmt *stmt;
+        if (dn_db_prepare(db, "SELECT count(*) FROM events", &stmt) == 0 &&
+            sqlite3_step(stmt) == SQLITE_ROW)
+            stored = sqlite3_column_int64(stmt, 0);
+        sqlite3_finalize(stmt);
+        sqlite3_close(db);
+    }
+    printf("load: %d sites at once, %d acked, %d refused, %lld events stored (expected %d)\n",
+           DN_LOAD_SITES, acked, refused, (long long)stored, DN_LOAD_SITES * DN_LOAD_EVENTS);
+    printf("load: %.2f s, %.0f events/s end to end, server peak RSS %.1f MiB\n", elapsed,
+           stored / elapsed, rss / 1024.0);
+    snprintf(srv, sizeof srv, "rm -rf %s", root);
+    if (system(srv) != 0)
+        fprintf(stderr, "bench_load: could not remove %s\n", root);
+    return acked == DN_LOAD_SITES && stored == (int64_t)DN_LOAD_SITES * DN_LOAD_EVENTS ? 0 : 1;
+}
