@@ -634,3 +634,48 @@ json_t *dn_store_status(dn_store_t *self)
     }
     return status;
 }
+
+/* -- purchases, for reminders -------------------------------------------- */
+
+int dn_store_member_purchases(dn_store_t *self,
+                              int (*fn)(const dn_store_purchase_t *purchase, void *arg),
+                              void *arg)
+{
+    sqlite3_stmt *stmt;
+    int rc = 0, step = SQLITE_DONE;
+
+    if (dn_db_prepare(self->db,
+                      "SELECT s.member_phone, m.name, m.household, l.sku, l.category, "
+                      "s.recorded_at_ms, l.quantity, l.refunded_qty, "
+                      "s.total > 0 AND s.refunded >= s.total "
+                      "FROM sales s JOIN sale_lines l ON l.sale_id = s.id "
+                      "LEFT JOIN members m ON m.phone = s.member_phone "
+                      "WHERE s.member_phone IS NOT NULL "
+                      "ORDER BY s.member_phone, l.sku, s.recorded_at_ms, s.seq",
+                      &stmt))
+        return DN_EDB;
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        dn_store_purchase_t p;
+        p.phone = (const char *)sqlite3_column_text(stmt, 0);
+        p.name = (const char *)sqlite3_column_text(stmt, 1);
+        p.has_household = sqlite3_column_type(stmt, 2) != SQLITE_NULL;
+        p.household = sqlite3_column_int64(stmt, 2);
+        p.sku = (const char *)sqlite3_column_text(stmt, 3);
+        p.category = (const char *)sqlite3_column_text(stmt, 4);
+        p.recorded_at_ms = sqlite3_column_int64(stmt, 5);
+        p.quantity = sqlite3_column_int64(stmt, 6);
+        p.refunded_qty = sqlite3_column_int64(stmt, 7);
+        p.sale_refunded = sqlite3_column_int(stmt, 8) != 0;
+        if (!p.phone || !p.sku) {
+            rc = DN_EDB; /* NOT NULL columns: the file is damaged */
+            break;
+        }
+        rc = fn(&p, arg);
+    }
+    if (rc == 0 && step != SQLITE_DONE) {
+        dn_log_error("sqlite: %s", sqlite3_errmsg(self->db));
+        rc = DN_EDB;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}

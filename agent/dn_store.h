@@ -125,4 +125,28 @@ json_t *dn_store_status(dn_store_t *self);
 /*  Formats minor units in the store's currency into a new JSON string.  */
 json_t *dn_store_money_json(const dn_store_t *self, int64_t minor);
 
+/*  One member's purchase: a sale line of a sale that names a member, with
+    what the members table knows of that member.  Strings are borrowed,
+    valid only during the callback.  */
+typedef struct {
+    const char *phone; /* the sale's member phone, normalised */
+    const char *name;  /* NULL when not signed up here or unnamed */
+    int has_household; /* 0 when not signed up here or not recorded */
+    int64_t household;
+    const char *sku;
+    const char *category; /* the line's category, NULL for none */
+    int64_t recorded_at_ms;
+    int64_t quantity;
+    int64_t refunded_qty;
+    int sale_refunded; /* 1 when the sale's whole (non-zero) total was refunded */
+} dn_store_purchase_t;
+
+/*  Calls fn(purchase, arg) for every sale line of every sale with a
+    member, ordered by phone, then SKU, then recorded_at_ms and seq.  fn
+    returns 0 to go on; any other value stops the walk and is returned.
+    Returns 0, fn's value, or DN_EDB.  */
+int dn_store_member_purchases(dn_store_t *self,
+                              int (*fn)(const dn_store_purchase_t *purchase, void *arg),
+                              void *arg);
+
 #endif

@@ -12,8 +12,10 @@
 #include "dn_outbox.h"
 #include "dn_protocol.h"
 #include "dn_record.h"
+#include "dn_reminder.h"
 #include "dn_store.h"
 #include "dn_sync.h"
+#include "dn_time.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -661,6 +663,79 @@ static int s_cmd_check(const char *dir, int argc, char **argv)
     return rc ? s_fail(rc, "could not read the events") : 0;
 }
 
+/* -- reminders ----------------------------------------------------------- */
+
+static int s_cmd_reminders(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"days", required_argument, NULL, 'D'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const char *fixed = getenv("DEALERNET_AGENT_TODAY");
+    int64_t days = DN_REMINDER_DEFAULT_DAYS, today, today_ms;
+    int c, code = 0, json = 0, rc;
+    dn_reminder_t *items;
+    size_t n;
+    dn_store_t *store;
+    char last[DN_REMINDER_DATE_SIZE], due[DN_REMINDER_DATE_SIZE];
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 'D' && dn_parse_int(optarg, 0, DN_REMINDER_MAX_DAYS, &days)) {
+            char text[160];
+            snprintf(text, sizeof text,
+                     "--days '%s' is not a whole number of days from 0 to %d", optarg,
+                     DN_REMINDER_MAX_DAYS);
+            return s_usage_error("%s", text);
+        }
+        if (c == 'j')
+            json = 1;
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if (fixed && *fixed) {
+        if (dn_time_parse_date(fixed, &today_ms))
+            return s_usage_error("DEALERNET_AGENT_TODAY '%s' is not a date YYYY-MM-DD",
+                                 fixed);
+    } else {
+        today_ms = dn_time_now_ms();
+    }
+    today = dn_reminder_day(today_ms);
+    if (!(store = s_open(dir, &code)))
+        return code;
+    rc = dn_reminder_list(store, today, days, &items, &n);
+    dn_store_destroy(&store);
+    if (rc)
+        return s_fail(rc, "could not read the purchases");
+    if (json) {
+        json_t *list = dn_reminder_json(items, n);
+        if (!list) {
+            free(items);
+            return s_fail(DN_ENOMEM, "could not format the reminders");
+        }
+        s_print_json(list);
+        json_decref(list);
+    } else {
+        printf("%-16s  %-20s  %-16s  %-13s  %5s  %8s  %-10s  %7s  %s\n", "PHONE", "NAME",
+               "SKU", "LAST PURCHASE", "QTY", "INTERVAL", "DUE", "IN DAYS", "BASIS");
+        for (size_t i = 0; i < n; i++) {
+            const dn_reminder_t *r = &items[i];
+            dn_reminder_format_day(r->est.last_day, last);
+            dn_reminder_format_day(r->est.due_day, due);
+            printf("%-16s  %-20s  %-16s  %-13s  %5lld  %8lld  %-10s  %7lld  %s\n",
+                   r->phone, r->name[0] ? r->name : "-", r->sku, last,
+                   (long long)r->est.quantity, (long long)r->est.interval_days, due,
+                   (long long)r->days_until_due, dn_reminder_basis_name(r->est.basis));
+        }
+        dn_reminder_format_day(today, last);
+        dn_reminder_format_day(today + days, due);
+        printf("%zu to call: due by %s or overdue (today %s UTC)\n", n, due, last);
+    }
+    free(items);
+    return 0;
+}
+
 /* -- enroll, sync, run ------------------------------------------------------ */
 
 /*  Parses "--timeout SEC"-style whole seconds.  */
@@ -838,6 +913,16 @@ static const s_command_t s_commands[] = {
     {"check", s_cmd_check, "[--json]",
      "Recomputes the hash chain and the seq sequence of every event.  Exits 65\n"
      "and names the first bad seq if anything is wrong.\n"},
+    {"reminders", s_cmd_reminders, "[--days N] [--json]",
+     "The call list: members whose next purchase of a SKU is due within N days\n"
+     "(default 7, 0 to 3650), and those already overdue, most overdue first.\n"
+     "Two or more purchases of a SKU: the median interval and median quantity\n"
+     "of the member's own purchases (basis history).  One purchase: quantity x\n"
+     "base days of its category / household size (basis household); without a\n"
+     "household size, no estimate.  Fully refunded purchases do not count.\n"
+     "\n"
+     "Testing knob: DEALERNET_AGENT_TODAY=YYYY-MM-DD fixes today (default: the\n"
+     "current UTC date).\n"},
 };
 
 #define DN_COMMANDS (sizeof s_commands / sizeof s_commands[0])
