@@ -4,7 +4,7 @@
     needs, so the checks every command shares (unknown command, unknown or
     missing argument) are made once, before any handler runs, and a handler
     only sees requests that are complete.  Handlers call dn_registry,
-    dn_plan and dn_ledger for every read and write: no SQL here.  verify
+    dn_plan, dn_ledger and dn_report for every read and write: no SQL here.  verify
     reads the database file on its own connection: its path comes from the
     server's connection (sqlite3_db_filename), so the server passes nothing
     more.
@@ -17,6 +17,7 @@
 #include "dn_money.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
+#include "dn_report.h"
 #include "dn_time.h"
 #include "dn_valid.h"
 #include "dn_wire.h"
@@ -354,6 +355,64 @@ static int s_verify(s_ctx_t *ctx, json_t **result)
     return rc;
 }
 
+/* -- reports --------------------------------------------------------------- */
+
+#define DN_ADMIN_DEFAULT_TOP 10 /* referrals without top */
+
+static int s_report_sales(s_ctx_t *ctx, json_t **result)
+{
+    const char *by = s_arg(ctx, "by"), *team = s_arg(ctx, "team");
+    dn_report_sales_t q = {.by = DN_REPORT_BY_MONTH, .partner = s_arg(ctx, "partner")};
+    int rc;
+
+    if (by && dn_report_by_parse(by, &q.by)) {
+        snprintf(
+            ctx->why, sizeof ctx->why,
+            "--by '%.40s' is not one of partner, site, channel, day, month, category",
+            by);
+        return DN_EINVAL;
+    }
+    if (team && strcmp(team, "1") != 0 && strcmp(team, "0") != 0) {
+        snprintf(ctx->why, sizeof ctx->why, "team '%.40s' is not 1 or 0", team);
+        return DN_EINVAL;
+    }
+    q.team = team && strcmp(team, "1") == 0;
+    if ((rc = s_date_arg(ctx, "from", 0, INT64_MIN, &q.from_ms)) != 0 ||
+        (rc = s_date_arg(ctx, "to", 1, INT64_MAX, &q.to_ms)) != 0)
+        return rc;
+    return dn_report_sales(ctx->db, &q, result, ctx->why, sizeof ctx->why);
+}
+
+static int s_report_kpi(s_ctx_t *ctx, json_t **result)
+{
+    return dn_report_kpi(ctx->db, s_arg(ctx, "partner"), s_arg(ctx, "period"),
+                         ctx->now_ms, result, ctx->why, sizeof ctx->why);
+}
+
+static int s_report_referrals(s_ctx_t *ctx, json_t **result)
+{
+    const char *top = s_arg(ctx, "top"), *member = s_arg(ctx, "member");
+    char phone[DN_PHONE_SIZE];
+    int64_t n = DN_ADMIN_DEFAULT_TOP;
+
+    if (top && dn_parse_int(top, 1, DN_REPORT_MAX_TOP, &n)) {
+        snprintf(ctx->why, sizeof ctx->why, "--top '%.40s' is not a number from 1 to %d",
+                 top, DN_REPORT_MAX_TOP);
+        return DN_EINVAL;
+    }
+    if (member && dn_phone_normalize(member, phone)) {
+        snprintf(ctx->why, sizeof ctx->why, "'%.40s' is not a phone number", member);
+        return DN_EINVAL;
+    }
+    return dn_report_referrals(ctx->db, (int)n, member ? phone : NULL, result, ctx->why,
+                               sizeof ctx->why);
+}
+
+static int s_report_sites(s_ctx_t *ctx, json_t **result)
+{
+    return dn_report_sites(ctx->db, ctx->now_ms, result);
+}
+
 /* -- dispatch -------------------------------------------------------------- */
 
 static const s_command_t s_commands[] = {
@@ -377,6 +436,10 @@ static const s_command_t s_commands[] = {
     {"statement", {"partner", "?period"}, s_statement},
     {"payout", {"partner", "amount", "ref"}, s_payout},
     {"verify", {NULL}, s_verify},
+    {"report.sales", {"?by", "?from", "?to", "?partner", "?team"}, s_report_sales},
+    {"report.kpi", {"?partner", "?period"}, s_report_kpi},
+    {"report.referrals", {"?top", "?member"}, s_report_referrals},
+    {"report.sites", {NULL}, s_report_sites},
 };
 
 #define DN_ADMIN_COMMANDS (sizeof s_commands / sizeof s_commands[0])

@@ -60,6 +60,20 @@
                                                the server's own database file,
                                                status 0 also when "ok" is
                                                false
+      report.sales  by? from? to? partner? team?
+                                            -> dn_report_sales: by one of
+                                               partner, site, channel, day,
+                                               month (default), category;
+                                               from / to dates (to: its
+                                               end of day); team "1" with
+                                               partner: its team volume
+      report.kpi    partner? period?        -> dn_report_kpi (period
+                                               default: this month)
+      report.referrals top? member?         -> dn_report_referrals: the top
+                                               referrers (top 1..1000,
+                                               default 10), or member's
+                                               (a phone) referral tree
+      report.sites                          -> dn_report_sites at now
     Status 64 for an unknown command, an unknown or missing argument or a
     malformed value; 65 for a malformed request or another protocol
     version; otherwise dn_exit_code() of the module's DN_E* code, with its

@@ -2,6 +2,8 @@
 #include "dn_central.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_log.h"
+#include "dn_report.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -217,7 +219,66 @@ static const dn_migration_t s_migrations[] = {
      "  closed_by TEXT NOT NULL"
      ") WITHOUT ROWID;"
      "CREATE INDEX sales_member ON sales(member_phone, eid);"},
+    {/* Reports (issue "Headquarters reports"), owned by dn_report.  Team
+        volume per partner, month and currency: every stored sale adds to
+        its seller and every partner above it as the tree stood at the
+        sale's time, in the sale's month; every refund subtracts from the
+        same partners in the refund's month.  Kept at ingest, in the
+        transaction that stores the event, so that a team's volume is one
+        indexed read however large the tree.  */
+     "CREATE TABLE team_volume ("
+     "  partner_id INTEGER NOT NULL REFERENCES partners(id),"
+     "  period TEXT NOT NULL," /* YYYY-MM */
+     "  currency TEXT NOT NULL,"
+     "  sales INTEGER NOT NULL DEFAULT 0,"
+     "  total INTEGER NOT NULL DEFAULT 0,"
+     "  refunds INTEGER NOT NULL DEFAULT 0,"
+     "  refunded INTEGER NOT NULL DEFAULT 0,"
+     "  PRIMARY KEY (period, partner_id, currency)"
+     ") WITHOUT ROWID;"
+     /* Month first, so that a batch's updates land in the current month's
+        pages instead of all over the table; a partner's months are found
+        through the index, which a new row touches once per month.  */
+     "CREATE INDEX team_volume_partner ON team_volume(partner_id, period);"
+     /* Each refund split over its sale's categories ('' for lines without
+        one): the lines it names, the rest of its amount in proportion to
+        what is left in each category.  */
+     "CREATE TABLE refund_categories ("
+     "  sale_eid INTEGER NOT NULL REFERENCES sales(eid),"
+     "  refund_eid INTEGER NOT NULL REFERENCES refunds(eid),"
+     "  category TEXT NOT NULL,"
+     "  amount INTEGER NOT NULL CHECK (amount > 0),"
+     "  PRIMARY KEY (sale_eid, refund_eid, category)"
+     ") WITHOUT ROWID;"
+     /* Reports bounded by dates, and referral trees.  */
+     "CREATE INDEX sales_time ON sales(recorded_at_ms);"
+     "CREATE INDEX members_referrer ON members(referrer_phone);"
+     /* Events stored before this migration are rolled up by
+        dn_central_open, which runs dn_report_rebuild once.  */
+     "INSERT INTO meta(key, value) SELECT 'reports_rebuild', '1' "
+     "  WHERE EXISTS (SELECT 1 FROM events);"},
 };
+
+/*  Completes migration 3 on a database that held events before it.  */
+static int s_rebuild_reports(sqlite3 *db)
+{
+    char flag[8];
+    int rc = dn_db_meta_get(db, "reports_rebuild", flag, sizeof flag);
+    if (rc == DN_ENOENT)
+        return 0;
+    if (rc || (rc = dn_db_begin(db)) != 0)
+        return DN_EDB;
+    rc = dn_report_rebuild(db);
+    if (rc == 0)
+        rc = dn_db_exec(db, "DELETE FROM meta WHERE key = 'reports_rebuild'");
+    if (rc == 0)
+        rc = dn_db_commit(db);
+    if (rc)
+        dn_db_rollback(db);
+    else
+        dn_log_info("reports: rolled up the events stored before this version");
+    return rc;
+}
 
 int dn_central_open(const char *dir, int flags, sqlite3 **db)
 {
@@ -230,6 +291,10 @@ int dn_central_open(const char *dir, int flags, sqlite3 **db)
     /* The ledger's indexes are large and hot: give them 64 MiB of cache.  */
     if (rc == 0)
         rc = dn_db_exec(*db, "PRAGMA cache_size = -65536");
+    if (rc == 0 && (rc = s_rebuild_reports(*db)) != 0) {
+        sqlite3_close(*db);
+        *db = NULL;
+    }
     return rc;
 }
 

@@ -13,6 +13,7 @@
 #include "dn_error.h"
 #include "dn_ledger.h"
 #include "dn_log.h"
+#include "dn_report.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ struct _dn_ingest_t {
     sqlite3 *db;
     dn_db_cache_t *cache;
     dn_ledger_t *ledger; /* posts each stored sale and refund */
+    dn_report_t *report; /* rolls up each stored sale and refund */
 };
 
 dn_ingest_t *dn_ingest_new(sqlite3 *db)
@@ -33,7 +35,8 @@ dn_ingest_t *dn_ingest_new(sqlite3 *db)
     self->db = db;
     self->cache = dn_db_cache_new(db);
     self->ledger = dn_ledger_new(db);
-    if (!self->cache || !self->ledger)
+    self->report = dn_report_new(db);
+    if (!self->cache || !self->ledger || !self->report)
         dn_ingest_destroy(&self);
     return self;
 }
@@ -42,6 +45,7 @@ void dn_ingest_destroy(dn_ingest_t **self_p)
 {
     if (self_p && *self_p) {
         dn_ledger_destroy(&(*self_p)->ledger);
+        dn_report_destroy(&(*self_p)->report);
         dn_db_cache_destroy(&(*self_p)->cache);
         free(*self_p);
         *self_p = NULL;
@@ -380,8 +384,11 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
     default:
         step = DN_EPROTO; /* dn_wire_event_check guarantees a body */
     }
-    /* Posted in the same transaction: an acked event is fully posted.  */
-    return step ? step : dn_ledger_post(self->ledger, eid, ev, now_ms);
+    /* Posted and rolled up in the same transaction: an acked event is
+       fully posted.  */
+    if (step == 0)
+        step = dn_ledger_post(self->ledger, eid, ev, now_ms);
+    return step ? step : dn_report_post(self->report, eid, ev, now_ms);
 }
 
 static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
@@ -460,7 +467,8 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
     if (memcmp(hash, batch->chain_head.data, 32) != 0)
         return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_CHAIN, 0,
                         "batch chain head is not the hash of its last event");
-    if ((rc = dn_ledger_flush(self->ledger)) != 0)
+    if ((rc = dn_ledger_flush(self->ledger)) != 0 ||
+        (rc = dn_report_flush(self->report)) != 0)
         return rc;
     if (r->applied) {
         sqlite3_stmt *stmt;
@@ -487,12 +495,15 @@ int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,
                     dn_ingest_result_t *result)
 {
     int rc = s_batch(self, site, batch, now_ms, result);
-    if (rc) /* the caller rolls back what the ledger may have cached */
+    if (rc) { /* the caller rolls back what the ledger may have cached */
         dn_ledger_forget(self->ledger);
+        dn_report_forget(self->report);
+    }
     return rc;
 }
 
 void dn_ingest_forget(dn_ingest_t *self)
 {
     dn_ledger_forget(self->ledger);
+    dn_report_forget(self->report);
 }

@@ -64,8 +64,9 @@ int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,
                     const Dealernet__PushBatch *batch, int64_t now_ms,
                     dn_ingest_result_t *result);
 
-/*  Drops the ledger's caches: call after an admin command and after a
-    rollback of a transaction that applied batches (see dn_ledger_forget).
+/*  Drops the ledger's and the report rollups' caches: call after an admin
+    command and after a rollback of a transaction that applied batches (see
+    dn_ledger_forget, dn_report_forget).
     A refused batch forgets by itself.  */
 void dn_ingest_forget(dn_ingest_t *self);
 

@@ -1029,6 +1029,30 @@ static int s_print_verify(const s_call_t *call, const json_t *result)
     return rc;
 }
 
+/*  sites: the table leaves out silent_ms and lag_ms, which silent_for and
+    lag say for a person; --json and --csv keep them for scripts.  */
+static int s_print_sites(const s_call_t *call, const json_t *result)
+{
+    json_t *shown, *row;
+    size_t i;
+    int rc;
+
+    if (call->format != DN_RENDER_TABLE || !json_is_array(result))
+        return s_print(result, call->format);
+    if (!(shown = json_deep_copy(result))) {
+        dn_log_error("out of memory");
+        return 70;
+    }
+    json_array_foreach(shown, i, row)
+    {
+        json_object_del(row, "silent_ms");
+        json_object_del(row, "lag_ms");
+    }
+    rc = s_print(shown, DN_RENDER_TABLE);
+    json_decref(shown);
+    return rc;
+}
+
 /* -- the commands -------------------------------------------------------- */
 
 #define S_LISTING (S_FMT_JSON | S_FMT_CSV)
@@ -1265,6 +1289,73 @@ static const s_command_t s_commands[] = {
      S_FMT_JSON,
      600,
      s_print_verify},
+    {"sales",
+     "report.sales",
+     "[--by partner|site|channel|day|month|category] [--from YYYY-MM-DD] "
+     "[--to YYYY-MM-DD] [--partner CODE [--team]] [--json|--csv]",
+     "Sales per group (default: per month): how many sales and their total,\n"
+     "how many refunds and their amount, and the net, in each currency.  A sale\n"
+     "counts on the day it was recorded, a refund on its own day, under the\n"
+     "sale's partner, site, channel and categories (a refund by amount is split\n"
+     "over the sale's categories in proportion to what is left in each).\n"
+     "--from / --to bound the days (UTC, both included).  --partner keeps the\n"
+     "sales credited to that partner.  --partner CODE --team prints the team\n"
+     "volume per month instead: the sales of the partner and of everyone below\n"
+     "it as the tree stood at each sale's time, less the refunds of those sales\n"
+     "in the refund's month (--from / --to then select months).\n",
+     {{NULL}},
+     {{"by", "by", S_TEXT, 0, 0},
+      {"from", "from", S_DATE, 0, 0},
+      {"to", "to", S_DATE, 0, 0},
+      {"partner", "partner", S_CODE, 0, 0},
+      {"team", "team", S_TEXT, 1, 0}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
+    {"kpi",
+     "report.kpi",
+     "[--partner CODE] [--period YYYY-MM] [--json|--csv]",
+     "Connection KPIs per partner for a month (UTC; default: this month).  A\n"
+     "member belongs to the partner it named as referrer at sign-up, else to\n"
+     "the partner of the site it signed up at.  Per partner: its members who\n"
+     "signed up in the month (new_members), bought at least once in it\n"
+     "(active_members), bought twice or more (repeat_buyers), referred a member\n"
+     "who signed up in it (referrers); their purchases, the total, and its share\n"
+     "of all sales recorded in the month, in percent.\n",
+     {{NULL}},
+     {{"partner", "partner", S_CODE, 0, 0}, {"period", "period", S_PERIOD, 0, 0}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
+    {"referrals",
+     "report.referrals",
+     "[--top N] [--member PHONE] [--json|--csv]",
+     "The top N referrers (default 10): members and partners by the members\n"
+     "they referred, with those members' purchases and the referral rewards the\n"
+     "ledger paid (less clawbacks).  With --member: that member's referral tree,\n"
+     "depth first, with what each member earned from the members it referred\n"
+     "and what its own purchases paid its referrer.\n",
+     {{NULL}},
+     {{"top", "top", S_TEXT, 0, 0}, {"member", "member", S_PHONE, 0, 0}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
+    {"sites",
+     "report.sites",
+     "[--json|--csv]",
+     "Sync health of every site: sites without contact for more than a day\n"
+     "first (longest silence first), then the others, revoked sites last; last\n"
+     "contact, how long ago, the events the agent last reported pending and how\n"
+     "long the oldest of them has waited (on the server's clock).\n",
+     {{NULL}},
+     {{NULL}},
+     NULL,
+     S_LISTING,
+     0,
+     s_print_sites},
 };
 
 #define DN_COMMANDS (sizeof s_commands / sizeof s_commands[0])

@@ -1,0 +1,1307 @@
+/*  dn_report -- rollups at ingest, and the reports HQ reads (see dn_report.h).
+
+    The rollup keeper works like the ledger it sits beside: it caches each
+    partner's effective-dated links (a move is an admin command, after
+    which the server makes it forget), adds each posting's team volume to
+    an in-memory table keyed by (partner, month, currency), and writes that
+    table once per batch.  Everything a posting depends on -- the stored
+    sale, its lines, the earlier refunds of the same sale, the tree at the
+    sale's time, whether HQ knew the seller when the sale was stored -- is
+    a function of the stored events and their order, so dn_report_rebuild
+    replaying them gives the same rollups as ingest did.
+
+    The reports are read-only SQL over the event rows, the rollups and the
+    ledger's transfers; each builds a JSON array of flat objects.
+*/
+#include "dn_report.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_ledger.h"
+#include "dn_log.h"
+#include "dn_money.h"
+#include "dn_registry.h"
+#include "dn_time.h"
+#include "dn_valid.h"
+#include "dn_wire.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DN_REPORT_MAX_WALK   1000   /* upline steps before a tree is called broken */
+#define DN_REPORT_MAX_DEPTH  100    /* levels of a referral tree shown */
+#define DN_REPORT_MAX_ROWS   100000 /* rows of a referral tree shown */
+#define DN_REPORT_REPLAY_RUN 500    /* events replayed between flushes */
+
+/* -- the keeper ------------------------------------------------------------------ */
+
+typedef struct {
+    int64_t effective_ms;
+    int64_t parent; /* 0: none */
+} s_link_t;
+
+/*  A partner's links, loaded once.  */
+typedef struct {
+    int loaded;
+    s_link_t *links;
+    size_t n_links;
+} s_node_t;
+
+/*  One pending team volume move.  partner 0 marks a free slot.  */
+typedef struct {
+    int64_t partner;
+    char period[DN_PERIOD_SIZE];
+    char currency[4];
+    int64_t sales, total, refunds, refunded;
+} s_move_t;
+
+struct _dn_report_t {
+    sqlite3 *db;
+    dn_db_cache_t *cache;
+    s_node_t *nodes; /* indexed by partner id */
+    size_t n_nodes;
+    s_move_t *moves; /* open addressing, power-of-two capacity */
+    size_t n_moves, cap_moves;
+    int64_t walk[DN_REPORT_MAX_WALK + 1]; /* the upline being walked */
+};
+
+dn_report_t *dn_report_new(sqlite3 *db)
+{
+    dn_report_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->db = db;
+    self->cache = dn_db_cache_new(db);
+    if (!self->cache)
+        dn_report_destroy(&self);
+    return self;
+}
+
+void dn_report_forget(dn_report_t *self)
+{
+    for (size_t i = 0; i < self->n_nodes; i++)
+        free(self->nodes[i].links);
+    free(self->nodes);
+    self->nodes = NULL;
+    self->n_nodes = 0;
+    if (self->moves)
+        memset(self->moves, 0, self->cap_moves * sizeof *self->moves);
+    self->n_moves = 0;
+}
+
+void dn_report_destroy(dn_report_t **self_p)
+{
+    if (self_p && *self_p) {
+        dn_report_forget(*self_p);
+        free((*self_p)->moves);
+        dn_db_cache_destroy(&(*self_p)->cache);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+/*  The links of partner id, from the cache or the database.  */
+static int s_node(dn_report_t *self, int64_t id, s_node_t **node)
+{
+    sqlite3_stmt *stmt;
+    size_t cap = 0;
+    s_node_t *n;
+
+    if (id <= 0)
+        return DN_ENOENT;
+    if ((size_t)id >= self->n_nodes) {
+        size_t grow = (size_t)id * 2 + 16;
+        s_node_t *bigger = realloc(self->nodes, grow * sizeof *bigger);
+        if (!bigger)
+            return DN_ENOMEM;
+        memset(bigger + self->n_nodes, 0, (grow - self->n_nodes) * sizeof *bigger);
+        self->nodes = bigger;
+        self->n_nodes = grow;
+    }
+    n = *node = &self->nodes[id];
+    if (n->loaded)
+        return 0;
+    if (dn_db_cached(self->cache,
+                     "SELECT effective_ms, coalesce(parent_id, 0) FROM partner_links "
+                     "WHERE partner_id = ? ORDER BY effective_ms",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, id);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        if (n->n_links == cap) {
+            size_t grow = cap ? cap * 2 : 4;
+            s_link_t *bigger = realloc(n->links, grow * sizeof *bigger);
+            if (!bigger) {
+                sqlite3_reset(stmt);
+                return DN_ENOMEM;
+            }
+            n->links = bigger;
+            cap = grow;
+        }
+        n->links[n->n_links].effective_ms = sqlite3_column_int64(stmt, 0);
+        n->links[n->n_links++].parent = sqlite3_column_int64(stmt, 1);
+    }
+    sqlite3_reset(stmt);
+    n->loaded = 1;
+    return 0;
+}
+
+/*  Fills self->walk[0 .. *n) with the seller called code and every partner
+    above it at at_ms; *n = 0 when HQ had not added the seller by known_ms.  */
+static int s_upline(dn_report_t *self, const char *code, int64_t at_ms, int64_t known_ms,
+                    size_t *n)
+{
+    dn_registry_partner_t p;
+    int64_t id;
+    int rc = dn_registry_partner_get_cached(self->cache, code, &p);
+
+    *n = 0;
+    if (rc == DN_ENOENT || (rc == 0 && p.created_ms > known_ms))
+        return 0;
+    if (rc)
+        return rc;
+    for (id = p.id; id;) {
+        s_node_t *node;
+        int64_t parent = 0;
+        if (*n > DN_REPORT_MAX_WALK)
+            return DN_EDB; /* a cycle: the registry refuses them, so the file is damaged
+                            */
+        self->walk[(*n)++] = id;
+        if ((rc = s_node(self, id, &node)) != 0)
+            return rc;
+        for (size_t i = 0; i < node->n_links && node->links[i].effective_ms <= at_ms; i++)
+            parent = node->links[i].parent;
+        id = parent;
+    }
+    return 0;
+}
+
+static size_t s_move_hash(int64_t partner, const char *period, const char *currency)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)partner;
+    for (const char *p = period; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (const char *p = currency; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return (size_t)(h ^ (h >> 29));
+}
+
+/*  The pending move of (partner, period, currency), made when absent.  */
+static int s_move(dn_report_t *self, int64_t partner, const char *period,
+                  const char *currency, s_move_t **move)
+{
+    size_t mask, i;
+    if (self->n_moves * 2 >= self->cap_moves) {
+        size_t grow = self->cap_moves ? self->cap_moves * 2 : 64;
+        s_move_t *bigger = calloc(grow, sizeof *bigger);
+        if (!bigger)
+            return DN_ENOMEM;
+        for (size_t k = 0; k < self->cap_moves; k++) {
+            const s_move_t *m = &self->moves[k];
+            if (!m->partner)
+                continue;
+            for (i = s_move_hash(m->partner, m->period, m->currency) & (grow - 1);
+                 bigger[i].partner; i = (i + 1) & (grow - 1))
+                ;
+            bigger[i] = *m;
+        }
+        free(self->moves);
+        self->moves = bigger;
+        self->cap_moves = grow;
+    }
+    mask = self->cap_moves - 1;
+    for (i = s_move_hash(partner, period, currency) & mask; self->moves[i].partner;
+         i = (i + 1) & mask) {
+        s_move_t *m = &self->moves[i];
+        if (m->partner == partner && strcmp(m->period, period) == 0 &&
+            strcmp(m->currency, currency) == 0) {
+            *move = m;
+            return 0;
+        }
+    }
+    *move = &self->moves[i];
+    memset(*move, 0, sizeof **move);
+    (*move)->partner = partner;
+    snprintf((*move)->period, sizeof(*move)->period, "%s", period);
+    snprintf((*move)->currency, sizeof(*move)->currency, "%s", currency);
+    self->n_moves++;
+    return 0;
+}
+
+/*  Adds to the team volume of every partner in self->walk[0 .. n).  */
+static int s_add_team(dn_report_t *self, size_t n, const char *period,
+                      const char *currency, int64_t sales, int64_t total, int64_t refunds,
+                      int64_t refunded)
+{
+    for (size_t i = 0; i < n; i++) {
+        s_move_t *m;
+        int rc = s_move(self, self->walk[i], period, currency, &m);
+        if (rc)
+            return rc;
+        m->sales += sales;
+        m->refunds += refunds;
+        if (dn_money_add(m->total, total, &m->total) ||
+            dn_money_add(m->refunded, refunded, &m->refunded))
+            return DN_EDB; /* beyond int64 minor units: the SQL sum would refuse too */
+    }
+    return 0;
+}
+
+/*  Orders moves as the table's key: (month, partner, currency).  */
+static int s_move_cmp(const void *a, const void *b)
+{
+    const s_move_t *x = a, *y = b;
+    int c = strcmp(x->period, y->period);
+    if (c)
+        return c;
+    if (x->partner != y->partner)
+        return x->partner < y->partner ? -1 : 1;
+    return strcmp(x->currency, y->currency);
+}
+
+int dn_report_flush(dn_report_t *self)
+{
+    sqlite3_stmt *stmt;
+    size_t n = 0;
+    int rc = 0;
+
+    /* In key order, so that the B-tree is walked once, page after page
+       (the hash table is emptied below anyway).  */
+    for (size_t i = 0; i < self->cap_moves; i++)
+        if (self->moves[i].partner)
+            self->moves[n++] = self->moves[i];
+    if (n)
+        qsort(self->moves, n, sizeof *self->moves, s_move_cmp);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const s_move_t *m = &self->moves[i];
+        if (dn_db_cached(
+                self->cache,
+                "INSERT INTO team_volume(partner_id, period, currency, sales, total, "
+                "refunds, refunded) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (period, partner_id, currency) DO UPDATE SET "
+                "sales = sales + excluded.sales, total = total + excluded.total, "
+                "refunds = refunds + excluded.refunds, "
+                "refunded = refunded + excluded.refunded",
+                &stmt)) {
+            rc = DN_EDB;
+            break;
+        }
+        sqlite3_bind_int64(stmt, 1, m->partner);
+        sqlite3_bind_text(stmt, 2, m->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, m->currency, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, m->sales);
+        sqlite3_bind_int64(stmt, 5, m->total);
+        sqlite3_bind_int64(stmt, 6, m->refunds);
+        sqlite3_bind_int64(stmt, 7, m->refunded);
+        rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
+        if (rc)
+            dn_log_error("report: %s", sqlite3_errmsg(self->db));
+        sqlite3_reset(stmt);
+    }
+    if (self->moves)
+        memset(self->moves, 0, self->cap_moves * sizeof *self->moves);
+    self->n_moves = 0;
+    if (rc)
+        dn_report_forget(self);
+    return rc;
+}
+
+/* -- posting ---------------------------------------------------------------------- */
+
+static int s_post_sale(dn_report_t *self, const Dealernet__Event *ev, int64_t now_ms)
+{
+    char period[DN_PERIOD_SIZE];
+    size_t n;
+    int rc = s_upline(self, ev->sale->seller, ev->recorded_at_ms, now_ms, &n);
+    if (rc || n == 0)
+        return rc;
+    dn_ledger_period_of(ev->recorded_at_ms, period);
+    return s_add_team(self, n, period, ev->sale->currency, 1, ev->sale->total, 0, 0);
+}
+
+/*  One category of a sale, for the split of a refund.  */
+typedef struct {
+    char name[DN_MAX_CODE_LEN + 1]; /* "" for lines without a category */
+    int64_t value;                  /* its lines' quantity x unit price */
+    int64_t remaining;              /* value less what earlier refunds took */
+    int64_t want;                   /* what this refund's lines name */
+    int64_t take;                   /* what this refund takes from it */
+} s_category_t;
+
+/*  Adds to take[i] the share of amount in proportion to weight[i], rounded
+    half-even on the running sum so that the shares add up to amount
+    exactly and none exceeds its weight (amount <= the sum of weights).  */
+static int s_split(s_category_t *cats, size_t n, int64_t amount, int use_want)
+{
+    int64_t sum = 0, cum = 0, before = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += use_want ? cats[i].want : cats[i].remaining;
+    if (amount <= 0)
+        return 0;
+    if (sum <= 0) { /* nothing left to weigh by (inconsistent data): the first */
+        cats[0].take += amount;
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int64_t upto;
+        cum += use_want ? cats[i].want : cats[i].remaining;
+        if (dn_money_muldiv(amount, cum, sum, &upto))
+            return DN_EDB;
+        cats[i].take += upto - before;
+        before = upto;
+    }
+    return 0;
+}
+
+static int s_category_cmp(const void *a, const void *b)
+{
+    return strcmp(((const s_category_t *)a)->name, ((const s_category_t *)b)->name);
+}
+
+/*  Splits a refund over the categories of its sale: lines it names go to
+    their category (up to what is left there), the rest of its amount in
+    proportion to what is left in each category.  */
+static int s_refund_categories(dn_report_t *self, int64_t eid, int64_t sale_eid,
+                               const Dealernet__Refund *refund)
+{
+    s_category_t *cats = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *stmt;
+    int64_t taken = 0;
+    int rc = 0;
+
+    if (dn_db_cached(
+            self->cache,
+            "SELECT coalesce(l.category, ''), sum(l.quantity * l.unit_price), "
+            "  (SELECT coalesce(sum(c.amount), 0) FROM refund_categories c "
+            "   WHERE c.sale_eid = l.sale_eid AND c.category = coalesce(l.category, '')) "
+            "FROM sale_lines l WHERE l.sale_eid = ? GROUP BY 1",
+            &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, sale_eid);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        s_category_t *c;
+        if (n == cap) {
+            size_t grow = cap ? cap * 2 : 8;
+            s_category_t *bigger = realloc(cats, grow * sizeof *bigger);
+            if (!bigger) {
+                rc = DN_ENOMEM;
+                break;
+            }
+            cats = bigger;
+            cap = grow;
+        }
+        c = &cats[n++];
+        memset(c, 0, sizeof *c);
+        snprintf(c->name, sizeof c->name, "%s",
+                 (const char *)sqlite3_column_text(stmt, 0));
+        c->value = sqlite3_column_int64(stmt, 1);
+        c->remaining = c->value - sqlite3_column_int64(stmt, 2);
+        if (c->remaining < 0)
+            c->remaining = 0;
+    }
+    sqlite3_reset(stmt);
+    if (rc || n == 0) {
+        free(cats);
+        return rc;
+    }
+    qsort(cats, n, sizeof *cats,
+          s_category_cmp); /* a fixed order: strcmp, not collation */
+
+    for (size_t i = 0; rc == 0 && i < refund->n_lines; i++) {
+        if (dn_db_cached(self->cache,
+                         "SELECT coalesce(category, ''), unit_price FROM sale_lines "
+                         "WHERE sale_eid = ? AND sku = ?",
+                         &stmt)) {
+            rc = DN_EDB;
+            break;
+        }
+        sqlite3_bind_int64(stmt, 1, sale_eid);
+        sqlite3_bind_text(stmt, 2, refund->lines[i]->sku, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(stmt, 0);
+            int64_t value;
+            for (size_t k = 0; k < n; k++)
+                if (strcmp(cats[k].name, name) == 0 &&
+                    dn_money_mul(sqlite3_column_int64(stmt, 1),
+                                 refund->lines[i]->quantity, &value) == 0)
+                    cats[k].want += value;
+        }
+        sqlite3_reset(stmt);
+    }
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        if (cats[k].want > cats[k].remaining)
+            cats[k].want = cats[k].remaining;
+        taken += cats[k].want;
+    }
+    if (rc == 0 && taken > refund->amount) {
+        rc = s_split(cats, n, refund->amount, 1); /* lines worth more than the amount */
+    } else if (rc == 0) {
+        for (size_t k = 0; k < n; k++) {
+            cats[k].take = cats[k].want;
+            cats[k].remaining -= cats[k].want;
+        }
+        rc = s_split(cats, n, refund->amount - taken, 0);
+    }
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        if (cats[k].take <= 0)
+            continue;
+        if (dn_db_cached(
+                self->cache,
+                "INSERT INTO refund_categories(sale_eid, refund_eid, category, amount) "
+                "VALUES (?, ?, ?, ?)",
+                &stmt)) {
+            rc = DN_EDB;
+            break;
+        }
+        sqlite3_bind_int64(stmt, 1, sale_eid);
+        sqlite3_bind_int64(stmt, 2, eid);
+        sqlite3_bind_text(stmt, 3, cats[k].name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, cats[k].take);
+        rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
+        if (rc)
+            dn_log_error("report: %s", sqlite3_errmsg(self->db));
+        sqlite3_reset(stmt);
+    }
+    free(cats);
+    return rc;
+}
+
+static int s_post_refund(dn_report_t *self, int64_t eid, const Dealernet__Event *ev)
+{
+    char seller[DN_MAX_CODE_LEN + 1] = "", currency[4] = "", period[DN_PERIOD_SIZE];
+    int64_t sale_eid = 0, sale_ms = 0, sale_stored_ms = 0;
+    sqlite3_stmt *stmt;
+    size_t n;
+    int rc;
+
+    if (dn_db_cached(
+            self->cache,
+            "SELECT s.eid, s.seller, s.recorded_at_ms, s.currency, e.received_ms "
+            "FROM refunds r JOIN sales s ON s.eid = r.sale_eid "
+            "JOIN events e ON e.eid = s.eid WHERE r.eid = ?",
+            &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, eid);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        sale_eid = sqlite3_column_int64(stmt, 0);
+        snprintf(seller, sizeof seller, "%s", (const char *)sqlite3_column_text(stmt, 1));
+        sale_ms = sqlite3_column_int64(stmt, 2);
+        snprintf(currency, sizeof currency, "%s",
+                 (const char *)sqlite3_column_text(stmt, 3));
+        sale_stored_ms = sqlite3_column_int64(stmt, 4);
+    }
+    sqlite3_reset(stmt);
+    if (!sale_eid)
+        return 0; /* refund rows are written by ingest before this call */
+    if ((rc = s_refund_categories(self, eid, sale_eid, ev->refund)) != 0)
+        return rc;
+    /* the team the sale counted in, as it stood at the sale's time */
+    if ((rc = s_upline(self, seller, sale_ms, sale_stored_ms, &n)) != 0 || n == 0)
+        return rc;
+    dn_ledger_period_of(ev->recorded_at_ms, period);
+    return s_add_team(self, n, period, currency, 0, 0, 1, ev->refund->amount);
+}
+
+int dn_report_post(dn_report_t *self, int64_t eid, const Dealernet__Event *ev,
+                   int64_t now_ms)
+{
+    int rc = 0;
+    switch (ev->body_case) {
+    case DEALERNET__EVENT__BODY_SALE:
+        rc = s_post_sale(self, ev, now_ms);
+        break;
+    case DEALERNET__EVENT__BODY_REFUND:
+        rc = s_post_refund(self, eid, ev);
+        break;
+    default:
+        break; /* sign-ups and updates: the reports read the members table */
+    }
+    if (rc)
+        dn_report_forget(self);
+    return rc;
+}
+
+int dn_report_rebuild(sqlite3 *db)
+{
+    dn_report_t *self;
+    sqlite3_stmt *stmt;
+    int rc = 0, run = 0;
+
+    if (dn_db_exec(db, "DELETE FROM team_volume; DELETE FROM refund_categories;"))
+        return DN_EDB;
+    if (!(self = dn_report_new(db)))
+        return DN_ENOMEM;
+    if (dn_db_prepare(db,
+                      "SELECT eid, body, received_ms FROM events "
+                      "WHERE kind IN ('sale', 'refund') ORDER BY eid",
+                      &stmt)) {
+        dn_report_destroy(&self);
+        return DN_EDB;
+    }
+    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+        Dealernet__Event *ev = NULL;
+        char why[DN_WHY_SIZE];
+        if (dn_wire_event_unpack(sqlite3_column_blob(stmt, 1),
+                                 (size_t)sqlite3_column_bytes(stmt, 1), &ev, why,
+                                 sizeof why) != 0)
+            continue; /* verify reports it; ingest never stored such an event */
+        rc = dn_report_post(self, sqlite3_column_int64(stmt, 0), ev,
+                            sqlite3_column_int64(stmt, 2));
+        dn_wire_event_free(&ev);
+        if (rc == 0 && ++run == DN_REPORT_REPLAY_RUN) {
+            rc = dn_report_flush(self);
+            run = 0;
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (rc == 0)
+        rc = dn_report_flush(self);
+    dn_report_destroy(&self);
+    return rc;
+}
+
+/* -- shared by the reports ----------------------------------------------------- */
+
+static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(why, size, fmt, args);
+    va_end(args);
+    return rc;
+}
+
+static int s_exponent(const char *currency)
+{
+    int exponent = dn_money_exponent(currency);
+    return exponent >= 0 ? exponent : 0;
+}
+
+static json_t *s_money(int64_t minor, const char *currency)
+{
+    char text[DN_MONEY_TEXT_SIZE];
+    dn_money_format(minor, s_exponent(currency), text, sizeof text);
+    return json_string(text);
+}
+
+static json_t *s_text(sqlite3_stmt *stmt, int col)
+{
+    if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+        return json_null();
+    return json_string((const char *)sqlite3_column_text(stmt, col));
+}
+
+static json_t *s_time(sqlite3_stmt *stmt, int col)
+{
+    char text[DN_TIME_TEXT_SIZE];
+    if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+        return json_null();
+    dn_time_format(sqlite3_column_int64(stmt, col), text);
+    return json_string(text);
+}
+
+/*  Appends obj (a new reference, may be NULL) to list; DN_ENOMEM when it
+    cannot.  */
+static int s_append(json_t *list, json_t *obj)
+{
+    if (!obj)
+        return DN_ENOMEM;
+    return json_array_append_new(list, obj) == 0 ? 0 : DN_ENOMEM;
+}
+
+/*  The first and last millisecond of month YYYY-MM.  DN_EINVAL if it is
+    not one.  */
+static int s_month_range(const char *period, int64_t *from_ms, int64_t *to_ms)
+{
+    char date[16];
+    int year, month;
+    if (!period || strlen(period) != 7)
+        return DN_EINVAL;
+    snprintf(date, sizeof date, "%s-01", period);
+    if (dn_time_parse_date(date, from_ms))
+        return DN_EINVAL;
+    year = atoi(period);
+    month = atoi(period + 5) + 1;
+    if (month > 12) {
+        month = 1;
+        year++;
+    }
+    snprintf(date, sizeof date, "%04d-%02d-01", year, month);
+    if (dn_time_parse_date(date, to_ms))
+        return DN_EINVAL;
+    *to_ms -= 1;
+    return 0;
+}
+
+/*  The report currency: the ledger's, else the first sale's; "" when
+    there is neither.  */
+static int s_report_currency(sqlite3 *db, char currency[4])
+{
+    sqlite3_stmt *stmt;
+    int exponent, rc = dn_ledger_currency(db, currency, &exponent);
+    if (rc != DN_ENOENT)
+        return rc;
+    currency[0] = '\0';
+    if (dn_db_prepare(db, "SELECT currency FROM sales ORDER BY eid LIMIT 1", &stmt))
+        return DN_EDB;
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        snprintf(currency, 4, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    return 0;
+}
+
+static json_t *s_currency_json(const char *currency)
+{
+    return currency[0] ? json_string(currency) : json_null();
+}
+
+/* -- sales ------------------------------------------------------------------------- */
+
+static const char *const s_by_names[] = {"month",   "partner", "site",
+                                         "channel", "day",     "category"};
+
+int dn_report_by_parse(const char *text, dn_report_by_t *by)
+{
+    for (size_t i = 0; text && i < sizeof s_by_names / sizeof s_by_names[0]; i++) {
+        if (strcmp(text, s_by_names[i]) == 0) {
+            *by = (dn_report_by_t)i;
+            return 0;
+        }
+    }
+    return DN_EINVAL;
+}
+
+/*  The group key and its order, for sales (time column s.recorded_at_ms)
+    and for refunds (e.recorded_at_ms, the refund's own time).  */
+static void s_key_sql(dn_report_by_t by, int refund, const char **key, const char **ord)
+{
+    static const char *const channel_key =
+        "CASE s.channel WHEN 1 THEN 'store' WHEN 2 THEN 'online' "
+        "WHEN 3 THEN 'community' ELSE 'unspecified' END";
+    static const char *const channel_ord =
+        "CASE s.channel WHEN 1 THEN 1 WHEN 2 THEN 2 WHEN 3 THEN 3 ELSE 4 END";
+    *ord = "0";
+    switch (by) {
+    case DN_REPORT_BY_PARTNER:
+        *key = "s.seller";
+        break;
+    case DN_REPORT_BY_SITE:
+        *key = "st.code";
+        break;
+    case DN_REPORT_BY_CHANNEL:
+        *key = channel_key;
+        *ord = channel_ord;
+        break;
+    case DN_REPORT_BY_DAY:
+        *key = refund ? "strftime('%Y-%m-%d', e.recorded_at_ms / 1000, 'unixepoch')"
+                      : "strftime('%Y-%m-%d', s.recorded_at_ms / 1000, 'unixepoch')";
+        break;
+    case DN_REPORT_BY_CATEGORY: /* see s_sales_sql */
+    case DN_REPORT_BY_MONTH:
+    default:
+        *key = refund ? "strftime('%Y-%m', e.recorded_at_ms / 1000, 'unixepoch')"
+                      : "strftime('%Y-%m', s.recorded_at_ms / 1000, 'unixepoch')";
+        break;
+    }
+}
+
+/*  Builds the grouping query into sql.  ?1 .. ?2 the time range, ?3 the
+    seller or NULL.  Rows: key, currency, sales, total, refunds, refunded.
+    Without bounds (all) the sales are scanned rather than read through the
+    time index ("+" hides it from the planner); refunds always drive their
+    joins (CROSS JOIN keeps the order), never a scan of the events.  */
+static void s_sales_sql(dn_report_by_t by, int all, char *sql, size_t size)
+{
+    const char *when = all ? "+s.recorded_at_ms" : "s.recorded_at_ms";
+    static const char *const tail =
+        ") SELECT k, currency, sum(n), sum(total), sum(r), sum(refunded) FROM f "
+        "GROUP BY ord, k, currency ORDER BY ord, k, currency";
+    const char *skey, *sord, *rkey, *rord;
+
+    if (by == DN_REPORT_BY_CATEGORY) {
+        snprintf(
+            sql, size,
+            "WITH f(k, ord, currency, n, total, r, refunded) AS ("
+            "SELECT coalesce(l.category, ''), 0, s.currency, count(DISTINCT s.eid), "
+            "  sum(l.quantity * l.unit_price), 0, 0 "
+            "FROM sales s JOIN sale_lines l ON l.sale_eid = s.eid "
+            "WHERE %s BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) "
+            "GROUP BY 1, s.currency "
+            "UNION ALL "
+            "SELECT c.category, 0, s.currency, 0, 0, 1, c.amount "
+            "FROM refund_categories c CROSS JOIN events e ON e.eid = c.refund_eid "
+            "JOIN sales s ON s.eid = c.sale_eid "
+            "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3)"
+            "%s",
+            when, tail);
+        return;
+    }
+    s_key_sql(by, 0, &skey, &sord);
+    s_key_sql(by, 1, &rkey, &rord);
+    snprintf(sql, size,
+             "WITH f(k, ord, currency, n, total, r, refunded) AS ("
+             "SELECT %s, %s, s.currency, 1, s.total, 0, 0 "
+             "FROM sales s JOIN sites st ON st.id = s.site_id "
+             "WHERE %s BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) "
+             "UNION ALL "
+             "SELECT %s, %s, s.currency, 0, 0, 1, r.amount "
+             "FROM refunds r CROSS JOIN events e ON e.eid = r.eid "
+             "JOIN sales s ON s.eid = r.sale_eid JOIN sites st ON st.id = s.site_id "
+             "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3)"
+             "%s",
+             skey, sord, when, rkey, rord, tail);
+}
+
+/*  One row of a sales report.  */
+static json_t *s_sales_row(const char *key_name, json_t *key, const char *partner,
+                           const char *currency, int64_t sales, int64_t total,
+                           int64_t refunds, int64_t refunded)
+{
+    json_t *row = json_object();
+    if (!row || !key) {
+        json_decref(row);
+        json_decref(key);
+        return NULL;
+    }
+    json_object_set_new(row, key_name, key);
+    if (partner)
+        json_object_set_new(row, "partner", json_string(partner));
+    json_object_set_new(row, "currency", json_string(currency));
+    json_object_set_new(row, "sales", json_integer(sales));
+    json_object_set_new(row, "total", s_money(total, currency));
+    json_object_set_new(row, "refunds", json_integer(refunds));
+    json_object_set_new(row, "refunded", s_money(refunded, currency));
+    json_object_set_new(row, "net", s_money(total - refunded, currency));
+    return row;
+}
+
+/*  A partner's team volume, by month, from the rollup.  */
+static int s_team(sqlite3 *db, const dn_registry_partner_t *p, const dn_report_sales_t *q,
+                  json_t *list)
+{
+    char from[DN_PERIOD_SIZE] = "0000-00", to[DN_PERIOD_SIZE] = "9999-99";
+    sqlite3_stmt *stmt;
+    int rc = 0;
+
+    if (q->from_ms > 0)
+        dn_ledger_period_of(q->from_ms, from);
+    if (q->to_ms < INT64_MAX)
+        dn_ledger_period_of(q->to_ms, to);
+    if (dn_db_prepare(db,
+                      "SELECT period, currency, sales, total, refunds, refunded "
+                      "FROM team_volume WHERE partner_id = ? AND period BETWEEN ? AND ? "
+                      "ORDER BY period, currency",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, p->id);
+    sqlite3_bind_text(stmt, 2, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, to, -1, SQLITE_STATIC);
+    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *currency = (const char *)sqlite3_column_text(stmt, 1);
+        rc = s_append(list, s_sales_row("month", s_text(stmt, 0), p->code, currency,
+                                        sqlite3_column_int64(stmt, 2),
+                                        sqlite3_column_int64(stmt, 3),
+                                        sqlite3_column_int64(stmt, 4),
+                                        sqlite3_column_int64(stmt, 5)));
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int dn_report_sales(sqlite3 *db, const dn_report_sales_t *q, json_t **out, char *why,
+                    size_t why_size)
+{
+    dn_registry_partner_t p;
+    sqlite3_stmt *stmt;
+    char sql[2048];
+    json_t *list;
+    int rc = 0, step;
+
+    *out = NULL;
+    if (q->team && !q->partner)
+        return s_why(DN_EINVAL, why, why_size,
+                     "--team needs --partner CODE: the partner whose team it is");
+    if (q->team && q->by != DN_REPORT_BY_MONTH)
+        return s_why(DN_EINVAL, why, why_size,
+                     "team volume is kept by month: --team goes with --by month only");
+    if (q->from_ms > q->to_ms)
+        return s_why(DN_EINVAL, why, why_size, "--from is after --to");
+    if (q->partner) {
+        rc = dn_registry_partner_get(db, q->partner, &p);
+        if (rc == DN_ENOENT)
+            return s_why(rc, why, why_size, "partner %s does not exist", q->partner);
+        if (rc)
+            return rc;
+    }
+    if (!(list = json_array()))
+        return DN_ENOMEM;
+    if (q->team) {
+        rc = s_team(db, &p, q, list);
+        if (rc)
+            json_decref(list);
+        else
+            *out = list;
+        return rc;
+    }
+
+    s_sales_sql(q->by, q->from_ms == INT64_MIN && q->to_ms == INT64_MAX, sql, sizeof sql);
+    if (dn_db_prepare(db, sql, &stmt)) {
+        json_decref(list);
+        return DN_EDB;
+    }
+    sqlite3_bind_int64(stmt, 1, q->from_ms);
+    sqlite3_bind_int64(stmt, 2, q->to_ms);
+    if (q->partner)
+        sqlite3_bind_text(stmt, 3, q->partner, -1, SQLITE_STATIC);
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text(stmt, 0);
+        json_t *key_json = q->by == DN_REPORT_BY_CATEGORY && key[0] == '\0'
+                               ? json_null()
+                               : json_string(key);
+        rc = s_append(list, s_sales_row(s_by_names[q->by], key_json, NULL,
+                                        (const char *)sqlite3_column_text(stmt, 1),
+                                        sqlite3_column_int64(stmt, 2),
+                                        sqlite3_column_int64(stmt, 3),
+                                        sqlite3_column_int64(stmt, 4),
+                                        sqlite3_column_int64(stmt, 5)));
+    }
+    if (rc == 0 && step != SQLITE_DONE) { /* an integer overflow of sum() */
+        dn_log_error("report: %s", sqlite3_errmsg(db));
+        rc = DN_EDB;
+    }
+    sqlite3_finalize(stmt);
+    if (rc) {
+        json_decref(list);
+        return rc;
+    }
+    *out = list;
+    return 0;
+}
+
+/* -- kpi --------------------------------------------------------------------------- */
+
+/*  ?1 .. ?2 the period, ?3 the report currency, ?4 the partner or NULL.  */
+static const char s_kpi_sql[] =
+    "WITH home(phone, partner_id, signed_up_ms) AS ("
+    "  SELECT m.phone, coalesce(rp.id, st.partner_id), m.signed_up_ms"
+    "  FROM members m JOIN sites st ON st.id = m.site_id"
+    "  JOIN events ev ON ev.eid = m.signup_eid"
+    "  LEFT JOIN partners rp ON rp.code = m.referrer_partner"
+    "    AND rp.created_ms <= ev.received_ms),"
+    " buys(phone, n, amount) AS ("
+    "  SELECT member_phone, count(*), sum(CASE WHEN currency = ?3 THEN total ELSE 0 END)"
+    "  FROM sales WHERE member_phone IS NOT NULL AND recorded_at_ms BETWEEN ?1 AND ?2"
+    "  GROUP BY member_phone),"
+    " refs(phone) AS ("
+    "  SELECT DISTINCT referrer_phone FROM members"
+    "  WHERE referrer_phone IS NOT NULL AND signed_up_ms BETWEEN ?1 AND ?2),"
+    " agg(partner_id, fresh, active, repeat, referrers, purchases, amount) AS ("
+    "  SELECT h.partner_id, sum(h.signed_up_ms BETWEEN ?1 AND ?2),"
+    "    sum(coalesce(b.n, 0) >= 1), sum(coalesce(b.n, 0) >= 2),"
+    "    sum(r.phone IS NOT NULL),"
+    "    sum(coalesce(b.n, 0)), sum(coalesce(b.amount, 0))"
+    "  FROM home h LEFT JOIN buys b ON b.phone = h.phone"
+    "  LEFT JOIN refs r ON r.phone = h.phone GROUP BY h.partner_id) "
+    "SELECT p.code, coalesce(a.fresh, 0), coalesce(a.active, 0), coalesce(a.repeat, 0),"
+    "  coalesce(a.referrers, 0), coalesce(a.purchases, 0), coalesce(a.amount, 0) "
+    "FROM partners p LEFT JOIN agg a ON a.partner_id = p.id "
+    "WHERE ?4 IS NULL OR p.code = ?4 ORDER BY p.code";
+
+int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t now_ms,
+                  json_t **out, char *why, size_t why_size)
+{
+    char p[DN_PERIOD_SIZE], currency[4];
+    int64_t from_ms, to_ms, all = 0;
+    sqlite3_stmt *stmt;
+    json_t *list;
+    int rc;
+
+    *out = NULL;
+    if (period)
+        snprintf(p, sizeof p, "%.7s", period);
+    else
+        dn_ledger_period_of(now_ms, p);
+    if (s_month_range(period ? period : p, &from_ms, &to_ms))
+        return s_why(DN_EINVAL, why, why_size, "period '%.40s' is not a month (YYYY-MM)",
+                     period ? period : p);
+    if (partner) {
+        dn_registry_partner_t found;
+        rc = dn_registry_partner_get(db, partner, &found);
+        if (rc == DN_ENOENT)
+            return s_why(rc, why, why_size, "partner %s does not exist", partner);
+        if (rc)
+            return rc;
+    }
+    if ((rc = s_report_currency(db, currency)) != 0)
+        return rc;
+
+    if (dn_db_prepare(db,
+                      "SELECT coalesce(sum(total), 0) FROM sales "
+                      "WHERE recorded_at_ms BETWEEN ? AND ? AND currency = ?",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, from_ms);
+    sqlite3_bind_int64(stmt, 2, to_ms);
+    sqlite3_bind_text(stmt, 3, currency, -1, SQLITE_STATIC);
+    rc = sqlite3_step(stmt) == SQLITE_ROW ? 0 : DN_EDB;
+    if (rc == 0)
+        all = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    if (rc)
+        return rc;
+
+    if (!(list = json_array()))
+        return DN_ENOMEM;
+    if (dn_db_prepare(db, s_kpi_sql, &stmt)) {
+        json_decref(list);
+        return DN_EDB;
+    }
+    sqlite3_bind_int64(stmt, 1, from_ms);
+    sqlite3_bind_int64(stmt, 2, to_ms);
+    sqlite3_bind_text(stmt, 3, currency, -1, SQLITE_STATIC);
+    if (partner)
+        sqlite3_bind_text(stmt, 4, partner, -1, SQLITE_STATIC);
+    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+        int64_t amount = sqlite3_column_int64(stmt, 6), bps = 0;
+        char share[DN_MONEY_TEXT_SIZE];
+        if (all > 0 && dn_money_muldiv(amount, DN_BPS_ONE, all, &bps))
+            rc = DN_EDB;
+        dn_money_format(bps, 2, share, sizeof share);
+        if (rc == 0)
+            rc = s_append(
+                list,
+                json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:s, s:o}", "partner",
+                          (const char *)sqlite3_column_text(stmt, 0), "period", p,
+                          "new_members", (json_int_t)sqlite3_column_int64(stmt, 1),
+                          "active_members", (json_int_t)sqlite3_column_int64(stmt, 2),
+                          "repeat_buyers", (json_int_t)sqlite3_column_int64(stmt, 3),
+                          "referrers", (json_int_t)sqlite3_column_int64(stmt, 4),
+                          "purchases", (json_int_t)sqlite3_column_int64(stmt, 5), "sales",
+                          s_money(amount, currency), "share", share, "currency",
+                          s_currency_json(currency)));
+    }
+    sqlite3_finalize(stmt);
+    if (rc) {
+        json_decref(list);
+        return rc;
+    }
+    *out = list;
+    return 0;
+}
+
+/* -- referrals --------------------------------------------------------------------- */
+
+/*  Net referral rewards by account name: referral transfers credited to
+    the account, less the clawbacks that reverse them.  */
+#define S_REWARDS_CTE                                                                    \
+    "rewards(account, amount) AS ("                                                      \
+    "  SELECT credit, amount FROM transfers WHERE code = 'referral'"                     \
+    "  UNION ALL"                                                                        \
+    "  SELECT c.debit, -c.amount FROM transfers c JOIN transfers o ON o.id = c.reverses" \
+    "  WHERE c.code = 'clawback' AND o.code = 'referral'),"                              \
+    " by_name(name, amount) AS ("                                                        \
+    "  SELECT a.name, sum(r.amount) FROM rewards r JOIN accounts a ON a.id = r.account"  \
+    "  GROUP BY a.name)"
+
+/*  ?1 the report currency, ?2 the limit.  */
+static const char s_top_sql[] =
+    "WITH referred(who, kind, phone) AS ("
+    "  SELECT referrer_phone, 'member', phone FROM members"
+    "  WHERE referrer_phone IS NOT NULL"
+    "  UNION ALL"
+    "  SELECT referrer_partner, 'partner', phone FROM members"
+    "  WHERE referrer_phone IS NULL AND referrer_partner IS NOT NULL),"
+    " buys(phone, n, amount) AS ("
+    "  SELECT member_phone, count(*), sum(CASE WHEN currency = ?1 THEN total ELSE 0 END)"
+    "  FROM sales WHERE member_phone IS NOT NULL GROUP BY member_phone),"
+    " top(who, kind, n, purchases, amount) AS ("
+    "  SELECT d.who, d.kind, count(*), coalesce(sum(b.n), 0), coalesce(sum(b.amount), 0)"
+    "  FROM referred d LEFT JOIN buys b ON b.phone = d.phone"
+    "  GROUP BY d.kind, d.who)," S_REWARDS_CTE " "
+    "SELECT t.who, t.kind, CASE t.kind WHEN 'member' THEN"
+    "  (SELECT name FROM members WHERE phone = t.who) ELSE"
+    "  (SELECT name FROM partners WHERE code = t.who) END,"
+    "  t.n, t.purchases, t.amount, coalesce(w.amount, 0) AS rewards "
+    "FROM top t LEFT JOIN by_name w ON w.name = t.kind || ':' || t.who "
+    "ORDER BY t.n DESC, rewards DESC, t.who LIMIT ?2";
+
+static int s_top(sqlite3 *db, int top, const char *currency, json_t *list)
+{
+    sqlite3_stmt *stmt;
+    int rc = 0;
+    if (dn_db_prepare(db, s_top_sql, &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, currency, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 2, top);
+    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW)
+        rc = s_append(
+            list,
+            json_pack("{s:s, s:s, s:o, s:I, s:I, s:o, s:o, s:o}", "referrer",
+                      (const char *)sqlite3_column_text(stmt, 0), "kind",
+                      (const char *)sqlite3_column_text(stmt, 1), "name", s_text(stmt, 2),
+                      "referred", (json_int_t)sqlite3_column_int64(stmt, 3), "purchases",
+                      (json_int_t)sqlite3_column_int64(stmt, 4), "purchases_total",
+                      s_money(sqlite3_column_int64(stmt, 5), currency), "rewards",
+                      s_money(sqlite3_column_int64(stmt, 6), currency), "currency",
+                      s_currency_json(currency)));
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/*  What a referral tree walk shares.  */
+typedef struct {
+    sqlite3 *db;
+    const char *currency;
+    json_t *list;
+    json_t *earned;  /* account name -> net rewards (integer) */
+    json_t *visited; /* phone -> true */
+    sqlite3_stmt *member, *children, *buys, *generated;
+} s_tree_t;
+
+static int s_tree_node(s_tree_t *t, const char *phone, int depth)
+{
+    char indented[2 * DN_REPORT_MAX_DEPTH + DN_PHONE_SIZE], account[8 + DN_PHONE_SIZE];
+    char(*kids)[DN_PHONE_SIZE] = NULL;
+    size_t n_kids = 0, cap = 0;
+    int64_t purchases = 0, total = 0, generated = 0;
+    json_t *row;
+    int rc = 0;
+
+    if (json_array_size(t->list) >= DN_REPORT_MAX_ROWS)
+        return DN_ETOOBIG;
+    json_object_set_new(t->visited, phone, json_true());
+
+    sqlite3_reset(t->buys);
+    sqlite3_bind_text(t->buys, 1, phone, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(t->buys) == SQLITE_ROW) {
+        purchases = sqlite3_column_int64(t->buys, 0);
+        total = sqlite3_column_int64(t->buys, 1);
+    }
+    sqlite3_reset(t->generated);
+    sqlite3_bind_text(t->generated, 1, phone, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(t->generated) == SQLITE_ROW)
+        generated = sqlite3_column_int64(t->generated, 0);
+
+    /* the children, copied before recursing (the statement is shared) */
+    sqlite3_reset(t->children);
+    sqlite3_bind_text(t->children, 1, phone, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(t->children) == SQLITE_ROW) {
+        if (n_kids == cap) {
+            size_t grow = cap ? cap * 2 : 8;
+            char(*bigger)[DN_PHONE_SIZE] = realloc(kids, grow * sizeof *bigger);
+            if (!bigger) {
+                free(kids);
+                return DN_ENOMEM;
+            }
+            kids = bigger;
+            cap = grow;
+        }
+        snprintf(kids[n_kids++], DN_PHONE_SIZE, "%s",
+                 (const char *)sqlite3_column_text(t->children, 0));
+    }
+
+    sqlite3_reset(t->member);
+    sqlite3_bind_text(t->member, 1, phone, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(t->member) != SQLITE_ROW) {
+        free(kids);
+        return DN_EDB;
+    }
+    snprintf(indented, sizeof indented, "%*s%s", 2 * depth, "", phone);
+    snprintf(account, sizeof account, "member:%s", phone);
+    row = json_pack(
+        "{s:s, s:s, s:o, s:i, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o}", "tree",
+        indented, "phone", phone, "name", s_text(t->member, 0), "depth", depth,
+        "referrer", s_text(t->member, 1), "signed_up", s_time(t->member, 2), "site",
+        s_text(t->member, 3), "referred", (json_int_t)n_kids, "purchases",
+        (json_int_t)purchases, "purchases_total", s_money(total, t->currency), "earned",
+        s_money(json_integer_value(json_object_get(t->earned, account)), t->currency),
+        "generated", s_money(generated, t->currency), "currency",
+        s_currency_json(t->currency));
+    sqlite3_reset(t->member);
+    rc = s_append(t->list, row);
+    for (size_t i = 0; rc == 0 && i < n_kids; i++)
+        if (depth + 1 <= DN_REPORT_MAX_DEPTH && !json_object_get(t->visited, kids[i]))
+            rc = s_tree_node(t, kids[i], depth + 1);
+    free(kids);
+    return rc;
+}
+
+static int s_tree(sqlite3 *db, const char *phone, const char *currency, json_t *list,
+                  char *why, size_t why_size)
+{
+    s_tree_t t = {.db = db, .currency = currency, .list = list};
+    sqlite3_stmt *stmt = NULL;
+    int rc = 0;
+
+    if (!(t.earned = json_object()) || !(t.visited = json_object())) {
+        rc = DN_ENOMEM;
+        goto done;
+    }
+    if (dn_db_prepare(db,
+                      "WITH " S_REWARDS_CTE " SELECT name, amount FROM by_name "
+                      "WHERE name LIKE 'member:%'",
+                      &stmt) ||
+        dn_db_prepare(
+            db,
+            "SELECT m.name, coalesce(m.referrer_phone, m.referrer_partner), "
+            "m.signed_up_ms, st.code FROM members m JOIN sites st ON st.id = m.site_id "
+            "WHERE m.phone = ?",
+            &t.member) ||
+        dn_db_prepare(db,
+                      "SELECT phone FROM members WHERE referrer_phone = ? ORDER BY phone",
+                      &t.children) ||
+        dn_db_prepare(db,
+                      "SELECT count(*), coalesce(sum(CASE WHEN currency = ?2 THEN total "
+                      "ELSE 0 END), 0) FROM sales WHERE member_phone = ?1",
+                      &t.buys) ||
+        dn_db_prepare(
+            db,
+            "SELECT coalesce(sum(CASE WHEN t.code = 'referral' THEN t.amount "
+            "ELSE -t.amount END), 0) FROM sales s "
+            "JOIN transfers t ON t.sale_eid = s.eid "
+            "LEFT JOIN transfers o ON o.id = t.reverses WHERE s.member_phone = ? "
+            "AND (t.code = 'referral' OR (t.code = 'clawback' AND "
+            "o.code = 'referral'))",
+            &t.generated)) {
+        rc = DN_EDB;
+        goto done;
+    }
+    sqlite3_bind_text(t.buys, 2, currency, -1, SQLITE_STATIC);
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+        json_object_set_new(t.earned, (const char *)sqlite3_column_text(stmt, 0),
+                            json_integer(sqlite3_column_int64(stmt, 1)));
+    sqlite3_bind_text(t.member, 1, phone, -1, SQLITE_STATIC);
+    rc = sqlite3_step(t.member) == SQLITE_ROW ? 0 : DN_ENOENT;
+    sqlite3_reset(t.member);
+    if (rc) {
+        s_why(rc, why, why_size, "no member with phone %s", phone);
+        goto done;
+    }
+    rc = s_tree_node(&t, phone, 0);
+    if (rc == DN_ETOOBIG)
+        s_why(rc, why, why_size, "the referral tree of %s has more than %d members",
+              phone, DN_REPORT_MAX_ROWS);
+done:
+    sqlite3_finalize(stmt);
+    sqlite3_finalize(t.member);
+    sqlite3_finalize(t.children);
+    sqlite3_finalize(t.buys);
+    sqlite3_finalize(t.generated);
+    json_decref(t.earned);
+    json_decref(t.visited);
+    return rc;
+}
+
+int dn_report_referrals(sqlite3 *db, int top, const char *phone, json_t **out, char *why,
+                        size_t why_size)
+{
+    char currency[4];
+    json_t *list;
+    int rc;
+
+    *out = NULL;
+    if (!phone && (top < 1 || top > DN_REPORT_MAX_TOP))
+        return s_why(DN_EINVAL, why, why_size, "--top must be 1 to %d",
+                     DN_REPORT_MAX_TOP);
+    if (phone && !dn_valid_phone(phone))
+        return s_why(DN_EINVAL, why, why_size, "'%.40s' is not a phone number", phone);
+    if ((rc = s_report_currency(db, currency)) != 0)
+        return rc;
+    if (!(list = json_array()))
+        return DN_ENOMEM;
+    rc = phone ? s_tree(db, phone, currency, list, why, why_size)
+               : s_top(db, top, currency, list);
+    if (rc) {
+        json_decref(list);
+        return rc;
+    }
+    *out = list;
+    return 0;
+}
+
+/* -- sites ------------------------------------------------------------------------- */
+
+/*  Writes a duration: "15s", "42m", "5h 07m", "2d 03h".  */
+static void s_duration(int64_t ms, char *buf, size_t size)
+{
+    int64_t s = ms / 1000;
+    if (s < 0)
+        s = 0;
+    if (s < 60)
+        snprintf(buf, size, "%llds", (long long)s);
+    else if (s < 3600)
+        snprintf(buf, size, "%lldm", (long long)(s / 60));
+    else if (s < 86400)
+        snprintf(buf, size, "%lldh %02lldm", (long long)(s / 3600),
+                 (long long)(s % 3600 / 60));
+    else
+        snprintf(buf, size, "%lldd %02lldh", (long long)(s / 86400),
+                 (long long)(s % 86400 / 3600));
+}
+
+/*  ?1 now, ?2 the silence that counts.  */
+static const char s_sites_sql[] =
+    "WITH w AS (SELECT s.code, p.code AS partner, s.revoked_ms, s.last_seen_ms,"
+    "  ?1 - coalesce(s.last_seen_ms, s.created_ms) AS silent, s.reported_pending,"
+    "  CASE WHEN s.reported_pending > 0 AND s.oldest_pending_ms IS NOT NULL"
+    "    THEN s.oldest_pending_ms + coalesce(s.clock_skew_ms, 0) END AS oldest"
+    "  FROM sites s JOIN partners p ON p.id = s.partner_id) "
+    "SELECT code, partner, CASE WHEN revoked_ms IS NOT NULL THEN 'revoked'"
+    "  WHEN silent > ?2 THEN 'silent' ELSE 'ok' END AS state, last_seen_ms, silent,"
+    "  reported_pending, oldest FROM w "
+    "ORDER BY CASE state WHEN 'silent' THEN 0 WHEN 'ok' THEN 1 ELSE 2 END,"
+    "  CASE state WHEN 'silent' THEN -silent ELSE 0 END, code";
+
+int dn_report_sites(sqlite3 *db, int64_t now_ms, json_t **out)
+{
+    sqlite3_stmt *stmt;
+    json_t *list;
+    int rc = 0;
+
+    *out = NULL;
+    if (!(list = json_array()))
+        return DN_ENOMEM;
+    if (dn_db_prepare(db, s_sites_sql, &stmt)) {
+        json_decref(list);
+        return DN_EDB;
+    }
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_int64(stmt, 2, DN_REPORT_SILENT_MS);
+    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+        char silent_for[32], lag[32];
+        int64_t silent = sqlite3_column_int64(stmt, 4), lag_ms = 0;
+        int has_lag = sqlite3_column_type(stmt, 6) != SQLITE_NULL;
+        s_duration(silent, silent_for, sizeof silent_for);
+        if (has_lag) {
+            lag_ms = now_ms - sqlite3_column_int64(stmt, 6);
+            if (lag_ms < 0)
+                lag_ms = 0;
+            s_duration(lag_ms, lag, sizeof lag);
+        }
+        rc = s_append(
+            list, json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:I, s:o}", "site",
+                            (const char *)sqlite3_column_text(stmt, 0), "partner",
+                            (const char *)sqlite3_column_text(stmt, 1), "state",
+                            (const char *)sqlite3_column_text(stmt, 2), "last_seen",
+                            s_time(stmt, 3), "silent_for", silent_for, "pending",
+                            sqlite3_column_type(stmt, 5) == SQLITE_NULL
+                                ? json_null()
+                                : json_integer(sqlite3_column_int64(stmt, 5)),
+                            "oldest_pending", s_time(stmt, 6), "lag",
+                            has_lag ? json_string(lag) : json_null(), "silent_ms",
+                            (json_int_t)silent, "lag_ms",
+                            has_lag ? json_integer(lag_ms) : json_null()));
+    }
+    sqlite3_finalize(stmt);
+    if (rc) {
+        json_decref(list);
+        return rc;
+    }
+    *out = list;
+    return 0;
+}

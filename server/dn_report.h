@@ -1,0 +1,174 @@
+/*  dn_report -- headquarters' reports, and the rollups kept for them.
+
+    Four reports, each a JSON array of flat objects that dealernet-hq
+    prints as a table, CSV or JSON (see the README, "Reports", for the
+    exact definition of every figure):
+      sales      totals, counts, refunds and net per partner, site,
+                 channel, day, month or category; or a partner's team
+                 volume per month;
+      kpi        per partner and month: new, active and repeat members,
+                 members who referred someone, and their share of sales;
+      referrals  the top referrers, or one member's referral tree, with the
+                 rewards the ledger paid;
+      sites      sync health, sites silent for more than a day first.
+
+    Team volume is the one figure that would need the tree at query time,
+    so it is rolled up at ingest instead: every stored sale adds its total
+    to the seller and to every partner above it as the tree stood at the
+    sale's time, in the sale's month; every refund subtracts from the same
+    partners (the sale's upline at the sale's time) in the refund's own
+    month.  Moves never change the past (dn_registry_partner_move refuses a
+    move that would re-parent a stored sale), so what was added at ingest
+    stays what a walk of the effective-dated tree would give.  Refunds are
+    also split over the sale's categories at ingest (a refund by amount
+    names no line), so that a category's refunds never exceed its sales.
+
+    Amounts are exact integers in minor units, shown as decimal strings
+    with the currency's exponent; sales in different currencies are never
+    added together.
+*/
+#ifndef DN_REPORT_H
+#define DN_REPORT_H
+
+#include "dealernet.pb-c.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* -- the rollups, kept at ingest ------------------------------------------- */
+
+typedef struct _dn_report_t dn_report_t;
+
+/*  Returns a new rollup keeper on db (borrowed; must outlive it), or NULL.
+    Caller destroys, before closing db.  */
+dn_report_t *dn_report_new(sqlite3 *db);
+
+/*  Destroys; accepts NULL and sets *self_p to NULL.  */
+void dn_report_destroy(dn_report_t **self_p);
+
+/*  Rolls up a just-stored event (its rows written), inside the caller's
+    transaction: a sale adds to its team's month, a refund subtracts from
+    the sale's team in the refund's month and records its category split;
+    other events roll up nothing.  eid is the event's row, now_ms the time
+    it is stored (a seller HQ had not added by then belongs to no team, as
+    it earns no commission).  Team volume moves at the next
+    dn_report_flush.  Returns 0 or DN_EDB / DN_ENOMEM (the caller rolls
+    back; the keeper forgets by itself).  */
+int dn_report_post(dn_report_t *self, int64_t eid, const Dealernet__Event *ev,
+                   int64_t now_ms);
+
+/*  Writes the team volume moves of the postings since the last flush,
+    inside the caller's transaction (dn_ingest flushes once per batch).
+    Returns 0 or DN_EDB (the keeper then forgets).  */
+int dn_report_flush(dn_report_t *self);
+
+/*  Drops the cached tree and the moves not yet flushed: call after any
+    admin command and after any rollback of a transaction it posted in.  */
+void dn_report_forget(dn_report_t *self);
+
+/*  Recomputes every rollup from the stored events, in event order, inside
+    the caller's transaction (dn_central_open runs it once after the
+    migration that created the rollups, on a database that already held
+    events).  Returns 0, DN_EDB, DN_ENOMEM.  */
+int dn_report_rebuild(sqlite3 *db);
+
+/* -- the reports ------------------------------------------------------------ */
+
+/*  What `sales` groups by.  */
+typedef enum {
+    DN_REPORT_BY_MONTH = 0,
+    DN_REPORT_BY_PARTNER,
+    DN_REPORT_BY_SITE,
+    DN_REPORT_BY_CHANNEL,
+    DN_REPORT_BY_DAY,
+    DN_REPORT_BY_CATEGORY
+} dn_report_by_t;
+
+/*  Parses "partner", "site", "channel", "day", "month", "category".
+    Returns 0 or DN_EINVAL.  */
+int dn_report_by_parse(const char *text, dn_report_by_t *by);
+
+typedef struct {
+    dn_report_by_t by;
+    int64_t from_ms;     /* first millisecond included */
+    int64_t to_ms;       /* last millisecond included */
+    const char *partner; /* a partner code, or NULL for all */
+    int team;            /* with partner: its team volume, by month */
+} dn_report_sales_t;
+
+/*  Sets *out to a new JSON array (caller decrefs), one object per group
+    and currency, in group order (channels in the order store, online,
+    community, unspecified; other keys ascending; a category-less line
+    under null, first):
+    {KEY (the group: "month", "partner", "site", "channel", "day" or
+    "category"), "currency", "sales" (count), "total", "refunds" (count),
+    "refunded", "net" (total - refunded)}; money as decimal strings.
+    Sales count on the day they were recorded, refunds on theirs;
+    with partner, only sales credited to it (and their refunds).
+    With team (partner required, by month): {"month", "partner",
+    "currency", "sales", "total", "refunds", "refunded", "net"} from the
+    rollup, for the months of from_ms .. to_ms inclusive.
+    Returns 0; DN_EINVAL (team without partner, team with another
+    grouping, from after to); DN_ENOENT (no such partner); DN_EDB,
+    DN_ENOMEM.  why holds one line.  */
+int dn_report_sales(sqlite3 *db, const dn_report_sales_t *query, json_t **out, char *why,
+                    size_t why_size);
+
+/*  Sets *out to a new JSON array, one object per partner (partner, a
+    code, or every partner in code order) for period (YYYY-MM; NULL: the
+    month of now_ms): {"partner", "period", "new_members",
+    "active_members", "repeat_buyers", "referrers", "purchases", "sales",
+    "share", "currency"}, where a member belongs to the partner it names
+    as referrer at sign-up if HQ knows that code, else to the partner of
+    the site it signed up at; and:
+      new_members     its members who signed up in the period;
+      active_members  its members with at least one purchase (a sale
+                      naming their phone, at any site) in the period;
+      repeat_buyers   its members with two or more purchases in it;
+      referrers       its members named as referrer by a member who signed
+                      up in the period;
+      purchases       the purchases of its members in the period;
+      sales           their total, in the report currency;
+      share           sales as a percentage (2 decimals, half-even) of all
+                      sales recorded in the period in that currency ("0.00"
+                      when there are none).
+    The report currency is the ledger's (that of the plans), else that of
+    the first sale stored.  Returns 0, DN_EINVAL (bad period), DN_ENOENT
+    (no such partner), DN_EDB, DN_ENOMEM; why holds one line.  */
+int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t now_ms,
+                  json_t **out, char *why, size_t why_size);
+
+/*  Sets *out to a new JSON array.  Without phone: the top referrers (at
+    most top), by members referred, then rewards, then code:
+    {"referrer" (a phone or a partner code), "kind" ("member" or
+    "partner"), "name", "referred" (members whose sign-up named it),
+    "purchases" (their purchases), "purchases_total", "rewards" (referral
+    transfers to its account less their clawbacks), "currency"}.
+    With phone (normalised): the member's referral tree, depth first,
+    children by phone: {"tree" (the phone, indented two spaces per
+    depth), "phone", "name", "depth", "referrer", "signed_up" (ISO-8601),
+    "site", "referred", "purchases", "purchases_total", "earned" (net
+    referral rewards credited to this member), "generated" (net referral
+    rewards its purchases paid its referrer), "currency"}.
+    Returns 0, DN_EINVAL (top out of 1..DN_REPORT_MAX_TOP), DN_ENOENT (no
+    such member), DN_EDB, DN_ENOMEM; why holds one line.  */
+#define DN_REPORT_MAX_TOP 1000
+int dn_report_referrals(sqlite3 *db, int top, const char *phone, json_t **out, char *why,
+                        size_t why_size);
+
+/*  Sets *out to a new JSON array, one object per site: {"site",
+    "partner", "state" ("silent": no contact for more than a day -- since
+    it was added when never seen; "ok"; "revoked"), "last_seen"
+    (ISO-8601 or null), "silent_for" (like "2d 03h"), "pending" (what the
+    agent last reported still pending, less what arrived since; null
+    before any Hello), "oldest_pending" (the oldest pending event's time,
+    on the server's clock, when pending > 0), "lag" (now - oldest_pending,
+    like "5h 12m"), "silent_ms", "lag_ms"}; silent sites first, longest
+    silence first, then the others by code, revoked sites last.  Returns 0,
+    DN_EDB, DN_ENOMEM.  */
+#define DN_REPORT_SILENT_MS (24LL * 3600 * 1000)
+int dn_report_sites(sqlite3 *db, int64_t now_ms, json_t **out);
+
+#endif
