@@ -6,7 +6,9 @@
 # sites, records sales, refunds and member
 # sign-ups at both while offline (referrals, all three channels, a partial
 # refund, one phone signed up at both), enrolls and syncs them, and shows
-# what each side holds: sites, conflicts, statements, and a full verify.  Stops the server and removes everything at the end.
+# what each side holds: sites, conflicts, statements, team volume, sales by
+# channel, KPIs, referrals, sync health, a full verify, and the shop's
+# reminders.  Stops the server and removes everything at the end.
 set -eu
 BIN=${1:-bin}
 DIR=$(mktemp -d /tmp/dealernet-demo.XXXXXX)
@@ -104,6 +106,15 @@ hq member conflicts
 hq statement DEALER-BJ
 hq statement RESELLER-7
 hq member statement "+86 138 0013 8000"
+hq sales --partner DEALER-BJ --team --by month
+hq sales --by channel
+hq kpi
+hq referrals
+hq sites
 hq verify
+
+echo
+echo "== the shop's call list: who will run out soon"
+shop reminders --days 30
 echo
 echo "demo done: server stopped, $DIR removed"

@@ -20,6 +20,9 @@
 #   DEALER-BJ  5.99+1.48+3.00+5.92-1.48+16.50-1.65      = 29.76
 #   RESELLER-7 44.00+5.00+5.50-4.40-0.55                = 49.55
 #   Wang Fang  5.00+0.60                                 =  5.60
+#   DEALER-BJ team volume: its own 138.30+59.90+74.00 and RESELLER-7's
+#   550.00 = 822.20, refunds 18.50+55.00 = 73.50, net 748.70
+#   reminders (household 4, rice 2 x 30/4 = 15 days, oil 1 x 30/4 = 7): 2
 set -u
 BIN=${DN_BIN:-bin}
 [ -n "${DN_WRAP:-}" ] && exit 77 # a whole demo under valgrind proves nothing more
@@ -45,6 +48,11 @@ closing() { # the closing line after the statement header of account $1
 check "DEALER-BJ closing" 29.76 "$(closing partner:DEALER-BJ)"
 check "RESELLER-7 closing" 49.55 "$(closing partner:RESELLER-7)"
 check "Wang Fang closing" 5.60 "$(closing member:+8613800138000)"
+check "team volume DEALER-BJ" "2026-11 DEALER-BJ CNY 4 822.20 2 73.50 748.70" \
+    "$(grep '^2026-11  *DEALER-BJ' "$out" | tr -s ' ')"
+check "community channel" "community CNY 1 550.00 1 55.00 495.00" \
+    "$(grep '^community ' "$out" | tr -s ' ')"
+check "reminders listed" 1 "$(grep -c '^2 to call' "$out")"
 check "verify" 1 "$(grep -c '^verify: ok' "$out")"
 check "one member conflict" 1 "$(grep -c '^+8613800138000 *SHOP-BJ1' "$out")"
 check "no process left" 0 "$(pgrep -f "dealernet-server -d /tmp/dealernet-demo" | wc -l)"
