@@ -52,8 +52,10 @@ int dn_record_parse_line(const char *text, int exponent, dn_record_line_t *line,
                      text);
     if (qty_len == 0)
         return s_why(DN_EPARSE, why, why_size, "line '%s': quantity missing", text);
-    if (qty_len >= sizeof qty)
-        qty_len = sizeof qty - 1; /* far too long: refused as out of range below */
+    if (qty_len >= sizeof qty) /* cut short, "0...051" would read as 5 */
+        return s_why(DN_EPARSE, why, why_size,
+                     "line '%s': quantity must be a whole number from 1 to %d", text,
+                     DN_MAX_QUANTITY);
     memcpy(qty, colon + 1, qty_len);
     qty[qty_len] = '\0';
     if (dn_parse_int(qty, 1, DN_MAX_QUANTITY, &line->quantity))

@@ -1,10 +1,13 @@
 /*  dn_sync -- enrollment, sync and the sync daemon (see dn_sync.h).
 
-    One session = one fresh DEALER socket: Hello, Welcome (the server's
-    applied seq), then batches with up to `window` in flight, each acked
-    cumulatively.  Any doubt -- a reply timeout, a gap refusal, a server
-    that could not commit -- ends the session; the next one resends from
-    the last ack, and the server skips what it already applied after
+    This is the ZeroMQ driver of the session state machine (dn_syncsm):
+    one session = one fresh DEALER socket, carrying the machine's messages
+    and feeding it the replies or a reply timeout.  What a session says and
+    what it concludes from the answers lives in dn_syncsm.c, where the
+    deterministic simulator runs the very same code; here live only the
+    sockets, the clocks, the backoff between sessions and the overall
+    deadline.  Any doubt ends a session; the next one resends from the
+    agent's last ack, and the server skips what it already applied after
     checking it is the very same bytes, so a resend never skips or repeats
     an event on the server.
 */
@@ -14,7 +17,6 @@
 #include "dn_error.h"
 #include "dn_log.h"
 #include "dn_outbox.h"
-#include "dn_protocol.h"
 #include "dn_time.h"
 #include "dn_wire.h"
 
@@ -28,9 +30,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define DN_AGENT_VERSION     "0.1.0"
-#define DN_SYNC_MAX_WINDOW   64
-#define DN_REPLY_BYTES       (64 * 1024) /* replies are small */
+#define DN_REPLY_BYTES (64 * 1024) /* replies are small */
 
 static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -90,48 +90,39 @@ static int s_send(void *sock, const Dealernet__SyncMessage *msg)
     return rc;
 }
 
-/*  Waits up to timeout_ms for one reply.  Returns 0 and *msg, DN_ETIMEDOUT,
-    or DN_EPROTO for a reply that does not decode (treated as lost).  */
-static int s_recv(void *sock, int timeout_ms, Dealernet__SyncMessage **msg)
+/*  Waits up to timeout_ms for one reply frame into *frame (initialised by
+    the caller).  Returns 0, DN_ETIMEDOUT, or DN_EPROTO for a reply of more
+    than one frame (logged; treated as lost).  */
+static int s_recv_frame(void *sock, int timeout_ms, zmq_msg_t *frame)
 {
     zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, timeout_ms) <= 0)
+        return DN_ETIMEDOUT;
+    if (zmq_msg_recv(frame, sock, ZMQ_DONTWAIT) < 0)
+        return DN_ETIMEDOUT;
+    if (zmq_msg_more(frame)) {
+        dn_log_warn("dropped a malformed reply from the server: more than one frame");
+        return DN_EPROTO;
+    }
+    return 0;
+}
+
+/*  Waits up to timeout_ms for one reply and decodes it.  Returns 0 and
+    *msg, DN_ETIMEDOUT, or DN_EPROTO for a reply that does not decode
+    (treated as lost).  */
+static int s_recv(void *sock, int timeout_ms, Dealernet__SyncMessage **msg)
+{
     zmq_msg_t frame;
     char why[DN_WHY_SIZE];
     int rc;
     *msg = NULL;
-    if (zmq_poll(&item, 1, timeout_ms) <= 0)
-        return DN_ETIMEDOUT;
     zmq_msg_init(&frame);
-    if (zmq_msg_recv(&frame, sock, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&frame);
-        return DN_ETIMEDOUT;
-    }
-    rc = zmq_msg_more(&frame)
-             ? DN_EPROTO
-             : dn_wire_sync_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), msg, why,
-                                   sizeof why);
-    if (rc)
-        dn_log_warn("dropped a malformed reply from the server: %s", rc == DN_EPROTO ? why : "");
+    rc = s_recv_frame(sock, timeout_ms, &frame);
+    if (rc == 0 && (rc = dn_wire_sync_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), msg,
+                                             why, sizeof why)) != 0)
+        dn_log_warn("dropped a malformed reply from the server: %s", why);
     zmq_msg_close(&frame);
     return rc;
-}
-
-/*  What a refusal means for the agent.  */
-static int s_refusal(const Dealernet__Refused *refused, dn_sync_result_t *r)
-{
-    r->refused = refused->code;
-    snprintf(r->error, sizeof r->error, "server refused: %s", refused->text);
-    switch (refused->code) {
-    case DEALERNET__REFUSE_CODE__REFUSE_GAP:
-    case DEALERNET__REFUSE_CODE__REFUSE_INTERNAL:
-    case DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED:
-        return DN_EAGAIN; /* reconnect and resume from the server's seq */
-    case DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED:
-    case DEALERNET__REFUSE_CODE__REFUSE_REVOKED:
-        return DN_EPERM;
-    default:
-        return DN_EPROTO;
-    }
 }
 
 /* -- enrollment ------------------------------------------------------------ */
@@ -227,6 +218,7 @@ int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
 typedef struct {
     dn_store_t *store;
     dn_key_t *key;
+    dn_syncsm_t *sm;
     void *ctx;
     const char *endpoint, *server_key;
     dn_curve_pair_t pair;
@@ -245,181 +237,49 @@ static void s_progress(s_sync_t *self, int done)
     fflush(stderr);
 }
 
-/*  Acknowledges locally what the server holds.  */
-static int s_acked(s_sync_t *self, uint64_t through)
+static void s_on_ack(void *arg, const dn_sync_result_t *result)
 {
-    int rc;
-    if (through <= self->r->acked_through)
-        return 0;
-    if (through > self->r->head_seq) {
-        snprintf(self->r->error, sizeof self->r->error,
-                 "the server holds seq %llu but this site's log ends at %llu: was agent.db "
-                 "restored from an old copy?",
-                 (unsigned long long)through, (unsigned long long)self->r->head_seq);
-        return DN_EPROTO;
-    }
-    rc = dn_outbox_ack(self->store, through);
-    if (rc == 0)
-        self->r->acked_through = through;
-    s_progress(self, 0);
-    return rc;
+    (void)result;
+    s_progress(arg, 0);
 }
 
-/*  Reads, signs and sends the batch starting at seq from.  Sets *last.  */
-static int s_push(s_sync_t *self, void *sock, uint64_t from, size_t max_events,
-                  uint64_t *last)
-{
-    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
-    Dealernet__PushBatch push = DEALERNET__PUSH_BATCH__INIT;
-    dn_outbox_batch_t batch;
-    uint8_t signed_bytes[DN_BATCH_SIGNED_MAX], sig[DN_SIG_BYTES];
-    size_t signed_len;
-    int rc = dn_outbox_read(self->store, from, max_events, DN_MAX_BATCH_BYTES, &batch);
-    if (rc)
-        return rc;
-    if (batch.n == 0) {
-        dn_outbox_batch_free(&batch);
-        return DN_ECHAIN;
-    }
-    signed_len = dn_wire_batch_signed(dn_store_info(self->store)->site, batch.last_seq,
-                                      batch.head, signed_bytes);
-    rc = dn_key_sign(self->key, signed_bytes, signed_len, sig);
-    if (rc == 0) {
-        push.has_first_seq = 1;
-        push.first_seq = batch.first_seq;
-        push.n_events = batch.n;
-        push.events = batch.events;
-        push.has_chain_head = 1;
-        push.chain_head.data = batch.head;
-        push.chain_head.len = DN_HASH_BYTES;
-        push.has_signature = 1;
-        push.signature.data = sig;
-        push.signature.len = DN_SIG_BYTES;
-        msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_PUSH;
-        msg.push = &push;
-        rc = s_send(sock, &msg);
-    }
-    if (rc == 0) {
-        *last = batch.last_seq;
-        self->r->sent_events += batch.n;
-    }
-    dn_outbox_batch_free(&batch);
-    return rc;
-}
-
-/*  One session on a fresh socket.  Returns 0 when everything up to the
-    head is acknowledged, DN_EAGAIN to reconnect and resume, or a final
-    error.  */
+/*  One session on a fresh socket: carries the state machine's messages
+    and replies.  Returns 0 when everything up to the head is
+    acknowledged, DN_EAGAIN to reconnect and resume, or a final error.  */
 static int s_session(s_sync_t *self)
 {
-    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT, *reply = NULL;
-    Dealernet__Hello hello = DEALERNET__HELLO__INIT;
-    dn_outbox_position_t pos;
-    uint64_t inflight[DN_SYNC_MAX_WINDOW], next;
-    size_t window, max_events, n_inflight = 0;
+    dn_syncsm_action_t action =
+        dn_syncsm_start(self->sm, dn_time_now_ms(), self->reply_timeout_ms);
     void *sock;
-    int rc;
 
-    if ((rc = dn_outbox_position(self->store, &pos)) != 0)
-        return rc;
-    self->r->head_seq = pos.head_seq;
-    if (self->r->acked_through < pos.acked_seq)
-        self->r->acked_through = pos.acked_seq;
+    if (action == DN_SYNCSM_FAIL)
+        return dn_syncsm_rc(self->sm);
     sock = s_connect(self->ctx, self->endpoint, self->server_key, &self->pair,
                      self->reply_timeout_ms);
     if (!sock)
         return DN_EINVAL;
     self->r->connects++;
-
-    hello.has_protocol = 1;
-    hello.protocol = DN_PROTOCOL_VERSION;
-    hello.agent_version = DN_AGENT_VERSION;
-    hello.has_pending = 1;
-    hello.pending = pos.pending;
-    hello.has_clock_ms = 1;
-    hello.clock_ms = dn_time_now_ms();
-    hello.has_head_seq = 1;
-    hello.head_seq = pos.head_seq;
-    if (pos.pending) {
-        hello.has_oldest_pending_ms = 1;
-        hello.oldest_pending_ms = pos.oldest_pending_ms;
-    }
-    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_HELLO;
-    msg.hello = &hello;
-    rc = s_send(sock, &msg);
-    if (rc == 0)
-        rc = s_recv(sock, self->reply_timeout_ms, &reply);
-    if (rc) {
-        snprintf(self->r->error, sizeof self->r->error, "no answer from %s",
-                 self->endpoint);
-        rc = DN_EAGAIN;
-        goto done;
-    }
-    if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_REFUSED) {
-        rc = s_refusal(reply->refused, self->r);
-        goto done;
-    }
-    if (reply->body_case != DEALERNET__SYNC_MESSAGE__BODY_WELCOME) {
-        rc = DN_EAGAIN;
-        goto done;
-    }
-    window = reply->welcome->window < DN_SYNC_MAX_WINDOW ? reply->welcome->window
-                                                         : DN_SYNC_MAX_WINDOW;
-    max_events = reply->welcome->max_batch_events;
-    /* Resend from our own last ack, not from the server's applied seq: the
-       server checks every event it already holds against what it stored
-       (REFUSE_TAMPER if it differs), so a lost ack never lets a changed
-       event be marked synced unchecked.  A server ahead of our head is
-       still an error (s_acked says so).  */
-    if (reply->welcome->applied_seq > pos.head_seq)
-        rc = s_acked(self, reply->welcome->applied_seq);
-    dn_wire_sync_free(&reply);
-    if (rc)
-        goto done;
-    next = self->r->acked_through + 1;
-
-    while (rc == 0 && self->r->acked_through < pos.head_seq) {
-        while (n_inflight < window && next <= pos.head_seq) {
-            uint64_t last;
-            if ((rc = s_push(self, sock, next, max_events, &last)) != 0)
-                break;
-            inflight[n_inflight++] = last;
-            next = last + 1;
-        }
-        if (rc)
-            break;
-        if (s_recv(sock, self->reply_timeout_ms, &reply) != 0) {
-            snprintf(self->r->error, sizeof self->r->error,
-                     "no answer from %s within %d ms", self->endpoint,
-                     self->reply_timeout_ms);
-            rc = DN_EAGAIN;
-            break;
-        }
-        if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_ACK) {
-            /* One reply per batch, in order: a batch counts as acked only
-               with its own reply, even if the server applied more.  */
-            uint64_t through = reply->ack->acked_through;
-            size_t keep = 0;
-            if (n_inflight && through > inflight[0])
-                through = inflight[0];
-            rc = s_acked(self, through);
-            for (size_t i = 0; i < n_inflight; i++)
-                if (inflight[i] > self->r->acked_through)
-                    inflight[keep++] = inflight[i];
-            n_inflight = keep;
-        } else if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_REFUSED) {
-            rc = s_refusal(reply->refused, self->r);
+    for (;;) {
+        if (action == DN_SYNCSM_SEND) {
+            const uint8_t *data;
+            size_t len;
+            dn_syncsm_message(self->sm, &data, &len);
+            action = zmq_send(sock, data, len, 0) == (int)len ? dn_syncsm_sent(self->sm)
+                                                              : dn_syncsm_send_failed(self->sm);
+        } else if (action == DN_SYNCSM_WAIT) {
+            zmq_msg_t frame;
+            zmq_msg_init(&frame);
+            if (s_recv_frame(sock, self->reply_timeout_ms, &frame) == 0)
+                action = dn_syncsm_reply(self->sm, zmq_msg_data(&frame), zmq_msg_size(&frame));
+            else
+                action = dn_syncsm_timeout(self->sm);
+            zmq_msg_close(&frame);
         } else {
-            rc = DN_EAGAIN;
+            break;
         }
-        dn_wire_sync_free(&reply);
     }
-    if (rc == DN_ETIMEDOUT) /* a send that found no connection in time */
-        rc = DN_EAGAIN;
-done:
-    dn_wire_sync_free(&reply);
     zmq_close(sock);
-    return rc;
+    return action == DN_SYNCSM_DONE ? 0 : dn_syncsm_rc(self->sm);
 }
 
 static void s_sleep_ms(int64_t ms)
@@ -481,6 +341,12 @@ int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *opt
         rc = DN_EIO;
         goto out;
     }
+    if (!(self.sm = dn_syncsm_new(store, self.key, endpoint, result))) {
+        rc = DN_ENOMEM;
+        goto out;
+    }
+    if (self.progress)
+        dn_syncsm_set_progress(self.sm, s_on_ack, &self);
     self.ctx = zmq_ctx_new();
     for (;;) {
         int64_t left = deadline - dn_time_now_ms();
@@ -514,6 +380,7 @@ out:
     }
     s_record(store, rc, result);
     memset(&self.pair, 0, sizeof self.pair);
+    dn_syncsm_destroy(&self.sm);
     dn_key_destroy(&self.key);
     if (self.ctx)
         zmq_ctx_term(self.ctx);

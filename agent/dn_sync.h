@@ -8,13 +8,15 @@
     fresh one connects, and sending resumes from the last ack (the server
     checks resent events against what it stored and skips them).
     Nothing pending is ever dropped: a sync that gives up leaves every event
-    in the outbox for the next try.
+    in the outbox for the next try.  The session logic itself is the state
+    machine of dn_syncsm.h; this module drives it over CurveZMQ.
 */
 #ifndef DN_SYNC_H
 #define DN_SYNC_H
 
 #include "dealernet.pb-c.h"
 #include "dn_store.h"
+#include "dn_syncsm.h" /* dn_sync_result_t */
 
 #include <signal.h>
 #include <stdint.h>
@@ -28,16 +30,6 @@ typedef struct {
     int reply_timeout_ms; /* per reply; 0 = DN_SYNC_REPLY_TIMEOUT_MS */
     int progress;         /* draw a progress line on stderr */
 } dn_sync_options_t;
-
-typedef struct {
-    uint64_t acked_through; /* the server holds every seq up to here */
-    uint64_t head_seq;      /* the site's last recorded seq */
-    uint64_t pending;       /* still unacknowledged when sync returned */
-    uint64_t sent_events;   /* events sent, resends included */
-    int connects;           /* sockets opened (1 + reconnects) */
-    Dealernet__RefuseCode refused; /* the server's last refusal, 0 if none */
-    char error[256];        /* what went wrong, for the clerk and status */
-} dn_sync_result_t;
 
 /*  Enrolls the site in dir with the server: generates (or, after a failed
     attempt, reuses) DIR/curve.key, sends the token, and on success records

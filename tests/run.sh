@@ -49,6 +49,19 @@ for t in "$B"/tests/unit/test_*; do
     run "unit/$(basename "$t")" $WRAP "$t"
 done
 
+# The deterministic simulation (tests/sim): DN_SIM_SEEDS seeds (2,000); a few
+# in this process under valgrind.
+for t in "$B"/tests/sim/dn_*; do
+    case "$t" in *.o | *.d) continue ;; esac
+    [ -x "$t" ] || continue
+    if [ -n "$WRAP" ]; then
+        # shellcheck disable=SC2086
+        run "sim/$(basename "$t")" $WRAP "$t" --seeds 3 --jobs 0 --repeat 1 --bug-check 0
+    else
+        run "sim/$(basename "$t")" "$t" --seeds "${DN_SIM_SEEDS:-2000}"
+    fi
+done
+
 for t in tests/cli/*.sh; do
     [ -f "$t" ] || continue
     run "cli/$(basename "$t" .sh)" env DN_BIN="$BIN" DN_WRAP="$WRAP" sh "$t"

@@ -1,0 +1,388 @@
+/*  dn_syncsm -- the sync session's state machine (see dn_syncsm.h).
+
+    States: idle (no session yet), hello (the Hello is out, waiting for the
+    Welcome), push (batches in flight, waiting for their replies), ended
+    (the last action was RECONNECT, DONE or FAIL).  The one invariant the
+    rest hangs on: inflight[] holds, in the order sent, the last seq of
+    every batch of this session that has not had its own reply, and an ack
+    is never taken beyond inflight[0] -- replies come one per batch, in
+    order, so an ack beyond the oldest batch in flight can only belong to
+    a resend or a duplicate, and the events it covers are marked synced
+    when their own batch is acked (or the next session resends them and
+    the server checks them again).
+*/
+#include "dn_syncsm.h"
+#include "dn_error.h"
+#include "dn_log.h"
+#include "dn_outbox.h"
+#include "dn_protocol.h"
+#include "dn_wire.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { S_IDLE, S_HELLO, S_PUSH, S_ENDED } s_state_t;
+
+struct _dn_syncsm_t {
+    dn_store_t *store;   /* borrowed */
+    dn_key_t *key;       /* borrowed: signs batches */
+    const char *peer;    /* borrowed: the server, in error texts */
+    dn_sync_result_t *r; /* borrowed */
+    void (*progress)(void *arg, const dn_sync_result_t *result);
+    void *progress_arg;
+
+    s_state_t state;
+    int rc;               /* with ended: 0, DN_EAGAIN or the failure */
+    int reply_timeout_ms; /* quoted in "no answer" texts */
+    uint64_t head;        /* head seq read at start: the session's goal */
+    size_t window;        /* batches in flight, from the Welcome */
+    size_t max_events;    /* per batch, from the Welcome */
+    uint64_t next;        /* first seq this session has not sent yet */
+    uint64_t inflight[DN_SYNC_MAX_WINDOW];
+    size_t n_inflight;
+
+    uint8_t *out; /* the packed message of the last SEND */
+    size_t out_len;
+    uint64_t out_last; /* with a batch in out: its last seq */
+    size_t out_n;      /* with a batch in out: its events */
+};
+
+dn_syncsm_t *dn_syncsm_new(dn_store_t *store, dn_key_t *key, const char *peer,
+                           dn_sync_result_t *result)
+{
+    dn_syncsm_t *self;
+    assert(store && key && peer && result);
+    self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->store = store;
+    self->key = key;
+    self->peer = peer;
+    self->r = result;
+    self->state = S_IDLE;
+    return self;
+}
+
+void dn_syncsm_destroy(dn_syncsm_t **self_p)
+{
+    if (self_p && *self_p) {
+        free((*self_p)->out);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+void dn_syncsm_set_progress(dn_syncsm_t *self,
+                            void (*fn)(void *arg, const dn_sync_result_t *result),
+                            void *arg)
+{
+    self->progress = fn;
+    self->progress_arg = arg;
+}
+
+void dn_syncsm_message(const dn_syncsm_t *self, const uint8_t **data, size_t *len)
+{
+    *data = self->out;
+    *len = self->out_len;
+}
+
+int dn_syncsm_rc(const dn_syncsm_t *self)
+{
+    return self->rc;
+}
+
+const char *dn_syncsm_state(const dn_syncsm_t *self)
+{
+    static const char *names[] = {"idle", "hello", "push", "ended"};
+    return names[self->state];
+}
+
+size_t dn_syncsm_inflight(const dn_syncsm_t *self)
+{
+    return self->n_inflight;
+}
+
+/*  Ends the session.  */
+static dn_syncsm_action_t s_end(dn_syncsm_t *self, dn_syncsm_action_t action, int rc)
+{
+    self->state = S_ENDED;
+    self->rc = rc;
+    self->n_inflight = 0;
+    return action;
+}
+
+/*  Ends the session with rc: 0 is done, DN_EAGAIN reconnects, anything
+    else fails.  */
+static dn_syncsm_action_t s_end_rc(dn_syncsm_t *self, int rc)
+{
+    if (rc == 0)
+        return s_end(self, DN_SYNCSM_DONE, 0);
+    if (rc == DN_EAGAIN)
+        return s_end(self, DN_SYNCSM_RECONNECT, DN_EAGAIN);
+    return s_end(self, DN_SYNCSM_FAIL, rc);
+}
+
+/*  Packs msg into self->out.  */
+static int s_pack(dn_syncsm_t *self, const Dealernet__SyncMessage *msg)
+{
+    char why[DN_WHY_SIZE];
+    int rc;
+    free(self->out);
+    self->out = NULL;
+    self->out_len = 0;
+    rc = dn_wire_sync_pack(msg, &self->out, &self->out_len, why, sizeof why);
+    if (rc)
+        dn_log_error("cannot pack a sync message: %s", why);
+    return rc;
+}
+
+/*  What a refusal means for the agent.  */
+static int s_refusal(dn_syncsm_t *self, const Dealernet__Refused *refused)
+{
+    self->r->refused = refused->code;
+    snprintf(self->r->error, sizeof self->r->error, "server refused: %s", refused->text);
+    switch (refused->code) {
+    case DEALERNET__REFUSE_CODE__REFUSE_GAP:
+    case DEALERNET__REFUSE_CODE__REFUSE_INTERNAL:
+    case DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED:
+        return DN_EAGAIN; /* reconnect and resume from our own last ack */
+    case DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED:
+    case DEALERNET__REFUSE_CODE__REFUSE_REVOKED:
+        return DN_EPERM;
+    default:
+        return DN_EPROTO;
+    }
+}
+
+/*  Acknowledges locally what the server holds.  */
+static int s_acked(dn_syncsm_t *self, uint64_t through)
+{
+    dn_sync_result_t *r = self->r;
+    int rc;
+    if (through <= r->acked_through)
+        return 0;
+    if (through > r->head_seq) {
+        snprintf(
+            r->error, sizeof r->error,
+            "the server holds seq %llu but this site's log ends at %llu: was agent.db "
+            "restored from an old copy?",
+            (unsigned long long)through, (unsigned long long)r->head_seq);
+        return DN_EPROTO;
+    }
+    rc = dn_outbox_ack(self->store, through);
+    if (rc == 0)
+        r->acked_through = through;
+    if (self->progress)
+        self->progress(self->progress_arg, r);
+    return rc;
+}
+
+/*  Reads, signs and packs the batch starting at seq from.  The batch ends
+    at the head read at start, however far the outbox has grown since (a
+    clerk records while the daemon syncs): an ack beyond that head would
+    look like a server that holds more than the site ever recorded.  */
+static int s_pack_push(dn_syncsm_t *self, uint64_t from)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__PushBatch push = DEALERNET__PUSH_BATCH__INIT;
+    dn_outbox_batch_t batch;
+    uint8_t signed_bytes[DN_BATCH_SIGNED_MAX], sig[DN_SIG_BYTES];
+    size_t signed_len, max_events = self->max_events;
+    int rc;
+
+    assert(from <= self->head);
+    if (self->head - from + 1 < max_events)
+        max_events = (size_t)(self->head - from + 1);
+    rc = dn_outbox_read(self->store, from, max_events, DN_MAX_BATCH_BYTES, &batch);
+    if (rc)
+        return rc;
+    if (batch.n == 0) {
+        dn_outbox_batch_free(&batch);
+        return DN_ECHAIN;
+    }
+    signed_len = dn_wire_batch_signed(dn_store_info(self->store)->site, batch.last_seq,
+                                      batch.head, signed_bytes);
+    rc = dn_key_sign(self->key, signed_bytes, signed_len, sig);
+    if (rc == 0) {
+        push.has_first_seq = 1;
+        push.first_seq = batch.first_seq;
+        push.n_events = batch.n;
+        push.events = batch.events;
+        push.has_chain_head = 1;
+        push.chain_head.data = batch.head;
+        push.chain_head.len = DN_HASH_BYTES;
+        push.has_signature = 1;
+        push.signature.data = sig;
+        push.signature.len = DN_SIG_BYTES;
+        msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_PUSH;
+        msg.push = &push;
+        rc = s_pack(self, &msg);
+    }
+    if (rc == 0) {
+        self->out_last = batch.last_seq;
+        self->out_n = batch.n;
+    }
+    dn_outbox_batch_free(&batch);
+    return rc;
+}
+
+/*  The push loop: done when everything up to the session's head is
+    acked; else send the next batch if the window has room; else wait.  */
+static dn_syncsm_action_t s_fill(dn_syncsm_t *self)
+{
+    int rc;
+    if (self->r->acked_through >= self->head)
+        return s_end(self, DN_SYNCSM_DONE, 0);
+    if (self->n_inflight < self->window && self->next <= self->head) {
+        if ((rc = s_pack_push(self, self->next)) != 0)
+            return s_end_rc(self, rc);
+        return DN_SYNCSM_SEND;
+    }
+    return DN_SYNCSM_WAIT;
+}
+
+/*  A reply that never came (or could not be read): reconnect.  */
+static dn_syncsm_action_t s_lost(dn_syncsm_t *self)
+{
+    if (self->state == S_HELLO)
+        snprintf(self->r->error, sizeof self->r->error, "no answer from %s", self->peer);
+    else
+        snprintf(self->r->error, sizeof self->r->error, "no answer from %s within %d ms",
+                 self->peer, self->reply_timeout_ms);
+    return s_end(self, DN_SYNCSM_RECONNECT, DN_EAGAIN);
+}
+
+dn_syncsm_action_t dn_syncsm_start(dn_syncsm_t *self, int64_t now_ms,
+                                   int reply_timeout_ms)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Hello hello = DEALERNET__HELLO__INIT;
+    dn_outbox_position_t pos;
+    int rc;
+
+    self->state = S_IDLE;
+    self->n_inflight = 0;
+    self->reply_timeout_ms = reply_timeout_ms;
+    if ((rc = dn_outbox_position(self->store, &pos)) != 0)
+        return s_end(self, DN_SYNCSM_FAIL, rc);
+    self->head = pos.head_seq;
+    self->r->head_seq = pos.head_seq;
+    if (self->r->acked_through < pos.acked_seq)
+        self->r->acked_through = pos.acked_seq;
+
+    hello.has_protocol = 1;
+    hello.protocol = DN_PROTOCOL_VERSION;
+    hello.agent_version = DN_AGENT_VERSION;
+    hello.has_pending = 1;
+    hello.pending = pos.pending;
+    hello.has_clock_ms = 1;
+    hello.clock_ms = now_ms;
+    hello.has_head_seq = 1;
+    hello.head_seq = pos.head_seq;
+    if (pos.pending) {
+        hello.has_oldest_pending_ms = 1;
+        hello.oldest_pending_ms = pos.oldest_pending_ms;
+    }
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_HELLO;
+    msg.hello = &hello;
+    if ((rc = s_pack(self, &msg)) != 0)
+        return s_end(self, DN_SYNCSM_FAIL, rc);
+    self->out_n = 0;
+    self->state = S_HELLO;
+    return DN_SYNCSM_SEND;
+}
+
+dn_syncsm_action_t dn_syncsm_sent(dn_syncsm_t *self)
+{
+    assert(self->state == S_HELLO || self->state == S_PUSH);
+    if (self->state == S_HELLO)
+        return DN_SYNCSM_WAIT;
+    assert(self->n_inflight < DN_SYNC_MAX_WINDOW);
+    self->inflight[self->n_inflight++] = self->out_last;
+    self->next = self->out_last + 1;
+    self->r->sent_events += self->out_n;
+    return s_fill(self);
+}
+
+dn_syncsm_action_t dn_syncsm_send_failed(dn_syncsm_t *self)
+{
+    assert(self->state == S_HELLO || self->state == S_PUSH);
+    if (self->state == S_HELLO)
+        return s_lost(self);
+    return s_end(self, DN_SYNCSM_RECONNECT, DN_EAGAIN);
+}
+
+dn_syncsm_action_t dn_syncsm_timeout(dn_syncsm_t *self)
+{
+    assert(self->state == S_HELLO || self->state == S_PUSH);
+    return s_lost(self);
+}
+
+/*  The Welcome (or a refusal) after the Hello.  */
+static dn_syncsm_action_t s_on_welcome(dn_syncsm_t *self,
+                                       const Dealernet__SyncMessage *reply)
+{
+    const Dealernet__Welcome *welcome = reply->welcome;
+    int rc;
+    if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_REFUSED)
+        return s_end_rc(self, s_refusal(self, reply->refused));
+    if (reply->body_case != DEALERNET__SYNC_MESSAGE__BODY_WELCOME)
+        return s_end(self, DN_SYNCSM_RECONNECT, DN_EAGAIN);
+    self->window =
+        welcome->window < DN_SYNC_MAX_WINDOW ? welcome->window : DN_SYNC_MAX_WINDOW;
+    self->max_events = welcome->max_batch_events;
+    /* Resend from our own last ack, not from the server's applied seq: the
+       server checks every event it already holds against what it stored
+       (REFUSE_TAMPER if it differs), so a lost ack never lets a changed
+       event be marked synced unchecked.  A server ahead of our head is
+       still an error (s_acked says so).  */
+    if (welcome->applied_seq > self->head &&
+        (rc = s_acked(self, welcome->applied_seq)) != 0)
+        return s_end_rc(self, rc);
+    self->next = self->r->acked_through + 1;
+    self->state = S_PUSH;
+    return s_fill(self);
+}
+
+/*  A reply to a batch.  */
+static dn_syncsm_action_t s_on_push_reply(dn_syncsm_t *self,
+                                          const Dealernet__SyncMessage *reply)
+{
+    int rc;
+    if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_REFUSED)
+        return s_end_rc(self, s_refusal(self, reply->refused));
+    if (reply->body_case != DEALERNET__SYNC_MESSAGE__BODY_ACK)
+        return s_end(self, DN_SYNCSM_RECONNECT, DN_EAGAIN);
+    /* One reply per batch, in order: a batch counts as acked only with its
+       own reply, even if the server applied more.  */
+    uint64_t through = reply->ack->acked_through;
+    size_t keep = 0;
+    if (self->n_inflight && through > self->inflight[0])
+        through = self->inflight[0];
+    rc = s_acked(self, through);
+    for (size_t i = 0; i < self->n_inflight; i++)
+        if (self->inflight[i] > self->r->acked_through)
+            self->inflight[keep++] = self->inflight[i];
+    self->n_inflight = keep;
+    if (rc)
+        return s_end_rc(self, rc);
+    return s_fill(self);
+}
+
+dn_syncsm_action_t dn_syncsm_reply(dn_syncsm_t *self, const uint8_t *data, size_t len)
+{
+    Dealernet__SyncMessage *reply = NULL;
+    dn_syncsm_action_t action;
+    char why[DN_WHY_SIZE];
+    assert(self->state == S_HELLO || self->state == S_PUSH);
+    if (dn_wire_sync_unpack(data, len, &reply, why, sizeof why) != 0) {
+        dn_log_warn("dropped a malformed reply from the server: %s", why);
+        return s_lost(self);
+    }
+    action =
+        self->state == S_HELLO ? s_on_welcome(self, reply) : s_on_push_reply(self, reply);
+    dn_wire_sync_free(&reply);
+    return action;
+}

@@ -1,0 +1,387 @@
+/*  test_syncsm -- unit tests for the agent's sync session state machine.
+
+    The machine is driven by hand here, the way dn_sync.c and the simulator
+    drive it: each test starts a session on a site with a few recorded
+    sales, checks the exact bytes it asks to send (decoded: which message,
+    which seqs), and feeds it replies packed by dn_wire as a server would.
+    Checked: the Hello carries the outbox position and the given clock; a
+    session pushes from the agent's own last ack, in batches of the
+    Welcome's size, with no more than its window in flight; events are
+    marked synced only by their own batch's ack, even when the server says
+    it applied more; a batch never reaches past the head read at start,
+    even when the clerk recorded more since (a bug the simulator found:
+    seed 1 -- the ack of such a batch looked like a server ahead of the
+    site); each refusal code maps to reconnect or give up; a timeout or a
+    malformed reply reconnects; a server ahead of the site's head fails.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dn_crypto.h"
+#include "dn_error.h"
+#include "dn_log.h"
+#include "dn_outbox.h"
+#include "dn_protocol.h"
+#include "dn_record.h"
+#include "dn_store.h"
+#include "dn_syncsm.h"
+#include "dn_wire.h"
+
+typedef struct {
+    char dir[64];
+    dn_store_t *store;
+    dn_key_t *key;
+    dn_sync_result_t result;
+    dn_syncsm_t *sm;
+} fixture_t;
+
+/*  Records one sale of 1 x 1.00.  */
+static void s_sale(fixture_t *fx)
+{
+    dn_record_line_t line = {"TEA", 1, 1, 100};
+    dn_sale_input_t in = {&line, 1, NULL, NULL, NULL};
+    dn_record_result_t out;
+    char why[256] = "";
+    assert_int_equal(dn_record_sale(fx->store, &in, &out, why, sizeof why), 0);
+}
+
+static int s_setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    uint8_t seed[32];
+    int err = 0;
+    if (!fx)
+        return -1;
+    for (int i = 0; i < 32; i++)
+        seed[i] = (uint8_t)i;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_syncsm.XXXXXX");
+    if (!mkdtemp(fx->dir) || dn_store_create(fx->dir, "SHOP-01", "DLR-7", "CNY") != 0 ||
+        !(fx->store = dn_store_open(fx->dir, &err)) ||
+        !(fx->key = dn_key_from_seed(seed)) ||
+        !(fx->sm = dn_syncsm_new(fx->store, fx->key, "tcp://server:7700", &fx->result)))
+        return -1;
+    *state = fx;
+    for (int i = 0; i < 5; i++)
+        s_sale(fx);
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    char path[128];
+    DIR *d;
+    struct dirent *e;
+    dn_syncsm_destroy(&fx->sm);
+    assert_null(fx->sm);
+    dn_store_destroy(&fx->store);
+    dn_key_destroy(&fx->key);
+    if ((d = opendir(fx->dir)) != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof path, "%s/%s", fx->dir, e->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/*  The message the machine asks to send, decoded.  Caller frees.  */
+static Dealernet__SyncMessage *s_sent(fixture_t *fx)
+{
+    Dealernet__SyncMessage *msg = NULL;
+    const uint8_t *data;
+    size_t len;
+    char why[DN_WHY_SIZE];
+    dn_syncsm_message(fx->sm, &data, &len);
+    assert_int_equal(dn_wire_sync_unpack(data, len, &msg, why, sizeof why), 0);
+    return msg;
+}
+
+/*  Checks the machine asks to send a push of first..last and confirms it
+    went out; returns the next action.  */
+static dn_syncsm_action_t s_expect_push(fixture_t *fx, dn_syncsm_action_t action,
+                                        uint64_t first, uint64_t last)
+{
+    Dealernet__SyncMessage *msg;
+    assert_int_equal(action, DN_SYNCSM_SEND);
+    msg = s_sent(fx);
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_PUSH);
+    assert_int_equal(msg->push->first_seq, first);
+    assert_int_equal(msg->push->n_events, last - first + 1);
+    dn_wire_sync_free(&msg);
+    return dn_syncsm_sent(fx->sm);
+}
+
+static dn_syncsm_action_t s_reply(fixture_t *fx, const Dealernet__SyncMessage *msg)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char why[DN_WHY_SIZE];
+    dn_syncsm_action_t action;
+    assert_int_equal(dn_wire_sync_pack(msg, &buf, &len, why, sizeof why), 0);
+    action = dn_syncsm_reply(fx->sm, buf, len);
+    free(buf);
+    return action;
+}
+
+static dn_syncsm_action_t s_welcome(fixture_t *fx, uint64_t applied, uint32_t window,
+                                    uint32_t max_events)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Welcome welcome = DEALERNET__WELCOME__INIT;
+    welcome.has_protocol = 1;
+    welcome.protocol = DN_PROTOCOL_VERSION;
+    welcome.has_applied_seq = 1;
+    welcome.applied_seq = applied;
+    welcome.has_server_clock_ms = 1;
+    welcome.server_clock_ms = 1;
+    welcome.has_window = 1;
+    welcome.window = window;
+    welcome.has_max_batch_events = 1;
+    welcome.max_batch_events = max_events;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_WELCOME;
+    msg.welcome = &welcome;
+    return s_reply(fx, &msg);
+}
+
+static dn_syncsm_action_t s_ack(fixture_t *fx, uint64_t through)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__PushAck ack = DEALERNET__PUSH_ACK__INIT;
+    ack.has_acked_through = 1;
+    ack.acked_through = through;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ACK;
+    msg.ack = &ack;
+    return s_reply(fx, &msg);
+}
+
+static dn_syncsm_action_t s_refused(fixture_t *fx, Dealernet__RefuseCode code)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Refused refused = DEALERNET__REFUSED__INIT;
+    refused.has_code = 1;
+    refused.code = code;
+    refused.text = "no";
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_REFUSED;
+    msg.refused = &refused;
+    return s_reply(fx, &msg);
+}
+
+/*  Starts a session and checks its Hello; returns dn_syncsm_sent's action.  */
+static dn_syncsm_action_t s_start(fixture_t *fx, uint64_t head, uint64_t pending)
+{
+    Dealernet__SyncMessage *msg;
+    assert_int_equal(dn_syncsm_start(fx->sm, 1767225600123LL, 3000), DN_SYNCSM_SEND);
+    assert_string_equal(dn_syncsm_state(fx->sm), "hello");
+    msg = s_sent(fx);
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_HELLO);
+    assert_int_equal(msg->hello->protocol, DN_PROTOCOL_VERSION);
+    assert_int_equal(msg->hello->head_seq, head);
+    assert_int_equal(msg->hello->pending, pending);
+    assert_int_equal(msg->hello->clock_ms, 1767225600123LL);
+    dn_wire_sync_free(&msg);
+    return dn_syncsm_sent(fx->sm);
+}
+
+static uint64_t s_pending(fixture_t *fx)
+{
+    dn_outbox_position_t pos;
+    assert_int_equal(dn_outbox_position(fx->store, &pos), 0);
+    return pos.pending;
+}
+
+/*  Window 2, batches of 2: 1..2 and 3..4 go out, then 5..5 after the first
+    ack; each ack marks its batch synced; done at 5.  */
+static void test_windowed_push(void **state)
+{
+    fixture_t *fx = *state;
+    dn_syncsm_action_t a = s_start(fx, 5, 5);
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    a = s_expect_push(fx, s_welcome(fx, 0, 2, 2), 1, 2);
+    a = s_expect_push(fx, a, 3, 4);
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    assert_int_equal(dn_syncsm_inflight(fx->sm), 2);
+    a = s_expect_push(fx, s_ack(fx, 2), 5, 5);
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    assert_int_equal(s_pending(fx), 3);
+    assert_int_equal(s_ack(fx, 4), DN_SYNCSM_WAIT);
+    assert_int_equal(s_pending(fx), 1);
+    assert_int_equal(s_ack(fx, 5), DN_SYNCSM_DONE);
+    assert_int_equal(dn_syncsm_rc(fx->sm), 0);
+    assert_int_equal(s_pending(fx), 0);
+    assert_int_equal(fx->result.acked_through, 5);
+    assert_int_equal(fx->result.sent_events, 5);
+}
+
+/*  An ack beyond the oldest batch in flight counts only up to that batch:
+    the events of 3..4 wait for their own ack.  A duplicate ack changes
+    nothing.  */
+static void test_ack_only_own_batch(void **state)
+{
+    fixture_t *fx = *state;
+    dn_syncsm_action_t a = s_start(fx, 5, 5);
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    a = s_expect_push(fx, s_welcome(fx, 0, 2, 2), 1, 2);
+    a = s_expect_push(fx, a, 3, 4);
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    a = s_expect_push(fx, s_ack(fx, 4), 5, 5);
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    assert_int_equal(fx->result.acked_through, 2);
+    assert_int_equal(s_pending(fx), 3);
+    assert_int_equal(s_ack(fx, 2), DN_SYNCSM_WAIT); /* a duplicate */
+    assert_int_equal(fx->result.acked_through, 2);
+    assert_int_equal(dn_syncsm_inflight(fx->sm), 2);
+}
+
+/*  The regression of simulator seed 1: events recorded after the session
+    read its head are not sent in this session, so the acks stay within
+    the head and the session ends done, leaving them for the next one.  */
+static void test_batch_stops_at_head(void **state)
+{
+    fixture_t *fx = *state;
+    dn_syncsm_action_t a = s_start(fx, 5, 5);
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    s_sale(fx); /* the clerk records 6 and 7 while the daemon syncs */
+    s_sale(fx);
+    a = s_expect_push(fx, s_welcome(fx, 0, 1, 10), 1, 5);
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    assert_int_equal(s_ack(fx, 5), DN_SYNCSM_DONE);
+    assert_int_equal(s_pending(fx), 2);
+    a = s_start(fx, 7, 2); /* the next session takes them */
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    a = s_expect_push(fx, s_welcome(fx, 5, 1, 10), 6, 7);
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    assert_int_equal(s_ack(fx, 7), DN_SYNCSM_DONE);
+    assert_int_equal(s_pending(fx), 0);
+}
+
+/*  A new session resends from the agent's own last ack even when the
+    server says it holds more, so the server checks those events again.  */
+static void test_resend_from_own_ack(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    assert_int_equal(s_expect_push(fx, s_welcome(fx, 0, 1, 2), 1, 2), DN_SYNCSM_WAIT);
+    assert_int_equal(s_expect_push(fx, s_ack(fx, 2), 3, 4), DN_SYNCSM_WAIT);
+    assert_int_equal(dn_syncsm_timeout(fx->sm), DN_SYNCSM_RECONNECT);
+    assert_int_equal(dn_syncsm_rc(fx->sm), DN_EAGAIN);
+    assert_string_equal(fx->result.error,
+                        "no answer from tcp://server:7700 within 3000 ms");
+    assert_int_equal(s_start(fx, 5, 3), DN_SYNCSM_WAIT);
+    assert_int_equal(s_expect_push(fx, s_welcome(fx, 5, 4, 10), 3, 5), DN_SYNCSM_WAIT);
+    assert_int_equal(s_ack(fx, 5), DN_SYNCSM_DONE);
+    assert_int_equal(s_pending(fx), 0);
+}
+
+/*  Refusals: a gap, an internal error or a rate limit reconnect; a revoked
+    or unknown site and any data refusal give up.  */
+static void test_refusals(void **state)
+{
+    fixture_t *fx = *state;
+    static const struct {
+        Dealernet__RefuseCode code;
+        dn_syncsm_action_t action;
+        int rc;
+    } cases[] = {
+        {DEALERNET__REFUSE_CODE__REFUSE_GAP, DN_SYNCSM_RECONNECT, DN_EAGAIN},
+        {DEALERNET__REFUSE_CODE__REFUSE_INTERNAL, DN_SYNCSM_RECONNECT, DN_EAGAIN},
+        {DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED, DN_SYNCSM_RECONNECT, DN_EAGAIN},
+        {DEALERNET__REFUSE_CODE__REFUSE_REVOKED, DN_SYNCSM_FAIL, DN_EPERM},
+        {DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED, DN_SYNCSM_FAIL, DN_EPERM},
+        {DEALERNET__REFUSE_CODE__REFUSE_TAMPER, DN_SYNCSM_FAIL, DN_EPROTO},
+        {DEALERNET__REFUSE_CODE__REFUSE_CHAIN, DN_SYNCSM_FAIL, DN_EPROTO},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dn_syncsm_action_t a = s_start(fx, 5, 5);
+        assert_int_equal(a, DN_SYNCSM_WAIT);
+        a = s_expect_push(fx, s_welcome(fx, 0, 1, 5), 1, 5);
+        assert_int_equal(a, DN_SYNCSM_WAIT);
+        a = s_refused(fx, cases[i].code);
+        assert_int_equal(a, cases[i].action);
+        assert_int_equal(dn_syncsm_rc(fx->sm), cases[i].rc);
+        assert_int_equal(fx->result.refused, cases[i].code);
+        assert_string_equal(fx->result.error, "server refused: no");
+        assert_string_equal(dn_syncsm_state(fx->sm), "ended");
+        assert_int_equal(s_pending(fx), 5);
+    }
+}
+
+/*  No Welcome, a malformed reply, or something other than a Welcome:
+    reconnect, nothing acked.  */
+static void test_lost_hello(void **state)
+{
+    fixture_t *fx = *state;
+    static const uint8_t junk[] = {0xFF, 0xFF, 0xFF};
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    assert_int_equal(dn_syncsm_timeout(fx->sm), DN_SYNCSM_RECONNECT);
+    assert_string_equal(fx->result.error, "no answer from tcp://server:7700");
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    fx->result.error[0] = '\0';
+    assert_int_equal(dn_syncsm_reply(fx->sm, junk, sizeof junk), DN_SYNCSM_RECONNECT);
+    assert_string_equal(fx->result.error, "no answer from tcp://server:7700");
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    assert_int_equal(s_ack(fx, 5), DN_SYNCSM_RECONNECT);
+    assert_int_equal(dn_syncsm_start(fx->sm, 1, 3000), DN_SYNCSM_SEND);
+    fx->result.error[0] = '\0';
+    assert_int_equal(dn_syncsm_send_failed(fx->sm), DN_SYNCSM_RECONNECT);
+    assert_string_equal(fx->result.error, "no answer from tcp://server:7700");
+    assert_int_equal(s_pending(fx), 5);
+}
+
+/*  A server that holds more than the site ever recorded: give up and say
+    so, nothing marked synced.  */
+static void test_server_ahead(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    assert_int_equal(s_welcome(fx, 9, 1, 5), DN_SYNCSM_FAIL);
+    assert_int_equal(dn_syncsm_rc(fx->sm), DN_EPROTO);
+    assert_string_equal(
+        fx->result.error,
+        "the server holds seq 9 but this site's log ends at 5: was agent.db "
+        "restored from an old copy?");
+    assert_int_equal(s_pending(fx), 5);
+}
+
+/*  Nothing pending: Hello, Welcome, done.  */
+static void test_nothing_pending(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(dn_outbox_ack(fx->store, 5), 0);
+    assert_int_equal(s_start(fx, 5, 0), DN_SYNCSM_WAIT);
+    assert_int_equal(s_welcome(fx, 5, 4, 500), DN_SYNCSM_DONE);
+    assert_int_equal(fx->result.acked_through, 5);
+    assert_int_equal(fx->result.sent_events, 0);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_windowed_push),
+        T(test_ack_only_own_batch),
+        T(test_batch_stops_at_head),
+        T(test_resend_from_own_ack),
+        T(test_refusals),
+        T(test_lost_hello),
+        T(test_server_ahead),
+        T(test_nothing_pending),
+    };
+#undef T
+    dn_log_init("test_syncsm", DN_LOG_QUIET, 0);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
