@@ -6,6 +6,8 @@
 #   make check-asan the same tests built with address + undefined sanitizers
 #   make check-valgrind  agent tests under valgrind memcheck
 #   make bench      benchmarks, printing ratios against an in-run baseline
+#   make soak       long runs: fault tests (1,000 kills each), simulation seeds
+#   make fuzz       libFuzzer targets (tests/fuzz/), each for FUZZ_SECS seconds
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Objects go to $(B)/, binaries to $(BIN)/.  Protobuf-c code is generated from
@@ -100,7 +102,7 @@ format:
 	    $(wildcard server/*.[ch])
 
 clean:
-	rm -rf build build-asan bin bin-asan
+	rm -rf build build-asan build-fuzz build-asan-fuzz bin bin-asan
 
 # -- generated code --------------------------------------------------------
 
@@ -149,6 +151,87 @@ $(B)/tests/bench/%: $(B)/tests/bench/%.o $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
 
 # Test tools (tests/tools/*.c, e.g. dn_poke), driven by the CLI tests.
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
+	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+# Fault tests' programs (tests/fault/*.c: the checker dn_check, the chaos
+# proxy dn_chaos), driven by tests/fault/*.sh.  `make soak` runs those
+# scripts long (tests/fault/soak.sh); `make test` runs them short through
+# the wrappers tests/cli/fault_*.sh.
+FAULT_SRCS := $(wildcard tests/fault/*.c)
+FAULT_BINS := $(FAULT_SRCS:tests/fault/%.c=$(B)/tests/fault/%)
+
+.PHONY: soak soak-fault
+build-tests: $(FAULT_BINS)
+
+soak: soak-fault
+
+soak-fault: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
+	@DN_BIN=$(BIN) sh tests/fault/soak.sh
+
+$(B)/tests/fault/%: $(B)/tests/fault/%.o $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
+	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+# The deterministic simulation (tests/sim/*.c, e.g. dn_sim): built like
+# the unit tests, run by tests/run.sh with 2,000 seeds; `make soak` runs
+# 100,000 seeds on $(JOBS) jobs.
+SIM_SRCS := $(wildcard tests/sim/*.c)
+SIM_BINS := $(SIM_SRCS:tests/sim/%.c=$(B)/tests/sim/%)
+SIM_SOAK_SEEDS ?= 100000
+
+.PHONY: soak-sim
+build-tests: $(SIM_BINS)
+
+soak: soak-sim
+
+soak-sim: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
+	@$(B)/tests/sim/dn_sim --seeds $(SIM_SOAK_SEEDS) --jobs $(JOBS) --repeat 200
+
+$(B)/tests/sim/%: $(B)/tests/sim/%.o $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
+	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+# Fuzzing (tests/fuzz/): libFuzzer targets fuzz_*.c built with clang and
+# the address and undefined sanitizers in their own folder $(B)-fuzz, so
+# the gcc build beside them is untouched.  `make fuzz` runs each target
+# FUZZ_SECS seconds (growing its corpus in $(B)-fuzz/corpus); `make test`
+# runs each 30 s (DN_FUZZ_SECS) through tests/cli/hostile_fuzz.sh.  A crash
+# fails the run and leaves its input in $(B)-fuzz/crashes/.
+# `make fuzz-corpus` rewrites the committed seeds (tests/fuzz/corpus/).
+FUZZ_B         ?= $(B)-fuzz
+FUZZ_CC        ?= clang
+FUZZ_SECS      ?= 300
+FUZZ_TARGETS   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+ifeq ($(SAN),fuzz)
+CFLAGS_ALL += -Wno-unknown-warning-option -fsanitize=fuzzer-no-link,address,undefined \
+              -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS_ALL = -fsanitize=fuzzer-no-link,address,undefined
+endif
+
+.PHONY: fuzz fuzz-build fuzz-bins fuzz-corpus
+build-tests: fuzz-build
+
+fuzz: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) fuzz-build
+	@sh tests/fuzz/fuzz.sh -k $(FUZZ_B) $(FUZZ_SECS) $(FUZZ_TARGETS)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(FUZZ_CC) SAN=fuzz fuzz-bins
+
+# (made by fuzz-build's own make, where B is the fuzz folder)
+fuzz-bins: $(FUZZ_TARGETS:%=$(B)/tests/fuzz/%) $(B)/tests/fuzz/gen_corpus
+	@:
+
+fuzz-corpus: fuzz-build
+	$(FUZZ_B)/tests/fuzz/gen_corpus tests/fuzz/corpus
+
+$(B)/tests/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/dn_fuzz.o $(LIBAGENT) \
+                        $(LIBSERVER) $(LIBCOMMON)
+	$(CC) -fsanitize=fuzzer,address,undefined $^ -o $@ $(LDLIBS_ALL)
+
+$(B)/tests/fuzz/gen_corpus: $(B)/tests/fuzz/gen_corpus.o $(B)/tests/fuzz/dn_fuzz.o \
+                            $(LIBSERVER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

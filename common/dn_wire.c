@@ -2,6 +2,21 @@
 
     The checks are written as a list of "refuse if" lines, each naming the
     field, so the reason a peer gets points at the exact problem.
+
+    Bytes from outside are walked once by a pre-scan before protobuf-c sees
+    them, because protobuf-c is lenient in ways a door must not be: it
+    takes field number 0 when the tag is an overlong varint, keeps the last
+    of a field sent twice (a second sale replaces the first, lines and
+    all) and the last body of a oneof, truncates a 64-bit varint into a
+    32-bit field or enum, cuts a string at an embedded NUL while the hashed
+    bytes keep what follows, and allocates an array for every element of a
+    repeated field before anyone can count them (a 1 MiB batch of empty
+    events is half a million of them).  The pre-scan refuses all of that
+    without allocating, in time linear in the bytes times the nesting
+    depth; what it accepts, protobuf-c decodes to the one meaning the scan
+    saw.  Encodings that are merely not canonical (fields out of order,
+    overlong varints) are accepted: they have one meaning, and the server
+    hashes and stores the bytes it received, never a re-encoding.
 */
 #include "dn_wire.h"
 #include "dn_crypto.h"
@@ -64,6 +79,199 @@ static int s_has_unknown(const ProtobufCMessage *m)
         if (sub && s_has_unknown(sub))
             return 1;
     }
+    return 0;
+}
+
+/* -- the pre-scan ------------------------------------------------------------ */
+
+#define DN_SCAN_MAX_DEPTH    8    /* the proto nests 3 deep; no recursion */
+#define DN_SCAN_MAX_FIELDS   32   /* fields of the largest message, and room */
+#define DN_SCAN_MAX_ELEMENTS 1000 /* a repeated field with no bound of its own */
+
+/*  What the scan reports its refusals with.  */
+typedef struct {
+    const char *name;      /* the outer message, for reasons: "event" */
+    const char *malformed; /* the reason for bytes that are not protobuf */
+    char *why;
+    size_t why_size;
+} s_scan_t;
+
+/*  Reads a varint of at most max_bytes bytes at p[0..len) into *value.
+    Returns its length, or 0 if it is cut short, longer than max_bytes, or
+    beyond 64 bits (a tenth byte above 1).  */
+static size_t s_varint(const uint8_t *p, size_t len, size_t max_bytes, uint64_t *value)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < len && i < max_bytes; i++) {
+        if (i == 9 && p[i] > 1)
+            return 0;
+        v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *value = v;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/*  The wire type a field of this type is sent with.  */
+static int s_wire_type(ProtobufCType type)
+{
+    switch (type) {
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_FLOAT:
+        return PROTOBUF_C_WIRE_TYPE_32BIT;
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return PROTOBUF_C_WIRE_TYPE_64BIT;
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_BYTES:
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+    default:
+        return PROTOBUF_C_WIRE_TYPE_VARINT;
+    }
+}
+
+/*  Returns 1 if a varint value fits the field's type as it is sent: 32-bit
+    signed types and enums as a sign-extended int32, unsigned and zigzag
+    32-bit types within 32 bits, bools as 0 or 1.  */
+static int s_fits(ProtobufCType type, uint64_t v)
+{
+    switch (type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_ENUM:
+        return (int64_t)v >= INT32_MIN && (int64_t)v <= INT32_MAX;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_SINT32:
+        return v <= UINT32_MAX;
+    case PROTOBUF_C_TYPE_BOOL:
+        return v <= 1;
+    default:
+        return 1;
+    }
+}
+
+/*  Refuses n elements of the repeated field f of desc if they are more
+    than its bound.  The bounds are the ones the checks below apply, with
+    the same words, so a peer gets the same reason whichever refuses.  */
+static int s_scan_count(const s_scan_t *s, const ProtobufCMessageDescriptor *desc,
+                        const ProtobufCFieldDescriptor *f, size_t n)
+{
+    char *why = s->why;
+    size_t why_size = s->why_size;
+    if (desc == &dealernet__push_batch__descriptor) {
+        if (n > DN_MAX_BATCH_EVENTS)
+            REFUSE("batch has %zu events, expected 1 to %d", n, DN_MAX_BATCH_EVENTS);
+    } else if (desc == &dealernet__sale__descriptor) {
+        if (n > DN_MAX_SALE_LINES)
+            REFUSE("sale has %zu lines, expected 1 to %d", n, DN_MAX_SALE_LINES);
+    } else if (desc == &dealernet__refund__descriptor) {
+        if (n > DN_MAX_SALE_LINES)
+            REFUSE("refund has %zu lines, at most %d", n, DN_MAX_SALE_LINES);
+    } else if (desc == &dealernet__admin_request__descriptor) {
+        if (n > DN_MAX_ADMIN_ARGS)
+            REFUSE("admin request has %zu arguments, at most %d", n, DN_MAX_ADMIN_ARGS);
+    } else if (n > DN_SCAN_MAX_ELEMENTS) {
+        REFUSE("%s has %zu %s.%s, at most %d", s->name, n, desc->short_name, f->name,
+               DN_SCAN_MAX_ELEMENTS);
+    }
+    return 0;
+}
+
+/*  Walks the len bytes of a desc message at p, and every sub-message in
+    it, without allocating.  Refuses (DN_EPROTO, reason in s->why) bytes
+    that are not protobuf: a tag of field number 0 or beyond 32 bits, wire
+    types 3, 4, 6 and 7 (groups and none), a value cut short or a varint
+    beyond 64 bits, a known field sent with another wire type or packed;
+    and bytes that are protobuf but would decode to something other than
+    what they say: unknown field numbers, a singular field or a second
+    member of a oneof given twice, a varint that does not fit its 32-bit
+    field or enum, a string holding a NUL byte, a repeated field beyond
+    its bound, nesting deeper than DN_SCAN_MAX_DEPTH.  */
+static int s_scan(const s_scan_t *s, const ProtobufCMessageDescriptor *desc,
+                  const uint8_t *p, size_t len, int depth)
+{
+    uint32_t count[DN_SCAN_MAX_FIELDS] = {0};
+    char *why = s->why;
+    size_t why_size = s->why_size;
+    size_t at = 0;
+
+    assert(desc->n_fields <= DN_SCAN_MAX_FIELDS);
+    if (depth > DN_SCAN_MAX_DEPTH)
+        REFUSE("%s", s->malformed);
+    while (at < len) {
+        const ProtobufCFieldDescriptor *f;
+        uint64_t tag, value = 0;
+        size_t n = s_varint(p + at, len - at, 5, &tag), idx;
+        int wire;
+
+        if (n == 0 || tag > UINT32_MAX || (tag >> 3) == 0)
+            REFUSE("%s", s->malformed);
+        at += n;
+        wire = (int)(tag & 7);
+        switch (wire) {
+        case PROTOBUF_C_WIRE_TYPE_VARINT:
+            n = s_varint(p + at, len - at, 10, &value);
+            break;
+        case PROTOBUF_C_WIRE_TYPE_64BIT:
+            n = len - at >= 8 ? 8 : 0;
+            break;
+        case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
+            n = s_varint(p + at, len - at, 5, &value);
+            if (n && value > len - at - n)
+                n = 0;
+            break;
+        case PROTOBUF_C_WIRE_TYPE_32BIT:
+            n = len - at >= 4 ? 4 : 0;
+            break;
+        default:
+            n = 0;
+        }
+        if (n == 0)
+            REFUSE("%s", s->malformed);
+        f = protobuf_c_message_descriptor_get_field(desc, (unsigned)(tag >> 3));
+        if (!f)
+            REFUSE("%s has unknown fields", s->name);
+        if (wire != s_wire_type(f->type))
+            REFUSE("%s", s->malformed);
+        idx = (size_t)(f - desc->fields);
+        if (f->label != PROTOBUF_C_LABEL_REPEATED && count[idx])
+            REFUSE("%s has field %s.%s more than once", s->name, desc->short_name,
+                   f->name);
+        if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+            for (unsigned i = 0; i < desc->n_fields; i++)
+                if (count[i] && i != idx &&
+                    desc->fields[i].quantifier_offset == f->quantifier_offset)
+                    REFUSE("%s has both %s.%s and %s.%s", s->name, desc->short_name,
+                           desc->fields[i].name, desc->short_name, f->name);
+        if (count[idx] < UINT32_MAX)
+            count[idx]++;
+        if (wire == PROTOBUF_C_WIRE_TYPE_VARINT && !s_fits(f->type, value))
+            REFUSE("%s field %s.%s does not fit its type", s->name, desc->short_name,
+                   f->name);
+        if (wire == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
+            const uint8_t *payload = p + at + n;
+            if (f->type == PROTOBUF_C_TYPE_STRING && memchr(payload, 0, (size_t)value))
+                REFUSE("%s field %s.%s holds a NUL byte", s->name, desc->short_name,
+                       f->name);
+            if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                int rc = s_scan(s, f->descriptor, payload, (size_t)value, depth + 1);
+                if (rc)
+                    return rc;
+            }
+            n += (size_t)value;
+        }
+        at += n;
+    }
+    for (unsigned i = 0; i < desc->n_fields; i++)
+        if (desc->fields[i].label == PROTOBUF_C_LABEL_REPEATED && count[i]) {
+            int rc = s_scan_count(s, desc, &desc->fields[i], count[i]);
+            if (rc)
+                return rc;
+        }
     return 0;
 }
 
@@ -222,6 +430,8 @@ int dn_wire_event_pack(const Dealernet__Event *ev, uint8_t **buf, size_t *len,
 int dn_wire_event_unpack(const uint8_t *buf, size_t len, Dealernet__Event **ev_p,
                          char *why, size_t why_size)
 {
+    const s_scan_t scan = {"event", "event is not a well-formed protobuf message", why,
+                           why_size};
     Dealernet__Event *ev;
     int rc;
     *ev_p = NULL;
@@ -230,6 +440,8 @@ int dn_wire_event_unpack(const uint8_t *buf, size_t len, Dealernet__Event **ev_p
                  DN_MAX_EVENT_BYTES);
         return DN_ETOOBIG;
     }
+    if ((rc = s_scan(&scan, &dealernet__event__descriptor, buf, len, 0)) != 0)
+        return rc;
     ev = dealernet__event__unpack(NULL, len, buf);
     if (!ev)
         REFUSE("event is not a well-formed protobuf message");
@@ -316,6 +528,13 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
             REFUSE("hello without clock, pending count or head seq");
         if (m->head_seq > (uint64_t)INT64_MAX || m->pending > m->head_seq)
             REFUSE("hello pending count or head seq out of range");
+        /* Any clock a PC can show is taken (the server reports the skew),
+           but not one that would overflow now - clock.  */
+        if (m->clock_ms < 0 || m->clock_ms > DN_MAX_TIME_MS)
+            REFUSE("hello clock out of range");
+        if (m->has_oldest_pending_ms && (m->oldest_pending_ms < DN_MIN_TIME_MS ||
+                                         m->oldest_pending_ms > DN_MAX_TIME_MS))
+            REFUSE("hello oldest pending time implausible");
         return 0;
     }
     case DEALERNET__SYNC_MESSAGE__BODY_WELCOME: {
@@ -323,7 +542,9 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
         if (!m->has_protocol || !m->has_applied_seq || !m->has_window ||
             !m->has_max_batch_events || m->window < 1 || m->window > 64 ||
             m->max_batch_events < 1 || m->max_batch_events > DN_MAX_BATCH_EVENTS ||
-            m->applied_seq > (uint64_t)INT64_MAX)
+            m->applied_seq > (uint64_t)INT64_MAX ||
+            (m->has_server_clock_ms &&
+             (m->server_clock_ms < 0 || m->server_clock_ms > DN_MAX_TIME_MS)))
             REFUSE("welcome fields missing or out of range");
         return 0;
     }
@@ -360,6 +581,9 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
                                                   msg->refused->code) ||
             !dn_valid_text(msg->refused->text, 512))
             REFUSE("refusal code missing or unknown, or text missing");
+        if (msg->refused->has_expected_seq &&
+            msg->refused->expected_seq > (uint64_t)INT64_MAX)
+            REFUSE("refusal expected seq out of range");
         return 0;
     case DEALERNET__SYNC_MESSAGE__BODY_ENROLL: {
         const Dealernet__EnrollRequest *m = msg->enroll;
@@ -437,10 +661,12 @@ static int s_pack(const ProtobufCMessage *msg, s_check_fn check, size_t max, uin
     return 0;
 }
 
-static int s_unpack(const ProtobufCMessageDescriptor *desc, s_check_fn check, size_t max,
-                    const uint8_t *buf, size_t len, ProtobufCMessage **msg_p, char *why,
-                    size_t why_size)
+static int s_unpack(const ProtobufCMessageDescriptor *desc, const char *name,
+                    s_check_fn check, size_t max, const uint8_t *buf, size_t len,
+                    ProtobufCMessage **msg_p, char *why, size_t why_size)
 {
+    char malformed[80];
+    const s_scan_t scan = {name, malformed, why, why_size};
     ProtobufCMessage *msg;
     int rc;
     *msg_p = NULL;
@@ -448,6 +674,10 @@ static int s_unpack(const ProtobufCMessageDescriptor *desc, s_check_fn check, si
         s_refuse(why, why_size, "message is %zu bytes, at most %zu", len, max);
         return DN_ETOOBIG;
     }
+    snprintf(malformed, sizeof malformed, "message is not a well-formed %s",
+             desc->short_name);
+    if ((rc = s_scan(&scan, desc, buf, len, 0)) != 0)
+        return rc;
     msg = protobuf_c_message_unpack(desc, NULL, len, buf);
     if (!msg)
         REFUSE("message is not a well-formed %s", desc->short_name);
@@ -468,7 +698,7 @@ static void s_free(ProtobufCMessage **msg_p)
     }
 }
 
-#define DN_WIRE_MESSAGE(prefix, type, descriptor, check, max)                        \
+#define DN_WIRE_MESSAGE(prefix, type, descriptor, name, check, max)                  \
     int prefix##_pack(const type *msg, uint8_t **buf, size_t *len, char *why,        \
                       size_t why_size)                                               \
     {                                                                                \
@@ -477,7 +707,7 @@ static void s_free(ProtobufCMessage **msg_p)
     int prefix##_unpack(const uint8_t *buf, size_t len, type **msg, char *why,       \
                         size_t why_size)                                             \
     {                                                                                \
-        return s_unpack(&descriptor, check, max, buf, len,                           \
+        return s_unpack(&descriptor, name, check, max, buf, len,                     \
                         (ProtobufCMessage **)msg, why, why_size);                    \
     }                                                                                \
     void prefix##_free(type **msg_p)                                                 \
@@ -486,12 +716,12 @@ static void s_free(ProtobufCMessage **msg_p)
     }
 
 DN_WIRE_MESSAGE(dn_wire_sync, Dealernet__SyncMessage, dealernet__sync_message__descriptor,
-                s_check_sync, DN_MAX_SYNC_MSG_BYTES)
+                "sync message", s_check_sync, DN_MAX_SYNC_MSG_BYTES)
 DN_WIRE_MESSAGE(dn_wire_admin_request, Dealernet__AdminRequest,
-                dealernet__admin_request__descriptor, s_check_admin_request,
-                DN_MAX_ADMIN_REQUEST_BYTES)
+                dealernet__admin_request__descriptor, "admin request",
+                s_check_admin_request, DN_MAX_ADMIN_REQUEST_BYTES)
 DN_WIRE_MESSAGE(dn_wire_admin_reply, Dealernet__AdminReply,
-                dealernet__admin_reply__descriptor, s_check_admin_reply,
+                dealernet__admin_reply__descriptor, "admin reply", s_check_admin_reply,
                 DN_MAX_ADMIN_REPLY_BYTES)
 
 const char *dn_wire_admin_arg(const Dealernet__AdminRequest *req, const char *name)

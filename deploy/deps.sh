@@ -2,11 +2,13 @@
 # deps.sh -- install the Debian packages dealernet needs, and nothing when
 # they are all present.  Used by `make deps` (and so by make, make test and
 # make demo).  Runs apt-get non-interactively as root, or through sudo.
+# libclang-rt-dev holds clang's libFuzzer and sanitizer runtimes (make fuzz,
+# and the fuzz run of make test); the clang package does not pull it in.
 set -eu
 
 PACKAGES="build-essential pkg-config libzmq3-dev libprotobuf-c-dev
 protobuf-c-compiler libsqlite3-dev libssl-dev libjansson-dev libinih-dev
-libcmocka-dev sqlite3 clang valgrind"
+libcmocka-dev sqlite3 clang libclang-rt-dev valgrind"
 
 missing=""
 for p in $PACKAGES; do

@@ -31,6 +31,15 @@
 
 #define DN_USER_SIZE 80 /* room for any User-Id we hand out */
 
+/*  A peer has this long to finish the ZMTP greeting and the CURVE handshake
+    (four commands of at most a few hundred bytes) before libzmq closes its
+    connection.  Until then it holds a descriptor and whatever part of a
+    frame it sent, up to ZMQ_MAXMSGSIZE: libzmq applies no smaller bound
+    before authentication.  libzmq's default is 30 s; 10 s is still ample on
+    a slow mobile link and frees what a flood of never-finished handshakes
+    holds three times sooner.  */
+#define DN_SERVER_HANDSHAKE_MS 10000
+
 /*  A reply waiting for the group commit.  */
 typedef struct {
     zmq_msg_t identity;
@@ -521,7 +530,7 @@ static void *s_router(s_server_t *self, const char *secret, const char *domain,
                       int max_bytes, int hwm, const char *endpoint)
 {
     void *sock = zmq_socket(self->ctx, ZMQ_ROUTER);
-    int one = 1, linger = DN_SERVER_LINGER_MS;
+    int one = 1, linger = DN_SERVER_LINGER_MS, handshake = DN_SERVER_HANDSHAKE_MS;
     int64_t max = max_bytes;
     if (!sock)
         return NULL;
@@ -531,6 +540,7 @@ static void *s_router(s_server_t *self, const char *secret, const char *domain,
         zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max) ||
         zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_setsockopt(sock, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake) ||
         zmq_bind(sock, endpoint) != 0) {
         dn_log_error("cannot listen on %s: %s", endpoint, zmq_strerror(errno));
         zmq_close(sock);

@@ -305,7 +305,7 @@ server_wait() {
         waited=$((waited + 1))
     done
     if server_alive; then
-        kill -KILL -- "-$SRV_PID" 2>/dev/null || kill -KILL "$SRV_PID" 2>/dev/null || true
+        kill -KILL "-$SRV_PID" 2>/dev/null || kill -KILL "$SRV_PID" 2>/dev/null || true
         waited=0
         while server_alive && [ "$waited" -lt 50 ]; do
             sleep 0.1

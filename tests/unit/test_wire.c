@@ -21,12 +21,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "dn_central.h"
 #include "dn_crypto.h"
+#include "dn_db.h"
 #include "dn_error.h"
 #include "dn_id.h"
+#include "dn_ingest.h"
+#include "dn_log.h"
+#include "dn_registry.h"
 #include "dn_valid.h"
 #include "dn_wire.h"
 
@@ -1085,6 +1091,17 @@ static void s_text_of(sx_t *x, char c, size_t n)
       x->hello.head_seq = (uint64_t)INT64_MAX + 1)                                       \
     X(hello_pending_big, S_HELLO, "hello pending count or head seq out of range",        \
       x->hello.pending = 11)                                                             \
+    X(hello_clock_negative, S_HELLO, "hello clock out of range", x->hello.clock_ms = -1) \
+    X(hello_clock_min, S_HELLO, "hello clock out of range",                              \
+      x->hello.clock_ms = INT64_MIN) /* now - clock would overflow */                    \
+    X(hello_clock_late, S_HELLO, "hello clock out of range",                             \
+      x->hello.clock_ms = T_MAX_MS + 1)                                                  \
+    X(hello_oldest_early, S_HELLO, "hello oldest pending time implausible",              \
+      x->hello.has_oldest_pending_ms = 1;                                                \
+      x->hello.oldest_pending_ms = T_MIN_MS - 1)                                         \
+    X(hello_oldest_late, S_HELLO, "hello oldest pending time implausible",               \
+      x->hello.has_oldest_pending_ms = 1;                                                \
+      x->hello.oldest_pending_ms = T_MAX_MS + 1)                                         \
     X(welcome_protocol, S_WELCOME, "welcome", x->welcome.has_protocol = 0)               \
     X(welcome_applied, S_WELCOME, "welcome", x->welcome.has_applied_seq = 0)             \
     X(welcome_applied_big, S_WELCOME, "welcome",                                         \
@@ -1096,6 +1113,9 @@ static void s_text_of(sx_t *x, char c, size_t n)
     X(welcome_batch_0, S_WELCOME, "welcome", x->welcome.max_batch_events = 0)            \
     X(welcome_batch_501, S_WELCOME, "welcome fields missing or out of range",            \
       x->welcome.max_batch_events = DN_MAX_BATCH_EVENTS + 1)                             \
+    X(welcome_clock, S_WELCOME, "welcome fields missing or out of range",                \
+      x->welcome.has_server_clock_ms = 1;                                                \
+      x->welcome.server_clock_ms = -1)                                                   \
     X(push_first_missing, S_PUSH, "batch first seq", x->push.has_first_seq = 0)          \
     X(push_first_0, S_PUSH, "batch first seq", x->push.first_seq = 0)                    \
     X(push_first_big, S_PUSH, "batch first seq",                                         \
@@ -1119,6 +1139,8 @@ static void s_text_of(sx_t *x, char c, size_t n)
     X(refused_text_empty, S_REFUSED, "or text", x->refused.text = "")                    \
     X(refused_text_long, S_REFUSED, "or text", s_text_of(x, 'r', 513))                   \
     X(refused_text_ctrl, S_REFUSED, "or text", x->text[3] = '\n')                        \
+    X(refused_expected_big, S_REFUSED, "refusal expected seq out of range",              \
+      x->refused.expected_seq = (uint64_t)INT64_MAX + 1)                                 \
     X(enroll_token_missing, S_ENROLL, "enrollment token", x->enroll.token = NULL)        \
     X(enroll_token_short, S_ENROLL, "enrollment token", x->text[15] = '\0')              \
     X(enroll_token_long, S_ENROLL, "enrollment token", s_text_of(x, 't', 65))            \
@@ -1241,6 +1263,13 @@ static void test_sync_edges_accepted(void **state)
     s_sync_assert_valid(x);
     x->hello.agent_version = NULL;
     s_sync_assert_valid(x);
+    x->hello.clock_ms = 0; /* a PC clock that reset to 1970: reported, not refused */
+    x->hello.has_oldest_pending_ms = 1;
+    x->hello.oldest_pending_ms = T_MIN_MS;
+    s_sync_assert_valid(x);
+    x->hello.clock_ms = T_MAX_MS;
+    x->hello.oldest_pending_ms = T_MAX_MS;
+    s_sync_assert_valid(x);
 
     s_sync_fixture(x, S_WELCOME);
     x->welcome.window = 1;
@@ -1249,6 +1278,8 @@ static void test_sync_edges_accepted(void **state)
     x->welcome.window = 64;
     x->welcome.max_batch_events = DN_MAX_BATCH_EVENTS;
     x->welcome.applied_seq = 0;
+    x->welcome.has_server_clock_ms = 1;
+    x->welcome.server_clock_ms = T_MAX_MS;
     s_sync_assert_valid(x);
 
     s_sync_fixture(x, S_PUSH); /* 500 events; 16 x 64 KiB = exactly 1 MiB */
@@ -1265,6 +1296,7 @@ static void test_sync_edges_accepted(void **state)
 
     s_sync_fixture(x, S_REFUSED);
     s_text_of(x, 'r', 512);
+    x->refused.expected_seq = (uint64_t)INT64_MAX;
     s_sync_assert_valid(x);
 
     s_sync_fixture(x, S_ENROLL); /* 16 and 64 character tokens; no version */
@@ -1768,6 +1800,850 @@ static void test_batch_signed(void **state)
     assert_int_equal(nb, na - 1);
 }
 
+/* -- hostile bytes: the pre-scan ---------------------------------------------- */
+
+/*  A growing byte buffer for messages written by hand.  */
+typedef struct {
+    uint8_t *b;
+    size_t n, cap;
+} bb_t;
+
+static void bb_raw(bb_t *bb, const void *data, size_t len)
+{
+    if (bb->n + len > bb->cap) {
+        bb->cap = (bb->n + len) * 2 + 64;
+        bb->b = realloc(bb->b, bb->cap);
+        assert_non_null(bb->b);
+    }
+    if (len)
+        memcpy(bb->b + bb->n, data, len);
+    bb->n += len;
+}
+
+static void bb_varint(bb_t *bb, uint64_t v)
+{
+    do {
+        uint8_t byte = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        bb_raw(bb, &byte, 1);
+        v >>= 7;
+    } while (v);
+}
+
+/*  A length-delimited field: tag, length, payload.  */
+static void bb_field(bb_t *bb, unsigned field, const void *data, size_t len)
+{
+    bb_varint(bb, (uint64_t)field << 3 | 2);
+    bb_varint(bb, len);
+    bb_raw(bb, data, len);
+}
+
+static void bb_packed(bb_t *bb, const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *tmp = malloc(len + 1);
+    assert_non_null(tmp);
+    assert_int_equal(protobuf_c_message_pack(msg, tmp), len);
+    bb_raw(bb, tmp, len);
+    free(tmp);
+}
+
+enum { AT_EVENT, AT_BODY, AT_LINE };
+
+/*  The fixture's event packed by hand with extra bytes appended inside the
+    event itself, inside its body, or inside the body's first line (sale
+    and refund; the line goes last, after the others).  Caller frees.  */
+static uint8_t *s_inject(const fx_t *f, int at, const void *extra, size_t extra_len,
+                         size_t *len)
+{
+    Dealernet__Event head = f->ev;
+    Dealernet__Sale sale = f->sale;
+    Dealernet__Refund refund = f->refund;
+    const ProtobufCMessage *body = NULL, *line = NULL;
+    unsigned body_field = 0, line_field = 0;
+    bb_t bb = {0}, inner = {0}, lb = {0};
+
+    switch (f->ev.body_case) {
+    case DEALERNET__EVENT__BODY_SALE:
+        body = &sale.base, body_field = 10;
+        line = &f->sale.lines[0]->base, line_field = 1;
+        if (at == AT_LINE)
+            sale.lines++, sale.n_lines--;
+        break;
+    case DEALERNET__EVENT__BODY_REFUND:
+        body = &refund.base, body_field = 11;
+        line = &f->refund.lines[0]->base, line_field = 2;
+        if (at == AT_LINE)
+            refund.lines++, refund.n_lines--;
+        break;
+    case DEALERNET__EVENT__BODY_MEMBER_SIGNUP:
+        body = &f->signup.base, body_field = 12;
+        break;
+    default:
+        body = &f->update.base, body_field = 13;
+    }
+    head.body_case = DEALERNET__EVENT__BODY__NOT_SET;
+    bb_packed(&bb, &head.base);
+    bb_packed(&inner, body);
+    if (at == AT_LINE) {
+        assert_non_null(line);
+        bb_packed(&lb, line);
+        bb_raw(&lb, extra, extra_len);
+        bb_field(&inner, line_field, lb.b, lb.n);
+        free(lb.b);
+    } else if (at == AT_BODY) {
+        bb_raw(&inner, extra, extra_len);
+    }
+    bb_field(&bb, body_field, inner.b, inner.n);
+    free(inner.b);
+    if (at == AT_EVENT)
+        bb_raw(&bb, extra, extra_len);
+    *len = bb.n;
+    return bb.b;
+}
+
+/*  The same for a sync message: extra inside its body.  */
+static uint8_t *s_sync_inject(const sx_t *x, const void *extra, size_t extra_len,
+                              size_t *len)
+{
+    static const struct {
+        int body_case;
+        size_t offset;
+    } bodies[] = {
+        {DEALERNET__SYNC_MESSAGE__BODY_HELLO, offsetof(sx_t, hello)},
+        {DEALERNET__SYNC_MESSAGE__BODY_WELCOME, offsetof(sx_t, welcome)},
+        {DEALERNET__SYNC_MESSAGE__BODY_PUSH, offsetof(sx_t, push)},
+        {DEALERNET__SYNC_MESSAGE__BODY_ACK, offsetof(sx_t, ack)},
+        {DEALERNET__SYNC_MESSAGE__BODY_REFUSED, offsetof(sx_t, refused)},
+        {DEALERNET__SYNC_MESSAGE__BODY_ENROLL, offsetof(sx_t, enroll)},
+        {DEALERNET__SYNC_MESSAGE__BODY_ENROLLED, offsetof(sx_t, enrolled)},
+    };
+    bb_t bb = {0}, inner = {0};
+    for (size_t i = 0; i < N_OF(bodies); i++)
+        if ((int)x->msg.body_case == bodies[i].body_case) {
+            bb_packed(&inner,
+                      (const ProtobufCMessage *)((const char *)x + bodies[i].offset));
+            bb_raw(&inner, extra, extra_len);
+            bb_field(&bb, (unsigned)bodies[i].body_case, inner.b, inner.n);
+        }
+    free(inner.b);
+    *len = bb.n;
+    return bb.b;
+}
+
+static void s_event_bytes_refused(const uint8_t *buf, size_t len, const char *words)
+{
+    s_assert_unpack_refused(buf, len, DN_EPROTO, words);
+}
+
+/*  Field number 0, however its tag is written, at every level of an event
+    and of a sync message.  protobuf-c refuses a one-byte tag 0 itself but
+    takes the overlong two-byte one (80 00) as an unknown field; the scan
+    refuses both as not protobuf.  */
+static void test_scan_field_zero(void **state)
+{
+    fx_t *f = *state;
+    static const struct {
+        uint8_t bytes[4];
+        size_t len;
+    } zeros[] = {
+        {{0x00, 0x01}, 2},       /* field 0, varint 1 */
+        {{0x02, 0x00}, 2},       /* field 0, empty length-delimited */
+        {{0x80, 0x00, 0x01}, 3}, /* field 0 written as a two-byte varint */
+        {{0x85, 0x80, 0x00, 1}, 4} /* field 0, wire type 5, three-byte tag */,
+    };
+    static const int kinds[] = {K_SALE, K_REFUND, K_SIGNUP, K_UPDATE};
+    uint8_t *buf;
+    size_t len;
+
+    /* what protobuf-c alone makes of the overlong one */
+    Dealernet__Event *raw = dealernet__event__unpack(NULL, 3, zeros[2].bytes);
+    assert_non_null(raw);
+    assert_int_equal(raw->base.n_unknown_fields, 1);
+    assert_int_equal(raw->base.unknown_fields[0].tag, 0);
+    dealernet__event__free_unpacked(raw, NULL);
+
+    for (size_t k = 0; k < N_OF(kinds); k++)
+        for (int at = AT_EVENT; at <= AT_LINE; at++) {
+            if (at == AT_LINE && kinds[k] != K_SALE && kinds[k] != K_REFUND)
+                continue;
+            for (size_t z = 0; z < N_OF(zeros); z++) {
+                s_fixture(f, kinds[k]);
+                buf = s_inject(f, at, zeros[z].bytes, zeros[z].len, &len);
+                s_event_bytes_refused(buf, len,
+                                      "event is not a well-formed protobuf message");
+                free(buf);
+            }
+            /* the fixture as written by hand, without the extra, is fine */
+            s_fixture(f, kinds[k]);
+            buf = s_inject(f, at, "", 0, &len);
+            Dealernet__Event *ev = NULL;
+            char why[DN_WHY_SIZE] = "";
+            assert_int_equal(dn_wire_event_unpack(buf, len, &ev, why, sizeof why), 0);
+            dn_wire_event_free(&ev);
+            free(buf);
+        }
+
+    sx_t *x = s_sx_new();
+    for (int body = S_HELLO; body <= S_ENROLLED; body++) {
+        s_sync_fixture(x, body);
+        buf = s_sync_inject(x, zeros[2].bytes, zeros[2].len, &len);
+        s_assert_sync_refused(buf, len, DN_EPROTO,
+                              "message is not a well-formed SyncMessage");
+        free(buf);
+        buf = s_sync_inject(x, "", 0, &len);
+        Dealernet__SyncMessage *msg = NULL;
+        char why[DN_WHY_SIZE] = "";
+        assert_int_equal(dn_wire_sync_unpack(buf, len, &msg, why, sizeof why), 0);
+        dn_wire_sync_free(&msg);
+        free(buf);
+    }
+    s_assert_sync_refused(zeros[2].bytes, 3, DN_EPROTO,
+                          "message is not a well-formed SyncMessage");
+    s_sx_destroy(x);
+}
+
+/*  Tags and values that are not protobuf, inside an otherwise good event:
+    groups and the unused wire types 6 and 7 (on a known and an unknown
+    field number), a known field with another wire type, a varint beyond
+    64 bits, a tag beyond 32 bits or longer than five bytes, a length past
+    the end of its message.  Unknown fields of every wire type are refused
+    as unknown at every level.  */
+static void test_scan_not_protobuf(void **state)
+{
+    fx_t *f = *state;
+    static const struct {
+        const char *what;
+        uint8_t bytes[16];
+        size_t len;
+    } bad[] = {
+        {"field 1, start group", {0x0b}, 1},
+        {"field 1, end group", {0x0c}, 1},
+        {"field 1, wire type 6", {0x0e}, 1},
+        {"field 1, wire type 7", {0x0f}, 1},
+        {"field 99, start group", {0x9b, 0x06, 0x9c, 0x06}, 4},
+        {"field 99, wire type 7", {0x9f, 0x06}, 2},
+        {"field 1 (bytes, a message, a string) as fixed32", {0x0d, 1, 2, 3, 4}, 5},
+        {"varint of 11 bytes",
+         {0xf8, 0x06, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+         13},
+        {"varint beyond 64 bits",
+         {0xf8, 0x06, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02},
+         12},
+        {"tag of six bytes", {0xf8, 0x86, 0x80, 0x80, 0x80, 0x00, 0x01}, 7},
+        {"tag beyond 32 bits", {0xf8, 0xff, 0xff, 0xff, 0x1f, 0x01}, 6},
+        {"length past the end", {0xfa, 0x06, 0x05, 'a'}, 4},
+        {"fixed64 cut short", {0xf9, 0x06, 1, 2, 3}, 5},
+    };
+    static const struct {
+        uint8_t bytes[12];
+        size_t len;
+    } unknown[] = {
+        {{0xf8, 0x06, 0x01}, 3},                    /* field 111, varint */
+        {{0xf9, 0x06, 1, 2, 3, 4, 5, 6, 7, 8}, 10}, /* fixed64 */
+        {{0xfa, 0x06, 0x02, 'h', 'i'}, 5},          /* length-delimited */
+        {{0xfd, 0x06, 1, 2, 3, 4}, 6},              /* fixed32 */
+        {{0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01}, 6},  /* field 2^29 - 1 */
+    };
+    uint8_t *buf;
+    size_t len;
+
+    for (int at = AT_EVENT; at <= AT_LINE; at++) {
+        for (size_t i = 0; i < N_OF(bad); i++) {
+            print_message("level %d: %s\n", at, bad[i].what);
+            s_fixture(f, K_SALE);
+            buf = s_inject(f, at, bad[i].bytes, bad[i].len, &len);
+            s_event_bytes_refused(buf, len,
+                                  "event is not a well-formed protobuf message");
+            free(buf);
+        }
+        for (size_t i = 0; i < N_OF(unknown); i++) {
+            s_fixture(f, K_REFUND);
+            buf = s_inject(f, at, unknown[i].bytes, unknown[i].len, &len);
+            s_event_bytes_refused(buf, len, "event has unknown fields");
+            free(buf);
+        }
+    }
+
+    /* 64 bits exactly is a varint; seq 2^64 - 1 is then out of range */
+    static const uint8_t seq_max[] = {0x18, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                      0xff, 0xff, 0xff, 0xff, 0x01};
+    s_fixture(f, K_SIGNUP);
+    f->ev.has_seq = 0;
+    buf = s_inject(f, AT_EVENT, seq_max, sizeof seq_max, &len);
+    s_event_bytes_refused(buf, len, "event seq missing or out of range");
+    free(buf);
+}
+
+/*  A field that may occur once, given twice, is refused even with the same
+    value: protobuf-c keeps the last, so the bytes would say two things.
+    Likewise two bodies of the oneof.  Repeated fields may come apart.  */
+static void test_scan_duplicates(void **state)
+{
+    fx_t *f = *state;
+    uint8_t *buf;
+    size_t len;
+    static const uint8_t seq42[] = {0x18, 0x2a};
+    static const uint8_t empty_refund[] = {0x5a, 0x00};
+    static const uint8_t empty_sale[] = {0x52, 0x00};
+    static const uint8_t total[] = {0x10, 0xce, 0xf9, 0x01}; /* 31950 again */
+    static const uint8_t sku[] = {0x0a, 0x01, 'X'};
+    static const uint8_t household[] = {0x30, 0x03};
+
+    s_fixture(f, K_SALE);
+    buf = s_inject(f, AT_EVENT, seq42, sizeof seq42, &len);
+    s_event_bytes_refused(buf, len, "event has field Event.seq more than once");
+    free(buf);
+    buf = s_inject(f, AT_EVENT, empty_refund, sizeof empty_refund, &len);
+    s_event_bytes_refused(buf, len, "event has both Event.sale and Event.refund");
+    free(buf);
+    buf = s_inject(f, AT_EVENT, empty_sale, sizeof empty_sale, &len);
+    s_event_bytes_refused(buf, len, "event has field Event.sale more than once");
+    free(buf);
+    buf = s_inject(f, AT_BODY, total, sizeof total, &len);
+    s_event_bytes_refused(buf, len, "event has field Sale.total more than once");
+    free(buf);
+    buf = s_inject(f, AT_LINE, sku, sizeof sku, &len);
+    s_event_bytes_refused(buf, len, "event has field SaleLine.sku more than once");
+    free(buf);
+    s_fixture(f, K_REFUND);
+    buf = s_inject(f, AT_LINE, sku, sizeof sku, &len);
+    s_event_bytes_refused(buf, len, "event has field RefundLine.sku more than once");
+    free(buf);
+    s_fixture(f, K_SIGNUP);
+    buf = s_inject(f, AT_BODY, household, sizeof household, &len);
+    s_event_bytes_refused(buf, len,
+                          "event has field MemberSignup.household more than once");
+    free(buf);
+
+    /* what protobuf-c alone does with a second sale: the first, with its
+       three lines, is dropped for a sale of nothing but a seller */
+    s_fixture(f, K_SALE);
+    static const uint8_t seller[] = {0x52, 0x05, 0x3a, 0x03, 'H', 'Q', '1'};
+    buf = s_inject(f, AT_EVENT, seller, sizeof seller, &len);
+    Dealernet__Event *raw = dealernet__event__unpack(NULL, len, buf);
+    assert_non_null(raw);
+    assert_string_equal(raw->sale->seller, "HQ1");
+    assert_int_equal(raw->sale->n_lines, 0);
+    dealernet__event__free_unpacked(raw, NULL);
+    s_event_bytes_refused(buf, len, "event has field Event.sale more than once");
+    free(buf);
+
+    /* sync and admin messages */
+    sx_t *x = s_sx_new();
+    static const uint8_t protocol[] = {0x08, 0x01};
+    static const uint8_t head[34] = {0x1a, 0x20};
+    s_sync_fixture(x, S_HELLO);
+    buf = s_sync_inject(x, protocol, sizeof protocol, &len);
+    s_assert_sync_refused(buf, len, DN_EPROTO,
+                          "sync message has field Hello.protocol more than once");
+    free(buf);
+    s_sync_fixture(x, S_PUSH);
+    buf = s_sync_inject(x, head, sizeof head, &len);
+    s_assert_sync_refused(buf, len, DN_EPROTO,
+                          "sync message has field PushBatch.chain_head more than once");
+    free(buf);
+    s_sync_fixture(x, S_ACK); /* a hello after an ack: two bodies */
+    buf = s_sync_inject(x, "", 0, &len);
+    bb_t bb = {buf, len, len};
+    bb_field(&bb, 1, "", 0);
+    s_assert_sync_refused(bb.b, bb.n, DN_EPROTO,
+                          "sync message has both SyncMessage.ack and SyncMessage.hello");
+    free(bb.b);
+    s_sx_destroy(x);
+
+    ax_t *a = calloc(1, sizeof *a);
+    assert_non_null(a);
+    s_admin_fixture(a);
+    bb_t req = {0};
+    bb_packed(&req, &a->req.base);
+    bb_field(&req, 2, "site.list", 9);
+    Dealernet__AdminRequest *r = NULL;
+    char why[DN_WHY_SIZE] = "";
+    assert_int_equal(dn_wire_admin_request_unpack(req.b, req.n, &r, why, sizeof why),
+                     DN_EPROTO);
+    assert_null(r);
+    assert_string_equal(why,
+                        "admin request has field AdminRequest.command more than once");
+    free(req.b);
+    free(a);
+}
+
+/*  A varint wider than its field: protobuf-c keeps the low 32 bits, so
+    household 2^32 + 3 would read as 3 and channel 2^32 + 1 as "store",
+    and both passed the checks.  The scan refuses them; a negative int32
+    (ten bytes, sign-extended) still fits, and the checks refuse it.  */
+static void test_scan_value_ranges(void **state)
+{
+    fx_t *f = *state;
+    uint8_t *buf;
+    size_t len;
+    bb_t v = {0};
+
+    s_fixture(f, K_SIGNUP);
+    f->signup.has_household = 0;
+    bb_varint(&v, 0x30);
+    bb_varint(&v, UINT64_C(0x100000003));
+    buf = s_inject(f, AT_BODY, v.b, v.n, &len);
+    Dealernet__Event *raw = dealernet__event__unpack(NULL, len, buf);
+    assert_non_null(raw);
+    assert_int_equal(raw->member_signup->household, 3); /* what it used to be */
+    dealernet__event__free_unpacked(raw, NULL);
+    s_event_bytes_refused(buf, len,
+                          "event field MemberSignup.household does not fit its type");
+    free(buf);
+
+    s_fixture(f, K_SALE);
+    f->sale.has_channel = 0;
+    v.n = 0;
+    bb_varint(&v, 0x30);
+    bb_varint(&v, UINT64_C(0x100000001));
+    buf = s_inject(f, AT_BODY, v.b, v.n, &len);
+    s_event_bytes_refused(buf, len, "event field Sale.channel does not fit its type");
+    free(buf);
+    v.n = 0;
+    bb_varint(&v, 0x30);
+    bb_varint(&v, (uint64_t)(int64_t)-1); /* channel -1: an int32, then refused */
+    assert_int_equal(v.n, 11);
+    buf = s_inject(f, AT_BODY, v.b, v.n, &len);
+    s_event_bytes_refused(buf, len, "sale channel missing or unknown");
+    free(buf);
+    free(v.b);
+
+    sx_t *x = s_sx_new();
+    static const uint8_t protocol[] = {0x08, 0x81, 0x80, 0x80, 0x80, 0x10};
+    s_sync_fixture(x, S_HELLO);
+    x->hello.has_protocol = 0;
+    buf = s_sync_inject(x, protocol, sizeof protocol, &len);
+    s_assert_sync_refused(buf, len, DN_EPROTO,
+                          "sync message field Hello.protocol does not fit its type");
+    free(buf);
+    static const uint8_t code[] = {0x08, 0x87, 0x80, 0x80, 0x80, 0x10}; /* 2^32 + 7 */
+    s_sync_fixture(x, S_REFUSED);
+    x->refused.has_code = 0;
+    buf = s_sync_inject(x, code, sizeof code, &len);
+    s_assert_sync_refused(buf, len, DN_EPROTO,
+                          "sync message field Refused.code does not fit its type");
+    free(buf);
+    s_sx_destroy(x);
+}
+
+/*  A string holding a NUL byte: protobuf-c cuts it there, so the checks saw
+    "SHOP" while the hashed and stored bytes said more.  */
+static void test_scan_nul_in_strings(void **state)
+{
+    fx_t *f = *state;
+    uint8_t *buf;
+    size_t len;
+    static const uint8_t site[] = {0x12, 0x08, 'S', 'H', 'O', 'P', 0, '-', '0', '1'};
+    static const uint8_t name[] = {0x1a, 0x03, 'L', 0, 'i'};
+    static const uint8_t sku[] = {0x0a, 0x05, 'T', 'E', 'A', 0, 'X'};
+
+    s_fixture(f, K_SIGNUP);
+    f->ev.site = NULL;
+    buf = s_inject(f, AT_EVENT, site, sizeof site, &len);
+    Dealernet__Event *raw = dealernet__event__unpack(NULL, len, buf);
+    assert_non_null(raw);
+    assert_string_equal(raw->site, "SHOP"); /* what the checks used to see */
+    dealernet__event__free_unpacked(raw, NULL);
+    s_event_bytes_refused(buf, len, "event field Event.site holds a NUL byte");
+    free(buf);
+
+    s_fixture(f, K_SIGNUP);
+    f->signup.name = NULL;
+    buf = s_inject(f, AT_BODY, name, sizeof name, &len);
+    s_event_bytes_refused(buf, len, "event field MemberSignup.name holds a NUL byte");
+    free(buf);
+
+    s_fixture(f, K_SALE);
+    f->line[0].sku = NULL;
+    buf = s_inject(f, AT_LINE, sku, sizeof sku, &len);
+    s_event_bytes_refused(buf, len, "event field SaleLine.sku holds a NUL byte");
+    free(buf);
+
+    ax_t *a = calloc(1, sizeof *a);
+    assert_non_null(a);
+    s_admin_fixture(a);
+    bb_t req = {0}, arg = {0};
+    bb_packed(&req, &a->req.base);
+    bb_field(&arg, 1, "ref", 3);
+    bb_field(&arg, 2, "x\0y", 3);
+    bb_field(&req, 3, arg.b, arg.n);
+    Dealernet__AdminRequest *r = NULL;
+    char why[DN_WHY_SIZE] = "";
+    assert_int_equal(dn_wire_admin_request_unpack(req.b, req.n, &r, why, sizeof why),
+                     DN_EPROTO);
+    assert_string_equal(why, "admin request field AdminArg.value holds a NUL byte");
+    free(req.b);
+    free(arg.b);
+    free(a);
+}
+
+/*  Repeated fields are counted before protobuf-c allocates an array for
+    them.  A million empty events is 2 MB, over the size bound, refused
+    unread; half a million fit under it (protobuf-c used 26 MiB on them)
+    and are refused by their count, with the words the checks use.  */
+static void test_scan_counts(void **state)
+{
+    fx_t *f = *state;
+    bb_t inner = {0}, bb = {0};
+    uint8_t *buf;
+    size_t len;
+    char why[DN_WHY_SIZE];
+
+    /* PushBatch: 1,000,000 empty events, then 557,000 */
+    for (size_t i = 0; i < 1000000; i++)
+        bb_raw(&inner, "\x12\x00", 2);
+    bb_field(&bb, 3, inner.b, inner.n);
+    s_assert_sync_refused(bb.b, bb.n, DN_ETOOBIG,
+                          "message is 2000004 bytes, at most 1114112");
+    bb.n = 0;
+    bb_field(&bb, 3, inner.b, 2 * 557000);
+    assert_true(bb.n <= DN_MAX_SYNC_MSG_BYTES);
+    s_assert_sync_refused(bb.b, bb.n, DN_EPROTO,
+                          "batch has 557000 events, expected 1 to 500");
+
+    /* AdminRequest: 524,000 empty arguments in 1 MiB */
+    for (size_t i = 0; i < 524000; i++)
+        inner.b[2 * i] = 0x1a;
+    Dealernet__AdminRequest *r = NULL;
+    assert_int_equal(
+        dn_wire_admin_request_unpack(inner.b, 2 * 524000, &r, why, sizeof why),
+        DN_EPROTO);
+    assert_null(r);
+    assert_string_equal(why, "admin request has 524000 arguments, at most 32");
+
+    /* Sale and Refund: 32,700 empty lines fill an event */
+    for (size_t i = 0; i < 32700; i++)
+        inner.b[2 * i] = 0x0a;
+    bb.n = 0;
+    bb_field(&bb, 10, inner.b, 2 * 32700);
+    s_event_bytes_refused(bb.b, bb.n, "sale has 32700 lines, expected 1 to 200");
+    for (size_t i = 0; i < 32700; i++)
+        inner.b[2 * i] = 0x12;
+    bb.n = 0;
+    bb_field(&bb, 11, inner.b, 2 * 32700);
+    s_event_bytes_refused(bb.b, bb.n, "refund has 32700 lines, at most 200");
+
+    /* the bound itself: 200 good lines pass, 201 get the checks' words */
+    s_fixture(f, K_SALE);
+    s_many_sale_lines(f, DN_MAX_SALE_LINES);
+    buf = s_raw_pack(f, &len);
+    Dealernet__Event *ev = NULL;
+    assert_int_equal(dn_wire_event_unpack(buf, len, &ev, why, sizeof why), 0);
+    assert_int_equal(ev->sale->n_lines, DN_MAX_SALE_LINES);
+    dn_wire_event_free(&ev);
+    free(buf);
+    s_many_sale_lines(f, DN_MAX_SALE_LINES + 1);
+    buf = s_raw_pack(f, &len);
+    s_event_bytes_refused(buf, len, "sale has 201 lines, expected 1 to 200");
+    free(buf);
+    free(inner.b);
+    free(bb.b);
+}
+
+/*  Unknown fields arriving as bytes inside every sync and admin message
+    (the event's levels are in test_unpack_unknown_fields).  */
+static void test_scan_unknown_everywhere(void **state)
+{
+    (void)state;
+    sx_t *x = s_sx_new();
+    uint8_t *buf;
+    size_t len;
+    for (int body = S_HELLO; body <= S_ENROLLED; body++) {
+        s_sync_fixture(x, body);
+        buf = s_sync_inject(x, "\x98\x06\x01", 3, &len);
+        s_assert_sync_refused(buf, len, DN_EPROTO, "sync message has unknown fields");
+        free(buf);
+    }
+    s_sx_destroy(x);
+
+    ax_t *a = calloc(1, sizeof *a);
+    assert_non_null(a);
+    s_admin_fixture(a);
+    bb_t req = {0}, arg = {0}, reply = {0};
+    bb_packed(&req, &a->req.base);
+    bb_field(&arg, 1, "ref", 3);
+    bb_raw(&arg, "\x98\x06\x01", 3);
+    bb_field(&req, 3, arg.b, arg.n);
+    Dealernet__AdminRequest *r = NULL;
+    char why[DN_WHY_SIZE] = "";
+    assert_int_equal(dn_wire_admin_request_unpack(req.b, req.n, &r, why, sizeof why),
+                     DN_EPROTO);
+    assert_string_equal(why, "admin request has unknown fields");
+    bb_packed(&reply, &a->reply.base);
+    bb_raw(&reply, "\x98\x06\x01", 3);
+    Dealernet__AdminReply *p = NULL;
+    assert_int_equal(dn_wire_admin_reply_unpack(reply.b, reply.n, &p, why, sizeof why),
+                     DN_EPROTO);
+    assert_string_equal(why, "admin reply has unknown fields");
+    free(req.b);
+    free(arg.b);
+    free(reply.b);
+    free(a);
+}
+
+/*  Writes the top-level fields of a packed event in reverse order, each
+    varint value in one byte more than it needs: the same message, not its
+    canonical encoding.  Tags here are one byte.  Returns the length.  */
+static size_t s_noncanonical(const uint8_t *p, size_t len, uint8_t *out)
+{
+    size_t starts[16], ends[16], n = 0, at = 0, w = 0;
+    while (at < len) {
+        assert_true(n < 16);
+        starts[n] = at++;
+        if ((p[starts[n]] & 7) == 2) {
+            uint64_t v = 0;
+            int shift = 0;
+            do
+                v |= (uint64_t)(p[at] & 0x7f) << shift, shift += 7;
+            while (p[at++] & 0x80);
+            at += (size_t)v;
+        } else {
+            while (p[at++] & 0x80)
+                ;
+        }
+        ends[n++] = at;
+    }
+    for (size_t i = n; i-- > 0;) {
+        const uint8_t *q = p + starts[i];
+        if ((q[0] & 7) == 0) { /* tag, value with an extra 0x80 ... 0x00 */
+            size_t vlen = ends[i] - starts[i] - 1;
+            out[w++] = q[0];
+            for (size_t j = 0; j < vlen; j++)
+                out[w++] = (uint8_t)(q[1 + j] | 0x80);
+            out[w++] = 0x00;
+        } else {
+            memcpy(out + w, q, ends[i] - starts[i]);
+            w += ends[i] - starts[i];
+        }
+    }
+    return w;
+}
+
+/*  Such an encoding is accepted (it has one meaning) and decodes to the
+    same event, but its bytes -- and so its hash -- are not those of a
+    re-encoding: whoever hashes must hash what was received.  */
+static void test_noncanonical_accepted(void **state)
+{
+    fx_t *f = *state;
+    uint8_t *canon, odd[512], h1[DN_HASH_BYTES], h2[DN_HASH_BYTES];
+    size_t len, odd_len, re_len;
+    char why[DN_WHY_SIZE];
+    Dealernet__Event *ev = NULL;
+    uint8_t *re = NULL;
+
+    s_fixture(f, K_SALE);
+    assert_int_equal(dn_wire_event_pack(&f->ev, &canon, &len, why, sizeof why), 0);
+    odd_len = s_noncanonical(canon, len, odd);
+    assert_int_equal(odd_len, len + 2); /* seq and time one byte longer each */
+    assert_int_equal(odd[0], 0x52);     /* the sale first */
+    assert_int_equal(dn_wire_event_unpack(odd, odd_len, &ev, why, sizeof why), 0);
+    assert_int_equal(ev->seq, 42);
+    assert_int_equal(ev->recorded_at_ms, T_RECORDED_MS);
+    assert_int_equal(ev->sale->total, 31950);
+    assert_int_equal(dn_wire_event_pack(ev, &re, &re_len, why, sizeof why), 0);
+    assert_int_equal(re_len, len);
+    assert_memory_equal(re, canon, len); /* a re-encoding gives the canonical bytes */
+    assert_int_equal(dn_sha256(odd, odd_len, h1), 0);
+    assert_int_equal(dn_sha256(re, re_len, h2), 0);
+    assert_memory_not_equal(h1, h2, DN_HASH_BYTES);
+    dn_wire_event_free(&ev);
+    free(re);
+    free(canon);
+}
+
+/* -- the server hashes what it received --------------------------------------- */
+
+/*  A central.db in a throwaway folder with site SHOP-01 enrolled.  */
+typedef struct {
+    char dir[64];
+    sqlite3 *db;
+    dn_ingest_t *ingest;
+    dn_registry_site_t site;
+    dn_key_t *key;
+} ix_t;
+
+static void s_ix_open(ix_t *ix)
+{
+    char token[DN_TOKEN_TEXT_LEN + 1], why[256] = "";
+    uint8_t curve[DN_CURVE_KEY_BYTES], pub[DN_PUBKEY_BYTES];
+    int64_t expires = 0, now = T_RECORDED_MS - 86400000;
+
+    memset(ix, 0, sizeof *ix);
+    snprintf(ix->dir, sizeof ix->dir, "/tmp/test_wire.XXXXXX");
+    assert_non_null(mkdtemp(ix->dir));
+    assert_int_equal(dn_central_open(ix->dir, DN_DB_CREATE, &ix->db), 0);
+    assert_int_equal(
+        dn_registry_partner_add(ix->db, "HQ", "HQ", "hq", NULL, now, why, sizeof why), 0);
+    assert_int_equal(
+        dn_registry_partner_add(ix->db, "D1", "D1", "dealer", "HQ", now, why, sizeof why),
+        0);
+    assert_int_equal(dn_registry_site_add(ix->db, "SHOP-01", "D1", now, token, &expires,
+                                          why, sizeof why),
+                     0);
+    ix->key = dn_key_generate();
+    assert_non_null(ix->key);
+    assert_int_equal(dn_key_public(ix->key, pub), 0);
+    memset(curve, 0x42, sizeof curve);
+    assert_int_equal(dn_registry_enroll(ix->db, token, "SHOP-01", curve, pub, now + 1000,
+                                        &ix->site, why, sizeof why),
+                     0);
+    ix->ingest = dn_ingest_new(ix->db);
+    assert_non_null(ix->ingest);
+}
+
+static void s_ix_close(ix_t *ix)
+{
+    static const char *const files[] = {"central.db", "central.db-wal", "central.db-shm"};
+    char path[128];
+    dn_ingest_destroy(&ix->ingest);
+    assert_int_equal(sqlite3_close(ix->db), SQLITE_OK);
+    for (size_t i = 0; i < N_OF(files); i++) {
+        snprintf(path, sizeof path, "%s/%s", ix->dir, files[i]);
+        unlink(path);
+    }
+    assert_int_equal(rmdir(ix->dir), 0);
+    dn_key_destroy(&ix->key);
+}
+
+/*  Sends one event as a batch from seq, signed by the site over head, and
+    applies it as the server does (one transaction).  */
+static int s_ix_apply(ix_t *ix, uint64_t seq, const uint8_t *body, size_t len,
+                      const uint8_t head[DN_HASH_BYTES], dn_ingest_result_t *r)
+{
+    Dealernet__PushBatch push = DEALERNET__PUSH_BATCH__INIT;
+    ProtobufCBinaryData event = {len, (uint8_t *)body};
+    uint8_t signed_bytes[DN_BATCH_SIGNED_MAX], sig[DN_SIG_BYTES],
+        head_copy[DN_HASH_BYTES];
+    size_t n = dn_wire_batch_signed("SHOP-01", seq, head, signed_bytes);
+    int rc;
+
+    assert_int_equal(dn_key_sign(ix->key, signed_bytes, n, sig), 0);
+    memcpy(head_copy, head, DN_HASH_BYTES);
+    push.has_first_seq = 1;
+    push.first_seq = seq;
+    push.n_events = 1;
+    push.events = &event;
+    push.has_chain_head = 1;
+    push.chain_head.data = head_copy;
+    push.chain_head.len = DN_HASH_BYTES;
+    push.has_signature = 1;
+    push.signature.data = sig;
+    push.signature.len = DN_SIG_BYTES;
+    assert_int_equal(dn_db_begin(ix->db), 0);
+    rc = dn_ingest_batch(ix->ingest, &ix->site, &push, T_RECORDED_MS, r);
+    if (rc == 0)
+        assert_int_equal(dn_db_commit(ix->db), 0);
+    else
+        dn_db_rollback(ix->db);
+    return rc;
+}
+
+/*  The stored body and hash of event seq, and the site's chain head.  */
+static void s_ix_stored(ix_t *ix, uint64_t seq, const uint8_t *body, size_t len,
+                        const uint8_t hash[DN_HASH_BYTES])
+{
+    sqlite3_stmt *stmt;
+    assert_int_equal(
+        sqlite3_prepare_v2(ix->db,
+                           "SELECT e.body, e.hash, s.head_hash FROM events e "
+                           "JOIN sites s ON s.id = e.site_id WHERE e.seq = ?",
+                           -1, &stmt, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)seq);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_bytes(stmt, 0), len);
+    assert_memory_equal(sqlite3_column_blob(stmt, 0), body, len);
+    assert_memory_equal(sqlite3_column_blob(stmt, 1), hash, DN_HASH_BYTES);
+    assert_memory_equal(sqlite3_column_blob(stmt, 2), hash, DN_HASH_BYTES);
+    sqlite3_finalize(stmt);
+}
+
+/*  Packs the fixture's event as seq, chained to prev, canonically.  */
+static uint8_t *s_ix_event(fx_t *f, int kind, uint64_t seq, const uint8_t prev[32],
+                           size_t *len)
+{
+    uint8_t *buf = NULL;
+    char why[DN_WHY_SIZE] = "";
+    s_fixture(f, kind);
+    f->id[15] = (uint8_t)seq; /* each event its own id */
+    f->ev.seq = seq;
+    memcpy(f->prev, prev, DN_HASH_BYTES);
+    assert_int_equal(dn_wire_event_pack(&f->ev, &buf, len, why, sizeof why), 0);
+    return buf;
+}
+
+/*  The server verifies signatures and chains over the bytes it received.
+    Event 1 arrives in a valid, non-canonical encoding (fields reversed,
+    varints one byte long), signed by the site over the hash of those
+    bytes: it is accepted and stored byte for byte, and its hash -- not
+    that of a re-encoding -- becomes the chain head.  So: the same event
+    sent again canonically is a tamper alarm; event 2 chained to the
+    re-encoding's hash does not continue the chain, chained to the received
+    bytes' hash it does; and event 3 signed over its canonical bytes but
+    sent non-canonically is refused, because the head the site signed is
+    not the hash of what arrived.  */
+static void test_ingest_hashes_received_bytes(void **state)
+{
+    fx_t *f = *state;
+    ix_t ix;
+    dn_ingest_result_t r;
+    uint8_t zero[DN_HASH_BYTES] = {0}, h1c[DN_HASH_BYTES], h1n[DN_HASH_BYTES];
+    uint8_t h2[DN_HASH_BYTES], h3c[DN_HASH_BYTES], h3n[DN_HASH_BYTES], e1n[512], e3n[512];
+    size_t len1, len2, len3, len1n, len3n;
+
+    dn_log_init("test_wire", DN_LOG_QUIET, 0); /* the tamper alarm below is expected */
+    s_ix_open(&ix);
+    uint8_t *e1 = s_ix_event(f, K_SIGNUP, 1, zero, &len1);
+    len1n = s_noncanonical(e1, len1, e1n);
+    assert_int_not_equal(len1n, len1);
+    assert_int_equal(dn_sha256(e1, len1, h1c), 0);
+    assert_int_equal(dn_sha256(e1n, len1n, h1n), 0);
+
+    assert_int_equal(s_ix_apply(&ix, 1, e1n, len1n, h1n, &r), 0);
+    assert_int_equal(r.applied, 1);
+    assert_int_equal(r.acked_through, 1);
+    s_ix_stored(&ix, 1, e1n, len1n, h1n);
+
+    /* the same event, canonically: differs from what is stored */
+    assert_int_equal(s_ix_apply(&ix, 1, e1, len1, h1c, &r), DN_EPROTO);
+    assert_int_equal(r.code, DEALERNET__REFUSE_CODE__REFUSE_TAMPER);
+    assert_string_equal(r.why, "event seq 1 differs from the one already stored");
+
+    /* event 2 chained to the re-encoding: not the chain */
+    uint8_t *e2 = s_ix_event(f, K_UPDATE, 2, h1c, &len2);
+    assert_int_equal(dn_sha256(e2, len2, h2), 0);
+    assert_int_equal(s_ix_apply(&ix, 2, e2, len2, h2, &r), DN_EPROTO);
+    assert_int_equal(r.code, DEALERNET__REFUSE_CODE__REFUSE_CHAIN);
+    assert_string_equal(r.why, "event seq 2 does not continue the site's chain");
+    free(e2);
+    /* ... chained to the bytes received: it is */
+    e2 = s_ix_event(f, K_UPDATE, 2, h1n, &len2);
+    assert_int_equal(dn_sha256(e2, len2, h2), 0);
+    assert_int_equal(s_ix_apply(&ix, 2, e2, len2, h2, &r), 0);
+    assert_int_equal(r.acked_through, 2);
+    s_ix_stored(&ix, 2, e2, len2, h2);
+
+    /* event 3: signed over its canonical bytes, sent non-canonically */
+    uint8_t *e3 = s_ix_event(f, K_UPDATE, 3, h2, &len3);
+    len3n = s_noncanonical(e3, len3, e3n);
+    assert_int_equal(dn_sha256(e3, len3, h3c), 0);
+    assert_int_equal(dn_sha256(e3n, len3n, h3n), 0);
+    assert_int_equal(s_ix_apply(&ix, 3, e3n, len3n, h3c, &r), DN_EPROTO);
+    assert_int_equal(r.code, DEALERNET__REFUSE_CODE__REFUSE_CHAIN);
+    assert_string_equal(r.why, "batch chain head is not the hash of its last event");
+    assert_int_equal(dn_ingest_state(ix.ingest, ix.site.id, &(dn_ingest_state_t){0}), 0);
+    /* ... and signed over the bytes sent, it is accepted as sent */
+    assert_int_equal(s_ix_apply(&ix, 3, e3n, len3n, h3n, &r), 0);
+    assert_int_equal(r.acked_through, 3);
+    s_ix_stored(&ix, 3, e3n, len3n, h3n);
+
+    free(e1);
+    free(e2);
+    free(e3);
+    s_ix_close(&ix);
+}
+
 static int s_setup(void **state)
 {
     *state = calloc(1, sizeof(fx_t));
@@ -1806,6 +2682,15 @@ int main(void)
         cmocka_unit_test(test_admin_round_trips),
         cmocka_unit_test(test_admin_bytes_and_sizes),
         cmocka_unit_test(test_batch_signed),
+        cmocka_unit_test(test_scan_field_zero),
+        cmocka_unit_test(test_scan_not_protobuf),
+        cmocka_unit_test(test_scan_duplicates),
+        cmocka_unit_test(test_scan_value_ranges),
+        cmocka_unit_test(test_scan_nul_in_strings),
+        cmocka_unit_test(test_scan_counts),
+        cmocka_unit_test(test_scan_unknown_everywhere),
+        cmocka_unit_test(test_noncanonical_accepted),
+        cmocka_unit_test(test_ingest_hashes_received_bytes),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
