@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "dn_test_central.h"
 #include "dn_central.h"
 #include "dn_db.h"
 #include "dn_error.h"
@@ -44,49 +45,16 @@
 /*  Partner ids, in the order s_tree adds them.  */
 enum { HQ = 1, R1, R2, DI1, DI2, DE1, DE2, RS1, RS2 };
 
-typedef struct {
-    char dir[64];
-    sqlite3 *db;
-} fixture_t;
+typedef dn_test_central_t fixture_t;
 
 static int s_setup(void **state)
 {
-    fixture_t *fx = calloc(1, sizeof *fx);
-    if (!fx)
-        return -1;
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_tree.XXXXXX");
-    if (!mkdtemp(fx->dir) || dn_central_open(fx->dir, DN_DB_CREATE, &fx->db) != 0) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
+    return dn_test_central_setup(state);
 }
 
 static int s_teardown(void **state)
 {
-    fixture_t *fx = *state;
-    DIR *d;
-    struct dirent *e;
-    char path[512];
-    int rc = 0;
-    if (fx->db && sqlite3_close(fx->db) != SQLITE_OK)
-        rc = -1;
-    d = opendir(fx->dir);
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", fx->dir, e->d_name);
-        if (unlink(path) != 0)
-            rc = -1;
-    }
-    closedir(d);
-    if (rmdir(fx->dir) != 0)
-        rc = -1;
-    free(fx);
-    return rc;
+    return dn_test_central_teardown(state);
 }
 
 /* -- helpers --------------------------------------------------------------- */
