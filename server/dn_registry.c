@@ -809,45 +809,45 @@ int dn_registry_node_at(dn_db_cache_t *cache, int64_t partner_id, int64_t at_ms,
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? DN_ENOENT : DN_EDB;
 }
 
-int dn_registry_parent_at(sqlite3 *db, int64_t partner_id, int64_t at_ms,
-                          int64_t *parent_id)
+/*  Runs an effective-dated lookup (parameters: partner id, time) and sets
+    *value to its one column, leaving it as given when no row is in force.  */
+static int s_value_at(sqlite3 *db, const char *sql, int64_t partner_id, int64_t at_ms,
+                      int64_t *value)
 {
     sqlite3_stmt *stmt;
     int rc;
-    *parent_id = 0;
-    if (dn_db_prepare(db,
-                      "SELECT parent_id FROM partner_links "
-                      "WHERE partner_id = ? AND effective_ms <= ? "
-                      "ORDER BY effective_ms DESC LIMIT 1",
-                      &stmt))
+    if (dn_db_prepare(db, sql, &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, partner_id);
     sqlite3_bind_int64(stmt, 2, at_ms);
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
-        *parent_id = sqlite3_column_int64(stmt, 0); /* NULL: 0, no parent */
+        *value = sqlite3_column_int64(stmt, 0); /* NULL reads 0 */
     sqlite3_finalize(stmt);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : DN_EDB;
 }
 
-int dn_registry_active_at(sqlite3 *db, int64_t partner_id, int64_t at_ms, int *active)
+int dn_registry_parent_at(sqlite3 *db, int64_t partner_id, int64_t at_ms,
+                          int64_t *parent_id)
 {
-    sqlite3_stmt *stmt;
-    int rc;
-    *active = 1;
-    if (dn_db_prepare(db,
-                      "SELECT status = 'active' FROM partner_status "
+    *parent_id = 0; /* no link in force: no parent */
+    return s_value_at(db,
+                      "SELECT parent_id FROM partner_links "
                       "WHERE partner_id = ? AND effective_ms <= ? "
                       "ORDER BY effective_ms DESC LIMIT 1",
-                      &stmt))
-        return DN_EDB;
-    sqlite3_bind_int64(stmt, 1, partner_id);
-    sqlite3_bind_int64(stmt, 2, at_ms);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        *active = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : DN_EDB;
+                      partner_id, at_ms, parent_id);
+}
+
+int dn_registry_active_at(sqlite3 *db, int64_t partner_id, int64_t at_ms, int *active)
+{
+    int64_t value = 1; /* no status row: active */
+    int rc = s_value_at(db,
+                        "SELECT status = 'active' FROM partner_status "
+                        "WHERE partner_id = ? AND effective_ms <= ? "
+                        "ORDER BY effective_ms DESC LIMIT 1",
+                        partner_id, at_ms, &value);
+    *active = (int)value;
+    return rc;
 }
 
 /* -- moves, suspensions, the tree at a date -------------------------------- */
