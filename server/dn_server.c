@@ -582,15 +582,27 @@ int dn_server_run(const dn_server_config_t *config)
         snprintf(admin_ep, sizeof admin_ep, "%s", config->admin_endpoint);
 
     self.ingest = dn_ingest_new(self.db);
-    self.ctx = zmq_ctx_new();
+    self.ctx = config->ctx ? config->ctx : zmq_ctx_new();
     rc = DN_EIO;
-    /* The ZAP handler first: no socket may accept a handshake without it.  */
-    if (self.ingest && self.ctx && (self.zap = dn_zap_bind(self.ctx)) &&
-        (self.sync = s_router(&self, key.secret_z85, DN_ZAP_DOMAIN_SYNC,
-                              DN_MAX_SYNC_MSG_BYTES, DN_SYNC_WINDOW + 2, sync_ep)) &&
-        (self.admin = s_router(&self, key.secret_z85, DN_ZAP_DOMAIN_ADMIN,
-                               DN_MAX_ADMIN_REQUEST_BYTES, 16, admin_ep)))
-        rc = 0;
+    /* The ZAP handler first, answering as it should, or nothing: without a
+       handler bound in the context libzmq lets every CURVE client in.  */
+    if (self.ingest && self.ctx) {
+        char why[DN_WHY_SIZE] = "it cannot be bound at " DN_ZAP_ENDPOINT;
+        if (!(self.zap = dn_zap_bind(self.ctx)) ||
+            dn_zap_selfcheck(self.ctx, self.zap, self.db, why, sizeof why) != 0) {
+            dn_log_error("the ZAP handler is not available (%s): refusing to start, "
+                         "no socket was bound",
+                         why);
+            rc = DN_ECRYPTO;
+        } else {
+            dn_log_info("ZAP handler at %s passed its self-check", DN_ZAP_ENDPOINT);
+            if ((self.sync = s_router(&self, key.secret_z85, DN_ZAP_DOMAIN_SYNC,
+                                      DN_MAX_SYNC_MSG_BYTES, DN_SYNC_WINDOW + 2, sync_ep)) &&
+                (self.admin = s_router(&self, key.secret_z85, DN_ZAP_DOMAIN_ADMIN,
+                                       DN_MAX_ADMIN_REQUEST_BYTES, 16, admin_ep)))
+                rc = 0;
+        }
+    }
     memset(key.secret_z85, 0, sizeof key.secret_z85);
     if (rc == 0) {
         dn_log_info("serving: sync %s, admin %s, server key %s", sync_ep, admin_ep,
@@ -624,7 +636,7 @@ int dn_server_run(const dn_server_config_t *config)
         zmq_close(self.admin);
     if (self.zap)
         zmq_close(self.zap);
-    if (self.ctx)
+    if (self.ctx && !config->ctx)
         zmq_ctx_term(self.ctx);
     dn_ingest_destroy(&self.ingest);
     sqlite3_close(self.db);

@@ -26,6 +26,7 @@ typedef struct {
     const char *sync_endpoint;
     const char *admin_endpoint;
     volatile sig_atomic_t *stop; /* set by a signal handler to stop */
+    void *ctx; /* a ZeroMQ context to serve in (borrowed), or NULL for a new one */
 } dn_server_config_t;
 
 /*  Creates DIR/central.db, the server's CURVE key pair (DIR/server.key) and
@@ -36,8 +37,12 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
                    char server_public[41]);
 
 /*  Runs the daemon until *config->stop is set.  The endpoints default to
-    those recorded at init.  Returns 0 after a clean stop, or an error code
-    if it could not start (no ZAP handler, cannot bind, no database).  */
+    those recorded at init.  Binds the ZAP handler first and proves it with
+    dn_zap_selfcheck; only then binds the sync and admin sockets.  Returns
+    0 after a clean stop, or an error code if it could not start: DN_ECRYPTO
+    (the ZAP handler cannot be bound in the context -- its endpoint is taken
+    -- or fails its self-check; no socket was bound), DN_EIO (cannot bind),
+    or that of the key file or database.  */
 int dn_server_run(const dn_server_config_t *config);
 
 #endif

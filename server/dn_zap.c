@@ -1,15 +1,18 @@
 /*  dn_zap -- answering ZAP requests from central.db (see dn_zap.h).  */
 #include "dn_zap.h"
 #include "dn_curve.h"
+#include "dn_error.h"
 #include "dn_log.h"
 #include "dn_registry.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <zmq.h>
 
 #define DN_ZAP_FRAMES     7   /* version, id, domain, address, identity, mechanism, key */
 #define DN_ZAP_FRAME_SIZE 256 /* no request frame we accept is longer */
+#define DN_ZAP_SELFCHECK_FROM "self-check" /* the address of dn_zap_selfcheck's requests */
 
 void *dn_zap_bind(void *ctx)
 {
@@ -76,8 +79,10 @@ int dn_zap_handle(void *zap, sqlite3 *db)
         if (kind == DN_PEER_ADMIN) {
             s_reply(zap, frame[1], len[1], "200", "OK", name);
         } else {
-            dn_log_warn("admin socket: refused a key that is not an HQ admin key (from %s)",
-                        frame[3]);
+            if (strcmp(frame[3], DN_ZAP_SELFCHECK_FROM) != 0) /* libzmq gives an IP */
+                dn_log_warn("admin socket: refused a key that is not an HQ admin key "
+                            "(from %s)",
+                            frame[3]);
             s_reply(zap, frame[1], len[1], "400", "not an admin key", "");
         }
         return 0;
@@ -103,4 +108,121 @@ int dn_zap_handle(void *zap, sqlite3 *db)
         s_reply(zap, frame[1], len[1], "400", "admin keys do not sync", "");
     }
     return 0;
+}
+
+/* -- self-check ------------------------------------------------------------ */
+
+#define DN_ZAP_SELFCHECK_MS    2000 /* the handler is this thread: it answers at once */
+#define DN_ZAP_REPLY_FRAMES    6    /* version, id, status, text, user id, metadata */
+
+/*  One request of the self-check, sent from req as libzmq would send it
+    (key NULL: a NULL-mechanism request, which has no credentials frame),
+    answered by dn_zap_handle in this thread.  Copies the reply's status and
+    User-Id.  Returns 0 or DN_ECRYPTO with why.  */
+static int s_ask(void *req, void *zap, sqlite3 *db, const char *id, const char *domain,
+                 const uint8_t *key, char status[DN_ZAP_FRAME_SIZE],
+                 char user[DN_ZAP_FRAME_SIZE], char *why, size_t why_size)
+{
+    const char *mechanism = key ? "CURVE" : "NULL";
+    const void *out[DN_ZAP_FRAMES] = {"1.0", id, domain, DN_ZAP_SELFCHECK_FROM, "",
+                                      mechanism, key};
+    size_t out_len[DN_ZAP_FRAMES] = {3, strlen(id), strlen(domain),
+                                     strlen(DN_ZAP_SELFCHECK_FROM), 0, strlen(mechanism),
+                                     DN_CURVE_KEY_BYTES};
+    int frames = key ? DN_ZAP_FRAMES : DN_ZAP_FRAMES - 1;
+    char in[DN_ZAP_REPLY_FRAMES][DN_ZAP_FRAME_SIZE];
+    zmq_pollitem_t item = {zap, 0, ZMQ_POLLIN, 0};
+    int n = 0, more = 1;
+
+    for (int i = 0; i < frames; i++)
+        if (zmq_send(req, out[i], out_len[i], i + 1 < frames ? ZMQ_SNDMORE : 0) !=
+            (int)out_len[i]) {
+            snprintf(why, why_size, "cannot send a ZAP request: %s", zmq_strerror(errno));
+            return DN_ECRYPTO;
+        }
+    if (zmq_poll(&item, 1, DN_ZAP_SELFCHECK_MS) != 1) {
+        snprintf(why, why_size, "a ZAP request sent to %s did not reach the handler",
+                 DN_ZAP_ENDPOINT);
+        return DN_ECRYPTO;
+    }
+    if (dn_zap_handle(zap, db) != 0) {
+        snprintf(why, why_size, "the handler could not read a ZAP request: %s",
+                 zmq_strerror(errno));
+        return DN_ECRYPTO;
+    }
+    item.socket = req;
+    item.revents = 0;
+    if (zmq_poll(&item, 1, DN_ZAP_SELFCHECK_MS) != 1) {
+        snprintf(why, why_size, "the handler did not answer a ZAP request");
+        return DN_ECRYPTO;
+    }
+    while (more) {
+        size_t more_size = sizeof more;
+        char scratch[DN_ZAP_FRAME_SIZE];
+        char *buf = n < DN_ZAP_REPLY_FRAMES ? in[n] : scratch;
+        int size = zmq_recv(req, buf, DN_ZAP_FRAME_SIZE - 1, 0);
+        if (size < 0) {
+            snprintf(why, why_size, "cannot read a ZAP reply: %s", zmq_strerror(errno));
+            return DN_ECRYPTO;
+        }
+        buf[size < DN_ZAP_FRAME_SIZE - 1 ? size : DN_ZAP_FRAME_SIZE - 1] = '\0';
+        n++;
+        zmq_getsockopt(req, ZMQ_RCVMORE, &more, &more_size);
+    }
+    if (n != DN_ZAP_REPLY_FRAMES || strcmp(in[0], "1.0") != 0 || strcmp(in[1], id) != 0) {
+        snprintf(why, why_size, "the ZAP reply to %s is not a ZAP 1.0 reply to it", id);
+        return DN_ECRYPTO;
+    }
+    snprintf(status, DN_ZAP_FRAME_SIZE, "%s", in[2]);
+    snprintf(user, DN_ZAP_FRAME_SIZE, "%s", in[4]);
+    return 0;
+}
+
+/*  Asks about one client and checks the answer's status (and User-Id,
+    when want_user is not NULL).  Returns 0 or DN_ECRYPTO with why.  */
+static int s_expect(void *req, void *zap, sqlite3 *db, const char *id, const char *domain,
+                    const uint8_t *key, const char *want_status, const char *want_user,
+                    const char *what, char *why, size_t why_size)
+{
+    char status[DN_ZAP_FRAME_SIZE], user[DN_ZAP_FRAME_SIZE];
+    if (s_ask(req, zap, db, id, domain, key, status, user, why, why_size) != 0)
+        return DN_ECRYPTO;
+    if (strcmp(status, want_status) != 0 || (want_user && strcmp(user, want_user) != 0)) {
+        snprintf(why, why_size, "%s was answered %s '%s', not %s%s%s", what, status, user,
+                 want_status, want_user ? " " : "", want_user ? want_user : "");
+        return DN_ECRYPTO;
+    }
+    return 0;
+}
+
+int dn_zap_selfcheck(void *ctx, void *zap, sqlite3 *db, char *why, size_t why_size)
+{
+    dn_curve_pair_t pair;
+    uint8_t key[DN_CURVE_KEY_BYTES];
+    char unknown[1 + DN_Z85_KEY_SIZE];
+    void *req = zmq_socket(ctx, ZMQ_REQ);
+    int linger = 0, rc = DN_ECRYPTO;
+
+    if (!req) {
+        snprintf(why, why_size, "cannot make a ZAP request socket: %s", zmq_strerror(errno));
+        return DN_ECRYPTO;
+    }
+    zmq_setsockopt(req, ZMQ_LINGER, &linger, sizeof linger);
+    if (dn_curve_generate(&pair) || dn_curve_decode(pair.public_z85, key)) {
+        snprintf(why, why_size, "cannot make a CURVE key to ask about");
+    } else if (zmq_connect(req, DN_ZAP_ENDPOINT) != 0) {
+        snprintf(why, why_size, "cannot reach %s: %s", DN_ZAP_ENDPOINT, zmq_strerror(errno));
+    } else {
+        snprintf(unknown, sizeof unknown, "?%s", pair.public_z85);
+        if (s_expect(req, zap, db, "self-check-1", DN_ZAP_DOMAIN_ADMIN, key, "400", NULL,
+                     "an unknown key on the admin socket", why, why_size) == 0 &&
+            s_expect(req, zap, db, "self-check-2", DN_ZAP_DOMAIN_SYNC, NULL, "400", NULL,
+                     "a client without CURVE on the sync socket", why, why_size) == 0 &&
+            s_expect(req, zap, db, "self-check-3", DN_ZAP_DOMAIN_SYNC, key, "200", unknown,
+                     "an unknown key on the sync socket", why, why_size) == 0)
+            rc = 0;
+    }
+    zmq_close(req);
+    memset(&pair, 0, sizeof pair);
+    return rc;
 }

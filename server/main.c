@@ -134,7 +134,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[optind], "run") == 0) {
         struct sigaction sa;
-        dn_server_config_t config = {dir, NULL, NULL, &s_stop};
+        dn_server_config_t config = {dir, NULL, NULL, &s_stop, NULL};
         rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, "run");
         if (rc >= 0)
             return rc;
