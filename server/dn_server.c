@@ -597,7 +597,8 @@ int dn_server_run(const dn_server_config_t *config)
         } else {
             dn_log_info("ZAP handler at %s passed its self-check", DN_ZAP_ENDPOINT);
             if ((self.sync = s_router(&self, key.secret_z85, DN_ZAP_DOMAIN_SYNC,
-                                      DN_MAX_SYNC_MSG_BYTES, DN_SYNC_WINDOW + 2, sync_ep)) &&
+                                      DN_MAX_SYNC_MSG_BYTES, DN_SYNC_WINDOW + 2,
+                                      sync_ep)) &&
                 (self.admin = s_router(&self, key.secret_z85, DN_ZAP_DOMAIN_ADMIN,
                                        DN_MAX_ADMIN_REQUEST_BYTES, 16, admin_ep)))
                 rc = 0;

@@ -12,7 +12,7 @@
 
 #define DN_ZAP_FRAMES     7   /* version, id, domain, address, identity, mechanism, key */
 #define DN_ZAP_FRAME_SIZE 256 /* no request frame we accept is longer */
-#define DN_ZAP_SELFCHECK_FROM "self-check" /* the address of dn_zap_selfcheck's requests */
+#define DN_ZAP_SELFCHECK_FROM "self-check" /* the "address" of the self-check */
 
 void *dn_zap_bind(void *ctx)
 {
@@ -204,22 +204,25 @@ int dn_zap_selfcheck(void *ctx, void *zap, sqlite3 *db, char *why, size_t why_si
     int linger = 0, rc = DN_ECRYPTO;
 
     if (!req) {
-        snprintf(why, why_size, "cannot make a ZAP request socket: %s", zmq_strerror(errno));
+        snprintf(why, why_size, "cannot make a ZAP request socket: %s",
+                 zmq_strerror(errno));
         return DN_ECRYPTO;
     }
     zmq_setsockopt(req, ZMQ_LINGER, &linger, sizeof linger);
     if (dn_curve_generate(&pair) || dn_curve_decode(pair.public_z85, key)) {
         snprintf(why, why_size, "cannot make a CURVE key to ask about");
     } else if (zmq_connect(req, DN_ZAP_ENDPOINT) != 0) {
-        snprintf(why, why_size, "cannot reach %s: %s", DN_ZAP_ENDPOINT, zmq_strerror(errno));
+        snprintf(why, why_size, "cannot reach %s: %s", DN_ZAP_ENDPOINT,
+                 zmq_strerror(errno));
     } else {
         snprintf(unknown, sizeof unknown, "?%s", pair.public_z85);
-        if (s_expect(req, zap, db, "self-check-1", DN_ZAP_DOMAIN_ADMIN, key, "400", NULL,
-                     "an unknown key on the admin socket", why, why_size) == 0 &&
-            s_expect(req, zap, db, "self-check-2", DN_ZAP_DOMAIN_SYNC, NULL, "400", NULL,
-                     "a client without CURVE on the sync socket", why, why_size) == 0 &&
-            s_expect(req, zap, db, "self-check-3", DN_ZAP_DOMAIN_SYNC, key, "200", unknown,
-                     "an unknown key on the sync socket", why, why_size) == 0)
+        if (s_expect(req, zap, db, "self-check-1", DN_ZAP_DOMAIN_ADMIN, key, "400",
+                     NULL, "an unknown key on the admin socket", why, why_size) == 0 &&
+            s_expect(req, zap, db, "self-check-2", DN_ZAP_DOMAIN_SYNC, NULL, "400",
+                     NULL, "a client without CURVE on the sync socket", why,
+                     why_size) == 0 &&
+            s_expect(req, zap, db, "self-check-3", DN_ZAP_DOMAIN_SYNC, key, "200",
+                     unknown, "an unknown key on the sync socket", why, why_size) == 0)
             rc = 0;
     }
     zmq_close(req);

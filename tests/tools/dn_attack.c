@@ -424,9 +424,12 @@ static int s_rebuild(dn_outbox_batch_t *ev, const char *site, uint64_t first_seq
 /* -- connections ------------------------------------------------------------ */
 
 /*  A DEALER (or another type) to endpoint: CURVE with pair unless pair is
-    NULL (then the NULL mechanism, or PLAIN if plain), to server_key.  */
-static void *s_socket(s_attack_t *self, int type, const dn_curve_pair_t *pair,
-                      const char *server_key, int plain, const char *endpoint)
+    NULL (then the NULL mechanism, or PLAIN if plain), to server_key.  With
+    mon_ep, a monitor is started at mon_ep and *mon connected to it before
+    the socket connects, so that no event is missed.  */
+static void *s_socket_mon(s_attack_t *self, int type, const dn_curve_pair_t *pair,
+                          const char *server_key, int plain, const char *endpoint,
+                          const char *mon_ep, void **mon)
 {
     void *sock = zmq_socket(self->ctx, type);
     int zero = 0, ivl = 10;
@@ -447,11 +450,24 @@ static void *s_socket(s_attack_t *self, int type, const dn_curve_pair_t *pair,
         zmq_setsockopt(sock, ZMQ_PLAIN_USERNAME, "admin", 5);
         zmq_setsockopt(sock, ZMQ_PLAIN_PASSWORD, "admin", 5);
     }
-    if (zmq_connect(sock, endpoint) != 0) {
+    if ((mon_ep &&
+         (zmq_socket_monitor(sock, mon_ep, ZMQ_EVENT_ALL) != 0 ||
+          !(*mon = zmq_socket(self->ctx, ZMQ_PAIR)) || zmq_connect(*mon, mon_ep) != 0)) ||
+        zmq_connect(sock, endpoint) != 0) {
+        if (mon && *mon) {
+            zmq_close(*mon);
+            *mon = NULL;
+        }
         zmq_close(sock);
         return NULL;
     }
     return sock;
+}
+
+static void *s_socket(s_attack_t *self, int type, const dn_curve_pair_t *pair,
+                      const char *server_key, int plain, const char *endpoint)
+{
+    return s_socket_mon(self, type, pair, server_key, plain, endpoint, NULL, NULL);
 }
 
 /*  Sends one frame on a connected DEALER and waits for one reply.  */
@@ -535,14 +551,11 @@ static int s_probe_open(s_attack_t *self, s_probe_t *p, int type,
     char mon_ep[64];
     memset(p, 0, sizeof *p);
     p->lane = lane;
-    p->sock = s_socket(self, type, pair, server_key, plain, endpoint);
+    snprintf(mon_ep, sizeof mon_ep, "inproc://dn-attack-monitor-%d", self->monitors++);
+    p->sock =
+        s_socket_mon(self, type, pair, server_key, plain, endpoint, mon_ep, &p->mon);
     if (!p->sock)
         return s_fail(EX_SOFTWARE, "cannot connect to %s: %s", endpoint,
-                      zmq_strerror(zmq_errno()));
-    snprintf(mon_ep, sizeof mon_ep, "inproc://dn-attack-monitor-%d", self->monitors++);
-    if (zmq_socket_monitor(p->sock, mon_ep, ZMQ_EVENT_ALL) != 0 ||
-        !(p->mon = zmq_socket(self->ctx, ZMQ_PAIR)) || zmq_connect(p->mon, mon_ep) != 0)
-        return s_fail(EX_SOFTWARE, "cannot monitor a socket: %s",
                       zmq_strerror(zmq_errno()));
     return 0;
 }
