@@ -4,7 +4,7 @@
 #   make demo       ... and run a small network end to end in a temp folder
 #   make test       ... and run every test (unit, CLI, crash)
 #   make check-asan the same tests built with address + undefined sanitizers
-#   make check-valgrind  agent tests under valgrind memcheck
+#   make check-valgrind  unit, CLI and fault tests under valgrind memcheck
 #   make bench      benchmarks, printing ratios against an in-run baseline
 #   make soak       long runs: fault tests (1,000 kills each), simulation seeds
 #   make fuzz       libFuzzer targets (tests/fuzz/), each for FUZZ_SECS seconds
@@ -75,10 +75,16 @@ test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
 	@sh tests/run.sh $(B) $(BIN)
 
+# check-asan runs every test; two are shortened because they would repeat
+# `make test` to the letter: the fuzz targets are the same clang build with
+# the same sanitizers (shared folder build-fuzz, run 5 s a target instead of
+# 30), and the simulation runs 500 seeds instead of 2,000.
 check-asan: deps
-	@$(MAKE) --no-print-directory -j$(JOBS) B=build-asan BIN=bin-asan SAN=1 build-tests
+	@$(MAKE) --no-print-directory -j$(JOBS) B=build-asan BIN=bin-asan SAN=1 \
+	    FUZZ_B=build-fuzz build-tests
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 DN_FUZZ_B=build-fuzz DN_FUZZ_SECS=$${DN_FUZZ_SECS:-5} DN_SIM_SEEDS=$${DN_SIM_SEEDS:-500} \
 	 sh tests/run.sh build-asan bin-asan
 
 check-valgrind: deps

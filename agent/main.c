@@ -789,12 +789,14 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
 static int s_cmd_sync(const char *dir, int argc, char **argv)
 {
     static const struct option longs[] = {{"timeout", required_argument, NULL, 'T'},
+                                          {"reply-timeout", required_argument, NULL, 'R'},
                                           {"json", no_argument, NULL, 'j'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     dn_sync_options_t options = {DN_SYNC_DEFAULT_TIMEOUT_S * 1000, 0, 0};
     dn_sync_result_t result;
     int c, code = 0, json = 0, timeout = DN_SYNC_DEFAULT_TIMEOUT_S, rc;
+    int64_t reply_ms = DN_SYNC_REPLY_TIMEOUT_MS;
     dn_store_t *store;
 
     while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
@@ -802,6 +804,9 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
             return code;
         if (c == 'T' && (code = s_seconds(optarg, &timeout)) != 0)
             return code;
+        if (c == 'R' && dn_parse_int(optarg, 100, 60000, &reply_ms))
+            return s_usage_error("'%s' is not a number of milliseconds from 100 to 60000",
+                                 optarg);
         if (c == 'j')
             json = 1;
     }
@@ -810,6 +815,7 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
     if (!(store = s_open(dir, &code)))
         return code;
     options.timeout_ms = timeout * 1000;
+    options.reply_timeout_ms = (int)reply_ms;
     options.progress = !json && isatty(STDERR_FILENO);
     rc = dn_sync_run(store, dir, &options, &result);
     dn_store_destroy(&store);
@@ -902,10 +908,11 @@ static const s_command_t s_commands[] = {
      "--server ENDPOINT --server-key Z85 --token TOKEN [--timeout SEC]",
      "Enrolls this site with the central server, using the single-use token\n"
      "from 'dealernet-hq site add'.  Creates the site's CURVE key (curve.key).\n"},
-    {"sync", s_cmd_sync, "[--timeout SEC] [--json]",
+    {"sync", s_cmd_sync, "[--timeout SEC] [--reply-timeout MS] [--json]",
      "Pushes every pending event to the server and exits 0 when all are\n"
      "acknowledged.  If the server cannot be reached within --timeout\n"
-     "(default 30 s) it exits 75 and keeps every event pending.\n"},
+     "(default 30 s) it exits 75 and keeps every event pending.  A reply not\n"
+     "back within --reply-timeout (default 3000 ms) means reconnect and resend.\n"},
     {"run", s_cmd_run, "[--interval SEC]",
      "The sync daemon: syncs every --interval seconds (default 60) and soon\n"
      "after new events are recorded, backing off while the server is away.\n"

@@ -31,7 +31,11 @@ record_sales "$A" $N
 SUM=$SALES_SUM
 check "agent's own sales: count, sum of totals" "$N|$SUM" \
     "$(sqlite3 "$A/agent.db" "SELECT count(*), sum(total) FROM sales")"
-agent "$A" sync --timeout 2
+agent "$A" sync --reply-timeout 99
+check "sync --reply-timeout below 100 ms: usage error" 64 "$rc"
+agent "$A" sync --reply-timeout 60001
+check "sync --reply-timeout above 60000 ms: usage error" 64 "$rc"
+agent "$A" sync --timeout 2 --reply-timeout 200
 check "sync with the server down: exit" 75 "$rc"
 check_one_error "sync with the server down" "$N events kept pending"
 agent "$A" status --json

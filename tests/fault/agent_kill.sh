@@ -86,13 +86,14 @@ while [ "$c" -lt "$CYCLES" ]; do
         n=$((n - 1))
     done
     kill_delay "$SYNC_KILL_MS"
-    "$AGENT" -q -d "$A" sync --timeout 5 >/dev/null 2>"$T/sync.err" </dev/null &
+    $WRAP "$AGENT" -q -d "$A" sync --timeout $((5 * SLOW)) >/dev/null 2>"$T/sync.err" </dev/null &
     pid=$!
     fault_track $pid
     sleep "$(fault_ms "$R")"
     kill -KILL "$pid" 2>/dev/null || true
     if wait "$pid" 2>/dev/null; then WAIT_RC=0; else WAIT_RC=$?; fi
     fault_untrack $pid
+    fault_wrap_rc "$WAIT_RC"
     sync_kills=$((sync_kills + 1))
     if [ "$WAIT_RC" -eq 0 ]; then
         sync_done=$((sync_done + 1))

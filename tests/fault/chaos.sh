@@ -122,7 +122,7 @@ round() {
     done
     pids=""
     for d in $AGENTS; do
-        "$AGENT" -q -d "$d" sync --timeout 45 >/dev/null 2>>"$T/sync.err" </dev/null &
+        $WRAP "$AGENT" -q -d "$d" sync --timeout 45 --reply-timeout $((1000 * SLOW)) >/dev/null 2>>"$T/sync.err" </dev/null &
         pids="$pids $!"
         fault_track $!
     done

@@ -62,9 +62,11 @@ run_check() {
     done
     set +e
     # shellcheck disable=SC2086
-    timeout -k 5 60 "$CHECK" --central "$ck_srv/central.db" $ck_args >"$T/ck.out" 2>"$T/ck.err"
+    timeout -k 5 $((60 * SLOW)) $WRAP "$CHECK" --central "$ck_srv/central.db" $ck_args \
+        >"$T/ck.out" 2>"$T/ck.err"
     CK_RC=$?
     set -e
+    fault_wrap_rc "$CK_RC"
     F=$(figures "$T/ck.out")
 }
 

@@ -31,10 +31,6 @@
 # fault_init NAME: net_init, the seed, the tools, the traps.
 fault_init() {
     FAULT_NAME=$1
-    if [ -n "${DN_WRAP:-}" ]; then
-        echo "fault $FAULT_NAME: skipped under DN_WRAP (timing under a wrapper means nothing)"
-        exit 77
-    fi
     net_init "fault-$FAULT_NAME"
     if [ -z "${DN_FAULT:-}" ]; then
         fault_bin_base=$(basename "$BIN")
@@ -105,11 +101,19 @@ fault_ms() {
     printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000))
 }
 
+# fault_wrap_rc RC: under a wrapper (valgrind's --error-exitcode=99), a
+# process that exited 99 had memory errors or leaks: a failed check.
+fault_wrap_rc() {
+    if [ -n "$WRAP" ] && [ "$1" -eq 99 ]; then
+        check "a process under $(echo "$WRAP" | cut -d' ' -f1): no errors" 0 "$1"
+    fi
+}
+
 # fault_wait_pid PID SECONDS: waits for a background process, SIGKILLing it
-# after the bound; sets WAIT_RC.
+# after the bound (SECONDS times net.sh's SLOW); sets WAIT_RC.
 fault_wait_pid() {
     fw_n=0
-    while kill -0 "$1" 2>/dev/null && [ "$fw_n" -lt $(($2 * 50)) ]; do
+    while kill -0 "$1" 2>/dev/null && [ "$fw_n" -lt $(($2 * 50 * SLOW)) ]; do
         # a finished child stays a zombie (kill -0 succeeds) until waited
         # for: ps tells a zombie apart
         case $(ps -o stat= -p "$1" 2>/dev/null) in Z*) break ;; esac
@@ -119,6 +123,7 @@ fault_wait_pid() {
     kill -KILL "$1" 2>/dev/null || true
     if wait "$1" 2>/dev/null; then WAIT_RC=0; else WAIT_RC=$?; fi
     fault_untrack "$1"
+    fault_wrap_rc "$WAIT_RC"
 }
 
 # -- the network ---------------------------------------------------------------
@@ -254,7 +259,7 @@ fault_record() {
     fault_pick_cmd "$fr_d"
     if [ $# -ge 2 ]; then
         # shellcheck disable=SC2086
-        "$AGENT" -d "$fr_d" $CMD >"$T/rec.out" 2>"$T/rec.err" </dev/null &
+        $WRAP "$AGENT" -d "$fr_d" $CMD >"$T/rec.out" 2>"$T/rec.err" </dev/null &
         fr_pid=$!
         fault_track $fr_pid
         sleep "$(fault_ms "$2")"
@@ -267,7 +272,8 @@ fault_record() {
         fr_t0=$(fault_now_ms)
         set +e
         # shellcheck disable=SC2086
-        timeout -k 5 30 "$AGENT" -d "$fr_d" $CMD >"$T/rec.out" 2>"$T/rec.err" </dev/null
+        timeout -k 5 $((30 * SLOW)) $WRAP "$AGENT" -d "$fr_d" $CMD >"$T/rec.out" \
+            2>"$T/rec.err" </dev/null
         REC_RC=$?
         set -e
         REC_MS=$(($(fault_now_ms) - fr_t0))
@@ -298,12 +304,13 @@ fault_record() {
 # Waits (bounded) until it serves.  The EXIT trap kills it.
 fault_server_up() {
     fsu_before=$(grep -c 'info: serving:' "$SRV_LOG" 2>/dev/null || true)
-    env "$@" "$SERVER" -d "$SRV" run --sync "$SYNC_EP" --admin "$ADMIN_EP" \
+    # shellcheck disable=SC2086
+    env "$@" $WRAP "$SERVER" -d "$SRV" run --sync "$SYNC_EP" --admin "$ADMIN_EP" \
         2>>"$SRV_LOG" </dev/null &
     FSRV=$!
     fault_track $FSRV
     fsu_n=0
-    while [ "$fsu_n" -lt 1000 ]; do
+    while [ "$fsu_n" -lt $((1000 * SLOW)) ]; do
         fsu_now=$(grep -c 'info: serving:' "$SRV_LOG" 2>/dev/null || true)
         [ "${fsu_now:-0}" -gt "${fsu_before:-0}" ] && return 0
         case $(ps -o stat= -p "$FSRV" 2>/dev/null) in '' | Z*) break ;; esac
@@ -410,7 +417,7 @@ fault_check() {
     done
     set +e
     # shellcheck disable=SC2086
-    timeout -k 5 120 "$CHECK" --central "$SRV/central.db" $fc_args >"$T/check.out" 2>"$T/check.err"
+    timeout -k 5 $((120 * SLOW)) $WRAP "$CHECK" --central "$SRV/central.db" $fc_args >"$T/check.out" 2>"$T/check.err"
     fc_rc=$?
     set -e
     sed -n '/^check: confirmed/!p' "$T/check.out"

@@ -68,7 +68,7 @@ while [ "$c" -lt "$CYCLES" ]; do
     fi
     pids=""
     for d in $AGENTS; do
-        "$AGENT" -q -d "$d" sync --timeout 8 >/dev/null 2>>"$T/sync.err" </dev/null &
+        $WRAP "$AGENT" -q -d "$d" sync --timeout $((8 * SLOW)) >/dev/null 2>>"$T/sync.err" </dev/null &
         pids="$pids $!"
         fault_track $!
     done
