@@ -778,37 +778,6 @@ int dn_registry_partner_get_cached(dn_db_cache_t *cache, const char *code,
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? DN_ENOENT : DN_EDB;
 }
 
-/*  A partner, its parent and its status at a time, in one statement.  */
-static const char s_node_at_sql[] =
-    "SELECT p.id, p.code, p.kind, p.recruiter_id, coalesce(p.joined_ms, p.created_ms),"
-    "  p.created_ms,"
-    "  (SELECT l.parent_id FROM partner_links l"
-    "   WHERE l.partner_id = p.id AND l.effective_ms <= ?2"
-    "   ORDER BY l.effective_ms DESC LIMIT 1),"
-    "  coalesce((SELECT s.status = 'active' FROM partner_status s"
-    "   WHERE s.partner_id = p.id AND s.effective_ms <= ?2"
-    "   ORDER BY s.effective_ms DESC LIMIT 1), 1) "
-    "FROM partners p WHERE p.id = ?1";
-
-int dn_registry_node_at(dn_db_cache_t *cache, int64_t partner_id, int64_t at_ms,
-                        dn_registry_partner_t *partner, int64_t *parent_id, int *active)
-{
-    sqlite3_stmt *stmt;
-    int rc;
-    if (dn_db_cached(cache, s_node_at_sql, &stmt))
-        return DN_EDB;
-    sqlite3_bind_int64(stmt, 1, partner_id);
-    sqlite3_bind_int64(stmt, 2, at_ms);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        s_partner_row(stmt, partner);
-        *parent_id = sqlite3_column_int64(stmt, 6); /* NULL: 0, no parent */
-        *active = sqlite3_column_int(stmt, 7);
-    }
-    sqlite3_reset(stmt);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? DN_ENOENT : DN_EDB;
-}
-
 /*  Runs an effective-dated lookup (parameters: partner id, time) and sets
     *value to its one column, leaving it as given when no row is in force.  */
 static int s_value_at(sqlite3 *db, const char *sql, int64_t partner_id, int64_t at_ms,

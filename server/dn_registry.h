@@ -167,15 +167,12 @@ int dn_registry_parent_at(sqlite3 *db, int64_t partner_id, int64_t at_ms,
     Returns 0 or DN_EDB.  */
 int dn_registry_active_at(sqlite3 *db, int64_t partner_id, int64_t at_ms, int *active);
 
-/*  The same lookups for a hot path (the ledger posts thousands of sales a
-    second): statements prepared once in cache (a dn_db_cache_t on the
-    connection, borrowed).  dn_registry_node_at fills *partner, *parent_id
-    (0: none) and *active (as dn_registry_parent_at / _active_at) for one
-    partner at at_ms in one statement.  Both return 0, DN_ENOENT, DN_EDB.  */
+/*  dn_registry_partner_get for a hot path (the ledger posts thousands of
+    sales a second): the statement is prepared once in cache (a
+    dn_db_cache_t on the connection, borrowed).  Returns 0, DN_ENOENT,
+    DN_EDB.  */
 int dn_registry_partner_get_cached(dn_db_cache_t *cache, const char *code,
                                    dn_registry_partner_t *partner);
-int dn_registry_node_at(dn_db_cache_t *cache, int64_t partner_id, int64_t at_ms,
-                        dn_registry_partner_t *partner, int64_t *parent_id, int *active);
 
 /*  Moves partner code under parent from effective_ms on, in one
     transaction, by appending a partner_links row; the links before stay.
