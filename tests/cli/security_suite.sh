@@ -26,7 +26,8 @@
 #                            key, B's site code
 #   6  bit flips             every bit of the signature (512), of every event
 #                            of the batch, of the chain head and first seq
-#   7  truncated signature   every length 0..63, and none
+#   7  truncated signature   every length 0..63, and none; and the valid
+#                            signature malleated to S + k*L (k = 1..7)
 #   8  replayed batch        every range of the acked events: no new row
 #   9  seq below HWM         new content under every applied seq (TAMPER)
 #  10  token brute force     11 source addresses: per-address and overall

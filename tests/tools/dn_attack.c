@@ -1154,8 +1154,16 @@ done:
     return rc;
 }
 
+/*  The order L of the Ed25519 group, little-endian (RFC 8032).  */
+static const uint8_t s_order[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
+                                    0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+                                    0,    0,    0,    0,    0,    0,    0,    0,
+                                    0,    0,    0,    0,    0,    0,    0,    0x10};
+
 /*  7. The pending batch with its signature cut to every length 0..63, and
-    without one; then the untouched batch (control).  */
+    without one; then with S + k*L for each k that fits (a malleated copy
+    of the valid signature); then the untouched batch (control).  Two
+    lines.  */
 static int s_truncated(s_attack_t *self)
 {
     char rows[DN_ATTACK_ROWS_SIZE];
@@ -1176,6 +1184,26 @@ static int s_truncated(s_attack_t *self)
     s_try_batch(self, sock, &b, "WAE", rows, NULL);
     b.has_sig = 1;
     b.sig_len = DN_SIG_BYTES;
+    s_report(self, "truncated signature");
+    /* the same signature with S + k*L (k = 1..7), still below 2^256: valid
+       under a verifier that does not insist on S < L */
+    for (int k = 1; k <= 7; k++) {
+        uint8_t saved[DN_SIG_BYTES];
+        unsigned carry = 0;
+        memcpy(saved, b.sig, sizeof saved);
+        for (int m = 0; m < k; m++) {
+            carry = 0;
+            for (int i = 0; i < 32; i++) {
+                unsigned v = b.sig[32 + i] + s_order[i] + carry;
+                b.sig[32 + i] = (uint8_t)v;
+                carry = v >> 8;
+            }
+        }
+        if (carry == 0) /* S + k*L fits in 32 bytes */
+            s_try_batch(self, sock, &b, "WAE", rows, NULL);
+        memcpy(b.sig, saved, sizeof saved);
+    }
+    s_report(self, "non-canonical signature (S + k*L)");
     s_control(self, sock, &b);
 done:
     dn_outbox_batch_free(&ev);
