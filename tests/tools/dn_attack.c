@@ -1489,6 +1489,8 @@ static int s_race(s_attack_t *self, int ms)
             else
                 zmq_send(p->sock, hello, hello_len, ZMQ_DONTWAIT);
         }
+        if (rc)
+            break;
         zmq_pollitem_t items[4 * N];
         for (int i = 0; i < 2 * N; i++) {
             items[2 * i] = (zmq_pollitem_t){probes[i].mon, 0, ZMQ_POLLIN, 0};
