@@ -51,3 +51,54 @@ DN_LOG_FN(dn_log_debug, DN_LOG_DEBUG)
 DN_LOG_FN(dn_log_info, DN_LOG_INFO)
 DN_LOG_FN(dn_log_warn, DN_LOG_WARN)
 DN_LOG_FN(dn_log_error, DN_LOG_ERROR)
+
+/* -- rate-limited warnings -------------------------------------------------- */
+
+static dn_log_limit_t *s_holding; /* limits with a count not yet written */
+
+static void s_summary(dn_log_limit_t *limit)
+{
+    dn_log_warn("%lld more %s not logged (at most %d lines a minute)",
+                (long long)limit->dropped, limit->kind, DN_LOG_LIMIT_PER_MINUTE);
+    limit->dropped = 0;
+}
+
+void dn_log_limits_flush(int force)
+{
+    int64_t minute = dn_time_now_ms() / 60000;
+    dn_log_limit_t **link = &s_holding;
+    while (*link) {
+        dn_log_limit_t *limit = *link;
+        if (force || limit->minute != minute) {
+            s_summary(limit);
+            *link = limit->next;
+            limit->next = NULL;
+        } else {
+            link = &limit->next;
+        }
+    }
+}
+
+void dn_log_warn_limited(dn_log_limit_t *limit, const char *fmt, ...)
+{
+    int64_t minute = dn_time_now_ms() / 60000;
+    va_list args;
+
+    if (limit->minute != minute) {
+        if (limit->dropped)
+            dn_log_limits_flush(0); /* this one's minute is over: says it first */
+        limit->minute = minute;
+        limit->written = 0;
+    }
+    if (limit->written >= DN_LOG_LIMIT_PER_MINUTE) {
+        if (limit->dropped++ == 0) {
+            limit->next = s_holding;
+            s_holding = limit;
+        }
+        return;
+    }
+    limit->written++;
+    va_start(args, fmt);
+    s_write(DN_LOG_WARN, fmt, args);
+    va_end(args);
+}

@@ -8,6 +8,8 @@
 #ifndef DN_LOG_H
 #define DN_LOG_H
 
+#include <stdint.h>
+
 typedef enum {
     DN_LOG_DEBUG = 0,
     DN_LOG_INFO,
@@ -25,5 +27,29 @@ void dn_log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dn_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dn_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dn_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*  Warnings a peer can cause at will (an unknown key, a rate-limited
+    enrollment) must not let it fill the disk: each such call site keeps a
+    static dn_log_limit_t naming its kind, and dn_log_warn_limited writes at
+    most DN_LOG_LIMIT_PER_MINUTE lines of that kind a minute and counts the
+    rest.  The count is written, as "N more ... not logged", with the first
+    line of the kind in a later minute, or by dn_log_limits_flush.
+    For one thread (the server's).  */
+#define DN_LOG_LIMIT_PER_MINUTE 20
+
+typedef struct dn_log_limit {
+    const char *kind;          /* e.g. "unknown-key messages" */
+    int64_t minute;            /* the minute counted (ms since the epoch / 60000) */
+    int64_t written;           /* lines written in it */
+    int64_t dropped;           /* lines not written since the last summary */
+    struct dn_log_limit *next; /* in the list of limits holding a count */
+} dn_log_limit_t;
+
+void dn_log_warn_limited(dn_log_limit_t *limit, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*  Writes the summary of every limit holding a count whose minute is over
+    (all of them if force), e.g. from a daemon's loop and when it stops.  */
+void dn_log_limits_flush(int force);
 
 #endif

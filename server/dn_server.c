@@ -277,9 +277,11 @@ static void s_on_enroll(s_server_t *self, const char *user, const char *address,
        failures per address and overall keeps it so, and makes a try visible.  */
     if (s_limited(peer, DN_ENROLL_LIMIT_PER_PEER, now) ||
         s_limited(&self->everyone, DN_ENROLL_LIMIT_ALL, now)) {
-        dn_log_warn("enrollment rate limit: refused an attempt for site %s from %s "
-                    "(%d failures from it, %d overall, this minute)",
-                    m->site, address, peer->failures, self->everyone.failures);
+        static dn_log_limit_t limited = {"rate-limited enrollments", 0, 0, 0, NULL};
+        dn_log_warn_limited(&limited,
+                            "enrollment rate limit: refused an attempt for site %s from %s "
+                            "(%d failures from it, %d overall, this minute)",
+                            m->site, address, peer->failures, self->everyone.failures);
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED,
                        "too many failed enrollments: wait a minute", 0, body, len);
         return;
@@ -434,17 +436,22 @@ static int s_sync_one(s_server_t *self)
             const char *peer = zmq_msg_gets(&frame, "Peer-Address");
             s_on_enroll(self, user, peer ? peer : "unknown", msg->enroll, &body, &len);
         } else {
-            dn_log_warn("unknown key %s sent a %s message: refused (it may only enroll)",
-                        user + 1, msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_PUSH
-                                      ? "push"
-                                      : "non-enrollment");
+            static dn_log_limit_t unknown = {"messages from unknown keys", 0, 0, 0, NULL};
+            dn_log_warn_limited(&unknown,
+                                "unknown key %s sent a %s message: refused (it may only "
+                                "enroll)",
+                                user + 1,
+                                msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_PUSH
+                                    ? "push"
+                                    : "non-enrollment");
             s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED,
                            "this key is not enrolled: run 'dealernet-agent enroll' with a "
                            "token from headquarters",
                            0, &body, &len);
         }
     } else if (user[0] == '!') {
-        dn_log_warn("revoked site %s tried to sync: refused", user + 1);
+        static dn_log_limit_t revoked = {"messages from revoked sites", 0, 0, 0, NULL};
+        dn_log_warn_limited(&revoked, "revoked site %s tried to sync: refused", user + 1);
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_REVOKED,
                        "this site was revoked by headquarters", 0, &body, &len);
     } else if (dn_registry_site_get(self->db, user, &site) != 0 || !site.enrolled ||
@@ -620,6 +627,7 @@ int dn_server_run(const dn_server_config_t *config)
                 rc = DN_EIO;
                 break;
             }
+            dn_log_limits_flush(0);
             if (items[0].revents & ZMQ_POLLIN)
                 dn_zap_handle(self.zap, self.db);
             if (items[1].revents & ZMQ_POLLIN)
@@ -629,6 +637,7 @@ int dn_server_run(const dn_server_config_t *config)
                 dn_ingest_forget(self.ingest); /* the tree, plans or periods may differ */
             }
         }
+        dn_log_limits_flush(1);
         dn_log_info("stopping");
     }
     if (self.sync)

@@ -79,10 +79,12 @@ int dn_zap_handle(void *zap, sqlite3 *db)
         if (kind == DN_PEER_ADMIN) {
             s_reply(zap, frame[1], len[1], "200", "OK", name);
         } else {
+            static dn_log_limit_t refused = {"refused admin keys", 0, 0, 0, NULL};
             if (strcmp(frame[3], DN_ZAP_SELFCHECK_FROM) != 0) /* libzmq gives an IP */
-                dn_log_warn("admin socket: refused a key that is not an HQ admin key "
-                            "(from %s)",
-                            frame[3]);
+                dn_log_warn_limited(&refused,
+                                    "admin socket: refused a key that is not an HQ admin "
+                                    "key (from %s)",
+                                    frame[3]);
             s_reply(zap, frame[1], len[1], "400", "not an admin key", "");
         }
         return 0;
