@@ -178,12 +178,19 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
         sale.seller = (char *)(in->seller ? in->seller : info->partner);
         if (in->member) {
             sale.member_phone = phone;
-            if (dn_store_member_find(store, phone, member_id) == 0) {
+            rc = dn_store_member_find(store, phone, member_id);
+            if (rc == 0) {
                 sale.has_member_id = 1;
                 sale.member_id.data = member_id;
                 sale.member_id.len = DN_ID_BYTES;
+            } else if (rc == DN_ENOENT) {
+                rc = 0; /* a member not signed up here */
+            } else {
+                s_why(rc, why, why_size, "could not look the member up");
             }
         }
+    }
+    if (rc == 0) {
         ev.body_case = DEALERNET__EVENT__BODY_SALE;
         ev.sale = &sale;
         rc = s_append(store, &ev, out, why, why_size);

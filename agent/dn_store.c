@@ -122,6 +122,8 @@ int dn_store_create(const char *dir, const char *site, const char *partner,
     if (rc)
         dn_db_rollback(db);
     sqlite3_close(db);
+    if (rc) /* a file without its settings would refuse both init and open */
+        dn_db_remove(path);
     return rc;
 }
 
@@ -248,22 +250,32 @@ static int s_step_done(sqlite3 *db, sqlite3_stmt *stmt)
     return rc;
 }
 
+/*  A lookup's step failed (not "no row"): logs it; DN_EDB.  */
+static int s_step_failed(sqlite3 *db)
+{
+    dn_log_error("sqlite: %s", sqlite3_errmsg(db));
+    return DN_EDB;
+}
+
 /* -- catalog ------------------------------------------------------------- */
 
 int dn_store_catalog_get(dn_store_t *self, const char *sku, int64_t *price,
                          char category[DN_MAX_CODE_LEN + 1])
 {
     sqlite3_stmt *stmt;
-    int rc = DN_ENOENT;
+    int rc = DN_ENOENT, step;
     if (dn_store_stmt(self, "SELECT price, category FROM catalog WHERE sku = ?",
                       &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, sku, -1, SQLITE_STATIC);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
+    if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
         const unsigned char *cat = sqlite3_column_text(stmt, 1);
         *price = sqlite3_column_int64(stmt, 0);
         snprintf(category, DN_MAX_CODE_LEN + 1, "%s", cat ? (const char *)cat : "");
-        rc = 0;
+        rc = cat || sqlite3_column_type(stmt, 1) == SQLITE_NULL ? 0
+                                                                : s_step_failed(self->db);
+    } else if (step != SQLITE_DONE) {
+        rc = s_step_failed(self->db);
     }
     sqlite3_reset(stmt);
     return rc;
@@ -435,14 +447,16 @@ int dn_store_sale_get(dn_store_t *self, const uint8_t id[DN_ID_BYTES],
                       dn_store_sale_t *sale)
 {
     sqlite3_stmt *stmt;
-    int rc = DN_ENOENT;
+    int rc = DN_ENOENT, step;
     if (dn_store_stmt(self, "SELECT total, refunded FROM sales WHERE id = ?", &stmt))
         return DN_EDB;
     sqlite3_bind_blob(stmt, 1, id, DN_ID_BYTES, SQLITE_STATIC);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
+    if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
         sale->total = sqlite3_column_int64(stmt, 0);
         sale->refunded = sqlite3_column_int64(stmt, 1);
         rc = 0;
+    } else if (step != SQLITE_DONE) {
+        rc = s_step_failed(self->db);
     }
     sqlite3_reset(stmt);
     return rc;
@@ -452,7 +466,7 @@ int dn_store_line_get(dn_store_t *self, const uint8_t sale_id[DN_ID_BYTES],
                       const char *sku, dn_store_line_t *line)
 {
     sqlite3_stmt *stmt;
-    int rc = DN_ENOENT;
+    int rc = DN_ENOENT, step;
     if (dn_store_stmt(self,
                       "SELECT quantity, refunded_qty, unit_price FROM sale_lines "
                       "WHERE sale_id = ? AND sku = ?",
@@ -460,11 +474,13 @@ int dn_store_line_get(dn_store_t *self, const uint8_t sale_id[DN_ID_BYTES],
         return DN_EDB;
     sqlite3_bind_blob(stmt, 1, sale_id, DN_ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, sku, -1, SQLITE_STATIC);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
+    if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
         line->quantity = sqlite3_column_int64(stmt, 0);
         line->refunded_qty = sqlite3_column_int64(stmt, 1);
         line->unit_price = sqlite3_column_int64(stmt, 2);
         rc = 0;
+    } else if (step != SQLITE_DONE) {
+        rc = s_step_failed(self->db);
     }
     sqlite3_reset(stmt);
     return rc;
@@ -473,14 +489,20 @@ int dn_store_line_get(dn_store_t *self, const uint8_t sale_id[DN_ID_BYTES],
 int dn_store_member_find(dn_store_t *self, const char *phone, uint8_t id[DN_ID_BYTES])
 {
     sqlite3_stmt *stmt;
-    int rc = DN_ENOENT;
+    int rc = DN_ENOENT, step;
     if (dn_store_stmt(self, "SELECT id FROM members WHERE phone = ?", &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, phone, -1, SQLITE_STATIC);
-    if (sqlite3_step(stmt) == SQLITE_ROW &&
-        sqlite3_column_bytes(stmt, 0) == DN_ID_BYTES) {
-        memcpy(id, sqlite3_column_blob(stmt, 0), DN_ID_BYTES);
-        rc = 0;
+    if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const void *blob = sqlite3_column_blob(stmt, 0);
+        if (blob && sqlite3_column_bytes(stmt, 0) == DN_ID_BYTES) {
+            memcpy(id, blob, DN_ID_BYTES);
+            rc = 0;
+        } else {
+            rc = s_step_failed(self->db); /* out of memory, or a damaged row */
+        }
+    } else if (step != SQLITE_DONE) {
+        rc = s_step_failed(self->db);
     }
     sqlite3_reset(stmt);
     return rc;

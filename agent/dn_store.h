@@ -69,8 +69,9 @@ int dn_store_commit(dn_store_t *self);
 void dn_store_rollback(dn_store_t *self);
 
 /*  Catalog.  get: 0 and *price (minor units) and category (empty if none),
-    or DN_ENOENT.  set: inserts or replaces.  list: a new JSON array of
-    {sku, price, price_minor, category}, caller decrefs; NULL on error.  */
+    DN_ENOENT, or DN_EDB (the lookup itself failed).  set: inserts or
+    replaces.  list: a new JSON array of {sku, price, price_minor,
+    category}, caller decrefs; NULL on error.  */
 int dn_store_catalog_get(dn_store_t *self, const char *sku, int64_t *price,
                          char category[DN_MAX_CODE_LEN + 1]);
 int dn_store_catalog_set(dn_store_t *self, const char *sku, int64_t price,
@@ -97,15 +98,15 @@ typedef struct {
     int64_t unit_price;
 } dn_store_line_t;
 
-/*  0 and *sale, or DN_ENOENT.  */
+/*  0 and *sale, DN_ENOENT, or DN_EDB.  */
 int dn_store_sale_get(dn_store_t *self, const uint8_t id[DN_ID_BYTES],
                       dn_store_sale_t *sale);
 
-/*  0 and *line for the sale's line of that SKU, or DN_ENOENT.  */
+/*  0 and *line for the sale's line of that SKU, DN_ENOENT, or DN_EDB.  */
 int dn_store_line_get(dn_store_t *self, const uint8_t sale_id[DN_ID_BYTES],
                       const char *sku, dn_store_line_t *line);
 
-/*  0 and the member's id for a normalised phone, or DN_ENOENT.  */
+/*  0 and the member's id for a normalised phone, DN_ENOENT, or DN_EDB.  */
 int dn_store_member_find(dn_store_t *self, const char *phone,
                          uint8_t id[DN_ID_BYTES]);
 

@@ -35,6 +35,18 @@ int dn_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt)
     return 0;
 }
 
+int dn_db_step_txn(sqlite3 *db, sqlite3_stmt *stmt)
+{
+    if (sqlite3_get_autocommit(db)) {
+        dn_log_error("sqlite: the transaction was rolled back by an earlier error: "
+                     "refusing to write outside it");
+        return DN_EDB;
+    }
+    if (sqlite3_step(stmt) != SQLITE_DONE)
+        return s_fail(db, "write");
+    return 0;
+}
+
 int dn_db_begin(sqlite3 *db)
 {
     return dn_db_exec(db, "BEGIN IMMEDIATE");
@@ -99,8 +111,7 @@ static int s_migrate(sqlite3 *db, const dn_migration_t *list, size_t count)
     return 0;
 }
 
-/*  Removes a database file and its WAL companions.  */
-static void s_remove(const char *path)
+void dn_db_remove(const char *path)
 {
     char side[4200];
     unlink(path);
@@ -129,6 +140,8 @@ int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t c
             dn_log_error("sqlite: open %s: %s", path,
                          db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
+        if (created)
+            dn_db_remove(path); /* SQLite may have made the file before failing */
         return missing ? DN_ENOENT : DN_EDB;
     }
     sqlite3_extended_result_codes(db, 1);
@@ -149,7 +162,7 @@ int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t c
     if (rc) {
         sqlite3_close(db);
         if (created)
-            s_remove(path); /* "nothing was changed": not even a new empty file */
+            dn_db_remove(path); /* "nothing was changed": not even a new empty file */
         return rc;
     }
     *db_p = db;
@@ -159,13 +172,17 @@ int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t c
 int dn_db_meta_get(sqlite3 *db, const char *key, char *value, size_t size)
 {
     sqlite3_stmt *stmt;
-    int rc = DN_ENOENT;
+    int rc = DN_ENOENT, step;
     if (dn_db_prepare(db, "SELECT value FROM meta WHERE key = ?", &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-        snprintf(value, size, "%s", (const char *)sqlite3_column_text(stmt, 0));
-        rc = 0;
+    if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const unsigned char *text = sqlite3_column_text(stmt, 0);
+        rc = text ? 0 : s_fail(db, "read setting"); /* NULL: out of memory */
+        if (text)
+            snprintf(value, size, "%s", (const char *)text);
+    } else if (step != SQLITE_DONE) {
+        rc = s_fail(db, "read setting");
     }
     sqlite3_finalize(stmt);
     return rc;

@@ -32,6 +32,11 @@ typedef struct {
 int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t count,
                sqlite3 **db);
 
+/*  Removes a database file and its -wal and -shm companions, for a
+    creator that failed before the file held what it must.  The file must
+    not be open.  */
+void dn_db_remove(const char *path);
+
 /*  Returns the schema version (PRAGMA user_version), or DN_EDB.  */
 int dn_db_version(sqlite3 *db);
 
@@ -44,12 +49,20 @@ int dn_db_begin(sqlite3 *db);
 int dn_db_commit(sqlite3 *db);
 void dn_db_rollback(sqlite3 *db);
 
+/*  Steps a statement that writes inside the caller's open transaction, to
+    its end (the caller resets it).  SQLite rolls the whole transaction
+    back by itself on some errors (out of memory, I/O, disk full), even
+    those of a SELECT; a write after that would commit on its own, outside
+    the transaction the caller will roll back.  So this refuses to step
+    when no transaction is open.  Returns 0 or DN_EDB (logged).  */
+int dn_db_step_txn(sqlite3 *db, sqlite3_stmt *stmt);
+
 /*  Prepares a statement; returns 0 or DN_EDB (logged with the SQL).  */
 int dn_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt);
 
 /*  Settings in a program's `meta(key TEXT PRIMARY KEY, value TEXT)` table.
     get copies the value into value[0..size) or returns DN_ENOENT; set
-    inserts or replaces.  Both return 0 or DN_EDB.  */
+    inserts or replaces.  Both return 0 or DN_EDB (get: the read failed).  */
 int dn_db_meta_get(sqlite3 *db, const char *key, char *value, size_t size);
 int dn_db_meta_set(sqlite3 *db, const char *key, const char *value);
 

@@ -427,6 +427,33 @@ int dn_wire_event_pack(const Dealernet__Event *ev, uint8_t **buf, size_t *len,
     return 0;
 }
 
+/*  protobuf-c's allocator, noting a failure: unpack returns NULL alike for
+    bytes that do not decode and for want of memory, and only the first is
+    the peer's fault.  */
+typedef struct {
+    ProtobufCAllocator base;
+    int failed;
+} s_alloc_t;
+
+static void *s_alloc(void *data, size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p)
+        ((s_alloc_t *)data)->failed = 1;
+    return p;
+}
+
+static void s_dealloc(void *data, void *p)
+{
+    (void)data;
+    free(p);
+}
+
+#define S_ALLOC_INIT(a)                                                                  \
+    {                                                                                    \
+        {s_alloc, s_dealloc, &(a)}, 0                                                    \
+    }
+
 int dn_wire_event_unpack(const uint8_t *buf, size_t len, Dealernet__Event **ev_p,
                          char *why, size_t why_size)
 {
@@ -442,7 +469,12 @@ int dn_wire_event_unpack(const uint8_t *buf, size_t len, Dealernet__Event **ev_p
     }
     if ((rc = s_scan(&scan, &dealernet__event__descriptor, buf, len, 0)) != 0)
         return rc;
-    ev = dealernet__event__unpack(NULL, len, buf);
+    s_alloc_t alloc = S_ALLOC_INIT(alloc);
+    ev = dealernet__event__unpack(&alloc.base, len, buf);
+    if (!ev && alloc.failed) {
+        s_refuse(why, why_size, "out of memory decoding an event");
+        return DN_ENOMEM;
+    }
     if (!ev)
         REFUSE("event is not a well-formed protobuf message");
     rc = dn_wire_event_check(ev, why, why_size);
@@ -678,7 +710,12 @@ static int s_unpack(const ProtobufCMessageDescriptor *desc, const char *name,
              desc->short_name);
     if ((rc = s_scan(&scan, desc, buf, len, 0)) != 0)
         return rc;
-    msg = protobuf_c_message_unpack(desc, NULL, len, buf);
+    s_alloc_t alloc = S_ALLOC_INIT(alloc);
+    msg = protobuf_c_message_unpack(desc, &alloc.base, len, buf);
+    if (!msg && alloc.failed) {
+        s_refuse(why, why_size, "out of memory decoding a %s", desc->short_name);
+        return DN_ENOMEM;
+    }
     if (!msg)
         REFUSE("message is not a well-formed %s", desc->short_name);
     rc = check(msg, why, why_size);

@@ -41,7 +41,8 @@ int dn_wire_event_pack(const Dealernet__Event *ev, uint8_t **buf, size_t *len,
 
 /*  Unpacks and checks len bytes.  Returns 0 and sets *ev (caller frees with
     dn_wire_event_free); DN_ETOOBIG if len exceeds DN_MAX_EVENT_BYTES;
-    DN_EPROTO with a reason for anything malformed.  *ev is NULL on error.
+    DN_EPROTO with a reason for anything malformed; DN_ENOMEM (not the
+    sender's fault: retry).  *ev is NULL on error.
     Like every unpack here, it first walks the bytes without allocating and
     refuses field number 0, groups and unused wire types, unknown fields, a
     singular field or a second oneof member given twice, a varint too wide

@@ -69,11 +69,20 @@ static int s_refuse(dn_ingest_result_t *r, Dealernet__RefuseCode code, uint64_t 
 }
 
 /*  Steps a cached statement to its end and resets it.  */
-static int s_done(dn_ingest_t *self, sqlite3_stmt *stmt)
+static int s_write(dn_ingest_t *self, sqlite3_stmt *stmt)
 {
     int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
     if (rc)
         dn_log_error("ingest: %s", sqlite3_errmsg(self->db));
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+/*  The same for a batch's writes, which must stay inside the caller's
+    transaction (see dn_db_step_txn).  */
+static int s_done(dn_ingest_t *self, sqlite3_stmt *stmt)
+{
+    int rc = dn_db_step_txn(self->db, stmt);
     sqlite3_reset(stmt);
     return rc;
 }
@@ -113,7 +122,7 @@ int dn_ingest_hello(dn_ingest_t *self, const dn_registry_site_t *site,
     if (hello->agent_version)
         sqlite3_bind_text(stmt, 5, hello->agent_version, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 6, site->id);
-    if (s_done(self, stmt))
+    if (s_write(self, stmt))
         return DN_EDB;
     return dn_ingest_state(self, site->id, state);
 }
@@ -126,7 +135,7 @@ int dn_ingest_note_gap(dn_ingest_t *self, int64_t site_id, uint64_t expected_seq
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, (sqlite3_int64)expected_seq);
     sqlite3_bind_int64(stmt, 2, site_id);
-    return s_done(self, stmt);
+    return s_write(self, stmt);
 }
 
 /*  Copies the stored hash of (site, seq) into hash; DN_ENOENT if absent.  */
@@ -199,7 +208,7 @@ static int s_store_refund(dn_ingest_t *self, int64_t eid, int64_t site_id,
     const Dealernet__Refund *refund = ev->refund;
     sqlite3_stmt *stmt;
     int64_t sale_eid = 0, total = 0, refunded = 0;
-    int found = 0;
+    int found = 0, step;
 
     if (dn_db_cached(self->cache,
                      "SELECT s.eid, s.total, s.refunded FROM events e "
@@ -209,13 +218,18 @@ static int s_store_refund(dn_ingest_t *self, int64_t eid, int64_t site_id,
     sqlite3_bind_blob(stmt, 1, refund->sale_id.data, (int)refund->sale_id.len,
                       SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, site_id);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW) {
         sale_eid = sqlite3_column_int64(stmt, 0);
         total = sqlite3_column_int64(stmt, 1);
         refunded = sqlite3_column_int64(stmt, 2);
         found = 1;
+    } else if (step != SQLITE_DONE) {
+        dn_log_error("ingest: %s", sqlite3_errmsg(self->db));
     }
     sqlite3_reset(stmt);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return DN_EDB; /* the lookup failed: not the site's fault */
     if (!found)
         return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
                         "event seq %llu refunds a sale this site never sent",
@@ -265,13 +279,19 @@ static int s_store_signup(dn_ingest_t *self, int64_t eid, int64_t site_id,
     const Dealernet__MemberSignup *m = ev->member_signup;
     sqlite3_stmt *stmt;
     int64_t existing = 0;
+    int step;
 
     if (dn_db_cached(self->cache, "SELECT id FROM members WHERE phone = ?", &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, m->phone, -1, SQLITE_STATIC);
-    if (sqlite3_step(stmt) == SQLITE_ROW)
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW)
         existing = sqlite3_column_int64(stmt, 0);
+    else if (step != SQLITE_DONE)
+        dn_log_error("ingest: %s", sqlite3_errmsg(self->db));
     sqlite3_reset(stmt);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return DN_EDB;
 
     if (existing) {
         if (dn_db_cached(self->cache,
@@ -357,7 +377,7 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
     sqlite3_bind_blob(stmt, 8, hash, 32, SQLITE_STATIC);
     if (signature)
         sqlite3_bind_blob(stmt, 9, signature->data, (int)signature->len, SQLITE_STATIC);
-    step = sqlite3_step(stmt);
+    step = sqlite3_get_autocommit(self->db) ? SQLITE_ABORT : sqlite3_step(stmt);
     sqlite3_reset(stmt);
     if ((step & 0xFF) == SQLITE_CONSTRAINT)
         return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
@@ -405,10 +425,14 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
     if ((rc = dn_ingest_state(self, site->id, &state)) != 0)
         return rc;
     signed_len = dn_wire_batch_signed(site->code, last, batch->chain_head.data, signed_bytes);
-    if (!site->enrolled ||
-        dn_ed25519_verify(site->sign_key, signed_bytes, signed_len, batch->signature.data))
+    rc = site->enrolled ? dn_ed25519_verify(site->sign_key, signed_bytes, signed_len,
+                                            batch->signature.data)
+                        : DN_ESIG;
+    if (rc == DN_ESIG)
         return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_BAD_SIGNATURE, 0,
                         "batch signature does not verify with the site's enrolled key");
+    if (rc) /* the library failed (out of memory): not the site's fault */
+        return rc;
     if (first > state.applied_seq + 1)
         return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_GAP, state.applied_seq + 1,
                         "batch starts at seq %llu but the next expected is %llu",
@@ -421,9 +445,11 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
         Dealernet__Event *ev = NULL;
         char why[DN_WHY_SIZE];
 
-        if (dn_wire_event_unpack(body->data, body->len, &ev, why, sizeof why))
-            return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
-                            "event seq %llu: %s", (unsigned long long)seq, why);
+        if ((rc = dn_wire_event_unpack(body->data, body->len, &ev, why, sizeof why)) != 0)
+            return rc == DN_ENOMEM
+                       ? rc
+                       : s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
+                                  "event seq %llu: %s", (unsigned long long)seq, why);
         if (ev->seq != seq)
             rc = s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
                           "event %zu of the batch carries seq %llu, expected %llu", i + 1,

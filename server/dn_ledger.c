@@ -339,17 +339,22 @@ static int s_account(dn_ledger_t *self, const char *name, const char *kind,
                      int64_t partner_id, const char *phone, int64_t *id)
 {
     sqlite3_stmt *stmt;
-    int rc = DN_EDB;
+    int rc = DN_EDB, step;
     if (dn_db_cached(self->cache, "SELECT id FROM accounts WHERE name = ?", &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW) {
         *id = sqlite3_column_int64(stmt, 0);
         rc = 0;
     }
     sqlite3_reset(stmt);
     if (rc == 0)
         return 0;
+    if (step != SQLITE_DONE) {
+        dn_log_error("ledger: %s", sqlite3_errmsg(self->db));
+        return DN_EDB;
+    }
     if (dn_db_cached(self->cache,
                      "INSERT INTO accounts(name, kind, partner_id, phone) VALUES (?, ?, ?, ?)",
                      &stmt))
@@ -360,7 +365,7 @@ static int s_account(dn_ledger_t *self, const char *name, const char *kind,
         sqlite3_bind_int64(stmt, 3, partner_id);
     if (phone)
         sqlite3_bind_text(stmt, 4, phone, -1, SQLITE_STATIC);
-    rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
+    rc = dn_db_step_txn(self->db, stmt);
     sqlite3_reset(stmt);
     if (rc == 0)
         *id = sqlite3_last_insert_rowid(self->db);
@@ -505,12 +510,19 @@ static int s_post(dn_ledger_t *self, const s_transfer_t *t)
         if (dn_db_cached(self->cache,
                          "SELECT id, hash FROM transfers ORDER BY id DESC LIMIT 1", &stmt))
             return DN_EDB;
-        if (sqlite3_step(stmt) == SQLITE_ROW) {
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            const void *blob = sqlite3_column_blob(stmt, 1);
             self->head_id = sqlite3_column_int64(stmt, 0);
-            if (sqlite3_column_bytes(stmt, 1) == 32)
-                memcpy(self->head_hash, sqlite3_column_blob(stmt, 1), 32);
+            rc = blob && sqlite3_column_bytes(stmt, 1) == 32 ? SQLITE_DONE : SQLITE_NOMEM;
+            if (rc == SQLITE_DONE)
+                memcpy(self->head_hash, blob, 32);
         }
         sqlite3_reset(stmt);
+        if (rc != SQLITE_DONE) { /* a chain continued from a wrong head breaks verify */
+            dn_log_error("ledger: cannot read the transfer chain's head");
+            return DN_EDB;
+        }
         self->have_head = 1;
     }
     if ((rc = s_transfer_hash(self->head_id + 1, t, self->head_hash, hash)) != 0)
@@ -524,9 +536,7 @@ static int s_post(dn_ledger_t *self, const s_transfer_t *t)
         return DN_EDB;
     s_bind_transfer(stmt, t, self->head_hash, hash);
     sqlite3_bind_int64(stmt, 18, self->head_id + 1);
-    rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
-    if (rc)
-        dn_log_error("ledger: %s", sqlite3_errmsg(self->db));
+    rc = dn_db_step_txn(self->db, stmt);
     sqlite3_reset(stmt);
     if (rc == 0) {
         self->head_id++;
@@ -552,7 +562,7 @@ int dn_ledger_flush(dn_ledger_t *self)
         }
         sqlite3_bind_int64(stmt, 1, self->deltas[i].delta);
         sqlite3_bind_int64(stmt, 2, self->deltas[i].account);
-        rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
+        rc = dn_db_step_txn(self->db, stmt);
         sqlite3_reset(stmt);
     }
     if (self->deltas)

@@ -294,9 +294,7 @@ int dn_report_flush(dn_report_t *self)
         sqlite3_bind_int64(stmt, 5, m->total);
         sqlite3_bind_int64(stmt, 6, m->refunds);
         sqlite3_bind_int64(stmt, 7, m->refunded);
-        rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
-        if (rc)
-            dn_log_error("report: %s", sqlite3_errmsg(self->db));
+        rc = dn_db_step_txn(self->db, stmt);
         sqlite3_reset(stmt);
     }
     if (self->moves)
@@ -459,9 +457,7 @@ static int s_refund_categories(dn_report_t *self, int64_t eid, int64_t sale_eid,
         sqlite3_bind_int64(stmt, 2, eid);
         sqlite3_bind_text(stmt, 3, cats[k].name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 4, cats[k].take);
-        rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
-        if (rc)
-            dn_log_error("report: %s", sqlite3_errmsg(self->db));
+        rc = dn_db_step_txn(self->db, stmt);
         sqlite3_reset(stmt);
     }
     free(cats);
