@@ -42,6 +42,7 @@ SERVER_SRCS := $(filter-out server/main.c server/hq.c,$(wildcard server/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 BENCH_SRCS  := $(wildcard tests/bench/bench_*.c)
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 
 GEN_C   := $(B)/gen/dealernet.pb-c.c
 GEN_H   := $(B)/gen/dealernet.pb-c.h
@@ -51,6 +52,7 @@ SERVER_OBJS := $(SERVER_SRCS:%.c=$(B)/%.o)
 LIBCOMMON   := $(B)/libdncommon.a
 LIBAGENT    := $(B)/libdnagent.a
 LIBSERVER   := $(B)/libdnserver.a
+LIBTEST     := $(B)/libdntest.a
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
 BENCH_BINS  := $(BENCH_SRCS:tests/bench/%.c=$(B)/tests/bench/%)
 TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
@@ -105,7 +107,7 @@ install: all
 
 format:
 	clang-format -i common/*.[ch] agent/*.[ch] tests/unit/*.c tests/bench/*.c \
-	    $(wildcard server/*.[ch])
+	    tests/lib/*.[ch] $(wildcard server/*.[ch])
 
 clean:
 	rm -rf build build-asan build-fuzz build-asan-fuzz bin bin-asan
@@ -137,6 +139,15 @@ $(LIBSERVER): $(SERVER_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The test kit (tests/lib/*.c: dn_testkit, a simulated site against
+# central.db), linked into every test, benchmark, tool, fault, simulation
+# and fuzz program; they find its headers in tests/lib.
+$(B)/tests/%.o: CFLAGS_ALL += -Itests/lib
+
+$(LIBTEST): $(TESTLIB_SRCS:%.c=$(B)/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(BIN)/dealernet-agent: $(B)/agent/main.o $(LIBAGENT) $(LIBCOMMON)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
@@ -149,14 +160,14 @@ $(BIN)/dealernet-hq: $(B)/server/hq.o $(LIBSERVER) $(LIBCOMMON)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
-$(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
+$(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIBTEST) $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL) $(shell pkg-config --libs $(TEST_PKGS))
 
-$(B)/tests/bench/%: $(B)/tests/bench/%.o $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
+$(B)/tests/bench/%: $(B)/tests/bench/%.o $(LIBTEST) $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
 # Test tools (tests/tools/*.c, e.g. dn_poke), driven by the CLI tests.
-$(B)/tests/tools/%: $(B)/tests/tools/%.o $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
+$(B)/tests/tools/%: $(B)/tests/tools/%.o $(LIBTEST) $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
 # Fault tests' programs (tests/fault/*.c: the checker dn_check, the chaos
@@ -175,7 +186,7 @@ soak-fault: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
 	@DN_BIN=$(BIN) sh tests/fault/soak.sh
 
-$(B)/tests/fault/%: $(B)/tests/fault/%.o $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
+$(B)/tests/fault/%: $(B)/tests/fault/%.o $(LIBTEST) $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
 # The deterministic simulation (tests/sim/*.c, e.g. dn_sim): built like
@@ -194,7 +205,7 @@ soak-sim: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
 	@$(B)/tests/sim/dn_sim --seeds $(SIM_SOAK_SEEDS) --jobs $(JOBS) --repeat 200
 
-$(B)/tests/sim/%: $(B)/tests/sim/%.o $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
+$(B)/tests/sim/%: $(B)/tests/sim/%.o $(LIBTEST) $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
 # Fuzzing (tests/fuzz/): libFuzzer targets fuzz_*.c built with clang and
@@ -232,12 +243,12 @@ fuzz-bins: $(FUZZ_TARGETS:%=$(B)/tests/fuzz/%) $(B)/tests/fuzz/gen_corpus
 fuzz-corpus: fuzz-build
 	$(FUZZ_B)/tests/fuzz/gen_corpus tests/fuzz/corpus
 
-$(B)/tests/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/dn_fuzz.o $(LIBAGENT) \
-                        $(LIBSERVER) $(LIBCOMMON)
+$(B)/tests/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/dn_fuzz.o $(LIBTEST) \
+                        $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
 	$(CC) -fsanitize=fuzzer,address,undefined $^ -o $@ $(LDLIBS_ALL)
 
 $(B)/tests/fuzz/gen_corpus: $(B)/tests/fuzz/gen_corpus.o $(B)/tests/fuzz/dn_fuzz.o \
-                            $(LIBSERVER) $(LIBCOMMON)
+                            $(LIBTEST) $(LIBSERVER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

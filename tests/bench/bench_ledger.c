@@ -11,15 +11,14 @@
     long `verify` takes over the whole ledger.
 */
 #include "dn_central.h"
-#include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
-#include "dn_id.h"
 #include "dn_ingest.h"
 #include "dn_ledger.h"
 #include "dn_log.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
+#include "dn_testkit.h"
 #include "dn_time.h"
 #include "dn_wire.h"
 
@@ -42,15 +41,8 @@ static const char *s_plan =
     "[referral]\nfirst_purchase_bonus = 5.00\npurchase_bps = 100\npurchase_days = 365\n"
     "recruit_override_bps = 50\nrecruit_override_days = 365\n";
 
-typedef struct {
-    Dealernet__PushBatch push;
-    ProtobufCBinaryData *events;
-    uint8_t head[32];
-    uint8_t sig[DN_SIG_BYTES];
-} s_batch_t;
-
-static s_batch_t s_batches[DN_BENCH_SITES][DN_BENCH_PER_SITE / DN_BENCH_BATCH];
-static dn_key_t *s_keys[DN_BENCH_SITES];
+static dn_tk_batch_t s_batches[DN_BENCH_SITES][DN_BENCH_PER_SITE / DN_BENCH_BATCH];
+static dn_tk_site_t *s_sites[DN_BENCH_SITES];
 
 static double s_now(void)
 {
@@ -75,70 +67,25 @@ static void s_build(void)
 {
     for (int s = 0; s < DN_BENCH_SITES; s++) {
         char site[16];
-        uint8_t prev[32] = {0};
         s_code(site, sizeof site, "S", s);
-        if (!(s_keys[s] = dn_key_generate()))
+        if (!(s_sites[s] = dn_tk_site_new(site, NULL)))
             s_die("keygen");
         for (int b = 0; b < DN_BENCH_PER_SITE / DN_BENCH_BATCH; b++) {
-            s_batch_t *batch = &s_batches[s][b];
-            uint8_t signed_bytes[DN_BATCH_SIGNED_MAX];
-            batch->events = calloc(DN_BENCH_BATCH, sizeof *batch->events);
             for (int i = 0; i < DN_BENCH_BATCH; i++) {
                 int n = b * DN_BENCH_BATCH + i;
-                char seller[16], why[DN_WHY_SIZE];
-                uint8_t id[16];
-                Dealernet__Event ev = DEALERNET__EVENT__INIT;
-                Dealernet__Sale sale = DEALERNET__SALE__INIT;
-                Dealernet__SaleLine l1 = DEALERNET__SALE_LINE__INIT, l2 = l1;
-                Dealernet__SaleLine *lines[2] = {&l1, &l2};
+                char seller[16], why[DN_WHY_SIZE] = "sale lines";
+                dn_tk_line_t lines[2] = {{"RICE5", 1 + n % 3, 5990, "rice"},
+                                         {"OIL1L", 1, 1850 + n % 7, NULL}};
+                dn_tk_event_t e;
                 int64_t at = DN_BENCH_T0 + (int64_t)n * 60000 + s;
                 s_code(seller, sizeof seller, "RS", (s * 97 + n * 31) % DN_BENCH_RESELLERS);
-                l1.sku = "RICE5";
-                l1.has_quantity = l1.has_unit_price = 1;
-                l1.quantity = 1 + n % 3;
-                l1.unit_price = 5990;
-                l1.category = "rice";
-                l2.sku = "OIL1L";
-                l2.has_quantity = l2.has_unit_price = 1;
-                l2.quantity = 1;
-                l2.unit_price = 1850 + n % 7;
-                sale.n_lines = 2;
-                sale.lines = lines;
-                sale.has_total = 1;
-                sale.total = l1.quantity * l1.unit_price + l2.unit_price;
-                sale.currency = "CNY";
-                sale.has_channel = 1;
-                sale.channel = DEALERNET__CHANNEL__CHANNEL_STORE;
-                sale.seller = seller;
-                dn_id_new_at(id, at);
-                ev.has_id = ev.has_seq = ev.has_recorded_at_ms = ev.has_prev_hash = 1;
-                ev.id.data = id;
-                ev.id.len = 16;
-                ev.site = site;
-                ev.seq = (uint64_t)n + 1;
-                ev.recorded_at_ms = at;
-                ev.prev_hash.data = prev;
-                ev.prev_hash.len = 32;
-                ev.body_case = DEALERNET__EVENT__BODY_SALE;
-                ev.sale = &sale;
-                if (dn_wire_event_pack(&ev, &batch->events[i].data, &batch->events[i].len, why,
-                                       sizeof why))
+                if (dn_tk_sale(&e, seller, DEALERNET__CHANNEL__CHANNEL_STORE, NULL, lines,
+                               2) ||
+                    dn_tk_record(s_sites[s], &e.ev, at, NULL, why, sizeof why))
                     s_die(why);
-                dn_sha256(batch->events[i].data, batch->events[i].len, prev);
             }
-            memcpy(batch->head, prev, 32);
-            size_t len = dn_wire_batch_signed(site, (uint64_t)(b + 1) * DN_BENCH_BATCH,
-                                              batch->head, signed_bytes);
-            dn_key_sign(s_keys[s], signed_bytes, len, batch->sig);
-            dealernet__push_batch__init(&batch->push);
-            batch->push.has_first_seq = batch->push.has_chain_head = batch->push.has_signature = 1;
-            batch->push.first_seq = (uint64_t)b * DN_BENCH_BATCH + 1;
-            batch->push.n_events = DN_BENCH_BATCH;
-            batch->push.events = batch->events;
-            batch->push.chain_head.data = batch->head;
-            batch->push.chain_head.len = 32;
-            batch->push.signature.data = batch->sig;
-            batch->push.signature.len = DN_SIG_BYTES;
+            if (dn_tk_batch(s_sites[s], &s_batches[s][b]))
+                s_die("sign");
         }
     }
 }
@@ -178,17 +125,12 @@ static sqlite3 *s_setup(const char *dir, int with_plan, dn_registry_site_t *site
             s_die(why);
     }
     for (int s = 0; s < DN_BENCH_SITES; s++) {
-        char token[DN_TOKEN_TEXT_LEN + 1];
-        uint8_t curve[32], pub[32];
-        int64_t expires;
-        s_code(code, sizeof code, "S", s);
-        memset(curve, 0, sizeof curve);
+        uint8_t curve[DN_CURVE_KEY_BYTES] = {0};
         curve[0] = (uint8_t)s;
         curve[1] = (uint8_t)(s >> 8);
         curve[31] = 0x5A;
-        dn_key_public(s_keys[s], pub);
-        if (dn_registry_site_add(db, code, "DE00000", 1, token, &expires, why, sizeof why) ||
-            dn_registry_enroll(db, token, code, curve, pub, 2, &sites[s], why, sizeof why))
+        if (dn_tk_enroll(db, s_sites[s]->code, "DE00000", curve, s_sites[s]->key, 1, 2,
+                         &sites[s], why, sizeof why))
             s_die(why);
     }
     dn_db_exec(db, "PRAGMA synchronous = FULL");
@@ -206,10 +148,8 @@ static double s_ingest(sqlite3 *db, dn_registry_site_t *sites)
     for (int b = 0; b < DN_BENCH_PER_SITE / DN_BENCH_BATCH; b++) {
         for (int s = 0; s < DN_BENCH_SITES; s++) {
             dn_ingest_result_t result;
-            if (dn_db_begin(db) ||
-                dn_ingest_batch(ingest, &sites[s], &s_batches[s][b].push, dn_time_now_ms(),
-                                &result) ||
-                dn_db_commit(db)) {
+            if (dn_tk_ingest(db, ingest, &sites[s], &s_batches[s][b], dn_time_now_ms(),
+                             &result)) {
                 fprintf(stderr, "bench_ledger: batch refused: %s\n", result.why);
                 exit(1);
             }
@@ -282,12 +222,9 @@ int main(void)
            (long long)sales, (long long)transfers);
 
     for (int s = 0; s < DN_BENCH_SITES; s++) {
-        for (int bt = 0; bt < DN_BENCH_PER_SITE / DN_BENCH_BATCH; bt++) {
-            for (int i = 0; i < DN_BENCH_BATCH; i++)
-                free(s_batches[s][bt].events[i].data);
-            free(s_batches[s][bt].events);
-        }
-        dn_key_destroy(&s_keys[s]);
+        for (int bt = 0; bt < DN_BENCH_PER_SITE / DN_BENCH_BATCH; bt++)
+            dn_tk_batch_free(&s_batches[s][bt]);
+        dn_tk_site_destroy(&s_sites[s]);
     }
     snprintf(path, sizeof path, "rm -rf %s", root);
     if (system(path) != 0)

@@ -10,15 +10,14 @@
     Needs the server binary: DN_BIN (default "bin") names its folder.
 */
 #include "dn_central.h"
-#include "dn_crypto.h"
 #include "dn_curve.h"
 #include "dn_db.h"
 #include "dn_error.h"
-#include "dn_id.h"
 #include "dn_log.h"
 #include "dn_protocol.h"
 #include "dn_registry.h"
 #include "dn_server.h"
+#include "dn_testkit.h"
 #include "dn_time.h"
 #include "dn_wire.h"
 
@@ -38,9 +37,8 @@
 #define DN_LOAD_T0      1772323200000LL /* 2026-03-01T00:00:00Z */
 
 typedef struct {
-    char code[16];
+    dn_tk_site_t *tk; /* code, signing key, chain */
     dn_curve_pair_t curve;
-    dn_key_t *key;
     uint8_t *push; /* the packed SyncMessage with the batch */
     size_t push_len;
     void *sock;
@@ -65,59 +63,21 @@ static void s_die(const char *what)
 /*  Builds the site's one batch of DN_LOAD_EVENTS signed sales.  */
 static void s_build(s_site_t *site, int n)
 {
-    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
-    Dealernet__PushBatch push = DEALERNET__PUSH_BATCH__INIT;
-    ProtobufCBinaryData events[DN_LOAD_EVENTS];
-    uint8_t prev[32] = {0}, signed_bytes[DN_BATCH_SIGNED_MAX], sig[DN_SIG_BYTES];
-    char why[DN_WHY_SIZE];
+    dn_tk_batch_t batch;
+    char why[DN_WHY_SIZE] = "sale lines";
     for (int i = 0; i < DN_LOAD_EVENTS; i++) {
-        Dealernet__Event ev = DEALERNET__EVENT__INIT;
-        Dealernet__Sale sale = DEALERNET__SALE__INIT;
-        Dealernet__SaleLine line = DEALERNET__SALE_LINE__INIT, *lines[1] = {&line};
-        uint8_t id[16];
+        dn_tk_line_t line = {"RICE5", 1 + i % 4, 5990, NULL};
+        dn_tk_event_t e;
         int64_t at = DN_LOAD_T0 + (int64_t)n * 1000 + i;
-        line.sku = "RICE5";
-        line.has_quantity = line.has_unit_price = 1;
-        line.quantity = 1 + i % 4;
-        line.unit_price = 5990;
-        sale.n_lines = 1;
-        sale.lines = lines;
-        sale.has_total = sale.has_channel = 1;
-        sale.total = line.quantity * line.unit_price;
-        sale.currency = "CNY";
-        sale.channel = DEALERNET__CHANNEL__CHANNEL_STORE;
-        sale.seller = "D1";
-        dn_id_new_at(id, at);
-        ev.has_id = ev.has_seq = ev.has_recorded_at_ms = ev.has_prev_hash = 1;
-        ev.id.data = id;
-        ev.id.len = 16;
-        ev.site = site->code;
-        ev.seq = (uint64_t)i + 1;
-        ev.recorded_at_ms = at;
-        ev.prev_hash.data = prev;
-        ev.prev_hash.len = 32;
-        ev.body_case = DEALERNET__EVENT__BODY_SALE;
-        ev.sale = &sale;
-        if (dn_wire_event_pack(&ev, &events[i].data, &events[i].len, why, sizeof why))
+        if (dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, &line, 1) ||
+            dn_tk_record(site->tk, &e.ev, at, NULL, why, sizeof why))
             s_die(why);
-        dn_sha256(events[i].data, events[i].len, prev);
     }
-    size_t len = dn_wire_batch_signed(site->code, DN_LOAD_EVENTS, prev, signed_bytes);
-    dn_key_sign(site->key, signed_bytes, len, sig);
-    push.has_first_seq = push.has_chain_head = push.has_signature = 1;
-    push.first_seq = 1;
-    push.n_events = DN_LOAD_EVENTS;
-    push.events = events;
-    push.chain_head.data = prev;
-    push.chain_head.len = 32;
-    push.signature.data = sig;
-    push.signature.len = DN_SIG_BYTES;
-    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_PUSH;
-    msg.push = &push;
-    if (dn_wire_sync_pack(&msg, &site->push, &site->push_len, why, sizeof why))
+    if (dn_tk_batch(site->tk, &batch))
+        s_die("sign");
+    if (dn_tk_batch_pack(&batch, &site->push, &site->push_len, why, sizeof why))
         s_die(why);
-    for (int i = 0; i < DN_LOAD_EVENTS; i++)
-        free(events[i].data);
+    dn_tk_batch_free(&batch);
 }
 
 static void s_send_hello(s_site_t *site)
@@ -189,17 +149,15 @@ int main(void)
     dn_db_exec(db, "PRAGMA synchronous = NORMAL"); /* setup only */
     for (int i = 0; i < DN_LOAD_SITES; i++) {
         s_site_t *site = &s_sites[i];
-        char token[DN_TOKEN_TEXT_LEN + 1];
-        uint8_t curve[32], pub[32];
+        char code[16];
+        uint8_t curve[DN_CURVE_KEY_BYTES];
         dn_registry_site_t info;
-        int64_t expires;
-        snprintf(site->code, sizeof site->code, "L%04d", i);
-        if (dn_curve_generate(&site->curve) || !(site->key = dn_key_generate()))
+        snprintf(code, sizeof code, "L%04d", i);
+        if (dn_curve_generate(&site->curve) || !(site->tk = dn_tk_site_new(code, NULL)))
             s_die("keygen");
         dn_curve_decode(site->curve.public_z85, curve);
-        dn_key_public(site->key, pub);
-        if (dn_registry_site_add(db, site->code, "D1", 1, token, &expires, why, sizeof why) ||
-            dn_registry_enroll(db, token, site->code, curve, pub, 2, &info, why, sizeof why))
+        if (dn_tk_enroll(db, code, "D1", curve, site->tk->key, 1, 2, &info, why,
+                         sizeof why))
             s_die(why);
         s_build(site, i);
     }
@@ -266,7 +224,7 @@ int main(void)
                 site->state = 2;
                 done++;
             } else if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_REFUSED) {
-                fprintf(stderr, "bench_load: %s refused: %s\n", site->code,
+                fprintf(stderr, "bench_load: %s refused: %s\n", site->tk->code,
                         reply->refused->text);
                 refused++;
                 site->state = 2;
@@ -282,7 +240,7 @@ int main(void)
     for (int i = 0; i < DN_LOAD_SITES; i++) {
         zmq_close(s_sites[i].sock);
         free(s_sites[i].push);
-        dn_key_destroy(&s_sites[i].key);
+        dn_tk_site_destroy(&s_sites[i].tk);
     }
     free(items);
     zmq_ctx_term(ctx);

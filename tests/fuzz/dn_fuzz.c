@@ -13,7 +13,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_plan.h"
-#include "dn_wire.h"
+#include "dn_testkit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,9 +51,7 @@ dn_key_t *dn_fuzz_key(void)
 int dn_fuzz_sign(const dn_key_t *key, uint64_t last_seq,
                  const uint8_t head[DN_HASH_BYTES], uint8_t sig[DN_SIG_BYTES])
 {
-    uint8_t signed_bytes[DN_BATCH_SIGNED_MAX];
-    size_t n = dn_wire_batch_signed(DN_FUZZ_SITE, last_seq, head, signed_bytes);
-    return dn_key_sign(key, signed_bytes, n, sig);
+    return dn_tk_sign(DN_FUZZ_SITE, key, last_seq, head, sig);
 }
 
 static int s_fail(const char *what, const char *why)
@@ -71,11 +69,10 @@ static int s_fill(sqlite3 *db, const dn_key_t *key)
         {"HQ", "hq", NULL, NULL},           {"R1", "region", "HQ", NULL},
         {"DI1", "distributor", "R1", NULL}, {"DE1", "dealer", "DI1", NULL},
         {"RS1", "reseller", "DE1", NULL},   {"RS2", "reseller", "DE1", "RS1"}};
-    char why[256] = "", token[DN_TOKEN_TEXT_LEN + 1];
-    uint8_t curve[DN_CURVE_KEY_BYTES], pub[DN_PUBKEY_BYTES];
+    char why[256] = "";
+    uint8_t curve[DN_CURVE_KEY_BYTES];
     dn_registry_site_t site;
     dn_plan_t plan;
-    int64_t expires = 0;
 
     for (size_t i = 0; i < sizeof partners / sizeof partners[0]; i++)
         if (dn_registry_partner_add_recruited(db, partners[i].code, partners[i].code,
@@ -85,16 +82,10 @@ static int s_fill(sqlite3 *db, const dn_key_t *key)
             return s_fail("partner add", why);
     if (dn_plan_set(db, s_plan, DN_FUZZ_SETUP_MS, &plan, why, sizeof why))
         return s_fail("plan set", why);
-    if (dn_registry_site_add(db, DN_FUZZ_SITE, "RS1", DN_FUZZ_SETUP_MS, token, &expires,
-                             why, sizeof why))
-        return s_fail("site add", why);
-    for (size_t i = 0; i < sizeof curve; i++)
-        curve[i] = (uint8_t)(0x40 + i);
-    if (dn_key_public(key, pub))
-        return s_fail("key", "no public key");
-    if (dn_registry_enroll(db, token, DN_FUZZ_SITE, curve, pub, DN_FUZZ_SETUP_MS + 1000,
-                           &site, why, sizeof why))
-        return s_fail("enroll", why);
+    dn_tk_curve(curve, 0x40);
+    if (dn_tk_enroll(db, DN_FUZZ_SITE, "RS1", curve, key, DN_FUZZ_SETUP_MS,
+                     DN_FUZZ_SETUP_MS + 1000, &site, why, sizeof why))
+        return s_fail("site add and enroll", why);
     return 0;
 }
 

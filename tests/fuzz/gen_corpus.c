@@ -22,6 +22,7 @@
 #include "dn_fuzz.h"
 #include "dn_id.h"
 #include "dn_log.h"
+#include "dn_testkit.h"
 #include "dn_wire.h"
 
 #include <errno.h>
@@ -33,17 +34,10 @@
 #define MAX_EVENTS 16
 #define DAY_MS     INT64_C(86400000)
 
-/*  Site SHOP-01's events as its agent would record them.  */
 typedef struct {
-    uint8_t *body[MAX_EVENTS];
-    size_t len[MAX_EVENTS];
-    uint8_t hash[MAX_EVENTS][DN_HASH_BYTES]; /* SHA-256 of body[i] */
-    size_t n;
-    dn_key_t *key;
+    dn_tk_site_t *site; /* SHOP-01 as its agent would record; its history pending */
     const char *dir;
 } s_gen_t;
-
-static const char *s_site = DN_FUZZ_SITE; /* the site events are recorded as */
 
 static void s_die(const char *what)
 {
@@ -74,44 +68,34 @@ static void s_write(const s_gen_t *g, const char *target, const char *name,
         s_die(path);
 }
 
-/*  Fills the header of ev as the next event of the site, packs it and
-    keeps its bytes and hash.  */
+/*  The id of the event seq of a history: s_id with seq as the counter.  */
+static int s_event_id(uint8_t id[DN_ID_BYTES], int64_t at_ms, uint64_t seq)
+{
+    s_id(id, at_ms, (unsigned)seq);
+    return 0;
+}
+
+/*  Records ev as the next event of the site's history (dn_tk_record) and
+    copies its id into id.  */
 static void s_record(s_gen_t *g, Dealernet__Event *ev, int64_t at,
                      uint8_t id[DN_ID_BYTES])
 {
-    uint8_t prev[DN_HASH_BYTES] = {0};
     char why[DN_WHY_SIZE];
-    if (g->n == MAX_EVENTS)
+    if (g->site->n_pending == MAX_EVENTS)
         s_die("too many events");
-    if (g->n)
-        memcpy(prev, g->hash[g->n - 1], DN_HASH_BYTES);
-    s_id(id, at, (unsigned)g->n + 1);
-    ev->has_id = 1;
-    ev->id.data = id;
-    ev->id.len = DN_ID_BYTES;
-    ev->site = (char *)s_site;
-    ev->has_seq = 1;
-    ev->seq = g->n + 1;
-    ev->has_recorded_at_ms = 1;
-    ev->recorded_at_ms = at;
-    ev->has_prev_hash = 1;
-    ev->prev_hash.data = prev;
-    ev->prev_hash.len = DN_HASH_BYTES;
-    if (dn_wire_event_pack(ev, &g->body[g->n], &g->len[g->n], why, sizeof why))
+    if (dn_tk_record(g->site, ev, at, id, why, sizeof why))
         s_die(why);
-    if (dn_sha256(g->body[g->n], g->len[g->n], g->hash[g->n]))
-        s_die("sha256");
-    g->n++;
 }
 
 /*  Copies the member id of this history's sign-up of phone; 0 if none.  */
 static int s_member_of(const s_gen_t *g, const char *phone, uint8_t member[DN_ID_BYTES])
 {
     int found = 0;
-    for (size_t i = 0; i < g->n && !found; i++) {
+    for (size_t i = 0; i < g->site->n_pending && !found; i++) {
+        const ProtobufCBinaryData *body = &g->site->pending[i];
         Dealernet__Event *ev = NULL;
         char why[DN_WHY_SIZE];
-        if (dn_wire_event_unpack(g->body[i], g->len[i], &ev, why, sizeof why))
+        if (dn_wire_event_unpack(body->data, body->len, &ev, why, sizeof why))
             s_die(why);
         if (ev->body_case == DEALERNET__EVENT__BODY_MEMBER_SIGNUP &&
             strcmp(ev->member_signup->phone, phone) == 0) {
@@ -126,94 +110,38 @@ static int s_member_of(const s_gen_t *g, const char *phone, uint8_t member[DN_ID
 /*  Forgets the events recorded so far: the next starts a new history.  */
 static void s_reset(s_gen_t *g)
 {
-    for (size_t i = 0; i < g->n; i++)
-        free(g->body[i]);
-    g->n = 0;
+    dn_tk_site_restart(g->site);
 }
 
 static void s_signup(s_gen_t *g, int64_t at, const char *phone, const char *name,
                      const char *ref_phone, const char *ref_partner)
 {
-    Dealernet__Event ev = DEALERNET__EVENT__INIT;
-    Dealernet__MemberSignup m = DEALERNET__MEMBER_SIGNUP__INIT;
-    uint8_t id[DN_ID_BYTES], member[DN_ID_BYTES];
-    s_id(member, at, 0x800 + (unsigned)g->n);
-    m.has_member_id = 1;
-    m.member_id.data = member;
-    m.member_id.len = DN_ID_BYTES;
-    m.phone = (char *)phone;
-    m.name = (char *)name;
-    m.referrer_phone = (char *)ref_phone;
-    m.referrer_partner = (char *)ref_partner;
-    m.has_household = 1;
-    m.household = 3;
-    ev.body_case = DEALERNET__EVENT__BODY_MEMBER_SIGNUP;
-    ev.member_signup = &m;
-    s_record(g, &ev, at, id);
+    dn_tk_event_t e;
+    uint8_t id[DN_ID_BYTES];
+    if (dn_tk_signup(&e, at, phone, name, ref_phone, ref_partner))
+        s_die("sign-up");
+    s_id(e.member_id, at, 0x800 + (unsigned)g->site->n_pending);
+    e.signup.has_household = 1;
+    e.signup.household = 3;
+    s_record(g, &e.ev, at, id);
 }
 
-typedef struct {
-    const char *sku;
-    int64_t quantity, unit_price;
-    const char *category;
-} s_line_t;
-
 static void s_sale(s_gen_t *g, int64_t at, const char *seller, const char *phone,
-                   const s_line_t *lines, size_t n, uint8_t id[DN_ID_BYTES])
+                   const dn_tk_line_t *lines, size_t n, uint8_t id[DN_ID_BYTES])
 {
-    Dealernet__Event ev = DEALERNET__EVENT__INIT;
-    Dealernet__Sale sale = DEALERNET__SALE__INIT;
-    Dealernet__SaleLine storage[4], *ptrs[4];
-    int64_t total = 0;
-    for (size_t i = 0; i < n && i < 4; i++) {
-        Dealernet__SaleLine init = DEALERNET__SALE_LINE__INIT;
-        storage[i] = init;
-        storage[i].sku = (char *)lines[i].sku;
-        storage[i].has_quantity = 1;
-        storage[i].quantity = lines[i].quantity;
-        storage[i].has_unit_price = 1;
-        storage[i].unit_price = lines[i].unit_price;
-        storage[i].category = (char *)lines[i].category;
-        ptrs[i] = &storage[i];
-        total += lines[i].quantity * lines[i].unit_price;
-    }
-    sale.n_lines = n;
-    sale.lines = ptrs;
-    sale.has_total = 1;
-    sale.total = total;
-    sale.currency = "CNY";
-    sale.member_phone = (char *)phone;
-    sale.has_channel = 1;
-    sale.channel = DEALERNET__CHANNEL__CHANNEL_COMMUNITY;
-    sale.seller = (char *)seller;
-    ev.body_case = DEALERNET__EVENT__BODY_SALE;
-    ev.sale = &sale;
-    s_record(g, &ev, at, id);
+    dn_tk_event_t e;
+    if (dn_tk_sale(&e, seller, DEALERNET__CHANNEL__CHANNEL_COMMUNITY, phone, lines, n))
+        s_die("sale lines");
+    s_record(g, &e.ev, at, id);
 }
 
 static void s_refund(s_gen_t *g, int64_t at, const uint8_t sale_id[DN_ID_BYTES],
                      const char *sku, int64_t quantity, int64_t amount)
 {
-    Dealernet__Event ev = DEALERNET__EVENT__INIT;
-    Dealernet__Refund refund = DEALERNET__REFUND__INIT;
-    Dealernet__RefundLine line = DEALERNET__REFUND_LINE__INIT, *ptr = &line;
+    dn_tk_event_t e;
     uint8_t id[DN_ID_BYTES];
-    refund.has_sale_id = 1;
-    refund.sale_id.data = (uint8_t *)sale_id;
-    refund.sale_id.len = DN_ID_BYTES;
-    if (sku) {
-        line.sku = (char *)sku;
-        line.has_quantity = 1;
-        line.quantity = quantity;
-        refund.n_lines = 1;
-        refund.lines = &ptr;
-    }
-    refund.has_amount = 1;
-    refund.amount = amount;
-    refund.currency = "CNY";
-    ev.body_case = DEALERNET__EVENT__BODY_REFUND;
-    ev.refund = &refund;
-    s_record(g, &ev, at, id);
+    dn_tk_refund(&e, sale_id, amount, sku, quantity);
+    s_record(g, &e.ev, at, id);
 }
 
 /*  An update of the member who signed up with phone in this history.  */
@@ -251,40 +179,29 @@ static void s_write_sync(const s_gen_t *g, const char *name,
 /*  A PushBatch of the given event bytes from first_seq, with chain head
     head, signed with the site's key or (sign 0) with 64 zero bytes.  */
 static void s_write_batch(const s_gen_t *g, const char *name, uint64_t first_seq,
-                          ProtobufCBinaryData *events, size_t n,
+                          const ProtobufCBinaryData *events, size_t n,
                           const uint8_t head[DN_HASH_BYTES], int sign)
 {
-    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
-    Dealernet__PushBatch push = DEALERNET__PUSH_BATCH__INIT;
-    uint8_t head_copy[DN_HASH_BYTES], sig[DN_SIG_BYTES] = {0};
-    memcpy(head_copy, head, DN_HASH_BYTES);
-    if (sign && dn_fuzz_sign(g->key, first_seq + n - 1, head_copy, sig))
-        s_die("signing");
-    push.has_first_seq = 1;
-    push.first_seq = first_seq;
-    push.n_events = n;
-    push.events = events;
-    push.has_chain_head = 1;
-    push.chain_head.data = head_copy;
-    push.chain_head.len = DN_HASH_BYTES;
-    push.has_signature = 1;
-    push.signature.data = sig;
-    push.signature.len = DN_SIG_BYTES;
-    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_PUSH;
-    msg.push = &push;
-    s_write_sync(g, name, &msg);
+    dn_tk_batch_t batch;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char why[DN_WHY_SIZE];
+    if (dn_tk_batch_make(&batch, DN_FUZZ_SITE, sign ? g->site->key : NULL, first_seq,
+                         events, n, head))
+        s_die("batch");
+    if (dn_tk_batch_pack(&batch, &buf, &len, why, sizeof why))
+        s_die(why);
+    s_write(g, "fuzz_ingest", name, buf, len);
+    free(buf);
+    dn_tk_batch_free(&batch);
 }
 
 /*  Events from..to (1-based seqs) of the site, as one batch.  */
 static void s_batch_of(const s_gen_t *g, const char *name, size_t from, size_t to,
                        int sign)
 {
-    ProtobufCBinaryData events[MAX_EVENTS];
-    for (size_t i = from; i <= to; i++) {
-        events[i - from].data = g->body[i - 1];
-        events[i - from].len = g->len[i - 1];
-    }
-    s_write_batch(g, name, from, events, to - from + 1, g->hash[to - 1], sign);
+    s_write_batch(g, name, from, &g->site->pending[from - 1], to - from + 1,
+                  g->site->pending_hash[to - 1], sign);
 }
 
 /*  Copies the top-level fields of an event in reverse order: the same
@@ -336,10 +253,10 @@ static void s_parse_seeds(s_gen_t *g)
            and read as 200 */
         "!:0000000000000000000000000000020001",
     };
-    for (size_t i = 0; i < g->n; i++) {
+    for (size_t i = 0; i < g->site->n_pending; i++) {
         char name[64];
         snprintf(name, sizeof name, "event-%zu.bin", i + 1);
-        s_write(g, "fuzz_parse", name, g->body[i], g->len[i]);
+        s_write(g, "fuzz_parse", name, g->site->pending[i].data, g->site->pending[i].len);
     }
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         char name[64];
@@ -350,9 +267,9 @@ static void s_parse_seeds(s_gen_t *g)
 
 static void s_ingest_seeds(s_gen_t *g)
 {
-    static const s_line_t rice_oil[] = {{"RICE-5KG", 3, 6700, "rice"},
-                                        {"OIL-1L", 2, 1550, "oil"}};
-    static const s_line_t noodles[] = {{"NOODLE-1", 4, 700, NULL}};
+    static const dn_tk_line_t rice_oil[] = {{"RICE-5KG", 3, 6700, "rice"},
+                                            {"OIL-1L", 2, 1550, "oil"}};
+    static const dn_tk_line_t noodles[] = {{"NOODLE-1", 4, 700, NULL}};
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
     uint8_t sale_a[DN_ID_BYTES], sale_b[DN_ID_BYTES];
     int64_t t = DN_FUZZ_PLAN_MS + 5 * DAY_MS + 10 * 3600 * 1000;
@@ -376,7 +293,8 @@ static void s_ingest_seeds(s_gen_t *g)
     /* event 1 with its fields in reverse order, signed over its own bytes */
     {
         uint8_t rev[1024], hash[DN_HASH_BYTES];
-        ProtobufCBinaryData one = {s_reversed(g->body[0], g->len[0], rev), rev};
+        const ProtobufCBinaryData *first = &g->site->pending[0];
+        ProtobufCBinaryData one = {s_reversed(first->data, first->len, rev), rev};
         if (dn_sha256(rev, one.len, hash))
             s_die("sha256");
         s_write_batch(g, "batch-noncanonical-signed.bin", 1, &one, 1, hash, 1);
@@ -398,9 +316,9 @@ static void s_ingest_seeds(s_gen_t *g)
     s_update(g, t + DAY_MS, "+8613800000003", "C");
     s_batch_of(g, "batch-signup-update-resign.bin", 1, 2, 0);
     s_reset(g);
-    s_site = "SHOP-02";
+    snprintf(g->site->code, sizeof g->site->code, "SHOP-02");
     s_signup(g, t, "+8613800000004", NULL, NULL, NULL);
-    s_site = DN_FUZZ_SITE;
+    snprintf(g->site->code, sizeof g->site->code, "%s", DN_FUZZ_SITE);
     s_batch_of(g, "batch-other-site-resign.bin", 1, 1, 0);
     s_reset(g);
 
@@ -487,6 +405,7 @@ static void s_ingest_seeds(s_gen_t *g)
 int main(int argc, char **argv)
 {
     s_gen_t g;
+    dn_key_t *key;
     char path[512];
     if (argc != 2) {
         fprintf(stderr, "usage: gen_corpus DIR\n");
@@ -501,9 +420,10 @@ int main(int argc, char **argv)
         if (mkdir(path, 0755) != 0 && errno != EEXIST)
             s_die(path);
     }
-    if (!(g.key = dn_fuzz_key()))
+    if (!(key = dn_fuzz_key()) || !(g.site = dn_tk_site_new(DN_FUZZ_SITE, &key)))
         s_die("cannot make the site key");
+    g.site->id_fn = s_event_id;
     s_ingest_seeds(&g);
-    dn_key_destroy(&g.key);
+    dn_tk_site_destroy(&g.site);
     return 0;
 }

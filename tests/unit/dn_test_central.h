@@ -7,12 +7,10 @@
 
 #include "dn_central.h"
 #include "dn_db.h"
+#include "dn_testkit.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 typedef struct {
     char dir[64];
@@ -38,24 +36,10 @@ static inline int dn_test_central_setup(void **state)
 static inline int dn_test_central_teardown(void **state)
 {
     dn_test_central_t *fx = *state;
-    DIR *d;
-    struct dirent *e;
-    char path[512];
     int rc = 0;
     if (fx->db && sqlite3_close(fx->db) != SQLITE_OK)
         rc = -1;
-    d = opendir(fx->dir);
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", fx->dir, e->d_name);
-        if (unlink(path) != 0)
-            rc = -1;
-    }
-    closedir(d);
-    if (rmdir(fx->dir) != 0)
+    if (dn_tk_remove_tree(fx->dir) != 0)
         rc = -1;
     free(fx);
     return rc;

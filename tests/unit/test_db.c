@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +28,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_testkit.h"
 
 /*  The test schema: each entry logs its own number, so "1,2,3" proves that
     three migrations ran once each, in order.  */
@@ -67,27 +67,11 @@ static int s_setup(void **state)
     return 0;
 }
 
-/*  Removes every file in the folder (the db, its -wal and -shm), then the
-    folder.  */
+/*  Removes the folder with every file in it (the db, its -wal and -shm).  */
 static int s_teardown(void **state)
 {
     fixture_t *fx = *state;
-    DIR *d = opendir(fx->dir);
-    struct dirent *e;
-    char path[512];
-    int rc = 0;
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", fx->dir, e->d_name);
-        if (unlink(path) != 0)
-            rc = -1;
-    }
-    closedir(d);
-    if (rmdir(fx->dir) != 0)
-        rc = -1;
+    int rc = dn_tk_remove_tree(fx->dir);
     free(fx);
     return rc;
 }

@@ -91,7 +91,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,6 +107,7 @@
 #include "dn_log.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
+#include "dn_test_site.h"
 #include "dn_time.h"
 #include "dn_wire.h"
 
@@ -117,7 +117,6 @@
 #define PHONE_B "+8613800000002"
 #define PHONE_C "+8613800000003"
 
-#define MAX_PENDING 8
 #define MAX_BATCHES 16
 
 static const char s_plan1[] = "[plan]\n"
@@ -163,27 +162,10 @@ enum { S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, R1, R2, N_TRACKED };
 
 enum { SHOP_A, SHOP_B, N_SITES };
 
-/*  One site as its agent would be: key, chain, and what is not synced.  */
-typedef struct {
-    const char *code;
-    const char *partner;
-    dn_key_t *key;
-    dn_registry_site_t site;
-    uint64_t seq;     /* last recorded */
-    uint8_t head[32]; /* SHA-256 of the last recorded event */
-    uint8_t *pending[MAX_PENDING];
-    size_t pending_len[MAX_PENDING];
-    size_t n_pending;
-} site_t;
-
 /*  A batch as it was sent, kept to send again.  */
 typedef struct {
     int site;
-    uint64_t first_seq;
-    size_t n;
-    ProtobufCBinaryData events[MAX_PENDING]; /* owned */
-    uint8_t head[32];
-    uint8_t sig[DN_SIG_BYTES];
+    dn_tk_batch_t tk;
 } batch_t;
 
 typedef struct {
@@ -191,7 +173,7 @@ typedef struct {
     char path[128];
     sqlite3 *db;
     dn_ingest_t *ingest;
-    site_t sites[N_SITES];
+    dn_tk_site_t *sites[N_SITES]; /* each as its agent would be */
     batch_t batches[MAX_BATCHES];
     size_t n_batches;
     uint8_t ids[N_TRACKED][DN_ID_BYTES]; /* event ids of the tracked events */
@@ -258,28 +240,6 @@ static int64_t s_eid(sqlite3 *db, const uint8_t id[DN_ID_BYTES])
     return eid;
 }
 
-/*  Removes a folder and the files in it.  */
-static int s_remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[512];
-    int rc = 0;
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) != 0)
-            rc = -1;
-    }
-    closedir(d);
-    if (rmdir(dir) != 0)
-        rc = -1;
-    return rc;
-}
-
 /* -- the tree, written as HQ would (see the banner for the SQL parts) -------- */
 
 static void s_partner(sqlite3 *db, const char *code, const char *kind, const char *parent,
@@ -342,111 +302,19 @@ static void s_plan(sqlite3 *db, const char *text, int64_t now)
 static void s_enroll(fixture_t *fx, int which, const char *code, const char *partner,
                      uint8_t curve_fill, int64_t now)
 {
-    site_t *s = &fx->sites[which];
-    char token[DN_TOKEN_TEXT_LEN + 1], why[256] = "";
-    uint8_t curve[DN_CURVE_KEY_BYTES], pub[DN_PUBKEY_BYTES];
-    int64_t expires = 0;
-    int rc;
-
-    s->code = code;
-    s->partner = partner;
-    assert_int_equal(dn_registry_site_add(fx->db, code, partner, now, token, &expires,
-                                          why, sizeof why),
-                     0);
-    s->key = dn_key_generate();
-    assert_non_null(s->key);
-    assert_int_equal(dn_key_public(s->key, pub), 0);
-    for (size_t i = 0; i < sizeof curve; i++)
-        curve[i] = (uint8_t)(curve_fill + i);
-    rc = dn_registry_enroll(fx->db, token, code, curve, pub, now + 1000, &s->site, why,
-                            sizeof why);
-    if (rc)
-        print_error("enroll %s: %s\n", code, why);
-    assert_int_equal(rc, 0);
-    assert_true(s->site.enrolled);
+    fx->sites[which] = dn_test_site_enroll(fx->db, code, partner, curve_fill, now);
+    assert_true(fx->sites[which]->reg.enrolled);
 }
 
 /* -- events, as an agent records them ----------------------------------------- */
 
-/*  Fills the header of ev (id from the recorded time, site, next seq, link
-    to the previous event), packs it, chains it and queues it for sync.
-    Copies the id into id_out when not NULL.  */
-static void s_record(fixture_t *fx, int which, Dealernet__Event *ev, int64_t at,
-                     uint8_t id_out[DN_ID_BYTES])
-{
-    site_t *s = &fx->sites[which];
-    uint8_t id[DN_ID_BYTES], prev[32];
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    char why[DN_WHY_SIZE] = "";
-    int rc;
-
-    assert_true(s->n_pending < MAX_PENDING);
-    assert_int_equal(dn_id_new_at(id, at), 0);
-    memcpy(prev, s->head, 32);
-    ev->has_id = 1;
-    ev->id.data = id;
-    ev->id.len = DN_ID_BYTES;
-    ev->site = (char *)s->code;
-    ev->has_seq = 1;
-    ev->seq = s->seq + 1;
-    ev->has_recorded_at_ms = 1;
-    ev->recorded_at_ms = at;
-    ev->has_prev_hash = 1;
-    ev->prev_hash.data = prev;
-    ev->prev_hash.len = 32;
-    rc = dn_wire_event_pack(ev, &buf, &len, why, sizeof why);
-    if (rc)
-        print_error("pack: %s\n", why);
-    assert_int_equal(rc, 0);
-    assert_int_equal(dn_sha256(buf, len, s->head), 0);
-    s->seq++;
-    s->pending[s->n_pending] = buf;
-    s->pending_len[s->n_pending++] = len;
-    if (id_out)
-        memcpy(id_out, id, DN_ID_BYTES);
-}
-
-typedef struct {
-    const char *sku;
-    int64_t quantity;
-    int64_t unit_price;
-    const char *category; /* NULL: none */
-} line_t;
-
 static void s_sale(fixture_t *fx, int which, int64_t at, const char *seller,
-                   const char *phone, const line_t *lines, size_t n, int track)
+                   const char *phone, const dn_tk_line_t *lines, size_t n, int track)
 {
-    Dealernet__Event ev = DEALERNET__EVENT__INIT;
-    Dealernet__Sale sale = DEALERNET__SALE__INIT;
-    Dealernet__SaleLine storage[4], *ptrs[4];
-    int64_t total = 0;
-
-    assert_true(n <= N_OF(storage));
-    for (size_t i = 0; i < n; i++) {
-        Dealernet__SaleLine init = DEALERNET__SALE_LINE__INIT;
-        storage[i] = init;
-        storage[i].sku = (char *)lines[i].sku;
-        storage[i].has_quantity = 1;
-        storage[i].quantity = lines[i].quantity;
-        storage[i].has_unit_price = 1;
-        storage[i].unit_price = lines[i].unit_price;
-        storage[i].category = (char *)lines[i].category;
-        ptrs[i] = &storage[i];
-        total += lines[i].quantity * lines[i].unit_price;
-    }
-    sale.n_lines = n;
-    sale.lines = ptrs;
-    sale.has_total = 1;
-    sale.total = total;
-    sale.currency = "CNY";
-    sale.member_phone = (char *)phone;
-    sale.has_channel = 1;
-    sale.channel = DEALERNET__CHANNEL__CHANNEL_STORE;
-    sale.seller = (char *)seller;
-    ev.body_case = DEALERNET__EVENT__BODY_SALE;
-    ev.sale = &sale;
-    s_record(fx, which, &ev, at, fx->ids[track]);
+    dn_tk_event_t e;
+    assert_int_equal(
+        dn_tk_sale(&e, seller, DEALERNET__CHANNEL__CHANNEL_STORE, phone, lines, n), 0);
+    dn_test_site_record(fx->sites[which], &e.ev, at, fx->ids[track]);
 }
 
 /*  A refund of a tracked sale: by one line (sku, quantity) or, with sku
@@ -454,82 +322,32 @@ static void s_sale(fixture_t *fx, int which, int64_t at, const char *seller,
 static void s_refund(fixture_t *fx, int which, int64_t at, int sale, int64_t amount,
                      const char *sku, int64_t quantity, int track)
 {
-    Dealernet__Event ev = DEALERNET__EVENT__INIT;
-    Dealernet__Refund refund = DEALERNET__REFUND__INIT;
-    Dealernet__RefundLine line = DEALERNET__REFUND_LINE__INIT, *ptr = &line;
-
-    refund.has_sale_id = 1;
-    refund.sale_id.data = fx->ids[sale];
-    refund.sale_id.len = DN_ID_BYTES;
-    if (sku) {
-        line.sku = (char *)sku;
-        line.has_quantity = 1;
-        line.quantity = quantity;
-        refund.n_lines = 1;
-        refund.lines = &ptr;
-    }
-    refund.has_amount = 1;
-    refund.amount = amount;
-    refund.currency = "CNY";
-    ev.body_case = DEALERNET__EVENT__BODY_REFUND;
-    ev.refund = &refund;
-    s_record(fx, which, &ev, at, fx->ids[track]);
+    dn_tk_event_t e;
+    dn_tk_refund(&e, fx->ids[sale], amount, sku, quantity);
+    dn_test_site_record(fx->sites[which], &e.ev, at, fx->ids[track]);
 }
 
 static void s_signup(fixture_t *fx, int which, int64_t at, const char *phone,
                      const char *name, const char *ref_phone, const char *ref_partner)
 {
-    Dealernet__Event ev = DEALERNET__EVENT__INIT;
-    Dealernet__MemberSignup m = DEALERNET__MEMBER_SIGNUP__INIT;
-    uint8_t member_id[DN_ID_BYTES];
-
-    assert_int_equal(dn_id_new_at(member_id, at), 0);
-    m.has_member_id = 1;
-    m.member_id.data = member_id;
-    m.member_id.len = DN_ID_BYTES;
-    m.phone = (char *)phone;
-    m.name = (char *)name;
-    m.referrer_phone = (char *)ref_phone;
-    m.referrer_partner = (char *)ref_partner;
-    ev.body_case = DEALERNET__EVENT__BODY_MEMBER_SIGNUP;
-    ev.member_signup = &m;
-    s_record(fx, which, &ev, at, NULL);
+    dn_tk_event_t e;
+    assert_int_equal(dn_tk_signup(&e, at, phone, name, ref_phone, ref_partner), 0);
+    dn_test_site_record(fx->sites[which], &e.ev, at, NULL);
 }
 
 /*  Applies one batch through the real ingest path, in its own BEGIN
-    IMMEDIATE / COMMIT.  Returns dn_ingest_batch's code; on refusal rolls
-    back.  */
+    IMMEDIATE / COMMIT.  Returns dn_ingest_batch's code (or a failed
+    COMMIT's); on refusal rolls back.  */
 static int s_apply(fixture_t *fx, const batch_t *b, int64_t now, dn_ingest_result_t *r)
 {
-    Dealernet__PushBatch push = DEALERNET__PUSH_BATCH__INIT;
-    int rc;
-
-    push.has_first_seq = 1;
-    push.first_seq = b->first_seq;
-    push.n_events = b->n;
-    push.events = (ProtobufCBinaryData *)b->events;
-    push.has_chain_head = 1;
-    push.chain_head.data = (uint8_t *)b->head;
-    push.chain_head.len = 32;
-    push.has_signature = 1;
-    push.signature.data = (uint8_t *)b->sig;
-    push.signature.len = DN_SIG_BYTES;
-    assert_int_equal(dn_db_begin(fx->db), 0);
-    rc = dn_ingest_batch(fx->ingest, &fx->sites[b->site].site, &push, now, r);
-    if (rc == 0)
-        assert_int_equal(dn_db_commit(fx->db), 0);
-    else
-        dn_db_rollback(fx->db);
-    return rc;
+    return dn_tk_ingest(fx->db, fx->ingest, &fx->sites[b->site]->reg, &b->tk, now, r);
 }
 
 /*  Syncs what a site has pending as one signed batch at time now.  */
 static void s_sync(fixture_t *fx, int which, int64_t now)
 {
-    site_t *s = &fx->sites[which];
+    dn_tk_site_t *s = fx->sites[which];
     batch_t *b;
-    uint8_t signed_bytes[DN_BATCH_SIGNED_MAX];
-    size_t signed_len;
     dn_ingest_result_t r;
     int rc;
 
@@ -537,23 +355,15 @@ static void s_sync(fixture_t *fx, int which, int64_t now)
     assert_true(fx->n_batches < MAX_BATCHES);
     b = &fx->batches[fx->n_batches++];
     b->site = which;
-    b->first_seq = s->seq - s->n_pending + 1;
-    b->n = s->n_pending;
-    for (size_t i = 0; i < s->n_pending; i++) {
-        b->events[i].data = s->pending[i];
-        b->events[i].len = s->pending_len[i];
-    }
-    s->n_pending = 0;
-    memcpy(b->head, s->head, 32);
-    signed_len = dn_wire_batch_signed(s->code, s->seq, b->head, signed_bytes);
-    assert_int_equal(dn_key_sign(s->key, signed_bytes, signed_len, b->sig), 0);
+    assert_int_equal(dn_tk_batch(s, &b->tk), 0);
 
     rc = s_apply(fx, b, now, &r);
     if (rc)
         print_error("batch %s %llu..%llu refused: %s\n", s->code,
-                    (unsigned long long)b->first_seq, (unsigned long long)s->seq, r.why);
+                    (unsigned long long)b->tk.first_seq, (unsigned long long)s->seq,
+                    r.why);
     assert_int_equal(rc, 0);
-    assert_int_equal(r.applied, (int)b->n);
+    assert_int_equal(r.applied, (int)b->tk.n);
     assert_int_equal(r.skipped, 0);
     assert_int_equal(r.acked_through, s->seq);
 }
@@ -592,17 +402,17 @@ static int s_group_setup(void **state)
     s_enroll(fx, SHOP_B, "SHOP-B", "DE2", 0x60, setup);
 
     {
-        static const line_t s1[] = {{"TEA-250", 1, 2395, "tea"}};
-        static const line_t s2[] = {{"RICE-5KG", 3, 670, "rice"},
-                                    {"OIL-1L", 1, 415, "oil"},
-                                    {"OIL-2L", 1, 835, "oil"}};
-        static const line_t s3[] = {{"SOAP-6", 1, 1350, NULL}};
-        static const line_t s9[] = {{"NOODLE-1", 3, 700, NULL}};
-        static const line_t s10[] = {{"OIL-5L", 2, 2150, "oil"}};
-        static const line_t s4[] = {{"TEA-1KG", 1, 5678, "tea"}};
-        static const line_t s5[] = {{"GIFT-BOX", 1, 9999, NULL}};
-        static const line_t s7[] = {{"SOAP-6", 1, 2000, NULL}};
-        static const line_t s8[] = {{"SOAP-6", 1, 3000, NULL}};
+        static const dn_tk_line_t s1[] = {{"TEA-250", 1, 2395, "tea"}};
+        static const dn_tk_line_t s2[] = {{"RICE-5KG", 3, 670, "rice"},
+                                          {"OIL-1L", 1, 415, "oil"},
+                                          {"OIL-2L", 1, 835, "oil"}};
+        static const dn_tk_line_t s3[] = {{"SOAP-6", 1, 1350, NULL}};
+        static const dn_tk_line_t s9[] = {{"NOODLE-1", 3, 700, NULL}};
+        static const dn_tk_line_t s10[] = {{"OIL-5L", 2, 2150, "oil"}};
+        static const dn_tk_line_t s4[] = {{"TEA-1KG", 1, 5678, "tea"}};
+        static const dn_tk_line_t s5[] = {{"GIFT-BOX", 1, 9999, NULL}};
+        static const dn_tk_line_t s7[] = {{"SOAP-6", 1, 2000, NULL}};
+        static const dn_tk_line_t s8[] = {{"SOAP-6", 1, 3000, NULL}};
 
         s_signup(fx, SHOP_A, s_at("2026-01-08", 10), PHONE_A, "A", NULL, "RS1");
         s_sale(fx, SHOP_A, s_at("2026-01-12", 10), "RS1", NULL, s1, N_OF(s1), S1);
@@ -664,14 +474,10 @@ static int s_group_teardown(void **state)
     if (fx->db && sqlite3_close(fx->db) != SQLITE_OK)
         rc = -1;
     for (size_t i = 0; i < fx->n_batches; i++)
-        for (size_t j = 0; j < fx->batches[i].n; j++)
-            free(fx->batches[i].events[j].data);
-    for (int i = 0; i < N_SITES; i++) {
-        for (size_t j = 0; j < fx->sites[i].n_pending; j++)
-            free(fx->sites[i].pending[j]);
-        dn_key_destroy(&fx->sites[i].key);
-    }
-    if (fx->dir[0] && s_remove_tree(fx->dir) != 0)
+        dn_tk_batch_free(&fx->batches[i].tk);
+    for (int i = 0; i < N_SITES; i++)
+        dn_tk_site_destroy(&fx->sites[i]);
+    if (fx->dir[0] && dn_tk_remove_tree(fx->dir) != 0)
         rc = -1;
     free(fx);
     return rc;
@@ -1234,8 +1040,8 @@ static void test_replay(void **state)
         dn_ingest_result_t r;
         assert_int_equal(s_apply(fx, b, s_at("2026-06-01", 0), &r), 0);
         assert_int_equal(r.applied, 0);
-        assert_int_equal(r.skipped, (int)b->n);
-        assert_int_equal(r.acked_through, fx->sites[b->site].seq);
+        assert_int_equal(r.skipped, (int)b->tk.n);
+        assert_int_equal(r.acked_through, fx->sites[b->site]->seq);
     }
     after = s_fingerprint(fx->db);
     assert_string_equal(after, before);
@@ -1326,7 +1132,7 @@ static void test_tamper_transfer(void **state)
     snprintf(sql, sizeof sql,
              "SELECT t.id FROM transfers t JOIN events e ON e.eid = t.source_eid "
              "WHERE t.level = 0 AND e.seq = 2 AND e.site_id = %lld",
-             (long long)fx->sites[SHOP_A].site.id);
+             (long long)fx->sites[SHOP_A]->reg.id);
     id = s_int(db, sql);
     /* the triggers refuse the change ... */
     snprintf(sql, sizeof sql, "UPDATE transfers SET amount = 193 WHERE id = %lld",

@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +45,7 @@
 #include "dn_record.h"
 #include "dn_store.h"
 #include "dn_wire.h"
+#include "dn_testkit.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -78,41 +78,12 @@ static int s_setup(void **state)
     return 0;
 }
 
-/*  Removes a folder and everything in it (the site's agent.db, -wal, -shm,
-    and the folders of tests that make a second site), even after a failed
-    assertion left them half-made.  */
-static int s_remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[512];
-    int rc = 0;
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL) {
-        struct stat st;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (s_remove_tree(path) != 0)
-                rc = -1;
-        } else if (unlink(path) != 0) {
-            rc = -1;
-        }
-    }
-    closedir(d);
-    if (rmdir(dir) != 0)
-        rc = -1;
-    return rc;
-}
-
 static int s_teardown(void **state)
 {
     fixture_t *fx = *state;
     int rc;
     dn_store_destroy(&fx->store);
-    rc = s_remove_tree(fx->dir);
+    rc = dn_tk_remove_tree(fx->dir);
     free(fx);
     return rc;
 }
@@ -1172,7 +1143,7 @@ static void test_zero_exponent_site(void **state)
     dn_store_destroy(&store);
     assert_null(store);
 
-    assert_int_equal(s_remove_tree(dir), 0);
+    assert_int_equal(dn_tk_remove_tree(dir), 0);
 }
 
 int main(void)

@@ -20,8 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -31,6 +29,7 @@
 #include "dn_reminder.h"
 #include "dn_store.h"
 #include "dn_wire.h"
+#include "dn_testkit.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -373,27 +372,6 @@ typedef struct {
     dn_store_t *store;
 } fixture_t;
 
-static int s_remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[512];
-    int rc = 0;
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) != 0)
-            rc = -1;
-    }
-    closedir(d);
-    if (rmdir(dir) != 0)
-        rc = -1;
-    return rc;
-}
-
 static int s_setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
@@ -415,7 +393,7 @@ static int s_teardown(void **state)
     fixture_t *fx = *state;
     int rc;
     dn_store_destroy(&fx->store);
-    rc = s_remove_tree(fx->dir);
+    rc = dn_tk_remove_tree(fx->dir);
     free(fx);
     return rc;
 }

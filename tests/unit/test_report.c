@@ -70,7 +70,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -88,6 +87,7 @@
 #include "dn_plan.h"
 #include "dn_registry.h"
 #include "dn_report.h"
+#include "dn_test_site.h"
 #include "dn_time.h"
 #include "dn_wire.h"
 
@@ -98,9 +98,6 @@
 #define M3 "+8613900000003"
 #define M4 "+8613900000004"
 #define M5 "+8613900000005"
-
-#define MAX_PENDING 8
-#define MAX_BATCHES 16
 
 static const char s_plan[] = "[plan]\n"
                              "effective = 2026-01-01\n"
@@ -118,21 +115,10 @@ enum { F2, F4, N_TRACKED };
 enum { S_D1, S_G1, S_D2, N_SITES };
 
 typedef struct {
-    const char *code;
-    dn_key_t *key;
-    dn_registry_site_t site;
-    uint64_t seq;
-    uint8_t head[32];
-    uint8_t *pending[MAX_PENDING];
-    size_t pending_len[MAX_PENDING];
-    size_t n_pending;
-} site_t;
-
-typedef struct {
     char dir[64];
     sqlite3 *db;
     dn_ingest_t *ingest;
-    site_t sites[N_SITES];
+    dn_tk_site_t *sites[N_SITES];
     uint8_t ids[N_TRACKED][DN_ID_BYTES];
 } fixture_t;
 
@@ -153,27 +139,6 @@ static void s_exec(sqlite3 *db, const char *sql)
         print_error("SQL failed: %s: %s\n", sql, err ? err : "?");
     sqlite3_free(err);
     assert_int_equal(rc, SQLITE_OK);
-}
-
-static int s_remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[512];
-    int rc = 0;
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) != 0)
-            rc = -1;
-    }
-    closedir(d);
-    if (rmdir(dir) != 0)
-        rc = -1;
-    return rc;
 }
 
 static void s_partner(sqlite3 *db, const char *code, const char *kind, const char *parent,
@@ -198,194 +163,48 @@ static void s_site_add(sqlite3 *db, const char *code, const char *partner, int64
     assert_int_equal(rc, 0);
 }
 
-static void s_enroll(fixture_t *fx, int which, const char *code, const char *partner,
-                     uint8_t curve_fill, int64_t now)
-{
-    site_t *s = &fx->sites[which];
-    char token[DN_TOKEN_TEXT_LEN + 1], why[256] = "";
-    uint8_t curve[DN_CURVE_KEY_BYTES], pub[DN_PUBKEY_BYTES];
-    int rc;
-
-    s->code = code;
-    s_site_add(fx->db, code, partner, now, token);
-    s->key = dn_key_generate();
-    assert_non_null(s->key);
-    assert_int_equal(dn_key_public(s->key, pub), 0);
-    for (size_t i = 0; i < sizeof curve; i++)
-        curve[i] = (uint8_t)(curve_fill + i);
-    rc = dn_registry_enroll(fx->db, token, code, curve, pub, now + 1000, &s->site, why,
-                            sizeof why);
-    if (rc)
-        print_error("enroll %s: %s\n", code, why);
-    assert_int_equal(rc, 0);
-}
-
-/*  Chains, packs and queues ev at site which, recorded at `at`.  */
-static void s_record(fixture_t *fx, int which, Dealernet__Event *ev, int64_t at,
-                     uint8_t *id_out)
-{
-    site_t *s = &fx->sites[which];
-    uint8_t id[DN_ID_BYTES], prev[32];
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    char why[DN_WHY_SIZE] = "";
-    int rc;
-
-    assert_true(s->n_pending < MAX_PENDING);
-    assert_int_equal(dn_id_new_at(id, at), 0);
-    memcpy(prev, s->head, 32);
-    ev->has_id = 1;
-    ev->id.data = id;
-    ev->id.len = DN_ID_BYTES;
-    ev->site = (char *)s->code;
-    ev->has_seq = 1;
-    ev->seq = s->seq + 1;
-    ev->has_recorded_at_ms = 1;
-    ev->recorded_at_ms = at;
-    ev->has_prev_hash = 1;
-    ev->prev_hash.data = prev;
-    ev->prev_hash.len = 32;
-    rc = dn_wire_event_pack(ev, &buf, &len, why, sizeof why);
-    if (rc)
-        print_error("pack: %s\n", why);
-    assert_int_equal(rc, 0);
-    assert_int_equal(dn_sha256(buf, len, s->head), 0);
-    s->seq++;
-    s->pending[s->n_pending] = buf;
-    s->pending_len[s->n_pending++] = len;
-    if (id_out)
-        memcpy(id_out, id, DN_ID_BYTES);
-}
-
-typedef struct {
-    const char *sku;
-    int64_t quantity;
-    int64_t unit_price;
-    const char *category;
-} line_t;
-
 static void s_sale(fixture_t *fx, int which, int64_t at, const char *seller,
-                   Dealernet__Channel channel, const char *phone, const line_t *lines,
-                   size_t n, int track)
+                   Dealernet__Channel channel, const char *phone,
+                   const dn_tk_line_t *lines, size_t n, int track)
 {
-    Dealernet__Event ev = DEALERNET__EVENT__INIT;
-    Dealernet__Sale sale = DEALERNET__SALE__INIT;
-    Dealernet__SaleLine storage[4], *ptrs[4];
-    int64_t total = 0;
-
-    assert_true(n <= N_OF(storage));
-    for (size_t i = 0; i < n; i++) {
-        Dealernet__SaleLine init = DEALERNET__SALE_LINE__INIT;
-        storage[i] = init;
-        storage[i].sku = (char *)lines[i].sku;
-        storage[i].has_quantity = 1;
-        storage[i].quantity = lines[i].quantity;
-        storage[i].has_unit_price = 1;
-        storage[i].unit_price = lines[i].unit_price;
-        storage[i].category = (char *)lines[i].category;
-        ptrs[i] = &storage[i];
-        total += lines[i].quantity * lines[i].unit_price;
-    }
-    sale.n_lines = n;
-    sale.lines = ptrs;
-    sale.has_total = 1;
-    sale.total = total;
-    sale.currency = "CNY";
-    sale.member_phone = (char *)phone;
-    sale.has_channel = 1;
-    sale.channel = channel;
-    sale.seller = (char *)seller;
-    ev.body_case = DEALERNET__EVENT__BODY_SALE;
-    ev.sale = &sale;
-    s_record(fx, which, &ev, at, track >= 0 ? fx->ids[track] : NULL);
+    dn_tk_event_t e;
+    assert_int_equal(dn_tk_sale(&e, seller, channel, phone, lines, n), 0);
+    dn_test_site_record(fx->sites[which], &e.ev, at, track >= 0 ? fx->ids[track] : NULL);
 }
 
 /*  A refund of a tracked sale: by one line, or (sku NULL) by amount.  */
 static void s_refund(fixture_t *fx, int which, int64_t at, int sale, int64_t amount,
                      const char *sku, int64_t quantity)
 {
-    Dealernet__Event ev = DEALERNET__EVENT__INIT;
-    Dealernet__Refund refund = DEALERNET__REFUND__INIT;
-    Dealernet__RefundLine line = DEALERNET__REFUND_LINE__INIT, *ptr = &line;
-
-    refund.has_sale_id = 1;
-    refund.sale_id.data = fx->ids[sale];
-    refund.sale_id.len = DN_ID_BYTES;
-    if (sku) {
-        line.sku = (char *)sku;
-        line.has_quantity = 1;
-        line.quantity = quantity;
-        refund.n_lines = 1;
-        refund.lines = &ptr;
-    }
-    refund.has_amount = 1;
-    refund.amount = amount;
-    refund.currency = "CNY";
-    ev.body_case = DEALERNET__EVENT__BODY_REFUND;
-    ev.refund = &refund;
-    s_record(fx, which, &ev, at, NULL);
+    dn_tk_event_t e;
+    dn_tk_refund(&e, fx->ids[sale], amount, sku, quantity);
+    dn_test_site_record(fx->sites[which], &e.ev, at, NULL);
 }
 
 static void s_signup(fixture_t *fx, int which, int64_t at, const char *phone,
                      const char *name, const char *ref_phone, const char *ref_partner)
 {
-    Dealernet__Event ev = DEALERNET__EVENT__INIT;
-    Dealernet__MemberSignup m = DEALERNET__MEMBER_SIGNUP__INIT;
-    uint8_t member_id[DN_ID_BYTES];
-
-    assert_int_equal(dn_id_new_at(member_id, at), 0);
-    m.has_member_id = 1;
-    m.member_id.data = member_id;
-    m.member_id.len = DN_ID_BYTES;
-    m.phone = (char *)phone;
-    m.name = (char *)name;
-    m.referrer_phone = (char *)ref_phone;
-    m.referrer_partner = (char *)ref_partner;
-    ev.body_case = DEALERNET__EVENT__BODY_MEMBER_SIGNUP;
-    ev.member_signup = &m;
-    s_record(fx, which, &ev, at, NULL);
+    dn_tk_event_t e;
+    assert_int_equal(dn_tk_signup(&e, at, phone, name, ref_phone, ref_partner), 0);
+    dn_test_site_record(fx->sites[which], &e.ev, at, NULL);
 }
 
 /*  Syncs what a site has pending as one signed batch at time now.  */
 static void s_sync(fixture_t *fx, int which, int64_t now)
 {
-    site_t *s = &fx->sites[which];
-    Dealernet__PushBatch push = DEALERNET__PUSH_BATCH__INIT;
-    ProtobufCBinaryData events[MAX_PENDING];
-    uint8_t signed_bytes[DN_BATCH_SIGNED_MAX], sig[DN_SIG_BYTES];
-    size_t signed_len;
+    dn_tk_site_t *s = fx->sites[which];
+    dn_tk_batch_t batch;
     dn_ingest_result_t r;
     int rc;
 
     assert_true(s->n_pending > 0);
-    for (size_t i = 0; i < s->n_pending; i++) {
-        events[i].data = s->pending[i];
-        events[i].len = s->pending_len[i];
-    }
-    signed_len = dn_wire_batch_signed(s->code, s->seq, s->head, signed_bytes);
-    assert_int_equal(dn_key_sign(s->key, signed_bytes, signed_len, sig), 0);
-    push.has_first_seq = 1;
-    push.first_seq = s->seq - s->n_pending + 1;
-    push.n_events = s->n_pending;
-    push.events = events;
-    push.has_chain_head = 1;
-    push.chain_head.data = s->head;
-    push.chain_head.len = 32;
-    push.has_signature = 1;
-    push.signature.data = sig;
-    push.signature.len = DN_SIG_BYTES;
-    assert_int_equal(dn_db_begin(fx->db), 0);
-    rc = dn_ingest_batch(fx->ingest, &s->site, &push, now, &r);
-    if (rc) {
+    assert_int_equal(dn_tk_batch(s, &batch), 0);
+    rc = dn_tk_ingest(fx->db, fx->ingest, &s->reg, &batch, now, &r);
+    if (rc)
         print_error("batch of %s refused: %s\n", s->code, r.why);
-        dn_db_rollback(fx->db);
-    }
     assert_int_equal(rc, 0);
-    assert_int_equal(dn_db_commit(fx->db), 0);
-    assert_int_equal(r.applied, (int)s->n_pending);
-    for (size_t i = 0; i < s->n_pending; i++)
-        free(s->pending[i]);
-    s->n_pending = 0;
+    assert_int_equal(r.applied, (int)batch.n);
+    dn_tk_batch_free(&batch);
 }
 
 /* -- the scenario ------------------------------------------------------------------ */
@@ -413,27 +232,27 @@ static int s_group_setup(void **state)
     s_partner(fx->db, "G2", "reseller", "D1", setup);
     assert_int_equal(dn_plan_set(fx->db, s_plan, setup, &plan, why, sizeof why), 0);
 
-    s_enroll(fx, S_D1, "S-D1", "D1", 0x10, setup);
-    s_enroll(fx, S_G1, "S-G1", "G1", 0x40, setup);
-    s_enroll(fx, S_D2, "S-D2", "D2", 0x70, setup);
+    fx->sites[S_D1] = dn_test_site_enroll(fx->db, "S-D1", "D1", 0x10, setup);
+    fx->sites[S_G1] = dn_test_site_enroll(fx->db, "S-G1", "G1", 0x40, setup);
+    fx->sites[S_D2] = dn_test_site_enroll(fx->db, "S-D2", "D2", 0x70, setup);
     s_site_add(fx->db, "S-X", "G2", setup, token);
     s_site_add(fx->db, "S-R", "D2", setup, token);
     assert_int_equal(
         dn_registry_site_revoke(fx->db, "S-R", setup + 2000, why, sizeof why), 0);
 
     {
-        static const line_t e3[] = {{"RICE-5KG", 2, 5990, "rice"},
-                                    {"OIL-1L", 1, 1850, "oil"}};
-        static const line_t e4[] = {{"TEA-250", 1, 2500, "tea"}};
-        static const line_t f2[] = {{"RICE-5KG", 3, 5800, "rice"},
-                                    {"NOODLE", 2, 450, NULL}};
-        static const line_t f3[] = {{"OIL-5L", 1, 7900, "oil"}};
-        static const line_t g2[] = {{"TEA-250", 2, 2500, "tea"}};
-        static const line_t f4[] = {{"RICE-5KG", 2, 5800, "rice"},
-                                    {"OIL-1L", 2, 1850, "oil"}};
-        static const line_t e5[] = {{"RICE-5KG", 1, 5990, "rice"}};
-        static const line_t e6[] = {{"OIL-1L", 2, 1850, "oil"}};
-        static const line_t g3[] = {{"RICE-5KG", 1, 5990, "rice"}};
+        static const dn_tk_line_t e3[] = {{"RICE-5KG", 2, 5990, "rice"},
+                                          {"OIL-1L", 1, 1850, "oil"}};
+        static const dn_tk_line_t e4[] = {{"TEA-250", 1, 2500, "tea"}};
+        static const dn_tk_line_t f2[] = {{"RICE-5KG", 3, 5800, "rice"},
+                                          {"NOODLE", 2, 450, NULL}};
+        static const dn_tk_line_t f3[] = {{"OIL-5L", 1, 7900, "oil"}};
+        static const dn_tk_line_t g2[] = {{"TEA-250", 2, 2500, "tea"}};
+        static const dn_tk_line_t f4[] = {{"RICE-5KG", 2, 5800, "rice"},
+                                          {"OIL-1L", 2, 1850, "oil"}};
+        static const dn_tk_line_t e5[] = {{"RICE-5KG", 1, 5990, "rice"}};
+        static const dn_tk_line_t e6[] = {{"OIL-1L", 2, 1850, "oil"}};
+        static const dn_tk_line_t g3[] = {{"RICE-5KG", 1, 5990, "rice"}};
         const Dealernet__Channel store = DEALERNET__CHANNEL__CHANNEL_STORE;
         const Dealernet__Channel online = DEALERNET__CHANNEL__CHANNEL_ONLINE;
         const Dealernet__Channel group = DEALERNET__CHANNEL__CHANNEL_COMMUNITY;
@@ -490,7 +309,7 @@ static int s_group_setup(void **state)
         hello.has_oldest_pending_ms = 1;
         hello.oldest_pending_ms = s_at("2026-03-11", 8) + 60000;
         assert_int_equal(
-            dn_ingest_hello(fx->ingest, &fx->sites[S_G1].site, &hello, now, &st), 0);
+            dn_ingest_hello(fx->ingest, &fx->sites[S_G1]->reg, &hello, now, &st), 0);
     }
     return 0;
 }
@@ -504,12 +323,9 @@ static int s_group_teardown(void **state)
     dn_ingest_destroy(&fx->ingest);
     if (fx->db && sqlite3_close(fx->db) != SQLITE_OK)
         rc = -1;
-    for (int i = 0; i < N_SITES; i++) {
-        for (size_t j = 0; j < fx->sites[i].n_pending; j++)
-            free(fx->sites[i].pending[j]);
-        dn_key_destroy(&fx->sites[i].key);
-    }
-    if (fx->dir[0] && s_remove_tree(fx->dir) != 0)
+    for (int i = 0; i < N_SITES; i++)
+        dn_tk_site_destroy(&fx->sites[i]);
+    if (fx->dir[0] && dn_tk_remove_tree(fx->dir) != 0)
         rc = -1;
     free(fx);
     return rc;
