@@ -25,6 +25,8 @@ struct _dn_ingest_t {
     dn_db_cache_t *cache;
     dn_ledger_t *ledger; /* posts each stored sale and refund */
     dn_report_t *report; /* rolls up each stored sale and refund */
+    int in_group;        /* a group transaction is open */
+    int group_lost;      /* ... but SQLite rolled it back by itself */
 };
 
 dn_ingest_t *dn_ingest_new(sqlite3 *db)
@@ -532,4 +534,67 @@ void dn_ingest_forget(dn_ingest_t *self)
 {
     dn_ledger_forget(self->ledger);
     dn_report_forget(self->report);
+}
+
+/* -- group commit ------------------------------------------------------------ */
+
+int dn_ingest_group_begin(dn_ingest_t *self)
+{
+    if (self->in_group) {
+        if (!self->group_lost && sqlite3_get_autocommit(self->db)) {
+            dn_log_error("ingest: SQLite rolled the group transaction back by itself; "
+                         "its batches will be refused for a retry");
+            self->group_lost = 1;
+        }
+        return self->group_lost ? DN_EDB : 0;
+    }
+    if (dn_db_begin(self->db))
+        return DN_EDB;
+    self->in_group = 1;
+    self->group_lost = 0;
+    return 0;
+}
+
+int dn_ingest_push(dn_ingest_t *self, const dn_registry_site_t *site,
+                   const Dealernet__PushBatch *batch, int64_t now_ms,
+                   dn_ingest_result_t *result)
+{
+    int rc;
+    memset(result, 0, sizeof *result);
+    if (dn_ingest_group_begin(self) || dn_db_exec(self->db, "SAVEPOINT batch"))
+        return DN_EDB;
+    rc = dn_ingest_batch(self, site, batch, now_ms, result);
+    if (rc == 0 && dn_db_exec(self->db, "RELEASE batch") == 0)
+        return 0;
+    if (rc == 0) { /* what the batch wrote must not stay in the group */
+        rc = DN_EDB;
+        dn_ingest_forget(self);
+    }
+    if (!sqlite3_get_autocommit(self->db)) {
+        dn_db_exec(self->db, "ROLLBACK TO batch");
+        dn_db_exec(self->db, "RELEASE batch");
+    }
+    return rc;
+}
+
+int dn_ingest_group_end(dn_ingest_t *self, int commit)
+{
+    int failed;
+    if (!self->in_group)
+        return 0;
+    failed = !commit || self->group_lost || sqlite3_get_autocommit(self->db) ||
+             dn_db_commit(self->db) != 0;
+    if (failed) {
+        if (!sqlite3_get_autocommit(self->db))
+            dn_db_rollback(self->db);
+        dn_ingest_forget(self);
+    }
+    self->in_group = 0;
+    self->group_lost = 0;
+    return failed ? DN_EDB : 0;
+}
+
+int dn_ingest_group_open(const dn_ingest_t *self)
+{
+    return self->in_group;
 }

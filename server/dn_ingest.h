@@ -64,6 +64,37 @@ int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,
                     const Dealernet__PushBatch *batch, int64_t now_ms,
                     dn_ingest_result_t *result);
 
+/*  Group commit.  The server applies the batches that arrive together in
+    one transaction, the group, each under a savepoint, and sends no ack
+    before the group has committed.  The server, the simulation
+    (tests/sim) and the I/O-error sweep (tests/fault) all run it through
+    these calls.
+
+    dn_ingest_group_begin opens the group unless one is open (reads such
+    as dn_ingest_hello then see one snapshot).  Returns 0, or DN_EDB if it
+    cannot be opened, or if SQLite has rolled it back by itself (out of
+    memory, an I/O error, a full disk): a write then would commit on its
+    own, so from then on the group takes nothing more until
+    dn_ingest_group_end.
+
+    dn_ingest_push applies a batch as dn_ingest_batch does, under a
+    savepoint of the group (opened if need be), rolling the savepoint back
+    when the batch is refused.  Returns as dn_ingest_batch, or DN_EDB as
+    dn_ingest_group_begin.
+
+    dn_ingest_group_end commits the group (commit != 0) or rolls it back,
+    forgetting the caches when it did not commit.  Returns 0 if the group
+    committed or none was open, DN_EDB if it was rolled back for any
+    reason: then every ack given within it must become a retry request.  */
+int dn_ingest_group_begin(dn_ingest_t *self);
+int dn_ingest_push(dn_ingest_t *self, const dn_registry_site_t *site,
+                   const Dealernet__PushBatch *batch, int64_t now_ms,
+                   dn_ingest_result_t *result);
+int dn_ingest_group_end(dn_ingest_t *self, int commit);
+
+/*  1 while a group is open (until dn_ingest_group_end), else 0.  */
+int dn_ingest_group_open(const dn_ingest_t *self);
+
 /*  Drops the ledger's and the report rollups' caches: call after an admin
     command and after a rollback of a transaction that applied batches (see
     dn_ledger_forget, dn_report_forget).

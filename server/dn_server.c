@@ -61,7 +61,6 @@ typedef struct {
     dn_ingest_t *ingest;
     s_limit_t limits[DN_ENROLL_LIMIT_PEERS];
     s_limit_t everyone; /* all peers together */
-    int in_txn;
     long commits_left; /* test hook: exit after this many commits, -1 = never */
     s_reply_t replies[DN_GROUP_MAX];
     int n_replies;
@@ -176,15 +175,11 @@ static void s_queue(s_server_t *self, zmq_msg_t *identity, uint8_t *body, size_t
 static void s_flush(s_server_t *self)
 {
     int failed = 0;
-    if (self->in_txn) {
-        failed = dn_db_commit(self->db) != 0;
-        if (failed) {
+    if (dn_ingest_group_open(self->ingest)) {
+        failed = dn_ingest_group_end(self->ingest, 1) != 0;
+        if (failed)
             dn_log_error("group commit failed: %d replies turned into retry requests",
                          self->n_replies);
-            dn_db_rollback(self->db);
-            dn_ingest_forget(self->ingest);
-        }
-        self->in_txn = 0;
         if (!failed && self->commits_left > 0 && --self->commits_left == 0) {
             dn_log_warn("test hook: exiting after the commit, before the acks");
             _exit(3);
@@ -206,16 +201,6 @@ static void s_flush(s_server_t *self)
         free(r->body);
     }
     self->n_replies = 0;
-}
-
-static int s_begin(s_server_t *self)
-{
-    if (self->in_txn)
-        return 0;
-    if (dn_db_begin(self->db))
-        return DN_EDB;
-    self->in_txn = 1;
-    return 0;
 }
 
 /* -- sync messages ----------------------------------------------------------- */
@@ -325,7 +310,7 @@ static void s_on_hello(s_server_t *self, const dn_registry_site_t *site,
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_PROTOCOL, text, 0, body, len);
         return;
     }
-    if (s_begin(self) ||
+    if (dn_ingest_group_begin(self->ingest) ||
         dn_ingest_hello(self->ingest, site, hello, dn_time_now_ms(), &state)) {
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
                        "the server could not read its database; retry later", 0, body, len);
@@ -354,15 +339,8 @@ static void s_on_push(s_server_t *self, const dn_registry_site_t *site,
     dn_ingest_result_t result;
     int rc;
 
-    if (s_begin(self) || dn_db_exec(self->db, "SAVEPOINT batch")) {
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                       "the server could not open a transaction; retry later", 0, body, len);
-        return;
-    }
-    rc = dn_ingest_batch(self->ingest, site, batch, dn_time_now_ms(), &result);
+    rc = dn_ingest_push(self->ingest, site, batch, dn_time_now_ms(), &result);
     if (rc) {
-        dn_db_exec(self->db, "ROLLBACK TO batch");
-        dn_db_exec(self->db, "RELEASE batch");
         if (rc == DN_EPROTO) {
             dn_log_warn("site %s: batch from seq %llu refused: %s", site->code,
                         (unsigned long long)batch->first_seq, result.why);
@@ -376,7 +354,6 @@ static void s_on_push(s_server_t *self, const dn_registry_site_t *site,
         }
         return;
     }
-    dn_db_exec(self->db, "RELEASE batch");
     if (result.applied)
         dn_log_debug("site %s: applied %d events through seq %llu", site->code,
                      result.applied, (unsigned long long)result.acked_through);
@@ -396,7 +373,7 @@ static int s_sync_one(s_server_t *self)
     char user[DN_USER_SIZE] = "", why[DN_WHY_SIZE];
     uint8_t *body = NULL;
     size_t len = 0;
-    int more = 0, extra = 0, wrote = 0;
+    int more = 0, extra = 0, wrote = 0, rc;
     size_t more_size = sizeof more;
     dn_registry_site_t site;
 
@@ -427,8 +404,11 @@ static int s_sync_one(s_server_t *self)
     if (extra)
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
                        "a sync message is exactly one frame", 0, &body, &len);
-    else if (dn_wire_sync_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &msg, why,
-                                 sizeof why))
+    else if ((rc = dn_wire_sync_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &msg,
+                                       why, sizeof why)) == DN_ENOMEM)
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                       "the server is short of memory; retry later", 0, &body, &len);
+    else if (rc)
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, why, 0, &body, &len);
     else if (user[0] == '?') {
         if (msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_ENROLL) {

@@ -1346,43 +1346,32 @@ typedef struct {
 } s_reply_t;
 
 /*  Applies pushes[0..n) in one group transaction as dn_server.c's
-    s_on_push and s_flush do: BEGIN IMMEDIATE; per batch SAVEPOINT,
-    dn_ingest_batch, RELEASE (ROLLBACK TO and RELEASE on refusal); COMMIT;
-    if the commit fails, every ack becomes an internal refusal and the
-    ingester forgets.  */
-static void s_serve(sqlite3 *db, dn_ingest_t *ingest, const dn_registry_site_t *site,
-                    s_push_t *pushes, size_t n, s_reply_t *replies)
+    s_on_push and s_flush do, through the same calls (dn_ingest_push per
+    batch, dn_ingest_group_end); if the group does not commit, every ack
+    becomes an internal refusal.  */
+static void s_serve(dn_ingest_t *ingest, const dn_registry_site_t *site, s_push_t *pushes,
+                    size_t n, s_reply_t *replies)
 {
-    int in_txn = dn_db_begin(db) == 0;
+    dn_ingest_group_begin(ingest); /* a failure shows in every push */
     for (size_t i = 0; i < n; i++) {
         s_reply_t *r = &replies[i];
         dn_ingest_result_t result;
         memset(r, 0, sizeof *r);
         r->code = DEALERNET__REFUSE_CODE__REFUSE_INTERNAL;
-        r->rc = DN_EDB;
-        if (!in_txn || dn_db_exec(db, "SAVEPOINT batch"))
-            continue;
         /* The server's clock, a function of the batch: a batch sent again
            after a fault is stored as the reference stored it.  */
         int64_t now_ms = SYNC_MS + (int64_t)pushes[i].push.first_seq * 1000;
-        r->rc = dn_ingest_batch(ingest, site, &pushes[i].push, now_ms, &result);
-        if (r->rc) {
-            dn_db_exec(db, "ROLLBACK TO batch");
-            dn_db_exec(db, "RELEASE batch");
-            if (r->rc == DN_EPROTO) {
-                r->code = result.code;
-                if (result.code == DEALERNET__REFUSE_CODE__REFUSE_GAP)
-                    dn_ingest_note_gap(ingest, site->id, result.expected_seq);
-            }
-            continue;
+        r->rc = dn_ingest_push(ingest, site, &pushes[i].push, now_ms, &result);
+        if (r->rc == DN_EPROTO) {
+            r->code = result.code;
+            if (result.code == DEALERNET__REFUSE_CODE__REFUSE_GAP)
+                dn_ingest_note_gap(ingest, site->id, result.expected_seq);
+        } else if (r->rc == 0) {
+            r->acked = 1;
+            r->through = result.acked_through;
         }
-        dn_db_exec(db, "RELEASE batch");
-        r->acked = 1;
-        r->through = result.acked_through;
     }
-    if (in_txn && dn_db_commit(db) != 0) {
-        dn_db_rollback(db);
-        dn_ingest_forget(ingest);
+    if (dn_ingest_group_end(ingest, 1) != 0) {
         for (size_t i = 0; i < n; i++) {
             replies[i].acked = 0;
             replies[i].code = DEALERNET__REFUSE_CODE__REFUSE_INTERNAL;
@@ -1486,7 +1475,7 @@ static int s_step_sync(void)
                 s_after_fault("sync: agent reads a batch", 1, !s_transient(rc));
             rc = 0;
         } else {
-            s_serve(db, ingest, &site, pushes, n, replies);
+            s_serve(ingest, &site, pushes, n, replies);
             for (size_t i = 0; i < n; i++) {
                 if (replies[i].acked) {
                     if (replies[i].through > through)

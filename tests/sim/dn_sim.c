@@ -241,7 +241,6 @@ typedef struct {
     sqlite3 *db;
     dn_ingest_t *ingest;
     int up;
-    int in_txn;
     int tick_pending;
     smsg_t *inbox;
     size_t n_inbox, cap_inbox;
@@ -454,7 +453,6 @@ static int s_server_open(sim_t *sim, int flags)
         return rc;
     }
     s->up = 1;
-    s->in_txn = 0;
     return 0;
 }
 
@@ -470,7 +468,6 @@ static void s_server_close(sim_t *sim)
                sqlite3_errstr(rc));
     s->db = NULL;
     s->up = 0;
-    s->in_txn = 0;
     for (int i = 0; i < s->n_replies; i++)
         free(s->replies[i].body);
     s->n_replies = 0;
@@ -515,17 +512,6 @@ static void s_refused(sim_t *sim, Dealernet__RefuseCode code, const char *text,
     s_pack(sim, &msg, body, len);
 }
 
-static int s_server_begin(sim_t *sim)
-{
-    server_t *s = &sim->server;
-    if (s->in_txn)
-        return 0;
-    if (dn_db_begin(s->db))
-        return DN_EDB;
-    s->in_txn = 1;
-    return 0;
-}
-
 /*  dn_server's s_on_hello.  */
 static void s_server_hello(sim_t *sim, const dn_registry_site_t *site,
                            const Dealernet__Hello *hello, uint8_t **body, size_t *len)
@@ -537,7 +523,7 @@ static void s_server_hello(sim_t *sim, const dn_registry_site_t *site,
         s_refused(sim, DEALERNET__REFUSE_CODE__REFUSE_PROTOCOL, "protocol", 0, body, len);
         return;
     }
-    if (s_server_begin(sim) ||
+    if (dn_ingest_group_begin(sim->server.ingest) ||
         dn_ingest_hello(sim->server.ingest, site, hello, sim->now, &state)) {
         s_refused(sim, DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
                   "the server could not read its database; retry later", 0, body, len);
@@ -572,15 +558,8 @@ static void s_server_push(sim_t *sim, const dn_registry_site_t *site,
     uint64_t first = batch->first_seq, last = first + batch->n_events - 1;
     int rc;
 
-    if (s_server_begin(sim) || dn_db_exec(s->db, "SAVEPOINT batch")) {
-        s_refused(sim, DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                  "the server could not open a transaction; retry later", 0, body, len);
-        return;
-    }
-    rc = dn_ingest_batch(s->ingest, site, batch, sim->now, &result);
+    rc = dn_ingest_push(s->ingest, site, batch, sim->now, &result);
     if (rc) {
-        dn_db_exec(s->db, "ROLLBACK TO batch");
-        dn_db_exec(s->db, "RELEASE batch");
         if (rc == DN_EPROTO) {
             s_trace(sim, "server: %s push %" PRIu64 "..%" PRIu64 " -> refused %d (%s)",
                     site->code, first, last, (int)result.code, result.why);
@@ -599,7 +578,6 @@ static void s_server_push(sim_t *sim, const dn_registry_site_t *site,
         }
         return;
     }
-    dn_db_exec(s->db, "RELEASE batch");
     s_trace(
         sim,
         "server: %s push %" PRIu64 "..%" PRIu64 " -> ack %" PRIu64 " (%d new, %d seen)",
@@ -662,7 +640,7 @@ static void s_server_flush(sim_t *sim)
         }
         s->n_replies = 0;
     }
-    if (s->in_txn) {
+    if (dn_ingest_group_open(s->ingest)) {
         if (!sim->drain && s_rng_pct(&sim->rng, p->crash_before_pct)) {
             s_server_crash(sim, "before the commit");
             return;
@@ -672,15 +650,11 @@ static void s_server_flush(sim_t *sim)
             s_trace(sim, "server: the commit fails: %d replies become retry requests",
                     s->n_replies);
             failed = 1;
-        } else if (dn_db_commit(s->db) != 0) {
+            dn_ingest_group_end(s->ingest, 0);
+        } else if (dn_ingest_group_end(s->ingest, 1) != 0) {
             s_fail(sim, "server: COMMIT failed");
             failed = 1;
         }
-        if (failed) {
-            dn_db_rollback(s->db);
-            dn_ingest_forget(s->ingest);
-        }
-        s->in_txn = 0;
         if (!failed && !sim->drain && s_rng_pct(&sim->rng, p->crash_after_pct)) {
             s_server_crash(sim, "after the commit, before the replies");
             return;
