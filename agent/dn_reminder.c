@@ -7,6 +7,7 @@
     product is bounded, so no input overflows.
 */
 #include "dn_reminder.h"
+#include "dn_array.h"
 #include "dn_error.h"
 #include "dn_time.h"
 
@@ -211,21 +212,6 @@ typedef struct {
     size_t n_items, cap_items;
 } s_walk_t;
 
-/*  Grows *array (of size bytes each) to hold at least one more than n.  */
-static int s_reserve(void **array, size_t *cap, size_t n, size_t size)
-{
-    void *grown;
-    size_t want;
-    if (n < *cap)
-        return 0;
-    want = *cap ? *cap * 2 : 16;
-    if (want > SIZE_MAX / size || !(grown = realloc(*array, want * size)))
-        return DN_ENOMEM;
-    *array = grown;
-    *cap = want;
-    return 0;
-}
-
 /*  Estimates the group in hand and adds it to the list if it is due.  */
 static int s_flush(s_walk_t *w)
 {
@@ -241,8 +227,9 @@ static int s_flush(s_walk_t *w)
     w->n_purchases = 0;
     if (rc || est.basis == DN_REMINDER_NONE || est.due_day - w->today > w->days)
         return rc;
-    if ((rc = s_reserve((void **)&w->items, &w->cap_items, w->n_items, sizeof *w->items)))
-        return rc;
+    if (!(item = dn_array_grow(w->items, &w->cap_items, w->n_items, sizeof *item, 16)))
+        return DN_ENOMEM;
+    w->items = item;
     item = &w->items[w->n_items++];
     memcpy(item->phone, w->phone, sizeof item->phone);
     memcpy(item->name, w->name, sizeof item->name);
@@ -273,9 +260,10 @@ static int s_on_purchase(const dn_store_purchase_t *p, void *arg)
         w->has_household = p->has_household;
         w->household = p->household;
     }
-    if ((rc = s_reserve((void **)&w->purchases, &w->cap_purchases, w->n_purchases,
-                        sizeof *w->purchases)))
-        return rc;
+    if (!(row = dn_array_grow(w->purchases, &w->cap_purchases, w->n_purchases, sizeof *row,
+                              16)))
+        return DN_ENOMEM;
+    w->purchases = row;
     row = &w->purchases[w->n_purchases++];
     row->recorded_at_ms = p->recorded_at_ms;
     row->quantity = p->quantity;

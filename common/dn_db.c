@@ -47,6 +47,18 @@ int dn_db_step_txn(sqlite3 *db, sqlite3_stmt *stmt)
     return 0;
 }
 
+int dn_db_column_copy(sqlite3_stmt *stmt, int col, char *buf, size_t size)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    if (!text && sqlite3_column_type(stmt, col) != SQLITE_NULL) {
+        if (size)
+            buf[0] = '\0';
+        return DN_ENOMEM;
+    }
+    snprintf(buf, size, "%s", text ? (const char *)text : "");
+    return 0;
+}
+
 int dn_db_begin(sqlite3 *db)
 {
     return dn_db_exec(db, "BEGIN IMMEDIATE");

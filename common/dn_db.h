@@ -57,6 +57,12 @@ void dn_db_rollback(sqlite3 *db);
     when no transaction is open.  Returns 0 or DN_EDB (logged).  */
 int dn_db_step_txn(sqlite3 *db, sqlite3_stmt *stmt);
 
+/*  Copies text column col of the current row into buf (cut to size; ""
+    for NULL).  SQLite returns NULL text also when it runs out of memory
+    converting a value, and that must not read as an empty value: returns
+    0, or DN_ENOMEM then.  */
+int dn_db_column_copy(sqlite3_stmt *stmt, int col, char *buf, size_t size);
+
 /*  Prepares a statement; returns 0 or DN_EDB (logged with the SQL).  */
 int dn_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt);
 

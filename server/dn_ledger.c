@@ -12,6 +12,7 @@
     very same posting code fills them.
 */
 #include "dn_ledger.h"
+#include "dn_array.h"
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
@@ -179,25 +180,28 @@ static int s_load_closed(dn_ledger_t *self)
 {
     sqlite3_stmt *stmt;
     size_t cap = 0;
+    int step;
     if (self->closed_loaded)
         return 0;
     if (dn_db_cached(self->cache, "SELECT period FROM periods", &stmt))
         return DN_EDB;
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        if (self->n_closed == cap) {
-            size_t grow = cap ? cap * 2 : 16;
-            char(*bigger)[DN_PERIOD_SIZE] = realloc(self->closed, grow * sizeof *bigger);
-            if (!bigger) {
-                sqlite3_reset(stmt);
-                return DN_ENOMEM;
-            }
-            self->closed = bigger;
-            cap = grow;
+    self->n_closed = 0;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        char(*bigger)[DN_PERIOD_SIZE] =
+            dn_array_grow(self->closed, &cap, self->n_closed, sizeof *bigger, 16);
+        if (!bigger) {
+            sqlite3_reset(stmt);
+            return DN_ENOMEM;
         }
-        snprintf(self->closed[self->n_closed++], DN_PERIOD_SIZE, "%s",
-                 (const char *)sqlite3_column_text(stmt, 0));
+        self->closed = bigger;
+        if (dn_db_column_copy(stmt, 0, self->closed[self->n_closed++], DN_PERIOD_SIZE)) {
+            sqlite3_reset(stmt);
+            return DN_ENOMEM;
+        }
     }
     sqlite3_reset(stmt);
+    if (step != SQLITE_DONE) /* a list cut short is not the list */
+        return DN_EDB;
     self->closed_loaded = 1;
     return 0;
 }
@@ -250,27 +254,25 @@ static int s_load_steps(dn_ledger_t *self, const char *sql, int64_t id, s_step_t
 {
     sqlite3_stmt *stmt;
     size_t cap = 0;
+    int step;
+    free(*steps); /* what a load that failed half-way left */
     *steps = NULL;
     *n = 0;
     if (dn_db_cached(self->cache, sql, &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, id);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t grow = cap ? cap * 2 : 4;
-            s_step_t *bigger = realloc(*steps, grow * sizeof *bigger);
-            if (!bigger) {
-                sqlite3_reset(stmt);
-                return DN_ENOMEM;
-            }
-            *steps = bigger;
-            cap = grow;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        s_step_t *bigger = dn_array_grow(*steps, &cap, *n, sizeof *bigger, 4);
+        if (!bigger) {
+            sqlite3_reset(stmt);
+            return DN_ENOMEM;
         }
+        *steps = bigger;
         (*steps)[*n].effective_ms = sqlite3_column_int64(stmt, 0);
         (*steps)[(*n)++].value = sqlite3_column_int64(stmt, 1);
     }
     sqlite3_reset(stmt);
-    return 0;
+    return step == SQLITE_DONE ? 0 : DN_EDB; /* a history cut short is a wrong one */
 }
 
 /*  The value in force at at_ms (steps sorted by effective_ms), or dflt.  */
@@ -605,27 +607,27 @@ static int s_plan_at(dn_ledger_t *self, int64_t at_ms, const dn_plan_t **plan)
     if (!self->plans_loaded) {
         sqlite3_stmt *stmt;
         size_t cap = 0;
-        int rc = 0;
+        int rc = 0, step;
         if (dn_db_cached(self->cache, "SELECT effective_ms FROM plans ORDER BY effective_ms",
                          &stmt))
             return DN_EDB;
-        while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
-            if (self->n_plans == cap) {
-                size_t grow = cap ? cap * 2 : 4;
-                dn_plan_t *bigger = realloc(self->plans, grow * sizeof *bigger);
-                if (!bigger) {
-                    rc = DN_ENOMEM;
-                    break;
-                }
-                self->plans = bigger;
-                cap = grow;
+        self->n_plans = 0;
+        while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+            dn_plan_t *bigger = dn_array_grow(self->plans, &cap, self->n_plans,
+                                              sizeof *bigger, 4);
+            if (!bigger) {
+                rc = DN_ENOMEM;
+                break;
             }
+            self->plans = bigger;
             rc = dn_plan_at_cached(self->cache, sqlite3_column_int64(stmt, 0),
                                    &self->plans[self->n_plans]);
             if (rc == 0)
                 self->n_plans++;
         }
         sqlite3_reset(stmt);
+        if (rc == 0 && step != SQLITE_DONE) /* plans cut short: the wrong plan */
+            rc = DN_EDB;
         if (rc)
             return rc;
         self->plans_loaded = 1;
@@ -762,7 +764,7 @@ static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev
     char ref_phone[DN_PHONE_SIZE] = "", ref_partner[DN_MAX_CODE_LEN + 1] = "";
     char name[DN_ACCOUNT_NAME_SIZE];
     int64_t signed_up = 0, account, hq;
-    int found = 0, first, rc;
+    int found = 0, first, rc, step;
     int64_t at = ev->recorded_at_ms;
 
     if (!sale->member_phone)
@@ -774,17 +776,16 @@ static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, sale->member_phone, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, eid);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-        const unsigned char *p = sqlite3_column_text(stmt, 0);
-        const unsigned char *q = sqlite3_column_text(stmt, 1);
-        if (p)
-            snprintf(ref_phone, sizeof ref_phone, "%s", (const char *)p);
-        if (q)
-            snprintf(ref_partner, sizeof ref_partner, "%s", (const char *)q);
+    if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (dn_db_column_copy(stmt, 0, ref_phone, sizeof ref_phone) ||
+            dn_db_column_copy(stmt, 1, ref_partner, sizeof ref_partner))
+            step = SQLITE_NOMEM;
         signed_up = sqlite3_column_int64(stmt, 2);
         found = 1;
     }
     sqlite3_reset(stmt);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) /* not "no referrer" */
+        return DN_EDB;
     if (!found || (!ref_phone[0] && !ref_partner[0]))
         return 0;
 
@@ -887,7 +888,7 @@ static int s_post_refund(dn_ledger_t *self, int64_t eid, const Dealernet__Event 
     s_original_t *orig = NULL;
     size_t n = 0, cap = 0;
     s_transfer_t base;
-    int rc = 0;
+    int rc = 0, step;
 
     /* The sale, and how much of it is refunded up to and with this event.  */
     if (dn_db_cached(self->cache,
@@ -898,12 +899,14 @@ static int s_post_refund(dn_ledger_t *self, int64_t eid, const Dealernet__Event 
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, eid);
     sqlite3_bind_int64(stmt, 2, eid);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
+    if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
         sale_eid = sqlite3_column_int64(stmt, 0);
         total = sqlite3_column_int64(stmt, 1);
         refunded = sqlite3_column_int64(stmt, 2);
     }
     sqlite3_reset(stmt);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return DN_EDB;
     if (!sale_eid || total <= 0)
         return 0; /* refund rows are written by ingest before posting */
 
@@ -916,18 +919,13 @@ static int s_post_refund(dn_ledger_t *self, int64_t eid, const Dealernet__Event 
                      &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, sale_eid);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        s_original_t *o;
-        if (n == cap) {
-            size_t grow = cap ? cap * 2 : 16;
-            s_original_t *bigger = realloc(orig, grow * sizeof *orig);
-            if (!bigger) {
-                rc = DN_ENOMEM;
-                break;
-            }
-            orig = bigger;
-            cap = grow;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        s_original_t *o, *bigger = dn_array_grow(orig, &cap, n, sizeof *orig, 16);
+        if (!bigger) {
+            rc = DN_ENOMEM;
+            break;
         }
+        orig = bigger;
         o = &orig[n++];
         memset(o, 0, sizeof *o);
         o->id = sqlite3_column_int64(stmt, 0);
@@ -940,12 +938,14 @@ static int s_post_refund(dn_ledger_t *self, int64_t eid, const Dealernet__Event 
         o->has_rate = sqlite3_column_type(stmt, 6) != SQLITE_NULL;
         o->rate_bps = sqlite3_column_int(stmt, 6);
         o->has_category = sqlite3_column_type(stmt, 7) != SQLITE_NULL;
-        if (o->has_category)
-            snprintf(o->category, sizeof o->category, "%s",
-                     (const char *)sqlite3_column_text(stmt, 7));
+        if (o->has_category &&
+            (rc = dn_db_column_copy(stmt, 7, o->category, sizeof o->category)) != 0)
+            break;
         o->taken = sqlite3_column_int64(stmt, 8);
     }
     sqlite3_reset(stmt);
+    if (rc == 0 && step != SQLITE_DONE) /* a clawback of some of them is wrong */
+        rc = DN_EDB;
 
     memset(&base, 0, sizeof base);
     base.source_eid = eid;

@@ -7,6 +7,7 @@
     table holds their SHA-256 and a lookup hashes what the agent typed.
 */
 #include "dn_registry.h"
+#include "dn_array.h"
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
@@ -1188,7 +1189,8 @@ int dn_registry_partner_tree(sqlite3 *db, const char *root, int64_t at_ms, json_
     s_node_t *nodes = NULL;
     s_node_key_t *keys = NULL;
     int *children = NULL, *stack = NULL, *depths = NULL;
-    int n = 0, cap = 0, rc = 0, step, top = 0;
+    int n = 0, rc = 0, step, top = 0;
+    size_t cap = 0;
     sqlite3_stmt *stmt;
 
     *list = NULL;
@@ -1209,15 +1211,11 @@ int dn_registry_partner_tree(sqlite3 *db, const char *root, int64_t at_ms, json_
     sqlite3_bind_int64(stmt, 1, at_ms);
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
         s_node_t *node;
-        if (n == cap) {
-            s_node_t *more = realloc(nodes, (size_t)(cap ? cap * 2 : 64) * sizeof *nodes);
-            if (!more) {
-                rc = DN_ENOMEM;
-                break;
-            }
-            nodes = more;
-            cap = cap ? cap * 2 : 64;
+        if (!(node = dn_array_grow(nodes, &cap, (size_t)n, sizeof *nodes, 64))) {
+            rc = DN_ENOMEM;
+            break;
         }
+        nodes = node;
         node = &nodes[n];
         memset(node, 0, sizeof *node);
         node->id = sqlite3_column_int64(stmt, 0);

@@ -14,6 +14,7 @@
     ledger's transfers; each builds a JSON array of flat objects.
 */
 #include "dn_report.h"
+#include "dn_array.h"
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_ledger.h"
@@ -107,6 +108,7 @@ static int s_node(dn_report_t *self, int64_t id, s_node_t **node)
     sqlite3_stmt *stmt;
     size_t cap = 0;
     s_node_t *n;
+    int step;
 
     if (id <= 0)
         return DN_ENOENT;
@@ -128,19 +130,20 @@ static int s_node(dn_report_t *self, int64_t id, s_node_t **node)
                      &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, id);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        if (n->n_links == cap) {
-            size_t grow = cap ? cap * 2 : 4;
-            s_link_t *bigger = realloc(n->links, grow * sizeof *bigger);
-            if (!bigger) {
-                sqlite3_reset(stmt);
-                return DN_ENOMEM;
-            }
-            n->links = bigger;
-            cap = grow;
+    n->n_links = 0; /* what a load that failed half-way left */
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        s_link_t *bigger = dn_array_grow(n->links, &cap, n->n_links, sizeof *bigger, 4);
+        if (!bigger) {
+            sqlite3_reset(stmt);
+            return DN_ENOMEM;
         }
+        n->links = bigger;
         n->links[n->n_links].effective_ms = sqlite3_column_int64(stmt, 0);
         n->links[n->n_links++].parent = sqlite3_column_int64(stmt, 1);
+    }
+    if (step != SQLITE_DONE) { /* a history cut short is a wrong one */
+        sqlite3_reset(stmt);
+        return DN_EDB;
     }
     sqlite3_reset(stmt);
     n->loaded = 1;
@@ -367,7 +370,7 @@ static int s_refund_categories(dn_report_t *self, int64_t eid, int64_t sale_eid,
     size_t n = 0, cap = 0;
     sqlite3_stmt *stmt;
     int64_t taken = 0;
-    int rc = 0;
+    int rc = 0, step;
 
     if (dn_db_cached(
             self->cache,
@@ -378,28 +381,25 @@ static int s_refund_categories(dn_report_t *self, int64_t eid, int64_t sale_eid,
             &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, sale_eid);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        s_category_t *c;
-        if (n == cap) {
-            size_t grow = cap ? cap * 2 : 8;
-            s_category_t *bigger = realloc(cats, grow * sizeof *bigger);
-            if (!bigger) {
-                rc = DN_ENOMEM;
-                break;
-            }
-            cats = bigger;
-            cap = grow;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        s_category_t *c, *bigger = dn_array_grow(cats, &cap, n, sizeof *bigger, 8);
+        if (!bigger) {
+            rc = DN_ENOMEM;
+            break;
         }
+        cats = bigger;
         c = &cats[n++];
         memset(c, 0, sizeof *c);
-        snprintf(c->name, sizeof c->name, "%s",
-                 (const char *)sqlite3_column_text(stmt, 0));
+        if ((rc = dn_db_column_copy(stmt, 0, c->name, sizeof c->name)) != 0)
+            break;
         c->value = sqlite3_column_int64(stmt, 1);
         c->remaining = c->value - sqlite3_column_int64(stmt, 2);
         if (c->remaining < 0)
             c->remaining = 0;
     }
     sqlite3_reset(stmt);
+    if (rc == 0 && step != SQLITE_DONE) /* some categories are not a split */
+        rc = DN_EDB;
     if (rc || n == 0) {
         free(cats);
         return rc;
@@ -417,14 +417,17 @@ static int s_refund_categories(dn_report_t *self, int64_t eid, int64_t sale_eid,
         }
         sqlite3_bind_int64(stmt, 1, sale_eid);
         sqlite3_bind_text(stmt, 2, refund->lines[i]->sku, -1, SQLITE_STATIC);
-        if (sqlite3_step(stmt) == SQLITE_ROW) {
-            const char *name = (const char *)sqlite3_column_text(stmt, 0);
+        if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+            char name[sizeof cats[0].name];
             int64_t value;
-            for (size_t k = 0; k < n; k++)
-                if (strcmp(cats[k].name, name) == 0 &&
-                    dn_money_mul(sqlite3_column_int64(stmt, 1),
-                                 refund->lines[i]->quantity, &value) == 0)
-                    cats[k].want += value;
+            if ((rc = dn_db_column_copy(stmt, 0, name, sizeof name)) == 0)
+                for (size_t k = 0; k < n; k++)
+                    if (strcmp(cats[k].name, name) == 0 &&
+                        dn_money_mul(sqlite3_column_int64(stmt, 1),
+                                     refund->lines[i]->quantity, &value) == 0)
+                        cats[k].want += value;
+        } else if (step != SQLITE_DONE) {
+            rc = DN_EDB;
         }
         sqlite3_reset(stmt);
     }
@@ -470,7 +473,7 @@ static int s_post_refund(dn_report_t *self, int64_t eid, const Dealernet__Event 
     int64_t sale_eid = 0, sale_ms = 0, sale_stored_ms = 0;
     sqlite3_stmt *stmt;
     size_t n;
-    int rc;
+    int rc, step;
 
     if (dn_db_cached(
             self->cache,
@@ -480,15 +483,17 @@ static int s_post_refund(dn_report_t *self, int64_t eid, const Dealernet__Event 
             &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, eid);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
+    if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
         sale_eid = sqlite3_column_int64(stmt, 0);
-        snprintf(seller, sizeof seller, "%s", (const char *)sqlite3_column_text(stmt, 1));
         sale_ms = sqlite3_column_int64(stmt, 2);
-        snprintf(currency, sizeof currency, "%s",
-                 (const char *)sqlite3_column_text(stmt, 3));
         sale_stored_ms = sqlite3_column_int64(stmt, 4);
+        if (dn_db_column_copy(stmt, 1, seller, sizeof seller) ||
+            dn_db_column_copy(stmt, 3, currency, sizeof currency))
+            step = SQLITE_NOMEM;
     }
     sqlite3_reset(stmt);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return DN_EDB;
     if (!sale_eid)
         return 0; /* refund rows are written by ingest before this call */
     if ((rc = s_refund_categories(self, eid, sale_eid, ev->refund)) != 0)
@@ -1066,7 +1071,7 @@ static int s_tree_node(s_tree_t *t, const char *phone, int depth)
     size_t n_kids = 0, cap = 0;
     int64_t purchases = 0, total = 0, generated = 0;
     json_t *row;
-    int rc = 0;
+    int rc = 0, step;
 
     if (json_array_size(t->list) >= DN_REPORT_MAX_ROWS)
         return DN_ETOOBIG;
@@ -1086,19 +1091,17 @@ static int s_tree_node(s_tree_t *t, const char *phone, int depth)
     /* the children, copied before recursing (the statement is shared) */
     sqlite3_reset(t->children);
     sqlite3_bind_text(t->children, 1, phone, -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(t->children) == SQLITE_ROW) {
-        if (n_kids == cap) {
-            size_t grow = cap ? cap * 2 : 8;
-            char(*bigger)[DN_PHONE_SIZE] = realloc(kids, grow * sizeof *bigger);
-            if (!bigger) {
-                free(kids);
-                return DN_ENOMEM;
-            }
-            kids = bigger;
-            cap = grow;
+    while ((step = sqlite3_step(t->children)) == SQLITE_ROW) {
+        char(*bigger)[DN_PHONE_SIZE] = dn_array_grow(kids, &cap, n_kids, sizeof *bigger, 8);
+        if (!bigger || dn_db_column_copy(t->children, 0, bigger[n_kids++], DN_PHONE_SIZE)) {
+            free(bigger ? bigger : kids);
+            return DN_ENOMEM;
         }
-        snprintf(kids[n_kids++], DN_PHONE_SIZE, "%s",
-                 (const char *)sqlite3_column_text(t->children, 0));
+        kids = bigger;
+    }
+    if (step != SQLITE_DONE) { /* a referral tree with branches missing */
+        free(kids);
+        return DN_EDB;
     }
 
     sqlite3_reset(t->member);

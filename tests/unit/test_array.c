@@ -1,0 +1,93 @@
+/*  test_array -- unit tests for dn_array_grow.  */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "dn_array.h"
+
+/*  1,000 elements one at a time: capacities 16, 32, ..., 1024, each
+    element kept across every move.  */
+static void test_grow_one_at_a_time(void **state)
+{
+    int64_t *items = NULL;
+    size_t n = 0, cap = 0, grows = 0;
+    (void)state;
+
+    for (int64_t v = 0; v < 1000; v++) {
+        size_t before = cap;
+        int64_t *more = dn_array_grow(items, &cap, n, sizeof *items, 16);
+        assert_non_null(more);
+        if (cap != before) {
+            grows++;
+            assert_int_equal(cap, before ? before * 2 : 16);
+        }
+        items = more;
+        items[n++] = v * 7;
+    }
+    assert_int_equal(cap, 1024);
+    assert_int_equal(grows, 7); /* 16 32 64 128 256 512 1024 */
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(items[i], (int64_t)i * 7);
+    free(items);
+}
+
+/*  With room left the array comes back as it is.  */
+static void test_room_left(void **state)
+{
+    size_t cap = 0;
+    char *a = dn_array_grow(NULL, &cap, 0, 1, 4);
+    (void)state;
+    assert_non_null(a);
+    assert_int_equal(cap, 4);
+    assert_ptr_equal(dn_array_grow(a, &cap, 3, 1, 4), a);
+    assert_int_equal(cap, 4);
+    free(a);
+}
+
+/*  first 0 counts as 1; an index past the capacity still gets room.  */
+static void test_first_and_far_index(void **state)
+{
+    size_t cap = 0;
+    char *a = dn_array_grow(NULL, &cap, 0, 1, 0);
+    (void)state;
+    assert_non_null(a);
+    assert_int_equal(cap, 1);
+    a = dn_array_grow(a, &cap, 5, 1, 0);
+    assert_non_null(a);
+    assert_int_equal(cap, 8);
+    a[5] = 'x';
+    free(a);
+}
+
+/*  Sizes that overflow are refused, leaving the array and its capacity.  */
+static void test_overflow(void **state)
+{
+    size_t cap = 2;
+    char *a = malloc(2 * 8);
+    (void)state;
+    assert_non_null(a);
+    assert_null(dn_array_grow(a, &cap, 2, SIZE_MAX / 3, 1));
+    assert_int_equal(cap, 2);
+    cap = SIZE_MAX / 2 + 1;
+    assert_null(dn_array_grow(a, &cap, cap, 1, 1));
+    assert_int_equal(cap, SIZE_MAX / 2 + 1);
+    cap = 0;
+    assert_null(dn_array_grow(a, &cap, 0, 0, 1)); /* no element size */
+    assert_int_equal(cap, 0);
+    free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grow_one_at_a_time),
+        cmocka_unit_test(test_room_left),
+        cmocka_unit_test(test_first_and_far_index),
+        cmocka_unit_test(test_overflow),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
