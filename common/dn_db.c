@@ -49,8 +49,9 @@ int dn_db_step_txn(sqlite3 *db, sqlite3_stmt *stmt)
 
 int dn_db_column_copy(sqlite3_stmt *stmt, int col, char *buf, size_t size)
 {
+    int null = sqlite3_column_type(stmt, col) == SQLITE_NULL; /* before any conversion */
     const unsigned char *text = sqlite3_column_text(stmt, col);
-    if (!text && sqlite3_column_type(stmt, col) != SQLITE_NULL) {
+    if (!text && !null) {
         if (size)
             buf[0] = '\0';
         return DN_ENOMEM;

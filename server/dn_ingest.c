@@ -571,9 +571,17 @@ int dn_ingest_push(dn_ingest_t *self, const dn_registry_site_t *site,
         dn_ingest_forget(self);
     }
     if (!sqlite3_get_autocommit(self->db)) {
-        dn_db_exec(self->db, "ROLLBACK TO batch");
-        dn_db_exec(self->db, "RELEASE batch");
+        /* RELEASE after a failed ROLLBACK TO would keep the batch's writes
+           in the group: then the whole group goes */
+        if (dn_db_exec(self->db, "ROLLBACK TO batch") != 0) {
+            dn_db_rollback(self->db);
+            self->group_lost = 1;
+        } else {
+            dn_db_exec(self->db, "RELEASE batch");
+        }
     }
+    if (self->in_group && sqlite3_get_autocommit(self->db))
+        self->group_lost = 1;
     return rc;
 }
 

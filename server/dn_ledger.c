@@ -73,7 +73,7 @@ struct _dn_ledger_t {
     dn_db_cache_t *cache;
     /* Caches of what only admin commands change; dropped by
        dn_ledger_forget after any admin command or rollback.  */
-    s_node_t *nodes; /* indexed by partner id */
+    s_node_t **nodes; /* indexed by partner id; a node never moves */
     size_t n_nodes;
     dn_plan_t *plans; /* by effective date */
     size_t n_plans;
@@ -105,8 +105,11 @@ dn_ledger_t *dn_ledger_new(sqlite3 *db)
 void dn_ledger_forget(dn_ledger_t *self)
 {
     for (size_t i = 0; i < self->n_nodes; i++) {
-        free(self->nodes[i].links);
-        free(self->nodes[i].status);
+        if (self->nodes[i]) {
+            free(self->nodes[i]->links);
+            free(self->nodes[i]->status);
+            free(self->nodes[i]);
+        }
     }
     free(self->nodes);
     free(self->plans);
@@ -285,7 +288,9 @@ static int64_t s_step_at(const s_step_t *steps, size_t n, int64_t at_ms, int64_t
 }
 
 /*  The partner with that id and its history (the partner tables are read
-    here for speed: once per partner while no admin command intervenes).  */
+    here for speed: once per partner while no admin command intervenes).
+    The node stays where it is until dn_ledger_forget, so callers may hold
+    several at once (the earners of a sale, its seller).  */
 static int s_node(dn_ledger_t *self, int64_t id, s_node_t **node)
 {
     int rc;
@@ -293,14 +298,18 @@ static int s_node(dn_ledger_t *self, int64_t id, s_node_t **node)
         return DN_ENOENT;
     if ((size_t)id >= self->n_nodes) {
         size_t grow = (size_t)id * 2 + 16;
-        s_node_t *bigger = realloc(self->nodes, grow * sizeof *bigger);
-        if (!bigger)
+        s_node_t **bigger;
+        if ((uint64_t)id > SIZE_MAX / 4 / sizeof *bigger)
+            return DN_ENOMEM;
+        if (!(bigger = realloc(self->nodes, grow * sizeof *bigger)))
             return DN_ENOMEM;
         memset(bigger + self->n_nodes, 0, (grow - self->n_nodes) * sizeof *bigger);
         self->nodes = bigger;
         self->n_nodes = grow;
     }
-    *node = &self->nodes[id];
+    if (!self->nodes[id] && !(self->nodes[id] = calloc(1, sizeof **self->nodes)))
+        return DN_ENOMEM;
+    *node = self->nodes[id];
     if ((*node)->loaded)
         return 0;
     if ((rc = dn_registry_partner_by_id(self->db, id, &(*node)->p)) != 0)
@@ -808,8 +817,11 @@ static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, sale->member_phone, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, eid);
-    first = sqlite3_step(stmt) != SQLITE_ROW;
+    step = sqlite3_step(stmt);
+    first = step == SQLITE_DONE;
     sqlite3_reset(stmt);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) /* not "no earlier purchase" */
+        return DN_EDB;
 
     if (first && plan->first_purchase_bonus > 0) {
         s_transfer_t t = *base;

@@ -60,7 +60,7 @@ typedef struct {
 struct _dn_report_t {
     sqlite3 *db;
     dn_db_cache_t *cache;
-    s_node_t *nodes; /* indexed by partner id */
+    s_node_t **nodes; /* indexed by partner id; a node never moves */
     size_t n_nodes;
     s_move_t *moves; /* open addressing, power-of-two capacity */
     size_t n_moves, cap_moves;
@@ -81,8 +81,12 @@ dn_report_t *dn_report_new(sqlite3 *db)
 
 void dn_report_forget(dn_report_t *self)
 {
-    for (size_t i = 0; i < self->n_nodes; i++)
-        free(self->nodes[i].links);
+    for (size_t i = 0; i < self->n_nodes; i++) {
+        if (self->nodes[i]) {
+            free(self->nodes[i]->links);
+            free(self->nodes[i]);
+        }
+    }
     free(self->nodes);
     self->nodes = NULL;
     self->n_nodes = 0;
@@ -102,7 +106,8 @@ void dn_report_destroy(dn_report_t **self_p)
     }
 }
 
-/*  The links of partner id, from the cache or the database.  */
+/*  The links of partner id, from the cache or the database.  The node
+    stays where it is until dn_report_forget.  */
 static int s_node(dn_report_t *self, int64_t id, s_node_t **node)
 {
     sqlite3_stmt *stmt;
@@ -114,14 +119,18 @@ static int s_node(dn_report_t *self, int64_t id, s_node_t **node)
         return DN_ENOENT;
     if ((size_t)id >= self->n_nodes) {
         size_t grow = (size_t)id * 2 + 16;
-        s_node_t *bigger = realloc(self->nodes, grow * sizeof *bigger);
-        if (!bigger)
+        s_node_t **bigger;
+        if ((uint64_t)id > SIZE_MAX / 4 / sizeof *bigger)
+            return DN_ENOMEM;
+        if (!(bigger = realloc(self->nodes, grow * sizeof *bigger)))
             return DN_ENOMEM;
         memset(bigger + self->n_nodes, 0, (grow - self->n_nodes) * sizeof *bigger);
         self->nodes = bigger;
         self->n_nodes = grow;
     }
-    n = *node = &self->nodes[id];
+    if (!self->nodes[id] && !(self->nodes[id] = calloc(1, sizeof **self->nodes)))
+        return DN_ENOMEM;
+    n = *node = self->nodes[id];
     if (n->loaded)
         return 0;
     if (dn_db_cached(self->cache,
@@ -528,7 +537,7 @@ int dn_report_rebuild(sqlite3 *db)
 {
     dn_report_t *self;
     sqlite3_stmt *stmt;
-    int rc = 0, run = 0;
+    int rc = 0, run = 0, step = SQLITE_DONE, urc;
 
     if (dn_db_exec(db, "DELETE FROM team_volume; DELETE FROM refund_categories;"))
         return DN_EDB;
@@ -541,12 +550,16 @@ int dn_report_rebuild(sqlite3 *db)
         dn_report_destroy(&self);
         return DN_EDB;
     }
-    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
         Dealernet__Event *ev = NULL;
         char why[DN_WHY_SIZE];
-        if (dn_wire_event_unpack(sqlite3_column_blob(stmt, 1),
-                                 (size_t)sqlite3_column_bytes(stmt, 1), &ev, why,
-                                 sizeof why) != 0)
+        urc = dn_wire_event_unpack(sqlite3_column_blob(stmt, 1),
+                                   (size_t)sqlite3_column_bytes(stmt, 1), &ev, why, sizeof why);
+        if (urc == DN_ENOMEM) { /* not a bad event: rollups without it are wrong */
+            rc = urc;
+            break;
+        }
+        if (urc != 0)
             continue; /* verify reports it; ingest never stored such an event */
         rc = dn_report_post(self, sqlite3_column_int64(stmt, 0), ev,
                             sqlite3_column_int64(stmt, 2));
@@ -557,6 +570,8 @@ int dn_report_rebuild(sqlite3 *db)
         }
     }
     sqlite3_finalize(stmt);
+    if (rc == 0 && step != SQLITE_DONE) /* rollups of some events are wrong */
+        rc = DN_EDB;
     if (rc == 0)
         rc = dn_report_flush(self);
     dn_report_destroy(&self);

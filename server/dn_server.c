@@ -434,8 +434,12 @@ static int s_sync_one(s_server_t *self)
         dn_log_warn_limited(&revoked, "revoked site %s tried to sync: refused", user + 1);
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_REVOKED,
                        "this site was revoked by headquarters", 0, &body, &len);
-    } else if (dn_registry_site_get(self->db, user, &site) != 0 || !site.enrolled ||
-               site.revoked) {
+    } else if ((rc = dn_registry_site_get(self->db, user, &site)) != 0 &&
+               rc != DN_ENOENT) { /* the server's trouble, not the site's */
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                       "the server could not read its database; retry later", 0, &body,
+                       &len);
+    } else if (rc == DN_ENOENT || !site.enrolled || site.revoked) {
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED,
                        "this key's site is not enrolled", 0, &body, &len);
     } else {

@@ -117,6 +117,16 @@ int dn_zap_handle(void *zap, sqlite3 *db)
 #define DN_ZAP_SELFCHECK_MS    2000 /* the handler is this thread: it answers at once */
 #define DN_ZAP_REPLY_FRAMES    6    /* version, id, status, text, user id, metadata */
 
+/*  zmq_poll of one item, again when a signal interrupts it (a SIGTERM at
+    startup is the daemon's loop's to act on, not a failed self-check).  */
+static int s_poll(zmq_pollitem_t *item, int timeout_ms)
+{
+    int n;
+    while ((n = zmq_poll(item, 1, timeout_ms)) < 0 && errno == EINTR)
+        ;
+    return n;
+}
+
 /*  One request of the self-check, sent from req as libzmq would send it
     (key NULL: a NULL-mechanism request, which has no credentials frame),
     answered by dn_zap_handle in this thread.  Copies the reply's status and
@@ -142,7 +152,7 @@ static int s_ask(void *req, void *zap, sqlite3 *db, const char *id, const char *
             snprintf(why, why_size, "cannot send a ZAP request: %s", zmq_strerror(errno));
             return DN_ECRYPTO;
         }
-    if (zmq_poll(&item, 1, DN_ZAP_SELFCHECK_MS) != 1) {
+    if (s_poll(&item, DN_ZAP_SELFCHECK_MS) != 1) {
         snprintf(why, why_size, "a ZAP request sent to %s did not reach the handler",
                  DN_ZAP_ENDPOINT);
         return DN_ECRYPTO;
@@ -154,7 +164,7 @@ static int s_ask(void *req, void *zap, sqlite3 *db, const char *id, const char *
     }
     item.socket = req;
     item.revents = 0;
-    if (zmq_poll(&item, 1, DN_ZAP_SELFCHECK_MS) != 1) {
+    if (s_poll(&item, DN_ZAP_SELFCHECK_MS) != 1) {
         snprintf(why, why_size, "the handler did not answer a ZAP request");
         return DN_ECRYPTO;
     }
