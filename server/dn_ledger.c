@@ -73,8 +73,7 @@ struct _dn_ledger_t {
     dn_db_cache_t *cache;
     /* Caches of what only admin commands change; dropped by
        dn_ledger_forget after any admin command or rollback.  */
-    s_node_t **nodes; /* indexed by partner id; a node never moves */
-    size_t n_nodes;
+    dn_slots_t nodes; /* s_node_t by partner id; a node never moves */
     dn_plan_t *plans; /* by effective date */
     size_t n_plans;
     int plans_loaded;
@@ -102,22 +101,20 @@ dn_ledger_t *dn_ledger_new(sqlite3 *db)
     return self;
 }
 
+static void s_node_drop(void *node)
+{
+    free(((s_node_t *)node)->links);
+    free(((s_node_t *)node)->status);
+}
+
 void dn_ledger_forget(dn_ledger_t *self)
 {
-    for (size_t i = 0; i < self->n_nodes; i++) {
-        if (self->nodes[i]) {
-            free(self->nodes[i]->links);
-            free(self->nodes[i]->status);
-            free(self->nodes[i]);
-        }
-    }
-    free(self->nodes);
+    dn_slots_clear(&self->nodes, s_node_drop);
     free(self->plans);
     free(self->closed);
-    self->nodes = NULL;
     self->plans = NULL;
     self->closed = NULL;
-    self->n_nodes = self->n_plans = self->n_closed = 0;
+    self->n_plans = self->n_closed = 0;
     self->plans_loaded = self->closed_loaded = 0;
     memset(self->hq, 0, sizeof self->hq);
     self->have_head = 0;
@@ -296,20 +293,8 @@ static int s_node(dn_ledger_t *self, int64_t id, s_node_t **node)
     int rc;
     if (id <= 0)
         return DN_ENOENT;
-    if ((size_t)id >= self->n_nodes) {
-        size_t grow = (size_t)id * 2 + 16;
-        s_node_t **bigger;
-        if ((uint64_t)id > SIZE_MAX / 4 / sizeof *bigger)
-            return DN_ENOMEM;
-        if (!(bigger = realloc(self->nodes, grow * sizeof *bigger)))
-            return DN_ENOMEM;
-        memset(bigger + self->n_nodes, 0, (grow - self->n_nodes) * sizeof *bigger);
-        self->nodes = bigger;
-        self->n_nodes = grow;
-    }
-    if (!self->nodes[id] && !(self->nodes[id] = calloc(1, sizeof **self->nodes)))
+    if (!(*node = dn_slots_get(&self->nodes, id, sizeof **node)))
         return DN_ENOMEM;
-    *node = self->nodes[id];
     if ((*node)->loaded)
         return 0;
     if ((rc = dn_registry_partner_by_id(self->db, id, &(*node)->p)) != 0)

@@ -60,8 +60,7 @@ typedef struct {
 struct _dn_report_t {
     sqlite3 *db;
     dn_db_cache_t *cache;
-    s_node_t **nodes; /* indexed by partner id; a node never moves */
-    size_t n_nodes;
+    dn_slots_t nodes; /* s_node_t by partner id; a node never moves */
     s_move_t *moves; /* open addressing, power-of-two capacity */
     size_t n_moves, cap_moves;
     int64_t walk[DN_REPORT_MAX_WALK + 1]; /* the upline being walked */
@@ -79,17 +78,14 @@ dn_report_t *dn_report_new(sqlite3 *db)
     return self;
 }
 
+static void s_node_drop(void *node)
+{
+    free(((s_node_t *)node)->links);
+}
+
 void dn_report_forget(dn_report_t *self)
 {
-    for (size_t i = 0; i < self->n_nodes; i++) {
-        if (self->nodes[i]) {
-            free(self->nodes[i]->links);
-            free(self->nodes[i]);
-        }
-    }
-    free(self->nodes);
-    self->nodes = NULL;
-    self->n_nodes = 0;
+    dn_slots_clear(&self->nodes, s_node_drop);
     if (self->moves)
         memset(self->moves, 0, self->cap_moves * sizeof *self->moves);
     self->n_moves = 0;
@@ -117,20 +113,8 @@ static int s_node(dn_report_t *self, int64_t id, s_node_t **node)
 
     if (id <= 0)
         return DN_ENOENT;
-    if ((size_t)id >= self->n_nodes) {
-        size_t grow = (size_t)id * 2 + 16;
-        s_node_t **bigger;
-        if ((uint64_t)id > SIZE_MAX / 4 / sizeof *bigger)
-            return DN_ENOMEM;
-        if (!(bigger = realloc(self->nodes, grow * sizeof *bigger)))
-            return DN_ENOMEM;
-        memset(bigger + self->n_nodes, 0, (grow - self->n_nodes) * sizeof *bigger);
-        self->nodes = bigger;
-        self->n_nodes = grow;
-    }
-    if (!self->nodes[id] && !(self->nodes[id] = calloc(1, sizeof **self->nodes)))
+    if (!(n = *node = dn_slots_get(&self->nodes, id, sizeof *n)))
         return DN_ENOMEM;
-    n = *node = self->nodes[id];
     if (n->loaded)
         return 0;
     if (dn_db_cached(self->cache,

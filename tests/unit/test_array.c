@@ -1,4 +1,4 @@
-/*  test_array -- unit tests for dn_array_grow.  */
+/*  test_array -- unit tests for dn_array_grow and dn_slots.  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,9 +81,72 @@ static void test_overflow(void **state)
     free(a);
 }
 
+typedef struct {
+    int64_t id;
+    char *owned;
+} s_node_t;
+
+static int s_dropped;
+
+static void s_drop(void *node)
+{
+    free(((s_node_t *)node)->owned);
+    s_dropped++;
+}
+
+/*  Nodes stay where they are while the table grows under them (ids 1, 2,
+    then 500 and 5000 make it grow twice), come zeroed, and come back the
+    same on a second ask; clear drops each once and empties the table.  */
+static void test_slots_hold_still(void **state)
+{
+    dn_slots_t slots = {NULL, 0};
+    s_node_t *one, *two, *far, *farther;
+    (void)state;
+
+    one = dn_slots_get(&slots, 1, sizeof *one);
+    two = dn_slots_get(&slots, 2, sizeof *two);
+    assert_non_null(one);
+    assert_non_null(two);
+    assert_int_equal(one->id, 0);
+    assert_null(one->owned);
+    one->id = 1;
+    one->owned = malloc(8);
+    two->id = 2;
+    assert_int_equal(slots.n, 18); /* 1 x 2 + 16 */
+    far = dn_slots_get(&slots, 500, sizeof *far);
+    farther = dn_slots_get(&slots, 5000, sizeof *farther);
+    assert_non_null(far);
+    assert_non_null(farther);
+    assert_int_equal(slots.n, 10016); /* 5000 x 2 + 16 */
+    assert_ptr_equal(dn_slots_get(&slots, 1, sizeof *one), one);
+    assert_ptr_equal(dn_slots_get(&slots, 2, sizeof *two), two);
+    assert_int_equal(one->id, 1); /* still readable where it was */
+    assert_int_equal(two->id, 2);
+
+    s_dropped = 0;
+    dn_slots_clear(&slots, s_drop);
+    assert_int_equal(s_dropped, 4);
+    assert_null(slots.slot);
+    assert_int_equal(slots.n, 0);
+}
+
+/*  Ids below 1 and ids too large to index are refused.  */
+static void test_slots_bad_ids(void **state)
+{
+    dn_slots_t slots = {NULL, 0};
+    (void)state;
+    assert_null(dn_slots_get(&slots, 0, 8));
+    assert_null(dn_slots_get(&slots, -5, 8));
+    assert_null(dn_slots_get(&slots, INT64_MAX, 8));
+    assert_int_equal(slots.n, 0);
+    dn_slots_clear(&slots, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slots_hold_still),
+        cmocka_unit_test(test_slots_bad_ids),
         cmocka_unit_test(test_grow_one_at_a_time),
         cmocka_unit_test(test_room_left),
         cmocka_unit_test(test_first_and_far_index),
