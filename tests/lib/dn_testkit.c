@@ -335,25 +335,16 @@ int dn_tk_ingest(sqlite3 *db, dn_ingest_t *ingest, const dn_registry_site_t *sit
     Dealernet__PushBatch push;
     int rc;
 
-    memset(result, 0, sizeof *result);
     dn_tk_batch_push(batch, &push);
-    rc = dn_db_begin(db);
-    if (rc) {
-        snprintf(result->why, sizeof result->why, "BEGIN IMMEDIATE failed: %s",
+    /* the server's path: a group of this one batch */
+    rc = dn_ingest_push(ingest, site, &push, now_ms, result);
+    if (dn_ingest_group_end(ingest, rc == 0) != 0 && rc == 0) {
+        snprintf(result->why, sizeof result->why, "COMMIT failed: %s", sqlite3_errmsg(db));
+        rc = DN_EDB;
+    }
+    if (rc == DN_EDB && !result->why[0])
+        snprintf(result->why, sizeof result->why, "the database failed: %s",
                  sqlite3_errmsg(db));
-        return rc;
-    }
-    rc = dn_ingest_batch(ingest, site, &push, now_ms, result);
-    if (rc) {
-        dn_db_rollback(db);
-        return rc;
-    }
-    rc = dn_db_commit(db);
-    if (rc) {
-        snprintf(result->why, sizeof result->why, "COMMIT failed: %s",
-                 sqlite3_errmsg(db));
-        dn_db_rollback(db);
-    }
     return rc;
 }
 

@@ -179,10 +179,10 @@ void dn_tk_batch_push(const dn_tk_batch_t *batch, Dealernet__PushBatch *push);
 int dn_tk_batch_pack(const dn_tk_batch_t *batch, uint8_t **buf, size_t *len, char *why,
                      size_t why_size);
 
-/*  Applies batch as site through the server's ingest path, in its own
-    BEGIN IMMEDIATE: commits when dn_ingest_batch accepts it, rolls back
-    when it refuses.  Fills *result.  Returns dn_ingest_batch's code, or the
-    code of BEGIN or COMMIT when those fail (result->why then says so).  */
+/*  Applies batch as site through the server's path, as a group of one
+    batch (dn_ingest_push, dn_ingest_group_end): committed when accepted,
+    rolled back when refused.  Fills *result.  Returns dn_ingest_push's
+    code, or DN_EDB when the database fails (result->why then says so).  */
 int dn_tk_ingest(sqlite3 *db, dn_ingest_t *ingest, const dn_registry_site_t *site,
                  const dn_tk_batch_t *batch, int64_t now_ms, dn_ingest_result_t *result);
 
