@@ -12,6 +12,8 @@
 #include "dn_admin.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_facts.h"
+#include "dn_ingest.h"
 #include "dn_ledger.h"
 #include "dn_log.h"
 #include "dn_money.h"
@@ -22,6 +24,7 @@
 #include "dn_valid.h"
 #include "dn_wire.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -288,6 +291,104 @@ static int s_period_close(s_ctx_t *ctx, json_t **result)
     return *result ? 0 : DN_ENOMEM;
 }
 
+/* -- exceptions ------------------------------------------------------------- */
+
+static int s_exceptions(s_ctx_t *ctx, json_t **result)
+{
+    const char *all = s_arg(ctx, "all");
+    return dn_facts_list(ctx->db, all && strcmp(all, "1") == 0, result);
+}
+
+#define DN_ADMIN_REASON_MAX 200 /* characters of a correction's reason */
+
+/*  A reason HQ gives: one line of printable text, 1..DN_ADMIN_REASON_MAX
+    bytes.  0 or DN_EINVAL (why set).  */
+static int s_reason_arg(s_ctx_t *ctx, const char **reason)
+{
+    *reason = s_arg(ctx, "reason");
+    if (!*reason || !**reason || strlen(*reason) > DN_ADMIN_REASON_MAX) {
+        snprintf(ctx->why, sizeof ctx->why, "--reason must be 1 to %d bytes of text",
+                 DN_ADMIN_REASON_MAX);
+        return DN_EINVAL;
+    }
+    for (const unsigned char *c = (const unsigned char *)*reason; *c; c++)
+        if (*c < 0x20 || *c == 0x7f) {
+            snprintf(ctx->why, sizeof ctx->why, "--reason must be one line of text");
+            return DN_EINVAL;
+        }
+    return 0;
+}
+
+static int s_exception_resolve(s_ctx_t *ctx, json_t **result)
+{
+    static const struct {
+        const char *name;
+        dn_facts_action_t action;
+        const char *resolution;
+    } actions[] = {{"post", DN_FACTS_POST, "posted"},
+                   {"dismiss", DN_FACTS_DISMISS, "dismissed"},
+                   {"accept", DN_FACTS_ACCEPT, "accepted"},
+                   {"ack", DN_FACTS_ACKNOWLEDGE, "acknowledged"}};
+    const char *id_text = s_arg(ctx, "id"), *seller = s_arg(ctx, "seller"), *reason;
+    dn_ingest_t *ingest = NULL;
+    int64_t *post = NULL;
+    size_t n_post = 0, a;
+    long long id;
+    char *end;
+    int rc;
+
+    errno = 0;
+    id = strtoll(id_text, &end, 10);
+    if (errno || *end || end == id_text || id <= 0) {
+        snprintf(ctx->why, sizeof ctx->why, "'%.40s' is not an exception number", id_text);
+        return DN_EINVAL;
+    }
+    /* Exactly one of the actions, each a flag.  */
+    a = sizeof actions / sizeof actions[0];
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+        if (!s_arg(ctx, actions[i].name))
+            continue;
+        if (a != sizeof actions / sizeof actions[0]) {
+            snprintf(ctx->why, sizeof ctx->why, "give one of --post, --dismiss, --accept, "
+                                                "--ack, not two");
+            return DN_EINVAL;
+        }
+        a = i;
+    }
+    if (a == sizeof actions / sizeof actions[0]) {
+        snprintf(ctx->why, sizeof ctx->why,
+                 "say how: --post, --dismiss, --accept or --ack (see exceptions)");
+        return DN_EINVAL;
+    }
+    if (seller && actions[a].action != DN_FACTS_POST) {
+        snprintf(ctx->why, sizeof ctx->why, "--seller goes with --post only");
+        return DN_EINVAL;
+    }
+    if ((rc = s_reason_arg(ctx, &reason)) != 0)
+        return rc;
+    if ((rc = dn_db_begin(ctx->db)) != 0)
+        return rc;
+    rc = dn_facts_resolve(ctx->db, id, actions[a].action, seller, ctx->admin, reason,
+                          ctx->now_ms, &post, &n_post, ctx->why, sizeof ctx->why);
+    if (rc == 0 && n_post && !(ingest = dn_ingest_new(ctx->db)))
+        rc = DN_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n_post; i++)
+        rc = dn_ingest_post_stored(ingest, post[i], ctx->now_ms);
+    dn_ingest_destroy(&ingest);
+    free(post);
+    if (rc == 0)
+        rc = dn_db_commit(ctx->db);
+    if (rc) {
+        dn_db_rollback(ctx->db);
+        return rc;
+    }
+    dn_log_info("admin %s: exception %lld %s (%s)", ctx->admin, id, actions[a].resolution,
+                reason);
+    *result = json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "resolution",
+                        actions[a].resolution, "posted", (json_int_t)n_post);
+    return *result ? 0 : DN_ENOMEM;
+}
+
 static int s_statement(s_ctx_t *ctx, json_t **result)
 {
     return dn_ledger_statement(ctx->db, s_arg(ctx, "partner"), NULL, s_arg(ctx, "period"),
@@ -436,6 +537,10 @@ static const s_command_t s_commands[] = {
     {"statement", {"partner", "?period"}, s_statement},
     {"payout", {"partner", "amount", "ref"}, s_payout},
     {"verify", {NULL}, s_verify},
+    {"exception.list", {"?all"}, s_exceptions},
+    {"exception.resolve",
+     {"id", "reason", "?post", "?dismiss", "?accept", "?ack", "?seller"},
+     s_exception_resolve},
     {"report.sales", {"?by", "?from", "?to", "?partner", "?team"}, s_report_sales},
     {"report.kpi", {"?partner", "?period"}, s_report_kpi},
     {"report.referrals", {"?top", "?member"}, s_report_referrals},

@@ -74,6 +74,15 @@
                                                default 10), or member's
                                                (a phone) referral tree
       report.sites                          -> dn_report_sites at now
+      exception.list all?                   -> dn_facts_list (all "1": the
+                                               resolved ones too)
+      exception.resolve id reason post? dismiss? accept? ack? seller?
+                                            -> {"id", "resolution",
+                                                "posted" (events posted)}:
+                                               one action flag ("1"): post
+                                               (seller: credit that
+                                               partner), dismiss, accept or
+                                               ack (dn_facts_resolve)
     Status 64 for an unknown command, an unknown or missing argument or a
     malformed value; 65 for a malformed request or another protocol
     version; otherwise dn_exit_code() of the module's DN_E* code, with its

@@ -257,6 +257,37 @@ static const dn_migration_t s_migrations[] = {
         dn_central_open, which runs dn_report_rebuild once.  */
      "INSERT INTO meta(key, value) SELECT 'reports_rebuild', '1' "
      "  WHERE EXISTS (SELECT 1 FROM events);"},
+    {/* The server owns the facts (dn_facts).  events.recorded_at_ms is
+        from now on the time the server posts an event at; what the site's
+        clock said stays in the signed body and, when it differs, in
+        site_clock_ms.  A site's claims that the server will not post
+        (held) or that HQ should see (flagged) are exceptions, resolved by
+        HQ.  A referral HQ accepted late pays on sales after referral_eid
+        only.  The network has one currency (meta 'currency', set at init;
+        an older file takes its newest plan's, else CNY).  */
+     "ALTER TABLE events ADD COLUMN site_clock_ms INTEGER;"
+     "ALTER TABLE sites ADD COLUMN agent_partner TEXT;"
+     "ALTER TABLE members ADD COLUMN referral_eid INTEGER NOT NULL DEFAULT 0;"
+     /* 1 while a sale is held (dn_facts): reports and HQ's guards leave it
+        out, as the ledger does.  */
+     "ALTER TABLE sales ADD COLUMN held INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TABLE exceptions ("
+     "  id INTEGER PRIMARY KEY,"
+     "  site_id INTEGER NOT NULL REFERENCES sites(id),"
+     "  eid INTEGER REFERENCES events(eid)," /* NULL: about the site itself */
+     "  kind TEXT NOT NULL,"
+     "  held INTEGER NOT NULL CHECK (held IN (0, 1)),"
+     "  detail TEXT NOT NULL,"
+     "  created_ms INTEGER NOT NULL,"
+     "  resolved_ms INTEGER,"
+     "  resolved_by TEXT,"
+     "  resolution TEXT," /* 'posted', 'dismissed', 'acknowledged', 'accepted' */
+     "  reason TEXT"
+     ");"
+     "CREATE INDEX exceptions_eid ON exceptions(eid);"
+     "CREATE INDEX exceptions_open ON exceptions(resolved_ms, id);"
+     "INSERT OR IGNORE INTO meta(key, value) VALUES ('currency', coalesce("
+     "  (SELECT currency FROM plans ORDER BY effective_ms DESC LIMIT 1), 'CNY'));"},
 };
 
 /*  Completes migration 3 on a database that held events before it.  */

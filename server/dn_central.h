@@ -14,6 +14,11 @@
 
 #define DN_CENTRAL_DB_FILE "central.db"
 
+/*  Network settings in central.db's meta table.  */
+#define DN_META_CURRENCY   "currency"   /* the network's one currency (ISO 4217) */
+#define DN_META_LARGE_SALE "large_sale" /* soft threshold for one sale, minor units */
+#define DN_CURRENCY_DEFAULT "CNY"
+
 /*  Opens (DN_DB_CREATE in flags: creates) DIR/central.db and migrates it.
     Returns 0 and *db (caller closes), or the dn_db_open error.  */
 int dn_central_open(const char *dir, int flags, sqlite3 **db);

@@ -11,6 +11,7 @@
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_facts.h"
 #include "dn_ledger.h"
 #include "dn_log.h"
 #include "dn_report.h"
@@ -25,6 +26,7 @@ struct _dn_ingest_t {
     dn_db_cache_t *cache;
     dn_ledger_t *ledger; /* posts each stored sale and refund */
     dn_report_t *report; /* rolls up each stored sale and refund */
+    dn_facts_t *facts;   /* judges each new event's claims */
     int in_group;        /* a group transaction is open */
     int group_lost;      /* ... but SQLite rolled it back by itself */
 };
@@ -38,7 +40,8 @@ dn_ingest_t *dn_ingest_new(sqlite3 *db)
     self->cache = dn_db_cache_new(db);
     self->ledger = dn_ledger_new(db);
     self->report = dn_report_new(db);
-    if (!self->cache || !self->ledger || !self->report)
+    self->facts = dn_facts_new(db);
+    if (!self->cache || !self->ledger || !self->report || !self->facts)
         dn_ingest_destroy(&self);
     return self;
 }
@@ -48,6 +51,7 @@ void dn_ingest_destroy(dn_ingest_t **self_p)
     if (self_p && *self_p) {
         dn_ledger_destroy(&(*self_p)->ledger);
         dn_report_destroy(&(*self_p)->report);
+        dn_facts_destroy(&(*self_p)->facts);
         dn_db_cache_destroy(&(*self_p)->cache);
         free(*self_p);
         *self_p = NULL;
@@ -93,13 +97,17 @@ int dn_ingest_state(dn_ingest_t *self, int64_t site_id, dn_ingest_state_t *state
 {
     sqlite3_stmt *stmt;
     int rc = DN_EDB;
-    if (dn_db_cached(self->cache, "SELECT applied_seq, head_hash FROM sites WHERE id = ?",
+    if (dn_db_cached(self->cache,
+                     "SELECT s.applied_seq, s.head_hash, coalesce(e.recorded_at_ms, 0) "
+                     "FROM sites s LEFT JOIN events e "
+                     "ON e.site_id = s.id AND e.seq = s.applied_seq WHERE s.id = ?",
                      &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, site_id);
     if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_bytes(stmt, 1) == 32) {
         state->applied_seq = (uint64_t)sqlite3_column_int64(stmt, 0);
         memcpy(state->head, sqlite3_column_blob(stmt, 1), 32);
+        state->last_at_ms = sqlite3_column_int64(stmt, 2);
         rc = 0;
     }
     sqlite3_reset(stmt);
@@ -161,13 +169,13 @@ static int s_stored_hash(dn_ingest_t *self, int64_t site_id, uint64_t seq, uint8
 /* -- decoded rows ---------------------------------------------------------- */
 
 static int s_store_sale(dn_ingest_t *self, int64_t eid, int64_t site_id,
-                        const Dealernet__Event *ev)
+                        const Dealernet__Event *ev, int held)
 {
     const Dealernet__Sale *sale = ev->sale;
     sqlite3_stmt *stmt;
     if (dn_db_cached(self->cache,
                      "INSERT INTO sales(eid, site_id, recorded_at_ms, total, currency, "
-                     "channel, seller, member_phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     "channel, seller, member_phone, held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, eid);
@@ -179,6 +187,7 @@ static int s_store_sale(dn_ingest_t *self, int64_t eid, int64_t site_id,
     sqlite3_bind_text(stmt, 7, sale->seller, -1, SQLITE_STATIC);
     if (sale->member_phone)
         sqlite3_bind_text(stmt, 8, sale->member_phone, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 9, held);
     if (s_done(self, stmt))
         return DN_EDB;
     for (size_t i = 0; i < sale->n_lines; i++) {
@@ -354,19 +363,35 @@ static int s_store_update(dn_ingest_t *self, const Dealernet__Event *ev)
     return s_done(self, stmt);
 }
 
-/*  Stores one new event: the raw row, then its decoded rows.  */
-static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
-                   const Dealernet__Event *ev, const ProtobufCBinaryData *body,
-                   const uint8_t hash[32], const ProtobufCBinaryData *signature,
-                   int64_t now_ms, dn_ingest_result_t *r)
+/*  Posts event eid into the ledger and the rollups, in the same
+    transaction that stored it (an acked event is fully posted) or that
+    released it.  */
+static int s_post(dn_ingest_t *self, int64_t eid, const Dealernet__Event *ev, int64_t now_ms)
 {
+    int rc = dn_ledger_post(self->ledger, eid, ev, now_ms);
+    return rc ? rc : dn_report_post(self->report, eid, ev, now_ms);
+}
+
+/*  Stores one new event as the server believes it (dn_facts): the raw row
+    with the received bytes, then its decoded rows, its exceptions, and,
+    unless it is held, its postings.  ev is amended in place.  */
+static int s_store(dn_ingest_t *self, const dn_registry_site_t *site, Dealernet__Event *ev,
+                   const ProtobufCBinaryData *body, const uint8_t hash[32],
+                   const ProtobufCBinaryData *signature, int64_t prev_at_ms, int64_t now_ms,
+                   dn_ingest_result_t *r)
+{
+    dn_facts_verdict_t verdict;
     sqlite3_stmt *stmt;
     int64_t eid;
     int step;
 
+    if ((step = dn_facts_judge(self->facts, site, ev, prev_at_ms, now_ms, &verdict)) != 0 ||
+        (step = dn_facts_amend(&verdict, ev)) != 0)
+        return step;
     if (dn_db_cached(self->cache,
                      "INSERT INTO events(id, site_id, seq, kind, recorded_at_ms, "
-                     "received_ms, body, hash, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     "received_ms, body, hash, signature, site_clock_ms) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      &stmt))
         return DN_EDB;
     sqlite3_bind_blob(stmt, 1, ev->id.data, (int)ev->id.len, SQLITE_STATIC);
@@ -379,6 +404,8 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
     sqlite3_bind_blob(stmt, 8, hash, 32, SQLITE_STATIC);
     if (signature)
         sqlite3_bind_blob(stmt, 9, signature->data, (int)signature->len, SQLITE_STATIC);
+    if (verdict.site_clock_ms != verdict.at_ms)
+        sqlite3_bind_int64(stmt, 10, verdict.site_clock_ms);
     step = sqlite3_get_autocommit(self->db) ? SQLITE_ABORT : sqlite3_step(stmt);
     sqlite3_reset(stmt);
     if ((step & 0xFF) == SQLITE_CONSTRAINT)
@@ -392,7 +419,7 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
     eid = sqlite3_last_insert_rowid(self->db);
     switch (ev->body_case) {
     case DEALERNET__EVENT__BODY_SALE:
-        step = s_store_sale(self, eid, site->id, ev);
+        step = s_store_sale(self, eid, site->id, ev, verdict.held);
         break;
     case DEALERNET__EVENT__BODY_REFUND:
         step = s_store_refund(self, eid, site->id, ev, r);
@@ -406,11 +433,26 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
     default:
         step = DN_EPROTO; /* dn_wire_event_check guarantees a body */
     }
-    /* Posted and rolled up in the same transaction: an acked event is
-       fully posted.  */
     if (step == 0)
-        step = dn_ledger_post(self->ledger, eid, ev, now_ms);
-    return step ? step : dn_report_post(self->report, eid, ev, now_ms);
+        step = dn_facts_record(self->facts, site->id, eid, &verdict, now_ms);
+    if (step == 0 && !verdict.held)
+        step = s_post(self, eid, ev, now_ms);
+    return step;
+}
+
+int dn_ingest_post_stored(dn_ingest_t *self, int64_t eid, int64_t now_ms)
+{
+    Dealernet__Event *ev = NULL;
+    int held, rc = dn_facts_load(self->db, eid, &ev, &held);
+    if (rc)
+        return rc == DN_EPROTO ? DN_EDB : rc; /* it decoded when stored */
+    rc = s_post(self, eid, ev, now_ms);
+    dn_wire_event_free(&ev);
+    if (rc == 0)
+        rc = dn_ledger_flush(self->ledger);
+    if (rc == 0)
+        rc = dn_report_flush(self->report);
+    return rc;
 }
 
 static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
@@ -481,9 +523,10 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
                           (unsigned long long)seq);
         } else {
             rc = s_store(self, site, ev, body, hash, seq == last ? &batch->signature : NULL,
-                         now_ms, r);
+                         state.last_at_ms, now_ms, r);
             if (rc == 0) {
                 state.applied_seq = seq;
+                state.last_at_ms = ev->recorded_at_ms; /* as amended */
                 memcpy(state.head, hash, 32);
                 r->applied++;
             }
@@ -523,10 +566,8 @@ int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,
                     dn_ingest_result_t *result)
 {
     int rc = s_batch(self, site, batch, now_ms, result);
-    if (rc) { /* the caller rolls back what the ledger may have cached */
-        dn_ledger_forget(self->ledger);
-        dn_report_forget(self->report);
-    }
+    if (rc) /* the caller rolls back what the ledger may have cached */
+        dn_ingest_forget(self);
     return rc;
 }
 
@@ -534,6 +575,7 @@ void dn_ingest_forget(dn_ingest_t *self)
 {
     dn_ledger_forget(self->ledger);
     dn_report_forget(self->report);
+    dn_facts_forget(self->facts);
 }
 
 /* -- group commit ------------------------------------------------------------ */

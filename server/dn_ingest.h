@@ -33,6 +33,7 @@ void dn_ingest_destroy(dn_ingest_t **self_p);
 typedef struct {
     uint64_t applied_seq;
     uint8_t head[32];
+    int64_t last_at_ms; /* when the server posted the applied seq's event; 0: none */
 } dn_ingest_state_t;
 
 /*  Reads a site's sync state.  0 or DN_EDB.  */
@@ -95,11 +96,18 @@ int dn_ingest_group_end(dn_ingest_t *self, int commit);
 /*  1 while a group is open (until dn_ingest_group_end), else 0.  */
 int dn_ingest_group_open(const dn_ingest_t *self);
 
-/*  Drops the ledger's and the report rollups' caches: call after an admin
-    command and after a rollback of a transaction that applied batches (see
-    dn_ledger_forget, dn_report_forget).
+/*  Drops the ledger's, the report rollups' and the judge's caches: call
+    after an admin command and after a rollback of a transaction that
+    applied batches (see dn_ledger_forget, dn_report_forget,
+    dn_facts_forget).
     A refused batch forgets by itself.  */
 void dn_ingest_forget(dn_ingest_t *self);
+
+/*  Posts a stored event that was held, now that HQ released it (see
+    dn_facts_resolve): as the server believes it (dn_facts_load), into the
+    ledger and the rollups, at now_ms, in the caller's transaction.
+    Returns 0, DN_EDB, DN_ENOMEM.  */
+int dn_ingest_post_stored(dn_ingest_t *self, int64_t eid, int64_t now_ms);
 
 /*  Records that a gap was refused: the seq the server expects from site
     (shown by `site list`).  0 or DN_EDB.  */

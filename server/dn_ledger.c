@@ -16,6 +16,7 @@
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_facts.h"
 #include "dn_id.h"
 #include "dn_log.h"
 #include "dn_money.h"
@@ -763,9 +764,10 @@ static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev
 
     if (!sale->member_phone)
         return 0;
+    /* A referral HQ accepted late (dn_facts) pays on later sales only.  */
     if (dn_db_cached(self->cache,
                      "SELECT referrer_phone, referrer_partner, signed_up_ms FROM members "
-                     "WHERE phone = ? AND signup_eid < ?",
+                     "WHERE phone = ?1 AND signup_eid < ?2 AND referral_eid < ?2",
                      &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, sale->member_phone, -1, SQLITE_STATIC);
@@ -1435,8 +1437,10 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
         return DN_EDB;
     if (!(ledger = dn_ledger_new(db)))
         return DN_ENOMEM;
+    /* Each event as the server believed it when it stored it (dn_facts:
+       its time, its seller), held ones left out as they were.  */
     if (dn_db_prepare(db,
-                      "SELECT eid, body, received_ms FROM events "
+                      "SELECT eid, received_ms FROM events "
                       "WHERE kind IN ('sale', 'refund') ORDER BY eid",
                       &stmt)) {
         dn_ledger_destroy(&ledger);
@@ -1444,13 +1448,15 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
     }
     while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
         Dealernet__Event *ev = NULL;
-        char why[DN_WHY_SIZE];
-        if (dn_wire_event_unpack(sqlite3_column_blob(stmt, 1),
-                                 (size_t)sqlite3_column_bytes(stmt, 1), &ev, why,
-                                 sizeof why) != 0)
-            continue; /* reported by the chain check */
-        rc = dn_ledger_post(ledger, sqlite3_column_int64(stmt, 0), ev,
-                            sqlite3_column_int64(stmt, 2));
+        int64_t eid = sqlite3_column_int64(stmt, 0);
+        int held;
+        rc = dn_facts_load(db, eid, &ev, &held);
+        if (rc == DN_EPROTO) { /* reported by the chain check */
+            rc = 0;
+            continue;
+        }
+        if (rc == 0 && !held)
+            rc = dn_ledger_post(ledger, eid, ev, sqlite3_column_int64(stmt, 1));
         dn_wire_event_free(&ev);
     }
     sqlite3_finalize(stmt);

@@ -633,7 +633,7 @@ int dn_plan_set(sqlite3 *db, const char *text, int64_t now_ms, dn_plan_t *plan, 
     }
     if (rc == 0)
         rc =
-            s_query_int(db, "SELECT max(recorded_at_ms) FROM sales", 0, &value, &is_null);
+            s_query_int(db, "SELECT max(recorded_at_ms) FROM sales WHERE held = 0", 0, &value, &is_null);
     if (rc == 0 && !is_null && plan->effective_ms <= value) {
         dn_time_format(value, recorded);
         rc = s_fail(why, why_size, DN_EPERM,

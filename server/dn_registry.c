@@ -870,7 +870,7 @@ static int s_posted_sale(sqlite3 *db, int64_t partner_id, int64_t from_ms,
             "WITH RECURSIVE up(eid, at, pid, depth) AS ("
             "  SELECT s.eid, s.recorded_at_ms, p.id, 0"
             "  FROM sales s JOIN partners p ON p.code = s.seller"
-            "  WHERE s.recorded_at_ms >= ?1"
+            "  WHERE s.recorded_at_ms >= ?1 AND s.held = 0"
             "  UNION ALL"
             "  SELECT up.eid, up.at,"
             "    (SELECT l.parent_id FROM partner_links l"
@@ -912,6 +912,12 @@ static int s_above(sqlite3 *db, int64_t partner_id, int64_t new_parent, int64_t 
             return DN_EDB;
     }
     return 0;
+}
+
+int dn_registry_within(sqlite3 *db, int64_t partner_id, int64_t root_id, int64_t at_ms,
+                       int *within)
+{
+    return s_above(db, root_id, partner_id, at_ms, within);
 }
 
 /*  Checks that partner_id under new_parent from effective_ms makes no

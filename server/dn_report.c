@@ -17,6 +17,7 @@
 #include "dn_array.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_facts.h"
 #include "dn_ledger.h"
 #include "dn_log.h"
 #include "dn_money.h"
@@ -528,7 +529,7 @@ int dn_report_rebuild(sqlite3 *db)
     if (!(self = dn_report_new(db)))
         return DN_ENOMEM;
     if (dn_db_prepare(db,
-                      "SELECT eid, body, received_ms FROM events "
+                      "SELECT eid, received_ms FROM events "
                       "WHERE kind IN ('sale', 'refund') ORDER BY eid",
                       &stmt)) {
         dn_report_destroy(&self);
@@ -536,17 +537,19 @@ int dn_report_rebuild(sqlite3 *db)
     }
     while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
         Dealernet__Event *ev = NULL;
-        char why[DN_WHY_SIZE];
-        urc = dn_wire_event_unpack(sqlite3_column_blob(stmt, 1),
-                                   (size_t)sqlite3_column_bytes(stmt, 1), &ev, why, sizeof why);
-        if (urc == DN_ENOMEM) { /* not a bad event: rollups without it are wrong */
+        int held;
+        /* As the server believes it (dn_facts); held events are not
+           rolled up.  */
+        urc = dn_facts_load(db, sqlite3_column_int64(stmt, 0), &ev, &held);
+        if (urc == DN_EPROTO)
+            continue; /* verify reports it; ingest never stored such an event */
+        if (urc) { /* not a bad event: rollups without it are wrong */
             rc = urc;
             break;
         }
-        if (urc != 0)
-            continue; /* verify reports it; ingest never stored such an event */
-        rc = dn_report_post(self, sqlite3_column_int64(stmt, 0), ev,
-                            sqlite3_column_int64(stmt, 2));
+        if (!held)
+            rc = dn_report_post(self, sqlite3_column_int64(stmt, 0), ev,
+                                sqlite3_column_int64(stmt, 1));
         dn_wire_event_free(&ev);
         if (rc == 0 && ++run == DN_REPORT_REPLAY_RUN) {
             rc = dn_report_flush(self);
@@ -730,13 +733,14 @@ static void s_sales_sql(dn_report_by_t by, int all, char *sql, size_t size)
             "SELECT coalesce(l.category, ''), 0, s.currency, count(DISTINCT s.eid), "
             "  sum(l.quantity * l.unit_price), 0, 0 "
             "FROM sales s JOIN sale_lines l ON l.sale_eid = s.eid "
-            "WHERE %s BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) "
+            "WHERE %s BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) AND s.held = 0 "
             "GROUP BY 1, s.currency "
             "UNION ALL "
             "SELECT c.category, 0, s.currency, 0, 0, 1, c.amount "
             "FROM refund_categories c CROSS JOIN events e ON e.eid = c.refund_eid "
             "JOIN sales s ON s.eid = c.sale_eid "
-            "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3)"
+            "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) "
+            "AND s.held = 0"
             "%s",
             when, tail);
         return;
@@ -747,12 +751,13 @@ static void s_sales_sql(dn_report_by_t by, int all, char *sql, size_t size)
              "WITH f(k, ord, currency, n, total, r, refunded) AS ("
              "SELECT %s, %s, s.currency, 1, s.total, 0, 0 "
              "FROM sales s JOIN sites st ON st.id = s.site_id "
-             "WHERE %s BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) "
+             "WHERE %s BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) AND s.held = 0 "
              "UNION ALL "
              "SELECT %s, %s, s.currency, 0, 0, 1, r.amount "
              "FROM refunds r CROSS JOIN events e ON e.eid = r.eid "
              "JOIN sales s ON s.eid = r.sale_eid JOIN sites st ON st.id = s.site_id "
-             "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3)"
+             "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) "
+             "AND s.held = 0"
              "%s",
              skey, sord, when, rkey, rord, tail);
 }
@@ -895,7 +900,8 @@ static const char s_kpi_sql[] =
     "    AND rp.created_ms <= ev.received_ms),"
     " buys(phone, n, amount) AS ("
     "  SELECT member_phone, count(*), sum(CASE WHEN currency = ?3 THEN total ELSE 0 END)"
-    "  FROM sales WHERE member_phone IS NOT NULL AND recorded_at_ms BETWEEN ?1 AND ?2"
+    "  FROM sales WHERE member_phone IS NOT NULL AND held = 0"
+    "  AND recorded_at_ms BETWEEN ?1 AND ?2"
     "  GROUP BY member_phone),"
     " refs(phone) AS ("
     "  SELECT DISTINCT referrer_phone FROM members"
@@ -942,7 +948,7 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
 
     if (dn_db_prepare(db,
                       "SELECT coalesce(sum(total), 0) FROM sales "
-                      "WHERE recorded_at_ms BETWEEN ? AND ? AND currency = ?",
+                      "WHERE recorded_at_ms BETWEEN ? AND ? AND currency = ? AND held = 0",
                       &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, from_ms);
@@ -1018,7 +1024,7 @@ static const char s_top_sql[] =
     "  WHERE referrer_phone IS NULL AND referrer_partner IS NOT NULL),"
     " buys(phone, n, amount) AS ("
     "  SELECT member_phone, count(*), sum(CASE WHEN currency = ?1 THEN total ELSE 0 END)"
-    "  FROM sales WHERE member_phone IS NOT NULL GROUP BY member_phone),"
+    "  FROM sales WHERE member_phone IS NOT NULL AND held = 0 GROUP BY member_phone),"
     " top(who, kind, n, purchases, amount) AS ("
     "  SELECT d.who, d.kind, count(*), coalesce(sum(b.n), 0), coalesce(sum(b.amount), 0)"
     "  FROM referred d LEFT JOIN buys b ON b.phone = d.phone"
@@ -1155,7 +1161,7 @@ static int s_tree(sqlite3 *db, const char *phone, const char *currency, json_t *
                       &t.children) ||
         dn_db_prepare(db,
                       "SELECT count(*), coalesce(sum(CASE WHEN currency = ?2 THEN total "
-                      "ELSE 0 END), 0) FROM sales WHERE member_phone = ?1",
+                      "ELSE 0 END), 0) FROM sales WHERE member_phone = ?1 AND held = 0",
                       &t.buys) ||
         dn_db_prepare(
             db,

@@ -995,6 +995,19 @@ static int s_print_payout(const s_call_t *call, const json_t *result)
 
 /*  verify: each difference on its own line (stdout); when there is any,
     "verify: N differences" on stderr and exit 65.  */
+static int s_print_exception_resolve(const s_call_t *call, const json_t *result)
+{
+    if (call->format == DN_RENDER_JSON)
+        return s_print(result, call->format);
+    printf("exception %lld %s", (long long)json_integer_value(json_object_get(result, "id")),
+           s_str(result, "resolution"));
+    if (json_integer_value(json_object_get(result, "posted")) > 0)
+        printf(": %lld event(s) posted into the open period",
+               (long long)json_integer_value(json_object_get(result, "posted")));
+    printf("\n");
+    return 0;
+}
+
 static int s_print_verify(const s_call_t *call, const json_t *result)
 {
     const json_t *differences = json_object_get(result, "differences"), *item;
@@ -1272,6 +1285,40 @@ static const s_command_t s_commands[] = {
      S_FMT_JSON,
      0,
      s_print_payout},
+    {"exceptions",
+     "exception.list",
+     "[--all] [--json|--csv]",
+     "Lists what the server stored but will not post until HQ says so (held: a\n"
+     "seller or referrer outside the site's branch or unknown, a sale in another\n"
+     "currency, a refund of a held sale) and what it flagged for HQ to see (a\n"
+     "site's clock ahead or behind, a large sale, a phone signed up twice, an\n"
+     "agent initialised for another partner), oldest first, each with the\n"
+     "command that resolves it.  --all lists the resolved ones too.\n",
+     {{NULL}},
+     {{"all", "all", S_TEXT, 1, 0}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
+    {"exception resolve",
+     "exception.resolve",
+     "ID --post [--seller CODE] | --dismiss | --accept | --ack  --reason TEXT [--json]",
+     "Resolves exception ID, recording who and why.  A held sale: --post posts it\n"
+     "(for --seller CODE instead of the seller it named), with its held refunds,\n"
+     "into the open period; --dismiss keeps it stored and never posts it.  A held\n"
+     "referral: --accept puts it in force for sales stored from now on;\n"
+     "--dismiss leaves the member unreferred.  A flag: --ack.\n",
+     {{"id", S_TEXT, "exception resolve needs the exception's ID (see exceptions)"}},
+     {{"post", "post", S_TEXT, 1, 0},
+      {"dismiss", "dismiss", S_TEXT, 1, 0},
+      {"accept", "accept", S_TEXT, 1, 0},
+      {"ack", "ack", S_TEXT, 1, 0},
+      {"seller", "seller", S_CODE, 0, 0},
+      {"reason", "reason", S_TEXT, 0, 1}},
+     "exception resolve needs --reason TEXT (why, for the record)",
+     S_FMT_JSON,
+     0,
+     s_print_exception_resolve},
     {"verify",
      "verify",
      "[--json]",

@@ -399,7 +399,7 @@ static int s_group_setup(void **state)
     s_plan(fx->db, s_plan2, setup + 1000);
 
     s_enroll(fx, SHOP_A, "SHOP-A", "RS1", 0x10, setup);
-    s_enroll(fx, SHOP_B, "SHOP-B", "DE2", 0x60, setup);
+    s_enroll(fx, SHOP_B, "SHOP-B", "DI1", 0x60, setup); /* RS2 sells there under DE1, then DE2 */
 
     {
         static const dn_tk_line_t s1[] = {{"TEA-250", 1, 2395, "tea"}};

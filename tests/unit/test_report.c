@@ -209,6 +209,8 @@ static void s_sync(fixture_t *fx, int which, int64_t now)
 
 /* -- the scenario ------------------------------------------------------------------ */
 
+static void s_post_held(fixture_t *fx, const char *kind);
+
 static int s_group_setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
@@ -294,6 +296,9 @@ static int s_group_setup(void **state)
 
         s_sale(fx, S_D2, s_at("2026-03-10", 10), "G2", store, NULL, g3, N_OF(g3), -1);
         s_sync(fx, S_D2, s_at("2026-03-10", 12));
+        /* G2 is D1's, not S-D2's partner D2's: the server holds g3, the
+           only exception, and HQ posts it as sold.  */
+        s_post_held(fx, "seller_out_of_tree");
     }
 
     /* S-G1's agent says hello on 2026-03-11 at 09:00 with 2 events pending,
@@ -332,6 +337,30 @@ static int s_group_teardown(void **state)
 }
 
 /* -- asking, as dealernet-hq asks -------------------------------------------------- */
+
+static unsigned s_ask(fixture_t *fx, const char *command, const char *const *args,
+                      json_t **result, char *error, size_t error_size);
+
+/*  HQ posts the one open exception, which must be a held sale of kind.  */
+static void s_post_held(fixture_t *fx, const char *kind)
+{
+    json_t *list = NULL, *done = NULL;
+    char error[256] = "";
+    assert_int_equal(s_ask(fx, "exception.list", NULL, &list, error, sizeof error), 0);
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "kind")),
+                        kind);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "id")), 1);
+    json_decref(list);
+    assert_int_equal(s_ask(fx, "exception.resolve",
+                           (const char *const[]){"id", "1", "post", "1", "reason",
+                                                 "sold at a sister dealer's shop", NULL},
+                           &done, error, sizeof error),
+                     0);
+    assert_int_equal(json_integer_value(json_object_get(done, "posted")), 1);
+    json_decref(done);
+    dn_ingest_forget(fx->ingest); /* as the server does after an admin command */
+}
 
 /*  Sends command with (name, value) pairs (a NULL name ends them) through
     dn_admin_handle; returns the status and sets *result (status 0) or
