@@ -189,6 +189,16 @@ int dn_store_meta_set(dn_store_t *self, const char *key, const char *value)
     return dn_db_meta_set(self->db, key, value);
 }
 
+int dn_store_set_partner(dn_store_t *self, const char *partner)
+{
+    int rc = dn_db_meta_set(self->db, "init_partner", self->info.partner);
+    if (rc == 0)
+        rc = dn_db_meta_set(self->db, "partner", partner);
+    if (rc == 0)
+        snprintf(self->info.partner, sizeof self->info.partner, "%s", partner);
+    return rc;
+}
+
 const dn_store_info_t *dn_store_info(const dn_store_t *self)
 {
     return &self->info;
@@ -639,6 +649,14 @@ json_t *dn_store_status(dn_store_t *self)
                             dn_db_meta_get(self->db, "server_endpoint", value, sizeof value)
                                 ? json_null()
                                 : json_string(value));
+        json_object_set_new(status, "initialised_partner",
+                            dn_db_meta_get(self->db, "init_partner", value, sizeof value)
+                                ? json_null()
+                                : json_string(value));
+        json_object_set_new(status, "clock_skew_ms",
+                            dn_db_meta_get(self->db, "server_skew_ms", value, sizeof value)
+                                ? json_null()
+                                : json_integer(strtoll(value, NULL, 10)));
         json_object_set_new(status, "last_sync",
                             dn_db_meta_get(self->db, "last_sync_ms", value, sizeof value)
                                 ? json_null()

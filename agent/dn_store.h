@@ -49,10 +49,16 @@ const dn_store_info_t *dn_store_info(const dn_store_t *self);
 
 /*  Settings (meta table): get copies into value[0..size) or DN_ENOENT; set
     inserts or replaces (inside or outside a transaction).  0 or DN_EDB.
-    Keys used: site, partner, currency (init); server_endpoint, server_key
-    (enroll); last_sync_ms, last_error, last_error_ms (sync).  */
+    Keys used: site, partner, currency (init); server_endpoint, server_key,
+    init_partner (enroll); last_sync_ms, last_error, last_error_ms,
+    server_skew_ms (sync).  */
 int dn_store_meta_get(dn_store_t *self, const char *key, char *value, size_t size);
 int dn_store_meta_set(dn_store_t *self, const char *key, const char *value);
+
+/*  Makes partner the site's partner, as HQ registered it at enrollment
+    (the default seller from now on), keeping the one init was given as
+    setting init_partner; inside the caller's transaction.  0 or DN_EDB.  */
+int dn_store_set_partner(dn_store_t *self, const char *partner);
 
 /*  Borrowed: the SQLite handle, for the other agent store modules.  */
 sqlite3 *dn_store_db(dn_store_t *self);

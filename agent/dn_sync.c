@@ -168,6 +168,8 @@ int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
     req.sign_key.data = sign_pub;
     req.sign_key.len = DN_PUBKEY_BYTES;
     req.agent_version = DN_AGENT_VERSION;
+    req.partner = (char *)dn_store_info(store)->partner;
+    req.currency = (char *)dn_store_info(store)->currency;
     msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLL;
     msg.enroll = &req;
 
@@ -196,6 +198,9 @@ int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
             rc = dn_store_meta_set(store, "server_endpoint", endpoint);
         if (rc == 0)
             rc = dn_store_meta_set(store, "server_key", server_key);
+        /* HQ's registry decides whom the site's sales earn for.  */
+        if (rc == 0 && strcmp(reply->enrolled->partner, dn_store_info(store)->partner) != 0)
+            rc = dn_store_set_partner(store, reply->enrolled->partner);
         if (rc == 0)
             rc = dn_store_commit(store);
         if (rc) {
@@ -301,6 +306,11 @@ static void s_record(dn_store_t *store, int rc, const dn_sync_result_t *r)
     } else {
         dn_store_meta_set(store, "last_error", r->error[0] ? r->error : dn_strerror(rc));
         dn_store_meta_set(store, "last_error_ms", now);
+    }
+    if (r->has_skew) {
+        char skew[32];
+        snprintf(skew, sizeof skew, "%lld", (long long)r->skew_ms);
+        dn_store_meta_set(store, "server_skew_ms", skew);
     }
     if (dn_store_commit(store))
         dn_store_rollback(store);

@@ -39,6 +39,7 @@ struct _dn_syncsm_t {
     uint64_t head;        /* head seq read at start: the session's goal */
     size_t window;        /* batches in flight, from the Welcome */
     size_t max_events;    /* per batch, from the Welcome */
+    int64_t hello_ms;     /* the agent's clock in the Hello */
     uint64_t next;        /* first seq this session has not sent yet */
     uint64_t inflight[DN_SYNC_MAX_WINDOW];
     size_t n_inflight;
@@ -279,6 +280,7 @@ dn_syncsm_action_t dn_syncsm_start(dn_syncsm_t *self, int64_t now_ms,
     hello.pending = pos.pending;
     hello.has_clock_ms = 1;
     hello.clock_ms = now_ms;
+    self->hello_ms = now_ms;
     hello.has_head_seq = 1;
     hello.head_seq = pos.head_seq;
     if (pos.pending) {
@@ -330,6 +332,10 @@ static dn_syncsm_action_t s_on_welcome(dn_syncsm_t *self,
         return s_end_rc(self, s_refusal(self, reply->refused));
     if (reply->body_case != DEALERNET__SYNC_MESSAGE__BODY_WELCOME)
         return s_end(self, DN_SYNCSM_RECONNECT, DN_EAGAIN);
+    if (welcome->has_server_clock_ms) { /* to the round trip's precision */
+        self->r->has_skew = 1;
+        self->r->skew_ms = self->hello_ms - welcome->server_clock_ms;
+    }
     self->window =
         welcome->window < DN_SYNC_MAX_WINDOW ? welcome->window : DN_SYNC_MAX_WINDOW;
     self->max_events = welcome->max_batch_events;

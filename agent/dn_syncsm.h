@@ -45,6 +45,8 @@ typedef struct {
     uint64_t pending;       /* still unacknowledged when sync returned */
     uint64_t sent_events;   /* events sent, resends included */
     int connects;           /* sockets opened (1 + reconnects); the driver counts */
+    int has_skew;           /* a Welcome told the server's clock: */
+    int64_t skew_ms;        /* ... the agent's clock minus the server's */
     Dealernet__RefuseCode refused; /* the server's last refusal, 0 if none */
     char error[256];               /* what went wrong, for the clerk and status */
 } dn_sync_result_t;

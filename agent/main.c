@@ -610,8 +610,14 @@ static int s_cmd_status(const char *dir, int argc, char **argv)
         s_print_json(status);
     } else {
         json_t *last = json_object_get(status, "last_sync");
+        json_t *skew = json_object_get(status, "clock_skew_ms");
         printf("site       %s (partner %s, %s)\n", s_str(status, "site"),
                s_str(status, "partner"), s_str(status, "currency"));
+        if (json_is_string(json_object_get(status, "initialised_partner")))
+            printf("partner    HQ registered this site to %s; it was initialised for %s: "
+                   "its sales earn for %s\n",
+                   s_str(status, "partner"), s_str(status, "initialised_partner"),
+                   s_str(status, "partner"));
         printf("events     %lld recorded, %lld pending sync\n",
                (long long)json_integer_value(json_object_get(status, "events")),
                (long long)json_integer_value(json_object_get(status, "pending")));
@@ -622,6 +628,12 @@ static int s_cmd_status(const char *dir, int argc, char **argv)
                                     ? s_str(status, "server")
                                     : "not enrolled");
         printf("last sync  %s\n", json_is_string(last) ? json_string_value(last) : "never");
+        if (json_is_integer(skew)) {
+            long long ms = json_integer_value(skew);
+            printf("clock      %lld s %s the server's at the last sync%s\n",
+                   llabs(ms) / 1000, ms >= 0 ? "ahead of" : "behind",
+                   llabs(ms) > DN_CLOCK_TOLERANCE_MS ? ": set this PC's clock" : "");
+        }
         if (json_is_string(json_object_get(status, "last_error")))
             printf("last error %s: %s\n", s_str(status, "last_error_at"),
                    s_str(status, "last_error"));
@@ -780,10 +792,26 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
     if (!(store = s_open(dir, &code)))
         return code;
     rc = dn_sync_enroll(store, dir, server, key, token, timeout * 1000, why, sizeof why);
-    if (rc == 0)
+    if (rc == 0) {
+        char initialised[DN_MAX_CODE_LEN + 1];
         printf("enrolled site %s with %s\n", dn_store_info(store)->site, server);
+        if (dn_store_meta_get(store, "init_partner", initialised, sizeof initialised) == 0)
+            printf("note: HQ registered this site to partner %s, not %s as initialised: "
+                   "its sales earn for %s\n",
+                   dn_store_info(store)->partner, initialised, dn_store_info(store)->partner);
+    }
     dn_store_destroy(&store);
     return rc ? s_fail(rc, why) : 0;
+}
+
+/*  One line on stderr: this PC's clock is off the server's.  */
+static void s_warn_skew(int64_t skew_ms)
+{
+    long long minutes = llabs(skew_ms) / 60000;
+    fprintf(stderr,
+            "warning: this PC's clock is %lld min %s the server's: set it right; the server "
+            "posts sales at its own time of receipt when they claim a later one\n",
+            minutes, skew_ms > 0 ? "ahead of" : "behind");
 }
 
 static int s_cmd_sync(const char *dir, int argc, char **argv)
@@ -820,18 +848,21 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
     rc = dn_sync_run(store, dir, &options, &result);
     dn_store_destroy(&store);
     if (json) {
-        json_t *out = json_pack("{s:b, s:I, s:I, s:I, s:I, s:i, s:s}", "ok", rc == 0,
+        json_t *out = json_pack("{s:b, s:I, s:I, s:I, s:I, s:i, s:s, s:o}", "ok", rc == 0,
                                 "acked_through", (json_int_t)result.acked_through,
                                 "head_seq", (json_int_t)result.head_seq, "pending",
                                 (json_int_t)result.pending, "sent_events",
                                 (json_int_t)result.sent_events, "connects", result.connects,
-                                "error", rc ? result.error : "");
+                                "error", rc ? result.error : "", "clock_skew_ms",
+                                result.has_skew ? json_integer(result.skew_ms) : json_null());
         s_print_json(out);
         json_decref(out);
     } else if (rc == 0) {
         printf("synced: %llu events acknowledged, 0 pending\n",
                (unsigned long long)result.acked_through);
     }
+    if (!json && result.has_skew && llabs(result.skew_ms) > DN_CLOCK_TOLERANCE_MS)
+        s_warn_skew(result.skew_ms);
     return rc ? s_fail(rc, result.error) : 0;
 }
 

@@ -12,6 +12,11 @@
 #define DN_TIME_TEXT_SIZE 32 /* "2026-11-24T21:53:44.859Z" and its NUL, with room */
 #define DN_DAY_MS         86400000LL
 
+/*  How far a site's clock may be off the server's before the agent warns
+    and the server flags its events (clock_ahead).  Events are never posted
+    later than the server received them, whatever the clock said.  */
+#define DN_CLOCK_TOLERANCE_MS (5 * 60 * 1000LL)
+
 /*  Returns the current wall-clock time in Unix milliseconds.  */
 int64_t dn_time_now_ms(void);
 

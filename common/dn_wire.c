@@ -627,6 +627,10 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
             REFUSE("enrollment signing key missing or not %d bytes", DN_PUBKEY_BYTES);
         if (m->agent_version && !dn_valid_text(m->agent_version, DN_MAX_VERSION_LEN))
             REFUSE("enrollment agent version malformed");
+        if (m->partner && !dn_valid_code(m->partner))
+            REFUSE("enrollment partner malformed");
+        if (m->currency && !s_known_currency(m->currency))
+            REFUSE("enrollment currency unknown");
         return 0;
     }
     case DEALERNET__SYNC_MESSAGE__BODY_ENROLLED:

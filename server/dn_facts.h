@@ -39,15 +39,12 @@
 #include "dealernet.pb-c.h"
 #include "dn_db.h"
 #include "dn_registry.h"
+#include "dn_time.h"
 #include "dn_valid.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdint.h>
-
-/*  How far ahead of the server a site's clock may run before its events
-    are flagged.  Events are never posted later than received, however.  */
-#define DN_CLOCK_TOLERANCE_MS (5 * 60 * 1000LL)
 
 /*  The network's soft threshold for one sale, in minor units, unless
     meta 'large_sale' says otherwise: 50,000.00.  */

@@ -12,6 +12,7 @@
     currency.  A version is stored with its rates and its source, verbatim.
 */
 #include "dn_plan.h"
+#include "dn_central.h"
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
@@ -592,7 +593,6 @@ int dn_plan_set(sqlite3 *db, const char *text, int64_t now_ms, dn_plan_t *plan, 
                 size_t why_size)
 {
     char date[11], recorded[DN_TIME_TEXT_SIZE];
-    sqlite3_stmt *stmt;
     int64_t value;
     int is_null, rc;
 
@@ -613,23 +613,19 @@ int dn_plan_set(sqlite3 *db, const char *text, int64_t now_ms, dn_plan_t *plan, 
                    date);
         goto failed;
     }
-    if (rc == 0 &&
-        dn_db_prepare(db, "SELECT currency FROM plans ORDER BY effective_ms LIMIT 1",
-                      &stmt))
-        rc = DN_EDB;
-    if (rc == 0) {
-        int step = sqlite3_step(stmt);
-        if (step == SQLITE_ROW &&
-            strcmp((const char *)sqlite3_column_text(stmt, 0), plan->currency) != 0) {
+    if (rc == 0) { /* one currency per network, chosen at the server's init */
+        char network[4];
+        int got = dn_db_meta_get(db, DN_META_CURRENCY, network, sizeof network);
+        if (got == DN_ENOENT)
+            snprintf(network, sizeof network, "%s", DN_CURRENCY_DEFAULT);
+        else if (got)
+            rc = DN_EDB;
+        if (rc == 0 && strcmp(network, plan->currency) != 0) {
             rc = s_fail(why, why_size, DN_EINVAL,
-                        "currency %s differs from the ledger's %s: every plan uses %s",
-                        plan->currency, (const char *)sqlite3_column_text(stmt, 0),
-                        (const char *)sqlite3_column_text(stmt, 0));
-            sqlite3_finalize(stmt);
+                        "currency %s differs from the network's %s: every plan uses %s",
+                        plan->currency, network, network);
             goto failed;
         }
-        rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : DN_EDB;
-        sqlite3_finalize(stmt);
     }
     if (rc == 0)
         rc =

@@ -175,6 +175,16 @@ static int s_key_in_use(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES],
     return rc == SQLITE_ROW ? 0 : DN_EDB;
 }
 
+int dn_registry_site_agent_partner(sqlite3 *db, int64_t site_id, const char *partner)
+{
+    sqlite3_stmt *stmt;
+    if (dn_db_prepare(db, "UPDATE sites SET agent_partner = ? WHERE id = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, partner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, site_id);
+    return s_done(db, stmt);
+}
+
 int dn_registry_enroll(sqlite3 *db, const char *token, const char *site_code,
                        const uint8_t curve_key[DN_CURVE_KEY_BYTES],
                        const uint8_t sign_key[32], int64_t now_ms,

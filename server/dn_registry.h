@@ -61,6 +61,11 @@ int dn_registry_enroll(sqlite3 *db, const char *token, const char *site_code,
                        const uint8_t sign_key[32], int64_t now_ms,
                        dn_registry_site_t *site, char *why, size_t why_size);
 
+/*  Records the partner an enrolled site's agent was initialised with, when
+    it is not the site's partner (its sales naming it earn for the site's
+    partner, see dn_facts), in the caller's transaction.  0 or DN_EDB.  */
+int dn_registry_site_agent_partner(sqlite3 *db, int64_t site_id, const char *partner);
+
 /*  Registers an HQ administrator's CURVE public key under a name (a code,
     see dn_valid_code, so that it fits the ZAP User-Id and the name buffer
     of dn_registry_peer).  Returns 0, DN_EINVAL (name not a code),

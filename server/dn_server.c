@@ -13,8 +13,10 @@
 #include "dn_curve.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_facts.h"
 #include "dn_ingest.h"
 #include "dn_log.h"
+#include "dn_money.h"
 #include "dn_protocol.h"
 #include "dn_time.h"
 #include "dn_registry.h"
@@ -75,7 +77,7 @@ static int s_path(char *buf, size_t size, const char *dir, const char *file)
 }
 
 int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin_endpoint,
-                   char server_public[41])
+                   const char *currency, char server_public[41])
 {
     char db_path[4096], server_key[4096], hq_key[4096];
     dn_curve_pair_t server, hq;
@@ -88,6 +90,10 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
         s_path(server_key, sizeof server_key, dir, DN_SERVER_KEY_FILE) ||
         s_path(hq_key, sizeof hq_key, dir, DN_HQ_KEY_FILE))
         return DN_EINVAL;
+    if (!currency)
+        currency = DN_CURRENCY_DEFAULT;
+    if (dn_money_exponent(currency) < 0)
+        return DN_ECURRENCY;
     if (stat(db_path, &st) == 0 || stat(server_key, &st) == 0 || stat(hq_key, &st) == 0)
         return DN_EEXIST;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
@@ -103,6 +109,8 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
         rc = dn_db_meta_set(db, "admin_endpoint", admin_endpoint);
     if (rc == 0)
         rc = dn_db_meta_set(db, "server_public_key", server.public_z85);
+    if (rc == 0)
+        rc = dn_db_meta_set(db, DN_META_CURRENCY, currency);
     if (rc == 0)
         rc = dn_db_commit(db);
     if (rc)
@@ -233,6 +241,54 @@ static int s_limited(s_limit_t *l, int limit, int64_t now)
     return l->failures >= limit;
 }
 
+/*  0 if currency is the network's; else DN_ECURRENCY with the reason, or
+    DN_EDB.  */
+static int s_check_currency(s_server_t *self, const char *currency, char *why,
+                            size_t why_size)
+{
+    char network[4];
+    int rc = dn_db_meta_get(self->db, DN_META_CURRENCY, network, sizeof network);
+    if (rc == DN_ENOENT)
+        snprintf(network, sizeof network, "%s", DN_CURRENCY_DEFAULT);
+    else if (rc)
+        return DN_EDB;
+    if (strcmp(currency, network) == 0)
+        return 0;
+    snprintf(why, why_size,
+             "this agent keeps its books in %s, but the network's currency is %s: "
+             "initialise the site again with --currency %s",
+             currency, network, network);
+    return DN_ECURRENCY;
+}
+
+/*  The agent was initialised for another partner than HQ registered the
+    site to: remember it (its sales naming it earn for the site's
+    partner) and flag it for HQ.  A failure here loses no sale: those
+    naming the other partner are then held instead.  */
+static void s_note_agent_partner(s_server_t *self, const dn_registry_site_t *site,
+                                 const char *partner, int64_t now_ms)
+{
+    char detail[DN_FACTS_DETAIL_SIZE];
+    int rc = dn_db_begin(self->db);
+    snprintf(detail, sizeof detail,
+             "the agent was initialised for partner %s, but HQ registered the site to %s: "
+             "its sales earn for %s",
+             partner, site->partner, site->partner);
+    if (rc == 0)
+        rc = dn_registry_site_agent_partner(self->db, site->id, partner);
+    if (rc == 0)
+        rc = dn_facts_note_site(self->db, site->id, DN_FACTS_PARTNER_MISMATCH, detail, now_ms);
+    if (rc == 0)
+        rc = dn_db_commit(self->db);
+    if (rc) {
+        dn_db_rollback(self->db);
+        dn_log_error("site %s: could not record its agent's partner %s", site->code, partner);
+        return;
+    }
+    dn_ingest_forget(self->ingest);
+    dn_log_warn("site %s: %s", site->code, detail);
+}
+
 static void s_on_enroll(s_server_t *self, const char *user, const char *address,
                         const Dealernet__EnrollRequest *m, uint8_t **body, size_t *len)
 {
@@ -271,11 +327,22 @@ static void s_on_enroll(s_server_t *self, const char *user, const char *address,
                        "too many failed enrollments: wait a minute", 0, body, len);
         return;
     }
+    /* An agent keeping its books in another currency than the network's
+       is refused before the token is used: it costs the shop nothing.  */
+    if (m->currency && (rc = s_check_currency(self, m->currency, why, sizeof why)) != 0) {
+        dn_log_warn("enrollment refused for site %s from %s: %s", m->site, address, why);
+        s_pack_refused(rc == DN_ECURRENCY ? DEALERNET__REFUSE_CODE__REFUSE_MISMATCH
+                                          : DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                       rc == DN_ECURRENCY ? why : dn_strerror(rc), 0, body, len);
+        return;
+    }
     rc = dn_registry_enroll(self->db, m->token, m->site, key, m->sign_key.data,
                             dn_time_now_ms(), &site, why, sizeof why);
     if (rc == 0) {
         dn_log_info("site %s enrolled (partner %s, key %s)", site.code, site.partner,
                     user + 1);
+        if (m->partner && strcmp(m->partner, site.partner) != 0)
+            s_note_agent_partner(self, &site, m->partner, now);
         enrolled.site = site.code;
         enrolled.partner = site.partner;
         msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLLED;

@@ -37,19 +37,21 @@ static void s_help(FILE *out)
             "           /var/lib/dealernet-server)\n"
             "  -v       verbose: log every applied batch\n\n"
             "commands:\n"
-            "  init [--sync tcp://*:7700] [--admin tcp://*:7701]\n"
+            "  init [--sync tcp://*:7700] [--admin tcp://*:7701] [--currency CNY]\n"
             "           create central.db, the server key pair (server.key) and an HQ\n"
             "           admin key pair (hq.key, for dealernet-hq); print the server's\n"
-            "           public key\n"
+            "           public key.  --currency: the network's one currency (ISO 4217,\n"
+            "           default CNY): every plan and every shop keeps its books in it\n"
             "  run [--sync ENDPOINT] [--admin ENDPOINT]\n"
             "           serve until SIGTERM/SIGINT (endpoints default to init's)\n");
 }
 
 static int s_endpoints(int argc, char **argv, const char **sync, const char **admin,
-                       const char *command)
+                       const char **currency, const char *command)
 {
     static const struct option longs[] = {{"sync", required_argument, NULL, 's'},
                                           {"admin", required_argument, NULL, 'a'},
+                                          {"currency", required_argument, NULL, 'c'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     int c;
@@ -59,6 +61,8 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
             *sync = optarg;
         } else if (c == 'a') {
             *admin = optarg;
+        } else if (c == 'c' && currency) {
+            *currency = optarg;
         } else if (c == 'h') {
             s_help(stdout);
             return 0;
@@ -113,11 +117,16 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[optind], "init") == 0) {
         char key[41];
-        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, "init");
+        const char *currency = NULL;
+        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, &currency, "init");
         if (rc >= 0)
             return rc;
         rc = dn_server_init(dir, sync ? sync : "tcp://*:7700", admin ? admin : "tcp://*:7701",
-                            key);
+                            currency, key);
+        if (rc == DN_ECURRENCY) {
+            dn_log_error("--currency '%s' is not an ISO 4217 code such as CNY", currency);
+            return dn_exit_code(rc);
+        }
         if (rc == DN_EEXIST) {
             dn_log_error("%s already holds a server; refusing to overwrite it", dir);
             return dn_exit_code(rc);
@@ -135,7 +144,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[optind], "run") == 0) {
         struct sigaction sa;
         dn_server_config_t config = {dir, NULL, NULL, &s_stop, NULL};
-        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, "run");
+        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, NULL, "run");
         if (rc >= 0)
             return rc;
         config.sync_endpoint = sync;

@@ -466,7 +466,7 @@ static void test_set_refusals(void **state)
                                  JAN1, &plan, why, sizeof why),
                      DN_EINVAL);
     assert_string_equal(
-        why, "currency USD differs from the ledger's CNY: every plan uses CNY");
+        why, "currency USD differs from the network's CNY: every plan uses CNY");
 
     /* a sale recorded 2026-03-05 10:00: that day is too early, the next fine */
     s_sale(fx->db, 1, MAR5 + 10 * HOUR);
