@@ -807,7 +807,7 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
 /*  One line on stderr: this PC's clock is off the server's.  */
 static void s_warn_skew(int64_t skew_ms)
 {
-    long long minutes = llabs(skew_ms) / 60000;
+    long long minutes = (llabs(skew_ms) + 30000) / 60000; /* to the nearest minute */
     fprintf(stderr,
             "warning: this PC's clock is %lld min %s the server's: set it right; the server "
             "posts sales at its own time of receipt when they claim a later one\n",

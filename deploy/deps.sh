@@ -8,7 +8,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config libzmq3-dev libprotobuf-c-dev
 protobuf-c-compiler libsqlite3-dev libssl-dev libjansson-dev libinih-dev
-libcmocka-dev sqlite3 clang libclang-rt-dev valgrind"
+libcmocka-dev sqlite3 clang libclang-rt-dev valgrind faketime"
 
 missing=""
 for p in $PACKAGES; do
