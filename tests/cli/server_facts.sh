@@ -28,9 +28,16 @@
 #   SHOP3  first event dated 2025-06-01        D1 80, R1 30 (posted when HQ
 #                                              added the site, under the plan)
 #   SHOP5  initialised for D2, registered D1   D1 80, R1 30
-#   D1  240 + 30 + 80 + 80 + 80 + 80            = 590 (5.90)
-#   R1  90 + 10 + 30 + 80 + 30 + 30 + 30        = 300 (3.00)
-#   RS1 80, D2 0
+#   SHOP1  seller D2, refunded 5.00, both held  held: nothing
+#            HQ posts it for D1                D1 80 - 40 = 40, R1 30 - 15 = 15
+#                                              (half back: 5.00 of 10.00)
+#   SHOP2  (D2) a member referred by D1, held; a sale to it
+#                                              D2 80, R1 30, no referral
+#            HQ accepts the referral; a 2nd sale
+#                                              D2 80, R1 30, D1 1 % = 10
+#   D1  240 + 30 + 80 + 80 + 80 + 80 + 40 + 10  = 640 (6.40)
+#   R1  90 + 10 + 30 + 80 + 30 + 30 + 30 + 15 + 30 + 30 = 375 (3.75)
+#   RS1 80, D2 160
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init server_facts
@@ -236,6 +243,51 @@ agent "$T/s4" init --site SHOP4 --partner D1 --currency CNY
 enroll "$T/s4" "$TOKEN4"
 check "currency: the same token still enrolls a CNY agent (the control)" 0 "$rc"
 
+# -- a refund of a held sale is held with it ----------------------------------------
+agent "$T/s1" sale --line X:1@10.00 --seller D2 --json
+HELD_SALE=$(json "$OUT" '$.id')
+agent "$T/s1" refund "$HELD_SALE" --amount 5.00
+agent "$T/s1" sync
+check "held refund: held with its sale" "sale_held|1" \
+    "$(sq "SELECT x.kind || '|' || x.held FROM exceptions x JOIN refunds r ON r.eid = x.eid")"
+X_SALE=$(sq "SELECT x.id FROM exceptions x JOIN sales s ON s.eid = x.eid
+    WHERE s.seller = 'D2' AND x.resolved_ms IS NULL")
+X_REFUND=$(sq "SELECT x.id FROM exceptions x JOIN refunds r ON r.eid = x.eid")
+hq exception resolve "$X_REFUND" --post --reason "x"
+check "held refund: resolved with its sale only" 64 "$rc"
+hq exception resolve "$X_SALE" --post --seller D1 --reason "wrong code at the till"
+check "held refund: posted with its sale" \
+    "exception $X_SALE posted: 2 event(s) posted into the open period" "$(cat "$OUT")"
+
+# -- referrers outside the branch, or unknown -------------------------------------------
+TOKEN2=$(new_site S2 SHOP2 D2)
+agent "$T/s2" init --site SHOP2 --partner D2
+enroll "$T/s2" "$TOKEN2"
+agent "$T/s2" member add --phone 13900000001 --name "Li" --referrer D1
+agent "$T/s2" member add --phone 13900000002 --name "Wu" --referrer 13999999999
+agent "$T/s2" sale --line X:1@10.00 --member 13900000001
+agent "$T/s2" sync
+check "referrer: out of the branch, held" "referrer_out_of_tree|1" \
+    "$(sq "SELECT kind || '|' || held FROM exceptions x JOIN members m ON m.signup_eid = x.eid
+           WHERE m.phone LIKE '%13900000001'")"
+check "referrer: unknown member, held" "referrer_unknown|1" \
+    "$(sq "SELECT kind || '|' || held FROM exceptions x JOIN members m ON m.signup_eid = x.eid
+           WHERE m.phone LIKE '%13900000002'")"
+check "referrer: the member is stored without it" "|" \
+    "$(sq "SELECT coalesce(referrer_partner, '') || '|' || coalesce(referrer_phone, '')
+           FROM members WHERE phone LIKE '%13900000001'")"
+ACCEPTED=$(sq "SELECT count(*) FROM transfers WHERE code = 'referral'")
+echo "security: referrer steering: attempts 2, accepted $ACCEPTED"
+check "referrer: nothing paid" 0 "$ACCEPTED"
+X_REF=$(sq "SELECT x.id FROM exceptions x JOIN members m ON m.signup_eid = x.eid
+    WHERE m.phone LIKE '%13900000001'")
+hq exception resolve "$X_REF" --accept --reason "D1 sent this customer to D2"
+check "referrer: accepted" "exception $X_REF accepted" "$(cat "$OUT")"
+agent "$T/s2" sale --line X:1@10.00 --member 13900000001
+agent "$T/s2" sync
+check "referrer: pays on later sales only, 1 % (no first-purchase bonus)" "10|0" \
+    "$(sq "SELECT sum(amount), sum(bonus) FROM transfers WHERE code = 'referral'")"
+
 # -- the clock, at the shop -----------------------------------------------------------
 run 60 faketime -f '+2h' "$AGENT" -d "$T/s1" sync
 check "skew: sync exit" 0 "$rc"
@@ -245,10 +297,10 @@ check_has "skew: status shows it" "s ahead of the server's at the last sync: set
     "$OUT"
 
 # -- the ledger -------------------------------------------------------------------
-check "D1's balance" 590 "$(balance D1)"
-check "R1's balance" 300 "$(balance R1)"
+check "D1's balance" 640 "$(balance D1)"
+check "R1's balance" 375 "$(balance R1)"
 check "RS1's balance" 80 "$(balance RS1)"
-check "D2's balance" 0 "$(balance D2)"
+check "D2's balance" 160 "$(balance D2)"
 check "nothing for unknown sellers" 0 \
     "$(sq "SELECT count(*) FROM accounts WHERE name IN ('partner:NOSUCH', 'partner:HQ')")"
 hq verify
