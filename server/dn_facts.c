@@ -147,7 +147,8 @@ static void s_note(dn_facts_verdict_t *v, dn_facts_kind_t kind, const char *fmt,
 /*  Time: never after it was received, never before the site's previous
     event nor before HQ added the site.  */
 static void s_judge_time(const dn_facts_t *self, const Dealernet__Event *ev,
-                         int64_t prev_at_ms, int64_t now_ms, dn_facts_verdict_t *v)
+                         int64_t prev_at_ms, int64_t prev_clock_ms, int64_t now_ms,
+                         dn_facts_verdict_t *v)
 {
     int64_t floor = prev_at_ms > self->site_created_ms ? prev_at_ms : self->site_created_ms;
     char claim[DN_TIME_TEXT_SIZE], at[DN_TIME_TEXT_SIZE];
@@ -168,9 +169,14 @@ static void s_judge_time(const dn_facts_t *self, const Dealernet__Event *ev,
     if (v->at_ms < floor) {
         v->at_ms = floor;
         dn_time_format(floor, at);
-        s_note(v, DN_FACTS_CLOCK_BEHIND,
-               "recorded at %s by the site's clock, before %s: posted at %s", claim,
-               floor == prev_at_ms ? "the site's previous event" : "HQ added the site", at);
+        if (ev->recorded_at_ms < self->site_created_ms)
+            s_note(v, DN_FACTS_CLOCK_BEHIND,
+                   "recorded at %s by the site's clock, before HQ added the site: posted "
+                   "at %s", claim, at);
+        else if (ev->recorded_at_ms < prev_clock_ms)
+            s_note(v, DN_FACTS_CLOCK_BEHIND,
+                   "recorded at %s by the site's clock, before the site's previous event: "
+                   "posted at %s", claim, at);
     }
 }
 
@@ -322,8 +328,8 @@ static int s_judge_signup(dn_facts_t *self, const Dealernet__MemberSignup *m,
 }
 
 int dn_facts_judge(dn_facts_t *self, const dn_registry_site_t *site,
-                   const Dealernet__Event *ev, int64_t prev_at_ms, int64_t now_ms,
-                   dn_facts_verdict_t *v)
+                   const Dealernet__Event *ev, int64_t prev_at_ms, int64_t prev_clock_ms,
+                   int64_t now_ms, dn_facts_verdict_t *v)
 {
     int rc;
     int64_t sale_eid;
@@ -331,7 +337,7 @@ int dn_facts_judge(dn_facts_t *self, const dn_registry_site_t *site,
     memset(v, 0, sizeof *v);
     if ((rc = s_load_settings(self)) != 0 || (rc = s_load_site(self, site->id)) != 0)
         return rc;
-    s_judge_time(self, ev, prev_at_ms, now_ms, v);
+    s_judge_time(self, ev, prev_at_ms, prev_clock_ms, now_ms, v);
     switch (ev->body_case) {
     case DEALERNET__EVENT__BODY_SALE:
         return s_judge_sale(self, site, ev->sale, v);

@@ -9,9 +9,12 @@
       later than the server received it (no posting into a month that has
       not begun, nothing that blocks HQ's plans, moves or closes), and
       never earlier than the site's previous event nor than the moment HQ
-      added the site.  Moved more than DN_CLOCK_TOLERANCE_MS ahead, or
-      moved at all behind: the event is flagged (clock_ahead,
-      clock_behind).  The site's own clock stays in the signed body.
+      added the site.  Flagged: a clock more than DN_CLOCK_TOLERANCE_MS
+      ahead of the server (clock_ahead), a clock that ran backwards from
+      the site's previous event or says the event came before HQ added
+      the site (clock_behind).  An event that merely follows one that was
+      ahead is moved up to it without a flag.  The site's own clock stays
+      in the signed body.
     - Seller.  A sale earns for the site's partner as HQ registered it (a
       sale naming the partner the agent was initialised with is the
       site's partner's), or for a partner below it in the tree at the
@@ -104,12 +107,13 @@ void dn_facts_destroy(dn_facts_t **self_p);
     an admin command, and after a rollback.  */
 void dn_facts_forget(dn_facts_t *self);
 
-/*  Judges ev (a new event of site, the one after an event the server
-    posted at prev_at_ms, or 0 for the site's first) received at now_ms.
-    Fills *v.  Returns 0 or DN_EDB / DN_ENOMEM (not the site's fault).  */
+/*  Judges ev, a new event of site received at now_ms, the one after an
+    event the server posted at prev_at_ms and the site's clock said was
+    recorded at prev_clock_ms (both 0 for the site's first).  Fills *v.
+    Returns 0 or DN_EDB / DN_ENOMEM (not the site's fault).  */
 int dn_facts_judge(dn_facts_t *self, const dn_registry_site_t *site,
-                   const Dealernet__Event *ev, int64_t prev_at_ms, int64_t now_ms,
-                   dn_facts_verdict_t *v);
+                   const Dealernet__Event *ev, int64_t prev_at_ms, int64_t prev_clock_ms,
+                   int64_t now_ms, dn_facts_verdict_t *v);
 
 /*  Makes ev say what the server believes: recorded_at_ms = v->at_ms, a
     sale's seller = v->seller, a held referral gone.  The signed bytes are

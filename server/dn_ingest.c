@@ -98,7 +98,8 @@ int dn_ingest_state(dn_ingest_t *self, int64_t site_id, dn_ingest_state_t *state
     sqlite3_stmt *stmt;
     int rc = DN_EDB;
     if (dn_db_cached(self->cache,
-                     "SELECT s.applied_seq, s.head_hash, coalesce(e.recorded_at_ms, 0) "
+                     "SELECT s.applied_seq, s.head_hash, coalesce(e.recorded_at_ms, 0), "
+                     "coalesce(e.site_clock_ms, e.recorded_at_ms, 0) "
                      "FROM sites s LEFT JOIN events e "
                      "ON e.site_id = s.id AND e.seq = s.applied_seq WHERE s.id = ?",
                      &stmt))
@@ -108,6 +109,7 @@ int dn_ingest_state(dn_ingest_t *self, int64_t site_id, dn_ingest_state_t *state
         state->applied_seq = (uint64_t)sqlite3_column_int64(stmt, 0);
         memcpy(state->head, sqlite3_column_blob(stmt, 1), 32);
         state->last_at_ms = sqlite3_column_int64(stmt, 2);
+        state->last_clock_ms = sqlite3_column_int64(stmt, 3);
         rc = 0;
     }
     sqlite3_reset(stmt);
@@ -377,15 +379,16 @@ static int s_post(dn_ingest_t *self, int64_t eid, const Dealernet__Event *ev, in
     unless it is held, its postings.  ev is amended in place.  */
 static int s_store(dn_ingest_t *self, const dn_registry_site_t *site, Dealernet__Event *ev,
                    const ProtobufCBinaryData *body, const uint8_t hash[32],
-                   const ProtobufCBinaryData *signature, int64_t prev_at_ms, int64_t now_ms,
-                   dn_ingest_result_t *r)
+                   const ProtobufCBinaryData *signature, const dn_ingest_state_t *state,
+                   int64_t now_ms, dn_ingest_result_t *r)
 {
     dn_facts_verdict_t verdict;
     sqlite3_stmt *stmt;
     int64_t eid;
     int step;
 
-    if ((step = dn_facts_judge(self->facts, site, ev, prev_at_ms, now_ms, &verdict)) != 0 ||
+    if ((step = dn_facts_judge(self->facts, site, ev, state->last_at_ms, state->last_clock_ms,
+                               now_ms, &verdict)) != 0 ||
         (step = dn_facts_amend(&verdict, ev)) != 0)
         return step;
     if (dn_db_cached(self->cache,
@@ -522,11 +525,13 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
                           "event seq %llu does not continue the site's chain",
                           (unsigned long long)seq);
         } else {
+            int64_t clock_ms = ev->recorded_at_ms; /* before dn_facts amends it */
             rc = s_store(self, site, ev, body, hash, seq == last ? &batch->signature : NULL,
-                         state.last_at_ms, now_ms, r);
+                         &state, now_ms, r);
             if (rc == 0) {
                 state.applied_seq = seq;
                 state.last_at_ms = ev->recorded_at_ms; /* as amended */
+                state.last_clock_ms = clock_ms;
                 memcpy(state.head, hash, 32);
                 r->applied++;
             }

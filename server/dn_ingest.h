@@ -33,7 +33,8 @@ void dn_ingest_destroy(dn_ingest_t **self_p);
 typedef struct {
     uint64_t applied_seq;
     uint8_t head[32];
-    int64_t last_at_ms; /* when the server posted the applied seq's event; 0: none */
+    int64_t last_at_ms;    /* when the server posted the applied seq's event; 0: none */
+    int64_t last_clock_ms; /* what the site's clock said of it; 0: none */
 } dn_ingest_state_t;
 
 /*  Reads a site's sync state.  0 or DN_EDB.  */

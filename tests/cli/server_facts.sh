@@ -130,6 +130,8 @@ for seller in D2 NOSUCH R1 HQ RS1; do
 done
 agent "$T/s1" sync
 check "steering: sync" 0 "$rc"
+check "after 2199: honest sales are posted at their time or just after, not flagged" 0 \
+    "$(sq "SELECT count(*) FROM exceptions WHERE kind = 'clock_behind'")"
 ACCEPTED=$(sq "SELECT count(*) FROM sales s WHERE s.seller IN ('D2', 'NOSUCH', 'R1', 'HQ')
     AND (s.held = 0 OR EXISTS (SELECT 1 FROM transfers t WHERE t.sale_eid = s.eid))")
 echo "security: commission steering: attempts 4, accepted $ACCEPTED"
