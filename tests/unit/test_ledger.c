@@ -1848,7 +1848,9 @@ static void test_rule_plan_slotted(void **state)
     assert_int_equal(dn_plan_set(fx->db, early, s_at("2026-03-20", 10), &plan, why,
                                  sizeof why),
                      DN_EPERM);
-    assert_non_null(strstr(why, "is not after the latest sale stored"));
+    assert_string_equal(why, "effective 2026-01-05 is not after the latest sale stored "
+                             "(recorded 2026-01-10T10:00:00.000Z): it would change "
+                             "commissions already posted; choose a later date");
     dn_ingest_forget(fx->ingest);
     s_sale1(fx, SHOP_RS, s_at("2026-06-02", 10), "RS", NULL, 1, 10000, NULL, X4);
     s_sync(fx, SHOP_RS, s_at("2026-06-02", 12));
