@@ -1290,11 +1290,11 @@ static void test_double_post(void **state)
 #define SHOP_D2 SHOP_B
 #define SHOP_OF SHOP_C
 
-#define PHONE_R0  "+8613900000000" /* a member who refers others */
-#define PHONE_M1  "+8613900000001"
-#define PHONE_M2  "+8613900000002"
-#define PHONE_M3  "+8613900000003"
-#define MEM_R0    "member:" PHONE_R0
+#define PHONE_R0 "+8613900000000" /* a member who refers others */
+#define PHONE_M1 "+8613900000001"
+#define PHONE_M2 "+8613900000002"
+#define PHONE_M3 "+8613900000003"
+#define MEM_R0   "member:" PHONE_R0
 
 static const char s_rules_plan[] = "[plan]\n"
                                    "effective = 2026-01-01\n"
@@ -1532,31 +1532,44 @@ static void test_rule_windows(void **state)
         {"commission", HQC, "partner:RS", 300, 0, 1000, "", 0, "2026-02", ""},
         {"commission", HQC, "partner:DE", 150, 1, 500, "", 0, "2026-02", ""},
     };
-    /* RS3's sales, 100.00 each: RS3 10.00, D2 5.00, RG 2.00 (cap 1700) */
-#define RS3_SALE(month)                                                                  \
-    {"commission", HQC, "partner:RS3", 1000, 0, 1000, "", 0, month, ""},                 \
-        {"commission", HQC, "partner:D2", 500, 1, 500, "", 0, month, ""},                \
-        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, month, ""}
-#define RS4_SALE(month)                                                                  \
-    {"commission", HQC, "partner:RS4", 1000, 0, 1000, "", 0, month, ""},                 \
-        {"commission", HQC, "partner:D2", 500, 1, 500, "", 0, month, ""},                \
-        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, month, ""}
-    static const xfer_t before_joined[] = {RS3_SALE("2026-01")};
+    /* RS3's and RS4's sales, 100.00 each: the seller 10.00, D2 5.00, RG 2.00
+       (cap 1700) */
+    static const xfer_t before_joined[] = {
+        {"commission", HQC, "partner:RS3", 1000, 0, 1000, "", 0, "2026-01", ""},
+        {"commission", HQC, "partner:D2", 500, 1, 500, "", 0, "2026-01", ""},
+        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, "2026-01", ""},
+    };
     static const xfer_t override_last_ms[] = {
-        RS3_SALE("2026-03"),
+        {"commission", HQC, "partner:RS3", 1000, 0, 1000, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:D2", 500, 1, 500, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, "2026-03", ""},
         /* 2026-03-02 23:59:59.999 = 2026-02-01 00:00 + 30 x 24 h - 1 ms:
            RS, the recruiter, 100.00 x 1% */
         {"override", HQC, "partner:RS", 100, -1, 100, "", 0, "2026-03", ""},
     };
-    static const xfer_t override_end[] = {RS3_SALE("2026-03")}; /* 03-03 00:00: out */
-    static const xfer_t rs4_before[] = {RS4_SALE("2026-02")};  /* 15:29:59.999: before */
+    static const xfer_t override_end[] = {
+        /* 2026-03-03 00:00:00.000: the end, out */
+        {"commission", HQC, "partner:RS3", 1000, 0, 1000, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:D2", 500, 1, 500, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, "2026-03", ""},
+    };
+    static const xfer_t rs4_before[] = {
+        /* 2026-02-10 15:29:59.999: before RS4 joined */
+        {"commission", HQC, "partner:RS4", 1000, 0, 1000, "", 0, "2026-02", ""},
+        {"commission", HQC, "partner:D2", 500, 1, 500, "", 0, "2026-02", ""},
+        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, "2026-02", ""},
+    };
     static const xfer_t rs4_last_ms[] = {
-        RS4_SALE("2026-03"),
+        {"commission", HQC, "partner:RS4", 1000, 0, 1000, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:D2", 500, 1, 500, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, "2026-03", ""},
         {"override", HQC, "partner:RS", 100, -1, 100, "", 0, "2026-03", ""},
     };
-    static const xfer_t rs4_end[] = {RS4_SALE("2026-03")};
-#undef RS3_SALE
-#undef RS4_SALE
+    static const xfer_t rs4_end[] = {
+        {"commission", HQC, "partner:RS4", 1000, 0, 1000, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:D2", 500, 1, 500, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, "2026-03", ""},
+    };
     fixture_t *fx = *state;
     int64_t signup = s_at("2026-01-10", 10), joined = s_at("2026-02-01", 0);
     int64_t rs4_added = s_at("2026-02-10", 15) + 30 * 60 * 1000; /* 15:30:00.000 */
@@ -1682,14 +1695,15 @@ static void test_rule_first_sale_before_signup(void **state)
     s_check(fx, X1, X1, d2_first, N_OF(d2_first));
     s_check(fx, X2, X2, rs_later, N_OF(rs_later));
     s_assert_state(fx, PHONE_M1, "void");
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM member_referrals WHERE phone = '%s' AND first_eid = %lld "
-             "AND first_site_id = %lld",
-             PHONE_M1, (long long)s_eid(fx->db, fx->ids[X1]),
-             (long long)fx->sites[SHOP_D2]->reg.id);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT count(*) FROM member_referrals WHERE phone = '%s' AND first_eid = %lld "
+        "AND first_site_id = %lld",
+        PHONE_M1, (long long)s_eid(fx->db, fx->ids[X1]),
+        (long long)fx->sites[SHOP_D2]->reg.id);
     assert_int_equal(s_count(fx, sql), 1);
-    assert_int_equal(s_count(fx, "SELECT count(*) FROM transfers WHERE code = 'referral'"),
-                     0);
+    assert_int_equal(
+        s_count(fx, "SELECT count(*) FROM transfers WHERE code = 'referral'"), 0);
     s_verify_ok(fx);
 }
 
@@ -1735,7 +1749,8 @@ static void test_rule_zero_and_refunded_first(void **state)
     s_check(fx, X2, X2, first, N_OF(first));
     s_check(fx, X3, X2, refund, N_OF(refund));
     s_check(fx, X4, X4, again, N_OF(again));
-    assert_int_equal(s_balance(fx->db, MEM_R0), 30); /* 5.00 + 0.50 - 5.00 - 0.50 + 0.30 */
+    /* R0: 5.00 + 0.50 - 5.00 - 0.50 + 0.30 */
+    assert_int_equal(s_balance(fx->db, MEM_R0), 30);
     s_verify_ok(fx);
 }
 
@@ -1758,8 +1773,8 @@ static void test_rule_category_case(void **state)
                                          {"OIL-1L", 1, 1000, "oil"}};
     fixture_t *fx = *state;
 
-    assert_int_equal(s_count(fx, "SELECT count(*) FROM plan_rates WHERE category = 'rice'"),
-                     1);
+    assert_int_equal(
+        s_count(fx, "SELECT count(*) FROM plan_rates WHERE category = 'rice'"), 1);
     s_sale(fx, SHOP_RS, s_at("2026-01-05", 10), "RS", NULL, lines, N_OF(lines), X1);
     s_sale1(fx, SHOP_RS, s_at("2026-01-05", 11), "RS", NULL, 1, 1000, "RICE", X2);
     s_sync(fx, SHOP_RS, s_at("2026-01-05", 12));
@@ -1845,9 +1860,9 @@ static void test_rule_plan_slotted(void **state)
        X1 (01-10), before it */
     s_plan(fx->db, p2, s_at("2026-03-20", 9));
     /* a version dated before a stored sale is refused */
-    assert_int_equal(dn_plan_set(fx->db, early, s_at("2026-03-20", 10), &plan, why,
-                                 sizeof why),
-                     DN_EPERM);
+    assert_int_equal(
+        dn_plan_set(fx->db, early, s_at("2026-03-20", 10), &plan, why, sizeof why),
+        DN_EPERM);
     assert_string_equal(why, "effective 2026-01-05 is not after the latest sale stored "
                              "(recorded 2026-01-10T10:00:00.000Z): it would change "
                              "commissions already posted; choose a later date");
@@ -1931,7 +1946,8 @@ static void test_rule_binding(void **state)
          "2026-02", ""},
         {"commission", HQC, "partner:RG", 150, 1, 500, "", 0, "2026-02", ""},
         {"referral", HQR, "partner:D2", 500, -1, -1, "", 1, "2026-02", ""},
-        {"referral", HQR, "partner:D2", 30 /* 30.00 x 1% */, -1, 100, "", 0, "2026-02", ""},
+        {"referral", HQR, "partner:D2", 30 /* 30.00 x 1% */, -1, 100, "", 0, "2026-02",
+         ""},
     };
     static const xfer_t bound_elsewhere[] = {
         {"commission", HQC, "partner:RS", 1000, 0, 1000, "", 0, "2026-02", ""},
@@ -1974,7 +1990,8 @@ static void test_rule_binding(void **state)
              PHONE_M1, (long long)fx->sites[SHOP_RS]->reg.id);
     assert_int_equal(s_count(fx, sql), 1);
     assert_int_equal(
-        s_count(fx, "SELECT count(*) FROM member_referrals WHERE referral_state = 'void'"),
+        s_count(fx,
+                "SELECT count(*) FROM member_referrals WHERE referral_state = 'void'"),
         1);
     /* D2: 2.00 + 3.00 commission, 5.00 + 0.30 + 1.00 referral */
     assert_int_equal(s_balance(fx->db, "partner:D2"), 1130);
@@ -2008,7 +2025,8 @@ int main(void)
                                         s_group_teardown),
         cmocka_unit_test_setup_teardown(test_rule_referrer_not_paid, s_rules_setup,
                                         s_group_teardown),
-        cmocka_unit_test_setup_teardown(test_rule_windows, s_rules_setup, s_group_teardown),
+        cmocka_unit_test_setup_teardown(test_rule_windows, s_rules_setup,
+                                        s_group_teardown),
         cmocka_unit_test_setup_teardown(test_rule_purchase_before_signup, s_rules_setup,
                                         s_group_teardown),
         cmocka_unit_test_setup_teardown(test_rule_first_sale_before_signup, s_rules_setup,
@@ -2023,7 +2041,8 @@ int main(void)
                                         s_group_teardown),
         cmocka_unit_test_setup_teardown(test_rule_partial_clawbacks, s_rules_setup,
                                         s_group_teardown),
-        cmocka_unit_test_setup_teardown(test_rule_binding, s_rules_setup, s_group_teardown),
+        cmocka_unit_test_setup_teardown(test_rule_binding, s_rules_setup,
+                                        s_group_teardown),
     };
     int failed;
     dn_log_init("test_ledger", DN_LOG_QUIET, 0);

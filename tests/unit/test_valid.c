@@ -321,10 +321,13 @@ static void test_parse_int(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_code),        cmocka_unit_test(test_code_fold),
+        cmocka_unit_test(test_code),
+        cmocka_unit_test(test_code_fold),
         cmocka_unit_test(test_sku),
-        cmocka_unit_test(test_name),        cmocka_unit_test(test_phone_normalize),
-        cmocka_unit_test(test_valid_phone), cmocka_unit_test(test_parse_int),
+        cmocka_unit_test(test_name),
+        cmocka_unit_test(test_phone_normalize),
+        cmocka_unit_test(test_valid_phone),
+        cmocka_unit_test(test_parse_int),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
