@@ -492,7 +492,7 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
     int64_t price;
     int c, code = 0, rc;
     dn_store_t *store;
-    char why[256];
+    char why[256], folded[DN_MAX_CODE_LEN + 1];
 
     while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
         if (c == -2)
@@ -510,6 +510,11 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
         return s_usage_error("category '%s' is not a code (a letter, then letters, digits, "
                              "'_', '.', '-'; at most 32)",
                              category);
+    if (category) { /* a code: stored lower-case, as HQ's plan names it */
+        snprintf(folded, sizeof folded, "%s", category);
+        dn_code_fold(folded);
+        category = folded;
+    }
     if (!(store = s_open(dir, &code)))
         return code;
     rc = dn_money_parse(argv[optind + 1], dn_store_info(store)->exponent, &price);

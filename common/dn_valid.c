@@ -32,6 +32,28 @@ int dn_valid_code(const char *text)
     return 1;
 }
 
+void dn_code_fold(char *text)
+{
+    for (; *text; text++)
+        if (*text >= 'A' && *text <= 'Z')
+            *text = (char)(*text - 'A' + 'a');
+}
+
+int dn_code_equal(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        int x = (unsigned char)*a, y = (unsigned char)*b;
+        if (x >= 'A' && x <= 'Z')
+            x += 'a' - 'A';
+        if (y >= 'A' && y <= 'Z')
+            y += 'a' - 'A';
+        if (x != y)
+            return 0;
+        if (!x)
+            return 1;
+    }
+}
+
 int dn_valid_sku(const char *text)
 {
     size_t len;

@@ -25,6 +25,15 @@
     letter.  Returns 1 if valid.  */
 int dn_valid_code(const char *text);
 
+/*  Codes are compared without regard to ASCII case and stored lower-case
+    (a clerk's `Rice` is HQ's `rice`): folds text's ASCII letters to lower
+    case in place.  Anything else is left as it is.  */
+void dn_code_fold(char *text);
+
+/*  Returns 1 if a and b are the same code, ASCII letters compared without
+    regard to case (neither NULL).  */
+int dn_code_equal(const char *a, const char *b);
+
 /*  A SKU: 1..DN_MAX_SKU_LEN printable ASCII characters other than space, ':'
     and '@' (which the sale syntax SKU:QTY@PRICE uses).  Returns 1 if valid.  */
 int dn_valid_sku(const char *text);

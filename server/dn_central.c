@@ -288,6 +288,36 @@ static const dn_migration_t s_migrations[] = {
      "CREATE INDEX exceptions_open ON exceptions(resolved_ms, id);"
      "INSERT OR IGNORE INTO meta(key, value) VALUES ('currency', coalesce("
      "  (SELECT currency FROM plans ORDER BY effective_ms DESC LIMIT 1), 'CNY'));"},
+    {/* Every rule stated (issue 10, item 9): the referral binding rule,
+        owned by dn_ledger, which posts by it, and read by HQ.  A member's
+        purchases are its sales in the plan's currency (a plan in force at
+        the sale's time), of a total above 0, recorded at or after its
+        sign-up; its first purchase is the first of them to reach the
+        server (lowest eid).  The referrer of the sign-up binds only if
+        that first purchase reached the server after the sign-up and was
+        made at the sign-up's site; otherwise the referral is void and pays
+        nothing, ever (a site that signs up a customer it never sold to
+        earns nothing from that customer's purchases elsewhere).  A sale
+        the server holds (dn_facts) is no purchase while held.  A view,
+        not a column: the state is a function of stored rows that no later
+        event can change once decided, so posting, verify and HQ's lists
+        read one definition and cannot disagree.  referral_state: 'none'
+        (no referrer), 'pending' (no purchase yet), 'bound', 'void'.  */
+     "CREATE VIEW member_referrals AS "
+     "SELECT m.id AS member, m.phone, m.site_id, m.signup_eid, m.signed_up_ms,"
+     "  m.referrer_phone, m.referrer_partner, m.referral_eid,"
+     "  f.eid AS first_eid, f.site_id AS first_site_id, f.recorded_at_ms AS first_ms,"
+     "  CASE WHEN m.referrer_phone IS NULL AND m.referrer_partner IS NULL THEN 'none'"
+     "    WHEN f.eid IS NULL THEN 'pending'"
+     "    WHEN f.eid > m.signup_eid AND f.site_id = m.site_id THEN 'bound'"
+     "    ELSE 'void' END AS referral_state "
+     "FROM members m LEFT JOIN sales f ON f.eid = ("
+     "  SELECT s.eid FROM sales s WHERE s.member_phone = m.phone AND s.total > 0"
+     "    AND s.held = 0"
+     "    AND s.recorded_at_ms >= m.signed_up_ms"
+     "    AND s.currency = (SELECT p.currency FROM plans p"
+     "      WHERE p.effective_ms <= s.recorded_at_ms ORDER BY p.effective_ms DESC LIMIT 1)"
+     "  ORDER BY s.eid LIMIT 1);"},
 };
 
 /*  Completes migration 3 on a database that held events before it.  */

@@ -632,8 +632,18 @@ static int s_plan_at(dn_ledger_t *self, int64_t at_ms, const dn_plan_t **plan)
     return 0;
 }
 
-/*  The earners of a sale: level 0 the seller, then its upline at time T,
-    without hq partners and without partners suspended at T.  */
+/*  Partners of kind hq are HQ itself: HQ pays no commission to itself.  */
+static int s_is_hq(const s_node_t *node)
+{
+    return strcmp(node->p.kind, "hq") == 0;
+}
+
+/*  The levels of a sale: level 0 the seller, then its upline at time T.  A
+    partner suspended at T is skipped (the next one above takes its level:
+    the place is vacant while the sanction lasts); an active partner of kind
+    hq holds its level but earns nothing (NULL: HQ keeps that level's share,
+    and the partners above keep their own levels, as they would under any
+    partner -- an HQ-owned office in the tree is a real node, not a gap).  */
 static int s_earners(dn_ledger_t *self, s_node_t *seller, int64_t at_ms,
                      s_node_t *earners[DN_PLAN_MAX_LEVELS], int *n)
 {
@@ -644,8 +654,8 @@ static int s_earners(dn_ledger_t *self, s_node_t *seller, int64_t at_ms,
         int rc;
         if (steps > DN_LEDGER_MAX_WALK)
             return DN_EDB; /* a cycle: the registry refuses them, so the file is damaged */
-        if (s_active_at(node, at_ms) && strcmp(node->p.kind, "hq") != 0)
-            earners[(*n)++] = node;
+        if (s_active_at(node, at_ms))
+            earners[(*n)++] = s_is_hq(node) ? NULL : node;
         parent = s_step_at(node->links, node->n_links, at_ms, 0);
         if (!parent)
             break;
@@ -696,7 +706,9 @@ static int s_commission(dn_ledger_t *self, const Dealernet__Event *ev, const dn_
                 rate = plan->cap_bps - used;
             if (rate <= 0)
                 continue;
-            used += rate;
+            used += rate; /* an hq level uses its share of the cap too: HQ keeps it */
+            if (!earners[level])
+                continue;
             if (dn_money_mul_bps(amounts[g], rate, &t.amount))
                 return DN_EDB;
             if (t.amount <= 0)
@@ -717,6 +729,18 @@ static int s_commission(dn_ledger_t *self, const Dealernet__Event *ev, const dn_
     return 0;
 }
 
+/*  1 if at_ms is within `days` days from start_ms: start_ms <= at_ms <
+    start_ms + days x 24 h, counted in milliseconds from the instant
+    (purchase_days from the sign-up's recorded time, recruit_override_days
+    from joined_ms).  The start is in, the end is out, so that a window of
+    one day from a midnight is exactly that day and 0 days is no window; an
+    instant has no time zone, so the rule holds whatever zone days are
+    shown in.  */
+static int s_within_days(int64_t at_ms, int64_t start_ms, int32_t days)
+{
+    return at_ms >= start_ms && at_ms - start_ms < (int64_t)days * DN_DAY_MS;
+}
+
 /*  The recruit override: the seller's recruiter, within the window after
     the seller joined.  */
 static int s_override(dn_ledger_t *self, const Dealernet__Event *ev, const dn_plan_t *plan,
@@ -728,13 +752,12 @@ static int s_override(dn_ledger_t *self, const Dealernet__Event *ev, const dn_pl
     int rc;
 
     if (!seller->p.recruiter_id || plan->recruit_override_bps <= 0 ||
-        at < seller->p.joined_ms ||
-        at - seller->p.joined_ms > (int64_t)plan->recruit_override_days * DN_DAY_MS)
+        !s_within_days(at, seller->p.joined_ms, plan->recruit_override_days))
         return 0;
     if ((rc = s_node(self, seller->p.recruiter_id, &recruiter)) != 0)
         return rc;
     if (recruiter->p.created_ms > base->created_ms || !s_active_at(recruiter, at) ||
-        strcmp(recruiter->p.kind, "hq") == 0)
+        s_is_hq(recruiter))
         return 0;
     if (dn_money_mul_bps(ev->sale->total, plan->recruit_override_bps, &t.amount))
         return DN_EDB;
@@ -749,8 +772,14 @@ static int s_override(dn_ledger_t *self, const Dealernet__Event *ev, const dn_pl
     return s_post(self, &t);
 }
 
-/*  Referral rewards of a sale to a referred member: who referred them (as
-    stored with the sign-up that reached the server before this sale).  */
+/*  Referral rewards of a sale to a referred member (the rules: the README,
+    "Referral").  Who referred the member is the sign-up stored before this
+    sale; whether that referral binds, and which sale is the member's first
+    purchase, is the view member_referrals (central.db's one definition,
+    see dn_central.c).  Its first purchase is the lowest eid among the
+    member's purchases, so once a sale is posted no later event can change
+    what the view says of it: verify reads the final tables and still
+    decides every sale as its posting did.  */
 static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev,
                       const dn_plan_t *plan, const s_transfer_t *base)
 {
@@ -758,15 +787,16 @@ static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev
     sqlite3_stmt *stmt;
     char ref_phone[DN_PHONE_SIZE] = "", ref_partner[DN_MAX_CODE_LEN + 1] = "";
     char name[DN_ACCOUNT_NAME_SIZE];
-    int64_t signed_up = 0, account, hq;
-    int found = 0, first, rc, step;
+    int64_t signed_up = 0, first_eid = 0, account, hq;
+    int found = 0, bound = 0, first, rc, step;
     int64_t at = ev->recorded_at_ms;
 
     if (!sale->member_phone)
         return 0;
     /* A referral HQ accepted late (dn_facts) pays on later sales only.  */
     if (dn_db_cached(self->cache,
-                     "SELECT referrer_phone, referrer_partner, signed_up_ms FROM members "
+                     "SELECT referrer_phone, referrer_partner, signed_up_ms, "
+                     "coalesce(first_eid, 0), referral_state = 'bound' FROM member_referrals "
                      "WHERE phone = ?1 AND signup_eid < ?2 AND referral_eid < ?2",
                      &stmt))
         return DN_EDB;
@@ -777,13 +807,21 @@ static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev
             dn_db_column_copy(stmt, 1, ref_partner, sizeof ref_partner))
             step = SQLITE_NOMEM;
         signed_up = sqlite3_column_int64(stmt, 2);
+        first_eid = sqlite3_column_int64(stmt, 3);
+        bound = sqlite3_column_int(stmt, 4);
         found = 1;
     }
     sqlite3_reset(stmt);
     if (step != SQLITE_ROW && step != SQLITE_DONE) /* not "no referrer" */
         return DN_EDB;
-    if (!found || (!ref_phone[0] && !ref_partner[0]))
+    /* Nothing before the first purchase (a sale before it is no purchase:
+       0.00, before the sign-up), nothing if the referral is void.  A first
+       purchase with a higher eid is one verify sees in the final tables
+       and this sale's posting did not: the referral was still pending.  */
+    if (!found || (!ref_phone[0] && !ref_partner[0]) || !bound || first_eid == 0 ||
+        first_eid > eid)
         return 0;
+    first = first_eid == eid;
 
     if (ref_phone[0]) {
         snprintf(name, sizeof name, "member:%s", ref_phone);
@@ -793,22 +831,16 @@ static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev
         rc = s_node_by_code(self, ref_partner, base->created_ms, &partner);
         if (rc == DN_ENOENT)
             return 0; /* a referrer code HQ does not know earns nothing */
+        /* A partner suspended at the sale's time, or of kind hq, earns
+           nothing: the reward is not paid (HQ keeps it), not deferred --
+           a first purchase made meanwhile has used the bonus up.  */
+        if (rc == 0 && (!s_active_at(partner, at) || s_is_hq(partner)))
+            return 0;
         if (rc == 0)
             rc = s_partner_account(self, partner, &account);
     }
     if (rc || (rc = s_hq_account(self, S_HQ_REFERRAL, &hq)) != 0)
         return rc;
-
-    if (dn_db_cached(self->cache,
-                     "SELECT 1 FROM sales WHERE member_phone = ? AND eid < ? LIMIT 1", &stmt))
-        return DN_EDB;
-    sqlite3_bind_text(stmt, 1, sale->member_phone, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, eid);
-    step = sqlite3_step(stmt);
-    first = step == SQLITE_DONE;
-    sqlite3_reset(stmt);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) /* not "no earlier purchase" */
-        return DN_EDB;
 
     if (first && plan->first_purchase_bonus > 0) {
         s_transfer_t t = *base;
@@ -820,8 +852,7 @@ static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev
         if ((rc = s_post(self, &t)) != 0)
             return rc;
     }
-    if (plan->purchase_bps > 0 && at >= signed_up &&
-        at - signed_up <= (int64_t)plan->purchase_days * DN_DAY_MS) {
+    if (plan->purchase_bps > 0 && s_within_days(at, signed_up, plan->purchase_days)) {
         s_transfer_t t = *base;
         if (dn_money_mul_bps(sale->total, plan->purchase_bps, &t.amount))
             return DN_EDB;

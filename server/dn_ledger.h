@@ -6,20 +6,30 @@
     once (half-even) and chained by SHA-256 to the transfer before it.  The
     rules (see the README, "The ledger"):
       - commission: the seller is level 0, its upline at the sale's time
-        levels 1, 2 ...; hq partners never earn; suspended partners are
-        skipped and the next active one takes the level; per sale, level and
-        category group: amount x rate, with the plan's cap shared out from
-        level 0 upward;
-      - referral: a referred member's first stored purchase pays the
-        referrer the first-purchase bonus; purchases within purchase_days of
-        the sign-up pay purchase_bps of the amount; a partner referrer is
-        paid into its commission account;
+        levels 1, 2 ...; a partner suspended at that time is skipped (the
+        next one above takes its level); an active partner of kind hq holds
+        its level and keeps it for HQ (no transfer, its rate counts against
+        the cap); per sale, level and category group: amount x rate, with
+        the plan's cap shared out from level 0 upward; categories match
+        without regard to ASCII case;
+      - referral: a member's purchases are its sales in the plan's
+        currency, above 0, recorded at or after its sign-up; the first of
+        them to reach the server is its first purchase, and the referral
+        binds only if that was made at the sign-up's site after the
+        sign-up reached the server (else it is void and pays nothing,
+        ever: the view member_referrals); a bound referral pays the
+        first-purchase bonus on the first purchase and purchase_bps on
+        purchases within purchase_days of the sign-up; a partner referrer
+        is paid into its commission account, unless suspended then or of
+        kind hq (HQ keeps it);
       - override: a partner's recruiter earns recruit_override_bps of the
         partner's sales within recruit_override_days of its joining;
+      - windows: within N days of start is start <= t < start + N x 24 h;
       - clawback: a refund takes back from every transfer of the sale in
-        proportion; the refund that completes the sale's refund takes back
-        exactly what is left; the first-purchase bonus is taken back only
-        by the completing refund.
+        proportion, rounded per refund and capped at what is left; the
+        refund that completes the sale's refund takes back exactly what is
+        left; the first-purchase bonus is taken back only by the
+        completing refund.
     Periods are calendar months (UTC); a closed month is never posted into:
     a late event posts into the next open month and names its own month.
 */

@@ -153,7 +153,7 @@ static void s_section(s_parse_t *p, const char *start)
         return;
     }
     for (int i = 0; i < plan->n_categories; i++) {
-        if (strcmp(plan->categories[i].category, name + 9) == 0) {
+        if (dn_code_equal(plan->categories[i].category, name + 9)) {
             s_error(p, p->line, "section [%s] given twice (first on line %d)", name,
                     p->category_line[i]);
             return;
@@ -164,8 +164,10 @@ static void s_section(s_parse_t *p, const char *start)
                 DN_PLAN_MAX_CATEGORIES);
         return;
     }
+    /* Codes are stored lower-case: [category:Rice] is the category rice.  */
     snprintf(plan->categories[plan->n_categories].category, DN_MAX_CODE_LEN + 1, "%s",
              name + 9);
+    dn_code_fold(plan->categories[plan->n_categories].category);
     p->category_line[plan->n_categories++] = p->line;
 }
 
@@ -388,7 +390,7 @@ static int s_handler(void *user, const char *section, const char *name, const ch
         return s_level_key(p, &plan->levels, 0, section, name, value);
     if (strncmp(section, "category:", 9) == 0) {
         for (int i = 0; i < plan->n_categories; i++)
-            if (strcmp(plan->categories[i].category, section + 9) == 0)
+            if (dn_code_equal(plan->categories[i].category, section + 9))
                 return s_level_key(p, &plan->categories[i], i + 1, section, name, value);
     } else if (strcmp(section, "plan") == 0 || strcmp(section, "referral") == 0) {
         return s_named_key(p, section, name, value);
@@ -489,7 +491,7 @@ const dn_plan_table_t *dn_plan_table(const dn_plan_t *plan, const char *category
 {
     if (category && *category)
         for (int i = 0; i < plan->n_categories; i++)
-            if (strcmp(plan->categories[i].category, category) == 0)
+            if (dn_code_equal(plan->categories[i].category, category))
                 return &plan->categories[i];
     return &plan->levels;
 }

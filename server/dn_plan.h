@@ -61,7 +61,9 @@ int dn_plan_parse(const char *text, dn_plan_t *plan, char *why, size_t why_size)
 
 /*  Returns the table that pays lines of category (NULL or "" for none):
     its [category:NAME] section if the plan has one, else [levels].
-    Borrowed from plan.  */
+    Categories are codes: matched without regard to ASCII case, so a line
+    of `Rice` is paid by [category:rice] (the parser stores NAME
+    lower-case).  Borrowed from plan.  */
 const dn_plan_table_t *dn_plan_table(const dn_plan_t *plan, const char *category);
 
 /*  Parses text and stores it as a new plan version in one transaction

@@ -153,7 +153,8 @@ expect "init: exit code" 0 "$rc"
 expect "init: agent.db exists" yes "$([ -f "$SHOP/agent.db" ] && echo yes || echo no)"
 expect "init: site.key mode" "-rw-------" "$(mode_of "$SHOP/site.key")"
 
-run -d "$SHOP" catalog set RICE-5KG 59.90 --category grain
+# a category is a code: typed Grain, stored grain (the plan's [category:grain])
+run -d "$SHOP" catalog set RICE-5KG 59.90 --category Grain
 expect "catalog set: exit code" 0 "$rc"
 run -d "$SHOP" catalog list --json
 save catalog

@@ -160,7 +160,7 @@ static const char s_plan2[] = "[plan]\n"
 /*  The events whose transfers are checked, by name.  */
 enum { S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, R1, R2, N_TRACKED };
 
-enum { SHOP_A, SHOP_B, N_SITES };
+enum { SHOP_A, SHOP_B, SHOP_C, N_SITES }; /* SHOP_C: the rules tests only */
 
 /*  A batch as it was sent, kept to send again.  */
 typedef struct {
@@ -1261,6 +1261,743 @@ static void test_double_post(void **state)
     s_remove_copy(path);
 }
 
+/* -- every rule stated (issue 10, item 9) -------------------------------------------
+
+    Each test below has a central.db of its own, set up by s_rules_setup as
+    HQ would (2025-12-15 09:00 UTC):
+
+        HQ (hq)
+         `- RG (region)
+             |- OF (hq: an HQ-owned office inside the tree)
+             |   `- DE (dealer)
+             |       `- RS (reseller)            site SHOP-RS
+             `- D2 (dealer)                      site SHOP-D2
+                 `- RS3 (reseller; recruited by RS, --joined 2026-02-01)
+                                                 OF's site SHOP-OF
+
+    and one plan, R (CNY, effective 2026-01-01): cap 1700; levels 0=1000
+    1=500 2=200 3=100; [category:Rice] 0=400 (stored as rice); referral
+    bonus 5.00, 100 bps for 30 days; recruit override 100 bps for 30 days.
+
+    So a sale of RS pays RS 10 % (level 0) and DE 5 % (level 1); OF holds
+    level 2 for HQ (2 %, kept: no transfer) and so uses the cap up to 1700:
+    RG at level 3 gets nothing.  A sale of D2 pays D2 10 % and RG 5 %; HQ
+    holds level 2.  A sale of RS3 pays RS3 10 %, D2 5 %, RG 2 %.  A sale of
+    OF (HQ's own shop) pays RG 5 % at level 1.  Every figure is worked
+    next to it; every test ends with verify finding no difference.  */
+
+#define SHOP_RS SHOP_A
+#define SHOP_D2 SHOP_B
+#define SHOP_OF SHOP_C
+
+#define PHONE_R0 "+8613900000000" /* a member who refers others */
+#define PHONE_M1 "+8613900000001"
+#define PHONE_M2 "+8613900000002"
+#define PHONE_M3 "+8613900000003"
+#define MEM_R0   "member:" PHONE_R0
+
+static const char s_rules_plan[] = "[plan]\n"
+                                   "effective = 2026-01-01\n"
+                                   "currency = CNY\n"
+                                   "cap_bps = 1700\n"
+                                   "\n"
+                                   "[levels]\n"
+                                   "0 = 1000\n"
+                                   "1 = 500\n"
+                                   "2 = 200\n"
+                                   "3 = 100\n"
+                                   "\n"
+                                   "[category:Rice]\n"
+                                   "0 = 400\n"
+                                   "\n"
+                                   "[referral]\n"
+                                   "first_purchase_bonus = 5.00\n"
+                                   "purchase_bps = 100\n"
+                                   "purchase_days = 30\n"
+                                   "recruit_override_bps = 100\n"
+                                   "recruit_override_days = 30\n";
+
+/*  The tracked events of a rules test.  */
+enum { X1, X2, X3, X4, X5, X6, X7, X8, X9 };
+
+static int s_rules_setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    int64_t setup = s_at("2025-12-15", 9);
+
+    assert_non_null(fx);
+    *state = fx;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_rules.XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->path, sizeof fx->path, "%s/%s", fx->dir, DN_CENTRAL_DB_FILE);
+    assert_int_equal(dn_central_open(fx->dir, DN_DB_CREATE, &fx->db), 0);
+    fx->ingest = dn_ingest_new(fx->db);
+    assert_non_null(fx->ingest);
+
+    s_partner(fx->db, "HQ", "hq", NULL, setup);
+    s_partner(fx->db, "RG", "region", "HQ", setup);
+    s_partner(fx->db, "OF", "hq", "RG", setup);
+    s_partner(fx->db, "DE", "dealer", "OF", setup);
+    s_partner(fx->db, "RS", "reseller", "DE", setup);
+    s_partner(fx->db, "D2", "dealer", "RG", setup);
+    /* --joined 2026-02-01: that date's midnight, UTC */
+    s_recruited(fx->db, "RS3", "reseller", "D2", "RS", s_at("2026-02-01", 0), setup);
+    s_plan(fx->db, s_rules_plan, setup);
+    s_enroll(fx, SHOP_RS, "SHOP-RS", "RS", 0x10, setup);
+    s_enroll(fx, SHOP_D2, "SHOP-D2", "D2", 0x40, setup);
+    s_enroll(fx, SHOP_OF, "SHOP-OF", "OF", 0x70, setup);
+    return 0;
+}
+
+/*  One line of a sale: n x unit (fen), category (NULL: none).  */
+static void s_sale1(fixture_t *fx, int which, int64_t at, const char *seller,
+                    const char *phone, int64_t n, int64_t unit, const char *category,
+                    int track)
+{
+    const dn_tk_line_t line[] = {{"ITEM", n, unit, category}};
+    s_sale(fx, which, at, seller, phone, line, 1, track);
+}
+
+/*  The referral state of a member, as HQ reads it.  */
+static char *s_referral_state(fixture_t *fx, const char *phone)
+{
+    sqlite3_stmt *stmt;
+    char *state;
+    assert_int_equal(sqlite3_prepare_v2(fx->db,
+                                        "SELECT referral_state FROM member_referrals "
+                                        "WHERE phone = ?",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(stmt, 1, phone, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    state = strdup((const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    assert_non_null(state);
+    return state;
+}
+
+static void s_assert_state(fixture_t *fx, const char *phone, const char *want)
+{
+    char *state = s_referral_state(fx, phone);
+    if (strcmp(state, want) != 0)
+        print_error("member %s: referral %s, expected %s\n", phone, state, want);
+    assert_string_equal(state, want);
+    free(state);
+}
+
+/*  verify recomputes every posting from the stored events and agrees.  */
+static void s_verify_ok(fixture_t *fx)
+{
+    json_t *out = NULL;
+    int rc = dn_ledger_verify(fx->path, &out);
+    assert_non_null(out);
+    if (rc)
+        s_print_differences(out);
+    assert_int_equal(rc, 0);
+    json_decref(out);
+}
+
+static int64_t s_count(fixture_t *fx, const char *sql)
+{
+    return s_int(fx->db, sql);
+}
+
+/*  1. An active partner of kind hq inside the tree holds its level for HQ
+    (no transfer; its rate uses the cap); the partners above keep their own
+    levels.  A suspended partner, by contrast, is skipped.  */
+static void test_rule_hq_in_tree(void **state)
+{
+    static const xfer_t rs_sale[] = {
+        {"commission", HQC, "partner:RS", 1000 /* 100.00 x 10% */, 0, 1000, "", 0,
+         "2026-01", ""},
+        {"commission", HQC, "partner:DE", 500 /* 100.00 x 5% */, 1, 500, "", 0, "2026-01",
+         ""},
+        /* OF, level 2: 2.00 kept by HQ; cap 1000 + 500 + 200 = 1700 used, so
+           RG at level 3 gets nothing (skipping OF would have paid RG 2.00) */
+    };
+    static const xfer_t of_sale[] = {
+        /* OF sells: level 0 (4.00) kept by HQ; RG is level 1: 40.00 x 5% */
+        {"commission", HQC, "partner:RG", 200, 1, 500, "", 0, "2026-01", ""},
+    };
+    static const xfer_t suspended[] = {
+        {"commission", HQC, "partner:RS", 1000 /* 100.00 x 10% */, 0, 1000, "", 0,
+         "2026-01", ""},
+        /* DE suspended: skipped, OF takes level 1 (5.00 kept), RG level 2:
+           100.00 x 2% = 2.00 (cap 1000 + 500 + 200 = 1700) */
+        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, "2026-01", ""},
+    };
+    fixture_t *fx = *state;
+
+    s_sale1(fx, SHOP_RS, s_at("2026-01-05", 10), "RS", NULL, 1, 10000, NULL, X1);
+    s_sync(fx, SHOP_RS, s_at("2026-01-05", 12));
+    s_sale1(fx, SHOP_OF, s_at("2026-01-05", 11), "OF", NULL, 1, 4000, NULL, X2);
+    s_sync(fx, SHOP_OF, s_at("2026-01-05", 12));
+    s_suspend(fx->db, "DE", 1, s_at("2026-01-06", 9));
+    dn_ingest_forget(fx->ingest);
+    s_sale1(fx, SHOP_RS, s_at("2026-01-07", 10), "RS", NULL, 1, 10000, NULL, X3);
+    s_sync(fx, SHOP_RS, s_at("2026-01-07", 12));
+
+    s_check(fx, X1, X1, rs_sale, N_OF(rs_sale));
+    s_check(fx, X2, X2, of_sale, N_OF(of_sale));
+    s_check(fx, X3, X3, suspended, N_OF(suspended));
+    /* RS 10.00 + 10.00; DE 5.00; RG 2.00 + 2.00; HQ paid 29.00 */
+    assert_int_equal(s_balance(fx->db, "partner:RS"), 2000);
+    assert_int_equal(s_balance(fx->db, "partner:DE"), 500);
+    assert_int_equal(s_balance(fx->db, "partner:RG"), 400);
+    assert_int_equal(s_balance(fx->db, HQC), -2900);
+    assert_int_equal(s_count(fx, "SELECT count(*) FROM accounts WHERE name IN "
+                                 "('partner:OF', 'partner:HQ')"),
+                     0);
+    s_verify_ok(fx);
+}
+
+/*  The bug: a suspended partner, or one of kind hq, earned referral rewards
+    as a referrer.  Neither is paid; HQ keeps the reward, and a first
+    purchase made meanwhile has used the bonus up.  */
+static void test_rule_referrer_not_paid(void **state)
+{
+    static const xfer_t while_suspended[] = {
+        /* RS suspended: DE takes level 0, OF holds level 1 for HQ, RG level 2 */
+        {"commission", HQC, "partner:DE", 1000 /* 100.00 x 10% */, 0, 1000, "", 0,
+         "2026-01", ""},
+        {"commission", HQC, "partner:RG", 200 /* 100.00 x 2% */, 2, 200, "", 0, "2026-01",
+         ""},
+        /* M1's first purchase: RS, its referrer, is suspended: no 5.00, no 1.00
+           (before the fix: both, into partner:RS) */
+    };
+    static const xfer_t resumed[] = {
+        {"commission", HQC, "partner:RS", 500 /* 50.00 x 10% */, 0, 1000, "", 0,
+         "2026-01", ""},
+        {"commission", HQC, "partner:DE", 250 /* 50.00 x 5% */, 1, 500, "", 0, "2026-01",
+         ""},
+        /* not the first purchase: 1% only, 50.00 x 1% = 0.50 */
+        {"referral", HQR, "partner:RS", 50, -1, 100, "", 0, "2026-01", ""},
+    };
+    static const xfer_t hq_referrer[] = {
+        /* OF's own sale: RG level 1, 100.00 x 5%; M2's referrer OF is of kind
+           hq: no bonus, no 1% (before the fix: 5.00 + 1.00 into partner:OF) */
+        {"commission", HQC, "partner:RG", 500, 1, 500, "", 0, "2026-01", ""},
+    };
+    fixture_t *fx = *state;
+
+    s_signup(fx, SHOP_RS, s_at("2026-01-05", 10), PHONE_M1, "M1", NULL, "RS");
+    s_sync(fx, SHOP_RS, s_at("2026-01-05", 12));
+    s_signup(fx, SHOP_OF, s_at("2026-01-05", 10), PHONE_M2, "M2", NULL, "OF");
+    s_sync(fx, SHOP_OF, s_at("2026-01-05", 12));
+    s_suspend(fx->db, "RS", 1, s_at("2026-01-06", 9));
+    dn_ingest_forget(fx->ingest);
+    s_sale1(fx, SHOP_RS, s_at("2026-01-07", 10), "RS", PHONE_M1, 1, 10000, NULL, X1);
+    s_sync(fx, SHOP_RS, s_at("2026-01-07", 12));
+    s_sale1(fx, SHOP_OF, s_at("2026-01-07", 10), "OF", PHONE_M2, 1, 10000, NULL, X3);
+    s_sync(fx, SHOP_OF, s_at("2026-01-07", 12));
+    s_suspend(fx->db, "RS", 0, s_at("2026-01-08", 9));
+    dn_ingest_forget(fx->ingest);
+    s_sale1(fx, SHOP_RS, s_at("2026-01-09", 10), "RS", PHONE_M1, 1, 5000, NULL, X2);
+    s_sync(fx, SHOP_RS, s_at("2026-01-09", 12));
+
+    s_check(fx, X1, X1, while_suspended, N_OF(while_suspended));
+    s_check(fx, X2, X2, resumed, N_OF(resumed));
+    s_check(fx, X3, X3, hq_referrer, N_OF(hq_referrer));
+    s_assert_state(fx, PHONE_M1, "bound");
+    s_assert_state(fx, PHONE_M2, "bound");
+    /* RS 5.00 + 0.50; HQ's referral expense is the 0.50 alone */
+    assert_int_equal(s_balance(fx->db, "partner:RS"), 550);
+    assert_int_equal(s_balance(fx->db, HQR), -50);
+    s_verify_ok(fx);
+}
+
+/*  2. purchase_days and recruit_override_days count 24 h days from the
+    instant: start <= t < start + days x 86 400 000 ms.  The sign-up's
+    instant is its recorded time; --joined DATE is that date's midnight
+    (UTC); without --joined, the instant HQ added the partner.  */
+static void test_rule_windows(void **state)
+{
+    static const xfer_t at_signup[] = {
+        {"commission", HQC, "partner:RS", 100 /* 10.00 x 10% */, 0, 1000, "", 0,
+         "2026-01", ""},
+        {"commission", HQC, "partner:DE", 50 /* 10.00 x 5% */, 1, 500, "", 0, "2026-01",
+         ""},
+        /* recorded at the sign-up's very millisecond: in the window */
+        {"referral", HQR, MEM_R0, 500, -1, -1, "", 1, "2026-01", ""},
+        {"referral", HQR, MEM_R0, 10 /* 10.00 x 1% */, -1, 100, "", 0, "2026-01", ""},
+    };
+    static const xfer_t last_ms[] = {
+        {"commission", HQC, "partner:RS", 200, 0, 1000, "", 0, "2026-02", ""},
+        {"commission", HQC, "partner:DE", 100, 1, 500, "", 0, "2026-02", ""},
+        /* 2026-02-09 09:59:59.999 = sign-up + 30 x 86 400 000 - 1 ms: in */
+        {"referral", HQR, MEM_R0, 20 /* 20.00 x 1% */, -1, 100, "", 0, "2026-02", ""},
+    };
+    static const xfer_t end_ms[] = {
+        /* 2026-02-09 10:00:00.000 = sign-up + 30 x 24 h: the end, out */
+        {"commission", HQC, "partner:RS", 300, 0, 1000, "", 0, "2026-02", ""},
+        {"commission", HQC, "partner:DE", 150, 1, 500, "", 0, "2026-02", ""},
+    };
+    /* RS3's and RS4's sales, 100.00 each: the seller 10.00, D2 5.00, RG 2.00
+       (cap 1700) */
+    static const xfer_t before_joined[] = {
+        {"commission", HQC, "partner:RS3", 1000, 0, 1000, "", 0, "2026-01", ""},
+        {"commission", HQC, "partner:D2", 500, 1, 500, "", 0, "2026-01", ""},
+        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, "2026-01", ""},
+    };
+    static const xfer_t override_last_ms[] = {
+        {"commission", HQC, "partner:RS3", 1000, 0, 1000, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:D2", 500, 1, 500, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, "2026-03", ""},
+        /* 2026-03-02 23:59:59.999 = 2026-02-01 00:00 + 30 x 24 h - 1 ms:
+           RS, the recruiter, 100.00 x 1% */
+        {"override", HQC, "partner:RS", 100, -1, 100, "", 0, "2026-03", ""},
+    };
+    static const xfer_t override_end[] = {
+        /* 2026-03-03 00:00:00.000: the end, out */
+        {"commission", HQC, "partner:RS3", 1000, 0, 1000, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:D2", 500, 1, 500, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, "2026-03", ""},
+    };
+    static const xfer_t rs4_before[] = {
+        /* 2026-02-10 15:29:59.999: before RS4 joined */
+        {"commission", HQC, "partner:RS4", 1000, 0, 1000, "", 0, "2026-02", ""},
+        {"commission", HQC, "partner:D2", 500, 1, 500, "", 0, "2026-02", ""},
+        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, "2026-02", ""},
+    };
+    static const xfer_t rs4_last_ms[] = {
+        {"commission", HQC, "partner:RS4", 1000, 0, 1000, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:D2", 500, 1, 500, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, "2026-03", ""},
+        {"override", HQC, "partner:RS", 100, -1, 100, "", 0, "2026-03", ""},
+    };
+    static const xfer_t rs4_end[] = {
+        {"commission", HQC, "partner:RS4", 1000, 0, 1000, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:D2", 500, 1, 500, "", 0, "2026-03", ""},
+        {"commission", HQC, "partner:RG", 200, 2, 200, "", 0, "2026-03", ""},
+    };
+    fixture_t *fx = *state;
+    int64_t signup = s_at("2026-01-10", 10), joined = s_at("2026-02-01", 0);
+    int64_t rs4_added = s_at("2026-02-10", 15) + 30 * 60 * 1000; /* 15:30:00.000 */
+    int64_t days30 = 30 * DN_DAY_MS;
+
+    s_signup(fx, SHOP_RS, s_at("2026-01-02", 10), PHONE_R0, "R0", NULL, NULL);
+    s_signup(fx, SHOP_RS, signup, PHONE_M3, "M3", PHONE_R0, NULL);
+    s_sale1(fx, SHOP_RS, signup, "RS", PHONE_M3, 1, 1000, NULL, X1);
+    s_sale1(fx, SHOP_RS, signup + days30 - 1, "RS", PHONE_M3, 1, 2000, NULL, X2);
+    s_sale1(fx, SHOP_RS, signup + days30, "RS", PHONE_M3, 1, 3000, NULL, X3);
+    s_sync(fx, SHOP_RS, s_at("2026-02-09", 12));
+
+    /* partner add RS4 --recruiter RS at 15:30:00.000, no --joined */
+    s_recruited(fx->db, "RS4", "reseller", "D2", "RS", rs4_added, rs4_added);
+    dn_ingest_forget(fx->ingest);
+    s_sale1(fx, SHOP_D2, joined - 1, "RS3", NULL, 1, 10000, NULL, X4);
+    s_sale1(fx, SHOP_D2, rs4_added - 1, "RS4", NULL, 1, 10000, NULL, X7);
+    s_sale1(fx, SHOP_D2, joined + days30 - 1, "RS3", NULL, 1, 10000, NULL, X5);
+    s_sale1(fx, SHOP_D2, joined + days30, "RS3", NULL, 1, 10000, NULL, X6);
+    s_sale1(fx, SHOP_D2, rs4_added + days30 - 1, "RS4", NULL, 1, 10000, NULL, X8);
+    s_sale1(fx, SHOP_D2, rs4_added + days30, "RS4", NULL, 1, 10000, NULL, X9);
+    s_sync(fx, SHOP_D2, s_at("2026-03-13", 12));
+
+    s_check(fx, X1, X1, at_signup, N_OF(at_signup));
+    s_check(fx, X2, X2, last_ms, N_OF(last_ms));
+    s_check(fx, X3, X3, end_ms, N_OF(end_ms));
+    s_check(fx, X4, X4, before_joined, N_OF(before_joined));
+    s_check(fx, X5, X5, override_last_ms, N_OF(override_last_ms));
+    s_check(fx, X6, X6, override_end, N_OF(override_end));
+    s_check(fx, X7, X7, rs4_before, N_OF(rs4_before));
+    s_check(fx, X8, X8, rs4_last_ms, N_OF(rs4_last_ms));
+    s_check(fx, X9, X9, rs4_end, N_OF(rs4_end));
+    /* R0: 5.00 + 0.10 + 0.20 */
+    assert_int_equal(s_balance(fx->db, MEM_R0), 530);
+    s_verify_ok(fx);
+}
+
+/*  3. A sale recorded before the member's sign-up is not one of its
+    purchases: it pays its referrer nothing and does not use up the first
+    purchase, wherever it was made.  */
+static void test_rule_purchase_before_signup(void **state)
+{
+    static const xfer_t before[] = {
+        {"commission", HQC, "partner:RS", 100 /* 10.00 x 10% */, 0, 1000, "", 0,
+         "2026-01", ""},
+        {"commission", HQC, "partner:DE", 50, 1, 500, "", 0, "2026-01", ""},
+    };
+    static const xfer_t first[] = {
+        {"commission", HQC, "partner:RS", 200 /* 20.00 x 10% */, 0, 1000, "", 0,
+         "2026-01", ""},
+        {"commission", HQC, "partner:DE", 100, 1, 500, "", 0, "2026-01", ""},
+        /* the first purchase after the sign-up (before: no bonus, as X1 was
+           the member's first sale) */
+        {"referral", HQR, MEM_R0, 500, -1, -1, "", 1, "2026-01", ""},
+        {"referral", HQR, MEM_R0, 20 /* 20.00 x 1% */, -1, 100, "", 0, "2026-01", ""},
+    };
+    static const xfer_t elsewhere_before[] = {
+        /* D2's sale to M2, recorded before M2 signed up at SHOP-RS: D2 3.00,
+           RG 1.50, no referral; it neither binds nor voids M2's referral
+           (before: the bonus 5.00 was paid here) */
+        {"commission", HQC, "partner:D2", 300, 0, 1000, "", 0, "2026-01", ""},
+        {"commission", HQC, "partner:RG", 150, 1, 500, "", 0, "2026-01", ""},
+    };
+    static const xfer_t m2_first[] = {
+        {"commission", HQC, "partner:RS", 400 /* 40.00 x 10% */, 0, 1000, "", 0,
+         "2026-01", ""},
+        {"commission", HQC, "partner:DE", 200, 1, 500, "", 0, "2026-01", ""},
+        {"referral", HQR, MEM_R0, 500, -1, -1, "", 1, "2026-01", ""},
+        {"referral", HQR, MEM_R0, 40 /* 40.00 x 1% */, -1, 100, "", 0, "2026-01", ""},
+    };
+    fixture_t *fx = *state;
+
+    s_signup(fx, SHOP_RS, s_at("2026-01-02", 10), PHONE_R0, "R0", NULL, NULL);
+    s_sale1(fx, SHOP_RS, s_at("2026-01-12", 10), "RS", PHONE_M1, 1, 1000, NULL, X1);
+    s_signup(fx, SHOP_RS, s_at("2026-01-13", 10), PHONE_M1, "M1", PHONE_R0, NULL);
+    s_signup(fx, SHOP_RS, s_at("2026-01-13", 11), PHONE_M2, "M2", PHONE_R0, NULL);
+    s_sale1(fx, SHOP_RS, s_at("2026-01-14", 10), "RS", PHONE_M1, 1, 2000, NULL, X2);
+    s_sync(fx, SHOP_RS, s_at("2026-01-14", 12));
+    s_sale1(fx, SHOP_D2, s_at("2026-01-12", 12), "D2", PHONE_M2, 1, 3000, NULL, X3);
+    s_sync(fx, SHOP_D2, s_at("2026-01-15", 12));
+    s_assert_state(fx, PHONE_M2, "pending");
+    s_sale1(fx, SHOP_RS, s_at("2026-01-16", 10), "RS", PHONE_M2, 1, 4000, NULL, X4);
+    s_sync(fx, SHOP_RS, s_at("2026-01-16", 12));
+
+    s_check(fx, X1, X1, before, N_OF(before));
+    s_check(fx, X2, X2, first, N_OF(first));
+    s_check(fx, X3, X3, elsewhere_before, N_OF(elsewhere_before));
+    s_check(fx, X4, X4, m2_first, N_OF(m2_first));
+    s_assert_state(fx, PHONE_M1, "bound");
+    s_assert_state(fx, PHONE_M2, "bound");
+    /* R0: 5.00 + 0.20 + 5.00 + 0.40 */
+    assert_int_equal(s_balance(fx->db, MEM_R0), 1060);
+    s_verify_ok(fx);
+}
+
+/*  4. A first purchase that reaches the server before the member's
+    sign-up voids the referral: nothing is paid then or later.  */
+static void test_rule_first_sale_before_signup(void **state)
+{
+    static const xfer_t d2_first[] = {
+        {"commission", HQC, "partner:D2", 500 /* 50.00 x 10% */, 0, 1000, "", 0,
+         "2026-01", ""},
+        {"commission", HQC, "partner:RG", 250 /* 50.00 x 5% */, 1, 500, "", 0, "2026-01",
+         ""},
+    };
+    static const xfer_t rs_later[] = {
+        /* void: no referral (before: no bonus, but 60.00 x 1% = 0.60) */
+        {"commission", HQC, "partner:RS", 600, 0, 1000, "", 0, "2026-01", ""},
+        {"commission", HQC, "partner:DE", 300, 1, 500, "", 0, "2026-01", ""},
+    };
+    fixture_t *fx = *state;
+    char sql[256];
+
+    s_signup(fx, SHOP_RS, s_at("2026-01-02", 10), PHONE_R0, "R0", NULL, NULL);
+    s_sync(fx, SHOP_RS, s_at("2026-01-02", 12));
+    /* SHOP-RS signs M1 up and goes offline; M1 buys at SHOP-D2 next day */
+    s_signup(fx, SHOP_RS, s_at("2026-01-20", 10), PHONE_M1, "M1", PHONE_R0, NULL);
+    s_sale1(fx, SHOP_D2, s_at("2026-01-21", 10), "D2", PHONE_M1, 1, 5000, NULL, X1);
+    s_sync(fx, SHOP_D2, s_at("2026-01-21", 12));
+    s_sale1(fx, SHOP_RS, s_at("2026-01-22", 10), "RS", PHONE_M1, 1, 6000, NULL, X2);
+    s_sync(fx, SHOP_RS, s_at("2026-01-22", 12));
+
+    s_check(fx, X1, X1, d2_first, N_OF(d2_first));
+    s_check(fx, X2, X2, rs_later, N_OF(rs_later));
+    s_assert_state(fx, PHONE_M1, "void");
+    snprintf(
+        sql, sizeof sql,
+        "SELECT count(*) FROM member_referrals WHERE phone = '%s' AND first_eid = %lld "
+        "AND first_site_id = %lld",
+        PHONE_M1, (long long)s_eid(fx->db, fx->ids[X1]),
+        (long long)fx->sites[SHOP_D2]->reg.id);
+    assert_int_equal(s_count(fx, sql), 1);
+    assert_int_equal(
+        s_count(fx, "SELECT count(*) FROM transfers WHERE code = 'referral'"), 0);
+    s_verify_ok(fx);
+}
+
+/*  5. A sale of 0.00 is no purchase; a first purchase refunded in full
+    takes its bonus back, and stays the first purchase.  */
+static void test_rule_zero_and_refunded_first(void **state)
+{
+    static const xfer_t first[] = {
+        {"commission", HQC, "partner:RS", 500 /* 50.00 x 10% */, 0, 1000, "", 0,
+         "2026-02", ""},
+        {"commission", HQC, "partner:DE", 250 /* 50.00 x 5% */, 1, 500, "", 0, "2026-02",
+         ""},
+        /* the first purchase: the 0.00 sample before it is none (before: the
+           bonus was paid on the sample and never taken back) */
+        {"referral", HQR, MEM_R0, 500, -1, -1, "", 1, "2026-02", ""},
+        {"referral", HQR, MEM_R0, 50 /* 50.00 x 1% */, -1, 100, "", 0, "2026-02", ""},
+    };
+    static const xfer_t refund[] = {
+        /* refunded in full: everything back, the bonus too */
+        {"clawback", "partner:RS", HQC, 500, 0, 1000, "", 0, "2026-02", ""},
+        {"clawback", "partner:DE", HQC, 250, 1, 500, "", 0, "2026-02", ""},
+        {"clawback", MEM_R0, HQR, 500, -1, -1, "", 1, "2026-02", ""},
+        {"clawback", MEM_R0, HQR, 50, -1, 100, "", 0, "2026-02", ""},
+    };
+    static const xfer_t again[] = {
+        {"commission", HQC, "partner:RS", 300 /* 30.00 x 10% */, 0, 1000, "", 0,
+         "2026-02", ""},
+        {"commission", HQC, "partner:DE", 150, 1, 500, "", 0, "2026-02", ""},
+        /* not the first purchase, although the first was refunded: 1% only */
+        {"referral", HQR, MEM_R0, 30, -1, 100, "", 0, "2026-02", ""},
+    };
+    fixture_t *fx = *state;
+
+    s_signup(fx, SHOP_RS, s_at("2026-01-02", 10), PHONE_R0, "R0", NULL, NULL);
+    s_signup(fx, SHOP_RS, s_at("2026-02-01", 10), PHONE_M1, "M1", PHONE_R0, NULL);
+    s_sale1(fx, SHOP_RS, s_at("2026-02-02", 10), "RS", PHONE_M1, 1, 0, NULL, X1);
+    s_sale1(fx, SHOP_RS, s_at("2026-02-03", 10), "RS", PHONE_M1, 1, 5000, NULL, X2);
+    s_refund(fx, SHOP_RS, s_at("2026-02-04", 10), X2, 5000, NULL, 0, X3);
+    s_sale1(fx, SHOP_RS, s_at("2026-02-05", 10), "RS", PHONE_M1, 1, 3000, NULL, X4);
+    s_sync(fx, SHOP_RS, s_at("2026-02-05", 12));
+
+    s_check(fx, X1, X1, NULL, 0);
+    s_check(fx, X2, X2, first, N_OF(first));
+    s_check(fx, X3, X2, refund, N_OF(refund));
+    s_check(fx, X4, X4, again, N_OF(again));
+    /* R0: 5.00 + 0.50 - 5.00 - 0.50 + 0.30 */
+    assert_int_equal(s_balance(fx->db, MEM_R0), 30);
+    s_verify_ok(fx);
+}
+
+/*  6. Categories are codes: `Rice` and `RICE` are paid by [category:Rice],
+    stored as rice.  */
+static void test_rule_category_case(void **state)
+{
+    static const xfer_t want[] = {
+        /* 2 x 25.00 of Rice: the rice table, level 0 only: 50.00 x 4% */
+        {"commission", HQC, "partner:RS", 200, 0, 400, "rice", 0, "2026-01", ""},
+        /* 10.00 of oil by [levels]: 10% and 5% */
+        {"commission", HQC, "partner:RS", 100, 0, 1000, "", 0, "2026-01", ""},
+        {"commission", HQC, "partner:DE", 50, 1, 500, "", 0, "2026-01", ""},
+    };
+    static const xfer_t upper[] = {
+        {"commission", HQC, "partner:RS", 40 /* 10.00 x 4% */, 0, 400, "rice", 0,
+         "2026-01", ""},
+    };
+    static const dn_tk_line_t lines[] = {{"RICE-5KG", 2, 2500, "Rice"},
+                                         {"OIL-1L", 1, 1000, "oil"}};
+    fixture_t *fx = *state;
+
+    assert_int_equal(
+        s_count(fx, "SELECT count(*) FROM plan_rates WHERE category = 'rice'"), 1);
+    s_sale(fx, SHOP_RS, s_at("2026-01-05", 10), "RS", NULL, lines, N_OF(lines), X1);
+    s_sale1(fx, SHOP_RS, s_at("2026-01-05", 11), "RS", NULL, 1, 1000, "RICE", X2);
+    s_sync(fx, SHOP_RS, s_at("2026-01-05", 12));
+    s_check(fx, X1, X1, want, N_OF(want));
+    s_check(fx, X2, X2, upper, N_OF(upper));
+    s_verify_ok(fx);
+}
+
+/*  7. A sale in another currency than the plan's earns nothing and is no
+    purchase: the member's first purchase is still to come.  */
+static void test_rule_other_currency(void **state)
+{
+    static const xfer_t first[] = {
+        {"commission", HQC, "partner:RS", 100 /* 10.00 x 10% */, 0, 1000, "", 0,
+         "2026-02", ""},
+        {"commission", HQC, "partner:DE", 50, 1, 500, "", 0, "2026-02", ""},
+        /* before: no bonus, as the USD sale had used the first purchase up */
+        {"referral", HQR, MEM_R0, 500, -1, -1, "", 1, "2026-02", ""},
+        {"referral", HQR, MEM_R0, 10, -1, 100, "", 0, "2026-02", ""},
+    };
+    const dn_tk_line_t line[] = {{"ITEM", 1, 10000, NULL}};
+    fixture_t *fx = *state;
+    dn_tk_event_t e;
+
+    s_signup(fx, SHOP_RS, s_at("2026-01-02", 10), PHONE_R0, "R0", NULL, NULL);
+    s_signup(fx, SHOP_RS, s_at("2026-02-01", 10), PHONE_M1, "M1", PHONE_R0, NULL);
+    assert_int_equal(
+        dn_tk_sale(&e, "RS", DEALERNET__CHANNEL__CHANNEL_STORE, PHONE_M1, line, 1), 0);
+    e.sale.currency = "USD";
+    dn_test_site_record(fx->sites[SHOP_RS], &e.ev, s_at("2026-02-02", 10), fx->ids[X1]);
+    s_sync(fx, SHOP_RS, s_at("2026-02-02", 12));
+    s_assert_state(fx, PHONE_M1, "pending");
+    s_sale1(fx, SHOP_RS, s_at("2026-02-03", 10), "RS", PHONE_M1, 1, 1000, NULL, X2);
+    s_sync(fx, SHOP_RS, s_at("2026-02-03", 12));
+
+    s_check(fx, X1, X1, NULL, 0);
+    s_check(fx, X2, X2, first, N_OF(first));
+    s_assert_state(fx, PHONE_M1, "bound");
+    s_verify_ok(fx);
+}
+
+/*  8. A plan version dated between two others is accepted when no stored
+    sale is at or after its date (so nothing posted changes); the sales of
+    its span that reach the server afterwards, however long ago they were
+    recorded, are posted under it.  */
+static void test_rule_plan_slotted(void **state)
+{
+    static const char p2[] = "[plan]\neffective = 2026-03-01\ncurrency = CNY\n\n"
+                             "[levels]\n0 = 1500\n";
+    static const char p3[] = "[plan]\neffective = 2026-06-01\ncurrency = CNY\n\n"
+                             "[levels]\n0 = 2000\n";
+    static const char early[] = "[plan]\neffective = 2026-01-05\ncurrency = CNY\n\n"
+                                "[levels]\n0 = 900\n";
+    static const xfer_t r_sale[] = {
+        {"commission", HQC, "partner:RS", 1000 /* R: 100.00 x 10% */, 0, 1000, "", 0,
+         "2026-01", ""},
+        {"commission", HQC, "partner:DE", 500, 1, 500, "", 0, "2026-01", ""},
+    };
+    static const xfer_t r_late[] = {
+        {"commission", HQC, "partner:RS", 1000, 0, 1000, "", 0, "2026-02", ""},
+        {"commission", HQC, "partner:DE", 500, 1, 500, "", 0, "2026-02", ""},
+    };
+    static const xfer_t p2_sale[] = {
+        {"commission", HQC, "partner:RS", 1500 /* P2: 100.00 x 15% */, 0, 1500, "", 0,
+         "2026-03", ""},
+    };
+    static const xfer_t p3_sale[] = {
+        {"commission", HQC, "partner:RS", 2000 /* P3: 100.00 x 20% */, 0, 2000, "", 0,
+         "2026-06", ""},
+    };
+    fixture_t *fx = *state;
+    dn_plan_t plan;
+    char why[256] = "";
+
+    s_plan(fx->db, p3, s_at("2025-12-16", 9));
+    dn_ingest_forget(fx->ingest);
+    s_sale1(fx, SHOP_RS, s_at("2026-01-10", 10), "RS", NULL, 1, 10000, NULL, X1);
+    s_sync(fx, SHOP_RS, s_at("2026-01-10", 12));
+    /* SHOP-RS goes offline and records through spring */
+    s_sale1(fx, SHOP_RS, s_at("2026-02-10", 10), "RS", NULL, 1, 10000, NULL, X2);
+    s_sale1(fx, SHOP_RS, s_at("2026-03-10", 10), "RS", NULL, 1, 10000, NULL, X3);
+    /* HQ slots P2 in between R and P3 on 2026-03-20: the latest stored sale is
+       X1 (01-10), before it */
+    s_plan(fx->db, p2, s_at("2026-03-20", 9));
+    /* a version dated before a stored sale is refused */
+    assert_int_equal(
+        dn_plan_set(fx->db, early, s_at("2026-03-20", 10), &plan, why, sizeof why),
+        DN_EPERM);
+    assert_string_equal(why, "effective 2026-01-05 is not after the latest sale stored "
+                             "(recorded 2026-01-10T10:00:00.000Z): it would change "
+                             "commissions already posted; choose a later date");
+    dn_ingest_forget(fx->ingest);
+    s_sale1(fx, SHOP_RS, s_at("2026-06-02", 10), "RS", NULL, 1, 10000, NULL, X4);
+    s_sync(fx, SHOP_RS, s_at("2026-06-02", 12));
+
+    s_check(fx, X1, X1, r_sale, N_OF(r_sale));
+    s_check(fx, X2, X2, r_late, N_OF(r_late));
+    s_check(fx, X3, X3, p2_sale, N_OF(p2_sale)); /* recorded before P2 was set */
+    s_check(fx, X4, X4, p3_sale, N_OF(p3_sale));
+    s_verify_ok(fx);
+}
+
+/*  9. Partial clawbacks are rounded per refund (half to even) and capped at
+    what is left of each transfer; the completing refund takes back exactly
+    what is left, here nothing.  */
+static void test_rule_partial_clawbacks(void **state)
+{
+    static const xfer_t sale[] = {
+        {"commission", HQC, "partner:RS", 5 /* 0.50 x 10% = 0.05 */, 0, 1000, "", 0,
+         "2026-01", ""},
+        /* 0.50 x 5% = 0.025 -> 0.02: half to even, down */
+        {"commission", HQC, "partner:DE", 2, 1, 500, "", 0, "2026-01", ""},
+    };
+    static const xfer_t first[] = {
+        /* 0.15 of 0.50: RS 0.05 x 15/50 = 0.015 -> 0.02 (half to even, up);
+           DE 0.02 x 15/50 = 0.006 -> 0.01 */
+        {"clawback", "partner:RS", HQC, 2, 0, 1000, "", 0, "2026-01", ""},
+        {"clawback", "partner:DE", HQC, 1, 1, 500, "", 0, "2026-01", ""},
+    };
+    static const xfer_t third[] = {
+        /* RS: 0.015 -> 0.02, but 0.05 - 0.02 - 0.02 = 0.01 is left: 0.01;
+           DE: nothing left */
+        {"clawback", "partner:RS", HQC, 1, 0, 1000, "", 0, "2026-01", ""},
+    };
+    fixture_t *fx = *state;
+
+    s_sale1(fx, SHOP_RS, s_at("2026-01-05", 10), "RS", NULL, 1, 50, NULL, X1);
+    s_refund(fx, SHOP_RS, s_at("2026-01-06", 10), X1, 15, NULL, 0, X2);
+    s_refund(fx, SHOP_RS, s_at("2026-01-07", 10), X1, 15, NULL, 0, X3);
+    s_refund(fx, SHOP_RS, s_at("2026-01-08", 10), X1, 15, NULL, 0, X4);
+    s_refund(fx, SHOP_RS, s_at("2026-01-09", 10), X1, 5, NULL, 0, X5);
+    s_sync(fx, SHOP_RS, s_at("2026-01-09", 12));
+
+    s_check(fx, X1, X1, sale, N_OF(sale));
+    s_check(fx, X2, X1, first, N_OF(first));
+    s_check(fx, X3, X1, first, N_OF(first)); /* the same again: 0.02 and 0.01 */
+    s_check(fx, X4, X1, third, N_OF(third));
+    s_check(fx, X5, X1, NULL, 0); /* the completing refund: nothing is left */
+    assert_int_equal(s_balance(fx->db, "partner:RS"), 0);
+    assert_int_equal(s_balance(fx->db, "partner:DE"), 0);
+    s_verify_ok(fx);
+}
+
+/*  Referral squatting: SHOP-D2 signs up a customer it never served,
+    naming its own partner D2; the customer's first purchase is at SHOP-RS,
+    so the referral is void and D2 earns nothing from that customer, at
+    SHOP-RS or at its own shop.  A customer D2's shop signs up and first
+    sells to is bound to D2, and pays it on purchases anywhere.  */
+static void test_rule_binding(void **state)
+{
+    static const xfer_t squat_first[] = {
+        /* void: commission only (before: D2 5.00 + 1.00) */
+        {"commission", HQC, "partner:RS", 1000 /* 100.00 x 10% */, 0, 1000, "", 0,
+         "2026-02", ""},
+        {"commission", HQC, "partner:DE", 500, 1, 500, "", 0, "2026-02", ""},
+    };
+    static const xfer_t squat_again[] = {
+        {"commission", HQC, "partner:RS", 500 /* 50.00 x 10% */, 0, 1000, "", 0,
+         "2026-02", ""},
+        {"commission", HQC, "partner:DE", 250, 1, 500, "", 0, "2026-02", ""},
+    };
+    static const xfer_t squat_own_shop[] = {
+        /* still void at D2's own shop: D2 sells, 20.00 x 10% and RG 5% */
+        {"commission", HQC, "partner:D2", 200, 0, 1000, "", 0, "2026-02", ""},
+        {"commission", HQC, "partner:RG", 100, 1, 500, "", 0, "2026-02", ""},
+    };
+    static const xfer_t bound_first[] = {
+        {"commission", HQC, "partner:D2", 300 /* 30.00 x 10% */, 0, 1000, "", 0,
+         "2026-02", ""},
+        {"commission", HQC, "partner:RG", 150, 1, 500, "", 0, "2026-02", ""},
+        {"referral", HQR, "partner:D2", 500, -1, -1, "", 1, "2026-02", ""},
+        {"referral", HQR, "partner:D2", 30 /* 30.00 x 1% */, -1, 100, "", 0, "2026-02",
+         ""},
+    };
+    static const xfer_t bound_elsewhere[] = {
+        {"commission", HQC, "partner:RS", 1000, 0, 1000, "", 0, "2026-02", ""},
+        {"commission", HQC, "partner:DE", 500, 1, 500, "", 0, "2026-02", ""},
+        /* bound: D2 earns 1% of its member's purchase at SHOP-RS */
+        {"referral", HQR, "partner:D2", 100, -1, 100, "", 0, "2026-02", ""},
+    };
+    fixture_t *fx = *state;
+    char sql[256];
+
+    s_signup(fx, SHOP_RS, s_at("2026-01-02", 10), PHONE_R0, "R0", NULL, NULL);
+    s_signup(fx, SHOP_RS, s_at("2026-01-02", 11), PHONE_M3, "M3", NULL, "RS");
+    s_sync(fx, SHOP_RS, s_at("2026-01-02", 12));
+    s_signup(fx, SHOP_D2, s_at("2026-02-01", 10), PHONE_M1, "M1", NULL, "D2");
+    s_signup(fx, SHOP_D2, s_at("2026-02-01", 11), PHONE_M2, "M2", NULL, "D2");
+    s_sync(fx, SHOP_D2, s_at("2026-02-01", 12));
+    s_assert_state(fx, PHONE_M1, "pending");
+    s_sale1(fx, SHOP_RS, s_at("2026-02-02", 10), "RS", PHONE_M1, 1, 10000, NULL, X1);
+    s_sale1(fx, SHOP_RS, s_at("2026-02-03", 10), "RS", PHONE_M1, 1, 5000, NULL, X2);
+    s_sync(fx, SHOP_RS, s_at("2026-02-03", 12));
+    s_sale1(fx, SHOP_D2, s_at("2026-02-04", 10), "D2", PHONE_M1, 1, 2000, NULL, X3);
+    s_sale1(fx, SHOP_D2, s_at("2026-02-04", 11), "D2", PHONE_M2, 1, 3000, NULL, X4);
+    s_sync(fx, SHOP_D2, s_at("2026-02-04", 12));
+    s_sale1(fx, SHOP_RS, s_at("2026-02-05", 10), "RS", PHONE_M2, 1, 10000, NULL, X5);
+    s_sync(fx, SHOP_RS, s_at("2026-02-05", 12));
+
+    s_check(fx, X1, X1, squat_first, N_OF(squat_first));
+    s_check(fx, X2, X2, squat_again, N_OF(squat_again));
+    s_check(fx, X3, X3, squat_own_shop, N_OF(squat_own_shop));
+    s_check(fx, X4, X4, bound_first, N_OF(bound_first));
+    s_check(fx, X5, X5, bound_elsewhere, N_OF(bound_elsewhere));
+    s_assert_state(fx, PHONE_M1, "void");
+    s_assert_state(fx, PHONE_M2, "bound");
+    s_assert_state(fx, PHONE_M3, "pending");
+    s_assert_state(fx, PHONE_R0, "none");
+    /* HQ's list of void referrals: M1, first bought at SHOP-RS */
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM member_referrals WHERE referral_state = 'void' AND "
+             "phone = '%s' AND first_site_id = %lld",
+             PHONE_M1, (long long)fx->sites[SHOP_RS]->reg.id);
+    assert_int_equal(s_count(fx, sql), 1);
+    assert_int_equal(
+        s_count(fx,
+                "SELECT count(*) FROM member_referrals WHERE referral_state = 'void'"),
+        1);
+    /* D2: 2.00 + 3.00 commission, 5.00 + 0.30 + 1.00 referral */
+    assert_int_equal(s_balance(fx->db, "partner:D2"), 1130);
+    s_verify_ok(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1282,6 +2019,33 @@ int main(void)
         cmocka_unit_test(test_tamper_event),
         cmocka_unit_test(test_double_post),
     };
+    /* every rule stated: a central.db each */
+    const struct CMUnitTest rules[] = {
+        cmocka_unit_test_setup_teardown(test_rule_hq_in_tree, s_rules_setup,
+                                        s_group_teardown),
+        cmocka_unit_test_setup_teardown(test_rule_referrer_not_paid, s_rules_setup,
+                                        s_group_teardown),
+        cmocka_unit_test_setup_teardown(test_rule_windows, s_rules_setup,
+                                        s_group_teardown),
+        cmocka_unit_test_setup_teardown(test_rule_purchase_before_signup, s_rules_setup,
+                                        s_group_teardown),
+        cmocka_unit_test_setup_teardown(test_rule_first_sale_before_signup, s_rules_setup,
+                                        s_group_teardown),
+        cmocka_unit_test_setup_teardown(test_rule_zero_and_refunded_first, s_rules_setup,
+                                        s_group_teardown),
+        cmocka_unit_test_setup_teardown(test_rule_category_case, s_rules_setup,
+                                        s_group_teardown),
+        cmocka_unit_test_setup_teardown(test_rule_other_currency, s_rules_setup,
+                                        s_group_teardown),
+        cmocka_unit_test_setup_teardown(test_rule_plan_slotted, s_rules_setup,
+                                        s_group_teardown),
+        cmocka_unit_test_setup_teardown(test_rule_partial_clawbacks, s_rules_setup,
+                                        s_group_teardown),
+        cmocka_unit_test_setup_teardown(test_rule_binding, s_rules_setup,
+                                        s_group_teardown),
+    };
+    int failed;
     dn_log_init("test_ledger", DN_LOG_QUIET, 0);
-    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+    failed = cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+    return failed + cmocka_run_group_tests_name("rules", rules, NULL, NULL);
 }

@@ -200,7 +200,11 @@ static void test_parse_example(void **state)
     assert_ptr_equal(dn_plan_table(&plan, "tea"), &plan.levels);
     assert_ptr_equal(dn_plan_table(&plan, ""), &plan.levels);
     assert_ptr_equal(dn_plan_table(&plan, NULL), &plan.levels);
-    assert_ptr_equal(dn_plan_table(&plan, "Rice"), &plan.levels); /* codes are exact */
+    /* categories are codes: ASCII case does not matter */
+    assert_ptr_equal(dn_plan_table(&plan, "Rice"), &plan.categories[0]);
+    assert_ptr_equal(dn_plan_table(&plan, "RICE"), &plan.categories[0]);
+    assert_ptr_equal(dn_plan_table(&plan, "ric"), &plan.levels);
+    assert_ptr_equal(dn_plan_table(&plan, "rice2"), &plan.levels);
 }
 
 static void test_parse_deploy_file(void **state)
@@ -243,9 +247,10 @@ static void test_parse_forms(void **state)
     assert_int_equal(plan.effective_ms, 1924905600000LL);
     assert_int_equal(plan.levels.n_levels, 1);
     assert_int_equal(plan.levels.bps[0], 1);
-    /* categories in code order, whatever the file's order */
+    /* categories in code order, whatever the file's order, stored
+       lower-case ([category:Apples] is the category apples) */
     assert_int_equal(plan.n_categories, 2);
-    assert_string_equal(plan.categories[0].category, "Apples");
+    assert_string_equal(plan.categories[0].category, "apples");
     assert_int_equal(plan.categories[0].n_levels, 1);
     assert_int_equal(plan.categories[0].bps[0], 10000);
     assert_string_equal(plan.categories[1].category, "tea.green");
@@ -319,6 +324,9 @@ static void test_parse_refusals(void **state)
     s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\n0 = 800\n"
               "[category:rice]\n0 = 1\n[category:rice]\n",
               "line 8: section [category:rice] given twice (first on line 6)");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\n0 = 800\n"
+              "[category:rice]\n0 = 1\n[category:RICE]\n",
+              "line 8: section [category:RICE] given twice (first on line 6)");
     s_refused(
         "[plan]\neffective = 2026-01-01\ncurrency = CNY\n[category:2rice]\n",
         "line 4: category '2rice' is not a code (a letter, then letters, digits, '_', "

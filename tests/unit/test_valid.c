@@ -80,6 +80,24 @@ static void test_code(void **state)
     s_table(dn_valid_code, cases, N_OF(cases));
 }
 
+/*  Codes compare and store without regard to ASCII case; nothing else is
+    folded.  */
+static void test_code_fold(void **state)
+{
+    char text[] = "Rice_2.GREEN-x\xc3\x89";
+    (void)state;
+    dn_code_fold(text);
+    assert_string_equal(text, "rice_2.green-x\xc3\x89"); /* the UTF-8 bytes stay */
+    assert_true(dn_code_equal("rice", "rice"));
+    assert_true(dn_code_equal("Rice", "rICE"));
+    assert_true(dn_code_equal("", ""));
+    assert_false(dn_code_equal("rice", "ric"));
+    assert_false(dn_code_equal("ric", "rice"));
+    assert_false(dn_code_equal("rice", "rice "));
+    assert_false(dn_code_equal("a-b", "a_b"));
+    assert_false(dn_code_equal("\xc3\x89", "\xc3\xa9")); /* not ASCII: exact */
+}
+
 static void test_sku(void **state)
 {
     (void)state;
@@ -303,9 +321,13 @@ static void test_parse_int(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_code),        cmocka_unit_test(test_sku),
-        cmocka_unit_test(test_name),        cmocka_unit_test(test_phone_normalize),
-        cmocka_unit_test(test_valid_phone), cmocka_unit_test(test_parse_int),
+        cmocka_unit_test(test_code),
+        cmocka_unit_test(test_code_fold),
+        cmocka_unit_test(test_sku),
+        cmocka_unit_test(test_name),
+        cmocka_unit_test(test_phone_normalize),
+        cmocka_unit_test(test_valid_phone),
+        cmocka_unit_test(test_parse_int),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
