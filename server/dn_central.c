@@ -257,6 +257,23 @@ static const dn_migration_t s_migrations[] = {
         dn_central_open, which runs dn_report_rebuild once.  */
      "INSERT INTO meta(key, value) SELECT 'reports_rebuild', '1' "
      "  WHERE EXISTS (SELECT 1 FROM events);"},
+    {/* HQ guard rails (issue 10, item 7), owned by dn_plan and dn_ledger.
+        A plan version no sale fell under can be retired: it stays, with who
+        retired it and when, but is never in force again.  */
+     "ALTER TABLE plans ADD COLUMN retired_ms INTEGER;"
+     "ALTER TABLE plans ADD COLUMN retired_by TEXT;"
+     /* A payout reference is used once: a second payout with the same
+        --ref would pay the same bank transfer twice.  A table of its own
+        rather than a unique index on transfers(ref), which a ledger that
+        already holds such a pair could not build: of an existing pair, the
+        earlier payout keeps the reference.  */
+     "CREATE TABLE payout_refs ("
+     "  ref TEXT PRIMARY KEY,"
+     "  transfer_id INTEGER NOT NULL UNIQUE REFERENCES transfers(id)"
+     ") WITHOUT ROWID;"
+     "INSERT OR IGNORE INTO payout_refs(ref, transfer_id) "
+     "  SELECT ref, id FROM transfers WHERE code = 'payout' AND ref IS NOT NULL "
+     "  ORDER BY id;"},
 };
 
 /*  Completes migration 3 on a database that held events before it.  */
