@@ -1290,7 +1290,64 @@ static void test_double_post(void **state)
     s_remove_copy(path);
 }
 
-/* -- guard rails: periods, retired plans ------------------------------------------ */
+/* -- guard rails: payout references, periods, retired plans ----------------------- */
+
+/*  A ledger of the version before the guard rails that already recorded
+    one bank transfer twice (the bug) still opens: the migration keeps the
+    reference for the earlier payout, and from then on refuses it.  The
+    old file is made from a copy: the new table and columns dropped, a
+    second payout with RS1's reference appended, user_version set back.  */
+static void test_migrate_payout_refs(void **state)
+{
+    fixture_t *fx = *state;
+    char dir[160], path[256], why[256] = "";
+    sqlite3 *db = NULL;
+    json_t *out = NULL;
+    int version;
+
+    snprintf(dir, sizeof dir, "%s/legacy", fx->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    s_copy(fx, "legacy/" DN_CENTRAL_DB_FILE, path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    /* the guard rails' migration is the last one: should another follow it,
+       undo that one here too */
+    version = (int)s_int(db, "PRAGMA user_version");
+    assert_int_equal(version, 4);
+    s_exec(db, "DROP TABLE payout_refs;"
+               "ALTER TABLE plans DROP COLUMN retired_ms;"
+               "ALTER TABLE plans DROP COLUMN retired_by;"
+               "INSERT INTO transfers(debit, credit, amount, code, period, ref, created_ms,"
+               "  prev_hash, hash) SELECT debit, credit, 100, 'payout', period, ref,"
+               "  created_ms + 1, hash, hash FROM transfers WHERE id = 51;");
+    {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version - 1);
+        s_exec(db, sql);
+    }
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    assert_int_equal(dn_central_open(dir, 0, &db), 0);
+    assert_int_equal(s_int(db, "PRAGMA user_version"), version);
+    assert_int_equal(
+        s_int(db, "SELECT count(*) FROM transfers WHERE ref = 'BANK-0510-1'"), 2);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM payout_refs"), 1);
+    assert_int_equal(
+        s_int(db, "SELECT transfer_id FROM payout_refs WHERE ref = 'BANK-0510-1'"), 51);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM plans WHERE retired_ms IS NULL"),
+                     2);
+    assert_int_equal(dn_ledger_payout(db, "RS1", 100, "BANK-0510-1", "hq",
+                                      s_at("2026-05-11", 9), &out, why, sizeof why),
+                     DN_EEXIST);
+    assert_null(out);
+    assert_int_equal(strncmp(why, "reference 'BANK-0510-1' is already used by payout 51 ",
+                             strlen("reference 'BANK-0510-1' is already used by payout 51 ")),
+                     0);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    s_remove_copy(path);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* -- periods, retired plans --------------------------------------------------------- */
 
 /*  The periods as one compact JSON text, at now.  */
 static char *s_periods(sqlite3 *db, int64_t now)
@@ -1438,6 +1495,7 @@ int main(void)
         cmocka_unit_test(test_tamper_transfer),
         cmocka_unit_test(test_tamper_event),
         cmocka_unit_test(test_double_post),
+        cmocka_unit_test(test_migrate_payout_refs),
         /* these close May and add a June sale */
         cmocka_unit_test(test_periods),
         cmocka_unit_test(test_retired_plan),
