@@ -288,14 +288,15 @@ int dn_store_catalog_set(dn_store_t *self, const char *sku, int64_t price,
                          const char *category)
 {
     sqlite3_stmt *stmt;
-    int rc = category ? dn_store_stmt(self,
-                                      "INSERT OR REPLACE INTO catalog(sku, price, category) "
-                                      "VALUES (?, ?, ?)",
-                                      &stmt)
-                      : dn_store_stmt(self,
-                                      "INSERT INTO catalog(sku, price) VALUES (?, ?) "
-                                      "ON CONFLICT(sku) DO UPDATE SET price = excluded.price",
-                                      &stmt);
+    int rc = category
+                 ? dn_store_stmt(self,
+                                 "INSERT OR REPLACE INTO catalog(sku, price, category) "
+                                 "VALUES (?, ?, ?)",
+                                 &stmt)
+                 : dn_store_stmt(self,
+                                 "INSERT INTO catalog(sku, price) VALUES (?, ?) "
+                                 "ON CONFLICT(sku) DO UPDATE SET price = excluded.price",
+                                 &stmt);
     if (rc)
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, sku, -1, SQLITE_STATIC);

@@ -509,9 +509,10 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
     if (category && strcmp(category, "-") == 0)
         category = ""; /* clears the SKU's category */
     else if (category && !dn_valid_code(category))
-        return s_usage_error("category '%s' is not a code (a letter, then letters, digits, "
-                             "'_', '.', '-'; at most 32) nor - (none)",
-                             category);
+        return s_usage_error(
+            "category '%s' is not a code (a letter, then letters, digits, "
+            "'_', '.', '-'; at most 32) nor - (none)",
+            category);
     if (!(store = s_open(dir, &code)))
         return code;
     rc = dn_money_parse(argv[optind + 1], dn_store_info(store)->exponent, &price);

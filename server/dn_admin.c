@@ -529,7 +529,8 @@ static int s_reply(unsigned status, const char *error, const char *result,
 int dn_admin_handle(sqlite3 *db, const char *admin, const uint8_t *request, size_t len,
                     uint8_t **reply, size_t *reply_len)
 {
-    return dn_admin_handle_at(db, admin, dn_time_now_ms(), request, len, reply, reply_len);
+    return dn_admin_handle_at(db, admin, dn_time_now_ms(), request, len, reply,
+                              reply_len);
 }
 
 int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,

@@ -305,16 +305,16 @@ int dn_ledger_period_list(sqlite3 *db, int64_t now_ms, json_t **out)
         }
         if (!open_listed && strcmp(open, period) < 0) {
             open_listed = 1;
-            if (json_array_append_new(*out, json_pack("{s:s, s:s, s:n, s:n}", "period",
-                                                      open, "status", "open", "closed",
-                                                      "closed_by")))
+            if (json_array_append_new(*out,
+                                      json_pack("{s:s, s:s, s:n, s:n}", "period", open,
+                                                "status", "open", "closed", "closed_by")))
                 rc = DN_ENOMEM;
         }
         dn_time_format(sqlite3_column_int64(stmt, 1), when);
-        if (rc == 0 && json_array_append_new(*out, json_pack("{s:s, s:s, s:s, s:s}",
-                                                             "period", period, "status",
-                                                             "closed", "closed", when,
-                                                             "closed_by", by)))
+        if (rc == 0 &&
+            json_array_append_new(*out, json_pack("{s:s, s:s, s:s, s:s}", "period",
+                                                  period, "status", "closed", "closed",
+                                                  when, "closed_by", by)))
             rc = DN_ENOMEM;
     }
     if (rc == 0 && step != SQLITE_DONE) /* a list cut short is not the list */
@@ -687,7 +687,8 @@ static int s_plan_at(dn_ledger_t *self, int64_t at_ms, const dn_plan_t **plan)
         sqlite3_stmt *stmt;
         size_t cap = 0;
         int rc = 0, step;
-        if (dn_db_cached(self->cache, "SELECT effective_ms FROM plans WHERE retired_ms IS NULL "
+        if (dn_db_cached(self->cache,
+                         "SELECT effective_ms FROM plans WHERE retired_ms IS NULL "
                          "ORDER BY effective_ms",
                          &stmt))
             return DN_EDB;
@@ -1257,11 +1258,11 @@ static int s_payout_ref_free(sqlite3 *db, const char *ref, int exponent,
         dn_time_format(sqlite3_column_int64(stmt, 2), when);
         if (dn_db_column_copy(stmt, 3, who, sizeof who))
             snprintf(who, sizeof who, "?");
-        rc = s_why(DN_EEXIST, why, why_size,
-                   "reference '%.60s' is already used by payout %lld (%s %s to %s at %s): "
-                   "each payment is recorded once",
-                   ref, (long long)sqlite3_column_int64(stmt, 0), amount, currency, who,
-                   when);
+        rc = s_why(
+            DN_EEXIST, why, why_size,
+            "reference '%.60s' is already used by payout %lld (%s %s to %s at %s): "
+            "each payment is recorded once",
+            ref, (long long)sqlite3_column_int64(stmt, 0), amount, currency, who, when);
     } else if (step != SQLITE_DONE) {
         rc = DN_EDB;
     }
@@ -1328,9 +1329,9 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     t.event_period[0] = '\0'; /* a payout belongs to the month it is made in */
     if (rc == 0)
         rc = s_post(self, &t);
-    if (rc == 0 && dn_db_prepare(db,
-                                 "INSERT INTO payout_refs(ref, transfer_id) VALUES (?, ?)",
-                                 &stmt) == 0) {
+    if (rc == 0 &&
+        dn_db_prepare(db, "INSERT INTO payout_refs(ref, transfer_id) VALUES (?, ?)",
+                      &stmt) == 0) {
         sqlite3_bind_text(stmt, 1, ref, -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 2, self->head_id);
         rc = dn_db_step_txn(db, stmt);

@@ -607,10 +607,11 @@ static int s_check_stored(sqlite3 *db, const dn_plan_t *plan, char *why, size_t 
     sqlite3_bind_int64(stmt, 1, plan->effective_ms);
     step = sqlite3_step(stmt);
     if (step == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_NULL)
-        rc = s_fail(why, why_size, DN_EEXIST,
-                    "a plan effective %s exists already: a version is never replaced; set "
-                    "a new one with a later effective date",
-                    date);
+        rc =
+            s_fail(why, why_size, DN_EEXIST,
+                   "a plan effective %s exists already: a version is never replaced; set "
+                   "a new one with a later effective date",
+                   date);
     else if (step == SQLITE_ROW) {
         dn_time_format(sqlite3_column_int64(stmt, 0), recorded);
         rc = s_fail(why, why_size, DN_EEXIST,
@@ -623,7 +624,8 @@ static int s_check_stored(sqlite3 *db, const dn_plan_t *plan, char *why, size_t 
     if (rc)
         return rc;
 
-    if (dn_db_prepare(db, "SELECT currency FROM plans ORDER BY effective_ms LIMIT 1", &stmt))
+    if (dn_db_prepare(db, "SELECT currency FROM plans ORDER BY effective_ms LIMIT 1",
+                      &stmt))
         return DN_EDB;
     step = sqlite3_step(stmt);
     if (step == SQLITE_ROW &&
@@ -904,48 +906,49 @@ int dn_plan_json(sqlite3 *db, const dn_plan_t *plan, json_t **out)
 /*  Appends one change of field to changes unless both values are equal;
     NULL stands for "not in that version".  0 or DN_ENOMEM.  */
 static int s_change(json_t *changes, const char *field, const char *in_force,
-                    const char *new)
+                    const char *proposed)
 {
-    const char *change = !in_force ? "added" : !new ? "removed" : "changed";
+    const char *change = !in_force ? "added" : !proposed ? "removed" : "changed";
     json_t *row;
-    if (in_force && new && strcmp(in_force, new) == 0)
+    if (in_force && proposed && strcmp(in_force, proposed) == 0)
         return 0;
     row = json_pack("{s:s, s:s, s:o, s:o}", "field", field, "change", change, "in_force",
                     in_force ? json_string(in_force) : json_null(), "new",
-                    new ? json_string(new) : json_null());
+                    proposed ? json_string(proposed) : json_null());
     return json_array_append_new(changes, row) ? DN_ENOMEM : 0;
 }
 
 /*  A whole-number value: in the version in force (when there is one) and
-    in the new one.  */
+    in the proposed one.  */
 static int s_change_int(json_t *changes, const char *field, int has_in_force,
-                        int64_t in_force, int64_t new)
+                        int64_t in_force, int64_t proposed)
 {
     char a[24], b[24];
     snprintf(a, sizeof a, "%lld", (long long)in_force);
-    snprintf(b, sizeof b, "%lld", (long long)new);
+    snprintf(b, sizeof b, "%lld", (long long)proposed);
     return s_change(changes, field, has_in_force ? a : NULL, b);
 }
 
 /*  The rates of one table, level by level: a level is in a table when it
     is below its n_levels (levels left out below the highest pay 0, as they
-    are stored).  in_force or new NULL: the table is not in that version.  */
+    are stored).  in_force or proposed NULL: the table is not in that version.  */
 static int s_change_table(json_t *changes, const char *section,
-                          const dn_plan_table_t *in_force, const dn_plan_table_t *new)
+                          const dn_plan_table_t *in_force,
+                          const dn_plan_table_t *proposed)
 {
     int n = in_force ? in_force->n_levels : 0;
-    if (new && new->n_levels > n)
-        n = new->n_levels;
+    if (proposed && proposed->n_levels > n)
+        n = proposed->n_levels;
     for (int level = 0; level < n; level++) {
         char field[DN_MAX_CODE_LEN + 32], a[16], b[16];
         int has_a = in_force && level < in_force->n_levels;
-        int has_b = new && level < new->n_levels;
+        int has_b = proposed && level < proposed->n_levels;
         int rc;
         snprintf(field, sizeof field, "[%s] %d", section, level);
         if (has_a)
             snprintf(a, sizeof a, "%d", (int)in_force->bps[level]);
         if (has_b)
-            snprintf(b, sizeof b, "%d", (int)new->bps[level]);
+            snprintf(b, sizeof b, "%d", (int)proposed->bps[level]);
         if ((rc = s_change(changes, field, has_a ? a : NULL, has_b ? b : NULL)) != 0)
             return rc;
     }
@@ -1005,8 +1008,7 @@ int dn_plan_diff(const dn_plan_t *in_force, const dn_plan_t *plan, json_t **chan
     return rc;
 }
 
-int dn_plan_check(sqlite3 *db, const char *text, json_t **out, char *why,
-                  size_t why_size)
+int dn_plan_check(sqlite3 *db, const char *text, json_t **out, char *why, size_t why_size)
 {
     char date[11], against[11];
     dn_plan_t plan, in_force;
@@ -1045,22 +1047,25 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
     s_date(effective_ms, date);
     if (dn_db_begin(db))
         return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
-    if (dn_db_prepare(db, "SELECT id, retired_ms, retired_by FROM plans WHERE effective_ms = ?",
-                      &stmt)) {
+    if (dn_db_prepare(
+            db, "SELECT id, retired_ms, retired_by FROM plans WHERE effective_ms = ?",
+            &stmt)) {
         rc = DN_EDB;
         goto failed;
     }
     sqlite3_bind_int64(stmt, 1, effective_ms);
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) {
-        rc = s_fail(why, why_size, DN_ENOENT,
-                    "no plan version is effective %s (see: dealernet-hq plan list)", date);
+        rc =
+            s_fail(why, why_size, DN_ENOENT,
+                   "no plan version is effective %s (see: dealernet-hq plan list)", date);
     } else if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
         dn_time_format(sqlite3_column_int64(stmt, 1), when);
         rc = s_fail(why, why_size, DN_EEXIST,
                     "the plan effective %s was already retired at %s by %s", date, when,
-                    sqlite3_column_text(stmt, 2) ? (const char *)sqlite3_column_text(stmt, 2)
-                                                 : "?");
+                    sqlite3_column_text(stmt, 2)
+                        ? (const char *)sqlite3_column_text(stmt, 2)
+                        : "?");
     } else if (rc == SQLITE_ROW) {
         id = sqlite3_column_int64(stmt, 0);
         rc = 0;
@@ -1080,16 +1085,15 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
        rule the posting code and verify pick a version by, so it cannot
        drift from them, and it also covers a sale that posted nothing.  */
     rc = s_query_int(db,
-                      "SELECT min(effective_ms) FROM plans WHERE retired_ms IS NULL AND "
-                      "effective_ms > ?",
-                      effective_ms, &end_ms, &is_null);
+                     "SELECT min(effective_ms) FROM plans WHERE retired_ms IS NULL AND "
+                     "effective_ms > ?",
+                     effective_ms, &end_ms, &is_null);
     if (rc == 0 && is_null)
         end_ms = INT64_MAX;
-    if (rc == 0 &&
-        dn_db_prepare(db,
-                      "SELECT count(*), min(recorded_at_ms) FROM sales "
-                      "WHERE recorded_at_ms >= ? AND recorded_at_ms < ?",
-                      &stmt) == 0) {
+    if (rc == 0 && dn_db_prepare(db,
+                                 "SELECT count(*), min(recorded_at_ms) FROM sales "
+                                 "WHERE recorded_at_ms >= ? AND recorded_at_ms < ?",
+                                 &stmt) == 0) {
         sqlite3_bind_int64(stmt, 1, effective_ms);
         sqlite3_bind_int64(stmt, 2, end_ms);
         if (sqlite3_step(stmt) == SQLITE_ROW) {
@@ -1104,11 +1108,12 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
     }
     if (rc == 0 && n > 0) {
         dn_time_format(first_ms, first);
-        rc = s_fail(why, why_size, DN_EPERM,
-                    "the plan effective %s is the one in force for %lld stored sale%s (the "
-                    "first recorded %s): retiring it would change what they earned; set a "
-                    "new version from a later date instead",
-                    date, (long long)n, n == 1 ? "" : "s", first);
+        rc = s_fail(
+            why, why_size, DN_EPERM,
+            "the plan effective %s is the one in force for %lld stored sale%s (the "
+            "first recorded %s): retiring it would change what they earned; set a "
+            "new version from a later date instead",
+            date, (long long)n, n == 1 ? "" : "s", first);
     }
     if (rc)
         goto failed;
@@ -1125,10 +1130,11 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
     sqlite3_finalize(stmt);
     /* what is in force from its date on now */
     if (rc == 0)
-        rc = s_query_int(db,
-                          "SELECT max(effective_ms) FROM plans WHERE retired_ms IS NULL AND "
-                          "effective_ms < ?",
-                          effective_ms, &before_ms, &is_null);
+        rc = s_query_int(
+            db,
+            "SELECT max(effective_ms) FROM plans WHERE retired_ms IS NULL AND "
+            "effective_ms < ?",
+            effective_ms, &before_ms, &is_null);
     have_before = !is_null;
     if (rc == 0 && dn_db_commit(db))
         rc = DN_EDB;

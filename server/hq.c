@@ -1310,7 +1310,8 @@ static const s_command_t s_commands[] = {
      "recorded between its date and the next version in force (exit 77): that\n"
      "sale was posted under it.  A retired version keeps its date: set the\n"
      "corrected one with another.\n",
-     {{"effective", S_DATE, "plan retire needs the version's effective date, YYYY-MM-DD"}},
+     {{"effective", S_DATE,
+       "plan retire needs the version's effective date, YYYY-MM-DD"}},
      {{NULL}},
      NULL,
      S_FMT_JSON,

@@ -674,8 +674,8 @@ static void test_period_guard(void **state)
                    "2026-10-01T00:00:00.000Z on");
     s_call(fx->db, "period.close", &r, "period", "2026-05");
     assert_int_equal(r.status, 0);
-    assert_string_equal(r.result,
-                        "{\"period\":\"2026-05\",\"closed\":\"2026-06-30T23:59:59.999Z\"}");
+    assert_string_equal(
+        r.result, "{\"period\":\"2026-05\",\"closed\":\"2026-06-30T23:59:59.999Z\"}");
     s_reply_free(&r);
     s_call(fx->db, "period.list", &r, NULL, NULL);
     assert_int_equal(r.status, 0);
@@ -689,8 +689,8 @@ static void test_period_guard(void **state)
     s_now_ms = JUN30_LAST + 1; /* 2026-07-01T00:00:00.000Z: June has ended */
     s_call(fx->db, "period.close", &r, "period", "2026-06");
     assert_int_equal(r.status, 0);
-    assert_string_equal(r.result,
-                        "{\"period\":\"2026-06\",\"closed\":\"2026-07-01T00:00:00.000Z\"}");
+    assert_string_equal(
+        r.result, "{\"period\":\"2026-06\",\"closed\":\"2026-07-01T00:00:00.000Z\"}");
     s_reply_free(&r);
     s_call(fx->db, "period.list", &r, NULL, NULL);
     assert_int_equal(r.status, 0);
@@ -748,8 +748,8 @@ static void test_plan_guard(void **state)
     s_call(fx->db, "plan.retire", &r, "effective", "June");
     s_expect_error(&r, 64, "effective 'June' is not a date (YYYY-MM-DD)");
     s_call(fx->db, "plan.retire", &r, "effective", "2026-07-01");
-    s_expect_error(&r, 66,
-                   "no plan version is effective 2026-07-01 (see: dealernet-hq plan list)");
+    s_expect_error(
+        &r, 66, "no plan version is effective 2026-07-01 (see: dealernet-hq plan list)");
     s_call(fx->db, "plan.list", &r, NULL, NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.result, "\"created\":\"2026-06-30T23:59:59.999Z\","

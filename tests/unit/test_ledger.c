@@ -1093,9 +1093,10 @@ static void test_payout(void **state)
                                       &out, why, sizeof why),
                      DN_EEXIST);
     assert_null(out);
-    assert_string_equal(why, "reference 'BANK-0510-1' is already used by payout 51 (20.00 "
-                             "CNY to RS1 at 2026-05-10T09:00:00.000Z): each payment is "
-                             "recorded once");
+    assert_string_equal(why,
+                        "reference 'BANK-0510-1' is already used by payout 51 (20.00 "
+                        "CNY to RS1 at 2026-05-10T09:00:00.000Z): each payment is "
+                        "recorded once");
     assert_int_equal(dn_exit_code(DN_EEXIST), 73);
     assert_int_equal(s_balance(fx->db, "partner:RS1"), 1797);
     assert_int_equal(
@@ -1103,7 +1104,8 @@ static void test_payout(void **state)
     /* the schema holds the reference too: the refused BANK-0510-2 took none */
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM payout_refs"), 1);
     assert_int_equal(
-        s_int(fx->db, "SELECT transfer_id FROM payout_refs WHERE ref = 'BANK-0510-1'"), 51);
+        s_int(fx->db, "SELECT transfer_id FROM payout_refs WHERE ref = 'BANK-0510-1'"),
+        51);
     assert_int_not_equal(sqlite3_exec(fx->db,
                                       "INSERT INTO payout_refs(ref, transfer_id) "
                                       "VALUES ('BANK-0510-1', 50)",
@@ -1313,12 +1315,13 @@ static void test_migrate_payout_refs(void **state)
        undo that one here too */
     version = (int)s_int(db, "PRAGMA user_version");
     assert_int_equal(version, 4);
-    s_exec(db, "DROP TABLE payout_refs;"
-               "ALTER TABLE plans DROP COLUMN retired_ms;"
-               "ALTER TABLE plans DROP COLUMN retired_by;"
-               "INSERT INTO transfers(debit, credit, amount, code, period, ref, created_ms,"
-               "  prev_hash, hash) SELECT debit, credit, 100, 'payout', period, ref,"
-               "  created_ms + 1, hash, hash FROM transfers WHERE id = 51;");
+    s_exec(db,
+           "DROP TABLE payout_refs;"
+           "ALTER TABLE plans DROP COLUMN retired_ms;"
+           "ALTER TABLE plans DROP COLUMN retired_by;"
+           "INSERT INTO transfers(debit, credit, amount, code, period, ref, created_ms,"
+           "  prev_hash, hash) SELECT debit, credit, 100, 'payout', period, ref,"
+           "  created_ms + 1, hash, hash FROM transfers WHERE id = 51;");
     {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version - 1);
@@ -1333,15 +1336,15 @@ static void test_migrate_payout_refs(void **state)
     assert_int_equal(s_int(db, "SELECT count(*) FROM payout_refs"), 1);
     assert_int_equal(
         s_int(db, "SELECT transfer_id FROM payout_refs WHERE ref = 'BANK-0510-1'"), 51);
-    assert_int_equal(s_int(db, "SELECT count(*) FROM plans WHERE retired_ms IS NULL"),
-                     2);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM plans WHERE retired_ms IS NULL"), 2);
     assert_int_equal(dn_ledger_payout(db, "RS1", 100, "BANK-0510-1", "hq",
                                       s_at("2026-05-11", 9), &out, why, sizeof why),
                      DN_EEXIST);
     assert_null(out);
-    assert_int_equal(strncmp(why, "reference 'BANK-0510-1' is already used by payout 51 ",
-                             strlen("reference 'BANK-0510-1' is already used by payout 51 ")),
-                     0);
+    assert_int_equal(
+        strncmp(why, "reference 'BANK-0510-1' is already used by payout 51 ",
+                strlen("reference 'BANK-0510-1' is already used by payout 51 ")),
+        0);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
     s_remove_copy(path);
     assert_int_equal(rmdir(dir), 0);
@@ -1376,20 +1379,20 @@ static void test_periods(void **state)
     int64_t may_last = s_at("2026-06-01", 0) - 1; /* 2026-05-31T23:59:59.999Z */
     char why[256] = "", *text;
 
-    assert_int_equal(dn_ledger_period_close(fx->db, "2026-05", "hq", may_last, why,
-                                            sizeof why),
-                     DN_ELIMIT);
+    assert_int_equal(
+        dn_ledger_period_close(fx->db, "2026-05", "hq", may_last, why, sizeof why),
+        DN_ELIMIT);
     assert_string_equal(why, "period 2026-05 has not ended yet: it can be closed from "
                              "2026-06-01T00:00:00.000Z on");
     assert_int_equal(dn_exit_code(DN_ELIMIT), 65);
-    assert_int_equal(dn_ledger_period_close(fx->db, "2026-12", "hq", may_last, why,
-                                            sizeof why),
-                     DN_ELIMIT);
+    assert_int_equal(
+        dn_ledger_period_close(fx->db, "2026-12", "hq", may_last, why, sizeof why),
+        DN_ELIMIT);
     assert_string_equal(why, "period 2026-12 has not ended yet: it can be closed from "
                              "2027-01-01T00:00:00.000Z on");
-    assert_int_equal(dn_ledger_period_close(fx->db, "2026-5", "hq", may_last, why,
-                                            sizeof why),
-                     DN_EPARSE);
+    assert_int_equal(
+        dn_ledger_period_close(fx->db, "2026-5", "hq", may_last, why, sizeof why),
+        DN_EPARSE);
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM periods"), 1);
 
     text = s_periods(fx->db, may_last);
@@ -1401,9 +1404,9 @@ static void test_periods(void **state)
     free(text);
 
     /* from the first millisecond of June, May has ended */
-    assert_int_equal(dn_ledger_period_close(fx->db, "2026-05", "hq", may_last + 1, why,
-                                            sizeof why),
-                     0);
+    assert_int_equal(
+        dn_ledger_period_close(fx->db, "2026-05", "hq", may_last + 1, why, sizeof why),
+        0);
     text = s_periods(fx->db, may_last + 1);
     assert_string_equal(text, june_open);
     free(text);
@@ -1458,14 +1461,15 @@ static void test_retired_plan(void **state)
     s_check(fx, S11, S11, want, N_OF(want));
 
     /* P2 holds S6, S7, S8 (2026-03-16, 04-08, 04-28) and now S11: 4 sales */
-    assert_int_equal(dn_plan_retire(fx->db, s_at("2026-03-15", 0), "hq", now, &out, why,
-                                    sizeof why),
-                     DN_EPERM);
+    assert_int_equal(
+        dn_plan_retire(fx->db, s_at("2026-03-15", 0), "hq", now, &out, why, sizeof why),
+        DN_EPERM);
     assert_null(out);
-    assert_string_equal(why, "the plan effective 2026-03-15 is the one in force for 4 "
-                             "stored sales (the first recorded 2026-03-16T10:00:00.000Z): "
-                             "retiring it would change what they earned; set a new "
-                             "version from a later date instead");
+    assert_string_equal(why,
+                        "the plan effective 2026-03-15 is the one in force for 4 "
+                        "stored sales (the first recorded 2026-03-16T10:00:00.000Z): "
+                        "retiring it would change what they earned; set a new "
+                        "version from a later date instead");
 
     /* the ledger, replayed with the versions in force, agrees: 51 + 2 */
     if (s_verify(fx->path, &out) != 0)

@@ -575,9 +575,11 @@ static char *s_dump(json_t *v)
 }
 
 #define ROW(field, change, in_force, new)                                                \
-    "{\"field\":\"" field "\",\"change\":\"" change "\",\"in_force\":" in_force         \
+    "{\"field\":\"" field "\",\"change\":\"" change "\",\"in_force\":" in_force          \
     ",\"new\":" new "}"
 
+/*  The expected rows one per line, as they are listed.  */
+/* clang-format off */
 static void test_diff(void **state)
 {
     dn_plan_t example, february, other;
@@ -610,7 +612,8 @@ static void test_diff(void **state)
                                   "\"0.00\"") ","
                               ROW("purchase_bps", "changed", "\"100\"", "\"0\"") ","
                               ROW("purchase_days", "changed", "\"365\"", "\"0\"") ","
-                              ROW("recruit_override_bps", "changed", "\"50\"", "\"0\"") ","
+                              ROW("recruit_override_bps", "changed", "\"50\"",
+                                  "\"0\"") ","
                               ROW("recruit_override_days", "changed", "\"365\"",
                                   "\"0\"") "]");
     free(text);
@@ -652,16 +655,19 @@ static void test_diff(void **state)
     example.n_categories = 2; /* add [category:oil] 0 = 300 before rice */
     example.categories[1] = example.categories[0];
     memset(&example.categories[0], 0, sizeof example.categories[0]);
-    snprintf(example.categories[0].category, sizeof example.categories[0].category, "oil");
+    snprintf(example.categories[0].category, DN_MAX_CODE_LEN + 1, "oil");
     example.categories[0].n_levels = 1;
     example.categories[0].bps[0] = 300;
     assert_int_equal(dn_plan_diff(&example, &other, &changes), 0);
     text = s_dump(changes);
-    assert_string_equal(text, "[" ROW("[category:oil] 0", "removed", "\"300\"", "null") ","
-                              ROW("[category:rice] 1", "changed", "\"200\"", "\"250\"") ","
+    assert_string_equal(text, "["
+                              ROW("[category:oil] 0", "removed", "\"300\"", "null") ","
+                              ROW("[category:rice] 1", "changed", "\"200\"", "\"250\"")
+                              ","
                               ROW("[category:tea] 0", "added", "null", "\"900\"") "]");
     free(text);
 }
+/* clang-format on */
 
 /*  plan check: the parse and the refusals of plan set, and nothing stored.  */
 static void test_check(void **state)
@@ -690,7 +696,8 @@ static void test_check(void **state)
 
     /* every refusal of plan set, with its reason and code */
     out = NULL;
-    assert_int_equal(dn_plan_check(fx->db, "[plan]\neffective = 2026-02-01\n\ncolour = red\n",
+    assert_int_equal(dn_plan_check(fx->db,
+                                   "[plan]\neffective = 2026-02-01\n\ncolour = red\n",
                                    &out, why, sizeof why),
                      DN_EPARSE);
     assert_string_equal(why, "line 4: unknown key 'colour' in [plan]");
@@ -765,18 +772,18 @@ static void test_retire(void **state)
     s_version(fx->db, "2026-02-01", 200);
     s_version(fx->db, "2026-03-01", 300);
     s_version(fx->db, "2026-04-01", 400);
-    s_sale(fx->db, 1, MAR5 + 10 * HOUR);        /* 2026-03-05T10:00 */
-    s_sale(fx->db, 2, FEB1 + 28 * 24 * HOUR);   /* 2026-03-01T00:00, March's first ms */
+    s_sale(fx->db, 1, MAR5 + 10 * HOUR);          /* 2026-03-05T10:00 */
+    s_sale(fx->db, 2, FEB1 + 28 * 24 * HOUR);     /* 2026-03-01T00:00, March's first ms */
     s_sale(fx->db, 3, FEB1 + 59 * 24 * HOUR - 1); /* 2026-03-31T23:59:59.999 */
 
     /* February [02-01, 03-01): the sale at 03-01 00:00 is March's */
-    assert_int_equal(s_retire(fx->db, "2026-02-01", now, out, sizeof out, why, sizeof why),
-                     0);
+    assert_int_equal(
+        s_retire(fx->db, "2026-02-01", now, out, sizeof out, why, sizeof why), 0);
     assert_string_equal(out, "{\"effective\":\"2026-02-01\",\"retired\":"
                              "\"2026-03-05T20:00:00.000Z\",\"retired_by\":\"hq\","
                              "\"in_force_instead\":\"2026-01-01\"}");
-    assert_int_equal(s_retire(fx->db, "2026-02-01", now, out, sizeof out, why, sizeof why),
-                     DN_EEXIST);
+    assert_int_equal(
+        s_retire(fx->db, "2026-02-01", now, out, sizeof out, why, sizeof why), DN_EEXIST);
     assert_string_equal(why, "the plan effective 2026-02-01 was already retired at "
                              "2026-03-05T20:00:00.000Z by hq");
     /* never in force again: February's days fall to January */
@@ -788,26 +795,27 @@ static void test_retire(void **state)
     /* a sale of February that syncs late now falls under January, whose
        window runs to March (February retired): January is kept */
     s_sale(fx->db, 4, FEB1 + 9 * 24 * HOUR); /* 2026-02-10T00:00 */
-    assert_int_equal(s_retire(fx->db, "2026-01-01", now, out, sizeof out, why, sizeof why),
-                     DN_EPERM);
+    assert_int_equal(
+        s_retire(fx->db, "2026-01-01", now, out, sizeof out, why, sizeof why), DN_EPERM);
     assert_string_equal(why, "the plan effective 2026-01-01 is the one in force for 1 "
                              "stored sale (the first recorded 2026-02-10T00:00:00.000Z): "
                              "retiring it would change what they earned; set a new "
                              "version from a later date instead");
-    assert_int_equal(s_retire(fx->db, "2026-03-01", now, out, sizeof out, why, sizeof why),
-                     DN_EPERM);
-    assert_string_equal(why, "the plan effective 2026-03-01 is the one in force for 3 "
-                             "stored sales (the first recorded 2026-03-01T00:00:00.000Z): "
-                             "retiring it would change what they earned; set a new "
-                             "version from a later date instead");
+    assert_int_equal(
+        s_retire(fx->db, "2026-03-01", now, out, sizeof out, why, sizeof why), DN_EPERM);
+    assert_string_equal(why,
+                        "the plan effective 2026-03-01 is the one in force for 3 "
+                        "stored sales (the first recorded 2026-03-01T00:00:00.000Z): "
+                        "retiring it would change what they earned; set a new "
+                        "version from a later date instead");
     /* April [04-01, ...): the sale a millisecond before is March's */
-    assert_int_equal(s_retire(fx->db, "2026-04-01", now, out, sizeof out, why, sizeof why),
-                     0);
+    assert_int_equal(
+        s_retire(fx->db, "2026-04-01", now, out, sizeof out, why, sizeof why), 0);
     assert_non_null(strstr(out, "\"in_force_instead\":\"2026-03-01\"}"));
     assert_int_equal(dn_plan_at(fx->db, INT64_MAX, &plan), 0);
     assert_int_equal(plan.levels.bps[0], 300);
-    assert_int_equal(s_retire(fx->db, "2026-05-01", now, out, sizeof out, why, sizeof why),
-                     DN_ENOENT);
+    assert_int_equal(
+        s_retire(fx->db, "2026-05-01", now, out, sizeof out, why, sizeof why), DN_ENOENT);
     assert_string_equal(why, "no plan version is effective 2026-05-01 (see: "
                              "dealernet-hq plan list)");
 
@@ -819,9 +827,10 @@ static void test_retire(void **state)
                                      "[levels]\n0 = 450\n",
                                      now, &again, why, sizeof why),
                          DN_EEXIST);
-        assert_string_equal(why, "a plan effective 2026-04-01 was retired at "
-                                 "2026-03-05T20:00:00.000Z and keeps its date: set the new "
-                                 "one with another effective date");
+        assert_string_equal(why,
+                            "a plan effective 2026-04-01 was retired at "
+                            "2026-03-05T20:00:00.000Z and keeps its date: set the new "
+                            "one with another effective date");
     }
 
     /* the audit trail, in the list */
