@@ -291,14 +291,23 @@ int dn_store_catalog_get(dn_store_t *self, const char *sku, int64_t *price,
     return rc;
 }
 
+/*  A price change without a category keeps the SKU's category: a clerk
+    who only corrects a price must not move the SKU's later sales from its
+    category's commission rate to the general one (issue 10).  */
 int dn_store_catalog_set(dn_store_t *self, const char *sku, int64_t price,
                          const char *category)
 {
     sqlite3_stmt *stmt;
-    if (dn_store_stmt(self,
-                      "INSERT OR REPLACE INTO catalog(sku, price, category) "
-                      "VALUES (?, ?, ?)",
-                      &stmt))
+    int rc = category
+                 ? dn_store_stmt(self,
+                                 "INSERT OR REPLACE INTO catalog(sku, price, category) "
+                                 "VALUES (?, ?, ?)",
+                                 &stmt)
+                 : dn_store_stmt(self,
+                                 "INSERT INTO catalog(sku, price) VALUES (?, ?) "
+                                 "ON CONFLICT(sku) DO UPDATE SET price = excluded.price",
+                                 &stmt);
+    if (rc)
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, sku, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, price);

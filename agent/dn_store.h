@@ -76,8 +76,9 @@ void dn_store_rollback(dn_store_t *self);
 
 /*  Catalog.  get: 0 and *price (minor units) and category (empty if none),
     DN_ENOENT, or DN_EDB (the lookup itself failed).  set: inserts or
-    replaces.  list: a new JSON array of {sku, price, price_minor,
-    category}, caller decrefs; NULL on error.  */
+    replaces the price; category NULL keeps the SKU's category (none for a
+    new SKU), "" clears it, anything else sets it.  list: a new JSON array
+    of {sku, price, price_minor, category}, caller decrefs; NULL on error.  */
 int dn_store_catalog_get(dn_store_t *self, const char *sku, int64_t *price,
                          char category[DN_MAX_CODE_LEN + 1]);
 int dn_store_catalog_set(dn_store_t *self, const char *sku, int64_t price,

@@ -489,10 +489,11 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     const char *category = NULL;
-    int64_t price;
+    char why[256], kept[DN_MAX_CODE_LEN + 1] = "";
+    int64_t price, stored;
     int c, code = 0, rc;
     dn_store_t *store;
-    char why[256], folded[DN_MAX_CODE_LEN + 1];
+    char folded[DN_MAX_CODE_LEN + 1];
 
     while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
         if (c == -2)
@@ -506,11 +507,14 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
         return s_usage_error("SKU '%s' must be 1 to 64 printable characters other than "
                              "space, ':' and '@'",
                              argv[optind]);
-    if (category && !dn_valid_code(category))
-        return s_usage_error("category '%s' is not a code (a letter, then letters, digits, "
-                             "'_', '.', '-'; at most 32)",
-                             category);
-    if (category) { /* a code: stored lower-case, as HQ's plan names it */
+    if (category && strcmp(category, "-") == 0)
+        category = ""; /* clears the SKU's category */
+    else if (category && !dn_valid_code(category))
+        return s_usage_error(
+            "category '%s' is not a code (a letter, then letters, digits, "
+            "'_', '.', '-'; at most 32) nor - (none)",
+            category);
+    if (category && *category) { /* a code: stored lower-case, as HQ's plan names it */
         snprintf(folded, sizeof folded, "%s", category);
         dn_code_fold(folded);
         category = folded;
@@ -526,10 +530,14 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
         return s_fail(DN_EPARSE, why);
     }
     rc = dn_store_catalog_set(store, argv[optind], price, category);
-    if (rc == 0)
+    /* the category the SKU has now: given, cleared, or kept */
+    if (rc == 0 && !category)
+        rc = dn_store_catalog_get(store, argv[optind], &stored, kept);
+    if (rc == 0) {
+        const char *now = category ? category : kept;
         printf("catalog: %s at %s %s%s%s\n", argv[optind], argv[optind + 1],
-               dn_store_info(store)->currency, category ? " in " : "",
-               category ? category : "");
+               dn_store_info(store)->currency, *now ? " in " : "", now);
+    }
     dn_store_destroy(&store);
     return rc ? s_fail(rc, "could not write the catalog") : 0;
 }
@@ -933,8 +941,10 @@ static const s_command_t s_commands[] = {
     {"member update", s_cmd_member_update, "PHONE [--name NAME] [--household N] [--json]",
      "Changes a member's name or household size.\n"},
     {"member list", s_cmd_member_list, "[--json]", "Lists the members signed up here.\n"},
-    {"catalog set", s_cmd_catalog_set, "SKU PRICE [--category CATEGORY]",
-     "Sets the local price (and category) of a SKU.\n"},
+    {"catalog set", s_cmd_catalog_set, "SKU PRICE [--category CATEGORY|-]",
+     "Sets the local price of a SKU, and its category with --category.  Without\n"
+     "--category a SKU keeps the category it has; --category - clears it.  The\n"
+     "category travels with each sale line: plans may pay it its own rates.\n"},
     {"catalog list", s_cmd_catalog_list, "[--json]", "Lists the local catalog.\n"},
     {"sales", s_cmd_sales, "[--json]", "Lists the sales recorded here.\n"},
     {"status", s_cmd_status, "[--json]",

@@ -275,6 +275,25 @@ static int s_plan_list(s_ctx_t *ctx, json_t **result)
     return dn_plan_list(ctx->db, result);
 }
 
+static int s_plan_check(s_ctx_t *ctx, json_t **result)
+{
+    return dn_plan_check(ctx->db, s_arg(ctx, "text"), result, ctx->why, sizeof ctx->why);
+}
+
+static int s_plan_retire(s_ctx_t *ctx, json_t **result)
+{
+    int64_t effective_ms;
+    int rc = s_date_arg(ctx, "effective", 0, 0, &effective_ms);
+    if (rc)
+        return rc;
+    rc = dn_plan_retire(ctx->db, effective_ms, ctx->admin, ctx->now_ms, result, ctx->why,
+                        sizeof ctx->why);
+    if (rc == 0)
+        dn_log_info("admin %s: plan effective %s retired", ctx->admin,
+                    s_arg(ctx, "effective"));
+    return rc;
+}
+
 /* -- the ledger ------------------------------------------------------------ */
 
 static int s_period_close(s_ctx_t *ctx, json_t **result)
@@ -289,6 +308,11 @@ static int s_period_close(s_ctx_t *ctx, json_t **result)
     dn_log_info("admin %s: period %s closed", ctx->admin, period);
     *result = json_pack("{s:s, s:s}", "period", period, "closed", when);
     return *result ? 0 : DN_ENOMEM;
+}
+
+static int s_period_list(s_ctx_t *ctx, json_t **result)
+{
+    return dn_ledger_period_list(ctx->db, ctx->now_ms, result);
 }
 
 /* -- exceptions ------------------------------------------------------------- */
@@ -533,7 +557,10 @@ static const s_command_t s_commands[] = {
     {"plan.set", {"text"}, s_plan_set},
     {"plan.show", {"?at"}, s_plan_show},
     {"plan.list", {NULL}, s_plan_list},
+    {"plan.check", {"text"}, s_plan_check},
+    {"plan.retire", {"effective"}, s_plan_retire},
     {"period.close", {"period"}, s_period_close},
+    {"period.list", {NULL}, s_period_list},
     {"statement", {"partner", "?period"}, s_statement},
     {"payout", {"partner", "amount", "ref"}, s_payout},
     {"verify", {NULL}, s_verify},
@@ -607,6 +634,14 @@ static int s_reply(unsigned status, const char *error, const char *result,
 int dn_admin_handle(sqlite3 *db, const char *admin, const uint8_t *request, size_t len,
                     uint8_t **reply, size_t *reply_len)
 {
+    return dn_admin_handle_at(db, admin, dn_time_now_ms(), request, len, reply,
+                              reply_len);
+}
+
+int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
+                       const uint8_t *request, size_t len, uint8_t **reply,
+                       size_t *reply_len)
+{
     Dealernet__AdminRequest *req = NULL;
     const s_command_t *cmd = NULL;
     s_ctx_t ctx = {.db = db, .admin = admin ? admin : "?"};
@@ -647,7 +682,7 @@ int dn_admin_handle(sqlite3 *db, const char *admin, const uint8_t *request, size
     }
 
     ctx.req = req;
-    ctx.now_ms = dn_time_now_ms();
+    ctx.now_ms = now_ms;
     rc = cmd->run(&ctx, &result);
     if (rc) {
         snprintf(error, sizeof error, "%s", ctx.why[0] ? ctx.why : dn_strerror(rc));

@@ -51,8 +51,17 @@
       plan.show     at?                     -> dn_plan_json of the version in
                                                force at the end of day `at`
                                                (default now)
-      plan.list                             -> dn_plan_list
-      period.close  period                  -> {"period", "closed" (ISO-8601)}
+      plan.list                             -> dn_plan_list (retired versions
+                                               too, with "retired" and
+                                               "retired_by")
+      plan.check    text (the file)         -> dn_plan_check: refused as
+                                               plan.set would be, stores
+                                               nothing
+      plan.retire   effective (YYYY-MM-DD)  -> dn_plan_retire's result
+      period.close  period                  -> {"period", "closed" (ISO-8601)};
+                                               a month not ended at now is
+                                               status 65
+      period.list                           -> dn_ledger_period_list at now
       statement     partner period?         -> dn_ledger_statement
       payout        partner amount ref      -> dn_ledger_payout; amount a
                                                decimal in the ledger currency
@@ -97,5 +106,12 @@
     Returns 0, or DN_ENOMEM when no reply could be built.  */
 int dn_admin_handle(sqlite3 *db, const char *admin, const uint8_t *request, size_t len,
                     uint8_t **reply, size_t *reply_len);
+
+/*  dn_admin_handle with "now" given: every command reads the server's
+    clock only through now_ms (defaults, period close, what is stamped), so
+    a test pins an instant here; the server calls dn_admin_handle.  */
+int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
+                       const uint8_t *request, size_t len, uint8_t **reply,
+                       size_t *reply_len);
 
 #endif

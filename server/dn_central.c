@@ -288,6 +288,23 @@ static const dn_migration_t s_migrations[] = {
      "CREATE INDEX exceptions_open ON exceptions(resolved_ms, id);"
      "INSERT OR IGNORE INTO meta(key, value) VALUES ('currency', coalesce("
      "  (SELECT currency FROM plans ORDER BY effective_ms DESC LIMIT 1), 'CNY'));"},
+    {/* HQ guard rails (issue 10, item 7), owned by dn_plan and dn_ledger.
+        A plan version no sale fell under can be retired: it stays, with who
+        retired it and when, but is never in force again.  */
+     "ALTER TABLE plans ADD COLUMN retired_ms INTEGER;"
+     "ALTER TABLE plans ADD COLUMN retired_by TEXT;"
+     /* A payout reference is used once: a second payout with the same
+        --ref would pay the same bank transfer twice.  A table of its own
+        rather than a unique index on transfers(ref), which a ledger that
+        already holds such a pair could not build: of an existing pair, the
+        earlier payout keeps the reference.  */
+     "CREATE TABLE payout_refs ("
+     "  ref TEXT PRIMARY KEY,"
+     "  transfer_id INTEGER NOT NULL UNIQUE REFERENCES transfers(id)"
+     ") WITHOUT ROWID;"
+     "INSERT OR IGNORE INTO payout_refs(ref, transfer_id) "
+     "  SELECT ref, id FROM transfers WHERE code = 'payout' AND ref IS NOT NULL "
+     "  ORDER BY id;"},
     {/* Every rule stated (issue 10, item 9): the referral binding rule,
         owned by dn_ledger, which posts by it, and read by HQ.  A member's
         purchases are its sales in the plan's currency (a plan in force at
@@ -315,8 +332,8 @@ static const dn_migration_t s_migrations[] = {
      "  SELECT s.eid FROM sales s WHERE s.member_phone = m.phone AND s.total > 0"
      "    AND s.held = 0"
      "    AND s.recorded_at_ms >= m.signed_up_ms"
-     "    AND s.currency = (SELECT p.currency FROM plans p"
-     "      WHERE p.effective_ms <= s.recorded_at_ms ORDER BY p.effective_ms DESC LIMIT 1)"
+     "    AND s.currency = (SELECT p.currency FROM plans p WHERE p.retired_ms IS NULL"
+     "      AND p.effective_ms <= s.recorded_at_ms ORDER BY p.effective_ms DESC LIMIT 1)"
      "  ORDER BY s.eid LIMIT 1);"},
 };
 

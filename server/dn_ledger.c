@@ -226,14 +226,39 @@ static int s_open_period(dn_ledger_t *self, const char *of, char period[DN_PERIO
     return DN_EDB;
 }
 
+/*  The first instant after period (YYYY-MM): the next month's midnight.  */
+static int64_t s_period_end_ms(const char *period)
+{
+    char next[DN_PERIOD_SIZE], date[16];
+    int64_t ms = 0;
+    memcpy(next, period, DN_PERIOD_SIZE);
+    s_next_period(next);
+    snprintf(date, sizeof date, "%s-01", next);
+    dn_time_parse_date(date, &ms);
+    return ms;
+}
+
 int dn_ledger_period_close(sqlite3 *db, const char *period, const char *admin,
                            int64_t now_ms, char *why, size_t why_size)
 {
+    char end[DN_TIME_TEXT_SIZE];
     sqlite3_stmt *stmt;
+    int64_t end_ms;
     int step;
     if (!s_valid_period(period))
         return s_why(DN_EPARSE, why, why_size, "period '%s' is not YYYY-MM",
                      period ? period : "");
+    /* A month still running (or to come) is never closed: every posting
+       of it would go to the month after, where a statement of the month
+       it belongs to no longer shows it.  The server's clock decides, not
+       a site's.  */
+    end_ms = s_period_end_ms(period);
+    if (now_ms < end_ms) {
+        dn_time_format(end_ms, end);
+        return s_why(DN_ELIMIT, why, why_size,
+                     "period %s has not ended yet: it can be closed from %s on", period,
+                     end);
+    }
     if (dn_db_prepare(db, "INSERT INTO periods(period, closed_ms, closed_by) VALUES (?, ?, ?)",
                       &stmt))
         return DN_EDB;
@@ -245,6 +270,66 @@ int dn_ledger_period_close(sqlite3 *db, const char *period, const char *admin,
     if ((step & 0xFF) == SQLITE_CONSTRAINT)
         return s_why(DN_EEXIST, why, why_size, "period %s is already closed", period);
     return step == SQLITE_DONE ? 0 : DN_EDB;
+}
+
+int dn_ledger_period_list(sqlite3 *db, int64_t now_ms, json_t **out)
+{
+    char now[DN_PERIOD_SIZE], open[DN_PERIOD_SIZE], when[DN_TIME_TEXT_SIZE];
+    dn_ledger_t *self;
+    sqlite3_stmt *stmt;
+    int rc, step, open_listed = 0;
+
+    *out = NULL;
+    if (!(self = dn_ledger_new(db)))
+        return DN_ENOMEM;
+    dn_ledger_period_of(now_ms, now);
+    rc = s_open_period(self, now, open);
+    dn_ledger_destroy(&self);
+    if (rc)
+        return rc == DN_ENOMEM ? rc : DN_EDB;
+    if (!(*out = json_array()))
+        return DN_ENOMEM;
+    if (dn_db_prepare(db,
+                      "SELECT period, closed_ms, closed_by FROM periods ORDER BY period",
+                      &stmt)) {
+        json_decref(*out);
+        *out = NULL;
+        return DN_EDB;
+    }
+    /* the closed months in order, with the open one in its place */
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *period = (const char *)sqlite3_column_text(stmt, 0);
+        const char *by = (const char *)sqlite3_column_text(stmt, 2);
+        if (!period || !by) {
+            rc = DN_ENOMEM;
+            break;
+        }
+        if (!open_listed && strcmp(open, period) < 0) {
+            open_listed = 1;
+            if (json_array_append_new(*out,
+                                      json_pack("{s:s, s:s, s:n, s:n}", "period", open,
+                                                "status", "open", "closed", "closed_by")))
+                rc = DN_ENOMEM;
+        }
+        dn_time_format(sqlite3_column_int64(stmt, 1), when);
+        if (rc == 0 &&
+            json_array_append_new(*out, json_pack("{s:s, s:s, s:s, s:s}", "period",
+                                                  period, "status", "closed", "closed",
+                                                  when, "closed_by", by)))
+            rc = DN_ENOMEM;
+    }
+    if (rc == 0 && step != SQLITE_DONE) /* a list cut short is not the list */
+        rc = DN_EDB;
+    sqlite3_finalize(stmt);
+    if (rc == 0 && !open_listed &&
+        json_array_append_new(*out, json_pack("{s:s, s:s, s:n, s:n}", "period", open,
+                                              "status", "open", "closed", "closed_by")))
+        rc = DN_ENOMEM;
+    if (rc) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* -- accounts and transfers --------------------------------------------------- */
@@ -603,7 +688,9 @@ static int s_plan_at(dn_ledger_t *self, int64_t at_ms, const dn_plan_t **plan)
         sqlite3_stmt *stmt;
         size_t cap = 0;
         int rc = 0, step;
-        if (dn_db_cached(self->cache, "SELECT effective_ms FROM plans ORDER BY effective_ms",
+        if (dn_db_cached(self->cache,
+                         "SELECT effective_ms FROM plans WHERE retired_ms IS NULL "
+                         "ORDER BY effective_ms",
                          &stmt))
             return DN_EDB;
         self->n_plans = 0;
@@ -1180,6 +1267,42 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
     return *out ? 0 : DN_ENOMEM;
 }
 
+/*  0 if no payout used ref yet; DN_EEXIST with the earlier payout named in
+    why; DN_EDB.  Read in the payout's transaction: payout_refs' key makes
+    the same refusal should a second writer come between.  */
+static int s_payout_ref_free(sqlite3 *db, const char *ref, int exponent,
+                             const char *currency, char *why, size_t why_size)
+{
+    char when[DN_TIME_TEXT_SIZE], amount[DN_MONEY_TEXT_SIZE], who[DN_MAX_CODE_LEN + 1];
+    sqlite3_stmt *stmt;
+    int step, rc = 0;
+
+    if (dn_db_prepare(db,
+                      "SELECT t.id, t.amount, t.created_ms, p.code FROM payout_refs r "
+                      "JOIN transfers t ON t.id = r.transfer_id "
+                      "JOIN accounts a ON a.id = t.debit "
+                      "LEFT JOIN partners p ON p.id = a.partner_id WHERE r.ref = ?",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, ref, -1, SQLITE_STATIC);
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW) {
+        dn_money_format(sqlite3_column_int64(stmt, 1), exponent, amount, sizeof amount);
+        dn_time_format(sqlite3_column_int64(stmt, 2), when);
+        if (dn_db_column_copy(stmt, 3, who, sizeof who))
+            snprintf(who, sizeof who, "?");
+        rc = s_why(
+            DN_EEXIST, why, why_size,
+            "reference '%.60s' is already used by payout %lld (%s %s to %s at %s): "
+            "each payment is recorded once",
+            ref, (long long)sqlite3_column_int64(stmt, 0), amount, currency, who, when);
+    } else if (step != SQLITE_DONE) {
+        rc = DN_EDB;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const char *ref,
                      const char *admin, int64_t now_ms, json_t **out, char *why,
                      size_t why_size)
@@ -1212,8 +1335,10 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     t.amount = amount;
     t.ref = ref;
     t.created_ms = now_ms;
+    rc = s_payout_ref_free(db, ref, exponent, currency, why, why_size);
     s_node_t *node;
-    rc = s_node(self, found.id, &node);
+    if (rc == 0)
+        rc = s_node(self, found.id, &node);
     if (rc == 0)
         rc = s_partner_account(self, node, &t.debit);
     if (rc == 0)
@@ -1237,6 +1362,19 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     t.event_period[0] = '\0'; /* a payout belongs to the month it is made in */
     if (rc == 0)
         rc = s_post(self, &t);
+    if (rc == 0 &&
+        dn_db_prepare(db, "INSERT INTO payout_refs(ref, transfer_id) VALUES (?, ?)",
+                      &stmt) == 0) {
+        sqlite3_bind_text(stmt, 1, ref, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, self->head_id);
+        rc = dn_db_step_txn(db, stmt);
+        if (rc && (sqlite3_extended_errcode(db) & 0xFF) == SQLITE_CONSTRAINT)
+            rc = s_why(DN_EEXIST, why, why_size,
+                       "reference '%.60s' is already used by another payout", ref);
+        sqlite3_finalize(stmt);
+    } else if (rc == 0) {
+        rc = DN_EDB;
+    }
     if (rc == 0)
         rc = dn_ledger_flush(self);
     if (rc == 0)

@@ -82,10 +82,19 @@ int dn_ledger_flush(dn_ledger_t *self);
 /*  Writes the period (YYYY-MM, UTC) of a time.  */
 void dn_ledger_period_of(int64_t unix_ms, char period[DN_PERIOD_SIZE]);
 
-/*  Closes a month.  Returns 0; DN_EPARSE (not YYYY-MM); DN_EEXIST (already
-    closed); DN_EDB.  why holds one line.  */
+/*  Closes a month, as of now_ms (the server's clock).  Returns 0;
+    DN_EPARSE (not YYYY-MM); DN_ELIMIT (the month has not ended at now_ms:
+    the current month or a later one); DN_EEXIST (already closed); DN_EDB.
+    why holds one line.  */
 int dn_ledger_period_close(sqlite3 *db, const char *period, const char *admin,
                            int64_t now_ms, char *why, size_t why_size);
+
+/*  Sets *out to a new JSON array, by period: every closed month
+    {"period", "status": "closed", "closed" (ISO-8601), "closed_by"} and
+    the open month a posting made at now_ms goes into {"period", "status":
+    "open", "closed": null, "closed_by": null}.  Returns 0, DN_EDB,
+    DN_ENOMEM.  */
+int dn_ledger_period_list(sqlite3 *db, int64_t now_ms, json_t **out);
 
 /*  Sets *out to a new JSON object: a statement of the account of partner
     `partner` (a code) or of the member with phone `phone` (exactly one is
@@ -102,8 +111,11 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
 
 /*  Records a payout of amount (minor units, > 0) from a partner's account
     to payout clearing, with a reference, in one transaction.  Refuses
+    (DN_EEXIST) a reference an earlier payout used, naming that payout (a
+    second record of one bank transfer is a double payment), and
     (DN_ELIMIT) more than the account's balance.  Sets *out to the transfer
-    as JSON.  Returns 0, DN_ENOENT, DN_EINVAL, DN_ELIMIT, DN_EDB.  */
+    as JSON.  Returns 0, DN_ENOENT, DN_EINVAL, DN_EEXIST, DN_ELIMIT,
+    DN_EDB.  */
 int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const char *ref,
                      const char *admin, int64_t now_ms, json_t **out, char *why,
                      size_t why_size);

@@ -591,63 +591,84 @@ static int s_store(sqlite3 *db, dn_plan_t *plan, const char *text, int64_t now_m
     return 0;
 }
 
-int dn_plan_set(sqlite3 *db, const char *text, int64_t now_ms, dn_plan_t *plan, char *why,
-                size_t why_size)
+/*  The checks against what is stored that a parsed plan must pass to be
+    set: its date not taken (by a version in force or a retired one), the
+    ledger's one currency, and a date after every sale stored (a version
+    dated at or before a stored sale would change commissions already
+    posted).  Returns 0, DN_EEXIST, DN_EINVAL, DN_EPERM (why says which), or
+    DN_EDB.  */
+static int s_check_stored(sqlite3 *db, const dn_plan_t *plan, char *why, size_t why_size)
 {
     char date[11], recorded[DN_TIME_TEXT_SIZE];
+    sqlite3_stmt *stmt;
     int64_t value;
-    int is_null, rc;
+    int is_null, rc, step;
 
-    rc = dn_plan_parse(text, plan, why, why_size);
-    if (rc)
-        return rc;
     s_date(plan->effective_ms, date);
-    if (dn_db_begin(db))
-        return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
-
-    rc = s_query_int(db, "SELECT id FROM plans WHERE effective_ms = ?",
-                     plan->effective_ms, &value, &is_null);
-    if (rc == 0 && !is_null) {
+    if (dn_db_prepare(db, "SELECT retired_ms FROM plans WHERE effective_ms = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, plan->effective_ms);
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_NULL)
         rc =
             s_fail(why, why_size, DN_EEXIST,
                    "a plan effective %s exists already: a version is never replaced; set "
                    "a new one with a later effective date",
                    date);
-        goto failed;
-    }
-    if (rc == 0) { /* one currency per network, chosen at the server's init */
+    else if (step == SQLITE_ROW) {
+        dn_time_format(sqlite3_column_int64(stmt, 0), recorded);
+        rc = s_fail(why, why_size, DN_EEXIST,
+                    "a plan effective %s was retired at %s and keeps its date: set the "
+                    "new one with another effective date",
+                    date, recorded);
+    } else
+        rc = step == SQLITE_DONE ? 0 : DN_EDB;
+    sqlite3_finalize(stmt);
+    if (rc)
+        return rc;
+
+    { /* one currency per network, chosen at the server's init */
         char network[4];
         int got = dn_db_meta_get(db, DN_META_CURRENCY, network, sizeof network);
         if (got == DN_ENOENT)
             snprintf(network, sizeof network, "%s", DN_CURRENCY_DEFAULT);
         else if (got)
-            rc = DN_EDB;
-        if (rc == 0 && strcmp(network, plan->currency) != 0) {
-            rc = s_fail(why, why_size, DN_EINVAL,
-                        "currency %s differs from the network's %s: every plan uses %s",
-                        plan->currency, network, network);
-            goto failed;
-        }
+            return DN_EDB;
+        if (strcmp(network, plan->currency) != 0)
+            return s_fail(why, why_size, DN_EINVAL,
+                          "currency %s differs from the network's %s: every plan uses %s",
+                          plan->currency, network, network);
     }
-    if (rc == 0)
-        rc =
-            s_query_int(db, "SELECT max(recorded_at_ms) FROM sales WHERE held = 0", 0, &value, &is_null);
+
+    rc = s_query_int(db, "SELECT max(recorded_at_ms) FROM sales WHERE held = 0", 0, &value,
+                     &is_null);
     if (rc == 0 && !is_null && plan->effective_ms <= value) {
         dn_time_format(value, recorded);
         rc = s_fail(why, why_size, DN_EPERM,
                     "effective %s is not after the latest sale stored (recorded %s): it "
                     "would change commissions already posted; choose a later date",
                     date, recorded);
-        goto failed;
     }
+    return rc;
+}
+
+int dn_plan_set(sqlite3 *db, const char *text, int64_t now_ms, dn_plan_t *plan, char *why,
+                size_t why_size)
+{
+    int rc = dn_plan_parse(text, plan, why, why_size);
+    if (rc)
+        return rc;
+    if (dn_db_begin(db))
+        return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+    rc = s_check_stored(db, plan, why, why_size);
     if (rc == 0)
         rc = s_store(db, plan, text, now_ms);
     if (rc == 0 && dn_db_commit(db))
         rc = DN_EDB;
     if (rc == 0)
         return 0;
-    rc = s_fail(why, why_size, DN_EDB, "database error");
-failed:
+    if (rc == DN_EDB)
+        s_fail(why, why_size, DN_EDB, "database error");
     dn_db_rollback(db);
     plan->id = 0;
     return rc;
@@ -657,8 +678,9 @@ failed:
     "SELECT id, effective_ms, currency, cap_bps, first_purchase_bonus, purchase_bps,"    \
     "  purchase_days, recruit_override_bps, recruit_override_days FROM plans "
 
-static const char s_plan_at_sql[] =
-    S_PLAN_COLUMNS "WHERE effective_ms <= ? ORDER BY effective_ms DESC LIMIT 1";
+/*  A retired version is never in force.  */
+static const char s_plan_at_sql[] = S_PLAN_COLUMNS
+    "WHERE effective_ms <= ? AND retired_ms IS NULL ORDER BY effective_ms DESC LIMIT 1";
 static const char s_plan_by_id_sql[] = S_PLAN_COLUMNS "WHERE id = ?";
 static const char s_rates_sql[] = "SELECT category, level, bps FROM plan_rates WHERE "
                                   "plan_id = ? ORDER BY category, level";
@@ -808,21 +830,40 @@ int dn_plan_list(sqlite3 *db, json_t **list)
     *list = json_array();
     if (!*list)
         return DN_ENOMEM;
-    if (dn_db_prepare(db, "SELECT id, created_ms FROM plans ORDER BY effective_ms",
+    if (dn_db_prepare(db,
+                      "SELECT id, created_ms, retired_ms, retired_by FROM plans "
+                      "ORDER BY effective_ms",
                       &stmt)) {
         json_decref(*list);
         *list = NULL;
         return DN_EDB;
     }
     while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        char retired[DN_TIME_TEXT_SIZE];
+        const char *by = (const char *)sqlite3_column_text(stmt, 3);
+        int is_retired = sqlite3_column_type(stmt, 2) != SQLITE_NULL;
         dn_plan_t plan;
         json_t *row;
+        if (is_retired && !by) {
+            rc = DN_ENOMEM; /* retired_by is set with retired_ms */
+            break;
+        }
         rc = s_load(db, s_plan_by_id_sql, sqlite3_column_int64(stmt, 0), &plan);
         if (rc)
             break;
         row = s_plan_object(&plan, sqlite3_column_int64(stmt, 1));
-        if (!row || json_array_append_new(*list, row))
+        if (row && is_retired)
+            dn_time_format(sqlite3_column_int64(stmt, 2), retired);
+        if (!row ||
+            json_object_set_new(row, "retired",
+                                is_retired ? json_string(retired) : json_null()) ||
+            json_object_set_new(row, "retired_by",
+                                is_retired ? json_string(by) : json_null())) {
+            json_decref(row);
             rc = DN_ENOMEM;
+        } else if (json_array_append_new(*list, row)) {
+            rc = DN_ENOMEM;
+        }
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = DN_EDB;
@@ -859,4 +900,256 @@ int dn_plan_json(sqlite3 *db, const dn_plan_t *plan, json_t **out)
     }
     free(source);
     return *out ? 0 : DN_ENOMEM;
+}
+
+/* -- checking and retiring versions ----------------------------------------- */
+
+/*  Appends one change of field to changes unless both values are equal;
+    NULL stands for "not in that version".  0 or DN_ENOMEM.  */
+static int s_change(json_t *changes, const char *field, const char *in_force,
+                    const char *proposed)
+{
+    const char *change = !in_force ? "added" : !proposed ? "removed" : "changed";
+    json_t *row;
+    if (in_force && proposed && strcmp(in_force, proposed) == 0)
+        return 0;
+    row = json_pack("{s:s, s:s, s:o, s:o}", "field", field, "change", change, "in_force",
+                    in_force ? json_string(in_force) : json_null(), "new",
+                    proposed ? json_string(proposed) : json_null());
+    return json_array_append_new(changes, row) ? DN_ENOMEM : 0;
+}
+
+/*  A whole-number value: in the version in force (when there is one) and
+    in the proposed one.  */
+static int s_change_int(json_t *changes, const char *field, int has_in_force,
+                        int64_t in_force, int64_t proposed)
+{
+    char a[24], b[24];
+    snprintf(a, sizeof a, "%lld", (long long)in_force);
+    snprintf(b, sizeof b, "%lld", (long long)proposed);
+    return s_change(changes, field, has_in_force ? a : NULL, b);
+}
+
+/*  The rates of one table, level by level: a level is in a table when it
+    is below its n_levels (levels left out below the highest pay 0, as they
+    are stored).  in_force or proposed NULL: the table is not in that version.  */
+static int s_change_table(json_t *changes, const char *section,
+                          const dn_plan_table_t *in_force,
+                          const dn_plan_table_t *proposed)
+{
+    int n = in_force ? in_force->n_levels : 0;
+    if (proposed && proposed->n_levels > n)
+        n = proposed->n_levels;
+    for (int level = 0; level < n; level++) {
+        char field[DN_MAX_CODE_LEN + 32], a[16], b[16];
+        int has_a = in_force && level < in_force->n_levels;
+        int has_b = proposed && level < proposed->n_levels;
+        int rc;
+        snprintf(field, sizeof field, "[%s] %d", section, level);
+        if (has_a)
+            snprintf(a, sizeof a, "%d", (int)in_force->bps[level]);
+        if (has_b)
+            snprintf(b, sizeof b, "%d", (int)proposed->bps[level]);
+        if ((rc = s_change(changes, field, has_a ? a : NULL, has_b ? b : NULL)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int dn_plan_diff(const dn_plan_t *in_force, const dn_plan_t *plan, json_t **changes)
+{
+    const dn_plan_t *a = in_force;
+    char section[DN_MAX_CODE_LEN + 16], bonus_a[DN_MONEY_TEXT_SIZE],
+        bonus_b[DN_MONEY_TEXT_SIZE];
+    int i = 0, j = 0, rc;
+
+    if (!(*changes = json_array()))
+        return DN_ENOMEM;
+    rc = s_change_int(*changes, "cap_bps", a != NULL, a ? a->cap_bps : 0, plan->cap_bps);
+    if (rc == 0)
+        rc = s_change_table(*changes, "levels", a ? &a->levels : NULL, &plan->levels);
+    /* categories: both lists are sorted by name */
+    while (rc == 0 && ((a && i < a->n_categories) || j < plan->n_categories)) {
+        const dn_plan_table_t *ta = a && i < a->n_categories ? &a->categories[i] : NULL;
+        const dn_plan_table_t *tb = j < plan->n_categories ? &plan->categories[j] : NULL;
+        int order = !ta ? 1 : !tb ? -1 : strcmp(ta->category, tb->category);
+        snprintf(section, sizeof section, "category:%s",
+                 order <= 0 ? ta->category : tb->category);
+        rc = s_change_table(*changes, section, order <= 0 ? ta : NULL,
+                            order >= 0 ? tb : NULL);
+        i += order <= 0;
+        j += order >= 0;
+    }
+    if (rc == 0) {
+        if (a && dn_money_format(a->first_purchase_bonus, a->exponent, bonus_a,
+                                 sizeof bonus_a))
+            rc = DN_EINVAL;
+        else if (dn_money_format(plan->first_purchase_bonus, plan->exponent, bonus_b,
+                                 sizeof bonus_b))
+            rc = DN_EINVAL;
+        else
+            rc = s_change(*changes, "first_purchase_bonus", a ? bonus_a : NULL, bonus_b);
+    }
+    if (rc == 0)
+        rc = s_change_int(*changes, "purchase_bps", a != NULL, a ? a->purchase_bps : 0,
+                          plan->purchase_bps);
+    if (rc == 0)
+        rc = s_change_int(*changes, "purchase_days", a != NULL, a ? a->purchase_days : 0,
+                          plan->purchase_days);
+    if (rc == 0)
+        rc = s_change_int(*changes, "recruit_override_bps", a != NULL,
+                          a ? a->recruit_override_bps : 0, plan->recruit_override_bps);
+    if (rc == 0)
+        rc = s_change_int(*changes, "recruit_override_days", a != NULL,
+                          a ? a->recruit_override_days : 0, plan->recruit_override_days);
+    if (rc) {
+        json_decref(*changes);
+        *changes = NULL;
+    }
+    return rc;
+}
+
+int dn_plan_check(sqlite3 *db, const char *text, json_t **out, char *why, size_t why_size)
+{
+    char date[11], against[11];
+    dn_plan_t plan, in_force;
+    json_t *changes = NULL;
+    int rc, have;
+
+    *out = NULL;
+    if ((rc = dn_plan_parse(text, &plan, why, why_size)) != 0)
+        return rc;
+    if ((rc = s_check_stored(db, &plan, why, why_size)) != 0)
+        return rc == DN_EDB ? s_fail(why, why_size, rc, "database error") : rc;
+    rc = dn_plan_at(db, plan.effective_ms, &in_force);
+    if (rc && rc != DN_ENOENT)
+        return s_fail(why, why_size, DN_EDB, "database error");
+    have = rc == 0;
+    if ((rc = dn_plan_diff(have ? &in_force : NULL, &plan, &changes)) != 0)
+        return rc;
+    s_date(plan.effective_ms, date);
+    if (have)
+        s_date(in_force.effective_ms, against);
+    *out = json_pack("{s:s, s:s, s:o, s:o}", "effective", date, "currency", plan.currency,
+                     "against", have ? json_string(against) : json_null(), "changes",
+                     changes);
+    return *out ? 0 : DN_ENOMEM;
+}
+
+int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t now_ms,
+                   json_t **out, char *why, size_t why_size)
+{
+    char date[11], when[DN_TIME_TEXT_SIZE], first[DN_TIME_TEXT_SIZE], instead[11];
+    int64_t id = 0, end_ms = INT64_MAX, n = 0, first_ms = 0, before_ms = 0;
+    int is_null = 1, have_before, rc;
+    sqlite3_stmt *stmt;
+
+    *out = NULL;
+    s_date(effective_ms, date);
+    if (dn_db_begin(db))
+        return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+    if (dn_db_prepare(
+            db, "SELECT id, retired_ms, retired_by FROM plans WHERE effective_ms = ?",
+            &stmt)) {
+        rc = DN_EDB;
+        goto failed;
+    }
+    sqlite3_bind_int64(stmt, 1, effective_ms);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) {
+        rc =
+            s_fail(why, why_size, DN_ENOENT,
+                   "no plan version is effective %s (see: dealernet-hq plan list)", date);
+    } else if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
+        dn_time_format(sqlite3_column_int64(stmt, 1), when);
+        rc = s_fail(why, why_size, DN_EEXIST,
+                    "the plan effective %s was already retired at %s by %s", date, when,
+                    sqlite3_column_text(stmt, 2)
+                        ? (const char *)sqlite3_column_text(stmt, 2)
+                        : "?");
+    } else if (rc == SQLITE_ROW) {
+        id = sqlite3_column_int64(stmt, 0);
+        rc = 0;
+    } else {
+        rc = DN_EDB;
+    }
+    sqlite3_finalize(stmt);
+    if (rc)
+        goto failed;
+
+    /* The version's window: from its date to the next version in force.  A
+       sale stored in it was posted under it -- whether it earned anything
+       or not (a 0 rate, another currency): verify recomputes every sale
+       with the versions in force, and without this one the sale would fall
+       under the version before, with other rates.  So any such sale keeps
+       the version.  The window, not a plan id on each transfer: it is the
+       rule the posting code and verify pick a version by, so it cannot
+       drift from them, and it also covers a sale that posted nothing.  */
+    rc = s_query_int(db,
+                     "SELECT min(effective_ms) FROM plans WHERE retired_ms IS NULL AND "
+                     "effective_ms > ?",
+                     effective_ms, &end_ms, &is_null);
+    if (rc == 0 && is_null)
+        end_ms = INT64_MAX;
+    if (rc == 0 && dn_db_prepare(db,
+                                 "SELECT count(*), min(recorded_at_ms) FROM sales "
+                                 "WHERE recorded_at_ms >= ? AND recorded_at_ms < ?",
+                                 &stmt) == 0) {
+        sqlite3_bind_int64(stmt, 1, effective_ms);
+        sqlite3_bind_int64(stmt, 2, end_ms);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            n = sqlite3_column_int64(stmt, 0);
+            first_ms = sqlite3_column_int64(stmt, 1);
+        } else {
+            rc = DN_EDB;
+        }
+        sqlite3_finalize(stmt);
+    } else if (rc == 0) {
+        rc = DN_EDB;
+    }
+    if (rc == 0 && n > 0) {
+        dn_time_format(first_ms, first);
+        rc = s_fail(
+            why, why_size, DN_EPERM,
+            "the plan effective %s is the one in force for %lld stored sale%s (the "
+            "first recorded %s): retiring it would change what they earned; set a "
+            "new version from a later date instead",
+            date, (long long)n, n == 1 ? "" : "s", first);
+    }
+    if (rc)
+        goto failed;
+
+    if (dn_db_prepare(db, "UPDATE plans SET retired_ms = ?, retired_by = ? WHERE id = ?",
+                      &stmt)) {
+        rc = DN_EDB;
+        goto failed;
+    }
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_text(stmt, 2, admin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, id);
+    rc = dn_db_step_txn(db, stmt);
+    sqlite3_finalize(stmt);
+    /* what is in force from its date on now */
+    if (rc == 0)
+        rc = s_query_int(
+            db,
+            "SELECT max(effective_ms) FROM plans WHERE retired_ms IS NULL AND "
+            "effective_ms < ?",
+            effective_ms, &before_ms, &is_null);
+    have_before = !is_null;
+    if (rc == 0 && dn_db_commit(db))
+        rc = DN_EDB;
+    if (rc)
+        goto failed;
+    dn_time_format(now_ms, when);
+    if (have_before)
+        s_date(before_ms, instead);
+    *out = json_pack("{s:s, s:s, s:s, s:o}", "effective", date, "retired", when,
+                     "retired_by", admin, "in_force_instead",
+                     have_before ? json_string(instead) : json_null());
+    return *out ? 0 : DN_ENOMEM;
+
+failed:
+    dn_db_rollback(db);
+    return rc == DN_EDB ? s_fail(why, why_size, rc, "database error") : rc;
 }

@@ -68,16 +68,50 @@ const dn_plan_table_t *dn_plan_table(const dn_plan_t *plan, const char *category
 
 /*  Parses text and stores it as a new plan version in one transaction
     (source kept verbatim).  Refuses (DN_EEXIST) a second plan with the same
-    effective date, (DN_EINVAL) a currency other than the existing plans',
-    and (DN_EPERM) an effective date at or before the recorded time of any
-    sale the server already holds, since that would change commissions
-    already posted; why says which.  Returns 0 and fills *plan (with its
-    id), DN_EPARSE (see dn_plan_parse), DN_EDB.  */
+    effective date, a retired one's included, (DN_EINVAL) a currency other
+    than the existing plans', and (DN_EPERM) an effective date at or before
+    the recorded time of any sale the server already holds, since that
+    would change commissions already posted; why says which.  Returns 0
+    and fills *plan (with its id), DN_EPARSE (see dn_plan_parse), DN_EDB.  */
 int dn_plan_set(sqlite3 *db, const char *text, int64_t now_ms, dn_plan_t *plan, char *why,
                 size_t why_size);
 
-/*  Fills *plan with the version in force at at_ms.  Returns 0, DN_ENOENT
-    (no plan in force then), DN_EDB.  */
+/*  Checks text exactly as dn_plan_set would (the same parse, the same
+    refusals with the same reasons and codes) and stores nothing.  Sets
+    *out to a new JSON object: {"effective" (YYYY-MM-DD), "currency",
+    "against" (the effective date of the version in force at the file's
+    effective date, or null when none is), "changes" (dn_plan_diff of that
+    version and the file)}.  Returns 0, or what dn_plan_set returns.  */
+int dn_plan_check(sqlite3 *db, const char *text, json_t **out, char *why,
+                  size_t why_size);
+
+/*  Sets *changes to a new JSON array: how plan differs from in_force (NULL:
+    no version, every value is new), field by field in the file's order --
+    cap_bps, each rate of [levels] and of each [category:NAME] ("[levels]
+    1", "[category:rice] 0"), first_purchase_bonus, purchase_bps,
+    purchase_days, recruit_override_bps, recruit_override_days -- one
+    {"field", "change": "added" | "removed" | "changed", "in_force", "new"}
+    (values as text; null when absent) per difference.  A rate is in a
+    table when its level is at most the highest level listed.  The
+    effective date and the currency are not compared.  Returns 0 or
+    DN_ENOMEM.  */
+int dn_plan_diff(const dn_plan_t *in_force, const dn_plan_t *plan, json_t **changes);
+
+/*  Retires the version effective at effective_ms (a UTC midnight) as of
+    now_ms, by admin, in one transaction: the version stays, with who
+    retired it and when, and is never in force again -- sales of its days
+    fall under the version before it.  Refused (DN_EPERM) while any stored
+    sale was recorded in its window (from its date to the next version in
+    force), since that sale was posted under it.  Sets *out to {"effective",
+    "retired" (ISO-8601), "retired_by", "in_force_instead" (the date of the
+    version now in force from its date, or null)}.  Returns 0, DN_ENOENT
+    (no version of that date), DN_EEXIST (already retired), DN_EPERM,
+    DN_EDB; why says which.  */
+int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t now_ms,
+                   json_t **out, char *why, size_t why_size);
+
+/*  Fills *plan with the version in force at at_ms (retired versions never
+    are).  Returns 0, DN_ENOENT (no plan in force then), DN_EDB.  */
 int dn_plan_at(sqlite3 *db, int64_t at_ms, dn_plan_t *plan);
 
 /*  As dn_plan_at, with its statements prepared once in cache (a
@@ -88,8 +122,9 @@ int dn_plan_at_cached(dn_db_cache_t *cache, int64_t at_ms, dn_plan_t *plan);
     version, oldest first: {"effective", "currency", "cap_bps", "levels"
     (e.g. "800/300/100"), "categories" (e.g. "rice 500/200"),
     "first_purchase_bonus", "purchase_bps", "purchase_days",
-    "recruit_override_bps", "recruit_override_days", "created"}.  Returns 0
-    or DN_EDB.  */
+    "recruit_override_bps", "recruit_override_days", "created", "retired"
+    (ISO-8601, or null while in force), "retired_by" (or null)}, the
+    retired versions included.  Returns 0 or DN_EDB.  */
 int dn_plan_list(sqlite3 *db, json_t **list);
 
 /*  Sets *out to a new JSON object describing plan (as plan show prints it,

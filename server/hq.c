@@ -909,6 +909,58 @@ static int s_print_plan_show(const s_call_t *call, const json_t *result)
     return rc;
 }
 
+/*  plan check: what plan set would store and how it differs from the
+    version in force at its date, then the changes as a table.  --csv
+    prints the changes only, --json the whole answer.  */
+static int s_print_plan_check(const s_call_t *call, const json_t *result)
+{
+    const json_t *changes = json_object_get(result, "changes");
+    const char *against = json_string_value(json_object_get(result, "against"));
+    const char *effective = s_str(result, "effective");
+    size_t n = json_array_size(changes);
+
+    if (call->format == DN_RENDER_JSON)
+        return s_print(result, call->format);
+    if (call->format == DN_RENDER_CSV)
+        return s_print(changes, call->format);
+    if (s_opt.quiet)
+        return 0;
+    printf("plan effective %s (%s) is valid: 'plan set' would store it; nothing was "
+           "stored\n",
+           effective, s_str(result, "currency"));
+    if (!against)
+        printf("no version is in force on %s: every value is new\n", effective);
+    else if (n == 0)
+        printf("no change from the version in force on %s (effective %s)\n", effective,
+               against);
+    else
+        printf("%zu change%s from the version in force on %s (effective %s):\n", n,
+               n == 1 ? "" : "s", effective, against);
+    if (n == 0)
+        return 0;
+    printf("\n");
+    return s_print(changes, DN_RENDER_TABLE);
+}
+
+static int s_print_plan_retire(const s_call_t *call, const json_t *result)
+{
+    const char *instead = json_string_value(json_object_get(result, "in_force_instead"));
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (s_opt.quiet)
+        return 0;
+    printf("plan effective %s retired at %s by %s: it is never in force again; ",
+           s_str(result, "effective"), s_str(result, "retired"),
+           s_str(result, "retired_by"));
+    if (instead)
+        printf("from %s on the version effective %s is in force\n",
+               s_str(result, "effective"), instead);
+    else
+        printf("no version is in force from %s on until a later one\n",
+               s_str(result, "effective"));
+    return 0;
+}
+
 static int s_print_period_close(const s_call_t *call, const json_t *result)
 {
     if (call->format != DN_RENDER_TABLE)
@@ -1239,25 +1291,69 @@ static const s_command_t s_commands[] = {
     {"plan list",
      "plan.list",
      "[--json|--csv]",
-     "Lists the plan versions, oldest first.\n",
+     "Lists the plan versions, oldest first, the retired ones too: RETIRED and\n"
+     "RETIRED_BY say when and by whom.\n",
      {{NULL}},
      {{NULL}},
      NULL,
      S_LISTING,
      0,
      NULL},
+    {"plan check",
+     "plan.check",
+     "FILE [--json|--csv]",
+     "Checks a plan file exactly as 'plan set' would -- the same 'line N: reason'\n"
+     "for a bad file, the same refusals and exit codes -- and stores nothing.\n"
+     "When it is valid (exit 0), shows how it differs from the version in force\n"
+     "at its effective date, field by field: cap_bps, each rate ('[levels] 1',\n"
+     "'[category:rice] 0') added, removed or changed, and the referral values.\n"
+     "--csv prints the changes only.\n",
+     {{"text", S_FILE, "plan check needs the plan FILE"}},
+     {{NULL}},
+     NULL,
+     S_LISTING,
+     0,
+     s_print_plan_check},
+    {"plan retire",
+     "plan.retire",
+     "YYYY-MM-DD [--json]",
+     "Retires the plan version effective that day: it stays in 'plan list' with\n"
+     "who retired it and when, and is never in force again -- sales of its days\n"
+     "fall under the version before it.  Refused while any stored sale was\n"
+     "recorded between its date and the next version in force (exit 77): that\n"
+     "sale was posted under it.  A retired version keeps its date: set the\n"
+     "corrected one with another.\n",
+     {{"effective", S_DATE,
+       "plan retire needs the version's effective date, YYYY-MM-DD"}},
+     {{NULL}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_plan_retire},
     {"period close",
      "period.close",
      "YYYY-MM [--json]",
      "Closes a month (UTC): nothing is posted into it again.  An event of a closed\n"
      "month that syncs later posts into the open month, marked with its own\n"
-     "month.\n",
+     "month.  Only a month that has ended by the server's clock can be closed\n"
+     "(exit 65 for this month or a later one).\n",
      {{"period", S_PERIOD, "period close needs the month, YYYY-MM"}},
      {{NULL}},
      NULL,
      S_FMT_JSON,
      0,
      s_print_period_close},
+    {"period list",
+     "period.list",
+     "[--json|--csv]",
+     "Lists the closed months with when and by whom each was closed, and the\n"
+     "open month that postings go to now (STATUS open), by month.\n",
+     {{NULL}},
+     {{NULL}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
     {"statement",
      "statement",
      "PARTNER [--period YYYY-MM] [--json|--csv]",
@@ -1277,7 +1373,8 @@ static const s_command_t s_commands[] = {
      "PARTNER AMOUNT --ref TEXT [--json]",
      "Records a payout of AMOUNT (in the ledger's currency, like 120.50) from a\n"
      "partner's account to payout clearing, with a reference (a bank transfer\n"
-     "number, say).  Refused above the account's balance.\n",
+     "number, say).  Refused above the account's balance (exit 65), and with a\n"
+     "reference an earlier payout used (exit 73): one payment, one record.\n",
      {{"partner", S_CODE, "payout needs the PARTNER's code and the AMOUNT"},
       {"amount", S_TEXT, "payout needs the AMOUNT (like 120.50)"}},
      {{"ref", "ref", S_TEXT, 0, 1}},

@@ -162,6 +162,29 @@ expect "catalog list: entries" 1 "$(jv "$T/catalog.json" 'len(d)')"
 expect "catalog list: sku" RICE-5KG "$(jv "$T/catalog.json" 'd[0]["sku"]')"
 expect "catalog list: price_minor" 5990 "$(jv "$T/catalog.json" 'd[0]["price_minor"]')"
 expect "catalog list: category" grain "$(jv "$T/catalog.json" 'd[0]["category"]')"
+# a new price without --category keeps the SKU's category; --category - clears it
+run -d "$SHOP" catalog set RICE-5KG 61.00
+expect "catalog set, price only: exit code" 0 "$rc"
+expect "catalog set, price only: says the kept category" \
+    "catalog: RICE-5KG at 61.00 CNY in grain" "$(cat "$T/out")"
+run -d "$SHOP" catalog list --json
+save catalog
+expect "catalog set, price only: price_minor" 6100 "$(jv "$T/catalog.json" 'd[0]["price_minor"]')"
+expect "catalog set, price only: category kept" grain \
+    "$(jv "$T/catalog.json" 'd[0]["category"]')"
+run -d "$SHOP" catalog set RICE-5KG 60.00 --category -
+expect "catalog set --category -: exit code" 0 "$rc"
+expect "catalog set --category -: says so" "catalog: RICE-5KG at 60.00 CNY" "$(cat "$T/out")"
+run -d "$SHOP" catalog list --json
+save catalog
+expect "catalog set --category -: category cleared" None \
+    "$(jv "$T/catalog.json" 'str(d[0]["category"])')"
+run -d "$SHOP" catalog set RICE-5KG 59.00
+expect "catalog set, price only, no category: says so" "catalog: RICE-5KG at 59.00 CNY" \
+    "$(cat "$T/out")"
+run -d "$SHOP" catalog set RICE-5KG 59.90 --category grain
+expect "catalog set back to grain: says so" "catalog: RICE-5KG at 59.90 CNY in grain" \
+    "$(cat "$T/out")"
 
 run -d "$SHOP" member add --phone "+86 138-0013-8000" --name "Li Wei" --referrer DEALER-7 \
     --household 3 --json
@@ -357,6 +380,7 @@ refuse "catalog price -1 after --" 65 catalog set RICE-5KG -- -1
 refuse "catalog price 1.234" 65 catalog set RICE-5KG 1.234
 refuse "catalog bad SKU" 64 catalog set "RICE 5KG" 1.00
 refuse "catalog set without price" 64 catalog set RICE-5KG
+refuse "catalog bad category" 64 catalog set RICE-5KG 1.00 --category 9x
 
 refuse "unknown command" 64 frobnicate
 refuse "unknown two-word command" 64 member frob

@@ -15,7 +15,12 @@
 #     payout moves money out and refuses more than the balance;
 #   - verify exits 0 on the intact ledger, and 65 with "verify: N
 #     differences" on stderr once a transfer row is changed behind its back;
-#   - period close, twice.
+#   - plan check shows the changes of a file against the version in force
+#     and stores nothing, refusing what plan set refuses; plan retire of a
+#     version without sales, and its refusals (twice, unknown, with sales);
+#   - a second payout with the same --ref is refused (exit 73);
+#   - period close, twice; this month and a later one are refused (65);
+#     period list.
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init hq_ledger_cli
@@ -48,6 +53,76 @@ hq plan list --csv
 check "plan list --csv: rows" 2 "$(wc -l <"$OUT" | tr -d ' ')"
 check_has "plan list --csv: header" \
     "effective,currency,cap_bps,levels,categories,first_purchase_bonus" "$OUT"
+
+# plan check: the parse and refusals of plan set, a diff, nothing stored.  The
+# June file against deploy/plan.ini: cap 1500 -> 2000, level 1 300 -> 350,
+# level 2 (100) left out, rice gets a level 2 of 100; the rest the same.
+printf '%s\n' "[plan]" "effective = 2026-06-01" "currency = CNY" "cap_bps = 2000" \
+    "[levels]" "0 = 800" "1 = 350" "[category:rice]" "0 = 500" "1 = 200" "2 = 100" \
+    "[referral]" "first_purchase_bonus = 5.00" "purchase_bps = 100" "purchase_days = 365" \
+    "recruit_override_bps = 50" "recruit_override_days = 365" >"$T/june.ini"
+hq plan check "$T/june.ini"
+check "plan check: exit" 0 "$rc"
+printf '%s\n' \
+    "plan effective 2026-06-01 (CNY) is valid: 'plan set' would store it; nothing was stored" \
+    "4 changes from the version in force on 2026-06-01 (effective 2026-01-01):" \
+    "" \
+    "FIELD              CHANGE   IN_FORCE  NEW" \
+    "cap_bps            changed  1500      2000" \
+    "[levels] 1         changed  300       350" \
+    "[levels] 2         removed  100       -" \
+    "[category:rice] 2  added    -         100" >"$T/expected"
+check "plan check: the changes" "$(cat "$T/expected")" "$(cat "$OUT")"
+hq plan check "$T/june.ini" --csv
+# RFC 4180: lines end in CRLF
+check "plan check --csv" "field,change,in_force,new
+cap_bps,changed,1500,2000
+[levels] 1,changed,300,350
+[levels] 2,removed,100,
+[category:rice] 2,added,,100" "$(tr -d '\r' <"$OUT")"
+hq plan list --csv
+check "plan check stored nothing" 2 "$(wc -l <"$OUT" | tr -d ' ')"
+hq plan check "$T/bad.ini"
+check "plan check, bad file: exit" 65 "$rc"
+check_one_error "plan check, bad file" "line 4: unknown key 'colour' in [plan]"
+hq plan check deploy/plan.ini
+check "plan check, date taken: exit" 73 "$rc"
+check_one_error "plan check, date taken" \
+    "a plan effective 2026-01-01 exists already: a version is never replaced; set a new one with a later effective date"
+hq plan check deploy/plan.ini --json --csv
+check "plan check --json --csv: exit" 64 "$rc"
+
+# plan retire: the June version, set by mistake, goes before any sale
+hq plan set "$T/june.ini"
+check "plan set June: exit" 0 "$rc"
+hq plan retire 2026-06-01
+check "plan retire: exit" 0 "$rc"
+check_has "plan retire: says so" "plan effective 2026-06-01 retired at " "$OUT"
+check_has "plan retire: what is in force instead" \
+    "by hq: it is never in force again; from 2026-06-01 on the version effective 2026-01-01 is in force" \
+    "$OUT"
+hq plan show --at 2026-07-01
+check_has "plan show after retire: January's levels" "levels                 800/300/100" "$OUT"
+hq plan list --json
+cp "$OUT" "$T/plans.json"
+check "plan list: two versions" 2 \
+    "$(sqlite3 :memory: "SELECT json_array_length(readfile('$T/plans.json'))")"
+check "plan list: June retired by" "hq" "$(json "$T/plans.json" '$[1].retired_by')"
+check "plan list: January in force" "" "$(json "$T/plans.json" '$[0].retired')"
+hq plan retire 2026-06-01
+check "plan retire twice: exit" 73 "$rc"
+check_one_error "plan retire twice" "the plan effective 2026-06-01 was already retired at "
+hq plan retire 2026-05-01
+check "plan retire, no such version: exit" 66 "$rc"
+check_one_error "plan retire, no such version" \
+    "no plan version is effective 2026-05-01 (see: dealernet-hq plan list)"
+hq plan retire 2026-02-30
+check "plan retire, bad date: exit" 64 "$rc"
+check_one_error "plan retire, bad date" "'2026-02-30' is not a date (YYYY-MM-DD)"
+hq plan set "$T/june.ini"
+check "plan set on a retired date: exit" 73 "$rc"
+check_one_error "plan set on a retired date" \
+    "a plan effective 2026-06-01 was retired at "
 
 # -- the tree --------------------------------------------------------------------
 
@@ -146,6 +221,16 @@ check "payout: exit" 0 "$rc"
 check_has "payout: says so" \
     "payout of 0.01 CNY to D1 recorded (ref BANK-1, period " "$OUT"
 check_has "payout: the balance left" "balance now $(money $((expected - 1))) CNY" "$OUT"
+# the same reference twice is one bank transfer recorded twice: refused (73),
+# naming the first payout (transfer 4, after the three commissions)
+hq payout D1 0.01 --ref BANK-1
+check "payout, reference used: exit" 73 "$rc"
+check_one_error "payout, reference used" \
+    "reference 'BANK-1' is already used by payout 4 (0.01 CNY to D1 at "
+check "payout, reference used: one payout" 1 \
+    "$(sq "SELECT count(*) FROM transfers WHERE code = 'payout'")"
+check "payout, reference used: the schema's record" "BANK-1|4" \
+    "$(sq "SELECT ref, transfer_id FROM payout_refs")"
 hq payout D1 "$(money $expected)" --ref BANK-2
 check "payout above the balance: exit" 65 "$rc"
 check "payout above the balance: one line" 1 "$(wc -l <"$ERR" | tr -d ' ')"
@@ -178,5 +263,44 @@ check "period close: exit" 0 "$rc"
 check_has "period close: says so" "period 2026-01 closed at " "$OUT"
 hq period close 2026-01
 check "period close twice: exit" 73 "$rc"
+
+# a month that has not ended (by the server's clock, read around the call so
+# that a month turning over during it is told apart) is never closed
+month_before=$(date -u +%Y-%m)
+hq period close "$month_before"
+month_after=$(date -u +%Y-%m)
+if [ "$month_before" = "$month_after" ]; then
+    check "period close, this month: exit" 65 "$rc"
+    check_one_error "period close, this month" \
+        "period $month_before has not ended yet: it can be closed from "
+else
+    check "period close, this month (it ended during the call): exit" 0 "$rc"
+fi
+next_year=$(($(date -u +%Y) + 1))-01
+hq period close "$next_year"
+check "period close, a later month: exit" 65 "$rc"
+check_one_error "period close, a later month" \
+    "period $next_year has not ended yet: it can be closed from "
+hq period list --json
+cp "$OUT" "$T/periods.json"
+check "period list: 2026-01 closed" "2026-01|closed|hq" \
+    "$(json "$T/periods.json" '$[0].period')|$(json "$T/periods.json" '$[0].status')|$(json "$T/periods.json" '$[0].closed_by')"
+check "period list: the open month last" "open" "$(json "$T/periods.json" '$[#-1].status')"
+open_month=$(json "$T/periods.json" '$[#-1].period')
+check "period list: the open month is this month" 1 \
+    "$([ "$open_month" = "$month_before" ] || [ "$open_month" = "$(date -u +%Y-%m)" ] &&
+        echo 1 || echo 0)"
+hq period list --csv
+check "period list --csv: header" "period,status,closed,closed_by" \
+    "$(head -n 1 "$OUT" | tr -d '\r')"
+hq period list
+check "period list: table header" "PERIOD   STATUS  CLOSED                    CLOSED_BY" \
+    "$(head -n 1 "$OUT")"
+
+# after the sales, January's version has posted: never retired
+hq plan retire 2026-01-01
+check "plan retire, sales posted: exit" 77 "$rc"
+check_one_error "plan retire, sales posted" \
+    "the plan effective 2026-01-01 is the one in force for 3 stored sales (the first recorded "
 
 net_finish

@@ -5,7 +5,9 @@
     reply is unpacked again, so the tests see exactly what the CLI sees: the
     status (0 or a sysexits code), the one-line error, and the JSON result,
     compared as exact text.  Times the server stamps with its own clock are
-    pinned with SQL before a listing is compared.  Each test works on a
+    pinned with SQL before a listing is compared, or the request is handled
+    at a pinned instant (dn_admin_handle_at): period close is tested at the
+    last millisecond of June and the first of July.  Each test works on a
     fresh central.db in its own mkdtemp folder, removed at the end.
 */
 #include <setjmp.h>
@@ -39,8 +41,13 @@ typedef struct {
     char *result; /* malloc'd JSON text, or NULL */
 } reply_t;
 
+/*  The server's "now" for the next requests: 0 is the real clock
+    (dn_admin_handle), anything else a pinned instant (dn_admin_handle_at).  */
+static int64_t s_now_ms;
+
 static int s_setup(void **state)
 {
+    s_now_ms = 0;
     return dn_test_central_setup(state);
 }
 
@@ -66,7 +73,11 @@ static void s_handle(sqlite3 *db, const uint8_t *bytes, size_t len, reply_t *r)
     char why[DN_WHY_SIZE];
 
     memset(r, 0, sizeof *r);
-    assert_int_equal(dn_admin_handle(db, "hq", bytes, len, &out, &out_len), 0);
+    if (s_now_ms)
+        assert_int_equal(
+            dn_admin_handle_at(db, "hq", s_now_ms, bytes, len, &out, &out_len), 0);
+    else
+        assert_int_equal(dn_admin_handle(db, "hq", bytes, len, &out, &out_len), 0);
     assert_non_null(out);
     assert_int_equal(dn_wire_admin_reply_unpack(out, out_len, &msg, why, sizeof why), 0);
     free(out);
@@ -641,6 +652,116 @@ static void test_ledger_commands(void **state)
     s_reply_free(&r);
 }
 
+/* -- guard rails (issue 10) ------------------------------------------------ */
+
+#define JUN30_LAST 1782863999999LL /* 2026-06-30T23:59:59.999Z */
+
+/*  period.close and period.list at a pinned instant: the last millisecond
+    of June, then the first of July.  */
+static void test_period_guard(void **state)
+{
+    fixture_t *fx = *state;
+    reply_t r;
+
+    s_now_ms = JUN30_LAST;
+    s_call(fx->db, "period.close", &r, "period", "2026-06");
+    s_expect_error(&r, 65,
+                   "period 2026-06 has not ended yet: it can be closed from "
+                   "2026-07-01T00:00:00.000Z on");
+    s_call(fx->db, "period.close", &r, "period", "2026-09");
+    s_expect_error(&r, 65,
+                   "period 2026-09 has not ended yet: it can be closed from "
+                   "2026-10-01T00:00:00.000Z on");
+    s_call(fx->db, "period.close", &r, "period", "2026-05");
+    assert_int_equal(r.status, 0);
+    assert_string_equal(
+        r.result, "{\"period\":\"2026-05\",\"closed\":\"2026-06-30T23:59:59.999Z\"}");
+    s_reply_free(&r);
+    s_call(fx->db, "period.list", &r, NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.result,
+                        "[{\"period\":\"2026-05\",\"status\":\"closed\","
+                        "\"closed\":\"2026-06-30T23:59:59.999Z\",\"closed_by\":\"hq\"},"
+                        "{\"period\":\"2026-06\",\"status\":\"open\",\"closed\":null,"
+                        "\"closed_by\":null}]");
+    s_reply_free(&r);
+
+    s_now_ms = JUN30_LAST + 1; /* 2026-07-01T00:00:00.000Z: June has ended */
+    s_call(fx->db, "period.close", &r, "period", "2026-06");
+    assert_int_equal(r.status, 0);
+    assert_string_equal(
+        r.result, "{\"period\":\"2026-06\",\"closed\":\"2026-07-01T00:00:00.000Z\"}");
+    s_reply_free(&r);
+    s_call(fx->db, "period.list", &r, NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.result, "{\"period\":\"2026-06\",\"status\":\"closed\","
+                                     "\"closed\":\"2026-07-01T00:00:00.000Z\","
+                                     "\"closed_by\":\"hq\"},"
+                                     "{\"period\":\"2026-07\",\"status\":\"open\","
+                                     "\"closed\":null,\"closed_by\":null}]"));
+    s_reply_free(&r);
+    s_call(fx->db, "period.list", &r, "period", "2026-07");
+    s_expect_error(&r, 64, "unknown argument 'period' for period.list");
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM periods"), 2);
+}
+
+/*  plan.check and plan.retire as the CLI sends them.  */
+static void test_plan_guard(void **state)
+{
+    static const char june[] = "[plan]\neffective = 2026-06-01\ncurrency = CNY\n"
+                               "cap_bps = 1500\n[levels]\n0 = 800\n1 = 350\n2 = 100\n"
+                               "[category:rice]\n0 = 500\n1 = 200\n[referral]\n"
+                               "first_purchase_bonus = 5.00\n";
+    fixture_t *fx = *state;
+    reply_t r;
+
+    s_now_ms = JUN30_LAST;
+    s_call(fx->db, "plan.set", &r, "text", s_plan_text);
+    s_reply_free(&r);
+    s_call(fx->db, "plan.check", &r, "text", june);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.result,
+                        "{\"effective\":\"2026-06-01\",\"currency\":\"CNY\","
+                        "\"against\":\"2026-01-01\",\"changes\":[{\"field\":"
+                        "\"[levels] 1\",\"change\":\"changed\",\"in_force\":\"300\","
+                        "\"new\":\"350\"}]}");
+    s_reply_free(&r);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM plans"), 1);
+    s_call(fx->db, "plan.check", &r, "text",
+           "[plan]\neffective = 2026-01-01\n\ncolour = red\n");
+    s_expect_error(&r, 65, "line 4: unknown key 'colour' in [plan]");
+    s_call(fx->db, "plan.check", &r, NULL, NULL);
+    s_expect_error(&r, 64, "plan.check needs argument 'text'");
+
+    s_call(fx->db, "plan.set", &r, "text", june);
+    s_reply_free(&r);
+    s_call(fx->db, "plan.retire", &r, "effective", "2026-06-01");
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.result, "{\"effective\":\"2026-06-01\",\"retired\":"
+                                  "\"2026-06-30T23:59:59.999Z\",\"retired_by\":\"hq\","
+                                  "\"in_force_instead\":\"2026-01-01\"}");
+    s_reply_free(&r);
+    s_call(fx->db, "plan.retire", &r, "effective", "2026-06-01");
+    s_expect_error(&r, 73,
+                   "the plan effective 2026-06-01 was already retired at "
+                   "2026-06-30T23:59:59.999Z by hq");
+    s_call(fx->db, "plan.retire", &r, "effective", "June");
+    s_expect_error(&r, 64, "effective 'June' is not a date (YYYY-MM-DD)");
+    s_call(fx->db, "plan.retire", &r, "effective", "2026-07-01");
+    s_expect_error(
+        &r, 66, "no plan version is effective 2026-07-01 (see: dealernet-hq plan list)");
+    s_call(fx->db, "plan.list", &r, NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.result, "\"created\":\"2026-06-30T23:59:59.999Z\","
+                                     "\"retired\":\"2026-06-30T23:59:59.999Z\","
+                                     "\"retired_by\":\"hq\"}]"));
+    s_reply_free(&r);
+    s_call(fx->db, "plan.show", &r, "at", "2026-06-15");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.result, "\"effective\":\"2026-01-01\""));
+    s_reply_free(&r);
+}
+
 /* -- the request itself ---------------------------------------------------- */
 
 static void test_malformed_request(void **state)
@@ -701,6 +822,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_plans, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_ledger_commands, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_period_guard, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_plan_guard, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_request, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_command_and_protocol, s_setup,
                                         s_teardown),

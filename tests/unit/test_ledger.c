@@ -80,9 +80,14 @@
     Then: statements (opening, closing, rows) of RS1, DE2 and member B over
     two months each; verify passes; every batch sent again changes
     nothing; a payout within RS1's balance is recorded and one a fen above
-    what is left is refused.  On copies of the file, verify must fail and
-    name what changed: a transfer's amount (triggers dropped), one byte of
-    one event, and a sale posted twice.
+    what is left is refused, as is a second payout with the same reference.
+    On copies of the file, verify must fail and name what changed: a
+    transfer's amount (triggers dropped), one byte of one event, and a sale
+    posted twice.  Last, the guard rails of issue 10: May cannot close
+    before the server's clock reaches 2026-06-01T00:00:00.000Z and closes at
+    that millisecond; a plan version set for June and retired before any
+    June sale leaves a June sale to P2 (and verify agrees), while P2, which
+    sales were posted under, cannot be retired.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -158,7 +163,7 @@ static const char s_plan2[] = "[plan]\n"
                               "recruit_override_days = 365\n";
 
 /*  The events whose transfers are checked, by name.  */
-enum { S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, R1, R2, N_TRACKED };
+enum { S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, R1, R2, S11, N_TRACKED };
 
 enum { SHOP_A, SHOP_B, SHOP_C, N_SITES }; /* SHOP_C: the rules tests only */
 
@@ -1081,6 +1086,32 @@ static void test_payout(void **state)
         s_int(fx->db, "SELECT count(*) FROM transfers WHERE code = 'payout'"), 1);
     assert_int_equal(s_int(fx->db, "SELECT sum(balance) FROM accounts"), 0);
 
+    /* the same reference again, even for an amount within the balance, is a
+       second record of one bank transfer: refused, naming the first (the
+       51st transfer), and nothing moves */
+    assert_int_equal(dn_ledger_payout(fx->db, "RS1", 100, "BANK-0510-1", "hq", now + 2,
+                                      &out, why, sizeof why),
+                     DN_EEXIST);
+    assert_null(out);
+    assert_string_equal(why,
+                        "reference 'BANK-0510-1' is already used by payout 51 (20.00 "
+                        "CNY to RS1 at 2026-05-10T09:00:00.000Z): each payment is "
+                        "recorded once");
+    assert_int_equal(dn_exit_code(DN_EEXIST), 73);
+    assert_int_equal(s_balance(fx->db, "partner:RS1"), 1797);
+    assert_int_equal(
+        s_int(fx->db, "SELECT count(*) FROM transfers WHERE code = 'payout'"), 1);
+    /* the schema holds the reference too: the refused BANK-0510-2 took none */
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM payout_refs"), 1);
+    assert_int_equal(
+        s_int(fx->db, "SELECT transfer_id FROM payout_refs WHERE ref = 'BANK-0510-1'"),
+        51);
+    assert_int_not_equal(sqlite3_exec(fx->db,
+                                      "INSERT INTO payout_refs(ref, transfer_id) "
+                                      "VALUES ('BANK-0510-1', 50)",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+
     /* RS1's May statement now ends with the payout: 34.97 + 3.00 - 20.00 */
     out = s_statement(fx, "RS1", NULL, "2026-05", "34.97", "17.97", 2);
     assert_string_equal(s_row_text(out, 1, "amount"), "-20.00");
@@ -1998,6 +2029,194 @@ static void test_rule_binding(void **state)
     s_verify_ok(fx);
 }
 
+/* -- guard rails: payout references, periods, retired plans ----------------------- */
+
+/*  A ledger of the version before the guard rails that already recorded
+    one bank transfer twice (the bug) still opens: the migration keeps the
+    reference for the earlier payout, and from then on refuses it.  The
+    old file is made from a copy: the new table and columns dropped, a
+    second payout with RS1's reference appended, user_version set back.  */
+static void test_migrate_payout_refs(void **state)
+{
+    fixture_t *fx = *state;
+    char dir[160], path[256], why[256] = "";
+    sqlite3 *db = NULL;
+    json_t *out = NULL;
+    int version;
+
+    snprintf(dir, sizeof dir, "%s/legacy", fx->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    s_copy(fx, "legacy/" DN_CENTRAL_DB_FILE, path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    /* the guard rails' migration is 5; the referral view (6) that follows
+       reads plans.retired_ms, so it goes too and comes back with the rest */
+    version = (int)s_int(db, "PRAGMA user_version");
+    assert_int_equal(version, 6);
+    s_exec(db,
+           "DROP VIEW member_referrals;"
+           "DROP TABLE payout_refs;"
+           "ALTER TABLE plans DROP COLUMN retired_ms;"
+           "ALTER TABLE plans DROP COLUMN retired_by;"
+           "INSERT INTO transfers(debit, credit, amount, code, period, ref, created_ms,"
+           "  prev_hash, hash) SELECT debit, credit, 100, 'payout', period, ref,"
+           "  created_ms + 1, hash, hash FROM transfers WHERE id = 51;");
+    {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version - 2);
+        s_exec(db, sql);
+    }
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    assert_int_equal(dn_central_open(dir, 0, &db), 0);
+    assert_int_equal(s_int(db, "PRAGMA user_version"), version);
+    assert_int_equal(
+        s_int(db, "SELECT count(*) FROM transfers WHERE ref = 'BANK-0510-1'"), 2);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM payout_refs"), 1);
+    assert_int_equal(
+        s_int(db, "SELECT transfer_id FROM payout_refs WHERE ref = 'BANK-0510-1'"), 51);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM plans WHERE retired_ms IS NULL"), 2);
+    assert_int_equal(dn_ledger_payout(db, "RS1", 100, "BANK-0510-1", "hq",
+                                      s_at("2026-05-11", 9), &out, why, sizeof why),
+                     DN_EEXIST);
+    assert_null(out);
+    assert_int_equal(
+        strncmp(why, "reference 'BANK-0510-1' is already used by payout 51 ",
+                strlen("reference 'BANK-0510-1' is already used by payout 51 ")),
+        0);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    s_remove_copy(path);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* -- periods, retired plans --------------------------------------------------------- */
+
+/*  The periods as one compact JSON text, at now.  */
+static char *s_periods(sqlite3 *db, int64_t now)
+{
+    json_t *list = NULL;
+    char *text;
+    assert_int_equal(dn_ledger_period_list(db, now, &list), 0);
+    text = json_dumps(list, JSON_COMPACT);
+    assert_non_null(text);
+    json_decref(list);
+    return text;
+}
+
+/*  A month closes once it has ended, by the clock of the server (now_ms),
+    at the exact boundary; the list shows the open month postings go to.  */
+static void test_periods(void **state)
+{
+    fixture_t *fx = *state;
+    static const char june_open[] =
+        "[{\"period\":\"2026-04\",\"status\":\"closed\","
+        "\"closed\":\"2026-05-02T00:00:00.000Z\",\"closed_by\":\"hq\"},"
+        "{\"period\":\"2026-05\",\"status\":\"closed\","
+        "\"closed\":\"2026-06-01T00:00:00.000Z\",\"closed_by\":\"hq\"},"
+        "{\"period\":\"2026-06\",\"status\":\"open\",\"closed\":null,"
+        "\"closed_by\":null}]";
+    int64_t may_last = s_at("2026-06-01", 0) - 1; /* 2026-05-31T23:59:59.999Z */
+    char why[256] = "", *text;
+
+    assert_int_equal(
+        dn_ledger_period_close(fx->db, "2026-05", "hq", may_last, why, sizeof why),
+        DN_ELIMIT);
+    assert_string_equal(why, "period 2026-05 has not ended yet: it can be closed from "
+                             "2026-06-01T00:00:00.000Z on");
+    assert_int_equal(dn_exit_code(DN_ELIMIT), 65);
+    assert_int_equal(
+        dn_ledger_period_close(fx->db, "2026-12", "hq", may_last, why, sizeof why),
+        DN_ELIMIT);
+    assert_string_equal(why, "period 2026-12 has not ended yet: it can be closed from "
+                             "2027-01-01T00:00:00.000Z on");
+    assert_int_equal(
+        dn_ledger_period_close(fx->db, "2026-5", "hq", may_last, why, sizeof why),
+        DN_EPARSE);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM periods"), 1);
+
+    text = s_periods(fx->db, may_last);
+    assert_string_equal(text,
+                        "[{\"period\":\"2026-04\",\"status\":\"closed\","
+                        "\"closed\":\"2026-05-02T00:00:00.000Z\",\"closed_by\":\"hq\"},"
+                        "{\"period\":\"2026-05\",\"status\":\"open\",\"closed\":null,"
+                        "\"closed_by\":null}]");
+    free(text);
+
+    /* from the first millisecond of June, May has ended */
+    assert_int_equal(
+        dn_ledger_period_close(fx->db, "2026-05", "hq", may_last + 1, why, sizeof why),
+        0);
+    text = s_periods(fx->db, may_last + 1);
+    assert_string_equal(text, june_open);
+    free(text);
+    /* seen from inside May (as a month closed before this version refused
+       it would be), postings go to June: the list says so */
+    text = s_periods(fx->db, s_at("2026-05-20", 0));
+    assert_string_equal(text, june_open);
+    free(text);
+    dn_ingest_forget(fx->ingest);
+}
+
+/*  P3 (effective 2026-06-01, 20 % at level 0) is set and retired before any
+    sale of June: a sale recorded on 2026-06-05 then posts under P2, which
+    is in force again from P3's date, and verify agrees.  P2 itself, in
+    force for S6, is never retired.  */
+static void test_retired_plan(void **state)
+{
+    static const char p3[] = "[plan]\neffective = 2026-06-01\ncurrency = CNY\n"
+                             "[levels]\n0 = 2000\n";
+    static const dn_tk_line_t s11[] = {{"SOAP-6", 1, 5000, NULL}};
+    static const xfer_t want[] = {
+        /* P2: 50.00 x 10% = 5.00; level 1: 600 capped to 1500 - 1000 = 500,
+           50.00 x 5% = 2.50; the cap is used up before level 2 */
+        {"commission", HQC, "partner:RS1", 500, 0, 1000, "", 0, "2026-06", ""},
+        {"commission", HQC, "partner:DE1", 250, 1, 500, "", 0, "2026-06", ""},
+    };
+    fixture_t *fx = *state;
+    int64_t now = s_at("2026-05-20", 9);
+    json_t *out = NULL;
+    dn_plan_t plan;
+    char why[512] = "", *text;
+
+    s_plan(fx->db, p3, now);
+    assert_int_equal(dn_plan_at(fx->db, s_at("2026-06-05", 10), &plan), 0);
+    assert_int_equal(plan.levels.bps[0], 2000);
+    assert_int_equal(dn_plan_retire(fx->db, s_at("2026-06-01", 0), "hq", now + 1, &out,
+                                    why, sizeof why),
+                     0);
+    text = json_dumps(out, JSON_COMPACT);
+    assert_string_equal(text, "{\"effective\":\"2026-06-01\",\"retired\":"
+                              "\"2026-05-20T09:00:00.001Z\",\"retired_by\":\"hq\","
+                              "\"in_force_instead\":\"2026-03-15\"}");
+    free(text);
+    json_decref(out);
+    out = NULL;
+    dn_ingest_forget(fx->ingest); /* as the server does after an admin command */
+    assert_int_equal(dn_plan_at(fx->db, s_at("2026-06-05", 10), &plan), 0);
+    assert_int_equal(plan.effective_ms, s_at("2026-03-15", 0));
+
+    s_sale(fx, SHOP_A, s_at("2026-06-05", 10), "RS1", NULL, s11, N_OF(s11), S11);
+    s_sync(fx, SHOP_A, s_at("2026-06-05", 12));
+    s_check(fx, S11, S11, want, N_OF(want));
+
+    /* P2 holds S6, S7, S8 (2026-03-16, 04-08, 04-28) and now S11: 4 sales */
+    assert_int_equal(
+        dn_plan_retire(fx->db, s_at("2026-03-15", 0), "hq", now, &out, why, sizeof why),
+        DN_EPERM);
+    assert_null(out);
+    assert_string_equal(why,
+                        "the plan effective 2026-03-15 is the one in force for 4 "
+                        "stored sales (the first recorded 2026-03-16T10:00:00.000Z): "
+                        "retiring it would change what they earned; set a new "
+                        "version from a later date instead");
+
+    /* the ledger, replayed with the versions in force, agrees: 51 + 2 */
+    if (s_verify(fx->path, &out) != 0)
+        s_print_differences(out);
+    assert_true(json_is_true(json_object_get(out, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(out, "transfers")), 53);
+    json_decref(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2018,6 +2237,10 @@ int main(void)
         cmocka_unit_test(test_tamper_transfer),
         cmocka_unit_test(test_tamper_event),
         cmocka_unit_test(test_double_post),
+        cmocka_unit_test(test_migrate_payout_refs),
+        /* these close May and add a June sale */
+        cmocka_unit_test(test_periods),
+        cmocka_unit_test(test_retired_plan),
     };
     /* every rule stated: a central.db each */
     const struct CMUnitTest rules[] = {

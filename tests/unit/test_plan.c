@@ -8,8 +8,14 @@
     stored version reads back field for field; dn_plan_at picks the version
     in force at exact boundaries (one millisecond before, at, after);
     dn_plan_set refuses a duplicate date, another currency, and a date at or
-    before a stored sale, writing nothing; listings show exact text.  Each
-    test works on a fresh central.db in its own mkdtemp folder.
+    before a stored sale, writing nothing; listings show exact text.
+    dn_plan_diff lists every difference field by field (rates added,
+    removed, changed; categories merged by name); dn_plan_check gives the
+    same refusals as dn_plan_set and stores nothing; dn_plan_retire takes a
+    version out of force only while no stored sale lies in its window (to
+    the next version in force, boundaries to the millisecond), refuses it
+    twice, and the list keeps who retired it and when.  Each test works on
+    a fresh central.db in its own mkdtemp folder.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +35,7 @@
 #include "dn_error.h"
 #include "dn_log.h"
 #include "dn_plan.h"
+#include "dn_time.h"
 
 #define JAN1 1767225600000LL /* 2026-01-01T00:00:00.000Z */
 #define FEB1 1769904000000LL /* 2026-02-01T00:00:00.000Z */
@@ -534,11 +541,12 @@ static void test_list_and_json(void **state)
         "\"levels\":\"800/300/100\",\"categories\":\"rice 500/200\","
         "\"first_purchase_bonus\":\"5.00\",\"purchase_bps\":100,\"purchase_days\":365,"
         "\"recruit_override_bps\":50,\"recruit_override_days\":365,"
-        "\"created\":\"2026-01-01T00:00:00.000Z\"},"
+        "\"created\":\"2026-01-01T00:00:00.000Z\",\"retired\":null,\"retired_by\":null},"
         "{\"effective\":\"2026-02-01\",\"currency\":\"CNY\",\"cap_bps\":10000,"
         "\"levels\":\"700/0/0/50\",\"categories\":null,\"first_purchase_bonus\":\"0.00\","
         "\"purchase_bps\":0,\"purchase_days\":0,\"recruit_override_bps\":0,"
-        "\"recruit_override_days\":0,\"created\":\"2026-01-01T01:00:00.000Z\"}]");
+        "\"recruit_override_days\":0,\"created\":\"2026-01-01T01:00:00.000Z\","
+        "\"retired\":null,\"retired_by\":null}]");
     free(text);
     json_decref(list);
 
@@ -561,6 +569,296 @@ static void test_list_and_json(void **state)
     json_decref(obj);
 }
 
+/* -- check, diff, retire --------------------------------------------------- */
+
+/*  v as compact JSON text (caller frees); decrefs v.  */
+static char *s_dump(json_t *v)
+{
+    char *text;
+    assert_non_null(v);
+    text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    assert_non_null(text);
+    json_decref(v);
+    return text;
+}
+
+#define ROW(field, change, in_force, new)                                                \
+    "{\"field\":\"" field "\",\"change\":\"" change "\",\"in_force\":" in_force          \
+    ",\"new\":" new "}"
+
+/*  The expected rows one per line, as they are listed.  */
+/* clang-format off */
+static void test_diff(void **state)
+{
+    dn_plan_t example, february, other;
+    json_t *changes = NULL;
+    char why[256] = "", *text;
+    (void)state;
+
+    assert_int_equal(dn_plan_parse(s_example, &example, why, sizeof why), 0);
+    assert_int_equal(dn_plan_parse(s_february, &february, why, sizeof why), 0);
+
+    /* the same plan: no change */
+    assert_int_equal(dn_plan_diff(&example, &example, &changes), 0);
+    text = s_dump(changes);
+    assert_string_equal(text, "[]");
+    free(text);
+
+    /* example -> February: every field of the file's order; a rate listed
+       in both but different is changed, a level beyond the old table
+       added, the rice table (gone) removed level by level */
+    assert_int_equal(dn_plan_diff(&example, &february, &changes), 0);
+    text = s_dump(changes);
+    assert_string_equal(text, "[" ROW("cap_bps", "changed", "\"1500\"", "\"10000\"") ","
+                              ROW("[levels] 0", "changed", "\"800\"", "\"700\"") ","
+                              ROW("[levels] 1", "changed", "\"300\"", "\"0\"") ","
+                              ROW("[levels] 2", "changed", "\"100\"", "\"0\"") ","
+                              ROW("[levels] 3", "added", "null", "\"50\"") ","
+                              ROW("[category:rice] 0", "removed", "\"500\"", "null") ","
+                              ROW("[category:rice] 1", "removed", "\"200\"", "null") ","
+                              ROW("first_purchase_bonus", "changed", "\"5.00\"",
+                                  "\"0.00\"") ","
+                              ROW("purchase_bps", "changed", "\"100\"", "\"0\"") ","
+                              ROW("purchase_days", "changed", "\"365\"", "\"0\"") ","
+                              ROW("recruit_override_bps", "changed", "\"50\"",
+                                  "\"0\"") ","
+                              ROW("recruit_override_days", "changed", "\"365\"",
+                                  "\"0\"") "]");
+    free(text);
+
+    /* and back: level 3 removed, rice added */
+    assert_int_equal(dn_plan_diff(&february, &example, &changes), 0);
+    text = s_dump(changes);
+    assert_non_null(strstr(text, ROW("[levels] 3", "removed", "\"50\"", "null") ","
+                                 ROW("[category:rice] 0", "added", "null", "\"500\"")));
+    free(text);
+
+    /* no version in force: every value is new */
+    assert_int_equal(dn_plan_diff(NULL, &february, &changes), 0);
+    text = s_dump(changes);
+    assert_string_equal(text, "[" ROW("cap_bps", "added", "null", "\"10000\"") ","
+                              ROW("[levels] 0", "added", "null", "\"700\"") ","
+                              ROW("[levels] 1", "added", "null", "\"0\"") ","
+                              ROW("[levels] 2", "added", "null", "\"0\"") ","
+                              ROW("[levels] 3", "added", "null", "\"50\"") ","
+                              ROW("first_purchase_bonus", "added", "null", "\"0.00\"") ","
+                              ROW("purchase_bps", "added", "null", "\"0\"") ","
+                              ROW("purchase_days", "added", "null", "\"0\"") ","
+                              ROW("recruit_override_bps", "added", "null", "\"0\"") ","
+                              ROW("recruit_override_days", "added", "null", "\"0\"") "]");
+    free(text);
+
+    /* categories are merged by name: oil only in the old, tea only in the
+       new, rice in both with one rate changed */
+    assert_int_equal(dn_plan_parse("[plan]\neffective = 2026-02-01\ncurrency = CNY\n"
+                                   "cap_bps = 1500\n[levels]\n0 = 800\n1 = 300\n2 = 100\n"
+                                   "[category:tea]\n0 = 900\n"
+                                   "[category:rice]\n0 = 500\n1 = 250\n"
+                                   "[referral]\nfirst_purchase_bonus = 5.00\n"
+                                   "purchase_bps = 100\npurchase_days = 365\n"
+                                   "recruit_override_bps = 50\n"
+                                   "recruit_override_days = 365\n",
+                                   &other, why, sizeof why),
+                     0);
+    example.n_categories = 2; /* add [category:oil] 0 = 300 before rice */
+    example.categories[1] = example.categories[0];
+    memset(&example.categories[0], 0, sizeof example.categories[0]);
+    snprintf(example.categories[0].category, DN_MAX_CODE_LEN + 1, "oil");
+    example.categories[0].n_levels = 1;
+    example.categories[0].bps[0] = 300;
+    assert_int_equal(dn_plan_diff(&example, &other, &changes), 0);
+    text = s_dump(changes);
+    assert_string_equal(text, "["
+                              ROW("[category:oil] 0", "removed", "\"300\"", "null") ","
+                              ROW("[category:rice] 1", "changed", "\"200\"", "\"250\"")
+                              ","
+                              ROW("[category:tea] 0", "added", "null", "\"900\"") "]");
+    free(text);
+}
+/* clang-format on */
+
+/*  plan check: the parse and the refusals of plan set, and nothing stored.  */
+static void test_check(void **state)
+{
+    fixture_t *fx = *state;
+    json_t *out = NULL;
+    dn_plan_t plan;
+    char why[256] = "", *text;
+
+    /* the first version: nothing in force to compare with */
+    assert_int_equal(dn_plan_check(fx->db, s_february, &out, why, sizeof why), 0);
+    text = s_dump(out);
+    assert_non_null(strstr(text, "{\"effective\":\"2026-02-01\",\"currency\":\"CNY\","
+                                 "\"against\":null,\"changes\":[" ROW(
+                                     "cap_bps", "added", "null", "\"10000\"")));
+    free(text);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM plans"), 0);
+
+    assert_int_equal(dn_plan_set(fx->db, s_example, JAN1, &plan, why, sizeof why), 0);
+    assert_int_equal(dn_plan_check(fx->db, s_february, &out, why, sizeof why), 0);
+    text = s_dump(out);
+    assert_non_null(strstr(text, "{\"effective\":\"2026-02-01\",\"currency\":\"CNY\","
+                                 "\"against\":\"2026-01-01\",\"changes\":[" ROW(
+                                     "cap_bps", "changed", "\"1500\"", "\"10000\"")));
+    free(text);
+
+    /* every refusal of plan set, with its reason and code */
+    out = NULL;
+    assert_int_equal(dn_plan_check(fx->db,
+                                   "[plan]\neffective = 2026-02-01\n\ncolour = red\n",
+                                   &out, why, sizeof why),
+                     DN_EPARSE);
+    assert_string_equal(why, "line 4: unknown key 'colour' in [plan]");
+    assert_null(out);
+    assert_int_equal(dn_plan_check(fx->db, s_example, &out, why, sizeof why), DN_EEXIST);
+    assert_string_equal(why,
+                        "a plan effective 2026-01-01 exists already: a version is never "
+                        "replaced; set a new one with a later effective date");
+    assert_int_equal(dn_plan_check(fx->db,
+                                   "[plan]\neffective = 2026-02-01\ncurrency = USD\n"
+                                   "[levels]\n0 = 1\n",
+                                   &out, why, sizeof why),
+                     DN_EINVAL);
+    assert_string_equal(
+        why, "currency USD differs from the network's CNY: every plan uses CNY");
+    s_sale(fx->db, 1, FEB1);
+    assert_int_equal(dn_plan_check(fx->db, s_february, &out, why, sizeof why), DN_EPERM);
+    assert_string_equal(why, "effective 2026-02-01 is not after the latest sale stored "
+                             "(recorded 2026-02-01T00:00:00.000Z): it would change "
+                             "commissions already posted; choose a later date");
+    assert_null(out);
+    /* ... and plan set says the same */
+    assert_int_equal(dn_plan_set(fx->db, s_february, JAN1, &plan, why, sizeof why),
+                     DN_EPERM);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM plans"), 1);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM plan_rates"), 5);
+}
+
+/*  A version of one level: effective date, level 0 rate.  */
+static void s_version(sqlite3 *db, const char *date, int bps)
+{
+    char text[160], why[256] = "";
+    dn_plan_t plan;
+    snprintf(text, sizeof text,
+             "[plan]\neffective = %s\ncurrency = CNY\n[levels]\n0 = %d\n", date, bps);
+    assert_int_equal(dn_plan_set(db, text, JAN1, &plan, why, sizeof why), 0);
+}
+
+/*  Retires the version of date at now; returns dn_plan_retire's code and
+    the result as text in out (or "" on refusal), why the reason.  */
+static int s_retire(sqlite3 *db, const char *date, int64_t now, char *out, size_t size,
+                    char *why, size_t why_size)
+{
+    json_t *result = NULL;
+    int64_t ms;
+    int rc;
+    assert_int_equal(dn_time_parse_date(date, &ms), 0);
+    why[0] = out[0] = '\0';
+    rc = dn_plan_retire(db, ms, "hq", now, &result, why, why_size);
+    if (rc == 0) {
+        char *text = s_dump(result);
+        snprintf(out, size, "%s", text);
+        free(text);
+    } else {
+        assert_null(result);
+    }
+    return rc;
+}
+
+/*  Retiring: a version's window runs from its date to the next version in
+    force (retired ones skipped); a stored sale in it keeps the version.  */
+static void test_retire(void **state)
+{
+    fixture_t *fx = *state;
+    int64_t now = MAR5 + 20 * HOUR; /* 2026-03-05T20:00:00.000Z */
+    char out[512], why[512];
+    dn_plan_t plan;
+    json_t *list = NULL;
+    char *text;
+
+    s_version(fx->db, "2026-01-01", 100);
+    s_version(fx->db, "2026-02-01", 200);
+    s_version(fx->db, "2026-03-01", 300);
+    s_version(fx->db, "2026-04-01", 400);
+    s_sale(fx->db, 1, MAR5 + 10 * HOUR);          /* 2026-03-05T10:00 */
+    s_sale(fx->db, 2, FEB1 + 28 * 24 * HOUR);     /* 2026-03-01T00:00, March's first ms */
+    s_sale(fx->db, 3, FEB1 + 59 * 24 * HOUR - 1); /* 2026-03-31T23:59:59.999 */
+
+    /* February [02-01, 03-01): the sale at 03-01 00:00 is March's */
+    assert_int_equal(
+        s_retire(fx->db, "2026-02-01", now, out, sizeof out, why, sizeof why), 0);
+    assert_string_equal(out, "{\"effective\":\"2026-02-01\",\"retired\":"
+                             "\"2026-03-05T20:00:00.000Z\",\"retired_by\":\"hq\","
+                             "\"in_force_instead\":\"2026-01-01\"}");
+    assert_int_equal(
+        s_retire(fx->db, "2026-02-01", now, out, sizeof out, why, sizeof why), DN_EEXIST);
+    assert_string_equal(why, "the plan effective 2026-02-01 was already retired at "
+                             "2026-03-05T20:00:00.000Z by hq");
+    /* never in force again: February's days fall to January */
+    assert_int_equal(dn_plan_at(fx->db, FEB1, &plan), 0);
+    assert_int_equal(plan.levels.bps[0], 100);
+    assert_int_equal(dn_plan_at(fx->db, MAR5, &plan), 0);
+    assert_int_equal(plan.levels.bps[0], 300);
+
+    /* a sale of February that syncs late now falls under January, whose
+       window runs to March (February retired): January is kept */
+    s_sale(fx->db, 4, FEB1 + 9 * 24 * HOUR); /* 2026-02-10T00:00 */
+    assert_int_equal(
+        s_retire(fx->db, "2026-01-01", now, out, sizeof out, why, sizeof why), DN_EPERM);
+    assert_string_equal(why, "the plan effective 2026-01-01 is the one in force for 1 "
+                             "stored sale (the first recorded 2026-02-10T00:00:00.000Z): "
+                             "retiring it would change what they earned; set a new "
+                             "version from a later date instead");
+    assert_int_equal(
+        s_retire(fx->db, "2026-03-01", now, out, sizeof out, why, sizeof why), DN_EPERM);
+    assert_string_equal(why,
+                        "the plan effective 2026-03-01 is the one in force for 3 "
+                        "stored sales (the first recorded 2026-03-01T00:00:00.000Z): "
+                        "retiring it would change what they earned; set a new "
+                        "version from a later date instead");
+    /* April [04-01, ...): the sale a millisecond before is March's */
+    assert_int_equal(
+        s_retire(fx->db, "2026-04-01", now, out, sizeof out, why, sizeof why), 0);
+    assert_non_null(strstr(out, "\"in_force_instead\":\"2026-03-01\"}"));
+    assert_int_equal(dn_plan_at(fx->db, INT64_MAX, &plan), 0);
+    assert_int_equal(plan.levels.bps[0], 300);
+    assert_int_equal(
+        s_retire(fx->db, "2026-05-01", now, out, sizeof out, why, sizeof why), DN_ENOENT);
+    assert_string_equal(why, "no plan version is effective 2026-05-01 (see: "
+                             "dealernet-hq plan list)");
+
+    /* a retired version keeps its date */
+    {
+        dn_plan_t again;
+        assert_int_equal(dn_plan_set(fx->db,
+                                     "[plan]\neffective = 2026-04-01\ncurrency = CNY\n"
+                                     "[levels]\n0 = 450\n",
+                                     now, &again, why, sizeof why),
+                         DN_EEXIST);
+        assert_string_equal(why,
+                            "a plan effective 2026-04-01 was retired at "
+                            "2026-03-05T20:00:00.000Z and keeps its date: set the new "
+                            "one with another effective date");
+    }
+
+    /* the audit trail, in the list */
+    assert_int_equal(dn_plan_list(fx->db, &list), 0);
+    assert_int_equal(json_array_size(list), 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *row = json_array_get(list, i);
+        int retired = i == 1 || i == 3;
+        text = s_dump(json_pack("[O, O]", json_object_get(row, "retired"),
+                                json_object_get(row, "retired_by")));
+        assert_string_equal(text, retired ? "[\"2026-03-05T20:00:00.000Z\",\"hq\"]"
+                                          : "[null,null]");
+        free(text);
+    }
+    json_decref(list);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM plans WHERE retired_ms = "
+                                   "1772740800000 AND retired_by = 'hq'"),
+                     2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,6 +870,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_and_at, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_set_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_list_and_json, s_setup, s_teardown),
+        cmocka_unit_test(test_diff),
+        cmocka_unit_test_setup_teardown(test_check, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_retire, s_setup, s_teardown),
     };
     dn_log_init("test_plan", DN_LOG_QUIET, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);

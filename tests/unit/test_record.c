@@ -1015,6 +1015,38 @@ static void test_store_meta(void **state)
     json_decref(status);
 }
 
+/*  catalog set without a category keeps the SKU's (issue 10): a price
+    correction must not move the SKU's sales off its category's rate.  */
+static void test_catalog_keeps_category(void **state)
+{
+    fixture_t *fx = *state;
+    char category[DN_MAX_CODE_LEN + 1];
+    int64_t price;
+
+    assert_int_equal(dn_store_catalog_set(fx->store, "RICE-5KG", 5990, "rice"), 0);
+    assert_int_equal(dn_store_catalog_set(fx->store, "RICE-5KG", 6100, NULL), 0);
+    assert_int_equal(dn_store_catalog_get(fx->store, "RICE-5KG", &price, category), 0);
+    assert_int_equal(price, 6100);
+    assert_string_equal(category, "rice");
+    /* "" clears it */
+    assert_int_equal(dn_store_catalog_set(fx->store, "RICE-5KG", 6000, ""), 0);
+    assert_int_equal(dn_store_catalog_get(fx->store, "RICE-5KG", &price, category), 0);
+    assert_int_equal(price, 6000);
+    assert_string_equal(category, "");
+    /* a new SKU without a category has none */
+    assert_int_equal(dn_store_catalog_set(fx->store, "OIL-1L", 1850, NULL), 0);
+    assert_int_equal(dn_store_catalog_get(fx->store, "OIL-1L", &price, category), 0);
+    assert_int_equal(price, 1850);
+    assert_string_equal(category, "");
+    /* a category given replaces the one kept */
+    assert_int_equal(dn_store_catalog_set(fx->store, "OIL-1L", 1900, "oil"), 0);
+    assert_int_equal(dn_store_catalog_set(fx->store, "OIL-1L", 1950, NULL), 0);
+    assert_int_equal(dn_store_catalog_get(fx->store, "OIL-1L", &price, category), 0);
+    assert_int_equal(price, 1950);
+    assert_string_equal(category, "oil");
+    assert_int_equal(s_events(fx->store), 0); /* the catalog is not an event */
+}
+
 typedef struct {
     const char *text;
     int exponent;
@@ -1156,7 +1188,7 @@ int main(void)
         T(test_tamper_body_byte),   T(test_tamper_truncated_body),
         T(test_tamper_deleted_row), T(test_outbox_read_and_ack),
         T(test_store_meta),         T(test_parse_line),
-        T(test_zero_exponent_site),
+        T(test_zero_exponent_site), T(test_catalog_keeps_category),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
