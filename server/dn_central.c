@@ -257,6 +257,113 @@ static const dn_migration_t s_migrations[] = {
         dn_central_open, which runs dn_report_rebuild once.  */
      "INSERT INTO meta(key, value) SELECT 'reports_rebuild', '1' "
      "  WHERE EXISTS (SELECT 1 FROM events);"},
+    {/* Bounds (issue 10, item 1: money that cannot overflow or turn into
+        floats), owned by dn_ingest (sales.held) and dn_ledger
+        (money_totals).
+        A sale the server stores but will not post is held: sales.held
+        names why ('over_limit': over the network's bound on one sale;
+        'sum_limit': it would take a running total over DN_MONEY_SUM_MAX).
+        A held sale has no transfers and no rollups, and its refunds are
+        stored and held with it.  */
+     "ALTER TABLE sales ADD COLUMN held TEXT;"
+     /* The running totals, in one row, moved in the transaction that
+        posts: sales = the totals of every posted (not held) sale;
+        transfers = what the transfers may move at most: twice every
+        commission, referral and override (the transfer, and the clawbacks
+        that may later reverse it, which add nothing here), once every
+        other transfer (payout, adjustment).  Every aggregate the server
+        keeps is a sum of a subset of one of them; the CHECKs keep both
+        within DN_MONEY_SUM_MAX (10^18).  A database from before this
+        version starts from what it holds.  */
+     "CREATE TABLE money_totals ("
+     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+     "  sales INTEGER NOT NULL CHECK (typeof(sales) = 'integer' AND "
+     "    sales BETWEEN 0 AND 1000000000000000000),"
+     "  transfers INTEGER NOT NULL CHECK (typeof(transfers) = 'integer' AND "
+     "    transfers BETWEEN 0 AND 1000000000000000000)"
+     ");"
+     "INSERT INTO money_totals(id, sales, transfers) VALUES (1, "
+     "  (SELECT coalesce(sum(total), 0) FROM sales), "
+     "  (SELECT coalesce(sum(CASE WHEN code IN ('commission', 'referral', 'override') "
+     "     THEN 2 * amount WHEN code = 'clawback' THEN 0 ELSE amount END), 0) "
+     "   FROM transfers));"
+     /* Every money column refuses what is not an integer: SQLite stores
+        the result of an integer + that overflows as a REAL, and a REAL
+        that is not a whole int64 keeps REAL affinity.  BEFORE triggers
+        rather than CHECKs: SQLite cannot add a CHECK to an existing
+        table, and rebuilding eight tables (two WITHOUT ROWID, their
+        indexes and triggers) in a migration would copy the whole ledger
+        and collide with every other migration that alters them.  A
+        trigger sees NEW after column affinity ('12' is already 12).
+        (transfers need no UPDATE trigger: transfers_no_update refuses
+        every update.)  */
+     "CREATE TRIGGER accounts_integer_insert BEFORE INSERT ON accounts "
+     "  WHEN typeof(NEW.balance) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'accounts.balance must be an integer (minor units)'); END;"
+     "CREATE TRIGGER accounts_integer_update BEFORE UPDATE OF balance ON accounts "
+     "  WHEN typeof(NEW.balance) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'accounts.balance must be an integer (minor units)'); END;"
+     "CREATE TRIGGER transfers_integer_insert BEFORE INSERT ON transfers "
+     "  WHEN typeof(NEW.amount) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'transfers.amount must be an integer (minor units)'); END;"
+     "CREATE TRIGGER sales_integer_insert BEFORE INSERT ON sales "
+     "  WHEN typeof(NEW.total) <> 'integer' "
+     "    OR typeof(NEW.refunded) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'sales.total and .refunded must be an integer (minor units)'); END;"
+     "CREATE TRIGGER sales_integer_update BEFORE UPDATE OF total, refunded ON sales "
+     "  WHEN typeof(NEW.total) <> 'integer' "
+     "    OR typeof(NEW.refunded) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'sales.total and .refunded must be an integer (minor units)'); END;"
+     "CREATE TRIGGER sale_lines_integer_insert BEFORE INSERT ON sale_lines "
+     "  WHEN typeof(NEW.unit_price) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'sale_lines.unit_price must be an integer (minor units)'); END;"
+     "CREATE TRIGGER sale_lines_integer_update BEFORE UPDATE OF unit_price ON sale_lines "
+     "  WHEN typeof(NEW.unit_price) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'sale_lines.unit_price must be an integer (minor units)'); END;"
+     "CREATE TRIGGER refunds_integer_insert BEFORE INSERT ON refunds "
+     "  WHEN typeof(NEW.amount) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'refunds.amount must be an integer (minor units)'); END;"
+     "CREATE TRIGGER refunds_integer_update BEFORE UPDATE OF amount ON refunds "
+     "  WHEN typeof(NEW.amount) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'refunds.amount must be an integer (minor units)'); END;"
+     "CREATE TRIGGER team_volume_integer_insert BEFORE INSERT ON team_volume "
+     "  WHEN typeof(NEW.total) <> 'integer' "
+     "    OR typeof(NEW.refunded) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'team_volume.total and .refunded must be an integer (minor units)'); END;"
+     "CREATE TRIGGER team_volume_integer_update "
+     "  BEFORE UPDATE OF total, refunded ON team_volume "
+     "  WHEN typeof(NEW.total) <> 'integer' "
+     "    OR typeof(NEW.refunded) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'team_volume.total and .refunded must be an integer (minor units)'); END;"
+     "CREATE TRIGGER refund_categories_integer_insert BEFORE INSERT ON refund_categories "
+     "  WHEN typeof(NEW.amount) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'refund_categories.amount must be an integer (minor units)'); END;"
+     "CREATE TRIGGER refund_categories_integer_update "
+     "  BEFORE UPDATE OF amount ON refund_categories "
+     "  WHEN typeof(NEW.amount) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'refund_categories.amount must be an integer (minor units)'); END;"
+     "CREATE TRIGGER plans_integer_insert BEFORE INSERT ON plans "
+     "  WHEN typeof(NEW.first_purchase_bonus) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'plans.first_purchase_bonus must be an integer (minor units)'); END;"
+     "CREATE TRIGGER plans_integer_update BEFORE UPDATE OF first_purchase_bonus ON plans "
+     "  WHEN typeof(NEW.first_purchase_bonus) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'plans.first_purchase_bonus must be an integer (minor units)'); END;"
+    },
 };
 
 /*  Completes migration 3 on a database that held events before it.  */
