@@ -967,7 +967,7 @@ static void test_statements(void **state)
 /*  Runs verify on a file; returns its code and sets *out (caller decrefs).  */
 static int s_verify(const char *path, json_t **out)
 {
-    int rc = dn_ledger_verify(path, out);
+    int rc = dn_ledger_verify(path, out, NULL, 0);
     assert_non_null(*out);
     return rc;
 }
