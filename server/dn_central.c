@@ -3,6 +3,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_money.h"
 #include "dn_report.h"
 
 #include <stdio.h>
@@ -385,6 +386,31 @@ static int s_rebuild_reports(sqlite3 *db)
     else
         dn_log_info("reports: rolled up the events stored before this version");
     return rc;
+}
+
+int dn_central_max_sale(sqlite3 *db, int64_t *bound)
+{
+    char text[DN_MONEY_TEXT_SIZE];
+    int rc = dn_db_meta_get(db, DN_CENTRAL_MAX_SALE, text, sizeof text);
+    if (rc == DN_ENOENT) {
+        *bound = DN_MONEY_MAX_SALE_DEFAULT;
+        return 0;
+    }
+    if (rc == 0 && dn_money_bound_parse(text, bound) != 0) {
+        dn_log_error("central.db: setting %s '%s' is not a bound on one sale",
+                     DN_CENTRAL_MAX_SALE, text);
+        rc = DN_EDB;
+    }
+    return rc ? DN_EDB : 0;
+}
+
+int dn_central_set_max_sale(sqlite3 *db, int64_t bound)
+{
+    char text[DN_MONEY_TEXT_SIZE];
+    if (bound < 1 || bound > DN_MONEY_MAX_SALE_LIMIT ||
+        dn_money_format(bound, DN_MONEY_BOUND_EXPONENT, text, sizeof text))
+        return DN_EINVAL;
+    return dn_db_meta_set(db, DN_CENTRAL_MAX_SALE, text);
 }
 
 int dn_central_open(const char *dir, int flags, sqlite3 **db)

@@ -8,11 +8,13 @@
     an acknowledged event is always fully stored.
 */
 #include "dn_ingest.h"
+#include "dn_central.h"
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_ledger.h"
 #include "dn_log.h"
+#include "dn_money.h"
 #include "dn_report.h"
 
 #include <stdarg.h>
@@ -27,6 +29,8 @@ struct _dn_ingest_t {
     dn_report_t *report; /* rolls up each stored sale and refund */
     int in_group;        /* a group transaction is open */
     int group_lost;      /* ... but SQLite rolled it back by itself */
+    int64_t max_sale;    /* the bound on one sale (dn_central_max_sale) */
+    int have_max_sale;   /* ... read; dropped by dn_ingest_forget */
 };
 
 dn_ingest_t *dn_ingest_new(sqlite3 *db)
@@ -158,16 +162,28 @@ static int s_stored_hash(dn_ingest_t *self, int64_t site_id, uint64_t seq, uint8
     return rc;
 }
 
+int dn_ingest_max_sale(dn_ingest_t *self, int64_t *bound)
+{
+    if (!self->have_max_sale) {
+        if (dn_central_max_sale(self->db, &self->max_sale))
+            return DN_EDB;
+        self->have_max_sale = 1;
+    }
+    *bound = self->max_sale;
+    return 0;
+}
+
 /* -- decoded rows ---------------------------------------------------------- */
 
+/*  Stores a sale; held is its hold reason (NULL: to be posted).  */
 static int s_store_sale(dn_ingest_t *self, int64_t eid, int64_t site_id,
-                        const Dealernet__Event *ev)
+                        const Dealernet__Event *ev, const char *held)
 {
     const Dealernet__Sale *sale = ev->sale;
     sqlite3_stmt *stmt;
     if (dn_db_cached(self->cache,
                      "INSERT INTO sales(eid, site_id, recorded_at_ms, total, currency, "
-                     "channel, seller, member_phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     "channel, seller, member_phone, held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, eid);
@@ -179,6 +195,8 @@ static int s_store_sale(dn_ingest_t *self, int64_t eid, int64_t site_id,
     sqlite3_bind_text(stmt, 7, sale->seller, -1, SQLITE_STATIC);
     if (sale->member_phone)
         sqlite3_bind_text(stmt, 8, sale->member_phone, -1, SQLITE_STATIC);
+    if (held)
+        sqlite3_bind_text(stmt, 9, held, -1, SQLITE_STATIC);
     if (s_done(self, stmt))
         return DN_EDB;
     for (size_t i = 0; i < sale->n_lines; i++) {
@@ -203,9 +221,10 @@ static int s_store_sale(dn_ingest_t *self, int64_t eid, int64_t site_id,
 
 /*  A refund must name a sale of the same site that still has that much to
     refund: the agent checked the same before recording, so anything else
-    is a forged or corrupt event.  */
+    is a forged or corrupt event.  Sets *held when its sale is held: the
+    refund is then stored and held with it.  */
 static int s_store_refund(dn_ingest_t *self, int64_t eid, int64_t site_id,
-                          const Dealernet__Event *ev, dn_ingest_result_t *r)
+                          const Dealernet__Event *ev, dn_ingest_result_t *r, int *held)
 {
     const Dealernet__Refund *refund = ev->refund;
     sqlite3_stmt *stmt;
@@ -213,7 +232,7 @@ static int s_store_refund(dn_ingest_t *self, int64_t eid, int64_t site_id,
     int found = 0, step;
 
     if (dn_db_cached(self->cache,
-                     "SELECT s.eid, s.total, s.refunded FROM events e "
+                     "SELECT s.eid, s.total, s.refunded, s.held IS NOT NULL FROM events e "
                      "JOIN sales s ON s.eid = e.eid WHERE e.id = ? AND e.site_id = ?",
                      &stmt))
         return DN_EDB;
@@ -225,6 +244,7 @@ static int s_store_refund(dn_ingest_t *self, int64_t eid, int64_t site_id,
         sale_eid = sqlite3_column_int64(stmt, 0);
         total = sqlite3_column_int64(stmt, 1);
         refunded = sqlite3_column_int64(stmt, 2);
+        *held = sqlite3_column_int(stmt, 3);
         found = 1;
     } else if (step != SQLITE_DONE) {
         dn_log_error("ingest: %s", sqlite3_errmsg(self->db));
@@ -354,6 +374,43 @@ static int s_store_update(dn_ingest_t *self, const Dealernet__Event *ev)
     return s_done(self, stmt);
 }
 
+/*  Marks a stored sale held ('sum_limit': the ledger found it would take a
+    running total over its bound).  */
+static int s_hold(dn_ingest_t *self, int64_t eid, const char *reason)
+{
+    sqlite3_stmt *stmt;
+    if (dn_db_cached(self->cache, "UPDATE sales SET held = ? WHERE eid = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, eid);
+    return s_done(self, stmt);
+}
+
+/*  The hold of a sale over the network's bound on one sale ('over_limit'),
+    or NULL: the bound is in currency units, the total in minor units of
+    the sale's currency.  */
+static int s_over_limit(dn_ingest_t *self, const dn_registry_site_t *site,
+                        const Dealernet__Event *ev, const char **held)
+{
+    int exponent = dn_money_exponent(ev->sale->currency);
+    char total[DN_MONEY_TEXT_SIZE], limit[DN_MONEY_TEXT_SIZE];
+    int64_t bound, minor;
+    *held = NULL;
+    if (dn_ingest_max_sale(self, &bound))
+        return DN_EDB;
+    minor = dn_money_bound_minor(bound, exponent); /* dn_wire checked the currency */
+    if (ev->sale->total <= minor)
+        return 0;
+    *held = "over_limit";
+    dn_money_format(ev->sale->total, exponent, total, sizeof total);
+    dn_money_format(minor, exponent, limit, sizeof limit);
+    dn_log_warn("ingest: site %s seq %llu: sale of %s %s is over the network's limit of "
+                "%s %s for one sale: stored and held (over_limit), not posted",
+                site->code, (unsigned long long)ev->seq, total, ev->sale->currency, limit,
+                ev->sale->currency);
+    return 0;
+}
+
 /*  Stores one new event: the raw row, then its decoded rows.  */
 static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
                    const Dealernet__Event *ev, const ProtobufCBinaryData *body,
@@ -361,8 +418,9 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
                    int64_t now_ms, dn_ingest_result_t *r)
 {
     sqlite3_stmt *stmt;
+    const char *held = NULL; /* why the event is held, if it is */
     int64_t eid;
-    int step;
+    int step, refund_held = 0;
 
     if (dn_db_cached(self->cache,
                      "INSERT INTO events(id, site_id, seq, kind, recorded_at_ms, "
@@ -392,10 +450,18 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
     eid = sqlite3_last_insert_rowid(self->db);
     switch (ev->body_case) {
     case DEALERNET__EVENT__BODY_SALE:
-        step = s_store_sale(self, eid, site->id, ev);
+        step = s_over_limit(self, site, ev, &held);
+        if (step == 0)
+            step = s_store_sale(self, eid, site->id, ev, held);
         break;
     case DEALERNET__EVENT__BODY_REFUND:
-        step = s_store_refund(self, eid, site->id, ev, r);
+        step = s_store_refund(self, eid, site->id, ev, r, &refund_held);
+        if (step == 0 && refund_held) {
+            held = "held sale";
+            dn_log_warn("ingest: site %s seq %llu: refund of a held sale: stored and held "
+                        "with it, not posted",
+                        site->code, (unsigned long long)ev->seq);
+        }
         break;
     case DEALERNET__EVENT__BODY_MEMBER_SIGNUP:
         step = s_store_signup(self, eid, site->id, ev);
@@ -406,10 +472,23 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
     default:
         step = DN_EPROTO; /* dn_wire_event_check guarantees a body */
     }
+    /* HOLD: a held sale (and a refund of one) is stored, never dropped,
+       but posts no transfer and rolls up nothing, until HQ resolves it.  */
+    if (step || held)
+        return step;
     /* Posted and rolled up in the same transaction: an acked event is
        fully posted.  */
-    if (step == 0)
-        step = dn_ledger_post(self->ledger, eid, ev, now_ms);
+    step = dn_ledger_post(self->ledger, eid, ev, now_ms);
+    if (step == DN_ELIMIT) { /* HOLD: the ledger posted nothing of it */
+        char total[DN_MONEY_TEXT_SIZE];
+        dn_money_format(ev->sale->total, dn_money_exponent(ev->sale->currency), total,
+                        sizeof total);
+        dn_log_warn("ingest: site %s seq %llu: sale of %s %s would take a running total "
+                    "over its bound of 10^18 minor units: stored and held (sum_limit), "
+                    "not posted",
+                    site->code, (unsigned long long)ev->seq, total, ev->sale->currency);
+        return s_hold(self, eid, "sum_limit");
+    }
     return step ? step : dn_report_post(self->report, eid, ev, now_ms);
 }
 
@@ -532,6 +611,7 @@ int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,
 
 void dn_ingest_forget(dn_ingest_t *self)
 {
+    self->have_max_sale = 0;
     dn_ledger_forget(self->ledger);
     dn_report_forget(self->report);
 }

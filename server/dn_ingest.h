@@ -101,6 +101,12 @@ int dn_ingest_group_open(const dn_ingest_t *self);
     A refused batch forgets by itself.  */
 void dn_ingest_forget(dn_ingest_t *self);
 
+/*  The network's bound on one sale, in 10^-4 currency units (see
+    dn_central_max_sale), read once and kept until dn_ingest_forget: a
+    sale whose total is above it in its own currency is stored and held
+    ('over_limit'), and the Welcome tells agents.  0 or DN_EDB.  */
+int dn_ingest_max_sale(dn_ingest_t *self, int64_t *bound);
+
 /*  Records that a gap was refused: the seq the server expects from site
     (shown by `site list`).  0 or DN_EDB.  */
 int dn_ingest_note_gap(dn_ingest_t *self, int64_t site_id, uint64_t expected_seq);

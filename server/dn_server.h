@@ -10,6 +10,7 @@
 #define DN_SERVER_H
 
 #include <signal.h>
+#include <stdint.h>
 
 #define DN_SERVER_KEY_FILE   "server.key"
 #define DN_HQ_KEY_FILE       "hq.key"
@@ -31,9 +32,13 @@ typedef struct {
 
 /*  Creates DIR/central.db, the server's CURVE key pair (DIR/server.key) and
     an HQ admin key pair (DIR/hq.key, registered as admin "hq"), and records
-    the endpoints.  Refuses to overwrite.  Copies the server's public key
-    (Z85) into server_public.  Returns 0, DN_EEXIST, DN_EIO, DN_EDB.  */
+    the endpoints and the bound on one sale (max_sale, in 10^-4 currency
+    units, see dn_central_max_sale; 0 for DN_MONEY_MAX_SALE_DEFAULT).
+    Refuses to overwrite.  Copies the server's public key (Z85) into
+    server_public.  Returns 0, DN_EEXIST, DN_EIO, DN_EDB, DN_EINVAL (a
+    bound out of range).  */
 int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin_endpoint,
+                   int64_t max_sale,
                    char server_public[41]);
 
 /*  Runs the daemon until *config->stop is set.  The endpoints default to

@@ -8,6 +8,7 @@
 #include "dn_central.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_money.h"
 #include "dn_protocol.h"
 #include "dn_server.h"
 
@@ -37,19 +38,23 @@ static void s_help(FILE *out)
             "           /var/lib/dealernet-server)\n"
             "  -v       verbose: log every applied batch\n\n"
             "commands:\n"
-            "  init [--sync tcp://*:7700] [--admin tcp://*:7701]\n"
+            "  init [--sync tcp://*:7700] [--admin tcp://*:7701] [--max-sale AMOUNT]\n"
             "           create central.db, the server key pair (server.key) and an HQ\n"
             "           admin key pair (hq.key, for dealernet-hq); print the server's\n"
-            "           public key\n"
+            "           public key.  --max-sale: the largest sale the network\n"
+            "           believes, in currency units (default 1000000.00); larger\n"
+            "           sales are refused at the till and held by the server\n"
             "  run [--sync ENDPOINT] [--admin ENDPOINT]\n"
             "           serve until SIGTERM/SIGINT (endpoints default to init's)\n");
 }
 
+/*  The options of init and run; max_sale NULL: the command takes none.  */
 static int s_endpoints(int argc, char **argv, const char **sync, const char **admin,
-                       const char *command)
+                       const char **max_sale, const char *command)
 {
     static const struct option longs[] = {{"sync", required_argument, NULL, 's'},
                                           {"admin", required_argument, NULL, 'a'},
+                                          {"max-sale", required_argument, NULL, 'm'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     int c;
@@ -59,6 +64,8 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
             *sync = optarg;
         } else if (c == 'a') {
             *admin = optarg;
+        } else if (c == 'm' && max_sale) {
+            *max_sale = optarg;
         } else if (c == 'h') {
             s_help(stdout);
             return 0;
@@ -112,12 +119,20 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[optind], "init") == 0) {
+        const char *max_sale = NULL;
+        int64_t bound = DN_MONEY_MAX_SALE_DEFAULT;
         char key[41];
-        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, "init");
+        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, &max_sale, "init");
         if (rc >= 0)
             return rc;
+        if (max_sale && (rc = dn_money_bound_parse(max_sale, &bound)) != 0) {
+            dn_log_error("--max-sale '%s' is not an amount from 0.0001 to 10000000000 "
+                         "(currency units, at most 4 decimals, e.g. 1000000.00)",
+                         max_sale);
+            return EX_USAGE;
+        }
         rc = dn_server_init(dir, sync ? sync : "tcp://*:7700", admin ? admin : "tcp://*:7701",
-                            key);
+                            bound, key);
         if (rc == DN_EEXIST) {
             dn_log_error("%s already holds a server; refusing to overwrite it", dir);
             return dn_exit_code(rc);
@@ -135,7 +150,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[optind], "run") == 0) {
         struct sigaction sa;
         dn_server_config_t config = {dir, NULL, NULL, &s_stop, NULL};
-        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, "run");
+        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, NULL, "run");
         if (rc >= 0)
             return rc;
         config.sync_endpoint = sync;

@@ -234,7 +234,7 @@ int main(void)
     snprintf(srv, sizeof srv, "%s/srv", s_root);
     snprintf(sync_ep, sizeof sync_ep, "tcp://127.0.0.1:%d", port);
     snprintf(admin_ep, sizeof admin_ep, "tcp://127.0.0.1:%d", port + 1);
-    if (dn_server_init(srv, sync_ep, admin_ep, key))
+    if (dn_server_init(srv, sync_ep, admin_ep, 0, key))
         s_die("server init failed");
     if (dn_central_open(srv, 0, &db) ||
         dn_registry_partner_add(db, "D1", "Dealer", "dealer", NULL, 0, why, sizeof why))
