@@ -528,8 +528,11 @@ int dn_report_rebuild(sqlite3 *db)
     if (!(self = dn_report_new(db)))
         return DN_ENOMEM;
     if (dn_db_prepare(db,
-                      "SELECT eid, body, received_ms FROM events "
-                      "WHERE kind IN ('sale', 'refund') ORDER BY eid",
+                      "SELECT e.eid, e.body, e.received_ms, coalesce(s.held, rs.held) "
+                      "FROM events e LEFT JOIN sales s ON s.eid = e.eid "
+                      "LEFT JOIN refunds r ON r.eid = e.eid "
+                      "LEFT JOIN sales rs ON rs.eid = r.sale_eid "
+                      "WHERE e.kind IN ('sale', 'refund') ORDER BY e.eid",
                       &stmt)) {
         dn_report_destroy(&self);
         return DN_EDB;
@@ -537,6 +540,8 @@ int dn_report_rebuild(sqlite3 *db)
     while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
         Dealernet__Event *ev = NULL;
         char why[DN_WHY_SIZE];
+        if (sqlite3_column_type(stmt, 3) != SQLITE_NULL)
+            continue; /* HOLD: a held sale and its refunds roll up nothing */
         urc = dn_wire_event_unpack(sqlite3_column_blob(stmt, 1),
                                    (size_t)sqlite3_column_bytes(stmt, 1), &ev, why, sizeof why);
         if (urc == DN_ENOMEM) { /* not a bad event: rollups without it are wrong */
@@ -649,10 +654,11 @@ static int s_report_currency(sqlite3 *db, char currency[4])
     currency[0] = '\0';
     if (dn_db_prepare(db, "SELECT currency FROM sales ORDER BY eid LIMIT 1", &stmt))
         return DN_EDB;
-    if (sqlite3_step(stmt) == SQLITE_ROW)
-        snprintf(currency, 4, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    rc = dn_db_row(stmt, "report: currency");
+    if (rc == 1)
+        rc = dn_db_column_copy(stmt, 0, currency, 4);
     sqlite3_finalize(stmt);
-    return 0;
+    return rc < 0 ? rc : 0;
 }
 
 static json_t *s_currency_json(const char *currency)
@@ -731,13 +737,14 @@ static void s_sales_sql(dn_report_by_t by, int all, char *sql, size_t size)
             "  sum(l.quantity * l.unit_price), 0, 0 "
             "FROM sales s JOIN sale_lines l ON l.sale_eid = s.eid "
             "WHERE %s BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) "
+            "AND s.held IS NULL "
             "GROUP BY 1, s.currency "
             "UNION ALL "
             "SELECT c.category, 0, s.currency, 0, 0, 1, c.amount "
             "FROM refund_categories c CROSS JOIN events e ON e.eid = c.refund_eid "
             "JOIN sales s ON s.eid = c.sale_eid "
-            "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3)"
-            "%s",
+            "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) "
+            "AND s.held IS NULL%s",
             when, tail);
         return;
     }
@@ -748,12 +755,13 @@ static void s_sales_sql(dn_report_by_t by, int all, char *sql, size_t size)
              "SELECT %s, %s, s.currency, 1, s.total, 0, 0 "
              "FROM sales s JOIN sites st ON st.id = s.site_id "
              "WHERE %s BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) "
+             "AND s.held IS NULL "
              "UNION ALL "
              "SELECT %s, %s, s.currency, 0, 0, 1, r.amount "
              "FROM refunds r CROSS JOIN events e ON e.eid = r.eid "
              "JOIN sales s ON s.eid = r.sale_eid JOIN sites st ON st.id = s.site_id "
-             "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3)"
-             "%s",
+             "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) "
+             "AND s.held IS NULL%s",
              skey, sord, when, rkey, rord, tail);
 }
 
@@ -801,7 +809,7 @@ static int s_team(sqlite3 *db, const dn_registry_partner_t *p, const dn_report_s
     sqlite3_bind_int64(stmt, 1, p->id);
     sqlite3_bind_text(stmt, 2, from, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, to, -1, SQLITE_STATIC);
-    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+    while (rc == 0 && (rc = dn_db_row(stmt, "report: team volume")) == 1) {
         const char *currency = (const char *)sqlite3_column_text(stmt, 1);
         rc = s_append(list, s_sales_row("month", s_text(stmt, 0), p->code, currency,
                                         sqlite3_column_int64(stmt, 2),
@@ -810,7 +818,7 @@ static int s_team(sqlite3 *db, const dn_registry_partner_t *p, const dn_report_s
                                         sqlite3_column_int64(stmt, 5)));
     }
     sqlite3_finalize(stmt);
-    return rc;
+    return rc < 0 ? rc : 0; /* a month cut short is a wrong figure */
 }
 
 int dn_report_sales(sqlite3 *db, const dn_report_sales_t *q, json_t **out, char *why,
@@ -896,7 +904,7 @@ static const char s_kpi_sql[] =
     " buys(phone, n, amount) AS ("
     "  SELECT member_phone, count(*), sum(CASE WHEN currency = ?3 THEN total ELSE 0 END)"
     "  FROM sales WHERE member_phone IS NOT NULL AND recorded_at_ms BETWEEN ?1 AND ?2"
-    "  GROUP BY member_phone),"
+    "  AND held IS NULL GROUP BY member_phone),"
     " refs(phone) AS ("
     "  SELECT DISTINCT referrer_phone FROM members"
     "  WHERE referrer_phone IS NOT NULL AND signed_up_ms BETWEEN ?1 AND ?2),"
@@ -942,13 +950,14 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
 
     if (dn_db_prepare(db,
                       "SELECT coalesce(sum(total), 0) FROM sales "
-                      "WHERE recorded_at_ms BETWEEN ? AND ? AND currency = ?",
+                      "WHERE recorded_at_ms BETWEEN ? AND ? AND currency = ? "
+                      "AND held IS NULL",
                       &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, from_ms);
     sqlite3_bind_int64(stmt, 2, to_ms);
     sqlite3_bind_text(stmt, 3, currency, -1, SQLITE_STATIC);
-    rc = sqlite3_step(stmt) == SQLITE_ROW ? 0 : DN_EDB;
+    rc = dn_db_row(stmt, "kpi: all sales") == 1 ? 0 : DN_EDB;
     if (rc == 0)
         all = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
@@ -966,8 +975,9 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
     sqlite3_bind_text(stmt, 3, currency, -1, SQLITE_STATIC);
     if (partner)
         sqlite3_bind_text(stmt, 4, partner, -1, SQLITE_STATIC);
-    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+    while (rc == 0 && (rc = dn_db_row(stmt, "kpi")) == 1) {
         int64_t amount = sqlite3_column_int64(stmt, 6), bps = 0;
+        rc = 0;
         char share[DN_MONEY_TEXT_SIZE];
         if (all > 0 && dn_money_muldiv(amount, DN_BPS_ONE, all, &bps))
             rc = DN_EDB;
@@ -986,7 +996,7 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
                           s_currency_json(currency)));
     }
     sqlite3_finalize(stmt);
-    if (rc) {
+    if (rc) { /* DN_EDB too: a list cut short is not the list */
         json_decref(list);
         return rc;
     }
@@ -1018,7 +1028,7 @@ static const char s_top_sql[] =
     "  WHERE referrer_phone IS NULL AND referrer_partner IS NOT NULL),"
     " buys(phone, n, amount) AS ("
     "  SELECT member_phone, count(*), sum(CASE WHEN currency = ?1 THEN total ELSE 0 END)"
-    "  FROM sales WHERE member_phone IS NOT NULL GROUP BY member_phone),"
+    "  FROM sales WHERE member_phone IS NOT NULL AND held IS NULL GROUP BY member_phone),"
     " top(who, kind, n, purchases, amount) AS ("
     "  SELECT d.who, d.kind, count(*), coalesce(sum(b.n), 0), coalesce(sum(b.amount), 0)"
     "  FROM referred d LEFT JOIN buys b ON b.phone = d.phone"
@@ -1038,7 +1048,7 @@ static int s_top(sqlite3 *db, int top, const char *currency, json_t *list)
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, currency, -1, SQLITE_STATIC);
     sqlite3_bind_int(stmt, 2, top);
-    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW)
+    while (rc == 0 && (rc = dn_db_row(stmt, "referrals")) == 1)
         rc = s_append(
             list,
             json_pack("{s:s, s:s, s:o, s:I, s:I, s:o, s:o, s:o}", "referrer",
@@ -1078,14 +1088,15 @@ static int s_tree_node(s_tree_t *t, const char *phone, int depth)
 
     sqlite3_reset(t->buys);
     sqlite3_bind_text(t->buys, 1, phone, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(t->buys) == SQLITE_ROW) {
-        purchases = sqlite3_column_int64(t->buys, 0);
-        total = sqlite3_column_int64(t->buys, 1);
-    }
+    if (dn_db_row(t->buys, "referrals: purchases") != 1) /* an aggregate: always a row */
+        return DN_EDB;
+    purchases = sqlite3_column_int64(t->buys, 0);
+    total = sqlite3_column_int64(t->buys, 1);
     sqlite3_reset(t->generated);
     sqlite3_bind_text(t->generated, 1, phone, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(t->generated) == SQLITE_ROW)
-        generated = sqlite3_column_int64(t->generated, 0);
+    if (dn_db_row(t->generated, "referrals: rewards generated") != 1)
+        return DN_EDB;
+    generated = sqlite3_column_int64(t->generated, 0);
 
     /* the children, copied before recursing (the statement is shared) */
     sqlite3_reset(t->children);
@@ -1155,7 +1166,8 @@ static int s_tree(sqlite3 *db, const char *phone, const char *currency, json_t *
                       &t.children) ||
         dn_db_prepare(db,
                       "SELECT count(*), coalesce(sum(CASE WHEN currency = ?2 THEN total "
-                      "ELSE 0 END), 0) FROM sales WHERE member_phone = ?1",
+                      "ELSE 0 END), 0) FROM sales WHERE member_phone = ?1 "
+                      "AND held IS NULL",
                       &t.buys) ||
         dn_db_prepare(
             db,
@@ -1170,9 +1182,11 @@ static int s_tree(sqlite3 *db, const char *phone, const char *currency, json_t *
         goto done;
     }
     sqlite3_bind_text(t.buys, 2, currency, -1, SQLITE_STATIC);
-    while (sqlite3_step(stmt) == SQLITE_ROW)
+    while ((rc = dn_db_row(stmt, "referrals: rewards")) == 1)
         json_object_set_new(t.earned, (const char *)sqlite3_column_text(stmt, 0),
                             json_integer(sqlite3_column_int64(stmt, 1)));
+    if (rc < 0)
+        goto done;
     sqlite3_bind_text(t.member, 1, phone, -1, SQLITE_STATIC);
     rc = sqlite3_step(t.member) == SQLITE_ROW ? 0 : DN_ENOENT;
     sqlite3_reset(t.member);
@@ -1270,7 +1284,7 @@ int dn_report_sites(sqlite3 *db, int64_t now_ms, json_t **out)
     }
     sqlite3_bind_int64(stmt, 1, now_ms);
     sqlite3_bind_int64(stmt, 2, DN_REPORT_SILENT_MS);
-    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+    while (rc == 0 && (rc = dn_db_row(stmt, "report: sites")) == 1) {
         char silent_for[32], lag[32];
         int64_t silent = sqlite3_column_int64(stmt, 4), lag_ms = 0;
         int has_lag = sqlite3_column_type(stmt, 6) != SQLITE_NULL;
