@@ -9,6 +9,13 @@
     a batch is written, or none of it: the caller wraps each call in a
     transaction (or a savepoint within a group commit) and rolls it back on
     refusal.
+
+    What the server will not believe is stored and held, never refused
+    (that would strand the site's chain): a sale over the network's bound
+    on one sale ('over_limit'), a sale the ledger finds would take a
+    running total over DN_MONEY_SUM_MAX ('sum_limit'), and a refund of a
+    held sale.  sales.held names the reason; a held event posts no
+    transfer and rolls up nothing, and the server logs one warning line.
 */
 #ifndef DN_INGEST_H
 #define DN_INGEST_H
