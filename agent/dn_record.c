@@ -74,6 +74,32 @@ int dn_record_parse_line(const char *text, int exponent, dn_record_line_t *line,
     return 0;
 }
 
+int dn_record_max_sale(dn_store_t *store, int64_t *minor)
+{
+    char text[DN_MONEY_TEXT_SIZE];
+    int64_t bound = DN_MONEY_MAX_SALE_DEFAULT;
+    int rc = dn_store_meta_get(store, DN_STORE_MAX_SALE, text, sizeof text);
+    if (rc == 0 && dn_money_bound_parse(text, &bound) != 0)
+        return DN_EDB; /* written by dn_syncsm from a checked Welcome: damaged */
+    if (rc && rc != DN_ENOENT)
+        return rc; /* DN_ENOENT: never synced, the default holds */
+    *minor = dn_money_bound_minor(bound, dn_store_info(store)->exponent);
+    return 0;
+}
+
+/*  The refusal of a line or a sale over the bound on one sale.  */
+static int s_over_limit(const dn_store_info_t *info, const char *what, int64_t amount,
+                        int64_t limit, char *why, size_t why_size)
+{
+    char text[DN_MONEY_TEXT_SIZE], max[DN_MONEY_TEXT_SIZE];
+    dn_money_format(amount, info->exponent, text, sizeof text);
+    dn_money_format(limit, info->exponent, max, sizeof max);
+    return s_why(DN_EOVERFLOW, why, why_size,
+                 "%s comes to %s %s, over the network's limit of %s %s for one sale; "
+                 "check the quantities and prices",
+                 what, text, info->currency, max, info->currency);
+}
+
 /*  Commits, or rolls back and passes rc on.  */
 static int s_finish(dn_store_t *store, int rc, char *why, size_t why_size)
 {
@@ -107,11 +133,13 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
     char categories[DN_MAX_SALE_LINES][DN_MAX_CODE_LEN + 1];
     char phone[DN_PHONE_SIZE];
     uint8_t member_id[DN_ID_BYTES];
-    int64_t total = 0;
+    int64_t total = 0, limit;
     int channel = DEALERNET__CHANNEL__CHANNEL_STORE;
     int rc;
 
     memset(out, 0, sizeof *out);
+    if ((rc = dn_record_max_sale(store, &limit)) != 0)
+        return s_why(rc, why, why_size, "could not read the network's limit on one sale");
     if (in->n_lines < 1 || in->n_lines > DN_MAX_SALE_LINES)
         return s_why(DN_EPARSE, why, why_size, "a sale needs 1 to %d --line options",
                      DN_MAX_SALE_LINES);
@@ -163,10 +191,23 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
         line->has_unit_price = 1;
         line->unit_price = src->has_price ? src->unit_price : price;
         line->category = categories[i][0] ? categories[i] : NULL;
-        if (dn_money_mul(line->unit_price, line->quantity, &amount) ||
-            dn_money_add(total, amount, &total))
+        /* The server would hold a sale over the bound and pay nothing for
+           it: refuse it here, where the clerk can still fix a typo.  A
+           line over it alone is named (a product can overflow too).  */
+        if (dn_money_mul(line->unit_price, line->quantity, &amount)) {
+            rc = s_why(DN_EOVERFLOW, why, why_size,
+                       "line %s:%lld is out of range; check the quantity and the price",
+                       src->sku, (long long)src->quantity);
+        } else if (amount > limit) {
+            char what[DN_MAX_SKU_LEN + 32];
+            snprintf(what, sizeof what, "line %s:%lld", src->sku, (long long)src->quantity);
+            rc = s_over_limit(info, what, amount, limit, why, why_size);
+        } else if (dn_money_add(total, amount, &total)) {
             rc = s_why(DN_EOVERFLOW, why, why_size, "sale total is out of range");
+        }
     }
+    if (rc == 0 && total > limit)
+        rc = s_over_limit(info, "the sale", total, limit, why, why_size);
     if (rc == 0) {
         sale.n_lines = in->n_lines;
         sale.lines = line_ptrs;

@@ -44,10 +44,17 @@ typedef struct {
     const char *seller;  /* partner code, NULL for the site's partner */
 } dn_sale_input_t;
 
+/*  Sets *minor to the network's bound on one sale in minor units of the
+    site's currency: the one the last Welcome carried (DN_STORE_MAX_SALE),
+    or DN_MONEY_MAX_SALE_DEFAULT before the first sync.  0 or DN_EDB.  */
+int dn_record_max_sale(dn_store_t *store, int64_t *minor);
+
 /*  Records a sale.  A line without a price takes the catalog's; every line
     takes the catalog's category when the SKU has one.  Returns 0, DN_EPARSE
     (bad line, channel, seller, phone; a SKU given twice), DN_ENOENT (SKU
-    without a price), DN_EOVERFLOW, DN_EDB.  */
+    without a price), DN_EOVERFLOW (a line or the sale over the network's
+    bound on one sale, see dn_record_max_sale; why names it and the bound),
+    DN_EDB.  */
 int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_result_t *out,
                    char *why, size_t why_size);
 

@@ -51,7 +51,9 @@ const dn_store_info_t *dn_store_info(const dn_store_t *self);
     inserts or replaces (inside or outside a transaction).  0 or DN_EDB.
     Keys used: site, partner, currency (init); server_endpoint, server_key,
     init_partner (enroll); last_sync_ms, last_error, last_error_ms,
-    server_skew_ms (sync).  */
+    server_skew_ms (sync); DN_STORE_MAX_SALE (the Welcome's bound on one
+    sale, as dn_money_bound_parse reads it; absent before the first sync).  */
+#define DN_STORE_MAX_SALE "max_sale"
 int dn_store_meta_get(dn_store_t *self, const char *key, char *value, size_t size);
 int dn_store_meta_set(dn_store_t *self, const char *key, const char *value);
 

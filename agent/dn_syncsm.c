@@ -14,6 +14,7 @@
 #include "dn_syncsm.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_money.h"
 #include "dn_outbox.h"
 #include "dn_protocol.h"
 #include "dn_wire.h"
@@ -322,6 +323,22 @@ dn_syncsm_action_t dn_syncsm_timeout(dn_syncsm_t *self)
     return s_lost(self);
 }
 
+/*  Keeps the network's bound on one sale for the till (dn_record_sale),
+    writing only when it changed.  A failed write loses nothing but an
+    update of the bound, which the next sync brings again: logged, and the
+    sync goes on.  */
+static void s_store_max_sale(dn_syncsm_t *self, int64_t bound)
+{
+    char text[DN_MONEY_TEXT_SIZE], stored[DN_MONEY_TEXT_SIZE];
+    if (dn_money_format(bound, DN_MONEY_BOUND_EXPONENT, text, sizeof text) != 0)
+        return;
+    if (dn_store_meta_get(self->store, DN_STORE_MAX_SALE, stored, sizeof stored) == 0 &&
+        strcmp(stored, text) == 0)
+        return;
+    if (dn_store_meta_set(self->store, DN_STORE_MAX_SALE, text) != 0)
+        dn_log_warn("could not store the network's limit on one sale (%s)", text);
+}
+
 /*  The Welcome (or a refusal) after the Hello.  */
 static dn_syncsm_action_t s_on_welcome(dn_syncsm_t *self,
                                        const Dealernet__SyncMessage *reply)
@@ -339,6 +356,8 @@ static dn_syncsm_action_t s_on_welcome(dn_syncsm_t *self,
     self->window =
         welcome->window < DN_SYNC_MAX_WINDOW ? welcome->window : DN_SYNC_MAX_WINDOW;
     self->max_events = welcome->max_batch_events;
+    if (welcome->has_max_sale)
+        s_store_max_sale(self, welcome->max_sale);
     /* Resend from our own last ack, not from the server's applied seq: the
        server checks every event it already holds against what it stored
        (REFUSE_TAMPER if it differs), so a lost ack never lets a changed

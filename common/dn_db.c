@@ -47,6 +47,17 @@ int dn_db_step_txn(sqlite3 *db, sqlite3_stmt *stmt)
     return 0;
 }
 
+int dn_db_row(sqlite3_stmt *stmt, const char *what)
+{
+    int step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW)
+        return 1;
+    if (step == SQLITE_DONE)
+        return 0;
+    dn_log_error("sqlite: %s: %s", what, sqlite3_errmsg(sqlite3_db_handle(stmt)));
+    return DN_EDB;
+}
+
 int dn_db_column_copy(sqlite3_stmt *stmt, int col, char *buf, size_t size)
 {
     int null = sqlite3_column_type(stmt, col) == SQLITE_NULL; /* before any conversion */

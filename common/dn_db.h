@@ -57,6 +57,18 @@ void dn_db_rollback(sqlite3 *db);
     when no transaction is open.  Returns 0 or DN_EDB (logged).  */
 int dn_db_step_txn(sqlite3 *db, sqlite3_stmt *stmt);
 
+/*  Steps a statement of a row loop.  Returns 1 with a row, 0 at the end
+    of the rows (SQLITE_DONE), and DN_EDB (logged with what) for anything
+    else -- an I/O error, an integer overflow in sum(), a busy or
+    interrupted read -- which the caller must return as an error, never
+    take for the end of a shorter result:
+
+        while ((rc = dn_db_row(stmt, "statement")) == 1) { ... }
+        if (rc < 0) ... fail
+
+    Does not reset the statement.  */
+int dn_db_row(sqlite3_stmt *stmt, const char *what);
+
 /*  Copies text column col of the current row into buf (cut to size; ""
     for NULL).  SQLite returns NULL text also when it runs out of memory
     converting a value, and that must not read as an empty value: returns

@@ -178,3 +178,35 @@ int dn_money_add(int64_t a, int64_t b, int64_t *out)
     *out = (int64_t)sum;
     return 0;
 }
+
+int dn_money_add_capped(int64_t a, int64_t b, int64_t cap, int64_t *out)
+{
+    int64_t sum;
+    assert(out != NULL);
+    if (__builtin_add_overflow(a, b, &sum) || sum > cap)
+        return DN_EOVERFLOW;
+    *out = sum;
+    return 0;
+}
+
+int dn_money_bound_parse(const char *text, int64_t *bound)
+{
+    int64_t value;
+    int rc = dn_money_parse(text, DN_MONEY_BOUND_EXPONENT, &value);
+    if (rc == DN_EOVERFLOW || (rc == 0 && (value < 1 || value > DN_MONEY_MAX_SALE_LIMIT)))
+        return DN_EOVERFLOW;
+    if (rc)
+        return DN_EPARSE;
+    *bound = value;
+    return 0;
+}
+
+int64_t dn_money_bound_minor(int64_t bound, int exponent)
+{
+    int64_t divisor = 1;
+    if (bound < 0)
+        return 0;
+    for (int e = exponent < 0 ? 0 : exponent; e < DN_MONEY_BOUND_EXPONENT; e++)
+        divisor *= 10;
+    return bound / divisor;
+}

@@ -52,4 +52,39 @@ int dn_money_mul(int64_t a, int64_t b, int64_t *out);
 /*  Sets *out = a + b, DN_EOVERFLOW if it does not fit.  */
 int dn_money_add(int64_t a, int64_t b, int64_t *out);
 
+/*  The bounds on what the server believes (README, "Bounds").
+
+    A network bound on one sale is kept in units of 10^-4 of the currency
+    (DN_MONEY_BOUND_EXPONENT, the largest exponent of any currency), so that
+    one setting means the same whole amount for CNY, JPY or KWD, whatever
+    currency a site turns out to use: 1,000,000.00 is 10^10 here, i.e. 10^8
+    fen, 10^6 yen.
+
+    Every running total the server keeps (all posted sales; all transfers,
+    see dn_ledger) is capped at DN_MONEY_SUM_MAX, 10^18 minor units.  Every
+    stored aggregate is a sum of a subset of one of them, or, for the sum
+    of all balances' magnitudes, at most twice one: 2 x 10^18 < 2^63 - 1
+    (about 9.22 x 10^18), so no aggregate can overflow int64, however many
+    sales are accepted.  */
+#define DN_MONEY_BOUND_EXPONENT   4
+#define DN_MONEY_SUM_MAX          1000000000000000000LL /* 10^18 minor units */
+#define DN_MONEY_MAX_SALE_DEFAULT 10000000000LL     /* 1,000,000.0000 currency units */
+#define DN_MONEY_MAX_SALE_LIMIT   100000000000000LL /* 10,000,000,000.0000 units */
+
+/*  Sets *out = a + b if that fits in int64 and is at most cap, else
+    returns DN_EOVERFLOW (*out untouched).  For running totals: a sum
+    that would pass its bound is refused, never stored.  */
+int dn_money_add_capped(int64_t a, int64_t b, int64_t cap, int64_t *out);
+
+/*  Parses a bound on one sale ("1000000", "2500.50": currency units, at
+    most DN_MONEY_BOUND_EXPONENT decimals) into *bound.  Returns 0, or
+    DN_EPARSE (malformed), DN_EOVERFLOW (not 0.0001 to
+    DN_MONEY_MAX_SALE_LIMIT).  */
+int dn_money_bound_parse(const char *text, int64_t *bound);
+
+/*  Returns a bound (in 10^-4 units) in minor units of a currency of the
+    given exponent (0..4), rounded down: a sale of at most that many minor
+    units is within the bound.  Never negative.  */
+int64_t dn_money_bound_minor(int64_t bound, int exponent);
+
 #endif

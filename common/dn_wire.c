@@ -578,6 +578,8 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
             (m->has_server_clock_ms &&
              (m->server_clock_ms < 0 || m->server_clock_ms > DN_MAX_TIME_MS)))
             REFUSE("welcome fields missing or out of range");
+        if (m->has_max_sale && (m->max_sale < 1 || m->max_sale > DN_MONEY_MAX_SALE_LIMIT))
+            REFUSE("welcome bound on one sale out of range");
         return 0;
     }
     case DEALERNET__SYNC_MESSAGE__BODY_PUSH: {

@@ -470,11 +470,11 @@ static int s_verify(s_ctx_t *ctx, json_t **result)
         snprintf(ctx->why, sizeof ctx->why, "verify needs the server's database file");
         return DN_EINVAL;
     }
-    rc = dn_ledger_verify(path, result);
+    rc = dn_ledger_verify(path, result, ctx->why, sizeof ctx->why);
     if (rc == DN_ECHAIN && *result)
         rc = 0;
     dn_log_info("admin %s: verify: %s", ctx->admin,
-                rc                                             ? dn_strerror(rc)
+                rc ? (ctx->why[0] ? ctx->why : dn_strerror(rc))
                 : json_is_true(json_object_get(*result, "ok")) ? "ok"
                                                                : "differences");
     return rc;

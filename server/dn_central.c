@@ -3,6 +3,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_money.h"
 #include "dn_report.h"
 
 #include <stdio.h>
@@ -288,6 +289,111 @@ static const dn_migration_t s_migrations[] = {
      "CREATE INDEX exceptions_open ON exceptions(resolved_ms, id);"
      "INSERT OR IGNORE INTO meta(key, value) VALUES ('currency', coalesce("
      "  (SELECT currency FROM plans ORDER BY effective_ms DESC LIMIT 1), 'CNY'));"},
+    {/* Bounds (issue 10, item 1: money that cannot overflow or turn into
+        floats), owned by dn_ingest (sales.held) and dn_ledger
+        (money_totals).
+        A sale the server stores but will not post is held (dn_facts:
+        sales.held, and an exception naming why: 'over_limit', over the
+        network's bound on one sale; 'sum_limit', it would take a running
+        total over DN_MONEY_SUM_MAX).  */
+     /* The running totals, in one row, moved in the transaction that
+        posts: sales = the totals of every posted (not held) sale;
+        transfers = what the transfers may move at most: twice every
+        commission, referral and override (the transfer, and the clawbacks
+        that may later reverse it, which add nothing here), once every
+        other transfer (payout, adjustment).  Every aggregate the server
+        keeps is a sum of a subset of one of them; the CHECKs keep both
+        within DN_MONEY_SUM_MAX (10^18).  A database from before this
+        version starts from what it holds.  */
+     "CREATE TABLE money_totals ("
+     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+     "  sales INTEGER NOT NULL CHECK (typeof(sales) = 'integer' AND "
+     "    sales BETWEEN 0 AND 1000000000000000000),"
+     "  transfers INTEGER NOT NULL CHECK (typeof(transfers) = 'integer' AND "
+     "    transfers BETWEEN 0 AND 1000000000000000000)"
+     ");"
+     "INSERT INTO money_totals(id, sales, transfers) VALUES (1, "
+     "  (SELECT coalesce(sum(total), 0) FROM sales), "
+     "  (SELECT coalesce(sum(CASE WHEN code IN ('commission', 'referral', 'override') "
+     "     THEN 2 * amount WHEN code = 'clawback' THEN 0 ELSE amount END), 0) "
+     "   FROM transfers));"
+     /* Every money column refuses what is not an integer: SQLite stores
+        the result of an integer + that overflows as a REAL, and a REAL
+        that is not a whole int64 keeps REAL affinity.  BEFORE triggers
+        rather than CHECKs: SQLite cannot add a CHECK to an existing
+        table, and rebuilding eight tables (two WITHOUT ROWID, their
+        indexes and triggers) in a migration would copy the whole ledger
+        and collide with every other migration that alters them.  A
+        trigger sees NEW after column affinity ('12' is already 12).
+        (transfers need no UPDATE trigger: transfers_no_update refuses
+        every update.)  */
+     "CREATE TRIGGER accounts_integer_insert BEFORE INSERT ON accounts "
+     "  WHEN typeof(NEW.balance) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'accounts.balance must be an integer (minor units)'); END;"
+     "CREATE TRIGGER accounts_integer_update BEFORE UPDATE OF balance ON accounts "
+     "  WHEN typeof(NEW.balance) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'accounts.balance must be an integer (minor units)'); END;"
+     "CREATE TRIGGER transfers_integer_insert BEFORE INSERT ON transfers "
+     "  WHEN typeof(NEW.amount) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'transfers.amount must be an integer (minor units)'); END;"
+     "CREATE TRIGGER sales_integer_insert BEFORE INSERT ON sales "
+     "  WHEN typeof(NEW.total) <> 'integer' "
+     "    OR typeof(NEW.refunded) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'sales.total and .refunded must be an integer (minor units)'); END;"
+     "CREATE TRIGGER sales_integer_update BEFORE UPDATE OF total, refunded ON sales "
+     "  WHEN typeof(NEW.total) <> 'integer' "
+     "    OR typeof(NEW.refunded) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'sales.total and .refunded must be an integer (minor units)'); END;"
+     "CREATE TRIGGER sale_lines_integer_insert BEFORE INSERT ON sale_lines "
+     "  WHEN typeof(NEW.unit_price) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'sale_lines.unit_price must be an integer (minor units)'); END;"
+     "CREATE TRIGGER sale_lines_integer_update BEFORE UPDATE OF unit_price ON sale_lines "
+     "  WHEN typeof(NEW.unit_price) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'sale_lines.unit_price must be an integer (minor units)'); END;"
+     "CREATE TRIGGER refunds_integer_insert BEFORE INSERT ON refunds "
+     "  WHEN typeof(NEW.amount) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'refunds.amount must be an integer (minor units)'); END;"
+     "CREATE TRIGGER refunds_integer_update BEFORE UPDATE OF amount ON refunds "
+     "  WHEN typeof(NEW.amount) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'refunds.amount must be an integer (minor units)'); END;"
+     "CREATE TRIGGER team_volume_integer_insert BEFORE INSERT ON team_volume "
+     "  WHEN typeof(NEW.total) <> 'integer' "
+     "    OR typeof(NEW.refunded) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'team_volume.total and .refunded must be an integer (minor units)'); END;"
+     "CREATE TRIGGER team_volume_integer_update "
+     "  BEFORE UPDATE OF total, refunded ON team_volume "
+     "  WHEN typeof(NEW.total) <> 'integer' "
+     "    OR typeof(NEW.refunded) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'team_volume.total and .refunded must be an integer (minor units)'); END;"
+     "CREATE TRIGGER refund_categories_integer_insert BEFORE INSERT ON refund_categories "
+     "  WHEN typeof(NEW.amount) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'refund_categories.amount must be an integer (minor units)'); END;"
+     "CREATE TRIGGER refund_categories_integer_update "
+     "  BEFORE UPDATE OF amount ON refund_categories "
+     "  WHEN typeof(NEW.amount) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'refund_categories.amount must be an integer (minor units)'); END;"
+     "CREATE TRIGGER plans_integer_insert BEFORE INSERT ON plans "
+     "  WHEN typeof(NEW.first_purchase_bonus) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'plans.first_purchase_bonus must be an integer (minor units)'); END;"
+     "CREATE TRIGGER plans_integer_update BEFORE UPDATE OF first_purchase_bonus ON plans "
+     "  WHEN typeof(NEW.first_purchase_bonus) <> 'integer' "
+     "  BEGIN SELECT RAISE(ABORT, "
+     "    'plans.first_purchase_bonus must be an integer (minor units)'); END;"
+    },
     {/* HQ guard rails (issue 10, item 7), owned by dn_plan and dn_ledger.
         A plan version no sale fell under can be retired: it stays, with who
         retired it and when, but is never in force again.  */
@@ -356,6 +462,31 @@ static int s_rebuild_reports(sqlite3 *db)
     else
         dn_log_info("reports: rolled up the events stored before this version");
     return rc;
+}
+
+int dn_central_max_sale(sqlite3 *db, int64_t *bound)
+{
+    char text[DN_MONEY_TEXT_SIZE];
+    int rc = dn_db_meta_get(db, DN_CENTRAL_MAX_SALE, text, sizeof text);
+    if (rc == DN_ENOENT) {
+        *bound = DN_MONEY_MAX_SALE_DEFAULT;
+        return 0;
+    }
+    if (rc == 0 && dn_money_bound_parse(text, bound) != 0) {
+        dn_log_error("central.db: setting %s '%s' is not a bound on one sale",
+                     DN_CENTRAL_MAX_SALE, text);
+        rc = DN_EDB;
+    }
+    return rc ? DN_EDB : 0;
+}
+
+int dn_central_set_max_sale(sqlite3 *db, int64_t bound)
+{
+    char text[DN_MONEY_TEXT_SIZE];
+    if (bound < 1 || bound > DN_MONEY_MAX_SALE_LIMIT ||
+        dn_money_format(bound, DN_MONEY_BOUND_EXPONENT, text, sizeof text))
+        return DN_EINVAL;
+    return dn_db_meta_set(db, DN_CENTRAL_MAX_SALE, text);
 }
 
 int dn_central_open(const char *dir, int flags, sqlite3 **db)

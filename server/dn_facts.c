@@ -13,6 +13,7 @@
 #include "dn_error.h"
 #include "dn_id.h"
 #include "dn_log.h"
+#include "dn_money.h"
 #include "dn_time.h"
 #include "dn_wire.h"
 
@@ -27,6 +28,7 @@ struct _dn_facts_t {
     int loaded;                               /* the settings below are read */
     char currency[4];                         /* the network's */
     int64_t large_sale;                       /* soft threshold, minor units */
+    int64_t max_sale;                         /* bound on one sale, 10^-4 units */
     int64_t site_id;                          /* the site cached below, 0: none */
     int64_t site_created_ms;                  /* when HQ added it */
     int64_t site_partner_id;                  /* its partner as HQ registered */
@@ -45,6 +47,11 @@ static const struct {
 const char *dn_facts_kind_name(dn_facts_kind_t kind)
 {
     return (unsigned)kind < DN_FACTS_KIND_COUNT ? s_kinds[kind].name : "?";
+}
+
+int dn_facts_kind_held(dn_facts_kind_t kind)
+{
+    return (unsigned)kind < DN_FACTS_KIND_COUNT && s_kinds[kind].held;
 }
 
 /*  The kind called name, or DN_FACTS_KIND_COUNT.  */
@@ -92,6 +99,8 @@ static int s_load_settings(dn_facts_t *self)
     if (rc == DN_ENOENT)
         snprintf(self->currency, sizeof self->currency, "%s", DN_CURRENCY_DEFAULT);
     else if (rc)
+        return DN_EDB;
+    if (dn_central_max_sale(self->db, &self->max_sale))
         return DN_EDB;
     self->large_sale = DN_FACTS_LARGE_SALE_DEFAULT;
     rc = dn_db_meta_get(self->db, DN_META_LARGE_SALE, text, sizeof text);
@@ -223,6 +232,19 @@ static int s_judge_sale(dn_facts_t *self, const dn_registry_site_t *site,
         s_note(v, DN_FACTS_CURRENCY_MISMATCH,
                "sale in %s, but the network's currency is %s: held, it cannot be posted",
                sale->currency, self->currency);
+    {
+        int exponent = dn_money_exponent(sale->currency); /* dn_wire checked it */
+        int64_t limit = dn_money_bound_minor(self->max_sale, exponent);
+        if (sale->total > limit) {
+            char total[DN_MONEY_TEXT_SIZE], bound[DN_MONEY_TEXT_SIZE];
+            dn_money_format(sale->total, exponent, total, sizeof total);
+            dn_money_format(limit, exponent, bound, sizeof bound);
+            s_note(v, DN_FACTS_OVER_LIMIT,
+                   "sale of %s %s is over the network's limit of %s %s for one sale: "
+                   "held, it cannot be posted",
+                   total, sale->currency, bound, sale->currency);
+        }
+    }
     if (sale->total > self->large_sale)
         s_note(v, DN_FACTS_LARGE_SALE, "sale of %lld minor units, above the threshold of %lld",
                (long long)sale->total, (long long)self->large_sale);
@@ -354,6 +376,35 @@ int dn_facts_judge(dn_facts_t *self, const dn_registry_site_t *site,
     default:
         return 0;
     }
+}
+
+int dn_facts_max_sale(dn_facts_t *self, int64_t *bound)
+{
+    int rc = s_load_settings(self);
+    *bound = self->max_sale;
+    return rc;
+}
+
+int dn_facts_hold_sum_limit(dn_facts_t *self, int64_t site_id, int64_t eid,
+                            const Dealernet__Event *ev, int64_t now_ms, dn_facts_verdict_t *v)
+{
+    char total[DN_MONEY_TEXT_SIZE];
+    sqlite3_stmt *stmt;
+    int rc;
+
+    memset(v, 0, sizeof *v);
+    dn_money_format(ev->sale->total, dn_money_exponent(ev->sale->currency), total,
+                    sizeof total);
+    s_note(v, DN_FACTS_SUM_LIMIT,
+           "sale of %s %s would take a running total over its bound of 10^18 minor "
+           "units: held, it cannot be posted",
+           total, ev->sale->currency);
+    if (dn_db_cached(self->cache, "UPDATE sales SET held = 1 WHERE eid = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, eid);
+    rc = dn_db_step_txn(self->db, stmt);
+    sqlite3_reset(stmt);
+    return rc ? rc : dn_facts_record(self, site_id, eid, v, now_ms);
 }
 
 int dn_facts_amend(const dn_facts_verdict_t *v, Dealernet__Event *ev)
@@ -496,6 +547,8 @@ static json_t *s_resolve_hint(dn_facts_kind_t k, int64_t id, int open)
         how = "--post --seller CODE | --post | --dismiss";
         break;
     case DN_FACTS_CURRENCY_MISMATCH:
+    case DN_FACTS_OVER_LIMIT:
+    case DN_FACTS_SUM_LIMIT:
         how = "--dismiss";
         break;
     case DN_FACTS_REFERRER_UNKNOWN:
@@ -763,15 +816,19 @@ int dn_facts_resolve(sqlite3 *db, int64_t id, dn_facts_action_t action, const ch
     kind = s_kind_of(kind_text);
 
     switch (kind) {
+    case DN_FACTS_CURRENCY_MISMATCH:
+    case DN_FACTS_OVER_LIMIT:
+    case DN_FACTS_SUM_LIMIT:
+        if (action == DN_FACTS_POST)
+            return s_why(DN_EINVAL, why, why_size,
+                         "exception %lld (%s): such a sale cannot be posted; dismiss it "
+                         "(--dismiss)",
+                         (long long)id, kind_text);
+        /* fall through */
     case DN_FACTS_UNKNOWN_SELLER:
     case DN_FACTS_SELLER_OUT_OF_TREE:
-    case DN_FACTS_CURRENCY_MISMATCH:
         if (action != DN_FACTS_POST && action != DN_FACTS_DISMISS)
             break;
-        if (action == DN_FACTS_POST && kind == DN_FACTS_CURRENCY_MISMATCH)
-            return s_why(DN_EINVAL, why, why_size,
-                         "a sale in another currency than the network's cannot be posted: "
-                         "dismiss it (--dismiss)");
         if (seller) {
             dn_registry_partner_t p;
             rc = dn_registry_partner_get(db, seller, &p);
@@ -816,7 +873,9 @@ int dn_facts_resolve(sqlite3 *db, int64_t id, dn_facts_action_t action, const ch
                  (long long)id, kind_text,
                  kind == DN_FACTS_UNKNOWN_SELLER || kind == DN_FACTS_SELLER_OUT_OF_TREE
                      ? "--post [--seller CODE] or --dismiss"
-                 : kind == DN_FACTS_CURRENCY_MISMATCH ? "--dismiss"
+                 : kind == DN_FACTS_CURRENCY_MISMATCH || kind == DN_FACTS_OVER_LIMIT ||
+                         kind == DN_FACTS_SUM_LIMIT
+                     ? "--dismiss"
                  : kind == DN_FACTS_REFERRER_UNKNOWN || kind == DN_FACTS_REFERRER_OUT_OF_TREE
                      ? "--accept or --dismiss"
                      : "--ack");

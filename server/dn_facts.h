@@ -22,8 +22,11 @@
       seller_out_of_tree).
     - Currency.  The network has one (meta 'currency'); a sale in another
       is held (currency_mismatch).
-    - Size.  A sale above the network's soft threshold (meta 'large_sale')
-      is posted and flagged (large_sale).
+    - Size.  A sale above the network's bound on one sale (meta
+      'max_sale', README "Bounds") is held (over_limit); one that would
+      take a running total past 10^18 minor units is held when the ledger
+      says so (sum_limit, dn_facts_hold_sum_limit).  A sale above the soft
+      threshold (meta 'large_sale') is posted and flagged (large_sale).
     - Referrers.  A partner referrer must be the site's partner or below
       it at the sign-up's time; a member referrer must be a member the
       server knows, other than the member itself.  Otherwise the referral
@@ -61,6 +64,8 @@
     X(SELLER_OUT_OF_TREE, "seller_out_of_tree", 1) \
     X(CURRENCY_MISMATCH, "currency_mismatch", 1) \
     X(LARGE_SALE, "large_sale", 0)         \
+    X(OVER_LIMIT, "over_limit", 1)         \
+    X(SUM_LIMIT, "sum_limit", 1)           \
     X(SALE_HELD, "sale_held", 1)           \
     X(REFERRER_UNKNOWN, "referrer_unknown", 1) \
     X(REFERRER_OUT_OF_TREE, "referrer_out_of_tree", 1) \
@@ -76,6 +81,10 @@ typedef enum {
 
 /*  Returns the kind's name ("clock_ahead"...), or "?".  */
 const char *dn_facts_kind_name(dn_facts_kind_t kind);
+
+/*  1 if an exception of kind holds its event (not posted), 0 if it only
+    flags it.  */
+int dn_facts_kind_held(dn_facts_kind_t kind);
 
 #define DN_FACTS_MAX_NOTES  4
 #define DN_FACTS_DETAIL_SIZE 200
@@ -114,6 +123,19 @@ void dn_facts_forget(dn_facts_t *self);
 int dn_facts_judge(dn_facts_t *self, const dn_registry_site_t *site,
                    const Dealernet__Event *ev, int64_t prev_at_ms, int64_t prev_clock_ms,
                    int64_t now_ms, dn_facts_verdict_t *v);
+
+/*  The network's bound on one sale, in 10^-4 currency units (see
+    dn_central_max_sale), read once and kept until dn_facts_forget.
+    0 or DN_EDB.  */
+int dn_facts_max_sale(dn_facts_t *self, int64_t *bound);
+
+/*  Holds stored sale eid of site_id (ev, as amended) because posting it
+    would take a running total past its bound (the ledger refused it with
+    DN_ELIMIT and posted nothing): marks the sale held and records a
+    sum_limit exception, in the caller's transaction; *v receives that
+    judgement.  0 or DN_EDB.  */
+int dn_facts_hold_sum_limit(dn_facts_t *self, int64_t site_id, int64_t eid,
+                            const Dealernet__Event *ev, int64_t now_ms, dn_facts_verdict_t *v);
 
 /*  Makes ev say what the server believes: recorded_at_ms = v->at_ms, a
     sale's seller = v->seller, a held referral gone.  The signed bytes are

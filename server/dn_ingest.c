@@ -8,18 +8,22 @@
     an acknowledged event is always fully stored.
 */
 #include "dn_ingest.h"
+#include "dn_central.h"
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_facts.h"
 #include "dn_ledger.h"
 #include "dn_log.h"
+#include "dn_money.h"
 #include "dn_report.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define DN_INGEST_HELD_LOGGED 20 /* held events of a batch named in the log */
 
 struct _dn_ingest_t {
     sqlite3 *db;
@@ -28,6 +32,13 @@ struct _dn_ingest_t {
     dn_report_t *report; /* rolls up each stored sale and refund */
     dn_facts_t *facts;   /* judges each new event's claims */
     int in_group;        /* a group transaction is open */
+    /* What this batch holds, logged once the batch is accepted (a batch
+       refused later stored nothing, held nothing).  */
+    struct {
+        uint64_t seq;
+        char detail[DN_FACTS_DETAIL_SIZE];
+    } held[DN_INGEST_HELD_LOGGED];
+    size_t n_held, more_held;
     int group_lost;      /* ... but SQLite rolled it back by itself */
 };
 
@@ -168,8 +179,14 @@ static int s_stored_hash(dn_ingest_t *self, int64_t site_id, uint64_t seq, uint8
     return rc;
 }
 
+int dn_ingest_max_sale(dn_ingest_t *self, int64_t *bound)
+{
+    return dn_facts_max_sale(self->facts, bound);
+}
+
 /* -- decoded rows ---------------------------------------------------------- */
 
+/*  Stores a sale; held: 1 when dn_facts holds it.  */
 static int s_store_sale(dn_ingest_t *self, int64_t eid, int64_t site_id,
                         const Dealernet__Event *ev, int held)
 {
@@ -374,6 +391,39 @@ static int s_post(dn_ingest_t *self, int64_t eid, const Dealernet__Event *ev, in
     return rc ? rc : dn_report_post(self->report, eid, ev, now_ms);
 }
 
+/*  Notes a held event of this batch for the log (s_log_held).  */
+static void s_note_held(dn_ingest_t *self, const Dealernet__Event *ev,
+                        const dn_facts_verdict_t *v)
+{
+    for (size_t i = 0; i < v->n_notes; i++) {
+        if (!dn_facts_kind_held(v->notes[i].kind))
+            continue;
+        if (self->n_held == DN_INGEST_HELD_LOGGED) {
+            self->more_held++;
+            return;
+        }
+        self->held[self->n_held].seq = ev->seq;
+        snprintf(self->held[self->n_held].detail, DN_FACTS_DETAIL_SIZE, "%s",
+                 v->notes[i].detail);
+        self->n_held++;
+        return;
+    }
+}
+
+/*  One warning line per held event of an accepted batch (a limited number
+    a minute: an enrolled site could send many).  */
+static void s_log_held(dn_ingest_t *self, const dn_registry_site_t *site)
+{
+    static dn_log_limit_t limited = {"held events", 0, 0, 0, NULL};
+    for (size_t i = 0; i < self->n_held; i++)
+        dn_log_warn_limited(&limited, "ingest: site %s seq %llu: %s", site->code,
+                            (unsigned long long)self->held[i].seq, self->held[i].detail);
+    if (self->more_held)
+        dn_log_warn_limited(&limited, "ingest: site %s: %zu more held events in this batch "
+                                      "(see dealernet-hq exceptions)",
+                            site->code, self->more_held);
+}
+
 /*  Stores one new event as the server believes it (dn_facts): the raw row
     with the received bytes, then its decoded rows, its exceptions, and,
     unless it is held, its postings.  ev is amended in place.  */
@@ -438,8 +488,17 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site, Dealernet_
     }
     if (step == 0)
         step = dn_facts_record(self->facts, site->id, eid, &verdict, now_ms);
-    if (step == 0 && !verdict.held)
-        step = s_post(self, eid, ev, now_ms);
+    if (step || verdict.held) {
+        if (step == 0)
+            s_note_held(self, ev, &verdict);
+        return step; /* HOLD: stored, never dropped, posted when HQ says so */
+    }
+    step = s_post(self, eid, ev, now_ms);
+    if (step == DN_ELIMIT) { /* HOLD: the ledger posted nothing of it */
+        step = dn_facts_hold_sum_limit(self->facts, site->id, eid, ev, now_ms, &verdict);
+        if (step == 0)
+            s_note_held(self, ev, &verdict);
+    }
     return step;
 }
 
@@ -469,6 +528,7 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
     int rc;
 
     memset(r, 0, sizeof *r);
+    self->n_held = self->more_held = 0;
     if ((rc = dn_ingest_state(self, site->id, &state)) != 0)
         return rc;
     signed_len = dn_wire_batch_signed(site->code, last, batch->chain_head.data, signed_bytes);
@@ -563,6 +623,7 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
             return DN_EDB;
     }
     r->acked_through = state.applied_seq;
+    s_log_held(self, site);
     return 0;
 }
 

@@ -9,6 +9,13 @@
     a batch is written, or none of it: the caller wraps each call in a
     transaction (or a savepoint within a group commit) and rolls it back on
     refusal.
+
+    What the server will not believe is stored and held, never refused
+    (that would strand the site's chain): a sale over the network's bound
+    on one sale ('over_limit'), a sale the ledger finds would take a
+    running total over DN_MONEY_SUM_MAX ('sum_limit'), and a refund of a
+    held sale.  sales.held names the reason; a held event posts no
+    transfer and rolls up nothing, and the server logs one warning line.
 */
 #ifndef DN_INGEST_H
 #define DN_INGEST_H
@@ -109,6 +116,12 @@ void dn_ingest_forget(dn_ingest_t *self);
     ledger and the rollups, at now_ms, in the caller's transaction.
     Returns 0, DN_EDB, DN_ENOMEM.  */
 int dn_ingest_post_stored(dn_ingest_t *self, int64_t eid, int64_t now_ms);
+
+/*  The network's bound on one sale, in 10^-4 currency units (see
+    dn_central_max_sale), read once and kept until dn_ingest_forget: a
+    sale whose total is above it in its own currency is stored and held
+    ('over_limit'), and the Welcome tells agents.  0 or DN_EDB.  */
+int dn_ingest_max_sale(dn_ingest_t *self, int64_t *bound);
 
 /*  Records that a gap was refused: the seq the server expects from site
     (shown by `site list`).  0 or DN_EDB.  */

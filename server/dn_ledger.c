@@ -88,6 +88,19 @@ struct _dn_ledger_t {
     uint8_t head_hash[32];
     s_delta_t *deltas;
     size_t n_deltas, cap_deltas;
+    /* The running totals (money_totals), read with the head and written
+       with the balances, per batch.  */
+    int have_totals;
+    int64_t sum_sales;     /* totals of every posted sale */
+    int64_t sum_transfers; /* what the transfers may move at most (s_reserve) */
+    int totals_moved;
+    /* A sale's transfers are computed first (staging) and posted only if
+       they fit under DN_MONEY_SUM_MAX, so a sale is posted whole or held
+       whole.  */
+    int staging;
+    s_transfer_t *staged;
+    size_t n_staged, cap_staged;
+    int64_t staged_reserve;
 };
 
 dn_ledger_t *dn_ledger_new(sqlite3 *db)
@@ -119,6 +132,11 @@ void dn_ledger_forget(dn_ledger_t *self)
     self->plans_loaded = self->closed_loaded = 0;
     memset(self->hq, 0, sizeof self->hq);
     self->have_head = 0;
+    self->have_totals = 0;
+    self->totals_moved = 0;
+    self->staging = 0;
+    self->n_staged = 0;
+    self->staged_reserve = 0;
     if (self->deltas)
         memset(self->deltas, 0, self->cap_deltas * sizeof *self->deltas);
     self->n_deltas = 0;
@@ -129,6 +147,7 @@ void dn_ledger_destroy(dn_ledger_t **self_p)
     if (self_p && *self_p) {
         dn_ledger_forget(*self_p);
         free((*self_p)->deltas);
+        free((*self_p)->staged);
         dn_db_cache_destroy(&(*self_p)->cache);
         free(*self_p);
         *self_p = NULL;
@@ -567,10 +586,10 @@ static int s_delta(dn_ledger_t *self, int64_t account, int64_t amount)
     }
     mask = self->cap_deltas - 1;
     for (i = (size_t)account & mask; self->deltas[i].account; i = (i + 1) & mask) {
-        if (self->deltas[i].account == account) {
-            self->deltas[i].delta += amount;
-            return 0;
-        }
+        if (self->deltas[i].account == account) /* within DN_MONEY_SUM_MAX: see s_post */
+            return dn_money_add(self->deltas[i].delta, amount, &self->deltas[i].delta)
+                       ? DN_EDB
+                       : 0;
     }
     self->deltas[i].account = account;
     self->deltas[i].delta = amount;
@@ -578,14 +597,81 @@ static int s_delta(dn_ledger_t *self, int64_t account, int64_t amount)
     return 0;
 }
 
+/*  What a transfer adds to the running total of transfers: twice a
+    commission, referral or override (itself, and room for the clawbacks
+    that may reverse it, which never exceed it and add nothing), nothing
+    for a clawback, once anything else (a payout, an adjustment).  So the
+    sum of all transfer amounts never exceeds the running total, and every
+    balance, and every sum of transfers a statement or report forms, stays
+    within DN_MONEY_SUM_MAX.  Returns 0 or DN_EOVERFLOW.  */
+static int s_reserve(const s_transfer_t *t, int64_t *reserve)
+{
+    if (strcmp(t->code, "clawback") == 0) {
+        *reserve = 0;
+        return 0;
+    }
+    if (strcmp(t->code, "commission") == 0 || strcmp(t->code, "referral") == 0 ||
+        strcmp(t->code, "override") == 0)
+        return dn_money_mul(t->amount, 2, reserve);
+    *reserve = t->amount;
+    return 0;
+}
+
+/*  Reads the running totals once per batch (see dn_ledger_flush).  */
+static int s_totals(dn_ledger_t *self)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+    if (self->have_totals)
+        return 0;
+    if (dn_db_cached(self->cache, "SELECT sales, transfers FROM money_totals WHERE id = 1",
+                     &stmt))
+        return DN_EDB;
+    rc = dn_db_row(stmt, "ledger: read the running totals");
+    if (rc == 1) {
+        self->sum_sales = sqlite3_column_int64(stmt, 0);
+        self->sum_transfers = sqlite3_column_int64(stmt, 1);
+    } else if (rc == 0) {
+        dn_log_error("ledger: the running totals (money_totals) are missing");
+    }
+    sqlite3_reset(stmt);
+    if (rc != 1)
+        return DN_EDB;
+    self->have_totals = 1;
+    self->totals_moved = 0;
+    return 0;
+}
+
 /*  Appends a transfer: chains it to the last one and inserts it; its
-    balance moves are applied by s_finish, in the same transaction.  */
+    balance moves are applied by s_finish, in the same transaction.  While
+    staging, only notes it (see s_post_sale).  Returns DN_ELIMIT, posting
+    nothing, if it would take the running total of transfers over
+    DN_MONEY_SUM_MAX.  */
 static int s_post(dn_ledger_t *self, const s_transfer_t *t)
 {
     sqlite3_stmt *stmt;
     uint8_t hash[32];
+    int64_t reserve, sum;
     int rc;
 
+    if (s_reserve(t, &reserve))
+        return DN_ELIMIT;
+    if (self->staging) {
+        s_transfer_t *bigger =
+            dn_array_grow(self->staged, &self->cap_staged, self->n_staged, sizeof *bigger, 16);
+        if (!bigger)
+            return DN_ENOMEM;
+        self->staged = bigger;
+        self->staged[self->n_staged++] = *t; /* its strings outlive the posting */
+        return dn_money_add_capped(self->staged_reserve, reserve, DN_MONEY_SUM_MAX,
+                                   &self->staged_reserve)
+                   ? DN_ELIMIT
+                   : 0;
+    }
+    if ((rc = s_totals(self)) != 0)
+        return rc;
+    if (dn_money_add_capped(self->sum_transfers, reserve, DN_MONEY_SUM_MAX, &sum))
+        return DN_ELIMIT;
     if (!self->have_head) {
         self->head_id = 0;
         memset(self->head_hash, 0, 32);
@@ -623,6 +709,8 @@ static int s_post(dn_ledger_t *self, const s_transfer_t *t)
     if (rc == 0) {
         self->head_id++;
         memcpy(self->head_hash, hash, 32);
+        self->sum_transfers = sum;
+        self->totals_moved = 1;
         rc = s_delta(self, t->debit, -t->amount);
     }
     if (rc == 0)
@@ -647,6 +735,20 @@ int dn_ledger_flush(dn_ledger_t *self)
         rc = dn_db_step_txn(self->db, stmt);
         sqlite3_reset(stmt);
     }
+    if (rc == 0 && self->totals_moved) {
+        if (dn_db_cached(self->cache,
+                         "UPDATE money_totals SET sales = ?, transfers = ? WHERE id = 1",
+                         &stmt)) {
+            rc = DN_EDB;
+        } else {
+            sqlite3_bind_int64(stmt, 1, self->sum_sales);
+            sqlite3_bind_int64(stmt, 2, self->sum_transfers);
+            rc = dn_db_step_txn(self->db, stmt);
+            sqlite3_reset(stmt);
+        }
+    }
+    self->have_totals = 0;
+    self->totals_moved = 0;
     if (self->deltas)
         memset(self->deltas, 0, self->cap_deltas * sizeof *self->deltas);
     self->n_deltas = 0;
@@ -656,10 +758,15 @@ int dn_ledger_flush(dn_ledger_t *self)
     return rc;
 }
 
-/*  Ends one posting: on failure the caches go (the caller rolls back).  */
+/*  Ends one posting: on failure the caches go (the caller rolls back).
+    DN_ELIMIT is no failure: the sale posted nothing and the batch goes on
+    (the caller holds the sale).  */
 static int s_finish(dn_ledger_t *self, int rc)
 {
-    if (rc)
+    self->staging = 0;
+    self->n_staged = 0;
+    self->staged_reserve = 0;
+    if (rc && rc != DN_ELIMIT)
         dn_ledger_forget(self);
     return rc;
 }
@@ -956,8 +1063,10 @@ static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev
     return 0;
 }
 
-static int s_post_sale(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev,
-                       int64_t now_ms)
+/*  What a sale earns (commission, override, referral), staged in
+    self->staged: nothing is inserted yet.  */
+static int s_stage_sale(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev,
+                        int64_t now_ms)
 {
     const dn_plan_t *plan;
     s_node_t *seller = NULL;
@@ -983,6 +1092,38 @@ static int s_post_sale(dn_ledger_t *self, int64_t eid, const Dealernet__Event *e
         rc = 0;
     if (rc == 0)
         rc = s_referral(self, eid, ev, plan, &base);
+    return rc;
+}
+
+/*  A sale is posted whole or not at all: its total must fit under the
+    running total of sales, and everything it earns under that of
+    transfers (DN_MONEY_SUM_MAX each), else DN_ELIMIT and nothing moves.  */
+static int s_post_sale(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev,
+                       int64_t now_ms)
+{
+    int64_t sales, transfers;
+    int rc;
+
+    if ((rc = s_totals(self)) != 0)
+        return rc;
+    if (dn_money_add_capped(self->sum_sales, ev->sale->total, DN_MONEY_SUM_MAX, &sales))
+        return DN_ELIMIT;
+    self->staging = 1;
+    self->n_staged = 0;
+    self->staged_reserve = 0;
+    rc = s_stage_sale(self, eid, ev, now_ms);
+    self->staging = 0;
+    if (rc)
+        return rc;
+    if (dn_money_add_capped(self->sum_transfers, self->staged_reserve, DN_MONEY_SUM_MAX,
+                            &transfers))
+        return DN_ELIMIT;
+    for (size_t i = 0; rc == 0 && i < self->n_staged; i++)
+        rc = s_post(self, &self->staged[i]);
+    if (rc == 0) {
+        self->sum_sales = sales;
+        self->totals_moved = 1;
+    }
     return rc;
 }
 
@@ -1178,19 +1319,24 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, p, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
+    rc = dn_db_row(stmt, "statement: opening balance");
+    if (rc == 1) {
         account = sqlite3_column_int64(stmt, 0);
         opening = sqlite3_column_int64(stmt, 1);
     }
     sqlite3_finalize(stmt);
+    if (rc < 0) /* not "no account yet, opening 0.00" */
+        return s_why(DN_EDB, why, why_size, "statement: cannot read the opening balance");
     if (!account && phone) {
         if (dn_db_prepare(db, "SELECT 1 FROM members WHERE phone = ?", &stmt))
             return DN_EDB;
         sqlite3_bind_text(stmt, 1, norm, -1, SQLITE_STATIC);
-        rc = sqlite3_step(stmt) == SQLITE_ROW ? 0 : DN_ENOENT;
+        rc = dn_db_row(stmt, "statement: find the member");
         sqlite3_finalize(stmt);
-        if (rc)
-            return s_why(rc, why, why_size, "no member with phone %s", norm);
+        if (rc < 0)
+            return DN_EDB;
+        if (rc == 0)
+            return s_why(DN_ENOENT, why, why_size, "no member with phone %s", norm);
     }
 
     rows = json_array();
@@ -1212,17 +1358,23 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
     for (int i = 1; i <= 4; i++)
         sqlite3_bind_int64(stmt, i, account);
     sqlite3_bind_text(stmt, 5, p, -1, SQLITE_STATIC);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
+    while ((rc = dn_db_row(stmt, "statement: transfers")) == 1) {
         char date[DN_TIME_TEXT_SIZE], sale[DN_ID_TEXT_SIZE] = "";
         const char *code = (const char *)sqlite3_column_text(stmt, 2);
         int64_t amount = sqlite3_column_int64(stmt, 3);
-        json_t *total = json_object_get(totals, code);
+        json_t *total = code ? json_object_get(totals, code) : NULL;
         int64_t sum = total ? json_integer_value(total) : 0;
+        if (!code || dn_money_add(closing, amount, &closing) ||
+            dn_money_add(sum, amount, &sum)) {
+            /* cannot be, within DN_MONEY_SUM_MAX: the file was altered */
+            rc = s_why(DN_EDB, why, why_size,
+                       "statement: a sum of transfers overflows; run dealernet-hq verify");
+            break;
+        }
         dn_time_format(sqlite3_column_int64(stmt, 1), date);
         if (sqlite3_column_bytes(stmt, 4) == DN_ID_BYTES)
             dn_id_format(sqlite3_column_blob(stmt, 4), sale);
-        closing += amount;
-        json_object_set_new(totals, code, json_integer(sum + amount));
+        json_object_set_new(totals, code, json_integer(sum));
         json_t *row = json_pack(
             "{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "id",
             (json_int_t)sqlite3_column_int64(stmt, 0), "date", date, "code", code, "amount",
@@ -1253,6 +1405,11 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
         json_array_append_new(rows, row);
     }
     sqlite3_finalize(stmt);
+    if (rc < 0) { /* a statement cut short is a wrong one */
+        json_decref(rows);
+        json_decref(totals);
+        return rc;
+    }
 
     /* Totals by code, as money.  */
     json_t *money_totals = json_object();
@@ -1346,8 +1503,11 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     if (rc == 0 && (rc = dn_db_prepare(db, "SELECT balance FROM accounts WHERE id = ?",
                                        &stmt)) == 0) {
         sqlite3_bind_int64(stmt, 1, t.debit);
-        if (sqlite3_step(stmt) == SQLITE_ROW)
+        int row = dn_db_row(stmt, "payout: read the balance");
+        if (row == 1)
             balance = sqlite3_column_int64(stmt, 0);
+        else if (row < 0)
+            rc = DN_EDB; /* not "a balance of 0.00" */
         sqlite3_finalize(stmt);
     }
     if (rc == 0 && amount > balance) {
@@ -1360,8 +1520,13 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     if (rc == 0)
         rc = s_periods(self, &t, now_ms);
     t.event_period[0] = '\0'; /* a payout belongs to the month it is made in */
-    if (rc == 0)
-        rc = s_post(self, &t);
+    if (rc == 0 && (rc = s_post(self, &t)) == DN_ELIMIT) {
+        dn_money_format(amount, exponent, text, sizeof text);
+        s_why(rc, why, why_size,
+              "payout of %s %s would take the ledger's running total of transfers over "
+              "its bound of 10^18 minor units; nothing was recorded",
+              text, currency);
+    }
     if (rc == 0 &&
         dn_db_prepare(db, "INSERT INTO payout_refs(ref, transfer_id) VALUES (?, ?)",
                       &stmt) == 0) {
@@ -1399,6 +1564,9 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
 typedef struct {
     json_t *differences;
     int64_t events, transfers, accounts;
+    int64_t reserved; /* what the stored transfers put in the running total */
+    char *why;        /* the step that could not be read, when one fails */
+    size_t why_size;
 } s_verify_t;
 
 static void s_diff(s_verify_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1414,31 +1582,45 @@ static void s_diff(s_verify_t *v, const char *fmt, ...)
         json_array_append_new(v->differences, json_string(text));
 }
 
+/*  A read verify needs failed: verify fails, naming the step, and never
+    says ok having checked less than it should.  */
+static int s_unread(s_verify_t *v, int rc, const char *step)
+{
+    if (v->why && v->why_size && !v->why[0])
+        snprintf(v->why, v->why_size, "verify: cannot read %s (%s); nothing was verified",
+                 step, dn_strerror(rc));
+    return rc;
+}
+
 /*  Every site's chain: contiguous seqs, hashes of the stored bytes, links,
     checkpoint signatures, and the site's recorded head.  */
 static int s_verify_events(sqlite3 *db, s_verify_t *v)
 {
     sqlite3_stmt *sites, *events;
+    int rc = 0, srow, row = 0;
     if (dn_db_prepare(db, "SELECT id, code, sign_key, applied_seq, head_hash FROM sites", &sites))
-        return DN_EDB;
+        return s_unread(v, DN_EDB, "the sites");
     if (dn_db_prepare(db,
                       "SELECT seq, body, hash, signature FROM events WHERE site_id = ? "
                       "ORDER BY seq",
                       &events)) {
         sqlite3_finalize(sites);
-        return DN_EDB;
+        return s_unread(v, DN_EDB, "the events");
     }
-    while (sqlite3_step(sites) == SQLITE_ROW) {
+    while ((srow = dn_db_row(sites, "verify: sites")) == 1) {
         char code[DN_MAX_CODE_LEN + 1];
         uint8_t prev[32] = {0}, sign_key[32] = {0};
         int has_key = sqlite3_column_bytes(sites, 2) == 32;
         int64_t expect = 1;
-        snprintf(code, sizeof code, "%s", (const char *)sqlite3_column_text(sites, 1));
+        if (dn_db_column_copy(sites, 1, code, sizeof code)) {
+            rc = s_unread(v, DN_ENOMEM, "the sites");
+            break;
+        }
         if (has_key)
             memcpy(sign_key, sqlite3_column_blob(sites, 2), 32);
         sqlite3_reset(events);
         sqlite3_bind_int64(events, 1, sqlite3_column_int64(sites, 0));
-        while (sqlite3_step(events) == SQLITE_ROW) {
+        while ((row = dn_db_row(events, "verify: events")) == 1) {
             int64_t seq = sqlite3_column_int64(events, 0);
             const uint8_t *body = sqlite3_column_blob(events, 1);
             size_t len = (size_t)sqlite3_column_bytes(events, 1);
@@ -1479,15 +1661,21 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
             }
             memcpy(prev, hash, 32);
         }
+        if (row < 0) {
+            rc = s_unread(v, DN_EDB, "the events");
+            break;
+        }
         if (sqlite3_column_int64(sites, 3) != expect - 1 ||
             sqlite3_column_bytes(sites, 4) != 32 ||
             memcmp(sqlite3_column_blob(sites, 4), prev, 32) != 0)
             s_diff(v, "site %s: recorded head (seq %lld) is not the last stored event", code,
                    (long long)sqlite3_column_int64(sites, 3));
     }
+    if (rc == 0 && srow < 0)
+        rc = s_unread(v, DN_EDB, "the sites");
     sqlite3_finalize(events);
     sqlite3_finalize(sites);
-    return 0;
+    return rc;
 }
 
 /*  The transfer chain, balances, and closed periods.  */
@@ -1496,6 +1684,7 @@ static int s_verify_transfers(sqlite3 *db, s_verify_t *v)
     sqlite3_stmt *stmt;
     uint8_t prev[32] = {0};
     int64_t sum = 0;
+    int row, overflow = 0;
 
     if (dn_db_prepare(db,
                       "SELECT t.id, t.debit, t.credit, t.amount, t.code, t.source_eid, "
@@ -1504,11 +1693,11 @@ static int s_verify_transfers(sqlite3 *db, s_verify_t *v)
                       "p.closed_ms FROM main.transfers t "
                       "LEFT JOIN periods p ON p.period = t.period ORDER BY t.id",
                       &stmt))
-        return DN_EDB;
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        return s_unread(v, DN_EDB, "the transfers");
+    while ((row = dn_db_row(stmt, "verify: transfers")) == 1) {
         s_transfer_t t;
         uint8_t hash[32];
-        int64_t id = sqlite3_column_int64(stmt, 0);
+        int64_t id = sqlite3_column_int64(stmt, 0), reserve;
         memset(&t, 0, sizeof t);
         v->transfers++;
         t.debit = sqlite3_column_int64(stmt, 1);
@@ -1531,6 +1720,10 @@ static int s_verify_transfers(sqlite3 *db, s_verify_t *v)
                      : (const char *)sqlite3_column_text(stmt, 13));
         t.ref = (const char *)sqlite3_column_text(stmt, 14);
         t.created_ms = sqlite3_column_int64(stmt, 15);
+        if (!t.code) { /* NOT NULL in the schema: out of memory */
+            sqlite3_finalize(stmt);
+            return s_unread(v, DN_ENOMEM, "the transfers");
+        }
         if (sqlite3_column_bytes(stmt, 16) != 32 ||
             memcmp(sqlite3_column_blob(stmt, 16), prev, 32) != 0)
             s_diff(v, "transfer %lld: does not link to the transfer before it", (long long)id);
@@ -1544,10 +1737,19 @@ static int s_verify_transfers(sqlite3 *db, s_verify_t *v)
             sqlite3_column_int64(stmt, 18) < t.created_ms)
             s_diff(v, "transfer %lld: posted into %s after that period was closed",
                    (long long)id, t.period);
-        if (t.amount <= 0)
+        if (sqlite3_column_type(stmt, 3) != SQLITE_INTEGER)
+            s_diff(v, "transfer %lld: amount is not an integer (minor units)", (long long)id);
+        else if (t.amount <= 0)
             s_diff(v, "transfer %lld: amount is not positive", (long long)id);
+        else if (!overflow && (s_reserve(&t, &reserve) ||
+                               dn_money_add(v->reserved, reserve, &v->reserved)))
+            overflow = 1;
     }
     sqlite3_finalize(stmt);
+    if (row < 0)
+        return s_unread(v, DN_EDB, "the transfers");
+    if (overflow)
+        s_diff(v, "transfers: their amounts sum beyond int64 minor units");
 
     if (dn_db_prepare(db,
                       "WITH moves(account, amount) AS ("
@@ -1555,27 +1757,91 @@ static int s_verify_transfers(sqlite3 *db, s_verify_t *v)
                       "  UNION ALL SELECT debit, -amount FROM main.transfers),"
                       " sums(account, total) AS (SELECT account, sum(amount) FROM moves"
                       "  GROUP BY account) "
-                      "SELECT a.name, a.balance, coalesce(s.total, 0) FROM main.accounts a "
-                      "LEFT JOIN sums s ON s.account = a.id ORDER BY a.id",
+                      "SELECT a.name, a.balance, coalesce(s.total, 0), typeof(a.balance) "
+                      "FROM main.accounts a LEFT JOIN sums s ON s.account = a.id "
+                      "ORDER BY a.id",
                       &stmt))
-        return DN_EDB;
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        return s_unread(v, DN_EDB, "the accounts");
+    overflow = 0;
+    while ((row = dn_db_row(stmt, "verify: accounts")) == 1) {
+        const char *name = (const char *)sqlite3_column_text(stmt, 0);
+        int64_t balance = sqlite3_column_int64(stmt, 1);
         v->accounts++;
-        sum += sqlite3_column_int64(stmt, 1);
-        if (sqlite3_column_int64(stmt, 1) != sqlite3_column_int64(stmt, 2))
+        if (sqlite3_column_type(stmt, 1) != SQLITE_INTEGER) {
+            s_diff(v, "account %s: balance is stored as %s, not an integer (minor units)",
+                   name ? name : "?", (const char *)sqlite3_column_text(stmt, 3));
+            continue;
+        }
+        if (!overflow && dn_money_add(sum, balance, &sum))
+            overflow = 1;
+        if (sqlite3_column_type(stmt, 2) != SQLITE_INTEGER ||
+            balance != sqlite3_column_int64(stmt, 2))
             s_diff(v, "account %s: balance %lld is not its transfers' %lld (minor units)",
-                   (const char *)sqlite3_column_text(stmt, 0),
-                   (long long)sqlite3_column_int64(stmt, 1),
+                   name ? name : "?", (long long)balance,
                    (long long)sqlite3_column_int64(stmt, 2));
     }
     sqlite3_finalize(stmt);
-    if (sum != 0)
+    if (row < 0)
+        return s_unread(v, DN_EDB, "the accounts");
+    if (overflow)
+        s_diff(v, "balances sum beyond int64 minor units: debits and credits differ");
+    else if (sum != 0)
         s_diff(v, "balances sum to %lld, not 0: debits and credits differ", (long long)sum);
     return 0;
 }
 
+/*  The running totals: what money_totals holds is what the stored sales
+    and transfers put there (see s_reserve), within DN_MONEY_SUM_MAX.  */
+static int s_verify_totals(sqlite3 *db, s_verify_t *v)
+{
+    sqlite3_stmt *stmt;
+    int64_t sales = 0, stored_sales = 0, stored_transfers = 0;
+    int row, overflow = 0, found;
+
+    if (dn_db_prepare(db, "SELECT total FROM main.sales WHERE held = 0", &stmt))
+        return s_unread(v, DN_EDB, "the sales");
+    while ((row = dn_db_row(stmt, "verify: sales")) == 1)
+        if (!overflow && (sqlite3_column_type(stmt, 0) != SQLITE_INTEGER ||
+                          dn_money_add(sales, sqlite3_column_int64(stmt, 0), &sales)))
+            overflow = 1;
+    sqlite3_finalize(stmt);
+    if (row < 0)
+        return s_unread(v, DN_EDB, "the sales");
+    if (dn_db_prepare(db, "SELECT sales, transfers FROM main.money_totals WHERE id = 1",
+                      &stmt))
+        return s_unread(v, DN_EDB, "the running totals");
+    if ((found = dn_db_row(stmt, "verify: running totals")) == 1) {
+        stored_sales = sqlite3_column_int64(stmt, 0);
+        stored_transfers = sqlite3_column_int64(stmt, 1);
+    }
+    sqlite3_finalize(stmt);
+    if (found < 0)
+        return s_unread(v, DN_EDB, "the running totals");
+    if (found == 0) {
+        s_diff(v, "running totals: the row is missing");
+        return 0;
+    }
+    if (overflow)
+        s_diff(v, "running totals: the posted sales sum beyond int64 minor units "
+                  "(or a total is not an integer)");
+    else if (stored_sales != sales)
+        s_diff(v, "running totals: sales %lld is not the sum of the posted sales' totals "
+                  "%lld (minor units)",
+               (long long)stored_sales, (long long)sales);
+    if (stored_transfers != v->reserved)
+        s_diff(v, "running totals: transfers %lld is not what the stored transfers add "
+                  "up to, %lld (minor units)",
+               (long long)stored_transfers, (long long)v->reserved);
+    if (stored_sales > DN_MONEY_SUM_MAX || stored_transfers > DN_MONEY_SUM_MAX)
+        s_diff(v, "running totals: beyond their bound of %lld minor units",
+               (long long)DN_MONEY_SUM_MAX);
+    return 0;
+}
+
 /*  Replays every sale and refund into TEMP tables through the posting code
-    and compares with what is stored.  */
+    and compares with what is stored.  Held sales and their refunds post
+    nothing (HOLD): the replay skips them, so a transfer stored for one
+    shows as posted but not what the rules give.  */
 static int s_verify_postings(sqlite3 *db, s_verify_t *v)
 {
     static const char *const scratch =
@@ -1586,7 +1852,10 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
         "  amount INTEGER, code TEXT, source_eid INTEGER, sale_eid INTEGER, reverses INTEGER, "
         "  level INTEGER, rate_bps INTEGER, category TEXT, bonus INTEGER, period TEXT, "
         "  event_period TEXT, ref TEXT, created_ms INTEGER, prev_hash BLOB, hash BLOB);"
-        "CREATE INDEX temp.scratch_sale ON transfers(sale_eid);";
+        "CREATE INDEX temp.scratch_sale ON transfers(sale_eid);"
+        "CREATE TEMP TABLE money_totals (id INTEGER PRIMARY KEY, sales INTEGER NOT NULL, "
+        "  transfers INTEGER NOT NULL);"
+        "INSERT INTO temp.money_totals VALUES (1, 0, 0);";
     /* What a transfer is, independent of ids and posting time, and how
        many times it was posted: EXCEPT compares sets, so without the count
        an event posted twice would look like one posted once.  */
@@ -1600,10 +1869,10 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
     char sql[2048], a[700], b[700];
     sqlite3_stmt *stmt;
     dn_ledger_t *ledger;
-    int rc = 0;
+    int rc = 0, row = 0;
 
     if (dn_db_exec(db, scratch))
-        return DN_EDB;
+        return s_unread(v, DN_EDB, "a scratch copy of the ledger");
     if (!(ledger = dn_ledger_new(db)))
         return DN_ENOMEM;
     /* Each event as the server believed it when it stored it (dn_facts:
@@ -1613,9 +1882,9 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
                       "WHERE kind IN ('sale', 'refund') ORDER BY eid",
                       &stmt)) {
         dn_ledger_destroy(&ledger);
-        return DN_EDB;
+        return s_unread(v, DN_EDB, "the sale and refund events");
     }
-    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+    while (rc == 0 && (row = dn_db_row(stmt, "verify: sale and refund events")) == 1) {
         Dealernet__Event *ev = NULL;
         int64_t eid = sqlite3_column_int64(stmt, 0);
         int held;
@@ -1624,24 +1893,32 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
             rc = 0;
             continue;
         }
-        if (rc == 0 && !held)
+        if (rc == 0 && !held) /* HOLD: a held sale and its refunds post nothing */
             rc = dn_ledger_post(ledger, eid, ev, sqlite3_column_int64(stmt, 1));
+        if (rc == DN_ELIMIT) {
+            s_diff(v, "event %lld: a sale posted although it takes a running total over "
+                      "its bound",
+                   (long long)eid);
+            rc = 0;
+        }
         dn_wire_event_free(&ev);
     }
     sqlite3_finalize(stmt);
+    if (rc == 0 && row < 0)
+        rc = s_unread(v, DN_EDB, "the sale and refund events");
     if (rc == 0)
         rc = dn_ledger_flush(ledger);
     dn_ledger_destroy(&ledger);
     if (rc)
-        return rc;
+        return s_unread(v, rc, "what the rules give (the replay of the events)");
 
     snprintf(a, sizeof a, shape, "main", "main", "main");
     snprintf(b, sizeof b, shape, "temp", "temp", "temp");
     for (int side = 0; side < 2; side++) {
         snprintf(sql, sizeof sql, "%s EXCEPT %s", side == 0 ? a : b, side == 0 ? b : a);
         if (dn_db_prepare(db, sql, &stmt))
-            return DN_EDB;
-        while (sqlite3_step(stmt) == SQLITE_ROW) {
+            return s_unread(v, DN_EDB, "the comparison of the postings");
+        while ((row = dn_db_row(stmt, "verify: compare the postings")) == 1) {
             s_diff(v,
                    "%s: %s of event %lld, %s -> %s, %lld minor units (level %d, rate %d, "
                    "category '%s'%s) x %d",
@@ -1656,11 +1933,13 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
                    sqlite3_column_int(stmt, 8) ? ", bonus" : "", sqlite3_column_int(stmt, 9));
         }
         sqlite3_finalize(stmt);
+        if (row < 0)
+            return s_unread(v, DN_EDB, "the comparison of the postings");
     }
     return 0;
 }
 
-int dn_ledger_verify(const char *path, json_t **out)
+int dn_ledger_verify(const char *path, json_t **out, char *why, size_t why_size)
 {
     s_verify_t v;
     sqlite3 *db = NULL;
@@ -1668,19 +1947,30 @@ int dn_ledger_verify(const char *path, json_t **out)
 
     *out = NULL;
     memset(&v, 0, sizeof v);
+    v.why = why;
+    v.why_size = why_size;
+    if (why && why_size)
+        why[0] = '\0';
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         sqlite3_close(db);
-        return DN_EDB;
+        return s_unread(&v, DN_EDB, "the database");
     }
     sqlite3_busy_timeout(db, DN_DB_BUSY_TIMEOUT_MS);
-    v.differences = json_array();
+    if (!(v.differences = json_array())) {
+        sqlite3_close(db);
+        return DN_ENOMEM;
+    }
     /* One read transaction: a consistent snapshot while ingest goes on.  */
     rc = dn_db_exec(db, "BEGIN");
+    if (rc)
+        rc = s_unread(&v, rc, "the database");
     if (rc == 0)
         rc = s_verify_events(db, &v);
     if (rc == 0)
         rc = s_verify_transfers(db, &v);
+    if (rc == 0)
+        rc = s_verify_totals(db, &v);
     if (rc == 0)
         rc = s_verify_postings(db, &v);
     dn_db_exec(db, "ROLLBACK");

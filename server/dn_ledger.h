@@ -69,7 +69,13 @@ void dn_ledger_forget(dn_ledger_t *self);
     eid is the event's row; now_ms the posting time.  Returns 0, or DN_EDB
     (the caller rolls back the whole batch).  A sale that earns nothing --
     no plan in force, another currency, an unknown seller -- posts
-    nothing and is not an error.  */
+    nothing and is not an error.
+    A sale is posted whole or not at all: DN_ELIMIT when its total would
+    take the running total of posted sales, or what it earns that of
+    transfers, over DN_MONEY_SUM_MAX (dn_money.h; kept in money_totals,
+    moved at dn_ledger_flush).  Nothing was posted then and the batch may
+    go on: the caller holds the sale ('sum_limit').  The caller must not
+    post a held sale, nor a refund of one (there is nothing to claw back).  */
 int dn_ledger_post(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev,
                    int64_t now_ms);
 
@@ -113,9 +119,10 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
     to payout clearing, with a reference, in one transaction.  Refuses
     (DN_EEXIST) a reference an earlier payout used, naming that payout (a
     second record of one bank transfer is a double payment), and
-    (DN_ELIMIT) more than the account's balance.  Sets *out to the transfer
-    as JSON.  Returns 0, DN_ENOENT, DN_EINVAL, DN_EEXIST, DN_ELIMIT,
-    DN_EDB.  */
+    (DN_ELIMIT) more than the account's balance, and a payout that would
+    take the running total of transfers over DN_MONEY_SUM_MAX.  Sets *out
+    to the transfer as JSON.  Returns 0, DN_ENOENT, DN_EINVAL, DN_EEXIST,
+    DN_ELIMIT, DN_EDB.  */
 int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const char *ref,
                      const char *admin, int64_t now_ms, json_t **out, char *why,
                      size_t why_size);
@@ -129,10 +136,17 @@ int dn_ledger_currency(sqlite3 *db, char currency[4], int *exponent);
     balance equals its account's credits minus debits and that they sum to
     zero, that nothing was posted into a period after it closed, and every
     commission, referral, override and clawback recomputed from the stored
-    events with the plans and tree in force at each sale's time.  Sets *out
-    to a new JSON object {"ok", "events", "transfers", "accounts",
-    "differences": [one line each]}.  Returns 0 if no difference,
-    DN_ECHAIN if any, DN_EDB, DN_ENOMEM.  */
-int dn_ledger_verify(const char *path, json_t **out);
+    events with the plans and tree in force at each sale's time (held sales
+    and their refunds posting nothing), and that the running totals
+    (money_totals) are what the posted sales and the transfers add up to.
+    Sets *out to a new JSON object {"ok", "events", "transfers",
+    "accounts", "differences": [one line each]}.  Returns 0 if no
+    difference, DN_ECHAIN if any, DN_EDB, DN_ENOMEM.  A read that fails
+    (a query that errs, a row loop that ends on anything but
+    SQLITE_DONE) fails verify with why naming the step ("verify: cannot
+    read the accounts (database error); nothing was verified") and *out
+    NULL: verify never says ok having checked less than all.  why may be
+    NULL.  */
+int dn_ledger_verify(const char *path, json_t **out, char *why, size_t why_size);
 
 #endif

@@ -652,10 +652,11 @@ static int s_report_currency(sqlite3 *db, char currency[4])
     currency[0] = '\0';
     if (dn_db_prepare(db, "SELECT currency FROM sales ORDER BY eid LIMIT 1", &stmt))
         return DN_EDB;
-    if (sqlite3_step(stmt) == SQLITE_ROW)
-        snprintf(currency, 4, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    rc = dn_db_row(stmt, "report: currency");
+    if (rc == 1)
+        rc = dn_db_column_copy(stmt, 0, currency, 4);
     sqlite3_finalize(stmt);
-    return 0;
+    return rc < 0 ? rc : 0;
 }
 
 static json_t *s_currency_json(const char *currency)
@@ -806,7 +807,7 @@ static int s_team(sqlite3 *db, const dn_registry_partner_t *p, const dn_report_s
     sqlite3_bind_int64(stmt, 1, p->id);
     sqlite3_bind_text(stmt, 2, from, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, to, -1, SQLITE_STATIC);
-    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+    while (rc == 0 && (rc = dn_db_row(stmt, "report: team volume")) == 1) {
         const char *currency = (const char *)sqlite3_column_text(stmt, 1);
         rc = s_append(list, s_sales_row("month", s_text(stmt, 0), p->code, currency,
                                         sqlite3_column_int64(stmt, 2),
@@ -815,7 +816,7 @@ static int s_team(sqlite3 *db, const dn_registry_partner_t *p, const dn_report_s
                                         sqlite3_column_int64(stmt, 5)));
     }
     sqlite3_finalize(stmt);
-    return rc;
+    return rc < 0 ? rc : 0; /* a month cut short is a wrong figure */
 }
 
 int dn_report_sales(sqlite3 *db, const dn_report_sales_t *q, json_t **out, char *why,
@@ -954,7 +955,7 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
     sqlite3_bind_int64(stmt, 1, from_ms);
     sqlite3_bind_int64(stmt, 2, to_ms);
     sqlite3_bind_text(stmt, 3, currency, -1, SQLITE_STATIC);
-    rc = sqlite3_step(stmt) == SQLITE_ROW ? 0 : DN_EDB;
+    rc = dn_db_row(stmt, "kpi: all sales") == 1 ? 0 : DN_EDB;
     if (rc == 0)
         all = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
@@ -972,8 +973,9 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
     sqlite3_bind_text(stmt, 3, currency, -1, SQLITE_STATIC);
     if (partner)
         sqlite3_bind_text(stmt, 4, partner, -1, SQLITE_STATIC);
-    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+    while (rc == 0 && (rc = dn_db_row(stmt, "kpi")) == 1) {
         int64_t amount = sqlite3_column_int64(stmt, 6), bps = 0;
+        rc = 0;
         char share[DN_MONEY_TEXT_SIZE];
         if (all > 0 && dn_money_muldiv(amount, DN_BPS_ONE, all, &bps))
             rc = DN_EDB;
@@ -992,7 +994,7 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
                           s_currency_json(currency)));
     }
     sqlite3_finalize(stmt);
-    if (rc) {
+    if (rc) { /* DN_EDB too: a list cut short is not the list */
         json_decref(list);
         return rc;
     }
@@ -1044,7 +1046,7 @@ static int s_top(sqlite3 *db, int top, const char *currency, json_t *list)
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, currency, -1, SQLITE_STATIC);
     sqlite3_bind_int(stmt, 2, top);
-    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW)
+    while (rc == 0 && (rc = dn_db_row(stmt, "referrals")) == 1)
         rc = s_append(
             list,
             json_pack("{s:s, s:s, s:o, s:I, s:I, s:o, s:o, s:o}", "referrer",
@@ -1084,14 +1086,15 @@ static int s_tree_node(s_tree_t *t, const char *phone, int depth)
 
     sqlite3_reset(t->buys);
     sqlite3_bind_text(t->buys, 1, phone, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(t->buys) == SQLITE_ROW) {
-        purchases = sqlite3_column_int64(t->buys, 0);
-        total = sqlite3_column_int64(t->buys, 1);
-    }
+    if (dn_db_row(t->buys, "referrals: purchases") != 1) /* an aggregate: always a row */
+        return DN_EDB;
+    purchases = sqlite3_column_int64(t->buys, 0);
+    total = sqlite3_column_int64(t->buys, 1);
     sqlite3_reset(t->generated);
     sqlite3_bind_text(t->generated, 1, phone, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(t->generated) == SQLITE_ROW)
-        generated = sqlite3_column_int64(t->generated, 0);
+    if (dn_db_row(t->generated, "referrals: rewards generated") != 1)
+        return DN_EDB;
+    generated = sqlite3_column_int64(t->generated, 0);
 
     /* the children, copied before recursing (the statement is shared) */
     sqlite3_reset(t->children);
@@ -1176,9 +1179,11 @@ static int s_tree(sqlite3 *db, const char *phone, const char *currency, json_t *
         goto done;
     }
     sqlite3_bind_text(t.buys, 2, currency, -1, SQLITE_STATIC);
-    while (sqlite3_step(stmt) == SQLITE_ROW)
+    while ((rc = dn_db_row(stmt, "referrals: rewards")) == 1)
         json_object_set_new(t.earned, (const char *)sqlite3_column_text(stmt, 0),
                             json_integer(sqlite3_column_int64(stmt, 1)));
+    if (rc < 0)
+        goto done;
     sqlite3_bind_text(t.member, 1, phone, -1, SQLITE_STATIC);
     rc = sqlite3_step(t.member) == SQLITE_ROW ? 0 : DN_ENOENT;
     sqlite3_reset(t.member);
@@ -1276,7 +1281,7 @@ int dn_report_sites(sqlite3 *db, int64_t now_ms, json_t **out)
     }
     sqlite3_bind_int64(stmt, 1, now_ms);
     sqlite3_bind_int64(stmt, 2, DN_REPORT_SILENT_MS);
-    while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+    while (rc == 0 && (rc = dn_db_row(stmt, "report: sites")) == 1) {
         char silent_for[32], lag[32];
         int64_t silent = sqlite3_column_int64(stmt, 4), lag_ms = 0;
         int has_lag = sqlite3_column_type(stmt, 6) != SQLITE_NULL;

@@ -77,7 +77,7 @@ static int s_path(char *buf, size_t size, const char *dir, const char *file)
 }
 
 int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin_endpoint,
-                   const char *currency, char server_public[41])
+                   const dn_server_network_t *network, char server_public[41])
 {
     char db_path[4096], server_key[4096], hq_key[4096];
     dn_curve_pair_t server, hq;
@@ -90,10 +90,15 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
         s_path(server_key, sizeof server_key, dir, DN_SERVER_KEY_FILE) ||
         s_path(hq_key, sizeof hq_key, dir, DN_HQ_KEY_FILE))
         return DN_EINVAL;
-    if (!currency)
-        currency = DN_CURRENCY_DEFAULT;
+    const char *currency = network && network->currency ? network->currency
+                                                        : DN_CURRENCY_DEFAULT;
+    int64_t max_sale = network && network->max_sale ? network->max_sale
+                                                    : DN_MONEY_MAX_SALE_DEFAULT;
+
     if (dn_money_exponent(currency) < 0)
         return DN_ECURRENCY;
+    if (max_sale < 1 || max_sale > DN_MONEY_MAX_SALE_LIMIT)
+        return DN_EINVAL;
     if (stat(db_path, &st) == 0 || stat(server_key, &st) == 0 || stat(hq_key, &st) == 0)
         return DN_EEXIST;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
@@ -111,6 +116,8 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
         rc = dn_db_meta_set(db, "server_public_key", server.public_z85);
     if (rc == 0)
         rc = dn_db_meta_set(db, DN_META_CURRENCY, currency);
+    if (rc == 0)
+        rc = dn_central_set_max_sale(db, max_sale);
     if (rc == 0)
         rc = dn_db_commit(db);
     if (rc)
@@ -369,6 +376,7 @@ static void s_on_hello(s_server_t *self, const dn_registry_site_t *site,
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
     Dealernet__Welcome welcome = DEALERNET__WELCOME__INIT;
     dn_ingest_state_t state;
+    int64_t max_sale;
 
     if (hello->protocol != DN_PROTOCOL_VERSION) {
         char text[96];
@@ -378,7 +386,8 @@ static void s_on_hello(s_server_t *self, const dn_registry_site_t *site,
         return;
     }
     if (dn_ingest_group_begin(self->ingest) ||
-        dn_ingest_hello(self->ingest, site, hello, dn_time_now_ms(), &state)) {
+        dn_ingest_hello(self->ingest, site, hello, dn_time_now_ms(), &state) ||
+        dn_ingest_max_sale(self->ingest, &max_sale)) {
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
                        "the server could not read its database; retry later", 0, body, len);
         return;
@@ -393,6 +402,8 @@ static void s_on_hello(s_server_t *self, const dn_registry_site_t *site,
     welcome.window = DN_SYNC_WINDOW;
     welcome.has_max_batch_events = 1;
     welcome.max_batch_events = DN_MAX_BATCH_EVENTS;
+    welcome.has_max_sale = 1; /* the agent refuses a larger sale at the till */
+    welcome.max_sale = max_sale;
     msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_WELCOME;
     msg.welcome = &welcome;
     s_pack_sync(&msg, body, len);

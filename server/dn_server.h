@@ -10,6 +10,7 @@
 #define DN_SERVER_H
 
 #include <signal.h>
+#include <stdint.h>
 
 #define DN_SERVER_KEY_FILE   "server.key"
 #define DN_HQ_KEY_FILE       "hq.key"
@@ -29,15 +30,21 @@ typedef struct {
     void *ctx; /* a ZeroMQ context to serve in (borrowed), or NULL for a new one */
 } dn_server_config_t;
 
+/*  What HQ decides of the network once, at init.  */
+typedef struct {
+    const char *currency; /* its one currency (ISO 4217); NULL: DN_CURRENCY_DEFAULT */
+    int64_t max_sale;     /* bound on one sale, 10^-4 units (dn_central_max_sale); 0: default */
+} dn_server_network_t;
+
 /*  Creates DIR/central.db, the server's CURVE key pair (DIR/server.key) and
     an HQ admin key pair (DIR/hq.key, registered as admin "hq"), and records
-    the endpoints and the network's currency (NULL: DN_CURRENCY_DEFAULT;
-    every plan and every site then keeps its books in it).  Refuses to
-    overwrite.  Copies the server's public key (Z85) into server_public.
-    Returns 0, DN_EEXIST, DN_ECURRENCY (not an ISO 4217 code), DN_EIO,
-    DN_EDB.  */
+    the endpoints and the network's settings (network NULL, or a field 0
+    or NULL: the default).  Refuses to overwrite.  Copies the server's
+    public key (Z85) into server_public.  Returns 0, DN_EEXIST,
+    DN_ECURRENCY (not an ISO 4217 code), DN_EINVAL (a bound out of range),
+    DN_EIO, DN_EDB.  */
 int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin_endpoint,
-                   const char *currency, char server_public[41]);
+                   const dn_server_network_t *network, char server_public[41]);
 
 /*  Runs the daemon until *config->stop is set.  The endpoints default to
     those recorded at init.  Binds the ZAP handler first and proves it with

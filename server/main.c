@@ -8,6 +8,7 @@
 #include "dn_central.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_money.h"
 #include "dn_protocol.h"
 #include "dn_server.h"
 
@@ -38,20 +39,33 @@ static void s_help(FILE *out)
             "  -v       verbose: log every applied batch\n\n"
             "commands:\n"
             "  init [--sync tcp://*:7700] [--admin tcp://*:7701] [--currency CNY]\n"
+            "       [--max-sale AMOUNT]\n"
             "           create central.db, the server key pair (server.key) and an HQ\n"
             "           admin key pair (hq.key, for dealernet-hq); print the server's\n"
             "           public key.  --currency: the network's one currency (ISO 4217,\n"
-            "           default CNY): every plan and every shop keeps its books in it\n"
+            "           default CNY): every plan and every shop keeps its books in it.\n"
+            "           --max-sale: the largest sale the network believes, in currency\n"
+            "           units (default 1000000.00); larger sales are refused at the\n"
+            "           till and held by the server\n"
             "  run [--sync ENDPOINT] [--admin ENDPOINT]\n"
             "           serve until SIGTERM/SIGINT (endpoints default to init's)\n");
 }
 
+/*  Options only init takes.  */
+typedef struct {
+    const char *currency;
+    const char *max_sale;
+} s_init_opts_t;
+
+/*  The options of init and run; init NULL: the command takes none of
+    init's own.  */
 static int s_endpoints(int argc, char **argv, const char **sync, const char **admin,
-                       const char **currency, const char *command)
+                       s_init_opts_t *init, const char *command)
 {
     static const struct option longs[] = {{"sync", required_argument, NULL, 's'},
                                           {"admin", required_argument, NULL, 'a'},
                                           {"currency", required_argument, NULL, 'c'},
+                                          {"max-sale", required_argument, NULL, 'm'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     int c;
@@ -61,8 +75,10 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
             *sync = optarg;
         } else if (c == 'a') {
             *admin = optarg;
-        } else if (c == 'c' && currency) {
-            *currency = optarg;
+        } else if (c == 'c' && init) {
+            init->currency = optarg;
+        } else if (c == 'm' && init) {
+            init->max_sale = optarg;
         } else if (c == 'h') {
             s_help(stdout);
             return 0;
@@ -116,15 +132,23 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[optind], "init") == 0) {
+        dn_server_network_t network = {NULL, 0};
         char key[41];
-        const char *currency = NULL;
-        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, &currency, "init");
+        s_init_opts_t opts = {NULL, NULL};
+        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, &opts, "init");
         if (rc >= 0)
             return rc;
+        if (opts.max_sale && dn_money_bound_parse(opts.max_sale, &network.max_sale) != 0) {
+            dn_log_error("--max-sale '%s' is not an amount from 0.0001 to 10000000000 "
+                         "(currency units, at most 4 decimals, e.g. 1000000.00)",
+                         opts.max_sale);
+            return EX_USAGE;
+        }
+        network.currency = opts.currency;
         rc = dn_server_init(dir, sync ? sync : "tcp://*:7700", admin ? admin : "tcp://*:7701",
-                            currency, key);
+                            &network, key);
         if (rc == DN_ECURRENCY) {
-            dn_log_error("--currency '%s' is not an ISO 4217 code such as CNY", currency);
+            dn_log_error("--currency '%s' is not an ISO 4217 code such as CNY", opts.currency);
             return dn_exit_code(rc);
         }
         if (rc == DN_EEXIST) {

@@ -206,7 +206,7 @@ int main(void)
 
     snprintf(path, sizeof path, "%s/%s", dir_a, DN_CENTRAL_DB_FILE);
     start = s_now();
-    rc = dn_ledger_verify(path, &report);
+    rc = dn_ledger_verify(path, &report, NULL, 0);
     verify_s = s_now() - start;
     if (rc || !json_is_true(json_object_get(report, "ok")))
         s_die("verify found differences");

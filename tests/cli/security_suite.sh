@@ -37,6 +37,21 @@
 #  12  server without ZAP    ZAP endpoint taken in the server's context
 #                            (dn_nozap); a ZAP handler that fails its
 #                            self-check (broken registry): exit 70
+#  13  aggregate overflow    an enrolled site (SHOPO, one honest sale posted)
+#                            sends sales at the wire's maximum (9 lines of
+#                            10^6 x 10^12 fen = 9 x 10^18), a refund of one,
+#                            and sales at the network's bound on one sale
+#                            after the running total of sales was brought
+#                            to 10^18 - 1 (standing in for 10^10 such
+#                            sales; put back after).  Each must be acked
+#                            and stored, and held: accepted = the ledger,
+#                            the rollups, the running totals or the posted
+#                            sales moved, or the event was refused or not
+#                            stored.  Then balances and team volume are
+#                            unchanged, sales/kpi/statement work, and
+#                            verify is ok with the counts; the till refuses
+#                            such a sale (exit 65) with the bound the
+#                            Welcome brought.
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init security_suite
@@ -75,6 +90,9 @@ rows() {
 server_init
 server_start
 network_init
+# a plan, so that a sale posts transfers (13 checks that held ones do not)
+hq plan set "$(dirname "$0")/../../deploy/plan.ini"
+[ "$rc" -eq 0 ] || { echo "plan set failed: $(cat "$ERR")" >&2; exit 1; }
 TOKEN_A=$(site_add SHOPA)
 TOKEN_B=$(site_add SHOPB)
 TOKEN_R=$(site_add SHOPR)
@@ -157,6 +175,69 @@ check "after the attacks: A's bytes as the agent holds them (SHA-256)" \
            WHERE s.code = 'SHOPA' ORDER BY seq" | sha256sum)"
 hq verify
 check "after the attacks: hq verify" 0 "$rc"
+
+# -- 13. aggregate overflow ------------------------------------------------------------
+TOKEN_O=$(site_add SHOPO)
+O=$T/o
+agent_new "$O" SHOPO
+enroll "$O" "$TOKEN_O"
+[ "$rc" -eq 0 ] || { echo "enroll failed: $(cat "$ERR")" >&2; exit 1; }
+agent "$O" sale --line "TEA:2@50.00"
+check "overflow: an honest sale of 100.00 at the till" 0 "$rc"
+agent "$O" sync
+check "overflow: SHOPO syncs" 0 "$rc"
+check "overflow: the Welcome brought the bound on one sale" "1000000.0000" \
+    "$(sqlite3 "$O/agent.db" "SELECT value FROM meta WHERE key = 'max_sale'")"
+# the till: 10^6 x 10000000000.00 = 10^16 CNY on one line, and 1000000.01 in all
+agent "$O" sale --line "GOLD:1000000@10000000000"
+check "overflow: the till refuses a line over the bound: exit" 65 "$rc"
+check_one_error "overflow: the till says why" \
+    "line GOLD:1000000 comes to 10000000000000000.00 CNY, over the network's limit of 1000000.00 CNY for one sale; check the quantities and prices"
+agent "$O" sale --line "GOLD:1@600000" --line "SILVER:1@400000.01"
+check "overflow: the till refuses a sale over the bound: exit" 65 "$rc"
+check_one_error "overflow: the till says why (the sale)" \
+    "the sale comes to 1000000.01 CNY, over the network's limit of 1000000.00 CNY for one sale; check the quantities and prices"
+figures() {
+    sq "SELECT (SELECT group_concat(name || '=' || balance, ',') FROM
+                  (SELECT name, balance FROM accounts ORDER BY id)) || ';' ||
+               (SELECT group_concat(k, ',') FROM (SELECT partner_id || '/' || period || '/' ||
+                  sales || '/' || total || '/' || refunded AS k FROM team_volume ORDER BY 1))"
+}
+BEFORE=$(figures)
+EVENTS0=$(sq "SELECT count(*) FROM events")
+TRANSFERS0=$(sq "SELECT count(*) FROM transfers")
+ACCOUNTS0=$(sq "SELECT count(*) FROM accounts")
+TOTAL0=$(sq "SELECT sales FROM money_totals")
+sq "UPDATE money_totals SET sales = 1000000000000000000 - 1" >/dev/null
+attack --agent "$O" aggregate-overflow 15 100000000
+sq "UPDATE money_totals SET sales = $TOTAL0" >/dev/null
+check "overflow: stored and held" "over_limit|15,sum_limit|15" \
+    "$(sq "SELECT group_concat(h, ',') FROM (SELECT kind || '|' || count(*) AS h
+           FROM exceptions WHERE kind IN ('over_limit', 'sum_limit') GROUP BY kind
+           ORDER BY kind)")"
+check "overflow: the refund of a held sale is stored" "1|100" \
+    "$(sq "SELECT count(*), sum(r.amount) FROM refunds r JOIN sales s ON s.eid = r.sale_eid
+           WHERE s.held = 1")"
+check "overflow: balances and team volume unchanged" "$BEFORE" "$(figures)"
+check "overflow: every money value an integer" 0 \
+    "$(sq "SELECT (SELECT count(*) FROM accounts WHERE typeof(balance) <> 'integer') +
+                  (SELECT count(*) FROM team_volume WHERE typeof(total) <> 'integer')")"
+check_has "overflow: the server logs the hold" \
+    "ingest: site SHOPO seq 2: sale of 90000000000000000.00 CNY is over the network's limit of 1000000.00 CNY for one sale: held, it cannot be posted" \
+    "$SRV_LOG"
+check_has "overflow: the server logs the sum hold" \
+    "ingest: site SHOPO seq 18: sale of 1000000.00 CNY would take a running total over its bound of 10^18 minor units: held, it cannot be posted" \
+    "$SRV_LOG"
+for cmd in "sales" "sales --by partner" "kpi" "statement D1"; do
+    # shellcheck disable=SC2086
+    hq $cmd
+    check "overflow: hq $cmd still works" 0 "$rc"
+done
+hq verify
+check "overflow: hq verify" 0 "$rc"
+check "overflow: verify counts the held events, no new transfer" \
+    "verify: ok ($((EVENTS0 + 31)) events, $TRANSFERS0 transfers, $ACCOUNTS0 accounts)" \
+    "$(cat "$OUT")"
 
 # -- 11. the startup race: unknown keys from before the server listens ---------------
 server_stop

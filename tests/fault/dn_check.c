@@ -710,7 +710,7 @@ out:
 static int s_verify(s_check_t *self)
 {
     json_t *out = NULL, *diffs;
-    int rc = dn_ledger_verify(self->snapshot, &out);
+    int rc = dn_ledger_verify(self->snapshot, &out, NULL, 0);
     if (rc && rc != DN_ECHAIN) {
         json_decref(out);
         return s_die(rc, "dn_ledger_verify failed: %s", dn_strerror(rc));

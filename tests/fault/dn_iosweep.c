@@ -1046,7 +1046,7 @@ static void s_look_central(const char *when, s_depth_t depth, s_look_t *look)
         return;
     /* Events, transfers, balances, every commission recomputed.  */
     json_t *verdict = NULL;
-    int rc = dn_ledger_verify(W.central_db, &verdict);
+    int rc = dn_ledger_verify(W.central_db, &verdict, NULL, 0);
     if (rc != 0) {
         json_t *first =
             verdict ? json_array_get(json_object_get(verdict, "differences"), 0) : NULL;

@@ -1332,7 +1332,7 @@ static int s_check(sim_t *sim)
                       "server: decoded sales or refunds differ from the stored events");
     s_server_close(sim); /* verify reads the file on a connection of its own */
     snprintf(path, sizeof path, "%s/%s", sim->server.dir, DN_CENTRAL_DB_FILE);
-    rc = dn_ledger_verify(path, &out);
+    rc = dn_ledger_verify(path, &out, NULL, 0);
     if (rc) {
         char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
         s_fail(sim, "ledger verify: %s: %.300s", dn_strerror(rc), text ? text : "");

@@ -29,6 +29,7 @@
 #include "dn_crypto.h"
 #include "dn_curve.h"
 #include "dn_error.h"
+#include "dn_id.h"
 #include "dn_log.h"
 #include "dn_outbox.h"
 #include "dn_protocol.h"
@@ -36,6 +37,7 @@
 #include "dn_server.h"
 #include "dn_store.h"
 #include "dn_time.h"
+#include "dn_valid.h"
 #include "dn_wire.h"
 
 #include <getopt.h>
@@ -1512,6 +1514,217 @@ done:
     return rc;
 }
 
+
+/* -- 13. aggregate overflow ---------------------------------------------------- */
+
+#define DN_ATTACK_FIGURES_SIZE 8192
+
+/*  What a held sale must not move: the ledger (transfers, every balance),
+    the rollups (team volume, refund splits), the running totals and the
+    posted sales.  */
+static void s_figures(s_attack_t *self, char out[DN_ATTACK_FIGURES_SIZE])
+{
+    static const char sql[] =
+        "SELECT 'transfers=' || (SELECT count(*) FROM transfers)"
+        " || ' balances=' || (SELECT coalesce(group_concat(name || ':' || balance), '')"
+        "   FROM (SELECT name, balance FROM accounts ORDER BY id))"
+        " || ' team=' || (SELECT coalesce(group_concat(k), '') FROM (SELECT partner_id"
+        "   || '/' || period || '/' || currency || '/' || sales || '/' || total || '/'"
+        "   || refunds || '/' || refunded AS k FROM team_volume ORDER BY 1))"
+        " || ' splits=' || (SELECT count(*) FROM refund_categories)"
+        " || ' totals=' || (SELECT sales || '/' || transfers FROM money_totals)"
+        " || ' posted=' || (SELECT count(*) FROM sales WHERE held = 0)";
+    sqlite3_stmt *stmt;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        snprintf(out, DN_ATTACK_FIGURES_SIZE, "unreadable: %s", sqlite3_errmsg(self->db));
+        return;
+    }
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        snprintf(out, DN_ATTACK_FIGURES_SIZE, "%s", sqlite3_column_text(stmt, 0));
+    else
+        snprintf(out, DN_ATTACK_FIGURES_SIZE, "unreadable: %s", sqlite3_errmsg(self->db));
+    sqlite3_finalize(stmt);
+}
+
+/*  Events stored for site code (a held event must be stored, not dropped).  */
+static long s_stored(s_attack_t *self, const char *code)
+{
+    sqlite3_stmt *stmt;
+    long n = -1;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT count(*) FROM events e JOIN sites s ON s.id = e.site_id "
+                           "WHERE s.code = ?",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        n = (long)sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+/*  One event of site A at its next seq, chained to prev, packed into *b
+    (one event, signed).  *out_hash receives its hash, id_out its id.  */
+static int s_next_event(s_attack_t *self, Dealernet__Event *ev, uint64_t seq,
+                        const uint8_t prev[DN_HASH_BYTES], ProtobufCBinaryData *body,
+                        s_batch_t *b, uint8_t id_out[DN_ID_BYTES])
+{
+    uint8_t id[DN_ID_BYTES], prev_copy[DN_HASH_BYTES];
+    char why[DN_WHY_SIZE];
+    int64_t now = s_now();
+    if (dn_id_new_at(id, now))
+        return s_fail(EX_SOFTWARE, "cannot make an event id");
+    memcpy(prev_copy, prev, DN_HASH_BYTES);
+    ev->has_id = 1;
+    ev->id.data = id;
+    ev->id.len = DN_ID_BYTES;
+    ev->site = self->a.code;
+    ev->has_seq = 1;
+    ev->seq = seq;
+    ev->has_recorded_at_ms = 1;
+    ev->recorded_at_ms = now;
+    ev->has_prev_hash = 1;
+    ev->prev_hash.data = prev_copy;
+    ev->prev_hash.len = DN_HASH_BYTES;
+    if (dn_wire_event_pack(ev, &body->data, &body->len, why, sizeof why))
+        return s_fail(EX_DATAERR, "cannot pack the event: %s", why);
+    if (id_out)
+        memcpy(id_out, id, DN_ID_BYTES);
+    memset(b, 0, sizeof *b);
+    b->first_seq = seq;
+    b->has_first_seq = 1;
+    b->events = body;
+    b->n = 1;
+    b->head_len = DN_HASH_BYTES;
+    if (dn_sha256(body->data, body->len, b->head))
+        return s_fail(EX_SOFTWARE, "cannot hash");
+    return s_sign(b, self->a.code, self->a.sign);
+}
+
+/*  Sends one event as a batch of one: it must be acked through its seq
+    (stored: refusing it would strand the site's chain and drop what a
+    clerk recorded) and stored, but move no figure (held).  Accepted: the
+    figures moved (posted into the ledger or the rollups), or the event was
+    refused or not stored.  */
+static void s_try_held(s_attack_t *self, void *sock, const s_batch_t *b,
+                       char figures[DN_ATTACK_FIGURES_SIZE], long *stored)
+{
+    char now[DN_ATTACK_FIGURES_SIZE];
+    s_reply_t reply;
+    uint8_t *buf;
+    size_t len;
+    long after;
+    if (s_pack_batch(b, &buf, &len))
+        return;
+    s_exchange(self, sock, buf, len, &reply);
+    free(buf);
+    self->attempts++;
+    s_figures(self, now);
+    after = s_stored(self, self->a.code);
+    if (reply.kind != 'A' || reply.seq != b->first_seq || after != *stored + 1 ||
+        strcmp(now, figures) != 0) {
+        self->accepted++;
+        fprintf(stderr,
+                "dn_attack: seq %llu: reply '%c' %s %s, events stored %ld -> %ld\n"
+                "  figures before %s\n  after  %s\n",
+                (unsigned long long)b->first_seq, reply.kind ? reply.kind : '-',
+                reply.kind == 'R' ? s_code_name(reply.code) : "", reply.text, *stored, after,
+                figures, now);
+        memcpy(figures, now, DN_ATTACK_FIGURES_SIZE);
+    }
+    *stored = after;
+}
+
+/*  13. Sales that would overflow the server's sums, continuing site A's
+    chain (all its events acked) with its own key, one event a batch:
+    n sales at the wire's maximum (9 lines of 10^6 x 10^12 minor units:
+    9 x 10^18, every line within the wire's limits); a refund of the first
+    of them; then n sales of exactly `at_bound` minor units (the network's
+    bound on one sale; the caller has brought the running total of sales
+    so near its bound that none fits).  Each must be stored and held.  */
+static int s_aggregate_overflow(s_attack_t *self, int n, long at_bound)
+{
+    char figures[DN_ATTACK_FIGURES_SIZE];
+    uint8_t prev[DN_HASH_BYTES], first_sale[DN_ID_BYTES];
+    dn_outbox_position_t pos;
+    dn_outbox_batch_t ev;
+    s_batch_t b;
+    uint64_t applied, seq;
+    long stored;
+    void *sock;
+    int rc;
+
+    if ((rc = s_need(self, "--agent", self->a.store)))
+        return rc;
+    if (at_bound < 1)
+        return s_fail(EX_USAGE, "aggregate-overflow N BOUND: BOUND in minor units >= 1");
+    sock = s_socket(self, ZMQ_DEALER, &self->a.pair, self->server_key, 0, self->sync_ep);
+    if (!sock)
+        return s_fail(EX_SOFTWARE, "cannot connect");
+    if ((rc = s_applied(self, sock, &applied)) != 0)
+        goto done;
+    if (dn_outbox_position(self->a.store, &pos) || pos.head_seq != applied || applied == 0) {
+        rc = s_fail(EX_DATAERR, "site A must have events, all acknowledged");
+        goto done;
+    }
+    if ((rc = s_read(&self->a, applied, applied, &ev, &b)) != 0)
+        goto done;
+    memcpy(prev, b.head, DN_HASH_BYTES);
+    dn_outbox_batch_free(&ev);
+    s_figures(self, figures);
+    stored = s_stored(self, self->a.code);
+    seq = applied;
+    for (int k = 0; rc == 0 && k < 2 * n + 1; k++) {
+        Dealernet__Event e = DEALERNET__EVENT__INIT;
+        Dealernet__Sale sale = DEALERNET__SALE__INIT;
+        Dealernet__Refund refund = DEALERNET__REFUND__INIT;
+        Dealernet__SaleLine lines[9], *ptrs[9];
+        char skus[9][8];
+        ProtobufCBinaryData body = {0, NULL};
+        int wire_max = k < n, lines_n = wire_max ? 9 : 1;
+        if (k == n) { /* the refund of the first held sale */
+            refund.has_sale_id = 1;
+            refund.sale_id.data = first_sale;
+            refund.sale_id.len = DN_ID_BYTES;
+            refund.has_amount = 1;
+            refund.amount = 100;
+            refund.currency = "CNY";
+            e.body_case = DEALERNET__EVENT__BODY_REFUND;
+            e.refund = &refund;
+        } else {
+            for (int i = 0; i < lines_n; i++) {
+                dealernet__sale_line__init(&lines[i]);
+                snprintf(skus[i], sizeof skus[i], "MAX%d", i);
+                lines[i].sku = skus[i];
+                lines[i].has_quantity = lines[i].has_unit_price = 1;
+                lines[i].quantity = wire_max ? DN_MAX_QUANTITY : 1;
+                lines[i].unit_price = wire_max ? DN_MAX_UNIT_PRICE : at_bound;
+                ptrs[i] = &lines[i];
+            }
+            sale.n_lines = (size_t)lines_n;
+            sale.lines = ptrs;
+            sale.has_total = 1;
+            sale.total = wire_max ? 9 * DN_MAX_QUANTITY * DN_MAX_UNIT_PRICE : at_bound;
+            sale.currency = "CNY";
+            sale.has_channel = 1;
+            sale.channel = DEALERNET__CHANNEL__CHANNEL_STORE;
+            sale.seller = (char *)dn_store_info(self->a.store)->partner;
+            e.body_case = DEALERNET__EVENT__BODY_SALE;
+            e.sale = &sale;
+        }
+        rc = s_next_event(self, &e, ++seq, prev, &body, &b, k == 0 ? first_sale : NULL);
+        if (rc == 0) {
+            s_try_held(self, sock, &b, figures, &stored);
+            memcpy(prev, b.head, DN_HASH_BYTES);
+        }
+        free(body.data);
+    }
+done:
+    zmq_close(sock);
+    return rc;
+}
+
 /* -- main ------------------------------------------------------------------ */
 
 static void s_usage(FILE *out)
@@ -1534,7 +1747,10 @@ static void s_usage(FILE *out)
         "  replay               every range of --agent's acknowledged events\n"
         "  below-hwm            new content under applied seqs\n"
         "  brute-force          wrong tokens for --site from --addrs, then --token\n"
-        "  race MS              unknown keys on both sockets for MS ms\n");
+        "  race MS              unknown keys on both sockets for MS ms\n"
+        "  aggregate-overflow N BOUND\n"
+        "                       --agent's next events: N sales of 9 x 10^18, a refund,\n"
+        "                       N sales of BOUND minor units; each stored and held\n");
 }
 
 int main(int argc, char **argv)
@@ -1563,7 +1779,8 @@ int main(int argc, char **argv)
                                   "replayed batch",
                                   "seq below the high-water mark",
                                   "enrollment token brute force",
-                                  "ZAP before accept (startup race)"};
+                                  "ZAP before accept (startup race)",
+                                  "aggregate overflow"};
     static const char *modes[] = {"unknown-key",
                                   "revoked",
                                   "wrong-server-key",
@@ -1574,9 +1791,11 @@ int main(int argc, char **argv)
                                   "replay",
                                   "below-hwm",
                                   "brute-force",
-                                  "race"};
+                                  "race",
+                                  "aggregate-overflow"};
     s_attack_t self;
     int c, rc = 0, mode = -1, arg = 0;
+    long arg2 = 0;
 
     memset(&self, 0, sizeof self);
     self.timeout_ms = DN_ATTACK_TIMEOUT_MS;
@@ -1633,9 +1852,12 @@ int main(int argc, char **argv)
                 mode = (int)i;
     if (mode >= 0 && optind + 1 < argc)
         arg = atoi(argv[optind + 1]);
+    if (mode >= 0 && optind + 2 < argc)
+        arg2 = atol(argv[optind + 2]);
     if (!self.sync_ep || !self.admin_ep || strncmp(self.sync_ep, "tcp://", 6) != 0 ||
         !self.server_key || !dn_curve_valid_z85(self.server_key) || !self.db_path ||
-        mode < 0 || self.timeout_ms < 1 || ((mode <= 3 || mode == 10) && arg < 1)) {
+        mode < 0 || self.timeout_ms < 1 ||
+        ((mode <= 3 || mode == 10 || mode == 11) && arg < 1)) {
         s_usage(stderr);
         return EX_USAGE;
     }
@@ -1680,8 +1902,11 @@ int main(int argc, char **argv)
         case 9:
             rc = s_brute_force(&self);
             break;
-        default:
+        case 10:
             rc = s_race(&self, arg);
+            break;
+        default:
+            rc = s_aggregate_overflow(&self, arg, arg2);
             break;
         }
     }

@@ -351,6 +351,53 @@ static void test_round_trip(void **state)
     }
 }
 
+/*  The bounds: a running total is refused past its cap or int64, never
+    stored; a bound on one sale parses in 10^-4 units and converts down to
+    each currency's minor unit.  */
+static void test_bounds(void **state)
+{
+    (void)state;
+    int64_t out = 42, bound = 0;
+    /* 10^18 - 1 + 1 is the cap itself; + 2 is over it */
+    assert_int_equal(dn_money_add_capped(DN_MONEY_SUM_MAX - 1, 1, DN_MONEY_SUM_MAX, &out), 0);
+    assert_int_equal(out, DN_MONEY_SUM_MAX);
+    assert_int_equal(dn_money_add_capped(DN_MONEY_SUM_MAX - 1, 2, DN_MONEY_SUM_MAX, &out),
+                     DN_EOVERFLOW);
+    assert_int_equal(out, DN_MONEY_SUM_MAX); /* untouched */
+    assert_int_equal(dn_money_add_capped(INT64_MAX, 1, INT64_MAX, &out), DN_EOVERFLOW);
+    assert_int_equal(dn_money_add_capped(INT64_MIN, -1, 0, &out), DN_EOVERFLOW);
+    /* 2 x 10^18 (the sum of all balances' magnitudes at worst) fits */
+    assert_int_equal(dn_money_add(DN_MONEY_SUM_MAX, DN_MONEY_SUM_MAX, &out), 0);
+    assert_true(out < INT64_MAX);
+
+    assert_int_equal(dn_money_bound_parse("1000000", &bound), 0);
+    assert_int_equal(bound, DN_MONEY_MAX_SALE_DEFAULT); /* 10^10 */
+    assert_int_equal(dn_money_bound_parse("2500.5", &bound), 0);
+    assert_int_equal(bound, 25005000);
+    assert_int_equal(dn_money_bound_parse("0.0001", &bound), 0);
+    assert_int_equal(bound, 1);
+    assert_int_equal(dn_money_bound_parse("10000000000", &bound), 0);
+    assert_int_equal(bound, DN_MONEY_MAX_SALE_LIMIT);
+    assert_int_equal(dn_money_bound_parse("10000000000.0001", &bound), DN_EOVERFLOW);
+    assert_int_equal(dn_money_bound_parse("0", &bound), DN_EOVERFLOW);
+    assert_int_equal(dn_money_bound_parse("-5", &bound), DN_EOVERFLOW);
+    assert_int_equal(dn_money_bound_parse("99999999999999999999", &bound), DN_EOVERFLOW);
+    assert_int_equal(dn_money_bound_parse("1.00001", &bound), DN_EPARSE);
+    assert_int_equal(dn_money_bound_parse("1,000,000", &bound), DN_EPARSE);
+    assert_int_equal(bound, DN_MONEY_MAX_SALE_LIMIT); /* untouched */
+
+    /* 1000000.0000 units: 10^8 fen, 10^6 yen, 10^9 fils (KWD, 3 decimals) */
+    assert_int_equal(dn_money_bound_minor(DN_MONEY_MAX_SALE_DEFAULT, 2), 100000000);
+    assert_int_equal(dn_money_bound_minor(DN_MONEY_MAX_SALE_DEFAULT, 0), 1000000);
+    assert_int_equal(dn_money_bound_minor(DN_MONEY_MAX_SALE_DEFAULT, 3), 1000000000);
+    assert_int_equal(dn_money_bound_minor(DN_MONEY_MAX_SALE_DEFAULT, 4), 10000000000);
+    /* 2500.5999 units: rounded down, 250059 fen, 2500 yen */
+    assert_int_equal(dn_money_bound_minor(25005999, 2), 250059);
+    assert_int_equal(dn_money_bound_minor(25005999, 0), 2500);
+    /* the largest bound in the smallest unit stays 10^4 times under 10^18 */
+    assert_int_equal(dn_money_bound_minor(DN_MONEY_MAX_SALE_LIMIT, 4), 100000000000000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_format_refuses),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -739,8 +739,9 @@ static void test_refusals_write_nothing(void **state)
     sale.n_lines = 0;
     ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_EPARSE,
                    "1 to 200");
-    /* 10^6 units at 10000000000.00 are 10^18 fen a line; ten lines are
-       10^19 > 2^63 - 1 = 9223372036854775807 */
+    /* 10^6 units at 10000000000.00 are 10^18 fen a line (ten lines would
+       be 10^19 > 2^63 - 1 = 9223372036854775807): the first line alone is
+       far over the default bound of 1000000.00 CNY on one sale */
     dn_record_line_t huge[10];
     for (int i = 0; i < 10; i++) {
         char text[40];
@@ -749,7 +750,9 @@ static void test_refusals_write_nothing(void **state)
     }
     dn_sale_input_t huge_sale = {huge, 10, NULL, NULL, NULL};
     ASSERT_REFUSED(store, dn_record_sale(store, &huge_sale, &out, why, sizeof why),
-                   DN_EOVERFLOW, "sale total is out of range");
+                   DN_EOVERFLOW,
+                   "line H0:1000000 comes to 10000000000000000.00 CNY, over the network's "
+                   "limit of 1000000.00 CNY for one sale; check the quantities and prices");
 
     /* after all that, the log is still the scenario's seven events */
     assert_int_equal(s_events(store), EVENTS);
@@ -757,12 +760,17 @@ static void test_refusals_write_nothing(void **state)
     assert_int_equal(dn_outbox_check(store, &check), 0);
     assert_int_equal(check.events, EVENTS);
 
-    /* and the next good recording takes seq 8 */
+    /* and the next good recording takes seq 8: one line of 10^18 fen fits
+       in int64, and the network may allow it (the largest bound HQ can
+       set, 10000000000.0000 units, is 10^12 fen: under a Welcome with it,
+       10^6 x 10000.00 = 10^10 CNY = 10^12 fen is taken, exactly) */
     char why[DN_WHY_SIZE];
-    huge_sale.n_lines = 1; /* one line of 10^18 fen fits */
+    assert_int_equal(dn_store_meta_set(store, DN_STORE_MAX_SALE, "10000000000.0000"), 0);
+    huge[0] = s_line("H0:1000000@10000");
+    huge_sale.n_lines = 1;
     assert_int_equal(dn_record_sale(store, &huge_sale, &out, why, sizeof why), 0);
     assert_int_equal(out.seq, EVENTS + 1);
-    assert_int_equal(out.amount, INT64_C(1000000000000000000));
+    assert_int_equal(out.amount, INT64_C(1000000000000));
 }
 
 /*  A byte changed inside a stored body: the event still decodes, but its
@@ -1178,6 +1186,57 @@ static void test_zero_exponent_site(void **state)
     assert_int_equal(dn_tk_remove_tree(dir), 0);
 }
 
+/*  The network's bound on one sale at the till: 1000000.00 CNY before the
+    first sync (the default), then what the Welcome carried, as dn_syncsm
+    stores it (DN_STORE_MAX_SALE, in 10^-4 units).  A line or a sale over
+    it is refused with the figures; one exactly at it is recorded.  */
+static void test_sale_bound(void **state)
+{
+    fixture_t *fx = *state;
+    dn_store_t *store = fx->store;
+    dn_record_result_t out;
+    dn_record_line_t lines[2];
+    char why[DN_WHY_SIZE];
+    int64_t limit;
+
+    assert_int_equal(dn_record_max_sale(store, &limit), 0);
+    assert_int_equal(limit, 100000000); /* 1000000.00 CNY in fen */
+    /* exactly the bound: 4 x 250000.00 = 1000000.00 */
+    lines[0] = s_line("GOLD:4@250000");
+    dn_sale_input_t sale = {lines, 1, NULL, NULL, NULL};
+    assert_int_equal(dn_record_sale(store, &sale, &out, why, sizeof why), 0);
+    assert_int_equal(out.amount, 100000000);
+    /* one fen over, as a line: 4 x 250000.01 = 1000000.04 */
+    lines[0] = s_line("GOLD:4@250000.01");
+    ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_EOVERFLOW,
+                   "line GOLD:4 comes to 1000000.04 CNY, over the network's limit of "
+                   "1000000.00 CNY for one sale");
+    /* two lines each within, together over: 600000.00 + 400000.01 */
+    lines[0] = s_line("GOLD:1@600000");
+    lines[1] = s_line("SILVER:1@400000.01");
+    sale.n_lines = 2;
+    ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_EOVERFLOW,
+                   "the sale comes to 1000000.01 CNY, over the network's limit of "
+                   "1000000.00 CNY for one sale");
+    /* a Welcome lowered it to 500.00 (5000000 at 10^-4): 500.00 is taken,
+       500.01 is not */
+    assert_int_equal(dn_store_meta_set(store, DN_STORE_MAX_SALE, "500.0000"), 0);
+    assert_int_equal(dn_record_max_sale(store, &limit), 0);
+    assert_int_equal(limit, 50000);
+    lines[0] = s_line("TEA:2@250");
+    sale.n_lines = 1;
+    assert_int_equal(dn_record_sale(store, &sale, &out, why, sizeof why), 0);
+    assert_int_equal(out.amount, 50000);
+    lines[0] = s_line("TEA:1@500.01");
+    ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_EOVERFLOW,
+                   "line TEA:1 comes to 500.01 CNY, over the network's limit of 500.00 CNY");
+    /* a damaged setting is an error, not the default */
+    assert_int_equal(dn_store_meta_set(store, DN_STORE_MAX_SALE, "lots"), 0);
+    ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_EDB,
+                   "could not read the network's limit on one sale");
+    assert_int_equal(s_events(store), 2);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
@@ -1188,7 +1247,7 @@ int main(void)
         T(test_tamper_body_byte),   T(test_tamper_truncated_body),
         T(test_tamper_deleted_row), T(test_outbox_read_and_ack),
         T(test_store_meta),         T(test_parse_line),
-        T(test_zero_exponent_site), T(test_catalog_keeps_category),
+        T(test_zero_exponent_site), T(test_catalog_keeps_category), T(test_sale_bound),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

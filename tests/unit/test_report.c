@@ -1054,7 +1054,7 @@ static void test_verify(void **state)
     char path[128];
     json_t *report = NULL;
     snprintf(path, sizeof path, "%s/%s", fx->dir, DN_CENTRAL_DB_FILE);
-    assert_int_equal(dn_ledger_verify(path, &report), 0);
+    assert_int_equal(dn_ledger_verify(path, &report, NULL, 0), 0);
     assert_true(json_is_true(json_object_get(report, "ok")));
     json_decref(report);
 }

@@ -34,6 +34,7 @@
 #include "dn_log.h"
 #include "dn_registry.h"
 #include "dn_valid.h"
+#include "dn_money.h"
 #include "dn_wire.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -943,7 +944,8 @@ typedef struct {
 
 /*  Fills x with a valid message:
     hello    protocol 1, "0.1.0", 3 pending of head seq 10, clock 1.7e12
-    welcome  protocol 1, applied 7, window 4, 100 events a batch
+    welcome  protocol 1, applied 7, window 4, 100 events a batch, bound
+             on one sale 1000000.0000
     push     events 8, 9, 10 of 5, 6 and 7 bytes from seq 8, head, signature
     ack      acked through 10
     refused  REFUSE_GAP "expected seq 8", expected 8
@@ -988,6 +990,8 @@ static void s_sync_fixture(sx_t *x, int body)
         x->welcome.window = 4;
         x->welcome.has_max_batch_events = 1;
         x->welcome.max_batch_events = 100;
+        x->welcome.has_max_sale = 1;
+        x->welcome.max_sale = DN_MONEY_MAX_SALE_DEFAULT;
         x->msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_WELCOME;
         x->msg.welcome = &x->welcome;
         break;
@@ -1116,6 +1120,10 @@ static void s_text_of(sx_t *x, char c, size_t n)
     X(welcome_clock, S_WELCOME, "welcome fields missing or out of range",                \
       x->welcome.has_server_clock_ms = 1;                                                \
       x->welcome.server_clock_ms = -1)                                                   \
+    X(welcome_max_sale_0, S_WELCOME, "welcome bound on one sale out of range",           \
+      x->welcome.max_sale = 0)                                                           \
+    X(welcome_max_sale_big, S_WELCOME, "welcome bound on one sale out of range",         \
+      x->welcome.max_sale = DN_MONEY_MAX_SALE_LIMIT + 1)                                 \
     X(push_first_missing, S_PUSH, "batch first seq", x->push.has_first_seq = 0)          \
     X(push_first_0, S_PUSH, "batch first seq", x->push.first_seq = 0)                    \
     X(push_first_big, S_PUSH, "batch first seq",                                         \
@@ -1329,12 +1337,15 @@ static void test_sync_round_trips(void **state)
     dn_wire_sync_free(&out);
     assert_null(out);
 
-    s_sync_fixture(x, S_WELCOME); /* 2 + 2 + 2 + 2 = 8 */
-    out = s_sync_round_trip(x, 2 + 8);
+    /* 2 + 2 + 2 + 2 + (1 + 5: 10^10 < 2^35, 5 bytes of 7 bits) = 14 */
+    s_sync_fixture(x, S_WELCOME);
+    out = s_sync_round_trip(x, 2 + 14);
     assert_int_equal(out->welcome->protocol, 1);
     assert_int_equal(out->welcome->applied_seq, 7);
     assert_int_equal(out->welcome->window, 4);
     assert_int_equal(out->welcome->max_batch_events, 100);
+    assert_int_equal(out->welcome->has_max_sale, 1);
+    assert_int_equal(out->welcome->max_sale, 10000000000);
     dn_wire_sync_free(&out);
 
     s_sync_fixture(x, S_PUSH); /* 2 + (7 + 8 + 9) + 34 + 66 = 126 */
