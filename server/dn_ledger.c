@@ -2203,11 +2203,11 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
        many times it was posted: EXCEPT compares sets, so without the count
        an event posted twice would look like one posted once.  */
     /* A correction's transfers are told by what they belong to: the void
-       of a sale, or an adjustment (by the account it names).  */
+       of a sale, or a manual correction (by the accounts they name).  */
     static const char *const shape =
         "SELECT CASE WHEN t.source_eid IS NOT NULL THEN 'event ' || t.source_eid "
         "WHEN t.sale_eid IS NOT NULL THEN 'the void of sale ' || t.sale_eid "
-        "ELSE 'an adjustment' END, t.code, d.name, c.name, t.amount, coalesce(t.level, -1), "
+        "ELSE 'a manual correction' END, t.code, d.name, c.name, t.amount, coalesce(t.level, -1), "
         "coalesce(t.rate_bps, -1), coalesce(t.category, ''), t.bonus, count(*) "
         "FROM %s.transfers t "
         "JOIN %s.accounts d ON d.id = t.debit JOIN %s.accounts c ON c.id = t.credit "

@@ -637,7 +637,7 @@ static void test_ledger_commands(void **state)
     assert_int_equal(r.status, 0);
     assert_string_equal(r.result,
                         "{\"ok\":true,\"events\":0,\"transfers\":0,\"accounts\":0,"
-                        "\"differences\":[]}");
+                        "\"corrections\":0,\"differences\":[]}");
     s_reply_free(&r);
 }
 
