@@ -1043,14 +1043,15 @@ static int s_print_payout(const s_call_t *call, const json_t *result)
 
 static int s_print_sale_void(const s_call_t *call, const json_t *result)
 {
+    long long n = (long long)json_integer_value(json_object_get(result, "transfers"));
     if (call->format != DN_RENDER_TABLE)
         return s_print(result, call->format);
     if (!s_opt.quiet)
-        printf("sale %s voided by %s (correction %lld): %lld transfers reverse %s %s in "
-               "%s; the sale counts as refunded in full (%s %s more)\n",
+        printf("sale %s voided by %s (correction %lld): %lld %s %s %s in %s; the sale "
+               "counts as refunded in full (%s %s more)\n",
                s_str(result, "sale"), s_str(result, "by"),
-               (long long)json_integer_value(json_object_get(result, "correction")),
-               (long long)json_integer_value(json_object_get(result, "transfers")),
+               (long long)json_integer_value(json_object_get(result, "correction")), n,
+               n == 1 ? "transfer reverses" : "transfers reverse",
                s_str(result, "reversed"), s_str(result, "currency"),
                s_str(result, "period"), s_str(result, "refunded"),
                s_str(result, "currency"));
