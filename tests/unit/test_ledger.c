@@ -1719,7 +1719,7 @@ static void test_correction_statements(void **state)
 static void test_sale_find(void **state)
 {
     fixture_t *fx = *state;
-    char id[DN_ID_TEXT_SIZE], found[DN_ID_TEXT_SIZE], text[64], why[256] = "";
+    char id[DN_ID_TEXT_SIZE], found[DN_ID_TEXT_SIZE], text[128], why[256] = "";
     int64_t eid = 0;
 
     dn_id_format(fx->ids[S11], id);
@@ -1750,6 +1750,52 @@ static void test_sale_find(void **state)
                      DN_ENOENT);
     snprintf(text, sizeof text, "no sale has the id %s", id);
     assert_string_equal(why, text);
+
+    /* Two sales of one millisecond share 12 hex digits: on a copy, S11
+       stored once more under an id that differs in its last byte.  The
+       prefix is then refused as ambiguous; the whole id still finds it.  */
+    {
+        char path[256], sql[512];
+        uint8_t twin[DN_ID_BYTES];
+        sqlite3 *db = NULL;
+        sqlite3_stmt *stmt;
+        int64_t s11 = s_eid(fx->db, fx->ids[S11]);
+
+        s_copy(fx, "ambiguous.db", path, sizeof path);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        memcpy(twin, fx->ids[S11], DN_ID_BYTES);
+        twin[DN_ID_BYTES - 1] ^= 0xff;
+        assert_int_equal(
+            sqlite3_prepare_v2(db,
+                               "INSERT INTO events(id, site_id, seq, kind, recorded_at_ms, "
+                               "received_ms, body, hash) SELECT ?, site_id, seq + 1000, kind, "
+                               "recorded_at_ms, received_ms, body, hash FROM events WHERE eid = ?",
+                               -1, &stmt, NULL),
+            SQLITE_OK);
+        sqlite3_bind_blob(stmt, 1, twin, DN_ID_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, s11);
+        assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
+        sqlite3_finalize(stmt);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO sales(eid, site_id, recorded_at_ms, total, currency, channel, "
+                 "seller, member_phone) SELECT last_insert_rowid(), site_id, recorded_at_ms, "
+                 "total, currency, channel, seller, member_phone FROM sales WHERE eid = %lld",
+                 (long long)s11);
+        s_exec(db, sql);
+        dn_id_format(fx->ids[S11], id);
+        memcpy(text, id, 13);
+        text[13] = '\0';
+        assert_int_equal(dn_ledger_sale_find(db, text, &eid, found, why, sizeof why),
+                         DN_EINVAL);
+        snprintf(text + 13, sizeof text - 13,
+                 " is the start of more than one sale's id: give more of it");
+        assert_string_equal(why, text);
+        eid = 0;
+        assert_int_equal(dn_ledger_sale_find(db, id, &eid, found, why, sizeof why), 0);
+        assert_int_equal(eid, s11);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        s_remove_copy(path);
+    }
 }
 
 /*  Verify recomputes the corrections: ok as they are, and it names a
