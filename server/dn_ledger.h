@@ -22,6 +22,9 @@
         by the completing refund.
     Periods are calendar months (UTC); a closed month is never posted into:
     a late event posts into the next open month and names its own month.
+    HQ's corrections -- a sale's void, a manual adjustment -- are appended
+    as transfers too, each recording who and why (see "corrections"
+    below).
 */
 #ifndef DN_LEDGER_H
 #define DN_LEDGER_H

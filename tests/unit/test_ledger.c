@@ -1873,8 +1873,8 @@ static void test_verify_corrections(void **state)
     s_remove_copy(path);
 }
 
-/*  The rollups rebuilt from the events and the voids are those kept as
-    they happened.  */
+/*  A void of a sale refunded in full; then the rollups rebuilt from the
+    events and the voids are those kept as they happened.  */
 static void test_rebuild_with_void(void **state)
 {
     fixture_t *fx = *state;
@@ -1886,7 +1886,28 @@ static void test_rebuild_with_void(void **state)
         "SELECT group_concat(refund_eid || ',' || category || ',' || amount, ';') FROM "
         "(SELECT * FROM refund_categories ORDER BY refund_eid, category)";
     sqlite3_stmt *stmt;
-    char *before, *cats;
+    char *before, *cats, why[256] = "";
+    json_t *out = NULL;
+    int64_t transfers = s_int(fx->db, "SELECT count(*) FROM transfers");
+
+    /* S10, refunded in full by R1 and R2, voided: nothing is left to take
+       back or to count as refunded; the void is recorded all the same */
+    assert_int_equal(s_void(fx, S10, "wrong customer", s_at("2026-05-24", 9), &out, why,
+                            sizeof why),
+                     0);
+    assert_int_equal(json_integer_value(json_object_get(out, "correction")), 5);
+    assert_int_equal(json_integer_value(json_object_get(out, "transfers")), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "reversed")), "0.00");
+    assert_string_equal(json_string_value(json_object_get(out, "refunded")), "0.00");
+    json_decref(out);
+    out = NULL;
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM transfers"), transfers);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM corrections WHERE id = 5 "
+                                   "AND first_transfer IS NULL AND amount = 0"),
+                     1);
+    assert_int_equal(s_verify(fx->path, &out), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "corrections")), 5);
+    json_decref(out);
 
     assert_int_equal(sqlite3_prepare_v2(fx->db, dump, -1, &stmt, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
