@@ -406,9 +406,9 @@ static int s_adjust(s_ctx_t *ctx, json_t **result)
     rc = dn_ledger_adjust(ctx->db, s_arg(ctx, "account"), amount, s_arg(ctx, "reason"),
                           ctx->admin, ctx->now_ms, result, ctx->why, sizeof ctx->why);
     if (rc == 0)
-        dn_log_info("admin %s: adjustment of %s %s to %s (correction %lld): %s", ctx->admin,
-                    json_string_value(json_object_get(*result, "amount")), currency,
-                    json_string_value(json_object_get(*result, "account")),
+        dn_log_info("admin %s: adjustment of %s %s to %s (correction %lld): %s",
+                    ctx->admin, json_string_value(json_object_get(*result, "amount")),
+                    currency, json_string_value(json_object_get(*result, "account")),
                     (long long)json_integer_value(json_object_get(*result, "correction")),
                     s_arg(ctx, "reason"));
     return rc;

@@ -881,7 +881,8 @@ typedef struct {
     (its commissions, referrals and overrides), each with what was already
     taken back from it (clawbacks and a void's reversals), into *orig
     (caller frees, also on failure).  */
-static int s_originals(dn_ledger_t *self, int64_t sale_eid, s_original_t **orig, size_t *n)
+static int s_originals(dn_ledger_t *self, int64_t sale_eid, s_original_t **orig,
+                       size_t *n)
 {
     sqlite3_stmt *stmt;
     size_t cap = 0;
@@ -1101,19 +1102,20 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
     rows = json_array();
     totals = json_object();
     closing = opening;
-    if (dn_db_prepare(db,
-                      "SELECT t.id, t.created_ms, t.code, CASE WHEN t.credit = ? THEN t.amount "
-                      "ELSE -t.amount END, e.id, t.level, t.rate_bps, t.category, "
-                      "t.event_period, t.ref, o.name, t.bonus, k.kind, k.reason "
-                      "FROM transfers t LEFT JOIN events e ON e.eid = t.sale_eid "
-                      "JOIN accounts o ON o.id = CASE WHEN t.credit = ? THEN t.debit "
-                      "ELSE t.credit END "
-                      /* the correction whose transfers' ids hold this one */
-                      "LEFT JOIN corrections k ON t.code = 'adjustment' AND k.id = "
-                      "  (SELECT c.id FROM corrections c WHERE c.first_transfer <= t.id "
-                      "   ORDER BY c.first_transfer DESC LIMIT 1) AND k.last_transfer >= t.id "
-                      "WHERE (t.credit = ? OR t.debit = ?) AND t.period = ? ORDER BY t.id",
-                      &stmt)) {
+    if (dn_db_prepare(
+            db,
+            "SELECT t.id, t.created_ms, t.code, CASE WHEN t.credit = ? THEN t.amount "
+            "ELSE -t.amount END, e.id, t.level, t.rate_bps, t.category, "
+            "t.event_period, t.ref, o.name, t.bonus, k.kind, k.reason "
+            "FROM transfers t LEFT JOIN events e ON e.eid = t.sale_eid "
+            "JOIN accounts o ON o.id = CASE WHEN t.credit = ? THEN t.debit "
+            "ELSE t.credit END "
+            /* the correction whose transfers' ids hold this one */
+            "LEFT JOIN corrections k ON t.code = 'adjustment' AND k.id = "
+            "  (SELECT c.id FROM corrections c WHERE c.first_transfer <= t.id "
+            "   ORDER BY c.first_transfer DESC LIMIT 1) AND k.last_transfer >= t.id "
+            "WHERE (t.credit = ? OR t.debit = ?) AND t.period = ? ORDER BY t.id",
+            &stmt)) {
         json_decref(rows);
         json_decref(totals);
         return DN_EDB;
@@ -1159,14 +1161,16 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
             "counterparty", (const char *)sqlite3_column_text(stmt, 10));
         if (row) {
             json_object_set_new(row, "bonus", json_boolean(sqlite3_column_int(stmt, 11)));
-            json_object_set_new(row, "correction",
-                                sqlite3_column_type(stmt, 12) == SQLITE_NULL
-                                    ? json_null()
-                                    : json_string((const char *)sqlite3_column_text(stmt, 12)));
-            json_object_set_new(row, "reason",
-                                sqlite3_column_type(stmt, 13) == SQLITE_NULL
-                                    ? json_null()
-                                    : json_string((const char *)sqlite3_column_text(stmt, 13)));
+            json_object_set_new(
+                row, "correction",
+                sqlite3_column_type(stmt, 12) == SQLITE_NULL
+                    ? json_null()
+                    : json_string((const char *)sqlite3_column_text(stmt, 12)));
+            json_object_set_new(
+                row, "reason",
+                sqlite3_column_type(stmt, 13) == SQLITE_NULL
+                    ? json_null()
+                    : json_string((const char *)sqlite3_column_text(stmt, 13)));
         }
         json_array_append_new(rows, row);
     }
@@ -1279,12 +1283,12 @@ typedef struct {
     field into the next.  */
 static int s_correction_text(const s_correction_t *c, char *buf, size_t size)
 {
-    return snprintf(buf, size, "%lld|%s|%lld|%lld|%lld|%zu:%s|%zu:%s|%lld|%s|%lld|%lld|%lld",
-                    (long long)c->id, c->kind, (long long)c->sale_eid,
-                    (long long)c->account, (long long)c->amount, strlen(c->reason),
-                    c->reason, strlen(c->admin), c->admin, (long long)c->created_ms,
-                    c->period, (long long)c->events_through, (long long)c->first_transfer,
-                    (long long)c->last_transfer);
+    return snprintf(
+        buf, size, "%lld|%s|%lld|%lld|%lld|%zu:%s|%zu:%s|%lld|%s|%lld|%lld|%lld",
+        (long long)c->id, c->kind, (long long)c->sale_eid, (long long)c->account,
+        (long long)c->amount, strlen(c->reason), c->reason, strlen(c->admin), c->admin,
+        (long long)c->created_ms, c->period, (long long)c->events_through,
+        (long long)c->first_transfer, (long long)c->last_transfer);
 }
 
 /*  The hash of a correction: SHA-256 of its canonical text, so that a row
@@ -1328,11 +1332,12 @@ static int s_correction_insert(dn_ledger_t *self, s_correction_t *c)
         return DN_EDB;
     if ((rc = s_correction_hash(c, hash)) != 0)
         return rc;
-    if (dn_db_cached(self->cache,
-                     "INSERT INTO corrections(id, kind, sale_eid, account, amount, reason, "
-                     "admin, created_ms, period, events_through, first_transfer, "
-                     "last_transfer, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     &stmt))
+    if (dn_db_cached(
+            self->cache,
+            "INSERT INTO corrections(id, kind, sale_eid, account, amount, reason, "
+            "admin, created_ms, period, events_through, first_transfer, "
+            "last_transfer, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, c->id);
     sqlite3_bind_text(stmt, 2, c->kind, -1, SQLITE_STATIC);
@@ -1458,8 +1463,8 @@ int dn_ledger_sale_find(sqlite3 *db, const char *text, int64_t *eid,
             nibble = (ch | 0x20) - 'a' + 10;
         else
             break;
-        lo[digits / 2] = (uint8_t)(digits % 2 ? (lo[digits / 2] & 0xf0) | nibble
-                                              : nibble << 4);
+        lo[digits / 2] =
+            (uint8_t)(digits % 2 ? (lo[digits / 2] & 0xf0) | nibble : nibble << 4);
         hi[digits / 2] = (uint8_t)(digits % 2 ? (hi[digits / 2] & 0xf0) | nibble
                                               : (nibble << 4) | 0x0f);
         digits++;
@@ -1515,13 +1520,14 @@ int dn_ledger_void(dn_ledger_t *self, int64_t sale_eid, const char *reason,
                      "a void needs --reason: 1 to %d bytes of text without control "
                      "characters (why the sale is voided)",
                      DN_CORRECTION_MAX_REASON);
-    if (dn_db_prepare(self->db,
-                      "SELECT e.id, s.total, s.currency, (SELECT coalesce(sum(r.amount), 0) "
-                      "  FROM refunds r WHERE r.sale_eid = s.eid), v.id, v.admin, "
-                      "v.created_ms FROM sales s JOIN events e ON e.eid = s.eid "
-                      "LEFT JOIN corrections v ON v.kind = 'void' AND v.sale_eid = s.eid "
-                      "WHERE s.eid = ?",
-                      &stmt))
+    if (dn_db_prepare(
+            self->db,
+            "SELECT e.id, s.total, s.currency, (SELECT coalesce(sum(r.amount), 0) "
+            "  FROM refunds r WHERE r.sale_eid = s.eid), v.id, v.admin, "
+            "v.created_ms FROM sales s JOIN events e ON e.eid = s.eid "
+            "LEFT JOIN corrections v ON v.kind = 'void' AND v.sale_eid = s.eid "
+            "WHERE s.eid = ?",
+            &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, sale_eid);
     if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -1534,11 +1540,12 @@ int dn_ledger_void(dn_ledger_t *self, int64_t sale_eid, const char *reason,
         if (rc == 0 && sqlite3_column_type(stmt, 4) != SQLITE_NULL) {
             /* voided already: say when and by whom */
             dn_time_format(sqlite3_column_int64(stmt, 6), when);
-            rc = s_why(DN_EDUP, why, why_size,
-                       "sale %s was voided already, at %s by %s (correction %lld): a sale "
-                       "is voided once",
-                       id, when, (const char *)sqlite3_column_text(stmt, 5),
-                       (long long)sqlite3_column_int64(stmt, 4));
+            rc =
+                s_why(DN_EDUP, why, why_size,
+                      "sale %s was voided already, at %s by %s (correction %lld): a sale "
+                      "is voided once",
+                      id, when, (const char *)sqlite3_column_text(stmt, 5),
+                      (long long)sqlite3_column_int64(stmt, 4));
         }
     } else if (step == SQLITE_DONE) {
         rc = s_why(DN_ENOENT, why, why_size, "no sale is stored as event %lld",
@@ -1582,9 +1589,9 @@ int dn_ledger_void(dn_ledger_t *self, int64_t sale_eid, const char *reason,
     dn_money_format(sum, exponent, reversed, sizeof reversed);
     dn_money_format(c.amount, exponent, refunded, sizeof refunded);
     *out = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "correction",
-                     (json_int_t)c.id, "sale", id, "reason", reason, "by", admin, "voided",
-                     when, "period", c.period, "transfers", (json_int_t)n, "reversed",
-                     reversed, "refunded", refunded, "currency", currency);
+                     (json_int_t)c.id, "sale", id, "reason", reason, "by", admin,
+                     "voided", when, "period", c.period, "transfers", (json_int_t)n,
+                     "reversed", reversed, "refunded", refunded, "currency", currency);
     return *out ? 0 : DN_ENOMEM;
 }
 
@@ -1604,10 +1611,11 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
 
     *out = NULL;
     if (!s_valid_reason(reason))
-        return s_why(DN_EINVAL, why, why_size,
-                     "an adjustment needs --reason: 1 to %d bytes of text without control "
-                     "characters (why it is made)",
-                     DN_CORRECTION_MAX_REASON);
+        return s_why(
+            DN_EINVAL, why, why_size,
+            "an adjustment needs --reason: 1 to %d bytes of text without control "
+            "characters (why it is made)",
+            DN_CORRECTION_MAX_REASON);
     rc = dn_ledger_currency(db, currency, &exponent);
     if (rc == DN_ENOENT)
         return s_why(rc, why, why_size,
@@ -1618,8 +1626,8 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
         return s_why(DN_EINVAL, why, why_size, "an adjustment of 0 changes nothing");
     if (amount > DN_LEDGER_MAX_ADJUSTMENT || amount < -DN_LEDGER_MAX_ADJUSTMENT) {
         dn_money_format(DN_LEDGER_MAX_ADJUSTMENT, exponent, text, sizeof text);
-        return s_why(DN_EINVAL, why, why_size, "an adjustment is at most %s %s either way",
-                     text, currency);
+        return s_why(DN_EINVAL, why, why_size,
+                     "an adjustment is at most %s %s either way", text, currency);
     }
     if (member) {
         if (dn_phone_normalize(account + 7, phone))
@@ -1699,9 +1707,9 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
     dn_money_format(balance, exponent, left, sizeof left);
     dn_time_format(now_ms, when);
     *out = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "correction",
-                     (json_int_t)c.id, "account", name, "amount", text, "currency", currency,
-                     "period", c.period, "balance", left, "reason", reason, "by", admin, "at",
-                     when);
+                     (json_int_t)c.id, "account", name, "amount", text, "currency",
+                     currency, "period", c.period, "balance", left, "reason", reason,
+                     "by", admin, "at", when);
     return *out ? 0 : DN_ENOMEM;
 }
 
@@ -1717,16 +1725,17 @@ int dn_ledger_corrections(sqlite3 *db, json_t **out)
         return rc;
     if (!(list = json_array()))
         return DN_ENOMEM;
-    if (dn_db_prepare(db,
-                      "SELECT c.id, c.kind, c.created_ms, c.admin, e.id, a.name, c.amount, "
-                      "(SELECT sum(t.amount) FROM transfers t "
-                      "  WHERE t.id BETWEEN c.first_transfer AND c.last_transfer), "
-                      "coalesce(s.currency, ?), c.period, CASE WHEN c.first_transfer IS NULL "
-                      "THEN 0 ELSE c.last_transfer - c.first_transfer + 1 END, c.reason "
-                      "FROM corrections c LEFT JOIN events e ON e.eid = c.sale_eid "
-                      "LEFT JOIN sales s ON s.eid = c.sale_eid "
-                      "LEFT JOIN accounts a ON a.id = c.account ORDER BY c.id",
-                      &stmt)) {
+    if (dn_db_prepare(
+            db,
+            "SELECT c.id, c.kind, c.created_ms, c.admin, e.id, a.name, c.amount, "
+            "(SELECT sum(t.amount) FROM transfers t "
+            "  WHERE t.id BETWEEN c.first_transfer AND c.last_transfer), "
+            "coalesce(s.currency, ?), c.period, CASE WHEN c.first_transfer IS NULL "
+            "THEN 0 ELSE c.last_transfer - c.first_transfer + 1 END, c.reason "
+            "FROM corrections c LEFT JOIN events e ON e.eid = c.sale_eid "
+            "LEFT JOIN sales s ON s.eid = c.sale_eid "
+            "LEFT JOIN accounts a ON a.id = c.account ORDER BY c.id",
+            &stmt)) {
         json_decref(list);
         return DN_EDB;
     }
@@ -1742,20 +1751,20 @@ int dn_ledger_corrections(sqlite3 *db, json_t **out)
         dn_time_format(sqlite3_column_int64(stmt, 2), when);
         if (sqlite3_column_bytes(stmt, 4) == DN_ID_BYTES)
             dn_id_format(sqlite3_column_blob(stmt, 4), sale);
-        row = json_pack(
-            "{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:I, s:s}", "id",
-            (json_int_t)sqlite3_column_int64(stmt, 0), "kind",
-            (const char *)sqlite3_column_text(stmt, 1), "at", when, "by",
-            (const char *)sqlite3_column_text(stmt, 3), "sale",
-            sale[0] ? json_string(sale) : json_null(), "account",
-            sqlite3_column_type(stmt, 5) == SQLITE_NULL
-                ? json_null()
-                : json_string((const char *)sqlite3_column_text(stmt, 5)),
-            "amount", s_money(sqlite3_column_int64(stmt, 6), e), "reversed",
-            is_void ? s_money(sqlite3_column_int64(stmt, 7), e) : json_null(), "currency",
-            currency, "period", (const char *)sqlite3_column_text(stmt, 9), "transfers",
-            (json_int_t)sqlite3_column_int64(stmt, 10), "reason",
-            (const char *)sqlite3_column_text(stmt, 11));
+        row = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:I, s:s}",
+                        "id", (json_int_t)sqlite3_column_int64(stmt, 0), "kind",
+                        (const char *)sqlite3_column_text(stmt, 1), "at", when, "by",
+                        (const char *)sqlite3_column_text(stmt, 3), "sale",
+                        sale[0] ? json_string(sale) : json_null(), "account",
+                        sqlite3_column_type(stmt, 5) == SQLITE_NULL
+                            ? json_null()
+                            : json_string((const char *)sqlite3_column_text(stmt, 5)),
+                        "amount", s_money(sqlite3_column_int64(stmt, 6), e), "reversed",
+                        is_void ? s_money(sqlite3_column_int64(stmt, 7), e) : json_null(),
+                        "currency", currency, "period",
+                        (const char *)sqlite3_column_text(stmt, 9), "transfers",
+                        (json_int_t)sqlite3_column_int64(stmt, 10), "reason",
+                        (const char *)sqlite3_column_text(stmt, 11));
         if (!row || json_array_append_new(list, row))
             rc = DN_ENOMEM;
     }
@@ -1959,28 +1968,32 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
     sqlite3_stmt *rows = NULL, *range = NULL, *sale = NULL, *left = NULL, *adjust = NULL;
     int rc = 0, step;
 
-    if (dn_db_prepare(db,
-                      "SELECT id, kind, coalesce(sale_eid, 0), coalesce(account, 0), amount, "
-                      "reason, admin, created_ms, period, events_through, "
-                      "coalesce(first_transfer, 0), coalesce(last_transfer, 0), hash "
-                      "FROM corrections ORDER BY id",
-                      &rows) ||
-        dn_db_prepare(db,
-                      "SELECT count(*), coalesce(sum(code != 'adjustment'), 0), "
-                      "coalesce(sum(CASE WHEN ?3 THEN sale_eid IS NOT ?4 OR reverses IS NULL "
-                      "ELSE sale_eid IS NOT NULL OR reverses IS NOT NULL END), 0) "
-                      "FROM main.transfers WHERE id BETWEEN ?1 AND ?2",
-                      &range) ||
-        dn_db_prepare(db,
-                      "SELECT s.total - (SELECT coalesce(sum(r.amount), 0) FROM refunds r "
-                      "  WHERE r.sale_eid = s.eid AND r.eid <= ?2) FROM sales s WHERE s.eid = ?1",
-                      &sale) ||
-        dn_db_prepare(db,
-                      "SELECT count(*) FROM main.transfers o WHERE o.sale_eid = ?1 "
-                      "AND o.reverses IS NULL AND o.code IN ('commission', 'referral', "
-                      "'override') AND o.id < ?2 AND o.amount != (SELECT coalesce(sum(c.amount), "
-                      "0) FROM main.transfers c WHERE c.reverses = o.id AND c.id <= ?3)",
-                      &left) ||
+    if (dn_db_prepare(
+            db,
+            "SELECT id, kind, coalesce(sale_eid, 0), coalesce(account, 0), amount, "
+            "reason, admin, created_ms, period, events_through, "
+            "coalesce(first_transfer, 0), coalesce(last_transfer, 0), hash "
+            "FROM corrections ORDER BY id",
+            &rows) ||
+        dn_db_prepare(
+            db,
+            "SELECT count(*), coalesce(sum(code != 'adjustment'), 0), "
+            "coalesce(sum(CASE WHEN ?3 THEN sale_eid IS NOT ?4 OR reverses IS NULL "
+            "ELSE sale_eid IS NOT NULL OR reverses IS NOT NULL END), 0) "
+            "FROM main.transfers WHERE id BETWEEN ?1 AND ?2",
+            &range) ||
+        dn_db_prepare(
+            db,
+            "SELECT s.total - (SELECT coalesce(sum(r.amount), 0) FROM refunds r "
+            "  WHERE r.sale_eid = s.eid AND r.eid <= ?2) FROM sales s WHERE s.eid = ?1",
+            &sale) ||
+        dn_db_prepare(
+            db,
+            "SELECT count(*) FROM main.transfers o WHERE o.sale_eid = ?1 "
+            "AND o.reverses IS NULL AND o.code IN ('commission', 'referral', "
+            "'override') AND o.id < ?2 AND o.amount != (SELECT coalesce(sum(c.amount), "
+            "0) FROM main.transfers c WHERE c.reverses = o.id AND c.id <= ?3)",
+            &left) ||
         dn_db_prepare(db,
                       "SELECT t.id, d.name, c.name, t.amount, a.name, a.kind "
                       "FROM main.transfers t JOIN main.accounts d ON d.id = t.debit "
@@ -2004,7 +2017,8 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
         c.reason = (const char *)sqlite3_column_text(rows, 5);
         c.admin = (const char *)sqlite3_column_text(rows, 6);
         c.created_ms = sqlite3_column_int64(rows, 7);
-        snprintf(c.period, sizeof c.period, "%s", (const char *)sqlite3_column_text(rows, 8));
+        snprintf(c.period, sizeof c.period, "%s",
+                 (const char *)sqlite3_column_text(rows, 8));
         c.events_through = sqlite3_column_int64(rows, 9);
         c.first_transfer = first = sqlite3_column_int64(rows, 10);
         c.last_transfer = last = sqlite3_column_int64(rows, 11);
@@ -2016,7 +2030,8 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
             break;
         if (sqlite3_column_bytes(rows, 12) != 32 ||
             memcmp(sqlite3_column_blob(rows, 12), hash, 32) != 0)
-            s_diff(v, "correction %lld: its fields do not hash to its stored hash (altered)",
+            s_diff(v,
+                   "correction %lld: its fields do not hash to its stored hash (altered)",
                    (long long)c.id);
 
         /* its transfers: all there, all adjustments, a void's naming the
@@ -2055,11 +2070,12 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
             else if (step != SQLITE_ROW)
                 rc = DN_EDB;
             else if (sqlite3_column_int64(sale, 0) != c.amount)
-                s_diff(v,
-                       "correction %lld: the void of sale %lld counts %lld minor units as "
-                       "refunded; the sale had %lld unrefunded then",
-                       (long long)c.id, (long long)c.sale_eid, (long long)c.amount,
-                       (long long)sqlite3_column_int64(sale, 0));
+                s_diff(
+                    v,
+                    "correction %lld: the void of sale %lld counts %lld minor units as "
+                    "refunded; the sale had %lld unrefunded then",
+                    (long long)c.id, (long long)c.sale_eid, (long long)c.amount,
+                    (long long)sqlite3_column_int64(sale, 0));
             /* ... and nothing of the sale left unreversed after it */
             if (rc == 0 && first) {
                 sqlite3_reset(left);
@@ -2090,7 +2106,8 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
                 credit = (const char *)sqlite3_column_text(adjust, 2);
                 name = (const char *)sqlite3_column_text(adjust, 4);
                 kind = (const char *)sqlite3_column_text(adjust, 5);
-                hq = kind && strcmp(kind, "member") == 0 ? "hq:referral" : "hq:commission";
+                hq =
+                    kind && strcmp(kind, "member") == 0 ? "hq:referral" : "hq:commission";
                 if (!debit || !credit) {
                     rc = DN_ENOMEM;
                 } else if (!name ||
@@ -2098,12 +2115,13 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
                                (c.amount > 0 ? c.amount : -c.amount) ||
                            strcmp(c.amount > 0 ? debit : credit, hq) != 0 ||
                            strcmp(c.amount > 0 ? credit : debit, name) != 0) {
-                    s_diff(v,
-                           "correction %lld: its transfer %lld moves %lld minor units %s -> "
-                           "%s; the correction says %+lld to %s",
-                           (long long)c.id, (long long)first,
-                           (long long)sqlite3_column_int64(adjust, 3), debit, credit,
-                           (long long)c.amount, name ? name : "an account that is not");
+                    s_diff(
+                        v,
+                        "correction %lld: its transfer %lld moves %lld minor units %s -> "
+                        "%s; the correction says %+lld to %s",
+                        (long long)c.id, (long long)first,
+                        (long long)sqlite3_column_int64(adjust, 3), debit, credit,
+                        (long long)c.amount, name ? name : "an account that is not");
                 }
             } else if (step != SQLITE_DONE) {
                 rc = DN_EDB;
@@ -2116,12 +2134,13 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
     rows = NULL;
 
     /* every adjustment transfer is some correction's */
-    if (rc == 0 && dn_db_prepare(db,
-                                 "SELECT t.id FROM main.transfers t WHERE t.code = 'adjustment' "
-                                 "AND NOT EXISTS (SELECT 1 FROM corrections c WHERE "
-                                 "t.id BETWEEN c.first_transfer AND c.last_transfer) "
-                                 "ORDER BY t.id",
-                                 &rows))
+    if (rc == 0 &&
+        dn_db_prepare(db,
+                      "SELECT t.id FROM main.transfers t WHERE t.code = 'adjustment' "
+                      "AND NOT EXISTS (SELECT 1 FROM corrections c WHERE "
+                      "t.id BETWEEN c.first_transfer AND c.last_transfer) "
+                      "ORDER BY t.id",
+                      &rows))
         rc = DN_EDB;
     while (rc == 0 && (step = sqlite3_step(rows)) == SQLITE_ROW)
         s_diff(v, "transfer %lld: an adjustment that no correction made",
@@ -2146,8 +2165,8 @@ typedef struct {
 /*  Replays correction r through the posting code into verify's scratch
     tables: a void reverses what the replayed sale still holds there, an
     adjustment posts its row's amount to the same account by name.  */
-static int s_replay_correction(dn_ledger_t *ledger, sqlite3_stmt *account, const s_replay_t *r,
-                               s_verify_t *v)
+static int s_replay_correction(dn_ledger_t *ledger, sqlite3_stmt *account,
+                               const s_replay_t *r, s_verify_t *v)
 {
     char name[DN_ACCOUNT_NAME_SIZE], kind[16], phone[DN_PHONE_SIZE];
     int64_t n, sum, id, partner_id;
@@ -2169,7 +2188,8 @@ static int s_replay_correction(dn_ledger_t *ledger, sqlite3_stmt *account, const
         return DN_EDB;
     partner_id = sqlite3_column_int64(account, 2);
     if (strcmp(kind, "partner") != 0 && strcmp(kind, "member") != 0) {
-        s_diff(v, "correction %lld: adjusts %s, which is no partner's or member's account",
+        s_diff(v,
+               "correction %lld: adjusts %s, which is no partner's or member's account",
                (long long)r->id, name);
         return 0;
     }
@@ -2181,8 +2201,8 @@ static int s_replay_correction(dn_ledger_t *ledger, sqlite3_stmt *account, const
     }
     rc = s_account(ledger, name, kind, partner_id, phone[0] ? phone : NULL, &id);
     if (rc == 0)
-        rc = s_adjust_post(ledger, id, strcmp(kind, "member") == 0, r->amount, r->created_ms,
-                           NULL);
+        rc = s_adjust_post(ledger, id, strcmp(kind, "member") == 0, r->amount,
+                           r->created_ms, NULL);
     return rc;
 }
 
@@ -2207,11 +2227,13 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
     static const char *const shape =
         "SELECT CASE WHEN t.source_eid IS NOT NULL THEN 'event ' || t.source_eid "
         "WHEN t.sale_eid IS NOT NULL THEN 'the void of sale ' || t.sale_eid "
-        "ELSE 'a manual correction' END, t.code, d.name, c.name, t.amount, coalesce(t.level, -1), "
+        "ELSE 'a manual correction' END, t.code, d.name, c.name, t.amount, "
+        "coalesce(t.level, -1), "
         "coalesce(t.rate_bps, -1), coalesce(t.category, ''), t.bonus, count(*) "
         "FROM %s.transfers t "
         "JOIN %s.accounts d ON d.id = t.debit JOIN %s.accounts c ON c.id = t.credit "
-        "WHERE t.code IN ('commission', 'referral', 'override', 'clawback', 'adjustment') "
+        "WHERE t.code IN ('commission', 'referral', 'override', 'clawback', "
+        "'adjustment') "
         "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9";
     char sql[2048], a[800], b[800];
     sqlite3_stmt *stmt, *account = NULL;
@@ -2223,11 +2245,12 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
     if (dn_db_exec(db, scratch))
         return DN_EDB;
     /* The corrections, in the order they were made among the events.  */
-    if (dn_db_prepare(db,
-                      "SELECT id, kind = 'void', coalesce(sale_eid, 0), coalesce(account, 0), "
-                      "amount, created_ms, events_through FROM corrections "
-                      "ORDER BY events_through, id",
-                      &stmt))
+    if (dn_db_prepare(
+            db,
+            "SELECT id, kind = 'void', coalesce(sale_eid, 0), coalesce(account, 0), "
+            "amount, created_ms, events_through FROM corrections "
+            "ORDER BY events_through, id",
+            &stmt))
         return DN_EDB;
     while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
         s_replay_t *r, *bigger = dn_array_grow(replay, &cap, n_replay, sizeof *r, 8);
@@ -2273,7 +2296,8 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
         int64_t eid = sqlite3_column_int64(stmt, 0);
         /* the corrections made before this event was stored come first */
         while (rc == 0 && next < n_replay && replay[next].events_through < eid)
-            rc = s_finish(ledger, s_replay_correction(ledger, account, &replay[next++], v));
+            rc = s_finish(ledger,
+                          s_replay_correction(ledger, account, &replay[next++], v));
         if (rc)
             break;
         if (dn_wire_event_unpack(sqlite3_column_blob(stmt, 1),
@@ -2313,8 +2337,10 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
                    (const char *)sqlite3_column_text(stmt, 2),
                    (const char *)sqlite3_column_text(stmt, 3),
                    (long long)sqlite3_column_int64(stmt, 4), sqlite3_column_int(stmt, 5),
-                   sqlite3_column_int(stmt, 6), (const char *)sqlite3_column_text(stmt, 7),
-                   sqlite3_column_int(stmt, 8) ? ", bonus" : "", sqlite3_column_int(stmt, 9));
+                   sqlite3_column_int(stmt, 6),
+                   (const char *)sqlite3_column_text(stmt, 7),
+                   sqlite3_column_int(stmt, 8) ? ", bonus" : "",
+                   sqlite3_column_int(stmt, 9));
         }
         sqlite3_finalize(stmt);
     }
@@ -2354,8 +2380,9 @@ int dn_ledger_verify(const char *path, json_t **out)
     }
     *out = json_pack("{s:b, s:I, s:I, s:I, s:I, s:o}", "ok",
                      json_array_size(v.differences) == 0, "events", (json_int_t)v.events,
-                     "transfers", (json_int_t)v.transfers, "accounts", (json_int_t)v.accounts,
-                     "corrections", (json_int_t)v.corrections, "differences", v.differences);
+                     "transfers", (json_int_t)v.transfers, "accounts",
+                     (json_int_t)v.accounts, "corrections", (json_int_t)v.corrections,
+                     "differences", v.differences);
     if (!*out)
         return DN_ENOMEM;
     return json_array_size(v.differences) ? DN_ECHAIN : 0;

@@ -628,14 +628,15 @@ int dn_report_rebuild(sqlite3 *db)
        the sums: what it counts is the sale less the refunds stored before
        it (by eid), and the refunds after it were skipped above, by the
        same rule.  */
-    if (rc == 0 && dn_db_prepare(db,
-                                 "SELECT sale_eid, events_through, created_ms FROM corrections "
-                                 "WHERE kind = 'void' ORDER BY id",
-                                 &stmt))
+    if (rc == 0 &&
+        dn_db_prepare(db,
+                      "SELECT sale_eid, events_through, created_ms FROM corrections "
+                      "WHERE kind = 'void' ORDER BY id",
+                      &stmt))
         rc = DN_EDB;
     while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW)
-        rc = dn_report_void(self, sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
-                            sqlite3_column_int64(stmt, 2));
+        rc = dn_report_void(self, sqlite3_column_int64(stmt, 0),
+                            sqlite3_column_int64(stmt, 1), sqlite3_column_int64(stmt, 2));
     if (rc == 0 && step != SQLITE_DONE) /* rollups without some voids are wrong */
         rc = DN_EDB;
     sqlite3_finalize(stmt);
@@ -857,8 +858,8 @@ static void s_sales_sql(dn_report_by_t by, int all, char *sql, size_t size)
              "SELECT %s, %s, s.currency, 0, 0, 1, r.amount "
              "FROM refunds r CROSS JOIN events e ON e.eid = r.eid "
              "JOIN sales s ON s.eid = r.sale_eid JOIN sites st ON st.id = s.site_id "
-             "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3)"
-             S_NOT_AFTER_VOID " "
+             "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = "
+             "?3)" S_NOT_AFTER_VOID " "
              "UNION ALL "
              "SELECT %s, %s, s.currency, 0, 0, 1, v.amount "
              "FROM corrections v CROSS JOIN sales s ON s.eid = v.sale_eid "

@@ -670,9 +670,8 @@ static int s_check_value(s_call_t *call, s_kind_t kind, const char *option,
     option.  */
 static int s_negative_number(const char *word)
 {
-    return word[0] == '-' &&
-           ((word[1] >= '0' && word[1] <= '9') ||
-            (word[1] == '.' && word[2] >= '0' && word[2] <= '9'));
+    return word[0] == '-' && ((word[1] >= '0' && word[1] <= '9') ||
+                              (word[1] == '.' && word[2] >= '0' && word[2] <= '9'));
 }
 
 /*  1 if word is a long option of longs (or of the global ones) whose value
@@ -685,7 +684,8 @@ static int s_takes_next(const struct option *longs, const char *word)
         return 0;
     len = strlen(word + 2);
     for (size_t i = 0; longs[i].name; i++)
-        if (longs[i].has_arg == required_argument && strncmp(longs[i].name, word + 2, len) == 0)
+        if (longs[i].has_arg == required_argument &&
+            strncmp(longs[i].name, word + 2, len) == 0)
             return 1;
     for (size_t i = 0; s_global_longs[i].name; i++)
         if (s_global_longs[i].has_arg == required_argument &&
@@ -1381,7 +1381,8 @@ static const s_command_t s_commands[] = {
      "member:PHONE adjusts a member's referral credit against HQ's referral\n"
      "expense instead.  The reason (1 to 200 characters, one line) and the admin\n"
      "key's name are recorded; statements show the line with its reason.\n",
-     {{"account", S_TEXT, "adjust needs the PARTNER's code (or member:PHONE) and the AMOUNT"},
+     {{"account", S_TEXT,
+       "adjust needs the PARTNER's code (or member:PHONE) and the AMOUNT"},
       {"amount", S_TEXT, "adjust needs the AMOUNT (like 12.50, or -12.50 to debit)"}},
      {{"reason", "reason", S_TEXT, 0, 1}},
      "adjust needs --reason TEXT (why the adjustment is made)",

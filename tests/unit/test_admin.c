@@ -651,7 +651,8 @@ static void test_corrections_commands(void **state)
 
     s_tree(fx->db);
     s_call(fx->db, "adjust", &r, "account", "D1", "amount", "-2.50", "reason", "typo");
-    s_expect_error(&r, 66, "no plan is set yet, so the ledger has no currency to adjust in");
+    s_expect_error(&r, 66,
+                   "no plan is set yet, so the ledger has no currency to adjust in");
     s_call(fx->db, "plan.set", &r, "text", s_plan_text);
     s_reply_free(&r);
 
@@ -660,16 +661,17 @@ static void test_corrections_commands(void **state)
                    "'abc' is not a sale id (36 characters like "
                    "0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d, or at least its first 8 hex "
                    "digits)");
-    s_call(fx->db, "sale.void", &r, "sale", "01a20fbe-b04a-74ca-8abf-b1afb5260e9f", "reason",
-           "x");
+    s_call(fx->db, "sale.void", &r, "sale", "01a20fbe-b04a-74ca-8abf-b1afb5260e9f",
+           "reason", "x");
     s_expect_error(&r, 66, "no sale has the id 01a20fbe-b04a-74ca-8abf-b1afb5260e9f");
     s_call(fx->db, "sale.void", &r, "sale", "01a20fbe");
     s_expect_error(&r, 64, "sale.void needs argument 'reason'");
 
     s_call(fx->db, "adjust", &r, "account", "D1", "amount", "2,50", "reason", "typo");
-    s_expect_error(&r, 64,
-                   "amount '2,50' is not an amount in CNY (at most 2 decimals, like -12.50, "
-                   "negative to debit)");
+    s_expect_error(
+        &r, 64,
+        "amount '2,50' is not an amount in CNY (at most 2 decimals, like -12.50, "
+        "negative to debit)");
     s_call(fx->db, "adjust", &r, "account", "D1", "amount", "-2.50", "reason", "typo");
     assert_int_equal(r.status, 0);
     s_field(&r, "balance", text, sizeof text);

@@ -1409,10 +1409,10 @@ static void test_void(void **state)
     static const xfer_t refund[] = {
         {"clawback", "partner:RS2", HQC, 100 /* 3.00 / 3 = 1.00 */, 0, 800, "", 0,
          "2026-05", ""},
-        {"clawback", "partner:DE2", HQC, 37 /* 1.12 / 3 = 0.3733 -> 0.37 */, 1, 300, "", 0,
-         "2026-05", ""},
-        {"clawback", "partner:DI1", HQC, 13 /* 0.38 / 3 = 0.1267 -> 0.13 */, 2, 100, "", 0,
-         "2026-05", ""},
+        {"clawback", "partner:DE2", HQC, 37 /* 1.12 / 3 = 0.3733 -> 0.37 */, 1, 300, "",
+         0, "2026-05", ""},
+        {"clawback", "partner:DI1", HQC, 13 /* 0.38 / 3 = 0.1267 -> 0.13 */, 2, 100, "",
+         0, "2026-05", ""},
         {"clawback", "partner:RS1", HQC, 6 /* 0.19 / 3 = 0.0633 -> 0.06 */, -1, 50, "", 0,
          "2026-05", ""},
         {"clawback", MEM_C, HQR, 13 /* 0.38 / 3 = 0.1267 -> 0.13 */, -1, 100, "", 0,
@@ -1420,19 +1420,20 @@ static void test_void(void **state)
     };
     /* The void: what R3 left of each, the bonus whole, in 2026-05 */
     static const xfer_t reversal[] = {
-        {"adjustment", "partner:RS2", HQC, 200 /* 3.00 - 1.00 */, 0, 800, "", 0, "2026-05",
-         ""},
+        {"adjustment", "partner:RS2", HQC, 200 /* 3.00 - 1.00 */, 0, 800, "", 0,
+         "2026-05", ""},
         {"adjustment", "partner:DE2", HQC, 75 /* 1.12 - 0.37 */, 1, 300, "", 0, "2026-05",
          ""},
         {"adjustment", "partner:DI1", HQC, 25 /* 0.38 - 0.13 */, 2, 100, "", 0, "2026-05",
          ""},
         {"adjustment", "partner:RS1", HQC, 13 /* 0.19 - 0.06 */, -1, 50, "", 0, "2026-05",
          ""},
-        {"adjustment", MEM_C, HQR, 500 /* the bonus: a void is the whole sale */, -1, -1, "",
-         1, "2026-05", ""},
+        {"adjustment", MEM_C, HQR, 500 /* the bonus: a void is the whole sale */, -1, -1,
+         "", 1, "2026-05", ""},
         {"adjustment", MEM_C, HQR, 25 /* 0.38 - 0.13 */, -1, 100, "", 0, "2026-05", ""},
     };
-    static const dn_tk_line_t s11[] = {{"OIL-2L", 1, 2500, "oil"}, {"SOAP-6", 1, 1250, NULL}};
+    static const dn_tk_line_t s11[] = {{"OIL-2L", 1, 2500, "oil"},
+                                       {"SOAP-6", 1, 1250, NULL}};
     fixture_t *fx = *state;
     int64_t setup = s_at("2026-05-20", 9);
     json_t *out = NULL;
@@ -1451,8 +1452,8 @@ static void test_void(void **state)
 
     sale_eid = s_eid(fx->db, fx->ids[S11]);
     dn_id_format(fx->ids[S11], id);
-    assert_int_equal(s_void(fx, S11, "test sale, never paid", voided, &out, why, sizeof why),
-                     0);
+    assert_int_equal(
+        s_void(fx, S11, "test sale, never paid", voided, &out, why, sizeof why), 0);
     assert_non_null(out);
     assert_int_equal(json_integer_value(json_object_get(out, "correction")), 1);
     assert_string_equal(json_string_value(json_object_get(out, "sale")), id);
@@ -1472,11 +1473,12 @@ static void test_void(void **state)
     s_check_correction(fx, 1, reversal, N_OF(reversal));
     /* each reversal names what it reverses, accounts swapped, and nothing
        of the sale is left */
-    snprintf(text, sizeof text,
-             "SELECT count(*) FROM transfers o WHERE o.sale_eid = %lld AND o.reverses IS NULL "
-             "AND o.amount != (SELECT sum(c.amount) FROM transfers c WHERE c.reverses = o.id "
-             "AND c.debit = o.credit AND c.credit = o.debit)",
-             (long long)sale_eid);
+    snprintf(
+        text, sizeof text,
+        "SELECT count(*) FROM transfers o WHERE o.sale_eid = %lld AND o.reverses IS NULL "
+        "AND o.amount != (SELECT sum(c.amount) FROM transfers c WHERE c.reverses = o.id "
+        "AND c.debit = o.credit AND c.credit = o.debit)",
+        (long long)sale_eid);
     assert_int_equal(s_int(fx->db, text), 0);
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM corrections WHERE kind = 'void' "
                                    "AND amount = 2500 AND admin = 'hq' "
@@ -1484,17 +1486,20 @@ static void test_void(void **state)
                      1);
 
     /* a second void is refused, and says when and by whom */
-    snprintf(text, sizeof text,
-             "sale %s was voided already, at 2026-05-21T09:00:00.000Z by hq (correction 1): "
-             "a sale is voided once",
-             id);
-    assert_int_equal(s_void(fx, S11, "again", voided + 1000, &out, why, sizeof why), DN_EDUP);
+    snprintf(
+        text, sizeof text,
+        "sale %s was voided already, at 2026-05-21T09:00:00.000Z by hq (correction 1): "
+        "a sale is voided once",
+        id);
+    assert_int_equal(s_void(fx, S11, "again", voided + 1000, &out, why, sizeof why),
+                     DN_EDUP);
     assert_null(out);
     assert_string_equal(why, text);
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM corrections"), 1);
 
     /* a reason with a control character, or longer than 200 bytes, is refused */
-    assert_int_equal(s_void(fx, S1, "two\nlines", voided, &out, why, sizeof why), DN_EINVAL);
+    assert_int_equal(s_void(fx, S1, "two\nlines", voided, &out, why, sizeof why),
+                     DN_EINVAL);
     memset(text, 'x', 201);
     text[201] = '\0';
     assert_int_equal(s_void(fx, S1, text, voided, &out, why, sizeof why), DN_EINVAL);
@@ -1518,7 +1523,8 @@ static void test_refund_after_void(void **state)
              (long long)s_eid(fx->db, fx->ids[S11]));
     assert_int_equal(s_int(fx->db, sql), 1750);
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM transfers"), transfers);
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM refund_categories WHERE refund_eid = %lld",
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM refund_categories WHERE refund_eid = %lld",
              (long long)s_eid(fx->db, fx->ids[R4]));
     assert_int_equal(s_int(fx->db, sql), 0);
 
@@ -1545,7 +1551,8 @@ static void test_refund_after_void(void **state)
 static void test_void_reports(void **state)
 {
     fixture_t *fx = *state;
-    dn_report_sales_t q = {.by = DN_REPORT_BY_MONTH, .from_ms = s_at("2026-05-01", 0),
+    dn_report_sales_t q = {.by = DN_REPORT_BY_MONTH,
+                           .from_ms = s_at("2026-05-01", 0),
                            .to_ms = s_at("2026-05-31", 23)};
     json_t *out = NULL, *row;
     char why[256] = "";
@@ -1602,11 +1609,13 @@ static void test_adjust(void **state)
     char why[256] = "", reason[201];
     int64_t transfers = s_int(fx->db, "SELECT count(*) FROM transfers");
 
-    assert_int_equal(dn_ledger_adjust(fx->db, "DE2", 150, "missed commission on receipt 17",
-                                      "hq", now, &out, why, sizeof why),
+    assert_int_equal(dn_ledger_adjust(fx->db, "DE2", 150,
+                                      "missed commission on receipt 17", "hq", now, &out,
+                                      why, sizeof why),
                      0);
     assert_int_equal(json_integer_value(json_object_get(out, "correction")), 2);
-    assert_string_equal(json_string_value(json_object_get(out, "account")), "partner:DE2");
+    assert_string_equal(json_string_value(json_object_get(out, "account")),
+                        "partner:DE2");
     assert_string_equal(json_string_value(json_object_get(out, "amount")), "1.50");
     assert_string_equal(json_string_value(json_object_get(out, "balance")), "1.50");
     assert_string_equal(json_string_value(json_object_get(out, "period")), "2026-05");
@@ -1614,16 +1623,16 @@ static void test_adjust(void **state)
     /* the longest reason accepted: 200 bytes */
     memset(reason, 'r', 200);
     reason[200] = '\0';
-    assert_int_equal(dn_ledger_adjust(fx->db, "RS1", -97, reason, "hq", now + 1000, &out, why,
-                                      sizeof why),
+    assert_int_equal(dn_ledger_adjust(fx->db, "RS1", -97, reason, "hq", now + 1000, &out,
+                                      why, sizeof why),
                      0);
     /* 17.97 - 0.97 = 17.00 */
     assert_string_equal(json_string_value(json_object_get(out, "balance")), "17.00");
     assert_string_equal(json_string_value(json_object_get(out, "amount")), "-0.97");
     json_decref(out);
     assert_int_equal(dn_ledger_adjust(fx->db, "member:+86 138-0000-0003", 200,
-                                      "goodwill: late delivery", "hq", now + 2000, &out, why,
-                                      sizeof why),
+                                      "goodwill: late delivery", "hq", now + 2000, &out,
+                                      why, sizeof why),
                      0);
     assert_string_equal(json_string_value(json_object_get(out, "account")), MEM_C);
     assert_string_equal(json_string_value(json_object_get(out, "balance")), "2.00");
@@ -1649,30 +1658,30 @@ static void test_adjust(void **state)
     assert_int_equal(s_int(fx->db, "SELECT sum(balance) FROM accounts"), 0);
 
     /* refused, writing nothing */
-    assert_int_equal(dn_ledger_adjust(fx->db, "DE2", 0, "nothing", "hq", now, &out, why,
-                                      sizeof why),
-                     DN_EINVAL);
+    assert_int_equal(
+        dn_ledger_adjust(fx->db, "DE2", 0, "nothing", "hq", now, &out, why, sizeof why),
+        DN_EINVAL);
     assert_string_equal(why, "an adjustment of 0 changes nothing");
-    assert_int_equal(dn_ledger_adjust(fx->db, "DE2", DN_LEDGER_MAX_ADJUSTMENT + 1, "big", "hq",
-                                      now, &out, why, sizeof why),
+    assert_int_equal(dn_ledger_adjust(fx->db, "DE2", DN_LEDGER_MAX_ADJUSTMENT + 1, "big",
+                                      "hq", now, &out, why, sizeof why),
                      DN_EINVAL);
     assert_string_equal(why, "an adjustment is at most 1000000000.00 CNY either way");
-    assert_int_equal(dn_ledger_adjust(fx->db, "HQ", 100, "hq earns?", "hq", now, &out, why,
-                                      sizeof why),
+    assert_int_equal(dn_ledger_adjust(fx->db, "HQ", 100, "hq earns?", "hq", now, &out,
+                                      why, sizeof why),
                      DN_EINVAL);
-    assert_int_equal(dn_ledger_adjust(fx->db, "NOPE", 100, "who", "hq", now, &out, why,
-                                      sizeof why),
-                     DN_ENOENT);
+    assert_int_equal(
+        dn_ledger_adjust(fx->db, "NOPE", 100, "who", "hq", now, &out, why, sizeof why),
+        DN_ENOENT);
     assert_string_equal(why, "partner NOPE does not exist");
-    assert_int_equal(dn_ledger_adjust(fx->db, "member:+8613900000009", 100, "who", "hq", now,
-                                      &out, why, sizeof why),
+    assert_int_equal(dn_ledger_adjust(fx->db, "member:+8613900000009", 100, "who", "hq",
+                                      now, &out, why, sizeof why),
                      DN_ENOENT);
     assert_string_equal(why, "no member with phone +8613900000009");
-    assert_int_equal(dn_ledger_adjust(fx->db, "DE2", 100, "", "hq", now, &out, why,
-                                      sizeof why),
-                     DN_EINVAL);
-    assert_int_equal(dn_ledger_adjust(fx->db, "DE2", 100, "tab\there", "hq", now, &out, why,
-                                      sizeof why),
+    assert_int_equal(
+        dn_ledger_adjust(fx->db, "DE2", 100, "", "hq", now, &out, why, sizeof why),
+        DN_EINVAL);
+    assert_int_equal(dn_ledger_adjust(fx->db, "DE2", 100, "tab\there", "hq", now, &out,
+                                      why, sizeof why),
                      DN_EINVAL);
     assert_null(out);
     /* 68 + 3 */
@@ -1766,21 +1775,23 @@ static void test_sale_find(void **state)
         memcpy(twin, fx->ids[S11], DN_ID_BYTES);
         twin[DN_ID_BYTES - 1] ^= 0xff;
         assert_int_equal(
-            sqlite3_prepare_v2(db,
-                               "INSERT INTO events(id, site_id, seq, kind, recorded_at_ms, "
-                               "received_ms, body, hash) SELECT ?, site_id, seq + 1000, kind, "
-                               "recorded_at_ms, received_ms, body, hash FROM events WHERE eid = ?",
-                               -1, &stmt, NULL),
+            sqlite3_prepare_v2(
+                db,
+                "INSERT INTO events(id, site_id, seq, kind, recorded_at_ms, "
+                "received_ms, body, hash) SELECT ?, site_id, seq + 1000, kind, "
+                "recorded_at_ms, received_ms, body, hash FROM events WHERE eid = ?",
+                -1, &stmt, NULL),
             SQLITE_OK);
         sqlite3_bind_blob(stmt, 1, twin, DN_ID_BYTES, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 2, s11);
         assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
         sqlite3_finalize(stmt);
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO sales(eid, site_id, recorded_at_ms, total, currency, channel, "
-                 "seller, member_phone) SELECT last_insert_rowid(), site_id, recorded_at_ms, "
-                 "total, currency, channel, seller, member_phone FROM sales WHERE eid = %lld",
-                 (long long)s11);
+        snprintf(
+            sql, sizeof sql,
+            "INSERT INTO sales(eid, site_id, recorded_at_ms, total, currency, channel, "
+            "seller, member_phone) SELECT last_insert_rowid(), site_id, recorded_at_ms, "
+            "total, currency, channel, seller, member_phone FROM sales WHERE eid = %lld",
+            (long long)s11);
         s_exec(db, sql);
         dn_id_format(fx->ids[S11], id);
         memcpy(text, id, 13);
@@ -1820,9 +1831,10 @@ static void test_verify_corrections(void **state)
     /* (a) the adjustment of DE2 made +2.50 instead of +1.50 */
     s_copy(fx, "tamper-correction.db", path, sizeof path);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_not_equal(
-        sqlite3_exec(db, "UPDATE corrections SET amount = 250 WHERE id = 2", NULL, NULL, NULL),
-        SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db,
+                                      "UPDATE corrections SET amount = 250 WHERE id = 2",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
     s_exec(db, "DROP TRIGGER corrections_no_update");
     s_exec(db, "UPDATE corrections SET amount = 250 WHERE id = 2");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
@@ -1830,16 +1842,20 @@ static void test_verify_corrections(void **state)
     if (!s_has_difference(out, "the correction says +250 to partner:DE2"))
         s_print_differences(out);
     assert_int_equal(rc, DN_ECHAIN);
-    assert_true(s_has_difference(out, "correction 2: its fields do not hash to its stored "
-                                      "hash (altered)"));
-    assert_true(s_has_difference(out, "correction 2: its transfer 69 moves 150 minor units "
-                                      "hq:commission -> partner:DE2; the correction says +250 "
-                                      "to partner:DE2"));
+    assert_true(s_has_difference(out,
+                                 "correction 2: its fields do not hash to its stored "
+                                 "hash (altered)"));
+    assert_true(s_has_difference(out,
+                                 "correction 2: its transfer 69 moves 150 minor units "
+                                 "hq:commission -> partner:DE2; the correction says +250 "
+                                 "to partner:DE2"));
     /* and the replay posts 2.50 where 1.50 was posted */
-    assert_true(s_has_difference(out, "posted but not what the rules give: adjustment of a "
-                                      "manual correction, hq:commission -> partner:DE2, 150 minor"));
-    assert_true(s_has_difference(out, "the rules give but not posted: adjustment of a "
-                                      "manual correction, hq:commission -> partner:DE2, 250 minor"));
+    assert_true(s_has_difference(
+        out, "posted but not what the rules give: adjustment of a "
+             "manual correction, hq:commission -> partner:DE2, 150 minor"));
+    assert_true(s_has_difference(
+        out, "the rules give but not posted: adjustment of a "
+             "manual correction, hq:commission -> partner:DE2, 250 minor"));
     json_decref(out);
     out = NULL;
     s_remove_copy(path);
@@ -1867,8 +1883,10 @@ static void test_verify_corrections(void **state)
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
     rc = s_verify(path, &out);
     assert_int_equal(rc, DN_ECHAIN);
-    assert_true(s_has_difference(out, "transfer 63: an adjustment that no correction made"));
-    assert_true(s_has_difference(out, "transfer 68: an adjustment that no correction made"));
+    assert_true(
+        s_has_difference(out, "transfer 63: an adjustment that no correction made"));
+    assert_true(
+        s_has_difference(out, "transfer 68: an adjustment that no correction made"));
     json_decref(out);
     s_remove_copy(path);
 }
@@ -1879,7 +1897,8 @@ static void test_rebuild_with_void(void **state)
 {
     fixture_t *fx = *state;
     static const char dump[] =
-        "SELECT group_concat(partner_id || ',' || period || ',' || sales || ',' || total || "
+        "SELECT group_concat(partner_id || ',' || period || ',' || sales || ',' || total "
+        "|| "
         "',' || refunds || ',' || refunded, ';') FROM (SELECT * FROM team_volume "
         "WHERE sales != 0 OR refunds != 0 ORDER BY period, partner_id, currency)";
     static const char categories[] =
@@ -1892,9 +1911,9 @@ static void test_rebuild_with_void(void **state)
 
     /* S10, refunded in full by R1 and R2, voided: nothing is left to take
        back or to count as refunded; the void is recorded all the same */
-    assert_int_equal(s_void(fx, S10, "wrong customer", s_at("2026-05-24", 9), &out, why,
-                            sizeof why),
-                     0);
+    assert_int_equal(
+        s_void(fx, S10, "wrong customer", s_at("2026-05-24", 9), &out, why, sizeof why),
+        0);
     assert_int_equal(json_integer_value(json_object_get(out, "correction")), 5);
     assert_int_equal(json_integer_value(json_object_get(out, "transfers")), 0);
     assert_string_equal(json_string_value(json_object_get(out, "reversed")), "0.00");
@@ -1933,9 +1952,10 @@ static void test_rebuild_with_void(void **state)
     assert_string_equal((const char *)sqlite3_column_text(stmt, 0), cats);
     sqlite3_finalize(stmt);
     /* DE2 in May: one sale, two refunds (R3 and the void), 37.50 */
-    assert_int_equal(s_int(fx->db, "SELECT sales * 1000000 + refunds * 10000 + refunded "
-                                   "FROM team_volume WHERE period = '2026-05' AND partner_id "
-                                   "= (SELECT id FROM partners WHERE code = 'DE2')"),
+    assert_int_equal(s_int(fx->db,
+                           "SELECT sales * 1000000 + refunds * 10000 + refunded "
+                           "FROM team_volume WHERE period = '2026-05' AND partner_id "
+                           "= (SELECT id FROM partners WHERE code = 'DE2')"),
                      1000000 + 20000 + 3750);
     free(before);
     free(cats);
