@@ -102,8 +102,7 @@ static const dn_migration_t s_migrations[] = {
      "  quantity INTEGER NOT NULL CHECK (quantity >= 1),"
      "  unit_price INTEGER NOT NULL CHECK (unit_price >= 0),"
      "  category TEXT,"
-     "  refunded_qty INTEGER NOT NULL DEFAULT 0 CHECK (refunded_qty BETWEEN 0 AND "
-     "quantity),"
+     "  refunded_qty INTEGER NOT NULL DEFAULT 0 CHECK (refunded_qty BETWEEN 0 AND quantity),"
      "  PRIMARY KEY (sale_eid, line_no)"
      ") WITHOUT ROWID;"
      "CREATE TABLE refunds ("
@@ -158,8 +157,7 @@ static const dn_migration_t s_migrations[] = {
      "  first_purchase_bonus INTEGER NOT NULL CHECK (first_purchase_bonus >= 0),"
      "  purchase_bps INTEGER NOT NULL CHECK (purchase_bps BETWEEN 0 AND 10000),"
      "  purchase_days INTEGER NOT NULL CHECK (purchase_days >= 0),"
-     "  recruit_override_bps INTEGER NOT NULL CHECK (recruit_override_bps BETWEEN 0 AND "
-     "10000),"
+     "  recruit_override_bps INTEGER NOT NULL CHECK (recruit_override_bps BETWEEN 0 AND 10000),"
      "  recruit_override_days INTEGER NOT NULL CHECK (recruit_override_days >= 0),"
      "  source TEXT NOT NULL,"
      "  created_ms INTEGER NOT NULL"
@@ -178,8 +176,7 @@ static const dn_migration_t s_migrations[] = {
      "  id INTEGER PRIMARY KEY,"
      "  name TEXT NOT NULL UNIQUE,"
      "  kind TEXT NOT NULL"
-     "    CHECK (kind IN ('partner', 'member', 'hq_commission', 'hq_referral', "
-     "'payout')),"
+     "    CHECK (kind IN ('partner', 'member', 'hq_commission', 'hq_referral', 'payout')),"
      "  partner_id INTEGER REFERENCES partners(id),"
      "  phone TEXT,"
      "  balance INTEGER NOT NULL DEFAULT 0"
@@ -194,7 +191,7 @@ static const dn_migration_t s_migrations[] = {
      "    'clawback', 'payout', 'adjustment')),"
      "  source_eid INTEGER REFERENCES events(eid)," /* the sale or refund event */
      "  sale_eid INTEGER REFERENCES sales(eid),"    /* the sale it derives from */
-     "  reverses INTEGER REFERENCES transfers(id)," /* a clawback's original */
+     "  reverses INTEGER REFERENCES transfers(id),"  /* a clawback's original */
      "  level INTEGER,"
      "  rate_bps INTEGER,"
      "  category TEXT,"
