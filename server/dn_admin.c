@@ -460,6 +460,90 @@ static int s_payout(s_ctx_t *ctx, json_t **result)
                             ctx->admin, ctx->now_ms, result, ctx->why, sizeof ctx->why);
 }
 
+/*  A void is the ledger's reversal and the rollups' in one transaction:
+    either both are stored, or neither.  */
+static int s_sale_void(s_ctx_t *ctx, json_t **result)
+{
+    char id[DN_ID_TEXT_SIZE];
+    int64_t eid = 0, through = 0;
+    dn_ledger_t *ledger = NULL;
+    dn_report_t *report = NULL;
+    int rc = dn_ledger_sale_find(ctx->db, s_arg(ctx, "sale"), &eid, id, ctx->why,
+                                 sizeof ctx->why);
+    if (rc)
+        return rc;
+    if (!(ledger = dn_ledger_new(ctx->db)) || !(report = dn_report_new(ctx->db)))
+        rc = DN_ENOMEM;
+    if (rc == 0)
+        rc = dn_db_begin(ctx->db);
+    if (rc == 0) {
+        rc = dn_ledger_void(ledger, eid, s_arg(ctx, "reason"), ctx->admin, ctx->now_ms,
+                            &through, result, ctx->why, sizeof ctx->why);
+        if (rc == 0)
+            rc = dn_report_void(report, eid, through, ctx->now_ms);
+        if (rc == 0)
+            rc = dn_report_flush(report);
+        if (rc == 0)
+            rc = dn_db_commit(ctx->db);
+        if (rc) {
+            dn_db_rollback(ctx->db);
+            json_decref(*result);
+            *result = NULL;
+        }
+    }
+    dn_report_destroy(&report);
+    dn_ledger_destroy(&ledger);
+    if (rc == 0)
+        dn_log_info("admin %s: sale %s voided (correction %lld, %lld transfers): %s",
+                    ctx->admin, id,
+                    (long long)json_integer_value(json_object_get(*result, "correction")),
+                    (long long)json_integer_value(json_object_get(*result, "transfers")),
+                    s_arg(ctx, "reason"));
+    return rc;
+}
+
+static int s_adjust(s_ctx_t *ctx, json_t **result)
+{
+    const char *text = s_arg(ctx, "amount");
+    char currency[4];
+    int64_t amount;
+    int exponent, rc = dn_ledger_currency(ctx->db, currency, &exponent);
+
+    if (rc == DN_ENOENT) {
+        snprintf(ctx->why, sizeof ctx->why,
+                 "no plan is set yet, so the ledger has no currency to adjust in");
+        return DN_ENOENT;
+    }
+    if (rc)
+        return rc;
+    rc = dn_money_parse(text, exponent, &amount);
+    if (rc == DN_EOVERFLOW) {
+        snprintf(ctx->why, sizeof ctx->why, "amount %.40s is too large", text);
+        return DN_EINVAL;
+    }
+    if (rc) {
+        snprintf(ctx->why, sizeof ctx->why,
+                 "amount '%.40s' is not an amount in %s (at most %d decimals, like %s, "
+                 "negative to debit)",
+                 text, currency, exponent, exponent == 0 ? "-120" : "-12.50");
+        return DN_EINVAL;
+    }
+    rc = dn_ledger_adjust(ctx->db, s_arg(ctx, "account"), amount, s_arg(ctx, "reason"),
+                          ctx->admin, ctx->now_ms, result, ctx->why, sizeof ctx->why);
+    if (rc == 0)
+        dn_log_info("admin %s: adjustment of %s %s to %s (correction %lld): %s",
+                    ctx->admin, json_string_value(json_object_get(*result, "amount")),
+                    currency, json_string_value(json_object_get(*result, "account")),
+                    (long long)json_integer_value(json_object_get(*result, "correction")),
+                    s_arg(ctx, "reason"));
+    return rc;
+}
+
+static int s_correction_list(s_ctx_t *ctx, json_t **result)
+{
+    return dn_ledger_corrections(ctx->db, result);
+}
+
 /*  The report comes back with status 0 whether it found differences or
     not ("ok" says which): it is the answer to the question asked.  */
 static int s_verify(s_ctx_t *ctx, json_t **result)
@@ -568,6 +652,9 @@ static const s_command_t s_commands[] = {
     {"exception.resolve",
      {"id", "reason", "?post", "?dismiss", "?accept", "?ack", "?seller"},
      s_exception_resolve},
+    {"sale.void", {"sale", "reason"}, s_sale_void},
+    {"adjust", {"account", "amount", "reason"}, s_adjust},
+    {"correction.list", {NULL}, s_correction_list},
     {"report.sales", {"?by", "?from", "?to", "?partner", "?team"}, s_report_sales},
     {"report.kpi", {"?partner", "?period"}, s_report_kpi},
     {"report.referrals", {"?top", "?member"}, s_report_referrals},

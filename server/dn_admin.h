@@ -65,6 +65,19 @@
       statement     partner period?         -> dn_ledger_statement
       payout        partner amount ref      -> dn_ledger_payout; amount a
                                                decimal in the ledger currency
+      sale.void     sale reason             -> dn_ledger_void's result; sale an
+                                               event id or a prefix of at
+                                               least 8 hex digits
+                                               (dn_ledger_sale_find); the
+                                               ledger's reversal and the
+                                               rollups' (dn_report_void)
+                                               in one transaction
+      adjust        account amount reason   -> dn_ledger_adjust; account a
+                                               partner code or
+                                               "member:PHONE", amount a
+                                               signed decimal in the
+                                               ledger currency
+      correction.list                       -> dn_ledger_corrections
       verify                                -> dn_ledger_verify's report on
                                                the server's own database file,
                                                status 0 also when "ok" is

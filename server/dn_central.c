@@ -394,6 +394,43 @@ static const dn_migration_t s_migrations[] = {
      "  BEGIN SELECT RAISE(ABORT, "
      "    'plans.first_purchase_bonus must be an integer (minor units)'); END;"
     },
+    {/* Corrections (issue 10, item 6: sale void and adjust), owned by
+        dn_ledger.  HQ's append-only corrections: a void reverses what a
+        sale still holds in the ledger and counts the sale as refunded in
+        full; an adjustment moves an amount between HQ's expense and one
+        account.  Each names who (the admin key's name) and why.  Their
+        transfers are ordinary 'adjustment' transfers (a void's name the
+        transfer each reverses), ids first_transfer .. last_transfer, in
+        the transfer chain; events_through is the last event stored before
+        the correction, where verify and the rollup rebuild replay it;
+        hash is SHA-256 of the row's fields (dn_ledger), so a row changed
+        by hand shows in verify.  */
+     "CREATE TABLE corrections ("
+     "  id INTEGER PRIMARY KEY,"
+     "  kind TEXT NOT NULL CHECK (kind IN ('void', 'adjustment')),"
+     "  sale_eid INTEGER REFERENCES sales(eid),"  /* void: the sale */
+     "  account INTEGER REFERENCES accounts(id)," /* adjustment: the account */
+     "  amount INTEGER NOT NULL,"                 /* see dn_ledger.h */
+     "  reason TEXT NOT NULL,"
+     "  admin TEXT NOT NULL,"
+     "  created_ms INTEGER NOT NULL,"
+     "  period TEXT NOT NULL,"
+     "  events_through INTEGER NOT NULL,"
+     "  first_transfer INTEGER REFERENCES transfers(id),"
+     "  last_transfer INTEGER REFERENCES transfers(id),"
+     "  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+     "  CHECK ((kind = 'void' AND sale_eid IS NOT NULL AND account IS NULL) OR"
+     "         (kind = 'adjustment' AND sale_eid IS NULL AND account IS NOT NULL"
+     "          AND amount != 0)),"
+     "  CHECK ((first_transfer IS NULL) = (last_transfer IS NULL))"
+     ");"
+     /* A sale is voided once.  */
+     "CREATE UNIQUE INDEX corrections_void ON corrections(sale_eid) WHERE kind = 'void';"
+     "CREATE INDEX corrections_transfers ON corrections(first_transfer);"
+     "CREATE TRIGGER corrections_no_update BEFORE UPDATE ON corrections "
+     "  BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;"
+     "CREATE TRIGGER corrections_no_delete BEFORE DELETE ON corrections "
+     "  BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;"},
     {/* HQ guard rails (issue 10, item 7), owned by dn_plan and dn_ledger.
         A plan version no sale fell under can be retired: it stays, with who
         retired it and when, but is never in force again.  */

@@ -1138,13 +1138,81 @@ typedef struct {
     int has_category;
 } s_original_t;
 
+/*  Loads the transfers of a sale that refunds and voids take back from
+    (its commissions, referrals and overrides), each with what was already
+    taken back from it (clawbacks and a void's reversals), into *orig
+    (caller frees, also on failure).  */
+static int s_originals(dn_ledger_t *self, int64_t sale_eid, s_original_t **orig,
+                       size_t *n)
+{
+    sqlite3_stmt *stmt;
+    size_t cap = 0;
+    int rc = 0, step;
+
+    *orig = NULL;
+    *n = 0;
+    if (dn_db_cached(self->cache,
+                     "SELECT t.id, t.debit, t.credit, t.amount, t.bonus, t.level, t.rate_bps, "
+                     "t.category, (SELECT coalesce(sum(c.amount), 0) FROM transfers c "
+                     "  WHERE c.sale_eid = t.sale_eid AND c.reverses = t.id) "
+                     "FROM transfers t WHERE t.sale_eid = ? AND t.reverses IS NULL "
+                     "AND t.code IN ('commission', 'referral', 'override') ORDER BY t.id",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, sale_eid);
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        s_original_t *o, *bigger = dn_array_grow(*orig, &cap, *n, sizeof **orig, 16);
+        if (!bigger) {
+            rc = DN_ENOMEM;
+            break;
+        }
+        *orig = bigger;
+        o = &(*orig)[(*n)++];
+        memset(o, 0, sizeof *o);
+        o->id = sqlite3_column_int64(stmt, 0);
+        o->debit = sqlite3_column_int64(stmt, 1);
+        o->credit = sqlite3_column_int64(stmt, 2);
+        o->amount = sqlite3_column_int64(stmt, 3);
+        o->bonus = sqlite3_column_int(stmt, 4);
+        o->has_level = sqlite3_column_type(stmt, 5) != SQLITE_NULL;
+        o->level = sqlite3_column_int(stmt, 5);
+        o->has_rate = sqlite3_column_type(stmt, 6) != SQLITE_NULL;
+        o->rate_bps = sqlite3_column_int(stmt, 6);
+        o->has_category = sqlite3_column_type(stmt, 7) != SQLITE_NULL;
+        if (o->has_category &&
+            (rc = dn_db_column_copy(stmt, 7, o->category, sizeof o->category)) != 0)
+            break;
+        o->taken = sqlite3_column_int64(stmt, 8);
+    }
+    sqlite3_reset(stmt);
+    if (rc == 0 && step != SQLITE_DONE) /* a clawback of some of them is wrong */
+        rc = DN_EDB;
+    return rc;
+}
+
+/*  Fills t as the transfer that takes amount back from o: the accounts
+    swapped, the level, rate, category and bonus o had.  */
+static void s_take_back(s_transfer_t *t, const s_original_t *o, int64_t amount)
+{
+    t->amount = amount;
+    t->debit = o->credit;
+    t->credit = o->debit;
+    t->reverses = o->id;
+    t->has_level = o->has_level;
+    t->level = o->level;
+    t->has_rate = o->has_rate;
+    t->rate_bps = o->rate_bps;
+    t->category = o->has_category ? o->category : NULL;
+    t->bonus = o->bonus;
+}
+
 static int s_post_refund(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev,
                          int64_t now_ms)
 {
     sqlite3_stmt *stmt;
     int64_t sale_eid = 0, total = 0, refunded = 0;
     s_original_t *orig = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
     s_transfer_t base;
     int rc = 0, step;
 
@@ -1168,42 +1236,9 @@ static int s_post_refund(dn_ledger_t *self, int64_t eid, const Dealernet__Event 
     if (!sale_eid || total <= 0)
         return 0; /* refund rows are written by ingest before posting */
 
-    if (dn_db_cached(self->cache,
-                     "SELECT t.id, t.debit, t.credit, t.amount, t.bonus, t.level, t.rate_bps, "
-                     "t.category, (SELECT coalesce(sum(c.amount), 0) FROM transfers c "
-                     "  WHERE c.sale_eid = t.sale_eid AND c.reverses = t.id) "
-                     "FROM transfers t WHERE t.sale_eid = ? AND t.reverses IS NULL "
-                     "AND t.code IN ('commission', 'referral', 'override') ORDER BY t.id",
-                     &stmt))
-        return DN_EDB;
-    sqlite3_bind_int64(stmt, 1, sale_eid);
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        s_original_t *o, *bigger = dn_array_grow(orig, &cap, n, sizeof *orig, 16);
-        if (!bigger) {
-            rc = DN_ENOMEM;
-            break;
-        }
-        orig = bigger;
-        o = &orig[n++];
-        memset(o, 0, sizeof *o);
-        o->id = sqlite3_column_int64(stmt, 0);
-        o->debit = sqlite3_column_int64(stmt, 1);
-        o->credit = sqlite3_column_int64(stmt, 2);
-        o->amount = sqlite3_column_int64(stmt, 3);
-        o->bonus = sqlite3_column_int(stmt, 4);
-        o->has_level = sqlite3_column_type(stmt, 5) != SQLITE_NULL;
-        o->level = sqlite3_column_int(stmt, 5);
-        o->has_rate = sqlite3_column_type(stmt, 6) != SQLITE_NULL;
-        o->rate_bps = sqlite3_column_int(stmt, 6);
-        o->has_category = sqlite3_column_type(stmt, 7) != SQLITE_NULL;
-        if (o->has_category &&
-            (rc = dn_db_column_copy(stmt, 7, o->category, sizeof o->category)) != 0)
-            break;
-        o->taken = sqlite3_column_int64(stmt, 8);
-    }
-    sqlite3_reset(stmt);
-    if (rc == 0 && step != SQLITE_DONE) /* a clawback of some of them is wrong */
-        rc = DN_EDB;
+    /* A void took back everything it found: a refund after it finds
+       nothing left, and posts nothing.  */
+    rc = s_originals(self, sale_eid, &orig, &n);
 
     memset(&base, 0, sizeof base);
     base.source_eid = eid;
@@ -1226,16 +1261,7 @@ static int s_post_refund(dn_ledger_t *self, int64_t eid, const Dealernet__Event 
             rc = DN_EDB;
         if (rc || back <= 0)
             continue;
-        t.amount = back < left ? back : left;
-        t.debit = o->credit;
-        t.credit = o->debit;
-        t.reverses = o->id;
-        t.has_level = o->has_level;
-        t.level = o->level;
-        t.has_rate = o->has_rate;
-        t.rate_bps = o->rate_bps;
-        t.category = o->has_category ? o->category : NULL;
-        t.bonus = o->bonus;
+        s_take_back(&t, o, back < left ? back : left);
         rc = s_post(self, &t);
     }
     free(orig);
@@ -1342,15 +1368,20 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
     rows = json_array();
     totals = json_object();
     closing = opening;
-    if (dn_db_prepare(db,
-                      "SELECT t.id, t.created_ms, t.code, CASE WHEN t.credit = ? THEN t.amount "
-                      "ELSE -t.amount END, e.id, t.level, t.rate_bps, t.category, "
-                      "t.event_period, t.ref, o.name, t.bonus "
-                      "FROM transfers t LEFT JOIN events e ON e.eid = t.sale_eid "
-                      "JOIN accounts o ON o.id = CASE WHEN t.credit = ? THEN t.debit "
-                      "ELSE t.credit END "
-                      "WHERE (t.credit = ? OR t.debit = ?) AND t.period = ? ORDER BY t.id",
-                      &stmt)) {
+    if (dn_db_prepare(
+            db,
+            "SELECT t.id, t.created_ms, t.code, CASE WHEN t.credit = ? THEN t.amount "
+            "ELSE -t.amount END, e.id, t.level, t.rate_bps, t.category, "
+            "t.event_period, t.ref, o.name, t.bonus, k.kind, k.reason "
+            "FROM transfers t LEFT JOIN events e ON e.eid = t.sale_eid "
+            "JOIN accounts o ON o.id = CASE WHEN t.credit = ? THEN t.debit "
+            "ELSE t.credit END "
+            /* the correction whose transfers' ids hold this one */
+            "LEFT JOIN corrections k ON t.code = 'adjustment' AND k.id = "
+            "  (SELECT c.id FROM corrections c WHERE c.first_transfer <= t.id "
+            "   ORDER BY c.first_transfer DESC LIMIT 1) AND k.last_transfer >= t.id "
+            "WHERE (t.credit = ? OR t.debit = ?) AND t.period = ? ORDER BY t.id",
+            &stmt)) {
         json_decref(rows);
         json_decref(totals);
         return DN_EDB;
@@ -1400,8 +1431,19 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
                 ? json_null()
                 : json_string((const char *)sqlite3_column_text(stmt, 9)),
             "counterparty", (const char *)sqlite3_column_text(stmt, 10));
-        if (row)
+        if (row) {
             json_object_set_new(row, "bonus", json_boolean(sqlite3_column_int(stmt, 11)));
+            json_object_set_new(
+                row, "correction",
+                sqlite3_column_type(stmt, 12) == SQLITE_NULL
+                    ? json_null()
+                    : json_string((const char *)sqlite3_column_text(stmt, 12)));
+            json_object_set_new(
+                row, "reason",
+                sqlite3_column_type(stmt, 13) == SQLITE_NULL
+                    ? json_null()
+                    : json_string((const char *)sqlite3_column_text(stmt, 13)));
+        }
         json_array_append_new(rows, row);
     }
     sqlite3_finalize(stmt);
@@ -1559,11 +1601,531 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     return *out ? 0 : DN_ENOMEM;
 }
 
+/* -- corrections ---------------------------------------------------------------- */
+
+/*  A correction row.  Zero ids mean NULL.  */
+typedef struct {
+    int64_t id;
+    const char *kind; /* "void" or "adjustment" */
+    int64_t sale_eid, account, amount;
+    const char *reason, *admin;
+    int64_t created_ms;
+    char period[DN_PERIOD_SIZE];
+    int64_t events_through, first_transfer, last_transfer;
+} s_correction_t;
+
+/*  Writes the canonical text of a correction into buf (as snprintf).
+    Texts go with their length, so that no '|' in a reason can shift a
+    field into the next.  */
+static int s_correction_text(const s_correction_t *c, char *buf, size_t size)
+{
+    return snprintf(
+        buf, size, "%lld|%s|%lld|%lld|%lld|%zu:%s|%zu:%s|%lld|%s|%lld|%lld|%lld",
+        (long long)c->id, c->kind, (long long)c->sale_eid, (long long)c->account,
+        (long long)c->amount, strlen(c->reason), c->reason, strlen(c->admin), c->admin,
+        (long long)c->created_ms, c->period, (long long)c->events_through,
+        (long long)c->first_transfer, (long long)c->last_transfer);
+}
+
+/*  The hash of a correction: SHA-256 of its canonical text, so that a row
+    changed by hand (its reason, its amount, who made it) no longer
+    matches.  Like the transfer chain, it tells a change, it is no
+    signature.  */
+static int s_correction_hash(const s_correction_t *c, uint8_t hash[32])
+{
+    int n = s_correction_text(c, NULL, 0), rc;
+    char *text;
+    if (n < 0)
+        return DN_EINVAL;
+    if (!(text = malloc((size_t)n + 1)))
+        return DN_ENOMEM;
+    s_correction_text(c, text, (size_t)n + 1);
+    rc = dn_sha256(text, (size_t)n, hash);
+    free(text);
+    return rc;
+}
+
+/*  Appends the correction row c (its id and events_through filled here):
+    the last event stored now is where verify replays it.  */
+static int s_correction_insert(dn_ledger_t *self, s_correction_t *c)
+{
+    sqlite3_stmt *stmt;
+    uint8_t hash[32];
+    int rc, step;
+
+    if (dn_db_cached(self->cache,
+                     "SELECT (SELECT coalesce(max(id), 0) + 1 FROM corrections), "
+                     "(SELECT coalesce(max(eid), 0) FROM events)",
+                     &stmt))
+        return DN_EDB;
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW) {
+        c->id = sqlite3_column_int64(stmt, 0);
+        c->events_through = sqlite3_column_int64(stmt, 1);
+    }
+    sqlite3_reset(stmt);
+    if (step != SQLITE_ROW)
+        return DN_EDB;
+    if ((rc = s_correction_hash(c, hash)) != 0)
+        return rc;
+    if (dn_db_cached(
+            self->cache,
+            "INSERT INTO corrections(id, kind, sale_eid, account, amount, reason, "
+            "admin, created_ms, period, events_through, first_transfer, "
+            "last_transfer, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, c->id);
+    sqlite3_bind_text(stmt, 2, c->kind, -1, SQLITE_STATIC);
+    if (c->sale_eid)
+        sqlite3_bind_int64(stmt, 3, c->sale_eid);
+    if (c->account)
+        sqlite3_bind_int64(stmt, 4, c->account);
+    sqlite3_bind_int64(stmt, 5, c->amount);
+    sqlite3_bind_text(stmt, 6, c->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 7, c->admin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 8, c->created_ms);
+    sqlite3_bind_text(stmt, 9, c->period, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 10, c->events_through);
+    if (c->first_transfer) {
+        sqlite3_bind_int64(stmt, 11, c->first_transfer);
+        sqlite3_bind_int64(stmt, 12, c->last_transfer);
+    }
+    sqlite3_bind_blob(stmt, 13, hash, 32, SQLITE_STATIC);
+    rc = dn_db_step_txn(self->db, stmt);
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+/*  The period a correction posts into: that of now_ms, or the first open
+    one after it; a correction belongs to the month it is made in, as a
+    payout does, so it names no other.  */
+static int s_correction_period(dn_ledger_t *self, s_transfer_t *t, int64_t now_ms)
+{
+    int rc = s_periods(self, t, now_ms);
+    t->event_period[0] = '\0';
+    return rc;
+}
+
+/*  Posts the reversal of what sale_eid still holds: for each of its
+    commissions, referrals and overrides, what its clawbacks have not
+    taken back (the bonus too: a void is the whole sale), as 'adjustment'
+    transfers naming the transfer they reverse.  Sets *n to how many and
+    *sum to their total.  The one rule of a void: dn_ledger_void posts
+    with it and verify replays with it.  */
+static int s_void_post(dn_ledger_t *self, int64_t sale_eid, int64_t now_ms, int64_t *n,
+                       int64_t *sum)
+{
+    s_original_t *orig = NULL;
+    size_t count = 0;
+    s_transfer_t base;
+    int rc = s_originals(self, sale_eid, &orig, &count);
+
+    *n = *sum = 0;
+    memset(&base, 0, sizeof base);
+    base.sale_eid = sale_eid;
+    base.created_ms = now_ms;
+    base.code = "adjustment";
+    if (rc == 0)
+        rc = s_correction_period(self, &base, now_ms);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        const s_original_t *o = &orig[i];
+        s_transfer_t t = base;
+        if (o->amount - o->taken <= 0)
+            continue;
+        s_take_back(&t, o, o->amount - o->taken);
+        if ((rc = s_post(self, &t)) == 0 && dn_money_add(*sum, t.amount, sum))
+            rc = DN_EDB; /* more than int64 in one sale's transfers: a damaged file */
+        (*n)++;
+    }
+    free(orig);
+    return rc;
+}
+
+/*  Posts an adjustment of amount (signed) between HQ's expense account
+    (referral expense for a member's account, commission expense for a
+    partner's) and account, into the open period of now_ms (copied into
+    period when not NULL).  */
+static int s_adjust_post(dn_ledger_t *self, int64_t account, int member, int64_t amount,
+                         int64_t now_ms, char *period)
+{
+    s_transfer_t t;
+    int64_t hq;
+    int rc = s_hq_account(self, member ? S_HQ_REFERRAL : S_HQ_COMMISSION, &hq);
+
+    if (rc)
+        return rc;
+    memset(&t, 0, sizeof t);
+    t.code = "adjustment";
+    t.created_ms = now_ms;
+    t.debit = amount > 0 ? hq : account;
+    t.credit = amount > 0 ? account : hq;
+    t.amount = amount > 0 ? amount : -amount; /* |amount| <= DN_LEDGER_MAX_ADJUSTMENT */
+    if ((rc = s_correction_period(self, &t, now_ms)) != 0)
+        return rc;
+    if (period)
+        memcpy(period, t.period, DN_PERIOD_SIZE);
+    return s_post(self, &t);
+}
+
+/*  1 if reason is one line of text a correction accepts.  */
+static int s_valid_reason(const char *reason)
+{
+    return reason && dn_valid_text(reason, DN_CORRECTION_MAX_REASON);
+}
+
+int dn_ledger_sale_find(sqlite3 *db, const char *text, int64_t *eid,
+                        char id[DN_ID_TEXT_SIZE], char *why, size_t why_size)
+{
+    uint8_t lo[DN_ID_BYTES], hi[DN_ID_BYTES];
+    sqlite3_stmt *stmt;
+    size_t digits = 0, len = text ? strlen(text) : 0;
+    int found = 0, step;
+
+    /* hex digits, with hyphens only where the full form has them */
+    memset(lo, 0, sizeof lo);
+    memset(hi, 0xff, sizeof hi);
+    for (size_t i = 0; i < len && len <= 36; i++) {
+        int nibble;
+        char ch = text[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (ch != '-')
+                break;
+            continue;
+        }
+        if (ch >= '0' && ch <= '9')
+            nibble = ch - '0';
+        else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
+            nibble = (ch | 0x20) - 'a' + 10;
+        else
+            break;
+        lo[digits / 2] =
+            (uint8_t)(digits % 2 ? (lo[digits / 2] & 0xf0) | nibble : nibble << 4);
+        hi[digits / 2] = (uint8_t)(digits % 2 ? (hi[digits / 2] & 0xf0) | nibble
+                                              : (nibble << 4) | 0x0f);
+        digits++;
+        if (i + 1 == len)
+            len = 0; /* the whole text was read */
+    }
+    if (len != 0 || digits < 8)
+        return s_why(DN_EINVAL, why, why_size,
+                     "'%.40s' is not a sale id (36 characters like "
+                     "0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d, or at least its first 8 "
+                     "hex digits)",
+                     text ? text : "");
+    if (dn_db_prepare(db,
+                      "SELECT e.eid, e.id FROM events e JOIN sales s ON s.eid = e.eid "
+                      "WHERE e.id BETWEEN ? AND ? ORDER BY e.id LIMIT 2",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, lo, DN_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 2, hi, DN_ID_BYTES, SQLITE_STATIC);
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (found++ == 0 && sqlite3_column_bytes(stmt, 1) == DN_ID_BYTES) {
+            *eid = sqlite3_column_int64(stmt, 0);
+            dn_id_format(sqlite3_column_blob(stmt, 1), id);
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (step != SQLITE_DONE)
+        return DN_EDB;
+    if (found == 0)
+        return s_why(DN_ENOENT, why, why_size, "no sale has the id %s%s", text,
+                     digits < 32 ? "..." : "");
+    if (found > 1)
+        return s_why(DN_EINVAL, why, why_size,
+                     "%s is the start of more than one sale's id: give more of it", text);
+    return 0;
+}
+
+int dn_ledger_void(dn_ledger_t *self, int64_t sale_eid, const char *reason,
+                   const char *admin, int64_t now_ms, int64_t *events_through,
+                   json_t **out, char *why, size_t why_size)
+{
+    char id[DN_ID_TEXT_SIZE] = "", currency[4] = "", when[DN_TIME_TEXT_SIZE];
+    char reversed[DN_MONEY_TEXT_SIZE], refunded[DN_MONEY_TEXT_SIZE];
+    int64_t total = 0, refunds = 0, n = 0, sum = 0;
+    s_correction_t c;
+    s_transfer_t t;
+    sqlite3_stmt *stmt;
+    int rc = 0, step, exponent;
+
+    *out = NULL;
+    if (!s_valid_reason(reason))
+        return s_why(DN_EINVAL, why, why_size,
+                     "a void needs --reason: 1 to %d bytes of text without control "
+                     "characters (why the sale is voided)",
+                     DN_CORRECTION_MAX_REASON);
+    if (dn_db_prepare(
+            self->db,
+            "SELECT e.id, s.total, s.currency, (SELECT coalesce(sum(r.amount), 0) "
+            "  FROM refunds r WHERE r.sale_eid = s.eid), v.id, v.admin, "
+            "v.created_ms, s.held FROM sales s JOIN events e ON e.eid = s.eid "
+            "LEFT JOIN corrections v ON v.kind = 'void' AND v.sale_eid = s.eid "
+            "WHERE s.eid = ?",
+            &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, sale_eid);
+    if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(stmt, 0) == DN_ID_BYTES)
+            dn_id_format(sqlite3_column_blob(stmt, 0), id);
+        total = sqlite3_column_int64(stmt, 1);
+        refunds = sqlite3_column_int64(stmt, 3);
+        if (dn_db_column_copy(stmt, 2, currency, sizeof currency))
+            rc = DN_ENOMEM;
+        if (rc == 0 && sqlite3_column_type(stmt, 4) != SQLITE_NULL) {
+            /* voided already: say when and by whom */
+            dn_time_format(sqlite3_column_int64(stmt, 6), when);
+            rc =
+                s_why(DN_EDUP, why, why_size,
+                      "sale %s was voided already, at %s by %s (correction %lld): a sale "
+                      "is voided once",
+                      id, when, (const char *)sqlite3_column_text(stmt, 5),
+                      (long long)sqlite3_column_int64(stmt, 4));
+        } else if (rc == 0 && sqlite3_column_int(stmt, 7)) {
+            /* held (dn_facts): nothing was posted to reverse */
+            rc = s_why(DN_EDUP, why, why_size,
+                       "sale %s is held and posted nothing: resolve it with 'dealernet-hq "
+                       "exception resolve ID --dismiss' (see exceptions)",
+                       id);
+        }
+    } else if (step == SQLITE_DONE) {
+        rc = s_why(DN_ENOENT, why, why_size, "no sale is stored as event %lld",
+                   (long long)sale_eid);
+    } else {
+        rc = DN_EDB;
+    }
+    sqlite3_finalize(stmt);
+    if (rc)
+        return rc;
+
+    memset(&c, 0, sizeof c);
+    memset(&t, 0, sizeof t);
+    c.kind = "void";
+    c.sale_eid = sale_eid;
+    c.amount = total - refunds > 0 ? total - refunds : 0;
+    c.reason = reason;
+    c.admin = admin;
+    c.created_ms = now_ms;
+    rc = s_correction_period(self, &t, now_ms);
+    memcpy(c.period, t.period, DN_PERIOD_SIZE);
+    if (rc == 0)
+        rc = s_void_post(self, sale_eid, now_ms, &n, &sum);
+    if (rc == 0 && n > 0) {
+        c.last_transfer = self->head_id;
+        c.first_transfer = self->head_id - n + 1;
+    }
+    if (rc == 0)
+        rc = s_correction_insert(self, &c);
+    if (rc == 0)
+        rc = dn_ledger_flush(self);
+    if (rc) {
+        dn_ledger_forget(self);
+        return rc;
+    }
+    *events_through = c.events_through;
+    exponent = dn_money_exponent(currency);
+    if (exponent < 0)
+        exponent = 2;
+    dn_time_format(now_ms, when);
+    dn_money_format(sum, exponent, reversed, sizeof reversed);
+    dn_money_format(c.amount, exponent, refunded, sizeof refunded);
+    *out = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "correction",
+                     (json_int_t)c.id, "sale", id, "reason", reason, "by", admin,
+                     "voided", when, "period", c.period, "transfers", (json_int_t)n,
+                     "reversed", reversed, "refunded", refunded, "currency", currency);
+    return *out ? 0 : DN_ENOMEM;
+}
+
+int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const char *reason,
+                     const char *admin, int64_t now_ms, json_t **out, char *why,
+                     size_t why_size)
+{
+    char name[DN_ACCOUNT_NAME_SIZE], phone[DN_PHONE_SIZE] = "", currency[4] = "";
+    char text[DN_MONEY_TEXT_SIZE], left[DN_MONEY_TEXT_SIZE], when[DN_TIME_TEXT_SIZE];
+    int member = account && strncmp(account, "member:", 7) == 0;
+    dn_registry_partner_t partner;
+    dn_ledger_t *self;
+    s_correction_t c;
+    sqlite3_stmt *stmt;
+    int64_t id = 0, balance = 0;
+    int exponent = 2, rc, step;
+
+    *out = NULL;
+    if (!s_valid_reason(reason))
+        return s_why(
+            DN_EINVAL, why, why_size,
+            "an adjustment needs --reason: 1 to %d bytes of text without control "
+            "characters (why it is made)",
+            DN_CORRECTION_MAX_REASON);
+    rc = dn_ledger_currency(db, currency, &exponent);
+    if (rc == DN_ENOENT)
+        return s_why(rc, why, why_size,
+                     "no plan is set yet, so the ledger has no currency to adjust in");
+    if (rc)
+        return rc;
+    if (amount == 0)
+        return s_why(DN_EINVAL, why, why_size, "an adjustment of 0 changes nothing");
+    if (amount > DN_LEDGER_MAX_ADJUSTMENT || amount < -DN_LEDGER_MAX_ADJUSTMENT) {
+        dn_money_format(DN_LEDGER_MAX_ADJUSTMENT, exponent, text, sizeof text);
+        return s_why(DN_EINVAL, why, why_size,
+                     "an adjustment is at most %s %s either way", text, currency);
+    }
+    if (member) {
+        if (dn_phone_normalize(account + 7, phone))
+            return s_why(DN_EINVAL, why, why_size, "'%.40s' is not a phone number",
+                         account + 7);
+        if (dn_db_prepare(db, "SELECT 1 FROM members WHERE phone = ?", &stmt))
+            return DN_EDB;
+        sqlite3_bind_text(stmt, 1, phone, -1, SQLITE_STATIC);
+        step = sqlite3_step(stmt);
+        sqlite3_finalize(stmt);
+        if (step == SQLITE_DONE)
+            return s_why(DN_ENOENT, why, why_size, "no member with phone %s", phone);
+        if (step != SQLITE_ROW)
+            return DN_EDB;
+        snprintf(name, sizeof name, "member:%s", phone);
+    } else {
+        rc = dn_registry_partner_get(db, account ? account : "", &partner);
+        if (rc == DN_ENOENT)
+            return s_why(rc, why, why_size, "partner %.40s does not exist",
+                         account ? account : "");
+        if (rc)
+            return rc;
+        if (strcmp(partner.kind, "hq") == 0)
+            return s_why(DN_EINVAL, why, why_size,
+                         "partner %s is of kind hq, which never earns: it has no "
+                         "commission account to adjust",
+                         partner.code);
+        snprintf(name, sizeof name, "partner:%s", partner.code);
+    }
+
+    if (!(self = dn_ledger_new(db)))
+        return DN_ENOMEM;
+    if ((rc = dn_db_begin(db)) != 0) {
+        dn_ledger_destroy(&self);
+        return rc;
+    }
+    memset(&c, 0, sizeof c);
+    c.kind = "adjustment";
+    c.amount = amount;
+    c.reason = reason;
+    c.admin = admin;
+    c.created_ms = now_ms;
+    if (member) {
+        rc = s_account(self, name, "member", 0, phone, &id);
+    } else {
+        s_node_t *node;
+        rc = s_node(self, partner.id, &node);
+        if (rc == 0)
+            rc = s_partner_account(self, node, &id);
+    }
+    c.account = id;
+    if (rc == 0)
+        rc = s_adjust_post(self, id, member, amount, now_ms, c.period);
+    if (rc == 0) {
+        c.first_transfer = c.last_transfer = self->head_id;
+        rc = s_correction_insert(self, &c);
+    }
+    if (rc == 0)
+        rc = dn_ledger_flush(self);
+    if (rc == 0 && (rc = dn_db_prepare(db, "SELECT balance FROM accounts WHERE id = ?",
+                                       &stmt)) == 0) {
+        sqlite3_bind_int64(stmt, 1, id);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            balance = sqlite3_column_int64(stmt, 0);
+        else
+            rc = DN_EDB;
+        sqlite3_finalize(stmt);
+    }
+    if (rc == 0)
+        rc = dn_db_commit(db);
+    dn_ledger_destroy(&self);
+    if (rc) {
+        dn_db_rollback(db);
+        return rc;
+    }
+    dn_money_format(amount, exponent, text, sizeof text);
+    dn_money_format(balance, exponent, left, sizeof left);
+    dn_time_format(now_ms, when);
+    *out = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "correction",
+                     (json_int_t)c.id, "account", name, "amount", text, "currency",
+                     currency, "period", c.period, "balance", left, "reason", reason,
+                     "by", admin, "at", when);
+    return *out ? 0 : DN_ENOMEM;
+}
+
+int dn_ledger_corrections(sqlite3 *db, json_t **out)
+{
+    char ledger[4] = "";
+    sqlite3_stmt *stmt;
+    int exponent = 2, rc = dn_ledger_currency(db, ledger, &exponent), step;
+    json_t *list;
+
+    *out = NULL;
+    if (rc && rc != DN_ENOENT)
+        return rc;
+    if (!(list = json_array()))
+        return DN_ENOMEM;
+    if (dn_db_prepare(
+            db,
+            "SELECT c.id, c.kind, c.created_ms, c.admin, e.id, a.name, c.amount, "
+            "(SELECT sum(t.amount) FROM transfers t "
+            "  WHERE t.id BETWEEN c.first_transfer AND c.last_transfer), "
+            "coalesce(s.currency, ?), c.period, CASE WHEN c.first_transfer IS NULL "
+            "THEN 0 ELSE c.last_transfer - c.first_transfer + 1 END, c.reason "
+            "FROM corrections c LEFT JOIN events e ON e.eid = c.sale_eid "
+            "LEFT JOIN sales s ON s.eid = c.sale_eid "
+            "LEFT JOIN accounts a ON a.id = c.account ORDER BY c.id",
+            &stmt)) {
+        json_decref(list);
+        return DN_EDB;
+    }
+    sqlite3_bind_text(stmt, 1, ledger, -1, SQLITE_STATIC);
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        char when[DN_TIME_TEXT_SIZE], sale[DN_ID_TEXT_SIZE] = "";
+        const char *currency = (const char *)sqlite3_column_text(stmt, 8);
+        int e = dn_money_exponent(currency);
+        int is_void = strcmp((const char *)sqlite3_column_text(stmt, 1), "void") == 0;
+        json_t *row;
+        if (e < 0)
+            e = exponent;
+        dn_time_format(sqlite3_column_int64(stmt, 2), when);
+        if (sqlite3_column_bytes(stmt, 4) == DN_ID_BYTES)
+            dn_id_format(sqlite3_column_blob(stmt, 4), sale);
+        row = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:I, s:s}",
+                        "id", (json_int_t)sqlite3_column_int64(stmt, 0), "kind",
+                        (const char *)sqlite3_column_text(stmt, 1), "at", when, "by",
+                        (const char *)sqlite3_column_text(stmt, 3), "sale",
+                        sale[0] ? json_string(sale) : json_null(), "account",
+                        sqlite3_column_type(stmt, 5) == SQLITE_NULL
+                            ? json_null()
+                            : json_string((const char *)sqlite3_column_text(stmt, 5)),
+                        "amount", s_money(sqlite3_column_int64(stmt, 6), e), "reversed",
+                        is_void ? s_money(sqlite3_column_int64(stmt, 7), e) : json_null(),
+                        "currency", currency, "period",
+                        (const char *)sqlite3_column_text(stmt, 9), "transfers",
+                        (json_int_t)sqlite3_column_int64(stmt, 10), "reason",
+                        (const char *)sqlite3_column_text(stmt, 11));
+        if (!row || json_array_append_new(list, row))
+            rc = DN_ENOMEM;
+    }
+    if (rc == 0 && step != SQLITE_DONE) /* a list cut short is not the list */
+        rc = DN_EDB;
+    sqlite3_finalize(stmt);
+    if (rc) {
+        json_decref(list);
+        return rc;
+    }
+    *out = list;
+    return 0;
+}
+
 /* -- verify ------------------------------------------------------------------- */
 
 typedef struct {
     json_t *differences;
-    int64_t events, transfers, accounts;
+    int64_t events, transfers, accounts, corrections;
     int64_t reserved; /* what the stored transfers put in the running total */
     char *why;        /* the step that could not be read, when one fails */
     size_t why_size;
@@ -1838,6 +2400,253 @@ static int s_verify_totals(sqlite3 *db, s_verify_t *v)
     return 0;
 }
 
+/*  The corrections as stored: each row against its hash, its transfers
+    against the row, a void against the sale it voids, and no 'adjustment'
+    transfer outside a correction.  Recomputing what each one posted is
+    s_verify_postings' part (it replays them between the events).  */
+static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
+{
+    sqlite3_stmt *rows = NULL, *range = NULL, *sale = NULL, *left = NULL, *adjust = NULL;
+    int rc = 0, step;
+
+    if (dn_db_prepare(
+            db,
+            "SELECT id, kind, coalesce(sale_eid, 0), coalesce(account, 0), amount, "
+            "reason, admin, created_ms, period, events_through, "
+            "coalesce(first_transfer, 0), coalesce(last_transfer, 0), hash "
+            "FROM corrections ORDER BY id",
+            &rows) ||
+        dn_db_prepare(
+            db,
+            "SELECT count(*), coalesce(sum(code != 'adjustment'), 0), "
+            "coalesce(sum(CASE WHEN ?3 THEN sale_eid IS NOT ?4 OR reverses IS NULL "
+            "ELSE sale_eid IS NOT NULL OR reverses IS NOT NULL END), 0) "
+            "FROM main.transfers WHERE id BETWEEN ?1 AND ?2",
+            &range) ||
+        dn_db_prepare(
+            db,
+            "SELECT s.total - (SELECT coalesce(sum(r.amount), 0) FROM refunds r "
+            "  WHERE r.sale_eid = s.eid AND r.eid <= ?2) FROM sales s WHERE s.eid = ?1",
+            &sale) ||
+        dn_db_prepare(
+            db,
+            "SELECT count(*) FROM main.transfers o WHERE o.sale_eid = ?1 "
+            "AND o.reverses IS NULL AND o.code IN ('commission', 'referral', "
+            "'override') AND o.id < ?2 AND o.amount != (SELECT coalesce(sum(c.amount), "
+            "0) FROM main.transfers c WHERE c.reverses = o.id AND c.id <= ?3)",
+            &left) ||
+        dn_db_prepare(db,
+                      "SELECT t.id, d.name, c.name, t.amount, a.name, a.kind "
+                      "FROM main.transfers t JOIN main.accounts d ON d.id = t.debit "
+                      "JOIN main.accounts c ON c.id = t.credit "
+                      "LEFT JOIN main.accounts a ON a.id = ?2 WHERE t.id = ?1",
+                      &adjust)) {
+        rc = DN_EDB;
+        goto done;
+    }
+    while (rc == 0 && (step = sqlite3_step(rows)) == SQLITE_ROW) {
+        s_correction_t c;
+        uint8_t hash[32];
+        int64_t n = 0, first, last;
+        memset(&c, 0, sizeof c);
+        v->corrections++;
+        c.id = sqlite3_column_int64(rows, 0);
+        c.kind = (const char *)sqlite3_column_text(rows, 1);
+        c.sale_eid = sqlite3_column_int64(rows, 2);
+        c.account = sqlite3_column_int64(rows, 3);
+        c.amount = sqlite3_column_int64(rows, 4);
+        c.reason = (const char *)sqlite3_column_text(rows, 5);
+        c.admin = (const char *)sqlite3_column_text(rows, 6);
+        c.created_ms = sqlite3_column_int64(rows, 7);
+        snprintf(c.period, sizeof c.period, "%s",
+                 (const char *)sqlite3_column_text(rows, 8));
+        c.events_through = sqlite3_column_int64(rows, 9);
+        c.first_transfer = first = sqlite3_column_int64(rows, 10);
+        c.last_transfer = last = sqlite3_column_int64(rows, 11);
+        if (!c.kind || !c.reason || !c.admin) {
+            rc = DN_ENOMEM;
+            break;
+        }
+        if ((rc = s_correction_hash(&c, hash)) != 0)
+            break;
+        if (sqlite3_column_bytes(rows, 12) != 32 ||
+            memcmp(sqlite3_column_blob(rows, 12), hash, 32) != 0)
+            s_diff(v,
+                   "correction %lld: its fields do not hash to its stored hash (altered)",
+                   (long long)c.id);
+
+        /* its transfers: all there, all adjustments, a void's naming the
+           sale and what they reverse, an adjustment's neither */
+        if (first) {
+            sqlite3_reset(range);
+            sqlite3_bind_int64(range, 1, first);
+            sqlite3_bind_int64(range, 2, last);
+            sqlite3_bind_int(range, 3, strcmp(c.kind, "void") == 0);
+            sqlite3_bind_int64(range, 4, c.sale_eid);
+            if (sqlite3_step(range) != SQLITE_ROW) {
+                rc = DN_EDB;
+                break;
+            }
+            n = sqlite3_column_int64(range, 0);
+            if (n != last - first + 1)
+                s_diff(v, "correction %lld: %lld of its transfers %lld..%lld are stored",
+                       (long long)c.id, (long long)n, (long long)first, (long long)last);
+            if (sqlite3_column_int64(range, 1) || sqlite3_column_int64(range, 2))
+                s_diff(v,
+                       "correction %lld: its transfers %lld..%lld are not all %s "
+                       "adjustments",
+                       (long long)c.id, (long long)first, (long long)last,
+                       strcmp(c.kind, "void") == 0 ? "the sale's reversing" : "plain");
+        }
+
+        if (strcmp(c.kind, "void") == 0) {
+            /* the part of the sale it counts as refunded ... */
+            sqlite3_reset(sale);
+            sqlite3_bind_int64(sale, 1, c.sale_eid);
+            sqlite3_bind_int64(sale, 2, c.events_through);
+            step = sqlite3_step(sale);
+            if (step == SQLITE_DONE)
+                s_diff(v, "correction %lld: voids event %lld, which is no stored sale",
+                       (long long)c.id, (long long)c.sale_eid);
+            else if (step != SQLITE_ROW)
+                rc = DN_EDB;
+            else if (sqlite3_column_int64(sale, 0) != c.amount)
+                s_diff(
+                    v,
+                    "correction %lld: the void of sale %lld counts %lld minor units as "
+                    "refunded; the sale had %lld unrefunded then",
+                    (long long)c.id, (long long)c.sale_eid, (long long)c.amount,
+                    (long long)sqlite3_column_int64(sale, 0));
+            /* ... and nothing of the sale left unreversed after it */
+            if (rc == 0 && first) {
+                sqlite3_reset(left);
+                sqlite3_bind_int64(left, 1, c.sale_eid);
+                sqlite3_bind_int64(left, 2, first);
+                sqlite3_bind_int64(left, 3, last);
+                if (sqlite3_step(left) != SQLITE_ROW)
+                    rc = DN_EDB;
+                else if (sqlite3_column_int64(left, 0))
+                    s_diff(v,
+                           "correction %lld: after the void of sale %lld, %lld of its "
+                           "transfers are not wholly reversed",
+                           (long long)c.id, (long long)c.sale_eid,
+                           (long long)sqlite3_column_int64(left, 0));
+            }
+        } else if (!first || last != first) {
+            s_diff(v, "correction %lld: an adjustment has one transfer, not %lld",
+                   (long long)c.id, (long long)(first ? last - first + 1 : 0));
+        } else {
+            /* the one transfer moves what the row says, between the
+               account and HQ's expense of its kind */
+            const char *debit, *credit, *name, *kind, *hq;
+            sqlite3_reset(adjust);
+            sqlite3_bind_int64(adjust, 1, first);
+            sqlite3_bind_int64(adjust, 2, c.account);
+            if ((step = sqlite3_step(adjust)) == SQLITE_ROW) {
+                debit = (const char *)sqlite3_column_text(adjust, 1);
+                credit = (const char *)sqlite3_column_text(adjust, 2);
+                name = (const char *)sqlite3_column_text(adjust, 4);
+                kind = (const char *)sqlite3_column_text(adjust, 5);
+                hq =
+                    kind && strcmp(kind, "member") == 0 ? "hq:referral" : "hq:commission";
+                if (!debit || !credit) {
+                    rc = DN_ENOMEM;
+                } else if (!name ||
+                           sqlite3_column_int64(adjust, 3) !=
+                               (c.amount > 0 ? c.amount : -c.amount) ||
+                           strcmp(c.amount > 0 ? debit : credit, hq) != 0 ||
+                           strcmp(c.amount > 0 ? credit : debit, name) != 0) {
+                    s_diff(
+                        v,
+                        "correction %lld: its transfer %lld moves %lld minor units %s -> "
+                        "%s; the correction says %+lld to %s",
+                        (long long)c.id, (long long)first,
+                        (long long)sqlite3_column_int64(adjust, 3), debit, credit,
+                        (long long)c.amount, name ? name : "an account that is not");
+                }
+            } else if (step != SQLITE_DONE) {
+                rc = DN_EDB;
+            }
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE) /* corrections not checked are not "ok" */
+        rc = DN_EDB;
+    sqlite3_finalize(rows);
+    rows = NULL;
+
+    /* every adjustment transfer is some correction's */
+    if (rc == 0 &&
+        dn_db_prepare(db,
+                      "SELECT t.id FROM main.transfers t WHERE t.code = 'adjustment' "
+                      "AND NOT EXISTS (SELECT 1 FROM corrections c WHERE "
+                      "t.id BETWEEN c.first_transfer AND c.last_transfer) "
+                      "ORDER BY t.id",
+                      &rows))
+        rc = DN_EDB;
+    while (rc == 0 && (step = sqlite3_step(rows)) == SQLITE_ROW)
+        s_diff(v, "transfer %lld: an adjustment that no correction made",
+               (long long)sqlite3_column_int64(rows, 0));
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = DN_EDB;
+done:
+    sqlite3_finalize(rows);
+    sqlite3_finalize(range);
+    sqlite3_finalize(sale);
+    sqlite3_finalize(left);
+    sqlite3_finalize(adjust);
+    return rc;
+}
+
+/*  One correction to replay, as s_verify_postings reads it.  */
+typedef struct {
+    int64_t id, sale_eid, account, amount, created_ms, events_through;
+    int is_void;
+} s_replay_t;
+
+/*  Replays correction r through the posting code into verify's scratch
+    tables: a void reverses what the replayed sale still holds there, an
+    adjustment posts its row's amount to the same account by name.  */
+static int s_replay_correction(dn_ledger_t *ledger, sqlite3_stmt *account,
+                               const s_replay_t *r, s_verify_t *v)
+{
+    char name[DN_ACCOUNT_NAME_SIZE], kind[16], phone[DN_PHONE_SIZE];
+    int64_t n, sum, id, partner_id;
+    int rc, step;
+
+    if (r->is_void)
+        return s_void_post(ledger, r->sale_eid, r->created_ms, &n, &sum);
+    sqlite3_reset(account);
+    sqlite3_bind_int64(account, 1, r->account);
+    step = sqlite3_step(account);
+    if (step == SQLITE_DONE) {
+        s_diff(v, "correction %lld: adjusts account %lld, which does not exist",
+               (long long)r->id, (long long)r->account);
+        return 0;
+    }
+    if (step != SQLITE_ROW || dn_db_column_copy(account, 0, name, sizeof name) ||
+        dn_db_column_copy(account, 1, kind, sizeof kind) ||
+        dn_db_column_copy(account, 3, phone, sizeof phone))
+        return DN_EDB;
+    partner_id = sqlite3_column_int64(account, 2);
+    if (strcmp(kind, "partner") != 0 && strcmp(kind, "member") != 0) {
+        s_diff(v,
+               "correction %lld: adjusts %s, which is no partner's or member's account",
+               (long long)r->id, name);
+        return 0;
+    }
+    if (r->amount == 0 || r->amount > DN_LEDGER_MAX_ADJUSTMENT ||
+        r->amount < -DN_LEDGER_MAX_ADJUSTMENT) {
+        s_diff(v, "correction %lld: adjusts by %lld minor units, out of range",
+               (long long)r->id, (long long)r->amount);
+        return 0;
+    }
+    rc = s_account(ledger, name, kind, partner_id, phone[0] ? phone : NULL, &id);
+    if (rc == 0)
+        rc = s_adjust_post(ledger, id, strcmp(kind, "member") == 0, r->amount,
+                           r->created_ms, NULL);
+    return rc;
+}
+
 /*  Replays every sale and refund into TEMP tables through the posting code
     and compares with what is stored.  Held sales and their refunds post
     nothing (HOLD): the replay skips them, so a transfer stored for one
@@ -1859,22 +2668,65 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
     /* What a transfer is, independent of ids and posting time, and how
        many times it was posted: EXCEPT compares sets, so without the count
        an event posted twice would look like one posted once.  */
+    /* A correction's transfers are told by what they belong to: the void
+       of a sale, or a manual correction (by the accounts they name).  */
     static const char *const shape =
-        "SELECT t.source_eid, t.code, d.name, c.name, t.amount, coalesce(t.level, -1), "
+        "SELECT CASE WHEN t.source_eid IS NOT NULL THEN 'event ' || t.source_eid "
+        "WHEN t.sale_eid IS NOT NULL THEN 'the void of sale ' || t.sale_eid "
+        "ELSE 'a manual correction' END, t.code, d.name, c.name, t.amount, "
+        "coalesce(t.level, -1), "
         "coalesce(t.rate_bps, -1), coalesce(t.category, ''), t.bonus, count(*) "
         "FROM %s.transfers t "
         "JOIN %s.accounts d ON d.id = t.debit JOIN %s.accounts c ON c.id = t.credit "
-        "WHERE t.code IN ('commission', 'referral', 'override', 'clawback') "
+        "WHERE t.code IN ('commission', 'referral', 'override', 'clawback', "
+        "'adjustment') "
         "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9";
-    char sql[2048], a[700], b[700];
-    sqlite3_stmt *stmt;
+    char sql[2048], a[800], b[800];
+    sqlite3_stmt *stmt, *account = NULL;
+    s_replay_t *replay = NULL;
+    size_t n_replay = 0, cap = 0, next = 0;
     dn_ledger_t *ledger;
-    int rc = 0, row = 0;
+    int rc = 0, row = 0, step;
 
     if (dn_db_exec(db, scratch))
         return s_unread(v, DN_EDB, "a scratch copy of the ledger");
-    if (!(ledger = dn_ledger_new(db)))
-        return DN_ENOMEM;
+    /* The corrections, in the order they were made among the events.  */
+    if (dn_db_prepare(
+            db,
+            "SELECT id, kind = 'void', coalesce(sale_eid, 0), coalesce(account, 0), "
+            "amount, created_ms, events_through FROM corrections "
+            "ORDER BY events_through, id",
+            &stmt))
+        return s_unread(v, DN_EDB, "the corrections");
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        s_replay_t *r, *bigger = dn_array_grow(replay, &cap, n_replay, sizeof *r, 8);
+        if (!bigger) {
+            rc = DN_ENOMEM;
+            break;
+        }
+        replay = bigger;
+        r = &replay[n_replay++];
+        r->id = sqlite3_column_int64(stmt, 0);
+        r->is_void = sqlite3_column_int(stmt, 1);
+        r->sale_eid = sqlite3_column_int64(stmt, 2);
+        r->account = sqlite3_column_int64(stmt, 3);
+        r->amount = sqlite3_column_int64(stmt, 4);
+        r->created_ms = sqlite3_column_int64(stmt, 5);
+        r->events_through = sqlite3_column_int64(stmt, 6);
+    }
+    if (rc == 0 && step != SQLITE_DONE) /* a replay without some corrections is wrong */
+        rc = s_unread(v, DN_EDB, "the corrections");
+    sqlite3_finalize(stmt);
+    if (rc == 0 && dn_db_prepare(db,
+                                 "SELECT name, kind, coalesce(partner_id, 0), phone "
+                                 "FROM main.accounts WHERE id = ?",
+                                 &account))
+        rc = DN_EDB;
+    if (rc || !(ledger = dn_ledger_new(db))) {
+        sqlite3_finalize(account);
+        free(replay);
+        return rc ? rc : DN_ENOMEM;
+    }
     /* Each event as the server believed it when it stored it (dn_facts:
        its time, its seller), held ones left out as they were.  */
     if (dn_db_prepare(db,
@@ -1882,12 +2734,20 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
                       "WHERE kind IN ('sale', 'refund') ORDER BY eid",
                       &stmt)) {
         dn_ledger_destroy(&ledger);
+        sqlite3_finalize(account);
+        free(replay);
         return s_unread(v, DN_EDB, "the sale and refund events");
     }
     while (rc == 0 && (row = dn_db_row(stmt, "verify: sale and refund events")) == 1) {
         Dealernet__Event *ev = NULL;
         int64_t eid = sqlite3_column_int64(stmt, 0);
         int held;
+        /* the corrections made before this event was stored come first */
+        while (rc == 0 && next < n_replay && replay[next].events_through < eid)
+            rc = s_finish(ledger,
+                          s_replay_correction(ledger, account, &replay[next++], v));
+        if (rc)
+            break;
         rc = dn_facts_load(db, eid, &ev, &held);
         if (rc == DN_EPROTO) { /* reported by the chain check */
             rc = 0;
@@ -1906,9 +2766,13 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
     sqlite3_finalize(stmt);
     if (rc == 0 && row < 0)
         rc = s_unread(v, DN_EDB, "the sale and refund events");
+    while (rc == 0 && next < n_replay)
+        rc = s_finish(ledger, s_replay_correction(ledger, account, &replay[next++], v));
     if (rc == 0)
         rc = dn_ledger_flush(ledger);
     dn_ledger_destroy(&ledger);
+    sqlite3_finalize(account);
+    free(replay);
     if (rc)
         return s_unread(v, rc, "what the rules give (the replay of the events)");
 
@@ -1920,17 +2784,19 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
             return s_unread(v, DN_EDB, "the comparison of the postings");
         while ((row = dn_db_row(stmt, "verify: compare the postings")) == 1) {
             s_diff(v,
-                   "%s: %s of event %lld, %s -> %s, %lld minor units (level %d, rate %d, "
+                   "%s: %s of %s, %s -> %s, %lld minor units (level %d, rate %d, "
                    "category '%s'%s) x %d",
                    side == 0 ? "posted but not what the rules give"
                              : "the rules give but not posted",
                    (const char *)sqlite3_column_text(stmt, 1),
-                   (long long)sqlite3_column_int64(stmt, 0),
+                   (const char *)sqlite3_column_text(stmt, 0),
                    (const char *)sqlite3_column_text(stmt, 2),
                    (const char *)sqlite3_column_text(stmt, 3),
                    (long long)sqlite3_column_int64(stmt, 4), sqlite3_column_int(stmt, 5),
-                   sqlite3_column_int(stmt, 6), (const char *)sqlite3_column_text(stmt, 7),
-                   sqlite3_column_int(stmt, 8) ? ", bonus" : "", sqlite3_column_int(stmt, 9));
+                   sqlite3_column_int(stmt, 6),
+                   (const char *)sqlite3_column_text(stmt, 7),
+                   sqlite3_column_int(stmt, 8) ? ", bonus" : "",
+                   sqlite3_column_int(stmt, 9));
         }
         sqlite3_finalize(stmt);
         if (row < 0)
@@ -1972,6 +2838,8 @@ int dn_ledger_verify(const char *path, json_t **out, char *why, size_t why_size)
     if (rc == 0)
         rc = s_verify_totals(db, &v);
     if (rc == 0)
+        rc = s_verify_corrections(db, &v);
+    if (rc == 0)
         rc = s_verify_postings(db, &v);
     dn_db_exec(db, "ROLLBACK");
     sqlite3_close(db);
@@ -1979,9 +2847,11 @@ int dn_ledger_verify(const char *path, json_t **out, char *why, size_t why_size)
         json_decref(v.differences);
         return rc;
     }
-    *out = json_pack("{s:b, s:I, s:I, s:I, s:o}", "ok", json_array_size(v.differences) == 0,
-                     "events", (json_int_t)v.events, "transfers", (json_int_t)v.transfers,
-                     "accounts", (json_int_t)v.accounts, "differences", v.differences);
+    *out = json_pack("{s:b, s:I, s:I, s:I, s:I, s:o}", "ok",
+                     json_array_size(v.differences) == 0, "events", (json_int_t)v.events,
+                     "transfers", (json_int_t)v.transfers, "accounts",
+                     (json_int_t)v.accounts, "corrections", (json_int_t)v.corrections,
+                     "differences", v.differences);
     if (!*out)
         return DN_ENOMEM;
     return json_array_size(v.differences) ? DN_ECHAIN : 0;

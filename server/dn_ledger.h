@@ -32,11 +32,15 @@
         completing refund.
     Periods are calendar months (UTC); a closed month is never posted into:
     a late event posts into the next open month and names its own month.
+    HQ's corrections -- a sale's void, a manual adjustment -- are appended
+    as transfers too, each recording who and why (see "corrections"
+    below).
 */
 #ifndef DN_LEDGER_H
 #define DN_LEDGER_H
 
 #include "dealernet.pb-c.h"
+#include "dn_id.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -107,7 +111,9 @@ int dn_ledger_period_list(sqlite3 *db, int64_t now_ms, json_t **out);
     non-NULL) for period (YYYY-MM; NULL: the current month):
     {"account", "period", "currency", "opening", "closing", "transfers":
     [{"id", "date", "code", "amount" (signed: + credit, - debit), "sale",
-    "level", "rate_bps", "category", "late_from", "ref", "counterparty"}],
+    "level", "rate_bps", "category", "late_from", "ref", "counterparty",
+    "bonus", "correction" ("void" or "adjustment" for a correction's
+    transfer, else null), "reason" (the correction's, else null)}],
     and totals by code}.  Amounts as decimal strings in the ledger currency.
     Returns 0, DN_ENOENT (no such partner or member), DN_EPARSE (bad
     period), DN_EDB.  */
@@ -130,6 +136,82 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
 /*  The ledger currency (that of the plans), or DN_ENOENT before any plan.  */
 int dn_ledger_currency(sqlite3 *db, char currency[4], int *exponent);
 
+/* -- corrections: HQ's void and adjustment, append-only ------------------------
+
+    A correction is HQ's, not a site's: it is no event, so it is kept in
+    the table `corrections` (this module owns it) with who made it (the
+    admin key's name) and why (a reason, 1..DN_CORRECTION_MAX_REASON bytes
+    of text without control characters).  Its transfers carry code
+    'adjustment' and sit in the transfer chain like every other; a void's
+    transfers each name the transfer they reverse (`reverses`) and the
+    sale, a manual adjustment's name neither.  The code 'adjustment' was in
+    the transfers' CHECK from the start: a new code would have meant
+    copying the append-only, hash-chained table whole to change one CHECK.
+
+    The row's amount: an adjustment's signed amount (+ credits the
+    account, - debits it); a void's share of the sale's total that it
+    counts as refunded (the total less the refunds stored before it), for
+    the reports.  events_through is the last event stored before the
+    correction: verify replays the correction there, between the events,
+    and so do the rollups when they are rebuilt.  */
+
+#define DN_CORRECTION_MAX_REASON 200 /* bytes of UTF-8 */
+/*  The largest adjustment, in minor units either way (1,000,000,000.00 at
+    two decimals): a bound far above any commission, so that no run of
+    adjustments brings a balance near int64.  */
+#define DN_LEDGER_MAX_ADJUSTMENT 100000000000LL
+
+/*  Finds the sale whose event id is text: the 36-character form
+    ("0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d", either case) or a prefix of
+    it of at least 8 hex digits (hyphens where the full form has them).
+    Sets *eid and id (the full form).  Returns 0; DN_EINVAL (not an id or
+    such a prefix, or a prefix of more than one sale); DN_ENOENT (no sale
+    has it); DN_EDB.  why holds one line.  */
+int dn_ledger_sale_find(sqlite3 *db, const char *text, int64_t *eid,
+                        char id[DN_ID_TEXT_SIZE], char *why, size_t why_size);
+
+/*  Voids the sale sale_eid inside the caller's transaction, with the
+    ledger self made on db: for every commission, referral and override
+    transfer of the sale (the first-purchase bonus too), one 'adjustment'
+    transfer back of what the sale's refunds have not already taken back,
+    posted into the open period of now_ms; then the correction row.  A
+    refund of the sale stored later finds nothing left and posts nothing.
+    The caller rolls the sale's rollups back too (dn_report_void, with
+    *events_through) and commits.  Sets *out to {"correction", "sale",
+    "reason", "by", "voided" (ISO-8601), "period", "transfers" (how many),
+    "reversed" (their sum), "refunded" (the row's amount), "currency"}.
+    Returns 0; DN_EINVAL (reason not acceptable); DN_EDUP (voided already:
+    why says when and by whom); DN_ENOENT (no such sale); DN_EDB,
+    DN_ENOMEM (the caller rolls back).  why holds one line.  */
+int dn_ledger_void(dn_ledger_t *self, int64_t sale_eid, const char *reason,
+                   const char *admin, int64_t now_ms, int64_t *events_through,
+                   json_t **out, char *why, size_t why_size);
+
+/*  Posts a manual adjustment of amount (minor units, non-zero, at most
+    DN_LEDGER_MAX_ADJUSTMENT either way) in one transaction: between
+    hq:commission and the commission account of partner `account` (a
+    code), or between hq:referral and a member's referral credit when
+    account is "member:PHONE" (any phone format; the member must exist).
+    Positive credits the account, negative debits it (a balance may go
+    below zero: the partner then owes it, and payouts wait).  Posted into
+    the open period of now_ms, recorded as a correction.  Sets *out to
+    {"correction", "account", "amount" (signed), "currency", "period",
+    "balance" (after), "reason", "by", "at"}.  Returns 0; DN_EINVAL (bad
+    amount or reason, an hq partner); DN_ENOENT (no such partner or
+    member; no plan, so no currency); DN_EDB, DN_ENOMEM.  */
+int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const char *reason,
+                     const char *admin, int64_t now_ms, json_t **out, char *why,
+                     size_t why_size);
+
+/*  Sets *out to a new JSON array of the corrections, oldest first:
+    {"id", "kind" ("void" or "adjustment"), "at" (ISO-8601), "by",
+    "sale" (a void's sale id, else null), "account" (an adjustment's
+    account, else null), "amount" (an adjustment's signed amount, a void's
+    part of the sale counted as refunded), "reversed" (the sum of a void's
+    transfers, else null), "currency", "period", "transfers", "reason"}.
+    Returns 0, DN_EDB, DN_ENOMEM.  */
+int dn_ledger_corrections(sqlite3 *db, json_t **out);
+
 /*  Recomputes and compares everything the ledger can prove, reading the
     database file at path on its own connection: every site's event chain
     (hashes, links, batch signatures), the transfer chain, that every
@@ -137,16 +219,19 @@ int dn_ledger_currency(sqlite3 *db, char currency[4], int *exponent);
     zero, that nothing was posted into a period after it closed, and every
     commission, referral, override and clawback recomputed from the stored
     events with the plans and tree in force at each sale's time (held sales
-    and their refunds posting nothing), and that the running totals
-    (money_totals) are what the posted sales and the transfers add up to.
-    Sets *out to a new JSON object {"ok", "events", "transfers",
-    "accounts", "differences": [one line each]}.  Returns 0 if no
-    difference, DN_ECHAIN if any, DN_EDB, DN_ENOMEM.  A read that fails
-    (a query that errs, a row loop that ends on anything but
-    SQLITE_DONE) fails verify with why naming the step ("verify: cannot
-    read the accounts (database error); nothing was verified") and *out
-    NULL: verify never says ok having checked less than all.  why may be
-    NULL.  */
+    and their refunds posting nothing); every correction: its row against
+    its hash and its transfers, replayed between the events where it was
+    made (a void must reverse exactly what the sale still held then, an
+    adjustment post exactly its row), and no 'adjustment' transfer without
+    its correction; and that the running totals (money_totals) are what the
+    posted sales and the transfers add up to.  Sets *out to a new JSON
+    object {"ok", "events", "transfers", "accounts", "corrections",
+    "differences": [one line each]}.  Returns 0 if no difference,
+    DN_ECHAIN if any, DN_EDB, DN_ENOMEM.  A read that fails (a query that
+    errs, a row loop that ends on anything but SQLITE_DONE) fails verify
+    with why naming the step ("verify: cannot read the accounts (database
+    error); nothing was verified") and *out NULL: verify never says ok
+    having checked less than all.  why may be NULL.  */
 int dn_ledger_verify(const char *path, json_t **out, char *why, size_t why_size);
 
 #endif

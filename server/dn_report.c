@@ -461,6 +461,26 @@ static int s_refund_categories(dn_report_t *self, int64_t eid, int64_t sale_eid,
     return rc;
 }
 
+/*  1 if sale_eid was voided before event eid was stored, 0 if not, or
+    DN_EDB.  */
+static int s_voided_before(dn_report_t *self, int64_t sale_eid, int64_t eid)
+{
+    sqlite3_stmt *stmt;
+    int step;
+    if (dn_db_cached(self->cache,
+                     "SELECT 1 FROM corrections WHERE kind = 'void' AND sale_eid = ? "
+                     "AND events_through < ?",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, sale_eid);
+    sqlite3_bind_int64(stmt, 2, eid);
+    step = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (step == SQLITE_ROW)
+        return 1;
+    return step == SQLITE_DONE ? 0 : DN_EDB; /* not "not voided" */
+}
+
 static int s_post_refund(dn_report_t *self, int64_t eid, const Dealernet__Event *ev)
 {
     char seller[DN_MAX_CODE_LEN + 1] = "", currency[4] = "", period[DN_PERIOD_SIZE];
@@ -490,6 +510,10 @@ static int s_post_refund(dn_report_t *self, int64_t eid, const Dealernet__Event 
         return DN_EDB;
     if (!sale_eid)
         return 0; /* refund rows are written by ingest before this call */
+    /* A refund of a sale voided before it was stored counts nowhere: the
+       void counted the whole sale as refunded already.  */
+    if ((rc = s_voided_before(self, sale_eid, eid)) != 0)
+        return rc > 0 ? 0 : rc;
     if ((rc = s_refund_categories(self, eid, sale_eid, ev->refund)) != 0)
         return rc;
     /* the team the sale counted in, as it stood at the sale's time */
@@ -512,6 +536,49 @@ int dn_report_post(dn_report_t *self, int64_t eid, const Dealernet__Event *ev,
         break;
     default:
         break; /* sign-ups and updates: the reports read the members table */
+    }
+    if (rc)
+        dn_report_forget(self);
+    return rc;
+}
+
+int dn_report_void(dn_report_t *self, int64_t sale_eid, int64_t events_through,
+                   int64_t void_ms)
+{
+    char seller[DN_MAX_CODE_LEN + 1] = "", currency[4] = "", period[DN_PERIOD_SIZE];
+    int64_t sale_ms = 0, stored_ms = 0, left = 0;
+    sqlite3_stmt *stmt;
+    size_t n = 0;
+    int rc = 0, step;
+
+    if (dn_db_cached(self->cache,
+                     "SELECT s.seller, s.recorded_at_ms, s.currency, e.received_ms, "
+                     "s.total - (SELECT coalesce(sum(r.amount), 0) FROM refunds r "
+                     "  WHERE r.sale_eid = s.eid AND r.eid <= ?) "
+                     "FROM sales s JOIN events e ON e.eid = s.eid WHERE s.eid = ?",
+                     &stmt)) {
+        dn_report_forget(self);
+        return DN_EDB;
+    }
+    sqlite3_bind_int64(stmt, 1, events_through);
+    sqlite3_bind_int64(stmt, 2, sale_eid);
+    if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        sale_ms = sqlite3_column_int64(stmt, 1);
+        stored_ms = sqlite3_column_int64(stmt, 3);
+        left = sqlite3_column_int64(stmt, 4);
+        if (dn_db_column_copy(stmt, 0, seller, sizeof seller) ||
+            dn_db_column_copy(stmt, 2, currency, sizeof currency))
+            step = SQLITE_NOMEM;
+    }
+    sqlite3_reset(stmt);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = DN_EDB;
+    /* the team the sale counted in, as it stood at the sale's time; a sale
+       refunded in full already has nothing left to count */
+    if (rc == 0 && step == SQLITE_ROW && left > 0 &&
+        (rc = s_upline(self, seller, sale_ms, stored_ms, &n)) == 0 && n > 0) {
+        dn_ledger_period_of(void_ms, period);
+        rc = s_add_team(self, n, period, currency, 0, 0, 1, left);
     }
     if (rc)
         dn_report_forget(self);
@@ -557,8 +624,25 @@ int dn_report_rebuild(sqlite3 *db)
         }
     }
     sqlite3_finalize(stmt);
+    stmt = NULL;
     if (rc == 0 && step != SQLITE_DONE) /* rollups of some events are wrong */
         rc = DN_EDB;
+    /* Then the voids.  Where each falls among the events does not change
+       the sums: what it counts is the sale less the refunds stored before
+       it (by eid), and the refunds after it were skipped above, by the
+       same rule.  */
+    if (rc == 0 &&
+        dn_db_prepare(db,
+                      "SELECT sale_eid, events_through, created_ms FROM corrections "
+                      "WHERE kind = 'void' ORDER BY id",
+                      &stmt))
+        rc = DN_EDB;
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW)
+        rc = dn_report_void(self, sqlite3_column_int64(stmt, 0),
+                            sqlite3_column_int64(stmt, 1), sqlite3_column_int64(stmt, 2));
+    if (rc == 0 && step != SQLITE_DONE) /* rollups without some voids are wrong */
+        rc = DN_EDB;
+    sqlite3_finalize(stmt);
     if (rc == 0)
         rc = dn_report_flush(self);
     dn_report_destroy(&self);
@@ -680,9 +764,11 @@ int dn_report_by_parse(const char *text, dn_report_by_t *by)
     return DN_EINVAL;
 }
 
-/*  The group key and its order, for sales (time column s.recorded_at_ms)
-    and for refunds (e.recorded_at_ms, the refund's own time).  */
-static void s_key_sql(dn_report_by_t by, int refund, const char **key, const char **ord)
+/*  The group key and its order, for rows whose time is the column when:
+    sales (s.recorded_at_ms), refunds (e.recorded_at_ms, the refund's own
+    time) and voids (v.created_ms, the void's time).  */
+static void s_key_sql(dn_report_by_t by, const char *when, char *key, size_t key_size,
+                      const char **ord)
 {
     static const char *const channel_key =
         "CASE s.channel WHEN 1 THEN 'store' WHEN 2 THEN 'online' "
@@ -692,40 +778,47 @@ static void s_key_sql(dn_report_by_t by, int refund, const char **key, const cha
     *ord = "0";
     switch (by) {
     case DN_REPORT_BY_PARTNER:
-        *key = "s.seller";
+        snprintf(key, key_size, "s.seller");
         break;
     case DN_REPORT_BY_SITE:
-        *key = "st.code";
+        snprintf(key, key_size, "st.code");
         break;
     case DN_REPORT_BY_CHANNEL:
-        *key = channel_key;
+        snprintf(key, key_size, "%s", channel_key);
         *ord = channel_ord;
         break;
     case DN_REPORT_BY_DAY:
-        *key = refund ? "strftime('%Y-%m-%d', e.recorded_at_ms / 1000, 'unixepoch')"
-                      : "strftime('%Y-%m-%d', s.recorded_at_ms / 1000, 'unixepoch')";
+        snprintf(key, key_size, "strftime('%%Y-%%m-%%d', %s / 1000, 'unixepoch')", when);
         break;
     case DN_REPORT_BY_CATEGORY: /* see s_sales_sql */
     case DN_REPORT_BY_MONTH:
     default:
-        *key = refund ? "strftime('%Y-%m', e.recorded_at_ms / 1000, 'unixepoch')"
-                      : "strftime('%Y-%m', s.recorded_at_ms / 1000, 'unixepoch')";
+        snprintf(key, key_size, "strftime('%%Y-%%m', %s / 1000, 'unixepoch')", when);
         break;
     }
 }
 
+/*  A refund r of a sale voided before it was stored counts nowhere (the
+    void counted the whole sale); a void v counts as one refund of what
+    the sale's earlier refunds had left (v.amount), on its own day.  */
+#define S_NOT_AFTER_VOID                                                                 \
+    " AND NOT EXISTS (SELECT 1 FROM corrections v WHERE v.kind = 'void'"                 \
+    " AND v.sale_eid = r.sale_eid AND v.events_through < r.eid)"
+
 /*  Builds the grouping query into sql.  ?1 .. ?2 the time range, ?3 the
     seller or NULL.  Rows: key, currency, sales, total, refunds, refunded.
     Without bounds (all) the sales are scanned rather than read through the
-    time index ("+" hides it from the planner); refunds always drive their
-    joins (CROSS JOIN keeps the order), never a scan of the events.  */
+    time index ("+" hides it from the planner); refunds and voids always
+    drive their joins (CROSS JOIN keeps the order), never a scan of the
+    events or the sales.  */
 static void s_sales_sql(dn_report_by_t by, int all, char *sql, size_t size)
 {
     const char *when = all ? "+s.recorded_at_ms" : "s.recorded_at_ms";
     static const char *const tail =
         ") SELECT k, currency, sum(n), sum(total), sum(r), sum(refunded) FROM f "
         "GROUP BY ord, k, currency ORDER BY ord, k, currency";
-    const char *skey, *sord, *rkey, *rord;
+    char skey[256], rkey[256], vkey[256];
+    const char *sord, *rord, *vord;
 
     if (by == DN_REPORT_BY_CATEGORY) {
         snprintf(
@@ -741,13 +834,26 @@ static void s_sales_sql(dn_report_by_t by, int all, char *sql, size_t size)
             "FROM refund_categories c CROSS JOIN events e ON e.eid = c.refund_eid "
             "JOIN sales s ON s.eid = c.sale_eid "
             "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) "
-            "AND s.held = 0"
+            "AND s.held = 0 "
+            /* a void: what each category had left after the refunds before
+               it (the only ones split: those after it are not) */
+            "UNION ALL "
+            "SELECT k, 0, currency, 0, 0, 1, amount FROM ("
+            "  SELECT coalesce(l.category, '') AS k, s.currency AS currency, "
+            "  sum(l.quantity * l.unit_price) - (SELECT coalesce(sum(c.amount), 0) "
+            "    FROM refund_categories c WHERE c.sale_eid = s.eid "
+            "    AND c.category = coalesce(l.category, '')) AS amount "
+            "  FROM corrections v CROSS JOIN sales s ON s.eid = v.sale_eid "
+            "  JOIN sale_lines l ON l.sale_eid = s.eid "
+            "  WHERE v.kind = 'void' AND v.created_ms BETWEEN ?1 AND ?2 AND s.held = 0 "
+            "  AND (?3 IS NULL OR s.seller = ?3) GROUP BY v.id, 1) WHERE amount > 0"
             "%s",
             when, tail);
         return;
     }
-    s_key_sql(by, 0, &skey, &sord);
-    s_key_sql(by, 1, &rkey, &rord);
+    s_key_sql(by, "s.recorded_at_ms", skey, sizeof skey, &sord);
+    s_key_sql(by, "e.recorded_at_ms", rkey, sizeof rkey, &rord);
+    s_key_sql(by, "v.created_ms", vkey, sizeof vkey, &vord);
     snprintf(sql, size,
              "WITH f(k, ord, currency, n, total, r, refunded) AS ("
              "SELECT %s, %s, s.currency, 1, s.total, 0, 0 "
@@ -757,10 +863,16 @@ static void s_sales_sql(dn_report_by_t by, int all, char *sql, size_t size)
              "SELECT %s, %s, s.currency, 0, 0, 1, r.amount "
              "FROM refunds r CROSS JOIN events e ON e.eid = r.eid "
              "JOIN sales s ON s.eid = r.sale_eid JOIN sites st ON st.id = s.site_id "
-             "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) "
-             "AND s.held = 0"
+             "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = "
+             "?3) AND s.held = 0" S_NOT_AFTER_VOID " "
+             "UNION ALL "
+             "SELECT %s, %s, s.currency, 0, 0, 1, v.amount "
+             "FROM corrections v CROSS JOIN sales s ON s.eid = v.sale_eid "
+             "JOIN sites st ON st.id = s.site_id "
+             "WHERE v.kind = 'void' AND v.amount > 0 AND v.created_ms BETWEEN ?1 AND ?2 "
+             "AND (?3 IS NULL OR s.seller = ?3) AND s.held = 0"
              "%s",
-             skey, sord, when, rkey, rord, tail);
+             skey, sord, when, rkey, rord, vkey, vord, tail);
 }
 
 /*  One row of a sales report.  */
@@ -824,7 +936,7 @@ int dn_report_sales(sqlite3 *db, const dn_report_sales_t *q, json_t **out, char 
 {
     dn_registry_partner_t p;
     sqlite3_stmt *stmt;
-    char sql[2048];
+    char sql[4096];
     json_t *list;
     int rc = 0, step;
 
@@ -1005,13 +1117,14 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
 /* -- referrals --------------------------------------------------------------------- */
 
 /*  Net referral rewards by account name: referral transfers credited to
-    the account, less the clawbacks that reverse them.  */
+    the account, less what reverses them (clawbacks, and a void's
+    adjustments).  */
 #define S_REWARDS_CTE                                                                    \
     "rewards(account, amount) AS ("                                                      \
     "  SELECT credit, amount FROM transfers WHERE code = 'referral'"                     \
     "  UNION ALL"                                                                        \
     "  SELECT c.debit, -c.amount FROM transfers c JOIN transfers o ON o.id = c.reverses" \
-    "  WHERE c.code = 'clawback' AND o.code = 'referral'),"                              \
+    "  WHERE c.code IN ('clawback', 'adjustment') AND o.code = 'referral'),"             \
     " by_name(name, amount) AS ("                                                        \
     "  SELECT a.name, sum(r.amount) FROM rewards r JOIN accounts a ON a.id = r.account"  \
     "  GROUP BY a.name)"
@@ -1172,7 +1285,7 @@ static int s_tree(sqlite3 *db, const char *phone, const char *currency, json_t *
             "ELSE -t.amount END), 0) FROM sales s "
             "JOIN transfers t ON t.sale_eid = s.eid "
             "LEFT JOIN transfers o ON o.id = t.reverses WHERE s.member_phone = ? "
-            "AND (t.code = 'referral' OR (t.code = 'clawback' AND "
+            "AND (t.code = 'referral' OR (t.code IN ('clawback', 'adjustment') AND "
             "o.code = 'referral'))",
             &t.generated)) {
         rc = DN_EDB;

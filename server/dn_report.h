@@ -22,6 +22,10 @@
     stays what a walk of the effective-dated tree would give.  Refunds are
     also split over the sale's categories at ingest (a refund by amount
     names no line), so that a category's refunds never exceed its sales.
+    A voided sale (HQ's correction, dn_ledger_void) counts as refunded in
+    full, in the month of the void: what its refunds had left becomes one
+    more refund there, in sales and in team volume; refunds of it stored
+    after the void count nowhere.
 
     Amounts are exact integers in minor units, shown as decimal strings
     with the currency's exponent; sales in different currencies are never
@@ -59,6 +63,19 @@ void dn_report_destroy(dn_report_t **self_p);
 int dn_report_post(dn_report_t *self, int64_t eid, const Dealernet__Event *ev,
                    int64_t now_ms);
 
+/*  Rolls up the void of sale sale_eid (dn_ledger_void) inside the
+    caller's transaction: the sale counts as refunded in full in the
+    void's month (that of void_ms), its team's volume less what the
+    refunds stored before the void (eid <= events_through) had not taken
+    back, as one more refund.  The months already rolled up stay as they
+    were, as they do for a refund: a voided sale is not taken out of the
+    month it was sold in.  A refund stored after the void rolls up
+    nothing (dn_report_post).  Team volume moves at the next
+    dn_report_flush.  Returns 0 or DN_EDB / DN_ENOMEM (the caller rolls
+    back; the keeper forgets by itself).  */
+int dn_report_void(dn_report_t *self, int64_t sale_eid, int64_t events_through,
+                   int64_t void_ms);
+
 /*  Writes the team volume moves of the postings since the last flush,
     inside the caller's transaction (dn_ingest flushes once per batch).
     Returns 0 or DN_EDB (the keeper then forgets).  */
@@ -68,8 +85,9 @@ int dn_report_flush(dn_report_t *self);
     admin command and after any rollback of a transaction it posted in.  */
 void dn_report_forget(dn_report_t *self);
 
-/*  Recomputes every rollup from the stored events, in event order, inside
-    the caller's transaction (dn_central_open runs it once after the
+/*  Recomputes every rollup from the stored events, in event order, with
+    each void where it was made among them, inside the caller's
+    transaction (dn_central_open runs it once after the
     migration that created the rollups, on a database that already held
     events).  Returns 0, DN_EDB, DN_ENOMEM.  */
 int dn_report_rebuild(sqlite3 *db);
@@ -105,8 +123,11 @@ typedef struct {
     {KEY (the group: "month", "partner", "site", "channel", "day" or
     "category"), "currency", "sales" (count), "total", "refunds" (count),
     "refunded", "net" (total - refunded)}; money as decimal strings.
-    Sales count on the day they were recorded, refunds on theirs;
-    with partner, only sales credited to it (and their refunds).
+    Sales count on the day they were recorded, refunds on theirs; a
+    voided sale's void counts as one refund of what the sale's earlier
+    refunds had left, on the day of the void, and refunds stored after
+    the void count nowhere; with partner, only sales credited to it (and
+    their refunds and voids).
     With team (partner required, by month): {"month", "partner",
     "currency", "sales", "total", "refunds", "refunded", "net"} from the
     rollup, for the months of from_ms .. to_ms inclusive.
@@ -145,7 +166,8 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
     {"referrer" (a phone or a partner code), "kind" ("member" or
     "partner"), "name", "referred" (members whose sign-up named it),
     "purchases" (their purchases), "purchases_total", "rewards" (referral
-    transfers to its account less their clawbacks), "currency"}.
+    transfers to its account less their clawbacks and void reversals),
+    "currency"}.
     With phone (normalised): the member's referral tree, depth first,
     children by phone: {"tree" (the phone, indented two spaces per
     depth), "phone", "name", "depth", "referrer", "signed_up" (ISO-8601),

@@ -666,13 +666,49 @@ static int s_check_value(s_call_t *call, s_kind_t kind, const char *option,
     return s_usage_error("%s", text);
 }
 
+/*  1 if word is a negative number ("-12.50", "-3"): an amount, not an
+    option.  */
+static int s_negative_number(const char *word)
+{
+    return word[0] == '-' && ((word[1] >= '0' && word[1] <= '9') ||
+                              (word[1] == '.' && word[2] >= '0' && word[2] <= '9'));
+}
+
+/*  1 if word is a long option of longs (or of the global ones) whose value
+    is the next word ("--reason", not "--reason=X"), abbreviated or not, as
+    getopt_long reads it.  */
+static int s_takes_next(const struct option *longs, const char *word)
+{
+    size_t len;
+    if (strncmp(word, "--", 2) != 0 || !word[2] || strchr(word, '='))
+        return 0;
+    len = strlen(word + 2);
+    for (size_t i = 0; longs[i].name; i++)
+        if (longs[i].has_arg == required_argument &&
+            strncmp(longs[i].name, word + 2, len) == 0)
+            return 1;
+    for (size_t i = 0; s_global_longs[i].name; i++)
+        if (s_global_longs[i].has_arg == required_argument &&
+            strncmp(s_global_longs[i].name, word + 2, len) == 0)
+            return 1;
+    return 0;
+}
+
+/*  getopt would read "-12.50" as the options -1, -2 ...: before it runs,
+    each negative number that is no option's value is swapped for
+    s_negative_word, and put back (in order: getopt keeps the order of the
+    words it moves) among the positional arguments after it.  */
+static char s_negative_word[] = "negative amount";
+#define S_MAX_NEGATIVES 4
+
 /*  Parses the command line of cmd, checks it, fills call.  Returns 0 or an
     exit status (-1: --help was printed, exit 0).  */
 static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call)
 {
     struct option longs[S_MAX_OPTS + 3];
     const char *values[S_MAX_OPTS] = {NULL};
-    size_t n = 0, n_pos = 0, i;
+    char *negatives[S_MAX_NEGATIVES];
+    size_t n = 0, n_pos = 0, n_negative = 0, i;
     int c, code = 0;
 
     for (i = 0; cmd->opts[i].name; i++) {
@@ -687,6 +723,14 @@ static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call
         longs[n++] = (struct option){"csv", no_argument, NULL, S_OPT_CSV};
     memset(&longs[n], 0, sizeof longs[n]);
 
+    for (int k = 1; k < argc && strcmp(argv[k], "--") != 0; k++) {
+        if (s_takes_next(longs, argv[k])) {
+            k++; /* its value, whatever it looks like */
+        } else if (s_negative_number(argv[k]) && n_negative < S_MAX_NEGATIVES) {
+            negatives[n_negative++] = argv[k];
+            argv[k] = s_negative_word;
+        }
+    }
     while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
         if (c == -2)
             return code ? code : -1;
@@ -698,6 +742,10 @@ static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call
             values[c - S_OPT_OWN] = cmd->opts[c - S_OPT_OWN].flag ? "1" : optarg;
         }
     }
+
+    for (int k = optind, next = 0; k < argc; k++)
+        if (argv[k] == s_negative_word)
+            argv[k] = negatives[next++];
 
     /* positional arguments: too many, missing, malformed -- in that order */
     while (n_pos < S_MAX_POS && cmd->pos[n_pos].arg)
@@ -1045,6 +1093,38 @@ static int s_print_payout(const s_call_t *call, const json_t *result)
     return 0;
 }
 
+static int s_print_sale_void(const s_call_t *call, const json_t *result)
+{
+    long long n = (long long)json_integer_value(json_object_get(result, "transfers"));
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (!s_opt.quiet)
+        printf("sale %s voided by %s (correction %lld): %lld %s %s %s in %s; the sale "
+               "counts as refunded in full (%s %s more)\n",
+               s_str(result, "sale"), s_str(result, "by"),
+               (long long)json_integer_value(json_object_get(result, "correction")), n,
+               n == 1 ? "transfer reverses" : "transfers reverse",
+               s_str(result, "reversed"), s_str(result, "currency"),
+               s_str(result, "period"), s_str(result, "refunded"),
+               s_str(result, "currency"));
+    return 0;
+}
+
+static int s_print_adjust(const s_call_t *call, const json_t *result)
+{
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (!s_opt.quiet)
+        printf("adjustment of %s %s to %s recorded by %s (correction %lld, period %s); "
+               "balance now %s %s\n",
+               s_str(result, "amount"), s_str(result, "currency"),
+               s_str(result, "account"), s_str(result, "by"),
+               (long long)json_integer_value(json_object_get(result, "correction")),
+               s_str(result, "period"), s_str(result, "balance"),
+               s_str(result, "currency"));
+    return 0;
+}
+
 /*  verify: each difference on its own line (stdout); when there is any,
     "verify: N differences" on stderr and exit 65.  */
 static int s_print_exception_resolve(const s_call_t *call, const json_t *result)
@@ -1078,10 +1158,12 @@ static int s_print_verify(const s_call_t *call, const json_t *result)
                 rc = s_print(item, DN_RENDER_JSON);
         }
         if (ok && !s_opt.quiet)
-            printf("verify: ok (%lld events, %lld transfers, %lld accounts)\n",
+            printf("verify: ok (%lld events, %lld transfers, %lld accounts, %lld "
+                   "corrections)\n",
                    (long long)json_integer_value(json_object_get(result, "events")),
                    (long long)json_integer_value(json_object_get(result, "transfers")),
-                   (long long)json_integer_value(json_object_get(result, "accounts")));
+                   (long long)json_integer_value(json_object_get(result, "accounts")),
+                   (long long)json_integer_value(json_object_get(result, "corrections")));
     }
     if (rc == 0 && fflush(stdout) != 0) {
         dn_log_error("cannot write the result: %s", strerror(errno));
@@ -1397,6 +1479,54 @@ static const s_command_t s_commands[] = {
      S_LISTING,
      0,
      NULL},
+    {"sale void",
+     "sale.void",
+     "SALE --reason TEXT [--json]",
+     "Voids a sale, append-only.  SALE is the sale's id as the agent and the\n"
+     "statements print it (0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d), or its first 8\n"
+     "or more hex digits.  Every commission, override and referral reward the\n"
+     "sale earned (its first-purchase bonus too), less what its refunds already\n"
+     "took back, goes back to HQ in new 'adjustment' transfers in the open month;\n"
+     "the reports count the sale as refunded in full, in the month of the void.\n"
+     "A later refund of the sale is stored but posts nothing.  The reason (1 to\n"
+     "200 characters, one line) and the admin key's name are recorded.  A sale is\n"
+     "voided once: a second void is refused (exit 65) with when and by whom.\n",
+     {{"sale", S_TEXT, "sale void needs the SALE's id (see: dealernet-hq statement)"}},
+     {{"reason", "reason", S_TEXT, 0, 1}},
+     "sale void needs --reason TEXT (why the sale is voided)",
+     S_FMT_JSON,
+     0,
+     s_print_sale_void},
+    {"adjust",
+     "adjust",
+     "PARTNER|member:PHONE AMOUNT --reason TEXT [--json]",
+     "Posts a manual adjustment, append-only, in the open month: AMOUNT (in the\n"
+     "ledger's currency, like 12.50) from HQ's commission expense to a partner's\n"
+     "account, or with a minus (-12.50) from the partner's account back to HQ.\n"
+     "member:PHONE adjusts a member's referral credit against HQ's referral\n"
+     "expense instead.  The reason (1 to 200 characters, one line) and the admin\n"
+     "key's name are recorded; statements show the line with its reason.\n",
+     {{"account", S_TEXT,
+       "adjust needs the PARTNER's code (or member:PHONE) and the AMOUNT"},
+      {"amount", S_TEXT, "adjust needs the AMOUNT (like 12.50, or -12.50 to debit)"}},
+     {{"reason", "reason", S_TEXT, 0, 1}},
+     "adjust needs --reason TEXT (why the adjustment is made)",
+     S_FMT_JSON,
+     0,
+     s_print_adjust},
+    {"corrections",
+     "correction.list",
+     "[--json|--csv]",
+     "Lists the corrections, oldest first: voids and adjustments, when, by\n"
+     "which admin key, the sale or account, the amount (a void's: the part of\n"
+     "the sale it counts as refunded; REVERSED: what its transfers took back),\n"
+     "the period posted into, how many transfers, and the reason.\n",
+     {{NULL}},
+     {{NULL}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
     {"exception resolve",
      "exception.resolve",
      "ID --post [--seller CODE] | --dismiss | --accept | --ack  --reason TEXT [--json]",
@@ -1421,10 +1551,12 @@ static const s_command_t s_commands[] = {
      "[--json]",
      "Recomputes what the ledger can prove: every site's event chain and batch\n"
      "signatures, the transfer chain, every balance against its transfers, that\n"
-     "debits equal credits, that nothing was posted into a closed month, and every\n"
-     "commission, referral, override and clawback from the stored events.  Prints\n"
-     "each difference on its own line (stdout); then, if there is any, 'verify: N\n"
-     "differences' on stderr and exits 65; else 'verify: ok (...)' and exits 0.\n"
+     "debits equal credits, that nothing was posted into a closed month, every\n"
+     "commission, referral, override and clawback from the stored events, and\n"
+     "every void and adjustment from its correction, replayed where it was made.\n"
+     "Prints each difference on its own line (stdout); then, if there is any,\n"
+     "'verify: N differences' on stderr and exits 65; else 'verify: ok (...)' and\n"
+     "exits 0.\n"
      "With --json, the report as it came (still exit 65 on a difference).  Waits\n"
      "up to 600 s for the server unless --timeout says otherwise.\n",
      {{NULL}},

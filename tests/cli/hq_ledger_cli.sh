@@ -13,8 +13,13 @@
 #     commissions to the fen (8 % of each sale, HQ above it never earns) as a
 #     table (header, transfers, footer), as CSV (the transfers) and JSON;
 #     payout moves money out and refuses more than the balance;
-#   - verify exits 0 on the intact ledger, and 65 with "verify: N
-#     differences" on stderr once a transfer row is changed behind its back;
+#   - sale void (by id or a prefix of it) reverses the sale's commission and
+#     is refused a second time (exit 65, saying when and by whom); adjust
+#     with a negative and a positive amount; their refusals; the statement
+#     shows each correction's line and reason; corrections lists them;
+#   - verify exits 0 on the intact ledger (corrections included), and 65
+#     with "verify: N differences" on stderr once a transfer row is changed
+#     behind its back;
 #   - plan check shows the changes of a file against the version in force
 #     and stores nothing, refusing what plan set refuses; plan retire of a
 #     version without sales, and its refusals (twice, unknown, with sales);
@@ -241,11 +246,106 @@ check_one_error "payout with 3 decimals" \
 hq member statement 12ab
 check "member statement, bad phone: exit" 64 "$rc"
 
+# -- corrections: sale void, adjust ----------------------------------------------------
+
+# the first sale's id, as the statement shows it; its total and commission
+SALE=$(json "$T/statement.json" '$.transfers[0].sale')
+check "the sale's id: 36 characters" 36 "${#SALE}"
+total1=$(head -n 1 "$A.totals")
+c1=$(((total1 * 2 + 12) / 25))
+hq sale void "$SALE"
+check "void without a reason: exit" 64 "$rc"
+check_one_error "void without a reason" "sale void needs --reason TEXT (why the sale is voided)"
+hq sale void "$(echo "$SALE" | cut -c1-7)" --reason "too short"
+check "void, 7 hex digits: exit" 64 "$rc"
+check_one_error "void, 7 hex digits" "is not a sale id (36 characters like"
+hq sale void 01234567-89ab-7def-8123-456789abcdef --reason "no such sale"
+check "void of no sale: exit" 66 "$rc"
+check_one_error "void of no sale" \
+    "no sale has the id 01234567-89ab-7def-8123-456789abcdef"
+hq sale void "$SALE" --reason "test sale at the opening"
+check "void: exit" 0 "$rc"
+check_has "void: says so" \
+    "sale $SALE voided by hq (correction 1): 1 transfer reverses $(money $c1) CNY in " "$OUT"
+check_has "void: refunded in full" \
+    "; the sale counts as refunded in full ($(money $total1) CNY more)" "$OUT"
+VOIDED_AT=$(sq "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', created_ms / 1000.0, 'unixepoch')
+                FROM corrections WHERE id = 1")
+hq sale void "$SALE" --reason "twice"
+check "void twice: exit" 65 "$rc"
+check_one_error "void twice" \
+    "sale $SALE was voided already, at $VOIDED_AT by hq (correction 1): a sale is voided once"
+# upper case, the first 13 characters (the millisecond it was recorded): the same sale
+hq sale void "$(echo "$SALE" | cut -c1-13 | tr a-f A-F)" --reason "twice, by prefix" --json
+check "void twice, by a prefix: exit" 65 "$rc"
+check_one_error "void twice, by a prefix" "sale $SALE was voided already"
+
+hq adjust D1 -0.50 --reason "double commission on receipt 41"
+check "adjust -0.50: exit" 0 "$rc"
+check_has "adjust -0.50: says so" \
+    "adjustment of -0.50 CNY to partner:D1 recorded by hq (correction 2, period " "$OUT"
+# the balance: the commissions, less the payout of 0.01, the void, 0.50
+check_has "adjust -0.50: the balance" \
+    "balance now $(money $((expected - 1 - c1 - 50))) CNY" "$OUT"
+hq adjust --reason "missed commission on receipt 17" D1 1.25 --json
+check "adjust 1.25 --json: exit" 0 "$rc"
+cp "$OUT" "$T/adjust.json"
+check "adjust --json: correction" 3 "$(json "$T/adjust.json" '$.correction')"
+check "adjust --json: amount" "1.25" "$(json "$T/adjust.json" '$.amount')"
+check "adjust --json: balance" "$(money $((expected - 1 - c1 - 50 + 125)))" \
+    "$(json "$T/adjust.json" '$.balance')"
+check "adjust --json: by" "hq" "$(json "$T/adjust.json" '$.by')"
+hq adjust D1 0 --reason "nothing"
+check "adjust 0: exit" 64 "$rc"
+check_one_error "adjust 0" "an adjustment of 0 changes nothing"
+hq adjust D1 -0.50
+check "adjust without a reason: exit" 64 "$rc"
+check_one_error "adjust without a reason" \
+    "adjust needs --reason TEXT (why the adjustment is made)"
+hq adjust D1 -0.505 --reason "three decimals"
+check "adjust with 3 decimals: exit" 64 "$rc"
+check_one_error "adjust with 3 decimals" \
+    "amount '-0.505' is not an amount in CNY (at most 2 decimals, like -12.50, negative to debit)"
+hq adjust NOBODY 1.00 --reason "who"
+check "adjust of no partner: exit" 66 "$rc"
+check_one_error "adjust of no partner" "partner NOBODY does not exist"
+hq adjust D1 1.00 --reason "$(printf 'two\nlines')"
+check "adjust, reason of two lines: exit" 64 "$rc"
+
+# the statement: the void's line and both adjustments, each with its reason
+hq statement D1 --json
+cp "$OUT" "$T/statement2.json"
+check "statement: the void's line" \
+    "adjustment|-$(money $c1)|$SALE|void|test sale at the opening" \
+    "$(sqlite3 :memory: "SELECT json_extract(value, '\$.code') || '|' ||
+         json_extract(value, '\$.amount') || '|' || json_extract(value, '\$.sale') || '|' ||
+         json_extract(value, '\$.correction') || '|' || json_extract(value, '\$.reason')
+         FROM json_each(readfile('$T/statement2.json'), '\$.transfers')
+         WHERE json_extract(value, '\$.correction') = 'void'")"
+check "statement: the adjustments' lines" \
+    "-0.50|double commission on receipt 41;1.25|missed commission on receipt 17" \
+    "$(sqlite3 :memory: "SELECT group_concat(json_extract(value, '\$.amount') || '|' ||
+         json_extract(value, '\$.reason'), ';')
+         FROM json_each(readfile('$T/statement2.json'), '\$.transfers')
+         WHERE json_extract(value, '\$.correction') = 'adjustment'")"
+check "statement: closing" "$(money $((expected - 1 - c1 - 50 + 125)))" \
+    "$(json "$T/statement2.json" '$.closing')"
+hq statement D1
+check_has "statement table: the void's reason" "void        test sale at the opening" "$OUT"
+hq corrections --csv
+check "corrections --csv: exit" 0 "$rc"
+check "corrections --csv: header and three rows" 4 "$(wc -l <"$OUT" | tr -d ' ')"
+check_has "corrections --csv: header" \
+    "id,kind,at,by,sale,account,amount,reversed,currency,period,transfers,reason" "$OUT"
+check_has "corrections --csv: the void" \
+    ",void,$VOIDED_AT,hq,$SALE,,$(money $total1),$(money $c1),CNY," "$OUT"
+
 # -- verify, period close ----------------------------------------------------------
 
 hq verify
 check "verify: exit" 0 "$rc"
-check_has "verify: ok" "verify: ok (3 events, 4 transfers" "$OUT"
+# 3 commissions, the payout, the void's reversal, 2 adjustments
+check_has "verify: ok" "verify: ok (3 events, 7 transfers, 3 accounts, 3 corrections)" "$OUT"
 sq "DROP TRIGGER transfers_no_update;
     UPDATE transfers SET amount = amount + 1 WHERE id = 1;"
 hq verify

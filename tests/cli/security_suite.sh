@@ -236,7 +236,7 @@ done
 hq verify
 check "overflow: hq verify" 0 "$rc"
 check "overflow: verify counts the held events, no new transfer" \
-    "verify: ok ($((EVENTS0 + 31)) events, $TRANSFERS0 transfers, $ACCOUNTS0 accounts)" \
+    "verify: ok ($((EVENTS0 + 31)) events, $TRANSFERS0 transfers, $ACCOUNTS0 accounts, 0 corrections)" \
     "$(cat "$OUT")"
 
 # -- 11. the startup race: unknown keys from before the server listens ---------------

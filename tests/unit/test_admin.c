@@ -648,7 +648,7 @@ static void test_ledger_commands(void **state)
     assert_int_equal(r.status, 0);
     assert_string_equal(r.result,
                         "{\"ok\":true,\"events\":0,\"transfers\":0,\"accounts\":0,"
-                        "\"differences\":[]}");
+                        "\"corrections\":0,\"differences\":[]}");
     s_reply_free(&r);
 }
 
@@ -762,6 +762,54 @@ static void test_plan_guard(void **state)
     s_reply_free(&r);
 }
 
+/*  sale.void and adjust through the admin socket: their refusals, and who
+    is recorded (the admin name from the transport, never an argument).  */
+static void test_corrections_commands(void **state)
+{
+    fixture_t *fx = *state;
+    char text[128];
+    reply_t r;
+
+    s_tree(fx->db);
+    s_call(fx->db, "adjust", &r, "account", "D1", "amount", "-2.50", "reason", "typo");
+    s_expect_error(&r, 66,
+                   "no plan is set yet, so the ledger has no currency to adjust in");
+    s_call(fx->db, "plan.set", &r, "text", s_plan_text);
+    s_reply_free(&r);
+
+    s_call(fx->db, "sale.void", &r, "sale", "abc", "reason", "x");
+    s_expect_error(&r, 64,
+                   "'abc' is not a sale id (36 characters like "
+                   "0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d, or at least its first 8 hex "
+                   "digits)");
+    s_call(fx->db, "sale.void", &r, "sale", "01a20fbe-b04a-74ca-8abf-b1afb5260e9f",
+           "reason", "x");
+    s_expect_error(&r, 66, "no sale has the id 01a20fbe-b04a-74ca-8abf-b1afb5260e9f");
+    s_call(fx->db, "sale.void", &r, "sale", "01a20fbe");
+    s_expect_error(&r, 64, "sale.void needs argument 'reason'");
+
+    s_call(fx->db, "adjust", &r, "account", "D1", "amount", "2,50", "reason", "typo");
+    s_expect_error(
+        &r, 64,
+        "amount '2,50' is not an amount in CNY (at most 2 decimals, like -12.50, "
+        "negative to debit)");
+    s_call(fx->db, "adjust", &r, "account", "D1", "amount", "-2.50", "reason", "typo");
+    assert_int_equal(r.status, 0);
+    s_field(&r, "balance", text, sizeof text);
+    assert_string_equal(text, "-2.50");
+    s_field(&r, "by", text, sizeof text);
+    assert_string_equal(text, "hq");
+    s_reply_free(&r);
+    s_call(fx->db, "correction.list", &r, NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.result, "\"kind\":\"adjustment\""));
+    assert_non_null(strstr(r.result, "\"account\":\"partner:D1\",\"amount\":\"-2.50\""));
+    s_reply_free(&r);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM corrections WHERE admin = 'hq' "
+                                   "AND reason = 'typo' AND amount = -250"),
+                     1);
+}
+
 /* -- the request itself ---------------------------------------------------- */
 
 static void test_malformed_request(void **state)
@@ -824,6 +872,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ledger_commands, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_period_guard, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_plan_guard, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_corrections_commands, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_request, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_command_and_protocol, s_setup,
                                         s_teardown),

@@ -83,11 +83,20 @@
     what is left is refused, as is a second payout with the same reference.
     On copies of the file, verify must fail and name what changed: a
     transfer's amount (triggers dropped), one byte of one event, and a sale
-    posted twice.  Last, the guard rails of issue 10: May cannot close
-    before the server's clock reaches 2026-06-01T00:00:00.000Z and closes at
-    that millisecond; a plan version set for June and retired before any
-    June sale leaves a June sale to P2 (and verify agrees), while P2, which
-    sales were posted under, cannot be retired.
+    posted twice.
+
+    Then HQ's corrections (see "corrections" below): a sale of three
+    levels, an override and a referral, refunded by a third, is voided;
+    a refund after the void posts nothing; the reports count the void as
+    a refund; three manual adjustments; statements; finding a sale by a
+    prefix of its id; verify, and verify of a correction changed, deleted
+    or re-worded behind the ledger's back; the rollups rebuilt.
+
+    Last, the guard rails of issue 10: May cannot close before the server's
+    clock reaches 2026-06-01T00:00:00.000Z and closes at that millisecond;
+    a plan version set for June and retired before any June sale leaves a
+    June sale to P2 (and verify agrees), while P2, which sales were posted
+    under, cannot be retired.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -112,6 +121,7 @@
 #include "dn_log.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
+#include "dn_report.h"
 #include "dn_test_site.h"
 #include "dn_time.h"
 #include "dn_wire.h"
@@ -163,9 +173,9 @@ static const char s_plan2[] = "[plan]\n"
                               "recruit_override_days = 365\n";
 
 /*  The events whose transfers are checked, by name.  */
-enum { S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, R1, R2, S11, N_TRACKED };
+enum { S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, R1, R2, S11, R3, R4, S12, N_TRACKED };
 
-enum { SHOP_A, SHOP_B, SHOP_C, N_SITES }; /* SHOP_C: the rules tests only */
+enum { SHOP_A, SHOP_B, SHOP_C, N_SITES }; /* SHOP_C: the corrections and the rules tests */
 
 /*  A batch as it was sent, kept to send again.  */
 typedef struct {
@@ -2048,10 +2058,10 @@ static void test_migrate_payout_refs(void **state)
     assert_int_equal(mkdir(dir, 0700), 0);
     s_copy(fx, "legacy/" DN_CENTRAL_DB_FILE, path, sizeof path);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    /* the guard rails' migration is 6; the referral view (7) that follows
+    /* the guard rails' migration is 7; the referral view (8) that follows
        reads plans.retired_ms, so it goes too and comes back with the rest */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 7);
+    assert_int_equal(version, 8);
     s_exec(db,
            "DROP VIEW member_referrals;"
            "DROP TABLE payout_refs;"
@@ -2162,14 +2172,15 @@ static void test_periods(void **state)
     force for S6, is never retired.  */
 static void test_retired_plan(void **state)
 {
-    static const char p3[] = "[plan]\neffective = 2026-06-01\ncurrency = CNY\n"
-                             "[levels]\n0 = 2000\n";
-    static const dn_tk_line_t s11[] = {{"SOAP-6", 1, 5000, NULL}};
+    static const char june[] = "[plan]\neffective = 2026-06-01\ncurrency = CNY\n"
+                               "[levels]\n0 = 2000\n";
+    static const dn_tk_line_t s12[] = {{"SOAP-6", 1, 5000, NULL}};
     static const xfer_t want[] = {
-        /* P2: 50.00 x 10% = 5.00; level 1: 600 capped to 1500 - 1000 = 500,
-           50.00 x 5% = 2.50; the cap is used up before level 2 */
-        {"commission", HQC, "partner:RS1", 500, 0, 1000, "", 0, "2026-06", ""},
-        {"commission", HQC, "partner:DE1", 250, 1, 500, "", 0, "2026-06", ""},
+        /* P3 of the corrections (2026-05-15: 800/300/100, cap 1500):
+           50.00 x 8% = 4.00, x 3% = 1.50, x 1% = 0.50 */
+        {"commission", HQC, "partner:RS1", 400, 0, 800, "", 0, "2026-06", ""},
+        {"commission", HQC, "partner:DE1", 150, 1, 300, "", 0, "2026-06", ""},
+        {"commission", HQC, "partner:DI1", 50, 2, 100, "", 0, "2026-06", ""},
     };
     fixture_t *fx = *state;
     int64_t now = s_at("2026-05-20", 9);
@@ -2177,7 +2188,7 @@ static void test_retired_plan(void **state)
     dn_plan_t plan;
     char why[512] = "", *text;
 
-    s_plan(fx->db, p3, now);
+    s_plan(fx->db, june, now);
     assert_int_equal(dn_plan_at(fx->db, s_at("2026-06-05", 10), &plan), 0);
     assert_int_equal(plan.levels.bps[0], 2000);
     assert_int_equal(dn_plan_retire(fx->db, s_at("2026-06-01", 0), "hq", now + 1, &out,
@@ -2186,35 +2197,728 @@ static void test_retired_plan(void **state)
     text = json_dumps(out, JSON_COMPACT);
     assert_string_equal(text, "{\"effective\":\"2026-06-01\",\"retired\":"
                               "\"2026-05-20T09:00:00.001Z\",\"retired_by\":\"hq\","
-                              "\"in_force_instead\":\"2026-03-15\"}");
+                              "\"in_force_instead\":\"2026-05-15\"}");
     free(text);
     json_decref(out);
     out = NULL;
     dn_ingest_forget(fx->ingest); /* as the server does after an admin command */
     assert_int_equal(dn_plan_at(fx->db, s_at("2026-06-05", 10), &plan), 0);
-    assert_int_equal(plan.effective_ms, s_at("2026-03-15", 0));
+    assert_int_equal(plan.effective_ms, s_at("2026-05-15", 0));
 
-    s_sale(fx, SHOP_A, s_at("2026-06-05", 10), "RS1", NULL, s11, N_OF(s11), S11);
+    s_sale(fx, SHOP_A, s_at("2026-06-05", 10), "RS1", NULL, s12, N_OF(s12), S12);
     s_sync(fx, SHOP_A, s_at("2026-06-05", 12));
-    s_check(fx, S11, S11, want, N_OF(want));
+    s_check(fx, S12, S12, want, N_OF(want));
 
-    /* P2 holds S6, S7, S8 (2026-03-16, 04-08, 04-28) and now S11: 4 sales */
+    /* P2 holds S6, S7, S8 (2026-03-16, 04-08, 04-28): 3 sales */
     assert_int_equal(
         dn_plan_retire(fx->db, s_at("2026-03-15", 0), "hq", now, &out, why, sizeof why),
         DN_EPERM);
     assert_null(out);
     assert_string_equal(why,
-                        "the plan effective 2026-03-15 is the one in force for 4 "
+                        "the plan effective 2026-03-15 is the one in force for 3 "
                         "stored sales (the first recorded 2026-03-16T10:00:00.000Z): "
                         "retiring it would change what they earned; set a new "
                         "version from a later date instead");
 
-    /* the ledger, replayed with the versions in force, agrees: 51 + 2 */
+    /* the ledger, replayed with the versions in force, agrees: the 71
+       transfers after the corrections, + 3 */
     if (s_verify(fx->path, &out) != 0)
         s_print_differences(out);
     assert_true(json_is_true(json_object_get(out, "ok")));
-    assert_int_equal(json_integer_value(json_object_get(out, "transfers")), 53);
+    assert_int_equal(json_integer_value(json_object_get(out, "transfers")), 74);
     json_decref(out);
+}
+
+/* -- corrections: void and adjust (issue 10, item 6) --------------------------------
+
+    After everything above (RS1 has been paid 20.00 out), a third plan
+    version P3 (effective 2026-05-15: levels 0=800 1=300 2=100 again, cap
+    1500, the same referral section) makes three levels pay once more, and
+    a third site SHOP-C of DE2 records, on 2026-05-20:
+
+      C1  10:00  D (+8613800000004) signs up, referred by member C
+      S11 11:00  RS2 (under DE2 since 02-15) sells to D: OIL-2L 25.00
+                 (oil) + SOAP-6 12.50 (no category) = 37.50
+      R3  12:00  refund of the SOAP-6 line, 12.50 (a third: partial)
+
+    synced at 13:00.  HQ voids S11 on 2026-05-21 at 09:00; SHOP-C then
+    records R4 (05-22 10:00), a refund of 5.00 of S11 by amount, synced at
+    11:00.  */
+
+#define PHONE_D "+8613800000004"
+#define MEM_C   "member:" PHONE_C
+
+static const char s_plan3[] = "[plan]\n"
+                              "effective = 2026-05-15\n"
+                              "currency = CNY\n"
+                              "cap_bps = 1500\n"
+                              "\n"
+                              "[levels]\n"
+                              "0 = 800\n"
+                              "1 = 300\n"
+                              "2 = 100\n"
+                              "\n"
+                              "[referral]\n"
+                              "first_purchase_bonus = 5.00\n"
+                              "purchase_bps = 100\n"
+                              "purchase_days = 365\n"
+                              "recruit_override_bps = 50\n"
+                              "recruit_override_days = 365\n";
+
+/*  sale void, as the admin command runs it: the ledger's reversal and the
+    rollups' in one transaction, then the server's caches forgotten.
+    Returns dn_ledger_void's code (the transaction rolled back on error).  */
+static int s_void(fixture_t *fx, int sale, const char *reason, int64_t now, json_t **out,
+                  char *why, size_t why_size)
+{
+    dn_ledger_t *ledger = dn_ledger_new(fx->db);
+    dn_report_t *report = dn_report_new(fx->db);
+    int64_t eid = s_eid(fx->db, fx->ids[sale]), through = 0;
+    int rc;
+
+    assert_non_null(ledger);
+    assert_non_null(report);
+    s_exec(fx->db, "BEGIN IMMEDIATE");
+    rc = dn_ledger_void(ledger, eid, reason, "hq", now, &through, out, why, why_size);
+    if (rc == 0) {
+        assert_int_equal(dn_report_void(report, eid, through, now), 0);
+        assert_int_equal(dn_report_flush(report), 0);
+        s_exec(fx->db, "COMMIT");
+    } else {
+        s_exec(fx->db, "ROLLBACK");
+    }
+    dn_report_destroy(&report);
+    dn_ledger_destroy(&ledger);
+    dn_ingest_forget(fx->ingest);
+    return rc;
+}
+
+/*  The transfers of a correction, as s_check compares them: those whose
+    ids lie in the correction's range.  */
+static void s_check_correction(fixture_t *fx, int64_t correction, const xfer_t *want,
+                               size_t n)
+{
+    sqlite3_stmt *stmt;
+    int used[16] = {0};
+    size_t got = 0;
+
+    assert_true(n <= N_OF(used));
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            fx->db,
+            "SELECT t.code, d.name, c.name, t.amount, coalesce(t.level, -1), "
+            "coalesce(t.rate_bps, -1), coalesce(t.category, ''), t.bonus, t.period, "
+            "coalesce(t.event_period, '') FROM corrections k JOIN transfers t "
+            "ON t.id BETWEEN k.first_transfer AND k.last_transfer "
+            "JOIN accounts d ON d.id = t.debit JOIN accounts c ON c.id = t.credit "
+            "WHERE k.id = ? ORDER BY t.id",
+            -1, &stmt, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int64(stmt, 1, correction);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        size_t i;
+        got++;
+        for (i = 0; i < n; i++) {
+            const xfer_t *w = &want[i];
+            if (!used[i] &&
+                strcmp(w->code, (const char *)sqlite3_column_text(stmt, 0)) == 0 &&
+                strcmp(w->debit, (const char *)sqlite3_column_text(stmt, 1)) == 0 &&
+                strcmp(w->credit, (const char *)sqlite3_column_text(stmt, 2)) == 0 &&
+                w->amount == sqlite3_column_int64(stmt, 3) &&
+                w->level == sqlite3_column_int(stmt, 4) &&
+                w->rate == sqlite3_column_int(stmt, 5) &&
+                strcmp(w->category, (const char *)sqlite3_column_text(stmt, 6)) == 0 &&
+                w->bonus == sqlite3_column_int(stmt, 7) &&
+                strcmp(w->period, (const char *)sqlite3_column_text(stmt, 8)) == 0 &&
+                strcmp(w->event_period, (const char *)sqlite3_column_text(stmt, 9)) == 0)
+                break;
+        }
+        if (i == n)
+            print_error("unexpected transfer of correction %lld: %s %s -> %s %lld\n",
+                        (long long)correction, sqlite3_column_text(stmt, 0),
+                        sqlite3_column_text(stmt, 1), sqlite3_column_text(stmt, 2),
+                        (long long)sqlite3_column_int64(stmt, 3));
+        assert_true(i < n);
+        used[i] = 1;
+    }
+    sqlite3_finalize(stmt);
+    assert_int_equal(got, n);
+}
+
+/*  The sale S11 with three levels, an override and a referral, refunded
+    by a third, then voided: every figure by hand.  */
+static void test_void(void **state)
+{
+    /* S11 under P3, 37.50 in one [levels] group (oil has no table) */
+    static const xfer_t sale[] = {
+        {"commission", HQC, "partner:RS2", 300 /* 37.50 x 8% = 3.00 */, 0, 800, "", 0,
+         "2026-05", ""},
+        /* 37.50 x 3% = 1.125 -> 1.12: half to even, down */
+        {"commission", HQC, "partner:DE2", 112, 1, 300, "", 0, "2026-05", ""},
+        /* 37.50 x 1% = 0.375 -> 0.38: half to even, up */
+        {"commission", HQC, "partner:DI1", 38, 2, 100, "", 0, "2026-05", ""},
+        /* R1 is level 3: no rate; HQ never earns.  RS2's recruiter RS1,
+           within 365 days of 2026-01-05: 37.50 x 0.5% = 0.1875 -> 0.19 */
+        {"override", HQC, "partner:RS1", 19, -1, 50, "", 0, "2026-05", ""},
+        /* D's first purchase: its referrer C gets 5.00 and 1% */
+        {"referral", HQR, MEM_C, 500, -1, -1, "", 1, "2026-05", ""},
+        {"referral", HQR, MEM_C, 38 /* 37.50 x 1% = 0.375 -> 0.38 */, -1, 100, "", 0,
+         "2026-05", ""},
+    };
+    /* R3: 12.50 / 37.50 = a third of each, half-even; the bonus stays */
+    static const xfer_t refund[] = {
+        {"clawback", "partner:RS2", HQC, 100 /* 3.00 / 3 = 1.00 */, 0, 800, "", 0,
+         "2026-05", ""},
+        {"clawback", "partner:DE2", HQC, 37 /* 1.12 / 3 = 0.3733 -> 0.37 */, 1, 300, "",
+         0, "2026-05", ""},
+        {"clawback", "partner:DI1", HQC, 13 /* 0.38 / 3 = 0.1267 -> 0.13 */, 2, 100, "",
+         0, "2026-05", ""},
+        {"clawback", "partner:RS1", HQC, 6 /* 0.19 / 3 = 0.0633 -> 0.06 */, -1, 50, "", 0,
+         "2026-05", ""},
+        {"clawback", MEM_C, HQR, 13 /* 0.38 / 3 = 0.1267 -> 0.13 */, -1, 100, "", 0,
+         "2026-05", ""},
+    };
+    /* The void: what R3 left of each, the bonus whole, in 2026-05 */
+    static const xfer_t reversal[] = {
+        {"adjustment", "partner:RS2", HQC, 200 /* 3.00 - 1.00 */, 0, 800, "", 0,
+         "2026-05", ""},
+        {"adjustment", "partner:DE2", HQC, 75 /* 1.12 - 0.37 */, 1, 300, "", 0, "2026-05",
+         ""},
+        {"adjustment", "partner:DI1", HQC, 25 /* 0.38 - 0.13 */, 2, 100, "", 0, "2026-05",
+         ""},
+        {"adjustment", "partner:RS1", HQC, 13 /* 0.19 - 0.06 */, -1, 50, "", 0, "2026-05",
+         ""},
+        {"adjustment", MEM_C, HQR, 500 /* the bonus: a void is the whole sale */, -1, -1,
+         "", 1, "2026-05", ""},
+        {"adjustment", MEM_C, HQR, 25 /* 0.38 - 0.13 */, -1, 100, "", 0, "2026-05", ""},
+    };
+    static const dn_tk_line_t s11[] = {{"OIL-2L", 1, 2500, "oil"},
+                                       {"SOAP-6", 1, 1250, NULL}};
+    fixture_t *fx = *state;
+    int64_t setup = s_at("2026-05-20", 9);
+    json_t *out = NULL;
+    char why[256] = "", id[DN_ID_TEXT_SIZE], text[256];
+    int64_t voided = s_at("2026-05-21", 9), sale_eid;
+
+    s_plan(fx->db, s_plan3, setup);
+    s_enroll(fx, SHOP_C, "SHOP-C", "DE2", 0x70, setup);
+    dn_ingest_forget(fx->ingest);
+    s_signup(fx, SHOP_C, s_at("2026-05-20", 10), PHONE_D, "D", PHONE_C, NULL);
+    s_sale(fx, SHOP_C, s_at("2026-05-20", 11), "RS2", PHONE_D, s11, N_OF(s11), S11);
+    s_refund(fx, SHOP_C, s_at("2026-05-20", 12), S11, 1250, "SOAP-6", 1, R3);
+    s_sync(fx, SHOP_C, s_at("2026-05-20", 13));
+    s_check(fx, S11, S11, sale, N_OF(sale));
+    s_check(fx, R3, S11, refund, N_OF(refund));
+
+    sale_eid = s_eid(fx->db, fx->ids[S11]);
+    dn_id_format(fx->ids[S11], id);
+    assert_int_equal(
+        s_void(fx, S11, "test sale, never paid", voided, &out, why, sizeof why), 0);
+    assert_non_null(out);
+    assert_int_equal(json_integer_value(json_object_get(out, "correction")), 1);
+    assert_string_equal(json_string_value(json_object_get(out, "sale")), id);
+    assert_string_equal(json_string_value(json_object_get(out, "by")), "hq");
+    assert_string_equal(json_string_value(json_object_get(out, "reason")),
+                        "test sale, never paid");
+    assert_string_equal(json_string_value(json_object_get(out, "voided")),
+                        "2026-05-21T09:00:00.000Z");
+    assert_string_equal(json_string_value(json_object_get(out, "period")), "2026-05");
+    assert_int_equal(json_integer_value(json_object_get(out, "transfers")), 6);
+    /* 2.00 + 0.75 + 0.25 + 0.13 + 5.00 + 0.25 = 8.38 */
+    assert_string_equal(json_string_value(json_object_get(out, "reversed")), "8.38");
+    /* 37.50 - 12.50 refunded before: 25.00 more counts as refunded */
+    assert_string_equal(json_string_value(json_object_get(out, "refunded")), "25.00");
+    json_decref(out);
+    out = NULL;
+    s_check_correction(fx, 1, reversal, N_OF(reversal));
+    /* each reversal names what it reverses, accounts swapped, and nothing
+       of the sale is left */
+    snprintf(
+        text, sizeof text,
+        "SELECT count(*) FROM transfers o WHERE o.sale_eid = %lld AND o.reverses IS NULL "
+        "AND o.amount != (SELECT sum(c.amount) FROM transfers c WHERE c.reverses = o.id "
+        "AND c.debit = o.credit AND c.credit = o.debit)",
+        (long long)sale_eid);
+    assert_int_equal(s_int(fx->db, text), 0);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM corrections WHERE kind = 'void' "
+                                   "AND amount = 2500 AND admin = 'hq' "
+                                   "AND reason = 'test sale, never paid'"),
+                     1);
+
+    /* a second void is refused, and says when and by whom */
+    snprintf(
+        text, sizeof text,
+        "sale %s was voided already, at 2026-05-21T09:00:00.000Z by hq (correction 1): "
+        "a sale is voided once",
+        id);
+    assert_int_equal(s_void(fx, S11, "again", voided + 1000, &out, why, sizeof why),
+                     DN_EDUP);
+    assert_null(out);
+    assert_string_equal(why, text);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM corrections"), 1);
+
+    /* a reason with a control character, or longer than 200 bytes, is refused */
+    assert_int_equal(s_void(fx, S1, "two\nlines", voided, &out, why, sizeof why),
+                     DN_EINVAL);
+    memset(text, 'x', 201);
+    text[201] = '\0';
+    assert_int_equal(s_void(fx, S1, text, voided, &out, why, sizeof why), DN_EINVAL);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM corrections"), 1);
+}
+
+/*  A refund of the voided sale is stored, and posts and rolls up nothing.  */
+static void test_refund_after_void(void **state)
+{
+    fixture_t *fx = *state;
+    char sql[256];
+    int64_t transfers = s_int(fx->db, "SELECT count(*) FROM transfers");
+
+    s_refund(fx, SHOP_C, s_at("2026-05-22", 10), S11, 500, NULL, 0, R4);
+    s_sync(fx, SHOP_C, s_at("2026-05-22", 11));
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM refunds WHERE eid = %lld",
+             (long long)s_eid(fx->db, fx->ids[R4]));
+    assert_int_equal(s_int(fx->db, sql), 1);
+    /* 12.50 + 5.00 refunded as the shop sees it */
+    snprintf(sql, sizeof sql, "SELECT refunded FROM sales WHERE eid = %lld",
+             (long long)s_eid(fx->db, fx->ids[S11]));
+    assert_int_equal(s_int(fx->db, sql), 1750);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM transfers"), transfers);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM refund_categories WHERE refund_eid = %lld",
+             (long long)s_eid(fx->db, fx->ids[R4]));
+    assert_int_equal(s_int(fx->db, sql), 0);
+
+    /* Balances: S11, R3 and the void add up to nothing for everyone.
+       RS2: 1.68 + 3.00 - 1.00 - 2.00 = 1.68; DE2: 0 + 1.12 - 0.37 - 0.75 = 0;
+       DI1: 3.41 + 0.38 - 0.13 - 0.25 = 3.41; RS1: 17.97 (after the payout)
+       + 0.19 - 0.06 - 0.13 = 17.97; C: 5.00 + 0.38 - 0.13 - 5.00 - 0.25 = 0;
+       HQ commission: -51.33 - 4.69 + 1.56 + 3.13 = -51.33; HQ referral:
+       -10.97 - 5.38 + 0.13 + 5.25 = -10.97 */
+    assert_int_equal(s_balance(fx->db, "partner:RS2"), 168);
+    assert_int_equal(s_balance(fx->db, "partner:DE2"), 0);
+    assert_int_equal(s_balance(fx->db, "partner:DI1"), 341);
+    assert_int_equal(s_balance(fx->db, "partner:RS1"), 1797);
+    assert_int_equal(s_balance(fx->db, MEM_C), 0);
+    assert_int_equal(s_balance(fx->db, HQC), -5133);
+    assert_int_equal(s_balance(fx->db, HQR), -1097);
+    assert_int_equal(s_int(fx->db, "SELECT sum(balance) FROM accounts"), 0);
+    /* 51 + S11 6 + R3 5 + the void 6 + R4 0 */
+    assert_int_equal(transfers, 68);
+}
+
+/*  The reports count the void as a refund of the 25.00 R3 left, in May;
+    R4 counts nowhere.  */
+static void test_void_reports(void **state)
+{
+    fixture_t *fx = *state;
+    dn_report_sales_t q = {.by = DN_REPORT_BY_MONTH,
+                           .from_ms = s_at("2026-05-01", 0),
+                           .to_ms = s_at("2026-05-31", 23)};
+    json_t *out = NULL, *row;
+    char why[256] = "";
+
+    /* May: S11 37.50; refunds R3 12.50 and the void 25.00 */
+    assert_int_equal(dn_report_sales(fx->db, &q, &out, why, sizeof why), 0);
+    assert_int_equal(json_array_size(out), 1);
+    row = json_array_get(out, 0);
+    assert_int_equal(json_integer_value(json_object_get(row, "sales")), 1);
+    assert_string_equal(json_string_value(json_object_get(row, "total")), "37.50");
+    assert_int_equal(json_integer_value(json_object_get(row, "refunds")), 2);
+    assert_string_equal(json_string_value(json_object_get(row, "refunded")), "37.50");
+    assert_string_equal(json_string_value(json_object_get(row, "net")), "0.00");
+    json_decref(out);
+
+    /* by category: R3 named the SOAP-6 line (no category); the void takes
+       what is left of each: oil 25.00, none 12.50 - 12.50 = 0 (no row) */
+    q.by = DN_REPORT_BY_CATEGORY;
+    assert_int_equal(dn_report_sales(fx->db, &q, &out, why, sizeof why), 0);
+    assert_int_equal(json_array_size(out), 2);
+    row = json_array_get(out, 0); /* lines without a category first */
+    assert_true(json_is_null(json_object_get(row, "category")));
+    assert_int_equal(json_integer_value(json_object_get(row, "refunds")), 1);
+    assert_string_equal(json_string_value(json_object_get(row, "refunded")), "12.50");
+    row = json_array_get(out, 1);
+    assert_string_equal(json_string_value(json_object_get(row, "category")), "oil");
+    assert_string_equal(json_string_value(json_object_get(row, "total")), "25.00");
+    assert_int_equal(json_integer_value(json_object_get(row, "refunds")), 1);
+    assert_string_equal(json_string_value(json_object_get(row, "refunded")), "25.00");
+    json_decref(out);
+
+    /* DE2's team in May: the same, from the rollup */
+    q.by = DN_REPORT_BY_MONTH;
+    q.partner = "DE2";
+    q.team = 1;
+    assert_int_equal(dn_report_sales(fx->db, &q, &out, why, sizeof why), 0);
+    assert_int_equal(json_array_size(out), 1);
+    row = json_array_get(out, 0);
+    assert_string_equal(json_string_value(json_object_get(row, "month")), "2026-05");
+    assert_int_equal(json_integer_value(json_object_get(row, "sales")), 1);
+    assert_int_equal(json_integer_value(json_object_get(row, "refunds")), 2);
+    assert_string_equal(json_string_value(json_object_get(row, "refunded")), "37.50");
+    assert_string_equal(json_string_value(json_object_get(row, "net")), "0.00");
+    json_decref(out);
+}
+
+/*  Manual adjustments: a credit, a debit, a member's credit, and what is
+    refused.  */
+static void test_adjust(void **state)
+{
+    fixture_t *fx = *state;
+    int64_t now = s_at("2026-05-23", 9);
+    json_t *out = NULL;
+    char why[256] = "", reason[201];
+    int64_t transfers = s_int(fx->db, "SELECT count(*) FROM transfers");
+
+    assert_int_equal(dn_ledger_adjust(fx->db, "DE2", 150,
+                                      "missed commission on receipt 17", "hq", now, &out,
+                                      why, sizeof why),
+                     0);
+    assert_int_equal(json_integer_value(json_object_get(out, "correction")), 2);
+    assert_string_equal(json_string_value(json_object_get(out, "account")),
+                        "partner:DE2");
+    assert_string_equal(json_string_value(json_object_get(out, "amount")), "1.50");
+    assert_string_equal(json_string_value(json_object_get(out, "balance")), "1.50");
+    assert_string_equal(json_string_value(json_object_get(out, "period")), "2026-05");
+    json_decref(out);
+    /* the longest reason accepted: 200 bytes */
+    memset(reason, 'r', 200);
+    reason[200] = '\0';
+    assert_int_equal(dn_ledger_adjust(fx->db, "RS1", -97, reason, "hq", now + 1000, &out,
+                                      why, sizeof why),
+                     0);
+    /* 17.97 - 0.97 = 17.00 */
+    assert_string_equal(json_string_value(json_object_get(out, "balance")), "17.00");
+    assert_string_equal(json_string_value(json_object_get(out, "amount")), "-0.97");
+    json_decref(out);
+    assert_int_equal(dn_ledger_adjust(fx->db, "member:+86 138-0000-0003", 200,
+                                      "goodwill: late delivery", "hq", now + 2000, &out,
+                                      why, sizeof why),
+                     0);
+    assert_string_equal(json_string_value(json_object_get(out, "account")), MEM_C);
+    assert_string_equal(json_string_value(json_object_get(out, "balance")), "2.00");
+    json_decref(out);
+    out = NULL;
+
+    {
+        static const xfer_t credit[] = {
+            {"adjustment", HQC, "partner:DE2", 150, -1, -1, "", 0, "2026-05", ""}};
+        static const xfer_t debit[] = {
+            {"adjustment", "partner:RS1", HQC, 97, -1, -1, "", 0, "2026-05", ""}};
+        static const xfer_t member[] = {
+            {"adjustment", HQR, MEM_C, 200, -1, -1, "", 0, "2026-05", ""}};
+        s_check_correction(fx, 2, credit, N_OF(credit));
+        s_check_correction(fx, 3, debit, N_OF(debit));
+        s_check_correction(fx, 4, member, N_OF(member));
+    }
+    /* HQ commission: -51.33 - 1.50 + 0.97 = -51.86; referral -10.97 - 2.00 */
+    assert_int_equal(s_balance(fx->db, HQC), -5186);
+    assert_int_equal(s_balance(fx->db, HQR), -1297);
+    assert_int_equal(s_balance(fx->db, "partner:DE2"), 150);
+    assert_int_equal(s_balance(fx->db, "partner:RS1"), 1700);
+    assert_int_equal(s_int(fx->db, "SELECT sum(balance) FROM accounts"), 0);
+
+    /* refused, writing nothing */
+    assert_int_equal(
+        dn_ledger_adjust(fx->db, "DE2", 0, "nothing", "hq", now, &out, why, sizeof why),
+        DN_EINVAL);
+    assert_string_equal(why, "an adjustment of 0 changes nothing");
+    assert_int_equal(dn_ledger_adjust(fx->db, "DE2", DN_LEDGER_MAX_ADJUSTMENT + 1, "big",
+                                      "hq", now, &out, why, sizeof why),
+                     DN_EINVAL);
+    assert_string_equal(why, "an adjustment is at most 1000000000.00 CNY either way");
+    assert_int_equal(dn_ledger_adjust(fx->db, "HQ", 100, "hq earns?", "hq", now, &out,
+                                      why, sizeof why),
+                     DN_EINVAL);
+    assert_int_equal(
+        dn_ledger_adjust(fx->db, "NOPE", 100, "who", "hq", now, &out, why, sizeof why),
+        DN_ENOENT);
+    assert_string_equal(why, "partner NOPE does not exist");
+    assert_int_equal(dn_ledger_adjust(fx->db, "member:+8613900000009", 100, "who", "hq",
+                                      now, &out, why, sizeof why),
+                     DN_ENOENT);
+    assert_string_equal(why, "no member with phone +8613900000009");
+    assert_int_equal(
+        dn_ledger_adjust(fx->db, "DE2", 100, "", "hq", now, &out, why, sizeof why),
+        DN_EINVAL);
+    assert_int_equal(dn_ledger_adjust(fx->db, "DE2", 100, "tab\there", "hq", now, &out,
+                                      why, sizeof why),
+                     DN_EINVAL);
+    assert_null(out);
+    /* 68 + 3 */
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM transfers"), transfers + 3);
+    assert_int_equal(transfers + 3, 71);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM corrections"), 4);
+}
+
+/*  Statements show a correction's lines with their kind and reason.  */
+static void test_correction_statements(void **state)
+{
+    fixture_t *fx = *state;
+    char id[DN_ID_TEXT_SIZE];
+    json_t *st;
+
+    dn_id_format(fx->ids[S11], id);
+    /* DE2, May: S11 +1.12, R3 -0.37, the void -0.75, the adjustment +1.50;
+       opening 0.00 (February +0.65, March -0.65) */
+    st = s_statement(fx, "DE2", NULL, "2026-05", "0.00", "1.50", 4);
+    assert_string_equal(s_row_text(st, 2, "amount"), "-0.75");
+    assert_string_equal(s_row_text(st, 2, "code"), "adjustment");
+    assert_string_equal(s_row_text(st, 2, "correction"), "void");
+    assert_string_equal(s_row_text(st, 2, "reason"), "test sale, never paid");
+    assert_string_equal(s_row_text(st, 2, "sale"), id);
+    assert_string_equal(s_row_text(st, 3, "amount"), "1.50");
+    assert_string_equal(s_row_text(st, 3, "correction"), "adjustment");
+    assert_string_equal(s_row_text(st, 3, "reason"), "missed commission on receipt 17");
+    assert_null(s_row_text(st, 0, "correction")); /* S11's commission: no correction */
+    assert_null(s_row_text(st, 0, "reason"));
+    /* totals: commission 1.12, clawback -0.37, adjustment -0.75 + 1.50 */
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(st, "totals"), "adjustment")),
+        "0.75");
+    json_decref(st);
+    /* member C, May: +5.00 +0.38 -0.13, the void -5.00 -0.25, +2.00 */
+    st = s_statement(fx, NULL, PHONE_C, "2026-05", "0.00", "2.00", 6);
+    assert_string_equal(s_row_text(st, 3, "amount"), "-5.00");
+    assert_string_equal(s_row_text(st, 3, "correction"), "void");
+    assert_string_equal(s_row_text(st, 5, "reason"), "goodwill: late delivery");
+    json_decref(st);
+}
+
+/*  Finding a sale by its id or a prefix of it.  */
+static void test_sale_find(void **state)
+{
+    fixture_t *fx = *state;
+    char id[DN_ID_TEXT_SIZE], found[DN_ID_TEXT_SIZE], text[128], why[256] = "";
+    int64_t eid = 0;
+
+    dn_id_format(fx->ids[S11], id);
+    assert_int_equal(dn_ledger_sale_find(fx->db, id, &eid, found, why, sizeof why), 0);
+    assert_int_equal(eid, s_eid(fx->db, fx->ids[S11]));
+    assert_string_equal(found, id);
+    /* its first 8 hex digits, upper case; then "XXXXXXXX-XX" */
+    for (int i = 0; i < 8; i++)
+        text[i] = (char)(id[i] >= 'a' ? id[i] - 32 : id[i]);
+    text[8] = '\0';
+    eid = 0;
+    assert_int_equal(dn_ledger_sale_find(fx->db, text, &eid, found, why, sizeof why), 0);
+    assert_int_equal(eid, s_eid(fx->db, fx->ids[S11]));
+    memcpy(text, id, 11);
+    text[11] = '\0';
+    assert_int_equal(dn_ledger_sale_find(fx->db, text, &eid, found, why, sizeof why), 0);
+    /* 7 digits are too few; a hyphen out of place is no id */
+    text[7] = '\0';
+    assert_int_equal(dn_ledger_sale_find(fx->db, text, &eid, found, why, sizeof why),
+                     DN_EINVAL);
+    memcpy(text, id, 8);
+    memcpy(text + 8, "x", 2);
+    assert_int_equal(dn_ledger_sale_find(fx->db, text, &eid, found, why, sizeof why),
+                     DN_EINVAL);
+    /* a refund's id is no sale's */
+    dn_id_format(fx->ids[R3], id);
+    assert_int_equal(dn_ledger_sale_find(fx->db, id, &eid, found, why, sizeof why),
+                     DN_ENOENT);
+    snprintf(text, sizeof text, "no sale has the id %s", id);
+    assert_string_equal(why, text);
+
+    /* Two sales of one millisecond share 12 hex digits: on a copy, S11
+       stored once more under an id that differs in its last byte.  The
+       prefix is then refused as ambiguous; the whole id still finds it.  */
+    {
+        char path[256], sql[512];
+        uint8_t twin[DN_ID_BYTES];
+        sqlite3 *db = NULL;
+        sqlite3_stmt *stmt;
+        int64_t s11 = s_eid(fx->db, fx->ids[S11]);
+
+        s_copy(fx, "ambiguous.db", path, sizeof path);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        memcpy(twin, fx->ids[S11], DN_ID_BYTES);
+        twin[DN_ID_BYTES - 1] ^= 0xff;
+        assert_int_equal(
+            sqlite3_prepare_v2(
+                db,
+                "INSERT INTO events(id, site_id, seq, kind, recorded_at_ms, "
+                "received_ms, body, hash) SELECT ?, site_id, seq + 1000, kind, "
+                "recorded_at_ms, received_ms, body, hash FROM events WHERE eid = ?",
+                -1, &stmt, NULL),
+            SQLITE_OK);
+        sqlite3_bind_blob(stmt, 1, twin, DN_ID_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, s11);
+        assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
+        sqlite3_finalize(stmt);
+        snprintf(
+            sql, sizeof sql,
+            "INSERT INTO sales(eid, site_id, recorded_at_ms, total, currency, channel, "
+            "seller, member_phone) SELECT last_insert_rowid(), site_id, recorded_at_ms, "
+            "total, currency, channel, seller, member_phone FROM sales WHERE eid = %lld",
+            (long long)s11);
+        s_exec(db, sql);
+        dn_id_format(fx->ids[S11], id);
+        memcpy(text, id, 13);
+        text[13] = '\0';
+        assert_int_equal(dn_ledger_sale_find(db, text, &eid, found, why, sizeof why),
+                         DN_EINVAL);
+        snprintf(text + 13, sizeof text - 13,
+                 " is the start of more than one sale's id: give more of it");
+        assert_string_equal(why, text);
+        eid = 0;
+        assert_int_equal(dn_ledger_sale_find(db, id, &eid, found, why, sizeof why), 0);
+        assert_int_equal(eid, s11);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        s_remove_copy(path);
+    }
+}
+
+/*  Verify recomputes the corrections: ok as they are, and it names a
+    correction changed behind the ledger's back.  */
+static void test_verify_corrections(void **state)
+{
+    fixture_t *fx = *state;
+    json_t *out = NULL;
+    char path[256];
+    sqlite3 *db = NULL;
+    int rc = s_verify(fx->path, &out);
+
+    if (rc)
+        s_print_differences(out);
+    assert_int_equal(rc, 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "corrections")), 4);
+    assert_int_equal(json_integer_value(json_object_get(out, "transfers")), 71);
+    assert_int_equal(json_integer_value(json_object_get(out, "events")), 19); /* 15 + 4 */
+    json_decref(out);
+    out = NULL;
+
+    /* (a) the adjustment of DE2 made +2.50 instead of +1.50 */
+    s_copy(fx, "tamper-correction.db", path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db,
+                                      "UPDATE corrections SET amount = 250 WHERE id = 2",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+    s_exec(db, "DROP TRIGGER corrections_no_update");
+    s_exec(db, "UPDATE corrections SET amount = 250 WHERE id = 2");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    rc = s_verify(path, &out);
+    if (!s_has_difference(out, "the correction says +250 to partner:DE2"))
+        s_print_differences(out);
+    assert_int_equal(rc, DN_ECHAIN);
+    assert_true(s_has_difference(out,
+                                 "correction 2: its fields do not hash to its stored "
+                                 "hash (altered)"));
+    assert_true(s_has_difference(out,
+                                 "correction 2: its transfer 69 moves 150 minor units "
+                                 "hq:commission -> partner:DE2; the correction says +250 "
+                                 "to partner:DE2"));
+    /* and the replay posts 2.50 where 1.50 was posted */
+    assert_true(s_has_difference(
+        out, "posted but not what the rules give: adjustment of a "
+             "manual correction, hq:commission -> partner:DE2, 150 minor"));
+    assert_true(s_has_difference(
+        out, "the rules give but not posted: adjustment of a "
+             "manual correction, hq:commission -> partner:DE2, 250 minor"));
+    json_decref(out);
+    out = NULL;
+    s_remove_copy(path);
+
+    /* (b) only the void's reason changed: the hash tells */
+    s_copy(fx, "tamper-reason.db", path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    s_exec(db, "DROP TRIGGER corrections_no_update");
+    s_exec(db, "UPDATE corrections SET reason = 'duplicate' WHERE id = 1");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    rc = s_verify(path, &out);
+    assert_int_equal(rc, DN_ECHAIN);
+    assert_int_equal(json_array_size(json_object_get(out, "differences")), 1);
+    assert_true(s_has_difference(out, "correction 1: its fields do not hash"));
+    json_decref(out);
+    out = NULL;
+    s_remove_copy(path);
+
+    /* (c) the void's row gone: its six transfers are adjustments no
+       correction made, and the replay no longer reverses the sale */
+    s_copy(fx, "tamper-gone.db", path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    s_exec(db, "DROP TRIGGER corrections_no_delete");
+    s_exec(db, "DELETE FROM corrections WHERE id = 1");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    rc = s_verify(path, &out);
+    assert_int_equal(rc, DN_ECHAIN);
+    assert_true(
+        s_has_difference(out, "transfer 63: an adjustment that no correction made"));
+    assert_true(
+        s_has_difference(out, "transfer 68: an adjustment that no correction made"));
+    json_decref(out);
+    s_remove_copy(path);
+}
+
+/*  A void of a sale refunded in full; then the rollups rebuilt from the
+    events and the voids are those kept as they happened.  */
+static void test_rebuild_with_void(void **state)
+{
+    fixture_t *fx = *state;
+    static const char dump[] =
+        "SELECT group_concat(partner_id || ',' || period || ',' || sales || ',' || total "
+        "|| "
+        "',' || refunds || ',' || refunded, ';') FROM (SELECT * FROM team_volume "
+        "WHERE sales != 0 OR refunds != 0 ORDER BY period, partner_id, currency)";
+    static const char categories[] =
+        "SELECT group_concat(refund_eid || ',' || category || ',' || amount, ';') FROM "
+        "(SELECT * FROM refund_categories ORDER BY refund_eid, category)";
+    sqlite3_stmt *stmt;
+    char *before, *cats, why[256] = "";
+    json_t *out = NULL;
+    int64_t transfers = s_int(fx->db, "SELECT count(*) FROM transfers");
+
+    /* S10, refunded in full by R1 and R2, voided: nothing is left to take
+       back or to count as refunded; the void is recorded all the same */
+    assert_int_equal(
+        s_void(fx, S10, "wrong customer", s_at("2026-05-24", 9), &out, why, sizeof why),
+        0);
+    assert_int_equal(json_integer_value(json_object_get(out, "correction")), 5);
+    assert_int_equal(json_integer_value(json_object_get(out, "transfers")), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "reversed")), "0.00");
+    assert_string_equal(json_string_value(json_object_get(out, "refunded")), "0.00");
+    json_decref(out);
+    out = NULL;
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM transfers"), transfers);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM corrections WHERE id = 5 "
+                                   "AND first_transfer IS NULL AND amount = 0"),
+                     1);
+    assert_int_equal(s_verify(fx->path, &out), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "corrections")), 5);
+    json_decref(out);
+
+    assert_int_equal(sqlite3_prepare_v2(fx->db, dump, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    before = strdup((const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    assert_int_equal(sqlite3_prepare_v2(fx->db, categories, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    cats = strdup((const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    assert_non_null(before);
+    assert_non_null(cats);
+
+    s_exec(fx->db, "BEGIN IMMEDIATE");
+    assert_int_equal(dn_report_rebuild(fx->db), 0);
+    s_exec(fx->db, "COMMIT");
+
+    assert_int_equal(sqlite3_prepare_v2(fx->db, dump, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(stmt, 0), before);
+    sqlite3_finalize(stmt);
+    assert_int_equal(sqlite3_prepare_v2(fx->db, categories, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(stmt, 0), cats);
+    sqlite3_finalize(stmt);
+    /* DE2 in May: one sale, two refunds (R3 and the void), 37.50 */
+    assert_int_equal(s_int(fx->db,
+                           "SELECT sales * 1000000 + refunds * 10000 + refunded "
+                           "FROM team_volume WHERE period = '2026-05' AND partner_id "
+                           "= (SELECT id FROM partners WHERE code = 'DE2')"),
+                     1000000 + 20000 + 3750);
+    free(before);
+    free(cats);
 }
 
 int main(void)
@@ -2238,6 +2942,15 @@ int main(void)
         cmocka_unit_test(test_tamper_event),
         cmocka_unit_test(test_double_post),
         cmocka_unit_test(test_migrate_payout_refs),
+        /* corrections, after all of the above: they add to the ledger */
+        cmocka_unit_test(test_void),
+        cmocka_unit_test(test_refund_after_void),
+        cmocka_unit_test(test_void_reports),
+        cmocka_unit_test(test_adjust),
+        cmocka_unit_test(test_correction_statements),
+        cmocka_unit_test(test_sale_find),
+        cmocka_unit_test(test_verify_corrections),
+        cmocka_unit_test(test_rebuild_with_void),
         /* these close May and add a June sale */
         cmocka_unit_test(test_periods),
         cmocka_unit_test(test_retired_plan),
