@@ -35,8 +35,11 @@
 #                                              D2 80, R1 30, no referral
 #            HQ accepts the referral; a 2nd sale
 #                                              D2 80, R1 30, D1 1 % = 10
-#   D1  240 + 30 + 80 + 80 + 80 + 80 + 40 + 10  = 640 (6.40)
-#   R1  90 + 10 + 30 + 80 + 30 + 30 + 30 + 15 + 30 + 30 = 375 (3.75)
+#   SHOP1  3 sales to customers SHOP2 signed up referred by D2
+#                                              D1 3 x 80 = 240, R1 3 x 30 = 90,
+#                                              no referral (void: bought elsewhere)
+#   D1  240 + 30 + 80 + 80 + 80 + 80 + 40 + 10 + 240 = 880 (8.80)
+#   R1  90 + 10 + 30 + 80 + 30 + 30 + 30 + 15 + 30 + 30 + 90 = 465 (4.65)
 #   RS1 80, D2 160
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
@@ -290,6 +293,29 @@ agent "$T/s2" sync
 check "referrer: pays on later sales only, 1 % (no first-purchase bonus)" "10|0" \
     "$(sq "SELECT sum(amount), sum(bonus) FROM transfers WHERE code = 'referral'")"
 
+# -- referral squatting ------------------------------------------------------------
+# SHOP2 signs up three phones it never sells to, each referred by its own
+# partner D2; the customers buy at SHOP1 (which signs them up too).  The
+# first purchase is not at the sign-up's site: the referral is void.
+for n in 11 12 13; do
+    agent "$T/s2" member add --phone "139000000$n" --name "Squatted $n" --referrer D2
+done
+agent "$T/s2" sync
+for n in 11 12 13; do
+    agent "$T/s1" member add --phone "139000000$n" --name "Customer $n"
+    agent "$T/s1" sale --line X:1@10.00 --member "139000000$n"
+done
+agent "$T/s1" sync
+check "squatting: sync" 0 "$rc"
+ACCEPTED=$(sq "SELECT count(*) FROM transfers t JOIN accounts a ON a.id = t.credit
+    JOIN sales s ON s.eid = t.sale_eid
+    WHERE t.code = 'referral' AND a.name = 'partner:D2' AND s.member_phone LIKE '%1390000001_'")
+echo "security: referral squatting: attempts 3, accepted $ACCEPTED"
+check "squatting: nothing paid to the squatter" 0 "$ACCEPTED"
+check "squatting: the referrals are void" "void|void|void" \
+    "$(sq "SELECT group_concat(referral_state, '|') FROM (SELECT referral_state
+           FROM member_referrals WHERE phone LIKE '%1390000001_' ORDER BY phone)")"
+
 # -- the clock, at the shop -----------------------------------------------------------
 run 60 faketime -f '+2h' "$AGENT" -d "$T/s1" sync
 check "skew: sync exit" 0 "$rc"
@@ -299,8 +325,8 @@ check_has "skew: status shows it" "s ahead of the server's at the last sync: set
     "$OUT"
 
 # -- the ledger -------------------------------------------------------------------
-check "D1's balance" 640 "$(balance D1)"
-check "R1's balance" 375 "$(balance R1)"
+check "D1's balance" 880 "$(balance D1)"
+check "R1's balance" 465 "$(balance R1)"
 check "RS1's balance" 80 "$(balance RS1)"
 check "D2's balance" 160 "$(balance D2)"
 check "nothing for unknown sellers" 0 \
