@@ -131,7 +131,7 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
                      "'_', '.', '-'; at most %d)",
                      in->seller, DN_MAX_CODE_LEN);
     if (in->member && dn_phone_normalize(in->member, info->country, phone, pwhy, sizeof pwhy))
-        return s_why(DN_EPARSE, why, why_size, "member %s", pwhy);
+        return s_why(DN_EPARSE, why, why_size, "member phone %s", pwhy);
 
     if ((rc = dn_store_begin(store)) != 0)
         return s_why(rc, why, why_size, "could not open a transaction on the agent database");

@@ -494,6 +494,22 @@ void dn_wire_event_free(Dealernet__Event **ev_p)
     }
 }
 
+int dn_wire_event_set_text(char **field, const char *text)
+{
+    char *copy = NULL;
+    if (text) {
+        size_t len = strlen(text);
+        /* unpack's strings come from malloc (s_alloc), free_unpacked frees
+           them with free: so must these */
+        if (!(copy = malloc(len + 1)))
+            return DN_ENOMEM;
+        memcpy(copy, text, len + 1);
+    }
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
 const char *dn_wire_event_kind(const Dealernet__Event *ev)
 {
     switch (ev->body_case) {

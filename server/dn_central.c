@@ -3,6 +3,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_phones.h"
 #include "dn_report.h"
 
 #include <stdio.h>
@@ -257,6 +258,21 @@ static const dn_migration_t s_migrations[] = {
         dn_central_open, which runs dn_report_rebuild once.  */
      "INSERT INTO meta(key, value) SELECT 'reports_rebuild', '1' "
      "  WHERE EXISTS (SELECT 1 FROM events);"},
+    {/* Canonical phones (issue 10, part 5: "Canonical phones"), owned by
+        dn_phones.  Phones are stored E.164 with the network's default
+        country (meta 'country').  phone_spellings lists the spellings of a
+        phone kept as they were, because the phone was stored in several
+        spellings the ledger may have paid on separately; member_conflicts
+        gains the duplicate's own phone.  Events stored before this
+        migration have their phones rewritten once by dn_central_open
+        (dn_phones_migrate); see dn_phones.h for the rule.  */
+     "CREATE TABLE phone_spellings ("
+     "  spelling TEXT PRIMARY KEY," /* as an older agent sent it */
+     "  phone TEXT NOT NULL"        /* its canonical form */
+     ") WITHOUT ROWID;"
+     "ALTER TABLE member_conflicts ADD COLUMN phone TEXT;" /* NULL: the member's */
+     "INSERT INTO meta(key, value) SELECT 'phones_canonical', '1' "
+     "  WHERE EXISTS (SELECT 1 FROM events);"},
 };
 
 /*  Completes migration 3 on a database that held events before it.  */
@@ -291,7 +307,7 @@ int dn_central_open(const char *dir, int flags, sqlite3 **db)
     /* The ledger's indexes are large and hot: give them 64 MiB of cache.  */
     if (rc == 0)
         rc = dn_db_exec(*db, "PRAGMA cache_size = -65536");
-    if (rc == 0 && (rc = s_rebuild_reports(*db)) != 0) {
+    if (rc == 0 && ((rc = s_rebuild_reports(*db)) != 0 || (rc = dn_phones_migrate(*db)) != 0)) {
         sqlite3_close(*db);
         *db = NULL;
     }

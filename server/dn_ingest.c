@@ -13,6 +13,7 @@
 #include "dn_error.h"
 #include "dn_ledger.h"
 #include "dn_log.h"
+#include "dn_phones.h"
 #include "dn_report.h"
 
 #include <stdarg.h>
@@ -25,6 +26,7 @@ struct _dn_ingest_t {
     dn_db_cache_t *cache;
     dn_ledger_t *ledger; /* posts each stored sale and refund */
     dn_report_t *report; /* rolls up each stored sale and refund */
+    dn_phones_t *phones; /* makes each stored event's phones canonical */
     int in_group;        /* a group transaction is open */
     int group_lost;      /* ... but SQLite rolled it back by itself */
 };
@@ -38,7 +40,8 @@ dn_ingest_t *dn_ingest_new(sqlite3 *db)
     self->cache = dn_db_cache_new(db);
     self->ledger = dn_ledger_new(db);
     self->report = dn_report_new(db);
-    if (!self->cache || !self->ledger || !self->report)
+    self->phones = dn_phones_new(db);
+    if (!self->cache || !self->ledger || !self->report || !self->phones)
         dn_ingest_destroy(&self);
     return self;
 }
@@ -48,6 +51,7 @@ void dn_ingest_destroy(dn_ingest_t **self_p)
     if (self_p && *self_p) {
         dn_ledger_destroy(&(*self_p)->ledger);
         dn_report_destroy(&(*self_p)->report);
+        dn_phones_destroy(&(*self_p)->phones);
         dn_db_cache_destroy(&(*self_p)->cache);
         free(*self_p);
         *self_p = NULL;
@@ -273,8 +277,8 @@ static int s_store_refund(dn_ingest_t *self, int64_t eid, int64_t site_id,
     return s_done(self, stmt);
 }
 
-/*  One member per phone: the first sign-up to arrive wins, with its
-    referrer; a later one elsewhere is kept as a conflict for HQ.  */
+/*  One member per canonical phone: the first sign-up to arrive wins, with
+    its referrer; a later one elsewhere is kept as a conflict for HQ.  */
 static int s_store_signup(dn_ingest_t *self, int64_t eid, int64_t site_id,
                           const Dealernet__Event *ev)
 {
@@ -298,7 +302,7 @@ static int s_store_signup(dn_ingest_t *self, int64_t eid, int64_t site_id,
     if (existing) {
         if (dn_db_cached(self->cache,
                          "INSERT INTO member_conflicts(eid, member, member_id, site_id, "
-                         "referrer, recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                         "referrer, recorded_at_ms, phone) VALUES (?, ?, ?, ?, ?, ?, ?)",
                          &stmt))
             return DN_EDB;
         sqlite3_bind_int64(stmt, 1, eid);
@@ -310,6 +314,7 @@ static int s_store_signup(dn_ingest_t *self, int64_t eid, int64_t site_id,
                                                          : m->referrer_partner,
                               -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 6, ev->recorded_at_ms);
+        sqlite3_bind_text(stmt, 7, m->phone, -1, SQLITE_STATIC);
         return s_done(self, stmt);
     }
     if (dn_db_cached(self->cache,
@@ -356,7 +361,7 @@ static int s_store_update(dn_ingest_t *self, const Dealernet__Event *ev)
 
 /*  Stores one new event: the raw row, then its decoded rows.  */
 static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
-                   const Dealernet__Event *ev, const ProtobufCBinaryData *body,
+                   Dealernet__Event *ev, const ProtobufCBinaryData *body,
                    const uint8_t hash[32], const ProtobufCBinaryData *signature,
                    int64_t now_ms, dn_ingest_result_t *r)
 {
@@ -390,6 +395,10 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
         return DN_EDB;
     }
     eid = sqlite3_last_insert_rowid(self->db);
+    /* The rows, the postings and the conflicts see canonical phones; the
+       bytes stored above stay as the site signed them.  */
+    if ((step = dn_phones_event(self->phones, eid, ev)) != 0)
+        return step;
     switch (ev->body_case) {
     case DEALERNET__EVENT__BODY_SALE:
         step = s_store_sale(self, eid, site->id, ev);

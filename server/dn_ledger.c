@@ -19,6 +19,7 @@
 #include "dn_id.h"
 #include "dn_log.h"
 #include "dn_money.h"
+#include "dn_phones.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
 #include "dn_time.h"
@@ -1041,9 +1042,9 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
             return s_why(DN_ENOENT, why, why_size, "partner %s does not exist", partner);
         snprintf(name, sizeof name, "partner:%s", found.code);
     } else {
-        if (!phone || dn_phone_normalize(phone, norm))
-            return s_why(DN_EPARSE, why, why_size, "'%s' is not a phone number",
-                         phone ? phone : "");
+        /* typed any way at HQ: canonical with the network's country */
+        if ((rc = dn_phones_canonical(db, phone, norm, why, why_size)) != 0)
+            return rc;
         snprintf(name, sizeof name, "member:%s", norm);
     }
     rc = dn_ledger_currency(db, currency, &exponent);
@@ -1429,16 +1430,22 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
     char sql[2048], a[700], b[700];
     sqlite3_stmt *stmt;
     dn_ledger_t *ledger;
+    dn_phones_t *phones;
     int rc = 0;
 
     if (dn_db_exec(db, scratch))
         return DN_EDB;
     if (!(ledger = dn_ledger_new(db)))
         return DN_ENOMEM;
+    if (!(phones = dn_phones_new(db))) {
+        dn_ledger_destroy(&ledger);
+        return DN_EDB;
+    }
     if (dn_db_prepare(db,
                       "SELECT eid, body, received_ms FROM events "
                       "WHERE kind IN ('sale', 'refund') ORDER BY eid",
                       &stmt)) {
+        dn_phones_destroy(&phones);
         dn_ledger_destroy(&ledger);
         return DN_EDB;
     }
@@ -1449,11 +1456,15 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
                                  (size_t)sqlite3_column_bytes(stmt, 1), &ev, why,
                                  sizeof why) != 0)
             continue; /* reported by the chain check */
-        rc = dn_ledger_post(ledger, sqlite3_column_int64(stmt, 0), ev,
-                            sqlite3_column_int64(stmt, 2));
+        /* the phones ingest stored (dn_phones.h), from the signed bytes */
+        rc = dn_phones_event(phones, sqlite3_column_int64(stmt, 0), ev);
+        if (rc == 0)
+            rc = dn_ledger_post(ledger, sqlite3_column_int64(stmt, 0), ev,
+                                sqlite3_column_int64(stmt, 2));
         dn_wire_event_free(&ev);
     }
     sqlite3_finalize(stmt);
+    dn_phones_destroy(&phones);
     if (rc == 0)
         rc = dn_ledger_flush(ledger);
     dn_ledger_destroy(&ledger);

@@ -20,6 +20,7 @@
 #include "dn_ledger.h"
 #include "dn_log.h"
 #include "dn_money.h"
+#include "dn_phones.h"
 #include "dn_registry.h"
 #include "dn_time.h"
 #include "dn_valid.h"
@@ -1198,7 +1199,7 @@ done:
 int dn_report_referrals(sqlite3 *db, int top, const char *phone, json_t **out, char *why,
                         size_t why_size)
 {
-    char currency[4];
+    char currency[4], canonical[DN_PHONE_SIZE];
     json_t *list;
     int rc;
 
@@ -1206,13 +1207,14 @@ int dn_report_referrals(sqlite3 *db, int top, const char *phone, json_t **out, c
     if (!phone && (top < 1 || top > DN_REPORT_MAX_TOP))
         return s_why(DN_EINVAL, why, why_size, "--top must be 1 to %d",
                      DN_REPORT_MAX_TOP);
-    if (phone && !dn_valid_phone(phone))
-        return s_why(DN_EINVAL, why, why_size, "'%.40s' is not a phone number", phone);
+    /* typed any way at HQ: canonical with the network's country */
+    if (phone && (rc = dn_phones_canonical(db, phone, canonical, why, why_size)) != 0)
+        return rc;
     if ((rc = s_report_currency(db, currency)) != 0)
         return rc;
     if (!(list = json_array()))
         return DN_ENOMEM;
-    rc = phone ? s_tree(db, phone, currency, list, why, why_size)
+    rc = phone ? s_tree(db, canonical, currency, list, why, why_size)
                : s_top(db, top, currency, list);
     if (rc) {
         json_decref(list);

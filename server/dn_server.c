@@ -15,6 +15,7 @@
 #include "dn_error.h"
 #include "dn_ingest.h"
 #include "dn_log.h"
+#include "dn_phones.h"
 #include "dn_protocol.h"
 #include "dn_time.h"
 #include "dn_registry.h"
@@ -75,7 +76,7 @@ static int s_path(char *buf, size_t size, const char *dir, const char *file)
 }
 
 int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin_endpoint,
-                   char server_public[41])
+                   int country, char server_public[41])
 {
     char db_path[4096], server_key[4096], hq_key[4096];
     dn_curve_pair_t server, hq;
@@ -103,6 +104,8 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
         rc = dn_db_meta_set(db, "admin_endpoint", admin_endpoint);
     if (rc == 0)
         rc = dn_db_meta_set(db, "server_public_key", server.public_z85);
+    if (rc == 0)
+        rc = dn_phones_set_country(db, country);
     if (rc == 0)
         rc = dn_db_commit(db);
     if (rc)

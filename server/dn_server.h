@@ -31,10 +31,12 @@ typedef struct {
 
 /*  Creates DIR/central.db, the server's CURVE key pair (DIR/server.key) and
     an HQ admin key pair (DIR/hq.key, registered as admin "hq"), and records
-    the endpoints.  Refuses to overwrite.  Copies the server's public key
-    (Z85) into server_public.  Returns 0, DN_EEXIST, DN_EIO, DN_EDB.  */
+    the endpoints and the network's default country code of phones
+    (1..DN_COUNTRY_MAX, dn_phones).  Refuses to overwrite.  Copies the
+    server's public key (Z85) into server_public.  Returns 0, DN_EEXIST,
+    DN_EIO, DN_EINVAL, DN_EDB.  */
 int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin_endpoint,
-                   char server_public[41]);
+                   int country, char server_public[41]);
 
 /*  Runs the daemon until *config->stop is set.  The endpoints default to
     those recorded at init.  Binds the ZAP handler first and proves it with

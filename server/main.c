@@ -8,6 +8,7 @@
 #include "dn_central.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_phones.h"
 #include "dn_protocol.h"
 #include "dn_server.h"
 
@@ -37,19 +38,22 @@ static void s_help(FILE *out)
             "           /var/lib/dealernet-server)\n"
             "  -v       verbose: log every applied batch\n\n"
             "commands:\n"
-            "  init [--sync tcp://*:7700] [--admin tcp://*:7701]\n"
+            "  init [--sync tcp://*:7700] [--admin tcp://*:7701] [--country 86]\n"
             "           create central.db, the server key pair (server.key) and an HQ\n"
             "           admin key pair (hq.key, for dealernet-hq); print the server's\n"
-            "           public key\n"
+            "           public key.  --country is the network's default country\n"
+            "           calling code for phones sent or looked up without one\n"
             "  run [--sync ENDPOINT] [--admin ENDPOINT]\n"
             "           serve until SIGTERM/SIGINT (endpoints default to init's)\n");
 }
 
+/*  Parses the options of init (country non-NULL) or run.  */
 static int s_endpoints(int argc, char **argv, const char **sync, const char **admin,
-                       const char *command)
+                       const char **country, const char *command)
 {
     static const struct option longs[] = {{"sync", required_argument, NULL, 's'},
                                           {"admin", required_argument, NULL, 'a'},
+                                          {"country", required_argument, NULL, 'c'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     int c;
@@ -59,6 +63,8 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
             *sync = optarg;
         } else if (c == 'a') {
             *admin = optarg;
+        } else if (c == 'c' && country) {
+            *country = optarg;
         } else if (c == 'h') {
             s_help(stdout);
             return 0;
@@ -112,12 +118,20 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[optind], "init") == 0) {
+        const char *country_text = NULL;
         char key[41];
-        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, "init");
+        int country = DN_PHONES_DEFAULT_COUNTRY;
+        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, &country_text, "init");
         if (rc >= 0)
             return rc;
+        if (country_text && dn_phone_country_parse(country_text, &country) != 0) {
+            dn_log_error("country '%s' is not a country calling code (1 to 3 digits, like "
+                         "86) (see: dealernet-server --help)",
+                         country_text);
+            return EX_USAGE;
+        }
         rc = dn_server_init(dir, sync ? sync : "tcp://*:7700", admin ? admin : "tcp://*:7701",
-                            key);
+                            country, key);
         if (rc == DN_EEXIST) {
             dn_log_error("%s already holds a server; refusing to overwrite it", dir);
             return dn_exit_code(rc);
@@ -128,14 +142,15 @@ int main(int argc, char **argv)
         }
         printf("initialised %s\n"
                "server public key: %s\n"
-               "HQ admin key:      %s/%s (for dealernet-hq --key)\n",
-               dir, key, dir, DN_HQ_KEY_FILE);
+               "HQ admin key:      %s/%s (for dealernet-hq --key)\n"
+               "phones:            +%d for numbers without a country code\n",
+               dir, key, dir, DN_HQ_KEY_FILE, country);
         return 0;
     }
     if (strcmp(argv[optind], "run") == 0) {
         struct sigaction sa;
         dn_server_config_t config = {dir, NULL, NULL, &s_stop, NULL};
-        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, "run");
+        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, NULL, "run");
         if (rc >= 0)
             return rc;
         config.sync_endpoint = sync;

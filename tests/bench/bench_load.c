@@ -14,6 +14,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_phones.h"
 #include "dn_protocol.h"
 #include "dn_registry.h"
 #include "dn_server.h"
@@ -140,7 +141,8 @@ int main(void)
     snprintf(srv, sizeof srv, "%s/srv", root);
     snprintf(sync_ep, sizeof sync_ep, "tcp://127.0.0.1:%d", port);
     snprintf(admin_ep, sizeof admin_ep, "tcp://127.0.0.1:%d", port + 1);
-    if (dn_server_init(srv, sync_ep, admin_ep, key) || dn_central_open(srv, 0, &db) ||
+    if (dn_server_init(srv, sync_ep, admin_ep, DN_PHONES_DEFAULT_COUNTRY, key) ||
+        dn_central_open(srv, 0, &db) ||
         dn_registry_partner_add(db, "D1", "Dealer", "dealer", NULL, 0, why, sizeof why))
         s_die("server setup failed");
     printf("bench_load: enrolling %d sites with %d events each...\n", DN_LOAD_SITES,

@@ -15,6 +15,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_phones.h"
 #include "dn_outbox.h"
 #include "dn_record.h"
 #include "dn_registry.h"
@@ -234,7 +235,7 @@ int main(void)
     snprintf(srv, sizeof srv, "%s/srv", s_root);
     snprintf(sync_ep, sizeof sync_ep, "tcp://127.0.0.1:%d", port);
     snprintf(admin_ep, sizeof admin_ep, "tcp://127.0.0.1:%d", port + 1);
-    if (dn_server_init(srv, sync_ep, admin_ep, key))
+    if (dn_server_init(srv, sync_ep, admin_ep, DN_PHONES_DEFAULT_COUNTRY, key))
         s_die("server init failed");
     if (dn_central_open(srv, 0, &db) ||
         dn_registry_partner_add(db, "D1", "Dealer", "dealer", NULL, 0, why, sizeof why))
