@@ -130,7 +130,8 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
                      "seller '%s' is not a partner code (a letter, then letters, digits, "
                      "'_', '.', '-'; at most %d)",
                      in->seller, DN_MAX_CODE_LEN);
-    if (in->member && dn_phone_normalize(in->member, info->country, phone, pwhy, sizeof pwhy))
+    if (in->member &&
+        dn_phone_normalize(in->member, info->country, phone, pwhy, sizeof pwhy))
         return s_why(DN_EPARSE, why, why_size, "member phone %s", pwhy);
 
     if ((rc = dn_store_begin(store)) != 0)
@@ -331,7 +332,8 @@ int dn_record_member_add(dn_store_t *store, const dn_member_input_t *in,
 {
     Dealernet__Event ev = DEALERNET__EVENT__INIT;
     Dealernet__MemberSignup signup = DEALERNET__MEMBER_SIGNUP__INIT;
-    char phone[DN_PHONE_SIZE], referrer_phone[DN_PHONE_SIZE], pwhy[DN_PHONE_WHY_SIZE + 64];
+    char phone[DN_PHONE_SIZE], referrer_phone[DN_PHONE_SIZE],
+        pwhy[DN_PHONE_WHY_SIZE + 64];
     uint8_t member_id[DN_ID_BYTES];
     int rc;
 

@@ -94,7 +94,7 @@ static const dn_migration_t s_migrations[] = {
         as it was signed, so the server lists it in `member conflicts`.  */
      "CREATE TABLE member_duplicates ("
      "  id BLOB PRIMARY KEY,"
-     "  phone TEXT NOT NULL," /* as it was stored */
+     "  phone TEXT NOT NULL,"                            /* as it was stored */
      "  member_id BLOB NOT NULL REFERENCES members(id)," /* the member kept */
      "  name TEXT,"
      "  referrer TEXT,"
@@ -208,11 +208,12 @@ static int s_duplicate(dn_store_t *self, const uint8_t id[DN_ID_BYTES],
 {
     sqlite3_stmt *stmt;
     int rc;
-    if (dn_db_prepare(self->db,
-                      "INSERT INTO member_duplicates(id, phone, member_id, name, referrer, "
-                      "household, seq, recorded_at_ms) SELECT id, phone, ?2, name, referrer, "
-                      "household, seq, recorded_at_ms FROM members WHERE id = ?1",
-                      &stmt))
+    if (dn_db_prepare(
+            self->db,
+            "INSERT INTO member_duplicates(id, phone, member_id, name, referrer, "
+            "household, seq, recorded_at_ms) SELECT id, phone, ?2, name, referrer, "
+            "household, seq, recorded_at_ms FROM members WHERE id = ?1",
+            &stmt))
         return DN_EDB;
     sqlite3_bind_blob(stmt, 1, id, DN_ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_blob(stmt, 2, kept, DN_ID_BYTES, SQLITE_STATIC);
@@ -258,7 +259,8 @@ static int s_signups(dn_store_t *self, s_signup_t **list, size_t *n)
     while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
         s_signup_t *row;
         if (*n == cap) {
-            s_signup_t *bigger = realloc(*list, (cap = cap ? 2 * cap : 64) * sizeof *bigger);
+            s_signup_t *bigger =
+                realloc(*list, (cap = cap ? 2 * cap : 64) * sizeof *bigger);
             if (!bigger) {
                 rc = DN_ENOMEM;
                 break;
@@ -294,7 +296,8 @@ static int s_holder(dn_store_t *self, const char *phone, uint8_t id[DN_ID_BYTES]
     if (dn_db_prepare(self->db, "SELECT id, seq FROM members WHERE phone = ?", &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, phone, -1, SQLITE_STATIC);
-    if ((step = sqlite3_step(stmt)) == SQLITE_ROW && sqlite3_column_bytes(stmt, 0) == DN_ID_BYTES) {
+    if ((step = sqlite3_step(stmt)) == SQLITE_ROW &&
+        sqlite3_column_bytes(stmt, 0) == DN_ID_BYTES) {
         memcpy(id, sqlite3_column_blob(stmt, 0), DN_ID_BYTES);
         *seq = sqlite3_column_int64(stmt, 1);
         rc = 0;
@@ -337,7 +340,8 @@ static int s_rewrite_column(dn_store_t *self, const char *select, const char *up
     {
         const char *from = json_string_value(v);
         char to[DN_PHONE_SIZE];
-        if (!from || (from[0] >= 'A' && from[0] <= 'Z') || (from[0] >= 'a' && from[0] <= 'z'))
+        if (!from || (from[0] >= 'A' && from[0] <= 'Z') ||
+            (from[0] >= 'a' && from[0] <= 'z'))
             continue;
         if (s_canonical(self, from, to))
             continue;
@@ -390,21 +394,21 @@ static int s_phones_canonical(dn_store_t *self)
     }
     free(rows);
     if (rc == 0)
-        rc = s_rewrite_column(self,
-                              "SELECT DISTINCT referrer FROM members WHERE referrer IS NOT NULL",
-                              "UPDATE members SET referrer = ?1 WHERE referrer = ?2", &changed);
+        rc = s_rewrite_column(
+            self, "SELECT DISTINCT referrer FROM members WHERE referrer IS NOT NULL",
+            "UPDATE members SET referrer = ?1 WHERE referrer = ?2", &changed);
     if (rc == 0)
-        rc = s_rewrite_column(self,
-                              "SELECT DISTINCT referrer FROM member_duplicates "
-                              "WHERE referrer IS NOT NULL",
-                              "UPDATE member_duplicates SET referrer = ?1 WHERE referrer = ?2",
-                              &changed);
+        rc = s_rewrite_column(
+            self,
+            "SELECT DISTINCT referrer FROM member_duplicates "
+            "WHERE referrer IS NOT NULL",
+            "UPDATE member_duplicates SET referrer = ?1 WHERE referrer = ?2", &changed);
     if (rc == 0)
-        rc = s_rewrite_column(self,
-                              "SELECT DISTINCT member_phone FROM sales "
-                              "WHERE member_phone IS NOT NULL",
-                              "UPDATE sales SET member_phone = ?1 WHERE member_phone = ?2",
-                              &changed);
+        rc = s_rewrite_column(
+            self,
+            "SELECT DISTINCT member_phone FROM sales "
+            "WHERE member_phone IS NOT NULL",
+            "UPDATE sales SET member_phone = ?1 WHERE member_phone = ?2", &changed);
     if (rc == 0)
         rc = dn_db_exec(self->db, "DELETE FROM meta WHERE key = 'phones_canonical'");
     if (rc == 0)

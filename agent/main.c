@@ -184,9 +184,10 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
     /* the currency names the country, except where several countries
        share it: then the clerk's numbers need the country said */
     if (!country_text && (country = dn_phone_country_of_currency(currency)) == 0)
-        return s_usage_error("currency %s is spent in several countries: give --country CC, "
-                             "the calling code of phones typed here without one (like 49)",
-                             currency);
+        return s_usage_error(
+            "currency %s is spent in several countries: give --country CC, "
+            "the calling code of phones typed here without one (like 49)",
+            currency);
     snprintf(path, sizeof path, "%s/%s", dir, DN_AGENT_KEY_FILE);
     if (stat(path, &st) == 0) {
         dn_log_error("%s already exists; refusing to overwrite a site's key", path);
@@ -626,9 +627,10 @@ static int s_cmd_status(const char *dir, int argc, char **argv)
         json_t *last = json_object_get(status, "last_sync");
         printf("site       %s (partner %s, %s)\n", s_str(status, "site"),
                s_str(status, "partner"), s_str(status, "currency"));
-        printf("phones     %s\n", json_is_string(json_object_get(status, "country"))
-                                    ? s_str(status, "country")
-                                    : "no default country: typed with + and the country code");
+        printf("phones     %s\n",
+               json_is_string(json_object_get(status, "country"))
+                   ? s_str(status, "country")
+                   : "no default country: typed with + and the country code");
         printf("events     %lld recorded, %lld pending sync\n",
                (long long)json_integer_value(json_object_get(status, "events")),
                (long long)json_integer_value(json_object_get(status, "pending")));

@@ -127,9 +127,9 @@ static size_t s_utf8_decode(const unsigned char *s, unsigned *cp)
     their full-width forms from a Chinese IME.  */
 static int s_phone_separator(unsigned cp)
 {
-    return cp == ' ' || cp == 0x00A0 || cp == 0x3000 ||          /* spaces */
+    return cp == ' ' || cp == 0x00A0 || cp == 0x3000 ||                   /* spaces */
            cp == '-' || (cp >= 0x2010 && cp <= 0x2015) || cp == 0xFF0D || /* dashes */
-           cp == '.' || cp == 0xFF0E ||                                  /* dots */
+           cp == '.' || cp == 0xFF0E ||                                   /* dots */
            cp == '(' || cp == ')' || cp == 0xFF08 || cp == 0xFF09;
 }
 
@@ -231,7 +231,8 @@ int dn_phone_normalize(const char *text, int country, char out[DN_PHONE_SIZE], c
 
     if (e164[0] == '0')
         return s_phone_why(why, why_size, text, "a country code never starts with 0");
-    if (strncmp(e164, "860", 3) == 0) /* "+86 (0)10 ...": no national number starts with 0 */
+    if (strncmp(e164, "860", 3) ==
+        0) /* "+86 (0)10 ...": no national number starts with 0 */
         memmove(e164 + 2, e164 + 3, strlen(e164 + 3) + 1);
     len = strlen(e164);
     if (len < DN_E164_MIN_DIGITS || len > DN_E164_MAX_DIGITS)
@@ -242,10 +243,11 @@ int dn_phone_normalize(const char *text, int country, char out[DN_PHONE_SIZE], c
     /* China's mobile numbers are 13x..19x, 11 digits: a missing or extra
        digit would make another member (10 is Beijing's area code) */
     if (strncmp(e164, "861", 3) == 0 && e164[3] != '0' && len != 13)
-        return s_phone_why(why, why_size, text,
-                           "a Chinese mobile number has 11 digits after +86, this one has "
-                           "%zu",
-                           len - 2);
+        return s_phone_why(
+            why, why_size, text,
+            "a Chinese mobile number has 11 digits after +86, this one has "
+            "%zu",
+            len - 2);
     out[0] = '+';
     memcpy(out + 1, e164, len + 1);
     return 0;

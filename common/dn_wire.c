@@ -353,8 +353,8 @@ static int s_check_signup(const Dealernet__MemberSignup *m, char *why, size_t wh
         REFUSE("member name is not 1 to %d bytes of printable UTF-8", DN_MAX_NAME_LEN);
     if (m->referrer_phone && m->referrer_partner)
         REFUSE("member has two referrers");
-    if (m->referrer_phone &&
-        (!dn_valid_phone_wire(m->referrer_phone) || strcmp(m->referrer_phone, m->phone) == 0))
+    if (m->referrer_phone && (!dn_valid_phone_wire(m->referrer_phone) ||
+                              strcmp(m->referrer_phone, m->phone) == 0))
         REFUSE("member referrer phone malformed or the member's own");
     if (m->referrer_partner && !dn_valid_code(m->referrer_partner))
         REFUSE("member referrer partner code malformed");

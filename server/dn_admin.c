@@ -396,7 +396,8 @@ static int s_report_referrals(s_ctx_t *ctx, json_t **result)
         return DN_EINVAL;
     }
     /* the phone as typed: made canonical by the report (dn_phones) */
-    return dn_report_referrals(ctx->db, (int)n, member, result, ctx->why, sizeof ctx->why);
+    return dn_report_referrals(ctx->db, (int)n, member, result, ctx->why,
+                               sizeof ctx->why);
 }
 
 static int s_report_sites(s_ctx_t *ctx, json_t **result)

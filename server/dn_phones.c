@@ -93,7 +93,8 @@ static const char *const s_rewrite_sql =
     "CREATE INDEX temp.phone_map_canon ON phone_map(canon);"
     /* The owner of a canonical phone: the spelling that already is it,
        else the first sign-up's spelling, else the only spelling.  */
-    "UPDATE temp.phone_map AS g SET owner = 1 WHERE canon IS NOT NULL AND spelling IS coalesce("
+    "UPDATE temp.phone_map AS g SET owner = 1 WHERE canon IS NOT NULL AND spelling IS "
+    "coalesce("
     "  (SELECT q.spelling FROM temp.phone_map q WHERE q.spelling = g.canon),"
     "  (SELECT q.spelling FROM temp.phone_map q WHERE q.canon = g.canon AND q.first_eid "
     "    IS NOT NULL ORDER BY q.first_eid LIMIT 1),"
@@ -110,9 +111,11 @@ static const char *const s_rewrite_sql =
     "    coalesce(m.referrer_phone, m.referrer_partner), m.signed_up_ms, m.phone "
     "  FROM main.members m JOIN temp.phone_map p ON p.spelling = m.phone "
     "  JOIN main.members r ON r.id = coalesce("
-    "    (SELECT r1.id FROM main.members r1 JOIN temp.phone_map o ON o.spelling = r1.phone "
+    "    (SELECT r1.id FROM main.members r1 JOIN temp.phone_map o ON o.spelling = "
+    "r1.phone "
     "     WHERE o.canon = p.canon AND o.owner = 1),"
-    "    (SELECT r2.id FROM main.members r2 JOIN temp.phone_map o ON o.spelling = r2.phone "
+    "    (SELECT r2.id FROM main.members r2 JOIN temp.phone_map o ON o.spelling = "
+    "r2.phone "
     "     WHERE o.canon = p.canon ORDER BY r2.signup_eid LIMIT 1)) "
     "  WHERE p.canon IS NOT NULL AND p.owner = 0 AND r.id != m.id "
     "    AND m.signup_eid NOT IN (SELECT eid FROM main.member_conflicts);"
@@ -121,7 +124,8 @@ static const char *const s_rewrite_sql =
     "CREATE TEMP TABLE phone_owner AS SELECT spelling, canon FROM temp.phone_map "
     "  WHERE owner = 1 AND spelling != canon;"
     "CREATE UNIQUE INDEX temp.phone_owner_spelling ON phone_owner(spelling);"
-    "UPDATE main.members SET phone = (SELECT canon FROM temp.phone_owner WHERE spelling = phone) "
+    "UPDATE main.members SET phone = (SELECT canon FROM temp.phone_owner WHERE spelling "
+    "= phone) "
     "  WHERE phone IN (SELECT spelling FROM temp.phone_owner);"
     "UPDATE main.members SET referrer_phone = (SELECT canon FROM temp.phone_owner "
     "  WHERE spelling = referrer_phone) "
@@ -129,7 +133,8 @@ static const char *const s_rewrite_sql =
     "UPDATE main.sales SET member_phone = (SELECT canon FROM temp.phone_owner "
     "  WHERE spelling = member_phone) "
     "  WHERE member_phone IN (SELECT spelling FROM temp.phone_owner);"
-    "UPDATE main.accounts SET phone = (SELECT canon FROM temp.phone_owner WHERE spelling = phone),"
+    "UPDATE main.accounts SET phone = (SELECT canon FROM temp.phone_owner WHERE spelling "
+    "= phone),"
     "  name = 'member:' || (SELECT canon FROM temp.phone_owner WHERE spelling = phone) "
     "  WHERE kind = 'member' AND phone IN (SELECT spelling FROM temp.phone_owner);"
     /* A conflict's referrer is only shown: canonical where it can be.  */
@@ -184,8 +189,8 @@ int dn_phones_migrate(sqlite3 *db)
     if (rc || dn_phones_country(db, &country))
         return DN_EDB;
     if (sqlite3_create_function(db, "dn_phone_canonical", 1,
-                                SQLITE_UTF8 | SQLITE_DETERMINISTIC, &country, s_sql_canonical,
-                                NULL, NULL) != SQLITE_OK)
+                                SQLITE_UTF8 | SQLITE_DETERMINISTIC, &country,
+                                s_sql_canonical, NULL, NULL) != SQLITE_OK)
         return DN_EDB;
     rc = dn_db_begin(db);
     if (rc == 0)
@@ -194,14 +199,16 @@ int dn_phones_migrate(sqlite3 *db)
         rc = dn_db_commit(db);
     if (rc)
         dn_db_rollback(db);
-    sqlite3_create_function(db, "dn_phone_canonical", 1, SQLITE_UTF8, NULL, NULL, NULL, NULL);
+    sqlite3_create_function(db, "dn_phone_canonical", 1, SQLITE_UTF8, NULL, NULL, NULL,
+                            NULL);
     if (rc == 0) {
         sqlite3_stmt *stmt;
         if (dn_db_prepare(db, "SELECT count(*) FROM phone_spellings", &stmt) == 0) {
             if (sqlite3_step(stmt) == SQLITE_ROW)
-                dn_log_info("central.db: phones made canonical; %d spellings kept as they "
-                            "were (see member conflicts)",
-                            sqlite3_column_int(stmt, 0));
+                dn_log_info(
+                    "central.db: phones made canonical; %d spellings kept as they "
+                    "were (see member conflicts)",
+                    sqlite3_column_int(stmt, 0));
             sqlite3_finalize(stmt);
         }
     }

@@ -693,10 +693,14 @@ static void s_fill_conflict(sqlite3_stmt *stmt, json_t **v)
 
 int dn_registry_member_conflicts(sqlite3 *db, json_t **list)
 {
-    static const char *const keys[] = {
-        "phone",          "first_site",          "first_member_id",
-        "duplicate_site", "duplicate_member_id", "duplicate_phone",
-        "duplicate_referrer", "recorded_at"};
+    static const char *const keys[] = {"phone",
+                                       "first_site",
+                                       "first_member_id",
+                                       "duplicate_site",
+                                       "duplicate_member_id",
+                                       "duplicate_phone",
+                                       "duplicate_referrer",
+                                       "recorded_at"};
     /* a conflict without its own phone (stored before phones were
        canonical) had the member's */
     return s_listing(db,

@@ -154,7 +154,8 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
     referral rewards credited to this member), "generated" (net referral
     rewards its purchases paid its referrer), "currency"}.
     Returns 0, DN_EINVAL (top out of 1..DN_REPORT_MAX_TOP, or not a phone:
-    dn_phone_normalize's message), DN_ENOENT (no such member), DN_EDB, DN_ENOMEM; why holds one line.  */
+    dn_phone_normalize's message), DN_ENOENT (no such member), DN_EDB, DN_ENOMEM; why
+   holds one line.  */
 #define DN_REPORT_MAX_TOP 1000
 int dn_report_referrals(sqlite3 *db, int top, const char *phone, json_t **out, char *why,
                         size_t why_size);

@@ -118,7 +118,7 @@ struct s_call {
     dn_render_format_t format;
     const char *args[2 * (S_MAX_POS + S_MAX_OPTS)]; /* (admin arg, value) pairs */
     size_t n_args;
-    char *file;                /* an S_FILE argument's text, malloc'd */
+    char *file; /* an S_FILE argument's text, malloc'd */
 };
 
 /*  The global options, from the command line or the environment.  */

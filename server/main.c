@@ -121,17 +121,19 @@ int main(int argc, char **argv)
         const char *country_text = NULL;
         char key[41];
         int country = DN_PHONES_DEFAULT_COUNTRY;
-        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, &country_text, "init");
+        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, &country_text,
+                         "init");
         if (rc >= 0)
             return rc;
         if (country_text && dn_phone_country_parse(country_text, &country) != 0) {
-            dn_log_error("country '%s' is not a country calling code (1 to 3 digits, like "
-                         "86) (see: dealernet-server --help)",
-                         country_text);
+            dn_log_error(
+                "country '%s' is not a country calling code (1 to 3 digits, like "
+                "86) (see: dealernet-server --help)",
+                country_text);
             return EX_USAGE;
         }
-        rc = dn_server_init(dir, sync ? sync : "tcp://*:7700", admin ? admin : "tcp://*:7701",
-                            country, key);
+        rc = dn_server_init(dir, sync ? sync : "tcp://*:7700",
+                            admin ? admin : "tcp://*:7701", country, key);
         if (rc == DN_EEXIST) {
             dn_log_error("%s already holds a server; refusing to overwrite it", dir);
             return dn_exit_code(rc);

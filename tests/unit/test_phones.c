@@ -90,8 +90,9 @@ static void s_rows(sqlite3 *db, const char *sql, char *out, size_t size)
     while (sqlite3_step(stmt) == SQLITE_ROW) {
         for (int c = 0; c < sqlite3_column_count(stmt); c++) {
             const unsigned char *v = sqlite3_column_text(stmt, c);
-            len += (size_t)snprintf(out + len, size - len, "%s%s",
-                                    c ? "|" : (len ? ", " : ""), v ? (const char *)v : "-");
+            len +=
+                (size_t)snprintf(out + len, size - len, "%s%s",
+                                 c ? "|" : (len ? ", " : ""), v ? (const char *)v : "-");
             assert_true(len < size);
         }
     }
@@ -159,11 +160,10 @@ static void s_network(fixture_t *fx)
     int64_t now = s_at("2026-01-01", 0);
     char why[256] = "";
     dn_plan_t plan;
-    assert_int_equal(dn_registry_partner_add(db, "HQ", "HQ", "hq", NULL, now, why, sizeof why),
-                     0);
-    assert_int_equal(dn_registry_partner_add(db, "D1", "D1", "dealer", "HQ", now, why,
-                                             sizeof why),
-                     0);
+    assert_int_equal(
+        dn_registry_partner_add(db, "HQ", "HQ", "hq", NULL, now, why, sizeof why), 0);
+    assert_int_equal(
+        dn_registry_partner_add(db, "D1", "D1", "dealer", "HQ", now, why, sizeof why), 0);
     if (dn_plan_set(db, s_plan_text, now, &plan, why, sizeof why))
         print_error("plan: %s\n", why);
     fx->shop_a = dn_test_site_enroll(db, "SHOP-A", "D1", 1, now);
@@ -185,8 +185,8 @@ static void s_sale(dn_tk_site_t *site, const char *date, const char *phone, int6
 {
     dn_tk_event_t e;
     dn_tk_line_t line = {"RICE-5KG", qty, price, NULL};
-    assert_int_equal(dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, phone, &line, 1),
-                     0);
+    assert_int_equal(
+        dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, phone, &line, 1), 0);
     dn_test_site_record(site, &e.ev, s_at(date, 11), NULL);
 }
 
@@ -243,7 +243,8 @@ static void test_ingest_old_spellings(void **state)
     char why[256] = "";
     static const char *const lookups[] = {
         "+86 138 0013 8000", "8613800138000", "13800138000", "013800138000",
-        "\xef\xbc\x91\xef\xbc\x93\xef\xbc\x98\xef\xbc\x90\xef\xbc\x90\xef\xbc\x91\xef\xbc\x93"
+        "\xef\xbc\x91\xef\xbc\x93\xef\xbc\x98\xef\xbc\x90\xef\xbc\x90\xef\xbc\x91\xef\xbc"
+        "\x93"
         "\xef\xbc\x98\xef\xbc\x90\xef\xbc\x90\xef\xbc\x90"}; /* full-width */
 
     s_network(fx);
@@ -254,7 +255,8 @@ static void test_ingest_old_spellings(void **state)
 
     s_signup(fx->shop_a, "2026-01-10", "13800138000", "Li Wei", NULL, "D1");
     /* the referrer typed with the country code, without '+' */
-    s_signup(fx->shop_a, "2026-01-11", "013900139000", "Wang Fang", "8613800138000", NULL);
+    s_signup(fx->shop_a, "2026-01-11", "013900139000", "Wang Fang", "8613800138000",
+             NULL);
     s_sale(fx->shop_a, "2026-01-12", "+8613900139000", 2, 5990); /* 119.80 */
     /* a member referring themselves, once canonical */
     s_signup(fx->shop_a, "2026-01-12", "13700137000", NULL, "+8613700137000", NULL);
@@ -279,7 +281,8 @@ static void test_ingest_old_spellings(void **state)
     /* the stored bytes are what the agent signed */
     sqlite3_stmt *stmt;
     Dealernet__Event *ev = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT body FROM events ORDER BY eid LIMIT 1",
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT body FROM events ORDER BY eid LIMIT 1",
                                         -1, &stmt, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
@@ -294,18 +297,21 @@ static void test_ingest_old_spellings(void **state)
     /* HQ finds the member by any spelling */
     for (size_t i = 0; i < N_OF(lookups); i++)
         s_closing(fx, lookups[i], "member:+8613800138000", "6.20");
-    assert_int_equal(dn_report_referrals(db, 10, "013800138000", &tree, why, sizeof why), 0);
+    assert_int_equal(dn_report_referrals(db, 10, "013800138000", &tree, why, sizeof why),
+                     0);
     assert_int_equal(json_array_size(tree), 2);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(tree, 1), "phone")),
-                        "+8613900139000");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(tree, 1), "phone")),
+        "+8613900139000");
     json_decref(tree);
     /* and refuses what is not a phone, with the rules' message */
     json_t *st = NULL;
     assert_int_equal(dn_ledger_statement(db, NULL, "138-0013-800", "2026-01",
                                          s_at("2026-01-20", 0), &st, why, sizeof why),
                      DN_EINVAL);
-    assert_string_equal(why, "'138-0013-800' is not a phone number: a Chinese mobile number "
-                             "has 11 digits after +86, this one has 10");
+    assert_string_equal(why,
+                        "'138-0013-800' is not a phone number: a Chinese mobile number "
+                        "has 11 digits after +86, this one has 10");
     s_verify_ok(fx);
 }
 
@@ -338,8 +344,9 @@ static void test_migrate_central(void **state)
     s_verify_ok(fx);
     /* what an old file holds: no country, the migration's flag, no phone
        spelling kept (the migration's schema part ran on this new file)  */
-    s_exec(fx->central.db, "DELETE FROM meta WHERE key = 'country';"
-                           "INSERT INTO meta(key, value) VALUES ('phones_canonical', '1');");
+    s_exec(fx->central.db,
+           "DELETE FROM meta WHERE key = 'country';"
+           "INSERT INTO meta(key, value) VALUES ('phones_canonical', '1');");
     dn_ingest_destroy(&fx->ingest);
     snprintf(path, sizeof path, "%s", fx->central.dir);
     assert_int_equal(sqlite3_close(fx->central.db), SQLITE_OK);
@@ -350,14 +357,16 @@ static void test_migrate_central(void **state)
     int country = -1;
     assert_int_equal(dn_phones_country(db, &country), 0);
     assert_int_equal(country, 86); /* from the plan's CNY */
-    s_expect_rows(db, "SELECT value FROM meta WHERE key IN ('phones_canonical', "
-                      "'phones_legacy_eid') ORDER BY key",
-                  "6"); /* six events stored before; the flag is gone */
     s_expect_rows(db,
-                  "SELECT phone, name, coalesce(referrer_phone, referrer_partner) FROM members "
-                  "ORDER BY id",
-                  "+8613800138000|Li Wei|D1, +8613900139000|Wang Fang|+8613800138000, "
-                  "+8613700137000|Zhao|D1, 013700137000|Zhao Lei|+8613800138000");
+                  "SELECT value FROM meta WHERE key IN ('phones_canonical', "
+                  "'phones_legacy_eid') ORDER BY key",
+                  "6"); /* six events stored before; the flag is gone */
+    s_expect_rows(
+        db,
+        "SELECT phone, name, coalesce(referrer_phone, referrer_partner) FROM members "
+        "ORDER BY id",
+        "+8613800138000|Li Wei|D1, +8613900139000|Wang Fang|+8613800138000, "
+        "+8613700137000|Zhao|D1, 013700137000|Zhao Lei|+8613800138000");
     s_expect_rows(db, "SELECT member_phone FROM sales ORDER BY eid",
                   "+8613900139000, 013700137000");
     s_expect_rows(db, "SELECT spelling, phone FROM phone_spellings",
@@ -387,11 +396,12 @@ static void test_migrate_central(void **state)
     s_sync(fx, fx->shop_b);
     s_expect_rows(db, "SELECT member_phone FROM sales ORDER BY eid DESC LIMIT 1",
                   "+8613700137000");
-    s_expect_rows(db,
-                  "SELECT a.name, t.amount FROM transfers t JOIN accounts a ON a.id = t.credit "
-                  "WHERE t.code = 'referral' AND t.source_eid = (SELECT max(eid) FROM events) "
-                  "ORDER BY t.id",
-                  "partner:D1|500, partner:D1|30");
+    s_expect_rows(
+        db,
+        "SELECT a.name, t.amount FROM transfers t JOIN accounts a ON a.id = t.credit "
+        "WHERE t.code = 'referral' AND t.source_eid = (SELECT max(eid) FROM events) "
+        "ORDER BY t.id",
+        "partner:D1|500, partner:D1|30");
     s_verify_ok(fx);
 }
 
@@ -421,25 +431,31 @@ static void test_migrate_agent(void **state)
     assert_int_equal(dn_store_create(dir, "SHOP-01", "DLR-7", "CNY"), 0);
     snprintf(path, sizeof path, "%s/agent.db", dir);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    s_exec(db, "PRAGMA foreign_keys = ON;"
-               "WITH RECURSIVE n(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM n "
-               "  WHERE seq < 8) "
-               "INSERT INTO events(seq, id, kind, recorded_at_ms, body, hash) "
-               "  SELECT seq, randomblob(16), 'x', 1767225600000 + seq, x'00', "
-               "  zeroblob(32) FROM n;"
-               /* seq 1 and 2: one customer; the later already canonical */
-               "INSERT INTO members(id, phone, name, referrer, seq, recorded_at_ms) VALUES"
-               " (x'00000000000000000000000000000001', '13800138000', 'Li Wei', 'DLR-7', 1, 1767225600001),"
-               " (x'00000000000000000000000000000002', '+8613800138000', 'Li again', NULL, 2, 1767225600002),"
-               " (x'00000000000000000000000000000003', '013900139000', 'Wang Fang', '8613800138000', 3, 1767225600003),"
-               " (x'00000000000000000000000000000004', '12345', NULL, NULL, 4, 1767225600004),"
-               " (x'00000000000000000000000000000008', '13900139000', 'Wang twice', NULL, 8, 1767225600008);"
-               "INSERT INTO sales(id, seq, recorded_at_ms, total, member_phone, channel, "
-               "  seller) VALUES"
-               " (x'05', 5, 1767225600005, 100, '13900139000', 0, 'DLR-7'),"
-               " (x'06', 6, 1767225600006, 200, '013800138000', 0, 'DLR-7'),"
-               " (x'07', 7, 1767225600007, 300, NULL, 0, 'DLR-7');"
-               "INSERT INTO meta(key, value) VALUES ('phones_canonical', '1');");
+    s_exec(
+        db,
+        "PRAGMA foreign_keys = ON;"
+        "WITH RECURSIVE n(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM n "
+        "  WHERE seq < 8) "
+        "INSERT INTO events(seq, id, kind, recorded_at_ms, body, hash) "
+        "  SELECT seq, randomblob(16), 'x', 1767225600000 + seq, x'00', "
+        "  zeroblob(32) FROM n;"
+        /* seq 1 and 2: one customer; the later already canonical */
+        "INSERT INTO members(id, phone, name, referrer, seq, recorded_at_ms) VALUES"
+        " (x'00000000000000000000000000000001', '13800138000', 'Li Wei', 'DLR-7', 1, "
+        "1767225600001),"
+        " (x'00000000000000000000000000000002', '+8613800138000', 'Li again', NULL, 2, "
+        "1767225600002),"
+        " (x'00000000000000000000000000000003', '013900139000', 'Wang Fang', "
+        "'8613800138000', 3, 1767225600003),"
+        " (x'00000000000000000000000000000004', '12345', NULL, NULL, 4, 1767225600004),"
+        " (x'00000000000000000000000000000008', '13900139000', 'Wang twice', NULL, 8, "
+        "1767225600008);"
+        "INSERT INTO sales(id, seq, recorded_at_ms, total, member_phone, channel, "
+        "  seller) VALUES"
+        " (x'05', 5, 1767225600005, 100, '13900139000', 0, 'DLR-7'),"
+        " (x'06', 6, 1767225600006, 200, '013800138000', 0, 'DLR-7'),"
+        " (x'07', 7, 1767225600007, 300, NULL, 0, 'DLR-7');"
+        "INSERT INTO meta(key, value) VALUES ('phones_canonical', '1');");
     char before[2048], after[2048];
     s_rows(db, "SELECT group_concat(hex(id) || hex(body) || hex(hash), '') FROM events",
            before, sizeof before); /* the outbox as signed */
@@ -448,16 +464,19 @@ static void test_migrate_agent(void **state)
     assert_non_null(store = dn_store_open(dir, &err));
     assert_int_equal(dn_store_info(store)->country, 86);
     dn_store_destroy(&store);
-    s_agent_rows(dir, "SELECT hex(id), phone, name, coalesce(referrer, '-') FROM members "
-                      "ORDER BY seq",
+    s_agent_rows(dir,
+                 "SELECT hex(id), phone, name, coalesce(referrer, '-') FROM members "
+                 "ORDER BY seq",
                  Z "01|+8613800138000|Li Wei|DLR-7, " Z "03|+8613900139000|Wang Fang|"
-                 "+8613800138000, " Z "04|12345|-|-");
+                   "+8613800138000, " Z "04|12345|-|-");
     /* nothing dropped: the later sign-ups kept whole, naming the member */
-    s_agent_rows(dir, "SELECT hex(id), phone, hex(member_id), name FROM member_duplicates "
-                      "ORDER BY seq",
+    s_agent_rows(dir,
+                 "SELECT hex(id), phone, hex(member_id), name FROM member_duplicates "
+                 "ORDER BY seq",
                  Z "02|+8613800138000|" Z "01|Li again, " Z "08|13900139000|" Z
-                 "03|Wang twice");
-    s_agent_rows(dir, "SELECT hex(id), coalesce(member_phone, '-') FROM sales ORDER BY seq",
+                   "03|Wang twice");
+    s_agent_rows(dir,
+                 "SELECT hex(id), coalesce(member_phone, '-') FROM sales ORDER BY seq",
                  "05|+8613900139000, 06|+8613800138000, 07|-");
     s_agent_rows(dir, "SELECT count(*) FROM meta WHERE key = 'phones_canonical'", "0");
     snprintf(path, sizeof path, "%s/agent.db", dir);
@@ -469,7 +488,8 @@ static void test_migrate_agent(void **state)
 
     /* at the till, a full-width spelling is that member */
     assert_non_null(store = dn_store_open(dir, &err));
-    dn_member_input_t in = {"\xef\xbc\x91\xef\xbc\x93\xef\xbc\x98 0013 8000", NULL, NULL, 0, 0};
+    dn_member_input_t in = {"\xef\xbc\x91\xef\xbc\x93\xef\xbc\x98 0013 8000", NULL, NULL,
+                            0, 0};
     dn_record_result_t out;
     char why[DN_WHY_SIZE] = "";
     assert_int_equal(dn_record_member_add(store, &in, &out, why, sizeof why), DN_EDUP);
@@ -502,9 +522,10 @@ static void test_agent_no_country(void **state)
     dn_record_result_t out;
     char why[DN_WHY_SIZE] = "";
     assert_int_equal(dn_record_member_add(store, &in, &out, why, sizeof why), DN_EPARSE);
-    assert_string_equal(why, "phone '030 1234567' is not a phone number: no country code: "
-                             "type it with + and the country code (no default country is "
-                             "set)");
+    assert_string_equal(why,
+                        "phone '030 1234567' is not a phone number: no country code: "
+                        "type it with + and the country code (no default country is "
+                        "set)");
     in.phone = "+49 30 1234567";
     assert_int_equal(dn_record_member_add(store, &in, &out, why, sizeof why), 0);
     dn_store_destroy(&store);

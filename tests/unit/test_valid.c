@@ -6,11 +6,11 @@
     (printable ASCII without space, ':' or '@', at most 64), names (1..128
     bytes of well-formed UTF-8 without control characters, C0, DEL or C1;
     Chinese is welcome, overlong forms, surrogates and stray continuation
-    bytes are not), phone numbers (made canonical, E.164, by the rules dn_valid.h lists, every
-    one with its exact message)
-    and dn_parse_int's ranges.  Every table entry states its expected
-    result, and each table holds both accepted and refused entries, so a
-    validator that says yes (or no) to everything fails.
+    bytes are not), phone numbers (made canonical, E.164, by the rules
+    dn_valid.h lists, every refusal with its exact message) and
+    dn_parse_int's ranges.  Every table entry states its expected result,
+    and each table holds both accepted and refused entries, so a validator
+    that says yes (or no) to everything fails.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -181,15 +181,15 @@ typedef struct {
     const char *why;
 } phone_case_t;
 
-#define FW_PLUS   "\xef\xbc\x8b"     /* ＋ U+FF0B */
-#define FW_SPACE  "\xe3\x80\x80"     /* U+3000 ideographic space */
-#define FW_HYPHEN "\xef\xbc\x8d"     /* － U+FF0D */
-#define FW_DOT    "\xef\xbc\x8e"     /* ． U+FF0E */
-#define FW_OPEN   "\xef\xbc\x88"     /* （ U+FF08 */
-#define FW_CLOSE  "\xef\xbc\x89"     /* ） U+FF09 */
-#define EN_DASH   "\xe2\x80\x93"     /* – U+2013 */
-#define NBSP      "\xc2\xa0"         /* U+00A0 */
-#define FW(d)     "\xef\xbc" d       /* a full-width digit: d is its last byte */
+#define FW_PLUS   "\xef\xbc\x8b" /* ＋ U+FF0B */
+#define FW_SPACE  "\xe3\x80\x80" /* U+3000 ideographic space */
+#define FW_HYPHEN "\xef\xbc\x8d" /* － U+FF0D */
+#define FW_DOT    "\xef\xbc\x8e" /* ． U+FF0E */
+#define FW_OPEN   "\xef\xbc\x88" /* （ U+FF08 */
+#define FW_CLOSE  "\xef\xbc\x89" /* ） U+FF09 */
+#define EN_DASH   "\xe2\x80\x93" /* – U+2013 */
+#define NBSP      "\xc2\xa0"     /* U+00A0 */
+#define FW(d)     "\xef\xbc" d   /* a full-width digit: d is its last byte */
 #define FW_1      FW("\x91")
 #define FW_3      FW("\x93")
 #define FW_8      FW("\x98")
@@ -208,24 +208,25 @@ static void test_phone_normalize(void **state)
     const phone_case_t cases[] = {
         /* rule 2 and 3 (CC 86): one customer, every spelling */
         {"+86 138 0013 8000", 86, "+8613800138000", NULL},
-        {"8613800138000", 86, "+8613800138000", NULL}, /* 86 + 11 digits */
-        {"13800138000", 86, "+8613800138000", NULL},   /* a mobile */
-        {"013800138000", 86, "+8613800138000", NULL},  /* trunk 0 */
+        {"8613800138000", 86, "+8613800138000", NULL},      /* 86 + 11 digits */
+        {"13800138000", 86, "+8613800138000", NULL},        /* a mobile */
+        {"013800138000", 86, "+8613800138000", NULL},       /* trunk 0 */
         {"0086 138 0013 8000", 86, "+8613800138000", NULL}, /* 00 prefix */
         {"+86-138-0013-8000", 86, "+8613800138000", NULL},
         {"(+86) 138.0013.8000", 86, "+8613800138000", NULL},
         {"138" EN_DASH "0013" EN_DASH "8000", 86, "+8613800138000", NULL},
         {"138" NBSP "0013" NBSP "8000", 86, "+8613800138000", NULL},
         /* rule 1: a Chinese IME: full-width digits, plus, space, hyphen */
-        {FW_1 FW_3 FW_8 FW_0 FW_0 FW_1 FW_3 FW_8 FW_0 FW_0 FW_0, 86, "+8613800138000", NULL},
+        {FW_1 FW_3 FW_8 FW_0 FW_0 FW_1 FW_3 FW_8 FW_0 FW_0 FW_0, 86, "+8613800138000",
+         NULL},
         {FW_PLUS FW_8 FW_6 FW_SPACE FW_1 FW_3 FW_8 FW_HYPHEN FW_0 FW_0 FW_1 FW_3 FW_HYPHEN
-         FW_8 FW_0 FW_0 FW_0,
+             FW_8 FW_0 FW_0 FW_0,
          86, "+8613800138000", NULL},
         {FW_OPEN "010" FW_CLOSE "1234" FW_DOT "5678", 86, "+861012345678", NULL},
         /* landlines, CC 86 */
         {"010 1234 5678", 86, "+861012345678", NULL},
         {"(010) 1234-5678", 86, "+861012345678", NULL},
-        {"861012345678", 86, "+861012345678", NULL}, /* 86 + 10 digits */
+        {"861012345678", 86, "+861012345678", NULL},        /* 86 + 10 digits */
         {"+86 (0)10 1234 5678", 86, "+861012345678", NULL}, /* rule 4's trunk 0 */
         {"0755 1234 5678", 86, "+8675512345678", NULL},
         {"+86 755 1234 5678", 0, "+8675512345678", NULL},
@@ -252,7 +253,8 @@ static void test_phone_normalize(void **state)
         {"12", 86, NULL, "'12" NOT_PHONE "+8612 has 4" LENGTH},
         /* CC 86: a mobile number has 11 digits */
         {"12345", 86, NULL,
-         "'12345" NOT_PHONE "a Chinese mobile number has 11 digits after +86, this one has 5"},
+         "'12345" NOT_PHONE
+         "a Chinese mobile number has 11 digits after +86, this one has 5"},
         {"138001380001", 86, NULL,
          "'138001380001" NOT_PHONE
          "a Chinese mobile number has 11 digits after +86, this one has 12"},
@@ -264,16 +266,20 @@ static void test_phone_normalize(void **state)
          "a Chinese mobile number has 11 digits after +86, this one has 10"},
         /* no default country */
         {"030 1234567", 0, NULL,
-         "'030 1234567" NOT_PHONE
-         "no country code: type it with + and the country code (no default country is set)"},
+         "'030 1234567" NOT_PHONE "no country code: type it with + and the country code "
+                                  "(no default country is set)"},
         {"13800138000", 0, NULL,
-         "'13800138000" NOT_PHONE
-         "no country code: type it with + and the country code (no default country is set)"},
+         "'13800138000" NOT_PHONE "no country code: type it with + and the country code "
+                                  "(no default country is set)"},
         /* country codes */
-        {"+0 123 4567", 86, NULL, "'+0 123 4567" NOT_PHONE "a country code never starts with 0"},
-        {"000 123 4567", 86, NULL, "'000 123 4567" NOT_PHONE "a country code never starts with 0"},
+        {"+0 123 4567", 86, NULL,
+         "'+0 123 4567" NOT_PHONE "a country code never starts with 0"},
+        {"000 123 4567", 86, NULL,
+         "'000 123 4567" NOT_PHONE "a country code never starts with 0"},
         /* characters */
-        {"", 86, NULL, "''" " is not a phone number: no digits"},
+        {"", 86, NULL,
+         "''"
+         " is not a phone number: no digits"},
         {" - ( ) . ", 86, NULL, "' - ( ) . " NOT_PHONE "no digits"},
         {"+", 86, NULL, "'+" NOT_PHONE "no digits"},
         {NULL, 86, NULL, "no phone number given"},
@@ -283,10 +289,12 @@ static void test_phone_normalize(void **state)
         {"138-0013-8000 ext 5", 86, NULL, "'138-0013-8000 ext 5" NOT_PHONE "'e" BAD_CHAR},
         {"138/0013/8000", 86, NULL, "'138/0013/8000" NOT_PHONE "'/" BAD_CHAR},
         {"138_0013_8000", 86, NULL, "'138_0013_8000" NOT_PHONE "'_" BAD_CHAR},
-        {"86+13800138000", 86, NULL, "'86+13800138000" NOT_PHONE "a '+' may only come first"},
+        {"86+13800138000", 86, NULL,
+         "'86+13800138000" NOT_PHONE "a '+' may only come first"},
         {"++8613800138000", 86, NULL,
          "'++8613800138000" NOT_PHONE "a '+' may only come first"},
-        {"+" FW_PLUS "86", 86, NULL, "'+" FW_PLUS "86" NOT_PHONE "a '+' may only come first"},
+        {"+" FW_PLUS "86", 86, NULL,
+         "'+" FW_PLUS "86" NOT_PHONE "a '+' may only come first"},
         {"138\xc0\xaf", 86, NULL, "'138\xc0\xaf" NOT_PHONE "it is not UTF-8 text"},
         {"123456789012345678901", 86, NULL,
          "'123456789012345678901" NOT_PHONE "more than 20 digits"},
@@ -296,7 +304,8 @@ static void test_phone_normalize(void **state)
     for (size_t i = 0; i < N_OF(cases); i++) {
         char out[DN_PHONE_SIZE], why[DN_PHONE_WHY_SIZE + 64] = "";
         memset(out, '#', sizeof out);
-        int rc = dn_phone_normalize(cases[i].text, cases[i].country, out, why, sizeof why);
+        int rc =
+            dn_phone_normalize(cases[i].text, cases[i].country, out, why, sizeof why);
         if (cases[i].canonical) {
             if (rc != 0)
                 print_error("entry %zu (\"%s\") refused: %s\n", i, cases[i].text, why);
@@ -306,7 +315,8 @@ static void test_phone_normalize(void **state)
             assert_int_equal(dn_valid_phone(out), 1);
             for (size_t c = 0; c < N_OF(countries); c++) {
                 char again[DN_PHONE_SIZE];
-                assert_int_equal(dn_phone_normalize(out, countries[c], again, NULL, 0), 0);
+                assert_int_equal(dn_phone_normalize(out, countries[c], again, NULL, 0),
+                                 0);
                 assert_string_equal(again, out);
             }
             accepted++;
@@ -338,7 +348,8 @@ static void test_phone_why_cut(void **state)
     for (int i = 0; i < 14; i++)
         strcat(wide, FW_1);
     assert_int_equal(dn_phone_normalize(wide, 86, out, why, sizeof why), DN_EPARSE);
-    snprintf(want, sizeof want, "'%.39s" NOT_PHONE "+8611111111111111 has 16" LENGTH, wide);
+    snprintf(want, sizeof want, "'%.39s" NOT_PHONE "+8611111111111111 has 16" LENGTH,
+             wide);
     assert_string_equal(why, want);
 }
 
@@ -398,10 +409,10 @@ static void test_phone_country(void **state)
     static const struct {
         const char *text;
         int rc, country;
-    } parse[] = {{"86", 0, 86},          {"+86", 0, 86},          {"1", 0, 1},
-                 {"999", 0, 999},        {"852", 0, 852},         {"0", DN_EPARSE, 0},
-                 {"086", DN_EPARSE, 0},  {"1000", DN_EPARSE, 0},  {"", DN_EPARSE, 0},
-                 {"+", DN_EPARSE, 0},    {"8a", DN_EPARSE, 0},    {" 86", DN_EPARSE, 0},
+    } parse[] = {{"86", 0, 86},          {"+86", 0, 86},         {"1", 0, 1},
+                 {"999", 0, 999},        {"852", 0, 852},        {"0", DN_EPARSE, 0},
+                 {"086", DN_EPARSE, 0},  {"1000", DN_EPARSE, 0}, {"", DN_EPARSE, 0},
+                 {"+", DN_EPARSE, 0},    {"8a", DN_EPARSE, 0},   {" 86", DN_EPARSE, 0},
                  {"++86", DN_EPARSE, 0}, {NULL, DN_EPARSE, 0}};
     for (size_t i = 0; i < N_OF(of); i++)
         assert_int_equal(dn_phone_country_of_currency(of[i].currency), of[i].country);
@@ -466,10 +477,14 @@ static void test_parse_int(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_code),        cmocka_unit_test(test_sku),
-        cmocka_unit_test(test_name),          cmocka_unit_test(test_phone_normalize),
-        cmocka_unit_test(test_phone_why_cut), cmocka_unit_test(test_valid_phone),
-        cmocka_unit_test(test_valid_phone_wire), cmocka_unit_test(test_phone_country),
+        cmocka_unit_test(test_code),
+        cmocka_unit_test(test_sku),
+        cmocka_unit_test(test_name),
+        cmocka_unit_test(test_phone_normalize),
+        cmocka_unit_test(test_phone_why_cut),
+        cmocka_unit_test(test_valid_phone),
+        cmocka_unit_test(test_valid_phone_wire),
+        cmocka_unit_test(test_phone_country),
         cmocka_unit_test(test_parse_int),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
