@@ -231,8 +231,10 @@ int dn_phone_normalize(const char *text, int country, char out[DN_PHONE_SIZE], c
 
     if (e164[0] == '0')
         return s_phone_why(why, why_size, text, "a country code never starts with 0");
-    if (strncmp(e164, "860", 3) ==
-        0) /* "+86 (0)10 ...": no national number starts with 0 */
+    /* "+86 (0)10 ...": no Chinese national number starts with 0, so every
+       0 typed right after 86 goes (all of them: what is left must not start
+       with one, or making it canonical again would change it) */
+    while (strncmp(e164, "860", 3) == 0)
         memmove(e164 + 2, e164 + 3, strlen(e164 + 3) + 1);
     len = strlen(e164);
     if (len < DN_E164_MIN_DIGITS || len > DN_E164_MAX_DIGITS)

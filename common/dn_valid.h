@@ -77,8 +77,8 @@ int dn_valid_text(const char *text, size_t max_bytes);
               "020 7946 0000" -> +442079460000; CC 852: "2123 4567" ->
               +85221234567).
    4. Checks on the result.  A country code never starts with 0 ("+0..."
-      and "000..." are refused).  After +86 a trunk 0 typed in ("+86 (0)10
-      1234 5678") is dropped: no Chinese national number starts with 0.
+      and "000..." are refused).  After +86 the 0s typed in ("+86 (0)10
+      1234 5678") are dropped: no Chinese national number starts with 0.
       7 to 15 digits in all (E.164).  After +86, a national number starting
       with 1 and not 10 is a mobile number and has exactly 11 digits
       ("+86 138 0013 800" is refused: a digit is missing).

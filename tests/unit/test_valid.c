@@ -228,6 +228,9 @@ static void test_phone_normalize(void **state)
         {"(010) 1234-5678", 86, "+861012345678", NULL},
         {"861012345678", 86, "+861012345678", NULL},        /* 86 + 10 digits */
         {"+86 (0)10 1234 5678", 86, "+861012345678", NULL}, /* rule 4's trunk 0 */
+        {"+86 00 10 1234 5678", 86, "+861012345678", NULL}, /* every 0 after 86 */
+        /* found by fuzz_parse: one 0 dropped left +8603381, not a fixed point */
+        {"+8600338-1", 0, NULL, "'+8600338-1" NOT_PHONE "+863381 has 6" LENGTH},
         {"0755 1234 5678", 86, "+8675512345678", NULL},
         {"+86 755 1234 5678", 0, "+8675512345678", NULL},
         /* other countries, typed with their code: CC does not matter */
