@@ -131,7 +131,7 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
     Dealernet__SaleLine lines[DN_MAX_SALE_LINES];
     Dealernet__SaleLine *line_ptrs[DN_MAX_SALE_LINES];
     char categories[DN_MAX_SALE_LINES][DN_MAX_CODE_LEN + 1];
-    char phone[DN_PHONE_SIZE];
+    char phone[DN_PHONE_SIZE], pwhy[DN_PHONE_WHY_SIZE + 64];
     uint8_t member_id[DN_ID_BYTES];
     int64_t total = 0, limit;
     int channel = DEALERNET__CHANNEL__CHANNEL_STORE;
@@ -158,9 +158,9 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
                      "seller '%s' is not a partner code (a letter, then letters, digits, "
                      "'_', '.', '-'; at most %d)",
                      in->seller, DN_MAX_CODE_LEN);
-    if (in->member && dn_phone_normalize(in->member, phone))
-        return s_why(DN_EPARSE, why, why_size, "member phone '%s' is not a phone number",
-                     in->member);
+    if (in->member &&
+        dn_phone_normalize(in->member, info->country, phone, pwhy, sizeof pwhy))
+        return s_why(DN_EPARSE, why, why_size, "member phone %s", pwhy);
 
     if ((rc = dn_store_begin(store)) != 0)
         return s_why(rc, why, why_size, "could not open a transaction on the agent database");
@@ -348,15 +348,17 @@ int dn_record_refund(dn_store_t *store, const dn_refund_input_t *in,
     return s_finish(store, rc, why, why_size);
 }
 
-/*  Checks the parts of a member input both add and update take.  */
-static int s_member_fields(const dn_member_input_t *in, char phone[DN_PHONE_SIZE],
-                           char *why, size_t why_size)
+/*  Checks the parts of a member input both add and update take; the
+    phone comes out canonical with the site's default country.  */
+static int s_member_fields(dn_store_t *store, const dn_member_input_t *in,
+                           char phone[DN_PHONE_SIZE], char *why, size_t why_size)
 {
-    if (!in->phone || dn_phone_normalize(in->phone, phone))
-        return s_why(DN_EPARSE, why, why_size,
-                     "phone '%s' is not a phone number (%d to %d digits, optional leading "
-                     "+)",
-                     in->phone ? in->phone : "", DN_MIN_PHONE_DIGITS, DN_MAX_PHONE_DIGITS);
+    char pwhy[DN_PHONE_WHY_SIZE + 64];
+    if (!in->phone)
+        return s_why(DN_EPARSE, why, why_size, "a member needs a phone");
+    if (dn_phone_normalize(in->phone, dn_store_info(store)->country, phone, pwhy,
+                           sizeof pwhy))
+        return s_why(DN_EPARSE, why, why_size, "phone %s", pwhy);
     if (in->name && !dn_valid_name(in->name))
         return s_why(DN_EPARSE, why, why_size,
                      "name must be 1 to %d bytes of printable UTF-8", DN_MAX_NAME_LEN);
@@ -371,21 +373,23 @@ int dn_record_member_add(dn_store_t *store, const dn_member_input_t *in,
 {
     Dealernet__Event ev = DEALERNET__EVENT__INIT;
     Dealernet__MemberSignup signup = DEALERNET__MEMBER_SIGNUP__INIT;
-    char phone[DN_PHONE_SIZE], referrer_phone[DN_PHONE_SIZE];
+    char phone[DN_PHONE_SIZE], referrer_phone[DN_PHONE_SIZE],
+        pwhy[DN_PHONE_WHY_SIZE + 64];
     uint8_t member_id[DN_ID_BYTES];
     int rc;
 
     memset(out, 0, sizeof *out);
-    if ((rc = s_member_fields(in, phone, why, why_size)) != 0)
+    if ((rc = s_member_fields(store, in, phone, why, why_size)) != 0)
         return rc;
     if (in->referrer) {
-        int is_phone = in->referrer[0] == '+' || (in->referrer[0] >= '0' &&
-                                                  in->referrer[0] <= '9');
+        /* partner codes start with an ASCII letter; anything else is a
+           member's phone, typed any way a phone is (a full-width digit) */
+        char c = in->referrer[0];
+        int is_phone = !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'));
         if (is_phone) {
-            if (dn_phone_normalize(in->referrer, referrer_phone))
-                return s_why(DN_EPARSE, why, why_size,
-                             "referrer '%s' is neither a phone number nor a partner code",
-                             in->referrer);
+            if (dn_phone_normalize(in->referrer, dn_store_info(store)->country,
+                                   referrer_phone, pwhy, sizeof pwhy))
+                return s_why(DN_EPARSE, why, why_size, "referrer %s", pwhy);
             if (strcmp(referrer_phone, phone) == 0)
                 return s_why(DN_EPARSE, why, why_size, "a member cannot refer themselves");
             signup.referrer_phone = referrer_phone;
@@ -437,7 +441,7 @@ int dn_record_member_update(dn_store_t *store, const dn_member_input_t *in,
     int rc;
 
     memset(out, 0, sizeof *out);
-    if ((rc = s_member_fields(in, phone, why, why_size)) != 0)
+    if ((rc = s_member_fields(store, in, phone, why, why_size)) != 0)
         return rc;
     if (in->referrer)
         return s_why(DN_EPARSE, why, why_size, "a member's referrer cannot be changed");

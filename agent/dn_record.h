@@ -39,7 +39,7 @@ typedef struct {
 typedef struct {
     const dn_record_line_t *lines;
     size_t n_lines;
-    const char *member;  /* phone as typed, or NULL */
+    const char *member;  /* phone as typed (made canonical), or NULL */
     const char *channel; /* "store" (default when NULL), "online", "community" */
     const char *seller;  /* partner code, NULL for the site's partner */
 } dn_sale_input_t;
@@ -82,16 +82,19 @@ typedef struct {
     int64_t household;
 } dn_member_input_t;
 
-/*  Signs up a member.  The phone is normalised; a phone already signed up at
-    this site is refused with DN_EDUP and the existing member's id in why.
-    A referrer starting with '+' or a digit is a member phone, otherwise a
-    partner code.  Returns 0 (out->id is the member's id), DN_EPARSE,
-    DN_EDUP, DN_EDB.  */
+/*  Signs up a member.  The phone is made canonical with the site's default
+    country (dn_phone_normalize), so every spelling of one number is one
+    member; a phone already signed up at this site is refused with DN_EDUP
+    and the existing member's id in why.  A referrer starting with an ASCII
+    letter is a partner code, anything else a member's phone, made
+    canonical the same way.  Returns 0 (out->id is the member's id),
+    DN_EPARSE, DN_EDUP, DN_EDB.  */
 int dn_record_member_add(dn_store_t *store, const dn_member_input_t *in,
                          dn_record_result_t *out, char *why, size_t why_size);
 
-/*  Changes a member's name and/or household (in->referrer must be NULL).
-    Returns 0, DN_ENOENT for a phone not signed up here, DN_EPARSE.  */
+/*  Changes a member's name and/or household (in->referrer must be NULL),
+    found by its phone typed any way.  Returns 0, DN_ENOENT for a phone not
+    signed up here, DN_EPARSE.  */
 int dn_record_member_update(dn_store_t *store, const dn_member_input_t *in,
                             dn_record_result_t *out, char *why, size_t why_size);
 

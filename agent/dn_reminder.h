@@ -5,7 +5,7 @@
     (dn_reminder_estimate), so it can be checked against figures worked out
     by hand; dn_reminder_list feeds it from the store and keeps what is due.
 
-    The rules, for one member (by normalised phone) and one SKU:
+    The rules, for one member (by canonical phone) and one SKU:
 
     - A purchase is a sale line of a sale that names the member.  A line
       counts with its quantity less its refunded quantity; a line refunded
@@ -78,7 +78,7 @@ typedef struct {
 
 /*  One line of the call list.  */
 typedef struct {
-    char phone[DN_PHONE_SIZE];      /* normalised */
+    char phone[DN_PHONE_SIZE];      /* canonical */
     char name[DN_MAX_NAME_LEN + 1]; /* "" when not signed up here or unnamed */
     char sku[DN_MAX_SKU_LEN + 1];
     dn_reminder_estimate_t est;

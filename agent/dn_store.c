@@ -82,6 +82,28 @@ static const dn_migration_t s_migrations[] = {
      "  seq INTEGER NOT NULL REFERENCES events(seq),"
      "  recorded_at_ms INTEGER NOT NULL"
      ");"},
+    {/* Canonical phones (issue 10, part 5: "Canonical phones").  Phones are
+        stored E.164, made canonical with the site's default country
+        (setting 'country', else the currency's: dn_phone_country_of_currency).
+        A file from before holds phones as typed, so one customer may be
+        several members ("13800138000", "+8613800138000").  dn_store_open
+        rewrites the stored phones once (setting 'phones_canonical'): when
+        two sign-ups become one phone, the first sign-up (lowest seq) keeps
+        the member, and each later one moves here whole, naming the member
+        it duplicates: nothing is dropped, and its event stays in the outbox
+        as it was signed, so the server lists it in `member conflicts`.  */
+     "CREATE TABLE member_duplicates ("
+     "  id BLOB PRIMARY KEY,"
+     "  phone TEXT NOT NULL,"                            /* as it was stored */
+     "  member_id BLOB NOT NULL REFERENCES members(id)," /* the member kept */
+     "  name TEXT,"
+     "  referrer TEXT,"
+     "  household INTEGER,"
+     "  seq INTEGER NOT NULL REFERENCES events(seq),"
+     "  recorded_at_ms INTEGER NOT NULL"
+     ");"
+     "INSERT INTO meta(key, value) SELECT 'phones_canonical', '1' "
+     "  WHERE EXISTS (SELECT 1 FROM events);"},
 };
 
 #define DN_STORE_MIGRATIONS (sizeof s_migrations / sizeof s_migrations[0])
@@ -95,14 +117,22 @@ static int s_path(const char *dir, char *path, size_t size)
 int dn_store_create(const char *dir, const char *site, const char *partner,
                     const char *currency)
 {
-    char path[4096];
+    return dn_store_create_country(dir, site, partner, currency,
+                                   dn_phone_country_of_currency(currency));
+}
+
+int dn_store_create_country(const char *dir, const char *site, const char *partner,
+                            const char *currency, int country)
+{
+    char path[4096], cc[8];
     struct stat st;
     sqlite3 *db;
     int rc;
 
     if (!dn_valid_code(site) || !dn_valid_code(partner) ||
-        dn_money_exponent(currency) < 0)
+        dn_money_exponent(currency) < 0 || country < 1 || country > DN_COUNTRY_MAX)
         return DN_EINVAL;
+    snprintf(cc, sizeof cc, "%d", country);
     if (s_path(dir, path, sizeof path))
         return DN_EINVAL;
     if (stat(path, &st) == 0)
@@ -118,6 +148,8 @@ int dn_store_create(const char *dir, const char *site, const char *partner,
     if (!rc)
         rc = dn_db_meta_set(db, "currency", currency);
     if (!rc)
+        rc = dn_db_meta_set(db, DN_STORE_COUNTRY_KEY, cc);
+    if (!rc)
         rc = dn_db_commit(db);
     if (rc)
         dn_db_rollback(db);
@@ -125,6 +157,270 @@ int dn_store_create(const char *dir, const char *site, const char *partner,
     if (rc) /* a file without its settings would refuse both init and open */
         dn_db_remove(path);
     return rc;
+}
+
+static int s_step_failed(sqlite3 *db);
+
+/*  The site's default country: the 'country' setting (init), else, in a
+    file from before phones were canonical, the currency's country (none
+    for EUR and CHF: phones are then typed with their country code).  */
+static int s_country_load(dn_store_t *self)
+{
+    char text[8];
+    int rc = dn_db_meta_get(self->db, DN_STORE_COUNTRY_KEY, text, sizeof text);
+    if (rc == DN_ENOENT) {
+        self->info.country = dn_phone_country_of_currency(self->info.currency);
+        return 0;
+    }
+    if (rc == 0 && dn_phone_country_parse(text, &self->info.country) != 0) {
+        dn_log_error("agent.db: setting %s is '%s', not a country code",
+                     DN_STORE_COUNTRY_KEY, text);
+        rc = DN_EDB;
+    }
+    return rc;
+}
+
+/*  One sign-up as stored before phones were canonical.  */
+typedef struct {
+    uint8_t id[DN_ID_BYTES];
+    char phone[DN_PHONE_SIZE];
+    int64_t seq;
+} s_signup_t;
+
+/*  The canonical form of a stored phone, or 1 when it stays as it is:
+    it is canonical already, or cannot be made so (then it is logged and
+    kept: the member is still found by it in listings, and nothing is
+    dropped).  */
+static int s_canonical(dn_store_t *self, const char *stored, char out[DN_PHONE_SIZE])
+{
+    char why[DN_PHONE_WHY_SIZE + 64];
+    if (dn_phone_normalize(stored, self->info.country, out, why, sizeof why)) {
+        dn_log_warn("agent.db: phone kept as it was: %s", why);
+        return 1;
+    }
+    return strcmp(out, stored) == 0;
+}
+
+/*  Moves the sign-up id from members to member_duplicates, as a duplicate
+    of member kept.  */
+static int s_duplicate(dn_store_t *self, const uint8_t id[DN_ID_BYTES],
+                       const uint8_t kept[DN_ID_BYTES])
+{
+    sqlite3_stmt *stmt;
+    int rc;
+    if (dn_db_prepare(
+            self->db,
+            "INSERT INTO member_duplicates(id, phone, member_id, name, referrer, "
+            "household, seq, recorded_at_ms) SELECT id, phone, ?2, name, referrer, "
+            "household, seq, recorded_at_ms FROM members WHERE id = ?1",
+            &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, id, DN_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 2, kept, DN_ID_BYTES, SQLITE_STATIC);
+    rc = dn_db_step_txn(self->db, stmt);
+    sqlite3_finalize(stmt);
+    if (rc || dn_db_prepare(self->db, "DELETE FROM members WHERE id = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, id, DN_ID_BYTES, SQLITE_STATIC);
+    rc = dn_db_step_txn(self->db, stmt);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/*  Runs "UPDATE ... SET column = ?1 WHERE column = ?2" (or WHERE id = ?2,
+    a blob of DN_ID_BYTES when id is given).  */
+static int s_rewrite(dn_store_t *self, const char *sql, const char *to, const char *from,
+                     const uint8_t *id)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+    if (dn_db_prepare(self->db, sql, &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, to, -1, SQLITE_STATIC);
+    if (id)
+        sqlite3_bind_blob(stmt, 2, id, DN_ID_BYTES, SQLITE_STATIC);
+    else
+        sqlite3_bind_text(stmt, 2, from, -1, SQLITE_STATIC);
+    rc = dn_db_step_txn(self->db, stmt);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/*  The sign-ups, in seq order, into a new array (caller frees).  */
+static int s_signups(dn_store_t *self, s_signup_t **list, size_t *n)
+{
+    sqlite3_stmt *stmt;
+    size_t cap = 0;
+    int step, rc = 0;
+    *list = NULL;
+    *n = 0;
+    if (dn_db_prepare(self->db, "SELECT id, phone, seq FROM members ORDER BY seq", &stmt))
+        return DN_EDB;
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        s_signup_t *row;
+        if (*n == cap) {
+            s_signup_t *bigger =
+                realloc(*list, (cap = cap ? 2 * cap : 64) * sizeof *bigger);
+            if (!bigger) {
+                rc = DN_ENOMEM;
+                break;
+            }
+            *list = bigger;
+        }
+        row = &(*list)[*n];
+        if (sqlite3_column_bytes(stmt, 0) != DN_ID_BYTES ||
+            sqlite3_column_bytes(stmt, 1) >= DN_PHONE_SIZE ||
+            dn_db_column_copy(stmt, 1, row->phone, sizeof row->phone)) {
+            /* a phone this long was never accepted: keep the row as it is */
+            dn_log_warn("agent.db: member seq %lld kept as it was",
+                        (long long)sqlite3_column_int64(stmt, 2));
+            continue;
+        }
+        memcpy(row->id, sqlite3_column_blob(stmt, 0), DN_ID_BYTES);
+        row->seq = sqlite3_column_int64(stmt, 2);
+        (*n)++;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = s_step_failed(self->db);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/*  The holder (id and seq) of phone among the members, if any: 0,
+    DN_ENOENT or DN_EDB.  */
+static int s_holder(dn_store_t *self, const char *phone, uint8_t id[DN_ID_BYTES],
+                    int64_t *seq)
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_ENOENT, step;
+    if (dn_db_prepare(self->db, "SELECT id, seq FROM members WHERE phone = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, phone, -1, SQLITE_STATIC);
+    if ((step = sqlite3_step(stmt)) == SQLITE_ROW &&
+        sqlite3_column_bytes(stmt, 0) == DN_ID_BYTES) {
+        memcpy(id, sqlite3_column_blob(stmt, 0), DN_ID_BYTES);
+        *seq = sqlite3_column_int64(stmt, 1);
+        rc = 0;
+    } else if (step != SQLITE_DONE) {
+        rc = s_step_failed(self->db);
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/*  Rewrites the phones of one text column to canonical form: every
+    distinct stored value that changes.  select lists the values; update
+    is "UPDATE ... SET col = ?1 WHERE col = ?2".  Values starting with an
+    ASCII letter (a referrer's partner code) are left alone.  */
+static int s_rewrite_column(dn_store_t *self, const char *select, const char *update,
+                            int *changed)
+{
+    sqlite3_stmt *stmt;
+    json_t *values = json_array();
+    size_t i;
+    json_t *v;
+    int rc = 0, step;
+    if (!values || dn_db_prepare(self->db, select, &stmt)) {
+        json_decref(values);
+        return DN_EDB;
+    }
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(stmt, 0);
+        if (!text || json_array_append_new(values, json_string(text))) {
+            step = SQLITE_NOMEM;
+            break;
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (step != SQLITE_DONE) {
+        json_decref(values);
+        return s_step_failed(self->db);
+    }
+    json_array_foreach(values, i, v)
+    {
+        const char *from = json_string_value(v);
+        char to[DN_PHONE_SIZE];
+        if (!from || (from[0] >= 'A' && from[0] <= 'Z') ||
+            (from[0] >= 'a' && from[0] <= 'z'))
+            continue;
+        if (s_canonical(self, from, to))
+            continue;
+        if ((rc = s_rewrite(self, update, to, from, NULL)) != 0)
+            break;
+        *changed += sqlite3_changes(self->db);
+    }
+    json_decref(values);
+    return rc;
+}
+
+/*  Completes the canonical-phones migration on a file that held events
+    before it, in one transaction: members' phones (a later sign-up that
+    becomes the phone of an earlier one moves to member_duplicates, see
+    the migration), referrers that are phones, and sales' member phones.
+    The outbox is never touched: events are sent as they were signed.  */
+static int s_phones_canonical(dn_store_t *self)
+{
+    s_signup_t *rows = NULL;
+    size_t n = 0;
+    char flag[8];
+    int rc = dn_db_meta_get(self->db, "phones_canonical", flag, sizeof flag);
+    int changed = 0, duplicates = 0;
+
+    if (rc == DN_ENOENT)
+        return 0;
+    if (rc || dn_db_begin(self->db))
+        return DN_EDB;
+    rc = s_signups(self, &rows, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char to[DN_PHONE_SIZE];
+        uint8_t holder[DN_ID_BYTES];
+        int64_t holder_seq;
+        if (s_canonical(self, rows[i].phone, to))
+            continue;
+        rc = s_holder(self, to, holder, &holder_seq);
+        if (rc == 0 && holder_seq < rows[i].seq) { /* an earlier sign-up: it stays */
+            rc = s_duplicate(self, rows[i].id, holder);
+            duplicates++;
+            continue;
+        }
+        if (rc == 0) { /* a later sign-up already canonical: this one stays */
+            rc = s_duplicate(self, holder, rows[i].id);
+            duplicates++;
+        }
+        if (rc == 0 || rc == DN_ENOENT)
+            rc = s_rewrite(self, "UPDATE members SET phone = ?1 WHERE id = ?2", to, NULL,
+                           rows[i].id);
+        changed += rc == 0;
+    }
+    free(rows);
+    if (rc == 0)
+        rc = s_rewrite_column(
+            self, "SELECT DISTINCT referrer FROM members WHERE referrer IS NOT NULL",
+            "UPDATE members SET referrer = ?1 WHERE referrer = ?2", &changed);
+    if (rc == 0)
+        rc = s_rewrite_column(
+            self,
+            "SELECT DISTINCT referrer FROM member_duplicates "
+            "WHERE referrer IS NOT NULL",
+            "UPDATE member_duplicates SET referrer = ?1 WHERE referrer = ?2", &changed);
+    if (rc == 0)
+        rc = s_rewrite_column(
+            self,
+            "SELECT DISTINCT member_phone FROM sales "
+            "WHERE member_phone IS NOT NULL",
+            "UPDATE sales SET member_phone = ?1 WHERE member_phone = ?2", &changed);
+    if (rc == 0)
+        rc = dn_db_exec(self->db, "DELETE FROM meta WHERE key = 'phones_canonical'");
+    if (rc == 0)
+        rc = dn_db_commit(self->db);
+    if (rc) {
+        dn_db_rollback(self->db);
+        return rc == DN_ENOMEM ? rc : DN_EDB;
+    }
+    dn_log_info("agent.db: phones made canonical: %d rewritten, %d sign-ups kept as "
+                "duplicates of an earlier one",
+                changed, duplicates);
+    return 0;
 }
 
 dn_store_t *dn_store_open(const char *dir, int *err)
@@ -158,6 +454,10 @@ dn_store_t *dn_store_open(const char *dir, int *err)
             !dn_valid_code(self->info.partner))
             rc = DN_EDB;
     }
+    if (!rc)
+        rc = s_country_load(self);
+    if (!rc)
+        rc = s_phones_canonical(self);
     if (rc) {
         if (rc == DN_ENOENT && self->db)
             rc = DN_EDB; /* the file is there but its settings are not */
@@ -654,6 +954,9 @@ json_t *dn_store_status(dn_store_t *self)
                        "head_seq", (json_int_t)head_seq, "head_hash", head);
     if (status) {
         char value[512];
+        snprintf(value, sizeof value, "+%d", self->info.country);
+        json_object_set_new(status, "country",
+                            self->info.country ? json_string(value) : json_null());
         json_object_set_new(status, "server",
                             dn_db_meta_get(self->db, "server_endpoint", value, sizeof value)
                                 ? json_null()

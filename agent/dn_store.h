@@ -19,6 +19,7 @@
 
 #define DN_AGENT_DB_FILE  "agent.db"
 #define DN_AGENT_KEY_FILE "site.key"
+#define DN_STORE_COUNTRY_KEY "country" /* setting: the default country code */
 
 typedef struct _dn_store_t dn_store_t;
 
@@ -28,17 +29,26 @@ typedef struct {
     char partner[DN_MAX_CODE_LEN + 1];
     char currency[4];
     int exponent; /* digits after the point of the currency */
+    int country;  /* default country code of phones, DN_COUNTRY_NONE for none */
 } dn_store_info_t;
 
-/*  Creates DIR/agent.db for a new site and writes its settings.  DIR must
-    exist.  Returns 0, DN_EEXIST if the file exists, DN_EINVAL for a bad code
-    or currency, DN_EDB.  */
+/*  Creates DIR/agent.db for a new site and writes its settings, with the
+    default country code of phones typed without one (1..DN_COUNTRY_MAX).
+    DIR must exist.  Returns 0, DN_EEXIST if the file exists, DN_EINVAL for
+    a bad code, currency or country, DN_EDB.  */
+int dn_store_create_country(const char *dir, const char *site, const char *partner,
+                            const char *currency, int country);
+
+/*  dn_store_create_country with the currency's country
+    (dn_phone_country_of_currency); DN_EINVAL for a currency without one.  */
 int dn_store_create(const char *dir, const char *site, const char *partner,
                     const char *currency);
 
-/*  Opens DIR/agent.db, migrating it if it is older than this program.
-    Returns a new store, or NULL with *err set (DN_ENOENT if there is no
-    agent.db, DN_ESCHEMA, DN_EDB).  Caller destroys.  */
+/*  Opens DIR/agent.db, migrating it if it is older than this program (a
+    file from before canonical phones has its phones rewritten once: see
+    the migration in dn_store.c and the README).  Returns a new store, or
+    NULL with *err set (DN_ENOENT if there is no agent.db, DN_ESCHEMA,
+    DN_EDB).  Caller destroys.  */
 dn_store_t *dn_store_open(const char *dir, int *err);
 
 /*  Closes the store; accepts NULL and sets *self_p to NULL.  */
@@ -49,10 +59,11 @@ const dn_store_info_t *dn_store_info(const dn_store_t *self);
 
 /*  Settings (meta table): get copies into value[0..size) or DN_ENOENT; set
     inserts or replaces (inside or outside a transaction).  0 or DN_EDB.
-    Keys used: site, partner, currency (init); server_endpoint, server_key,
-    init_partner (enroll); last_sync_ms, last_error, last_error_ms,
-    server_skew_ms (sync); DN_STORE_MAX_SALE (the Welcome's bound on one
-    sale, as dn_money_bound_parse reads it; absent before the first sync).  */
+    Keys used: site, partner, currency, country (init); server_endpoint,
+    server_key, init_partner (enroll); last_sync_ms, last_error,
+    last_error_ms, server_skew_ms (sync); DN_STORE_MAX_SALE (the Welcome's
+    bound on one sale, as dn_money_bound_parse reads it; absent before the
+    first sync).  */
 #define DN_STORE_MAX_SALE "max_sale"
 int dn_store_meta_get(dn_store_t *self, const char *key, char *value, size_t size);
 int dn_store_meta_set(dn_store_t *self, const char *key, const char *value);
@@ -115,7 +126,7 @@ int dn_store_sale_get(dn_store_t *self, const uint8_t id[DN_ID_BYTES],
 int dn_store_line_get(dn_store_t *self, const uint8_t sale_id[DN_ID_BYTES],
                       const char *sku, dn_store_line_t *line);
 
-/*  0 and the member's id for a normalised phone, DN_ENOENT, or DN_EDB.  */
+/*  0 and the member's id for a canonical phone, DN_ENOENT, or DN_EDB.  */
 int dn_store_member_find(dn_store_t *self, const char *phone,
                          uint8_t id[DN_ID_BYTES]);
 
@@ -127,7 +138,8 @@ int dn_store_member_find(dn_store_t *self, const char *phone,
 json_t *dn_store_sales_list(dn_store_t *self);
 json_t *dn_store_members_list(dn_store_t *self);
 
-/*  A new JSON object: {site, partner, currency, events, pending, head_seq,
+/*  A new JSON object: {site, partner, currency, country ("+86", null for
+    none), events, pending, head_seq,
     head_hash, server, last_sync, last_error, last_error_at} (null where
     not known).  Caller decrefs; NULL on error.  */
 json_t *dn_store_status(dn_store_t *self);
@@ -139,7 +151,7 @@ json_t *dn_store_money_json(const dn_store_t *self, int64_t minor);
     what the members table knows of that member.  Strings are borrowed,
     valid only during the callback.  */
 typedef struct {
-    const char *phone; /* the sale's member phone, normalised */
+    const char *phone; /* the sale's member phone, canonical */
     const char *name;  /* NULL when not signed up here or unnamed */
     int has_household; /* 0 when not signed up here or not recorded */
     int64_t household;

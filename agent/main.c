@@ -142,13 +142,14 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
     static const struct option longs[] = {{"site", required_argument, NULL, 's'},
                                           {"partner", required_argument, NULL, 'p'},
                                           {"currency", required_argument, NULL, 'c'},
+                                          {"country", required_argument, NULL, 'C'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-    const char *site = NULL, *partner = NULL, *currency = "CNY";
+    const char *site = NULL, *partner = NULL, *currency = "CNY", *country_text = NULL;
     char path[4096];
     struct stat st;
     dn_key_t *key;
-    int c, code = 0, rc;
+    int c, code = 0, rc, country;
 
     while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
         if (c == -2)
@@ -159,6 +160,8 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
             partner = optarg;
         else if (c == 'c')
             currency = optarg;
+        else if (c == 'C')
+            country_text = optarg;
     }
     if (optind < argc)
         return s_usage_error("unexpected argument '%s'", argv[optind]);
@@ -174,6 +177,17 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
                              partner);
     if (dn_money_exponent(currency) < 0)
         return s_usage_error("currency '%s' is not a known ISO 4217 code", currency);
+    if (country_text && dn_phone_country_parse(country_text, &country) != 0)
+        return s_usage_error("country '%s' is not a country calling code (1 to 3 digits, "
+                             "like 86)",
+                             country_text);
+    /* the currency names the country, except where several countries
+       share it: then the clerk's numbers need the country said */
+    if (!country_text && (country = dn_phone_country_of_currency(currency)) == 0)
+        return s_usage_error(
+            "currency %s is spent in several countries: give --country CC, "
+            "the calling code of phones typed here without one (like 49)",
+            currency);
     snprintf(path, sizeof path, "%s/%s", dir, DN_AGENT_KEY_FILE);
     if (stat(path, &st) == 0) {
         dn_log_error("%s already exists; refusing to overwrite a site's key", path);
@@ -183,7 +197,7 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
         dn_log_error("cannot create the data folder %s: %s", dir, strerror(errno));
         return dn_exit_code(DN_EIO);
     }
-    rc = dn_store_create(dir, site, partner, currency);
+    rc = dn_store_create_country(dir, site, partner, currency, country);
     if (rc == DN_EEXIST) {
         dn_log_error("%s/%s already exists; refusing to overwrite an agent", dir,
                      DN_AGENT_DB_FILE);
@@ -200,7 +214,8 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
         unlink(db);
         return s_fail(rc, "could not create the site key");
     }
-    printf("initialised site %s for partner %s (%s) in %s\n", site, partner, currency, dir);
+    printf("initialised site %s for partner %s (%s, phones +%d) in %s\n", site, partner,
+           currency, country, dir);
     return 0;
 }
 
@@ -631,6 +646,10 @@ static int s_cmd_status(const char *dir, int argc, char **argv)
                    "its sales earn for %s\n",
                    s_str(status, "partner"), s_str(status, "initialised_partner"),
                    s_str(status, "partner"));
+        printf("phones     %s\n",
+               json_is_string(json_object_get(status, "country"))
+                   ? s_str(status, "country")
+                   : "no default country: typed with + and the country code");
         printf("events     %lld recorded, %lld pending sync\n",
                (long long)json_integer_value(json_object_get(status, "events")),
                (long long)json_integer_value(json_object_get(status, "pending")));
@@ -920,9 +939,11 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
 /* -- dispatch ------------------------------------------------------------ */
 
 static const s_command_t s_commands[] = {
-    {"init", s_cmd_init, "--site CODE --partner CODE [--currency CNY]",
+    {"init", s_cmd_init, "--site CODE --partner CODE [--currency CNY] [--country CC]",
      "Creates the data folder, agent.db and the site's Ed25519 key (site.key,\n"
-     "mode 0600).  Refuses to overwrite an existing agent.\n"},
+     "mode 0600).  Refuses to overwrite an existing agent.  --country is the\n"
+     "calling code given to phones typed without one (default: the currency's\n"
+     "country, CNY 86, HKD 852, TWD 886, USD 1...; required for EUR and CHF).\n"},
     {"sale", s_cmd_sale,
      "--line SKU:QTY[@PRICE] [--line ...] [--member PHONE]\n"
      "       [--channel store|online|community] [--seller PARTNER] [--json]",
@@ -934,10 +955,11 @@ static const s_command_t s_commands[] = {
      "neither of everything still refundable.  Refuses more than is left.\n"},
     {"member add", s_cmd_member_add,
      "--phone PHONE [--name NAME] [--referrer PHONE|PARTNER] [--household N] [--json]",
-     "Signs up a member.  The phone is normalised to digits with an optional\n"
-     "leading +; a phone already signed up here is refused with its member id.\n"
-     "A referrer starting with + or a digit is a member's phone, otherwise a\n"
-     "partner code.\n"},
+     "Signs up a member.  The phone is stored canonical, E.164 (+8613800138000),\n"
+     "with the site's country for numbers typed without one; spaces, dashes,\n"
+     "dots, brackets and full-width digits are fine.  A phone already signed up\n"
+     "here, typed any way, is refused with its member id.  A referrer starting\n"
+     "with a letter is a partner code, otherwise a member's phone.\n"},
     {"member update", s_cmd_member_update, "PHONE [--name NAME] [--household N] [--json]",
      "Changes a member's name or household size.\n"},
     {"member list", s_cmd_member_list, "[--json]", "Lists the members signed up here.\n"},

@@ -2,7 +2,10 @@
 #include "dn_valid.h"
 #include "dn_error.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,34 +126,219 @@ int dn_valid_text(const char *text, size_t max_bytes)
     return 1;
 }
 
-int dn_phone_normalize(const char *text, char out[DN_PHONE_SIZE])
+/* -- phones ---------------------------------------------------------------- */
+
+/*  Decodes the UTF-8 sequence at s into *cp; returns its length, or 0 if
+    it is malformed (see s_utf8_len).  */
+static size_t s_utf8_decode(const unsigned char *s, unsigned *cp)
 {
-    char buf[DN_PHONE_SIZE];
-    size_t n = 0, digits = 0;
-    if (!text)
+    size_t n = s_utf8_len(s);
+    if (n == 1)
+        *cp = s[0];
+    else if (n == 2)
+        *cp = ((s[0] & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+    else if (n == 3)
+        *cp = ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+    else if (n == 4)
+        *cp = ((s[0] & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
+              (s[3] & 0x3Fu);
+    return n;
+}
+
+/*  Separators people type or paste inside a number (rule 1), ASCII and
+    their full-width forms from a Chinese IME.  */
+static int s_phone_separator(unsigned cp)
+{
+    return cp == ' ' || cp == 0x00A0 || cp == 0x3000 ||                   /* spaces */
+           cp == '-' || (cp >= 0x2010 && cp <= 0x2015) || cp == 0xFF0D || /* dashes */
+           cp == '.' || cp == 0xFF0E ||                                   /* dots */
+           cp == '(' || cp == ')' || cp == 0xFF08 || cp == 0xFF09;
+}
+
+static int s_phone_why(char *why, size_t why_size, const char *text, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int s_phone_why(char *why, size_t why_size, const char *text, const char *fmt, ...)
+{
+    char reason[DN_PHONE_WHY_SIZE];
+    size_t cut = strlen(text);
+    va_list args;
+    if (!why || !why_size)
         return DN_EPARSE;
-    for (const char *p = text; *p; p++) {
-        if (s_is_digit((unsigned char)*p)) {
-            if (++digits > DN_MAX_PHONE_DIGITS)
-                return DN_EPARSE;
-            buf[n++] = *p;
-        } else if (*p == '+' && n == 0 && digits == 0) {
-            buf[n++] = '+';
-        } else if (*p != ' ' && *p != '-' && *p != '.' && *p != '(' && *p != ')') {
-            return DN_EPARSE;
+    va_start(args, fmt);
+    vsnprintf(reason, sizeof reason, fmt, args);
+    va_end(args);
+    if (cut > 40) /* 40 bytes, at a character's start */
+        for (cut = 40; cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80; cut--)
+            ;
+    snprintf(why, why_size, "'%.*s' is not a phone number: %s", (int)cut, text, reason);
+    return DN_EPARSE;
+}
+
+/*  Rule 3: the digits of a number typed without a country code, made
+    into country code and national number in e164 (room for
+    DN_MAX_PHONE_DIGITS + 4 bytes).  */
+static void s_phone_national(const char *digits, size_t n, int country, char *e164,
+                             size_t size)
+{
+    const char *national = digits;
+    if (country == 86) {
+        if (digits[0] == '0')
+            national = digits + 1; /* trunk prefix */
+        else if ((n == 12 || n == 13) && digits[0] == '8' && digits[1] == '6') {
+            /* no Chinese national number has 12 or 13 digits: this is the
+               country code typed without its '+' */
+            snprintf(e164, size, "%s", digits);
+            return;
         }
+    } else if (country == 1) {
+        if (n == 11 && digits[0] == '1')
+            national = digits + 1; /* North America's trunk prefix is 1 */
+    } else if (digits[0] == '0') {
+        national = digits + 1;
     }
-    if (digits < DN_MIN_PHONE_DIGITS)
+    snprintf(e164, size, "%d%s", country, national);
+}
+
+int dn_phone_normalize(const char *text, int country, char out[DN_PHONE_SIZE], char *why,
+                       size_t why_size)
+{
+    char digits[DN_MAX_PHONE_DIGITS + 1], e164[DN_MAX_PHONE_DIGITS + 8];
+    const unsigned char *s = (const unsigned char *)text;
+    size_t n = 0, len;
+    int plus = 0;
+
+    assert(country >= DN_COUNTRY_NONE && country <= DN_COUNTRY_MAX);
+    if (!text) {
+        if (why && why_size)
+            snprintf(why, why_size, "no phone number given");
         return DN_EPARSE;
-    buf[n] = '\0';
-    memcpy(out, buf, n + 1);
+    }
+    while (*s) {
+        unsigned cp = 0;
+        size_t step = s_utf8_decode(s, &cp);
+        if (step == 0)
+            return s_phone_why(why, why_size, text, "it is not UTF-8 text");
+        if ((cp >= '0' && cp <= '9') || (cp >= 0xFF10 && cp <= 0xFF19)) {
+            if (n == DN_MAX_PHONE_DIGITS)
+                return s_phone_why(why, why_size, text, "more than %d digits",
+                                   DN_MAX_PHONE_DIGITS);
+            digits[n++] = (char)('0' + (cp >= 0xFF10 ? cp - 0xFF10 : cp - '0'));
+        } else if (cp == '+' || cp == 0xFF0B) {
+            if (plus || n)
+                return s_phone_why(why, why_size, text, "a '+' may only come first");
+            plus = 1;
+        } else if (!s_phone_separator(cp)) {
+            return s_phone_why(why, why_size, text,
+                               "'%.*s' is not a digit, a space, '-', '.', '(', ')' or a "
+                               "leading '+'",
+                               (int)step, (const char *)s);
+        }
+        s += step;
+    }
+    digits[n] = '\0';
+    if (n == 0)
+        return s_phone_why(why, why_size, text, "no digits");
+
+    if (plus)
+        snprintf(e164, sizeof e164, "%s", digits);
+    else if (n >= 2 && digits[0] == '0' && digits[1] == '0')
+        snprintf(e164, sizeof e164, "%s", digits + 2); /* the international prefix */
+    else if (country == DN_COUNTRY_NONE)
+        return s_phone_why(why, why_size, text,
+                           "no country code: type it with + and the country code (no "
+                           "default country is set)");
+    else
+        s_phone_national(digits, n, country, e164, sizeof e164);
+
+    if (e164[0] == '0')
+        return s_phone_why(why, why_size, text, "a country code never starts with 0");
+    /* "+86 (0)10 ...": no Chinese national number starts with 0, so every
+       0 typed right after 86 goes (all of them: what is left must not start
+       with one, or making it canonical again would change it) */
+    while (strncmp(e164, "860", 3) == 0)
+        memmove(e164 + 2, e164 + 3, strlen(e164 + 3) + 1);
+    len = strlen(e164);
+    if (len < DN_E164_MIN_DIGITS || len > DN_E164_MAX_DIGITS)
+        return s_phone_why(why, why_size, text,
+                           "+%s has %zu digits, a phone number has %d to %d with its "
+                           "country code",
+                           e164, len, DN_E164_MIN_DIGITS, DN_E164_MAX_DIGITS);
+    /* China's mobile numbers are 13x..19x, 11 digits: a missing or extra
+       digit would make another member (10 is Beijing's area code) */
+    if (strncmp(e164, "861", 3) == 0 && e164[3] != '0' && len != 13)
+        return s_phone_why(
+            why, why_size, text,
+            "a Chinese mobile number has 11 digits after +86, this one has "
+            "%zu",
+            len - 2);
+    out[0] = '+';
+    memcpy(out + 1, e164, len + 1);
     return 0;
 }
 
 int dn_valid_phone(const char *text)
 {
     char norm[DN_PHONE_SIZE];
-    return text && dn_phone_normalize(text, norm) == 0 && strcmp(norm, text) == 0;
+    return text && text[0] == '+' &&
+           dn_phone_normalize(text, DN_COUNTRY_NONE, norm, NULL, 0) == 0 &&
+           strcmp(norm, text) == 0;
+}
+
+int dn_valid_phone_wire(const char *text)
+{
+    size_t n;
+    if (!text)
+        return 0;
+    if (text[0] == '+')
+        text++;
+    n = strlen(text);
+    if (n < DN_MIN_PHONE_DIGITS || n > DN_MAX_PHONE_DIGITS)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!s_is_digit((unsigned char)text[i]))
+            return 0;
+    return 1;
+}
+
+/*  The calling code of each currency's one country (dn_money's list);
+    EUR and CHF are spent in several countries and have none.  */
+static const struct {
+    char currency[4];
+    int country;
+} s_countries[] = {
+    {"AUD", 61},  {"BHD", 973}, {"CAD", 1},   {"CNY", 86},  {"GBP", 44},
+    {"HKD", 852}, {"JOD", 962}, {"JPY", 81},  {"KRW", 82},  {"KWD", 965},
+    {"MOP", 853}, {"MYR", 60},  {"NZD", 64},  {"OMR", 968}, {"SGD", 65},
+    {"THB", 66},  {"TND", 216}, {"TWD", 886}, {"USD", 1},   {"VND", 84},
+};
+
+int dn_phone_country_of_currency(const char *currency)
+{
+    for (size_t i = 0; currency && i < sizeof s_countries / sizeof s_countries[0]; i++)
+        if (strcmp(s_countries[i].currency, currency) == 0)
+            return s_countries[i].country;
+    return DN_COUNTRY_NONE;
+}
+
+int dn_phone_country_parse(const char *text, int *country)
+{
+    int value = 0;
+    size_t n;
+    if (!text)
+        return DN_EPARSE;
+    if (text[0] == '+')
+        text++;
+    n = strlen(text);
+    if (n < 1 || n > 3 || text[0] == '0')
+        return DN_EPARSE;
+    for (size_t i = 0; i < n; i++) {
+        if (!s_is_digit((unsigned char)text[i]))
+            return DN_EPARSE;
+        value = value * 10 + (text[i] - '0');
+    }
+    *country = value;
+    return 0;
 }
 
 int dn_parse_int(const char *text, int64_t min, int64_t max, int64_t *out)

@@ -13,8 +13,8 @@
 #define DN_MAX_CODE_LEN      32      /* site, partner and category codes */
 #define DN_MAX_SKU_LEN       64
 #define DN_MAX_NAME_LEN      128     /* bytes of UTF-8 */
-#define DN_MIN_PHONE_DIGITS  5
-#define DN_MAX_PHONE_DIGITS  20
+#define DN_MIN_PHONE_DIGITS  5       /* a phone in an event (dn_valid_phone_wire) */
+#define DN_MAX_PHONE_DIGITS  20      /* digits typed; a phone in an event */
 #define DN_PHONE_SIZE        (DN_MAX_PHONE_DIGITS + 2) /* '+', digits, NUL */
 #define DN_MAX_QUANTITY      1000000
 #define DN_MAX_UNIT_PRICE    1000000000000LL /* minor units */
@@ -46,16 +46,101 @@ int dn_valid_name(const char *text);
     control characters (C0, DEL, C1).  Returns 1 if valid.  */
 int dn_valid_text(const char *text, size_t max_bytes);
 
-/*  Normalises a phone number as typed ("+86 138-0013-8000", "(010) 1234 567")
-    into digits with an optional leading '+': spaces, '-', '.', '(' and ')'
-    are dropped; anything else is refused.  Requires DN_MIN_PHONE_DIGITS to
-    DN_MAX_PHONE_DIGITS digits.  out must hold DN_PHONE_SIZE bytes.  Returns
-    0 or DN_EPARSE.  */
-int dn_phone_normalize(const char *text, char out[DN_PHONE_SIZE]);
+/* -- phones -----------------------------------------------------------------
 
-/*  Returns 1 if text is already a normalised phone (what dn_phone_normalize
-    would produce from it, unchanged).  */
+   A member is known across sites by phone, so a phone must have one
+   spelling: E.164, '+' then the country code then the national number
+   (+8613800138000), 7 to 15 digits in all.  Clerks type numbers every way
+   (with or without the country code, a trunk 0, separators, full-width
+   digits from a Chinese IME); dn_phone_normalize turns each into that one
+   spelling, with the default country of the site (agent) or the network
+   (server) for numbers typed without a country code.  The agent's checks at
+   the till and the server's at ingest and in HQ look-ups are this one
+   function.
+
+   The rules, in order (CC is the default country code, 0 for none):
+
+   1. Characters.  Digits are 0-9 and the full-width digits U+FF10..U+FF19
+      (Chinese IME).  A plus sign, '+' or full-width U+FF0B, may come once,
+      before any digit.  These separators are dropped: space, no-break
+      space U+00A0, ideographic space U+3000, '-', the dashes
+      U+2010..U+2015, full-width hyphen-minus U+FF0D, '.', full-width full
+      stop U+FF0E, '(' and ')' and full-width U+FF08 U+FF09.  Anything else
+      is refused, and so are more than DN_MAX_PHONE_DIGITS digits.
+   2. International forms.  '+' then digits: the country code and the
+      national number, kept as typed ("+86 138 0013 8000" ->
+      +8613800138000).  "00" then digits (the international prefix): the
+      same as '+' ("0086 138 0013 8000" -> +8613800138000).
+   3. National forms (no '+', no "00"), with CC:
+      CC 0:   refused: there is no default country.
+      CC 86:  a leading trunk 0 is dropped ("013800138000" ->
+              +8613800138000, "010 1234 5678" -> +861012345678);
+              else 12 or 13 digits starting with 86 are the country code
+              typed without '+' ("8613800138000" -> +8613800138000);
+              else the digits are the national number ("13800138000" ->
+              +8613800138000).
+      CC 1:   11 digits starting with 1 drop that 1, the trunk prefix of
+              North America ("1 212 555 0100" -> +12125550100); else the
+              digits are the national number ("212-555-0100").
+      others: a leading trunk 0 is dropped, then CC is prefixed (CC 44:
+              "020 7946 0000" -> +442079460000; CC 852: "2123 4567" ->
+              +85221234567).
+   4. Checks on the result.  A country code never starts with 0 ("+0..."
+      and "000..." are refused).  After +86 the 0s typed in ("+86 (0)10
+      1234 5678") are dropped: no Chinese national number starts with 0.
+      7 to 15 digits in all (E.164).  After +86, a national number starting
+      with 1 and not 10 is a mobile number and has exactly 11 digits
+      ("+86 138 0013 800" is refused: a digit is missing).
+
+   A canonical phone is a fixed point: normalising it again, with any CC,
+   gives it back.  */
+
+#define DN_E164_MIN_DIGITS 7  /* the country code and national number */
+#define DN_E164_MAX_DIGITS 15 /* ITU-T E.164 */
+#define DN_COUNTRY_NONE    0  /* no default country: phones need their code */
+#define DN_COUNTRY_MAX     999
+#define DN_PHONE_WHY_SIZE  192
+
+/*  Makes text canonical (the rules above) with the default country code
+    country (1..DN_COUNTRY_MAX, or DN_COUNTRY_NONE).  out must hold
+    DN_PHONE_SIZE bytes and is written only on success.  Returns 0, or
+    DN_EPARSE with one line in why: "'TEXT' is not a phone number: REASON"
+    (TEXT cut to 40 bytes), REASON one of
+      'X' is not a digit, a space, '-', '.', '(', ')' or a leading '+'
+      it is not UTF-8 text
+      a '+' may only come first
+      no digits
+      more than 20 digits
+      no country code: type it with + and the country code (no default country is set)
+      a country code never starts with 0
+      +CCNNN has N digits, a phone number has 7 to 15 with its country code
+      a Chinese mobile number has 11 digits after +86, this one has N
+    why may be NULL.  */
+int dn_phone_normalize(const char *text, int country, char out[DN_PHONE_SIZE], char *why,
+                       size_t why_size);
+
+/*  Returns 1 if text is a canonical phone: what dn_phone_normalize gives
+    back unchanged ('+', 7 to 15 digits, the rules' checks).  */
 int dn_valid_phone(const char *text);
+
+/*  Returns 1 if text has the shape of a phone in an event: digits with an
+    optional leading '+', DN_MIN_PHONE_DIGITS to DN_MAX_PHONE_DIGITS
+    digits.  Agents send canonical phones; agents before canonical phones
+    sent the number as typed less its separators, and their signed events
+    are never rewritten, so the wire accepts this shape and the server makes
+    it canonical at ingest.  */
+int dn_valid_phone_wire(const char *text);
+
+/*  The default country code of a currency's country, or DN_COUNTRY_NONE
+    for a currency of several countries (EUR, CHF) or an unknown one.  The
+    table: AUD 61, BHD 973, CAD 1, CNY 86, GBP 44, HKD 852, JOD 962, JPY 81,
+    KRW 82, KWD 965, MOP 853, MYR 60, NZD 64, OMR 968, SGD 65, THB 66,
+    TND 216, TWD 886, USD 1, VND 84.  */
+int dn_phone_country_of_currency(const char *currency);
+
+/*  Parses a country calling code, "86" or "+86": 1 to 3 digits, not
+    starting with 0.  Returns 0 and sets *country, or DN_EPARSE.  */
+int dn_phone_country_parse(const char *text, int *country);
 
 /*  Parses a decimal integer in [min, max] with nothing around it.  Returns 0
     and sets *out, or DN_EPARSE.  */

@@ -311,7 +311,7 @@ static int s_check_sale(const Dealernet__Sale *sale, char *why, size_t why_size)
         REFUSE("sale total is not the sum of its lines");
     if (!s_known_currency(sale->currency))
         REFUSE("sale currency missing or unknown");
-    if (sale->member_phone && !dn_valid_phone(sale->member_phone))
+    if (sale->member_phone && !dn_valid_phone_wire(sale->member_phone))
         REFUSE("sale member phone is not normalised");
     if (sale->has_member_id && !s_is_id(1, sale->member_id))
         REFUSE("sale member id is not a UUIDv7");
@@ -347,14 +347,14 @@ static int s_check_signup(const Dealernet__MemberSignup *m, char *why, size_t wh
 {
     if (!s_is_id(m->has_member_id, m->member_id))
         REFUSE("member id missing or not a UUIDv7");
-    if (!dn_valid_phone(m->phone))
+    if (!dn_valid_phone_wire(m->phone))
         REFUSE("member phone missing or not normalised");
     if (m->name && !dn_valid_name(m->name))
         REFUSE("member name is not 1 to %d bytes of printable UTF-8", DN_MAX_NAME_LEN);
     if (m->referrer_phone && m->referrer_partner)
         REFUSE("member has two referrers");
-    if (m->referrer_phone &&
-        (!dn_valid_phone(m->referrer_phone) || strcmp(m->referrer_phone, m->phone) == 0))
+    if (m->referrer_phone && (!dn_valid_phone_wire(m->referrer_phone) ||
+                              strcmp(m->referrer_phone, m->phone) == 0))
         REFUSE("member referrer phone malformed or the member's own");
     if (m->referrer_partner && !dn_valid_code(m->referrer_partner))
         REFUSE("member referrer partner code malformed");
@@ -367,7 +367,7 @@ static int s_check_update(const Dealernet__MemberUpdate *m, char *why, size_t wh
 {
     if (!s_is_id(m->has_member_id, m->member_id))
         REFUSE("member id missing or not a UUIDv7");
-    if (!dn_valid_phone(m->phone))
+    if (!dn_valid_phone_wire(m->phone))
         REFUSE("member phone missing or not normalised");
     if (m->name && !dn_valid_name(m->name))
         REFUSE("member name is not 1 to %d bytes of printable UTF-8", DN_MAX_NAME_LEN);
@@ -492,6 +492,22 @@ void dn_wire_event_free(Dealernet__Event **ev_p)
         dealernet__event__free_unpacked(*ev_p, NULL);
         *ev_p = NULL;
     }
+}
+
+int dn_wire_event_set_text(char **field, const char *text)
+{
+    char *copy = NULL;
+    if (text) {
+        size_t len = strlen(text);
+        /* unpack's strings come from malloc (s_alloc), free_unpacked frees
+           them with free: so must these */
+        if (!(copy = malloc(len + 1)))
+            return DN_ENOMEM;
+        memcpy(copy, text, len + 1);
+    }
+    free(*field);
+    *field = copy;
+    return 0;
 }
 
 const char *dn_wire_event_kind(const Dealernet__Event *ev)

@@ -54,6 +54,12 @@ int dn_wire_event_unpack(const uint8_t *buf, size_t len, Dealernet__Event **ev,
 /*  Frees an unpacked event; accepts NULL and sets *ev_p to NULL.  */
 void dn_wire_event_free(Dealernet__Event **ev_p);
 
+/*  Replaces the string *field of an event from dn_wire_event_unpack with a
+    copy of text (NULL: removes it), freeing the old one: what the server
+    stores may differ from what was signed (canonical phones), never the
+    signed bytes.  Returns 0, or DN_ENOMEM with *field unchanged.  */
+int dn_wire_event_set_text(char **field, const char *text);
+
 /*  Returns a short name for an event's body: "sale", "refund",
     "member_signup", "member_update" or "none".  */
 const char *dn_wire_event_kind(const Dealernet__Event *ev);

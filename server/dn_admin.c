@@ -421,14 +421,10 @@ static int s_statement(s_ctx_t *ctx, json_t **result)
 
 static int s_member_statement(s_ctx_t *ctx, json_t **result)
 {
-    const char *phone = s_arg(ctx, "phone");
-    char norm[DN_PHONE_SIZE];
-    if (dn_phone_normalize(phone, norm)) {
-        snprintf(ctx->why, sizeof ctx->why, "'%.40s' is not a phone number", phone);
-        return DN_EINVAL;
-    }
-    return dn_ledger_statement(ctx->db, NULL, norm, s_arg(ctx, "period"), ctx->now_ms,
-                               result, ctx->why, sizeof ctx->why);
+    /* the phone as typed: the statement makes it canonical with the
+       network's country (dn_phones) */
+    return dn_ledger_statement(ctx->db, NULL, s_arg(ctx, "phone"), s_arg(ctx, "period"),
+                               ctx->now_ms, result, ctx->why, sizeof ctx->why);
 }
 
 static int s_payout(s_ctx_t *ctx, json_t **result)
@@ -601,7 +597,6 @@ static int s_report_kpi(s_ctx_t *ctx, json_t **result)
 static int s_report_referrals(s_ctx_t *ctx, json_t **result)
 {
     const char *top = s_arg(ctx, "top"), *member = s_arg(ctx, "member");
-    char phone[DN_PHONE_SIZE];
     int64_t n = DN_ADMIN_DEFAULT_TOP;
 
     if (top && dn_parse_int(top, 1, DN_REPORT_MAX_TOP, &n)) {
@@ -609,11 +604,8 @@ static int s_report_referrals(s_ctx_t *ctx, json_t **result)
                  top, DN_REPORT_MAX_TOP);
         return DN_EINVAL;
     }
-    if (member && dn_phone_normalize(member, phone)) {
-        snprintf(ctx->why, sizeof ctx->why, "'%.40s' is not a phone number", member);
-        return DN_EINVAL;
-    }
-    return dn_report_referrals(ctx->db, (int)n, member ? phone : NULL, result, ctx->why,
+    /* the phone as typed: made canonical by the report (dn_phones) */
+    return dn_report_referrals(ctx->db, (int)n, member, result, ctx->why,
                                sizeof ctx->why);
 }
 

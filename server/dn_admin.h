@@ -44,7 +44,7 @@
       site.revoke   code                    -> {"site", "revoked" (ISO-8601)}
       member.conflicts                      -> dn_registry_member_conflicts
       member.statement phone period?        -> dn_ledger_statement of the
-                                               member (phone normalised)
+                                               member (phone as typed; made canonical)
       plan.set      text (the file)         -> dn_plan_json of the new version;
                                                a parse error is status 65
                                                with "line N: reason"

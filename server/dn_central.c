@@ -4,6 +4,7 @@
 #include "dn_error.h"
 #include "dn_log.h"
 #include "dn_money.h"
+#include "dn_phones.h"
 #include "dn_report.h"
 
 #include <stdio.h>
@@ -103,7 +104,8 @@ static const dn_migration_t s_migrations[] = {
      "  quantity INTEGER NOT NULL CHECK (quantity >= 1),"
      "  unit_price INTEGER NOT NULL CHECK (unit_price >= 0),"
      "  category TEXT,"
-     "  refunded_qty INTEGER NOT NULL DEFAULT 0 CHECK (refunded_qty BETWEEN 0 AND quantity),"
+     "  refunded_qty INTEGER NOT NULL DEFAULT 0 CHECK (refunded_qty BETWEEN 0 AND "
+     "quantity),"
      "  PRIMARY KEY (sale_eid, line_no)"
      ") WITHOUT ROWID;"
      "CREATE TABLE refunds ("
@@ -158,7 +160,8 @@ static const dn_migration_t s_migrations[] = {
      "  first_purchase_bonus INTEGER NOT NULL CHECK (first_purchase_bonus >= 0),"
      "  purchase_bps INTEGER NOT NULL CHECK (purchase_bps BETWEEN 0 AND 10000),"
      "  purchase_days INTEGER NOT NULL CHECK (purchase_days >= 0),"
-     "  recruit_override_bps INTEGER NOT NULL CHECK (recruit_override_bps BETWEEN 0 AND 10000),"
+     "  recruit_override_bps INTEGER NOT NULL CHECK (recruit_override_bps BETWEEN 0 AND "
+     "10000),"
      "  recruit_override_days INTEGER NOT NULL CHECK (recruit_override_days >= 0),"
      "  source TEXT NOT NULL,"
      "  created_ms INTEGER NOT NULL"
@@ -177,7 +180,8 @@ static const dn_migration_t s_migrations[] = {
      "  id INTEGER PRIMARY KEY,"
      "  name TEXT NOT NULL UNIQUE,"
      "  kind TEXT NOT NULL"
-     "    CHECK (kind IN ('partner', 'member', 'hq_commission', 'hq_referral', 'payout')),"
+     "    CHECK (kind IN ('partner', 'member', 'hq_commission', 'hq_referral', "
+     "'payout')),"
      "  partner_id INTEGER REFERENCES partners(id),"
      "  phone TEXT,"
      "  balance INTEGER NOT NULL DEFAULT 0"
@@ -192,7 +196,7 @@ static const dn_migration_t s_migrations[] = {
      "    'clawback', 'payout', 'adjustment')),"
      "  source_eid INTEGER REFERENCES events(eid)," /* the sale or refund event */
      "  sale_eid INTEGER REFERENCES sales(eid),"    /* the sale it derives from */
-     "  reverses INTEGER REFERENCES transfers(id),"  /* a clawback's original */
+     "  reverses INTEGER REFERENCES transfers(id)," /* a clawback's original */
      "  level INTEGER,"
      "  rate_bps INTEGER,"
      "  category TEXT,"
@@ -431,6 +435,21 @@ static const dn_migration_t s_migrations[] = {
      "  BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;"
      "CREATE TRIGGER corrections_no_delete BEFORE DELETE ON corrections "
      "  BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;"},
+    {/* Canonical phones (issue 10, part 5: "Canonical phones"), owned by
+        dn_phones.  Phones are stored E.164 with the network's default
+        country (meta 'country').  phone_spellings lists the spellings of a
+        phone kept as they were, because the phone was stored in several
+        spellings the ledger may have paid on separately; member_conflicts
+        gains the duplicate's own phone.  Events stored before this
+        migration have their phones rewritten once by dn_central_open
+        (dn_phones_migrate); see dn_phones.h for the rule.  */
+     "CREATE TABLE phone_spellings ("
+     "  spelling TEXT PRIMARY KEY," /* as an older agent sent it */
+     "  phone TEXT NOT NULL"        /* its canonical form */
+     ") WITHOUT ROWID;"
+     "ALTER TABLE member_conflicts ADD COLUMN phone TEXT;" /* NULL: the member's */
+     "INSERT INTO meta(key, value) SELECT 'phones_canonical', '1' "
+     "  WHERE EXISTS (SELECT 1 FROM events);"},
     {/* HQ guard rails (issue 10, item 7), owned by dn_plan and dn_ledger.
         A plan version no sale fell under can be retired: it stays, with who
         retired it and when, but is never in force again.  */
@@ -537,7 +556,8 @@ int dn_central_open(const char *dir, int flags, sqlite3 **db)
     /* The ledger's indexes are large and hot: give them 64 MiB of cache.  */
     if (rc == 0)
         rc = dn_db_exec(*db, "PRAGMA cache_size = -65536");
-    if (rc == 0 && (rc = s_rebuild_reports(*db)) != 0) {
+    if (rc == 0 &&
+        ((rc = s_rebuild_reports(*db)) != 0 || (rc = dn_phones_migrate(*db)) != 0)) {
         sqlite3_close(*db);
         *db = NULL;
     }

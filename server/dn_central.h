@@ -3,7 +3,8 @@
     The schema is a list of migrations applied in order (PRAGMA
     user_version); append to it, never edit a released entry.  The store
     modules (dn_registry: partners, sites, keys, tokens; dn_ingest: events
-    and their rows) each own the SQL of their tables.
+    and their rows; dn_phones: the network's country and the one-time
+    rewrite to canonical phones) each own the SQL of their tables.
 */
 #ifndef DN_CENTRAL_H
 #define DN_CENTRAL_H
@@ -19,8 +20,10 @@
 #define DN_META_LARGE_SALE "large_sale" /* soft threshold for one sale, minor units */
 #define DN_CURRENCY_DEFAULT "CNY"
 
-/*  Opens (DN_DB_CREATE in flags: creates) DIR/central.db and migrates it.
-    Returns 0 and *db (caller closes), or the dn_db_open error.  */
+/*  Opens (DN_DB_CREATE in flags: creates) DIR/central.db and migrates it,
+    completing the migrations that need code (the reports' rebuild,
+    dn_phones_migrate).  Returns 0 and *db (caller closes), or the
+    dn_db_open error.  */
 int dn_central_open(const char *dir, int flags, sqlite3 **db);
 
 /*  The network's bound on one sale (README, "Bounds"), in 10^-4 units of

@@ -491,7 +491,8 @@ int dn_facts_is_held(dn_db_cache_t *cache, int64_t eid)
     return step == SQLITE_ROW;
 }
 
-int dn_facts_load(sqlite3 *db, int64_t eid, Dealernet__Event **ev, int *held)
+int dn_facts_load(sqlite3 *db, dn_phones_t *phones, int64_t eid, Dealernet__Event **ev,
+                  int *held)
 {
     sqlite3_stmt *stmt;
     char seller[DN_MAX_CODE_LEN + 1] = "", why[DN_WHY_SIZE];
@@ -519,6 +520,8 @@ int dn_facts_load(sqlite3 *db, int64_t eid, Dealernet__Event **ev, int *held)
         rc = DN_EDB;
     }
     sqlite3_finalize(stmt);
+    if (rc == 0)
+        rc = dn_phones_event(phones, eid, *ev);
     if (rc == 0) {
         /* The stored seller, if any: amend leaves other kinds alone.  */
         snprintf(v.seller, sizeof v.seller, "%s",
@@ -754,10 +757,15 @@ static int s_resolve_sale(sqlite3 *db, int64_t eid, dn_facts_action_t action,
 static int s_accept_referral(sqlite3 *db, int64_t eid)
 {
     Dealernet__Event *ev = NULL;
+    dn_phones_t *phones = dn_phones_new(db);
     sqlite3_stmt *stmt;
     int rc, held;
 
-    if ((rc = dn_facts_load(db, eid, &ev, &held)) != 0)
+    if (!phones)
+        return DN_EDB;
+    rc = dn_facts_load(db, phones, eid, &ev, &held);
+    dn_phones_destroy(&phones);
+    if (rc)
         return rc == DN_EPROTO ? DN_EDB : rc;
     if (ev->body_case != DEALERNET__EVENT__BODY_MEMBER_SIGNUP) {
         dn_wire_event_free(&ev);

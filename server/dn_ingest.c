@@ -16,6 +16,7 @@
 #include "dn_ledger.h"
 #include "dn_log.h"
 #include "dn_money.h"
+#include "dn_phones.h"
 #include "dn_report.h"
 
 #include <stdarg.h>
@@ -31,6 +32,7 @@ struct _dn_ingest_t {
     dn_ledger_t *ledger; /* posts each stored sale and refund */
     dn_report_t *report; /* rolls up each stored sale and refund */
     dn_facts_t *facts;   /* judges each new event's claims */
+    dn_phones_t *phones; /* makes each stored event's phones canonical */
     int in_group;        /* a group transaction is open */
     /* What this batch holds, logged once the batch is accepted (a batch
        refused later stored nothing, held nothing).  */
@@ -52,7 +54,8 @@ dn_ingest_t *dn_ingest_new(sqlite3 *db)
     self->ledger = dn_ledger_new(db);
     self->report = dn_report_new(db);
     self->facts = dn_facts_new(db);
-    if (!self->cache || !self->ledger || !self->report || !self->facts)
+    self->phones = dn_phones_new(db);
+    if (!self->cache || !self->ledger || !self->report || !self->facts || !self->phones)
         dn_ingest_destroy(&self);
     return self;
 }
@@ -63,6 +66,7 @@ void dn_ingest_destroy(dn_ingest_t **self_p)
         dn_ledger_destroy(&(*self_p)->ledger);
         dn_report_destroy(&(*self_p)->report);
         dn_facts_destroy(&(*self_p)->facts);
+        dn_phones_destroy(&(*self_p)->phones);
         dn_db_cache_destroy(&(*self_p)->cache);
         free(*self_p);
         *self_p = NULL;
@@ -301,8 +305,8 @@ static int s_store_refund(dn_ingest_t *self, int64_t eid, int64_t site_id,
     return s_done(self, stmt);
 }
 
-/*  One member per phone: the first sign-up to arrive wins, with its
-    referrer; a later one elsewhere is kept as a conflict for HQ.  */
+/*  One member per canonical phone: the first sign-up to arrive wins, with
+    its referrer; a later one elsewhere is kept as a conflict for HQ.  */
 static int s_store_signup(dn_ingest_t *self, int64_t eid, int64_t site_id,
                           const Dealernet__Event *ev)
 {
@@ -326,7 +330,7 @@ static int s_store_signup(dn_ingest_t *self, int64_t eid, int64_t site_id,
     if (existing) {
         if (dn_db_cached(self->cache,
                          "INSERT INTO member_conflicts(eid, member, member_id, site_id, "
-                         "referrer, recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                         "referrer, recorded_at_ms, phone) VALUES (?, ?, ?, ?, ?, ?, ?)",
                          &stmt))
             return DN_EDB;
         sqlite3_bind_int64(stmt, 1, eid);
@@ -338,6 +342,7 @@ static int s_store_signup(dn_ingest_t *self, int64_t eid, int64_t site_id,
                                                          : m->referrer_partner,
                               -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 6, ev->recorded_at_ms);
+        sqlite3_bind_text(stmt, 7, m->phone, -1, SQLITE_STATIC);
         return s_done(self, stmt);
     }
     if (dn_db_cached(self->cache,
@@ -437,7 +442,11 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site, Dealernet_
     int64_t eid;
     int step;
 
-    if ((step = dn_facts_judge(self->facts, site, ev, state->last_at_ms, state->last_clock_ms,
+    /* The judgement, the rows, the postings and the conflicts see canonical
+       phones; the bytes stored below stay as the site signed them.  A new
+       event comes after every one stored before phones were canonical.  */
+    if ((step = dn_phones_event(self->phones, INT64_MAX, ev)) != 0 ||
+        (step = dn_facts_judge(self->facts, site, ev, state->last_at_ms, state->last_clock_ms,
                                now_ms, &verdict)) != 0 ||
         (step = dn_facts_amend(&verdict, ev)) != 0)
         return step;
@@ -505,7 +514,7 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site, Dealernet_
 int dn_ingest_post_stored(dn_ingest_t *self, int64_t eid, int64_t now_ms)
 {
     Dealernet__Event *ev = NULL;
-    int held, rc = dn_facts_load(self->db, eid, &ev, &held);
+    int held, rc = dn_facts_load(self->db, self->phones, eid, &ev, &held);
     if (rc)
         return rc == DN_EPROTO ? DN_EDB : rc; /* it decoded when stored */
     rc = s_post(self, eid, ev, now_ms);

@@ -20,6 +20,7 @@
 #include "dn_id.h"
 #include "dn_log.h"
 #include "dn_money.h"
+#include "dn_phones.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
 #include "dn_time.h"
@@ -1328,9 +1329,9 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
             return s_why(DN_ENOENT, why, why_size, "partner %s does not exist", partner);
         snprintf(name, sizeof name, "partner:%s", found.code);
     } else {
-        if (!phone || dn_phone_normalize(phone, norm))
-            return s_why(DN_EPARSE, why, why_size, "'%s' is not a phone number",
-                         phone ? phone : "");
+        /* typed any way at HQ: canonical with the network's country */
+        if ((rc = dn_phones_canonical(db, phone, norm, why, why_size)) != 0)
+            return rc;
         snprintf(name, sizeof name, "member:%s", norm);
     }
     rc = dn_ledger_currency(db, currency, &exponent);
@@ -1972,9 +1973,12 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
                      "an adjustment is at most %s %s either way", text, currency);
     }
     if (member) {
-        if (dn_phone_normalize(account + 7, phone))
-            return s_why(DN_EINVAL, why, why_size, "'%.40s' is not a phone number",
-                         account + 7);
+        char bad[DN_WHY_SIZE];
+        rc = dn_phones_canonical(db, account + 7, phone, bad, sizeof bad);
+        if (rc == DN_EINVAL)
+            return s_why(rc, why, why_size, "%s", bad);
+        if (rc)
+            return rc;
         if (dn_db_prepare(db, "SELECT 1 FROM members WHERE phone = ?", &stmt))
             return DN_EDB;
         sqlite3_bind_text(stmt, 1, phone, -1, SQLITE_STATIC);
@@ -2684,6 +2688,7 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
     char sql[2048], a[800], b[800];
     sqlite3_stmt *stmt, *account = NULL;
     s_replay_t *replay = NULL;
+    dn_phones_t *phones = NULL;
     size_t n_replay = 0, cap = 0, next = 0;
     dn_ledger_t *ledger;
     int rc = 0, row = 0, step;
@@ -2722,7 +2727,10 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
                                  "FROM main.accounts WHERE id = ?",
                                  &account))
         rc = DN_EDB;
+    if (rc == 0 && !(phones = dn_phones_new(db)))
+        rc = DN_EDB;
     if (rc || !(ledger = dn_ledger_new(db))) {
+        dn_phones_destroy(&phones);
         sqlite3_finalize(account);
         free(replay);
         return rc ? rc : DN_ENOMEM;
@@ -2733,7 +2741,9 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
                       "SELECT eid, received_ms FROM events "
                       "WHERE kind IN ('sale', 'refund') ORDER BY eid",
                       &stmt)) {
+        dn_phones_destroy(&phones);
         dn_ledger_destroy(&ledger);
+        dn_phones_destroy(&phones);
         sqlite3_finalize(account);
         free(replay);
         return s_unread(v, DN_EDB, "the sale and refund events");
@@ -2748,7 +2758,7 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
                           s_replay_correction(ledger, account, &replay[next++], v));
         if (rc)
             break;
-        rc = dn_facts_load(db, eid, &ev, &held);
+        rc = dn_facts_load(db, phones, eid, &ev, &held);
         if (rc == DN_EPROTO) { /* reported by the chain check */
             rc = 0;
             continue;
@@ -2771,6 +2781,7 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
     if (rc == 0)
         rc = dn_ledger_flush(ledger);
     dn_ledger_destroy(&ledger);
+    dn_phones_destroy(&phones);
     sqlite3_finalize(account);
     free(replay);
     if (rc)

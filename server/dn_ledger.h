@@ -107,8 +107,9 @@ int dn_ledger_period_close(sqlite3 *db, const char *period, const char *admin,
 int dn_ledger_period_list(sqlite3 *db, int64_t now_ms, json_t **out);
 
 /*  Sets *out to a new JSON object: a statement of the account of partner
-    `partner` (a code) or of the member with phone `phone` (exactly one is
-    non-NULL) for period (YYYY-MM; NULL: the current month):
+    `partner` (a code) or of the member with phone `phone`, typed any way
+    and made canonical with the network's country (dn_phones_canonical;
+    exactly one is non-NULL) for period (YYYY-MM; NULL: the current month):
     {"account", "period", "currency", "opening", "closing", "transfers":
     [{"id", "date", "code", "amount" (signed: + credit, - debit), "sale",
     "level", "rate_bps", "category", "late_from", "ref", "counterparty",
@@ -116,7 +117,7 @@ int dn_ledger_period_list(sqlite3 *db, int64_t now_ms, json_t **out);
     transfer, else null), "reason" (the correction's, else null)}],
     and totals by code}.  Amounts as decimal strings in the ledger currency.
     Returns 0, DN_ENOENT (no such partner or member), DN_EPARSE (bad
-    period), DN_EDB.  */
+    period), DN_EINVAL (not a phone: dn_phone_normalize's message), DN_EDB.  */
 int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
                         const char *period, int64_t now_ms, json_t **out, char *why,
                         size_t why_size);

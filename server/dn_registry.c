@@ -697,24 +697,31 @@ static void s_fill_conflict(sqlite3_stmt *stmt, json_t **v)
     v[3] = s_text_or_null(stmt, 3);
     v[4] = s_id_or_null(stmt, 4);
     v[5] = s_text_or_null(stmt, 5);
-    v[6] = s_time_or_null(stmt, 6);
+    v[6] = s_text_or_null(stmt, 6);
+    v[7] = s_time_or_null(stmt, 7);
 }
 
 int dn_registry_member_conflicts(sqlite3 *db, json_t **list)
 {
-    static const char *const keys[] = {
-        "phone",          "first_site",          "first_member_id",
-        "duplicate_site", "duplicate_member_id", "duplicate_referrer",
-        "recorded_at"};
+    static const char *const keys[] = {"phone",
+                                       "first_site",
+                                       "first_member_id",
+                                       "duplicate_site",
+                                       "duplicate_member_id",
+                                       "duplicate_phone",
+                                       "duplicate_referrer",
+                                       "recorded_at"};
+    /* a conflict without its own phone (stored before phones were
+       canonical) had the member's */
     return s_listing(db,
                      "SELECT m.phone, fs.code, m.member_id, ds.code, c.member_id,"
-                     "  c.referrer, c.recorded_at_ms "
+                     "  coalesce(c.phone, m.phone), c.referrer, c.recorded_at_ms "
                      "FROM member_conflicts c"
                      "  JOIN members m ON m.id = c.member"
                      "  JOIN sites fs ON fs.id = m.site_id"
                      "  JOIN sites ds ON ds.id = c.site_id "
                      "ORDER BY c.eid",
-                     0, 7, keys, s_fill_conflict, list);
+                     0, 8, keys, s_fill_conflict, list);
 }
 
 /* -- the tree over time ---------------------------------------------------- */

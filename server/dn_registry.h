@@ -134,12 +134,14 @@ int dn_registry_site_revoke(sqlite3 *db, const char *code, int64_t now_ms, char 
                             size_t why_size);
 
 /*  Sets *list to a new JSON array (caller decrefs) with one object per
-    later sign-up of a phone already known, in the order they reached the
-    server: {"phone",
+    later sign-up of a phone already known (compared canonical), in the
+    order they reached the server: {"phone",
     "first_site", "first_member_id" (UUID text), "duplicate_site",
-    "duplicate_member_id", "duplicate_referrer" (the referrer the duplicate
-    named, or null), "recorded_at" (ISO-8601 UTC, the duplicate's time at
-    its site)}.  Returns 0 or DN_EDB / DN_ENOMEM (*list NULL).  */
+    "duplicate_member_id", "duplicate_phone" (the duplicate's phone: the
+    member's, or a spelling kept by the canonical-phones migration, see
+    dn_phones.h), "duplicate_referrer" (the referrer the duplicate named,
+    or null), "recorded_at" (ISO-8601 UTC, the duplicate's time at its
+    site)}.  Returns 0 or DN_EDB / DN_ENOMEM (*list NULL).  */
 int dn_registry_member_conflicts(sqlite3 *db, json_t **list);
 
 /* -- the tree over time ------------------------------------------------------

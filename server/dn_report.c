@@ -21,6 +21,7 @@
 #include "dn_ledger.h"
 #include "dn_log.h"
 #include "dn_money.h"
+#include "dn_phones.h"
 #include "dn_registry.h"
 #include "dn_time.h"
 #include "dn_valid.h"
@@ -588,6 +589,7 @@ int dn_report_void(dn_report_t *self, int64_t sale_eid, int64_t events_through,
 int dn_report_rebuild(sqlite3 *db)
 {
     dn_report_t *self;
+    dn_phones_t *phones;
     sqlite3_stmt *stmt;
     int rc = 0, run = 0, step = SQLITE_DONE, urc;
 
@@ -595,10 +597,15 @@ int dn_report_rebuild(sqlite3 *db)
         return DN_EDB;
     if (!(self = dn_report_new(db)))
         return DN_ENOMEM;
+    if (!(phones = dn_phones_new(db))) {
+        dn_report_destroy(&self);
+        return DN_EDB;
+    }
     if (dn_db_prepare(db,
                       "SELECT eid, received_ms FROM events "
                       "WHERE kind IN ('sale', 'refund') ORDER BY eid",
                       &stmt)) {
+        dn_phones_destroy(&phones);
         dn_report_destroy(&self);
         return DN_EDB;
     }
@@ -607,7 +614,7 @@ int dn_report_rebuild(sqlite3 *db)
         int held;
         /* As the server believes it (dn_facts); held events are not
            rolled up.  */
-        urc = dn_facts_load(db, sqlite3_column_int64(stmt, 0), &ev, &held);
+        urc = dn_facts_load(db, phones, sqlite3_column_int64(stmt, 0), &ev, &held);
         if (urc == DN_EPROTO)
             continue; /* verify reports it; ingest never stored such an event */
         if (urc) { /* not a bad event: rollups without it are wrong */
@@ -645,6 +652,7 @@ int dn_report_rebuild(sqlite3 *db)
     sqlite3_finalize(stmt);
     if (rc == 0)
         rc = dn_report_flush(self);
+    dn_phones_destroy(&phones);
     dn_report_destroy(&self);
     return rc;
 }
@@ -1322,7 +1330,7 @@ done:
 int dn_report_referrals(sqlite3 *db, int top, const char *phone, json_t **out, char *why,
                         size_t why_size)
 {
-    char currency[4];
+    char currency[4], canonical[DN_PHONE_SIZE];
     json_t *list;
     int rc;
 
@@ -1330,13 +1338,14 @@ int dn_report_referrals(sqlite3 *db, int top, const char *phone, json_t **out, c
     if (!phone && (top < 1 || top > DN_REPORT_MAX_TOP))
         return s_why(DN_EINVAL, why, why_size, "--top must be 1 to %d",
                      DN_REPORT_MAX_TOP);
-    if (phone && !dn_valid_phone(phone))
-        return s_why(DN_EINVAL, why, why_size, "'%.40s' is not a phone number", phone);
+    /* typed any way at HQ: canonical with the network's country */
+    if (phone && (rc = dn_phones_canonical(db, phone, canonical, why, why_size)) != 0)
+        return rc;
     if ((rc = s_report_currency(db, currency)) != 0)
         return rc;
     if (!(list = json_array()))
         return DN_ENOMEM;
-    rc = phone ? s_tree(db, phone, currency, list, why, why_size)
+    rc = phone ? s_tree(db, canonical, currency, list, why, why_size)
                : s_top(db, top, currency, list);
     if (rc) {
         json_decref(list);

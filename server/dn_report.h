@@ -168,14 +168,16 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
     "purchases" (their purchases), "purchases_total", "rewards" (referral
     transfers to its account less their clawbacks and void reversals),
     "currency"}.
-    With phone (normalised): the member's referral tree, depth first,
+    With phone (typed any way, made canonical with the network's country,
+    dn_phones_canonical): the member's referral tree, depth first,
     children by phone: {"tree" (the phone, indented two spaces per
     depth), "phone", "name", "depth", "referrer", "signed_up" (ISO-8601),
     "site", "referred", "purchases", "purchases_total", "earned" (net
     referral rewards credited to this member), "generated" (net referral
     rewards its purchases paid its referrer), "currency"}.
-    Returns 0, DN_EINVAL (top out of 1..DN_REPORT_MAX_TOP), DN_ENOENT (no
-    such member), DN_EDB, DN_ENOMEM; why holds one line.  */
+    Returns 0, DN_EINVAL (top out of 1..DN_REPORT_MAX_TOP, or not a phone:
+    dn_phone_normalize's message), DN_ENOENT (no such member), DN_EDB, DN_ENOMEM; why
+   holds one line.  */
 #define DN_REPORT_MAX_TOP 1000
 int dn_report_referrals(sqlite3 *db, int top, const char *phone, json_t **out, char *why,
                         size_t why_size);

@@ -17,6 +17,7 @@
 #include "dn_ingest.h"
 #include "dn_log.h"
 #include "dn_money.h"
+#include "dn_phones.h"
 #include "dn_protocol.h"
 #include "dn_time.h"
 #include "dn_registry.h"
@@ -94,6 +95,7 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
                                                         : DN_CURRENCY_DEFAULT;
     int64_t max_sale = network && network->max_sale ? network->max_sale
                                                     : DN_MONEY_MAX_SALE_DEFAULT;
+    int country = network && network->country ? network->country : DN_PHONES_DEFAULT_COUNTRY;
 
     if (dn_money_exponent(currency) < 0)
         return DN_ECURRENCY;
@@ -118,6 +120,8 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
         rc = dn_db_meta_set(db, DN_META_CURRENCY, currency);
     if (rc == 0)
         rc = dn_central_set_max_sale(db, max_sale);
+    if (rc == 0)
+        rc = dn_phones_set_country(db, country);
     if (rc == 0)
         rc = dn_db_commit(db);
     if (rc)

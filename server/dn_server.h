@@ -34,6 +34,7 @@ typedef struct {
 typedef struct {
     const char *currency; /* its one currency (ISO 4217); NULL: DN_CURRENCY_DEFAULT */
     int64_t max_sale;     /* bound on one sale, 10^-4 units (dn_central_max_sale); 0: default */
+    int country;          /* phones' default country code (dn_phones); 0: default (86) */
 } dn_server_network_t;
 
 /*  Creates DIR/central.db, the server's CURVE key pair (DIR/server.key) and

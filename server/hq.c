@@ -71,7 +71,8 @@ typedef enum {
     S_CODE,     /* a code (dn_valid_code) */
     S_DATE,     /* YYYY-MM-DD */
     S_PERIOD,   /* YYYY-MM */
-    S_PHONE,    /* a phone, sent normalised (dn_phone_normalize) */
+    S_PHONE,    /* a phone, sent as typed: the server makes it canonical with
+                   the network's country, which HQ's command line does not know */
     S_FILE      /* a file name: the file's text is sent */
 } s_kind_t;
 
@@ -117,8 +118,7 @@ struct s_call {
     dn_render_format_t format;
     const char *args[2 * (S_MAX_POS + S_MAX_OPTS)]; /* (admin arg, value) pairs */
     size_t n_args;
-    char *file;                /* an S_FILE argument's text, malloc'd */
-    char phone[DN_PHONE_SIZE]; /* an S_PHONE argument, normalised */
+    char *file; /* an S_FILE argument's text, malloc'd */
 };
 
 /*  The global options, from the command line or the environment.  */
@@ -611,8 +611,8 @@ static int s_valid_period(const char *text)
 }
 
 /*  Checks the value of an argument of kind, named option (NULL for a
-    positional one), and replaces *value with what is sent (a phone
-    normalised, a file's text).  Returns 0 or an exit status.  */
+    positional one), and replaces *value with what is sent (a file's
+    text).  Returns 0 or an exit status.  */
 static int s_check_value(s_call_t *call, s_kind_t kind, const char *option,
                          const char **value)
 {
@@ -645,15 +645,7 @@ static int s_check_value(s_call_t *call, s_kind_t kind, const char *option,
         snprintf(text, sizeof text, "%s'%.40s' is not a month (YYYY-MM)", prefix, *value);
         break;
     case S_PHONE:
-        if (dn_phone_normalize(*value, call->phone) == 0) {
-            *value = call->phone;
-            return 0;
-        }
-        snprintf(text, sizeof text,
-                 "%s'%.40s' is not a phone number (%d to %d digits, an optional '+', "
-                 "spaces, '-', '.', '(' and ')')",
-                 prefix, *value, DN_MIN_PHONE_DIGITS, DN_MAX_PHONE_DIGITS);
-        break;
+        return 0;
     case S_FILE: {
         int code;
         assert(!call->file); /* one file per command */
@@ -1323,8 +1315,9 @@ static const s_command_t s_commands[] = {
     {"member conflicts",
      "member.conflicts",
      "[--json|--csv]",
-     "Lists the later sign-ups of a phone already signed up at another site: the\n"
-     "first sign-up kept the member and the referrer.\n",
+     "Lists the later sign-ups of a phone already signed up at another site\n"
+     "(phones compared canonical): the first sign-up kept the member and the\n"
+     "referrer.\n",
      {{NULL}},
      {{NULL}},
      NULL,
@@ -1337,7 +1330,9 @@ static const s_command_t s_commands[] = {
      "Prints a member's referral-credit account for a month (UTC; default: this\n"
      "month): the opening balance, every transfer with its sale (referral\n"
      "rewards, clawbacks), the totals by code and the closing balance.  --csv\n"
-     "prints the transfers only, --json the whole statement.\n",
+     "prints the transfers only, --json the whole statement.  PHONE is typed any\n"
+     "way (+86 138 0013 8000, 13800138000, full-width digits): the server makes\n"
+     "it canonical with the network's country.\n",
      {{"phone", S_PHONE, "member statement needs the member's PHONE"}},
      {{"period", "period", S_PERIOD, 0, 0}},
      NULL,

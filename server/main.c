@@ -9,6 +9,7 @@
 #include "dn_error.h"
 #include "dn_log.h"
 #include "dn_money.h"
+#include "dn_phones.h"
 #include "dn_protocol.h"
 #include "dn_server.h"
 
@@ -39,14 +40,15 @@ static void s_help(FILE *out)
             "  -v       verbose: log every applied batch\n\n"
             "commands:\n"
             "  init [--sync tcp://*:7700] [--admin tcp://*:7701] [--currency CNY]\n"
-            "       [--max-sale AMOUNT]\n"
+            "       [--max-sale AMOUNT] [--country 86]\n"
             "           create central.db, the server key pair (server.key) and an HQ\n"
             "           admin key pair (hq.key, for dealernet-hq); print the server's\n"
             "           public key.  --currency: the network's one currency (ISO 4217,\n"
             "           default CNY): every plan and every shop keeps its books in it.\n"
             "           --max-sale: the largest sale the network believes, in currency\n"
             "           units (default 1000000.00); larger sales are refused at the\n"
-            "           till and held by the server\n"
+            "           till and held by the server.  --country: the network's default\n"
+            "           country calling code for phones sent or looked up without one\n"
             "  run [--sync ENDPOINT] [--admin ENDPOINT]\n"
             "           serve until SIGTERM/SIGINT (endpoints default to init's)\n");
 }
@@ -55,6 +57,7 @@ static void s_help(FILE *out)
 typedef struct {
     const char *currency;
     const char *max_sale;
+    const char *country;
 } s_init_opts_t;
 
 /*  The options of init and run; init NULL: the command takes none of
@@ -66,6 +69,7 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
                                           {"admin", required_argument, NULL, 'a'},
                                           {"currency", required_argument, NULL, 'c'},
                                           {"max-sale", required_argument, NULL, 'm'},
+                                          {"country", required_argument, NULL, 'C'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     int c;
@@ -79,6 +83,8 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
             init->currency = optarg;
         } else if (c == 'm' && init) {
             init->max_sale = optarg;
+        } else if (c == 'C' && init) {
+            init->country = optarg;
         } else if (c == 'h') {
             s_help(stdout);
             return 0;
@@ -132,9 +138,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[optind], "init") == 0) {
-        dn_server_network_t network = {NULL, 0};
+        dn_server_network_t network = {NULL, 0, 0};
         char key[41];
-        s_init_opts_t opts = {NULL, NULL};
+        s_init_opts_t opts = {NULL, NULL, NULL};
         rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, &opts, "init");
         if (rc >= 0)
             return rc;
@@ -142,6 +148,13 @@ int main(int argc, char **argv)
             dn_log_error("--max-sale '%s' is not an amount from 0.0001 to 10000000000 "
                          "(currency units, at most 4 decimals, e.g. 1000000.00)",
                          opts.max_sale);
+            return EX_USAGE;
+        }
+        if (opts.country && dn_phone_country_parse(opts.country, &network.country) != 0) {
+            dn_log_error(
+                "country '%s' is not a country calling code (1 to 3 digits, like "
+                "86) (see: dealernet-server --help)",
+                opts.country);
             return EX_USAGE;
         }
         network.currency = opts.currency;
@@ -161,8 +174,10 @@ int main(int argc, char **argv)
         }
         printf("initialised %s\n"
                "server public key: %s\n"
-               "HQ admin key:      %s/%s (for dealernet-hq --key)\n",
-               dir, key, dir, DN_HQ_KEY_FILE);
+               "HQ admin key:      %s/%s (for dealernet-hq --key)\n"
+               "phones:            +%d for numbers without a country code\n",
+               dir, key, dir, DN_HQ_KEY_FILE,
+               network.country ? network.country : DN_PHONES_DEFAULT_COUNTRY);
         return 0;
     }
     if (strcmp(argv[optind], "run") == 0) {

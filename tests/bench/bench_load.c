@@ -14,6 +14,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_phones.h"
 #include "dn_protocol.h"
 #include "dn_registry.h"
 #include "dn_server.h"

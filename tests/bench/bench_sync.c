@@ -15,6 +15,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_phones.h"
 #include "dn_outbox.h"
 #include "dn_record.h"
 #include "dn_registry.h"

@@ -273,7 +273,7 @@ expect "member list: 1 name" "Li Wei Jr" "$(jv "$T/members.json" 'd[0]["name"]')
 expect "member list: 1 referrer" DEALER-7 "$(jv "$T/members.json" 'd[0]["referrer"]')"
 expect "member list: 1 household" 4 "$(jv "$T/members.json" 'd[0]["household"]')"
 expect "member list: 2 id" "$M2" "$(jv "$T/members.json" 'd[1]["id"]')"
-expect "member list: 2 phone" 13900139000 "$(jv "$T/members.json" 'd[1]["phone"]')"
+expect "member list: 2 phone (canonical)" +8613900139000 "$(jv "$T/members.json" 'd[1]["phone"]')"
 expect "member list: 2 name" null "$(jv "$T/members.json" 'd[1]["name"]')"
 expect "member list: 2 referrer" "+8613800138000" "$(jv "$T/members.json" 'd[1]["referrer"]')"
 expect "member list: 2 household" null "$(jv "$T/members.json" 'd[1]["household"]')"

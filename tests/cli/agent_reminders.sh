@@ -15,7 +15,8 @@
 #     on stderr and nothing on stdout; reminders write nothing.
 #
 # The scenario (today 2026-03-10):
-#   A +8613800138000 "Li Wei", household 3; B 13900139000 "Wang Fang", household 1
+#   A +8613800138000 "Li Wei", household 3; B 13900139000 (stored +8613900139000)
+#   "Wang Fang", household 1
 #   A RICE-5KG (rice) 01-06 x2, 01-20 x2, 02-03 x1, 03-03 x2: gaps 14, 14, 28,
 #       median 14; quantities 1 2 2 2, median 2; due 03-03 + 14 = 03-17 (+7)
 #   A OIL-1L (oil) 02-20 x1: 1 * 30 / 3 = 10 days; due 03-02 (-8), household
@@ -151,7 +152,7 @@ expect "entry 0 (most overdue)" \
     '["+8613800138000", "Li Wei", "OIL-1L", "2026-02-20", 1, 10, "2026-03-02", -8, "household"]' \
     "$(row 0)"
 expect "entry 1 (refunded tea left out)" \
-    '["13900139000", "Wang Fang", "TEA-500", "2026-02-21", 1, 20, "2026-03-13", 3, "history"]' \
+    '["+8613900139000", "Wang Fang", "TEA-500", "2026-02-21", 1, 20, "2026-03-13", 3, "history"]' \
     "$(row 1)"
 expect "entry 2 (due in exactly 7 days)" \
     '["+8613800138000", "Li Wei", "RICE-5KG", "2026-03-03", 2, 14, "2026-03-17", 7, "history"]' \
@@ -161,7 +162,7 @@ echo "# --days moves the window"
 run -d "$SHOP" reminders --days 8 --json
 expect "--days 8: exit code" 0 "$rc"
 expect "--days 8: entries" 4 "$(jv "$T/out" 'len(d)')"
-expect "--days 8: last entry" '["13900139000", "RICE-5KG", "2026-03-18", 8, 30, "household"]' \
+expect "--days 8: last entry" '["+8613900139000", "RICE-5KG", "2026-03-18", 8, 30, "household"]' \
     "$(jv "$T/out" '[d[3][k] for k in ("phone", "sku", "due_date", "days_until_due", "interval_days", "basis")]')"
 run -d "$SHOP" reminders --days 6 --json
 expect "--days 6: SKUs" '["OIL-1L", "TEA-500"]' "$(jv "$T/out" '[e["sku"] for e in d]')"

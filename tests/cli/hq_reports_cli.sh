@@ -9,7 +9,8 @@
 # hand below, and --csv is parsed back (python3's csv module) and compared
 # with the JSON, value by value.  The refusals exit 64 with one line.
 #
-#   members:  M1 13900000001 "Wang, Fang" referred by partner G1
+#   members:  M1 13900000001 "Wang, Fang" referred by partner G1 (stored
+#             canonical: +8613900000001, and M2 +8613900000002)
 #             M2 13900000002 'Li "Nana" Zhou' referred by M1
 #   sales (recorded now, so all in this month):
 #     s1  store      D1  M1  RICE-5KG x 2 (59.90, rice) + OIL-1L x 1 (18.50, oil) = 138.30
@@ -228,24 +229,24 @@ check_one_error "kpi, bad month" "--period '2026-13' is not a month (YYYY-MM)"
 # with more rewards, first.
 report top referrals
 check "referrals: rows" 2 "$(rows "$T/top.json")"
-check "referrals: M1" "13900000001|member|Wang, Fang|1|2|216.70|7.07|CNY" \
+check "referrals: M1" "+8613900000001|member|Wang, Fang|1|2|216.70|7.07|CNY" \
     "$(jf "$T/top.json" 0 referrer)|$(jf "$T/top.json" 0 kind)|$(jf "$T/top.json" 0 name)|$(jf "$T/top.json" 0 referred)|$(jf "$T/top.json" 0 purchases)|$(jf "$T/top.json" 0 purchases_total)|$(jf "$T/top.json" 0 rewards)|$(jf "$T/top.json" 0 currency)"
 check "referrals: G1" "G1|partner|Reseller one|1|1|138.30|6.38" \
     "$(jf "$T/top.json" 1 referrer)|$(jf "$T/top.json" 1 kind)|$(jf "$T/top.json" 1 name)|$(jf "$T/top.json" 1 referred)|$(jf "$T/top.json" 1 purchases)|$(jf "$T/top.json" 1 purchases_total)|$(jf "$T/top.json" 1 rewards)"
 roundtrip top referrals
 report top1 referrals --top 1
-check "referrals --top 1" "1|13900000001" "$(rows "$T/top1.json")|$(jf "$T/top1.json" 0 referrer)"
+check "referrals --top 1" "1|+8613900000001" "$(rows "$T/top1.json")|$(jf "$T/top1.json" 0 referrer)"
 
 report tree referrals --member "139-0000-0001"
 check "tree: rows" 2 "$(rows "$T/tree.json")"
-check "tree: M1" "13900000001|0|G1|1|1|138.30|7.07|6.38" \
+check "tree: M1" "+8613900000001|0|G1|1|1|138.30|7.07|6.38" \
     "$(jf "$T/tree.json" 0 tree)|$(jf "$T/tree.json" 0 depth)|$(jf "$T/tree.json" 0 referrer)|$(jf "$T/tree.json" 0 referred)|$(jf "$T/tree.json" 0 purchases)|$(jf "$T/tree.json" 0 purchases_total)|$(jf "$T/tree.json" 0 earned)|$(jf "$T/tree.json" 0 generated)"
-check "tree: M2" "  13900000002|1|13900000001|Li \"Nana\" Zhou|SHOP1|0|2|216.70|0.00|7.07" \
+check "tree: M2" "  +8613900000002|1|+8613900000001|Li \"Nana\" Zhou|SHOP1|0|2|216.70|0.00|7.07" \
     "$(jf "$T/tree.json" 1 tree)|$(jf "$T/tree.json" 1 depth)|$(jf "$T/tree.json" 1 referrer)|$(jf "$T/tree.json" 1 name)|$(jf "$T/tree.json" 1 site)|$(jf "$T/tree.json" 1 referred)|$(jf "$T/tree.json" 1 purchases)|$(jf "$T/tree.json" 1 purchases_total)|$(jf "$T/tree.json" 1 earned)|$(jf "$T/tree.json" 1 generated)"
 roundtrip tree referrals --member 13900000001
 hq referrals --member 13900000009
 check "tree of nobody: exit" 66 "$rc"
-check_one_error "tree of nobody" "no member with phone 13900000009"
+check_one_error "tree of nobody" "no member with phone +8613900000009"
 hq referrals --top 0
 check "--top 0: exit" 64 "$rc"
 

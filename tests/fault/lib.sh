@@ -198,7 +198,9 @@ fault_pick_cmd() {
         elif [ "$R" -eq 2 ]; then
             CMD="$CMD --referrer RESELLER-1"
         fi
-        TAG="member phone=$fp_phone"
+        # the tag names the phone as the agent stores it: canonical, with
+        # the site's default country (+86, from its CNY)
+        TAG="member phone=+86$fp_phone"
         return
     fi
     if [ "$R" -eq 1 ] && [ "$fp_sales" -gt 0 ]; then

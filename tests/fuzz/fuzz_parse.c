@@ -122,13 +122,18 @@ static void s_line(const char *text)
 
 static void s_phone(const char *text)
 {
-    char norm[DN_PHONE_SIZE], again[DN_PHONE_SIZE];
-    if (dn_phone_normalize(text, norm))
-        return;
-    if (!dn_valid_phone(norm))
-        s_abort("a normalised phone is not valid", text);
-    if (dn_phone_normalize(norm, again) || strcmp(norm, again) != 0)
-        s_abort("normalising a phone twice changes it", text);
+    static const int countries[] = {DN_COUNTRY_NONE, 1, 44, 86, 852};
+    char norm[DN_PHONE_SIZE], again[DN_PHONE_SIZE], why[DN_PHONE_WHY_SIZE + 64];
+    for (size_t i = 0; i < sizeof countries / sizeof countries[0]; i++) {
+        if (dn_phone_normalize(text, countries[i], norm, why, sizeof why))
+            continue;
+        if (!dn_valid_phone(norm) || !dn_valid_phone_wire(norm))
+            s_abort("a canonical phone is not valid", text);
+        for (size_t j = 0; j < sizeof countries / sizeof countries[0]; j++)
+            if (dn_phone_normalize(norm, countries[j], again, NULL, 0) ||
+                strcmp(norm, again) != 0)
+                s_abort("making a phone canonical twice changes it", text);
+    }
 }
 
 static void s_shapes(const char *text)

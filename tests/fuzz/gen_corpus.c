@@ -252,6 +252,11 @@ static void s_parse_seeds(s_gen_t *g)
         /* found by fuzz_parse: a quantity longer than its buffer was cut
            and read as 200 */
         "!:0000000000000000000000000000020001",
+        /* found by fuzz_parse: one 0 dropped after +86 left +8603381,
+           which was not canonical (a fixed point) */
+        "+8600338-1",
+        /* full-width "+86 138", as a Chinese IME types it */
+        "\xef\xbc\x8b\xef\xbc\x98\xef\xbc\x96\xe3\x80\x80\xef\xbc\x91\xef\xbc\x93\xef\xbc\x98",
     };
     for (size_t i = 0; i < g->site->n_pending; i++) {
         char name[64];

@@ -626,7 +626,13 @@ static void test_ledger_commands(void **state)
     s_call(fx->db, "statement", &r, "partner", "NOPE");
     s_expect_error(&r, 66, "partner NOPE does not exist");
     s_call(fx->db, "member.statement", &r, "phone", "12ab");
-    s_expect_error(&r, 64, "'12ab' is not a phone number");
+    s_expect_error(&r, 64,
+                   "'12ab' is not a phone number: 'a' is not a digit, a space, '-', '.', "
+                   "'(', ')' or a leading '+'");
+    /* any spelling is made canonical with the network's country (86) */
+    s_call(fx->db, "member.statement", &r, "phone", "013800138000");
+    assert_int_equal(r.status, 66);
+    assert_string_equal(r.error, "no member with phone +8613800138000");
     s_call(fx->db, "member.statement", &r, "phone", "+86 138-0013-8000");
     assert_int_equal(r.status, 66); /* no such member */
     assert_non_null(strstr(r.error, "+8613800138000"));

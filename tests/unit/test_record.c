@@ -691,6 +691,22 @@ static void test_refusals_write_nothing(void **state)
     ASSERT_REFUSED(store, dn_record_member_add(store, &dup, &out, why, sizeof why),
                    DN_EDUP, dup_words);
     assert_memory_equal(out.id, fx->member, DN_ID_BYTES);
+    /* every spelling of the customer is that member (canonical phones, +86) */
+    static const char *const spellings[] = {
+        "13800138000", "013800138000", "8613800138000", "0086 138 0013 8000",
+        "\xef\xbc\x91\xef\xbc\x93\xef\xbc\x98\xef\xbc\x90\xef\xbc\x90\xef\xbc\x91"
+        "\xef\xbc\x93\xef\xbc\x98\xef\xbc\x90\xef\xbc\x90\xef\xbc\x90"}; /* full-width */
+    for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
+        dup.phone = spellings[i];
+        ASSERT_REFUSED(store, dn_record_member_add(store, &dup, &out, why, sizeof why),
+                       DN_EDUP, dup_words);
+    }
+    dn_member_input_t bad_ref_phone = {"13900139000", NULL, "138-0013-800", 0, 0};
+    ASSERT_REFUSED(
+        store, dn_record_member_add(store, &bad_ref_phone, &out, why, sizeof why),
+        DN_EPARSE,
+        "referrer '138-0013-800' is not a phone number: a Chinese mobile number "
+        "has 11 digits after +86, this one has 10");
     dn_member_input_t self_ref = {"+8613900139000", NULL, "+86 139-0013-9000", 0, 0};
     ASSERT_REFUSED(store, dn_record_member_add(store, &self_ref, &out, why, sizeof why),
                    DN_EPARSE, "cannot refer themselves");
@@ -704,11 +720,13 @@ static void test_refusals_write_nothing(void **state)
     ASSERT_REFUSED(store, dn_record_member_add(store, &big_house, &out, why, sizeof why),
                    DN_EPARSE, "household must be 0 to 100");
     dn_member_input_t bad_phone = {"139-OO13-9000", NULL, NULL, 0, 0};
-    ASSERT_REFUSED(store, dn_record_member_add(store, &bad_phone, &out, why, sizeof why),
-                   DN_EPARSE, "is not a phone number");
+    ASSERT_REFUSED(
+        store, dn_record_member_add(store, &bad_phone, &out, why, sizeof why), DN_EPARSE,
+        "phone '139-OO13-9000' is not a phone number: 'O' is not a digit, a space, "
+        "'-', '.', '(', ')' or a leading '+'");
     dn_member_input_t nobody = {"13900139000", "Nobody", NULL, 0, 0};
     ASSERT_REFUSED(store, dn_record_member_update(store, &nobody, &out, why, sizeof why),
-                   DN_ENOENT, "no member with phone 13900139000");
+                   DN_ENOENT, "no member with phone +8613900139000 at this site");
     dn_member_input_t nothing = {PHONE, NULL, NULL, 0, 0};
     ASSERT_REFUSED(store, dn_record_member_update(store, &nothing, &out, why, sizeof why),
                    DN_EPARSE, "give --name or --household");
@@ -733,8 +751,9 @@ static void test_refusals_write_nothing(void **state)
                    "seller 'GL 9'");
     sale.seller = NULL;
     sale.member = "138-0013-800O";
-    ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_EPARSE,
-                   "member phone '138-0013-800O'");
+    ASSERT_REFUSED(
+        store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_EPARSE,
+        "member phone '138-0013-800O' is not a phone number: 'O' is not a digit");
     sale.member = NULL;
     sale.n_lines = 0;
     ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_EPARSE,

@@ -806,10 +806,11 @@ static void test_member_conflicts(void **state)
         " VALUES (1, '+8613800138000', x'0190c2d45e6f7a8b9c0d1e2f3a4b5c6d', 1, 1,"
         "  1767225600000);"
         "INSERT INTO member_conflicts(eid, member, member_id, site_id, referrer,"
-        " recorded_at_ms) VALUES"
+        " recorded_at_ms, phone) VALUES"
         " (2, 1, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c6e', 2, '+8613900139000', "
-        "1767229200000),"
-        " (3, 1, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c6f', 2, NULL, 1767232800000);");
+        "1767229200000, NULL)," /* stored before conflicts had a phone: the member's */
+        " (3, 1, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c6f', 2, NULL, 1767232800000,"
+        "  '013800138000');"); /* a spelling the phones migration kept */
     assert_int_equal(dn_registry_member_conflicts(fx->db, &list), 0);
     text = s_json(list);
     assert_string_equal(
@@ -818,12 +819,14 @@ static void test_member_conflicts(void **state)
         "\"first_member_id\":\"0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d\","
         "\"duplicate_site\":\"SHOP-2\","
         "\"duplicate_member_id\":\"0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6e\","
+        "\"duplicate_phone\":\"+8613800138000\","
         "\"duplicate_referrer\":\"+8613900139000\","
         "\"recorded_at\":\"2026-01-01T01:00:00.000Z\"},"
         "{\"phone\":\"+8613800138000\",\"first_site\":\"SHOP-1\","
         "\"first_member_id\":\"0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d\","
         "\"duplicate_site\":\"SHOP-2\","
         "\"duplicate_member_id\":\"0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6f\","
+        "\"duplicate_phone\":\"013800138000\","
         "\"duplicate_referrer\":null,\"recorded_at\":\"2026-01-01T02:00:00.000Z\"}]");
     free(text);
 }

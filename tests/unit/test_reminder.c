@@ -399,9 +399,9 @@ static int s_teardown(void **state)
 }
 
 #define PHONE_A "+8613800138000" /* Li Wei, household 3 */
-#define PHONE_B "13900139000"    /* Wang Fang, household 1 */
-#define PHONE_C "13700137000"    /* no name, no household */
-#define PHONE_D "13600136000"    /* buys, never signed up here */
+#define PHONE_B "13900139000"    /* Wang Fang, household 1; stored +8613900139000 */
+#define PHONE_C "13700137000"    /* no name, no household; stored +8613700137000 */
+#define PHONE_D "136 0013 6000"  /* buys, never signed up here; +8613600136000 */
 
 static void s_member(dn_store_t *store, const char *phone, const char *name,
                      int has_household, int64_t household)
@@ -559,22 +559,22 @@ static void test_store_purchases(void **state)
     fixture_t *fx = *state;
     s_rows_t r;
     int calls = 0;
-    /* ordered by phone ('+' sorts before digits), SKU, time; the sale
-       without a member is not there */
+    /* ordered by phone (stored canonical, +86 with the site's CNY), SKU,
+       time; the sale without a member is not there */
     static const char *want[] = {
-        "+8613800138000|Li Wei|3|OIL-1L|oil|20504|1|0|0",    /* FEB20 */
-        "+8613800138000|Li Wei|3|RICE-5KG|rice|20459|2|0|0", /* JAN06 */
-        "+8613800138000|Li Wei|3|RICE-5KG|rice|20473|2|0|0", /* JAN20 */
-        "+8613800138000|Li Wei|3|RICE-5KG|rice|20487|1|0|0", /* FEB03 */
-        "+8613800138000|Li Wei|3|RICE-5KG|rice|20515|2|0|0", /* MAR03 */
-        "+8613800138000|Li Wei|3|SOAP|-|20513|1|0|1",        /* MAR01, by amount */
-        "13600136000|-|-|RICE-5KG|rice|20509|1|0|0",         /* FEB25 */
-        "13600136000|-|-|RICE-5KG|rice|20517|1|0|0",         /* MAR05 */
-        "13700137000|-|-|RICE-5KG|rice|20500|2|0|0",         /* FEB16 */
-        "13900139000|Wang Fang|1|RICE-5KG|rice|20500|1|0|0", /* FEB16 */
-        "13900139000|Wang Fang|1|TEA-500|tea|20485|1|0|0",   /* FEB01 */
-        "13900139000|Wang Fang|1|TEA-500|tea|20505|1|0|0",   /* FEB21 */
-        "13900139000|Wang Fang|1|TEA-500|tea|20513|1|1|1",   /* MAR01, by line */
+        "+8613600136000|-|-|RICE-5KG|rice|20509|1|0|0",         /* FEB25 */
+        "+8613600136000|-|-|RICE-5KG|rice|20517|1|0|0",         /* MAR05 */
+        "+8613700137000|-|-|RICE-5KG|rice|20500|2|0|0",         /* FEB16 */
+        "+8613800138000|Li Wei|3|OIL-1L|oil|20504|1|0|0",       /* FEB20 */
+        "+8613800138000|Li Wei|3|RICE-5KG|rice|20459|2|0|0",    /* JAN06 */
+        "+8613800138000|Li Wei|3|RICE-5KG|rice|20473|2|0|0",    /* JAN20 */
+        "+8613800138000|Li Wei|3|RICE-5KG|rice|20487|1|0|0",    /* FEB03 */
+        "+8613800138000|Li Wei|3|RICE-5KG|rice|20515|2|0|0",    /* MAR03 */
+        "+8613800138000|Li Wei|3|SOAP|-|20513|1|0|1",           /* MAR01, by amount */
+        "+8613900139000|Wang Fang|1|RICE-5KG|rice|20500|1|0|0", /* FEB16 */
+        "+8613900139000|Wang Fang|1|TEA-500|tea|20485|1|0|0",   /* FEB01 */
+        "+8613900139000|Wang Fang|1|TEA-500|tea|20505|1|0|0",   /* FEB21 */
+        "+8613900139000|Wang Fang|1|TEA-500|tea|20513|1|1|1",   /* MAR01, by line */
     };
 
     memset(&r, 0, sizeof r);
@@ -633,16 +633,16 @@ static void test_store_call_list(void **state)
     fixture_t *fx = *state;
     static const char *week[] = {
         "+8613800138000 OIL-1L 2026-02-20 10 1 2026-03-02 -8 household",
-        "13600136000 RICE-5KG 2026-03-05 8 1 2026-03-13 3 history",
-        "13900139000 TEA-500 2026-02-21 20 1 2026-03-13 3 history",
+        "+8613600136000 RICE-5KG 2026-03-05 8 1 2026-03-13 3 history",
+        "+8613900139000 TEA-500 2026-02-21 20 1 2026-03-13 3 history",
         "+8613800138000 RICE-5KG 2026-03-03 14 2 2026-03-17 7 history",
     };
     static const char *eight[] = {
         "+8613800138000 OIL-1L 2026-02-20 10 1 2026-03-02 -8 household",
-        "13600136000 RICE-5KG 2026-03-05 8 1 2026-03-13 3 history",
-        "13900139000 TEA-500 2026-02-21 20 1 2026-03-13 3 history",
+        "+8613600136000 RICE-5KG 2026-03-05 8 1 2026-03-13 3 history",
+        "+8613900139000 TEA-500 2026-02-21 20 1 2026-03-13 3 history",
         "+8613800138000 RICE-5KG 2026-03-03 14 2 2026-03-17 7 history",
-        "13900139000 RICE-5KG 2026-02-16 30 1 2026-03-18 8 household",
+        "+8613900139000 RICE-5KG 2026-02-16 30 1 2026-03-18 8 household",
     };
     static const char *today[] = {
         "+8613800138000 OIL-1L 2026-02-20 10 1 2026-03-02 -8 household",
@@ -673,7 +673,7 @@ static void test_store_json(void **state)
         "[{\"phone\":\"+8613800138000\",\"name\":\"Li Wei\",\"sku\":\"OIL-1L\","
         "\"last_purchase\":\"2026-02-20\",\"usual_quantity\":1,\"interval_days\":10,"
         "\"due_date\":\"2026-03-02\",\"days_until_due\":-8,\"basis\":\"household\"},"
-        "{\"phone\":\"13600136000\",\"name\":null,\"sku\":\"RICE-5KG\","
+        "{\"phone\":\"+8613600136000\",\"name\":null,\"sku\":\"RICE-5KG\","
         "\"last_purchase\":\"2026-03-05\",\"usual_quantity\":1,\"interval_days\":8,"
         "\"due_date\":\"2026-03-13\",\"days_until_due\":3,\"basis\":\"history\"}]");
     free(text);

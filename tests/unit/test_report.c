@@ -1039,7 +1039,8 @@ static void test_refusals(void **state)
     s_refused(fx, "report.referrals", (const char *[]){"top", "0", NULL}, 64,
               "--top '0' is not a number from 1 to 1000");
     s_refused(fx, "report.referrals", (const char *[]){"member", "12ab", NULL}, 64,
-              "'12ab' is not a phone number");
+              "'12ab' is not a phone number: 'a' is not a digit, a space, '-', '.', '(', "
+              "')' or a leading '+'");
     s_refused(fx, "report.referrals", (const char *[]){"member", "+8613900000009", NULL},
               66, "no member with phone +8613900000009");
     s_refused(fx, "report.sites", (const char *[]){"at", "2026-01-01", NULL}, 64,
