@@ -10,6 +10,7 @@
     more.
 */
 #include "dn_admin.h"
+#include "dn_central.h"
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_facts.h"
@@ -228,6 +229,39 @@ static int s_site_revoke(s_ctx_t *ctx, json_t **result)
     return *result ? 0 : DN_ENOMEM;
 }
 
+/*  site.threshold: a site's soft threshold for one sale (dn_facts), in the
+    network's currency; "-" goes back to the network's.  */
+static int s_site_threshold(s_ctx_t *ctx, json_t **result)
+{
+    const char *code = s_arg(ctx, "code"), *text = s_arg(ctx, "amount");
+    char currency[4], shown[DN_MONEY_TEXT_SIZE] = "";
+    int64_t minor = 0;
+    int exponent, rc = dn_db_meta_get(ctx->db, DN_META_CURRENCY, currency, sizeof currency);
+
+    if (rc == DN_ENOENT)
+        snprintf(currency, sizeof currency, "%s", DN_CURRENCY_DEFAULT);
+    else if (rc)
+        return rc;
+    exponent = dn_money_exponent(currency);
+    if (strcmp(text, "-") != 0) {
+        if (dn_money_parse(text, exponent, &minor) || minor <= 0) {
+            snprintf(ctx->why, sizeof ctx->why,
+                     "threshold '%.40s' is not an amount above 0 in %s (like %s), nor - "
+                     "(the network's)",
+                     text, currency, exponent == 0 ? "20000" : "20000.00");
+            return DN_EINVAL;
+        }
+        dn_money_format(minor, exponent, shown, sizeof shown);
+    }
+    if ((rc = dn_facts_set_large_sale(ctx->db, code, minor, ctx->why, sizeof ctx->why)) != 0)
+        return rc;
+    dn_log_info("admin %s: site %s flags sales above %s", ctx->admin, code,
+                minor ? shown : "the network's threshold");
+    *result = json_pack("{s:s, s:o, s:s}", "site", code, "threshold",
+                        minor ? json_string(shown) : json_null(), "currency", currency);
+    return *result ? 0 : DN_ENOMEM;
+}
+
 /* -- members --------------------------------------------------------------- */
 
 static int s_member_conflicts(s_ctx_t *ctx, json_t **result)
@@ -427,31 +461,48 @@ static int s_member_statement(s_ctx_t *ctx, json_t **result)
                                ctx->now_ms, result, ctx->why, sizeof ctx->why);
 }
 
-static int s_payout(s_ctx_t *ctx, json_t **result)
+/*  Parses argument "amount" as a decimal in the ledger's currency into
+    *amount (currency and its exponent filled too); signed: a minus sign
+    allowed (an adjustment's debit).  no_plan says what is missing without
+    a plan.  0, or DN_ENOENT / DN_EINVAL with the reason in ctx->why.  */
+static int s_amount_arg(s_ctx_t *ctx, const char *no_plan, int signed_ok, int64_t *amount,
+                        char currency[4], int *exponent)
 {
     const char *text = s_arg(ctx, "amount");
-    char currency[4];
-    int64_t amount;
-    int exponent, rc = dn_ledger_currency(ctx->db, currency, &exponent);
+    int rc = dn_ledger_currency(ctx->db, currency, exponent);
 
     if (rc == DN_ENOENT) {
-        snprintf(ctx->why, sizeof ctx->why,
-                 "no plan is set yet, so the ledger has no currency and no balance");
+        snprintf(ctx->why, sizeof ctx->why, "no plan is set yet, so the ledger has %s",
+                 no_plan);
         return DN_ENOENT;
     }
     if (rc)
         return rc;
-    rc = dn_money_parse(text, exponent, &amount);
+    rc = dn_money_parse(text, *exponent, amount);
     if (rc == DN_EOVERFLOW) {
         snprintf(ctx->why, sizeof ctx->why, "amount %.40s is too large", text);
         return DN_EINVAL;
     }
     if (rc) {
         snprintf(ctx->why, sizeof ctx->why,
-                 "amount '%.40s' is not an amount in %s (at most %d decimals, like %s)",
-                 text, currency, exponent, exponent == 0 ? "120" : "120.50");
+                 "amount '%.40s' is not an amount in %s (at most %d decimals, like %s%s)",
+                 text, currency, *exponent,
+                 signed_ok ? (*exponent == 0 ? "-120" : "-12.50")
+                           : (*exponent == 0 ? "120" : "120.50"),
+                 signed_ok ? ", negative to debit" : "");
         return DN_EINVAL;
     }
+    return 0;
+}
+
+static int s_payout(s_ctx_t *ctx, json_t **result)
+{
+    char currency[4];
+    int64_t amount;
+    int exponent, rc = s_amount_arg(ctx, "no currency and no balance", 0, &amount, currency,
+                                    &exponent);
+    if (rc)
+        return rc;
     return dn_ledger_payout(ctx->db, s_arg(ctx, "partner"), amount, s_arg(ctx, "ref"),
                             ctx->admin, ctx->now_ms, result, ctx->why, sizeof ctx->why);
 }
@@ -500,30 +551,12 @@ static int s_sale_void(s_ctx_t *ctx, json_t **result)
 
 static int s_adjust(s_ctx_t *ctx, json_t **result)
 {
-    const char *text = s_arg(ctx, "amount");
     char currency[4];
     int64_t amount;
-    int exponent, rc = dn_ledger_currency(ctx->db, currency, &exponent);
-
-    if (rc == DN_ENOENT) {
-        snprintf(ctx->why, sizeof ctx->why,
-                 "no plan is set yet, so the ledger has no currency to adjust in");
-        return DN_ENOENT;
-    }
+    int exponent, rc = s_amount_arg(ctx, "no currency to adjust in", 1, &amount, currency,
+                                    &exponent);
     if (rc)
         return rc;
-    rc = dn_money_parse(text, exponent, &amount);
-    if (rc == DN_EOVERFLOW) {
-        snprintf(ctx->why, sizeof ctx->why, "amount %.40s is too large", text);
-        return DN_EINVAL;
-    }
-    if (rc) {
-        snprintf(ctx->why, sizeof ctx->why,
-                 "amount '%.40s' is not an amount in %s (at most %d decimals, like %s, "
-                 "negative to debit)",
-                 text, currency, exponent, exponent == 0 ? "-120" : "-12.50");
-        return DN_EINVAL;
-    }
     rc = dn_ledger_adjust(ctx->db, s_arg(ctx, "account"), amount, s_arg(ctx, "reason"),
                           ctx->admin, ctx->now_ms, result, ctx->why, sizeof ctx->why);
     if (rc == 0)
@@ -628,6 +661,7 @@ static const s_command_t s_commands[] = {
     {"site.add", {"code", "partner"}, s_site_add},
     {"site.list", {NULL}, s_site_list},
     {"site.revoke", {"code"}, s_site_revoke},
+    {"site.threshold", {"code", "amount"}, s_site_threshold},
     {"member.conflicts", {NULL}, s_member_conflicts},
     {"member.statement", {"phone", "?period"}, s_member_statement},
     {"plan.set", {"text"}, s_plan_set},

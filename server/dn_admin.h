@@ -42,6 +42,10 @@
                                                 "sync_endpoint" (when known)}
       site.list                             -> dn_registry_site_list
       site.revoke   code                    -> {"site", "revoked" (ISO-8601)}
+      site.threshold code amount            -> {"site", "threshold" (or null: the
+                                               network's), "currency"}: a sale
+                                               above it is flagged large_sale;
+                                               amount "-": the network's
       member.conflicts                      -> dn_registry_member_conflicts
       member.statement phone period?        -> dn_ledger_statement of the
                                                member (phone as typed; made canonical)

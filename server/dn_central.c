@@ -272,6 +272,9 @@ static const dn_migration_t s_migrations[] = {
         an older file takes its newest plan's, else CNY).  */
      "ALTER TABLE events ADD COLUMN site_clock_ms INTEGER;"
      "ALTER TABLE sites ADD COLUMN agent_partner TEXT;"
+     /* A site's soft threshold for one sale (minor units; NULL: the
+        network's), owned by dn_facts like agent_partner.  */
+     "ALTER TABLE sites ADD COLUMN large_sale INTEGER;"
      "ALTER TABLE members ADD COLUMN referral_eid INTEGER NOT NULL DEFAULT 0;"
      /* 1 while a sale is held (dn_facts): reports and HQ's guards leave it
         out, as the ledger does.  */

@@ -32,6 +32,7 @@ struct _dn_facts_t {
     int64_t site_id;                          /* the site cached below, 0: none */
     int64_t site_created_ms;                  /* when HQ added it */
     int64_t site_partner_id;                  /* its partner as HQ registered */
+    int64_t site_large_sale;                  /* its soft threshold, 0: the network's */
     char agent_partner[DN_MAX_CODE_LEN + 1];  /* what its agent was told at init */
 };
 
@@ -102,7 +103,9 @@ static int s_load_settings(dn_facts_t *self)
         return DN_EDB;
     if (dn_central_max_sale(self->db, &self->max_sale))
         return DN_EDB;
-    self->large_sale = DN_FACTS_LARGE_SALE_DEFAULT;
+    self->large_sale = DN_FACTS_LARGE_SALE_UNITS;
+    for (int e = dn_money_exponent(self->currency); e > 0; e--)
+        self->large_sale *= 10;
     rc = dn_db_meta_get(self->db, DN_META_LARGE_SALE, text, sizeof text);
     if (rc == 0)
         self->large_sale = strtoll(text, NULL, 10);
@@ -119,7 +122,8 @@ static int s_load_site(dn_facts_t *self, int64_t site_id)
     if (self->site_id == site_id)
         return 0;
     if (dn_db_cached(self->cache,
-                     "SELECT created_ms, partner_id, agent_partner FROM sites WHERE id = ?",
+                     "SELECT created_ms, partner_id, agent_partner, coalesce(large_sale, 0) "
+                     "FROM sites WHERE id = ?",
                      &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, site_id);
@@ -128,12 +132,25 @@ static int s_load_site(dn_facts_t *self, int64_t site_id)
         self->site_partner_id = sqlite3_column_int64(stmt, 1);
         if (dn_db_column_copy(stmt, 2, self->agent_partner, sizeof self->agent_partner))
             step = SQLITE_NOMEM;
+        self->site_large_sale = sqlite3_column_int64(stmt, 3);
     }
     sqlite3_reset(stmt);
     if (step != SQLITE_ROW)
         return DN_EDB; /* the site of an open connection is always there */
     self->site_id = site_id;
     return 0;
+}
+
+static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, size, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static void s_note(dn_facts_verdict_t *v, dn_facts_kind_t kind, const char *fmt, ...)
@@ -213,7 +230,8 @@ static int s_in_tree(dn_facts_t *self, const char *code, int64_t at_ms,
         *kind = unknown;
         return 0;
     }
-    if ((rc = dn_registry_within(self->db, id, self->site_partner_id, at_ms, &within)) != 0)
+    if ((rc = dn_registry_within_cached(self->cache, id, self->site_partner_id, at_ms,
+                                        &within)) != 0)
         return rc;
     if (!within)
         *kind = outside;
@@ -245,9 +263,18 @@ static int s_judge_sale(dn_facts_t *self, const dn_registry_site_t *site,
                    total, sale->currency, bound, sale->currency);
         }
     }
-    if (sale->total > self->large_sale)
-        s_note(v, DN_FACTS_LARGE_SALE, "sale of %lld minor units, above the threshold of %lld",
-               (long long)sale->total, (long long)self->large_sale);
+    {
+        int64_t threshold = self->site_large_sale ? self->site_large_sale : self->large_sale;
+        int exponent = dn_money_exponent(sale->currency);
+        if (sale->total > threshold) {
+            char total[DN_MONEY_TEXT_SIZE], limit[DN_MONEY_TEXT_SIZE];
+            dn_money_format(sale->total, exponent, total, sizeof total);
+            dn_money_format(threshold, exponent, limit, sizeof limit);
+            s_note(v, DN_FACTS_LARGE_SALE, "sale of %s %s, above the %s threshold of %s %s",
+                   total, sale->currency, self->site_large_sale ? "site's" : "network's",
+                   limit, sale->currency);
+        }
+    }
     /* The partner the agent was initialised with stands for the site's
        partner as HQ registered it (the mismatch was noted at enrolment).  */
     if (strcmp(sale->seller, site->partner) == 0 ||
@@ -376,6 +403,31 @@ int dn_facts_judge(dn_facts_t *self, const dn_registry_site_t *site,
     default:
         return 0;
     }
+}
+
+int dn_facts_set_large_sale(sqlite3 *db, const char *code, int64_t minor, char *why,
+                            size_t why_size)
+{
+    sqlite3_stmt *stmt;
+    int rc = dn_db_begin(db);
+    if (rc)
+        return rc;
+    if (dn_db_prepare(db, "UPDATE sites SET large_sale = ? WHERE code = ?", &stmt)) {
+        dn_db_rollback(db);
+        return DN_EDB;
+    }
+    if (minor > 0)
+        sqlite3_bind_int64(stmt, 1, minor);
+    sqlite3_bind_text(stmt, 2, code, -1, SQLITE_STATIC);
+    rc = dn_db_step_txn(db, stmt);
+    sqlite3_finalize(stmt);
+    if (rc == 0 && sqlite3_changes(db) != 1)
+        rc = s_why(DN_ENOENT, why, why_size, "no site %s", code);
+    if (rc == 0)
+        rc = dn_db_commit(db);
+    if (rc)
+        dn_db_rollback(db);
+    return rc;
 }
 
 int dn_facts_max_sale(dn_facts_t *self, int64_t *bound)
@@ -635,38 +687,29 @@ int dn_facts_list(sqlite3 *db, int all, json_t **list)
     return rc;
 }
 
-static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
-static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, size, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-/*  Marks the open exceptions of event eid (held ones, or those of kind
-    when kind is not NULL) resolved as resolution.  */
-static int s_close(sqlite3 *db, int64_t eid, const char *kind, const char *resolution,
-                   const char *admin, const char *reason, int64_t now_ms)
+/*  Marks open exceptions resolved as resolution: exception id, or (id 0)
+    those of event eid that hold it (kind NULL) or are of kind.  */
+static int s_close(sqlite3 *db, int64_t id, int64_t eid, const char *kind,
+                   const char *resolution, const char *admin, const char *reason,
+                   int64_t now_ms)
 {
     sqlite3_stmt *stmt;
     int rc;
     if (dn_db_prepare(db,
                       "UPDATE exceptions SET resolved_ms = ?, resolved_by = ?, "
-                      "resolution = ?, reason = ? WHERE eid = ? AND resolved_ms IS NULL "
-                      "AND (?6 IS NULL AND held = 1 OR kind = ?6)",
+                      "resolution = ?, reason = ? WHERE resolved_ms IS NULL AND (id = ?5 "
+                      "OR eid = ?6 AND (?7 IS NULL AND held = 1 OR kind = ?7))",
                       &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, now_ms);
     sqlite3_bind_text(stmt, 2, admin, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, resolution, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 4, reason, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 5, eid);
+    sqlite3_bind_int64(stmt, 5, id);
+    sqlite3_bind_int64(stmt, 6, eid);
     if (kind)
-        sqlite3_bind_text(stmt, 6, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 7, kind, -1, SQLITE_STATIC);
     rc = dn_db_step_txn(db, stmt);
     sqlite3_finalize(stmt);
     return rc;
@@ -715,7 +758,7 @@ static int s_resolve_sale(sqlite3 *db, int64_t eid, dn_facts_action_t action,
         if (rc)
             return rc;
     }
-    if (s_close(db, eid, NULL, resolution, admin, reason, now_ms))
+    if (s_close(db, 0, eid, NULL, resolution, admin, reason, now_ms))
         return DN_EDB;
     /* The sale's held refunds go with it, in their order.  */
     if (dn_db_prepare(db,
@@ -735,7 +778,7 @@ static int s_resolve_sale(sqlite3 *db, int64_t eid, dn_facts_action_t action,
     }
     while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
         int64_t refund = sqlite3_column_int64(stmt, 0);
-        rc = s_close(db, refund, "sale_held", resolution, admin, reason, now_ms);
+        rc = s_close(db, 0, refund, "sale_held", resolution, admin, reason, now_ms);
         if (rc == 0 && action == DN_FACTS_POST) {
             int64_t *bigger = dn_array_grow(*post, &cap, *n_post, sizeof **post, 4);
             if (!bigger) {
@@ -858,24 +901,13 @@ int dn_facts_resolve(sqlite3 *db, int64_t id, dn_facts_action_t action, const ch
             break;
         if (action == DN_FACTS_ACCEPT && (rc = s_accept_referral(db, eid)) != 0)
             return rc;
-        return s_close(db, eid, kind_text,
+        return s_close(db, 0, eid, kind_text,
                        action == DN_FACTS_ACCEPT ? "accepted" : "dismissed", admin, reason,
                        now_ms);
     default:
         if (action != DN_FACTS_ACKNOWLEDGE)
             break;
-        if (dn_db_prepare(db,
-                          "UPDATE exceptions SET resolved_ms = ?, resolved_by = ?, "
-                          "resolution = 'acknowledged', reason = ? WHERE id = ?",
-                          &stmt))
-            return DN_EDB;
-        sqlite3_bind_int64(stmt, 1, now_ms);
-        sqlite3_bind_text(stmt, 2, admin, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, reason, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 4, id);
-        rc = dn_db_step_txn(db, stmt);
-        sqlite3_finalize(stmt);
-        return rc;
+        return s_close(db, id, 0, NULL, "acknowledged", admin, reason, now_ms);
     }
     return s_why(DN_EINVAL, why, why_size, "exception %lld (%s) is resolved with %s",
                  (long long)id, kind_text,

@@ -25,8 +25,9 @@
     - Size.  A sale above the network's bound on one sale (meta
       'max_sale', README "Bounds") is held (over_limit); one that would
       take a running total past 10^18 minor units is held when the ledger
-      says so (sum_limit, dn_facts_hold_sum_limit).  A sale above the soft
-      threshold (meta 'large_sale') is posted and flagged (large_sale).
+      says so (sum_limit, dn_facts_hold_sum_limit).  A sale above its
+      site's soft threshold (sites.large_sale, else the network's) is
+      posted and flagged (large_sale).
     - Referrers.  A partner referrer must be the site's partner or below
       it at the sign-up's time; a member referrer must be a member the
       server knows, other than the member itself.  Otherwise the referral
@@ -53,9 +54,10 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-/*  The network's soft threshold for one sale, in minor units, unless
-    meta 'large_sale' says otherwise: 50,000.00.  */
-#define DN_FACTS_LARGE_SALE_DEFAULT 5000000LL
+/*  The network's soft threshold for one sale, in currency units (50,000.00
+    in a currency of 2 decimals), unless meta 'large_sale' (minor units)
+    or the site's own (dn_facts_set_large_sale) says otherwise.  */
+#define DN_FACTS_LARGE_SALE_UNITS 50000LL
 
 /*  X(name, text, held): every kind of exception.  */
 #define DN_FACTS_KINDS(X)                  \
@@ -137,6 +139,13 @@ int dn_facts_max_sale(dn_facts_t *self, int64_t *bound);
     judgement.  0 or DN_EDB.  */
 int dn_facts_hold_sum_limit(dn_facts_t *self, int64_t site_id, int64_t eid,
                             const Dealernet__Event *ev, int64_t now_ms, dn_facts_verdict_t *v);
+
+/*  Sets site code's soft threshold for one sale to minor units (> 0) of the
+    network's currency, or back to the network's (minor 0), in its own
+    transaction.  Returns 0, DN_ENOENT (no such site; why says so),
+    DN_EDB.  */
+int dn_facts_set_large_sale(sqlite3 *db, const char *code, int64_t minor, char *why,
+                            size_t why_size);
 
 /*  Makes ev say what the server believes: recorded_at_ms = v->at_ms, a
     sale's seller = v->seller, a held referral gone.  The signed bytes are

@@ -814,15 +814,15 @@ static int s_value_at(sqlite3 *db, const char *sql, int64_t partner_id, int64_t 
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : DN_EDB;
 }
 
+static const char s_parent_at_sql[] = "SELECT parent_id FROM partner_links "
+                                      "WHERE partner_id = ? AND effective_ms <= ? "
+                                      "ORDER BY effective_ms DESC LIMIT 1";
+
 int dn_registry_parent_at(sqlite3 *db, int64_t partner_id, int64_t at_ms,
                           int64_t *parent_id)
 {
     *parent_id = 0; /* no link in force: no parent */
-    return s_value_at(db,
-                      "SELECT parent_id FROM partner_links "
-                      "WHERE partner_id = ? AND effective_ms <= ? "
-                      "ORDER BY effective_ms DESC LIMIT 1",
-                      partner_id, at_ms, parent_id);
+    return s_value_at(db, s_parent_at_sql, partner_id, at_ms, parent_id);
 }
 
 int dn_registry_active_at(sqlite3 *db, int64_t partner_id, int64_t at_ms, int *active)
@@ -931,10 +931,29 @@ static int s_above(sqlite3 *db, int64_t partner_id, int64_t new_parent, int64_t 
     return 0;
 }
 
-int dn_registry_within(sqlite3 *db, int64_t partner_id, int64_t root_id, int64_t at_ms,
-                       int *within)
+int dn_registry_within_cached(dn_db_cache_t *cache, int64_t partner_id, int64_t root_id,
+                              int64_t at_ms, int *within)
 {
-    return s_above(db, root_id, partner_id, at_ms, within);
+    int64_t cur = partner_id;
+    *within = 0;
+    for (int steps = 0; cur; steps++) {
+        sqlite3_stmt *stmt;
+        int rc;
+        if (cur == root_id) {
+            *within = 1;
+            return 0;
+        }
+        if (steps > DN_REGISTRY_MAX_WALK || dn_db_cached(cache, s_parent_at_sql, &stmt))
+            return DN_EDB;
+        sqlite3_bind_int64(stmt, 1, cur);
+        sqlite3_bind_int64(stmt, 2, at_ms);
+        rc = sqlite3_step(stmt);
+        cur = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0; /* NULL: the top */
+        sqlite3_reset(stmt);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return DN_EDB;
+    }
+    return 0;
 }
 
 /*  Checks that partner_id under new_parent from effective_ms makes no

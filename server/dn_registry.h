@@ -175,10 +175,12 @@ int dn_registry_parent_at(sqlite3 *db, int64_t partner_id, int64_t at_ms,
 int dn_registry_active_at(sqlite3 *db, int64_t partner_id, int64_t at_ms, int *active);
 
 /*  Sets *within to 1 if partner_id is root_id or below it in the tree as
-    it stood at at_ms, else 0.  Returns 0 or DN_EDB (also for a cycle,
-    which the registry never writes).  */
-int dn_registry_within(sqlite3 *db, int64_t partner_id, int64_t root_id, int64_t at_ms,
-                       int *within);
+    it stood at at_ms, else 0, for a hot path (the judge of every sale):
+    the parent look-up is prepared once in cache (a dn_db_cache_t on the
+    connection, borrowed).  Returns 0 or DN_EDB (also for a cycle, which
+    the registry never writes).  */
+int dn_registry_within_cached(dn_db_cache_t *cache, int64_t partner_id, int64_t root_id,
+                              int64_t at_ms, int *within);
 
 /*  dn_registry_partner_get for a hot path (the ledger posts thousands of
     sales a second): the statement is prepared once in cache (a

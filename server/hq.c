@@ -1119,6 +1119,19 @@ static int s_print_adjust(const s_call_t *call, const json_t *result)
 
 /*  verify: each difference on its own line (stdout); when there is any,
     "verify: N differences" on stderr and exit 65.  */
+static int s_print_site_threshold(const s_call_t *call, const json_t *result)
+{
+    if (call->format == DN_RENDER_JSON)
+        return s_print(result, call->format);
+    if (json_is_string(json_object_get(result, "threshold")))
+        printf("site %s: sales above %s %s are flagged large_sale\n", s_str(result, "site"),
+               s_str(result, "threshold"), s_str(result, "currency"));
+    else
+        printf("site %s: sales above the network's threshold are flagged large_sale\n",
+               s_str(result, "site"));
+    return 0;
+}
+
 static int s_print_exception_resolve(const s_call_t *call, const json_t *result)
 {
     if (call->format == DN_RENDER_JSON)
@@ -1312,6 +1325,19 @@ static const s_command_t s_commands[] = {
      S_FMT_JSON,
      0,
      s_print_site_revoke},
+    {"site threshold",
+     "site.threshold",
+     "CODE AMOUNT|- [--json]",
+     "Sets the site's soft threshold for one sale, in the network's currency: a\n"
+     "sale above it is posted as usual and flagged large_sale for HQ to look at\n"
+     "(see exceptions).  - goes back to the network's threshold, 50,000.00.\n",
+     {{"code", S_CODE, "site threshold needs the site's CODE and the AMOUNT"},
+      {"amount", S_TEXT, "site threshold needs the AMOUNT (like 20000.00, or -)"}},
+     {{NULL}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_site_threshold},
     {"member conflicts",
      "member.conflicts",
      "[--json|--csv]",

@@ -38,8 +38,10 @@
 #   SHOP1  3 sales to customers SHOP2 signed up referred by D2
 #                                              D1 3 x 80 = 240, R1 3 x 30 = 90,
 #                                              no referral (void: bought elsewhere)
-#   D1  240 + 30 + 80 + 80 + 80 + 80 + 40 + 10 + 240 = 880 (8.80)
-#   R1  90 + 10 + 30 + 80 + 30 + 30 + 30 + 15 + 30 + 30 + 90 = 465 (4.65)
+#   SHOP1  a 20.00 sale over the site's threshold of 15.00, flagged
+#                                              D1 8 % = 160, R1 3 % = 60
+#   D1  240 + 30 + 80 + 80 + 80 + 80 + 40 + 10 + 240 + 160 = 1040 (10.40)
+#   R1  90 + 10 + 30 + 80 + 30 + 30 + 30 + 15 + 30 + 30 + 90 + 60 = 525 (5.25)
 #   RS1 80, D2 160
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
@@ -316,6 +318,20 @@ check "squatting: the referrals are void" "void|void|void" \
     "$(sq "SELECT group_concat(referral_state, '|') FROM (SELECT referral_state
            FROM member_referrals WHERE phone LIKE '%1390000001_' ORDER BY phone)")"
 
+# -- a site's soft threshold ----------------------------------------------------------
+hq site threshold SHOP1 15.00
+check "threshold: set" "site SHOP1: sales above 15.00 CNY are flagged large_sale" "$(cat "$OUT")"
+hq site threshold NOSUCH 15.00
+check "threshold: unknown site: exit" 66 "$rc"
+check_one_error "threshold: unknown site" "no site NOSUCH"
+hq site threshold SHOP1 0
+check "threshold: zero: exit" 64 "$rc"
+agent "$T/s1" sale --line X:1@20.00
+agent "$T/s1" sync
+check "threshold: a 20.00 sale posted and flagged" \
+    "large_sale|0|sale of 20.00 CNY, above the site's threshold of 15.00 CNY" \
+    "$(sq "SELECT kind || '|' || held || '|' || detail FROM exceptions WHERE kind = 'large_sale'")"
+
 # -- the clock, at the shop -----------------------------------------------------------
 run 60 faketime -f '+2h' "$AGENT" -d "$T/s1" sync
 check "skew: sync exit" 0 "$rc"
@@ -325,8 +341,8 @@ check_has "skew: status shows it" "s ahead of the server's at the last sync: set
     "$OUT"
 
 # -- the ledger -------------------------------------------------------------------
-check "D1's balance" 880 "$(balance D1)"
-check "R1's balance" 465 "$(balance R1)"
+check "D1's balance" 1040 "$(balance D1)"
+check "R1's balance" 525 "$(balance R1)"
 check "RS1's balance" 80 "$(balance RS1)"
 check "D2's balance" 160 "$(balance D2)"
 check "nothing for unknown sellers" 0 \
