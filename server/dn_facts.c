@@ -18,6 +18,7 @@
 #include "dn_wire.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,7 +182,8 @@ static void s_judge_time(const dn_facts_t *self, const Dealernet__Event *ev,
 
     v->site_clock_ms = ev->recorded_at_ms;
     v->at_ms = ev->recorded_at_ms;
-    dn_time_format(ev->recorded_at_ms, claim);
+    if (v->at_ms > now_ms || v->at_ms < floor) /* only a note needs the text */
+        dn_time_format(ev->recorded_at_ms, claim);
     if (v->at_ms > now_ms) {
         v->at_ms = now_ms;
         if (ev->recorded_at_ms - now_ms > DN_CLOCK_TOLERANCE_MS) {
@@ -286,12 +288,13 @@ static int s_judge_sale(dn_facts_t *self, const dn_registry_site_t *site,
     if ((rc = s_in_tree(self, sale->seller, v->at_ms, DN_FACTS_UNKNOWN_SELLER,
                         DN_FACTS_SELLER_OUT_OF_TREE, &kind)) != 0)
         return rc;
-    dn_time_format(v->at_ms, when);
-    if (kind == DN_FACTS_UNKNOWN_SELLER)
+    if (kind == DN_FACTS_UNKNOWN_SELLER) {
         s_note(v, kind, "seller %s is not a partner HQ knows: held", sale->seller);
-    else if (kind == DN_FACTS_SELLER_OUT_OF_TREE)
+    } else if (kind == DN_FACTS_SELLER_OUT_OF_TREE) {
+        dn_time_format(v->at_ms, when);
         s_note(v, kind, "seller %s is neither the site's partner %s nor below it at %s: held",
                sale->seller, site->partner, when);
+    }
     return 0;
 }
 
@@ -383,7 +386,9 @@ int dn_facts_judge(dn_facts_t *self, const dn_registry_site_t *site,
     int rc;
     int64_t sale_eid;
 
-    memset(v, 0, sizeof *v);
+    /* The notes' texts are written only with their count: no need to
+       clear them for every event.  */
+    memset(v, 0, offsetof(dn_facts_verdict_t, notes));
     if ((rc = s_load_settings(self)) != 0 || (rc = s_load_site(self, site->id)) != 0)
         return rc;
     s_judge_time(self, ev, prev_at_ms, prev_clock_ms, now_ms, v);
