@@ -357,24 +357,18 @@ static int s_exceptions(s_ctx_t *ctx, json_t **result)
     return dn_facts_list(ctx->db, all && strcmp(all, "1") == 0, result);
 }
 
-#define DN_ADMIN_REASON_MAX 200 /* characters of a correction's reason */
-
-/*  A reason HQ gives: one line of printable text, 1..DN_ADMIN_REASON_MAX
-    bytes.  0 or DN_EINVAL (why set).  */
+/*  A reason HQ gives for an exception's resolution: the rule of a
+    correction's reason (dn_valid_text, DN_CORRECTION_MAX_REASON).  0 or
+    DN_EINVAL (why set).  */
 static int s_reason_arg(s_ctx_t *ctx, const char **reason)
 {
     *reason = s_arg(ctx, "reason");
-    if (!*reason || !**reason || strlen(*reason) > DN_ADMIN_REASON_MAX) {
-        snprintf(ctx->why, sizeof ctx->why, "--reason must be 1 to %d bytes of text",
-                 DN_ADMIN_REASON_MAX);
-        return DN_EINVAL;
-    }
-    for (const unsigned char *c = (const unsigned char *)*reason; *c; c++)
-        if (*c < 0x20 || *c == 0x7f) {
-            snprintf(ctx->why, sizeof ctx->why, "--reason must be one line of text");
-            return DN_EINVAL;
-        }
-    return 0;
+    if (*reason && dn_valid_text(*reason, DN_CORRECTION_MAX_REASON))
+        return 0;
+    snprintf(ctx->why, sizeof ctx->why,
+             "--reason must be 1 to %d bytes of text without control characters",
+             DN_CORRECTION_MAX_REASON);
+    return DN_EINVAL;
 }
 
 static int s_exception_resolve(s_ctx_t *ctx, json_t **result)

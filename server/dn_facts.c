@@ -37,14 +37,37 @@ struct _dn_facts_t {
     char agent_partner[DN_MAX_CODE_LEN + 1];  /* what its agent was told at init */
 };
 
+/*  How an exception of a kind is resolved (see DN_FACTS_KINDS).  */
+typedef enum { S_FLAG, S_SALE, S_STUCK, S_REFUND, S_REFERRAL } s_how_t;
+
 static const struct {
     const char *name;
-    int held;
+    s_how_t how;
 } s_kinds[] = {
-#define DN_X_KIND(name, text, held) {text, held},
+#define DN_X_KIND(name, text, how) {text, S_##how},
     DN_FACTS_KINDS(DN_X_KIND)
 #undef DN_X_KIND
 };
+
+/*  Per way of resolving: the options the exceptions list offers (NULL:
+    none, resolved with another exception) and those a refusal names.  */
+static const struct {
+    const char *offer, *usage;
+} s_hows[] = {
+    [S_FLAG] = {"--ack", "--ack"},
+    [S_SALE] = {"--post --seller CODE | --post | --dismiss",
+                "--post [--seller CODE] or --dismiss"},
+    [S_STUCK] = {"--dismiss", "--dismiss"},
+    [S_REFUND] = {NULL, "its sale's exception"},
+    [S_REFERRAL] = {"--accept | --dismiss", "--accept or --dismiss"},
+};
+
+/*  The kind's way of resolving; an unknown kind (a newer server's) is a
+    flag.  */
+static s_how_t s_how(dn_facts_kind_t kind)
+{
+    return (unsigned)kind < DN_FACTS_KIND_COUNT ? s_kinds[kind].how : S_FLAG;
+}
 
 const char *dn_facts_kind_name(dn_facts_kind_t kind)
 {
@@ -53,7 +76,7 @@ const char *dn_facts_kind_name(dn_facts_kind_t kind)
 
 int dn_facts_kind_held(dn_facts_kind_t kind)
 {
-    return (unsigned)kind < DN_FACTS_KIND_COUNT && s_kinds[kind].held;
+    return s_how(kind) != S_FLAG;
 }
 
 /*  The kind called name, or DN_FACTS_KIND_COUNT.  */
@@ -160,7 +183,7 @@ static void s_note(dn_facts_verdict_t *v, dn_facts_kind_t kind, const char *fmt,
 static void s_note(dn_facts_verdict_t *v, dn_facts_kind_t kind, const char *fmt, ...)
 {
     va_list ap;
-    if (s_kinds[kind].held)
+    if (dn_facts_kind_held(kind))
         v->held = 1;
     if (v->n_notes == DN_FACTS_MAX_NOTES)
         return; /* at most one note of each check is made: cannot happen */
@@ -493,7 +516,7 @@ static int s_insert(sqlite3 *db, sqlite3_stmt *stmt, int64_t site_id, int64_t ei
     if (eid)
         sqlite3_bind_int64(stmt, 2, eid);
     sqlite3_bind_text(stmt, 3, s_kinds[kind].name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(stmt, 4, s_kinds[kind].held);
+    sqlite3_bind_int(stmt, 4, dn_facts_kind_held(kind));
     sqlite3_bind_text(stmt, 5, detail, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 6, now_ms);
     rc = dn_db_step_txn(db, stmt);
@@ -598,29 +621,11 @@ int dn_facts_load(sqlite3 *db, dn_phones_t *phones, int64_t eid, Dealernet__Even
 static json_t *s_resolve_hint(dn_facts_kind_t k, int64_t id, int open)
 {
     char text[160];
-    const char *how;
-    if (!open)
+    const char *offer = s_hows[s_how(k)].offer;
+    if (!open || !offer)
         return json_null();
-    switch (k) {
-    case DN_FACTS_UNKNOWN_SELLER:
-    case DN_FACTS_SELLER_OUT_OF_TREE:
-        how = "--post --seller CODE | --post | --dismiss";
-        break;
-    case DN_FACTS_CURRENCY_MISMATCH:
-    case DN_FACTS_OVER_LIMIT:
-    case DN_FACTS_SUM_LIMIT:
-        how = "--dismiss";
-        break;
-    case DN_FACTS_REFERRER_UNKNOWN:
-    case DN_FACTS_REFERRER_OUT_OF_TREE:
-        how = "--accept | --dismiss";
-        break;
-    case DN_FACTS_SALE_HELD:
-        return json_null(); /* resolved with its sale */
-    default:
-        how = "--ack";
-    }
-    snprintf(text, sizeof text, "dealernet-hq exception resolve %lld %s", (long long)id, how);
+    snprintf(text, sizeof text, "dealernet-hq exception resolve %lld %s", (long long)id,
+             offer);
     return json_string(text);
 }
 
@@ -735,17 +740,18 @@ static int s_resolve_sale(sqlite3 *db, int64_t eid, dn_facts_action_t action,
         /* Every hold on the sale must allow it to be posted.  */
         if (dn_db_prepare(db,
                           "SELECT kind FROM exceptions WHERE eid = ? AND held = 1 "
-                          "AND resolved_ms IS NULL AND kind NOT IN ('unknown_seller', "
-                          "'seller_out_of_tree') LIMIT 1",
+                          "AND resolved_ms IS NULL",
                           &stmt))
             return DN_EDB;
         sqlite3_bind_int64(stmt, 1, eid);
-        step = sqlite3_step(stmt);
-        if (step == SQLITE_ROW)
-            rc = s_why(DN_EINVAL, why, why_size,
-                       "the sale is also held as %s, which cannot be posted: dismiss it",
-                       (const char *)sqlite3_column_text(stmt, 0));
-        else if (step != SQLITE_DONE)
+        while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+            const char *kind = (const char *)sqlite3_column_text(stmt, 0);
+            if (s_how(s_kind_of(kind ? kind : "")) != S_SALE)
+                rc = s_why(DN_EINVAL, why, why_size,
+                           "the sale is also held as %s, which cannot be posted: dismiss it",
+                           kind ? kind : "?");
+        }
+        if (rc == 0 && step != SQLITE_DONE)
             rc = DN_EDB;
         sqlite3_finalize(stmt);
         if (rc)
@@ -871,18 +877,15 @@ int dn_facts_resolve(sqlite3 *db, int64_t id, dn_facts_action_t action, const ch
                      (long long)id);
     kind = s_kind_of(kind_text);
 
-    switch (kind) {
-    case DN_FACTS_CURRENCY_MISMATCH:
-    case DN_FACTS_OVER_LIMIT:
-    case DN_FACTS_SUM_LIMIT:
+    switch (s_how(kind)) {
+    case S_STUCK:
         if (action == DN_FACTS_POST)
             return s_why(DN_EINVAL, why, why_size,
                          "exception %lld (%s): such a sale cannot be posted; dismiss it "
                          "(--dismiss)",
                          (long long)id, kind_text);
         /* fall through */
-    case DN_FACTS_UNKNOWN_SELLER:
-    case DN_FACTS_SELLER_OUT_OF_TREE:
+    case S_SALE:
         if (action != DN_FACTS_POST && action != DN_FACTS_DISMISS)
             break;
         if (seller) {
@@ -895,13 +898,12 @@ int dn_facts_resolve(sqlite3 *db, int64_t id, dn_facts_action_t action, const ch
         }
         return s_resolve_sale(db, eid, action, seller, admin, reason, now_ms, post, n_post,
                               why, why_size);
-    case DN_FACTS_SALE_HELD:
+    case S_REFUND:
         return s_why(DN_EINVAL, why, why_size,
                      "exception %lld is a refund held with its sale: resolve the sale's "
                      "exception, and the refund goes with it",
                      (long long)id);
-    case DN_FACTS_REFERRER_UNKNOWN:
-    case DN_FACTS_REFERRER_OUT_OF_TREE:
+    case S_REFERRAL:
         if (action != DN_FACTS_ACCEPT && action != DN_FACTS_DISMISS)
             break;
         if (action == DN_FACTS_ACCEPT && (rc = s_accept_referral(db, eid)) != 0)
@@ -909,19 +911,11 @@ int dn_facts_resolve(sqlite3 *db, int64_t id, dn_facts_action_t action, const ch
         return s_close(db, 0, eid, kind_text,
                        action == DN_FACTS_ACCEPT ? "accepted" : "dismissed", admin, reason,
                        now_ms);
-    default:
+    case S_FLAG:
         if (action != DN_FACTS_ACKNOWLEDGE)
             break;
         return s_close(db, id, 0, NULL, "acknowledged", admin, reason, now_ms);
     }
     return s_why(DN_EINVAL, why, why_size, "exception %lld (%s) is resolved with %s",
-                 (long long)id, kind_text,
-                 kind == DN_FACTS_UNKNOWN_SELLER || kind == DN_FACTS_SELLER_OUT_OF_TREE
-                     ? "--post [--seller CODE] or --dismiss"
-                 : kind == DN_FACTS_CURRENCY_MISMATCH || kind == DN_FACTS_OVER_LIMIT ||
-                         kind == DN_FACTS_SUM_LIMIT
-                     ? "--dismiss"
-                 : kind == DN_FACTS_REFERRER_UNKNOWN || kind == DN_FACTS_REFERRER_OUT_OF_TREE
-                     ? "--accept or --dismiss"
-                     : "--ack");
+                 (long long)id, kind_text, s_hows[s_how(kind)].usage);
 }

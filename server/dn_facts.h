@@ -59,24 +59,30 @@
     or the site's own (dn_facts_set_large_sale) says otherwise.  */
 #define DN_FACTS_LARGE_SALE_UNITS 50000LL
 
-/*  X(name, text, held): every kind of exception.  */
-#define DN_FACTS_KINDS(X)                  \
-    X(CLOCK_AHEAD, "clock_ahead", 0)       \
-    X(CLOCK_BEHIND, "clock_behind", 0)     \
-    X(UNKNOWN_SELLER, "unknown_seller", 1) \
-    X(SELLER_OUT_OF_TREE, "seller_out_of_tree", 1) \
-    X(CURRENCY_MISMATCH, "currency_mismatch", 1) \
-    X(LARGE_SALE, "large_sale", 0)         \
-    X(OVER_LIMIT, "over_limit", 1)         \
-    X(SUM_LIMIT, "sum_limit", 1)           \
-    X(SALE_HELD, "sale_held", 1)           \
-    X(REFERRER_UNKNOWN, "referrer_unknown", 1) \
-    X(REFERRER_OUT_OF_TREE, "referrer_out_of_tree", 1) \
-    X(DUPLICATE_PHONE, "duplicate_phone", 0) \
-    X(PARTNER_MISMATCH, "partner_mismatch", 0)
+/*  X(name, text, how): every kind of exception, and how HQ resolves it,
+    which also says whether it holds its event:
+      FLAG      posted; HQ acknowledges it (--ack)
+      SALE      a held sale HQ may post (for another seller) or dismiss
+      STUCK     a held sale that cannot be posted: HQ dismisses it
+      REFUND    a refund held with its sale, resolved with it
+      REFERRAL  a held referral: HQ accepts or dismisses it  */
+#define DN_FACTS_KINDS(X)                                 \
+    X(CLOCK_AHEAD, "clock_ahead", FLAG)                   \
+    X(CLOCK_BEHIND, "clock_behind", FLAG)                 \
+    X(UNKNOWN_SELLER, "unknown_seller", SALE)             \
+    X(SELLER_OUT_OF_TREE, "seller_out_of_tree", SALE)     \
+    X(CURRENCY_MISMATCH, "currency_mismatch", STUCK)      \
+    X(LARGE_SALE, "large_sale", FLAG)                     \
+    X(OVER_LIMIT, "over_limit", STUCK)                    \
+    X(SUM_LIMIT, "sum_limit", STUCK)                      \
+    X(SALE_HELD, "sale_held", REFUND)                     \
+    X(REFERRER_UNKNOWN, "referrer_unknown", REFERRAL)     \
+    X(REFERRER_OUT_OF_TREE, "referrer_out_of_tree", REFERRAL) \
+    X(DUPLICATE_PHONE, "duplicate_phone", FLAG)           \
+    X(PARTNER_MISMATCH, "partner_mismatch", FLAG)
 
 typedef enum {
-#define DN_X_KIND(name, text, held) DN_FACTS_##name,
+#define DN_X_KIND(name, text, how) DN_FACTS_##name,
     DN_FACTS_KINDS(DN_X_KIND)
 #undef DN_X_KIND
     DN_FACTS_KIND_COUNT
