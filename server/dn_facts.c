@@ -571,8 +571,8 @@ int dn_facts_is_held(dn_db_cache_t *cache, int64_t eid)
     return step == SQLITE_ROW;
 }
 
-int dn_facts_load(sqlite3 *db, dn_phones_t *phones, int64_t eid, Dealernet__Event **ev,
-                  int *held)
+int dn_facts_load(dn_db_cache_t *cache, dn_phones_t *phones, int64_t eid,
+                  Dealernet__Event **ev, int *held)
 {
     sqlite3_stmt *stmt;
     char seller[DN_MAX_CODE_LEN + 1] = "", why[DN_WHY_SIZE];
@@ -581,10 +581,10 @@ int dn_facts_load(sqlite3 *db, dn_phones_t *phones, int64_t eid, Dealernet__Even
 
     *ev = NULL;
     *held = 0;
-    if (dn_db_prepare(db,
-                      "SELECT e.body, e.recorded_at_ms, s.seller, EXISTS (" S_HELD_SQL ") "
-                      "FROM events e LEFT JOIN sales s ON s.eid = e.eid WHERE e.eid = ?2",
-                      &stmt))
+    if (dn_db_cached(cache,
+                     "SELECT e.body, e.recorded_at_ms, s.seller, EXISTS (" S_HELD_SQL ") "
+                     "FROM events e LEFT JOIN sales s ON s.eid = e.eid WHERE e.eid = ?2",
+                     &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, eid);
     sqlite3_bind_int64(stmt, 2, eid);
@@ -599,7 +599,7 @@ int dn_facts_load(sqlite3 *db, dn_phones_t *phones, int64_t eid, Dealernet__Even
     } else if (step != SQLITE_DONE) {
         rc = DN_EDB;
     }
-    sqlite3_finalize(stmt);
+    sqlite3_reset(stmt);
     if (rc == 0)
         rc = dn_phones_event(phones, eid, *ev);
     if (rc == 0) {
@@ -812,13 +812,14 @@ static int s_accept_referral(sqlite3 *db, int64_t eid)
 {
     Dealernet__Event *ev = NULL;
     dn_phones_t *phones = dn_phones_new(db);
+    dn_db_cache_t *cache = dn_db_cache_new(db);
     sqlite3_stmt *stmt;
-    int rc, held;
+    int rc = DN_ENOMEM, held;
 
-    if (!phones)
-        return DN_EDB;
-    rc = dn_facts_load(db, phones, eid, &ev, &held);
+    if (phones && cache)
+        rc = dn_facts_load(cache, phones, eid, &ev, &held);
     dn_phones_destroy(&phones);
+    dn_db_cache_destroy(&cache);
     if (rc)
         return rc == DN_EPROTO ? DN_EDB : rc;
     if (ev->body_case != DEALERNET__EVENT__BODY_MEMBER_SIGNUP) {

@@ -168,14 +168,16 @@ int dn_facts_record(dn_facts_t *self, int64_t site_id, int64_t eid,
 int dn_facts_note_site(sqlite3 *db, int64_t site_id, dn_facts_kind_t kind,
                        const char *detail, int64_t now_ms);
 
-/*  Reads event eid as the server believes it: unpacks the stored body,
+/*  Reads event eid as the server believes it (cache: a statement cache on
+    the connection, borrowed; verify and the rebuild load every event):
+    unpacks the stored body,
     makes its phones what ingest stored (dn_phones_event with phones,
     borrowed) and amends it from the stored rows (time, seller).  Sets
     *held to 1 when the event is held (an open or dismissed held
     exception).  Returns 0 and a new *ev (free with dn_wire_event_free),
     DN_ENOENT, DN_EPROTO (the body does not decode), DN_EDB, DN_ENOMEM.  */
-int dn_facts_load(sqlite3 *db, dn_phones_t *phones, int64_t eid, Dealernet__Event **ev,
-                  int *held);
+int dn_facts_load(dn_db_cache_t *cache, dn_phones_t *phones, int64_t eid,
+                  Dealernet__Event **ev, int *held);
 
 /*  1 if event eid is held now (an exception with held = 1 that is open or
     was dismissed), 0 if not; or DN_EDB.  cache: a statement cache on the

@@ -514,7 +514,7 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site, Dealernet_
 int dn_ingest_post_stored(dn_ingest_t *self, int64_t eid, int64_t now_ms)
 {
     Dealernet__Event *ev = NULL;
-    int held, rc = dn_facts_load(self->db, self->phones, eid, &ev, &held);
+    int held, rc = dn_facts_load(self->cache, self->phones, eid, &ev, &held);
     if (rc)
         return rc == DN_EPROTO ? DN_EDB : rc; /* it decoded when stored */
     rc = s_post(self, eid, ev, now_ms);

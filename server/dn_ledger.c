@@ -2689,6 +2689,7 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
     sqlite3_stmt *stmt, *account = NULL;
     s_replay_t *replay = NULL;
     dn_phones_t *phones = NULL;
+    dn_db_cache_t *loads = NULL; /* dn_facts_load's statement */
     size_t n_replay = 0, cap = 0, next = 0;
     dn_ledger_t *ledger;
     int rc = 0, row = 0, step;
@@ -2727,10 +2728,11 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
                                  "FROM main.accounts WHERE id = ?",
                                  &account))
         rc = DN_EDB;
-    if (rc == 0 && !(phones = dn_phones_new(db)))
+    if (rc == 0 && (!(phones = dn_phones_new(db)) || !(loads = dn_db_cache_new(db))))
         rc = DN_EDB;
     if (rc || !(ledger = dn_ledger_new(db))) {
         dn_phones_destroy(&phones);
+        dn_db_cache_destroy(&loads);
         sqlite3_finalize(account);
         free(replay);
         return rc ? rc : DN_ENOMEM;
@@ -2741,9 +2743,9 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
                       "SELECT eid, received_ms FROM events "
                       "WHERE kind IN ('sale', 'refund') ORDER BY eid",
                       &stmt)) {
-        dn_phones_destroy(&phones);
         dn_ledger_destroy(&ledger);
         dn_phones_destroy(&phones);
+        dn_db_cache_destroy(&loads);
         sqlite3_finalize(account);
         free(replay);
         return s_unread(v, DN_EDB, "the sale and refund events");
@@ -2758,7 +2760,7 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
                           s_replay_correction(ledger, account, &replay[next++], v));
         if (rc)
             break;
-        rc = dn_facts_load(db, phones, eid, &ev, &held);
+        rc = dn_facts_load(loads, phones, eid, &ev, &held);
         if (rc == DN_EPROTO) { /* reported by the chain check */
             rc = 0;
             continue;
@@ -2782,6 +2784,7 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
         rc = dn_ledger_flush(ledger);
     dn_ledger_destroy(&ledger);
     dn_phones_destroy(&phones);
+    dn_db_cache_destroy(&loads);
     sqlite3_finalize(account);
     free(replay);
     if (rc)

@@ -590,6 +590,7 @@ int dn_report_rebuild(sqlite3 *db)
 {
     dn_report_t *self;
     dn_phones_t *phones;
+    dn_db_cache_t *loads = NULL; /* dn_facts_load's statement */
     sqlite3_stmt *stmt;
     int rc = 0, run = 0, step = SQLITE_DONE, urc;
 
@@ -597,7 +598,8 @@ int dn_report_rebuild(sqlite3 *db)
         return DN_EDB;
     if (!(self = dn_report_new(db)))
         return DN_ENOMEM;
-    if (!(phones = dn_phones_new(db))) {
+    if (!(phones = dn_phones_new(db)) || !(loads = dn_db_cache_new(db))) {
+        dn_phones_destroy(&phones);
         dn_report_destroy(&self);
         return DN_EDB;
     }
@@ -606,6 +608,7 @@ int dn_report_rebuild(sqlite3 *db)
                       "WHERE kind IN ('sale', 'refund') ORDER BY eid",
                       &stmt)) {
         dn_phones_destroy(&phones);
+        dn_db_cache_destroy(&loads);
         dn_report_destroy(&self);
         return DN_EDB;
     }
@@ -614,7 +617,7 @@ int dn_report_rebuild(sqlite3 *db)
         int held;
         /* As the server believes it (dn_facts); held events are not
            rolled up.  */
-        urc = dn_facts_load(db, phones, sqlite3_column_int64(stmt, 0), &ev, &held);
+        urc = dn_facts_load(loads, phones, sqlite3_column_int64(stmt, 0), &ev, &held);
         if (urc == DN_EPROTO)
             continue; /* verify reports it; ingest never stored such an event */
         if (urc) { /* not a bad event: rollups without it are wrong */
@@ -653,6 +656,7 @@ int dn_report_rebuild(sqlite3 *db)
     if (rc == 0)
         rc = dn_report_flush(self);
     dn_phones_destroy(&phones);
+    dn_db_cache_destroy(&loads);
     dn_report_destroy(&self);
     return rc;
 }
