@@ -6,6 +6,7 @@
 #include "dn_log.h"
 #include "dn_time.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +56,9 @@ DN_LOG_FN(dn_log_error, DN_LOG_ERROR)
 /* -- rate-limited warnings -------------------------------------------------- */
 
 static dn_log_limit_t *s_holding; /* limits with a count not yet written */
+/*  The server's door thread (dn_door) counts refusals too: the list and the
+    limits' counts are changed under this lock.  */
+static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void s_summary(dn_log_limit_t *limit)
 {
@@ -63,7 +67,7 @@ static void s_summary(dn_log_limit_t *limit)
     limit->dropped = 0;
 }
 
-void dn_log_limits_flush(int force)
+static void s_flush(int force)
 {
     int64_t minute = dn_time_now_ms() / 60000;
     dn_log_limit_t **link = &s_holding;
@@ -79,14 +83,22 @@ void dn_log_limits_flush(int force)
     }
 }
 
+void dn_log_limits_flush(int force)
+{
+    pthread_mutex_lock(&s_lock);
+    s_flush(force);
+    pthread_mutex_unlock(&s_lock);
+}
+
 void dn_log_warn_limited(dn_log_limit_t *limit, const char *fmt, ...)
 {
     int64_t minute = dn_time_now_ms() / 60000;
     va_list args;
 
+    pthread_mutex_lock(&s_lock);
     if (limit->minute != minute) {
         if (limit->dropped)
-            dn_log_limits_flush(0); /* this one's minute is over: says it first */
+            s_flush(0); /* this one's minute is over: says it first */
         limit->minute = minute;
         limit->written = 0;
     }
@@ -95,10 +107,11 @@ void dn_log_warn_limited(dn_log_limit_t *limit, const char *fmt, ...)
             limit->next = s_holding;
             s_holding = limit;
         }
-        return;
+    } else {
+        limit->written++;
+        va_start(args, fmt);
+        s_write(DN_LOG_WARN, fmt, args);
+        va_end(args);
     }
-    limit->written++;
-    va_start(args, fmt);
-    s_write(DN_LOG_WARN, fmt, args);
-    va_end(args);
+    pthread_mutex_unlock(&s_lock);
 }

@@ -34,7 +34,7 @@ void dn_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
     most DN_LOG_LIMIT_PER_MINUTE lines of that kind a minute and counts the
     rest.  The count is written, as "N more ... not logged", with the first
     line of the kind in a later minute, or by dn_log_limits_flush.
-    For one thread (the server's).  */
+    Safe from several threads (the server's loop and its door).  */
 #define DN_LOG_LIMIT_PER_MINUTE 20
 
 typedef struct dn_log_limit {

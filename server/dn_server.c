@@ -12,6 +12,7 @@
 #include "dn_central.h"
 #include "dn_curve.h"
 #include "dn_db.h"
+#include "dn_door.h"
 #include "dn_error.h"
 #include "dn_facts.h"
 #include "dn_ingest.h"
@@ -19,6 +20,7 @@
 #include "dn_money.h"
 #include "dn_phones.h"
 #include "dn_protocol.h"
+#include "dn_refusal.h"
 #include "dn_time.h"
 #include "dn_registry.h"
 #include "dn_wire.h"
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -62,8 +65,9 @@ typedef struct {
     void *ctx, *zap, *sync, *admin;
     sqlite3 *db;
     dn_ingest_t *ingest;
+    dn_door_t *door;
+    int door_sync, door_admin; /* the sockets' indexes in the door */
     s_limit_t limits[DN_ENROLL_LIMIT_PEERS];
-    s_limit_t everyone; /* all peers together */
     long commits_left; /* test hook: exit after this many commits, -1 = never */
     s_reply_t replies[DN_GROUP_MAX];
     int n_replies;
@@ -300,6 +304,16 @@ static void s_note_agent_partner(s_server_t *self, const dn_registry_site_t *sit
     dn_log_warn("site %s: %s", site->code, detail);
 }
 
+/*  1 if text has the shape of an enrollment token (dn_registry).  */
+static int s_token_shaped(const char *text)
+{
+    size_t n = 0;
+    for (; text[n]; n++)
+        if (!((text[n] >= '0' && text[n] <= '9') || (text[n] >= 'a' && text[n] <= 'f')))
+            return 0;
+    return n == DN_TOKEN_TEXT_LEN;
+}
+
 static void s_on_enroll(s_server_t *self, const char *user, const char *address,
                         const Dealernet__EnrollRequest *m, uint8_t **body, size_t *len)
 {
@@ -325,22 +339,39 @@ static void s_on_enroll(s_server_t *self, const char *user, const char *address,
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL, "bad user id", 0, body, len);
         return;
     }
+    /* A token that cannot be one costs nothing: no lookup, no failure
+       counted against the address (a clerk's bad paste is not an attack).  */
+    if (!s_token_shaped(m->token)) {
+        static dn_log_limit_t shape = {"malformed enrollment tokens", 0, 0, 0, NULL};
+        dn_refusal_count(DN_REFUSAL_ENROLL);
+        dn_log_warn_limited(&shape, "enrollment refused for site %s from %s: malformed token",
+                            m->site, address);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_BAD_TOKEN,
+                       "this is not an enrollment token (32 hex digits): copy it again "
+                       "from headquarters",
+                       0, body, len);
+        return;
+    }
     /* Tokens carry 128 random bits, so guessing is hopeless; limiting the
-       failures per address and overall keeps it so, and makes a try visible.  */
-    if (s_limited(peer, DN_ENROLL_LIMIT_PER_PEER, now) ||
-        s_limited(&self->everyone, DN_ENROLL_LIMIT_ALL, now)) {
+       failures per address keeps it so, and makes a try visible.  There is
+       no limit over all addresses: it would add nothing against guessing
+       and let anyone lock every shop out.  */
+    if (s_limited(peer, DN_ENROLL_LIMIT_PER_PEER, now)) {
         static dn_log_limit_t limited = {"rate-limited enrollments", 0, 0, 0, NULL};
+        dn_refusal_count(DN_REFUSAL_ENROLL_RATE);
         dn_log_warn_limited(&limited,
                             "enrollment rate limit: refused an attempt for site %s from %s "
-                            "(%d failures from it, %d overall, this minute)",
-                            m->site, address, peer->failures, self->everyone.failures);
+                            "(%d failures from it this minute)",
+                            m->site, address, peer->failures);
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED,
-                       "too many failed enrollments: wait a minute", 0, body, len);
+                       "too many failed enrollments from this address: wait a minute", 0,
+                       body, len);
         return;
     }
     /* An agent keeping its books in another currency than the network's
        is refused before the token is used: it costs the shop nothing.  */
     if (m->currency && (rc = s_check_currency(self, m->currency, why, sizeof why)) != 0) {
+        dn_refusal_count(DN_REFUSAL_ENROLL);
         dn_log_warn("enrollment refused for site %s from %s: %s", m->site, address, why);
         s_pack_refused(rc == DN_ECURRENCY ? DEALERNET__REFUSE_CODE__REFUSE_MISMATCH
                                           : DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
@@ -363,7 +394,7 @@ static void s_on_enroll(s_server_t *self, const char *user, const char *address,
     }
     if (rc != DN_EDB) {
         peer->failures++;
-        self->everyone.failures++;
+        dn_refusal_count(DN_REFUSAL_ENROLL);
     }
     Dealernet__RefuseCode code = DEALERNET__REFUSE_CODE__REFUSE_INTERNAL;
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -455,9 +486,10 @@ static int s_sync_one(s_server_t *self)
     char user[DN_USER_SIZE] = "", why[DN_WHY_SIZE];
     uint8_t *body = NULL;
     size_t len = 0;
-    int more = 0, extra = 0, wrote = 0, rc;
+    int more = 0, extra = 0, wrote = 0, proven = 0, rc;
     size_t more_size = sizeof more;
     dn_registry_site_t site;
+    static dn_log_limit_t malformed = {"malformed sync messages", 0, 0, 0, NULL};
 
     zmq_msg_init(&identity);
     if (zmq_msg_recv(&identity, self->sync, ZMQ_DONTWAIT) < 0) {
@@ -483,26 +515,36 @@ static int s_sync_one(s_server_t *self)
         extra = 1;
     }
 
-    if (extra)
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
-                       "a sync message is exactly one frame", 0, &body, &len);
-    else if ((rc = dn_wire_sync_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &msg,
-                                       why, sizeof why)) == DN_ENOMEM)
+    const char *peer = zmq_msg_gets(&frame, "Peer-Address");
+    if (!peer)
+        peer = "unknown";
+    if (extra) {
+        snprintf(why, sizeof why, "a sync message is exactly one frame");
+        rc = DN_EPROTO;
+    } else {
+        rc = dn_wire_sync_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &msg, why,
+                                 sizeof why);
+    }
+    if (rc == DN_ENOMEM) {
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
                        "the server is short of memory; retry later", 0, &body, &len);
-    else if (rc)
+    } else if (rc) {
+        dn_refusal_count(DN_REFUSAL_MALFORMED);
+        dn_log_warn_limited(&malformed, "malformed sync message from %s%s (%s): %s",
+                            user[0] == '?' ? "unknown key " : "",
+                            user[0] == '?' || user[0] == '!' ? user + 1 : user, peer, why);
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, why, 0, &body, &len);
-    else if (user[0] == '?') {
+    } else if (user[0] == '?') {
         if (msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_ENROLL) {
             s_flush(self); /* enrollment commits on its own */
-            const char *peer = zmq_msg_gets(&frame, "Peer-Address");
-            s_on_enroll(self, user, peer ? peer : "unknown", msg->enroll, &body, &len);
+            s_on_enroll(self, user, peer, msg->enroll, &body, &len);
         } else {
             static dn_log_limit_t unknown = {"messages from unknown keys", 0, 0, 0, NULL};
+            dn_refusal_count(DN_REFUSAL_UNKNOWN_KEY);
             dn_log_warn_limited(&unknown,
-                                "unknown key %s sent a %s message: refused (it may only "
-                                "enroll)",
-                                user + 1,
+                                "unknown key %s (%s) sent a %s message: refused (it may "
+                                "only enroll)",
+                                user + 1, peer,
                                 msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_PUSH
                                     ? "push"
                                     : "non-enrollment");
@@ -513,7 +555,9 @@ static int s_sync_one(s_server_t *self)
         }
     } else if (user[0] == '!') {
         static dn_log_limit_t revoked = {"messages from revoked sites", 0, 0, 0, NULL};
-        dn_log_warn_limited(&revoked, "revoked site %s tried to sync: refused", user + 1);
+        dn_refusal_count(DN_REFUSAL_REVOKED);
+        dn_log_warn_limited(&revoked, "revoked site %s (%s) tried to sync: refused",
+                            user + 1, peer);
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_REVOKED,
                        "this site was revoked by headquarters", 0, &body, &len);
     } else if ((rc = dn_registry_site_get(self->db, user, &site)) != 0 &&
@@ -525,6 +569,7 @@ static int s_sync_one(s_server_t *self)
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED,
                        "this key's site is not enrolled", 0, &body, &len);
     } else {
+        proven = 1; /* an enrolled site's key: no longer a stranger at the door */
         switch (msg->body_case) {
         case DEALERNET__SYNC_MESSAGE__BODY_HELLO:
             s_on_hello(self, &site, msg->hello, &body, &len);
@@ -543,6 +588,7 @@ static int s_sync_one(s_server_t *self)
                            "agents send hello, push or enroll only", 0, &body, &len);
         }
     }
+    dn_door_seen(self->door, self->door_sync, zmq_msg_get(&frame, ZMQ_SRCFD), proven);
     dn_wire_sync_free(&msg);
     zmq_msg_close(&frame);
     s_queue(self, &identity, body, len, wrote);
@@ -581,6 +627,9 @@ static void s_admin_one(s_server_t *self)
        there is no well-formed peer to answer.  */
     if (n == 3 && zmq_msg_size(&frames[1]) == 0) {
         const char *admin = zmq_msg_gets(&frames[2], "User-Id");
+        /* ZAP lets only HQ admin keys in here */
+        dn_door_seen(self->door, self->door_admin, zmq_msg_get(&frames[2], ZMQ_SRCFD),
+                     admin != NULL);
         uint8_t *reply = NULL;
         size_t reply_len = 0;
         if (admin && dn_admin_handle(self->db, admin, zmq_msg_data(&frames[2]),
@@ -591,7 +640,10 @@ static void s_admin_one(s_server_t *self)
         }
         free(reply);
     } else if (n > 0) {
-        dn_log_warn("admin socket: dropped a message that is not a REQ request");
+        static dn_log_limit_t dropped = {"malformed admin messages", 0, 0, 0, NULL};
+        dn_refusal_count(DN_REFUSAL_ADMIN);
+        dn_log_warn_limited(&dropped,
+                            "admin socket: dropped a message that is not a REQ request");
     }
     for (int i = 0; i < n && i < 3; i++)
         zmq_msg_close(&frames[i]);
@@ -599,8 +651,38 @@ static void s_admin_one(s_server_t *self)
 
 /* -- the loop ------------------------------------------------------------- */
 
+/*  Raises the soft limit on descriptors to the hard one (at most
+    DN_SERVER_MAX_FILES): every shop syncing at once holds one, and the
+    default soft limit of 1,024 is there for select(2), which neither
+    libzmq nor the server uses.  Logs what there is and what strangers may
+    take of it (dn_door).  */
+static void s_descriptors(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = rl.rlim_max < DN_SERVER_MAX_FILES ? rl.rlim_max : DN_SERVER_MAX_FILES;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    dn_log_info("descriptors: at most %llu; connections without an enrolled key: at most "
+                "%d on the sync socket (%d from one address) and %d on the admin socket, "
+                "each for %d s",
+                (unsigned long long)rl.rlim_cur, DN_DOOR_SYNC_TOTAL,
+                DN_DOOR_SYNC_PER_ADDRESS, DN_DOOR_ADMIN_TOTAL, DN_DOOR_STRANGER_MS / 1000);
+    if (rl.rlim_cur < (rlim_t)(4 * (DN_DOOR_SYNC_TOTAL + DN_DOOR_ADMIN_TOTAL)))
+        dn_log_warn("descriptors: a limit of %llu leaves little room for shops once "
+                    "strangers hold theirs: set LimitNOFILE=65536 in the unit",
+                    (unsigned long long)rl.rlim_cur);
+}
+
+/*  A CURVE ROUTER bound at endpoint, watched by the door with its caps;
+    *index is set to its index there.  */
 static void *s_router(s_server_t *self, const char *secret, const char *domain,
-                      int max_bytes, int hwm, const char *endpoint)
+                      int max_bytes, int hwm, const char *endpoint, int per_address,
+                      int total, int *index)
 {
     void *sock = zmq_socket(self->ctx, ZMQ_ROUTER);
     int one = 1, linger = DN_SERVER_LINGER_MS, handshake = DN_SERVER_HANDSHAKE_MS;
@@ -614,6 +696,7 @@ static void *s_router(s_server_t *self, const char *secret, const char *domain,
         zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_setsockopt(sock, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake) ||
+        (*index = dn_door_watch(self->door, sock, domain, per_address, total)) < 0 ||
         zmq_bind(sock, endpoint) != 0) {
         dn_log_error("cannot listen on %s: %s", endpoint, zmq_strerror(errno));
         zmq_close(sock);
@@ -656,10 +739,12 @@ int dn_server_run(const dn_server_config_t *config)
 
     self.ingest = dn_ingest_new(self.db);
     self.ctx = config->ctx ? config->ctx : zmq_ctx_new();
+    self.door = self.ctx ? dn_door_new(self.ctx) : NULL;
+    s_descriptors();
     rc = DN_EIO;
     /* The ZAP handler first, answering as it should, or nothing: without a
        handler bound in the context libzmq lets every CURVE client in.  */
-    if (self.ingest && self.ctx) {
+    if (self.ingest && self.ctx && self.door) {
         char why[DN_WHY_SIZE] = "it cannot be bound at " DN_ZAP_ENDPOINT;
         if (!(self.zap = dn_zap_bind(self.ctx)) ||
             dn_zap_selfcheck(self.ctx, self.zap, self.db, why, sizeof why) != 0) {
@@ -670,10 +755,14 @@ int dn_server_run(const dn_server_config_t *config)
         } else {
             dn_log_info("ZAP handler at %s passed its self-check", DN_ZAP_ENDPOINT);
             if ((self.sync = s_router(&self, key.secret_z85, DN_ZAP_DOMAIN_SYNC,
-                                      DN_MAX_SYNC_MSG_BYTES, DN_SYNC_WINDOW + 2,
-                                      sync_ep)) &&
+                                      DN_MAX_SYNC_MSG_BYTES, DN_SYNC_WINDOW + 2, sync_ep,
+                                      DN_DOOR_SYNC_PER_ADDRESS, DN_DOOR_SYNC_TOTAL,
+                                      &self.door_sync)) &&
                 (self.admin = s_router(&self, key.secret_z85, DN_ZAP_DOMAIN_ADMIN,
-                                       DN_MAX_ADMIN_REQUEST_BYTES, 16, admin_ep)))
+                                       DN_MAX_ADMIN_REQUEST_BYTES, 16, admin_ep,
+                                       DN_DOOR_ADMIN_PER_ADDRESS, DN_DOOR_ADMIN_TOTAL,
+                                       &self.door_admin)) &&
+                dn_door_start(self.door) == 0)
                 rc = 0;
         }
     }
@@ -706,6 +795,7 @@ int dn_server_run(const dn_server_config_t *config)
         dn_log_limits_flush(1);
         dn_log_info("stopping");
     }
+    dn_door_destroy(&self.door); /* before the sockets it watches close */
     if (self.sync)
         zmq_close(self.sync);
     if (self.admin)

@@ -17,9 +17,9 @@
 #define DN_SYNC_WINDOW       4   /* batches an agent may have in flight */
 #define DN_GROUP_MAX         64  /* sync messages applied in one commit */
 #define DN_SERVER_LINGER_MS  1000
+#define DN_SERVER_MAX_FILES  65536 /* the soft descriptor limit is raised to this */
 #define DN_ENROLL_WINDOW_MS  60000 /* failed enrollments are counted per minute */
-#define DN_ENROLL_LIMIT_PER_PEER 10 /* ... per peer address */
-#define DN_ENROLL_LIMIT_ALL  100    /* ... and overall */
+#define DN_ENROLL_LIMIT_PER_PEER 10 /* ... per peer address (none overall: dn_server.c) */
 #define DN_ENROLL_LIMIT_PEERS 256   /* addresses remembered */
 
 typedef struct {

@@ -68,6 +68,11 @@ int dn_zap_handle(void *zap, sqlite3 *db)
         return 0; /* REP must answer, but there is no request id to answer */
     if (n != DN_ZAP_FRAMES || strcmp(frame[0], "1.0") != 0 ||
         strcmp(frame[5], "CURVE") != 0 || len[6] != DN_CURVE_KEY_BYTES) {
+        static dn_log_limit_t curve = {"handshakes without CURVE", 0, 0, 0, NULL};
+        if (n < 4 || strcmp(frame[3], DN_ZAP_SELFCHECK_FROM) != 0)
+            dn_log_warn_limited(&curve, "refused a handshake without CURVE (mechanism %s, "
+                                        "from %s)",
+                                n > 5 ? frame[5] : "?", n > 3 ? frame[3] : "?");
         s_reply(zap, frame[1], len[1], "400", "only CURVE is accepted", "");
         return 0;
     }
@@ -106,8 +111,14 @@ int dn_zap_handle(void *zap, sqlite3 *db)
         dn_curve_encode((const uint8_t *)frame[6], user + 1);
         s_reply(zap, frame[1], len[1], "200", "OK", user);
         break;
-    default:
+    default: {
+        static dn_log_limit_t admin = {"HQ keys on the sync socket", 0, 0, 0, NULL};
+        dn_log_warn_limited(&admin,
+                            "sync socket: refused HQ admin key %s (from %s): admin keys "
+                            "do not sync; is dealernet-hq pointed at the sync port?",
+                            name, frame[3]);
         s_reply(zap, frame[1], len[1], "400", "admin keys do not sync", "");
+    }
     }
     return 0;
 }

@@ -11,8 +11,8 @@
 # each site's applied seq and chain head).  The test fails if any line says
 # accepted > 0 or attempts 0, or if a control fails: the untouched batch
 # after the bit flips and truncated signatures, A's own batch after the
-# other-site attacks, the right token after the brute force (once the
-# limit has passed, with a restarted server), and the server starting
+# other-site attacks, the right token from the shop's own address right
+# after the brute force, and the server starting
 # normally after it refused to start without ZAP.
 #
 #   1  unknown key           never-enrolled keys: admin handshake (ZAP 400),
@@ -30,8 +30,10 @@
 #                            signature malleated to S + k*L (k = 1..7)
 #   8  replayed batch        every range of the acked events: no new row
 #   9  seq below HWM         new content under every applied seq (TAMPER)
-#  10  token brute force     11 source addresses: per-address and overall
-#                            limits, every limited refusal logged
+#  10  token brute force     50 source addresses: the per-address limit,
+#                            every limited refusal logged; then the shop
+#                            enrolls from its own address at once (no
+#                            overall limit can lock it out)
 #  11  ZAP before accept     unknown keys hammer both ports while the
 #                            server starts (ZAP self-check before binding)
 #  12  server without ZAP    ZAP endpoint taken in the server's context
@@ -269,19 +271,27 @@ check_has "race: ZAP self-checked before serving" "passed its self-check" "$SRV_
 check "race: the self-check line comes before 'serving'" "passed its self-check" \
     "$(grep -oE 'passed its self-check|info: serving:' "$SRV_LOG" | head -n 1)"
 
-# -- 10. enrollment token brute force (a fresh server: the limits start empty) --------
-ADDRS=127.0.0.1
-i=2
-while [ "$i" -le 11 ]; do
+# -- 10. enrollment token brute force and lockout (a fresh server: limits empty) ------
+# 50 source addresses, 127.0.0.2 to .51, each until it is limited: 20 wrong
+# tokens each (10 refused as such, 10 for the rate), 1,000 in all, and a
+# malformed one each.  Then, within the same minute, the shop enrolls with the
+# right token from 127.0.0.1: no limit over all addresses may lock it out.
+ADDRS=127.0.0.2
+i=3
+while [ "$i" -le 51 ]; do
     ADDRS="$ADDRS,127.0.0.$i"
     i=$((i + 1))
 done
 attack --token "$TOKEN_C" --site SHOPC --addrs "$ADDRS" brute-force
 LIMITED=$(sed -n 's/.*rate-limited \([0-9]*\)$/\1/p' "$OUT")
-check "brute force: 100 wrong tokens checked and logged (the overall limit)" 100 \
-    "$(grep -c 'enrollment refused for site SHOPC' "$SRV_LOG" || true)"
+BAD=$(sed -n 's/^dn_attack: lockout: \([0-9]*\) bad tokens from 50 addresses$/\1/p' "$ERR")
+check "brute force: 10 wrong tokens checked from each address, 500 in all" 500 \
+    "$(grep -c 'enrollment refused for site SHOPC from .*: enrollment token not recognised' "$SRV_LOG" || true)"
 check "brute force: SHOPC not enrolled" 0 "$(site_field SHOPC enrolled)"
-# the control: the right token was refused for the rate only
+enroll "$C" "$TOKEN_C"
+check "lockout: the shop enrolls at once from its own address (control)" 0 "$rc"
+check "lockout: 1000 bad tokens sent" 1000 "${BAD:-0}"
+echo "security: enrolment lockout: ${BAD:-0} bad tokens from 50 addresses, honest enrolment $([ "$rc" -eq 0 ] && echo ok || echo REFUSED)"
 server_stop
 # Each limited refusal is logged, the 21st and later of a minute as a count
 # (a peer must not fill the disk), written at the latest when the server stops.
@@ -292,9 +302,9 @@ check "brute force: every limited refusal logged, as a line or in the count" \
     "${LIMITED:-none}" "$((LINES + MORE))"
 check "brute force: at most 20 lines a minute of them" yes \
     "$([ "$LINES" -le 20 ] && [ "$LINES" -ge 1 ] && echo yes || echo no)"
+check_has "brute force: the minute's refusals are summed up" "refusals in the last minute: " \
+    "$SRV_LOG"
 server_start
-enroll "$C" "$TOKEN_C"
-check "brute force: the same right token enrolls once the limit is gone (control)" 0 "$rc"
 
 # -- 12. no ZAP handler, no server ------------------------------------------------
 server_stop

@@ -843,8 +843,8 @@ static void test_malformed_request(void **state)
     assert_non_null(big);
     s_handle(fx->db, big, DN_MAX_ADMIN_REQUEST_BYTES + 1, &r);
     s_expect_error(&r, 65,
-                   "malformed admin request: message is 1048577 bytes, at most "
-                   "1048576");
+                   "malformed admin request: message is 262145 bytes, at most "
+                   "262144");
     free(big);
 }
 

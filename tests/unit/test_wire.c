@@ -1132,9 +1132,9 @@ static void s_text_of(sx_t *x, char c, size_t n)
     X(push_501_events, S_PUSH, "batch has 501 events", s_batch_events(x, 501, 5))        \
     X(push_event_big, S_PUSH, "batch event 2 is 65537 bytes",                            \
       x->events[1].len = DN_MAX_EVENT_BYTES + 1)                                         \
-    X(push_total_big, S_PUSH, "batch events total 1048577 bytes",                        \
-      s_batch_events(x, 17, DN_MAX_EVENT_BYTES);                                         \
-      x->events[16].len = 1)                                                             \
+    X(push_total_big, S_PUSH, "batch events total 262145 bytes",                        \
+      s_batch_events(x, 5, DN_MAX_EVENT_BYTES);                                          \
+      x->events[4].len = 1)                                                             \
     X(push_head_missing, S_PUSH, "batch chain head", x->push.has_chain_head = 0)         \
     X(push_head_short, S_PUSH, "batch chain head", x->push.chain_head.len = 31)          \
     X(push_sig_missing, S_PUSH, "batch signature", x->push.has_signature = 0)            \
@@ -1290,12 +1290,12 @@ static void test_sync_edges_accepted(void **state)
     x->welcome.server_clock_ms = T_MAX_MS;
     s_sync_assert_valid(x);
 
-    s_sync_fixture(x, S_PUSH); /* 500 events; 16 x 64 KiB = exactly 1 MiB */
+    s_sync_fixture(x, S_PUSH); /* 500 events; 4 x 64 KiB = exactly 256 KiB */
     x->push.first_seq = (uint64_t)INT64_MAX - DN_MAX_BATCH_EVENTS;
     s_batch_events(x, DN_MAX_BATCH_EVENTS, 1);
     s_sync_assert_valid(x);
-    s_batch_events(x, 16, DN_MAX_EVENT_BYTES);
-    assert_int_equal(16 * DN_MAX_EVENT_BYTES, DN_MAX_BATCH_BYTES);
+    s_batch_events(x, 4, DN_MAX_EVENT_BYTES);
+    assert_int_equal(4 * DN_MAX_EVENT_BYTES, DN_MAX_BATCH_BYTES);
     s_sync_assert_valid(x);
 
     s_sync_fixture(x, S_ACK);
@@ -1480,7 +1480,7 @@ static void test_sync_unpack_bytes(void **state)
     s_assert_sync_refused(big, DN_MAX_SYNC_MSG_BYTES, DN_EPROTO,
                           "sync message has unknown fields");
     s_assert_sync_refused(big, DN_MAX_SYNC_MSG_BYTES + 1, DN_ETOOBIG,
-                          "message is 1114113 bytes, at most 1114112");
+                          "message is 327681 bytes, at most 327680");
     free(big);
     s_sx_destroy(x);
 }
@@ -1715,8 +1715,8 @@ static void test_admin_bytes_and_sizes(void **state)
     assert_null(reply);
     assert_string_equal(why, "message is not a well-formed AdminReply");
 
-    /* a request with a 1 MiB argument is too big to send: 2 (protocol)
-       + 10 (command) + 1 + 3 + (6 + 1 + 3 + 1048576) = 1048602 bytes */
+    /* a request with a 256 KiB argument is too big to send: 2 (protocol)
+       + 10 (command) + 1 + 3 + (6 + 1 + 3 + 262144) = 262170 bytes */
     char *value = malloc(DN_MAX_ADMIN_REQUEST_BYTES + 1);
     assert_non_null(value);
     memset(value, 'v', DN_MAX_ADMIN_REQUEST_BYTES);
@@ -1728,7 +1728,7 @@ static void test_admin_bytes_and_sizes(void **state)
     assert_int_equal(dn_wire_admin_request_pack(&a->req, &buf, &len, why, sizeof why),
                      DN_ETOOBIG);
     assert_string_equal((const char *)buf, "untouched");
-    assert_string_equal(why, "message is 1048602 bytes, at most 1048576");
+    assert_string_equal(why, "message is 262170 bytes, at most 262144");
     free(value);
 
     /* received: the bound is inclusive */
@@ -1746,7 +1746,7 @@ static void test_admin_bytes_and_sizes(void **state)
                                                   &req, why, sizeof why),
                      DN_ETOOBIG);
     assert_null(req);
-    assert_string_equal(why, "message is 1048577 bytes, at most 1048576");
+    assert_string_equal(why, "message is 262145 bytes, at most 262144");
     free(big);
 
     /* a reply of 64 MiB of JSON is too big: 2 + 1 + 4 + 67108864 */
@@ -2306,22 +2306,22 @@ static void test_scan_counts(void **state)
         bb_raw(&inner, "\x12\x00", 2);
     bb_field(&bb, 3, inner.b, inner.n);
     s_assert_sync_refused(bb.b, bb.n, DN_ETOOBIG,
-                          "message is 2000004 bytes, at most 1114112");
+                          "message is 2000004 bytes, at most 327680");
     bb.n = 0;
-    bb_field(&bb, 3, inner.b, 2 * 557000);
+    bb_field(&bb, 3, inner.b, 2 * 160000);
     assert_true(bb.n <= DN_MAX_SYNC_MSG_BYTES);
     s_assert_sync_refused(bb.b, bb.n, DN_EPROTO,
-                          "batch has 557000 events, expected 1 to 500");
+                          "batch has 160000 events, expected 1 to 500");
 
-    /* AdminRequest: 524,000 empty arguments in 1 MiB */
-    for (size_t i = 0; i < 524000; i++)
+    /* AdminRequest: 131,000 empty arguments in 256 KiB */
+    for (size_t i = 0; i < 131000; i++)
         inner.b[2 * i] = 0x1a;
     Dealernet__AdminRequest *r = NULL;
     assert_int_equal(
-        dn_wire_admin_request_unpack(inner.b, 2 * 524000, &r, why, sizeof why),
+        dn_wire_admin_request_unpack(inner.b, 2 * 131000, &r, why, sizeof why),
         DN_EPROTO);
     assert_null(r);
-    assert_string_equal(why, "admin request has 524000 arguments, at most 32");
+    assert_string_equal(why, "admin request has 131000 arguments, at most 32");
 
     /* Sale and Refund: 32,700 empty lines fill an event */
     for (size_t i = 0; i < 32700; i++)

@@ -1,0 +1,64 @@
+/*  dn_refusal -- what the server refused, counted by kind.
+
+    Every kind of traffic the server turns away -- at the door (dn_door),
+    in the CURVE handshake (ZAP, the socket monitor) or once a message is
+    read -- is counted here, so that an operator can see an attack that the
+    rate-limited log lines only sample: the server writes one line a minute
+    with the kinds that moved in it and their totals since it started.  Each call site also writes its own
+    rate-limited warning (dn_log_warn_limited) with the peer and the reason.
+
+    The counters are process-wide and atomic: the server's loop and its door
+    thread both count.
+*/
+#ifndef DN_REFUSAL_H
+#define DN_REFUSAL_H
+
+#include <stdint.h>
+
+/*  X(kind, name, text): the name is what the minute's summary line says;
+    the text is the README's wording.  */
+#define DN_REFUSALS(X)                                                                   \
+    X(DN_REFUSAL_DEADLINE, "deadline",                                                   \
+      "connections closed: no enrolled key shown within the deadline")                   \
+    X(DN_REFUSAL_ADDRESS, "per_address",                                                 \
+      "connections closed: too many unproven from one address")                          \
+    X(DN_REFUSAL_FULL, "full", "connections closed: too many unproven in all")           \
+    X(DN_REFUSAL_SILENT, "silent",                                                       \
+      "connections ended before a whole message (frame over the limit, dropped link)")   \
+    X(DN_REFUSAL_ACCEPT, "accept_failed",                                                \
+      "connections the system could not accept (descriptor limit)")                      \
+    X(DN_REFUSAL_MECHANISM, "handshake_protocol",                                        \
+      "handshakes refused: not ZMTP 3 with CURVE (NULL, PLAIN, garbage)")                \
+    X(DN_REFUSAL_UNFINISHED, "handshake_unfinished",                                     \
+      "handshakes not finished (timeout or dropped)")                                    \
+    X(DN_REFUSAL_ZAP, "handshake_key", "handshakes refused by ZAP (key not allowed here)") \
+    X(DN_REFUSAL_MALFORMED, "malformed", "sync messages refused as malformed")           \
+    X(DN_REFUSAL_UNKNOWN_KEY, "unknown_key",                                             \
+      "messages from keys not enrolled (other than enrolment)")                          \
+    X(DN_REFUSAL_REVOKED, "revoked", "messages from revoked sites")                      \
+    X(DN_REFUSAL_ENROLL, "enrolment", "enrolments refused (token, site or currency)")    \
+    X(DN_REFUSAL_ENROLL_RATE, "enrolment_rate",                                          \
+      "enrolments refused for the rate (10 failures a minute from one address)")         \
+    X(DN_REFUSAL_ADMIN, "admin_malformed", "admin messages that are not REQ requests")
+
+#define DN_REFUSAL_ENUM(kind, name, text) kind,
+typedef enum { DN_REFUSALS(DN_REFUSAL_ENUM) DN_REFUSAL_KINDS } dn_refusal_t;
+#undef DN_REFUSAL_ENUM
+
+/*  Counts one refusal of kind.  */
+void dn_refusal_count(dn_refusal_t kind);
+
+/*  The count of kind since the process started.  */
+int64_t dn_refusal_total(dn_refusal_t kind);
+
+/*  The kind's name and wording (see DN_REFUSALS).  */
+const char *dn_refusal_name(dn_refusal_t kind);
+const char *dn_refusal_text(dn_refusal_t kind);
+
+/*  Writes one warning line with the kinds counted since the previous call
+    that counted any ("refusals in the last minute: deadline 12 (40 since
+    start), handshake_key 3 (3 since start)"), nothing when none moved.  For one thread (the door's,
+    once a minute).  */
+void dn_refusal_summary(void);
+
+#endif
