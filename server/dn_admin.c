@@ -19,6 +19,7 @@
 #include "dn_log.h"
 #include "dn_money.h"
 #include "dn_plan.h"
+#include "dn_refusal.h"
 #include "dn_registry.h"
 #include "dn_report.h"
 #include "dn_time.h"
@@ -349,6 +350,41 @@ static int s_period_list(s_ctx_t *ctx, json_t **result)
     return dn_ledger_period_list(ctx->db, ctx->now_ms, result);
 }
 
+/* -- refusals --------------------------------------------------------------- */
+
+/*  What the server refused since it started, by kind, and the door's
+    strangers now: from the process's counters (dn_refusal), not the
+    database.  */
+static int s_refusals(s_ctx_t *ctx, json_t **result)
+{
+    json_t *rows = json_array();
+    int strangers;
+    const char *port;
+    (void)ctx;
+    for (int k = 0; rows && k < DN_REFUSAL_KINDS; k++)
+        if (json_array_append_new(
+                rows, json_pack("{s:s, s:I, s:s}", "kind", dn_refusal_name((dn_refusal_t)k),
+                                "count", (json_int_t)dn_refusal_total((dn_refusal_t)k),
+                                "what", dn_refusal_text((dn_refusal_t)k))))
+            goto oom;
+    for (int i = 0; rows && (port = dn_refusal_port(i, &strangers)) != NULL; i++) {
+        char kind[48], what[96];
+        snprintf(kind, sizeof kind, "strangers_%s", port);
+        snprintf(what, sizeof what,
+                 "connections on the %s port without a proven key, now", port);
+        if (json_array_append_new(rows, json_pack("{s:s, s:I, s:s}", "kind", kind, "count",
+                                                  (json_int_t)strangers, "what", what)))
+            goto oom;
+    }
+    if (!rows)
+        return DN_ENOMEM;
+    *result = rows;
+    return 0;
+oom:
+    json_decref(rows);
+    return DN_ENOMEM;
+}
+
 /* -- exceptions ------------------------------------------------------------- */
 
 static int s_exceptions(s_ctx_t *ctx, json_t **result)
@@ -669,6 +705,7 @@ static const s_command_t s_commands[] = {
     {"payout", {"partner", "amount", "ref"}, s_payout},
     {"verify", {NULL}, s_verify},
     {"exception.list", {"?all"}, s_exceptions},
+    {"refusals", {NULL}, s_refusals},
     {"exception.resolve",
      {"id", "reason", "?post", "?dismiss", "?accept", "?ack", "?seller"},
      s_exception_resolve},

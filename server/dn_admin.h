@@ -100,6 +100,12 @@
                                                default 10), or member's
                                                (a phone) referral tree
       report.sites                          -> dn_report_sites at now
+      refusals                              -> [{"kind", "count", "what"}]: what
+                                               this server process refused since
+                                               it started, by kind (dn_refusal),
+                                               then "strangers_sync" /
+                                               "strangers_admin": the door's
+                                               unproven connections now
       exception.list all?                   -> dn_facts_list (all "1": the
                                                resolved ones too)
       exception.resolve id reason post? dismiss? accept? ack? seller?

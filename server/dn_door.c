@@ -367,6 +367,8 @@ static void *s_run(void *arg)
                     s_event(door, k, event, value);
         }
         s_deadlines(door, dn_time_now_ms());
+        for (int k = 0; k < door->n_watch; k++)
+            dn_refusal_set_strangers(door->watch[k].name, door->watch[k].n_strangers);
         pthread_mutex_unlock(&door->lock);
         if (dn_time_now_ms() / 60000 != minute) {
             minute = dn_time_now_ms() / 60000;

@@ -4,6 +4,7 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Atomic int64_t s_totals[DN_REFUSAL_KINDS];
 static int64_t s_summed[DN_REFUSAL_KINDS]; /* the totals at the last summary */
@@ -34,6 +35,36 @@ const char *dn_refusal_name(dn_refusal_t kind)
 const char *dn_refusal_text(dn_refusal_t kind)
 {
     return kind >= 0 && kind < DN_REFUSAL_KINDS ? s_texts[kind] : "?";
+}
+
+static struct {
+    char name[16];
+    _Atomic int strangers;
+} s_ports[DN_REFUSAL_PORTS];
+static _Atomic int s_n_ports;
+
+void dn_refusal_set_strangers(const char *port, int strangers)
+{
+    int n = atomic_load(&s_n_ports), i = 0;
+    while (i < n && strcmp(s_ports[i].name, port) != 0)
+        i++;
+    if (i == n) { /* a new port: only the door's thread adds them */
+        if (n == DN_REFUSAL_PORTS)
+            return;
+        snprintf(s_ports[i].name, sizeof s_ports[i].name, "%s", port);
+        atomic_store(&s_ports[i].strangers, strangers);
+        atomic_store(&s_n_ports, n + 1);
+        return;
+    }
+    atomic_store(&s_ports[i].strangers, strangers);
+}
+
+const char *dn_refusal_port(int i, int *strangers)
+{
+    if (i < 0 || i >= atomic_load(&s_n_ports))
+        return NULL;
+    *strangers = atomic_load(&s_ports[i].strangers);
+    return s_ports[i].name;
 }
 
 void dn_refusal_summary(void)

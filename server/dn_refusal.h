@@ -4,7 +4,8 @@
     in the CURVE handshake (ZAP, the socket monitor) or once a message is
     read -- is counted here, so that an operator can see an attack that the
     rate-limited log lines only sample: the server writes one line a minute
-    with the kinds that moved in it and their totals since it started.  Each call site also writes its own
+    with the kinds that moved in it and their totals since it started, and
+    `dealernet-hq refusals` reads the totals and the door's strangers now.  Each call site also writes its own
     rate-limited warning (dn_log_warn_limited) with the peer and the reason.
 
     The counters are process-wide and atomic: the server's loop and its door
@@ -54,6 +55,15 @@ int64_t dn_refusal_total(dn_refusal_t kind);
 /*  The kind's name and wording (see DN_REFUSALS).  */
 const char *dn_refusal_name(dn_refusal_t kind);
 const char *dn_refusal_text(dn_refusal_t kind);
+
+/*  The door's strangers now on port ("sync", "admin"): set by the door
+    after each round of events, read by `dealernet-hq refusals`.  Ports
+    beyond DN_REFUSAL_PORTS are not kept.  */
+#define DN_REFUSAL_PORTS 4
+void dn_refusal_set_strangers(const char *port, int strangers);
+
+/*  The i-th port known (its name, or NULL past the last) and its strangers.  */
+const char *dn_refusal_port(int i, int *strangers);
 
 /*  Writes one warning line with the kinds counted since the previous call
     that counted any ("refusals in the last minute: deadline 12 (40 since

@@ -1640,6 +1640,20 @@ static const s_command_t s_commands[] = {
      S_LISTING,
      0,
      NULL},
+    {"refusals",
+     "refusals",
+     "[--json|--csv]",
+     "What the running server refused since it started, by kind (connections\n"
+     "the door closed, handshakes, malformed messages, unknown keys, revoked\n"
+     "sites, enrolments), and the connections without a proven key it holds\n"
+     "now on each port.  The server also logs the minute's counts once a\n"
+     "minute in which any moved.\n",
+     {{NULL}},
+     {{NULL}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
     {"sites",
      "report.sites",
      "[--json|--csv]",

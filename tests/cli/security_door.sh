@@ -8,10 +8,12 @@
 # CURVE key that ZAP lets in (an unknown key may enrol), coming back a
 # second after the server closes it:
 #   1. 2,000 idle connections held 15 s: meanwhile the shop's agent (from
-#      127.0.0.1) syncs 5 sales and dealernet-hq lists the sites.  The door
+#      127.0.0.1) syncs 5 sales, dealernet-hq lists the sites and reads the
+#      server's refusals (the door's closings, its strangers now).  The door
 #      keeps at most 16 unproven connections per address and 256 in all, for
 #      at most 10 s each, so the server's descriptors stay under 256 + 32
-#      (admin) + its own 64, and its memory grows by at most 256 x 192 KiB
+#      (admin) + 128 (its own, and connections closed whose end libzmq has
+#      still to read), far from the limit of 1,024, and its memory grows by at most 256 x 192 KiB
 #      (an idle CURVE connection costs libzmq about 40 KiB; the crowd's churn,
 #      some 15,000 connections closed and reopened, costs the allocator more):
 #        security: idle unknown-key connections: 2000 opened, honest sync ok,
@@ -38,7 +40,9 @@ CROWD=$DN_TOOLS/dn_crowd
 SANITIZED=no
 grep -q __asan_init "$SERVER" && SANITIZED=yes
 BOUND_MIB=48 # DN_DOOR_SYNC_TOTAL x 192 KiB
-MAX_FDS=$((256 + 32 + 64))
+# strangers on both ports, the server's own (database, sockets' mailboxes) and
+# connections shut down whose end libzmq's I/O thread has still to read
+MAX_FDS=$((256 + 32 + 128))
 
 ADDRS=127.0.0.2
 i=3
@@ -130,6 +134,21 @@ hq site list
 HQ_OK=no
 [ "$rc" -eq 0 ] && grep -q SHOP1 "$OUT" && HQ_OK=ok
 check "idle: dealernet-hq answers during the crowd" ok "$HQ_OK"
+# refusal_count FILE KIND: the count of KIND in 'dealernet-hq refusals --json'
+refusal_count() {
+    sqlite3 :memory: "SELECT json_extract(value, '\$.count') FROM json_each(readfile('$1'))
+                      WHERE json_extract(value, '\$.kind') = '$2'"
+}
+hq refusals --json
+check "idle: refusals: exit" 0 "$rc"
+cp "$OUT" "$T/refusals.json"
+NOW=$(refusal_count "$T/refusals.json" strangers_sync)
+FULL=$(refusal_count "$T/refusals.json" full)
+echo "idle: dealernet-hq refusals: full ${FULL:-none}, strangers on the sync port now ${NOW:-none}"
+check "idle: refusals: the door closed connections for the total cap" yes \
+    "$([ "${FULL:-0}" -ge 1 ] && echo yes || echo no)"
+check "idle: refusals: strangers now within 256" yes \
+    "$([ -n "$NOW" ] && [ "$NOW" -le 256 ] && echo yes || echo "no (${NOW:-none})")"
 crowd_end
 check "idle: dn_crowd exit" 0 "$CROWD_RC"
 echo "dn_crowd: $(grep '^held' "$CROWD_OUT")"
