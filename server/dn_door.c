@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <zmq.h>
@@ -43,7 +44,7 @@ typedef struct {
     void *sock;    /* the watched socket (the loop's) */
     void *monitor; /* the door's end of its monitor */
     char name[16];
-    int per_address, total;
+    int per_address, total, hard;
     int *strangers; /* their descriptors, oldest first */
     int n_strangers;
     int proven;
@@ -72,6 +73,24 @@ dn_door_t *dn_door_new(void *ctx)
     return door;
 }
 
+/*  How many young strangers may be there at once, lingering ones
+    included: DN_DOOR_YOUNG_FACTOR x total, within a quarter of the
+    descriptors the process may open, and never fewer than total.  */
+static int s_hard(int total)
+{
+    struct rlimit rl;
+    long hard = (long)total * DN_DOOR_YOUNG_FACTOR;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (long)(rl.rlim_cur / 4) < hard)
+        hard = (long)(rl.rlim_cur / 4);
+    return hard < total ? total : (int)hard;
+}
+
+int dn_door_hard(dn_door_t *door, int index)
+{
+    return door && index >= 0 && index < door->n_watch ? door->watch[index].hard : 0;
+}
+
 int dn_door_watch(dn_door_t *door, void *sock, const char *name, int per_address,
                   int total)
 {
@@ -84,8 +103,9 @@ int dn_door_watch(dn_door_t *door, void *sock, const char *name, int per_address
     snprintf(w->name, sizeof w->name, "%s", name);
     w->per_address = per_address;
     w->total = total;
+    w->hard = s_hard(total);
     /* one more than the cap: a new stranger is listed before the oldest goes */
-    if (!(w->strangers = calloc((size_t)total + 1, sizeof *w->strangers)))
+    if (!(w->strangers = calloc((size_t)w->hard + 1, sizeof *w->strangers)))
         return -1;
     snprintf(endpoint, sizeof endpoint, "inproc://dn-door-%p-%d", (void *)door,
              door->n_watch);
@@ -196,6 +216,25 @@ static void s_close(s_watch_t *w, s_conn_t *conns, int i, dn_refusal_t why)
                             why == DN_REFUSAL_ADDRESS ? "from that address" : "in all");
 }
 
+/*  The strangers of w that have lingered past DN_DOOR_GRACE_MS at now:
+    the head of the list, which is oldest first.  */
+static int s_lingering(const s_watch_t *w, const s_conn_t *conns, int64_t now)
+{
+    int n = 0;
+    while (n < w->n_strangers && now - conns[w->strangers[n]].since_ms >= DN_DOOR_GRACE_MS)
+        n++;
+    return n;
+}
+
+/*  The total caps: more than hard strangers, or more than total that have
+    lingered, close the oldest.  */
+static void s_caps(s_watch_t *w, s_conn_t *conns, int64_t now)
+{
+    while (w->n_strangers > w->hard ||
+           (w->n_strangers > w->total && s_lingering(w, conns, now) > w->total))
+        s_close(w, conns, 0, DN_REFUSAL_FULL);
+}
+
 static void s_accepted(dn_door_t *door, int index, int fd)
 {
     s_watch_t *w = &door->watch[index];
@@ -230,8 +269,7 @@ static void s_accepted(dn_door_t *door, int index, int fd)
                 break;
             }
     }
-    if (w->n_strangers > w->total)
-        s_close(w, door->conns, 0, DN_REFUSAL_FULL);
+    s_caps(w, door->conns, c->since_ms);
 }
 
 static void s_gone(dn_door_t *door, int index, int fd)
@@ -340,6 +378,7 @@ static void s_deadlines(dn_door_t *door, int64_t now)
         while (w->n_strangers > 0 &&
                now - door->conns[w->strangers[0]].since_ms >= DN_DOOR_STRANGER_MS)
             s_close(w, door->conns, 0, DN_REFUSAL_DEADLINE);
+        s_caps(w, door->conns, now); /* young ones grow old */
     }
 }
 

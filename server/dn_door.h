@@ -11,17 +11,23 @@
 
       - a stranger is closed when it has not been proven within
         DN_DOOR_STRANGER_MS of being accepted;
-      - at most per_address strangers from one IP address per socket: a new
-        one closes that address's oldest;
-      - at most total strangers per socket: a new one closes the oldest
-        stranger of the address holding the most.
+      - at most per_address strangers from one IP address (an IPv6 /64)
+        per socket: a new one closes that address's oldest;
+      - at most `total` strangers per socket that have lingered past
+        DN_DOOR_GRACE_MS: beyond, the oldest is closed;
+      - at most `hard` strangers per socket in all, young ones included
+        (DN_DOOR_YOUNG_FACTOR x total, within a quarter of the process's
+        descriptor limit): beyond, the oldest is closed.
 
-    So strangers hold at most `total` descriptors and, on the sync socket,
-    total x (DN_MAX_SYNC_MSG_BYTES + buffers) of memory, for at most
-    DN_DOOR_STRANGER_MS each; enrolled sites and HQ, once they have spoken,
-    are never closed by the door.  A fresh connection is the newest, so a
-    flood closes the flood's lingering connections before an honest
-    handshake in progress.
+    The grace is for herds: a thousand shops reconnecting at once after a
+    server restart are all strangers for the moment of their handshake, and
+    must not close each other; a crowd's connections linger.  So strangers
+    hold at most `hard` descriptors, and on the sync socket at most
+    total x (DN_MAX_SYNC_MSG_BYTES + buffers) of memory held longer than
+    the grace, for at most DN_DOOR_STRANGER_MS each; enrolled sites and HQ,
+    once they have spoken, are never closed by the door.  The oldest goes
+    first, so a crowd's lingering connections go before an honest handshake
+    in progress.
 
     Closing: the door calls shutdown(2) on libzmq's descriptor (libzmq has
     no call to drop one peer of a ROUTER socket); libzmq reads the end of
@@ -37,6 +43,8 @@
 #define DN_DOOR_H
 
 #define DN_DOOR_STRANGER_MS    10000 /* to prove a key, from the accept */
+#define DN_DOOR_GRACE_MS       2000  /* a handshake and a first message, on a slow link */
+#define DN_DOOR_YOUNG_FACTOR   4     /* hard = this x total, young strangers included */
 #define DN_DOOR_MAX_SOCKETS    4
 #define DN_DOOR_SYNC_PER_ADDRESS 16
 #define DN_DOOR_SYNC_TOTAL     256
@@ -53,6 +61,9 @@ dn_door_t *dn_door_new(void *ctx);
     dn_door_seen), or -1 when the monitor cannot be set up.  */
 int dn_door_watch(dn_door_t *door, void *sock, const char *name, int per_address,
                   int total);
+
+/*  The socket's cap on strangers young and old (see above), or 0.  */
+int dn_door_hard(dn_door_t *door, int index);
 
 /*  Starts the door's thread.  Returns 0 or DN_EIO.  */
 int dn_door_start(dn_door_t *door);

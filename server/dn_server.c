@@ -654,28 +654,34 @@ static void s_admin_one(s_server_t *self)
 /*  Raises the soft limit on descriptors to the hard one (at most
     DN_SERVER_MAX_FILES): every shop syncing at once holds one, and the
     default soft limit of 1,024 is there for select(2), which neither
-    libzmq nor the server uses.  Logs what there is and what strangers may
-    take of it (dn_door).  */
-static void s_descriptors(void)
+    libzmq nor the server uses.  Returns the limit now (0: unknown).  */
+static unsigned long long s_descriptors(void)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
+        return 0;
     rlim_t want = rl.rlim_max < DN_SERVER_MAX_FILES ? rl.rlim_max : DN_SERVER_MAX_FILES;
     if (rl.rlim_cur < want) {
         rl.rlim_cur = want;
         setrlimit(RLIMIT_NOFILE, &rl);
         getrlimit(RLIMIT_NOFILE, &rl);
     }
-    dn_log_info("descriptors: at most %llu; connections without an enrolled key: at most "
-                "%d on the sync socket (%d from one address) and %d on the admin socket, "
-                "each for %d s",
-                (unsigned long long)rl.rlim_cur, DN_DOOR_SYNC_TOTAL,
-                DN_DOOR_SYNC_PER_ADDRESS, DN_DOOR_ADMIN_TOTAL, DN_DOOR_STRANGER_MS / 1000);
-    if (rl.rlim_cur < (rlim_t)(4 * (DN_DOOR_SYNC_TOTAL + DN_DOOR_ADMIN_TOTAL)))
+    return (unsigned long long)rl.rlim_cur;
+}
+
+/*  Logs the descriptors and what strangers may take of them (dn_door).  */
+static void s_log_door(s_server_t *self, unsigned long long files)
+{
+    dn_log_info("descriptors: at most %llu; connections without an enrolled key: on the "
+                "sync socket at most %d from one address, %d lingering over %d s and %d in "
+                "all, on the admin socket %d in all, each for %d s",
+                files, DN_DOOR_SYNC_PER_ADDRESS, DN_DOOR_SYNC_TOTAL, DN_DOOR_GRACE_MS / 1000,
+                dn_door_hard(self->door, self->door_sync),
+                dn_door_hard(self->door, self->door_admin), DN_DOOR_STRANGER_MS / 1000);
+    if (files && files < 4ULL * (unsigned long long)(DN_DOOR_SYNC_TOTAL + DN_DOOR_ADMIN_TOTAL))
         dn_log_warn("descriptors: a limit of %llu leaves little room for shops once "
                     "strangers hold theirs: set LimitNOFILE=65536 in the unit",
-                    (unsigned long long)rl.rlim_cur);
+                    files);
 }
 
 /*  A CURVE ROUTER bound at endpoint, watched by the door with its caps;
@@ -740,7 +746,7 @@ int dn_server_run(const dn_server_config_t *config)
     self.ingest = dn_ingest_new(self.db);
     self.ctx = config->ctx ? config->ctx : zmq_ctx_new();
     self.door = self.ctx ? dn_door_new(self.ctx) : NULL;
-    s_descriptors();
+    unsigned long long files = s_descriptors(); /* before the door sizes its caps */
     rc = DN_EIO;
     /* The ZAP handler first, answering as it should, or nothing: without a
        handler bound in the context libzmq lets every CURVE client in.  */
@@ -768,6 +774,7 @@ int dn_server_run(const dn_server_config_t *config)
     }
     memset(key.secret_z85, 0, sizeof key.secret_z85);
     if (rc == 0) {
+        s_log_door(&self, files);
         dn_log_info("serving: sync %s, admin %s, server key %s", sync_ep, admin_ep,
                     key.public_z85);
         while (!*config->stop) {

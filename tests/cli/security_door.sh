@@ -185,7 +185,7 @@ check "the shop syncs after the crowd" 0 "$rc"
 server_stop
 check "server stops cleanly" 0 "$SRV_STATUS"
 check_has "log: the descriptor budget" \
-    "descriptors: at most 1024; connections without an enrolled key: at most 256 on the sync socket (16 from one address) and 32 on the admin socket, each for 10 s" \
+    "descriptors: at most 1024; connections without an enrolled key: on the sync socket at most 16 from one address, 256 lingering over 2 s and 256 in all, on the admin socket 128 in all, each for 10 s" \
     "$SRV_LOG"
 check_has "log: a closing for the total cap" "more than 256 unproven connections in all" "$SRV_LOG"
 check_has "log: the minute's summary counts the door's closings" "full " "$SRV_LOG"
