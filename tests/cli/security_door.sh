@@ -9,7 +9,9 @@
 # second after the server closes it:
 #   1. 2,000 idle connections held 15 s: meanwhile the shop's agent (from
 #      127.0.0.1) syncs 5 sales, dealernet-hq lists the sites and reads the
-#      server's refusals (the door's closings, its strangers now).  The door
+#      server's refusals (the door's closings, its strangers now); and the
+#      shop's key, after its Hello, idles 12 s on one connection, which the
+#      door must leave open (it has proven its key).  The door
 #      keeps at most 16 unproven connections per address and 256 in all, for
 #      at most 10 s each, so the server's descriptors stay under 256 + 32
 #      (admin) + 128 (its own, and connections closed whose end libzmq has
@@ -122,6 +124,10 @@ if grep -q skipped "$CROWD_OUT.err"; then
     exit 77
 fi
 check "idle: opened" "opened 2000" "$(grep '^opened' "$CROWD_OUT")"
+# the shop's key, once it has spoken, idles past the strangers' 10 s
+"$CROWD" --server "$SYNC_EP" --server-key "$KEY" --agent "$A" hold 12000 \
+    >"$T/hold.out" 2>&1 &
+HOLD_PID=$!
 sleep 2
 crowd_sample
 record_sales "$A" 5
@@ -151,6 +157,9 @@ check "idle: refusals: strangers now within 256" yes \
     "$([ -n "$NOW" ] && [ "$NOW" -le 256 ] && echo yes || echo "no (${NOW:-none})")"
 crowd_end
 check "idle: dn_crowd exit" 0 "$CROWD_RC"
+wait "$HOLD_PID" || true
+check "idle: a shop's connection that spoke idles 12 s, not closed" \
+    "hold: replies 2, closed by server 0" "$(cat "$T/hold.out")"
 echo "dn_crowd: $(grep '^held' "$CROWD_OUT")"
 CLOSED=$(sed -n 's/.*closed by server \([0-9]*\)$/\1/p' "$CROWD_OUT")
 check "idle: the server closed unproven connections" yes \

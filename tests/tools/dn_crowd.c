@@ -10,6 +10,12 @@
     dn_crowd ... frames N BYTES HOLD_MS
         The same, each sending one message of BYTES random bytes.
 
+    dn_crowd --server EP --server-key Z85 --agent DIR hold HOLD_MS
+        One connection with an enrolled agent's CURVE key (DIR/curve.key)
+        says Hello, waits for the Welcome, stays idle HOLD_MS, and says
+        Hello again; prints "hold: replies R, closed by server C".  Once it
+        has spoken, the door must leave it be (C 0) however long it idles.
+
     Prints "opened N" once every connection was started, holds them
     HOLD_MS while counting (through each socket's monitor) handshakes that
     succeeded and connections the server closed, then prints
@@ -18,6 +24,8 @@
     have the descriptors it needs (two per connection).
 */
 #include "dn_curve.h"
+#include "dn_protocol.h"
+#include "dn_wire.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -46,7 +54,8 @@ static int64_t s_now_ms(void)
 static int s_usage(void)
 {
     fprintf(stderr, "usage: dn_crowd --server EP --server-key Z85 --addrs A,B,... "
-                    "idle N HOLD_MS | frames N BYTES HOLD_MS\n");
+                    "idle N HOLD_MS | frames N BYTES HOLD_MS\n"
+                    "       dn_crowd --server EP --server-key Z85 --agent DIR hold HOLD_MS\n");
     return EX_USAGE;
 }
 
@@ -96,9 +105,74 @@ static void s_events(s_peer_t *p, long *handshakes, long *closed)
     }
 }
 
+/*  Hello, a wait for the reply; 1 if one came within timeout_ms.  */
+static int s_hello(void *sock, int timeout_ms)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Hello hello = DEALERNET__HELLO__INIT;
+    uint8_t *buf = NULL, reply[4096];
+    size_t len = 0;
+    char why[DN_WHY_SIZE];
+    hello.has_protocol = 1;
+    hello.protocol = DN_PROTOCOL_VERSION;
+    hello.agent_version = "dn_crowd";
+    hello.has_pending = 1;
+    hello.has_clock_ms = 1;
+    hello.clock_ms = (int64_t)time(NULL) * 1000;
+    hello.has_head_seq = 1;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_HELLO;
+    msg.hello = &hello;
+    if (dn_wire_sync_pack(&msg, &buf, &len, why, sizeof why) != 0)
+        return 0;
+    zmq_send(sock, buf, len, 0);
+    free(buf);
+    zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+    return zmq_poll(&item, 1, timeout_ms) == 1 && zmq_recv(sock, reply, sizeof reply, 0) > 0;
+}
+
+/*  The hold mode (see the top).  */
+static int s_hold(const char *server, const char *server_key, const char *agent_dir,
+                  long hold)
+{
+    dn_curve_pair_t key;
+    char path[4096];
+    long handshakes = 0, closed = 0;
+    int replies = 0, linger = 0;
+    snprintf(path, sizeof path, "%s/curve.key", agent_dir);
+    if (dn_curve_load(path, &key) != 0) {
+        fprintf(stderr, "dn_crowd: cannot read %s\n", path);
+        return EX_SOFTWARE;
+    }
+    void *ctx = zmq_ctx_new();
+    s_peer_t p = {zmq_socket(ctx, ZMQ_DEALER), zmq_socket(ctx, ZMQ_PAIR)};
+    zmq_setsockopt(p.sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(p.sock, ZMQ_CURVE_SERVERKEY, server_key, 40);
+    zmq_setsockopt(p.sock, ZMQ_CURVE_PUBLICKEY, key.public_z85, 40);
+    zmq_setsockopt(p.sock, ZMQ_CURVE_SECRETKEY, key.secret_z85, 40);
+    zmq_socket_monitor(p.sock, "inproc://crowd-hold",
+                       ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED);
+    zmq_connect(p.mon, "inproc://crowd-hold");
+    zmq_connect(p.sock, server);
+    replies += s_hello(p.sock, 5000);
+    int64_t end = s_now_ms() + hold;
+    while (s_now_ms() < end) {
+        s_events(&p, &handshakes, &closed);
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    replies += s_hello(p.sock, 5000);
+    s_events(&p, &handshakes, &closed);
+    printf("hold: replies %d, closed by server %ld\n", replies, closed);
+    zmq_socket_monitor(p.sock, NULL, 0);
+    zmq_close(p.sock);
+    zmq_close(p.mon);
+    zmq_ctx_term(ctx);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    const char *server = NULL, *server_key = NULL, *addrs = NULL;
+    const char *server = NULL, *server_key = NULL, *addrs = NULL, *agent_dir = NULL;
     char list[4096], *save = NULL, *addr[DN_CROWD_MAX_ADDRS];
     int n_addrs = 0, i = 1, rc = 0;
     long n, bytes = 0, hold;
@@ -111,10 +185,16 @@ int main(int argc, char **argv)
             server_key = argv[i + 1];
         else if (strcmp(argv[i], "--addrs") == 0)
             addrs = argv[i + 1];
+        else if (strcmp(argv[i], "--agent") == 0)
+            agent_dir = argv[i + 1];
         else
             return s_usage();
     }
-    if (!server || strncmp(server, "tcp://", 6) != 0 || !server_key || !addrs || i >= argc)
+    if (!server || strncmp(server, "tcp://", 6) != 0 || !server_key || i >= argc)
+        return s_usage();
+    if (strcmp(argv[i], "hold") == 0 && agent_dir && argc - i == 2)
+        return s_hold(server, server_key, agent_dir, strtol(argv[i + 1], NULL, 10));
+    if (!addrs)
         return s_usage();
     frames = strcmp(argv[i], "frames") == 0;
     if (!frames && strcmp(argv[i], "idle") != 0)
