@@ -9,9 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
+/*  SQLite's failures repeat at the pace of whoever asks (a full disk fails
+    every agent's every retry): at most DN_LOG_LIMIT_PER_MINUTE lines a
+    minute, the rest counted.  */
+static dn_log_limit_t s_errors = {"database errors", 0, 0, 0, NULL};
+
 static int s_fail(sqlite3 *db, const char *what)
 {
-    dn_log_error("sqlite: %s: %s", what, sqlite3_errmsg(db));
+    dn_log_error_limited(&s_errors, "sqlite: %s: %s", what, sqlite3_errmsg(db));
     return DN_EDB;
 }
 
@@ -19,7 +24,7 @@ int dn_db_exec(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        dn_log_error("sqlite: %s", msg ? msg : sqlite3_errmsg(db));
+        dn_log_error_limited(&s_errors, "sqlite: %s", msg ? msg : sqlite3_errmsg(db));
         sqlite3_free(msg);
         return DN_EDB;
     }
@@ -38,8 +43,9 @@ int dn_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt)
 int dn_db_step_txn(sqlite3 *db, sqlite3_stmt *stmt)
 {
     if (sqlite3_get_autocommit(db)) {
-        dn_log_error("sqlite: the transaction was rolled back by an earlier error: "
-                     "refusing to write outside it");
+        dn_log_error_limited(&s_errors,
+                             "sqlite: the transaction was rolled back by an earlier error: "
+                             "refusing to write outside it");
         return DN_EDB;
     }
     if (sqlite3_step(stmt) != SQLITE_DONE)
@@ -54,7 +60,8 @@ int dn_db_row(sqlite3_stmt *stmt, const char *what)
         return 1;
     if (step == SQLITE_DONE)
         return 0;
-    dn_log_error("sqlite: %s: %s", what, sqlite3_errmsg(sqlite3_db_handle(stmt)));
+    dn_log_error_limited(&s_errors, "sqlite: %s: %s", what,
+                         sqlite3_errmsg(sqlite3_db_handle(stmt)));
     return DN_EDB;
 }
 

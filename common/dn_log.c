@@ -90,10 +90,10 @@ void dn_log_limits_flush(int force)
     pthread_mutex_unlock(&s_lock);
 }
 
-void dn_log_warn_limited(dn_log_limit_t *limit, const char *fmt, ...)
+static void s_limited(dn_log_limit_t *limit, dn_log_level_t level, const char *fmt,
+                      va_list args)
 {
     int64_t minute = dn_time_now_ms() / 60000;
-    va_list args;
 
     pthread_mutex_lock(&s_lock);
     if (limit->minute != minute) {
@@ -109,9 +109,23 @@ void dn_log_warn_limited(dn_log_limit_t *limit, const char *fmt, ...)
         }
     } else {
         limit->written++;
-        va_start(args, fmt);
-        s_write(DN_LOG_WARN, fmt, args);
-        va_end(args);
+        s_write(level, fmt, args);
     }
     pthread_mutex_unlock(&s_lock);
+}
+
+void dn_log_warn_limited(dn_log_limit_t *limit, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    s_limited(limit, DN_LOG_WARN, fmt, args);
+    va_end(args);
+}
+
+void dn_log_error_limited(dn_log_limit_t *limit, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    s_limited(limit, DN_LOG_ERROR, fmt, args);
+    va_end(args);
 }

@@ -48,6 +48,11 @@ typedef struct dn_log_limit {
 void dn_log_warn_limited(dn_log_limit_t *limit, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*  The same for errors that repeat at a peer's pace (a full disk: every
+    agent's retry fails the same way); the count is written as a warning.  */
+void dn_log_error_limited(dn_log_limit_t *limit, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /*  Writes the summary of every limit holding a count whose minute is over
     (all of them if force), e.g. from a daemon's loop and when it stops.  */
 void dn_log_limits_flush(int force);

@@ -73,6 +73,9 @@ void dn_ingest_destroy(dn_ingest_t **self_p)
     }
 }
 
+/*  Database failures repeat with every retry of every site: limited.  */
+static dn_log_limit_t s_errors = {"ingest errors", 0, 0, 0, NULL};
+
 static int s_refuse(dn_ingest_result_t *r, Dealernet__RefuseCode code, uint64_t expected,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -94,7 +97,7 @@ static int s_write(dn_ingest_t *self, sqlite3_stmt *stmt)
 {
     int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
     if (rc)
-        dn_log_error("ingest: %s", sqlite3_errmsg(self->db));
+        dn_log_error_limited(&s_errors, "ingest: %s", sqlite3_errmsg(self->db));
     sqlite3_reset(stmt);
     return rc;
 }
@@ -259,7 +262,7 @@ static int s_store_refund(dn_ingest_t *self, int64_t eid, int64_t site_id,
         refunded = sqlite3_column_int64(stmt, 2);
         found = 1;
     } else if (step != SQLITE_DONE) {
-        dn_log_error("ingest: %s", sqlite3_errmsg(self->db));
+        dn_log_error_limited(&s_errors, "ingest: %s", sqlite3_errmsg(self->db));
     }
     sqlite3_reset(stmt);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
@@ -322,7 +325,7 @@ static int s_store_signup(dn_ingest_t *self, int64_t eid, int64_t site_id,
     if (step == SQLITE_ROW)
         existing = sqlite3_column_int64(stmt, 0);
     else if (step != SQLITE_DONE)
-        dn_log_error("ingest: %s", sqlite3_errmsg(self->db));
+        dn_log_error_limited(&s_errors, "ingest: %s", sqlite3_errmsg(self->db));
     sqlite3_reset(stmt);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         return DN_EDB;
@@ -475,7 +478,7 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site, Dealernet_
                         "event seq %llu reuses an event id already stored",
                         (unsigned long long)ev->seq);
     if (step != SQLITE_DONE) {
-        dn_log_error("ingest: %s", sqlite3_errmsg(self->db));
+        dn_log_error_limited(&s_errors, "ingest: %s", sqlite3_errmsg(self->db));
         return DN_EDB;
     }
     eid = sqlite3_last_insert_rowid(self->db);

@@ -200,9 +200,13 @@ static void s_flush(s_server_t *self)
     int failed = 0;
     if (dn_ingest_group_open(self->ingest)) {
         failed = dn_ingest_group_end(self->ingest, 1) != 0;
-        if (failed)
-            dn_log_error("group commit failed: %d replies turned into retry requests",
-                         self->n_replies);
+        if (failed) {
+            static dn_log_limit_t commits = {"failed group commits", 0, 0, 0, NULL};
+            dn_log_error_limited(&commits,
+                                 "group commit failed: %d replies turned into retry "
+                                 "requests",
+                                 self->n_replies);
+        }
         if (!failed && self->commits_left > 0 && --self->commits_left == 0) {
             dn_log_warn("test hook: exiting after the commit, before the acks");
             _exit(3);

@@ -91,6 +91,25 @@ static void test_limit_counts_the_rest(void **state)
     free(text);
 }
 
+/*  Errors that repeat at a peer's pace (a full disk) are limited the same
+    way: 20 lines at error level, then the count.  */
+static void test_limit_errors(void **state)
+{
+    static dn_log_limit_t limit = {"disk errors", 0, 0, 0, NULL};
+    char *text;
+    (void)state;
+
+    s_capture_start();
+    for (int i = 1; i <= 23; i++)
+        dn_log_error_limited(&limit, "disk full %d", i);
+    dn_log_limits_flush(1);
+    text = s_capture_end();
+    assert_int_equal(s_count(text, ": error: disk full "), 20);
+    assert_int_equal(s_count(text, "3 more disk errors not logged (at most 20 lines a minute)"),
+                     1);
+    free(text);
+}
+
 /*  Lines dropped in one minute are counted with the first line of the
     next, which is written, and the new minute has its 20 again.  */
 static void test_limit_next_minute(void **state)
@@ -147,6 +166,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_limit_counts_the_rest),
+        cmocka_unit_test(test_limit_errors),
         cmocka_unit_test(test_limit_next_minute),
         cmocka_unit_test(test_two_limits),
     };
