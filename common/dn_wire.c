@@ -343,14 +343,26 @@ static int s_check_refund(const Dealernet__Refund *refund, char *why, size_t why
     return 0;
 }
 
+/*  A member's name in an event: an agent checks it at the till, but an old
+    or hostile one may not, and the server shows it in HQ's tables.  */
+static int s_check_name(const char *name, char *why, size_t why_size)
+{
+    char hidden[DN_HIDDEN_WHY_SIZE];
+    if (dn_valid_hidden(name, hidden, sizeof hidden))
+        REFUSE("member name %s", hidden);
+    if (!dn_valid_name(name))
+        REFUSE("member name is not 1 to %d bytes of printable UTF-8", DN_MAX_NAME_LEN);
+    return 0;
+}
+
 static int s_check_signup(const Dealernet__MemberSignup *m, char *why, size_t why_size)
 {
     if (!s_is_id(m->has_member_id, m->member_id))
         REFUSE("member id missing or not a UUIDv7");
     if (!dn_valid_phone_wire(m->phone))
         REFUSE("member phone missing or not normalised");
-    if (m->name && !dn_valid_name(m->name))
-        REFUSE("member name is not 1 to %d bytes of printable UTF-8", DN_MAX_NAME_LEN);
+    if (m->name && s_check_name(m->name, why, why_size))
+        return DN_EPROTO;
     if (m->referrer_phone && m->referrer_partner)
         REFUSE("member has two referrers");
     if (m->referrer_phone && (!dn_valid_phone_wire(m->referrer_phone) ||
@@ -369,8 +381,8 @@ static int s_check_update(const Dealernet__MemberUpdate *m, char *why, size_t wh
         REFUSE("member id missing or not a UUIDv7");
     if (!dn_valid_phone_wire(m->phone))
         REFUSE("member phone missing or not normalised");
-    if (m->name && !dn_valid_name(m->name))
-        REFUSE("member name is not 1 to %d bytes of printable UTF-8", DN_MAX_NAME_LEN);
+    if (m->name && s_check_name(m->name, why, why_size))
+        return DN_EPROTO;
     if (m->has_household && m->household > DN_MAX_HOUSEHOLD)
         REFUSE("member household must be 0 to %d", DN_MAX_HOUSEHOLD);
     if (!m->name && !m->has_household)
