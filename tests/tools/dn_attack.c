@@ -1644,6 +1644,36 @@ static void s_try_held(s_attack_t *self, void *sock, const s_batch_t *b,
     *stored = after;
 }
 
+/*  Connects as site A, whose events must all be acknowledged, for events
+    that continue its chain: *applied is its applied seq, prev its chain
+    head.  Returns 0 (the caller closes *sock) or an exit code (nothing is
+    left open).  */
+static int s_chain_open(s_attack_t *self, void **sock, uint64_t *applied,
+                        uint8_t prev[DN_HASH_BYTES])
+{
+    dn_outbox_position_t pos;
+    dn_outbox_batch_t ev;
+    s_batch_t b;
+    int rc;
+
+    *sock = s_socket(self, ZMQ_DEALER, &self->a.pair, self->server_key, 0, self->sync_ep);
+    if (!*sock)
+        return s_fail(EX_SOFTWARE, "cannot connect");
+    if ((rc = s_applied(self, *sock, applied)) == 0 &&
+        (dn_outbox_position(self->a.store, &pos) || pos.head_seq != *applied ||
+         *applied == 0))
+        rc = s_fail(EX_DATAERR, "site A must have events, all acknowledged");
+    if (rc == 0 && (rc = s_read(&self->a, *applied, *applied, &ev, &b)) == 0) {
+        memcpy(prev, b.head, DN_HASH_BYTES);
+        dn_outbox_batch_free(&ev);
+    }
+    if (rc) {
+        zmq_close(*sock);
+        *sock = NULL;
+    }
+    return rc;
+}
+
 /*  13. Sales that would overflow the server's sums, continuing site A's
     chain (all its events acked) with its own key, one event a batch:
     n sales at the wire's maximum (9 lines of 10^6 x 10^12 minor units:
@@ -1655,8 +1685,6 @@ static int s_aggregate_overflow(s_attack_t *self, int n, long at_bound)
 {
     char figures[DN_ATTACK_FIGURES_SIZE];
     uint8_t prev[DN_HASH_BYTES], first_sale[DN_ID_BYTES];
-    dn_outbox_position_t pos;
-    dn_outbox_batch_t ev;
     s_batch_t b;
     uint64_t applied, seq;
     long stored;
@@ -1667,19 +1695,8 @@ static int s_aggregate_overflow(s_attack_t *self, int n, long at_bound)
         return rc;
     if (at_bound < 1)
         return s_fail(EX_USAGE, "aggregate-overflow N BOUND: BOUND in minor units >= 1");
-    sock = s_socket(self, ZMQ_DEALER, &self->a.pair, self->server_key, 0, self->sync_ep);
-    if (!sock)
-        return s_fail(EX_SOFTWARE, "cannot connect");
-    if ((rc = s_applied(self, sock, &applied)) != 0)
-        goto done;
-    if (dn_outbox_position(self->a.store, &pos) || pos.head_seq != applied || applied == 0) {
-        rc = s_fail(EX_DATAERR, "site A must have events, all acknowledged");
-        goto done;
-    }
-    if ((rc = s_read(&self->a, applied, applied, &ev, &b)) != 0)
-        goto done;
-    memcpy(prev, b.head, DN_HASH_BYTES);
-    dn_outbox_batch_free(&ev);
+    if ((rc = s_chain_open(self, &sock, &applied, prev)) != 0)
+        return rc;
     s_figures(self, figures);
     stored = s_stored(self, self->a.code);
     seq = applied;
@@ -1728,7 +1745,6 @@ static int s_aggregate_overflow(s_attack_t *self, int n, long at_bound)
         }
         free(body.data);
     }
-done:
     zmq_close(sock);
     return rc;
 }
@@ -1749,8 +1765,6 @@ static int s_bidi(s_attack_t *self)
                                       0xFFF9, 0xFFFB,  0xE0000, 0xE007F};
     char rows[DN_ATTACK_ROWS_SIZE], name[32], want[64];
     uint8_t prev[DN_HASH_BYTES], member_id[DN_ID_BYTES];
-    dn_outbox_position_t pos;
-    dn_outbox_batch_t ev;
     s_batch_t b;
     s_reply_t reply;
     uint64_t applied;
@@ -1759,19 +1773,8 @@ static int s_bidi(s_attack_t *self)
 
     if ((rc = s_need(self, "--agent", self->a.store)))
         return rc;
-    sock = s_socket(self, ZMQ_DEALER, &self->a.pair, self->server_key, 0, self->sync_ep);
-    if (!sock)
-        return s_fail(EX_SOFTWARE, "cannot connect");
-    if ((rc = s_applied(self, sock, &applied)) != 0)
-        goto done;
-    if (dn_outbox_position(self->a.store, &pos) || pos.head_seq != applied || applied == 0) {
-        rc = s_fail(EX_DATAERR, "site A must have events, all acknowledged");
-        goto done;
-    }
-    if ((rc = s_read(&self->a, applied, applied, &ev, &b)) != 0)
-        goto done;
-    memcpy(prev, b.head, DN_HASH_BYTES);
-    dn_outbox_batch_free(&ev);
+    if ((rc = s_chain_open(self, &sock, &applied, prev)) != 0)
+        return rc;
     if (dn_id_new(member_id)) {
         rc = s_fail(EX_SOFTWARE, "cannot make a member id");
         goto done;
@@ -1798,22 +1801,18 @@ static int s_bidi(s_attack_t *self)
             c[0] = (char)(0xF0 | cp >> 18), c[1] = (char)(0x80 | ((cp >> 12) & 0x3F)),
             c[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), c[3] = (char)(0x80 | (cp & 0x3F)),
             c[4] = 0;
+        /* the same member either way: a sign-up, or an update of it */
+        signup.has_member_id = update.has_member_id = 1;
+        signup.member_id.data = update.member_id.data = member_id;
+        signup.member_id.len = update.member_id.len = DN_ID_BYTES;
+        signup.phone = update.phone = "+8613700137000";
+        signup.name = update.name = name;
         if (k % 2 == 0 || control) {
             snprintf(name, sizeof name, "Li%sWei", c);
-            signup.has_member_id = 1;
-            signup.member_id.data = member_id;
-            signup.member_id.len = DN_ID_BYTES;
-            signup.phone = "+8613700137000";
-            signup.name = name;
             e.body_case = DEALERNET__EVENT__BODY_MEMBER_SIGNUP;
             e.member_signup = &signup;
         } else {
             snprintf(name, sizeof name, "Wang%s", c);
-            update.has_member_id = 1;
-            update.member_id.data = member_id;
-            update.member_id.len = DN_ID_BYTES;
-            update.phone = "+8613700137000";
-            update.name = name;
             e.body_case = DEALERNET__EVENT__BODY_MEMBER_UPDATE;
             e.member_update = &update;
         }
