@@ -206,8 +206,9 @@ unsigned dn_valid_hidden(const char *text, char *why, size_t why_size)
         int i = n ? s_hidden_of(cp) : -1;
         if (i >= 0) {
             if (why && why_size)
-                snprintf(why, why_size, "holds U+%04X (%s) at character %zu: " DN_HIDDEN_RULE,
-                         cp, s_hidden[i].what, at);
+                snprintf(why, why_size,
+                         "holds U+%04X (%s) at character %zu: " DN_HIDDEN_RULE, cp,
+                         s_hidden[i].what, at);
             return cp;
         }
         s += n ? n : 1;

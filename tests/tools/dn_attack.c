@@ -1760,9 +1760,9 @@ static int s_aggregate_overflow(s_attack_t *self, int n, long at_bound)
     "security: bidi controls: events: attempts N, accepted A".  */
 static int s_bidi(s_attack_t *self)
 {
-    static const unsigned hidden[] = {0x200B, 0x200F,  0x202A,  0x202E, 0x2060, 0x2064,
-                                      0x2066, 0x206F,  0xFEFF,  0x061C, 0x00AD, 0x180E,
-                                      0xFFF9, 0xFFFB,  0xE0000, 0xE007F};
+    static const unsigned hidden[] = {0x200B, 0x200F, 0x202A, 0x202E, 0x2060, 0x2064,
+                                      0x2066, 0x206F, 0xFEFF, 0x061C, 0x00AD, 0x180E,
+                                      0xFFF9, 0xFFFB, 0xE0000, 0xE007F};
     char rows[DN_ATTACK_ROWS_SIZE], name[32], want[64];
     uint8_t prev[DN_HASH_BYTES], member_id[DN_ID_BYTES];
     s_batch_t b;

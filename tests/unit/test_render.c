@@ -140,7 +140,8 @@ static void test_csv_formulas(void **state)
         const char *csv;  /* its field */
     } cases[] = {
         /* neutralised: every trigger character, and the attacks of issue 11 */
-        {"\"=HYPERLINK(\\\"http://x\\\",\\\"y\\\")\"", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""},
+        {"\"=HYPERLINK(\\\"http://x\\\",\\\"y\\\")\"",
+         "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""},
         {"\"+cmd|' /C calc'!A0\"", "\"'+cmd|' /C calc'!A0\""},
         {"\"-2+3\"", "\"'-2+3\""},
         {"\"@SUM(A1)\"", "\"'@SUM(A1)\""},

@@ -13,9 +13,10 @@
     text for people: each range of the table is tried at both ends and just
     outside them, inside a Chinese name, with dn_valid_hidden's exact
     reason; emoji are accepted, except the sequences joined by U+200D or
-    tagged by U+E0020..U+E007F, which hold refused characters.  Every table entry states its expected result,
-    and each table holds both accepted and refused entries, so a validator
-    that says yes (or no) to everything fails.
+    tagged by U+E0020..U+E007F, which hold refused characters.  Every
+    table entry states its expected result, and each table holds both
+    accepted and refused entries, so a validator that says yes (or no) to
+    everything fails.
 */
 #include <setjmp.h>
 #include <stdarg.h>

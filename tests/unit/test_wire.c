@@ -322,10 +322,11 @@ static void s_many_refund_lines(fx_t *f, size_t n)
     X(signup_name_overlong, K_SIGNUP, "member name", f->signup.name = "\xc0\xaf")        \
     X(signup_name_long, K_SIGNUP, "member name", f->signup.name = f->long_name)          \
     X(signup_name_empty, K_SIGNUP, "member name", f->signup.name = "")                   \
-    /* 王小 U+202E 明: an old or hostile agent's name that reorders a table */          \
+    /* 王小 U+202E 明: an old or hostile agent's name that reorders a table */ \
     X(signup_name_bidi, K_SIGNUP,                                                        \
-      "member name holds U+202E (right-to-left override) at character 3: " DN_HIDDEN_RULE, \
-      f->signup.name = "\xe7\x8e\x8b\xe5\xb0\x8f\xe2\x80\xae\xe6\x98\x8e")                 \
+      "member name holds U+202E (right-to-left override) at character 3: "               \
+      DN_HIDDEN_RULE,                                                                    \
+      f->signup.name = "\xe7\x8e\x8b\xe5\xb0\x8f\xe2\x80\xae\xe6\x98\x8e")               \
     X(signup_two_referrers, K_SIGNUP, "two referrers",                                   \
       f->signup.referrer_partner = "DLR-7")                                              \
     X(signup_referrer_raw, K_SIGNUP, "referrer phone",                                   \
@@ -346,7 +347,7 @@ static void s_many_refund_lines(fx_t *f, size_t n)
     X(update_name, K_UPDATE, "member name", f->update.name = "Li\tWei")                  \
     X(update_name_tag, K_UPDATE,                                                         \
       "member name holds U+E0041 (tag character) at character 2: " DN_HIDDEN_RULE,       \
-      f->update.name = "A\xf3\xa0\x81\x81")                                               \
+      f->update.name = "A\xf3\xa0\x81\x81")                                              \
     X(update_household, K_UPDATE, "household", f->update.household = 4000000000u)        \
     X(update_nothing, K_UPDATE, "changes nothing", f->update.name = NULL;                \
       f->update.has_household = 0)
@@ -787,8 +788,9 @@ static void test_unpack_refuses_bad_values(void **state)
     s_fixture(f, K_SIGNUP);
     f->signup.name = "Li\xe2\x81\xa6Wei"; /* U+2066 left-to-right isolate */
     buf = s_raw_pack(f, &len);
-    s_assert_unpack_refused(buf, len, DN_EPROTO,
-                            "member name holds U+2066 (left-to-right isolate) at character 3");
+    s_assert_unpack_refused(
+        buf, len, DN_EPROTO,
+        "member name holds U+2066 (left-to-right isolate) at character 3");
     free(buf);
 
     /* nothing at all: a valid empty protobuf message, but no id */
