@@ -221,7 +221,8 @@ int dn_valid_name(const char *text)
     return dn_valid_text(text, DN_MAX_NAME_LEN);
 }
 
-int dn_valid_text(const char *text, size_t max_bytes)
+/*  dn_valid_text, and dn_valid_text_stored when hidden_ok.  */
+static int s_valid_text(const char *text, size_t max_bytes, int hidden_ok)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t len;
@@ -234,11 +235,22 @@ int dn_valid_text(const char *text, size_t max_bytes)
         unsigned cp = 0;
         size_t n = s_utf8_decode(s, &cp);
         /* C0 controls and DEL, C1 controls U+0080..U+009F, format characters */
-        if (n == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || s_hidden_of(cp) >= 0)
+        if (n == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) ||
+            (!hidden_ok && s_hidden_of(cp) >= 0))
             return 0;
         s += n;
     }
     return 1;
+}
+
+int dn_valid_text(const char *text, size_t max_bytes)
+{
+    return s_valid_text(text, max_bytes, 0);
+}
+
+int dn_valid_text_stored(const char *text, size_t max_bytes)
+{
+    return s_valid_text(text, max_bytes, 1);
 }
 
 /* -- phones ---------------------------------------------------------------- */

@@ -49,6 +49,12 @@ int dn_valid_name(const char *text);
     valid.  */
 int dn_valid_text(const char *text, size_t max_bytes);
 
+/*  The shape text for people had before invisible format characters were
+    refused: 1..max_bytes bytes of well-formed UTF-8 with no control
+    characters.  For reading what was stored then (signed events are never
+    rewritten), never for new input.  Returns 1 if valid.  */
+int dn_valid_text_stored(const char *text, size_t max_bytes);
+
 /*  What dn_valid_hidden's reason ends with: the rule, for the person who
     typed (or pasted) the text.  */
 #define DN_HIDDEN_RULE "invisible characters that can hide or reorder text are refused"

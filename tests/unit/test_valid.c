@@ -271,6 +271,8 @@ static void test_hidden_ranges(void **state)
             assert_false(dn_valid_text(name, 200));
             assert_int_equal(dn_valid_hidden(name, why, sizeof why), ends[e]);
             assert_int_equal(dn_valid_hidden(name, NULL, 0), ends[e]);
+            /* what was stored before the rule still reads back */
+            assert_true(dn_valid_text_stored(name, 200));
             if (ranges[i].what) {
                 snprintf(want, sizeof want,
                          "holds U+%04X (%s) at character 3: invisible characters that "
@@ -295,6 +297,13 @@ static void test_hidden_ranges(void **state)
         }
     }
     assert_int_equal(refused, 2 * N_OF(ranges));
+    /* the stored shape is the rule without the table: nothing else */
+    assert_false(dn_valid_text_stored("Li\tWei", 200));
+    assert_false(dn_valid_text_stored("Li\xc2\x85Wei", 200)); /* C1 */
+    assert_false(dn_valid_text_stored("\xc0\xaf", 200));
+    assert_false(dn_valid_text_stored("", 200));
+    assert_false(dn_valid_text_stored("abc", 2));
+    assert_true(dn_valid_text_stored("abc", 3));
 }
 
 /*  The named characters of the bidirectional attacks, each reason exact;

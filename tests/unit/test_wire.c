@@ -791,6 +791,30 @@ static void test_unpack_refuses_bad_values(void **state)
     s_assert_unpack_refused(
         buf, len, DN_EPROTO,
         "member name holds U+2066 (left-to-right isolate) at character 3");
+    /* the same bytes read back from a database that stored them before
+       the rule: they decode, name and all (history is never rewritten) */
+    {
+        Dealernet__Event *ev = NULL;
+        char why[DN_WHY_SIZE] = "";
+        assert_int_equal(dn_wire_event_unpack_stored(buf, len, &ev, why, sizeof why), 0);
+        assert_string_equal(ev->member_signup->name, "Li\xe2\x81\xa6Wei");
+        assert_int_equal(dn_wire_event_check(ev, why, sizeof why), DN_EPROTO);
+        dn_wire_event_free(&ev);
+    }
+    free(buf);
+
+    /* ... but a control character was never accepted, stored or not */
+    s_fixture(f, K_SIGNUP);
+    f->signup.name = "Li\x1bWei";
+    buf = s_raw_pack(f, &len);
+    {
+        Dealernet__Event *ev = (Dealernet__Event *)&ev;
+        char why[DN_WHY_SIZE] = "";
+        assert_int_equal(dn_wire_event_unpack_stored(buf, len, &ev, why, sizeof why),
+                         DN_EPROTO);
+        assert_null(ev);
+        assert_string_equal(why, "member name is not 1 to 128 bytes of printable UTF-8");
+    }
     free(buf);
 
     /* nothing at all: a valid empty protobuf message, but no id */
