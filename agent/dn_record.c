@@ -353,12 +353,14 @@ int dn_record_refund(dn_store_t *store, const dn_refund_input_t *in,
 static int s_member_fields(dn_store_t *store, const dn_member_input_t *in,
                            char phone[DN_PHONE_SIZE], char *why, size_t why_size)
 {
-    char pwhy[DN_PHONE_WHY_SIZE + 64];
+    char pwhy[DN_PHONE_WHY_SIZE + 64], hidden[DN_HIDDEN_WHY_SIZE];
     if (!in->phone)
         return s_why(DN_EPARSE, why, why_size, "a member needs a phone");
     if (dn_phone_normalize(in->phone, dn_store_info(store)->country, phone, pwhy,
                            sizeof pwhy))
         return s_why(DN_EPARSE, why, why_size, "phone %s", pwhy);
+    if (in->name && dn_valid_hidden(in->name, hidden, sizeof hidden))
+        return s_why(DN_EPARSE, why, why_size, "name %s", hidden);
     if (in->name && !dn_valid_name(in->name))
         return s_why(DN_EPARSE, why, why_size,
                      "name must be 1 to %d bytes of printable UTF-8", DN_MAX_NAME_LEN);

@@ -101,33 +101,6 @@ static size_t s_utf8_len(const unsigned char *s)
     return n;
 }
 
-int dn_valid_name(const char *text)
-{
-    return dn_valid_text(text, DN_MAX_NAME_LEN);
-}
-
-int dn_valid_text(const char *text, size_t max_bytes)
-{
-    const unsigned char *s = (const unsigned char *)text;
-    size_t len;
-    if (!text)
-        return 0;
-    len = strlen(text);
-    if (len == 0 || len > max_bytes)
-        return 0;
-    while (*s) {
-        size_t n = s_utf8_len(s);
-        /* C0 controls and DEL; C1 controls U+0080..U+009F are C2 80..C2 9F */
-        if (n == 0 || (n == 1 && (*s < 0x20 || *s == 0x7F)) ||
-            (n == 2 && s[0] == 0xC2 && s[1] < 0xA0))
-            return 0;
-        s += n;
-    }
-    return 1;
-}
-
-/* -- phones ---------------------------------------------------------------- */
-
 /*  Decodes the UTF-8 sequence at s into *cp; returns its length, or 0 if
     it is malformed (see s_utf8_len).  */
 static size_t s_utf8_decode(const unsigned char *s, unsigned *cp)
@@ -144,6 +117,143 @@ static size_t s_utf8_decode(const unsigned char *s, unsigned *cp)
               (s[3] & 0x3Fu);
     return n;
 }
+
+/* -- invisible format characters -------------------------------------------
+
+   Characters drawn as nothing that change how the text around them is
+   shown, joined or compared.  A right-to-left override (U+202E) makes a
+   table print "Wang Fang" for a name stored the other way round and
+   reorders the columns after it on the line; a zero-width space or joiner
+   makes two names that look alike differ, so one customer signs up twice
+   under one visible name or a partner passes for another; tag characters
+   carry hidden text.  Names, notes and reasons are shown in HQ's tables
+   and statements, so they hold none of them: Unicode 15.1's format
+   characters (General_Category Cf), the whole tag block U+E0000..U+E007F,
+   and the line and paragraph separators U+2028 U+2029, which break a
+   table's line where no newline is.  Codes and SKUs are ASCII and cannot
+   hold them.  The joiners U+200C and U+200D are refused too, though some
+   Persian and Indic spellings and emoji sequences (a family, a flag with
+   a tag) use them: a name is typed without them and reads the same.
+   Emoji themselves, variation selectors and combining marks are visible
+   or attach to what they follow, and are accepted.
+
+   C0 controls, DEL and C1 controls are refused by dn_valid_text already,
+   as control characters.  */
+
+static const struct {
+    unsigned first, last; /* a range of code points, both included */
+    const char *what;     /* its Unicode name, or what the range holds */
+} s_hidden[] = {
+    {0x00AD, 0x00AD, "soft hyphen"},
+    {0x0600, 0x0605, "Arabic number sign"},
+    {0x061C, 0x061C, "Arabic letter mark"},
+    {0x06DD, 0x06DD, "Arabic end of ayah"},
+    {0x070F, 0x070F, "Syriac abbreviation mark"},
+    {0x0890, 0x0891, "Arabic currency mark above"},
+    {0x08E2, 0x08E2, "Arabic disputed end of ayah"},
+    {0x180E, 0x180E, "Mongolian vowel separator"},
+    {0x200B, 0x200B, "zero width space"},
+    {0x200C, 0x200C, "zero width non-joiner"},
+    {0x200D, 0x200D, "zero width joiner"},
+    {0x200E, 0x200E, "left-to-right mark"},
+    {0x200F, 0x200F, "right-to-left mark"},
+    {0x2028, 0x2028, "line separator"},
+    {0x2029, 0x2029, "paragraph separator"},
+    {0x202A, 0x202A, "left-to-right embedding"},
+    {0x202B, 0x202B, "right-to-left embedding"},
+    {0x202C, 0x202C, "pop directional formatting"},
+    {0x202D, 0x202D, "left-to-right override"},
+    {0x202E, 0x202E, "right-to-left override"},
+    {0x2060, 0x2060, "word joiner"},
+    {0x2061, 0x2064, "invisible operator"},
+    {0x2066, 0x2066, "left-to-right isolate"},
+    {0x2067, 0x2067, "right-to-left isolate"},
+    {0x2068, 0x2068, "first strong isolate"},
+    {0x2069, 0x2069, "pop directional isolate"},
+    {0x206A, 0x206F, "deprecated format character"},
+    {0xFEFF, 0xFEFF, "zero width no-break space"},
+    {0xFFF9, 0xFFFB, "interlinear annotation character"},
+    {0x110BD, 0x110BD, "Kaithi number sign"},
+    {0x110CD, 0x110CD, "Kaithi number sign above"},
+    {0x13430, 0x1343F, "Egyptian hieroglyph format control"},
+    {0x1BCA0, 0x1BCA3, "shorthand format control"},
+    {0x1D173, 0x1D17A, "musical symbol format control"},
+    {0xE0000, 0xE007F, "tag character"},
+};
+
+#define S_N_HIDDEN (sizeof s_hidden / sizeof s_hidden[0])
+
+/*  The entry of s_hidden holding cp, or -1.  */
+static int s_hidden_of(unsigned cp)
+{
+    if (cp < s_hidden[0].first)
+        return -1;
+    for (size_t i = 0; i < S_N_HIDDEN; i++)
+        if (cp >= s_hidden[i].first && cp <= s_hidden[i].last)
+            return (int)i;
+    return -1;
+}
+
+unsigned dn_valid_hidden(const char *text, char *why, size_t why_size)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t at = 1;
+    if (!text)
+        return 0;
+    for (; *s; at++) {
+        unsigned cp = 0;
+        size_t n = s_utf8_decode(s, &cp);
+        int i = n ? s_hidden_of(cp) : -1;
+        if (i >= 0) {
+            if (why && why_size)
+                snprintf(why, why_size,
+                         "holds U+%04X (%s) at character %zu: " DN_HIDDEN_RULE, cp,
+                         s_hidden[i].what, at);
+            return cp;
+        }
+        s += n ? n : 1;
+    }
+    return 0;
+}
+
+int dn_valid_name(const char *text)
+{
+    return dn_valid_text(text, DN_MAX_NAME_LEN);
+}
+
+/*  dn_valid_text, and dn_valid_text_stored when hidden_ok.  */
+static int s_valid_text(const char *text, size_t max_bytes, int hidden_ok)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t len;
+    if (!text)
+        return 0;
+    len = strlen(text);
+    if (len == 0 || len > max_bytes)
+        return 0;
+    while (*s) {
+        unsigned cp = 0;
+        size_t n = s_utf8_decode(s, &cp);
+        /* C0 controls and DEL, C1 controls U+0080..U+009F, format characters */
+        if (n == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) ||
+            (!hidden_ok && s_hidden_of(cp) >= 0))
+            return 0;
+        s += n;
+    }
+    return 1;
+}
+
+int dn_valid_text(const char *text, size_t max_bytes)
+{
+    return s_valid_text(text, max_bytes, 0);
+}
+
+int dn_valid_text_stored(const char *text, size_t max_bytes)
+{
+    return s_valid_text(text, max_bytes, 1);
+}
+
+/* -- phones ---------------------------------------------------------------- */
 
 /*  Separators people type or paste inside a number (rule 1), ASCII and
     their full-width forms from a Chinese IME.  */

@@ -39,12 +39,40 @@ int dn_code_equal(const char *a, const char *b);
 int dn_valid_sku(const char *text);
 
 /*  A name: 1..DN_MAX_NAME_LEN bytes of well-formed UTF-8 with no control
-    characters.  Returns 1 if valid.  */
+    and no invisible format characters (dn_valid_text).  Returns 1 if
+    valid.  */
 int dn_valid_name(const char *text);
 
-/*  Text for people: 1..max_bytes bytes of well-formed UTF-8 with no
-    control characters (C0, DEL, C1).  Returns 1 if valid.  */
+/*  Text for people (names, reasons, references, plan lines): 1..max_bytes
+    bytes of well-formed UTF-8 with no control characters (C0, DEL, C1) and
+    no invisible format characters (dn_valid_hidden).  Returns 1 if
+    valid.  */
 int dn_valid_text(const char *text, size_t max_bytes);
+
+/*  The shape text for people had before invisible format characters were
+    refused: 1..max_bytes bytes of well-formed UTF-8 with no control
+    characters.  For reading what was stored then (signed events are never
+    rewritten), never for new input.  Returns 1 if valid.  */
+int dn_valid_text_stored(const char *text, size_t max_bytes);
+
+/*  What dn_valid_hidden's reason ends with: the rule, for the person who
+    typed (or pasted) the text.  */
+#define DN_HIDDEN_RULE "invisible characters that can hide or reorder text are refused"
+#define DN_HIDDEN_WHY_SIZE 160 /* dn_valid_hidden's why always fits */
+
+/*  The first invisible format character of text, the table in dn_valid.c:
+    bidirectional controls (U+200E U+200F U+202A..U+202E U+2066..U+2069,
+    U+061C), zero-width and joining characters (U+200B..U+200D U+2060
+    U+FEFF), the other Unicode format characters (U+00AD U+180E
+    U+2061..U+2064 U+206A..U+206F U+FFF9..U+FFFB ...), the tag characters
+    U+E0000..U+E007F and the line and paragraph separators U+2028 U+2029.
+    Returns its code point and, when why is not NULL, writes one line:
+        holds U+202E (right-to-left override) at character 3: DN_HIDDEN_RULE
+    counting characters (not bytes) from 1, for the caller to put after
+    what the text is ("member name holds U+202E ...").  Returns 0 when text
+    (NULL too) holds none; bytes that are not UTF-8 are stepped over one at
+    a time (dn_valid_text refuses them).  */
+unsigned dn_valid_hidden(const char *text, char *why, size_t why_size);
 
 /* -- phones -----------------------------------------------------------------
 

@@ -398,9 +398,14 @@ static int s_exceptions(s_ctx_t *ctx, json_t **result)
     DN_EINVAL (why set).  */
 static int s_reason_arg(s_ctx_t *ctx, const char **reason)
 {
+    char hidden[DN_HIDDEN_WHY_SIZE];
     *reason = s_arg(ctx, "reason");
     if (*reason && dn_valid_text(*reason, DN_CORRECTION_MAX_REASON))
         return 0;
+    if (dn_valid_hidden(*reason, hidden, sizeof hidden)) {
+        snprintf(ctx->why, sizeof ctx->why, "--reason %s", hidden);
+        return DN_EINVAL;
+    }
     snprintf(ctx->why, sizeof ctx->why,
              "--reason must be 1 to %d bytes of text without control characters",
              DN_CORRECTION_MAX_REASON);

@@ -589,8 +589,9 @@ int dn_facts_load(dn_db_cache_t *cache, dn_phones_t *phones, int64_t eid,
     sqlite3_bind_int64(stmt, 1, eid);
     sqlite3_bind_int64(stmt, 2, eid);
     if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        rc = dn_wire_event_unpack(sqlite3_column_blob(stmt, 0),
-                                  (size_t)sqlite3_column_bytes(stmt, 0), ev, why, sizeof why);
+        rc = dn_wire_event_unpack_stored(sqlite3_column_blob(stmt, 0),
+                                         (size_t)sqlite3_column_bytes(stmt, 0), ev, why,
+                                         sizeof why);
         memset(&v, 0, sizeof v);
         v.at_ms = sqlite3_column_int64(stmt, 1);
         if (rc == 0 && dn_db_column_copy(stmt, 2, seller, sizeof seller))

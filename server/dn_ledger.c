@@ -1511,6 +1511,7 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     dn_ledger_t *self;
     s_transfer_t t;
     char currency[4] = "", text[DN_MONEY_TEXT_SIZE], left[DN_MONEY_TEXT_SIZE];
+    char hidden[DN_HIDDEN_WHY_SIZE];
     int exponent = 2, rc;
     int64_t balance = 0;
     sqlite3_stmt *stmt;
@@ -1518,6 +1519,8 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     *out = NULL;
     if (amount <= 0)
         return s_why(DN_EINVAL, why, why_size, "a payout must be positive");
+    if (dn_valid_hidden(ref, hidden, sizeof hidden))
+        return s_why(DN_EINVAL, why, why_size, "--ref %s", hidden);
     if (!ref || !dn_valid_text(ref, 200))
         return s_why(DN_EINVAL, why, why_size, "a payout needs --ref: 1 to 200 printable "
                                                "characters (the bank transfer's reference)");
@@ -1845,6 +1848,7 @@ int dn_ledger_void(dn_ledger_t *self, int64_t sale_eid, const char *reason,
 {
     char id[DN_ID_TEXT_SIZE] = "", currency[4] = "", when[DN_TIME_TEXT_SIZE];
     char reversed[DN_MONEY_TEXT_SIZE], refunded[DN_MONEY_TEXT_SIZE];
+    char hidden[DN_HIDDEN_WHY_SIZE];
     int64_t total = 0, refunds = 0, n = 0, sum = 0;
     s_correction_t c;
     s_transfer_t t;
@@ -1852,6 +1856,8 @@ int dn_ledger_void(dn_ledger_t *self, int64_t sale_eid, const char *reason,
     int rc = 0, step, exponent;
 
     *out = NULL;
+    if (dn_valid_hidden(reason, hidden, sizeof hidden))
+        return s_why(DN_EINVAL, why, why_size, "--reason %s", hidden);
     if (!s_valid_reason(reason))
         return s_why(DN_EINVAL, why, why_size,
                      "a void needs --reason: 1 to %d bytes of text without control "
@@ -1951,8 +1957,11 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
     sqlite3_stmt *stmt;
     int64_t id = 0, balance = 0;
     int exponent = 2, rc, step;
+    char hidden[DN_HIDDEN_WHY_SIZE];
 
     *out = NULL;
+    if (dn_valid_hidden(reason, hidden, sizeof hidden))
+        return s_why(DN_EINVAL, why, why_size, "--reason %s", hidden);
     if (!s_valid_reason(reason))
         return s_why(
             DN_EINVAL, why, why_size,
@@ -2203,7 +2212,7 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
                 memcmp(hash, sqlite3_column_blob(events, 2), 32) != 0)
                 s_diff(v, "site %s seq %lld: stored hash is not the hash of the stored event",
                        code, (long long)seq);
-            if (dn_wire_event_unpack(body, len, &ev, why, sizeof why) != 0) {
+            if (dn_wire_event_unpack_stored(body, len, &ev, why, sizeof why) != 0) {
                 s_diff(v, "site %s seq %lld: event does not decode: %s", code,
                        (long long)seq, why);
             } else {

@@ -174,7 +174,7 @@ static void s_section(s_parse_t *p, const char *start)
 /*  Looks at one line before inih does: its bytes, indentation, section.  */
 static void s_look(s_parse_t *p, const char *line, size_t len)
 {
-    char text[DN_PLAN_MAX_LINE_BYTES + 1];
+    char text[DN_PLAN_MAX_LINE_BYTES + 1], hidden[DN_HIDDEN_WHY_SIZE];
     const char *start = line;
     size_t n = len;
 
@@ -195,6 +195,10 @@ static void s_look(s_parse_t *p, const char *line, size_t len)
     for (size_t i = 0; i < n; i++)
         if (text[i] == '\t')
             text[i] = ' ';
+    if (n && dn_valid_hidden(text, hidden, sizeof hidden)) {
+        s_error(p, p->line, "%s", hidden);
+        return;
+    }
     if (n && !dn_valid_text(text, DN_PLAN_MAX_LINE_BYTES)) {
         s_error(p, p->line, "not UTF-8 text, or holds control characters");
         return;

@@ -332,6 +332,7 @@ int dn_registry_partner_add_recruited(sqlite3 *db, const char *code, const char 
 {
     sqlite3_stmt *stmt = NULL;
     int64_t parent_id = 0, recruiter_id = 0, partner_id;
+    char hidden[DN_HIDDEN_WHY_SIZE];
     int rc;
 
     if (!code || !dn_valid_code(code))
@@ -340,6 +341,8 @@ int dn_registry_partner_add_recruited(sqlite3 *db, const char *code, const char 
             "partner code '%.40s' is not a code (a letter, then letters, digits, "
             "'_', '.', '-'; at most 32)",
             code ? code : "");
+    if (dn_valid_hidden(name, hidden, sizeof hidden))
+        return s_fail(why, why_size, DN_EINVAL, "partner name %s", hidden);
     if (!name || !dn_valid_name(name))
         return s_fail(why, why_size, DN_EINVAL,
                       "partner name must be 1 to 128 bytes of UTF-8 without control "

@@ -250,15 +250,51 @@ static int s_table_object(FILE *out, const json_t *object)
 
 /* -- CSV ------------------------------------------------------------------- */
 
+/*  1 if a spreadsheet opening the CSV would take text as a formula, the one
+    rule every CSV field goes through (OWASP, "CSV Injection").  Excel and
+    LibreOffice evaluate a cell that begins with '=', '+', '-' or '@', and
+    some begin parsing after a leading TAB or CR: a member named
+    =HYPERLINK("http://x","y") or +cmd|' /C calc'!A0 would become a live
+    link or command on HQ's desk.  Such a field is written quoted with a
+    leading single quote, which both show as text (a phone +8613800138000
+    reads +8613800138000, kept as text rather than the number
+    8.6138E+12).  A plain decimal number, -?[0-9]+(.[0-9]+)? -- an amount
+    such as -12.50, a count, minor units such as -1250 -- is left as it is,
+    so that accountants can still sum the columns: it can only ever be
+    that number, never a formula.  */
+static int s_csv_formula(const char *text)
+{
+    const char *p = text;
+    if (*text == '\0' || !strchr("=+-@\t\r", *text))
+        return 0;
+    if (*p == '-')
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return 1;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '.') {
+        if (!isdigit((unsigned char)p[1]))
+            return 1;
+        for (p++; isdigit((unsigned char)*p);)
+            p++;
+    }
+    return *p != '\0';
+}
+
 static int s_csv_field(FILE *out, const json_t *value, int first)
 {
     char *text = s_cell(value, 1);
+    int formula;
     if (!text)
         return DN_ENOMEM;
     if (!first)
         fputc(',', out);
-    if (strpbrk(text, ",\"\r\n")) {
+    formula = s_csv_formula(text);
+    if (formula || strpbrk(text, ",\"\r\n")) {
         fputc('"', out);
+        if (formula)
+            fputc('\'', out);
         for (const char *p = text; *p; p++) {
             if (*p == '"')
                 fputc('"', out);

@@ -35,8 +35,12 @@ typedef enum {
     per element; null and missing keys are empty fields, booleans "true" /
     "false", nested values compact JSON.  A field containing a comma, a
     double quote, CR or LF is quoted and its quotes doubled; lines end with
-    CRLF.  An object is one header row and one row; an empty array prints
-    nothing.
+    CRLF.  A field a spreadsheet would run as a formula -- one that begins
+    with '=', '+', '-', '@', TAB or CR and is not a plain decimal number
+    (-?[0-9]+(.[0-9]+)?, like -12.50 or -1250) -- is quoted with a single
+    quote put before it: =SUM(A1) is written "'=SUM(A1)", a phone
+    +8613800138000 "'+8613800138000" (OWASP's CSV injection advice).  An
+    object is one header row and one row; an empty array prints nothing.
 
     JSON: indented by two, keys in their order, ending with a newline.
 

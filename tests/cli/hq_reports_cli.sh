@@ -81,7 +81,9 @@ report() {
 # roundtrip NAME ARGS...: dealernet-hq ARGS --csv parses back (RFC 4180) to
 # exactly the JSON of $T/NAME.json: the header is the keys of the first
 # object in order, every field the JSON value (null empty, booleans
-# true/false, numbers and strings as they are), lines end with CRLF.  The
+# true/false, numbers and strings as they are, but a text a spreadsheet
+# would run as a formula -- a phone +86... -- with a ' before it, see
+# dn_render.h), lines end with CRLF.  The
 # values of the columns named in $MOVING (clock-dependent: they differ
 # between two runs) are left out of the comparison.
 MOVING=
@@ -92,7 +94,7 @@ roundtrip() {
     check "$* --csv: exit" 0 "$rc"
     cp "$OUT" "$T/$name.csv"
     check "$* --csv: round-trips to the JSON" "same" "$(python3 - "$T/$name.json" "$T/$name.csv" "$MOVING" <<'EOF'
-import csv, json, sys
+import csv, json, re, sys
 rows = json.load(open(sys.argv[1]))
 moving = sys.argv[3].split()
 for r in rows:
@@ -112,7 +114,10 @@ def text(v):
     if v is None: return ''
     if v is True: return 'true'
     if v is False: return 'false'
-    return str(v)
+    v = str(v)
+    if v[:1] in ('=', '+', '-', '@', '\t', '\r') and not re.match(r'-?[0-9]+(\.[0-9]+)?\Z', v):
+        return "'" + v
+    return v
 want = [list(rows[0].keys())] + [[text(r.get(k)) for k in rows[0].keys()] for r in rows] if rows else []
 print('same' if parsed == want else 'differs: %r != %r' % (parsed, want))
 EOF

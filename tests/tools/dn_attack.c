@@ -1562,10 +1562,12 @@ static long s_stored(s_attack_t *self, const char *code)
 }
 
 /*  One event of site A at its next seq, chained to prev, packed into *b
-    (one event, signed).  *out_hash receives its hash, id_out its id.  */
+    (one event, signed).  *out_hash receives its hash, id_out its id.
+    raw: packed with protobuf-c, past dn_wire's checks (an old or hostile
+    agent's bytes); else through dn_wire_event_pack.  */
 static int s_next_event(s_attack_t *self, Dealernet__Event *ev, uint64_t seq,
                         const uint8_t prev[DN_HASH_BYTES], ProtobufCBinaryData *body,
-                        s_batch_t *b, uint8_t id_out[DN_ID_BYTES])
+                        s_batch_t *b, uint8_t id_out[DN_ID_BYTES], int raw)
 {
     uint8_t id[DN_ID_BYTES], prev_copy[DN_HASH_BYTES];
     char why[DN_WHY_SIZE];
@@ -1584,8 +1586,14 @@ static int s_next_event(s_attack_t *self, Dealernet__Event *ev, uint64_t seq,
     ev->has_prev_hash = 1;
     ev->prev_hash.data = prev_copy;
     ev->prev_hash.len = DN_HASH_BYTES;
-    if (dn_wire_event_pack(ev, &body->data, &body->len, why, sizeof why))
+    if (raw) {
+        body->len = dealernet__event__get_packed_size(ev);
+        if (!(body->data = malloc(body->len)))
+            return s_fail(EX_SOFTWARE, "out of memory");
+        dealernet__event__pack(ev, body->data);
+    } else if (dn_wire_event_pack(ev, &body->data, &body->len, why, sizeof why)) {
         return s_fail(EX_DATAERR, "cannot pack the event: %s", why);
+    }
     if (id_out)
         memcpy(id_out, id, DN_ID_BYTES);
     memset(b, 0, sizeof *b);
@@ -1633,6 +1641,36 @@ static void s_try_held(s_attack_t *self, void *sock, const s_batch_t *b,
     *stored = after;
 }
 
+/*  Connects as site A, whose events must all be acknowledged, for events
+    that continue its chain: *applied is its applied seq, prev its chain
+    head.  Returns 0 (the caller closes *sock) or an exit code (nothing is
+    left open).  */
+static int s_chain_open(s_attack_t *self, void **sock, uint64_t *applied,
+                        uint8_t prev[DN_HASH_BYTES])
+{
+    dn_outbox_position_t pos;
+    dn_outbox_batch_t ev;
+    s_batch_t b;
+    int rc;
+
+    *sock = s_socket(self, ZMQ_DEALER, &self->a.pair, self->server_key, 0, self->sync_ep);
+    if (!*sock)
+        return s_fail(EX_SOFTWARE, "cannot connect");
+    if ((rc = s_applied(self, *sock, applied)) == 0 &&
+        (dn_outbox_position(self->a.store, &pos) || pos.head_seq != *applied ||
+         *applied == 0))
+        rc = s_fail(EX_DATAERR, "site A must have events, all acknowledged");
+    if (rc == 0 && (rc = s_read(&self->a, *applied, *applied, &ev, &b)) == 0) {
+        memcpy(prev, b.head, DN_HASH_BYTES);
+        dn_outbox_batch_free(&ev);
+    }
+    if (rc) {
+        zmq_close(*sock);
+        *sock = NULL;
+    }
+    return rc;
+}
+
 /*  13. Sales that would overflow the server's sums, continuing site A's
     chain (all its events acked) with its own key, one event a batch:
     n sales at the wire's maximum (9 lines of 10^6 x 10^12 minor units:
@@ -1644,8 +1682,6 @@ static int s_aggregate_overflow(s_attack_t *self, int n, long at_bound)
 {
     char figures[DN_ATTACK_FIGURES_SIZE];
     uint8_t prev[DN_HASH_BYTES], first_sale[DN_ID_BYTES];
-    dn_outbox_position_t pos;
-    dn_outbox_batch_t ev;
     s_batch_t b;
     uint64_t applied, seq;
     long stored;
@@ -1656,19 +1692,8 @@ static int s_aggregate_overflow(s_attack_t *self, int n, long at_bound)
         return rc;
     if (at_bound < 1)
         return s_fail(EX_USAGE, "aggregate-overflow N BOUND: BOUND in minor units >= 1");
-    sock = s_socket(self, ZMQ_DEALER, &self->a.pair, self->server_key, 0, self->sync_ep);
-    if (!sock)
-        return s_fail(EX_SOFTWARE, "cannot connect");
-    if ((rc = s_applied(self, sock, &applied)) != 0)
-        goto done;
-    if (dn_outbox_position(self->a.store, &pos) || pos.head_seq != applied || applied == 0) {
-        rc = s_fail(EX_DATAERR, "site A must have events, all acknowledged");
-        goto done;
-    }
-    if ((rc = s_read(&self->a, applied, applied, &ev, &b)) != 0)
-        goto done;
-    memcpy(prev, b.head, DN_HASH_BYTES);
-    dn_outbox_batch_free(&ev);
+    if ((rc = s_chain_open(self, &sock, &applied, prev)) != 0)
+        return rc;
     s_figures(self, figures);
     stored = s_stored(self, self->a.code);
     seq = applied;
@@ -1710,10 +1735,106 @@ static int s_aggregate_overflow(s_attack_t *self, int n, long at_bound)
             e.body_case = DEALERNET__EVENT__BODY_SALE;
             e.sale = &sale;
         }
-        rc = s_next_event(self, &e, ++seq, prev, &body, &b, k == 0 ? first_sale : NULL);
+        rc = s_next_event(self, &e, ++seq, prev, &body, &b, k == 0 ? first_sale : NULL, 0);
         if (rc == 0) {
             s_try_held(self, sock, &b, figures, &stored);
             memcpy(prev, b.head, DN_HASH_BYTES);
+        }
+        free(body.data);
+    }
+    zmq_close(sock);
+    return rc;
+}
+
+/*  14. Invisible format characters in member names, from a hostile agent:
+    site A's next event (all its events acked, its own key, a valid chain
+    and signature), a sign-up named "Li" X "Wei" and an update named
+    "Wang" X, for X each end of every range dn_valid refuses (issue 11's
+    list), packed past dn_wire.  Each must be refused as malformed with the
+    reason naming the character ("member name holds U+XXXX"), and change
+    nothing; a refusal for another reason proves nothing (control failed).
+    Then the control: the sign-up without X, acked.  Prints
+    "security: bidi controls: events: attempts N, accepted A".  */
+static int s_bidi(s_attack_t *self)
+{
+    static const unsigned hidden[] = {0x200B, 0x200F, 0x202A, 0x202E, 0x2060, 0x2064,
+                                      0x2066, 0x206F, 0xFEFF, 0x061C, 0x00AD, 0x180E,
+                                      0xFFF9, 0xFFFB, 0xE0000, 0xE007F};
+    char rows[DN_ATTACK_ROWS_SIZE], name[32], want[64];
+    uint8_t prev[DN_HASH_BYTES], member_id[DN_ID_BYTES];
+    s_batch_t b;
+    s_reply_t reply;
+    uint64_t applied;
+    void *sock;
+    int rc;
+
+    if ((rc = s_need(self, "--agent", self->a.store)))
+        return rc;
+    if ((rc = s_chain_open(self, &sock, &applied, prev)) != 0)
+        return rc;
+    if (dn_id_new(member_id)) {
+        rc = s_fail(EX_SOFTWARE, "cannot make a member id");
+        goto done;
+    }
+    s_rows(self, rows);
+    for (size_t k = 0; rc == 0 && k <= 2 * (sizeof hidden / sizeof hidden[0]); k++) {
+        Dealernet__Event e = DEALERNET__EVENT__INIT;
+        Dealernet__MemberSignup signup = DEALERNET__MEMBER_SIGNUP__INIT;
+        Dealernet__MemberUpdate update = DEALERNET__MEMBER_UPDATE__INIT;
+        ProtobufCBinaryData body = {0, NULL};
+        size_t i = k / 2;
+        int control = i == sizeof hidden / sizeof hidden[0], kind;
+        char c[5];
+        unsigned cp = control ? 0 : hidden[i];
+        /* cp as UTF-8 */
+        if (control)
+            c[0] = ' ', c[1] = '\0';
+        else if (cp < 0x800)
+            c[0] = (char)(0xC0 | cp >> 6), c[1] = (char)(0x80 | (cp & 0x3F)), c[2] = 0;
+        else if (cp < 0x10000)
+            c[0] = (char)(0xE0 | cp >> 12), c[1] = (char)(0x80 | ((cp >> 6) & 0x3F)),
+            c[2] = (char)(0x80 | (cp & 0x3F)), c[3] = 0;
+        else
+            c[0] = (char)(0xF0 | cp >> 18), c[1] = (char)(0x80 | ((cp >> 12) & 0x3F)),
+            c[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), c[3] = (char)(0x80 | (cp & 0x3F)),
+            c[4] = 0;
+        /* the same member either way: a sign-up, or an update of it */
+        signup.has_member_id = update.has_member_id = 1;
+        signup.member_id.data = update.member_id.data = member_id;
+        signup.member_id.len = update.member_id.len = DN_ID_BYTES;
+        signup.phone = update.phone = "+8613700137000";
+        signup.name = update.name = name;
+        if (k % 2 == 0 || control) {
+            snprintf(name, sizeof name, "Li%sWei", c);
+            e.body_case = DEALERNET__EVENT__BODY_MEMBER_SIGNUP;
+            e.member_signup = &signup;
+        } else {
+            snprintf(name, sizeof name, "Wang%s", c);
+            e.body_case = DEALERNET__EVENT__BODY_MEMBER_UPDATE;
+            e.member_update = &update;
+        }
+        rc = s_next_event(self, &e, applied + 1, prev, &body, &b, NULL, 1);
+        if (rc == 0 && control) {
+            uint8_t *buf;
+            size_t len;
+            s_report(self, "bidi controls: events");
+            if ((rc = s_pack_batch(&b, &buf, &len)) == 0) {
+                s_exchange(self, sock, buf, len, &reply);
+                free(buf);
+            }
+            if (rc == 0 && (reply.kind != 'A' || reply.seq != applied + 1)) {
+                fprintf(stderr, "dn_attack: control: the clean sign-up: reply '%c' %s\n",
+                        reply.kind ? reply.kind : '-', reply.text);
+                self->control_failed = 1;
+            }
+        } else if (rc == 0) {
+            kind = s_try_batch(self, sock, &b, "WAE", rows, &reply);
+            snprintf(want, sizeof want, "member name holds U+%04X (", cp);
+            if (kind == 'R' && !strstr(reply.text, want)) {
+                fprintf(stderr, "dn_attack: U+%04X: refused for another reason: %s\n", cp,
+                        reply.text);
+                self->control_failed = 1;
+            }
         }
         free(body.data);
     }
@@ -1747,7 +1868,9 @@ static void s_usage(FILE *out)
         "  race MS              unknown keys on both sockets for MS ms\n"
         "  aggregate-overflow N BOUND\n"
         "                       --agent's next events: N sales of 9 x 10^18, a refund,\n"
-        "                       N sales of BOUND minor units; each stored and held\n");
+        "                       N sales of BOUND minor units; each stored and held\n"
+        "  bidi                 --agent's next event: member names holding each\n"
+        "                       refused format character, then a clean one\n");
 }
 
 int main(int argc, char **argv)
@@ -1777,7 +1900,8 @@ int main(int argc, char **argv)
                                   "seq below the high-water mark",
                                   "enrollment token brute force",
                                   "ZAP before accept (startup race)",
-                                  "aggregate overflow"};
+                                  "aggregate overflow",
+                                  "bidi controls: events"};
     static const char *modes[] = {"unknown-key",
                                   "revoked",
                                   "wrong-server-key",
@@ -1789,7 +1913,8 @@ int main(int argc, char **argv)
                                   "below-hwm",
                                   "brute-force",
                                   "race",
-                                  "aggregate-overflow"};
+                                  "aggregate-overflow",
+                                  "bidi"};
     s_attack_t self;
     int c, rc = 0, mode = -1, arg = 0;
     long arg2 = 0;
@@ -1902,8 +2027,11 @@ int main(int argc, char **argv)
         case 10:
             rc = s_race(&self, arg);
             break;
-        default:
+        case 11:
             rc = s_aggregate_overflow(&self, arg, arg2);
+            break;
+        default:
+            rc = s_bidi(&self);
             break;
         }
     }

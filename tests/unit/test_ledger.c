@@ -1085,6 +1085,17 @@ static void test_payout(void **state)
     assert_int_equal(s_balance(fx->db, "partner:RS1"), 1797); /* 37.97 - 20.00 */
     assert_int_equal(s_balance(fx->db, "hq:payout"), 2000);
 
+    /* a reference holding a zero width space, which would make a second
+       record of BANK-0510-1 look like the first: refused, nothing moves */
+    assert_int_equal(dn_ledger_payout(fx->db, "RS1", 100, "BANK\xe2\x80\x8b-0510-1", "hq",
+                                      now + 1, &out, why, sizeof why),
+                     DN_EINVAL);
+    assert_null(out);
+    assert_string_equal(why, "--ref holds U+200B (zero width space) at character 5: "
+                             "invisible characters that can hide or reorder text are "
+                             "refused");
+    assert_int_equal(s_balance(fx->db, "partner:RS1"), 1797);
+
     /* 17.98 is one fen above what is left */
     assert_int_equal(dn_ledger_payout(fx->db, "RS1", 1798, "BANK-0510-2", "hq", now + 1,
                                       &out, why, sizeof why),

@@ -371,6 +371,14 @@ static void test_parse_refusals(void **state)
               "line 2: not UTF-8 text, or holds control characters");
     s_refused("[plan]\ncurrency = \xff\xfe\n",
               "line 2: not UTF-8 text, or holds control characters");
+    /* a comment or a value holding a hidden character: an ordinary text
+       editor shows nothing, `plan show` would show the file */
+    s_refused("[plan]\n; by HQ\xe2\x80\xae\n",
+              "line 2: holds U+202E (right-to-left override) at character 8: invisible "
+              "characters that can hide or reorder text are refused");
+    s_refused("[plan]\ncurrency = CNY\xe2\x80\x8b\n",
+              "line 2: holds U+200B (zero width space) at character 15: invisible "
+              "characters that can hide or reorder text are refused");
     {
         char text[400];
         snprintf(text, sizeof text, "[plan]\n; %0161d\n", 0);

@@ -716,6 +716,15 @@ static void test_refusals_write_nothing(void **state)
     dn_member_input_t bad_name = {"13900139000", "\xc0\xaf", NULL, 0, 0};
     ASSERT_REFUSED(store, dn_record_member_add(store, &bad_name, &out, why, sizeof why),
                    DN_EPARSE, "name must be");
+    /* "Wang" U+202E "gnaF": nothing is written, the reason names it */
+    dn_member_input_t bidi_name = {"13900139000", "Wang\xe2\x80\xaegnaF", NULL, 0, 0};
+    ASSERT_REFUSED(store, dn_record_member_add(store, &bidi_name, &out, why, sizeof why),
+                   DN_EPARSE,
+                   "name holds U+202E (right-to-left override) at character 5: "
+                   "invisible characters that can hide or reorder text are refused");
+    dn_member_input_t zw_name = {PHONE, "Li\xe2\x80\x8bWei", NULL, 0, 0};
+    ASSERT_REFUSED(store, dn_record_member_update(store, &zw_name, &out, why, sizeof why),
+                   DN_EPARSE, "name holds U+200B (zero width space) at character 3");
     dn_member_input_t big_house = {"13900139000", NULL, NULL, 1, 101};
     ASSERT_REFUSED(store, dn_record_member_add(store, &big_house, &out, why, sizeof why),
                    DN_EPARSE, "household must be 0 to 100");

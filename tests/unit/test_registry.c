@@ -664,6 +664,13 @@ static void test_partner_add_refusals(void **state)
     assert_int_equal(dn_registry_partner_add(fx->db, "D2", "Tab\there", "dealer", "NORTH",
                                              T0, why, sizeof why),
                      DN_EINVAL);
+    /* "North" U+202E "htroN": a table would show it backwards */
+    assert_int_equal(dn_registry_partner_add(fx->db, "D2", "North\xe2\x80\xaehtroN",
+                                             "dealer", "NORTH", T0, why, sizeof why),
+                     DN_EINVAL);
+    assert_string_equal(why, "partner name holds U+202E (right-to-left override) at "
+                             "character 6: invisible characters that can hide or reorder "
+                             "text are refused");
     assert_int_equal(dn_registry_partner_add(fx->db, "D2", "Two", "dealer", "bad parent",
                                              T0, why, sizeof why),
                      DN_EINVAL);

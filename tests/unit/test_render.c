@@ -122,10 +122,66 @@ static void test_csv_quoting(void **state)
         DN_RENDER_CSV,
         "name,note,multi,cr,n,b,z,plain\r\n"
         "\"Smith, John\",\"said \"\"hi\"\"\",\"one\ntwo\",\"a\rb\",5,true,,x y\r\n"
-        ",\"\"\"\",\"\r\n\",-,-1,false,\"[1,2]\",\xe5\x8c\x97\r\n");
+        /* "\r\n" and "-" begin like a formula, and are not numbers: with a ' */
+        ",\"\"\"\",\"'\r\n\",\"'-\",-1,false,\"[1,2]\",\xe5\x8c\x97\r\n");
     /* an object: one header row and one row; keys are quoted like values */
     s_expect("{\"a,b\":1,\"c\":\"d\"}", DN_RENDER_CSV, "\"a,b\",c\r\n1,d\r\n");
     s_expect("[]", DN_RENDER_CSV, "");
+}
+
+/*  Cells a spreadsheet would run as formulas (OWASP: a first character
+    '=', '+', '-', '@', TAB or CR) are quoted with a leading single quote;
+    plain decimal numbers, -?[0-9]+(.[0-9]+)?, stay as they are, strings
+    and JSON integers alike, so that amounts still sum.  */
+static void test_csv_formulas(void **state)
+{
+    static const struct {
+        const char *json; /* a JSON value */
+        const char *csv;  /* its field */
+    } cases[] = {
+        /* neutralised: every trigger character, and the attacks of issue 11 */
+        {"\"=HYPERLINK(\\\"http://x\\\",\\\"y\\\")\"",
+         "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""},
+        {"\"+cmd|' /C calc'!A0\"", "\"'+cmd|' /C calc'!A0\""},
+        {"\"-2+3\"", "\"'-2+3\""},
+        {"\"@SUM(A1)\"", "\"'@SUM(A1)\""},
+        {"\"\\tname\"", "\"'\tname\""},
+        {"\"\\r=1\"", "\"'\r=1\""},
+        {"\"=\"", "\"'=\""},
+        {"\"+8613800138000\"", "\"'+8613800138000\""}, /* a phone: text */
+        {"\"+12\"", "\"'+12\""},                   /* a sign is not plain */
+        {"\"-\"", "\"'-\""},
+        {"\"-.5\"", "\"'-.5\""},                   /* no digit before the point */
+        {"\"-1.\"", "\"'-1.\""},                   /* no digit after it */
+        {"\"-1.2.3\"", "\"'-1.2.3\""},
+        {"\"-1e5\"", "\"'-1e5\""},
+        {"\"-12.50 \"", "\"'-12.50 \""},
+        {"\"--1\"", "\"'--1\""},
+        {"\"-1,5\"", "\"'-1,5\""},
+        /* plain numbers and text that cannot be a formula: as they are */
+        {"\"-12.50\"", "-12.50"},
+        {"\"-1250\"", "-1250"},
+        {"-1250", "-1250"},
+        {"\"-0\"", "-0"},
+        {"\"12.50\"", "12.50"},
+        {"\" =1\"", " =1"}, /* not first */
+        {"\"a=1\"", "a=1"},
+        {"\"\\u738b=1\"", "\xe7\x8e\x8b=1"},
+        {"\"\"", ""},
+        {"null", ""},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[128], csv[128];
+        snprintf(json, sizeof json, "[{\"v\":%s}]", cases[i].json);
+        snprintf(csv, sizeof csv, "v\r\n%s\r\n", cases[i].csv);
+        s_expect(json, DN_RENDER_CSV, csv);
+    }
+    /* a header is a field too */
+    s_expect("{\"=k\":1}", DN_RENDER_CSV, "\"'=k\"\r\n1\r\n");
+    /* the table and JSON show text as it is: nothing there is evaluated */
+    s_expect("[{\"v\":\"=1+1\"}]", DN_RENDER_TABLE, "V\n=1+1\n");
+    s_expect("[{\"v\":\"=1+1\"}]", DN_RENDER_JSON, "[\n  {\n    \"v\": \"=1+1\"\n  }\n]\n");
 }
 
 /*  An RFC 4180 reader, independent of the writer: splits text into
@@ -258,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_table_mixed_column),
         cmocka_unit_test(test_table_object_and_scalars),
         cmocka_unit_test(test_csv_quoting),
+        cmocka_unit_test(test_csv_formulas),
         cmocka_unit_test(test_csv_round_trip),
         cmocka_unit_test(test_json_pretty),
         cmocka_unit_test(test_write_failure),

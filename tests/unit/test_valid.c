@@ -8,9 +8,15 @@
     Chinese is welcome, overlong forms, surrogates and stray continuation
     bytes are not), phone numbers (made canonical, E.164, by the rules
     dn_valid.h lists, every refusal with its exact message) and
-    dn_parse_int's ranges.  Every table entry states its expected result,
-    and each table holds both accepted and refused entries, so a validator
-    that says yes (or no) to everything fails.
+    dn_parse_int's ranges.  Invisible format characters (bidirectional
+    controls, zero-width characters, tags) are refused in names and every
+    text for people: each range of the table is tried at both ends and just
+    outside them, inside a Chinese name, with dn_valid_hidden's exact
+    reason; emoji are accepted, except the sequences joined by U+200D or
+    tagged by U+E0020..U+E007F, which hold refused characters.  Every
+    table entry states its expected result, and each table holds both
+    accepted and refused entries, so a validator that says yes (or no) to
+    everything fails.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -188,6 +194,201 @@ static void test_name(void **state)
     assert_int_equal(strlen(cjk_max), 128);
     assert_int_equal(strlen(cjk_over), 131);
     s_table(dn_valid_name, cases, N_OF(cases));
+}
+
+/*  Writes code point cp as UTF-8 into out (5 bytes); returns out.  */
+static char *s_utf8(unsigned cp, char out[5])
+{
+    unsigned char *o = (unsigned char *)out;
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp, o[1] = 0;
+    } else if (cp < 0x800) {
+        o[0] = (unsigned char)(0xC0 | cp >> 6), o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        o[2] = 0;
+    } else if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | cp >> 12);
+        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3F)), o[3] = 0;
+    } else {
+        o[0] = (unsigned char)(0xF0 | cp >> 18);
+        o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        o[3] = (unsigned char)(0x80 | (cp & 0x3F)), o[4] = 0;
+    }
+    return out;
+}
+
+/*  The ranges issue 11 names and the rest of Unicode's format characters
+    (Cf), and the line and paragraph separators: both ends of each are
+    refused, in a name and in any text, and dn_valid_hidden names the
+    character and its place; the code points just outside each range are
+    accepted.  */
+static void test_hidden_ranges(void **state)
+{
+    static const struct {
+        unsigned first, last;
+        const char *what;
+        unsigned below, above; /* accepted neighbours (0: not tried) */
+    } ranges[] = {
+        {0x200B, 0x200F, NULL, 0x200A, 0x2010},   /* zero-width, LRM, RLM */
+        {0x202A, 0x202E, NULL, 0x2027, 0x202F},   /* embeddings, overrides */
+        {0x2060, 0x2064, NULL, 0x205F, 0x2065},   /* word joiner, invisible ops */
+        {0x2066, 0x206F, NULL, 0x2065, 0x2070},   /* isolates, deprecated */
+        {0xFEFF, 0xFEFF, "zero width no-break space", 0xFEFE, 0xFF00},
+        {0x061C, 0x061C, "Arabic letter mark", 0x061B, 0x061D},
+        {0x00AD, 0x00AD, "soft hyphen", 0x00AC, 0x00AE},
+        {0x180E, 0x180E, "Mongolian vowel separator", 0x180D, 0x180F},
+        {0xFFF9, 0xFFFB, "interlinear annotation character", 0xFFF8, 0xFFFC},
+        {0xE0000, 0xE007F, "tag character", 0xDFFFF, 0xE0080},
+        {0x2028, 0x2029, NULL, 0x2027, 0},        /* line, paragraph separators */
+        {0x0600, 0x0605, "Arabic number sign", 0x05FF, 0x0606},
+        {0x06DD, 0x06DD, "Arabic end of ayah", 0x06DC, 0x06DE},
+        {0x070F, 0x070F, "Syriac abbreviation mark", 0x070E, 0x0710},
+        {0x0890, 0x0891, "Arabic currency mark above", 0x088F, 0x0892},
+        {0x08E2, 0x08E2, "Arabic disputed end of ayah", 0x08E1, 0x08E3},
+        {0x110BD, 0x110BD, "Kaithi number sign", 0x110BC, 0x110BE},
+        {0x110CD, 0x110CD, "Kaithi number sign above", 0x110CC, 0x110CE},
+        {0x13430, 0x1343F, "Egyptian hieroglyph format control", 0x1342F, 0x13440},
+        {0x1BCA0, 0x1BCA3, "shorthand format control", 0x1BC9F, 0x1BCA4},
+        {0x1D173, 0x1D17A, "musical symbol format control", 0x1D172, 0x1D17B},
+    };
+    char name[64], c[5], why[DN_HIDDEN_WHY_SIZE], want[DN_HIDDEN_WHY_SIZE];
+    size_t refused = 0;
+    (void)state;
+
+    for (size_t i = 0; i < N_OF(ranges); i++) {
+        const unsigned ends[2] = {ranges[i].first, ranges[i].last};
+        const unsigned outside[2] = {ranges[i].below, ranges[i].above};
+        for (int e = 0; e < 2; e++) {
+            /* 王小 + the character + 明: the character is the third */
+            snprintf(name, sizeof name, "\xe7\x8e\x8b\xe5\xb0\x8f%s\xe6\x98\x8e",
+                     s_utf8(ends[e], c));
+            memset(why, 0, sizeof why);
+            if (dn_valid_name(name) || dn_valid_text(name, 200) ||
+                dn_valid_hidden(name, why, sizeof why) != ends[e])
+                print_error("U+%04X was accepted\n", ends[e]);
+            assert_false(dn_valid_name(name));
+            assert_false(dn_valid_text(name, 200));
+            assert_int_equal(dn_valid_hidden(name, why, sizeof why), ends[e]);
+            assert_int_equal(dn_valid_hidden(name, NULL, 0), ends[e]);
+            /* what was stored before the rule still reads back */
+            assert_true(dn_valid_text_stored(name, 200));
+            if (ranges[i].what) {
+                snprintf(want, sizeof want,
+                         "holds U+%04X (%s) at character 3: invisible characters that "
+                         "can hide or reorder text are refused",
+                         ends[e], ranges[i].what);
+                assert_string_equal(why, want);
+            } else {
+                snprintf(want, sizeof want, "holds U+%04X (", ends[e]);
+                assert_memory_equal(why, want, strlen(want));
+                assert_non_null(strstr(why, ") at character 3: " DN_HIDDEN_RULE));
+            }
+            refused++;
+            if (!outside[e])
+                continue;
+            snprintf(name, sizeof name, "\xe7\x8e\x8b\xe5\xb0\x8f%s\xe6\x98\x8e",
+                     s_utf8(outside[e], c));
+            if (!dn_valid_name(name))
+                print_error("U+%04X was refused\n", outside[e]);
+            assert_true(dn_valid_name(name));
+            assert_true(dn_valid_text(name, 200));
+            assert_int_equal(dn_valid_hidden(name, why, sizeof why), 0);
+        }
+    }
+    assert_int_equal(refused, 2 * N_OF(ranges));
+    /* the stored shape is the rule without the table: nothing else */
+    assert_false(dn_valid_text_stored("Li\tWei", 200));
+    assert_false(dn_valid_text_stored("Li\xc2\x85Wei", 200)); /* C1 */
+    assert_false(dn_valid_text_stored("\xc0\xaf", 200));
+    assert_false(dn_valid_text_stored("", 200));
+    assert_false(dn_valid_text_stored("abc", 2));
+    assert_true(dn_valid_text_stored("abc", 3));
+}
+
+/*  The named characters of the bidirectional attacks, each reason exact;
+    where in the text, counted in characters; and names people write.  */
+static void test_hidden_names(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        /* "Wang" RLO "gnaF": shows as "WangFang" read the other way */
+        {"Wang\xe2\x80\xaegnaF", "holds U+202E (right-to-left override) at character 5"},
+        {"\xe2\x80\xadX", "holds U+202D (left-to-right override) at character 1"},
+        {"a\xe2\x80\xab" "b", "holds U+202B (right-to-left embedding) at character 2"},
+        {"ab\xe2\x80\xac", "holds U+202C (pop directional formatting) at character 3"},
+        {"\xe2\x81\xa7x", "holds U+2067 (right-to-left isolate) at character 1"},
+        {"\xe2\x81\xa8x", "holds U+2068 (first strong isolate) at character 1"},
+        {"x\xe2\x81\xa9", "holds U+2069 (pop directional isolate) at character 2"},
+        {"\xe2\x80\x8fx", "holds U+200F (right-to-left mark) at character 1"},
+        {"\xe2\x80\x8ex", "holds U+200E (left-to-right mark) at character 1"},
+        {"Li\xe2\x80\x8bWei", "holds U+200B (zero width space) at character 3"},
+        {"\xef\xbb\xbfLi", "holds U+FEFF (zero width no-break space) at character 1"},
+        {"Li\xe2\x81\xa0", "holds U+2060 (word joiner) at character 3"},
+        /* the first one is named, whatever follows */
+        {"\xe7\x8e\x8b\xe2\x80\x8c\xe2\x80\xae",
+         "holds U+200C (zero width non-joiner) at character 2"},
+        /* emoji: accepted alone and with a variation selector ... */
+        {"\xf0\x9f\x98\x80 Li", NULL},             /* U+1F600 */
+        {"\xe2\x9d\xa4\xef\xb8\x8f", NULL},        /* U+2764 U+FE0F */
+        {"Li\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd", NULL}, /* a thumb, skin tone */
+        /* ... refused when joined by U+200D or tagged */
+        {"\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9",
+         "holds U+200D (zero width joiner) at character 2"},
+        {"\xf0\x9f\x8f\xb4\xf3\xa0\x81\xa7\xf3\xa0\x81\xa2\xf3\xa0\x81\xbf",
+         "holds U+E0067 (tag character) at character 2"},
+        /* names of every script */
+        {"\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e", NULL},   /* 王小明 */
+        {"\xe6\x9d\x8e \xe5\xa8\x9c\xe5\xa8\x9c", NULL},  /* 李 娜娜 */
+        {"\xd9\x85\xd8\xad\xd9\x85\xd8\xaf", NULL},       /* محمد: right-to-left letters */
+        {"\xd7\xa9\xd7\xa8\xd7\x94 Cohen", NULL},           /* שרה */
+        {"Zo\xc3\xab", NULL},
+        /* not UTF-8: stepped over, nothing hidden */
+        {"\xff\xe2\x80", NULL},
+    };
+    char why[DN_HIDDEN_WHY_SIZE], want[DN_HIDDEN_WHY_SIZE];
+    size_t accepted = 0;
+    (void)state;
+
+    for (size_t i = 0; i < N_OF(cases); i++) {
+        unsigned cp;
+        memset(why, 0, sizeof why);
+        cp = dn_valid_hidden(cases[i].text, why, sizeof why);
+        if (!cases[i].why) {
+            if (cp)
+                print_error("entry %zu: refused: %s\n", i, why);
+            assert_int_equal(cp, 0);
+            assert_string_equal(why, "");
+            if (i != N_OF(cases) - 1) {
+                assert_true(dn_valid_name(cases[i].text));
+                accepted++;
+            }
+            continue;
+        }
+        snprintf(want, sizeof want, "%s: " DN_HIDDEN_RULE, cases[i].why);
+        assert_string_equal(why, want);
+        assert_false(dn_valid_name(cases[i].text));
+    }
+    assert_int_equal(accepted, 8);
+    assert_int_equal(dn_valid_hidden(NULL, why, sizeof why), 0);
+    /* a short buffer is cut, never overrun */
+    memset(why, 'x', sizeof why);
+    assert_int_equal(dn_valid_hidden("\xe2\x80\xae", why, 8), 0x202E);
+    assert_string_equal(why, "holds U");
+    assert_int_equal(why[8], 'x');
+    /* the longest reason fits DN_HIDDEN_WHY_SIZE: the longest name, at
+       character 128 of a 4-byte character ending the longest name */
+    {
+        char longest[DN_MAX_NAME_LEN + 1];
+        memset(longest, 'a', DN_MAX_NAME_LEN - 4);
+        strcpy(longest + DN_MAX_NAME_LEN - 4, "\xf0\x93\x90\xbf"); /* U+1343F */
+        assert_int_equal(dn_valid_hidden(longest, why, sizeof why), 0x1343F);
+        assert_string_equal(why, "holds U+1343F (Egyptian hieroglyph format control) at "
+                                 "character 125: " DN_HIDDEN_RULE);
+        assert_true(strlen(why) + 1 < sizeof why);
+    }
 }
 
 /*  One phone as typed, the default country code, and either the canonical
@@ -502,6 +703,8 @@ int main(void)
         cmocka_unit_test(test_code_fold),
         cmocka_unit_test(test_sku),
         cmocka_unit_test(test_name),
+        cmocka_unit_test(test_hidden_ranges),
+        cmocka_unit_test(test_hidden_names),
         cmocka_unit_test(test_phone_normalize),
         cmocka_unit_test(test_phone_why_cut),
         cmocka_unit_test(test_valid_phone),

@@ -322,6 +322,11 @@ static void s_many_refund_lines(fx_t *f, size_t n)
     X(signup_name_overlong, K_SIGNUP, "member name", f->signup.name = "\xc0\xaf")        \
     X(signup_name_long, K_SIGNUP, "member name", f->signup.name = f->long_name)          \
     X(signup_name_empty, K_SIGNUP, "member name", f->signup.name = "")                   \
+    /* 王小 U+202E 明: an old or hostile agent's name that reorders a table */ \
+    X(signup_name_bidi, K_SIGNUP,                                                        \
+      "member name holds U+202E (right-to-left override) at character 3: "               \
+      DN_HIDDEN_RULE,                                                                    \
+      f->signup.name = "\xe7\x8e\x8b\xe5\xb0\x8f\xe2\x80\xae\xe6\x98\x8e")               \
     X(signup_two_referrers, K_SIGNUP, "two referrers",                                   \
       f->signup.referrer_partner = "DLR-7")                                              \
     X(signup_referrer_raw, K_SIGNUP, "referrer phone",                                   \
@@ -340,6 +345,9 @@ static void s_many_refund_lines(fx_t *f, size_t n)
     X(update_phone_missing, K_UPDATE, "member phone", f->update.phone = NULL)            \
     X(update_phone_plus, K_UPDATE, "member phone", f->update.phone = "86+13800138000")   \
     X(update_name, K_UPDATE, "member name", f->update.name = "Li\tWei")                  \
+    X(update_name_tag, K_UPDATE,                                                         \
+      "member name holds U+E0041 (tag character) at character 2: " DN_HIDDEN_RULE,       \
+      f->update.name = "A\xf3\xa0\x81\x81")                                              \
     X(update_household, K_UPDATE, "household", f->update.household = 4000000000u)        \
     X(update_nothing, K_UPDATE, "changes nothing", f->update.name = NULL;                \
       f->update.has_household = 0)
@@ -775,6 +783,38 @@ static void test_unpack_refuses_bad_values(void **state)
     f->signup.name = "\xed\xa0\x80"; /* a surrogate */
     buf = s_raw_pack(f, &len);
     s_assert_unpack_refused(buf, len, DN_EPROTO, "member name");
+    free(buf);
+
+    s_fixture(f, K_SIGNUP);
+    f->signup.name = "Li\xe2\x81\xa6Wei"; /* U+2066 left-to-right isolate */
+    buf = s_raw_pack(f, &len);
+    s_assert_unpack_refused(
+        buf, len, DN_EPROTO,
+        "member name holds U+2066 (left-to-right isolate) at character 3");
+    /* the same bytes read back from a database that stored them before
+       the rule: they decode, name and all (history is never rewritten) */
+    {
+        Dealernet__Event *ev = NULL;
+        char why[DN_WHY_SIZE] = "";
+        assert_int_equal(dn_wire_event_unpack_stored(buf, len, &ev, why, sizeof why), 0);
+        assert_string_equal(ev->member_signup->name, "Li\xe2\x81\xa6Wei");
+        assert_int_equal(dn_wire_event_check(ev, why, sizeof why), DN_EPROTO);
+        dn_wire_event_free(&ev);
+    }
+    free(buf);
+
+    /* ... but a control character was never accepted, stored or not */
+    s_fixture(f, K_SIGNUP);
+    f->signup.name = "Li\x1bWei";
+    buf = s_raw_pack(f, &len);
+    {
+        Dealernet__Event *ev = (Dealernet__Event *)&ev;
+        char why[DN_WHY_SIZE] = "";
+        assert_int_equal(dn_wire_event_unpack_stored(buf, len, &ev, why, sizeof why),
+                         DN_EPROTO);
+        assert_null(ev);
+        assert_string_equal(why, "member name is not 1 to 128 bytes of printable UTF-8");
+    }
     free(buf);
 
     /* nothing at all: a valid empty protobuf message, but no id */
