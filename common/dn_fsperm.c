@@ -175,15 +175,16 @@ static int s_file(const char *path, int secret, const struct stat *dir_st, uid_t
         return 0;
     }
     s_user(st.st_uid, owner);
+    const char *who = st.st_uid == 0 ? "" : " or root"; /* "as root or root" */
     if (open)
         dn_log_error("%s is open to other users (mode %04o, owner %s): run 'chmod %o %s' "
-                     "as %s or root",
-                     path, (unsigned)mode, owner, (unsigned)target, path, owner);
+                     "as %s%s",
+                     path, (unsigned)mode, owner, (unsigned)target, path, owner, who);
     else
         dn_log_error("%s is not shared with group %s (mode %04o, owner %s): run 'chgrp %s "
-                     "%s && chmod %o %s' as %s or root",
+                     "%s && chmod %o %s' as %s%s",
                      path, group, (unsigned)mode, owner, group, path, (unsigned)target, path,
-                     owner);
+                     owner, who);
     return DN_EPERM;
 }
 

@@ -197,9 +197,9 @@ int main(int argc, char **argv)
             return rc;
         config.sync_endpoint = sync;
         config.admin_endpoint = admin;
-        dn_log_init("dealernet-server", verbose ? DN_LOG_DEBUG : DN_LOG_INFO, 1);
         if ((rc = dn_fsperm_folder(dir, 0, s_files, DN_SERVER_FILES)) != 0)
             return dn_exit_code(rc);
+        dn_log_init("dealernet-server", verbose ? DN_LOG_DEBUG : DN_LOG_INFO, 1);
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = s_on_signal; /* no SA_RESTART: interrupt zmq_poll */
         sigemptyset(&sa.sa_mask);
