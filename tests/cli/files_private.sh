@@ -35,10 +35,21 @@ group_of() {
     stat -c %G "$1"
 }
 
-# refused NAME MESSAGE: the last run exited 77 with exactly MESSAGE on stderr.
+# files NAME EXPECTED ACTUAL: check of the modes of files; counts them
+# (one mode a word) into FILES_OK when they hold.
+FILES_OK=0
+files() {
+    check "$1" "$2" "$3"
+    [ "$2" != "$3" ] || FILES_OK=$((FILES_OK + $(echo "$2" | wc -w)))
+}
+
+# refused NAME MESSAGE: the last run exited 77 with exactly MESSAGE on
+# stderr; counts it into REFUSED.
+REFUSED=0
 refused() {
     check "$1: exit" 77 "$rc"
     check "$1: message" "$2" "$(cat "$ERR")"
+    [ "$rc" != 77 ] || [ "$2" != "$(cat "$ERR")" ] || REFUSED=$((REFUSED + 1))
 }
 
 # fix_from_message: runs the command the last refusal named ('...').
@@ -62,15 +73,21 @@ daemon_modes() {
     wait "$daemon" 2>/dev/null || true
 }
 
+# summary: the figure line.
+summary() {
+    echo "files: $FILES_OK files and folders at their mode under umask 022" \
+        "(0600/0700 private, 0660/0640/2770 shared), $REFUSED refusals exit 77 with the fix"
+}
+
 # -- init into pre-made 0755 folders ------------------------------------------
 
 mkdir -m 0755 "$SRV"
 server_init
-check "server init into a 0755 folder: folder" 700 "$(mode "$SRV")"
+files "server init into a 0755 folder: folder" 700 "$(mode "$SRV")"
 server_start
-check "server running: central.db, -wal, -shm" "600 600 600" \
+files "server running: central.db, -wal, -shm" "600 600 600" \
     "$(mode "$SRV/central.db") $(mode "$SRV/central.db-wal") $(mode "$SRV/central.db-shm")"
-check "server keys: server.key, hq.key" "600 600" \
+files "server keys: server.key, hq.key" "600 600" \
     "$(mode "$SRV/server.key") $(mode "$SRV/hq.key")"
 network_init
 TOKEN=$(site_add SHOP1)
@@ -78,13 +95,13 @@ TOKEN=$(site_add SHOP1)
 A=$T/shop
 mkdir -m 0755 "$A"
 agent_new "$A" SHOP1
-check "agent init into a 0755 folder: folder" 700 "$(mode "$A")"
+files "agent init into a 0755 folder: folder" 700 "$(mode "$A")"
 enroll "$A" "$TOKEN"
 check "enroll: exit" 0 "$rc"
 record_sales "$A" 2
-check "agent keys: site.key, curve.key" "600 600" \
+files "agent keys: site.key, curve.key" "600 600" \
     "$(mode "$A/site.key") $(mode "$A/curve.key")"
-check "agent daemon running: agent.db, -wal, -shm" "600 600 600" "$(daemon_modes "$A")"
+files "agent daemon running: agent.db, -wal, -shm" "600 600 600" "$(daemon_modes "$A")"
 check "status names the folder" "$A" "$(status_field "$A" folder)"
 
 # -- folders another user can write -------------------------------------------
@@ -155,10 +172,10 @@ mkdir "$G"
 chgrp "$GRP" "$G"
 chmod 2770 "$G"
 agent_new "$G" SHOP2
-check "shared 2770 folder: init accepted, folder" 2770 "$(mode "$G")"
-check "shared folder: agent.db, -wal, -shm while the daemon runs" "660 660 660" \
+files "shared 2770 folder: init accepted, folder" 2770 "$(mode "$G")"
+files "shared folder: agent.db, -wal, -shm while the daemon runs" "660 660 660" \
     "$(daemon_modes "$G")"
-check "shared folder: site.key" 640 "$(mode "$G/site.key")"
+files "shared folder: site.key" 640 "$(mode "$G/site.key")"
 check "shared folder: the files' group" "$GRP $GRP" \
     "$(group_of "$G/agent.db") $(group_of "$G/site.key")"
 record_sales "$G" 1
@@ -168,6 +185,7 @@ check "shared folder: records" 1 "$(status_field "$G" events)"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "files_private: other-user cases skipped: not root"
+    summary
     net_finish
 fi
 
@@ -180,6 +198,7 @@ refused "root on a folder owned by nobody" \
 
 if ! command -v setpriv >/dev/null 2>&1 || ! getent group daemon >/dev/null 2>&1; then
     echo "files_private: clerk cases skipped: no setpriv or no group daemon"
+    summary
     net_finish
 fi
 chmod 0711 "$T" # let nobody through to the folders below
@@ -217,4 +236,5 @@ fix_from_message
 as_nobody daemon status
 check "after the named chmod: the clerk's status exit" 0 "$rc"
 
+summary
 net_finish
