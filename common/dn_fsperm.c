@@ -25,23 +25,21 @@ static int s_shared(mode_t mode)
     return (mode & S_ISGID) && (mode & S_IWGRP) && !(mode & S_IWOTH);
 }
 
-static const char *s_user(uid_t uid, char buf[DN_FSPERM_NAME_SIZE])
+/*  The name of user id (or of group id, when group), else its number.  */
+static const char *s_name(int group, unsigned long id, char buf[DN_FSPERM_NAME_SIZE])
 {
-    struct passwd *pw = getpwuid(uid);
-    if (pw)
-        snprintf(buf, DN_FSPERM_NAME_SIZE, "%s", pw->pw_name);
+    const char *name = NULL;
+    if (group) {
+        struct group *gr = getgrgid((gid_t)id);
+        name = gr ? gr->gr_name : NULL;
+    } else {
+        struct passwd *pw = getpwuid((uid_t)id);
+        name = pw ? pw->pw_name : NULL;
+    }
+    if (name)
+        snprintf(buf, DN_FSPERM_NAME_SIZE, "%s", name);
     else
-        snprintf(buf, DN_FSPERM_NAME_SIZE, "%lu", (unsigned long)uid);
-    return buf;
-}
-
-static const char *s_group(gid_t gid, char buf[DN_FSPERM_NAME_SIZE])
-{
-    struct group *gr = getgrgid(gid);
-    if (gr)
-        snprintf(buf, DN_FSPERM_NAME_SIZE, "%s", gr->gr_name);
-    else
-        snprintf(buf, DN_FSPERM_NAME_SIZE, "%lu", (unsigned long)gid);
+        snprintf(buf, DN_FSPERM_NAME_SIZE, "%lu", id);
     return buf;
 }
 
@@ -97,25 +95,27 @@ static int s_mkdirs(const char *path)
 static int s_folder_refused(const char *dir, const struct stat *st, uid_t me)
 {
     mode_t mode = st->st_mode & 07777;
-    char owner[DN_FSPERM_NAME_SIZE], group[DN_FSPERM_NAME_SIZE], self[DN_FSPERM_NAME_SIZE];
+    char owner[DN_FSPERM_NAME_SIZE], group[DN_FSPERM_NAME_SIZE],
+        self[DN_FSPERM_NAME_SIZE];
 
-    s_user(st->st_uid, owner);
-    s_group(st->st_gid, group);
-    s_user(me, self);
+    s_name(0, st->st_uid, owner);
+    s_name(1, st->st_gid, group);
+    s_name(0, me, self);
     if (mode & S_IWOTH) {
         dn_log_error("data folder %s can be written by any user (mode %04o, owner %s): "
                      "run 'chmod %o %s'",
                      dir, (unsigned)mode, owner,
-                     (unsigned)((mode & S_ISGID) && (mode & S_IWGRP) ? DN_FSPERM_DIR_SHARED
-                                                                    : DN_FSPERM_DIR_PRIVATE),
+                     (unsigned)((mode & S_ISGID) && (mode & S_IWGRP)
+                                    ? DN_FSPERM_DIR_SHARED
+                                    : DN_FSPERM_DIR_PRIVATE),
                      dir);
         return DN_EPERM;
     }
     if ((mode & S_IWGRP) && !(mode & S_ISGID)) {
         dn_log_error("data folder %s can be written by group %s (mode %04o, owner %s): "
                      "run 'chmod %o %s', or 'chmod %o %s' to share it with that group",
-                     dir, group, (unsigned)mode, owner, (unsigned)DN_FSPERM_DIR_PRIVATE, dir,
-                     (unsigned)DN_FSPERM_DIR_SHARED, dir);
+                     dir, group, (unsigned)mode, owner, (unsigned)DN_FSPERM_DIR_PRIVATE,
+                     dir, (unsigned)DN_FSPERM_DIR_SHARED, dir);
         return DN_EPERM;
     }
     if (!s_shared(mode) && st->st_uid != me && st->st_uid != 0 && (mode & S_IWUSR)) {
@@ -126,13 +126,15 @@ static int s_folder_refused(const char *dir, const struct stat *st, uid_t me)
     }
     if (me != 0 && access(dir, W_OK | X_OK) != 0) {
         if (s_shared(mode) && !s_member(st->st_gid))
-            dn_log_error("cannot write data folder %s (mode %04o, owner %s, group %s): run "
-                         "'usermod -aG %s %s' as root, then log in again",
-                         dir, (unsigned)mode, owner, group, group, self);
+            dn_log_error(
+                "cannot write data folder %s (mode %04o, owner %s, group %s): run "
+                "'usermod -aG %s %s' as root, then log in again",
+                dir, (unsigned)mode, owner, group, group, self);
         else
-            dn_log_error("cannot write data folder %s (mode %04o, owner %s, group %s): run "
-                         "as %s, or 'chown %s %s'",
-                         dir, (unsigned)mode, owner, group, owner, self, dir);
+            dn_log_error(
+                "cannot write data folder %s (mode %04o, owner %s, group %s): run "
+                "as %s, or 'chown %s %s'",
+                dir, (unsigned)mode, owner, group, owner, self, dir);
         return DN_EPERM;
     }
     return 0;
@@ -142,8 +144,9 @@ static int s_folder_refused(const char *dir, const struct stat *st, uid_t me)
 static int s_file(const char *path, int secret, const struct stat *dir_st, uid_t me)
 {
     int shared = s_shared(dir_st->st_mode);
-    mode_t want = !shared ? DN_FSPERM_FILE_PRIVATE
-                          : secret ? DN_FSPERM_KEY_SHARED : DN_FSPERM_DB_SHARED;
+    mode_t want = !shared  ? DN_FSPERM_FILE_PRIVATE
+                  : secret ? DN_FSPERM_KEY_SHARED
+                           : DN_FSPERM_DB_SHARED;
     char owner[DN_FSPERM_NAME_SIZE], group[DN_FSPERM_NAME_SIZE];
     struct stat st;
 
@@ -157,7 +160,7 @@ static int s_file(const char *path, int secret, const struct stat *dir_st, uid_t
     /* private files only lose bits; shared ones get exactly the mode that
        lets every member of the group use them */
     mode_t target = shared ? want : (mode & want);
-    s_group(dir_st->st_gid, group);
+    s_name(1, dir_st->st_gid, group);
     if (st.st_uid == me || me == 0) {
         if ((unshared && st.st_gid != dir_st->st_gid &&
              chown(path, (uid_t)-1, dir_st->st_gid) != 0) ||
@@ -174,17 +177,18 @@ static int s_file(const char *path, int secret, const struct stat *dir_st, uid_t
                         path, (unsigned)target, group);
         return 0;
     }
-    s_user(st.st_uid, owner);
+    s_name(0, st.st_uid, owner);
     const char *who = st.st_uid == 0 ? "" : " or root"; /* "as root or root" */
     if (open)
         dn_log_error("%s is open to other users (mode %04o, owner %s): run 'chmod %o %s' "
                      "as %s%s",
                      path, (unsigned)mode, owner, (unsigned)target, path, owner, who);
     else
-        dn_log_error("%s is not shared with group %s (mode %04o, owner %s): run 'chgrp %s "
-                     "%s && chmod %o %s' as %s%s",
-                     path, group, (unsigned)mode, owner, group, path, (unsigned)target, path,
-                     owner, who);
+        dn_log_error(
+            "%s is not shared with group %s (mode %04o, owner %s): run 'chgrp %s "
+            "%s && chmod %o %s' as %s%s",
+            path, group, (unsigned)mode, owner, group, path, (unsigned)target, path,
+            owner, who);
     return DN_EPERM;
 }
 

@@ -29,8 +29,8 @@
 #include <sys/types.h>
 
 /*  The modes, private and shared.  */
-#define DN_FSPERM_DIR_PRIVATE 0700
-#define DN_FSPERM_DIR_SHARED  02770
+#define DN_FSPERM_DIR_PRIVATE  0700
+#define DN_FSPERM_DIR_SHARED   02770
 #define DN_FSPERM_FILE_PRIVATE 0600
 #define DN_FSPERM_DB_SHARED    0660 /* every member writes the database */
 #define DN_FSPERM_KEY_SHARED   0640 /* every member reads a key; no one rewrites it */

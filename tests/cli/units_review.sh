@@ -18,41 +18,19 @@
 # `units: skipped: systemd-analyze not present` and passes.
 #
 # Prints one line per unit and a summary; exits 0 only if every check
-# passed.  Environment: DN_BIN (folder holding the programs, default bin).
+# passed.  Environment: DN_BIN (folder holding the programs, default bin;
+# see tests/lib/net.sh).
 set -eu
-
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=${DN_BIN:-bin}
-case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
-MAX=3.0
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
     echo "units: skipped: systemd-analyze not present"
     exit 0
 fi
-for p in dealernet-agent dealernet-server dealernet-hq; do
-    if [ ! -x "$BIN/$p" ]; then
-        echo "units_review: no program $BIN/$p (build it first)" >&2
-        exit 1
-    fi
-done
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/dn-units.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/lib/net.sh"
+net_init units_review # the programs, a throwaway folder $T, check, net_finish
+MAX=3.0
 R=$T/root
-pass=0
-fail=0
-
-expect() {
-    if [ "$2" = "$3" ]; then
-        pass=$((pass + 1))
-        echo "ok   $1: $3"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $1: expected '$2', got '$3'"
-    fi
-}
 
 make -s --no-print-directory -C "$ROOT" install-files DESTDIR="$R" PREFIX=/usr/local \
     BIN="$BIN" >"$T/install.out" 2>&1 || {
@@ -90,29 +68,29 @@ setting() {
 # The yardstick: a unit with no sandbox at all must score above 3.0.
 printf '[Service]\nExecStart=/usr/local/bin/dealernet-agent run\n' >"$UNITS/dn-bare.service"
 bare=$(score dn-bare.service)
-expect "a unit without a sandbox scores above $MAX ($bare)" no "$(at_most "$bare" $MAX)"
+check "a unit without a sandbox scores above $MAX ($bare)" no "$(at_most "$bare" $MAX)"
 rm -f "$UNITS/dn-bare.service"
 
 for unit in dealernet-server.service dealernet-agent.service; do
     s=$(score "$unit")
-    expect "$unit: exposure $s <= $MAX" yes "$(at_most "$s" $MAX)"
+    check "$unit: exposure $s <= $MAX" yes "$(at_most "$s" $MAX)"
     set +e
     systemd-analyze verify --root="$R" "$unit" >"$T/verify.out" 2>&1
     rc=$?
     set -e
-    expect "$unit: systemd-analyze verify exit" 0 "$rc"
-    expect "$unit: systemd-analyze verify says nothing" "" "$(cat "$T/verify.out")"
+    check "$unit: systemd-analyze verify exit" 0 "$rc"
+    check "$unit: systemd-analyze verify says nothing" "" "$(cat "$T/verify.out")"
     prog=${unit%.service}
-    expect "$unit: ExecStart is the installed program" "/usr/local/bin/$prog" \
+    check "$unit: ExecStart is the installed program" "/usr/local/bin/$prog" \
         "$(setting "$unit" ExecStart | cut -d' ' -f1)"
-    expect "$unit: User" "$prog" "$(setting "$unit" User)"
-    expect "$unit: StateDirectory" "$prog" "$(setting "$unit" StateDirectory)"
+    check "$unit: User" "$prog" "$(setting "$unit" User)"
+    check "$unit: StateDirectory" "$prog" "$(setting "$unit" StateDirectory)"
     line="units: $unit exposure $s (at most $MAX), verify ok"
     [ "$fail" -eq 0 ] && echo "$line"
 done
-expect "server: LimitNOFILE" 65536 "$(setting dealernet-server.service LimitNOFILE)"
-expect "server: StateDirectoryMode" 0700 "$(setting dealernet-server.service StateDirectoryMode)"
-expect "agent: StateDirectoryMode" 2770 "$(setting dealernet-agent.service StateDirectoryMode)"
+check "server: LimitNOFILE" 65536 "$(setting dealernet-server.service LimitNOFILE)"
+check "server: StateDirectoryMode" 0700 "$(setting dealernet-server.service StateDirectoryMode)"
+check "agent: StateDirectoryMode" 2770 "$(setting dealernet-agent.service StateDirectoryMode)"
 
 # The users the units run as come from the installed sysusers.d file.
 if command -v systemd-sysusers >/dev/null 2>&1; then
@@ -123,14 +101,13 @@ if command -v systemd-sysusers >/dev/null 2>&1; then
     : >"$R/etc/gshadow"
     systemd-sysusers --root="$R" >/dev/null 2>&1 || true
     for u in dealernet-server dealernet-agent; do
-        expect "sysusers: user $u, home" "/var/lib/$u" \
+        check "sysusers: user $u, home" "/var/lib/$u" \
             "$(awk -F: -v u="$u" '$1 == u { print $6 }' "$R/etc/passwd")"
-        expect "sysusers: group $u" "$u" \
+        check "sysusers: group $u" "$u" \
             "$(awk -F: -v u="$u" '$1 == u { print $1 }' "$R/etc/group")"
     done
 else
     echo "units: sysusers not checked: systemd-sysusers not present"
 fi
 
-echo "units_review: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+net_finish
