@@ -61,7 +61,7 @@ PROGRAMS    := $(BIN)/dealernet-agent \
                $(if $(wildcard server/hq.c),$(BIN)/dealernet-hq)
 
 .PHONY: all deps build build-tests test check-asan check-valgrind bench demo \
-        install clean format
+        install install-files clean format
 
 all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build
@@ -103,9 +103,25 @@ bench: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
 	@for b in $(BENCH_BINS); do DN_BIN=$(BIN) $$b || exit 1; done
 
+# The units name the programs where this install puts them (ExecStart=
+# $(PREFIX)/bin/...); systemd reads units and sysusers.d files under
+# /usr/local/lib as well as /usr/lib.  install-files installs what is built
+# and nothing else (tests/cli/units_review.sh installs into a scratch root).
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+UNITS       := deploy/dealernet-server.service deploy/dealernet-agent.service
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	@$(MAKE) --no-print-directory install-files
+
+install-files:
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	for u in $(UNITS); do \
+	    sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' $$u >$(DESTDIR)$(UNITDIR)/$${u#deploy/} && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#deploy/} || exit 1; \
+	done
+	install -m 0644 deploy/dealernet.sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/dealernet.conf
 
 format:
 	clang-format -i common/*.[ch] agent/*.[ch] tests/unit/*.c tests/bench/*.c \

@@ -6,6 +6,7 @@
 */
 #include "dn_crypto.h"
 #include "dn_error.h"
+#include "dn_fsperm.h"
 #include "dn_id.h"
 #include "dn_log.h"
 #include "dn_money.h"
@@ -62,31 +63,24 @@ static void s_print_json(json_t *value)
     fputc('\n', stdout);
 }
 
-static int s_mkdirs(const char *path)
+/*  The data folder's files, checked with the folder before any is opened.  */
+static const dn_fsperm_file_t s_files[] = {
+    {DN_AGENT_DB_FILE, 0}, {DN_AGENT_KEY_FILE, 1}, {DN_AGENT_CURVE_FILE, 1}};
+
+static int s_folder(const char *dir, int flags)
 {
-    char buf[4096];
-    size_t len = strlen(path);
-    if (len == 0 || len >= sizeof buf)
-        return DN_EINVAL;
-    memcpy(buf, path, len + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return DN_EIO;
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-        return DN_EIO;
-    return 0;
+    return dn_fsperm_folder(dir, flags, s_files, sizeof s_files / sizeof s_files[0]);
 }
 
 static dn_store_t *s_open(const char *dir, int *exit_code)
 {
-    int rc;
-    dn_store_t *store = dn_store_open(dir, &rc);
-    if (!store) {
+    int rc = s_folder(dir, 0);
+    dn_store_t *store;
+    if (rc) {
+        *exit_code = dn_exit_code(rc); /* s_folder said why */
+        return NULL;
+    }
+    if (!(store = dn_store_open(dir, &rc))) {
         if (rc == DN_ENOENT)
             dn_log_error("no agent in %s: run 'dealernet-agent -d %s init --site CODE "
                          "--partner CODE' first",
@@ -193,10 +187,8 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
         dn_log_error("%s already exists; refusing to overwrite a site's key", path);
         return dn_exit_code(DN_EEXIST);
     }
-    if (s_mkdirs(dir)) {
-        dn_log_error("cannot create the data folder %s: %s", dir, strerror(errno));
-        return dn_exit_code(DN_EIO);
-    }
+    if ((rc = s_folder(dir, DN_FSPERM_CREATE)) != 0)
+        return dn_exit_code(rc);
     rc = dn_store_create_country(dir, site, partner, currency, country);
     if (rc == DN_EEXIST) {
         dn_log_error("%s/%s already exists; refusing to overwrite an agent", dir,
@@ -634,6 +626,7 @@ static int s_cmd_status(const char *dir, int argc, char **argv)
     dn_store_destroy(&store);
     if (!status)
         return s_fail(DN_EDB, "could not read the status");
+    json_object_set_new(status, "folder", json_string(dir));
     if (json) {
         s_print_json(status);
     } else {
@@ -641,6 +634,7 @@ static int s_cmd_status(const char *dir, int argc, char **argv)
         json_t *skew = json_object_get(status, "clock_skew_ms");
         printf("site       %s (partner %s, %s)\n", s_str(status, "site"),
                s_str(status, "partner"), s_str(status, "currency"));
+        printf("folder     %s\n", dir);
         if (json_is_string(json_object_get(status, "initialised_partner")))
             printf("partner    HQ registered this site to %s; it was initialised for %s: "
                    "its sales earn for %s\n",
@@ -1008,7 +1002,7 @@ static void s_help(FILE *out)
             "usage: dealernet-agent [-d DIR] [-q] COMMAND [OPTIONS]\n\n"
             "Records sales, refunds and member sign-ups at a shop, offline or not.\n\n"
             "  -d DIR   data folder (default $DEALERNET_AGENT_DIR, else\n"
-            "           /var/lib/dealernet-agent for root, else\n"
+            "           /var/lib/dealernet-agent where it exists, else\n"
             "           ~/.local/share/dealernet-agent)\n"
             "  -q       quiet: errors only\n\ncommands:\n");
     for (size_t i = 0; i < DN_COMMANDS; i++)
@@ -1016,14 +1010,21 @@ static void s_help(FILE *out)
     fprintf(out, "\n'dealernet-agent COMMAND --help' tells more.\n");
 }
 
+/*  The system install's folder, shared by the clerks and the sync daemon
+    through the group dealernet-agent (README, "Deploying under systemd").
+    Where it exists every user records into it, so what a clerk records is
+    what the daemon syncs.  */
+#define DN_AGENT_SYSTEM_DIR "/var/lib/dealernet-agent"
+
 static const char *s_default_dir(char *buf, size_t size)
 {
     const char *env = getenv("DEALERNET_AGENT_DIR");
     const char *home = getenv("HOME");
+    struct stat st;
     if (env && *env)
         return env;
-    if (geteuid() == 0 || !home || !*home)
-        return "/var/lib/dealernet-agent";
+    if (stat(DN_AGENT_SYSTEM_DIR, &st) == 0 || !home || !*home)
+        return DN_AGENT_SYSTEM_DIR;
     snprintf(buf, size, "%s/.local/share/dealernet-agent", home);
     return buf;
 }

@@ -11,6 +11,7 @@
 */
 #include "dn_crypto.h"
 #include "dn_error.h"
+#include "dn_fsperm.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -183,13 +184,14 @@ int dn_key_save(const dn_key_t *key, const char *path)
 
 int dn_file_create_private(const char *path, const void *data, size_t len)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    mode_t mode = dn_fsperm_new_mode(path, 1);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
         return errno == EEXIST ? DN_EEXIST : DN_EIO;
     /*  The umask can only take bits away; fchmod makes the mode exactly 0600
-        even under an odd umask such as 0277.  */
+        (0640 in a shared folder) even under an odd umask such as 0277.  */
     int rc = 0;
-    if (fchmod(fd, 0600) != 0 || s_write_all(fd, data, len) != 0 || fsync(fd) != 0)
+    if (fchmod(fd, mode) != 0 || s_write_all(fd, data, len) != 0 || fsync(fd) != 0)
         rc = DN_EIO;
     if (close(fd) != 0)
         rc = DN_EIO;

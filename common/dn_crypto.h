@@ -39,7 +39,8 @@ dn_key_t *dn_key_from_seed(const uint8_t seed[32]);
     file is left behind.  */
 int dn_key_save(const dn_key_t *key, const char *path);
 
-/*  Creates path with mode 0600 (refusing to replace a file: DN_EEXIST),
+/*  Creates path with mode 0600, or 0640 in a group-shared folder so that
+    the folder's group can read it (dn_fsperm_new_mode) (refusing to replace a file: DN_EEXIST),
     writes data[0..len), fsyncs the file and its folder.  On failure no
     partial file is left behind.  Returns 0, DN_EEXIST or DN_EIO.  For
     secrets: key files.  */

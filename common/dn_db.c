@@ -1,12 +1,16 @@
 /*  dn_db -- SQLite open helper and migrations (see dn_db.h).  */
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_fsperm.h"
 #include "dn_log.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /*  SQLite's failures repeat at the pace of whoever asks (a full disk fails
@@ -152,6 +156,32 @@ void dn_db_remove(const char *path)
     unlink(side);
 }
 
+/*  Creates an empty database file with its final mode, before SQLite
+    opens it.  SQLite would make it 0644 (SQLITE_DEFAULT_FILE_PERMISSIONS),
+    and it gives the -wal and -shm files the mode of the main file, so this
+    one mode is what all three get: 0600, or 0660 in a shared folder
+    (dn_fsperm).  fchmod, because the umask can only take bits away.
+    Returns 1 (made), 0 (it existed) or DN_EDB (logged).  */
+static int s_precreate(const char *path)
+{
+    mode_t mode = dn_fsperm_new_mode(path, 0);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return 0;
+        dn_log_error("sqlite: open %s: %s", path, strerror(errno));
+        return DN_EDB;
+    }
+    if (fchmod(fd, mode) != 0) {
+        dn_log_error("sqlite: set the mode of %s: %s", path, strerror(errno));
+        close(fd);
+        unlink(path);
+        return DN_EDB;
+    }
+    close(fd);
+    return 1;
+}
+
 int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t count,
                sqlite3 **db_p)
 {
@@ -162,7 +192,9 @@ int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t c
     *db_p = NULL;
     if (flags & DN_DB_CREATE) {
         open_flags |= SQLITE_OPEN_CREATE;
-        created = access(path, F_OK) != 0;
+        if ((rc = s_precreate(path)) < 0)
+            return rc;
+        created = rc;
     }
     rc = sqlite3_open_v2(path, &db, open_flags, NULL);
     if (rc != SQLITE_OK) {

@@ -15,6 +15,7 @@
 */
 #include "dn_curve.h"
 #include "dn_error.h"
+#include "dn_fsperm.h"
 #include "dn_log.h"
 #include "dn_plan.h"
 #include "dn_protocol.h"
@@ -458,6 +459,11 @@ static int s_request(const char *command, const char *const *args, size_t n,
         return dn_exit_code(rc);
     }
 
+    /* the admin key, like the server's files: not open to other users */
+    if ((rc = dn_fsperm_file(s_opt.key_file, 1)) != 0) {
+        free(body);
+        return dn_exit_code(rc);
+    }
     rc = dn_curve_load(s_opt.key_file, &pair);
     if (rc) {
         if (rc == DN_ENOENT)

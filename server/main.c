@@ -7,6 +7,7 @@
 */
 #include "dn_central.h"
 #include "dn_error.h"
+#include "dn_fsperm.h"
 #include "dn_log.h"
 #include "dn_money.h"
 #include "dn_phones.h"
@@ -23,6 +24,12 @@
 #define EX_USAGE          64
 
 static volatile sig_atomic_t s_stop;
+
+/*  The server's folder's files, checked with the folder before any is
+    opened (dn_fsperm).  */
+static const dn_fsperm_file_t s_files[] = {
+    {DN_CENTRAL_DB_FILE, 0}, {DN_SERVER_KEY_FILE, 1}, {DN_HQ_KEY_FILE, 1}};
+#define DN_SERVER_FILES (sizeof s_files / sizeof s_files[0])
 
 static void s_on_signal(int sig)
 {
@@ -158,6 +165,8 @@ int main(int argc, char **argv)
             return EX_USAGE;
         }
         network.currency = opts.currency;
+        if ((rc = dn_fsperm_folder(dir, DN_FSPERM_CREATE, s_files, DN_SERVER_FILES)) != 0)
+            return dn_exit_code(rc);
         rc = dn_server_init(dir, sync ? sync : "tcp://*:7700", admin ? admin : "tcp://*:7701",
                             &network, key);
         if (rc == DN_ECURRENCY) {
@@ -188,6 +197,8 @@ int main(int argc, char **argv)
             return rc;
         config.sync_endpoint = sync;
         config.admin_endpoint = admin;
+        if ((rc = dn_fsperm_folder(dir, 0, s_files, DN_SERVER_FILES)) != 0)
+            return dn_exit_code(rc);
         dn_log_init("dealernet-server", verbose ? DN_LOG_DEBUG : DN_LOG_INFO, 1);
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = s_on_signal; /* no SA_RESTART: interrupt zmq_poll */
