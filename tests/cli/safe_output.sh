@@ -139,9 +139,10 @@ export_csv kpi kpi --period "$PERIOD"
 export_csv referrals referrals
 export_csv referral_tree referrals --member 13900000001
 export_csv sites_report sites
+export_csv refusals refusals
 # every command whose usage offers --csv was exported above
 OFFERED=$("$HQ" --help | grep -c -- '^  [a-z].*--json|--csv' || true)
-check "every command with --csv is exported (help lists 15)" 15 "$OFFERED"
+check "every command with --csv is exported (help lists 16)" 16 "$OFFERED"
 
 SCAN=$(python3 - "$F1" "$F2" "$F3" "$F4" "$T"/csv/*.csv <<'EOF'
 import csv, re, sys
