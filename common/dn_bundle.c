@@ -34,7 +34,7 @@ static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
 }
 
 /*  1 if text[0..len) is printable ASCII without space (what an endpoint
-    and a token may hold: nothing a terminal or a log line would act on).  */
+    may hold: nothing a terminal or a log line would act on).  */
 static int s_printable(const char *text, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -65,12 +65,17 @@ static int s_check_fields(const char *endpoint, size_t endpoint_len, const char 
     code[site_len] = '\0';
     if (!dn_valid_code(code))
         return s_fail(why, why_size, DN_EPARSE, "its site code '%s' is not a code", code);
-    if (token_len == 0 || token_len > DN_BUNDLE_MAX_TOKEN)
-        return s_fail(why, why_size, DN_EPARSE, "its token has %zu bytes (1 to %d)",
-                      token_len, DN_BUNDLE_MAX_TOKEN);
-    if (!s_printable(token, token_len))
+    char copy[DN_BUNDLE_MAX_TOKEN + 1];
+    if (token_len <= DN_BUNDLE_MAX_TOKEN)
+        memcpy(copy, token, token_len);
+    copy[token_len <= DN_BUNDLE_MAX_TOKEN ? token_len : 0] = '\0';
+    if (!dn_wire_token_valid(copy)) {
+        OPENSSL_cleanse(copy, sizeof copy);
         return s_fail(why, why_size, DN_EPARSE,
-                      "its token has a space or a character that is not printable ASCII");
+                      "its token is not %d to %d ASCII letters and digits (%zu bytes)",
+                      DN_MIN_TOKEN_LEN, DN_BUNDLE_MAX_TOKEN, token_len);
+    }
+    OPENSSL_cleanse(copy, sizeof copy);
     return 0;
 }
 

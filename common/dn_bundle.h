@@ -13,7 +13,7 @@
         payload = u8 n | endpoint (n bytes, 1..DN_BUNDLE_MAX_ENDPOINT)
                 | server key (DN_CURVE_KEY_BYTES raw bytes)
                 | u8 n | site code (n bytes, a dn_valid_code)
-                | u8 n | token (n bytes, 1..DN_BUNDLE_MAX_TOKEN)
+                | u8 n | token (n bytes, a dn_wire_token_valid token)
         check   = the first DN_BUNDLE_CHECK_BYTES bytes of
                   SHA-256("DN1:" || payload)
 
@@ -32,13 +32,14 @@
 
 #include "dn_curve.h"
 #include "dn_valid.h"
+#include "dn_wire.h"
 
 #include <stddef.h>
 
 #define DN_BUNDLE_PREFIX       "DN1:"
 #define DN_BUNDLE_VERSION      1
 #define DN_BUNDLE_MAX_ENDPOINT 200 /* bytes: tcp://host.example.com:7700 with room */
-#define DN_BUNDLE_MAX_TOKEN    64  /* bytes; today's tokens are 32 */
+#define DN_BUNDLE_MAX_TOKEN    DN_MAX_TOKEN_LEN /* today's tokens are 32 */
 #define DN_BUNDLE_CHECK_BYTES  4
 
 /*  The longest payload and check, and the longest code text with its NUL
@@ -52,7 +53,7 @@ typedef struct {
     char endpoint[DN_BUNDLE_MAX_ENDPOINT + 1]; /* printable ASCII, no space */
     char server_key[DN_Z85_KEY_SIZE];          /* Z85, as dn_curve prints it */
     char site[DN_MAX_CODE_LEN + 1];            /* a dn_valid_code */
-    char token[DN_BUNDLE_MAX_TOKEN + 1];       /* printable ASCII, no space */
+    char token[DN_BUNDLE_MAX_TOKEN + 1];       /* dn_wire_token_valid */
 } dn_bundle_t;
 
 /*  Writes the code of bundle into text (NUL-terminated; DN_BUNDLE_TEXT_SIZE

@@ -143,7 +143,7 @@ static void test_round_trip(void **state)
     memset(in.endpoint + 6, 'h', DN_BUNDLE_MAX_ENDPOINT - 6);
     strcpy(in.server_key, KEY);
     memset(in.site, 'S', DN_MAX_CODE_LEN);
-    memset(in.token, '~', DN_BUNDLE_MAX_TOKEN);
+    memset(in.token, 'z', DN_BUNDLE_MAX_TOKEN);
     assert_int_equal(dn_bundle_pack(&in, text, sizeof text, why, sizeof why), 0);
     assert_int_equal(strlen(text), DN_BUNDLE_TEXT_SIZE - 1);
     assert_int_equal(strlen(text), 451); /* 4 + (335 bytes * 4 + 2) / 3 */
@@ -260,7 +260,11 @@ static void test_fields(void **state)
     s_example(&in);
     strcpy(in.token, "");
     assert_int_equal(dn_bundle_pack(&in, text, sizeof text, why, sizeof why), DN_EINVAL);
-    assert_string_equal(why, "its token has 0 bytes (1 to 64)");
+    assert_string_equal(why, "its token is not 16 to 64 ASCII letters and digits (0 bytes)");
+    s_example(&in);
+    strcpy(in.token, "7ccfdbde-533fc1c74fcf78be3f2115");
+    assert_int_equal(dn_bundle_pack(&in, text, sizeof text, why, sizeof why), DN_EINVAL);
+    assert_string_equal(why, "its token is not 16 to 64 ASCII letters and digits (31 bytes)");
     s_example(&in);
     strcpy(in.server_key, "not a key");
     assert_int_equal(dn_bundle_pack(&in, text, sizeof text, why, sizeof why), DN_EINVAL);
@@ -278,15 +282,16 @@ static void test_fields(void **state)
     token[65] = '\0';
     s_craft(ENDPOINT, "SHOP-BJ1", token, text);
     s_refused(text, DN_EPARSE,
-              "the enrollment code is not one headquarters writes: its token has 65 bytes "
-              "(1 to 64)");
+              "the enrollment code is not one headquarters writes: its token is not 16 to 64 "
+              "ASCII letters and digits (65 bytes)");
     s_craft(ENDPOINT, "SHOP-BJ1-A-SITE-CODE-OF-33-BYTES1", TOKEN, text);
     s_refused(text, DN_EPARSE,
               "the enrollment code is not one headquarters writes: its site code has 33 "
               "bytes (1 to 32)");
-    s_craft(ENDPOINT, "SHOP-BJ1", "7ccf dbde", text);
+    s_craft(ENDPOINT, "SHOP-BJ1", "7ccfdbde533f c1c74fcf78be3f21156e", text);
     s_refused(text, DN_EPARSE,
-              "the enrollment code is not one headquarters writes: its token has a space");
+              "the enrollment code is not one headquarters writes: its token is not 16 to 64 "
+              "ASCII letters and digits (33 bytes)");
     s_craft("", "SHOP-BJ1", TOKEN, text);
     s_refused(text, DN_EPARSE,
               "the enrollment code is not one headquarters writes: its server endpoint "
