@@ -11,23 +11,10 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
-
-static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(why, size, fmt, args);
-    va_end(args);
-    return rc;
-}
 
 void dn_secret_wipe(void *buf, size_t size)
 {
@@ -93,22 +80,22 @@ int dn_secret_read_file(const char *path, const char *what, char *buf, size_t si
     if (size > DN_SECRET_MAX_BYTES + 1)
         size = DN_SECRET_MAX_BYTES + 1;
     if (fd < 0)
-        return s_fail(why, why_size, errno == ENOENT ? DN_ENOENT : DN_EIO,
+        return dn_why(why, why_size, errno == ENOENT ? DN_ENOENT : DN_EIO,
                       "cannot read the %s file %s: %s", what, path, strerror(errno));
     n = s_read(fd, 0, buf, size);
     int err = errno;
     close(fd);
     errno = err;
     if (n == DN_ETOOBIG)
-        return s_fail(why, why_size, DN_ETOOBIG,
+        return dn_why(why, why_size, DN_ETOOBIG,
                       "%s holds more than a %s (over %zu bytes): give the file that holds "
                       "just the %s",
                       path, what, size - 1, what);
     if (n < 0)
-        return s_fail(why, why_size, DN_EIO, "cannot read the %s file %s: %s", what, path,
+        return dn_why(why, why_size, DN_EIO, "cannot read the %s file %s: %s", what, path,
                       strerror(errno));
     if (s_trim(buf, (size_t)n))
-        return s_fail(why, why_size, DN_EPARSE, "the %s file %s is empty", what, path);
+        return dn_why(why, why_size, DN_EPARSE, "the %s file %s is empty", what, path);
     return 0;
 }
 
@@ -163,12 +150,12 @@ int dn_secret_read_stdin(const char *prompt, const char *what, char *buf, size_t
         fputc('\n', stderr); /* the Enter that was not echoed */
     }
     if (n == DN_ETOOBIG)
-        return s_fail(why, why_size, DN_ETOOBIG,
+        return dn_why(why, why_size, DN_ETOOBIG,
                       "more than a %s on standard input (over %zu bytes)", what, size - 1);
     if (n < 0)
-        return s_fail(why, why_size, DN_EIO, "cannot read the %s from standard input: %s",
+        return dn_why(why, why_size, DN_EIO, "cannot read the %s from standard input: %s",
                       what, strerror(errno));
     if (s_trim(buf, (size_t)n))
-        return s_fail(why, why_size, DN_EPARSE, "no %s on standard input", what);
+        return dn_why(why, why_size, DN_EPARSE, "no %s on standard input", what);
     return 0;
 }

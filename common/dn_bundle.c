@@ -11,27 +11,12 @@
 #include "dn_error.h"
 
 #include <openssl/crypto.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char s_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
-{
-    if (why && size) {
-        va_list args;
-        va_start(args, fmt);
-        vsnprintf(why, size, fmt, args);
-        va_end(args);
-    }
-    return rc;
-}
 
 /*  1 if text[0..len) is printable ASCII without space (what an endpoint
     may hold: nothing a terminal or a log line would act on).  */
@@ -50,28 +35,28 @@ static int s_check_fields(const char *endpoint, size_t endpoint_len, const char 
                           size_t why_size)
 {
     if (endpoint_len == 0 || endpoint_len > DN_BUNDLE_MAX_ENDPOINT)
-        return s_fail(why, why_size, DN_EPARSE,
+        return dn_why(why, why_size, DN_EPARSE,
                       "its server endpoint has %zu bytes (1 to %d)", endpoint_len,
                       DN_BUNDLE_MAX_ENDPOINT);
     if (!s_printable(endpoint, endpoint_len))
-        return s_fail(why, why_size, DN_EPARSE,
+        return dn_why(why, why_size, DN_EPARSE,
                       "its server endpoint has a space or a character that is not "
                       "printable ASCII");
     if (site_len == 0 || site_len > DN_MAX_CODE_LEN)
-        return s_fail(why, why_size, DN_EPARSE, "its site code has %zu bytes (1 to %d)",
+        return dn_why(why, why_size, DN_EPARSE, "its site code has %zu bytes (1 to %d)",
                       site_len, DN_MAX_CODE_LEN);
     char code[DN_MAX_CODE_LEN + 1];
     memcpy(code, site, site_len);
     code[site_len] = '\0';
     if (!dn_valid_code(code))
-        return s_fail(why, why_size, DN_EPARSE, "its site code '%s' is not a code", code);
+        return dn_why(why, why_size, DN_EPARSE, "its site code '%s' is not a code", code);
     char copy[DN_BUNDLE_MAX_TOKEN + 1];
     if (token_len <= DN_BUNDLE_MAX_TOKEN)
         memcpy(copy, token, token_len);
     copy[token_len <= DN_BUNDLE_MAX_TOKEN ? token_len : 0] = '\0';
     if (!dn_wire_token_valid(copy)) {
         OPENSSL_cleanse(copy, sizeof copy);
-        return s_fail(why, why_size, DN_EPARSE,
+        return dn_why(why, why_size, DN_EPARSE,
                       "its token is not %d to %d ASCII letters and digits (%zu bytes)",
                       DN_MIN_TOKEN_LEN, DN_BUNDLE_MAX_TOKEN, token_len);
     }
@@ -111,7 +96,7 @@ int dn_bundle_pack(const dn_bundle_t *bundle, char *text, size_t size, char *why
         text[0] = '\0';
     if (endpoint_len == sizeof bundle->endpoint || site_len == sizeof bundle->site ||
         token_len == sizeof bundle->token) /* not NUL-terminated: too long */
-        return s_fail(why, why_size, DN_EINVAL, "a field of the enrollment code is too long");
+        return dn_why(why, why_size, DN_EINVAL, "a field of the enrollment code is too long");
     if ((rc = s_check_fields(bundle->endpoint, endpoint_len, bundle->site, site_len,
                              bundle->token, token_len, why, why_size)) != 0)
         return DN_EINVAL;
@@ -120,7 +105,7 @@ int dn_bundle_pack(const dn_bundle_t *bundle, char *text, size_t size, char *why
     n += endpoint_len;
     if (!dn_curve_valid_z85(bundle->server_key) ||
         dn_curve_decode(bundle->server_key, raw + n) != 0)
-        return s_fail(why, why_size, DN_EINVAL, "its server key is not a 40-character Z85 key");
+        return dn_why(why, why_size, DN_EINVAL, "its server key is not a 40-character Z85 key");
     n += DN_CURVE_KEY_BYTES;
     raw[n++] = (uint8_t)site_len;
     memcpy(raw + n, bundle->site, site_len);
@@ -130,13 +115,13 @@ int dn_bundle_pack(const dn_bundle_t *bundle, char *text, size_t size, char *why
     n += token_len;
     if ((rc = s_check(raw, n, raw + n)) != 0) {
         OPENSSL_cleanse(raw, sizeof raw);
-        return s_fail(why, why_size, rc, "cannot compute the check of the enrollment code");
+        return dn_why(why, why_size, rc, "cannot compute the check of the enrollment code");
     }
     n += DN_BUNDLE_CHECK_BYTES;
 
     if (size < prefix + (n * 4 + 2) / 3 + 1) {
         OPENSSL_cleanse(raw, sizeof raw);
-        return s_fail(why, why_size, DN_ETOOBIG, "no room for the enrollment code");
+        return dn_why(why, why_size, DN_ETOOBIG, "no room for the enrollment code");
     }
     memcpy(text, DN_BUNDLE_PREFIX, prefix);
     out = prefix;
@@ -181,7 +166,7 @@ static long s_decode(const char *text, size_t len, uint8_t *raw, int *leftover, 
     *loose = 0;
     for (size_t i = 0; i < len; i++)
         if (s_value(text[i]) < 0) {
-            s_fail(why, why_size, 0,
+            dn_why(why, why_size, 0,
                    "the enrollment code has a character no code has ('%c' after %zu "
                    "characters): copy it again, exactly as headquarters sent it",
                    text[i] > ' ' && text[i] <= '~' ? text[i] : '?',
@@ -219,7 +204,7 @@ int dn_bundle_parse(const char *text, dn_bundle_t *bundle, char *why, size_t why
             continue;
         if (len + 1 == sizeof code) {
             OPENSSL_cleanse(code, sizeof code);
-            return s_fail(why, why_size, DN_EPARSE,
+            return dn_why(why, why_size, DN_EPARSE,
                           "the enrollment code is longer than any code (more than %zu "
                           "characters): copy exactly the code headquarters sent",
                           sizeof code - 1);
@@ -230,7 +215,7 @@ int dn_bundle_parse(const char *text, dn_bundle_t *bundle, char *why, size_t why
 
     /* "DN<version>:" */
     if (len == 0)
-        return s_fail(why, why_size, DN_EPARSE,
+        return dn_why(why, why_size, DN_EPARSE,
                       "no enrollment code given: paste the code headquarters sent (it "
                       "starts with %s)",
                       DN_BUNDLE_PREFIX);
@@ -239,7 +224,7 @@ int dn_bundle_parse(const char *text, dn_bundle_t *bundle, char *why, size_t why
     if (len < 4 || code[0] != 'D' || code[1] != 'N' || digits == 0 || digits > 3 ||
         (digits > 1 && code[2] == '0') || code[2 + digits] != ':') {
         OPENSSL_cleanse(code, sizeof code);
-        return s_fail(why, why_size, DN_EPARSE,
+        return dn_why(why, why_size, DN_EPARSE,
                       "this is not an enrollment code (a code starts with %s): paste the "
                       "code headquarters sent",
                       DN_BUNDLE_PREFIX);
@@ -249,7 +234,7 @@ int dn_bundle_parse(const char *text, dn_bundle_t *bundle, char *why, size_t why
         for (size_t i = 0; i < digits; i++)
             version = version * 10 + (code[2 + i] - '0');
         OPENSSL_cleanse(code, sizeof code);
-        return s_fail(why, why_size, DN_EPROTO,
+        return dn_why(why, why_size, DN_EPROTO,
                       "this enrollment code is of version %d; this program reads version "
                       "%d (%s): update it, or ask headquarters for a code of version %d",
                       version, DN_BUNDLE_VERSION, DN_BUNDLE_PREFIX, DN_BUNDLE_VERSION);
@@ -272,31 +257,31 @@ int dn_bundle_parse(const char *text, dn_bundle_t *bundle, char *why, size_t why
     payload_len = token_at + token_len;
     if (n < 1 || (size_t)n < site_at || (size_t)n < token_at ||
         (size_t)n < payload_len + DN_BUNDLE_CHECK_BYTES) {
-        s_fail(why, why_size, DN_EPARSE,
+        dn_why(why, why_size, DN_EPARSE,
                "the enrollment code is cut short (%zu characters): copy the whole code, "
                "from %s to its last character",
                len, DN_BUNDLE_PREFIX);
         goto done;
     }
     if ((size_t)n > payload_len + DN_BUNDLE_CHECK_BYTES || leftover) {
-        s_fail(why, why_size, DN_EPARSE,
+        dn_why(why, why_size, DN_EPARSE,
                "the enrollment code has extra characters at its end: copy exactly the "
                "code headquarters sent");
         goto done;
     }
     if (loose) {
-        s_fail(why, why_size, DN_EPARSE,
+        dn_why(why, why_size, DN_EPARSE,
                "the enrollment code is damaged (its last character is wrong): copy it "
                "again, exactly as headquarters sent it");
         goto done;
     }
     if ((rc = s_check(raw, payload_len, check)) != 0) {
-        s_fail(why, why_size, rc, "cannot compute the check of the enrollment code");
+        dn_why(why, why_size, rc, "cannot compute the check of the enrollment code");
         goto done;
     }
     rc = DN_EPARSE;
     if (CRYPTO_memcmp(check, raw + payload_len, DN_BUNDLE_CHECK_BYTES) != 0) {
-        s_fail(why, why_size, DN_EPARSE,
+        dn_why(why, why_size, DN_EPARSE,
                "the enrollment code is damaged (its check does not match): copy it again, "
                "exactly as headquarters sent it");
         goto done;
@@ -307,7 +292,7 @@ int dn_bundle_parse(const char *text, dn_bundle_t *bundle, char *why, size_t why
                            (const char *)raw + site_at, site_len,
                            (const char *)raw + token_at, token_len, field,
                            sizeof field) != 0) {
-            s_fail(why, why_size, DN_EPARSE,
+            dn_why(why, why_size, DN_EPARSE,
                    "the enrollment code is not one headquarters writes: %s", field);
             goto done;
         }

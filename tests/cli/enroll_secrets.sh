@@ -196,6 +196,16 @@ check "the code with blanks around it: exit" 0 "$rc"
 RACED=0
 REFUSED=0
 
+# second_key DIR CODE: the second key of a race pastes CODE (sets rc);
+# counts the race, and the refusal.
+second_key() {
+    enroll_code "$1" "$2"
+    RACED=$((RACED + 1))
+    if [ "$rc" -ne 0 ]; then
+        REFUSED=$((REFUSED + 1))
+    fi
+}
+
 # (a) the thief's key enrolls first; then the shop pastes its code.
 TOKEN7=$(site_add SHOP7)
 CODE7=$(site_code SHOP7)
@@ -203,9 +213,7 @@ agent_new "$T/thief7" SHOP7
 agent_new "$T/shop7" SHOP7
 enroll_code "$T/thief7" "$CODE7"
 check "raced (a): the thief enrolls first" 0 "$rc"
-enroll_code "$T/shop7" "$CODE7"
-RACED=$((RACED + 1))
-[ "$rc" -ne 0 ] && REFUSED=$((REFUSED + 1))
+second_key "$T/shop7" "$CODE7"
 THIEF=$(key8 "$T/thief7")
 SHOP=$(key8 "$T/shop7")
 USED=$(ms_text "$(token_col SHOP7 used_ms)")
@@ -237,9 +245,7 @@ agent_new "$T/shop8" SHOP8
 enroll "$T/thief8" "$TOKEN8"
 check "raced (b): the thief's wrong site code: exit" 77 "$rc"
 check_one_error "raced (b): the thief" "enrollment token is for another site than OTHER8"
-enroll_code "$T/shop8" "$CODE8"
-RACED=$((RACED + 1))
-[ "$rc" -ne 0 ] && REFUSED=$((REFUSED + 1))
+second_key "$T/shop8" "$CODE8"
 THIEF=$(key8 "$T/thief8")
 HELD_MS=$(token_col SHOP8 held_ms)
 check "raced (b): the shop's exit" 77 "$rc"
@@ -259,9 +265,7 @@ agent_new "$T/typo9" SH0P9
 agent_new "$T/thief9" SHOP9
 enroll "$T/typo9" "$TOKEN9"
 check "hold (c): the shop's typo: exit" 77 "$rc"
-enroll_code "$T/thief9" "$CODE9"
-RACED=$((RACED + 1))
-[ "$rc" -ne 0 ] && REFUSED=$((REFUSED + 1))
+second_key "$T/thief9" "$CODE9"
 check "hold (c): the thief's exit" 77 "$rc"
 check_has "hold (c): the thief is told who holds it" \
     "enrollment token held until $(ms_text $(($(token_col SHOP9 held_ms) + 600000))) by key $(key8 "$T/typo9") from 127.0.0.1" \

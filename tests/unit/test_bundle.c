@@ -61,6 +61,15 @@ static void s_refused(const char *text, int rc, const char *start)
     assert_string_equal(b.endpoint, "");
 }
 
+/*  Asserts that the writer refuses in with DN_EINVAL and why.  */
+static void s_unwritable(const dn_bundle_t *in, const char *why_expected)
+{
+    char text[DN_BUNDLE_TEXT_SIZE] = "x", why[256] = "";
+    assert_int_equal(dn_bundle_pack(in, text, sizeof text, why, sizeof why), DN_EINVAL);
+    assert_string_equal(why, why_expected);
+    assert_string_equal(text, ""); /* nothing half-written */
+}
+
 /*  base64url without padding, written apart from dn_bundle.c, for codes
     the writer would refuse to write.  */
 static void s_encode(const uint8_t *raw, size_t n, char *out)
@@ -246,29 +255,23 @@ static void test_fields(void **state)
     s_example(&in);
     memset(in.endpoint, 'h', DN_BUNDLE_MAX_ENDPOINT);
     in.endpoint[DN_BUNDLE_MAX_ENDPOINT] = 'h'; /* 201 bytes, no NUL */
-    assert_int_equal(dn_bundle_pack(&in, text, sizeof text, why, sizeof why), DN_EINVAL);
-    assert_string_equal(why, "a field of the enrollment code is too long");
+    s_unwritable(&in, "a field of the enrollment code is too long");
     s_example(&in);
     strcpy(in.endpoint, "tcp://hq example:7700");
-    assert_int_equal(dn_bundle_pack(&in, text, sizeof text, why, sizeof why), DN_EINVAL);
-    assert_string_equal(why, "its server endpoint has a space or a character that is not "
-                             "printable ASCII");
+    s_unwritable(&in, "its server endpoint has a space or a character that is not "
+                      "printable ASCII");
     s_example(&in);
     strcpy(in.site, "1SHOP");
-    assert_int_equal(dn_bundle_pack(&in, text, sizeof text, why, sizeof why), DN_EINVAL);
-    assert_string_equal(why, "its site code '1SHOP' is not a code");
+    s_unwritable(&in, "its site code '1SHOP' is not a code");
     s_example(&in);
     strcpy(in.token, "");
-    assert_int_equal(dn_bundle_pack(&in, text, sizeof text, why, sizeof why), DN_EINVAL);
-    assert_string_equal(why, "its token is not 16 to 64 ASCII letters and digits (0 bytes)");
+    s_unwritable(&in, "its token is not 16 to 64 ASCII letters and digits (0 bytes)");
     s_example(&in);
     strcpy(in.token, "7ccfdbde-533fc1c74fcf78be3f2115");
-    assert_int_equal(dn_bundle_pack(&in, text, sizeof text, why, sizeof why), DN_EINVAL);
-    assert_string_equal(why, "its token is not 16 to 64 ASCII letters and digits (31 bytes)");
+    s_unwritable(&in, "its token is not 16 to 64 ASCII letters and digits (31 bytes)");
     s_example(&in);
     strcpy(in.server_key, "not a key");
-    assert_int_equal(dn_bundle_pack(&in, text, sizeof text, why, sizeof why), DN_EINVAL);
-    assert_string_equal(why, "its server key is not a 40-character Z85 key");
+    s_unwritable(&in, "its server key is not a 40-character Z85 key");
 
     /* a crafted code with a good check but fields beyond the limits */
     memset(endpoint, 'h', 201);

@@ -499,6 +499,11 @@ static const char *s_text(sqlite3 *db, const char *sql, char *buf, size_t size)
 
 /*  Key fills 0xC1, 0xC2, 0xC3 print as .ni$7.ni, .OTgb.OT, .]6yf.]6 (the
     first 8 characters of their Z85).  */
+#define USED_BY_THIEF                                                               \
+    "enrollment token already used at 2026-01-01T00:00:00.001Z by key .OTgb.OT "    \
+    "from 203.0.113.9, not by this PC: tell headquarters (the token may have been " \
+    "stolen) and ask for a new one"
+
 static void test_enroll_raced_after_use(void **state)
 {
     fixture_t *fx = *state;
@@ -521,10 +526,7 @@ static void test_enroll_raced_after_use(void **state)
                                              "198.51.100.7", T0 + 60000, &s, why,
                                              sizeof why),
                      DN_EEXIST);
-    assert_string_equal(why, "enrollment token already used at 2026-01-01T00:00:00.001Z by "
-                             "key .OTgb.OT from 203.0.113.9, not by this PC: tell "
-                             "headquarters (the token may have been stolen) and ask for "
-                             "a new one");
+    assert_string_equal(why, USED_BY_THIEF);
     /* HQ is told once, about the site itself */
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM exceptions"), 1);
     s_text(fx->db,
@@ -541,10 +543,7 @@ static void test_enroll_raced_after_use(void **state)
     assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", third, sign, T0 + 120000,
                                         &s, why, sizeof why),
                      DN_EEXIST);
-    assert_string_equal(why, "enrollment token already used at 2026-01-01T00:00:00.001Z by "
-                             "key .OTgb.OT from 203.0.113.9, not by this PC: tell "
-                             "headquarters (the token may have been stolen) and ask for "
-                             "a new one");
+    assert_string_equal(why, USED_BY_THIEF);
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM exceptions"), 1);
     assert_int_equal(s_int(fx->db, "SELECT raced_ms FROM tokens"), T0 + 60000);
     /* the key that used it is no news */
