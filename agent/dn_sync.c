@@ -127,22 +127,30 @@ static int s_recv(void *sock, int timeout_ms, Dealernet__SyncMessage **msg)
 
 /* -- enrollment ------------------------------------------------------------ */
 
+int dn_sync_can_enroll(dn_store_t *store, char *why, size_t why_size)
+{
+    char existing[256];
+    if (dn_store_meta_get(store, "server_endpoint", existing, sizeof existing) == 0)
+        return s_fail(why, why_size, DN_EEXIST, "this site is already enrolled with %s",
+                      existing);
+    return 0;
+}
+
 int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
                    const char *server_key, const char *token, int timeout_ms, char *why,
                    size_t why_size)
 {
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT, *reply = NULL;
     Dealernet__EnrollRequest req = DEALERNET__ENROLL_REQUEST__INIT;
-    char path[4096], existing[256];
+    char path[4096];
     uint8_t sign_pub[DN_PUBKEY_BYTES];
     dn_curve_pair_t pair;
     dn_key_t *key;
     void *ctx, *sock;
     int rc;
 
-    if (dn_store_meta_get(store, "server_endpoint", existing, sizeof existing) == 0)
-        return s_fail(why, why_size, DN_EEXIST, "this site is already enrolled with %s",
-                      existing);
+    if ((rc = dn_sync_can_enroll(store, why, why_size)) != 0)
+        return rc;
     if (!dn_curve_valid_z85(server_key))
         return s_fail(why, why_size, DN_EINVAL,
                       "server key must be the 40-character Z85 key printed by "
@@ -340,8 +348,8 @@ int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *opt
         s_path(path, sizeof path, dir, DN_AGENT_CURVE_FILE) ||
         dn_curve_load(path, &self.pair) != 0) {
         snprintf(result->error, sizeof result->error,
-                 "this site is not enrolled: run 'dealernet-agent enroll --server ENDPOINT "
-                 "--server-key KEY --token TOKEN' first");
+                 "this site is not enrolled: run 'dealernet-agent enroll' and paste the "
+                 "enrollment code from headquarters");
         rc = DN_EPERM;
         goto out;
     }

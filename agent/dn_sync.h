@@ -31,6 +31,10 @@ typedef struct {
     int progress;         /* draw a progress line on stderr */
 } dn_sync_options_t;
 
+/*  0 if the site may still enroll; DN_EEXIST (why names the server it is
+    enrolled with), for a check before asking the clerk for a secret.  */
+int dn_sync_can_enroll(dn_store_t *store, char *why, size_t why_size);
+
 /*  Enrolls the site in dir with the server: generates (or, after a failed
     attempt, reuses) DIR/curve.key, sends the token, and on success records
     the endpoint and server key in agent.db.  Returns 0; DN_EEXIST (already

@@ -4,6 +4,7 @@
     short-lived, so a crash or a pulled plug loses at most the command in
     hand, and that command never reported success.
 */
+#include "dn_bundle.h"
 #include "dn_crypto.h"
 #include "dn_error.h"
 #include "dn_fsperm.h"
@@ -14,9 +15,11 @@
 #include "dn_protocol.h"
 #include "dn_record.h"
 #include "dn_reminder.h"
+#include "dn_secret.h"
 #include "dn_store.h"
 #include "dn_sync.h"
 #include "dn_time.h"
+#include "dn_wire.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -786,41 +789,155 @@ static int s_seconds(const char *text, int *seconds)
     return 0;
 }
 
+#define DN_TOKEN_ENV "DEALERNET_TOKEN"
+
+/*  What the clerk reads at the prompts: Chinese first.  */
+#define DN_PROMPT_CODE  "粘贴总部给的注册码 / paste the enrollment code from headquarters: "
+#define DN_PROMPT_TOKEN "输入总部给的注册令牌 / enter the enrollment token from headquarters: "
+
+/*  Where enroll takes the server and the token from.  A token never comes
+    from argv: `ps` shows every process's arguments to every user of the
+    PC for as long as it runs, and the shell keeps them in its history.  */
+typedef struct {
+    const char *server, *server_key;
+    const char *token_arg;   /* --token: only "-" (standard input) is taken */
+    const char *token_file;  /* --token-file */
+    const char *bundle_file; /* --bundle-file */
+} s_enroll_args_t;
+
+/*  Fills *bundle from the enrollment code (--bundle-file, else standard
+    input), or from --server, --server-key and the token (--token-file,
+    --token -, else $DEALERNET_TOKEN).  Returns 0 or an exit status after
+    one line on stderr.  */
+static int s_enroll_source(const s_enroll_args_t *a, dn_bundle_t *bundle)
+{
+    char text[DN_SECRET_MAX_BYTES + 1], why[512];
+    const char *env;
+    int rc;
+
+    memset(bundle, 0, sizeof *bundle);
+    if (!a->server && !a->server_key && !a->token_arg && !a->token_file) {
+        rc = a->bundle_file ? dn_secret_read_file(a->bundle_file, "enrollment code", text,
+                                                  sizeof text, why, sizeof why)
+                            : dn_secret_read_stdin(DN_PROMPT_CODE, "enrollment code", text,
+                                                   sizeof text, why, sizeof why);
+        if (rc == 0)
+            rc = dn_bundle_parse(text, bundle, why, sizeof why);
+        dn_secret_wipe(text, sizeof text);
+        return rc ? s_fail(rc, why) : 0;
+    }
+    if (!a->server || !a->server_key)
+        return s_usage_error("%s", "enroll with flags needs --server and --server-key (or "
+                                   "neither: paste the enrollment code)");
+    if (strlen(a->server) > DN_BUNDLE_MAX_ENDPOINT)
+        return s_usage_error("--server '%.60s...' is too long for an endpoint", a->server);
+    snprintf(bundle->endpoint, sizeof bundle->endpoint, "%s", a->server);
+    snprintf(bundle->server_key, sizeof bundle->server_key, "%s", a->server_key);
+    if (a->token_file)
+        rc = dn_secret_read_file(a->token_file, "token", text, sizeof text, why, sizeof why);
+    else if (a->token_arg)
+        rc = dn_secret_read_stdin(DN_PROMPT_TOKEN, "token", text, sizeof text, why,
+                                  sizeof why);
+    else if ((env = getenv(DN_TOKEN_ENV)) != NULL && *env)
+        rc = snprintf(text, sizeof text, "%s", env) < (int)sizeof text ? 0 : DN_ETOOBIG;
+    else
+        return s_usage_error("%s", "no token: give --token-file FILE, or --token - to type "
+                                   "or pipe it, or set " DN_TOKEN_ENV);
+    if (rc == DN_ETOOBIG && !a->token_file && !a->token_arg)
+        snprintf(why, sizeof why, "%s is longer than any token", DN_TOKEN_ENV);
+    if (rc == 0 && !dn_wire_token_valid(text)) {
+        snprintf(why, sizeof why,
+                 "that is not an enrollment token (%d to %d letters and digits, as "
+                 "'dealernet-hq site add' prints it)",
+                 DN_MIN_TOKEN_LEN, DN_MAX_TOKEN_LEN);
+        rc = DN_EPARSE;
+    }
+    if (rc == 0)
+        memcpy(bundle->token, text, strlen(text) + 1);
+    dn_secret_wipe(text, sizeof text);
+    return rc ? s_fail(rc, why) : 0;
+}
+
 static int s_cmd_enroll(const char *dir, int argc, char **argv)
 {
     static const struct option longs[] = {{"server", required_argument, NULL, 's'},
                                           {"server-key", required_argument, NULL, 'k'},
                                           {"token", required_argument, NULL, 't'},
+                                          {"token-file", required_argument, NULL, 'f'},
+                                          {"bundle-file", required_argument, NULL, 'b'},
                                           {"timeout", required_argument, NULL, 'T'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-    const char *server = NULL, *key = NULL, *token = NULL;
+    s_enroll_args_t a = {NULL, NULL, NULL, NULL, NULL};
     int c, code = 0, timeout = 10, rc;
     char why[512] = "";
+    dn_bundle_t bundle;
     dn_store_t *store;
 
     while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
         if (c == -2)
             return code;
         if (c == 's')
-            server = optarg;
+            a.server = optarg;
         else if (c == 'k')
-            key = optarg;
+            a.server_key = optarg;
         else if (c == 't')
-            token = optarg;
+            a.token_arg = optarg;
+        else if (c == 'f')
+            a.token_file = optarg;
+        else if (c == 'b')
+            a.bundle_file = optarg;
         else if (c == 'T' && (code = s_seconds(optarg, &timeout)) != 0)
             return code;
     }
+    /* Refused before anything else, so that it is the one line a clerk
+       or a script sees; it cannot undo what ps showed, only teach.  */
+    if (a.token_arg && strcmp(a.token_arg, "-") != 0) {
+        dn_log_error("a token on the command line is shown by ps to every user of this "
+                     "PC: give it with --token-file FILE, --token - (standard input) or "
+                     DN_TOKEN_ENV ", or run 'dealernet-agent enroll' alone and paste the "
+                     "enrollment code");
+        return EX_USAGE;
+    }
+    if (optind < argc && strncmp(argv[optind], "DN", 2) == 0) {
+        dn_log_error("an enrollment code on the command line is shown by ps to every user "
+                     "of this PC: run 'dealernet-agent enroll' alone and paste it when "
+                     "asked, or give it with --bundle-file FILE");
+        return EX_USAGE;
+    }
     if (optind < argc)
         return s_usage_error("unexpected argument '%s'", argv[optind]);
-    if (!server || !key || !token)
-        return s_usage_error("%s", "enroll needs --server, --server-key and --token");
+    if (a.token_arg && a.token_file)
+        return s_usage_error("%s", "give the token one way: --token - or --token-file");
+    if (a.bundle_file && (a.server || a.server_key || a.token_arg || a.token_file))
+        return s_usage_error("%s", "--bundle-file holds the server, its key and the token: "
+                                   "give no --server, --server-key or token with it");
+    /* Not initialised, or enrolled already: say so before asking for a
+       secret.  */
     if (!(store = s_open(dir, &code)))
         return code;
-    rc = dn_sync_enroll(store, dir, server, key, token, timeout * 1000, why, sizeof why);
+    if ((rc = dn_sync_can_enroll(store, why, sizeof why)) != 0) {
+        dn_store_destroy(&store);
+        return s_fail(rc, why);
+    }
+    if ((code = s_enroll_source(&a, &bundle)) != 0) {
+        dn_store_destroy(&store);
+        return code;
+    }
+    if (!a.server && strcmp(bundle.site, dn_store_info(store)->site) != 0) {
+        dn_log_error("this enrollment code is for site %s, but this agent is site %s: ask "
+                     "headquarters for the code of %s",
+                     bundle.site, dn_store_info(store)->site, dn_store_info(store)->site);
+        dn_secret_wipe(&bundle, sizeof bundle);
+        dn_store_destroy(&store);
+        return dn_exit_code(DN_EPARSE);
+    }
+    rc = dn_sync_enroll(store, dir, bundle.endpoint, bundle.server_key, bundle.token,
+                        timeout * 1000, why, sizeof why);
+    dn_secret_wipe(bundle.token, sizeof bundle.token);
     if (rc == 0) {
         char initialised[DN_MAX_CODE_LEN + 1];
-        printf("enrolled site %s with %s\n", dn_store_info(store)->site, server);
+        printf("enrolled site %s with %s\n", dn_store_info(store)->site, bundle.endpoint);
         if (dn_store_meta_get(store, "init_partner", initialised, sizeof initialised) == 0)
             printf("note: HQ registered this site to partner %s, not %s as initialised: "
                    "its sales earn for %s\n",
@@ -967,9 +1084,15 @@ static const s_command_t s_commands[] = {
      "Shows the site, events recorded, events pending sync, the chain head and\n"
      "the last sync.\n"},
     {"enroll", s_cmd_enroll,
-     "--server ENDPOINT --server-key Z85 --token TOKEN [--timeout SEC]",
-     "Enrolls this site with the central server, using the single-use token\n"
-     "from 'dealernet-hq site add'.  Creates the site's CURVE key (curve.key).\n"},
+     "[--bundle-file FILE | --server ENDPOINT --server-key Z85\n"
+     "       [--token-file FILE | --token -]] [--timeout SEC]",
+     "Enrolls this site with the central server, with the enrollment code that\n"
+     "'dealernet-hq site add' printed (DN1:...): run it alone and paste the code\n"
+     "when asked (it is not shown), or give the file that holds it.  Scripts may\n"
+     "give --server, --server-key and the single-use token from --token-file\n"
+     "FILE, from standard input (--token -) or from $DEALERNET_TOKEN.  A token\n"
+     "or code on the command line is refused (exit 64): ps shows it to every\n"
+     "user of this PC.  Creates the site's CURVE key (curve.key).\n"},
     {"sync", s_cmd_sync, "[--timeout SEC] [--reply-timeout MS] [--json]",
      "Pushes every pending event to the server and exits 0 when all are\n"
      "acknowledged.  If the server cannot be reached within --timeout\n"

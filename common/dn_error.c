@@ -1,6 +1,9 @@
 /*  dn_error -- text and exit status for each error code (see dn_error.h).  */
 #include "dn_error.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *dn_strerror(int code)
 {
     switch (code) {
@@ -27,4 +30,15 @@ int dn_exit_code(int code)
 #undef DN_X_EXIT
     }
     return 70;
+}
+
+int dn_why(char *why, size_t size, int code, const char *fmt, ...)
+{
+    if (why && size) {
+        va_list args;
+        va_start(args, fmt);
+        vsnprintf(why, size, fmt, args);
+        va_end(args);
+    }
+    return code;
 }

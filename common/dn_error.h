@@ -7,6 +7,8 @@
 #ifndef DN_ERROR_H
 #define DN_ERROR_H
 
+#include <stddef.h>
+
 /*  X(name, value, sysexits code, message)
     Exit codes: 64 usage, 65 data error, 66 no input, 69 unavailable,
     70 internal software error, 73 cannot create, 74 I/O error,
@@ -47,5 +49,11 @@ const char *dn_strerror(int code);
 /*  Returns the sysexits(3) exit status a CLI should use for a code: 0 for 0,
     70 (EX_SOFTWARE) for codes not in the table.  */
 int dn_exit_code(int code);
+
+/*  Writes one line, printf-style, into why (nothing when why is NULL or
+    size 0) and returns code: the "why" of a failing call, in one
+    statement (return dn_why(why, size, DN_EPARSE, "...", ...)).  */
+int dn_why(char *why, size_t size, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

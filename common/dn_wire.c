@@ -583,10 +583,10 @@ int dn_wire_channel_parse(const char *text)
 
 /* -- sync and admin messages ----------------------------------------------- */
 
-static int s_is_token(const char *text)
+int dn_wire_token_valid(const char *text)
 {
     size_t len = text ? strlen(text) : 0;
-    if (len < 16 || len > DN_MAX_TOKEN_LEN)
+    if (len < DN_MIN_TOKEN_LEN || len > DN_MAX_TOKEN_LEN)
         return 0;
     for (size_t i = 0; i < len; i++) {
         char c = text[i];
@@ -673,7 +673,7 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
         return 0;
     case DEALERNET__SYNC_MESSAGE__BODY_ENROLL: {
         const Dealernet__EnrollRequest *m = msg->enroll;
-        if (!s_is_token(m->token))
+        if (!dn_wire_token_valid(m->token))
             REFUSE("enrollment token missing or malformed");
         if (!dn_valid_code(m->site))
             REFUSE("enrollment site missing or malformed");

@@ -29,6 +29,12 @@
 #define DN_MAX_VERSION_LEN         64
 #define DN_MAX_ADMIN_ARGS          32
 #define DN_WHY_SIZE                160 /* room for a refusal reason */
+#define DN_MIN_TOKEN_LEN           16
+
+/*  1 if text is an enrollment token as the wire carries it: DN_MIN_TOKEN_LEN
+    to DN_MAX_TOKEN_LEN ASCII letters and digits (nothing a shell, a console
+    or a log line acts on).  */
+int dn_wire_token_valid(const char *text);
 
 /*  Checks an event: id is a 16-byte UUIDv7, site a code, seq >= 1,
     recorded_at_ms plausible, prev_hash 32 bytes, exactly one body whose

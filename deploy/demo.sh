@@ -27,14 +27,36 @@ PORT=$((20000 + $$ % 20000))
 SYNC="tcp://127.0.0.1:$PORT"
 ADMIN="tcp://127.0.0.1:$((PORT + 1))"
 
-show() { printf '\n$ %s\n' "$*"; }
-shop() { show "dealernet-agent $*"; "$BIN/dealernet-agent" -d "$DIR/shop" "$@"; }
-group() { show "dealernet-agent $*"; "$BIN/dealernet-agent" -d "$DIR/group" "$@"; }
-hq() { show "dealernet-hq $*"; "$BIN/dealernet-hq" "$@"; }
+# show ARGS...: prints a command so that it pastes into a shell as it ran:
+# an argument holding anything but [A-Za-z0-9_./:=+@%,-] goes in single
+# quotes.  say TEXT: prints a command line as written (with a comment).
+show() {
+    line='$'
+    for arg in "$@"; do
+        case $arg in
+        '' | *[!A-Za-z0-9_./:=+@%,-]*)
+            arg="'$(printf '%s' "$arg" | sed "s/'/'\\\\''/g")'"
+            ;;
+        esac
+        line="$line $arg"
+    done
+    printf '\n%s\n' "$line"
+}
+say() { printf '\n$ %s\n' "$*"; }
+shop() { show dealernet-agent "$@"; "$BIN/dealernet-agent" -d "$DIR/shop" "$@"; }
+group() { show dealernet-agent "$@"; "$BIN/dealernet-agent" -d "$DIR/group" "$@"; }
+hq() { show dealernet-hq "$@"; "$BIN/dealernet-hq" "$@"; }
+# enroll WHO CODE: what the clerk does: runs 'dealernet-agent enroll' and
+# pastes the enrollment code when asked (here through a pipe).
+enroll() {
+    show dealernet-agent enroll
+    echo "粘贴总部给的注册码 / paste the enrollment code from headquarters: (pasted, not shown)"
+    printf '%s\n' "$2" | "$BIN/dealernet-agent" -d "$DIR/$1" enroll
+}
 id_of() { sed -n 's/.*"id": "\([^"]*\)".*/\1/p'; }
 
 echo "== headquarters starts a server (in $DIR/server)"
-show "dealernet-server -d server init --sync $SYNC --admin $ADMIN"
+show dealernet-server -d server init --sync "$SYNC" --admin "$ADMIN"
 "$BIN/dealernet-server" -d "$DIR/server" init --sync "$SYNC" --admin "$ADMIN" |
     tee "$DIR/init.txt"
 KEY=$(sed -n 's/^server public key: *//p' "$DIR/init.txt")
@@ -59,12 +81,11 @@ hq partner add DEALER-BJ --name "Beijing dealer" --kind dealer --parent REGION-N
 hq partner add RESELLER-7 --name "Group leader Zhao" --kind reseller --parent DEALER-BJ
 hq partner list
 hq plan set "$(dirname "$0")/plan.ini"
-show "dealernet-hq -q site add SHOP-BJ1 --partner DEALER-BJ   # -q prints just the token"
-TOKEN_SHOP=$("$BIN/dealernet-hq" -q site add SHOP-BJ1 --partner DEALER-BJ)
-echo "$TOKEN_SHOP"
-show "dealernet-hq -q site add GROUP-7 --partner RESELLER-7"
-TOKEN_GROUP=$("$BIN/dealernet-hq" -q site add GROUP-7 --partner RESELLER-7)
-echo "$TOKEN_GROUP"
+hq site add SHOP-BJ1 --partner DEALER-BJ | tee "$DIR/shop-code.txt"
+CODE_SHOP=$(sed -n 's/^ *enrollment code: *//p' "$DIR/shop-code.txt")
+say "dealernet-hq -q site add GROUP-7 --partner RESELLER-7   # -q prints just the enrollment code"
+CODE_GROUP=$("$BIN/dealernet-hq" -q site add GROUP-7 --partner RESELLER-7)
+echo "$CODE_GROUP"
 
 echo
 echo "== the dealer's shop records, offline"
@@ -76,7 +97,7 @@ shop member add --phone "+86 139 0013 9000" --name "Li Lei" --referrer "+86 138 
 shop sale --line RICE-5KG:2 --line OIL-1L:1 --member +8613800138000
 shop sale --line RICE-5KG:1 --member +8613900139000 --channel online
 SALE=$("$BIN/dealernet-agent" -d "$DIR/shop" sale --line OIL-1L:4 --json | id_of)
-show "dealernet-agent sale --line OIL-1L:4   # sale $SALE"
+say "dealernet-agent sale --line OIL-1L:4   # sale $SALE"
 shop refund "$SALE" --line OIL-1L:1
 shop status
 
@@ -87,15 +108,15 @@ group member add --phone 13700137000 --name "Zhao Min" --referrer RESELLER-7
 group member add --phone "+86 138 0013 8000" --name "Wang F."
 BUY=$("$BIN/dealernet-agent" -d "$DIR/group" sale --line RICE-5KG:10@55.00 \
       --channel community --member 13700137000 --json | id_of)
-show "dealernet-agent sale --line RICE-5KG:10@55.00 --channel community --member 13700137000   # sale $BUY"
+say "dealernet-agent sale --line RICE-5KG:10@55.00 --channel community --member 13700137000   # sale $BUY"
 group refund "$BUY" --amount 55.00
 group sales
 
 echo
-echo "== both enroll with their token, and sync"
-shop enroll --server "$SYNC" --server-key "$KEY" --token "$TOKEN_SHOP"
+echo "== both enroll, pasting the enrollment code from headquarters, and sync"
+enroll shop "$CODE_SHOP"
 shop sync
-group enroll --server "$SYNC" --server-key "$KEY" --token "$TOKEN_GROUP"
+enroll group "$CODE_GROUP"
 group sync
 shop status
 

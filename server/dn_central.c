@@ -493,6 +493,20 @@ static const dn_migration_t s_migrations[] = {
      "    AND s.currency = (SELECT p.currency FROM plans p WHERE p.retired_ms IS NULL"
      "      AND p.effective_ms <= s.recorded_at_ms ORDER BY p.effective_ms DESC LIMIT 1)"
      "  ORDER BY s.eid LIMIT 1);"},
+    {/* No secrets in argv (issue 11, item 5), owned by dn_registry: who
+        holds an enrollment token.  The first key to present a valid token
+        holds it for DN_TOKEN_HOLD_MS whatever the outcome (a wrong site
+        code, say), and the key that enrolls with it keeps it for good, so
+        a token seen by someone else cannot be raced quietly: another key
+        presenting it is refused with who holds it, when and from where,
+        and HQ is told once (raced_ms, an exception).  Tokens used before
+        this migration are held by the key their site enrolled with.  */
+     "ALTER TABLE tokens ADD COLUMN holder_key BLOB;" /* CURVE key, 32 bytes */
+     "ALTER TABLE tokens ADD COLUMN held_ms INTEGER;" /* when it first presented it */
+     "ALTER TABLE tokens ADD COLUMN holder_address TEXT;" /* its peer address, if known */
+     "ALTER TABLE tokens ADD COLUMN raced_ms INTEGER;" /* another key first presented it */
+     "UPDATE tokens SET holder_key = (SELECT curve_key FROM sites WHERE sites.id = "
+     "  tokens.site_id), held_ms = used_ms WHERE used_ms IS NOT NULL;"},
 };
 
 /*  Completes migration 3 on a database that held events before it.  */

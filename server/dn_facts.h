@@ -35,6 +35,10 @@
       stored without it until HQ accepts it.
     - A refund of a held sale is held with it (sale_held); a later
       sign-up of a phone already known is flagged (duplicate_phone).
+    - About a site itself, not an event: an agent initialised for another
+      partner than HQ's (partner_mismatch, at enrollment), and a site's
+      enrollment token presented by a second key (token_raced, noted by
+      dn_registry once per token: it may have been stolen).
 
     Held events are stored but not posted (no transfers, no rollups) until
     HQ resolves them (dn_facts_resolve).  Flags are for HQ's attention
@@ -79,7 +83,8 @@
     X(REFERRER_UNKNOWN, "referrer_unknown", REFERRAL)     \
     X(REFERRER_OUT_OF_TREE, "referrer_out_of_tree", REFERRAL) \
     X(DUPLICATE_PHONE, "duplicate_phone", FLAG)           \
-    X(PARTNER_MISMATCH, "partner_mismatch", FLAG)
+    X(PARTNER_MISMATCH, "partner_mismatch", FLAG)         \
+    X(TOKEN_RACED, "token_raced", FLAG)
 
 typedef enum {
 #define DN_X_KIND(name, text, how) DN_FACTS_##name,

@@ -11,6 +11,7 @@
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_facts.h"
 #include "dn_id.h"
 #include "dn_log.h"
 #include "dn_time.h"
@@ -185,74 +186,213 @@ int dn_registry_site_agent_partner(sqlite3 *db, int64_t site_id, const char *par
     return s_done(db, stmt);
 }
 
-int dn_registry_enroll(sqlite3 *db, const char *token, const char *site_code,
-                       const uint8_t curve_key[DN_CURVE_KEY_BYTES],
-                       const uint8_t sign_key[32], int64_t now_ms,
-                       dn_registry_site_t *site, char *why, size_t why_size)
+/* -- enrollment ------------------------------------------------------------ */
+
+/*  A stored token as enrollment reads it.  */
+typedef struct {
+    int64_t site_id;
+    char site[DN_MAX_CODE_LEN + 1];   /* the site it was issued for */
+    int64_t expires_ms, used_ms;      /* used_ms 0: unused */
+    int revoked, enrolled;            /* the site's state */
+    int held;                         /* a key holds it (holder, held_ms) */
+    uint8_t holder[DN_CURVE_KEY_BYTES];
+    int64_t held_ms;                  /* when the holder first presented it */
+    char address[64];                 /* the holder's address, "" if not known */
+    int raced;                        /* HQ was told another key presented it */
+} s_token_t;
+
+/*  Reads the token hashing to hash.  Returns 1 (found), 0 (none), DN_EDB.  */
+static int s_token_get(sqlite3 *db, const uint8_t hash[DN_HASH_BYTES], s_token_t *tok)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+    if (dn_db_prepare(db,
+                      "SELECT t.site_id, s.code, t.expires_ms, ifnull(t.used_ms, 0),"
+                      "       s.revoked_ms IS NOT NULL, s.enrolled_ms IS NOT NULL,"
+                      "       t.holder_key, ifnull(t.held_ms, 0),"
+                      "       ifnull(t.holder_address, ''), t.raced_ms IS NOT NULL "
+                      "FROM tokens t JOIN sites s ON s.id = t.site_id WHERE t.hash = ?",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, hash, DN_HASH_BYTES, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        memset(tok, 0, sizeof *tok);
+        tok->site_id = sqlite3_column_int64(stmt, 0);
+        s_copy_code(tok->site, sqlite3_column_text(stmt, 1));
+        tok->expires_ms = sqlite3_column_int64(stmt, 2);
+        tok->used_ms = sqlite3_column_int64(stmt, 3);
+        tok->revoked = sqlite3_column_int(stmt, 4);
+        tok->enrolled = sqlite3_column_int(stmt, 5);
+        tok->held = sqlite3_column_bytes(stmt, 6) == DN_CURVE_KEY_BYTES;
+        if (tok->held)
+            memcpy(tok->holder, sqlite3_column_blob(stmt, 6), DN_CURVE_KEY_BYTES);
+        tok->held_ms = sqlite3_column_int64(stmt, 7);
+        snprintf(tok->address, sizeof tok->address, "%s",
+                 (const char *)sqlite3_column_text(stmt, 8));
+        tok->raced = sqlite3_column_int(stmt, 9);
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : DN_EDB;
+}
+
+/*  The first 8 Z85 characters of a CURVE key: enough for a person to tell
+    two keys apart, too few to be any use to anyone else.  */
+static void s_key_short(const uint8_t key[DN_CURVE_KEY_BYTES], char out[9])
+{
+    char z85[DN_Z85_KEY_SIZE];
+    dn_curve_encode(key, z85);
+    memcpy(out, z85, 8);
+    out[8] = '\0';
+}
+
+/*  Commits the hold written so far and returns the refusal rc (or DN_EDB,
+    everything rolled back, when the commit fails).  */
+static int s_refuse_held(sqlite3 *db, int rc, char *why, size_t why_size)
+{
+    if (dn_db_commit(db))
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    return rc;
+}
+
+/*  Another key presents a token that tok's holder holds (rc DN_EAGAIN) or
+    used (DN_EEXIST): the shop or the thief, whichever came second, learns
+    who came first; the server's log names the site; HQ gets one token_raced
+    exception per token.  Returns rc, or DN_EDB.  */
+static int s_raced(sqlite3 *db, const uint8_t hash[DN_HASH_BYTES], const s_token_t *tok,
+                   const uint8_t key[DN_CURVE_KEY_BYTES], const char *address,
+                   int64_t now_ms, int rc, char *why, size_t why_size)
+{
+    static dn_log_limit_t limit = {"possible stolen tokens", 0, 0, 0, NULL};
+    char holder[9], presenter[9], at[DN_TIME_TEXT_SIZE], now[DN_TIME_TEXT_SIZE];
+    char until[DN_TIME_TEXT_SIZE], from[80] = "", from_now[80] = "";
+    char detail[DN_FACTS_DETAIL_SIZE];
+    const char *what = rc == DN_EEXIST ? "used" : "held";
+    sqlite3_stmt *stmt;
+
+    s_key_short(tok->holder, holder);
+    s_key_short(key, presenter);
+    dn_time_format(rc == DN_EEXIST ? tok->used_ms : tok->held_ms, at);
+    dn_time_format(now_ms, now);
+    dn_time_format(tok->held_ms + DN_TOKEN_HOLD_MS, until);
+    if (tok->address[0])
+        snprintf(from, sizeof from, " from %s", tok->address);
+    if (address && *address)
+        snprintf(from_now, sizeof from_now, " from %s", address);
+    dn_log_warn_limited(&limit,
+                        "site %s: possible stolen token: its enrollment token, %s by key "
+                        "%s%s at %s, was presented by key %s%s at %s: refused",
+                        tok->site, what, holder, from, at, presenter, from_now, now);
+    if (!tok->raced) {
+        snprintf(detail, sizeof detail,
+                 "possible stolen token: %s at %s by key %s%s; presented again at %s by "
+                 "key %s%s",
+                 what, at, holder, from, now, presenter, from_now);
+        if (dn_db_prepare(db, "UPDATE tokens SET raced_ms = ? WHERE hash = ?", &stmt))
+            return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        sqlite3_bind_int64(stmt, 1, now_ms);
+        sqlite3_bind_blob(stmt, 2, hash, DN_HASH_BYTES, SQLITE_STATIC);
+        if (s_done(db, stmt) ||
+            dn_facts_note_site(db, tok->site_id, DN_FACTS_TOKEN_RACED, detail, now_ms))
+            return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    }
+    if (rc == DN_EEXIST)
+        s_fail(why, why_size, rc,
+               "enrollment token already used at %s by key %s%s, not by this PC: tell "
+               "headquarters (the token may have been stolen) and ask for a new one",
+               at, holder, from);
+    else
+        s_fail(why, why_size, rc,
+               "enrollment token held until %s by key %s%s, which presented it at %s, not "
+               "by this PC: tell headquarters (the token may have been stolen) and ask for "
+               "a new one",
+               until, holder, from, at);
+    return s_refuse_held(db, rc, why, why_size);
+}
+
+int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_code,
+                            const uint8_t curve_key[DN_CURVE_KEY_BYTES],
+                            const uint8_t sign_key[32], const char *address,
+                            int64_t now_ms, dn_registry_site_t *site, char *why,
+                            size_t why_size)
 {
     uint8_t hash[DN_HASH_BYTES];
     sqlite3_stmt *stmt = NULL;
-    char token_site[DN_MAX_CODE_LEN + 1];
-    int64_t site_id, expires_ms;
-    int used, revoked, enrolled, in_use, rc;
+    s_token_t tok;
+    int in_use, mine, rc;
 
     if (dn_sha256(token, strlen(token), hash))
         return s_fail(why, why_size, DN_ECRYPTO, "cannot hash the enrollment token");
     if (dn_db_begin(db))
         return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
 
-    if (dn_db_prepare(db,
-                      "SELECT t.site_id, t.used_ms IS NOT NULL, t.expires_ms, s.code,"
-                      "       s.revoked_ms IS NOT NULL, s.enrolled_ms IS NOT NULL "
-                      "FROM tokens t JOIN sites s ON s.id = t.site_id WHERE t.hash = ?",
-                      &stmt))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
-    sqlite3_bind_blob(stmt, 1, hash, sizeof hash, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE)
-        return s_abort(db, stmt,
+    rc = s_token_get(db, hash, &tok);
+    if (rc == 0)
+        return s_abort(db, NULL,
                        s_fail(why, why_size, DN_ENOENT,
                               "enrollment token not recognised: check it, or ask "
                               "headquarters for a new one"));
-    if (rc != SQLITE_ROW)
-        return s_abort(db, stmt, s_fail(why, why_size, DN_EDB, "database error"));
-    site_id = sqlite3_column_int64(stmt, 0);
-    used = sqlite3_column_int(stmt, 1);
-    expires_ms = sqlite3_column_int64(stmt, 2);
-    s_copy_code(token_site, sqlite3_column_text(stmt, 3));
-    revoked = sqlite3_column_int(stmt, 4);
-    enrolled = sqlite3_column_int(stmt, 5);
-    sqlite3_finalize(stmt);
-    stmt = NULL;
+    if (rc < 0)
+        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    mine = tok.held && memcmp(tok.holder, curve_key, DN_CURVE_KEY_BYTES) == 0;
 
-    if (used)
+    /* Used: by this very key (its answer was lost) it is no news; by
+       another, someone else had the token.  */
+    if (tok.used_ms && tok.held && !mine)
+        return s_raced(db, hash, &tok, curve_key, address, now_ms, DN_EEXIST, why,
+                       why_size);
+    if (tok.used_ms)
         return s_abort(db, NULL,
                        s_fail(why, why_size, DN_EEXIST,
                               "enrollment token was already used: ask headquarters for "
                               "a new one"));
-    if (now_ms >= expires_ms)
+    if (now_ms >= tok.expires_ms)
         return s_abort(
             db, NULL,
             s_fail(why, why_size, DN_ETIMEDOUT,
                    "enrollment token expired: ask headquarters for a new one"));
-    if (strcmp(token_site, site_code) != 0)
-        return s_abort(db, NULL,
-                       s_fail(why, why_size, DN_EPERM,
-                              "enrollment token is for another site than %s", site_code));
-    if (revoked)
-        return s_abort(db, NULL,
-                       s_fail(why, why_size, DN_EPERM,
-                              "site %s was revoked by headquarters", site_code));
-    if (enrolled)
-        return s_abort(
-            db, NULL,
-            s_fail(why, why_size, DN_EEXIST, "site %s is already enrolled", site_code));
+    if (tok.held && !mine && now_ms < tok.held_ms + DN_TOKEN_HOLD_MS)
+        return s_raced(db, hash, &tok, curve_key, address, now_ms, DN_EAGAIN, why,
+                       why_size);
+    /* A key that is someone else's takes no hold.  */
     if (s_key_in_use(db, curve_key, 0, &in_use))
         return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
     if (in_use)
         return s_abort(db, NULL,
                        s_fail(why, why_size, DN_EDUP,
                               "this agent's key is already in use: generate a new one"));
+
+    /* The first key to present it holds it; once the hold is over, the
+       next one (this key again, or another) starts a new hold.  */
+    if (!tok.held || now_ms >= tok.held_ms + DN_TOKEN_HOLD_MS) {
+        if (dn_db_prepare(db,
+                          "UPDATE tokens SET holder_key = ?, held_ms = ?,"
+                          " holder_address = ? WHERE hash = ?",
+                          &stmt))
+            return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        sqlite3_bind_blob(stmt, 1, curve_key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, now_ms);
+        if (address && *address)
+            sqlite3_bind_text(stmt, 3, address, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(stmt, 4, hash, sizeof hash, SQLITE_STATIC);
+        if (s_done(db, stmt))
+            return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    }
+    if (strcmp(tok.site, site_code) != 0)
+        return s_refuse_held(db,
+                             s_fail(why, why_size, DN_EPERM,
+                                    "enrollment token is for another site than %s",
+                                    site_code),
+                             why, why_size);
+    if (tok.revoked)
+        return s_refuse_held(db,
+                             s_fail(why, why_size, DN_EPERM,
+                                    "site %s was revoked by headquarters", site_code),
+                             why, why_size);
+    if (tok.enrolled)
+        return s_refuse_held(
+            db, s_fail(why, why_size, DN_EEXIST, "site %s is already enrolled", site_code),
+            why, why_size);
 
     if (dn_db_prepare(db,
                       "UPDATE sites SET curve_key = ?, sign_key = ?, enrolled_ms = ? "
@@ -262,7 +402,7 @@ int dn_registry_enroll(sqlite3 *db, const char *token, const char *site_code,
     sqlite3_bind_blob(stmt, 1, curve_key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
     sqlite3_bind_blob(stmt, 2, sign_key, 32, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 3, now_ms);
-    sqlite3_bind_int64(stmt, 4, site_id);
+    sqlite3_bind_int64(stmt, 4, tok.site_id);
     if (s_done(db, stmt))
         return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
     if (dn_db_prepare(db, "UPDATE tokens SET used_ms = ? WHERE hash = ?", &stmt))
@@ -274,6 +414,15 @@ int dn_registry_enroll(sqlite3 *db, const char *token, const char *site_code,
     if (dn_registry_site_get(db, site_code, site) || dn_db_commit(db))
         return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
     return 0;
+}
+
+int dn_registry_enroll(sqlite3 *db, const char *token, const char *site_code,
+                       const uint8_t curve_key[DN_CURVE_KEY_BYTES],
+                       const uint8_t sign_key[32], int64_t now_ms,
+                       dn_registry_site_t *site, char *why, size_t why_size)
+{
+    return dn_registry_enroll_from(db, token, site_code, curve_key, sign_key, NULL, now_ms,
+                                   site, why, why_size);
 }
 
 int dn_registry_admin_add(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES],

@@ -22,6 +22,17 @@
 #define DN_TOKEN_TTL_MS   (72LL * 3600 * 1000) /* an enrollment token lives 72 h */
 #define DN_TOKEN_TEXT_LEN 32                   /* hex of 16 random bytes */
 
+/*  How long the first key to present a valid token holds it, whatever came
+    of the attempt: long enough that a thief racing the shop with the token
+    and a key of its own is refused while the shop retries (the agent
+    reuses its key), short enough that a shop that lost its key can try
+    again the same morning.  */
+#define DN_TOKEN_HOLD_MS (10LL * 60 * 1000)
+
+/*  Room for an enrollment refusal: the raced-token ones name two times, a
+    key and an address.  */
+#define DN_ENROLL_WHY_SIZE 320
+
 typedef enum {
     DN_PEER_UNKNOWN = 0, /* no such key: may only enroll */
     DN_PEER_SITE,        /* an enrolled, non-revoked site */
@@ -47,15 +58,39 @@ typedef struct {
 /*  0 and *site for a site code, or DN_ENOENT, DN_EDB.  */
 int dn_registry_site_get(sqlite3 *db, const char *code, dn_registry_site_t *site);
 
-/*  Enrolls a site, in its own transaction: the token (as typed) must hash
-    to a stored, unused, unexpired token of that very site; the site must
-    not be revoked or enrolled already; the CURVE key must not belong to
-    another site or admin.  Binds curve_key and sign_key to the site, marks
-    the token used, and fills *site.  Returns 0; DN_ENOENT (no such token),
-    DN_EEXIST (token already used, or the site already enrolled),
+/*  Enrolls a site, in its own transaction, for the key curve_key that
+    presents token (as typed) from address (the peer's, NULL if not known):
+    the token must hash to a stored, unused, unexpired token of that very
+    site and not be held by another key; the site must not be revoked or
+    enrolled already; the CURVE key must not belong to another site or
+    admin.  Binds curve_key and sign_key to the site, marks the token used
+    (curve_key keeps holding it), and fills *site.
+
+    Who holds a token, so that a token seen by someone else cannot be
+    raced quietly: the first key to present a stored, unused, unexpired
+    token holds it for DN_TOKEN_HOLD_MS from then, whatever the outcome
+    (a wrong site code, a revoked site), except when the key itself is in
+    use (DN_EDUP: it is someone else's key).  The holder may retry; once
+    the hold is over another key may take it.  A second key presenting a
+    token held or used by another is refused with when, by which key (its
+    first 8 Z85 characters) and from where, told to alert headquarters;
+    the server logs a warning naming the site ("possible stolen token"),
+    and the first such attempt per token is noted for HQ as a token_raced
+    exception of the site (dn_facts).
+
+    Returns 0; DN_ENOENT (no such token), DN_EEXIST (token already used,
+    or the site already enrolled), DN_EAGAIN (token held by another key),
     DN_ETIMEDOUT (token expired), DN_EPERM (token for another site, or
-    site revoked), DN_EDUP (key in use), DN_EDB; why holds one line.
-    Nothing is written on error.  */
+    site revoked), DN_EDUP (key in use), DN_EDB; why holds one line (give
+    DN_ENROLL_WHY_SIZE bytes).  On error nothing is written but the hold
+    and the raced note.  */
+int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_code,
+                            const uint8_t curve_key[DN_CURVE_KEY_BYTES],
+                            const uint8_t sign_key[32], const char *address,
+                            int64_t now_ms, dn_registry_site_t *site, char *why,
+                            size_t why_size);
+
+/*  dn_registry_enroll_from with no address known (tests and tools).  */
 int dn_registry_enroll(sqlite3 *db, const char *token, const char *site_code,
                        const uint8_t curve_key[DN_CURVE_KEY_BYTES],
                        const uint8_t sign_key[32], int64_t now_ms,

@@ -325,13 +325,14 @@ static void s_on_enroll(s_server_t *self, const char *user, const char *address,
     Dealernet__Enrolled enrolled = DEALERNET__ENROLLED__INIT;
     dn_registry_site_t site;
     uint8_t key[DN_CURVE_KEY_BYTES];
-    char why[DN_WHY_SIZE] = "";
+    char why[DN_ENROLL_WHY_SIZE] = "";
     int rc;
     static const struct {
         int rc;
         Dealernet__RefuseCode code;
     } map[] = {{DN_ENOENT, DEALERNET__REFUSE_CODE__REFUSE_BAD_TOKEN},
                {DN_EEXIST, DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED},
+               {DN_EAGAIN, DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED}, /* held by another key */
                {DN_ETIMEDOUT, DEALERNET__REFUSE_CODE__REFUSE_TOKEN_EXPIRED},
                {DN_EPERM, DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE},
                {DN_EDUP, DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE}};
@@ -382,8 +383,8 @@ static void s_on_enroll(s_server_t *self, const char *user, const char *address,
                        rc == DN_ECURRENCY ? why : dn_strerror(rc), 0, body, len);
         return;
     }
-    rc = dn_registry_enroll(self->db, m->token, m->site, key, m->sign_key.data,
-                            dn_time_now_ms(), &site, why, sizeof why);
+    rc = dn_registry_enroll_from(self->db, m->token, m->site, key, m->sign_key.data, address,
+                                 dn_time_now_ms(), &site, why, sizeof why);
     if (rc == 0) {
         dn_log_info("site %s enrolled (partner %s, key %s)", site.code, site.partner,
                     user + 1);

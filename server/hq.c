@@ -13,6 +13,7 @@
     exit 69: nothing is retried, since a mutating request may have been
     applied.
 */
+#include "dn_bundle.h"
 #include "dn_curve.h"
 #include "dn_error.h"
 #include "dn_fsperm.h"
@@ -876,33 +877,75 @@ static void s_sync_endpoint(const char *bound, char *out, size_t size)
     }
 }
 
-/*  The enrollment token, shown this once, with the command to run.  */
+/*  The enrollment code of the site just added (dn_bundle): the endpoint an
+    agent syncs to, the server key HQ talks to, the site and its token.
+    Returns 0, or an exit status after one line on stderr.  */
+static int s_enrollment_code(const s_call_t *call, const json_t *result,
+                             char code[DN_BUNDLE_TEXT_SIZE])
+{
+    dn_bundle_t bundle;
+    char why[256], sync[512];
+    int rc;
+
+    memset(&bundle, 0, sizeof bundle);
+    s_sync_endpoint(json_string_value(json_object_get(result, "sync_endpoint")), sync,
+                    sizeof sync);
+    snprintf(bundle.server_key, sizeof bundle.server_key, "%s", s_opt.server_key);
+    snprintf(bundle.site, sizeof bundle.site, "%s", s_arg(call, "code"));
+    snprintf(bundle.token, sizeof bundle.token, "%s", s_str(result, "token"));
+    if (strlen(sync) >= sizeof bundle.endpoint) {
+        snprintf(why, sizeof why, "the sync endpoint has more than %d bytes",
+                 DN_BUNDLE_MAX_ENDPOINT);
+        rc = DN_EINVAL;
+    } else {
+        memcpy(bundle.endpoint, sync, strlen(sync) + 1);
+        rc = dn_bundle_pack(&bundle, code, DN_BUNDLE_TEXT_SIZE, why, sizeof why);
+    }
+    OPENSSL_cleanse(&bundle, sizeof bundle);
+    if (rc) {
+        /* the site is added: the token must not be lost with the code */
+        dn_log_error("site %s added, but no enrollment code can hold it (%s): enroll with "
+                     "--server, --server-key and --token-file holding the token %s",
+                     s_arg(call, "code"), why, s_str(result, "token"));
+        return 70;
+    }
+    return 0;
+}
+
+/*  The enrollment code, shown this once, with what to do at the shop.  */
 static int s_print_site_add(const s_call_t *call, const json_t *result)
 {
     const char *code = s_arg(call, "code"), *partner = s_arg(call, "partner");
-    char sync[512];
-    int rc = 0;
+    char text[DN_BUNDLE_TEXT_SIZE];
+    int rc = s_enrollment_code(call, result, text);
 
+    if (rc)
+        return rc;
     if (call->format != DN_RENDER_TABLE) {
-        rc = s_print(result, call->format);
+        json_t *out = json_copy((json_t *)result);
+        if (!out || json_object_set_new(out, "enrollment_code", json_string(text)))
+            rc = dn_exit_code(DN_ENOMEM);
+        else
+            rc = s_print(out, call->format);
+        json_decref(out);
     } else if (s_opt.quiet) {
-        printf("%s\n", s_str(result, "token"));
+        printf("%s\n", text);
     } else {
-        s_sync_endpoint(json_string_value(json_object_get(result, "sync_endpoint")), sync,
-                        sizeof sync);
         printf("site %s added for partner %s.\n\n", code, partner);
-        printf("    enrollment token:  %s\n", s_str(result, "token"));
-        printf("    expires:           %s (single use)\n\n", s_str(result, "expires"));
+        printf("    enrollment code:  %s\n", text);
+        printf("    expires:          %s (single use)\n\n", s_str(result, "expires"));
         printf("On the shop's PC, after 'dealernet-agent init --site %s --partner %s', "
-               "run:\n\n",
+               "run\n\n",
                code, partner);
-        /* Z85 has no single quote: quoted, the key survives any shell */
-        printf("    dealernet-agent enroll --server %s --server-key '%s' --token %s\n\n",
-               sync, s_opt.server_key, s_str(result, "token"));
-        printf("The token is shown only now: the server keeps only its hash.\n");
+        printf("    dealernet-agent enroll\n\n");
+        printf("and paste the code when it asks (it is not shown).  The code holds the\n"
+               "server's address and key, the site and its token: send it to the shop as\n"
+               "you would a password.  It is shown only now: the server keeps only the\n"
+               "token's hash.\n");
     }
+    OPENSSL_cleanse(text, sizeof text);
     if (fflush(stdout) != 0) {
-        dn_log_error("cannot write the token: %s", strerror(errno));
+        dn_log_error("cannot write the enrollment code: %s", strerror(errno));
         rc = dn_exit_code(DN_EIO);
     }
     return rc;
@@ -1299,9 +1342,11 @@ static const s_command_t s_commands[] = {
      "site.add",
      "CODE --partner CODE [--json]",
      "Adds a site (one agent installation) owned by a partner and prints its\n"
-     "single-use enrollment token, valid 72 hours, with the command to run at the\n"
-     "shop.  The server keeps only the token's hash: it is shown this once.  With\n"
-     "-q only the token is printed.\n",
+     "enrollment code (DN1:...), which holds the server's address and key, the\n"
+     "site and its single-use token, valid 72 hours: at the shop, run\n"
+     "'dealernet-agent enroll' and paste it.  The server keeps only the token's\n"
+     "hash: it is shown this once.  With -q only the code is printed; --json\n"
+     "gives the token and the code (enrollment_code).\n",
      {{"code", S_CODE, "site add needs the site's CODE"}},
      {{"partner", "partner", S_TEXT, 0, 1}},
      "site add needs --partner CODE (the partner who owns the site)",

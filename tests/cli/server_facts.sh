@@ -217,7 +217,7 @@ check "past-dated: SHOP3's sale posted when HQ added the site" 1 \
 TOKEN5=$(new_site S5 SHOP5 D1)
 agent "$T/s5" init --site SHOP5 --partner D2
 agent "$T/s5" sale --line X:1@10.00
-run 60 "$AGENT" -d "$T/s5" enroll --server "$SYNC_EP" --server-key "$KEY" --token "$TOKEN5"
+enroll "$T/s5" "$TOKEN5"
 check "partner mismatch: enroll" 0 "$rc"
 check_has "partner mismatch: enroll says so" \
     "note: HQ registered this site to partner D1, not D2 as initialised: its sales earn for D1" \
@@ -240,8 +240,7 @@ ATTEMPTS=0
 ACCEPTED=0
 for cur in USD JPY HKD; do
     agent "$T/s4-$cur" init --site SHOP4 --partner D1 --currency "$cur"
-    run 60 "$AGENT" -d "$T/s4-$cur" enroll --server "$SYNC_EP" --server-key "$KEY" \
-        --token "$TOKEN4"
+    enroll "$T/s4-$cur" "$TOKEN4"
     ATTEMPTS=$((ATTEMPTS + 1))
     [ "$rc" -eq 0 ] && ACCEPTED=$((ACCEPTED + 1))
     check_one_error "currency $cur: refused" \

@@ -5,9 +5,10 @@
 #   - the happy path: a site enrolls with its token, syncs, and the server
 #     holds exactly its events (count and sum of totals to the fen);
 #   - every refused enrollment exits 77 with one line naming the reason and
-#     changes nothing: an unknown token, a token issued for another site, an
-#     expired token, a token already used (by a second agent of the same
-#     site), and enrolling twice (73, locally);
+#     changes nothing but the token's hold: an unknown token, a token issued
+#     for another site, an expired token, a token already used (by a second
+#     agent of the same site: it is told by which key; enroll_secrets.sh
+#     has the rest of raced tokens), and enrolling twice (73, locally);
 #   - an unknown CURVE key pushing a correctly signed batch is refused
 #     NOT_ENROLLED, logged, and nothing is stored;
 #   - site A's key pushing a batch whose events claim site B (rechained and
@@ -73,7 +74,9 @@ check_one_error "enroll twice" "already enrolled"
 
 enroll "$B" "$TOKEN1"
 check "used token (second agent of SHOP1): exit" 77 "$rc"
-check_one_error "used token" "enrollment token was already used"
+check_one_error "used token" "enrollment token already used at "
+check_has "used token: by A's key, not this one" \
+    "by key $(sed -n 's/^public-key = //p' "$A/curve.key" | cut -c1-8) from 127.0.0.1, not by this PC" "$ERR"
 check "one site enrolled" 1 "$(sq "SELECT count(*) FROM sites WHERE enrolled_ms IS NOT NULL")"
 
 # -- keys that may not push -------------------------------------------------------

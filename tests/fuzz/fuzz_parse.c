@@ -17,8 +17,12 @@
         DN_MAX_UNIT_PRICE;
       - a normalised phone is valid, and normalising it again changes
         nothing;
-      - a valid code, SKU or name is no longer than its bound.
+      - a valid code, SKU or name is no longer than its bound;
+      - an accepted enrollment code (dn_bundle_parse) has fields the writer
+        accepts, and writing them gives back the input without its
+        whitespace (one spelling per code); a refused one leaves nothing.
 */
+#include "dn_bundle.h"
 #include "dn_error.h"
 #include "dn_log.h"
 #include "dn_money.h"
@@ -149,6 +153,27 @@ static void s_shapes(const char *text)
         s_abort("a valid phone is not text", text);
 }
 
+static void s_bundle(const char *text)
+{
+    dn_bundle_t bundle, empty;
+    char why[256], packed[DN_BUNDLE_TEXT_SIZE], bare[DN_BUNDLE_TEXT_SIZE];
+    size_t n = 0;
+    memset(&empty, 0, sizeof empty);
+    if (dn_bundle_parse(text, &bundle, why, sizeof why) != 0) {
+        if (memcmp(&bundle, &empty, sizeof bundle) != 0)
+            s_abort("a refused enrollment code left fields behind", text);
+        return;
+    }
+    if (dn_bundle_pack(&bundle, packed, sizeof packed, why, sizeof why) != 0)
+        s_abort("an accepted enrollment code does not pack", text);
+    for (const char *p = text; *p && n + 1 < sizeof bare; p++)
+        if (!strchr(" \t\r\n\v\f", *p))
+            bare[n++] = *p;
+    bare[n] = '\0';
+    if (strcmp(packed, bare) != 0)
+        s_abort("an enrollment code has a second spelling", text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);
@@ -161,6 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s_line(text);
     s_phone(text);
     s_shapes(text);
+    s_bundle(text);
     free(text);
     return 0;
 }

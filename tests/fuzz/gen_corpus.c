@@ -257,6 +257,9 @@ static void s_parse_seeds(s_gen_t *g)
         "+8600338-1",
         /* full-width "+86 138", as a Chinese IME types it */
         "\xef\xbc\x8b\xef\xbc\x98\xef\xbc\x96\xe3\x80\x80\xef\xbc\x91\xef\xbc\x93\xef\xbc\x98",
+        /* the README's enrollment code (dn_bundle) */
+        ("DN1:GXRjcDovL2hxLmV4YW1wbGUuY29tOjc3MDA6_IpvQcnDhbW0aU8yDFa4JnmSKyjFKhfSU1EY-"
+         "uzhSwhTSE9QLUJKMSA3Y2NmZGJkZTUzM2ZjMWM3NGZjZjc4YmUzZjIxMTU2ZaUJlIQ"),
     };
     for (size_t i = 0; i < g->site->n_pending; i++) {
         char name[64];

@@ -126,13 +126,13 @@ check_one_error() {
 
 # run SECONDS PROGRAM ARGS...: runs PROGRAM (wrapped) with a time bound; sets
 # rc, leaves stdout in $OUT and stderr in $ERR.  A run killed by the bound
-# exits 124.
+# exits 124.  Standard input is $RUN_STDIN when set (a file), else nothing.
 run() {
     secs=$(($1 * SLOW))
     shift
     set +e
     # shellcheck disable=SC2086
-    timeout -k 5 "$secs" $WRAP "$@" >"$OUT" 2>"$ERR" </dev/null
+    timeout -k 5 "$secs" $WRAP "$@" >"$OUT" 2>"$ERR" <"${RUN_STDIN:-/dev/null}"
     rc=$?
     set -e
     # 99 is valgrind's --error-exitcode (no sysexits code): always a failure
@@ -339,12 +339,18 @@ network_init() {
     [ "$rc" -eq 0 ] || { echo "partner add failed: $(cat "$ERR")" >&2; exit 1; }
 }
 
-# site_add CODE: adds site CODE for D1; prints its enrollment token.
+# site_add CODE: adds site CODE for D1; prints its enrollment token (its
+# enrollment code is then in $T/site-CODE.json, see site_code).
 site_add() {
     hq site add "$1" --partner D1 --json
     [ "$rc" -eq 0 ] || { echo "site add failed: $(cat "$ERR")" >&2; exit 1; }
     cp "$OUT" "$T/site-$1.json"
     json "$T/site-$1.json" '$.token'
+}
+
+# site_code CODE: the enrollment code 'site add' printed for site CODE.
+site_code() {
+    json "$T/site-$1.json" '$.enrollment_code'
 }
 
 # agent_new DIR SITE: a new agent for SITE (partner D1).
@@ -353,9 +359,20 @@ agent_new() {
     [ "$rc" -eq 0 ] || { echo "agent init failed: $(cat "$ERR")" >&2; exit 1; }
 }
 
-# enroll DIR TOKEN: enrolls the agent with this test's server (sets rc).
+# enroll DIR TOKEN: enrolls the agent with this test's server as a script
+# does, the token in a file (never in argv: ps would show it) (sets rc).
 enroll() {
-    agent "$1" enroll --server "$SYNC_EP" --server-key "$KEY" --token "$2"
+    printf '%s\n' "$2" >"$T/token"
+    agent "$1" enroll --server "$SYNC_EP" --server-key "$KEY" --token-file "$T/token"
+}
+
+# enroll_code DIR CODE: enrolls the agent as a clerk does, the enrollment
+# code on standard input (sets rc).
+enroll_code() {
+    printf '%s\n' "$2" >"$T/code"
+    RUN_STDIN=$T/code
+    agent "$1" enroll
+    RUN_STDIN=
 }
 
 # record_sales DIR N: records N sales in the agent DIR, each one line of

@@ -2070,10 +2070,15 @@ static void test_migrate_payout_refs(void **state)
     s_copy(fx, "legacy/" DN_CENTRAL_DB_FILE, path, sizeof path);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     /* the guard rails' migration is 8; the referral view (9) that follows
-       reads plans.retired_ms, so it goes too and comes back with the rest */
+       reads plans.retired_ms, so it goes too and comes back with the rest,
+       as do the token holders' columns (10) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 9);
+    assert_int_equal(version, 10);
     s_exec(db,
+           "ALTER TABLE tokens DROP COLUMN holder_key;"
+           "ALTER TABLE tokens DROP COLUMN held_ms;"
+           "ALTER TABLE tokens DROP COLUMN holder_address;"
+           "ALTER TABLE tokens DROP COLUMN raced_ms;"
            "DROP VIEW member_referrals;"
            "DROP TABLE payout_refs;"
            "ALTER TABLE plans DROP COLUMN retired_ms;"
@@ -2083,13 +2088,19 @@ static void test_migrate_payout_refs(void **state)
            "  created_ms + 1, hash, hash FROM transfers WHERE id = 51;");
     {
         char sql[64];
-        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version - 2);
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", 7);
         s_exec(db, sql);
     }
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     assert_int_equal(dn_central_open(dir, 0, &db), 0);
     assert_int_equal(s_int(db, "PRAGMA user_version"), version);
+    /* a token used before the holders' columns is held by its site's key */
+    assert_true(s_int(db, "SELECT count(*) FROM tokens WHERE used_ms IS NOT NULL") > 0);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM tokens t JOIN sites s ON s.id = "
+                               "t.site_id WHERE t.used_ms IS NOT NULL AND (t.holder_key IS "
+                               "NOT s.curve_key OR t.held_ms IS NOT t.used_ms)"),
+                     0);
     assert_int_equal(
         s_int(db, "SELECT count(*) FROM transfers WHERE ref = 'BANK-0510-1'"), 2);
     assert_int_equal(s_int(db, "SELECT count(*) FROM payout_refs"), 1);

@@ -3,7 +3,10 @@
     The promises under test: a CURVE key is classified as exactly one of
     unknown, site, admin or revoked site; enrollment binds a key to a site
     only with a stored, unused, unexpired token of that very site, and every
-    refusal has its own code and writes nothing; a token exists in the
+    refusal has its own code and writes nothing but the token's hold (the
+    first key to present a valid token holds it for 10 minutes: its retry
+    works, another key is refused with when, which key and from where, and
+    HQ gets one token_raced exception per token); a token exists in the
     database only as its SHA-256 (the token text and its raw bytes appear in
     no column and in no byte of the database files); partners and sites
     refuse bad, duplicate and dangling input; listings show exactly the
@@ -339,6 +342,7 @@ static void test_enroll_expired_token(void **state)
     s_site_state(fx->db, "SHOP-1", buf, sizeof buf);
     assert_string_equal(buf, "null|null|00");
     assert_int_equal(s_int(fx->db, "SELECT used_ms FROM tokens"), -1);
+    assert_int_equal(s_int(fx->db, "SELECT held_ms FROM tokens"), -1); /* no hold */
     /* one millisecond before, it works */
     assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", curve, sign, EXPIRES - 1,
                                         &s, why, sizeof why),
@@ -429,6 +433,10 @@ static void test_enroll_key_in_use(void **state)
     assert_string_equal(buf, "null|null|00");
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM tokens WHERE used_ms IS NULL"),
                      1);
+    /* someone else's key takes no hold of the token */
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM tokens WHERE used_ms IS NULL"
+                                   " AND holder_key IS NULL"),
+                     1);
     /* the token was not burnt: with a key of its own SHOP-2 enrolls */
     assert_int_equal(
         dn_registry_enroll(fx->db, t2, "SHOP-2", k2, sign, T0 + 4, &s, why, sizeof why),
@@ -473,6 +481,191 @@ static void test_enroll_site_already_enrolled(void **state)
     assert_string_equal(why, "site SHOP-1 is already enrolled");
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM tokens WHERE used_ms IS NULL"),
                      1);
+}
+
+/*  The text of a one-row, one-column query into buf ("NULL" for NULL).  */
+static const char *s_text(sqlite3 *db, const char *sql, char *buf, size_t size)
+{
+    sqlite3_stmt *stmt;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    snprintf(buf, size, "%s",
+             sqlite3_column_type(stmt, 0) == SQLITE_NULL
+                 ? "NULL"
+                 : (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    return buf;
+}
+
+/*  Key fills 0xC1, 0xC2, 0xC3 print as .ni$7.ni, .OTgb.OT, .]6yf.]6 (the
+    first 8 characters of their Z85).  */
+#define USED_BY_THIEF                                                               \
+    "enrollment token already used at 2026-01-01T00:00:00.001Z by key .OTgb.OT "    \
+    "from 203.0.113.9, not by this PC: tell headquarters (the token may have been " \
+    "stolen) and ask for a new one"
+
+static void test_enroll_raced_after_use(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t shop[32], thief[32], third[32], sign[32];
+    char token[DN_TOKEN_TEXT_LEN + 1], why[DN_ENROLL_WHY_SIZE] = "", buf[256];
+    dn_registry_site_t s;
+
+    s_key(shop, 0xC1);
+    s_key(thief, 0xC2);
+    s_key(third, 0xC3);
+    s_key(sign, 0x5E);
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    /* the thief enrols first, from its address, 1 ms after T0 */
+    assert_int_equal(dn_registry_enroll_from(fx->db, token, "SHOP-1", thief, sign,
+                                             "203.0.113.9", T0 + 1, &s, why, sizeof why),
+                     0);
+    /* the shop, a minute later: told when, by which key, from where */
+    assert_int_equal(dn_registry_enroll_from(fx->db, token, "SHOP-1", shop, sign,
+                                             "198.51.100.7", T0 + 60000, &s, why,
+                                             sizeof why),
+                     DN_EEXIST);
+    assert_string_equal(why, USED_BY_THIEF);
+    /* HQ is told once, about the site itself */
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM exceptions"), 1);
+    s_text(fx->db,
+           "SELECT kind || '|' || held || '|' || ifnull(eid, 'none') || '|' || detail || "
+           "'|' || created_ms || '|' || ifnull(resolved_ms, 'open') FROM exceptions "
+           "WHERE site_id = 1",
+           buf, sizeof buf);
+    assert_string_equal(buf, "token_raced|0|none|possible stolen token: used at "
+                             "2026-01-01T00:00:00.001Z by key .OTgb.OT from 203.0.113.9; "
+                             "presented again at 2026-01-01T00:01:00.000Z by key .ni$7.ni "
+                             "from 198.51.100.7|1767225660000|open");
+    assert_int_equal(s_int(fx->db, "SELECT raced_ms FROM tokens"), T0 + 60000);
+    /* a third key, address unknown: refused the same way, no second note */
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", third, sign, T0 + 120000,
+                                        &s, why, sizeof why),
+                     DN_EEXIST);
+    assert_string_equal(why, USED_BY_THIEF);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM exceptions"), 1);
+    assert_int_equal(s_int(fx->db, "SELECT raced_ms FROM tokens"), T0 + 60000);
+    /* the key that used it is no news */
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", thief, sign, T0 + 130000,
+                                        &s, why, sizeof why),
+                     DN_EEXIST);
+    assert_string_equal(why,
+                        "enrollment token was already used: ask headquarters for a new "
+                        "one");
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM exceptions"), 1);
+    /* the first binding stands */
+    assert_int_equal(s_int(fx->db, "SELECT used_ms FROM tokens"), T0 + 1);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM sites WHERE curve_key = "
+                                   "x'C2C2C2C2C2C2C2C2C2C2C2C2C2C2C2C2"
+                                   "C2C2C2C2C2C2C2C2C2C2C2C2C2C2C2C2'"),
+                     1);
+}
+
+/*  A wrong site code with a valid token: the key holds the token for
+    DN_TOKEN_HOLD_MS (10 min), so the shop's own retry with its key works
+    and another key is refused loudly until the hold is over.  */
+static void test_enroll_hold(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t shop[32], thief[32], sign[32];
+    char token[DN_TOKEN_TEXT_LEN + 1], why[DN_ENROLL_WHY_SIZE] = "", buf[256];
+    dn_registry_site_t s;
+
+    s_key(shop, 0xC1);
+    s_key(thief, 0xC2);
+    s_key(sign, 0x5E);
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    /* the shop, initialised with a typo: refused, but it now holds the token */
+    assert_int_equal(dn_registry_enroll_from(fx->db, token, "SHOP-I", shop, sign,
+                                             "198.51.100.7", T0, &s, why, sizeof why),
+                     DN_EPERM);
+    assert_string_equal(why, "enrollment token is for another site than SHOP-I");
+    s_text(fx->db,
+           "SELECT hex(holder_key) || '|' || held_ms || '|' || holder_address || '|' || "
+           "ifnull(used_ms, 'unused') || '|' || ifnull(raced_ms, 'calm') FROM tokens",
+           buf, sizeof buf);
+    assert_string_equal(buf, "C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1C1"
+                             "C1C1C1|1767225600000|198.51.100.7|unused|calm");
+    /* a thief with the token and its own key, right site, 1 s later */
+    assert_int_equal(dn_registry_enroll_from(fx->db, token, "SHOP-1", thief, sign,
+                                             "203.0.113.9", T0 + 1000, &s, why,
+                                             sizeof why),
+                     DN_EAGAIN);
+    assert_string_equal(why, "enrollment token held until 2026-01-01T00:10:00.000Z by key "
+                             ".ni$7.ni from 198.51.100.7, which presented it at "
+                             "2026-01-01T00:00:00.000Z, not by this PC: tell headquarters "
+                             "(the token may have been stolen) and ask for a new one");
+    s_text(fx->db, "SELECT kind || '|' || detail FROM exceptions", buf, sizeof buf);
+    assert_string_equal(buf, "token_raced|possible stolen token: held at "
+                             "2026-01-01T00:00:00.000Z by key .ni$7.ni from 198.51.100.7; "
+                             "presented again at 2026-01-01T00:00:01.000Z by key .OTgb.OT "
+                             "from 203.0.113.9");
+    s_site_state(fx->db, "SHOP-1", buf, sizeof buf);
+    assert_string_equal(buf, "null|null|00");
+    /* the hold does not move with the thief's tries: at 9:59.999 still
+       refused, no second note */
+    assert_int_equal(dn_registry_enroll_from(fx->db, token, "SHOP-1", thief, sign,
+                                             "203.0.113.9", T0 + DN_TOKEN_HOLD_MS - 1, &s,
+                                             why, sizeof why),
+                     DN_EAGAIN);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM exceptions"), 1);
+    assert_int_equal(s_int(fx->db, "SELECT held_ms FROM tokens"), T0);
+    /* the shop, initialised again with the right code and its key kept,
+       enrolls within its hold */
+    assert_int_equal(dn_registry_enroll_from(fx->db, token, "SHOP-1", shop, sign,
+                                             "198.51.100.7", T0 + 5000, &s, why,
+                                             sizeof why),
+                     0);
+    s_site_state(fx->db, "SHOP-1", buf, sizeof buf);
+    assert_string_equal(buf, "1767225605000|null|11");
+    assert_int_equal(s_int(fx->db, "SELECT used_ms FROM tokens"), T0 + 5000);
+    assert_int_equal(s_int(fx->db, "SELECT held_ms FROM tokens"), T0);
+}
+
+/*  A hold lasts exactly DN_TOKEN_HOLD_MS; then the next key takes it.  */
+static void test_enroll_hold_over(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t first[32], second[32], sign[32];
+    char token[DN_TOKEN_TEXT_LEN + 1], why[DN_ENROLL_WHY_SIZE] = "", buf[256];
+    dn_registry_site_t s;
+
+    s_key(first, 0xC1);
+    s_key(second, 0xC2);
+    s_key(sign, 0x5E);
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-9", first, sign, T0, &s, why,
+                                        sizeof why),
+                     DN_EPERM);
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-9", second, sign,
+                                        T0 + DN_TOKEN_HOLD_MS - 1, &s, why, sizeof why),
+                     DN_EAGAIN);
+    /* no address known: none named */
+    assert_string_equal(why, "enrollment token held until 2026-01-01T00:10:00.000Z by key "
+                             ".ni$7.ni, which presented it at 2026-01-01T00:00:00.000Z, not "
+                             "by this PC: tell headquarters (the token may have been "
+                             "stolen) and ask for a new one");
+    /* at 10:00.000 the hold is over: the second key holds it now */
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-9", second, sign,
+                                        T0 + DN_TOKEN_HOLD_MS, &s, why, sizeof why),
+                     DN_EPERM);
+    s_text(fx->db,
+           "SELECT substr(hex(holder_key), 1, 4) || '|' || held_ms || '|' || "
+           "ifnull(holder_address, 'unknown') FROM tokens",
+           buf, sizeof buf);
+    assert_string_equal(buf, "C2C2|1767226200000|unknown");
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", first, sign,
+                                        T0 + DN_TOKEN_HOLD_MS + 1, &s, why, sizeof why),
+                     DN_EAGAIN);
+    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", second, sign,
+                                        T0 + DN_TOKEN_HOLD_MS + 2, &s, why, sizeof why),
+                     0);
+    /* one note for the token, from the first race */
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM exceptions"), 1);
+    assert_int_equal(s_int(fx->db, "SELECT raced_ms FROM tokens"), T0 + DN_TOKEN_HOLD_MS - 1);
 }
 
 /*  Returns 1 if needle[0..len) occurs in data[0..size).  */
@@ -853,6 +1046,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_enroll_key_in_use, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_enroll_site_already_enrolled, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_raced_after_use, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_hold, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_hold_over, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_token_stored_only_as_hash, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_partner_add_and_list, s_setup, s_teardown),
