@@ -561,7 +561,7 @@ static int s_sync_one(s_server_t *self)
     } else if (user[0] == '!') {
         static dn_log_limit_t revoked = {"messages from revoked sites", 0, 0, 0, NULL};
         dn_refusal_count(DN_REFUSAL_REVOKED);
-        dn_log_warn_limited(&revoked, "revoked site %s (%s) tried to sync: refused",
+        dn_log_warn_limited(&revoked, "revoked site %s tried to sync: refused (from %s)",
                             user + 1, peer);
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_REVOKED,
                        "this site was revoked by headquarters", 0, &body, &len);
