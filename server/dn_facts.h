@@ -35,6 +35,10 @@
       stored without it until HQ accepts it.
     - A refund of a held sale is held with it (sale_held); a later
       sign-up of a phone already known is flagged (duplicate_phone).
+    - Names.  A member name holding invisible format characters (bidi
+      controls, zero-width spaces: dn_valid_hidden) is flagged
+      (hidden_characters) and shown with each as <U+XXXX>
+      (dn_valid_hidden_escape, dn_facts_amend); the event is posted.
 
     Held events are stored but not posted (no transfers, no rollups) until
     HQ resolves them (dn_facts_resolve).  Flags are for HQ's attention
@@ -79,7 +83,8 @@
     X(REFERRER_UNKNOWN, "referrer_unknown", REFERRAL)     \
     X(REFERRER_OUT_OF_TREE, "referrer_out_of_tree", REFERRAL) \
     X(DUPLICATE_PHONE, "duplicate_phone", FLAG)           \
-    X(PARTNER_MISMATCH, "partner_mismatch", FLAG)
+    X(PARTNER_MISMATCH, "partner_mismatch", FLAG)       \
+    X(HIDDEN_CHARACTERS, "hidden_characters", FLAG)
 
 typedef enum {
 #define DN_X_KIND(name, text, how) DN_FACTS_##name,
@@ -154,7 +159,8 @@ int dn_facts_set_large_sale(sqlite3 *db, const char *code, int64_t minor, char *
                             size_t why_size);
 
 /*  Makes ev say what the server believes: recorded_at_ms = v->at_ms, a
-    sale's seller = v->seller, a held referral gone.  The signed bytes are
+    sale's seller = v->seller, a held referral gone, a member name's
+    invisible format characters escaped (dn_valid_hidden_escape).  The signed bytes are
     not touched: ev is the decoded copy.  Returns 0 or DN_ENOMEM.  */
 int dn_facts_amend(const dn_facts_verdict_t *v, Dealernet__Event *ev);
 
