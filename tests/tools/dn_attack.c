@@ -138,49 +138,57 @@ static int64_t s_now(void)
 
 /* -- central.db ------------------------------------------------------------ */
 
-/*  Prepares one statement that reads the row count of every table and the
-    identity and progress columns that a refused attempt must not move.  */
-static int s_rows_open(s_attack_t *self)
+/*  Prepares into *stmt one statement of central.db: head, then each once
+    for every row of list (two text columns, given to each's two %s).  what
+    names it in a failure.  */
+static int s_prepare_over(s_attack_t *self, const char *head, const char *list,
+                          const char *each, const char *what, sqlite3_stmt **stmt)
 {
-    sqlite3_stmt *names;
+    sqlite3_stmt *rows;
     char *sql = NULL;
     size_t size = 0;
     FILE *out;
     int rc;
 
+    if (!(out = open_memstream(&sql, &size)))
+        return s_fail(EX_SOFTWARE, "out of memory");
+    fputs(head, out);
+    if (sqlite3_prepare_v2(self->db, list, -1, &rows, NULL) != SQLITE_OK) {
+        fclose(out);
+        free(sql);
+        return s_fail(EX_DATAERR, "cannot list %s of %s", what, self->db_path);
+    }
+    while (sqlite3_step(rows) == SQLITE_ROW)
+        fprintf(out, each, (const char *)sqlite3_column_text(rows, 0),
+                (const char *)sqlite3_column_text(rows, 1));
+    sqlite3_finalize(rows);
+    fclose(out);
+    rc = sqlite3_prepare_v2(self->db, sql, -1, stmt, NULL);
+    free(sql);
+    if (rc != SQLITE_OK)
+        return s_fail(EX_DATAERR, "cannot prepare the count of %s: %s", what,
+                      sqlite3_errmsg(self->db));
+    return 0;
+}
+
+/*  Prepares one statement that reads the row count of every table and the
+    identity and progress columns that a refused attempt must not move.  */
+static int s_rows_open(s_attack_t *self)
+{
     if (sqlite3_open_v2(self->db_path, &self->db, SQLITE_OPEN_READONLY, NULL) !=
         SQLITE_OK)
         return s_fail(EX_DATAERR, "cannot open %s", self->db_path);
     sqlite3_busy_timeout(self->db, 5000);
-    if (!(out = open_memstream(&sql, &size)))
-        return s_fail(EX_SOFTWARE, "out of memory");
-    fputs(
+    return s_prepare_over(
+        self,
         "SELECT 'enrolled=' || (SELECT count(*) FROM sites WHERE enrolled_ms IS NOT NULL)"
         " || ' revoked=' || (SELECT count(*) FROM sites WHERE revoked_ms IS NOT NULL)"
         " || ' tokens_used=' || (SELECT count(*) FROM tokens WHERE used_ms IS NOT NULL)"
         " || ' applied=' || (SELECT group_concat(code || ':' || applied_seq || ':' ||"
         " hex(head_hash), ',') FROM (SELECT * FROM sites ORDER BY id))",
-        out);
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT name FROM sqlite_master WHERE type = 'table' AND "
-                           "name NOT LIKE 'sqlite_%' ORDER BY name",
-                           -1, &names, NULL) != SQLITE_OK) {
-        fclose(out);
-        free(sql);
-        return s_fail(EX_DATAERR, "cannot read the tables of %s", self->db_path);
-    }
-    while (sqlite3_step(names) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(names, 0);
-        fprintf(out, " || ' %s=' || (SELECT count(*) FROM \"%s\")", name, name);
-    }
-    sqlite3_finalize(names);
-    fclose(out);
-    rc = sqlite3_prepare_v2(self->db, sql, -1, &self->rows, NULL);
-    free(sql);
-    if (rc != SQLITE_OK)
-        return s_fail(EX_DATAERR, "cannot prepare the row counts: %s",
-                      sqlite3_errmsg(self->db));
-    return 0;
+        "SELECT name, name FROM sqlite_master WHERE type = 'table' AND "
+        "name NOT LIKE 'sqlite_%' ORDER BY name",
+        " || ' %s=' || (SELECT count(*) FROM \"%s\")", "the tables", &self->rows);
 }
 
 /*  Copies the row counts now into out.  */
@@ -1752,39 +1760,13 @@ static int s_aggregate_overflow(s_attack_t *self, int n, long at_bound)
     BLOBs and are not read.  */
 static int s_raw_text_open(s_attack_t *self, sqlite3_stmt **count)
 {
-    sqlite3_stmt *cols;
-    char *sql = NULL;
-    size_t size = 0;
-    FILE *out;
-    int rc, n = 0;
-
-    if (!(out = open_memstream(&sql, &size)))
-        return s_fail(EX_SOFTWARE, "out of memory");
-    fputs("SELECT 0", out);
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT m.name, p.name FROM sqlite_master m, "
-                           "pragma_table_info(m.name) p WHERE m.type = 'table' AND "
-                           "m.name NOT LIKE 'sqlite_%' AND upper(p.type) = 'TEXT' "
-                           "ORDER BY m.name, p.cid",
-                           -1, &cols, NULL) != SQLITE_OK) {
-        fclose(out);
-        free(sql);
-        return s_fail(EX_DATAERR, "cannot read the columns of %s", self->db_path);
-    }
-    while (sqlite3_step(cols) == SQLITE_ROW) {
-        fprintf(out, " + (SELECT count(*) FROM \"%s\" WHERE instr(\"%s\", ?1) > 0)",
-                (const char *)sqlite3_column_text(cols, 0),
-                (const char *)sqlite3_column_text(cols, 1));
-        n++;
-    }
-    sqlite3_finalize(cols);
-    fclose(out);
-    rc = n ? sqlite3_prepare_v2(self->db, sql, -1, count, NULL) : SQLITE_ERROR;
-    free(sql);
-    if (rc != SQLITE_OK)
-        return s_fail(EX_DATAERR, "cannot prepare the text columns' count: %s",
-                      sqlite3_errmsg(self->db));
-    return 0;
+    return s_prepare_over(self, "SELECT 0",
+                          "SELECT m.name, p.name FROM sqlite_master m, "
+                          "pragma_table_info(m.name) p WHERE m.type = 'table' AND "
+                          "m.name NOT LIKE 'sqlite_%' AND upper(p.type) = 'TEXT' "
+                          "ORDER BY m.name, p.cid",
+                          " + (SELECT count(*) FROM \"%s\" WHERE instr(\"%s\", ?1) > 0)",
+                          "the text columns", count);
 }
 
 /*  One integer from central.db: sql with ?1 = text, ?2 = blob (NULL: none
@@ -1915,8 +1897,16 @@ static int s_bidi(s_attack_t *self)
         }
         free(body.data);
     }
-    if (rc == 0)
+    /* control: the count reads members.name (the last name, escaped) */
+    if (rc == 0) {
+        sqlite3_bind_text(raw, 1, shown, -1, SQLITE_STATIC);
+        if (sqlite3_step(raw) != SQLITE_ROW || sqlite3_column_int64(raw, 0) < 1) {
+            fprintf(stderr, "dn_attack: control: no text column holds %s\n", shown);
+            self->control_failed = 1;
+        }
+        sqlite3_reset(raw);
         s_report(self, "bidi controls: events");
+    }
     sqlite3_finalize(raw);
     zmq_close(sock);
     return rc;
