@@ -133,7 +133,7 @@ int dn_outbox_check(dn_store_t *store, dn_outbox_check_t *result)
             rc = s_bad(result, expect, "%s", "seq missing (gap in the sequence)");
             break;
         }
-        if (dn_wire_event_unpack_stored(body, len, &ev, why, sizeof why)) {
+        if (dn_wire_event_unpack(body, len, &ev, why, sizeof why)) {
             rc = s_bad(result, seq, "event does not decode: %s", why);
             break;
         }

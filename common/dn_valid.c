@@ -216,6 +216,105 @@ unsigned dn_valid_hidden(const char *text, char *why, size_t why_size)
     return 0;
 }
 
+/*  What an escape is cut with when it would pass the field's bound.  */
+#define S_ESCAPE_CUT "..."
+#define S_ESCAPE_CUT_LEN (sizeof S_ESCAPE_CUT - 1)
+
+size_t dn_valid_hidden_escape(const char *text, char *out, size_t max_bytes)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t len = 0, mark = 0, escaped = 0;
+    int cut = 0;
+
+    assert(max_bytes >= S_ESCAPE_CUT_LEN);
+    while (*s) {
+        char piece[16]; /* "<U+10FFFF>" at most */
+        unsigned cp = 0;
+        size_t n = s_utf8_decode(s, &cp), n_piece;
+        if (n && s_hidden_of(cp) >= 0) {
+            n_piece = (size_t)snprintf(piece, sizeof piece, "<U+%04X>", cp);
+            escaped++;
+        } else {
+            n = n ? n : 1;
+            memcpy(piece, s, n);
+            n_piece = n;
+        }
+        s += n;
+        if (cut)
+            continue; /* counting what is left */
+        if (len + n_piece > max_bytes) {
+            /* back to the last whole piece that leaves room for the cut */
+            memcpy(out + mark, S_ESCAPE_CUT, S_ESCAPE_CUT_LEN);
+            len = mark + S_ESCAPE_CUT_LEN;
+            cut = 1;
+            continue;
+        }
+        memcpy(out + len, piece, n_piece);
+        len += n_piece;
+        if (len + S_ESCAPE_CUT_LEN <= max_bytes)
+            mark = len;
+    }
+    out[len] = '\0';
+    return escaped;
+}
+
+/*  1 if cp, invisible, comes in text before end.  */
+static int s_hidden_before(const unsigned char *s, const unsigned char *end, unsigned cp)
+{
+    while (s < end) {
+        unsigned c = 0;
+        size_t n = s_utf8_decode(s, &c);
+        if (n && c == cp)
+            return 1;
+        s += n ? n : 1;
+    }
+    return 0;
+}
+
+size_t dn_valid_hidden_list(const char *text, char *out, size_t out_size)
+{
+    const unsigned char *start = (const unsigned char *)text, *s;
+    size_t distinct = 0, named = 0, len = 0;
+    char tail[40];
+
+    if (out_size)
+        out[0] = '\0';
+    if (!text)
+        return 0;
+    for (s = start; *s;) { /* how many there are, for the tail */
+        unsigned cp = 0;
+        size_t n = s_utf8_decode(s, &cp);
+        if (n && s_hidden_of(cp) >= 0 && !s_hidden_before(start, s, cp))
+            distinct++;
+        s += n ? n : 1;
+    }
+    for (s = start; *s && named < distinct;) {
+        unsigned cp = 0;
+        size_t n = s_utf8_decode(s, &cp);
+        int i = n ? s_hidden_of(cp) : -1;
+        if (i >= 0 && !s_hidden_before(start, s, cp)) {
+            char item[80];
+            size_t n_item = (size_t)snprintf(item, sizeof item, "%sU+%04X (%s)",
+                                             named ? ", " : "", cp, s_hidden[i].what);
+            /* room for this one, and for the tail if others must follow */
+            size_t room = named + 1 < distinct ? sizeof tail : 1;
+            if (len + n_item + room > out_size)
+                break;
+            memcpy(out + len, item, n_item + 1);
+            len += n_item;
+            named++;
+        }
+        s += n ? n : 1;
+    }
+    if (named < distinct && out_size) {
+        snprintf(tail, sizeof tail, named ? " and %zu more" : "%zu invisible characters",
+                 distinct - named);
+        if (len + strlen(tail) < out_size)
+            memcpy(out + len, tail, strlen(tail) + 1);
+    }
+    return distinct;
+}
+
 int dn_valid_name(const char *text)
 {
     return dn_valid_text(text, DN_MAX_NAME_LEN);

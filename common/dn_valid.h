@@ -49,10 +49,14 @@ int dn_valid_name(const char *text);
     valid.  */
 int dn_valid_text(const char *text, size_t max_bytes);
 
-/*  The shape text for people had before invisible format characters were
-    refused: 1..max_bytes bytes of well-formed UTF-8 with no control
-    characters.  For reading what was stored then (signed events are never
-    rewritten), never for new input.  Returns 1 if valid.  */
+/*  The shape of text for people in an event: 1..max_bytes bytes of
+    well-formed UTF-8 with no control characters, invisible format
+    characters allowed.  Agents before the till refused those recorded
+    them (a name pasted from a chat often holds U+200B), and a signed,
+    chained event is never rewritten: refusing it would stop its site's
+    sync for good.  The server stores such an event and shows the text
+    through dn_valid_hidden_escape.  Never for new input (dn_valid_text).
+    Returns 1 if valid.  */
 int dn_valid_text_stored(const char *text, size_t max_bytes);
 
 /*  What dn_valid_hidden's reason ends with: the rule, for the person who
@@ -73,6 +77,27 @@ int dn_valid_text_stored(const char *text, size_t max_bytes);
     (NULL too) holds none; bytes that are not UTF-8 are stepped over one at
     a time (dn_valid_text refuses them).  */
 unsigned dn_valid_hidden(const char *text, char *why, size_t why_size);
+
+/*  What HQ is shown of text in an event (dn_valid_text_stored): text with
+    each invisible format character of dn_valid_hidden written as
+    <U+XXXX>, its code point in 4 to 6 upper-case hex digits as
+    dn_valid_hidden names it ("Li\u200BWei" -> "Li<U+200B>Wei"), so a table
+    shows that one was there and nothing can hide or reorder the text.  The
+    escape is 8 or 9 bytes where the character was 2 to 4: when the result
+    would be longer than max_bytes (the field's bound, DN_MAX_NAME_LEN for
+    a name), it ends with "..." after the last whole character or escape
+    that leaves room for it.  Bytes that are not UTF-8 are copied as they
+    are (dn_valid_text_stored refuses them).  out holds max_bytes + 1
+    bytes (max_bytes >= 3).  Returns the number of characters escaped: 0
+    when out is text unchanged (text within max_bytes).  */
+size_t dn_valid_hidden_escape(const char *text, char *out, size_t max_bytes);
+
+/*  Names the distinct invisible format characters of text, in the order
+    they first come, into out: "U+200B (zero width space), U+202E
+    (right-to-left override)".  What does not fit out_size is counted
+    instead: "U+200B (zero width space) and 3 more".  Returns the number of
+    distinct characters (0: out is "").  */
+size_t dn_valid_hidden_list(const char *text, char *out, size_t out_size);
 
 /* -- phones -----------------------------------------------------------------
 

@@ -344,28 +344,26 @@ static int s_check_refund(const Dealernet__Refund *refund, char *why, size_t why
 }
 
 /*  A member's name in an event: an agent checks it at the till, but an old
-    or hostile one may not, and the server shows it in HQ's tables.  An
-    event already stored (stored) keeps the shape names had when it was
-    accepted: invisible format characters were refused later, and a signed
-    event is never rewritten, so it must still decode.  */
-static int s_check_name(const char *name, int stored, char *why, size_t why_size)
+    or hostile one may not.  Invisible format characters pass (agents
+    before the till refused them recorded them, and a chained event is
+    never rewritten: refusing one would stop its site's sync for good);
+    the server shows them escaped and flags the event (dn_facts,
+    hidden_characters).  Controls and malformed UTF-8 were never
+    accepted.  */
+static int s_check_name(const char *name, char *why, size_t why_size)
 {
-    char hidden[DN_HIDDEN_WHY_SIZE];
-    if (!stored && dn_valid_hidden(name, hidden, sizeof hidden))
-        REFUSE("member name %s", hidden);
     if (!dn_valid_text_stored(name, DN_MAX_NAME_LEN))
         REFUSE("member name is not 1 to %d bytes of printable UTF-8", DN_MAX_NAME_LEN);
     return 0;
 }
 
-static int s_check_signup(const Dealernet__MemberSignup *m, int stored, char *why,
-                          size_t why_size)
+static int s_check_signup(const Dealernet__MemberSignup *m, char *why, size_t why_size)
 {
     if (!s_is_id(m->has_member_id, m->member_id))
         REFUSE("member id missing or not a UUIDv7");
     if (!dn_valid_phone_wire(m->phone))
         REFUSE("member phone missing or not normalised");
-    if (m->name && s_check_name(m->name, stored, why, why_size))
+    if (m->name && s_check_name(m->name, why, why_size))
         return DN_EPROTO;
     if (m->referrer_phone && m->referrer_partner)
         REFUSE("member has two referrers");
@@ -379,14 +377,13 @@ static int s_check_signup(const Dealernet__MemberSignup *m, int stored, char *wh
     return 0;
 }
 
-static int s_check_update(const Dealernet__MemberUpdate *m, int stored, char *why,
-                          size_t why_size)
+static int s_check_update(const Dealernet__MemberUpdate *m, char *why, size_t why_size)
 {
     if (!s_is_id(m->has_member_id, m->member_id))
         REFUSE("member id missing or not a UUIDv7");
     if (!dn_valid_phone_wire(m->phone))
         REFUSE("member phone missing or not normalised");
-    if (m->name && s_check_name(m->name, stored, why, why_size))
+    if (m->name && s_check_name(m->name, why, why_size))
         return DN_EPROTO;
     if (m->has_household && m->household > DN_MAX_HOUSEHOLD)
         REFUSE("member household must be 0 to %d", DN_MAX_HOUSEHOLD);
@@ -395,8 +392,7 @@ static int s_check_update(const Dealernet__MemberUpdate *m, int stored, char *wh
     return 0;
 }
 
-/*  dn_wire_event_check, for an event already stored when stored.  */
-static int s_event_check(const Dealernet__Event *ev, int stored, char *why, size_t why_size)
+int dn_wire_event_check(const Dealernet__Event *ev, char *why, size_t why_size)
 {
     if (s_has_unknown(&ev->base))
         REFUSE("event has unknown fields");
@@ -417,17 +413,12 @@ static int s_event_check(const Dealernet__Event *ev, int stored, char *why, size
     case DEALERNET__EVENT__BODY_REFUND:
         return s_check_refund(ev->refund, why, why_size);
     case DEALERNET__EVENT__BODY_MEMBER_SIGNUP:
-        return s_check_signup(ev->member_signup, stored, why, why_size);
+        return s_check_signup(ev->member_signup, why, why_size);
     case DEALERNET__EVENT__BODY_MEMBER_UPDATE:
-        return s_check_update(ev->member_update, stored, why, why_size);
+        return s_check_update(ev->member_update, why, why_size);
     default:
         REFUSE("event has no body");
     }
-}
-
-int dn_wire_event_check(const Dealernet__Event *ev, char *why, size_t why_size)
-{
-    return s_event_check(ev, 0, why, why_size);
 }
 
 int dn_wire_event_pack(const Dealernet__Event *ev, uint8_t **buf, size_t *len,
@@ -477,9 +468,8 @@ static void s_dealloc(void *data, void *p)
         {s_alloc, s_dealloc, &(a)}, 0                                                    \
     }
 
-/*  dn_wire_event_unpack, or dn_wire_event_unpack_stored when stored.  */
-static int s_event_unpack(const uint8_t *buf, size_t len, Dealernet__Event **ev_p,
-                          int stored, char *why, size_t why_size)
+int dn_wire_event_unpack(const uint8_t *buf, size_t len, Dealernet__Event **ev_p,
+                         char *why, size_t why_size)
 {
     const s_scan_t scan = {"event", "event is not a well-formed protobuf message", why,
                            why_size};
@@ -501,25 +491,13 @@ static int s_event_unpack(const uint8_t *buf, size_t len, Dealernet__Event **ev_
     }
     if (!ev)
         REFUSE("event is not a well-formed protobuf message");
-    rc = s_event_check(ev, stored, why, why_size);
+    rc = dn_wire_event_check(ev, why, why_size);
     if (rc) {
         dealernet__event__free_unpacked(ev, NULL);
         return rc;
     }
     *ev_p = ev;
     return 0;
-}
-
-int dn_wire_event_unpack(const uint8_t *buf, size_t len, Dealernet__Event **ev_p,
-                         char *why, size_t why_size)
-{
-    return s_event_unpack(buf, len, ev_p, 0, why, why_size);
-}
-
-int dn_wire_event_unpack_stored(const uint8_t *buf, size_t len, Dealernet__Event **ev_p,
-                                char *why, size_t why_size)
-{
-    return s_event_unpack(buf, len, ev_p, 1, why, why_size);
 }
 
 void dn_wire_event_free(Dealernet__Event **ev_p)

@@ -61,15 +61,6 @@ int dn_wire_event_pack(const Dealernet__Event *ev, uint8_t **buf, size_t *len,
 int dn_wire_event_unpack(const uint8_t *buf, size_t len, Dealernet__Event **ev,
                          char *why, size_t why_size);
 
-/*  As dn_wire_event_unpack, for an event read back from where it was
-    stored (central.db, agent.db) or resent after it was: its member name
-    is held to the shape of the time it was accepted (dn_valid_text_stored:
-    invisible format characters were allowed then), since a signed event is
-    never rewritten and history must still decode and verify.  A new event
-    is checked with dn_wire_event_unpack or dn_wire_event_check.  */
-int dn_wire_event_unpack_stored(const uint8_t *buf, size_t len, Dealernet__Event **ev,
-                                char *why, size_t why_size);
-
 /*  Frees an unpacked event; accepts NULL and sets *ev_p to NULL.  */
 void dn_wire_event_free(Dealernet__Event **ev_p);
 

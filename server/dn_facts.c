@@ -402,6 +402,31 @@ static int s_judge_signup(dn_facts_t *self, const Dealernet__MemberSignup *m,
     return 0;
 }
 
+/*  Where the member name of an event is, or NULL (none).  */
+static char **s_member_name(const Dealernet__Event *ev)
+{
+    if (ev->body_case == DEALERNET__EVENT__BODY_MEMBER_SIGNUP && ev->member_signup->name)
+        return &ev->member_signup->name;
+    if (ev->body_case == DEALERNET__EVENT__BODY_MEMBER_UPDATE && ev->member_update->name)
+        return &ev->member_update->name;
+    return NULL;
+}
+
+/*  A member name holding invisible format characters: an agent from
+    before the till refused them recorded it (a name pasted from a chat),
+    or a hostile one did.  The event is posted and flagged, the name shown
+    escaped (dn_facts_amend).  */
+static void s_judge_name(const Dealernet__Event *ev, dn_facts_verdict_t *v)
+{
+    char **name = s_member_name(ev), list[DN_FACTS_DETAIL_SIZE - 96];
+    if (!name || !dn_valid_hidden_list(*name, list, sizeof list))
+        return;
+    s_note(v, DN_FACTS_HIDDEN_CHARACTERS,
+           "member name in %s seq %llu holds %s: stored as sent, shown as <U+XXXX>",
+           ev->body_case == DEALERNET__EVENT__BODY_MEMBER_SIGNUP ? "sign-up" : "update",
+           (unsigned long long)ev->seq, list);
+}
+
 int dn_facts_judge(dn_facts_t *self, const dn_registry_site_t *site,
                    const Dealernet__Event *ev, int64_t prev_at_ms, int64_t prev_clock_ms,
                    int64_t now_ms, dn_facts_verdict_t *v)
@@ -415,6 +440,7 @@ int dn_facts_judge(dn_facts_t *self, const dn_registry_site_t *site,
     if ((rc = s_load_settings(self)) != 0 || (rc = s_load_site(self, site->id)) != 0)
         return rc;
     s_judge_time(self, ev, prev_at_ms, prev_clock_ms, now_ms, v);
+    s_judge_name(ev, v);
     switch (ev->body_case) {
     case DEALERNET__EVENT__BODY_SALE:
         return s_judge_sale(self, site, ev->sale, v);
@@ -489,7 +515,13 @@ int dn_facts_hold_sum_limit(dn_facts_t *self, int64_t site_id, int64_t eid,
 
 int dn_facts_amend(const dn_facts_verdict_t *v, Dealernet__Event *ev)
 {
+    char **name = s_member_name(ev), shown[DN_MAX_NAME_LEN + 1];
     ev->recorded_at_ms = v->at_ms;
+    /* From the name alone, so that verify and the rebuild, which amend
+       from the stored rows, show what ingest showed.  */
+    if (name && dn_valid_hidden_escape(*name, shown, DN_MAX_NAME_LEN) &&
+        dn_wire_event_set_text(name, shown))
+        return DN_ENOMEM;
     if (ev->body_case == DEALERNET__EVENT__BODY_SALE &&
         strcmp(ev->sale->seller, v->seller) != 0) {
         /* protobuf-c frees the unpacked message with free(): so may we.  */
@@ -589,9 +621,8 @@ int dn_facts_load(dn_db_cache_t *cache, dn_phones_t *phones, int64_t eid,
     sqlite3_bind_int64(stmt, 1, eid);
     sqlite3_bind_int64(stmt, 2, eid);
     if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        rc = dn_wire_event_unpack_stored(sqlite3_column_blob(stmt, 0),
-                                         (size_t)sqlite3_column_bytes(stmt, 0), ev, why,
-                                         sizeof why);
+        rc = dn_wire_event_unpack(sqlite3_column_blob(stmt, 0),
+                                  (size_t)sqlite3_column_bytes(stmt, 0), ev, why, sizeof why);
         memset(&v, 0, sizeof v);
         v.at_ms = sqlite3_column_int64(stmt, 1);
         if (rc == 0 && dn_db_column_copy(stmt, 2, seller, sizeof seller))

@@ -39,6 +39,10 @@
       partner than HQ's (partner_mismatch, at enrollment), and a site's
       enrollment token presented by a second key (token_raced, noted by
       dn_registry once per token: it may have been stolen).
+    - Names.  A member name holding invisible format characters (bidi
+      controls, zero-width spaces: dn_valid_hidden) is flagged
+      (hidden_characters) and shown with each as <U+XXXX>
+      (dn_valid_hidden_escape, dn_facts_amend); the event is posted.
 
     Held events are stored but not posted (no transfers, no rollups) until
     HQ resolves them (dn_facts_resolve).  Flags are for HQ's attention
@@ -84,7 +88,8 @@
     X(REFERRER_OUT_OF_TREE, "referrer_out_of_tree", REFERRAL) \
     X(DUPLICATE_PHONE, "duplicate_phone", FLAG)           \
     X(PARTNER_MISMATCH, "partner_mismatch", FLAG)         \
-    X(TOKEN_RACED, "token_raced", FLAG)
+    X(TOKEN_RACED, "token_raced", FLAG)                   \
+    X(HIDDEN_CHARACTERS, "hidden_characters", FLAG)
 
 typedef enum {
 #define DN_X_KIND(name, text, how) DN_FACTS_##name,
@@ -159,7 +164,8 @@ int dn_facts_set_large_sale(sqlite3 *db, const char *code, int64_t minor, char *
                             size_t why_size);
 
 /*  Makes ev say what the server believes: recorded_at_ms = v->at_ms, a
-    sale's seller = v->seller, a held referral gone.  The signed bytes are
+    sale's seller = v->seller, a held referral gone, a member name's
+    invisible format characters escaped (dn_valid_hidden_escape).  The signed bytes are
     not touched: ev is the decoded copy.  Returns 0 or DN_ENOMEM.  */
 int dn_facts_amend(const dn_facts_verdict_t *v, Dealernet__Event *ev);
 

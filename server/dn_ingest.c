@@ -564,9 +564,7 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
         Dealernet__Event *ev = NULL;
         char why[DN_WHY_SIZE];
 
-        /* the shape of any time: an event already applied is resent as it
-           was stored; a new one is held to today's rules below */
-        rc = dn_wire_event_unpack_stored(body->data, body->len, &ev, why, sizeof why);
+        rc = dn_wire_event_unpack(body->data, body->len, &ev, why, sizeof why);
         if (rc != 0)
             return rc == DN_ENOMEM
                        ? rc
@@ -595,9 +593,6 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
                 rc = DN_EDB;
             }
             r->skipped += rc == 0;
-        } else if (dn_wire_event_check(ev, why, sizeof why) != 0) {
-            rc = s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0, "event seq %llu: %s",
-                          (unsigned long long)seq, why);
         } else if (memcmp(ev->prev_hash.data, state.head, 32) != 0) {
             rc = s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_CHAIN, state.applied_seq + 1,
                           "event seq %llu does not continue the site's chain",

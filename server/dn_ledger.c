@@ -2212,7 +2212,7 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
                 memcmp(hash, sqlite3_column_blob(events, 2), 32) != 0)
                 s_diff(v, "site %s seq %lld: stored hash is not the hash of the stored event",
                        code, (long long)seq);
-            if (dn_wire_event_unpack_stored(body, len, &ev, why, sizeof why) != 0) {
+            if (dn_wire_event_unpack(body, len, &ev, why, sizeof why) != 0) {
                 s_diff(v, "site %s seq %lld: event does not decode: %s", code,
                        (long long)seq, why);
             } else {

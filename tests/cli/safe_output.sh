@@ -19,11 +19,15 @@
 #       U+00AD, U+180E, U+FFF9..U+FFFB, U+E0000..U+E007F) in: a member's
 #       name at the till (sign-up and update), a SKU and a category at the
 #       till, a partner's name and code and an adjustment's reason through
-#       dealernet-hq, and member names in events an agent that skipped the
-#       till's checks signs and sends (dn_attack bidi: "security: bidi
-#       controls: events: ..." is its share).  Accepted is measured on the
-#       row counts of central.db and agent.db, not on exit codes; each
-#       refusal must also be one line naming the character (U+XXXX).
+#       dealernet-hq (refused: accepted is measured on the row counts of
+#       central.db and agent.db, not on exit codes; each refusal must also
+#       be one line naming the character, U+XXXX); and member names in
+#       events an agent that skipped the till's checks signs and sends
+#       (dn_attack bidi: "security: bidi controls: events: ..." is its
+#       share): a signed, chained event is stored, never refused (rule 8),
+#       so there accepted is the character reaching any text column of
+#       central.db as it is; each event must be acked, stored, flagged
+#       hidden_characters (HQ acks each) and its name shown as <U+XXXX>.
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init safe_output
@@ -261,19 +265,35 @@ check "bidi: the reason, exact (hq: U+2066)" \
     "$(cat "$ERR")"
 check "bidi: exit 64 (hq)" 64 "$rc"
 
-# events from an agent that skips the till's checks (SHOPX: its own site,
-# since the control's sign-up continues its chain)
+# events from an agent that skips the till's checks, or from before the
+# till refused them (SHOPX: its own site, since they continue its chain):
+# signed and chained, so they are stored (rule 8), never shown as sent
 run 120 "$ATTACK" --sync "$SYNC_EP" --admin "$ADMIN_EP" --server-key "$KEY" \
     --db "$SRV/central.db" --timeout $((5000 * SLOW)) --agent "$X" bidi
 grep '^security: ' "$OUT" || true
-check "dn_attack bidi: exit" 0 "$rc"
+check "dn_attack bidi: exit (each event acked, stored, flagged, shown escaped)" 0 "$rc"
 [ "$rc" -eq 0 ] || sed -n '1,15p' "$ERR"
 EV=$(sed -n 's/^security: bidi controls: events: attempts \([0-9]*\), accepted \([0-9]*\)$/\1 \2/p' "$OUT")
-check "dn_attack bidi: 16 characters x (sign-up, update), none accepted" "32 0" "$EV"
-check_has "dn_attack bidi: the server logged a refusal naming the character" \
-    "member name holds U+E007F (tag character) at character 3" "$SRV_LOG"
-check "dn_attack bidi: the control sign-up was stored, the member named Li Wei" "Li Wei" \
-    "$(sq "SELECT name FROM members WHERE phone = '+8613700137000'")"
+check "dn_attack bidi: 16 characters x (sign-up, update), none shown as sent" "32 0" "$EV"
+check "dn_attack bidi: 32 events of SHOPX stored (2 before)" 34 \
+    "$(sq "SELECT applied_seq FROM sites WHERE code = 'SHOPX'")"
+hq exceptions --json
+check "dn_attack bidi: 32 hidden_characters flags open, none held" "32 0" \
+    "$(python3 -c 'import json,sys; x=[e for e in json.load(open(sys.argv[1])) if e["kind"]=="hidden_characters"]; print(len(x), sum(e["held"] for e in x))' "$OUT")"
+check "dn_attack bidi: the last one's detail, exact" \
+    "SHOPX 34 member name in update seq 34 holds U+E007F (tag character): stored as sent, shown as <U+XXXX> | dealernet-hq exception resolve $(sq "SELECT max(id) FROM exceptions") --ack" \
+    "$(python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))[-1]; print(e["site"], e["seq"], e["detail"], "|", e["resolve"])' "$OUT")"
+hq referrals --member 13700137000 --json
+check "dn_attack bidi: HQ shows the member as updated, escaped" "Wang<U+200B>" \
+    "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["name"])' "$OUT")"
+for id in $(sq "SELECT id FROM exceptions WHERE kind = 'hidden_characters'"); do
+    hq exception resolve "$id" --ack --reason "pasted from a chat"
+    [ "$rc" -eq 0 ] || echo "exception resolve $id --ack: exit $rc: $(cat "$ERR")"
+done
+check "dn_attack bidi: HQ acks each flag" "32 acknowledged" \
+    "$(sq "SELECT count(*) || ' ' || resolution FROM exceptions WHERE kind = 'hidden_characters' GROUP BY resolution")"
+hq verify
+check "dn_attack bidi: verify: exit" 0 "$rc"
 set -- $EV
 ATTEMPTS=$((ATTEMPTS + ${1:-0}))
 ACCEPTED=$((ACCEPTED + ${2:-1}))

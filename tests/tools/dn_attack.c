@@ -138,49 +138,57 @@ static int64_t s_now(void)
 
 /* -- central.db ------------------------------------------------------------ */
 
-/*  Prepares one statement that reads the row count of every table and the
-    identity and progress columns that a refused attempt must not move.  */
-static int s_rows_open(s_attack_t *self)
+/*  Prepares into *stmt one statement of central.db: head, then each once
+    for every row of list (two text columns, given to each's two %s).  what
+    names it in a failure.  */
+static int s_prepare_over(s_attack_t *self, const char *head, const char *list,
+                          const char *each, const char *what, sqlite3_stmt **stmt)
 {
-    sqlite3_stmt *names;
+    sqlite3_stmt *rows;
     char *sql = NULL;
     size_t size = 0;
     FILE *out;
     int rc;
 
+    if (!(out = open_memstream(&sql, &size)))
+        return s_fail(EX_SOFTWARE, "out of memory");
+    fputs(head, out);
+    if (sqlite3_prepare_v2(self->db, list, -1, &rows, NULL) != SQLITE_OK) {
+        fclose(out);
+        free(sql);
+        return s_fail(EX_DATAERR, "cannot list %s of %s", what, self->db_path);
+    }
+    while (sqlite3_step(rows) == SQLITE_ROW)
+        fprintf(out, each, (const char *)sqlite3_column_text(rows, 0),
+                (const char *)sqlite3_column_text(rows, 1));
+    sqlite3_finalize(rows);
+    fclose(out);
+    rc = sqlite3_prepare_v2(self->db, sql, -1, stmt, NULL);
+    free(sql);
+    if (rc != SQLITE_OK)
+        return s_fail(EX_DATAERR, "cannot prepare the count of %s: %s", what,
+                      sqlite3_errmsg(self->db));
+    return 0;
+}
+
+/*  Prepares one statement that reads the row count of every table and the
+    identity and progress columns that a refused attempt must not move.  */
+static int s_rows_open(s_attack_t *self)
+{
     if (sqlite3_open_v2(self->db_path, &self->db, SQLITE_OPEN_READONLY, NULL) !=
         SQLITE_OK)
         return s_fail(EX_DATAERR, "cannot open %s", self->db_path);
     sqlite3_busy_timeout(self->db, 5000);
-    if (!(out = open_memstream(&sql, &size)))
-        return s_fail(EX_SOFTWARE, "out of memory");
-    fputs(
+    return s_prepare_over(
+        self,
         "SELECT 'enrolled=' || (SELECT count(*) FROM sites WHERE enrolled_ms IS NOT NULL)"
         " || ' revoked=' || (SELECT count(*) FROM sites WHERE revoked_ms IS NOT NULL)"
         " || ' tokens_used=' || (SELECT count(*) FROM tokens WHERE used_ms IS NOT NULL)"
         " || ' applied=' || (SELECT group_concat(code || ':' || applied_seq || ':' ||"
         " hex(head_hash), ',') FROM (SELECT * FROM sites ORDER BY id))",
-        out);
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT name FROM sqlite_master WHERE type = 'table' AND "
-                           "name NOT LIKE 'sqlite_%' ORDER BY name",
-                           -1, &names, NULL) != SQLITE_OK) {
-        fclose(out);
-        free(sql);
-        return s_fail(EX_DATAERR, "cannot read the tables of %s", self->db_path);
-    }
-    while (sqlite3_step(names) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(names, 0);
-        fprintf(out, " || ' %s=' || (SELECT count(*) FROM \"%s\")", name, name);
-    }
-    sqlite3_finalize(names);
-    fclose(out);
-    rc = sqlite3_prepare_v2(self->db, sql, -1, &self->rows, NULL);
-    free(sql);
-    if (rc != SQLITE_OK)
-        return s_fail(EX_DATAERR, "cannot prepare the row counts: %s",
-                      sqlite3_errmsg(self->db));
-    return 0;
+        "SELECT name, name FROM sqlite_master WHERE type = 'table' AND "
+        "name NOT LIKE 'sqlite_%' ORDER BY name",
+        " || ' %s=' || (SELECT count(*) FROM \"%s\")", "the tables", &self->rows);
 }
 
 /*  Copies the row counts now into out.  */
@@ -1746,22 +1754,60 @@ static int s_aggregate_overflow(s_attack_t *self, int n, long at_bound)
     return rc;
 }
 
-/*  14. Invisible format characters in member names, from a hostile agent:
-    site A's next event (all its events acked, its own key, a valid chain
-    and signature), a sign-up named "Li" X "Wei" and an update named
-    "Wang" X, for X each end of every range dn_valid refuses (issue 11's
-    list), packed past dn_wire.  Each must be refused as malformed with the
-    reason naming the character ("member name holds U+XXXX"), and change
-    nothing; a refusal for another reason proves nothing (control failed).
-    Then the control: the sign-up without X, acked.  Prints
-    "security: bidi controls: events: attempts N, accepted A".  */
+/*  Prepares one statement counting the rows of central.db whose text
+    columns (every TEXT column of every table: what HQ's tables, CSV and
+    JSON are made of) hold ?1 as it is.  The events' signed bodies are
+    BLOBs and are not read.  */
+static int s_raw_text_open(s_attack_t *self, sqlite3_stmt **count)
+{
+    return s_prepare_over(self, "SELECT 0",
+                          "SELECT m.name, p.name FROM sqlite_master m, "
+                          "pragma_table_info(m.name) p WHERE m.type = 'table' AND "
+                          "m.name NOT LIKE 'sqlite_%' AND upper(p.type) = 'TEXT' "
+                          "ORDER BY m.name, p.cid",
+                          " + (SELECT count(*) FROM \"%s\" WHERE instr(\"%s\", ?1) > 0)",
+                          "the text columns", count);
+}
+
+/*  One integer from central.db: sql with ?1 = text, ?2 = blob (NULL: none
+    bound), or -1.  */
+static long s_count(s_attack_t *self, const char *sql, const char *text,
+                    const uint8_t *blob, size_t blob_len)
+{
+    sqlite3_stmt *stmt;
+    long n = -1;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return -1;
+    if (text)
+        sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
+    if (blob)
+        sqlite3_bind_blob(stmt, 2, blob, (int)blob_len, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        n = (long)sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+/*  14. Invisible format characters in member names, from a hostile agent
+    (or one from before the till refused them): site A's next events (all
+    its events acked, its own key, a valid chain and signature), for X each
+    end of every range dn_valid refuses (issue 11's list), a sign-up of a
+    new member named "Li" X "Wei" and an update of it named "Wang" X,
+    packed past dn_wire, one event a batch.  Accepted: X as it is in any
+    text column of central.db after the event (what HQ's tables, CSV and
+    JSON show).  Each event must also be acked, stored, flagged
+    hidden_characters, and its member shown as "Li<U+XXXX>Wei" then
+    "Wang<U+XXXX>" (a refusal would strand the site's chain: rule 8);
+    otherwise the control failed.  Prints "security: bidi controls:
+    events: attempts N, accepted A".  */
 static int s_bidi(s_attack_t *self)
 {
     static const unsigned hidden[] = {0x200B, 0x200F, 0x202A, 0x202E, 0x2060, 0x2064,
                                       0x2066, 0x206F, 0xFEFF, 0x061C, 0x00AD, 0x180E,
                                       0xFFF9, 0xFFFB, 0xE0000, 0xE007F};
-    char rows[DN_ATTACK_ROWS_SIZE], name[32], want[64];
-    uint8_t prev[DN_HASH_BYTES], member_id[DN_ID_BYTES];
+    char name[32], shown[64], phone[DN_PHONE_SIZE];
+    uint8_t prev[DN_HASH_BYTES], member_id[DN_ID_BYTES], event_id[DN_ID_BYTES];
+    sqlite3_stmt *raw = NULL;
     s_batch_t b;
     s_reply_t reply;
     uint64_t applied;
@@ -1770,26 +1816,24 @@ static int s_bidi(s_attack_t *self)
 
     if ((rc = s_need(self, "--agent", self->a.store)))
         return rc;
-    if ((rc = s_chain_open(self, &sock, &applied, prev)) != 0)
+    if ((rc = s_raw_text_open(self, &raw)) != 0)
         return rc;
-    if (dn_id_new(member_id)) {
-        rc = s_fail(EX_SOFTWARE, "cannot make a member id");
-        goto done;
+    if ((rc = s_chain_open(self, &sock, &applied, prev)) != 0) {
+        sqlite3_finalize(raw);
+        return rc;
     }
-    s_rows(self, rows);
-    for (size_t k = 0; rc == 0 && k <= 2 * (sizeof hidden / sizeof hidden[0]); k++) {
+    for (size_t k = 0; rc == 0 && k < 2 * (sizeof hidden / sizeof hidden[0]); k++) {
         Dealernet__Event e = DEALERNET__EVENT__INIT;
         Dealernet__MemberSignup signup = DEALERNET__MEMBER_SIGNUP__INIT;
         Dealernet__MemberUpdate update = DEALERNET__MEMBER_UPDATE__INIT;
         ProtobufCBinaryData body = {0, NULL};
-        size_t i = k / 2;
-        int control = i == sizeof hidden / sizeof hidden[0], kind;
+        unsigned cp = hidden[k / 2];
+        long stored = s_stored(self, self->a.code), raw_rows;
         char c[5];
-        unsigned cp = control ? 0 : hidden[i];
+        uint8_t *buf;
+        size_t len;
         /* cp as UTF-8 */
-        if (control)
-            c[0] = ' ', c[1] = '\0';
-        else if (cp < 0x800)
+        if (cp < 0x800)
             c[0] = (char)(0xC0 | cp >> 6), c[1] = (char)(0x80 | (cp & 0x3F)), c[2] = 0;
         else if (cp < 0x10000)
             c[0] = (char)(0xE0 | cp >> 12), c[1] = (char)(0x80 | ((cp >> 6) & 0x3F)),
@@ -1798,47 +1842,72 @@ static int s_bidi(s_attack_t *self)
             c[0] = (char)(0xF0 | cp >> 18), c[1] = (char)(0x80 | ((cp >> 12) & 0x3F)),
             c[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), c[3] = (char)(0x80 | (cp & 0x3F)),
             c[4] = 0;
-        /* the same member either way: a sign-up, or an update of it */
+        /* a new member for each character: a sign-up, then an update of it */
+        if (k % 2 == 0 && dn_id_new(member_id)) {
+            rc = s_fail(EX_SOFTWARE, "cannot make a member id");
+            break;
+        }
+        snprintf(phone, sizeof phone, "+86137001370%02zu", k / 2);
         signup.has_member_id = update.has_member_id = 1;
         signup.member_id.data = update.member_id.data = member_id;
         signup.member_id.len = update.member_id.len = DN_ID_BYTES;
-        signup.phone = update.phone = "+8613700137000";
+        signup.phone = update.phone = phone;
         signup.name = update.name = name;
-        if (k % 2 == 0 || control) {
+        if (k % 2 == 0) {
             snprintf(name, sizeof name, "Li%sWei", c);
+            snprintf(shown, sizeof shown, "Li<U+%04X>Wei", cp);
             e.body_case = DEALERNET__EVENT__BODY_MEMBER_SIGNUP;
             e.member_signup = &signup;
         } else {
             snprintf(name, sizeof name, "Wang%s", c);
+            snprintf(shown, sizeof shown, "Wang<U+%04X>", cp);
             e.body_case = DEALERNET__EVENT__BODY_MEMBER_UPDATE;
             e.member_update = &update;
         }
-        rc = s_next_event(self, &e, applied + 1, prev, &body, &b, NULL, 1);
-        if (rc == 0 && control) {
-            uint8_t *buf;
-            size_t len;
-            s_report(self, "bidi controls: events");
-            if ((rc = s_pack_batch(&b, &buf, &len)) == 0) {
-                s_exchange(self, sock, buf, len, &reply);
-                free(buf);
+        rc = s_next_event(self, &e, ++applied, prev, &body, &b, event_id, 1);
+        if (rc == 0 && (rc = s_pack_batch(&b, &buf, &len)) == 0) {
+            s_exchange(self, sock, buf, len, &reply);
+            free(buf);
+            self->attempts++;
+            sqlite3_bind_text(raw, 1, c, -1, SQLITE_STATIC);
+            raw_rows = sqlite3_step(raw) == SQLITE_ROW ? sqlite3_column_int64(raw, 0) : -1;
+            sqlite3_reset(raw);
+            if (raw_rows != 0) {
+                self->accepted++;
+                fprintf(stderr, "dn_attack: U+%04X: %ld rows of central.db show it as it is\n",
+                        cp, raw_rows);
             }
-            if (rc == 0 && (reply.kind != 'A' || reply.seq != applied + 1)) {
-                fprintf(stderr, "dn_attack: control: the clean sign-up: reply '%c' %s\n",
-                        reply.kind ? reply.kind : '-', reply.text);
+            if (reply.kind != 'A' || reply.seq != applied ||
+                s_stored(self, self->a.code) != stored + 1 ||
+                s_count(self,
+                        "SELECT count(*) FROM exceptions x JOIN events e ON e.eid = x.eid "
+                        "WHERE x.kind = 'hidden_characters' AND x.held = 0 AND e.id = ?2",
+                        NULL, event_id, DN_ID_BYTES) != 1 ||
+                s_count(self, "SELECT count(*) FROM members WHERE name = ?1", shown, NULL,
+                        0) != 1) {
+                fprintf(stderr,
+                        "dn_attack: U+%04X seq %llu: reply '%c' %s, events stored %ld -> "
+                        "%ld; expected acked, stored, flagged and shown as %s\n",
+                        cp, (unsigned long long)applied, reply.kind ? reply.kind : '-',
+                        reply.text, stored, s_stored(self, self->a.code), shown);
                 self->control_failed = 1;
+                rc = reply.kind == 'A' ? 0 : EX_SOFTWARE; /* the chain is broken */
             }
-        } else if (rc == 0) {
-            kind = s_try_batch(self, sock, &b, "WAE", rows, &reply);
-            snprintf(want, sizeof want, "member name holds U+%04X (", cp);
-            if (kind == 'R' && !strstr(reply.text, want)) {
-                fprintf(stderr, "dn_attack: U+%04X: refused for another reason: %s\n", cp,
-                        reply.text);
-                self->control_failed = 1;
-            }
+            memcpy(prev, b.head, DN_HASH_BYTES);
         }
         free(body.data);
     }
-done:
+    /* control: the count reads members.name (the last name, escaped) */
+    if (rc == 0) {
+        sqlite3_bind_text(raw, 1, shown, -1, SQLITE_STATIC);
+        if (sqlite3_step(raw) != SQLITE_ROW || sqlite3_column_int64(raw, 0) < 1) {
+            fprintf(stderr, "dn_attack: control: no text column holds %s\n", shown);
+            self->control_failed = 1;
+        }
+        sqlite3_reset(raw);
+        s_report(self, "bidi controls: events");
+    }
+    sqlite3_finalize(raw);
     zmq_close(sock);
     return rc;
 }
@@ -1869,8 +1938,9 @@ static void s_usage(FILE *out)
         "  aggregate-overflow N BOUND\n"
         "                       --agent's next events: N sales of 9 x 10^18, a refund,\n"
         "                       N sales of BOUND minor units; each stored and held\n"
-        "  bidi                 --agent's next event: member names holding each\n"
-        "                       refused format character, then a clean one\n");
+        "  bidi                 --agent's next events: sign-ups and updates whose\n"
+        "                       member names hold each invisible format character:\n"
+        "                       stored, flagged, shown as <U+XXXX>, never as sent\n");
 }
 
 int main(int argc, char **argv)

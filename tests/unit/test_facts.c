@@ -28,7 +28,9 @@
 #include "dn_log.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
+#include "dn_report.h"
 #include "dn_time.h"
+#include "dn_wire.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -278,12 +280,121 @@ static void test_seller_post(void **state)
     assert_int_equal(s_int(db, "SELECT held FROM sales"), 0);
 }
 
+/*  A member name holding invisible characters, from an agent of before
+    the till refused them: the sign-up, a sale to the member and an update
+    are stored as signed, posted (10.00: D1 8 % = 0.80, R1 3 % = 0.30),
+    each name flagged hidden_characters and shown with <U+XXXX>; HQ acks
+    the flags; verify, the rebuild and dn_facts_load show what ingest
+    showed.  */
+static void test_hidden_name(void **state)
+{
+    static const dn_tk_line_t line[] = {{"X", 1, 1000, NULL}};
+    fixture_t *fx = *state;
+    sqlite3 *db = fx->central.db;
+    Dealernet__Event ev = DEALERNET__EVENT__INIT, *loaded = NULL;
+    Dealernet__MemberUpdate update = DEALERNET__MEMBER_UPDATE__INIT;
+    dn_db_cache_t *cache;
+    dn_phones_t *phones;
+    dn_tk_event_t e;
+    json_t *report = NULL;
+    int64_t *post = NULL;
+    size_t n_post = 0;
+    char why[256] = "", text[512];
+    int held = -1;
+
+    /* "Li" U+200B "Wei", pasted from a chat */
+    assert_int_equal(dn_tk_signup(&e, s_at("2026-03-05", 10, 0), "+8613900000001",
+                                  "Li\xe2\x80\x8bWei", NULL, NULL),
+                     0);
+    dn_test_site_record(fx->shop1, &e.ev, s_at("2026-03-05", 10, 0), NULL);
+    update.has_member_id = 1;
+    update.member_id.data = e.member_id;
+    update.member_id.len = DN_ID_BYTES;
+    update.phone = "+8613900000001";
+    assert_int_equal(dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, "+8613900000001",
+                                line, 1),
+                     0);
+    dn_test_site_record(fx->shop1, &e.ev, s_at("2026-03-05", 10, 5), NULL);
+    s_sync(fx, fx->shop1, s_at("2026-03-05", 11, 0));
+
+    s_text(db, "SELECT name FROM members", text, sizeof text);
+    assert_string_equal(text, "Li<U+200B>Wei");
+    /* the stored bytes are the site's: U+200B is in the body */
+    assert_int_equal(s_int(db, "SELECT count(*) FROM events WHERE seq = 1 AND "
+                               "instr(body, X'4C69E2808B576569') > 0"),
+                     1);
+    s_text(db, "SELECT group_concat(kind || ':' || held || ':' || detail, '|') FROM exceptions",
+           text, sizeof text);
+    assert_string_equal(text, "hidden_characters:0:member name in sign-up seq 1 holds U+200B "
+                              "(zero width space): stored as sent, shown as <U+XXXX>");
+    assert_int_equal(s_int(db, "SELECT count(*) FROM sales WHERE held = 0"), 1);
+    assert_int_equal(s_int(db, "SELECT balance FROM accounts WHERE name = 'partner:D1'"), 80);
+    assert_int_equal(s_int(db, "SELECT balance FROM accounts WHERE name = 'partner:R1'"), 30);
+
+    /* "Wang" U+202E "gnaF" U+2066: an update, two characters */
+    update.name = "Wang\xe2\x80\xaegnaF\xe2\x81\xa6";
+    ev.body_case = DEALERNET__EVENT__BODY_MEMBER_UPDATE;
+    ev.member_update = &update;
+    dn_test_site_record(fx->shop1, &ev, s_at("2026-03-05", 12, 0), NULL);
+    s_sync(fx, fx->shop1, s_at("2026-03-05", 12, 1));
+    s_text(db, "SELECT name FROM members", text, sizeof text);
+    assert_string_equal(text, "Wang<U+202E>gnaF<U+2066>");
+    s_text(db, "SELECT detail FROM exceptions WHERE id = 2", text, sizeof text);
+    assert_string_equal(text, "member name in update seq 3 holds U+202E (right-to-left "
+                              "override), U+2066 (left-to-right isolate): stored as sent, "
+                              "shown as <U+XXXX>");
+    /* nothing HQ reads holds either character */
+    assert_int_equal(s_int(db, "SELECT count(*) FROM members WHERE instr(name, "
+                               "char(0x200B)) OR instr(name, char(0x202E)) OR "
+                               "instr(name, char(0x2066))"),
+                     0);
+
+    /* a flag is acknowledged, nothing else */
+    assert_int_equal(dn_db_begin(db), 0);
+    assert_int_equal(dn_facts_resolve(db, 2, DN_FACTS_DISMISS, NULL, "hq", "x", 1, &post,
+                                      &n_post, why, sizeof why),
+                     DN_EINVAL);
+    assert_string_equal(why, "exception 2 (hidden_characters) is resolved with --ack");
+    for (int64_t id = 1; id <= 2; id++)
+        assert_int_equal(dn_facts_resolve(db, id, DN_FACTS_ACKNOWLEDGE, NULL, "hq",
+                                          "pasted from a chat", 1, &post, &n_post, why,
+                                          sizeof why),
+                         0);
+    assert_int_equal(n_post, 0);
+    assert_int_equal(dn_db_commit(db), 0);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM exceptions WHERE resolution = "
+                               "'acknowledged'"),
+                     2);
+
+    /* the replay shows what ingest showed */
+    assert_non_null(cache = dn_db_cache_new(db));
+    assert_non_null(phones = dn_phones_new(db));
+    assert_int_equal(dn_facts_load(cache, phones, 1, &loaded, &held), 0);
+    assert_int_equal(held, 0);
+    assert_string_equal(loaded->member_signup->name, "Li<U+200B>Wei");
+    dn_wire_event_free(&loaded);
+    assert_int_equal(dn_facts_load(cache, phones, 3, &loaded, &held), 0);
+    assert_string_equal(loaded->member_update->name, "Wang<U+202E>gnaF<U+2066>");
+    dn_wire_event_free(&loaded);
+    dn_phones_destroy(&phones);
+    dn_db_cache_destroy(&cache);
+    assert_int_equal(dn_db_begin(db), 0);
+    assert_int_equal(dn_report_rebuild(db), 0);
+    assert_int_equal(dn_db_commit(db), 0);
+    assert_int_equal(dn_ledger_verify(sqlite3_db_filename(db, "main"), &report, why,
+                                      sizeof why),
+                     0);
+    assert_true(json_is_true(json_object_get(report, "ok")));
+    json_decref(report);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_time, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_currency, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_seller_post, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_hidden_name, s_setup, s_teardown),
     };
     dn_log_init("test_facts", DN_LOG_ERROR, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);

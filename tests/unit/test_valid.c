@@ -271,8 +271,15 @@ static void test_hidden_ranges(void **state)
             assert_false(dn_valid_text(name, 200));
             assert_int_equal(dn_valid_hidden(name, why, sizeof why), ends[e]);
             assert_int_equal(dn_valid_hidden(name, NULL, 0), ends[e]);
-            /* what was stored before the rule still reads back */
+            /* an event may carry it: the server shows it escaped */
             assert_true(dn_valid_text_stored(name, 200));
+            {
+                char shown[DN_MAX_NAME_LEN + 1], esc[64];
+                snprintf(esc, sizeof esc, "\xe7\x8e\x8b\xe5\xb0\x8f<U+%04X>\xe6\x98\x8e",
+                         ends[e]);
+                assert_int_equal(dn_valid_hidden_escape(name, shown, DN_MAX_NAME_LEN), 1);
+                assert_string_equal(shown, esc);
+            }
             if (ranges[i].what) {
                 snprintf(want, sizeof want,
                          "holds U+%04X (%s) at character 3: invisible characters that "
@@ -294,6 +301,11 @@ static void test_hidden_ranges(void **state)
             assert_true(dn_valid_name(name));
             assert_true(dn_valid_text(name, 200));
             assert_int_equal(dn_valid_hidden(name, why, sizeof why), 0);
+            {
+                char shown[DN_MAX_NAME_LEN + 1];
+                assert_int_equal(dn_valid_hidden_escape(name, shown, DN_MAX_NAME_LEN), 0);
+                assert_string_equal(shown, name);
+            }
         }
     }
     assert_int_equal(refused, 2 * N_OF(ranges));
@@ -304,6 +316,73 @@ static void test_hidden_ranges(void **state)
     assert_false(dn_valid_text_stored("", 200));
     assert_false(dn_valid_text_stored("abc", 2));
     assert_true(dn_valid_text_stored("abc", 3));
+}
+
+/*  What HQ is shown of a name an event carries: each invisible character
+    as <U+XXXX>, everything else as it was, within the name's bound.  */
+static void test_hidden_escape(void **state)
+{
+    char shown[DN_MAX_NAME_LEN + 1], name[DN_MAX_NAME_LEN + 1], want[DN_MAX_NAME_LEN + 1];
+    (void)state;
+
+    /* a Chinese name, an emoji with its variation selector and a Persian
+       name without joiners: untouched */
+    assert_int_equal(dn_valid_hidden_escape("\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e", shown,
+                                            DN_MAX_NAME_LEN),
+                     0);
+    assert_string_equal(shown, "\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e");
+    assert_int_equal(dn_valid_hidden_escape("Li \xe2\x9d\xa4\xef\xb8\x8f", shown, 128), 0);
+    assert_string_equal(shown, "Li \xe2\x9d\xa4\xef\xb8\x8f");
+    /* pasted from a chat: U+200B twice, U+202E, a tag (4 bytes, 5 digits) */
+    assert_int_equal(dn_valid_hidden_escape("\xe2\x80\x8bLi\xe2\x80\xaeWei\xe2\x80\x8b"
+                                            "A\xf3\xa0\x81\x81",
+                                            shown, DN_MAX_NAME_LEN),
+                     4);
+    assert_string_equal(shown, "<U+200B>Li<U+202E>Wei<U+200B>A<U+E0041>");
+
+    /* the bound: 16 x U+200B (48 bytes) is 16 x 8 = 128 bytes shown,
+       exactly DN_MAX_NAME_LEN: no cut */
+    name[0] = want[0] = '\0';
+    for (int i = 0; i < 16; i++) {
+        strcat(name, "\xe2\x80\x8b");
+        strcat(want, "<U+200B>");
+    }
+    assert_int_equal(dn_valid_hidden_escape(name, shown, DN_MAX_NAME_LEN), 16);
+    assert_int_equal(strlen(shown), 128);
+    assert_string_equal(shown, want);
+    /* one byte more ("a": 129): cut after the 15th escape, the last that
+       leaves room for "..." (15 x 8 + 3 = 123 bytes) */
+    strcat(name, "a");
+    assert_int_equal(dn_valid_hidden_escape(name, shown, DN_MAX_NAME_LEN), 16);
+    want[15 * 8] = '\0';
+    strcat(want, "...");
+    assert_int_equal(strlen(shown), 123);
+    assert_string_equal(shown, want);
+    /* 40 x U+200B and "Wei": 123 bytes sent, 323 to show; all 40 counted,
+       the same 15 shown */
+    name[0] = '\0';
+    for (int i = 0; i < 40; i++)
+        strcat(name, "\xe2\x80\x8b");
+    strcat(name, "Wei");
+    assert_int_equal(strlen(name), 123);
+    assert_int_equal(dn_valid_hidden_escape(name, shown, DN_MAX_NAME_LEN), 40);
+    assert_string_equal(shown, want);
+    /* a cut never splits a character: 王小明 in 8 bytes is 王... (6) */
+    assert_int_equal(dn_valid_hidden_escape("\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e", shown, 8),
+                     0);
+    assert_string_equal(shown, "\xe7\x8e\x8b...");
+
+    /* the list of what a name holds, first come first, each once */
+    assert_int_equal(dn_valid_hidden_list("Li\xe2\x80\x8bW\xe2\x80\xae\xe2\x80\x8b" "ei", want,
+                                          sizeof want),
+                     2);
+    assert_string_equal(want, "U+200B (zero width space), U+202E (right-to-left override)");
+    assert_int_equal(dn_valid_hidden_list("\xe7\x8e\x8b\xe5\xb0\x8f", want, sizeof want), 0);
+    assert_string_equal(want, "");
+    /* 80 bytes: the first (25) and room for the tail (40), not the second */
+    assert_int_equal(dn_valid_hidden_list("\xe2\x80\x8b\xe2\x80\xae\xe2\x81\xa6", want, 80),
+                     3);
+    assert_string_equal(want, "U+200B (zero width space) and 2 more");
 }
 
 /*  The named characters of the bidirectional attacks, each reason exact;
@@ -704,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_sku),
         cmocka_unit_test(test_name),
         cmocka_unit_test(test_hidden_ranges),
+        cmocka_unit_test(test_hidden_escape),
         cmocka_unit_test(test_hidden_names),
         cmocka_unit_test(test_phone_normalize),
         cmocka_unit_test(test_phone_why_cut),

@@ -322,11 +322,6 @@ static void s_many_refund_lines(fx_t *f, size_t n)
     X(signup_name_overlong, K_SIGNUP, "member name", f->signup.name = "\xc0\xaf")        \
     X(signup_name_long, K_SIGNUP, "member name", f->signup.name = f->long_name)          \
     X(signup_name_empty, K_SIGNUP, "member name", f->signup.name = "")                   \
-    /* 王小 U+202E 明: an old or hostile agent's name that reorders a table */ \
-    X(signup_name_bidi, K_SIGNUP,                                                        \
-      "member name holds U+202E (right-to-left override) at character 3: "               \
-      DN_HIDDEN_RULE,                                                                    \
-      f->signup.name = "\xe7\x8e\x8b\xe5\xb0\x8f\xe2\x80\xae\xe6\x98\x8e")               \
     X(signup_two_referrers, K_SIGNUP, "two referrers",                                   \
       f->signup.referrer_partner = "DLR-7")                                              \
     X(signup_referrer_raw, K_SIGNUP, "referrer phone",                                   \
@@ -345,9 +340,6 @@ static void s_many_refund_lines(fx_t *f, size_t n)
     X(update_phone_missing, K_UPDATE, "member phone", f->update.phone = NULL)            \
     X(update_phone_plus, K_UPDATE, "member phone", f->update.phone = "86+13800138000")   \
     X(update_name, K_UPDATE, "member name", f->update.name = "Li\tWei")                  \
-    X(update_name_tag, K_UPDATE,                                                         \
-      "member name holds U+E0041 (tag character) at character 2: " DN_HIDDEN_RULE,       \
-      f->update.name = "A\xf3\xa0\x81\x81")                                              \
     X(update_household, K_UPDATE, "household", f->update.household = 4000000000u)        \
     X(update_nothing, K_UPDATE, "changes nothing", f->update.name = NULL;                \
       f->update.has_household = 0)
@@ -785,40 +777,64 @@ static void test_unpack_refuses_bad_values(void **state)
     s_assert_unpack_refused(buf, len, DN_EPROTO, "member name");
     free(buf);
 
-    s_fixture(f, K_SIGNUP);
-    f->signup.name = "Li\xe2\x81\xa6Wei"; /* U+2066 left-to-right isolate */
-    buf = s_raw_pack(f, &len);
-    s_assert_unpack_refused(
-        buf, len, DN_EPROTO,
-        "member name holds U+2066 (left-to-right isolate) at character 3");
-    /* the same bytes read back from a database that stored them before
-       the rule: they decode, name and all (history is never rewritten) */
-    {
-        Dealernet__Event *ev = NULL;
-        char why[DN_WHY_SIZE] = "";
-        assert_int_equal(dn_wire_event_unpack_stored(buf, len, &ev, why, sizeof why), 0);
-        assert_string_equal(ev->member_signup->name, "Li\xe2\x81\xa6Wei");
-        assert_int_equal(dn_wire_event_check(ev, why, sizeof why), DN_EPROTO);
-        dn_wire_event_free(&ev);
-    }
-    free(buf);
-
-    /* ... but a control character was never accepted, stored or not */
+    /* a control character in a name is refused, as it always was */
     s_fixture(f, K_SIGNUP);
     f->signup.name = "Li\x1bWei";
     buf = s_raw_pack(f, &len);
-    {
-        Dealernet__Event *ev = (Dealernet__Event *)&ev;
-        char why[DN_WHY_SIZE] = "";
-        assert_int_equal(dn_wire_event_unpack_stored(buf, len, &ev, why, sizeof why),
-                         DN_EPROTO);
-        assert_null(ev);
-        assert_string_equal(why, "member name is not 1 to 128 bytes of printable UTF-8");
-    }
+    s_assert_unpack_refused(buf, len, DN_EPROTO,
+                            "member name is not 1 to 128 bytes of printable UTF-8");
     free(buf);
 
     /* nothing at all: a valid empty protobuf message, but no id */
     s_assert_unpack_refused((const uint8_t *)"", 0, DN_EPROTO, "event id missing");
+}
+
+/*  Invisible format characters in a member name: an agent from before the
+    till refused them signed and chained such an event, which is never
+    rewritten, so the wire lets them through (the server escapes and flags
+    them: test_facts).  Each passes the check, packs, and unpacks to the
+    very bytes; a control character beside them is still refused.  */
+static void test_hidden_names_pass(void **state)
+{
+    fx_t *f = *state;
+    static const struct {
+        int kind;
+        const char *name;
+    } names[] = {
+        /* 王小 U+202E 明: a name that would reorder a table */
+        {K_SIGNUP, "\xe7\x8e\x8b\xe5\xb0\x8f\xe2\x80\xae\xe6\x98\x8e"},
+        {K_SIGNUP, "Li\xe2\x80\x8bWei"},         /* U+200B, pasted from a chat */
+        {K_SIGNUP, "Li\xe2\x81\xa6Wei"},         /* U+2066 left-to-right isolate */
+        {K_UPDATE, "A\xf3\xa0\x81\x81"},          /* U+E0041 tag character */
+        {K_UPDATE, "\xef\xbb\xbfWang\xc2\xad"}, /* U+FEFF, U+00AD soft hyphen */
+    };
+    for (size_t i = 0; i < N_OF(names); i++) {
+        char why[DN_WHY_SIZE] = "";
+        Dealernet__Event *ev = NULL;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        s_fixture(f, names[i].kind);
+        if (names[i].kind == K_SIGNUP)
+            f->signup.name = (char *)names[i].name;
+        else
+            f->update.name = (char *)names[i].name;
+        assert_int_equal(dn_wire_event_check(&f->ev, why, sizeof why), 0);
+        assert_int_equal(dn_wire_event_pack(&f->ev, &buf, &len, why, sizeof why), 0);
+        assert_int_equal(dn_wire_event_unpack(buf, len, &ev, why, sizeof why), 0);
+        assert_string_equal(names[i].kind == K_SIGNUP ? ev->member_signup->name
+                                                      : ev->member_update->name,
+                            names[i].name);
+        dn_wire_event_free(&ev);
+        free(buf);
+    }
+    /* U+202E and a C1 control (U+0085): refused for the control */
+    s_fixture(f, K_SIGNUP);
+    f->signup.name = "Li\xe2\x80\xae\xc2\x85Wei";
+    {
+        char why[DN_WHY_SIZE] = "";
+        assert_int_equal(dn_wire_event_check(&f->ev, why, sizeof why), DN_EPROTO);
+        assert_string_equal(why, "member name is not 1 to 128 bytes of printable UTF-8");
+    }
 }
 
 static void test_unpack_garbage(void **state)
@@ -2720,6 +2736,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_update),
         cmocka_unit_test(test_unpack_unknown_fields),
         cmocka_unit_test(test_unpack_refuses_bad_values),
+        cmocka_unit_test(test_hidden_names_pass),
         cmocka_unit_test(test_unpack_garbage),
         cmocka_unit_test(test_unpack_truncated),
         cmocka_unit_test(test_unpack_size_limit),
