@@ -17,6 +17,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <zmq.h>
 
 #define DN_DOOR_ADDRESS_SIZE 64  /* an IPv6 /64 prefix as text, with room */
@@ -29,6 +32,15 @@
 
 enum { S_FREE, S_STRANGER, S_PROVEN, S_CLOSING };
 
+/*  The door's clock: monotonic, so a step of the wall clock neither stops
+    the deadlines nor closes a whole crowd at once.  */
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*  One accepted connection, by its descriptor.  */
 typedef struct {
     unsigned char state; /* S_* */
@@ -36,6 +48,7 @@ typedef struct {
     unsigned char spoke; /* a whole message was read from it */
     ino_t ino;           /* the socket accepted under this descriptor */
     ino_t proven_ino;    /* a socket proven by the loop, maybe before its accept was seen */
+    unsigned char proven_sock; /* ... on this socket */
     int64_t since_ms;    /* when the door saw it accepted */
     char address[DN_DOOR_ADDRESS_SIZE];
 } s_conn_t;
@@ -193,13 +206,19 @@ static void s_close(s_watch_t *w, s_conn_t *conns, int i, dn_refusal_t why)
     s_conn_t *c = &conns[fd];
     struct stat st;
     s_unlist(w, fd);
-    /* The same socket as accepted, or the connection is gone already (its
-       end is still to be read from the monitor): leave the number alone.  */
-    if (fstat(fd, &st) != 0 || st.st_ino != c->ino) {
+    /* A duplicate holds the socket now under fd, whatever libzmq's thread
+       does meanwhile: if it is the one accepted, it is the one shut down.
+       Otherwise the connection is gone already (its end is still to be
+       read from the monitor): leave the number alone.  */
+    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0 || fstat(dup, &st) != 0 || st.st_ino != c->ino) {
+        if (dup >= 0)
+            close(dup);
         c->state = S_FREE;
         return;
     }
-    shutdown(fd, SHUT_RDWR);
+    shutdown(dup, SHUT_RDWR);
+    close(dup);
     c->state = S_CLOSING;
     dn_refusal_count(why);
     if (why == DN_REFUSAL_DEADLINE)
@@ -251,9 +270,9 @@ static void s_accepted(dn_door_t *door, int index, int fd)
     c->sock = (unsigned char)index;
     c->ino = st.st_ino;
     c->spoke = 0;
-    c->since_ms = dn_time_now_ms();
+    c->since_ms = s_now_ms();
     s_address(fd, c->address);
-    if (c->proven_ino == st.st_ino) { /* the loop read from it before we saw it */
+    if (c->proven_ino == st.st_ino && c->proven_sock == index) { /* read before seen */
         c->state = S_PROVEN;
         w->proven++;
         return;
@@ -290,7 +309,7 @@ static void s_gone(dn_door_t *door, int index, int fd)
                                 "without a whole message (a frame over the size limit, "
                                 "a failed handshake or a dropped link)",
                                 w->name, c->address,
-                                (long long)(dn_time_now_ms() - c->since_ms));
+                                (long long)(s_now_ms() - c->since_ms));
         }
     } else if (c->state == S_PROVEN) {
         w->proven--;
@@ -391,8 +410,11 @@ static void *s_run(void *arg)
         for (int k = 0; k < door->n_watch; k++)
             items[k] = (zmq_pollitem_t){door->watch[k].monitor, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(items, door->n_watch, DN_DOOR_POLL_MS) < 0 && errno != EINTR) {
-            dn_log_error("door: poll: %s", zmq_strerror(errno));
-            break;
+            /* the caps must go on holding: say so, and try again */
+            static dn_log_limit_t failed = {"door poll failures", 0, 0, 0, NULL};
+            dn_log_error_limited(&failed, "door: poll: %s", zmq_strerror(errno));
+            struct timespec pause = {0, DN_DOOR_POLL_MS * 1000 * 1000};
+            nanosleep(&pause, NULL);
         }
         pthread_mutex_lock(&door->lock);
         for (int k = 0; k < door->n_watch; k++) {
@@ -405,7 +427,7 @@ static void *s_run(void *arg)
                 if (rc == 1)
                     s_event(door, k, event, value);
         }
-        s_deadlines(door, dn_time_now_ms());
+        s_deadlines(door, s_now_ms());
         for (int k = 0; k < door->n_watch; k++)
             dn_refusal_set_strangers(door->watch[k].name, door->watch[k].n_strangers);
         pthread_mutex_unlock(&door->lock);
@@ -427,16 +449,49 @@ int dn_door_start(dn_door_t *door)
     return 0;
 }
 
-void dn_door_seen(dn_door_t *door, int index, int fd, int proven)
+/*  1 if descriptor fd's peer is at address (libzmq's Peer-Address: the IP
+    as text, an IPv4-mapped one as ::ffff:a.b.c.d).  */
+static int s_peer_is(int fd, const char *address)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char text[INET6_ADDRSTRLEN];
+    if (!address || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (strncmp(address, "::ffff:", 7) == 0 && strchr(address, '.'))
+        address += 7;
+    if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, text, sizeof text);
+    } else if (ss.ss_family == AF_INET6) {
+        struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a))
+            inet_ntop(AF_INET, &a->s6_addr[12], text, sizeof text);
+        else
+            inet_ntop(AF_INET6, a, text, sizeof text);
+    } else {
+        return 1; /* ipc:// and the like: no address to tell apart */
+    }
+    return strcmp(text, address) == 0;
+}
+
+void dn_door_seen(dn_door_t *door, int index, int fd, const char *peer, int proven)
 {
     struct stat st;
     s_conn_t *c;
-    if (!door || fd < 0 || fstat(fd, &st) != 0)
+    if (!door || fd < 0 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return;
+    /* The number is the one the connection had when its handshake ended:
+       the message may have waited in the pipe after that connection closed
+       and another took the number.  A proof is only given to a socket at
+       the address the message came from.  */
+    if (proven && !s_peer_is(fd, peer))
         return;
     pthread_mutex_lock(&door->lock);
     if ((c = s_conn(door, fd)) != NULL) {
-        if (proven)
+        if (proven) {
             c->proven_ino = st.st_ino;
+            c->proven_sock = (unsigned char)index;
+        }
         if (c->state == S_STRANGER && c->ino == st.st_ino && c->sock == index) {
             if (proven) {
                 s_unlist(&door->watch[index], fd);
@@ -459,6 +514,14 @@ void dn_door_counts(dn_door_t *door, int index, int *strangers, int *proven)
     *strangers = door->watch[index].n_strangers;
     *proven = door->watch[index].proven;
     pthread_mutex_unlock(&door->lock);
+}
+
+void dn_door_unwatch(dn_door_t *door, int index)
+{
+    if (!door || index < 0 || index >= door->n_watch || !door->watch[index].sock)
+        return;
+    zmq_socket_monitor(door->watch[index].sock, NULL, 0);
+    door->watch[index].sock = NULL;
 }
 
 void dn_door_stop(dn_door_t *door)

@@ -69,9 +69,15 @@ int dn_door_hard(dn_door_t *door, int index);
 int dn_door_start(dn_door_t *door);
 
 /*  The server read a whole message from descriptor fd of socket index
-    (zmq_msg_get(ZMQ_SRCFD)); proven: it came from an enrolled site or an
-    admin, and the connection is no longer a stranger.  */
-void dn_door_seen(dn_door_t *door, int index, int fd, int proven);
+    (zmq_msg_get(ZMQ_SRCFD)) sent from peer (its "Peer-Address"); proven:
+    it came from an enrolled site or an admin, and the connection is no
+    longer a stranger -- if the socket now under fd is at that address (the
+    message may have outlived its connection, and the number been reused).  */
+void dn_door_seen(dn_door_t *door, int index, int fd, const char *peer, int proven);
+
+/*  Stops watching socket index (from the sockets' thread), before it is
+    closed without having served.  */
+void dn_door_unwatch(dn_door_t *door, int index);
 
 /*  Counts of the socket's connections: strangers and proven ones.  */
 void dn_door_counts(dn_door_t *door, int index, int *strangers, int *proven);

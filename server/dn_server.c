@@ -338,7 +338,7 @@ static void s_on_enroll(s_server_t *self, const char *user, const char *address,
                {DN_EDUP, DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE}};
 
     int64_t now = dn_time_now_ms();
-    s_limit_t *peer = s_limit(self, address, now);
+    s_limit_t *peer;
 
     if (dn_curve_decode(user + 1, key) != 0) {
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL, "bad user id", 0, body, len);
@@ -361,6 +361,7 @@ static void s_on_enroll(s_server_t *self, const char *user, const char *address,
        failures per address keeps it so, and makes a try visible.  There is
        no limit over all addresses: it would add nothing against guessing
        and let anyone lock every shop out.  */
+    peer = s_limit(self, address, now);
     if (s_limited(peer, DN_ENROLL_LIMIT_PER_PEER, now)) {
         static dn_log_limit_t limited = {"rate-limited enrollments", 0, 0, 0, NULL};
         dn_refusal_count(DN_REFUSAL_ENROLL_RATE);
@@ -376,13 +377,19 @@ static void s_on_enroll(s_server_t *self, const char *user, const char *address,
     /* An agent keeping its books in another currency than the network's
        is refused before the token is used: it costs the shop nothing.  */
     if (m->currency && (rc = s_check_currency(self, m->currency, why, sizeof why)) != 0) {
+        static dn_log_limit_t currency = {"enrollments in another currency", 0, 0, 0, NULL};
         dn_refusal_count(DN_REFUSAL_ENROLL);
-        dn_log_warn("enrollment refused for site %s from %s: %s", m->site, address, why);
+        dn_log_warn_limited(&currency, "enrollment refused for site %s from %s: %s", m->site,
+                            address, why);
         s_pack_refused(rc == DN_ECURRENCY ? DEALERNET__REFUSE_CODE__REFUSE_MISMATCH
                                           : DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
                        rc == DN_ECURRENCY ? why : dn_strerror(rc), 0, body, len);
         return;
     }
+    /* Enrollment commits on its own: the group in hand first.  Only a token
+       of the right shape from an address within its limit gets this far,
+       so a stranger cannot make every message a commit.  */
+    s_flush(self);
     rc = dn_registry_enroll_from(self->db, m->token, m->site, key, m->sign_key.data, address,
                                  dn_time_now_ms(), &site, why, sizeof why);
     if (rc == 0) {
@@ -541,7 +548,6 @@ static int s_sync_one(s_server_t *self)
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, why, 0, &body, &len);
     } else if (user[0] == '?') {
         if (msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_ENROLL) {
-            s_flush(self); /* enrollment commits on its own */
             s_on_enroll(self, user, peer, msg->enroll, &body, &len);
         } else {
             static dn_log_limit_t unknown = {"messages from unknown keys", 0, 0, 0, NULL};
@@ -593,7 +599,7 @@ static int s_sync_one(s_server_t *self)
                            "agents send hello, push or enroll only", 0, &body, &len);
         }
     }
-    dn_door_seen(self->door, self->door_sync, zmq_msg_get(&frame, ZMQ_SRCFD), proven);
+    dn_door_seen(self->door, self->door_sync, zmq_msg_get(&frame, ZMQ_SRCFD), peer, proven);
     dn_wire_sync_free(&msg);
     zmq_msg_close(&frame);
     s_queue(self, &identity, body, len, wrote);
@@ -603,7 +609,9 @@ static int s_sync_one(s_server_t *self)
 
 static void s_sync_drain(s_server_t *self)
 {
-    while (self->n_replies < DN_GROUP_MAX && s_sync_one(self))
+    /* bounded by messages, not replies: an enrollment flushes the replies */
+    for (int n = 0; n < DN_GROUP_MAX && self->n_replies < DN_GROUP_MAX && s_sync_one(self);
+         n++)
         ;
     s_flush(self);
 }
@@ -634,7 +642,7 @@ static void s_admin_one(s_server_t *self)
         const char *admin = zmq_msg_gets(&frames[2], "User-Id");
         /* ZAP lets only HQ admin keys in here */
         dn_door_seen(self->door, self->door_admin, zmq_msg_get(&frames[2], ZMQ_SRCFD),
-                     admin != NULL);
+                     zmq_msg_gets(&frames[2], "Peer-Address"), admin != NULL);
         uint8_t *reply = NULL;
         size_t reply_len = 0;
         if (admin && dn_admin_handle(self->db, admin, zmq_msg_data(&frames[2]),
@@ -655,6 +663,20 @@ static void s_admin_one(s_server_t *self)
 }
 
 /* -- the loop ------------------------------------------------------------- */
+
+/*  Answers the ZAP requests waiting, up to DN_SERVER_ZAP_BATCH: a flood of
+    handshakes must not make an honest one wait a loop turn per request
+    ahead of it.  */
+static void s_zap_drain(s_server_t *self)
+{
+    for (int n = 0; n < DN_SERVER_ZAP_BATCH; n++) {
+        int events = 0;
+        size_t size = sizeof events;
+        if (zmq_getsockopt(self->zap, ZMQ_EVENTS, &events, &size) != 0 ||
+            !(events & ZMQ_POLLIN) || dn_zap_handle(self->zap, self->db) != 0)
+            break;
+    }
+}
 
 /*  Raises the soft limit on descriptors to the hard one (at most
     DN_SERVER_MAX_FILES): every shop syncing at once holds one, and the
@@ -697,7 +719,9 @@ static void *s_router(s_server_t *self, const char *secret, const char *domain,
 {
     void *sock = zmq_socket(self->ctx, ZMQ_ROUTER);
     int one = 1, linger = DN_SERVER_LINGER_MS, handshake = DN_SERVER_HANDSHAKE_MS;
+    int heartbeat = DN_SERVER_HEARTBEAT_MS, dead = 3 * DN_SERVER_HEARTBEAT_MS;
     int64_t max = max_bytes;
+    *index = -1;
     if (!sock)
         return NULL;
     if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) ||
@@ -707,9 +731,12 @@ static void *s_router(s_server_t *self, const char *secret, const char *domain,
         zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_setsockopt(sock, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake) ||
+        zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &heartbeat, sizeof heartbeat) ||
+        zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &dead, sizeof dead) ||
         (*index = dn_door_watch(self->door, sock, domain, per_address, total)) < 0 ||
         zmq_bind(sock, endpoint) != 0) {
         dn_log_error("cannot listen on %s: %s", endpoint, zmq_strerror(errno));
+        dn_door_unwatch(self->door, *index); /* before the socket goes */
         zmq_close(sock);
         return NULL;
     }
@@ -796,7 +823,7 @@ int dn_server_run(const dn_server_config_t *config)
             }
             dn_log_limits_flush(0);
             if (items[0].revents & ZMQ_POLLIN)
-                dn_zap_handle(self.zap, self.db);
+                s_zap_drain(&self);
             if (items[1].revents & ZMQ_POLLIN)
                 s_sync_drain(&self);
             if (items[2].revents & ZMQ_POLLIN) {

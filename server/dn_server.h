@@ -18,6 +18,12 @@
 #define DN_GROUP_MAX         64  /* sync messages applied in one commit */
 #define DN_SERVER_LINGER_MS  1000
 #define DN_SERVER_MAX_FILES  65536 /* the soft descriptor limit is raised to this */
+#define DN_SERVER_ZAP_BATCH  256   /* ZAP requests answered per loop turn */
+/*  Connections are pinged this often once their handshake is done, and
+    closed after three intervals without a word: a shop whose link died
+    (a PC switched off, a mobile link gone) frees its descriptor.  libzmq
+    answers pings by itself.  */
+#define DN_SERVER_HEARTBEAT_MS 30000
 #define DN_ENROLL_WINDOW_MS  60000 /* failed enrollments are counted per minute */
 #define DN_ENROLL_LIMIT_PER_PEER 10 /* ... per peer address (none overall: dn_server.c) */
 #define DN_ENROLL_LIMIT_PEERS 256   /* addresses remembered */

@@ -217,10 +217,22 @@ static void s_zap(s_chaos_t *self)
 /* -- sockets ---------------------------------------------------------------------- */
 
 /*  A DEALER to the server with an agent's key.  */
-static void *s_dealer(s_chaos_t *self, int agent)
+/*  A connection to the server with the agent's key.  Each agent's
+    sessions come from an address of its own (127.0.0.10 + agent), as each
+    shop's would, and its replays from another (127.0.0.100 + agent): the
+    server's door limits the connections that have not yet shown a key per
+    address, and a session whose Hello the dice dropped is such a
+    connection until the door closes it.  */
+static void *s_dealer(s_chaos_t *self, int agent, int replay)
 {
     void *sock = zmq_socket(self->ctx, ZMQ_DEALER);
     int zero = 0;
+    char endpoint[300];
+    if (strncmp(self->server_ep, "tcp://", 6) == 0)
+        snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.%d:0;%s",
+                 (replay ? 100 : 10) + agent % 100, self->server_ep + 6);
+    else
+        snprintf(endpoint, sizeof endpoint, "%s", self->server_ep);
     int64_t max = DN_MAX_SYNC_MSG_BYTES;
     const dn_curve_pair_t *pair = &self->agents[agent].pair;
     if (!sock)
@@ -231,7 +243,7 @@ static void *s_dealer(s_chaos_t *self, int agent)
         zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, pair->secret_z85, DN_Z85_KEY_LEN) ||
         zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) ||
         zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max) ||
-        zmq_connect(sock, self->server_ep) != 0) {
+        zmq_connect(sock, endpoint) != 0) {
         s_fail(0, "cannot connect to %s: %s", self->server_ep, zmq_strerror(errno));
         zmq_close(sock);
         return NULL;
@@ -266,7 +278,7 @@ static s_session_t *s_session(s_chaos_t *self, const uint8_t *rid, size_t rid_le
     }
     s_session_t *s = &self->sessions[self->n_sessions];
     memset(s, 0, sizeof *s);
-    if (rid_len > sizeof s->rid || !(s->backend = s_dealer(self, agent)))
+    if (rid_len > sizeof s->rid || !(s->backend = s_dealer(self, agent, 0)))
         return NULL;
     s->id = ++self->next_session;
     memcpy(s->rid, rid, rid_len);
@@ -539,7 +551,7 @@ static int s_deliver(s_chaos_t *self)
         if (item->way == S_REPLAY) {
             s_agent_t *a = &self->agents[item->session];
             if (!a->replay)
-                a->replay = s_dealer(self, (int)item->session);
+                a->replay = s_dealer(self, (int)item->session, 1);
             if (a->replay)
                 zmq_send(a->replay, item->data, item->len, ZMQ_DONTWAIT);
         } else {
