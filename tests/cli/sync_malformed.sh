@@ -57,7 +57,7 @@ still_serving "two frames"
 # DN_MAX_SYNC_MSG_BYTES (common/dn_wire.h): the server's ZMQ_MAXMSGSIZE.
 # libzmq applies it to the encrypted CURVE frame, 33 bytes longer than the
 # message, so the frame just under the bound is sent 1 KiB under it.
-LIMIT=$((1024 * 1024 + 64 * 1024))
+LIMIT=$((256 * 1024 + 64 * 1024))
 poke --agent "$A" oversize $((LIMIT - 1024))
 check "frame 1 KiB under the limit: read and refused" \
     "refused MALFORMED expected=0: message is not a well-formed SyncMessage" "$(cat "$OUT")"
