@@ -15,6 +15,9 @@
 #include "dn_server.h"
 
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,6 +209,13 @@ int main(int argc, char **argv)
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
+#ifdef __GLIBC__
+        /* Frames from peers (up to 320 KiB, many at once from strangers
+           the door then closes) are mapped and unmapped on their own: a
+           fixed threshold keeps glibc from raising it after the first
+           free and keeping that memory in the heap for good.  */
+        mallopt(M_MMAP_THRESHOLD, DN_SERVER_MMAP_THRESHOLD);
+#endif
         rc = dn_server_run(&config);
         return rc ? dn_exit_code(rc == DN_EIO ? DN_EAGAIN : rc) : 0;
     }
