@@ -33,11 +33,7 @@ set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init hostile_flood
 
-if [ -n "$WRAP" ]; then
-    echo "hostile_flood: skipped under $(echo "$WRAP" | cut -d' ' -f1): memory figures" \
-        "and timings mean nothing there"
-    exit 77
-fi
+skip_when_wrapped
 FLOOD=$DN_TOOLS/dn_flood
 if [ ! -x "$FLOOD" ]; then
     echo "hostile_flood: no $FLOOD (run make build-tests)" >&2
@@ -67,12 +63,7 @@ agent "$A" sync
 check "first sync: exit" 0 "$rc"
 
 # The server process: the child of the `timeout` that server_start runs.
-SPID=$(awk -v pp="$SRV_PID" '$4 == pp { print $1 }' /proc/[0-9]*/stat 2>/dev/null | head -n 1)
-[ -n "$SPID" ] && [ -r "/proc/$SPID/status" ] || {
-    echo "hostile_flood: cannot find the server process" >&2
-    exit 1
-}
-kib() { sed -n "s/^$1:[[:space:]]*\\([0-9]*\\) kB/\\1/p" "/proc/$SPID/status"; }
+server_process
 echo "server: pid $SPID, VmRSS $(($(kib VmRSS) / 1024)) MiB before the flood"
 
 # -- the flood ----------------------------------------------------------------

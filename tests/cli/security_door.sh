@@ -32,11 +32,7 @@ set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init security_door
 
-if [ -n "$WRAP" ]; then
-    echo "security_door: skipped under $(echo "$WRAP" | cut -d' ' -f1): memory figures" \
-        "and timings mean nothing there"
-    exit 77
-fi
+skip_when_wrapped
 CROWD=$DN_TOOLS/dn_crowd
 [ -x "$CROWD" ] || { echo "security_door: no $CROWD (run make build-tests)" >&2; exit 1; }
 SANITIZED=no
@@ -46,12 +42,7 @@ BOUND_MIB=48 # DN_DOOR_SYNC_TOTAL x 192 KiB
 # connections shut down whose end libzmq's I/O thread has still to read
 MAX_FDS=$((256 + 32 + 128))
 
-ADDRS=127.0.0.2
-i=3
-while [ "$i" -le 51 ]; do
-    ADDRS="$ADDRS,127.0.0.$i"
-    i=$((i + 1))
-done
+ADDRS=$(loopback_addrs 2 51)
 
 server_init
 # the server alone under the limit (soft and hard: it cannot raise it); the
@@ -70,14 +61,9 @@ record_sales "$A" 3
 agent "$A" sync
 check "first sync: exit" 0 "$rc"
 
-SPID=$(awk -v pp="$SRV_PID" '$4 == pp { print $1 }' /proc/[0-9]*/stat 2>/dev/null | head -n 1)
-[ -n "$SPID" ] && [ -r "/proc/$SPID/status" ] || {
-    echo "security_door: cannot find the server process" >&2
-    exit 1
-}
+server_process
 check "server: descriptor limit" 1024 \
     "$(sed -n 's/^Max open files *\([0-9]*\) .*/\1/p' "/proc/$SPID/limits")"
-kib() { sed -n "s/^$1:[[:space:]]*\\([0-9]*\\) kB/\\1/p" "/proc/$SPID/status"; }
 fds() { find "/proc/$SPID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
 # crowd MODE ARGS...: runs dn_crowd in the background, waits for "opened",

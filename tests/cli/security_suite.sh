@@ -279,12 +279,7 @@ check "race: the self-check line comes before 'serving'" "passed its self-check"
 # tokens each (10 refused as such, 10 for the rate), 1,000 in all, and a
 # malformed one each.  Then, within the same minute, the shop enrolls with the
 # right token from 127.0.0.1: no limit over all addresses may lock it out.
-ADDRS=127.0.0.2
-i=3
-while [ "$i" -le 51 ]; do
-    ADDRS="$ADDRS,127.0.0.$i"
-    i=$((i + 1))
-done
+ADDRS=$(loopback_addrs 2 51)
 attack --token "$TOKEN_C" --site SHOPC --addrs "$ADDRS" brute-force
 LIMITED=$(sed -n 's/.*rate-limited \([0-9]*\)$/\1/p' "$OUT")
 BAD=$(sed -n 's/^dn_attack: lockout: \([0-9]*\) bad tokens from 50 addresses$/\1/p' "$ERR")

@@ -329,6 +329,41 @@ server_stop() {
     server_wait 10
 }
 
+# server_process: sets SPID, the server process itself (the child of the
+# `timeout` that server_start runs), or exits 1.  kib FIELD then reads a
+# figure of its /proc status in KiB (VmRSS, VmHWM).
+server_process() {
+    SPID=$(awk -v pp="$SRV_PID" '$4 == pp { print $1 }' /proc/[0-9]*/stat 2>/dev/null |
+        head -n 1)
+    [ -n "$SPID" ] && [ -r "/proc/$SPID/status" ] || {
+        echo "$NET_NAME: cannot find the server process" >&2
+        exit 1
+    }
+}
+kib() { sed -n "s/^$1:[[:space:]]*\\([0-9]*\\) kB/\\1/p" "/proc/$SPID/status"; }
+
+# skip_when_wrapped: memory figures and timings mean nothing under valgrind:
+# the test is skipped there (exit 77).
+skip_when_wrapped() {
+    if [ -n "$WRAP" ]; then
+        echo "$NET_NAME: skipped under $(echo "$WRAP" | cut -d' ' -f1): memory figures" \
+            "and timings mean nothing there"
+        exit 77
+    fi
+}
+
+# loopback_addrs FIRST LAST: 127.0.0.FIRST,...,127.0.0.LAST (all reach
+# loopback: source addresses for peers that must look like many).
+loopback_addrs() {
+    list=127.0.0.$1
+    i=$(($1 + 1))
+    while [ "$i" -le "$2" ]; do
+        list="$list,127.0.0.$i"
+        i=$((i + 1))
+    done
+    echo "$list"
+}
+
 # -- a small network ------------------------------------------------------------
 
 # network_init: partners HQ and D1 (a dealer under HQ).
