@@ -28,7 +28,8 @@
 # 16 x (ZMQ_MAXMSGSIZE + 64 KiB of buffers) + 2 MiB; its figure line:
 #   flood: 100 connections x 316 KiB unfinished frames: +N MiB (bound 8 MiB)
 # Memory figures are not checked under valgrind (skipped) nor against an
-# address-sanitized server (printed, not checked).
+# address-sanitized server (printed, not checked: ASan's quarantine keeps
+# what the server freed).
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init hostile_flood
@@ -148,9 +149,15 @@ grow=$(((during - before) / 1024))
 bound=$(((PER_ADDRESS * (LIMIT + 64 * 1024) + 2 * 1024 * 1024) / 1024 / 1024))
 check "unfinished frames: connections opened" "connected $WORST" \
     "$(grep '^connected' "$T/worst.out")"
-check "unfinished frames: growth within $PER_ADDRESS x (ZMQ_MAXMSGSIZE + 64 KiB) + 2 MiB" yes \
-    "$([ $grow -le $bound ] && echo yes || echo "no (+$grow MiB)")"
-echo "flood: $WORST connections x $((PART / 1024)) KiB unfinished frames: +$grow MiB (bound $bound MiB)"
+if [ $SANITIZED = yes ]; then
+    # ASan keeps freed memory in quarantine: the door's closings do not show
+    echo "flood: $WORST connections x $((PART / 1024)) KiB unfinished frames: +$grow MiB" \
+        "(address-sanitized: bound $bound MiB not checked)"
+else
+    check "unfinished frames: growth within $PER_ADDRESS x (ZMQ_MAXMSGSIZE + 64 KiB) + 2 MiB" \
+        yes "$([ $grow -le $bound ] && echo yes || echo "no (+$grow MiB)")"
+    echo "flood: $WORST connections x $((PART / 1024)) KiB unfinished frames: +$grow MiB (bound $bound MiB)"
+fi
 
 server_stop
 check "server stops cleanly" 0 "$SRV_STATUS"
