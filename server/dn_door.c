@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -441,8 +442,17 @@ static void *s_run(void *arg)
 
 int dn_door_start(dn_door_t *door)
 {
-    if (pthread_create(&door->thread, NULL, s_run, door) != 0) {
-        dn_log_error("cannot start the door's thread: %s", strerror(errno));
+    /* The thread takes no signals: SIGTERM must reach the server's loop,
+       whose zmq_poll it interrupts (taken by this thread, it would leave
+       the loop serving until its poll times out, the shutdown racing the
+       peers' last messages).  The thread inherits the mask.  */
+    sigset_t all, before;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &before);
+    int rc = pthread_create(&door->thread, NULL, s_run, door);
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
+    if (rc != 0) {
+        dn_log_error("cannot start the door's thread: %s", strerror(rc));
         return -1;
     }
     door->started = 1;

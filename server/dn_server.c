@@ -834,13 +834,19 @@ int dn_server_run(const dn_server_config_t *config)
         dn_log_limits_flush(1);
         dn_log_info("stopping");
     }
-    dn_door_destroy(&self.door); /* before the sockets it watches close */
+    /* The sockets close at once after the loop: a message libzmq takes in
+       while the door's thread is joined would be lost unanswered.  Their
+       monitors stop first (from this thread, while they exist); the door
+       ends before the context does.  */
+    dn_door_unwatch(self.door, self.door_sync);
+    dn_door_unwatch(self.door, self.door_admin);
     if (self.sync)
         zmq_close(self.sync);
     if (self.admin)
         zmq_close(self.admin);
     if (self.zap)
         zmq_close(self.zap);
+    dn_door_destroy(&self.door);
     if (self.ctx && !config->ctx)
         zmq_ctx_term(self.ctx);
     dn_ingest_destroy(&self.ingest);

@@ -66,6 +66,14 @@
 #define DN_CHAOS_DUP_GAP_MS   30   /* a duplicate follows within this */
 #define DN_CHAOS_CODES        32   /* refusal codes counted one by one */
 #define DN_CHAOS_DRAIN_MS     3000 /* on stop, wait this long for replay answers */
+/*  A replay connection idle this long, with every replay answered, is
+    opened anew before the next replay.  The server's door closes a
+    connection that has not shown an enrolled key within 10 s of being
+    accepted (server/dn_door.h); after a server restart libzmq reconnects
+    the idle replay socket, which is then such a connection, and a replay
+    written just as the door closes it is lost before the server reads it.
+    An agent opens a connection per sync and speaks at once.  */
+#define DN_CHAOS_REPLAY_IDLE_MS 5000
 
 static volatile sig_atomic_t s_stop;
 
@@ -108,6 +116,8 @@ typedef struct {
     dn_curve_pair_t pair;
     uint8_t public_key[DN_CURVE_KEY_BYTES];
     void *replay; /* DEALER for replays, opened on first use */
+    int64_t replay_ms;   /* when a replay was last sent on it */
+    long replay_pending; /* replays sent on it and not yet answered */
 } s_agent_t;
 
 typedef struct {
@@ -550,10 +560,17 @@ static int s_deliver(s_chaos_t *self)
         }
         if (item->way == S_REPLAY) {
             s_agent_t *a = &self->agents[item->session];
+            if (a->replay && a->replay_pending == 0 &&
+                now - a->replay_ms > DN_CHAOS_REPLAY_IDLE_MS) {
+                zmq_close(a->replay);
+                a->replay = NULL;
+            }
             if (!a->replay)
                 a->replay = s_dealer(self, (int)item->session, 1);
-            if (a->replay)
-                zmq_send(a->replay, item->data, item->len, ZMQ_DONTWAIT);
+            if (a->replay && zmq_send(a->replay, item->data, item->len, ZMQ_DONTWAIT) >= 0) {
+                a->replay_ms = now;
+                a->replay_pending++;
+            }
         } else {
             s_session_t *s = s_session_by_id(self, item->session);
             if (s && item->way == S_TO_SERVER) {
@@ -636,8 +653,11 @@ static int s_run(s_chaos_t *self)
                 ready[n_ready++] = self->sessions[i].id;
         for (int i = 0; i < self->n_agents; i++)
             if (self->agents[i].replay) {
-                if (items[k].revents & ZMQ_POLLIN)
+                if (items[k].revents & ZMQ_POLLIN) {
                     s_replay_answer(self, self->agents[i].replay);
+                    if (self->agents[i].replay_pending > 0)
+                        self->agents[i].replay_pending--;
+                }
                 k++;
             }
         for (int i = 0; i < n_ready; i++) {
