@@ -352,37 +352,40 @@ static int s_period_list(s_ctx_t *ctx, json_t **result)
 
 /* -- refusals --------------------------------------------------------------- */
 
+/*  Appends one row of the refusals' listing.  0 or DN_ENOMEM.  */
+static int s_refusal_row(json_t *rows, const char *kind, int64_t count, const char *what)
+{
+    return json_array_append_new(rows, json_pack("{s:s, s:I, s:s}", "kind", kind, "count",
+                                                 (json_int_t)count, "what", what))
+               ? DN_ENOMEM
+               : 0;
+}
+
 /*  What the server refused since it started, by kind, and the door's
     strangers now: from the process's counters (dn_refusal), not the
     database.  */
 static int s_refusals(s_ctx_t *ctx, json_t **result)
 {
     json_t *rows = json_array();
-    int strangers;
+    int strangers, rc = rows ? 0 : DN_ENOMEM;
     const char *port;
     (void)ctx;
-    for (int k = 0; rows && k < DN_REFUSAL_KINDS; k++)
-        if (json_array_append_new(
-                rows, json_pack("{s:s, s:I, s:s}", "kind", dn_refusal_name((dn_refusal_t)k),
-                                "count", (json_int_t)dn_refusal_total((dn_refusal_t)k),
-                                "what", dn_refusal_text((dn_refusal_t)k))))
-            goto oom;
-    for (int i = 0; rows && (port = dn_refusal_port(i, &strangers)) != NULL; i++) {
+    for (int k = 0; rc == 0 && k < DN_REFUSAL_KINDS; k++)
+        rc = s_refusal_row(rows, dn_refusal_name((dn_refusal_t)k),
+                           dn_refusal_total((dn_refusal_t)k), dn_refusal_text((dn_refusal_t)k));
+    for (int i = 0; rc == 0 && (port = dn_refusal_port(i, &strangers)) != NULL; i++) {
         char kind[48], what[96];
         snprintf(kind, sizeof kind, "strangers_%s", port);
         snprintf(what, sizeof what,
                  "connections on the %s port without a proven key, now", port);
-        if (json_array_append_new(rows, json_pack("{s:s, s:I, s:s}", "kind", kind, "count",
-                                                  (json_int_t)strangers, "what", what)))
-            goto oom;
+        rc = s_refusal_row(rows, kind, strangers, what);
     }
-    if (!rows)
-        return DN_ENOMEM;
+    if (rc) {
+        json_decref(rows);
+        return rc;
+    }
     *result = rows;
     return 0;
-oom:
-    json_decref(rows);
-    return DN_ENOMEM;
 }
 
 /* -- exceptions ------------------------------------------------------------- */

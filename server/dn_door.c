@@ -61,7 +61,6 @@ typedef struct {
     int per_address, total, hard;
     int *strangers; /* their descriptors, oldest first */
     int n_strangers;
-    int proven;
 } s_watch_t;
 
 struct dn_door {
@@ -175,27 +174,47 @@ static void s_unlist(s_watch_t *w, int fd)
         }
 }
 
+/*  The IP address of descriptor fd's peer as text (an IPv4-mapped one as
+    IPv4) into text, and its family (AF_INET, AF_INET6, another for ipc://
+    and the like), or -1 when it has none (gone).  */
+static int s_peer_ip(int fd, char text[INET6_ADDRSTRLEN], struct in6_addr *v6)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, text, INET6_ADDRSTRLEN);
+        return AF_INET;
+    }
+    if (ss.ss_family != AF_INET6)
+        return ss.ss_family;
+    *v6 = ((struct sockaddr_in6 *)&ss)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(v6)) {
+        inet_ntop(AF_INET, &v6->s6_addr[12], text, INET6_ADDRSTRLEN);
+        return AF_INET;
+    }
+    inet_ntop(AF_INET6, v6, text, INET6_ADDRSTRLEN);
+    return AF_INET6;
+}
+
 /*  The peer's address as the caps count it: the IPv4 address, or the /64
     prefix of an IPv6 one (one subscriber's share of addresses).  */
 static void s_address(int fd, char out[DN_DOOR_ADDRESS_SIZE])
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    snprintf(out, DN_DOOR_ADDRESS_SIZE, "local");
-    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-        return;
-    if (ss.ss_family == AF_INET) {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, DN_DOOR_ADDRESS_SIZE);
-    } else if (ss.ss_family == AF_INET6) {
-        struct in6_addr a = ((struct sockaddr_in6 *)&ss)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(&a)) {
-            inet_ntop(AF_INET, &a.s6_addr[12], out, DN_DOOR_ADDRESS_SIZE);
-        } else {
-            char text[INET6_ADDRSTRLEN];
-            memset(&a.s6_addr[8], 0, 8);
-            inet_ntop(AF_INET6, &a, text, sizeof text);
-            snprintf(out, DN_DOOR_ADDRESS_SIZE, "%s/64", text);
-        }
+    char text[INET6_ADDRSTRLEN];
+    struct in6_addr v6;
+    switch (s_peer_ip(fd, text, &v6)) {
+    case AF_INET:
+        snprintf(out, DN_DOOR_ADDRESS_SIZE, "%s", text);
+        break;
+    case AF_INET6:
+        memset(&v6.s6_addr[8], 0, 8);
+        inet_ntop(AF_INET6, &v6, text, sizeof text);
+        snprintf(out, DN_DOOR_ADDRESS_SIZE, "%s/64", text);
+        break;
+    default:
+        snprintf(out, DN_DOOR_ADDRESS_SIZE, "local");
     }
 }
 
@@ -266,8 +285,6 @@ static void s_accepted(dn_door_t *door, int index, int fd)
         return; /* gone already: its end follows */
     if (c->state == S_STRANGER) /* a connection whose end was not seen */
         s_unlist(&door->watch[c->sock], fd);
-    else if (c->state == S_PROVEN)
-        door->watch[c->sock].proven--;
     c->sock = (unsigned char)index;
     c->ino = st.st_ino;
     c->spoke = 0;
@@ -275,7 +292,6 @@ static void s_accepted(dn_door_t *door, int index, int fd)
     s_address(fd, c->address);
     if (c->proven_ino == st.st_ino && c->proven_sock == index) { /* read before seen */
         c->state = S_PROVEN;
-        w->proven++;
         return;
     }
     c->state = S_STRANGER;
@@ -312,8 +328,6 @@ static void s_gone(dn_door_t *door, int index, int fd)
                                 w->name, c->address,
                                 (long long)(s_now_ms() - c->since_ms));
         }
-    } else if (c->state == S_PROVEN) {
-        w->proven--;
     }
     c->state = S_FREE;
 }
@@ -463,24 +477,15 @@ int dn_door_start(dn_door_t *door)
     as text, an IPv4-mapped one as ::ffff:a.b.c.d).  */
 static int s_peer_is(int fd, const char *address)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
     char text[INET6_ADDRSTRLEN];
-    if (!address || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+    struct in6_addr v6;
+    int family;
+    if (!address || (family = s_peer_ip(fd, text, &v6)) < 0)
         return 0;
+    if (family != AF_INET && family != AF_INET6)
+        return 1; /* ipc:// and the like: no address to tell apart */
     if (strncmp(address, "::ffff:", 7) == 0 && strchr(address, '.'))
         address += 7;
-    if (ss.ss_family == AF_INET) {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, text, sizeof text);
-    } else if (ss.ss_family == AF_INET6) {
-        struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(a))
-            inet_ntop(AF_INET, &a->s6_addr[12], text, sizeof text);
-        else
-            inet_ntop(AF_INET6, a, text, sizeof text);
-    } else {
-        return 1; /* ipc:// and the like: no address to tell apart */
-    }
     return strcmp(text, address) == 0;
 }
 
@@ -506,23 +511,11 @@ void dn_door_seen(dn_door_t *door, int index, int fd, const char *peer, int prov
             if (proven) {
                 s_unlist(&door->watch[index], fd);
                 c->state = S_PROVEN;
-                door->watch[index].proven++;
             } else {
                 c->spoke = 1;
             }
         }
     }
-    pthread_mutex_unlock(&door->lock);
-}
-
-void dn_door_counts(dn_door_t *door, int index, int *strangers, int *proven)
-{
-    *strangers = *proven = 0;
-    if (!door || index < 0 || index >= door->n_watch)
-        return;
-    pthread_mutex_lock(&door->lock);
-    *strangers = door->watch[index].n_strangers;
-    *proven = door->watch[index].proven;
     pthread_mutex_unlock(&door->lock);
 }
 
@@ -539,10 +532,7 @@ void dn_door_stop(dn_door_t *door)
     if (!door)
         return;
     for (int k = 0; k < door->n_watch; k++)
-        if (door->watch[k].sock) {
-            zmq_socket_monitor(door->watch[k].sock, NULL, 0);
-            door->watch[k].sock = NULL;
-        }
+        dn_door_unwatch(door, k);
     atomic_store(&door->stop, 1);
     if (door->started) {
         pthread_join(door->thread, NULL);

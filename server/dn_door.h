@@ -79,9 +79,6 @@ void dn_door_seen(dn_door_t *door, int index, int fd, const char *peer, int prov
     closed without having served.  */
 void dn_door_unwatch(dn_door_t *door, int index);
 
-/*  Counts of the socket's connections: strangers and proven ones.  */
-void dn_door_counts(dn_door_t *door, int index, int *strangers, int *proven);
-
 /*  Stops monitoring (from the sockets' thread, before they close) and the
     door's thread.  */
 void dn_door_stop(dn_door_t *door);
