@@ -4,23 +4,13 @@
 #include "dn_error.h"
 #include "dn_id.h"
 #include "dn_log.h"
-#include "dn_time.h"
+#include "dn_testctl.h"
 #include "dn_wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/*  The simulator's clock (dn_outbox_set_clock), NULL for the wall clock.  */
-static int64_t (*s_clock)(void *arg);
-static void *s_clock_arg;
-
-void dn_outbox_set_clock(int64_t (*clock)(void *arg), void *arg)
-{
-    s_clock = clock;
-    s_clock_arg = arg;
-}
 
 /*  Reads the head: its seq (0 for an empty log) and hash (zeros).  */
 static int s_head(dn_store_t *store, int64_t *seq, uint8_t hash[DN_HASH_BYTES])
@@ -57,7 +47,7 @@ int dn_outbox_append(dn_store_t *store, Dealernet__Event *ev, uint8_t id[DN_ID_B
     uint8_t hash[DN_HASH_BYTES];
     uint8_t *body = NULL;
     size_t len = 0;
-    int64_t head_seq, now = s_clock ? s_clock(s_clock_arg) : dn_time_now_ms();
+    int64_t head_seq, now = dn_testctl_now_ms();
     int rc;
 
     rc = s_head(store, &head_seq, prev_hash);

@@ -26,12 +26,6 @@
 int dn_outbox_append(dn_store_t *store, Dealernet__Event *ev, uint8_t id[DN_ID_BYTES],
                      uint8_t prev_hash[DN_HASH_BYTES], char *why, size_t why_size);
 
-/*  For the deterministic simulator only (tests/sim): while clock is not
-    NULL, dn_outbox_append stamps events (recorded_at_ms and the UUIDv7's
-    time) with clock(arg) instead of the wall clock.  Process-wide, not
-    thread-safe; NULL restores the wall clock.  Programs never call it.  */
-void dn_outbox_set_clock(int64_t (*clock)(void *arg), void *arg);
-
 /*  Result of a chain check.  */
 typedef struct {
     int64_t events;                 /* events checked */

@@ -18,6 +18,7 @@
 #include "dn_secret.h"
 #include "dn_store.h"
 #include "dn_sync.h"
+#include "dn_testctl.h"
 #include "dn_time.h"
 #include "dn_wire.h"
 
@@ -712,7 +713,7 @@ static int s_cmd_reminders(const char *dir, int argc, char **argv)
                                           {"json", no_argument, NULL, 'j'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-    const char *fixed = getenv("DEALERNET_AGENT_TODAY");
+    const char *fixed;
     int64_t days = DN_REMINDER_DEFAULT_DAYS, today, today_ms;
     int c, code = 0, json = 0, rc;
     dn_reminder_t *items;
@@ -735,13 +736,8 @@ static int s_cmd_reminders(const char *dir, int argc, char **argv)
     }
     if (optind < argc)
         return s_usage_error("unexpected argument '%s'", argv[optind]);
-    if (fixed && *fixed) {
-        if (dn_time_parse_date(fixed, &today_ms))
-            return s_usage_error("DEALERNET_AGENT_TODAY '%s' is not a date YYYY-MM-DD",
-                                 fixed);
-    } else {
-        today_ms = dn_time_now_ms();
-    }
+    if (dn_testctl_today_ms(&today_ms, &fixed))
+        return s_usage_error(DN_TESTCTL_TODAY_ENV " '%s' is not a date YYYY-MM-DD", fixed);
     today = dn_reminder_day(today_ms);
     if (!(store = s_open(dir, &code)))
         return code;

@@ -21,6 +21,7 @@
 #include "dn_phones.h"
 #include "dn_protocol.h"
 #include "dn_refusal.h"
+#include "dn_testctl.h"
 #include "dn_time.h"
 #include "dn_registry.h"
 #include "dn_wire.h"
@@ -748,11 +749,10 @@ int dn_server_run(const dn_server_config_t *config)
     s_server_t self;
     dn_curve_pair_t key;
     char path[4096], sync_ep[256] = "", admin_ep[256] = "";
-    const char *hook = getenv("DEALERNET_TEST_CRASH_AFTER_COMMIT");
     int rc;
 
     memset(&self, 0, sizeof self);
-    self.commits_left = hook ? strtol(hook, NULL, 10) : -1;
+    self.commits_left = dn_testctl_crash_after_commits();
     if (s_path(path, sizeof path, config->dir, DN_SERVER_KEY_FILE))
         return DN_EINVAL;
     if ((rc = dn_curve_load(path, &key)) != 0) {

@@ -67,6 +67,7 @@
 #include "dn_outbox.h"
 #include "dn_plan.h"
 #include "dn_record.h"
+#include "dn_testctl.h"
 #include "dn_registry.h"
 #include "dn_report.h"
 #include "dn_store.h"
@@ -2110,7 +2111,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "dn_iosweep: cannot install the fault shims into SQLite\n");
         return 1;
     }
-    dn_outbox_set_clock(s_clock, NULL);
+    dn_testctl_set_clock(s_clock, NULL);
 
     /* /dev/shm when there is one: real files, and fsync costs nothing.  */
     if (!tmp || !*tmp)

@@ -36,7 +36,7 @@
     applied_seq is its head; every sale and refund is decoded once; and
     dn_ledger_verify recomputes the whole ledger without a difference.
 
-    Time is the simulated clock: dn_outbox_set_clock makes the agents
+    Time is the simulated clock: dn_testctl_set_clock makes the agents
     stamp their events with it, the Hello carries it, the server's ingest
     is given it.  What stays outside the seed is only randomness no step
     depends on: the random bits of event and member ids (OpenSSL), so the
@@ -72,6 +72,7 @@
 #include "dn_store.h"
 #include "dn_sync.h"
 #include "dn_syncsm.h"
+#include "dn_testctl.h"
 #include "dn_time.h"
 #include "dn_wire.h"
 
@@ -1525,7 +1526,7 @@ static void s_run_seed(uint64_t seed, const run_opts_t *opts, outcome_t *o)
     sim->bug_early_ack = opts->bug;
     sim->epoch = sim->now = opts->epoch;
     s_rng_seed(&sim->rng, seed);
-    dn_outbox_set_clock(s_clock, sim);
+    dn_testctl_set_clock(s_clock, sim);
     s_draw(sim);
     s_trace(sim,
             "seed %" PRIu64 ": %d agents, window %d, batch %d, group %d, drop %d%%, "
@@ -1562,7 +1563,7 @@ static void s_run_seed(uint64_t seed, const run_opts_t *opts, outcome_t *o)
             s_check(sim);
     }
     s_trace(sim, "end: %s", sim->failed ? "FAILED" : "passed");
-    dn_outbox_set_clock(NULL, NULL);
+    dn_testctl_set_clock(NULL, NULL);
     o->seed = seed;
     o->passed = !sim->failed;
     memcpy(o->hash, sim->hash, 32);

@@ -1,0 +1,51 @@
+/*  dn_testctl -- every knob by which the tests steer the shipped programs.
+
+    Tests drive the real programs and modules, not copies, so a few things
+    must be steerable from outside: a crash at a chosen moment, a fixed
+    "today", a simulated clock.  Each knob is named here and nowhere else,
+    so that what a test can do to a production program is one page to read
+    (and to audit).  None of them changes what is stored or what a peer is
+    told; each only moves a moment in time or ends the process.
+
+    Knobs read from the environment (set by tests/, never by deploy/):
+
+      DEALERNET_TEST_CRASH_AFTER_COMMIT=N   dealernet-server: _exit(3) right
+          after its N-th group commit has been made durable, before any
+          reply of that commit is sent (tests/fault/server_kill.sh,
+          tests/cli/sync_resync.sh: "stored but not acknowledged").
+      DEALERNET_AGENT_TODAY=YYYY-MM-DD      dealernet-agent reminders: the
+          day taken as today (tests/cli/agent_reminders.sh).
+
+    Knob set by a test program in its own process:
+
+      dn_testctl_set_clock   the clock that stamps new agent events
+          (tests/sim's simulated time, tests/fault/dn_iosweep).
+*/
+#ifndef DN_TESTCTL_H
+#define DN_TESTCTL_H
+
+#include <stdint.h>
+
+#define DN_TESTCTL_CRASH_ENV "DEALERNET_TEST_CRASH_AFTER_COMMIT"
+#define DN_TESTCTL_TODAY_ENV "DEALERNET_AGENT_TODAY"
+
+/*  Returns N of DEALERNET_TEST_CRASH_AFTER_COMMIT, or -1 when it is unset,
+    not a number or below 1 (never crash).  */
+long dn_testctl_crash_after_commits(void);
+
+/*  Sets *unix_ms to today as the agent's reminders see it: midnight UTC of
+    DEALERNET_AGENT_TODAY's date when it is set and not empty, else the wall
+    clock.  Returns 0, or DN_EPARSE when the variable is not a date
+    YYYY-MM-DD (then *text points at it, for the message).  */
+int dn_testctl_today_ms(int64_t *unix_ms, const char **text);
+
+/*  While clock is not NULL, dn_testctl_now_ms returns clock(arg) instead
+    of the wall clock.  Process-wide, not thread-safe; NULL restores the
+    wall clock.  Programs never call it.  */
+void dn_testctl_set_clock(int64_t (*clock)(void *arg), void *arg);
+
+/*  The time that stamps new agent events (recorded_at_ms and the UUIDv7's
+    time): the clock set above, or dn_time_now_ms().  */
+int64_t dn_testctl_now_ms(void);
+
+#endif
