@@ -14,11 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*  The meta key under which the server keeps its sync endpoint as bound
-    (e.g. "tcp://0.0.0.0:7700"); site.add returns it as "sync_endpoint" so that
-    dealernet-hq can print the agent's enroll command.  */
-#define DN_META_SYNC_ENDPOINT "sync_endpoint"
-
 /*  Commands and their arguments (all strings; "?" marks optional ones;
     dates are YYYY-MM-DD in UTC, months YYYY-MM):
       partner.add   code name kind parent? recruiter? joined?

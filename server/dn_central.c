@@ -260,7 +260,7 @@ static const dn_migration_t s_migrations[] = {
      "CREATE INDEX members_referrer ON members(referrer_phone);"
      /* Events stored before this migration are rolled up by
         dn_central_open, which runs dn_report_rebuild once.  */
-     "INSERT INTO meta(key, value) SELECT 'reports_rebuild', '1' "
+     "INSERT INTO meta(key, value) SELECT '" DN_META_REPORTS_REBUILD "', '1' "
      "  WHERE EXISTS (SELECT 1 FROM events);"},
     {/* The server owns the facts (dn_facts).  events.recorded_at_ms is
         from now on the time the server posts an event at; what the site's
@@ -294,7 +294,7 @@ static const dn_migration_t s_migrations[] = {
      ");"
      "CREATE INDEX exceptions_eid ON exceptions(eid);"
      "CREATE INDEX exceptions_open ON exceptions(resolved_ms, id);"
-     "INSERT OR IGNORE INTO meta(key, value) VALUES ('currency', coalesce("
+     "INSERT OR IGNORE INTO meta(key, value) VALUES ('" DN_META_CURRENCY "', coalesce("
      "  (SELECT currency FROM plans ORDER BY effective_ms DESC LIMIT 1), 'CNY'));"},
     {/* Bounds (issue 10, item 1: money that cannot overflow or turn into
         floats), owned by dn_ingest (sales.held) and dn_ledger
@@ -444,7 +444,7 @@ static const dn_migration_t s_migrations[] = {
      "  phone TEXT NOT NULL"        /* its canonical form */
      ") WITHOUT ROWID;"
      "ALTER TABLE member_conflicts ADD COLUMN phone TEXT;" /* NULL: the member's */
-     "INSERT INTO meta(key, value) SELECT 'phones_canonical', '1' "
+     "INSERT INTO meta(key, value) SELECT '" DN_META_PHONES_CANONICAL "', '1' "
      "  WHERE EXISTS (SELECT 1 FROM events);"},
     {/* HQ guard rails (issue 10, item 7), owned by dn_plan and dn_ledger.
         A plan version no sale fell under can be retired: it stays, with who
@@ -513,14 +513,14 @@ static const dn_migration_t s_migrations[] = {
 static int s_rebuild_reports(sqlite3 *db)
 {
     char flag[8];
-    int rc = dn_db_meta_get(db, "reports_rebuild", flag, sizeof flag);
+    int rc = dn_db_meta_get(db, DN_META_REPORTS_REBUILD, flag, sizeof flag);
     if (rc == DN_ENOENT)
         return 0;
     if (rc || (rc = dn_db_begin(db)) != 0)
         return DN_EDB;
     rc = dn_report_rebuild(db);
     if (rc == 0)
-        rc = dn_db_exec(db, "DELETE FROM meta WHERE key = 'reports_rebuild'");
+        rc = dn_db_exec(db, "DELETE FROM meta WHERE key = '" DN_META_REPORTS_REBUILD "'");
     if (rc == 0)
         rc = dn_db_commit(db);
     if (rc)
@@ -533,14 +533,14 @@ static int s_rebuild_reports(sqlite3 *db)
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)
 {
     char text[DN_MONEY_TEXT_SIZE];
-    int rc = dn_db_meta_get(db, DN_CENTRAL_MAX_SALE, text, sizeof text);
+    int rc = dn_db_meta_get(db, DN_META_MAX_SALE, text, sizeof text);
     if (rc == DN_ENOENT) {
         *bound = DN_MONEY_MAX_SALE_DEFAULT;
         return 0;
     }
     if (rc == 0 && dn_money_bound_parse(text, bound) != 0) {
         dn_log_error("central.db: setting %s '%s' is not a bound on one sale",
-                     DN_CENTRAL_MAX_SALE, text);
+                     DN_META_MAX_SALE, text);
         rc = DN_EDB;
     }
     return rc ? DN_EDB : 0;
@@ -552,7 +552,7 @@ int dn_central_set_max_sale(sqlite3 *db, int64_t bound)
     if (bound < 1 || bound > DN_MONEY_MAX_SALE_LIMIT ||
         dn_money_format(bound, DN_MONEY_BOUND_EXPONENT, text, sizeof text))
         return DN_EINVAL;
-    return dn_db_meta_set(db, DN_CENTRAL_MAX_SALE, text);
+    return dn_db_meta_set(db, DN_META_MAX_SALE, text);
 }
 
 int dn_central_open(const char *dir, int flags, sqlite3 **db)

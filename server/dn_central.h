@@ -13,11 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dn_meta.h"
+
 #define DN_CENTRAL_DB_FILE "central.db"
 
-/*  Network settings in central.db's meta table.  */
-#define DN_META_CURRENCY   "currency"   /* the network's one currency (ISO 4217) */
-#define DN_META_LARGE_SALE "large_sale" /* soft threshold for one sale, minor units */
 #define DN_CURRENCY_DEFAULT "CNY"
 
 /*  Opens (DN_DB_CREATE in flags: creates) DIR/central.db and migrates it,
@@ -27,13 +26,12 @@
 int dn_central_open(const char *dir, int flags, sqlite3 **db);
 
 /*  The network's bound on one sale (README, "Bounds"), in 10^-4 units of
-    the currency (DN_MONEY_BOUND_EXPONENT): meta key DN_CENTRAL_MAX_SALE,
+    the currency (DN_MONEY_BOUND_EXPONENT): meta key DN_META_MAX_SALE,
     set once by `dealernet-server init --max-sale`.  get sets *bound to the
     setting, or to DN_MONEY_MAX_SALE_DEFAULT when there is none (a
     database from before the setting); returns 0 or DN_EDB (a setting
     that cannot be read or is out of range).  set writes it (the caller's
     transaction, or its own); 0 or DN_EDB.  */
-#define DN_CENTRAL_MAX_SALE "max_sale"
 int dn_central_max_sale(sqlite3 *db, int64_t *bound);
 int dn_central_set_max_sale(sqlite3 *db, int64_t bound);
 

@@ -10,19 +10,18 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_meta.h"
 #include "dn_wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define S_LEGACY_KEY "phones_legacy_eid" /* events up to it were stored before */
-#define S_FLAG_KEY   "phones_canonical"  /* set by the migration: rewrite due */
 
 int dn_phones_country(sqlite3 *db, int *country)
 {
     char text[8];
-    int rc = dn_db_meta_get(db, DN_PHONES_COUNTRY_KEY, text, sizeof text);
+    int rc = dn_db_meta_get(db, DN_META_COUNTRY, text, sizeof text);
     if (rc == DN_ENOENT) {
         *country = DN_PHONES_DEFAULT_COUNTRY;
         return 0;
@@ -35,7 +34,7 @@ int dn_phones_country(sqlite3 *db, int *country)
     }
     if (dn_phone_country_parse(text, country) != 0) {
         dn_log_error("central.db: setting %s is '%s', not a country code",
-                     DN_PHONES_COUNTRY_KEY, text);
+                     DN_META_COUNTRY, text);
         return DN_EDB;
     }
     return 0;
@@ -47,7 +46,7 @@ int dn_phones_set_country(sqlite3 *db, int country)
     if (country < 1 || country > DN_COUNTRY_MAX)
         return DN_EINVAL;
     snprintf(text, sizeof text, "%d", country);
-    return dn_db_meta_set(db, DN_PHONES_COUNTRY_KEY, text);
+    return dn_db_meta_set(db, DN_META_COUNTRY, text);
 }
 
 int dn_phones_canonical(sqlite3 *db, const char *text, char out[DN_PHONE_SIZE], char *why,
@@ -143,8 +142,8 @@ static const char *const s_rewrite_sql =
     "  CASE WHEN referrer NOT IN (SELECT spelling FROM temp.phone_map) "
     "    THEN dn_phone_canonical(referrer) END, referrer) WHERE referrer IS NOT NULL;"
     "INSERT OR REPLACE INTO main.meta(key, value) "
-    "  SELECT '" S_LEGACY_KEY "', CAST(coalesce(max(eid), 0) AS TEXT) FROM main.events;"
-    "DELETE FROM main.meta WHERE key = '" S_FLAG_KEY "';"
+    "  SELECT '" DN_META_PHONES_LEGACY_EID "', CAST(coalesce(max(eid), 0) AS TEXT) FROM main.events;"
+    "DELETE FROM main.meta WHERE key = '" DN_META_PHONES_CANONICAL "';"
     "DROP TABLE temp.phone_owner;"
     "DROP TABLE temp.phone_map;";
 
@@ -154,7 +153,7 @@ static int s_country_default(sqlite3 *db)
 {
     char text[8], currency[4] = "";
     sqlite3_stmt *stmt;
-    int rc = dn_db_meta_get(db, DN_PHONES_COUNTRY_KEY, text, sizeof text), country, step;
+    int rc = dn_db_meta_get(db, DN_META_COUNTRY, text, sizeof text), country, step;
     if (rc != DN_ENOENT)
         return rc ? DN_EDB : 0;
     if (dn_db_prepare(db, "SELECT currency FROM plans ORDER BY effective_ms DESC LIMIT 1",
@@ -169,7 +168,7 @@ static int s_country_default(sqlite3 *db)
     country = step == SQLITE_ROW ? dn_phone_country_of_currency(currency)
                                  : DN_PHONES_DEFAULT_COUNTRY;
     snprintf(text, sizeof text, "%d", country);
-    if (dn_db_begin(db) || dn_db_meta_set(db, DN_PHONES_COUNTRY_KEY, text) ||
+    if (dn_db_begin(db) || dn_db_meta_set(db, DN_META_COUNTRY, text) ||
         dn_db_commit(db)) {
         dn_db_rollback(db);
         return DN_EDB;
@@ -183,7 +182,7 @@ int dn_phones_migrate(sqlite3 *db)
     char flag[8];
     int country, rc = s_country_default(db);
     if (rc == 0)
-        rc = dn_db_meta_get(db, S_FLAG_KEY, flag, sizeof flag);
+        rc = dn_db_meta_get(db, DN_META_PHONES_CANONICAL, flag, sizeof flag);
     if (rc == DN_ENOENT)
         return 0;
     if (rc || dn_phones_country(db, &country))
@@ -234,7 +233,7 @@ dn_phones_t *dn_phones_new(sqlite3 *db)
     self->db = db;
     rc = dn_phones_country(db, &self->country);
     if (rc == 0) {
-        rc = dn_db_meta_get(db, S_LEGACY_KEY, text, sizeof text);
+        rc = dn_db_meta_get(db, DN_META_PHONES_LEGACY_EID, text, sizeof text);
         if (rc == 0)
             self->legacy_eid = strtoll(text, NULL, 10);
         else if (rc == DN_ENOENT)

@@ -43,7 +43,6 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#define DN_PHONES_COUNTRY_KEY     "country" /* meta: the default country code */
 #define DN_PHONES_DEFAULT_COUNTRY 86        /* init's default: a CNY network */
 
 /*  Sets *country to the network's default country code (meta 'country';

@@ -118,9 +118,9 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
     if (rc == 0)
         rc = dn_db_meta_set(db, DN_META_SYNC_ENDPOINT, sync_endpoint);
     if (rc == 0)
-        rc = dn_db_meta_set(db, "admin_endpoint", admin_endpoint);
+        rc = dn_db_meta_set(db, DN_META_ADMIN_ENDPOINT, admin_endpoint);
     if (rc == 0)
-        rc = dn_db_meta_set(db, "server_public_key", server.public_z85);
+        rc = dn_db_meta_set(db, DN_META_SERVER_KEY, server.public_z85);
     if (rc == 0)
         rc = dn_db_meta_set(db, DN_META_CURRENCY, currency);
     if (rc == 0)
@@ -766,7 +766,7 @@ int dn_server_run(const dn_server_config_t *config)
         return rc;
     }
     dn_db_meta_get(self.db, DN_META_SYNC_ENDPOINT, sync_ep, sizeof sync_ep);
-    dn_db_meta_get(self.db, "admin_endpoint", admin_ep, sizeof admin_ep);
+    dn_db_meta_get(self.db, DN_META_ADMIN_ENDPOINT, admin_ep, sizeof admin_ep);
     if (config->sync_endpoint) {
         /* what `site add` tells the shops is what is served */
         snprintf(sync_ep, sizeof sync_ep, "%s", config->sync_endpoint);

@@ -325,7 +325,7 @@ static void test_migrate_central(void **state)
     s_network(fx);
     /* The old server: no default country, so national spellings are kept
        as sent, as the old code stored them.  */
-    assert_int_equal(dn_db_meta_set(fx->central.db, DN_PHONES_COUNTRY_KEY, "0"), 0);
+    assert_int_equal(dn_db_meta_set(fx->central.db, DN_META_COUNTRY, "0"), 0);
     dn_ingest_destroy(&fx->ingest);
     assert_non_null(fx->ingest = dn_ingest_new(fx->central.db));
     s_signup(fx->shop_a, "2026-01-10", "13800138000", "Li Wei", NULL, "D1");

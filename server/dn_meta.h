@@ -1,0 +1,27 @@
+/*  dn_meta -- the keys of central.db's meta table, in one place.
+
+    A leaf header: the schema's migrations paste these keys into their SQL,
+    and each module that reads or writes a setting names it from here.
+*/
+#ifndef DN_META_H
+#define DN_META_H
+
+/*  Network settings.  */
+#define DN_META_CURRENCY   "currency"   /* the network's one currency (ISO 4217) */
+#define DN_META_LARGE_SALE "large_sale" /* soft threshold for one sale, minor units */
+#define DN_META_MAX_SALE   "max_sale"   /* bound on one sale (dn_central_max_sale) */
+#define DN_META_COUNTRY    "country"    /* default phone country code (dn_phones) */
+/*  The server's own addresses, as bound: the sync endpoint is what site.add
+    returns as "sync_endpoint" so that dealernet-hq can print the agent's
+    enroll command; the public key is the one shops must pin.  */
+#define DN_META_SYNC_ENDPOINT  "sync_endpoint"
+#define DN_META_ADMIN_ENDPOINT "admin_endpoint"
+#define DN_META_SERVER_KEY     "server_public_key"
+/*  Work a migration leaves to code (dn_central_open): the rollups'
+    rebuild, and dn_phones' one-time rewrite up to the last event stored
+    before it.  */
+#define DN_META_REPORTS_REBUILD   "reports_rebuild"
+#define DN_META_PHONES_CANONICAL  "phones_canonical"
+#define DN_META_PHONES_LEGACY_EID "phones_legacy_eid"
+
+#endif
