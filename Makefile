@@ -27,7 +27,7 @@ TEST_PKGS := cmocka
 # cut to size here; gcc's guess that a path "may be truncated" is not a bug.
 CFLAGS_ALL  = -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wno-format-truncation \
               -O2 -g -MMD -MP \
-              -I$(B)/gen -Iproto -Icommon -Iagent -Iserver \
+              -I$(B)/gen -Iproto -Icommon \
               $(shell pkg-config --cflags $(PKGS))
 LDLIBS_ALL  = $(shell pkg-config --libs $(PKGS)) -lpthread
 ifeq ($(SAN),1)
@@ -144,6 +144,14 @@ $(B)/gen/dealernet.pb-c.o: $(GEN_C)
 $(B)/%.o: %.c $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+# Each folder sees only the headers it may use: common/ its own (and the
+# generated protocol), the agent and the server common/ and themselves; a
+# wrong include fails to compile instead of linking a layer upside down.
+# Tests, benchmarks and tools see everything.
+$(B)/agent/%.o: CFLAGS_ALL += -Iagent
+$(B)/server/%.o: CFLAGS_ALL += -Iserver
+$(B)/tests/%.o: CFLAGS_ALL += -Iagent -Iserver
 
 $(LIBCOMMON): $(COMMON_OBJS)
 	@rm -f $@
