@@ -616,16 +616,29 @@ int dn_store_catalog_set(dn_store_t *self, const char *sku, int64_t price,
     return s_step_done(self->db, stmt);
 }
 
+/*  Ends a listing's row loop: the list, or NULL (and the list freed) when
+    the loop ended on an error (step < 0) rather than at the end of the
+    rows -- a listing cut short must not pass for the whole one.  */
+static json_t *s_rows_end(json_t *list, int step)
+{
+    if (step < 0) {
+        json_decref(list);
+        return NULL;
+    }
+    return list;
+}
+
 json_t *dn_store_catalog_list(dn_store_t *self)
 {
     sqlite3_stmt *stmt;
     json_t *list = json_array();
+    int step;
     if (dn_db_prepare(self->db, "SELECT sku, price, category FROM catalog ORDER BY sku",
                       &stmt)) {
         json_decref(list);
         return NULL;
     }
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
+    while ((step = dn_db_row(stmt, "agent.db catalog")) == 1) {
         int64_t price = sqlite3_column_int64(stmt, 1);
         json_array_append_new(list,
                               json_pack("{s:o, s:o, s:I, s:o}", "sku", s_text_json(stmt, 0),
@@ -634,7 +647,7 @@ json_t *dn_store_catalog_list(dn_store_t *self)
                                         s_text_json(stmt, 2)));
     }
     sqlite3_finalize(stmt);
-    return list;
+    return s_rows_end(list, step);
 }
 
 /* -- projections --------------------------------------------------------- */
@@ -840,6 +853,7 @@ static json_t *s_sale_lines(dn_store_t *self, const void *sale_id)
 {
     sqlite3_stmt *stmt;
     json_t *lines = json_array();
+    int step;
     if (dn_db_prepare(self->db,
                       "SELECT sku, quantity, unit_price, category, refunded_qty "
                       "FROM sale_lines WHERE sale_id = ? ORDER BY line_no",
@@ -848,7 +862,7 @@ static json_t *s_sale_lines(dn_store_t *self, const void *sale_id)
         return NULL;
     }
     sqlite3_bind_blob(stmt, 1, sale_id, DN_ID_BYTES, SQLITE_STATIC);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
+    while ((step = dn_db_row(stmt, "agent.db sale lines")) == 1) {
         int64_t price = sqlite3_column_int64(stmt, 2);
         json_array_append_new(
             lines, json_pack("{s:o, s:I, s:o, s:I, s:o, s:I}", "sku", s_text_json(stmt, 0),
@@ -859,13 +873,14 @@ static json_t *s_sale_lines(dn_store_t *self, const void *sale_id)
                              (json_int_t)sqlite3_column_int64(stmt, 4)));
     }
     sqlite3_finalize(stmt);
-    return lines;
+    return s_rows_end(lines, step);
 }
 
 json_t *dn_store_sales_list(dn_store_t *self)
 {
     sqlite3_stmt *stmt;
     json_t *list = json_array();
+    int step;
     if (dn_db_prepare(self->db,
                       "SELECT id, seq, recorded_at_ms, total, refunded, channel, seller, "
                       "member_phone FROM sales ORDER BY seq",
@@ -873,15 +888,14 @@ json_t *dn_store_sales_list(dn_store_t *self)
         json_decref(list);
         return NULL;
     }
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
+    while ((step = dn_db_row(stmt, "agent.db sales")) == 1) {
         const void *id = sqlite3_column_blob(stmt, 0);
         int64_t total = sqlite3_column_int64(stmt, 3);
         int64_t refunded = sqlite3_column_int64(stmt, 4);
         json_t *lines = s_sale_lines(self, id);
         if (!lines || sqlite3_column_bytes(stmt, 0) != DN_ID_BYTES) {
             json_decref(lines);
-            json_decref(list);
-            list = NULL;
+            step = DN_EDB;
             break;
         }
         json_array_append_new(
@@ -897,13 +911,14 @@ json_t *dn_store_sales_list(dn_store_t *self)
                       lines));
     }
     sqlite3_finalize(stmt);
-    return list;
+    return s_rows_end(list, step);
 }
 
 json_t *dn_store_members_list(dn_store_t *self)
 {
     sqlite3_stmt *stmt;
     json_t *list = json_array();
+    int step;
     if (dn_db_prepare(self->db,
                       "SELECT id, phone, name, referrer, household, seq, recorded_at_ms "
                       "FROM members ORDER BY seq",
@@ -911,7 +926,7 @@ json_t *dn_store_members_list(dn_store_t *self)
         json_decref(list);
         return NULL;
     }
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
+    while ((step = dn_db_row(stmt, "agent.db members")) == 1) {
         json_t *household = sqlite3_column_type(stmt, 4) == SQLITE_NULL
                                 ? json_null()
                                 : json_integer(sqlite3_column_int(stmt, 4));
@@ -924,7 +939,7 @@ json_t *dn_store_members_list(dn_store_t *self)
                             s_time_json(sqlite3_column_int64(stmt, 6))));
     }
     sqlite3_finalize(stmt);
-    return list;
+    return s_rows_end(list, step);
 }
 
 json_t *dn_store_status(dn_store_t *self)
@@ -933,6 +948,7 @@ json_t *dn_store_status(dn_store_t *self)
     json_t *status;
     int64_t events = 0, pending = 0, head_seq = 0;
     char head[2 * DN_HASH_BYTES + 1] = "";
+    int step;
 
     if (dn_db_prepare(self->db,
                       "SELECT count(*), coalesce(sum(synced = 0), 0), "
@@ -940,7 +956,7 @@ json_t *dn_store_status(dn_store_t *self)
                       "(SELECT hash FROM events ORDER BY seq DESC LIMIT 1) FROM events",
                       &stmt))
         return NULL;
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
+    if ((step = dn_db_row(stmt, "agent.db status")) == 1) {
         events = sqlite3_column_int64(stmt, 0);
         pending = sqlite3_column_int64(stmt, 1);
         head_seq = sqlite3_column_int64(stmt, 2);
@@ -948,6 +964,8 @@ json_t *dn_store_status(dn_store_t *self)
             dn_hex_encode(sqlite3_column_blob(stmt, 3), DN_HASH_BYTES, head);
     }
     sqlite3_finalize(stmt);
+    if (step < 0)
+        return NULL;
     status = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "site", self->info.site,
                        "partner", self->info.partner, "currency", self->info.currency,
                        "events", (json_int_t)events, "pending", (json_int_t)pending,

@@ -885,17 +885,21 @@ int dn_plan_json(sqlite3 *db, const dn_plan_t *plan, json_t **out)
     sqlite3_stmt *stmt;
     int64_t created_ms = -1;
     char *source = NULL;
+    int step = 0;
 
-    if (plan->id > 0 &&
-        dn_db_prepare(db, "SELECT created_ms, source FROM plans WHERE id = ?", &stmt) ==
-            0) {
+    *out = NULL;
+    if (plan->id > 0) {
+        if (dn_db_prepare(db, "SELECT created_ms, source FROM plans WHERE id = ?", &stmt))
+            return DN_EDB;
         sqlite3_bind_int64(stmt, 1, plan->id);
-        if (sqlite3_step(stmt) == SQLITE_ROW) {
+        if ((step = dn_db_row(stmt, "plan")) == 1) {
             created_ms = sqlite3_column_int64(stmt, 0);
             if (sqlite3_column_text(stmt, 1))
                 source = strdup((const char *)sqlite3_column_text(stmt, 1));
         }
         sqlite3_finalize(stmt);
+        if (step < 0)
+            return DN_EDB;
     }
     *out = s_plan_object(plan, created_ms);
     if (*out && source && json_object_set_new(*out, "source", json_string(source))) {
@@ -1101,11 +1105,11 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
                                  &stmt) == 0) {
         sqlite3_bind_int64(stmt, 1, effective_ms);
         sqlite3_bind_int64(stmt, 2, end_ms);
-        if (sqlite3_step(stmt) == SQLITE_ROW) {
+        if (dn_db_row(stmt, "sales under a plan") == 1) {
             n = sqlite3_column_int64(stmt, 0);
             first_ms = sqlite3_column_int64(stmt, 1);
         } else {
-            rc = DN_EDB;
+            rc = DN_EDB; /* count(*) always has its row */
         }
         sqlite3_finalize(stmt);
     } else if (rc == 0) {

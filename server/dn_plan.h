@@ -128,7 +128,8 @@ int dn_plan_at_cached(dn_db_cache_t *cache, int64_t at_ms, dn_plan_t *plan);
 int dn_plan_list(sqlite3 *db, json_t **list);
 
 /*  Sets *out to a new JSON object describing plan (as plan show prints it,
-    with "source" the stored file text when known).  0 or DN_ENOMEM.  */
+    with "source" the stored file text when known).  0, DN_ENOMEM, or DN_EDB (the
+    stored version could not be read).  */
 int dn_plan_json(sqlite3 *db, const dn_plan_t *plan, json_t **out);
 
 #endif
