@@ -22,6 +22,7 @@
 #include "dn_refusal.h"
 #include "dn_registry.h"
 #include "dn_report.h"
+#include "dn_rollup.h"
 #include "dn_time.h"
 #include "dn_valid.h"
 #include "dn_wire.h"
@@ -552,12 +553,12 @@ static int s_sale_void(s_ctx_t *ctx, json_t **result)
     char id[DN_ID_TEXT_SIZE];
     int64_t eid = 0, through = 0;
     dn_ledger_t *ledger = NULL;
-    dn_report_t *report = NULL;
+    dn_rollup_t *report = NULL;
     int rc = dn_ledger_sale_find(ctx->db, s_arg(ctx, "sale"), &eid, id, ctx->why,
                                  sizeof ctx->why);
     if (rc)
         return rc;
-    if (!(ledger = dn_ledger_new(ctx->db)) || !(report = dn_report_new(ctx->db)))
+    if (!(ledger = dn_ledger_new(ctx->db)) || !(report = dn_rollup_new(ctx->db)))
         rc = DN_ENOMEM;
     if (rc == 0)
         rc = dn_db_begin(ctx->db);
@@ -565,9 +566,9 @@ static int s_sale_void(s_ctx_t *ctx, json_t **result)
         rc = dn_ledger_void(ledger, eid, s_arg(ctx, "reason"), ctx->admin, ctx->now_ms,
                             &through, result, ctx->why, sizeof ctx->why);
         if (rc == 0)
-            rc = dn_report_void(report, eid, through, ctx->now_ms);
+            rc = dn_rollup_void(report, eid, through, ctx->now_ms);
         if (rc == 0)
-            rc = dn_report_flush(report);
+            rc = dn_rollup_flush(report);
         if (rc == 0)
             rc = dn_db_commit(ctx->db);
         if (rc) {
@@ -576,7 +577,7 @@ static int s_sale_void(s_ctx_t *ctx, json_t **result)
             *result = NULL;
         }
     }
-    dn_report_destroy(&report);
+    dn_rollup_destroy(&report);
     dn_ledger_destroy(&ledger);
     if (rc == 0)
         dn_log_info("admin %s: sale %s voided (correction %lld, %lld transfers): %s",

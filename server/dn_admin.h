@@ -74,7 +74,7 @@
                                                least 8 hex digits
                                                (dn_ledger_sale_find); the
                                                ledger's reversal and the
-                                               rollups' (dn_report_void)
+                                               rollups' (dn_rollup_void)
                                                in one transaction
       adjust        account amount reason   -> dn_ledger_adjust; account a
                                                partner code or

@@ -20,9 +20,14 @@
 #define DN_META_LARGE_SALE "large_sale" /* soft threshold for one sale, minor units */
 #define DN_CURRENCY_DEFAULT "CNY"
 
+/*  Set by the migration that created the rollups on a database that held
+    events then: dn_rollup_complete rolls those events up and removes it
+    (the schema marks the work; the module above it does it).  */
+#define DN_META_ROLLUP_REBUILD "reports_rebuild"
+
 /*  Opens (DN_DB_CREATE in flags: creates) DIR/central.db and migrates it,
-    completing the migrations that need code (the reports' rebuild,
-    dn_phones_migrate).  Returns 0 and *db (caller closes), or the
+    completing dn_phones_migrate; the rollups' rebuild is the caller's
+    (dn_rollup_complete, after opening: the server runs it).  Returns 0 and *db (caller closes), or the
     dn_db_open error.  */
 int dn_central_open(const char *dir, int flags, sqlite3 **db);
 

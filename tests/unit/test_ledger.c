@@ -122,6 +122,7 @@
 #include "dn_plan.h"
 #include "dn_registry.h"
 #include "dn_report.h"
+#include "dn_rollup.h"
 #include "dn_test_site.h"
 #include "dn_time.h"
 #include "dn_wire.h"
@@ -2294,7 +2295,7 @@ static int s_void(fixture_t *fx, int sale, const char *reason, int64_t now, json
                   char *why, size_t why_size)
 {
     dn_ledger_t *ledger = dn_ledger_new(fx->db);
-    dn_report_t *report = dn_report_new(fx->db);
+    dn_rollup_t *report = dn_rollup_new(fx->db);
     int64_t eid = s_eid(fx->db, fx->ids[sale]), through = 0;
     int rc;
 
@@ -2303,13 +2304,13 @@ static int s_void(fixture_t *fx, int sale, const char *reason, int64_t now, json
     s_exec(fx->db, "BEGIN IMMEDIATE");
     rc = dn_ledger_void(ledger, eid, reason, "hq", now, &through, out, why, why_size);
     if (rc == 0) {
-        assert_int_equal(dn_report_void(report, eid, through, now), 0);
-        assert_int_equal(dn_report_flush(report), 0);
+        assert_int_equal(dn_rollup_void(report, eid, through, now), 0);
+        assert_int_equal(dn_rollup_flush(report), 0);
         s_exec(fx->db, "COMMIT");
     } else {
         s_exec(fx->db, "ROLLBACK");
     }
-    dn_report_destroy(&report);
+    dn_rollup_destroy(&report);
     dn_ledger_destroy(&ledger);
     dn_ingest_forget(fx->ingest);
     return rc;
@@ -2922,7 +2923,7 @@ static void test_rebuild_with_void(void **state)
     assert_non_null(cats);
 
     s_exec(fx->db, "BEGIN IMMEDIATE");
-    assert_int_equal(dn_report_rebuild(fx->db), 0);
+    assert_int_equal(dn_rollup_rebuild(fx->db), 0);
     s_exec(fx->db, "COMMIT");
 
     assert_int_equal(sqlite3_prepare_v2(fx->db, dump, -1, &stmt, NULL), SQLITE_OK);

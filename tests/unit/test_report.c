@@ -87,6 +87,7 @@
 #include "dn_plan.h"
 #include "dn_registry.h"
 #include "dn_report.h"
+#include "dn_rollup.h"
 #include "dn_test_site.h"
 #include "dn_time.h"
 #include "dn_wire.h"
@@ -1086,6 +1087,7 @@ static void test_rebuild(void **state)
     assert_int_equal(sqlite3_close(fx->db), SQLITE_OK);
     fx->db = NULL;
     assert_int_equal(dn_central_open(fx->dir, 0, &fx->db), 0);
+    assert_int_equal(dn_rollup_complete(fx->db), 0); /* as the server does */
     fx->ingest = dn_ingest_new(fx->db);
     assert_non_null(fx->ingest);
 
