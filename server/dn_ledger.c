@@ -12,6 +12,7 @@
     very same posting code fills them.
 */
 #include "dn_ledger.h"
+#include "dn_account.h"
 #include "dn_array.h"
 #include "dn_crypto.h"
 #include "dn_db.h"
@@ -33,7 +34,6 @@
 #include <string.h>
 
 #define DN_LEDGER_MAX_WALK 1000 /* upline steps before a tree is called broken */
-#define DN_ACCOUNT_NAME_SIZE (8 + DN_PHONE_SIZE + DN_MAX_CODE_LEN)
 
 /*  One transfer to post.  Zero ids mean NULL.  */
 typedef struct {
@@ -479,7 +479,7 @@ static int s_partner_account(dn_ledger_t *self, s_node_t *node, int64_t *id)
     char name[DN_ACCOUNT_NAME_SIZE];
     int rc = 0;
     if (!node->account) {
-        snprintf(name, sizeof name, "partner:%s", node->p.code);
+        snprintf(name, sizeof name, DN_ACCOUNT_PARTNER "%s", node->p.code);
         rc = s_account(self, name, "partner", node->p.id, NULL, &node->account);
     }
     *id = node->account;
@@ -1019,7 +1019,7 @@ static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev
     first = first_eid == eid;
 
     if (ref_phone[0]) {
-        snprintf(name, sizeof name, "member:%s", ref_phone);
+        snprintf(name, sizeof name, DN_ACCOUNT_MEMBER "%s", ref_phone);
         rc = s_account(self, name, "member", 0, ref_phone, &account);
     } else {
         s_node_t *partner;
@@ -1258,6 +1258,11 @@ static int s_post_refund(dn_ledger_t *self, int64_t eid, const Dealernet__Event 
             back = left; /* the completing refund: exactly what is left */
         else if (o->bonus)
             continue; /* the first-purchase bonus goes back only with the whole sale */
+        /* Not dn_money_split: each transfer gives back its own fraction
+           (refund / sale) of what it paid, rounded on its own, capped at
+           what it has left, and the completing refund squares every one up
+           exactly; there is no one amount to share out, and a split on the
+           running sum would change posted clawbacks that verify replays.  */
         else if (dn_money_muldiv(o->amount, ev->refund->amount, total, &back))
             rc = DN_EDB;
         if (rc || back <= 0)
@@ -1327,12 +1332,12 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
         dn_registry_partner_t found;
         if (dn_registry_partner_get(db, partner, &found) != 0)
             return s_why(DN_ENOENT, why, why_size, "partner %s does not exist", partner);
-        snprintf(name, sizeof name, "partner:%s", found.code);
+        snprintf(name, sizeof name, DN_ACCOUNT_PARTNER "%s", found.code);
     } else {
         /* typed any way at HQ: canonical with the network's country */
         if ((rc = dn_phones_canonical(db, phone, norm, why, why_size)) != 0)
             return rc;
-        snprintf(name, sizeof name, "member:%s", norm);
+        snprintf(name, sizeof name, DN_ACCOUNT_MEMBER "%s", norm);
     }
     rc = dn_ledger_currency(db, currency, &exponent);
     if (rc && rc != DN_ENOENT)
@@ -1950,7 +1955,7 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
 {
     char name[DN_ACCOUNT_NAME_SIZE], phone[DN_PHONE_SIZE] = "", currency[4] = "";
     char text[DN_MONEY_TEXT_SIZE], left[DN_MONEY_TEXT_SIZE], when[DN_TIME_TEXT_SIZE];
-    int member = account && strncmp(account, "member:", 7) == 0;
+    int member = account && strncmp(account, DN_ACCOUNT_MEMBER, DN_ACCOUNT_PREFIX_LEN(DN_ACCOUNT_MEMBER)) == 0;
     dn_registry_partner_t partner;
     dn_ledger_t *self;
     s_correction_t c;
@@ -1997,7 +2002,7 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
             return s_why(DN_ENOENT, why, why_size, "no member with phone %s", phone);
         if (step != SQLITE_ROW)
             return DN_EDB;
-        snprintf(name, sizeof name, "member:%s", phone);
+        snprintf(name, sizeof name, DN_ACCOUNT_MEMBER "%s", phone);
     } else {
         rc = dn_registry_partner_get(db, account ? account : "", &partner);
         if (rc == DN_ENOENT)
@@ -2010,7 +2015,7 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
                          "partner %s is of kind hq, which never earns: it has no "
                          "commission account to adjust",
                          partner.code);
-        snprintf(name, sizeof name, "partner:%s", partner.code);
+        snprintf(name, sizeof name, DN_ACCOUNT_PARTNER "%s", partner.code);
     }
 
     if (!(self = dn_ledger_new(db)))

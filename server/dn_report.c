@@ -5,6 +5,7 @@
     JSON array of flat objects.
 */
 #include "dn_report.h"
+#include "dn_account.h"
 #include "dn_array.h"
 #include "dn_db.h"
 #include "dn_error.h"
@@ -563,7 +564,7 @@ typedef struct {
 
 static int s_tree_node(s_tree_t *t, const char *phone, int depth)
 {
-    char indented[2 * DN_REPORT_MAX_DEPTH + DN_PHONE_SIZE], account[8 + DN_PHONE_SIZE];
+    char indented[2 * DN_REPORT_MAX_DEPTH + DN_PHONE_SIZE], account[DN_ACCOUNT_NAME_SIZE];
     char(*kids)[DN_PHONE_SIZE] = NULL;
     size_t n_kids = 0, cap = 0;
     int64_t purchases = 0, total = 0, generated = 0;
@@ -609,7 +610,7 @@ static int s_tree_node(s_tree_t *t, const char *phone, int depth)
         return DN_EDB;
     }
     snprintf(indented, sizeof indented, "%*s%s", 2 * depth, "", phone);
-    snprintf(account, sizeof account, "member:%s", phone);
+    snprintf(account, sizeof account, DN_ACCOUNT_MEMBER "%s", phone);
     row = json_pack(
         "{s:s, s:s, s:o, s:i, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o}", "tree",
         indented, "phone", phone, "name", s_text(t->member, 0), "depth", depth,
@@ -641,7 +642,7 @@ static int s_tree(sqlite3 *db, const char *phone, const char *currency, json_t *
     }
     if (dn_db_prepare(db,
                       "WITH " S_REWARDS_CTE " SELECT name, amount FROM by_name "
-                      "WHERE name LIKE 'member:%'",
+                      "WHERE name LIKE '" DN_ACCOUNT_MEMBER "%'",
                       &stmt) ||
         dn_db_prepare(
             db,

@@ -321,29 +321,28 @@ typedef struct {
     int64_t take;                   /* what this refund takes from it */
 } s_category_t;
 
-/*  Adds to take[i] the share of amount in proportion to weight[i], rounded
-    half-even on the running sum so that the shares add up to amount
+/*  Adds to take[i] the share of amount in proportion to the weights
+    (want, or remaining), by dn_money_split: the shares add up to amount
     exactly and none exceeds its weight (amount <= the sum of weights).  */
 static int s_split(s_category_t *cats, size_t n, int64_t amount, int use_want)
 {
-    int64_t sum = 0, cum = 0, before = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += use_want ? cats[i].want : cats[i].remaining;
+    int64_t *weights, *shares;
+    int rc = 0;
     if (amount <= 0)
         return 0;
-    if (sum <= 0) { /* nothing left to weigh by (inconsistent data): the first */
-        cats[0].take += amount;
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int64_t upto;
-        cum += use_want ? cats[i].want : cats[i].remaining;
-        if (dn_money_muldiv(amount, cum, sum, &upto))
-            return DN_EDB;
-        cats[i].take += upto - before;
-        before = upto;
-    }
-    return 0;
+    weights = calloc(2 * n, sizeof *weights);
+    if (!weights)
+        return DN_ENOMEM;
+    shares = weights + n;
+    for (size_t i = 0; i < n; i++)
+        weights[i] = use_want ? cats[i].want : cats[i].remaining;
+    /* the weights are bounded amounts of one sale: a refusal is damage */
+    if (dn_money_split(amount, weights, n, shares))
+        rc = DN_EDB;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        cats[i].take += shares[i];
+    free(weights);
+    return rc;
 }
 
 static int s_category_cmp(const void *a, const void *b)
