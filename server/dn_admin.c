@@ -21,6 +21,7 @@
 #include "dn_plan.h"
 #include "dn_refusal.h"
 #include "dn_registry.h"
+#include "dn_tree.h"
 #include "dn_report.h"
 #include "dn_rollup.h"
 #include "dn_time.h"
@@ -134,7 +135,7 @@ static int s_partner_move(s_ctx_t *ctx, json_t **result)
     int rc = s_date_arg(ctx, "effective", 0, ctx->now_ms, &effective_ms);
     if (rc)
         return rc;
-    rc = dn_registry_partner_move(ctx->db, code, parent, effective_ms, ctx->why,
+    rc = dn_tree_move(ctx->db, code, parent, effective_ms, ctx->why,
                                   sizeof ctx->why);
     if (rc)
         return rc;
@@ -143,7 +144,7 @@ static int s_partner_move(s_ctx_t *ctx, json_t **result)
                 when);
     /* the parent in force just before the move */
     if (dn_registry_partner_get(ctx->db, code, &partner) ||
-        dn_registry_parent_at(ctx->db, partner.id, effective_ms - 1, &before_id) ||
+        dn_tree_parent_at(ctx->db, partner.id, effective_ms - 1, &before_id) ||
         (before_id && dn_registry_partner_by_id(ctx->db, before_id, &before)))
         return DN_EDB;
     *result = json_pack(
@@ -158,7 +159,7 @@ static int s_partner_tree(s_ctx_t *ctx, json_t **result)
     int rc = s_date_arg(ctx, "at", 1, ctx->now_ms, &at_ms);
     if (rc)
         return rc;
-    return dn_registry_partner_tree(ctx->db, s_arg(ctx, "code"), at_ms, result, ctx->why,
+    return dn_tree_view(ctx->db, s_arg(ctx, "code"), at_ms, result, ctx->why,
                                     sizeof ctx->why);
 }
 
@@ -166,9 +167,9 @@ static int s_partner_status(s_ctx_t *ctx, json_t **result, int suspend)
 {
     const char *code = s_arg(ctx, "code");
     char when[DN_TIME_TEXT_SIZE];
-    int rc = suspend ? dn_registry_partner_suspend(ctx->db, code, ctx->now_ms, ctx->why,
+    int rc = suspend ? dn_tree_suspend(ctx->db, code, ctx->now_ms, ctx->why,
                                                    sizeof ctx->why)
-                     : dn_registry_partner_resume(ctx->db, code, ctx->now_ms, ctx->why,
+                     : dn_tree_resume(ctx->db, code, ctx->now_ms, ctx->why,
                                                   sizeof ctx->why);
     if (rc)
         return rc;

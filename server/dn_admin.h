@@ -31,7 +31,7 @@
                                                 "effective" (ISO-8601)}
                                                (effective: that day's
                                                midnight; default now)
-      partner.tree  code? at?               -> dn_registry_partner_tree at
+      partner.tree  code? at?               -> dn_tree_view at
                                                the end of day `at` (default
                                                now)
       partner.suspend code                  -> {"partner", "status":

@@ -18,7 +18,7 @@
     to the seller and to every partner above it as the tree stood at the
     sale's time, in the sale's month; every refund subtracts from the same
     partners (the sale's upline at the sale's time) in the refund's own
-    month.  Moves never change the past (dn_registry_partner_move refuses a
+    month.  Moves never change the past (dn_tree_move refuses a
     move that would re-parent a stored sale), so what was added at ingest
     stays what a walk of the effective-dated tree would give.  Refunds are
     also split over the sale's categories at ingest (a refund by amount

@@ -121,6 +121,7 @@
 #include "dn_log.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
+#include "dn_tree.h"
 #include "dn_report.h"
 #include "dn_rollup.h"
 #include "dn_test_site.h"
@@ -286,7 +287,7 @@ static void s_move(sqlite3 *db, const char *code, const char *parent,
                    int64_t effective_ms)
 {
     char why[256] = "";
-    int rc = dn_registry_partner_move(db, code, parent, effective_ms, why, sizeof why);
+    int rc = dn_tree_move(db, code, parent, effective_ms, why, sizeof why);
     if (rc)
         print_error("partner move %s: %s\n", code, why);
     assert_int_equal(rc, 0);
@@ -296,8 +297,8 @@ static void s_move(sqlite3 *db, const char *code, const char *parent,
 static void s_suspend(sqlite3 *db, const char *code, int suspend, int64_t now)
 {
     char why[256] = "";
-    int rc = suspend ? dn_registry_partner_suspend(db, code, now, why, sizeof why)
-                     : dn_registry_partner_resume(db, code, now, why, sizeof why);
+    int rc = suspend ? dn_tree_suspend(db, code, now, why, sizeof why)
+                     : dn_tree_resume(db, code, now, why, sizeof why);
     if (rc)
         print_error("partner %s %s: %s\n", suspend ? "suspend" : "resume", code, why);
     assert_int_equal(rc, 0);

@@ -31,6 +31,7 @@
 #include "dn_error.h"
 #include "dn_log.h"
 #include "dn_registry.h"
+#include "dn_tree.h"
 
 #define DAY   86400000LL
 #define HOUR  3600000LL
@@ -108,14 +109,14 @@ static void s_tree(sqlite3 *db)
 static int64_t s_parent(sqlite3 *db, int64_t id, int64_t at_ms)
 {
     int64_t parent = -1;
-    assert_int_equal(dn_registry_parent_at(db, id, at_ms, &parent), 0);
+    assert_int_equal(dn_tree_parent_at(db, id, at_ms, &parent), 0);
     return parent;
 }
 
 static int s_active(sqlite3 *db, int64_t id, int64_t at_ms)
 {
     int active = -1;
-    assert_int_equal(dn_registry_active_at(db, id, at_ms, &active), 0);
+    assert_int_equal(dn_tree_active_at(db, id, at_ms, &active), 0);
     return active;
 }
 
@@ -123,7 +124,7 @@ static void s_move(sqlite3 *db, const char *code, const char *parent, int64_t at
                    int expected_rc, const char *expected_why)
 {
     char why[256] = "";
-    assert_int_equal(dn_registry_partner_move(db, code, parent, at_ms, why, sizeof why),
+    assert_int_equal(dn_tree_move(db, code, parent, at_ms, why, sizeof why),
                      expected_rc);
     if (expected_why)
         assert_string_equal(why, expected_why);
@@ -174,7 +175,7 @@ static void s_expect_tree(sqlite3 *db, const char *root, int64_t at_ms,
 {
     char why[256] = "", *text, *expected = s_expected(rows, n);
     json_t *list = NULL;
-    assert_int_equal(dn_registry_partner_tree(db, root, at_ms, &list, why, sizeof why),
+    assert_int_equal(dn_tree_view(db, root, at_ms, &list, why, sizeof why),
                      0);
     text = json_dumps(list, JSON_COMPACT);
     assert_non_null(text);
@@ -285,7 +286,7 @@ static void test_parent_at_boundaries(void **state)
         char why[256] = "";
         assert_non_null(cache);
         assert_int_equal(
-            dn_registry_partner_suspend(fx->db, "DE1", JAN20, why, sizeof why), 0);
+            dn_tree_suspend(fx->db, "DE1", JAN20, why, sizeof why), 0);
         for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
             assert_int_equal(s_parent(fx->db, DE1, want[i].at), want[i].parent);
             assert_int_equal(s_active(fx->db, DE1, want[i].at), want[i].active);
@@ -394,52 +395,52 @@ static void test_suspend_resume(void **state)
     assert_int_equal(s_active(fx->db, DI1, 0), 1);
     assert_int_equal(s_active(fx->db, DI1, JAN10), 1);
 
-    assert_int_equal(dn_registry_partner_suspend(fx->db, "DI1", JAN10, why, sizeof why),
+    assert_int_equal(dn_tree_suspend(fx->db, "DI1", JAN10, why, sizeof why),
                      0);
     assert_int_equal(s_active(fx->db, DI1, JAN10 - 1), 1);
     assert_int_equal(s_active(fx->db, DI1, JAN10), 0);
     assert_int_equal(s_active(fx->db, DI1, JAN10 + 1), 0);
     assert_int_equal(s_active(fx->db, DE1, JAN10), 1); /* its downline is not suspended */
-    assert_int_equal(dn_registry_partner_suspend(fx->db, "DI1", JAN15, why, sizeof why),
+    assert_int_equal(dn_tree_suspend(fx->db, "DI1", JAN15, why, sizeof why),
                      DN_EEXIST);
     assert_string_equal(why, "partner DI1 is already suspended (since "
                              "2026-01-10T00:00:00.000Z)");
 
-    assert_int_equal(dn_registry_partner_resume(fx->db, "DI1", JAN20, why, sizeof why),
+    assert_int_equal(dn_tree_resume(fx->db, "DI1", JAN20, why, sizeof why),
                      0);
     assert_int_equal(s_active(fx->db, DI1, JAN20 - 1), 0);
     assert_int_equal(s_active(fx->db, DI1, JAN20), 1);
     assert_int_equal(s_active(fx->db, DI1, JAN10 + 1), 0); /* history stays */
-    assert_int_equal(dn_registry_partner_resume(fx->db, "DI1", FEB1, why, sizeof why),
+    assert_int_equal(dn_tree_resume(fx->db, "DI1", FEB1, why, sizeof why),
                      DN_EEXIST);
     assert_string_equal(why, "partner DI1 is not suspended (active since "
                              "2026-01-20T00:00:00.000Z)");
-    assert_int_equal(dn_registry_partner_resume(fx->db, "R2", FEB1, why, sizeof why),
+    assert_int_equal(dn_tree_resume(fx->db, "R2", FEB1, why, sizeof why),
                      DN_EEXIST);
     assert_string_equal(why, "partner R2 is not suspended");
     /* a change at (or before) the last one's time */
-    assert_int_equal(dn_registry_partner_suspend(fx->db, "DI1", JAN20, why, sizeof why),
+    assert_int_equal(dn_tree_suspend(fx->db, "DI1", JAN20, why, sizeof why),
                      DN_EAGAIN);
     assert_string_equal(why,
                         "partner DI1 changed status at 2026-01-20T00:00:00.000Z, not "
                         "before now: try again later");
-    assert_int_equal(dn_registry_partner_suspend(fx->db, "NOPE", FEB1, why, sizeof why),
+    assert_int_equal(dn_tree_suspend(fx->db, "NOPE", FEB1, why, sizeof why),
                      DN_ENOENT);
     assert_string_equal(why, "partner NOPE does not exist");
 
     /* a sale of its downline recorded after "now" (a clock ahead) */
     s_sale(fx->db, 1, "RS1", FEB10);
-    assert_int_equal(dn_registry_partner_suspend(fx->db, "DE1", FEB1, why, sizeof why),
+    assert_int_equal(dn_tree_suspend(fx->db, "DE1", FEB1, why, sizeof why),
                      DN_EPERM);
     assert_string_equal(why,
                         "a sale of RS1 recorded at 2026-02-10T00:00:00.000Z (a clock "
                         "ahead?) is already posted with DE1 active; changing that from "
                         "now would change its commissions: try again after that time");
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partner_status"), 2);
-    assert_int_equal(dn_registry_partner_suspend(fx->db, "DE2", FEB1, why, sizeof why),
+    assert_int_equal(dn_tree_suspend(fx->db, "DE2", FEB1, why, sizeof why),
                      0);
     assert_int_equal(
-        dn_registry_partner_suspend(fx->db, "DE1", FEB10 + 1, why, sizeof why), 0);
+        dn_tree_suspend(fx->db, "DE1", FEB10 + 1, why, sizeof why), 0);
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partner_status"), 4);
 }
 
@@ -455,7 +456,7 @@ static void test_tree_at_dates(void **state)
     assert_int_equal(dn_registry_partner_add(fx->db, "ALONE", "Alone", "dealer", NULL,
                                              JAN1, why, sizeof why),
                      0);
-    assert_int_equal(dn_registry_partner_suspend(fx->db, "DE2", JAN5, why, sizeof why),
+    assert_int_equal(dn_tree_suspend(fx->db, "DE2", JAN5, why, sizeof why),
                      0);
     s_move(fx->db, "DE1", "DI2", JAN15, 0, NULL);
 
@@ -491,7 +492,7 @@ static void test_tree_at_dates(void **state)
     }
     /* the first row, spelled out once */
     assert_int_equal(
-        dn_registry_partner_tree(fx->db, "RS1", JAN15, &list, why, sizeof why), 0);
+        dn_tree_view(fx->db, "RS1", JAN15, &list, why, sizeof why), 0);
     {
         char *text = json_dumps(list, JSON_COMPACT);
         assert_string_equal(text,
@@ -503,12 +504,12 @@ static void test_tree_at_dates(void **state)
     json_decref(list);
 
     assert_int_equal(
-        dn_registry_partner_tree(fx->db, "NOPE", JAN15, &list, why, sizeof why),
+        dn_tree_view(fx->db, "NOPE", JAN15, &list, why, sizeof why),
         DN_ENOENT);
     assert_null(list);
     assert_string_equal(why, "partner NOPE does not exist");
     assert_int_equal(
-        dn_registry_partner_tree(fx->db, "1x", JAN15, &list, why, sizeof why), DN_EINVAL);
+        dn_tree_view(fx->db, "1x", JAN15, &list, why, sizeof why), DN_EINVAL);
     assert_string_equal(why, "partner code '1x' is not a code");
 }
 
@@ -517,7 +518,7 @@ static void test_tree_empty(void **state)
     fixture_t *fx = *state;
     char why[256] = "", *text;
     json_t *list = NULL;
-    assert_int_equal(dn_registry_partner_tree(fx->db, NULL, JAN1, &list, why, sizeof why),
+    assert_int_equal(dn_tree_view(fx->db, NULL, JAN1, &list, why, sizeof why),
                      0);
     text = json_dumps(list, JSON_COMPACT);
     assert_string_equal(text, "[]");
