@@ -21,6 +21,7 @@
 #include "dn_money.h"
 #include "dn_phones.h"
 #include "dn_registry.h"
+#include "dn_tree.h"
 #include "dn_time.h"
 #include "dn_valid.h"
 #include "dn_wire.h"
@@ -30,22 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DN_ROLLUP_MAX_WALK   1000   /* upline steps before a tree is called broken */
 #define DN_ROLLUP_REPLAY_RUN 500    /* events replayed between flushes */
 
 /* -- the keeper ------------------------------------------------------------------ */
-
-typedef struct {
-    int64_t effective_ms;
-    int64_t parent; /* 0: none */
-} s_link_t;
-
-/*  A partner's links, loaded once.  */
-typedef struct {
-    int loaded;
-    s_link_t *links;
-    size_t n_links;
-} s_node_t;
 
 /*  One pending team volume move.  partner 0 marks a free slot.  */
 typedef struct {
@@ -58,10 +46,11 @@ typedef struct {
 struct _dn_rollup_t {
     sqlite3 *db;
     dn_db_cache_t *cache;
-    dn_slots_t nodes; /* s_node_t by partner id; a node never moves */
+    dn_tree_t *tree; /* the partners and their history (dn_tree) */
     s_move_t *moves; /* open addressing, power-of-two capacity */
     size_t n_moves, cap_moves;
-    int64_t walk[DN_ROLLUP_MAX_WALK + 1]; /* the upline being walked */
+    int64_t walk[DN_TREE_MAX_WALK + 1]; /* the upline being walked */
+    size_t n_walk;
 };
 
 dn_rollup_t *dn_rollup_new(sqlite3 *db)
@@ -71,19 +60,15 @@ dn_rollup_t *dn_rollup_new(sqlite3 *db)
         return NULL;
     self->db = db;
     self->cache = dn_db_cache_new(db);
-    if (!self->cache)
+    self->tree = dn_tree_new(db);
+    if (!self->cache || !self->tree)
         dn_rollup_destroy(&self);
     return self;
 }
 
-static void s_node_drop(void *node)
-{
-    free(((s_node_t *)node)->links);
-}
-
 void dn_rollup_forget(dn_rollup_t *self)
 {
-    dn_slots_clear(&self->nodes, s_node_drop);
+    dn_tree_forget(self->tree);
     if (self->moves)
         memset(self->moves, 0, self->cap_moves * sizeof *self->moves);
     self->n_moves = 0;
@@ -95,49 +80,18 @@ void dn_rollup_destroy(dn_rollup_t **self_p)
         dn_rollup_forget(*self_p);
         free((*self_p)->moves);
         dn_db_cache_destroy(&(*self_p)->cache);
+        dn_tree_destroy(&(*self_p)->tree);
         free(*self_p);
         *self_p = NULL;
     }
 }
 
-/*  The links of partner id, from the cache or the database.  The node
-    stays where it is until dn_rollup_forget.  */
-static int s_node(dn_rollup_t *self, int64_t id, s_node_t **node)
+/*  dn_tree_walk's visit for s_upline (the walk's bound keeps it within
+    self->walk).  */
+static int s_walked(void *arg, dn_tree_node_t *node)
 {
-    sqlite3_stmt *stmt;
-    size_t cap = 0;
-    s_node_t *n;
-    int step;
-
-    if (id <= 0)
-        return DN_ENOENT;
-    if (!(n = *node = dn_slots_get(&self->nodes, id, sizeof *n)))
-        return DN_ENOMEM;
-    if (n->loaded)
-        return 0;
-    if (dn_db_cached(self->cache,
-                     "SELECT effective_ms, coalesce(parent_id, 0) FROM partner_links "
-                     "WHERE partner_id = ? ORDER BY effective_ms",
-                     &stmt))
-        return DN_EDB;
-    sqlite3_bind_int64(stmt, 1, id);
-    n->n_links = 0; /* what a load that failed half-way left */
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        s_link_t *bigger = dn_array_grow(n->links, &cap, n->n_links, sizeof *bigger, 4);
-        if (!bigger) {
-            sqlite3_reset(stmt);
-            return DN_ENOMEM;
-        }
-        n->links = bigger;
-        n->links[n->n_links].effective_ms = sqlite3_column_int64(stmt, 0);
-        n->links[n->n_links++].parent = sqlite3_column_int64(stmt, 1);
-    }
-    if (step != SQLITE_DONE) { /* a history cut short is a wrong one */
-        sqlite3_reset(stmt);
-        return DN_EDB;
-    }
-    sqlite3_reset(stmt);
-    n->loaded = 1;
+    dn_rollup_t *self = arg;
+    self->walk[self->n_walk++] = node->p.id;
     return 0;
 }
 
@@ -146,29 +100,15 @@ static int s_node(dn_rollup_t *self, int64_t id, s_node_t **node)
 static int s_upline(dn_rollup_t *self, const char *code, int64_t at_ms, int64_t known_ms,
                     size_t *n)
 {
-    dn_registry_partner_t p;
-    int64_t id;
-    int rc = dn_registry_partner_get_cached(self->cache, code, &p);
+    dn_tree_node_t *seller;
+    int rc = dn_tree_node_by_code(self->tree, code, known_ms, &seller);
 
-    *n = 0;
-    if (rc == DN_ENOENT || (rc == 0 && p.created_ms > known_ms))
+    *n = self->n_walk = 0;
+    if (rc == DN_ENOENT)
         return 0;
-    if (rc)
-        return rc;
-    for (id = p.id; id;) {
-        s_node_t *node;
-        int64_t parent = 0;
-        if (*n > DN_ROLLUP_MAX_WALK)
-            return DN_EDB; /* a cycle: the registry refuses them, so the file is damaged
-                            */
-        self->walk[(*n)++] = id;
-        if ((rc = s_node(self, id, &node)) != 0)
-            return rc;
-        for (size_t i = 0; i < node->n_links && node->links[i].effective_ms <= at_ms; i++)
-            parent = node->links[i].parent;
-        id = parent;
-    }
-    return 0;
+    if (rc == 0 && (rc = dn_tree_walk(self->tree, seller->p.id, at_ms, s_walked, self)) == 0)
+        *n = self->n_walk;
+    return rc;
 }
 
 static size_t s_move_hash(int64_t partner, const char *period, const char *currency)

@@ -1,4 +1,8 @@
 /*  dn_tree -- the partner tree over time (see dn_tree.h).
+
+    One walk up the tree (s_walk), three sources of parents: the cached
+    nodes (dn_tree_walk), a statement per step on the caller's cache
+    (dn_tree_within_cached), a plain query per step (the move guard).
 */
 #include "dn_tree.h"
 #include "dn_array.h"
@@ -52,6 +56,26 @@ static void s_copy_code(char dest[DN_MAX_CODE_LEN + 1], const unsigned char *tex
     snprintf(dest, DN_MAX_CODE_LEN + 1, "%s", text ? (const char *)text : "");
 }
 
+/* -- the one walk ------------------------------------------------------------ */
+
+/*  One step of a walk: visits id and sets *parent (0: the top).  Returns 0
+    to go on, 1 to stop, or a negative DN_E* code.  */
+typedef int (*s_step_fn)(void *ctx, int64_t id, int64_t at_ms, int64_t *parent);
+
+/*  Walks up from id at at_ms through step.  0, step's error, or DN_EDB
+    after DN_TREE_MAX_WALK steps.  */
+static int s_walk(int64_t id, int64_t at_ms, s_step_fn step, void *ctx)
+{
+    for (int steps = 0; id; steps++) {
+        int rc;
+        if (steps > DN_TREE_MAX_WALK)
+            return DN_EDB; /* a cycle: the registry refuses them, so the file is damaged */
+        if ((rc = step(ctx, id, at_ms, &id)) != 0)
+            return rc < 0 ? rc : 0;
+    }
+    return 0;
+}
+
 /* -- the tree at a date ------------------------------------------------------ */
 
 /*  Runs an effective-dated lookup (parameters: partner id, time) and sets
@@ -96,8 +120,6 @@ int dn_tree_active_at(sqlite3 *db, int64_t partner_id, int64_t at_ms, int *activ
 }
 
 /* -- moves, suspensions, the tree at a date -------------------------------- */
-
-#define DN_TREE_MAX_WALK 4096 /* steps up the tree before calling it a cycle */
 
 /*  Runs a one-row lookup with two integer parameters; column 0 into *out.
     Returns 1 (found), 0 (no row) or DN_EDB.  */
@@ -171,47 +193,65 @@ static int s_posted_sale(sqlite3 *db, int64_t partner_id, int64_t from_ms,
     return rc;
 }
 
+typedef struct {
+    sqlite3 *db;
+    int64_t target; /* the partner looked for */
+    int *found;
+} s_find_t;
+
+/*  s_walk's step for the move guard: a query per step.  */
+static int s_find_step(void *ctx, int64_t id, int64_t at_ms, int64_t *parent)
+{
+    s_find_t *f = ctx;
+    if (id == f->target) {
+        *f->found = 1;
+        return 1;
+    }
+    return dn_tree_parent_at(f->db, id, at_ms, parent) ? DN_EDB : 0;
+}
+
 /*  Sets *cycle to 1 if partner_id is new_parent or above it at at_ms (so
     that making new_parent its parent would close a loop).  0 or DN_EDB.  */
 static int s_above(sqlite3 *db, int64_t partner_id, int64_t new_parent, int64_t at_ms,
                    int *cycle)
 {
-    int64_t cur = new_parent;
+    s_find_t f = {db, partner_id, cycle};
     *cycle = 0;
-    for (int steps = 0; cur; steps++) {
-        if (cur == partner_id) {
-            *cycle = 1;
-            return 0;
-        }
-        if (steps > DN_TREE_MAX_WALK || dn_tree_parent_at(db, cur, at_ms, &cur))
-            return DN_EDB;
+    return s_walk(new_parent, at_ms, s_find_step, &f);
+}
+
+typedef struct {
+    dn_db_cache_t *cache;
+    int64_t root;
+    int *within;
+} s_within_t;
+
+/*  s_walk's step for dn_tree_within_cached: a cached statement per step.  */
+static int s_within_step(void *ctx, int64_t id, int64_t at_ms, int64_t *parent)
+{
+    s_within_t *w = ctx;
+    sqlite3_stmt *stmt;
+    int rc;
+    if (id == w->root) {
+        *w->within = 1;
+        return 1;
     }
-    return 0;
+    if (dn_db_cached(w->cache, s_parent_at_sql, &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, id);
+    sqlite3_bind_int64(stmt, 2, at_ms);
+    rc = sqlite3_step(stmt);
+    *parent = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0; /* NULL: the top */
+    sqlite3_reset(stmt);
+    return rc != SQLITE_ROW && rc != SQLITE_DONE ? DN_EDB : 0;
 }
 
 int dn_tree_within_cached(dn_db_cache_t *cache, int64_t partner_id, int64_t root_id,
-                              int64_t at_ms, int *within)
+                          int64_t at_ms, int *within)
 {
-    int64_t cur = partner_id;
+    s_within_t w = {cache, root_id, within};
     *within = 0;
-    for (int steps = 0; cur; steps++) {
-        sqlite3_stmt *stmt;
-        int rc;
-        if (cur == root_id) {
-            *within = 1;
-            return 0;
-        }
-        if (steps > DN_TREE_MAX_WALK || dn_db_cached(cache, s_parent_at_sql, &stmt))
-            return DN_EDB;
-        sqlite3_bind_int64(stmt, 1, cur);
-        sqlite3_bind_int64(stmt, 2, at_ms);
-        rc = sqlite3_step(stmt);
-        cur = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0; /* NULL: the top */
-        sqlite3_reset(stmt);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            return DN_EDB;
-    }
-    return 0;
+    return s_walk(partner_id, at_ms, s_within_step, &w);
 }
 
 /*  Checks that partner_id under new_parent from effective_ms makes no
@@ -628,4 +668,152 @@ int dn_tree_view(sqlite3 *db, const char *root, int64_t at_ms, json_t **list,
                       rc == DN_ENOMEM ? "out of memory" : "database error");
     }
     return 0;
+}
+
+/* -- the cached tree ----------------------------------------------------------- */
+
+struct _dn_tree_t {
+    sqlite3 *db;
+    dn_db_cache_t *cache;
+    dn_slots_t nodes; /* dn_tree_node_t by partner id; a node never moves */
+};
+
+dn_tree_t *dn_tree_new(sqlite3 *db)
+{
+    dn_tree_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->db = db;
+    self->cache = dn_db_cache_new(db);
+    if (!self->cache)
+        dn_tree_destroy(&self);
+    return self;
+}
+
+static void s_node_drop(void *node)
+{
+    free(((dn_tree_node_t *)node)->links);
+    free(((dn_tree_node_t *)node)->status);
+}
+
+void dn_tree_forget(dn_tree_t *self)
+{
+    dn_slots_clear(&self->nodes, s_node_drop);
+}
+
+void dn_tree_destroy(dn_tree_t **self_p)
+{
+    if (self_p && *self_p) {
+        dn_tree_forget(*self_p);
+        dn_db_cache_destroy(&(*self_p)->cache);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+/*  Loads rows of (effective_ms, value) for a partner into *steps.  */
+static int s_load_steps(dn_tree_t *self, const char *sql, int64_t id, dn_tree_step_t **steps,
+                        size_t *n)
+{
+    sqlite3_stmt *stmt;
+    size_t cap = 0;
+    int step;
+    free(*steps); /* what a load that failed half-way left */
+    *steps = NULL;
+    *n = 0;
+    if (dn_db_cached(self->cache, sql, &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, id);
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        dn_tree_step_t *bigger = dn_array_grow(*steps, &cap, *n, sizeof *bigger, 4);
+        if (!bigger) {
+            sqlite3_reset(stmt);
+            return DN_ENOMEM;
+        }
+        *steps = bigger;
+        (*steps)[*n].effective_ms = sqlite3_column_int64(stmt, 0);
+        (*steps)[(*n)++].value = sqlite3_column_int64(stmt, 1);
+    }
+    sqlite3_reset(stmt);
+    return step == SQLITE_DONE ? 0 : DN_EDB; /* a history cut short is a wrong one */
+}
+
+/*  The value in force at at_ms (steps sorted by effective_ms), or dflt.  */
+static int64_t s_step_at(const dn_tree_step_t *steps, size_t n, int64_t at_ms, int64_t dflt)
+{
+    int64_t value = dflt;
+    for (size_t i = 0; i < n && steps[i].effective_ms <= at_ms; i++)
+        value = steps[i].value;
+    return value;
+}
+
+int64_t dn_tree_node_parent_at(const dn_tree_node_t *node, int64_t at_ms)
+{
+    return s_step_at(node->links, node->n_links, at_ms, 0);
+}
+
+int dn_tree_node_active_at(const dn_tree_node_t *node, int64_t at_ms)
+{
+    return (int)s_step_at(node->status, node->n_status, at_ms, 1);
+}
+
+int dn_tree_node(dn_tree_t *self, int64_t id, dn_tree_node_t **node)
+{
+    int rc;
+    if (id <= 0)
+        return DN_ENOENT;
+    if (!(*node = dn_slots_get(&self->nodes, id, sizeof **node)))
+        return DN_ENOMEM;
+    if ((*node)->loaded)
+        return 0;
+    if ((rc = dn_registry_partner_by_id(self->db, id, &(*node)->p)) != 0)
+        return rc;
+    if ((rc = s_load_steps(self,
+                           "SELECT effective_ms, coalesce(parent_id, 0) FROM partner_links "
+                           "WHERE partner_id = ? ORDER BY effective_ms",
+                           id, &(*node)->links, &(*node)->n_links)) != 0 ||
+        (rc = s_load_steps(self,
+                           "SELECT effective_ms, status = 'active' FROM partner_status "
+                           "WHERE partner_id = ? ORDER BY effective_ms",
+                           id, &(*node)->status, &(*node)->n_status)) != 0)
+        return rc;
+    (*node)->loaded = 1;
+    return 0;
+}
+
+int dn_tree_node_by_code(dn_tree_t *self, const char *code, int64_t known_ms,
+                         dn_tree_node_t **node)
+{
+    dn_registry_partner_t p;
+    int rc = dn_registry_partner_get_cached(self->cache, code, &p);
+    if (rc)
+        return rc;
+    if (p.created_ms > known_ms)
+        return DN_ENOENT; /* unknown when the event was stored: verify agrees */
+    return dn_tree_node(self, p.id, node);
+}
+
+typedef struct {
+    dn_tree_t *tree;
+    dn_tree_visit_fn visit;
+    void *arg;
+} s_nodes_t;
+
+/*  s_walk's step for dn_tree_walk: the cached nodes.  */
+static int s_node_step(void *ctx, int64_t id, int64_t at_ms, int64_t *parent)
+{
+    s_nodes_t *w = ctx;
+    dn_tree_node_t *node;
+    int rc;
+    if ((rc = dn_tree_node(w->tree, id, &node)) != 0 || (rc = w->visit(w->arg, node)) != 0)
+        return rc;
+    *parent = dn_tree_node_parent_at(node, at_ms);
+    return 0;
+}
+
+int dn_tree_walk(dn_tree_t *self, int64_t id, int64_t at_ms, dn_tree_visit_fn visit,
+                 void *arg)
+{
+    s_nodes_t w = {self, visit, arg};
+    return s_walk(id, at_ms, s_node_step, &w);
 }

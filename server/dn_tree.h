@@ -4,6 +4,17 @@
     suspensions are effective-dated: the state at time T is the row with
     the greatest effective_ms <= T.  Nothing is ever rewritten: a move or
     a suspension appends a row.
+
+    Every walk up the tree -- the ledger's earners of a sale, the rollups'
+    team of a seller, the move guards' cycle check, dn_facts' "is this
+    seller in the site's partner's team" -- runs the one loop in dn_tree.c
+    and stops at DN_TREE_MAX_WALK steps.  The bound only tells a cycle (a
+    damaged file: the registry refuses them) from a tree.  It was 4096 in
+    the registry's walks and 1000 in the ledger's and the rollups': a tree
+    deeper than 1000 could be built and moved in, but none of its sales
+    deeper than that could be posted (DN_EDB, the batch retried forever).
+    One bound of 4096 changes nothing for a tree up to 1000 deep and makes
+    every walk agree on deeper ones.
 */
 #ifndef DN_TREE_H
 #define DN_TREE_H
@@ -69,5 +80,67 @@ int dn_tree_resume(sqlite3 *db, const char *code, int64_t now_ms, char *why,
     DN_EDB, DN_ENOMEM (*list NULL); why holds one line.  */
 int dn_tree_view(sqlite3 *db, const char *root, int64_t at_ms, json_t **list,
                              char *why, size_t why_size);
+
+#define DN_TREE_MAX_WALK 4096 /* steps up the tree before calling it a cycle */
+
+/* -- the cached tree (the ledger's and the rollups' hot path) ------------- */
+
+/*  A partner and its whole effective-dated history, loaded once.  */
+typedef struct {
+    int64_t effective_ms;
+    int64_t value; /* the parent id (0: none), or 1 active / 0 suspended */
+} dn_tree_step_t;
+
+typedef struct {
+    int loaded;
+    dn_registry_partner_t p;
+    dn_tree_step_t *links, *status; /* sorted by effective_ms */
+    size_t n_links, n_status;
+    int64_t account; /* the ledger's: its commission account id, 0 until known */
+} dn_tree_node_t;
+
+typedef struct _dn_tree_t dn_tree_t;
+
+/*  Returns a new cache of the tree on db (borrowed; must outlive it), or
+    NULL.  It reads each partner's history once, until dn_tree_forget.
+    Caller destroys.  */
+dn_tree_t *dn_tree_new(sqlite3 *db);
+
+/*  Destroys; accepts NULL and sets *self_p to NULL.  */
+void dn_tree_destroy(dn_tree_t **self_p);
+
+/*  Drops every node: call after any admin command (a move, a suspension)
+    and after any rollback.  Every node pointer handed out is invalid from
+    here on.  */
+void dn_tree_forget(dn_tree_t *self);
+
+/*  The partner with id id and its history.  The node stays where it is
+    until dn_tree_forget, so a caller may hold several at once (the
+    earners of a sale, its seller) while it asks for more.  Returns 0,
+    DN_ENOENT (id < 1, or no such partner), DN_EDB, DN_ENOMEM.  */
+int dn_tree_node(dn_tree_t *self, int64_t id, dn_tree_node_t **node);
+
+/*  The partner called code, if HQ had added it by known_ms (a partner
+    added later is unknown to what was stored before: verify agrees).
+    Returns as dn_tree_node (DN_ENOENT also for a partner added after
+    known_ms).  */
+int dn_tree_node_by_code(dn_tree_t *self, const char *code, int64_t known_ms,
+                         dn_tree_node_t **node);
+
+/*  The node's parent id at at_ms (0: none), and 1 if it was active at
+    at_ms (no status row: active), else 0.  */
+int64_t dn_tree_node_parent_at(const dn_tree_node_t *node, int64_t at_ms);
+int dn_tree_node_active_at(const dn_tree_node_t *node, int64_t at_ms);
+
+/*  Called for each partner of a walk, from the first up: returns 0 to go
+    on up, 1 to stop, or a negative DN_E* code that ends the walk.  */
+typedef int (*dn_tree_visit_fn)(void *arg, dn_tree_node_t *node);
+
+/*  Walks up from partner id as the tree stood at at_ms: visits it, its
+    parent then, and so on to the top or until visit stops.  Returns 0,
+    visit's error, DN_EDB (more than DN_TREE_MAX_WALK steps: a cycle), or
+    dn_tree_node's.  */
+int dn_tree_walk(dn_tree_t *self, int64_t id, int64_t at_ms, dn_tree_visit_fn visit,
+                 void *arg);
 
 #endif
