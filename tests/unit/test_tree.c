@@ -526,6 +526,124 @@ static void test_tree_empty(void **state)
     json_decref(list);
 }
 
+/* -- the cached tree (dn_tree_t) ---------------------------------------------- */
+
+typedef struct {
+    int64_t ids[16];
+    int n, visits, stop_after, fail;
+} s_seen_t;
+
+static int s_visit(void *arg, dn_tree_node_t *node)
+{
+    s_seen_t *s = arg;
+    if (s->n < 16)
+        s->ids[s->n++] = node->p.id;
+    s->visits++;
+    if (s->fail)
+        return s->fail;
+    return s->stop_after && s->visits == s->stop_after;
+}
+
+/*  The cached walk: the upline at a date (before and after a move), the
+    status at a date, a stop asked by the visit, a visit's error, a node
+    that stays put while the id table grows, a partner unknown before it
+    was added, a cache that keeps what it read until dn_tree_forget, and a
+    damaged file's cycle refused after DN_TREE_MAX_WALK steps.  */
+static void test_cached_walk(void **state)
+{
+    fixture_t *fx = *state;
+    char why[256] = "", code[8];
+    dn_tree_node_t *rs1, *di1, *far, *node;
+    dn_db_cache_t *cache;
+    s_seen_t seen = {0};
+    dn_tree_t *tree;
+    int within = -1;
+
+    s_tree(fx->db);
+    assert_int_equal(dn_tree_move(fx->db, "DE1", "R2", FEB1, why, sizeof why), 0);
+    assert_int_equal(dn_tree_suspend(fx->db, "DI1", JAN10, why, sizeof why), 0);
+    tree = dn_tree_new(fx->db);
+    assert_non_null(tree);
+
+    /* JAN5: RS1 > DE1 > DI1 > R1 > HQ */
+    assert_int_equal(dn_tree_walk(tree, RS1, JAN5, s_visit, &seen), 0);
+    assert_int_equal(seen.n, 5);
+    assert_int_equal(seen.ids[0], RS1);
+    assert_int_equal(seen.ids[1], DE1);
+    assert_int_equal(seen.ids[2], DI1);
+    assert_int_equal(seen.ids[3], R1);
+    assert_int_equal(seen.ids[4], HQ);
+    /* FEB10, after DE1's move: RS1 > DE1 > R2 > HQ */
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(dn_tree_walk(tree, RS1, FEB10, s_visit, &seen), 0);
+    assert_int_equal(seen.n, 4);
+    assert_int_equal(seen.ids[2], R2);
+    assert_int_equal(seen.ids[3], HQ);
+    /* the visit stops it after two, or ends it with its error */
+    memset(&seen, 0, sizeof seen);
+    seen.stop_after = 2;
+    assert_int_equal(dn_tree_walk(tree, RS1, JAN5, s_visit, &seen), 0);
+    assert_int_equal(seen.n, 2);
+    memset(&seen, 0, sizeof seen);
+    seen.fail = DN_EINVAL;
+    assert_int_equal(dn_tree_walk(tree, RS1, JAN5, s_visit, &seen), DN_EINVAL);
+    assert_int_equal(seen.n, 1);
+
+    /* status at a date: DI1 suspended from JAN10 on, not a millisecond before */
+    assert_int_equal(dn_tree_node(tree, DI1, &di1), 0);
+    assert_int_equal(dn_tree_node_active_at(di1, JAN10 - 1), 1);
+    assert_int_equal(dn_tree_node_active_at(di1, JAN10), 0);
+    assert_int_equal(dn_tree_node_parent_at(di1, JAN5), R1);
+    assert_int_equal(dn_tree_node_parent_at(di1, 0), R1); /* linked from 0 */
+
+    /* a node held while the table grows past id 40 stays where it is */
+    assert_int_equal(dn_tree_node(tree, RS1, &rs1), 0);
+    for (int i = 10; i <= 40; i++) {
+        snprintf(code, sizeof code, "P%d", i);
+        assert_int_equal(dn_registry_partner_add(fx->db, code, code, "dealer", "HQ", JAN1,
+                                                 why, sizeof why),
+                         0);
+    }
+    assert_int_equal(dn_tree_node(tree, 40, &far), 0);
+    assert_string_equal(far->p.code, "P40");
+    assert_int_equal(dn_tree_node(tree, RS1, &node), 0);
+    assert_ptr_equal(node, rs1);
+    assert_string_equal(rs1->p.code, "RS1");
+    assert_int_equal(dn_tree_node(tree, 0, &node), DN_ENOENT);
+    assert_int_equal(dn_tree_node(tree, 999, &node), DN_ENOENT);
+
+    /* by code: unknown before HQ added it (JAN1) */
+    assert_int_equal(dn_tree_node_by_code(tree, "RS1", JAN1 - 1, &node), DN_ENOENT);
+    assert_int_equal(dn_tree_node_by_code(tree, "RS1", JAN1, &node), 0);
+    assert_ptr_equal(node, rs1);
+    assert_int_equal(dn_tree_node_by_code(tree, "NOPE", FEB10, &node), DN_ENOENT);
+
+    /* a damaged file: HQ under RS1 from FEB10 closes HQ > RS1 > DE1 > R2 >
+       HQ.  The cache still has what it read until it forgets; then the
+       walk gives up after DN_TREE_MAX_WALK + 1 visits, as does within.  */
+    s_exec(fx->db, "INSERT INTO partner_links(partner_id, parent_id, effective_ms) "
+                   "VALUES (1, 8, 1770681600000)"); /* FEB10 */
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(dn_tree_walk(tree, RS1, FEB10, s_visit, &seen), 0);
+    assert_int_equal(seen.n, 4);
+    dn_tree_forget(tree);
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(dn_tree_walk(tree, RS1, FEB10, s_visit, &seen), DN_EDB);
+    assert_int_equal(seen.visits, DN_TREE_MAX_WALK + 1);
+    cache = dn_db_cache_new(fx->db);
+    assert_non_null(cache);
+    assert_int_equal(dn_tree_within_cached(cache, RS1, R2, FEB10, &within), 0);
+    assert_int_equal(within, 1);
+    assert_int_equal(dn_tree_within_cached(cache, RS1, DI2, FEB10, &within), DN_EDB);
+    /* a day before, no cycle: RS1 is not under DI2 */
+    assert_int_equal(dn_tree_within_cached(cache, RS1, DI2, FEB10 - DAY, &within), 0);
+    assert_int_equal(within, 0);
+    dn_db_cache_destroy(&cache);
+    dn_tree_destroy(&tree);
+    assert_null(tree);
+    dn_tree_destroy(&tree); /* NULL is fine */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -536,6 +654,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_suspend_resume, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_tree_at_dates, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_tree_empty, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_cached_walk, s_setup, s_teardown),
     };
     dn_log_init("test_tree", DN_LOG_QUIET, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);
