@@ -154,6 +154,36 @@ int dn_money_muldiv(int64_t amount, int64_t num, int64_t den, int64_t *out)
     return 0;
 }
 
+int dn_money_split(int64_t amount, const int64_t *weights, size_t n, int64_t *shares)
+{
+    int64_t total = 0, cum = 0, before = 0;
+    assert(weights != NULL && shares != NULL);
+    if (n == 0)
+        return DN_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (weights[i] < 0)
+            return DN_EINVAL;
+        if (dn_money_add(total, weights[i], &total))
+            return DN_EOVERFLOW;
+    }
+    if (total == 0) { /* nothing to weigh by: the first takes it all */
+        shares[0] = amount;
+        for (size_t i = 1; i < n; i++)
+            shares[i] = 0;
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int64_t upto;
+        cum += weights[i]; /* <= total: fits */
+        /* |upto| <= |amount| since cum <= total: cannot overflow */
+        if (dn_money_muldiv(amount, cum, total, &upto))
+            return DN_EOVERFLOW;
+        shares[i] = upto - before;
+        before = upto;
+    }
+    return 0;
+}
+
 int dn_money_mul_bps(int64_t amount, int64_t bps, int64_t *out)
 {
     return dn_money_muldiv(amount, bps, DN_BPS_ONE, out);

@@ -41,6 +41,19 @@ int dn_money_format(int64_t amount, int exponent, char *buf, size_t size);
     round symmetrically (half-even on the magnitude).  */
 int dn_money_muldiv(int64_t amount, int64_t num, int64_t den, int64_t *out);
 
+/*  Splits amount over n >= 1 shares in proportion to weights[i] >= 0:
+    shares[i] (written, not added to) is the running sum's share less the
+    one before it, each running sum rounded half-even (dn_money_muldiv of
+    amount by the weights so far over their total).  So the shares add up
+    to amount exactly, equal weights differ by at most one minor unit, and
+    for 0 <= amount <= the total of the weights no share exceeds its
+    weight.  A negative amount splits as its magnitude does, every share
+    negated (dn_money_muldiv rounds symmetrically).  When every weight is 0
+    there is nothing to weigh by: the whole amount goes to shares[0].
+    Returns 0; DN_EINVAL (n is 0, or a weight is negative), DN_EOVERFLOW
+    (the weights' total does not fit in int64); shares untouched on error.  */
+int dn_money_split(int64_t amount, const int64_t *weights, size_t n, int64_t *shares);
+
 /*  Sets *out = round_half_even(amount * bps / 10000).  Same contract as
     dn_money_muldiv.  */
 int dn_money_mul_bps(int64_t amount, int64_t bps, int64_t *out);

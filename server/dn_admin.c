@@ -21,7 +21,9 @@
 #include "dn_plan.h"
 #include "dn_refusal.h"
 #include "dn_registry.h"
+#include "dn_tree.h"
 #include "dn_report.h"
+#include "dn_rollup.h"
 #include "dn_time.h"
 #include "dn_valid.h"
 #include "dn_wire.h"
@@ -133,7 +135,7 @@ static int s_partner_move(s_ctx_t *ctx, json_t **result)
     int rc = s_date_arg(ctx, "effective", 0, ctx->now_ms, &effective_ms);
     if (rc)
         return rc;
-    rc = dn_registry_partner_move(ctx->db, code, parent, effective_ms, ctx->why,
+    rc = dn_tree_move(ctx->db, code, parent, effective_ms, ctx->why,
                                   sizeof ctx->why);
     if (rc)
         return rc;
@@ -142,7 +144,7 @@ static int s_partner_move(s_ctx_t *ctx, json_t **result)
                 when);
     /* the parent in force just before the move */
     if (dn_registry_partner_get(ctx->db, code, &partner) ||
-        dn_registry_parent_at(ctx->db, partner.id, effective_ms - 1, &before_id) ||
+        dn_tree_parent_at(ctx->db, partner.id, effective_ms - 1, &before_id) ||
         (before_id && dn_registry_partner_by_id(ctx->db, before_id, &before)))
         return DN_EDB;
     *result = json_pack(
@@ -157,7 +159,7 @@ static int s_partner_tree(s_ctx_t *ctx, json_t **result)
     int rc = s_date_arg(ctx, "at", 1, ctx->now_ms, &at_ms);
     if (rc)
         return rc;
-    return dn_registry_partner_tree(ctx->db, s_arg(ctx, "code"), at_ms, result, ctx->why,
+    return dn_tree_view(ctx->db, s_arg(ctx, "code"), at_ms, result, ctx->why,
                                     sizeof ctx->why);
 }
 
@@ -165,9 +167,9 @@ static int s_partner_status(s_ctx_t *ctx, json_t **result, int suspend)
 {
     const char *code = s_arg(ctx, "code");
     char when[DN_TIME_TEXT_SIZE];
-    int rc = suspend ? dn_registry_partner_suspend(ctx->db, code, ctx->now_ms, ctx->why,
+    int rc = suspend ? dn_tree_suspend(ctx->db, code, ctx->now_ms, ctx->why,
                                                    sizeof ctx->why)
-                     : dn_registry_partner_resume(ctx->db, code, ctx->now_ms, ctx->why,
+                     : dn_tree_resume(ctx->db, code, ctx->now_ms, ctx->why,
                                                   sizeof ctx->why);
     if (rc)
         return rc;
@@ -552,12 +554,12 @@ static int s_sale_void(s_ctx_t *ctx, json_t **result)
     char id[DN_ID_TEXT_SIZE];
     int64_t eid = 0, through = 0;
     dn_ledger_t *ledger = NULL;
-    dn_report_t *report = NULL;
+    dn_rollup_t *report = NULL;
     int rc = dn_ledger_sale_find(ctx->db, s_arg(ctx, "sale"), &eid, id, ctx->why,
                                  sizeof ctx->why);
     if (rc)
         return rc;
-    if (!(ledger = dn_ledger_new(ctx->db)) || !(report = dn_report_new(ctx->db)))
+    if (!(ledger = dn_ledger_new(ctx->db)) || !(report = dn_rollup_new(ctx->db)))
         rc = DN_ENOMEM;
     if (rc == 0)
         rc = dn_db_begin(ctx->db);
@@ -565,9 +567,9 @@ static int s_sale_void(s_ctx_t *ctx, json_t **result)
         rc = dn_ledger_void(ledger, eid, s_arg(ctx, "reason"), ctx->admin, ctx->now_ms,
                             &through, result, ctx->why, sizeof ctx->why);
         if (rc == 0)
-            rc = dn_report_void(report, eid, through, ctx->now_ms);
+            rc = dn_rollup_void(report, eid, through, ctx->now_ms);
         if (rc == 0)
-            rc = dn_report_flush(report);
+            rc = dn_rollup_flush(report);
         if (rc == 0)
             rc = dn_db_commit(ctx->db);
         if (rc) {
@@ -576,7 +578,7 @@ static int s_sale_void(s_ctx_t *ctx, json_t **result)
             *result = NULL;
         }
     }
-    dn_report_destroy(&report);
+    dn_rollup_destroy(&report);
     dn_ledger_destroy(&ledger);
     if (rc == 0)
         dn_log_info("admin %s: sale %s voided (correction %lld, %lld transfers): %s",

@@ -26,7 +26,7 @@
                                                 "effective" (ISO-8601)}
                                                (effective: that day's
                                                midnight; default now)
-      partner.tree  code? at?               -> dn_registry_partner_tree at
+      partner.tree  code? at?               -> dn_tree_view at
                                                the end of day `at` (default
                                                now)
       partner.suspend code                  -> {"partner", "status":
@@ -69,7 +69,7 @@
                                                least 8 hex digits
                                                (dn_ledger_sale_find); the
                                                ledger's reversal and the
-                                               rollups' (dn_report_void)
+                                               rollups' (dn_rollup_void)
                                                in one transaction
       adjust        account amount reason   -> dn_ledger_adjust; account a
                                                partner code or

@@ -5,7 +5,6 @@
 #include "dn_log.h"
 #include "dn_money.h"
 #include "dn_phones.h"
-#include "dn_report.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -259,8 +258,9 @@ static const dn_migration_t s_migrations[] = {
      "CREATE INDEX sales_time ON sales(recorded_at_ms);"
      "CREATE INDEX members_referrer ON members(referrer_phone);"
      /* Events stored before this migration are rolled up by
-        dn_central_open, which runs dn_report_rebuild once.  */
-     "INSERT INTO meta(key, value) SELECT '" DN_META_REPORTS_REBUILD "', '1' "
+        the server at start (dn_rollup_complete), which runs
+        dn_rollup_rebuild once.  */
+     "INSERT INTO meta(key, value) SELECT '" DN_META_ROLLUP_REBUILD "', '1' "
      "  WHERE EXISTS (SELECT 1 FROM events);"},
     {/* The server owns the facts (dn_facts).  events.recorded_at_ms is
         from now on the time the server posts an event at; what the site's
@@ -509,27 +509,6 @@ static const dn_migration_t s_migrations[] = {
      "  tokens.site_id), held_ms = used_ms WHERE used_ms IS NOT NULL;"},
 };
 
-/*  Completes migration 3 on a database that held events before it.  */
-static int s_rebuild_reports(sqlite3 *db)
-{
-    char flag[8];
-    int rc = dn_db_meta_get(db, DN_META_REPORTS_REBUILD, flag, sizeof flag);
-    if (rc == DN_ENOENT)
-        return 0;
-    if (rc || (rc = dn_db_begin(db)) != 0)
-        return DN_EDB;
-    rc = dn_report_rebuild(db);
-    if (rc == 0)
-        rc = dn_db_exec(db, "DELETE FROM meta WHERE key = '" DN_META_REPORTS_REBUILD "'");
-    if (rc == 0)
-        rc = dn_db_commit(db);
-    if (rc)
-        dn_db_rollback(db);
-    else
-        dn_log_info("reports: rolled up the events stored before this version");
-    return rc;
-}
-
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)
 {
     char text[DN_MONEY_TEXT_SIZE];
@@ -567,7 +546,7 @@ int dn_central_open(const char *dir, int flags, sqlite3 **db)
     if (rc == 0)
         rc = dn_db_exec(*db, "PRAGMA cache_size = -65536");
     if (rc == 0 &&
-        ((rc = s_rebuild_reports(*db)) != 0 || (rc = dn_phones_migrate(*db)) != 0)) {
+        (rc = dn_phones_migrate(*db)) != 0) {
         sqlite3_close(*db);
         *db = NULL;
     }

@@ -20,9 +20,9 @@
 #define DN_CURRENCY_DEFAULT "CNY"
 
 /*  Opens (DN_DB_CREATE in flags: creates) DIR/central.db and migrates it,
-    completing the migrations that need code (the reports' rebuild,
-    dn_phones_migrate).  Returns 0 and *db (caller closes), or the
-    dn_db_open error.  */
+    completing dn_phones_migrate; the rollups' rebuild is the caller's
+    (dn_rollup_complete, after opening: the server runs it).  Returns 0
+    and *db (caller closes), or the dn_db_open error.  */
 int dn_central_open(const char *dir, int flags, sqlite3 **db);
 
 /*  The network's bound on one sale (README, "Bounds"), in 10^-4 units of

@@ -8,6 +8,7 @@
     from the very same facts.
 */
 #include "dn_facts.h"
+#include "dn_tree.h"
 #include "dn_array.h"
 #include "dn_central.h"
 #include "dn_error.h"
@@ -255,7 +256,7 @@ static int s_in_tree(dn_facts_t *self, const char *code, int64_t at_ms,
         *kind = unknown;
         return 0;
     }
-    if ((rc = dn_registry_within_cached(self->cache, id, self->site_partner_id, at_ms,
+    if ((rc = dn_tree_within_cached(self->cache, id, self->site_partner_id, at_ms,
                                         &within)) != 0)
         return rc;
     if (!within)

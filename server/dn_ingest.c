@@ -17,7 +17,7 @@
 #include "dn_log.h"
 #include "dn_money.h"
 #include "dn_phones.h"
-#include "dn_report.h"
+#include "dn_rollup.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,7 +30,7 @@ struct _dn_ingest_t {
     sqlite3 *db;
     dn_db_cache_t *cache;
     dn_ledger_t *ledger; /* posts each stored sale and refund */
-    dn_report_t *report; /* rolls up each stored sale and refund */
+    dn_rollup_t *report; /* rolls up each stored sale and refund */
     dn_facts_t *facts;   /* judges each new event's claims */
     dn_phones_t *phones; /* makes each stored event's phones canonical */
     int in_group;        /* a group transaction is open */
@@ -52,7 +52,7 @@ dn_ingest_t *dn_ingest_new(sqlite3 *db)
     self->db = db;
     self->cache = dn_db_cache_new(db);
     self->ledger = dn_ledger_new(db);
-    self->report = dn_report_new(db);
+    self->report = dn_rollup_new(db);
     self->facts = dn_facts_new(db);
     self->phones = dn_phones_new(db);
     if (!self->cache || !self->ledger || !self->report || !self->facts || !self->phones)
@@ -64,7 +64,7 @@ void dn_ingest_destroy(dn_ingest_t **self_p)
 {
     if (self_p && *self_p) {
         dn_ledger_destroy(&(*self_p)->ledger);
-        dn_report_destroy(&(*self_p)->report);
+        dn_rollup_destroy(&(*self_p)->report);
         dn_facts_destroy(&(*self_p)->facts);
         dn_phones_destroy(&(*self_p)->phones);
         dn_db_cache_destroy(&(*self_p)->cache);
@@ -396,7 +396,7 @@ static int s_store_update(dn_ingest_t *self, const Dealernet__Event *ev)
 static int s_post(dn_ingest_t *self, int64_t eid, const Dealernet__Event *ev, int64_t now_ms)
 {
     int rc = dn_ledger_post(self->ledger, eid, ev, now_ms);
-    return rc ? rc : dn_report_post(self->report, eid, ev, now_ms);
+    return rc ? rc : dn_rollup_post(self->report, eid, ev, now_ms);
 }
 
 /*  Notes a held event of this batch for the log (s_log_held).  */
@@ -525,7 +525,7 @@ int dn_ingest_post_stored(dn_ingest_t *self, int64_t eid, int64_t now_ms)
     if (rc == 0)
         rc = dn_ledger_flush(self->ledger);
     if (rc == 0)
-        rc = dn_report_flush(self->report);
+        rc = dn_rollup_flush(self->report);
     return rc;
 }
 
@@ -617,7 +617,7 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
         return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_CHAIN, 0,
                         "batch chain head is not the hash of its last event");
     if ((rc = dn_ledger_flush(self->ledger)) != 0 ||
-        (rc = dn_report_flush(self->report)) != 0)
+        (rc = dn_rollup_flush(self->report)) != 0)
         return rc;
     if (r->applied) {
         sqlite3_stmt *stmt;
@@ -653,7 +653,7 @@ int dn_ingest_batch(dn_ingest_t *self, const dn_registry_site_t *site,
 void dn_ingest_forget(dn_ingest_t *self)
 {
     dn_ledger_forget(self->ledger);
-    dn_report_forget(self->report);
+    dn_rollup_forget(self->report);
     dn_facts_forget(self->facts);
 }
 

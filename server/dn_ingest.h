@@ -106,7 +106,7 @@ int dn_ingest_group_open(const dn_ingest_t *self);
 
 /*  Drops the ledger's, the report rollups' and the judge's caches: call
     after an admin command and after a rollback of a transaction that
-    applied batches (see dn_ledger_forget, dn_report_forget,
+    applied batches (see dn_ledger_forget, dn_rollup_forget,
     dn_facts_forget).
     A refused batch forgets by itself.  */
 void dn_ingest_forget(dn_ingest_t *self);

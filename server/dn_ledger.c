@@ -12,6 +12,7 @@
     very same posting code fills them.
 */
 #include "dn_ledger.h"
+#include "dn_account.h"
 #include "dn_array.h"
 #include "dn_crypto.h"
 #include "dn_db.h"
@@ -23,6 +24,7 @@
 #include "dn_phones.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
+#include "dn_tree.h"
 #include "dn_time.h"
 #include "dn_valid.h"
 #include "dn_wire.h"
@@ -32,8 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DN_LEDGER_MAX_WALK 1000 /* upline steps before a tree is called broken */
-#define DN_ACCOUNT_NAME_SIZE (8 + DN_PHONE_SIZE + DN_MAX_CODE_LEN)
 
 /*  One transfer to post.  Zero ids mean NULL.  */
 typedef struct {
@@ -52,20 +52,6 @@ typedef struct {
     int64_t created_ms;
 } s_transfer_t;
 
-/*  A partner's whole effective-dated history, loaded once.  */
-typedef struct {
-    int64_t effective_ms;
-    int64_t value; /* the parent id (0: none), or 1 active / 0 suspended */
-} s_step_t;
-
-typedef struct {
-    int loaded;
-    dn_registry_partner_t p;
-    s_step_t *links, *status;
-    size_t n_links, n_status;
-    int64_t account; /* its commission account, 0 until known */
-} s_node_t;
-
 typedef struct {
     int64_t account, delta;
 } s_delta_t;
@@ -75,7 +61,7 @@ struct _dn_ledger_t {
     dn_db_cache_t *cache;
     /* Caches of what only admin commands change; dropped by
        dn_ledger_forget after any admin command or rollback.  */
-    dn_slots_t nodes; /* s_node_t by partner id; a node never moves */
+    dn_tree_t *tree; /* the partners and their history (dn_tree) */
     dn_plan_t *plans; /* by effective date */
     size_t n_plans;
     int plans_loaded;
@@ -111,20 +97,15 @@ dn_ledger_t *dn_ledger_new(sqlite3 *db)
         return NULL;
     self->db = db;
     self->cache = dn_db_cache_new(db);
-    if (!self->cache)
+    self->tree = dn_tree_new(db);
+    if (!self->cache || !self->tree)
         dn_ledger_destroy(&self);
     return self;
 }
 
-static void s_node_drop(void *node)
-{
-    free(((s_node_t *)node)->links);
-    free(((s_node_t *)node)->status);
-}
-
 void dn_ledger_forget(dn_ledger_t *self)
 {
-    dn_slots_clear(&self->nodes, s_node_drop);
+    dn_tree_forget(self->tree);
     free(self->plans);
     free(self->closed);
     self->plans = NULL;
@@ -150,6 +131,7 @@ void dn_ledger_destroy(dn_ledger_t **self_p)
         free((*self_p)->deltas);
         free((*self_p)->staged);
         dn_db_cache_destroy(&(*self_p)->cache);
+        dn_tree_destroy(&(*self_p)->tree);
         free(*self_p);
         *self_p = NULL;
     }
@@ -354,88 +336,6 @@ int dn_ledger_period_list(sqlite3 *db, int64_t now_ms, json_t **out)
 
 /* -- accounts and transfers --------------------------------------------------- */
 
-/*  Loads rows of (effective_ms, value) for a partner into *steps.  */
-static int s_load_steps(dn_ledger_t *self, const char *sql, int64_t id, s_step_t **steps,
-                        size_t *n)
-{
-    sqlite3_stmt *stmt;
-    size_t cap = 0;
-    int step;
-    free(*steps); /* what a load that failed half-way left */
-    *steps = NULL;
-    *n = 0;
-    if (dn_db_cached(self->cache, sql, &stmt))
-        return DN_EDB;
-    sqlite3_bind_int64(stmt, 1, id);
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        s_step_t *bigger = dn_array_grow(*steps, &cap, *n, sizeof *bigger, 4);
-        if (!bigger) {
-            sqlite3_reset(stmt);
-            return DN_ENOMEM;
-        }
-        *steps = bigger;
-        (*steps)[*n].effective_ms = sqlite3_column_int64(stmt, 0);
-        (*steps)[(*n)++].value = sqlite3_column_int64(stmt, 1);
-    }
-    sqlite3_reset(stmt);
-    return step == SQLITE_DONE ? 0 : DN_EDB; /* a history cut short is a wrong one */
-}
-
-/*  The value in force at at_ms (steps sorted by effective_ms), or dflt.  */
-static int64_t s_step_at(const s_step_t *steps, size_t n, int64_t at_ms, int64_t dflt)
-{
-    int64_t value = dflt;
-    for (size_t i = 0; i < n && steps[i].effective_ms <= at_ms; i++)
-        value = steps[i].value;
-    return value;
-}
-
-/*  The partner with that id and its history (the partner tables are read
-    here for speed: once per partner while no admin command intervenes).
-    The node stays where it is until dn_ledger_forget, so callers may hold
-    several at once (the earners of a sale, its seller).  */
-static int s_node(dn_ledger_t *self, int64_t id, s_node_t **node)
-{
-    int rc;
-    if (id <= 0)
-        return DN_ENOENT;
-    if (!(*node = dn_slots_get(&self->nodes, id, sizeof **node)))
-        return DN_ENOMEM;
-    if ((*node)->loaded)
-        return 0;
-    if ((rc = dn_registry_partner_by_id(self->db, id, &(*node)->p)) != 0)
-        return rc;
-    if ((rc = s_load_steps(self,
-                           "SELECT effective_ms, coalesce(parent_id, 0) FROM partner_links "
-                           "WHERE partner_id = ? ORDER BY effective_ms",
-                           id, &(*node)->links, &(*node)->n_links)) != 0 ||
-        (rc = s_load_steps(self,
-                           "SELECT effective_ms, status = 'active' FROM partner_status "
-                           "WHERE partner_id = ? ORDER BY effective_ms",
-                           id, &(*node)->status, &(*node)->n_status)) != 0)
-        return rc;
-    (*node)->loaded = 1;
-    return 0;
-}
-
-/*  The partner called code, if HQ had added it by posted_ms.  */
-static int s_node_by_code(dn_ledger_t *self, const char *code, int64_t posted_ms,
-                          s_node_t **node)
-{
-    dn_registry_partner_t p;
-    int rc = dn_registry_partner_get_cached(self->cache, code, &p);
-    if (rc)
-        return rc;
-    if (p.created_ms > posted_ms)
-        return DN_ENOENT; /* unknown when the event was posted: verify agrees */
-    return s_node(self, p.id, node);
-}
-
-static int s_active_at(const s_node_t *node, int64_t at_ms)
-{
-    return (int)s_step_at(node->status, node->n_status, at_ms, 1);
-}
-
 /*  Finds or opens the account called name.  */
 static int s_account(dn_ledger_t *self, const char *name, const char *kind,
                      int64_t partner_id, const char *phone, int64_t *id)
@@ -474,12 +374,12 @@ static int s_account(dn_ledger_t *self, const char *name, const char *kind,
     return rc;
 }
 
-static int s_partner_account(dn_ledger_t *self, s_node_t *node, int64_t *id)
+static int s_partner_account(dn_ledger_t *self, dn_tree_node_t *node, int64_t *id)
 {
     char name[DN_ACCOUNT_NAME_SIZE];
     int rc = 0;
     if (!node->account) {
-        snprintf(name, sizeof name, "partner:%s", node->p.code);
+        snprintf(name, sizeof name, DN_ACCOUNT_PARTNER "%s", node->p.code);
         rc = s_account(self, name, "partner", node->p.id, NULL, &node->account);
     }
     *id = node->account;
@@ -828,7 +728,7 @@ static int s_plan_at(dn_ledger_t *self, int64_t at_ms, const dn_plan_t **plan)
 }
 
 /*  Partners of kind hq are HQ itself: HQ pays no commission to itself.  */
-static int s_is_hq(const s_node_t *node)
+static int s_is_hq(const dn_tree_node_t *node)
 {
     return strcmp(node->p.kind, "hq") == 0;
 }
@@ -839,34 +739,36 @@ static int s_is_hq(const s_node_t *node)
     hq holds its level but earns nothing (NULL: HQ keeps that level's share,
     and the partners above keep their own levels, as they would under any
     partner -- an HQ-owned office in the tree is a real node, not a gap).  */
-static int s_earners(dn_ledger_t *self, s_node_t *seller, int64_t at_ms,
-                     s_node_t *earners[DN_PLAN_MAX_LEVELS], int *n)
+typedef struct {
+    dn_tree_node_t **earners;
+    int *n;
+    int64_t at_ms;
+} s_earners_t;
+
+/*  dn_tree_walk's visit for s_earners.  */
+static int s_earner(void *arg, dn_tree_node_t *node)
 {
-    s_node_t *node = seller;
+    s_earners_t *e = arg;
+    if (dn_tree_node_active_at(node, e->at_ms))
+        e->earners[(*e->n)++] = s_is_hq(node) ? NULL : node;
+    return *e->n == DN_PLAN_MAX_LEVELS; /* every level has its earner: stop */
+}
+
+static int s_earners(dn_ledger_t *self, dn_tree_node_t *seller, int64_t at_ms,
+                     dn_tree_node_t *earners[DN_PLAN_MAX_LEVELS], int *n)
+{
+    s_earners_t e = {earners, n, at_ms};
     *n = 0;
-    for (int steps = 0; node && *n < DN_PLAN_MAX_LEVELS; steps++) {
-        int64_t parent;
-        int rc;
-        if (steps > DN_LEDGER_MAX_WALK)
-            return DN_EDB; /* a cycle: the registry refuses them, so the file is damaged */
-        if (s_active_at(node, at_ms))
-            earners[(*n)++] = s_is_hq(node) ? NULL : node;
-        parent = s_step_at(node->links, node->n_links, at_ms, 0);
-        if (!parent)
-            break;
-        if ((rc = s_node(self, parent, &node)) != 0)
-            return rc;
-    }
-    return 0;
+    return dn_tree_walk(self->tree, seller->p.id, at_ms, s_earner, &e);
 }
 
 /*  Commission: per category group (lines paid by the same level table),
     the plan's rates from level 0 upward until the cap is used.  */
 static int s_commission(dn_ledger_t *self, const Dealernet__Event *ev, const dn_plan_t *plan,
-                        s_node_t *seller, const s_transfer_t *base)
+                        dn_tree_node_t *seller, const s_transfer_t *base)
 {
     const Dealernet__Sale *sale = ev->sale;
-    s_node_t *earners[DN_PLAN_MAX_LEVELS];
+    dn_tree_node_t *earners[DN_PLAN_MAX_LEVELS];
     const dn_plan_table_t *tables[DN_MAX_SALE_LINES];
     int64_t amounts[DN_MAX_SALE_LINES], hq;
     size_t groups = 0;
@@ -939,9 +841,9 @@ static int s_within_days(int64_t at_ms, int64_t start_ms, int32_t days)
 /*  The recruit override: the seller's recruiter, within the window after
     the seller joined.  */
 static int s_override(dn_ledger_t *self, const Dealernet__Event *ev, const dn_plan_t *plan,
-                      const s_node_t *seller, const s_transfer_t *base)
+                      const dn_tree_node_t *seller, const s_transfer_t *base)
 {
-    s_node_t *recruiter;
+    dn_tree_node_t *recruiter;
     s_transfer_t t = *base;
     int64_t at = ev->recorded_at_ms;
     int rc;
@@ -949,9 +851,9 @@ static int s_override(dn_ledger_t *self, const Dealernet__Event *ev, const dn_pl
     if (!seller->p.recruiter_id || plan->recruit_override_bps <= 0 ||
         !s_within_days(at, seller->p.joined_ms, plan->recruit_override_days))
         return 0;
-    if ((rc = s_node(self, seller->p.recruiter_id, &recruiter)) != 0)
+    if ((rc = dn_tree_node(self->tree, seller->p.recruiter_id, &recruiter)) != 0)
         return rc;
-    if (recruiter->p.created_ms > base->created_ms || !s_active_at(recruiter, at) ||
+    if (recruiter->p.created_ms > base->created_ms || !dn_tree_node_active_at(recruiter, at) ||
         s_is_hq(recruiter))
         return 0;
     if (dn_money_mul_bps(ev->sale->total, plan->recruit_override_bps, &t.amount))
@@ -1019,17 +921,17 @@ static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev
     first = first_eid == eid;
 
     if (ref_phone[0]) {
-        snprintf(name, sizeof name, "member:%s", ref_phone);
+        snprintf(name, sizeof name, DN_ACCOUNT_MEMBER "%s", ref_phone);
         rc = s_account(self, name, "member", 0, ref_phone, &account);
     } else {
-        s_node_t *partner;
-        rc = s_node_by_code(self, ref_partner, base->created_ms, &partner);
+        dn_tree_node_t *partner;
+        rc = dn_tree_node_by_code(self->tree, ref_partner, base->created_ms, &partner);
         if (rc == DN_ENOENT)
             return 0; /* a referrer code HQ does not know earns nothing */
         /* A partner suspended at the sale's time, or of kind hq, earns
            nothing: the reward is not paid (HQ keeps it), not deferred --
            a first purchase made meanwhile has used the bonus up.  */
-        if (rc == 0 && (!s_active_at(partner, at) || s_is_hq(partner)))
+        if (rc == 0 && (!dn_tree_node_active_at(partner, at) || s_is_hq(partner)))
             return 0;
         if (rc == 0)
             rc = s_partner_account(self, partner, &account);
@@ -1070,7 +972,7 @@ static int s_stage_sale(dn_ledger_t *self, int64_t eid, const Dealernet__Event *
                         int64_t now_ms)
 {
     const dn_plan_t *plan;
-    s_node_t *seller = NULL;
+    dn_tree_node_t *seller = NULL;
     s_transfer_t base;
     int rc = s_plan_at(self, ev->recorded_at_ms, &plan);
 
@@ -1084,7 +986,7 @@ static int s_stage_sale(dn_ledger_t *self, int64_t eid, const Dealernet__Event *
     base.created_ms = now_ms;
     if ((rc = s_periods(self, &base, ev->recorded_at_ms)) != 0)
         return rc;
-    rc = s_node_by_code(self, ev->sale->seller, now_ms, &seller);
+    rc = dn_tree_node_by_code(self->tree, ev->sale->seller, now_ms, &seller);
     if (rc == 0)
         rc = s_commission(self, ev, plan, seller, &base);
     if (rc == 0)
@@ -1258,6 +1160,11 @@ static int s_post_refund(dn_ledger_t *self, int64_t eid, const Dealernet__Event 
             back = left; /* the completing refund: exactly what is left */
         else if (o->bonus)
             continue; /* the first-purchase bonus goes back only with the whole sale */
+        /* Not dn_money_split: each transfer gives back its own fraction
+           (refund / sale) of what it paid, rounded on its own, capped at
+           what it has left, and the completing refund squares every one up
+           exactly; there is no one amount to share out, and a split on the
+           running sum would change posted clawbacks that verify replays.  */
         else if (dn_money_muldiv(o->amount, ev->refund->amount, total, &back))
             rc = DN_EDB;
         if (rc || back <= 0)
@@ -1327,12 +1234,12 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
         dn_registry_partner_t found;
         if (dn_registry_partner_get(db, partner, &found) != 0)
             return s_why(DN_ENOENT, why, why_size, "partner %s does not exist", partner);
-        snprintf(name, sizeof name, "partner:%s", found.code);
+        snprintf(name, sizeof name, DN_ACCOUNT_PARTNER "%s", found.code);
     } else {
         /* typed any way at HQ: canonical with the network's country */
         if ((rc = dn_phones_canonical(db, phone, norm, why, why_size)) != 0)
             return rc;
-        snprintf(name, sizeof name, "member:%s", norm);
+        snprintf(name, sizeof name, DN_ACCOUNT_MEMBER "%s", norm);
     }
     rc = dn_ledger_currency(db, currency, &exponent);
     if (rc && rc != DN_ENOENT)
@@ -1539,9 +1446,9 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     t.ref = ref;
     t.created_ms = now_ms;
     rc = s_payout_ref_free(db, ref, exponent, currency, why, why_size);
-    s_node_t *node;
+    dn_tree_node_t *node;
     if (rc == 0)
-        rc = s_node(self, found.id, &node);
+        rc = dn_tree_node(self->tree, found.id, &node);
     if (rc == 0)
         rc = s_partner_account(self, node, &t.debit);
     if (rc == 0)
@@ -1950,7 +1857,7 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
 {
     char name[DN_ACCOUNT_NAME_SIZE], phone[DN_PHONE_SIZE] = "", currency[4] = "";
     char text[DN_MONEY_TEXT_SIZE], left[DN_MONEY_TEXT_SIZE], when[DN_TIME_TEXT_SIZE];
-    int member = account && strncmp(account, "member:", 7) == 0;
+    int member = account && strncmp(account, DN_ACCOUNT_MEMBER, DN_ACCOUNT_PREFIX_LEN(DN_ACCOUNT_MEMBER)) == 0;
     dn_registry_partner_t partner;
     dn_ledger_t *self;
     s_correction_t c;
@@ -1997,7 +1904,7 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
             return s_why(DN_ENOENT, why, why_size, "no member with phone %s", phone);
         if (step != SQLITE_ROW)
             return DN_EDB;
-        snprintf(name, sizeof name, "member:%s", phone);
+        snprintf(name, sizeof name, DN_ACCOUNT_MEMBER "%s", phone);
     } else {
         rc = dn_registry_partner_get(db, account ? account : "", &partner);
         if (rc == DN_ENOENT)
@@ -2010,7 +1917,7 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
                          "partner %s is of kind hq, which never earns: it has no "
                          "commission account to adjust",
                          partner.code);
-        snprintf(name, sizeof name, "partner:%s", partner.code);
+        snprintf(name, sizeof name, DN_ACCOUNT_PARTNER "%s", partner.code);
     }
 
     if (!(self = dn_ledger_new(db)))
@@ -2028,8 +1935,8 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
     if (member) {
         rc = s_account(self, name, "member", 0, phone, &id);
     } else {
-        s_node_t *node;
-        rc = s_node(self, partner.id, &node);
+        dn_tree_node_t *node;
+        rc = dn_tree_node(self->tree, partner.id, &node);
         if (rc == 0)
             rc = s_partner_account(self, node, &id);
     }

@@ -177,7 +177,7 @@ int dn_ledger_sale_find(sqlite3 *db, const char *text, int64_t *eid,
     transfer back of what the sale's refunds have not already taken back,
     posted into the open period of now_ms; then the correction row.  A
     refund of the sale stored later finds nothing left and posts nothing.
-    The caller rolls the sale's rollups back too (dn_report_void, with
+    The caller rolls the sale's rollups back too (dn_rollup_void, with
     *events_through) and commits.  Sets *out to {"correction", "sale",
     "reason", "by", "voided" (ISO-8601), "period", "transfers" (how many),
     "reversed" (their sum), "refunded" (the row's amount), "currency"}.

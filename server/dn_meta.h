@@ -17,10 +17,12 @@
 #define DN_META_SYNC_ENDPOINT  "sync_endpoint"
 #define DN_META_ADMIN_ENDPOINT "admin_endpoint"
 #define DN_META_SERVER_KEY     "server_public_key"
-/*  Work a migration leaves to code (dn_central_open): the rollups'
-    rebuild, and dn_phones' one-time rewrite up to the last event stored
-    before it.  */
-#define DN_META_REPORTS_REBUILD   "reports_rebuild"
+/*  Work a migration leaves to code: the rollups' rebuild (set by the
+    migration that created the rollups on a database that held events
+    then; dn_rollup_complete, run by the server at start, does it and
+    removes the key), and dn_phones' one-time rewrite up to the last event
+    stored before it (dn_central_open).  */
+#define DN_META_ROLLUP_REBUILD    "reports_rebuild"
 #define DN_META_PHONES_CANONICAL  "phones_canonical"
 #define DN_META_PHONES_LEGACY_EID "phones_legacy_eid"
 

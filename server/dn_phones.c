@@ -7,6 +7,7 @@
     migration is one rule over all of them.
 */
 #include "dn_phones.h"
+#include "dn_account.h"
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
@@ -134,7 +135,7 @@ static const char *const s_rewrite_sql =
     "  WHERE member_phone IN (SELECT spelling FROM temp.phone_owner);"
     "UPDATE main.accounts SET phone = (SELECT canon FROM temp.phone_owner WHERE spelling "
     "= phone),"
-    "  name = 'member:' || (SELECT canon FROM temp.phone_owner WHERE spelling = phone) "
+    "  name = '" DN_ACCOUNT_MEMBER "' || (SELECT canon FROM temp.phone_owner WHERE spelling = phone) "
     "  WHERE kind = 'member' AND phone IN (SELECT spelling FROM temp.phone_owner);"
     /* A conflict's referrer is only shown: canonical where it can be.  */
     "UPDATE main.member_conflicts SET referrer = coalesce("

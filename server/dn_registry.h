@@ -1,9 +1,12 @@
 /*  dn_registry -- who is who: partners, sites, HQ admin keys, enrollment
     tokens, and the member conflicts HQ must look at.
 
-    Owns the SQL of the partners, partner_links, partner_status, admins,
-    sites (identity columns) and tokens tables, and reads members / member_conflicts for
-    listings.  The ZAP handler asks it who a CURVE key belongs to; the
+    Owns the SQL of the partners, admins, sites (identity columns) and
+    tokens tables, and reads members / member_conflicts for listings (and,
+    for the partner listing, the link and status in force, one join).
+    The tree over time (partner_links, partner_status) is dn_tree's, which
+    sits above the registry; the one link the registry writes is a new
+    partner's first (effective from 0), in the transaction that adds it.  The ZAP handler asks it who a CURVE key belongs to; the
     sync socket asks it to enroll a site; the admin socket's commands
     (dn_admin) manage the rest.
 */
@@ -179,11 +182,9 @@ int dn_registry_site_revoke(sqlite3 *db, const char *code, int64_t now_ms, char 
     site)}.  Returns 0 or DN_EDB / DN_ENOMEM (*list NULL).  */
 int dn_registry_member_conflicts(sqlite3 *db, json_t **list);
 
-/* -- the tree over time ------------------------------------------------------
-   The upline and suspensions are effective-dated (partner_links,
-   partner_status): the state at time T is the row with the greatest
-   effective_ms <= T.  Nothing is ever rewritten: a move or a suspension
-   appends a row.  */
+/* -- partners ------------------------------------------------------------------
+   The tree they form over time (partner_links, partner_status: moves,
+   suspensions, the upline at a date) is dn_tree's.  */
 
 /*  A partner as the ledger needs it.  */
 typedef struct {
@@ -200,64 +201,11 @@ int dn_registry_partner_get(sqlite3 *db, const char *code,
                             dn_registry_partner_t *partner);
 int dn_registry_partner_by_id(sqlite3 *db, int64_t id, dn_registry_partner_t *partner);
 
-/*  Sets *parent_id to the partner's parent in force at at_ms (0: none).
-    Returns 0 or DN_EDB.  */
-int dn_registry_parent_at(sqlite3 *db, int64_t partner_id, int64_t at_ms,
-                          int64_t *parent_id);
-
-/*  Sets *active to 0 if the partner was suspended at at_ms, else 1.
-    Returns 0 or DN_EDB.  */
-int dn_registry_active_at(sqlite3 *db, int64_t partner_id, int64_t at_ms, int *active);
-
-/*  Sets *within to 1 if partner_id is root_id or below it in the tree as
-    it stood at at_ms, else 0, for a hot path (the judge of every sale):
-    the parent look-up is prepared once in cache (a dn_db_cache_t on the
-    connection, borrowed).  Returns 0 or DN_EDB (also for a cycle, which
-    the registry never writes).  */
-int dn_registry_within_cached(dn_db_cache_t *cache, int64_t partner_id, int64_t root_id,
-                              int64_t at_ms, int *within);
-
 /*  dn_registry_partner_get for a hot path (the ledger posts thousands of
     sales a second): the statement is prepared once in cache (a
     dn_db_cache_t on the connection, borrowed).  Returns 0, DN_ENOENT,
     DN_EDB.  */
 int dn_registry_partner_get_cached(dn_db_cache_t *cache, const char *code,
                                    dn_registry_partner_t *partner);
-
-/*  Moves partner code under parent from effective_ms on, in one
-    transaction, by appending a partner_links row; the links before stay.
-    Refuses, writing nothing: DN_EINVAL (not codes; the partner is of kind
-    hq; parent is the partner itself; a cycle: parent is in the partner's
-    downline at effective_ms or at a later change of the tree before the
-    partner's own next move), DN_ENOENT (no such partner or parent),
-    DN_EEXIST (the partner already has a link effective then), DN_EPERM (a
-    stored sale recorded at or after effective_ms was sold by the partner
-    or its downline as they stood then: its posted commissions would
-    change), DN_EDB.  why holds one line naming the thing.  */
-int dn_registry_partner_move(sqlite3 *db, const char *code, const char *parent,
-                             int64_t effective_ms, char *why, size_t why_size);
-
-/*  Suspend / resume partner code from now_ms on, by appending a
-    partner_status row, in one transaction.  Refuses: DN_ENOENT (no such
-    partner), DN_EEXIST (already suspended / not suspended), DN_EAGAIN (its
-    last status change is not before now_ms), DN_EPERM (a stored sale
-    recorded at or after now_ms was sold by the partner or its downline:
-    its posted commissions would change), DN_EINVAL, DN_EDB; why holds one
-    line.  */
-int dn_registry_partner_suspend(sqlite3 *db, const char *code, int64_t now_ms, char *why,
-                                size_t why_size);
-int dn_registry_partner_resume(sqlite3 *db, const char *code, int64_t now_ms, char *why,
-                               size_t why_size);
-
-/*  Sets *list to a new JSON array (caller decrefs): the tree as it stood
-    at at_ms, flat, depth first, children in code order, from root (a code)
-    or, when root is NULL, from every partner without a parent then (in
-    code order).  One object per partner: {"tree" (its code indented two
-    spaces per depth), "code", "name", "kind", "parent" (code or null),
-    "status" ("active" / "suspended" at at_ms), "depth" (0 for a root)}.
-    Returns 0, DN_EINVAL (root not a code), DN_ENOENT (no such root),
-    DN_EDB, DN_ENOMEM (*list NULL); why holds one line.  */
-int dn_registry_partner_tree(sqlite3 *db, const char *root, int64_t at_ms, json_t **list,
-                             char *why, size_t why_size);
 
 #endif

@@ -1,4 +1,5 @@
-/*  dn_report -- headquarters' reports, and the rollups kept for them.
+/*  dn_report -- headquarters' reports (read-only; the rollups they read
+    are kept at ingest by dn_rollup).
 
     Four reports, each a JSON array of flat objects that dealernet-hq
     prints as a table, CSV or JSON (see the README, "Reports", for the
@@ -17,7 +18,7 @@
     to the seller and to every partner above it as the tree stood at the
     sale's time, in the sale's month; every refund subtracts from the same
     partners (the sale's upline at the sale's time) in the refund's own
-    month.  Moves never change the past (dn_registry_partner_move refuses a
+    month.  Moves never change the past (dn_tree_move refuses a
     move that would re-parent a stored sale), so what was added at ingest
     stays what a walk of the effective-dated tree would give.  Refunds are
     also split over the sale's categories at ingest (a refund by amount
@@ -40,57 +41,6 @@
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* -- the rollups, kept at ingest ------------------------------------------- */
-
-typedef struct _dn_report_t dn_report_t;
-
-/*  Returns a new rollup keeper on db (borrowed; must outlive it), or NULL.
-    Caller destroys, before closing db.  */
-dn_report_t *dn_report_new(sqlite3 *db);
-
-/*  Destroys; accepts NULL and sets *self_p to NULL.  */
-void dn_report_destroy(dn_report_t **self_p);
-
-/*  Rolls up a just-stored event (its rows written), inside the caller's
-    transaction: a sale adds to its team's month, a refund subtracts from
-    the sale's team in the refund's month and records its category split;
-    other events roll up nothing.  eid is the event's row, now_ms the time
-    it is stored (a seller HQ had not added by then belongs to no team, as
-    it earns no commission).  Team volume moves at the next
-    dn_report_flush.  Returns 0 or DN_EDB / DN_ENOMEM (the caller rolls
-    back; the keeper forgets by itself).  */
-int dn_report_post(dn_report_t *self, int64_t eid, const Dealernet__Event *ev,
-                   int64_t now_ms);
-
-/*  Rolls up the void of sale sale_eid (dn_ledger_void) inside the
-    caller's transaction: the sale counts as refunded in full in the
-    void's month (that of void_ms), its team's volume less what the
-    refunds stored before the void (eid <= events_through) had not taken
-    back, as one more refund.  The months already rolled up stay as they
-    were, as they do for a refund: a voided sale is not taken out of the
-    month it was sold in.  A refund stored after the void rolls up
-    nothing (dn_report_post).  Team volume moves at the next
-    dn_report_flush.  Returns 0 or DN_EDB / DN_ENOMEM (the caller rolls
-    back; the keeper forgets by itself).  */
-int dn_report_void(dn_report_t *self, int64_t sale_eid, int64_t events_through,
-                   int64_t void_ms);
-
-/*  Writes the team volume moves of the postings since the last flush,
-    inside the caller's transaction (dn_ingest flushes once per batch).
-    Returns 0 or DN_EDB (the keeper then forgets).  */
-int dn_report_flush(dn_report_t *self);
-
-/*  Drops the cached tree and the moves not yet flushed: call after any
-    admin command and after any rollback of a transaction it posted in.  */
-void dn_report_forget(dn_report_t *self);
-
-/*  Recomputes every rollup from the stored events, in event order, with
-    each void where it was made among them, inside the caller's
-    transaction (dn_central_open runs it once after the
-    migration that created the rollups, on a database that already held
-    events).  Returns 0, DN_EDB, DN_ENOMEM.  */
-int dn_report_rebuild(sqlite3 *db);
 
 /* -- the reports ------------------------------------------------------------ */
 

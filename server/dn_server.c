@@ -24,6 +24,7 @@
 #include "dn_testctl.h"
 #include "dn_time.h"
 #include "dn_registry.h"
+#include "dn_rollup.h"
 #include "dn_wire.h"
 #include "dn_zap.h"
 
@@ -763,6 +764,12 @@ int dn_server_run(const dn_server_config_t *config)
     if ((rc = dn_central_open(config->dir, 0, &self.db)) != 0) {
         dn_log_error("cannot open %s/%s: %s", config->dir, DN_CENTRAL_DB_FILE,
                      dn_strerror(rc));
+        return rc;
+    }
+    if ((rc = dn_rollup_complete(self.db)) != 0) { /* the rollups' migration */
+        dn_log_error("cannot open %s/%s: %s", config->dir, DN_CENTRAL_DB_FILE,
+                     dn_strerror(rc));
+        sqlite3_close(self.db);
         return rc;
     }
     dn_db_meta_get(self.db, DN_META_SYNC_ENDPOINT, sync_ep, sizeof sync_ep);

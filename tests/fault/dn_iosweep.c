@@ -69,7 +69,7 @@
 #include "dn_record.h"
 #include "dn_testctl.h"
 #include "dn_registry.h"
-#include "dn_report.h"
+#include "dn_rollup.h"
 #include "dn_store.h"
 #include "dn_wire.h"
 
@@ -1026,7 +1026,7 @@ static void s_look_central(const char *when, s_depth_t depth, s_look_t *look)
             if (dn_db_exec(db, "CREATE TEMP TABLE was_tv AS SELECT * FROM team_volume;"
                                "CREATE TEMP TABLE was_rc AS SELECT * FROM "
                                "refund_categories;") == 0 &&
-                dn_report_rebuild(db) == 0)
+                dn_rollup_rebuild(db) == 0)
                 diff =
                     s_count(db, "SELECT (SELECT count(*) FROM (SELECT * FROM team_volume "
                                 "  EXCEPT SELECT * FROM was_tv)) + "

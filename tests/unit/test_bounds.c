@@ -32,6 +32,7 @@
 #include "dn_plan.h"
 #include "dn_registry.h"
 #include "dn_report.h"
+#include "dn_rollup.h"
 #include "dn_test_central.h"
 #include "dn_test_site.h"
 #include "dn_time.h"
@@ -305,7 +306,7 @@ static void test_over_limit(void **state)
 
     /* a rebuild of the rollups leaves them out too */
     s_exec(fx->db, "BEGIN");
-    assert_int_equal(dn_report_rebuild(fx->db), 0);
+    assert_int_equal(dn_rollup_rebuild(fx->db), 0);
     s_exec(fx->db, "COMMIT");
     assert_int_equal(s_int(fx->db, "SELECT sum(total) FROM team_volume"), 3 * 100010000);
 

@@ -28,7 +28,7 @@
 #include "dn_log.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
-#include "dn_report.h"
+#include "dn_rollup.h"
 #include "dn_time.h"
 #include "dn_wire.h"
 
@@ -379,7 +379,7 @@ static void test_hidden_name(void **state)
     dn_phones_destroy(&phones);
     dn_db_cache_destroy(&cache);
     assert_int_equal(dn_db_begin(db), 0);
-    assert_int_equal(dn_report_rebuild(db), 0);
+    assert_int_equal(dn_rollup_rebuild(db), 0);
     assert_int_equal(dn_db_commit(db), 0);
     assert_int_equal(dn_ledger_verify(sqlite3_db_filename(db, "main"), &report, why,
                                       sizeof why),

@@ -121,7 +121,9 @@
 #include "dn_log.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
+#include "dn_tree.h"
 #include "dn_report.h"
+#include "dn_rollup.h"
 #include "dn_test_site.h"
 #include "dn_time.h"
 #include "dn_wire.h"
@@ -285,7 +287,7 @@ static void s_move(sqlite3 *db, const char *code, const char *parent,
                    int64_t effective_ms)
 {
     char why[256] = "";
-    int rc = dn_registry_partner_move(db, code, parent, effective_ms, why, sizeof why);
+    int rc = dn_tree_move(db, code, parent, effective_ms, why, sizeof why);
     if (rc)
         print_error("partner move %s: %s\n", code, why);
     assert_int_equal(rc, 0);
@@ -295,8 +297,8 @@ static void s_move(sqlite3 *db, const char *code, const char *parent,
 static void s_suspend(sqlite3 *db, const char *code, int suspend, int64_t now)
 {
     char why[256] = "";
-    int rc = suspend ? dn_registry_partner_suspend(db, code, now, why, sizeof why)
-                     : dn_registry_partner_resume(db, code, now, why, sizeof why);
+    int rc = suspend ? dn_tree_suspend(db, code, now, why, sizeof why)
+                     : dn_tree_resume(db, code, now, why, sizeof why);
     if (rc)
         print_error("partner %s %s: %s\n", suspend ? "suspend" : "resume", code, why);
     assert_int_equal(rc, 0);
@@ -2294,7 +2296,7 @@ static int s_void(fixture_t *fx, int sale, const char *reason, int64_t now, json
                   char *why, size_t why_size)
 {
     dn_ledger_t *ledger = dn_ledger_new(fx->db);
-    dn_report_t *report = dn_report_new(fx->db);
+    dn_rollup_t *report = dn_rollup_new(fx->db);
     int64_t eid = s_eid(fx->db, fx->ids[sale]), through = 0;
     int rc;
 
@@ -2303,13 +2305,13 @@ static int s_void(fixture_t *fx, int sale, const char *reason, int64_t now, json
     s_exec(fx->db, "BEGIN IMMEDIATE");
     rc = dn_ledger_void(ledger, eid, reason, "hq", now, &through, out, why, why_size);
     if (rc == 0) {
-        assert_int_equal(dn_report_void(report, eid, through, now), 0);
-        assert_int_equal(dn_report_flush(report), 0);
+        assert_int_equal(dn_rollup_void(report, eid, through, now), 0);
+        assert_int_equal(dn_rollup_flush(report), 0);
         s_exec(fx->db, "COMMIT");
     } else {
         s_exec(fx->db, "ROLLBACK");
     }
-    dn_report_destroy(&report);
+    dn_rollup_destroy(&report);
     dn_ledger_destroy(&ledger);
     dn_ingest_forget(fx->ingest);
     return rc;
@@ -2922,7 +2924,7 @@ static void test_rebuild_with_void(void **state)
     assert_non_null(cats);
 
     s_exec(fx->db, "BEGIN IMMEDIATE");
-    assert_int_equal(dn_report_rebuild(fx->db), 0);
+    assert_int_equal(dn_rollup_rebuild(fx->db), 0);
     s_exec(fx->db, "COMMIT");
 
     assert_int_equal(sqlite3_prepare_v2(fx->db, dump, -1, &stmt, NULL), SQLITE_OK);

@@ -22,6 +22,7 @@
 #include "dn_test_central.h"
 #include "dn_test_site.h"
 #include "dn_time.h"
+#include "dn_tree.h"
 
 static const char s_plan[] = "[plan]\n"
                              "effective = 2026-01-01\n"
@@ -79,7 +80,7 @@ static void test_walk_holds_nodes_while_the_table_grows(void **state)
          "add DI9", why);
     s_ok(dn_registry_partner_add(db, "DE9", "DE9", "dealer", "DI9", added, why, sizeof why),
          "add DE9", why);
-    s_ok(dn_registry_partner_move(db, "RS1", "DE9", moved, why, sizeof why), "move RS1",
+    s_ok(dn_tree_move(db, "RS1", "DE9", moved, why, sizeof why), "move RS1",
          why);
     s_ok(dn_plan_set(db, s_plan, added, &plan, why, sizeof why), "plan set", why);
 

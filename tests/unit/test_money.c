@@ -398,6 +398,70 @@ static void test_bounds(void **state)
     assert_int_equal(dn_money_bound_minor(DN_MONEY_MAX_SALE_LIMIT, 4), 100000000000000);
 }
 
+/*  dn_money_split: shares[i] = round(amount x cum_i / total) - the one
+    before, half to even on each running sum.  */
+static void test_split(void **state)
+{
+    (void)state;
+    int64_t s[4];
+
+    /* 100 over 1:1:1 -> running 33.33 -> 33, 66.67 -> 67, 100: 33, 34, 33 */
+    assert_int_equal(dn_money_split(100, (const int64_t[]){1, 1, 1}, 3, s), 0);
+    assert_int_equal(s[0], 33);
+    assert_int_equal(s[1], 34);
+    assert_int_equal(s[2], 33);
+    /* ties go to even on the running sum: 5 over 1:1 -> 2.5 -> 2, then 5:
+       2, 3; 7 over 1:1 -> 3.5 -> 4, then 7: 4, 3 */
+    assert_int_equal(dn_money_split(5, (const int64_t[]){1, 1}, 2, s), 0);
+    assert_int_equal(s[0], 2);
+    assert_int_equal(s[1], 3);
+    assert_int_equal(dn_money_split(7, (const int64_t[]){1, 1}, 2, s), 0);
+    assert_int_equal(s[0], 4);
+    assert_int_equal(s[1], 3);
+    /* a refund of 300.00 over categories worth 1000.00 and 500.00 (fen):
+       30000 x 100000 / 150000 = 20000, then 30000: 20000, 10000 */
+    assert_int_equal(dn_money_split(30000, (const int64_t[]){100000, 50000}, 2, s), 0);
+    assert_int_equal(s[0], 20000);
+    assert_int_equal(s[1], 10000);
+    /* zero weights take nothing: 10 over 0:3:0:2 (total 5) -> running 0,
+       6, 6, 10: 0, 6, 0, 4 */
+    assert_int_equal(dn_money_split(10, (const int64_t[]){0, 3, 0, 2}, 4, s), 0);
+    assert_int_equal(s[0], 0);
+    assert_int_equal(s[1], 6);
+    assert_int_equal(s[2], 0);
+    assert_int_equal(s[3], 4);
+    /* every weight 0: all to the first */
+    assert_int_equal(dn_money_split(9, (const int64_t[]){0, 0}, 2, s), 0);
+    assert_int_equal(s[0], 9);
+    assert_int_equal(s[1], 0);
+    /* a negative amount splits as its magnitude, negated: -33, -34, -33 */
+    assert_int_equal(dn_money_split(-100, (const int64_t[]){1, 1, 1}, 3, s), 0);
+    assert_int_equal(s[0], -33);
+    assert_int_equal(s[1], -34);
+    assert_int_equal(s[2], -33);
+    /* the largest amount: (2^63 - 1) / 2 = 4611686018427387903.5, an odd
+       quotient, rounds up to ...904; the rest is ...903 */
+    assert_int_equal(dn_money_split(INT64_MAX, (const int64_t[]){1, 1}, 2, s), 0);
+    assert_int_equal(s[0], 4611686018427387904LL);
+    assert_int_equal(s[1], 4611686018427387903LL);
+    /* one share: the whole amount */
+    assert_int_equal(dn_money_split(12345, (const int64_t[]){7}, 1, s), 0);
+    assert_int_equal(s[0], 12345);
+}
+
+static void test_split_refuses(void **state)
+{
+    (void)state;
+    int64_t s[2] = {77, 77};
+    assert_int_equal(dn_money_split(10, (const int64_t[]){1}, 0, s), DN_EINVAL);
+    assert_int_equal(dn_money_split(10, (const int64_t[]){1, -1}, 2, s), DN_EINVAL);
+    /* the weights' total INT64_MAX + 1 does not fit */
+    assert_int_equal(dn_money_split(10, (const int64_t[]){INT64_MAX, 1}, 2, s),
+                     DN_EOVERFLOW);
+    assert_int_equal(s[0], 77); /* untouched */
+    assert_int_equal(s[1], 77);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +477,8 @@ int main(void)
         cmocka_unit_test(test_format_refuses),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_split_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

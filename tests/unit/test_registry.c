@@ -32,6 +32,7 @@
 #include "dn_error.h"
 #include "dn_log.h"
 #include "dn_registry.h"
+#include "dn_tree.h"
 
 #define T0      1767225600000LL    /* 2026-01-01T00:00:00.000Z */
 #define EXPIRES (T0 + 259200000LL) /* 72 h later: 2026-01-04T00:00:00.000Z */
@@ -803,7 +804,7 @@ static void test_partner_list_recruiter_and_status(void **state)
                          T0 - 86400000LL, T0 + 3, why, sizeof why),
                      0);
     assert_int_equal(
-        dn_registry_partner_suspend(fx->db, "NORTH", T0 + 10, why, sizeof why), 0);
+        dn_tree_suspend(fx->db, "NORTH", T0 + 10, why, sizeof why), 0);
     /* before the suspension, and from it on */
     assert_int_equal(dn_registry_partner_list(fx->db, T0 + 9, &list), 0);
     text = s_json(list);

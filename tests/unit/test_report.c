@@ -86,7 +86,9 @@
 #include "dn_log.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
+#include "dn_tree.h"
 #include "dn_report.h"
+#include "dn_rollup.h"
 #include "dn_test_site.h"
 #include "dn_time.h"
 #include "dn_wire.h"
@@ -272,7 +274,7 @@ static int s_group_setup(void **state)
         s_sale(fx, S_G1, s_at("2026-01-25", 10), "G1", group, M2, f3, N_OF(f3), -1);
 
         /* ... while HQ moves G1 under D2 from February on.  */
-        assert_int_equal(dn_registry_partner_move(fx->db, "G1", "D2",
+        assert_int_equal(dn_tree_move(fx->db, "G1", "D2",
                                                   s_at("2026-02-01", 0), why, sizeof why),
                          0);
         dn_ingest_forget(fx->ingest); /* as the server does after an admin command */
@@ -1086,6 +1088,7 @@ static void test_rebuild(void **state)
     assert_int_equal(sqlite3_close(fx->db), SQLITE_OK);
     fx->db = NULL;
     assert_int_equal(dn_central_open(fx->dir, 0, &fx->db), 0);
+    assert_int_equal(dn_rollup_complete(fx->db), 0); /* as the server does */
     fx->ingest = dn_ingest_new(fx->db);
     assert_non_null(fx->ingest);
 

@@ -31,6 +31,7 @@
 #include "dn_error.h"
 #include "dn_log.h"
 #include "dn_registry.h"
+#include "dn_tree.h"
 
 #define DAY   86400000LL
 #define HOUR  3600000LL
@@ -108,14 +109,14 @@ static void s_tree(sqlite3 *db)
 static int64_t s_parent(sqlite3 *db, int64_t id, int64_t at_ms)
 {
     int64_t parent = -1;
-    assert_int_equal(dn_registry_parent_at(db, id, at_ms, &parent), 0);
+    assert_int_equal(dn_tree_parent_at(db, id, at_ms, &parent), 0);
     return parent;
 }
 
 static int s_active(sqlite3 *db, int64_t id, int64_t at_ms)
 {
     int active = -1;
-    assert_int_equal(dn_registry_active_at(db, id, at_ms, &active), 0);
+    assert_int_equal(dn_tree_active_at(db, id, at_ms, &active), 0);
     return active;
 }
 
@@ -123,7 +124,7 @@ static void s_move(sqlite3 *db, const char *code, const char *parent, int64_t at
                    int expected_rc, const char *expected_why)
 {
     char why[256] = "";
-    assert_int_equal(dn_registry_partner_move(db, code, parent, at_ms, why, sizeof why),
+    assert_int_equal(dn_tree_move(db, code, parent, at_ms, why, sizeof why),
                      expected_rc);
     if (expected_why)
         assert_string_equal(why, expected_why);
@@ -174,7 +175,7 @@ static void s_expect_tree(sqlite3 *db, const char *root, int64_t at_ms,
 {
     char why[256] = "", *text, *expected = s_expected(rows, n);
     json_t *list = NULL;
-    assert_int_equal(dn_registry_partner_tree(db, root, at_ms, &list, why, sizeof why),
+    assert_int_equal(dn_tree_view(db, root, at_ms, &list, why, sizeof why),
                      0);
     text = json_dumps(list, JSON_COMPACT);
     assert_non_null(text);
@@ -285,7 +286,7 @@ static void test_parent_at_boundaries(void **state)
         char why[256] = "";
         assert_non_null(cache);
         assert_int_equal(
-            dn_registry_partner_suspend(fx->db, "DE1", JAN20, why, sizeof why), 0);
+            dn_tree_suspend(fx->db, "DE1", JAN20, why, sizeof why), 0);
         for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
             assert_int_equal(s_parent(fx->db, DE1, want[i].at), want[i].parent);
             assert_int_equal(s_active(fx->db, DE1, want[i].at), want[i].active);
@@ -394,52 +395,52 @@ static void test_suspend_resume(void **state)
     assert_int_equal(s_active(fx->db, DI1, 0), 1);
     assert_int_equal(s_active(fx->db, DI1, JAN10), 1);
 
-    assert_int_equal(dn_registry_partner_suspend(fx->db, "DI1", JAN10, why, sizeof why),
+    assert_int_equal(dn_tree_suspend(fx->db, "DI1", JAN10, why, sizeof why),
                      0);
     assert_int_equal(s_active(fx->db, DI1, JAN10 - 1), 1);
     assert_int_equal(s_active(fx->db, DI1, JAN10), 0);
     assert_int_equal(s_active(fx->db, DI1, JAN10 + 1), 0);
     assert_int_equal(s_active(fx->db, DE1, JAN10), 1); /* its downline is not suspended */
-    assert_int_equal(dn_registry_partner_suspend(fx->db, "DI1", JAN15, why, sizeof why),
+    assert_int_equal(dn_tree_suspend(fx->db, "DI1", JAN15, why, sizeof why),
                      DN_EEXIST);
     assert_string_equal(why, "partner DI1 is already suspended (since "
                              "2026-01-10T00:00:00.000Z)");
 
-    assert_int_equal(dn_registry_partner_resume(fx->db, "DI1", JAN20, why, sizeof why),
+    assert_int_equal(dn_tree_resume(fx->db, "DI1", JAN20, why, sizeof why),
                      0);
     assert_int_equal(s_active(fx->db, DI1, JAN20 - 1), 0);
     assert_int_equal(s_active(fx->db, DI1, JAN20), 1);
     assert_int_equal(s_active(fx->db, DI1, JAN10 + 1), 0); /* history stays */
-    assert_int_equal(dn_registry_partner_resume(fx->db, "DI1", FEB1, why, sizeof why),
+    assert_int_equal(dn_tree_resume(fx->db, "DI1", FEB1, why, sizeof why),
                      DN_EEXIST);
     assert_string_equal(why, "partner DI1 is not suspended (active since "
                              "2026-01-20T00:00:00.000Z)");
-    assert_int_equal(dn_registry_partner_resume(fx->db, "R2", FEB1, why, sizeof why),
+    assert_int_equal(dn_tree_resume(fx->db, "R2", FEB1, why, sizeof why),
                      DN_EEXIST);
     assert_string_equal(why, "partner R2 is not suspended");
     /* a change at (or before) the last one's time */
-    assert_int_equal(dn_registry_partner_suspend(fx->db, "DI1", JAN20, why, sizeof why),
+    assert_int_equal(dn_tree_suspend(fx->db, "DI1", JAN20, why, sizeof why),
                      DN_EAGAIN);
     assert_string_equal(why,
                         "partner DI1 changed status at 2026-01-20T00:00:00.000Z, not "
                         "before now: try again later");
-    assert_int_equal(dn_registry_partner_suspend(fx->db, "NOPE", FEB1, why, sizeof why),
+    assert_int_equal(dn_tree_suspend(fx->db, "NOPE", FEB1, why, sizeof why),
                      DN_ENOENT);
     assert_string_equal(why, "partner NOPE does not exist");
 
     /* a sale of its downline recorded after "now" (a clock ahead) */
     s_sale(fx->db, 1, "RS1", FEB10);
-    assert_int_equal(dn_registry_partner_suspend(fx->db, "DE1", FEB1, why, sizeof why),
+    assert_int_equal(dn_tree_suspend(fx->db, "DE1", FEB1, why, sizeof why),
                      DN_EPERM);
     assert_string_equal(why,
                         "a sale of RS1 recorded at 2026-02-10T00:00:00.000Z (a clock "
                         "ahead?) is already posted with DE1 active; changing that from "
                         "now would change its commissions: try again after that time");
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partner_status"), 2);
-    assert_int_equal(dn_registry_partner_suspend(fx->db, "DE2", FEB1, why, sizeof why),
+    assert_int_equal(dn_tree_suspend(fx->db, "DE2", FEB1, why, sizeof why),
                      0);
     assert_int_equal(
-        dn_registry_partner_suspend(fx->db, "DE1", FEB10 + 1, why, sizeof why), 0);
+        dn_tree_suspend(fx->db, "DE1", FEB10 + 1, why, sizeof why), 0);
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partner_status"), 4);
 }
 
@@ -455,7 +456,7 @@ static void test_tree_at_dates(void **state)
     assert_int_equal(dn_registry_partner_add(fx->db, "ALONE", "Alone", "dealer", NULL,
                                              JAN1, why, sizeof why),
                      0);
-    assert_int_equal(dn_registry_partner_suspend(fx->db, "DE2", JAN5, why, sizeof why),
+    assert_int_equal(dn_tree_suspend(fx->db, "DE2", JAN5, why, sizeof why),
                      0);
     s_move(fx->db, "DE1", "DI2", JAN15, 0, NULL);
 
@@ -491,7 +492,7 @@ static void test_tree_at_dates(void **state)
     }
     /* the first row, spelled out once */
     assert_int_equal(
-        dn_registry_partner_tree(fx->db, "RS1", JAN15, &list, why, sizeof why), 0);
+        dn_tree_view(fx->db, "RS1", JAN15, &list, why, sizeof why), 0);
     {
         char *text = json_dumps(list, JSON_COMPACT);
         assert_string_equal(text,
@@ -503,12 +504,12 @@ static void test_tree_at_dates(void **state)
     json_decref(list);
 
     assert_int_equal(
-        dn_registry_partner_tree(fx->db, "NOPE", JAN15, &list, why, sizeof why),
+        dn_tree_view(fx->db, "NOPE", JAN15, &list, why, sizeof why),
         DN_ENOENT);
     assert_null(list);
     assert_string_equal(why, "partner NOPE does not exist");
     assert_int_equal(
-        dn_registry_partner_tree(fx->db, "1x", JAN15, &list, why, sizeof why), DN_EINVAL);
+        dn_tree_view(fx->db, "1x", JAN15, &list, why, sizeof why), DN_EINVAL);
     assert_string_equal(why, "partner code '1x' is not a code");
 }
 
@@ -517,12 +518,130 @@ static void test_tree_empty(void **state)
     fixture_t *fx = *state;
     char why[256] = "", *text;
     json_t *list = NULL;
-    assert_int_equal(dn_registry_partner_tree(fx->db, NULL, JAN1, &list, why, sizeof why),
+    assert_int_equal(dn_tree_view(fx->db, NULL, JAN1, &list, why, sizeof why),
                      0);
     text = json_dumps(list, JSON_COMPACT);
     assert_string_equal(text, "[]");
     free(text);
     json_decref(list);
+}
+
+/* -- the cached tree (dn_tree_t) ---------------------------------------------- */
+
+typedef struct {
+    int64_t ids[16];
+    int n, visits, stop_after, fail;
+} s_seen_t;
+
+static int s_visit(void *arg, dn_tree_node_t *node)
+{
+    s_seen_t *s = arg;
+    if (s->n < 16)
+        s->ids[s->n++] = node->p.id;
+    s->visits++;
+    if (s->fail)
+        return s->fail;
+    return s->stop_after && s->visits == s->stop_after;
+}
+
+/*  The cached walk: the upline at a date (before and after a move), the
+    status at a date, a stop asked by the visit, a visit's error, a node
+    that stays put while the id table grows, a partner unknown before it
+    was added, a cache that keeps what it read until dn_tree_forget, and a
+    damaged file's cycle refused after DN_TREE_MAX_WALK steps.  */
+static void test_cached_walk(void **state)
+{
+    fixture_t *fx = *state;
+    char why[256] = "", code[8];
+    dn_tree_node_t *rs1, *di1, *far, *node;
+    dn_db_cache_t *cache;
+    s_seen_t seen = {0};
+    dn_tree_t *tree;
+    int within = -1;
+
+    s_tree(fx->db);
+    assert_int_equal(dn_tree_move(fx->db, "DE1", "R2", FEB1, why, sizeof why), 0);
+    assert_int_equal(dn_tree_suspend(fx->db, "DI1", JAN10, why, sizeof why), 0);
+    tree = dn_tree_new(fx->db);
+    assert_non_null(tree);
+
+    /* JAN5: RS1 > DE1 > DI1 > R1 > HQ */
+    assert_int_equal(dn_tree_walk(tree, RS1, JAN5, s_visit, &seen), 0);
+    assert_int_equal(seen.n, 5);
+    assert_int_equal(seen.ids[0], RS1);
+    assert_int_equal(seen.ids[1], DE1);
+    assert_int_equal(seen.ids[2], DI1);
+    assert_int_equal(seen.ids[3], R1);
+    assert_int_equal(seen.ids[4], HQ);
+    /* FEB10, after DE1's move: RS1 > DE1 > R2 > HQ */
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(dn_tree_walk(tree, RS1, FEB10, s_visit, &seen), 0);
+    assert_int_equal(seen.n, 4);
+    assert_int_equal(seen.ids[2], R2);
+    assert_int_equal(seen.ids[3], HQ);
+    /* the visit stops it after two, or ends it with its error */
+    memset(&seen, 0, sizeof seen);
+    seen.stop_after = 2;
+    assert_int_equal(dn_tree_walk(tree, RS1, JAN5, s_visit, &seen), 0);
+    assert_int_equal(seen.n, 2);
+    memset(&seen, 0, sizeof seen);
+    seen.fail = DN_EINVAL;
+    assert_int_equal(dn_tree_walk(tree, RS1, JAN5, s_visit, &seen), DN_EINVAL);
+    assert_int_equal(seen.n, 1);
+
+    /* status at a date: DI1 suspended from JAN10 on, not a millisecond before */
+    assert_int_equal(dn_tree_node(tree, DI1, &di1), 0);
+    assert_int_equal(dn_tree_node_active_at(di1, JAN10 - 1), 1);
+    assert_int_equal(dn_tree_node_active_at(di1, JAN10), 0);
+    assert_int_equal(dn_tree_node_parent_at(di1, JAN5), R1);
+    assert_int_equal(dn_tree_node_parent_at(di1, 0), R1); /* linked from 0 */
+
+    /* a node held while the table grows past id 40 stays where it is */
+    assert_int_equal(dn_tree_node(tree, RS1, &rs1), 0);
+    for (int i = 10; i <= 40; i++) {
+        snprintf(code, sizeof code, "P%d", i);
+        assert_int_equal(dn_registry_partner_add(fx->db, code, code, "dealer", "HQ", JAN1,
+                                                 why, sizeof why),
+                         0);
+    }
+    assert_int_equal(dn_tree_node(tree, 40, &far), 0);
+    assert_string_equal(far->p.code, "P40");
+    assert_int_equal(dn_tree_node(tree, RS1, &node), 0);
+    assert_ptr_equal(node, rs1);
+    assert_string_equal(rs1->p.code, "RS1");
+    assert_int_equal(dn_tree_node(tree, 0, &node), DN_ENOENT);
+    assert_int_equal(dn_tree_node(tree, 999, &node), DN_ENOENT);
+
+    /* by code: unknown before HQ added it (JAN1) */
+    assert_int_equal(dn_tree_node_by_code(tree, "RS1", JAN1 - 1, &node), DN_ENOENT);
+    assert_int_equal(dn_tree_node_by_code(tree, "RS1", JAN1, &node), 0);
+    assert_ptr_equal(node, rs1);
+    assert_int_equal(dn_tree_node_by_code(tree, "NOPE", FEB10, &node), DN_ENOENT);
+
+    /* a damaged file: HQ under RS1 from FEB10 closes HQ > RS1 > DE1 > R2 >
+       HQ.  The cache still has what it read until it forgets; then the
+       walk gives up after DN_TREE_MAX_WALK + 1 visits, as does within.  */
+    s_exec(fx->db, "INSERT INTO partner_links(partner_id, parent_id, effective_ms) "
+                   "VALUES (1, 8, 1770681600000)"); /* FEB10 */
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(dn_tree_walk(tree, RS1, FEB10, s_visit, &seen), 0);
+    assert_int_equal(seen.n, 4);
+    dn_tree_forget(tree);
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(dn_tree_walk(tree, RS1, FEB10, s_visit, &seen), DN_EDB);
+    assert_int_equal(seen.visits, DN_TREE_MAX_WALK + 1);
+    cache = dn_db_cache_new(fx->db);
+    assert_non_null(cache);
+    assert_int_equal(dn_tree_within_cached(cache, RS1, R2, FEB10, &within), 0);
+    assert_int_equal(within, 1);
+    assert_int_equal(dn_tree_within_cached(cache, RS1, DI2, FEB10, &within), DN_EDB);
+    /* a day before, no cycle: RS1 is not under DI2 */
+    assert_int_equal(dn_tree_within_cached(cache, RS1, DI2, FEB10 - DAY, &within), 0);
+    assert_int_equal(within, 0);
+    dn_db_cache_destroy(&cache);
+    dn_tree_destroy(&tree);
+    assert_null(tree);
+    dn_tree_destroy(&tree); /* NULL is fine */
 }
 
 int main(void)
@@ -535,6 +654,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_suspend_resume, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_tree_at_dates, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_tree_empty, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_cached_walk, s_setup, s_teardown),
     };
     dn_log_init("test_tree", DN_LOG_QUIET, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);
