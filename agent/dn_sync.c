@@ -18,6 +18,7 @@
 #include "dn_log.h"
 #include "dn_outbox.h"
 #include "dn_time.h"
+#include "dn_version.h"
 #include "dn_wire.h"
 
 #include <errno.h>
@@ -175,7 +176,7 @@ int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
     req.has_sign_key = 1;
     req.sign_key.data = sign_pub;
     req.sign_key.len = DN_PUBKEY_BYTES;
-    req.agent_version = DN_AGENT_VERSION;
+    req.agent_version = DN_VERSION;
     req.partner = (char *)dn_store_info(store)->partner;
     req.currency = (char *)dn_store_info(store)->currency;
     msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLL;

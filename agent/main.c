@@ -19,6 +19,7 @@
 #include "dn_store.h"
 #include "dn_sync.h"
 #include "dn_time.h"
+#include "dn_version.h"
 #include "dn_wire.h"
 
 #include <errno.h>
@@ -28,11 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DN_AGENT_VERSION "0.1.0"
-#define EX_USAGE         64
 
 typedef struct {
     const char *name;
@@ -1175,7 +1175,7 @@ int main(int argc, char **argv)
             s_help(stdout);
             return 0;
         case 'V':
-            printf("dealernet-agent %s (protocol %d)\n", DN_AGENT_VERSION,
+            printf("dealernet-agent %s (protocol %d)\n", DN_VERSION,
                    DN_PROTOCOL_VERSION);
             return 0;
         default:
@@ -1190,7 +1190,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (optind < argc && strcmp(argv[optind], "--version") == 0) {
-        printf("dealernet-agent %s (protocol %d)\n", DN_AGENT_VERSION, DN_PROTOCOL_VERSION);
+        printf("dealernet-agent %s (protocol %d)\n", DN_VERSION, DN_PROTOCOL_VERSION);
         return 0;
     }
     if (optind >= argc) {
