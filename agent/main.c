@@ -718,7 +718,7 @@ static int s_cmd_reminders(const char *dir, int argc, char **argv)
     dn_reminder_t *items;
     size_t n;
     dn_store_t *store;
-    char last[DN_REMINDER_DATE_SIZE], due[DN_REMINDER_DATE_SIZE];
+    char last[DN_DATE_SIZE], due[DN_DATE_SIZE];
 
     while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
         if (c == -2)
@@ -742,7 +742,7 @@ static int s_cmd_reminders(const char *dir, int argc, char **argv)
     } else {
         today_ms = dn_time_now_ms();
     }
-    today = dn_reminder_day(today_ms);
+    today = dn_time_day(today_ms);
     if (!(store = s_open(dir, &code)))
         return code;
     rc = dn_reminder_list(store, today, days, &items, &n);
@@ -762,15 +762,15 @@ static int s_cmd_reminders(const char *dir, int argc, char **argv)
                "SKU", "LAST PURCHASE", "QTY", "INTERVAL", "DUE", "IN DAYS", "BASIS");
         for (size_t i = 0; i < n; i++) {
             const dn_reminder_t *r = &items[i];
-            dn_reminder_format_day(r->est.last_day, last);
-            dn_reminder_format_day(r->est.due_day, due);
+            dn_time_format_day(r->est.last_day, last);
+            dn_time_format_day(r->est.due_day, due);
             printf("%-16s  %-20s  %-16s  %-13s  %5lld  %8lld  %-10s  %7lld  %s\n",
                    r->phone, r->name[0] ? r->name : "-", r->sku, last,
                    (long long)r->est.quantity, (long long)r->est.interval_days, due,
                    (long long)r->days_until_due, dn_reminder_basis_name(r->est.basis));
         }
-        dn_reminder_format_day(today, last);
-        dn_reminder_format_day(today + days, due);
+        dn_time_format_day(today, last);
+        dn_time_format_day(today + days, due);
         printf("%zu to call: due by %s or overdue (today %s UTC)\n", n, due, last);
     }
     free(items);

@@ -599,17 +599,6 @@ static int s_read_file(const char *path, char **text)
     return 0;
 }
 
-/*  1 if text is a month, YYYY-MM.  */
-static int s_valid_period(const char *text)
-{
-    char date[16];
-    int64_t ms;
-    if (strlen(text) != 7)
-        return 0;
-    snprintf(date, sizeof date, "%s-01", text);
-    return dn_time_parse_date(date, &ms) == 0;
-}
-
 /*  Checks the value of an argument of kind, named option (NULL for a
     positional one), and replaces *value with what is sent (a file's
     text).  Returns 0 or an exit status.  */
@@ -640,7 +629,7 @@ static int s_check_value(s_call_t *call, s_kind_t kind, const char *option,
         break;
     }
     case S_PERIOD:
-        if (s_valid_period(*value))
+        if (dn_time_parse_period(*value, NULL, NULL) == 0)
             return 0;
         snprintf(text, sizeof text, "%s'%.40s' is not a month (YYYY-MM)", prefix, *value);
         break;

@@ -713,30 +713,6 @@ static int s_append(json_t *list, json_t *obj)
     return json_array_append_new(list, obj) == 0 ? 0 : DN_ENOMEM;
 }
 
-/*  The first and last millisecond of month YYYY-MM.  DN_EINVAL if it is
-    not one.  */
-static int s_month_range(const char *period, int64_t *from_ms, int64_t *to_ms)
-{
-    char date[16];
-    int year, month;
-    if (!period || strlen(period) != 7)
-        return DN_EINVAL;
-    snprintf(date, sizeof date, "%s-01", period);
-    if (dn_time_parse_date(date, from_ms))
-        return DN_EINVAL;
-    year = atoi(period);
-    month = atoi(period + 5) + 1;
-    if (month > 12) {
-        month = 1;
-        year++;
-    }
-    snprintf(date, sizeof date, "%04d-%02d-01", year, month);
-    if (dn_time_parse_date(date, to_ms))
-        return DN_EINVAL;
-    *to_ms -= 1;
-    return 0;
-}
-
 /*  The report currency: the ledger's, else the first sale's; "" when
     there is neither.  */
 static int s_report_currency(sqlite3 *db, char currency[4])
@@ -919,9 +895,9 @@ static int s_team(sqlite3 *db, const dn_registry_partner_t *p, const dn_report_s
     int rc = 0;
 
     if (q->from_ms > 0)
-        dn_ledger_period_of(q->from_ms, from);
+        dn_time_period_of(q->from_ms, from);
     if (q->to_ms < INT64_MAX)
-        dn_ledger_period_of(q->to_ms, to);
+        dn_time_period_of(q->to_ms, to);
     if (dn_db_prepare(db,
                       "SELECT period, currency, sales, total, refunds, refunded "
                       "FROM team_volume WHERE partner_id = ? AND period BETWEEN ? AND ? "
@@ -1056,10 +1032,11 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
     if (period)
         snprintf(p, sizeof p, "%.7s", period);
     else
-        dn_ledger_period_of(now_ms, p);
-    if (s_month_range(period ? period : p, &from_ms, &to_ms))
+        dn_time_period_of(now_ms, p);
+    if (dn_time_parse_period(period ? period : p, &from_ms, &to_ms))
         return s_why(DN_EINVAL, why, why_size, "period '%.40s' is not a month (YYYY-MM)",
                      period ? period : p);
+    to_ms -= 1; /* BETWEEN takes its ends */
     if (partner) {
         dn_registry_partner_t found;
         rc = dn_registry_partner_get(db, partner, &found);
