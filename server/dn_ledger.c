@@ -155,17 +155,7 @@ void dn_ledger_destroy(dn_ledger_t **self_p)
     }
 }
 
-static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(why, size, fmt, args);
-    va_end(args);
-    return rc;
-}
+#define s_why(rc, why, size, ...) dn_why(why, size, rc, __VA_ARGS__) /* dn_error.h */
 
 /* -- periods --------------------------------------------------------------- */
 

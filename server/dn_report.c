@@ -27,7 +27,6 @@
 #include "dn_valid.h"
 #include "dn_wire.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -663,18 +662,6 @@ int dn_report_rebuild(sqlite3 *db)
 
 /* -- shared by the reports ----------------------------------------------------- */
 
-static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(why, size, fmt, args);
-    va_end(args);
-    return rc;
-}
-
 static int s_exponent(const char *currency)
 {
     int exponent = dn_money_exponent(currency);
@@ -930,17 +917,17 @@ int dn_report_sales(sqlite3 *db, const dn_report_sales_t *q, json_t **out, char 
 
     *out = NULL;
     if (q->team && !q->partner)
-        return s_why(DN_EINVAL, why, why_size,
-                     "--team needs --partner CODE: the partner whose team it is");
+        return dn_why(why, why_size, DN_EINVAL,
+                      "--team needs --partner CODE: the partner whose team it is");
     if (q->team && q->by != DN_REPORT_BY_MONTH)
-        return s_why(DN_EINVAL, why, why_size,
-                     "team volume is kept by month: --team goes with --by month only");
+        return dn_why(why, why_size, DN_EINVAL,
+                      "team volume is kept by month: --team goes with --by month only");
     if (q->from_ms > q->to_ms)
-        return s_why(DN_EINVAL, why, why_size, "--from is after --to");
+        return dn_why(why, why_size, DN_EINVAL, "--from is after --to");
     if (q->partner) {
         rc = dn_registry_partner_get(db, q->partner, &p);
         if (rc == DN_ENOENT)
-            return s_why(rc, why, why_size, "partner %s does not exist", q->partner);
+            return dn_why(why, why_size, rc, "partner %s does not exist", q->partner);
         if (rc)
             return rc;
     }
@@ -1034,14 +1021,14 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
     else
         dn_time_period_of(now_ms, p);
     if (dn_time_parse_period(period ? period : p, &from_ms, &to_ms))
-        return s_why(DN_EINVAL, why, why_size, "period '%.40s' is not a month (YYYY-MM)",
-                     period ? period : p);
+        return dn_why(why, why_size, DN_EINVAL, "period '%.40s' is not a month (YYYY-MM)",
+                      period ? period : p);
     to_ms -= 1; /* BETWEEN takes its ends */
     if (partner) {
         dn_registry_partner_t found;
         rc = dn_registry_partner_get(db, partner, &found);
         if (rc == DN_ENOENT)
-            return s_why(rc, why, why_size, "partner %s does not exist", partner);
+            return dn_why(why, why_size, rc, "partner %s does not exist", partner);
         if (rc)
             return rc;
     }
@@ -1290,13 +1277,13 @@ static int s_tree(sqlite3 *db, const char *phone, const char *currency, json_t *
     rc = sqlite3_step(t.member) == SQLITE_ROW ? 0 : DN_ENOENT;
     sqlite3_reset(t.member);
     if (rc) {
-        s_why(rc, why, why_size, "no member with phone %s", phone);
+        dn_why(why, why_size, rc, "no member with phone %s", phone);
         goto done;
     }
     rc = s_tree_node(&t, phone, 0);
     if (rc == DN_ETOOBIG)
-        s_why(rc, why, why_size, "the referral tree of %s has more than %d members",
-              phone, DN_REPORT_MAX_ROWS);
+        dn_why(why, why_size, rc, "the referral tree of %s has more than %d members",
+               phone, DN_REPORT_MAX_ROWS);
 done:
     sqlite3_finalize(stmt);
     sqlite3_finalize(t.member);
@@ -1317,8 +1304,8 @@ int dn_report_referrals(sqlite3 *db, int top, const char *phone, json_t **out, c
 
     *out = NULL;
     if (!phone && (top < 1 || top > DN_REPORT_MAX_TOP))
-        return s_why(DN_EINVAL, why, why_size, "--top must be 1 to %d",
-                     DN_REPORT_MAX_TOP);
+        return dn_why(why, why_size, DN_EINVAL, "--top must be 1 to %d",
+                      DN_REPORT_MAX_TOP);
     /* typed any way at HQ: canonical with the network's country */
     if (phone && (rc = dn_phones_canonical(db, phone, canonical, why, why_size)) != 0)
         return rc;
