@@ -38,7 +38,7 @@ endif
 
 COMMON_SRCS := $(wildcard common/*.c)
 AGENT_SRCS  := $(filter-out agent/main.c,$(wildcard agent/*.c))
-SERVER_SRCS := $(filter-out server/main.c server/hq.c,$(wildcard server/*.c))
+SERVER_SRCS := $(filter-out server/main.c,$(wildcard server/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 BENCH_SRCS  := $(wildcard tests/bench/bench_*.c)
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
@@ -58,7 +58,7 @@ BENCH_BINS  := $(BENCH_SRCS:tests/bench/%.c=$(B)/tests/bench/%)
 TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
 PROGRAMS    := $(BIN)/dealernet-agent \
                $(if $(wildcard server/main.c),$(BIN)/dealernet-server) \
-               $(if $(wildcard server/hq.c),$(BIN)/dealernet-hq)
+               $(if $(wildcard hq/main.c),$(BIN)/dealernet-hq)
 
 .PHONY: all deps build build-tests test check-asan check-valgrind bench demo \
         install install-files clean format
@@ -125,7 +125,7 @@ install-files:
 
 format:
 	clang-format -i common/*.[ch] agent/*.[ch] tests/unit/*.c tests/bench/*.c \
-	    tests/lib/*.[ch] $(wildcard server/*.[ch])
+	    tests/lib/*.[ch] $(wildcard server/*.[ch] hq/*.[ch])
 
 clean:
 	rm -rf build build-asan build-fuzz build-asan-fuzz bin bin-asan
@@ -145,10 +145,10 @@ $(B)/%.o: %.c $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-# Each folder sees only the headers it may use: common/ its own (and the
-# generated protocol), the agent and the server common/ and themselves; a
-# wrong include fails to compile instead of linking a layer upside down.
-# Tests, benchmarks and tools see everything.
+# Each folder sees only the headers it may use: common/ and hq/ common's
+# (and the generated protocol), the agent and the server common/ and
+# themselves; a wrong include fails to compile instead of linking a layer
+# upside down.  Tests, benchmarks and tools see everything.
 $(B)/agent/%.o: CFLAGS_ALL += -Iagent
 $(B)/server/%.o: CFLAGS_ALL += -Iserver
 $(B)/tests/%.o: CFLAGS_ALL += -Iagent -Iserver
@@ -182,7 +182,10 @@ $(BIN)/dealernet-server: $(B)/server/main.o $(LIBSERVER) $(LIBCOMMON)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
-$(BIN)/dealernet-hq: $(B)/server/hq.o $(LIBSERVER) $(LIBCOMMON)
+# The HQ command line is the server's client (as smtpctl is smtpd's): it
+# talks to the admin socket and links common/ only, never the server's
+# modules.
+$(BIN)/dealernet-hq: $(B)/hq/main.o $(LIBCOMMON)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 

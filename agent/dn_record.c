@@ -11,21 +11,8 @@
 #include "dn_outbox.h"
 #include "dn_wire.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(why, size, fmt, args);
-    va_end(args);
-    return rc;
-}
 
 int dn_record_parse_line(const char *text, int exponent, dn_record_line_t *line,
                          char *why, size_t why_size)
@@ -37,38 +24,39 @@ int dn_record_parse_line(const char *text, int exponent, dn_record_line_t *line,
 
     memset(line, 0, sizeof *line);
     if (!colon || (at && at < colon))
-        return s_why(DN_EPARSE, why, why_size, "line '%s' is not SKU:QTY[@PRICE]", text);
+        return dn_why(why, why_size, DN_EPARSE, "line '%s' is not SKU:QTY[@PRICE]", text);
     sku_len = (size_t)(colon - text);
     qty_len = at ? (size_t)(at - colon - 1) : strlen(colon + 1);
     if (sku_len == 0 || sku_len > DN_MAX_SKU_LEN)
-        return s_why(DN_EPARSE, why, why_size, "line '%s': SKU must be 1 to %d characters",
-                     text, DN_MAX_SKU_LEN);
+        return dn_why(why, why_size, DN_EPARSE,
+                      "line '%s': SKU must be 1 to %d characters", text, DN_MAX_SKU_LEN);
     memcpy(line->sku, text, sku_len);
     line->sku[sku_len] = '\0';
     if (!dn_valid_sku(line->sku))
-        return s_why(DN_EPARSE, why, why_size,
-                     "line '%s': SKU may hold printable characters other than space, "
-                     "':' and '@'",
-                     text);
+        return dn_why(why, why_size, DN_EPARSE,
+                      "line '%s': SKU may hold printable characters other than space, "
+                      "':' and '@'",
+                      text);
     if (qty_len == 0)
-        return s_why(DN_EPARSE, why, why_size, "line '%s': quantity missing", text);
+        return dn_why(why, why_size, DN_EPARSE, "line '%s': quantity missing", text);
     if (qty_len >= sizeof qty) /* cut short, "0...051" would read as 5 */
-        return s_why(DN_EPARSE, why, why_size,
-                     "line '%s': quantity must be a whole number from 1 to %d", text,
-                     DN_MAX_QUANTITY);
+        return dn_why(why, why_size, DN_EPARSE,
+                      "line '%s': quantity must be a whole number from 1 to %d", text,
+                      DN_MAX_QUANTITY);
     memcpy(qty, colon + 1, qty_len);
     qty[qty_len] = '\0';
     if (dn_parse_int(qty, 1, DN_MAX_QUANTITY, &line->quantity))
-        return s_why(DN_EPARSE, why, why_size,
-                     "line '%s': quantity must be a whole number from 1 to %d", text,
-                     DN_MAX_QUANTITY);
+        return dn_why(why, why_size, DN_EPARSE,
+                      "line '%s': quantity must be a whole number from 1 to %d", text,
+                      DN_MAX_QUANTITY);
     if (at) {
         if (dn_money_parse(at + 1, exponent, &line->unit_price) || line->unit_price < 0 ||
             line->unit_price > DN_MAX_UNIT_PRICE)
-            return s_why(DN_EPARSE, why, why_size,
-                         "line '%s': price must be a non-negative amount with at most %d "
-                         "decimals",
-                         text, exponent);
+            return dn_why(
+                why, why_size, DN_EPARSE,
+                "line '%s': price must be a non-negative amount with at most %d "
+                "decimals",
+                text, exponent);
         line->has_price = 1;
     }
     return 0;
@@ -94,17 +82,17 @@ static int s_over_limit(const dn_store_info_t *info, const char *what, int64_t a
     char text[DN_MONEY_TEXT_SIZE], max[DN_MONEY_TEXT_SIZE];
     dn_money_format(amount, info->exponent, text, sizeof text);
     dn_money_format(limit, info->exponent, max, sizeof max);
-    return s_why(DN_EOVERFLOW, why, why_size,
-                 "%s comes to %s %s, over the network's limit of %s %s for one sale; "
-                 "check the quantities and prices",
-                 what, text, info->currency, max, info->currency);
+    return dn_why(why, why_size, DN_EOVERFLOW,
+                  "%s comes to %s %s, over the network's limit of %s %s for one sale; "
+                  "check the quantities and prices",
+                  what, text, info->currency, max, info->currency);
 }
 
 /*  Commits, or rolls back and passes rc on.  */
 static int s_finish(dn_store_t *store, int rc, char *why, size_t why_size)
 {
     if (rc == 0 && (rc = dn_store_commit(store)) != 0)
-        s_why(rc, why, why_size, "could not commit to the agent database");
+        dn_why(why, why_size, rc, "could not commit to the agent database");
     if (rc)
         dn_store_rollback(store);
     return rc;
@@ -117,7 +105,7 @@ static int s_append(dn_store_t *store, Dealernet__Event *ev, dn_record_result_t 
     uint8_t prev_hash[DN_HASH_BYTES];
     int rc = dn_outbox_append(store, ev, out->id, prev_hash, why, why_size);
     if (rc && rc != DN_EPROTO && rc != DN_ETOOBIG)
-        s_why(rc, why, why_size, "could not append the event: %s", dn_strerror(rc));
+        dn_why(why, why_size, rc, "could not append the event: %s", dn_strerror(rc));
     out->seq = (int64_t)ev->seq;
     return rc;
 }
@@ -139,31 +127,34 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
 
     memset(out, 0, sizeof *out);
     if ((rc = dn_record_max_sale(store, &limit)) != 0)
-        return s_why(rc, why, why_size, "could not read the network's limit on one sale");
+        return dn_why(why, why_size, rc,
+                      "could not read the network's limit on one sale");
     if (in->n_lines < 1 || in->n_lines > DN_MAX_SALE_LINES)
-        return s_why(DN_EPARSE, why, why_size, "a sale needs 1 to %d --line options",
-                     DN_MAX_SALE_LINES);
+        return dn_why(why, why_size, DN_EPARSE, "a sale needs 1 to %d --line options",
+                      DN_MAX_SALE_LINES);
     for (size_t i = 0; i < in->n_lines; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(in->lines[i].sku, in->lines[j].sku) == 0)
-                return s_why(DN_EPARSE, why, why_size,
-                             "SKU %s is given twice; give each SKU once with its total "
-                             "quantity",
-                             in->lines[i].sku);
+                return dn_why(why, why_size, DN_EPARSE,
+                              "SKU %s is given twice; give each SKU once with its total "
+                              "quantity",
+                              in->lines[i].sku);
     if (in->channel && (channel = dn_wire_channel_parse(in->channel)) < 0)
-        return s_why(DN_EPARSE, why, why_size,
-                     "channel '%s' is not one of store, online, community", in->channel);
+        return dn_why(why, why_size, DN_EPARSE,
+                      "channel '%s' is not one of store, online, community", in->channel);
     if (in->seller && !dn_valid_code(in->seller))
-        return s_why(DN_EPARSE, why, why_size,
-                     "seller '%s' is not a partner code (a letter, then letters, digits, "
-                     "'_', '.', '-'; at most %d)",
-                     in->seller, DN_MAX_CODE_LEN);
+        return dn_why(
+            why, why_size, DN_EPARSE,
+            "seller '%s' is not a partner code (a letter, then letters, digits, "
+            "'_', '.', '-'; at most %d)",
+            in->seller, DN_MAX_CODE_LEN);
     if (in->member &&
         dn_phone_normalize(in->member, info->country, phone, pwhy, sizeof pwhy))
-        return s_why(DN_EPARSE, why, why_size, "member phone %s", pwhy);
+        return dn_why(why, why_size, DN_EPARSE, "member phone %s", pwhy);
 
     if ((rc = dn_store_begin(store)) != 0)
-        return s_why(rc, why, why_size, "could not open a transaction on the agent database");
+        return dn_why(why, why_size, rc,
+                      "could not open a transaction on the agent database");
     for (size_t i = 0; i < in->n_lines && rc == 0; i++) {
         const dn_record_line_t *src = &in->lines[i];
         Dealernet__SaleLine *line = &lines[i];
@@ -175,7 +166,8 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
         if (rc == DN_ENOENT) {
             categories[i][0] = '\0';
             if (!src->has_price) {
-                rc = s_why(DN_ENOENT, why, why_size,
+                rc =
+                    dn_why(why, why_size, DN_ENOENT,
                            "SKU %s has no price in the catalog; give it as %s:%lld@PRICE "
                            "or run 'catalog set %s PRICE'",
                            src->sku, src->sku, (long long)src->quantity, src->sku);
@@ -195,15 +187,15 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
            it: refuse it here, where the clerk can still fix a typo.  A
            line over it alone is named (a product can overflow too).  */
         if (dn_money_mul(line->unit_price, line->quantity, &amount)) {
-            rc = s_why(DN_EOVERFLOW, why, why_size,
-                       "line %s:%lld is out of range; check the quantity and the price",
-                       src->sku, (long long)src->quantity);
+            rc = dn_why(why, why_size, DN_EOVERFLOW,
+                        "line %s:%lld is out of range; check the quantity and the price",
+                        src->sku, (long long)src->quantity);
         } else if (amount > limit) {
             char what[DN_MAX_SKU_LEN + 32];
             snprintf(what, sizeof what, "line %s:%lld", src->sku, (long long)src->quantity);
             rc = s_over_limit(info, what, amount, limit, why, why_size);
         } else if (dn_money_add(total, amount, &total)) {
-            rc = s_why(DN_EOVERFLOW, why, why_size, "sale total is out of range");
+            rc = dn_why(why, why_size, DN_EOVERFLOW, "sale total is out of range");
         }
     }
     if (rc == 0 && total > limit)
@@ -227,7 +219,7 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
             } else if (rc == DN_ENOENT) {
                 rc = 0; /* a member not signed up here */
             } else {
-                s_why(rc, why, why_size, "could not look the member up");
+                dn_why(why, why_size, rc, "could not look the member up");
             }
         }
     }
@@ -237,7 +229,7 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
         rc = s_append(store, &ev, out, why, why_size);
     }
     if (rc == 0 && (rc = dn_store_sale_insert(store, &ev)) != 0)
-        s_why(rc, why, why_size, "could not store the sale");
+        dn_why(why, why_size, rc, "could not store the sale");
     out->amount = total;
     return s_finish(store, rc, why, why_size);
 }
@@ -255,27 +247,28 @@ static int s_refund_lines(dn_store_t *store, const dn_refund_input_t *in,
         int rc;
 
         if (src->has_price)
-            return s_why(DN_EPARSE, why, why_size,
-                         "refund line '%s' has a price; give SKU:QTY, the sale's price "
-                         "applies",
-                         src->sku);
+            return dn_why(why, why_size, DN_EPARSE,
+                          "refund line '%s' has a price; give SKU:QTY, the sale's price "
+                          "applies",
+                          src->sku);
         for (size_t j = 0; j < i; j++)
             if (strcmp(src->sku, in->lines[j].sku) == 0)
-                return s_why(DN_EPARSE, why, why_size, "SKU %s is given twice", src->sku);
+                return dn_why(why, why_size, DN_EPARSE, "SKU %s is given twice",
+                              src->sku);
         rc = dn_store_line_get(store, in->sale_id, src->sku, &line);
         if (rc == DN_ENOENT)
-            return s_why(rc, why, why_size, "SKU %s is not on that sale", src->sku);
+            return dn_why(why, why_size, rc, "SKU %s is not on that sale", src->sku);
         if (rc)
             return rc;
         if (src->quantity > line.quantity - line.refunded_qty)
-            return s_why(DN_ELIMIT, why, why_size,
-                         "SKU %s: %lld to refund but only %lld of %lld still refundable",
-                         src->sku, (long long)src->quantity,
-                         (long long)(line.quantity - line.refunded_qty),
-                         (long long)line.quantity);
+            return dn_why(why, why_size, DN_ELIMIT,
+                          "SKU %s: %lld to refund but only %lld of %lld still refundable",
+                          src->sku, (long long)src->quantity,
+                          (long long)(line.quantity - line.refunded_qty),
+                          (long long)line.quantity);
         if (dn_money_mul(line.unit_price, src->quantity, &value) ||
             dn_money_add(*amount, value, amount))
-            return s_why(DN_EOVERFLOW, why, why_size, "refund amount is out of range");
+            return dn_why(why, why_size, DN_EOVERFLOW, "refund amount is out of range");
         dealernet__refund_line__init(&lines[i]);
         lines[i].sku = (char *)src->sku;
         lines[i].has_quantity = 1;
@@ -300,21 +293,23 @@ int dn_record_refund(dn_store_t *store, const dn_refund_input_t *in,
 
     memset(out, 0, sizeof *out);
     if (in->n_lines && in->has_amount)
-        return s_why(DN_EPARSE, why, why_size, "give --line or --amount, not both");
+        return dn_why(why, why_size, DN_EPARSE, "give --line or --amount, not both");
     if (in->n_lines > DN_MAX_SALE_LINES)
-        return s_why(DN_EPARSE, why, why_size, "a refund has at most %d lines",
-                     DN_MAX_SALE_LINES);
+        return dn_why(why, why_size, DN_EPARSE, "a refund has at most %d lines",
+                      DN_MAX_SALE_LINES);
     if (in->has_amount && in->amount <= 0)
-        return s_why(DN_EPARSE, why, why_size, "refund amount must be positive");
+        return dn_why(why, why_size, DN_EPARSE, "refund amount must be positive");
 
     if ((rc = dn_store_begin(store)) != 0)
-        return s_why(rc, why, why_size, "could not open a transaction on the agent database");
+        return dn_why(why, why_size, rc,
+                      "could not open a transaction on the agent database");
     rc = dn_store_sale_get(store, in->sale_id, &sale);
     if (rc == DN_ENOENT)
-        s_why(rc, why, why_size, "no sale with that id at this site ('sales' lists them)");
+        dn_why(why, why_size, rc,
+               "no sale with that id at this site ('sales' lists them)");
     left = sale.total - sale.refunded;
     if (rc == 0 && left <= 0)
-        rc = s_why(DN_ELIMIT, why, why_size, "that sale is already fully refunded");
+        rc = dn_why(why, why_size, DN_ELIMIT, "that sale is already fully refunded");
     if (rc == 0) {
         if (in->n_lines)
             rc = s_refund_lines(store, in, lines, line_ptrs, &amount, why, why_size);
@@ -324,11 +319,13 @@ int dn_record_refund(dn_store_t *store, const dn_refund_input_t *in,
     if (rc == 0 && amount > left) {
         dn_money_format(amount, info->exponent, money, sizeof money);
         dn_money_format(left, info->exponent, left_text, sizeof left_text);
-        rc = s_why(DN_ELIMIT, why, why_size, "refund of %s %s exceeds the %s %s still refundable",
-                   money, info->currency, left_text, info->currency);
+        rc = dn_why(why, why_size, DN_ELIMIT,
+                    "refund of %s %s exceeds the %s %s still refundable", money,
+                    info->currency, left_text, info->currency);
     }
     if (rc == 0 && amount <= 0)
-        rc = s_why(DN_ELIMIT, why, why_size, "nothing to refund: those lines are worth 0");
+        rc = dn_why(why, why_size, DN_ELIMIT,
+                    "nothing to refund: those lines are worth 0");
     if (rc == 0) {
         refund.has_sale_id = 1;
         refund.sale_id.data = (uint8_t *)in->sale_id;
@@ -343,7 +340,7 @@ int dn_record_refund(dn_store_t *store, const dn_refund_input_t *in,
         rc = s_append(store, &ev, out, why, why_size);
     }
     if (rc == 0 && (rc = dn_store_refund_insert(store, &ev)) != 0)
-        s_why(rc, why, why_size, "could not store the refund");
+        dn_why(why, why_size, rc, "could not store the refund");
     out->amount = amount;
     return s_finish(store, rc, why, why_size);
 }
@@ -355,18 +352,18 @@ static int s_member_fields(dn_store_t *store, const dn_member_input_t *in,
 {
     char pwhy[DN_PHONE_WHY_SIZE + 64], hidden[DN_HIDDEN_WHY_SIZE];
     if (!in->phone)
-        return s_why(DN_EPARSE, why, why_size, "a member needs a phone");
+        return dn_why(why, why_size, DN_EPARSE, "a member needs a phone");
     if (dn_phone_normalize(in->phone, dn_store_info(store)->country, phone, pwhy,
                            sizeof pwhy))
-        return s_why(DN_EPARSE, why, why_size, "phone %s", pwhy);
+        return dn_why(why, why_size, DN_EPARSE, "phone %s", pwhy);
     if (in->name && dn_valid_hidden(in->name, hidden, sizeof hidden))
-        return s_why(DN_EPARSE, why, why_size, "name %s", hidden);
+        return dn_why(why, why_size, DN_EPARSE, "name %s", hidden);
     if (in->name && !dn_valid_name(in->name))
-        return s_why(DN_EPARSE, why, why_size,
-                     "name must be 1 to %d bytes of printable UTF-8", DN_MAX_NAME_LEN);
+        return dn_why(why, why_size, DN_EPARSE,
+                      "name must be 1 to %d bytes of printable UTF-8", DN_MAX_NAME_LEN);
     if (in->has_household && (in->household < 0 || in->household > DN_MAX_HOUSEHOLD))
-        return s_why(DN_EPARSE, why, why_size, "household must be 0 to %d",
-                     DN_MAX_HOUSEHOLD);
+        return dn_why(why, why_size, DN_EPARSE, "household must be 0 to %d",
+                      DN_MAX_HOUSEHOLD);
     return 0;
 }
 
@@ -391,26 +388,29 @@ int dn_record_member_add(dn_store_t *store, const dn_member_input_t *in,
         if (is_phone) {
             if (dn_phone_normalize(in->referrer, dn_store_info(store)->country,
                                    referrer_phone, pwhy, sizeof pwhy))
-                return s_why(DN_EPARSE, why, why_size, "referrer %s", pwhy);
+                return dn_why(why, why_size, DN_EPARSE, "referrer %s", pwhy);
             if (strcmp(referrer_phone, phone) == 0)
-                return s_why(DN_EPARSE, why, why_size, "a member cannot refer themselves");
+                return dn_why(why, why_size, DN_EPARSE,
+                              "a member cannot refer themselves");
             signup.referrer_phone = referrer_phone;
         } else {
             if (!dn_valid_code(in->referrer))
-                return s_why(DN_EPARSE, why, why_size,
-                             "referrer '%s' is neither a phone number nor a partner code",
-                             in->referrer);
+                return dn_why(
+                    why, why_size, DN_EPARSE,
+                    "referrer '%s' is neither a phone number nor a partner code",
+                    in->referrer);
             signup.referrer_partner = (char *)in->referrer;
         }
     }
     if ((rc = dn_store_begin(store)) != 0)
-        return s_why(rc, why, why_size, "could not open a transaction on the agent database");
+        return dn_why(why, why_size, rc,
+                      "could not open a transaction on the agent database");
     rc = dn_store_member_find(store, phone, out->id);
     if (rc == 0) {
         char existing[DN_ID_TEXT_SIZE];
         dn_id_format(out->id, existing);
-        rc = s_why(DN_EDUP, why, why_size, "phone %s is already signed up here as member %s",
-                   phone, existing);
+        rc = dn_why(why, why_size, DN_EDUP,
+                    "phone %s is already signed up here as member %s", phone, existing);
     } else if (rc == DN_ENOENT) {
         rc = dn_id_new(member_id);
     }
@@ -427,7 +427,7 @@ int dn_record_member_add(dn_store_t *store, const dn_member_input_t *in,
         rc = s_append(store, &ev, out, why, why_size);
     }
     if (rc == 0 && (rc = dn_store_member_insert(store, &ev)) != 0)
-        s_why(rc, why, why_size, "could not store the member");
+        dn_why(why, why_size, rc, "could not store the member");
     if (rc == 0)
         memcpy(out->id, member_id, DN_ID_BYTES);
     return s_finish(store, rc, why, why_size);
@@ -446,14 +446,15 @@ int dn_record_member_update(dn_store_t *store, const dn_member_input_t *in,
     if ((rc = s_member_fields(store, in, phone, why, why_size)) != 0)
         return rc;
     if (in->referrer)
-        return s_why(DN_EPARSE, why, why_size, "a member's referrer cannot be changed");
+        return dn_why(why, why_size, DN_EPARSE, "a member's referrer cannot be changed");
     if (!in->name && !in->has_household)
-        return s_why(DN_EPARSE, why, why_size, "give --name or --household to change");
+        return dn_why(why, why_size, DN_EPARSE, "give --name or --household to change");
     if ((rc = dn_store_begin(store)) != 0)
-        return s_why(rc, why, why_size, "could not open a transaction on the agent database");
+        return dn_why(why, why_size, rc,
+                      "could not open a transaction on the agent database");
     rc = dn_store_member_find(store, phone, member_id);
     if (rc == DN_ENOENT)
-        s_why(rc, why, why_size, "no member with phone %s at this site", phone);
+        dn_why(why, why_size, rc, "no member with phone %s at this site", phone);
     if (rc == 0) {
         update.has_member_id = 1;
         update.member_id.data = member_id;
@@ -467,6 +468,6 @@ int dn_record_member_update(dn_store_t *store, const dn_member_input_t *in,
         rc = s_append(store, &ev, out, why, why_size);
     }
     if (rc == 0 && (rc = dn_store_member_update(store, &ev)) != 0)
-        s_why(rc, why, why_size, "could not store the member update");
+        dn_why(why, why_size, rc, "could not store the member update");
     return s_finish(store, rc, why, why_size);
 }

@@ -17,7 +17,6 @@
 #include <strings.h>
 
 #define DN_REMINDER_MAX_QTY  1000000000LL /* household estimate: quantity bound */
-#define DN_REMINDER_LAST_DAY 2932896LL    /* 9999-12-31, as days since 1970-01-01 */
 
 /*  How long one unit lasts one person, by category.  Rough figures for
     the usual pack of each (a 5 kg bag of rice, a 1 L bottle of oil or
@@ -29,31 +28,6 @@ static const struct {
 } s_base_days[] = {
     {"milk", 3}, {"drinks", 7}, {"rice", 30}, {"grain", 30}, {"oil", 30}, {"tea", 60},
 };
-
-int64_t dn_reminder_day(int64_t unix_ms)
-{
-    int64_t day = unix_ms / DN_DAY_MS;
-    if (unix_ms % DN_DAY_MS < 0)
-        day--;
-    return day;
-}
-
-void dn_reminder_format_day(int64_t day, char text[DN_REMINDER_DATE_SIZE])
-{
-    /* civil_from_days (H. Hinnant), on a range where nothing overflows */
-    int64_t z = day < 0 ? 0 : day > DN_REMINDER_LAST_DAY ? DN_REMINDER_LAST_DAY : day;
-    z += 719468;
-    int64_t era = z / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    long long y = (long long)yoe + era * 400 + (m <= 2);
-    snprintf(text, DN_REMINDER_DATE_SIZE, "%04lld-%02u-%02u", y % 10000, m % 100,
-             d % 100);
-}
 
 int dn_reminder_base_days(const char *category)
 {
@@ -128,7 +102,7 @@ int dn_reminder_estimate(const dn_reminder_purchase_t *p, size_t n, int has_hous
     }
     for (size_t i = 0; i < n; i++) {
         int64_t refunded = p[i].refunded_qty > 0 ? p[i].refunded_qty : 0;
-        int64_t day = dn_reminder_day(p[i].recorded_at_ms);
+        int64_t day = dn_time_day(p[i].recorded_at_ms);
         if (p[i].sale_refunded || p[i].quantity <= refunded || day > today_day)
             continue; /* refunded in full, or not yet bought as of today */
         trips[k].at_ms = p[i].recorded_at_ms;
@@ -303,10 +277,10 @@ json_t *dn_reminder_json(const dn_reminder_t *items, size_t n)
     json_t *list = json_array();
     for (size_t i = 0; list && i < n; i++) {
         const dn_reminder_t *r = &items[i];
-        char last[DN_REMINDER_DATE_SIZE], due[DN_REMINDER_DATE_SIZE];
+        char last[DN_DATE_SIZE], due[DN_DATE_SIZE];
         json_t *item;
-        dn_reminder_format_day(r->est.last_day, last);
-        dn_reminder_format_day(r->est.due_day, due);
+        dn_time_format_day(r->est.last_day, last);
+        dn_time_format_day(r->est.due_day, due);
         item = json_pack(
             "{s:s, s:o, s:s, s:s, s:I, s:I, s:s, s:I, s:s}", "phone", r->phone, "name",
             r->name[0] ? json_string(r->name) : json_null(), "sku", r->sku,

@@ -34,7 +34,8 @@
       when due date - today <= days: due within the window, or overdue
       (days until due negative).
 
-    Days are UTC calendar days, counted as days since 1970-01-01.
+    Days are UTC calendar days, counted as days since 1970-01-01
+    (dn_time_day, dn_time_format_day).
 */
 #ifndef DN_REMINDER_H
 #define DN_REMINDER_H
@@ -49,7 +50,6 @@
 #define DN_REMINDER_DEFAULT_DAYS      7    /* --days when not given */
 #define DN_REMINDER_MAX_DAYS          3650 /* --days at most */
 #define DN_REMINDER_DEFAULT_BASE_DAYS 30   /* base_days of a category not in the table */
-#define DN_REMINDER_DATE_SIZE         11   /* "YYYY-MM-DD" and its NUL */
 
 typedef enum {
     DN_REMINDER_NONE = 0,  /* no estimate: one purchase and no household, or none */
@@ -84,12 +84,6 @@ typedef struct {
     dn_reminder_estimate_t est;
     int64_t days_until_due; /* est.due_day - today; negative = overdue */
 } dn_reminder_t;
-
-/*  The UTC day (days since 1970-01-01, rounded down) of a Unix ms time.  */
-int64_t dn_reminder_day(int64_t unix_ms);
-
-/*  Writes day as "YYYY-MM-DD", clamped to 1970-01-01 .. 9999-12-31.  */
-void dn_reminder_format_day(int64_t day, char text[DN_REMINDER_DATE_SIZE]);
 
 /*  How many days one unit of a product of this category lasts one person,
     for the household estimate.  The table (compared ignoring case):

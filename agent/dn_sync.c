@@ -18,10 +18,10 @@
 #include "dn_log.h"
 #include "dn_outbox.h"
 #include "dn_time.h"
+#include "dn_version.h"
 #include "dn_wire.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,18 +31,6 @@
 #include <zmq.h>
 
 #define DN_REPLY_BYTES (64 * 1024) /* replies are small */
-
-static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(why, size, fmt, args);
-    va_end(args);
-    return rc;
-}
 
 static int s_path(char *buf, size_t size, const char *dir, const char *file)
 {
@@ -131,7 +119,7 @@ int dn_sync_can_enroll(dn_store_t *store, char *why, size_t why_size)
 {
     char existing[256];
     if (dn_store_meta_get(store, "server_endpoint", existing, sizeof existing) == 0)
-        return s_fail(why, why_size, DN_EEXIST, "this site is already enrolled with %s",
+        return dn_why(why, why_size, DN_EEXIST, "this site is already enrolled with %s",
                       existing);
     return 0;
 }
@@ -152,15 +140,15 @@ int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
     if ((rc = dn_sync_can_enroll(store, why, why_size)) != 0)
         return rc;
     if (!dn_curve_valid_z85(server_key))
-        return s_fail(why, why_size, DN_EINVAL,
+        return dn_why(why, why_size, DN_EINVAL,
                       "server key must be the 40-character Z85 key printed by "
                       "'dealernet-server init'");
     if (s_path(path, sizeof path, dir, DN_AGENT_KEY_FILE) || !(key = dn_key_load(path)))
-        return s_fail(why, why_size, DN_EIO, "cannot read the site key %s", path);
+        return dn_why(why, why_size, DN_EIO, "cannot read the site key %s", path);
     rc = dn_key_public(key, sign_pub);
     dn_key_destroy(&key);
     if (rc)
-        return s_fail(why, why_size, rc, "cannot read the site key's public half");
+        return dn_why(why, why_size, rc, "cannot read the site key's public half");
 
     /* Reuse the key of an earlier attempt whose answer was lost.  */
     s_path(path, sizeof path, dir, DN_AGENT_CURVE_FILE);
@@ -168,14 +156,14 @@ int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
     if (rc == DN_ENOENT && (rc = dn_curve_generate(&pair)) == 0)
         rc = dn_curve_save(&pair, path);
     if (rc)
-        return s_fail(why, why_size, rc, "cannot create %s: %s", path, dn_strerror(rc));
+        return dn_why(why, why_size, rc, "cannot create %s: %s", path, dn_strerror(rc));
 
     req.token = (char *)token;
     req.site = (char *)dn_store_info(store)->site;
     req.has_sign_key = 1;
     req.sign_key.data = sign_pub;
     req.sign_key.len = DN_PUBKEY_BYTES;
-    req.agent_version = DN_AGENT_VERSION;
+    req.agent_version = DN_VERSION;
     req.partner = (char *)dn_store_info(store)->partner;
     req.currency = (char *)dn_store_info(store)->currency;
     msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLL;
@@ -188,18 +176,21 @@ int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
     if (rc == 0)
         rc = s_recv(sock, timeout_ms, &reply);
     if (rc == DN_EINVAL)
-        s_fail(why, why_size, rc, "cannot connect to '%s' (an endpoint is like "
-               "tcp://server.example:7700)", endpoint);
+        dn_why(why, why_size, rc,
+               "cannot connect to '%s' (an endpoint is like "
+               "tcp://server.example:7700)",
+               endpoint);
     else if (rc)
-        s_fail(why, why_size, DN_ETIMEDOUT,
+        dn_why(why, why_size, DN_ETIMEDOUT,
                "no answer from %s within %d s: is the server running there, and is the "
                "server key right?",
                endpoint, timeout_ms / 1000);
     else if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_REFUSED)
-        rc = s_fail(why, why_size, DN_EPERM, "enrollment refused: %s", reply->refused->text);
+        rc = dn_why(why, why_size, DN_EPERM, "enrollment refused: %s",
+                    reply->refused->text);
     else if (reply->body_case != DEALERNET__SYNC_MESSAGE__BODY_ENROLLED ||
              strcmp(reply->enrolled->site, dn_store_info(store)->site) != 0)
-        rc = s_fail(why, why_size, DN_EPROTO, "the server answered something unexpected");
+        rc = dn_why(why, why_size, DN_EPROTO, "the server answered something unexpected");
     if (rc == 0) {
         rc = dn_store_begin(store);
         if (rc == 0)
@@ -213,7 +204,7 @@ int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
             rc = dn_store_commit(store);
         if (rc) {
             dn_store_rollback(store);
-            s_fail(why, why_size, rc, "enrolled, but could not record it in agent.db");
+            dn_why(why, why_size, rc, "enrolled, but could not record it in agent.db");
         }
     }
     if (rc == DN_ETIMEDOUT || rc == DN_EINVAL)

@@ -17,6 +17,7 @@
 #include "dn_money.h"
 #include "dn_outbox.h"
 #include "dn_protocol.h"
+#include "dn_version.h"
 #include "dn_wire.h"
 
 #include <assert.h>
@@ -276,7 +277,7 @@ dn_syncsm_action_t dn_syncsm_start(dn_syncsm_t *self, int64_t now_ms,
 
     hello.has_protocol = 1;
     hello.protocol = DN_PROTOCOL_VERSION;
-    hello.agent_version = DN_AGENT_VERSION;
+    hello.agent_version = DN_VERSION;
     hello.has_pending = 1;
     hello.pending = pos.pending;
     hello.has_clock_ms = 1;

@@ -15,11 +15,13 @@
 #include "dn_protocol.h"
 #include "dn_record.h"
 #include "dn_reminder.h"
+#include "dn_render.h"
 #include "dn_secret.h"
 #include "dn_store.h"
 #include "dn_sync.h"
 #include "dn_testctl.h"
 #include "dn_time.h"
+#include "dn_version.h"
 #include "dn_wire.h"
 
 #include <errno.h>
@@ -29,11 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DN_AGENT_VERSION "0.1.0"
-#define EX_USAGE         64
 
 typedef struct {
     const char *name;
@@ -456,12 +457,24 @@ static const char *s_str(json_t *obj, const char *key)
     return text ? text : "-";
 }
 
+/*  Prints a listing's table: the columns named, through dn_render (the
+    tables HQ prints).  Returns 0 or an exit status.  */
+static int s_print_table(const json_t *rows, const dn_render_column_t *cols, size_t n)
+{
+    int rc = dn_render_columns(stdout, rows, cols, n);
+    return rc ? s_fail(rc, "could not write the listing") : 0;
+}
+
 static int s_cmd_member_list(const char *dir, int argc, char **argv)
 {
-    int json, code = 0;
+    static const dn_render_column_t cols[] = {{"id", NULL},
+                                              {"phone", NULL},
+                                              {"name", NULL},
+                                              {"referrer", NULL},
+                                              {"household", NULL}};
+    int json, code = 0, rc = 0;
     dn_store_t *store;
-    json_t *list, *m;
-    size_t i;
+    json_t *list;
 
     if (s_listing_opts(argc, argv, &json, &code))
         return code;
@@ -474,22 +487,11 @@ static int s_cmd_member_list(const char *dir, int argc, char **argv)
     if (json) {
         s_print_json(list);
     } else {
-        printf("%-36s  %-16s  %-20s  %-16s  %s\n", "ID", "PHONE", "NAME", "REFERRER",
-               "HOUSEHOLD");
-        json_array_foreach(list, i, m)
-        {
-            json_t *h = json_object_get(m, "household");
-            char household[24] = "-";
-            if (json_is_integer(h))
-                snprintf(household, sizeof household, "%lld",
-                         (long long)json_integer_value(h));
-            printf("%-36s  %-16s  %-20s  %-16s  %s\n", s_str(m, "id"), s_str(m, "phone"),
-                   s_str(m, "name"), s_str(m, "referrer"), household);
-        }
-        printf("%zu members\n", json_array_size(list));
+        if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0)
+            printf("%zu members\n", json_array_size(list));
     }
     json_decref(list);
-    return 0;
+    return rc;
 }
 
 /* -- catalog ------------------------------------------------------------- */
@@ -555,10 +557,11 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
 
 static int s_cmd_catalog_list(const char *dir, int argc, char **argv)
 {
-    int json, code = 0;
+    static const dn_render_column_t cols[] = {
+        {"sku", NULL}, {"price", NULL}, {"category", NULL}};
+    int json, code = 0, rc = 0;
     dn_store_t *store;
-    json_t *list, *item;
-    size_t i;
+    json_t *list;
 
     if (s_listing_opts(argc, argv, &json, &code))
         return code;
@@ -571,25 +574,22 @@ static int s_cmd_catalog_list(const char *dir, int argc, char **argv)
     if (json) {
         s_print_json(list);
     } else {
-        printf("%-24s  %14s  %s\n", "SKU", "PRICE", "CATEGORY");
-        json_array_foreach(list, i, item)
-        {
-            printf("%-24s  %14s  %s\n", s_str(item, "sku"), s_str(item, "price"),
-                   s_str(item, "category"));
-        }
+        rc = s_print_table(list, cols, sizeof cols / sizeof cols[0]);
     }
     json_decref(list);
-    return 0;
+    return rc;
 }
 
 /* -- sales, status, check ------------------------------------------------ */
 
 static int s_cmd_sales(const char *dir, int argc, char **argv)
 {
-    int json, code = 0;
+    static const dn_render_column_t cols[] = {
+        {"id", NULL},    {"recorded_at", "RECORDED"}, {"channel", NULL}, {"seller", NULL},
+        {"total", NULL}, {"refunded", NULL}};
+    int json, code = 0, rc = 0;
     dn_store_t *store;
-    json_t *list, *sale;
-    size_t i;
+    json_t *list;
 
     if (s_listing_opts(argc, argv, &json, &code))
         return code;
@@ -602,18 +602,11 @@ static int s_cmd_sales(const char *dir, int argc, char **argv)
     if (json) {
         s_print_json(list);
     } else {
-        printf("%-36s  %-24s  %-9s  %-12s  %12s  %12s\n", "ID", "RECORDED", "CHANNEL",
-               "SELLER", "TOTAL", "REFUNDED");
-        json_array_foreach(list, i, sale)
-        {
-            printf("%-36s  %-24s  %-9s  %-12s  %12s  %12s\n", s_str(sale, "id"),
-                   s_str(sale, "recorded_at"), s_str(sale, "channel"),
-                   s_str(sale, "seller"), s_str(sale, "total"), s_str(sale, "refunded"));
-        }
-        printf("%zu sales\n", json_array_size(list));
+        if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0)
+            printf("%zu sales\n", json_array_size(list));
     }
     json_decref(list);
-    return 0;
+    return rc;
 }
 
 static int s_cmd_status(const char *dir, int argc, char **argv)
@@ -713,13 +706,23 @@ static int s_cmd_reminders(const char *dir, int argc, char **argv)
                                           {"json", no_argument, NULL, 'j'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
+    static const dn_render_column_t cols[] = {{"phone", NULL},
+                                              {"name", NULL},
+                                              {"sku", NULL},
+                                              {"last_purchase", "LAST PURCHASE"},
+                                              {"usual_quantity", "QTY"},
+                                              {"interval_days", "INTERVAL"},
+                                              {"due_date", "DUE"},
+                                              {"days_until_due", "IN DAYS"},
+                                              {"basis", NULL}};
     const char *fixed;
     int64_t days = DN_REMINDER_DEFAULT_DAYS, today, today_ms;
     int c, code = 0, json = 0, rc;
     dn_reminder_t *items;
     size_t n;
     dn_store_t *store;
-    char last[DN_REMINDER_DATE_SIZE], due[DN_REMINDER_DATE_SIZE];
+    json_t *list;
+    char last[DN_DATE_SIZE], due[DN_DATE_SIZE];
 
     while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
         if (c == -2)
@@ -738,39 +741,26 @@ static int s_cmd_reminders(const char *dir, int argc, char **argv)
         return s_usage_error("unexpected argument '%s'", argv[optind]);
     if (dn_testctl_today_ms(&today_ms, &fixed))
         return s_usage_error(DN_TESTCTL_TODAY_ENV " '%s' is not a date YYYY-MM-DD", fixed);
-    today = dn_reminder_day(today_ms);
+    today = dn_time_day(today_ms);
     if (!(store = s_open(dir, &code)))
         return code;
     rc = dn_reminder_list(store, today, days, &items, &n);
     dn_store_destroy(&store);
     if (rc)
         return s_fail(rc, "could not read the purchases");
+    list = dn_reminder_json(items, n);
+    free(items);
+    if (!list)
+        return s_fail(DN_ENOMEM, "could not format the reminders");
     if (json) {
-        json_t *list = dn_reminder_json(items, n);
-        if (!list) {
-            free(items);
-            return s_fail(DN_ENOMEM, "could not format the reminders");
-        }
         s_print_json(list);
-        json_decref(list);
-    } else {
-        printf("%-16s  %-20s  %-16s  %-13s  %5s  %8s  %-10s  %7s  %s\n", "PHONE", "NAME",
-               "SKU", "LAST PURCHASE", "QTY", "INTERVAL", "DUE", "IN DAYS", "BASIS");
-        for (size_t i = 0; i < n; i++) {
-            const dn_reminder_t *r = &items[i];
-            dn_reminder_format_day(r->est.last_day, last);
-            dn_reminder_format_day(r->est.due_day, due);
-            printf("%-16s  %-20s  %-16s  %-13s  %5lld  %8lld  %-10s  %7lld  %s\n",
-                   r->phone, r->name[0] ? r->name : "-", r->sku, last,
-                   (long long)r->est.quantity, (long long)r->est.interval_days, due,
-                   (long long)r->days_until_due, dn_reminder_basis_name(r->est.basis));
-        }
-        dn_reminder_format_day(today, last);
-        dn_reminder_format_day(today + days, due);
+    } else if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0) {
+        dn_time_format_day(today, last);
+        dn_time_format_day(today + days, due);
         printf("%zu to call: due by %s or overdue (today %s UTC)\n", n, due, last);
     }
-    free(items);
-    return 0;
+    json_decref(list);
+    return rc;
 }
 
 /* -- enroll, sync, run ------------------------------------------------------ */
@@ -1171,7 +1161,7 @@ int main(int argc, char **argv)
             s_help(stdout);
             return 0;
         case 'V':
-            printf("dealernet-agent %s (protocol %d)\n", DN_AGENT_VERSION,
+            printf("dealernet-agent %s (protocol %d)\n", DN_VERSION,
                    DN_PROTOCOL_VERSION);
             return 0;
         default:
@@ -1186,7 +1176,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (optind < argc && strcmp(argv[optind], "--version") == 0) {
-        printf("dealernet-agent %s (protocol %d)\n", DN_AGENT_VERSION, DN_PROTOCOL_VERSION);
+        printf("dealernet-agent %s (protocol %d)\n", DN_VERSION, DN_PROTOCOL_VERSION);
         return 0;
     }
     if (optind >= argc) {

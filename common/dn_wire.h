@@ -25,6 +25,9 @@
 #define DN_MAX_SYNC_MSG_BYTES      (DN_MAX_BATCH_BYTES + 64 * 1024)
 #define DN_MAX_ADMIN_REQUEST_BYTES (256 * 1024)
 #define DN_MAX_ADMIN_REPLY_BYTES   (64 * 1024 * 1024)
+/*  A plan's text: the server refuses a larger one (dn_plan), and so
+    dealernet-hq reads no larger file to send as an argument.  */
+#define DN_PLAN_MAX_BYTES          (64 * 1024)
 #define DN_MAX_TOKEN_LEN           64
 #define DN_MAX_VERSION_LEN         64
 #define DN_MAX_ADMIN_ARGS          32

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #define DN_ADMIN_WHY_SIZE 256
 #define DN_ADMIN_MAX_ARGS 8
@@ -774,7 +775,7 @@ static int s_reply(unsigned status, const char *error, const char *result,
     rc = dn_wire_admin_reply_pack(&msg, reply, reply_len, why, sizeof why);
     if (rc == DN_ETOOBIG) {
         dn_log_warn("admin reply too large: %s", why);
-        return s_reply(70, "the result is too large to send; narrow the request", NULL,
+        return s_reply(EX_SOFTWARE, "the result is too large to send; narrow the request", NULL,
                        reply, reply_len);
     }
     if (rc) {
@@ -811,7 +812,7 @@ int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
         snprintf(error, sizeof error, "malformed admin request: %s",
                  rc == DN_ENOMEM ? dn_strerror(rc) : ctx.why);
         dn_log_warn("admin %s: %s", ctx.admin, error);
-        return s_reply(65, error, NULL, reply, reply_len);
+        return s_reply(EX_DATAERR, error, NULL, reply, reply_len);
     }
     if (req->protocol != DN_PROTOCOL_VERSION) {
         snprintf(
@@ -820,7 +821,7 @@ int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
             "a dealernet-hq of the same version",
             req->protocol, DN_PROTOCOL_VERSION);
         dn_wire_admin_request_free(&req);
-        return s_reply(65, error, NULL, reply, reply_len);
+        return s_reply(EX_DATAERR, error, NULL, reply, reply_len);
     }
     for (size_t i = 0; i < DN_ADMIN_COMMANDS && !cmd; i++)
         if (strcmp(req->command, s_commands[i].name) == 0)
@@ -828,11 +829,11 @@ int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
     if (!cmd) {
         snprintf(error, sizeof error, "unknown command %s", req->command);
         dn_wire_admin_request_free(&req);
-        return s_reply(64, error, NULL, reply, reply_len);
+        return s_reply(EX_USAGE, error, NULL, reply, reply_len);
     }
     if (s_check_args(cmd, req, error, sizeof error)) {
         dn_wire_admin_request_free(&req);
-        return s_reply(64, error, NULL, reply, reply_len);
+        return s_reply(EX_USAGE, error, NULL, reply, reply_len);
     }
 
     ctx.req = req;
@@ -848,7 +849,7 @@ int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
     text = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(result);
     if (!text)
-        return s_reply(70, "out of memory building the result", NULL, reply, reply_len);
+        return s_reply(EX_SOFTWARE, "out of memory building the result", NULL, reply, reply_len);
     rc = s_reply(0, NULL, text, reply, reply_len);
     OPENSSL_cleanse(text, strlen(text)); /* may hold an enrollment token */
     free(text);

@@ -166,18 +166,6 @@ static int s_load_site(dn_facts_t *self, int64_t site_id)
     return 0;
 }
 
-static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, size, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 static void s_note(dn_facts_verdict_t *v, dn_facts_kind_t kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -477,7 +465,7 @@ int dn_facts_set_large_sale(sqlite3 *db, const char *code, int64_t minor, char *
     rc = dn_db_step_txn(db, stmt);
     sqlite3_finalize(stmt);
     if (rc == 0 && sqlite3_changes(db) != 1)
-        rc = s_why(DN_ENOENT, why, why_size, "no site %s", code);
+        rc = dn_why(why, why_size, DN_ENOENT, "no site %s", code);
     if (rc == 0)
         rc = dn_db_commit(db);
     if (rc)
@@ -780,9 +768,10 @@ static int s_resolve_sale(sqlite3 *db, int64_t eid, dn_facts_action_t action,
         while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
             const char *kind = (const char *)sqlite3_column_text(stmt, 0);
             if (s_how(s_kind_of(kind ? kind : "")) != S_SALE)
-                rc = s_why(DN_EINVAL, why, why_size,
-                           "the sale is also held as %s, which cannot be posted: dismiss it",
-                           kind ? kind : "?");
+                rc = dn_why(
+                    why, why_size, DN_EINVAL,
+                    "the sale is also held as %s, which cannot be posted: dismiss it",
+                    kind ? kind : "?");
         }
         if (rc == 0 && step != SQLITE_DONE)
             rc = DN_EDB;
@@ -905,19 +894,19 @@ int dn_facts_resolve(sqlite3 *db, int64_t id, dn_facts_action_t action, const ch
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         return DN_EDB;
     if (!found)
-        return s_why(DN_ENOENT, why, why_size, "no exception %lld", (long long)id);
+        return dn_why(why, why_size, DN_ENOENT, "no exception %lld", (long long)id);
     if (resolved)
-        return s_why(DN_EEXIST, why, why_size, "exception %lld is already resolved",
-                     (long long)id);
+        return dn_why(why, why_size, DN_EEXIST, "exception %lld is already resolved",
+                      (long long)id);
     kind = s_kind_of(kind_text);
 
     switch (s_how(kind)) {
     case S_STUCK:
         if (action == DN_FACTS_POST)
-            return s_why(DN_EINVAL, why, why_size,
-                         "exception %lld (%s): such a sale cannot be posted; dismiss it "
-                         "(--dismiss)",
-                         (long long)id, kind_text);
+            return dn_why(why, why_size, DN_EINVAL,
+                          "exception %lld (%s): such a sale cannot be posted; dismiss it "
+                          "(--dismiss)",
+                          (long long)id, kind_text);
         /* fall through */
     case S_SALE:
         if (action != DN_FACTS_POST && action != DN_FACTS_DISMISS)
@@ -926,17 +915,17 @@ int dn_facts_resolve(sqlite3 *db, int64_t id, dn_facts_action_t action, const ch
             dn_registry_partner_t p;
             rc = dn_registry_partner_get(db, seller, &p);
             if (rc == DN_ENOENT)
-                return s_why(rc, why, why_size, "no partner %s", seller);
+                return dn_why(why, why_size, rc, "no partner %s", seller);
             if (rc)
                 return rc;
         }
         return s_resolve_sale(db, eid, action, seller, admin, reason, now_ms, post, n_post,
                               why, why_size);
     case S_REFUND:
-        return s_why(DN_EINVAL, why, why_size,
-                     "exception %lld is a refund held with its sale: resolve the sale's "
-                     "exception, and the refund goes with it",
-                     (long long)id);
+        return dn_why(why, why_size, DN_EINVAL,
+                      "exception %lld is a refund held with its sale: resolve the sale's "
+                      "exception, and the refund goes with it",
+                      (long long)id);
     case S_REFERRAL:
         if (action != DN_FACTS_ACCEPT && action != DN_FACTS_DISMISS)
             break;
@@ -950,6 +939,6 @@ int dn_facts_resolve(sqlite3 *db, int64_t id, dn_facts_action_t action, const ch
             break;
         return s_close(db, id, 0, NULL, "acknowledged", admin, reason, now_ms);
     }
-    return s_why(DN_EINVAL, why, why_size, "exception %lld (%s) is resolved with %s",
-                 (long long)id, kind_text, s_hows[s_how(kind)].usage);
+    return dn_why(why, why_size, DN_EINVAL, "exception %lld (%s) is resolved with %s",
+                  (long long)id, kind_text, s_hows[s_how(kind)].usage);
 }

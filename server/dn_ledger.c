@@ -137,46 +137,13 @@ void dn_ledger_destroy(dn_ledger_t **self_p)
     }
 }
 
-static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(why, size, fmt, args);
-    va_end(args);
-    return rc;
-}
+#define s_why(rc, why, size, ...) dn_why(why, size, rc, __VA_ARGS__) /* dn_error.h */
 
 /* -- periods --------------------------------------------------------------- */
 
 void dn_ledger_period_of(int64_t unix_ms, char period[DN_PERIOD_SIZE])
 {
-    char text[DN_TIME_TEXT_SIZE];
-    dn_time_format(unix_ms, text);
-    memcpy(period, text, 7);
-    period[7] = '\0';
-}
-
-static int s_valid_period(const char *text)
-{
-    int64_t ms;
-    char date[16];
-    if (!text || strlen(text) != 7)
-        return 0;
-    snprintf(date, sizeof date, "%s-01", text);
-    return dn_time_parse_date(date, &ms) == 0;
-}
-
-static void s_next_period(char period[DN_PERIOD_SIZE])
-{
-    int year = atoi(period), month = atoi(period + 5);
-    if (++month > 12) {
-        month = 1;
-        year++;
-    }
-    snprintf(period, DN_PERIOD_SIZE, "%04d-%02d", year % 10000, month);
+    dn_time_period_of(unix_ms, period);
 }
 
 static int s_load_closed(dn_ledger_t *self)
@@ -223,21 +190,9 @@ static int s_open_period(dn_ledger_t *self, const char *of, char period[DN_PERIO
             closed = strcmp(self->closed[i], period) == 0;
         if (!closed)
             return 0;
-        s_next_period(period);
+        dn_time_period_next(period);
     }
     return DN_EDB;
-}
-
-/*  The first instant after period (YYYY-MM): the next month's midnight.  */
-static int64_t s_period_end_ms(const char *period)
-{
-    char next[DN_PERIOD_SIZE], date[16];
-    int64_t ms = 0;
-    memcpy(next, period, DN_PERIOD_SIZE);
-    s_next_period(next);
-    snprintf(date, sizeof date, "%s-01", next);
-    dn_time_parse_date(date, &ms);
-    return ms;
 }
 
 int dn_ledger_period_close(sqlite3 *db, const char *period, const char *admin,
@@ -247,14 +202,13 @@ int dn_ledger_period_close(sqlite3 *db, const char *period, const char *admin,
     sqlite3_stmt *stmt;
     int64_t end_ms;
     int step;
-    if (!s_valid_period(period))
+    if (dn_time_parse_period(period, NULL, &end_ms))
         return s_why(DN_EPARSE, why, why_size, "period '%s' is not YYYY-MM",
                      period ? period : "");
     /* A month still running (or to come) is never closed: every posting
        of it would go to the month after, where a statement of the month
        it belongs to no longer shows it.  The server's clock decides, not
        a site's.  */
-    end_ms = s_period_end_ms(period);
     if (now_ms < end_ms) {
         dn_time_format(end_ms, end);
         return s_why(DN_ELIMIT, why, why_size,
@@ -1224,7 +1178,7 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
     json_t *rows, *totals;
 
     *out = NULL;
-    if (period && !s_valid_period(period))
+    if (period && dn_time_parse_period(period, NULL, NULL))
         return s_why(DN_EPARSE, why, why_size, "period '%s' is not YYYY-MM", period);
     if (period)
         snprintf(p, sizeof p, "%s", period);

@@ -41,13 +41,13 @@
 
 #include "dealernet.pb-c.h"
 #include "dn_id.h"
+#include "dn_time.h" /* DN_PERIOD_SIZE */
 
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define DN_PERIOD_SIZE 8 /* "YYYY-MM" and its NUL */
 
 typedef struct _dn_ledger_t dn_ledger_t;
 
@@ -89,7 +89,9 @@ int dn_ledger_post(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev,
     commit.  Returns 0 or DN_EDB (the caches are then dropped).  */
 int dn_ledger_flush(dn_ledger_t *self);
 
-/*  Writes the period (YYYY-MM, UTC) of a time.  */
+/*  Writes the period (YYYY-MM, UTC) of a time: dn_time_period_of, which
+    new code calls; this name stays while the ledger's and the rollups'
+    callers move to it.  */
 void dn_ledger_period_of(int64_t unix_ms, char period[DN_PERIOD_SIZE]);
 
 /*  Closes a month, as of now_ms (the server's clock).  Returns 0;

@@ -86,19 +86,7 @@ static void s_error(s_parse_t *p, int line, const char *fmt, ...)
     va_end(args);
 }
 
-static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
-{
-    if (why && size) {
-        va_list args;
-        va_start(args, fmt);
-        vsnprintf(why, size, fmt, args);
-        va_end(args);
-    }
-    return rc;
-}
+#define s_fail dn_why /* one line into why, returns rc (dn_error.h) */
 
 /*  Writes the date of unix_ms, YYYY-MM-DD.  */
 static void s_date(int64_t unix_ms, char out[11])

@@ -13,6 +13,7 @@
 
 #include "dn_db.h"
 #include "dn_valid.h"
+#include "dn_wire.h" /* DN_PLAN_MAX_BYTES */
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -21,7 +22,6 @@
 
 #define DN_PLAN_MAX_LEVELS     10 /* levels 0 .. 9 */
 #define DN_PLAN_MAX_CATEGORIES 32
-#define DN_PLAN_MAX_BYTES      (64 * 1024)
 
 /*  One level table: [levels] or [category:NAME].  Levels not listed pay 0;
     n_levels is one past the highest level listed.  */

@@ -24,20 +24,7 @@
 
 #define DN_TOKEN_BYTES (DN_TOKEN_TEXT_LEN / 2)
 
-static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/*  Writes one line into why (when given) and returns rc.  */
-static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
-{
-    if (why && size) {
-        va_list args;
-        va_start(args, fmt);
-        vsnprintf(why, size, fmt, args);
-        va_end(args);
-    }
-    return rc;
-}
+#define s_fail dn_why /* one line into why, returns rc (dn_error.h) */
 
 /*  Rolls back the transaction in hand and returns rc (for error paths).  */
 static int s_abort(sqlite3 *db, sqlite3_stmt *stmt, int rc)

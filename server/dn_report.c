@@ -19,7 +19,6 @@
 #include "dn_valid.h"
 #include "dn_wire.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +27,6 @@
 #define DN_REPORT_MAX_ROWS   100000 /* rows of a referral tree shown */
 
 /* -- shared by the reports ----------------------------------------------------- */
-
-static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int s_why(int rc, char *why, size_t size, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(why, size, fmt, args);
-    va_end(args);
-    return rc;
-}
 
 static int s_exponent(const char *currency)
 {
@@ -77,30 +64,6 @@ static int s_append(json_t *list, json_t *obj)
     if (!obj)
         return DN_ENOMEM;
     return json_array_append_new(list, obj) == 0 ? 0 : DN_ENOMEM;
-}
-
-/*  The first and last millisecond of month YYYY-MM.  DN_EINVAL if it is
-    not one.  */
-static int s_month_range(const char *period, int64_t *from_ms, int64_t *to_ms)
-{
-    char date[16];
-    int year, month;
-    if (!period || strlen(period) != 7)
-        return DN_EINVAL;
-    snprintf(date, sizeof date, "%s-01", period);
-    if (dn_time_parse_date(date, from_ms))
-        return DN_EINVAL;
-    year = atoi(period);
-    month = atoi(period + 5) + 1;
-    if (month > 12) {
-        month = 1;
-        year++;
-    }
-    snprintf(date, sizeof date, "%04d-%02d-01", year, month);
-    if (dn_time_parse_date(date, to_ms))
-        return DN_EINVAL;
-    *to_ms -= 1;
-    return 0;
 }
 
 /*  The report currency: the ledger's, else the first sale's; "" when
@@ -285,9 +248,9 @@ static int s_team(sqlite3 *db, const dn_registry_partner_t *p, const dn_report_s
     int rc = 0;
 
     if (q->from_ms > 0)
-        dn_ledger_period_of(q->from_ms, from);
+        dn_time_period_of(q->from_ms, from);
     if (q->to_ms < INT64_MAX)
-        dn_ledger_period_of(q->to_ms, to);
+        dn_time_period_of(q->to_ms, to);
     if (dn_db_prepare(db,
                       "SELECT period, currency, sales, total, refunds, refunded "
                       "FROM team_volume WHERE partner_id = ? AND period BETWEEN ? AND ? "
@@ -320,17 +283,17 @@ int dn_report_sales(sqlite3 *db, const dn_report_sales_t *q, json_t **out, char 
 
     *out = NULL;
     if (q->team && !q->partner)
-        return s_why(DN_EINVAL, why, why_size,
-                     "--team needs --partner CODE: the partner whose team it is");
+        return dn_why(why, why_size, DN_EINVAL,
+                      "--team needs --partner CODE: the partner whose team it is");
     if (q->team && q->by != DN_REPORT_BY_MONTH)
-        return s_why(DN_EINVAL, why, why_size,
-                     "team volume is kept by month: --team goes with --by month only");
+        return dn_why(why, why_size, DN_EINVAL,
+                      "team volume is kept by month: --team goes with --by month only");
     if (q->from_ms > q->to_ms)
-        return s_why(DN_EINVAL, why, why_size, "--from is after --to");
+        return dn_why(why, why_size, DN_EINVAL, "--from is after --to");
     if (q->partner) {
         rc = dn_registry_partner_get(db, q->partner, &p);
         if (rc == DN_ENOENT)
-            return s_why(rc, why, why_size, "partner %s does not exist", q->partner);
+            return dn_why(why, why_size, rc, "partner %s does not exist", q->partner);
         if (rc)
             return rc;
     }
@@ -422,15 +385,16 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
     if (period)
         snprintf(p, sizeof p, "%.7s", period);
     else
-        dn_ledger_period_of(now_ms, p);
-    if (s_month_range(period ? period : p, &from_ms, &to_ms))
-        return s_why(DN_EINVAL, why, why_size, "period '%.40s' is not a month (YYYY-MM)",
-                     period ? period : p);
+        dn_time_period_of(now_ms, p);
+    if (dn_time_parse_period(period ? period : p, &from_ms, &to_ms))
+        return dn_why(why, why_size, DN_EINVAL, "period '%.40s' is not a month (YYYY-MM)",
+                      period ? period : p);
+    to_ms -= 1; /* BETWEEN takes its ends */
     if (partner) {
         dn_registry_partner_t found;
         rc = dn_registry_partner_get(db, partner, &found);
         if (rc == DN_ENOENT)
-            return s_why(rc, why, why_size, "partner %s does not exist", partner);
+            return dn_why(why, why_size, rc, "partner %s does not exist", partner);
         if (rc)
             return rc;
     }
@@ -679,13 +643,13 @@ static int s_tree(sqlite3 *db, const char *phone, const char *currency, json_t *
     rc = sqlite3_step(t.member) == SQLITE_ROW ? 0 : DN_ENOENT;
     sqlite3_reset(t.member);
     if (rc) {
-        s_why(rc, why, why_size, "no member with phone %s", phone);
+        dn_why(why, why_size, rc, "no member with phone %s", phone);
         goto done;
     }
     rc = s_tree_node(&t, phone, 0);
     if (rc == DN_ETOOBIG)
-        s_why(rc, why, why_size, "the referral tree of %s has more than %d members",
-              phone, DN_REPORT_MAX_ROWS);
+        dn_why(why, why_size, rc, "the referral tree of %s has more than %d members",
+               phone, DN_REPORT_MAX_ROWS);
 done:
     sqlite3_finalize(stmt);
     sqlite3_finalize(t.member);
@@ -706,8 +670,8 @@ int dn_report_referrals(sqlite3 *db, int top, const char *phone, json_t **out, c
 
     *out = NULL;
     if (!phone && (top < 1 || top > DN_REPORT_MAX_TOP))
-        return s_why(DN_EINVAL, why, why_size, "--top must be 1 to %d",
-                     DN_REPORT_MAX_TOP);
+        return dn_why(why, why_size, DN_EINVAL, "--top must be 1 to %d",
+                      DN_REPORT_MAX_TOP);
     /* typed any way at HQ: canonical with the network's country */
     if (phone && (rc = dn_phones_canonical(db, phone, canonical, why, why_size)) != 0)
         return rc;

@@ -13,6 +13,7 @@
 #include "dn_phones.h"
 #include "dn_protocol.h"
 #include "dn_server.h"
+#include "dn_version.h"
 
 #include <getopt.h>
 #ifdef __GLIBC__
@@ -22,9 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
-#define DN_SERVER_VERSION "0.1.0"
-#define EX_USAGE          64
 
 static volatile sig_atomic_t s_stop;
 
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
             s_help(stdout);
             return 0;
         case 'V':
-            printf("dealernet-server %s (protocol %d)\n", DN_SERVER_VERSION,
+            printf("dealernet-server %s (protocol %d)\n", DN_VERSION,
                    DN_PROTOCOL_VERSION);
             return 0;
         default:

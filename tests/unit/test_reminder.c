@@ -28,6 +28,7 @@
 #include "dn_record.h"
 #include "dn_reminder.h"
 #include "dn_store.h"
+#include "dn_time.h"
 #include "dn_wire.h"
 #include "dn_testkit.h"
 
@@ -92,7 +93,7 @@ static void test_history_median_resists_odd_gap(void **state)
     };
     dn_reminder_purchase_t copy[N_OF(p)];
     dn_reminder_estimate_t est;
-    char text[DN_REMINDER_DATE_SIZE];
+    char text[DN_DATE_SIZE];
 
     memcpy(copy, p, sizeof p);
     assert_int_equal(dn_reminder_estimate(p, N_OF(p), 1, 3, JAN05 + 100, &est), 0);
@@ -102,9 +103,9 @@ static void test_history_median_resists_odd_gap(void **state)
     assert_int_equal(est.quantity, 2);
     assert_int_equal(est.last_day, 20542);
     assert_int_equal(est.due_day, 20556);
-    dn_reminder_format_day(est.last_day, text);
+    dn_time_format_day(est.last_day, text);
     assert_string_equal(text, "2026-03-30");
-    dn_reminder_format_day(est.due_day, text);
+    dn_time_format_day(est.due_day, text);
     assert_string_equal(text, "2026-04-13");
     assert_memory_equal(p, copy, sizeof p); /* the input is not changed */
 }
@@ -159,8 +160,8 @@ static void test_same_day_is_one_purchase(void **state)
     assert_int_equal(est.quantity, 3);
     assert_int_equal(est.due_day, FEB01 + 14);
 
-    assert_int_equal(dn_reminder_day(AT(FEB01 + 1, 0) - 1), FEB01);
-    assert_int_equal(dn_reminder_day(AT(FEB01 + 1, 0)), FEB01 + 1);
+    assert_int_equal(dn_time_day(AT(FEB01 + 1, 0) - 1), FEB01);
+    assert_int_equal(dn_time_day(AT(FEB01 + 1, 0)), FEB01 + 1);
     assert_int_equal(dn_reminder_estimate(edge, 2, 0, 0, MAR10, &est), 0);
     assert_int_equal(est.purchases, 2);
     assert_int_equal(est.interval_days, 1);
@@ -177,9 +178,9 @@ static void test_same_day_is_one_purchase(void **state)
         assert_int_equal(est.interval_days, 30);
     }
     /* Before 1970 the day still rounds down.  */
-    assert_int_equal(dn_reminder_day(-1), -1);
-    assert_int_equal(dn_reminder_day(-DAY_MS), -1);
-    assert_int_equal(dn_reminder_day(-DAY_MS - 1), -2);
+    assert_int_equal(dn_time_day(-1), -1);
+    assert_int_equal(dn_time_day(-DAY_MS), -1);
+    assert_int_equal(dn_time_day(-DAY_MS - 1), -2);
 }
 
 /*  One purchase: quantity * base_days / max(household, 1), rounded down,
@@ -332,19 +333,19 @@ static void test_sort(void **state)
 
 static void test_format_day(void **state)
 {
-    char text[DN_REMINDER_DATE_SIZE];
+    char text[DN_DATE_SIZE];
     (void)state;
-    dn_reminder_format_day(0, text);
+    dn_time_format_day(0, text);
     assert_string_equal(text, "1970-01-01");
-    dn_reminder_format_day(JAN01, text);
+    dn_time_format_day(JAN01, text);
     assert_string_equal(text, "2026-01-01");
-    dn_reminder_format_day(MAR01 - 1, text);
+    dn_time_format_day(MAR01 - 1, text);
     assert_string_equal(text, "2026-02-28");
-    dn_reminder_format_day(11016, text); /* 2000-02-29: 30 * 365 + 7 leap days + 59 */
+    dn_time_format_day(11016, text); /* 2000-02-29: 30 * 365 + 7 leap days + 59 */
     assert_string_equal(text, "2000-02-29");
-    dn_reminder_format_day(-5, text); /* clamped */
+    dn_time_format_day(-5, text); /* clamped */
     assert_string_equal(text, "1970-01-01");
-    dn_reminder_format_day(INT64_MAX, text);
+    dn_time_format_day(INT64_MAX, text);
     assert_string_equal(text, "9999-12-31");
     assert_string_equal(dn_reminder_basis_name(DN_REMINDER_HISTORY), "history");
     assert_string_equal(dn_reminder_basis_name(DN_REMINDER_HOUSEHOLD), "household");
@@ -543,7 +544,7 @@ static int s_collect(const dn_store_purchase_t *p, void *arg)
     snprintf(r->rows[r->n++], sizeof r->rows[0], "%s|%s|%s|%s|%s|%lld|%lld|%lld|%d",
              p->phone, p->name ? p->name : "-", household, p->sku,
              p->category ? p->category : "-",
-             (long long)dn_reminder_day(p->recorded_at_ms), (long long)p->quantity,
+             (long long)dn_time_day(p->recorded_at_ms), (long long)p->quantity,
              (long long)p->refunded_qty, p->sale_refunded);
     return 0;
 }
@@ -614,9 +615,9 @@ static void s_check_list(dn_store_t *store, int64_t days, const char **want,
     size_t n;
     assert_int_equal(dn_reminder_list(store, MAR10, days, &items, &n), 0);
     for (size_t i = 0; i < n && i < n_want; i++) {
-        char got[160], last[DN_REMINDER_DATE_SIZE], due[DN_REMINDER_DATE_SIZE];
-        dn_reminder_format_day(items[i].est.last_day, last);
-        dn_reminder_format_day(items[i].est.due_day, due);
+        char got[160], last[DN_DATE_SIZE], due[DN_DATE_SIZE];
+        dn_time_format_day(items[i].est.last_day, last);
+        dn_time_format_day(items[i].est.due_day, due);
         snprintf(got, sizeof got, "%s %s %s %lld %lld %s %lld %s", items[i].phone,
                  items[i].sku, last, (long long)items[i].est.interval_days,
                  (long long)items[i].est.quantity, due,

@@ -109,6 +109,42 @@ static void test_table_object_and_scalars(void **state)
     s_expect("[\"a\",true,3]", DN_RENDER_TABLE, "a\nyes\n3\n");
 }
 
+/*  dn_render_columns: the columns named, in their order, under their own
+    headers (NULL: the key upper-cased), other keys left out; a missing key
+    shows "-"; an empty listing prints its header line alone.  */
+static void s_expect_columns(const char *json, const char *expected)
+{
+    static const dn_render_column_t cols[] = {{"sku", NULL},
+                                              {"qty", "QTY"},
+                                              {"last_purchase", "LAST PURCHASE"},
+                                              {"note", NULL}};
+    json_t *value = s_parse(json);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    assert_non_null(out);
+    assert_int_equal(dn_render_columns(out, value, cols, 4), 0);
+    assert_int_equal(fclose(out), 0);
+    assert_string_equal(text, expected);
+    free(text);
+    json_decref(value);
+}
+
+static void test_table_columns(void **state)
+{
+    (void)state;
+    /* SKU 8 ("RICE-5KG"), QTY 3 (the header; a number column: right-aligned),
+       LAST PURCHASE 13 (the header), NOTE 4 ("NOTE"; "-" where missing);
+       "price" is not a column */
+    s_expect_columns("[{\"price\":\"59.90\",\"last_purchase\":\"2026-03-03\","
+                     "\"qty\":2,\"sku\":\"RICE-5KG\",\"note\":\"x\"},"
+                     "{\"sku\":\"OIL-1L\",\"qty\":10,\"last_purchase\":\"2026-02-20\"}]",
+                     "SKU       QTY  LAST PURCHASE  NOTE\n"
+                     "RICE-5KG    2  2026-03-03     x\n"
+                     "OIL-1L     10  2026-02-20     -\n");
+    s_expect_columns("[]", "SKU  QTY  LAST PURCHASE  NOTE\n");
+}
+
 /* -- CSV ------------------------------------------------------------------- */
 
 static void test_csv_quoting(void **state)
@@ -313,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_table_details),
         cmocka_unit_test(test_table_mixed_column),
         cmocka_unit_test(test_table_object_and_scalars),
+        cmocka_unit_test(test_table_columns),
         cmocka_unit_test(test_csv_quoting),
         cmocka_unit_test(test_csv_formulas),
         cmocka_unit_test(test_csv_round_trip),

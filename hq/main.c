@@ -18,11 +18,11 @@
 #include "dn_error.h"
 #include "dn_fsperm.h"
 #include "dn_log.h"
-#include "dn_plan.h"
 #include "dn_protocol.h"
 #include "dn_render.h"
 #include "dn_time.h"
 #include "dn_valid.h"
+#include "dn_version.h"
 #include "dn_wire.h"
 
 #include <assert.h>
@@ -33,22 +33,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <zmq.h>
 
-#define DN_HQ_VERSION           "0.1.0"
 #define DN_HQ_TIMEOUT_S         10 /* default --timeout */
 #define DN_HQ_MAX_TIMEOUT_S     3600
 #define DN_HQ_DEFAULT_SYNC_PORT "7700"
 #define DN_HQ_MONITOR           "inproc://dealernet-hq-monitor"
 #define DN_HQ_MAX_FILE_BYTES    DN_PLAN_MAX_BYTES /* a file sent as an argument */
-#define EX_USAGE                64
-#define EX_DATAERR              65
-#define EX_NOINPUT              66
-#define EX_UNAVAILABLE          69
-#define EX_IOERR                74
-#define EX_TEMPFAIL             75
-#define EX_NOPERM               77
 
 /*  Option codes of the global options and of --json / --csv; a command's
     own options get S_OPT_OWN + their index in its table entry.  */
@@ -330,7 +323,7 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
 
     if (!sock) {
         dn_log_error("cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
-        return 70;
+        return EX_SOFTWARE;
     }
     if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms) ||
@@ -343,7 +336,7 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
                      "CURVE?)",
                      zmq_strerror(errno));
         zmq_close(sock);
-        return 70;
+        return EX_SOFTWARE;
     }
     /* Watch the handshake, so a key the server refuses gets its own message
        instead of a timeout.  */
@@ -486,7 +479,7 @@ static int s_request(const char *command, const char *const *args, size_t n,
         OPENSSL_cleanse(&pair, sizeof pair);
         free(body);
         dn_log_error("cannot start ZeroMQ: %s", zmq_strerror(errno));
-        return 70;
+        return EX_SOFTWARE;
     }
     zmq_msg_init(&msg);
     rc = s_exchange(ctx, &pair, body, len, &msg);
@@ -581,7 +574,7 @@ static int s_read_file(const char *path, char **text)
     if (!buf) {
         fclose(file);
         dn_log_error("out of memory reading %s", path);
-        return 70;
+        return EX_SOFTWARE;
     }
     n = fread(buf, 1, DN_HQ_MAX_FILE_BYTES + 1, file);
     if (ferror(file)) {
@@ -604,17 +597,6 @@ static int s_read_file(const char *path, char **text)
     buf[n] = '\0';
     *text = buf;
     return 0;
-}
-
-/*  1 if text is a month, YYYY-MM.  */
-static int s_valid_period(const char *text)
-{
-    char date[16];
-    int64_t ms;
-    if (strlen(text) != 7)
-        return 0;
-    snprintf(date, sizeof date, "%s-01", text);
-    return dn_time_parse_date(date, &ms) == 0;
 }
 
 /*  Checks the value of an argument of kind, named option (NULL for a
@@ -647,7 +629,7 @@ static int s_check_value(s_call_t *call, s_kind_t kind, const char *option,
         break;
     }
     case S_PERIOD:
-        if (s_valid_period(*value))
+        if (dn_time_parse_period(*value, NULL, NULL) == 0)
             return 0;
         snprintf(text, sizeof text, "%s'%.40s' is not a month (YYYY-MM)", prefix, *value);
         break;
@@ -907,7 +889,7 @@ static int s_enrollment_code(const s_call_t *call, const json_t *result,
         dn_log_error("site %s added, but no enrollment code can hold it (%s): enroll with "
                      "--server, --server-key and --token-file holding the token %s",
                      s_arg(call, "code"), why, s_str(result, "token"));
-        return 70;
+        return EX_SOFTWARE;
     }
     return 0;
 }
@@ -986,7 +968,7 @@ static int s_print_plan_show(const s_call_t *call, const json_t *result)
     shown = json_deep_copy(result);
     if (!shown) {
         dn_log_error("out of memory");
-        return 70;
+        return EX_SOFTWARE;
     }
     json_object_del(shown, "source");
     rc = s_print(shown, DN_RENDER_TABLE);
@@ -1077,7 +1059,7 @@ static int s_print_statement(const s_call_t *call, const json_t *result)
     }
     if (!header || !footer || !empty) {
         dn_log_error("out of memory");
-        rc = 70;
+        rc = EX_SOFTWARE;
         goto done;
     }
     if (call->format == DN_RENDER_CSV) {
@@ -1242,7 +1224,7 @@ static int s_print_sites(const s_call_t *call, const json_t *result)
         return s_print(result, call->format);
     if (!(shown = json_deep_copy(result))) {
         dn_log_error("out of memory");
-        return 70;
+        return EX_SOFTWARE;
     }
     json_array_foreach(shown, i, row)
     {
@@ -1746,7 +1728,7 @@ static void s_help(FILE *out)
 
 static void s_version(void)
 {
-    printf("dealernet-hq %s (protocol %d)\n", DN_HQ_VERSION, DN_PROTOCOL_VERSION);
+    printf("dealernet-hq %s (protocol %d)\n", DN_VERSION, DN_PROTOCOL_VERSION);
 }
 
 int main(int argc, char **argv)

@@ -11,6 +11,7 @@
 #define DN_RENDER_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 
 typedef enum {
@@ -46,6 +47,23 @@ typedef enum {
 
     Returns 0, DN_EIO (write failed) or DN_ENOMEM.  */
 int dn_render(FILE *out, const json_t *value, dn_render_format_t format);
+
+/*  One column of dn_render_columns.  */
+typedef struct {
+    const char *key;    /* the objects' key it shows */
+    const char *header; /* its header; NULL: the key upper-cased */
+} dn_render_column_t;
+
+/*  Writes rows, an array of objects, as a table of the columns cols[0..n)
+    in that order, by the table rules of dn_render (padding, alignment,
+    "-" for null and missing keys, ...).  For a program's own listing whose
+    columns are a chosen few of its objects' keys, under headers of its
+    own (dealernet-agent's sales, members, catalog and call list).  Unlike
+    dn_render, an empty array prints the header line alone: the reader
+    still sees what the listing would hold.  Returns 0, DN_EIO (write
+    failed) or DN_ENOMEM.  */
+int dn_render_columns(FILE *out, const json_t *rows, const dn_render_column_t *cols,
+                      size_t n);
 
 /*  As dn_render, into a new NUL-terminated string (caller frees), or NULL
     when out of memory.  */

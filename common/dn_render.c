@@ -124,31 +124,16 @@ static void s_table_free(s_table_t *t)
     free(t->numeric);
 }
 
-static int s_table_array(FILE *out, const json_t *array)
+/*  The table of the columns cols[0..n) of array's objects (the header line
+    alone when array is empty).  */
+static int s_table(FILE *out, const json_t *array, const dn_render_column_t *cols,
+                   size_t n)
 {
-    const json_t *first = json_array_get(array, 0);
-    const char *key;
-    json_t *value;
     s_table_t t = {0};
-    size_t col = 0;
+    size_t col;
     int rc = 0;
 
-    if (json_array_size(array) == 0) {
-        fputs("(none)\n", out);
-        return 0;
-    }
-    if (!json_is_object(first) || json_object_size(first) == 0) {
-        /* not a listing of objects: one cell per line */
-        for (size_t i = 0; i < json_array_size(array); i++) {
-            char *cell = s_cell(json_array_get(array, i), 0);
-            if (!cell)
-                return DN_ENOMEM;
-            fprintf(out, "%s\n", cell);
-            free(cell);
-        }
-        return 0;
-    }
-    t.cols = json_object_size(first);
+    t.cols = n;
     t.rows = json_array_size(array) + 1;
     t.cells = calloc(t.rows * t.cols, sizeof *t.cells);
     t.width = calloc(t.cols, sizeof *t.width);
@@ -157,22 +142,20 @@ static int s_table_array(FILE *out, const json_t *array)
         s_table_free(&t);
         return DN_ENOMEM;
     }
-    json_object_foreach((json_t *)first, key, value)
-    {
-        char *head = strdup(key);
+    for (col = 0; col < t.cols; col++) {
+        char *head = strdup(cols[col].header ? cols[col].header : cols[col].key);
         if (!head) {
             rc = DN_ENOMEM;
             break;
         }
-        for (char *p = head; *p; p++)
-            *p = (char)toupper((unsigned char)*p);
+        if (!cols[col].header)
+            for (char *p = head; *p; p++)
+                *p = (char)toupper((unsigned char)*p);
         t.cells[col] = head;
         t.numeric[col] = -1; /* unknown until a value is seen */
-        col++;
     }
-    col = 0;
-    json_object_foreach((json_t *)first, key, value)
-    {
+    for (col = 0; rc == 0 && col < t.cols; col++) {
+        const char *key = cols[col].key;
         for (size_t r = 1; rc == 0 && r < t.rows; r++) {
             const json_t *row = json_array_get(array, r - 1);
             const json_t *v = json_is_object(row) ? json_object_get(row, key) : NULL;
@@ -187,7 +170,6 @@ static int s_table_array(FILE *out, const json_t *array)
             else if (v && !json_is_null(v))
                 t.numeric[col] = 0;
         }
-        col++;
     }
     for (col = 0; rc == 0 && col < t.cols; col++)
         for (size_t r = 0; r < t.rows; r++) {
@@ -217,6 +199,43 @@ static int s_table_array(FILE *out, const json_t *array)
         fputc('\n', out);
     }
     s_table_free(&t);
+    return rc;
+}
+
+static int s_table_array(FILE *out, const json_t *array)
+{
+    const json_t *first = json_array_get(array, 0);
+    dn_render_column_t *cols;
+    const char *key;
+    json_t *value;
+    size_t col = 0;
+    int rc;
+
+    if (json_array_size(array) == 0) {
+        fputs("(none)\n", out);
+        return 0;
+    }
+    if (!json_is_object(first) || json_object_size(first) == 0) {
+        /* not a listing of objects: one cell per line */
+        for (size_t i = 0; i < json_array_size(array); i++) {
+            char *cell = s_cell(json_array_get(array, i), 0);
+            if (!cell)
+                return DN_ENOMEM;
+            fprintf(out, "%s\n", cell);
+            free(cell);
+        }
+        return 0;
+    }
+    /* the columns: the first object's keys, in their order, upper-cased */
+    if (!(cols = calloc(json_object_size(first), sizeof *cols)))
+        return DN_ENOMEM;
+    json_object_foreach((json_t *)first, key, value)
+    {
+        cols[col].key = key;
+        col++;
+    }
+    rc = s_table(out, array, cols, col);
+    free(cols);
     return rc;
 }
 
@@ -399,6 +418,15 @@ int dn_render(FILE *out, const json_t *value, dn_render_format_t format)
         }
         break;
     }
+    if (rc == 0 && (fflush(out) != 0 || ferror(out)))
+        rc = DN_EIO;
+    return rc;
+}
+
+int dn_render_columns(FILE *out, const json_t *rows, const dn_render_column_t *cols,
+                      size_t n)
+{
+    int rc = s_table(out, rows, cols, n);
     if (rc == 0 && (fflush(out) != 0 || ferror(out)))
         rc = DN_EIO;
     return rc;
