@@ -57,6 +57,24 @@ int dn_db_step_txn(sqlite3 *db, sqlite3_stmt *stmt)
     return 0;
 }
 
+int dn_db_run(sqlite3 *db, sqlite3_stmt *stmt)
+{
+    int step = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (step != SQLITE_DONE) {
+        dn_log_error("sqlite: %s", sqlite3_errmsg(db));
+        return DN_EDB;
+    }
+    return 0;
+}
+
+int dn_db_abort(sqlite3 *db, sqlite3_stmt *stmt, int rc)
+{
+    sqlite3_finalize(stmt);
+    dn_db_rollback(db);
+    return rc;
+}
+
 int dn_db_row(sqlite3_stmt *stmt, const char *what)
 {
     int step = sqlite3_step(stmt);

@@ -57,6 +57,14 @@ void dn_db_rollback(sqlite3 *db);
     when no transaction is open.  Returns 0 or DN_EDB (logged).  */
 int dn_db_step_txn(sqlite3 *db, sqlite3_stmt *stmt);
 
+/*  Steps a prepared statement that returns no rows to its end, then
+    finalizes it.  Returns 0 or DN_EDB (logged).  */
+int dn_db_run(sqlite3 *db, sqlite3_stmt *stmt);
+
+/*  An error path inside a transaction: finalizes stmt (NULL is fine),
+    rolls the transaction back and returns rc.  */
+int dn_db_abort(sqlite3 *db, sqlite3_stmt *stmt, int rc);
+
 /*  Steps a statement of a row loop.  Returns 1 with a row, 0 at the end
     of the rows (SQLITE_DONE), and DN_EDB (logged with what) for anything
     else -- an I/O error, an integer overflow in sum(), a busy or

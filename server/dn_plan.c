@@ -86,8 +86,6 @@ static void s_error(s_parse_t *p, int line, const char *fmt, ...)
     va_end(args);
 }
 
-#define s_fail dn_why /* one line into why, returns rc (dn_error.h) */
-
 /*  Writes the date of unix_ms, YYYY-MM-DD.  */
 static void s_date(int64_t unix_ms, char out[11])
 {
@@ -447,13 +445,13 @@ int dn_plan_parse(const char *text, dn_plan_t *plan, char *why, size_t why_size)
     if (why && why_size)
         why[0] = '\0';
     if (!text)
-        return s_fail(why, why_size, DN_EPARSE, "line 1: no plan text");
+        return dn_why(why, why_size, DN_EPARSE, "line 1: no plan text");
     if (strlen(text) > DN_PLAN_MAX_BYTES)
-        return s_fail(why, why_size, DN_EPARSE,
+        return dn_why(why, why_size, DN_EPARSE,
                       "line 1: the plan is larger than %d bytes", DN_PLAN_MAX_BYTES);
     p = calloc(1, sizeof *p);
     if (!p)
-        return s_fail(why, why_size, DN_ENOMEM, "out of memory");
+        return dn_why(why, why_size, DN_ENOMEM, "out of memory");
     p->next = text;
     p->plan = plan;
     p->line_bytes = DN_PLAN_MAX_LINE_BYTES + 2; /* and "\r\n" */
@@ -461,14 +459,14 @@ int dn_plan_parse(const char *text, dn_plan_t *plan, char *why, size_t why_size)
     if (rc == -2) {
         free(p);
         memset(plan, 0, sizeof *plan);
-        return s_fail(why, why_size, DN_ENOMEM, "out of memory");
+        return dn_why(why, why_size, DN_ENOMEM, "out of memory");
     }
     if (rc > 0 && (!p->error_line || rc < p->error_line))
         s_error(p, rc, "not a 'key = value' line, a [section] or a comment");
     if (!p->error_line)
         s_finish(p);
     if (p->error_line) {
-        rc = s_fail(why, why_size, DN_EPARSE, "line %d: %s", p->error_line, p->why);
+        rc = dn_why(why, why_size, DN_EPARSE, "line %d: %s", p->error_line, p->why);
         free(p);
         memset(plan, 0, sizeof *plan);
         return rc;
@@ -490,18 +488,6 @@ const dn_plan_table_t *dn_plan_table(const dn_plan_t *plan, const char *category
 
 /* -- storing and reading versions ------------------------------------------ */
 
-/*  Runs a statement that returns no rows; finalizes it.  0 or DN_EDB.  */
-static int s_done(sqlite3 *db, sqlite3_stmt *stmt)
-{
-    int rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE) {
-        dn_log_error("sqlite: %s", sqlite3_errmsg(db));
-        return DN_EDB;
-    }
-    return 0;
-}
-
 /*  Inserts the rates of one table.  0 or DN_EDB.  */
 static int s_store_table(sqlite3 *db, int64_t plan_id, const dn_plan_table_t *table)
 {
@@ -516,7 +502,7 @@ static int s_store_table(sqlite3 *db, int64_t plan_id, const dn_plan_table_t *ta
         sqlite3_bind_text(stmt, 2, table->category, -1, SQLITE_STATIC);
         sqlite3_bind_int(stmt, 3, level);
         sqlite3_bind_int(stmt, 4, table->bps[level]);
-        if (s_done(db, stmt))
+        if (dn_db_run(db, stmt))
             return DN_EDB;
     }
     return 0;
@@ -571,7 +557,7 @@ static int s_store(sqlite3 *db, dn_plan_t *plan, const char *text, int64_t now_m
     sqlite3_bind_int(stmt, 8, plan->recruit_override_days);
     sqlite3_bind_text(stmt, 9, text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 10, now_ms);
-    if (s_done(db, stmt))
+    if (dn_db_run(db, stmt))
         return DN_EDB;
     plan->id = sqlite3_last_insert_rowid(db);
     /* Levels 0 .. n_levels - 1, those left out as 0: the highest is always
@@ -603,13 +589,13 @@ static int s_check_stored(sqlite3 *db, const dn_plan_t *plan, char *why, size_t 
     step = sqlite3_step(stmt);
     if (step == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_NULL)
         rc =
-            s_fail(why, why_size, DN_EEXIST,
+            dn_why(why, why_size, DN_EEXIST,
                    "a plan effective %s exists already: a version is never replaced; set "
                    "a new one with a later effective date",
                    date);
     else if (step == SQLITE_ROW) {
         dn_time_format(sqlite3_column_int64(stmt, 0), recorded);
-        rc = s_fail(why, why_size, DN_EEXIST,
+        rc = dn_why(why, why_size, DN_EEXIST,
                     "a plan effective %s was retired at %s and keeps its date: set the "
                     "new one with another effective date",
                     date, recorded);
@@ -627,7 +613,7 @@ static int s_check_stored(sqlite3 *db, const dn_plan_t *plan, char *why, size_t 
         else if (got)
             return DN_EDB;
         if (strcmp(network, plan->currency) != 0)
-            return s_fail(why, why_size, DN_EINVAL,
+            return dn_why(why, why_size, DN_EINVAL,
                           "currency %s differs from the network's %s: every plan uses %s",
                           plan->currency, network, network);
     }
@@ -636,7 +622,7 @@ static int s_check_stored(sqlite3 *db, const dn_plan_t *plan, char *why, size_t 
                      &is_null);
     if (rc == 0 && !is_null && plan->effective_ms <= value) {
         dn_time_format(value, recorded);
-        rc = s_fail(why, why_size, DN_EPERM,
+        rc = dn_why(why, why_size, DN_EPERM,
                     "effective %s is not after the latest sale stored (recorded %s): it "
                     "would change commissions already posted; choose a later date",
                     date, recorded);
@@ -651,7 +637,7 @@ int dn_plan_set(sqlite3 *db, const char *text, int64_t now_ms, dn_plan_t *plan, 
     if (rc)
         return rc;
     if (dn_db_begin(db))
-        return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
     rc = s_check_stored(db, plan, why, why_size);
     if (rc == 0)
         rc = s_store(db, plan, text, now_ms);
@@ -660,7 +646,7 @@ int dn_plan_set(sqlite3 *db, const char *text, int64_t now_ms, dn_plan_t *plan, 
     if (rc == 0)
         return 0;
     if (rc == DN_EDB)
-        s_fail(why, why_size, DN_EDB, "database error");
+        dn_why(why, why_size, DN_EDB, "database error");
     dn_db_rollback(db);
     plan->id = 0;
     return rc;
@@ -1016,10 +1002,10 @@ int dn_plan_check(sqlite3 *db, const char *text, json_t **out, char *why, size_t
     if ((rc = dn_plan_parse(text, &plan, why, why_size)) != 0)
         return rc;
     if ((rc = s_check_stored(db, &plan, why, why_size)) != 0)
-        return rc == DN_EDB ? s_fail(why, why_size, rc, "database error") : rc;
+        return rc == DN_EDB ? dn_why(why, why_size, rc, "database error") : rc;
     rc = dn_plan_at(db, plan.effective_ms, &in_force);
     if (rc && rc != DN_ENOENT)
-        return s_fail(why, why_size, DN_EDB, "database error");
+        return dn_why(why, why_size, DN_EDB, "database error");
     have = rc == 0;
     if ((rc = dn_plan_diff(have ? &in_force : NULL, &plan, &changes)) != 0)
         return rc;
@@ -1043,7 +1029,7 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
     *out = NULL;
     s_date(effective_ms, date);
     if (dn_db_begin(db))
-        return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
     if (dn_db_prepare(
             db, "SELECT id, retired_ms, retired_by FROM plans WHERE effective_ms = ?",
             &stmt)) {
@@ -1054,11 +1040,11 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) {
         rc =
-            s_fail(why, why_size, DN_ENOENT,
+            dn_why(why, why_size, DN_ENOENT,
                    "no plan version is effective %s (see: dealernet-hq plan list)", date);
     } else if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
         dn_time_format(sqlite3_column_int64(stmt, 1), when);
-        rc = s_fail(why, why_size, DN_EEXIST,
+        rc = dn_why(why, why_size, DN_EEXIST,
                     "the plan effective %s was already retired at %s by %s", date, when,
                     sqlite3_column_text(stmt, 2)
                         ? (const char *)sqlite3_column_text(stmt, 2)
@@ -1105,7 +1091,7 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
     }
     if (rc == 0 && n > 0) {
         dn_time_format(first_ms, first);
-        rc = s_fail(
+        rc = dn_why(
             why, why_size, DN_EPERM,
             "the plan effective %s is the one in force for %lld stored sale%s (the "
             "first recorded %s): retiring it would change what they earned; set a "
@@ -1147,5 +1133,5 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
 
 failed:
     dn_db_rollback(db);
-    return rc == DN_EDB ? s_fail(why, why_size, rc, "database error") : rc;
+    return rc == DN_EDB ? dn_why(why, why_size, rc, "database error") : rc;
 }

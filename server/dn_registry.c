@@ -24,16 +24,6 @@
 
 #define DN_TOKEN_BYTES (DN_TOKEN_TEXT_LEN / 2)
 
-#define s_fail dn_why /* one line into why, returns rc (dn_error.h) */
-
-/*  Rolls back the transaction in hand and returns rc (for error paths).  */
-static int s_abort(sqlite3 *db, sqlite3_stmt *stmt, int rc)
-{
-    sqlite3_finalize(stmt);
-    dn_db_rollback(db);
-    return rc;
-}
-
 /*  Runs a prepared one-row lookup with one text parameter; returns the
     integer of column 0 in *out.  Returns 1 (found), 0 (no row) or DN_EDB.  */
 static int s_lookup_id(sqlite3 *db, const char *sql, const char *text, int64_t *out)
@@ -52,18 +42,6 @@ static int s_lookup_id(sqlite3 *db, const char *sql, const char *text, int64_t *
     }
     sqlite3_finalize(stmt);
     return rc;
-}
-
-/*  Runs a statement that returns no rows.  0 or DN_EDB (logged).  */
-static int s_done(sqlite3 *db, sqlite3_stmt *stmt)
-{
-    int rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE) {
-        dn_log_error("sqlite: %s", sqlite3_errmsg(db));
-        return DN_EDB;
-    }
-    return 0;
 }
 
 static void s_copy_code(char dest[DN_MAX_CODE_LEN + 1], const unsigned char *text)
@@ -170,7 +148,7 @@ int dn_registry_site_agent_partner(sqlite3 *db, int64_t site_id, const char *par
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, partner, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, site_id);
-    return s_done(db, stmt);
+    return dn_db_run(db, stmt);
 }
 
 /* -- enrollment ------------------------------------------------------------ */
@@ -238,7 +216,7 @@ static void s_key_short(const uint8_t key[DN_CURVE_KEY_BYTES], char out[9])
 static int s_refuse_held(sqlite3 *db, int rc, char *why, size_t why_size)
 {
     if (dn_db_commit(db))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     return rc;
 }
 
@@ -276,20 +254,20 @@ static int s_raced(sqlite3 *db, const uint8_t hash[DN_HASH_BYTES], const s_token
                  "key %s%s",
                  what, at, holder, from, now, presenter, from_now);
         if (dn_db_prepare(db, "UPDATE tokens SET raced_ms = ? WHERE hash = ?", &stmt))
-            return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+            return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
         sqlite3_bind_int64(stmt, 1, now_ms);
         sqlite3_bind_blob(stmt, 2, hash, DN_HASH_BYTES, SQLITE_STATIC);
-        if (s_done(db, stmt) ||
+        if (dn_db_run(db, stmt) ||
             dn_facts_note_site(db, tok->site_id, DN_FACTS_TOKEN_RACED, detail, now_ms))
-            return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+            return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     }
     if (rc == DN_EEXIST)
-        s_fail(why, why_size, rc,
+        dn_why(why, why_size, rc,
                "enrollment token already used at %s by key %s%s, not by this PC: tell "
                "headquarters (the token may have been stolen) and ask for a new one",
                at, holder, from);
     else
-        s_fail(why, why_size, rc,
+        dn_why(why, why_size, rc,
                "enrollment token held until %s by key %s%s, which presented it at %s, not "
                "by this PC: tell headquarters (the token may have been stolen) and ask for "
                "a new one",
@@ -309,18 +287,18 @@ int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_cod
     int in_use, mine, rc;
 
     if (dn_sha256(token, strlen(token), hash))
-        return s_fail(why, why_size, DN_ECRYPTO, "cannot hash the enrollment token");
+        return dn_why(why, why_size, DN_ECRYPTO, "cannot hash the enrollment token");
     if (dn_db_begin(db))
-        return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
 
     rc = s_token_get(db, hash, &tok);
     if (rc == 0)
-        return s_abort(db, NULL,
-                       s_fail(why, why_size, DN_ENOENT,
+        return dn_db_abort(db, NULL,
+                       dn_why(why, why_size, DN_ENOENT,
                               "enrollment token not recognised: check it, or ask "
                               "headquarters for a new one"));
     if (rc < 0)
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     mine = tok.held && memcmp(tok.holder, curve_key, DN_CURVE_KEY_BYTES) == 0;
 
     /* Used: by this very key (its answer was lost) it is no news; by
@@ -329,24 +307,24 @@ int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_cod
         return s_raced(db, hash, &tok, curve_key, address, now_ms, DN_EEXIST, why,
                        why_size);
     if (tok.used_ms)
-        return s_abort(db, NULL,
-                       s_fail(why, why_size, DN_EEXIST,
+        return dn_db_abort(db, NULL,
+                       dn_why(why, why_size, DN_EEXIST,
                               "enrollment token was already used: ask headquarters for "
                               "a new one"));
     if (now_ms >= tok.expires_ms)
-        return s_abort(
+        return dn_db_abort(
             db, NULL,
-            s_fail(why, why_size, DN_ETIMEDOUT,
+            dn_why(why, why_size, DN_ETIMEDOUT,
                    "enrollment token expired: ask headquarters for a new one"));
     if (tok.held && !mine && now_ms < tok.held_ms + DN_TOKEN_HOLD_MS)
         return s_raced(db, hash, &tok, curve_key, address, now_ms, DN_EAGAIN, why,
                        why_size);
     /* A key that is someone else's takes no hold.  */
     if (s_key_in_use(db, curve_key, 0, &in_use))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     if (in_use)
-        return s_abort(db, NULL,
-                       s_fail(why, why_size, DN_EDUP,
+        return dn_db_abort(db, NULL,
+                       dn_why(why, why_size, DN_EDUP,
                               "this agent's key is already in use: generate a new one"));
 
     /* The first key to present it holds it; once the hold is over, the
@@ -356,50 +334,50 @@ int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_cod
                           "UPDATE tokens SET holder_key = ?, held_ms = ?,"
                           " holder_address = ? WHERE hash = ?",
                           &stmt))
-            return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+            return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
         sqlite3_bind_blob(stmt, 1, curve_key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 2, now_ms);
         if (address && *address)
             sqlite3_bind_text(stmt, 3, address, -1, SQLITE_STATIC);
         sqlite3_bind_blob(stmt, 4, hash, sizeof hash, SQLITE_STATIC);
-        if (s_done(db, stmt))
-            return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        if (dn_db_run(db, stmt))
+            return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     }
     if (strcmp(tok.site, site_code) != 0)
         return s_refuse_held(db,
-                             s_fail(why, why_size, DN_EPERM,
+                             dn_why(why, why_size, DN_EPERM,
                                     "enrollment token is for another site than %s",
                                     site_code),
                              why, why_size);
     if (tok.revoked)
         return s_refuse_held(db,
-                             s_fail(why, why_size, DN_EPERM,
+                             dn_why(why, why_size, DN_EPERM,
                                     "site %s was revoked by headquarters", site_code),
                              why, why_size);
     if (tok.enrolled)
         return s_refuse_held(
-            db, s_fail(why, why_size, DN_EEXIST, "site %s is already enrolled", site_code),
+            db, dn_why(why, why_size, DN_EEXIST, "site %s is already enrolled", site_code),
             why, why_size);
 
     if (dn_db_prepare(db,
                       "UPDATE sites SET curve_key = ?, sign_key = ?, enrolled_ms = ? "
                       "WHERE id = ?",
                       &stmt))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     sqlite3_bind_blob(stmt, 1, curve_key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
     sqlite3_bind_blob(stmt, 2, sign_key, 32, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 3, now_ms);
     sqlite3_bind_int64(stmt, 4, tok.site_id);
-    if (s_done(db, stmt))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    if (dn_db_run(db, stmt))
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     if (dn_db_prepare(db, "UPDATE tokens SET used_ms = ? WHERE hash = ?", &stmt))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     sqlite3_bind_int64(stmt, 1, now_ms);
     sqlite3_bind_blob(stmt, 2, hash, sizeof hash, SQLITE_STATIC);
-    if (s_done(db, stmt))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    if (dn_db_run(db, stmt))
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     if (dn_registry_site_get(db, site_code, site) || dn_db_commit(db))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     return 0;
 }
 
@@ -424,21 +402,21 @@ int dn_registry_admin_add(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES],
     if (dn_db_begin(db))
         return DN_EDB;
     if (s_key_in_use(db, key, 0, &in_use))
-        return s_abort(db, NULL, DN_EDB);
+        return dn_db_abort(db, NULL, DN_EDB);
     rc = s_lookup_id(db, "SELECT 1 FROM admins WHERE name = ?", name, &found);
     if (rc < 0)
-        return s_abort(db, NULL, DN_EDB);
+        return dn_db_abort(db, NULL, DN_EDB);
     if (in_use || rc == 1)
-        return s_abort(db, NULL, DN_EEXIST);
+        return dn_db_abort(db, NULL, DN_EEXIST);
     if (dn_db_prepare(db,
                       "INSERT INTO admins(curve_key, name, created_ms) VALUES (?, ?, ?)",
                       &stmt))
-        return s_abort(db, NULL, DN_EDB);
+        return dn_db_abort(db, NULL, DN_EDB);
     sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 3, now_ms);
-    if (s_done(db, stmt) || dn_db_commit(db))
-        return s_abort(db, NULL, DN_EDB);
+    if (dn_db_run(db, stmt) || dn_db_commit(db))
+        return dn_db_abort(db, NULL, DN_EDB);
     return 0;
 }
 
@@ -472,62 +450,62 @@ int dn_registry_partner_add_recruited(sqlite3 *db, const char *code, const char 
     int rc;
 
     if (!code || !dn_valid_code(code))
-        return s_fail(
+        return dn_why(
             why, why_size, DN_EINVAL,
             "partner code '%.40s' is not a code (a letter, then letters, digits, "
             "'_', '.', '-'; at most 32)",
             code ? code : "");
     if (dn_valid_hidden(name, hidden, sizeof hidden))
-        return s_fail(why, why_size, DN_EINVAL, "partner name %s", hidden);
+        return dn_why(why, why_size, DN_EINVAL, "partner name %s", hidden);
     if (!name || !dn_valid_name(name))
-        return s_fail(why, why_size, DN_EINVAL,
+        return dn_why(why, why_size, DN_EINVAL,
                       "partner name must be 1 to 128 bytes of UTF-8 without control "
                       "characters");
     if (!s_valid_kind(kind))
-        return s_fail(
+        return dn_why(
             why, why_size, DN_EINVAL,
             "partner kind '%.40s' is not one of hq, region, distributor, dealer, "
             "reseller",
             kind ? kind : "");
     if (parent && !dn_valid_code(parent))
-        return s_fail(why, why_size, DN_EINVAL, "parent '%.40s' is not a partner code",
+        return dn_why(why, why_size, DN_EINVAL, "parent '%.40s' is not a partner code",
                       parent);
     if (recruiter && !dn_valid_code(recruiter))
-        return s_fail(why, why_size, DN_EINVAL, "recruiter '%.40s' is not a partner code",
+        return dn_why(why, why_size, DN_EINVAL, "recruiter '%.40s' is not a partner code",
                       recruiter);
     if (dn_db_begin(db))
-        return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
     rc = s_lookup_id(db, "SELECT id FROM partners WHERE code = ?", code, &partner_id);
     if (rc == 1)
-        return s_abort(
+        return dn_db_abort(
             db, NULL,
-            s_fail(why, why_size, DN_EEXIST, "partner %s already exists", code));
+            dn_why(why, why_size, DN_EEXIST, "partner %s already exists", code));
     if (rc == 0 && parent) {
         rc =
             s_lookup_id(db, "SELECT id FROM partners WHERE code = ?", parent, &parent_id);
         if (rc == 0)
-            return s_abort(
+            return dn_db_abort(
                 db, NULL,
-                s_fail(why, why_size, DN_ENOENT, "partner %s does not exist", parent));
+                dn_why(why, why_size, DN_ENOENT, "partner %s does not exist", parent));
         rc = rc == 1 ? 0 : rc;
     }
     if (rc == 0 && recruiter) {
         rc = s_lookup_id(db, "SELECT id FROM partners WHERE code = ?", recruiter,
                          &recruiter_id);
         if (rc == 0)
-            return s_abort(db, NULL,
-                           s_fail(why, why_size, DN_ENOENT,
+            return dn_db_abort(db, NULL,
+                           dn_why(why, why_size, DN_ENOENT,
                                   "recruiter %s is not a partner", recruiter));
         rc = rc == 1 ? 0 : rc;
     }
     if (rc < 0)
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
 
     if (dn_db_prepare(db,
                       "INSERT INTO partners(code, name, kind, created_ms, recruiter_id,"
                       "  joined_ms) VALUES (?, ?, ?, ?, ?, ?)",
                       &stmt))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, kind, -1, SQLITE_STATIC);
@@ -537,21 +515,21 @@ int dn_registry_partner_add_recruited(sqlite3 *db, const char *code, const char 
     else
         sqlite3_bind_null(stmt, 5);
     sqlite3_bind_int64(stmt, 6, joined_ms);
-    if (s_done(db, stmt))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    if (dn_db_run(db, stmt))
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     partner_id = sqlite3_last_insert_rowid(db);
     if (dn_db_prepare(db,
                       "INSERT INTO partner_links(partner_id, parent_id, effective_ms) "
                       "VALUES (?, ?, 0)",
                       &stmt))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     sqlite3_bind_int64(stmt, 1, partner_id);
     if (parent)
         sqlite3_bind_int64(stmt, 2, parent_id);
     else
         sqlite3_bind_null(stmt, 2);
-    if (s_done(db, stmt) || dn_db_commit(db))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    if (dn_db_run(db, stmt) || dn_db_commit(db))
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     return 0;
 }
 
@@ -688,37 +666,37 @@ int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
 
     token[0] = '\0';
     if (!code || !dn_valid_code(code))
-        return s_fail(why, why_size, DN_EINVAL,
+        return dn_why(why, why_size, DN_EINVAL,
                       "site code '%.40s' is not a code (a letter, then letters, digits, "
                       "'_', '.', '-'; at most 32)",
                       code ? code : "");
     if (!partner || !dn_valid_code(partner))
-        return s_fail(why, why_size, DN_EINVAL, "partner '%.40s' is not a partner code",
+        return dn_why(why, why_size, DN_EINVAL, "partner '%.40s' is not a partner code",
                       partner ? partner : "");
     if (RAND_bytes(raw, sizeof raw) != 1)
-        return s_fail(why, why_size, DN_ECRYPTO,
+        return dn_why(why, why_size, DN_ECRYPTO,
                       "no randomness for the enrollment token");
     dn_hex_encode(raw, sizeof raw, token);
     OPENSSL_cleanse(raw, sizeof raw);
     if (dn_sha256(token, DN_TOKEN_TEXT_LEN, hash)) {
         OPENSSL_cleanse(token, DN_TOKEN_TEXT_LEN + 1);
-        return s_fail(why, why_size, DN_ECRYPTO, "cannot hash the enrollment token");
+        return dn_why(why, why_size, DN_ECRYPTO, "cannot hash the enrollment token");
     }
     *expires_ms = now_ms + DN_TOKEN_TTL_MS;
 
     if (dn_db_begin(db)) {
-        rc = s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+        rc = dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
         goto failed;
     }
     rc = s_lookup_id(db, "SELECT id FROM partners WHERE code = ?", partner, &partner_id);
     if (rc == 0) {
-        rc = s_fail(why, why_size, DN_ENOENT, "partner %s does not exist", partner);
+        rc = dn_why(why, why_size, DN_ENOENT, "partner %s does not exist", partner);
         goto failed;
     }
     if (rc == 1) {
         rc = s_lookup_id(db, "SELECT id FROM sites WHERE code = ?", code, &site_id);
         if (rc == 1) {
-            rc = s_fail(why, why_size, DN_EEXIST, "site %s already exists", code);
+            rc = dn_why(why, why_size, DN_EEXIST, "site %s already exists", code);
             goto failed;
         }
     }
@@ -726,14 +704,14 @@ int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
         dn_db_prepare(db,
                       "INSERT INTO sites(code, partner_id, created_ms) VALUES (?, ?, ?)",
                       &stmt)) {
-        rc = s_fail(why, why_size, DN_EDB, "database error");
+        rc = dn_why(why, why_size, DN_EDB, "database error");
         goto failed;
     }
     sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, partner_id);
     sqlite3_bind_int64(stmt, 3, now_ms);
-    if (s_done(db, stmt)) {
-        rc = s_fail(why, why_size, DN_EDB, "database error");
+    if (dn_db_run(db, stmt)) {
+        rc = dn_why(why, why_size, DN_EDB, "database error");
         goto failed;
     }
     site_id = sqlite3_last_insert_rowid(db);
@@ -741,15 +719,15 @@ int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
                       "INSERT INTO tokens(hash, site_id, created_ms, expires_ms) "
                       "VALUES (?, ?, ?, ?)",
                       &stmt)) {
-        rc = s_fail(why, why_size, DN_EDB, "database error");
+        rc = dn_why(why, why_size, DN_EDB, "database error");
         goto failed;
     }
     sqlite3_bind_blob(stmt, 1, hash, sizeof hash, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, site_id);
     sqlite3_bind_int64(stmt, 3, now_ms);
     sqlite3_bind_int64(stmt, 4, *expires_ms);
-    if (s_done(db, stmt) || dn_db_commit(db)) {
-        rc = s_fail(why, why_size, DN_EDB, "database error");
+    if (dn_db_run(db, stmt) || dn_db_commit(db)) {
+        rc = dn_why(why, why_size, DN_EDB, "database error");
         goto failed;
     }
     return 0;
@@ -796,33 +774,33 @@ int dn_registry_site_revoke(sqlite3 *db, const char *code, int64_t now_ms, char 
     int rc;
 
     if (!code || !dn_valid_code(code))
-        return s_fail(why, why_size, DN_EINVAL, "site code '%.40s' is not a code",
+        return dn_why(why, why_size, DN_EINVAL, "site code '%.40s' is not a code",
                       code ? code : "");
     if (dn_db_begin(db))
-        return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
     if (dn_db_prepare(db, "SELECT revoked_ms FROM sites WHERE code = ?", &stmt))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE)
-        return s_abort(db, stmt,
-                       s_fail(why, why_size, DN_ENOENT, "site %s does not exist", code));
+        return dn_db_abort(db, stmt,
+                       dn_why(why, why_size, DN_ENOENT, "site %s does not exist", code));
     if (rc != SQLITE_ROW)
-        return s_abort(db, stmt, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, stmt, dn_why(why, why_size, DN_EDB, "database error"));
     if (sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
         char when[DN_TIME_TEXT_SIZE];
         dn_time_format(sqlite3_column_int64(stmt, 0), when);
-        return s_abort(db, stmt,
-                       s_fail(why, why_size, DN_EEXIST,
+        return dn_db_abort(db, stmt,
+                       dn_why(why, why_size, DN_EEXIST,
                               "site %s was already revoked at %s", code, when));
     }
     sqlite3_finalize(stmt);
     if (dn_db_prepare(db, "UPDATE sites SET revoked_ms = ? WHERE code = ?", &stmt))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     sqlite3_bind_int64(stmt, 1, now_ms);
     sqlite3_bind_text(stmt, 2, code, -1, SQLITE_STATIC);
-    if (s_done(db, stmt) || dn_db_commit(db))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+    if (dn_db_run(db, stmt) || dn_db_commit(db))
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     return 0;
 }
 

@@ -16,41 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/*  Writes one line into why (when given) and returns rc.  */
-static int s_fail(char *why, size_t size, int rc, const char *fmt, ...)
-{
-    if (why && size) {
-        va_list args;
-        va_start(args, fmt);
-        vsnprintf(why, size, fmt, args);
-        va_end(args);
-    }
-    return rc;
-}
-
-/*  Rolls back the transaction in hand and returns rc (for error paths).  */
-static int s_abort(sqlite3 *db, sqlite3_stmt *stmt, int rc)
-{
-    sqlite3_finalize(stmt);
-    dn_db_rollback(db);
-    return rc;
-}
-
-/*  Runs a statement that returns no rows.  0 or DN_EDB (logged).  */
-static int s_done(sqlite3 *db, sqlite3_stmt *stmt)
-{
-    int rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE) {
-        dn_log_error("sqlite: %s", sqlite3_errmsg(db));
-        return DN_EDB;
-    }
-    return 0;
-}
-
 static void s_copy_code(char dest[DN_MAX_CODE_LEN + 1], const unsigned char *text)
 {
     snprintf(dest, DN_MAX_CODE_LEN + 1, "%s", text ? (const char *)text : "");
@@ -151,7 +116,7 @@ static int s_insert_row(sqlite3 *db, const char *sql, int64_t a, int64_t b, int6
     sqlite3_bind_int64(stmt, 1, a);
     sqlite3_bind_int64(stmt, 2, b);
     sqlite3_bind_int64(stmt, 3, c);
-    return s_done(db, stmt);
+    return dn_db_run(db, stmt);
 }
 
 /*  Finds the latest stored sale recorded at or after from_ms whose seller
@@ -306,53 +271,53 @@ int dn_tree_move(sqlite3 *db, const char *code, const char *parent,
     int rc;
 
     if (!code || !dn_valid_code(code))
-        return s_fail(why, why_size, DN_EINVAL, "partner code '%.40s' is not a code",
+        return dn_why(why, why_size, DN_EINVAL, "partner code '%.40s' is not a code",
                       code ? code : "");
     if (!parent || !dn_valid_code(parent))
-        return s_fail(why, why_size, DN_EINVAL, "parent '%.40s' is not a partner code",
+        return dn_why(why, why_size, DN_EINVAL, "parent '%.40s' is not a partner code",
                       parent ? parent : "");
     if (dn_db_begin(db))
-        return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
     rc = dn_registry_partner_get(db, code, &partner);
     if (rc == DN_ENOENT)
-        return s_abort(
+        return dn_db_abort(
             db, NULL,
-            s_fail(why, why_size, DN_ENOENT, "partner %s does not exist", code));
+            dn_why(why, why_size, DN_ENOENT, "partner %s does not exist", code));
     if (rc == 0)
         rc = dn_registry_partner_get(db, parent, &up);
     if (rc == DN_ENOENT)
-        return s_abort(
+        return dn_db_abort(
             db, NULL,
-            s_fail(why, why_size, DN_ENOENT, "partner %s does not exist", parent));
+            dn_why(why, why_size, DN_ENOENT, "partner %s does not exist", parent));
     if (rc)
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     dn_time_format(effective_ms, when);
     if (strcmp(partner.kind, "hq") == 0)
-        return s_abort(db, NULL,
-                       s_fail(why, why_size, DN_EINVAL,
+        return dn_db_abort(db, NULL,
+                       dn_why(why, why_size, DN_EINVAL,
                               "partner %s is of kind hq: it heads the tree and is never "
                               "moved under another partner",
                               code));
     if (partner.id == up.id)
-        return s_abort(db, NULL,
-                       s_fail(why, why_size, DN_EINVAL,
+        return dn_db_abort(db, NULL,
+                       dn_why(why, why_size, DN_EINVAL,
                               "partner %s cannot be its own parent", code));
     rc = s_query_found(db, partner.id, effective_ms,
                        "SELECT 1 FROM partner_links WHERE partner_id = ? AND "
                        "effective_ms = ?",
                        &found);
     if (rc == 1)
-        return s_abort(db, NULL,
-                       s_fail(why, why_size, DN_EEXIST,
+        return dn_db_abort(db, NULL,
+                       dn_why(why, why_size, DN_EEXIST,
                               "partner %s already has a move effective %s", code, when));
     if (rc == 0)
         rc = s_cycle_check(db, partner.id, up.id, effective_ms, &cycle_at);
     if (rc)
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     if (cycle_at >= 0) {
         dn_time_format(cycle_at, when);
-        return s_abort(db, NULL,
-                       s_fail(why, why_size, DN_EINVAL,
+        return dn_db_abort(db, NULL,
+                       dn_why(why, why_size, DN_EINVAL,
                               "moving %s under %s would make a cycle: %s is in the "
                               "downline of %s at %s",
                               code, parent, parent, code, when));
@@ -361,8 +326,8 @@ int dn_tree_move(sqlite3 *db, const char *code, const char *parent,
     if (rc == 1) {
         char recorded[DN_TIME_TEXT_SIZE];
         dn_time_format(recorded_ms, recorded);
-        return s_abort(db, NULL,
-                       s_fail(why, why_size, DN_EPERM,
+        return dn_db_abort(db, NULL,
+                       dn_why(why, why_size, DN_EPERM,
                               "a sale of %s recorded at %s is already posted with %s's "
                               "upline of then; a move effective %s would change its "
                               "commissions: choose a later date",
@@ -375,7 +340,7 @@ int dn_tree_move(sqlite3 *db, const char *code, const char *parent,
                          "VALUES (?, ?, ?)",
                          partner.id, up.id, effective_ms);
     if (rc || dn_db_commit(db))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     return 0;
 }
 
@@ -391,16 +356,16 @@ static int s_set_status(sqlite3 *db, const char *code, const char *status, int64
     int rc;
 
     if (!code || !dn_valid_code(code))
-        return s_fail(why, why_size, DN_EINVAL, "partner code '%.40s' is not a code",
+        return dn_why(why, why_size, DN_EINVAL, "partner code '%.40s' is not a code",
                       code ? code : "");
     if (dn_db_begin(db))
-        return s_fail(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
     rc = dn_registry_partner_get(db, code, &partner);
     if (rc)
-        return s_abort(db, NULL,
-                       rc == DN_ENOENT ? s_fail(why, why_size, DN_ENOENT,
+        return dn_db_abort(db, NULL,
+                       rc == DN_ENOENT ? dn_why(why, why_size, DN_ENOENT,
                                                 "partner %s does not exist", code)
-                                       : s_fail(why, why_size, DN_EDB, "database error"));
+                                       : dn_why(why, why_size, DN_EDB, "database error"));
 
     /* the last change decides what it is now */
     if (dn_db_prepare(
@@ -408,7 +373,7 @@ static int s_set_status(sqlite3 *db, const char *code, const char *status, int64
             "SELECT status, effective_ms FROM partner_status WHERE partner_id = ? "
             "ORDER BY effective_ms DESC LIMIT 1",
             &stmt))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     sqlite3_bind_int64(stmt, 1, partner.id);
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
@@ -417,34 +382,34 @@ static int s_set_status(sqlite3 *db, const char *code, const char *status, int64
         int64_t since = sqlite3_column_int64(stmt, 1);
         dn_time_format(since, when);
         if (was_suspended == suspend)
-            return s_abort(db, stmt,
-                           s_fail(why, why_size, DN_EEXIST,
+            return dn_db_abort(db, stmt,
+                           dn_why(why, why_size, DN_EEXIST,
                                   suspend
                                       ? "partner %s is already suspended (since %s)"
                                       : "partner %s is not suspended (active since %s)",
                                   code, when));
         if (since >= now_ms)
-            return s_abort(db, stmt,
-                           s_fail(why, why_size, DN_EAGAIN,
+            return dn_db_abort(db, stmt,
+                           dn_why(why, why_size, DN_EAGAIN,
                                   "partner %s changed status at %s, not before now: try "
                                   "again later",
                                   code, when));
     } else if (rc == SQLITE_DONE) {
         if (!suspend)
-            return s_abort(
+            return dn_db_abort(
                 db, stmt,
-                s_fail(why, why_size, DN_EEXIST, "partner %s is not suspended", code));
+                dn_why(why, why_size, DN_EEXIST, "partner %s is not suspended", code));
     } else {
-        return s_abort(db, stmt, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, stmt, dn_why(why, why_size, DN_EDB, "database error"));
     }
     sqlite3_finalize(stmt);
 
     rc = s_posted_sale(db, partner.id, now_ms, &recorded_ms, seller);
     if (rc == 1) {
         dn_time_format(recorded_ms, when);
-        return s_abort(
+        return dn_db_abort(
             db, NULL,
-            s_fail(why, why_size, DN_EPERM,
+            dn_why(why, why_size, DN_EPERM,
                    "a sale of %s recorded at %s (a clock ahead?) is already "
                    "posted with %s %s; changing that from now would change its "
                    "commissions: try again after that time",
@@ -459,10 +424,10 @@ static int s_set_status(sqlite3 *db, const char *code, const char *status, int64
         sqlite3_bind_int64(stmt, 1, partner.id);
         sqlite3_bind_int64(stmt, 2, now_ms);
         sqlite3_bind_text(stmt, 3, status, -1, SQLITE_STATIC);
-        rc = s_done(db, stmt);
+        rc = dn_db_run(db, stmt);
     }
     if (rc || dn_db_commit(db))
-        return s_abort(db, NULL, s_fail(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     return 0;
 }
 
@@ -535,7 +500,7 @@ int dn_tree_view(sqlite3 *db, const char *root, int64_t at_ms, json_t **list,
 
     *list = NULL;
     if (root && !dn_valid_code(root))
-        return s_fail(why, why_size, DN_EINVAL, "partner code '%.40s' is not a code",
+        return dn_why(why, why_size, DN_EINVAL, "partner code '%.40s' is not a code",
                       root);
     if (dn_db_prepare(db,
                       "SELECT p.id, p.code, p.name, p.kind,"
@@ -547,7 +512,7 @@ int dn_tree_view(sqlite3 *db, const char *root, int64_t at_ms, json_t **list,
                       "   ORDER BY s.effective_ms DESC LIMIT 1), 1) "
                       "FROM partners p ORDER BY p.code",
                       &stmt))
-        return s_fail(why, why_size, DN_EDB, "database error");
+        return dn_why(why, why_size, DN_EDB, "database error");
     sqlite3_bind_int64(stmt, 1, at_ms);
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
         s_node_t *node;
@@ -663,8 +628,8 @@ int dn_tree_view(sqlite3 *db, const char *root, int64_t at_ms, json_t **list,
         json_decref(*list);
         *list = NULL;
         if (rc == DN_ENOENT)
-            return s_fail(why, why_size, DN_ENOENT, "partner %s does not exist", root);
-        return s_fail(why, why_size, rc,
+            return dn_why(why, why_size, DN_ENOENT, "partner %s does not exist", root);
+        return dn_why(why, why_size, rc,
                       rc == DN_ENOMEM ? "out of memory" : "database error");
     }
     return 0;
