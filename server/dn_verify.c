@@ -4,7 +4,8 @@
     Verify is the auditor's room, apart from the posting it audits: it
     reads central.db on its own connection in one read transaction (HQ's
     reads never stall the shops), checks every chain -- the sites' event
-    chains, the batch signatures, the transfer and correction hashes the ledger wrote
+    chains with the same step the agent and ingest take (dn_chain), the
+    batch signatures, the transfer and correction hashes the ledger wrote
     -- and replays every sale, refund and correction through the ledger's
     own posting code into TEMP tables that shadow main.transfers and
     main.accounts, so a difference is a difference of the data, never of
@@ -12,6 +13,7 @@
 */
 #include "dn_verify.h"
 #include "dn_array.h"
+#include "dn_chain.h"
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
@@ -75,13 +77,14 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
     }
     while ((srow = dn_db_row(sites, "verify: sites")) == 1) {
         char code[DN_MAX_CODE_LEN + 1];
-        uint8_t prev[32] = {0}, sign_key[32] = {0};
+        uint8_t prev[32], sign_key[32] = {0};
         int has_key = sqlite3_column_bytes(sites, 2) == 32;
         int64_t expect = 1;
         if (dn_db_column_copy(sites, 1, code, sizeof code)) {
             rc = s_unread(v, DN_ENOMEM, "the sites");
             break;
         }
+        memcpy(prev, DN_CHAIN_GENESIS, 32);
         if (has_key)
             memcpy(sign_key, sqlite3_column_blob(sites, 2), 32);
         sqlite3_reset(events);
@@ -93,21 +96,27 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
             uint8_t hash[32];
             Dealernet__Event *ev = NULL;
             char why[DN_WHY_SIZE];
+            int decoded = dn_wire_event_unpack(body, len, &ev, why, sizeof why) == 0;
+            int link = dn_chain_step(prev, decoded ? ev : NULL, body, len, hash);
+            if (link == DN_ECRYPTO) { /* no hash, so nothing after it can be checked */
+                dn_wire_event_free(&ev);
+                rc = s_unread(v, link, "the events");
+                break;
+            }
             v->events++;
             if (seq != expect)
                 s_diff(v, "site %s: seq %lld missing before seq %lld", code,
                        (long long)expect, (long long)seq);
             expect = seq + 1;
-            dn_sha256(body, len, hash);
             if (sqlite3_column_bytes(events, 2) != 32 ||
                 memcmp(hash, sqlite3_column_blob(events, 2), 32) != 0)
                 s_diff(v, "site %s seq %lld: stored hash is not the hash of the stored event",
                        code, (long long)seq);
-            if (dn_wire_event_unpack(body, len, &ev, why, sizeof why) != 0) {
+            if (!decoded) {
                 s_diff(v, "site %s seq %lld: event does not decode: %s", code,
                        (long long)seq, why);
             } else {
-                if (memcmp(ev->prev_hash.data, prev, 32) != 0)
+                if (link == DN_ECHAIN)
                     s_diff(v, "site %s seq %lld: does not link to the previous event", code,
                            (long long)seq);
                 if (ev->seq != (uint64_t)seq || strcmp(ev->site, code) != 0)
@@ -116,21 +125,18 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
             }
             dn_wire_event_free(&ev);
             if (sqlite3_column_type(events, 3) != SQLITE_NULL) {
-                uint8_t signed_bytes[DN_BATCH_SIGNED_MAX];
-                size_t signed_len =
-                    dn_wire_batch_signed(code, (uint64_t)seq, hash, signed_bytes);
                 if (!has_key || sqlite3_column_bytes(events, 3) != DN_SIG_BYTES ||
-                    dn_ed25519_verify(sign_key, signed_bytes, signed_len,
-                                      sqlite3_column_blob(events, 3)) != 0)
+                    dn_chain_verify(sign_key, code, (uint64_t)seq, hash,
+                                    sqlite3_column_blob(events, 3)) != 0)
                     s_diff(v, "site %s seq %lld: batch signature does not verify", code,
                            (long long)seq);
             }
             memcpy(prev, hash, 32);
         }
-        if (row < 0) {
+        if (rc == 0 && row < 0)
             rc = s_unread(v, DN_EDB, "the events");
+        if (rc)
             break;
-        }
         if (sqlite3_column_int64(sites, 3) != expect - 1 ||
             sqlite3_column_bytes(sites, 4) != 32 ||
             memcmp(sqlite3_column_blob(sites, 4), prev, 32) != 0)
