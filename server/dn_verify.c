@@ -355,7 +355,7 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
         rc = DN_EDB;
         goto done;
     }
-    while (rc == 0 && (step = sqlite3_step(rows)) == SQLITE_ROW) {
+    while (rc == 0 && (step = dn_db_row(rows, "verify: corrections")) == 1) {
         dn_ledger_correction_t c;
         uint8_t hash[32];
         int64_t n = 0, first, last;
@@ -394,8 +394,8 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
             sqlite3_bind_int64(range, 2, last);
             sqlite3_bind_int(range, 3, strcmp(c.kind, "void") == 0);
             sqlite3_bind_int64(range, 4, c.sale_eid);
-            if (sqlite3_step(range) != SQLITE_ROW) {
-                rc = DN_EDB;
+            if (dn_db_row(range, "verify: a correction's transfers") != 1) {
+                rc = DN_EDB; /* an aggregate always has its row */
                 break;
             }
             n = sqlite3_column_int64(range, 0);
@@ -415,11 +415,11 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
             sqlite3_reset(sale);
             sqlite3_bind_int64(sale, 1, c.sale_eid);
             sqlite3_bind_int64(sale, 2, c.events_through);
-            step = sqlite3_step(sale);
-            if (step == SQLITE_DONE)
+            step = dn_db_row(sale, "verify: a voided sale");
+            if (step == 0)
                 s_diff(v, "correction %lld: voids event %lld, which is no stored sale",
                        (long long)c.id, (long long)c.sale_eid);
-            else if (step != SQLITE_ROW)
+            else if (step < 0)
                 rc = DN_EDB;
             else if (sqlite3_column_int64(sale, 0) != c.amount)
                 s_diff(
@@ -434,8 +434,8 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
                 sqlite3_bind_int64(left, 1, c.sale_eid);
                 sqlite3_bind_int64(left, 2, first);
                 sqlite3_bind_int64(left, 3, last);
-                if (sqlite3_step(left) != SQLITE_ROW)
-                    rc = DN_EDB;
+                if (dn_db_row(left, "verify: what a void left") != 1)
+                    rc = DN_EDB; /* an aggregate always has its row */
                 else if (sqlite3_column_int64(left, 0))
                     s_diff(v,
                            "correction %lld: after the void of sale %lld, %lld of its "
@@ -453,7 +453,7 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
             sqlite3_reset(adjust);
             sqlite3_bind_int64(adjust, 1, first);
             sqlite3_bind_int64(adjust, 2, c.account);
-            if ((step = sqlite3_step(adjust)) == SQLITE_ROW) {
+            if ((step = dn_db_row(adjust, "verify: an adjustment's transfer")) == 1) {
                 debit = (const char *)sqlite3_column_text(adjust, 1);
                 credit = (const char *)sqlite3_column_text(adjust, 2);
                 name = (const char *)sqlite3_column_text(adjust, 4);
@@ -475,12 +475,12 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
                         (long long)sqlite3_column_int64(adjust, 3), debit, credit,
                         (long long)c.amount, name ? name : "an account that is not");
                 }
-            } else if (step != SQLITE_DONE) {
+            } else if (step < 0) {
                 rc = DN_EDB;
             }
         }
     }
-    if (rc == 0 && step != SQLITE_DONE) /* corrections not checked are not "ok" */
+    if (rc == 0 && step < 0) /* corrections not checked are not "ok" */
         rc = DN_EDB;
     sqlite3_finalize(rows);
     rows = NULL;
@@ -494,10 +494,10 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
                       "ORDER BY t.id",
                       &rows))
         rc = DN_EDB;
-    while (rc == 0 && (step = sqlite3_step(rows)) == SQLITE_ROW)
+    while (rc == 0 && (step = dn_db_row(rows, "verify: adjustment transfers")) == 1)
         s_diff(v, "transfer %lld: an adjustment that no correction made",
                (long long)sqlite3_column_int64(rows, 0));
-    if (rc == 0 && step != SQLITE_DONE)
+    if (rc == 0 && step < 0)
         rc = DN_EDB;
 done:
     sqlite3_finalize(rows);
@@ -505,7 +505,7 @@ done:
     sqlite3_finalize(sale);
     sqlite3_finalize(left);
     sqlite3_finalize(adjust);
-    return rc;
+    return rc ? s_unread(v, rc, "the corrections") : 0;
 }
 
 /*  One correction to replay, as s_verify_postings reads it.  */
@@ -528,13 +528,13 @@ static int s_replay_correction(dn_ledger_t *ledger, sqlite3_stmt *account,
         return dn_ledger_replay_void(ledger, r->sale_eid, r->created_ms);
     sqlite3_reset(account);
     sqlite3_bind_int64(account, 1, r->account);
-    step = sqlite3_step(account);
-    if (step == SQLITE_DONE) {
+    step = dn_db_row(account, "verify: an adjusted account");
+    if (step == 0) {
         s_diff(v, "correction %lld: adjusts account %lld, which does not exist",
                (long long)r->id, (long long)r->account);
         return 0;
     }
-    if (step != SQLITE_ROW || dn_db_column_copy(account, 0, name, sizeof name) ||
+    if (step < 0 || dn_db_column_copy(account, 0, name, sizeof name) ||
         dn_db_column_copy(account, 1, kind, sizeof kind) ||
         dn_db_column_copy(account, 3, phone, sizeof phone))
         return DN_EDB;
@@ -608,7 +608,7 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
             "ORDER BY events_through, id",
             &stmt))
         return s_unread(v, DN_EDB, "the corrections");
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (rc == 0 && (step = dn_db_row(stmt, "verify: corrections to replay")) == 1) {
         s_replay_t *r, *bigger = dn_array_grow(replay, &cap, n_replay, sizeof *r, 8);
         if (!bigger) {
             rc = DN_ENOMEM;
@@ -624,7 +624,7 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
         r->created_ms = sqlite3_column_int64(stmt, 5);
         r->events_through = sqlite3_column_int64(stmt, 6);
     }
-    if (rc == 0 && step != SQLITE_DONE) /* a replay without some corrections is wrong */
+    if (rc == 0 && step < 0) /* a replay without some corrections is wrong */
         rc = s_unread(v, DN_EDB, "the corrections");
     sqlite3_finalize(stmt);
     if (rc == 0 && dn_db_prepare(db,
@@ -639,7 +639,7 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
         dn_db_cache_destroy(&loads);
         sqlite3_finalize(account);
         free(replay);
-        return rc ? rc : DN_ENOMEM;
+        return s_unread(v, rc ? rc : DN_ENOMEM, "what the rules give (the replay of the events)");
     }
     /* Each event as the server believed it when it stored it (dn_facts:
        its time, its seller), held ones left out as they were.  */
