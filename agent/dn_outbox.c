@@ -1,5 +1,6 @@
 /*  dn_outbox -- appending to and checking the site's event chain.  */
 #include "dn_outbox.h"
+#include "dn_chain.h"
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_id.h"
@@ -18,7 +19,7 @@ static int s_head(dn_store_t *store, int64_t *seq, uint8_t hash[DN_HASH_BYTES])
     sqlite3_stmt *stmt;
     int rc = 0;
     *seq = 0;
-    memset(hash, 0, DN_HASH_BYTES);
+    memcpy(hash, DN_CHAIN_GENESIS, DN_HASH_BYTES);
     if (dn_store_stmt(store, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
                       &stmt))
         return DN_EDB;
@@ -71,7 +72,7 @@ int dn_outbox_append(dn_store_t *store, Dealernet__Event *ev, uint8_t id[DN_ID_B
     rc = dn_wire_event_pack(ev, &body, &len, why, why_size);
     if (rc)
         return rc;
-    rc = dn_sha256(body, len, hash);
+    rc = dn_chain_step(prev_hash, ev, body, len, hash); /* links by construction */
     if (rc == 0 &&
         (rc = dn_store_stmt(store,
                             "INSERT INTO events(seq, id, kind, recorded_at_ms, body, hash) "
@@ -104,11 +105,12 @@ int dn_outbox_check(dn_store_t *store, dn_outbox_check_t *result)
 {
     sqlite3 *db = dn_store_db(store);
     sqlite3_stmt *stmt;
-    uint8_t prev[DN_HASH_BYTES] = {0};
+    uint8_t prev[DN_HASH_BYTES];
     int64_t expect = 1;
     int rc = 0, step = SQLITE_DONE;
 
     memset(result, 0, sizeof *result);
+    memcpy(prev, DN_CHAIN_GENESIS, DN_HASH_BYTES);
     if (dn_db_prepare(db, "SELECT seq, id, body, hash FROM events ORDER BY seq", &stmt))
         return DN_EDB;
     while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -118,6 +120,7 @@ int dn_outbox_check(dn_store_t *store, dn_outbox_check_t *result)
         uint8_t hash[DN_HASH_BYTES];
         Dealernet__Event *ev = NULL;
         char why[DN_WHY_SIZE];
+        int link;
 
         if (seq != expect) {
             rc = s_bad(result, expect, "%s", "seq missing (gap in the sequence)");
@@ -134,10 +137,10 @@ int dn_outbox_check(dn_store_t *store, dn_outbox_check_t *result)
         else if (sqlite3_column_bytes(stmt, 1) != DN_ID_BYTES ||
                  memcmp(sqlite3_column_blob(stmt, 1), ev->id.data, DN_ID_BYTES) != 0)
             rc = s_bad(result, seq, "%s", "stored id differs from the event's");
-        else if (memcmp(ev->prev_hash.data, prev, DN_HASH_BYTES) != 0)
-            rc = s_bad(result, seq, "%s", "previous hash does not match the chain");
-        else if (dn_sha256(body, len, hash) != 0)
+        else if ((link = dn_chain_step(prev, ev, body, len, hash)) == DN_ECRYPTO)
             rc = DN_ECRYPTO;
+        else if (link == DN_ECHAIN)
+            rc = s_bad(result, seq, "%s", "previous hash does not match the chain");
         else if (sqlite3_column_bytes(stmt, 3) != DN_HASH_BYTES ||
                  memcmp(sqlite3_column_blob(stmt, 3), hash, DN_HASH_BYTES) != 0)
             rc = s_bad(result, seq, "%s", "stored hash differs from the event's bytes");

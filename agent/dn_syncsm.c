@@ -12,6 +12,7 @@
     the server checks them again).
 */
 #include "dn_syncsm.h"
+#include "dn_chain.h"
 #include "dn_error.h"
 #include "dn_log.h"
 #include "dn_money.h"
@@ -191,8 +192,8 @@ static int s_pack_push(dn_syncsm_t *self, uint64_t from)
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
     Dealernet__PushBatch push = DEALERNET__PUSH_BATCH__INIT;
     dn_outbox_batch_t batch;
-    uint8_t signed_bytes[DN_BATCH_SIGNED_MAX], sig[DN_SIG_BYTES];
-    size_t signed_len, max_events = self->max_events;
+    uint8_t sig[DN_SIG_BYTES];
+    size_t max_events = self->max_events;
     int rc;
 
     assert(from <= self->head);
@@ -205,9 +206,8 @@ static int s_pack_push(dn_syncsm_t *self, uint64_t from)
         dn_outbox_batch_free(&batch);
         return DN_ECHAIN;
     }
-    signed_len = dn_wire_batch_signed(dn_store_info(self->store)->site, batch.last_seq,
-                                      batch.head, signed_bytes);
-    rc = dn_key_sign(self->key, signed_bytes, signed_len, sig);
+    rc = dn_chain_sign(self->key, dn_store_info(self->store)->site, batch.last_seq, batch.head,
+                       sig);
     if (rc == 0) {
         push.has_first_seq = 1;
         push.first_seq = batch.first_seq;

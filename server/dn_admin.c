@@ -26,6 +26,7 @@
 #include "dn_rollup.h"
 #include "dn_time.h"
 #include "dn_valid.h"
+#include "dn_verify.h"
 #include "dn_wire.h"
 
 #include <errno.h>
@@ -624,7 +625,7 @@ static int s_verify(s_ctx_t *ctx, json_t **result)
         snprintf(ctx->why, sizeof ctx->why, "verify needs the server's database file");
         return DN_EINVAL;
     }
-    rc = dn_ledger_verify(path, result, ctx->why, sizeof ctx->why);
+    rc = dn_verify_run(path, result, ctx->why, sizeof ctx->why);
     if (rc == DN_ECHAIN && *result)
         rc = 0;
     dn_log_info("admin %s: verify: %s", ctx->admin,

@@ -77,7 +77,7 @@
                                                signed decimal in the
                                                ledger currency
       correction.list                       -> dn_ledger_corrections
-      verify                                -> dn_ledger_verify's report on
+      verify                                -> dn_verify_run's report on
                                                the server's own database file,
                                                status 0 also when "ok" is
                                                false

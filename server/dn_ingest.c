@@ -9,6 +9,7 @@
 */
 #include "dn_ingest.h"
 #include "dn_central.h"
+#include "dn_chain.h"
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
@@ -532,20 +533,18 @@ int dn_ingest_post_stored(dn_ingest_t *self, int64_t eid, int64_t now_ms)
 static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
                    const Dealernet__PushBatch *batch, int64_t now_ms, dn_ingest_result_t *r)
 {
-    uint8_t signed_bytes[DN_BATCH_SIGNED_MAX], hash[32], stored[32];
+    uint8_t hash[32], stored[32];
     dn_ingest_state_t state;
     uint64_t first = batch->first_seq;
     uint64_t last = first + batch->n_events - 1;
-    size_t signed_len;
-    int rc;
+    int rc, link;
 
     memset(r, 0, sizeof *r);
     self->n_held = self->more_held = 0;
     if ((rc = dn_ingest_state(self, site->id, &state)) != 0)
         return rc;
-    signed_len = dn_wire_batch_signed(site->code, last, batch->chain_head.data, signed_bytes);
-    rc = site->enrolled ? dn_ed25519_verify(site->sign_key, signed_bytes, signed_len,
-                                            batch->signature.data)
+    rc = site->enrolled ? dn_chain_verify(site->sign_key, site->code, last,
+                                          batch->chain_head.data, batch->signature.data)
                         : DN_ESIG;
     if (rc == DN_ESIG)
         return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_BAD_SIGNATURE, 0,
@@ -578,7 +577,8 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
             rc = s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE, 0,
                           "event seq %llu names site %s, but this connection is site %s",
                           (unsigned long long)seq, ev->site, site->code);
-        else if ((rc = dn_sha256(body->data, body->len, hash)) != 0)
+        else if ((link = dn_chain_step(state.head, ev, body->data, body->len, hash)) ==
+                 DN_ECRYPTO)
             rc = DN_EDB;
         else if (seq <= state.applied_seq) {
             /* Already applied: must be the very same bytes.  */
@@ -593,7 +593,7 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
                 rc = DN_EDB;
             }
             r->skipped += rc == 0;
-        } else if (memcmp(ev->prev_hash.data, state.head, 32) != 0) {
+        } else if (link == DN_ECHAIN) {
             rc = s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_CHAIN, state.applied_seq + 1,
                           "event seq %llu does not continue the site's chain",
                           (unsigned long long)seq);

@@ -41,7 +41,9 @@
 
 #include "dealernet.pb-c.h"
 #include "dn_id.h"
+#include "dn_account.h"
 #include "dn_time.h" /* DN_PERIOD_SIZE */
+#include "dn_valid.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -215,26 +217,76 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
     Returns 0, DN_EDB, DN_ENOMEM.  */
 int dn_ledger_corrections(sqlite3 *db, json_t **out);
 
-/*  Recomputes and compares everything the ledger can prove, reading the
-    database file at path on its own connection: every site's event chain
-    (hashes, links, batch signatures), the transfer chain, that every
-    balance equals its account's credits minus debits and that they sum to
-    zero, that nothing was posted into a period after it closed, and every
-    commission, referral, override and clawback recomputed from the stored
-    events with the plans and tree in force at each sale's time (held sales
-    and their refunds posting nothing); every correction: its row against
-    its hash and its transfers, replayed between the events where it was
-    made (a void must reverse exactly what the sale still held then, an
-    adjustment post exactly its row), and no 'adjustment' transfer without
-    its correction; and that the running totals (money_totals) are what the
-    posted sales and the transfers add up to.  Sets *out to a new JSON
-    object {"ok", "events", "transfers", "accounts", "corrections",
-    "differences": [one line each]}.  Returns 0 if no difference,
-    DN_ECHAIN if any, DN_EDB, DN_ENOMEM.  A read that fails (a query that
-    errs, a row loop that ends on anything but SQLITE_DONE) fails verify
-    with why naming the step ("verify: cannot read the accounts (database
-    error); nothing was verified") and *out NULL: verify never says ok
-    having checked less than all.  why may be NULL.  */
-int dn_ledger_verify(const char *path, json_t **out, char *why, size_t why_size);
+/* -- what verify replays: the posting code's own rules --------------------------
+
+    dn_verify recomputes the ledger with the very code that posted it: a
+    ledger made on verify's connection posts into TEMP tables that shadow
+    main.transfers and main.accounts (see dn_ledger_new), and the hashes
+    below are the ones the posting code wrote.  */
+
+/*  One transfer, as posted and as a row of `transfers` holds it.  Zero
+    ids mean NULL.  */
+typedef struct {
+    int64_t debit, credit, amount;
+    const char *code;
+    int64_t source_eid, sale_eid, reverses;
+    int has_level;
+    int level;
+    int has_rate;
+    int32_t rate_bps;
+    const char *category; /* NULL for none */
+    int bonus;
+    char period[DN_PERIOD_SIZE];
+    char event_period[DN_PERIOD_SIZE]; /* "" unless late */
+    const char *ref;
+    int64_t created_ms;
+} dn_ledger_transfer_t;
+
+/*  Sets hash to the hash of transfer t stored with row id after a
+    transfer whose hash is prev (zeros for the first): SHA-256 of prev and
+    a canonical text of every field, so that changing any stored field
+    breaks the chain.  Returns 0, DN_EINVAL (a field too long for the
+    text), DN_ECRYPTO.  */
+int dn_ledger_transfer_hash(int64_t id, const dn_ledger_transfer_t *t, const uint8_t prev[32],
+                            uint8_t hash[32]);
+
+/*  Sets *reserve to what transfer t adds to the running total of
+    transfers (money_totals): twice a commission, referral or override,
+    nothing for a clawback, once anything else.  Returns 0 or
+    DN_EOVERFLOW.  */
+int dn_ledger_transfer_reserve(const dn_ledger_transfer_t *t, int64_t *reserve);
+
+/*  A row of `corrections`.  Zero ids mean NULL; the texts are borrowed.  */
+typedef struct {
+    int64_t id;
+    const char *kind; /* "void" or "adjustment" */
+    int64_t sale_eid, account, amount;
+    const char *reason, *admin;
+    int64_t created_ms;
+    char period[DN_PERIOD_SIZE];
+    int64_t events_through, first_transfer, last_transfer;
+} dn_ledger_correction_t;
+
+/*  Sets hash to the hash stored with correction c: SHA-256 of its
+    canonical text (texts with their lengths).  Returns 0, DN_EINVAL,
+    DN_ENOMEM, DN_ECRYPTO.  */
+int dn_ledger_correction_hash(const dn_ledger_correction_t *c, uint8_t hash[32]);
+
+/*  Posts, inside the caller's transaction, the transfers of a void of
+    sale sale_eid made at now_ms exactly as dn_ledger_void posts them --
+    the reversal of what the sale still holds -- but no correction row.
+    Returns 0, DN_ELIMIT (the running total of transfers would pass
+    DN_MONEY_SUM_MAX) or DN_EDB (the caches are then dropped).  */
+int dn_ledger_replay_void(dn_ledger_t *self, int64_t sale_eid, int64_t now_ms);
+
+/*  Posts, inside the caller's transaction, the transfer of a manual
+    adjustment of amount (signed, non-zero) to the account called name
+    (kind "partner" or "member"; opened with partner_id or phone when
+    missing) made at now_ms exactly as dn_ledger_adjust posts it, but no
+    correction row.  Returns 0, DN_ELIMIT (as dn_ledger_replay_void) or
+    DN_EDB (the caches are then dropped).  */
+int dn_ledger_replay_adjust(dn_ledger_t *self, const char *name, const char *kind,
+                            int64_t partner_id, const char *phone, int64_t amount,
+                            int64_t now_ms);
 
 #endif

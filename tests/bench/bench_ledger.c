@@ -20,6 +20,7 @@
 #include "dn_registry.h"
 #include "dn_testkit.h"
 #include "dn_time.h"
+#include "dn_verify.h"
 #include "dn_wire.h"
 
 #include <stdio.h>
@@ -209,7 +210,7 @@ int main(void)
 
     snprintf(path, sizeof path, "%s/%s", dir_a, DN_CENTRAL_DB_FILE);
     start = s_now();
-    rc = dn_ledger_verify(path, &report, NULL, 0);
+    rc = dn_verify_run(path, &report, NULL, 0);
     verify_s = s_now() - start;
     if (rc || !json_is_true(json_object_get(report, "ok")))
         s_die("verify found differences");

@@ -29,7 +29,7 @@
       recovered   attempts with an unknown outcome that are on the server
                   exactly once;
       ledger delta  the differences `dealernet-hq verify` finds
-                  (dn_ledger_verify on the snapshot), plus the difference
+                  (dn_verify_run on the snapshot), plus the difference
                   between the stored ledger and one recomputed by a clean
                   replay: every distinct event of the agents applied once,
                   through the server's own ingest code, into a fresh
@@ -53,6 +53,7 @@
 #include "dn_log.h"
 #include "dn_registry.h"
 #include "dn_time.h"
+#include "dn_verify.h"
 #include "dn_wire.h"
 
 #include <errno.h>
@@ -710,10 +711,10 @@ out:
 static int s_verify(s_check_t *self)
 {
     json_t *out = NULL, *diffs;
-    int rc = dn_ledger_verify(self->snapshot, &out, NULL, 0);
+    int rc = dn_verify_run(self->snapshot, &out, NULL, 0);
     if (rc && rc != DN_ECHAIN) {
         json_decref(out);
-        return s_die(rc, "dn_ledger_verify failed: %s", dn_strerror(rc));
+        return s_die(rc, "dn_verify_run failed: %s", dn_strerror(rc));
     }
     diffs = json_object_get(out, "differences");
     self->verify_diffs = (long)json_array_size(diffs);

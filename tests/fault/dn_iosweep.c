@@ -34,7 +34,7 @@
     PRAGMA integrity_check, and must hold the state of before or after the
     operation (agent: every event with its projection, the chain whole;
     server: every event with its rows, transfers, balances and rollups --
-    dn_ledger_verify finds no difference and a rebuild of the rollups
+    dn_verify_run finds no difference and a rebuild of the rollups
     equals them -- and whole batches only, never beyond what the agent
     logged, never short of what was acknowledged).  Then the rest of the
     scenario runs without faults, retrying what failed as a clerk or the
@@ -71,6 +71,7 @@
 #include "dn_registry.h"
 #include "dn_rollup.h"
 #include "dn_store.h"
+#include "dn_verify.h"
 #include "dn_wire.h"
 
 #include <dirent.h>
@@ -1047,7 +1048,7 @@ static void s_look_central(const char *when, s_depth_t depth, s_look_t *look)
         return;
     /* Events, transfers, balances, every commission recomputed.  */
     json_t *verdict = NULL;
-    int rc = dn_ledger_verify(W.central_db, &verdict, NULL, 0);
+    int rc = dn_verify_run(W.central_db, &verdict, NULL, 0);
     if (rc != 0) {
         json_t *first =
             verdict ? json_array_get(json_object_get(verdict, "differences"), 0) : NULL;

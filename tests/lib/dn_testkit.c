@@ -7,6 +7,7 @@
     saves each test program writing that path out again.
 */
 #include "dn_testkit.h"
+#include "dn_chain.h"
 #include "dn_db.h"
 #include "dn_error.h"
 
@@ -246,9 +247,7 @@ int dn_tk_record(dn_tk_site_t *site, Dealernet__Event *ev, int64_t at_ms,
 int dn_tk_sign(const char *code, const dn_key_t *key, uint64_t last_seq,
                const uint8_t head[DN_HASH_BYTES], uint8_t sig[DN_SIG_BYTES])
 {
-    uint8_t signed_bytes[DN_BATCH_SIGNED_MAX];
-    size_t n = dn_wire_batch_signed(code, last_seq, head, signed_bytes);
-    return dn_key_sign(key, signed_bytes, n, sig) ? DN_ECRYPTO : 0;
+    return dn_chain_sign(key, code, last_seq, head, sig);
 }
 
 int dn_tk_batch(dn_tk_site_t *site, dn_tk_batch_t *batch)

@@ -34,7 +34,7 @@
     nothing pending; the server holds every event of every site exactly
     once, byte for byte, with no gap and nothing else; each site's
     applied_seq is its head; every sale and refund is decoded once; and
-    dn_ledger_verify recomputes the whole ledger without a difference.
+    dn_verify_run recomputes the whole ledger without a difference.
 
     Time is the simulated clock: dn_testctl_set_clock makes the agents
     stamp their events with it, the Hello carries it, the server's ingest
@@ -74,6 +74,7 @@
 #include "dn_syncsm.h"
 #include "dn_testctl.h"
 #include "dn_time.h"
+#include "dn_verify.h"
 #include "dn_wire.h"
 
 #include <dirent.h>
@@ -1333,7 +1334,7 @@ static int s_check(sim_t *sim)
                       "server: decoded sales or refunds differ from the stored events");
     s_server_close(sim); /* verify reads the file on a connection of its own */
     snprintf(path, sizeof path, "%s/%s", sim->server.dir, DN_CENTRAL_DB_FILE);
-    rc = dn_ledger_verify(path, &out, NULL, 0);
+    rc = dn_verify_run(path, &out, NULL, 0);
     if (rc) {
         char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
         s_fail(sim, "ledger verify: %s: %.300s", dn_strerror(rc), text ? text : "");

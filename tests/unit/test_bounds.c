@@ -36,6 +36,7 @@
 #include "dn_test_central.h"
 #include "dn_test_site.h"
 #include "dn_time.h"
+#include "dn_verify.h"
 
 static const char s_plan[] = "[plan]\n"
                              "effective = 2026-01-01\n"
@@ -193,7 +194,7 @@ static void s_sync(fixture_t *fx)
 
 static int s_verify(fixture_t *fx, json_t **out, char *why, size_t size)
 {
-    int rc = dn_ledger_verify(fx->path, out, why, size);
+    int rc = dn_verify_run(fx->path, out, why, size);
     if (*out && rc != 0) {
         size_t i;
         json_t *d;

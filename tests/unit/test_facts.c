@@ -30,6 +30,7 @@
 #include "dn_registry.h"
 #include "dn_rollup.h"
 #include "dn_time.h"
+#include "dn_verify.h"
 #include "dn_wire.h"
 
 #include <stdio.h>
@@ -231,7 +232,7 @@ static void test_currency(void **state)
     assert_string_equal(text, "dismissed:hq:wrong till");
     assert_int_equal(s_int(db, "SELECT held FROM sales"), 1);
 
-    int rc = dn_ledger_verify(sqlite3_db_filename(db, "main"), &report, why, sizeof why);
+    int rc = dn_verify_run(sqlite3_db_filename(db, "main"), &report, why, sizeof why);
     assert_int_equal(rc, 0);
     assert_true(json_is_true(json_object_get(report, "ok")));
     json_decref(report);
@@ -381,7 +382,7 @@ static void test_hidden_name(void **state)
     assert_int_equal(dn_db_begin(db), 0);
     assert_int_equal(dn_rollup_rebuild(db), 0);
     assert_int_equal(dn_db_commit(db), 0);
-    assert_int_equal(dn_ledger_verify(sqlite3_db_filename(db, "main"), &report, why,
+    assert_int_equal(dn_verify_run(sqlite3_db_filename(db, "main"), &report, why,
                                       sizeof why),
                      0);
     assert_true(json_is_true(json_object_get(report, "ok")));

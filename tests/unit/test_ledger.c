@@ -126,6 +126,7 @@
 #include "dn_rollup.h"
 #include "dn_test_site.h"
 #include "dn_time.h"
+#include "dn_verify.h"
 #include "dn_wire.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -984,7 +985,7 @@ static void test_statements(void **state)
 /*  Runs verify on a file; returns its code and sets *out (caller decrefs).  */
 static int s_verify(const char *path, json_t **out)
 {
-    int rc = dn_ledger_verify(path, out, NULL, 0);
+    int rc = dn_verify_run(path, out, NULL, 0);
     assert_non_null(*out);
     return rc;
 }
@@ -1443,7 +1444,7 @@ static void s_assert_state(fixture_t *fx, const char *phone, const char *want)
 static void s_verify_ok(fixture_t *fx)
 {
     json_t *out = NULL;
-    int rc = dn_ledger_verify(fx->path, &out, NULL, 0);
+    int rc = dn_verify_run(fx->path, &out, NULL, 0);
     assert_non_null(out);
     if (rc)
         s_print_differences(out);

@@ -58,6 +58,7 @@
 #include "dn_test_central.h"
 #include "dn_test_site.h"
 #include "dn_time.h"
+#include "dn_verify.h"
 #include "dn_wire.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -207,7 +208,7 @@ static void s_sync(fixture_t *fx, dn_tk_site_t *site)
 static void s_verify_ok(fixture_t *fx)
 {
     json_t *report = NULL;
-    int rc = dn_ledger_verify(sqlite3_db_filename(fx->central.db, "main"), &report, NULL, 0);
+    int rc = dn_verify_run(sqlite3_db_filename(fx->central.db, "main"), &report, NULL, 0);
     if (rc) {
         char *text = report ? json_dumps(report, 0) : NULL;
         print_error("verify: %s\n", text ? text : dn_strerror(rc));

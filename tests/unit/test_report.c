@@ -91,6 +91,7 @@
 #include "dn_rollup.h"
 #include "dn_test_site.h"
 #include "dn_time.h"
+#include "dn_verify.h"
 #include "dn_wire.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -1057,7 +1058,7 @@ static void test_verify(void **state)
     char path[128];
     json_t *report = NULL;
     snprintf(path, sizeof path, "%s/%s", fx->dir, DN_CENTRAL_DB_FILE);
-    assert_int_equal(dn_ledger_verify(path, &report, NULL, 0), 0);
+    assert_int_equal(dn_verify_run(path, &report, NULL, 0), 0);
     assert_true(json_is_true(json_object_get(report, "ok")));
     json_decref(report);
 }
