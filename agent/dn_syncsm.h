@@ -35,7 +35,6 @@
 #include <stdint.h>
 
 #define DN_AGENT_VERSION   "0.1.0"
-#define DN_SYNC_MAX_WINDOW 64 /* batches in flight, whatever the server allows */
 
 /*  What a sync achieved; shared by the machine (which fills most of it)
     and its driver.  */
