@@ -12,7 +12,6 @@
 #include "dn_error.h"
 #include "dn_facts.h"
 #include "dn_log.h"
-#include "dn_money.h"
 #include "dn_refusal.h"
 #include "dn_registry.h"
 #include "dn_time.h"
