@@ -44,7 +44,7 @@ struct _dn_syncsm_t {
     size_t max_events;    /* per batch, from the Welcome */
     int64_t hello_ms;     /* the agent's clock in the Hello */
     uint64_t next;        /* first seq this session has not sent yet */
-    uint64_t inflight[DN_SYNC_MAX_WINDOW];
+    uint64_t inflight[DN_PROTOCOL_MAX_WINDOW]; /* whatever the server allows */
     size_t n_inflight;
 
     uint8_t *out; /* the packed message of the last SEND */
@@ -303,7 +303,7 @@ dn_syncsm_action_t dn_syncsm_sent(dn_syncsm_t *self)
     assert(self->state == S_HELLO || self->state == S_PUSH);
     if (self->state == S_HELLO)
         return DN_SYNCSM_WAIT;
-    assert(self->n_inflight < DN_SYNC_MAX_WINDOW);
+    assert(self->n_inflight < DN_PROTOCOL_MAX_WINDOW);
     self->inflight[self->n_inflight++] = self->out_last;
     self->next = self->out_last + 1;
     self->r->sent_events += self->out_n;
@@ -354,8 +354,8 @@ static dn_syncsm_action_t s_on_welcome(dn_syncsm_t *self,
         self->r->has_skew = 1;
         self->r->skew_ms = self->hello_ms - welcome->server_clock_ms;
     }
-    self->window =
-        welcome->window < DN_SYNC_MAX_WINDOW ? welcome->window : DN_SYNC_MAX_WINDOW;
+    self->window = welcome->window < DN_PROTOCOL_MAX_WINDOW ? welcome->window
+                                                            : DN_PROTOCOL_MAX_WINDOW;
     self->max_events = welcome->max_batch_events;
     if (welcome->has_max_sale)
         s_store_max_sale(self, welcome->max_sale);

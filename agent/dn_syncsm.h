@@ -34,8 +34,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DN_SYNC_MAX_WINDOW 64 /* batches in flight, whatever the server allows */
-
 /*  What a sync achieved; shared by the machine (which fills most of it)
     and its driver.  */
 typedef struct {

@@ -23,6 +23,7 @@
 #include "dn_error.h"
 #include "dn_id.h"
 #include "dn_money.h"
+#include "dn_protocol.h"
 #include "dn_valid.h"
 
 #include <assert.h>
@@ -602,7 +603,7 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
     case DEALERNET__SYNC_MESSAGE__BODY_WELCOME: {
         const Dealernet__Welcome *m = msg->welcome;
         if (!m->has_protocol || !m->has_applied_seq || !m->has_window ||
-            !m->has_max_batch_events || m->window < 1 || m->window > 64 ||
+            !m->has_max_batch_events || m->window < 1 || m->window > DN_PROTOCOL_MAX_WINDOW ||
             m->max_batch_events < 1 || m->max_batch_events > DN_MAX_BATCH_EVENTS ||
             m->applied_seq > (uint64_t)INT64_MAX ||
             (m->has_server_clock_ms &&

@@ -12,4 +12,10 @@
 
 #define DN_PROTOCOL_VERSION 1
 
+/*  The most batches a Welcome may let an agent have in flight: dn_wire
+    refuses a Welcome with a larger window, the agent sizes its table of
+    batches in flight by it, and the server's own window (DN_SYNC_WINDOW,
+    dn_session.h) must not exceed it.  */
+#define DN_PROTOCOL_MAX_WINDOW 64
+
 #endif

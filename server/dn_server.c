@@ -14,17 +14,16 @@
 #include "dn_db.h"
 #include "dn_door.h"
 #include "dn_error.h"
-#include "dn_facts.h"
 #include "dn_ingest.h"
 #include "dn_log.h"
 #include "dn_money.h"
 #include "dn_phones.h"
-#include "dn_protocol.h"
 #include "dn_refusal.h"
 #include "dn_testctl.h"
 #include "dn_time.h"
 #include "dn_registry.h"
 #include "dn_rollup.h"
+#include "dn_session.h"
 #include "dn_wire.h"
 #include "dn_zap.h"
 
@@ -48,31 +47,14 @@
     holds three times sooner.  */
 #define DN_SERVER_HANDSHAKE_MS 10000
 
-/*  A reply waiting for the group commit.  */
-typedef struct {
-    zmq_msg_t identity;
-    uint8_t *body;
-    size_t len;
-    int wrote; /* depends on the commit: refuse it if the commit fails */
-} s_reply_t;
-
-/*  Failed enrollments per peer address, for rate limiting.  */
-typedef struct {
-    char address[64];
-    int64_t window_ms; /* start of the current window */
-    int failures;      /* in the current window */
-} s_limit_t;
-
 typedef struct {
     void *ctx, *zap, *sync, *admin;
     sqlite3 *db;
     dn_ingest_t *ingest;
+    dn_session_t *session; /* the sync socket's rules (dn_session.h) */
     dn_door_t *door;
     int door_sync, door_admin; /* the sockets' indexes in the door */
-    s_limit_t limits[DN_ENROLL_LIMIT_PEERS];
     long commits_left; /* test hook: exit after this many commits, -1 = never */
-    s_reply_t replies[DN_GROUP_MAX];
-    int n_replies;
 } s_server_t;
 
 /* -- init ---------------------------------------------------------------- */
@@ -155,355 +137,41 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
     return 0;
 }
 
-/* -- replies --------------------------------------------------------------- */
-
-static int s_pack_sync(const Dealernet__SyncMessage *msg, uint8_t **buf, size_t *len)
-{
-    char why[DN_WHY_SIZE];
-    int rc = dn_wire_sync_pack(msg, buf, len, why, sizeof why);
-    if (rc)
-        dn_log_error("cannot pack a reply: %s", why);
-    return rc;
-}
-
-static int s_pack_refused(Dealernet__RefuseCode code, const char *text, uint64_t expected,
-                          uint8_t **buf, size_t *len)
-{
-    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
-    Dealernet__Refused refused = DEALERNET__REFUSED__INIT;
-    refused.has_code = 1;
-    refused.code = code;
-    refused.text = (char *)text;
-    if (expected) {
-        refused.has_expected_seq = 1;
-        refused.expected_seq = expected;
-    }
-    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_REFUSED;
-    msg.refused = &refused;
-    return s_pack_sync(&msg, buf, len);
-}
-
-/*  Queues a reply to the peer whose identity frame is identity (moved).  */
-static void s_queue(s_server_t *self, zmq_msg_t *identity, uint8_t *body, size_t len,
-                    int wrote)
-{
-    s_reply_t *r = &self->replies[self->n_replies++];
-    zmq_msg_init(&r->identity);
-    zmq_msg_move(&r->identity, identity);
-    r->body = body;
-    r->len = len;
-    r->wrote = wrote;
-}
-
-/*  Commits the group transaction (if any), then sends every queued reply.
-    If the commit fails, replies that depended on it become refusals.  */
-static void s_flush(s_server_t *self)
-{
-    int failed = 0;
-    if (dn_ingest_group_open(self->ingest)) {
-        failed = dn_ingest_group_end(self->ingest, 1) != 0;
-        if (failed) {
-            static dn_log_limit_t commits = {"failed group commits", 0, 0, 0, NULL};
-            dn_log_error_limited(&commits,
-                                 "group commit failed: %d replies turned into retry "
-                                 "requests",
-                                 self->n_replies);
-        }
-        if (!failed && self->commits_left > 0 && --self->commits_left == 0) {
-            dn_log_warn("test hook: exiting after the commit, before the acks");
-            _exit(3);
-        }
-    }
-    for (int i = 0; i < self->n_replies; i++) {
-        s_reply_t *r = &self->replies[i];
-        if (failed && r->wrote) {
-            free(r->body);
-            r->body = NULL;
-            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                           "the server could not commit; retry later", 0, &r->body, &r->len);
-        }
-        if (r->body) {
-            zmq_msg_send(&r->identity, self->sync, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-            zmq_send(self->sync, r->body, r->len, ZMQ_DONTWAIT);
-        }
-        zmq_msg_close(&r->identity);
-        free(r->body);
-    }
-    self->n_replies = 0;
-}
-
 /* -- sync messages ----------------------------------------------------------- */
 
-/*  The failure counter of a peer address (the least recently used slot is
-    reused for a new address).  */
-static s_limit_t *s_limit(s_server_t *self, const char *address, int64_t now)
+/*  After each group commit, before its replies go: the test hook that
+    exits there (DEALERNET_TEST_CRASH_AFTER_COMMIT, tests/cli/fault_*).  */
+static void s_committed(void *arg)
 {
-    s_limit_t *oldest = &self->limits[0];
-    for (int i = 0; i < DN_ENROLL_LIMIT_PEERS; i++) {
-        s_limit_t *l = &self->limits[i];
-        if (strcmp(l->address, address) == 0)
-            return l;
-        if (l->window_ms < oldest->window_ms)
-            oldest = l;
+    s_server_t *self = arg;
+    if (self->commits_left > 0 && --self->commits_left == 0) {
+        dn_log_warn("test hook: exiting after the commit, before the acks");
+        _exit(3);
     }
-    snprintf(oldest->address, sizeof oldest->address, "%s", address);
-    oldest->window_ms = now;
-    oldest->failures = 0;
-    return oldest;
 }
 
-/*  Returns 1 if the counter is over its limit in the current window.  */
-static int s_limited(s_limit_t *l, int limit, int64_t now)
+/*  Sends every reply the session released, each to its peer.  */
+static void s_send_replies(s_server_t *self)
 {
-    if (now - l->window_ms >= DN_ENROLL_WINDOW_MS) {
-        l->window_ms = now;
-        l->failures = 0;
+    uint8_t route[DN_SESSION_ROUTE_MAX], *body;
+    size_t route_len, len;
+    while (dn_session_reply(self->session, route, &route_len, &body, &len)) {
+        zmq_send(self->sync, route, route_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        zmq_send(self->sync, body, len, ZMQ_DONTWAIT);
+        free(body);
     }
-    return l->failures >= limit;
 }
 
-/*  0 if currency is the network's; else DN_ECURRENCY with the reason, or
-    DN_EDB.  */
-static int s_check_currency(s_server_t *self, const char *currency, char *why,
-                            size_t why_size)
-{
-    char network[4];
-    int rc = dn_db_meta_get(self->db, DN_META_CURRENCY, network, sizeof network);
-    if (rc == DN_ENOENT)
-        snprintf(network, sizeof network, "%s", DN_CURRENCY_DEFAULT);
-    else if (rc)
-        return DN_EDB;
-    if (strcmp(currency, network) == 0)
-        return 0;
-    snprintf(why, why_size,
-             "this agent keeps its books in %s, but the network's currency is %s: "
-             "initialise the site again with --currency %s",
-             currency, network, network);
-    return DN_ECURRENCY;
-}
-
-/*  The agent was initialised for another partner than HQ registered the
-    site to: remember it (its sales naming it earn for the site's
-    partner) and flag it for HQ.  A failure here loses no sale: those
-    naming the other partner are then held instead.  */
-static void s_note_agent_partner(s_server_t *self, const dn_registry_site_t *site,
-                                 const char *partner, int64_t now_ms)
-{
-    char detail[DN_FACTS_DETAIL_SIZE];
-    int rc = dn_db_begin(self->db);
-    snprintf(detail, sizeof detail,
-             "the agent was initialised for partner %s, but HQ registered the site to %s: "
-             "its sales earn for %s",
-             partner, site->partner, site->partner);
-    if (rc == 0)
-        rc = dn_registry_site_agent_partner(self->db, site->id, partner);
-    if (rc == 0)
-        rc = dn_facts_note_site(self->db, site->id, DN_FACTS_PARTNER_MISMATCH, detail, now_ms);
-    if (rc == 0)
-        rc = dn_db_commit(self->db);
-    if (rc) {
-        dn_db_rollback(self->db);
-        dn_log_error("site %s: could not record its agent's partner %s", site->code, partner);
-        return;
-    }
-    dn_ingest_forget(self->ingest);
-    dn_log_warn("site %s: %s", site->code, detail);
-}
-
-/*  1 if text has the shape of an enrollment token (dn_registry).  */
-static int s_token_shaped(const char *text)
-{
-    size_t n = 0;
-    for (; text[n]; n++)
-        if (!((text[n] >= '0' && text[n] <= '9') || (text[n] >= 'a' && text[n] <= 'f')))
-            return 0;
-    return n == DN_TOKEN_TEXT_LEN;
-}
-
-static void s_on_enroll(s_server_t *self, const char *user, const char *address,
-                        const Dealernet__EnrollRequest *m, uint8_t **body, size_t *len)
-{
-    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
-    Dealernet__Enrolled enrolled = DEALERNET__ENROLLED__INIT;
-    dn_registry_site_t site;
-    uint8_t key[DN_CURVE_KEY_BYTES];
-    char why[DN_ENROLL_WHY_SIZE] = "";
-    int rc;
-    static const struct {
-        int rc;
-        Dealernet__RefuseCode code;
-    } map[] = {{DN_ENOENT, DEALERNET__REFUSE_CODE__REFUSE_BAD_TOKEN},
-               {DN_EEXIST, DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED},
-               {DN_EAGAIN, DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED}, /* held by another key */
-               {DN_ETIMEDOUT, DEALERNET__REFUSE_CODE__REFUSE_TOKEN_EXPIRED},
-               {DN_EPERM, DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE},
-               {DN_EDUP, DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE}};
-
-    int64_t now = dn_time_now_ms();
-    s_limit_t *peer;
-
-    if (dn_curve_decode(user + 1, key) != 0) {
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL, "bad user id", 0, body, len);
-        return;
-    }
-    /* A token that cannot be one costs nothing: no lookup, no failure
-       counted against the address (a clerk's bad paste is not an attack).  */
-    if (!s_token_shaped(m->token)) {
-        static dn_log_limit_t shape = {"malformed enrollment tokens", 0, 0, 0, NULL};
-        dn_refusal_count(DN_REFUSAL_ENROLL);
-        dn_log_warn_limited(&shape, "enrollment refused for site %s from %s: malformed token",
-                            m->site, address);
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_BAD_TOKEN,
-                       "this is not an enrollment token (32 hex digits): copy it again "
-                       "from headquarters",
-                       0, body, len);
-        return;
-    }
-    /* Tokens carry 128 random bits, so guessing is hopeless; limiting the
-       failures per address keeps it so, and makes a try visible.  There is
-       no limit over all addresses: it would add nothing against guessing
-       and let anyone lock every shop out.  */
-    peer = s_limit(self, address, now);
-    if (s_limited(peer, DN_ENROLL_LIMIT_PER_PEER, now)) {
-        static dn_log_limit_t limited = {"rate-limited enrollments", 0, 0, 0, NULL};
-        dn_refusal_count(DN_REFUSAL_ENROLL_RATE);
-        dn_log_warn_limited(&limited,
-                            "enrollment rate limit: refused an attempt for site %s from %s "
-                            "(%d failures from it this minute)",
-                            m->site, address, peer->failures);
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED,
-                       "too many failed enrollments from this address: wait a minute", 0,
-                       body, len);
-        return;
-    }
-    /* An agent keeping its books in another currency than the network's
-       is refused before the token is used: it costs the shop nothing.  */
-    if (m->currency && (rc = s_check_currency(self, m->currency, why, sizeof why)) != 0) {
-        static dn_log_limit_t currency = {"enrollments in another currency", 0, 0, 0, NULL};
-        dn_refusal_count(DN_REFUSAL_ENROLL);
-        dn_log_warn_limited(&currency, "enrollment refused for site %s from %s: %s", m->site,
-                            address, why);
-        s_pack_refused(rc == DN_ECURRENCY ? DEALERNET__REFUSE_CODE__REFUSE_MISMATCH
-                                          : DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                       rc == DN_ECURRENCY ? why : dn_strerror(rc), 0, body, len);
-        return;
-    }
-    /* Enrollment commits on its own: the group in hand first.  Only a token
-       of the right shape from an address within its limit gets this far,
-       so a stranger cannot make every message a commit.  */
-    s_flush(self);
-    rc = dn_registry_enroll_from(self->db, m->token, m->site, key, m->sign_key.data, address,
-                                 dn_time_now_ms(), &site, why, sizeof why);
-    if (rc == 0) {
-        dn_log_info("site %s enrolled (partner %s, key %s)", site.code, site.partner,
-                    user + 1);
-        if (m->partner && strcmp(m->partner, site.partner) != 0)
-            s_note_agent_partner(self, &site, m->partner, now);
-        enrolled.site = site.code;
-        enrolled.partner = site.partner;
-        msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLLED;
-        msg.enrolled = &enrolled;
-        s_pack_sync(&msg, body, len);
-        return;
-    }
-    if (rc != DN_EDB) {
-        peer->failures++;
-        dn_refusal_count(DN_REFUSAL_ENROLL);
-    }
-    Dealernet__RefuseCode code = DEALERNET__REFUSE_CODE__REFUSE_INTERNAL;
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (map[i].rc == rc)
-            code = map[i].code;
-    dn_log_warn("enrollment refused for site %s from %s: %s", m->site, address,
-                why[0] ? why : dn_strerror(rc));
-    s_pack_refused(code, why[0] ? why : dn_strerror(rc), 0, body, len);
-}
-
-static void s_on_hello(s_server_t *self, const dn_registry_site_t *site,
-                       const Dealernet__Hello *hello, uint8_t **body, size_t *len)
-{
-    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
-    Dealernet__Welcome welcome = DEALERNET__WELCOME__INIT;
-    dn_ingest_state_t state;
-    int64_t max_sale;
-
-    if (hello->protocol != DN_PROTOCOL_VERSION) {
-        char text[96];
-        snprintf(text, sizeof text, "protocol %u is not supported; this server speaks %d",
-                 hello->protocol, DN_PROTOCOL_VERSION);
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_PROTOCOL, text, 0, body, len);
-        return;
-    }
-    if (dn_ingest_group_begin(self->ingest) ||
-        dn_ingest_hello(self->ingest, site, hello, dn_time_now_ms(), &state) ||
-        dn_ingest_max_sale(self->ingest, &max_sale)) {
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                       "the server could not read its database; retry later", 0, body, len);
-        return;
-    }
-    welcome.has_protocol = 1;
-    welcome.protocol = DN_PROTOCOL_VERSION;
-    welcome.has_applied_seq = 1;
-    welcome.applied_seq = state.applied_seq;
-    welcome.has_server_clock_ms = 1;
-    welcome.server_clock_ms = dn_time_now_ms();
-    welcome.has_window = 1;
-    welcome.window = DN_SYNC_WINDOW;
-    welcome.has_max_batch_events = 1;
-    welcome.max_batch_events = DN_MAX_BATCH_EVENTS;
-    welcome.has_max_sale = 1; /* the agent refuses a larger sale at the till */
-    welcome.max_sale = max_sale;
-    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_WELCOME;
-    msg.welcome = &welcome;
-    s_pack_sync(&msg, body, len);
-}
-
-static void s_on_push(s_server_t *self, const dn_registry_site_t *site,
-                      const Dealernet__PushBatch *batch, uint8_t **body, size_t *len)
-{
-    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
-    Dealernet__PushAck ack = DEALERNET__PUSH_ACK__INIT;
-    dn_ingest_result_t result;
-    int rc;
-
-    rc = dn_ingest_push(self->ingest, site, batch, dn_time_now_ms(), &result);
-    if (rc) {
-        if (rc == DN_EPROTO) {
-            dn_log_warn("site %s: batch from seq %llu refused: %s", site->code,
-                        (unsigned long long)batch->first_seq, result.why);
-            if (result.code == DEALERNET__REFUSE_CODE__REFUSE_GAP)
-                dn_ingest_note_gap(self->ingest, site->id, result.expected_seq);
-            s_pack_refused(result.code, result.why, result.expected_seq, body, len);
-        } else {
-            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                           "the server could not store the batch; retry later", 0, body,
-                           len);
-        }
-        return;
-    }
-    if (result.applied)
-        dn_log_debug("site %s: applied %d events through seq %llu", site->code,
-                     result.applied, (unsigned long long)result.acked_through);
-    ack.has_acked_through = 1;
-    ack.acked_through = result.acked_through;
-    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ACK;
-    msg.ack = &ack;
-    s_pack_sync(&msg, body, len);
-}
-
-/*  Receives one message from the sync socket (without waiting) and queues
-    its reply.  Returns 1 if a message was handled, 0 if none was waiting.  */
+/*  Receives one message from the sync socket (without waiting) and hands
+    it to the session.  Returns 1 if a message was handled, 0 if none was
+    waiting.  */
 static int s_sync_one(s_server_t *self)
 {
     zmq_msg_t identity, frame;
-    Dealernet__SyncMessage *msg = NULL;
-    char user[DN_USER_SIZE] = "", why[DN_WHY_SIZE];
-    uint8_t *body = NULL;
-    size_t len = 0;
-    int more = 0, extra = 0, wrote = 0, proven = 0, rc;
+    char user[DN_USER_SIZE] = "";
+    int more = 0, extra = 0;
     size_t more_size = sizeof more;
-    dn_registry_site_t site;
-    static dn_log_limit_t malformed = {"malformed sync messages", 0, 0, 0, NULL};
+    dn_session_outcome_t outcome;
 
     zmq_msg_init(&identity);
     if (zmq_msg_recv(&identity, self->sync, ZMQ_DONTWAIT) < 0) {
@@ -532,90 +200,27 @@ static int s_sync_one(s_server_t *self)
     const char *peer = zmq_msg_gets(&frame, "Peer-Address");
     if (!peer)
         peer = "unknown";
-    if (extra) {
-        snprintf(why, sizeof why, "a sync message is exactly one frame");
-        rc = DN_EPROTO;
-    } else {
-        rc = dn_wire_sync_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &msg, why,
-                                 sizeof why);
-    }
-    if (rc == DN_ENOMEM) {
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                       "the server is short of memory; retry later", 0, &body, &len);
-    } else if (rc) {
-        dn_refusal_count(DN_REFUSAL_MALFORMED);
-        dn_log_warn_limited(&malformed, "malformed sync message from %s%s (%s): %s",
-                            user[0] == '?' ? "unknown key " : "",
-                            user[0] == '?' || user[0] == '!' ? user + 1 : user, peer, why);
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, why, 0, &body, &len);
-    } else if (user[0] == '?') {
-        if (msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_ENROLL) {
-            s_on_enroll(self, user, peer, msg->enroll, &body, &len);
-        } else {
-            static dn_log_limit_t unknown = {"messages from unknown keys", 0, 0, 0, NULL};
-            dn_refusal_count(DN_REFUSAL_UNKNOWN_KEY);
-            dn_log_warn_limited(&unknown,
-                                "unknown key %s (%s) sent a %s message: refused (it may "
-                                "only enroll)",
-                                user + 1, peer,
-                                msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_PUSH
-                                    ? "push"
-                                    : "non-enrollment");
-            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED,
-                           "this key is not enrolled: run 'dealernet-agent enroll' with a "
-                           "token from headquarters",
-                           0, &body, &len);
-        }
-    } else if (user[0] == '!') {
-        static dn_log_limit_t revoked = {"messages from revoked sites", 0, 0, 0, NULL};
-        dn_refusal_count(DN_REFUSAL_REVOKED);
-        dn_log_warn_limited(&revoked, "revoked site %s tried to sync: refused (from %s)",
-                            user + 1, peer);
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_REVOKED,
-                       "this site was revoked by headquarters", 0, &body, &len);
-    } else if ((rc = dn_registry_site_get(self->db, user, &site)) != 0 &&
-               rc != DN_ENOENT) { /* the server's trouble, not the site's */
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                       "the server could not read its database; retry later", 0, &body,
-                       &len);
-    } else if (rc == DN_ENOENT || !site.enrolled || site.revoked) {
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED,
-                       "this key's site is not enrolled", 0, &body, &len);
-    } else {
-        proven = 1; /* an enrolled site's key: no longer a stranger at the door */
-        switch (msg->body_case) {
-        case DEALERNET__SYNC_MESSAGE__BODY_HELLO:
-            s_on_hello(self, &site, msg->hello, &body, &len);
-            wrote = 1;
-            break;
-        case DEALERNET__SYNC_MESSAGE__BODY_PUSH:
-            s_on_push(self, &site, msg->push, &body, &len);
-            wrote = 1;
-            break;
-        case DEALERNET__SYNC_MESSAGE__BODY_ENROLL:
-            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED,
-                           "this key is already enrolled", 0, &body, &len);
-            break;
-        default:
-            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
-                           "agents send hello, push or enroll only", 0, &body, &len);
-        }
-    }
-    dn_door_seen(self->door, self->door_sync, zmq_msg_get(&frame, ZMQ_SRCFD), peer, proven);
-    dn_wire_sync_free(&msg);
+    dn_session_peer_t from = {user, peer, zmq_msg_data(&identity), zmq_msg_size(&identity)};
+    outcome.proven = 0;
+    dn_session_message(self->session, &from, zmq_msg_data(&frame), zmq_msg_size(&frame),
+                       extra, &outcome);
+    dn_door_seen(self->door, self->door_sync, zmq_msg_get(&frame, ZMQ_SRCFD), peer,
+                 outcome.proven);
     zmq_msg_close(&frame);
-    s_queue(self, &identity, body, len, wrote);
     zmq_msg_close(&identity);
+    s_send_replies(self); /* those an enrollment's commit released */
     return 1;
 }
 
 static void s_sync_drain(s_server_t *self)
 {
     /* bounded by messages, not replies: an enrollment flushes the replies */
-    for (int n = 0; n < DN_GROUP_MAX && self->n_replies < DN_GROUP_MAX && s_sync_one(self);
+    for (int n = 0; n < DN_GROUP_MAX && dn_session_pending(self->session) < DN_GROUP_MAX &&
+                    s_sync_one(self);
          n++)
         ;
-    s_flush(self);
+    dn_session_end_group(self->session, 1);
+    s_send_replies(self);
 }
 
 /* -- admin requests -------------------------------------------------------- */
@@ -783,13 +388,19 @@ int dn_server_run(const dn_server_config_t *config)
         snprintf(admin_ep, sizeof admin_ep, "%s", config->admin_endpoint);
 
     self.ingest = dn_ingest_new(self.db);
+    if (self.ingest) {
+        dn_session_options_t rules = {0};
+        rules.committed = s_committed;
+        rules.committed_arg = &self;
+        self.session = dn_session_new(self.db, self.ingest, &rules);
+    }
     self.ctx = config->ctx ? config->ctx : zmq_ctx_new();
     self.door = self.ctx ? dn_door_new(self.ctx) : NULL;
     unsigned long long files = s_descriptors(); /* before the door sizes its caps */
     rc = DN_EIO;
     /* The ZAP handler first, answering as it should, or nothing: without a
        handler bound in the context libzmq lets every CURVE client in.  */
-    if (self.ingest && self.ctx && self.door) {
+    if (self.session && self.ctx && self.door) {
         char why[DN_WHY_SIZE] = "it cannot be bound at " DN_ZAP_ENDPOINT;
         if (!(self.zap = dn_zap_bind(self.ctx)) ||
             dn_zap_selfcheck(self.ctx, self.zap, self.db, why, sizeof why) != 0) {
@@ -856,6 +467,7 @@ int dn_server_run(const dn_server_config_t *config)
     dn_door_destroy(&self.door);
     if (self.ctx && !config->ctx)
         zmq_ctx_term(self.ctx);
+    dn_session_destroy(&self.session);
     dn_ingest_destroy(&self.ingest);
     sqlite3_close(self.db);
     return rc;

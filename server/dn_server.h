@@ -4,7 +4,10 @@
     sync messages and admin requests are served in turn.  Sync messages that
     are waiting are applied together in one group-committed transaction
     (each batch in its own savepoint, so a refused batch changes nothing),
-    and their acks are sent only after the commit.
+    and their acks are sent only after the commit.  What each message gets
+    is decided by dn_session (dn_session.h), which holds the replies until
+    the commit; this loop owns the sockets, ZAP, the door and the commit's
+    timing.
 */
 #ifndef DN_SERVER_H
 #define DN_SERVER_H
@@ -14,8 +17,6 @@
 
 #define DN_SERVER_KEY_FILE   "server.key"
 #define DN_HQ_KEY_FILE       "hq.key"
-#define DN_SYNC_WINDOW       4   /* batches an agent may have in flight */
-#define DN_GROUP_MAX         64  /* sync messages applied in one commit */
 #define DN_SERVER_LINGER_MS  1000
 #define DN_SERVER_MAX_FILES  65536 /* the soft descriptor limit is raised to this */
 #define DN_SERVER_ZAP_BATCH  256   /* ZAP requests answered per loop turn */
@@ -25,9 +26,6 @@
     (a PC switched off, a mobile link gone) frees its descriptor.  libzmq
     answers pings by itself.  */
 #define DN_SERVER_HEARTBEAT_MS 30000
-#define DN_ENROLL_WINDOW_MS  60000 /* failed enrollments are counted per minute */
-#define DN_ENROLL_LIMIT_PER_PEER 10 /* ... per peer address (none overall: dn_server.c) */
-#define DN_ENROLL_LIMIT_PEERS 256   /* addresses remembered */
 
 typedef struct {
     const char *dir;          /* holds central.db and server.key */

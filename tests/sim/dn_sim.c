@@ -21,12 +21,13 @@
         commit hook turns that COMMIT into a ROLLBACK, then the agent
         crashes -- the SQLite state is exactly that of a process killed
         before its commit reached the WAL;
-      - the server emulates dn_server's reply rules: it takes up to a group
-        of messages, applies each batch under a savepoint of one
-        transaction, and replies only after the commit; it may crash before
+      - the server runs the very session rules the shipped server runs
+        (dn_session): the driver takes up to a group of messages, the
+        session applies each batch under a savepoint of one transaction and
+        holds the replies until the group ends; the server may crash before
         the commit (its connection is closed with the transaction open:
-        rolled back), fail the commit (replies become REFUSE_INTERNAL, as
-        dn_server does), or crash between the commit and the replies (the
+        rolled back), fail the commit (the session turns the replies into
+        REFUSE_INTERNAL), or crash between the commit and the replies (the
         replies are lost); it may also restart while idle.
     Then every fault stops and the bus becomes a lossless, in-order link:
     the network must drain.  The checks: each agent's outbox chain is
@@ -49,8 +50,9 @@
 
     `make test` runs the default: 2,000 seeds on two worker processes, 20
     of them again in this process (same trace hash required), and a check
-    that the checks can fail -- with a bug injected (the server replies
-    before its commit) some seed within 200 must fail.
+    that the checks can fail -- with a bug injected into dn_session (its
+    test-only option test_reply_before_commit: the replies go out before
+    the commit) some seed within 200 must fail.
 
     Usage: dn_sim [--seeds N] [--first S] [--jobs J] [--repeat R] [--bug-check B]
            dn_sim --seed S [-v] [--keep] [--bug]
@@ -68,7 +70,7 @@
 #include "dn_protocol.h"
 #include "dn_record.h"
 #include "dn_registry.h"
-#include "dn_server.h"
+#include "dn_session.h"
 #include "dn_store.h"
 #include "dn_sync.h"
 #include "dn_syncsm.h"
@@ -231,23 +233,20 @@ typedef struct {
     size_t len;
 } smsg_t;
 
+/*  Where a reply goes: the session's route for it.  */
 typedef struct {
     int agent, conn;
-    uint8_t *body;
-    size_t len;
-    int wrote; /* depends on the commit */
-} sreply_t;
+} sroute_t;
 
 typedef struct {
     char dir[340];
     sqlite3 *db;
     dn_ingest_t *ingest;
+    dn_session_t *session;
     int up;
     int tick_pending;
     smsg_t *inbox;
     size_t n_inbox, cap_inbox;
-    sreply_t replies[SIM_GROUP_MAX];
-    int n_replies;
 } server_t;
 
 /*  What a seed draws before it starts.  */
@@ -270,7 +269,7 @@ typedef struct {
     uint64_t seed;
     rng_t rng;
     int verbose, keep;
-    int bug_early_ack; /* --bug: the server replies before its commit */
+    int bug_early_ack; /* --bug: dn_session releases replies before the commit */
     int64_t epoch, now;
     uint8_t hash[32];
     char root[320];
@@ -442,13 +441,23 @@ static void s_bus_send(sim_t *sim, int dir, int agent, int conn, const uint8_t *
 
 /* -- the server --------------------------------------------------------------------- */
 
+static int64_t s_clock(void *arg);
+
 static int s_server_open(sim_t *sim, int flags)
 {
     server_t *s = &sim->server;
+    dn_session_options_t rules = {0};
     int rc = dn_central_open(s->dir, flags, &s->db);
+    rules.window = (uint32_t)sim->p.window;
+    rules.max_batch_events = (uint32_t)sim->p.max_batch;
+    rules.clock = s_clock;
+    rules.clock_arg = sim;
+    rules.test_reply_before_commit = sim->bug_early_ack;
     if (rc == 0)
         rc = dn_db_exec(s->db, SIM_PRAGMAS);
     if (rc == 0 && !(s->ingest = dn_ingest_new(s->db)))
+        rc = DN_ENOMEM;
+    if (rc == 0 && !(s->session = dn_session_new(s->db, s->ingest, &rules)))
         rc = DN_ENOMEM;
     if (rc) {
         s_fail(sim, "server: cannot open central.db: %s", dn_strerror(rc));
@@ -464,15 +473,13 @@ static void s_server_close(sim_t *sim)
 {
     server_t *s = &sim->server;
     int rc;
+    dn_session_destroy(&s->session); /* the replies not sent are lost */
     dn_ingest_destroy(&s->ingest);
     if (s->db && (rc = sqlite3_close(s->db)) != SQLITE_OK)
         s_fail(sim, "server: central.db does not close (%s): a statement leaked",
                sqlite3_errstr(rc));
     s->db = NULL;
     s->up = 0;
-    for (int i = 0; i < s->n_replies; i++)
-        free(s->replies[i].body);
-    s->n_replies = 0;
     for (size_t i = 0; i < s->n_inbox; i++)
         free(s->inbox[i].data);
     s->n_inbox = 0;
@@ -481,167 +488,95 @@ static void s_server_close(sim_t *sim)
 static void s_server_crash(sim_t *sim, const char *when)
 {
     sim->st.server_crashes++;
-    s_trace(sim, "server: CRASH %s (%zu queued, %d replies lost)", when,
-            sim->server.n_inbox, sim->server.n_replies);
+    s_trace(sim, "server: CRASH %s (%zu queued, %zu replies lost)", when,
+            sim->server.n_inbox,
+            sim->server.session ? dn_session_pending(sim->server.session) : 0);
     s_server_close(sim);
     s_schedule(sim, sim->now + s_rng_range(&sim->rng, 100, 4000), EV_SERVER_UP, 0);
 }
 
-static int s_pack(sim_t *sim, const Dealernet__SyncMessage *msg, uint8_t **body,
-                  size_t *len)
-{
-    char why[DN_WHY_SIZE];
-    int rc = dn_wire_sync_pack(msg, body, len, why, sizeof why);
-    if (rc)
-        s_fail(sim, "server: cannot pack a reply: %s", why);
-    return rc;
-}
-
-static void s_refused(sim_t *sim, Dealernet__RefuseCode code, const char *text,
-                      uint64_t expected, uint8_t **body, size_t *len)
-{
-    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
-    Dealernet__Refused refused = DEALERNET__REFUSED__INIT;
-    refused.has_code = 1;
-    refused.code = code;
-    refused.text = (char *)text;
-    if (expected) {
-        refused.has_expected_seq = 1;
-        refused.expected_seq = expected;
-    }
-    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_REFUSED;
-    msg.refused = &refused;
-    s_pack(sim, &msg, body, len);
-}
-
-/*  dn_server's s_on_hello.  */
-static void s_server_hello(sim_t *sim, const dn_registry_site_t *site,
-                           const Dealernet__Hello *hello, uint8_t **body, size_t *len)
-{
-    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
-    Dealernet__Welcome welcome = DEALERNET__WELCOME__INIT;
-    dn_ingest_state_t state;
-    if (hello->protocol != DN_PROTOCOL_VERSION) {
-        s_refused(sim, DEALERNET__REFUSE_CODE__REFUSE_PROTOCOL, "protocol", 0, body, len);
-        return;
-    }
-    if (dn_ingest_group_begin(sim->server.ingest) ||
-        dn_ingest_hello(sim->server.ingest, site, hello, sim->now, &state)) {
-        s_refused(sim, DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                  "the server could not read its database; retry later", 0, body, len);
-        return;
-    }
-    welcome.has_protocol = 1;
-    welcome.protocol = DN_PROTOCOL_VERSION;
-    welcome.has_applied_seq = 1;
-    welcome.applied_seq = state.applied_seq;
-    welcome.has_server_clock_ms = 1;
-    welcome.server_clock_ms = sim->now;
-    welcome.has_window = 1;
-    welcome.window = (uint32_t)sim->p.window;
-    welcome.has_max_batch_events = 1;
-    welcome.max_batch_events = (uint32_t)sim->p.max_batch;
-    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_WELCOME;
-    msg.welcome = &welcome;
-    s_trace(sim, "server: %s hello -> welcome applied %" PRIu64, site->code,
-            state.applied_seq);
-    s_pack(sim, &msg, body, len);
-}
-
-/*  dn_server's s_on_push: the batch under a savepoint of the group
-    transaction.  */
-static void s_server_push(sim_t *sim, const dn_registry_site_t *site,
-                          const Dealernet__PushBatch *batch, uint8_t **body, size_t *len)
+/*  Sends every reply the session released, each to its agent's
+    connection: the driver's half of dn_server.c's s_send_replies.  */
+static void s_server_send(sim_t *sim)
 {
     server_t *s = &sim->server;
-    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
-    Dealernet__PushAck ack = DEALERNET__PUSH_ACK__INIT;
-    dn_ingest_result_t result;
-    uint64_t first = batch->first_seq, last = first + batch->n_events - 1;
-    int rc;
-
-    rc = dn_ingest_push(s->ingest, site, batch, sim->now, &result);
-    if (rc) {
-        if (rc == DN_EPROTO) {
-            s_trace(sim, "server: %s push %" PRIu64 "..%" PRIu64 " -> refused %d (%s)",
-                    site->code, first, last, (int)result.code, result.why);
-            if (result.code == DEALERNET__REFUSE_CODE__REFUSE_GAP)
-                dn_ingest_note_gap(s->ingest, site->id, result.expected_seq);
-            else /* a correct agent never earns another refusal */
-                s_fail(sim, "server refused %s's batch %" PRIu64 "..%" PRIu64 ": %s",
-                       site->code, first, last, result.why);
-            s_refused(sim, result.code, result.why, result.expected_seq, body, len);
-        } else {
-            s_trace(sim, "server: %s push %" PRIu64 "..%" PRIu64 " -> internal error %s",
-                    site->code, first, last, dn_strerror(rc));
-            s_fail(sim, "server: ingest failed: %s", dn_strerror(rc));
-            s_refused(sim, DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                      "the server could not store the batch; retry later", 0, body, len);
-        }
-        return;
+    uint8_t route[DN_SESSION_ROUTE_MAX], *body;
+    size_t route_len, len;
+    sroute_t to;
+    while (dn_session_reply(s->session, route, &route_len, &body, &len)) {
+        memcpy(&to, route, sizeof to);
+        s_bus_send(sim, 1, to.agent, to.conn, body, len);
+        free(body);
     }
-    s_trace(
-        sim,
-        "server: %s push %" PRIu64 "..%" PRIu64 " -> ack %" PRIu64 " (%d new, %d seen)",
-        site->code, first, last, result.acked_through, result.applied, result.skipped);
-    ack.has_acked_through = 1;
-    ack.acked_through = result.acked_through;
-    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ACK;
-    msg.ack = &ack;
-    s_pack(sim, &msg, body, len);
 }
 
-/*  dn_server's s_sync_one, for the sites of this world: who sent it comes
-    from the connection (the agent), never from the body.  */
+/*  One message, to the session, as dn_server.c's s_sync_one hands it over:
+    who sent it comes from the connection (the agent's site code, as ZAP
+    names an enrolled key), never from the body.  Traces what came of it and
+    fails the seed on what a correct agent never earns.  */
 static void s_server_one(sim_t *sim, smsg_t *m)
 {
     server_t *s = &sim->server;
-    Dealernet__SyncMessage *msg = NULL;
-    dn_registry_site_t site;
-    uint8_t *body = NULL;
-    size_t len = 0;
-    char why[DN_WHY_SIZE];
-    int wrote = 0;
+    const char *code = sim->agents[m->agent].code;
+    sroute_t to = {m->agent, m->conn};
+    dn_session_peer_t peer = {code, "sim", (const uint8_t *)&to, sizeof to};
+    dn_session_outcome_t out;
+    int rc = dn_session_message(s->session, &peer, m->data, m->len, 0, &out);
 
-    if (dn_wire_sync_unpack(m->data, m->len, &msg, why, sizeof why)) {
-        s_fail(sim, "server: a%d sent a malformed message: %s", m->agent, why);
-        s_refused(sim, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, why, 0, &body, &len);
-    } else if (dn_registry_site_get(s->db, sim->agents[m->agent].code, &site) != 0 ||
-               !site.enrolled || site.revoked) {
-        s_fail(sim, "server: site %s is not enrolled", sim->agents[m->agent].code);
-        s_refused(sim, DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED, "not enrolled", 0,
-                  &body, &len);
-    } else if (msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_HELLO) {
-        s_server_hello(sim, &site, msg->hello, &body, &len);
-        wrote = 1;
-    } else if (msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_PUSH) {
-        s_server_push(sim, &site, msg->push, &body, &len);
-        wrote = 1;
+    if (rc) {
+        s_fail(sim, "server: the session took no message from a%d: %s", m->agent,
+               dn_strerror(rc));
+    } else if (out.kind == DEALERNET__SYNC_MESSAGE__BODY__NOT_SET) {
+        s_fail(sim, "server: a%d sent a malformed message", m->agent);
+    } else if (!out.proven) {
+        s_fail(sim, "server: site %s is not enrolled", code);
+    } else if (out.kind == DEALERNET__SYNC_MESSAGE__BODY_HELLO) {
+        if (out.rc)
+            s_trace(sim, "server: %s hello -> refused: %s", code, dn_strerror(out.rc));
+        else
+            s_trace(sim, "server: %s hello -> welcome applied %" PRIu64, code,
+                    out.applied_seq);
+    } else if (out.kind == DEALERNET__SYNC_MESSAGE__BODY_PUSH) {
+        /* the message decoded: the bytes are the agent's own push */
+        Dealernet__SyncMessage *msg = NULL;
+        char why[DN_WHY_SIZE];
+        uint64_t first = 0, last = 0;
+        if (dn_wire_sync_unpack(m->data, m->len, &msg, why, sizeof why) == 0) {
+            first = msg->push->first_seq;
+            last = first + msg->push->n_events - 1;
+        }
+        dn_wire_sync_free(&msg);
+        if (out.rc == DN_EPROTO) {
+            s_trace(sim, "server: %s push %" PRIu64 "..%" PRIu64 " -> refused %d (%s)", code,
+                    first, last, (int)out.push.code, out.push.why);
+            if (out.push.code != DEALERNET__REFUSE_CODE__REFUSE_GAP)
+                /* a correct agent never earns another refusal */
+                s_fail(sim, "server refused %s's batch %" PRIu64 "..%" PRIu64 ": %s", code,
+                       first, last, out.push.why);
+        } else if (out.rc) {
+            s_trace(sim, "server: %s push %" PRIu64 "..%" PRIu64 " -> internal error %s",
+                    code, first, last, dn_strerror(out.rc));
+            s_fail(sim, "server: ingest failed: %s", dn_strerror(out.rc));
+        } else {
+            s_trace(sim,
+                    "server: %s push %" PRIu64 "..%" PRIu64 " -> ack %" PRIu64
+                    " (%d new, %d seen)",
+                    code, first, last, out.push.acked_through, out.push.applied,
+                    out.push.skipped);
+        }
     } else {
         s_fail(sim, "server: a%d sent a message that is neither hello nor push",
                m->agent);
-        s_refused(sim, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, "hello or push only", 0,
-                  &body, &len);
     }
-    dn_wire_sync_free(&msg);
-    s->replies[s->n_replies++] = (sreply_t){m->agent, m->conn, body, len, wrote};
+    s_server_send(sim); /* nothing, unless the session released early */
 }
 
-/*  dn_server's s_flush, with the faults: the group commit, then the
-    replies -- never a reply before its commit.  */
+/*  The end of a group, as dn_server.c's s_sync_drain ends it, with the
+    faults: the session's group commit, then the replies it releases.  */
 static void s_server_flush(sim_t *sim)
 {
     server_t *s = &sim->server;
     params_t *p = &sim->p;
-    int failed = 0;
-    if (sim->bug_early_ack) { /* the injected bug: replies before the commit */
-        for (int i = 0; i < s->n_replies; i++) {
-            s_bus_send(sim, 1, s->replies[i].agent, s->replies[i].conn,
-                       s->replies[i].body, s->replies[i].len);
-            free(s->replies[i].body);
-        }
-        s->n_replies = 0;
-    }
     if (dn_ingest_group_open(s->ingest)) {
         if (!sim->drain && s_rng_pct(&sim->rng, p->crash_before_pct)) {
             s_server_crash(sim, "before the commit");
@@ -649,32 +584,19 @@ static void s_server_flush(sim_t *sim)
         }
         if (!sim->drain && s_rng_pct(&sim->rng, p->commit_fail_pct)) {
             sim->st.commit_failures++;
-            s_trace(sim, "server: the commit fails: %d replies become retry requests",
-                    s->n_replies);
-            failed = 1;
-            dn_ingest_group_end(s->ingest, 0);
-        } else if (dn_ingest_group_end(s->ingest, 1) != 0) {
+            s_trace(sim, "server: the commit fails: %zu replies become retry requests",
+                    dn_session_pending(s->session));
+            dn_session_end_group(s->session, 0);
+        } else if (dn_session_end_group(s->session, 1) != 0) {
             s_fail(sim, "server: COMMIT failed");
-            failed = 1;
-        }
-        if (!failed && !sim->drain && s_rng_pct(&sim->rng, p->crash_after_pct)) {
+        } else if (!sim->drain && s_rng_pct(&sim->rng, p->crash_after_pct)) {
             s_server_crash(sim, "after the commit, before the replies");
             return;
         }
+    } else {
+        dn_session_end_group(s->session, 1); /* releases the replies */
     }
-    for (int i = 0; i < s->n_replies; i++) {
-        sreply_t *r = &s->replies[i];
-        if (failed && r->wrote) {
-            free(r->body);
-            r->body = NULL;
-            s_refused(sim, DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                      "the server could not commit; retry later", 0, &r->body, &r->len);
-        }
-        if (r->body)
-            s_bus_send(sim, 1, r->agent, r->conn, r->body, r->len);
-        free(r->body);
-    }
-    s->n_replies = 0;
+    s_server_send(sim);
 }
 
 static void s_server_tick(sim_t *sim)
@@ -807,6 +729,12 @@ static void s_agent_run(sim_t *sim, int i, dn_syncsm_action_t action)
     agent_t *a = &sim->agents[i];
     dn_outbox_position_t pos;
     for (;;) {
+        /* A commit the machine makes and survives (the Welcome's bound on
+           one sale, stored once) may be the one the agent dies in.  */
+        if (a->hook_fired && action != DN_SYNCSM_FAIL) {
+            s_agent_crash(sim, i, "inside a commit of the session");
+            return;
+        }
         switch (action) {
         case DN_SYNCSM_SEND: {
             const uint8_t *data;
@@ -1510,7 +1438,7 @@ typedef struct {
     int64_t epoch; /* the simulated clock starts here */
     int verbose;   /* print the trace */
     int keep;      /* leave the seed's folder in place */
-    int bug;       /* inject the bug: the server replies before its commit */
+    int bug;       /* inject the bug: dn_session releases replies before its commit */
 } run_opts_t;
 
 static void s_run_seed(uint64_t seed, const run_opts_t *opts, outcome_t *o)
@@ -1536,7 +1464,7 @@ static void s_run_seed(uint64_t seed, const run_opts_t *opts, outcome_t *o)
             seed, sim->p.n_agents, sim->p.window, sim->p.max_batch, sim->p.group,
             sim->p.drop_pct, sim->p.dup_pct, sim->p.reorder_pct, sim->p.max_delay_ms,
             sim->p.crash_before_pct, sim->p.crash_after_pct, sim->p.commit_fail_pct,
-            opts->bug ? ", BUG: replies before the commit" : "");
+            opts->bug ? ", BUG: dn_session replies before the commit" : "");
     if (s_setup(sim) == 0) {
         for (int i = 0; i < sim->p.n_agents; i++) /* the daemons start */
             s_agent_timer(sim, i, s_rng_range(&sim->rng, 0, 1000));
@@ -1588,7 +1516,7 @@ static void s_usage(void)
         "  --jobs J       in J worker processes (default 2; 0: in this process)\n"
         "  --repeat R     then run R of those seeds again in this process and compare\n"
         "                 their trace hashes (default %d)\n"
-        "  --bug-check B  then inject a bug (the server replies before its commit) and\n"
+        "  --bug-check B  then inject a bug (dn_session replies before its commit) and\n"
         "                 require a failure within B seeds (default %d; 0: skip)\n"
         "  --seed S       run one seed and print its trace hash; -v prints the trace,\n"
         "                 --keep leaves its databases, --bug injects the bug\n",
@@ -1822,13 +1750,13 @@ int main(int argc, char **argv)
             s_run_seed(first + k, &buggy, &o);
             if (!o.passed) {
                 bug_caught = 1;
-                printf("sim: injected bug (replies before the commit) caught at seed "
+                printf("sim: injected bug (dn_session replies before the commit) caught at seed "
                        "%" PRIu64 ": %s\n",
                        o.seed, o.why);
             }
         }
         if (!bug_caught)
-            printf("sim: injected bug (replies before the commit) NOT caught in %" PRIu64
+            printf("sim: injected bug (dn_session replies before the commit) NOT caught in %" PRIu64
                    " seeds\n",
                    bug_check);
     }

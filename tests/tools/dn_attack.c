@@ -35,6 +35,7 @@
 #include "dn_protocol.h"
 #include "dn_registry.h"
 #include "dn_server.h"
+#include "dn_session.h"
 #include "dn_store.h"
 #include "dn_time.h"
 #include "dn_valid.h"

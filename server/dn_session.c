@@ -1,0 +1,563 @@
+/*  dn_session -- the server's side of a sync session (see dn_session.h).
+
+    Identity: every message's site comes from the connection's ZAP User-Id
+    (dn_zap.h), never from the body.  Durability: a batch is acked only
+    after the transaction that applied it committed.  Containment: whatever
+    a peer sends gets at most a Refused reply.
+*/
+#include "dn_session.h"
+#include "dn_central.h"
+#include "dn_curve.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_facts.h"
+#include "dn_log.h"
+#include "dn_refusal.h"
+#include "dn_registry.h"
+#include "dn_time.h"
+#include "dn_wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*  A reply waiting for the group commit, or released and not yet taken.  */
+typedef struct {
+    uint8_t route[DN_SESSION_ROUTE_MAX];
+    size_t route_len;
+    uint8_t *body;
+    size_t len;
+    int wrote; /* depends on the commit: refuse it if the commit fails */
+} s_reply_t;
+
+/*  Failed enrollments per peer address, for rate limiting.  */
+typedef struct {
+    char address[64];
+    int64_t window_ms; /* start of the current window */
+    int failures;      /* in the current window */
+} s_limit_t;
+
+struct _dn_session_t {
+    sqlite3 *db;
+    dn_ingest_t *ingest;
+    dn_session_options_t options;
+    s_limit_t limits[DN_ENROLL_LIMIT_PEERS];
+    s_reply_t replies[DN_GROUP_MAX];
+    int n_replies; /* queued */
+    int released;  /* of them, the first ones: released */
+    int taken;     /* of those, the first ones: taken by the driver */
+};
+
+static int64_t s_now(const dn_session_t *self)
+{
+    return self->options.clock ? self->options.clock(self->options.clock_arg)
+                               : dn_time_now_ms();
+}
+
+dn_session_t *dn_session_new(sqlite3 *db, dn_ingest_t *ingest,
+                             const dn_session_options_t *options)
+{
+    dn_session_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->db = db;
+    self->ingest = ingest;
+    if (options)
+        self->options = *options;
+    if (!self->options.window)
+        self->options.window = DN_SYNC_WINDOW;
+    if (!self->options.max_batch_events)
+        self->options.max_batch_events = DN_MAX_BATCH_EVENTS;
+    return self;
+}
+
+void dn_session_destroy(dn_session_t **self_p)
+{
+    dn_session_t *self = *self_p;
+    if (!self)
+        return;
+    for (int i = self->taken; i < self->n_replies; i++)
+        free(self->replies[i].body);
+    free(self);
+    *self_p = NULL;
+}
+
+/* -- replies --------------------------------------------------------------- */
+
+static int s_pack_sync(const Dealernet__SyncMessage *msg, uint8_t **buf, size_t *len)
+{
+    char why[DN_WHY_SIZE];
+    int rc = dn_wire_sync_pack(msg, buf, len, why, sizeof why);
+    if (rc)
+        dn_log_error("cannot pack a reply: %s", why);
+    return rc;
+}
+
+static int s_pack_refused(Dealernet__RefuseCode code, const char *text, uint64_t expected,
+                          uint8_t **buf, size_t *len)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Refused refused = DEALERNET__REFUSED__INIT;
+    refused.has_code = 1;
+    refused.code = code;
+    refused.text = (char *)text;
+    if (expected) {
+        refused.has_expected_seq = 1;
+        refused.expected_seq = expected;
+    }
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_REFUSED;
+    msg.refused = &refused;
+    return s_pack_sync(&msg, buf, len);
+}
+
+
+/*  Queues a reply to route.  Held until the group ends, unless the test
+    flag releases it at once (the injected bug).  */
+static void s_queue(dn_session_t *self, const dn_session_peer_t *peer, uint8_t *body,
+                    size_t len, int wrote)
+{
+    s_reply_t *r = &self->replies[self->n_replies++];
+    memcpy(r->route, peer->route, peer->route_len);
+    r->route_len = peer->route_len;
+    r->body = body;
+    r->len = len;
+    r->wrote = wrote;
+    if (self->options.test_reply_before_commit)
+        self->released = self->n_replies;
+}
+
+size_t dn_session_pending(const dn_session_t *self)
+{
+    return (size_t)(self->n_replies - self->taken);
+}
+
+/*  Commits the group transaction (if any), then releases every held reply.
+    If the commit fails, replies that depended on it become refusals.  */
+int dn_session_end_group(dn_session_t *self, int commit)
+{
+    int failed = 0;
+    if (dn_ingest_group_open(self->ingest)) {
+        failed = dn_ingest_group_end(self->ingest, commit) != 0;
+        if (failed) {
+            static dn_log_limit_t commits = {"failed group commits", 0, 0, 0, NULL};
+            dn_log_error_limited(&commits,
+                                 "group commit failed: %d replies turned into retry "
+                                 "requests",
+                                 self->n_replies - self->released);
+        }
+        if (!failed && self->options.committed)
+            self->options.committed(self->options.committed_arg);
+    }
+    for (int i = self->released; i < self->n_replies; i++) {
+        s_reply_t *r = &self->replies[i];
+        if (failed && r->wrote) {
+            free(r->body);
+            r->body = NULL;
+            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                           "the server could not commit; retry later", 0, &r->body, &r->len);
+        }
+    }
+    self->released = self->n_replies;
+    return failed ? DN_EDB : 0;
+}
+
+/*  Once every released reply is taken, moves the held ones to the front:
+    the room is DN_GROUP_MAX replies not yet taken.  */
+static void s_compact(dn_session_t *self)
+{
+    if (self->taken == 0 || self->taken < self->released)
+        return;
+    memmove(self->replies, self->replies + self->taken,
+            (size_t)(self->n_replies - self->taken) * sizeof self->replies[0]);
+    self->n_replies -= self->taken;
+    self->released -= self->taken;
+    self->taken = 0;
+}
+
+int dn_session_reply(dn_session_t *self, uint8_t *route, size_t *route_len, uint8_t **body,
+                     size_t *len)
+{
+    while (self->taken < self->released) {
+        s_reply_t *r = &self->replies[self->taken++];
+        if (!r->body) /* it could not be packed: logged, nothing to send */
+            continue;
+        memcpy(route, r->route, r->route_len);
+        *route_len = r->route_len;
+        *body = r->body;
+        *len = r->len;
+        r->body = NULL;
+        return 1;
+    }
+    s_compact(self);
+    return 0;
+}
+
+/* -- sync messages ----------------------------------------------------------- */
+
+/*  The failure counter of a peer address (the least recently used slot is
+    reused for a new address).  */
+static s_limit_t *s_limit(dn_session_t *self, const char *address, int64_t now)
+{
+    s_limit_t *oldest = &self->limits[0];
+    for (int i = 0; i < DN_ENROLL_LIMIT_PEERS; i++) {
+        s_limit_t *l = &self->limits[i];
+        if (strcmp(l->address, address) == 0)
+            return l;
+        if (l->window_ms < oldest->window_ms)
+            oldest = l;
+    }
+    snprintf(oldest->address, sizeof oldest->address, "%s", address);
+    oldest->window_ms = now;
+    oldest->failures = 0;
+    return oldest;
+}
+
+/*  Returns 1 if the counter is over its limit in the current window.  */
+static int s_limited(s_limit_t *l, int limit, int64_t now)
+{
+    if (now - l->window_ms >= DN_ENROLL_WINDOW_MS) {
+        l->window_ms = now;
+        l->failures = 0;
+    }
+    return l->failures >= limit;
+}
+
+/*  0 if currency is the network's; else DN_ECURRENCY with the reason, or
+    DN_EDB.  */
+static int s_check_currency(dn_session_t *self, const char *currency, char *why,
+                            size_t why_size)
+{
+    char network[4];
+    int rc = dn_db_meta_get(self->db, DN_META_CURRENCY, network, sizeof network);
+    if (rc == DN_ENOENT)
+        snprintf(network, sizeof network, "%s", DN_CURRENCY_DEFAULT);
+    else if (rc)
+        return DN_EDB;
+    if (strcmp(currency, network) == 0)
+        return 0;
+    snprintf(why, why_size,
+             "this agent keeps its books in %s, but the network's currency is %s: "
+             "initialise the site again with --currency %s",
+             currency, network, network);
+    return DN_ECURRENCY;
+}
+
+/*  The agent was initialised for another partner than HQ registered the
+    site to: remember it (its sales naming it earn for the site's
+    partner) and flag it for HQ.  A failure here loses no sale: those
+    naming the other partner are then held instead.  */
+static void s_note_agent_partner(dn_session_t *self, const dn_registry_site_t *site,
+                                 const char *partner, int64_t now_ms)
+{
+    char detail[DN_FACTS_DETAIL_SIZE];
+    int rc = dn_db_begin(self->db);
+    snprintf(detail, sizeof detail,
+             "the agent was initialised for partner %s, but HQ registered the site to %s: "
+             "its sales earn for %s",
+             partner, site->partner, site->partner);
+    if (rc == 0)
+        rc = dn_registry_site_agent_partner(self->db, site->id, partner);
+    if (rc == 0)
+        rc = dn_facts_note_site(self->db, site->id, DN_FACTS_PARTNER_MISMATCH, detail, now_ms);
+    if (rc == 0)
+        rc = dn_db_commit(self->db);
+    if (rc) {
+        dn_db_rollback(self->db);
+        dn_log_error("site %s: could not record its agent's partner %s", site->code, partner);
+        return;
+    }
+    dn_ingest_forget(self->ingest);
+    dn_log_warn("site %s: %s", site->code, detail);
+}
+
+/*  1 if text has the shape of an enrollment token (dn_registry).  */
+static int s_token_shaped(const char *text)
+{
+    size_t n = 0;
+    for (; text[n]; n++)
+        if (!((text[n] >= '0' && text[n] <= '9') || (text[n] >= 'a' && text[n] <= 'f')))
+            return 0;
+    return n == DN_TOKEN_TEXT_LEN;
+}
+
+static void s_on_enroll(dn_session_t *self, const char *user, const char *address,
+                        const Dealernet__EnrollRequest *m, uint8_t **body, size_t *len)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Enrolled enrolled = DEALERNET__ENROLLED__INIT;
+    dn_registry_site_t site;
+    uint8_t key[DN_CURVE_KEY_BYTES];
+    char why[DN_ENROLL_WHY_SIZE] = "";
+    int rc;
+    static const struct {
+        int rc;
+        Dealernet__RefuseCode code;
+    } map[] = {{DN_ENOENT, DEALERNET__REFUSE_CODE__REFUSE_BAD_TOKEN},
+               {DN_EEXIST, DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED},
+               {DN_EAGAIN, DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED}, /* held by another key */
+               {DN_ETIMEDOUT, DEALERNET__REFUSE_CODE__REFUSE_TOKEN_EXPIRED},
+               {DN_EPERM, DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE},
+               {DN_EDUP, DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE}};
+
+    int64_t now = s_now(self);
+    s_limit_t *peer;
+
+    if (dn_curve_decode(user + 1, key) != 0) {
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL, "bad user id", 0, body, len);
+        return;
+    }
+    /* A token that cannot be one costs nothing: no lookup, no failure
+       counted against the address (a clerk's bad paste is not an attack).  */
+    if (!s_token_shaped(m->token)) {
+        static dn_log_limit_t shape = {"malformed enrollment tokens", 0, 0, 0, NULL};
+        dn_refusal_count(DN_REFUSAL_ENROLL);
+        dn_log_warn_limited(&shape, "enrollment refused for site %s from %s: malformed token",
+                            m->site, address);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_BAD_TOKEN,
+                       "this is not an enrollment token (32 hex digits): copy it again "
+                       "from headquarters",
+                       0, body, len);
+        return;
+    }
+    /* Tokens carry 128 random bits, so guessing is hopeless; limiting the
+       failures per address keeps it so, and makes a try visible.  There is
+       no limit over all addresses: it would add nothing against guessing
+       and let anyone lock every shop out.  */
+    peer = s_limit(self, address, now);
+    if (s_limited(peer, DN_ENROLL_LIMIT_PER_PEER, now)) {
+        static dn_log_limit_t limited = {"rate-limited enrollments", 0, 0, 0, NULL};
+        dn_refusal_count(DN_REFUSAL_ENROLL_RATE);
+        dn_log_warn_limited(&limited,
+                            "enrollment rate limit: refused an attempt for site %s from %s "
+                            "(%d failures from it this minute)",
+                            m->site, address, peer->failures);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED,
+                       "too many failed enrollments from this address: wait a minute", 0,
+                       body, len);
+        return;
+    }
+    /* An agent keeping its books in another currency than the network's
+       is refused before the token is used: it costs the shop nothing.  */
+    if (m->currency && (rc = s_check_currency(self, m->currency, why, sizeof why)) != 0) {
+        static dn_log_limit_t currency = {"enrollments in another currency", 0, 0, 0, NULL};
+        dn_refusal_count(DN_REFUSAL_ENROLL);
+        dn_log_warn_limited(&currency, "enrollment refused for site %s from %s: %s", m->site,
+                            address, why);
+        s_pack_refused(rc == DN_ECURRENCY ? DEALERNET__REFUSE_CODE__REFUSE_MISMATCH
+                                          : DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                       rc == DN_ECURRENCY ? why : dn_strerror(rc), 0, body, len);
+        return;
+    }
+    /* Enrollment commits on its own: the group in hand first.  Only a token
+       of the right shape from an address within its limit gets this far,
+       so a stranger cannot make every message a commit.  */
+    dn_session_end_group(self, 1);
+    rc = dn_registry_enroll_from(self->db, m->token, m->site, key, m->sign_key.data, address,
+                                 s_now(self), &site, why, sizeof why);
+    if (rc == 0) {
+        dn_log_info("site %s enrolled (partner %s, key %s)", site.code, site.partner,
+                    user + 1);
+        if (m->partner && strcmp(m->partner, site.partner) != 0)
+            s_note_agent_partner(self, &site, m->partner, now);
+        enrolled.site = site.code;
+        enrolled.partner = site.partner;
+        msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLLED;
+        msg.enrolled = &enrolled;
+        s_pack_sync(&msg, body, len);
+        return;
+    }
+    if (rc != DN_EDB) {
+        peer->failures++;
+        dn_refusal_count(DN_REFUSAL_ENROLL);
+    }
+    Dealernet__RefuseCode code = DEALERNET__REFUSE_CODE__REFUSE_INTERNAL;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (map[i].rc == rc)
+            code = map[i].code;
+    dn_log_warn("enrollment refused for site %s from %s: %s", m->site, address,
+                why[0] ? why : dn_strerror(rc));
+    s_pack_refused(code, why[0] ? why : dn_strerror(rc), 0, body, len);
+}
+
+static void s_on_hello(dn_session_t *self, const dn_registry_site_t *site,
+                       const Dealernet__Hello *hello, dn_session_outcome_t *out,
+                       uint8_t **body, size_t *len)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Welcome welcome = DEALERNET__WELCOME__INIT;
+    dn_ingest_state_t state;
+    int64_t max_sale;
+
+    if (hello->protocol != DN_PROTOCOL_VERSION) {
+        char text[96];
+        snprintf(text, sizeof text, "protocol %u is not supported; this server speaks %d",
+                 hello->protocol, DN_PROTOCOL_VERSION);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_PROTOCOL, text, 0, body, len);
+        return;
+    }
+    if ((out->rc = dn_ingest_group_begin(self->ingest)) != 0 ||
+        (out->rc = dn_ingest_hello(self->ingest, site, hello, s_now(self), &state)) != 0 ||
+        (out->rc = dn_ingest_max_sale(self->ingest, &max_sale)) != 0) {
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                       "the server could not read its database; retry later", 0, body, len);
+        return;
+    }
+    welcome.has_protocol = 1;
+    welcome.protocol = DN_PROTOCOL_VERSION;
+    welcome.has_applied_seq = 1;
+    welcome.applied_seq = out->applied_seq = state.applied_seq;
+    welcome.has_server_clock_ms = 1;
+    welcome.server_clock_ms = s_now(self);
+    welcome.has_window = 1;
+    welcome.window = self->options.window;
+    welcome.has_max_batch_events = 1;
+    welcome.max_batch_events = self->options.max_batch_events;
+    welcome.has_max_sale = 1; /* the agent refuses a larger sale at the till */
+    welcome.max_sale = max_sale;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_WELCOME;
+    msg.welcome = &welcome;
+    s_pack_sync(&msg, body, len);
+}
+
+static void s_on_push(dn_session_t *self, const dn_registry_site_t *site,
+                      const Dealernet__PushBatch *batch, dn_session_outcome_t *out,
+                      uint8_t **body, size_t *len)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__PushAck ack = DEALERNET__PUSH_ACK__INIT;
+    dn_ingest_result_t *result = &out->push;
+    int rc;
+
+    rc = out->rc = dn_ingest_push(self->ingest, site, batch, s_now(self), result);
+    if (rc) {
+        if (rc == DN_EPROTO) {
+            dn_log_warn("site %s: batch from seq %llu refused: %s", site->code,
+                        (unsigned long long)batch->first_seq, result->why);
+            if (result->code == DEALERNET__REFUSE_CODE__REFUSE_GAP)
+                dn_ingest_note_gap(self->ingest, site->id, result->expected_seq);
+            s_pack_refused(result->code, result->why, result->expected_seq, body, len);
+        } else {
+            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                           "the server could not store the batch; retry later", 0, body,
+                           len);
+        }
+        return;
+    }
+    if (result->applied)
+        dn_log_debug("site %s: applied %d events through seq %llu", site->code,
+                     result->applied, (unsigned long long)result->acked_through);
+    ack.has_acked_through = 1;
+    ack.acked_through = result->acked_through;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ACK;
+    msg.ack = &ack;
+    s_pack_sync(&msg, body, len);
+}
+
+/*  The reply to one message from peer: the rules of who may send what,
+    then the handler of its kind.  *wrote: the reply depends on the group.  */
+static void s_decide(dn_session_t *self, const dn_session_peer_t *peer, const uint8_t *data,
+                     size_t len, int extra, dn_session_outcome_t *out, uint8_t **body,
+                     size_t *body_len, int *wrote)
+{
+    Dealernet__SyncMessage *msg = NULL;
+    char why[DN_WHY_SIZE];
+    const char *user = peer->user, *address = peer->address;
+    dn_registry_site_t site;
+    int rc;
+    static dn_log_limit_t malformed = {"malformed sync messages", 0, 0, 0, NULL};
+
+    if (extra) {
+        snprintf(why, sizeof why, "a sync message is exactly one frame");
+        rc = DN_EPROTO;
+    } else {
+        rc = dn_wire_sync_unpack(data, len, &msg, why, sizeof why);
+    }
+    if (msg)
+        out->kind = msg->body_case;
+    if (rc == DN_ENOMEM) {
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                       "the server is short of memory; retry later", 0, body, body_len);
+    } else if (rc) {
+        dn_refusal_count(DN_REFUSAL_MALFORMED);
+        dn_log_warn_limited(&malformed, "malformed sync message from %s%s (%s): %s",
+                            user[0] == '?' ? "unknown key " : "",
+                            user[0] == '?' || user[0] == '!' ? user + 1 : user, address,
+                            why);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, why, 0, body, body_len);
+    } else if (user[0] == '?') {
+        if (msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_ENROLL) {
+            s_on_enroll(self, user, address, msg->enroll, body, body_len);
+        } else {
+            static dn_log_limit_t unknown = {"messages from unknown keys", 0, 0, 0, NULL};
+            dn_refusal_count(DN_REFUSAL_UNKNOWN_KEY);
+            dn_log_warn_limited(&unknown,
+                                "unknown key %s (%s) sent a %s message: refused (it may "
+                                "only enroll)",
+                                user + 1, address,
+                                msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_PUSH
+                                    ? "push"
+                                    : "non-enrollment");
+            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED,
+                           "this key is not enrolled: run 'dealernet-agent enroll' with a "
+                           "token from headquarters",
+                           0, body, body_len);
+        }
+    } else if (user[0] == '!') {
+        static dn_log_limit_t revoked = {"messages from revoked sites", 0, 0, 0, NULL};
+        dn_refusal_count(DN_REFUSAL_REVOKED);
+        dn_log_warn_limited(&revoked, "revoked site %s tried to sync: refused (from %s)",
+                            user + 1, address);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_REVOKED,
+                       "this site was revoked by headquarters", 0, body, body_len);
+    } else if ((rc = dn_registry_site_get(self->db, user, &site)) != 0 &&
+               rc != DN_ENOENT) { /* the server's trouble, not the site's */
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                       "the server could not read its database; retry later", 0, body,
+                       body_len);
+    } else if (rc == DN_ENOENT || !site.enrolled || site.revoked) {
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED,
+                       "this key's site is not enrolled", 0, body, body_len);
+    } else {
+        out->proven = 1; /* an enrolled site's key: no longer a stranger at the door */
+        switch (msg->body_case) {
+        case DEALERNET__SYNC_MESSAGE__BODY_HELLO:
+            s_on_hello(self, &site, msg->hello, out, body, body_len);
+            *wrote = 1;
+            break;
+        case DEALERNET__SYNC_MESSAGE__BODY_PUSH:
+            s_on_push(self, &site, msg->push, out, body, body_len);
+            *wrote = 1;
+            break;
+        case DEALERNET__SYNC_MESSAGE__BODY_ENROLL:
+            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED,
+                           "this key is already enrolled", 0, body, body_len);
+            break;
+        default:
+            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
+                           "agents send hello, push or enroll only", 0, body, body_len);
+        }
+    }
+    dn_wire_sync_free(&msg);
+}
+
+int dn_session_message(dn_session_t *self, const dn_session_peer_t *peer,
+                       const uint8_t *data, size_t len, int extra,
+                       dn_session_outcome_t *out)
+{
+    dn_session_outcome_t scratch;
+    uint8_t *body = NULL;
+    size_t body_len = 0;
+    int wrote = 0;
+
+    if (!out)
+        out = &scratch;
+    memset(out, 0, sizeof *out);
+    if (peer->route_len > DN_SESSION_ROUTE_MAX)
+        return DN_EINVAL;
+    s_compact(self);
+    if (self->n_replies >= DN_GROUP_MAX)
+        return DN_EAGAIN;
+    s_decide(self, peer, data, len, extra, out, &body, &body_len, &wrote);
+    s_queue(self, peer, body, body_len, wrote);
+    return 0;
+}

@@ -1,0 +1,139 @@
+/*  dn_session -- the server's side of a sync session, with no socket and
+    no clock: the twin of the agent's dn_syncsm.
+
+    The rules for every message an agent sends live here: who may send
+    what (an unknown key may only enroll, a revoked site is refused, an
+    enrolled site sends Hello or Push), Hello -> Welcome, Push -> PushAck
+    or Refused, enrollment with its per-address limit on failures, and
+    durability: a reply that depends on the group transaction (a Welcome,
+    an ack, a refusal after a write) is held until the group has
+    committed, and if the commit fails every such reply becomes
+    REFUSE_INTERNAL, so no agent is told "stored" of what was rolled back.
+
+    The driver owns the I/O.  It hands each message over with the identity
+    its connection proved (the ZAP User-Id, dn_zap.h) and an opaque route
+    for the reply, ends the group when it chooses, and sends the replies
+    the session releases, in the order it releases them.  The real driver
+    is dn_server.c (a CurveZMQ ROUTER socket, the poll, the door, the group
+    commit's timing); the deterministic simulator (tests/sim/dn_sim.c)
+    drives the same code over an in-memory bus with a fake clock and
+    injected crashes, so what it shows about replies and commits holds for
+    the server that ships.
+
+    A session holds no per-connection state: one session serves every
+    connection of the server's sync socket (replies are routed by their
+    route), on the server's one database connection.
+*/
+#ifndef DN_SESSION_H
+#define DN_SESSION_H
+
+#include "dealernet.pb-c.h"
+#include "dn_ingest.h"
+#include "dn_protocol.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DN_SYNC_WINDOW 4   /* batches an agent may have in flight: the Welcome's window */
+#define DN_GROUP_MAX   64  /* sync messages applied in one commit: replies a session holds */
+#define DN_ENROLL_WINDOW_MS      60000 /* failed enrollments are counted per minute */
+#define DN_ENROLL_LIMIT_PER_PEER 10  /* ... per peer address (none overall: dn_session.c) */
+#define DN_ENROLL_LIMIT_PEERS    256 /* addresses remembered */
+#define DN_SESSION_ROUTE_MAX     256 /* bytes of a reply's route (a ZeroMQ routing id: 1-255) */
+
+#if DN_SYNC_WINDOW > DN_PROTOCOL_MAX_WINDOW
+#error "DN_SYNC_WINDOW: agents refuse a Welcome with a window over DN_PROTOCOL_MAX_WINDOW"
+#endif
+
+/*  How a session answers; zeroed fields take the defaults.  */
+typedef struct {
+    uint32_t window;           /* the Welcome's window; 0: DN_SYNC_WINDOW */
+    uint32_t max_batch_events; /* the Welcome's batch size; 0: DN_MAX_BATCH_EVENTS */
+    /*  The clock (Unix ms) for ingest, the Welcome and the enrollment
+        limit; NULL: dn_time_now_ms.  */
+    int64_t (*clock)(void *arg);
+    void *clock_arg;
+    /*  Called after each group commit that succeeded, before any of its
+        replies is released (the server's crash-after-commit test hook
+        lives behind it, in dn_server.c); NULL: none.  */
+    void (*committed)(void *arg);
+    void *committed_arg;
+    /*  TEST ONLY -- the simulator's --bug-check sets it; the server never
+        does.  Releases each reply as soon as it is decided, before the
+        group commit: the bug the durability rule above forbids (a crash
+        before the commit then loses events the agents were told are
+        stored).  The simulator proves its checks catch it.  */
+    int test_reply_before_commit;
+} dn_session_options_t;
+
+/*  Who sent a message, as the driver's connection proved it.  */
+typedef struct {
+    /*  The connection's ZAP User-Id: the site code of an enrolled key,
+        "?" + the Z85 public key of an unknown key, "!" + the code of a
+        revoked site's key.  */
+    const char *user;
+    const char *address;  /* the peer's address, for logs and the enrollment limit */
+    const uint8_t *route; /* where its reply goes, opaque to the session (copied) */
+    size_t route_len;     /* 0..DN_SESSION_ROUTE_MAX */
+} dn_session_peer_t;
+
+/*  What came of one message, for the driver (the door, the simulator's
+    checks and traces).  */
+typedef struct {
+    int proven; /* 1: an enrolled site's key sent it (no longer a stranger) */
+    Dealernet__SyncMessage__BodyCase kind; /* what it was; NOT_SET: it did not decode */
+    /*  A Hello or a Push of an enrolled site: what ingest returned (0;
+        DN_EPROTO: the batch was refused; else the server's own trouble).
+        0 for anything else.  */
+    int rc;
+    uint64_t applied_seq;          /* a Hello answered by a Welcome: its applied seq */
+    dn_ingest_result_t push;       /* a Push: ingest's result */
+} dn_session_outcome_t;
+
+typedef struct _dn_session_t dn_session_t;
+
+/*  Returns a new session on db and ingest (borrowed; they must outlive it)
+    answering as options say (NULL: all defaults; copied), or NULL if out
+    of memory.  Caller destroys.  */
+dn_session_t *dn_session_new(sqlite3 *db, dn_ingest_t *ingest,
+                             const dn_session_options_t *options);
+
+/*  Destroys, dropping every reply not taken (a crash loses them too);
+    does not end the group.  Accepts NULL and sets *self_p to NULL.  */
+void dn_session_destroy(dn_session_t **self_p);
+
+/*  Handles one message of len bytes from peer, exactly as received
+    (extra: it came with more than one frame, which is malformed), and
+    queues its reply, held until the group ends (dn_session_end_group)
+    whether it depends on the group or not: replies leave in the order the
+    messages came.  An enrollment ends the group in hand first (it commits
+    on its own), releasing what that group held.  Logs and counts refusals (dn_refusal) as the server reports
+    them.  Fills *out when not NULL.  Returns 0, or DN_EAGAIN when
+    DN_GROUP_MAX replies are already waiting (nothing was read: the driver
+    must end the group and take the replies first), or DN_EINVAL when the
+    route is too long.  */
+int dn_session_message(dn_session_t *self, const dn_session_peer_t *peer,
+                       const uint8_t *data, size_t len, int extra,
+                       dn_session_outcome_t *out);
+
+/*  Replies queued and not yet taken (held or released).  */
+size_t dn_session_pending(const dn_session_t *self);
+
+/*  Ends the group: commits it (commit != 0) or rolls it back (a driver
+    that cannot commit, e.g. the simulator's failed commit), if one is
+    open; then releases every held reply.  If the group did not commit,
+    each reply that depended on it becomes REFUSE_INTERNAL ("the server
+    could not commit; retry later") and the failure is logged.  Returns 0
+    if the group committed or none was open, DN_EDB if it was rolled
+    back.  */
+int dn_session_end_group(dn_session_t *self, int commit);
+
+/*  Takes the next released reply, in the order the messages came: copies
+    its route into route (DN_SESSION_ROUTE_MAX bytes) and *route_len, and
+    hands over *body of *len bytes (caller frees).  Returns 1, or 0 when no
+    reply is released.  */
+int dn_session_reply(dn_session_t *self, uint8_t *route, size_t *route_len, uint8_t **body,
+                     size_t *len);
+
+#endif

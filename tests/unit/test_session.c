@@ -1,0 +1,454 @@
+/*  test_session -- unit tests for the server's side of a sync session
+    (dn_session), driven by hand the way dn_server.c and the simulator
+    drive it: a message in, with the identity ZAP proved and a route; the
+    group ended; the replies taken and decoded, every field asserted.
+
+    Every test starts from a fresh central.db: partners HQ (hq) > DLR
+    (dealer), site SHOP-1 of DLR enrolled at 2026-01-01 00:00 (+1 s), no
+    plan (a plan only matters to what the ledger posts, not to the
+    replies).  The session's clock is pinned at 2026-02-11 09:00 UTC =
+    1,770,800,400,000 ms (2026-01-01 is 1,767,225,600,000; + 41 days x
+    86,400,000 = 3,542,400,000; + 9 h x 3,600,000 = 32,400,000).
+
+    Checked: a Hello gets a Welcome with the session's window, batch size,
+    clock and the network's bound on one sale, and only after the group
+    ended; a Push gets its PushAck only after the commit, which stored
+    the events; a failed commit turns every reply that depended on it into
+    REFUSE_INTERNAL (and stores nothing) while a refusal that did not
+    depend on it stays as it was; an unknown key, a revoked site's key and
+    a site revoked since its handshake are refused with their codes and
+    texts, and counted; the test-only early release (the simulator's
+    injected bug) releases before the commit.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dn_central.h"
+#include "dn_db.h"
+#include "dn_error.h"
+#include "dn_ingest.h"
+#include "dn_log.h"
+#include "dn_money.h"
+#include "dn_protocol.h"
+#include "dn_refusal.h"
+#include "dn_registry.h"
+#include "dn_session.h"
+#include "dn_test_central.h"
+#include "dn_test_site.h"
+#include "dn_time.h"
+#include "dn_wire.h"
+
+#define S_NOW 1770800400000LL /* 2026-02-11 09:00 UTC, see above */
+
+typedef struct {
+    dn_test_central_t *central;
+    sqlite3 *db;
+    dn_ingest_t *ingest;
+    dn_session_t *session;
+    dn_tk_site_t *site;
+    int commits; /* the committed callback's calls */
+} fixture_t;
+
+static int64_t s_clock(void *arg)
+{
+    (void)arg;
+    return S_NOW;
+}
+
+static void s_committed(void *arg)
+{
+    ((fixture_t *)arg)->commits++;
+}
+
+static int64_t s_at(const char *date)
+{
+    int64_t ms = 0;
+    assert_int_equal(dn_time_parse_date(date, &ms), 0);
+    return ms;
+}
+
+/*  A session on the fixture's database; early: the test-only release.  */
+static void s_session(fixture_t *fx, uint32_t window, uint32_t batch, int early)
+{
+    dn_session_options_t o = {0};
+    o.window = window;
+    o.max_batch_events = batch;
+    o.clock = s_clock;
+    o.committed = s_committed;
+    o.committed_arg = fx;
+    o.test_reply_before_commit = early;
+    dn_session_destroy(&fx->session);
+    fx->session = dn_session_new(fx->db, fx->ingest, &o);
+    assert_non_null(fx->session);
+}
+
+static int s_setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    char why[256] = "";
+    void *central = NULL;
+    if (!fx || dn_test_central_setup(&central) != 0)
+        return -1;
+    fx->central = central;
+    fx->db = fx->central->db;
+    int64_t now = s_at("2026-01-01");
+    if (dn_registry_partner_add(fx->db, "HQ", "HQ", "hq", NULL, now, why, sizeof why) ||
+        dn_registry_partner_add(fx->db, "DLR", "DLR", "dealer", "HQ", now, why,
+                                sizeof why)) {
+        print_error("setup: %s\n", why);
+        return -1;
+    }
+    fx->site = dn_test_site_enroll(fx->db, "SHOP-1", "DLR", 1, now);
+    fx->ingest = dn_ingest_new(fx->db);
+    if (!fx->ingest)
+        return -1;
+    s_session(fx, 0, 0, 0);
+    *state = fx;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    void *central = fx->central;
+    dn_session_destroy(&fx->session);
+    dn_ingest_destroy(&fx->ingest);
+    dn_tk_site_destroy(&fx->site);
+    free(fx);
+    return dn_test_central_teardown(&central);
+}
+
+/*  A packed Hello as the agent sends it: protocol, version, head 0.  */
+static void s_hello(uint32_t protocol, uint8_t **buf, size_t *len)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Hello hello = DEALERNET__HELLO__INIT;
+    char why[DN_WHY_SIZE] = "";
+    hello.has_protocol = 1;
+    hello.protocol = protocol;
+    hello.agent_version = "0.1.0";
+    hello.has_pending = 1;
+    hello.pending = 0;
+    hello.has_clock_ms = 1;
+    hello.clock_ms = S_NOW;
+    hello.has_head_seq = 1;
+    hello.head_seq = 0;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_HELLO;
+    msg.hello = &hello;
+    int rc = dn_wire_sync_pack(&msg, buf, len, why, sizeof why);
+    if (rc)
+        print_error("hello: %s\n", why);
+    assert_int_equal(rc, 0);
+}
+
+/*  Three sales of 1 x 10.00 recorded by SHOP-1 on 2026-02-10, packed as
+    one signed Push of seqs 1..3.  */
+static void s_push(fixture_t *fx, uint8_t **buf, size_t *len)
+{
+    dn_tk_line_t line = {"TEA", 1, 1000, NULL};
+    dn_tk_batch_t batch;
+    char why[DN_WHY_SIZE] = "";
+    for (int i = 0; i < 3; i++) {
+        dn_tk_event_t e;
+        assert_int_equal(
+            dn_tk_sale(&e, "DLR", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, &line, 1), 0);
+        dn_test_site_record(fx->site, &e.ev, s_at("2026-02-10") + i * 60000, NULL);
+    }
+    assert_int_equal(dn_tk_batch(fx->site, &batch), 0);
+    assert_int_equal(dn_tk_batch_pack(&batch, buf, len, why, sizeof why), 0);
+    dn_tk_batch_free(&batch);
+}
+
+/*  Hands a message to the session as user, routed to route; it must be
+    taken.  */
+static void s_send(fixture_t *fx, const char *user, const char *route, const uint8_t *data,
+                   size_t len, int extra, dn_session_outcome_t *out)
+{
+    dn_session_peer_t peer = {user, "192.0.2.7", (const uint8_t *)route, strlen(route)};
+    assert_int_equal(dn_session_message(fx->session, &peer, data, len, extra, out), 0);
+}
+
+/*  Takes the next released reply: it must go to route; returns it decoded
+    (caller frees with dn_wire_sync_free).  */
+static Dealernet__SyncMessage *s_reply(fixture_t *fx, const char *route)
+{
+    uint8_t to[DN_SESSION_ROUTE_MAX], *body = NULL;
+    size_t to_len = 0, len = 0;
+    Dealernet__SyncMessage *msg = NULL;
+    char why[DN_WHY_SIZE] = "";
+    assert_int_equal(dn_session_reply(fx->session, to, &to_len, &body, &len), 1);
+    assert_int_equal(to_len, strlen(route));
+    assert_memory_equal(to, route, to_len);
+    assert_int_equal(dn_wire_sync_unpack(body, len, &msg, why, sizeof why), 0);
+    free(body);
+    return msg;
+}
+
+/*  No reply is released.  */
+static void s_no_reply(fixture_t *fx)
+{
+    uint8_t to[DN_SESSION_ROUTE_MAX], *body = NULL;
+    size_t to_len = 0, len = 0;
+    assert_int_equal(dn_session_reply(fx->session, to, &to_len, &body, &len), 0);
+}
+
+/*  The next reply is a Refused with code and text, without expected_seq.  */
+static void s_refused(fixture_t *fx, const char *route, Dealernet__RefuseCode code,
+                      const char *text)
+{
+    Dealernet__SyncMessage *msg = s_reply(fx, route);
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_REFUSED);
+    assert_int_equal(msg->refused->code, code);
+    assert_string_equal(msg->refused->text, text);
+    assert_false(msg->refused->has_expected_seq);
+    dn_wire_sync_free(&msg);
+}
+
+static int64_t s_events(fixture_t *fx)
+{
+    sqlite3_stmt *stmt;
+    int64_t n = -1;
+    assert_int_equal(dn_db_prepare(fx->db, "SELECT count(*) FROM events", &stmt), 0);
+    assert_int_equal(dn_db_row(stmt, "events"), 1);
+    n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+/*  Hello -> Welcome: held until the group ends, then every field as the
+    session's options say (defaults: window DN_SYNC_WINDOW = 4, batch
+    DN_MAX_BATCH_EVENTS = 500; the bound on one sale is the network's
+    default, 1,000,000.0000 = 10,000,000,000 in 10^-4 units).  With a
+    window of 7 and batches of 50, the Welcome says so.  */
+static void test_hello_welcome(void **state)
+{
+    fixture_t *fx = *state;
+    dn_session_outcome_t out;
+    uint8_t *hello;
+    size_t len;
+
+    s_hello(DN_PROTOCOL_VERSION, &hello, &len);
+    s_send(fx, "SHOP-1", "r1", hello, len, 0, &out);
+    assert_int_equal(out.proven, 1);
+    assert_int_equal(out.kind, DEALERNET__SYNC_MESSAGE__BODY_HELLO);
+    assert_int_equal(out.rc, 0);
+    assert_int_equal(out.applied_seq, 0);
+    assert_int_equal(dn_session_pending(fx->session), 1);
+    s_no_reply(fx); /* held until the group ends */
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    assert_int_equal(fx->commits, 1); /* the Hello's group: last seen, skew */
+
+    Dealernet__SyncMessage *msg = s_reply(fx, "r1");
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_WELCOME);
+    assert_true(msg->welcome->has_protocol);
+    assert_int_equal(msg->welcome->protocol, DN_PROTOCOL_VERSION);
+    assert_true(msg->welcome->has_applied_seq);
+    assert_int_equal(msg->welcome->applied_seq, 0);
+    assert_true(msg->welcome->has_server_clock_ms);
+    assert_int_equal(msg->welcome->server_clock_ms, S_NOW);
+    assert_true(msg->welcome->has_window);
+    assert_int_equal(msg->welcome->window, 4);
+    assert_int_equal(DN_SYNC_WINDOW, 4);
+    assert_true(msg->welcome->has_max_batch_events);
+    assert_int_equal(msg->welcome->max_batch_events, 500);
+    assert_true(msg->welcome->has_max_sale);
+    assert_int_equal(msg->welcome->max_sale, 10000000000LL);
+    dn_wire_sync_free(&msg);
+    s_no_reply(fx);
+    assert_int_equal(dn_session_pending(fx->session), 0);
+
+    s_session(fx, 7, 50, 0);
+    s_send(fx, "SHOP-1", "r2", hello, len, 0, &out);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    msg = s_reply(fx, "r2");
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_WELCOME);
+    assert_int_equal(msg->welcome->window, 7);
+    assert_int_equal(msg->welcome->max_batch_events, 50);
+    dn_wire_sync_free(&msg);
+    free(hello);
+
+    /* another protocol: refused, nothing written */
+    s_hello(DN_PROTOCOL_VERSION + 1, &hello, &len);
+    s_send(fx, "SHOP-1", "r3", hello, len, 0, &out);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    s_refused(fx, "r3", DEALERNET__REFUSE_CODE__REFUSE_PROTOCOL,
+              "protocol 2 is not supported; this server speaks 1");
+    free(hello);
+}
+
+/*  Push -> PushAck only after the commit: three events (seqs 1..3) are
+    applied in the group, the ack (acked_through 3) is held until the group
+    commits, and the commit is reported (the committed callback) before it
+    is released.  */
+static void test_push_ack_after_commit(void **state)
+{
+    fixture_t *fx = *state;
+    dn_session_outcome_t out;
+    uint8_t *push;
+    size_t len;
+
+    s_push(fx, &push, &len);
+    s_send(fx, "SHOP-1", "route-A", push, len, 0, &out);
+    free(push);
+    assert_int_equal(out.proven, 1);
+    assert_int_equal(out.kind, DEALERNET__SYNC_MESSAGE__BODY_PUSH);
+    assert_int_equal(out.rc, 0);
+    assert_int_equal(out.push.applied, 3);
+    assert_int_equal(out.push.skipped, 0);
+    assert_int_equal(out.push.acked_through, 3);
+    s_no_reply(fx); /* applied, not committed: no ack yet */
+    assert_int_equal(fx->commits, 0);
+
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    assert_int_equal(fx->commits, 1);
+    assert_int_equal(s_events(fx), 3);
+    Dealernet__SyncMessage *msg = s_reply(fx, "route-A");
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_ACK);
+    assert_true(msg->ack->has_acked_through);
+    assert_int_equal(msg->ack->acked_through, 3);
+    dn_wire_sync_free(&msg);
+    s_no_reply(fx);
+}
+
+/*  A failed commit: the Hello's Welcome and the Push's ack both depended
+    on the group and become REFUSE_INTERNAL; the refusal of a malformed
+    message (sent between them) did not and stays as it was.  Nothing was
+    stored, the commit is not reported, and the replies keep their order.  */
+static void test_failed_commit(void **state)
+{
+    fixture_t *fx = *state;
+    dn_session_outcome_t out;
+    uint8_t *hello, *push, junk[3] = {0xff, 0xff, 0xff};
+    size_t hello_len, push_len;
+
+    s_hello(DN_PROTOCOL_VERSION, &hello, &hello_len);
+    s_push(fx, &push, &push_len);
+    s_send(fx, "SHOP-1", "h", hello, hello_len, 0, &out);
+    s_send(fx, "SHOP-1", "m", hello, hello_len, 1, &out); /* two frames */
+    assert_int_equal(out.kind, DEALERNET__SYNC_MESSAGE__BODY__NOT_SET);
+    assert_int_equal(out.proven, 0);
+    s_send(fx, "SHOP-1", "p", push, push_len, 0, &out);
+    assert_int_equal(out.push.acked_through, 3);
+    s_send(fx, "SHOP-1", "j", junk, sizeof junk, 0, &out);
+    free(hello);
+    free(push);
+    assert_int_equal(dn_session_pending(fx->session), 4);
+    s_no_reply(fx);
+
+    assert_int_equal(dn_session_end_group(fx->session, 0), DN_EDB);
+    assert_int_equal(fx->commits, 0);
+    assert_int_equal(s_events(fx), 0);
+    s_refused(fx, "h", DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+              "the server could not commit; retry later");
+    s_refused(fx, "m", DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
+              "a sync message is exactly one frame");
+    s_refused(fx, "p", DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+              "the server could not commit; retry later");
+    Dealernet__SyncMessage *msg = s_reply(fx, "j");
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_REFUSED);
+    assert_int_equal(msg->refused->code, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED);
+    dn_wire_sync_free(&msg);
+    s_no_reply(fx);
+    assert_int_equal(dn_session_pending(fx->session), 0);
+}
+
+/*  Keys the site may not sync with: an unknown key may only enroll, a
+    revoked site's key is refused, and a site revoked after its handshake
+    (ZAP still named its code) is not enrolled.  Each refusal counts as
+    dn_server counts it; the last one is the server's own check and counts
+    nothing.  None is proven, none depends on the group.  */
+static void test_unknown_and_revoked(void **state)
+{
+    fixture_t *fx = *state;
+    dn_session_outcome_t out;
+    uint8_t *hello;
+    size_t len;
+    char why[256] = "";
+    int64_t unknown = dn_refusal_total(DN_REFUSAL_UNKNOWN_KEY);
+    int64_t revoked = dn_refusal_total(DN_REFUSAL_REVOKED);
+
+    s_hello(DN_PROTOCOL_VERSION, &hello, &len);
+    s_send(fx, "?rq:QsHwbl&bP9eGEs.g9<6}a(UNhG6Ka@=i[4Y}Y", "u", hello, len, 0, &out);
+    assert_int_equal(out.proven, 0);
+    assert_int_equal(out.kind, DEALERNET__SYNC_MESSAGE__BODY_HELLO);
+    s_send(fx, "!SHOP-1", "v", hello, len, 0, &out);
+    assert_int_equal(out.proven, 0);
+    assert_int_equal(dn_registry_site_revoke(fx->db, "SHOP-1", S_NOW, why, sizeof why), 0);
+    s_send(fx, "SHOP-1", "w", hello, len, 0, &out);
+    assert_int_equal(out.proven, 0);
+    free(hello);
+
+    assert_int_equal(dn_refusal_total(DN_REFUSAL_UNKNOWN_KEY), unknown + 1);
+    assert_int_equal(dn_refusal_total(DN_REFUSAL_REVOKED), revoked + 1);
+    assert_int_equal(dn_session_end_group(fx->session, 0), 0); /* no group was open */
+    s_refused(fx, "u", DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED,
+              "this key is not enrolled: run 'dealernet-agent enroll' with a token from "
+              "headquarters");
+    s_refused(fx, "v", DEALERNET__REFUSE_CODE__REFUSE_REVOKED,
+              "this site was revoked by headquarters");
+    s_refused(fx, "w", DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED,
+              "this key's site is not enrolled");
+    s_no_reply(fx);
+}
+
+/*  The simulator's injected bug, test only: the ack is released before
+    the commit -- and stays an ack though the group then fails.  */
+static void test_reply_before_commit_flag(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t *push;
+    size_t len;
+
+    s_session(fx, 0, 0, 1);
+    s_push(fx, &push, &len);
+    s_send(fx, "SHOP-1", "x", push, len, 0, NULL);
+    free(push);
+    Dealernet__SyncMessage *msg = s_reply(fx, "x");
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_ACK);
+    assert_int_equal(msg->ack->acked_through, 3);
+    dn_wire_sync_free(&msg);
+    assert_int_equal(dn_session_end_group(fx->session, 0), DN_EDB);
+    assert_int_equal(s_events(fx), 0); /* acked, and lost: the bug */
+    s_no_reply(fx);
+}
+
+/*  A full queue takes nothing more until the group ends: DN_GROUP_MAX
+    replies waiting, the next message is refused with DN_EAGAIN.  */
+static void test_queue_bound(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t junk[1] = {0xff};
+    dn_session_peer_t peer = {"SHOP-1", "192.0.2.7", (const uint8_t *)"q", 1};
+    for (int i = 0; i < DN_GROUP_MAX; i++)
+        assert_int_equal(dn_session_message(fx->session, &peer, junk, 1, 0, NULL), 0);
+    assert_int_equal(dn_session_message(fx->session, &peer, junk, 1, 0, NULL), DN_EAGAIN);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    for (int i = 0; i < DN_GROUP_MAX; i++) {
+        Dealernet__SyncMessage *msg = s_reply(fx, "q");
+        assert_int_equal(msg->refused->code, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED);
+        dn_wire_sync_free(&msg);
+    }
+    s_no_reply(fx);
+    assert_int_equal(dn_session_message(fx->session, &peer, junk, 1, 0, NULL), 0);
+}
+
+int main(void)
+{
+    dn_log_init("test_session", DN_LOG_QUIET, 0);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_hello_welcome, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_push_ack_after_commit, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_commit, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_and_revoked, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_reply_before_commit_flag, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_bound, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
