@@ -574,6 +574,11 @@ int dn_facts_note_site(sqlite3 *db, int64_t site_id, dn_facts_kind_t kind,
     return rc;
 }
 
+int dn_facts_note_raced(sqlite3 *db, int64_t site_id, const char *detail, int64_t now_ms)
+{
+    return dn_facts_note_site(db, site_id, DN_FACTS_TOKEN_RACED, detail, now_ms);
+}
+
 #define S_HELD_SQL                                                                \
     "SELECT 1 FROM exceptions WHERE eid = ? AND held = 1 "                        \
     "AND (resolved_ms IS NULL OR resolution = 'dismissed') LIMIT 1"

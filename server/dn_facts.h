@@ -179,6 +179,10 @@ int dn_facts_record(dn_facts_t *self, int64_t site_id, int64_t eid,
 int dn_facts_note_site(sqlite3 *db, int64_t site_id, dn_facts_kind_t kind,
                        const char *detail, int64_t now_ms);
 
+/*  dn_facts_note_site for a raced enrollment token (token_raced): the
+    dn_registry_raced_fn the server gives enrollment.  */
+int dn_facts_note_raced(sqlite3 *db, int64_t site_id, const char *detail, int64_t now_ms);
+
 /*  Reads event eid as the server believes it (cache: a statement cache on
     the connection, borrowed; verify and the rebuild load every event):
     unpacks the stored body,

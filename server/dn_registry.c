@@ -11,7 +11,6 @@
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
-#include "dn_facts.h"
 #include "dn_id.h"
 #include "dn_log.h"
 #include "dn_time.h"
@@ -226,12 +225,13 @@ static int s_refuse_held(sqlite3 *db, int rc, char *why, size_t why_size)
     exception per token.  Returns rc, or DN_EDB.  */
 static int s_raced(sqlite3 *db, const uint8_t hash[DN_HASH_BYTES], const s_token_t *tok,
                    const uint8_t key[DN_CURVE_KEY_BYTES], const char *address,
-                   int64_t now_ms, int rc, char *why, size_t why_size)
+                   dn_registry_raced_fn raced, int64_t now_ms, int rc, char *why,
+                   size_t why_size)
 {
     static dn_log_limit_t limit = {"possible stolen tokens", 0, 0, 0, NULL};
     char holder[9], presenter[9], at[DN_TIME_TEXT_SIZE], now[DN_TIME_TEXT_SIZE];
     char until[DN_TIME_TEXT_SIZE], from[80] = "", from_now[80] = "";
-    char detail[DN_FACTS_DETAIL_SIZE];
+    char detail[DN_REGISTRY_RACED_DETAIL_SIZE];
     const char *what = rc == DN_EEXIST ? "used" : "held";
     sqlite3_stmt *stmt;
 
@@ -258,7 +258,7 @@ static int s_raced(sqlite3 *db, const uint8_t hash[DN_HASH_BYTES], const s_token
         sqlite3_bind_int64(stmt, 1, now_ms);
         sqlite3_bind_blob(stmt, 2, hash, DN_HASH_BYTES, SQLITE_STATIC);
         if (dn_db_run(db, stmt) ||
-            dn_facts_note_site(db, tok->site_id, DN_FACTS_TOKEN_RACED, detail, now_ms))
+            (raced && raced(db, tok->site_id, detail, now_ms)))
             return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     }
     if (rc == DN_EEXIST)
@@ -278,8 +278,8 @@ static int s_raced(sqlite3 *db, const uint8_t hash[DN_HASH_BYTES], const s_token
 int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_code,
                             const uint8_t curve_key[DN_CURVE_KEY_BYTES],
                             const uint8_t sign_key[32], const char *address,
-                            int64_t now_ms, dn_registry_site_t *site, char *why,
-                            size_t why_size)
+                            dn_registry_raced_fn raced, int64_t now_ms,
+                            dn_registry_site_t *site, char *why, size_t why_size)
 {
     uint8_t hash[DN_HASH_BYTES];
     sqlite3_stmt *stmt = NULL;
@@ -304,7 +304,7 @@ int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_cod
     /* Used: by this very key (its answer was lost) it is no news; by
        another, someone else had the token.  */
     if (tok.used_ms && tok.held && !mine)
-        return s_raced(db, hash, &tok, curve_key, address, now_ms, DN_EEXIST, why,
+        return s_raced(db, hash, &tok, curve_key, address, raced, now_ms, DN_EEXIST, why,
                        why_size);
     if (tok.used_ms)
         return dn_db_abort(db, NULL,
@@ -317,7 +317,7 @@ int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_cod
             dn_why(why, why_size, DN_ETIMEDOUT,
                    "enrollment token expired: ask headquarters for a new one"));
     if (tok.held && !mine && now_ms < tok.held_ms + DN_TOKEN_HOLD_MS)
-        return s_raced(db, hash, &tok, curve_key, address, now_ms, DN_EAGAIN, why,
+        return s_raced(db, hash, &tok, curve_key, address, raced, now_ms, DN_EAGAIN, why,
                        why_size);
     /* A key that is someone else's takes no hold.  */
     if (s_key_in_use(db, curve_key, 0, &in_use))
@@ -386,8 +386,8 @@ int dn_registry_enroll(sqlite3 *db, const char *token, const char *site_code,
                        const uint8_t sign_key[32], int64_t now_ms,
                        dn_registry_site_t *site, char *why, size_t why_size)
 {
-    return dn_registry_enroll_from(db, token, site_code, curve_key, sign_key, NULL, now_ms,
-                                   site, why, why_size);
+    return dn_registry_enroll_from(db, token, site_code, curve_key, sign_key, NULL, NULL,
+                                   now_ms, site, why, why_size);
 }
 
 int dn_registry_admin_add(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES],

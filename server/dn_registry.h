@@ -61,6 +61,16 @@ typedef struct {
 /*  0 and *site for a site code, or DN_ENOENT, DN_EDB.  */
 int dn_registry_site_get(sqlite3 *db, const char *code, dn_registry_site_t *site);
 
+/*  Notes, inside enrollment's transaction, that a token was raced: the
+    site's id and one line saying by whom and when (at most
+    DN_REGISTRY_RACED_DETAIL_SIZE bytes with its NUL).  Returns 0 or DN_EDB
+    (then the enrollment's refusal writes nothing).  The registry sits
+    below the module that keeps HQ's exceptions (dn_facts), so it is told
+    how to note rather than calling up.  */
+typedef int (*dn_registry_raced_fn)(sqlite3 *db, int64_t site_id, const char *detail,
+                                    int64_t now_ms);
+#define DN_REGISTRY_RACED_DETAIL_SIZE 200
+
 /*  Enrolls a site, in its own transaction, for the key curve_key that
     presents token (as typed) from address (the peer's, NULL if not known):
     the token must hash to a stored, unused, unexpired token of that very
@@ -78,8 +88,9 @@ int dn_registry_site_get(sqlite3 *db, const char *code, dn_registry_site_t *site
     token held or used by another is refused with when, by which key (its
     first 8 Z85 characters) and from where, told to alert headquarters;
     the server logs a warning naming the site ("possible stolen token"),
-    and the first such attempt per token is noted for HQ as a token_raced
-    exception of the site (dn_facts).
+    and the first such attempt per token is noted for HQ through raced
+    (when not NULL): the server passes dn_facts_note_raced, which records
+    a token_raced exception of the site.
 
     Returns 0; DN_ENOENT (no such token), DN_EEXIST (token already used,
     or the site already enrolled), DN_EAGAIN (token held by another key),
@@ -90,10 +101,11 @@ int dn_registry_site_get(sqlite3 *db, const char *code, dn_registry_site_t *site
 int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_code,
                             const uint8_t curve_key[DN_CURVE_KEY_BYTES],
                             const uint8_t sign_key[32], const char *address,
-                            int64_t now_ms, dn_registry_site_t *site, char *why,
-                            size_t why_size);
+                            dn_registry_raced_fn raced, int64_t now_ms,
+                            dn_registry_site_t *site, char *why, size_t why_size);
 
-/*  dn_registry_enroll_from with no address known (tests and tools).  */
+/*  dn_registry_enroll_from with no address known and no note of a raced
+    token (tests and tools).  */
 int dn_registry_enroll(sqlite3 *db, const char *token, const char *site_code,
                        const uint8_t curve_key[DN_CURVE_KEY_BYTES],
                        const uint8_t sign_key[32], int64_t now_ms,

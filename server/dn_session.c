@@ -353,7 +353,7 @@ static void s_on_enroll(dn_session_t *self, const char *user, const char *addres
        so a stranger cannot make every message a commit.  */
     dn_session_end_group(self, 1);
     rc = dn_registry_enroll_from(self->db, m->token, m->site, key, m->sign_key.data, address,
-                                 s_now(self), &site, why, sizeof why);
+                                 dn_facts_note_raced, s_now(self), &site, why, sizeof why);
     if (rc == 0) {
         dn_log_info("site %s enrolled (partner %s, key %s)", site.code, site.partner,
                     user + 1);

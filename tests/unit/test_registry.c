@@ -31,6 +31,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_facts.h"
 #include "dn_registry.h"
 #include "dn_tree.h"
 
@@ -500,9 +501,9 @@ static const char *s_text(sqlite3 *db, const char *sql, char *buf, size_t size)
 
 /*  Key fills 0xC1, 0xC2, 0xC3 print as .ni$7.ni, .OTgb.OT, .]6yf.]6 (the
     first 8 characters of their Z85).  */
-#define USED_BY_THIEF                                                               \
-    "enrollment token already used at 2026-01-01T00:00:00.001Z by key .OTgb.OT "    \
-    "from 203.0.113.9, not by this PC: tell headquarters (the token may have been " \
+#define USED_BY_THIEF                                                                    \
+    "enrollment token already used at 2026-01-01T00:00:00.001Z by key .OTgb.OT "         \
+    "from 203.0.113.9, not by this PC: tell headquarters (the token may have been "      \
     "stolen) and ask for a new one"
 
 static void test_enroll_raced_after_use(void **state)
@@ -520,12 +521,13 @@ static void test_enroll_raced_after_use(void **state)
     s_site(fx->db, "SHOP-1", token);
     /* the thief enrols first, from its address, 1 ms after T0 */
     assert_int_equal(dn_registry_enroll_from(fx->db, token, "SHOP-1", thief, sign,
-                                             "203.0.113.9", T0 + 1, &s, why, sizeof why),
+                                             "203.0.113.9", dn_facts_note_raced, T0 + 1,
+                                             &s, why, sizeof why),
                      0);
     /* the shop, a minute later: told when, by which key, from where */
     assert_int_equal(dn_registry_enroll_from(fx->db, token, "SHOP-1", shop, sign,
-                                             "198.51.100.7", T0 + 60000, &s, why,
-                                             sizeof why),
+                                             "198.51.100.7", dn_facts_note_raced,
+                                             T0 + 60000, &s, why, sizeof why),
                      DN_EEXIST);
     assert_string_equal(why, USED_BY_THIEF);
     /* HQ is told once, about the site itself */
@@ -535,10 +537,11 @@ static void test_enroll_raced_after_use(void **state)
            "'|' || created_ms || '|' || ifnull(resolved_ms, 'open') FROM exceptions "
            "WHERE site_id = 1",
            buf, sizeof buf);
-    assert_string_equal(buf, "token_raced|0|none|possible stolen token: used at "
-                             "2026-01-01T00:00:00.001Z by key .OTgb.OT from 203.0.113.9; "
-                             "presented again at 2026-01-01T00:01:00.000Z by key .ni$7.ni "
-                             "from 198.51.100.7|1767225660000|open");
+    assert_string_equal(buf,
+                        "token_raced|0|none|possible stolen token: used at "
+                        "2026-01-01T00:00:00.001Z by key .OTgb.OT from 203.0.113.9; "
+                        "presented again at 2026-01-01T00:01:00.000Z by key .ni$7.ni "
+                        "from 198.51.100.7|1767225660000|open");
     assert_int_equal(s_int(fx->db, "SELECT raced_ms FROM tokens"), T0 + 60000);
     /* a third key, address unknown: refused the same way, no second note */
     assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", third, sign, T0 + 120000,
@@ -580,7 +583,8 @@ static void test_enroll_hold(void **state)
     s_site(fx->db, "SHOP-1", token);
     /* the shop, initialised with a typo: refused, but it now holds the token */
     assert_int_equal(dn_registry_enroll_from(fx->db, token, "SHOP-I", shop, sign,
-                                             "198.51.100.7", T0, &s, why, sizeof why),
+                                             "198.51.100.7", dn_facts_note_raced, T0, &s,
+                                             why, sizeof why),
                      DN_EPERM);
     assert_string_equal(why, "enrollment token is for another site than SHOP-I");
     s_text(fx->db,
@@ -591,33 +595,36 @@ static void test_enroll_hold(void **state)
                              "C1C1C1|1767225600000|198.51.100.7|unused|calm");
     /* a thief with the token and its own key, right site, 1 s later */
     assert_int_equal(dn_registry_enroll_from(fx->db, token, "SHOP-1", thief, sign,
-                                             "203.0.113.9", T0 + 1000, &s, why,
-                                             sizeof why),
+                                             "203.0.113.9", dn_facts_note_raced,
+                                             T0 + 1000, &s, why, sizeof why),
                      DN_EAGAIN);
-    assert_string_equal(why, "enrollment token held until 2026-01-01T00:10:00.000Z by key "
-                             ".ni$7.ni from 198.51.100.7, which presented it at "
-                             "2026-01-01T00:00:00.000Z, not by this PC: tell headquarters "
-                             "(the token may have been stolen) and ask for a new one");
+    assert_string_equal(why,
+                        "enrollment token held until 2026-01-01T00:10:00.000Z by key "
+                        ".ni$7.ni from 198.51.100.7, which presented it at "
+                        "2026-01-01T00:00:00.000Z, not by this PC: tell headquarters "
+                        "(the token may have been stolen) and ask for a new one");
     s_text(fx->db, "SELECT kind || '|' || detail FROM exceptions", buf, sizeof buf);
-    assert_string_equal(buf, "token_raced|possible stolen token: held at "
-                             "2026-01-01T00:00:00.000Z by key .ni$7.ni from 198.51.100.7; "
-                             "presented again at 2026-01-01T00:00:01.000Z by key .OTgb.OT "
-                             "from 203.0.113.9");
+    assert_string_equal(buf,
+                        "token_raced|possible stolen token: held at "
+                        "2026-01-01T00:00:00.000Z by key .ni$7.ni from 198.51.100.7; "
+                        "presented again at 2026-01-01T00:00:01.000Z by key .OTgb.OT "
+                        "from 203.0.113.9");
     s_site_state(fx->db, "SHOP-1", buf, sizeof buf);
     assert_string_equal(buf, "null|null|00");
     /* the hold does not move with the thief's tries: at 9:59.999 still
        refused, no second note */
     assert_int_equal(dn_registry_enroll_from(fx->db, token, "SHOP-1", thief, sign,
-                                             "203.0.113.9", T0 + DN_TOKEN_HOLD_MS - 1, &s,
-                                             why, sizeof why),
+                                             "203.0.113.9", dn_facts_note_raced,
+                                             T0 + DN_TOKEN_HOLD_MS - 1, &s, why,
+                                             sizeof why),
                      DN_EAGAIN);
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM exceptions"), 1);
     assert_int_equal(s_int(fx->db, "SELECT held_ms FROM tokens"), T0);
     /* the shop, initialised again with the right code and its key kept,
        enrolls within its hold */
     assert_int_equal(dn_registry_enroll_from(fx->db, token, "SHOP-1", shop, sign,
-                                             "198.51.100.7", T0 + 5000, &s, why,
-                                             sizeof why),
+                                             "198.51.100.7", dn_facts_note_raced,
+                                             T0 + 5000, &s, why, sizeof why),
                      0);
     s_site_state(fx->db, "SHOP-1", buf, sizeof buf);
     assert_string_equal(buf, "1767225605000|null|11");
@@ -638,35 +645,42 @@ static void test_enroll_hold_over(void **state)
     s_key(sign, 0x5E);
     s_tree(fx->db);
     s_site(fx->db, "SHOP-1", token);
-    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-9", first, sign, T0, &s, why,
-                                        sizeof why),
+    assert_int_equal(dn_registry_enroll_from(fx->db, token, "SHOP-9", first, sign, NULL,
+                                             dn_facts_note_raced, T0, &s, why,
+                                             sizeof why),
                      DN_EPERM);
-    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-9", second, sign,
-                                        T0 + DN_TOKEN_HOLD_MS - 1, &s, why, sizeof why),
+    assert_int_equal(dn_registry_enroll_from(
+                         fx->db, token, "SHOP-9", second, sign, NULL, dn_facts_note_raced,
+                         T0 + DN_TOKEN_HOLD_MS - 1, &s, why, sizeof why),
                      DN_EAGAIN);
     /* no address known: none named */
-    assert_string_equal(why, "enrollment token held until 2026-01-01T00:10:00.000Z by key "
-                             ".ni$7.ni, which presented it at 2026-01-01T00:00:00.000Z, not "
-                             "by this PC: tell headquarters (the token may have been "
-                             "stolen) and ask for a new one");
+    assert_string_equal(why,
+                        "enrollment token held until 2026-01-01T00:10:00.000Z by key "
+                        ".ni$7.ni, which presented it at 2026-01-01T00:00:00.000Z, not "
+                        "by this PC: tell headquarters (the token may have been "
+                        "stolen) and ask for a new one");
     /* at 10:00.000 the hold is over: the second key holds it now */
-    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-9", second, sign,
-                                        T0 + DN_TOKEN_HOLD_MS, &s, why, sizeof why),
+    assert_int_equal(dn_registry_enroll_from(fx->db, token, "SHOP-9", second, sign, NULL,
+                                             dn_facts_note_raced, T0 + DN_TOKEN_HOLD_MS,
+                                             &s, why, sizeof why),
                      DN_EPERM);
     s_text(fx->db,
            "SELECT substr(hex(holder_key), 1, 4) || '|' || held_ms || '|' || "
            "ifnull(holder_address, 'unknown') FROM tokens",
            buf, sizeof buf);
     assert_string_equal(buf, "C2C2|1767226200000|unknown");
-    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", first, sign,
-                                        T0 + DN_TOKEN_HOLD_MS + 1, &s, why, sizeof why),
+    assert_int_equal(dn_registry_enroll_from(
+                         fx->db, token, "SHOP-1", first, sign, NULL, dn_facts_note_raced,
+                         T0 + DN_TOKEN_HOLD_MS + 1, &s, why, sizeof why),
                      DN_EAGAIN);
-    assert_int_equal(dn_registry_enroll(fx->db, token, "SHOP-1", second, sign,
-                                        T0 + DN_TOKEN_HOLD_MS + 2, &s, why, sizeof why),
+    assert_int_equal(dn_registry_enroll_from(
+                         fx->db, token, "SHOP-1", second, sign, NULL, dn_facts_note_raced,
+                         T0 + DN_TOKEN_HOLD_MS + 2, &s, why, sizeof why),
                      0);
     /* one note for the token, from the first race */
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM exceptions"), 1);
-    assert_int_equal(s_int(fx->db, "SELECT raced_ms FROM tokens"), T0 + DN_TOKEN_HOLD_MS - 1);
+    assert_int_equal(s_int(fx->db, "SELECT raced_ms FROM tokens"),
+                     T0 + DN_TOKEN_HOLD_MS - 1);
 }
 
 /*  Returns 1 if needle[0..len) occurs in data[0..size).  */
@@ -803,8 +817,7 @@ static void test_partner_list_recruiter_and_status(void **state)
                          fx->db, "R1", "Reseller", "reseller", "D1", "NORTH",
                          T0 - 86400000LL, T0 + 3, why, sizeof why),
                      0);
-    assert_int_equal(
-        dn_tree_suspend(fx->db, "NORTH", T0 + 10, why, sizeof why), 0);
+    assert_int_equal(dn_tree_suspend(fx->db, "NORTH", T0 + 10, why, sizeof why), 0);
     /* before the suspension, and from it on */
     assert_int_equal(dn_registry_partner_list(fx->db, T0 + 9, &list), 0);
     text = s_json(list);
