@@ -511,7 +511,7 @@ static int s_amount_arg(s_ctx_t *ctx, const char *no_plan, int signed_ok, int64_
                         char currency[4], int *exponent)
 {
     const char *text = s_arg(ctx, "amount");
-    int rc = dn_ledger_currency(ctx->db, currency, exponent);
+    int rc = dn_plan_currency(ctx->db, currency, exponent);
 
     if (rc == DN_ENOENT) {
         snprintf(ctx->why, sizeof ctx->why, "no plan is set yet, so the ledger has %s",

@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /*  One transfer to post (dn_ledger.h says what it holds); the file's
     short name for it.  */
 typedef dn_ledger_transfer_t s_transfer_t;
@@ -47,7 +46,7 @@ struct _dn_ledger_t {
     dn_db_cache_t *cache;
     /* Caches of what only admin commands change; dropped by
        dn_ledger_forget after any admin command or rollback.  */
-    dn_tree_t *tree; /* the partners and their history (dn_tree) */
+    dn_tree_t *tree;  /* the partners and their history (dn_tree) */
     dn_plan_t *plans; /* by effective date */
     size_t n_plans;
     int plans_loaded;
@@ -65,7 +64,8 @@ struct _dn_ledger_t {
        with the balances, per batch.  */
     int have_totals;
     int64_t sum_sales;     /* totals of every posted sale */
-    int64_t sum_transfers; /* what the transfers may move at most (dn_ledger_transfer_reserve) */
+    int64_t sum_transfers; /* what the transfers may move at most
+                              (dn_ledger_transfer_reserve) */
     int totals_moved;
     /* A sale's transfers are computed first (staging) and posted only if
        they fit under DN_MONEY_SUM_MAX, so a sale is posted whole or held
@@ -123,14 +123,7 @@ void dn_ledger_destroy(dn_ledger_t **self_p)
     }
 }
 
-#define s_why(rc, why, size, ...) dn_why(why, size, rc, __VA_ARGS__) /* dn_error.h */
-
 /* -- periods --------------------------------------------------------------- */
-
-void dn_ledger_period_of(int64_t unix_ms, char period[DN_PERIOD_SIZE])
-{
-    dn_time_period_of(unix_ms, period);
-}
 
 static int s_load_closed(dn_ledger_t *self)
 {
@@ -189,20 +182,21 @@ int dn_ledger_period_close(sqlite3 *db, const char *period, const char *admin,
     int64_t end_ms;
     int step;
     if (dn_time_parse_period(period, NULL, &end_ms))
-        return s_why(DN_EPARSE, why, why_size, "period '%s' is not YYYY-MM",
-                     period ? period : "");
+        return dn_why(why, why_size, DN_EPARSE, "period '%s' is not YYYY-MM",
+                      period ? period : "");
     /* A month still running (or to come) is never closed: every posting
        of it would go to the month after, where a statement of the month
        it belongs to no longer shows it.  The server's clock decides, not
        a site's.  */
     if (now_ms < end_ms) {
         dn_time_format(end_ms, end);
-        return s_why(DN_ELIMIT, why, why_size,
-                     "period %s has not ended yet: it can be closed from %s on", period,
-                     end);
+        return dn_why(why, why_size, DN_ELIMIT,
+                      "period %s has not ended yet: it can be closed from %s on", period,
+                      end);
     }
-    if (dn_db_prepare(db, "INSERT INTO periods(period, closed_ms, closed_by) VALUES (?, ?, ?)",
-                      &stmt))
+    if (dn_db_prepare(
+            db, "INSERT INTO periods(period, closed_ms, closed_by) VALUES (?, ?, ?)",
+            &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, period, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, now_ms);
@@ -210,7 +204,7 @@ int dn_ledger_period_close(sqlite3 *db, const char *period, const char *admin,
     step = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
     if ((step & 0xFF) == SQLITE_CONSTRAINT)
-        return s_why(DN_EEXIST, why, why_size, "period %s is already closed", period);
+        return dn_why(why, why_size, DN_EEXIST, "period %s is already closed", period);
     return step == SQLITE_DONE ? 0 : DN_EDB;
 }
 
@@ -224,7 +218,7 @@ int dn_ledger_period_list(sqlite3 *db, int64_t now_ms, json_t **out)
     *out = NULL;
     if (!(self = dn_ledger_new(db)))
         return DN_ENOMEM;
-    dn_ledger_period_of(now_ms, now);
+    dn_time_period_of(now_ms, now);
     rc = s_open_period(self, now, open);
     dn_ledger_destroy(&self);
     if (rc)
@@ -297,9 +291,10 @@ static int s_account(dn_ledger_t *self, const char *name, const char *kind,
         dn_log_error("ledger: %s", sqlite3_errmsg(self->db));
         return DN_EDB;
     }
-    if (dn_db_cached(self->cache,
-                     "INSERT INTO accounts(name, kind, partner_id, phone) VALUES (?, ?, ?, ?)",
-                     &stmt))
+    if (dn_db_cached(
+            self->cache,
+            "INSERT INTO accounts(name, kind, partner_id, phone) VALUES (?, ?, ?, ?)",
+            &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_STATIC);
@@ -351,15 +346,16 @@ static void s_text_or_empty(char *buf, size_t size, int present, long long value
 
 /*  The hash of a transfer: SHA-256 of the previous hash and a canonical
     text of every field, so that changing any stored field breaks it.  */
-int dn_ledger_transfer_hash(int64_t id, const dn_ledger_transfer_t *t, const uint8_t prev[32],
-                            uint8_t hash[32])
+int dn_ledger_transfer_hash(int64_t id, const dn_ledger_transfer_t *t,
+                            const uint8_t prev[32], uint8_t hash[32])
 {
     char level[24], rate[24], text[512];
     uint8_t buf[32 + sizeof text];
     int n;
     s_text_or_empty(level, sizeof level, t->has_level, t->level);
     s_text_or_empty(rate, sizeof rate, t->has_rate, t->rate_bps);
-    n = snprintf(text, sizeof text, "%lld|%lld|%lld|%lld|%s|%lld|%lld|%lld|%s|%s|%s|%d|%s|%s|%s|%lld",
+    n = snprintf(text, sizeof text,
+                 "%lld|%lld|%lld|%lld|%s|%lld|%lld|%lld|%s|%s|%s|%d|%s|%s|%s|%lld",
                  (long long)id, (long long)t->debit, (long long)t->credit,
                  (long long)t->amount, t->code, (long long)t->source_eid,
                  (long long)t->sale_eid, (long long)t->reverses, level, rate,
@@ -372,8 +368,8 @@ int dn_ledger_transfer_hash(int64_t id, const dn_ledger_transfer_t *t, const uin
     return dn_sha256(buf, 32 + (size_t)n, hash);
 }
 
-static int s_bind_transfer(sqlite3_stmt *stmt, const s_transfer_t *t, const uint8_t prev[32],
-                           const uint8_t hash[32])
+static int s_bind_transfer(sqlite3_stmt *stmt, const s_transfer_t *t,
+                           const uint8_t prev[32], const uint8_t hash[32])
 {
     sqlite3_bind_int64(stmt, 1, t->debit);
     sqlite3_bind_int64(stmt, 2, t->credit);
@@ -465,8 +461,8 @@ static int s_totals(dn_ledger_t *self)
     int rc;
     if (self->have_totals)
         return 0;
-    if (dn_db_cached(self->cache, "SELECT sales, transfers FROM money_totals WHERE id = 1",
-                     &stmt))
+    if (dn_db_cached(self->cache,
+                     "SELECT sales, transfers FROM money_totals WHERE id = 1", &stmt))
         return DN_EDB;
     rc = dn_db_row(stmt, "ledger: read the running totals");
     if (rc == 1) {
@@ -498,8 +494,8 @@ static int s_post(dn_ledger_t *self, const s_transfer_t *t)
     if (dn_ledger_transfer_reserve(t, &reserve))
         return DN_ELIMIT;
     if (self->staging) {
-        s_transfer_t *bigger =
-            dn_array_grow(self->staged, &self->cap_staged, self->n_staged, sizeof *bigger, 16);
+        s_transfer_t *bigger = dn_array_grow(self->staged, &self->cap_staged,
+                                             self->n_staged, sizeof *bigger, 16);
         if (!bigger)
             return DN_ENOMEM;
         self->staged = bigger;
@@ -517,7 +513,8 @@ static int s_post(dn_ledger_t *self, const s_transfer_t *t)
         self->head_id = 0;
         memset(self->head_hash, 0, 32);
         if (dn_db_cached(self->cache,
-                         "SELECT id, hash FROM transfers ORDER BY id DESC LIMIT 1", &stmt))
+                         "SELECT id, hash FROM transfers ORDER BY id DESC LIMIT 1",
+                         &stmt))
             return DN_EDB;
         rc = sqlite3_step(stmt);
         if (rc == SQLITE_ROW) {
@@ -536,12 +533,13 @@ static int s_post(dn_ledger_t *self, const s_transfer_t *t)
     }
     if ((rc = dn_ledger_transfer_hash(self->head_id + 1, t, self->head_hash, hash)) != 0)
         return rc;
-    if (dn_db_cached(self->cache,
-                     "INSERT INTO transfers(debit, credit, amount, code, source_eid, sale_eid, "
-                     "reverses, level, rate_bps, category, bonus, period, event_period, ref, "
-                     "created_ms, prev_hash, hash, id) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     &stmt))
+    if (dn_db_cached(
+            self->cache,
+            "INSERT INTO transfers(debit, credit, amount, code, source_eid, sale_eid, "
+            "reverses, level, rate_bps, category, bonus, period, event_period, ref, "
+            "created_ms, prev_hash, hash, id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &stmt))
         return DN_EDB;
     s_bind_transfer(stmt, t, self->head_hash, hash);
     sqlite3_bind_int64(stmt, 18, self->head_id + 1);
@@ -566,7 +564,8 @@ int dn_ledger_flush(dn_ledger_t *self)
     for (size_t i = 0; rc == 0 && i < self->cap_deltas; i++) {
         if (!self->deltas[i].account || self->deltas[i].delta == 0)
             continue;
-        if (dn_db_cached(self->cache, "UPDATE accounts SET balance = balance + ? WHERE id = ?",
+        if (dn_db_cached(self->cache,
+                         "UPDATE accounts SET balance = balance + ? WHERE id = ?",
                          &stmt)) {
             rc = DN_EDB;
             break;
@@ -616,7 +615,7 @@ static int s_finish(dn_ledger_t *self, int rc)
 static int s_periods(dn_ledger_t *self, s_transfer_t *t, int64_t event_ms)
 {
     char of[DN_PERIOD_SIZE];
-    dn_ledger_period_of(event_ms, of);
+    dn_time_period_of(event_ms, of);
     if (s_open_period(self, of, t->period))
         return DN_EDB;
     if (strcmp(of, t->period) != 0)
@@ -633,32 +632,10 @@ static int s_plan_at(dn_ledger_t *self, int64_t at_ms, const dn_plan_t **plan)
 {
     *plan = NULL;
     if (!self->plans_loaded) {
-        sqlite3_stmt *stmt;
-        size_t cap = 0;
-        int rc = 0, step;
-        if (dn_db_cached(self->cache,
-                         "SELECT effective_ms FROM plans WHERE retired_ms IS NULL "
-                         "ORDER BY effective_ms",
-                         &stmt))
-            return DN_EDB;
-        self->n_plans = 0;
-        while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-            dn_plan_t *bigger = dn_array_grow(self->plans, &cap, self->n_plans,
-                                              sizeof *bigger, 4);
-            if (!bigger) {
-                rc = DN_ENOMEM;
-                break;
-            }
-            self->plans = bigger;
-            rc = dn_plan_at_cached(self->cache, sqlite3_column_int64(stmt, 0),
-                                   &self->plans[self->n_plans]);
-            if (rc == 0)
-                self->n_plans++;
-        }
-        sqlite3_reset(stmt);
-        if (rc == 0 && step != SQLITE_DONE) /* plans cut short: the wrong plan */
-            rc = DN_EDB;
-        if (rc)
+        int rc;
+        free(self->plans);
+        if ((rc = dn_plan_in_force_cached(self->cache, &self->plans, &self->n_plans)) !=
+            0)
             return rc;
         self->plans_loaded = 1;
     }
@@ -704,8 +681,9 @@ static int s_earners(dn_ledger_t *self, dn_tree_node_t *seller, int64_t at_ms,
 
 /*  Commission: per category group (lines paid by the same level table),
     the plan's rates from level 0 upward until the cap is used.  */
-static int s_commission(dn_ledger_t *self, const Dealernet__Event *ev, const dn_plan_t *plan,
-                        dn_tree_node_t *seller, const s_transfer_t *base)
+static int s_commission(dn_ledger_t *self, const Dealernet__Event *ev,
+                        const dn_plan_t *plan, dn_tree_node_t *seller,
+                        const s_transfer_t *base)
 {
     const Dealernet__Sale *sale = ev->sale;
     dn_tree_node_t *earners[DN_PLAN_MAX_LEVELS];
@@ -780,8 +758,9 @@ static int s_within_days(int64_t at_ms, int64_t start_ms, int32_t days)
 
 /*  The recruit override: the seller's recruiter, within the window after
     the seller joined.  */
-static int s_override(dn_ledger_t *self, const Dealernet__Event *ev, const dn_plan_t *plan,
-                      const dn_tree_node_t *seller, const s_transfer_t *base)
+static int s_override(dn_ledger_t *self, const Dealernet__Event *ev,
+                      const dn_plan_t *plan, const dn_tree_node_t *seller,
+                      const s_transfer_t *base)
 {
     dn_tree_node_t *recruiter;
     s_transfer_t t = *base;
@@ -793,8 +772,8 @@ static int s_override(dn_ledger_t *self, const Dealernet__Event *ev, const dn_pl
         return 0;
     if ((rc = dn_tree_node(self->tree, seller->p.recruiter_id, &recruiter)) != 0)
         return rc;
-    if (recruiter->p.created_ms > base->created_ms || !dn_tree_node_active_at(recruiter, at) ||
-        s_is_hq(recruiter))
+    if (recruiter->p.created_ms > base->created_ms ||
+        !dn_tree_node_active_at(recruiter, at) || s_is_hq(recruiter))
         return 0;
     if (dn_money_mul_bps(ev->sale->total, plan->recruit_override_bps, &t.amount))
         return DN_EDB;
@@ -831,11 +810,12 @@ static int s_referral(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev
     if (!sale->member_phone)
         return 0;
     /* A referral HQ accepted late (dn_facts) pays on later sales only.  */
-    if (dn_db_cached(self->cache,
-                     "SELECT referrer_phone, referrer_partner, signed_up_ms, "
-                     "coalesce(first_eid, 0), referral_state = 'bound' FROM member_referrals "
-                     "WHERE phone = ?1 AND signup_eid < ?2 AND referral_eid < ?2",
-                     &stmt))
+    if (dn_db_cached(
+            self->cache,
+            "SELECT referrer_phone, referrer_partner, signed_up_ms, "
+            "coalesce(first_eid, 0), referral_state = 'bound' FROM member_referrals "
+            "WHERE phone = ?1 AND signup_eid < ?2 AND referral_eid < ?2",
+            &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, sale->member_phone, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, eid);
@@ -994,13 +974,14 @@ static int s_originals(dn_ledger_t *self, int64_t sale_eid, s_original_t **orig,
 
     *orig = NULL;
     *n = 0;
-    if (dn_db_cached(self->cache,
-                     "SELECT t.id, t.debit, t.credit, t.amount, t.bonus, t.level, t.rate_bps, "
-                     "t.category, (SELECT coalesce(sum(c.amount), 0) FROM transfers c "
-                     "  WHERE c.sale_eid = t.sale_eid AND c.reverses = t.id) "
-                     "FROM transfers t WHERE t.sale_eid = ? AND t.reverses IS NULL "
-                     "AND t.code IN ('commission', 'referral', 'override') ORDER BY t.id",
-                     &stmt))
+    if (dn_db_cached(
+            self->cache,
+            "SELECT t.id, t.debit, t.credit, t.amount, t.bonus, t.level, t.rate_bps, "
+            "t.category, (SELECT coalesce(sum(c.amount), 0) FROM transfers c "
+            "  WHERE c.sale_eid = t.sale_eid AND c.reverses = t.id) "
+            "FROM transfers t WHERE t.sale_eid = ? AND t.reverses IS NULL "
+            "AND t.code IN ('commission', 'referral', 'override') ORDER BY t.id",
+            &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, sale_eid);
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -1060,11 +1041,12 @@ static int s_post_refund(dn_ledger_t *self, int64_t eid, const Dealernet__Event 
     int rc = 0, step;
 
     /* The sale, and how much of it is refunded up to and with this event.  */
-    if (dn_db_cached(self->cache,
-                     "SELECT s.eid, s.total, (SELECT coalesce(sum(r.amount), 0) FROM refunds r "
-                     "  WHERE r.sale_eid = s.eid AND r.eid <= ?) "
-                     "FROM refunds f JOIN sales s ON s.eid = f.sale_eid WHERE f.eid = ?",
-                     &stmt))
+    if (dn_db_cached(
+            self->cache,
+            "SELECT s.eid, s.total, (SELECT coalesce(sum(r.amount), 0) FROM refunds r "
+            "  WHERE r.sale_eid = s.eid AND r.eid <= ?) "
+            "FROM refunds f JOIN sales s ON s.eid = f.sale_eid WHERE f.eid = ?",
+            &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, eid);
     sqlite3_bind_int64(stmt, 2, eid);
@@ -1131,21 +1113,6 @@ int dn_ledger_post(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev,
 
 /* -- reading ------------------------------------------------------------------ */
 
-int dn_ledger_currency(sqlite3 *db, char currency[4], int *exponent)
-{
-    sqlite3_stmt *stmt;
-    int rc = DN_ENOENT;
-    if (dn_db_prepare(db, "SELECT currency FROM plans ORDER BY effective_ms LIMIT 1", &stmt))
-        return DN_EDB;
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-        snprintf(currency, 4, "%s", (const char *)sqlite3_column_text(stmt, 0));
-        *exponent = dn_money_exponent(currency);
-        rc = *exponent >= 0 ? 0 : DN_EDB;
-    }
-    sqlite3_finalize(stmt);
-    return rc;
-}
-
 static json_t *s_money(int64_t minor, int exponent)
 {
     char text[DN_MONEY_TEXT_SIZE];
@@ -1157,7 +1124,8 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
                         const char *period, int64_t now_ms, json_t **out, char *why,
                         size_t why_size)
 {
-    char name[DN_ACCOUNT_NAME_SIZE], p[DN_PERIOD_SIZE], currency[4] = "", norm[DN_PHONE_SIZE];
+    char name[DN_ACCOUNT_NAME_SIZE], p[DN_PERIOD_SIZE], currency[4] = "",
+                                                        norm[DN_PHONE_SIZE];
     sqlite3_stmt *stmt;
     int64_t account = 0, opening = 0, closing;
     int exponent = 2, rc;
@@ -1165,15 +1133,15 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
 
     *out = NULL;
     if (period && dn_time_parse_period(period, NULL, NULL))
-        return s_why(DN_EPARSE, why, why_size, "period '%s' is not YYYY-MM", period);
+        return dn_why(why, why_size, DN_EPARSE, "period '%s' is not YYYY-MM", period);
     if (period)
         snprintf(p, sizeof p, "%s", period);
     else
-        dn_ledger_period_of(now_ms, p);
+        dn_time_period_of(now_ms, p);
     if (partner) {
         dn_registry_partner_t found;
         if (dn_registry_partner_get(db, partner, &found) != 0)
-            return s_why(DN_ENOENT, why, why_size, "partner %s does not exist", partner);
+            return dn_why(why, why_size, DN_ENOENT, "partner %s does not exist", partner);
         snprintf(name, sizeof name, DN_ACCOUNT_PARTNER "%s", found.code);
     } else {
         /* typed any way at HQ: canonical with the network's country */
@@ -1181,15 +1149,16 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
             return rc;
         snprintf(name, sizeof name, DN_ACCOUNT_MEMBER "%s", norm);
     }
-    rc = dn_ledger_currency(db, currency, &exponent);
+    rc = dn_plan_currency(db, currency, &exponent);
     if (rc && rc != DN_ENOENT)
         return rc;
 
-    if (dn_db_prepare(db,
-                      "SELECT a.id, coalesce((SELECT sum(CASE WHEN t.credit = a.id THEN "
-                      "t.amount ELSE -t.amount END) FROM transfers t WHERE (t.credit = a.id OR "
-                      "t.debit = a.id) AND t.period < ?), 0) FROM accounts a WHERE a.name = ?",
-                      &stmt))
+    if (dn_db_prepare(
+            db,
+            "SELECT a.id, coalesce((SELECT sum(CASE WHEN t.credit = a.id THEN "
+            "t.amount ELSE -t.amount END) FROM transfers t WHERE (t.credit = a.id OR "
+            "t.debit = a.id) AND t.period < ?), 0) FROM accounts a WHERE a.name = ?",
+            &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, p, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
@@ -1200,7 +1169,8 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
     }
     sqlite3_finalize(stmt);
     if (rc < 0) /* not "no account yet, opening 0.00" */
-        return s_why(DN_EDB, why, why_size, "statement: cannot read the opening balance");
+        return dn_why(why, why_size, DN_EDB,
+                      "statement: cannot read the opening balance");
     if (!account && phone) {
         if (dn_db_prepare(db, "SELECT 1 FROM members WHERE phone = ?", &stmt))
             return DN_EDB;
@@ -1210,7 +1180,7 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
         if (rc < 0)
             return DN_EDB;
         if (rc == 0)
-            return s_why(DN_ENOENT, why, why_size, "no member with phone %s", norm);
+            return dn_why(why, why_size, DN_ENOENT, "no member with phone %s", norm);
     }
 
     rows = json_array();
@@ -1246,39 +1216,40 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
         if (!code || dn_money_add(closing, amount, &closing) ||
             dn_money_add(sum, amount, &sum)) {
             /* cannot be, within DN_MONEY_SUM_MAX: the file was altered */
-            rc = s_why(DN_EDB, why, why_size,
-                       "statement: a sum of transfers overflows; run dealernet-hq verify");
+            rc = dn_why(
+                why, why_size, DN_EDB,
+                "statement: a sum of transfers overflows; run dealernet-hq verify");
             break;
         }
         dn_time_format(sqlite3_column_int64(stmt, 1), date);
         if (sqlite3_column_bytes(stmt, 4) == DN_ID_BYTES)
             dn_id_format(sqlite3_column_blob(stmt, 4), sale);
         json_object_set_new(totals, code, json_integer(sum));
-        json_t *row = json_pack(
-            "{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "id",
-            (json_int_t)sqlite3_column_int64(stmt, 0), "date", date, "code", code, "amount",
-            s_money(amount, exponent), "sale", sale[0] ? json_string(sale) : json_null(),
-            "level",
-            sqlite3_column_type(stmt, 5) == SQLITE_NULL
-                ? json_null()
-                : json_integer(sqlite3_column_int(stmt, 5)),
-            "rate_bps",
-            sqlite3_column_type(stmt, 6) == SQLITE_NULL
-                ? json_null()
-                : json_integer(sqlite3_column_int(stmt, 6)),
-            "category",
-            sqlite3_column_type(stmt, 7) == SQLITE_NULL
-                ? json_null()
-                : json_string((const char *)sqlite3_column_text(stmt, 7)),
-            "late_from",
-            sqlite3_column_type(stmt, 8) == SQLITE_NULL
-                ? json_null()
-                : json_string((const char *)sqlite3_column_text(stmt, 8)),
-            "ref",
-            sqlite3_column_type(stmt, 9) == SQLITE_NULL
-                ? json_null()
-                : json_string((const char *)sqlite3_column_text(stmt, 9)),
-            "counterparty", (const char *)sqlite3_column_text(stmt, 10));
+        json_t *row =
+            json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "id",
+                      (json_int_t)sqlite3_column_int64(stmt, 0), "date", date, "code",
+                      code, "amount", s_money(amount, exponent), "sale",
+                      sale[0] ? json_string(sale) : json_null(), "level",
+                      sqlite3_column_type(stmt, 5) == SQLITE_NULL
+                          ? json_null()
+                          : json_integer(sqlite3_column_int(stmt, 5)),
+                      "rate_bps",
+                      sqlite3_column_type(stmt, 6) == SQLITE_NULL
+                          ? json_null()
+                          : json_integer(sqlite3_column_int(stmt, 6)),
+                      "category",
+                      sqlite3_column_type(stmt, 7) == SQLITE_NULL
+                          ? json_null()
+                          : json_string((const char *)sqlite3_column_text(stmt, 7)),
+                      "late_from",
+                      sqlite3_column_type(stmt, 8) == SQLITE_NULL
+                          ? json_null()
+                          : json_string((const char *)sqlite3_column_text(stmt, 8)),
+                      "ref",
+                      sqlite3_column_type(stmt, 9) == SQLITE_NULL
+                          ? json_null()
+                          : json_string((const char *)sqlite3_column_text(stmt, 9)),
+                      "counterparty", (const char *)sqlite3_column_text(stmt, 10));
         if (row) {
             json_object_set_new(row, "bonus", json_boolean(sqlite3_column_int(stmt, 11)));
             json_object_set_new(
@@ -1305,12 +1276,13 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
     json_t *money_totals = json_object();
     const char *key;
     json_t *value;
-    json_object_foreach(totals, key, value)
-        json_object_set_new(money_totals, key, s_money(json_integer_value(value), exponent));
+    json_object_foreach(totals, key, value) json_object_set_new(
+        money_totals, key, s_money(json_integer_value(value), exponent));
     json_decref(totals);
-    *out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "account", name, "period", p,
-                     "currency", currency, "opening", s_money(opening, exponent), "closing",
-                     s_money(closing, exponent), "totals", money_totals, "transfers", rows);
+    *out =
+        json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "account", name, "period", p,
+                  "currency", currency, "opening", s_money(opening, exponent), "closing",
+                  s_money(closing, exponent), "totals", money_totals, "transfers", rows);
     return *out ? 0 : DN_ENOMEM;
 }
 
@@ -1338,8 +1310,8 @@ static int s_payout_ref_free(sqlite3 *db, const char *ref, int exponent,
         dn_time_format(sqlite3_column_int64(stmt, 2), when);
         if (dn_db_column_copy(stmt, 3, who, sizeof who))
             snprintf(who, sizeof who, "?");
-        rc = s_why(
-            DN_EEXIST, why, why_size,
+        rc = dn_why(
+            why, why_size, DN_EEXIST,
             "reference '%.60s' is already used by payout %lld (%s %s to %s at %s): "
             "each payment is recorded once",
             ref, (long long)sqlite3_column_int64(stmt, 0), amount, currency, who, when);
@@ -1365,15 +1337,16 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
 
     *out = NULL;
     if (amount <= 0)
-        return s_why(DN_EINVAL, why, why_size, "a payout must be positive");
+        return dn_why(why, why_size, DN_EINVAL, "a payout must be positive");
     if (dn_valid_hidden(ref, hidden, sizeof hidden))
-        return s_why(DN_EINVAL, why, why_size, "--ref %s", hidden);
+        return dn_why(why, why_size, DN_EINVAL, "--ref %s", hidden);
     if (!ref || !dn_valid_text(ref, 200))
-        return s_why(DN_EINVAL, why, why_size, "a payout needs --ref: 1 to 200 printable "
-                                               "characters (the bank transfer's reference)");
+        return dn_why(why, why_size, DN_EINVAL,
+                      "a payout needs --ref: 1 to 200 printable "
+                      "characters (the bank transfer's reference)");
     if (dn_registry_partner_get(db, partner, &found) != 0)
-        return s_why(DN_ENOENT, why, why_size, "partner %s does not exist", partner);
-    dn_ledger_currency(db, currency, &exponent);
+        return dn_why(why, why_size, DN_ENOENT, "partner %s does not exist", partner);
+    dn_plan_currency(db, currency, &exponent);
     if (!(self = dn_ledger_new(db)))
         return DN_ENOMEM;
     if ((rc = dn_db_begin(db)) != 0) {
@@ -1406,19 +1379,19 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     if (rc == 0 && amount > balance) {
         dn_money_format(amount, exponent, text, sizeof text);
         dn_money_format(balance, exponent, left, sizeof left);
-        rc = s_why(DN_ELIMIT, why, why_size,
-                   "payout of %s %s exceeds partner %s's available balance of %s %s", text,
-                   currency, found.code, left, currency);
+        rc = dn_why(why, why_size, DN_ELIMIT,
+                    "payout of %s %s exceeds partner %s's available balance of %s %s",
+                    text, currency, found.code, left, currency);
     }
     if (rc == 0)
         rc = s_periods(self, &t, now_ms);
     t.event_period[0] = '\0'; /* a payout belongs to the month it is made in */
     if (rc == 0 && (rc = s_post(self, &t)) == DN_ELIMIT) {
         dn_money_format(amount, exponent, text, sizeof text);
-        s_why(rc, why, why_size,
-              "payout of %s %s would take the ledger's running total of transfers over "
-              "its bound of 10^18 minor units; nothing was recorded",
-              text, currency);
+        dn_why(why, why_size, rc,
+               "payout of %s %s would take the ledger's running total of transfers over "
+               "its bound of 10^18 minor units; nothing was recorded",
+               text, currency);
     }
     if (rc == 0 &&
         dn_db_prepare(db, "INSERT INTO payout_refs(ref, transfer_id) VALUES (?, ?)",
@@ -1427,8 +1400,8 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
         sqlite3_bind_int64(stmt, 2, self->head_id);
         rc = dn_db_step_txn(db, stmt);
         if (rc && (sqlite3_extended_errcode(db) & 0xFF) == SQLITE_CONSTRAINT)
-            rc = s_why(DN_EEXIST, why, why_size,
-                       "reference '%.60s' is already used by another payout", ref);
+            rc = dn_why(why, why_size, DN_EEXIST,
+                        "reference '%.60s' is already used by another payout", ref);
         sqlite3_finalize(stmt);
     } else if (rc == 0) {
         rc = DN_EDB;
@@ -1445,10 +1418,11 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     dn_ledger_destroy(&self);
     dn_money_format(amount, exponent, text, sizeof text);
     dn_money_format(balance - amount, exponent, left, sizeof left);
-    dn_log_info("admin %s: payout of %s %s to %s (ref %s)", admin, text, currency, found.code,
-                ref);
-    *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "partner", found.code, "amount", text,
-                     "currency", currency, "ref", ref, "period", t.period, "balance", left);
+    dn_log_info("admin %s: payout of %s %s to %s (ref %s)", admin, text, currency,
+                found.code, ref);
+    *out =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "partner", found.code, "amount", text,
+                  "currency", currency, "ref", ref, "period", t.period, "balance", left);
     return *out ? 0 : DN_ENOMEM;
 }
 
@@ -1668,11 +1642,11 @@ int dn_ledger_sale_find(sqlite3 *db, const char *text, int64_t *eid,
             len = 0; /* the whole text was read */
     }
     if (len != 0 || digits < 8)
-        return s_why(DN_EINVAL, why, why_size,
-                     "'%.40s' is not a sale id (36 characters like "
-                     "0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d, or at least its first 8 "
-                     "hex digits)",
-                     text ? text : "");
+        return dn_why(why, why_size, DN_EINVAL,
+                      "'%.40s' is not a sale id (36 characters like "
+                      "0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d, or at least its first 8 "
+                      "hex digits)",
+                      text ? text : "");
     if (dn_db_prepare(db,
                       "SELECT e.eid, e.id FROM events e JOIN sales s ON s.eid = e.eid "
                       "WHERE e.id BETWEEN ? AND ? ORDER BY e.id LIMIT 2",
@@ -1690,11 +1664,12 @@ int dn_ledger_sale_find(sqlite3 *db, const char *text, int64_t *eid,
     if (step != SQLITE_DONE)
         return DN_EDB;
     if (found == 0)
-        return s_why(DN_ENOENT, why, why_size, "no sale has the id %s%s", text,
-                     digits < 32 ? "..." : "");
+        return dn_why(why, why_size, DN_ENOENT, "no sale has the id %s%s", text,
+                      digits < 32 ? "..." : "");
     if (found > 1)
-        return s_why(DN_EINVAL, why, why_size,
-                     "%s is the start of more than one sale's id: give more of it", text);
+        return dn_why(why, why_size, DN_EINVAL,
+                      "%s is the start of more than one sale's id: give more of it",
+                      text);
     return 0;
 }
 
@@ -1713,12 +1688,12 @@ int dn_ledger_void(dn_ledger_t *self, int64_t sale_eid, const char *reason,
 
     *out = NULL;
     if (dn_valid_hidden(reason, hidden, sizeof hidden))
-        return s_why(DN_EINVAL, why, why_size, "--reason %s", hidden);
+        return dn_why(why, why_size, DN_EINVAL, "--reason %s", hidden);
     if (!s_valid_reason(reason))
-        return s_why(DN_EINVAL, why, why_size,
-                     "a void needs --reason: 1 to %d bytes of text without control "
-                     "characters (why the sale is voided)",
-                     DN_CORRECTION_MAX_REASON);
+        return dn_why(why, why_size, DN_EINVAL,
+                      "a void needs --reason: 1 to %d bytes of text without control "
+                      "characters (why the sale is voided)",
+                      DN_CORRECTION_MAX_REASON);
     if (dn_db_prepare(
             self->db,
             "SELECT e.id, s.total, s.currency, (SELECT coalesce(sum(r.amount), 0) "
@@ -1739,22 +1714,23 @@ int dn_ledger_void(dn_ledger_t *self, int64_t sale_eid, const char *reason,
         if (rc == 0 && sqlite3_column_type(stmt, 4) != SQLITE_NULL) {
             /* voided already: say when and by whom */
             dn_time_format(sqlite3_column_int64(stmt, 6), when);
-            rc =
-                s_why(DN_EDUP, why, why_size,
-                      "sale %s was voided already, at %s by %s (correction %lld): a sale "
-                      "is voided once",
-                      id, when, (const char *)sqlite3_column_text(stmt, 5),
-                      (long long)sqlite3_column_int64(stmt, 4));
+            rc = dn_why(
+                why, why_size, DN_EDUP,
+                "sale %s was voided already, at %s by %s (correction %lld): a sale "
+                "is voided once",
+                id, when, (const char *)sqlite3_column_text(stmt, 5),
+                (long long)sqlite3_column_int64(stmt, 4));
         } else if (rc == 0 && sqlite3_column_int(stmt, 7)) {
             /* held (dn_facts): nothing was posted to reverse */
-            rc = s_why(DN_EDUP, why, why_size,
-                       "sale %s is held and posted nothing: resolve it with 'dealernet-hq "
-                       "exception resolve ID --dismiss' (see exceptions)",
-                       id);
+            rc = dn_why(
+                why, why_size, DN_EDUP,
+                "sale %s is held and posted nothing: resolve it with 'dealernet-hq "
+                "exception resolve ID --dismiss' (see exceptions)",
+                id);
         }
     } else if (step == SQLITE_DONE) {
-        rc = s_why(DN_ENOENT, why, why_size, "no sale is stored as event %lld",
-                   (long long)sale_eid);
+        rc = dn_why(why, why_size, DN_ENOENT, "no sale is stored as event %lld",
+                    (long long)sale_eid);
     } else {
         rc = DN_EDB;
     }
@@ -1806,7 +1782,8 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
 {
     char name[DN_ACCOUNT_NAME_SIZE], phone[DN_PHONE_SIZE] = "", currency[4] = "";
     char text[DN_MONEY_TEXT_SIZE], left[DN_MONEY_TEXT_SIZE], when[DN_TIME_TEXT_SIZE];
-    int member = account && strncmp(account, DN_ACCOUNT_MEMBER, DN_ACCOUNT_PREFIX_LEN(DN_ACCOUNT_MEMBER)) == 0;
+    int member = account && strncmp(account, DN_ACCOUNT_MEMBER,
+                                    DN_ACCOUNT_PREFIX_LEN(DN_ACCOUNT_MEMBER)) == 0;
     dn_registry_partner_t partner;
     dn_ledger_t *self;
     s_correction_t c;
@@ -1817,31 +1794,31 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
 
     *out = NULL;
     if (dn_valid_hidden(reason, hidden, sizeof hidden))
-        return s_why(DN_EINVAL, why, why_size, "--reason %s", hidden);
+        return dn_why(why, why_size, DN_EINVAL, "--reason %s", hidden);
     if (!s_valid_reason(reason))
-        return s_why(
-            DN_EINVAL, why, why_size,
+        return dn_why(
+            why, why_size, DN_EINVAL,
             "an adjustment needs --reason: 1 to %d bytes of text without control "
             "characters (why it is made)",
             DN_CORRECTION_MAX_REASON);
-    rc = dn_ledger_currency(db, currency, &exponent);
+    rc = dn_plan_currency(db, currency, &exponent);
     if (rc == DN_ENOENT)
-        return s_why(rc, why, why_size,
-                     "no plan is set yet, so the ledger has no currency to adjust in");
+        return dn_why(why, why_size, rc,
+                      "no plan is set yet, so the ledger has no currency to adjust in");
     if (rc)
         return rc;
     if (amount == 0)
-        return s_why(DN_EINVAL, why, why_size, "an adjustment of 0 changes nothing");
+        return dn_why(why, why_size, DN_EINVAL, "an adjustment of 0 changes nothing");
     if (amount > DN_LEDGER_MAX_ADJUSTMENT || amount < -DN_LEDGER_MAX_ADJUSTMENT) {
         dn_money_format(DN_LEDGER_MAX_ADJUSTMENT, exponent, text, sizeof text);
-        return s_why(DN_EINVAL, why, why_size,
-                     "an adjustment is at most %s %s either way", text, currency);
+        return dn_why(why, why_size, DN_EINVAL,
+                      "an adjustment is at most %s %s either way", text, currency);
     }
     if (member) {
         char bad[DN_WHY_SIZE];
         rc = dn_phones_canonical(db, account + 7, phone, bad, sizeof bad);
         if (rc == DN_EINVAL)
-            return s_why(rc, why, why_size, "%s", bad);
+            return dn_why(why, why_size, rc, "%s", bad);
         if (rc)
             return rc;
         if (dn_db_prepare(db, "SELECT 1 FROM members WHERE phone = ?", &stmt))
@@ -1850,22 +1827,22 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
         step = sqlite3_step(stmt);
         sqlite3_finalize(stmt);
         if (step == SQLITE_DONE)
-            return s_why(DN_ENOENT, why, why_size, "no member with phone %s", phone);
+            return dn_why(why, why_size, DN_ENOENT, "no member with phone %s", phone);
         if (step != SQLITE_ROW)
             return DN_EDB;
         snprintf(name, sizeof name, DN_ACCOUNT_MEMBER "%s", phone);
     } else {
         rc = dn_registry_partner_get(db, account ? account : "", &partner);
         if (rc == DN_ENOENT)
-            return s_why(rc, why, why_size, "partner %.40s does not exist",
-                         account ? account : "");
+            return dn_why(why, why_size, rc, "partner %.40s does not exist",
+                          account ? account : "");
         if (rc)
             return rc;
         if (strcmp(partner.kind, "hq") == 0)
-            return s_why(DN_EINVAL, why, why_size,
-                         "partner %s is of kind hq, which never earns: it has no "
-                         "commission account to adjust",
-                         partner.code);
+            return dn_why(why, why_size, DN_EINVAL,
+                          "partner %s is of kind hq, which never earns: it has no "
+                          "commission account to adjust",
+                          partner.code);
         snprintf(name, sizeof name, DN_ACCOUNT_PARTNER "%s", partner.code);
     }
 
@@ -1928,7 +1905,7 @@ int dn_ledger_corrections(sqlite3 *db, json_t **out)
 {
     char ledger[4] = "";
     sqlite3_stmt *stmt;
-    int exponent = 2, rc = dn_ledger_currency(db, ledger, &exponent), step;
+    int exponent = 2, rc = dn_plan_currency(db, ledger, &exponent), step;
     json_t *list;
 
     *out = NULL;

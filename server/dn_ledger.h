@@ -91,11 +91,6 @@ int dn_ledger_post(dn_ledger_t *self, int64_t eid, const Dealernet__Event *ev,
     commit.  Returns 0 or DN_EDB (the caches are then dropped).  */
 int dn_ledger_flush(dn_ledger_t *self);
 
-/*  Writes the period (YYYY-MM, UTC) of a time: dn_time_period_of, which
-    new code calls; this name stays while the ledger's and the rollups'
-    callers move to it.  */
-void dn_ledger_period_of(int64_t unix_ms, char period[DN_PERIOD_SIZE]);
-
 /*  Closes a month, as of now_ms (the server's clock).  Returns 0;
     DN_EPARSE (not YYYY-MM); DN_ELIMIT (the month has not ended at now_ms:
     the current month or a later one); DN_EEXIST (already closed); DN_EDB.
@@ -137,9 +132,6 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
 int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const char *ref,
                      const char *admin, int64_t now_ms, json_t **out, char *why,
                      size_t why_size);
-
-/*  The ledger currency (that of the plans), or DN_ENOENT before any plan.  */
-int dn_ledger_currency(sqlite3 *db, char currency[4], int *exponent);
 
 /* -- corrections: HQ's void and adjustment, append-only ------------------------
 

@@ -12,6 +12,7 @@
     currency.  A version is stored with its rates and its source, verbatim.
 */
 #include "dn_plan.h"
+#include "dn_array.h"
 #include "dn_central.h"
 #include "dn_db.h"
 #include "dn_error.h"
@@ -747,6 +748,58 @@ int dn_plan_at_cached(dn_db_cache_t *cache, int64_t at_ms, dn_plan_t *plan)
     rc = s_read(row, rates, plan);
     sqlite3_reset(row);
     sqlite3_reset(rates);
+    return rc;
+}
+
+int dn_plan_in_force_cached(dn_db_cache_t *cache, dn_plan_t **plans, size_t *n)
+{
+    sqlite3_stmt *stmt;
+    size_t cap = 0;
+    int rc = 0, step;
+
+    *plans = NULL;
+    *n = 0;
+    if (dn_db_cached(cache,
+                     "SELECT effective_ms FROM plans WHERE retired_ms IS NULL "
+                     "ORDER BY effective_ms",
+                     &stmt))
+        return DN_EDB;
+    while (rc == 0 && (step = dn_db_row(stmt, "plans in force")) == 1) {
+        dn_plan_t *bigger = dn_array_grow(*plans, &cap, *n, sizeof *bigger, 4);
+        if (!bigger) {
+            rc = DN_ENOMEM;
+            break;
+        }
+        *plans = bigger;
+        rc = dn_plan_at_cached(cache, sqlite3_column_int64(stmt, 0), &(*plans)[*n]);
+        if (rc == 0)
+            (*n)++;
+    }
+    sqlite3_reset(stmt);
+    if (rc == 0 && step < 0)
+        rc = DN_EDB;
+    if (rc) {
+        free(*plans);
+        *plans = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int dn_plan_currency(sqlite3 *db, char currency[4], int *exponent)
+{
+    sqlite3_stmt *stmt;
+    int rc, step;
+    if (dn_db_prepare(db, "SELECT currency FROM plans ORDER BY effective_ms LIMIT 1", &stmt))
+        return DN_EDB;
+    if ((step = dn_db_row(stmt, "plan currency")) == 1) {
+        snprintf(currency, 4, "%s", (const char *)sqlite3_column_text(stmt, 0));
+        *exponent = dn_money_exponent(currency);
+        rc = *exponent >= 0 ? 0 : DN_EDB;
+    } else {
+        rc = step < 0 ? DN_EDB : DN_ENOENT;
+    }
+    sqlite3_finalize(stmt);
     return rc;
 }
 

@@ -118,6 +118,17 @@ int dn_plan_at(sqlite3 *db, int64_t at_ms, dn_plan_t *plan);
     dn_db_cache_t on the connection, borrowed): for the ledger's hot path.  */
 int dn_plan_at_cached(dn_db_cache_t *cache, int64_t at_ms, dn_plan_t *plan);
 
+/*  Sets *plans (caller frees) and *n to every version not retired, by
+    effective date, each as dn_plan_at_cached reads it: the ledger keeps
+    them to find the one in force at each sale.  Returns 0, DN_ENOMEM or
+    DN_EDB (a read cut short: a short list would post by the wrong plan);
+    on error *plans is NULL and *n 0.  */
+int dn_plan_in_force_cached(dn_db_cache_t *cache, dn_plan_t **plans, size_t *n);
+
+/*  The network's plan currency (that of its first version) and its
+    exponent, or DN_ENOENT before any plan; DN_EDB.  */
+int dn_plan_currency(sqlite3 *db, char currency[4], int *exponent);
+
 /*  Sets *list to a new JSON array (caller decrefs), one flat object per
     version, oldest first: {"effective", "currency", "cap_bps", "levels"
     (e.g. "800/300/100"), "categories" (e.g. "rice 500/200"),

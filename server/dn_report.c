@@ -10,10 +10,10 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_facts.h"
-#include "dn_ledger.h"
 #include "dn_log.h"
 #include "dn_money.h"
 #include "dn_phones.h"
+#include "dn_plan.h"
 #include "dn_registry.h"
 #include "dn_time.h"
 #include "dn_valid.h"
@@ -71,7 +71,7 @@ static int s_append(json_t *list, json_t *obj)
 static int s_report_currency(sqlite3 *db, char currency[4])
 {
     sqlite3_stmt *stmt;
-    int exponent, rc = dn_ledger_currency(db, currency, &exponent);
+    int exponent, rc = dn_plan_currency(db, currency, &exponent);
     if (rc != DN_ENOENT)
         return rc;
     currency[0] = '\0';

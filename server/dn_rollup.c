@@ -16,7 +16,6 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_facts.h"
-#include "dn_ledger.h"
 #include "dn_log.h"
 #include "dn_money.h"
 #include "dn_phones.h"
@@ -248,7 +247,7 @@ static int s_post_sale(dn_rollup_t *self, const Dealernet__Event *ev, int64_t no
     int rc = s_upline(self, ev->sale->seller, ev->recorded_at_ms, now_ms, &n);
     if (rc || n == 0)
         return rc;
-    dn_ledger_period_of(ev->recorded_at_ms, period);
+    dn_time_period_of(ev->recorded_at_ms, period);
     return s_add_team(self, n, period, ev->sale->currency, 1, ev->sale->total, 0, 0);
 }
 
@@ -455,7 +454,7 @@ static int s_post_refund(dn_rollup_t *self, int64_t eid, const Dealernet__Event 
     /* the team the sale counted in, as it stood at the sale's time */
     if ((rc = s_upline(self, seller, sale_ms, sale_stored_ms, &n)) != 0 || n == 0)
         return rc;
-    dn_ledger_period_of(ev->recorded_at_ms, period);
+    dn_time_period_of(ev->recorded_at_ms, period);
     return s_add_team(self, n, period, currency, 0, 0, 1, ev->refund->amount);
 }
 
@@ -513,7 +512,7 @@ int dn_rollup_void(dn_rollup_t *self, int64_t sale_eid, int64_t events_through,
        refunded in full already has nothing left to count */
     if (rc == 0 && step == SQLITE_ROW && left > 0 &&
         (rc = s_upline(self, seller, sale_ms, stored_ms, &n)) == 0 && n > 0) {
-        dn_ledger_period_of(void_ms, period);
+        dn_time_period_of(void_ms, period);
         rc = s_add_team(self, n, period, currency, 0, 0, 1, left);
     }
     if (rc)
