@@ -167,13 +167,9 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
     if (!site || !partner)
         return s_usage_error("%s", "init needs --site CODE and --partner CODE");
     if (!dn_valid_code(site))
-        return s_usage_error("site '%s' is not a code (a letter, then letters, digits, "
-                             "'_', '.', '-'; at most 32)",
-                             site);
+        return s_usage_error("site '%s' is not a code (" DN_CODE_RULE ")", site);
     if (!dn_valid_code(partner))
-        return s_usage_error("partner '%s' is not a code (a letter, then letters, digits, "
-                             "'_', '.', '-'; at most 32)",
-                             partner);
+        return s_usage_error("partner '%s' is not a code (" DN_CODE_RULE ")", partner);
     if (dn_money_exponent(currency) < 0)
         return s_usage_error("currency '%s' is not a known ISO 4217 code", currency);
     if (country_text && dn_phone_country_parse(country_text, &country) != 0)
@@ -524,9 +520,7 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
         category = ""; /* clears the SKU's category */
     else if (category && !dn_valid_code(category))
         return s_usage_error(
-            "category '%s' is not a code (a letter, then letters, digits, "
-            "'_', '.', '-'; at most 32) nor - (none)",
-            category);
+            "category '%s' is not a code (" DN_CODE_RULE ") nor - (none)", category);
     if (category && *category) { /* a code: stored lower-case, as HQ's plan names it */
         snprintf(folded, sizeof folded, "%s", category);
         dn_code_fold(folded);

@@ -9,6 +9,11 @@
 
 #include <stddef.h>
 
+/*  The text of a number macro, for SQL and messages put together at
+    compile time: "at most " DN_STR(DN_MAX_CODE_LEN) is "at most 32".  */
+#define DN_STR_(x) #x
+#define DN_STR(x)  DN_STR_(x)
+
 /*  X(name, value, sysexits code, message)
     Exit codes: 64 usage, 65 data error, 66 no input, 69 unavailable,
     70 internal software error, 73 cannot create, 74 I/O error,

@@ -7,6 +7,8 @@
 #ifndef DN_VALID_H
 #define DN_VALID_H
 
+#include "dn_error.h" /* DN_STR */
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +22,10 @@
 #define DN_MAX_UNIT_PRICE    1000000000000LL /* minor units */
 #define DN_MAX_HOUSEHOLD     100
 #define DN_MAX_SALE_LINES    200
+
+/*  What a code is (dn_valid_code), as messages say it.  */
+#define DN_CODE_RULE                                                                     \
+    "a letter, then letters, digits, '_', '.', '-'; at most " DN_STR(DN_MAX_CODE_LEN)
 
 /*  A code: 1..DN_MAX_CODE_LEN characters of [A-Za-z0-9_.-], starting with a
     letter.  Returns 1 if valid.  */

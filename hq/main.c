@@ -614,11 +614,8 @@ static int s_check_value(s_call_t *call, s_kind_t kind, const char *option,
     case S_CODE:
         if (dn_valid_code(*value))
             return 0;
-        snprintf(
-            text, sizeof text,
-            "%s'%.40s' is not a code (a letter, then letters, digits, '_', '.', '-'; "
-            "at most 32)",
-            prefix, *value);
+        snprintf(text, sizeof text, "%s'%.40s' is not a code (" DN_CODE_RULE ")", prefix,
+                 *value);
         break;
     case S_DATE: {
         int64_t ms;

@@ -1,5 +1,7 @@
 /*  dn_central -- the central.db schema and settings (see dn_central.h).  */
 #include "dn_central.h"
+#include "dn_crypto.h"
+#include "dn_curve.h"
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
@@ -8,6 +10,12 @@
 
 #include <stdio.h>
 #include <time.h>
+
+/*  The sizes the schema checks, as SQL text.  They are the wire format's
+    and never change, so a released migration's text stays what it was.  */
+#define S_HASH     DN_STR(DN_HASH_BYTES)      /* SHA-256 of an event, a transfer */
+#define S_KEY      DN_STR(DN_CURVE_KEY_BYTES) /* a CURVE public key */
+#define S_SIGN_KEY DN_STR(DN_PUBKEY_BYTES)    /* an Ed25519 public key */
 
 static const dn_migration_t s_migrations[] = {
     {/* Settings: endpoints, server key file names.  */
@@ -34,7 +42,7 @@ static const dn_migration_t s_migrations[] = {
      ") WITHOUT ROWID;"
      /* HQ administrators' CURVE public keys.  */
      "CREATE TABLE admins ("
-     "  curve_key BLOB PRIMARY KEY CHECK (length(curve_key) = 32),"
+     "  curve_key BLOB PRIMARY KEY CHECK (length(curve_key) = " S_KEY "),"
      "  name TEXT NOT NULL UNIQUE,"
      "  created_ms INTEGER NOT NULL"
      ") WITHOUT ROWID;"
@@ -46,12 +54,12 @@ static const dn_migration_t s_migrations[] = {
      "  code TEXT NOT NULL UNIQUE,"
      "  partner_id INTEGER NOT NULL REFERENCES partners(id),"
      "  created_ms INTEGER NOT NULL,"
-     "  curve_key BLOB UNIQUE CHECK (curve_key IS NULL OR length(curve_key) = 32),"
-     "  sign_key BLOB CHECK (sign_key IS NULL OR length(sign_key) = 32),"
+     "  curve_key BLOB UNIQUE CHECK (curve_key IS NULL OR length(curve_key) = " S_KEY "),"
+     "  sign_key BLOB CHECK (sign_key IS NULL OR length(sign_key) = " S_SIGN_KEY "),"
      "  enrolled_ms INTEGER,"
      "  revoked_ms INTEGER,"
      "  applied_seq INTEGER NOT NULL DEFAULT 0,"
-     "  head_hash BLOB NOT NULL DEFAULT (zeroblob(32)),"
+     "  head_hash BLOB NOT NULL DEFAULT (zeroblob(" S_HASH ")),"
      "  last_seen_ms INTEGER,"
      "  clock_skew_ms INTEGER,"
      "  reported_pending INTEGER," /* as of the last Hello, less what came since */
@@ -61,7 +69,7 @@ static const dn_migration_t s_migrations[] = {
      ");"
      /* Enrollment tokens, stored only as SHA-256 hashes; single use.  */
      "CREATE TABLE tokens ("
-     "  hash BLOB PRIMARY KEY CHECK (length(hash) = 32),"
+     "  hash BLOB PRIMARY KEY CHECK (length(hash) = " S_HASH "),"
      "  site_id INTEGER NOT NULL REFERENCES sites(id),"
      "  created_ms INTEGER NOT NULL,"
      "  expires_ms INTEGER NOT NULL,"
@@ -79,7 +87,7 @@ static const dn_migration_t s_migrations[] = {
      "  recorded_at_ms INTEGER NOT NULL,"
      "  received_ms INTEGER NOT NULL,"
      "  body BLOB NOT NULL,"
-     "  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+     "  hash BLOB NOT NULL CHECK (length(hash) = " S_HASH "),"
      "  signature BLOB CHECK (signature IS NULL OR length(signature) = 64),"
      "  UNIQUE (site_id, seq)"
      ");"
@@ -204,8 +212,8 @@ static const dn_migration_t s_migrations[] = {
      "  event_period TEXT,"                /* YYYY-MM of a late event */
      "  ref TEXT,"                         /* payout reference */
      "  created_ms INTEGER NOT NULL,"
-     "  prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),"
-     "  hash BLOB NOT NULL CHECK (length(hash) = 32)"
+     "  prev_hash BLOB NOT NULL CHECK (length(prev_hash) = " S_HASH "),"
+     "  hash BLOB NOT NULL CHECK (length(hash) = " S_HASH ")"
      ");"
      /* Indexes whose keys grow with time, so that posting appends to them
         instead of dirtying pages all over (an index by account would):
@@ -392,8 +400,7 @@ static const dn_migration_t s_migrations[] = {
      "CREATE TRIGGER plans_integer_update BEFORE UPDATE OF first_purchase_bonus ON plans "
      "  WHEN typeof(NEW.first_purchase_bonus) <> 'integer' "
      "  BEGIN SELECT RAISE(ABORT, "
-     "    'plans.first_purchase_bonus must be an integer (minor units)'); END;"
-    },
+     "    'plans.first_purchase_bonus must be an integer (minor units)'); END;"},
     {/* Corrections (issue 10, item 6: sale void and adjust), owned by
         dn_ledger.  HQ's append-only corrections: a void reverses what a
         sale still holds in the ledger and counts the sale as refunded in
@@ -418,7 +425,7 @@ static const dn_migration_t s_migrations[] = {
      "  events_through INTEGER NOT NULL,"
      "  first_transfer INTEGER REFERENCES transfers(id),"
      "  last_transfer INTEGER REFERENCES transfers(id),"
-     "  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+     "  hash BLOB NOT NULL CHECK (length(hash) = " S_HASH "),"
      "  CHECK ((kind = 'void' AND sale_eid IS NOT NULL AND account IS NULL) OR"
      "         (kind = 'adjustment' AND sale_eid IS NULL AND account IS NOT NULL"
      "          AND amount != 0)),"
@@ -501,10 +508,12 @@ static const dn_migration_t s_migrations[] = {
         presenting it is refused with who holds it, when and from where,
         and HQ is told once (raced_ms, an exception).  Tokens used before
         this migration are held by the key their site enrolled with.  */
-     "ALTER TABLE tokens ADD COLUMN holder_key BLOB;" /* CURVE key, 32 bytes */
+     "ALTER TABLE tokens ADD COLUMN holder_key BLOB;" /* a CURVE key (DN_CURVE_KEY_BYTES)
+                                                       */
      "ALTER TABLE tokens ADD COLUMN held_ms INTEGER;" /* when it first presented it */
      "ALTER TABLE tokens ADD COLUMN holder_address TEXT;" /* its peer address, if known */
-     "ALTER TABLE tokens ADD COLUMN raced_ms INTEGER;" /* another key first presented it */
+     "ALTER TABLE tokens ADD COLUMN raced_ms INTEGER;" /* another key first presented it
+                                                        */
      "UPDATE tokens SET holder_key = (SELECT curve_key FROM sites WHERE sites.id = "
      "  tokens.site_id), held_ms = used_ms WHERE used_ms IS NOT NULL;"},
 };

@@ -124,9 +124,10 @@ int dn_ingest_state(dn_ingest_t *self, int64_t site_id, dn_ingest_state_t *state
                      &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, site_id);
-    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_bytes(stmt, 1) == 32) {
+    if (sqlite3_step(stmt) == SQLITE_ROW &&
+        sqlite3_column_bytes(stmt, 1) == DN_HASH_BYTES) {
         state->applied_seq = (uint64_t)sqlite3_column_int64(stmt, 0);
-        memcpy(state->head, sqlite3_column_blob(stmt, 1), 32);
+        memcpy(state->head, sqlite3_column_blob(stmt, 1), DN_HASH_BYTES);
         state->last_at_ms = sqlite3_column_int64(stmt, 2);
         state->last_clock_ms = sqlite3_column_int64(stmt, 3);
         rc = 0;
@@ -170,7 +171,8 @@ int dn_ingest_note_gap(dn_ingest_t *self, int64_t site_id, uint64_t expected_seq
 }
 
 /*  Copies the stored hash of (site, seq) into hash; DN_ENOENT if absent.  */
-static int s_stored_hash(dn_ingest_t *self, int64_t site_id, uint64_t seq, uint8_t hash[32])
+static int s_stored_hash(dn_ingest_t *self, int64_t site_id, uint64_t seq,
+                         uint8_t hash[DN_HASH_BYTES])
 {
     sqlite3_stmt *stmt;
     int rc = DN_ENOENT;
@@ -179,8 +181,9 @@ static int s_stored_hash(dn_ingest_t *self, int64_t site_id, uint64_t seq, uint8
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, site_id);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64)seq);
-    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_bytes(stmt, 0) == 32) {
-        memcpy(hash, sqlite3_column_blob(stmt, 0), 32);
+    if (sqlite3_step(stmt) == SQLITE_ROW &&
+        sqlite3_column_bytes(stmt, 0) == DN_HASH_BYTES) {
+        memcpy(hash, sqlite3_column_blob(stmt, 0), DN_HASH_BYTES);
         rc = 0;
     }
     sqlite3_reset(stmt);
@@ -436,8 +439,9 @@ static void s_log_held(dn_ingest_t *self, const dn_registry_site_t *site)
 /*  Stores one new event as the server believes it (dn_facts): the raw row
     with the received bytes, then its decoded rows, its exceptions, and,
     unless it is held, its postings.  ev is amended in place.  */
-static int s_store(dn_ingest_t *self, const dn_registry_site_t *site, Dealernet__Event *ev,
-                   const ProtobufCBinaryData *body, const uint8_t hash[32],
+static int s_store(dn_ingest_t *self, const dn_registry_site_t *site,
+                   Dealernet__Event *ev, const ProtobufCBinaryData *body,
+                   const uint8_t hash[DN_HASH_BYTES],
                    const ProtobufCBinaryData *signature, const dn_ingest_state_t *state,
                    int64_t now_ms, dn_ingest_result_t *r)
 {
@@ -467,7 +471,7 @@ static int s_store(dn_ingest_t *self, const dn_registry_site_t *site, Dealernet_
     sqlite3_bind_int64(stmt, 5, ev->recorded_at_ms);
     sqlite3_bind_int64(stmt, 6, now_ms);
     sqlite3_bind_blob(stmt, 7, body->data, (int)body->len, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 8, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 8, hash, DN_HASH_BYTES, SQLITE_STATIC);
     if (signature)
         sqlite3_bind_blob(stmt, 9, signature->data, (int)signature->len, SQLITE_STATIC);
     if (verdict.site_clock_ms != verdict.at_ms)
@@ -533,7 +537,7 @@ int dn_ingest_post_stored(dn_ingest_t *self, int64_t eid, int64_t now_ms)
 static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
                    const Dealernet__PushBatch *batch, int64_t now_ms, dn_ingest_result_t *r)
 {
-    uint8_t hash[32], stored[32];
+    uint8_t hash[DN_HASH_BYTES], stored[DN_HASH_BYTES];
     dn_ingest_state_t state;
     uint64_t first = batch->first_seq;
     uint64_t last = first + batch->n_events - 1;
@@ -583,7 +587,7 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
         else if (seq <= state.applied_seq) {
             /* Already applied: must be the very same bytes.  */
             rc = s_stored_hash(self, site->id, seq, stored);
-            if (rc == 0 && memcmp(stored, hash, 32) != 0) {
+            if (rc == 0 && memcmp(stored, hash, DN_HASH_BYTES) != 0) {
                 dn_log_error("TAMPER ALARM: site %s resent seq %llu with different bytes",
                              site->code, (unsigned long long)seq);
                 rc = s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_TAMPER, 0,
@@ -605,7 +609,7 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
                 state.applied_seq = seq;
                 state.last_at_ms = ev->recorded_at_ms; /* as amended */
                 state.last_clock_ms = clock_ms;
-                memcpy(state.head, hash, 32);
+                memcpy(state.head, hash, DN_HASH_BYTES);
                 r->applied++;
             }
         }
@@ -613,7 +617,7 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
         if (rc)
             return rc;
     }
-    if (memcmp(hash, batch->chain_head.data, 32) != 0)
+    if (memcmp(hash, batch->chain_head.data, DN_HASH_BYTES) != 0)
         return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_CHAIN, 0,
                         "batch chain head is not the hash of its last event");
     if ((rc = dn_ledger_flush(self->ledger)) != 0 ||
@@ -628,7 +632,7 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
                          &stmt))
             return DN_EDB;
         sqlite3_bind_int64(stmt, 1, (sqlite3_int64)state.applied_seq);
-        sqlite3_bind_blob(stmt, 2, state.head, 32, SQLITE_STATIC);
+        sqlite3_bind_blob(stmt, 2, state.head, DN_HASH_BYTES, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 3, now_ms);
         sqlite3_bind_int(stmt, 4, r->applied);
         sqlite3_bind_int64(stmt, 5, site->id);

@@ -21,6 +21,7 @@
 #define DN_INGEST_H
 
 #include "dealernet.pb-c.h"
+#include "dn_crypto.h"
 #include "dn_registry.h"
 #include "dn_wire.h"
 
@@ -39,7 +40,7 @@ void dn_ingest_destroy(dn_ingest_t **self_p);
 /*  Sync state of a site.  */
 typedef struct {
     uint64_t applied_seq;
-    uint8_t head[32];
+    uint8_t head[DN_HASH_BYTES];
     int64_t last_at_ms;    /* when the server posted the applied seq's event; 0: none */
     int64_t last_clock_ms; /* what the site's clock said of it; 0: none */
 } dn_ingest_state_t;

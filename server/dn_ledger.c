@@ -57,7 +57,7 @@ struct _dn_ledger_t {
     /* Per posting: the chain head, and balance moves applied at the end.  */
     int have_head;
     int64_t head_id;
-    uint8_t head_hash[32];
+    uint8_t head_hash[DN_HASH_BYTES];
     s_delta_t *deltas;
     size_t n_deltas, cap_deltas;
     /* The running totals (money_totals), read with the head and written
@@ -347,10 +347,11 @@ static void s_text_or_empty(char *buf, size_t size, int present, long long value
 /*  The hash of a transfer: SHA-256 of the previous hash and a canonical
     text of every field, so that changing any stored field breaks it.  */
 int dn_ledger_transfer_hash(int64_t id, const dn_ledger_transfer_t *t,
-                            const uint8_t prev[32], uint8_t hash[32])
+                            const uint8_t prev[DN_HASH_BYTES],
+                            uint8_t hash[DN_HASH_BYTES])
 {
     char level[24], rate[24], text[512];
-    uint8_t buf[32 + sizeof text];
+    uint8_t buf[DN_HASH_BYTES + sizeof text];
     int n;
     s_text_or_empty(level, sizeof level, t->has_level, t->level);
     s_text_or_empty(rate, sizeof rate, t->has_rate, t->rate_bps);
@@ -363,13 +364,14 @@ int dn_ledger_transfer_hash(int64_t id, const dn_ledger_transfer_t *t,
                  t->ref ? t->ref : "", (long long)t->created_ms);
     if (n < 0 || (size_t)n >= sizeof text)
         return DN_EINVAL;
-    memcpy(buf, prev, 32);
-    memcpy(buf + 32, text, (size_t)n);
-    return dn_sha256(buf, 32 + (size_t)n, hash);
+    memcpy(buf, prev, DN_HASH_BYTES);
+    memcpy(buf + DN_HASH_BYTES, text, (size_t)n);
+    return dn_sha256(buf, DN_HASH_BYTES + (size_t)n, hash);
 }
 
 static int s_bind_transfer(sqlite3_stmt *stmt, const s_transfer_t *t,
-                           const uint8_t prev[32], const uint8_t hash[32])
+                           const uint8_t prev[DN_HASH_BYTES],
+                           const uint8_t hash[DN_HASH_BYTES])
 {
     sqlite3_bind_int64(stmt, 1, t->debit);
     sqlite3_bind_int64(stmt, 2, t->credit);
@@ -394,8 +396,8 @@ static int s_bind_transfer(sqlite3_stmt *stmt, const s_transfer_t *t,
     if (t->ref)
         sqlite3_bind_text(stmt, 14, t->ref, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 15, t->created_ms);
-    sqlite3_bind_blob(stmt, 16, prev, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 17, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 16, prev, DN_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 17, hash, DN_HASH_BYTES, SQLITE_STATIC);
     return 0;
 }
 
@@ -487,7 +489,7 @@ static int s_totals(dn_ledger_t *self)
 static int s_post(dn_ledger_t *self, const s_transfer_t *t)
 {
     sqlite3_stmt *stmt;
-    uint8_t hash[32];
+    uint8_t hash[DN_HASH_BYTES];
     int64_t reserve, sum;
     int rc;
 
@@ -511,7 +513,7 @@ static int s_post(dn_ledger_t *self, const s_transfer_t *t)
         return DN_ELIMIT;
     if (!self->have_head) {
         self->head_id = 0;
-        memset(self->head_hash, 0, 32);
+        memset(self->head_hash, 0, DN_HASH_BYTES);
         if (dn_db_cached(self->cache,
                          "SELECT id, hash FROM transfers ORDER BY id DESC LIMIT 1",
                          &stmt))
@@ -520,9 +522,10 @@ static int s_post(dn_ledger_t *self, const s_transfer_t *t)
         if (rc == SQLITE_ROW) {
             const void *blob = sqlite3_column_blob(stmt, 1);
             self->head_id = sqlite3_column_int64(stmt, 0);
-            rc = blob && sqlite3_column_bytes(stmt, 1) == 32 ? SQLITE_DONE : SQLITE_NOMEM;
+            rc = blob && sqlite3_column_bytes(stmt, 1) == DN_HASH_BYTES ? SQLITE_DONE
+                                                                        : SQLITE_NOMEM;
             if (rc == SQLITE_DONE)
-                memcpy(self->head_hash, blob, 32);
+                memcpy(self->head_hash, blob, DN_HASH_BYTES);
         }
         sqlite3_reset(stmt);
         if (rc != SQLITE_DONE) { /* a chain continued from a wrong head breaks verify */
@@ -547,7 +550,7 @@ static int s_post(dn_ledger_t *self, const s_transfer_t *t)
     sqlite3_reset(stmt);
     if (rc == 0) {
         self->head_id++;
-        memcpy(self->head_hash, hash, 32);
+        memcpy(self->head_hash, hash, DN_HASH_BYTES);
         self->sum_transfers = sum;
         self->totals_moved = 1;
         rc = s_delta(self, t->debit, -t->amount);
@@ -1448,7 +1451,8 @@ static int s_correction_text(const s_correction_t *c, char *buf, size_t size)
     changed by hand (its reason, its amount, who made it) no longer
     matches.  Like the transfer chain, it tells a change, it is no
     signature.  */
-int dn_ledger_correction_hash(const dn_ledger_correction_t *c, uint8_t hash[32])
+int dn_ledger_correction_hash(const dn_ledger_correction_t *c,
+                              uint8_t hash[DN_HASH_BYTES])
 {
     int n = s_correction_text(c, NULL, 0), rc;
     char *text;
@@ -1467,7 +1471,7 @@ int dn_ledger_correction_hash(const dn_ledger_correction_t *c, uint8_t hash[32])
 static int s_correction_insert(dn_ledger_t *self, s_correction_t *c)
 {
     sqlite3_stmt *stmt;
-    uint8_t hash[32];
+    uint8_t hash[DN_HASH_BYTES];
     int rc, step;
 
     if (dn_db_cached(self->cache,
@@ -1508,7 +1512,7 @@ static int s_correction_insert(dn_ledger_t *self, s_correction_t *c)
         sqlite3_bind_int64(stmt, 11, c->first_transfer);
         sqlite3_bind_int64(stmt, 12, c->last_transfer);
     }
-    sqlite3_bind_blob(stmt, 13, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 13, hash, DN_HASH_BYTES, SQLITE_STATIC);
     rc = dn_db_step_txn(self->db, stmt);
     sqlite3_reset(stmt);
     return rc;
@@ -1665,7 +1669,7 @@ int dn_ledger_sale_find(sqlite3 *db, const char *text, int64_t *eid,
         return DN_EDB;
     if (found == 0)
         return dn_why(why, why_size, DN_ENOENT, "no sale has the id %s%s", text,
-                      digits < 32 ? "..." : "");
+                      digits < 2 * DN_ID_BYTES ? "..." : "");
     if (found > 1)
         return dn_why(why, why_size, DN_EINVAL,
                       "%s is the start of more than one sale's id: give more of it",

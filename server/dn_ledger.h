@@ -40,8 +40,9 @@
 #define DN_LEDGER_H
 
 #include "dealernet.pb-c.h"
-#include "dn_id.h"
 #include "dn_account.h"
+#include "dn_crypto.h"
+#include "dn_id.h"
 #include "dn_time.h" /* DN_PERIOD_SIZE */
 #include "dn_valid.h"
 
@@ -239,8 +240,9 @@ typedef struct {
     a canonical text of every field, so that changing any stored field
     breaks the chain.  Returns 0, DN_EINVAL (a field too long for the
     text), DN_ECRYPTO.  */
-int dn_ledger_transfer_hash(int64_t id, const dn_ledger_transfer_t *t, const uint8_t prev[32],
-                            uint8_t hash[32]);
+int dn_ledger_transfer_hash(int64_t id, const dn_ledger_transfer_t *t,
+                            const uint8_t prev[DN_HASH_BYTES],
+                            uint8_t hash[DN_HASH_BYTES]);
 
 /*  Sets *reserve to what transfer t adds to the running total of
     transfers (money_totals): twice a commission, referral or override,
@@ -262,7 +264,8 @@ typedef struct {
 /*  Sets hash to the hash stored with correction c: SHA-256 of its
     canonical text (texts with their lengths).  Returns 0, DN_EINVAL,
     DN_ENOMEM, DN_ECRYPTO.  */
-int dn_ledger_correction_hash(const dn_ledger_correction_t *c, uint8_t hash[32]);
+int dn_ledger_correction_hash(const dn_ledger_correction_t *c,
+                              uint8_t hash[DN_HASH_BYTES]);
 
 /*  Posts, inside the caller's transaction, the transfers of a void of
     sale sale_eid made at now_ms exactly as dn_ledger_void posts them --

@@ -133,9 +133,7 @@ static void s_section(s_parse_t *p, const char *start)
         return;
     }
     if (!dn_valid_code(name + 9)) {
-        s_error(p, p->line,
-                "category '%.40s' is not a code (a letter, then letters, digits, '_', "
-                "'.', '-'; at most 32)",
+        s_error(p, p->line, "category '%.40s' is not a code (" DN_CODE_RULE ")",
                 name + 9);
         return;
     }

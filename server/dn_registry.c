@@ -277,7 +277,7 @@ static int s_raced(sqlite3 *db, const uint8_t hash[DN_HASH_BYTES], const s_token
 
 int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_code,
                             const uint8_t curve_key[DN_CURVE_KEY_BYTES],
-                            const uint8_t sign_key[32], const char *address,
+                            const uint8_t sign_key[DN_PUBKEY_BYTES], const char *address,
                             dn_registry_raced_fn raced, int64_t now_ms,
                             dn_registry_site_t *site, char *why, size_t why_size)
 {
@@ -365,7 +365,7 @@ int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_cod
                       &stmt))
         return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     sqlite3_bind_blob(stmt, 1, curve_key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 2, sign_key, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 2, sign_key, DN_PUBKEY_BYTES, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 3, now_ms);
     sqlite3_bind_int64(stmt, 4, tok.site_id);
     if (dn_db_run(db, stmt))
@@ -383,7 +383,7 @@ int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_cod
 
 int dn_registry_enroll(sqlite3 *db, const char *token, const char *site_code,
                        const uint8_t curve_key[DN_CURVE_KEY_BYTES],
-                       const uint8_t sign_key[32], int64_t now_ms,
+                       const uint8_t sign_key[DN_PUBKEY_BYTES], int64_t now_ms,
                        dn_registry_site_t *site, char *why, size_t why_size)
 {
     return dn_registry_enroll_from(db, token, site_code, curve_key, sign_key, NULL, NULL,
@@ -450,11 +450,9 @@ int dn_registry_partner_add_recruited(sqlite3 *db, const char *code, const char 
     int rc;
 
     if (!code || !dn_valid_code(code))
-        return dn_why(
-            why, why_size, DN_EINVAL,
-            "partner code '%.40s' is not a code (a letter, then letters, digits, "
-            "'_', '.', '-'; at most 32)",
-            code ? code : "");
+        return dn_why(why, why_size, DN_EINVAL,
+                      "partner code '%.40s' is not a code (" DN_CODE_RULE ")",
+                      code ? code : "");
     if (dn_valid_hidden(name, hidden, sizeof hidden))
         return dn_why(why, why_size, DN_EINVAL, "partner name %s", hidden);
     if (!name || !dn_valid_name(name))
@@ -667,8 +665,7 @@ int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
     token[0] = '\0';
     if (!code || !dn_valid_code(code))
         return dn_why(why, why_size, DN_EINVAL,
-                      "site code '%.40s' is not a code (a letter, then letters, digits, "
-                      "'_', '.', '-'; at most 32)",
+                      "site code '%.40s' is not a code (" DN_CODE_RULE ")",
                       code ? code : "");
     if (!partner || !dn_valid_code(partner))
         return dn_why(why, why_size, DN_EINVAL, "partner '%.40s' is not a partner code",

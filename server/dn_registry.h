@@ -13,6 +13,7 @@
 #ifndef DN_REGISTRY_H
 #define DN_REGISTRY_H
 
+#include "dn_crypto.h"
 #include "dn_curve.h"
 #include "dn_db.h"
 #include "dn_valid.h"
@@ -55,7 +56,7 @@ typedef struct {
     char partner[DN_MAX_CODE_LEN + 1];
     int enrolled;
     int revoked;
-    uint8_t sign_key[32]; /* the site's Ed25519 public key, when enrolled */
+    uint8_t sign_key[DN_PUBKEY_BYTES]; /* the site's Ed25519 public key, when enrolled */
 } dn_registry_site_t;
 
 /*  0 and *site for a site code, or DN_ENOENT, DN_EDB.  */
@@ -100,7 +101,7 @@ typedef int (*dn_registry_raced_fn)(sqlite3 *db, int64_t site_id, const char *de
     and the raced note.  */
 int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_code,
                             const uint8_t curve_key[DN_CURVE_KEY_BYTES],
-                            const uint8_t sign_key[32], const char *address,
+                            const uint8_t sign_key[DN_PUBKEY_BYTES], const char *address,
                             dn_registry_raced_fn raced, int64_t now_ms,
                             dn_registry_site_t *site, char *why, size_t why_size);
 
@@ -108,7 +109,7 @@ int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_cod
     token (tests and tools).  */
 int dn_registry_enroll(sqlite3 *db, const char *token, const char *site_code,
                        const uint8_t curve_key[DN_CURVE_KEY_BYTES],
-                       const uint8_t sign_key[32], int64_t now_ms,
+                       const uint8_t sign_key[DN_PUBKEY_BYTES], int64_t now_ms,
                        dn_registry_site_t *site, char *why, size_t why_size);
 
 /*  Records the partner an enrolled site's agent was initialised with, when

@@ -314,8 +314,9 @@ static void s_on_enroll(dn_session_t *self, const char *user, const char *addres
         dn_log_warn_limited(&shape, "enrollment refused for site %s from %s: malformed token",
                             m->site, address);
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_BAD_TOKEN,
-                       "this is not an enrollment token (32 hex digits): copy it again "
-                       "from headquarters",
+                       "this is not an enrollment token (" DN_STR(
+                           DN_TOKEN_TEXT_LEN) " hex digits): copy it again "
+                                              "from headquarters",
                        0, body, len);
         return;
     }

@@ -77,23 +77,23 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
     }
     while ((srow = dn_db_row(sites, "verify: sites")) == 1) {
         char code[DN_MAX_CODE_LEN + 1];
-        uint8_t prev[32], sign_key[32] = {0};
-        int has_key = sqlite3_column_bytes(sites, 2) == 32;
+        uint8_t prev[DN_HASH_BYTES], sign_key[DN_PUBKEY_BYTES] = {0};
+        int has_key = sqlite3_column_bytes(sites, 2) == DN_PUBKEY_BYTES;
         int64_t expect = 1;
         if (dn_db_column_copy(sites, 1, code, sizeof code)) {
             rc = s_unread(v, DN_ENOMEM, "the sites");
             break;
         }
-        memcpy(prev, DN_CHAIN_GENESIS, 32);
+        memcpy(prev, DN_CHAIN_GENESIS, DN_HASH_BYTES);
         if (has_key)
-            memcpy(sign_key, sqlite3_column_blob(sites, 2), 32);
+            memcpy(sign_key, sqlite3_column_blob(sites, 2), DN_PUBKEY_BYTES);
         sqlite3_reset(events);
         sqlite3_bind_int64(events, 1, sqlite3_column_int64(sites, 0));
         while ((row = dn_db_row(events, "verify: events")) == 1) {
             int64_t seq = sqlite3_column_int64(events, 0);
             const uint8_t *body = sqlite3_column_blob(events, 1);
             size_t len = (size_t)sqlite3_column_bytes(events, 1);
-            uint8_t hash[32];
+            uint8_t hash[DN_HASH_BYTES];
             Dealernet__Event *ev = NULL;
             char why[DN_WHY_SIZE];
             int decoded = dn_wire_event_unpack(body, len, &ev, why, sizeof why) == 0;
@@ -108,8 +108,8 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
                 s_diff(v, "site %s: seq %lld missing before seq %lld", code,
                        (long long)expect, (long long)seq);
             expect = seq + 1;
-            if (sqlite3_column_bytes(events, 2) != 32 ||
-                memcmp(hash, sqlite3_column_blob(events, 2), 32) != 0)
+            if (sqlite3_column_bytes(events, 2) != DN_HASH_BYTES ||
+                memcmp(hash, sqlite3_column_blob(events, 2), DN_HASH_BYTES) != 0)
                 s_diff(v, "site %s seq %lld: stored hash is not the hash of the stored event",
                        code, (long long)seq);
             if (!decoded) {
@@ -131,15 +131,15 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
                     s_diff(v, "site %s seq %lld: batch signature does not verify", code,
                            (long long)seq);
             }
-            memcpy(prev, hash, 32);
+            memcpy(prev, hash, DN_HASH_BYTES);
         }
         if (rc == 0 && row < 0)
             rc = s_unread(v, DN_EDB, "the events");
         if (rc)
             break;
         if (sqlite3_column_int64(sites, 3) != expect - 1 ||
-            sqlite3_column_bytes(sites, 4) != 32 ||
-            memcmp(sqlite3_column_blob(sites, 4), prev, 32) != 0)
+            sqlite3_column_bytes(sites, 4) != DN_HASH_BYTES ||
+            memcmp(sqlite3_column_blob(sites, 4), prev, DN_HASH_BYTES) != 0)
             s_diff(v, "site %s: recorded head (seq %lld) is not the last stored event", code,
                    (long long)sqlite3_column_int64(sites, 3));
     }
@@ -154,7 +154,7 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
 static int s_verify_transfers(sqlite3 *db, s_verify_t *v)
 {
     sqlite3_stmt *stmt;
-    uint8_t prev[32] = {0};
+    uint8_t prev[DN_HASH_BYTES] = {0};
     int64_t sum = 0;
     int row, overflow = 0;
 
@@ -168,7 +168,7 @@ static int s_verify_transfers(sqlite3 *db, s_verify_t *v)
         return s_unread(v, DN_EDB, "the transfers");
     while ((row = dn_db_row(stmt, "verify: transfers")) == 1) {
         dn_ledger_transfer_t t;
-        uint8_t hash[32];
+        uint8_t hash[DN_HASH_BYTES];
         int64_t id = sqlite3_column_int64(stmt, 0), reserve;
         memset(&t, 0, sizeof t);
         v->transfers++;
@@ -196,16 +196,16 @@ static int s_verify_transfers(sqlite3 *db, s_verify_t *v)
             sqlite3_finalize(stmt);
             return s_unread(v, DN_ENOMEM, "the transfers");
         }
-        if (sqlite3_column_bytes(stmt, 16) != 32 ||
-            memcmp(sqlite3_column_blob(stmt, 16), prev, 32) != 0)
+        if (sqlite3_column_bytes(stmt, 16) != DN_HASH_BYTES ||
+            memcmp(sqlite3_column_blob(stmt, 16), prev, DN_HASH_BYTES) != 0)
             s_diff(v, "transfer %lld: does not link to the transfer before it", (long long)id);
         if (dn_ledger_transfer_hash(id, &t, prev, hash) != 0 ||
-            sqlite3_column_bytes(stmt, 17) != 32 ||
-            memcmp(sqlite3_column_blob(stmt, 17), hash, 32) != 0)
+            sqlite3_column_bytes(stmt, 17) != DN_HASH_BYTES ||
+            memcmp(sqlite3_column_blob(stmt, 17), hash, DN_HASH_BYTES) != 0)
             s_diff(v, "transfer %lld: its fields do not hash to its stored hash (altered)",
                    (long long)id);
-        if (sqlite3_column_bytes(stmt, 17) == 32)
-            memcpy(prev, sqlite3_column_blob(stmt, 17), 32);
+        if (sqlite3_column_bytes(stmt, 17) == DN_HASH_BYTES)
+            memcpy(prev, sqlite3_column_blob(stmt, 17), DN_HASH_BYTES);
         if (sqlite3_column_type(stmt, 18) != SQLITE_NULL &&
             sqlite3_column_int64(stmt, 18) < t.created_ms)
             s_diff(v, "transfer %lld: posted into %s after that period was closed",
@@ -357,7 +357,7 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
     }
     while (rc == 0 && (step = dn_db_row(rows, "verify: corrections")) == 1) {
         dn_ledger_correction_t c;
-        uint8_t hash[32];
+        uint8_t hash[DN_HASH_BYTES];
         int64_t n = 0, first, last;
         memset(&c, 0, sizeof c);
         v->corrections++;
@@ -380,8 +380,8 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
         }
         if ((rc = dn_ledger_correction_hash(&c, hash)) != 0)
             break;
-        if (sqlite3_column_bytes(rows, 12) != 32 ||
-            memcmp(sqlite3_column_blob(rows, 12), hash, 32) != 0)
+        if (sqlite3_column_bytes(rows, 12) != DN_HASH_BYTES ||
+            memcmp(sqlite3_column_blob(rows, 12), hash, DN_HASH_BYTES) != 0)
             s_diff(v,
                    "correction %lld: its fields do not hash to its stored hash (altered)",
                    (long long)c.id);
