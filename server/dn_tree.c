@@ -663,7 +663,8 @@ static void s_node_drop(void *node)
 
 void dn_tree_forget(dn_tree_t *self)
 {
-    dn_slots_clear(&self->nodes, s_node_drop);
+    if (self)
+        dn_slots_clear(&self->nodes, s_node_drop);
 }
 
 void dn_tree_destroy(dn_tree_t **self_p)
