@@ -107,13 +107,13 @@ int dn_outbox_check(dn_store_t *store, dn_outbox_check_t *result)
     sqlite3_stmt *stmt;
     uint8_t prev[DN_HASH_BYTES];
     int64_t expect = 1;
-    int rc = 0, step = SQLITE_DONE;
+    int rc = 0, step = 0;
 
     memset(result, 0, sizeof *result);
     memcpy(prev, DN_CHAIN_GENESIS, DN_HASH_BYTES);
     if (dn_db_prepare(db, "SELECT seq, id, body, hash FROM events ORDER BY seq", &stmt))
         return DN_EDB;
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (rc == 0 && (step = dn_db_row(stmt, "outbox: check")) == 1) {
         int64_t seq = sqlite3_column_int64(stmt, 0);
         const uint8_t *body = sqlite3_column_blob(stmt, 2);
         size_t len = (size_t)sqlite3_column_bytes(stmt, 2);
@@ -152,7 +152,7 @@ int dn_outbox_check(dn_store_t *store, dn_outbox_check_t *result)
             expect++;
         }
     }
-    if (rc == 0 && step != SQLITE_DONE)
+    if (rc == 0 && step < 0)
         rc = DN_EDB;
     sqlite3_finalize(stmt);
     return rc;
@@ -197,7 +197,7 @@ int dn_outbox_read(dn_store_t *store, uint64_t from, size_t max_events, size_t m
 {
     sqlite3_stmt *stmt;
     size_t bytes = 0;
-    int rc = 0, step = SQLITE_DONE;
+    int rc = 0, step = 0;
 
     memset(batch, 0, sizeof *batch);
     batch->events = calloc(max_events ? max_events : 1, sizeof *batch->events);
@@ -211,7 +211,7 @@ int dn_outbox_read(dn_store_t *store, uint64_t from, size_t max_events, size_t m
     }
     sqlite3_bind_int64(stmt, 1, (sqlite3_int64)from);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64)max_events);
-    while (batch->n < max_events && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (batch->n < max_events && (step = dn_db_row(stmt, "outbox: read")) == 1) {
         size_t len = (size_t)sqlite3_column_bytes(stmt, 1);
         uint64_t seq = (uint64_t)sqlite3_column_int64(stmt, 0);
         ProtobufCBinaryData *ev = &batch->events[batch->n];
@@ -232,7 +232,7 @@ int dn_outbox_read(dn_store_t *store, uint64_t from, size_t max_events, size_t m
         bytes += len;
         batch->n++;
     }
-    if (rc == 0 && batch->n < max_events && step != SQLITE_DONE && step != SQLITE_ROW)
+    if (rc == 0 && step < 0)
         rc = DN_EDB; /* the read stopped on an error, not at the end */
     sqlite3_reset(stmt);
     if (rc) {

@@ -256,7 +256,7 @@ static int s_signups(dn_store_t *self, s_signup_t **list, size_t *n)
     *n = 0;
     if (dn_db_prepare(self->db, "SELECT id, phone, seq FROM members ORDER BY seq", &stmt))
         return DN_EDB;
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (rc == 0 && (step = dn_db_row(stmt, "agent.db: sign-ups")) == 1) {
         s_signup_t *row;
         if (*n == cap) {
             s_signup_t *bigger =
@@ -280,8 +280,8 @@ static int s_signups(dn_store_t *self, s_signup_t **list, size_t *n)
         row->seq = sqlite3_column_int64(stmt, 2);
         (*n)++;
     }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = s_step_failed(self->db);
+    if (rc == 0 && step < 0)
+        rc = DN_EDB;
     sqlite3_finalize(stmt);
     return rc;
 }
@@ -324,17 +324,17 @@ static int s_rewrite_column(dn_store_t *self, const char *select, const char *up
         json_decref(values);
         return DN_EDB;
     }
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((step = dn_db_row(stmt, "agent.db: phones to rewrite")) == 1) {
         const char *text = (const char *)sqlite3_column_text(stmt, 0);
         if (!text || json_array_append_new(values, json_string(text))) {
-            step = SQLITE_NOMEM;
+            step = s_step_failed(self->db);
             break;
         }
     }
     sqlite3_finalize(stmt);
-    if (step != SQLITE_DONE) {
+    if (step < 0) {
         json_decref(values);
-        return s_step_failed(self->db);
+        return DN_EDB;
     }
     json_array_foreach(values, i, v)
     {
@@ -1012,7 +1012,7 @@ int dn_store_member_purchases(dn_store_t *self,
                               void *arg)
 {
     sqlite3_stmt *stmt;
-    int rc = 0, step = SQLITE_DONE;
+    int rc = 0, step = 0;
 
     if (dn_db_prepare(self->db,
                       "SELECT s.member_phone, m.name, m.household, l.sku, l.category, "
@@ -1024,7 +1024,7 @@ int dn_store_member_purchases(dn_store_t *self,
                       "ORDER BY s.member_phone, l.sku, s.recorded_at_ms, s.seq",
                       &stmt))
         return DN_EDB;
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (rc == 0 && (step = dn_db_row(stmt, "agent.db: purchases")) == 1) {
         dn_store_purchase_t p;
         p.phone = (const char *)sqlite3_column_text(stmt, 0);
         p.name = (const char *)sqlite3_column_text(stmt, 1);
@@ -1042,10 +1042,8 @@ int dn_store_member_purchases(dn_store_t *self,
         }
         rc = fn(&p, arg);
     }
-    if (rc == 0 && step != SQLITE_DONE) {
-        dn_log_error("sqlite: %s", sqlite3_errmsg(self->db));
+    if (rc == 0 && step < 0)
         rc = DN_EDB;
-    }
     sqlite3_finalize(stmt);
     return rc;
 }

@@ -690,7 +690,7 @@ int dn_facts_list(sqlite3 *db, int all, json_t **list)
         return DN_EDB;
     }
     sqlite3_bind_int(stmt, 1, all);
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (rc == 0 && (step = dn_db_row(stmt, "exceptions: list")) == 1) {
         int64_t id = sqlite3_column_int64(stmt, 0);
         const char *kind = (const char *)sqlite3_column_text(stmt, 1);
         char event[DN_ID_TEXT_SIZE] = "";
@@ -714,7 +714,7 @@ int dn_facts_list(sqlite3 *db, int all, json_t **list)
             rc = DN_ENOMEM;
     }
     sqlite3_finalize(stmt);
-    if (rc == 0 && step != SQLITE_DONE)
+    if (rc == 0 && step < 0)
         rc = DN_EDB;
     if (rc) {
         json_decref(*list);
@@ -770,7 +770,7 @@ static int s_resolve_sale(sqlite3 *db, int64_t eid, dn_facts_action_t action,
                           &stmt))
             return DN_EDB;
         sqlite3_bind_int64(stmt, 1, eid);
-        while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        while (rc == 0 && (step = dn_db_row(stmt, "exceptions: the sale's holds")) == 1) {
             const char *kind = (const char *)sqlite3_column_text(stmt, 0);
             if (s_how(s_kind_of(kind ? kind : "")) != S_SALE)
                 rc = dn_why(
@@ -778,7 +778,7 @@ static int s_resolve_sale(sqlite3 *db, int64_t eid, dn_facts_action_t action,
                     "the sale is also held as %s, which cannot be posted: dismiss it",
                     kind ? kind : "?");
         }
-        if (rc == 0 && step != SQLITE_DONE)
+        if (rc == 0 && step < 0)
             rc = DN_EDB;
         sqlite3_finalize(stmt);
         if (rc)
@@ -814,7 +814,7 @@ static int s_resolve_sale(sqlite3 *db, int64_t eid, dn_facts_action_t action,
         cap = 1;
         (*post)[(*n_post)++] = eid;
     }
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (rc == 0 && (step = dn_db_row(stmt, "exceptions: held refunds")) == 1) {
         int64_t refund = sqlite3_column_int64(stmt, 0);
         rc = s_close(db, 0, refund, "sale_held", resolution, admin, reason, now_ms);
         if (rc == 0 && action == DN_FACTS_POST) {
@@ -828,7 +828,7 @@ static int s_resolve_sale(sqlite3 *db, int64_t eid, dn_facts_action_t action,
         }
     }
     sqlite3_finalize(stmt);
-    if (rc == 0 && step != SQLITE_DONE)
+    if (rc == 0 && step < 0)
         rc = DN_EDB;
     return rc;
 }

@@ -170,21 +170,24 @@ int dn_ingest_note_gap(dn_ingest_t *self, int64_t site_id, uint64_t expected_seq
     return s_write(self, stmt);
 }
 
-/*  Copies the stored hash of (site, seq) into hash; DN_ENOENT if absent.  */
+/*  Copies the stored hash of (site, seq) into hash; DN_ENOENT if absent,
+    DN_EDB if the read failed.  */
 static int s_stored_hash(dn_ingest_t *self, int64_t site_id, uint64_t seq,
                          uint8_t hash[DN_HASH_BYTES])
 {
     sqlite3_stmt *stmt;
-    int rc = DN_ENOENT;
+    int rc = DN_ENOENT, row;
     if (dn_db_cached(self->cache, "SELECT hash FROM events WHERE site_id = ? AND seq = ?",
                      &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, site_id);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64)seq);
-    if (sqlite3_step(stmt) == SQLITE_ROW &&
-        sqlite3_column_bytes(stmt, 0) == DN_HASH_BYTES) {
+    row = dn_db_row(stmt, "ingest: a stored event's hash");
+    if (row == 1 && sqlite3_column_bytes(stmt, 0) == DN_HASH_BYTES) {
         memcpy(hash, sqlite3_column_blob(stmt, 0), DN_HASH_BYTES);
         rc = 0;
+    } else if (row < 0) {
+        rc = DN_EDB;
     }
     sqlite3_reset(stmt);
     return rc;

@@ -135,7 +135,7 @@ static int s_load_closed(dn_ledger_t *self)
     if (dn_db_cached(self->cache, "SELECT period FROM periods", &stmt))
         return DN_EDB;
     self->n_closed = 0;
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((step = dn_db_row(stmt, "ledger: closed periods")) == 1) {
         char(*bigger)[DN_PERIOD_SIZE] =
             dn_array_grow(self->closed, &cap, self->n_closed, sizeof *bigger, 16);
         if (!bigger) {
@@ -149,7 +149,7 @@ static int s_load_closed(dn_ledger_t *self)
         }
     }
     sqlite3_reset(stmt);
-    if (step != SQLITE_DONE) /* a list cut short is not the list */
+    if (step < 0) /* a list cut short is not the list */
         return DN_EDB;
     self->closed_loaded = 1;
     return 0;
@@ -233,7 +233,7 @@ int dn_ledger_period_list(sqlite3 *db, int64_t now_ms, json_t **out)
         return DN_EDB;
     }
     /* the closed months in order, with the open one in its place */
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (rc == 0 && (step = dn_db_row(stmt, "periods: list")) == 1) {
         const char *period = (const char *)sqlite3_column_text(stmt, 0);
         const char *by = (const char *)sqlite3_column_text(stmt, 2);
         if (!period || !by) {
@@ -254,7 +254,7 @@ int dn_ledger_period_list(sqlite3 *db, int64_t now_ms, json_t **out)
                                                   when, "closed_by", by)))
             rc = DN_ENOMEM;
     }
-    if (rc == 0 && step != SQLITE_DONE) /* a list cut short is not the list */
+    if (rc == 0 && step < 0) /* a list cut short is not the list */
         rc = DN_EDB;
     sqlite3_finalize(stmt);
     if (rc == 0 && !open_listed &&
@@ -987,7 +987,7 @@ static int s_originals(dn_ledger_t *self, int64_t sale_eid, s_original_t **orig,
             &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, sale_eid);
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((step = dn_db_row(stmt, "ledger: a sale's postings to claw back")) == 1) {
         s_original_t *o, *bigger = dn_array_grow(*orig, &cap, *n, sizeof **orig, 16);
         if (!bigger) {
             rc = DN_ENOMEM;
@@ -1012,7 +1012,7 @@ static int s_originals(dn_ledger_t *self, int64_t sale_eid, s_original_t **orig,
         o->taken = sqlite3_column_int64(stmt, 8);
     }
     sqlite3_reset(stmt);
-    if (rc == 0 && step != SQLITE_DONE) /* a clawback of some of them is wrong */
+    if (rc == 0 && step < 0) /* a clawback of some of them is wrong */
         rc = DN_EDB;
     return rc;
 }
@@ -1658,14 +1658,14 @@ int dn_ledger_sale_find(sqlite3 *db, const char *text, int64_t *eid,
         return DN_EDB;
     sqlite3_bind_blob(stmt, 1, lo, DN_ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_blob(stmt, 2, hi, DN_ID_BYTES, SQLITE_STATIC);
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((step = dn_db_row(stmt, "ledger: find a sale by its id")) == 1) {
         if (found++ == 0 && sqlite3_column_bytes(stmt, 1) == DN_ID_BYTES) {
             *eid = sqlite3_column_int64(stmt, 0);
             dn_id_format(sqlite3_column_blob(stmt, 1), id);
         }
     }
     sqlite3_finalize(stmt);
-    if (step != SQLITE_DONE)
+    if (step < 0)
         return DN_EDB;
     if (found == 0)
         return dn_why(why, why_size, DN_ENOENT, "no sale has the id %s%s", text,
@@ -1932,7 +1932,7 @@ int dn_ledger_corrections(sqlite3 *db, json_t **out)
         return DN_EDB;
     }
     sqlite3_bind_text(stmt, 1, ledger, -1, SQLITE_STATIC);
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (rc == 0 && (step = dn_db_row(stmt, "corrections: list")) == 1) {
         char when[DN_TIME_TEXT_SIZE], sale[DN_ID_TEXT_SIZE] = "";
         const char *currency = (const char *)sqlite3_column_text(stmt, 8);
         int e = dn_money_exponent(currency);
@@ -1960,7 +1960,7 @@ int dn_ledger_corrections(sqlite3 *db, json_t **out)
         if (!row || json_array_append_new(list, row))
             rc = DN_ENOMEM;
     }
-    if (rc == 0 && step != SQLITE_DONE) /* a list cut short is not the list */
+    if (rc == 0 && step < 0) /* a list cut short is not the list */
         rc = DN_EDB;
     sqlite3_finalize(stmt);
     if (rc) {

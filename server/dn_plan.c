@@ -688,7 +688,7 @@ static int s_read(sqlite3_stmt *row, sqlite3_stmt *rates, dn_plan_t *plan)
         return DN_EDB; /* the table holds only currencies dn_plan_set accepted */
 
     sqlite3_bind_int64(rates, 1, plan->id);
-    while ((rc = sqlite3_step(rates)) == SQLITE_ROW) {
+    while ((rc = dn_db_row(rates, "plan: rates")) == 1) {
         const char *category = (const char *)sqlite3_column_text(rates, 0);
         int level = sqlite3_column_int(rates, 1);
         dn_plan_table_t *table = &plan->levels;
@@ -709,7 +709,7 @@ static int s_read(sqlite3_stmt *row, sqlite3_stmt *rates, dn_plan_t *plan)
         if (table->n_levels < level + 1)
             table->n_levels = level + 1;
     }
-    return rc == SQLITE_DONE ? 0 : DN_EDB;
+    return rc < 0 ? DN_EDB : 0;
 }
 
 /*  s_read with statements prepared for this call.  */
@@ -867,7 +867,7 @@ int dn_plan_list(sqlite3 *db, json_t **list)
         *list = NULL;
         return DN_EDB;
     }
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (rc == 0 && (step = dn_db_row(stmt, "plan: list")) == 1) {
         char retired[DN_TIME_TEXT_SIZE];
         const char *by = (const char *)sqlite3_column_text(stmt, 3);
         int is_retired = sqlite3_column_type(stmt, 2) != SQLITE_NULL;
@@ -894,7 +894,7 @@ int dn_plan_list(sqlite3 *db, json_t **list)
             rc = DN_ENOMEM;
         }
     }
-    if (rc == 0 && step != SQLITE_DONE)
+    if (rc == 0 && step < 0)
         rc = DN_EDB;
     sqlite3_finalize(stmt);
     if (rc) {

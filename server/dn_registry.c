@@ -603,14 +603,12 @@ static int s_listing(sqlite3 *db, const char *sql, int64_t param, size_t count,
     *list = json_array();
     if (!*list)
         rc = DN_ENOMEM;
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (rc == 0 && (step = dn_db_row(stmt, "registry: list")) == 1) {
         fill(stmt, values);
         rc = s_append_row(*list, count, keys, values);
     }
-    if (rc == 0 && step != SQLITE_DONE) {
-        dn_log_error("sqlite: %s", sqlite3_errmsg(db));
+    if (rc == 0 && step < 0)
         rc = DN_EDB;
-    }
     sqlite3_finalize(stmt);
     if (rc) {
         json_decref(*list);

@@ -317,7 +317,7 @@ int dn_report_sales(sqlite3 *db, const dn_report_sales_t *q, json_t **out, char 
     sqlite3_bind_int64(stmt, 2, q->to_ms);
     if (q->partner)
         sqlite3_bind_text(stmt, 3, q->partner, -1, SQLITE_STATIC);
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (rc == 0 && (step = dn_db_row(stmt, "report: sales")) == 1) {
         const char *key = (const char *)sqlite3_column_text(stmt, 0);
         json_t *key_json = q->by == DN_REPORT_BY_CATEGORY && key[0] == '\0'
                                ? json_null()
@@ -329,10 +329,8 @@ int dn_report_sales(sqlite3 *db, const dn_report_sales_t *q, json_t **out, char 
                                         sqlite3_column_int64(stmt, 4),
                                         sqlite3_column_int64(stmt, 5)));
     }
-    if (rc == 0 && step != SQLITE_DONE) { /* an integer overflow of sum() */
-        dn_log_error("report: %s", sqlite3_errmsg(db));
+    if (rc == 0 && step < 0) /* e.g. an integer overflow of sum() */
         rc = DN_EDB;
-    }
     sqlite3_finalize(stmt);
     if (rc) {
         json_decref(list);
@@ -554,7 +552,7 @@ static int s_tree_node(s_tree_t *t, const char *phone, int depth)
     /* the children, copied before recursing (the statement is shared) */
     sqlite3_reset(t->children);
     sqlite3_bind_text(t->children, 1, phone, -1, SQLITE_TRANSIENT);
-    while ((step = sqlite3_step(t->children)) == SQLITE_ROW) {
+    while ((step = dn_db_row(t->children, "referrals: a member's referrals")) == 1) {
         char(*bigger)[DN_PHONE_SIZE] = dn_array_grow(kids, &cap, n_kids, sizeof *bigger, 8);
         if (!bigger || dn_db_column_copy(t->children, 0, bigger[n_kids++], DN_PHONE_SIZE)) {
             free(bigger ? bigger : kids);
@@ -562,14 +560,15 @@ static int s_tree_node(s_tree_t *t, const char *phone, int depth)
         }
         kids = bigger;
     }
-    if (step != SQLITE_DONE) { /* a referral tree with branches missing */
+    if (step < 0) { /* a referral tree with branches missing */
         free(kids);
         return DN_EDB;
     }
 
     sqlite3_reset(t->member);
     sqlite3_bind_text(t->member, 1, phone, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(t->member) != SQLITE_ROW) {
+    /* a member a referral names is always there */
+    if (dn_db_row(t->member, "referrals: a member") != 1) {
         free(kids);
         return DN_EDB;
     }
@@ -640,12 +639,12 @@ static int s_tree(sqlite3 *db, const char *phone, const char *currency, json_t *
     if (rc < 0)
         goto done;
     sqlite3_bind_text(t.member, 1, phone, -1, SQLITE_STATIC);
-    rc = sqlite3_step(t.member) == SQLITE_ROW ? 0 : DN_ENOENT;
+    rc = dn_db_row(t.member, "referrals: the member");
     sqlite3_reset(t.member);
-    if (rc) {
-        dn_why(why, why_size, rc, "no member with phone %s", phone);
+    if (rc == 0)
+        rc = dn_why(why, why_size, DN_ENOENT, "no member with phone %s", phone);
+    if (rc <= 0) /* a failed read is no answer about the member */
         goto done;
-    }
     rc = s_tree_node(&t, phone, 0);
     if (rc == DN_ETOOBIG)
         dn_why(why, why_size, rc, "the referral tree of %s has more than %d members",

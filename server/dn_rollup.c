@@ -310,7 +310,7 @@ static int s_refund_categories(dn_rollup_t *self, int64_t eid, int64_t sale_eid,
             &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, sale_eid);
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((step = dn_db_row(stmt, "rollup: a sale's categories")) == 1) {
         s_category_t *c, *bigger = dn_array_grow(cats, &cap, n, sizeof *bigger, 8);
         if (!bigger) {
             rc = DN_ENOMEM;
@@ -327,7 +327,7 @@ static int s_refund_categories(dn_rollup_t *self, int64_t eid, int64_t sale_eid,
             c->remaining = 0;
     }
     sqlite3_reset(stmt);
-    if (rc == 0 && step != SQLITE_DONE) /* some categories are not a split */
+    if (rc == 0 && step < 0) /* some categories are not a split */
         rc = DN_EDB;
     if (rc || n == 0) {
         free(cats);
@@ -526,7 +526,7 @@ int dn_rollup_rebuild(sqlite3 *db)
     dn_phones_t *phones;
     dn_db_cache_t *loads = NULL; /* dn_facts_load's statement */
     sqlite3_stmt *stmt;
-    int rc = 0, run = 0, step = SQLITE_DONE, urc;
+    int rc = 0, run = 0, step = 0, urc;
 
     if (dn_db_exec(db, "DELETE FROM team_volume; DELETE FROM refund_categories;"))
         return DN_EDB;
@@ -546,7 +546,7 @@ int dn_rollup_rebuild(sqlite3 *db)
         dn_rollup_destroy(&self);
         return DN_EDB;
     }
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (rc == 0 && (step = dn_db_row(stmt, "rollup: events to replay")) == 1) {
         Dealernet__Event *ev = NULL;
         int held;
         /* As the server believes it (dn_facts); held events are not
@@ -569,7 +569,7 @@ int dn_rollup_rebuild(sqlite3 *db)
     }
     sqlite3_finalize(stmt);
     stmt = NULL;
-    if (rc == 0 && step != SQLITE_DONE) /* rollups of some events are wrong */
+    if (rc == 0 && step < 0) /* rollups of some events are wrong */
         rc = DN_EDB;
     /* Then the voids.  Where each falls among the events does not change
        the sums: what it counts is the sale less the refunds stored before
@@ -581,10 +581,10 @@ int dn_rollup_rebuild(sqlite3 *db)
                       "WHERE kind = 'void' ORDER BY id",
                       &stmt))
         rc = DN_EDB;
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW)
+    while (rc == 0 && (step = dn_db_row(stmt, "rollup: voids to replay")) == 1)
         rc = dn_rollup_void(self, sqlite3_column_int64(stmt, 0),
                             sqlite3_column_int64(stmt, 1), sqlite3_column_int64(stmt, 2));
-    if (rc == 0 && step != SQLITE_DONE) /* rollups without some voids are wrong */
+    if (rc == 0 && step < 0) /* rollups without some voids are wrong */
         rc = DN_EDB;
     sqlite3_finalize(stmt);
     if (rc == 0)

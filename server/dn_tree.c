@@ -247,7 +247,7 @@ static int s_cycle_check(sqlite3 *db, int64_t partner_id, int64_t new_parent,
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, effective_ms);
     sqlite3_bind_int64(stmt, 2, partner_id);
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((step = dn_db_row(stmt, "tree: changes after a move")) == 1) {
         int64_t at = sqlite3_column_int64(stmt, 0);
         if ((rc = s_above(db, partner_id, new_parent, at, &cycle)) != 0)
             break;
@@ -257,7 +257,7 @@ static int s_cycle_check(sqlite3 *db, int64_t partner_id, int64_t new_parent,
         }
     }
     sqlite3_finalize(stmt);
-    if (rc == 0 && *cycle_at < 0 && step != SQLITE_DONE)
+    if (rc == 0 && step < 0)
         rc = DN_EDB;
     return rc;
 }
@@ -514,7 +514,7 @@ int dn_tree_view(sqlite3 *db, const char *root, int64_t at_ms, json_t **list,
                       &stmt))
         return dn_why(why, why_size, DN_EDB, "database error");
     sqlite3_bind_int64(stmt, 1, at_ms);
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((step = dn_db_row(stmt, "tree: partners")) == 1) {
         s_node_t *node;
         if (!(node = dn_array_grow(nodes, &cap, (size_t)n, sizeof *nodes, 64))) {
             rc = DN_ENOMEM;
@@ -540,7 +540,7 @@ int dn_tree_view(sqlite3 *db, const char *root, int64_t at_ms, json_t **list,
             break;
         }
     }
-    if (rc == 0 && step != SQLITE_DONE)
+    if (rc == 0 && step < 0)
         rc = DN_EDB;
     sqlite3_finalize(stmt);
 
@@ -663,7 +663,8 @@ static void s_node_drop(void *node)
 
 void dn_tree_forget(dn_tree_t *self)
 {
-    dn_slots_clear(&self->nodes, s_node_drop);
+    if (self)
+        dn_slots_clear(&self->nodes, s_node_drop);
 }
 
 void dn_tree_destroy(dn_tree_t **self_p)
@@ -689,7 +690,7 @@ static int s_load_steps(dn_tree_t *self, const char *sql, int64_t id, dn_tree_st
     if (dn_db_cached(self->cache, sql, &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, id);
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((step = dn_db_row(stmt, "tree: a partner's history")) == 1) {
         dn_tree_step_t *bigger = dn_array_grow(*steps, &cap, *n, sizeof *bigger, 4);
         if (!bigger) {
             sqlite3_reset(stmt);
@@ -700,7 +701,7 @@ static int s_load_steps(dn_tree_t *self, const char *sql, int64_t id, dn_tree_st
         (*steps)[(*n)++].value = sqlite3_column_int64(stmt, 1);
     }
     sqlite3_reset(stmt);
-    return step == SQLITE_DONE ? 0 : DN_EDB; /* a history cut short is a wrong one */
+    return step < 0 ? DN_EDB : 0; /* a history cut short is a wrong one */
 }
 
 /*  The value in force at at_ms (steps sorted by effective_ms), or dflt.  */

@@ -111,7 +111,8 @@ void dn_tree_destroy(dn_tree_t **self_p);
 
 /*  Drops every node: call after any admin command (a move, a suspension)
     and after any rollback.  Every node pointer handed out is invalid from
-    here on.  */
+    here on.  Accepts NULL: the ledger and the rollups forget their tree
+    when they are destroyed, also after a failed new made none.  */
 void dn_tree_forget(dn_tree_t *self);
 
 /*  The partner with id id and its history.  The node stays where it is

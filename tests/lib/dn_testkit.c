@@ -374,3 +374,40 @@ int dn_tk_remove_tree(const char *dir)
         rc = -1;
     return rc;
 }
+
+/* -- a read failing mid-scan ------------------------------------------------ */
+
+static int s_cut_progress(void *arg)
+{
+    dn_tk_cut_t *cut = arg;
+    if (++cut->calls != cut->stop_at)
+        return 0;
+    cut->rows_at_stop = cut->rows;
+    return 1;
+}
+
+static int s_cut_trace(unsigned type, void *arg, void *stmt, void *unused)
+{
+    dn_tk_cut_t *cut = arg;
+    const char *sql = sqlite3_sql(stmt);
+    (void)unused;
+    if (type == SQLITE_TRACE_ROW && sql && strstr(sql, cut->listing))
+        cut->rows++;
+    return 0;
+}
+
+void dn_tk_cut_arm(sqlite3 *db, dn_tk_cut_t *cut, int stop_at)
+{
+    cut->stop_at = stop_at;
+    cut->calls = 0;
+    cut->rows = 0;
+    cut->rows_at_stop = -1;
+    sqlite3_progress_handler(db, 1, s_cut_progress, cut);
+    sqlite3_trace_v2(db, SQLITE_TRACE_ROW, s_cut_trace, cut);
+}
+
+void dn_tk_cut_disarm(sqlite3 *db)
+{
+    sqlite3_progress_handler(db, 0, NULL, NULL);
+    sqlite3_trace_v2(db, 0, NULL, NULL);
+}

@@ -186,6 +186,37 @@ int dn_tk_batch_pack(const dn_tk_batch_t *batch, uint8_t **buf, size_t *len, cha
 int dn_tk_ingest(sqlite3 *db, dn_ingest_t *ingest, const dn_registry_site_t *site,
                  const dn_tk_batch_t *batch, int64_t now_ms, dn_ingest_result_t *result);
 
+/* -- a read failing mid-scan -------------------------------------------------- */
+
+/*  A row loop must tell the end of its rows from an error (dn_db_row): an
+    I/O error half-way through a listing must reach the caller as an error,
+    never as a shorter listing.  A cut makes one step of one statement fail
+    the way such an error does, at a chosen point: SQLite calls a progress
+    handler every few VM instructions, and a handler that returns non-zero
+    interrupts the statement running (SQLITE_INTERRUPT) -- once, the steps
+    after it run normally.
+
+    Armed on db with stop_at 0, a cut never interrupts and counts the
+    handler's calls (calls: the points a run can be cut at); with stop_at k
+    it interrupts at the k-th call.  rows counts the rows returned by the
+    statements whose SQL contains listing; rows_at_stop is rows when the
+    interrupt came (-1: it never came), so a test can show the cut fell
+    after the listing's first row and before its last.  */
+typedef struct {
+    const char *listing; /* text of the listing's SQL */
+    int stop_at;         /* the handler call that interrupts; 0: none */
+    int calls;           /* handler calls so far */
+    int rows;            /* rows the listing returned so far */
+    int rows_at_stop;    /* rows when it interrupted, or -1 */
+} dn_tk_cut_t;
+
+/*  Resets cut's counters and hooks it on db (a progress handler every
+    instruction and a row trace; replaces any the connection had).  */
+void dn_tk_cut_arm(sqlite3 *db, dn_tk_cut_t *cut, int stop_at);
+
+/*  Removes the hooks from db.  */
+void dn_tk_cut_disarm(sqlite3 *db);
+
 /* -- files -------------------------------------------------------------------- */
 
 /*  Removes dir and everything in it, subfolders too (a test's throwaway

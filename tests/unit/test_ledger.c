@@ -980,6 +980,51 @@ static void test_statements(void **state)
     json_decref(st);
 }
 
+/*  A statement whose transfers fail to read half-way is an error, never a
+    statement with fewer transfers (and a closing balance that leaves them
+    out): member B's February statement (3 transfers: the 5.00 bonus, 0.43,
+    -0.22; closing 5.21) cut at every point a run of it can be cut at.  */
+static void test_statement_cut(void **state)
+{
+    fixture_t *fx = *state;
+    dn_tk_cut_t cut = {.listing = "t.period = ? ORDER BY t.id"};
+    int64_t now = s_at("2026-06-01", 0);
+    int calls, at_row[4] = {0};
+    json_t *out = NULL;
+    char why[256] = "";
+
+    dn_tk_cut_arm(fx->db, &cut, 0);
+    assert_int_equal(
+        dn_ledger_statement(fx->db, NULL, PHONE_B, "2026-02", now, &out, why, sizeof why),
+        0);
+    dn_tk_cut_disarm(fx->db);
+    assert_int_equal(json_array_size(json_object_get(out, "transfers")), 3);
+    assert_string_equal(json_string_value(json_object_get(out, "closing")), "5.21");
+    assert_int_equal(cut.rows, 3);
+    assert_int_equal(cut.rows_at_stop, -1);
+    json_decref(out);
+    calls = cut.calls;
+    assert_true(calls > 0);
+
+    for (int k = 1; k <= calls; k++) {
+        out = NULL;
+        dn_tk_cut_arm(fx->db, &cut, k);
+        int rc = dn_ledger_statement(fx->db, NULL, PHONE_B, "2026-02", now, &out, why,
+                                     sizeof why);
+        dn_tk_cut_disarm(fx->db);
+        if (rc != DN_EDB)
+            print_error("cut at %d of %d (%d rows): %d\n", k, calls, cut.rows_at_stop,
+                        rc);
+        assert_int_equal(rc, DN_EDB);
+        assert_null(out);
+        assert_in_range(cut.rows_at_stop, 0, 3); /* the same path up to the cut */
+        at_row[cut.rows_at_stop]++;
+    }
+    /* some cuts fell after the listing's first row and after its second */
+    assert_true(at_row[1] > 0);
+    assert_true(at_row[2] > 0);
+}
+
 /* -- verify, replay, payouts, tampering --------------------------------------------- */
 
 /*  Runs verify on a file; returns its code and sets *out (caller decrefs).  */
@@ -2959,6 +3004,7 @@ int main(void)
         cmocka_unit_test(test_late_sale),
         cmocka_unit_test(test_balances),
         cmocka_unit_test(test_statements),
+        cmocka_unit_test(test_statement_cut),
         cmocka_unit_test(test_verify),
         cmocka_unit_test(test_replay),
         /* these change the ledger (a payout) or work on copies of it */

@@ -1265,6 +1265,51 @@ static void test_sale_bound(void **state)
     assert_int_equal(s_events(store), 2);
 }
 
+static json_int_t s_total_minor(json_t *sales, size_t i)
+{
+    return json_integer_value(json_object_get(json_array_get(sales, i), "total_minor"));
+}
+
+/*  The sales listing read half-way is no listing (NULL), never a shorter
+    one: the scenario's two sales (A 319.50, B 91.00) listed with one step
+    of one read interrupted, at every point a run of it can be cut at.  */
+static void test_sales_list_cut(void **state)
+{
+    fixture_t *fx = *state;
+    sqlite3 *db = dn_store_db(fx->store);
+    dn_tk_cut_t cut = {.listing = "FROM sales ORDER BY seq"};
+    int calls, at_row[3] = {0};
+    json_t *list;
+
+    s_record_scenario(fx);
+    dn_tk_cut_arm(db, &cut, 0);
+    list = dn_store_sales_list(fx->store);
+    dn_tk_cut_disarm(db);
+    assert_non_null(list);
+    assert_int_equal(json_array_size(list), 2);
+    /* A 319.50, B 91.00 */
+    assert_int_equal(s_total_minor(list, 0), 31950);
+    assert_int_equal(s_total_minor(list, 1), 9100);
+    assert_int_equal(cut.rows, 2);
+    json_decref(list);
+    calls = cut.calls;
+    assert_true(calls > 0);
+
+    for (int k = 1; k <= calls; k++) {
+        dn_tk_cut_arm(db, &cut, k);
+        list = dn_store_sales_list(fx->store);
+        dn_tk_cut_disarm(db);
+        if (list)
+            print_error("cut at %d of %d (%d rows): %zu sales\n", k, calls,
+                        cut.rows_at_stop, json_array_size(list));
+        assert_null(list);
+        assert_in_range(cut.rows_at_stop, 0, 2); /* the same path up to the cut */
+        at_row[cut.rows_at_stop]++;
+    }
+    /* some cuts fell after sale A's row and before sale B's */
+    assert_true(at_row[1] > 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
@@ -1276,6 +1321,7 @@ int main(void)
         T(test_tamper_deleted_row), T(test_outbox_read_and_ack),
         T(test_store_meta),         T(test_parse_line),
         T(test_zero_exponent_site), T(test_catalog_keeps_category), T(test_sale_bound),
+        T(test_sales_list_cut),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
