@@ -102,7 +102,7 @@ static const dn_migration_t s_migrations[] = {
      "  seq INTEGER NOT NULL REFERENCES events(seq),"
      "  recorded_at_ms INTEGER NOT NULL"
      ");"
-     "INSERT INTO meta(key, value) SELECT 'phones_canonical', '1' "
+     "INSERT INTO meta(key, value) SELECT '" DN_STORE_META_PHONES_CANONICAL "', '1' "
      "  WHERE EXISTS (SELECT 1 FROM events);"},
 };
 
@@ -142,13 +142,13 @@ int dn_store_create_country(const char *dir, const char *site, const char *partn
         return rc;
     rc = dn_db_begin(db);
     if (!rc)
-        rc = dn_db_meta_set(db, "site", site);
+        rc = dn_db_meta_set(db, DN_STORE_META_SITE, site);
     if (!rc)
-        rc = dn_db_meta_set(db, "partner", partner);
+        rc = dn_db_meta_set(db, DN_STORE_META_PARTNER, partner);
     if (!rc)
-        rc = dn_db_meta_set(db, "currency", currency);
+        rc = dn_db_meta_set(db, DN_STORE_META_CURRENCY, currency);
     if (!rc)
-        rc = dn_db_meta_set(db, DN_STORE_COUNTRY_KEY, cc);
+        rc = dn_db_meta_set(db, DN_STORE_META_COUNTRY, cc);
     if (!rc)
         rc = dn_db_commit(db);
     if (rc)
@@ -167,14 +167,14 @@ static int s_step_failed(sqlite3 *db);
 static int s_country_load(dn_store_t *self)
 {
     char text[8];
-    int rc = dn_db_meta_get(self->db, DN_STORE_COUNTRY_KEY, text, sizeof text);
+    int rc = dn_db_meta_get(self->db, DN_STORE_META_COUNTRY, text, sizeof text);
     if (rc == DN_ENOENT) {
         self->info.country = dn_phone_country_of_currency(self->info.currency);
         return 0;
     }
     if (rc == 0 && dn_phone_country_parse(text, &self->info.country) != 0) {
         dn_log_error("agent.db: setting %s is '%s', not a country code",
-                     DN_STORE_COUNTRY_KEY, text);
+                     DN_STORE_META_COUNTRY, text);
         rc = DN_EDB;
     }
     return rc;
@@ -363,7 +363,7 @@ static int s_phones_canonical(dn_store_t *self)
     s_signup_t *rows = NULL;
     size_t n = 0;
     char flag[8];
-    int rc = dn_db_meta_get(self->db, "phones_canonical", flag, sizeof flag);
+    int rc = dn_db_meta_get(self->db, DN_STORE_META_PHONES_CANONICAL, flag, sizeof flag);
     int changed = 0, duplicates = 0;
 
     if (rc == DN_ENOENT)
@@ -410,7 +410,7 @@ static int s_phones_canonical(dn_store_t *self)
             "WHERE member_phone IS NOT NULL",
             "UPDATE sales SET member_phone = ?1 WHERE member_phone = ?2", &changed);
     if (rc == 0)
-        rc = dn_db_exec(self->db, "DELETE FROM meta WHERE key = 'phones_canonical'");
+        rc = dn_db_exec(self->db, "DELETE FROM meta WHERE key = '" DN_STORE_META_PHONES_CANONICAL "'");
     if (rc == 0)
         rc = dn_db_commit(self->db);
     if (rc) {
@@ -441,12 +441,12 @@ dn_store_t *dn_store_open(const char *dir, int *err)
     if (!rc && !(self->cache = dn_db_cache_new(self->db)))
         rc = DN_ENOMEM;
     if (!rc)
-        rc = dn_db_meta_get(self->db, "site", self->info.site, sizeof self->info.site);
+        rc = dn_db_meta_get(self->db, DN_STORE_META_SITE, self->info.site, sizeof self->info.site);
     if (!rc)
-        rc = dn_db_meta_get(self->db, "partner", self->info.partner,
+        rc = dn_db_meta_get(self->db, DN_STORE_META_PARTNER, self->info.partner,
                         sizeof self->info.partner);
     if (!rc)
-        rc = dn_db_meta_get(self->db, "currency", self->info.currency,
+        rc = dn_db_meta_get(self->db, DN_STORE_META_CURRENCY, self->info.currency,
                         sizeof self->info.currency);
     if (!rc) {
         self->info.exponent = dn_money_exponent(self->info.currency);
@@ -491,9 +491,9 @@ int dn_store_meta_set(dn_store_t *self, const char *key, const char *value)
 
 int dn_store_set_partner(dn_store_t *self, const char *partner)
 {
-    int rc = dn_db_meta_set(self->db, "init_partner", self->info.partner);
+    int rc = dn_db_meta_set(self->db, DN_STORE_META_INIT_PARTNER, self->info.partner);
     if (rc == 0)
-        rc = dn_db_meta_set(self->db, "partner", partner);
+        rc = dn_db_meta_set(self->db, DN_STORE_META_PARTNER, partner);
     if (rc == 0)
         snprintf(self->info.partner, sizeof self->info.partner, "%s", partner);
     return rc;
@@ -976,25 +976,25 @@ json_t *dn_store_status(dn_store_t *self)
         json_object_set_new(status, "country",
                             self->info.country ? json_string(value) : json_null());
         json_object_set_new(status, "server",
-                            dn_db_meta_get(self->db, "server_endpoint", value, sizeof value)
+                            dn_db_meta_get(self->db, DN_STORE_META_ENDPOINT, value, sizeof value)
                                 ? json_null()
                                 : json_string(value));
         json_object_set_new(status, "initialised_partner",
-                            dn_db_meta_get(self->db, "init_partner", value, sizeof value)
+                            dn_db_meta_get(self->db, DN_STORE_META_INIT_PARTNER, value, sizeof value)
                                 ? json_null()
                                 : json_string(value));
         json_object_set_new(status, "clock_skew_ms",
-                            dn_db_meta_get(self->db, "server_skew_ms", value, sizeof value)
+                            dn_db_meta_get(self->db, DN_STORE_META_SKEW, value, sizeof value)
                                 ? json_null()
                                 : json_integer(strtoll(value, NULL, 10)));
         json_object_set_new(status, "last_sync",
-                            dn_db_meta_get(self->db, "last_sync_ms", value, sizeof value)
+                            dn_db_meta_get(self->db, DN_STORE_META_LAST_SYNC, value, sizeof value)
                                 ? json_null()
                                 : s_time_json(strtoll(value, NULL, 10)));
-        if (dn_db_meta_get(self->db, "last_error", value, sizeof value) == 0 && value[0]) {
+        if (dn_db_meta_get(self->db, DN_STORE_META_LAST_ERROR, value, sizeof value) == 0 && value[0]) {
             json_object_set_new(status, "last_error", json_string(value));
             json_object_set_new(status, "last_error_at",
-                                dn_db_meta_get(self->db, "last_error_ms", value, sizeof value)
+                                dn_db_meta_get(self->db, DN_STORE_META_LAST_ERROR_MS, value, sizeof value)
                                     ? json_null()
                                     : s_time_json(strtoll(value, NULL, 10)));
         } else {

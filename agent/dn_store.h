@@ -19,7 +19,6 @@
 
 #define DN_AGENT_DB_FILE  "agent.db"
 #define DN_AGENT_KEY_FILE "site.key"
-#define DN_STORE_COUNTRY_KEY "country" /* setting: the default country code */
 
 typedef struct _dn_store_t dn_store_t;
 
@@ -57,14 +56,30 @@ void dn_store_destroy(dn_store_t **self_p);
 /*  Borrowed: the settings, valid while the store is open.  */
 const dn_store_info_t *dn_store_info(const dn_store_t *self);
 
-/*  Settings (meta table): get copies into value[0..size) or DN_ENOENT; set
-    inserts or replaces (inside or outside a transaction).  0 or DN_EDB.
-    Keys used: site, partner, currency, country (init); server_endpoint,
-    server_key, init_partner (enroll); last_sync_ms, last_error,
-    last_error_ms, server_skew_ms (sync); DN_STORE_MAX_SALE (the Welcome's
-    bound on one sale, as dn_money_bound_parse reads it; absent before the
-    first sync).  */
+/*  Every key of agent.db's meta table, here and nowhere else.  Set by
+    init: */
+#define DN_STORE_META_SITE     "site"
+#define DN_STORE_META_PARTNER  "partner"  /* as HQ last told it (enroll) */
+#define DN_STORE_META_CURRENCY "currency"
+#define DN_STORE_META_COUNTRY  "country"  /* the default country code */
+/*  by enroll: */
+#define DN_STORE_META_ENDPOINT     "server_endpoint"
+#define DN_STORE_META_SERVER_KEY   "server_key"
+#define DN_STORE_META_INIT_PARTNER "init_partner" /* the partner init was given */
+/*  by sync: */
+#define DN_STORE_META_LAST_SYNC     "last_sync_ms"
+#define DN_STORE_META_LAST_ERROR    "last_error"
+#define DN_STORE_META_LAST_ERROR_MS "last_error_ms"
+#define DN_STORE_META_SKEW          "server_skew_ms"
+/*  the Welcome's bound on one sale, as dn_money_bound_parse reads it;
+    absent before the first sync: */
 #define DN_STORE_MAX_SALE "max_sale"
+/*  by a migration, until the phones are rewritten once: */
+#define DN_STORE_META_PHONES_CANONICAL "phones_canonical"
+
+/*  Settings (meta table, keys above): get copies into value[0..size) or
+    DN_ENOENT; set inserts or replaces (inside or outside a transaction).
+    0 or DN_EDB.  */
 int dn_store_meta_get(dn_store_t *self, const char *key, char *value, size_t size);
 int dn_store_meta_set(dn_store_t *self, const char *key, const char *value);
 

@@ -118,7 +118,7 @@ static int s_recv(void *sock, int timeout_ms, Dealernet__SyncMessage **msg)
 int dn_sync_can_enroll(dn_store_t *store, char *why, size_t why_size)
 {
     char existing[256];
-    if (dn_store_meta_get(store, "server_endpoint", existing, sizeof existing) == 0)
+    if (dn_store_meta_get(store, DN_STORE_META_ENDPOINT, existing, sizeof existing) == 0)
         return dn_why(why, why_size, DN_EEXIST, "this site is already enrolled with %s",
                       existing);
     return 0;
@@ -194,9 +194,9 @@ int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
     if (rc == 0) {
         rc = dn_store_begin(store);
         if (rc == 0)
-            rc = dn_store_meta_set(store, "server_endpoint", endpoint);
+            rc = dn_store_meta_set(store, DN_STORE_META_ENDPOINT, endpoint);
         if (rc == 0)
-            rc = dn_store_meta_set(store, "server_key", server_key);
+            rc = dn_store_meta_set(store, DN_STORE_META_SERVER_KEY, server_key);
         /* HQ's registry decides whom the site's sales earn for.  */
         if (rc == 0 && strcmp(reply->enrolled->partner, dn_store_info(store)->partner) != 0)
             rc = dn_store_set_partner(store, reply->enrolled->partner);
@@ -300,16 +300,16 @@ static void s_record(dn_store_t *store, int rc, const dn_sync_result_t *r)
     if (dn_store_begin(store))
         return;
     if (rc == 0) {
-        dn_store_meta_set(store, "last_sync_ms", now);
-        dn_store_meta_set(store, "last_error", "");
+        dn_store_meta_set(store, DN_STORE_META_LAST_SYNC, now);
+        dn_store_meta_set(store, DN_STORE_META_LAST_ERROR, "");
     } else {
-        dn_store_meta_set(store, "last_error", r->error[0] ? r->error : dn_strerror(rc));
-        dn_store_meta_set(store, "last_error_ms", now);
+        dn_store_meta_set(store, DN_STORE_META_LAST_ERROR, r->error[0] ? r->error : dn_strerror(rc));
+        dn_store_meta_set(store, DN_STORE_META_LAST_ERROR_MS, now);
     }
     if (r->has_skew) {
         char skew[32];
         snprintf(skew, sizeof skew, "%lld", (long long)r->skew_ms);
-        dn_store_meta_set(store, "server_skew_ms", skew);
+        dn_store_meta_set(store, DN_STORE_META_SKEW, skew);
     }
     if (dn_store_commit(store))
         dn_store_rollback(store);
@@ -334,8 +334,8 @@ int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *opt
     self.endpoint = endpoint;
     self.server_key = server_key;
 
-    if (dn_store_meta_get(store, "server_endpoint", endpoint, sizeof endpoint) ||
-        dn_store_meta_get(store, "server_key", server_key, sizeof server_key) ||
+    if (dn_store_meta_get(store, DN_STORE_META_ENDPOINT, endpoint, sizeof endpoint) ||
+        dn_store_meta_get(store, DN_STORE_META_SERVER_KEY, server_key, sizeof server_key) ||
         s_path(path, sizeof path, dir, DN_AGENT_CURVE_FILE) ||
         dn_curve_load(path, &self.pair) != 0) {
         snprintf(result->error, sizeof result->error,

@@ -918,7 +918,7 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
     if (rc == 0) {
         char initialised[DN_MAX_CODE_LEN + 1];
         printf("enrolled site %s with %s\n", dn_store_info(store)->site, bundle.endpoint);
-        if (dn_store_meta_get(store, "init_partner", initialised, sizeof initialised) == 0)
+        if (dn_store_meta_get(store, DN_STORE_META_INIT_PARTNER, initialised, sizeof initialised) == 0)
             printf("note: HQ registered this site to partner %s, not %s as initialised: "
                    "its sales earn for %s\n",
                    dn_store_info(store)->partner, initialised, dn_store_info(store)->partner);
