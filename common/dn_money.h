@@ -51,7 +51,8 @@ int dn_money_muldiv(int64_t amount, int64_t num, int64_t den, int64_t *out);
     negated (dn_money_muldiv rounds symmetrically).  When every weight is 0
     there is nothing to weigh by: the whole amount goes to shares[0].
     Returns 0; DN_EINVAL (n is 0, or a weight is negative), DN_EOVERFLOW
-    (the weights' total does not fit in int64); shares untouched on error.  */
+    (the weights' total does not fit in int64); both are found before any
+    share is written.  */
 int dn_money_split(int64_t amount, const int64_t *weights, size_t n, int64_t *shares);
 
 /*  Sets *out = round_half_even(amount * bps / 10000).  Same contract as

@@ -16,10 +16,14 @@
       DEALERNET_AGENT_TODAY=YYYY-MM-DD      dealernet-agent reminders: the
           day taken as today (tests/cli/agent_reminders.sh).
 
-    Knob set by a test program in its own process:
+    Knobs set by a test program in its own process:
 
       dn_testctl_set_clock   the clock that stamps new agent events
           (tests/sim's simulated time, tests/fault/dn_iosweep).
+      dn_session_options_t's clock and test_reply_before_commit
+          (server/dn_session.h): the simulator's time, and the bug its
+          --bug-check injects into the real session rules to prove its
+          checks catch it.  The server never sets them.
 */
 #ifndef DN_TESTCTL_H
 #define DN_TESTCTL_H

@@ -287,7 +287,13 @@ static int s_plan_set(s_ctx_t *ctx, json_t **result)
     dn_time_format(plan.effective_ms, date);
     dn_log_info("admin %s: plan effective %.10s set (%s)", ctx->admin, date,
                 plan.currency);
-    return dn_plan_json(ctx->db, &plan, result);
+    rc = dn_plan_json(ctx->db, &plan, result);
+    if (rc) /* stored all the same: a retry would only be told it exists */
+        snprintf(ctx->why, sizeof ctx->why,
+                 "the plan effective %.10s is stored, but could not be read back (%s): "
+                 "'dealernet-hq plan list' shows it",
+                 date, dn_strerror(rc));
+    return rc;
 }
 
 static int s_plan_show(s_ctx_t *ctx, json_t **result)

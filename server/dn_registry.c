@@ -248,7 +248,7 @@ static int s_raced(sqlite3 *db, const uint8_t hash[DN_HASH_BYTES], const s_token
                         "site %s: possible stolen token: its enrollment token, %s by key "
                         "%s%s at %s, was presented by key %s%s at %s: refused",
                         tok->site, what, holder, from, at, presenter, from_now, now);
-    if (!tok->raced) {
+    if (!tok->raced && raced) { /* noted once, where there is someone to note it */
         snprintf(detail, sizeof detail,
                  "possible stolen token: %s at %s by key %s%s; presented again at %s by "
                  "key %s%s",
@@ -258,7 +258,7 @@ static int s_raced(sqlite3 *db, const uint8_t hash[DN_HASH_BYTES], const s_token
         sqlite3_bind_int64(stmt, 1, now_ms);
         sqlite3_bind_blob(stmt, 2, hash, DN_HASH_BYTES, SQLITE_STATIC);
         if (dn_db_run(db, stmt) ||
-            (raced && raced(db, tok->site_id, detail, now_ms)))
+            raced(db, tok->site_id, detail, now_ms))
             return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
     }
     if (rc == DN_EEXIST)

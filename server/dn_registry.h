@@ -90,8 +90,9 @@ typedef int (*dn_registry_raced_fn)(sqlite3 *db, int64_t site_id, const char *de
     first 8 Z85 characters) and from where, told to alert headquarters;
     the server logs a warning naming the site ("possible stolen token"),
     and the first such attempt per token is noted for HQ through raced
-    (when not NULL): the server passes dn_facts_note_raced, which records
-    a token_raced exception of the site.
+    (the server passes dn_facts_note_raced, which records a token_raced
+    exception of the site) and marked in tokens.raced_ms; with raced NULL
+    nothing is noted or marked.
 
     Returns 0; DN_ENOENT (no such token), DN_EEXIST (token already used,
     or the site already enrolled), DN_EAGAIN (token held by another key),

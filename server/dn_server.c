@@ -169,7 +169,7 @@ static int s_sync_one(s_server_t *self)
 {
     zmq_msg_t identity, frame;
     char user[DN_USER_SIZE] = "";
-    int more = 0, extra = 0;
+    int more = 0, extra = 0, rc;
     size_t more_size = sizeof more;
     dn_session_outcome_t outcome;
 
@@ -202,8 +202,13 @@ static int s_sync_one(s_server_t *self)
         peer = "unknown";
     dn_session_peer_t from = {user, peer, zmq_msg_data(&identity), zmq_msg_size(&identity)};
     outcome.proven = 0;
-    dn_session_message(self->session, &from, zmq_msg_data(&frame), zmq_msg_size(&frame),
-                       extra, &outcome);
+    rc = dn_session_message(self->session, &from, zmq_msg_data(&frame),
+                            zmq_msg_size(&frame), extra, &outcome);
+    if (rc) { /* the drain keeps the queue short and identities are short */
+        static dn_log_limit_t dropped = {"sync messages dropped", 0, 0, 0, NULL};
+        dn_log_error_limited(&dropped, "sync: a message from %s dropped unanswered: %s",
+                             peer, dn_strerror(rc));
+    }
     dn_door_seen(self->door, self->door_sync, zmq_msg_get(&frame, ZMQ_SRCFD), peer,
                  outcome.proven);
     zmq_msg_close(&frame);

@@ -73,7 +73,7 @@ dn_session_t *dn_session_new(sqlite3 *db, dn_ingest_t *ingest,
 
 void dn_session_destroy(dn_session_t **self_p)
 {
-    dn_session_t *self = *self_p;
+    dn_session_t *self = self_p ? *self_p : NULL;
     if (!self)
         return;
     for (int i = self->taken; i < self->n_replies; i++)

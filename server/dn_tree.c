@@ -139,7 +139,8 @@ static int s_posted_sale(sqlite3 *db, int64_t partner_id, int64_t from_ms,
             "     WHERE l.partner_id = up.pid AND l.effective_ms <= up.at"
             "     ORDER BY l.effective_ms DESC LIMIT 1),"
             "    up.depth + 1"
-            "  FROM up WHERE up.pid IS NOT NULL AND up.pid != ?2 AND up.depth < 64)"
+            "  FROM up WHERE up.pid IS NOT NULL AND up.pid != ?2"
+            "    AND up.depth < " DN_STR(DN_TREE_MAX_WALK) ")"
             "SELECT s.recorded_at_ms, s.seller FROM up JOIN sales s ON s.eid = up.eid "
             "WHERE up.pid = ?2 ORDER BY s.recorded_at_ms DESC LIMIT 1",
             &stmt))

@@ -1,6 +1,8 @@
 /*  dn_tree -- the partner tree over time.
 
-    Owns the SQL of partner_links and partner_status.  The upline and
+    Owns the SQL of partner_links and partner_status, but for two
+    statements of dn_registry (which sits below it): a new partner's first
+    link, and the partner listing's current parent and status.  The upline and
     suspensions are effective-dated: the state at time T is the row with
     the greatest effective_ms <= T.  Nothing is ever rewritten: a move or
     a suspension appends a row.
@@ -8,7 +10,8 @@
     Every walk up the tree -- the ledger's earners of a sale, the rollups'
     team of a seller, the move guards' cycle check, dn_facts' "is this
     seller in the site's partner's team" -- runs the one loop in dn_tree.c
-    and stops at DN_TREE_MAX_WALK steps.  The bound only tells a cycle (a
+    and stops at DN_TREE_MAX_WALK steps; the move guards' search for a
+    posted sale below a partner walks up in SQL, to the same bound.  The bound only tells a cycle (a
     damaged file: the registry refuses them) from a tree.  It was 4096 in
     the registry's walks and 1000 in the ledger's and the rollups': a tree
     deeper than 1000 could be built and moved in, but none of its sales

@@ -28,7 +28,8 @@
     posted sales and the transfers add up to.  Sets *out to a new JSON
     object {"ok", "events", "transfers", "accounts", "corrections",
     "differences": [one line each]}.  Returns 0 if no difference,
-    DN_ECHAIN if any, DN_EDB, DN_ENOMEM.  A read that fails (a query that
+    DN_ECHAIN if any, DN_EDB, DN_ENOMEM, DN_ECRYPTO (a hash could not be
+    computed).  A read that fails (a query that
     errs, a row loop that ends on anything but SQLITE_DONE) fails verify
     with why naming the step ("verify: cannot read the accounts (database
     error); nothing was verified") and *out NULL: verify never says ok

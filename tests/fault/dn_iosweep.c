@@ -1281,6 +1281,8 @@ static int s_step_server_start(void)
     int rc;
     s_go();
     rc = dn_central_open(W.dir, 0, &db);
+    if (rc == 0)
+        rc = dn_rollup_complete(db);
     if (rc == 0 && (rc = dn_registry_site_get(db, SITE, &site)) == 0 &&
         !(ingest = dn_ingest_new(db)))
         rc = DN_ENOMEM;

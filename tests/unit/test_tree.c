@@ -559,6 +559,13 @@ static void test_cached_walk(void **state)
     dn_tree_t *tree;
     int within = -1;
 
+    /* a constructor that fails half-way destroys itself: forget and
+       destroy take NULL */
+    dn_tree_forget(NULL);
+    tree = NULL;
+    dn_tree_destroy(&tree);
+    dn_tree_destroy(NULL);
+
     s_tree(fx->db);
     assert_int_equal(dn_tree_move(fx->db, "DE1", "R2", FEB1, why, sizeof why), 0);
     assert_int_equal(dn_tree_suspend(fx->db, "DI1", JAN10, why, sizeof why), 0);
