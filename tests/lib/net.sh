@@ -107,7 +107,9 @@ net_finish() {
 # which would stand as a parent between `timeout` and the server (signals
 # and server_process expect the server right under `timeout`).  The test's
 # own shell keeps the real clock (use the pinned dates, never `date`).
-# Skips the test (77) without faketime.
+# Skips the test (77) without faketime.  NET_CLOCK_OFFSET is the offset in
+# seconds (a run can put another FAKETIME after $NET_CLOCK: "@WHEN" to start
+# at WHEN, or "$((NET_CLOCK_OFFSET + 7200))s" to run 2 h ahead of the rest).
 net_pin_clock() {
     if ! command -v faketime >/dev/null 2>&1; then
         echo "$NET_NAME: skipped, faketime is not installed (make deps)"
@@ -117,7 +119,8 @@ net_pin_clock() {
     # shellcheck disable=SC2016 # $LD_PRELOAD is the inner shell's
     pin_lib=$(env -u LD_PRELOAD -u FAKETIME -u FAKETIME_SHARED faketime -f +0s sh -c 'printf %s "$LD_PRELOAD"')
     # the real clock even when this test itself runs under faketime
-    pin_off=$(($(date -u -d "$1" +%s) - $(env -u LD_PRELOAD -u FAKETIME date -u +%s)))
+    NET_CLOCK_OFFSET=$(($(date -u -d "$1" +%s) - $(env -u LD_PRELOAD -u FAKETIME date -u +%s)))
+    pin_off=$NET_CLOCK_OFFSET
     [ "$pin_off" -ge 0 ] && pin_off=+$pin_off
     # Under AddressSanitizer (make check-asan) a preloaded library needs the
     # runtime told not to insist on coming first.
