@@ -5,6 +5,7 @@
 #   make test       ... and run every test (unit, CLI, crash)
 #   make check-asan the same tests built with address + undefined sanitizers
 #   make check-valgrind  unit, CLI and fault tests under valgrind memcheck
+#   make stress     make test 3 times (STRESS_RUNS=) beside stress-ng on every core
 #   make bench      benchmarks, printing ratios against an in-run baseline
 #   make soak       long runs: fault tests (1,000 kills each), simulation seeds
 #   make fuzz       libFuzzer targets (tests/fuzz/), each for FUZZ_SECS seconds
@@ -60,7 +61,7 @@ PROGRAMS    := $(BIN)/dealernet-agent \
                $(if $(wildcard server/main.c),$(BIN)/dealernet-server) \
                $(if $(wildcard hq/main.c),$(BIN)/dealernet-hq)
 
-.PHONY: all deps build build-tests test check-asan check-valgrind bench demo \
+.PHONY: all deps build build-tests test stress check-asan check-valgrind bench demo \
         install install-files clean format
 
 all: deps
@@ -76,6 +77,10 @@ build-tests: build $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS)
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
 	@sh tests/run.sh $(B) $(BIN)
+
+# stress: the suite must not depend on an idle machine (tests/stress.sh).
+stress:
+	@sh tests/stress.sh $(STRESS_RUNS)
 
 # check-asan runs every test; three are shortened to keep CI within its 15
 # minutes: the fuzz targets are the same clang build with the same

@@ -1,7 +1,10 @@
 #!/bin/sh
-# deps.sh -- install the Debian packages dealernet needs, and nothing when
-# they are all present.  Used by `make deps` (and so by make, make test and
-# make demo).  Runs apt-get non-interactively as root, or through sudo.
+# deps.sh [PACKAGE...] -- install the Debian packages dealernet needs, and
+# nothing when they are all present.  Used by `make deps` (and so by make,
+# make test and make demo).  Runs apt-get non-interactively as root, or
+# through sudo.  Given packages, it checks and installs those instead (the
+# same check, for a tool one target alone needs: tests/stress.sh's
+# stress-ng).
 # libclang-rt-dev holds clang's libFuzzer and sanitizer runtimes (make fuzz,
 # and the fuzz run of make test); the clang package does not pull it in.
 set -eu
@@ -9,6 +12,7 @@ set -eu
 PACKAGES="build-essential pkg-config libzmq3-dev libprotobuf-c-dev
 protobuf-c-compiler libsqlite3-dev libssl-dev libjansson-dev libinih-dev
 libcmocka-dev sqlite3 clang libclang-rt-dev valgrind faketime"
+[ $# -gt 0 ] && PACKAGES="$*"
 
 missing=""
 for p in $PACKAGES; do

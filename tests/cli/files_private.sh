@@ -63,8 +63,10 @@ daemon_modes() {
     timeout -k 5 30 "$AGENT" -q -d "$1" run --interval 60 </dev/null >/dev/null 2>&1 &
     daemon=$!
     waited=0
+    # up to 30 s (the daemon's own bound), not 5: a loaded machine may be
+    # slow to start it; the loop ends as soon as both files are there
     while { [ ! -f "$1/agent.db-wal" ] || [ ! -f "$1/agent.db-shm" ]; } &&
-        [ "$waited" -lt $((100 * SLOW)) ]; do
+        [ "$waited" -lt $((600 * SLOW)) ]; do
         sleep 0.05
         waited=$((waited + 1))
     done

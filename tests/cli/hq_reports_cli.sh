@@ -12,7 +12,8 @@
 #   members:  M1 13900000001 "Wang, Fang" referred by partner G1 (stored
 #             canonical: +8613900000001, and M2 +8613900000002)
 #             M2 13900000002 'Li "Nana" Zhou' referred by M1
-#   sales (recorded now, so all in this month):
+#   sales (recorded now, on a clock pinned to start at 2026-03-15 10:00 UTC,
+#   so all in 2026-03 whatever today is):
 #     s1  store      D1  M1  RICE-5KG x 2 (59.90, rice) + OIL-1L x 1 (18.50, oil) = 138.30
 #     s2  online     D1  -   TEA-250 x 1 (25.00, tea)                             =  25.00
 #     s3  community  G1  M2  RICE-5KG x 3                                         = 179.70
@@ -23,6 +24,9 @@
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init hq_reports_cli
+# A run on the real clock failed across a month's end (faketime
+# '2026-12-31 23:59:58': the month check, --from and kpi's default month).
+net_pin_clock '2026-03-15 10:00:00'
 
 if ! command -v python3 >/dev/null 2>&1; then
     echo "hq_reports_cli: skipped, python3 is not installed"
@@ -129,7 +133,7 @@ EOF
 report month sales
 check "sales: one month" 1 "$(rows "$T/month.json")"
 MONTH=$(jf "$T/month.json" 0 month)
-check "sales: the month is this one" "$(date -u +%Y-%m)" "$MONTH"
+check "sales: the month is the pinned one" 2026-03 "$MONTH"
 check "sales: count" 4 "$(jf "$T/month.json" 0 sales)"
 check "sales: total 138.30 + 25.00 + 179.70 + 37.00" "380.00" "$(jf "$T/month.json" 0 total)"
 check "sales: refunds" 1 "$(jf "$T/month.json" 0 refunds)"
@@ -170,7 +174,7 @@ check "by category: tea" "tea|1|25.00" \
     "$(jf "$T/category.json" 2 category)|$(jf "$T/category.json" 2 sales)|$(jf "$T/category.json" 2 total)"
 roundtrip category sales --by category
 
-report site sales --by site --from "$(date -u +%Y-%m-01)"
+report site sales --by site --from 2026-03-01
 check "by site: SHOP1 all" "SHOP1|4|380.00|370.00" \
     "$(jf "$T/site.json" 0 site)|$(jf "$T/site.json" 0 sales)|$(jf "$T/site.json" 0 total)|$(jf "$T/site.json" 0 net)"
 hq sales --by day --to 2000-01-01 --json

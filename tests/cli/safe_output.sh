@@ -31,6 +31,10 @@
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init safe_output
+# The statements, the member's statement and the KPIs are read for the month
+# the sales and corrections were posted in: the clock is pinned so that it is
+# 2026-09 (on the real clock a run across a month's end read another month).
+net_pin_clock '2026-09-15 10:00:00'
 ATTACK=$DN_TOOLS/dn_attack
 [ -x "$ATTACK" ] || { echo "safe_output: no program $ATTACK (make build-tests)" >&2; exit 1; }
 if ! command -v python3 >/dev/null 2>&1; then
@@ -119,7 +123,7 @@ export_csv() {
     check "$* --csv: exit" 0 "$rc"
     cp "$OUT" "$T/csv/$name.csv"
 }
-PERIOD=$(date -u +%Y-%m)
+PERIOD=2026-09
 export_csv partners partner list
 export_csv tree partner tree
 export_csv sites site list

@@ -257,7 +257,9 @@ RACE_MS=$((1500 * SLOW))
 ) &
 RACE_SH=$!
 waited=0
-while ! grep -q hammering "$T/race.out" 2>/dev/null && [ "$waited" -lt 100 ]; do
+# until dn_attack hammers (up to 30 s on a loaded machine; it then goes on
+# for RACE_MS after the server listens)
+while ! grep -q hammering "$T/race.out" 2>/dev/null && [ "$waited" -lt $((600 * SLOW)) ]; do
     sleep 0.05
     waited=$((waited + 1))
 done

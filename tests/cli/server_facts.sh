@@ -46,10 +46,11 @@
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init server_facts
-if ! command -v faketime >/dev/null 2>&1; then
-    echo "server_facts: skipped, faketime is not installed (make deps)"
-    exit 77
-fi
+# Every program on one clock that starts at 2026-11-20 10:00 UTC: "tomorrow"
+# and "last month" below are that clock's, the sales dated 2030 stay in the
+# future whatever today is, and a run across midnight cannot post the
+# threshold's sale under the plan set from "tomorrow".
+net_pin_clock '2026-11-20 10:00:00'
 
 server_init
 server_start
@@ -69,17 +70,14 @@ new_site() {
     cp "$OUT" "$T/site-$2.json"
     json "$T/site-$2.json" '$.token'
 }
-# faketime preloads libfaketime: under AddressSanitizer (make check-asan)
-# the runtime must be told not to insist on coming first.
-FAKETIME_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-
-# at WHEN DIR ARGS...: the agent with its clock at WHEN (faketime syntax).
+# at WHEN DIR ARGS...: the agent with its clock starting at WHEN (UTC; the
+# library net_pin_clock preloads, told another time).
 at() {
     when=$1
     shift
     d=$1
     shift
-    run 60 env ASAN_OPTIONS="$FAKETIME_ASAN" faketime "$when" "$AGENT" -q -d "$d" "$@"
+    run 60 env FAKETIME="@$when" "$AGENT" -q -d "$d" "$@"
     [ "$rc" -eq 0 ] || { echo "agent at $when failed: $(cat "$ERR")" >&2; exit 1; }
 }
 balance() { # balance PARTNER: its account's balance in fen (0 without one)
@@ -119,8 +117,8 @@ check "future-dated: three clock_ahead flags" "3|0" \
 
 # HQ steers as if nothing happened: a plan, a move, a suspension from
 # tomorrow or now, and the close of last month.
-TOMORROW=$(date -u -d tomorrow +%Y-%m-%d)
-LAST_MONTH=$(date -u -d "$(date -u +%Y-%m-01) -1 day" +%Y-%m)
+TOMORROW=2026-11-21
+LAST_MONTH=2026-10
 sed "s/^effective = .*/effective = $TOMORROW/" deploy/plan.ini >"$T/plan2.ini"
 hq plan set "$T/plan2.ini"
 check "after 2199: plan set from tomorrow" 0 "$rc"
@@ -336,7 +334,10 @@ check "threshold: a 20.00 sale posted and flagged" \
     "$(sq "SELECT kind || '|' || held || '|' || detail FROM exceptions WHERE kind = 'large_sale'")"
 
 # -- the clock, at the shop -----------------------------------------------------------
-run 60 env ASAN_OPTIONS="$FAKETIME_ASAN" faketime -f '+2h' "$AGENT" -d "$T/s1" sync
+# the shop's PC 2 h ahead of the (pinned) server
+ahead=$((NET_CLOCK_OFFSET + 7200))
+[ "$ahead" -ge 0 ] && ahead=+$ahead
+run 60 env FAKETIME="${ahead}s" "$AGENT" -d "$T/s1" sync
 check "skew: sync exit" 0 "$rc"
 check_has "skew: sync warns" "warning: this PC's clock is 120 min ahead of the server's" "$ERR"
 run 30 "$AGENT" -d "$T/s1" status

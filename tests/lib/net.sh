@@ -16,6 +16,10 @@
 #             DN_BIN -- bin -> build/tests/tools, bin-X -> build-X/tests/tools)
 #   DN_KEEP=1 keep the throwaway folder (its path is printed)
 #
+# A test whose figures depend on the month or the day its events are
+# recorded in calls net_pin_clock WHEN right after net_init: every program it
+# runs then shares one clock that starts at WHEN (UTC).
+#
 # Variables a test uses after net_init: T (the folder), SRV (server folder),
 # KEY (server public key), SYNC_EP, ADMIN_EP, rc (exit code of the last run),
 # OUT / ERR (files with its stdout / stderr).
@@ -63,6 +67,7 @@ net_init() {
     fail=0
     rc=0
     NET_PORT_TRY=0
+    NET_CLOCK=
     trap net_cleanup EXIT
     trap 'exit 130' INT TERM HUP
 }
@@ -89,6 +94,39 @@ net_finish() {
     echo "$NET_NAME: $pass passed, $fail failed"
     [ "$fail" -eq 0 ] && exit 0
     exit 1
+}
+
+# net_pin_clock 'YYYY-MM-DD HH:MM:SS': from now on the server, the agents,
+# dealernet-hq and dn_poke run with a clock that started at that moment (UTC)
+# and runs at the real pace: libfaketime with one offset from the real clock
+# for all of them, so they agree with each other as real programs on one
+# host do, and a test that records "now" files its events in a month it
+# names, whatever today is and however long a loaded machine takes.
+# Monotonic clocks stay real (ZeroMQ's and the agent's timeouts run on
+# them).  The library is preloaded through env, not the faketime program,
+# which would stand as a parent between `timeout` and the server (signals
+# and server_process expect the server right under `timeout`).  The test's
+# own shell keeps the real clock (use the pinned dates, never `date`).
+# Skips the test (77) without faketime.  NET_CLOCK_OFFSET is the offset in
+# seconds (a run can put another FAKETIME after $NET_CLOCK: "@WHEN" to start
+# at WHEN, or "$((NET_CLOCK_OFFSET + 7200))s" to run 2 h ahead of the rest).
+net_pin_clock() {
+    if ! command -v faketime >/dev/null 2>&1; then
+        echo "$NET_NAME: skipped, faketime is not installed (make deps)"
+        exit 77
+    fi
+    # where faketime finds its library (LD_PRELOAD=/usr/$LIB/faketime/...)
+    # shellcheck disable=SC2016 # $LD_PRELOAD is the inner shell's
+    pin_lib=$(env -u LD_PRELOAD -u FAKETIME -u FAKETIME_SHARED faketime -f +0s sh -c 'printf %s "$LD_PRELOAD"')
+    # the real clock even when this test itself runs under faketime
+    NET_CLOCK_OFFSET=$(($(date -u -d "$1" +%s) - $(env -u LD_PRELOAD -u FAKETIME date -u +%s)))
+    pin_off=$NET_CLOCK_OFFSET
+    [ "$pin_off" -ge 0 ] && pin_off=+$pin_off
+    # Under AddressSanitizer (make check-asan) a preloaded library needs the
+    # runtime told not to insist on coming first.
+    NET_CLOCK="env -u FAKETIME_SHARED LD_PRELOAD=$pin_lib FAKETIME=${pin_off}s
+        FAKETIME_DONT_FAKE_MONOTONIC=1
+        ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 }
 
 # -- checks -----------------------------------------------------------------
@@ -132,7 +170,7 @@ run() {
     shift
     set +e
     # shellcheck disable=SC2086
-    timeout -k 5 "$secs" $WRAP "$@" >"$OUT" 2>"$ERR" <"${RUN_STDIN:-/dev/null}"
+    timeout -k 5 "$secs" $NET_CLOCK $WRAP "$@" >"$OUT" 2>"$ERR" <"${RUN_STDIN:-/dev/null}"
     rc=$?
     set -e
     # 99 is valgrind's --error-exitcode (no sysexits code): always a failure
@@ -239,7 +277,7 @@ server_start() {
         (
             set +e
             # shellcheck disable=SC2086
-            env "$@" timeout -k 5 $((300 * SLOW)) $WRAP "$SERVER" -d "$SRV" run \
+            env "$@" timeout -k 5 $((300 * SLOW)) $NET_CLOCK $WRAP "$SERVER" -d "$SRV" run \
                 --sync "$SYNC_EP" --admin "$ADMIN_EP" 2>>"$SRV_LOG" </dev/null &
             server_pid=$!
             echo $server_pid >"$T/srv.pid"
@@ -427,7 +465,7 @@ record_sales() {
         qty=$((i % 3 + 1))
         price=$((100 + (i * 37) % 900))
         price_text=$((price / 100)).$(printf %02d $((price % 100)))
-        timeout -k 5 30 "$AGENT" -q -d "$1" sale --line "SKU$((i % 5)):$qty@$price_text" \
+        timeout -k 5 30 $NET_CLOCK "$AGENT" -q -d "$1" sale --line "SKU$((i % 5)):$qty@$price_text" \
             </dev/null >/dev/null 2>"$ERR" || {
             echo "$NET_NAME: recording sale $i failed: $(cat "$ERR")" >&2
             exit 1
