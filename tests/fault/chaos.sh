@@ -88,7 +88,7 @@ proxy_start() {
 # proxy_stop WEEK: SIGTERM, bounded wait, its figures.
 proxy_stop() {
     kill -TERM "$PROXY" 2>/dev/null || true
-    fault_wait_pid "$PROXY" 10
+    fault_wait_pid "$PROXY" 30 # its drain of the replays' answers is bounded at 20 s
     check "proxy $1 stops cleanly" 0 "$WAIT_RC"
     grep '^chaos: seed' "$T/chaos$1.out" | sed "s/^chaos:/fault chaos: week $1 proxy:/"
     replayed=$(sed -n 's/.*replayed \([0-9]*\) (acked \([0-9]*\), refused \([0-9]*\)[,:].*/\1 \2 \3/p' \
