@@ -87,6 +87,15 @@ int dn_db_row(sqlite3_stmt *stmt, const char *what)
     return DN_EDB;
 }
 
+int dn_db_int_row(sqlite3_stmt *stmt, const char *what, int64_t *out)
+{
+    int rc = dn_db_row(stmt, what);
+    if (rc == 1)
+        *out = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 int dn_db_column_copy(sqlite3_stmt *stmt, int col, char *buf, size_t size)
 {
     int null = sqlite3_column_type(stmt, col) == SQLITE_NULL; /* before any conversion */

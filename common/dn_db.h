@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define DN_DB_BUSY_TIMEOUT_MS 5000
 
@@ -76,6 +77,11 @@ int dn_db_abort(sqlite3 *db, sqlite3_stmt *stmt, int rc);
 
     Does not reset the statement.  */
 int dn_db_row(sqlite3_stmt *stmt, const char *what);
+
+/*  Steps a one-row lookup once and finalizes it: *out is the integer in
+    column 0 of its row.  Returns 1 (a row), 0 (none) or DN_EDB (logged, as
+    dn_db_row).  */
+int dn_db_int_row(sqlite3_stmt *stmt, const char *what, int64_t *out);
 
 /*  Copies text column col of the current row into buf (cut to size; ""
     for NULL).  SQLite returns NULL text also when it runs out of memory

@@ -28,19 +28,10 @@
 static int s_lookup_id(sqlite3 *db, const char *sql, const char *text, int64_t *out)
 {
     sqlite3_stmt *stmt;
-    int rc;
     if (dn_db_prepare(db, sql, &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        *out = sqlite3_column_int64(stmt, 0);
-        rc = 1;
-    } else {
-        rc = rc == SQLITE_DONE ? 0 : DN_EDB;
-    }
-    sqlite3_finalize(stmt);
-    return rc;
+    return dn_db_int_row(stmt, "registry lookup", out);
 }
 
 static void s_copy_code(char dest[DN_MAX_CODE_LEN + 1], const unsigned char *text)

@@ -91,20 +91,11 @@ int dn_tree_active_at(sqlite3 *db, int64_t partner_id, int64_t at_ms, int *activ
 static int s_query_found(sqlite3 *db, int64_t a, int64_t b, const char *sql, int64_t *out)
 {
     sqlite3_stmt *stmt;
-    int rc;
     if (dn_db_prepare(db, sql, &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, a);
     sqlite3_bind_int64(stmt, 2, b);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        *out = sqlite3_column_int64(stmt, 0);
-        rc = 1;
-    } else {
-        rc = rc == SQLITE_DONE ? 0 : DN_EDB;
-    }
-    sqlite3_finalize(stmt);
-    return rc;
+    return dn_db_int_row(stmt, "tree lookup", out);
 }
 
 /*  Runs an INSERT with three integer parameters.  0 or DN_EDB.  */
