@@ -9,7 +9,9 @@
 #   make bench      benchmarks, printing ratios against an in-run baseline
 #   make soak       long runs: fault tests (1,000 kills each), simulation seeds
 #   make fuzz       libFuzzer targets (tests/fuzz/), each for FUZZ_SECS seconds
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (builds and installs; never runs deps)
+#   make uninstall  removes what make install installed
+#   make deb        a Debian package of the same files (deploy/deb.sh)
 #
 # Objects go to $(B)/, binaries to $(BIN)/.  Protobuf-c code is generated from
 # proto/ into $(B)/gen and never edited.
@@ -62,7 +64,7 @@ PROGRAMS    := $(BIN)/dealernet-agent \
                $(if $(wildcard hq/main.c),$(BIN)/dealernet-hq)
 
 .PHONY: all deps build build-tests test stress check-asan check-valgrind bench demo \
-        install install-files clean format
+        install install-files uninstall deb clean format
 
 all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build
@@ -108,25 +110,67 @@ bench: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
 	@for b in $(BENCH_BINS); do DN_BIN=$(BIN) $$b || exit 1; done
 
-# The units name the programs where this install puts them (ExecStart=
-# $(PREFIX)/bin/...); systemd reads units and sysusers.d files under
-# /usr/local/lib as well as /usr/lib.  install-files installs what is built
-# and nothing else (tests/cli/units_review.sh installs into a scratch root).
+# make install: what `build` makes, and the files beside it, under
+# $(DESTDIR)$(PREFIX).  It never runs deps (apt-get) nor builds a test tool:
+# a production box gets the programs and nothing else.  The units name the
+# programs where this install puts them (ExecStart=$(PREFIX)/bin/...);
+# systemd reads units and sysusers.d files under /usr/local/lib as well as
+# /usr/lib.  install-files installs what is built and nothing else
+# (tests/cli/units_review.sh and install_files.sh install into a scratch
+# root); the bash completions are generated from each program's own --help
+# (deploy/completion.sh), so they list the commands the program has.
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+EXAMPLEDIR  ?= $(DATADIR)/dealernet/examples
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 UNITS       := deploy/dealernet-server.service deploy/dealernet-agent.service
+MANPAGES    := $(PROGRAMS:$(BIN)/%=man/%.1)
 
-install: all
+# The one list of what install installs and uninstall removes, by kind
+# (paths without $(DESTDIR)).  EXAMPLEDIR and its parent are dealernet's
+# own folders: uninstall removes them when empty; the shared ones stay.
+INST_BIN       := $(PROGRAMS:$(BIN)/%=$(PREFIX)/bin/%)
+INST_UNITS     := $(UNITS:deploy/%=$(UNITDIR)/%)
+INST_SYSUSERS  := $(SYSUSERSDIR)/dealernet.conf
+INST_EXAMPLES  := $(EXAMPLEDIR)/plan.ini
+INST_MAN       := $(MANPAGES:man/%=$(MANDIR)/man1/%)
+INST_BASHCOMP  := $(PROGRAMS:$(BIN)/%=$(BASHCOMPDIR)/%)
+INSTALLED      := $(INST_BIN) $(INST_UNITS) $(INST_SYSUSERS) $(INST_EXAMPLES) \
+                  $(INST_MAN) $(INST_BASHCOMP)
+INST_OWN_DIRS  := $(EXAMPLEDIR) $(patsubst %/,%,$(dir $(EXAMPLEDIR)))
+
+install: build
 	@$(MAKE) --no-print-directory install-files
 
 install-files:
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -d $(sort $(patsubst %/,%,$(dir $(INSTALLED:%=$(DESTDIR)%))))
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	for u in $(UNITS); do \
 	    sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' $$u >$(DESTDIR)$(UNITDIR)/$${u#deploy/} && \
 	    chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#deploy/} || exit 1; \
 	done
-	install -m 0644 deploy/dealernet.sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/dealernet.conf
+	install -m 0644 deploy/dealernet.sysusers.conf $(DESTDIR)$(INST_SYSUSERS)
+	install -m 0644 deploy/plan.ini $(DESTDIR)$(INST_EXAMPLES)
+	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
+	for p in $(PROGRAMS); do \
+	    sh deploy/completion.sh $$p >$(DESTDIR)$(BASHCOMPDIR)/$${p##*/} && \
+	    chmod 0644 $(DESTDIR)$(BASHCOMPDIR)/$${p##*/} || exit 1; \
+	done
+
+# Removes exactly the files install-files installed, then dealernet's own
+# folders if empty; never the shared ones ($(PREFIX)/bin, man1 ...).
+uninstall:
+	rm -f $(INSTALLED:%=$(DESTDIR)%)
+	for d in $(INST_OWN_DIRS); do \
+	    if [ -d "$(DESTDIR)$$d" ]; then rmdir "$(DESTDIR)$$d" 2>/dev/null || true; fi; \
+	done
+
+# make deb: a Debian package of the same files, PREFIX=/usr, built with
+# dpkg-deb from a staged tree (deploy/deb.sh); no debhelper.
+deb: build
+	@sh deploy/deb.sh $(B)/deb $(BIN)
 
 format:
 	clang-format -i common/*.[ch] agent/*.[ch] tests/unit/*.c tests/bench/*.c \
