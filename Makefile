@@ -329,4 +329,5 @@ $(B)/tests/fuzz/gen_corpus: $(B)/tests/fuzz/gen_corpus.o $(B)/tests/fuzz/dn_fuzz
                             $(LIBTEST) $(LIBSERVER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# (-type f: make deb stages a sysusers.d folder under $(B)/deb)
+-include $(shell find $(B) -type f -name '*.d' 2>/dev/null)
