@@ -10,8 +10,9 @@
 # (libzmq5, libprotobuf-c1, libsqlite3-0, libssl3, libjansson4, libinih1,
 # and whatever a later version links, such as libqrencode4), and a
 # postinst that creates the system users (systemd-sysusers) where systemd
-# is.  DEB_MAINTAINER ("Name <address>") sets the Maintainer field.  The units live under /usr/lib, not /etc: they are not conffiles
-# (an admin overrides them with `systemctl edit`).  The tools come with
+# is.  The units live under /usr/lib, not /etc: they are not conffiles
+# (an admin overrides them with `systemctl edit`).  DEB_MAINTAINER
+# ("Name <address>") sets the Maintainer field.  The tools come with
 # build-essential (dpkg-dev) and dpkg itself; `make deb` installs nothing.
 set -eu
 
