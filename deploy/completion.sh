@@ -150,7 +150,7 @@ END {
     print ""
     print fn "()"
     print "{"
-    print "    local line words=() cur prev given= cmd= i v c cands= IFS=$'"'"' \\t\\n'"'"'"
+    print "    local line words=() cur prev given=\"\" cmd=\"\" i v c cands=\"\" IFS=$'"'"' \\t\\n'"'"'"
     print "    # The words before the cursor, split at blanks only (bash would split"
     print "    # tcp://host:7701 at the colons)."
     print "    line=${COMP_LINE:0:COMP_POINT}"

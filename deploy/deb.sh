@@ -52,8 +52,11 @@ Source: $PKG
 Package: $PKG
 Architecture: any
 EOF
-depends=$(cd "$WORK" && dpkg-shlibdeps -O -l"/usr/lib/$MULTIARCH" \
-    $(cd "$STAGE" && for f in usr/bin/*; do printf ' -edebian/%s/%s' "$PKG" "$f"; done) |
+set --
+for f in "$STAGE"/usr/bin/*; do
+    set -- "$@" "-edebian/$PKG/usr/bin/${f##*/}"
+done
+depends=$(cd "$WORK" && dpkg-shlibdeps -O -l"/usr/lib/$MULTIARCH" "$@" |
     sed -n 's/^shlibs:Depends=//p')
 if [ -z "$depends" ]; then
     echo "deb.sh: dpkg-shlibdeps found no dependency" >&2
