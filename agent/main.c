@@ -45,6 +45,13 @@ typedef struct {
 
 static const s_command_t *s_current; /* for usage errors and --help */
 
+/*  -q: errors and the essential result only (README, "dealernet-agent"):
+    a command that records prints just the id it made, one that changes a
+    setting or checks prints nothing on success, a listing drops its count
+    line, and warnings are not shown.  --json output is the result itself
+    and is never cut.  */
+static int s_quiet;
+
 /* -- small helpers ------------------------------------------------------- */
 
 static int s_usage_error(const char *fmt, const char *arg)
@@ -207,13 +214,17 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
         unlink(db);
         return s_fail(rc, "could not create the site key");
     }
-    printf("initialised site %s for partner %s (%s, phones +%d) in %s\n", site, partner,
-           currency, country, dir);
+    if (!s_quiet)
+        printf("initialised site %s for partner %s (%s, phones +%d) in %s\n", site, partner,
+               currency, country, dir);
     return 0;
 }
 
 /* -- sale ---------------------------------------------------------------- */
 
+/*  A sale's JSON names its amount `total` (the word of `sales` and the
+    README) and keeps `amount` beside it for the scripts written before;
+    a refund's is `amount`.  */
 static void s_print_result(const dn_store_t *store, const char *what,
                            const dn_record_result_t *r, int json)
 {
@@ -225,8 +236,14 @@ static void s_print_result(const dn_store_t *store, const char *what,
         json_t *out = json_pack("{s:s, s:I, s:s, s:I, s:s}", "id", id, "seq",
                                 (json_int_t)r->seq, "amount", money, "amount_minor",
                                 (json_int_t)r->amount, "currency", info->currency);
+        if (out && strcmp(what, "sale") == 0) {
+            json_object_set_new(out, "total", json_string(money));
+            json_object_set_new(out, "total_minor", json_integer((json_int_t)r->amount));
+        }
         s_print_json(out);
         json_decref(out);
+    } else if (s_quiet) {
+        printf("%s\n", id);
     } else {
         printf("%s %s  %s %s  (seq %lld)\n", what, id, money, info->currency,
                (long long)r->seq);
@@ -407,6 +424,8 @@ static int s_member_write(const char *dir, int argc, char **argv, int update)
             json_t *out = json_pack("{s:s, s:I}", "id", id, "seq", (json_int_t)result.seq);
             s_print_json(out);
             json_decref(out);
+        } else if (s_quiet) {
+            printf("%s\n", id);
         } else {
             printf("%s %s  (seq %lld)\n", update ? "member updated, event" : "member", id,
                    (long long)result.seq);
@@ -483,7 +502,7 @@ static int s_cmd_member_list(const char *dir, int argc, char **argv)
     if (json) {
         s_print_json(list);
     } else {
-        if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0)
+        if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0 && !s_quiet)
             printf("%zu members\n", json_array_size(list));
     }
     json_decref(list);
@@ -540,7 +559,7 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
     /* the category the SKU has now: given, cleared, or kept */
     if (rc == 0 && !category)
         rc = dn_store_catalog_get(store, argv[optind], &stored, kept);
-    if (rc == 0) {
+    if (rc == 0 && !s_quiet) {
         const char *now = category ? category : kept;
         printf("catalog: %s at %s %s%s%s\n", argv[optind], argv[optind + 1],
                dn_store_info(store)->currency, *now ? " in " : "", now);
@@ -596,7 +615,7 @@ static int s_cmd_sales(const char *dir, int argc, char **argv)
     if (json) {
         s_print_json(list);
     } else {
-        if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0)
+        if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0 && !s_quiet)
             printf("%zu sales\n", json_array_size(list));
     }
     json_decref(list);
@@ -681,7 +700,7 @@ static int s_cmd_check(const char *dir, int argc, char **argv)
                                 rc == 0 ? "" : result.why[0] ? result.why : dn_strerror(rc));
         s_print_json(out);
         json_decref(out);
-    } else if (rc == 0) {
+    } else if (rc == 0 && !s_quiet) {
         printf("ok: %lld events, seq 1..%lld, chain head %s\n", (long long)result.events,
                (long long)result.events, result.events ? head : "(empty)");
     }
@@ -748,7 +767,8 @@ static int s_cmd_reminders(const char *dir, int argc, char **argv)
         return s_fail(DN_ENOMEM, "could not format the reminders");
     if (json) {
         s_print_json(list);
-    } else if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0) {
+    } else if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0 &&
+               !s_quiet) {
         dn_time_format_day(today, last);
         dn_time_format_day(today + days, due);
         printf("%zu to call: due by %s or overdue (today %s UTC)\n", n, due, last);
@@ -915,7 +935,7 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
     rc = dn_sync_enroll(store, dir, bundle.endpoint, bundle.server_key, bundle.token,
                         timeout * 1000, why, sizeof why);
     dn_secret_wipe(bundle.token, sizeof bundle.token);
-    if (rc == 0) {
+    if (rc == 0 && !s_quiet) {
         char initialised[DN_MAX_CODE_LEN + 1];
         printf("enrolled site %s with %s\n", dn_store_info(store)->site, bundle.endpoint);
         if (dn_store_meta_get(store, DN_STORE_META_INIT_PARTNER, initialised, sizeof initialised) == 0)
@@ -967,7 +987,7 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
         return code;
     options.timeout_ms = timeout * 1000;
     options.reply_timeout_ms = (int)reply_ms;
-    options.progress = !json && isatty(STDERR_FILENO);
+    options.progress = !json && !s_quiet && isatty(STDERR_FILENO);
     rc = dn_sync_run(store, dir, &options, &result);
     dn_store_destroy(&store);
     if (json) {
@@ -980,11 +1000,11 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
                                 result.has_skew ? json_integer(result.skew_ms) : json_null());
         s_print_json(out);
         json_decref(out);
-    } else if (rc == 0) {
+    } else if (rc == 0 && !s_quiet) {
         printf("synced: %llu events acknowledged, 0 pending\n",
                (unsigned long long)result.acked_through);
     }
-    if (!json && result.has_skew && llabs(result.skew_ms) > DN_CLOCK_TOLERANCE_MS)
+    if (!json && !s_quiet && result.has_skew && llabs(result.skew_ms) > DN_CLOCK_TOLERANCE_MS)
         s_warn_skew(result.skew_ms);
     return rc ? s_fail(rc, result.error) : 0;
 }
@@ -1107,10 +1127,41 @@ static void s_help(FILE *out)
             "  -d DIR   data folder (default $DEALERNET_AGENT_DIR, else\n"
             "           /var/lib/dealernet-agent where it exists, else\n"
             "           ~/.local/share/dealernet-agent)\n"
-            "  -q       quiet: errors only\n\ncommands:\n");
+            "  -q       quiet: errors and the essential result only (a recorded\n"
+            "           event's id; nothing from init, catalog set, check, enroll,\n"
+            "           sync on success; listings without their count line)\n"
+            "  -h, --help, help [COMMAND]   this help, or one command's\n"
+            "  -V, --version                print the version\n\ncommands:\n");
     for (size_t i = 0; i < DN_COMMANDS; i++)
         fprintf(out, "  %-14s %s\n", s_commands[i].name, s_commands[i].usage);
     fprintf(out, "\n'dealernet-agent COMMAND --help' tells more.\n");
+}
+
+/*  `member --help`, `catalog --help`: the usage of each subcommand of the
+    group named by word.  Returns 1 if word names a group (printed), else
+    0.  */
+static int s_group_help(const char *word)
+{
+    size_t len = strlen(word);
+    int found = 0;
+    for (size_t i = 0; i < DN_COMMANDS; i++) {
+        const char *name = s_commands[i].name;
+        if (strncmp(name, word, len) || name[len] != ' ')
+            continue;
+        if (!found)
+            printf("usage: dealernet-agent [-d DIR] %s SUBCOMMAND ...\n\nsubcommands:\n",
+                   word);
+        found = 1;
+        printf("  %-14s %s\n", name, s_commands[i].usage);
+    }
+    if (found)
+        printf("\n'dealernet-agent %s SUBCOMMAND --help' tells more.\n", word);
+    return found;
+}
+
+static int s_is_help(const char *word)
+{
+    return strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0;
 }
 
 /*  The system install's folder, shared by the clerks and the sync daemon
@@ -1149,6 +1200,7 @@ int main(int argc, char **argv)
             dir = optarg;
             break;
         case 'q':
+            s_quiet = 1;
             dn_log_init("dealernet-agent", DN_LOG_ERROR, 0);
             break;
         case 'h':
@@ -1168,6 +1220,29 @@ int main(int argc, char **argv)
     if (optind < argc && strcmp(argv[optind], "--help") == 0) {
         s_help(stdout);
         return 0;
+    }
+    /* `help` alone is --help; `help member add` is `member add --help` */
+    if (optind < argc && strcmp(argv[optind], "help") == 0) {
+        static char help_word[] = "--help";
+        static char *words[5]; /* argv[0], up to two words, --help, NULL */
+        int n = 0;
+        if (optind + 1 >= argc) {
+            s_help(stdout);
+            return 0;
+        }
+        if (argc - optind - 1 > 2) {
+            dn_log_error("help takes a command, like 'help member add' (see: "
+                         "dealernet-agent --help)");
+            return EX_USAGE;
+        }
+        words[n++] = argv[0];
+        for (int k = optind + 1; k < argc; k++)
+            words[n++] = argv[k];
+        words[n++] = help_word;
+        words[n] = NULL;
+        argv = words;
+        argc = n;
+        optind = 1;
     }
     if (optind < argc && strcmp(argv[optind], "--version") == 0) {
         printf("dealernet-agent %s (protocol %d)\n", DN_VERSION, DN_PROTOCOL_VERSION);
@@ -1198,6 +1273,22 @@ int main(int argc, char **argv)
         argc -= optind + words - 1;
         optind = 0; /* restart getopt for the command's own options */
         return s_current->run(dir, argc, argv);
+    }
+    /* a group's first word alone: its subcommands */
+    if (optind + 1 < argc && s_is_help(argv[optind + 1]) && s_group_help(argv[optind]))
+        return 0;
+    for (size_t i = 0; i < DN_COMMANDS; i++) {
+        const char *name = s_commands[i].name, *space = strchr(name, ' ');
+        size_t len = space ? (size_t)(space - name) : 0;
+        if (space && strncmp(argv[optind], name, len) == 0 && argv[optind][len] == '\0') {
+            if (optind + 1 < argc)
+                dn_log_error("unknown command '%s %s' (see: dealernet-agent %s --help)",
+                             argv[optind], argv[optind + 1], argv[optind]);
+            else
+                dn_log_error("'%s' needs a subcommand (see: dealernet-agent %s --help)",
+                             argv[optind], argv[optind]);
+            return EX_USAGE;
+        }
     }
     dn_log_error("unknown command '%s' (see: dealernet-agent --help)", argv[optind]);
     return EX_USAGE;
