@@ -582,7 +582,8 @@ static void test_plans(void **state)
             "[{\"effective\":\"2026-01-01\",\"currency\":\"CNY\","
             "\"cap_bps\":1500,\"levels\":\"800/300/100\","
             "\"categories\":\"rice 500/200\","
-            "\"first_purchase_bonus\":\"5.00\",\"purchase_bps\":0,";
+            "\"first_purchase_bonus\":\"5.00\",\"first_purchase_bonus_minor\":500,"
+            "\"purchase_bps\":0,";
         assert_int_equal(strncmp(r.result, head, sizeof head - 1), 0);
     }
     s_reply_free(&r);
