@@ -1209,9 +1209,11 @@ static int s_print_verify(const s_call_t *call, const json_t *result)
     return rc;
 }
 
-/*  sites: the table leaves out silent_ms and lag_ms, which silent_for and
-    lag say for a person; --json and --csv keep them for scripts.  */
-static int s_print_sites(const s_call_t *call, const json_t *result)
+/*  Prints the rows of result as a table without the keys hidden (a
+    NULL-terminated list); other formats show result whole.  Returns the
+    exit status.  */
+static int s_print_table_without(const s_call_t *call, const json_t *result,
+                                 const char *const *hidden)
 {
     json_t *shown, *row;
     size_t i;
@@ -1225,12 +1227,29 @@ static int s_print_sites(const s_call_t *call, const json_t *result)
     }
     json_array_foreach(shown, i, row)
     {
-        json_object_del(row, "silent_ms");
-        json_object_del(row, "lag_ms");
+        for (size_t k = 0; hidden[k]; k++)
+            json_object_del(row, hidden[k]);
     }
     rc = s_print(shown, DN_RENDER_TABLE);
     json_decref(shown);
     return rc;
+}
+
+/*  sites: the table leaves out silent_ms and lag_ms, which silent_for and
+    lag say for a person; --json and --csv keep them for scripts.  */
+static int s_print_sites(const s_call_t *call, const json_t *result)
+{
+    static const char *const hidden[] = {"silent_ms", "lag_ms", NULL};
+    return s_print_table_without(call, result, hidden);
+}
+
+/*  site list: the site is `site`, as in `sites`; `code`, its name before,
+    stays in --json and --csv for the scripts written then, and is left out
+    of the table, which would show it twice.  */
+static int s_print_site_list(const s_call_t *call, const json_t *result)
+{
+    static const char *const hidden[] = {"code", NULL};
+    return s_print_table_without(call, result, hidden);
 }
 
 /* -- the commands -------------------------------------------------------- */
@@ -1337,13 +1356,14 @@ static const s_command_t s_commands[] = {
      "[--json|--csv]",
      "Lists the sites: partner, enrolled, revoked, last seen, highest applied seq,\n"
      "the seq the server waits for after a gap, the agent's clock skew (ms) and\n"
-     "the pending count it last reported.\n",
+     "the pending count it last reported.  --json and --csv name the site\n"
+     "both `site` and `code` (its name before).\n",
      {{NULL}},
      {{NULL}},
      NULL,
      S_LISTING,
      0,
-     NULL},
+     s_print_site_list},
     {"site revoke",
      "site.revoke",
      "CODE [--json]",
