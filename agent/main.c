@@ -549,9 +549,12 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
         return code;
     rc = dn_money_parse(argv[optind + 1], dn_store_info(store)->exponent, &price);
     if (rc || price < 0 || price > DN_MAX_UNIT_PRICE) {
-        snprintf(why, sizeof why,
-                 "price '%s' must be a non-negative amount with at most %d decimals",
-                 argv[optind + 1], dn_store_info(store)->exponent);
+        char bound[DN_MONEY_TEXT_SIZE];
+        dn_money_format(DN_MAX_UNIT_PRICE, dn_store_info(store)->exponent, bound,
+                        sizeof bound);
+        snprintf(why, sizeof why, "price '%s' must be an amount from 0 to %s with at most %d "
+                 "decimals",
+                 argv[optind + 1], bound, dn_store_info(store)->exponent);
         dn_store_destroy(&store);
         return s_fail(DN_EPARSE, why);
     }
