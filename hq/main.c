@@ -22,6 +22,7 @@
 #include "dn_render.h"
 #include "dn_time.h"
 #include "dn_valid.h"
+#include "dn_cli.h"
 #include "dn_version.h"
 #include "dn_wire.h"
 
@@ -30,6 +31,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1745,31 +1747,6 @@ static void s_help(FILE *out)
                  "--help' tells more.\n");
 }
 
-/*  `partner --help`, `site --help`...: the usage of each subcommand of the
-    group named by word.  Returns 1 if word names a group (printed), else
-    0.  */
-static int s_group_help(const char *word)
-{
-    size_t len = strlen(word);
-    int found = 0;
-    for (size_t i = 0; i < DN_COMMANDS; i++) {
-        const char *name = s_commands[i].name;
-        if (strncmp(name, word, len) || name[len] != ' ')
-            continue;
-        if (!found)
-            printf("usage: dealernet-hq [OPTIONS] %s SUBCOMMAND ...\n\nsubcommands:\n", word);
-        found = 1;
-        printf("  %-17s %s\n", name, s_commands[i].usage);
-    }
-    if (found)
-        printf("\n'dealernet-hq %s SUBCOMMAND --help' tells more.\n", word);
-    return found;
-}
-
-static int s_is_help(const char *word)
-{
-    return strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0;
-}
 
 static void s_version(void)
 {
@@ -1809,27 +1786,13 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
     /* `help` alone is --help; `help site add` is `site add --help` */
-    if (strcmp(argv[optind], "help") == 0) {
-        static char help_word[] = "--help";
-        static char *words[5]; /* argv[0], up to two words, --help, NULL */
-        int n = 0;
-        if (optind + 1 >= argc) {
-            s_help(stdout);
-            return 0;
-        }
-        if (argc - optind - 1 > 2) {
-            dn_log_error("help takes a command, like 'help site add' (see: dealernet-hq "
-                         "--help)");
-            return EX_USAGE;
-        }
-        words[n++] = argv[0];
-        for (int k = optind + 1; k < argc; k++)
-            words[n++] = argv[k];
-        words[n++] = help_word;
-        words[n] = NULL;
-        argv = words;
-        argc = n;
-        optind = 1;
+    switch (dn_cli_help_words(&argc, &argv, &optind)) {
+    case 1:
+        s_help(stdout);
+        return 0;
+    case -1:
+        dn_log_error("help takes a command, like 'help site add' (see: dealernet-hq --help)");
+        return EX_USAGE;
     }
 
     /* A command is one word ("verify") or two ("site add").  */
@@ -1848,21 +1811,15 @@ int main(int argc, char **argv)
         optind = 0; /* restart getopt for the command's own options */
         return s_run(s_current, argc, argv);
     }
-    /* a group's first word alone: its subcommands */
-    if (optind + 1 < argc && s_is_help(argv[optind + 1]) && s_group_help(argv[optind]))
-        return 0;
-    for (size_t i = 0; i < DN_COMMANDS; i++) {
-        const char *name = s_commands[i].name, *space = strchr(name, ' ');
-        size_t len = space ? (size_t)(space - name) : 0;
-        if (space && strncmp(argv[optind], name, len) == 0 && argv[optind][len] == '\0') {
-            if (optind + 1 < argc)
-                dn_log_error("unknown command '%s %s' (see: dealernet-hq %s --help)",
-                             argv[optind], argv[optind + 1], argv[optind]);
-            else
-                dn_log_error("'%s' needs a subcommand (see: dealernet-hq %s --help)",
-                             argv[optind], argv[optind]);
+    /* a group's first word alone: its subcommands, or what is missing */
+    {
+        dn_cli_table_t table = {s_commands, DN_COMMANDS, sizeof s_commands[0],
+                                offsetof(s_command_t, name), offsetof(s_command_t, usage)};
+        if (optind + 1 < argc && dn_cli_is_help(argv[optind + 1]) &&
+            dn_cli_group_help(stdout, &table, "dealernet-hq", "dealernet-hq [OPTIONS]", argv[optind]))
+            return 0;
+        if (dn_cli_group_error(&table, "dealernet-hq", argc, argv, optind))
             return EX_USAGE;
-        }
     }
     dn_log_error("unknown command '%s' (see: dealernet-hq --help)", argv[optind]);
     return EX_USAGE;
