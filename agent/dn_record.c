@@ -50,13 +50,16 @@ int dn_record_parse_line(const char *text, int exponent, dn_record_line_t *line,
                       "line '%s': quantity must be a whole number from 1 to %d", text,
                       DN_MAX_QUANTITY);
     if (at) {
+        char bound[DN_MONEY_TEXT_SIZE];
         if (dn_money_parse(at + 1, exponent, &line->unit_price) || line->unit_price < 0 ||
-            line->unit_price > DN_MAX_UNIT_PRICE)
-            return dn_why(
-                why, why_size, DN_EPARSE,
-                "line '%s': price must be a non-negative amount with at most %d "
-                "decimals",
-                text, exponent);
+            line->unit_price > DN_MAX_UNIT_PRICE) {
+            /* the bound in the currency's units: the one a clerk types */
+            dn_money_format(DN_MAX_UNIT_PRICE, exponent, bound, sizeof bound);
+            return dn_why(why, why_size, DN_EPARSE,
+                          "line '%s': price must be an amount from 0 to %s with at most %d "
+                          "decimals",
+                          text, bound, exponent);
+        }
         line->has_price = 1;
     }
     return 0;

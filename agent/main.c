@@ -21,6 +21,7 @@
 #include "dn_sync.h"
 #include "dn_testctl.h"
 #include "dn_time.h"
+#include "dn_cli.h"
 #include "dn_version.h"
 #include "dn_wire.h"
 
@@ -28,6 +29,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,13 @@ typedef struct {
 } s_command_t;
 
 static const s_command_t *s_current; /* for usage errors and --help */
+
+/*  -q: errors and the essential result only (README, "dealernet-agent"):
+    a command that records prints just the id it made, one that changes a
+    setting or checks prints nothing on success, a listing drops its count
+    line, and warnings are not shown.  --json output is the result itself
+    and is never cut.  */
+static int s_quiet;
 
 /* -- small helpers ------------------------------------------------------- */
 
@@ -207,13 +216,17 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
         unlink(db);
         return s_fail(rc, "could not create the site key");
     }
-    printf("initialised site %s for partner %s (%s, phones +%d) in %s\n", site, partner,
-           currency, country, dir);
+    if (!s_quiet)
+        printf("initialised site %s for partner %s (%s, phones +%d) in %s\n", site, partner,
+               currency, country, dir);
     return 0;
 }
 
 /* -- sale ---------------------------------------------------------------- */
 
+/*  A sale's JSON names its amount `total` (the word of `sales` and the
+    README) and keeps `amount` beside it for the scripts written before;
+    a refund's is `amount`.  */
 static void s_print_result(const dn_store_t *store, const char *what,
                            const dn_record_result_t *r, int json)
 {
@@ -225,8 +238,14 @@ static void s_print_result(const dn_store_t *store, const char *what,
         json_t *out = json_pack("{s:s, s:I, s:s, s:I, s:s}", "id", id, "seq",
                                 (json_int_t)r->seq, "amount", money, "amount_minor",
                                 (json_int_t)r->amount, "currency", info->currency);
+        if (out && strcmp(what, "sale") == 0) {
+            json_object_set_new(out, "total", json_string(money));
+            json_object_set_new(out, "total_minor", json_integer((json_int_t)r->amount));
+        }
         s_print_json(out);
         json_decref(out);
+    } else if (s_quiet) {
+        printf("%s\n", id);
     } else {
         printf("%s %s  %s %s  (seq %lld)\n", what, id, money, info->currency,
                (long long)r->seq);
@@ -407,6 +426,8 @@ static int s_member_write(const char *dir, int argc, char **argv, int update)
             json_t *out = json_pack("{s:s, s:I}", "id", id, "seq", (json_int_t)result.seq);
             s_print_json(out);
             json_decref(out);
+        } else if (s_quiet) {
+            printf("%s\n", id);
         } else {
             printf("%s %s  (seq %lld)\n", update ? "member updated, event" : "member", id,
                    (long long)result.seq);
@@ -483,7 +504,7 @@ static int s_cmd_member_list(const char *dir, int argc, char **argv)
     if (json) {
         s_print_json(list);
     } else {
-        if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0)
+        if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0 && !s_quiet)
             printf("%zu members\n", json_array_size(list));
     }
     json_decref(list);
@@ -530,9 +551,12 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
         return code;
     rc = dn_money_parse(argv[optind + 1], dn_store_info(store)->exponent, &price);
     if (rc || price < 0 || price > DN_MAX_UNIT_PRICE) {
-        snprintf(why, sizeof why,
-                 "price '%s' must be a non-negative amount with at most %d decimals",
-                 argv[optind + 1], dn_store_info(store)->exponent);
+        char bound[DN_MONEY_TEXT_SIZE];
+        dn_money_format(DN_MAX_UNIT_PRICE, dn_store_info(store)->exponent, bound,
+                        sizeof bound);
+        snprintf(why, sizeof why, "price '%s' must be an amount from 0 to %s with at most %d "
+                 "decimals",
+                 argv[optind + 1], bound, dn_store_info(store)->exponent);
         dn_store_destroy(&store);
         return s_fail(DN_EPARSE, why);
     }
@@ -540,7 +564,7 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
     /* the category the SKU has now: given, cleared, or kept */
     if (rc == 0 && !category)
         rc = dn_store_catalog_get(store, argv[optind], &stored, kept);
-    if (rc == 0) {
+    if (rc == 0 && !s_quiet) {
         const char *now = category ? category : kept;
         printf("catalog: %s at %s %s%s%s\n", argv[optind], argv[optind + 1],
                dn_store_info(store)->currency, *now ? " in " : "", now);
@@ -596,7 +620,7 @@ static int s_cmd_sales(const char *dir, int argc, char **argv)
     if (json) {
         s_print_json(list);
     } else {
-        if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0)
+        if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0 && !s_quiet)
             printf("%zu sales\n", json_array_size(list));
     }
     json_decref(list);
@@ -681,7 +705,7 @@ static int s_cmd_check(const char *dir, int argc, char **argv)
                                 rc == 0 ? "" : result.why[0] ? result.why : dn_strerror(rc));
         s_print_json(out);
         json_decref(out);
-    } else if (rc == 0) {
+    } else if (rc == 0 && !s_quiet) {
         printf("ok: %lld events, seq 1..%lld, chain head %s\n", (long long)result.events,
                (long long)result.events, result.events ? head : "(empty)");
     }
@@ -748,7 +772,8 @@ static int s_cmd_reminders(const char *dir, int argc, char **argv)
         return s_fail(DN_ENOMEM, "could not format the reminders");
     if (json) {
         s_print_json(list);
-    } else if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0) {
+    } else if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0 &&
+               !s_quiet) {
         dn_time_format_day(today, last);
         dn_time_format_day(today + days, due);
         printf("%zu to call: due by %s or overdue (today %s UTC)\n", n, due, last);
@@ -915,7 +940,7 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
     rc = dn_sync_enroll(store, dir, bundle.endpoint, bundle.server_key, bundle.token,
                         timeout * 1000, why, sizeof why);
     dn_secret_wipe(bundle.token, sizeof bundle.token);
-    if (rc == 0) {
+    if (rc == 0 && !s_quiet) {
         char initialised[DN_MAX_CODE_LEN + 1];
         printf("enrolled site %s with %s\n", dn_store_info(store)->site, bundle.endpoint);
         if (dn_store_meta_get(store, DN_STORE_META_INIT_PARTNER, initialised, sizeof initialised) == 0)
@@ -967,7 +992,7 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
         return code;
     options.timeout_ms = timeout * 1000;
     options.reply_timeout_ms = (int)reply_ms;
-    options.progress = !json && isatty(STDERR_FILENO);
+    options.progress = !json && !s_quiet && isatty(STDERR_FILENO);
     rc = dn_sync_run(store, dir, &options, &result);
     dn_store_destroy(&store);
     if (json) {
@@ -980,11 +1005,11 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
                                 result.has_skew ? json_integer(result.skew_ms) : json_null());
         s_print_json(out);
         json_decref(out);
-    } else if (rc == 0) {
+    } else if (rc == 0 && !s_quiet) {
         printf("synced: %llu events acknowledged, 0 pending\n",
                (unsigned long long)result.acked_through);
     }
-    if (!json && result.has_skew && llabs(result.skew_ms) > DN_CLOCK_TOLERANCE_MS)
+    if (!json && !s_quiet && result.has_skew && llabs(result.skew_ms) > DN_CLOCK_TOLERANCE_MS)
         s_warn_skew(result.skew_ms);
     return rc ? s_fail(rc, result.error) : 0;
 }
@@ -1107,11 +1132,16 @@ static void s_help(FILE *out)
             "  -d DIR   data folder (default $DEALERNET_AGENT_DIR, else\n"
             "           /var/lib/dealernet-agent where it exists, else\n"
             "           ~/.local/share/dealernet-agent)\n"
-            "  -q       quiet: errors only\n\ncommands:\n");
+            "  -q       quiet: errors and the essential result only (a recorded\n"
+            "           event's id; nothing from init, catalog set, check, enroll,\n"
+            "           sync on success; listings without their count line)\n"
+            "  -h, --help, help [COMMAND]   this help, or one command's\n"
+            "  -V, --version                print the version\n\ncommands:\n");
     for (size_t i = 0; i < DN_COMMANDS; i++)
         fprintf(out, "  %-14s %s\n", s_commands[i].name, s_commands[i].usage);
     fprintf(out, "\n'dealernet-agent COMMAND --help' tells more.\n");
 }
+
 
 /*  The system install's folder, shared by the clerks and the sync daemon
     through the group dealernet-agent (README, "Deploying under systemd").
@@ -1149,6 +1179,7 @@ int main(int argc, char **argv)
             dir = optarg;
             break;
         case 'q':
+            s_quiet = 1;
             dn_log_init("dealernet-agent", DN_LOG_ERROR, 0);
             break;
         case 'h':
@@ -1168,6 +1199,15 @@ int main(int argc, char **argv)
     if (optind < argc && strcmp(argv[optind], "--help") == 0) {
         s_help(stdout);
         return 0;
+    }
+    /* `help` alone is --help; `help member add` is `member add --help` */
+    switch (dn_cli_help_words(&argc, &argv, &optind)) {
+    case 1:
+        s_help(stdout);
+        return 0;
+    case -1:
+        dn_log_error("help takes a command, like 'help member add' (see: dealernet-agent --help)");
+        return EX_USAGE;
     }
     if (optind < argc && strcmp(argv[optind], "--version") == 0) {
         printf("dealernet-agent %s (protocol %d)\n", DN_VERSION, DN_PROTOCOL_VERSION);
@@ -1198,6 +1238,16 @@ int main(int argc, char **argv)
         argc -= optind + words - 1;
         optind = 0; /* restart getopt for the command's own options */
         return s_current->run(dir, argc, argv);
+    }
+    /* a group's first word alone: its subcommands, or what is missing */
+    {
+        dn_cli_table_t table = {s_commands, DN_COMMANDS, sizeof s_commands[0],
+                                offsetof(s_command_t, name), offsetof(s_command_t, usage)};
+        if (optind + 1 < argc && dn_cli_is_help(argv[optind + 1]) &&
+            dn_cli_group_help(stdout, &table, "dealernet-agent", "dealernet-agent [-d DIR]", argv[optind]))
+            return 0;
+        if (dn_cli_group_error(&table, "dealernet-agent", argc, argv, optind))
+            return EX_USAGE;
     }
     dn_log_error("unknown command '%s' (see: dealernet-agent --help)", argv[optind]);
     return EX_USAGE;

@@ -392,9 +392,52 @@ static int s_csv(FILE *out, const json_t *value)
 
 /* -- entry points ---------------------------------------------------------- */
 
+/*  A copy of value without the keys that end in DN_RENDER_MINOR_SUFFIX, at
+    any depth; NULL when out of memory.  */
+static json_t *s_without_minor(const json_t *value)
+{
+    size_t suffix = strlen(DN_RENDER_MINOR_SUFFIX);
+    json_t *copy, *item;
+    const char *key;
+    if (json_is_array(value)) {
+        if (!(copy = json_array()))
+            return NULL;
+        for (size_t i = 0; i < json_array_size(value); i++) {
+            if (!(item = s_without_minor(json_array_get(value, i))) ||
+                json_array_append_new(copy, item)) {
+                json_decref(copy);
+                return NULL;
+            }
+        }
+        return copy;
+    }
+    if (!json_is_object(value))
+        return json_incref((json_t *)value);
+    if (!(copy = json_object()))
+        return NULL;
+    json_object_foreach((json_t *)value, key, item)
+    {
+        size_t len = strlen(key);
+        json_t *kept;
+        if (len > suffix && strcmp(key + len - suffix, DN_RENDER_MINOR_SUFFIX) == 0)
+            continue;
+        if (!(kept = s_without_minor(item)) || json_object_set_new(copy, key, kept)) {
+            json_decref(copy);
+            return NULL;
+        }
+    }
+    return copy;
+}
+
 int dn_render(FILE *out, const json_t *value, dn_render_format_t format)
 {
+    json_t *shown = NULL;
     int rc;
+    if (format != DN_RENDER_JSON) {
+        if (!(shown = s_without_minor(value)))
+            return DN_ENOMEM;
+        value = shown;
+    }
     switch (format) {
     case DN_RENDER_CSV:
         rc = s_csv(out, value);
@@ -418,6 +461,7 @@ int dn_render(FILE *out, const json_t *value, dn_render_format_t format)
         }
         break;
     }
+    json_decref(shown);
     if (rc == 0 && (fflush(out) != 0 || ferror(out)))
         rc = DN_EIO;
     return rc;

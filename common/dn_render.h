@@ -14,6 +14,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/*  The suffix of the key that holds an amount in integer minor units
+    beside its decimal text (see dn_render).  */
+#define DN_RENDER_MINOR_SUFFIX "_minor"
+
 typedef enum {
     DN_RENDER_TABLE = 0, /* aligned columns for a terminal */
     DN_RENDER_CSV,       /* RFC 4180 */
@@ -44,6 +48,14 @@ typedef enum {
     object is one header row and one row; an empty array prints nothing.
 
     JSON: indented by two, keys in their order, ending with a newline.
+
+    Amounts: a result carries each amount twice, as the decimal text in its
+    currency ("total": "138.30") and as integer minor units under the name
+    with DN_RENDER_MINOR_SUFFIX ("total_minor": 13830), for scripts that
+    must not parse decimals.  JSON shows both; the table and CSV leave out
+    every key ending in the suffix, at any depth: a person and a
+    spreadsheet read the decimal form, and the CSV's columns stay those a
+    spreadsheet was built on.
 
     Returns 0, DN_EIO (write failed) or DN_ENOMEM.  */
 int dn_render(FILE *out, const json_t *value, dn_render_format_t format);

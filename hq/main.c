@@ -22,6 +22,7 @@
 #include "dn_render.h"
 #include "dn_time.h"
 #include "dn_valid.h"
+#include "dn_cli.h"
 #include "dn_version.h"
 #include "dn_wire.h"
 
@@ -30,6 +31,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1209,9 +1211,11 @@ static int s_print_verify(const s_call_t *call, const json_t *result)
     return rc;
 }
 
-/*  sites: the table leaves out silent_ms and lag_ms, which silent_for and
-    lag say for a person; --json and --csv keep them for scripts.  */
-static int s_print_sites(const s_call_t *call, const json_t *result)
+/*  Prints the rows of result as a table without the keys hidden (a
+    NULL-terminated list); other formats show result whole.  Returns the
+    exit status.  */
+static int s_print_table_without(const s_call_t *call, const json_t *result,
+                                 const char *const *hidden)
 {
     json_t *shown, *row;
     size_t i;
@@ -1225,12 +1229,29 @@ static int s_print_sites(const s_call_t *call, const json_t *result)
     }
     json_array_foreach(shown, i, row)
     {
-        json_object_del(row, "silent_ms");
-        json_object_del(row, "lag_ms");
+        for (size_t k = 0; hidden[k]; k++)
+            json_object_del(row, hidden[k]);
     }
     rc = s_print(shown, DN_RENDER_TABLE);
     json_decref(shown);
     return rc;
+}
+
+/*  sites: the table leaves out silent_ms and lag_ms, which silent_for and
+    lag say for a person; --json and --csv keep them for scripts.  */
+static int s_print_sites(const s_call_t *call, const json_t *result)
+{
+    static const char *const hidden[] = {"silent_ms", "lag_ms", NULL};
+    return s_print_table_without(call, result, hidden);
+}
+
+/*  site list: the site is `site`, as in `sites`; `code`, its name before,
+    stays in --json and --csv for the scripts written then, and is left out
+    of the table, which would show it twice.  */
+static int s_print_site_list(const s_call_t *call, const json_t *result)
+{
+    static const char *const hidden[] = {"code", NULL};
+    return s_print_table_without(call, result, hidden);
 }
 
 /* -- the commands -------------------------------------------------------- */
@@ -1337,13 +1358,14 @@ static const s_command_t s_commands[] = {
      "[--json|--csv]",
      "Lists the sites: partner, enrolled, revoked, last seen, highest applied seq,\n"
      "the seq the server waits for after a gap, the agent's clock skew (ms) and\n"
-     "the pending count it last reported.\n",
+     "the pending count it last reported.  --json and --csv name the site\n"
+     "both `site` and `code` (its name before).\n",
      {{NULL}},
      {{NULL}},
      NULL,
      S_LISTING,
      0,
-     NULL},
+     s_print_site_list},
     {"site revoke",
      "site.revoke",
      "CODE [--json]",
@@ -1714,7 +1736,9 @@ static void s_help(FILE *out)
             "  --key FILE         the HQ admin key pair, hq.key from 'dealernet-server\n"
             "                     init' ($DEALERNET_HQ_KEY)\n"
             "  --timeout SEC      how long to wait for the server (default %d)\n"
-            "  -q                 quiet: errors only\n\n"
+            "  -q                 quiet: errors and the essential result only\n"
+            "  -h, --help, help [COMMAND]  this help, or one command's\n"
+            "  -V, --version      print the version\n\n"
             "commands:\n",
             DN_HQ_TIMEOUT_S);
     for (size_t i = 0; i < DN_COMMANDS; i++)
@@ -1722,6 +1746,7 @@ static void s_help(FILE *out)
     fprintf(out, "\nListings print a table, or --json, or --csv.  'dealernet-hq COMMAND "
                  "--help' tells more.\n");
 }
+
 
 static void s_version(void)
 {
@@ -1760,6 +1785,15 @@ int main(int argc, char **argv)
         dn_log_error("no command given (see: dealernet-hq --help)");
         return EX_USAGE;
     }
+    /* `help` alone is --help; `help site add` is `site add --help` */
+    switch (dn_cli_help_words(&argc, &argv, &optind)) {
+    case 1:
+        s_help(stdout);
+        return 0;
+    case -1:
+        dn_log_error("help takes a command, like 'help site add' (see: dealernet-hq --help)");
+        return EX_USAGE;
+    }
 
     /* A command is one word ("verify") or two ("site add").  */
     for (size_t i = 0; i < DN_COMMANDS; i++) {
@@ -1777,18 +1811,15 @@ int main(int argc, char **argv)
         optind = 0; /* restart getopt for the command's own options */
         return s_run(s_current, argc, argv);
     }
-    for (size_t i = 0; i < DN_COMMANDS; i++) {
-        const char *name = s_commands[i].name, *space = strchr(name, ' ');
-        size_t len = space ? (size_t)(space - name) : 0;
-        if (space && strncmp(argv[optind], name, len) == 0 && argv[optind][len] == '\0') {
-            if (optind + 1 < argc)
-                dn_log_error("unknown command '%s %s' (see: dealernet-hq --help)",
-                             argv[optind], argv[optind + 1]);
-            else
-                dn_log_error("'%s' needs a subcommand (see: dealernet-hq --help)",
-                             argv[optind]);
+    /* a group's first word alone: its subcommands, or what is missing */
+    {
+        dn_cli_table_t table = {s_commands, DN_COMMANDS, sizeof s_commands[0],
+                                offsetof(s_command_t, name), offsetof(s_command_t, usage)};
+        if (optind + 1 < argc && dn_cli_is_help(argv[optind + 1]) &&
+            dn_cli_group_help(stdout, &table, "dealernet-hq", "dealernet-hq [OPTIONS]", argv[optind]))
+            return 0;
+        if (dn_cli_group_error(&table, "dealernet-hq", argc, argv, optind))
             return EX_USAGE;
-        }
     }
     dn_log_error("unknown command '%s' (see: dealernet-hq --help)", argv[optind]);
     return EX_USAGE;

@@ -262,8 +262,9 @@ static int s_site_threshold(s_ctx_t *ctx, json_t **result)
         return rc;
     dn_log_info("admin %s: site %s flags sales above %s", ctx->admin, code,
                 minor ? shown : "the network's threshold");
-    *result = json_pack("{s:s, s:o, s:s}", "site", code, "threshold",
-                        minor ? json_string(shown) : json_null(), "currency", currency);
+    *result = json_pack("{s:s, s:o, s:o, s:s}", "site", code, "threshold",
+                        minor ? json_string(shown) : json_null(), "threshold_minor",
+                        minor ? json_integer(minor) : json_null(), "currency", currency);
     return *result ? 0 : DN_ENOMEM;
 }
 

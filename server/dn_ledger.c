@@ -1229,9 +1229,10 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
             dn_id_format(sqlite3_column_blob(stmt, 4), sale);
         json_object_set_new(totals, code, json_integer(sum));
         json_t *row =
-            json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "id",
+            json_pack("{s:I, s:s, s:s, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "id",
                       (json_int_t)sqlite3_column_int64(stmt, 0), "date", date, "code",
-                      code, "amount", s_money(amount, exponent), "sale",
+                      code, "amount", s_money(amount, exponent), "amount_minor",
+                      (json_int_t)amount, "sale",
                       sale[0] ? json_string(sale) : json_null(), "level",
                       sqlite3_column_type(stmt, 5) == SQLITE_NULL
                           ? json_null()
@@ -1279,13 +1280,21 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
     json_t *money_totals = json_object();
     const char *key;
     json_t *value;
-    json_object_foreach(totals, key, value) json_object_set_new(
-        money_totals, key, s_money(json_integer_value(value), exponent));
+    json_object_foreach(totals, key, value)
+    {
+        char minor_key[64];
+        json_object_set_new(money_totals, key,
+                            s_money(json_integer_value(value), exponent));
+        snprintf(minor_key, sizeof minor_key, "%s_minor", key);
+        json_object_set_new(money_totals, minor_key,
+                            json_integer(json_integer_value(value)));
+    }
     json_decref(totals);
-    *out =
-        json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "account", name, "period", p,
-                  "currency", currency, "opening", s_money(opening, exponent), "closing",
-                  s_money(closing, exponent), "totals", money_totals, "transfers", rows);
+    *out = json_pack("{s:s, s:s, s:s, s:o, s:I, s:o, s:I, s:o, s:o}", "account", name,
+                     "period", p, "currency", currency, "opening", s_money(opening, exponent),
+                     "opening_minor", (json_int_t)opening, "closing",
+                     s_money(closing, exponent), "closing_minor", (json_int_t)closing,
+                     "totals", money_totals, "transfers", rows);
     return *out ? 0 : DN_ENOMEM;
 }
 
@@ -1424,8 +1433,10 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     dn_log_info("admin %s: payout of %s %s to %s (ref %s)", admin, text, currency,
                 found.code, ref);
     *out =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "partner", found.code, "amount", text,
-                  "currency", currency, "ref", ref, "period", t.period, "balance", left);
+        json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I}", "partner", found.code,
+                  "amount", text, "amount_minor", (json_int_t)amount, "currency", currency,
+                  "ref", ref, "period", t.period, "balance", left, "balance_minor",
+                  (json_int_t)(balance - amount));
     return *out ? 0 : DN_ENOMEM;
 }
 
@@ -1773,10 +1784,11 @@ int dn_ledger_void(dn_ledger_t *self, int64_t sale_eid, const char *reason,
     dn_time_format(now_ms, when);
     dn_money_format(sum, exponent, reversed, sizeof reversed);
     dn_money_format(c.amount, exponent, refunded, sizeof refunded);
-    *out = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "correction",
-                     (json_int_t)c.id, "sale", id, "reason", reason, "by", admin,
-                     "voided", when, "period", c.period, "transfers", (json_int_t)n,
-                     "reversed", reversed, "refunded", refunded, "currency", currency);
+    *out = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:I, s:s}",
+                     "correction", (json_int_t)c.id, "sale", id, "reason", reason, "by",
+                     admin, "voided", when, "period", c.period, "transfers", (json_int_t)n,
+                     "reversed", reversed, "reversed_minor", (json_int_t)sum, "refunded",
+                     refunded, "refunded_minor", (json_int_t)c.amount, "currency", currency);
     return *out ? 0 : DN_ENOMEM;
 }
 
@@ -1898,10 +1910,11 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
     dn_money_format(amount, exponent, text, sizeof text);
     dn_money_format(balance, exponent, left, sizeof left);
     dn_time_format(now_ms, when);
-    *out = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "correction",
-                     (json_int_t)c.id, "account", name, "amount", text, "currency",
-                     currency, "period", c.period, "balance", left, "reason", reason,
-                     "by", admin, "at", when);
+    *out = json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:s, s:s, s:s}",
+                     "correction", (json_int_t)c.id, "account", name, "amount", text,
+                     "amount_minor", (json_int_t)amount, "currency", currency, "period",
+                     c.period, "balance", left, "balance_minor", (json_int_t)balance,
+                     "reason", reason, "by", admin, "at", when);
     return *out ? 0 : DN_ENOMEM;
 }
 
@@ -1943,7 +1956,8 @@ int dn_ledger_corrections(sqlite3 *db, json_t **out)
         dn_time_format(sqlite3_column_int64(stmt, 2), when);
         if (sqlite3_column_bytes(stmt, 4) == DN_ID_BYTES)
             dn_id_format(sqlite3_column_blob(stmt, 4), sale);
-        row = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:I, s:s}",
+        row = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:I, "
+                        "s:s}",
                         "id", (json_int_t)sqlite3_column_int64(stmt, 0), "kind",
                         (const char *)sqlite3_column_text(stmt, 1), "at", when, "by",
                         (const char *)sqlite3_column_text(stmt, 3), "sale",
@@ -1951,8 +1965,11 @@ int dn_ledger_corrections(sqlite3 *db, json_t **out)
                         sqlite3_column_type(stmt, 5) == SQLITE_NULL
                             ? json_null()
                             : json_string((const char *)sqlite3_column_text(stmt, 5)),
-                        "amount", s_money(sqlite3_column_int64(stmt, 6), e), "reversed",
+                        "amount", s_money(sqlite3_column_int64(stmt, 6), e), "amount_minor",
+                        json_integer(sqlite3_column_int64(stmt, 6)), "reversed",
                         is_void ? s_money(sqlite3_column_int64(stmt, 7), e) : json_null(),
+                        "reversed_minor",
+                        is_void ? json_integer(sqlite3_column_int64(stmt, 7)) : json_null(),
                         "currency", currency, "period",
                         (const char *)sqlite3_column_text(stmt, 9), "transfers",
                         (json_int_t)sqlite3_column_int64(stmt, 10), "reason",

@@ -833,11 +833,12 @@ static json_t *s_plan_object(const dn_plan_t *plan, int64_t created_ms)
     }
     if (dn_money_format(plan->first_purchase_bonus, plan->exponent, bonus, sizeof bonus))
         snprintf(bonus, sizeof bonus, "%lld", (long long)plan->first_purchase_bonus);
-    obj = json_pack("{s:s, s:s, s:i, s:s, s:o, s:s, s:i, s:i, s:i, s:i}", "effective",
+    obj = json_pack("{s:s, s:s, s:i, s:s, s:o, s:s, s:I, s:i, s:i, s:i, s:i}", "effective",
                     date, "currency", plan->currency, "cap_bps", (int)plan->cap_bps,
                     "levels", levels, "categories",
                     plan->n_categories ? json_string(categories) : json_null(),
-                    "first_purchase_bonus", bonus, "purchase_bps",
+                    "first_purchase_bonus", bonus, "first_purchase_bonus_minor",
+                    (json_int_t)plan->first_purchase_bonus, "purchase_bps",
                     (int)plan->purchase_bps, "purchase_days", (int)plan->purchase_days,
                     "recruit_override_bps", (int)plan->recruit_override_bps,
                     "recruit_override_days", (int)plan->recruit_override_days);

@@ -735,22 +735,25 @@ static void s_fill_site(sqlite3_stmt *stmt, json_t **v)
     v[6] = s_int_or_null(stmt, 6);
     v[7] = s_int_or_null(stmt, 7);
     v[8] = s_int_or_null(stmt, 8);
+    v[9] = s_text_or_null(stmt, 9);
 }
 
 int dn_registry_site_list(sqlite3 *db, json_t **list)
 {
+    /* `site` as in `sites`; `code` last, the same value under the name it
+       had before, for the scripts that read it */
     static const char *const keys[] = {
-        "code",        "partner",          "enrolled",      "revoked", "last_seen",
-        "applied_seq", "gap_expected_seq", "clock_skew_ms", "pending"};
+        "site",        "partner",          "enrolled",      "revoked", "last_seen",
+        "applied_seq", "gap_expected_seq", "clock_skew_ms", "pending", "code"};
     return s_listing(
         db,
         "SELECT s.code, p.code, s.enrolled_ms IS NOT NULL,"
         "  s.revoked_ms IS NOT NULL, s.last_seen_ms, s.applied_seq,"
         "  CASE WHEN s.gap_expected_seq > s.applied_seq"
         "       THEN s.gap_expected_seq END,"
-        "  s.clock_skew_ms, s.reported_pending "
+        "  s.clock_skew_ms, s.reported_pending, s.code "
         "FROM sites s JOIN partners p ON p.id = s.partner_id ORDER BY s.code",
-        0, 9, keys, s_fill_site, list);
+        0, 10, keys, s_fill_site, list);
 }
 
 int dn_registry_site_revoke(sqlite3 *db, const char *code, int64_t now_ms, char *why,

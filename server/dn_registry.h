@@ -170,12 +170,13 @@ int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
                          int64_t *expires_ms, char *why, size_t why_size);
 
 /*  Sets *list to a new JSON array (caller decrefs) with one object per
-    site, ordered by code: {"code", "partner", "enrolled" (bool), "revoked"
+    site, ordered by code: {"site", "partner", "enrolled" (bool), "revoked"
     (bool), "last_seen" (ISO-8601 UTC or null), "applied_seq" (the highest
     applied seq, 0 for none), "gap_expected_seq" (the seq the server asked
     for after refusing a gap, while it is still beyond applied_seq; else
     null), "clock_skew_ms" (int or null), "pending" (the pending count the
-    agent last reported, or null)}.  Returns 0 or DN_EDB / DN_ENOMEM (*list
+    agent last reported, or null), "code" (the site again: its key before
+    it was "site", as in dn_report_sites)}.  Returns 0 or DN_EDB / DN_ENOMEM (*list
     NULL).  */
 int dn_registry_site_list(sqlite3 *db, json_t **list);
 

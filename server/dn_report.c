@@ -233,9 +233,12 @@ static json_t *s_sales_row(const char *key_name, json_t *key, const char *partne
     json_object_set_new(row, "currency", json_string(currency));
     json_object_set_new(row, "sales", json_integer(sales));
     json_object_set_new(row, "total", s_money(total, currency));
+    json_object_set_new(row, "total_minor", json_integer(total));
     json_object_set_new(row, "refunds", json_integer(refunds));
     json_object_set_new(row, "refunded", s_money(refunded, currency));
+    json_object_set_new(row, "refunded_minor", json_integer(refunded));
     json_object_set_new(row, "net", s_money(total - refunded, currency));
+    json_object_set_new(row, "net_minor", json_integer(total - refunded));
     return row;
 }
 
@@ -435,14 +438,16 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
         if (rc == 0)
             rc = s_append(
                 list,
-                json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:s, s:o}", "partner",
+                json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:s, s:o}",
+                          "partner",
                           (const char *)sqlite3_column_text(stmt, 0), "period", p,
                           "new_members", (json_int_t)sqlite3_column_int64(stmt, 1),
                           "active_members", (json_int_t)sqlite3_column_int64(stmt, 2),
                           "repeat_buyers", (json_int_t)sqlite3_column_int64(stmt, 3),
                           "referrers", (json_int_t)sqlite3_column_int64(stmt, 4),
                           "purchases", (json_int_t)sqlite3_column_int64(stmt, 5), "sales",
-                          s_money(amount, currency), "share", share, "currency",
+                          s_money(amount, currency), "sales_minor", (json_int_t)amount,
+                          "share", share, "currency",
                           s_currency_json(currency)));
     }
     sqlite3_finalize(stmt);
@@ -502,13 +507,15 @@ static int s_top(sqlite3 *db, int top, const char *currency, json_t *list)
     while (rc == 0 && (rc = dn_db_row(stmt, "referrals")) == 1)
         rc = s_append(
             list,
-            json_pack("{s:s, s:s, s:o, s:I, s:I, s:o, s:o, s:o}", "referrer",
+            json_pack("{s:s, s:s, s:o, s:I, s:I, s:o, s:I, s:o, s:I, s:o}", "referrer",
                       (const char *)sqlite3_column_text(stmt, 0), "kind",
                       (const char *)sqlite3_column_text(stmt, 1), "name", s_text(stmt, 2),
                       "referred", (json_int_t)sqlite3_column_int64(stmt, 3), "purchases",
                       (json_int_t)sqlite3_column_int64(stmt, 4), "purchases_total",
-                      s_money(sqlite3_column_int64(stmt, 5), currency), "rewards",
-                      s_money(sqlite3_column_int64(stmt, 6), currency), "currency",
+                      s_money(sqlite3_column_int64(stmt, 5), currency),
+                      "purchases_total_minor", (json_int_t)sqlite3_column_int64(stmt, 5),
+                      "rewards", s_money(sqlite3_column_int64(stmt, 6), currency),
+                      "rewards_minor", (json_int_t)sqlite3_column_int64(stmt, 6), "currency",
                       s_currency_json(currency)));
     sqlite3_finalize(stmt);
     return rc;
@@ -529,7 +536,7 @@ static int s_tree_node(s_tree_t *t, const char *phone, int depth)
     char indented[2 * DN_REPORT_MAX_DEPTH + DN_PHONE_SIZE], account[DN_ACCOUNT_NAME_SIZE];
     char(*kids)[DN_PHONE_SIZE] = NULL;
     size_t n_kids = 0, cap = 0;
-    int64_t purchases = 0, total = 0, generated = 0;
+    int64_t purchases = 0, total = 0, generated = 0, earned;
     json_t *row;
     int rc = 0, step;
 
@@ -574,14 +581,17 @@ static int s_tree_node(s_tree_t *t, const char *phone, int depth)
     }
     snprintf(indented, sizeof indented, "%*s%s", 2 * depth, "", phone);
     snprintf(account, sizeof account, DN_ACCOUNT_MEMBER "%s", phone);
+    earned = json_integer_value(json_object_get(t->earned, account));
     row = json_pack(
-        "{s:s, s:s, s:o, s:i, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o}", "tree",
+        "{s:s, s:s, s:o, s:i, s:o, s:o, s:o, s:I, s:I, s:o, s:I, s:o, s:I, s:o, s:I, s:o}",
+        "tree",
         indented, "phone", phone, "name", s_text(t->member, 0), "depth", depth,
         "referrer", s_text(t->member, 1), "signed_up", s_time(t->member, 2), "site",
         s_text(t->member, 3), "referred", (json_int_t)n_kids, "purchases",
-        (json_int_t)purchases, "purchases_total", s_money(total, t->currency), "earned",
-        s_money(json_integer_value(json_object_get(t->earned, account)), t->currency),
-        "generated", s_money(generated, t->currency), "currency",
+        (json_int_t)purchases, "purchases_total", s_money(total, t->currency),
+        "purchases_total_minor", (json_int_t)total, "earned", s_money(earned, t->currency),
+        "earned_minor", (json_int_t)earned, "generated", s_money(generated, t->currency),
+        "generated_minor", (json_int_t)generated, "currency",
         s_currency_json(t->currency));
     sqlite3_reset(t->member);
     rc = s_append(t->list, row);

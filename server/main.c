@@ -40,27 +40,63 @@ static void s_on_signal(int sig)
     s_stop = 1;
 }
 
+/*  Each command's usage and help, printed for `COMMAND --help`, `help
+    COMMAND` and, all together, for --help.  */
+static const struct {
+    const char *name;
+    const char *usage;
+    const char *help;
+} s_commands[] = {
+    {"init",
+     "[--sync tcp://*:7700] [--admin tcp://*:7701] [--currency CNY]\n"
+     "       [--max-sale AMOUNT] [--country 86]",
+     "           create central.db, the server key pair (server.key) and an HQ\n"
+     "           admin key pair (hq.key, for dealernet-hq); print the server's\n"
+     "           public key.  --currency: the network's one currency (ISO 4217,\n"
+     "           default CNY): every plan and every shop keeps its books in it.\n"
+     "           --max-sale: the largest sale the network believes, in currency\n"
+     "           units (default 1000000.00); larger sales are refused at the\n"
+     "           till and held by the server.  --country: the network's default\n"
+     "           country calling code for phones sent or looked up without one\n"},
+    {"run", "[--sync ENDPOINT] [--admin ENDPOINT]",
+     "           serve until SIGTERM/SIGINT (endpoints default to init's);\n"
+     "           -v (before or after run): log every applied batch\n"},
+};
+#define DN_SERVER_COMMANDS (sizeof s_commands / sizeof s_commands[0])
+
 static void s_help(FILE *out)
 {
     fprintf(out,
-            "usage: dealernet-server -d DIR [-v] COMMAND [OPTIONS]\n\n"
+            "usage: dealernet-server [-d DIR] [-v] COMMAND [OPTIONS]\n\n"
             "The central dealernet server.\n\n"
-            "  -d DIR   the server's folder (default $DEALERNET_SERVER_DIR, else\n"
-            "           /var/lib/dealernet-server)\n"
-            "  -v       verbose: log every applied batch\n\n"
-            "commands:\n"
-            "  init [--sync tcp://*:7700] [--admin tcp://*:7701] [--currency CNY]\n"
-            "       [--max-sale AMOUNT] [--country 86]\n"
-            "           create central.db, the server key pair (server.key) and an HQ\n"
-            "           admin key pair (hq.key, for dealernet-hq); print the server's\n"
-            "           public key.  --currency: the network's one currency (ISO 4217,\n"
-            "           default CNY): every plan and every shop keeps its books in it.\n"
-            "           --max-sale: the largest sale the network believes, in currency\n"
-            "           units (default 1000000.00); larger sales are refused at the\n"
-            "           till and held by the server.  --country: the network's default\n"
-            "           country calling code for phones sent or looked up without one\n"
-            "  run [--sync ENDPOINT] [--admin ENDPOINT]\n"
-            "           serve until SIGTERM/SIGINT (endpoints default to init's)\n");
+            "  -d DIR         the server's folder (default $DEALERNET_SERVER_DIR, else\n"
+            "                 /var/lib/dealernet-server)\n"
+            "  -v, --verbose  log every applied batch\n"
+            "  -h, --help     this help; 'dealernet-server COMMAND --help' for one command\n"
+            "  -V, --version  print the version\n\n"
+            "commands:\n");
+    for (size_t i = 0; i < DN_SERVER_COMMANDS; i++)
+        fprintf(out, "  %s %s\n%s", s_commands[i].name, s_commands[i].usage,
+                s_commands[i].help);
+}
+
+/*  The help of one command.  Returns 0, or EX_USAGE for an unknown one.  */
+static int s_command_help(const char *name)
+{
+    for (size_t i = 0; i < DN_SERVER_COMMANDS; i++) {
+        if (strcmp(name, s_commands[i].name) == 0) {
+            printf("usage: dealernet-server [-d DIR] [-v] %s %s\n\n%s", s_commands[i].name,
+                   s_commands[i].usage, s_commands[i].help);
+            return 0;
+        }
+    }
+    dn_log_error("unknown command '%s' (see: dealernet-server --help)", name);
+    return EX_USAGE;
+}
+
+static void s_version(void)
+{
+    printf("dealernet-server %s (protocol %d)\n", DN_VERSION, DN_PROTOCOL_VERSION);
 }
 
 /*  Options only init takes.  */
@@ -73,18 +109,20 @@ typedef struct {
 /*  The options of init and run; init NULL: the command takes none of
     init's own.  */
 static int s_endpoints(int argc, char **argv, const char **sync, const char **admin,
-                       s_init_opts_t *init, const char *command)
+                       s_init_opts_t *init, const char *command, int *verbose)
 {
     static const struct option longs[] = {{"sync", required_argument, NULL, 's'},
                                           {"admin", required_argument, NULL, 'a'},
                                           {"currency", required_argument, NULL, 'c'},
                                           {"max-sale", required_argument, NULL, 'm'},
                                           {"country", required_argument, NULL, 'C'},
+                                          {"verbose", no_argument, NULL, 'v'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    opterr = 0; /* one line on stderr: ours, not getopt's as well */
+    while ((c = getopt_long(argc, argv, "hv", longs, NULL)) != -1) {
         if (c == 's') {
             *sync = optarg;
         } else if (c == 'a') {
@@ -95,16 +133,22 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
             init->max_sale = optarg;
         } else if (c == 'C' && init) {
             init->country = optarg;
+        } else if (c == 'v') {
+            /* -v after the command as before it: the usage line shows it
+               before, people type it after (`run -v`) */
+            *verbose = 1;
         } else if (c == 'h') {
-            s_help(stdout);
-            return 0;
+            return s_command_help(command);
         } else {
-            dn_log_error("unknown option for %s (see: dealernet-server --help)", command);
+            dn_log_error("unknown option or missing value: '%s' (see: dealernet-server %s "
+                         "--help)",
+                         optind > 0 && optind <= argc ? argv[optind - 1] : "?", command);
             return EX_USAGE;
         }
     }
     if (optind < argc) {
-        dn_log_error("unexpected argument '%s' (see: dealernet-server --help)", argv[optind]);
+        dn_log_error("unexpected argument '%s' (see: dealernet-server %s --help)",
+                     argv[optind], command);
         return EX_USAGE;
     }
     return -1;
@@ -114,10 +158,15 @@ int main(int argc, char **argv)
 {
     const char *dir = getenv("DEALERNET_SERVER_DIR");
     const char *sync = NULL, *admin = NULL;
+    static const struct option longs[] = {{"verbose", no_argument, NULL, 'v'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {"version", no_argument, NULL, 'V'},
+                                          {NULL, 0, NULL, 0}};
     int c, rc, verbose = 0;
 
     dn_log_init("dealernet-server", DN_LOG_INFO, 0);
-    while ((c = getopt(argc, argv, "+d:vhV")) != -1) {
+    opterr = 0; /* one line on stderr: ours, not getopt's as well */
+    while ((c = getopt_long(argc, argv, "+d:vhV", longs, NULL)) != -1) {
         switch (c) {
         case 'd':
             dir = optarg;
@@ -129,29 +178,35 @@ int main(int argc, char **argv)
             s_help(stdout);
             return 0;
         case 'V':
-            printf("dealernet-server %s (protocol %d)\n", DN_VERSION,
-                   DN_PROTOCOL_VERSION);
+            s_version();
             return 0;
         default:
-            s_help(stderr);
+            dn_log_error("unknown option or missing value: '%s' (see: dealernet-server "
+                         "--help)",
+                         optind > 0 && optind <= argc ? argv[optind - 1] : "?");
             return EX_USAGE;
         }
     }
     if (!dir || !*dir)
         dir = "/var/lib/dealernet-server";
     if (optind >= argc) {
-        s_help(stderr);
+        dn_log_error("no command given (see: dealernet-server --help)");
         return EX_USAGE;
     }
-    if (strcmp(argv[optind], "--help") == 0) {
-        s_help(stdout);
-        return 0;
+    /* `help` and `help COMMAND`, as the other two programs take them */
+    if (strcmp(argv[optind], "help") == 0) {
+        if (optind + 1 >= argc) {
+            s_help(stdout);
+            return 0;
+        }
+        return s_command_help(argv[optind + 1]);
     }
     if (strcmp(argv[optind], "init") == 0) {
         dn_server_network_t network = {NULL, 0, 0};
         char key[41];
         s_init_opts_t opts = {NULL, NULL, NULL};
-        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, &opts, "init");
+        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, &opts, "init",
+                         &verbose);
         if (rc >= 0)
             return rc;
         if (opts.max_sale && dn_money_bound_parse(opts.max_sale, &network.max_sale) != 0) {
@@ -195,7 +250,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[optind], "run") == 0) {
         struct sigaction sa;
         dn_server_config_t config = {dir, NULL, NULL, &s_stop, NULL};
-        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, NULL, "run");
+        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, NULL, "run", &verbose);
         if (rc >= 0)
             return rc;
         config.sync_endpoint = sync;

@@ -82,7 +82,7 @@ slow_enroll() {
     mkfifo "$T/fifo"
     set +e
     # shellcheck disable=SC2086
-    timeout -k 5 $((60 * SLOW)) $WRAP "$AGENT" -q -d "$dir" enroll "$@" \
+    timeout -k 5 $((60 * SLOW)) $WRAP "$AGENT" -d "$dir" enroll "$@" \
         <"$T/fifo" >"$OUT" 2>"$ERR" &
     pid=$!
     exec 3>"$T/fifo" # the agent starts and waits for its input

@@ -341,10 +341,10 @@ static void test_site_list(void **state)
     s_call(fx->db, "site.list", &r, NULL, NULL);
     assert_int_equal(r.status, 0);
     assert_string_equal(
-        r.result, "[{\"code\":\"SHOP-1\",\"partner\":\"D1\",\"enrolled\":false,"
+        r.result, "[{\"site\":\"SHOP-1\",\"partner\":\"D1\",\"enrolled\":false,"
                   "\"revoked\":false,\"last_seen\":\"2026-01-01T00:00:00.500Z\","
                   "\"applied_seq\":1000,\"gap_expected_seq\":null,\"clock_skew_ms\":250,"
-                  "\"pending\":0}]");
+                  "\"pending\":0,\"code\":\"SHOP-1\"}]");
     s_reply_free(&r);
 }
 
@@ -582,7 +582,8 @@ static void test_plans(void **state)
             "[{\"effective\":\"2026-01-01\",\"currency\":\"CNY\","
             "\"cap_bps\":1500,\"levels\":\"800/300/100\","
             "\"categories\":\"rice 500/200\","
-            "\"first_purchase_bonus\":\"5.00\",\"purchase_bps\":0,";
+            "\"first_purchase_bonus\":\"5.00\",\"first_purchase_bonus_minor\":500,"
+            "\"purchase_bps\":0,";
         assert_int_equal(strncmp(r.result, head, sizeof head - 1), 0);
     }
     s_reply_free(&r);

@@ -547,11 +547,13 @@ static void test_list_and_json(void **state)
         text,
         "[{\"effective\":\"2026-01-01\",\"currency\":\"CNY\",\"cap_bps\":1500,"
         "\"levels\":\"800/300/100\",\"categories\":\"rice 500/200\","
-        "\"first_purchase_bonus\":\"5.00\",\"purchase_bps\":100,\"purchase_days\":365,"
+        "\"first_purchase_bonus\":\"5.00\",\"first_purchase_bonus_minor\":500,"
+        "\"purchase_bps\":100,\"purchase_days\":365,"
         "\"recruit_override_bps\":50,\"recruit_override_days\":365,"
         "\"created\":\"2026-01-01T00:00:00.000Z\",\"retired\":null,\"retired_by\":null},"
         "{\"effective\":\"2026-02-01\",\"currency\":\"CNY\",\"cap_bps\":10000,"
         "\"levels\":\"700/0/0/50\",\"categories\":null,\"first_purchase_bonus\":\"0.00\","
+        "\"first_purchase_bonus_minor\":0,"
         "\"purchase_bps\":0,\"purchase_days\":0,\"recruit_override_bps\":0,"
         "\"recruit_override_days\":0,\"created\":\"2026-01-01T01:00:00.000Z\","
         "\"retired\":null,\"retired_by\":null}]");
@@ -566,13 +568,15 @@ static void test_list_and_json(void **state)
                         "rice 500/200");
     assert_string_equal(json_string_value(json_object_get(obj, "created")),
                         "2026-01-01T00:00:00.000Z");
-    assert_int_equal(json_object_size(obj), 12);
+    assert_int_equal(json_object_size(obj), 13);
+    assert_int_equal(json_integer_value(json_object_get(obj, "first_purchase_bonus_minor")),
+                     500); /* 5.00 CNY */
     json_decref(obj);
 
     /* a parsed plan not stored: no created, no source */
     assert_int_equal(dn_plan_parse(s_example, &plan, why, sizeof why), 0);
     assert_int_equal(dn_plan_json(fx->db, &plan, &obj), 0);
-    assert_int_equal(json_object_size(obj), 10);
+    assert_int_equal(json_object_size(obj), 11);
     assert_null(json_object_get(obj, "source"));
     json_decref(obj);
 }

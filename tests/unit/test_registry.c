@@ -946,13 +946,14 @@ static void test_site_list(void **state)
     assert_int_equal(dn_registry_site_list(fx->db, &list), 0);
     text = s_json(list);
     assert_string_equal(
-        text, "[{\"code\":\"SHOP-1\",\"partner\":\"D1\",\"enrolled\":true,"
+        text, "[{\"site\":\"SHOP-1\",\"partner\":\"D1\",\"enrolled\":true,"
               "\"revoked\":false,\"last_seen\":\"2026-01-01T01:00:00.123Z\","
               "\"applied_seq\":42,\"gap_expected_seq\":43,\"clock_skew_ms\":-1500,"
-              "\"pending\":7},"
-              "{\"code\":\"SHOP-2\",\"partner\":\"D1\",\"enrolled\":false,"
+              "\"pending\":7,\"code\":\"SHOP-1\"},"
+              "{\"site\":\"SHOP-2\",\"partner\":\"D1\",\"enrolled\":false,"
               "\"revoked\":false,\"last_seen\":null,\"applied_seq\":0,"
-              "\"gap_expected_seq\":null,\"clock_skew_ms\":null,\"pending\":null}]");
+              "\"gap_expected_seq\":null,\"clock_skew_ms\":null,\"pending\":null,"
+              "\"code\":\"SHOP-2\"}]");
     free(text);
 
     /* the agent resent from 43 and got through 50: the gap is over */
@@ -962,7 +963,7 @@ static void test_site_list(void **state)
     text = s_json(list);
     assert_non_null(strstr(text, "\"applied_seq\":50,\"gap_expected_seq\":null,"));
     assert_non_null(strstr(text,
-                           "{\"code\":\"SHOP-2\",\"partner\":\"D1\",\"enrolled\":false,"
+                           "{\"site\":\"SHOP-2\",\"partner\":\"D1\",\"enrolled\":false,"
                            "\"revoked\":true,"));
     free(text);
 }

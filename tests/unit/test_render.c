@@ -326,6 +326,24 @@ static void test_json_pretty(void **state)
     s_expect("[]", DN_RENDER_JSON, "[]\n");
 }
 
+/*  An amount's minor units (total_minor) are for scripts: in JSON only,
+    at any depth; the table and CSV show the decimal text.  */
+static void test_minor_units(void **state)
+{
+    static const char value[] =
+        "[{\"month\":\"2026-01\",\"total\":\"425.30\",\"total_minor\":42530,"
+        "\"totals\":{\"commission\":\"1.00\",\"commission_minor\":100}}]";
+    (void)state;
+    s_expect(value, DN_RENDER_TABLE,
+             "MONTH    TOTAL   TOTALS\n"
+             "2026-01  425.30  {\"commission\":\"1.00\"}\n");
+    s_expect(value, DN_RENDER_CSV,
+             "month,total,totals\r\n"
+             "2026-01,425.30,\"{\"\"commission\"\":\"\"1.00\"\"}\"\r\n");
+    s_expect("{\"total\":\"1.50\",\"total_minor\":150}", DN_RENDER_JSON,
+             "{\n  \"total\": \"1.50\",\n  \"total_minor\": 150\n}\n");
+}
+
 static void test_write_failure(void **state)
 {
     FILE *full = fopen("/dev/full", "w");
@@ -354,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_csv_formulas),
         cmocka_unit_test(test_csv_round_trip),
         cmocka_unit_test(test_json_pretty),
+        cmocka_unit_test(test_minor_units),
         cmocka_unit_test(test_write_failure),
     };
     dn_log_init("test_render", DN_LOG_QUIET, 0);

@@ -448,6 +448,20 @@ static void s_int_eq(const json_t *row, const char *key, long long want)
     assert_int_equal(json_integer_value(v), want);
 }
 
+/*  key_minor holds the CNY amount want ("425.30", "-18.60") in fen: its
+    digits without the point (42530, -1860).  */
+static void s_minor_eq(const json_t *row, const char *key, const char *want)
+{
+    char name[64], digits[32];
+    size_t n = 0;
+    for (const char *p = want; *p && n + 1 < sizeof digits; p++)
+        if (*p != '.')
+            digits[n++] = *p;
+    digits[n] = '\0';
+    snprintf(name, sizeof name, "%s_minor", key);
+    s_int_eq(row, name, strtoll(digits, NULL, 10));
+}
+
 /*  One expected row of `sales`: the group (NULL: null), counts, money.  */
 typedef struct {
     const char *key;
@@ -467,8 +481,10 @@ static void s_check_sales(const json_t *list, const char *key_name, const char *
     for (size_t i = 0; i < n; i++) {
         const json_t *row = json_array_get(list, i);
         /* the columns, in their order */
-        static const char *const plain[] = {"currency", "sales",    "total",
-                                            "refunds",  "refunded", "net"};
+        static const char *const plain[] = {
+            "currency", "sales",    "total",          "total_minor",
+            "refunds",  "refunded", "refunded_minor", "net",
+            "net_minor"};
         const char *key;
         json_t *value;
         size_t col = 0;
@@ -481,7 +497,7 @@ static void s_check_sales(const json_t *list, const char *key_name, const char *
             assert_string_equal(key, expect);
             col++;
         }
-        assert_int_equal(col, 7 + (partner ? 1 : 0));
+        assert_int_equal(col, 10 + (partner ? 1 : 0));
         s_str_eq(row, key_name, want[i].key);
         if (partner)
             s_str_eq(row, "partner", partner);
@@ -491,6 +507,10 @@ static void s_check_sales(const json_t *list, const char *key_name, const char *
         s_int_eq(row, "refunds", want[i].refunds);
         s_str_eq(row, "refunded", want[i].refunded);
         s_str_eq(row, "net", want[i].net);
+        /* each amount again in fen beside its text (README, "Reports") */
+        s_minor_eq(row, "total", want[i].total);
+        s_minor_eq(row, "refunded", want[i].refunded);
+        s_minor_eq(row, "net", want[i].net);
     }
 }
 
@@ -749,7 +769,7 @@ static void s_check_kpi(const json_t *list, const char *period, const krow_t *wa
     assert_int_equal(json_array_size(list), n);
     for (size_t i = 0; i < n; i++) {
         const json_t *row = json_array_get(list, i);
-        assert_int_equal(json_object_size(row), 10);
+        assert_int_equal(json_object_size(row), 11);
         s_str_eq(row, "partner", want[i].partner);
         s_str_eq(row, "period", period);
         s_int_eq(row, "new_members", want[i].fresh);
@@ -758,6 +778,7 @@ static void s_check_kpi(const json_t *list, const char *period, const krow_t *wa
         s_int_eq(row, "referrers", want[i].referrers);
         s_int_eq(row, "purchases", want[i].purchases);
         s_str_eq(row, "sales", want[i].sales);
+        s_minor_eq(row, "sales", want[i].sales);
         s_str_eq(row, "share", want[i].share);
         s_str_eq(row, "currency", "CNY");
     }
@@ -850,7 +871,7 @@ static void test_referrals_top(void **state)
     assert_int_equal(json_array_size(list), N_OF(want));
     for (size_t i = 0; i < N_OF(want); i++) {
         const json_t *row = json_array_get(list, i);
-        assert_int_equal(json_object_size(row), 8);
+        assert_int_equal(json_object_size(row), 10);
         s_str_eq(row, "referrer", want[i].referrer);
         s_str_eq(row, "kind", want[i].kind);
         s_str_eq(row, "name", want[i].name);
@@ -858,6 +879,8 @@ static void test_referrals_top(void **state)
         s_int_eq(row, "purchases", want[i].purchases);
         s_str_eq(row, "purchases_total", want[i].total);
         s_str_eq(row, "rewards", want[i].rewards);
+        s_minor_eq(row, "purchases_total", want[i].total);
+        s_minor_eq(row, "rewards", want[i].rewards);
         s_str_eq(row, "currency", "CNY");
     }
     json_decref(list);
@@ -901,7 +924,7 @@ static void test_referral_tree(void **state)
     assert_int_equal(json_array_size(list), N_OF(want));
     for (size_t i = 0; i < N_OF(want); i++) {
         const json_t *row = json_array_get(list, i);
-        assert_int_equal(json_object_size(row), 13);
+        assert_int_equal(json_object_size(row), 16);
         s_str_eq(row, "tree", want[i].tree);
         s_str_eq(row, "phone", want[i].phone);
         s_str_eq(row, "name", want[i].name);
@@ -914,6 +937,9 @@ static void test_referral_tree(void **state)
         s_str_eq(row, "purchases_total", want[i].total);
         s_str_eq(row, "earned", want[i].earned);
         s_str_eq(row, "generated", want[i].generated);
+        s_minor_eq(row, "purchases_total", want[i].total);
+        s_minor_eq(row, "earned", want[i].earned);
+        s_minor_eq(row, "generated", want[i].generated);
         s_str_eq(row, "currency", "CNY");
     }
     json_decref(list);

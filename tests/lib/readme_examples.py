@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""readme_examples.py -- the README's command examples, run and compared.
+
+Used by tests/cli/readme_examples.sh, which starts a server (tests/lib/net.sh)
+and exports the environment named below.  Stdlib only.
+
+An *example* is a line of a fenced block of README.md that starts with
+`$ dealernet-`; the lines after it, up to the next `$ ` line or the end of
+the block, are its output (stdout and stderr, in that order).  Each example
+is either run here, in README order, in one scenario built like the
+README's names (partners HQ, REGION-N, DEALER-BJ, RESELLER-7; sites SHOP-BJ1
+and GROUP-7; the shop's agent folder as $DEALERNET_AGENT_DIR), or listed in
+NOT_RUN with the reason it cannot run in a test.  An example that is neither
+fails the test, so a new one cannot be forgotten; so does a NOT_RUN entry
+that no longer names an example.
+
+Output is compared by SHAPE (see shape()): ids, times, keys, hashes,
+enrollment codes, paths, endpoints and digits become placeholders, and runs
+of spaces one space; words, punctuation, column headers and the number of
+lines must match.  In the README, `…` stands for characters or, alone on a
+line, for any number of lines.
+
+Two more checks keep the command lists honest: every command each program's
+--help lists is named in the README, and every `dealernet-PROG WORD [WORD]`
+the README names is a command (`PROG WORD [WORD] --help` exits 0).
+
+Environment: DN_README (README.md), BIN (programs), T (scratch folder),
+DEALERNET_SERVER, DEALERNET_SERVER_KEY, DEALERNET_HQ_KEY, DEALERNET_AGENT_DIR,
+SYNC_EP.
+"""
+import os
+import re
+import subprocess
+import sys
+
+# Examples that cannot run in a test, by their command (the text after `$ `).
+# A reason says what the example needs that a test run does not have.
+NOT_RUN = {
+    "dealernet-server -d /var/lib/dealernet-server init --sync tcp://*:7700 --admin tcp://*:7701":
+        "binds the public ports 7700/7701 and writes /var/lib (root); "
+        "the test's own server is made the same way on loopback",
+    "dealernet-agent enroll":
+        "reads the code from a hidden prompt on a terminal; the scenario "
+        "enrolls with --bundle-file",
+    "dealernet-agent enroll --server tcp://hq.example.com:7700 --server-key '…' --token 7ccfdbde533fc1c74fcf78be3f21156e":
+        "the README elides the key; the refusal is tested by cli/enroll_secrets",
+    "dealernet-agent enroll DN1:GXRj…":
+        "the README elides the code; the refusal is tested by cli/enroll_secrets",
+    "dealernet-agent status":
+        "shows the partner_mismatch of SHOP5 (initialised for D2), the "
+        "scenario of cli/server_facts",
+    "dealernet-hq referrals --csv":
+        "a member named =HYPERLINK(...): the scenario of cli/safe_output",
+    "dealernet-hq exceptions":
+        "clock_ahead and out-of-tree sellers from a shop clock in 2199: the "
+        "scenario of cli/server_facts (faketime)",
+    "dealernet-hq exception resolve 3 --post --seller DEALER-BJ --reason \"rung up under the wrong code\"":
+        "exception 3 of the server_facts scenario",
+    "dealernet-hq refusals":
+        "counts of a server that refused an HQ key on its sync port "
+        "(cli/security_door)",
+    "dealernet-hq plan check plan-june.ini":
+        "plan-june.ini is described, not shipped",
+    "dealernet-hq plan retire 2026-06-01":
+        "needs a version effective 2026-06-01 no sale falls under",
+    "dealernet-hq period close 2026-11          # on 2026-11-24":
+        "needs the server's clock on 2026-11-24 (hq_ledger_cli pins it)",
+    "dealernet-hq sale void 01a20fbe-b04a-74ca-8abf-b1afb5260e9f --reason \"group buy recorded twice; see receipt 88\"":
+        "the group buy of the demo's worked example (cli/demo_figures, "
+        "cli/hq_ledger_cli)",
+    "dealernet-hq verify":
+        "the second example is a failing disk (cli/fault_iosweep)",
+    "dealernet-hq sales":
+        "the nine sales of tests/unit/test_report.c (D1, G1 ...)",
+    "dealernet-hq sales --by category": "the scenario of tests/unit/test_report.c",
+    "dealernet-hq sales --by channel --from 2026-02-01 --to 2026-03-31":
+        "the scenario of tests/unit/test_report.c",
+    "dealernet-hq sales --partner D1 --team": "the scenario of tests/unit/test_report.c",
+    "dealernet-hq sales --partner D2 --team --json": "the scenario of tests/unit/test_report.c",
+    "dealernet-hq kpi --period 2026-02": "the scenario of tests/unit/test_report.c",
+    "dealernet-hq kpi --partner G1 --period 2026-01 --csv":
+        "the scenario of tests/unit/test_report.c",
+    "dealernet-hq referrals": "the scenario of tests/unit/test_report.c",
+    "dealernet-hq referrals --member +8613900000001": "the scenario of tests/unit/test_report.c",
+    "dealernet-hq sites          # at 2026-11-24T23:01:51Z":
+        "silent and revoked sites over 86 days: tests/unit/test_report.c",
+    "dealernet-hq partner add G9 --name \"$(printf 'Li\\342\\201\\246Wei')\" --kind reseller --parent D1":
+        "partner D1 of another scenario (cli/safe_output)",
+    "dealernet-hq statement RESELLER-7":
+        "the statement after the demo's void (cli/demo_figures checks its "
+        "figures); the first one is run",
+    "dealernet-hq corrections": "the corrections of the demo's void",
+    "dealernet-hq adjust DEALER-BJ -12.50 --reason \"double commission on receipt 41\"":
+        "the balance after the demo's void",
+}
+
+# Shell run before the example with this command (in the example's
+# environment), to bring the scenario to the state the README shows.
+BEFORE = {
+    "dealernet-hq site list": [
+        'dealernet-hq -q partner add RESELLER-7 --name "Group leader Li" --kind reseller --parent DEALER-BJ',
+        'dealernet-hq -q site add SHOP-BJ1 --partner DEALER-BJ >"$T/shop.code"',
+        'dealernet-hq -q site add GROUP-7 --partner RESELLER-7 >"$T/group.code"',
+        'dealernet-agent -q -d "$T/group" init --site GROUP-7 --partner RESELLER-7',
+        'dealernet-agent -q -d "$T/group" sale --line TEA:1@20.00 >/dev/null',
+        'dealernet-agent -q enroll --bundle-file "$T/shop.code"',
+        'dealernet-agent -q -d "$T/group" enroll --bundle-file "$T/group.code"',
+        'dealernet-agent -q sync',
+        'dealernet-agent -q -d "$T/group" sync',
+    ],
+    "dealernet-agent member add --phone 013800138000": [
+        'dealernet-agent -q member add --phone "+86 138-0013-8000" --name "Wang Fang" --household 4 >/dev/null',
+    ],
+    "dealernet-hq payout DEALER-BJ 20.00 --ref \"ICBC 2026-11-30 #4471\"": [
+        'dealernet-hq -q adjust DEALER-BJ 40.00 --reason "for the payout example"',
+        'dealernet-hq -q payout DEALER-BJ 20.00 --ref "ICBC 2026-11-30 #4471"',
+    ],
+}
+
+# Examples run as another command: the README's site is added by an earlier
+# example's scenario, so this one adds a second site whose code has the same
+# shape (digits are placeholders).
+RUN_AS = {
+    "dealernet-hq site add SHOP-BJ1 --partner DEALER-BJ":
+        "dealernet-hq site add SHOP-BJ2 --partner DEALER-BJ",
+}
+
+# `dealernet-PROG WORD` in the README that are not commands, and why.
+NOT_COMMANDS = {
+    ("dealernet-agent", "clerk"): "the group in 'usermod -aG dealernet-agent clerk'",
+    ("dealernet-hq", "pointed"): "prose in a log line: 'is dealernet-hq pointed at ...'",
+}
+
+PLACEHOLDERS = [
+    (re.compile(r"DN1:[A-Za-z0-9_\-…]+"), "<CODE>"),
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<ID>"),
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"), "<TIME>"),
+    (re.compile(r"\b[0-9a-f]{64}\b"), "<HASH>"),
+    (re.compile(r"(key: *)\S{40}"), r"\1<KEY>"),
+    (re.compile(r"tcp://[^\s,;)]+"), "<EP>"),
+    (re.compile(r"(?<![\w.])/(?:[\w.+-]+/)*[\w.+-]+"), "<PATH>"),
+    (re.compile(r"\d+"), "9"),
+    (re.compile(r"[ \t]+"), " "),
+]
+
+
+def shape(line):
+    """The line with what differs from run to run made a placeholder."""
+    for pattern, repl in PLACEHOLDERS:
+        line = pattern.sub(repl, line)
+    return line.strip()
+
+
+def examples(readme):
+    """[(line number, command, [expected lines])] in README order."""
+    found, block, current = [], False, None
+    for no, line in enumerate(open(readme, encoding="utf-8"), 1):
+        line = line.rstrip("\n")
+        if line.startswith("```"):
+            block, current = not block, None
+            continue
+        if not block:
+            continue
+        if line.startswith("$ "):
+            current = None
+            if line.startswith("$ dealernet-"):
+                current = (no, line[2:], [])
+                found.append(current)
+        elif current is not None:
+            current[2].append(line)
+    return found
+
+
+def matches(expected, actual):
+    """Whether actual lines have the shape of expected ones (… elides)."""
+    exp = [shape(line) for line in expected]
+    act = [shape(line) for line in actual]
+
+    def line_ok(e, a):
+        parts = [re.escape(p) for p in e.split("…")]
+        return re.fullmatch(".*".join(parts), a) is not None
+
+    def walk(i, j):
+        if i == len(exp):
+            return j == len(act)
+        if exp[i] == "…":
+            return any(walk(i + 1, k) for k in range(j, len(act) + 1))
+        return j < len(act) and line_ok(exp[i], act[j]) and walk(i + 1, j + 1)
+
+    return walk(0, 0)
+
+
+def run(command, env):
+    p = subprocess.run(["sh", "-c", command], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=60)
+    out = p.stdout.decode("utf-8", "replace") + p.stderr.decode("utf-8", "replace")
+    return p.returncode, out.splitlines()
+
+
+def help_checks(readme_text, env, fail):
+    """Every command of every --help is named in the README; every command
+    the README names exists."""
+    checked = 0
+    for prog in ("dealernet-agent", "dealernet-hq", "dealernet-server"):
+        rc, lines = run(prog + " --help", env)
+        if rc != 0:
+            fail("%s --help exits %d" % (prog, rc))
+            continue
+        names, listing = [], False
+        for line in lines:
+            if line.startswith("commands:"):
+                listing = True
+            elif listing and re.match(r"  [a-z]", line):
+                name = re.match(r"  ([a-z]+(?: [a-z]+)?)(?:  | |$)", line).group(1)
+                words = name.split()
+                # a second word is a subcommand only where the README shows
+                # the pair (`member add`), not an option's value
+                names.append(name if len(words) == 1 or not words[1].isupper() else words[0])
+        if not names:
+            fail("%s --help lists no commands" % prog)
+        for name in names:
+            checked += 1
+            pat = r"(%s(?: -{1,2}\S+(?: [A-Z]\S*)?)* %s\b)|(`%s[ `])" % (
+                re.escape(prog), re.escape(name), re.escape(name))
+            if not re.search(pat, readme_text):
+                fail("%s %s: listed by --help, named nowhere in the README" % (prog, name))
+    named = set()
+    skip_opts = {"-d": 1, "-q": 0, "-v": 0, "--server": 1, "--server-key": 1,
+                 "--key": 1, "--timeout": 1}
+    for m in re.finditer(r"dealernet-(agent|hq|server)((?: [^\s`|]+){1,6})", readme_text):
+        prog, words = "dealernet-" + m.group(1), m.group(2).split()
+        while words and (words[0] in skip_opts or words[0].startswith("[")):
+            n = skip_opts.get(words[0], 0)
+            words = words[1 + n:]
+        if not words or not re.fullmatch(r"[a-z]+", words[0]):
+            continue
+        cmd = [words[0]]
+        if len(words) > 1 and re.fullmatch(r"[a-z]+", words[1]):
+            cmd.append(words[1])
+        if (prog, cmd[0]) not in NOT_COMMANDS:
+            named.add((prog, tuple(cmd)))
+    for prog, cmd in sorted(named):
+        checked += 1
+        rc, _ = run("%s %s --help" % (prog, " ".join(cmd)), env)
+        if rc != 0 and len(cmd) == 2:  # `sync once`: the second word is prose
+            rc, _ = run("%s %s --help" % (prog, cmd[0]), env)
+        if rc != 0:
+            fail("the README names '%s %s', but '%s %s --help' exits %d"
+                 % (prog, " ".join(cmd), prog, " ".join(cmd), rc))
+    return checked
+
+
+def main():
+    readme = os.environ.get("DN_README", "README.md")
+    env = dict(os.environ)
+    env["PATH"] = env["BIN"] + os.pathsep + env.get("PATH", "")
+    failures = []
+
+    def fail(text):
+        failures.append(text)
+        print("FAIL " + text)
+
+    found = examples(readme)
+    commands = {cmd for _, cmd, _ in found}
+    for table in (NOT_RUN, BEFORE, RUN_AS):
+        for cmd in sorted(set(table) - commands):
+            fail("an entry names no README example: %s" % cmd)
+    ran = listed = 0
+    for no, cmd, expected in found:
+        if cmd in NOT_RUN:
+            listed += 1
+            print("skip README:%d %s (%s)" % (no, cmd, NOT_RUN[cmd]))
+            continue
+        for setup in BEFORE.get(cmd, []):
+            rc, out = run(setup, env)
+            if rc != 0:
+                fail("README:%d setup '%s' exits %d: %s" % (no, setup, rc, " | ".join(out)))
+        rc, actual = run(RUN_AS.get(cmd, cmd), env)
+        ran += 1
+        if matches(expected, actual):
+            print("ok   README:%d %s" % (no, cmd))
+        else:
+            fail("README:%d %s: the output differs in shape" % (no, cmd))
+            print("  README:\n" + "\n".join("    | " + line for line in expected))
+            print("  program (exit %d):\n" % rc + "\n".join("    | " + line for line in actual))
+    checked = help_checks(open(readme, encoding="utf-8").read(), env, fail)
+    print("readme: %d examples, %d run, %d listed as not runnable, %d commands checked, "
+          "%d failures" % (len(found), ran, listed, checked, len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
