@@ -85,9 +85,15 @@ BEGIN { incmds = 0; nc = 0; cur = "" }
 !incmds && /^  -/ {
     line = $0; sub(/^  /, "", line)
     split(line, f, /   */)
-    m = split(f[1], w, " ")
-    globals = globals " " w[1]
-    note_option(w[1], m > 1 ? kind(w[2]) : "")
+    # "-v, --verbose" or "-h, --help, help [COMMAND]": each alias that is
+    # an option, with its value.
+    n = split(f[1], alias, /, */)
+    for (a = 1; a <= n; a++) {
+        m = split(alias[a], w, " ")
+        if (w[1] !~ /^-/ || w[1] == "--help" || w[1] == "--version") continue
+        globals = globals " " w[1]
+        note_option(w[1], m > 1 ? kind(w[2]) : "")
+    }
     next
 }
 incmds && /^  [a-z]/ {

@@ -171,7 +171,7 @@ mkdir -p "$T/plans"
 : >"$T/plans/june.ini"
 check "hq: plan set FILE completes files" "$T/plans/june.ini" \
     "$(complete_words dealernet-hq "dealernet-hq plan set $T/plans/j")"
-check "server: -<TAB>" "--help --version -d -v" "$(complete_words dealernet-server 'dealernet-server -')"
+check "server: -<TAB>" "--help --verbose --version -V -d -h -v" "$(complete_words dealernet-server 'dealernet-server -')"
 
 # -- uninstall -------------------------------------------------------------------
 $MK uninstall DESTDIR="$R" PREFIX=/usr >"$T/uninstall.out" 2>&1 || {
