@@ -211,6 +211,13 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
     req.agent_version = DN_VERSION;
     req.partner = (char *)dn_store_info(store)->partner;
     req.currency = (char *)dn_store_info(store)->currency;
+    if (enrolled_before) { /* the server checks this folder still is the site's */
+        dn_outbox_position_t pos;
+        if ((rc = dn_outbox_position(store, &pos)) != 0)
+            return dn_why(why, why_size, rc, "cannot read agent.db");
+        req.has_synced_seq = 1;
+        req.synced_seq = pos.acked_seq;
+    }
     msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLL;
     msg.enroll = &req;
 

@@ -664,6 +664,8 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
             REFUSE("enrollment partner malformed");
         if (m->currency && !s_known_currency(m->currency))
             REFUSE("enrollment currency unknown");
+        if (m->has_synced_seq && m->synced_seq > (uint64_t)INT64_MAX)
+            REFUSE("enrollment synced seq out of range");
         return 0;
     }
     case DEALERNET__SYNC_MESSAGE__BODY_ENROLLED:

@@ -280,6 +280,36 @@ static int s_token_shaped(const char *text)
     return n == DN_TOKEN_TEXT_LEN;
 }
 
+/*  A folder enrolled before (synced_seq set) asks to enroll again: the
+    site must hold at least what it synced, and every event of the site
+    must be signed by this folder's key (the site's key is still its own:
+    no other PC took the site over).  Returns 0, or DN_ECHAIN with why.
+    Read before the enrollment's transaction: the session is the one
+    writer of events and keys that could change it meanwhile.  */
+static int s_check_continues(dn_session_t *self, const Dealernet__EnrollRequest *m,
+                             char *why, size_t why_size)
+{
+    dn_registry_site_t site;
+    dn_ingest_state_t state;
+    if (dn_registry_site_get(self->db, m->site, &site) != 0 ||
+        dn_ingest_state(self->ingest, site.id, &state) != 0)
+        return 0; /* no such site, or trouble: enrollment says which */
+    if (state.applied_seq < m->synced_seq)
+        return dn_why(why, why_size, DN_ECHAIN,
+                      "the server holds site %s through seq %llu, but this folder synced "
+                      "through seq %llu",
+                      m->site, (unsigned long long)state.applied_seq,
+                      (unsigned long long)m->synced_seq);
+    if (state.applied_seq > 0 && site.enrolled &&
+        memcmp(site.sign_key, m->sign_key.data, DN_PUBKEY_BYTES) != 0)
+        return dn_why(why, why_size, DN_ECHAIN,
+                      "site %s continued on another PC after this folder's seq %llu (the "
+                      "server holds seq %llu): this folder can no longer sync it",
+                      m->site, (unsigned long long)m->synced_seq,
+                      (unsigned long long)state.applied_seq);
+    return 0;
+}
+
 static void s_on_enroll(dn_session_t *self, const char *user, const char *address,
                         const Dealernet__EnrollRequest *m, uint8_t **body, size_t *len)
 {
@@ -348,6 +378,14 @@ static void s_on_enroll(dn_session_t *self, const char *user, const char *addres
         s_pack_refused(rc == DN_ECURRENCY ? DEALERNET__REFUSE_CODE__REFUSE_MISMATCH
                                           : DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
                        rc == DN_ECURRENCY ? why : dn_strerror(rc), 0, body, len);
+        return;
+    }
+    /* A folder enrolled before continues the site only if the site is
+       still its: nothing held, nothing used when it is not.  */
+    if (m->has_synced_seq && s_check_continues(self, m, why, sizeof why) != 0) {
+        dn_refusal_count(DN_REFUSAL_ENROLL);
+        dn_log_warn("enrollment refused for site %s from %s: %s", m->site, address, why);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_CHAIN, why, 0, body, len);
         return;
     }
     /* Enrollment commits on its own: the group in hand first.  Only a token
