@@ -10,7 +10,7 @@
 #     code and continues the site's chain: its sale becomes seq 4 (same id),
 #     a second one seq 5, and one sync sends both;
 #   - the server holds exactly 5 events of SHOP1, seqs 1..5, each once;
-#     `sites --json` says applied 5, nothing pending; D1's statement is
+#     `site list` says applied 5, `sites --json` nothing pending; D1's statement is
 #     5 x 8 % of 10.00 = 5 x 0.80 = 4.00, and verify is clean (seqs 1..3
 #     checked with the old PC's key, 4..5 with the new one's);
 #   - the old PC's sync is refused, exit 77, "site SHOP1 was enrolled again
@@ -88,10 +88,11 @@ check "server: SHOP1's events, distinct seqs and ids, min, max" "5|5|5|1|5" \
            FROM events e JOIN sites s ON s.id = e.site_id WHERE s.code = 'SHOP1'")"
 hq sites --json
 cp "$OUT" "$T/sites.json"
-check "sites --json: applied 5, pending 0" "5|0" \
-    "$(sqlite3 :memory: "SELECT json_extract(value, '\$.applied_seq') || '|' ||
+check "sites --json: state ok, pending 0" "ok|0" \
+    "$(sqlite3 :memory: "SELECT json_extract(value, '\$.state') || '|' ||
         json_extract(value, '\$.pending') FROM json_each(readfile('$T/sites.json'))
         WHERE json_extract(value, '\$.site') = 'SHOP1'")"
+check "site list: applied_seq 5, enrolled" "5|1" "$(site_field SHOP1 applied_seq)|$(site_field SHOP1 enrolled)"
 hq statement D1 --json
 cp "$OUT" "$T/statement.json"
 check "statement D1: 5 x 0.80 = 4.00" "4.00" "$(json "$T/statement.json" '$.closing')"
