@@ -19,7 +19,9 @@
 #   - enrolling the old folder again (--again) is refused before the token
 #     is used (the site continued on another PC); the new PC still syncs;
 #   - the new folder b, its curve.key lost, enrolls again with --again and
-#     a new code: its chain matches, it keeps its events and syncs a sixth.
+#     a new code: its chain matches, it keeps its events and syncs a sixth;
+#   - a revoked site gets no code without --unrevoke; with it the site is
+#     neither enrolled nor revoked, and the revoked key stays refused.
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init site_replace
@@ -142,6 +144,23 @@ check "new PC: a sixth sale synced" "0|6" "$(status_field "$B" pending)|$(sq "SE
 check "server: two keys retired" 2 "$(sq "SELECT count(*) FROM site_keys")"
 hq verify
 check "verify: still clean" 0 "$rc"
+
+# -- a revoked site --------------------------------------------------------------
+
+hq site revoke SHOP1
+hq site token SHOP1
+check "site token of a revoked site: exit" 77 "$rc"
+check_one_error "site token of a revoked site" "add --unrevoke to let a new PC enroll it"
+hq site token SHOP1 --unrevoke --json
+check "site token --unrevoke: exit" 0 "$rc"
+cp "$OUT" "$T/token4.json"
+check "site token --unrevoke: unrevoked, no PC replaced" "1|0" \
+    "$(json "$T/token4.json" '$.unrevoked')|$(json "$T/token4.json" '$.replaces_pc')"
+check "site list: neither enrolled nor revoked" "0|0" \
+    "$(site_field SHOP1 enrolled)|$(site_field SHOP1 revoked)"
+agent "$B" sync --timeout 10
+check "the revoked PC's key: still refused, exit" 77 "$rc"
+check_one_error "the revoked PC's key" "server refused: this site was revoked by headquarters"
 
 server_stop
 check "server stops cleanly" 0 "$SRV_STATUS"
