@@ -41,77 +41,64 @@ static void s_copy_code(char dest[DN_MAX_CODE_LEN + 1], const unsigned char *tex
 
 /* -- who is who ------------------------------------------------------------ */
 
+/*  Looks a CURVE key up with sql, which selects (a code, an integer) for
+    parameter 1, the key: copies the code into name and the integer into
+    *value.  Returns 1 (found), 0 (no row) or DN_EDB.  */
+static int s_key_row(sqlite3 *db, const char *sql, const uint8_t key[DN_CURVE_KEY_BYTES],
+                     char name[DN_MAX_CODE_LEN + 1], int64_t *value)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+    if (dn_db_prepare(db, sql, &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        s_copy_code(name, sqlite3_column_text(stmt, 0));
+        *value = sqlite3_column_int64(stmt, 1);
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : DN_EDB;
+}
+
 int dn_registry_peer(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES], dn_peer_t *kind,
                      char name[DN_MAX_CODE_LEN + 1])
 {
-    sqlite3_stmt *stmt;
+    int64_t revoked;
     int rc;
 
     *kind = DN_PEER_UNKNOWN;
     name[0] = '\0';
-    if (dn_db_prepare(db, "SELECT name FROM admins WHERE curve_key = ?", &stmt))
-        return DN_EDB;
-    sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
+    rc = s_key_row(db, "SELECT name, 0 FROM admins WHERE curve_key = ?", key, name, &revoked);
+    if (rc == 1)
         *kind = DN_PEER_ADMIN;
-        s_copy_code(name, sqlite3_column_text(stmt, 0));
+    if (rc == 0) {
+        rc = s_key_row(db,
+                       "SELECT code, revoked_ms IS NOT NULL FROM sites "
+                       "WHERE curve_key = ? AND enrolled_ms IS NOT NULL",
+                       key, name, &revoked);
+        if (rc == 1)
+            *kind = revoked ? DN_PEER_REVOKED : DN_PEER_SITE;
     }
-    sqlite3_finalize(stmt);
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc != SQLITE_DONE)
-        return DN_EDB;
-
-    if (dn_db_prepare(db,
-                      "SELECT code, revoked_ms IS NOT NULL FROM sites "
-                      "WHERE curve_key = ? AND enrolled_ms IS NOT NULL",
-                      &stmt))
-        return DN_EDB;
-    sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        *kind = sqlite3_column_int(stmt, 1) ? DN_PEER_REVOKED : DN_PEER_SITE;
-        s_copy_code(name, sqlite3_column_text(stmt, 0));
+    if (rc == 0) { /* a key its site was enrolled with before `site token` moved it */
+        rc = s_key_row(db,
+                       "SELECT s.code, k.revoked FROM site_keys k "
+                       "JOIN sites s ON s.id = k.site_id WHERE k.curve_key = ?",
+                       key, name, &revoked);
+        if (rc == 1)
+            *kind = revoked ? DN_PEER_REVOKED : DN_PEER_REPLACED;
     }
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE)
-        return rc == SQLITE_ROW ? 0 : DN_EDB;
-
-    /* A key its site was enrolled with before `site token` moved it.  */
-    if (dn_db_prepare(db,
-                      "SELECT s.code, k.revoked FROM site_keys k "
-                      "JOIN sites s ON s.id = k.site_id WHERE k.curve_key = ?",
-                      &stmt))
-        return DN_EDB;
-    sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        *kind = sqlite3_column_int(stmt, 1) ? DN_PEER_REVOKED : DN_PEER_REPLACED;
-        s_copy_code(name, sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : DN_EDB;
+    return rc < 0 ? DN_EDB : 0;
 }
 
 int dn_registry_key_replaced(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES],
                              char site[DN_MAX_CODE_LEN + 1], int64_t *retired_ms)
 {
-    sqlite3_stmt *stmt;
-    int rc;
-    if (dn_db_prepare(db,
-                      "SELECT s.code, k.retired_ms FROM site_keys k "
-                      "JOIN sites s ON s.id = k.site_id WHERE k.curve_key = ?",
-                      &stmt))
-        return DN_EDB;
-    sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        s_copy_code(site, sqlite3_column_text(stmt, 0));
-        *retired_ms = sqlite3_column_int64(stmt, 1);
-    }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? DN_ENOENT : DN_EDB;
+    int rc = s_key_row(db,
+                       "SELECT s.code, k.retired_ms FROM site_keys k "
+                       "JOIN sites s ON s.id = k.site_id WHERE k.curve_key = ?",
+                       key, site, retired_ms);
+    return rc == 1 ? 0 : rc == 0 ? DN_ENOENT : DN_EDB;
 }
 
 int dn_registry_sign_key_for(sqlite3 *db, int64_t site_id, int64_t seq,
@@ -745,13 +732,21 @@ int dn_registry_partner_list(sqlite3 *db, int64_t now_ms, json_t **list)
 
 /* -- sites ----------------------------------------------------------------- */
 
-/*  A new enrollment token: 16 random bytes as hex into token, and its
-    SHA-256 (what is stored) into hash.  0, or DN_ECRYPTO with why (token
-    wiped).  */
-static int s_token_new(char token[DN_TOKEN_TEXT_LEN + 1], uint8_t hash[DN_HASH_BYTES],
-                       char *why, size_t why_size)
+/*  A new enrollment token for site code (checked: DN_EINVAL): 16 random
+    bytes as hex into token, its SHA-256 (what is stored) into hash, and
+    when it expires.  0, or DN_EINVAL / DN_ECRYPTO with why (token
+    empty).  */
+static int s_token_new(const char *code, int64_t now_ms, char token[DN_TOKEN_TEXT_LEN + 1],
+                       uint8_t hash[DN_HASH_BYTES], int64_t *expires_ms, char *why,
+                       size_t why_size)
 {
     uint8_t raw[DN_TOKEN_BYTES];
+    token[0] = '\0';
+    if (!code || !dn_valid_code(code))
+        return dn_why(why, why_size, DN_EINVAL,
+                      "site code '%.40s' is not a code (" DN_CODE_RULE ")",
+                      code ? code : "");
+    *expires_ms = now_ms + DN_TOKEN_TTL_MS;
     if (RAND_bytes(raw, sizeof raw) != 1)
         return dn_why(why, why_size, DN_ECRYPTO,
                       "no randomness for the enrollment token");
@@ -792,17 +787,13 @@ int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
     int64_t partner_id, site_id;
     int rc;
 
-    token[0] = '\0';
-    if (!code || !dn_valid_code(code))
-        return dn_why(why, why_size, DN_EINVAL,
-                      "site code '%.40s' is not a code (" DN_CODE_RULE ")",
-                      code ? code : "");
-    if (!partner || !dn_valid_code(partner))
+    if ((rc = s_token_new(code, now_ms, token, hash, expires_ms, why, why_size)) != 0)
+        return rc;
+    if (!partner || !dn_valid_code(partner)) {
+        OPENSSL_cleanse(token, DN_TOKEN_TEXT_LEN + 1);
         return dn_why(why, why_size, DN_EINVAL, "partner '%.40s' is not a partner code",
                       partner ? partner : "");
-    if ((rc = s_token_new(token, hash, why, why_size)) != 0)
-        return rc;
-    *expires_ms = now_ms + DN_TOKEN_TTL_MS;
+    }
 
     if (dn_db_begin(db)) {
         rc = dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
@@ -856,14 +847,8 @@ int dn_registry_site_token(sqlite3 *db, const char *code, int unrevoke, int64_t 
     int64_t revoked_ms = 0;
     int rc;
 
-    token[0] = '\0';
-    if (!code || !dn_valid_code(code))
-        return dn_why(why, why_size, DN_EINVAL,
-                      "site code '%.40s' is not a code (" DN_CODE_RULE ")",
-                      code ? code : "");
-    if ((rc = s_token_new(token, hash, why, why_size)) != 0)
+    if ((rc = s_token_new(code, now_ms, token, hash, expires_ms, why, why_size)) != 0)
         return rc;
-    *expires_ms = now_ms + DN_TOKEN_TTL_MS;
     if (dn_db_begin(db)) {
         rc = dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
         goto wiped;
