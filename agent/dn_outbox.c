@@ -13,7 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-/*  Reads the head: its seq (0 for an empty log) and hash (zeros).  */
+/*  Reads the head: its seq and hash (for an empty log, the chain's base:
+    0 and zeros, or where the site's chain stood when this PC took it over).  */
 static int s_head(dn_store_t *store, int64_t *seq, uint8_t hash[DN_HASH_BYTES])
 {
     sqlite3_stmt *stmt;
@@ -32,7 +33,8 @@ static int s_head(dn_store_t *store, int64_t *seq, uint8_t hash[DN_HASH_BYTES])
             rc = DN_ECHAIN;
         break;
     case SQLITE_DONE:
-        break;
+        sqlite3_reset(stmt);
+        return dn_store_chain_base(store, seq, hash);
     default:
         rc = DN_EDB;
     }
@@ -110,7 +112,10 @@ int dn_outbox_check(dn_store_t *store, dn_outbox_check_t *result)
     int rc = 0, step = 0;
 
     memset(result, 0, sizeof *result);
-    memcpy(prev, DN_CHAIN_GENESIS, DN_HASH_BYTES);
+    if ((rc = dn_store_chain_base(store, &expect, prev)) != 0)
+        return rc;
+    expect++;
+    memcpy(result->head, prev, DN_HASH_BYTES);
     if (dn_db_prepare(db, "SELECT seq, id, body, hash FROM events ORDER BY seq", &stmt))
         return DN_EDB;
     while (rc == 0 && (step = dn_db_row(stmt, "outbox: check")) == 1) {
@@ -173,6 +178,15 @@ int dn_outbox_position(dn_store_t *store, dn_outbox_position_t *pos)
         return DN_EDB;
     if (sqlite3_step(stmt) == SQLITE_ROW) {
         pos->head_seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+        if (pos->head_seq == 0) { /* no event yet: the chain's base */
+            int64_t base;
+            uint8_t hash[DN_HASH_BYTES];
+            sqlite3_reset(stmt);
+            if (dn_store_chain_base(store, &base, hash))
+                return DN_EDB;
+            pos->head_seq = pos->acked_seq = (uint64_t)base;
+            return 0;
+        }
         pos->pending = (uint64_t)sqlite3_column_int64(stmt, 1);
         pos->acked_seq = sqlite3_column_type(stmt, 2) == SQLITE_NULL
                              ? pos->head_seq
@@ -261,5 +275,167 @@ int dn_outbox_ack(dn_store_t *store, uint64_t through)
         rc = dn_store_commit(store);
     if (rc)
         dn_store_rollback(store);
+    return rc;
+}
+
+/*  One event read for a rebase: its seq, and its bytes re-chained.  */
+typedef struct {
+    int64_t seq;
+    uint8_t *body; /* malloc'd: the new bytes */
+    size_t len;
+    uint8_t hash[DN_HASH_BYTES];
+} s_moved_t;
+
+/*  Re-chains the event bytes old[0..len) after prev as seq: same id,
+    body and time, new seq and prev_hash.  Sets *moved (body malloc'd)
+    and prev to its hash.  0, DN_EPROTO (why), DN_ENOMEM, DN_ECRYPTO.  */
+static int s_rechain(const uint8_t *old, size_t len, int64_t seq,
+                     uint8_t prev[DN_HASH_BYTES], s_moved_t *moved, char *why,
+                     size_t why_size)
+{
+    Dealernet__Event *ev = NULL;
+    ProtobufCBinaryData was;
+    int rc = dn_wire_event_unpack(old, len, &ev, why, why_size);
+    if (rc)
+        return rc;
+    was = ev->prev_hash;
+    ev->seq = (uint64_t)seq;
+    ev->prev_hash.data = prev;
+    ev->prev_hash.len = DN_HASH_BYTES;
+    moved->seq = seq;
+    rc = dn_wire_event_pack(ev, &moved->body, &moved->len, why, why_size);
+    if (rc == 0)
+        rc = dn_chain_step(prev, ev, moved->body, moved->len, moved->hash);
+    ev->prev_hash = was; /* the unpacked one is freed with ev, prev is ours */
+    dn_wire_event_free(&ev);
+    if (rc == 0)
+        memcpy(prev, moved->hash, DN_HASH_BYTES);
+    return rc;
+}
+
+int dn_outbox_rebase(dn_store_t *store, int64_t base_seq,
+                     const uint8_t base_hash[DN_HASH_BYTES], int64_t *moved_n, char *why,
+                     size_t why_size)
+{
+    sqlite3 *db = dn_store_db(store);
+    sqlite3_stmt *stmt;
+    s_moved_t *moved = NULL;
+    uint8_t prev[DN_HASH_BYTES];
+    int64_t n = 0, cap = 0, expect = 1, synced = 0;
+    int rc = 0, step;
+
+    *moved_n = 0;
+    if (dn_db_prepare(db, "SELECT seq, body, synced FROM events ORDER BY seq", &stmt))
+        return DN_EDB;
+    memcpy(prev, base_hash, DN_HASH_BYTES);
+    while (rc == 0 && (step = dn_db_row(stmt, "outbox: rebase")) == 1) {
+        if (sqlite3_column_int64(stmt, 0) != expect++) {
+            rc = dn_why(why, why_size, DN_ECHAIN,
+                        "this folder's events do not start at seq 1: run "
+                        "'dealernet-agent check'");
+            break;
+        }
+        synced += sqlite3_column_int(stmt, 2);
+        if (n == cap) {
+            s_moved_t *grown = realloc(moved, (size_t)(cap ? cap * 2 : 16) * sizeof *moved);
+            if (!grown) {
+                rc = DN_ENOMEM;
+                break;
+            }
+            moved = grown;
+            cap = cap ? cap * 2 : 16;
+        }
+        memset(&moved[n], 0, sizeof moved[n]);
+        rc = s_rechain(sqlite3_column_blob(stmt, 1), (size_t)sqlite3_column_bytes(stmt, 1),
+                       base_seq + n + 1, prev, &moved[n], why, why_size);
+        n++;
+    }
+    if (rc == 0 && step < 0)
+        rc = DN_EDB;
+    sqlite3_finalize(stmt);
+    if (rc == 0 && synced)
+        rc = dn_why(why, why_size, DN_EEXIST,
+                    "this folder synced events before: it cannot start over after "
+                    "another PC's");
+    /* Top down, so that no new seq meets an old one still in place; the
+       projections follow their events, checked at commit.  */
+    if (rc == 0 && n)
+        rc = dn_db_exec(db, "PRAGMA defer_foreign_keys = ON") ? DN_EDB : 0;
+    for (int64_t i = n - 1; rc == 0 && i >= 0; i--) {
+        rc = dn_store_stmt(store,
+                           "UPDATE events SET seq = ?, body = ?, hash = ? WHERE seq = ?",
+                           &stmt);
+        if (rc)
+            break;
+        sqlite3_bind_int64(stmt, 1, moved[i].seq);
+        sqlite3_bind_blob(stmt, 2, moved[i].body, (int)moved[i].len, SQLITE_STATIC);
+        sqlite3_bind_blob(stmt, 3, moved[i].hash, DN_HASH_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, i + 1);
+        rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
+        sqlite3_reset(stmt);
+        if (rc == 0)
+            rc = dn_store_renumber(store, i + 1, moved[i].seq);
+    }
+    if (rc == 0)
+        rc = dn_store_set_chain_base(store, base_seq, base_hash);
+    for (int64_t i = 0; i < n; i++)
+        free(moved[i].body);
+    free(moved);
+    if (rc == 0)
+        *moved_n = n;
+    return rc;
+}
+
+int dn_outbox_match(dn_store_t *store, int64_t applied_seq,
+                    const uint8_t head[DN_HASH_BYTES], int64_t *to_send, char *why,
+                    size_t why_size)
+{
+    sqlite3_stmt *stmt;
+    uint8_t base_hash[DN_HASH_BYTES], mine[DN_HASH_BYTES];
+    int64_t base, head_seq;
+    int rc, found = 0;
+
+    *to_send = 0;
+    if ((rc = dn_store_chain_base(store, &base, base_hash)) != 0 ||
+        (rc = s_head(store, &head_seq, mine)) != 0)
+        return rc;
+    if (applied_seq > head_seq)
+        return dn_why(why, why_size, DN_ECHAIN,
+                      "the server holds seq %lld of site %s, but this folder ends at seq "
+                      "%lld: it is not the site's latest PC",
+                      (long long)applied_seq, dn_store_info(store)->site,
+                      (long long)head_seq);
+    if (applied_seq < base)
+        return dn_why(why, why_size, DN_ECHAIN,
+                      "the server holds seq %lld of site %s, before where this folder "
+                      "began (seq %lld)",
+                      (long long)applied_seq, dn_store_info(store)->site, (long long)base);
+    if (applied_seq == base) {
+        memcpy(mine, base_hash, DN_HASH_BYTES);
+        found = 1;
+    } else {
+        if ((rc = dn_store_stmt(store, "SELECT hash FROM events WHERE seq = ?", &stmt)) != 0)
+            return rc;
+        sqlite3_bind_int64(stmt, 1, applied_seq);
+        if (sqlite3_step(stmt) == SQLITE_ROW &&
+            sqlite3_column_bytes(stmt, 0) == DN_HASH_BYTES) {
+            memcpy(mine, sqlite3_column_blob(stmt, 0), DN_HASH_BYTES);
+            found = 1;
+        }
+        sqlite3_reset(stmt);
+    }
+    if (!found || memcmp(mine, head, DN_HASH_BYTES) != 0)
+        return dn_why(why, why_size, DN_ECHAIN,
+                      "the server's event at seq %lld of site %s differs from this "
+                      "folder's: it is not the chain the server holds",
+                      (long long)applied_seq, dn_store_info(store)->site);
+    /* What the server holds is synced; nothing beyond it is.  */
+    if ((rc = dn_store_stmt(store, "UPDATE events SET synced = (seq <= ?) ", &stmt)) != 0)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, applied_seq);
+    rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
+    sqlite3_reset(stmt);
+    if (rc == 0)
+        *to_send = head_seq - applied_seq;
     return rc;
 }

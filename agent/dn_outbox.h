@@ -76,4 +76,30 @@ void dn_outbox_batch_free(dn_outbox_batch_t *batch);
     transaction.  Returns 0 or DN_EDB.  */
 int dn_outbox_ack(dn_store_t *store, uint64_t through);
 
+/*  A folder that never synced takes over a site whose chain began on
+    another PC (`dealernet-hq site token`, README "Replacing a shop's PC"):
+    every event recorded here (none of which reached any server) is
+    re-chained after the server's head -- seq base_seq + 1, + 2 ... in
+    order, prev_hash linking from base_hash, same ids, times and bodies --
+    with its projections, and the chain's base is set to (base_seq,
+    base_hash), all inside the caller's transaction (roll it back on
+    error: a part-done rebase must never commit).  *moved_n: events
+    re-chained.  Returns 0; DN_EEXIST (an event here was synced: why),
+    DN_ECHAIN (the log has a gap: why), DN_EPROTO (an event does not
+    decode: why), DN_ENOMEM, DN_ECRYPTO, DN_EDB.  */
+int dn_outbox_rebase(dn_store_t *store, int64_t base_seq,
+                     const uint8_t base_hash[DN_HASH_BYTES], int64_t *moved_n, char *why,
+                     size_t why_size);
+
+/*  A folder that synced before, enrolled again (a lost curve.key): its
+    chain must be the one the server holds -- applied_seq at most its head
+    and its event at applied_seq hashing to head (its base, if that is
+    where it began).  Then, in the caller's transaction, marks synced
+    exactly the events up to applied_seq (so one the server lacks is sent
+    again) and sets *to_send.  Returns 0; DN_ECHAIN (why: the chains
+    differ; nothing written), DN_EDB.  */
+int dn_outbox_match(dn_store_t *store, int64_t applied_seq,
+                    const uint8_t head[DN_HASH_BYTES], int64_t *to_send, char *why,
+                    size_t why_size);
+
 #endif

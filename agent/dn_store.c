@@ -4,6 +4,7 @@
     of migrations; append to it, never edit a released entry.
 */
 #include "dn_store.h"
+#include "dn_chain.h"
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
@@ -489,6 +490,61 @@ int dn_store_meta_set(dn_store_t *self, const char *key, const char *value)
     return dn_db_meta_set(self->db, key, value);
 }
 
+int dn_store_chain_base(dn_store_t *self, int64_t *seq, uint8_t hash[DN_HASH_BYTES])
+{
+    char seq_text[32], hash_text[2 * DN_HASH_BYTES + 1];
+    char *end;
+    int rc = dn_store_meta_get(self, DN_STORE_META_BASE_SEQ, seq_text, sizeof seq_text);
+
+    *seq = 0;
+    memcpy(hash, DN_CHAIN_GENESIS, DN_HASH_BYTES);
+    if (rc == DN_ENOENT)
+        return 0;
+    if (rc == 0)
+        rc = dn_store_meta_get(self, DN_STORE_META_BASE_HASH, hash_text, sizeof hash_text);
+    if (rc)
+        return rc == DN_ENOENT ? DN_ECHAIN : rc;
+    *seq = strtoll(seq_text, &end, 10);
+    if (*end || *seq < 1 || strlen(hash_text) != 2 * DN_HASH_BYTES ||
+        dn_hex_decode(hash_text, hash, DN_HASH_BYTES) != 0) {
+        dn_log_error("agent.db: settings %s / %s are damaged", DN_STORE_META_BASE_SEQ,
+                     DN_STORE_META_BASE_HASH);
+        return DN_ECHAIN;
+    }
+    return 0;
+}
+
+int dn_store_set_chain_base(dn_store_t *self, int64_t seq, const uint8_t hash[DN_HASH_BYTES])
+{
+    char seq_text[32], hash_text[2 * DN_HASH_BYTES + 1];
+    snprintf(seq_text, sizeof seq_text, "%lld", (long long)seq);
+    dn_hex_encode(hash, DN_HASH_BYTES, hash_text);
+    if (dn_store_meta_set(self, DN_STORE_META_BASE_SEQ, seq_text) ||
+        dn_store_meta_set(self, DN_STORE_META_BASE_HASH, hash_text))
+        return DN_EDB;
+    return 0;
+}
+
+int dn_store_renumber(dn_store_t *self, int64_t from, int64_t to)
+{
+    static const char *const sql[] = {
+        "UPDATE sales SET seq = ?2 WHERE seq = ?1",
+        "UPDATE refunds SET seq = ?2 WHERE seq = ?1",
+        "UPDATE members SET seq = ?2 WHERE seq = ?1",
+        "UPDATE member_duplicates SET seq = ?2 WHERE seq = ?1",
+    };
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        sqlite3_stmt *stmt;
+        if (dn_db_prepare(self->db, sql[i], &stmt))
+            return DN_EDB;
+        sqlite3_bind_int64(stmt, 1, from);
+        sqlite3_bind_int64(stmt, 2, to);
+        if (dn_db_run(self->db, stmt))
+            return DN_EDB;
+    }
+    return 0;
+}
+
 int dn_store_set_partner(dn_store_t *self, const char *partner)
 {
     int rc = dn_db_meta_set(self->db, DN_STORE_META_INIT_PARTNER, self->info.partner);
@@ -966,6 +1022,13 @@ json_t *dn_store_status(dn_store_t *self)
     sqlite3_finalize(stmt);
     if (step < 0)
         return NULL;
+    if (events == 0) { /* a new PC of a site begun elsewhere: where it continues */
+        uint8_t base[DN_HASH_BYTES];
+        if (dn_store_chain_base(self, &head_seq, base))
+            return NULL;
+        if (head_seq)
+            dn_hex_encode(base, DN_HASH_BYTES, head);
+    }
     status = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "site", self->info.site,
                        "partner", self->info.partner, "currency", self->info.currency,
                        "events", (json_int_t)events, "pending", (json_int_t)pending,

@@ -10,6 +10,7 @@
 #define DN_STORE_H
 
 #include "dealernet.pb-c.h"
+#include "dn_crypto.h"
 #include "dn_id.h"
 #include "dn_valid.h"
 
@@ -74,6 +75,11 @@ const dn_store_info_t *dn_store_info(const dn_store_t *self);
 /*  the Welcome's bound on one sale, as dn_money_bound_parse reads it;
     absent before the first sync: */
 #define DN_STORE_MAX_SALE "max_sale"
+/*  by enroll, when the site's chain began on another PC (`dealernet-hq
+    site token`): the server's applied seq and its hash (hex) this folder's
+    chain continues from; absent: from seq 0 and DN_CHAIN_GENESIS  */
+#define DN_STORE_META_BASE_SEQ  "chain_base_seq"
+#define DN_STORE_META_BASE_HASH "chain_base_hash"
 /*  by a migration, until the phones are rewritten once: */
 #define DN_STORE_META_PHONES_CANONICAL "phones_canonical"
 
@@ -87,6 +93,21 @@ int dn_store_meta_set(dn_store_t *self, const char *key, const char *value);
     (the default seller from now on), keeping the one init was given as
     setting init_partner; inside the caller's transaction.  0 or DN_EDB.  */
 int dn_store_set_partner(dn_store_t *self, const char *partner);
+
+/*  Where this folder's chain begins: *seq and hash of the event before
+    its first (settings chain_base_*; 0 and DN_CHAIN_GENESIS when the site
+    began here).  0, DN_EDB, or DN_ECHAIN for a damaged setting.  */
+int dn_store_chain_base(dn_store_t *self, int64_t *seq, uint8_t hash[DN_HASH_BYTES]);
+
+/*  Sets where the chain begins, inside the caller's transaction.  0 or
+    DN_EDB.  */
+int dn_store_set_chain_base(dn_store_t *self, int64_t seq,
+                            const uint8_t hash[DN_HASH_BYTES]);
+
+/*  Gives the projections (sales, refunds, members, member_duplicates) of
+    the event at seq from the seq to; for dn_outbox_rebase, inside its
+    transaction, with foreign keys deferred.  0 or DN_EDB.  */
+int dn_store_renumber(dn_store_t *self, int64_t from, int64_t to);
 
 /*  Borrowed: the SQLite handle, for the other agent store modules.  */
 sqlite3 *dn_store_db(dn_store_t *self);

@@ -12,6 +12,7 @@
     an event on the server.
 */
 #include "dn_sync.h"
+#include "dn_chain.h"
 #include "dn_crypto.h"
 #include "dn_curve.h"
 #include "dn_error.h"
@@ -115,29 +116,68 @@ static int s_recv(void *sock, int timeout_ms, Dealernet__SyncMessage **msg)
 
 /* -- enrollment ------------------------------------------------------------ */
 
-int dn_sync_can_enroll(dn_store_t *store, char *why, size_t why_size)
+/*  1 if the folder was enrolled (with some server) before.  */
+static int s_was_enrolled(dn_store_t *store, char *endpoint, size_t size)
+{
+    return dn_store_meta_get(store, DN_STORE_META_ENDPOINT, endpoint, size) == 0;
+}
+
+int dn_sync_can_enroll(dn_store_t *store, int again, char *why, size_t why_size)
 {
     char existing[256];
-    if (dn_store_meta_get(store, DN_STORE_META_ENDPOINT, existing, sizeof existing) == 0)
-        return dn_why(why, why_size, DN_EEXIST, "this site is already enrolled with %s",
+    if (!again && s_was_enrolled(store, existing, sizeof existing))
+        return dn_why(why, why_size, DN_EEXIST,
+                      "this site is already enrolled with %s (to enroll it again with a "
+                      "code from 'dealernet-hq site token': dealernet-agent enroll --again)",
                       existing);
     return 0;
+}
+
+/*  What an Enrolled reply's chain head means for this folder (see
+    dealernet.proto): a folder that never synced continues the site's
+    chain after it; one that did must hold it.  In the caller's
+    transaction.  */
+static int s_continue_chain(dn_store_t *store, int enrolled_before,
+                            const Dealernet__Enrolled *enrolled, dn_sync_enrolled_t *out,
+                            char *why, size_t why_size)
+{
+    int64_t applied = enrolled->has_applied_seq ? (int64_t)enrolled->applied_seq : 0;
+    const uint8_t *head = enrolled->has_chain_head ? enrolled->chain_head.data
+                                                   : DN_CHAIN_GENESIS;
+    out->applied_seq = applied;
+    if (enrolled_before)
+        return dn_outbox_match(store, applied, head, &out->to_send, why, why_size);
+    if (applied == 0)
+        return 0; /* a new site: the chain starts here */
+    out->rebased = 1;
+    return dn_outbox_rebase(store, applied, head, &out->moved, why, why_size);
 }
 
 int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
                    const char *server_key, const char *token, int timeout_ms, char *why,
                    size_t why_size)
 {
+    dn_sync_enrolled_t out;
+    return dn_sync_enroll_again(store, dir, endpoint, server_key, token, 0, timeout_ms, &out,
+                                why, why_size);
+}
+
+int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoint,
+                         const char *server_key, const char *token, int again,
+                         int timeout_ms, dn_sync_enrolled_t *out, char *why,
+                         size_t why_size)
+{
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT, *reply = NULL;
     Dealernet__EnrollRequest req = DEALERNET__ENROLL_REQUEST__INIT;
-    char path[4096];
+    char path[4096], new_path[4096], before[256];
     uint8_t sign_pub[DN_PUBKEY_BYTES];
     dn_curve_pair_t pair;
     dn_key_t *key;
     void *ctx, *sock;
-    int rc;
+    int rc, enrolled_before = s_was_enrolled(store, before, sizeof before);
 
-    if ((rc = dn_sync_can_enroll(store, why, why_size)) != 0)
+    memset(out, 0, sizeof *out);
+    if ((rc = dn_sync_can_enroll(store, again, why, why_size)) != 0)
         return rc;
     if (!dn_curve_valid_z85(server_key))
         return dn_why(why, why_size, DN_EINVAL,
@@ -150,8 +190,13 @@ int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
     if (rc)
         return dn_why(why, why_size, rc, "cannot read the site key's public half");
 
-    /* Reuse the key of an earlier attempt whose answer was lost.  */
+    /* Reuse the key of an earlier attempt whose answer was lost.  A folder
+       enrolled before gets a new key beside its old one, which it keeps
+       until the server has taken the new one.  */
     s_path(path, sizeof path, dir, DN_AGENT_CURVE_FILE);
+    s_path(new_path, sizeof new_path, dir, DN_AGENT_CURVE_NEW_FILE);
+    if (enrolled_before)
+        memcpy(path, new_path, sizeof path);
     rc = dn_curve_load(path, &pair);
     if (rc == DN_ENOENT && (rc = dn_curve_generate(&pair)) == 0)
         rc = dn_curve_save(&pair, path);
@@ -166,6 +211,13 @@ int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
     req.agent_version = DN_VERSION;
     req.partner = (char *)dn_store_info(store)->partner;
     req.currency = (char *)dn_store_info(store)->currency;
+    if (enrolled_before) { /* the server checks this folder still is the site's */
+        dn_outbox_position_t pos;
+        if ((rc = dn_outbox_position(store, &pos)) != 0)
+            return dn_why(why, why_size, rc, "cannot read agent.db");
+        req.has_synced_seq = 1;
+        req.synced_seq = pos.acked_seq;
+    }
     msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLL;
     msg.enroll = &req;
 
@@ -193,6 +245,17 @@ int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
         rc = dn_why(why, why_size, DN_EPROTO, "the server answered something unexpected");
     if (rc == 0) {
         rc = dn_store_begin(store);
+        if (rc == 0 && (rc = s_continue_chain(store, enrolled_before, reply->enrolled, out,
+                                              why, why_size)) != 0) {
+            char text[512];
+            snprintf(text, sizeof text, "%s", why);
+            dn_store_rollback(store);
+            dn_why(why, why_size, rc,
+                   "the server enrolled this PC's new key for site %s, but %s: nothing was "
+                   "changed here; tell headquarters",
+                   dn_store_info(store)->site, text);
+            goto done;
+        }
         if (rc == 0)
             rc = dn_store_meta_set(store, DN_STORE_META_ENDPOINT, endpoint);
         if (rc == 0)
@@ -207,6 +270,16 @@ int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
             dn_why(why, why_size, rc, "enrolled, but could not record it in agent.db");
         }
     }
+    /* The server holds the new key now: it becomes this folder's.  */
+    if (rc == 0 && enrolled_before) {
+        char current[4096];
+        s_path(current, sizeof current, dir, DN_AGENT_CURVE_FILE);
+        if (rename(new_path, current) != 0)
+            rc = dn_why(why, why_size, DN_EIO,
+                        "enrolled, but cannot move %s to %s: %s (do it by hand)", new_path,
+                        current, strerror(errno));
+    }
+done:
     if (rc == DN_ETIMEDOUT || rc == DN_EINVAL)
         rc = rc == DN_EINVAL ? DN_EINVAL : DN_ETIMEDOUT;
     dn_wire_sync_free(&reply);

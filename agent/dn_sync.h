@@ -31,9 +31,21 @@ typedef struct {
     int progress;         /* draw a progress line on stderr */
 } dn_sync_options_t;
 
-/*  0 if the site may still enroll; DN_EEXIST (why names the server it is
-    enrolled with), for a check before asking the clerk for a secret.  */
-int dn_sync_can_enroll(dn_store_t *store, char *why, size_t why_size);
+#define DN_AGENT_CURVE_NEW_FILE "curve.key.new" /* enrolling again: the key on offer */
+
+/*  0 if the site may still enroll (again: also a folder enrolled before,
+    to enroll it again with a code from `dealernet-hq site token`);
+    DN_EEXIST (why names the server it is enrolled with), for a check
+    before asking the clerk for a secret.  */
+int dn_sync_can_enroll(dn_store_t *store, int again, char *why, size_t why_size);
+
+/*  What enrolling did to the folder's chain.  */
+typedef struct {
+    int64_t applied_seq; /* the site's applied seq on the server (0: a new site) */
+    int rebased;         /* the folder never synced: it continues after applied_seq */
+    int64_t moved;       /* rebased: events recorded here, now applied_seq + 1 on */
+    int64_t to_send;     /* enrolled before: events beyond what the server holds */
+} dn_sync_enrolled_t;
 
 /*  Enrolls the site in dir with the server: generates (or, after a failed
     attempt, reuses) DIR/curve.key, sends the token, and on success records
@@ -44,6 +56,22 @@ int dn_sync_can_enroll(dn_store_t *store, char *why, size_t why_size);
 int dn_sync_enroll(dn_store_t *store, const char *dir, const char *endpoint,
                    const char *server_key, const char *token, int timeout_ms, char *why,
                    size_t why_size);
+
+/*  dn_sync_enroll, also for a folder enrolled before when again is set
+    (enrolling a site moved with `dealernet-hq site token`).  The server's
+    Enrolled reply says where the site's chain stands: a folder that never
+    synced re-chains what it recorded after it (dn_outbox_rebase), one
+    enrolled before must hold it (dn_outbox_match); both in the
+    transaction that records the endpoint.  A folder enrolled before offers
+    a new CURVE key (DIR/curve.key.new, reused after a lost answer) and
+    keeps curve.key until the server took the new one, which then replaces
+    it.  Fills *out.  Also returns DN_ECHAIN, DN_EEXIST (the chain does not
+    fit: why says so; agent.db unchanged, though the server enrolled the
+    new key), DN_EIO (curve.key not replaced).  */
+int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoint,
+                         const char *server_key, const char *token, int again,
+                         int timeout_ms, dn_sync_enrolled_t *out, char *why,
+                         size_t why_size);
 
 /*  Pushes every pending event.  Returns 0 when all are acknowledged;
     DN_ETIMEDOUT if the server could not be reached or stopped answering

@@ -871,11 +871,13 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
                                           {"token-file", required_argument, NULL, 'f'},
                                           {"bundle-file", required_argument, NULL, 'b'},
                                           {"timeout", required_argument, NULL, 'T'},
+                                          {"again", no_argument, NULL, 'A'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     s_enroll_args_t a = {NULL, NULL, NULL, NULL, NULL};
-    int c, code = 0, timeout = 10, rc;
-    char why[512] = "";
+    int c, code = 0, timeout = 10, rc, again = 0;
+    char why[768] = "";
+    dn_sync_enrolled_t done;
     dn_bundle_t bundle;
     dn_store_t *store;
 
@@ -892,6 +894,8 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
             a.token_file = optarg;
         else if (c == 'b')
             a.bundle_file = optarg;
+        else if (c == 'A')
+            again = 1;
         else if (c == 'T' && (code = s_seconds(optarg, &timeout)) != 0)
             return code;
     }
@@ -921,7 +925,7 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
        secret.  */
     if (!(store = s_open(dir, &code)))
         return code;
-    if ((rc = dn_sync_can_enroll(store, why, sizeof why)) != 0) {
+    if ((rc = dn_sync_can_enroll(store, again, why, sizeof why)) != 0) {
         dn_store_destroy(&store);
         return s_fail(rc, why);
     }
@@ -937,12 +941,20 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
         dn_store_destroy(&store);
         return dn_exit_code(DN_EPARSE);
     }
-    rc = dn_sync_enroll(store, dir, bundle.endpoint, bundle.server_key, bundle.token,
-                        timeout * 1000, why, sizeof why);
+    rc = dn_sync_enroll_again(store, dir, bundle.endpoint, bundle.server_key, bundle.token,
+                              again, timeout * 1000, &done, why, sizeof why);
     dn_secret_wipe(bundle.token, sizeof bundle.token);
     if (rc == 0 && !s_quiet) {
         char initialised[DN_MAX_CODE_LEN + 1];
         printf("enrolled site %s with %s\n", dn_store_info(store)->site, bundle.endpoint);
+        if (done.rebased)
+            printf("the site's events up to seq %lld are on the server; the %lld recorded "
+                   "here follow as seq %lld to %lld\n",
+                   (long long)done.applied_seq, (long long)done.moved,
+                   (long long)done.applied_seq + 1, (long long)(done.applied_seq + done.moved));
+        else if (again)
+            printf("this folder's events up to seq %lld are on the server; %lld to send\n",
+                   (long long)done.applied_seq, (long long)done.to_send);
         if (dn_store_meta_get(store, DN_STORE_META_INIT_PARTNER, initialised, sizeof initialised) == 0)
             printf("note: HQ registered this site to partner %s, not %s as initialised: "
                    "its sales earn for %s\n",
@@ -1090,14 +1102,17 @@ static const s_command_t s_commands[] = {
      "the last sync.\n"},
     {"enroll", s_cmd_enroll,
      "[--bundle-file FILE | --server ENDPOINT --server-key Z85\n"
-     "       [--token-file FILE | --token -]] [--timeout SEC]",
+     "       [--token-file FILE | --token -]] [--timeout SEC] [--again]",
      "Enrolls this site with the central server, with the enrollment code that\n"
-     "'dealernet-hq site add' printed (DN1:...): run it alone and paste the code\n"
+     "'dealernet-hq site add' or 'site token' printed (DN1:...): run it alone and paste the code\n"
      "when asked (it is not shown), or give the file that holds it.  Scripts may\n"
      "give --server, --server-key and the single-use token from --token-file\n"
      "FILE, from standard input (--token -) or from $DEALERNET_TOKEN.  A token\n"
      "or code on the command line is refused (exit 64): ps shows it to every\n"
-     "user of this PC.  Creates the site's CURVE key (curve.key).\n"},
+     "user of this PC.  Creates the site's CURVE key (curve.key).  A site HQ\n"
+     "moved with 'site token' continues its chain from the server's.  --again:\n"
+     "enroll a folder enrolled before (a lost curve.key), which must hold the\n"
+     "chain the server holds.\n"},
     {"sync", s_cmd_sync, "[--timeout SEC] [--reply-timeout MS] [--json]",
      "Pushes every pending event to the server and exits 0 when all are\n"
      "acknowledged.  If the server cannot be reached within --timeout\n"

@@ -664,11 +664,19 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
             REFUSE("enrollment partner malformed");
         if (m->currency && !s_known_currency(m->currency))
             REFUSE("enrollment currency unknown");
+        if (m->has_synced_seq && m->synced_seq > (uint64_t)INT64_MAX)
+            REFUSE("enrollment synced seq out of range");
         return 0;
     }
     case DEALERNET__SYNC_MESSAGE__BODY_ENROLLED:
         if (!dn_valid_code(msg->enrolled->site) || !dn_valid_code(msg->enrolled->partner))
             REFUSE("enrolled reply without site or partner");
+        if (msg->enrolled->has_applied_seq != msg->enrolled->has_chain_head ||
+            (msg->enrolled->has_applied_seq &&
+             (msg->enrolled->applied_seq < 1 ||
+              msg->enrolled->applied_seq > (uint64_t)INT64_MAX ||
+              msg->enrolled->chain_head.len != DN_HASH_BYTES)))
+            REFUSE("enrolled reply with a malformed chain head");
         return 0;
     default:
         REFUSE("sync message has no body");

@@ -884,19 +884,22 @@ static int s_enrollment_code(const s_call_t *call, const json_t *result,
     }
     OPENSSL_cleanse(&bundle, sizeof bundle);
     if (rc) {
-        /* the site is added: the token must not be lost with the code */
-        dn_log_error("site %s added, but no enrollment code can hold it (%s): enroll with "
-                     "--server, --server-key and --token-file holding the token %s",
+        /* the token is stored: it must not be lost with the code */
+        dn_log_error("site %s: token issued, but no enrollment code can hold it (%s): "
+                     "enroll with --server, --server-key and --token-file holding the "
+                     "token %s",
                      s_arg(call, "code"), why, s_str(result, "token"));
         return EX_SOFTWARE;
     }
     return 0;
 }
 
-/*  The enrollment code, shown this once, with what to do at the shop.  */
-static int s_print_site_add(const s_call_t *call, const json_t *result)
+/*  The enrollment code of site add or site token, shown this once, with
+    what to do at the shop.  */
+static int s_print_enrollment(const s_call_t *call, const json_t *result)
 {
-    const char *code = s_arg(call, "code"), *partner = s_arg(call, "partner");
+    const char *code = s_arg(call, "code"), *partner = s_str(result, "partner");
+    int is_token = strcmp(call->cmd->command, "site.token") == 0;
     char text[DN_BUNDLE_TEXT_SIZE];
     int rc = s_enrollment_code(call, result, text);
 
@@ -912,12 +915,26 @@ static int s_print_site_add(const s_call_t *call, const json_t *result)
     } else if (s_opt.quiet) {
         printf("%s\n", text);
     } else {
-        printf("site %s added for partner %s.\n\n", code, partner);
+        if (!is_token)
+            printf("site %s added for partner %s.\n\n", code, partner);
+        else if (json_is_true(json_object_get(result, "replaces_pc")))
+            printf("site %s (partner %s): a new enrollment code.  The PC that enrolls with "
+                   "it\nreplaces the one the site is enrolled on now, whose sync is "
+                   "refused from then\non.\n\n",
+                   code, partner);
+        else if (json_is_true(json_object_get(result, "unrevoked")))
+            printf("site %s (partner %s): no longer revoked; its old key stays refused.  "
+                   "A new\nenrollment code:\n\n",
+                   code, partner);
+        else
+            printf("site %s (partner %s): a new enrollment code (any earlier one no "
+                   "longer\nenrolls).\n\n",
+                   code, partner);
         printf("    enrollment code:  %s\n", text);
         printf("    expires:          %s (single use)\n\n", s_str(result, "expires"));
-        printf("On the shop's PC, after 'dealernet-agent init --site %s --partner %s', "
+        printf("On the shop's PC, after 'dealernet-agent init --site %s --partner %s'%s, "
                "run\n\n",
-               code, partner);
+               code, partner, is_token ? " in a new folder" : "");
         printf("    dealernet-agent enroll\n\n");
         printf("and paste the code when it asks (it is not shown).  The code holds the\n"
                "server's address and key, the site and its token: send it to the shop as\n"
@@ -1352,7 +1369,23 @@ static const s_command_t s_commands[] = {
      "site add needs --partner CODE (the partner who owns the site)",
      S_FMT_JSON,
      0,
-     s_print_site_add},
+     s_print_enrollment},
+    {"site token",
+     "site.token",
+     "CODE [--unrevoke] [--json]",
+     "Issues a new single-use enrollment code for an existing site: a new PC, an\n"
+     "expired or used code, a lost key.  Valid 72 hours; an earlier unused code\n"
+     "of the site stops working.  The PC that enrolls with it takes the site over:\n"
+     "it continues the site's event chain, and the PC enrolled before is refused\n"
+     "from then on (what it did not sync stays in its agent.db).  A revoked site\n"
+     "needs --unrevoke: the revocation ends now, its old key stays refused.\n"
+     "-q and --json as for site add.\n",
+     {{"code", S_CODE, "site token needs the site's CODE"}},
+     {{"unrevoke", "unrevoke", S_TEXT, 1, 0}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_enrollment},
     {"site list",
      "site.list",
      "[--json|--csv]",

@@ -195,10 +195,20 @@ static int s_partner_resume(s_ctx_t *ctx, json_t **result)
 
 /* -- sites ----------------------------------------------------------------- */
 
+/*  Adds the sync endpoint, when HQ set one, to a result holding a new
+    token: the enrollment code carries it.  0, or DN_ENOMEM (result NULL).  */
+static int s_with_sync_endpoint(s_ctx_t *ctx, json_t *result)
+{
+    char sync[256];
+    if (result && dn_db_meta_get(ctx->db, DN_META_SYNC_ENDPOINT, sync, sizeof sync) == 0)
+        json_object_set_new(result, "sync_endpoint", json_string(sync));
+    return result ? 0 : DN_ENOMEM;
+}
+
 static int s_site_add(s_ctx_t *ctx, json_t **result)
 {
     const char *code = s_arg(ctx, "code"), *partner = s_arg(ctx, "partner");
-    char token[DN_TOKEN_TEXT_LEN + 1], expires[DN_TIME_TEXT_SIZE], sync[256];
+    char token[DN_TOKEN_TEXT_LEN + 1], expires[DN_TIME_TEXT_SIZE];
     int64_t expires_ms;
     int rc = dn_registry_site_add(ctx->db, code, partner, ctx->now_ms, token, &expires_ms,
                                   ctx->why, sizeof ctx->why);
@@ -210,9 +220,32 @@ static int s_site_add(s_ctx_t *ctx, json_t **result)
     *result = json_pack("{s:s, s:s, s:s, s:s}", "site", code, "partner", partner, "token",
                         token, "expires", expires);
     OPENSSL_cleanse(token, sizeof token);
-    if (*result && dn_db_meta_get(ctx->db, DN_META_SYNC_ENDPOINT, sync, sizeof sync) == 0)
-        json_object_set_new(*result, "sync_endpoint", json_string(sync));
-    return *result ? 0 : DN_ENOMEM;
+    return s_with_sync_endpoint(ctx, *result);
+}
+
+/*  site.token: a new enrollment token for an existing site (a new PC, an
+    expired or used token, a lost key); with unrevoke, for a revoked one.
+    Says what the site was, so HQ's command line can tell what enrolling
+    with it will do.  */
+static int s_site_token(s_ctx_t *ctx, json_t **result)
+{
+    const char *code = s_arg(ctx, "code");
+    char token[DN_TOKEN_TEXT_LEN + 1], expires[DN_TIME_TEXT_SIZE];
+    int unrevoke = s_arg(ctx, "unrevoke") != NULL;
+    dn_registry_site_t site;
+    int64_t expires_ms;
+    int rc = dn_registry_site_token(ctx->db, code, unrevoke, ctx->now_ms, token,
+                                    &expires_ms, &site, ctx->why, sizeof ctx->why);
+    if (rc)
+        return rc;
+    dn_time_format(expires_ms, expires);
+    dn_log_info("admin %s: new enrollment token for site %s%s (expires %s)", ctx->admin,
+                code, site.revoked ? ", revocation lifted" : "", expires);
+    *result = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "site", code, "partner",
+                        site.partner, "token", token, "expires", expires, "replaces_pc",
+                        site.enrolled && !site.revoked, "unrevoked", site.revoked);
+    OPENSSL_cleanse(token, sizeof token);
+    return s_with_sync_endpoint(ctx, *result);
 }
 
 static int s_site_list(s_ctx_t *ctx, json_t **result)
@@ -708,6 +741,7 @@ static const s_command_t s_commands[] = {
     {"partner.suspend", {"code"}, s_partner_suspend},
     {"partner.resume", {"code"}, s_partner_resume},
     {"site.add", {"code", "partner"}, s_site_add},
+    {"site.token", {"code", "?unrevoke"}, s_site_token},
     {"site.list", {NULL}, s_site_list},
     {"site.revoke", {"code"}, s_site_revoke},
     {"site.threshold", {"code", "amount"}, s_site_threshold},

@@ -516,6 +516,24 @@ static const dn_migration_t s_migrations[] = {
                                                         */
      "UPDATE tokens SET holder_key = (SELECT curve_key FROM sites WHERE sites.id = "
      "  tokens.site_id), held_ms = used_ms WHERE used_ms IS NOT NULL;"},
+    {/* Re-enrolment (issue 12, part A: `site token`), owned by dn_registry.
+        A token issued by `site token` (rebind = 1) may enroll a site that is
+        enrolled already: the new PC's keys replace the old ones, which move
+        to site_keys.  A retired CURVE key is refused with when its site was
+        enrolled again (as revoked, if it was retired by `site token
+        --unrevoke`), never mistaken for a stranger; its sign key still
+        verifies the batches it signed, seqs up to last_seq (verify).  */
+     "ALTER TABLE tokens ADD COLUMN rebind INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TABLE site_keys ("
+     "  curve_key BLOB PRIMARY KEY CHECK (length(curve_key) = " S_KEY "),"
+     "  site_id INTEGER NOT NULL REFERENCES sites(id),"
+     "  sign_key BLOB CHECK (sign_key IS NULL OR length(sign_key) = " S_SIGN_KEY "),"
+     "  enrolled_ms INTEGER,"
+     "  retired_ms INTEGER NOT NULL,"
+     "  last_seq INTEGER NOT NULL," /* the site's applied seq when it retired */
+     "  revoked INTEGER NOT NULL"   /* 1: the site was revoked when it retired */
+     ") WITHOUT ROWID;"
+     "CREATE INDEX site_keys_site ON site_keys(site_id, last_seq);"},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)

@@ -41,38 +41,96 @@ static void s_copy_code(char dest[DN_MAX_CODE_LEN + 1], const unsigned char *tex
 
 /* -- who is who ------------------------------------------------------------ */
 
+/*  Looks a CURVE key up with sql, which selects (a code, an integer) for
+    parameter 1, the key: copies the code into name and the integer into
+    *value.  Returns 1 (found), 0 (no row) or DN_EDB.  */
+static int s_key_row(sqlite3 *db, const char *sql, const uint8_t key[DN_CURVE_KEY_BYTES],
+                     char name[DN_MAX_CODE_LEN + 1], int64_t *value)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+    if (dn_db_prepare(db, sql, &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        s_copy_code(name, sqlite3_column_text(stmt, 0));
+        *value = sqlite3_column_int64(stmt, 1);
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : DN_EDB;
+}
+
 int dn_registry_peer(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES], dn_peer_t *kind,
                      char name[DN_MAX_CODE_LEN + 1])
 {
-    sqlite3_stmt *stmt;
+    int64_t revoked;
     int rc;
 
     *kind = DN_PEER_UNKNOWN;
     name[0] = '\0';
-    if (dn_db_prepare(db, "SELECT name FROM admins WHERE curve_key = ?", &stmt))
-        return DN_EDB;
-    sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
+    rc = s_key_row(db, "SELECT name, 0 FROM admins WHERE curve_key = ?", key, name, &revoked);
+    if (rc == 1)
         *kind = DN_PEER_ADMIN;
-        s_copy_code(name, sqlite3_column_text(stmt, 0));
+    if (rc == 0) {
+        rc = s_key_row(db,
+                       "SELECT code, revoked_ms IS NOT NULL FROM sites "
+                       "WHERE curve_key = ? AND enrolled_ms IS NOT NULL",
+                       key, name, &revoked);
+        if (rc == 1)
+            *kind = revoked ? DN_PEER_REVOKED : DN_PEER_SITE;
     }
-    sqlite3_finalize(stmt);
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc != SQLITE_DONE)
-        return DN_EDB;
+    if (rc == 0) { /* a key its site was enrolled with before `site token` moved it */
+        rc = s_key_row(db,
+                       "SELECT s.code, k.revoked FROM site_keys k "
+                       "JOIN sites s ON s.id = k.site_id WHERE k.curve_key = ?",
+                       key, name, &revoked);
+        if (rc == 1)
+            *kind = revoked ? DN_PEER_REVOKED : DN_PEER_REPLACED;
+    }
+    return rc < 0 ? DN_EDB : 0;
+}
 
+int dn_registry_key_replaced(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES],
+                             char site[DN_MAX_CODE_LEN + 1], int64_t *retired_ms)
+{
+    int rc = s_key_row(db,
+                       "SELECT s.code, k.retired_ms FROM site_keys k "
+                       "JOIN sites s ON s.id = k.site_id WHERE k.curve_key = ?",
+                       key, site, retired_ms);
+    return rc == 1 ? 0 : rc == 0 ? DN_ENOENT : DN_EDB;
+}
+
+int dn_registry_sign_key_for(sqlite3 *db, int64_t site_id, int64_t seq,
+                             uint8_t key[DN_PUBKEY_BYTES], int *has_key, int64_t *through)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    *has_key = 0;
+    *through = INT64_MAX;
+    /* the first key retired at or after seq signed it: keys retire in
+       the order of their last seq (two retired at one seq: the earlier) */
     if (dn_db_prepare(db,
-                      "SELECT code, revoked_ms IS NOT NULL FROM sites "
-                      "WHERE curve_key = ? AND enrolled_ms IS NOT NULL",
+                      "SELECT sign_key, last_seq FROM site_keys WHERE site_id = ?1 "
+                      "AND last_seq >= ?2 ORDER BY last_seq, retired_ms LIMIT 1",
                       &stmt))
         return DN_EDB;
-    sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 1, site_id);
+    sqlite3_bind_int64(stmt, 2, seq);
     rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        *kind = sqlite3_column_int(stmt, 1) ? DN_PEER_REVOKED : DN_PEER_SITE;
-        s_copy_code(name, sqlite3_column_text(stmt, 0));
+    if (rc == SQLITE_DONE) {
+        sqlite3_finalize(stmt);
+        if (dn_db_prepare(db, "SELECT sign_key FROM sites WHERE id = ?", &stmt))
+            return DN_EDB;
+        sqlite3_bind_int64(stmt, 1, site_id);
+        rc = sqlite3_step(stmt);
+    } else if (rc == SQLITE_ROW) {
+        *through = sqlite3_column_int64(stmt, 1);
+    }
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(stmt, 0) == DN_PUBKEY_BYTES) {
+        memcpy(key, sqlite3_column_blob(stmt, 0), DN_PUBKEY_BYTES);
+        *has_key = 1;
     }
     sqlite3_finalize(stmt);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : DN_EDB;
@@ -109,8 +167,9 @@ int dn_registry_site_get(sqlite3 *db, const char *code, dn_registry_site_t *site
     return rc;
 }
 
-/*  Sets *in_use to 1 if key belongs to an admin or to a site other than
-    site_id (0 to check against every site).  0 or DN_EDB.  */
+/*  Sets *in_use to 1 if key belongs to an admin, to a site other than
+    site_id (0 to check against every site), or was a site's before it
+    moved to another PC.  0 or DN_EDB.  */
 static int s_key_in_use(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES],
                         int64_t site_id, int *in_use)
 {
@@ -119,7 +178,8 @@ static int s_key_in_use(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES],
     if (dn_db_prepare(
             db,
             "SELECT (SELECT count(*) FROM admins WHERE curve_key = ?1) +"
-            "       (SELECT count(*) FROM sites WHERE curve_key = ?1 AND id != ?2)",
+            "       (SELECT count(*) FROM sites WHERE curve_key = ?1 AND id != ?2) +"
+            "       (SELECT count(*) FROM site_keys WHERE curve_key = ?1)",
             &stmt))
         return DN_EDB;
     sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
@@ -141,6 +201,29 @@ int dn_registry_site_agent_partner(sqlite3 *db, int64_t site_id, const char *par
     return dn_db_run(db, stmt);
 }
 
+/*  Moves the site's current keys, if it has any, to site_keys (revoked:
+    it was revoked), with the applied seq they signed up to, inside the
+    caller's transaction: from now on the CURVE key is refused as the key
+    of a PC replaced (or revoked), and verify checks its batches with its
+    sign key.  Reads the sync column applied_seq (dn_ingest's), which
+    cannot move meanwhile: ingest and enrollment share the server's one
+    writer.  0 or DN_EDB.  */
+static int s_retire_keys(sqlite3 *db, int64_t site_id, int revoked, int64_t now_ms)
+{
+    sqlite3_stmt *stmt;
+    if (dn_db_prepare(db,
+                      "INSERT INTO site_keys(curve_key, site_id, sign_key, enrolled_ms,"
+                      "  retired_ms, last_seq, revoked) "
+                      "SELECT curve_key, id, sign_key, enrolled_ms, ?2, applied_seq, ?3 "
+                      "FROM sites WHERE id = ?1 AND curve_key IS NOT NULL",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, site_id);
+    sqlite3_bind_int64(stmt, 2, now_ms);
+    sqlite3_bind_int(stmt, 3, revoked);
+    return dn_db_run(db, stmt);
+}
+
 /* -- enrollment ------------------------------------------------------------ */
 
 /*  A stored token as enrollment reads it.  */
@@ -154,6 +237,8 @@ typedef struct {
     int64_t held_ms;                  /* when the holder first presented it */
     char address[64];                 /* the holder's address, "" if not known */
     int raced;                        /* HQ was told another key presented it */
+    int rebind;                       /* issued by `site token`: may move an
+                                         enrolled site to a new PC */
 } s_token_t;
 
 /*  Reads the token hashing to hash.  Returns 1 (found), 0 (none), DN_EDB.  */
@@ -165,7 +250,8 @@ static int s_token_get(sqlite3 *db, const uint8_t hash[DN_HASH_BYTES], s_token_t
                       "SELECT t.site_id, s.code, t.expires_ms, ifnull(t.used_ms, 0),"
                       "       s.revoked_ms IS NOT NULL, s.enrolled_ms IS NOT NULL,"
                       "       t.holder_key, ifnull(t.held_ms, 0),"
-                      "       ifnull(t.holder_address, ''), t.raced_ms IS NOT NULL "
+                      "       ifnull(t.holder_address, ''), t.raced_ms IS NOT NULL,"
+                      "       t.rebind "
                       "FROM tokens t JOIN sites s ON s.id = t.site_id WHERE t.hash = ?",
                       &stmt))
         return DN_EDB;
@@ -186,6 +272,7 @@ static int s_token_get(sqlite3 *db, const uint8_t hash[DN_HASH_BYTES], s_token_t
         snprintf(tok->address, sizeof tok->address, "%s",
                  (const char *)sqlite3_column_text(stmt, 8));
         tok->raced = sqlite3_column_int(stmt, 9);
+        tok->rebind = sqlite3_column_int(stmt, 10);
     }
     sqlite3_finalize(stmt);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : DN_EDB;
@@ -345,10 +432,13 @@ int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_cod
                              dn_why(why, why_size, DN_EPERM,
                                     "site %s was revoked by headquarters", site_code),
                              why, why_size);
-    if (tok.enrolled)
+    if (tok.enrolled && !tok.rebind)
         return s_refuse_held(
             db, dn_why(why, why_size, DN_EEXIST, "site %s is already enrolled", site_code),
             why, why_size);
+    /* A `site token` token moves the site to this PC: the old keys retire.  */
+    if (tok.enrolled && s_retire_keys(db, tok.site_id, 0, now_ms))
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
 
     if (dn_db_prepare(db,
                       "UPDATE sites SET curve_key = ?, sign_key = ?, enrolled_ms = ? "
@@ -642,23 +732,21 @@ int dn_registry_partner_list(sqlite3 *db, int64_t now_ms, json_t **list)
 
 /* -- sites ----------------------------------------------------------------- */
 
-int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
-                         int64_t now_ms, char token[DN_TOKEN_TEXT_LEN + 1],
-                         int64_t *expires_ms, char *why, size_t why_size)
+/*  A new enrollment token for site code (checked: DN_EINVAL): 16 random
+    bytes as hex into token, its SHA-256 (what is stored) into hash, and
+    when it expires.  0, or DN_EINVAL / DN_ECRYPTO with why (token
+    empty).  */
+static int s_token_new(const char *code, int64_t now_ms, char token[DN_TOKEN_TEXT_LEN + 1],
+                       uint8_t hash[DN_HASH_BYTES], int64_t *expires_ms, char *why,
+                       size_t why_size)
 {
-    uint8_t raw[DN_TOKEN_BYTES], hash[DN_HASH_BYTES];
-    sqlite3_stmt *stmt = NULL;
-    int64_t partner_id, site_id;
-    int rc;
-
+    uint8_t raw[DN_TOKEN_BYTES];
     token[0] = '\0';
     if (!code || !dn_valid_code(code))
         return dn_why(why, why_size, DN_EINVAL,
                       "site code '%.40s' is not a code (" DN_CODE_RULE ")",
                       code ? code : "");
-    if (!partner || !dn_valid_code(partner))
-        return dn_why(why, why_size, DN_EINVAL, "partner '%.40s' is not a partner code",
-                      partner ? partner : "");
+    *expires_ms = now_ms + DN_TOKEN_TTL_MS;
     if (RAND_bytes(raw, sizeof raw) != 1)
         return dn_why(why, why_size, DN_ECRYPTO,
                       "no randomness for the enrollment token");
@@ -668,7 +756,44 @@ int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
         OPENSSL_cleanse(token, DN_TOKEN_TEXT_LEN + 1);
         return dn_why(why, why_size, DN_ECRYPTO, "cannot hash the enrollment token");
     }
-    *expires_ms = now_ms + DN_TOKEN_TTL_MS;
+    return 0;
+}
+
+/*  Stores a token's hash for site_id, in the caller's transaction.
+    0 or DN_EDB.  */
+static int s_token_insert(sqlite3 *db, const uint8_t hash[DN_HASH_BYTES], int64_t site_id,
+                          int64_t now_ms, int64_t expires_ms, int rebind)
+{
+    sqlite3_stmt *stmt;
+    if (dn_db_prepare(db,
+                      "INSERT INTO tokens(hash, site_id, created_ms, expires_ms, rebind) "
+                      "VALUES (?, ?, ?, ?, ?)",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, hash, DN_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, site_id);
+    sqlite3_bind_int64(stmt, 3, now_ms);
+    sqlite3_bind_int64(stmt, 4, expires_ms);
+    sqlite3_bind_int(stmt, 5, rebind);
+    return dn_db_run(db, stmt);
+}
+
+int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
+                         int64_t now_ms, char token[DN_TOKEN_TEXT_LEN + 1],
+                         int64_t *expires_ms, char *why, size_t why_size)
+{
+    uint8_t hash[DN_HASH_BYTES];
+    sqlite3_stmt *stmt = NULL;
+    int64_t partner_id, site_id;
+    int rc;
+
+    if ((rc = s_token_new(code, now_ms, token, hash, expires_ms, why, why_size)) != 0)
+        return rc;
+    if (!partner || !dn_valid_code(partner)) {
+        OPENSSL_cleanse(token, DN_TOKEN_TEXT_LEN + 1);
+        return dn_why(why, why_size, DN_EINVAL, "partner '%.40s' is not a partner code",
+                      partner ? partner : "");
+    }
 
     if (dn_db_begin(db)) {
         rc = dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
@@ -701,18 +826,7 @@ int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
         goto failed;
     }
     site_id = sqlite3_last_insert_rowid(db);
-    if (dn_db_prepare(db,
-                      "INSERT INTO tokens(hash, site_id, created_ms, expires_ms) "
-                      "VALUES (?, ?, ?, ?)",
-                      &stmt)) {
-        rc = dn_why(why, why_size, DN_EDB, "database error");
-        goto failed;
-    }
-    sqlite3_bind_blob(stmt, 1, hash, sizeof hash, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, site_id);
-    sqlite3_bind_int64(stmt, 3, now_ms);
-    sqlite3_bind_int64(stmt, 4, *expires_ms);
-    if (dn_db_run(db, stmt) || dn_db_commit(db)) {
+    if (s_token_insert(db, hash, site_id, now_ms, *expires_ms, 0) || dn_db_commit(db)) {
         rc = dn_why(why, why_size, DN_EDB, "database error");
         goto failed;
     }
@@ -720,6 +834,92 @@ int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
 
 failed:
     dn_db_rollback(db);
+    OPENSSL_cleanse(token, DN_TOKEN_TEXT_LEN + 1);
+    return rc;
+}
+
+int dn_registry_site_token(sqlite3 *db, const char *code, int unrevoke, int64_t now_ms,
+                           char token[DN_TOKEN_TEXT_LEN + 1], int64_t *expires_ms,
+                           dn_registry_site_t *site, char *why, size_t why_size)
+{
+    uint8_t hash[DN_HASH_BYTES];
+    sqlite3_stmt *stmt = NULL;
+    int64_t revoked_ms = 0;
+    int rc;
+
+    if ((rc = s_token_new(code, now_ms, token, hash, expires_ms, why, why_size)) != 0)
+        return rc;
+    if (dn_db_begin(db)) {
+        rc = dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
+        goto wiped;
+    }
+    rc = dn_registry_site_get(db, code, site);
+    if (rc == DN_ENOENT) {
+        rc = dn_why(why, why_size, DN_ENOENT,
+                    "site %s does not exist: add it with 'dealernet-hq site add'", code);
+        goto failed;
+    }
+    if (rc == 0 && site->revoked) {
+        rc = dn_db_prepare(db, "SELECT revoked_ms FROM sites WHERE id = ?", &stmt);
+        if (rc == 0) {
+            sqlite3_bind_int64(stmt, 1, site->id);
+            rc = dn_db_int_row(stmt, "registry: revoked", &revoked_ms) == 1 ? 0 : DN_EDB;
+        }
+    }
+    if (rc) {
+        rc = dn_why(why, why_size, DN_EDB, "database error");
+        goto failed;
+    }
+    /* Revocation is HQ's decision about a PC (stolen, say): lifting it is
+       said in words, and then only the site comes back, never the key.  */
+    if (site->revoked && !unrevoke) {
+        char when[DN_TIME_TEXT_SIZE];
+        dn_time_format(revoked_ms, when);
+        rc = dn_why(why, why_size, DN_EPERM,
+                    "site %s was revoked at %s: add --unrevoke to let a new PC enroll it "
+                    "(its old key stays refused)",
+                    code, when);
+        goto failed;
+    }
+    if (site->revoked) {
+        rc = s_retire_keys(db, site->id, 1, now_ms);
+        if (rc == 0)
+            rc = dn_db_prepare(db,
+                               "UPDATE sites SET curve_key = NULL, sign_key = NULL,"
+                               " enrolled_ms = NULL, revoked_ms = NULL WHERE id = ?",
+                               &stmt);
+        if (rc == 0) {
+            sqlite3_bind_int64(stmt, 1, site->id);
+            rc = dn_db_run(db, stmt);
+        }
+        if (rc) {
+            rc = dn_why(why, why_size, DN_EDB, "database error");
+            goto failed;
+        }
+    }
+    /* One live token per site: an earlier one not used yet ends now, so a
+       code sent by mail last week cannot enroll a second PC.  */
+    if (dn_db_prepare(db,
+                      "UPDATE tokens SET expires_ms = ?1 WHERE site_id = ?2 "
+                      "AND used_ms IS NULL AND expires_ms > ?1",
+                      &stmt)) {
+        rc = dn_why(why, why_size, DN_EDB, "database error");
+        goto failed;
+    }
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_int64(stmt, 2, site->id);
+    if (dn_db_run(db, stmt) ||
+        s_token_insert(db, hash, site->id, now_ms, *expires_ms,
+                       site->enrolled && !site->revoked) ||
+        dn_db_commit(db)) {
+        rc = dn_why(why, why_size, DN_EDB, "database error");
+        goto failed;
+    }
+    return 0;
+
+failed:
+    dn_db_rollback(db);
+wiped:
     OPENSSL_cleanse(token, DN_TOKEN_TEXT_LEN + 1);
     return rc;
 }

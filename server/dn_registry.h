@@ -41,13 +41,30 @@ typedef enum {
     DN_PEER_UNKNOWN = 0, /* no such key: may only enroll */
     DN_PEER_SITE,        /* an enrolled, non-revoked site */
     DN_PEER_ADMIN,       /* an HQ administrator */
-    DN_PEER_REVOKED      /* the key of a revoked site */
+    DN_PEER_REVOKED,     /* the key of a revoked site */
+    DN_PEER_REPLACED     /* a site's key before `site token` moved it to
+                            another PC (site_keys) */
 } dn_peer_t;
 
 /*  Classifies a client's CURVE public key and copies the site code or admin
     name into name (empty for an unknown key).  Returns 0 or DN_EDB.  */
 int dn_registry_peer(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES], dn_peer_t *kind,
                      char name[DN_MAX_CODE_LEN + 1]);
+
+/*  For a key of DN_PEER_REPLACED: its site's code and when the site was
+    enrolled again on another PC (the key retired).  Returns 0, DN_ENOENT
+    (not a retired key), DN_EDB.  */
+int dn_registry_key_replaced(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES],
+                             char site[DN_MAX_CODE_LEN + 1], int64_t *retired_ms);
+
+/*  The Ed25519 public key that signed the site's batch ending at seq: the
+    key of the PC the site was enrolled on when that seq was applied (a
+    retired key for seqs up to its last seq, else the site's own).  Sets
+    *has_key (0: the site has no key for it) and *through, the last seq
+    that key signed (INT64_MAX for the site's current key), so a caller
+    walking seqs in order asks again only past it.  0 or DN_EDB.  */
+int dn_registry_sign_key_for(sqlite3 *db, int64_t site_id, int64_t seq,
+                             uint8_t key[DN_PUBKEY_BYTES], int *has_key, int64_t *through);
 
 /*  A site as sync needs it.  */
 typedef struct {
@@ -75,10 +92,12 @@ typedef int (*dn_registry_raced_fn)(sqlite3 *db, int64_t site_id, const char *de
 /*  Enrolls a site, in its own transaction, for the key curve_key that
     presents token (as typed) from address (the peer's, NULL if not known):
     the token must hash to a stored, unused, unexpired token of that very
-    site and not be held by another key; the site must not be revoked or
-    enrolled already; the CURVE key must not belong to another site or
-    admin.  Binds curve_key and sign_key to the site, marks the token used
-    (curve_key keeps holding it), and fills *site.
+    site and not be held by another key; the site must not be revoked, nor
+    enrolled already unless the token came from dn_registry_site_token
+    (then the site's keys retire: see there); the CURVE key must not belong
+    to another site or admin, nor have been a site's.  Binds curve_key and
+    sign_key to the site, marks the token used (curve_key keeps holding
+    it), and fills *site.
 
     Who holds a token, so that a token seen by someone else cannot be
     raced quietly: the first key to present a stored, unused, unexpired
@@ -168,6 +187,25 @@ int dn_registry_partner_list(sqlite3 *db, int64_t now_ms, json_t **list);
 int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
                          int64_t now_ms, char token[DN_TOKEN_TEXT_LEN + 1],
                          int64_t *expires_ms, char *why, size_t why_size);
+
+/*  Issues a new single-use enrollment token for an existing site, as
+    dn_registry_site_add does (same text, hash, DN_TOKEN_TTL_MS, hold and
+    burn rules), for a new PC, an expired or used token, or a lost key.
+    Any earlier unused token of the site expires now (one live token per
+    site).  Enrolling with it on an enrolled site moves the site to the
+    enrolling PC: its current CURVE and sign keys move to site_keys (the
+    old CURVE key is refused from then on as DN_PEER_REPLACED, the old
+    sign key still verifies what it signed).  A revoked site is refused
+    (DN_EPERM, naming when it was revoked) unless unrevoke: then, in this
+    transaction, its key moves to site_keys as revoked (it stays refused
+    as revoked) and the site is neither enrolled nor revoked, waiting for
+    the new PC.  One transaction; fills *site as it was before.  Returns
+    0; DN_EINVAL (bad code), DN_ENOENT (no such site), DN_EPERM, DN_ECRYPTO,
+    DN_EDB; why holds one line.  Nothing is written on error.  The token
+    text exists only in the caller's buffer.  */
+int dn_registry_site_token(sqlite3 *db, const char *code, int unrevoke, int64_t now_ms,
+                           char token[DN_TOKEN_TEXT_LEN + 1], int64_t *expires_ms,
+                           dn_registry_site_t *site, char *why, size_t why_size);
 
 /*  Sets *list to a new JSON array (caller decrefs) with one object per
     site, ordered by code: {"site", "partner", "enrolled" (bool), "revoked"

@@ -280,11 +280,42 @@ static int s_token_shaped(const char *text)
     return n == DN_TOKEN_TEXT_LEN;
 }
 
+/*  A folder enrolled before (synced_seq set) asks to enroll again: the
+    site must hold at least what it synced, and every event of the site
+    must be signed by this folder's key (the site's key is still its own:
+    no other PC took the site over).  Returns 0, or DN_ECHAIN with why.
+    Read before the enrollment's transaction: the session is the one
+    writer of events and keys that could change it meanwhile.  */
+static int s_check_continues(dn_session_t *self, const Dealernet__EnrollRequest *m,
+                             char *why, size_t why_size)
+{
+    dn_registry_site_t site;
+    dn_ingest_state_t state;
+    if (dn_registry_site_get(self->db, m->site, &site) != 0 ||
+        dn_ingest_state(self->ingest, site.id, &state) != 0)
+        return 0; /* no such site, or trouble: enrollment says which */
+    if (state.applied_seq < m->synced_seq)
+        return dn_why(why, why_size, DN_ECHAIN,
+                      "the server holds site %s through seq %llu, but this folder synced "
+                      "through seq %llu",
+                      m->site, (unsigned long long)state.applied_seq,
+                      (unsigned long long)m->synced_seq);
+    if (state.applied_seq > 0 && site.enrolled &&
+        memcmp(site.sign_key, m->sign_key.data, DN_PUBKEY_BYTES) != 0)
+        return dn_why(why, why_size, DN_ECHAIN,
+                      "site %s continued on another PC after this folder's seq %llu (the "
+                      "server holds seq %llu): this folder can no longer sync it",
+                      m->site, (unsigned long long)m->synced_seq,
+                      (unsigned long long)state.applied_seq);
+    return 0;
+}
+
 static void s_on_enroll(dn_session_t *self, const char *user, const char *address,
                         const Dealernet__EnrollRequest *m, uint8_t **body, size_t *len)
 {
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
     Dealernet__Enrolled enrolled = DEALERNET__ENROLLED__INIT;
+    dn_ingest_state_t state;
     dn_registry_site_t site;
     uint8_t key[DN_CURVE_KEY_BYTES];
     char why[DN_ENROLL_WHY_SIZE] = "";
@@ -349,6 +380,14 @@ static void s_on_enroll(dn_session_t *self, const char *user, const char *addres
                        rc == DN_ECURRENCY ? why : dn_strerror(rc), 0, body, len);
         return;
     }
+    /* A folder enrolled before continues the site only if the site is
+       still its: nothing held, nothing used when it is not.  */
+    if (m->has_synced_seq && s_check_continues(self, m, why, sizeof why) != 0) {
+        dn_refusal_count(DN_REFUSAL_ENROLL);
+        dn_log_warn("enrollment refused for site %s from %s: %s", m->site, address, why);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_CHAIN, why, 0, body, len);
+        return;
+    }
     /* Enrollment commits on its own: the group in hand first.  Only a token
        of the right shape from an address within its limit gets this far,
        so a stranger cannot make every message a commit.  */
@@ -362,6 +401,15 @@ static void s_on_enroll(dn_session_t *self, const char *user, const char *addres
             s_note_agent_partner(self, &site, m->partner, now);
         enrolled.site = site.code;
         enrolled.partner = site.partner;
+        /* A site that already has events (enrolled again with `site
+           token`): the new PC continues its chain from here.  */
+        if (dn_ingest_state(self->ingest, site.id, &state) == 0 && state.applied_seq > 0) {
+            enrolled.has_applied_seq = 1;
+            enrolled.applied_seq = state.applied_seq;
+            enrolled.has_chain_head = 1;
+            enrolled.chain_head.data = state.head;
+            enrolled.chain_head.len = DN_HASH_BYTES;
+        }
         msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLLED;
         msg.enrolled = &enrolled;
         s_pack_sync(&msg, body, len);
@@ -378,6 +426,38 @@ static void s_on_enroll(dn_session_t *self, const char *user, const char *addres
     dn_log_warn("enrollment refused for site %s from %s: %s", m->site, address,
                 why[0] ? why : dn_strerror(rc));
     s_pack_refused(code, why[0] ? why : dn_strerror(rc), 0, body, len);
+}
+
+/*  A key its site was enrolled with before `site token` moved the site to
+    another PC: refused as revoked (an older agent stops as it would for a
+    revoked site), and told when and why, so the clerk at the old PC knows
+    the sync is not broken but moved; what it recorded and never sent
+    stays in its agent.db (README, "Replacing a shop's PC").  */
+static void s_on_replaced(dn_session_t *self, const char *user, const char *address,
+                          uint8_t **body, size_t *len)
+{
+    static dn_log_limit_t replaced = {"messages from replaced PCs", 0, 0, 0, NULL};
+    uint8_t key[DN_CURVE_KEY_BYTES];
+    char site[DN_MAX_CODE_LEN + 1], when[DN_TIME_TEXT_SIZE], text[256];
+    int64_t retired_ms;
+
+    if (dn_curve_decode(user + 1, key) != 0 ||
+        dn_registry_key_replaced(self->db, key, site, &retired_ms) != 0) {
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                       "the server could not read its database; retry later", 0, body, len);
+        return;
+    }
+    dn_refusal_count(DN_REFUSAL_REVOKED);
+    dn_time_format(retired_ms, when);
+    dn_log_warn_limited(&replaced,
+                        "site %s: the PC it was enrolled on before %s tried to sync: "
+                        "refused (from %s)",
+                        site, when, address);
+    snprintf(text, sizeof text,
+             "site %s was enrolled again on another PC at %s: this PC no longer syncs; "
+             "what it did not sync stays in its agent.db",
+             site, when);
+    s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_REVOKED, text, 0, body, len);
 }
 
 static void s_on_hello(dn_session_t *self, const dn_registry_site_t *site,
@@ -510,6 +590,8 @@ static void s_decide(dn_session_t *self, const dn_session_peer_t *peer, const ui
                             user + 1, address);
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_REVOKED,
                        "this site was revoked by headquarters", 0, body, body_len);
+    } else if (user[0] == '^') {
+        s_on_replaced(self, user, address, body, body_len);
     } else if ((rc = dn_registry_site_get(self->db, user, &site)) != 0 &&
                rc != DN_ENOENT) { /* the server's trouble, not the site's */
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,

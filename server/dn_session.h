@@ -71,7 +71,8 @@ typedef struct {
 typedef struct {
     /*  The connection's ZAP User-Id: the site code of an enrolled key,
         "?" + the Z85 public key of an unknown key, "!" + the code of a
-        revoked site's key.  */
+        revoked site's key, "^" + the Z85 public key of a key its site
+        was enrolled with before `site token` moved it to another PC.  */
     const char *user;
     const char *address;  /* the peer's address, for logs and the enrollment limit */
     const uint8_t *route; /* where its reply goes, opaque to the session (copied) */

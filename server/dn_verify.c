@@ -21,6 +21,7 @@
 #include "dn_ledger.h"
 #include "dn_money.h"
 #include "dn_phones.h"
+#include "dn_registry.h"
 #include "dn_valid.h"
 #include "dn_wire.h"
 
@@ -66,7 +67,7 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
 {
     sqlite3_stmt *sites, *events;
     int rc = 0, srow, row = 0;
-    if (dn_db_prepare(db, "SELECT id, code, sign_key, applied_seq, head_hash FROM sites", &sites))
+    if (dn_db_prepare(db, "SELECT id, code, NULL, applied_seq, head_hash FROM sites", &sites))
         return s_unread(v, DN_EDB, "the sites");
     if (dn_db_prepare(db,
                       "SELECT seq, body, hash, signature FROM events WHERE site_id = ? "
@@ -78,15 +79,13 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
     while ((srow = dn_db_row(sites, "verify: sites")) == 1) {
         char code[DN_MAX_CODE_LEN + 1];
         uint8_t prev[DN_HASH_BYTES], sign_key[DN_PUBKEY_BYTES] = {0};
-        int has_key = sqlite3_column_bytes(sites, 2) == DN_PUBKEY_BYTES;
-        int64_t expect = 1;
+        int has_key = 0;
+        int64_t expect = 1, key_through = 0; /* sign_key signed seqs up to here */
         if (dn_db_column_copy(sites, 1, code, sizeof code)) {
             rc = s_unread(v, DN_ENOMEM, "the sites");
             break;
         }
         memcpy(prev, DN_CHAIN_GENESIS, DN_HASH_BYTES);
-        if (has_key)
-            memcpy(sign_key, sqlite3_column_blob(sites, 2), DN_PUBKEY_BYTES);
         sqlite3_reset(events);
         sqlite3_bind_int64(events, 1, sqlite3_column_int64(sites, 0));
         while ((row = dn_db_row(events, "verify: events")) == 1) {
@@ -124,6 +123,14 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
                            (long long)seq, ev->site, (unsigned long long)ev->seq);
             }
             dn_wire_event_free(&ev);
+            /* a site moved to another PC (`site token`) has each batch
+               checked with the key of the PC that signed it */
+            if (sqlite3_column_type(events, 3) != SQLITE_NULL && seq > key_through &&
+                dn_registry_sign_key_for(db, sqlite3_column_int64(sites, 0), seq, sign_key,
+                                         &has_key, &key_through) != 0) {
+                rc = s_unread(v, DN_EDB, "the sites' keys");
+                break;
+            }
             if (sqlite3_column_type(events, 3) != SQLITE_NULL) {
                 if (!has_key || sqlite3_column_bytes(events, 3) != DN_SIG_BYTES ||
                     dn_chain_verify(sign_key, code, (uint64_t)seq, hash,

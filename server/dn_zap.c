@@ -106,6 +106,11 @@ int dn_zap_handle(void *zap, sqlite3 *db)
         snprintf(user, sizeof user, "!%s", name);
         s_reply(zap, frame[1], len[1], "200", "OK", user);
         break;
+    case DN_PEER_REPLACED: /* the session tells it when its site moved */
+        user[0] = '^';
+        dn_curve_encode((const uint8_t *)frame[6], user + 1);
+        s_reply(zap, frame[1], len[1], "200", "OK", user);
+        break;
     case DN_PEER_UNKNOWN:
         user[0] = '?';
         dn_curve_encode((const uint8_t *)frame[6], user + 1);

@@ -464,8 +464,8 @@ static void test_enroll_site_already_enrolled(void **state)
     assert_int_equal(
         dn_registry_enroll(fx->db, token, "SHOP-1", k1, sign, T0, &s, why, sizeof why),
         0);
-    /* a second, unused token for the same site (as a future re-issue would
-       write): the site is enrolled already */
+    /* a second, unused token for the same site, not issued by site token
+       (rebind 0): the site is enrolled already */
     assert_int_equal(dn_sha256(again, strlen(again), hash), 0);
     assert_int_equal(sqlite3_prepare_v2(fx->db,
                                         "INSERT INTO tokens(hash, site_id, created_ms, "
