@@ -72,7 +72,11 @@ FIRST_ID=$(sqlite3 "$B/agent.db" "SELECT hex(id) FROM events WHERE seq = 1")
 enroll_code "$B" "$(token_code "$T/token1.json")"
 check "new PC, the first code (replaced by the second): exit" 77 "$rc"
 check_one_error "the first code" "enrollment token expired"
-enroll_code "$B" "$(token_code "$T/token2.json")"
+# Not quiet (net.sh's agent runs -q): the rebase is reported on success.
+printf '%s\n' "$(token_code "$T/token2.json")" >"$T/code"
+RUN_STDIN=$T/code
+run 60 "$AGENT" -d "$B" enroll
+RUN_STDIN=
 check "new PC: enroll" 0 "$rc"
 check_has "new PC: continues the chain" \
     "the site's events up to seq 3 are on the server; the 1 recorded here follow as seq 4 to 4" "$OUT"
@@ -133,7 +137,7 @@ rm "$B/curve.key"
 agent "$B" sync
 check "new PC without curve.key: sync exit" 77 "$rc"
 RUN_STDIN=$T/code3
-agent "$B" enroll --again
+run 60 "$AGENT" -d "$B" enroll --again
 RUN_STDIN=
 check "new PC enrolls again: exit" 0 "$rc"
 check_has "new PC enrolls again: its chain holds" \
