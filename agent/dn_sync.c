@@ -12,6 +12,7 @@
     an event on the server.
 */
 #include "dn_sync.h"
+#include "dn_bundle.h"
 #include "dn_chain.h"
 #include "dn_crypto.h"
 #include "dn_curve.h"
@@ -116,6 +117,10 @@ static int s_recv(void *sock, int timeout_ms, Dealernet__SyncMessage **msg)
 
 /* -- enrollment ------------------------------------------------------------ */
 
+/*  What a server key is, for enroll and server set alike.  */
+#define S_SERVER_KEY_RULE                                                            \
+    "server key must be the 40-character Z85 key printed by 'dealernet-server init'"
+
 /*  1 if the folder was enrolled (with some server) before.  */
 static int s_was_enrolled(dn_store_t *store, char *endpoint, size_t size)
 {
@@ -180,9 +185,7 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
     if ((rc = dn_sync_can_enroll(store, again, why, why_size)) != 0)
         return rc;
     if (!dn_curve_valid_z85(server_key))
-        return dn_why(why, why_size, DN_EINVAL,
-                      "server key must be the 40-character Z85 key printed by "
-                      "'dealernet-server init'");
+        return dn_why(why, why_size, DN_EINVAL, S_SERVER_KEY_RULE);
     if (s_path(path, sizeof path, dir, DN_AGENT_KEY_FILE) || !(key = dn_key_load(path)))
         return dn_why(why, why_size, DN_EIO, "cannot read the site key %s", path);
     rc = dn_key_public(key, sign_pub);
@@ -288,6 +291,58 @@ done:
     if (ctx)
         zmq_ctx_term(ctx);
     return rc;
+}
+
+/* -- moving to another server ---------------------------------------------- */
+
+/*  1 if ZeroMQ takes endpoint for a connect (the check enroll's connect
+    makes: a transport it knows, tcp://HOST:PORT with a numeric port).  No
+    connection is waited for: the server may be on its way to the new
+    address.  */
+static int s_endpoint_valid(const char *endpoint)
+{
+    void *ctx = zmq_ctx_new(), *sock = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
+    int zero = 0, ok = 0;
+    if (sock && zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) == 0)
+        ok = zmq_connect(sock, endpoint) == 0;
+    if (sock)
+        zmq_close(sock);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    return ok;
+}
+
+int dn_sync_server_set(dn_store_t *store, const char *endpoint, const char *server_key,
+                       char *why, size_t why_size)
+{
+    char before[256];
+    int rc;
+
+    if (!s_was_enrolled(store, before, sizeof before))
+        return dn_why(why, why_size, DN_EPERM,
+                      "this site is not enrolled, so it has no server to move: run "
+                      "'dealernet-agent enroll' and paste the enrollment code from "
+                      "headquarters");
+    if (!dn_curve_valid_z85(server_key))
+        return dn_why(why, why_size, DN_EINVAL, S_SERVER_KEY_RULE "; in a shell, put it in single quotes");
+    /* the longest an enrollment code carries, and so the longest HQ gives */
+    if (strlen(endpoint) > DN_BUNDLE_MAX_ENDPOINT || !s_endpoint_valid(endpoint))
+        return dn_why(why, why_size, DN_EINVAL,
+                      "'%.*s' is not an endpoint (an endpoint is like "
+                      "tcp://server.example:7700)",
+                      DN_BUNDLE_MAX_ENDPOINT, endpoint);
+    rc = dn_store_begin(store);
+    if (rc == 0)
+        rc = dn_store_meta_set(store, DN_STORE_META_ENDPOINT, endpoint);
+    if (rc == 0)
+        rc = dn_store_meta_set(store, DN_STORE_META_SERVER_KEY, server_key);
+    if (rc == 0)
+        rc = dn_store_commit(store);
+    if (rc) {
+        dn_store_rollback(store);
+        return dn_why(why, why_size, rc, "cannot record the new server in agent.db");
+    }
+    return 0;
 }
 
 /* -- sync ---------------------------------------------------------------- */

@@ -73,6 +73,18 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
                          int timeout_ms, dn_sync_enrolled_t *out, char *why,
                          size_t why_size);
 
+/*  Points the enrolled site at another server address and key (HQ moved
+    its server): records endpoint and server_key in agent.db in one
+    transaction.  The site's keys (site.key, curve.key), its events and
+    chain stay as they are: the server at the new address must be the same
+    server (its central.db knows this site's key).  Nothing is sent; the
+    next sync uses the new address.  Returns 0; DN_EPERM (the folder is not
+    enrolled: enroll instead); DN_EINVAL (the key is not a 40-character
+    Z85 key, or the endpoint is longer than an enrollment code holds or
+    not one ZeroMQ can connect to -- why says which); DN_EDB.  */
+int dn_sync_server_set(dn_store_t *store, const char *endpoint, const char *server_key,
+                       char *why, size_t why_size);
+
 /*  Pushes every pending event.  Returns 0 when all are acknowledged;
     DN_ETIMEDOUT if the server could not be reached or stopped answering
     within the timeout (nothing lost; events stay pending); DN_EPERM if the

@@ -1026,6 +1026,38 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
     return rc ? s_fail(rc, result.error) : 0;
 }
 
+/*  server set: HQ moved the server; the site stays what it is.  */
+static int s_cmd_server_set(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"server-key", required_argument, NULL, 'k'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const char *server_key = NULL;
+    char why[512] = "";
+    int c, code = 0, rc;
+    dn_store_t *store;
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 'k')
+            server_key = optarg;
+    }
+    if (optind + 1 < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind + 1]);
+    if (optind >= argc || !server_key)
+        return s_usage_error("%s", "server set needs ENDPOINT and --server-key Z85");
+    if (!(store = s_open(dir, &code)))
+        return code;
+    rc = dn_sync_server_set(store, argv[optind], server_key, why, sizeof why);
+    dn_store_destroy(&store);
+    if (rc)
+        return s_fail(rc, why);
+    if (!s_quiet)
+        printf("server set to %s (key %.8s...)\n", argv[optind], server_key);
+    return 0;
+}
+
 static volatile sig_atomic_t s_stop;
 
 static void s_on_signal(int sig)
@@ -1118,6 +1150,12 @@ static const s_command_t s_commands[] = {
      "acknowledged.  If the server cannot be reached within --timeout\n"
      "(default 30 s) it exits 75 and keeps every event pending.  A reply not\n"
      "back within --reply-timeout (default 3000 ms) means reconnect and resend.\n"},
+    {"server set", s_cmd_server_set, "ENDPOINT --server-key Z85",
+     "Moves this enrolled site to a new server address and key, when\n"
+     "headquarters moved the server: the next sync goes there.  The site's\n"
+     "keys, events and chain stay; nothing is sent now.  Put the key in single\n"
+     "quotes ('...'): Z85 keys hold $ ! > < & ( that a shell acts on.  A folder\n"
+     "not enrolled is refused (exit 77): enroll it instead.\n"},
     {"run", s_cmd_run, "[--interval SEC]",
      "The sync daemon: syncs every --interval seconds (default 60) and soon\n"
      "after new events are recorded, backing off while the server is away.\n"
