@@ -296,13 +296,22 @@ done:
 /* -- moving to another server ---------------------------------------------- */
 
 /*  1 if ZeroMQ takes endpoint for a connect (the check enroll's connect
-    makes: a transport it knows, tcp://HOST:PORT with a numeric port).  No
-    connection is waited for: the server may be on its way to the new
-    address.  */
+    makes: a transport it knows, a host), and a tcp:// one ends in a port
+    1 to 65535, which ZeroMQ 4.3 does not check (tcp://host:77x would only
+    time out at the first sync).  No connection is waited for: the server
+    may be on its way to the new address.  */
 static int s_endpoint_valid(const char *endpoint)
 {
-    void *ctx = zmq_ctx_new(), *sock = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
+    void *ctx, *sock;
     int zero = 0, ok = 0;
+    if (strncmp(endpoint, "tcp://", 6) == 0) {
+        const char *colon = strrchr(endpoint + 6, ':');
+        int64_t port;
+        if (!colon || dn_parse_int(colon + 1, 1, 65535, &port) != 0)
+            return 0;
+    }
+    ctx = zmq_ctx_new();
+    sock = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
     if (sock && zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) == 0)
         ok = zmq_connect(sock, endpoint) == 0;
     if (sock)

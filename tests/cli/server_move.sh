@@ -9,8 +9,9 @@
 #     agent records 2 more sales, and its sync to the old address fails
 #     (exit 75) with all 5 events kept, 2 pending;
 #   - `server set` with a key that is not Z85 (39 characters; one with a
-#     space) and with an endpoint ZeroMQ rejects is refused, exit 64, one
-#     line each, and changes nothing;
+#     space), with an endpoint ZeroMQ rejects (no port) or whose port is no
+#     port (77x, 65536), and without an endpoint is refused, exit 64, one
+#     line on stderr, and changes nothing;
 #   - `server set NEW --server-key KEY` prints "server set to NEW (key
 #     XXXXXXXX...)", nothing under -q; status names the new endpoint;
 #   - the next sync sends exactly the 2 pending events: 5 acknowledged, 0
@@ -74,6 +75,10 @@ agent "$A" server set "tcp://127.0.0.1" --server-key "$KEY"
 check "endpoint without a port: exit" 64 "$rc"
 check_one_error "endpoint without a port" \
     "'tcp://127.0.0.1' is not an endpoint (an endpoint is like tcp://server.example:7700)"
+agent "$A" server set "tcp://127.0.0.1:77x" --server-key "$KEY"
+check "endpoint with a port that is no number: exit" 64 "$rc"
+agent "$A" server set "tcp://127.0.0.1:65536" --server-key "$KEY"
+check "endpoint with port 65536: exit" 64 "$rc"
 agent "$A" server set --server-key "$KEY"
 check "no endpoint: exit" 64 "$rc"
 check_one_error "no endpoint" "server set needs ENDPOINT and --server-key Z85"

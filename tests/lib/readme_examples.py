@@ -46,6 +46,10 @@ NOT_RUN = {
         "the README elides the key; the refusal is tested by cli/enroll_secrets",
     "dealernet-agent enroll DN1:GXRj…":
         "the README elides the code; the refusal is tested by cli/enroll_secrets",
+    "dealernet-agent server set tcp://hq2.example.com:7700 --server-key 'i@B>Nlcm2#Wx%Tzg7mi[cv7+8d8^UL^O<0W}T0fl'":
+        "moves an enrolled folder, and the README's shop enrolls only later "
+        "(Enrolling a site); a site added for it here would show in the site "
+        "list example.  cli/server_move runs it and checks each message",
     "dealernet-agent status":
         "shows the partner_mismatch of SHOP5 (initialised for D2), the "
         "scenario of cli/server_facts",
