@@ -5,13 +5,16 @@
 # through sudo.  Given packages, it checks and installs those instead (the
 # same check, for a tool one target alone needs: tests/stress.sh's
 # stress-ng).
+# qrencode (the command) is for tests/unit/test_qr.c, which checks the
+# drawing of dealernet-hq's QR codes against it.
 # libclang-rt-dev holds clang's libFuzzer and sanitizer runtimes (make fuzz,
 # and the fuzz run of make test); the clang package does not pull it in.
 set -eu
 
 PACKAGES="build-essential pkg-config libzmq3-dev libprotobuf-c-dev
 protobuf-c-compiler libsqlite3-dev libssl-dev libjansson-dev libinih-dev
-libcmocka-dev sqlite3 clang libclang-rt-dev valgrind faketime"
+libcmocka-dev sqlite3 clang libclang-rt-dev valgrind faketime libqrencode-dev
+qrencode"
 [ $# -gt 0 ] && PACKAGES="$*"
 
 missing=""
