@@ -19,6 +19,7 @@
 #include "dn_fsperm.h"
 #include "dn_log.h"
 #include "dn_protocol.h"
+#include "dn_qr.h"
 #include "dn_render.h"
 #include "dn_time.h"
 #include "dn_valid.h"
@@ -37,6 +38,7 @@
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #define DN_HQ_TIMEOUT_S         10 /* default --timeout */
@@ -45,7 +47,7 @@
 #define DN_HQ_MONITOR           "inproc://dealernet-hq-monitor"
 #define DN_HQ_MAX_FILE_BYTES    DN_PLAN_MAX_BYTES /* a file sent as an argument */
 
-/*  Option codes of the global options and of --json / --csv; a command's
+/*  Option codes of the global options and of --json / --csv / --qr; a command's
     own options get S_OPT_OWN + their index in its table entry.  */
 enum {
     S_OPT_SERVER = 1000,
@@ -54,6 +56,8 @@ enum {
     S_OPT_TIMEOUT,
     S_OPT_JSON,
     S_OPT_CSV,
+    S_OPT_QR,
+    S_OPT_NO_QR,
     S_OPT_OWN = 1100,
 };
 
@@ -91,6 +95,7 @@ typedef struct {
 
 #define S_FMT_JSON 1 /* --json accepted */
 #define S_FMT_CSV  2 /* --csv accepted */
+#define S_FMT_QR   4 /* --qr and --no-qr accepted (the enrollment code) */
 
 typedef struct s_call s_call_t;
 
@@ -113,6 +118,7 @@ typedef struct {
 struct s_call {
     const s_command_t *cmd;
     dn_render_format_t format;
+    int qr; /* --qr 1, --no-qr -1, neither 0: on a terminal */
     const char *args[2 * (S_MAX_POS + S_MAX_OPTS)]; /* (admin arg, value) pairs */
     size_t n_args;
     char *file; /* an S_FILE argument's text, malloc'd */
@@ -685,7 +691,7 @@ static char s_negative_word[] = "negative amount";
     exit status (-1: --help was printed, exit 0).  */
 static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call)
 {
-    struct option longs[S_MAX_OPTS + 3];
+    struct option longs[S_MAX_OPTS + 5];
     const char *values[S_MAX_OPTS] = {NULL};
     char *negatives[S_MAX_NEGATIVES];
     size_t n = 0, n_pos = 0, n_negative = 0, i;
@@ -701,6 +707,10 @@ static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call
         longs[n++] = (struct option){"json", no_argument, NULL, S_OPT_JSON};
     if (cmd->formats & S_FMT_CSV)
         longs[n++] = (struct option){"csv", no_argument, NULL, S_OPT_CSV};
+    if (cmd->formats & S_FMT_QR) {
+        longs[n++] = (struct option){"qr", no_argument, NULL, S_OPT_QR};
+        longs[n++] = (struct option){"no-qr", no_argument, NULL, S_OPT_NO_QR};
+    }
     memset(&longs[n], 0, sizeof longs[n]);
 
     for (int k = 1; k < argc && strcmp(argv[k], "--") != 0; k++) {
@@ -717,6 +727,12 @@ static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call
         if (c == S_OPT_JSON || c == S_OPT_CSV) {
             if (s_format_option(c, &call->format, &code))
                 return code;
+        } else if (c == S_OPT_QR || c == S_OPT_NO_QR) {
+            /* how the result is shown, like --json: never sent */
+            int want = c == S_OPT_QR ? 1 : -1;
+            if (call->qr == -want)
+                return s_usage_error("%s", "--qr and --no-qr exclude each other");
+            call->qr = want;
         } else {
             assert(c >= S_OPT_OWN && c < S_OPT_OWN + S_MAX_OPTS);
             values[c - S_OPT_OWN] = cmd->opts[c - S_OPT_OWN].flag ? "1" : optarg;
@@ -894,6 +910,26 @@ static int s_enrollment_code(const s_call_t *call, const json_t *result,
     return 0;
 }
 
+/*  The enrollment code drawn as a QR code, for a phone's camera: on a
+    terminal unless --no-qr, elsewhere with --qr; in colour on a terminal
+    (dn_qr.h says why).  Returns 0 or an exit status (output lost).  */
+static int s_print_qr(const s_call_t *call, const char *text)
+{
+    int tty = isatty(STDOUT_FILENO), rc;
+    if (call->qr < 0 || (call->qr == 0 && !tty))
+        return 0;
+    rc = dn_qr_render(text, tty ? DN_QR_ANSI : 0, stdout);
+    if (rc == DN_EIO) {
+        dn_log_error("cannot write the QR code: %s", strerror(errno));
+        return dn_exit_code(rc);
+    }
+    if (rc) /* the code itself is printed above: it is all the shop needs */
+        dn_log_warn("cannot draw the enrollment code as a QR code: %s", dn_strerror(rc));
+    else
+        printf("\n");
+    return 0;
+}
+
 /*  The enrollment code of site add or site token, shown this once, with
     what to do at the shop.  */
 static int s_print_enrollment(const s_call_t *call, const json_t *result)
@@ -932,6 +968,10 @@ static int s_print_enrollment(const s_call_t *call, const json_t *result)
                    code, partner);
         printf("    enrollment code:  %s\n", text);
         printf("    expires:          %s (single use)\n\n", s_str(result, "expires"));
+        if ((rc = s_print_qr(call, text)) != 0) {
+            OPENSSL_cleanse(text, sizeof text);
+            return rc;
+        }
         printf("On the shop's PC, after 'dealernet-agent init --site %s --partner %s'%s, "
                "run\n\n",
                code, partner, is_token ? " in a new folder" : "");
@@ -1357,33 +1397,35 @@ static const s_command_t s_commands[] = {
      s_print_partner_status},
     {"site add",
      "site.add",
-     "CODE --partner CODE [--json]",
+     "CODE --partner CODE [--qr|--no-qr] [--json]",
      "Adds a site (one agent installation) owned by a partner and prints its\n"
      "enrollment code (DN1:...), which holds the server's address and key, the\n"
      "site and its single-use token, valid 72 hours: at the shop, run\n"
      "'dealernet-agent enroll' and paste it.  The server keeps only the token's\n"
-     "hash: it is shown this once.  With -q only the code is printed; --json\n"
-     "gives the token and the code (enrollment_code).\n",
+     "hash: it is shown this once.  On a terminal the code is also drawn as a\n"
+     "QR code; --no-qr leaves it out, --qr draws it into a file or pipe too.\n"
+     "With -q only the code is printed; --json gives the token and the code\n"
+     "(enrollment_code); neither draws it.\n",
      {{"code", S_CODE, "site add needs the site's CODE"}},
      {{"partner", "partner", S_TEXT, 0, 1}},
      "site add needs --partner CODE (the partner who owns the site)",
-     S_FMT_JSON,
+     S_FMT_JSON | S_FMT_QR,
      0,
      s_print_enrollment},
     {"site token",
      "site.token",
-     "CODE [--unrevoke] [--json]",
+     "CODE [--unrevoke] [--qr|--no-qr] [--json]",
      "Issues a new single-use enrollment code for an existing site: a new PC, an\n"
      "expired or used code, a lost key.  Valid 72 hours; an earlier unused code\n"
      "of the site stops working.  The PC that enrolls with it takes the site over:\n"
      "it continues the site's event chain, and the PC enrolled before is refused\n"
      "from then on (what it did not sync stays in its agent.db).  A revoked site\n"
      "needs --unrevoke: the revocation ends now, its old key stays refused.\n"
-     "-q and --json as for site add.\n",
+     "--qr, --no-qr, -q and --json as for site add.\n",
      {{"code", S_CODE, "site token needs the site's CODE"}},
      {{"unrevoke", "unrevoke", S_TEXT, 1, 0}},
      NULL,
-     S_FMT_JSON,
+     S_FMT_JSON | S_FMT_QR,
      0,
      s_print_enrollment},
     {"site list",
