@@ -123,10 +123,11 @@ BEFORE = {
 
 # Examples run as another command: the README's site is added by an earlier
 # example's scenario, so this one adds a second site whose code has the same
-# shape (digits are placeholders).
+# shape (digits are placeholders); --qr draws the QR code a terminal shows
+# unasked (the test's stdout is a pipe).
 RUN_AS = {
     "dealernet-hq site add SHOP-BJ1 --partner DEALER-BJ":
-        "dealernet-hq site add SHOP-BJ2 --partner DEALER-BJ",
+        "dealernet-hq site add SHOP-BJ2 --partner DEALER-BJ --qr",
 }
 
 # `dealernet-PROG WORD` in the README that are not commands, and why.
