@@ -81,7 +81,8 @@ hq partner add DEALER-BJ --name "Beijing dealer" --kind dealer --parent REGION-N
 hq partner add RESELLER-7 --name "Group leader Zhao" --kind reseller --parent DEALER-BJ
 hq partner list
 hq plan set "$(dirname "$0")/plan.ini"
-hq site add SHOP-BJ1 --partner DEALER-BJ | tee "$DIR/shop-code.txt"
+# --qr: the QR code a terminal shows unasked (tee makes stdout a pipe)
+hq site add SHOP-BJ1 --partner DEALER-BJ --qr | tee "$DIR/shop-code.txt"
 CODE_SHOP=$(sed -n 's/^ *enrollment code: *//p' "$DIR/shop-code.txt")
 say "dealernet-hq -q site add GROUP-7 --partner RESELLER-7   # -q prints just the enrollment code"
 CODE_GROUP=$("$BIN/dealernet-hq" -q site add GROUP-7 --partner RESELLER-7)

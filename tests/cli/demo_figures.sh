@@ -77,6 +77,42 @@ check "reminders listed" 1 \
     "$(grep -c '^2 to call: due by 2026-12-20 or overdue (today 2026-11-20 UTC)' "$out")"
 check "verify" 1 "$(grep -c '^verify: ok' "$out")"
 check "one member conflict" 1 "$(grep -c '^+8613800138000 *SHOP-BJ1' "$out")"
+# Every command line the demo prints ("$ ..."; 42 of them) pastes into a
+# shell as it ran: it parses (sh -n), and outside its single-quoted
+# arguments and its trailing comment it holds none of $ ! > < & ( ) ; | `
+# " ' * ? -- a bare Z85 key (>6Rip...) would redirect into a file.  An
+# argument with a space is quoted: a bare North region would be two.
+cmds=$(mktemp)
+trap 'rm -f "$out" "$cmds"' EXIT
+# bare_shell CMD: true if CMD holds one of those outside single quotes
+# and before a comment.
+bare_shell() {
+    printf '%s\n' "$1" | sed -e "s/'[^']*'/Q/g" -e 's/[[:space:]]#.*$//' |
+        grep -q '[$!><&();|`"*?'"'"']'
+}
+sed -n 's/^\$ //p' "$out" >"$cmds"
+n=0
+bad=""
+while IFS= read -r cmd; do
+    n=$((n + 1))
+    printf '%s\n' "$cmd" | sh -n 2>/dev/null || bad="$bad [does not parse: $cmd]"
+    bare_shell "$cmd" && bad="$bad [bare shell character: $cmd]"
+done <"$cmds"
+check "printed commands" 42 "$n"
+check "printed commands paste as they ran" "" "$bad"
+check "a name with a space, quoted" 1 \
+    "$(grep -c "^\\$ dealernet-hq partner add REGION-N --name 'North region' --kind region" "$out")"
+check "a phone with spaces, quoted" 1 \
+    "$(grep -c "^\\$ dealernet-hq member statement '+86 138 0013 8000'\$" "$out")"
+# the check itself: a bare key, brackets, a stray quote are caught; quoted
+# text and a comment are not
+for cmd in "dealernet-agent enroll --server-key >6Rip" "x --referrer (138)" "x --name 'Li\""; do
+    bare_shell "$cmd" && r=caught || r=missed
+    check "the paste check on: $cmd" caught "$r"
+done
+cmd="x --key '>6Rip\$' --name 'Li Lei'   # a comment (with | and ;)"
+bare_shell "$cmd" && r=caught || r=missed
+check "the paste check on: $cmd" missed "$r"
 # this demo's own folder (another demo may run beside it on a shared machine)
 dir=$(sed -n 's/^== headquarters starts a server (in \(.*\)\/server)$/\1/p' "$out")
 check "the demo's folder named" 1 "$([ -n "$dir" ] && echo 1 || echo 0)"
