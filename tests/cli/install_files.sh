@@ -192,7 +192,7 @@ if command -v dpkg-deb >/dev/null 2>&1 && command -v dpkg-shlibdeps >/dev/null 2
     check "deb: files owned by root" "root/root" \
         "$(dpkg-deb -c "$deb" | awk '{ print $2 }' | LC_ALL=C sort -u)"
     depends=$(dpkg-deb -f "$deb" Depends)
-    for lib in libzmq5 libprotobuf-c1 libsqlite3-0 libssl3 libjansson4 libinih1; do
+    for lib in libzmq5 libprotobuf-c1 libsqlite3-0 libssl3 libjansson4 libinih1 libqrencode4; do
         check "deb: depends on $lib" yes \
             "$(echo "$depends" | grep -q "$lib (" && echo yes || echo no)"
     done
