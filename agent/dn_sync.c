@@ -121,6 +121,14 @@ static int s_recv(void *sock, int timeout_ms, Dealernet__SyncMessage **msg)
 #define S_SERVER_KEY_RULE                                                            \
     "server key must be the 40-character Z85 key printed by 'dealernet-server init'"
 
+/*  Records the server sync goes to (enroll, server set), in the caller's
+    transaction.  0 or DN_EDB.  */
+static int s_record_server(dn_store_t *store, const char *endpoint, const char *server_key)
+{
+    int rc = dn_store_meta_set(store, DN_STORE_META_ENDPOINT, endpoint);
+    return rc ? rc : dn_store_meta_set(store, DN_STORE_META_SERVER_KEY, server_key);
+}
+
 /*  1 if the folder was enrolled (with some server) before.  */
 static int s_was_enrolled(dn_store_t *store, char *endpoint, size_t size)
 {
@@ -260,9 +268,7 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
             goto done;
         }
         if (rc == 0)
-            rc = dn_store_meta_set(store, DN_STORE_META_ENDPOINT, endpoint);
-        if (rc == 0)
-            rc = dn_store_meta_set(store, DN_STORE_META_SERVER_KEY, server_key);
+            rc = s_record_server(store, endpoint, server_key);
         /* HQ's registry decides whom the site's sales earn for.  */
         if (rc == 0 && strcmp(reply->enrolled->partner, dn_store_info(store)->partner) != 0)
             rc = dn_store_set_partner(store, reply->enrolled->partner);
@@ -342,9 +348,7 @@ int dn_sync_server_set(dn_store_t *store, const char *endpoint, const char *serv
                       DN_BUNDLE_MAX_ENDPOINT, endpoint);
     rc = dn_store_begin(store);
     if (rc == 0)
-        rc = dn_store_meta_set(store, DN_STORE_META_ENDPOINT, endpoint);
-    if (rc == 0)
-        rc = dn_store_meta_set(store, DN_STORE_META_SERVER_KEY, server_key);
+        rc = s_record_server(store, endpoint, server_key);
     if (rc == 0)
         rc = dn_store_commit(store);
     if (rc) {
