@@ -433,10 +433,11 @@ agent_new() {
 }
 
 # enroll DIR TOKEN: enrolls the agent with this test's server as a script
-# does, the token in a file (never in argv: ps would show it) (sets rc).
+# does, the token in a file (never in argv: ps would show it) (sets rc); not quiet, so that
+# $OUT holds what enroll reports.
 enroll() {
     printf '%s\n' "$2" >"$T/token"
-    agent "$1" enroll --server "$SYNC_EP" --server-key "$KEY" --token-file "$T/token"
+    run 60 "$AGENT" -d "$1" enroll --server "$SYNC_EP" --server-key "$KEY" --token-file "$T/token"
 }
 
 # enroll_code DIR CODE: enrolls the agent as a clerk does, the enrollment
@@ -444,7 +445,7 @@ enroll() {
 enroll_code() {
     printf '%s\n' "$2" >"$T/code"
     RUN_STDIN=$T/code
-    agent "$1" enroll
+    run 60 "$AGENT" -d "$1" enroll
     RUN_STDIN=
 }
 
