@@ -36,7 +36,7 @@ agent "$T/eur" init --site EU1 --partner D1 --currency EUR
 check "agent init EUR without --country: exit" 64 "$rc"
 check_one_error "agent init EUR without --country" \
     "currency EUR is spent in several countries: give --country CC, the calling code of phones typed here without one (like 49)"
-agent "$T/eur" init --site EU1 --partner D1 --currency EUR --country +49
+run 60 "$AGENT" -d "$T/eur" init --site EU1 --partner D1 --currency EUR --country +49
 check "agent init EUR --country +49: exit" 0 "$rc"
 check_has "agent init EUR --country +49: says so" "(EUR, phones +49)" "$OUT"
 agent "$T/bad" init --site X1 --partner D1 --country 1000

@@ -426,9 +426,10 @@ site_code() {
     json "$T/site-$1.json" '$.enrollment_code'
 }
 
-# agent_new DIR SITE: a new agent for SITE (partner D1).
+# agent_new DIR SITE: a new agent for SITE (partner D1); not quiet, so that
+# $OUT holds what init reports.
 agent_new() {
-    agent "$1" init --site "$2" --partner D1
+    run 60 "$AGENT" -d "$1" init --site "$2" --partner D1
     [ "$rc" -eq 0 ] || { echo "agent init failed: $(cat "$ERR")" >&2; exit 1; }
 }
 
