@@ -462,7 +462,8 @@ int dn_import_text(dn_store_t *store, const char *data, size_t len,
         return s_refuse(&self, rc, 0, -1, "out of memory");
     if (rc) {
         res->line = err.line;
-        snprintf(res->why, sizeof res->why, "column %ld: %s%s", err.column, err.why,
+        snprintf(res->column, sizeof res->column, "%ld", err.column);
+        snprintf(res->why, sizeof res->why, "%s%s", err.why,
                  rc == DN_ELIMIT ? " (the most one file may hold is " DN_STR(
                                        DN_IMPORT_MAX_ROWS) "; split it)"
                                  : "");

@@ -54,7 +54,8 @@ typedef struct {
     int64_t sales, lines, members;         /* recorded (or, dry, would be) */
     int64_t skipped_sales, skipped_members; /* refs imported before, same content */
     long line;       /* the file line of the refusal, 0 for none */
-    char column[16]; /* the column refused, "" for none or several */
+    char column[16]; /* the column refused: its name, or its number in the line
+                        for a row that does not split; "" for none */
     char why[384];   /* the refusal, one line */
 } dn_import_result_t;
 
