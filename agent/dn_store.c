@@ -897,18 +897,16 @@ int dn_store_import_get(dn_store_t *self, const char *kind, const char *ref,
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, ref, -1, SQLITE_STATIC);
-    if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const void *blob = sqlite3_column_blob(stmt, 0);
-        if (blob && sqlite3_column_bytes(stmt, 0) == DN_HASH_BYTES) {
-            memcpy(row->digest, blob, DN_HASH_BYTES);
-            row->seq = sqlite3_column_int64(stmt, 1);
-            row->imported_at_ms = sqlite3_column_int64(stmt, 2);
-            rc = 0;
-        } else {
-            rc = s_step_failed(self->db); /* out of memory, or a damaged row */
-        }
-    } else if (step != SQLITE_DONE) {
-        rc = s_step_failed(self->db);
+    step = dn_db_row(stmt, "imports: get");
+    if (step < 0)
+        rc = DN_EDB;
+    else if (step == 1 && sqlite3_column_bytes(stmt, 0) != DN_HASH_BYTES)
+        rc = DN_EDB; /* a damaged row: never taken for "not imported" */
+    else if (step == 1) {
+        memcpy(row->digest, sqlite3_column_blob(stmt, 0), DN_HASH_BYTES);
+        row->seq = sqlite3_column_int64(stmt, 1);
+        row->imported_at_ms = sqlite3_column_int64(stmt, 2);
+        rc = 0;
     }
     sqlite3_reset(stmt);
     return rc;

@@ -19,69 +19,20 @@
 #     file, and a fresh agent importing the file records them with the same
 #     totals.
 #
-# The acknowledgement of sale 1 is written straight into agent.db (events.
-# synced), as dn_outbox_ack does on a PushAck: the server's side of sync is
-# tested in sync_*.sh; here only which events are unsynced matters.
+# The old PC is enrolled with a real server on loopback (tests/lib/net.sh),
+# which acknowledges sale 1.
 #
-# Environment: DN_BIN (folder holding dealernet-agent, default bin), DN_WRAP.
+# Environment: see tests/lib/net.sh (DN_BIN, DN_WRAP, DN_TOOLS, DN_KEEP).
 set -eu
-
-BIN=${DN_BIN:-bin}
-case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
-AGENT=$BIN/dealernet-agent
-WRAP=${DN_WRAP:-}
-
-if [ ! -x "$AGENT" ]; then
-    echo "agent_import: no program $AGENT (build it first)" >&2
-    exit 1
-fi
-for tool in python3 sqlite3; do
-    if ! command -v $tool >/dev/null 2>&1; then
-        echo "agent_import: skipped, $tool is not installed"
-        exit 77
-    fi
-done
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/dn-agent-import.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
+. "$(dirname "$0")/../lib/net.sh"
+net_init agent_import
 SHOP=$T/shop
-pass=0
-fail=0
 
-expect() {
-    if [ "$2" = "$3" ]; then
-        pass=$((pass + 1))
-        echo "ok   $1: $3"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $1: expected '$2', got '$3'"
-    fi
-}
-
-# run ARGS...: runs the agent; sets rc, leaves stdout in $T/out, stderr in $T/err.
-run() {
-    set +e
-    # shellcheck disable=SC2086
-    $WRAP "$AGENT" "$@" >"$T/out" 2>"$T/err" </dev/null
-    rc=$?
-    set -e
-}
-
-# jv FILE EXPR: the Python expression EXPR over the JSON in FILE (as d).
-jv() {
-    python3 -c '
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-    v = eval(sys.argv[2], {"len": len, "sum": sum, "sorted": sorted}, {"d": d})
-    print(v if isinstance(v, str) else json.dumps(v))
-except Exception as e:
-    print("<%s: %s>" % (type(e).__name__, e))
-' "$1" "$2"
-}
-
-lines() { wc -l <"$1" | tr -d ' '; }
+# a ARGS...: the agent, not quiet (sets rc, $OUT, $ERR).
+a() { run 60 "$AGENT" "$@"; }
+# jsql FILE PATH EXPR: EXPR over the elements of the JSON array at PATH in
+# FILE (each as value), one row.
+jsql() { sqlite3 :memory: "SELECT $3 FROM json_each(readfile('$1'), '$2')"; }
 events() { sqlite3 "$1/agent.db" "SELECT count(*) FROM events"; }
 # state DIR: everything agent.db holds, for before/after.
 state() { sqlite3 "$1/agent.db" .dump | cksum; }
@@ -91,16 +42,16 @@ state() { sqlite3 "$1/agent.db" .dump | cksum; }
 refused() {
     before=$(state "$SHOP")
     n=$(events "$SHOP")
-    run -d "$SHOP" import "$2"
-    expect "$1: exit" 65 "$rc"
-    expect "$1: message" "dealernet-agent: error: $3" "$(cat "$T/err")"
-    expect "$1: stdout empty" 0 "$(wc -c <"$T/out" | tr -d ' ')"
-    expect "$1: events" "$n" "$(events "$SHOP")"
-    expect "$1: agent.db unchanged" "$before" "$(state "$SHOP")"
+    a -d "$SHOP" import "$2"
+    check "$1: exit" 65 "$rc"
+    check "$1: message" "dealernet-agent: error: $3" "$(cat "$ERR")"
+    check "$1: stdout empty" 0 "$(wc -c <"$OUT" | tr -d ' ')"
+    check "$1: events" "$n" "$(events "$SHOP")"
+    check "$1: agent.db unchanged" "$before" "$(state "$SHOP")"
 }
 
-run -d "$SHOP" init --site S1 --partner D1
-run -d "$SHOP" catalog set TEA 12.50
+a -d "$SHOP" init --site S1 --partner D1
+a -d "$SHOP" catalog set TEA 12.50
 
 # -- a file of 2 members and 3 sales ----------------------------------------
 
@@ -113,38 +64,39 @@ sale,R1,RICE,1,30.00,,,,,,,
 sale,R2,TEA,1,,,,,,,,
 sale,R3,OIL,3,9.99,,community,,,,,
 EOF
-run -d "$SHOP" import "$T/pos.csv"
-expect "import: exit" 0 "$rc"
-expect "import: summary" "imported: 3 sales (4 lines), 2 members; skipped 0 already imported" \
-    "$(cat "$T/out")"
-expect "import: events" 5 "$(events "$SHOP")"
-run -d "$SHOP" sales --json
-cp "$T/out" "$T/sales.json"
+a -d "$SHOP" import "$T/pos.csv"
+check "import: exit" 0 "$rc"
+check "import: summary" "imported: 3 sales (4 lines), 2 members; skipped 0 already imported" \
+    "$(cat "$OUT")"
+check "import: events" 5 "$(events "$SHOP")"
+a -d "$SHOP" sales --json
+cp "$OUT" "$T/sales.json"
 # R1 = 2 x 12.50 (catalog) + 1 x 30.00 = 55.00; R2 = 12.50; R3 = 3 x 9.99 = 29.97
-expect "sales: totals" "[5500, 1250, 2997]" "$(jv "$T/sales.json" '[s["total_minor"] for s in d]')"
+check "sales: totals" "5500 1250 2997" \
+    "$(jsql "$T/sales.json" '$' "group_concat(json_extract(value, '\$.total_minor'), ' ')")"
 # 5500 + 1250 + 2997 = 9747
-expect "sales: sum" 9747 "$(jv "$T/sales.json" 'sum(s["total_minor"] for s in d)')"
-expect "sale R1: member, channel, seller" '["+8613800138000", "online", "D2"]' \
-    "$(jv "$T/sales.json" '[d[0]["member"], d[0]["channel"], d[0]["seller"]]')"
-expect "sale R1: lines" '[["TEA", 2, 1250], ["RICE", 1, 3000]]' \
-    "$(jv "$T/sales.json" '[[l["sku"], l["quantity"], l["unit_price_minor"]] for l in d[0]["lines"]]')"
-expect "sale R3: channel, seller (the site's partner)" '["community", "D1"]' \
-    "$(jv "$T/sales.json" '[d[2]["channel"], d[2]["seller"]]')"
-run -d "$SHOP" member list --json
-expect "members" '[["+8613800138000", "Wang, Xiao", null, 3], ["+8613900139000", "Li", "+8613800138000", null]]' \
-    "$(jv "$T/out" '[[m["phone"], m["name"], m["referrer"], m["household"]] for m in d]')"
-run -d "$SHOP" check
-expect "check after import" 0 "$rc"
+check "sales: sum" 9747 "$(jsql "$T/sales.json" '$' "sum(json_extract(value, '\$.total_minor'))")"
+check "sale R1: member, channel, seller" "+8613800138000 online D2" \
+    "$(json "$T/sales.json" '$[0].member') $(json "$T/sales.json" '$[0].channel') $(json "$T/sales.json" '$[0].seller')"
+check "sale R1: lines" "TEA:2@1250 RICE:1@3000" \
+    "$(jsql "$T/sales.json" '$[0].lines' "group_concat(printf('%s:%s@%s', json_extract(value, '\$.sku'), json_extract(value, '\$.quantity'), json_extract(value, '\$.unit_price_minor')), ' ')")"
+check "sale R3: channel, seller (the site's partner)" "community D1" \
+    "$(json "$T/sales.json" '$[2].channel') $(json "$T/sales.json" '$[2].seller')"
+a -d "$SHOP" member list --json
+check "members" "+8613800138000|Wang, Xiao||3;+8613900139000|Li|+8613800138000|" \
+    "$(jsql "$OUT" '$' "group_concat(printf('%s|%s|%s|%s', json_extract(value, '\$.phone'), json_extract(value, '\$.name'), json_extract(value, '\$.referrer'), json_extract(value, '\$.household')), ';')")"
+a -d "$SHOP" check
+check "check after import" 0 "$rc"
 
 # -- again: nothing twice ----------------------------------------------------
 
-run -d "$SHOP" import "$T/pos.csv"
-expect "re-import: summary" "imported: 0 sales (0 lines), 0 members; skipped 5 already imported" \
-    "$(cat "$T/out")"
-run -d "$SHOP" import "$T/pos.csv" --json
-expect "re-import --json" '[false, 0, 0, 0, 5, 3, 2]' \
-    "$(jv "$T/out" '[d["dry_run"], d["sales"], d["lines"], d["members"], d["skipped"], d["skipped_sales"], d["skipped_members"]]')"
-expect "re-import: events" 5 "$(events "$SHOP")"
+a -d "$SHOP" import "$T/pos.csv"
+check "re-import: summary" "imported: 0 sales (0 lines), 0 members; skipped 5 already imported" \
+    "$(cat "$OUT")"
+a -d "$SHOP" import "$T/pos.csv" --json
+check "re-import --json" "0 0 0 0 5 3 2" \
+    "$(sqlite3 :memory: "SELECT printf('%d %d %d %d %d %d %d', j->>'dry_run', j->>'sales', j->>'lines', j->>'members', j->>'skipped', j->>'skipped_sales', j->>'skipped_members') FROM (SELECT readfile('$OUT') AS j)")"
+check "re-import: events" 5 "$(events "$SHOP")"
 
 # an overlapping file: its new sale only (R4 = 4 x 12.50 = 50.00); "1.5" is
 # "1.50" and a phone typed another way is the same phone, so R1 is the same
@@ -152,17 +104,17 @@ sed -e 's/^sale,R1,RICE,1,30.00,/sale,R1,RICE,1,30,/' \
     -e 's/^sale,R1,TEA,2,,13800138000,/sale,R1,TEA,2,,+86 138 0013 8000,/' "$T/pos.csv" \
     >"$T/more.csv"
 echo "sale,R4,TEA,4,,,,,,,," >>"$T/more.csv"
-run -d "$SHOP" import "$T/more.csv" --dry-run
-expect "dry run: summary" \
+a -d "$SHOP" import "$T/more.csv" --dry-run
+check "dry run: summary" \
     "dry run, would import: 1 sales (1 lines), 0 members; skipped 5 already imported; nothing recorded" \
-    "$(cat "$T/out")"
-expect "dry run: events" 5 "$(events "$SHOP")"
-run -d "$SHOP" import "$T/more.csv"
-expect "overlap: summary" "imported: 1 sales (1 lines), 0 members; skipped 5 already imported" \
-    "$(cat "$T/out")"
-run -d "$SHOP" sales --json
-expect "overlap: R4's total" 5000 "$(jv "$T/out" 'd[3]["total_minor"]')"
-expect "overlap: events" 6 "$(events "$SHOP")"
+    "$(cat "$OUT")"
+check "dry run: events" 5 "$(events "$SHOP")"
+a -d "$SHOP" import "$T/more.csv"
+check "overlap: summary" "imported: 1 sales (1 lines), 0 members; skipped 5 already imported" \
+    "$(cat "$OUT")"
+a -d "$SHOP" sales --json
+check "overlap: R4's total" 5000 "$(json "$OUT" '$[3].total_minor')"
+check "overlap: events" 6 "$(events "$SHOP")"
 
 # -- refusals: nothing recorded ------------------------------------------------
 
@@ -177,8 +129,8 @@ sale,R13,OIL,1,1.2.3,,
 EOF
 refused "bad price on line 7" "$T/bad.csv" \
     "$T/bad.csv: line 7, column unit_price: price must be a non-negative amount with at most 2 decimals; nothing was imported"
-run -d "$SHOP" check
-expect "check after the refusal" 0 "$rc"
+a -d "$SHOP" check
+check "check after the refusal" 0 "$rc"
 
 # the recording path refuses line 3 after line 2's member was recorded: the
 # member goes back with it
@@ -188,14 +140,14 @@ refused "a sale dn_record refuses" "$T/noprice.csv" \
 
 sed 's/^sale,R3,OIL,3,9.99,/sale,R3,OIL,3,9.98,/' "$T/pos.csv" >"$T/changed.csv"
 before=$(state "$SHOP")
-run -d "$SHOP" import "$T/changed.csv"
-expect "changed ref: exit" 65 "$rc"
-case $(cat "$T/err") in
+a -d "$SHOP" import "$T/changed.csv"
+check "changed ref: exit" 65 "$rc"
+case $(cat "$ERR") in
 "dealernet-agent: error: $T/changed.csv: line 7, column ref: ref R3 was imported on "*" with other lines (seq 5); give this sale a new ref or leave it out; nothing was imported")
-    expect "changed ref: message" yes yes ;;
-*) expect "changed ref: message" "ref R3 was imported on DATE with other lines" "$(cat "$T/err")" ;;
+    check "changed ref: message" yes yes ;;
+*) check "changed ref: message" "ref R3 was imported on DATE with other lines" "$(cat "$ERR")" ;;
 esac
-expect "changed ref: agent.db unchanged" "$before" "$(state "$SHOP")"
+check "changed ref: agent.db unchanged" "$before" "$(state "$SHOP")"
 
 printf 'kind,ref,sku,quantity\nsale,R30,T"EA,1\n' >"$T/quote.csv"
 refused "bad quote" "$T/quote.csv" \
@@ -224,61 +176,69 @@ refused "a name with a line break" "$T/crlf.csv" \
     "$T/crlf.csv: line 4: member M6: name must be 1 to 128 bytes of printable UTF-8; nothing was imported"
 printf '\357\273\277ref,name,kind,phone,household\r\nM5,"Chen ""CC"", Jr",member,13500135000,2\r\n\r\n,,,,\r\nM6,"Zhou",member,13400134000,\r\n' \
     >"$T/crlf.csv"
-run -d "$SHOP" import "$T/crlf.csv"
-expect "BOM, CRLF: summary" "imported: 0 sales (0 lines), 2 members; skipped 0 already imported" \
-    "$(cat "$T/out")"
-run -d "$SHOP" member list --json
-expect "BOM, CRLF: the members" '[["+8613500135000", "Chen \"CC\", Jr", 2], ["+8613400134000", "Zhou", null]]' \
-    "$(jv "$T/out" '[[m["phone"], m["name"], m["household"]] for m in d[2:]]')"
+a -d "$SHOP" import "$T/crlf.csv"
+check "BOM, CRLF: summary" "imported: 0 sales (0 lines), 2 members; skipped 0 already imported" \
+    "$(cat "$OUT")"
+a -d "$SHOP" member list --json
+check "BOM, CRLF: the members" '+8613500135000|Chen "CC", Jr|2;+8613400134000|Zhou|' \
+    "$(jsql "$OUT" '$' "group_concat(printf('%s|%s|%s', json_extract(value, '\$.phone'), json_extract(value, '\$.name'), json_extract(value, '\$.household')), ';') FILTER (WHERE key >= 2)")"
 
 # -- export --unsynced: a replacement PC ---------------------------------------
 
 OLD=$T/old
 NEW=$T/new
-run -d "$OLD" init --site S2 --partner D1
-run -d "$OLD" sale --line TEA:1@10.00
-run -d "$OLD" sale --line RICE:2@3.50 --member 13800138000 --channel online
-run -d "$OLD" sale --line OIL:1@9.99 --line TEA:3@1.00 --seller D9
-# the server acknowledged seq 1 (see the header)
-sqlite3 "$OLD/agent.db" "UPDATE events SET synced = 1 WHERE seq = 1"
-run -d "$OLD" sales --json
-cp "$T/out" "$T/old.json"
+server_init
+server_start
+network_init
+TOKEN=$(site_add S2)
+agent_new "$OLD" S2
+enroll "$OLD" "$TOKEN"
+check "old PC: enroll" 0 "$rc"
+a -d "$OLD" sale --line TEA:1@10.00
+agent "$OLD" sync
+check "old PC: sale 1 synced" 0 "$rc"
+a -d "$OLD" sale --line RICE:2@3.50 --member 13800138000 --channel online
+a -d "$OLD" sale --line OIL:1@9.99 --line TEA:3@1.00 --seller D9
+check "old PC: pending" "3|1" "$(sqlite3 "$OLD/agent.db" "SELECT count(*), sum(synced) FROM events")"
+a -d "$OLD" sales --json
+cp "$OUT" "$T/old.json"
 before=$(state "$OLD")
-run -d "$OLD" export --unsynced "$T/move.csv"
-expect "export: exit" 0 "$rc"
-expect "export: summary" "exported: 2 sales (3 lines), 0 members not yet synced to $T/move.csv" \
-    "$(cat "$T/out")"
-expect "export: agent.db unchanged" "$before" "$(state "$OLD")"
-id2=$(jv "$T/old.json" 'd[1]["id"]')
-id3=$(jv "$T/old.json" 'd[2]["id"]')
+a -d "$OLD" export --unsynced "$T/move.csv"
+check "export: exit" 0 "$rc"
+check "export: summary" "exported: 2 sales (3 lines), 0 members not yet synced to $T/move.csv" \
+    "$(cat "$OUT")"
+check "export: agent.db unchanged" "$before" "$(state "$OLD")"
+id2=$(json "$T/old.json" '$[1].id')
+id3=$(json "$T/old.json" '$[2].id')
 printf '%s\r\n' \
     "kind,ref,sku,quantity,unit_price,member_phone,channel,seller,phone,name,referrer,household" \
     "sale,$id2,RICE,2,3.50,+8613800138000,online,D1,,,," \
     "sale,$id3,OIL,1,9.99,,store,D9,,,," \
     "sale,$id3,TEA,3,1.00,,store,D9,,,," >"$T/expected.csv"
-expect "export: the file" "$(cksum <"$T/expected.csv")" "$(cksum <"$T/move.csv")"
-run -d "$OLD" export --unsynced -
-expect "export -: stdout is the file" "$(cksum <"$T/expected.csv")" "$(cksum <"$T/out")"
-expect "export -: summary on stderr" \
-    "exported: 2 sales (3 lines), 0 members not yet synced to standard output" "$(cat "$T/err")"
-run -d "$OLD" export --unsynced "$T/move.csv"
-expect "export: never overwrites (exit)" 73 "$rc"
-expect "export: the file kept" "$(cksum <"$T/expected.csv")" "$(cksum <"$T/move.csv")"
+check "export: the file" "$(cksum <"$T/expected.csv")" "$(cksum <"$T/move.csv")"
+a -d "$OLD" export --unsynced -
+check "export -: stdout is the file" "$(cksum <"$T/expected.csv")" "$(cksum <"$OUT")"
+check "export -: summary on stderr" \
+    "exported: 2 sales (3 lines), 0 members not yet synced to standard output" "$(cat "$ERR")"
+a -d "$OLD" export --unsynced "$T/move.csv"
+check "export: never overwrites (exit)" 73 "$rc"
+check "export: the file kept" "$(cksum <"$T/expected.csv")" "$(cksum <"$T/move.csv")"
 
-run -d "$NEW" init --site S2 --partner D1
-run -d "$NEW" import "$T/move.csv"
-expect "new PC: summary" "imported: 2 sales (3 lines), 0 members; skipped 0 already imported" \
-    "$(cat "$T/out")"
-run -d "$NEW" sales --json
+a -d "$NEW" init --site S2 --partner D1
+a -d "$NEW" import "$T/move.csv"
+check "new PC: summary" "imported: 2 sales (3 lines), 0 members; skipped 0 already imported" \
+    "$(cat "$OUT")"
+a -d "$NEW" sales --json
 # 2 x 3.50 = 7.00; 9.99 + 3 x 1.00 = 12.99
-expect "new PC: totals" "[700, 1299]" "$(jv "$T/out" '[s["total_minor"] for s in d]')"
-expect "new PC: the old PC's unsynced totals" "$(jv "$T/old.json" '[s["total_minor"] for s in d[1:]]')" \
-    "$(jv "$T/out" '[s["total_minor"] for s in d]')"
-expect "new PC: channel, seller, member" '[["online", "D1", "+8613800138000"], ["store", "D9", null]]' \
-    "$(jv "$T/out" '[[s["channel"], s["seller"], s["member"]] for s in d]')"
-run -d "$NEW" import "$T/move.csv"
-expect "new PC: again" "imported: 0 sales (0 lines), 0 members; skipped 2 already imported" \
-    "$(cat "$T/out")"
+check "new PC: totals" "700 1299" \
+    "$(jsql "$OUT" '$' "group_concat(json_extract(value, '\$.total_minor'), ' ')")"
+check "new PC: the old PC's unsynced totals" \
+    "$(json "$T/old.json" '$[1].total_minor') $(json "$T/old.json" '$[2].total_minor')" \
+    "$(jsql "$OUT" '$' "group_concat(json_extract(value, '\$.total_minor'), ' ')")"
+check "new PC: channel, seller, member" "online|D1|+8613800138000;store|D9|" \
+    "$(jsql "$OUT" '$' "group_concat(printf('%s|%s|%s', json_extract(value, '\$.channel'), json_extract(value, '\$.seller'), json_extract(value, '\$.member')), ';')")"
+a -d "$NEW" import "$T/move.csv"
+check "new PC: again" "imported: 0 sales (0 lines), 0 members; skipped 2 already imported" \
+    "$(cat "$OUT")"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+net_finish
