@@ -14,55 +14,67 @@
 #include <stdio.h>
 #include <string.h>
 
+int dn_record_line_parts(const char *sku, size_t sku_len, const char *qty, size_t qty_len,
+                         const char *price, int exponent, dn_record_line_t *line,
+                         int *part, char *why, size_t why_size)
+{
+    char qty_text[32];
+
+    memset(line, 0, sizeof *line);
+    *part = DN_RECORD_PART_SKU;
+    if (sku_len == 0 || sku_len > DN_MAX_SKU_LEN)
+        return dn_why(why, why_size, DN_EPARSE, "SKU must be 1 to %d characters",
+                      DN_MAX_SKU_LEN);
+    memcpy(line->sku, sku, sku_len);
+    line->sku[sku_len] = '\0';
+    if (!dn_valid_sku(line->sku))
+        return dn_why(why, why_size, DN_EPARSE,
+                      "SKU may hold printable characters other than space, ':' and '@'");
+    *part = DN_RECORD_PART_QUANTITY;
+    if (qty_len == 0)
+        return dn_why(why, why_size, DN_EPARSE, "quantity missing");
+    if (qty_len >= sizeof qty_text) /* cut short, "0...051" would read as 5 */
+        return dn_why(why, why_size, DN_EPARSE,
+                      "quantity must be a whole number from 1 to %d", DN_MAX_QUANTITY);
+    memcpy(qty_text, qty, qty_len);
+    qty_text[qty_len] = '\0';
+    if (dn_parse_int(qty_text, 1, DN_MAX_QUANTITY, &line->quantity))
+        return dn_why(why, why_size, DN_EPARSE,
+                      "quantity must be a whole number from 1 to %d", DN_MAX_QUANTITY);
+    if (price) {
+        *part = DN_RECORD_PART_PRICE;
+        if (dn_money_parse(price, exponent, &line->unit_price) || line->unit_price < 0 ||
+            line->unit_price > DN_MAX_UNIT_PRICE) {
+            char bound[DN_MONEY_TEXT_SIZE];
+            /* the bound in the currency's units: the one a clerk types */
+            dn_money_format(DN_MAX_UNIT_PRICE, exponent, bound, sizeof bound);
+            return dn_why(why, why_size, DN_EPARSE,
+                          "price must be an amount from 0 to %s with at most %d decimals", bound,
+                          exponent);
+        }
+        line->has_price = 1;
+    }
+    return 0;
+}
+
 int dn_record_parse_line(const char *text, int exponent, dn_record_line_t *line,
                          char *why, size_t why_size)
 {
     const char *colon = strchr(text, ':');
     const char *at = strchr(text, '@');
-    char qty[32];
-    size_t sku_len, qty_len;
+    char part_why[160];
+    int part, rc;
 
     memset(line, 0, sizeof *line);
     if (!colon || (at && at < colon))
         return dn_why(why, why_size, DN_EPARSE, "line '%s' is not SKU:QTY[@PRICE]", text);
-    sku_len = (size_t)(colon - text);
-    qty_len = at ? (size_t)(at - colon - 1) : strlen(colon + 1);
-    if (sku_len == 0 || sku_len > DN_MAX_SKU_LEN)
-        return dn_why(why, why_size, DN_EPARSE,
-                      "line '%s': SKU must be 1 to %d characters", text, DN_MAX_SKU_LEN);
-    memcpy(line->sku, text, sku_len);
-    line->sku[sku_len] = '\0';
-    if (!dn_valid_sku(line->sku))
-        return dn_why(why, why_size, DN_EPARSE,
-                      "line '%s': SKU may hold printable characters other than space, "
-                      "':' and '@'",
-                      text);
-    if (qty_len == 0)
-        return dn_why(why, why_size, DN_EPARSE, "line '%s': quantity missing", text);
-    if (qty_len >= sizeof qty) /* cut short, "0...051" would read as 5 */
-        return dn_why(why, why_size, DN_EPARSE,
-                      "line '%s': quantity must be a whole number from 1 to %d", text,
-                      DN_MAX_QUANTITY);
-    memcpy(qty, colon + 1, qty_len);
-    qty[qty_len] = '\0';
-    if (dn_parse_int(qty, 1, DN_MAX_QUANTITY, &line->quantity))
-        return dn_why(why, why_size, DN_EPARSE,
-                      "line '%s': quantity must be a whole number from 1 to %d", text,
-                      DN_MAX_QUANTITY);
-    if (at) {
-        char bound[DN_MONEY_TEXT_SIZE];
-        if (dn_money_parse(at + 1, exponent, &line->unit_price) || line->unit_price < 0 ||
-            line->unit_price > DN_MAX_UNIT_PRICE) {
-            /* the bound in the currency's units: the one a clerk types */
-            dn_money_format(DN_MAX_UNIT_PRICE, exponent, bound, sizeof bound);
-            return dn_why(why, why_size, DN_EPARSE,
-                          "line '%s': price must be an amount from 0 to %s with at most %d "
-                          "decimals",
-                          text, bound, exponent);
-        }
-        line->has_price = 1;
-    }
-    return 0;
+    rc = dn_record_line_parts(text, (size_t)(colon - text), colon + 1,
+                              at ? (size_t)(at - colon - 1) : strlen(colon + 1),
+                              at ? at + 1 : NULL, exponent, line, &part, part_why,
+                              sizeof part_why);
+    if (rc)
+        dn_why(why, why_size, rc, "line '%s': %s", text, part_why);
+    return rc;
 }
 
 int dn_record_max_sale(dn_store_t *store, int64_t *minor)

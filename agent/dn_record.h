@@ -24,6 +24,19 @@ typedef struct {
     int64_t unit_price; /* minor units, when has_price */
 } dn_record_line_t;
 
+/*  The part of a line a refusal names.  */
+enum { DN_RECORD_PART_SKU, DN_RECORD_PART_QUANTITY, DN_RECORD_PART_PRICE };
+
+/*  Checks a line given as its parts: sku[0..sku_len), qty[0..qty_len)
+    and price (NUL-terminated; NULL for the catalog's price), with the
+    rules dn_record_parse_line applies to "SKU:QTY[@PRICE]" -- which calls
+    it -- so a line read from a file is held to what a clerk types.
+    Returns 0, or DN_EPARSE with *part the part refused and a reason in
+    why that does not repeat the line.  */
+int dn_record_line_parts(const char *sku, size_t sku_len, const char *qty, size_t qty_len,
+                         const char *price, int exponent, dn_record_line_t *line,
+                         int *part, char *why, size_t why_size);
+
 /*  Parses "SKU:QTY" or "SKU:QTY@PRICE" (PRICE a decimal in the currency of
     the given exponent).  Returns 0, or DN_EPARSE with a reason in why.  */
 int dn_record_parse_line(const char *text, int exponent, dn_record_line_t *line,

@@ -23,6 +23,7 @@ struct _dn_store_t {
     sqlite3 *db;
     dn_store_info_t info;
     dn_db_cache_t *cache; /* hot-path statements */
+    int depth;            /* dn_store_begin calls open: 1 the transaction, more savepoints */
 };
 
 static const dn_migration_t s_migrations[] = {
@@ -105,6 +106,21 @@ static const dn_migration_t s_migrations[] = {
      ");"
      "INSERT INTO meta(key, value) SELECT '" DN_STORE_META_PHONES_CANONICAL "', '1' "
      "  WHERE EXISTS (SELECT 1 FROM events);"},
+    {/* Sales from an existing POS (issue 12, part F: `import`).  One row
+        per sale or member a CSV import recorded, under the POS's own ref,
+        written in the transaction that appends its event: a file imported
+        again records nothing twice, and a ref that comes back with other
+        content is refused rather than recorded as a second sale.  digest
+        is the SHA-256 of the record's content (dn_import.c); seq its
+        event.  */
+     "CREATE TABLE imports ("
+     "  kind TEXT NOT NULL CHECK (kind IN ('sale', 'member')),"
+     "  ref TEXT NOT NULL,"
+     "  digest BLOB NOT NULL CHECK (length(digest) = 32),"
+     "  seq INTEGER NOT NULL UNIQUE REFERENCES events(seq),"
+     "  imported_at_ms INTEGER NOT NULL,"
+     "  PRIMARY KEY (kind, ref)"
+     ") WITHOUT ROWID;"},
 };
 
 #define DN_STORE_MIGRATIONS (sizeof s_migrations / sizeof s_migrations[0])
@@ -570,19 +586,46 @@ int dn_store_stmt(dn_store_t *self, const char *sql, sqlite3_stmt **stmt)
     return dn_db_cached(self->cache, sql, stmt);
 }
 
+/*  Inside an open transaction a begin is a savepoint, so a recorder
+    (dn_record) that begins and commits its own transaction can run inside
+    a caller's larger one (an import): its commit releases the savepoint,
+    its rollback undoes only its own writes, and nothing is durable before
+    the outer commit.  */
+#define DN_STORE_SAVEPOINT "dn_store_nested"
+
 int dn_store_begin(dn_store_t *self)
 {
-    return dn_db_begin(self->db);
+    int rc = self->depth > 0 ? dn_db_exec(self->db, "SAVEPOINT " DN_STORE_SAVEPOINT)
+                             : dn_db_begin(self->db);
+    if (rc == 0)
+        self->depth++;
+    return rc;
 }
 
 int dn_store_commit(dn_store_t *self)
 {
-    return dn_db_commit(self->db);
+    int rc;
+    if (self->depth > 1) {
+        rc = dn_db_exec(self->db, "RELEASE " DN_STORE_SAVEPOINT);
+    } else {
+        rc = dn_db_commit(self->db);
+    }
+    if (rc == 0 && self->depth > 0)
+        self->depth--; /* a failed commit is left to the caller's rollback */
+    return rc;
 }
 
 void dn_store_rollback(dn_store_t *self)
 {
+    if (self->depth > 1 && sqlite3_get_autocommit(self->db) == 0) {
+        dn_db_exec(self->db,
+                   "ROLLBACK TO " DN_STORE_SAVEPOINT "; RELEASE " DN_STORE_SAVEPOINT);
+        self->depth--;
+        return;
+    }
+    /* the outer transaction, or one SQLite already rolled back itself */
     dn_db_rollback(self->db);
+    self->depth = 0;
 }
 
 json_t *dn_store_money_json(const dn_store_t *self, int64_t minor)
@@ -892,6 +935,55 @@ int dn_store_member_find(dn_store_t *self, const char *phone, uint8_t id[DN_ID_B
     } else if (step != SQLITE_DONE) {
         rc = s_step_failed(self->db);
     }
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+/* -- imports (dn_import) ------------------------------------------------- */
+
+int dn_store_import_get(dn_store_t *self, const char *kind, const char *ref,
+                        dn_store_import_t *row)
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_ENOENT, step;
+    if (dn_store_stmt(self,
+                      "SELECT digest, seq, imported_at_ms FROM imports "
+                      "WHERE kind = ? AND ref = ?",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, ref, -1, SQLITE_STATIC);
+    step = dn_db_row(stmt, "imports: get");
+    if (step < 0)
+        rc = DN_EDB;
+    else if (step == 1 && sqlite3_column_bytes(stmt, 0) != DN_HASH_BYTES)
+        rc = DN_EDB; /* a damaged row: never taken for "not imported" */
+    else if (step == 1) {
+        memcpy(row->digest, sqlite3_column_blob(stmt, 0), DN_HASH_BYTES);
+        row->seq = sqlite3_column_int64(stmt, 1);
+        row->imported_at_ms = sqlite3_column_int64(stmt, 2);
+        rc = 0;
+    }
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+int dn_store_import_put(dn_store_t *self, const char *kind, const char *ref,
+                        const dn_store_import_t *row)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+    if (dn_store_stmt(self,
+                      "INSERT INTO imports(kind, ref, digest, seq, imported_at_ms) "
+                      "VALUES (?, ?, ?, ?, ?)",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, ref, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 3, row->digest, DN_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, row->seq);
+    sqlite3_bind_int64(stmt, 5, row->imported_at_ms);
+    rc = dn_db_step_txn(self->db, stmt); /* never a write of its own */
     sqlite3_reset(stmt);
     return rc;
 }

@@ -118,7 +118,11 @@ sqlite3 *dn_store_db(dn_store_t *self);
     finalize it.  Returns 0 or DN_EDB.  */
 int dn_store_stmt(dn_store_t *self, const char *sql, sqlite3_stmt **stmt);
 
-/*  Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK.  0 or DN_EDB.  */
+/*  Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK.  0 or DN_EDB.
+    Inside an open transaction, begin opens a savepoint, and the matching
+    commit releases it and rollback undoes only its writes: a recorder run
+    inside a larger transaction (an import) is part of it, and nothing is
+    durable before the outermost commit.  */
 int dn_store_begin(dn_store_t *self);
 int dn_store_commit(dn_store_t *self);
 void dn_store_rollback(dn_store_t *self);
@@ -165,6 +169,24 @@ int dn_store_line_get(dn_store_t *self, const uint8_t sale_id[DN_ID_BYTES],
 /*  0 and the member's id for a canonical phone, DN_ENOENT, or DN_EDB.  */
 int dn_store_member_find(dn_store_t *self, const char *phone,
                          uint8_t id[DN_ID_BYTES]);
+
+/*  What an import recorded under a POS ref (table imports).  */
+typedef struct {
+    uint8_t digest[DN_HASH_BYTES]; /* SHA-256 of the record's content */
+    int64_t seq;                   /* the event it recorded */
+    int64_t imported_at_ms;
+} dn_store_import_t;
+
+/*  0 and *row for the ref of kind ("sale", "member") imported before,
+    DN_ENOENT, or DN_EDB.  */
+int dn_store_import_get(dn_store_t *self, const char *kind, const char *ref,
+                        dn_store_import_t *row);
+
+/*  Keeps row for (kind, ref), inside the caller's open transaction (the
+    one that appended its event).  0 or DN_EDB (also when no transaction
+    is open, or the ref is there already).  */
+int dn_store_import_put(dn_store_t *self, const char *kind, const char *ref,
+                        const dn_store_import_t *row);
 
 /*  New JSON arrays, caller decrefs, NULL on error.  sales: {id, seq,
     recorded_at, total, total_minor, refunded, refunded_minor, currency,
