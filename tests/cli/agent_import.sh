@@ -128,7 +128,7 @@ sale,R12,TEA,1,,,
 sale,R13,OIL,1,1.2.3,,
 EOF
 refused "bad price on line 7" "$T/bad.csv" \
-    "$T/bad.csv: line 7, column unit_price: price must be a non-negative amount with at most 2 decimals; nothing was imported"
+    "$T/bad.csv: line 7, column unit_price: price must be an amount from 0 to 10000000000.00 with at most 2 decimals; nothing was imported"
 a -d "$SHOP" check
 check "check after the refusal" 0 "$rc"
 

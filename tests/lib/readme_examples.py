@@ -115,6 +115,14 @@ BEFORE = {
     "dealernet-agent member add --phone 013800138000": [
         'dealernet-agent -q member add --phone "+86 138-0013-8000" --name "Wang Fang" --household 4 >/dev/null',
     ],
+    # the import examples run in a folder of their own (their sales name
+    # partners of the README's import scenario, not of this one), on the
+    # README's own pos.csv
+    "dealernet-agent catalog set TEA 12.50": [
+        'dealernet-agent -q -d "$T/pos" init --site POS-1 --partner DEALER-BJ',
+        "awk '/^```/ { if (b) exit; next } /^kind,ref,/ { b = 1 } b' "
+        '"${DN_README:-README.md}" >"$T/pos.csv"',
+    ],
     "dealernet-hq payout DEALER-BJ 20.00 --ref \"ICBC 2026-11-30 #4471\"": [
         'dealernet-hq -q adjust DEALER-BJ 40.00 --reason "for the payout example"',
         'dealernet-hq -q payout DEALER-BJ 20.00 --ref "ICBC 2026-11-30 #4471"',
@@ -124,8 +132,14 @@ BEFORE = {
 # Examples run as another command: the README's site is added by an earlier
 # example's scenario, so this one adds a second site whose code has the same
 # shape (digits are placeholders); --qr draws the QR code a terminal shows
-# unasked (the test's stdout is a pipe).
+# unasked (the test's stdout is a pipe); the import examples use a folder
+# and a pos.csv of their own.
 RUN_AS = {
+    "dealernet-agent catalog set TEA 12.50": 'dealernet-agent -d "$T/pos" catalog set TEA 12.50',
+    "dealernet-agent import pos.csv": 'dealernet-agent -d "$T/pos" import "$T/pos.csv"',
+    "dealernet-agent import pos.csv --json": 'dealernet-agent -d "$T/pos" import "$T/pos.csv" --json',
+    "dealernet-agent export --unsynced /media/usb/unsynced.csv":
+        'dealernet-agent -d "$T/pos" export --unsynced "$T/unsynced.csv"',
     "dealernet-hq site add SHOP-BJ1 --partner DEALER-BJ":
         "dealernet-hq site add SHOP-BJ2 --partner DEALER-BJ --qr",
 }
