@@ -574,8 +574,10 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
         if (rc != 0)
             return rc == DN_ENOMEM
                        ? rc
-                       : s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
-                                  "event seq %llu: %s", (unsigned long long)seq, why);
+                       : s_refuse(r,
+                                  rc == DN_ETOOBIG ? DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG
+                                                   : DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
+                                  0, "event seq %llu: %s", (unsigned long long)seq, why);
         if (ev->seq != seq)
             rc = s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
                           "event %zu of the batch carries seq %llu, expected %llu", i + 1,

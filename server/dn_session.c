@@ -429,6 +429,21 @@ static void s_on_push(dn_session_t *self, const dn_registry_site_t *site,
     dn_ingest_result_t *result = &out->push;
     int rc;
 
+    /* The Welcome told the agent its batch size: more is refused unread,
+       as over the wire's own bound (dn_wire), and nothing is written.  */
+    if (batch->n_events > self->options.max_batch_events) {
+        char text[96];
+        snprintf(text, sizeof text, "batch has %zu events, this server takes at most %u",
+                 batch->n_events, self->options.max_batch_events);
+        dn_log_warn("site %s: batch from seq %llu refused: %s", site->code,
+                    (unsigned long long)batch->first_seq, text);
+        memset(result, 0, sizeof *result);
+        result->code = DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG;
+        snprintf(result->why, sizeof result->why, "%s", text);
+        out->rc = DN_EPROTO;
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG, text, 0, body, len);
+        return;
+    }
     rc = out->rc = dn_ingest_push(self->ingest, site, batch, s_now(self), result);
     if (rc) {
         if (rc == DN_EPROTO) {
@@ -478,6 +493,15 @@ static void s_decide(dn_session_t *self, const dn_session_peer_t *peer, const ui
     if (rc == DN_ENOMEM) {
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
                        "the server is short of memory; retry later", 0, body, body_len);
+    } else if (rc == DN_ETOOBIG) {
+        /* over a bound the sender sizes its messages by (dn_wire.h): it
+           can send less, so it is told which bound, as TOO_BIG */
+        dn_refusal_count(DN_REFUSAL_MALFORMED);
+        dn_log_warn_limited(&malformed, "oversized sync message from %s%s (%s): %s",
+                            user[0] == '?' ? "unknown key " : "",
+                            user[0] == '?' || user[0] == '!' ? user + 1 : user, address,
+                            why);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG, why, 0, body, body_len);
     } else if (rc) {
         dn_refusal_count(DN_REFUSAL_MALFORMED);
         dn_log_warn_limited(&malformed, "malformed sync message from %s%s (%s): %s",
