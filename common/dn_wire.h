@@ -51,6 +51,16 @@ int dn_wire_token_valid(const char *text);
     problem written into why[0..why_size).  */
 int dn_wire_event_check(const Dealernet__Event *ev, char *why, size_t why_size);
 
+/*  Checks what every agent has refused to record since its first
+    version, beyond dn_wire_event_check: a SKU given twice in one sale or
+    in one refund (SKUs compared byte for byte, as the agent does), and a
+    sale naming a member id without the member's phone (the agent sets
+    the id only for a phone it found).  The server applies it to events
+    it has not stored yet (dn_ingest): a server before it stored such
+    events, and what is stored must still decode for verify and posting.
+    Returns 0, or DN_EPROTO with the first problem in why.  */
+int dn_wire_event_check_new(const Dealernet__Event *ev, char *why, size_t why_size);
+
 /*  Checks ev (as dn_wire_event_check) and packs it.  Returns 0 and sets
     *buf (malloc'd, caller frees) and *len; DN_EPROTO with a reason;
     DN_ETOOBIG if the packed size exceeds DN_MAX_EVENT_BYTES; DN_ENOMEM.  */
