@@ -253,7 +253,8 @@ static int s_add_line_value(dn_ingest_t *self, int64_t sale_eid,
     int64_t price = 0, worth;
     int step;
     if (dn_db_cached(self->cache,
-                     "SELECT unit_price FROM sale_lines WHERE sale_eid = ? AND sku = ?", &stmt))
+                     "SELECT unit_price FROM sale_lines WHERE sale_eid = ? AND sku = ?",
+                     &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, sale_eid);
     sqlite3_bind_text(stmt, 2, line->sku, -1, SQLITE_STATIC);
@@ -335,7 +336,8 @@ static int s_store_refund(dn_ingest_t *self, int64_t eid, int64_t site_id,
             return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
                             "event seq %llu refunds SKU %s beyond its sale",
                             (unsigned long long)ev->seq, refund->lines[i]->sku);
-        if ((step = s_add_line_value(self, sale_eid, refund->lines[i], &lines_value)) != 0)
+        if ((step = s_add_line_value(self, sale_eid, refund->lines[i], &lines_value)) !=
+            0)
             return step == DN_EOVERFLOW
                        ? s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
                                   "event seq %llu: its lines' value is out of range",
@@ -632,8 +634,9 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
             return rc == DN_ENOMEM
                        ? rc
                        : s_refuse(r,
-                                  rc == DN_ETOOBIG ? DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG
-                                                   : DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
+                                  rc == DN_ETOOBIG
+                                      ? DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG
+                                      : DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
                                   0, "event seq %llu: %s", (unsigned long long)seq, why);
         if (ev->seq != seq)
             rc = s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,

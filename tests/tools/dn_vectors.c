@@ -52,7 +52,8 @@ static const int64_t s_at[DN_VECTORS_EVENTS] = {1767258000000LL, 1767258300000LL
 
 static int s_fail(const char *what, const char *why)
 {
-    fprintf(stderr, "dn_vectors: %s%s%s\n", what, why && why[0] ? ": " : "", why ? why : "");
+    fprintf(stderr, "dn_vectors: %s%s%s\n", what, why && why[0] ? ": " : "",
+            why ? why : "");
     return 70;
 }
 
@@ -116,9 +117,9 @@ static json_t *s_body_fields(const Dealernet__Event *ev)
         const Dealernet__Refund *r = ev->refund;
         json_t *lines = json_array();
         for (size_t i = 0; i < r->n_lines; i++)
-            json_array_append_new(lines,
-                                  json_pack("{s:s, s:I}", "sku", r->lines[i]->sku, "quantity",
-                                            (json_int_t)r->lines[i]->quantity));
+            json_array_append_new(lines, json_pack("{s:s, s:I}", "sku", r->lines[i]->sku,
+                                                   "quantity",
+                                                   (json_int_t)r->lines[i]->quantity));
         json_object_set_new(o, "sale_id", s_uuid(r->sale_id.data));
         json_object_set_new(o, "lines", lines);
         json_object_set_new(o, "amount", json_integer(r->amount));
@@ -169,15 +170,17 @@ int main(int argc, char **argv)
 
     /* the bodies */
     Dealernet__MemberSignup signup = DEALERNET__MEMBER_SIGNUP__INIT;
-    Dealernet__SaleLine lines[2] = {DEALERNET__SALE_LINE__INIT, DEALERNET__SALE_LINE__INIT};
+    Dealernet__SaleLine lines[2] = {DEALERNET__SALE_LINE__INIT,
+                                    DEALERNET__SALE_LINE__INIT};
     Dealernet__SaleLine *line_ptrs[2] = {&lines[0], &lines[1]};
     Dealernet__Sale sale = DEALERNET__SALE__INIT;
     Dealernet__RefundLine refund_line = DEALERNET__REFUND_LINE__INIT;
     Dealernet__RefundLine *refund_ptr = &refund_line;
     Dealernet__Refund refund = DEALERNET__REFUND__INIT;
     Dealernet__MemberUpdate update = DEALERNET__MEMBER_UPDATE__INIT;
-    Dealernet__Event ev[DN_VECTORS_EVENTS] = {DEALERNET__EVENT__INIT, DEALERNET__EVENT__INIT,
-                                              DEALERNET__EVENT__INIT, DEALERNET__EVENT__INIT};
+    Dealernet__Event ev[DN_VECTORS_EVENTS] = {
+        DEALERNET__EVENT__INIT, DEALERNET__EVENT__INIT, DEALERNET__EVENT__INIT,
+        DEALERNET__EVENT__INIT};
 
     for (int i = 0; i < DN_VECTORS_EVENTS; i++)
         s_id(ids[i], s_at[i], (uint8_t)(i + 1));
@@ -351,7 +354,8 @@ int main(int argc, char **argv)
     json_object_set_new(batch, "chain_head", s_hex(head, DN_HASH_BYTES));
     json_object_set_new(batch, "signed_bytes", s_hex(signed_bytes, n_signed));
     json_object_set_new(batch, "signature", s_hex(sig, DN_SIG_BYTES));
-    json_object_set_new(batch, "push_batch", s_hex(sync_buf + tag_len, sync_len - tag_len));
+    json_object_set_new(batch, "push_batch",
+                        s_hex(sync_buf + tag_len, sync_len - tag_len));
     json_object_set_new(batch, "sync_message", s_hex(sync_buf, sync_len));
     json_object_set_new(root, "batch", batch);
     json_object_set_new(

@@ -405,19 +405,19 @@ static void test_agent_rules(void **state)
     dn_tk_batch_t b;
     dn_ingest_result_t r;
 
-    assert_int_equal(dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, sale, 2),
-                     0);
+    assert_int_equal(
+        dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, sale, 2), 0);
     dn_test_site_record(fx->shop, &e.ev, s_at("2026-03-05", 10, 0), sale_id);
     assert_int_equal(dn_tk_batch(fx->shop, &b), 0);
     s_accepted(&r, s_apply(fx, &b, &r), 1, 1, 0);
     dn_tk_batch_free(&b);
 
-    assert_int_equal(dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, twice, 2),
-                     0);
+    assert_int_equal(
+        dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, twice, 2), 0);
     s_refused_event(fx, &e, "event seq 2: sale line 2: SKU TEA is given twice");
 
-    assert_int_equal(dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, sale, 1),
-                     0);
+    assert_int_equal(
+        dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, sale, 1), 0);
     assert_int_equal(dn_id_new_at(member, s_at("2026-03-01", 12, 0)), 0);
     e.sale.has_member_id = 1;
     e.sale.member_id.data = member;
@@ -425,9 +425,10 @@ static void test_agent_rules(void **state)
     s_refused_event(fx, &e, "event seq 2: sale member id without the member's phone");
 
     dn_tk_refund(&e, sale_id, 1500, "TEA", 1);
-    s_refused_event(fx, &e,
-                    "event seq 2 refunds 1500 but its lines are worth 1000 (minor units at "
-                    "the sale's prices)");
+    s_refused_event(
+        fx, &e,
+        "event seq 2 refunds 1500 but its lines are worth 1000 (minor units at "
+        "the sale's prices)");
 
     dn_tk_refund(&e, sale_id, 5000, NULL, 0);
     for (int i = 0; i < 2; i++) {
@@ -444,8 +445,8 @@ static void test_agent_rules(void **state)
     s_refused_event(fx, &e, "event seq 2 refunds in USD a sale in CNY");
     s_holds(fx, "events 1 sales 1 refunds 0 transfers 2 sum 880 applied 1 totals 8000");
 
-    assert_int_equal(dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, cases, 2),
-                     0);
+    assert_int_equal(
+        dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, cases, 2), 0);
     dn_test_site_record(fx->shop, &e.ev, s_at("2026-03-05", 10, 1), NULL);
     dn_tk_refund(&e, sale_id, 4500, NULL, 0);
     lines[0].sku = "TEA";

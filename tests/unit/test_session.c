@@ -568,7 +568,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_push_ack_after_commit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_and_revoked, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_reply_before_commit_flag, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_reply_before_commit_flag, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_queue_bound, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_too_big, s_setup, s_teardown),
     };
