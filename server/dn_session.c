@@ -493,22 +493,19 @@ static void s_decide(dn_session_t *self, const dn_session_peer_t *peer, const ui
     if (rc == DN_ENOMEM) {
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
                        "the server is short of memory; retry later", 0, body, body_len);
-    } else if (rc == DN_ETOOBIG) {
-        /* over a bound the sender sizes its messages by (dn_wire.h): it
-           can send less, so it is told which bound, as TOO_BIG */
-        dn_refusal_count(DN_REFUSAL_MALFORMED);
-        dn_log_warn_limited(&malformed, "oversized sync message from %s%s (%s): %s",
-                            user[0] == '?' ? "unknown key " : "",
-                            user[0] == '?' || user[0] == '!' ? user + 1 : user, address,
-                            why);
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG, why, 0, body, body_len);
     } else if (rc) {
+        /* a message over a bound the sender sizes its batches by
+           (dn_wire.h) is TOO_BIG: it can send less, and is told which
+           bound; anything else that does not decode or check, MALFORMED */
+        int too_big = rc == DN_ETOOBIG;
         dn_refusal_count(DN_REFUSAL_MALFORMED);
-        dn_log_warn_limited(&malformed, "malformed sync message from %s%s (%s): %s",
-                            user[0] == '?' ? "unknown key " : "",
-                            user[0] == '?' || user[0] == '!' ? user + 1 : user, address,
-                            why);
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, why, 0, body, body_len);
+        dn_log_warn_limited(
+            &malformed, "%s sync message from %s%s (%s): %s",
+            too_big ? "oversized" : "malformed", user[0] == '?' ? "unknown key " : "",
+            user[0] == '?' || user[0] == '!' ? user + 1 : user, address, why);
+        s_pack_refused(too_big ? DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG
+                               : DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
+                       why, 0, body, body_len);
     } else if (user[0] == '?') {
         if (msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_ENROLL) {
             s_on_enroll(self, user, address, msg->enroll, body, body_len);
