@@ -164,8 +164,13 @@ static int s_scan_count(const s_scan_t *s, const ProtobufCMessageDescriptor *des
     char *why = s->why;
     size_t why_size = s->why_size;
     if (desc == &dealernet__push_batch__descriptor) {
-        if (n > DN_MAX_BATCH_EVENTS)
-            REFUSE("batch has %zu events, expected 1 to %d", n, DN_MAX_BATCH_EVENTS);
+        /* over a batch's count: DN_ETOOBIG, as every bound a sender sizes
+           its batches by (the peer gets REFUSE_TOO_BIG) */
+        if (n > DN_MAX_BATCH_EVENTS) {
+            s_refuse(why, why_size, "batch has %zu events, expected 1 to %d", n,
+                     DN_MAX_BATCH_EVENTS);
+            return DN_ETOOBIG;
+        }
     } else if (desc == &dealernet__sale__descriptor) {
         if (n > DN_MAX_SALE_LINES)
             REFUSE("sale has %zu lines, expected 1 to %d", n, DN_MAX_SALE_LINES);
@@ -422,6 +427,30 @@ int dn_wire_event_check(const Dealernet__Event *ev, char *why, size_t why_size)
     }
 }
 
+int dn_wire_event_check_new(const Dealernet__Event *ev, char *why, size_t why_size)
+{
+    /* Quadratic, as the agent's own check: at most DN_MAX_SALE_LINES (200)
+       lines, 19,900 comparisons of at most 64 bytes.  */
+    if (ev->body_case == DEALERNET__EVENT__BODY_SALE) {
+        const Dealernet__Sale *sale = ev->sale;
+        for (size_t i = 0; i < sale->n_lines; i++)
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(sale->lines[i]->sku, sale->lines[j]->sku) == 0)
+                    REFUSE("sale line %zu: SKU %s is given twice", i + 1,
+                           sale->lines[i]->sku);
+        if (sale->has_member_id && !sale->member_phone)
+            REFUSE("sale member id without the member's phone");
+    } else if (ev->body_case == DEALERNET__EVENT__BODY_REFUND) {
+        const Dealernet__Refund *refund = ev->refund;
+        for (size_t i = 0; i < refund->n_lines; i++)
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(refund->lines[i]->sku, refund->lines[j]->sku) == 0)
+                    REFUSE("refund line %zu: SKU %s is given twice", i + 1,
+                           refund->lines[i]->sku);
+    }
+    return 0;
+}
+
 int dn_wire_event_pack(const Dealernet__Event *ev, uint8_t **buf, size_t *len,
                        char *why, size_t why_size)
 {
@@ -619,17 +648,29 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
         if (!m->has_first_seq || m->first_seq < 1 ||
             m->first_seq > (uint64_t)INT64_MAX - DN_MAX_BATCH_EVENTS)
             REFUSE("batch first seq missing or out of range");
-        if (m->n_events < 1 || m->n_events > DN_MAX_BATCH_EVENTS)
+        if (m->n_events < 1)
             REFUSE("batch has %zu events, expected 1 to %d", m->n_events,
                    DN_MAX_BATCH_EVENTS);
+        /* The bounds a sender sizes its batches by are DN_ETOOBIG, not
+           malformed: the peer is told REFUSE_TOO_BIG and can send less.  */
+        if (m->n_events > DN_MAX_BATCH_EVENTS) {
+            s_refuse(why, why_size, "batch has %zu events, expected 1 to %d", m->n_events,
+                     DN_MAX_BATCH_EVENTS);
+            return DN_ETOOBIG;
+        }
         for (size_t i = 0; i < m->n_events; i++) {
-            if (m->events[i].len > DN_MAX_EVENT_BYTES)
-                REFUSE("batch event %zu is %zu bytes, at most %d", i + 1, m->events[i].len,
-                       DN_MAX_EVENT_BYTES);
+            if (m->events[i].len > DN_MAX_EVENT_BYTES) {
+                s_refuse(why, why_size, "batch event %zu is %zu bytes, at most %d", i + 1,
+                         m->events[i].len, DN_MAX_EVENT_BYTES);
+                return DN_ETOOBIG;
+            }
             bytes += m->events[i].len;
         }
-        if (bytes > DN_MAX_BATCH_BYTES)
-            REFUSE("batch events total %zu bytes, at most %d", bytes, DN_MAX_BATCH_BYTES);
+        if (bytes > DN_MAX_BATCH_BYTES) {
+            s_refuse(why, why_size, "batch events total %zu bytes, at most %d", bytes,
+                     DN_MAX_BATCH_BYTES);
+            return DN_ETOOBIG;
+        }
         if (!m->has_chain_head || m->chain_head.len != DN_HASH_BYTES)
             REFUSE("batch chain head missing or not %d bytes", DN_HASH_BYTES);
         if (!m->has_signature || m->signature.len != DN_SIG_BYTES)

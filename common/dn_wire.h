@@ -20,7 +20,12 @@
 /*  The two bounds below are each socket's ZMQ_MAXMSGSIZE, and so also what
     a peer that has not yet proven its key can make the server hold for a
     frame in progress (dn_door): small on purpose.  A batch of 500 sales of
-    a few lines is about 150 KiB.  */
+    a few lines is about 150 KiB.  A sync message may be 64 KiB more than
+    a batch's events (their framing, the chain head, the signature take at
+    most 2.1 KiB): a batch a little over its bounds still arrives whole and
+    is refused REFUSE_TOO_BIG with the bound it broke, while libzmq drops a
+    frame over DN_MAX_SYNC_MSG_BYTES with its connection, unread and
+    unanswered (docs/PROTOCOL.md, "Size limits").  */
 #define DN_MAX_BATCH_BYTES         (256 * 1024) /* sum of a batch's event bytes */
 #define DN_MAX_SYNC_MSG_BYTES      (DN_MAX_BATCH_BYTES + 64 * 1024)
 #define DN_MAX_ADMIN_REQUEST_BYTES (256 * 1024)
@@ -45,6 +50,16 @@ int dn_wire_token_valid(const char *text);
     and no unknown fields anywhere.  Returns 0, or DN_EPROTO with the first
     problem written into why[0..why_size).  */
 int dn_wire_event_check(const Dealernet__Event *ev, char *why, size_t why_size);
+
+/*  Checks what every agent has refused to record since its first
+    version, beyond dn_wire_event_check: a SKU given twice in one sale or
+    in one refund (SKUs compared byte for byte, as the agent does), and a
+    sale naming a member id without the member's phone (the agent sets
+    the id only for a phone it found).  The server applies it to events
+    it has not stored yet (dn_ingest): a server before it stored such
+    events, and what is stored must still decode for verify and posting.
+    Returns 0, or DN_EPROTO with the first problem in why.  */
+int dn_wire_event_check_new(const Dealernet__Event *ev, char *why, size_t why_size);
 
 /*  Checks ev (as dn_wire_event_check) and packs it.  Returns 0 and sets
     *buf (malloc'd, caller frees) and *len; DN_EPROTO with a reason;
@@ -82,7 +97,11 @@ const char *dn_wire_event_kind(const Dealernet__Event *ev);
     (DN_MAX_SYNC_MSG_BYTES), decodes, refuses unknown fields and checks the
     body's fields (a PushBatch's events are only bounded here: each is
     checked with dn_wire_event_unpack where it is applied).  Return 0,
-    DN_ETOOBIG, DN_EPROTO (reason in why) or DN_ENOMEM.  */
+    DN_ETOOBIG (reason in why) for a message over DN_MAX_SYNC_MSG_BYTES or
+    a PushBatch over a sender's bounds -- more than DN_MAX_BATCH_EVENTS
+    events, an event over DN_MAX_EVENT_BYTES, events over
+    DN_MAX_BATCH_BYTES in all --, DN_EPROTO (reason in why) for anything
+    else malformed, or DN_ENOMEM.  */
 int dn_wire_sync_pack(const Dealernet__SyncMessage *msg, uint8_t **buf, size_t *len,
                       char *why, size_t why_size);
 int dn_wire_sync_unpack(const uint8_t *buf, size_t len, Dealernet__SyncMessage **msg,

@@ -243,19 +243,51 @@ static int s_store_sale(dn_ingest_t *self, int64_t eid, int64_t site_id,
     return 0;
 }
 
+/*  Adds to *value what a refund line is worth: its quantity at the unit
+    price of its SKU's line on the sale sale_eid (which exists: the
+    caller just refunded it).  0, DN_EOVERFLOW, DN_EDB.  */
+static int s_add_line_value(dn_ingest_t *self, int64_t sale_eid,
+                            const Dealernet__RefundLine *line, int64_t *value)
+{
+    sqlite3_stmt *stmt;
+    int64_t price = 0, worth;
+    int step;
+    if (dn_db_cached(self->cache,
+                     "SELECT unit_price FROM sale_lines WHERE sale_eid = ? AND sku = ?",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, sale_eid);
+    sqlite3_bind_text(stmt, 2, line->sku, -1, SQLITE_STATIC);
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW)
+        price = sqlite3_column_int64(stmt, 0);
+    else
+        dn_log_error_limited(&s_errors, "ingest: %s", sqlite3_errmsg(self->db));
+    sqlite3_reset(stmt);
+    if (step != SQLITE_ROW)
+        return DN_EDB; /* the line was just updated: a read that fails is ours */
+    if (dn_money_mul(price, line->quantity, &worth) || dn_money_add(*value, worth, value))
+        return DN_EOVERFLOW;
+    return 0;
+}
+
 /*  A refund must name a sale of the same site that still has that much to
-    refund: the agent checked the same before recording, so anything else
-    is a forged or corrupt event.  */
+    refund, in the sale's currency, and a refund of lines must be worth
+    exactly their quantities at the sale's unit prices: every agent since
+    the first checked or computed the same before recording (its currency
+    is fixed at init), so anything else is a forged or corrupt event, and
+    refused as malformed.  */
 static int s_store_refund(dn_ingest_t *self, int64_t eid, int64_t site_id,
                           const Dealernet__Event *ev, dn_ingest_result_t *r)
 {
     const Dealernet__Refund *refund = ev->refund;
     sqlite3_stmt *stmt;
-    int64_t sale_eid = 0, total = 0, refunded = 0;
+    int64_t sale_eid = 0, total = 0, refunded = 0, lines_value = 0;
+    char currency[4] = "";
     int found = 0, step;
 
     if (dn_db_cached(self->cache,
-                     "SELECT s.eid, s.total, s.refunded FROM events e "
+                     "SELECT s.eid, s.total, s.refunded, s.currency FROM events e "
                      "JOIN sales s ON s.eid = e.eid WHERE e.id = ? AND e.site_id = ?",
                      &stmt))
         return DN_EDB;
@@ -267,7 +299,9 @@ static int s_store_refund(dn_ingest_t *self, int64_t eid, int64_t site_id,
         sale_eid = sqlite3_column_int64(stmt, 0);
         total = sqlite3_column_int64(stmt, 1);
         refunded = sqlite3_column_int64(stmt, 2);
-        found = 1;
+        found = dn_db_column_copy(stmt, 3, currency, sizeof currency) == 0;
+        if (!found)
+            step = SQLITE_ERROR; /* a stored currency is 3 letters: damaged */
     } else if (step != SQLITE_DONE) {
         dn_log_error_limited(&s_errors, "ingest: %s", sqlite3_errmsg(self->db));
     }
@@ -278,6 +312,10 @@ static int s_store_refund(dn_ingest_t *self, int64_t eid, int64_t site_id,
         return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
                         "event seq %llu refunds a sale this site never sent",
                         (unsigned long long)ev->seq);
+    if (strcmp(refund->currency, currency) != 0)
+        return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
+                        "event seq %llu refunds in %s a sale in %s",
+                        (unsigned long long)ev->seq, refund->currency, currency);
     if (refund->amount > total - refunded)
         return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
                         "event seq %llu refunds more than is left on its sale",
@@ -298,7 +336,20 @@ static int s_store_refund(dn_ingest_t *self, int64_t eid, int64_t site_id,
             return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
                             "event seq %llu refunds SKU %s beyond its sale",
                             (unsigned long long)ev->seq, refund->lines[i]->sku);
+        if ((step = s_add_line_value(self, sale_eid, refund->lines[i], &lines_value)) !=
+            0)
+            return step == DN_EOVERFLOW
+                       ? s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
+                                  "event seq %llu: its lines' value is out of range",
+                                  (unsigned long long)ev->seq)
+                       : step;
     }
+    if (refund->n_lines && refund->amount != lines_value)
+        return s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
+                        "event seq %llu refunds %lld but its lines are worth %lld "
+                        "(minor units at the sale's prices)",
+                        (unsigned long long)ev->seq, (long long)refund->amount,
+                        (long long)lines_value);
     if (dn_db_cached(self->cache, "UPDATE sales SET refunded = refunded + ? WHERE eid = ?",
                      &stmt))
         return DN_EDB;
@@ -571,11 +622,22 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
         char why[DN_WHY_SIZE];
 
         rc = dn_wire_event_unpack(body->data, body->len, &ev, why, sizeof why);
+        /* A new event must also be one an agent could have recorded (an
+           event already stored was checked when it came, by the rules of
+           then, and is compared by its hash below).  */
+        if (rc == 0 && seq > state.applied_seq &&
+            dn_wire_event_check_new(ev, why, sizeof why) != 0) {
+            dn_wire_event_free(&ev);
+            rc = DN_EPROTO;
+        }
         if (rc != 0)
             return rc == DN_ENOMEM
                        ? rc
-                       : s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
-                                  "event seq %llu: %s", (unsigned long long)seq, why);
+                       : s_refuse(r,
+                                  rc == DN_ETOOBIG
+                                      ? DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG
+                                      : DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
+                                  0, "event seq %llu: %s", (unsigned long long)seq, why);
         if (ev->seq != seq)
             rc = s_refuse(r, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0,
                           "event %zu of the batch carries seq %llu, expected %llu", i + 1,

@@ -509,6 +509,21 @@ static void s_on_push(dn_session_t *self, const dn_registry_site_t *site,
     dn_ingest_result_t *result = &out->push;
     int rc;
 
+    /* The Welcome told the agent its batch size: more is refused unread,
+       as over the wire's own bound (dn_wire), and nothing is written.  */
+    if (batch->n_events > self->options.max_batch_events) {
+        char text[96];
+        snprintf(text, sizeof text, "batch has %zu events, this server takes at most %u",
+                 batch->n_events, self->options.max_batch_events);
+        dn_log_warn("site %s: batch from seq %llu refused: %s", site->code,
+                    (unsigned long long)batch->first_seq, text);
+        memset(result, 0, sizeof *result);
+        result->code = DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG;
+        snprintf(result->why, sizeof result->why, "%s", text);
+        out->rc = DN_EPROTO;
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG, text, 0, body, len);
+        return;
+    }
     rc = out->rc = dn_ingest_push(self->ingest, site, batch, s_now(self), result);
     if (rc) {
         if (rc == DN_EPROTO) {
@@ -559,12 +574,18 @@ static void s_decide(dn_session_t *self, const dn_session_peer_t *peer, const ui
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
                        "the server is short of memory; retry later", 0, body, body_len);
     } else if (rc) {
+        /* a message over a bound the sender sizes its batches by
+           (dn_wire.h) is TOO_BIG: it can send less, and is told which
+           bound; anything else that does not decode or check, MALFORMED */
+        int too_big = rc == DN_ETOOBIG;
         dn_refusal_count(DN_REFUSAL_MALFORMED);
-        dn_log_warn_limited(&malformed, "malformed sync message from %s%s (%s): %s",
-                            user[0] == '?' ? "unknown key " : "",
-                            user[0] == '?' || user[0] == '!' ? user + 1 : user, address,
-                            why);
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, why, 0, body, body_len);
+        dn_log_warn_limited(
+            &malformed, "%s sync message from %s%s (%s): %s",
+            too_big ? "oversized" : "malformed", user[0] == '?' ? "unknown key " : "",
+            user[0] == '?' || user[0] == '!' ? user + 1 : user, address, why);
+        s_pack_refused(too_big ? DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG
+                               : DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
+                       why, 0, body, body_len);
     } else if (user[0] == '?') {
         if (msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_ENROLL) {
             s_on_enroll(self, user, address, msg->enroll, body, body_len);

@@ -83,7 +83,7 @@ run 30 "$FLOOD" --server "$SYNC_EP" --server-key "$KEY" --agent "$A" elements 10
 check "1,000,000 events (2 MB): dropped by ZMQ_MAXMSGSIZE" "timeout" "$(cat "$OUT")"
 run 30 "$FLOOD" --server "$SYNC_EP" --server-key "$KEY" --agent "$A" elements 160000
 check "160,000 events (320 KB): refused by count" \
-    "refused MALFORMED expected=0: batch has 160000 events, expected 1 to 500" "$(cat "$OUT")"
+    "refused TOO_BIG expected=0: batch has 160000 events, expected 1 to 500" "$(cat "$OUT")"
 
 record_sales "$A" 5
 agent "$A" sync --json

@@ -10,7 +10,7 @@
 #   - a frame 1 KiB under ZMQ_MAXMSGSIZE   -> read, refused MALFORMED;
 #   - a frame one byte over it             -> libzmq drops the connection, no
 #                                             reply (dn_poke: "timeout");
-#   - a signed PushBatch of 501 events     -> refused MALFORMED (1 to 500);
+#   - a signed PushBatch of 501 events     -> refused TOO_BIG (1 to 500);
 #   - a signed, correctly chained batch of the 5 pending events whose last
 #     carries an unknown protobuf field    -> refused MALFORMED, and none of
 #                                             the batch's events is stored;
@@ -67,7 +67,7 @@ check "oversize: connection dropped, no reply" "timeout" "$(cat "$OUT")"
 still_serving oversize
 
 poke --agent "$A" too-many-events
-check "501 events: refused" "refused MALFORMED expected=0: batch has 501 events, expected 1 to 500" \
+check "501 events: refused" "refused TOO_BIG expected=0: batch has 501 events, expected 1 to 500" \
     "$(cat "$OUT")"
 still_serving "501 events"
 

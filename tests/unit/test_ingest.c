@@ -357,6 +357,111 @@ static void test_partial_failure(void **state)
     dn_tk_batch_free(&wrong_head);
 }
 
+/*  Takes the pending event into a batch, applies it and asserts it is
+    refused as malformed with why, nothing stored; the site's chain goes
+    back to where it was, so the next event takes the same seq.  */
+static void s_refused_event(fixture_t *fx, dn_tk_event_t *e, const char *why)
+{
+    uint64_t seq = fx->shop->seq;
+    uint8_t head[DN_HASH_BYTES];
+    dn_tk_batch_t b;
+    dn_ingest_result_t r;
+    memcpy(head, fx->shop->head, sizeof head);
+    dn_test_site_record(fx->shop, &e->ev, s_at("2026-03-05", 10, 30), NULL);
+    assert_int_equal(dn_tk_batch(fx->shop, &b), 0);
+    s_refused(&r, s_apply(fx, &b, &r), DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, 0, why);
+    dn_tk_batch_free(&b);
+    fx->shop->seq = seq;
+    memcpy(fx->shop->head, head, sizeof head);
+}
+
+/*  What every agent refuses to record, the server refuses too, as
+    malformed (no agent could have sent it; the whole batch goes, nothing
+    is stored).  Seq 1 is a sale of TEA 3 x 10.00 + RICE 2 x 25.00 = 30.00
+    + 50.00 = 80.00 (8000 fen): D1 earns 800 bps = 640, R1 300 bps = 240.
+    Then, as seq 2, each refused:
+    - a sale giving TEA twice (1 x 10.00 and 2 x 10.00, total 30.00);
+    - a sale naming a member id without the member's phone;
+    - a refund of TEA 1 (worth 1 x 10.00 = 1000) claiming 1500;
+    - a refund giving RICE twice (1 and 1, amount 2 x 2500 = 5000);
+    - a refund in USD of the CNY sale (amount 8000, no lines);
+    and accepted: a sale of TEA and tea (SKUs are compared byte for byte,
+    as the agent does: two SKUs), 1 x 10.00 + 1 x 10.00 = 2000, seq 2,
+    D1 160 + R1 60; and the agent's refund of TEA 2 + RICE 1 = 2 x 1000 +
+    1 x 2500 = 4500 of seq 1, seq 3: clawed back 640 x 4500 / 8000 = 360
+    and 240 x 4500 / 8000 = 135.  Transfers: 640 + 240 + 160 + 60 + 360 +
+    135 = 1595; sales 8000 + 2000 = 10000.  */
+static void test_agent_rules(void **state)
+{
+    fixture_t *fx = *state;
+    static const dn_tk_line_t sale[] = {{"TEA", 3, 1000, NULL}, {"RICE", 2, 2500, NULL}};
+    static const dn_tk_line_t twice[] = {{"TEA", 1, 1000, NULL}, {"TEA", 2, 1000, NULL}};
+    static const dn_tk_line_t cases[] = {{"TEA", 1, 1000, NULL}, {"tea", 1, 1000, NULL}};
+    uint8_t sale_id[DN_ID_BYTES], member[DN_ID_BYTES];
+    Dealernet__RefundLine lines[2] = {DEALERNET__REFUND_LINE__INIT,
+                                      DEALERNET__REFUND_LINE__INIT};
+    Dealernet__RefundLine *ptrs[2] = {&lines[0], &lines[1]};
+    dn_tk_event_t e;
+    dn_tk_batch_t b;
+    dn_ingest_result_t r;
+
+    assert_int_equal(
+        dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, sale, 2), 0);
+    dn_test_site_record(fx->shop, &e.ev, s_at("2026-03-05", 10, 0), sale_id);
+    assert_int_equal(dn_tk_batch(fx->shop, &b), 0);
+    s_accepted(&r, s_apply(fx, &b, &r), 1, 1, 0);
+    dn_tk_batch_free(&b);
+
+    assert_int_equal(
+        dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, twice, 2), 0);
+    s_refused_event(fx, &e, "event seq 2: sale line 2: SKU TEA is given twice");
+
+    assert_int_equal(
+        dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, sale, 1), 0);
+    assert_int_equal(dn_id_new_at(member, s_at("2026-03-01", 12, 0)), 0);
+    e.sale.has_member_id = 1;
+    e.sale.member_id.data = member;
+    e.sale.member_id.len = DN_ID_BYTES;
+    s_refused_event(fx, &e, "event seq 2: sale member id without the member's phone");
+
+    dn_tk_refund(&e, sale_id, 1500, "TEA", 1);
+    s_refused_event(
+        fx, &e,
+        "event seq 2 refunds 1500 but its lines are worth 1000 (minor units at "
+        "the sale's prices)");
+
+    dn_tk_refund(&e, sale_id, 5000, NULL, 0);
+    for (int i = 0; i < 2; i++) {
+        lines[i].sku = "RICE";
+        lines[i].has_quantity = 1;
+        lines[i].quantity = 1;
+    }
+    e.refund.n_lines = 2;
+    e.refund.lines = ptrs;
+    s_refused_event(fx, &e, "event seq 2: refund line 2: SKU RICE is given twice");
+
+    dn_tk_refund(&e, sale_id, 8000, NULL, 0);
+    e.refund.currency = "USD";
+    s_refused_event(fx, &e, "event seq 2 refunds in USD a sale in CNY");
+    s_holds(fx, "events 1 sales 1 refunds 0 transfers 2 sum 880 applied 1 totals 8000");
+
+    assert_int_equal(
+        dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, cases, 2), 0);
+    dn_test_site_record(fx->shop, &e.ev, s_at("2026-03-05", 10, 1), NULL);
+    dn_tk_refund(&e, sale_id, 4500, NULL, 0);
+    lines[0].sku = "TEA";
+    lines[0].quantity = 2;
+    lines[1].sku = "RICE";
+    lines[1].quantity = 1;
+    e.refund.n_lines = 2;
+    e.refund.lines = ptrs;
+    dn_test_site_record(fx->shop, &e.ev, s_at("2026-03-05", 10, 2), NULL);
+    assert_int_equal(dn_tk_batch(fx->shop, &b), 0);
+    s_accepted(&r, s_apply(fx, &b, &r), 3, 2, 0);
+    dn_tk_batch_free(&b);
+    s_holds(fx, "events 3 sales 2 refunds 1 transfers 6 sum 1595 applied 3 totals 10000");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +469,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gap, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_chain_and_signature, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_partial_failure, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_rules, s_setup, s_teardown),
     };
     dn_log_init("test_ingest", DN_LOG_QUIET, 0); /* the tamper alarm is expected */
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,8 @@
     depend on it stays as it was; an unknown key, a revoked site's key and
     a site revoked since its handshake are refused with their codes and
     texts, and counted; the test-only early release (the simulator's
-    injected bug) releases before the commit.
+    injected bug) releases before the commit; a batch over any bound a
+    sender sizes its batches by is refused REFUSE_TOO_BIG.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -439,6 +440,126 @@ static void test_queue_bound(void **state)
     assert_int_equal(dn_session_message(fx->session, &peer, junk, 1, 0, NULL), 0);
 }
 
+/*  Writes a varint at p; returns its length.  */
+static size_t s_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+/*  A SyncMessage holding a PushBatch (first seq 1, a zero chain head and
+    signature) of n events of the given sizes, their bytes all zero,
+    written by hand: dn_wire would refuse to pack it.  Returns its length;
+    *buf is malloc'd, caller frees.  */
+static size_t s_raw_push(const size_t *sizes, size_t n, uint8_t **buf)
+{
+    size_t room = 64 + 2 * 128, at = 0, head = 0;
+    for (size_t i = 0; i < n; i++)
+        room += sizes[i] + 8;
+    uint8_t *push = calloc(1, room), *out = calloc(1, room + 16);
+    assert_non_null(push);
+    assert_non_null(out);
+    push[at++] = 0x08; /* first_seq = 1 */
+    push[at++] = 0x01;
+    for (size_t i = 0; i < n; i++) {
+        push[at++] = 0x12; /* events, bytes of zeros */
+        at += s_varint(push + at, sizes[i]);
+        at += sizes[i];
+    }
+    push[at++] = 0x1a; /* chain_head: 32 zero bytes */
+    push[at++] = 32;
+    at += 32;
+    push[at++] = 0x22; /* signature: 64 zero bytes */
+    push[at++] = 64;
+    at += 64;
+    out[head++] = 0x1a; /* SyncMessage.push */
+    head += s_varint(out + head, at);
+    memcpy(out + head, push, at);
+    free(push);
+    *buf = out;
+    return head + at;
+}
+
+/*  REFUSE_TOO_BIG for each bound a sender sizes its batches by, with the
+    bound in the text, nothing stored, and the session serving on:
+    - more events than the Welcome's batch size (a session of batches of
+      2; the Push of 3 real events): "batch has 3 events, this server
+      takes at most 2";
+    - 501 events of 0 bytes (counted before decoding): "batch has 501
+      events, expected 1 to 500";
+    - an event of DN_MAX_EVENT_BYTES + 1 = 65,537 bytes: "batch event 1 is
+      65537 bytes, at most 65536";
+    - 4 events of 65,536 bytes and one of 1: 4 x 65,536 + 1 = 262,145
+      bytes, one over DN_MAX_BATCH_BYTES (262,144), in a message under
+      DN_MAX_SYNC_MSG_BYTES (327,680) as the real socket lets through;
+    - a message of 327,681 bytes, one over DN_MAX_SYNC_MSG_BYTES (the
+      real server's libzmq drops it unread; a driver without that bound
+      still gets a reply).
+    A batch within every bound then gets its ack.  */
+static void test_too_big(void **state)
+{
+    fixture_t *fx = *state;
+    dn_session_outcome_t out;
+    uint8_t *push, *raw;
+    size_t len, raw_len;
+
+    s_session(fx, 0, 2, 0);
+    s_push(fx, &push, &len);
+    s_send(fx, "SHOP-1", "t1", push, len, 0, &out);
+    assert_int_equal(out.kind, DEALERNET__SYNC_MESSAGE__BODY_PUSH);
+    assert_int_equal(out.rc, DN_EPROTO);
+    assert_int_equal(out.push.code, DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    s_refused(fx, "t1", DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG,
+              "batch has 3 events, this server takes at most 2");
+
+    size_t empties[501] = {0};
+    raw_len = s_raw_push(empties, 501, &raw);
+    s_send(fx, "SHOP-1", "t2", raw, raw_len, 0, &out);
+    free(raw);
+    assert_int_equal(out.kind, 0); /* refused before it decoded */
+    size_t one_big[1] = {DN_MAX_EVENT_BYTES + 1};
+    raw_len = s_raw_push(one_big, 1, &raw);
+    s_send(fx, "SHOP-1", "t3", raw, raw_len, 0, NULL);
+    free(raw);
+    size_t over_total[5] = {65536, 65536, 65536, 65536, 1};
+    raw_len = s_raw_push(over_total, 5, &raw);
+    assert_true(raw_len < DN_MAX_SYNC_MSG_BYTES);
+    s_send(fx, "SHOP-1", "t4", raw, raw_len, 0, NULL);
+    free(raw);
+    raw = calloc(1, DN_MAX_SYNC_MSG_BYTES + 1);
+    assert_non_null(raw);
+    s_send(fx, "SHOP-1", "t5", raw, DN_MAX_SYNC_MSG_BYTES + 1, 0, NULL);
+    free(raw);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    s_refused(fx, "t2", DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG,
+              "batch has 501 events, expected 1 to 500");
+    s_refused(fx, "t3", DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG,
+              "batch event 1 is 65537 bytes, at most 65536");
+    s_refused(fx, "t4", DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG,
+              "batch events total 262145 bytes, at most 262144");
+    s_refused(fx, "t5", DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG,
+              "message is 327681 bytes, at most 327680");
+    s_no_reply(fx);
+    assert_int_equal(s_events(fx), 0);
+
+    /* the same three events within the batch size: applied and acked */
+    s_session(fx, 0, 3, 0);
+    s_send(fx, "SHOP-1", "t6", push, len, 0, &out);
+    free(push);
+    assert_int_equal(out.rc, 0);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    Dealernet__SyncMessage *msg = s_reply(fx, "t6");
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_ACK);
+    assert_int_equal(msg->ack->acked_through, 3);
+    dn_wire_sync_free(&msg);
+    assert_int_equal(s_events(fx), 3);
+}
+
 int main(void)
 {
     dn_log_init("test_session", DN_LOG_QUIET, 0);
@@ -447,8 +568,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_push_ack_after_commit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_and_revoked, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_reply_before_commit_flag, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_reply_before_commit_flag, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_queue_bound, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_too_big, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

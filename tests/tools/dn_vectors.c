@@ -1,0 +1,383 @@
+/*  dn_vectors -- writes docs/protocol-vectors.json, the test vectors of the
+    sync protocol (docs/PROTOCOL.md), from the C code itself.
+
+    A third-party implementation checks itself against the file: four
+    events of one site (a member sign-up, a sale to that member, a refund
+    of one of its lines, a member update), each as field values and as the
+    exact bytes the agent packs, their SHA-256 hashes and the chain they
+    form, the bytes a batch signature covers, the Ed25519 signature made
+    with a fixed key (Ed25519 is deterministic: one key and one message
+    give one signature), the packed PushBatch and the SyncMessage that
+    carries it, and a Hello.  Every value is built here with the code the
+    agent and the server run (dn_wire_event_pack, dn_chain_step,
+    dn_wire_batch_signed, dn_chain_sign, dn_wire_sync_pack); each event is
+    unpacked again with the server's checks and the signature verified, so
+    the vectors are what the server accepts.
+
+    tests/cli/protocol_vectors.sh runs it and compares its output with the
+    file byte for byte, so the file cannot drift from the code; after a
+    deliberate change of the wire format, regenerate it:
+
+        build/tests/tools/dn_vectors > docs/protocol-vectors.json
+
+        usage: dn_vectors
+        exit: 0; 70 if a step fails (one line on stderr).
+*/
+#include "dn_chain.h"
+#include "dn_crypto.h"
+#include "dn_error.h"
+#include "dn_id.h"
+#include "dn_protocol.h"
+#include "dn_wire.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DN_VECTORS_EVENTS 4
+#define DN_VECTORS_SITE   "SHOP-BJ1"
+#define DN_VECTORS_SELLER "DEALER-BJ"
+#define DN_VECTORS_PHONE  "+8613800138000"
+
+/*  RFC 8032 section 7.1, TEST 1: a published seed, so an implementation
+    can check its Ed25519 against the RFC first.  */
+static const char s_seed_hex[] =
+    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+
+/*  The events' times: 2026-01-01 09:00, 09:05, 09:30 and 10:00 UTC, in
+    Unix milliseconds.  */
+static const int64_t s_at[DN_VECTORS_EVENTS] = {1767258000000LL, 1767258300000LL,
+                                                1767259800000LL, 1767261600000LL};
+
+static int s_fail(const char *what, const char *why)
+{
+    fprintf(stderr, "dn_vectors: %s%s%s\n", what, why && why[0] ? ": " : "",
+            why ? why : "");
+    return 70;
+}
+
+/*  A UUIDv7 of time ms whose random bits are zero but for the last byte:
+    fixed, so the vectors are too.  */
+static void s_id(uint8_t id[DN_ID_BYTES], int64_t ms, uint8_t last)
+{
+    memset(id, 0, DN_ID_BYTES);
+    for (int i = 0; i < 6; i++)
+        id[i] = (uint8_t)((uint64_t)ms >> (8 * (5 - i)));
+    id[6] = 0x70; /* version 7 */
+    id[8] = 0x80; /* variant 10 */
+    id[15] = last;
+}
+
+static json_t *s_hex(const uint8_t *data, size_t len)
+{
+    char *text = malloc(2 * len + 1);
+    json_t *j;
+    if (!text)
+        return NULL;
+    dn_hex_encode(data, len, text);
+    j = json_string(text);
+    free(text);
+    return j;
+}
+
+static json_t *s_uuid(const uint8_t id[DN_ID_BYTES])
+{
+    char text[DN_ID_TEXT_SIZE];
+    dn_id_format(id, text);
+    return json_string(text);
+}
+
+/*  The field values of an event's body, as the file shows them.  */
+static json_t *s_body_fields(const Dealernet__Event *ev)
+{
+    json_t *o = json_object();
+    switch (ev->body_case) {
+    case DEALERNET__EVENT__BODY_SALE: {
+        const Dealernet__Sale *s = ev->sale;
+        json_t *lines = json_array();
+        for (size_t i = 0; i < s->n_lines; i++) {
+            json_t *l = json_pack("{s:s, s:I, s:I}", "sku", s->lines[i]->sku, "quantity",
+                                  (json_int_t)s->lines[i]->quantity, "unit_price",
+                                  (json_int_t)s->lines[i]->unit_price);
+            if (s->lines[i]->category)
+                json_object_set_new(l, "category", json_string(s->lines[i]->category));
+            json_array_append_new(lines, l);
+        }
+        json_object_set_new(o, "lines", lines);
+        json_object_set_new(o, "total", json_integer(s->total));
+        json_object_set_new(o, "currency", json_string(s->currency));
+        json_object_set_new(o, "member_phone", json_string(s->member_phone));
+        json_object_set_new(o, "member_id", s_uuid(s->member_id.data));
+        json_object_set_new(o, "channel", json_integer(s->channel));
+        json_object_set_new(o, "seller", json_string(s->seller));
+        break;
+    }
+    case DEALERNET__EVENT__BODY_REFUND: {
+        const Dealernet__Refund *r = ev->refund;
+        json_t *lines = json_array();
+        for (size_t i = 0; i < r->n_lines; i++)
+            json_array_append_new(lines, json_pack("{s:s, s:I}", "sku", r->lines[i]->sku,
+                                                   "quantity",
+                                                   (json_int_t)r->lines[i]->quantity));
+        json_object_set_new(o, "sale_id", s_uuid(r->sale_id.data));
+        json_object_set_new(o, "lines", lines);
+        json_object_set_new(o, "amount", json_integer(r->amount));
+        json_object_set_new(o, "currency", json_string(r->currency));
+        break;
+    }
+    case DEALERNET__EVENT__BODY_MEMBER_SIGNUP: {
+        const Dealernet__MemberSignup *m = ev->member_signup;
+        json_object_set_new(o, "member_id", s_uuid(m->member_id.data));
+        json_object_set_new(o, "phone", json_string(m->phone));
+        json_object_set_new(o, "name", json_string(m->name));
+        json_object_set_new(o, "referrer_partner", json_string(m->referrer_partner));
+        json_object_set_new(o, "household", json_integer(m->household));
+        break;
+    }
+    case DEALERNET__EVENT__BODY_MEMBER_UPDATE: {
+        const Dealernet__MemberUpdate *m = ev->member_update;
+        json_object_set_new(o, "member_id", s_uuid(m->member_id.data));
+        json_object_set_new(o, "phone", json_string(m->phone));
+        json_object_set_new(o, "household", json_integer(m->household));
+        break;
+    }
+    default:
+        break;
+    }
+    return o;
+}
+
+int main(int argc, char **argv)
+{
+    (void)argv;
+    uint8_t seed[32], pub[DN_PUBKEY_BYTES], head[DN_HASH_BYTES];
+    uint8_t ids[DN_VECTORS_EVENTS][DN_ID_BYTES], member_id[DN_ID_BYTES];
+    uint8_t prev[DN_VECTORS_EVENTS][DN_HASH_BYTES];
+    uint8_t signed_bytes[DN_BATCH_SIGNED_MAX], sig[DN_SIG_BYTES];
+    ProtobufCBinaryData packed[DN_VECTORS_EVENTS];
+    char why[DN_WHY_SIZE] = "";
+    dn_key_t *key;
+    json_t *events = json_array();
+
+    if (argc != 1) {
+        fprintf(stderr, "usage: dn_vectors > docs/protocol-vectors.json\n");
+        return 64;
+    }
+    if (dn_hex_decode(s_seed_hex, seed, sizeof seed) || !(key = dn_key_from_seed(seed)) ||
+        dn_key_public(key, pub))
+        return s_fail("cannot make the key", NULL);
+
+    /* the bodies */
+    Dealernet__MemberSignup signup = DEALERNET__MEMBER_SIGNUP__INIT;
+    Dealernet__SaleLine lines[2] = {DEALERNET__SALE_LINE__INIT,
+                                    DEALERNET__SALE_LINE__INIT};
+    Dealernet__SaleLine *line_ptrs[2] = {&lines[0], &lines[1]};
+    Dealernet__Sale sale = DEALERNET__SALE__INIT;
+    Dealernet__RefundLine refund_line = DEALERNET__REFUND_LINE__INIT;
+    Dealernet__RefundLine *refund_ptr = &refund_line;
+    Dealernet__Refund refund = DEALERNET__REFUND__INIT;
+    Dealernet__MemberUpdate update = DEALERNET__MEMBER_UPDATE__INIT;
+    Dealernet__Event ev[DN_VECTORS_EVENTS] = {
+        DEALERNET__EVENT__INIT, DEALERNET__EVENT__INIT, DEALERNET__EVENT__INIT,
+        DEALERNET__EVENT__INIT};
+
+    for (int i = 0; i < DN_VECTORS_EVENTS; i++)
+        s_id(ids[i], s_at[i], (uint8_t)(i + 1));
+    s_id(member_id, s_at[0], 0xa1);
+
+    signup.has_member_id = 1;
+    signup.member_id = (ProtobufCBinaryData){DN_ID_BYTES, member_id};
+    signup.phone = DN_VECTORS_PHONE;
+    signup.name = "\xe6\x9d\x8e\xe4\xbc\x9f"; /* 李伟: names are any script, UTF-8 */
+    signup.referrer_partner = DN_VECTORS_SELLER;
+    signup.has_household = 1;
+    signup.household = 3;
+    ev[0].body_case = DEALERNET__EVENT__BODY_MEMBER_SIGNUP;
+    ev[0].member_signup = &signup;
+
+    /* 2 x 45.00 + 1 x 59.90 = 90.00 + 59.90 = 149.90 CNY = 14990 fen */
+    lines[0].sku = "TEA-500G";
+    lines[0].has_quantity = 1;
+    lines[0].quantity = 2;
+    lines[0].has_unit_price = 1;
+    lines[0].unit_price = 4500;
+    lines[0].category = "tea";
+    lines[1].sku = "RICE-5KG";
+    lines[1].has_quantity = 1;
+    lines[1].quantity = 1;
+    lines[1].has_unit_price = 1;
+    lines[1].unit_price = 5990;
+    sale.n_lines = 2;
+    sale.lines = line_ptrs;
+    sale.has_total = 1;
+    sale.total = 14990;
+    sale.currency = "CNY";
+    sale.member_phone = DN_VECTORS_PHONE;
+    sale.has_member_id = 1;
+    sale.member_id = (ProtobufCBinaryData){DN_ID_BYTES, member_id};
+    sale.has_channel = 1;
+    sale.channel = DEALERNET__CHANNEL__CHANNEL_STORE;
+    sale.seller = DN_VECTORS_SELLER;
+    ev[1].body_case = DEALERNET__EVENT__BODY_SALE;
+    ev[1].sale = &sale;
+
+    /* one TEA-500G back: 1 x 45.00 = 4500 fen */
+    refund_line.sku = "TEA-500G";
+    refund_line.has_quantity = 1;
+    refund_line.quantity = 1;
+    refund.has_sale_id = 1;
+    refund.sale_id = (ProtobufCBinaryData){DN_ID_BYTES, ids[1]};
+    refund.n_lines = 1;
+    refund.lines = &refund_ptr;
+    refund.has_amount = 1;
+    refund.amount = 4500;
+    refund.currency = "CNY";
+    ev[2].body_case = DEALERNET__EVENT__BODY_REFUND;
+    ev[2].refund = &refund;
+
+    update.has_member_id = 1;
+    update.member_id = (ProtobufCBinaryData){DN_ID_BYTES, member_id};
+    update.phone = DN_VECTORS_PHONE;
+    update.has_household = 1;
+    update.household = 4;
+    ev[3].body_case = DEALERNET__EVENT__BODY_MEMBER_UPDATE;
+    ev[3].member_update = &update;
+
+    /* the chain: each event names the hash of the one before */
+    memcpy(head, DN_CHAIN_GENESIS, DN_HASH_BYTES);
+    for (int i = 0; i < DN_VECTORS_EVENTS; i++) {
+        Dealernet__Event *back = NULL;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        memcpy(prev[i], head, DN_HASH_BYTES);
+        ev[i].has_id = 1;
+        ev[i].id = (ProtobufCBinaryData){DN_ID_BYTES, ids[i]};
+        ev[i].site = DN_VECTORS_SITE;
+        ev[i].has_seq = 1;
+        ev[i].seq = (uint64_t)i + 1;
+        ev[i].has_recorded_at_ms = 1;
+        ev[i].recorded_at_ms = s_at[i];
+        ev[i].has_prev_hash = 1;
+        ev[i].prev_hash = (ProtobufCBinaryData){DN_HASH_BYTES, prev[i]};
+        if (dn_wire_event_pack(&ev[i], &buf, &len, why, sizeof why))
+            return s_fail("cannot pack an event", why);
+        if (dn_wire_event_unpack(buf, len, &back, why, sizeof why) ||
+            dn_wire_event_check_new(back, why, sizeof why))
+            return s_fail("the server would refuse an event", why);
+        uint8_t hash[DN_HASH_BYTES];
+        if (dn_chain_step(head, back, buf, len, hash))
+            return s_fail("an event does not continue the chain", NULL);
+        memcpy(head, hash, DN_HASH_BYTES);
+        dn_wire_event_free(&back);
+        packed[i] = (ProtobufCBinaryData){len, buf};
+
+        json_t *e = json_object();
+        json_object_set_new(e, "seq", json_integer((json_int_t)ev[i].seq));
+        json_object_set_new(e, "kind", json_string(dn_wire_event_kind(&ev[i])));
+        json_object_set_new(e, "id", s_uuid(ids[i]));
+        json_object_set_new(e, "site", json_string(ev[i].site));
+        json_object_set_new(e, "recorded_at_ms", json_integer(ev[i].recorded_at_ms));
+        json_object_set_new(e, "prev_hash", s_hex(prev[i], DN_HASH_BYTES));
+        json_object_set_new(e, "body", s_body_fields(&ev[i]));
+        json_object_set_new(e, "bytes", s_hex(buf, len));
+        json_object_set_new(e, "sha256", s_hex(head, DN_HASH_BYTES));
+        json_array_append_new(events, e);
+    }
+
+    /* the batch of all four, signed */
+    uint64_t last_seq = DN_VECTORS_EVENTS;
+    size_t n_signed = dn_wire_batch_signed(DN_VECTORS_SITE, last_seq, head, signed_bytes);
+    if (dn_chain_sign(key, DN_VECTORS_SITE, last_seq, head, sig) ||
+        dn_chain_verify(pub, DN_VECTORS_SITE, last_seq, head, sig))
+        return s_fail("cannot sign the batch", NULL);
+
+    Dealernet__PushBatch push = DEALERNET__PUSH_BATCH__INIT;
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    uint8_t *sync_buf = NULL;
+    size_t sync_len = 0;
+    push.has_first_seq = 1;
+    push.first_seq = 1;
+    push.n_events = DN_VECTORS_EVENTS;
+    push.events = packed;
+    push.has_chain_head = 1;
+    push.chain_head = (ProtobufCBinaryData){DN_HASH_BYTES, head};
+    push.has_signature = 1;
+    push.signature = (ProtobufCBinaryData){DN_SIG_BYTES, sig};
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_PUSH;
+    msg.push = &push;
+    if (dn_wire_sync_pack(&msg, &sync_buf, &sync_len, why, sizeof why))
+        return s_fail("cannot pack the batch", why);
+    /* the SyncMessage is field 3 (push), its length, then the PushBatch:
+       the PushBatch's own bytes follow that 1-byte tag and varint */
+    size_t tag_len = 1;
+    while (sync_buf[tag_len] & 0x80)
+        tag_len++;
+    tag_len++;
+
+    /* a Hello an agent with these 4 events pending sends on connecting */
+    Dealernet__Hello hello = DEALERNET__HELLO__INIT;
+    Dealernet__SyncMessage hello_msg = DEALERNET__SYNC_MESSAGE__INIT;
+    uint8_t *hello_buf = NULL;
+    size_t hello_len = 0;
+    hello.has_protocol = 1;
+    hello.protocol = DN_PROTOCOL_VERSION;
+    hello.agent_version = "vendor-pos 2.1";
+    hello.has_pending = 1;
+    hello.pending = 4;
+    hello.has_clock_ms = 1;
+    hello.clock_ms = 1767262000000LL; /* 10:06:40 UTC */
+    hello.has_head_seq = 1;
+    hello.head_seq = 4;
+    hello.has_oldest_pending_ms = 1;
+    hello.oldest_pending_ms = s_at[0];
+    hello_msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_HELLO;
+    hello_msg.hello = &hello;
+    if (dn_wire_sync_pack(&hello_msg, &hello_buf, &hello_len, why, sizeof why))
+        return s_fail("cannot pack the hello", why);
+
+    json_t *root = json_object();
+    json_object_set_new(
+        root, "about",
+        json_string("dealernet sync protocol test vectors (docs/PROTOCOL.md); written by "
+                    "tests/tools/dn_vectors.c, checked by tests/cli/protocol_vectors.sh. "
+                    "Binary values are lower-case hex; ids are UUIDv7 text, 16 bytes on "
+                    "the wire."));
+    json_object_set_new(root, "protocol", json_integer(DN_PROTOCOL_VERSION));
+    json_object_set_new(root, "key",
+                        json_pack("{s:o, s:o}", "ed25519_seed", s_hex(seed, sizeof seed),
+                                  "ed25519_public", s_hex(pub, sizeof pub)));
+    json_object_set_new(root, "events", events);
+    json_t *batch = json_object();
+    json_object_set_new(batch, "first_seq", json_integer(1));
+    json_object_set_new(batch, "last_seq", json_integer((json_int_t)last_seq));
+    json_object_set_new(batch, "chain_head", s_hex(head, DN_HASH_BYTES));
+    json_object_set_new(batch, "signed_bytes", s_hex(signed_bytes, n_signed));
+    json_object_set_new(batch, "signature", s_hex(sig, DN_SIG_BYTES));
+    json_object_set_new(batch, "push_batch",
+                        s_hex(sync_buf + tag_len, sync_len - tag_len));
+    json_object_set_new(batch, "sync_message", s_hex(sync_buf, sync_len));
+    json_object_set_new(root, "batch", batch);
+    json_object_set_new(
+        root, "hello",
+        json_pack("{s:{s:i, s:s, s:I, s:I, s:I, s:I}, s:o}", "fields", "protocol",
+                  (int)hello.protocol, "agent_version", hello.agent_version, "pending",
+                  (json_int_t)hello.pending, "clock_ms", (json_int_t)hello.clock_ms,
+                  "head_seq", (json_int_t)hello.head_seq, "oldest_pending_ms",
+                  (json_int_t)hello.oldest_pending_ms, "sync_message",
+                  s_hex(hello_buf, hello_len)));
+
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (!text)
+        return s_fail("out of memory", NULL);
+    fputs(text, stdout);
+    fputc('\n', stdout);
+    free(text);
+    json_decref(root);
+    free(sync_buf);
+    free(hello_buf);
+    for (int i = 0; i < DN_VECTORS_EVENTS; i++)
+        free(packed[i].data);
+    dn_key_destroy(&key);
+    return fflush(stdout) == 0 ? 0 : s_fail("cannot write", NULL);
+}
