@@ -548,6 +548,9 @@ int dn_store_renumber(dn_store_t *self, int64_t from, int64_t to)
         "UPDATE refunds SET seq = ?2 WHERE seq = ?1",
         "UPDATE members SET seq = ?2 WHERE seq = ?1",
         "UPDATE member_duplicates SET seq = ?2 WHERE seq = ?1",
+        /* an import's ref follows its event (a new PC that imported the
+           old one's export before enrolling) */
+        "UPDATE imports SET seq = ?2 WHERE seq = ?1",
     };
     for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
         sqlite3_stmt *stmt;

@@ -104,8 +104,8 @@ int dn_store_chain_base(dn_store_t *self, int64_t *seq, uint8_t hash[DN_HASH_BYT
 int dn_store_set_chain_base(dn_store_t *self, int64_t seq,
                             const uint8_t hash[DN_HASH_BYTES]);
 
-/*  Gives the projections (sales, refunds, members, member_duplicates) of
-    the event at seq from the seq to; for dn_outbox_rebase, inside its
+/*  Gives the projections (sales, refunds, members, member_duplicates)
+    and the import ref (imports) of the event at seq from the seq to; for dn_outbox_rebase, inside its
     transaction, with foreign keys deferred.  0 or DN_EDB.  */
 int dn_store_renumber(dn_store_t *self, int64_t from, int64_t to);
 

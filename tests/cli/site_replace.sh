@@ -6,20 +6,22 @@
 #     more that never reach the server;
 #   - `site token SHOP1` issues a new code (replaces_pc); a second one makes
 #     the first stop working (refused as expired);
-#   - a new folder b records 1 sale before enrolling, enrolls with the new
-#     code and continues the site's chain: its sale becomes seq 4 (same id),
-#     a second one seq 5, and one sync sends both;
-#   - the server holds exactly 5 events of SHOP1, seqs 1..5, each once;
-#     `site list` says applied 5, `sites --json` nothing pending; D1's statement is
-#     5 x 8 % of 10.00 = 5 x 0.80 = 4.00, and verify is clean (seqs 1..3
-#     checked with the old PC's key, 4..5 with the new one's);
+#   - a new folder b records 1 sale and imports 1 (ref R9) before
+#     enrolling, enrolls with the new code and continues the site's chain:
+#     its sale becomes seq 4 (same id), the imported one seq 5 (its ref
+#     follows it: importing the file again records nothing), a third one
+#     seq 6, and one sync sends all three;
+#   - the server holds exactly 6 events of SHOP1, seqs 1..6, each once;
+#     `site list` says applied 6, `sites --json` nothing pending; D1's statement is
+#     6 x 8 % of 10.00 = 6 x 0.80 = 4.80, and verify is clean (seqs 1..3
+#     checked with the old PC's key, 4..6 with the new one's);
 #   - the old PC's sync is refused, exit 77, "site SHOP1 was enrolled again
 #     on another PC at ...", and its 2 unsynced sales are still in its
 #     agent.db (5 sales, 2 pending);
 #   - enrolling the old folder again (--again) is refused before the token
 #     is used (the site continued on another PC); the new PC still syncs;
 #   - the new folder b, its curve.key lost, enrolls again with --again and
-#     a new code: its chain matches, it keeps its events and syncs a sixth;
+#     a new code: its chain matches, it keeps its events and syncs a seventh;
 #   - a revoked site gets no code without --unrevoke; with it the site is
 #     neither enrolled nor revoked, and the revoked key stays refused.
 set -eu
@@ -69,6 +71,12 @@ B=$T/b
 agent_new "$B" SHOP1
 sale "$B" # recorded before enrolling: seq 1 here, for now
 FIRST_ID=$(sqlite3 "$B/agent.db" "SELECT hex(id) FROM events WHERE seq = 1")
+# and one imported before enrolling (README: the old PC's export, imported
+# on the new one): seq 2 here, its ref kept in imports beside its seq
+printf 'kind,ref,sku,quantity,unit_price\nsale,R9,X,1,10.00\n' >"$T/pos.csv"
+agent "$B" import "$T/pos.csv"
+check "new PC: import before enrolling" 0 "$rc"
+check "new PC: the import's ref at seq 2" "R9|2" "$(sqlite3 "$B/agent.db" "SELECT ref, seq FROM imports")"
 enroll_code "$B" "$(token_code "$T/token1.json")"
 check "new PC, the first code (replaced by the second): exit" 77 "$rc"
 check_one_error "the first code" "enrollment token expired"
@@ -79,17 +87,21 @@ run 60 "$AGENT" -d "$B" enroll
 RUN_STDIN=
 check "new PC: enroll" 0 "$rc"
 check_has "new PC: continues the chain" \
-    "the site's events up to seq 3 are on the server; the 1 recorded here follow as seq 4 to 4" "$OUT"
+    "the site's events up to seq 3 are on the server; the 2 recorded here follow as seq 4 to 5" "$OUT"
 check "new PC: its sale is seq 4, same id" "4|$FIRST_ID" \
-    "$(sqlite3 "$B/agent.db" "SELECT seq, hex(id) FROM events")"
+    "$(sqlite3 "$B/agent.db" "SELECT seq, hex(id) FROM events WHERE seq = 4")"
+check "new PC: the import's ref follows its event to seq 5" "R9|5|1" \
+    "$(sqlite3 "$B/agent.db" "SELECT ref, i.seq, count(e.seq) FROM imports i JOIN events e ON e.seq = i.seq")"
+agent "$B" import "$T/pos.csv"
+check "new PC: importing the file again records nothing" "0|2" "$rc|$(sqlite3 "$B/agent.db" "SELECT count(*) FROM events")"
 agent "$B" check
 check "new PC: check of its chain" 0 "$rc"
 sale "$B"
 agent "$B" sync
 check "new PC: sync" 0 "$rc"
-check "new PC: 0 pending, head 5" "0|5" "$(status_field "$B" pending)|$(status_field "$B" head_seq)"
+check "new PC: 0 pending, head 6" "0|6" "$(status_field "$B" pending)|$(status_field "$B" head_seq)"
 
-check "server: SHOP1's events, distinct seqs and ids, min, max" "5|5|5|1|5" \
+check "server: SHOP1's events, distinct seqs and ids, min, max" "6|6|6|1|6" \
     "$(sq "SELECT count(*), count(DISTINCT e.seq), count(DISTINCT e.id), min(e.seq), max(e.seq)
            FROM events e JOIN sites s ON s.id = e.site_id WHERE s.code = 'SHOP1'")"
 hq sites --json
@@ -98,10 +110,10 @@ check "sites --json: state ok, pending 0" "ok|0" \
     "$(sqlite3 :memory: "SELECT json_extract(value, '\$.state') || '|' ||
         json_extract(value, '\$.pending') FROM json_each(readfile('$T/sites.json'))
         WHERE json_extract(value, '\$.site') = 'SHOP1'")"
-check "site list: applied_seq 5, enrolled" "5|1" "$(site_field SHOP1 applied_seq)|$(site_field SHOP1 enrolled)"
+check "site list: applied_seq 6, enrolled" "6|1" "$(site_field SHOP1 applied_seq)|$(site_field SHOP1 enrolled)"
 hq statement D1 --json
 cp "$OUT" "$T/statement.json"
-check "statement D1: 5 x 0.80 = 4.00" "4.00" "$(json "$T/statement.json" '$.closing')"
+check "statement D1: 6 x 0.80 = 4.80" "4.80" "$(json "$T/statement.json" '$.closing')"
 hq verify
 check "verify: clean (each batch with the key that signed it)" 0 "$rc"
 
@@ -125,7 +137,7 @@ agent "$A" enroll --again
 RUN_STDIN=
 check "old folder enrolls again: refused, exit" 77 "$rc"
 check_one_error "old folder enrolls again" \
-    "site SHOP1 continued on another PC after this folder's seq 3 (the server holds seq 5)"
+    "site SHOP1 continued on another PC after this folder's seq 3 (the server holds seq 6)"
 check "old folder enrolls again: its token not used nor held (only the new PC's is)" "1|1" \
     "$(sq "SELECT count(used_ms), count(holder_key) FROM tokens WHERE rebind = 1")"
 agent "$B" sync
@@ -141,10 +153,10 @@ run 60 "$AGENT" -d "$B" enroll --again
 RUN_STDIN=
 check "new PC enrolls again: exit" 0 "$rc"
 check_has "new PC enrolls again: its chain holds" \
-    "this folder's events up to seq 5 are on the server; 0 to send" "$OUT"
+    "this folder's events up to seq 6 are on the server; 0 to send" "$OUT"
 sale "$B"
 agent "$B" sync
-check "new PC: a sixth sale synced" "0|6" "$(status_field "$B" pending)|$(sq "SELECT applied_seq FROM sites WHERE code = 'SHOP1'")"
+check "new PC: a seventh sale synced" "0|7" "$(status_field "$B" pending)|$(sq "SELECT applied_seq FROM sites WHERE code = 'SHOP1'")"
 check "server: two keys retired" 2 "$(sq "SELECT count(*) FROM site_keys")"
 hq verify
 check "verify: still clean" 0 "$rc"
