@@ -462,6 +462,32 @@ int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_cod
     return 0;
 }
 
+int dn_registry_enrolled_by(sqlite3 *db, const char *token, int64_t site_id)
+{
+    uint8_t hash[DN_HASH_BYTES];
+    sqlite3_stmt *stmt;
+    int64_t found = 0;
+    int rc;
+
+    if (dn_sha256(token, strlen(token), hash))
+        return DN_ECRYPTO;
+    /* used, and held by the key the site is enrolled with now: the token
+       that bound it (a token's holder is the key that used it) */
+    if (dn_db_prepare(db,
+                      "SELECT count(*) FROM tokens t JOIN sites s ON s.id = t.site_id "
+                      "WHERE t.hash = ?1 AND t.site_id = ?2 AND t.used_ms IS NOT NULL "
+                      "AND s.enrolled_ms IS NOT NULL AND s.revoked_ms IS NULL "
+                      "AND t.holder_key = s.curve_key",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, hash, DN_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, site_id);
+    rc = dn_db_int_row(stmt, "registry: enrolled by", &found);
+    if (rc != 1)
+        return DN_EDB;
+    return found ? 0 : DN_ENOENT;
+}
+
 int dn_registry_enroll(sqlite3 *db, const char *token, const char *site_code,
                        const uint8_t curve_key[DN_CURVE_KEY_BYTES],
                        const uint8_t sign_key[DN_PUBKEY_BYTES], int64_t now_ms,

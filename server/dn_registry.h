@@ -188,6 +188,14 @@ int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
                          int64_t now_ms, char token[DN_TOKEN_TEXT_LEN + 1],
                          int64_t *expires_ms, char *why, size_t why_size);
 
+/*  Whether token (as typed) is the one that enrolled site_id's current
+    key: used, held by the CURVE key the site is enrolled with now, the
+    site neither revoked nor unenrolled since.  For an enrolment retried
+    after its Enrolled reply was lost (the key already has the site's
+    identity): the answer is the same Enrolled, and nothing is written.
+    Returns 0 (it is), DN_ENOENT (it is not), DN_EDB, DN_ECRYPTO.  */
+int dn_registry_enrolled_by(sqlite3 *db, const char *token, int64_t site_id);
+
 /*  Issues a new single-use enrollment token for an existing site, as
     dn_registry_site_add does (same text, hash, DN_TOKEN_TTL_MS, hold and
     burn rules), for a new PC, an expired or used token, or a lost key.

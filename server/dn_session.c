@@ -310,12 +310,60 @@ static int s_check_continues(dn_session_t *self, const Dealernet__EnrollRequest 
     return 0;
 }
 
-static void s_on_enroll(dn_session_t *self, const char *user, const char *address,
-                        const Dealernet__EnrollRequest *m, uint8_t **body, size_t *len)
+/*  The Enrolled reply for site: its code and partner, and where its chain
+    stands when the server holds events of it.  */
+static void s_pack_enrolled(dn_session_t *self, const dn_registry_site_t *site,
+                            uint8_t **body, size_t *len)
 {
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
     Dealernet__Enrolled enrolled = DEALERNET__ENROLLED__INIT;
     dn_ingest_state_t state;
+    enrolled.site = (char *)site->code;
+    enrolled.partner = (char *)site->partner;
+    /* A site that already has events (enrolled again with `site
+       token`): the new PC continues its chain from here.  */
+    if (dn_ingest_state(self->ingest, site->id, &state) == 0 && state.applied_seq > 0) {
+        enrolled.has_applied_seq = 1;
+        enrolled.applied_seq = state.applied_seq;
+        enrolled.has_chain_head = 1;
+        enrolled.chain_head.data = state.head;
+        enrolled.chain_head.len = DN_HASH_BYTES;
+    }
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLLED;
+    msg.enrolled = &enrolled;
+    s_pack_sync(&msg, body, len);
+}
+
+/*  An enrolled site's key sends an EnrollRequest: the agent whose
+    Enrolled reply was lost tries again with the same key and token (it
+    records nothing of the enrolment, and a new PC does not know where the
+    site's chain stands, until it has that reply).  The token that bound
+    this key, for this site and this signing key, gets the same Enrolled
+    again, with the chain as it stands now (only this key can have moved
+    it since); anything else is refused as before.  Writes nothing.
+    Returns 1 when the reply depends on the group in hand (the chain it
+    names): refused if that group does not commit.  */
+static int s_on_enroll_again(dn_session_t *self, const dn_registry_site_t *site,
+                             const Dealernet__EnrollRequest *m, uint8_t **body, size_t *len)
+{
+    if (s_token_shaped(m->token) && strcmp(m->site, site->code) == 0 &&
+        m->sign_key.len == DN_PUBKEY_BYTES &&
+        memcmp(m->sign_key.data, site->sign_key, DN_PUBKEY_BYTES) == 0 &&
+        dn_registry_enrolled_by(self->db, m->token, site->id) == 0) {
+        dn_log_info("site %s: enrollment repeated by its key (the reply was lost): "
+                    "answered again",
+                    site->code);
+        s_pack_enrolled(self, site, body, len);
+        return 1;
+    }
+    s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED, "this key is already enrolled",
+                   0, body, len);
+    return 0;
+}
+
+static void s_on_enroll(dn_session_t *self, const char *user, const char *address,
+                        const Dealernet__EnrollRequest *m, uint8_t **body, size_t *len)
+{
     dn_registry_site_t site;
     uint8_t key[DN_CURVE_KEY_BYTES];
     char why[DN_ENROLL_WHY_SIZE] = "";
@@ -399,20 +447,7 @@ static void s_on_enroll(dn_session_t *self, const char *user, const char *addres
                     user + 1);
         if (m->partner && strcmp(m->partner, site.partner) != 0)
             s_note_agent_partner(self, &site, m->partner, now);
-        enrolled.site = site.code;
-        enrolled.partner = site.partner;
-        /* A site that already has events (enrolled again with `site
-           token`): the new PC continues its chain from here.  */
-        if (dn_ingest_state(self->ingest, site.id, &state) == 0 && state.applied_seq > 0) {
-            enrolled.has_applied_seq = 1;
-            enrolled.applied_seq = state.applied_seq;
-            enrolled.has_chain_head = 1;
-            enrolled.chain_head.data = state.head;
-            enrolled.chain_head.len = DN_HASH_BYTES;
-        }
-        msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLLED;
-        msg.enrolled = &enrolled;
-        s_pack_sync(&msg, body, len);
+        s_pack_enrolled(self, &site, body, len);
         return;
     }
     if (rc != DN_EDB) {
@@ -633,8 +668,7 @@ static void s_decide(dn_session_t *self, const dn_session_peer_t *peer, const ui
             *wrote = 1;
             break;
         case DEALERNET__SYNC_MESSAGE__BODY_ENROLL:
-            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED,
-                           "this key is already enrolled", 0, body, body_len);
+            *wrote = s_on_enroll_again(self, &site, msg->enroll, body, body_len);
             break;
         default:
             s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,

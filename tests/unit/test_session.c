@@ -19,7 +19,9 @@
     a site revoked since its handshake are refused with their codes and
     texts, and counted; the test-only early release (the simulator's
     injected bug) releases before the commit; a batch over any bound a
-    sender sizes its batches by is refused REFUSE_TOO_BIG.
+    sender sizes its batches by is refused REFUSE_TOO_BIG; an enrolment
+    retried by the key it enrolled (its Enrolled lost) gets the same
+    Enrolled again.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +34,7 @@
 #include <cmocka.h>
 
 #include "dn_central.h"
+#include "dn_curve.h"
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_ingest.h"
@@ -560,6 +563,114 @@ static void test_too_big(void **state)
     assert_int_equal(s_events(fx), 3);
 }
 
+/*  A packed EnrollRequest for SHOP-1 with token and a sign key of 32
+    bytes of value fill.  */
+static void s_enroll_request(const char *token, uint8_t fill, uint8_t **buf, size_t *len)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__EnrollRequest req = DEALERNET__ENROLL_REQUEST__INIT;
+    uint8_t sign[DN_PUBKEY_BYTES];
+    char why[DN_WHY_SIZE] = "";
+    memset(sign, fill, sizeof sign);
+    req.token = (char *)token;
+    req.site = "SHOP-1";
+    req.has_sign_key = 1;
+    req.sign_key.data = sign;
+    req.sign_key.len = sizeof sign;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ENROLL;
+    msg.enroll = &req;
+    assert_int_equal(dn_wire_sync_pack(&msg, buf, len, why, sizeof why), 0);
+}
+
+/*  The next reply is Enrolled for SHOP-1 of DLR, the chain at seq 3 with
+    head (the hash of SHOP-1's event 3 as stored).  */
+static void s_enrolled_at_3(fixture_t *fx, const char *route)
+{
+    sqlite3_stmt *stmt;
+    Dealernet__SyncMessage *msg = s_reply(fx, route);
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_ENROLLED);
+    assert_string_equal(msg->enrolled->site, "SHOP-1");
+    assert_string_equal(msg->enrolled->partner, "DLR");
+    assert_true(msg->enrolled->has_applied_seq);
+    assert_int_equal(msg->enrolled->applied_seq, 3);
+    assert_int_equal(msg->enrolled->chain_head.len, DN_HASH_BYTES);
+    assert_int_equal(dn_db_prepare(fx->db, "SELECT hash FROM events WHERE seq = 3", &stmt), 0);
+    assert_int_equal(dn_db_row(stmt, "hash"), 1);
+    assert_memory_equal(msg->enrolled->chain_head.data, sqlite3_column_blob(stmt, 0),
+                        DN_HASH_BYTES);
+    sqlite3_finalize(stmt);
+    dn_wire_sync_free(&msg);
+}
+
+/*  The Enrolled reply is lost: SHOP-1, 3 events stored, is moved to a new
+    PC with `site token`; its key (user "?" + Z85 of 32 bytes 0x11)
+    enrolls with sign key 0x22.. and gets Enrolled at seq 3.  It tries
+    again on a new connection, where ZAP now names it SHOP-1: the same
+    token and sign key get the same Enrolled (seq 3, same head), and
+    nothing changes (one key retired, the token used once); another
+    token, or another sign key, is refused TOKEN_USED "this key is
+    already enrolled" as before.  */
+static void test_enroll_retry(void **state)
+{
+    fixture_t *fx = *state;
+    dn_registry_site_t site;
+    uint8_t curve[DN_CURVE_KEY_BYTES], *push, *req;
+    char token[DN_TOKEN_TEXT_LEN + 1], other[DN_TOKEN_TEXT_LEN + 1], why[256] = "";
+    char user[1 + DN_Z85_KEY_SIZE] = "?";
+    int64_t expires, retired = -1;
+    size_t len;
+
+    s_push(fx, &push, &len);
+    s_send(fx, "SHOP-1", "old", push, len, 0, NULL);
+    free(push);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    Dealernet__SyncMessage *ack = s_reply(fx, "old");
+    assert_int_equal(ack->body_case, DEALERNET__SYNC_MESSAGE__BODY_ACK);
+    dn_wire_sync_free(&ack);
+    assert_int_equal(dn_registry_site_token(fx->db, "SHOP-1", 0, S_NOW, token, &expires,
+                                            &site, why, sizeof why),
+                     0);
+    memset(curve, 0x11, sizeof curve);
+    dn_curve_encode(curve, user + 1);
+
+    s_enroll_request(token, 0x22, &req, &len);
+    s_send(fx, user, "new", req, len, 0, NULL);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    s_enrolled_at_3(fx, "new");
+
+    /* the reply was lost: again, now as the site */
+    s_send(fx, "SHOP-1", "retry", req, len, 0, NULL);
+    free(req);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    s_enrolled_at_3(fx, "retry");
+    sqlite3_stmt *stmt;
+    assert_int_equal(dn_db_prepare(fx->db,
+                                   "SELECT (SELECT count(*) FROM site_keys) * 10 +"
+                                   " (SELECT count(*) FROM tokens WHERE used_ms IS NOT NULL"
+                                   "  AND rebind = 1)",
+                                   &stmt),
+                     0);
+    assert_int_equal(dn_db_int_row(stmt, "counts", &retired), 1);
+    assert_int_equal(retired, 11); /* 1 key retired, 1 rebind token used */
+
+    /* the same key with a sign key it did not enroll, or another token */
+    s_enroll_request(token, 0x33, &req, &len);
+    s_send(fx, "SHOP-1", "r2", req, len, 0, NULL);
+    free(req);
+    assert_int_equal(dn_registry_site_token(fx->db, "SHOP-1", 0, S_NOW, other, &expires,
+                                            &site, why, sizeof why),
+                     0);
+    s_enroll_request(other, 0x22, &req, &len);
+    s_send(fx, "SHOP-1", "r3", req, len, 0, NULL);
+    free(req);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    s_refused(fx, "r2", DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED,
+              "this key is already enrolled");
+    s_refused(fx, "r3", DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED,
+              "this key is already enrolled");
+    s_no_reply(fx);
+}
+
 int main(void)
 {
     dn_log_init("test_session", DN_LOG_QUIET, 0);
@@ -572,6 +683,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_queue_bound, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_too_big, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_retry, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
