@@ -1184,8 +1184,9 @@ static int s_cmd_export(const char *dir, int argc, char **argv)
     if (!(store = s_open(dir, &code)))
         return code;
     if (strcmp(path, "-") != 0) {
-        /* never over another file: it may be the only copy of a day's sales */
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        /* never over another file: it may be the only copy of a day's
+           sales; private (members' phones and names), as agent.db is */
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, DN_FSPERM_FILE_PRIVATE);
         if (fd < 0 || !(out = fdopen(fd, "w"))) {
             dn_log_error("cannot create %s: %s%s", path, strerror(errno),
                          errno == EEXIST ? " (export never overwrites a file: give a new "

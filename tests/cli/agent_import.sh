@@ -203,6 +203,7 @@ check "old PC: pending" "3|1" "$(sqlite3 "$OLD/agent.db" "SELECT count(*), sum(s
 a -d "$OLD" sales --json
 cp "$OUT" "$T/old.json"
 before=$(state "$OLD")
+umask 022 # a usual umask, which would leave a new file readable by all
 a -d "$OLD" export --unsynced "$T/move.csv"
 check "export: exit" 0 "$rc"
 check "export: summary" "exported: 2 sales (3 lines), 0 members not yet synced to $T/move.csv" \
@@ -216,6 +217,8 @@ printf '%s\r\n' \
     "sale,$id3,OIL,1,9.99,,store,D9,,,," \
     "sale,$id3,TEA,3,1.00,,store,D9,,,," >"$T/expected.csv"
 check "export: the file" "$(cksum <"$T/expected.csv")" "$(cksum <"$T/move.csv")"
+# members' phones and names: private as agent.db is, whatever the umask
+check "export: the file is private (mode 600 under umask 022)" 600 "$(stat -c %a "$T/move.csv")"
 a -d "$OLD" export --unsynced -
 check "export -: stdout is the file" "$(cksum <"$T/expected.csv")" "$(cksum <"$OUT")"
 check "export -: summary on stderr" \
