@@ -230,12 +230,20 @@ static int s_site_add(s_ctx_t *ctx, json_t **result)
 static int s_site_token(s_ctx_t *ctx, json_t **result)
 {
     const char *code = s_arg(ctx, "code");
+    const char *unrevoke = s_arg(ctx, "unrevoke");
     char token[DN_TOKEN_TEXT_LEN + 1], expires[DN_TIME_TEXT_SIZE];
-    int unrevoke = s_arg(ctx, "unrevoke") != NULL;
     dn_registry_site_t site;
     int64_t expires_ms;
-    int rc = dn_registry_site_token(ctx->db, code, unrevoke, ctx->now_ms, token,
-                                    &expires_ms, &site, ctx->why, sizeof ctx->why);
+    int rc;
+    /* lifting a revocation is said as the CLI says it ("1"): a client's
+       "0" or "false" must not lift one */
+    if (unrevoke && strcmp(unrevoke, "1") != 0) {
+        snprintf(ctx->why, sizeof ctx->why,
+                 "unrevoke is a flag: give it as 1, or leave it out");
+        return DN_EINVAL;
+    }
+    rc = dn_registry_site_token(ctx->db, code, unrevoke != NULL, ctx->now_ms, token,
+                                &expires_ms, &site, ctx->why, sizeof ctx->why);
     if (rc)
         return rc;
     dn_time_format(expires_ms, expires);

@@ -326,6 +326,25 @@ static void test_site_add(void **state)
     s_expect_error(&r, 64, "site.add needs argument 'partner'");
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM sites"), 2);
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM tokens"), 2);
+
+    /* site.token's unrevoke is a flag, "1": any other value lifts nothing
+       (SHOP-1, revoked, stays so, and no token is made) */
+    s_call(fx->db, "site.revoke", &r, "code", "SHOP-1");
+    assert_int_equal(r.status, 0);
+    s_reply_free(&r);
+    s_call(fx->db, "site.token", &r, "code", "SHOP-1", "unrevoke", "0");
+    s_expect_error(&r, 64, "unrevoke is a flag: give it as 1, or leave it out");
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM sites WHERE code = 'SHOP-1' AND "
+                                   "revoked_ms IS NOT NULL"),
+                     1);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM tokens"), 2);
+    s_call(fx->db, "site.token", &r, "code", "SHOP-1", "unrevoke", "1");
+    assert_int_equal(r.status, 0);
+    s_reply_free(&r);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM sites WHERE code = 'SHOP-1' AND "
+                                   "revoked_ms IS NOT NULL"),
+                     0);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM tokens"), 3);
 }
 
 static void test_site_list(void **state)
