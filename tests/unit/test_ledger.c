@@ -2119,10 +2119,13 @@ static void test_migrate_payout_refs(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     /* the guard rails' migration is 8; the referral view (9) that follows
        reads plans.retired_ms, so it goes too and comes back with the rest,
-       as do the token holders' columns (10) */
+       as do the token holders' columns (10) and re-enrolment's site_keys
+       and tokens.rebind (11) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 10);
+    assert_int_equal(version, 11);
     s_exec(db,
+           "DROP TABLE site_keys;"
+           "ALTER TABLE tokens DROP COLUMN rebind;"
            "ALTER TABLE tokens DROP COLUMN holder_key;"
            "ALTER TABLE tokens DROP COLUMN held_ms;"
            "ALTER TABLE tokens DROP COLUMN holder_address;"
