@@ -927,14 +927,39 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
     return rc ? s_fail(rc, why) : 0;
 }
 
+/*  How far this PC's clock is off the server's, for a person: "3 min
+    ahead of", "1 day 0 h behind".  */
+static const char *s_skew_text(int64_t skew_ms, char *buf, size_t size)
+{
+    long long s = llabs(skew_ms) / 1000;
+    const char *side = skew_ms > 0 ? "ahead of" : "behind";
+    if (s < 3600)
+        snprintf(buf, size, "%lld min %s", (s + 30) / 60, side); /* to the nearest minute */
+    else if (s < 86400)
+        snprintf(buf, size, "%lld h %lld min %s", s / 3600, s % 3600 / 60, side);
+    else
+        snprintf(buf, size, "%lld day%s %lld h %s", s / 86400, s < 2 * 86400 ? "" : "s",
+                 s % 86400 / 3600, side);
+    return buf;
+}
+
 /*  One line on stderr: this PC's clock is off the server's.  */
 static void s_warn_skew(int64_t skew_ms)
 {
-    long long minutes = (llabs(skew_ms) + 30000) / 60000; /* to the nearest minute */
+    char off[64];
     fprintf(stderr,
-            "warning: this PC's clock is %lld min %s the server's: set it right; the server "
+            "warning: this PC's clock is %s the server's: set it right; the server "
             "posts sales at its own time of receipt when they claim a later one\n",
-            minutes, skew_ms > 0 ? "ahead of" : "behind");
+            s_skew_text(skew_ms, off, sizeof off));
+}
+
+/*  The exit status of a sync: a partial success is 75 whatever stopped it
+    (what was acked is synced; run sync again for the rest).  */
+static int s_sync_exit(int rc, const dn_sync_result_t *result)
+{
+    if (rc && result->acked_through > result->start_acked)
+        return EX_TEMPFAIL;
+    return dn_exit_code(rc);
 }
 
 static int s_cmd_sync(const char *dir, int argc, char **argv)
@@ -949,6 +974,7 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
     int c, code = 0, json = 0, timeout = DN_SYNC_DEFAULT_TIMEOUT_S, rc;
     int64_t reply_ms = DN_SYNC_REPLY_TIMEOUT_MS;
     dn_store_t *store;
+    char report[160];
 
     while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
         if (c == -2)
@@ -971,22 +997,33 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
     rc = dn_sync_run(store, dir, &options, &result);
     dn_store_destroy(&store);
     if (json) {
-        json_t *out = json_pack("{s:b, s:I, s:I, s:I, s:I, s:i, s:s, s:o}", "ok", rc == 0,
-                                "acked_through", (json_int_t)result.acked_through,
-                                "head_seq", (json_int_t)result.head_seq, "pending",
-                                (json_int_t)result.pending, "sent_events",
-                                (json_int_t)result.sent_events, "connects", result.connects,
-                                "error", rc ? result.error : "", "clock_skew_ms",
-                                result.has_skew ? json_integer(result.skew_ms) : json_null());
+        uint64_t sent =
+            result.acked_through > result.start_acked ? result.acked_through - result.start_acked
+                                                      : 0;
+        json_t *out = json_pack(
+            "{s:b, s:b, s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:i, s:o, s:s, s:o}", "ok",
+            rc == 0, "partial", rc != 0 && sent > 0, "sent", (json_int_t)sent, "first_seq",
+            sent ? json_integer((json_int_t)(result.start_acked + 1)) : json_null(),
+            "last_seq", sent ? json_integer((json_int_t)result.acked_through) : json_null(),
+            "server_applied_seq",
+            result.has_server ? json_integer((json_int_t)result.server_applied) : json_null(),
+            "pending", (json_int_t)result.pending, "acked_through",
+            (json_int_t)result.acked_through, "head_seq", (json_int_t)result.head_seq,
+            "transmitted", (json_int_t)result.sent_events, "connects", result.connects,
+            "cause", result.cause ? json_string(result.cause) : json_null(), "error",
+            rc ? result.error : "", "clock_skew_ms",
+            result.has_skew ? json_integer(result.skew_ms) : json_null());
         s_print_json(out);
         json_decref(out);
     } else if (rc == 0) {
-        printf("synced: %llu events acknowledged, 0 pending\n",
-               (unsigned long long)result.acked_through);
+        printf("synced: %s\n", dn_sync_report(&result, report, sizeof report));
     }
-    if (!json && result.has_skew && llabs(result.skew_ms) > DN_CLOCK_TOLERANCE_MS)
+    /* One line on stderr: the error, else the clock's warning.  */
+    if (rc == 0 && !json && result.has_skew && llabs(result.skew_ms) > DN_CLOCK_TOLERANCE_MS)
         s_warn_skew(result.skew_ms);
-    return rc ? s_fail(rc, result.error) : 0;
+    if (rc)
+        dn_log_error("%s", result.error[0] ? result.error : dn_strerror(rc));
+    return rc ? s_sync_exit(rc, &result) : 0;
 }
 
 static volatile sig_atomic_t s_stop;
