@@ -75,7 +75,7 @@ static void *s_connect(void *ctx, const char *endpoint, const char *server_key,
     r->cause and r->error (one line about endpoint) and returns DN_EAGAIN
     (it may mend: try again until the deadline) or DN_ECONFIG (something
     else answers there: it will not).  welcomed: the server had answered
-    in this session.  */
+    in this sync.  */
 static int s_link_cause(dn_probe_state_t state, uint32_t value, int welcomed,
                         const char *endpoint, dn_sync_result_t *r)
 {
@@ -141,13 +141,24 @@ static int s_send(void *sock, const Dealernet__SyncMessage *msg)
 }
 
 /*  Waits up to timeout_ms for one reply frame into *frame (initialised by
-    the caller).  Returns 0, DN_ETIMEDOUT, or DN_EPROTO for a reply of more
-    than one frame (logged; treated as lost).  */
-static int s_recv_frame(void *sock, int timeout_ms, zmq_msg_t *frame)
+    the caller), watching probe (may be NULL) meanwhile: a server that
+    closes the connection is not waited for.  Returns 0, DN_ETIMEDOUT (no
+    reply; the probe tells why), or DN_EPROTO for a reply of more than one
+    frame (logged; treated as lost).  */
+static int s_recv_frame(void *sock, int timeout_ms, zmq_msg_t *frame, dn_probe_t *probe)
 {
-    zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&item, 1, timeout_ms) <= 0)
-        return DN_ETIMEDOUT;
+    int64_t deadline = dn_time_monotonic_ms() + timeout_ms;
+    for (;;) {
+        zmq_pollitem_t items[2] = {{sock, 0, ZMQ_POLLIN, 0},
+                                   {probe ? dn_probe_socket(probe) : NULL, 0, ZMQ_POLLIN, 0}};
+        int64_t left = deadline - dn_time_monotonic_ms();
+        if (left <= 0 || zmq_poll(items, probe ? 2 : 1, (long)left) < 0)
+            return DN_ETIMEDOUT;
+        if (items[0].revents & ZMQ_POLLIN)
+            break;
+        if (probe && dn_probe_update(probe) == DN_PROBE_DROPPED)
+            return DN_ETIMEDOUT;
+    }
     if (zmq_msg_recv(frame, sock, ZMQ_DONTWAIT) < 0)
         return DN_ETIMEDOUT;
     if (zmq_msg_more(frame)) {
@@ -167,7 +178,7 @@ static int s_recv(void *sock, int timeout_ms, Dealernet__SyncMessage **msg)
     int rc;
     *msg = NULL;
     zmq_msg_init(&frame);
-    rc = s_recv_frame(sock, timeout_ms, &frame);
+    rc = s_recv_frame(sock, timeout_ms, &frame, NULL);
     if (rc == 0 && (rc = dn_wire_sync_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), msg,
                                              why, sizeof why)) != 0) {
         dn_log_debug("dropped a malformed reply from the server: %s", why);
@@ -309,7 +320,7 @@ typedef struct {
     dn_key_t *key;
     dn_syncsm_t *sm;
     void *ctx;
-    const char *endpoint, *server_key;
+    char *endpoint, *server_key; /* the caller's buffers: 256 and 64 bytes */
     dn_curve_pair_t pair;
     int reply_timeout_ms;
     int progress;
@@ -356,7 +367,8 @@ static int s_session(s_sync_t *self)
     /* The connection first: a server that is down, a wrong port or a wrong
        key shows in the handshake, well before a reply timeout.  */
     if (probe && (state = dn_probe_wait(probe, self->reply_timeout_ms)) != DN_PROBE_UP) {
-        rc = s_link_cause(state, dn_probe_value(probe), 0, self->endpoint, self->r);
+        rc = s_link_cause(state, dn_probe_value(probe), self->r->has_server, self->endpoint,
+                          self->r);
         dn_probe_destroy(&probe);
         zmq_close(sock);
         return rc;
@@ -371,7 +383,7 @@ static int s_session(s_sync_t *self)
         } else if (action == DN_SYNCSM_WAIT) {
             zmq_msg_t frame;
             zmq_msg_init(&frame);
-            if (s_recv_frame(sock, self->reply_timeout_ms, &frame) == 0)
+            if (s_recv_frame(sock, self->reply_timeout_ms, &frame, probe) == 0)
                 action = dn_syncsm_reply(self->sm, zmq_msg_data(&frame), zmq_msg_size(&frame));
             else
                 action = dn_syncsm_timeout(self->sm);
@@ -388,7 +400,7 @@ static int s_session(s_sync_t *self)
         if (state == DN_PROBE_UP)
             self->r->cause = DN_SYNC_CAUSE_NO_REPLY; /* the machine's text says it */
         else
-            rc = s_link_cause(state, dn_probe_value(probe), self->r->welcomed,
+            rc = s_link_cause(state, dn_probe_value(probe), self->r->has_server,
                               self->endpoint, self->r);
     }
     dn_probe_destroy(&probe);
@@ -401,6 +413,127 @@ static void s_sleep_ms(int64_t ms)
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+}
+
+/*  Reads what a session needs -- the endpoint, the server key, the site's
+    CURVE pair and signing key -- and makes the machine.  Returns 0, or
+    DN_EPERM (not enrolled), DN_EIO, DN_ENOMEM with self->r's cause and
+    error set.  self->endpoint and server_key point at the caller's
+    buffers (256 and 64 bytes).  */
+static int s_setup(s_sync_t *self, const char *dir)
+{
+    dn_sync_result_t *result = self->r;
+    char path[4096];
+    if (dn_store_meta_get(self->store, DN_STORE_META_ENDPOINT, self->endpoint, 256) ||
+        dn_store_meta_get(self->store, DN_STORE_META_SERVER_KEY, self->server_key,
+                          64) ||
+        s_path(path, sizeof path, dir, DN_AGENT_CURVE_FILE) ||
+        dn_curve_load(path, &self->pair) != 0) {
+        snprintf(result->error, sizeof result->error,
+                 "this site is not enrolled: run 'dealernet-agent enroll' and paste the "
+                 "enrollment code from headquarters");
+        result->cause = DN_SYNC_CAUSE_NOT_ENROLLED;
+        return DN_EPERM;
+    }
+    s_path(path, sizeof path, dir, DN_AGENT_KEY_FILE);
+    if (!(self->key = dn_key_load(path))) {
+        snprintf(result->error, sizeof result->error, "cannot read the site key %s", path);
+        result->cause = DN_SYNC_CAUSE_LOCAL;
+        return DN_EIO;
+    }
+    if (!(self->sm = dn_syncsm_new(self->store, self->key, self->endpoint, result))) {
+        result->cause = DN_SYNC_CAUSE_LOCAL;
+        return DN_ENOMEM;
+    }
+    return 0;
+}
+
+/*  Frees what s_setup made.  */
+static void s_teardown(s_sync_t *self)
+{
+    memset(&self->pair, 0, sizeof self->pair);
+    dn_syncsm_destroy(&self->sm);
+    dn_key_destroy(&self->key);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    self->ctx = NULL;
+}
+
+int dn_sync_hello(dn_store_t *store, const char *dir, int timeout_ms, dn_sync_result_t *result)
+{
+    s_sync_t self;
+    char endpoint[256] = "", server_key[64] = "";
+    dn_syncsm_action_t action;
+    dn_probe_t *probe = NULL;
+    dn_probe_state_t state = DN_PROBE_UP;
+    void *sock = NULL;
+    int rc;
+
+    memset(result, 0, sizeof *result);
+    memset(&self, 0, sizeof self);
+    self.store = store;
+    self.r = result;
+    self.endpoint = endpoint;
+    self.server_key = server_key;
+    if ((rc = s_setup(&self, dir)) != 0)
+        goto out;
+    self.ctx = zmq_ctx_new();
+    action = dn_syncsm_start(self.sm, dn_time_now_ms(), timeout_ms);
+    if (action == DN_SYNCSM_FAIL) {
+        rc = dn_syncsm_rc(self.sm);
+        goto out;
+    }
+    if (!self.ctx || !(sock = s_connect(self.ctx, endpoint, server_key, &self.pair, timeout_ms,
+                                        &probe))) {
+        snprintf(result->error, sizeof result->error, "cannot connect to '%s'", endpoint);
+        result->cause = DN_SYNC_CAUSE_LOCAL;
+        rc = DN_EINVAL;
+        goto out;
+    }
+    result->connects = 1;
+    if (probe && (state = dn_probe_wait(probe, timeout_ms)) != DN_PROBE_UP) {
+        rc = s_link_cause(state, dn_probe_value(probe), 0, endpoint, result);
+        goto out;
+    }
+    result->handshake = 1;
+    {
+        const uint8_t *data;
+        size_t len;
+        zmq_msg_t frame;
+        dn_syncsm_message(self.sm, &data, &len);
+        action = zmq_send(sock, data, len, 0) == (int)len ? dn_syncsm_sent(self.sm)
+                                                          : dn_syncsm_send_failed(self.sm);
+        zmq_msg_init(&frame);
+        if (action == DN_SYNCSM_WAIT) {
+            if (s_recv_frame(sock, timeout_ms, &frame, probe) == 0)
+                action = dn_syncsm_reply(self.sm, zmq_msg_data(&frame), zmq_msg_size(&frame));
+            else
+                action = dn_syncsm_timeout(self.sm);
+        }
+        zmq_msg_close(&frame);
+    }
+    /* A Welcome leaves the machine ready to push: not here.  */
+    if (result->welcomed)
+        rc = 0;
+    else if (action == DN_SYNCSM_FAIL)
+        rc = dn_syncsm_rc(self.sm);
+    else if (!result->cause) {
+        state = probe ? dn_probe_update(probe) : DN_PROBE_UP;
+        if (state == DN_PROBE_UP) {
+            result->cause = DN_SYNC_CAUSE_NO_REPLY;
+            rc = DN_ETIMEDOUT;
+        } else {
+            rc = s_link_cause(state, dn_probe_value(probe), 0, endpoint, result);
+        }
+    } else {
+        rc = DN_EAGAIN;
+    }
+out:
+    dn_probe_destroy(&probe);
+    if (sock)
+        zmq_close(sock);
+    s_teardown(&self);
+    return rc;
 }
 
 /*  1 if this sync delivered something (acked events) and then failed.  */
@@ -470,7 +603,7 @@ int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *opt
                 dn_sync_result_t *result)
 {
     s_sync_t self;
-    char path[4096], endpoint[256], server_key[64];
+    char endpoint[256], server_key[64];
     int64_t deadline = dn_time_now_ms() + options->timeout_ms, backoff = 100;
     dn_outbox_position_t pos;
     int rc;
@@ -485,29 +618,8 @@ int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *opt
     self.endpoint = endpoint;
     self.server_key = server_key;
 
-    if (dn_store_meta_get(store, DN_STORE_META_ENDPOINT, endpoint, sizeof endpoint) ||
-        dn_store_meta_get(store, DN_STORE_META_SERVER_KEY, server_key, sizeof server_key) ||
-        s_path(path, sizeof path, dir, DN_AGENT_CURVE_FILE) ||
-        dn_curve_load(path, &self.pair) != 0) {
-        snprintf(result->error, sizeof result->error,
-                 "this site is not enrolled: run 'dealernet-agent enroll' and paste the "
-                 "enrollment code from headquarters");
-        result->cause = DN_SYNC_CAUSE_NOT_ENROLLED;
-        rc = DN_EPERM;
+    if ((rc = s_setup(&self, dir)) != 0)
         goto out;
-    }
-    s_path(path, sizeof path, dir, DN_AGENT_KEY_FILE);
-    if (!(self.key = dn_key_load(path))) {
-        snprintf(result->error, sizeof result->error, "cannot read the site key %s", path);
-        result->cause = DN_SYNC_CAUSE_LOCAL;
-        rc = DN_EIO;
-        goto out;
-    }
-    if (!(self.sm = dn_syncsm_new(store, self.key, endpoint, result))) {
-        result->cause = DN_SYNC_CAUSE_LOCAL;
-        rc = DN_ENOMEM;
-        goto out;
-    }
     if (self.progress)
         dn_syncsm_set_progress(self.sm, s_on_ack, &self);
     self.ctx = zmq_ctx_new();
@@ -543,11 +655,7 @@ out:
     else
         s_summary(rc, result);
     s_record(store, rc, result);
-    memset(&self.pair, 0, sizeof self.pair);
-    dn_syncsm_destroy(&self.sm);
-    dn_key_destroy(&self.key);
-    if (self.ctx)
-        zmq_ctx_term(self.ctx);
+    s_teardown(&self);
     return rc;
 }
 

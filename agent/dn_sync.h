@@ -68,6 +68,15 @@ int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *opt
     pending.  Returns buf.  */
 const char *dn_sync_report(const dn_sync_result_t *result, char *buf, size_t size);
 
+/*  What `doctor` asks the server, without sending any event: one
+    connection, the CURVE handshake (result->handshake: it succeeded), a
+    Hello and its reply.  Returns 0 for a Welcome (result->server_applied,
+    skew_ms); else the error and result->cause, result->error as
+    dn_sync_run's (DN_EPERM: revoked or not enrolled; DN_ECONFIG: wrong
+    port or key; DN_EAGAIN: down, or the server refused for now ...).
+    Records nothing in agent.db.  */
+int dn_sync_hello(dn_store_t *store, const char *dir, int timeout_ms, dn_sync_result_t *result);
+
 /*  The daemon: syncs every interval_s seconds and soon after new events
     are recorded, backing off exponentially (with jitter, up to 5 minutes)
     while the server is away, until *stop is set.  Returns 0.  */

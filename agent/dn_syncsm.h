@@ -66,6 +66,7 @@ typedef struct {
     int welcomed;           /* the current session had its Welcome */
     const char *cause;      /* DN_SYNC_CAUSE_*: why it did not finish, NULL if it did */
     int connects;           /* sockets opened (1 + reconnects); the driver counts */
+    int handshake;          /* a CURVE handshake succeeded (dn_sync_hello) */
     int has_skew;           /* a Welcome told the server's clock: */
     int64_t skew_ms;        /* ... the agent's clock minus the server's */
     Dealernet__RefuseCode refused; /* the server's last refusal, 0 if none */

@@ -6,6 +6,7 @@
 */
 #include "dn_bundle.h"
 #include "dn_crypto.h"
+#include "dn_doctor.h"
 #include "dn_error.h"
 #include "dn_fsperm.h"
 #include "dn_id.h"
@@ -927,22 +928,6 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
     return rc ? s_fail(rc, why) : 0;
 }
 
-/*  How far this PC's clock is off the server's, for a person: "3 min
-    ahead of", "1 day 0 h behind".  */
-static const char *s_skew_text(int64_t skew_ms, char *buf, size_t size)
-{
-    long long s = llabs(skew_ms) / 1000;
-    const char *side = skew_ms > 0 ? "ahead of" : "behind";
-    if (s < 3600)
-        snprintf(buf, size, "%lld min %s", (s + 30) / 60, side); /* to the nearest minute */
-    else if (s < 86400)
-        snprintf(buf, size, "%lld h %lld min %s", s / 3600, s % 3600 / 60, side);
-    else
-        snprintf(buf, size, "%lld day%s %lld h %s", s / 86400, s < 2 * 86400 ? "" : "s",
-                 s % 86400 / 3600, side);
-    return buf;
-}
-
 /*  One line on stderr: this PC's clock is off the server's.  */
 static void s_warn_skew(int64_t skew_ms)
 {
@@ -950,7 +935,7 @@ static void s_warn_skew(int64_t skew_ms)
     fprintf(stderr,
             "warning: this PC's clock is %s the server's: set it right; the server "
             "posts sales at its own time of receipt when they claim a later one\n",
-            s_skew_text(skew_ms, off, sizeof off));
+            dn_doctor_offset_text(skew_ms, off, sizeof off));
 }
 
 /*  The exit status of a sync: a partial success is 75 whatever stopped it
@@ -1024,6 +1009,55 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
     if (rc)
         dn_log_error("%s", result.error[0] ? result.error : dn_strerror(rc));
     return rc ? s_sync_exit(rc, &result) : 0;
+}
+
+static int s_cmd_doctor(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"timeout", required_argument, NULL, 'T'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    dn_doctor_check_t checks[DN_DOCTOR_CHECKS];
+    int c, code = 0, json = 0, timeout = DN_DOCTOR_DEFAULT_TIMEOUT_S, failed = 0;
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 'T' && (code = s_seconds(optarg, &timeout)) != 0)
+            return code;
+        if (c == 'j')
+            json = 1;
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    code = dn_doctor_run(dir, s_files, sizeof s_files / sizeof s_files[0], timeout * 1000,
+                         checks);
+    if (json) {
+        json_t *list = json_array();
+        for (int i = 0; i < DN_DOCTOR_CHECKS; i++)
+            json_array_append_new(
+                list, json_pack("{s:s, s:s, s:s, s:s}", "check", checks[i].name, "result",
+                                dn_doctor_mark_text(checks[i].mark, 1), "text",
+                                checks[i].text, "todo", checks[i].todo));
+        json_t *out = json_pack("{s:b, s:i, s:o}", "ok", code == 0, "exit", code, "checks",
+                                list);
+        s_print_json(out);
+        json_decref(out);
+        return code;
+    }
+    for (int i = 0; i < DN_DOCTOR_CHECKS; i++) {
+        printf("%-4s %-9s %s\n", dn_doctor_mark_text(checks[i].mark, 0), checks[i].name,
+               checks[i].text);
+        if (checks[i].todo[0] && checks[i].mark != DN_DOCTOR_SKIP)
+            printf("               -> %s\n", checks[i].todo);
+        failed += checks[i].mark == DN_DOCTOR_FAIL;
+    }
+    if (failed)
+        printf("%d check%s failed: the first one is the one to fix\n", failed,
+               failed == 1 ? "" : "s");
+    else
+        printf("all checks passed\n");
+    return code;
 }
 
 static volatile sig_atomic_t s_stop;
@@ -1115,6 +1149,17 @@ static const s_command_t s_commands[] = {
      "acknowledged.  If the server cannot be reached within --timeout\n"
      "(default 30 s) it exits 75 and keeps every event pending.  A reply not\n"
      "back within --reply-timeout (default 3000 ms) means reconnect and resend.\n"},
+    {"doctor", s_cmd_doctor, "[--timeout SEC] [--json]",
+     "Runs the checks a field visit needs, one by one, and prints each with ok,\n"
+     "WARN, FAIL or skip and what to do: the folder and its files, agent.db and\n"
+     "its chain, the enrollment, the endpoint, a TCP connection, the CURVE\n"
+     "handshake (server down, wrong port and wrong key each named), the site's\n"
+     "standing on the server (revoked?), the clock against the server's, the\n"
+     "events pending.  Sends the server a Hello, never an event.  --timeout\n"
+     "bounds each network step (default 5 s).  Exits 0 when no check failed (a\n"
+     "clock off is a warning), else the code of the first failure: 69 server\n"
+     "down, 78 wrong port or key, 77 not enrolled or revoked, 75 server disk\n"
+     "full, 65 broken chain, 66 no agent.\n"},
     {"run", s_cmd_run, "[--interval SEC]",
      "The sync daemon: syncs every --interval seconds (default 60) and soon\n"
      "after new events are recorded, backing off while the server is away.\n"
