@@ -36,15 +36,15 @@ const char *dn_doctor_mark_text(dn_doctor_mark_t mark, int json)
 
 const char *dn_doctor_offset_text(int64_t skew_ms, char *buf, size_t size)
 {
-    long long s = llabs(skew_ms) / 1000;
+    long long m = (llabs(skew_ms) + 30000) / 60000; /* to the nearest minute */
     const char *side = skew_ms > 0 ? "ahead of" : "behind";
-    if (s < 3600)
-        snprintf(buf, size, "%lld min %s", (s + 30) / 60, side); /* to the nearest minute */
-    else if (s < 86400)
-        snprintf(buf, size, "%lld h %02lld min %s", s / 3600, s % 3600 / 60, side);
+    if (m < 60)
+        snprintf(buf, size, "%lld min %s", m, side);
+    else if (m < 1440)
+        snprintf(buf, size, "%lld h %02lld min %s", m / 60, m % 60, side);
     else
-        snprintf(buf, size, "%lld day%s %lld h %s", s / 86400, s < 2 * 86400 ? "" : "s",
-                 s % 86400 / 3600, side);
+        snprintf(buf, size, "%lld day%s %lld h %s", m / 1440, m < 2 * 1440 ? "" : "s",
+                 m % 1440 / 60, side);
     return buf;
 }
 
