@@ -45,6 +45,7 @@ struct _dn_session_t {
     s_reply_t replies[DN_GROUP_MAX];
     int n_replies; /* queued */
     int released;  /* of them, the first ones: released */
+    int group_full; /* a message of the group in hand met a full disk */
     int taken;     /* of those, the first ones: taken by the driver */
 };
 
@@ -144,7 +145,7 @@ int dn_session_end_group(dn_session_t *self, int commit)
     if (dn_ingest_group_open(self->ingest)) {
         dn_db_full_clear();
         failed = dn_ingest_group_end(self->ingest, commit) != 0;
-        full = failed && dn_db_full();
+        full = failed && (dn_db_full() || self->group_full);
         if (failed) {
             static dn_log_limit_t commits = {"failed group commits", 0, 0, 0, NULL};
             dn_log_error_limited(&commits,
@@ -170,6 +171,7 @@ int dn_session_end_group(dn_session_t *self, int commit)
         }
     }
     self->released = self->n_replies;
+    self->group_full = 0;
     return failed ? DN_EDB : 0;
 }
 
@@ -411,6 +413,7 @@ static void s_on_hello(dn_session_t *self, const dn_registry_site_t *site,
     if ((out->rc = dn_ingest_group_begin(self->ingest)) != 0 ||
         (out->rc = dn_ingest_hello(self->ingest, site, hello, s_now(self), &state)) != 0 ||
         (out->rc = dn_ingest_max_sale(self->ingest, &max_sale)) != 0) {
+        dn_db_note(self->db);
         if (dn_db_full())
             s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_SERVER_FULL, s_full_text, 0, body,
                            len);
@@ -454,7 +457,9 @@ static void s_on_push(dn_session_t *self, const dn_registry_site_t *site,
             if (result->code == DEALERNET__REFUSE_CODE__REFUSE_GAP)
                 dn_ingest_note_gap(self->ingest, site->id, result->expected_seq);
             s_pack_refused(result->code, result->why, result->expected_seq, body, len);
-        } else if (dn_db_full()) {
+        } else if (dn_db_note(self->db), dn_db_full()) {
+            /* ingest's modules step statements themselves: the connection
+               still says what the failed write met  */
             s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_SERVER_FULL, s_full_text, 0, body,
                            len);
         } else {
@@ -580,6 +585,8 @@ int dn_session_message(dn_session_t *self, const dn_session_peer_t *peer,
     if (self->n_replies >= DN_GROUP_MAX)
         return DN_EAGAIN;
     s_decide(self, peer, data, len, extra, out, &body, &body_len, &wrote);
+    if (dn_db_full())
+        self->group_full = 1;
     s_queue(self, peer, body, body_len, wrote);
     return 0;
 }
