@@ -211,24 +211,20 @@ while time.time() < end:
     while [ ! -s "$T/lport" ] && [ "$n" -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
     LPORT=$(cat "$T/lport")
 }
-listener silent
-sqlite3 "$C/agent.db" "UPDATE meta SET value = 'tcp://127.0.0.1:$LPORT' WHERE key = 'server_endpoint'"
-doctor "$C"
-check "doctor, silent listener: exit" 78 "$rc"
-check "doctor, silent listener: line" \
-    "FAIL handshake tcp://127.0.0.1:$LPORT accepted the connection but does not speak ZeroMQ: wrong port?" \
-    "$(grep '^FAIL' "$OUT")"
-kill "$LPID" 2>/dev/null || true
-wait "$LPID" 2>/dev/null || true
-listener junk
-sqlite3 "$C/agent.db" "UPDATE meta SET value = 'tcp://127.0.0.1:$LPORT' WHERE key = 'server_endpoint'"
-doctor "$C"
-check "doctor, junk listener: exit" 78 "$rc"
-check "doctor, junk listener: line" \
-    "FAIL handshake tcp://127.0.0.1:$LPORT answered, but not as a ZeroMQ server: wrong port?" \
-    "$(grep '^FAIL' "$OUT")"
-kill "$LPID" 2>/dev/null || true
-wait "$LPID" 2>/dev/null || true
+# doctor_listener MODE TEXT: doctor on C pointed at a listener of MODE fails
+# its handshake with exit 78 and the line "tcp://127.0.0.1:PORT TEXT".
+doctor_listener() {
+    listener "$1"
+    sqlite3 "$C/agent.db" "UPDATE meta SET value = 'tcp://127.0.0.1:$LPORT' WHERE key = 'server_endpoint'"
+    doctor "$C"
+    check "doctor, $1 listener: exit" 78 "$rc"
+    check "doctor, $1 listener: line" "FAIL handshake tcp://127.0.0.1:$LPORT $2" \
+        "$(grep '^FAIL' "$OUT")"
+    kill "$LPID" 2>/dev/null || true
+    wait "$LPID" 2>/dev/null || true
+}
+doctor_listener silent "accepted the connection but does not speak ZeroMQ: wrong port?"
+doctor_listener junk "answered, but not as a ZeroMQ server: wrong port?"
 
 # -- doctor: the server down ----------------------------------------------------------
 
