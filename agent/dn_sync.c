@@ -513,10 +513,10 @@ int dn_sync_hello(dn_store_t *store, const char *dir, int timeout_ms, dn_sync_re
         zmq_msg_close(&frame);
     }
     /* A Welcome leaves the machine ready to push: not here.  */
-    if (result->welcomed)
-        rc = 0;
-    else if (action == DN_SYNCSM_FAIL)
+    if (action == DN_SYNCSM_FAIL) /* a refusal, or a server ahead of this site */
         rc = dn_syncsm_rc(self.sm);
+    else if (result->welcomed)
+        rc = 0;
     else if (!result->cause) {
         state = probe ? dn_probe_update(probe) : DN_PROBE_UP;
         if (state == DN_PROBE_UP) {

@@ -1146,9 +1146,13 @@ static const s_command_t s_commands[] = {
      "user of this PC.  Creates the site's CURVE key (curve.key).\n"},
     {"sync", s_cmd_sync, "[--timeout SEC] [--reply-timeout MS] [--json]",
      "Pushes every pending event to the server and exits 0 when all are\n"
-     "acknowledged.  If the server cannot be reached within --timeout\n"
-     "(default 30 s) it exits 75 and keeps every event pending.  A reply not\n"
-     "back within --reply-timeout (default 3000 ms) means reconnect and resend.\n"},
+     "acknowledged, saying what this run sent and what the server holds.  A\n"
+     "failure is one line naming its cause, and every event not acknowledged\n"
+     "stays pending: exit 75 when some batches were acknowledged first (\"partly\n"
+     "synced\"), when the server is down or stopped and --timeout (default\n"
+     "30 s) ran out, or when its disk is full; 78 for a wrong port or server\n"
+     "key; 77 not enrolled or revoked.  A reply not back within --reply-timeout\n"
+     "(default 3000 ms) means reconnect and resend.\n"},
     {"doctor", s_cmd_doctor, "[--timeout SEC] [--json]",
      "Runs the checks a field visit needs, one by one, and prints each with ok,\n"
      "WARN, FAIL or skip and what to do: the folder and its files, agent.db and\n"

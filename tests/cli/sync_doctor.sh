@@ -18,7 +18,8 @@
 #     status, for: all well (0), a clock one day ahead (a warning: 0), a
 #     revoked site (77), a wrong server key (78), the admin port (78), a TCP
 #     listener that says nothing (78), one that answers junk (78), the
-#     server down (69); and sync names the same causes in one line.
+#     server down (69); and sync (and an enrollment at the admin port)
+#     names the same causes in one line.
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init sync_doctor
@@ -175,6 +176,16 @@ agent "$C" sync --timeout 5
 check "sync, admin port: exit" 78 "$rc"
 check "sync, admin port: one line" \
     "dealernet-agent: error: sync failed, 1 event kept pending: $ADMIN_EP refused this site's key at the handshake (ZAP status 400): that is not the server's sync port (the admin port?)" \
+    "$(cat "$ERR")"
+# enrolling against the admin port: named at once, in one line
+D=$T/d
+agent_new "$D" SHOP4
+TOKEN4=$(site_add SHOP4)
+printf '%s\n' "$TOKEN4" >"$T/token4"
+agent "$D" enroll --server "$ADMIN_EP" --server-key "$KEY" --token-file "$T/token4"
+check "enroll at the admin port: exit" 78 "$rc"
+check "enroll at the admin port: one line" \
+    "dealernet-agent: error: $ADMIN_EP refused this site's key at the handshake (ZAP status 400): that is not the server's sync port (the admin port?)" \
     "$(cat "$ERR")"
 # and HQ pointed at the sync port (whose ZAP refuses admin keys): not "is
 # the server running?"
