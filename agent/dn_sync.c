@@ -19,6 +19,7 @@
 #include "dn_error.h"
 #include "dn_log.h"
 #include "dn_outbox.h"
+#include "dn_probe.h"
 #include "dn_time.h"
 #include "dn_version.h"
 #include "dn_wire.h"
@@ -40,9 +41,11 @@ static int s_path(char *buf, size_t size, const char *dir, const char *file)
     return n > 0 && (size_t)n < size ? 0 : DN_EINVAL;
 }
 
-/*  A fresh CURVE client socket connected to endpoint.  */
+/*  A fresh CURVE client socket connected to endpoint, watched by a new
+    *probe (NULL if the monitor could not be set up; caller destroys it
+    before closing the socket).  */
 static void *s_connect(void *ctx, const char *endpoint, const char *server_key,
-                       const dn_curve_pair_t *pair, int timeout_ms)
+                       const dn_curve_pair_t *pair, int timeout_ms, dn_probe_t **probe)
 {
     void *sock = zmq_socket(ctx, ZMQ_DEALER);
     int zero = 0, one = 1;
@@ -55,13 +58,72 @@ static void *s_connect(void *ctx, const char *endpoint, const char *server_key,
         zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) ||
         zmq_setsockopt(sock, ZMQ_IMMEDIATE, &one, sizeof one) ||
         zmq_setsockopt(sock, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms) ||
-        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max) ||
-        zmq_connect(sock, endpoint) != 0) {
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max)) {
         dn_log_error("cannot connect to %s: %s", endpoint, zmq_strerror(errno));
         zmq_close(sock);
         return NULL;
     }
+    *probe = dn_probe_new(ctx, sock); /* before connecting: no event missed */
+    if (zmq_connect(sock, endpoint) != 0) {
+        dn_log_debug("cannot connect to %s: %s", endpoint, zmq_strerror(errno));
+        dn_probe_destroy(probe);
+        zmq_close(sock);
+        return NULL;
+    }
     return sock;
+}
+
+/*  What the probe's state means for a sync or an enrollment: sets
+    r->cause and r->error (one line about endpoint) and returns DN_EAGAIN
+    (it may mend: try again until the deadline) or DN_ECONFIG (something
+    else answers there: it will not).  welcomed: the server had answered
+    in this sync.  */
+static int s_link_cause(dn_probe_state_t state, uint32_t value, int welcomed,
+                        const char *endpoint, dn_sync_result_t *r)
+{
+    char text[sizeof r->error];
+    int rc = DN_EAGAIN;
+    dn_probe_explain(state, value, endpoint, text, sizeof text);
+    switch (state) {
+    case DN_PROBE_WAITING:
+        r->cause = DN_SYNC_CAUSE_NO_ROUTE;
+        break;
+    case DN_PROBE_REFUSED:
+        /* After a Welcome, a server that now refuses connections stopped.  */
+        r->cause = welcomed ? DN_SYNC_CAUSE_STOPPED : DN_SYNC_CAUSE_DOWN;
+        if (welcomed)
+            snprintf(text, sizeof text, "the server at %s stopped during the sync", endpoint);
+        break;
+    case DN_PROBE_SILENT:
+    case DN_PROBE_NOT_ZMTP:
+        r->cause = DN_SYNC_CAUSE_WRONG_PORT;
+        rc = DN_ECONFIG;
+        break;
+    case DN_PROBE_AUTH:
+        /* The sync port lets any CURVE key in (a stranger may enroll): a
+           refusal at the handshake is another port of the server.  */
+        r->cause = DN_SYNC_CAUSE_WRONG_PORT;
+        snprintf(text, sizeof text,
+                 "%s refused this site's key at the handshake (ZAP status %u): that is not "
+                 "the server's sync port (the admin port?)",
+                 endpoint, (unsigned)value);
+        rc = DN_ECONFIG;
+        break;
+    case DN_PROBE_BAD_KEY:
+        r->cause = DN_SYNC_CAUSE_WRONG_KEY;
+        rc = DN_ECONFIG;
+        break;
+    case DN_PROBE_UP:
+        r->cause = DN_SYNC_CAUSE_NO_REPLY;
+        break;
+    case DN_PROBE_DROPPED:
+        r->cause = DN_SYNC_CAUSE_STOPPED;
+        if (welcomed)
+            snprintf(text, sizeof text, "the server at %s stopped during the sync", endpoint);
+        break;
+    }
+    memcpy(r->error, text, sizeof r->error);
+    return rc;
 }
 
 /*  Packs and sends msg.  Returns 0, DN_ETIMEDOUT (not connected in time).  */
@@ -81,17 +143,28 @@ static int s_send(void *sock, const Dealernet__SyncMessage *msg)
 }
 
 /*  Waits up to timeout_ms for one reply frame into *frame (initialised by
-    the caller).  Returns 0, DN_ETIMEDOUT, or DN_EPROTO for a reply of more
-    than one frame (logged; treated as lost).  */
-static int s_recv_frame(void *sock, int timeout_ms, zmq_msg_t *frame)
+    the caller), watching probe (may be NULL) meanwhile: a server that
+    closes the connection is not waited for.  Returns 0, DN_ETIMEDOUT (no
+    reply; the probe tells why), or DN_EPROTO for a reply of more than one
+    frame (logged; treated as lost).  */
+static int s_recv_frame(void *sock, int timeout_ms, zmq_msg_t *frame, dn_probe_t *probe)
 {
-    zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&item, 1, timeout_ms) <= 0)
-        return DN_ETIMEDOUT;
+    int64_t deadline = dn_time_monotonic_ms() + timeout_ms;
+    for (;;) {
+        zmq_pollitem_t items[2] = {{sock, 0, ZMQ_POLLIN, 0},
+                                   {probe ? dn_probe_socket(probe) : NULL, 0, ZMQ_POLLIN, 0}};
+        int64_t left = deadline - dn_time_monotonic_ms();
+        if (left <= 0 || zmq_poll(items, probe ? 2 : 1, (long)left) < 0)
+            return DN_ETIMEDOUT;
+        if (items[0].revents & ZMQ_POLLIN)
+            break;
+        if (probe && dn_probe_update(probe) == DN_PROBE_DROPPED)
+            return DN_ETIMEDOUT;
+    }
     if (zmq_msg_recv(frame, sock, ZMQ_DONTWAIT) < 0)
         return DN_ETIMEDOUT;
     if (zmq_msg_more(frame)) {
-        dn_log_warn("dropped a malformed reply from the server: more than one frame");
+        dn_log_debug("dropped a malformed reply from the server: more than one frame");
         return DN_EPROTO;
     }
     return 0;
@@ -107,10 +180,12 @@ static int s_recv(void *sock, int timeout_ms, Dealernet__SyncMessage **msg)
     int rc;
     *msg = NULL;
     zmq_msg_init(&frame);
-    rc = s_recv_frame(sock, timeout_ms, &frame);
+    rc = s_recv_frame(sock, timeout_ms, &frame, NULL);
     if (rc == 0 && (rc = dn_wire_sync_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), msg,
-                                             why, sizeof why)) != 0)
-        dn_log_warn("dropped a malformed reply from the server: %s", why);
+                                             why, sizeof why)) != 0) {
+        dn_log_debug("dropped a malformed reply from the server: %s", why);
+        rc = DN_EPROTO; /* whatever did not decode: not a sync reply */
+    }
     zmq_msg_close(&frame);
     return rc;
 }
@@ -186,10 +261,14 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
     uint8_t sign_pub[DN_PUBKEY_BYTES];
     dn_curve_pair_t pair;
     dn_key_t *key;
+    dn_probe_t *probe = NULL;
+    dn_probe_state_t state;
     void *ctx, *sock;
     int rc, enrolled_before = s_was_enrolled(store, before, sizeof before);
 
     memset(out, 0, sizeof *out);
+    if (why_size)
+        why[0] = '\0';
     if ((rc = dn_sync_can_enroll(store, again, why, why_size)) != 0)
         return rc;
     if (!dn_curve_valid_z85(server_key))
@@ -233,9 +312,20 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
     msg.enroll = &req;
 
     ctx = zmq_ctx_new();
-    sock = ctx ? s_connect(ctx, endpoint, server_key, &pair, timeout_ms) : NULL;
+    sock = ctx ? s_connect(ctx, endpoint, server_key, &pair, timeout_ms, &probe) : NULL;
     memset(&pair, 0, sizeof pair);
-    rc = sock ? s_send(sock, &msg) : DN_EINVAL;
+    rc = sock ? 0 : DN_EINVAL;
+    /* The connection first: a wrong port or key is named at once, not
+       after the whole timeout as "no answer".  */
+    if (rc == 0 && probe && (state = dn_probe_wait(probe, timeout_ms)) != DN_PROBE_UP) {
+        dn_sync_result_t r;
+        memset(&r, 0, sizeof r);
+        rc = s_link_cause(state, dn_probe_value(probe), 0, endpoint, &r);
+        rc = dn_why(why, why_size, rc == DN_ECONFIG ? DN_ECONFIG : DN_ETIMEDOUT, "%s",
+                    r.error);
+    }
+    if (rc == 0)
+        rc = s_send(sock, &msg);
     if (rc == 0)
         rc = s_recv(sock, timeout_ms, &reply);
     if (rc == DN_EINVAL)
@@ -243,11 +333,18 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
                "cannot connect to '%s' (an endpoint is like "
                "tcp://server.example:7700)",
                endpoint);
-    else if (rc)
+    else if (rc == DN_EPROTO)
+        rc = dn_why(why, why_size, DN_ECONFIG,
+                    "%s answered something that is not a dealernet sync reply: wrong port?",
+                    endpoint);
+    else if (rc == DN_ETIMEDOUT && !why[0])
         dn_why(why, why_size, DN_ETIMEDOUT,
-               "no answer from %s within %d s: is the server running there, and is the "
-               "server key right?",
-               endpoint, timeout_ms / 1000);
+               "%s accepted the connection but did not answer within %d s", endpoint,
+               timeout_ms / 1000);
+    else if (rc == DN_ETIMEDOUT || rc == DN_ECONFIG)
+        ; /* the probe said why */
+    else if (rc)
+        dn_why(why, why_size, rc, "cannot enroll: %s", dn_strerror(rc));
     else if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_REFUSED)
         rc = dn_why(why, why_size, DN_EPERM, "enrollment refused: %s",
                     reply->refused->text);
@@ -289,9 +386,8 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
                         current, strerror(errno));
     }
 done:
-    if (rc == DN_ETIMEDOUT || rc == DN_EINVAL)
-        rc = rc == DN_EINVAL ? DN_EINVAL : DN_ETIMEDOUT;
     dn_wire_sync_free(&reply);
+    dn_probe_destroy(&probe);
     if (sock)
         zmq_close(sock);
     if (ctx)
@@ -365,7 +461,7 @@ typedef struct {
     dn_key_t *key;
     dn_syncsm_t *sm;
     void *ctx;
-    const char *endpoint, *server_key;
+    char *endpoint, *server_key; /* the caller's buffers: 256 and 64 bytes */
     dn_curve_pair_t pair;
     int reply_timeout_ms;
     int progress;
@@ -390,20 +486,34 @@ static void s_on_ack(void *arg, const dn_sync_result_t *result)
 
 /*  One session on a fresh socket: carries the state machine's messages
     and replies.  Returns 0 when everything up to the head is
-    acknowledged, DN_EAGAIN to reconnect and resume, or a final error.  */
+    acknowledged, DN_EAGAIN to reconnect and resume, or a final error
+    (DN_ECONFIG: something else answers at the endpoint).  The socket's
+    probe names what a lost reply was (result->cause, result->error).  */
 static int s_session(s_sync_t *self)
 {
     dn_syncsm_action_t action =
         dn_syncsm_start(self->sm, dn_time_now_ms(), self->reply_timeout_ms);
+    dn_probe_t *probe = NULL;
+    dn_probe_state_t state = DN_PROBE_UP;
     void *sock;
+    int rc;
 
     if (action == DN_SYNCSM_FAIL)
         return dn_syncsm_rc(self->sm);
     sock = s_connect(self->ctx, self->endpoint, self->server_key, &self->pair,
-                     self->reply_timeout_ms);
+                     self->reply_timeout_ms, &probe);
     if (!sock)
         return DN_EINVAL;
     self->r->connects++;
+    /* The connection first: a server that is down, a wrong port or a wrong
+       key shows in the handshake, well before a reply timeout.  */
+    if (probe && (state = dn_probe_wait(probe, self->reply_timeout_ms)) != DN_PROBE_UP) {
+        rc = s_link_cause(state, dn_probe_value(probe), self->r->has_server, self->endpoint,
+                          self->r);
+        dn_probe_destroy(&probe);
+        zmq_close(sock);
+        return rc;
+    }
     for (;;) {
         if (action == DN_SYNCSM_SEND) {
             const uint8_t *data;
@@ -414,7 +524,7 @@ static int s_session(s_sync_t *self)
         } else if (action == DN_SYNCSM_WAIT) {
             zmq_msg_t frame;
             zmq_msg_init(&frame);
-            if (s_recv_frame(sock, self->reply_timeout_ms, &frame) == 0)
+            if (s_recv_frame(sock, self->reply_timeout_ms, &frame, probe) == 0)
                 action = dn_syncsm_reply(self->sm, zmq_msg_data(&frame), zmq_msg_size(&frame));
             else
                 action = dn_syncsm_timeout(self->sm);
@@ -423,8 +533,20 @@ static int s_session(s_sync_t *self)
             break;
         }
     }
+    rc = action == DN_SYNCSM_DONE ? 0 : dn_syncsm_rc(self->sm);
+    /* A reply lost with no cause from the machine: the socket tells
+       whether the server went away or just did not answer.  */
+    if (rc == DN_EAGAIN && !self->r->cause) {
+        state = probe ? dn_probe_update(probe) : DN_PROBE_UP;
+        if (state == DN_PROBE_UP)
+            self->r->cause = DN_SYNC_CAUSE_NO_REPLY; /* the machine's text says it */
+        else
+            rc = s_link_cause(state, dn_probe_value(probe), self->r->has_server,
+                              self->endpoint, self->r);
+    }
+    dn_probe_destroy(&probe);
     zmq_close(sock);
-    return action == DN_SYNCSM_DONE ? 0 : dn_syncsm_rc(self->sm);
+    return rc;
 }
 
 static void s_sleep_ms(int64_t ms)
@@ -432,6 +554,133 @@ static void s_sleep_ms(int64_t ms)
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+}
+
+/*  Reads what a session needs -- the endpoint, the server key, the site's
+    CURVE pair and signing key -- and makes the machine.  Returns 0, or
+    DN_EPERM (not enrolled), DN_EIO, DN_ENOMEM with self->r's cause and
+    error set.  self->endpoint and server_key point at the caller's
+    buffers (256 and 64 bytes).  */
+static int s_setup(s_sync_t *self, const char *dir)
+{
+    dn_sync_result_t *result = self->r;
+    char path[4096];
+    if (dn_store_meta_get(self->store, DN_STORE_META_ENDPOINT, self->endpoint, 256) ||
+        dn_store_meta_get(self->store, DN_STORE_META_SERVER_KEY, self->server_key,
+                          64) ||
+        s_path(path, sizeof path, dir, DN_AGENT_CURVE_FILE) ||
+        dn_curve_load(path, &self->pair) != 0) {
+        snprintf(result->error, sizeof result->error,
+                 "this site is not enrolled: run 'dealernet-agent enroll' and paste the "
+                 "enrollment code from headquarters");
+        result->cause = DN_SYNC_CAUSE_NOT_ENROLLED;
+        return DN_EPERM;
+    }
+    s_path(path, sizeof path, dir, DN_AGENT_KEY_FILE);
+    if (!(self->key = dn_key_load(path))) {
+        snprintf(result->error, sizeof result->error, "cannot read the site key %s", path);
+        result->cause = DN_SYNC_CAUSE_LOCAL;
+        return DN_EIO;
+    }
+    if (!(self->sm = dn_syncsm_new(self->store, self->key, self->endpoint, result))) {
+        result->cause = DN_SYNC_CAUSE_LOCAL;
+        return DN_ENOMEM;
+    }
+    return 0;
+}
+
+/*  Frees what s_setup made.  */
+static void s_teardown(s_sync_t *self)
+{
+    memset(&self->pair, 0, sizeof self->pair);
+    dn_syncsm_destroy(&self->sm);
+    dn_key_destroy(&self->key);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    self->ctx = NULL;
+}
+
+int dn_sync_hello(dn_store_t *store, const char *dir, int timeout_ms, dn_sync_result_t *result)
+{
+    s_sync_t self;
+    char endpoint[256] = "", server_key[64] = "";
+    dn_syncsm_action_t action;
+    dn_probe_t *probe = NULL;
+    dn_probe_state_t state = DN_PROBE_UP;
+    void *sock = NULL;
+    int rc;
+
+    memset(result, 0, sizeof *result);
+    memset(&self, 0, sizeof self);
+    self.store = store;
+    self.r = result;
+    self.endpoint = endpoint;
+    self.server_key = server_key;
+    if ((rc = s_setup(&self, dir)) != 0)
+        goto out;
+    self.ctx = zmq_ctx_new();
+    action = dn_syncsm_start(self.sm, dn_time_now_ms(), timeout_ms);
+    if (action == DN_SYNCSM_FAIL) {
+        rc = dn_syncsm_rc(self.sm);
+        goto out;
+    }
+    if (!self.ctx || !(sock = s_connect(self.ctx, endpoint, server_key, &self.pair, timeout_ms,
+                                        &probe))) {
+        snprintf(result->error, sizeof result->error, "cannot connect to '%s'", endpoint);
+        result->cause = DN_SYNC_CAUSE_LOCAL;
+        rc = DN_EINVAL;
+        goto out;
+    }
+    result->connects = 1;
+    if (probe && (state = dn_probe_wait(probe, timeout_ms)) != DN_PROBE_UP) {
+        rc = s_link_cause(state, dn_probe_value(probe), 0, endpoint, result);
+        goto out;
+    }
+    result->handshake = 1;
+    {
+        const uint8_t *data;
+        size_t len;
+        zmq_msg_t frame;
+        dn_syncsm_message(self.sm, &data, &len);
+        action = zmq_send(sock, data, len, 0) == (int)len ? dn_syncsm_sent(self.sm)
+                                                          : dn_syncsm_send_failed(self.sm);
+        zmq_msg_init(&frame);
+        if (action == DN_SYNCSM_WAIT) {
+            if (s_recv_frame(sock, timeout_ms, &frame, probe) == 0)
+                action = dn_syncsm_reply(self.sm, zmq_msg_data(&frame), zmq_msg_size(&frame));
+            else
+                action = dn_syncsm_timeout(self.sm);
+        }
+        zmq_msg_close(&frame);
+    }
+    /* A Welcome leaves the machine ready to push: not here.  */
+    if (action == DN_SYNCSM_FAIL) /* a refusal, or a server ahead of this site */
+        rc = dn_syncsm_rc(self.sm);
+    else if (result->welcomed)
+        rc = 0;
+    else if (!result->cause) {
+        state = probe ? dn_probe_update(probe) : DN_PROBE_UP;
+        if (state == DN_PROBE_UP) {
+            result->cause = DN_SYNC_CAUSE_NO_REPLY;
+            rc = DN_ETIMEDOUT;
+        } else {
+            rc = s_link_cause(state, dn_probe_value(probe), 0, endpoint, result);
+        }
+    } else {
+        rc = DN_EAGAIN;
+    }
+out:
+    dn_probe_destroy(&probe);
+    if (sock)
+        zmq_close(sock);
+    s_teardown(&self);
+    return rc;
+}
+
+/*  1 if this sync delivered something (acked events) and then failed.  */
+static int s_partial(int rc, const dn_sync_result_t *r)
+{
+    return rc != 0 && r->acked_through > r->start_acked;
 }
 
 static void s_record(dn_store_t *store, int rc, const dn_sync_result_t *r)
@@ -444,6 +693,10 @@ static void s_record(dn_store_t *store, int rc, const dn_sync_result_t *r)
         dn_store_meta_set(store, DN_STORE_META_LAST_SYNC, now);
         dn_store_meta_set(store, DN_STORE_META_LAST_ERROR, "");
     } else {
+        /* What was acked is synced, even if the rest was not: `status`
+           says when the server last took something.  */
+        if (s_partial(rc, r))
+            dn_store_meta_set(store, DN_STORE_META_LAST_SYNC, now);
         dn_store_meta_set(store, DN_STORE_META_LAST_ERROR, r->error[0] ? r->error : dn_strerror(rc));
         dn_store_meta_set(store, DN_STORE_META_LAST_ERROR_MS, now);
     }
@@ -456,11 +709,42 @@ static void s_record(dn_store_t *store, int rc, const dn_sync_result_t *r)
         dn_store_rollback(store);
 }
 
+const char *dn_sync_report(const dn_sync_result_t *r, char *buf, size_t size)
+{
+    uint64_t sent = r->acked_through > r->start_acked ? r->acked_through - r->start_acked : 0;
+    char seqs[64] = "", holds[64] = "";
+    if (sent == 1)
+        snprintf(seqs, sizeof seqs, " (seq %llu)", (unsigned long long)r->acked_through);
+    else if (sent > 1)
+        snprintf(seqs, sizeof seqs, " (seq %llu-%llu)", (unsigned long long)(r->start_acked + 1),
+                 (unsigned long long)r->acked_through);
+    if (r->has_server)
+        snprintf(holds, sizeof holds, ", server holds through %llu",
+                 (unsigned long long)r->server_applied);
+    snprintf(buf, size, "sent %llu event%s%s%s, %llu pending", (unsigned long long)sent,
+             sent == 1 ? "" : "s", seqs, holds, (unsigned long long)r->pending);
+    return buf;
+}
+
+/*  The one line of a sync that failed, into result->error: what it
+    delivered first if anything, then why it stopped, then what stays.  */
+static void s_summary(int rc, dn_sync_result_t *r)
+{
+    char cause[sizeof r->error], report[160];
+    snprintf(cause, sizeof cause, "%s", r->error[0] ? r->error : dn_strerror(rc));
+    if (s_partial(rc, r))
+        snprintf(r->error, sizeof r->error, "partly synced: %s; then %s",
+                 dn_sync_report(r, report, sizeof report), cause);
+    else if (rc == DN_ETIMEDOUT || rc == DN_EAGAIN || rc == DN_ECONFIG)
+        snprintf(r->error, sizeof r->error, "sync failed, %llu event%s kept pending: %s",
+                 (unsigned long long)r->pending, r->pending == 1 ? "" : "s", cause);
+}
+
 int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *options,
                 dn_sync_result_t *result)
 {
     s_sync_t self;
-    char path[4096], endpoint[256], server_key[64];
+    char endpoint[256], server_key[64];
     int64_t deadline = dn_time_now_ms() + options->timeout_ms, backoff = 100;
     dn_outbox_position_t pos;
     int rc;
@@ -475,26 +759,8 @@ int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *opt
     self.endpoint = endpoint;
     self.server_key = server_key;
 
-    if (dn_store_meta_get(store, DN_STORE_META_ENDPOINT, endpoint, sizeof endpoint) ||
-        dn_store_meta_get(store, DN_STORE_META_SERVER_KEY, server_key, sizeof server_key) ||
-        s_path(path, sizeof path, dir, DN_AGENT_CURVE_FILE) ||
-        dn_curve_load(path, &self.pair) != 0) {
-        snprintf(result->error, sizeof result->error,
-                 "this site is not enrolled: run 'dealernet-agent enroll' and paste the "
-                 "enrollment code from headquarters");
-        rc = DN_EPERM;
+    if ((rc = s_setup(&self, dir)) != 0)
         goto out;
-    }
-    s_path(path, sizeof path, dir, DN_AGENT_KEY_FILE);
-    if (!(self.key = dn_key_load(path))) {
-        snprintf(result->error, sizeof result->error, "cannot read the site key %s", path);
-        rc = DN_EIO;
-        goto out;
-    }
-    if (!(self.sm = dn_syncsm_new(store, self.key, endpoint, result))) {
-        rc = DN_ENOMEM;
-        goto out;
-    }
     if (self.progress)
         dn_syncsm_set_progress(self.sm, s_on_ack, &self);
     self.ctx = zmq_ctx_new();
@@ -503,7 +769,9 @@ int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *opt
         if (left < self.reply_timeout_ms)
             self.reply_timeout_ms = left > 100 ? (int)left : 100;
         rc = s_session(&self);
-        if (rc != DN_EAGAIN)
+        /* A full disk is not mended within one sync: stop asking.  */
+        if (rc != DN_EAGAIN ||
+            (result->cause && strcmp(result->cause, DN_SYNC_CAUSE_SERVER_FULL) == 0))
             break;
         left = deadline - dn_time_now_ms();
         if (left <= 0) {
@@ -513,27 +781,22 @@ int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *opt
         s_sleep_ms(backoff < left ? backoff : left);
         backoff = backoff * 2 < 2000 ? backoff * 2 : 2000;
     }
-    if (rc == DN_EINVAL)
+    if (rc == DN_EINVAL) {
         snprintf(result->error, sizeof result->error, "cannot connect to '%s'", endpoint);
+        result->cause = DN_SYNC_CAUSE_LOCAL;
+    }
     s_progress(&self, 1);
 out:
     if (dn_outbox_position(store, &pos) == 0) {
         result->pending = pos.pending;
         result->head_seq = pos.head_seq;
     }
-    if (rc == DN_ETIMEDOUT) {
-        char text[sizeof result->error];
-        snprintf(text, sizeof text, "%s", result->error);
-        snprintf(result->error, sizeof result->error,
-                 "server unreachable (%s); %llu events kept pending", text[0] ? text : "timeout",
-                 (unsigned long long)result->pending);
-    }
+    if (rc == 0)
+        result->cause = NULL;
+    else
+        s_summary(rc, result);
     s_record(store, rc, result);
-    memset(&self.pair, 0, sizeof self.pair);
-    dn_syncsm_destroy(&self.sm);
-    dn_key_destroy(&self.key);
-    if (self.ctx)
-        zmq_ctx_term(self.ctx);
+    s_teardown(&self);
     return rc;
 }
 

@@ -87,13 +87,35 @@ int dn_sync_server_set(dn_store_t *store, const char *endpoint, const char *serv
 
 /*  Pushes every pending event.  Returns 0 when all are acknowledged;
     DN_ETIMEDOUT if the server could not be reached or stopped answering
-    within the timeout (nothing lost; events stay pending); DN_EPERM if the
-    site is not enrolled here or was revoked; DN_EPROTO if the server
-    refused the site's data (a tamper alarm or a broken chain: see
-    result->error); DN_EDB.  Records the outcome in agent.db (last sync or
-    last error) for `status`.  */
+    within the timeout (nothing lost; events stay pending); DN_EAGAIN if
+    the server's disk is full (it stops at once); DN_ECONFIG if something
+    else answers at the endpoint (a wrong port or server key: it stops at
+    once); DN_EPERM if the site is not enrolled here or was revoked;
+    DN_EPROTO if the server refused the site's data (a tamper alarm or a
+    broken chain: see result->error); DN_EDB.  result->cause names the
+    cause in one word (DN_SYNC_CAUSE_*) and result->error in one line,
+    which starts "partly synced: " and the dn_sync_report of what was
+    delivered when some batches were acked before the failure.  Records
+    the outcome in agent.db for `status`: the last sync whenever something
+    was acked, the last error on failure.  */
 int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *options,
                 dn_sync_result_t *result);
+
+/*  What a sync delivered, in buf (one line, no newline): "sent 4 events
+    (seq 4-7), server holds through 7, 0 pending" -- the events this sync
+    had acknowledged (not resends, not earlier syncs), the server's applied
+    seq as it last said (left out if it never answered), the events still
+    pending.  Returns buf.  */
+const char *dn_sync_report(const dn_sync_result_t *result, char *buf, size_t size);
+
+/*  What `doctor` asks the server, without sending any event: one
+    connection, the CURVE handshake (result->handshake: it succeeded), a
+    Hello and its reply.  Returns 0 for a Welcome (result->server_applied,
+    skew_ms); else the error and result->cause, result->error as
+    dn_sync_run's (DN_EPERM: revoked or not enrolled; DN_ECONFIG: wrong
+    port or key; DN_EAGAIN: down, or the server refused for now ...).
+    Records nothing in agent.db.  */
+int dn_sync_hello(dn_store_t *store, const char *dir, int timeout_ms, dn_sync_result_t *result);
 
 /*  The daemon: syncs every interval_s seconds and soon after new events
     are recorded, backing off exponentially (with jitter, up to 5 minutes)

@@ -151,13 +151,32 @@ static int s_refusal(dn_syncsm_t *self, const Dealernet__Refused *refused)
     case DEALERNET__REFUSE_CODE__REFUSE_GAP:
     case DEALERNET__REFUSE_CODE__REFUSE_INTERNAL:
     case DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED:
+        self->r->cause = DN_SYNC_CAUSE_SERVER_ERROR;
         return DN_EAGAIN; /* reconnect and resume from our own last ack */
+    case DEALERNET__REFUSE_CODE__REFUSE_SERVER_FULL:
+        /* Nothing a retry within this sync can mend: the driver stops (the
+           cause says so), the events stay pending for a later sync.  */
+        self->r->cause = DN_SYNC_CAUSE_SERVER_FULL;
+        snprintf(self->r->error, sizeof self->r->error,
+                 "server disk full: the server stored nothing more; tell headquarters");
+        return DN_EAGAIN;
     case DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED:
+        self->r->cause = DN_SYNC_CAUSE_NOT_ENROLLED;
+        return DN_EPERM;
     case DEALERNET__REFUSE_CODE__REFUSE_REVOKED:
+        self->r->cause = DN_SYNC_CAUSE_REVOKED;
         return DN_EPERM;
     default:
+        self->r->cause = DN_SYNC_CAUSE_REFUSED;
         return DN_EPROTO;
     }
+}
+
+/*  The server's applied seq, as its last Welcome or ack said.  */
+static void s_server_holds(dn_syncsm_t *self, uint64_t applied)
+{
+    self->r->has_server = 1;
+    self->r->server_applied = applied;
 }
 
 /*  Acknowledges locally what the server holds.  */
@@ -173,6 +192,7 @@ static int s_acked(dn_syncsm_t *self, uint64_t through)
             "the server holds seq %llu but this site's log ends at %llu: was agent.db "
             "restored from an old copy?",
             (unsigned long long)through, (unsigned long long)r->head_seq);
+        r->cause = DN_SYNC_CAUSE_LOCAL;
         return DN_EPROTO;
     }
     rc = dn_outbox_ack(self->store, through);
@@ -246,7 +266,9 @@ static dn_syncsm_action_t s_fill(dn_syncsm_t *self)
     return DN_SYNCSM_WAIT;
 }
 
-/*  A reply that never came (or could not be read): reconnect.  */
+/*  A reply that never came (or could not be read): reconnect.  Which of
+    the causes it was, only the driver's socket can tell: it sets
+    result->cause and may reword the error.  */
 static dn_syncsm_action_t s_lost(dn_syncsm_t *self)
 {
     if (self->state == S_HELLO)
@@ -254,6 +276,7 @@ static dn_syncsm_action_t s_lost(dn_syncsm_t *self)
     else
         snprintf(self->r->error, sizeof self->r->error, "no answer from %s within %d ms",
                  self->peer, self->reply_timeout_ms);
+    self->r->cause = NULL;
     return s_end(self, DN_SYNCSM_RECONNECT, DN_EAGAIN);
 }
 
@@ -268,12 +291,19 @@ dn_syncsm_action_t dn_syncsm_start(dn_syncsm_t *self, int64_t now_ms,
     self->state = S_IDLE;
     self->n_inflight = 0;
     self->reply_timeout_ms = reply_timeout_ms;
-    if ((rc = dn_outbox_position(self->store, &pos)) != 0)
+    self->r->welcomed = 0;
+    if ((rc = dn_outbox_position(self->store, &pos)) != 0) {
+        self->r->cause = DN_SYNC_CAUSE_LOCAL;
         return s_end(self, DN_SYNCSM_FAIL, rc);
+    }
     self->head = pos.head_seq;
     self->r->head_seq = pos.head_seq;
     if (self->r->acked_through < pos.acked_seq)
         self->r->acked_through = pos.acked_seq;
+    if (!self->r->started) {
+        self->r->started = 1;
+        self->r->start_acked = self->r->acked_through;
+    }
 
     hello.has_protocol = 1;
     hello.protocol = DN_PROTOCOL_VERSION;
@@ -350,6 +380,9 @@ static dn_syncsm_action_t s_on_welcome(dn_syncsm_t *self,
         return s_end_rc(self, s_refusal(self, reply->refused));
     if (reply->body_case != DEALERNET__SYNC_MESSAGE__BODY_WELCOME)
         return s_end(self, DN_SYNCSM_RECONNECT, DN_EAGAIN);
+    self->r->welcomed = 1;
+    self->r->cause = NULL; /* what an earlier session met is over */
+    s_server_holds(self, welcome->applied_seq);
     if (welcome->has_server_clock_ms) { /* to the round trip's precision */
         self->r->has_skew = 1;
         self->r->skew_ms = self->hello_ms - welcome->server_clock_ms;
@@ -385,6 +418,8 @@ static dn_syncsm_action_t s_on_push_reply(dn_syncsm_t *self,
        own reply, even if the server applied more.  */
     uint64_t through = reply->ack->acked_through;
     size_t keep = 0;
+    if (through > self->r->server_applied)
+        s_server_holds(self, through);
     if (self->n_inflight && through > self->inflight[0])
         through = self->inflight[0];
     rc = s_acked(self, through);
@@ -404,8 +439,15 @@ dn_syncsm_action_t dn_syncsm_reply(dn_syncsm_t *self, const uint8_t *data, size_
     char why[DN_WHY_SIZE];
     assert(self->state == S_HELLO || self->state == S_PUSH);
     if (dn_wire_sync_unpack(data, len, &reply, why, sizeof why) != 0) {
-        dn_log_warn("dropped a malformed reply from the server: %s", why);
-        return s_lost(self);
+        /* Not a line of its own: the error names it, once (a peer that is
+           not the sync port answers every try the same).  */
+        dn_log_debug("dropped a malformed reply from the server: %s", why);
+        action = s_lost(self);
+        snprintf(self->r->error, sizeof self->r->error,
+                 "%s answered something that is not a dealernet sync reply (%s): wrong port?",
+                 self->peer, why);
+        self->r->cause = DN_SYNC_CAUSE_WRONG_PORT;
+        return action;
     }
     action =
         self->state == S_HELLO ? s_on_welcome(self, reply) : s_on_push_reply(self, reply);

@@ -34,14 +34,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*  Why a sync did not finish, as a stable word (`sync --json`'s "cause",
+    `doctor`, the README's "Troubleshooting sync").  The machine sets the
+    ones a reply tells; its driver the ones only the socket can tell.  */
+#define DN_SYNC_CAUSE_DOWN         "down"         /* nothing listens: connection refused */
+#define DN_SYNC_CAUSE_NO_ROUTE     "no_route"     /* no TCP answer at all */
+#define DN_SYNC_CAUSE_WRONG_PORT   "wrong_port"   /* something else answers there */
+#define DN_SYNC_CAUSE_WRONG_KEY    "wrong_key"    /* the CURVE handshake was dropped */
+#define DN_SYNC_CAUSE_NO_REPLY     "no_reply"     /* connected, but no reply in time */
+#define DN_SYNC_CAUSE_STOPPED      "stopped"      /* the server went away during the sync */
+#define DN_SYNC_CAUSE_SERVER_FULL  "server_full"  /* REFUSE_SERVER_FULL */
+#define DN_SYNC_CAUSE_SERVER_ERROR "server_error" /* REFUSE_INTERNAL, _GAP, _RATE_LIMITED */
+#define DN_SYNC_CAUSE_REVOKED      "revoked"      /* REFUSE_REVOKED */
+#define DN_SYNC_CAUSE_NOT_ENROLLED "not_enrolled" /* REFUSE_NOT_ENROLLED, or never enrolled */
+#define DN_SYNC_CAUSE_REFUSED      "refused"      /* the server refused the site's data */
+#define DN_SYNC_CAUSE_LOCAL        "local"        /* this PC: agent.db, the keys */
+
 /*  What a sync achieved; shared by the machine (which fills most of it)
     and its driver.  */
 typedef struct {
     uint64_t acked_through; /* the server holds every seq up to here */
     uint64_t head_seq;      /* the site's last recorded seq */
     uint64_t pending;       /* still unacknowledged when sync returned */
-    uint64_t sent_events;   /* events sent, resends included */
+    uint64_t sent_events;   /* events transmitted, resends included */
+    int started;            /* the first dn_syncsm_start of this sync read: */
+    uint64_t start_acked;   /* ... acked_through then: this sync delivered
+                               start_acked + 1 .. acked_through */
+    int has_server;         /* a Welcome came in this sync: */
+    uint64_t server_applied; /* ... the server's applied seq, from the last
+                                Welcome or ack */
+    int welcomed;           /* the current session had its Welcome */
+    const char *cause;      /* DN_SYNC_CAUSE_*: why it did not finish, NULL if it did */
     int connects;           /* sockets opened (1 + reconnects); the driver counts */
+    int handshake;          /* a CURVE handshake succeeded (dn_sync_hello) */
     int has_skew;           /* a Welcome told the server's clock: */
     int64_t skew_ms;        /* ... the agent's clock minus the server's */
     Dealernet__RefuseCode refused; /* the server's last refusal, 0 if none */

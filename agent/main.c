@@ -6,6 +6,7 @@
 */
 #include "dn_bundle.h"
 #include "dn_crypto.h"
+#include "dn_doctor.h"
 #include "dn_error.h"
 #include "dn_fsperm.h"
 #include "dn_id.h"
@@ -969,11 +970,20 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
 /*  One line on stderr: this PC's clock is off the server's.  */
 static void s_warn_skew(int64_t skew_ms)
 {
-    long long minutes = (llabs(skew_ms) + 30000) / 60000; /* to the nearest minute */
+    char off[64];
     fprintf(stderr,
-            "warning: this PC's clock is %lld min %s the server's: set it right; the server "
+            "warning: this PC's clock is %s the server's: set it right; the server "
             "posts sales at its own time of receipt when they claim a later one\n",
-            minutes, skew_ms > 0 ? "ahead of" : "behind");
+            dn_doctor_offset_text(skew_ms, off, sizeof off));
+}
+
+/*  The exit status of a sync: a partial success is 75 whatever stopped it
+    (what was acked is synced; run sync again for the rest).  */
+static int s_sync_exit(int rc, const dn_sync_result_t *result)
+{
+    if (rc && result->acked_through > result->start_acked)
+        return EX_TEMPFAIL;
+    return dn_exit_code(rc);
 }
 
 static int s_cmd_sync(const char *dir, int argc, char **argv)
@@ -988,6 +998,7 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
     int c, code = 0, json = 0, timeout = DN_SYNC_DEFAULT_TIMEOUT_S, rc;
     int64_t reply_ms = DN_SYNC_REPLY_TIMEOUT_MS;
     dn_store_t *store;
+    char report[160];
 
     while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
         if (c == -2)
@@ -1010,22 +1021,83 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
     rc = dn_sync_run(store, dir, &options, &result);
     dn_store_destroy(&store);
     if (json) {
-        json_t *out = json_pack("{s:b, s:I, s:I, s:I, s:I, s:i, s:s, s:o}", "ok", rc == 0,
-                                "acked_through", (json_int_t)result.acked_through,
-                                "head_seq", (json_int_t)result.head_seq, "pending",
-                                (json_int_t)result.pending, "sent_events",
-                                (json_int_t)result.sent_events, "connects", result.connects,
-                                "error", rc ? result.error : "", "clock_skew_ms",
-                                result.has_skew ? json_integer(result.skew_ms) : json_null());
+        uint64_t sent =
+            result.acked_through > result.start_acked ? result.acked_through - result.start_acked
+                                                      : 0;
+        json_t *out = json_pack(
+            "{s:b, s:b, s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:i, s:o, s:s, s:o}", "ok",
+            rc == 0, "partial", rc != 0 && sent > 0, "sent", (json_int_t)sent, "first_seq",
+            sent ? json_integer((json_int_t)(result.start_acked + 1)) : json_null(),
+            "last_seq", sent ? json_integer((json_int_t)result.acked_through) : json_null(),
+            "server_applied_seq",
+            result.has_server ? json_integer((json_int_t)result.server_applied) : json_null(),
+            "pending", (json_int_t)result.pending, "acked_through",
+            (json_int_t)result.acked_through, "head_seq", (json_int_t)result.head_seq,
+            "transmitted", (json_int_t)result.sent_events, "connects", result.connects,
+            "cause", result.cause ? json_string(result.cause) : json_null(), "error",
+            rc ? result.error : "", "clock_skew_ms",
+            result.has_skew ? json_integer(result.skew_ms) : json_null());
         s_print_json(out);
         json_decref(out);
     } else if (rc == 0 && !s_quiet) {
-        printf("synced: %llu events acknowledged, 0 pending\n",
-               (unsigned long long)result.acked_through);
+        printf("synced: %s\n", dn_sync_report(&result, report, sizeof report));
     }
-    if (!json && !s_quiet && result.has_skew && llabs(result.skew_ms) > DN_CLOCK_TOLERANCE_MS)
+    /* One line on stderr: the error, else the clock's warning.  */
+    if (rc == 0 && !json && !s_quiet && result.has_skew &&
+        llabs(result.skew_ms) > DN_CLOCK_TOLERANCE_MS)
         s_warn_skew(result.skew_ms);
-    return rc ? s_fail(rc, result.error) : 0;
+    if (rc)
+        dn_log_error("%s", result.error[0] ? result.error : dn_strerror(rc));
+    return rc ? s_sync_exit(rc, &result) : 0;
+}
+
+static int s_cmd_doctor(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"timeout", required_argument, NULL, 'T'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    dn_doctor_check_t checks[DN_DOCTOR_CHECKS];
+    int c, code = 0, json = 0, timeout = DN_DOCTOR_DEFAULT_TIMEOUT_S, failed = 0;
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 'T' && (code = s_seconds(optarg, &timeout)) != 0)
+            return code;
+        if (c == 'j')
+            json = 1;
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    code = dn_doctor_run(dir, s_files, sizeof s_files / sizeof s_files[0], timeout * 1000,
+                         checks);
+    if (json) {
+        json_t *list = json_array();
+        for (int i = 0; i < DN_DOCTOR_CHECKS; i++)
+            json_array_append_new(
+                list, json_pack("{s:s, s:s, s:s, s:s}", "check", checks[i].name, "result",
+                                dn_doctor_mark_text(checks[i].mark, 1), "text",
+                                checks[i].text, "todo", checks[i].todo));
+        json_t *out = json_pack("{s:b, s:i, s:o}", "ok", code == 0, "exit", code, "checks",
+                                list);
+        s_print_json(out);
+        json_decref(out);
+        return code;
+    }
+    for (int i = 0; i < DN_DOCTOR_CHECKS; i++) {
+        printf("%-4s %-9s %s\n", dn_doctor_mark_text(checks[i].mark, 0), checks[i].name,
+               checks[i].text);
+        if (checks[i].todo[0] && checks[i].mark != DN_DOCTOR_SKIP)
+            printf("               -> %s\n", checks[i].todo);
+        failed += checks[i].mark == DN_DOCTOR_FAIL;
+    }
+    if (failed)
+        printf("%d check%s failed: the first one is the one to fix\n", failed,
+               failed == 1 ? "" : "s");
+    else
+        printf("all checks passed\n");
+    return code;
 }
 
 /*  server set: HQ moved the server; the site stays what it is.  */
@@ -1275,9 +1347,24 @@ static const s_command_t s_commands[] = {
      "chain the server holds.\n"},
     {"sync", s_cmd_sync, "[--timeout SEC] [--reply-timeout MS] [--json]",
      "Pushes every pending event to the server and exits 0 when all are\n"
-     "acknowledged.  If the server cannot be reached within --timeout\n"
-     "(default 30 s) it exits 75 and keeps every event pending.  A reply not\n"
-     "back within --reply-timeout (default 3000 ms) means reconnect and resend.\n"},
+     "acknowledged, saying what this run sent and what the server holds.  A\n"
+     "failure is one line naming its cause, and every event not acknowledged\n"
+     "stays pending: exit 75 when some batches were acknowledged first (\"partly\n"
+     "synced\"), when the server is down or stopped and --timeout (default\n"
+     "30 s) ran out, or when its disk is full; 78 for a wrong port or server\n"
+     "key; 77 not enrolled or revoked.  A reply not back within --reply-timeout\n"
+     "(default 3000 ms) means reconnect and resend.\n"},
+    {"doctor", s_cmd_doctor, "[--timeout SEC] [--json]",
+     "Runs the checks a field visit needs, one by one, and prints each with ok,\n"
+     "WARN, FAIL or skip and what to do: the folder and its files, agent.db and\n"
+     "its chain, the enrollment, the endpoint, a TCP connection, the CURVE\n"
+     "handshake (server down, wrong port and wrong key each named), the site's\n"
+     "standing on the server (revoked?), the clock against the server's, the\n"
+     "events pending.  Sends the server a Hello, never an event.  --timeout\n"
+     "bounds each network step (default 5 s).  Exits 0 when no check failed (a\n"
+     "clock off is a warning), else the code of the first failure: 69 server\n"
+     "down, 78 wrong port or key, 77 not enrolled or revoked, 75 server disk\n"
+     "full, 65 broken chain, 66 no agent.\n"},
     {"server set", s_cmd_server_set, "ENDPOINT --server-key Z85",
      "Moves this enrolled site to a new server address and key, when\n"
      "headquarters moved the server: the next sync goes there.  The site's\n"

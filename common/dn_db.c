@@ -18,8 +18,30 @@
     minute, the rest counted.  */
 static dn_log_limit_t s_errors = {"database errors", 0, 0, 0, NULL};
 
+/*  Whether a failure on this thread since the last clear was a full disk
+    (dn_db.h): per thread, as the server's readers run on their own.  */
+static _Thread_local int s_full;
+
+void dn_db_note(sqlite3 *db)
+{
+    if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL ||
+        sqlite3_system_errno(db) == ENOSPC)
+        s_full = 1;
+}
+
+int dn_db_full(void)
+{
+    return s_full;
+}
+
+void dn_db_full_clear(void)
+{
+    s_full = 0;
+}
+
 static int s_fail(sqlite3 *db, const char *what)
 {
+    dn_db_note(db);
     dn_log_error_limited(&s_errors, "sqlite: %s: %s", what, sqlite3_errmsg(db));
     return DN_EDB;
 }
@@ -28,6 +50,7 @@ int dn_db_exec(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        dn_db_note(db);
         dn_log_error_limited(&s_errors, "sqlite: %s", msg ? msg : sqlite3_errmsg(db));
         sqlite3_free(msg);
         return DN_EDB;
@@ -60,6 +83,8 @@ int dn_db_step_txn(sqlite3 *db, sqlite3_stmt *stmt)
 int dn_db_run(sqlite3 *db, sqlite3_stmt *stmt)
 {
     int step = sqlite3_step(stmt);
+    if (step != SQLITE_DONE)
+        dn_db_note(db);
     sqlite3_finalize(stmt);
     if (step != SQLITE_DONE) {
         dn_log_error("sqlite: %s", sqlite3_errmsg(db));
@@ -82,6 +107,7 @@ int dn_db_row(sqlite3_stmt *stmt, const char *what)
         return 1;
     if (step == SQLITE_DONE)
         return 0;
+    dn_db_note(sqlite3_db_handle(stmt));
     dn_log_error_limited(&s_errors, "sqlite: %s: %s", what,
                          sqlite3_errmsg(sqlite3_db_handle(stmt)));
     return DN_EDB;

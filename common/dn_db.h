@@ -41,6 +41,26 @@ void dn_db_remove(const char *path);
 /*  Returns the schema version (PRAGMA user_version), or DN_EDB.  */
 int dn_db_version(sqlite3 *db);
 
+/*  A full disk: SQLite says SQLITE_FULL when a write finds no room
+    (ENOSPC, or max_page_count), and an I/O error with errno ENOSPC when
+    the room ran out in a sync.  The server must tell it apart from any
+    other DN_EDB -- a shop's sync and HQ's command then say "server disk
+    full", which HQ can act on, instead of "database error".  Every failure
+    reported by the functions of this module (and by dn_db_note) records,
+    per thread, whether it was a full disk.  */
+
+/*  Records whether the failure of the last call on db was a full disk
+    (for callers that step statements themselves).  */
+void dn_db_note(sqlite3 *db);
+
+/*  1 if a failure recorded on this thread since dn_db_full_clear() was a
+    full disk, else 0.  */
+int dn_db_full(void);
+
+/*  Forgets what dn_db_full() says: call before the operation in
+    question.  */
+void dn_db_full_clear(void);
+
 /*  Runs SQL without results.  Returns 0 or DN_EDB (logged).  */
 int dn_db_exec(sqlite3 *db, const char *sql);
 

@@ -38,7 +38,10 @@
     X(ESCHEMA, -17, 65, "database is newer than this program")                       \
     X(EPERM, -18, 77, "permission denied")                                           \
     X(ETIMEDOUT, -19, 75, "timed out")                                               \
-    X(EAGAIN, -20, 75, "temporary failure, try again")
+    X(EAGAIN, -20, 75, "temporary failure, try again")                               \
+    /* something answers at the configured address, but not the service   \
+       with the configured key: waiting will not mend it (EX_CONFIG) */    \
+    X(ECONFIG, -21, 78, "wrong address or key")
 
 typedef enum {
     DN_OK = 0,

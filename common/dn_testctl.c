@@ -19,6 +19,19 @@ long dn_testctl_crash_after_commits(void)
     return errno || *end || n < 1 ? -1 : n;
 }
 
+unsigned dn_testctl_batch_events(unsigned max)
+{
+    const char *text = getenv(DN_TESTCTL_BATCH_ENV);
+    char *end;
+    long n;
+
+    if (!text || !*text)
+        return 0;
+    errno = 0;
+    n = strtol(text, &end, 10);
+    return errno || *end || n < 1 || (unsigned long)n > max ? 0 : (unsigned)n;
+}
+
 int dn_testctl_today_ms(int64_t *unix_ms, const char **text)
 {
     const char *fixed = getenv(DN_TESTCTL_TODAY_ENV);

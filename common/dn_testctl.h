@@ -13,6 +13,11 @@
           after its N-th group commit has been made durable, before any
           reply of that commit is sent (tests/fault/server_kill.sh,
           tests/cli/sync_resync.sh: "stored but not acknowledged").
+      DEALERNET_TEST_BATCH_EVENTS=N         dealernet-server: the Welcome
+          offers a window of one batch of at most N events, so that each
+          batch is its own group commit and the crash knob above can stop
+          the server between two batches of one sync
+          (tests/cli/sync_doctor.sh: "partly synced").
       DEALERNET_AGENT_TODAY=YYYY-MM-DD      dealernet-agent reminders: the
           day taken as today (tests/cli/agent_reminders.sh).
 
@@ -32,10 +37,15 @@
 
 #define DN_TESTCTL_CRASH_ENV "DEALERNET_TEST_CRASH_AFTER_COMMIT"
 #define DN_TESTCTL_TODAY_ENV "DEALERNET_AGENT_TODAY"
+#define DN_TESTCTL_BATCH_ENV "DEALERNET_TEST_BATCH_EVENTS"
 
 /*  Returns N of DEALERNET_TEST_CRASH_AFTER_COMMIT, or -1 when it is unset,
     not a number or below 1 (never crash).  */
 long dn_testctl_crash_after_commits(void);
+
+/*  Returns N of DEALERNET_TEST_BATCH_EVENTS, or 0 when it is unset, not a
+    number or outside 1..max (the server's own window and batch size).  */
+unsigned dn_testctl_batch_events(unsigned max);
 
 /*  Sets *unix_ms to today as the agent's reminders see it: midnight UTC of
     DEALERNET_AGENT_TODAY's date when it is set and not empty, else the wall

@@ -16,6 +16,13 @@ int64_t dn_time_now_ms(void)
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+int64_t dn_time_monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 /*  Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant).  */
 static int64_t s_days_from_civil(int64_t y, unsigned m, unsigned d)
 {

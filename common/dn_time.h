@@ -27,6 +27,10 @@
 /*  Returns the current wall-clock time in Unix milliseconds.  */
 int64_t dn_time_now_ms(void);
 
+/*  Returns a monotonic clock in milliseconds, for timeouts and deadlines
+    (unmoved by a clock set right, or by a test's faketime).  */
+int64_t dn_time_monotonic_ms(void);
+
 /*  Writes unix_ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) into text.  */
 void dn_time_format(int64_t unix_ms, char text[DN_TIME_TEXT_SIZE]);
 

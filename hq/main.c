@@ -18,6 +18,7 @@
 #include "dn_error.h"
 #include "dn_fsperm.h"
 #include "dn_log.h"
+#include "dn_probe.h"
 #include "dn_protocol.h"
 #include "dn_qr.h"
 #include "dn_render.h"
@@ -44,7 +45,6 @@
 #define DN_HQ_TIMEOUT_S         10 /* default --timeout */
 #define DN_HQ_MAX_TIMEOUT_S     3600
 #define DN_HQ_DEFAULT_SYNC_PORT "7700"
-#define DN_HQ_MONITOR           "inproc://dealernet-hq-monitor"
 #define DN_HQ_MAX_FILE_BYTES    DN_PLAN_MAX_BYTES /* a file sent as an argument */
 
 /*  Option codes of the global options and of --json / --csv / --qr; a command's
@@ -282,50 +282,14 @@ static int s_check_connection(void)
     return 0;
 }
 
-/*  Reads one monitor event.  Returns the event number, or 0.  */
-static int s_monitor_event(void *monitor, uint32_t *value)
-{
-    zmq_msg_t msg;
-    uint16_t event = 0;
-    int more = 0;
-    size_t more_size = sizeof more;
-
-    zmq_msg_init(&msg);
-    if (zmq_msg_recv(&msg, monitor, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&msg);
-        return 0;
-    }
-    if (zmq_msg_size(&msg) >= 6) {
-        memcpy(&event, zmq_msg_data(&msg), 2);
-        memcpy(value, (const uint8_t *)zmq_msg_data(&msg) + 2, 4);
-    }
-    zmq_getsockopt(monitor, ZMQ_RCVMORE, &more, &more_size);
-    zmq_msg_close(&msg);
-    while (more) { /* the endpoint frame */
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, monitor, 0) < 0)
-            more = 0;
-        else
-            zmq_getsockopt(monitor, ZMQ_RCVMORE, &more, &more_size);
-        zmq_msg_close(&msg);
-    }
-    return event;
-}
-
-static int64_t s_clock_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 /*  Sends body to the server and waits for one reply, which is set in
     *reply (zmq message, caller closes).  Returns 0 or an exit status
     (after one line on stderr).  */
 static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *body,
                       size_t len, zmq_msg_t *reply)
 {
-    void *sock = zmq_socket(ctx, ZMQ_REQ), *monitor = NULL;
+    void *sock = zmq_socket(ctx, ZMQ_REQ);
+    dn_probe_t *probe = NULL;
     int linger = 0, timeout_ms = s_opt.timeout_s * 1000, rc = 0;
     int64_t max_bytes = DN_MAX_ADMIN_REPLY_BYTES, deadline;
 
@@ -346,17 +310,10 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
         zmq_close(sock);
         return EX_SOFTWARE;
     }
-    /* Watch the handshake, so a key the server refuses gets its own message
-       instead of a timeout.  */
-    if (zmq_socket_monitor(sock, DN_HQ_MONITOR, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) == 0) {
-        monitor = zmq_socket(ctx, ZMQ_PAIR);
-        if (monitor && zmq_connect(monitor, DN_HQ_MONITOR) != 0) {
-            zmq_close(monitor);
-            monitor = NULL;
-        }
-        if (monitor)
-            zmq_setsockopt(monitor, ZMQ_LINGER, &linger, sizeof linger);
-    }
+    /* Watch the handshake, so that each cause -- nothing listens, another
+       service on that port, a wrong server key, an admin key the server
+       refuses -- gets its own message instead of a timeout.  */
+    probe = dn_probe_new(ctx, sock);
     if (zmq_connect(sock, s_opt.server) != 0) {
         rc = s_global_error("--server '%.200s' is not a ZeroMQ endpoint (like "
                             "tcp://hq.example.com:7701)",
@@ -368,19 +325,27 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
         rc = EX_UNAVAILABLE;
         goto done;
     }
-    deadline = s_clock_ms() + timeout_ms;
+    deadline = dn_time_monotonic_ms() + timeout_ms;
     for (;;) {
-        zmq_pollitem_t items[2] = {{sock, 0, ZMQ_POLLIN, 0}, {monitor, 0, ZMQ_POLLIN, 0}};
-        int64_t left = deadline - s_clock_ms();
+        zmq_pollitem_t items[2] = {{sock, 0, ZMQ_POLLIN, 0},
+                                   {probe ? dn_probe_socket(probe) : NULL, 0, ZMQ_POLLIN, 0}};
+        int64_t left = deadline - dn_time_monotonic_ms();
+        dn_probe_state_t state;
+        char text[DN_WHY_SIZE];
         int n;
         if (left <= 0) {
-            dn_log_error("no reply from %s within %d s: is dealernet-server running, and "
-                         "is --server-key right?",
-                         s_opt.server, s_opt.timeout_s);
-            rc = EX_UNAVAILABLE;
+            /* "is the server running?" only when nothing answers at all */
+            state = probe ? dn_probe_update(probe) : DN_PROBE_UP;
+            if (state == DN_PROBE_UP)
+                dn_log_error("%s accepted the connection but did not reply within %d s",
+                             s_opt.server, s_opt.timeout_s);
+            else
+                dn_log_error("%s", dn_probe_explain(state, 0, s_opt.server, text,
+                                                    sizeof text));
+            rc = state == DN_PROBE_SILENT ? EX_CONFIG : EX_UNAVAILABLE;
             break;
         }
-        n = zmq_poll(items, monitor ? 2 : 1, (long)left);
+        n = zmq_poll(items, probe ? 2 : 1, (long)left);
         if (n < 0 && errno == EINTR) {
             dn_log_error(
                 "interrupted before %s replied; the request may have been applied",
@@ -393,14 +358,21 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
             rc = EX_UNAVAILABLE;
             break;
         }
-        if (monitor && (items[1].revents & ZMQ_POLLIN)) {
-            uint32_t value = 0;
-            if (s_monitor_event(monitor, &value) == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        if (probe && (items[1].revents & ZMQ_POLLIN)) {
+            state = dn_probe_update(probe);
+            if (state == DN_PROBE_AUTH) {
                 dn_log_error(
                     "%s refused the admin key in %s (ZAP status %u): it is not an "
-                    "HQ admin key of this server",
-                    s_opt.server, s_opt.key_file, (unsigned)value);
+                    "HQ admin key of this server, or this is not its admin port",
+                    s_opt.server, s_opt.key_file, (unsigned)dn_probe_value(probe));
                 rc = EX_NOPERM;
+                break;
+            }
+            if (state == DN_PROBE_BAD_KEY || state == DN_PROBE_NOT_ZMTP) {
+                /* neither mends by waiting */
+                dn_log_error("%s", dn_probe_explain(state, 0, s_opt.server, text,
+                                                    sizeof text));
+                rc = EX_CONFIG;
                 break;
             }
         }
@@ -413,10 +385,7 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
         }
     }
 done:
-    if (monitor) {
-        zmq_socket_monitor(sock, NULL, 0);
-        zmq_close(monitor);
-    }
+    dn_probe_destroy(&probe);
     zmq_close(sock);
     return rc;
 }
@@ -496,10 +465,16 @@ static int s_request(const char *command, const char *const *args, size_t n,
     if (rc == 0) {
         int urc = dn_wire_admin_reply_unpack(zmq_msg_data(&msg), zmq_msg_size(&msg),
                                              &reply, why, sizeof why);
-        if (urc) {
-            dn_log_error("malformed reply from %s: %s", s_opt.server,
-                         urc == DN_ENOMEM ? dn_strerror(urc) : why);
+        if (urc == DN_ENOMEM) {
+            dn_log_error("malformed reply from %s: %s", s_opt.server, dn_strerror(urc));
             rc = dn_exit_code(urc);
+        } else if (urc) {
+            /* a server's sync port answers an admin request with a refusal
+               of its own kind */
+            dn_log_error("%s answered something that is not an admin reply (%s): is it the "
+                         "server's sync port, not its admin port?",
+                         s_opt.server, why);
+            rc = EX_CONFIG;
         } else if (reply->status != 0) {
             dn_log_error("%s", reply->error);
             rc = (int)reply->status;

@@ -888,7 +888,17 @@ int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
 
     ctx.req = req;
     ctx.now_ms = now_ms;
+    dn_db_full_clear();
     rc = cmd->run(&ctx, &result);
+    if (rc == DN_EDB && dn_db_full()) {
+        /* HQ can act on this one; "database error" tells it nothing.  */
+        snprintf(error, sizeof error,
+                 "server disk full: nothing was changed; free space on the disk of the "
+                 "server's data folder, then retry");
+        dn_log_error("admin %s: %s refused: server disk full", ctx.admin, cmd->name);
+        dn_wire_admin_request_free(&req);
+        return s_reply((unsigned)dn_exit_code(rc), error, NULL, reply, reply_len);
+    }
     if (rc) {
         snprintf(error, sizeof error, "%s", ctx.why[0] ? ctx.why : dn_strerror(rc));
         dn_log_info("admin %s: %s refused: %s", ctx.admin, cmd->name, error);

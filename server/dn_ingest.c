@@ -98,6 +98,8 @@ static int s_write(dn_ingest_t *self, sqlite3_stmt *stmt)
 {
     int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
     if (rc)
+        dn_db_note(self->db);
+    if (rc)
         dn_log_error_limited(&s_errors, "ingest: %s", sqlite3_errmsg(self->db));
     sqlite3_reset(stmt);
     return rc;
@@ -140,6 +142,23 @@ int dn_ingest_hello(dn_ingest_t *self, const dn_registry_site_t *site,
                     const Dealernet__Hello *hello, int64_t now_ms, dn_ingest_state_t *state)
 {
     sqlite3_stmt *stmt;
+    uint64_t pending = hello->pending;
+    int64_t oldest = hello->oldest_pending_ms;
+    int rc;
+
+    /* What is pending is what the site recorded and the server does not
+       hold: the agent's own count also holds events the server applied but
+       whose acks were lost, and would stay on HQ's screen for ever.  The
+       oldest of them was recorded no earlier than the last event the server
+       holds (a site records in seq order).  */
+    if ((rc = dn_ingest_state(self, site->id, state)) != 0)
+        return rc;
+    if (hello->has_head_seq) {
+        pending = hello->head_seq > state->applied_seq ? hello->head_seq - state->applied_seq
+                                                       : 0;
+        if (pending && state->applied_seq && state->last_clock_ms > oldest)
+            oldest = state->last_clock_ms;
+    }
     if (dn_db_cached(self->cache,
                      "UPDATE sites SET last_seen_ms = ?, clock_skew_ms = ?, "
                      "reported_pending = ?, oldest_pending_ms = ?, agent_version = ? "
@@ -148,15 +167,15 @@ int dn_ingest_hello(dn_ingest_t *self, const dn_registry_site_t *site,
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, now_ms);
     sqlite3_bind_int64(stmt, 2, now_ms - hello->clock_ms);
-    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)hello->pending);
-    if (hello->has_oldest_pending_ms && hello->pending > 0)
-        sqlite3_bind_int64(stmt, 4, hello->oldest_pending_ms);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)pending);
+    if (hello->has_oldest_pending_ms && pending > 0)
+        sqlite3_bind_int64(stmt, 4, oldest);
     if (hello->agent_version)
         sqlite3_bind_text(stmt, 5, hello->agent_version, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 6, site->id);
     if (s_write(self, stmt))
         return DN_EDB;
-    return dn_ingest_state(self, site->id, state);
+    return 0;
 }
 
 int dn_ingest_note_gap(dn_ingest_t *self, int64_t site_id, uint64_t expected_seq)
@@ -691,16 +710,25 @@ static int s_batch(dn_ingest_t *self, const dn_registry_site_t *site,
     if (r->applied) {
         sqlite3_stmt *stmt;
         if (dn_db_cached(self->cache,
-                         "UPDATE sites SET applied_seq = ?, head_hash = ?, "
-                         "gap_expected_seq = NULL, last_seen_ms = ?, "
-                         "reported_pending = max(reported_pending - ?, 0) WHERE id = ?",
+                         "UPDATE sites SET applied_seq = ?1, head_hash = ?2, "
+                         "gap_expected_seq = NULL, last_seen_ms = ?3, "
+                         "reported_pending = max(reported_pending - ?4, 0), "
+                         "oldest_pending_ms = CASE WHEN reported_pending - ?4 > 0 "
+                         "  THEN max(oldest_pending_ms, ?5) END "
+                         "WHERE id = ?6",
                          &stmt))
             return DN_EDB;
+        /* The Hello set reported_pending to the site's head less the
+           applied seq (dn_ingest_hello), so less what applies now it stays
+           exactly that: 0 once the head is here, and then no oldest
+           pending event either, so no lag.  While some remain, the oldest
+           was recorded no earlier than the last event applied.  */
         sqlite3_bind_int64(stmt, 1, (sqlite3_int64)state.applied_seq);
         sqlite3_bind_blob(stmt, 2, state.head, DN_HASH_BYTES, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 3, now_ms);
         sqlite3_bind_int(stmt, 4, r->applied);
-        sqlite3_bind_int64(stmt, 5, site->id);
+        sqlite3_bind_int64(stmt, 5, state.last_clock_ms);
+        sqlite3_bind_int64(stmt, 6, site->id);
         if (s_done(self, stmt))
             return DN_EDB;
     }

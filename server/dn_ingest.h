@@ -48,8 +48,11 @@ typedef struct {
 /*  Reads a site's sync state.  0 or DN_EDB.  */
 int dn_ingest_state(dn_ingest_t *self, int64_t site_id, dn_ingest_state_t *state);
 
-/*  Records a Hello: last seen, clock skew (now - agent clock), reported
-    pending count and oldest pending time, agent version.  Fills *state.
+/*  Records a Hello: last seen, clock skew (now - agent clock), the events
+    pending (the Hello's head_seq less the applied seq, never below 0; the
+    Hello's own count if it has no head_seq) and the oldest pending time,
+    agent version.  Each batch applied then lowers the pending figure by
+    what it applied (dn_ingest_batch).  Fills *state.
     Returns 0 or DN_EDB.  */
 int dn_ingest_hello(dn_ingest_t *self, const dn_registry_site_t *site,
                     const Dealernet__Hello *hello, int64_t now_ms,

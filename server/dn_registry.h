@@ -220,9 +220,10 @@ int dn_registry_site_token(sqlite3 *db, const char *code, int unrevoke, int64_t 
     (bool), "last_seen" (ISO-8601 UTC or null), "applied_seq" (the highest
     applied seq, 0 for none), "gap_expected_seq" (the seq the server asked
     for after refusing a gap, while it is still beyond applied_seq; else
-    null), "clock_skew_ms" (int or null), "pending" (the pending count the
-    agent last reported, or null), "code" (the site again: its key before
-    it was "site", as in dn_report_sites)}.  Returns 0 or DN_EDB / DN_ENOMEM (*list
+    null), "clock_skew_ms" (int or null), "pending" (the events the site
+    had recorded at its last Hello that the server does not hold yet, or
+    null before any Hello), "code" (the site again: its key before it was
+    "site", as in dn_report_sites)}.  Returns 0 or DN_EDB / DN_ENOMEM (*list
     NULL).  */
 int dn_registry_site_list(sqlite3 *db, json_t **list);
 

@@ -395,6 +395,8 @@ int dn_server_run(const dn_server_config_t *config)
     self.ingest = dn_ingest_new(self.db);
     if (self.ingest) {
         dn_session_options_t rules = {0};
+        if ((rules.max_batch_events = dn_testctl_batch_events(DN_MAX_BATCH_EVENTS)) != 0)
+            rules.window = 1; /* the test knob: one batch, one commit */
         rules.committed = s_committed;
         rules.committed_arg = &self;
         self.session = dn_session_new(self.db, self.ingest, &rules);

@@ -45,6 +45,7 @@ struct _dn_session_t {
     s_reply_t replies[DN_GROUP_MAX];
     int n_replies; /* queued */
     int released;  /* of them, the first ones: released */
+    int group_full; /* a message of the group in hand met a full disk */
     int taken;     /* of those, the first ones: taken by the driver */
 };
 
@@ -111,6 +112,11 @@ static int s_pack_refused(Dealernet__RefuseCode code, const char *text, uint64_t
 }
 
 
+/*  The refusal when the server's disk is full (dn_db_full): the site can do
+    nothing but keep its events and wait for HQ.  */
+static const char s_full_text[] =
+    "server disk full: nothing was stored; headquarters must free space on the server";
+
 /*  Queues a reply to route.  Held until the group ends, unless the test
     flag releases it at once (the injected bug).  */
 static void s_queue(dn_session_t *self, const dn_session_peer_t *peer, uint8_t *body,
@@ -135,9 +141,11 @@ size_t dn_session_pending(const dn_session_t *self)
     If the commit fails, replies that depended on it become refusals.  */
 int dn_session_end_group(dn_session_t *self, int commit)
 {
-    int failed = 0;
+    int failed = 0, full = 0;
     if (dn_ingest_group_open(self->ingest)) {
+        dn_db_full_clear();
         failed = dn_ingest_group_end(self->ingest, commit) != 0;
+        full = failed && (dn_db_full() || self->group_full);
         if (failed) {
             static dn_log_limit_t commits = {"failed group commits", 0, 0, 0, NULL};
             dn_log_error_limited(&commits,
@@ -153,11 +161,17 @@ int dn_session_end_group(dn_session_t *self, int commit)
         if (failed && r->wrote) {
             free(r->body);
             r->body = NULL;
-            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                           "the server could not commit; retry later", 0, &r->body, &r->len);
+            if (full)
+                s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_SERVER_FULL, s_full_text, 0,
+                               &r->body, &r->len);
+            else
+                s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                               "the server could not commit; retry later", 0, &r->body,
+                               &r->len);
         }
     }
     self->released = self->n_replies;
+    self->group_full = 0;
     return failed ? DN_EDB : 0;
 }
 
@@ -514,8 +528,14 @@ static void s_on_hello(dn_session_t *self, const dn_registry_site_t *site,
     if ((out->rc = dn_ingest_group_begin(self->ingest)) != 0 ||
         (out->rc = dn_ingest_hello(self->ingest, site, hello, s_now(self), &state)) != 0 ||
         (out->rc = dn_ingest_max_sale(self->ingest, &max_sale)) != 0) {
-        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                       "the server could not read its database; retry later", 0, body, len);
+        dn_db_note(self->db);
+        if (dn_db_full())
+            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_SERVER_FULL, s_full_text, 0, body,
+                           len);
+        else
+            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                           "the server could not read its database; retry later", 0, body,
+                           len);
         return;
     }
     welcome.has_protocol = 1;
@@ -567,6 +587,11 @@ static void s_on_push(dn_session_t *self, const dn_registry_site_t *site,
             if (result->code == DEALERNET__REFUSE_CODE__REFUSE_GAP)
                 dn_ingest_note_gap(self->ingest, site->id, result->expected_seq);
             s_pack_refused(result->code, result->why, result->expected_seq, body, len);
+        } else if (dn_db_note(self->db), dn_db_full()) {
+            /* ingest's modules step statements themselves: the connection
+               still says what the failed write met  */
+            s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_SERVER_FULL, s_full_text, 0, body,
+                           len);
         } else {
             s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
                            "the server could not store the batch; retry later", 0, body,
@@ -597,6 +622,7 @@ static void s_decide(dn_session_t *self, const dn_session_peer_t *peer, const ui
     int rc;
     static dn_log_limit_t malformed = {"malformed sync messages", 0, 0, 0, NULL};
 
+    dn_db_full_clear(); /* what this message's writes meet, not an earlier one's */
     if (extra) {
         snprintf(why, sizeof why, "a sync message is exactly one frame");
         rc = DN_EPROTO;
@@ -696,6 +722,8 @@ int dn_session_message(dn_session_t *self, const dn_session_peer_t *peer,
     if (self->n_replies >= DN_GROUP_MAX)
         return DN_EAGAIN;
     s_decide(self, peer, data, len, extra, out, &body, &body_len, &wrote);
+    if (dn_db_full())
+        self->group_full = 1;
     s_queue(self, peer, body, body_len, wrote);
     return 0;
 }

@@ -881,10 +881,40 @@ static void test_unknown_command_and_protocol(void **state)
                    "use a dealernet-hq of the same version");
 }
 
+/*  A full disk (max_page_count at the database's size): partners are
+    added until one needs a new page; that one is refused with status 74
+    and "server disk full", not "database error", and changes nothing.  */
+static void test_disk_full(void **state)
+{
+    fixture_t *fx = *state;
+    char code[16];
+    reply_t r;
+    int added = 0;
+
+    s_exec(fx->db, "PRAGMA max_page_count = 1"); /* = the database's size */
+    for (;;) {
+        snprintf(code, sizeof code, "P%d", added);
+        s_call(fx->db, "partner.add", &r, "code", code, "name",
+               "a partner with a name long enough to fill a page soon", "kind", "hq");
+        if (r.status != 0)
+            break;
+        s_reply_free(&r);
+        added++;
+        assert_true(added < 2000); /* a page is 4 KiB: it fills long before */
+    }
+    s_expect_error(&r, 74,
+                   "server disk full: nothing was changed; free space on the disk of the "
+                   "server's data folder, then retry");
+    s_reply_free(&r);
+    s_exec(fx->db, "PRAGMA max_page_count = 1073741823");
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partners"), added);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_partner_add, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_disk_full, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_partner_add_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_partner_list, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_site_add, s_setup, s_teardown),

@@ -152,14 +152,14 @@ static void s_hello(uint32_t protocol, uint8_t **buf, size_t *len)
     assert_int_equal(rc, 0);
 }
 
-/*  Three sales of 1 x 10.00 recorded by SHOP-1 on 2026-02-10, packed as
-    one signed Push of seqs 1..3.  */
-static void s_push(fixture_t *fx, uint8_t **buf, size_t *len)
+/*  n sales of 1 x 10.00 recorded by SHOP-1 on 2026-02-10 a minute apart,
+    packed as one signed Push of seqs 1..n.  */
+static void s_push_n(fixture_t *fx, int n, uint8_t **buf, size_t *len)
 {
     dn_tk_line_t line = {"TEA", 1, 1000, NULL};
     dn_tk_batch_t batch;
     char why[DN_WHY_SIZE] = "";
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < n; i++) {
         dn_tk_event_t e;
         assert_int_equal(
             dn_tk_sale(&e, "DLR", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, &line, 1), 0);
@@ -168,6 +168,12 @@ static void s_push(fixture_t *fx, uint8_t **buf, size_t *len)
     assert_int_equal(dn_tk_batch(fx->site, &batch), 0);
     assert_int_equal(dn_tk_batch_pack(&batch, buf, len, why, sizeof why), 0);
     dn_tk_batch_free(&batch);
+}
+
+/*  Three of them: seqs 1..3.  */
+static void s_push(fixture_t *fx, uint8_t **buf, size_t *len)
+{
+    s_push_n(fx, 3, buf, len);
 }
 
 /*  Hands a message to the session as user, routed to route; it must be
@@ -671,6 +677,114 @@ static void test_enroll_retry(void **state)
     s_no_reply(fx);
 }
 
+/*  A Hello from an agent that recorded head events, pending of them not
+    acknowledged (its own count), the oldest recorded at oldest_ms.  */
+static void s_hello_head(fixture_t *fx, const char *route, uint64_t head, uint64_t pending,
+                         int64_t oldest_ms)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Hello hello = DEALERNET__HELLO__INIT;
+    char why[DN_WHY_SIZE] = "";
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    hello.has_protocol = 1;
+    hello.protocol = DN_PROTOCOL_VERSION;
+    hello.has_pending = 1;
+    hello.pending = pending;
+    hello.has_clock_ms = 1;
+    hello.clock_ms = S_NOW;
+    hello.has_head_seq = 1;
+    hello.head_seq = head;
+    hello.has_oldest_pending_ms = 1;
+    hello.oldest_pending_ms = oldest_ms;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_HELLO;
+    msg.hello = &hello;
+    assert_int_equal(dn_wire_sync_pack(&msg, &buf, &len, why, sizeof why), 0);
+    s_send(fx, "SHOP-1", route, buf, len, 0, NULL);
+    free(buf);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    Dealernet__SyncMessage *reply = s_reply(fx, route);
+    assert_int_equal(reply->body_case, DEALERNET__SYNC_MESSAGE__BODY_WELCOME);
+    dn_wire_sync_free(&reply);
+}
+
+/*  SHOP-1's pending figure and oldest pending time as HQ's `sites` reads
+    them, "pending|oldest" ("" for NULL).  */
+static void s_site_pending(fixture_t *fx, char *buf, size_t size)
+{
+    sqlite3_stmt *stmt;
+    assert_int_equal(dn_db_prepare(fx->db,
+                                   "SELECT coalesce(reported_pending, ''), "
+                                   "coalesce(oldest_pending_ms, '') FROM sites "
+                                   "WHERE code = 'SHOP-1'",
+                                   &stmt),
+                     0);
+    assert_int_equal(dn_db_row(stmt, "site"), 1);
+    snprintf(buf, size, "%s|%s", (const char *)sqlite3_column_text(stmt, 0),
+             (const char *)sqlite3_column_text(stmt, 1));
+    sqlite3_finalize(stmt);
+}
+
+/*  HQ's pending figure is the agent's head less what the server applied,
+    whatever the agent counts: a Hello of head 5 (the oldest recorded
+    2026-02-10 00:00) with nothing applied: 5 - 0 = 5 pending; seqs 1..3
+    (recorded 00:00, 00:01, 00:02) applied: 5 - 3 = 2, and the oldest is
+    now no earlier than seq 3's 00:02; a Hello of head 3 with the agent
+    still counting 3 unacknowledged (its acks were lost): 3 - 3 = 0, no
+    oldest, so no lag.  */
+static void test_pending_figure(void **state)
+{
+    fixture_t *fx = *state;
+    int64_t day = s_at("2026-02-10");
+    uint8_t *push;
+    size_t len;
+    char got[64], want[64];
+
+    s_hello_head(fx, "h1", 5, 5, day);
+    s_site_pending(fx, got, sizeof got);
+    snprintf(want, sizeof want, "5|%lld", (long long)day);
+    assert_string_equal(got, want);
+
+    s_push(fx, &push, &len);
+    s_send(fx, "SHOP-1", "p1", push, len, 0, NULL);
+    free(push);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    Dealernet__SyncMessage *ack = s_reply(fx, "p1");
+    assert_int_equal(ack->body_case, DEALERNET__SYNC_MESSAGE__BODY_ACK);
+    dn_wire_sync_free(&ack);
+    s_site_pending(fx, got, sizeof got);
+    snprintf(want, sizeof want, "2|%lld", (long long)(day + 120000));
+    assert_string_equal(got, want);
+
+    s_hello_head(fx, "h2", 3, 3, day);
+    s_site_pending(fx, got, sizeof got);
+    assert_string_equal(got, "0|");
+}
+
+/*  A full disk (max_page_count at the database's size: SQLite says
+    SQLITE_FULL at the first new page, which 300 events need) refuses the
+    batch with REFUSE_SERVER_FULL, not REFUSE_INTERNAL, and stores
+    nothing.  */
+static void test_disk_full(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t *push;
+    size_t len;
+    dn_session_outcome_t out;
+
+    s_push_n(fx, 300, &push, &len);
+    assert_int_equal(dn_db_exec(fx->db, "PRAGMA max_page_count = 1"), 0); /* = the size */
+    s_send(fx, "SHOP-1", "full", push, len, 0, &out);
+    free(push);
+    assert_int_equal(out.rc, DN_EDB);
+    dn_session_end_group(fx->session, 1);
+    s_refused(fx, "full", DEALERNET__REFUSE_CODE__REFUSE_SERVER_FULL,
+              "server disk full: nothing was stored; headquarters must free space on the "
+              "server");
+    assert_int_equal(dn_db_exec(fx->db, "PRAGMA max_page_count = 1073741823"), 0);
+    assert_int_equal(s_events(fx), 0);
+}
+
 int main(void)
 {
     dn_log_init("test_session", DN_LOG_QUIET, 0);
@@ -684,6 +798,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queue_bound, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_too_big, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_enroll_retry, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pending_figure, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_disk_full, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,7 @@
 #include "dn_protocol.h"
 #include "dn_record.h"
 #include "dn_store.h"
+#include "dn_sync.h" /* dn_sync_report */
 #include "dn_syncsm.h"
 #include "dn_wire.h"
 
@@ -287,8 +288,10 @@ static void test_resend_from_own_ack(void **state)
     assert_int_equal(s_pending(fx), 0);
 }
 
-/*  Refusals: a gap, an internal error or a rate limit reconnect; a revoked
-    or unknown site and any data refusal give up.  */
+/*  Refusals: a gap, an internal error or a rate limit reconnect; a full
+    server disk ends the session too (the driver stops on its cause); a
+    revoked or unknown site and any data refusal give up.  Each names its
+    cause.  */
 static void test_refusals(void **state)
 {
     fixture_t *fx = *state;
@@ -296,14 +299,26 @@ static void test_refusals(void **state)
         Dealernet__RefuseCode code;
         dn_syncsm_action_t action;
         int rc;
+        const char *cause;
+        const char *error;
     } cases[] = {
-        {DEALERNET__REFUSE_CODE__REFUSE_GAP, DN_SYNCSM_RECONNECT, DN_EAGAIN},
-        {DEALERNET__REFUSE_CODE__REFUSE_INTERNAL, DN_SYNCSM_RECONNECT, DN_EAGAIN},
-        {DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED, DN_SYNCSM_RECONNECT, DN_EAGAIN},
-        {DEALERNET__REFUSE_CODE__REFUSE_REVOKED, DN_SYNCSM_FAIL, DN_EPERM},
-        {DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED, DN_SYNCSM_FAIL, DN_EPERM},
-        {DEALERNET__REFUSE_CODE__REFUSE_TAMPER, DN_SYNCSM_FAIL, DN_EPROTO},
-        {DEALERNET__REFUSE_CODE__REFUSE_CHAIN, DN_SYNCSM_FAIL, DN_EPROTO},
+        {DEALERNET__REFUSE_CODE__REFUSE_GAP, DN_SYNCSM_RECONNECT, DN_EAGAIN,
+         DN_SYNC_CAUSE_SERVER_ERROR, "server refused: no"},
+        {DEALERNET__REFUSE_CODE__REFUSE_INTERNAL, DN_SYNCSM_RECONNECT, DN_EAGAIN,
+         DN_SYNC_CAUSE_SERVER_ERROR, "server refused: no"},
+        {DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED, DN_SYNCSM_RECONNECT, DN_EAGAIN,
+         DN_SYNC_CAUSE_SERVER_ERROR, "server refused: no"},
+        {DEALERNET__REFUSE_CODE__REFUSE_SERVER_FULL, DN_SYNCSM_RECONNECT, DN_EAGAIN,
+         DN_SYNC_CAUSE_SERVER_FULL,
+         "server disk full: the server stored nothing more; tell headquarters"},
+        {DEALERNET__REFUSE_CODE__REFUSE_REVOKED, DN_SYNCSM_FAIL, DN_EPERM,
+         DN_SYNC_CAUSE_REVOKED, "server refused: no"},
+        {DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED, DN_SYNCSM_FAIL, DN_EPERM,
+         DN_SYNC_CAUSE_NOT_ENROLLED, "server refused: no"},
+        {DEALERNET__REFUSE_CODE__REFUSE_TAMPER, DN_SYNCSM_FAIL, DN_EPROTO,
+         DN_SYNC_CAUSE_REFUSED, "server refused: no"},
+        {DEALERNET__REFUSE_CODE__REFUSE_CHAIN, DN_SYNCSM_FAIL, DN_EPROTO,
+         DN_SYNC_CAUSE_REFUSED, "server refused: no"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dn_syncsm_action_t a = s_start(fx, 5, 5);
@@ -314,7 +329,8 @@ static void test_refusals(void **state)
         assert_int_equal(a, cases[i].action);
         assert_int_equal(dn_syncsm_rc(fx->sm), cases[i].rc);
         assert_int_equal(fx->result.refused, cases[i].code);
-        assert_string_equal(fx->result.error, "server refused: no");
+        assert_string_equal(fx->result.error, cases[i].error);
+        assert_string_equal(fx->result.cause, cases[i].cause);
         assert_string_equal(dn_syncsm_state(fx->sm), "ended");
         assert_int_equal(s_pending(fx), 5);
     }
@@ -332,7 +348,10 @@ static void test_lost_hello(void **state)
     assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
     fx->result.error[0] = '\0';
     assert_int_equal(dn_syncsm_reply(fx->sm, junk, sizeof junk), DN_SYNCSM_RECONNECT);
-    assert_string_equal(fx->result.error, "no answer from tcp://server:7700");
+    /* a reply that is not a sync reply at all: another service answers */
+    assert_string_equal(fx->result.cause, DN_SYNC_CAUSE_WRONG_PORT);
+    assert_non_null(strstr(fx->result.error, "tcp://server:7700 answered something that is "
+                                             "not a dealernet sync reply ("));
     assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
     assert_int_equal(s_ack(fx, 5), DN_SYNCSM_RECONNECT);
     assert_int_equal(dn_syncsm_start(fx->sm, 1, 3000), DN_SYNCSM_SEND);
@@ -368,6 +387,56 @@ static void test_nothing_pending(void **state)
     assert_int_equal(fx->result.sent_events, 0);
 }
 
+/*  What a sync delivered, over two sessions: a Welcome at 0, batches of 2
+    one at a time; 1..2 acked, then 3..4 lost (the driver reconnects); the
+    next Welcome says the server stored 3..4 (applied 4), the agent resends
+    them from its own ack and then 5.  The report counts from the first
+    session's start: 5 events, seq 1-5, the server's applied seq from the
+    last ack.  */
+static void test_report(void **state)
+{
+    fixture_t *fx = *state;
+    char report[160];
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    assert_int_equal(s_expect_push(fx, s_welcome(fx, 0, 1, 2), 1, 2), DN_SYNCSM_WAIT);
+    assert_int_equal(fx->result.started, 1);
+    assert_int_equal(fx->result.start_acked, 0);
+    assert_int_equal(fx->result.has_server, 1);
+    assert_int_equal(fx->result.server_applied, 0);
+    assert_int_equal(s_expect_push(fx, s_ack(fx, 2), 3, 4), DN_SYNCSM_WAIT);
+    assert_int_equal(fx->result.server_applied, 2);
+    assert_int_equal(dn_syncsm_timeout(fx->sm), DN_SYNCSM_RECONNECT);
+    assert_null(fx->result.cause); /* only the driver's socket can tell */
+    fx->result.pending = s_pending(fx); /* as the driver reads it at the end */
+    assert_int_equal(fx->result.pending, 3);
+    /* 2 events delivered (2 - 0), seq 0 + 1 .. 2, 5 - 2 = 3 pending */
+    assert_string_equal(dn_sync_report(&fx->result, report, sizeof report),
+                        "sent 2 events (seq 1-2), server holds through 2, 3 pending");
+
+    assert_int_equal(s_start(fx, 5, 3), DN_SYNCSM_WAIT);
+    assert_int_equal(fx->result.welcomed, 0);
+    assert_int_equal(s_expect_push(fx, s_welcome(fx, 4, 1, 2), 3, 4), DN_SYNCSM_WAIT);
+    assert_int_equal(fx->result.welcomed, 1);
+    assert_int_equal(fx->result.server_applied, 4);
+    assert_int_equal(s_expect_push(fx, s_ack(fx, 4), 5, 5), DN_SYNCSM_WAIT);
+    assert_int_equal(s_ack(fx, 5), DN_SYNCSM_DONE);
+    fx->result.pending = s_pending(fx);
+    assert_int_equal(fx->result.start_acked, 0); /* still the sync's start */
+    assert_string_equal(dn_sync_report(&fx->result, report, sizeof report),
+                        "sent 5 events (seq 1-5), server holds through 5, 0 pending");
+
+    /* one event, and a server that never answered: no "holds" */
+    memset(&fx->result, 0, sizeof fx->result);
+    fx->result.start_acked = 4;
+    fx->result.acked_through = 5;
+    assert_string_equal(dn_sync_report(&fx->result, report, sizeof report),
+                        "sent 1 event (seq 5), 0 pending");
+    fx->result.acked_through = 4;
+    fx->result.pending = 1;
+    assert_string_equal(dn_sync_report(&fx->result, report, sizeof report),
+                        "sent 0 events, 1 pending");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
@@ -380,6 +449,7 @@ int main(void)
         T(test_lost_hello),
         T(test_server_ahead),
         T(test_nothing_pending),
+        T(test_report),
     };
 #undef T
     dn_log_init("test_syncsm", DN_LOG_QUIET, 0);
