@@ -100,7 +100,7 @@ check_has "status text: the new server" "server     $SYNC_EP" "$OUT"
 
 agent "$A" sync --json
 check "sync at the new address: exit" 0 "$rc"
-check "sync at the new address: sent the 2 pending" 2 "$(json "$OUT" '$.sent_events')"
+check "sync at the new address: sent the 2 pending" 2 "$(json "$OUT" '$.sent')"
 check "sync at the new address: 5 acknowledged" 5 "$(json "$OUT" '$.acked_through')"
 check "sync at the new address: 0 pending" 0 "$(json "$OUT" '$.pending')"
 check "agent: 5 recorded, 0 pending" "5|0" \

@@ -47,10 +47,10 @@ doctor() {
 # -- sync reports -------------------------------------------------------------------
 
 record_sales "$A" 3
-agent "$A" sync
+run 60 "$AGENT" -d "$A" sync
 check "sync 1: exit" 0 "$rc"
 check "sync 1: report" "synced: sent 3 events (seq 1-3), server holds through 3, 0 pending" "$(cat "$OUT")"
-agent "$A" sync
+run 60 "$AGENT" -d "$A" sync
 check "sync 2, nothing new: report" "synced: sent 0 events, server holds through 3, 0 pending" "$(cat "$OUT")"
 LAST1=$(status_field "$A" last_sync)
 
