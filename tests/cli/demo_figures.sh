@@ -57,11 +57,13 @@ fi
 START=$(date -u -d '2026-11-20 10:00:00' +%s)
 offset=$((START - $(env -u LD_PRELOAD -u FAKETIME date -u +%s)))
 [ "$offset" -ge 0 ] && offset=+$offset
-# faketime preloads libfaketime: under AddressSanitizer (make check-asan)
-# the runtime must be told not to insist on coming first.
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-    FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "${offset}s" \
-    sh deploy/demo.sh "$BIN" >"$out" 2>&1
+# libfaketime is preloaded by hand, not through the faketime program (see
+# net_faketime_lib in tests/lib/net.sh); under AddressSanitizer (make
+# check-asan) the runtime must be told not to insist on coming first.
+. "$(dirname "$0")/../lib/net.sh"
+env -u FAKETIME_SHARED LD_PRELOAD="$(net_faketime_lib)" FAKETIME="${offset}s" \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+    FAKETIME_DONT_FAKE_MONOTONIC=1 sh deploy/demo.sh "$BIN" >"$out" 2>&1
 check "demo exit status" 0 $?
 closing() { # the closing line after the statement header of account $1
     awk -v acct="$1" '$1 == "account" { cur = $2 } $1 == "closing" && cur == acct { print $2 }' "$out"

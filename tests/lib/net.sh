@@ -110,14 +110,27 @@ net_finish() {
 # Skips the test (77) without faketime.  NET_CLOCK_OFFSET is the offset in
 # seconds (a run can put another FAKETIME after $NET_CLOCK: "@WHEN" to start
 # at WHEN, or "$((NET_CLOCK_OFFSET + 7200))s" to run 2 h ahead of the rest).
+# net_faketime_lib: prints the path of libfaketime, found without running
+# the faketime program: that wrapper makes a semaphore named after its pid
+# (/dev/shm/sem.faketime_sem_PID) and fails ("sem_open: File exists") when
+# one of that name was left behind by a process killed before it cleaned
+# up -- seen once in a full run, with 336 such files on the machine.
+net_faketime_lib() {
+    for lib in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 \
+        /usr/local/lib/faketime/libfaketime.so.1; do
+        [ -e "$lib" ] && { printf '%s' "$lib"; return 0; }
+    done
+    # elsewhere: ask the wrapper once
+    # shellcheck disable=SC2016 # $LD_PRELOAD is the inner shell's
+    env -u LD_PRELOAD -u FAKETIME -u FAKETIME_SHARED faketime -f +0s sh -c 'printf %s "$LD_PRELOAD"'
+}
+
 net_pin_clock() {
     if ! command -v faketime >/dev/null 2>&1; then
         echo "$NET_NAME: skipped, faketime is not installed (make deps)"
         exit 77
     fi
-    # where faketime finds its library (LD_PRELOAD=/usr/$LIB/faketime/...)
-    # shellcheck disable=SC2016 # $LD_PRELOAD is the inner shell's
-    pin_lib=$(env -u LD_PRELOAD -u FAKETIME -u FAKETIME_SHARED faketime -f +0s sh -c 'printf %s "$LD_PRELOAD"')
+    pin_lib=$(net_faketime_lib)
     # the real clock even when this test itself runs under faketime
     NET_CLOCK_OFFSET=$(($(date -u -d "$1" +%s) - $(env -u LD_PRELOAD -u FAKETIME date -u +%s)))
     pin_off=$NET_CLOCK_OFFSET
