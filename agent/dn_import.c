@@ -791,10 +791,12 @@ static int s_export_update(s_export_t *self, const Dealernet__Event *ev, const c
         return rc;
     if (rc == DN_ENOENT || (uint64_t)signup_seq <= self->acked_seq) {
         char what[384];
-        snprintf(what, sizeof what, "member update %s (seq %llu: name '%s', household %s) "
-                 "of member %s", row[C_REF], (unsigned long long)ev->seq,
-                 update->name ? update->name : "(unchanged)",
-                 update->has_household ? household : "(unchanged)", update->phone);
+        /* what changed, so whoever reads the warning can note it */
+        snprintf(what, sizeof what, "member update %s (seq %llu: %s%s%s%s%s%s) of member %s",
+                 row[C_REF], (unsigned long long)ev->seq, update->name ? "name '" : "",
+                 update->name ? update->name : "", update->name ? "'" : "",
+                 update->name && update->has_household ? ", " : "",
+                 update->has_household ? "household " : "", household, update->phone);
         s_unmovable(self, what, "member",
                     "note the change: the new PC cannot record it, and the server keeps "
                     "the member as it holds it");
