@@ -320,11 +320,16 @@ a -d "$OLD" export --unsynced "$T/move.csv"
 check "export: never overwrites (exit)" 73 "$rc"
 check "export: the file kept" "$(cksum <"$T/expected.csv")" "$(cksum <"$T/move.csv")"
 
-a -d "$NEW" init --site S2 --partner D1
-a -d "$NEW" import "$T/move.csv"
-check "new PC: summary" "imported: 2 sales (3 lines), 0 members, 0 refunds, 0 member updates; skipped 0 already imported" \
-    "$(cat "$OUT")"
-a -d "$NEW" sales --json
+# replacement NAME DIR FILE SUMMARY: a new folder DIR for site S2 imports
+# FILE with SUMMARY; $OUT is then its `sales --json`.
+replacement() {
+    a -d "$2" init --site S2 --partner D1
+    a -d "$2" import "$3"
+    check "$1: summary" "$4" "$(cat "$OUT")"
+    a -d "$2" sales --json
+}
+replacement "new PC" "$NEW" "$T/move.csv" \
+    "imported: 2 sales (3 lines), 0 members, 0 refunds, 0 member updates; skipped 0 already imported"
 # 2 x 3.50 = 7.00; 9.99 + 3 x 1.00 = 12.99
 check "new PC: totals" "700 1299" \
     "$(jsql "$OUT" '$' "group_concat(json_extract(value, '\$.total_minor'), ' ')")"
@@ -388,11 +393,8 @@ printf '%s\r\n' \
 check "export --skip-unmovable: the file" "$(cksum <"$T/expected2.csv")" "$(cksum <"$T/move2.csv")"
 
 NEW2=$T/new2
-a -d "$NEW2" init --site S2 --partner D1
-a -d "$NEW2" import "$T/move2.csv"
-check "fresh PC: summary" "imported: 2 sales (3 lines), 1 members, 2 refunds, 1 member updates; skipped 0 already imported" \
-    "$(cat "$OUT")"
-a -d "$NEW2" sales --json
+replacement "fresh PC" "$NEW2" "$T/move2.csv" \
+    "imported: 2 sales (3 lines), 1 members, 2 refunds, 1 member updates; skipped 0 already imported"
 # sale 2: 7.00, 1.50 refunded, 5.50 net; sale 3: 12.99, 2.00 refunded
 # (TEA 2 of 3), 10.99 net; 5.50 + 10.99 = 16.49
 check "fresh PC: totals and refunds" "700-150 1299-200" \
