@@ -121,6 +121,25 @@ static const dn_migration_t s_migrations[] = {
      "  imported_at_ms INTEGER NOT NULL,"
      "  PRIMARY KEY (kind, ref)"
      ") WITHOUT ROWID;"},
+    {/* Refunds and member updates in import and export (issue 12, part
+        refunds: "nothing a clerk recorded may be dropped silently").  An
+        exported refund or member update is imported under its own ref
+        like a sale, so imports takes the kinds 'refund' and
+        'member_update'; SQLite cannot widen a CHECK in place, so the
+        table is copied into one that allows them, rows unchanged.  */
+     "CREATE TABLE imports_new ("
+     "  kind TEXT NOT NULL"
+     "    CHECK (kind IN ('sale', 'member', 'refund', 'member_update')),"
+     "  ref TEXT NOT NULL,"
+     "  digest BLOB NOT NULL CHECK (length(digest) = 32),"
+     "  seq INTEGER NOT NULL UNIQUE REFERENCES events(seq),"
+     "  imported_at_ms INTEGER NOT NULL,"
+     "  PRIMARY KEY (kind, ref)"
+     ") WITHOUT ROWID;"
+     "INSERT INTO imports_new(kind, ref, digest, seq, imported_at_ms)"
+     "  SELECT kind, ref, digest, seq, imported_at_ms FROM imports;"
+     "DROP TABLE imports;"
+     "ALTER TABLE imports_new RENAME TO imports;"},
 };
 
 #define DN_STORE_MIGRATIONS (sizeof s_migrations / sizeof s_migrations[0])
@@ -913,6 +932,57 @@ int dn_store_line_get(dn_store_t *self, const uint8_t sale_id[DN_ID_BYTES],
         line->refunded_qty = sqlite3_column_int64(stmt, 1);
         line->unit_price = sqlite3_column_int64(stmt, 2);
         rc = 0;
+    } else if (step != SQLITE_DONE) {
+        rc = s_step_failed(self->db);
+    }
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+/*  The seq column of the row sql selects by one id: 0, DN_ENOENT or
+    DN_EDB.  sql is a literal (dn_store_stmt caches by its address).  */
+static int s_seq_by_id(dn_store_t *self, const char *sql, const uint8_t id[DN_ID_BYTES],
+                       int64_t *seq)
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_ENOENT, step;
+    if (dn_store_stmt(self, sql, &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, id, DN_ID_BYTES, SQLITE_STATIC);
+    if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(stmt, 0);
+        rc = 0;
+    } else if (step != SQLITE_DONE) {
+        rc = s_step_failed(self->db);
+    }
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+int dn_store_sale_seq(dn_store_t *self, const uint8_t id[DN_ID_BYTES], int64_t *seq)
+{
+    return s_seq_by_id(self, "SELECT seq FROM sales WHERE id = ?", id, seq);
+}
+
+int dn_store_member_seq(dn_store_t *self, const uint8_t id[DN_ID_BYTES], int64_t *seq)
+{
+    return s_seq_by_id(self, "SELECT seq FROM members WHERE id = ?", id, seq);
+}
+
+int dn_store_sale_at(dn_store_t *self, int64_t seq, uint8_t id[DN_ID_BYTES])
+{
+    sqlite3_stmt *stmt;
+    int rc = DN_ENOENT, step;
+    if (dn_store_stmt(self, "SELECT id FROM sales WHERE seq = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, seq);
+    if ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(stmt, 0) == DN_ID_BYTES) {
+            memcpy(id, sqlite3_column_blob(stmt, 0), DN_ID_BYTES);
+            rc = 0;
+        } else {
+            rc = DN_EDB; /* a damaged row: never taken for "no sale" */
+        }
     } else if (step != SQLITE_DONE) {
         rc = s_step_failed(self->db);
     }

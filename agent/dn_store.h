@@ -166,6 +166,17 @@ int dn_store_sale_get(dn_store_t *self, const uint8_t id[DN_ID_BYTES],
 int dn_store_line_get(dn_store_t *self, const uint8_t sale_id[DN_ID_BYTES],
                       const char *sku, dn_store_line_t *line);
 
+/*  The seq of the event that recorded the sale (sale_seq) or signed up
+    the member (member_seq) of that id: 0 and *seq, DN_ENOENT, or DN_EDB.
+    export --unsynced tells by it whether the server holds what a refund
+    or a member update names.  */
+int dn_store_sale_seq(dn_store_t *self, const uint8_t id[DN_ID_BYTES], int64_t *seq);
+int dn_store_member_seq(dn_store_t *self, const uint8_t id[DN_ID_BYTES], int64_t *seq);
+
+/*  0 and the id of the sale recorded by the event at seq (an imported
+    sale's, found by its ref in imports), DN_ENOENT, or DN_EDB.  */
+int dn_store_sale_at(dn_store_t *self, int64_t seq, uint8_t id[DN_ID_BYTES]);
+
 /*  0 and the member's id for a canonical phone, DN_ENOENT, or DN_EDB.  */
 int dn_store_member_find(dn_store_t *self, const char *phone,
                          uint8_t id[DN_ID_BYTES]);
@@ -177,7 +188,8 @@ typedef struct {
     int64_t imported_at_ms;
 } dn_store_import_t;
 
-/*  0 and *row for the ref of kind ("sale", "member") imported before,
+/*  0 and *row for the ref of kind ("sale", "member", "refund",
+    "member_update") imported before,
     DN_ENOENT, or DN_EDB.  */
 int dn_store_import_get(dn_store_t *self, const char *kind, const char *ref,
                         dn_store_import_t *row);

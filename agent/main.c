@@ -1211,31 +1211,48 @@ static int s_cmd_import(const char *dir, int argc, char **argv)
     }
     if (json) {
         json_t *out = json_pack(
-            "{s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "dry_run", options.dry_run, "sales",
-            (json_int_t)res.sales, "lines", (json_int_t)res.lines, "members",
-            (json_int_t)res.members, "skipped", (json_int_t)(res.skipped_sales + res.skipped_members),
+            "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "dry_run",
+            options.dry_run, "sales", (json_int_t)res.sales, "lines", (json_int_t)res.lines,
+            "members", (json_int_t)res.members, "refunds", (json_int_t)res.refunds,
+            "member_updates", (json_int_t)res.updates, "skipped",
+            (json_int_t)(res.skipped_sales + res.skipped_members + res.skipped_refunds +
+                         res.skipped_updates),
             "skipped_sales", (json_int_t)res.skipped_sales, "skipped_members",
-            (json_int_t)res.skipped_members);
+            (json_int_t)res.skipped_members, "skipped_refunds",
+            (json_int_t)res.skipped_refunds, "skipped_member_updates",
+            (json_int_t)res.skipped_updates);
         s_print_json(out);
         json_decref(out);
     } else {
-        printf("%s: %lld sales (%lld lines), %lld members; skipped %lld already imported%s\n",
+        printf("%s: %lld sales (%lld lines), %lld members, %lld refunds, %lld member "
+               "updates; skipped %lld already imported%s\n",
                options.dry_run ? "dry run, would import" : "imported", (long long)res.sales,
-               (long long)res.lines, (long long)res.members,
-               (long long)(res.skipped_sales + res.skipped_members),
+               (long long)res.lines, (long long)res.members, (long long)res.refunds,
+               (long long)res.updates,
+               (long long)(res.skipped_sales + res.skipped_members + res.skipped_refunds +
+                           res.skipped_updates),
                options.dry_run ? "; nothing recorded" : "");
     }
     return 0;
 }
 
+/*  export --skip-unmovable: each event left out, as a warning.  */
+static void s_export_skipped(void *arg, const char *line)
+{
+    (void)arg;
+    dn_log_warn("%s", line);
+}
+
 static int s_cmd_export(const char *dir, int argc, char **argv)
 {
     static const struct option longs[] = {{"unsynced", no_argument, NULL, 'u'},
+                                          {"skip-unmovable", no_argument, NULL, 's'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
+    dn_import_export_options_t options = {0, s_export_skipped, NULL};
     dn_import_export_t res;
     const char *path;
-    char why[256] = "";
+    char why[1024] = "";
     int c, code = 0, unsynced = 0, fd = -1, rc;
     FILE *out = stdout;
     dn_store_t *store;
@@ -1245,10 +1262,12 @@ static int s_cmd_export(const char *dir, int argc, char **argv)
             return code;
         if (c == 'u')
             unsynced = 1;
+        else if (c == 's')
+            options.skip_unmovable = 1;
     }
     if (!unsynced)
-        return s_usage_error("%s", "export needs --unsynced (the sales and members the "
-                                   "server has not acknowledged)");
+        return s_usage_error("%s", "export needs --unsynced (the events the server has not "
+                                   "acknowledged)");
     if (optind != argc - 1)
         return s_usage_error("%s", "export needs exactly one FILE.csv, or - for standard "
                                    "output");
@@ -1270,7 +1289,7 @@ static int s_cmd_export(const char *dir, int argc, char **argv)
             return EX_CANTCREAT;
         }
     }
-    rc = dn_import_export_unsynced(store, out, &res, why, sizeof why);
+    rc = dn_import_export_unsynced(store, out, &options, &res, why, sizeof why);
     dn_store_destroy(&store);
     if (rc == 0 && (fflush(out) != 0 || (fd >= 0 && fsync(fileno(out)) != 0)))
         rc = dn_why(why, sizeof why, DN_EIO, "could not write %s: %s", path,
@@ -1285,14 +1304,15 @@ static int s_cmd_export(const char *dir, int argc, char **argv)
     }
     /* with "-" the file is standard output: the summary goes to stderr */
     fprintf(fd >= 0 ? stdout : stderr,
-            "exported: %lld sales (%lld lines), %lld members not yet synced to %s\n",
+            "exported: %lld sales (%lld lines), %lld members, %lld refunds, %lld member "
+            "updates not yet synced to %s",
             (long long)res.sales, (long long)res.lines, (long long)res.members,
+            (long long)res.refunds, (long long)res.updates,
             fd >= 0 ? path : "standard output");
-    if (res.refunds || res.updates)
-        dn_log_warn("%lld refunds and %lld member updates not yet synced are not in the "
-                    "import layout and were not exported: record them again where the "
-                    "file is imported",
-                    (long long)res.refunds, (long long)res.updates);
+    if (res.unmovable)
+        fprintf(fd >= 0 ? stdout : stderr, "; left out %lld that another PC cannot "
+                "record (see the warnings)", (long long)res.unmovable);
+    fputc('\n', fd >= 0 ? stdout : stderr);
     return 0;
 }
 
@@ -1376,18 +1396,24 @@ static const s_command_t s_commands[] = {
      "after new events are recorded, backing off while the server is away.\n"
      "Stops on SIGTERM or SIGINT.\n"},
     {"import", s_cmd_import, "FILE.csv [--dry-run] [--json]",
-     "Records the sales and members of a CSV file from another POS, all or\n"
-     "nothing, through the checks of 'sale' and 'member add'.  The first row\n"
-     "names the columns: kind (sale|member), ref (the POS's id), sku, quantity,\n"
-     "unit_price, member_phone, channel, seller; phone, name, referrer,\n"
-     "household.  Consecutive sale rows with one ref are one sale.  A ref\n"
+     "Records the sales, refunds and members of a CSV file from another POS,\n"
+     "all or nothing, through the checks of 'sale', 'refund', 'member add' and\n"
+     "'member update'.  The first row names the columns: kind (sale, member,\n"
+     "refund, member_update), ref (the POS's id), sku, quantity, unit_price,\n"
+     "member_phone, channel, seller; phone, name, referrer, household;\n"
+     "sale_ref, amount.  Consecutive sale (refund) rows with one ref are one\n"
+     "sale (refund); a refund's sale_ref is its sale's ref or id.  A ref\n"
      "imported before is skipped, or refused if its content changed.  The\n"
      "first error names its line and column and exits 65.  At most 16 MiB and\n"
      "100000 rows.  --dry-run checks and records nothing.\n"},
-    {"export", s_cmd_export, "--unsynced FILE.csv|-",
-     "Writes the sales and members the server has not acknowledged, in the\n"
-     "layout 'import' reads (each ref is the event's id), to a new FILE or to\n"
-     "standard output: a replacement PC imports them.  Changes nothing here.\n"},
+    {"export", s_cmd_export, "--unsynced FILE.csv|- [--skip-unmovable]",
+     "Writes every event the server has not acknowledged (sales, members,\n"
+     "refunds, member updates), in the layout 'import' reads (each ref is the\n"
+     "event's id), to a new FILE or to standard output: a replacement PC\n"
+     "imports them.  A refund of a sale, or an update of a member, that the\n"
+     "server already holds cannot move: export refuses (exit 65, nothing\n"
+     "written) unless --skip-unmovable, which leaves each out with a warning.\n"
+     "Changes nothing here.\n"},
     {"check", s_cmd_check, "[--json]",
      "Recomputes the hash chain and the seq sequence of every event.  Exits 65\n"
      "and names the first bad seq if anything is wrong.\n"},

@@ -130,6 +130,8 @@ BEFORE = {
         'dealernet-agent -q -d "$T/pos" init --site POS-1 --partner DEALER-BJ',
         "awk '/^```/ { if (b) exit; next } /^kind,ref,/ { b = 1 } b' "
         '"${DN_README:-README.md}" >"$T/pos.csv"',
+        "awk '/^```/ { if (b) exit; next } /^kind,ref,sale_ref,/ { b = 1 } b' "
+        '"${DN_README:-README.md}" >"$T/pos2.csv"',
     ],
     "dealernet-hq payout DEALER-BJ 20.00 --ref \"ICBC 2026-11-30 #4471\"": [
         'dealernet-hq -q adjust DEALER-BJ 40.00 --reason "for the payout example"',
@@ -146,6 +148,7 @@ RUN_AS = {
     "dealernet-agent catalog set TEA 12.50": 'dealernet-agent -d "$T/pos" catalog set TEA 12.50',
     "dealernet-agent import pos.csv": 'dealernet-agent -d "$T/pos" import "$T/pos.csv"',
     "dealernet-agent import pos.csv --json": 'dealernet-agent -d "$T/pos" import "$T/pos.csv" --json',
+    "dealernet-agent import pos2.csv": 'dealernet-agent -d "$T/pos" import "$T/pos2.csv"',
     "dealernet-agent export --unsynced /media/usb/unsynced.csv":
         'dealernet-agent -d "$T/pos" export --unsynced "$T/unsynced.csv"',
     "dealernet-hq site add SHOP-BJ1 --partner DEALER-BJ":
