@@ -547,6 +547,22 @@ static int s_record(s_import_t *self, const s_record_t *rec, int64_t now)
         if (rc != DN_ENOENT)
             return s_refuse(self, rc, rec->line, -1, "could not look the ref up");
     }
+    /* export --unsynced names each record by its event id: a ref that is
+       one of this agent's own events is a file exported here, which would
+       record every sale in it a second time.  */
+    {
+        uint8_t own[DN_ID_BYTES];
+        int64_t seq;
+        if (dn_id_parse(rec->ref, own) == 0 &&
+            (rc = dn_store_event_seq(self->store, own, &seq)) != DN_ENOENT) {
+            if (rc)
+                return s_refuse(self, rc, rec->line, -1, "could not look the ref up");
+            return s_refuse(self, DN_EPARSE, rec->line, C_REF,
+                            "ref %s is this PC's own event (seq %lld): this file was "
+                            "exported here; import it on the PC that replaces this one",
+                            rec->ref, (long long)seq);
+        }
+    }
     if (rec->kind == S_SALE) {
         dn_sale_input_t in = {&self->lines[rec->first_line], rec->n_lines,
                               rec->member_phone, rec->channel, rec->seller};

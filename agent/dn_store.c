@@ -969,6 +969,11 @@ int dn_store_member_seq(dn_store_t *self, const uint8_t id[DN_ID_BYTES], int64_t
     return s_seq_by_id(self, "SELECT seq FROM members WHERE id = ?", id, seq);
 }
 
+int dn_store_event_seq(dn_store_t *self, const uint8_t id[DN_ID_BYTES], int64_t *seq)
+{
+    return s_seq_by_id(self, "SELECT seq FROM events WHERE id = ?", id, seq);
+}
+
 int dn_store_sale_at(dn_store_t *self, int64_t seq, uint8_t id[DN_ID_BYTES])
 {
     sqlite3_stmt *stmt;

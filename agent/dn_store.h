@@ -173,6 +173,10 @@ int dn_store_line_get(dn_store_t *self, const uint8_t sale_id[DN_ID_BYTES],
 int dn_store_sale_seq(dn_store_t *self, const uint8_t id[DN_ID_BYTES], int64_t *seq);
 int dn_store_member_seq(dn_store_t *self, const uint8_t id[DN_ID_BYTES], int64_t *seq);
 
+/*  The seq of this agent's event of that id: 0 and *seq, DN_ENOENT, or
+    DN_EDB.  import refuses a file exported by this very agent by it.  */
+int dn_store_event_seq(dn_store_t *self, const uint8_t id[DN_ID_BYTES], int64_t *seq);
+
 /*  0 and the id of the sale recorded by the event at seq (an imported
     sale's, found by its ref in imports), DN_ENOENT, or DN_EDB.  */
 int dn_store_sale_at(dn_store_t *self, int64_t seq, uint8_t id[DN_ID_BYTES]);

@@ -392,6 +392,15 @@ printf '%s\r\n' \
     "member_update,$(evid "$OLD" 8),,,,,,,+8613700137000,Zhao Min,,,," >"$T/expected2.csv"
 check "export --skip-unmovable: the file" "$(cksum <"$T/expected2.csv")" "$(cksum <"$T/move2.csv")"
 
+# the file back into the PC that exported it: its sales would be recorded
+# twice; refused at its first row (line 2, sale $id2 at seq 3), nothing
+# recorded
+a -d "$OLD" import "$T/move2.csv"
+check "import on the exporting PC: exit" 65 "$rc"
+check_one_error "import on the exporting PC" \
+    "$T/move2.csv: line 2, column ref: ref $id2 is this PC's own event (seq 3): this file was exported here; import it on the PC that replaces this one; nothing was imported"
+check "import on the exporting PC: agent.db unchanged" "$before" "$(state "$OLD")"
+
 NEW2=$T/new2
 replacement "fresh PC" "$NEW2" "$T/move2.csv" \
     "imported: 2 sales (3 lines), 1 members, 2 refunds, 1 member updates; skipped 0 already imported"
