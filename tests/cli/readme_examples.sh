@@ -6,8 +6,10 @@
 # name before they add their own, and lets tests/lib/readme_examples.py run
 # every `$ dealernet-...` example of the README in order, comparing the
 # output's shape (ids, times and digits aside), and check that --help and
-# the README name the same commands.  An example that cannot run in a test
-# is listed there with its reason; one neither run nor listed fails.
+# the README name the same commands, and that every message the README
+# quotes is one a program prints (tests/lib/readme_messages.py).  An
+# example that cannot run in a test is listed there with its reason; one
+# neither run nor listed fails.
 set -u
 . tests/lib/net.sh
 net_init readme_examples

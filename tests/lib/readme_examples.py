@@ -20,6 +20,9 @@ of spaces one space; words, punctuation, column headers and the number of
 lines must match.  In the README, `…` stands for characters or, alone on a
 line, for any number of lines.
 
+Every error, warning and log message the README quotes is one a program
+can print: tests/lib/readme_messages.py (its rule is there), run here.
+
 Two more checks keep the command lists honest: every command each program's
 --help lists is named in the README, and every `dealernet-PROG WORD [WORD]`
 the README names is a command (`PROG WORD [WORD] --help` exits 0).
@@ -32,6 +35,10 @@ import os
 import re
 import subprocess
 import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import readme_messages  # noqa: E402  (beside this file)
 
 # Examples that cannot run in a test, by their command (the text after `$ `).
 # A reason says what the example needs that a test run does not have.
@@ -319,6 +326,9 @@ def main():
             print("  README:\n" + "\n".join("    | " + line for line in expected))
             print("  program (exit %d):\n" % rc + "\n".join("    | " + line for line in actual))
     checked = help_checks(open(readme, encoding="utf-8").read(), env, fail)
+    quoted, missing = readme_messages.check(readme, os.getcwd(),  # the sources: the tree run in
+                                            fail)
+    print("readme: %d quoted messages checked, %d not found" % (quoted, missing))
     print("readme: %d examples, %d run, %d listed as not runnable, %d commands checked, "
           "%d failures" % (len(found), ran, listed, checked, len(failures)))
     return 1 if failures else 0
