@@ -24,8 +24,15 @@ static _Thread_local int s_full;
 
 void dn_db_note(sqlite3 *db)
 {
-    if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL ||
-        sqlite3_system_errno(db) == ENOSPC)
+    /* sqlite3_system_errno is the errno of the connection's last I/O error
+       or failed open, kept for as long as the connection lives: it speaks
+       of this failure only when this failure is one of those.  Else an
+       ENOSPC mended long ago would call every later busy or constraint
+       error a full disk (and every agent would stop syncing).  */
+    int primary = sqlite3_extended_errcode(db) & 0xff;
+    if (primary == SQLITE_FULL ||
+        ((primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN) &&
+         sqlite3_system_errno(db) == ENOSPC))
         s_full = 1;
 }
 

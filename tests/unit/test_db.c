@@ -10,9 +10,12 @@
     pragmas that make an acknowledged write survive a power cut (WAL,
     synchronous=FULL) are read back from the open handle, and the statement
     cache is shown to hand back one reset statement per SQL address, and
-    the meta settings to read back what was written.  Every
+    the meta settings to read back what was written.  A full disk is told
+    apart only for the failure it caused, not for later ones on the same
+    connection (SQLite keeps the last OS errno).  Every
     test works in its own mkdtemp folder, removed at the end.
 */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -489,6 +492,57 @@ static void test_meta(void **state)
     sqlite3_close(db);
 }
 
+/*  A VFS like the default one, but whose "last OS error" is ENOSPC: what
+    SQLite keeps (sqlite3_system_errno) after a failed open or an I/O error
+    on a disk that was full.  */
+static int s_enospc_last_error(sqlite3_vfs *vfs, int size, char *buf)
+{
+    (void)vfs;
+    (void)size;
+    (void)buf;
+    return ENOSPC;
+}
+
+/*  A full disk is told apart (dn_db_full) only for the failure it caused:
+    SQLite keeps the errno of its last I/O error or failed open for as long
+    as the connection lives, so a constraint error long after an ENOSPC must
+    not read as "server disk full" (which makes every agent stop syncing).  */
+static void test_full_is_not_stale(void **state)
+{
+    fixture_t *fx = *state;
+    sqlite3_vfs shim = *sqlite3_vfs_find(NULL);
+    sqlite3 *db;
+    char sql[256];
+
+    shim.zName = "dn-test-enospc";
+    shim.pNext = NULL;
+    shim.xGetLastError = s_enospc_last_error;
+    assert_int_equal(sqlite3_vfs_register(&shim, 0), SQLITE_OK);
+    assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                     "dn-test-enospc"),
+                     SQLITE_OK);
+    assert_int_equal(dn_db_exec(db, "CREATE TABLE t (x INTEGER NOT NULL)"), 0);
+
+    /* an open that fails with ENOSPC (no room for a new file): a full disk */
+    snprintf(sql, sizeof sql, "ATTACH '%s/no-such-folder/x.db' AS x", fx->dir);
+    dn_db_full_clear();
+    assert_int_equal(dn_db_exec(db, sql), DN_EDB);
+    assert_int_equal(sqlite3_extended_errcode(db) & 0xff, SQLITE_CANTOPEN);
+    assert_int_equal(sqlite3_system_errno(db), ENOSPC);
+    assert_int_equal(dn_db_full(), 1);
+
+    /* later, a NOT NULL constraint fails: SQLite still says ENOSPC, but
+       this failure is not the disk's */
+    dn_db_full_clear();
+    assert_int_equal(dn_db_exec(db, "INSERT INTO t VALUES (NULL)"), DN_EDB);
+    assert_int_equal(sqlite3_extended_errcode(db), SQLITE_CONSTRAINT_NOTNULL);
+    assert_int_equal(sqlite3_system_errno(db), ENOSPC);
+    assert_int_equal(dn_db_full(), 0);
+
+    sqlite3_close(db);
+    sqlite3_vfs_unregister(&shim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -509,6 +563,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_integrity_check, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_statement_cache, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_meta, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_full_is_not_stale, s_setup, s_teardown),
     };
     dn_log_init("test_db", DN_LOG_QUIET, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);
