@@ -9,6 +9,7 @@
 */
 #include "dn_doctor.h"
 #include "dn_crypto.h"
+#include "dn_curve.h"
 #include "dn_error.h"
 #include "dn_outbox.h"
 #include "dn_store.h"
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -137,7 +139,18 @@ static dn_store_t *s_local(const char *dir, const dn_fsperm_file_t *files, size_
     dn_outbox_check_t chain;
     dn_store_t *store;
     char head[2 * DN_HASH_BYTES + 1];
-    int rc = dn_fsperm_folder(dir, 0, files, n_files);
+    struct stat st;
+    int rc;
+    /* dn_fsperm_folder leaves a missing folder to the open to report: it
+       is not "ok" here, and the database check would blame the file.  */
+    if (stat(dir, &st) != 0 && errno == ENOENT) {
+        s_set(folder, DN_DOCTOR_FAIL, EX_NOINPUT,
+              "give -d the agent's folder, or make one with 'dealernet-agent init --site "
+              "CODE --partner CODE'",
+              "%s does not exist", dir);
+        return NULL;
+    }
+    rc = dn_fsperm_folder(dir, 0, files, n_files);
     if (rc) {
         s_set(folder, DN_DOCTOR_FAIL, dn_exit_code(rc),
               "make the folder and its files private to the agent's user (the line above "
@@ -180,6 +193,49 @@ static dn_store_t *s_local(const char *dir, const dn_fsperm_file_t *files, size_
     }
     dn_store_destroy(&store);
     return NULL;
+}
+
+/*  The keys a sync needs (as dn_sync's setup reads them): 0, or the
+    enrolled check failed.  Without this a missing key would read as "not
+    enrolled" after "enrolled", with the advice to start the server.  */
+static int s_keys(const char *dir, const char *site, const char *endpoint,
+                  dn_doctor_check_t *enrolled)
+{
+    static const struct {
+        const char *file;
+        const char *todo;
+    } keys[] = {
+        {DN_AGENT_CURVE_FILE,
+         "restore it from a backup of this folder, or enroll this PC again with a code "
+         "from 'dealernet-hq site token' (dealernet-agent enroll --again)"},
+        {DN_AGENT_KEY_FILE,
+         "restore it from a backup of this folder: it signs this site's events; without "
+         "it, call headquarters"},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char path[4096];
+        int rc = 0;
+        snprintf(path, sizeof path, "%s/%s", dir, keys[i].file);
+        if (i == 0) {
+            dn_curve_pair_t pair;
+            rc = dn_curve_load(path, &pair);
+            memset(&pair, 0, sizeof pair);
+        } else {
+            dn_key_t *key = dn_key_load(path);
+            rc = key ? 0 : access(path, F_OK) != 0 ? DN_ENOENT : DN_EIO;
+            dn_key_destroy(&key);
+        }
+        if (rc) {
+            s_set(enrolled, DN_DOCTOR_FAIL, dn_exit_code(DN_EPERM), keys[i].todo,
+                  "site %s is enrolled with %s, but this PC's key %s %s", site, endpoint,
+                  path,
+                  rc == DN_ENOENT  ? "is missing"
+                  : rc == DN_EPARSE ? "is damaged"
+                                    : "cannot be read");
+            return rc;
+        }
+    }
+    return 0;
 }
 
 /*  The Hello's steps: handshake, standing, clock.  Returns 0 if the server
@@ -279,6 +335,8 @@ int dn_doctor_run(const char *dir, const dn_fsperm_file_t *files, size_t n_files
               "site %s is not enrolled with a server", dn_store_info(store)->site);
         goto done;
     }
+    if (s_keys(dir, dn_store_info(store)->site, endpoint, enrolled))
+        goto done;
     s_set(enrolled, DN_DOCTOR_OK, 0, NULL, "site %s is enrolled with %s",
           dn_store_info(store)->site, endpoint);
     if (s_endpoint(endpoint, host, sizeof host, port, sizeof port)) {

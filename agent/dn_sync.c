@@ -618,6 +618,7 @@ int dn_sync_hello(dn_store_t *store, const char *dir, int timeout_ms, dn_sync_re
     self.server_key = server_key;
     if ((rc = s_setup(&self, dir)) != 0)
         goto out;
+    dn_syncsm_set_readonly(self.sm); /* the contract: records nothing */
     self.ctx = zmq_ctx_new();
     action = dn_syncsm_start(self.sm, dn_time_now_ms(), timeout_ms);
     if (action == DN_SYNCSM_FAIL) {

@@ -35,6 +35,7 @@ struct _dn_syncsm_t {
     dn_sync_result_t *r; /* borrowed */
     void (*progress)(void *arg, const dn_sync_result_t *result);
     void *progress_arg;
+    int readonly; /* store nothing (dn_syncsm_set_readonly) */
 
     s_state_t state;
     int rc;               /* with ended: 0, DN_EAGAIN or the failure */
@@ -84,6 +85,11 @@ void dn_syncsm_set_progress(dn_syncsm_t *self,
 {
     self->progress = fn;
     self->progress_arg = arg;
+}
+
+void dn_syncsm_set_readonly(dn_syncsm_t *self)
+{
+    self->readonly = 1;
 }
 
 void dn_syncsm_message(const dn_syncsm_t *self, const uint8_t **data, size_t *len)
@@ -390,7 +396,7 @@ static dn_syncsm_action_t s_on_welcome(dn_syncsm_t *self,
     self->window = welcome->window < DN_PROTOCOL_MAX_WINDOW ? welcome->window
                                                             : DN_PROTOCOL_MAX_WINDOW;
     self->max_events = welcome->max_batch_events;
-    if (welcome->has_max_sale)
+    if (welcome->has_max_sale && !self->readonly)
         s_store_max_sale(self, welcome->max_sale);
     /* Resend from our own last ack, not from the server's applied seq: the
        server checks every event it already holds against what it stored

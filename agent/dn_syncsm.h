@@ -99,6 +99,11 @@ dn_syncsm_t *dn_syncsm_new(dn_store_t *store, dn_key_t *key, const char *peer,
 /*  Destroys; accepts NULL and sets *self_p to NULL.  */
 void dn_syncsm_destroy(dn_syncsm_t **self_p);
 
+/*  Makes the session write nothing in agent.db: the Welcome's bound on
+    one sale is not stored (dn_sync_hello, for `doctor`, which only looks).
+    A session that pushes must not be read-only: acks are written.  */
+void dn_syncsm_set_readonly(dn_syncsm_t *self);
+
 /*  Calls fn(arg, result) each time events were acked locally (the CLI's
     progress line).  fn NULL: none (the default).  */
 void dn_syncsm_set_progress(dn_syncsm_t *self,

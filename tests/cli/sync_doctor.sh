@@ -19,7 +19,11 @@
 #     revoked site (77), a wrong server key (78), the admin port (78), a TCP
 #     listener that says nothing (78), one that answers junk (78), the
 #     server down (69); and sync (and an enrollment at the admin port)
-#     names the same causes in one line.
+#     names the same causes in one line;
+#   - doctor writes nothing in agent.db (not even the Welcome's bound on
+#     one sale), names a missing curve.key or site.key as such (77, not
+#     "server down"), and a folder that does not exist (66) without making
+#     it.
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init sync_doctor
@@ -89,6 +93,44 @@ check "doctor, clock a day ahead: line" \
 check "doctor, clock a day ahead: what to do" \
     "               -> set this PC's date and time: the server posts sales at its own time when they claim a later one" \
     "$(grep -A1 '^WARN' "$OUT" | tail -n 1)"
+
+# -- doctor: writes nothing here; this PC's keys; no folder ---------------------------
+
+# A site that never took the server's bound on one sale (as after a fresh
+# enrollment): doctor's Hello gets it in the Welcome and keeps it nowhere.
+meta() { sqlite3 "$A/agent.db" "SELECT group_concat(key || '=' || value, ' ') FROM (SELECT key, value FROM meta ORDER BY key)"; }
+sqlite3 "$A/agent.db" "DELETE FROM meta WHERE key = 'max_sale'"
+META=$(meta)
+doctor "$A"
+check "doctor writes nothing in agent.db: exit" 0 "$rc"
+check "doctor writes nothing in agent.db: meta" "$META" "$(meta)"
+
+# A key of this PC gone: not "not enrolled" past the enrolled check, nor
+# "start dealernet-server" at the handshake.
+mv "$A/curve.key" "$T/curve.key.aside"
+doctor "$A"
+check "doctor, curve.key missing: exit" 77 "$rc"
+check "doctor, curve.key missing: line" \
+    "FAIL enrolled  site SHOP1 is enrolled with $SYNC_EP, but this PC's key $A/curve.key is missing" \
+    "$(grep '^FAIL' "$OUT")"
+check "doctor, curve.key missing: what to do" \
+    "               -> restore it from a backup of this folder, or enroll this PC again with a code from 'dealernet-hq site token' (dealernet-agent enroll --again)" \
+    "$(grep -A1 '^FAIL' "$OUT" | tail -n 1)"
+check "doctor, curve.key missing: later checks skipped" 5 "$(grep -c '^skip' "$OUT")"
+mv "$T/curve.key.aside" "$A/curve.key"
+mv "$A/site.key" "$T/site.key.aside"
+doctor "$A"
+check "doctor, site.key missing: exit" 77 "$rc"
+check "doctor, site.key missing: line" \
+    "FAIL enrolled  site SHOP1 is enrolled with $SYNC_EP, but this PC's key $A/site.key is missing" \
+    "$(grep '^FAIL' "$OUT")"
+mv "$T/site.key.aside" "$A/site.key"
+
+# A folder that is not there is not "ok", and is not made.
+doctor "$T/nowhere"
+check "doctor, no folder: exit" 66 "$rc"
+check "doctor, no folder: line" "FAIL folder    $T/nowhere does not exist" "$(grep '^FAIL' "$OUT")"
+check "doctor, no folder: nothing made" "absent" "$([ -e "$T/nowhere" ] && echo present || echo absent)"
 
 # -- a partial sync ---------------------------------------------------------------
 
