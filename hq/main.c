@@ -340,8 +340,9 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
                 dn_log_error("%s accepted the connection but did not reply within %d s",
                              s_opt.server, s_opt.timeout_s);
             else
-                dn_log_error("%s", dn_probe_explain(state, 0, s_opt.server, text,
-                                                    sizeof text));
+                dn_log_error("%s",
+                             dn_probe_explain(state, probe ? dn_probe_value(probe) : 0,
+                                              s_opt.server, text, sizeof text));
             rc = state == DN_PROBE_SILENT ? EX_CONFIG : EX_UNAVAILABLE;
             break;
         }
@@ -370,8 +371,8 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
             }
             if (state == DN_PROBE_BAD_KEY || state == DN_PROBE_NOT_ZMTP) {
                 /* neither mends by waiting */
-                dn_log_error("%s", dn_probe_explain(state, 0, s_opt.server, text,
-                                                    sizeof text));
+                dn_log_error("%s", dn_probe_explain(state, dn_probe_value(probe),
+                                                    s_opt.server, text, sizeof text));
                 rc = EX_CONFIG;
                 break;
             }
