@@ -818,9 +818,9 @@ int dn_sync_daemon(dn_store_t *store, const char *dir, int interval_s,
         int rc = dn_sync_run(store, dir, &options, &result);
 
         if (rc == 0) {
-            if (result.sent_events)
-                dn_log_info("synced through seq %llu",
-                            (unsigned long long)result.acked_through);
+            char report[160];
+            if (result.sent_events) /* the journal says what `sync` would */
+                dn_log_info("synced: %s", dn_sync_report(&result, report, sizeof report));
             backoff_ms = 1000;
             wait_ms = (int64_t)interval_s * 1000;
         } else {
