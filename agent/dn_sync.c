@@ -832,7 +832,11 @@ int dn_sync_daemon(dn_store_t *store, const char *dir, int interval_s,
             if (rc == DN_EPERM || rc == DN_EPROTO)
                 wait_ms = (int64_t)interval_s * 1000 > 300000 ? (int64_t)interval_s * 1000
                                                               : 300000;
-            dn_log_warn("sync failed: %s; next try in %lld s", result.error,
+            /* as `sync` says it: "sync failed, N events kept pending: CAUSE"
+               or "partly synced: ...; then CAUSE"; a refusal is its cause */
+            int told = strncmp(result.error, "sync failed", 11) == 0 ||
+                       strncmp(result.error, "partly synced", 13) == 0;
+            dn_log_warn("%s%s; next try in %lld s", told ? "" : "sync failed: ", result.error,
                         (long long)(wait_ms / 1000));
         }
         seen_head = result.head_seq;

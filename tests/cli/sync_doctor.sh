@@ -295,4 +295,33 @@ check "sync, server down: exit" 75 "$rc"
 check "sync, server down: one line" \
     "dealernet-agent: error: sync failed, 1 event kept pending: nothing listens at $SYNC_EP (connection refused): is dealernet-server running there?" \
     "$(cat "$ERR")"
+
+# -- the daemon's journal says what sync says ---------------------------------------
+
+# `run` while the server is down logs the cause; once it is back, the run
+# that delivers the pending event logs sync's own report (the last seq is
+# the pending one, the only one sent).
+LAST=$(sqlite3 "$A/agent.db" "SELECT max(seq) FROM events")
+timeout -k 5 120 $NET_CLOCK $WRAP "$AGENT" -d "$A" run --interval 1 </dev/null \
+    >/dev/null 2>"$T/run.log" &
+RUN_PID=$!
+waited=0
+while ! grep -q 'sync failed' "$T/run.log" && [ $waited -lt 150 ]; do
+    sleep 0.2
+    waited=$((waited + 1))
+done
+server_start
+waited=0
+while ! grep -q 'info: synced:' "$T/run.log" && [ $waited -lt 250 ]; do
+    sleep 0.2
+    waited=$((waited + 1))
+done
+kill -TERM $RUN_PID 2>/dev/null
+wait $RUN_PID
+check "run, server down: the cause" \
+    "dealernet-agent: warning: sync failed, 1 event kept pending: nothing listens at $SYNC_EP (connection refused): is dealernet-server running there?; next try in" \
+    "$(grep -m1 -o 'dealernet-agent: warning: sync failed.*; next try in' "$T/run.log")"
+check "run, server back: the report" \
+    "dealernet-agent: info: synced: sent 1 event (seq $LAST), server holds through $LAST, 0 pending" \
+    "$(grep -m1 -o 'dealernet-agent: info: synced: .*' "$T/run.log")"
 net_finish
