@@ -70,11 +70,7 @@ echo "server: pid $SPID, VmRSS $(($(kib VmRSS) / 1024)) MiB before the flood"
 # -- the flood ----------------------------------------------------------------
 "$FLOOD" --server "$SYNC_EP" connections $N $HOLD_MS >"$T/flood.out" 2>&1 &
 FLOOD_PID=$!
-waited=0
-while ! grep -qs '^connected' "$T/flood.out" && [ $waited -lt 300 ]; do
-    sleep 0.1
-    waited=$((waited + 1))
-done
+net_wait_grep '^connected' "$T/flood.out" 30
 check "flood: connections opened" "connected $N" "$(grep '^connected' "$T/flood.out")"
 
 poke --agent "$A" --timeout 2000 oversize $((LIMIT + 1))
@@ -132,11 +128,7 @@ PART=$((LIMIT - 4096))
 before=$(kib VmRSS)
 "$FLOOD" --server "$SYNC_EP" connections $WORST 3000 $PART part >"$T/worst.out" 2>&1 &
 FLOOD_PID=$!
-waited=0
-while ! grep -qs '^connected' "$T/worst.out" && [ $waited -lt 300 ]; do
-    sleep 0.1
-    waited=$((waited + 1))
-done
+net_wait_grep '^connected' "$T/worst.out" 30
 # the server's RSS at its highest while the connections are held (3 s): a
 # fixed second's sleep to "let the server read what was sent" measured
 # less than the server held whenever a loaded machine was slower than that

@@ -305,17 +305,9 @@ LAST=$(sqlite3 "$A/agent.db" "SELECT max(seq) FROM events")
 timeout -k 5 120 $NET_CLOCK $WRAP "$AGENT" -d "$A" run --interval 1 </dev/null \
     >/dev/null 2>"$T/run.log" &
 RUN_PID=$!
-waited=0
-while ! grep -q 'sync failed' "$T/run.log" && [ $waited -lt 150 ]; do
-    sleep 0.2
-    waited=$((waited + 1))
-done
+net_wait_grep 'sync failed' "$T/run.log" 30
 server_start
-waited=0
-while ! grep -q 'info: synced:' "$T/run.log" && [ $waited -lt 250 ]; do
-    sleep 0.2
-    waited=$((waited + 1))
-done
+net_wait_grep 'info: synced:' "$T/run.log" 50
 kill -TERM $RUN_PID 2>/dev/null
 wait $RUN_PID
 check "run, server down: the cause" \

@@ -110,6 +110,17 @@ net_finish() {
 # Skips the test (77) without faketime.  NET_CLOCK_OFFSET is the offset in
 # seconds (a run can put another FAKETIME after $NET_CLOCK: "@WHEN" to start
 # at WHEN, or "$((NET_CLOCK_OFFSET + 7200))s" to run 2 h ahead of the rest).
+# net_wait_grep PATTERN FILE SECS: waits until FILE (which may not exist
+# yet) has a line matching PATTERN (grep's), polling every 0.1 s for at most
+# SECS seconds.  The check after it says whether it came.
+net_wait_grep() {
+    waited=0
+    while ! grep -qs "$1" "$2" && [ $waited -lt $(($3 * 10)) ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+}
+
 # net_faketime_lib: prints the path of libfaketime, found without running
 # the faketime program: that wrapper makes a semaphore named after its pid
 # (/dev/shm/sem.faketime_sem_PID) and fails ("sem_open: File exists") when
