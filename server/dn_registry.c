@@ -52,13 +52,13 @@ static int s_key_row(sqlite3 *db, const char *sql, const uint8_t key[DN_CURVE_KE
     if (dn_db_prepare(db, sql, &stmt))
         return DN_EDB;
     sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
+    rc = dn_db_row(stmt, "registry: key");
+    if (rc == 1) {
         s_copy_code(name, sqlite3_column_text(stmt, 0));
         *value = sqlite3_column_int64(stmt, 1);
     }
     sqlite3_finalize(stmt);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : DN_EDB;
+    return rc < 0 ? DN_EDB : rc;
 }
 
 int dn_registry_peer(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES], dn_peer_t *kind,
@@ -118,22 +118,22 @@ int dn_registry_sign_key_for(sqlite3 *db, int64_t site_id, int64_t seq,
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, site_id);
     sqlite3_bind_int64(stmt, 2, seq);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) {
+    rc = dn_db_row(stmt, "registry: retired sign key");
+    if (rc == 0) {
         sqlite3_finalize(stmt);
         if (dn_db_prepare(db, "SELECT sign_key FROM sites WHERE id = ?", &stmt))
             return DN_EDB;
         sqlite3_bind_int64(stmt, 1, site_id);
-        rc = sqlite3_step(stmt);
-    } else if (rc == SQLITE_ROW) {
+        rc = dn_db_row(stmt, "registry: sign key");
+    } else if (rc == 1) {
         *through = sqlite3_column_int64(stmt, 1);
     }
-    if (rc == SQLITE_ROW && sqlite3_column_bytes(stmt, 0) == DN_PUBKEY_BYTES) {
+    if (rc == 1 && sqlite3_column_bytes(stmt, 0) == DN_PUBKEY_BYTES) {
         memcpy(key, sqlite3_column_blob(stmt, 0), DN_PUBKEY_BYTES);
         *has_key = 1;
     }
     sqlite3_finalize(stmt);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : DN_EDB;
+    return rc < 0 ? DN_EDB : 0;
 }
 
 int dn_registry_site_get(sqlite3 *db, const char *code, dn_registry_site_t *site)
@@ -174,7 +174,7 @@ static int s_key_in_use(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES],
                         int64_t site_id, int *in_use)
 {
     sqlite3_stmt *stmt;
-    int rc;
+    int64_t uses;
     if (dn_db_prepare(
             db,
             "SELECT (SELECT count(*) FROM admins WHERE curve_key = ?1) +"
@@ -184,11 +184,10 @@ static int s_key_in_use(sqlite3 *db, const uint8_t key[DN_CURVE_KEY_BYTES],
         return DN_EDB;
     sqlite3_bind_blob(stmt, 1, key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, site_id);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        *in_use = sqlite3_column_int(stmt, 0) > 0;
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_ROW ? 0 : DN_EDB;
+    if (dn_db_int_row(stmt, "registry: key in use", &uses) != 1)
+        return DN_EDB;
+    *in_use = uses > 0;
+    return 0;
 }
 
 int dn_registry_site_agent_partner(sqlite3 *db, int64_t site_id, const char *partner)
