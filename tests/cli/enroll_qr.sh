@@ -16,7 +16,7 @@
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init enroll_qr
-command -v qrencode >/dev/null 2>&1 || { echo "enroll_qr: skipped, no qrencode (make deps)"; exit 77; }
+net_need qrencode
 
 server_init
 server_start

@@ -21,12 +21,7 @@ net_init protocol_vectors
 
 VECTORS=$(dirname "$0")/../../docs/protocol-vectors.json
 GEN=$DN_TOOLS/dn_vectors
-for tool in python3 openssl; do
-    if ! command -v $tool >/dev/null 2>&1; then
-        echo "protocol_vectors: skipped, $tool is not installed"
-        exit 77
-    fi
-done
+net_need python3 openssl
 
 rc=0
 $WRAP "$GEN" >"$T/vectors.json" 2>"$ERR" || rc=$?

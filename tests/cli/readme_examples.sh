@@ -13,7 +13,7 @@
 set -u
 . tests/lib/net.sh
 net_init readme_examples
-command -v python3 >/dev/null 2>&1 || { echo "readme_examples: skipped, no python3"; exit 77; }
+net_need python3
 [ -n "$WRAP" ] && { echo "readme_examples: skipped under $WRAP (shapes, not memory)"; exit 77; }
 server_init
 server_start

@@ -28,7 +28,7 @@ set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init sync_doctor
 net_pin_clock '2026-03-02 10:00:00'
-command -v python3 >/dev/null 2>&1 || { echo "sync_doctor: skipped, no python3"; exit 77; }
+net_need python3
 
 server_init
 server_start

@@ -47,12 +47,7 @@ net_init() {
             exit 1
         fi
     done
-    for tool in sqlite3 timeout; do
-        if ! command -v $tool >/dev/null 2>&1; then
-            echo "$NET_NAME: skipped, $tool is not installed"
-            exit 77
-        fi
-    done
+    net_need sqlite3 timeout
     # Under valgrind everything is ~10-50 times slower: stretch every bound.
     SLOW=1
     [ -n "$WRAP" ] && SLOW=10
@@ -110,6 +105,17 @@ net_finish() {
 # Skips the test (77) without faketime.  NET_CLOCK_OFFSET is the offset in
 # seconds (a run can put another FAKETIME after $NET_CLOCK: "@WHEN" to start
 # at WHEN, or "$((NET_CLOCK_OFFSET + 7200))s" to run 2 h ahead of the rest).
+# net_need TOOL...: skips the test (exit 77) unless every TOOL is a command
+# here (make deps installs them).
+net_need() {
+    for tool in "$@"; do
+        if ! command -v "$tool" >/dev/null 2>&1; then
+            echo "$NET_NAME: skipped, $tool is not installed (make deps)"
+            exit 77
+        fi
+    done
+}
+
 # net_wait_grep PATTERN FILE SECS: waits until FILE (which may not exist
 # yet) has a line matching PATTERN (grep's), polling every 0.1 s for at most
 # SECS seconds.  The check after it says whether it came.
