@@ -80,11 +80,7 @@ check "new PC: the import's ref at seq 2" "R9|2" "$(sqlite3 "$B/agent.db" "SELEC
 enroll_code "$B" "$(token_code "$T/token1.json")"
 check "new PC, the first code (replaced by the second): exit" 77 "$rc"
 check_one_error "the first code" "enrollment token expired"
-# Not quiet (net.sh's agent runs -q): the rebase is reported on success.
-printf '%s\n' "$(token_code "$T/token2.json")" >"$T/code"
-RUN_STDIN=$T/code
-run 60 "$AGENT" -d "$B" enroll
-RUN_STDIN=
+enroll_code "$B" "$(token_code "$T/token2.json")"
 check "new PC: enroll" 0 "$rc"
 check_has "new PC: continues the chain" \
     "the site's events up to seq 3 are on the server; the 2 recorded here follow as seq 4 to 5" "$OUT"
@@ -131,10 +127,8 @@ cp "$OUT" "$T/token3.json"
 agent "$A" enroll
 check "old folder enrolls again without --again: exit" 73 "$rc"
 check_one_error "without --again" "dealernet-agent enroll --again"
-printf '%s\n' "$(token_code "$T/token3.json")" >"$T/code3"
-RUN_STDIN=$T/code3
-agent "$A" enroll --again
-RUN_STDIN=
+CODE3=$(token_code "$T/token3.json")
+enroll_code "$A" "$CODE3" --again
 check "old folder enrolls again: refused, exit" 77 "$rc"
 check_one_error "old folder enrolls again" \
     "site SHOP1 continued on another PC after this folder's seq 3 (the server holds seq 6)"
@@ -148,9 +142,7 @@ check "new PC still syncs" 0 "$rc"
 rm "$B/curve.key"
 agent "$B" sync
 check "new PC without curve.key: sync exit" 77 "$rc"
-RUN_STDIN=$T/code3
-run 60 "$AGENT" -d "$B" enroll --again
-RUN_STDIN=
+enroll_code "$B" "$CODE3" --again
 check "new PC enrolls again: exit" 0 "$rc"
 check_has "new PC enrolls again: its chain holds" \
     "this folder's events up to seq 6 are on the server; 0 to send" "$OUT"

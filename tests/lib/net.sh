@@ -471,12 +471,14 @@ enroll() {
     run 60 "$AGENT" -d "$1" enroll --server "$SYNC_EP" --server-key "$KEY" --token-file "$T/token"
 }
 
-# enroll_code DIR CODE: enrolls the agent as a clerk does, the enrollment
-# code on standard input (sets rc).
+# enroll_code DIR CODE [ARGS...]: enrolls the agent as a clerk does, the
+# enrollment code on standard input, ARGS after `enroll` (--again) (sets rc).
 enroll_code() {
+    ec_dir=$1
     printf '%s\n' "$2" >"$T/code"
+    shift 2
     RUN_STDIN=$T/code
-    run 60 "$AGENT" -d "$1" enroll
+    run 60 "$AGENT" -d "$ec_dir" enroll "$@"
     RUN_STDIN=
 }
 
