@@ -18,4 +18,9 @@
     dn_session.h) must not exceed it.  */
 #define DN_PROTOCOL_MAX_WINDOW 64
 
+/*  Downstream (protocol 2, PROTOCOL.md "Downstream").  */
+#define DN_DOWN_MAX_BYTES   (192 * 1024) /* packed items of one DownReply, all streams */
+#define DN_DOWN_SCOPE_MAX   64           /* bytes of a Down's scope */
+#define DN_DOWN_MAX_STREAMS 8            /* holds in one Pull, Downs in one DownReply */
+
 #endif
