@@ -184,23 +184,23 @@ static const char *s_stream_label(Dealernet__Stream stream, char *buf, size_t si
     return buf;
 }
 
-/*  Verifies every Down's signature with pub.  */
-static int s_verify(const Dealernet__DownReply *reply, const uint8_t pub[DN_PUBKEY_BYTES],
-                    char *why, size_t why_size)
+/*  Verifies every Down's signature with pub (appliers[i]: the Down's).  */
+static int s_verify(const Dealernet__DownReply *reply,
+                    const dn_down_applier_t *const *appliers,
+                    const uint8_t pub[DN_PUBKEY_BYTES], char *why, size_t why_size)
 {
     for (size_t i = 0; i < reply->n_downs; i++) {
         const Dealernet__Down *d = reply->downs[i];
         uint8_t signed_bytes[DN_DOWN_SIGNED_MAX];
         size_t len;
-        char label[32];
         int rc = dn_wire_down_signed(d, signed_bytes, &len);
         if (rc == 0)
             rc = dn_ed25519_verify(pub, signed_bytes, len, d->signature.data);
         if (rc == DN_ESIG)
             return dn_why(why, why_size, DN_ECRYPTO,
-                          "the server's %s does not verify with the pinned down key: "
-                          "refused, nothing applied",
-                          s_stream_label(d->stream, label, sizeof label));
+                          "what the server sent of %s does not verify with its pinned down "
+                          "key: refused, nothing applied (tell headquarters)",
+                          appliers[i]->name);
         if (rc)
             return dn_why(why, why_size, DN_ECRYPTO, "cannot verify a down signature: %s",
                           dn_strerror(rc));
@@ -229,8 +229,9 @@ static int s_apply_one(dn_store_t *store, const dn_down_applier_t *applier,
           (scope_len != held.scope_len ||
            (scope_len && memcmp(d->scope.data, held.scope, scope_len) != 0)))))
         return dn_why(why, why_size, DN_EPROTO,
-                      "the server's %s continues version %llu of another scope or "
-                      "version, this site holds version %llu: refused, nothing applied",
+                      "what the server sent of %s continues version %llu, but this site "
+                      "holds version %llu of it (or another scope): refused, nothing "
+                      "applied",
                       applier->name, (unsigned long long)d->from_version,
                       (unsigned long long)held.version);
     if (d->n_items && !(items = calloc(d->n_items, sizeof *items)))
@@ -241,8 +242,8 @@ static int s_apply_one(dn_store_t *store, const dn_down_applier_t *applier,
                                       item_why, sizeof item_why);
         if (rc) {
             if (rc == DN_EPROTO)
-                dn_why(why, why_size, rc, "the server's %s item %zu: %s", applier->name,
-                       n + 1, item_why);
+                dn_why(why, why_size, rc, "what the server sent of %s, item %zu: %s",
+                       applier->name, n + 1, item_why);
             break;
         }
     }
@@ -302,7 +303,7 @@ int dn_down_apply_with(dn_store_t *store, const dn_down_applier_t *const *list, 
                           "the server sent %s, which this agent does not apply",
                           s_stream_label(reply->downs[i]->stream, label, sizeof label));
     }
-    if ((rc = s_verify(reply, pub, why, why_size)) != 0)
+    if ((rc = s_verify(reply, appliers, pub, why, why_size)) != 0)
         return rc;
     if ((rc = dn_store_begin(store)) != 0)
         return rc;

@@ -852,8 +852,11 @@ int dn_sync_daemon(dn_store_t *store, const char *dir, int interval_s,
 
         if (rc == 0) {
             char report[160];
+            char received[512];
             if (result.sent_events) /* the journal says what `sync` would */
                 dn_log_info("synced: %s", dn_sync_report(&result, report, sizeof report));
+            if (dn_sync_report_received(&result, received, sizeof received)[0])
+                dn_log_info("%s", received);
             backoff_ms = 1000;
             wait_ms = (int64_t)interval_s * 1000;
         } else {
@@ -862,7 +865,7 @@ int dn_sync_daemon(dn_store_t *store, const char *dir, int interval_s,
             int64_t jitter = backoff_ms / 2 ? (int64_t)(rand_r(&seed) % (backoff_ms / 2)) : 0;
             wait_ms = backoff_ms * 3 / 4 + jitter;
             backoff_ms = backoff_ms * 2 < 300000 ? backoff_ms * 2 : 300000;
-            if (rc == DN_EPERM || rc == DN_EPROTO)
+            if (rc == DN_EPERM || rc == DN_EPROTO || rc == DN_ESIG)
                 wait_ms = (int64_t)interval_s * 1000 > 300000 ? (int64_t)interval_s * 1000
                                                               : 300000;
             /* as `sync` says it: "sync failed, N events kept pending: CAUSE"

@@ -97,7 +97,12 @@ int dn_sync_server_set(dn_store_t *store, const char *endpoint, const char *serv
     else answers at the endpoint (a wrong port or server key: it stops at
     once); DN_EPERM if the site is not enrolled here or was revoked;
     DN_EPROTO if the server refused the site's data (a tamper alarm or a
-    broken chain: see result->error); DN_EDB.  result->cause names the
+    broken chain: see result->error), or sent down what does not apply to
+    what this site holds; DN_ESIG if what it sent down does not verify
+    with the pinned down key, or it names another down key (nothing of it
+    applied; the upload is kept); DN_EDB.  After the upload it pulls and
+    applies what the server sends down (protocol 2: dn_syncsm.h);
+    result->received says what.  result->cause names the
     cause in one word (DN_SYNC_CAUSE_*) and result->error in one line,
     which starts "partly synced: " and the dn_sync_report of what was
     delivered when some batches were acked before the failure.  Records

@@ -331,7 +331,7 @@ static dn_syncsm_action_t s_pull(dn_syncsm_t *self)
                  "the server names another down key than the one this site pinned: "
                  "nothing was received (was the server's down.key replaced? tell "
                  "headquarters)");
-        return s_end(self, DN_SYNCSM_FAIL, DN_ECRYPTO);
+        return s_end(self, DN_SYNCSM_FAIL, DN_ESIG);
     }
     if (self->n_streams == 0)
         return s_end(self, DN_SYNCSM_DONE, 0);
@@ -625,9 +625,10 @@ static dn_syncsm_action_t s_on_down_reply(dn_syncsm_t *self,
     rc = dn_down_apply_with(self->store, self->appliers, self->n_appliers, down,
                             self->hello_ms, applied, &n_applied, &more, why, sizeof why);
     if (rc == DN_ECRYPTO || rc == DN_EPROTO) {
+        /* bad data from the server (exit 65), not this PC's trouble */
         self->r->cause = DN_SYNC_CAUSE_DOWN_REFUSED;
         snprintf(self->r->error, sizeof self->r->error, "%s", why);
-        return s_end(self, DN_SYNCSM_FAIL, rc);
+        return s_end(self, DN_SYNCSM_FAIL, rc == DN_ECRYPTO ? DN_ESIG : rc);
     }
     if (rc) {
         self->r->cause = DN_SYNC_CAUSE_LOCAL;

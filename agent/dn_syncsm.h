@@ -179,7 +179,7 @@ dn_syncsm_action_t dn_syncsm_timeout(dn_syncsm_t *self);
 
 /*  After DN_SYNCSM_FAIL: the error (DN_EPERM: not enrolled or revoked;
     DN_EPROTO: the server refused the site's data, or holds more than the
-    site recorded, or a Down does not apply to what is held; DN_ECRYPTO: a
+    site recorded, or a Down does not apply to what is held; DN_ESIG: a
     Down does not verify, or the server names another down key than the
     pinned one; DN_EDB; DN_ECHAIN: the outbox is damaged; ...).  After
     DN_SYNCSM_RECONNECT: DN_EAGAIN.  After DN_SYNCSM_DONE: 0.  */

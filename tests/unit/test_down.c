@@ -441,8 +441,8 @@ static void test_apply_bad_signature(void **state)
     s_pin(fx);
     down->signature.data[0] ^= 1;
     assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why), DN_ECRYPTO);
-    assert_string_equal(why, "the server's stream 4 does not verify with the pinned down "
-                             "key: refused, nothing applied");
+    assert_string_equal(why, "what the server sent of notes does not verify with its pinned "
+                             "down key: refused, nothing applied (tell headquarters)");
     dn_td_down_free(&down);
     down = dn_td_down_notes(fx->other, "", 0, 1, 0, 0, 1, 1, "hello");
     assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why), DN_ECRYPTO);
@@ -473,8 +473,9 @@ static void test_apply_wrong_from(void **state)
     s_pin(fx);
     down = dn_td_down_notes(fx->key, "", 5, 6, 0, 0, 6, 1, "six");
     assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why), DN_EPROTO);
-    assert_string_equal(why, "the server's notes continues version 5 of another scope or "
-                             "version, this site holds version 0: refused, nothing applied");
+    assert_string_equal(why, "what the server sent of notes continues version 5, but this "
+                             "site holds version 0 of it (or another scope): refused, "
+                             "nothing applied");
     dn_td_down_free(&down);
 
     down = dn_td_down_notes(fx->key, "", 0, 2, 0, 1, 1, 2, "one");
