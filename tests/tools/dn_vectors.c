@@ -8,7 +8,10 @@
     form, the bytes a batch signature covers, the Ed25519 signature made
     with a fixed key (Ed25519 is deterministic: one key and one message
     give one signature), the packed PushBatch and the SyncMessage that
-    carries it, and a Hello.  Every value is built here with the code the
+    carries it, and a Hello.  Downstream (protocol 2): one Down of two
+    catalogue items signed with a fixed down key, its signed bytes, the
+    SHA-256 over its framed items, its signature and the SyncMessage of its
+    DownReply (dn_wire_down_item_pack, dn_wire_down_signed).  Every value is built here with the code the
     agent and the server run (dn_wire_event_pack, dn_chain_step,
     dn_wire_batch_signed, dn_chain_sign, dn_wire_sync_pack); each event is
     unpacked again with the server's checks and the signature verified, so
@@ -49,6 +52,10 @@ static const char s_seed_hex[] =
     Unix milliseconds.  */
 static const int64_t s_at[DN_VECTORS_EVENTS] = {1767258000000LL, 1767258300000LL,
                                                 1767259800000LL, 1767261600000LL};
+
+/*  The down key's seed: the bytes 0x01 .. 0x20 (any fixed seed does).  */
+static const char s_down_seed_hex[] =
+    "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
 
 static int s_fail(const char *what, const char *why)
 {
@@ -146,6 +153,108 @@ static json_t *s_body_fields(const Dealernet__Event *ev)
         break;
     }
     return o;
+}
+
+/*  The downstream vector: a Down of the catalogue, from version 10 to 12
+    in scope a1b2c3d4 (4 bytes), more to come, two items.  */
+static int s_down(json_t *root)
+{
+    uint8_t seed[32], pub[DN_PUBKEY_BYTES], sig[DN_SIG_BYTES];
+    uint8_t scope[] = {0xa1, 0xb2, 0xc3, 0xd4};
+    uint8_t signed_bytes[DN_DOWN_SIGNED_MAX], *reply_buf = NULL;
+    size_t n_signed = 0, reply_len = 0;
+    char why[DN_WHY_SIZE] = "";
+    dn_key_t *key;
+    Dealernet__CatalogItem cat[2] = {DEALERNET__CATALOG_ITEM__INIT,
+                                     DEALERNET__CATALOG_ITEM__INIT};
+    Dealernet__DownItem item[2] = {DEALERNET__DOWN_ITEM__INIT, DEALERNET__DOWN_ITEM__INIT};
+    ProtobufCBinaryData items[2];
+    Dealernet__Down down = DEALERNET__DOWN__INIT, *downs[1] = {&down};
+    Dealernet__DownReply reply = DEALERNET__DOWN_REPLY__INIT;
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    json_t *list = json_array(), *out;
+
+    if (dn_hex_decode(s_down_seed_hex, seed, sizeof seed) || !(key = dn_key_from_seed(seed)) ||
+        dn_key_public(key, pub))
+        return s_fail("cannot make the down key", NULL);
+    cat[0].sku = "TEA-500G";
+    cat[0].name = "\xe9\xbe\x99\xe4\xba\x95\xe8\x8c\xb6"; /* 龙井茶 */
+    cat[0].category = "tea";
+    cat[0].has_price = 1;
+    cat[0].price = 4500;
+    cat[0].has_effective_ms = 1;
+    cat[0].effective_ms = 1767225600000LL; /* 2026-01-01 00:00 UTC */
+    cat[1].sku = "RICE-5KG";
+    cat[1].name = "\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3"; /* 东北大米 */
+    cat[1].has_price = 1;
+    cat[1].price = 5990;
+    cat[1].has_effective_ms = 1;
+    cat[1].effective_ms = 1767225600000LL;
+    cat[1].has_fixed = 1;
+    cat[1].fixed = 1;
+    for (int i = 0; i < 2; i++) {
+        item[i].body_case = DEALERNET__DOWN_ITEM__BODY_CATALOG;
+        item[i].catalog = &cat[i];
+        if (dn_wire_down_item_pack(DEALERNET__STREAM__STREAM_CATALOG, &item[i], &items[i].data,
+                                   &items[i].len, why, sizeof why))
+            return s_fail("cannot pack a down item", why);
+        json_array_append_new(
+            list, json_pack("{s:s, s:s, s:I, s:I, s:o}", "sku", cat[i].sku, "name", cat[i].name,
+                            "price", (json_int_t)cat[i].price, "effective_ms",
+                            (json_int_t)cat[i].effective_ms, "bytes",
+                            s_hex(items[i].data, items[i].len)));
+    }
+    json_object_set_new(json_array_get(list, 0), "category", json_string("tea"));
+    json_object_set_new(json_array_get(list, 1), "fixed", json_true());
+    down.has_stream = 1;
+    down.stream = DEALERNET__STREAM__STREAM_CATALOG;
+    down.has_scope = 1;
+    down.scope = (ProtobufCBinaryData){sizeof scope, scope};
+    down.has_from_version = 1;
+    down.from_version = 10;
+    down.has_to_version = 1;
+    down.to_version = 12;
+    down.has_reset = 1;
+    down.reset = 0;
+    down.has_more = 1;
+    down.more = 1;
+    down.n_items = 2;
+    down.items = items;
+    if (dn_wire_down_signed(&down, signed_bytes, &n_signed) ||
+        dn_key_sign(key, signed_bytes, n_signed, sig) ||
+        dn_ed25519_verify(pub, signed_bytes, n_signed, sig))
+        return s_fail("cannot sign the down", NULL);
+    down.has_signature = 1;
+    down.signature = (ProtobufCBinaryData){DN_SIG_BYTES, sig};
+    reply.n_downs = 1;
+    reply.downs = downs;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_DOWN;
+    msg.down = &reply;
+    if (dn_wire_sync_pack(&msg, &reply_buf, &reply_len, why, sizeof why))
+        return s_fail("cannot pack the down reply", why);
+    out = json_object();
+    json_object_set_new(out, "down_key",
+                        json_pack("{s:o, s:o}", "ed25519_seed", s_hex(seed, sizeof seed),
+                                  "ed25519_public", s_hex(pub, sizeof pub)));
+    json_object_set_new(out, "stream", json_integer(down.stream));
+    json_object_set_new(out, "scope", s_hex(scope, sizeof scope));
+    json_object_set_new(out, "from_version", json_integer(10));
+    json_object_set_new(out, "to_version", json_integer(12));
+    json_object_set_new(out, "reset", json_false());
+    json_object_set_new(out, "more", json_true());
+    json_object_set_new(out, "items", list);
+    /* the last 32 signed bytes: SHA-256 over the framed items */
+    json_object_set_new(out, "items_sha256", s_hex(signed_bytes + n_signed - DN_HASH_BYTES,
+                                                   DN_HASH_BYTES));
+    json_object_set_new(out, "signed_bytes", s_hex(signed_bytes, n_signed));
+    json_object_set_new(out, "signature", s_hex(sig, DN_SIG_BYTES));
+    json_object_set_new(out, "sync_message", s_hex(reply_buf, reply_len));
+    json_object_set_new(root, "down", out);
+    free(reply_buf);
+    for (int i = 0; i < 2; i++)
+        free(items[i].data);
+    dn_key_destroy(&key);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -366,6 +475,10 @@ int main(int argc, char **argv)
                   "head_seq", (json_int_t)hello.head_seq, "oldest_pending_ms",
                   (json_int_t)hello.oldest_pending_ms, "sync_message",
                   s_hex(hello_buf, hello_len)));
+
+    int rc = s_down(root);
+    if (rc)
+        return rc;
 
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (!text)

@@ -12,7 +12,12 @@ before), rebuilds the bytes a batch signature covers
 head), the PushBatch and the SyncMessage around it, and the Hello; then,
 with the openssl command line, derives the public key from the seed and
 verifies the Ed25519 signature, and checks that a signature over one
-changed byte does not verify.
+changed byte does not verify.  Downstream: decodes the Down's catalogue
+items and the DownReply around them, recomputes the SHA-256 over the
+framed items and the signed bytes ("dealernet-down-v1" NUL, stream 4
+bytes big-endian, scope length 1 byte and scope, from and to 8 bytes
+big-endian each, reset and more 1 byte each, the items' hash), and
+verifies the down key's signature the same way.
 
 Prints one line per check, NAME<TAB>EXPECTED<TAB>GOT, for
 tests/cli/protocol_vectors.sh to count; exits 0 (the shell judges).
@@ -125,6 +130,69 @@ def openssl(args, data=None):
     return subprocess.run(["openssl"] + args, input=data, capture_output=True)
 
 
+def ed25519_checks(name, seed, pub, signed, signature):
+    """Public key from the seed, the signature, one changed byte: 3 checks."""
+    r = openssl(["pkey", "-inform", "DER", "-pubout", "-outform", "DER"],
+                bytes.fromhex("302e020100300506032b657004220420") + seed)
+    out("%s: public key from the seed" % name, pub.hex(), r.stdout[-32:].hex())
+    with tempfile.TemporaryDirectory() as d:
+        paths = {n: os.path.join(d, n) for n in ("pub.der", "msg", "bad", "sig")}
+        open(paths["pub.der"], "wb").write(bytes.fromhex("302a300506032b6570032100") + pub)
+        open(paths["msg"], "wb").write(signed)
+        open(paths["bad"], "wb").write(signed[:-1] + bytes([signed[-1] ^ 1]))
+        open(paths["sig"], "wb").write(signature)
+        verify = ["pkeyutl", "-verify", "-pubin", "-keyform", "DER", "-inkey",
+                  paths["pub.der"], "-rawin", "-sigfile", paths["sig"], "-in"]
+        r = openssl(verify + [paths["msg"]])
+        out("%s: signature verifies (openssl)" % name, "0 Signature Verified Successfully",
+            "%d %s" % (r.returncode, r.stdout.decode().strip()))
+        r = openssl(verify + [paths["bad"]])
+        out("%s: signature over a changed byte fails (openssl)" % name, "1",
+            "%d" % r.returncode)
+
+
+def down_checks(dv):
+    """The downstream vector: 9 checks."""
+    items = [bytes.fromhex(i["bytes"]) for i in dv["items"]]
+    for n, (raw, want) in enumerate(zip(items, dv["items"]), 1):
+        cat = fields(one(fields(raw), 1))  # DownItem field 1: catalog
+        got = {"sku": text(one(cat, 1)), "name": text(one(cat, 2)),
+               "price": signed64(one(cat, 4)), "effective_ms": signed64(one(cat, 5))}
+        if one(cat, 3) is not None:
+            got["category"] = text(one(cat, 3))
+        if one(cat, 8) is not None:
+            got["fixed"] = bool(one(cat, 8))
+        want = {k: v for k, v in want.items() if k != "bytes"}
+        out("down: item %d fields" % n, json.dumps(want, sort_keys=True, ensure_ascii=False),
+            json.dumps(got, sort_keys=True, ensure_ascii=False))
+    h = hashlib.sha256()
+    for raw in items:
+        h.update(len(raw).to_bytes(4, "big") + raw)
+    out("down: sha256 over the framed items", dv["items_sha256"], h.hexdigest())
+    scope = bytes.fromhex(dv["scope"])
+    signed = (b"dealernet-down-v1\x00" + dv["stream"].to_bytes(4, "big") +
+              bytes([len(scope)]) + scope + dv["from_version"].to_bytes(8, "big") +
+              dv["to_version"].to_bytes(8, "big") + bytes([int(dv["reset"])]) +
+              bytes([int(dv["more"])]) + h.digest())
+    out("down: signed bytes", dv["signed_bytes"], signed.hex())
+    out("down: signed bytes length", str(18 + 4 + 1 + len(scope) + 8 + 8 + 1 + 1 + 32),
+        str(len(signed)))
+    reply = fields(one(fields(bytes.fromhex(dv["sync_message"])), 9))  # SyncMessage.down
+    df = fields(one(reply, 1))  # DownReply.downs[0]
+    got = {"stream": one(df, 1), "scope": one(df, 2).hex(), "from_version": one(df, 3),
+           "to_version": one(df, 4), "reset": bool(one(df, 5)), "more": bool(one(df, 7)),
+           "items": [x.hex() for x in many(df, 6)], "signature": one(df, 8).hex()}
+    want = {"stream": dv["stream"], "scope": dv["scope"], "from_version": dv["from_version"],
+            "to_version": dv["to_version"], "reset": dv["reset"], "more": dv["more"],
+            "items": [i["bytes"] for i in dv["items"]], "signature": dv["signature"]}
+    out("down: sync message field 9, DownReply, Down", json.dumps(want, sort_keys=True),
+        json.dumps(got, sort_keys=True))
+    key = dv["down_key"]
+    ed25519_checks("down", bytes.fromhex(key["ed25519_seed"]),
+                   bytes.fromhex(key["ed25519_public"]), signed,
+                   bytes.fromhex(dv["signature"]))
+
+
 def main():
     v = json.load(open(sys.argv[1], encoding="utf-8"))
     head = bytes(32)
@@ -197,6 +265,7 @@ def main():
         r = openssl(verify + [paths["bad"]])
         out("signature over a changed byte fails (openssl)", "1",
             "%d" % r.returncode)
+    down_checks(v["down"])
 
 
 if __name__ == "__main__":
