@@ -21,7 +21,13 @@
     injected bug) releases before the commit; a batch over any bound a
     sender sizes its batches by is refused REFUSE_TOO_BIG; an enrolment
     retried by the key it enrolled (its Enrolled lost) gets the same
-    Enrolled again.
+    Enrolled again.  Downstream (protocol 2, with the test kit's stream
+    "notes", tests/lib/dn_testdown.h): a Hello of protocol 2 gets the down
+    key in its Welcome, one of protocol 1 does not; a Pull after a Hello
+    of protocol 2 on the same route is answered with a DownReply held until
+    the group commits; a Pull before any Hello, after a Hello of protocol
+    1, or from an unknown key is refused; a Pull whose group does not
+    commit becomes REFUSE_INTERNAL.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,6 +52,7 @@
 #include "dn_session.h"
 #include "dn_test_central.h"
 #include "dn_test_site.h"
+#include "dn_testdown.h"
 #include "dn_time.h"
 #include "dn_wire.h"
 
@@ -58,7 +65,11 @@ typedef struct {
     dn_session_t *session;
     dn_tk_site_t *site;
     int commits; /* the committed callback's calls */
+    dn_key_t *down_key;
+    dn_down_t *down; /* the test stream "notes" */
 } fixture_t;
+
+static const dn_down_stream_t *const s_streams[] = {&dn_td_notes_stream};
 
 static int64_t s_clock(void *arg)
 {
@@ -88,6 +99,7 @@ static void s_session(fixture_t *fx, uint32_t window, uint32_t batch, int early)
     o.committed = s_committed;
     o.committed_arg = fx;
     o.test_reply_before_commit = early;
+    o.down = fx->down;
     dn_session_destroy(&fx->session);
     fx->session = dn_session_new(fx->db, fx->ingest, &o);
     assert_non_null(fx->session);
@@ -113,6 +125,12 @@ static int s_setup(void **state)
     fx->ingest = dn_ingest_new(fx->db);
     if (!fx->ingest)
         return -1;
+    {
+        uint8_t seed[32] = {1};
+        if (!(fx->down_key = dn_key_from_seed(seed)) || dn_td_server_setup(fx->db) != 0 ||
+            !(fx->down = dn_down_new_streams(fx->db, fx->down_key, s_streams, 1)))
+            return -1;
+    }
     s_session(fx, 0, 0, 0);
     *state = fx;
     return 0;
@@ -123,6 +141,8 @@ static int s_teardown(void **state)
     fixture_t *fx = *state;
     void *central = fx->central;
     dn_session_destroy(&fx->session);
+    dn_down_destroy(&fx->down);
+    dn_key_destroy(&fx->down_key);
     dn_ingest_destroy(&fx->ingest);
     dn_tk_site_destroy(&fx->site);
     free(fx);
@@ -785,6 +805,150 @@ static void test_disk_full(void **state)
     assert_int_equal(s_events(fx), 0);
 }
 
+/* -- downstream ----------------------------------------------------------------- */
+
+/*  A packed Pull of the notes, holding version.  */
+static void s_pull_msg(uint64_t version, uint8_t **buf, size_t *len)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Pull pull = DEALERNET__PULL__INIT;
+    Dealernet__StreamHolds hold = DEALERNET__STREAM_HOLDS__INIT, *holds[1] = {&hold};
+    char why[DN_WHY_SIZE] = "";
+    hold.has_stream = 1;
+    hold.stream = DEALERNET__STREAM__STREAM_NOTICES;
+    hold.has_version = 1;
+    hold.version = version;
+    pull.n_holds = 1;
+    pull.holds = holds;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_PULL;
+    msg.pull = &pull;
+    assert_int_equal(dn_wire_sync_pack(&msg, buf, len, why, sizeof why), 0);
+}
+
+/*  Hello of protocol on route, its group committed, its Welcome taken:
+    returns whether it named the down key (and that it is the fixture's).  */
+static int s_welcomed(fixture_t *fx, uint32_t protocol, const char *route)
+{
+    uint8_t *hello, pub[DN_PUBKEY_BYTES];
+    size_t len;
+    int has;
+    s_hello(protocol, &hello, &len);
+    s_send(fx, "SHOP-1", route, hello, len, 0, NULL);
+    free(hello);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    Dealernet__SyncMessage *msg = s_reply(fx, route);
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_WELCOME);
+    assert_int_equal(msg->welcome->protocol, protocol);
+    has = msg->welcome->has_down_key;
+    if (has) {
+        assert_int_equal(dn_key_public(fx->down_key, pub), 0);
+        assert_int_equal(msg->welcome->down_key.len, DN_PUBKEY_BYTES);
+        assert_memory_equal(msg->welcome->down_key.data, pub, DN_PUBKEY_BYTES);
+    }
+    dn_wire_sync_free(&msg);
+    return has;
+}
+
+/*  Notes 1 and 2; Hello of protocol 2 on r1: the Welcome names the down
+    key.  A Pull from 0 on r1 is held until the group ends, then answered
+    with one Down, 0 -> 2, two items, signed by the down key.  */
+static void test_pull_after_hello(void **state)
+{
+    fixture_t *fx = *state;
+    dn_session_outcome_t out;
+    uint8_t *pull;
+    size_t len;
+
+    assert_int_equal(dn_td_note_add(fx->db, 1, "n1"), 0);
+    assert_int_equal(dn_td_note_add(fx->db, 2, "n2"), 0);
+    assert_true(s_welcomed(fx, 2, "r1"));
+    s_pull_msg(0, &pull, &len);
+    s_send(fx, "SHOP-1", "r1", pull, len, 0, &out);
+    free(pull);
+    assert_int_equal(out.proven, 1);
+    assert_int_equal(out.kind, DEALERNET__SYNC_MESSAGE__BODY_PULL);
+    assert_int_equal(out.rc, 0);
+    s_no_reply(fx); /* held until the group ends */
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    Dealernet__SyncMessage *msg = s_reply(fx, "r1");
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_DOWN);
+    assert_int_equal(msg->down->n_downs, 1);
+    const Dealernet__Down *d = msg->down->downs[0];
+    assert_int_equal(d->stream, DEALERNET__STREAM__STREAM_NOTICES);
+    assert_int_equal(d->from_version, 0);
+    assert_int_equal(d->to_version, 2);
+    assert_int_equal(d->n_items, 2);
+    {
+        uint8_t pub[DN_PUBKEY_BYTES], signed_bytes[DN_DOWN_SIGNED_MAX];
+        size_t n;
+        assert_int_equal(dn_key_public(fx->down_key, pub), 0);
+        assert_int_equal(dn_wire_down_signed(d, signed_bytes, &n), 0);
+        assert_int_equal(dn_ed25519_verify(pub, signed_bytes, n, d->signature.data), 0);
+    }
+    dn_wire_sync_free(&msg);
+}
+
+/*  A Pull before any Hello on its route, after a Hello of protocol 1 (whose
+    Welcome has no down key), or from an unknown key: refused, counted.  A
+    session without downstream gives no down key to protocol 2 either.  */
+static void test_pull_refused(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t *pull;
+    size_t len;
+    int64_t malformed = dn_refusal_total(DN_REFUSAL_MALFORMED);
+
+    s_pull_msg(0, &pull, &len);
+    s_send(fx, "SHOP-1", "r0", pull, len, 0, NULL);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    s_refused(fx, "r0", DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
+              "a pull comes after the hello, on the same connection");
+
+    assert_false(s_welcomed(fx, 1, "r1"));
+    s_send(fx, "SHOP-1", "r1", pull, len, 0, NULL);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    s_refused(fx, "r1", DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
+              "this session has no downstream (protocol 2 agents and servers only)");
+    assert_int_equal(dn_refusal_total(DN_REFUSAL_MALFORMED), malformed + 2);
+
+    s_send(fx, "?rq:QsHwbl&bP9eGEs.g9<6}a(UNhG6Ka@=i[4Y}Y", "u", pull, len, 0, NULL);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    s_refused(fx, "u", DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED,
+              "this key is not enrolled: run 'dealernet-agent enroll' with a token from "
+              "headquarters");
+
+    /* a Hello of 2 on r2, then the route said Hello of 1: it may no longer pull */
+    assert_true(s_welcomed(fx, 2, "r2"));
+    assert_false(s_welcomed(fx, 1, "r2"));
+    s_send(fx, "SHOP-1", "r2", pull, len, 0, NULL);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    s_refused(fx, "r2", DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
+              "this session has no downstream (protocol 2 agents and servers only)");
+    free(pull);
+
+    dn_down_destroy(&fx->down); /* a server without downstream */
+    s_session(fx, 0, 0, 0);
+    assert_false(s_welcomed(fx, 2, "r3"));
+}
+
+/*  A Pull whose group does not commit: REFUSE_INTERNAL, as an ack.  */
+static void test_pull_failed_commit(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t *pull;
+    size_t len;
+
+    assert_int_equal(dn_td_note_add(fx->db, 1, "n1"), 0);
+    assert_true(s_welcomed(fx, 2, "r1"));
+    s_pull_msg(0, &pull, &len);
+    s_send(fx, "SHOP-1", "r1", pull, len, 0, NULL);
+    free(pull);
+    assert_int_equal(dn_session_end_group(fx->session, 0), DN_EDB);
+    s_refused(fx, "r1", DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+              "the server could not commit; retry later");
+    s_no_reply(fx);
+}
+
 int main(void)
 {
     dn_log_init("test_session", DN_LOG_QUIET, 0);
@@ -800,6 +964,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_enroll_retry, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_pending_figure, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_disk_full, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pull_after_hello, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pull_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pull_failed_commit, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,11 @@
     seed 1 -- the ack of such a batch looked like a server ahead of the
     site); each refusal code maps to reconnect or give up; a timeout or a
     malformed reply reconnects; a server ahead of the site's head fails.
+    Downstream (protocol 2, the test kit's applier "notes"): a Welcome's
+    down key is pinned; the Pull goes only after the last ack, and again
+    while a Down says more; a Welcome naming another key, or a Down that
+    does not verify, fails the sync after the upload with nothing applied;
+    a lost DownReply reconnects; a session that only pulls pushes nothing.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,6 +40,7 @@
 #include "dn_store.h"
 #include "dn_sync.h" /* dn_sync_report */
 #include "dn_syncsm.h"
+#include "dn_testdown.h"
 #include "dn_wire.h"
 
 typedef struct {
@@ -437,6 +443,194 @@ static void test_report(void **state)
                         "sent 0 events, 1 pending");
 }
 
+/* -- downstream --------------------------------------------------------------- */
+
+static const dn_down_applier_t *const s_appliers[] = {&dn_td_notes_applier};
+
+static dn_key_t *s_down_key(uint8_t first)
+{
+    uint8_t seed[32];
+    for (int i = 0; i < 32; i++)
+        seed[i] = (uint8_t)(first + i);
+    return dn_key_from_seed(seed);
+}
+
+/*  A Welcome of protocol 2 naming key's public half.  */
+static dn_syncsm_action_t s_welcome_key(fixture_t *fx, uint64_t applied, const dn_key_t *key)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Welcome welcome = DEALERNET__WELCOME__INIT;
+    uint8_t pub[DN_PUBKEY_BYTES];
+    assert_int_equal(dn_key_public(key, pub), 0);
+    welcome.has_protocol = 1;
+    welcome.protocol = 2;
+    welcome.has_applied_seq = 1;
+    welcome.applied_seq = applied;
+    welcome.has_window = 1;
+    welcome.window = 4;
+    welcome.has_max_batch_events = 1;
+    welcome.max_batch_events = 5;
+    welcome.has_down_key = 1;
+    welcome.down_key.data = pub;
+    welcome.down_key.len = DN_PUBKEY_BYTES;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_WELCOME;
+    msg.welcome = &welcome;
+    return s_reply(fx, &msg);
+}
+
+/*  Checks the machine asks to send a Pull of the notes holding version,
+    confirms it went out; returns the next action.  */
+static dn_syncsm_action_t s_expect_pull(fixture_t *fx, dn_syncsm_action_t action,
+                                        uint64_t version)
+{
+    Dealernet__SyncMessage *msg;
+    assert_int_equal(action, DN_SYNCSM_SEND);
+    assert_string_equal(dn_syncsm_state(fx->sm), "down");
+    msg = s_sent(fx);
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_PULL);
+    assert_int_equal(msg->pull->n_holds, 1);
+    assert_int_equal(msg->pull->holds[0]->stream, DEALERNET__STREAM__STREAM_NOTICES);
+    assert_int_equal(msg->pull->holds[0]->version, version);
+    dn_wire_sync_free(&msg);
+    return dn_syncsm_sent(fx->sm);
+}
+
+/*  A DownReply of one Down (freed here).  */
+static dn_syncsm_action_t s_down_reply(fixture_t *fx, Dealernet__Down *down)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    dn_syncsm_action_t action;
+    assert_int_equal(dn_td_reply_pack(&down, 1, &buf, &len), 0);
+    action = dn_syncsm_reply(fx->sm, buf, len);
+    free(buf);
+    dn_td_down_free(&down);
+    return action;
+}
+
+static void s_down_setup(fixture_t *fx)
+{
+    assert_int_equal(dn_td_agent_setup(dn_store_db(fx->store)), 0);
+    dn_syncsm_set_appliers(fx->sm, s_appliers, 1);
+}
+
+/*  5 events, window 4, batches of 5: the batch goes out and the machine
+    waits for its ack before it pulls (the upload never waits for
+    downstream).  Then Pull from 0 -> notes 1..2 with more -> Pull from 2
+    -> note 3, no more: done, 3 notes applied (2 + 1), version 3, two
+    pulls, the key pinned from the Welcome.  */
+static void test_pull_after_upload(void **state)
+{
+    fixture_t *fx = *state;
+    dn_key_t *key = s_down_key(1);
+    uint8_t pinned[DN_PUBKEY_BYTES], pub[DN_PUBKEY_BYTES];
+    char report[128];
+    dn_syncsm_action_t a;
+
+    s_down_setup(fx);
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    a = s_expect_push(fx, s_welcome_key(fx, 0, key), 1, 5);
+    assert_int_equal(a, DN_SYNCSM_WAIT); /* no Pull while a batch is in flight */
+    assert_string_equal(dn_syncsm_state(fx->sm), "push");
+    assert_int_equal(dn_down_key_get(fx->store, pinned), 0);
+    assert_int_equal(dn_key_public(key, pub), 0);
+    assert_memory_equal(pinned, pub, DN_PUBKEY_BYTES);
+    a = s_expect_pull(fx, s_ack(fx, 5), 0);
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    assert_int_equal(s_pending(fx), 0);
+    a = s_down_reply(fx, dn_td_down_notes(key, "", 0, 2, 0, 1, 1, 2, "hi"));
+    a = s_expect_pull(fx, a, 2);
+    a = s_down_reply(fx, dn_td_down_notes(key, "", 2, 3, 0, 0, 3, 1, "hi"));
+    assert_int_equal(a, DN_SYNCSM_DONE);
+    assert_int_equal(dn_syncsm_rc(fx->sm), 0);
+    assert_int_equal(fx->result.pulls, 2);
+    assert_int_equal(fx->result.n_received, 1);
+    assert_int_equal(fx->result.received[0].items, 3);
+    assert_int_equal(fx->result.received[0].version, 3);
+    assert_int_equal(dn_td_count(dn_store_db(fx->store), "test_notes"), 3);
+    assert_string_equal(dn_sync_report_received(&fx->result, report, sizeof report),
+                        "received: notes 3 items (version 3)");
+    dn_key_destroy(&key);
+}
+
+/*  Another key than the pinned one: the upload still goes (5 acked), then
+    the sync fails, nothing pulled.  A Down that does not verify: fails,
+    nothing applied.  */
+static void test_down_refusals(void **state)
+{
+    fixture_t *fx = *state;
+    dn_key_t *key = s_down_key(1), *other = s_down_key(0x21);
+    uint8_t pub[DN_PUBKEY_BYTES];
+    Dealernet__Down *down;
+    dn_syncsm_action_t a;
+
+    s_down_setup(fx);
+    assert_int_equal(dn_key_public(other, pub), 0);
+    assert_int_equal(dn_down_key_pin(fx->store, pub), 0);
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    a = s_expect_push(fx, s_welcome_key(fx, 0, key), 1, 5);
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    assert_int_equal(s_ack(fx, 5), DN_SYNCSM_FAIL);
+    assert_int_equal(dn_syncsm_rc(fx->sm), DN_ESIG);
+    assert_string_equal(fx->result.cause, DN_SYNC_CAUSE_DOWN_KEY);
+    assert_string_equal(fx->result.error,
+                        "the server names another down key than the one this site pinned: "
+                        "nothing was received (was the server's down.key replaced? tell "
+                        "headquarters)");
+    assert_int_equal(fx->result.acked_through, 5);
+    assert_int_equal(fx->result.pulls, 0);
+
+    /* the right key pinned; a Down changed after signing */
+    assert_int_equal(dn_key_public(key, pub), 0);
+    assert_int_equal(dn_down_key_pin(fx->store, pub), 0);
+    assert_int_equal(s_start(fx, 5, 0), DN_SYNCSM_WAIT);
+    a = s_expect_pull(fx, s_welcome_key(fx, 5, key), 0);
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    down = dn_td_down_notes(key, "", 0, 2, 0, 0, 1, 2, "hi");
+    down->to_version = 3; /* signed 0 -> 2 */
+    assert_int_equal(s_down_reply(fx, down), DN_SYNCSM_FAIL);
+    assert_int_equal(dn_syncsm_rc(fx->sm), DN_ESIG);
+    assert_string_equal(fx->result.cause, DN_SYNC_CAUSE_DOWN_REFUSED);
+    assert_string_equal(fx->result.error,
+                        "what the server sent of notes does not verify with its pinned down "
+                        "key: refused, nothing applied (tell headquarters)");
+    assert_int_equal(dn_td_count(dn_store_db(fx->store), "test_notes"), 0);
+
+    /* a lost DownReply: reconnect, nothing lost */
+    assert_int_equal(s_start(fx, 5, 0), DN_SYNCSM_WAIT);
+    a = s_expect_pull(fx, s_welcome_key(fx, 5, key), 0);
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    assert_int_equal(dn_syncsm_timeout(fx->sm), DN_SYNCSM_RECONNECT);
+    assert_int_equal(dn_syncsm_rc(fx->sm), DN_EAGAIN);
+    dn_key_destroy(&key);
+    dn_key_destroy(&other);
+}
+
+/*  A session that only pulls (recover's): no batch, even with 5 pending
+    and a server that holds more than the site recorded; a Welcome without
+    a down key fails it.  */
+static void test_pull_only(void **state)
+{
+    fixture_t *fx = *state;
+    dn_key_t *key = s_down_key(1);
+    const Dealernet__Stream streams[] = {DEALERNET__STREAM__STREAM_NOTICES};
+    dn_syncsm_action_t a;
+
+    s_down_setup(fx);
+    dn_syncsm_set_pull(fx->sm, streams, 1, 0);
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    a = s_expect_pull(fx, s_welcome_key(fx, 9, key), 0);
+    a = s_down_reply(fx, dn_td_down_notes(key, "", 0, 1, 0, 0, 1, 1, "hi"));
+    assert_int_equal(a, DN_SYNCSM_DONE);
+    assert_int_equal(fx->result.acked_through, 0);
+    assert_int_equal(s_pending(fx), 5);
+
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    assert_int_equal(s_welcome(fx, 9, 4, 5), DN_SYNCSM_FAIL);
+    assert_int_equal(dn_syncsm_rc(fx->sm), DN_EPROTO);
+    dn_key_destroy(&key);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
@@ -450,6 +644,9 @@ int main(void)
         T(test_server_ahead),
         T(test_nothing_pending),
         T(test_report),
+        T(test_pull_after_upload),
+        T(test_down_refusals),
+        T(test_pull_only),
     };
 #undef T
     dn_log_init("test_syncsm", DN_LOG_QUIET, 0);

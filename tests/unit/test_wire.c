@@ -2729,6 +2729,264 @@ static int s_teardown(void **state)
     return 0;
 }
 
+/* -- downstream (protocol 2) ----------------------------------------------------- */
+
+/*  A Pull of n holds (streams 1..n), or a DownReply of n Downs (streams
+    1..n), each valid; the test breaks one thing.  */
+typedef struct {
+    Dealernet__SyncMessage msg;
+    Dealernet__Pull pull;
+    Dealernet__StreamHolds holds[9], *hold_ptrs[9];
+    Dealernet__DownReply reply;
+    Dealernet__Down downs[9], *down_ptrs[9];
+    uint8_t sig[64];
+    ProtobufCBinaryData items[2];
+    uint8_t item_bytes[2][8];
+} dx_t;
+
+static void s_dx_pull(dx_t *x, size_t n)
+{
+    memset(x, 0, sizeof *x);
+    dealernet__sync_message__init(&x->msg);
+    dealernet__pull__init(&x->pull);
+    for (size_t i = 0; i < n; i++) {
+        dealernet__stream_holds__init(&x->holds[i]);
+        x->holds[i].has_stream = 1;
+        x->holds[i].stream = (Dealernet__Stream)(i % 5 + 1);
+        x->holds[i].has_version = 1;
+        x->hold_ptrs[i] = &x->holds[i];
+    }
+    x->pull.n_holds = n;
+    x->pull.holds = x->hold_ptrs;
+    x->msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_PULL;
+    x->msg.pull = &x->pull;
+}
+
+static void s_dx_reply(dx_t *x, size_t n)
+{
+    memset(x, 0, sizeof *x);
+    dealernet__sync_message__init(&x->msg);
+    dealernet__down_reply__init(&x->reply);
+    for (size_t i = 0; i < n; i++) {
+        Dealernet__Down *d = &x->downs[i];
+        dealernet__down__init(d);
+        d->has_stream = 1;
+        d->stream = (Dealernet__Stream)(i % 5 + 1);
+        d->has_from_version = 1;
+        d->from_version = 3;
+        d->has_to_version = 1;
+        d->to_version = 5;
+        d->has_signature = 1;
+        d->signature.data = x->sig;
+        d->signature.len = 64;
+        x->down_ptrs[i] = d;
+    }
+    x->reply.n_downs = n;
+    x->reply.downs = x->down_ptrs;
+    x->msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_DOWN;
+    x->msg.down = &x->reply;
+}
+
+/*  Packing x's message refuses with words.  */
+static void s_dx_refused(dx_t *x, const char *words)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char why[DN_WHY_SIZE] = "";
+    int rc = dn_wire_sync_pack(&x->msg, &buf, &len, why, sizeof why);
+    if (rc != DN_EPROTO || !strstr(why, words))
+        print_error("rc %d, reason \"%s\", expected \"%s\"\n", rc, why, words);
+    assert_int_equal(rc, DN_EPROTO);
+    assert_non_null(strstr(why, words));
+    assert_null(buf);
+}
+
+/*  x's message packs and unpacks to the same bytes.  */
+static void s_dx_valid(dx_t *x)
+{
+    uint8_t *buf = NULL, *again = NULL;
+    size_t len = 0, again_len = 0;
+    Dealernet__SyncMessage *back = NULL;
+    char why[DN_WHY_SIZE] = "";
+    assert_int_equal(dn_wire_sync_pack(&x->msg, &buf, &len, why, sizeof why), 0);
+    assert_int_equal(dn_wire_sync_unpack(buf, len, &back, why, sizeof why), 0);
+    assert_int_equal(dn_wire_sync_pack(back, &again, &again_len, why, sizeof why), 0);
+    assert_int_equal(len, again_len);
+    assert_memory_equal(buf, again, len);
+    dn_wire_sync_free(&back);
+    free(buf);
+    free(again);
+}
+
+/*  Pull: 1..8 holds, each stream known and once, a scope of at most 64
+    bytes and none with version 0.  */
+static void test_down_pull_checks(void **state)
+{
+    dx_t *x = calloc(1, sizeof *x);
+    uint8_t scope[65] = {0};
+    (void)state;
+    s_dx_pull(x, 5);
+    s_dx_valid(x);
+    s_dx_pull(x, 0);
+    s_dx_refused(x, "pull has 0 holds, expected 1 to 8");
+    s_dx_pull(x, 6); /* streams 1..5 then 1 again */
+    s_dx_refused(x, "pull names stream 1 twice");
+    s_dx_pull(x, 1);
+    x->holds[0].stream = DEALERNET__STREAM__STREAM_UNSPECIFIED;
+    s_dx_refused(x, "pull hold 1: stream missing or unknown");
+    x->holds[0].stream = (Dealernet__Stream)6;
+    s_dx_refused(x, "pull hold 1: stream missing or unknown");
+    s_dx_pull(x, 1);
+    x->holds[0].has_version = 0;
+    s_dx_refused(x, "pull hold 1: version missing");
+    s_dx_pull(x, 1);
+    x->holds[0].version = 7;
+    x->holds[0].has_scope = 1;
+    x->holds[0].scope.data = scope;
+    x->holds[0].scope.len = 64;
+    s_dx_valid(x);
+    x->holds[0].scope.len = 65;
+    s_dx_refused(x, "pull hold 1: scope over 64 bytes");
+    x->holds[0].scope.len = 4;
+    x->holds[0].version = 0;
+    s_dx_refused(x, "pull hold 1: a scope with version 0");
+    free(x);
+}
+
+/*  DownReply: at most 8 Downs, each stream known and once, scope <= 64,
+    to >= from, a 64-byte signature, items within the bounds.  */
+static void test_down_reply_checks(void **state)
+{
+    dx_t *x = calloc(1, sizeof *x);
+    (void)state;
+    s_dx_reply(x, 5);
+    s_dx_valid(x);
+    s_dx_reply(x, 0); /* a Pull is never empty, but an empty reply decodes */
+    s_dx_valid(x);
+    s_dx_reply(x, 9);
+    s_dx_refused(x, "down reply has 9 downs, at most 8");
+    s_dx_reply(x, 6);
+    s_dx_refused(x, "down reply names stream 1 twice");
+    s_dx_reply(x, 1);
+    x->downs[0].has_stream = 0;
+    s_dx_refused(x, "down 1: stream missing or unknown");
+    s_dx_reply(x, 1);
+    x->downs[0].to_version = 2; /* from 3 */
+    s_dx_refused(x, "down 1: versions missing or to_version before from_version");
+    x->downs[0].to_version = 3;
+    s_dx_valid(x);
+    s_dx_reply(x, 1);
+    x->downs[0].signature.len = 63;
+    s_dx_refused(x, "down 1: signature missing or not 64 bytes");
+    s_dx_reply(x, 1);
+    x->downs[0].has_scope = 1;
+    x->downs[0].scope.data = (uint8_t *)SIXTY_FOUR_A "b";
+    x->downs[0].scope.len = 65;
+    s_dx_refused(x, "down 1: scope over 64 bytes");
+    free(x);
+}
+
+/*  The scan bounds a DownReply's Downs before anything is allocated: a
+    SyncMessage (field 9) holding a DownReply of nine empty Downs.  */
+static void test_down_reply_scan(void **state)
+{
+    uint8_t buf[2 + 18];
+    Dealernet__SyncMessage *msg = NULL;
+    char why[DN_WHY_SIZE] = "";
+    (void)state;
+    buf[0] = 0x4a; /* field 9, length-delimited */
+    buf[1] = 18;
+    for (int i = 0; i < 9; i++) {
+        buf[2 + 2 * i] = 0x0a; /* DownReply field 1 */
+        buf[3 + 2 * i] = 0;
+    }
+    assert_int_equal(dn_wire_sync_unpack(buf, sizeof buf, &msg, why, sizeof why), DN_EPROTO);
+    assert_string_equal(why, "down reply has 9 downs, at most 8");
+    assert_null(msg);
+}
+
+/*  An item is its stream's kind, its strings UTF-8 of at most 2,048
+    bytes; pack and unpack agree.  */
+static void test_down_item_checks(void **state)
+{
+    Dealernet__DownItem item = DEALERNET__DOWN_ITEM__INIT, *back = NULL;
+    Dealernet__Notice notice = DEALERNET__NOTICE__INIT;
+    char why[DN_WHY_SIZE] = "", text[2050];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    (void)state;
+    notice.has_id = 1;
+    notice.id = 9;
+    notice.text = "店长：周五盘点\nStocktake on Friday";
+    item.body_case = DEALERNET__DOWN_ITEM__BODY_NOTICE;
+    item.notice = &notice;
+    assert_int_equal(dn_wire_down_item_pack(DEALERNET__STREAM__STREAM_NOTICES, &item, &buf,
+                                            &len, why, sizeof why),
+                     0);
+    assert_int_equal(dn_wire_down_item_unpack(DEALERNET__STREAM__STREAM_NOTICES, buf, len,
+                                              &back, why, sizeof why),
+                     0);
+    assert_string_equal(back->notice->text, notice.text);
+    dn_wire_down_item_free(&back);
+    assert_null(back);
+    /* the same bytes under another stream: not its kind */
+    assert_int_equal(dn_wire_down_item_unpack(DEALERNET__STREAM__STREAM_CATALOG, buf, len,
+                                              &back, why, sizeof why),
+                     DN_EPROTO);
+    assert_string_equal(why, "down item is not of its stream's kind");
+    free(buf);
+    notice.text = "caf\xc3"; /* cut UTF-8 */
+    assert_int_equal(dn_wire_down_item_check(DEALERNET__STREAM__STREAM_NOTICES, &item, why,
+                                             sizeof why),
+                     DN_EPROTO);
+    assert_string_equal(why, "down item text is not UTF-8 of at most 2048 bytes");
+    memset(text, 'a', 2048);
+    text[2048] = '\0';
+    notice.text = text;
+    assert_int_equal(dn_wire_down_item_check(DEALERNET__STREAM__STREAM_NOTICES, &item, why,
+                                             sizeof why),
+                     0);
+    text[2048] = 'a';
+    text[2049] = '\0';
+    assert_int_equal(dn_wire_down_item_check(DEALERNET__STREAM__STREAM_NOTICES, &item, why,
+                                             sizeof why),
+                     DN_EPROTO);
+    item.body_case = DEALERNET__DOWN_ITEM__BODY__NOT_SET;
+    assert_int_equal(dn_wire_down_item_check(DEALERNET__STREAM__STREAM_NOTICES, &item, why,
+                                             sizeof why),
+                     DN_EPROTO);
+}
+
+/*  The signed bytes of a Down, by hand: stream 4, scope "ab", from 1 to
+    2, reset, no more, no items: 18 + 4 + 1 + 2 + 8 + 8 + 1 + 1 + 32 = 75
+    bytes, ending with the SHA-256 of nothing (e3b0c442...).  */
+static void test_down_signed(void **state)
+{
+    Dealernet__Down d = DEALERNET__DOWN__INIT;
+    uint8_t out[DN_DOWN_SIGNED_MAX], empty[DN_HASH_BYTES];
+    size_t len = 0;
+    static const uint8_t head[] = {'d', 'e', 'a', 'l', 'e', 'r', 'n', 'e', 't', '-', 'd',
+                                   'o', 'w', 'n', '-', 'v', '1', 0,   0,   0,   0,   4,
+                                   2,   'a', 'b', 0,   0,   0,   0,   0,   0,   0,   1,
+                                   0,   0,   0,   0,   0,   0,   0,   2,   1,   0};
+    (void)state;
+    d.has_stream = 1;
+    d.stream = DEALERNET__STREAM__STREAM_NOTICES;
+    d.has_scope = 1;
+    d.scope.data = (uint8_t *)"ab";
+    d.scope.len = 2;
+    d.from_version = 1;
+    d.to_version = 2;
+    d.reset = 1;
+    assert_int_equal(dn_wire_down_signed(&d, out, &len), 0);
+    assert_int_equal(len, 75);
+    assert_int_equal(sizeof head, 43);
+    assert_memory_equal(out, head, sizeof head);
+    assert_int_equal(dn_sha256("", 0, empty), 0);
+    assert_memory_equal(out + 43, empty, DN_HASH_BYTES);
+    assert_int_equal(empty[0], 0xe3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2765,6 +3023,11 @@ int main(void)
         cmocka_unit_test(test_scan_unknown_everywhere),
         cmocka_unit_test(test_noncanonical_accepted),
         cmocka_unit_test(test_ingest_hashes_received_bytes),
+        cmocka_unit_test(test_down_pull_checks),
+        cmocka_unit_test(test_down_reply_checks),
+        cmocka_unit_test(test_down_reply_scan),
+        cmocka_unit_test(test_down_item_checks),
+        cmocka_unit_test(test_down_signed),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
