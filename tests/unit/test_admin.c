@@ -877,7 +877,7 @@ static void test_unknown_command_and_protocol(void **state)
     s_expect_error(&r, 64, "unknown command site.frobnicate");
     s_call_v(fx->db, DN_PROTOCOL_VERSION + 1, "site.list", NULL, 0, &r);
     s_expect_error(&r, 65,
-                   "admin protocol 2 is not supported: this server speaks protocol 1; "
+                   "admin protocol 3 is not supported: this server speaks protocol 2; "
                    "use a dealernet-hq of the same version");
 }
 
