@@ -288,6 +288,42 @@ void dn_td_down_free(Dealernet__Down **down_p)
     }
 }
 
+dn_key_t *dn_td_key(uint8_t first)
+{
+    uint8_t seed[32];
+    for (int i = 0; i < 32; i++)
+        seed[i] = (uint8_t)(first + i);
+    return dn_key_from_seed(seed);
+}
+
+int dn_td_down_verify(const dn_key_t *key, const Dealernet__Down *down)
+{
+    uint8_t pub[DN_PUBKEY_BYTES], signed_bytes[DN_DOWN_SIGNED_MAX];
+    size_t len;
+    int rc = dn_key_public(key, pub);
+    if (rc == 0)
+        rc = dn_wire_down_signed(down, signed_bytes, &len);
+    return rc ? rc : dn_ed25519_verify(pub, signed_bytes, len, down->signature.data);
+}
+
+void dn_td_pull(dn_td_pull_t *p, uint64_t version, const char *scope)
+{
+    dealernet__pull__init(&p->pull);
+    dealernet__stream_holds__init(&p->hold);
+    p->hold.has_stream = 1;
+    p->hold.stream = DEALERNET__STREAM__STREAM_NOTICES;
+    p->hold.has_version = 1;
+    p->hold.version = version;
+    if (scope[0]) {
+        p->hold.has_scope = 1;
+        p->hold.scope.data = (uint8_t *)scope;
+        p->hold.scope.len = strlen(scope);
+    }
+    p->holds[0] = &p->hold;
+    p->pull.n_holds = 1;
+    p->pull.holds = p->holds;
+}
+
 int dn_td_reply_pack(Dealernet__Down *const *downs, size_t n, uint8_t **buf, size_t *len)
 {
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;

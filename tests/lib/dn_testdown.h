@@ -63,6 +63,22 @@ void dn_td_down_free(Dealernet__Down **down_p);
 /*  Signs down again with key (after a test changed it).  0 or DN_ECRYPTO.  */
 int dn_td_down_sign(const dn_key_t *key, Dealernet__Down *down);
 
+/*  A key from the seed first, first + 1, ... first + 31.  NULL on failure.
+    Caller destroys.  */
+dn_key_t *dn_td_key(uint8_t first);
+
+/*  0 if down's signature verifies with key's public half, else DN_ESIG or
+    DN_ECRYPTO.  */
+int dn_td_down_verify(const dn_key_t *key, const Dealernet__Down *down);
+
+/*  A Pull of the notes holding version in scope ("" none), in p's storage.  */
+typedef struct {
+    Dealernet__Pull pull;
+    Dealernet__StreamHolds hold;
+    Dealernet__StreamHolds *holds[1];
+} dn_td_pull_t;
+void dn_td_pull(dn_td_pull_t *p, uint64_t version, const char *scope);
+
 /*  Packs a SyncMessage holding a DownReply of the n downs into *buf (caller
     frees).  0, or the error of dn_wire_sync_pack.  */
 int dn_td_reply_pack(Dealernet__Down *const *downs, size_t n, uint8_t **buf, size_t *len);

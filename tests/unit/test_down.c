@@ -52,14 +52,6 @@ static const dn_down_stream_t *const s_streams[] = {&dn_td_notes_stream};
 static const dn_down_applier_t *const s_appliers[] = {&dn_td_notes_applier,
                                                       &dn_td_credits_applier};
 
-static dn_key_t *s_key(uint8_t first)
-{
-    uint8_t seed[32];
-    for (int i = 0; i < 32; i++)
-        seed[i] = (uint8_t)(first + i);
-    return dn_key_from_seed(seed);
-}
-
 static int s_setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
@@ -78,8 +70,8 @@ static int s_setup(void **state)
         return -1;
     fx->shop1 = dn_test_site_enroll(fx->db, "SHOP-1", "DLR", 1, now);
     fx->shop2 = dn_test_site_enroll(fx->db, "SHOP-2", "DLR", 2, now);
-    fx->key = s_key(1);
-    fx->other = s_key(0x21);
+    fx->key = dn_td_key(1);
+    fx->other = dn_td_key(0x21);
     fx->down = dn_down_new_streams(fx->db, fx->key, s_streams, 1);
     snprintf(fx->dir, sizeof fx->dir, "/tmp/test_down.XXXXXX");
     if (!fx->key || !fx->other || !fx->down || !mkdtemp(fx->dir) ||
@@ -114,25 +106,14 @@ static Dealernet__SyncMessage *s_pull(fixture_t *fx, const dn_tk_site_t *site,
                                       uint64_t version, const char *scope, uint8_t **raw,
                                       size_t *raw_len)
 {
-    Dealernet__Pull pull = DEALERNET__PULL__INIT;
-    Dealernet__StreamHolds hold = DEALERNET__STREAM_HOLDS__INIT, *holds[1] = {&hold};
+    dn_td_pull_t pull;
     Dealernet__SyncMessage *msg = NULL;
     uint8_t *body = NULL;
     size_t len = 0;
     char why[DN_WHY_SIZE] = "";
-    hold.has_stream = 1;
-    hold.stream = DEALERNET__STREAM__STREAM_NOTICES;
-    hold.has_version = 1;
-    hold.version = version;
-    if (scope[0]) {
-        hold.has_scope = 1;
-        hold.scope.data = (uint8_t *)scope;
-        hold.scope.len = strlen(scope);
-    }
-    pull.n_holds = 1;
-    pull.holds = holds;
-    assert_int_equal(dn_down_pull(fx->down, &site->reg, 1770800400000LL, &pull, &body, &len,
-                                  why, sizeof why),
+    dn_td_pull(&pull, version, scope);
+    assert_int_equal(dn_down_pull(fx->down, &site->reg, 1770800400000LL, &pull.pull, &body,
+                                  &len, why, sizeof why),
                      0);
     assert_int_equal(dn_wire_sync_unpack(body, len, &msg, why, sizeof why), 0);
     assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_DOWN);
@@ -146,14 +127,15 @@ static Dealernet__SyncMessage *s_pull(fixture_t *fx, const dn_tk_site_t *site,
     return msg;
 }
 
-/*  Checks d's signature with key's public half.  */
-static void s_verifies(const Dealernet__Down *d, const dn_key_t *key)
+/*  Checks d's versions, count and flags.  */
+static void s_down_is(const Dealernet__Down *d, uint64_t from, uint64_t to, size_t n,
+                      int reset, int more)
 {
-    uint8_t pub[DN_PUBKEY_BYTES], signed_bytes[DN_DOWN_SIGNED_MAX];
-    size_t len;
-    assert_int_equal(dn_key_public(key, pub), 0);
-    assert_int_equal(dn_wire_down_signed(d, signed_bytes, &len), 0);
-    assert_int_equal(dn_ed25519_verify(pub, signed_bytes, len, d->signature.data), 0);
+    assert_int_equal(d->from_version, from);
+    assert_int_equal(d->to_version, to);
+    assert_int_equal(d->n_items, n);
+    assert_int_equal(d->reset, reset);
+    assert_int_equal(d->more, more);
 }
 
 /*  The note of item i of d.  */
@@ -187,33 +169,22 @@ static void test_pull_first(void **state)
     msg = s_pull(fx, fx->shop1, 0, "", NULL, NULL);
     d = msg->down->downs[0];
     assert_int_equal(d->stream, DEALERNET__STREAM__STREAM_NOTICES);
-    assert_int_equal(d->from_version, 0);
-    assert_int_equal(d->to_version, 3);
-    assert_false(d->reset);
-    assert_false(d->more);
+    s_down_is(d, 0, 3, 3, 0, 0);
     assert_int_equal(d->scope.len, 0);
-    assert_int_equal(d->n_items, 3);
     for (size_t i = 0; i < 3; i++)
         assert_int_equal(s_item_id(d, i), i + 1);
-    s_verifies(d, fx->key);
+    assert_int_equal(dn_td_down_verify(fx->key, d), 0);
+    assert_int_equal(dn_td_down_verify(fx->other, d), DN_ESIG);
     {
-        uint8_t pub[DN_PUBKEY_BYTES], signed_bytes[DN_DOWN_SIGNED_MAX];
+        uint8_t signed_bytes[DN_DOWN_SIGNED_MAX];
         size_t len;
-        assert_int_equal(dn_key_public(fx->other, pub), 0);
         assert_int_equal(dn_wire_down_signed(d, signed_bytes, &len), 0);
-        /* 18 + 4 + 1 + 0 + 8 + 8 + 1 + 1 + 32 = 73 bytes */
-        assert_int_equal(len, 73);
-        assert_int_equal(dn_ed25519_verify(pub, signed_bytes, len, d->signature.data),
-                         DN_ESIG);
+        assert_int_equal(len, 73); /* 18 + 4 + 1 + 0 + 8 + 8 + 1 + 1 + 32 */
     }
     dn_wire_sync_free(&msg);
 
     msg = s_pull(fx, fx->shop1, 3, "", NULL, NULL);
-    d = msg->down->downs[0];
-    assert_int_equal(d->from_version, 3);
-    assert_int_equal(d->to_version, 3);
-    assert_int_equal(d->n_items, 0);
-    assert_false(d->more);
+    s_down_is(msg->down->downs[0], 3, 3, 0, 0, 0);
     dn_wire_sync_free(&msg);
 }
 
@@ -231,21 +202,14 @@ static void test_scope_reset(void **state)
     snprintf(dn_td_scope, sizeof dn_td_scope, "north");
     msg = s_pull(fx, fx->shop1, 3, "", NULL, NULL);
     d = msg->down->downs[0];
-    assert_true(d->reset);
-    assert_int_equal(d->from_version, 0);
-    assert_int_equal(d->to_version, 4);
-    assert_int_equal(d->n_items, 4);
+    s_down_is(d, 0, 4, 4, 1, 0);
     assert_int_equal(d->scope.len, 5);
     assert_memory_equal(d->scope.data, "north", 5);
-    s_verifies(d, fx->key);
+    assert_int_equal(dn_td_down_verify(fx->key, d), 0);
     dn_wire_sync_free(&msg);
 
     msg = s_pull(fx, fx->shop1, 3, "north", NULL, NULL);
-    d = msg->down->downs[0];
-    assert_false(d->reset);
-    assert_int_equal(d->from_version, 3);
-    assert_int_equal(d->to_version, 4);
-    assert_int_equal(d->n_items, 1);
+    s_down_is(msg->down->downs[0], 3, 4, 1, 0, 0);
     dn_wire_sync_free(&msg);
 }
 
@@ -274,21 +238,16 @@ static void test_budget_more(void **state)
 
     msg = s_pull(fx, fx->shop1, 0, "", NULL, NULL);
     d = msg->down->downs[0];
-    assert_int_equal(d->n_items, 194);
-    assert_int_equal(d->to_version, 194);
-    assert_true(d->more);
+    s_down_is(d, 0, 194, 194, 0, 1);
     for (size_t i = 0; i < d->n_items; i++)
         bytes += d->items[i].len;
     assert_int_equal(bytes, 127 * 1008 + 67 * 1009); /* 195,619 */
-    s_verifies(d, fx->key);
+    assert_int_equal(dn_td_down_verify(fx->key, d), 0);
     dn_wire_sync_free(&msg);
 
     msg = s_pull(fx, fx->shop1, 194, "", NULL, NULL);
     d = msg->down->downs[0];
-    assert_int_equal(d->n_items, 106);
-    assert_int_equal(d->from_version, 194);
-    assert_int_equal(d->to_version, 300);
-    assert_false(d->more);
+    s_down_is(d, 194, 300, 106, 0, 0);
     assert_int_equal(s_item_id(d, 0), 195);
     dn_wire_sync_free(&msg);
 }
@@ -340,17 +299,13 @@ static void test_cache(void **state)
 static void test_pull_unserved(void **state)
 {
     fixture_t *fx = *state;
-    Dealernet__Pull pull = DEALERNET__PULL__INIT;
-    Dealernet__StreamHolds hold = DEALERNET__STREAM_HOLDS__INIT, *holds[1] = {&hold};
+    dn_td_pull_t pull;
     uint8_t *body = NULL;
     size_t len = 0;
     char why[DN_WHY_SIZE] = "";
-    hold.has_stream = 1;
-    hold.stream = DEALERNET__STREAM__STREAM_CATALOG;
-    hold.has_version = 1;
-    pull.n_holds = 1;
-    pull.holds = holds;
-    assert_int_equal(dn_down_pull(fx->down, &fx->shop1->reg, 0, &pull, &body, &len, why,
+    dn_td_pull(&pull, 0, "");
+    pull.hold.stream = DEALERNET__STREAM__STREAM_CATALOG;
+    assert_int_equal(dn_down_pull(fx->down, &fx->shop1->reg, 0, &pull.pull, &body, &len, why,
                                   sizeof why),
                      DN_EPROTO);
     assert_null(body);
@@ -554,7 +509,7 @@ static void test_end_to_end(void **state)
     dn_session_options_t o = {0};
     dn_ingest_t *ingest = dn_ingest_new(fx->db);
     dn_session_t *session;
-    dn_key_t *site_key = s_key(0x41);
+    dn_key_t *site_key = dn_td_key(0x41);
     dn_registry_site_t reg;
     uint8_t curve[DN_CURVE_KEY_BYTES], pinned[DN_PUBKEY_BYTES], pub[DN_PUBKEY_BYTES];
     dn_sync_result_t r;

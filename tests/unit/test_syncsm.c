@@ -447,14 +447,6 @@ static void test_report(void **state)
 
 static const dn_down_applier_t *const s_appliers[] = {&dn_td_notes_applier};
 
-static dn_key_t *s_down_key(uint8_t first)
-{
-    uint8_t seed[32];
-    for (int i = 0; i < 32; i++)
-        seed[i] = (uint8_t)(first + i);
-    return dn_key_from_seed(seed);
-}
-
 /*  A Welcome of protocol 2 naming key's public half.  */
 static dn_syncsm_action_t s_welcome_key(fixture_t *fx, uint64_t applied, const dn_key_t *key)
 {
@@ -522,7 +514,7 @@ static void s_down_setup(fixture_t *fx)
 static void test_pull_after_upload(void **state)
 {
     fixture_t *fx = *state;
-    dn_key_t *key = s_down_key(1);
+    dn_key_t *key = dn_td_key(1);
     uint8_t pinned[DN_PUBKEY_BYTES], pub[DN_PUBKEY_BYTES];
     char report[128];
     dn_syncsm_action_t a;
@@ -559,7 +551,7 @@ static void test_pull_after_upload(void **state)
 static void test_down_refusals(void **state)
 {
     fixture_t *fx = *state;
-    dn_key_t *key = s_down_key(1), *other = s_down_key(0x21);
+    dn_key_t *key = dn_td_key(1), *other = dn_td_key(0x21);
     uint8_t pub[DN_PUBKEY_BYTES];
     Dealernet__Down *down;
     dn_syncsm_action_t a;
@@ -612,7 +604,7 @@ static void test_down_refusals(void **state)
 static void test_pull_only(void **state)
 {
     fixture_t *fx = *state;
-    dn_key_t *key = s_down_key(1);
+    dn_key_t *key = dn_td_key(1);
     const Dealernet__Stream streams[] = {DEALERNET__STREAM__STREAM_NOTICES};
     dn_syncsm_action_t a;
 
