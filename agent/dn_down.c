@@ -54,7 +54,8 @@ int dn_down_key_get(dn_store_t *store, uint8_t pub[DN_PUBKEY_BYTES])
     int rc = dn_store_meta_get(store, DN_STORE_META_DOWN_KEY, hex, sizeof hex);
     if (rc)
         return rc;
-    if (strlen(hex) != 2 * DN_PUBKEY_BYTES || dn_hex_decode(hex, pub, DN_PUBKEY_BYTES) != 0)
+    if (strlen(hex) != 2 * DN_PUBKEY_BYTES ||
+        dn_hex_decode(hex, pub, DN_PUBKEY_BYTES) != 0)
         return DN_ECRYPTO;
     return 0;
 }
@@ -104,10 +105,11 @@ static int s_state_set(dn_store_t *store, Dealernet__Stream stream,
 {
     sqlite3_stmt *stmt;
     int rc;
-    if (dn_store_stmt(store,
-                      "INSERT OR REPLACE INTO down_state(stream, version, scope, checked_ms, "
-                      "changed_ms) VALUES (?, ?, ?, ?, ?)",
-                      &stmt))
+    if (dn_store_stmt(
+            store,
+            "INSERT OR REPLACE INTO down_state(stream, version, scope, checked_ms, "
+            "changed_ms) VALUES (?, ?, ?, ?, ?)",
+            &stmt))
         return DN_EDB;
     sqlite3_bind_int(stmt, 1, (int)stream);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64)state->version);
@@ -197,10 +199,11 @@ static int s_verify(const Dealernet__DownReply *reply,
         if (rc == 0)
             rc = dn_ed25519_verify(pub, signed_bytes, len, d->signature.data);
         if (rc == DN_ESIG)
-            return dn_why(why, why_size, DN_ECRYPTO,
-                          "what the server sent of %s does not verify with its pinned down "
-                          "key: refused, nothing applied (tell headquarters)",
-                          appliers[i]->name);
+            return dn_why(
+                why, why_size, DN_ECRYPTO,
+                "what the server sent of %s does not verify with its pinned down "
+                "key: refused, nothing applied (tell headquarters)",
+                appliers[i]->name);
         if (rc)
             return dn_why(why, why_size, DN_ECRYPTO, "cannot verify a down signature: %s",
                           dn_strerror(rc));
@@ -238,8 +241,8 @@ static int s_apply_one(dn_store_t *store, const dn_down_applier_t *applier,
         return DN_ENOMEM;
     for (n = 0; n < d->n_items; n++) {
         char item_why[DN_WHY_SIZE];
-        rc = dn_wire_down_item_unpack(d->stream, d->items[n].data, d->items[n].len, &items[n],
-                                      item_why, sizeof item_why);
+        rc = dn_wire_down_item_unpack(d->stream, d->items[n].data, d->items[n].len,
+                                      &items[n], item_why, sizeof item_why);
         if (rc) {
             if (rc == DN_EPROTO)
                 dn_why(why, why_size, rc, "what the server sent of %s, item %zu: %s",
@@ -248,7 +251,8 @@ static int s_apply_one(dn_store_t *store, const dn_down_applier_t *applier,
         }
     }
     if (rc == 0)
-        rc = applier->apply(dn_store_db(store), d->reset, items, d->n_items, why, why_size);
+        rc = applier->apply(dn_store_db(store), d->reset, items, d->n_items, why,
+                            why_size);
     for (size_t i = 0; i < n; i++)
         dn_wire_down_item_free(&items[i]);
     free(items);
@@ -273,8 +277,8 @@ static int s_apply_one(dn_store_t *store, const dn_down_applier_t *applier,
 
 int dn_down_apply_with(dn_store_t *store, const dn_down_applier_t *const *list, size_t n,
                        const Dealernet__DownReply *reply, int64_t now_ms,
-                       dn_down_applied_t *applied, size_t *n_applied, int *more, char *why,
-                       size_t why_size)
+                       dn_down_applied_t *applied, size_t *n_applied, int *more,
+                       char *why, size_t why_size)
 {
     uint8_t pub[DN_PUBKEY_BYTES];
     const dn_down_applier_t *appliers[DN_DOWN_MAX_STREAMS];
@@ -285,7 +289,8 @@ int dn_down_apply_with(dn_store_t *store, const dn_down_applier_t *const *list, 
     if (why_size)
         why[0] = '\0';
     if (reply->n_downs > DN_DOWN_MAX_STREAMS) /* dn_wire refuses it */
-        return dn_why(why, why_size, DN_EPROTO, "a down reply of %zu downs", reply->n_downs);
+        return dn_why(why, why_size, DN_EPROTO, "a down reply of %zu downs",
+                      reply->n_downs);
     rc = dn_down_key_get(store, pub);
     if (rc == DN_ENOENT || rc == DN_ECRYPTO)
         return dn_why(why, why_size, DN_ECRYPTO,
@@ -329,6 +334,6 @@ int dn_down_apply(dn_store_t *store, const Dealernet__DownReply *reply, int64_t 
 {
     size_t n;
     const dn_down_applier_t *const *list = dn_down_appliers(&n);
-    return dn_down_apply_with(store, list, n, reply, now_ms, applied, n_applied, more, why,
-                              why_size);
+    return dn_down_apply_with(store, list, n, reply, now_ms, applied, n_applied, more,
+                              why, why_size);
 }

@@ -105,7 +105,7 @@ int dn_down_apply(dn_store_t *store, const Dealernet__DownReply *reply, int64_t 
     (DN_EPROTO).  */
 int dn_down_apply_with(dn_store_t *store, const dn_down_applier_t *const *list, size_t n,
                        const Dealernet__DownReply *reply, int64_t now_ms,
-                       dn_down_applied_t *applied, size_t *n_applied, int *more, char *why,
-                       size_t why_size);
+                       dn_down_applied_t *applied, size_t *n_applied, int *more,
+                       char *why, size_t why_size);
 
 #endif

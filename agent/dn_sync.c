@@ -733,8 +733,9 @@ const char *dn_sync_report_received(const dn_sync_result_t *r, char *buf, size_t
         if (!a->items && !a->reset)
             continue;
         n = snprintf(buf + at, size - at, "%s%s %zu item%s (version %llu%s)",
-                     at ? ", " : "received: ", a->name, a->items, a->items == 1 ? "" : "s",
-                     (unsigned long long)a->version, a->reset ? ", replaced" : "");
+                     at ? ", " : "received: ", a->name, a->items,
+                     a->items == 1 ? "" : "s", (unsigned long long)a->version,
+                     a->reset ? ", replaced" : "");
         if (n < 0 || (size_t)n >= size - at)
             break;
         at += (size_t)n;

@@ -123,7 +123,8 @@ const char *dn_sync_report(const dn_sync_result_t *result, char *buf, size_t siz
     -- each stream that had items applied or was replaced (", replaced":
     reset) in this sync, with the version held now; "" when nothing was.
     Returns buf.  */
-const char *dn_sync_report_received(const dn_sync_result_t *result, char *buf, size_t size);
+const char *dn_sync_report_received(const dn_sync_result_t *result, char *buf,
+                                    size_t size);
 
 /*  What `doctor` asks the server, without sending any event: one
     connection, the CURVE handshake (result->handshake: it succeeded), a

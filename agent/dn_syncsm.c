@@ -80,7 +80,8 @@ dn_syncsm_t *dn_syncsm_new(dn_store_t *store, dn_key_t *key, const char *peer,
     self->state = S_IDLE;
     self->push = 1;
     self->appliers = dn_down_appliers(&self->n_appliers);
-    self->n_streams = dn_down_default_streams(self->appliers, self->n_appliers, self->streams);
+    self->n_streams =
+        dn_down_default_streams(self->appliers, self->n_appliers, self->streams);
     return self;
 }
 
@@ -482,7 +483,8 @@ static int s_down_key(dn_syncsm_t *self, const Dealernet__Welcome *welcome)
         return 0;
     rc = dn_down_key_get(self->store, pinned);
     if (rc == DN_ENOENT) {
-        if (!self->readonly && (rc = dn_down_key_pin(self->store, welcome->down_key.data)) != 0) {
+        if (!self->readonly &&
+            (rc = dn_down_key_pin(self->store, welcome->down_key.data)) != 0) {
             self->r->cause = DN_SYNC_CAUSE_LOCAL;
             snprintf(self->r->error, sizeof self->r->error,
                      "cannot record the server's down key in agent.db");

@@ -89,7 +89,8 @@ dn_sha256_t *dn_sha256_new(void)
     if (!self)
         return NULL;
     self->ctx = EVP_MD_CTX_new();
-    if (!s_sha256_md || !self->ctx || EVP_DigestInit_ex2(self->ctx, s_sha256_md, NULL) != 1) {
+    if (!s_sha256_md || !self->ctx ||
+        EVP_DigestInit_ex2(self->ctx, s_sha256_md, NULL) != 1) {
         ERR_clear_error();
         EVP_MD_CTX_free(self->ctx);
         free(self);

@@ -748,8 +748,8 @@ int dn_wire_down_item_pack(Dealernet__Stream stream, const Dealernet__DownItem *
 int dn_wire_down_item_unpack(Dealernet__Stream stream, const uint8_t *buf, size_t len,
                              Dealernet__DownItem **item_p, char *why, size_t why_size)
 {
-    const s_scan_t scan = {"down item", "down item is not a well-formed protobuf message", why,
-                           why_size};
+    const s_scan_t scan = {"down item", "down item is not a well-formed protobuf message",
+                           why, why_size};
     Dealernet__DownItem *item;
     int rc;
     *item_p = NULL;

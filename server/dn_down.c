@@ -44,9 +44,9 @@ struct _dn_down_chunk_t {
     Dealernet__Stream stream;
     ProtobufCBinaryData *items; /* packed DownItems, owned */
     size_t n, cap;
-    size_t bytes;        /* of items */
-    size_t *budget;      /* bytes left in the reply, shared by its chunks */
-    size_t *items_left;  /* items left in the reply */
+    size_t bytes;       /* of items */
+    size_t *budget;     /* bytes left in the reply, shared by its chunks */
+    size_t *items_left; /* items left in the reply */
 };
 
 /*  One signed Down, owned: the cache's entries and a reply's Downs.  */
@@ -70,7 +70,7 @@ typedef struct {
 } s_entry_t;
 
 struct _dn_down_t {
-    sqlite3 *db;  /* borrowed */
+    sqlite3 *db;   /* borrowed */
     dn_key_t *key; /* borrowed */
     uint8_t pub[DN_PUBKEY_BYTES];
     const dn_down_stream_t *streams[DN_DOWN_MAX_STREAMS];
@@ -91,8 +91,8 @@ int dn_down_chunk_add(dn_down_chunk_t *chunk, const Dealernet__DownItem *item)
     int rc = dn_wire_down_item_pack(chunk->stream, item, &buf, &len, why, sizeof why);
     if (rc == DN_EPROTO) {
         /* a producer's bug, not the site's: logged, and the reply fails */
-        dn_log_error("a downstream item of stream %d does not check: %s", (int)chunk->stream,
-                     why);
+        dn_log_error("a downstream item of stream %d does not check: %s",
+                     (int)chunk->stream, why);
         return DN_EINVAL;
     }
     if (rc)
@@ -450,7 +450,8 @@ int dn_down_pull(dn_down_t *self, const dn_registry_site_t *site, int64_t now_ms
                           (int)pull->holds[i]->stream);
     }
     for (n = 0; n < pull->n_holds && rc == 0; n++)
-        rc = s_one(self, streams[n], &ctx, pull->holds[n], &budget, &items_left, &done[n]);
+        rc =
+            s_one(self, streams[n], &ctx, pull->holds[n], &budget, &items_left, &done[n]);
     if (rc == 0) {
         for (size_t i = 0; i < n; i++) {
             s_down_message(&done[i], &downs[i]);
@@ -461,7 +462,8 @@ int dn_down_pull(dn_down_t *self, const dn_registry_site_t *site, int64_t now_ms
         msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_DOWN;
         msg.down = &reply;
         if ((rc = dn_wire_sync_pack(&msg, body, len, pack_why, sizeof pack_why)) != 0) {
-            dn_log_error("cannot pack a down reply for site %s: %s", site->code, pack_why);
+            dn_log_error("cannot pack a down reply for site %s: %s", site->code,
+                         pack_why);
             if (rc == DN_EPROTO || rc == DN_ETOOBIG)
                 rc = DN_EINVAL; /* ours, not the site's */
         }

@@ -28,7 +28,7 @@
 #define DN_SERVER_HEARTBEAT_MS 30000
 
 typedef struct {
-    const char *dir;          /* holds central.db, server.key and down.key */
+    const char *dir; /* holds central.db, server.key and down.key */
     const char *sync_endpoint;
     const char *admin_endpoint;
     volatile sig_atomic_t *stop; /* set by a signal handler to stop */

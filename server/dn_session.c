@@ -232,7 +232,8 @@ static void s_said_hello(dn_session_t *self, const dn_session_peer_t *peer,
                          const dn_registry_site_t *site, uint32_t protocol)
 {
     s_hello_t *slot = NULL;
-    if (!self->hellos && !(self->hellos = calloc(DN_SESSION_HELLOS, sizeof *self->hellos)))
+    if (!self->hellos &&
+        !(self->hellos = calloc(DN_SESSION_HELLOS, sizeof *self->hellos)))
         return; /* out of memory: its Pull is refused, and it reconnects */
     for (size_t i = 0; i < DN_SESSION_HELLOS; i++) {
         s_hello_t *h = &self->hellos[i];
@@ -389,7 +390,8 @@ static int s_check_continues(dn_session_t *self, const Dealernet__EnrollRequest 
 /*  The Enrolled reply for site: its code and partner, and where its chain
     stands when the server holds events of it.  */
 static void s_pack_enrolled(dn_session_t *self, const dn_registry_site_t *site,
-                            const Dealernet__EnrollRequest *m, uint8_t **body, size_t *len)
+                            const Dealernet__EnrollRequest *m, uint8_t **body,
+                            size_t *len)
 {
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
     Dealernet__Enrolled enrolled = DEALERNET__ENROLLED__INIT;
@@ -591,7 +593,8 @@ static void s_on_hello(dn_session_t *self, const dn_session_peer_t *peer,
 
     uint8_t down_key[DN_PUBKEY_BYTES];
 
-    if (hello->protocol < DN_PROTOCOL_MIN_VERSION || hello->protocol > DN_PROTOCOL_VERSION) {
+    if (hello->protocol < DN_PROTOCOL_MIN_VERSION ||
+        hello->protocol > DN_PROTOCOL_VERSION) {
         char text[96];
         snprintf(text, sizeof text, "protocol %u is not supported; this server speaks %d",
                  hello->protocol, DN_PROTOCOL_VERSION);
@@ -657,16 +660,18 @@ static void s_on_pull(dn_session_t *self, const dn_session_peer_t *peer,
                             protocol == 0 ? "before its hello"
                                           : "on a session without downstream");
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
-                       protocol == 0 ? "a pull comes after the hello, on the same connection"
-                                     : "this session has no downstream (protocol 2 "
-                                       "agents and servers only)",
+                       protocol == 0
+                           ? "a pull comes after the hello, on the same connection"
+                           : "this session has no downstream (protocol 2 "
+                             "agents and servers only)",
                        0, body, len);
         return;
     }
     if ((out->rc = dn_ingest_group_begin(self->ingest)) != 0) {
         dn_db_note(self->db);
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                       "the server could not read its database; retry later", 0, body, len);
+                       "the server could not read its database; retry later", 0, body,
+                       len);
         return;
     }
     out->rc = dn_down_pull(self->options.down, site, s_now(self), pull, body, len, why,
@@ -681,8 +686,8 @@ static void s_on_pull(dn_session_t *self, const dn_session_peer_t *peer,
     } else if (out->rc) {
         dn_db_note(self->db);
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
-                       "the server could not read what to send down; retry later", 0, body,
-                       len);
+                       "the server could not read what to send down; retry later", 0,
+                       body, len);
     }
 }
 

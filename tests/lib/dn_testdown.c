@@ -23,14 +23,16 @@ int dn_td_server_setup(sqlite3 *db)
 int dn_td_note_add(sqlite3 *db, int64_t id, const char *text)
 {
     sqlite3_stmt *stmt;
-    if (dn_db_prepare(db, "INSERT OR REPLACE INTO test_notes(id, text) VALUES (?, ?)", &stmt))
+    if (dn_db_prepare(db, "INSERT OR REPLACE INTO test_notes(id, text) VALUES (?, ?)",
+                      &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, id);
     sqlite3_bind_text(stmt, 2, text, -1, SQLITE_TRANSIENT);
     return dn_db_run(db, stmt);
 }
 
-static int s_scope(sqlite3 *db, const dn_down_ctx_t *ctx, uint8_t *scope, size_t *scope_len)
+static int s_scope(sqlite3 *db, const dn_down_ctx_t *ctx, uint8_t *scope,
+                   size_t *scope_len)
 {
     (void)db;
     (void)ctx;
@@ -47,7 +49,8 @@ static int s_produce(sqlite3 *db, const dn_down_ctx_t *ctx, uint64_t from,
     (void)ctx;
     *to = from;
     *more = 0;
-    if (dn_db_prepare(db, "SELECT id, text FROM test_notes WHERE id > ? ORDER BY id", &stmt))
+    if (dn_db_prepare(db, "SELECT id, text FROM test_notes WHERE id > ? ORDER BY id",
+                      &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, (sqlite3_int64)from);
     while ((rc = dn_db_row(stmt, "test notes")) == 1) {
@@ -128,14 +131,15 @@ int dn_td_note_text(sqlite3 *db, int64_t id, char *text, size_t size)
     return rc;
 }
 
-static int s_apply_notes(sqlite3 *db, int reset, Dealernet__DownItem *const *items, size_t n,
-                         char *why, size_t why_size)
+static int s_apply_notes(sqlite3 *db, int reset, Dealernet__DownItem *const *items,
+                         size_t n, char *why, size_t why_size)
 {
     sqlite3_stmt *stmt;
     int rc = 0;
     if (reset && dn_db_exec(db, "DELETE FROM test_notes"))
         return DN_EDB;
-    if (dn_db_prepare(db, "INSERT OR REPLACE INTO test_notes(id, text) VALUES (?, ?)", &stmt))
+    if (dn_db_prepare(db, "INSERT OR REPLACE INTO test_notes(id, text) VALUES (?, ?)",
+                      &stmt))
         return DN_EDB;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const Dealernet__Notice *notice = items[i]->notice;
@@ -159,7 +163,8 @@ static int s_apply_credits(sqlite3 *db, int reset, Dealernet__DownItem *const *i
     int rc = 0;
     if (reset && dn_db_exec(db, "DELETE FROM test_credits"))
         return DN_EDB;
-    if (dn_db_prepare(db, "INSERT OR REPLACE INTO test_credits(phone, credit) VALUES (?, ?)",
+    if (dn_db_prepare(db,
+                      "INSERT OR REPLACE INTO test_credits(phone, credit) VALUES (?, ?)",
                       &stmt))
         return DN_EDB;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -182,7 +187,8 @@ const dn_down_applier_t dn_td_notes_applier = {DEALERNET__STREAM__STREAM_NOTICES
 const dn_down_applier_t dn_td_credits_applier = {DEALERNET__STREAM__STREAM_MEMBERS,
                                                  "credits", s_apply_credits};
 
-/* -- Downs by hand --------------------------------------------------------------------- */
+/* -- Downs by hand ---------------------------------------------------------------------
+ */
 
 /*  A Down and its storage in one block (the Down first: it is what is
     freed).  */
@@ -234,7 +240,7 @@ static Dealernet__Down *s_down(const dn_key_t *key, Dealernet__Stream stream,
             goto fail;
     if (dn_td_down_sign(key, &d->down) == 0)
         return &d->down;
-fail: {
+fail : {
     Dealernet__Down *down = &d->down;
     dn_td_down_free(&down);
     return NULL;
@@ -242,8 +248,8 @@ fail: {
 }
 
 Dealernet__Down *dn_td_down_notes(const dn_key_t *key, const char *scope, uint64_t from,
-                                  uint64_t to, int reset, int more, int64_t first, size_t n,
-                                  const char *text)
+                                  uint64_t to, int reset, int more, int64_t first,
+                                  size_t n, const char *text)
 {
     Dealernet__DownItem storage[8], *items[8];
     Dealernet__Notice notices[8];

@@ -54,8 +54,8 @@ int dn_td_note_text(sqlite3 *db, int64_t id, char *text, size_t size);
     (STREAM_MEMBERS, phone +8613800138000).  Caller frees with
     dn_td_down_free.  NULL if out of memory or the signature failed.  */
 Dealernet__Down *dn_td_down_notes(const dn_key_t *key, const char *scope, uint64_t from,
-                                  uint64_t to, int reset, int more, int64_t first, size_t n,
-                                  const char *text);
+                                  uint64_t to, int reset, int more, int64_t first,
+                                  size_t n, const char *text);
 Dealernet__Down *dn_td_down_credit(const dn_key_t *key, uint64_t from, uint64_t to,
                                    int64_t credit);
 void dn_td_down_free(Dealernet__Down **down_p);

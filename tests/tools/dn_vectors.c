@@ -11,8 +11,8 @@
     carries it, and a Hello.  Downstream (protocol 2): one Down of two
     catalogue items signed with a fixed down key, its signed bytes, the
     SHA-256 over its framed items, its signature and the SyncMessage of its
-    DownReply (dn_wire_down_item_pack, dn_wire_down_signed).  Every value is built here with the code the
-    agent and the server run (dn_wire_event_pack, dn_chain_step,
+    DownReply (dn_wire_down_item_pack, dn_wire_down_signed).  Every value is built here
+   with the code the agent and the server run (dn_wire_event_pack, dn_chain_step,
     dn_wire_batch_signed, dn_chain_sign, dn_wire_sync_pack); each event is
     unpacked again with the server's checks and the signature verified, so
     the vectors are what the server accepts.
@@ -167,15 +167,16 @@ static int s_down(json_t *root)
     dn_key_t *key;
     Dealernet__CatalogItem cat[2] = {DEALERNET__CATALOG_ITEM__INIT,
                                      DEALERNET__CATALOG_ITEM__INIT};
-    Dealernet__DownItem item[2] = {DEALERNET__DOWN_ITEM__INIT, DEALERNET__DOWN_ITEM__INIT};
+    Dealernet__DownItem item[2] = {DEALERNET__DOWN_ITEM__INIT,
+                                   DEALERNET__DOWN_ITEM__INIT};
     ProtobufCBinaryData items[2];
     Dealernet__Down down = DEALERNET__DOWN__INIT, *downs[1] = {&down};
     Dealernet__DownReply reply = DEALERNET__DOWN_REPLY__INIT;
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
     json_t *list = json_array(), *out;
 
-    if (dn_hex_decode(s_down_seed_hex, seed, sizeof seed) || !(key = dn_key_from_seed(seed)) ||
-        dn_key_public(key, pub))
+    if (dn_hex_decode(s_down_seed_hex, seed, sizeof seed) ||
+        !(key = dn_key_from_seed(seed)) || dn_key_public(key, pub))
         return s_fail("cannot make the down key", NULL);
     cat[0].sku = "TEA-500G";
     cat[0].name = "\xe9\xbe\x99\xe4\xba\x95\xe8\x8c\xb6"; /* 龙井茶 */
@@ -195,14 +196,14 @@ static int s_down(json_t *root)
     for (int i = 0; i < 2; i++) {
         item[i].body_case = DEALERNET__DOWN_ITEM__BODY_CATALOG;
         item[i].catalog = &cat[i];
-        if (dn_wire_down_item_pack(DEALERNET__STREAM__STREAM_CATALOG, &item[i], &items[i].data,
-                                   &items[i].len, why, sizeof why))
+        if (dn_wire_down_item_pack(DEALERNET__STREAM__STREAM_CATALOG, &item[i],
+                                   &items[i].data, &items[i].len, why, sizeof why))
             return s_fail("cannot pack a down item", why);
-        json_array_append_new(
-            list, json_pack("{s:s, s:s, s:I, s:I, s:o}", "sku", cat[i].sku, "name", cat[i].name,
-                            "price", (json_int_t)cat[i].price, "effective_ms",
-                            (json_int_t)cat[i].effective_ms, "bytes",
-                            s_hex(items[i].data, items[i].len)));
+        json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:I, s:o}", "sku",
+                                              cat[i].sku, "name", cat[i].name, "price",
+                                              (json_int_t)cat[i].price, "effective_ms",
+                                              (json_int_t)cat[i].effective_ms, "bytes",
+                                              s_hex(items[i].data, items[i].len)));
     }
     json_object_set_new(json_array_get(list, 0), "category", json_string("tea"));
     json_object_set_new(json_array_get(list, 1), "fixed", json_true());
@@ -244,8 +245,8 @@ static int s_down(json_t *root)
     json_object_set_new(out, "more", json_true());
     json_object_set_new(out, "items", list);
     /* the last 32 signed bytes: SHA-256 over the framed items */
-    json_object_set_new(out, "items_sha256", s_hex(signed_bytes + n_signed - DN_HASH_BYTES,
-                                                   DN_HASH_BYTES));
+    json_object_set_new(out, "items_sha256",
+                        s_hex(signed_bytes + n_signed - DN_HASH_BYTES, DN_HASH_BYTES));
     json_object_set_new(out, "signed_bytes", s_hex(signed_bytes, n_signed));
     json_object_set_new(out, "signature", s_hex(sig, DN_SIG_BYTES));
     json_object_set_new(out, "sync_message", s_hex(reply_buf, reply_len));

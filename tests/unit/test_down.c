@@ -112,8 +112,8 @@ static Dealernet__SyncMessage *s_pull(fixture_t *fx, const dn_tk_site_t *site,
     size_t len = 0;
     char why[DN_WHY_SIZE] = "";
     dn_td_pull(&pull, version, scope);
-    assert_int_equal(dn_down_pull(fx->down, &site->reg, 1770800400000LL, &pull.pull, &body,
-                                  &len, why, sizeof why),
+    assert_int_equal(dn_down_pull(fx->down, &site->reg, 1770800400000LL, &pull.pull,
+                                  &body, &len, why, sizeof why),
                      0);
     assert_int_equal(dn_wire_sync_unpack(body, len, &msg, why, sizeof why), 0);
     assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_DOWN);
@@ -144,8 +144,8 @@ static uint64_t s_item_id(const Dealernet__Down *d, size_t i)
     Dealernet__DownItem *item = NULL;
     char why[DN_WHY_SIZE];
     uint64_t id;
-    assert_int_equal(dn_wire_down_item_unpack(d->stream, d->items[i].data, d->items[i].len,
-                                              &item, why, sizeof why),
+    assert_int_equal(dn_wire_down_item_unpack(d->stream, d->items[i].data,
+                                              d->items[i].len, &item, why, sizeof why),
                      0);
     id = item->notice->id;
     dn_wire_down_item_free(&item);
@@ -305,17 +305,19 @@ static void test_pull_unserved(void **state)
     char why[DN_WHY_SIZE] = "";
     dn_td_pull(&pull, 0, "");
     pull.hold.stream = DEALERNET__STREAM__STREAM_CATALOG;
-    assert_int_equal(dn_down_pull(fx->down, &fx->shop1->reg, 0, &pull.pull, &body, &len, why,
-                                  sizeof why),
+    assert_int_equal(dn_down_pull(fx->down, &fx->shop1->reg, 0, &pull.pull, &body, &len,
+                                  why, sizeof why),
                      DN_EPROTO);
     assert_null(body);
-    assert_string_equal(why, "stream 1 is not served by this server (upgrade the server)");
+    assert_string_equal(why,
+                        "stream 1 is not served by this server (upgrade the server)");
 }
 
 /* -- the agent ---------------------------------------------------------------------- */
 
-static int s_apply(fixture_t *fx, Dealernet__Down **downs, size_t n, dn_down_applied_t *applied,
-                   size_t *n_applied, int *more, char *why, size_t why_size)
+static int s_apply(fixture_t *fx, Dealernet__Down **downs, size_t n,
+                   dn_down_applied_t *applied, size_t *n_applied, int *more, char *why,
+                   size_t why_size)
 {
     Dealernet__DownReply reply = DEALERNET__DOWN_REPLY__INIT;
     reply.n_downs = n;
@@ -350,7 +352,8 @@ static void test_apply_all_or_nothing(void **state)
     downs[1] = dn_td_down_credit(fx->key, 0, 1, -5);
     assert_non_null(downs[0]);
     assert_non_null(downs[1]);
-    assert_int_equal(s_apply(fx, downs, 2, applied, &n, &more, why, sizeof why), DN_EPROTO);
+    assert_int_equal(s_apply(fx, downs, 2, applied, &n, &more, why, sizeof why),
+                     DN_EPROTO);
     assert_string_equal(why, "credit 1 refused");
     assert_int_equal(n, 0);
     assert_int_equal(dn_td_count(db, "test_notes"), 0);
@@ -391,21 +394,27 @@ static void test_apply_bad_signature(void **state)
     char why[DN_WHY_SIZE] = "";
 
     down = dn_td_down_notes(fx->key, "", 0, 1, 0, 0, 1, 1, "hello");
-    assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why), DN_ECRYPTO);
-    assert_string_equal(why, "no down key is pinned: nothing from the server can be verified");
+    assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why),
+                     DN_ECRYPTO);
+    assert_string_equal(why,
+                        "no down key is pinned: nothing from the server can be verified");
     s_pin(fx);
     down->signature.data[0] ^= 1;
-    assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why), DN_ECRYPTO);
-    assert_string_equal(why, "what the server sent of notes does not verify with its pinned "
-                             "down key: refused, nothing applied (tell headquarters)");
+    assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why),
+                     DN_ECRYPTO);
+    assert_string_equal(why,
+                        "what the server sent of notes does not verify with its pinned "
+                        "down key: refused, nothing applied (tell headquarters)");
     dn_td_down_free(&down);
     down = dn_td_down_notes(fx->other, "", 0, 1, 0, 0, 1, 1, "hello");
-    assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why), DN_ECRYPTO);
+    assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why),
+                     DN_ECRYPTO);
     /* an item changed after signing: the signature covers the items */
     dn_td_down_free(&down);
     down = dn_td_down_notes(fx->key, "", 0, 1, 0, 0, 1, 1, "hello");
     down->items[0].data[down->items[0].len - 1] ^= 1; /* "hellp" */
-    assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why), DN_ECRYPTO);
+    assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why),
+                     DN_ECRYPTO);
     assert_int_equal(dn_td_count(db, "test_notes"), 0);
     assert_int_equal(dn_td_count(db, "down_state"), 0);
     dn_td_down_free(&down);
@@ -427,10 +436,12 @@ static void test_apply_wrong_from(void **state)
 
     s_pin(fx);
     down = dn_td_down_notes(fx->key, "", 5, 6, 0, 0, 6, 1, "six");
-    assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why), DN_EPROTO);
-    assert_string_equal(why, "what the server sent of notes continues version 5, but this "
-                             "site holds version 0 of it (or another scope): refused, "
-                             "nothing applied");
+    assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why),
+                     DN_EPROTO);
+    assert_string_equal(why,
+                        "what the server sent of notes continues version 5, but this "
+                        "site holds version 0 of it (or another scope): refused, "
+                        "nothing applied");
     dn_td_down_free(&down);
 
     down = dn_td_down_notes(fx->key, "", 0, 2, 0, 1, 1, 2, "one");
@@ -438,10 +449,12 @@ static void test_apply_wrong_from(void **state)
     assert_int_equal(more, 1);
     dn_td_down_free(&down);
     down = dn_td_down_notes(fx->key, "", 1, 3, 0, 0, 3, 1, "three");
-    assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why), DN_EPROTO);
+    assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why),
+                     DN_EPROTO);
     dn_td_down_free(&down);
     down = dn_td_down_notes(fx->key, "south", 2, 3, 0, 0, 3, 1, "three");
-    assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why), DN_EPROTO);
+    assert_int_equal(s_apply(fx, &down, 1, applied, &n, &more, why, sizeof why),
+                     DN_EPROTO);
     assert_int_equal(dn_td_count(db, "test_notes"), 2);
     dn_td_down_free(&down);
 
@@ -458,7 +471,8 @@ static void test_apply_wrong_from(void **state)
     dn_td_down_free(&down);
 }
 
-/* -- both, through the session and the machine ----------------------------------------- */
+/* -- both, through the session and the machine -----------------------------------------
+ */
 
 static int64_t s_clock(void *arg)
 {
@@ -469,8 +483,8 @@ static int64_t s_clock(void *arg)
 /*  Carries the machine's messages to the session and back until the
     machine says done (or anything else but send and wait); ends the group
     after each message.  Returns the last action.  */
-static dn_syncsm_action_t s_drive(dn_session_t *session, dn_syncsm_t *sm, const char *user,
-                                  dn_syncsm_action_t action, int *pulls)
+static dn_syncsm_action_t s_drive(dn_session_t *session, dn_syncsm_t *sm,
+                                  const char *user, dn_syncsm_action_t action, int *pulls)
 {
     dn_session_peer_t peer = {user, "192.0.2.7", (const uint8_t *)"r1", 2};
     while (action == DN_SYNCSM_SEND) {
@@ -490,7 +504,8 @@ static dn_syncsm_action_t s_drive(dn_session_t *session, dn_syncsm_t *sm, const 
         if (action != DN_SYNCSM_WAIT)
             continue;
         assert_int_equal(dn_session_end_group(session, 1), 0);
-        assert_int_equal(dn_session_reply(session, route, &route_len, &body, &body_len), 1);
+        assert_int_equal(dn_session_reply(session, route, &route_len, &body, &body_len),
+                         1);
         action = dn_syncsm_reply(sm, body, body_len);
         free(body);
     }
@@ -520,8 +535,9 @@ static void test_end_to_end(void **state)
     assert_non_null(ingest);
     assert_non_null(site_key);
     dn_tk_curve(curve, 9);
-    assert_int_equal(dn_tk_enroll(fx->db, "SHOP-01", "DLR", curve, site_key, 1767225600000LL,
-                                  1767225601000LL, &reg, why, sizeof why),
+    assert_int_equal(dn_tk_enroll(fx->db, "SHOP-01", "DLR", curve, site_key,
+                                  1767225600000LL, 1767225601000LL, &reg, why,
+                                  sizeof why),
                      0);
     memset(text, 'x', 1000);
     text[1000] = '\0';
@@ -544,8 +560,8 @@ static void test_end_to_end(void **state)
     sm = dn_syncsm_new(fx->store, site_key, "test", &r);
     assert_non_null(sm);
     dn_syncsm_set_appliers(sm, s_appliers, 1);
-    assert_int_equal(s_drive(session, sm, "SHOP-01", dn_syncsm_start(sm, dn_time_now_ms(), 1000),
-                             &pulls),
+    assert_int_equal(s_drive(session, sm, "SHOP-01",
+                             dn_syncsm_start(sm, dn_time_now_ms(), 1000), &pulls),
                      DN_SYNCSM_DONE);
     assert_int_equal(r.acked_through, 2);
     assert_int_equal(pulls, 2);
@@ -566,8 +582,8 @@ static void test_end_to_end(void **state)
     pulls = 0;
     sm = dn_syncsm_new(fx->store, site_key, "test", &r);
     dn_syncsm_set_appliers(sm, s_appliers, 1);
-    assert_int_equal(s_drive(session, sm, "SHOP-01", dn_syncsm_start(sm, dn_time_now_ms(), 1000),
-                             &pulls),
+    assert_int_equal(s_drive(session, sm, "SHOP-01",
+                             dn_syncsm_start(sm, dn_time_now_ms(), 1000), &pulls),
                      DN_SYNCSM_DONE);
     assert_int_equal(pulls, 1);
     assert_int_equal(r.received[0].items, 0);

@@ -448,7 +448,8 @@ static void test_report(void **state)
 static const dn_down_applier_t *const s_appliers[] = {&dn_td_notes_applier};
 
 /*  A Welcome of protocol 2 naming key's public half.  */
-static dn_syncsm_action_t s_welcome_key(fixture_t *fx, uint64_t applied, const dn_key_t *key)
+static dn_syncsm_action_t s_welcome_key(fixture_t *fx, uint64_t applied,
+                                        const dn_key_t *key)
 {
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
     Dealernet__Welcome welcome = DEALERNET__WELCOME__INIT;
@@ -565,10 +566,11 @@ static void test_down_refusals(void **state)
     assert_int_equal(s_ack(fx, 5), DN_SYNCSM_FAIL);
     assert_int_equal(dn_syncsm_rc(fx->sm), DN_ESIG);
     assert_string_equal(fx->result.cause, DN_SYNC_CAUSE_DOWN_KEY);
-    assert_string_equal(fx->result.error,
-                        "the server names another down key than the one this site pinned: "
-                        "nothing was received (was the server's down.key replaced? tell "
-                        "headquarters)");
+    assert_string_equal(
+        fx->result.error,
+        "the server names another down key than the one this site pinned: "
+        "nothing was received (was the server's down.key replaced? tell "
+        "headquarters)");
     assert_int_equal(fx->result.acked_through, 5);
     assert_int_equal(fx->result.pulls, 0);
 
@@ -583,9 +585,10 @@ static void test_down_refusals(void **state)
     assert_int_equal(s_down_reply(fx, down), DN_SYNCSM_FAIL);
     assert_int_equal(dn_syncsm_rc(fx->sm), DN_ESIG);
     assert_string_equal(fx->result.cause, DN_SYNC_CAUSE_DOWN_REFUSED);
-    assert_string_equal(fx->result.error,
-                        "what the server sent of notes does not verify with its pinned down "
-                        "key: refused, nothing applied (tell headquarters)");
+    assert_string_equal(
+        fx->result.error,
+        "what the server sent of notes does not verify with its pinned down "
+        "key: refused, nothing applied (tell headquarters)");
     assert_int_equal(dn_td_count(dn_store_db(fx->store), "test_notes"), 0);
 
     /* a lost DownReply: reconnect, nothing lost */

@@ -2900,7 +2900,8 @@ static void test_down_reply_scan(void **state)
         buf[2 + 2 * i] = 0x0a; /* DownReply field 1 */
         buf[3 + 2 * i] = 0;
     }
-    assert_int_equal(dn_wire_sync_unpack(buf, sizeof buf, &msg, why, sizeof why), DN_EPROTO);
+    assert_int_equal(dn_wire_sync_unpack(buf, sizeof buf, &msg, why, sizeof why),
+                     DN_EPROTO);
     assert_string_equal(why, "down reply has 9 downs, at most 8");
     assert_null(msg);
 }
@@ -2920,8 +2921,8 @@ static void test_down_item_checks(void **state)
     notice.text = "店长：周五盘点\nStocktake on Friday";
     item.body_case = DEALERNET__DOWN_ITEM__BODY_NOTICE;
     item.notice = &notice;
-    assert_int_equal(dn_wire_down_item_pack(DEALERNET__STREAM__STREAM_NOTICES, &item, &buf,
-                                            &len, why, sizeof why),
+    assert_int_equal(dn_wire_down_item_pack(DEALERNET__STREAM__STREAM_NOTICES, &item,
+                                            &buf, &len, why, sizeof why),
                      0);
     assert_int_equal(dn_wire_down_item_unpack(DEALERNET__STREAM__STREAM_NOTICES, buf, len,
                                               &back, why, sizeof why),
@@ -2936,24 +2937,24 @@ static void test_down_item_checks(void **state)
     assert_string_equal(why, "down item is not of its stream's kind");
     free(buf);
     notice.text = "caf\xc3"; /* cut UTF-8 */
-    assert_int_equal(dn_wire_down_item_check(DEALERNET__STREAM__STREAM_NOTICES, &item, why,
-                                             sizeof why),
+    assert_int_equal(dn_wire_down_item_check(DEALERNET__STREAM__STREAM_NOTICES, &item,
+                                             why, sizeof why),
                      DN_EPROTO);
     assert_string_equal(why, "down item text is not UTF-8 of at most 2048 bytes");
     memset(text, 'a', 2048);
     text[2048] = '\0';
     notice.text = text;
-    assert_int_equal(dn_wire_down_item_check(DEALERNET__STREAM__STREAM_NOTICES, &item, why,
-                                             sizeof why),
+    assert_int_equal(dn_wire_down_item_check(DEALERNET__STREAM__STREAM_NOTICES, &item,
+                                             why, sizeof why),
                      0);
     text[2048] = 'a';
     text[2049] = '\0';
-    assert_int_equal(dn_wire_down_item_check(DEALERNET__STREAM__STREAM_NOTICES, &item, why,
-                                             sizeof why),
+    assert_int_equal(dn_wire_down_item_check(DEALERNET__STREAM__STREAM_NOTICES, &item,
+                                             why, sizeof why),
                      DN_EPROTO);
     item.body_case = DEALERNET__DOWN_ITEM__BODY__NOT_SET;
-    assert_int_equal(dn_wire_down_item_check(DEALERNET__STREAM__STREAM_NOTICES, &item, why,
-                                             sizeof why),
+    assert_int_equal(dn_wire_down_item_check(DEALERNET__STREAM__STREAM_NOTICES, &item,
+                                             why, sizeof why),
                      DN_EPROTO);
 }
 
