@@ -39,6 +39,7 @@
     stranger on the admin port may make the server hold (dn_door), so it
     is kept small.  Room is left for the other arguments and framing.  */
 #define DN_CATALOG_PART_BYTES      (192 * 1024)
+#define DN_CATALOG_MAX_ROWS        100000 /* rows of one import file */
 /*  The largest import file dealernet-hq reads (100,000 rows at the
     longest names are ~30 MiB; a real one is far smaller).  */
 #define DN_CATALOG_FILE_MAX_BYTES  (64 * 1024 * 1024)

@@ -741,8 +741,9 @@ static int s_catalog_remove(s_ctx_t *ctx, json_t **result)
                            ctx->now_ms, &removed, &version, ctx->why, sizeof ctx->why);
     if (rc)
         return rc;
-    dn_log_info("admin %s: catalog %s removed from %s's list (%zu rows, version %llu)",
+    dn_log_info("admin %s: catalog %s removed from %s's list (%zu row%s, version %llu)",
                 ctx->admin, sku, partner ? partner : "the network", removed,
+                removed == 1 ? "" : "s",
                 (unsigned long long)version);
     *result = json_pack("{s:s, s:s, s:I, s:I}", "sku", sku, "list",
                         partner ? partner : "network", "removed", (json_int_t)removed,

@@ -25,13 +25,13 @@
 #define DN_CATALOG_H
 
 #include "dn_valid.h"
+#include "dn_wire.h" /* DN_CATALOG_MAX_ROWS */
 
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define DN_CATALOG_MAX_ROWS 100000 /* rows of one import file */
 #define DN_CATALOG_DAY_SIZE 16     /* "2026-12-06" and its NUL, with room */
 
 /*  One catalogue row.  */
