@@ -422,7 +422,7 @@ int dn_catalog_scan(sqlite3 *db, const char *const *partners, size_t n, uint64_t
     json_decref(codes);
     rc = dn_db_prepare(db,
                        "SELECT " S_COLUMNS " FROM catalog WHERE version > ?1 "
-                       "AND (?3 = 0 OR removed = 0) "
+                       "AND (?3 = 1 OR removed = 0) "
                        "AND (partner IS NULL OR partner IN (SELECT value FROM json_each(?2))) "
                        "ORDER BY version",
                        &stmt);
