@@ -1297,13 +1297,20 @@ static int s_print_site_list(const s_call_t *call, const json_t *result)
 
 /* -- HQ catalogue (issue 14, part B) ------------------------------------ */
 
+/*  Whose price list a result's "list" names, for a sentence.  */
+static const char *s_list_owner(const json_t *result)
+{
+    const char *list = s_str(result, "list");
+    return strcmp(list, "network") == 0 ? "the network" : list;
+}
+
 static int s_print_catalog_set(const s_call_t *call, const json_t *result)
 {
     if (call->format != DN_RENDER_TABLE)
         return s_print(result, call->format);
     if (!s_opt.quiet)
         printf("catalog: %s at %s on %s's price list from %s%s (%s, version %lld)\n",
-               s_str(result, "sku"), s_str(result, "price"), s_str(result, "list"),
+               s_str(result, "sku"), s_str(result, "price"), s_list_owner(result),
                s_str(result, "effective"),
                json_is_true(json_object_get(result, "fixed")) ? ", fixed" : "",
                json_is_true(json_object_get(result, "changed")) ? "changed" : "unchanged",
@@ -1318,7 +1325,7 @@ static int s_print_catalog_remove(const s_call_t *call, const json_t *result)
         return s_print(result, call->format);
     if (!s_opt.quiet)
         printf("catalog: %s removed from %s's price list (%lld row%s, version %lld)\n",
-               s_str(result, "sku"), s_str(result, "list"), (long long)n, n == 1 ? "" : "s",
+               s_str(result, "sku"), s_list_owner(result), (long long)n, n == 1 ? "" : "s",
                (long long)json_integer_value(json_object_get(result, "version")));
     return 0;
 }

@@ -35,11 +35,11 @@ check "plan set: exit" 0 "$rc"
 hq catalog set COLA-330 3.50 --name "可口可乐 330ml" --category drinks --effective 2026-01-01
 check "set: exit" 0 "$rc"
 check "set: says so" \
-    "catalog: COLA-330 at 3.50 on network's price list from 2026-01-01 (changed, version 1)" \
+    "catalog: COLA-330 at 3.50 on the network's price list from 2026-01-01 (changed, version 1)" \
     "$(cat "$OUT")"
 hq catalog set COLA-330 3.50 --name "可口可乐 330ml" --category drinks --effective 2026-01-01
 check "same set again: unchanged, same version" \
-    "catalog: COLA-330 at 3.50 on network's price list from 2026-01-01 (unchanged, version 1)" \
+    "catalog: COLA-330 at 3.50 on the network's price list from 2026-01-01 (unchanged, version 1)" \
     "$(cat "$OUT")"
 hq catalog set COLA-330 3.80 --name "可口可乐 330ml" --category drinks --effective 2026-10-01
 check "future row: version 2" 0 "$rc"
@@ -94,7 +94,7 @@ check_has "list: table" "可口可乐 330ml" "$OUT"
 # -- remove ------------------------------------------------------------------
 hq catalog remove COLA-330 --effective 2026-10-01
 check "remove a day's row: says so" \
-    "catalog: COLA-330 removed from network's price list (1 row, version 5)" "$(cat "$OUT")"
+    "catalog: COLA-330 removed from the network's price list (1 row, version 5)" "$(cat "$OUT")"
 hq catalog remove COLA-330 --effective 2026-10-01
 check "remove again: exit" 66 "$rc"
 check_one_error "remove again" "SKU COLA-330 is not on the network's price list effective 2026-10-01"
