@@ -162,24 +162,10 @@ int dn_catalog_head(sqlite3 *db, uint64_t *head)
     return 0;
 }
 
-/*  Stores row under the next version (*next, then incremented) unless the
-    stored row of its key is the same and not removed; inside the caller's
-    transaction.  *changed says which; *version is the row's.  */
-static int s_put(sqlite3 *db, const dn_catalog_row_t *row, int64_t now_ms, uint64_t *next,
-                 uint64_t *version, int *changed)
+/*  Binds row's key (?1 sku, ?2 list, ?3 day) and values (?4 name, ?5
+    category, ?6 price, ?7 fixed): the statements of s_put share them.  */
+static void s_bind_row(sqlite3_stmt *stmt, const dn_catalog_row_t *row)
 {
-    sqlite3_stmt *stmt = NULL;
-    int64_t id = 0;
-    int rc, step;
-
-    *changed = 0;
-    rc = dn_db_prepare(db,
-                       "SELECT id, version, name = ?4 AND ifnull(category, '') = ?5 AND "
-                       "price = ?6 AND fixed = ?7 AND removed = 0 FROM catalog "
-                       "WHERE sku = ?1 AND ifnull(partner, '') = ?2 AND effective_ms = ?3",
-                       &stmt);
-    if (rc)
-        return rc;
     sqlite3_bind_text(stmt, 1, row->sku, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, row->partner, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 3, row->effective_ms);
@@ -187,11 +173,31 @@ static int s_put(sqlite3 *db, const dn_catalog_row_t *row, int64_t now_ms, uint6
     sqlite3_bind_text(stmt, 5, row->category, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 6, row->price);
     sqlite3_bind_int(stmt, 7, row->fixed);
+}
+
+/*  Stores row under the next version (*next, then incremented) unless the
+    stored row of its key is the same and not removed; inside the caller's
+    transaction.  *changed says which; *version is the row's.  */
+static int s_put(sqlite3 *db, const dn_catalog_row_t *row, int64_t now_ms, uint64_t *next,
+                 uint64_t *version, int *changed)
+{
+    sqlite3_stmt *stmt = NULL;
+    int exists = 0, rc, step;
+
+    *changed = 0;
+    rc = dn_db_prepare(db,
+                       "SELECT version, name = ?4 AND ifnull(category, '') = ?5 AND "
+                       "price = ?6 AND fixed = ?7 AND removed = 0 FROM catalog "
+                       "WHERE sku = ?1 AND ifnull(partner, '') = ?2 AND effective_ms = ?3",
+                       &stmt);
+    if (rc)
+        return rc;
+    s_bind_row(stmt, row);
     step = dn_db_row(stmt, "catalog row");
     if (step == 1) {
-        id = sqlite3_column_int64(stmt, 0);
-        if (sqlite3_column_int(stmt, 2)) {
-            *version = (uint64_t)sqlite3_column_int64(stmt, 1);
+        exists = 1;
+        if (sqlite3_column_int(stmt, 1)) {
+            *version = (uint64_t)sqlite3_column_int64(stmt, 0);
             sqlite3_finalize(stmt);
             return 0;
         }
@@ -201,28 +207,20 @@ static int s_put(sqlite3 *db, const dn_catalog_row_t *row, int64_t now_ms, uint6
         return DN_EDB;
 
     rc = dn_db_prepare(db,
-                       id ? "UPDATE catalog SET name = ?4, category = nullif(?5, ''), "
-                            "price = ?6, fixed = ?7, removed = 0, version = ?8, "
-                            "changed_ms = ?9 WHERE id = ?10"
-                          : "INSERT INTO catalog(sku, partner, effective_ms, name, category, "
-                            "price, fixed, removed, version, changed_ms) VALUES (?1, "
-                            "nullif(?2, ''), ?3, ?4, nullif(?5, ''), ?6, ?7, 0, ?8, ?9)",
+                       exists ? "UPDATE catalog SET name = ?4, category = nullif(?5, ''), "
+                                "price = ?6, fixed = ?7, removed = 0, version = ?8, "
+                                "changed_ms = ?9 WHERE sku = ?1 AND ifnull(partner, '') = ?2 "
+                                "AND effective_ms = ?3"
+                              : "INSERT INTO catalog(sku, partner, effective_ms, name, "
+                                "category, price, fixed, removed, version, changed_ms) "
+                                "VALUES (?1, nullif(?2, ''), ?3, ?4, nullif(?5, ''), ?6, ?7, "
+                                "0, ?8, ?9)",
                        &stmt);
     if (rc)
         return rc;
-    if (!id) {
-        sqlite3_bind_text(stmt, 1, row->sku, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, row->partner, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 3, row->effective_ms);
-    }
-    sqlite3_bind_text(stmt, 4, row->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 5, row->category, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 6, row->price);
-    sqlite3_bind_int(stmt, 7, row->fixed);
+    s_bind_row(stmt, row);
     sqlite3_bind_int64(stmt, 8, (int64_t)*next);
     sqlite3_bind_int64(stmt, 9, now_ms);
-    if (id)
-        sqlite3_bind_int64(stmt, 10, id);
     rc = dn_db_step_txn(db, stmt);
     sqlite3_finalize(stmt);
     if (rc)
