@@ -1045,7 +1045,7 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
     int c, code = 0, json = 0, timeout = DN_SYNC_DEFAULT_TIMEOUT_S, rc;
     int64_t reply_ms = DN_SYNC_REPLY_TIMEOUT_MS;
     dn_store_t *store;
-    char report[160];
+    char report[256];
 
     while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
         if (c == -2)
@@ -1084,10 +1084,26 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
             "cause", result.cause ? json_string(result.cause) : json_null(), "error",
             rc ? result.error : "", "clock_skew_ms",
             result.has_skew ? json_integer(result.skew_ms) : json_null());
+        /* what came down, per stream pulled: {"catalog": {"items",
+           "version", "reset"}, ...} */
+        json_t *received = json_object();
+        for (size_t i = 0; out && received && i < result.n_received; i++) {
+            const dn_down_applied_t *a = &result.received[i];
+            json_object_set_new(received, a->name,
+                                json_pack("{s:I, s:I, s:b}", "items", (json_int_t)a->items,
+                                          "version", (json_int_t)a->version, "reset",
+                                          a->reset));
+        }
+        if (out && received)
+            json_object_set(out, "received", received);
+        json_decref(received);
         s_print_json(out);
         json_decref(out);
     } else if (rc == 0 && !s_quiet) {
         printf("synced: %s\n", dn_sync_report(&result, report, sizeof report));
+        /* "received: catalog 10 items (version 12)", when anything came */
+        if (*dn_sync_report_received(&result, report, sizeof report))
+            printf("%s\n", report);
     }
     /* One line on stderr: the error, else the clock's warning.  */
     if (rc == 0 && !json && !s_quiet && result.has_skew &&
