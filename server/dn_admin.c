@@ -769,12 +769,16 @@ static int s_catalog_import(s_ctx_t *ctx, json_t **result)
         snprintf(ctx->why, sizeof ctx->why, "upload '%.40s' is not 1 to 40 hex digits", upload);
         return DN_EINVAL;
     }
+    if (last && strcmp(last, "1") != 0) {
+        snprintf(ctx->why, sizeof ctx->why, "last '%.40s' is not 1", last);
+        return DN_EINVAL;
+    }
     if (dn_parse_int(s_arg(ctx, "part"), 1, INT32_MAX, &part) ||
         dn_parse_int(s_arg(ctx, "line"), 2, INT32_MAX, &line)) {
         snprintf(ctx->why, sizeof ctx->why, "part and line must be whole numbers from 1 and 2");
         return DN_EINVAL;
     }
-    return dn_catalog_import_part(ctx->db, upload, part, last && strcmp(last, "1") == 0, line,
+    return dn_catalog_import_part(ctx->db, upload, part, last != NULL, line,
                                   s_arg(ctx, "text"), ctx->now_ms, result, ctx->why,
                                   sizeof ctx->why);
 }
