@@ -584,8 +584,10 @@ static int s_stage(sqlite3 *db, const char *upload, const dn_csv_t *csv, int64_t
         rc = dn_catalog_parse(db, &text, now_ms, &row, reason, sizeof reason);
         if (rc == DN_EDB || rc == DN_ENOMEM)
             break;
-        if (rc == DN_ENOENT && s_empty(text.partner)) /* no plan: not the row's fault */
-            return dn_why(why, why_size, rc, "%s", reason);
+        if (rc == DN_ENOENT && s_empty(text.partner)) { /* no plan: not the row's fault */
+            rc = dn_why(why, why_size, rc, "%s", reason);
+            break;
+        }
         if (rc) {
             column = s_reason_column(reason);
             rc = dn_why(why, why_size, DN_EPARSE, "line %lld%s%s: %s", (long long)line,
