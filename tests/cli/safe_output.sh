@@ -113,6 +113,8 @@ must "$X" sync
 must_hq adjust D1 -1.00 --reason "$F4"
 must_hq payout D1 0.10 --ref "$F3"
 must_hq exception resolve 1 --ack --reason "$F2"
+# HQ's catalogue: a product named as an attack
+must_hq catalog set FORMULA-1 1.00 --name "$F2" --effective 2026-01-01
 
 # export NAME ARGS...: dealernet-hq ARGS --csv into $T/csv/NAME.csv (exit 0)
 mkdir "$T/csv"
@@ -148,9 +150,10 @@ export_csv referrals referrals
 export_csv referral_tree referrals --member 13900000001
 export_csv sites_report sites
 export_csv refusals refusals
+export_csv catalog catalog list
 # every command whose usage offers --csv was exported above
 OFFERED=$("$HQ" --help | grep -c -- '^  [a-z].*--json|--csv' || true)
-check "every command with --csv is exported (help lists 16)" 16 "$OFFERED"
+check "every command with --csv is exported (help lists 17)" 17 "$OFFERED"
 
 SCAN=$(python3 - "$F1" "$F2" "$F3" "$F4" "$T"/csv/*.csv <<'EOF'
 import csv, re, sys

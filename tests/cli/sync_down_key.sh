@@ -70,7 +70,7 @@ check_one_error "sync, another down key, nothing to send" \
 agent "$A" sync --timeout 10 --json
 cp "$OUT" "$T/sync.json"
 check "sync --json: cause" down_key "$(json "$T/sync.json" '$.cause')"
-check "sync --json: received" "[]" "$(json "$T/sync.json" '$.received')"
+check "sync --json: received" "{}" "$(json "$T/sync.json" '$.received')"
 check "the pinned key is unchanged" "$DOWN" "$(pinned)"
 
 # -- the original key back ------------------------------------------------------

@@ -2119,11 +2119,14 @@ static void test_migrate_payout_refs(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     /* the guard rails' migration is 8; the referral view (9) that follows
        reads plans.retired_ms, so it goes too and comes back with the rest,
-       as do the token holders' columns (10) and re-enrolment's site_keys
-       and tokens.rebind (11) */
+       as do the token holders' columns (10), re-enrolment's site_keys
+       and tokens.rebind (11) and HQ's catalogue (12) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 11);
+    assert_int_equal(version, 12);
     s_exec(db,
+           "DROP TABLE catalog;"
+           "DROP TABLE catalog_uploads;"
+           "DROP TABLE catalog_staged;"
            "DROP TABLE site_keys;"
            "ALTER TABLE tokens DROP COLUMN rebind;"
            "ALTER TABLE tokens DROP COLUMN holder_key;"
