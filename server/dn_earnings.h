@@ -24,7 +24,19 @@
     the members named by the site's events after the held seq (newly
     seen), in seq order, each with what it holds now.  Either part stops
     on the chunk budget with `more`, at a version from which the next pull
-    goes on.  A member may come twice; the agent keeps the last.
+    goes on; an event is sent whole or again (a chunk must hold the four
+    members one event may name at most, far under any budget the
+    framework gives).  A member may come twice; the agent keeps the last.
+
+    Cost of one pull: earnings, one indexed read of the partner's mark,
+    and only when it moved, the statement (the period's transfers through
+    the period index, and for the opening a sum over the transfers before
+    it: what `dealernet-hq statement` costs) and one read of payout_refs;
+    members, one read of the counter and the site's seq, one range scan of
+    members_down_mark over the members marked since the held counter
+    (network-wide, each checked against the site with up to four indexed
+    probes), one range scan of the site's new events (events' (site_id,
+    seq) key) and one indexed read per member they name.
 */
 #ifndef DN_EARNINGS_H
 #define DN_EARNINGS_H
