@@ -22,7 +22,9 @@
     here, and the server's producers are listed in server/dn_down.c.  A
     sync pulls every one of them but STREAM_CHAIN (dn_down_default_streams).  */
 static const dn_down_applier_t *const s_appliers[] = {
-    &dn_down_apply_catalog, /* agent/dn_hqcatalog.c */
+    &dn_down_apply_catalog,  /* agent/dn_hqcatalog.c */
+    &dn_down_apply_earnings, /* agent/dn_earnings.c */
+    &dn_down_apply_members,  /* agent/dn_earnings.c */
     NULL /* the end */
 };
 

@@ -171,6 +171,36 @@ static const dn_migration_t s_migrations[] = {
      "  fixed INTEGER NOT NULL,"
      "  PRIMARY KEY (sku, partner, effective_ms)"
      ") WITHOUT ROWID;"},
+    {/* Part C of issue 14 (earnings and member credit downstream), owned by
+        dn_earnings: what the network last sent of the site's partner's
+        earnings (one row, STREAM_EARNINGS) and of the credit of the
+        members this site has seen (STREAM_MEMBERS), amounts in minor
+        units as sent.  Written only by the downstream appliers, in the
+        transaction that applies a verified reply; read by `earnings` and
+        `member show`.  */
+     "CREATE TABLE hq_earnings ("
+     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+     "  partner TEXT NOT NULL,"
+     "  period TEXT NOT NULL,"
+     "  currency TEXT NOT NULL,"
+     "  balance INTEGER NOT NULL,"
+     "  opening INTEGER NOT NULL,"
+     "  commission INTEGER NOT NULL,"
+     "  override INTEGER NOT NULL,"
+     "  referral INTEGER NOT NULL,"
+     "  clawback INTEGER NOT NULL,"
+     "  adjustment INTEGER NOT NULL,"
+     "  payouts INTEGER NOT NULL,"
+     "  last_payout INTEGER NOT NULL," /* 0: none */
+     "  last_payout_ms INTEGER,"
+     "  as_of_ms INTEGER NOT NULL"
+     ");"
+     "CREATE TABLE hq_members ("
+     "  phone TEXT PRIMARY KEY," /* canonical */
+     "  name TEXT,"
+     "  credit INTEGER NOT NULL,"
+     "  as_of_ms INTEGER NOT NULL"
+     ") WITHOUT ROWID;"},
 };
 
 #define DN_STORE_MIGRATIONS (sizeof s_migrations / sizeof s_migrations[0])

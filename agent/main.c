@@ -7,6 +7,7 @@
 #include "dn_bundle.h"
 #include "dn_crypto.h"
 #include "dn_doctor.h"
+#include "dn_earnings.h"
 #include "dn_error.h"
 #include "dn_fsperm.h"
 #include "dn_hqcatalog.h"
@@ -513,6 +514,104 @@ static int s_cmd_member_list(const char *dir, int argc, char **argv)
     }
     json_decref(list);
     return rc;
+}
+
+/*  member show PHONE: what the shop knows of a member and its referral
+    credit as the network last sent it (dn_earnings_member).  */
+static int s_cmd_member_show(const char *dir, int argc, char **argv)
+{
+    char why[256] = "";
+    int json, code = 0, rc;
+    const char *phone;
+    dn_store_t *store;
+    json_t *m = NULL;
+
+    /* PHONE first, then the options */
+    if (argc >= 2 && argv[1][0] != '-') {
+        phone = argv[1];
+        argv[1] = argv[0];
+        argv++;
+        argc--;
+    } else {
+        phone = NULL;
+    }
+    if (s_listing_opts(argc, argv, &json, &code))
+        return code;
+    if (!phone)
+        return s_usage_error("%s", "member show needs the member's PHONE");
+    if (!(store = s_open(dir, &code)))
+        return code;
+    rc = dn_earnings_member(store, phone, &m, why, sizeof why);
+    dn_store_destroy(&store);
+    if (rc)
+        return s_fail(rc, why);
+    if (json) {
+        s_print_json(m);
+    } else {
+        json_t *here = json_object_get(m, "signed_up_here");
+        printf("member     %s\n", s_str(m, "phone"));
+        printf("name       %s\n", s_str(m, "name"));
+        if (json_is_object(here))
+            printf("signed up  here, %s (seq %lld, member %s)\n", s_str(here, "recorded_at"),
+                   (long long)json_integer_value(json_object_get(here, "seq")),
+                   s_str(here, "id"));
+        else
+            printf("signed up  not at this shop\n");
+        if (json_is_string(json_object_get(m, "credit")))
+            printf("credit     %s %s (referral credit as of %s, the last sync)\n",
+                   s_str(m, "credit"), s_str(m, "currency"), s_str(m, "credit_as_of"));
+        else
+            printf("credit     not known: the network has sent no credit for this phone "
+                   "(run 'dealernet-agent sync')\n");
+    }
+    json_decref(m);
+    return 0;
+}
+
+/* -- earnings ------------------------------------------------------------ */
+
+static int s_cmd_earnings(const char *dir, int argc, char **argv)
+{
+    static const char *const rows[][2] = {
+        {"opening", "opening"},       {"commission", "commission"}, {"override", "override"},
+        {"referral", "referral"},     {"clawback", "clawbacks"},    {"adjustment", "adjustments"},
+        {"payouts", "payouts"},       {"balance", "balance"}};
+    int json, code = 0, rc;
+    dn_store_t *store;
+    json_t *e = NULL;
+
+    if (s_listing_opts(argc, argv, &json, &code))
+        return code;
+    if (!(store = s_open(dir, &code)))
+        return code;
+    rc = dn_earnings_get(store, &e);
+    dn_store_destroy(&store);
+    if (rc == DN_ENOENT)
+        return s_fail(rc, "no earnings received yet: run 'dealernet-agent sync'");
+    if (rc)
+        return s_fail(rc, "could not read the earnings");
+    if (json) {
+        s_print_json(e);
+    } else {
+        printf("partner %s, period %s, in %s (from the server at %s)\n", s_str(e, "partner"),
+               s_str(e, "period"), s_str(e, "currency"), s_str(e, "as_of"));
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            const char *sign = strcmp(rows[i][0], "clawback") == 0 ||
+                                       strcmp(rows[i][0], "payouts") == 0
+                                   ? "-"
+                                   : " ";
+            printf("  %-12s %s%s\n", rows[i][1], sign, s_str(e, rows[i][0]));
+        }
+        if (json_is_string(json_object_get(e, "last_payout_at")))
+            printf("  last payout   %s on %s\n", s_str(e, "last_payout"),
+                   s_str(e, "last_payout_at"));
+        else
+            printf("  last payout   none\n");
+        if (!s_quiet)
+            printf("refreshed %s\n", s_str(e, "refreshed"));
+    }
+    json_decref(e);
+    return 0;
 }
 
 /* -- catalog ------------------------------------------------------------- */
@@ -1412,6 +1511,19 @@ static const s_command_t s_commands[] = {
     {"member update", s_cmd_member_update, "PHONE [--name NAME] [--household N] [--json]",
      "Changes a member's name or household size.\n"},
     {"member list", s_cmd_member_list, "[--json]", "Lists the members signed up here.\n"},
+    {"member show", s_cmd_member_show, "PHONE [--json]",
+     "Shows what this shop knows of a member: the phone (canonical, typed any\n"
+     "way), the name, its sign-up here if any, and its referral credit as the\n"
+     "network sent it at the last sync, with that time -- members of the whole\n"
+     "network, for the phones this shop has seen (its sign-ups, its sales, the\n"
+     "referrers it named).  A phone neither signed up here nor sent by the\n"
+     "network is refused (exit 66).\n"},
+    {"earnings", s_cmd_earnings, "[--json]",
+     "Prints the site's partner's earnings as the network last sent them: the\n"
+     "figures of 'dealernet-hq statement PARTNER' for the open period (opening,\n"
+     "commission, override, referral, clawbacks, adjustments, payouts, balance)\n"
+     "and the last payout, with the time the server computed them.  Before any\n"
+     "sync brought them: exit 66, \"no earnings received yet\".\n"},
     {"catalog set", s_cmd_catalog_set, "SKU PRICE [--category CATEGORY|-]",
      "Sets the local price of a SKU, and its category with --category.  Without\n"
      "--category a SKU keeps the category it has; --category - clears it.  The\n"

@@ -573,6 +573,51 @@ static const dn_migration_t s_migrations[] = {
      "  fixed INTEGER NOT NULL,"
      "  PRIMARY KEY (upload, sku, partner, effective_ms)"
      ");"},
+    {/* Part C of issue 14 (earnings and member credit downstream), owned by
+        dn_earnings.  A mark is a number from one counter (down_marks) that
+        grows whenever a partner's or member's account moves or a member's
+        name changes, kept on the account (down_mark) and the member: the
+        producers send a partner's figures again only when its mark moved,
+        and a member's credit only when its mark is past what the shop
+        holds, each one indexed read.  Triggers rather than code at every
+        writer: the ledger's flush, payouts, voids, adjustments, sign-ups
+        and member updates all pass through these two tables.  Only
+        UPDATEs of accounts (once per account per batch, dn_ledger_flush)
+        and sign-ups and renames of members run them; the rows written for
+        every event (sales, sale_lines, transfers) do not (see the money
+        triggers above).  verify's TEMP accounts are other tables and fire
+        nothing.  */
+     "CREATE TABLE down_marks ("
+     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+     "  mark INTEGER NOT NULL"
+     ");"
+     "INSERT INTO down_marks(id, mark) VALUES (1, 0);"
+     "ALTER TABLE accounts ADD COLUMN down_mark INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE members ADD COLUMN down_mark INTEGER NOT NULL DEFAULT 0;"
+     "CREATE INDEX members_down_mark ON members(down_mark);"
+     /* the members a site's events name: its sign-ups (by event), the
+        later sign-ups it recorded of phones known already */
+     "CREATE INDEX members_signup ON members(signup_eid);"
+     "CREATE INDEX member_conflicts_site ON member_conflicts(site_id);"
+     "CREATE TRIGGER accounts_down_mark AFTER UPDATE OF balance ON accounts "
+     "  WHEN NEW.kind IN ('partner', 'member') BEGIN"
+     "  UPDATE down_marks SET mark = mark + 1 WHERE id = 1;"
+     "  UPDATE accounts SET down_mark = (SELECT mark FROM down_marks WHERE id = 1)"
+     "    WHERE id = NEW.id;"
+     "  UPDATE members SET down_mark = (SELECT mark FROM down_marks WHERE id = 1)"
+     "    WHERE NEW.kind = 'member' AND phone = NEW.phone;"
+     "END;"
+     "CREATE TRIGGER members_down_mark_insert AFTER INSERT ON members BEGIN"
+     "  UPDATE down_marks SET mark = mark + 1 WHERE id = 1;"
+     "  UPDATE members SET down_mark = (SELECT mark FROM down_marks WHERE id = 1)"
+     "    WHERE id = NEW.id;"
+     "END;"
+     "CREATE TRIGGER members_down_mark_name AFTER UPDATE OF name ON members "
+     "  WHEN NEW.name IS NOT OLD.name BEGIN"
+     "  UPDATE down_marks SET mark = mark + 1 WHERE id = 1;"
+     "  UPDATE members SET down_mark = (SELECT mark FROM down_marks WHERE id = 1)"
+     "    WHERE id = NEW.id;"
+     "END;"},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)

@@ -565,7 +565,11 @@ int dn_ledger_flush(dn_ledger_t *self)
     sqlite3_stmt *stmt;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < self->cap_deltas; i++) {
-        if (!self->deltas[i].account || self->deltas[i].delta == 0)
+        /* An account whose moves of this batch cancel out (a sale and its
+           refund) is updated too, by 0: its period's figures changed, and
+           the update marks it for the shops (accounts_down_mark,
+           dn_earnings.h).  */
+        if (!self->deltas[i].account)
             continue;
         if (dn_db_cached(self->cache,
                          "UPDATE accounts SET balance = balance + ? WHERE id = ?",

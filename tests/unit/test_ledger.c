@@ -2120,10 +2120,20 @@ static void test_migrate_payout_refs(void **state)
     /* the guard rails' migration is 8; the referral view (9) that follows
        reads plans.retired_ms, so it goes too and comes back with the rest,
        as do the token holders' columns (10), re-enrolment's site_keys
-       and tokens.rebind (11) and HQ's catalogue (12) */
+       and tokens.rebind (11), HQ's catalogue (12) and the downstream
+       marks of earnings and member credit (13) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 12);
+    assert_int_equal(version, 13);
     s_exec(db,
+           "DROP TRIGGER accounts_down_mark;"
+           "DROP TRIGGER members_down_mark_insert;"
+           "DROP TRIGGER members_down_mark_name;"
+           "DROP INDEX members_down_mark;"
+           "DROP INDEX members_signup;"
+           "DROP INDEX member_conflicts_site;"
+           "ALTER TABLE accounts DROP COLUMN down_mark;"
+           "ALTER TABLE members DROP COLUMN down_mark;"
+           "DROP TABLE down_marks;"
            "DROP TABLE catalog;"
            "DROP TABLE catalog_uploads;"
            "DROP TABLE catalog_staged;"
