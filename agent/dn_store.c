@@ -201,6 +201,16 @@ static const dn_migration_t s_migrations[] = {
      "  credit INTEGER NOT NULL,"
      "  as_of_ms INTEGER NOT NULL"
      ") WITHOUT ROWID;"},
+    {/* Notices (issue 14, part D: `notices`), owned by dn_notices: HQ's
+        notices as the notices stream brought them (id: the server's, the
+        stream's version), and when the shop read them (read_ms NULL:
+        unread, shown by status).  */
+     "CREATE TABLE notices ("
+     "  id INTEGER PRIMARY KEY CHECK (id > 0),"
+     "  text TEXT NOT NULL,"
+     "  sent_ms INTEGER NOT NULL,"
+     "  read_ms INTEGER"
+     ");"},
 };
 
 #define DN_STORE_MIGRATIONS (sizeof s_migrations / sizeof s_migrations[0])

@@ -15,6 +15,7 @@
 #include "dn_import.h"
 #include "dn_log.h"
 #include "dn_money.h"
+#include "dn_notices.h"
 #include "dn_outbox.h"
 #include "dn_protocol.h"
 #include "dn_record.h"
@@ -776,6 +777,79 @@ static int s_cmd_sales(const char *dir, int argc, char **argv)
     return rc;
 }
 
+/* -- notices ------------------------------------------------------------- */
+
+/*  HQ's notices, oldest first: the unread ones (all with --all), each as a
+    header line and its text indented; the listed ones are then marked
+    read -- only once they were written out, so a notice that never
+    reached the screen (a closed pipe) stays unread.  */
+static int s_cmd_notices(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"all", no_argument, NULL, 'a'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    int c, code = 0, json = 0, all = 0, rc;
+    int64_t through = 0, marked = 0;
+    dn_store_t *store;
+    json_t *list = NULL, *item;
+    size_t i;
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 'a')
+            all = 1;
+        if (c == 'j')
+            json = 1;
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!(store = s_open(dir, &code)))
+        return code;
+    if ((rc = dn_notices_list(store, 0, all, &list)) != 0) {
+        dn_store_destroy(&store);
+        return s_fail(rc, "could not read the notices");
+    }
+    if (json) {
+        s_print_json(list);
+    } else {
+        json_array_foreach(list, i, item)
+        {
+            const char *text = s_str(item, "text");
+            printf("%snotice %lld, sent %s%s\n", i ? "\n" : "",
+                   (long long)json_integer_value(json_object_get(item, "id")),
+                   s_str(item, "sent"),
+                   json_is_true(json_object_get(item, "read")) ? ", read" : "");
+            /* each line of the text indented under its header */
+            while (*text) {
+                size_t len = strcspn(text, "\n");
+                printf("  %.*s\n", (int)len, text);
+                text += len + (text[len] == '\n');
+            }
+        }
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        json_decref(list);
+        dn_store_destroy(&store);
+        return s_fail(DN_EIO, "could not write the notices: they stay unread");
+    }
+    if (json_array_size(list))
+        through = json_integer_value(
+            json_object_get(json_array_get(list, json_array_size(list) - 1), "id"));
+    rc = through ? dn_notices_mark_read(store, through, dn_time_now_ms(), &marked) : 0;
+    dn_store_destroy(&store);
+    if (rc == 0 && !json && !s_quiet) {
+        if (json_array_size(list) == 0)
+            printf("%s\n", all ? "no notices" : "no unread notices");
+        else
+            printf("\n%zu %s shown, %lld marked read\n", json_array_size(list),
+                   json_array_size(list) == 1 ? "notice" : "notices", (long long)marked);
+    }
+    json_decref(list);
+    return rc ? s_fail(rc, "could not mark the notices read") : 0;
+}
+
 static int s_cmd_status(const char *dir, int argc, char **argv)
 {
     int json, code = 0;
@@ -787,6 +861,20 @@ static int s_cmd_status(const char *dir, int argc, char **argv)
     if (!(store = s_open(dir, &code)))
         return code;
     status = dn_store_status(store);
+    if (status) {
+        char newest[DN_MAX_NOTICE_BYTES + 1];
+        int64_t unread = 0;
+        int more = 0;
+        if (dn_notices_unread(store, &unread, newest, sizeof newest, &more) != 0) {
+            json_decref(status);
+            status = NULL;
+        } else {
+            json_object_set_new(status, "notices_unread", json_integer(unread));
+            json_object_set_new(status, "notice_newest",
+                                unread ? json_string(newest) : json_null());
+            json_object_set_new(status, "notice_newest_more", json_boolean(more));
+        }
+    }
     dn_store_destroy(&store);
     if (!status)
         return s_fail(DN_EDB, "could not read the status");
@@ -827,6 +915,14 @@ static int s_cmd_status(const char *dir, int argc, char **argv)
         if (json_is_string(json_object_get(status, "last_error")))
             printf("last error %s: %s\n", s_str(status, "last_error_at"),
                    s_str(status, "last_error"));
+        if (json_integer_value(json_object_get(status, "notices_unread")) > 0)
+            printf("notices    %lld unread (run 'dealernet-agent notices')\n"
+                   "           newest: %s%s\n",
+                   (long long)json_integer_value(json_object_get(status, "notices_unread")),
+                   s_str(status, "notice_newest"),
+                   json_is_true(json_object_get(status, "notice_newest_more")) ? " ..." : "");
+        else
+            printf("notices    none unread\n");
     }
     json_decref(status);
     return 0;
@@ -1161,6 +1257,9 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
     int64_t reply_ms = DN_SYNC_REPLY_TIMEOUT_MS;
     dn_store_t *store;
     char report[256];
+    int64_t notices_before = 0;
+    json_t *notices = NULL, *notice;
+    size_t i;
 
     while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
         if (c == -2)
@@ -1180,7 +1279,15 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
     options.timeout_ms = timeout * 1000;
     options.reply_timeout_ms = (int)reply_ms;
     options.progress = !json && !s_quiet && isatty(STDERR_FILENO);
+    /* the notices this sync brings: those after the last one held before */
+    if ((rc = dn_notices_last_id(store, &notices_before)) != 0) {
+        dn_store_destroy(&store);
+        return s_fail(rc, "could not read the notices");
+    }
     rc = dn_sync_run(store, dir, &options, &result);
+    if (rc == 0 && dn_notices_list(store, notices_before, 1, &notices) != 0)
+        dn_log_warn("could not read the notices this sync brought: run 'dealernet-agent "
+                    "notices'");
     dn_store_destroy(&store);
     if (json) {
         uint64_t sent =
@@ -1200,6 +1307,8 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
             rc ? result.error : "", "clock_skew_ms",
             result.has_skew ? json_integer(result.skew_ms) : json_null());
         json_object_set_new(out, "received", s_received_json(&result));
+        if (out && notices)
+            json_object_set(out, "notices", notices);
         s_print_json(out);
         json_decref(out);
     } else if (rc == 0 && !s_quiet) {
@@ -1207,7 +1316,17 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
         printf("synced: %s\n", dn_sync_report(&result, report, sizeof report));
         if (dn_sync_report_received(&result, received, sizeof received)[0])
             printf("%s\n", received);
+        /* one line each: the first line of its text; 'notices' shows it whole */
+        json_array_foreach(notices, i, notice)
+        {
+            char line[DN_MAX_NOTICE_BYTES + 1];
+            int more = dn_notices_first_line(s_str(notice, "text"), line, sizeof line);
+            printf("notice %lld from HQ: %s%s\n",
+                   (long long)json_integer_value(json_object_get(notice, "id")), line,
+                   more ? " ..." : "");
+        }
     }
+    json_decref(notices);
     /* One line on stderr: the error, else the clock's warning.  */
     if (rc == 0 && !json && !s_quiet && result.has_skew &&
         llabs(result.skew_ms) > DN_CLOCK_TOLERANCE_MS)
@@ -1536,8 +1655,12 @@ static const s_command_t s_commands[] = {
      "the SKU, whose price the till takes).\n"},
     {"sales", s_cmd_sales, "[--json]", "Lists the sales recorded here.\n"},
     {"status", s_cmd_status, "[--json]",
-     "Shows the site, events recorded, events pending sync, the chain head and\n"
-     "the last sync.\n"},
+     "Shows the site, events recorded, events pending sync, the chain head,\n"
+     "the last sync and HQ's unread notices (how many, the newest's first line).\n"},
+    {"notices", s_cmd_notices, "[--all] [--json]",
+     "Shows HQ's unread notices, oldest first, each with its id and when HQ\n"
+     "sent it, and marks them read; --all shows the read ones too.  Notices\n"
+     "arrive with 'sync' (which prints the first line of each new one).\n"},
     {"enroll", s_cmd_enroll,
      "[--bundle-file FILE | --server ENDPOINT --server-key Z85\n"
      "       [--token-file FILE | --token -]] [--timeout SEC] [--again]",

@@ -404,6 +404,56 @@ int dn_valid_utf8(const char *text, size_t max_bytes)
     return 1;
 }
 
+int dn_valid_notice(const char *text, char *why, size_t why_size)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t chars = 0, shown = 0;
+    char hidden[DN_HIDDEN_WHY_SIZE];
+
+    if (!why || !why_size) {
+        why = hidden;
+        why_size = sizeof hidden;
+    }
+    while (s && *s) {
+        unsigned cp = 0;
+        size_t n = s_utf8_decode(s, &cp);
+        if (n == 0) {
+            snprintf(why, why_size, "the notice is not UTF-8 text (character %zu)",
+                     chars + 1);
+            return 0;
+        }
+        chars++;
+        /* a newline breaks lines; any other control would move the cursor,
+           clear the shop's screen or change its colours */
+        if (cp != '\n' && (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))) {
+            snprintf(why, why_size,
+                     "the notice holds a control character (U+%04X) at character %zu: "
+                     "only newlines are allowed",
+                     cp, chars);
+            return 0;
+        }
+        if (s_hidden_of(cp) >= 0) {
+            char reason[DN_HIDDEN_WHY_SIZE];
+            dn_valid_hidden(text, reason, sizeof reason);
+            snprintf(why, why_size, "the notice %s", reason);
+            return 0;
+        }
+        if (cp != '\n' && cp != ' ')
+            shown++;
+        s += n;
+    }
+    if (shown == 0) {
+        snprintf(why, why_size, "the notice is empty");
+        return 0;
+    }
+    if (chars > DN_MAX_NOTICE_CHARS) {
+        snprintf(why, why_size, "the notice is %zu characters, at most %d", chars,
+                 DN_MAX_NOTICE_CHARS);
+        return 0;
+    }
+    return 1;
+}
+
 /* -- phones ---------------------------------------------------------------- */
 
 /*  Separators people type or paste inside a number (rule 1), ASCII and

@@ -84,6 +84,18 @@ int dn_valid_text_stored(const char *text, size_t max_bytes);
     Returns 1 if valid.  */
 int dn_valid_utf8(const char *text, size_t max_bytes);
 
+/*  A notice from HQ to its shops (issue 14, "Notices"):
+    1..DN_MAX_NOTICE_CHARS characters (code points) of well-formed UTF-8,
+    not only spaces and newlines, with no control characters but the
+    newline and no invisible format characters (dn_valid_hidden).  The
+    server checks it when HQ sends it and every agent again when it
+    applies it: a notice is shown on the shop's terminal as it is.
+    Returns 1 if valid; else 0 and, when why is not NULL, one line saying
+    what is wrong ("the notice is 612 characters, at most 500").  */
+#define DN_MAX_NOTICE_CHARS 500
+#define DN_MAX_NOTICE_BYTES (4 * DN_MAX_NOTICE_CHARS) /* UTF-8: 4 bytes a character at most */
+int dn_valid_notice(const char *text, char *why, size_t why_size);
+
 /*  What dn_valid_hidden's reason ends with: the rule, for the person who
     typed (or pasted) the text.  */
 #define DN_HIDDEN_RULE "invisible characters that can hide or reorder text are refused"

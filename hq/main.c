@@ -1188,6 +1188,31 @@ static int s_print_adjust(const s_call_t *call, const json_t *result)
     return 0;
 }
 
+static int s_print_notice_send(const s_call_t *call, const json_t *result)
+{
+    long long id = (long long)json_integer_value(json_object_get(result, "id"));
+    long long n = (long long)json_integer_value(json_object_get(result, "sites"));
+    const char *target = s_str(result, "target");
+    char whom[64 + DN_MAX_CODE_LEN];
+
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (s_opt.quiet) {
+        printf("%lld\n", id);
+        return 0;
+    }
+    if (strcmp(target, "partner") == 0)
+        snprintf(whom, sizeof whom, "partner %s and everything under it",
+                 s_str(result, "partner"));
+    else if (strcmp(target, "site") == 0)
+        snprintf(whom, sizeof whom, "site %s", s_str(result, "site"));
+    else
+        snprintf(whom, sizeof whom, "all sites");
+    printf("notice %lld sent to %s: %lld %s receive it at %s next sync\n", id, whom, n,
+           n == 1 ? "site will" : "sites will", n == 1 ? "its" : "their");
+    return 0;
+}
+
 /*  verify: each difference on its own line (stdout); when there is any,
     "verify: N differences" on stderr and exit 65.  */
 static int s_print_site_threshold(const s_call_t *call, const json_t *result)
@@ -2002,6 +2027,39 @@ static const s_command_t s_commands[] = {
      "change.  --partner: that partner's list only.\n",
      {{NULL}},
      {{"partner", "partner", S_CODE, 0, 0}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
+    {"notice send",
+     "notice.send",
+     "(--all | --partner CODE | --site CODE) TEXT [--json]",
+     "Sends a short notice to the shops: to every site (--all), to a partner\n"
+     "and everything under it (--partner), or to one site (--site).  Each site\n"
+     "receives it at its next sync, signed by the server; the agent shows it in\n"
+     "'status' until the shop reads it with 'dealernet-agent notices'.  Who is\n"
+     "under a partner is decided when a site syncs, by the tree as it stands\n"
+     "then.  TEXT is at most 500 characters, any script; newlines are kept,\n"
+     "other control characters are refused.  Prints the notice's id and how\n"
+     "many sites it reaches now (revoked ones left out); -q prints the id\n"
+     "alone.  A notice cannot be withdrawn: send a correction.\n",
+     {{"text", S_TEXT, "notice send needs the notice's TEXT"}},
+     {{"all", "all", S_TEXT, 1, 0},
+      {"partner", "partner", S_CODE, 0, 0},
+      {"site", "site", S_CODE, 0, 0}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_notice_send},
+    {"notice list",
+     "notice.list",
+     "[--json|--csv]",
+     "Lists the notices sent, newest first: id, when, to whom (all, partner\n"
+     "CODE, site CODE), the admin who sent it and the text.  Whether a site has\n"
+     "received a notice is not listed: see 'sites' for when each site last\n"
+     "synced.\n",
+     {{NULL}},
+     {{NULL}},
      NULL,
      S_LISTING,
      0,

@@ -19,6 +19,7 @@
 #include "dn_ledger.h"
 #include "dn_log.h"
 #include "dn_money.h"
+#include "dn_notice.h"
 #include "dn_plan.h"
 #include "dn_refusal.h"
 #include "dn_registry.h"
@@ -837,6 +838,41 @@ static int s_report_sites(s_ctx_t *ctx, json_t **result)
     return dn_report_sites(ctx->db, ctx->now_ms, result);
 }
 
+/* -- notices --------------------------------------------------------------- */
+
+/*  A notice goes to exactly one of: every site, a partner's subtree, a
+    site; no default, so that a forgotten --site never tells every shop.  */
+static int s_notice_send(s_ctx_t *ctx, json_t **result)
+{
+    const char *all = s_arg(ctx, "all"), *partner = s_arg(ctx, "partner");
+    const char *site = s_arg(ctx, "site");
+    int rc;
+
+    if (all && strcmp(all, "1") != 0) {
+        snprintf(ctx->why, sizeof ctx->why, "all '%.40s' is not 1", all);
+        return DN_EINVAL;
+    }
+    if (!!all + !!partner + !!site != 1) {
+        snprintf(ctx->why, sizeof ctx->why,
+                 "say who receives the notice: one of --all, --partner CODE, --site CODE");
+        return DN_EINVAL;
+    }
+    rc = dn_notice_send(ctx->db, s_arg(ctx, "text"), partner, site, ctx->admin, ctx->now_ms,
+                        result, ctx->why, sizeof ctx->why);
+    if (rc == 0)
+        dn_log_info("admin %s: notice %lld sent to %s%s (%lld sites)", ctx->admin,
+                    (long long)json_integer_value(json_object_get(*result, "id")),
+                    partner ? "partner " : site ? "site " : "all sites",
+                    partner ? partner : site ? site : "",
+                    (long long)json_integer_value(json_object_get(*result, "sites")));
+    return rc;
+}
+
+static int s_notice_list(s_ctx_t *ctx, json_t **result)
+{
+    return dn_notice_list(ctx->db, result);
+}
+
 /* -- dispatch -------------------------------------------------------------- */
 
 static const s_command_t s_commands[] = {
@@ -883,6 +919,8 @@ static const s_command_t s_commands[] = {
     {"catalog.remove", {"sku", "?partner", "?effective"}, s_catalog_remove},
     {"catalog.list", {"?partner"}, s_catalog_list},
     {"catalog.import", {"text", "upload", "part", "line", "?last"}, s_catalog_import},
+    {"notice.send", {"text", "?all", "?partner", "?site"}, s_notice_send},
+    {"notice.list", {NULL}, s_notice_list},
 };
 
 #define DN_ADMIN_COMMANDS (sizeof s_commands / sizeof s_commands[0])

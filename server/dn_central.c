@@ -618,6 +618,25 @@ static const dn_migration_t s_migrations[] = {
      "  UPDATE members SET down_mark = (SELECT mark FROM down_marks WHERE id = 1)"
      "    WHERE id = NEW.id;"
      "END;"},
+    {/* Notices (issue 14, part D: `notice send`), owned by dn_notice.  A
+        short text HQ sends to every site (target 'all'), to a partner and
+        everything under it as the tree stands when a site pulls it
+        ('partner'), or to one site ('site').  id only grows (AUTOINCREMENT:
+        never reused): it is the notices stream's version.  sent_by: the
+        admin who sent it (the admin socket's ZAP User-Id).  */
+     "CREATE TABLE notices ("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  text TEXT NOT NULL,"
+     "  target TEXT NOT NULL CHECK (target IN ('all', 'partner', 'site')),"
+     "  partner_id INTEGER REFERENCES partners(id),"
+     "  site_id INTEGER REFERENCES sites(id),"
+     "  sent_ms INTEGER NOT NULL,"
+     "  sent_by TEXT,"
+     "  CHECK ((target = 'all' AND partner_id IS NULL AND site_id IS NULL)"
+     "    OR (target = 'partner' AND partner_id IS NOT NULL AND site_id IS NULL)"
+     "    OR (target = 'site' AND site_id IS NOT NULL AND partner_id IS NULL))"
+     ");"
+     "CREATE INDEX notices_site ON notices(site_id, id);"},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)

@@ -37,6 +37,7 @@ static const dn_down_stream_t *const s_streams[] = {
     &dn_down_catalog,  /* server/dn_catalog_down.c */
     &dn_down_earnings, /* server/dn_earnings.c */
     &dn_down_members,  /* server/dn_earnings.c */
+    &dn_down_notices,  /* server/dn_notice_down.c */
     NULL /* the end */
 };
 

@@ -2120,11 +2120,12 @@ static void test_migrate_payout_refs(void **state)
     /* the guard rails' migration is 8; the referral view (9) that follows
        reads plans.retired_ms, so it goes too and comes back with the rest,
        as do the token holders' columns (10), re-enrolment's site_keys
-       and tokens.rebind (11), HQ's catalogue (12) and the downstream
-       marks of earnings and member credit (13) */
+       and tokens.rebind (11), HQ's catalogue (12), the downstream
+       marks of earnings and member credit (13) and HQ's notices (14) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 13);
+    assert_int_equal(version, 14);
     s_exec(db,
+           "DROP TABLE notices;"
            "DROP TRIGGER accounts_down_mark;"
            "DROP TRIGGER members_down_mark_insert;"
            "DROP TRIGGER members_down_mark_name;"
