@@ -140,6 +140,19 @@ static const dn_migration_t s_migrations[] = {
      "  SELECT kind, ref, digest, seq, imported_at_ms FROM imports;"
      "DROP TABLE imports;"
      "ALTER TABLE imports_new RENAME TO imports;"},
+    {/* Part E, recover (issue 14 item 6): the server's copy of this site's
+        chain, as STREAM_CHAIN brings it (dn_recover.c), one row per event
+        exactly as the server stored it, seq 1 .. the version down_state
+        holds of the stream.  Each chunk is kept in the transaction that
+        applies it; `recover` then rebuilds the log from it in one
+        transaction.  Separate from events: what the server holds is not
+        this folder's log until recover has checked both and merged them.  */
+     "CREATE TABLE chain_staging ("
+     "  seq INTEGER PRIMARY KEY CHECK (seq >= 1),"
+     "  id BLOB NOT NULL UNIQUE CHECK (length(id) = 16),"
+     "  body BLOB NOT NULL,"
+     "  hash BLOB NOT NULL CHECK (length(hash) = 32)"
+     ");"},
 };
 
 #define DN_STORE_MIGRATIONS (sizeof s_migrations / sizeof s_migrations[0])
@@ -560,6 +573,16 @@ int dn_store_set_chain_base(dn_store_t *self, int64_t seq, const uint8_t hash[DN
     return 0;
 }
 
+int dn_store_clear_chain_base(dn_store_t *self)
+{
+    sqlite3_stmt *stmt;
+    if (dn_db_prepare(self->db, "DELETE FROM meta WHERE key IN (?, ?)", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, DN_STORE_META_BASE_SEQ, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, DN_STORE_META_BASE_HASH, -1, SQLITE_STATIC);
+    return dn_db_run(self->db, stmt) ? DN_EDB : 0;
+}
+
 int dn_store_renumber(dn_store_t *self, int64_t from, int64_t to)
 {
     static const char *const sql[] = {
@@ -892,6 +915,58 @@ int dn_store_member_update(dn_store_t *self, const Dealernet__Event *ev)
         sqlite3_bind_int(stmt, 2, (int)m->household);
     sqlite3_bind_blob(stmt, 3, m->member_id.data, (int)m->member_id.len, SQLITE_STATIC);
     return s_step_done(self->db, stmt);
+}
+
+/*  Keeps the sign-up ev, whose phone member holder holds already, in
+    member_duplicates as a duplicate of holder.  0 or DN_EDB.  */
+static int s_duplicate_of(dn_store_t *self, const Dealernet__Event *ev,
+                          const uint8_t holder[DN_ID_BYTES])
+{
+    const Dealernet__MemberSignup *m = ev->member_signup;
+    const char *referrer = m->referrer_phone ? m->referrer_phone : m->referrer_partner;
+    sqlite3_stmt *stmt;
+
+    if (dn_store_stmt(self,
+                      "INSERT INTO member_duplicates(id, phone, member_id, name, referrer, "
+                      "household, seq, recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_blob(stmt, 1, m->member_id.data, (int)m->member_id.len, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, m->phone, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 3, holder, DN_ID_BYTES, SQLITE_STATIC);
+    if (m->name)
+        sqlite3_bind_text(stmt, 4, m->name, -1, SQLITE_STATIC);
+    if (referrer)
+        sqlite3_bind_text(stmt, 5, referrer, -1, SQLITE_STATIC);
+    if (m->has_household)
+        sqlite3_bind_int(stmt, 6, (int)m->household);
+    sqlite3_bind_int64(stmt, 7, (sqlite3_int64)ev->seq);
+    sqlite3_bind_int64(stmt, 8, ev->recorded_at_ms);
+    return s_step_done(self->db, stmt);
+}
+
+int dn_store_project(dn_store_t *self, const Dealernet__Event *ev)
+{
+    switch (ev->body_case) {
+    case DEALERNET__EVENT__BODY_SALE:
+        return dn_store_sale_insert(self, ev);
+    case DEALERNET__EVENT__BODY_REFUND:
+        return dn_store_refund_insert(self, ev);
+    case DEALERNET__EVENT__BODY_MEMBER_SIGNUP: {
+        /* A phone already held here (a sign-up recorded on two PCs of the
+           site): the later sign-up is kept whole as a duplicate of the
+           member, as the canonical-phones migration keeps one.  */
+        uint8_t holder[DN_ID_BYTES];
+        int rc = dn_store_member_find(self, ev->member_signup->phone, holder);
+        if (rc == DN_ENOENT)
+            return dn_store_member_insert(self, ev);
+        return rc ? rc : s_duplicate_of(self, ev, holder);
+    }
+    case DEALERNET__EVENT__BODY_MEMBER_UPDATE:
+        return dn_store_member_update(self, ev);
+    default:
+        return DN_EDB; /* dn_wire_event_check refuses an event without a body */
+    }
 }
 
 /* -- lookups ------------------------------------------------------------- */
