@@ -875,17 +875,13 @@ int dn_store_refund_insert(dn_store_t *self, const Dealernet__Event *ev)
     return rc;
 }
 
-int dn_store_member_insert(dn_store_t *self, const Dealernet__Event *ev)
+/*  Binds a sign-up's id, phone, name, referrer, household, seq and time
+    to parameters 1-7 of stmt, as members and member_duplicates take them.  */
+static void s_bind_signup(sqlite3_stmt *stmt, const Dealernet__Event *ev)
 {
     const Dealernet__MemberSignup *m = ev->member_signup;
     const char *referrer = m->referrer_phone ? m->referrer_phone : m->referrer_partner;
-    sqlite3_stmt *stmt;
 
-    if (dn_store_stmt(self,
-                      "INSERT INTO members(id, phone, name, referrer, household, seq, "
-                      "recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      &stmt))
-        return DN_EDB;
     sqlite3_bind_blob(stmt, 1, m->member_id.data, (int)m->member_id.len, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, m->phone, -1, SQLITE_STATIC);
     if (m->name)
@@ -896,6 +892,18 @@ int dn_store_member_insert(dn_store_t *self, const Dealernet__Event *ev)
         sqlite3_bind_int(stmt, 5, (int)m->household);
     sqlite3_bind_int64(stmt, 6, (sqlite3_int64)ev->seq);
     sqlite3_bind_int64(stmt, 7, ev->recorded_at_ms);
+}
+
+int dn_store_member_insert(dn_store_t *self, const Dealernet__Event *ev)
+{
+    sqlite3_stmt *stmt;
+
+    if (dn_store_stmt(self,
+                      "INSERT INTO members(id, phone, name, referrer, household, seq, "
+                      "recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      &stmt))
+        return DN_EDB;
+    s_bind_signup(stmt, ev);
     return s_step_done(self->db, stmt);
 }
 
@@ -922,26 +930,15 @@ int dn_store_member_update(dn_store_t *self, const Dealernet__Event *ev)
 static int s_duplicate_of(dn_store_t *self, const Dealernet__Event *ev,
                           const uint8_t holder[DN_ID_BYTES])
 {
-    const Dealernet__MemberSignup *m = ev->member_signup;
-    const char *referrer = m->referrer_phone ? m->referrer_phone : m->referrer_partner;
     sqlite3_stmt *stmt;
 
     if (dn_store_stmt(self,
-                      "INSERT INTO member_duplicates(id, phone, member_id, name, referrer, "
-                      "household, seq, recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      "INSERT INTO member_duplicates(id, phone, name, referrer, household, "
+                      "seq, recorded_at_ms, member_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                       &stmt))
         return DN_EDB;
-    sqlite3_bind_blob(stmt, 1, m->member_id.data, (int)m->member_id.len, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, m->phone, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 3, holder, DN_ID_BYTES, SQLITE_STATIC);
-    if (m->name)
-        sqlite3_bind_text(stmt, 4, m->name, -1, SQLITE_STATIC);
-    if (referrer)
-        sqlite3_bind_text(stmt, 5, referrer, -1, SQLITE_STATIC);
-    if (m->has_household)
-        sqlite3_bind_int(stmt, 6, (int)m->household);
-    sqlite3_bind_int64(stmt, 7, (sqlite3_int64)ev->seq);
-    sqlite3_bind_int64(stmt, 8, ev->recorded_at_ms);
+    s_bind_signup(stmt, ev);
+    sqlite3_bind_blob(stmt, 8, holder, DN_ID_BYTES, SQLITE_STATIC);
     return s_step_done(self->db, stmt);
 }
 

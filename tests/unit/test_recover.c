@@ -391,6 +391,49 @@ static void test_same_id_other_bytes(void **state)
     dn_store_destroy(&old);
 }
 
+/*  Signs up +8613800138000 in store; the member's id into id.  */
+static void s_signup(dn_store_t *store, const char *name, uint8_t id[DN_ID_BYTES])
+{
+    dn_member_input_t in = {"+8613800138000", name, NULL, 0, 0};
+    dn_record_result_t out;
+    char why[DN_WHY_SIZE] = "";
+    assert_int_equal(dn_record_member_add(store, &in, &out, why, sizeof why), 0);
+    memcpy(id, out.id, DN_ID_BYTES);
+}
+
+/*  One phone signed up on both PCs: main's sign-up (seq 6 on the server)
+    and the copy's (its seq 4, re-recorded as 7).  Nothing is dropped: the
+    copy's stays the member here (its row was there first), the server's
+    is kept whole in member_duplicates naming it, as the canonical-phones
+    migration keeps a second sign-up of one phone; the server lists both
+    in `member conflicts`.  */
+static void test_member_on_both(void **state)
+{
+    fixture_t *fx = *state;
+    dn_store_t *old = s_open(fx->old_dir);
+    dn_recover_result_t r;
+    uint8_t theirs[DN_ID_BYTES], mine[DN_ID_BYTES], found[DN_ID_BYTES];
+    char why[DN_WHY_SIZE] = "";
+    int rc;
+
+    s_signup(fx->main, "A", theirs);
+    assert_int_equal(dn_outbox_ack(fx->main, 6), 0);
+    s_signup(old, "B", mine);
+    rc = s_serve(fx, old, 1, 6, 1, why, sizeof why);
+    if (rc)
+        print_error("%s\n", why);
+    assert_int_equal(rc, 0);
+    assert_int_equal(dn_recover_run(old, 0, &r, why, sizeof why), 0);
+    assert_int_equal(r.server_head, 6);
+    assert_int_equal(r.added, 3);
+    assert_int_equal(r.rerecorded, 1);
+    assert_int_equal(dn_store_member_find(old, "+8613800138000", found), 0);
+    assert_memory_equal(found, mine, DN_ID_BYTES);
+    assert_int_equal(s_int(old, "SELECT count(*) FROM member_duplicates WHERE seq = 6"), 1);
+    assert_int_equal(s_int(old, "SELECT seq FROM members"), 7);
+    dn_store_destroy(&old);
+}
+
 /*  The applier keeps the staged chain an unbroken prefix: a chunk that
     skips a seq, or another site's events, is refused whole; with nothing
     staged recover refuses and names the site.  */
@@ -429,6 +472,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_copied_pc, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_new_pc, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_same_id_other_bytes, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_member_on_both, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_applier_refuses, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
