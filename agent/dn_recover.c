@@ -343,6 +343,28 @@ static int s_rerecord(s_recover_t *self)
     return rc;
 }
 
+/*  0 when the server's refund ev (at seq) still fits its sale here.  When
+    both PCs refunded one sale, the server's refund and the ones kept here
+    together may exceed it: neither may be dropped, and only headquarters
+    can settle which stands, so recover refuses (DN_ELIMIT, why).  */
+static int s_refund_fits(s_recover_t *self, const Dealernet__Event *ev, int64_t seq)
+{
+    dn_store_sale_t sale;
+    char id[DN_ID_TEXT_SIZE];
+    int rc = dn_store_sale_get(self->store, ev->refund->sale_id.data, &sale);
+    if (rc == DN_ENOENT)
+        return 0; /* the projection refuses it (never in a chain the server took) */
+    if (rc)
+        return rc;
+    if (ev->refund->amount <= sale.total - sale.refunded)
+        return 0;
+    dn_id_format(ev->refund->sale_id.data, id);
+    return dn_why(self->why, self->why_size, DN_ELIMIT,
+                  "the server's refund at seq %lld and the refunds recorded here together "
+                  "exceed sale %s: nothing was changed, tell headquarters",
+                  (long long)seq, id);
+}
+
 /*  Adds each server event the log lacks (by id), at its own seq (free:
     the log's other events are the server's same ones or were moved above
     its head), synced, with its projection.  */
@@ -389,6 +411,8 @@ static int s_add_missing(s_recover_t *self, dn_recover_result_t *out)
                              sqlite3_errmsg(self->db));
             sqlite3_reset(ins);
         }
+        if (rc == 0 && ev->body_case == DEALERNET__EVENT__BODY_REFUND)
+            rc = s_refund_fits(self, ev, sqlite3_column_int64(stmt, 0));
         if (rc == 0)
             rc = dn_store_project(self->store, ev);
         dn_wire_event_free(&ev);

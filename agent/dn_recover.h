@@ -42,8 +42,12 @@ typedef struct {
     and *out; DN_ENOENT (nothing staged: the server holds nothing for the
     site, why); DN_ECHAIN (the staged chain is broken, or a local event
     differs from the server's of the same id: nothing changed, why);
+    DN_ELIMIT (the server's refunds of a sale and the ones recorded here
+    together exceed it: both PCs refunded it; nothing changed, why);
     DN_EPROTO (an event does not decode, why); DN_ENOMEM, DN_ECRYPTO,
-    DN_EDB.  */
+    DN_EDB.  The staged chain must be the server's as of now (recover
+    pulls it to the end first): a synced event missing from it is taken
+    for one the server lost, and re-recorded.  */
 int dn_recover_run(dn_store_t *store, int dry_run, dn_recover_result_t *out, char *why,
                    size_t why_size);
 

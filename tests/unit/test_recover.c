@@ -434,6 +434,30 @@ static void test_member_on_both(void **state)
     dn_store_destroy(&old);
 }
 
+/*  Both PCs refunded S1: the server 4.00 (seq 5), the copy the whole
+    10.00 (its seq 4, never sent).  4.00 + 10.00 > 10.00: refused, named,
+    nothing changed.  */
+static void test_refunded_on_both(void **state)
+{
+    fixture_t *fx = *state;
+    dn_store_t *old = s_open(fx->old_dir);
+    dn_recover_result_t r;
+    char why[DN_WHY_SIZE] = "", id[DN_ID_TEXT_SIZE], want[DN_WHY_SIZE];
+
+    s_refund(old, fx->s1, 1000);
+    s_serve_all(fx, old);
+    assert_int_equal(dn_recover_run(old, 0, &r, why, sizeof why), DN_ELIMIT);
+    dn_id_format(fx->s1, id);
+    snprintf(want, sizeof want,
+             "the server's refund at seq 5 and the refunds recorded here together exceed "
+             "sale %s: nothing was changed, tell headquarters",
+             id);
+    assert_string_equal(why, want);
+    assert_int_equal(s_int(old, "SELECT count(*) FROM events"), 4);
+    assert_int_equal(s_int(old, "SELECT refunded FROM sales WHERE seq = 1"), 1000);
+    dn_store_destroy(&old);
+}
+
 /*  The applier keeps the staged chain an unbroken prefix: a chunk that
     skips a seq, or another site's events, is refused whole; with nothing
     staged recover refuses and names the site.  */
@@ -473,6 +497,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_pc, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_same_id_other_bytes, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_member_on_both, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_refunded_on_both, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_applier_refuses, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
