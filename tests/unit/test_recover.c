@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -458,6 +459,55 @@ static void test_refunded_on_both(void **state)
     dn_store_destroy(&old);
 }
 
+/*  A process killed inside a chunk's transaction (here: _exit before the
+    commit, in a child that has applied the whole second chunk) leaves the
+    staged chain as after the first chunk, whole -- never half of the
+    second -- and the next pull and recover complete.  */
+static void test_killed_mid_chunk(void **state)
+{
+    fixture_t *fx = *state;
+    dn_store_t *old = s_open(fx->old_dir);
+    dn_recover_result_t r;
+    char why[DN_WHY_SIZE] = "";
+    int status = 0;
+    pid_t pid;
+
+    assert_int_equal(s_serve(fx, old, 1, 3, 1, why, sizeof why), 0);
+    dn_store_destroy(&old);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        Dealernet__DownItem items[2], *ptrs[2];
+        dn_outbox_batch_t batch;
+        dn_store_t *child = s_open(fx->old_dir);
+        if (dn_outbox_read(fx->main, 4, 2, 1 << 20, &batch) || batch.n != 2)
+            _exit(1);
+        for (size_t i = 0; i < 2; i++) {
+            dealernet__down_item__init(&items[i]);
+            items[i].body_case = DEALERNET__DOWN_ITEM__BODY_EVENT;
+            items[i].event = batch.events[i];
+            ptrs[i] = &items[i];
+        }
+        if (dn_store_begin(child) ||
+            dn_down_apply_chain.apply(dn_store_db(child), 0, ptrs, 2, why, sizeof why))
+            _exit(1);
+        _exit(3); /* killed before the commit */
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 3);
+
+    old = s_open(fx->old_dir);
+    assert_int_equal(s_int(old, "SELECT count(*) FROM chain_staging"), 3);
+    assert_int_equal(s_int(old, "SELECT max(seq) FROM chain_staging"), 3);
+    assert_int_equal(s_serve(fx, old, 4, 5, 0, why, sizeof why), 0);
+    assert_int_equal(dn_recover_run(old, 0, &r, why, sizeof why), 0);
+    assert_int_equal(r.server_head, 5);
+    assert_int_equal(r.added, 2);
+    s_assert_server_part(fx, old);
+    dn_store_destroy(&old);
+}
+
 /*  The applier keeps the staged chain an unbroken prefix: a chunk that
     skips a seq, or another site's events, is refused whole; with nothing
     staged recover refuses and names the site.  */
@@ -498,6 +548,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_same_id_other_bytes, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_member_on_both, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_refunded_on_both, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_killed_mid_chunk, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_applier_refuses, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
