@@ -29,6 +29,11 @@ typedef struct {
     int timeout_ms;       /* give up after this long (DN_ETIMEDOUT) */
     int reply_timeout_ms; /* per reply; 0 = DN_SYNC_REPLY_TIMEOUT_MS */
     int progress;         /* draw a progress line on stderr */
+    /*  The streams to pull (dn_syncsm_set_pull); n_streams 0: the default
+        (every applier's but STREAM_CHAIN).  */
+    const Dealernet__Stream *streams;
+    size_t n_streams;
+    int no_push; /* with streams: push nothing, only pull (`recover`) */
 } dn_sync_options_t;
 
 /*  What a sync that meets another history of the site says to do
@@ -97,7 +102,12 @@ int dn_sync_server_set(dn_store_t *store, const char *endpoint, const char *serv
     else answers at the endpoint (a wrong port or server key: it stops at
     once); DN_EPERM if the site is not enrolled here or was revoked;
     DN_EPROTO if the server refused the site's data (a tamper alarm or a
-    broken chain: see result->error); DN_EDB.  result->cause names the
+    broken chain: see result->error), or sent down what does not apply to
+    what this site holds; DN_ESIG if what it sent down does not verify
+    with the pinned down key, or it names another down key (nothing of it
+    applied; the upload is kept); DN_EDB.  After the upload it pulls and
+    applies what the server sends down (protocol 2: dn_syncsm.h);
+    result->received says what.  result->cause names the
     cause in one word (DN_SYNC_CAUSE_*) and result->error in one line,
     which starts "partly synced: " and the dn_sync_report of what was
     delivered when some batches were acked before the failure.  Records
@@ -112,6 +122,13 @@ int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *opt
     seq as it last said (left out if it never answered), the events still
     pending.  Returns buf.  */
 const char *dn_sync_report(const dn_sync_result_t *result, char *buf, size_t size);
+
+/*  What a sync received from the server, in buf (one line, no newline):
+    "received: catalog 10 items (version 12), notices 1 item (version 3)"
+    -- each stream that had items applied or was replaced (", replaced":
+    reset) in this sync, with the version held now; "" when nothing was.
+    Returns buf.  */
+const char *dn_sync_report_received(const dn_sync_result_t *result, char *buf, size_t size);
 
 /*  What `doctor` asks the server, without sending any event: one
     connection, the CURVE handshake (result->handshake: it succeeded), a

@@ -986,6 +986,20 @@ static int s_sync_exit(int rc, const dn_sync_result_t *result)
     return dn_exit_code(rc);
 }
 
+/*  sync --json's "received": what came down, per stream pulled (as
+    dn_sync_report_received, with the streams that brought nothing).  */
+static json_t *s_received_json(const dn_sync_result_t *r)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < r->n_received; i++) {
+        const dn_down_applied_t *a = &r->received[i];
+        json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:b}", "stream", a->name,
+                                              "items", (json_int_t)a->items, "version",
+                                              (json_int_t)a->version, "reset", a->reset));
+    }
+    return list;
+}
+
 static int s_cmd_sync(const char *dir, int argc, char **argv)
 {
     static const struct option longs[] = {{"timeout", required_argument, NULL, 'T'},
@@ -993,7 +1007,7 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
                                           {"json", no_argument, NULL, 'j'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-    dn_sync_options_t options = {DN_SYNC_DEFAULT_TIMEOUT_S * 1000, 0, 0};
+    dn_sync_options_t options = {DN_SYNC_DEFAULT_TIMEOUT_S * 1000, 0, 0, NULL, 0, 0};
     dn_sync_result_t result;
     int c, code = 0, json = 0, timeout = DN_SYNC_DEFAULT_TIMEOUT_S, rc;
     int64_t reply_ms = DN_SYNC_REPLY_TIMEOUT_MS;
@@ -1037,10 +1051,14 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
             "cause", result.cause ? json_string(result.cause) : json_null(), "error",
             rc ? result.error : "", "clock_skew_ms",
             result.has_skew ? json_integer(result.skew_ms) : json_null());
+        json_object_set_new(out, "received", s_received_json(&result));
         s_print_json(out);
         json_decref(out);
     } else if (rc == 0 && !s_quiet) {
+        char received[512];
         printf("synced: %s\n", dn_sync_report(&result, report, sizeof report));
+        if (dn_sync_report_received(&result, received, sizeof received)[0])
+            printf("%s\n", received);
     }
     /* One line on stderr: the error, else the clock's warning.  */
     if (rc == 0 && !json && !s_quiet && result.has_skew &&
