@@ -22,6 +22,7 @@
     here, and the server's producers are listed in server/dn_down.c.  A
     sync pulls every one of them but STREAM_CHAIN (dn_down_default_streams).  */
 static const dn_down_applier_t *const s_appliers[] = {
+    &dn_down_apply_chain, /* agent/dn_recover.c: only `recover` pulls it */
     NULL /* the end */
 };
 
