@@ -43,6 +43,10 @@ import readme_messages  # noqa: E402  (beside this file)
 # Examples that cannot run in a test, by their command (the text after `$ `).
 # A reason says what the example needs that a test run does not have.
 NOT_RUN = {
+    "dealernet-agent recover --dry-run": "an agent.db restored from an old copy of a shop of "
+        "120 events; cli/agent_recover checks each message of recover",
+    "dealernet-agent recover": "an agent.db restored from an old copy of a shop of 120 "
+        "events; cli/agent_recover checks each message of recover",
     "dealernet-agent doctor": "an enrolled shop whose clock is a day ahead (the README's shop "
         "enrolls later); cli/sync_doctor checks each line of each diagnosis",
     "dealernet-server -d /var/lib/dealernet-server init --sync tcp://*:7700 --admin tcp://*:7701":
