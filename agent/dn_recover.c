@@ -31,12 +31,12 @@ static int s_link(const char *site, int64_t seq, const uint8_t prev[DN_HASH_BYTE
         return rc;
     if (rc)
         return dn_why(why, why_size, DN_EPROTO,
-                      "the server's event at seq %lld does not decode: %s", (long long)seq,
-                      what);
+                      "the server's event at seq %lld does not decode: %s",
+                      (long long)seq, what);
     if (strcmp(ev->site, site) != 0)
         rc = dn_why(why, why_size, DN_ECHAIN,
-                    "the server's event at seq %lld is of site %s, not %s", (long long)seq,
-                    ev->site, site);
+                    "the server's event at seq %lld is of site %s, not %s",
+                    (long long)seq, ev->site, site);
     else if (ev->seq != (uint64_t)seq)
         rc = dn_why(why, why_size, DN_ECHAIN,
                     "the server's chain has a gap: seq %llu where %lld was due",
@@ -100,12 +100,13 @@ static int s_apply(sqlite3 *db, int reset, Dealernet__DownItem *const *items, si
 
         if (item->body_case != DEALERNET__DOWN_ITEM__BODY_EVENT)
             return dn_why(why, why_size, DN_EPROTO, "a chain item is not an event");
-        rc = s_link(site, seq + 1, prev, item->event.data, item->event.len, hash, &ev, why,
-                    why_size);
+        rc = s_link(site, seq + 1, prev, item->event.data, item->event.len, hash, &ev,
+                    why, why_size);
         if (rc)
             return rc == DN_ECHAIN ? DN_EPROTO : rc;
-        if (dn_db_prepare(db, "INSERT INTO chain_staging(seq, id, body, hash) "
-                              "VALUES (?, ?, ?, ?)",
+        if (dn_db_prepare(db,
+                          "INSERT INTO chain_staging(seq, id, body, hash) "
+                          "VALUES (?, ?, ?, ?)",
                           &stmt)) {
             dn_wire_event_free(&ev);
             return DN_EDB;
@@ -148,11 +149,11 @@ typedef struct {
     dn_store_t *store;
     sqlite3 *db;
     const char *site;
-    int64_t head;                  /* the server's head seq */
+    int64_t head; /* the server's head seq */
     uint8_t head_hash[DN_HASH_BYTES];
     s_unsent_t *unsent;
     size_t n_unsent, cap;
-    int64_t local_top;             /* highest seq of the log */
+    int64_t local_top; /* highest seq of the log */
     char *why;
     size_t why_size;
 } s_recover_t;
@@ -167,7 +168,8 @@ static int s_check_staged(s_recover_t *self)
     int rc = 0, step;
 
     memcpy(prev, DN_CHAIN_GENESIS, DN_HASH_BYTES);
-    if (dn_db_prepare(self->db, "SELECT seq, body FROM chain_staging ORDER BY seq", &stmt))
+    if (dn_db_prepare(self->db, "SELECT seq, body FROM chain_staging ORDER BY seq",
+                      &stmt))
         return DN_EDB;
     while ((step = dn_db_row(stmt, "chain staging: check")) == 1) {
         uint8_t hash[DN_HASH_BYTES];
@@ -191,10 +193,11 @@ static int s_check_staged(s_recover_t *self)
     if (rc)
         return rc;
     if (seq == 0)
-        return dn_why(self->why, self->why_size, DN_ENOENT,
-                      "the server holds no events of site %s: there is nothing to recover "
-                      "from",
-                      self->site);
+        return dn_why(
+            self->why, self->why_size, DN_ENOENT,
+            "the server holds no events of site %s: there is nothing to recover "
+            "from",
+            self->site);
     self->head = seq;
     memcpy(self->head_hash, prev, DN_HASH_BYTES);
     return 0;
@@ -207,7 +210,8 @@ static int s_staged_by_id(s_recover_t *self, const void *id, const void *body, s
 {
     sqlite3_stmt *stmt;
     int rc;
-    if (dn_db_prepare(self->db, "SELECT seq, body FROM chain_staging WHERE id = ?", &stmt))
+    if (dn_db_prepare(self->db, "SELECT seq, body FROM chain_staging WHERE id = ?",
+                      &stmt))
         return DN_EDB;
     sqlite3_bind_blob(stmt, 1, id, DN_ID_BYTES, SQLITE_STATIC);
     rc = dn_db_row(stmt, "chain staging: by id");
@@ -286,7 +290,8 @@ static int s_sort_local(s_recover_t *self, dn_recover_result_t *out)
 
 /*  Moves the event at seq from to seq to with new bytes (body NULL: the
     same), its projections following it.  */
-static int s_move(s_recover_t *self, int64_t from, int64_t to, const dn_outbox_moved_t *moved)
+static int s_move(s_recover_t *self, int64_t from, int64_t to,
+                  const dn_outbox_moved_t *moved)
 {
     sqlite3_stmt *stmt;
     int rc;
@@ -359,10 +364,11 @@ static int s_refund_fits(s_recover_t *self, const Dealernet__Event *ev, int64_t 
     if (ev->refund->amount <= sale.total - sale.refunded)
         return 0;
     dn_id_format(ev->refund->sale_id.data, id);
-    return dn_why(self->why, self->why_size, DN_ELIMIT,
-                  "the server's refund at seq %lld and the refunds recorded here together "
-                  "exceed sale %s: nothing was changed, tell headquarters",
-                  (long long)seq, id);
+    return dn_why(
+        self->why, self->why_size, DN_ELIMIT,
+        "the server's refund at seq %lld and the refunds recorded here together "
+        "exceed sale %s: nothing was changed, tell headquarters",
+        (long long)seq, id);
 }
 
 /*  Adds each server event the log lacks (by id), at its own seq (free:
@@ -374,7 +380,8 @@ static int s_add_missing(s_recover_t *self, dn_recover_result_t *out)
     int rc = 0, step;
 
     if (dn_db_prepare(self->db,
-                      "SELECT seq, id, body, hash FROM chain_staging ORDER BY seq", &stmt))
+                      "SELECT seq, id, body, hash FROM chain_staging ORDER BY seq",
+                      &stmt))
         return DN_EDB;
     while ((step = dn_db_row(stmt, "recover: add")) == 1) {
         const void *id = sqlite3_column_blob(stmt, 1);
@@ -392,10 +399,11 @@ static int s_add_missing(s_recover_t *self, dn_recover_result_t *out)
         rc = dn_wire_event_unpack(body, len, &ev, self->why, self->why_size);
         if (rc)
             break;
-        rc = dn_store_stmt(self->store,
-                           "INSERT INTO events(seq, id, kind, recorded_at_ms, body, hash, "
-                           "synced) VALUES (?, ?, ?, ?, ?, ?, 1)",
-                           &ins);
+        rc =
+            dn_store_stmt(self->store,
+                          "INSERT INTO events(seq, id, kind, recorded_at_ms, body, hash, "
+                          "synced) VALUES (?, ?, ?, ?, ?, ?, 1)",
+                          &ins);
         if (rc == 0) {
             sqlite3_bind_int64(ins, 1, sqlite3_column_int64(stmt, 0));
             sqlite3_bind_blob(ins, 2, id, DN_ID_BYTES, SQLITE_STATIC);
@@ -494,14 +502,15 @@ const char *dn_recover_report(const dn_recover_result_t *r, int dry_run, char *b
         snprintf(moved, sizeof moved, "no local event %s re-recorded",
                  dry_run ? "would be" : "was");
     else
-        snprintf(moved, sizeof moved, "%lld local event%s %sre-recorded as seq %lld-%lld%s",
+        snprintf(moved, sizeof moved,
+                 "%lld local event%s %sre-recorded as seq %lld-%lld%s",
                  (long long)r->rerecorded, r->rerecorded == 1 ? "" : "s",
                  dry_run ? "would be " : "", (long long)(r->server_head + 1),
                  (long long)(r->server_head + r->rerecorded),
                  dry_run ? "" : " (pending: run 'dealernet-agent sync')");
-    snprintf(buf, size, "%s: server holds 1-%lld, %lld event%s %sadded from the server, %s",
-             dry_run ? "would recover" : "recovered", (long long)r->server_head,
-             (long long)r->added, r->added == 1 ? "" : "s", dry_run ? "would be " : "",
-             moved);
+    snprintf(
+        buf, size, "%s: server holds 1-%lld, %lld event%s %sadded from the server, %s",
+        dry_run ? "would recover" : "recovered", (long long)r->server_head,
+        (long long)r->added, r->added == 1 ? "" : "s", dry_run ? "would be " : "", moved);
     return buf;
 }

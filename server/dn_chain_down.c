@@ -15,7 +15,8 @@
 
 #include <string.h>
 
-static int s_scope(sqlite3 *db, const dn_down_ctx_t *ctx, uint8_t *scope, size_t *scope_len)
+static int s_scope(sqlite3 *db, const dn_down_ctx_t *ctx, uint8_t *scope,
+                   size_t *scope_len)
 {
     size_t len = strlen(ctx->site->code);
     (void)db;

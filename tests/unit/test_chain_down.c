@@ -72,14 +72,16 @@ static void s_send(fixture_t *fx, dn_tk_site_t *site)
     assert_int_equal(dn_tk_batch(site, &batch), 0);
     for (size_t at = 0; at < batch.n; at += DN_MAX_BATCH_EVENTS) {
         dn_tk_batch_t part;
-        size_t n = batch.n - at < DN_MAX_BATCH_EVENTS ? batch.n - at : DN_MAX_BATCH_EVENTS;
+        size_t n =
+            batch.n - at < DN_MAX_BATCH_EVENTS ? batch.n - at : DN_MAX_BATCH_EVENTS;
         uint8_t head[DN_HASH_BYTES];
         if (at + n == batch.n)
             memcpy(head, batch.head, DN_HASH_BYTES);
         else /* the head after the part's last event: its successor's prev_hash */
             s_prev_hash(&batch.events[at + n], head);
-        assert_int_equal(dn_tk_batch_make(&part, site->code, site->key, batch.first_seq + at,
-                                          &batch.events[at], n, head),
+        assert_int_equal(dn_tk_batch_make(&part, site->code, site->key,
+                                          batch.first_seq + at, &batch.events[at], n,
+                                          head),
                          0);
         assert_int_equal(dn_tk_ingest(fx->central->db, fx->ingest, &site->reg, &part,
                                       s_at("2026-03-05", 11, 0), &r),
@@ -94,8 +96,8 @@ static void s_sale_sent(fixture_t *fx, dn_tk_site_t *site, int minute)
 {
     static const dn_tk_line_t line[] = {{"TEA", 1, 1000, NULL}};
     dn_tk_event_t e;
-    assert_int_equal(dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, line, 1),
-                     0);
+    assert_int_equal(
+        dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, line, 1), 0);
     dn_test_site_record(site, &e.ev, s_at("2026-03-05", 10, minute), NULL);
     s_send(fx, site);
 }
@@ -130,7 +132,8 @@ static int s_setup(void **state)
         uint8_t seed[32];
         memset(seed, 0x42, sizeof seed);
         assert_non_null(fx->key = dn_key_from_seed(seed));
-        assert_non_null(fx->down = dn_down_new_streams(fx->central->db, fx->key, streams, 1));
+        assert_non_null(fx->down =
+                            dn_down_new_streams(fx->central->db, fx->key, streams, 1));
     }
     for (int m = 0; m < 3; m++)
         s_sale_sent(fx, fx->shop1, m);
@@ -192,8 +195,8 @@ static Dealernet__SyncMessage *s_pull(fixture_t *fx, const dn_tk_site_t *site,
     }
     pull.n_holds = 1;
     pull.holds = holds;
-    assert_int_equal(dn_down_pull(fx->down, &site->reg, s_at("2026-03-06", 9, 0), &pull, &body,
-                                  &len, why, sizeof why),
+    assert_int_equal(dn_down_pull(fx->down, &site->reg, s_at("2026-03-06", 9, 0), &pull,
+                                  &body, &len, why, sizeof why),
                      0);
     assert_int_equal(dn_wire_sync_unpack(body, len, &msg, why, sizeof why), 0);
     free(body);
@@ -210,8 +213,8 @@ static void s_assert_items(fixture_t *fx, const char *code, const Dealernet__Dow
     for (size_t i = 0; i < d->n_items; i++) {
         Dealernet__DownItem *item = NULL;
         assert_int_equal(dn_wire_down_item_unpack(DEALERNET__STREAM__STREAM_CHAIN,
-                                                  d->items[i].data, d->items[i].len, &item,
-                                                  why, sizeof why),
+                                                  d->items[i].data, d->items[i].len,
+                                                  &item, why, sizeof why),
                          0);
         assert_int_equal(item->body_case, DEALERNET__DOWN_ITEM__BODY_EVENT);
         s_assert_stored(fx, code, (int64_t)(from + 1 + i), item->event.data,
@@ -260,7 +263,8 @@ static void test_chunks(void **state)
         dn_tk_line_t lines[4];
         dn_tk_event_t e;
         for (int k = 0; k < 4; k++) {
-            snprintf(sku[k], sizeof sku[k], "SKU-%04d-%d-0123456789-0123456789-abcd", i, k);
+            snprintf(sku[k], sizeof sku[k], "SKU-%04d-%d-0123456789-0123456789-abcd", i,
+                     k);
             lines[k] = (dn_tk_line_t){sku[k], 1, 100 + k, cat};
         }
         assert_int_equal(

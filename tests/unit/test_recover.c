@@ -44,6 +44,7 @@
 #include "dn_store.h"
 #include "dn_wire.h"
 #include "dn_testkit.h"
+#include "dn_test_record.h"
 
 #define SITE "SHOP-01"
 
@@ -54,21 +55,10 @@ typedef struct {
     uint8_t s1[DN_ID_BYTES], s4[DN_ID_BYTES];
 } fixture_t;
 
-static dn_record_line_t s_line(const char *text)
-{
-    dn_record_line_t line;
-    char why[DN_WHY_SIZE] = "";
-    int rc = dn_record_parse_line(text, 2, &line, why, sizeof why);
-    if (rc)
-        print_error("%s\n", why);
-    assert_int_equal(rc, 0);
-    return line;
-}
-
 /*  Records a sale of one line; its id into id when not NULL.  */
 static void s_sale(dn_store_t *store, const char *text, int64_t total, uint8_t *id)
 {
-    dn_record_line_t lines[] = {s_line(text)};
+    dn_record_line_t lines[] = {dn_test_line(text)};
     dn_sale_input_t in = {lines, 1, NULL, NULL, NULL};
     dn_record_result_t out;
     char why[DN_WHY_SIZE] = "";
@@ -120,7 +110,8 @@ static int s_setup(void **state)
     snprintf(fx->main_dir, sizeof fx->main_dir, "%s/main", fx->root);
     snprintf(fx->old_dir, sizeof fx->old_dir, "%s/old", fx->root);
     snprintf(fx->new_dir, sizeof fx->new_dir, "%s/new", fx->root);
-    if (mkdir(fx->main_dir, 0700) || dn_store_create(fx->main_dir, SITE, "DLR-7", "CNY") ||
+    if (mkdir(fx->main_dir, 0700) ||
+        dn_store_create(fx->main_dir, SITE, "DLR-7", "CNY") ||
         !(fx->main = dn_store_open(fx->main_dir, &err)))
         return -1;
     s_sale(fx->main, "TEA:1@10.00", 1000, fx->s1);
@@ -211,7 +202,8 @@ static void s_assert_server_part(fixture_t *fx, dn_store_t *store)
     }
     dn_outbox_batch_free(&a);
     dn_outbox_batch_free(&b);
-    assert_int_equal(s_int(store, "SELECT count(*) FROM events WHERE seq <= 5 AND synced"), 5);
+    assert_int_equal(
+        s_int(store, "SELECT count(*) FROM events WHERE seq <= 5 AND synced"), 5);
 }
 
 /*  An old copy (1-3, all synced) that recorded nothing since: the
@@ -270,9 +262,10 @@ static void test_copied_pc(void **state)
     s_serve_all(fx, old);
 
     assert_int_equal(dn_recover_run(old, 1, &r, why, sizeof why), 0);
-    assert_string_equal(dn_recover_report(&r, 1, line, sizeof line),
-                        "would recover: server holds 1-5, 2 events would be added from the "
-                        "server, 2 local events would be re-recorded as seq 6-7");
+    assert_string_equal(
+        dn_recover_report(&r, 1, line, sizeof line),
+        "would recover: server holds 1-5, 2 events would be added from the "
+        "server, 2 local events would be re-recorded as seq 6-7");
     assert_int_equal(dn_store_event_seq(old, t4, &seq), 0);
     assert_int_equal(seq, 4); /* the dry run changed nothing */
 
@@ -280,10 +273,11 @@ static void test_copied_pc(void **state)
     assert_int_equal(r.kept, 3);
     assert_int_equal(r.added, 2);
     assert_int_equal(r.rerecorded, 2);
-    assert_string_equal(dn_recover_report(&r, 0, line, sizeof line),
-                        "recovered: server holds 1-5, 2 events added from the server, 2 "
-                        "local events re-recorded as seq 6-7 (pending: run 'dealernet-agent "
-                        "sync')");
+    assert_string_equal(
+        dn_recover_report(&r, 0, line, sizeof line),
+        "recovered: server holds 1-5, 2 events added from the server, 2 "
+        "local events re-recorded as seq 6-7 (pending: run 'dealernet-agent "
+        "sync')");
     s_assert_server_part(fx, old);
     assert_int_equal(dn_store_event_seq(old, t4, &seq), 0);
     assert_int_equal(seq, 6);
@@ -366,11 +360,12 @@ static void test_same_id_other_bytes(void **state)
     assert_int_equal(dn_outbox_rechain(four.events[0].data, four.events[0].len, 4, prev,
                                        &forged, why, sizeof why),
                      0);
-    assert_int_equal(dn_db_prepare(dn_store_db(old),
-                                   "INSERT INTO events(seq, id, kind, recorded_at_ms, body, "
-                                   "hash) VALUES (4, ?, 'sale', 0, ?, ?)",
-                                   &stmt),
-                     0);
+    assert_int_equal(
+        dn_db_prepare(dn_store_db(old),
+                      "INSERT INTO events(seq, id, kind, recorded_at_ms, body, "
+                      "hash) VALUES (4, ?, 'sale', 0, ?, ?)",
+                      &stmt),
+        0);
     sqlite3_bind_blob(stmt, 1, fx->s4, DN_ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_blob(stmt, 2, forged.body, (int)forged.len, SQLITE_STATIC);
     sqlite3_bind_blob(stmt, 3, forged.hash, DN_HASH_BYTES, SQLITE_STATIC);
@@ -430,7 +425,8 @@ static void test_member_on_both(void **state)
     assert_int_equal(r.rerecorded, 1);
     assert_int_equal(dn_store_member_find(old, "+8613800138000", found), 0);
     assert_memory_equal(found, mine, DN_ID_BYTES);
-    assert_int_equal(s_int(old, "SELECT count(*) FROM member_duplicates WHERE seq = 6"), 1);
+    assert_int_equal(s_int(old, "SELECT count(*) FROM member_duplicates WHERE seq = 6"),
+                     1);
     assert_int_equal(s_int(old, "SELECT seq FROM members"), 7);
     dn_store_destroy(&old);
 }
@@ -519,8 +515,9 @@ static void test_applier_refuses(void **state)
     char why[DN_WHY_SIZE] = "", other_dir[128];
 
     assert_int_equal(dn_recover_run(old, 0, &r, why, sizeof why), DN_ENOENT);
-    assert_string_equal(why, "the server holds no events of site SHOP-01: there is nothing "
-                             "to recover from");
+    assert_string_equal(why,
+                        "the server holds no events of site SHOP-01: there is nothing "
+                        "to recover from");
     assert_int_equal(s_serve(fx, old, 1, 2, 1, why, sizeof why), 0);
     assert_int_equal(s_serve(fx, old, 4, 5, 0, why, sizeof why), DN_EPROTO);
     assert_string_equal(why, "the server's chain has a gap: seq 4 where 3 was due");
@@ -533,7 +530,8 @@ static void test_applier_refuses(void **state)
     assert_int_equal(dn_store_create(other_dir, "SHOP-02", "DLR-7", "CNY"), 0);
     other = s_open(other_dir);
     assert_int_equal(s_serve(fx, other, 1, 1, 1, why, sizeof why), DN_EPROTO);
-    assert_string_equal(why, "the server's event at seq 1 is of site SHOP-01, not SHOP-02");
+    assert_string_equal(why,
+                        "the server's event at seq 1 is of site SHOP-01, not SHOP-02");
     assert_int_equal(s_int(other, "SELECT count(*) FROM chain_staging"), 0);
     dn_store_destroy(&other);
     dn_store_destroy(&old);
