@@ -26,6 +26,7 @@ static const dn_down_applier_t *const s_appliers[] = {
     &dn_down_apply_earnings, /* agent/dn_earnings.c */
     &dn_down_apply_members,  /* agent/dn_earnings.c */
     &dn_down_apply_notices,  /* agent/dn_notices.c */
+    &dn_down_apply_chain, /* agent/dn_recover.c: only `recover` pulls it */
     NULL /* the end */
 };
 

@@ -278,20 +278,9 @@ int dn_outbox_ack(dn_store_t *store, uint64_t through)
     return rc;
 }
 
-/*  One event read for a rebase: its seq, and its bytes re-chained.  */
-typedef struct {
-    int64_t seq;
-    uint8_t *body; /* malloc'd: the new bytes */
-    size_t len;
-    uint8_t hash[DN_HASH_BYTES];
-} s_moved_t;
-
-/*  Re-chains the event bytes old[0..len) after prev as seq: same id,
-    body and time, new seq and prev_hash.  Sets *moved (body malloc'd)
-    and prev to its hash.  0, DN_EPROTO (why), DN_ENOMEM, DN_ECRYPTO.  */
-static int s_rechain(const uint8_t *old, size_t len, int64_t seq,
-                     uint8_t prev[DN_HASH_BYTES], s_moved_t *moved, char *why,
-                     size_t why_size)
+int dn_outbox_rechain(const uint8_t *old, size_t len, int64_t seq,
+                      uint8_t prev[DN_HASH_BYTES], dn_outbox_moved_t *moved, char *why,
+                      size_t why_size)
 {
     Dealernet__Event *ev = NULL;
     ProtobufCBinaryData was;
@@ -319,7 +308,7 @@ int dn_outbox_rebase(dn_store_t *store, int64_t base_seq,
 {
     sqlite3 *db = dn_store_db(store);
     sqlite3_stmt *stmt;
-    s_moved_t *moved = NULL;
+    dn_outbox_moved_t *moved = NULL;
     uint8_t prev[DN_HASH_BYTES];
     int64_t n = 0, cap = 0, expect = 1, synced = 0;
     int rc = 0, step;
@@ -337,7 +326,7 @@ int dn_outbox_rebase(dn_store_t *store, int64_t base_seq,
         }
         synced += sqlite3_column_int(stmt, 2);
         if (n == cap) {
-            s_moved_t *grown = realloc(moved, (size_t)(cap ? cap * 2 : 16) * sizeof *moved);
+            dn_outbox_moved_t *grown = realloc(moved, (size_t)(cap ? cap * 2 : 16) * sizeof *moved);
             if (!grown) {
                 rc = DN_ENOMEM;
                 break;
@@ -346,7 +335,7 @@ int dn_outbox_rebase(dn_store_t *store, int64_t base_seq,
             cap = cap ? cap * 2 : 16;
         }
         memset(&moved[n], 0, sizeof moved[n]);
-        rc = s_rechain(sqlite3_column_blob(stmt, 1), (size_t)sqlite3_column_bytes(stmt, 1),
+        rc = dn_outbox_rechain(sqlite3_column_blob(stmt, 1), (size_t)sqlite3_column_bytes(stmt, 1),
                        base_seq + n + 1, prev, &moved[n], why, why_size);
         n++;
     }

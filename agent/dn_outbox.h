@@ -76,6 +76,22 @@ void dn_outbox_batch_free(dn_outbox_batch_t *batch);
     transaction.  Returns 0 or DN_EDB.  */
 int dn_outbox_ack(dn_store_t *store, uint64_t through);
 
+/*  One event re-chained: its new seq, bytes and hash.  */
+typedef struct {
+    int64_t seq;
+    uint8_t *body; /* malloc'd: the new bytes */
+    size_t len;
+    uint8_t hash[DN_HASH_BYTES];
+} dn_outbox_moved_t;
+
+/*  Re-chains the event bytes old[0..len) after prev as seq: same id,
+    body and time, new seq and prev_hash.  Sets *moved (body malloc'd)
+    and prev to its hash.  0, DN_EPROTO (why), DN_ENOMEM, DN_ECRYPTO.
+    For dn_outbox_rebase and recover (dn_recover.c).  */
+int dn_outbox_rechain(const uint8_t *old, size_t len, int64_t seq,
+                      uint8_t prev[DN_HASH_BYTES], dn_outbox_moved_t *moved, char *why,
+                      size_t why_size);
+
 /*  A folder that never synced takes over a site whose chain began on
     another PC (`dealernet-hq site token`, README "Replacing a shop's PC"):
     every event recorded here (none of which reached any server) is

@@ -211,6 +211,19 @@ static const dn_migration_t s_migrations[] = {
      "  sent_ms INTEGER NOT NULL,"
      "  read_ms INTEGER"
      ");"},
+    {/* Part E, recover (issue 14 item 6): the server's copy of this site's
+        chain, as STREAM_CHAIN brings it (dn_recover.c), one row per event
+        exactly as the server stored it, seq 1 .. the version down_state
+        holds of the stream.  Each chunk is kept in the transaction that
+        applies it; `recover` then rebuilds the log from it in one
+        transaction.  Separate from events: what the server holds is not
+        this folder's log until recover has checked both and merged them.  */
+     "CREATE TABLE chain_staging ("
+     "  seq INTEGER PRIMARY KEY CHECK (seq >= 1),"
+     "  id BLOB NOT NULL UNIQUE CHECK (length(id) = 16),"
+     "  body BLOB NOT NULL,"
+     "  hash BLOB NOT NULL CHECK (length(hash) = 32)"
+     ");"},
 };
 
 #define DN_STORE_MIGRATIONS (sizeof s_migrations / sizeof s_migrations[0])
@@ -631,6 +644,16 @@ int dn_store_set_chain_base(dn_store_t *self, int64_t seq, const uint8_t hash[DN
     return 0;
 }
 
+int dn_store_clear_chain_base(dn_store_t *self)
+{
+    sqlite3_stmt *stmt;
+    if (dn_db_prepare(self->db, "DELETE FROM meta WHERE key IN (?, ?)", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, DN_STORE_META_BASE_SEQ, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, DN_STORE_META_BASE_HASH, -1, SQLITE_STATIC);
+    return dn_db_run(self->db, stmt) ? DN_EDB : 0;
+}
+
 int dn_store_renumber(dn_store_t *self, int64_t from, int64_t to)
 {
     static const char *const sql[] = {
@@ -923,17 +946,13 @@ int dn_store_refund_insert(dn_store_t *self, const Dealernet__Event *ev)
     return rc;
 }
 
-int dn_store_member_insert(dn_store_t *self, const Dealernet__Event *ev)
+/*  Binds a sign-up's id, phone, name, referrer, household, seq and time
+    to parameters 1-7 of stmt, as members and member_duplicates take them.  */
+static void s_bind_signup(sqlite3_stmt *stmt, const Dealernet__Event *ev)
 {
     const Dealernet__MemberSignup *m = ev->member_signup;
     const char *referrer = m->referrer_phone ? m->referrer_phone : m->referrer_partner;
-    sqlite3_stmt *stmt;
 
-    if (dn_store_stmt(self,
-                      "INSERT INTO members(id, phone, name, referrer, household, seq, "
-                      "recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      &stmt))
-        return DN_EDB;
     sqlite3_bind_blob(stmt, 1, m->member_id.data, (int)m->member_id.len, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, m->phone, -1, SQLITE_STATIC);
     if (m->name)
@@ -944,6 +963,18 @@ int dn_store_member_insert(dn_store_t *self, const Dealernet__Event *ev)
         sqlite3_bind_int(stmt, 5, (int)m->household);
     sqlite3_bind_int64(stmt, 6, (sqlite3_int64)ev->seq);
     sqlite3_bind_int64(stmt, 7, ev->recorded_at_ms);
+}
+
+int dn_store_member_insert(dn_store_t *self, const Dealernet__Event *ev)
+{
+    sqlite3_stmt *stmt;
+
+    if (dn_store_stmt(self,
+                      "INSERT INTO members(id, phone, name, referrer, household, seq, "
+                      "recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      &stmt))
+        return DN_EDB;
+    s_bind_signup(stmt, ev);
     return s_step_done(self->db, stmt);
 }
 
@@ -963,6 +994,47 @@ int dn_store_member_update(dn_store_t *self, const Dealernet__Event *ev)
         sqlite3_bind_int(stmt, 2, (int)m->household);
     sqlite3_bind_blob(stmt, 3, m->member_id.data, (int)m->member_id.len, SQLITE_STATIC);
     return s_step_done(self->db, stmt);
+}
+
+/*  Keeps the sign-up ev, whose phone member holder holds already, in
+    member_duplicates as a duplicate of holder.  0 or DN_EDB.  */
+static int s_duplicate_of(dn_store_t *self, const Dealernet__Event *ev,
+                          const uint8_t holder[DN_ID_BYTES])
+{
+    sqlite3_stmt *stmt;
+
+    if (dn_store_stmt(self,
+                      "INSERT INTO member_duplicates(id, phone, name, referrer, household, "
+                      "seq, recorded_at_ms, member_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      &stmt))
+        return DN_EDB;
+    s_bind_signup(stmt, ev);
+    sqlite3_bind_blob(stmt, 8, holder, DN_ID_BYTES, SQLITE_STATIC);
+    return s_step_done(self->db, stmt);
+}
+
+int dn_store_project(dn_store_t *self, const Dealernet__Event *ev)
+{
+    switch (ev->body_case) {
+    case DEALERNET__EVENT__BODY_SALE:
+        return dn_store_sale_insert(self, ev);
+    case DEALERNET__EVENT__BODY_REFUND:
+        return dn_store_refund_insert(self, ev);
+    case DEALERNET__EVENT__BODY_MEMBER_SIGNUP: {
+        /* A phone already held here (a sign-up recorded on two PCs of the
+           site): the later sign-up is kept whole as a duplicate of the
+           member, as the canonical-phones migration keeps one.  */
+        uint8_t holder[DN_ID_BYTES];
+        int rc = dn_store_member_find(self, ev->member_signup->phone, holder);
+        if (rc == DN_ENOENT)
+            return dn_store_member_insert(self, ev);
+        return rc ? rc : s_duplicate_of(self, ev, holder);
+    }
+    case DEALERNET__EVENT__BODY_MEMBER_UPDATE:
+        return dn_store_member_update(self, ev);
+    default:
+        return DN_EDB; /* dn_wire_event_check refuses an event without a body */
+    }
 }
 
 /* -- lookups ------------------------------------------------------------- */

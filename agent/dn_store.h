@@ -107,6 +107,11 @@ int dn_store_chain_base(dn_store_t *self, int64_t *seq, uint8_t hash[DN_HASH_BYT
 int dn_store_set_chain_base(dn_store_t *self, int64_t seq,
                             const uint8_t hash[DN_HASH_BYTES]);
 
+/*  Removes the chain's base (settings chain_base_*): the log holds the
+    site's chain from seq 1 again (recover), inside the caller's
+    transaction.  0 or DN_EDB.  */
+int dn_store_clear_chain_base(dn_store_t *self);
+
 /*  Gives the projections (sales, refunds, members, member_duplicates)
     and the import ref (imports) of the event at seq from the seq to; for dn_outbox_rebase, inside its
     transaction, with foreign keys deferred.  0 or DN_EDB.  */
@@ -147,6 +152,13 @@ int dn_store_sale_insert(dn_store_t *self, const Dealernet__Event *ev);
 int dn_store_refund_insert(dn_store_t *self, const Dealernet__Event *ev);
 int dn_store_member_insert(dn_store_t *self, const Dealernet__Event *ev);
 int dn_store_member_update(dn_store_t *self, const Dealernet__Event *ev);
+
+/*  The projection of any event, by its kind (one of the four above); a
+    sign-up whose phone a member here holds already is kept in
+    member_duplicates as that member's duplicate.  For an event this
+    folder did not record itself (recover adds the server's), inside the
+    transaction that inserts it.  0 or DN_EDB.  */
+int dn_store_project(dn_store_t *self, const Dealernet__Event *ev);
 
 /*  A sale as needed to refund it.  */
 typedef struct {

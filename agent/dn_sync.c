@@ -766,6 +766,14 @@ static void s_summary(int rc, dn_sync_result_t *r)
 {
     char cause[sizeof r->error], report[160];
     snprintf(cause, sizeof cause, "%s", r->error[0] ? r->error : dn_strerror(rc));
+    /* This folder's log is not the chain the server holds -- an agent.db
+       restored from an old copy (the server holds more than it recorded)
+       or copied to a second PC (a resent event differs: the server keeps
+       its tamper alarm as evidence) -- and only recover mends that.  */
+    if (rc == DN_EPROTO &&
+        (r->refused == DEALERNET__REFUSE_CODE__REFUSE_TAMPER ||
+         (r->has_server && r->server_applied > r->head_seq)))
+        snprintf(r->error, sizeof r->error, "%s; " DN_SYNC_RECOVER_HINT, cause);
     if (s_partial(rc, r))
         snprintf(r->error, sizeof r->error, "partly synced: %s; then %s",
                  dn_sync_report(r, report, sizeof report), cause);

@@ -19,6 +19,7 @@
 #include "dn_outbox.h"
 #include "dn_protocol.h"
 #include "dn_record.h"
+#include "dn_recover.h"
 #include "dn_reminder.h"
 #include "dn_render.h"
 #include "dn_secret.h"
@@ -1336,6 +1337,70 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
     return rc ? s_sync_exit(rc, &result) : 0;
 }
 
+/*  recover (README "Recovering a shop PC"): a session that pushes
+    nothing and pulls the site's chain to its end (stream chain, each
+    reply in its own transaction), then the one transaction of
+    dn_recover_run.  */
+static int s_cmd_recover(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"dry-run", no_argument, NULL, 'n'},
+                                          {"timeout", required_argument, NULL, 'T'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    static const Dealernet__Stream chain[] = {DEALERNET__STREAM__STREAM_CHAIN};
+    dn_sync_options_t options = {DN_SYNC_DEFAULT_TIMEOUT_S * 1000, 0, 0, chain, 1, 1};
+    dn_sync_result_t result;
+    dn_recover_result_t r;
+    int c, code = 0, json = 0, dry_run = 0, timeout = DN_SYNC_DEFAULT_TIMEOUT_S, rc;
+    dn_store_t *store;
+    char why[DN_WHY_SIZE + 128] = "", report[256];
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 'T' && (code = s_seconds(optarg, &timeout)) != 0)
+            return code;
+        if (c == 'n')
+            dry_run = 1;
+        if (c == 'j')
+            json = 1;
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!(store = s_open(dir, &code)))
+        return code;
+    options.timeout_ms = timeout * 1000;
+    options.progress = !json && !s_quiet && isatty(STDERR_FILENO);
+    rc = dn_sync_run(store, dir, &options, &result);
+    if (rc) {
+        dn_store_destroy(&store);
+        dn_log_error("%s", result.error[0] ? result.error : dn_strerror(rc));
+        return s_sync_exit(rc, &result);
+    }
+    rc = dn_recover_run(store, dry_run, &r, why, sizeof why);
+    dn_store_destroy(&store);
+    if (rc) {
+        dn_log_error("%s", why[0] ? why : dn_strerror(rc));
+        return dn_exit_code(rc);
+    }
+    if (json) {
+        json_t *out = json_pack(
+            "{s:b, s:I, s:I, s:I, s:I, s:o, s:o}", "dry_run", dry_run, "server_head",
+            (json_int_t)r.server_head, "kept", (json_int_t)r.kept, "added",
+            (json_int_t)r.added, "rerecorded", (json_int_t)r.rerecorded, "first_seq",
+            r.rerecorded ? json_integer((json_int_t)(r.server_head + 1)) : json_null(),
+            "last_seq",
+            r.rerecorded ? json_integer((json_int_t)(r.server_head + r.rerecorded))
+                         : json_null());
+        s_print_json(out);
+        json_decref(out);
+    } else if (!s_quiet) {
+        printf("%s\n", dn_recover_report(&r, dry_run, report, sizeof report));
+    }
+    return 0;
+}
+
 static int s_cmd_doctor(const char *dir, int argc, char **argv)
 {
     static const struct option longs[] = {{"timeout", required_argument, NULL, 'T'},
@@ -1683,6 +1748,16 @@ static const s_command_t s_commands[] = {
      "30 s) ran out, or when its disk is full; 78 for a wrong port or server\n"
      "key; 77 not enrolled or revoked.  A reply not back within --reply-timeout\n"
      "(default 3000 ms) means reconnect and resend.\n"},
+    {"recover", s_cmd_recover, "[--dry-run] [--timeout SEC] [--json]",
+     "Rebuilds this PC's log from the server's copy of the site's chain (after\n"
+     "agent.db was restored from an old copy, copied to a second PC, or on a\n"
+     "new PC after 'dealernet-hq site token'): keeps the events the server\n"
+     "holds, adds those this copy lacks, and re-records every event the server\n"
+     "never received after the server's last one, pending for the next sync.\n"
+     "One transaction; --dry-run says what it would do and changes nothing.\n"
+     "Connects as sync does (the same exit codes); 66 when the server holds\n"
+     "nothing of the site; 65, nothing changed, when an event here differs\n"
+     "from the server's copy of it.\n"},
     {"doctor", s_cmd_doctor, "[--timeout SEC] [--json]",
      "Runs the checks a field visit needs, one by one, and prints each with ok,\n"
      "WARN, FAIL or skip and what to do: the folder and its files, agent.db and\n"

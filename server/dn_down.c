@@ -38,6 +38,7 @@ static const dn_down_stream_t *const s_streams[] = {
     &dn_down_earnings, /* server/dn_earnings.c */
     &dn_down_members,  /* server/dn_earnings.c */
     &dn_down_notices,  /* server/dn_notice_down.c */
+    &dn_down_chain, /* server/dn_chain_down.c */
     NULL /* the end */
 };
 

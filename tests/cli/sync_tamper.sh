@@ -57,7 +57,7 @@ agent "$A" status --json
 cp "$OUT" "$T/status.json"
 check "tamper: agent keeps seq 2 and 6 pending" 2 "$(json "$T/status.json" '$.pending')"
 check "tamper: status shows the error" \
-    "server refused: event seq 2 differs from the one already stored" \
+    "server refused: event seq 2 differs from the one already stored; run 'dealernet-agent recover' to rebuild this PC's log from the server's copy" \
     "$(json "$T/status.json" '$.last_error')"
 
 # -- an event changed before its first sync ----------------------------------------

@@ -60,6 +60,10 @@ NOT_RUN = {
     "dealernet-agent notices":
         "needs notices delivered by sync (the downstream channel, issue 14 part A); "
         "unit/test_notices checks the listing and the read marks",
+    "dealernet-agent recover --dry-run": "an agent.db restored from an old copy of a shop of "
+        "120 events; cli/agent_recover checks each message of recover",
+    "dealernet-agent recover": "an agent.db restored from an old copy of a shop of 120 "
+        "events; cli/agent_recover checks each message of recover",
     "dealernet-agent doctor": "an enrolled shop whose clock is a day ahead (the README's shop "
         "enrolls later); cli/sync_doctor checks each line of each diagnosis",
     "dealernet-server -d /var/lib/dealernet-server init --sync tcp://*:7700 --admin tcp://*:7701":

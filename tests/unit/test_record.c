@@ -46,6 +46,7 @@
 #include "dn_store.h"
 #include "dn_wire.h"
 #include "dn_testkit.h"
+#include "dn_test_record.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -195,17 +196,6 @@ static void s_set_body(dn_store_t *store, int64_t seq, const uint8_t *body, size
 
 /* -- recording helpers --------------------------------------------------- */
 
-static dn_record_line_t s_line(const char *text)
-{
-    dn_record_line_t line;
-    char why[DN_WHY_SIZE] = "";
-    int rc = dn_record_parse_line(text, 2, &line, why, sizeof why);
-    if (rc)
-        print_error("%s\n", why);
-    assert_int_equal(rc, 0);
-    return line;
-}
-
 /*  Asserts a refusal: its code, words in the reason, and an unchanged
     database with no transaction left open.  */
 #define ASSERT_REFUSED(store, call, code, words)                                         \
@@ -236,8 +226,9 @@ static void s_record_scenario(fixture_t *fx)
     assert_int_equal(s_events(store), 0); /* the catalog is not an event */
 
     /* 1: sale A */
-    dn_record_line_t a_lines[] = {s_line("TEA-500:3"), s_line("RICE-5KG:2@85.00"),
-                                  s_line("SOAP:4@3.25")};
+    dn_record_line_t a_lines[] = {dn_test_line("TEA-500:3"),
+                                  dn_test_line("RICE-5KG:2@85.00"),
+                                  dn_test_line("SOAP:4@3.25")};
     dn_sale_input_t sale_a = {a_lines, 3, NULL, NULL, NULL};
     assert_int_equal(dn_record_sale(store, &sale_a, &out, why, sizeof why), 0);
     assert_int_equal(out.seq, 1);
@@ -251,7 +242,7 @@ static void s_record_scenario(fixture_t *fx)
     memcpy(fx->member, out.id, DN_ID_BYTES);
 
     /* 3: sale B, the phone typed another way */
-    dn_record_line_t b_lines[] = {s_line("TEA-500:2")};
+    dn_record_line_t b_lines[] = {dn_test_line("TEA-500:2")};
     dn_sale_input_t sale_b = {b_lines, 1, "+86 138 0013 8000", "community", "GL-9"};
     assert_int_equal(dn_record_sale(store, &sale_b, &out, why, sizeof why), 0);
     assert_int_equal(out.seq, 3);
@@ -259,7 +250,7 @@ static void s_record_scenario(fixture_t *fx)
     memcpy(fx->sale_b, out.id, DN_ID_BYTES);
 
     /* 4: refund A by lines */
-    dn_record_line_t r_lines[] = {s_line("TEA-500:1"), s_line("SOAP:2")};
+    dn_record_line_t r_lines[] = {dn_test_line("TEA-500:1"), dn_test_line("SOAP:2")};
     dn_refund_input_t refund = {{0}, r_lines, 2, 0, 0};
     memcpy(refund.sale_id, fx->sale_a, DN_ID_BYTES);
     assert_int_equal(dn_record_refund(store, &refund, &out, why, sizeof why), 0);
@@ -537,16 +528,17 @@ static void test_refund_limits(void **state)
     {
         char why[DN_WHY_SIZE];
         assert_int_equal(dn_store_catalog_set(store, "TEA-500", 4550, "drinks"), 0);
-        dn_record_line_t a_lines[] = {s_line("TEA-500:3"), s_line("RICE-5KG:2@85.00"),
-                                      s_line("SOAP:4@3.25")};
+        dn_record_line_t a_lines[] = {dn_test_line("TEA-500:3"),
+                                      dn_test_line("RICE-5KG:2@85.00"),
+                                      dn_test_line("SOAP:4@3.25")};
         dn_sale_input_t sale_a = {a_lines, 3, NULL, NULL, NULL};
         assert_int_equal(dn_record_sale(store, &sale_a, &out, why, sizeof why), 0);
         memcpy(fx->sale_a, out.id, DN_ID_BYTES);
-        dn_record_line_t b_lines[] = {s_line("TEA-500:2")};
+        dn_record_line_t b_lines[] = {dn_test_line("TEA-500:2")};
         dn_sale_input_t sale_b = {b_lines, 1, NULL, NULL, NULL};
         assert_int_equal(dn_record_sale(store, &sale_b, &out, why, sizeof why), 0);
         memcpy(fx->sale_b, out.id, DN_ID_BYTES);
-        dn_record_line_t r_lines[] = {s_line("TEA-500:1"), s_line("SOAP:2")};
+        dn_record_line_t r_lines[] = {dn_test_line("TEA-500:1"), dn_test_line("SOAP:2")};
         dn_refund_input_t refund = {{0}, r_lines, 2, 0, 0};
         memcpy(refund.sale_id, fx->sale_a, DN_ID_BYTES);
         assert_int_equal(dn_record_refund(store, &refund, &out, why, sizeof why), 0);
@@ -562,21 +554,21 @@ static void test_refund_limits(void **state)
     memcpy(in.sale_id, fx->sale_a, DN_ID_BYTES);
 
     /* by line quantity: 3 TEA-500 asked, 2 left */
-    lines[0] = s_line("TEA-500:3");
+    lines[0] = dn_test_line("TEA-500:3");
     ASSERT_REFUSED(store, dn_record_refund(store, &in, &out, why, sizeof why), DN_ELIMIT,
                    "SKU TEA-500: 3 to refund but only 2 of 3 still refundable");
-    lines[0] = s_line("SOAP:3");
+    lines[0] = dn_test_line("SOAP:3");
     ASSERT_REFUSED(store, dn_record_refund(store, &in, &out, why, sizeof why), DN_ELIMIT,
                    "SKU SOAP: 3 to refund but only 2 of 4 still refundable");
     /* one line fine, the second over: the whole refund is refused */
-    lines[0] = s_line("TEA-500:1");
-    lines[1] = s_line("SOAP:5");
+    lines[0] = dn_test_line("TEA-500:1");
+    lines[1] = dn_test_line("SOAP:5");
     in.n_lines = 2;
     ASSERT_REFUSED(store, dn_record_refund(store, &in, &out, why, sizeof why), DN_ELIMIT,
                    "SKU SOAP: 5 to refund but only 2 of 4 still refundable");
     /* quantities within the lines, value beyond what is left:
        RICE-5KG 2 x 85.00 = 170.00 > 167.50 */
-    lines[0] = s_line("RICE-5KG:2");
+    lines[0] = dn_test_line("RICE-5KG:2");
     in.n_lines = 1;
     ASSERT_REFUSED(store, dn_record_refund(store, &in, &out, why, sizeof why), DN_ELIMIT,
                    "refund of 170.00 CNY exceeds the 167.50 CNY still refundable");
@@ -609,14 +601,14 @@ static void test_refund_limits(void **state)
     memcpy(rest.sale_id, fx->sale_a, DN_ID_BYTES);
     ASSERT_REFUSED(store, dn_record_refund(store, &rest, &out, why, sizeof why),
                    DN_ELIMIT, "already fully refunded");
-    lines[0] = s_line("RICE-5KG:1"); /* units left on the line, but no money */
+    lines[0] = dn_test_line("RICE-5KG:1"); /* units left on the line, but no money */
     ASSERT_REFUSED(store, dn_record_refund(store, &in, &out, why, sizeof why), DN_ELIMIT,
                    "already fully refunded");
 
     /* sale B: all of a line, then none of it */
     dn_refund_input_t b = {{0}, lines, 1, 0, 0};
     memcpy(b.sale_id, fx->sale_b, DN_ID_BYTES);
-    lines[0] = s_line("TEA-500:2");
+    lines[0] = dn_test_line("TEA-500:2");
     assert_int_equal(dn_record_refund(store, &b, &out, why, sizeof why), 0);
     assert_int_equal(out.amount, 9100);
     assert_int_equal(out.seq, 6);
@@ -661,15 +653,15 @@ static void test_refusals_write_nothing(void **state)
     in.has_amount = 0;
     in.lines = lines;
     in.n_lines = 1;
-    lines[0] = s_line("SOAP:1");
+    lines[0] = dn_test_line("SOAP:1");
     ASSERT_REFUSED(store, dn_record_refund(store, &in, &out, why, sizeof why), DN_ENOENT,
                    "SKU SOAP is not on that sale");
     /* input errors */
-    lines[0] = s_line("TEA-500:1@45.50");
+    lines[0] = dn_test_line("TEA-500:1@45.50");
     ASSERT_REFUSED(store, dn_record_refund(store, &in, &out, why, sizeof why), DN_EPARSE,
                    "has a price");
-    lines[0] = s_line("TEA-500:1");
-    lines[1] = s_line("TEA-500:1");
+    lines[0] = dn_test_line("TEA-500:1");
+    lines[1] = dn_test_line("TEA-500:1");
     in.n_lines = 2;
     ASSERT_REFUSED(store, dn_record_refund(store, &in, &out, why, sizeof why), DN_EPARSE,
                    "SKU TEA-500 is given twice");
@@ -742,12 +734,12 @@ static void test_refusals_write_nothing(void **state)
 
     /* a sale with an unknown SKU and no price: the priced lines are not
        written either */
-    lines[0] = s_line("TEA-500:1");
-    lines[1] = s_line("GHOST:1");
+    lines[0] = dn_test_line("TEA-500:1");
+    lines[1] = dn_test_line("GHOST:1");
     dn_sale_input_t sale = {lines, 2, NULL, NULL, NULL};
     ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_ENOENT,
                    "SKU GHOST has no price in the catalog");
-    lines[1] = s_line("TEA-500:2");
+    lines[1] = dn_test_line("TEA-500:2");
     ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_EPARSE,
                    "SKU TEA-500 is given twice");
     sale.n_lines = 1;
@@ -774,7 +766,7 @@ static void test_refusals_write_nothing(void **state)
     for (int i = 0; i < 10; i++) {
         char text[40];
         snprintf(text, sizeof text, "H%d:1000000@10000000000", i);
-        huge[i] = s_line(text);
+        huge[i] = dn_test_line(text);
     }
     dn_sale_input_t huge_sale = {huge, 10, NULL, NULL, NULL};
     ASSERT_REFUSED(store, dn_record_sale(store, &huge_sale, &out, why, sizeof why),
@@ -794,7 +786,7 @@ static void test_refusals_write_nothing(void **state)
        10^6 x 10000.00 = 10^10 CNY = 10^12 fen is taken, exactly) */
     char why[DN_WHY_SIZE];
     assert_int_equal(dn_store_meta_set(store, DN_STORE_MAX_SALE, "10000000000.0000"), 0);
-    huge[0] = s_line("H0:1000000@10000");
+    huge[0] = dn_test_line("H0:1000000@10000");
     huge_sale.n_lines = 1;
     assert_int_equal(dn_record_sale(store, &huge_sale, &out, why, sizeof why), 0);
     assert_int_equal(out.seq, EVENTS + 1);
@@ -1230,18 +1222,18 @@ static void test_sale_bound(void **state)
     assert_int_equal(dn_record_max_sale(store, &limit), 0);
     assert_int_equal(limit, 100000000); /* 1000000.00 CNY in fen */
     /* exactly the bound: 4 x 250000.00 = 1000000.00 */
-    lines[0] = s_line("GOLD:4@250000");
+    lines[0] = dn_test_line("GOLD:4@250000");
     dn_sale_input_t sale = {lines, 1, NULL, NULL, NULL};
     assert_int_equal(dn_record_sale(store, &sale, &out, why, sizeof why), 0);
     assert_int_equal(out.amount, 100000000);
     /* one fen over, as a line: 4 x 250000.01 = 1000000.04 */
-    lines[0] = s_line("GOLD:4@250000.01");
+    lines[0] = dn_test_line("GOLD:4@250000.01");
     ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_EOVERFLOW,
                    "line GOLD:4 comes to 1000000.04 CNY, over the network's limit of "
                    "1000000.00 CNY for one sale");
     /* two lines each within, together over: 600000.00 + 400000.01 */
-    lines[0] = s_line("GOLD:1@600000");
-    lines[1] = s_line("SILVER:1@400000.01");
+    lines[0] = dn_test_line("GOLD:1@600000");
+    lines[1] = dn_test_line("SILVER:1@400000.01");
     sale.n_lines = 2;
     ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_EOVERFLOW,
                    "the sale comes to 1000000.01 CNY, over the network's limit of "
@@ -1251,11 +1243,11 @@ static void test_sale_bound(void **state)
     assert_int_equal(dn_store_meta_set(store, DN_STORE_MAX_SALE, "500.0000"), 0);
     assert_int_equal(dn_record_max_sale(store, &limit), 0);
     assert_int_equal(limit, 50000);
-    lines[0] = s_line("TEA:2@250");
+    lines[0] = dn_test_line("TEA:2@250");
     sale.n_lines = 1;
     assert_int_equal(dn_record_sale(store, &sale, &out, why, sizeof why), 0);
     assert_int_equal(out.amount, 50000);
-    lines[0] = s_line("TEA:1@500.01");
+    lines[0] = dn_test_line("TEA:1@500.01");
     ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_EOVERFLOW,
                    "line TEA:1 comes to 500.01 CNY, over the network's limit of 500.00 CNY");
     /* a damaged setting is an error, not the default */
