@@ -215,8 +215,9 @@ $(LIBSERVER): $(SERVER_OBJS)
 	ar rcs $@ $^
 
 # The test kit (tests/lib/*.c: dn_testkit, a simulated site against
-# central.db), linked into every test, benchmark, tool, fault, simulation
-# and fuzz program; they find its headers in tests/lib.
+# central.db; dn_benchkit, the server process and many sites' sockets for
+# the benchmarks), linked into every test, benchmark, tool, fault,
+# simulation and fuzz program; they find its headers in tests/lib.
 $(B)/tests/%.o: CFLAGS_ALL += -Itests/lib
 
 $(LIBTEST): $(TESTLIB_SRCS:%.c=$(B)/%.o)

@@ -10,6 +10,7 @@
 
     Needs the server binary: DN_BIN (default "bin") names its folder.
 */
+#include "dn_benchkit.h"
 #include "dn_central.h"
 #include "dn_curve.h"
 #include "dn_db.h"
@@ -27,9 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -48,13 +47,6 @@ typedef struct {
 } s_site_t;
 
 static s_site_t s_sites[DN_LOAD_SITES];
-
-static double s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void s_die(const char *what)
 {
@@ -82,48 +74,12 @@ static void s_build(s_site_t *site, int n)
     dn_tk_batch_free(&batch);
 }
 
-static void s_send_hello(s_site_t *site)
-{
-    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
-    Dealernet__Hello hello = DEALERNET__HELLO__INIT;
-    uint8_t *buf;
-    size_t len;
-    char why[DN_WHY_SIZE];
-    hello.has_protocol = hello.has_pending = hello.has_clock_ms = hello.has_head_seq = 1;
-    hello.protocol = DN_PROTOCOL_VERSION;
-    hello.pending = DN_LOAD_EVENTS;
-    hello.clock_ms = dn_time_now_ms();
-    hello.head_seq = DN_LOAD_EVENTS;
-    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_HELLO;
-    msg.hello = &hello;
-    if (dn_wire_sync_pack(&msg, &buf, &len, why, sizeof why))
-        s_die(why);
-    zmq_send(site->sock, buf, len, 0);
-    free(buf);
-}
-
-static long s_peak_rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    long kib = -1;
-    FILE *f;
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    if (!(f = fopen(path, "r")))
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
 int main(void)
 {
     const char *bin = getenv("DN_BIN") ? getenv("DN_BIN") : "bin";
-    char root[] = "/tmp/dn-bench-load-XXXXXX", srv[64], server_bin[512], why[256];
+    char root[] = "/tmp/dn-bench-load-XXXXXX", srv[64], log[96], why[256];
     char sync_ep[64], admin_ep[64], key[41];
     int port = 30000 + getpid() % 20000, done = 0, acked = 0, refused = 0;
-    struct rlimit nofile;
     sqlite3 *db;
     pid_t server;
     void *ctx;
@@ -133,10 +89,7 @@ int main(void)
 
     dn_log_init("bench_load", DN_LOG_WARN, 0);
     /* 1,000 client sockets need 2,000+ descriptors here and in the server.  */
-    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 8192) {
-        nofile.rlim_cur = nofile.rlim_max < 8192 ? nofile.rlim_max : 8192;
-        setrlimit(RLIMIT_NOFILE, &nofile);
-    }
+    dn_bk_files(8192);
     if (!mkdtemp(root))
         s_die("mkdtemp");
     snprintf(srv, sizeof srv, "%s/srv", root);
@@ -165,44 +118,23 @@ int main(void)
     }
     sqlite3_close(db);
 
-    snprintf(server_bin, sizeof server_bin, "%s/dealernet-server", bin);
-    server = fork();
-    if (server == 0) {
-        char log[96];
-        snprintf(log, sizeof log, "%s/server.log", root);
-        if (!freopen(log, "w", stderr))
-            _exit(126);
-        execl(server_bin, server_bin, "-d", srv, "run", (char *)NULL);
-        _exit(127);
-    }
+    snprintf(log, sizeof log, "%s/server.log", root);
+    if ((server = dn_bk_server_start(bin, srv, log)) < 0)
+        s_die("fork");
     usleep(300000);
 
     ctx = zmq_ctx_new();
     zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, DN_LOAD_SITES + 64);
     zmq_ctx_set(ctx, ZMQ_IO_THREADS, 2);
-    start = s_now();
+    start = dn_bk_now();
     for (int i = 0; i < DN_LOAD_SITES; i++) {
         s_site_t *site = &s_sites[i];
-        int zero = 0;
-        site->sock = zmq_socket(ctx, ZMQ_DEALER);
-        if (!site->sock)
-            s_die("too many sockets");
-        zmq_setsockopt(site->sock, ZMQ_CURVE_SERVERKEY, key, 40);
-        zmq_setsockopt(site->sock, ZMQ_CURVE_PUBLICKEY, site->curve.public_z85, 40);
-        zmq_setsockopt(site->sock, ZMQ_CURVE_SECRETKEY, site->curve.secret_z85, 40);
-        zmq_setsockopt(site->sock, ZMQ_LINGER, &zero, sizeof zero);
-        /* each shop from its own address (127.0.1.1 to 127.0.4.250 all reach
-           loopback), as shops are: the server's door keeps at most 16
-           connections that have not proven a key from one address */
-        char from[300];
-        snprintf(from, sizeof from, "tcp://127.0.%d.%d:0;%s", 1 + i / 250, 1 + i % 250,
-                 sync_ep + 6);
-        if (zmq_connect(site->sock, from) != 0)
-            s_die("connect");
-        s_send_hello(site);
+        if (!(site->sock = dn_bk_dealer(ctx, key, &site->curve, sync_ep, 1, i)))
+            s_die("cannot open a socket (too many?)");
+        dn_bk_hello(site->sock, DN_PROTOCOL_VERSION, DN_LOAD_EVENTS, DN_LOAD_EVENTS);
     }
     zmq_pollitem_t *items = calloc(DN_LOAD_SITES, sizeof *items);
-    while (done < DN_LOAD_SITES && (s_now() - start) * 1000 < DN_LOAD_TIMEOUT_MS) {
+    while (done < DN_LOAD_SITES && (dn_bk_now() - start) * 1000 < DN_LOAD_TIMEOUT_MS) {
         for (int i = 0; i < DN_LOAD_SITES; i++) {
             items[i].socket = s_sites[i].sock;
             items[i].events = s_sites[i].state < 2 ? ZMQ_POLLIN : 0;
@@ -241,8 +173,8 @@ int main(void)
             dn_wire_sync_free(&reply);
         }
     }
-    elapsed = s_now() - start;
-    rss = s_peak_rss_kib(server);
+    elapsed = dn_bk_now() - start;
+    rss = dn_bk_peak_rss_kib(server);
     kill(server, SIGTERM);
     waitpid(server, NULL, 0);
     for (int i = 0; i < DN_LOAD_SITES; i++) {
