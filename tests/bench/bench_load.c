@@ -47,6 +47,7 @@ typedef struct {
 } s_site_t;
 
 static s_site_t s_sites[DN_LOAD_SITES];
+static int s_done, s_acked, s_refused; /* sites done, acked in full, refused */
 
 static void s_die(const char *what)
 {
@@ -74,12 +75,41 @@ static void s_build(s_site_t *site, int n)
     dn_tk_batch_free(&batch);
 }
 
+/*  Site i's socket while it waits for a reply (dn_bk_poll).  */
+static void *s_waiting(void *arg, int i)
+{
+    (void)arg;
+    return s_sites[i].state < 2 ? s_sites[i].sock : NULL;
+}
+
+/*  A reply to site i: the Welcome sends the batch, the ack or a refusal
+    ends the site.  */
+static void s_reply(void *arg, int i, const Dealernet__SyncMessage *reply, size_t len)
+{
+    s_site_t *site = &s_sites[i];
+    (void)arg;
+    (void)len;
+    if (site->state == 0 && reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_WELCOME) {
+        zmq_send(site->sock, site->push, site->push_len, 0);
+        site->state = 1;
+    } else if (site->state == 1 && reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_ACK) {
+        s_acked += reply->ack->acked_through == DN_LOAD_EVENTS;
+        site->state = 2;
+        s_done++;
+    } else if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_REFUSED) {
+        fprintf(stderr, "bench_load: %s refused: %s\n", site->tk->code, reply->refused->text);
+        s_refused++;
+        site->state = 2;
+        s_done++;
+    }
+}
+
 int main(void)
 {
     const char *bin = getenv("DN_BIN") ? getenv("DN_BIN") : "bin";
     char root[] = "/tmp/dn-bench-load-XXXXXX", srv[64], log[96], why[256];
     char sync_ep[64], admin_ep[64], key[41];
-    int port = 30000 + getpid() % 20000, done = 0, acked = 0, refused = 0;
+    int port = 30000 + getpid() % 20000;
     sqlite3 *db;
     pid_t server;
     void *ctx;
@@ -134,45 +164,8 @@ int main(void)
         dn_bk_hello(site->sock, DN_PROTOCOL_VERSION, DN_LOAD_EVENTS, DN_LOAD_EVENTS);
     }
     zmq_pollitem_t *items = calloc(DN_LOAD_SITES, sizeof *items);
-    while (done < DN_LOAD_SITES && (dn_bk_now() - start) * 1000 < DN_LOAD_TIMEOUT_MS) {
-        for (int i = 0; i < DN_LOAD_SITES; i++) {
-            items[i].socket = s_sites[i].sock;
-            items[i].events = s_sites[i].state < 2 ? ZMQ_POLLIN : 0;
-        }
-        if (zmq_poll(items, DN_LOAD_SITES, 1000) <= 0)
-            continue;
-        for (int i = 0; i < DN_LOAD_SITES; i++) {
-            s_site_t *site = &s_sites[i];
-            Dealernet__SyncMessage *reply = NULL;
-            zmq_msg_t frame;
-            if (!(items[i].revents & ZMQ_POLLIN))
-                continue;
-            zmq_msg_init(&frame);
-            if (zmq_msg_recv(&frame, site->sock, ZMQ_DONTWAIT) < 0 ||
-                dn_wire_sync_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &reply, why,
-                                    sizeof why) != 0) {
-                zmq_msg_close(&frame);
-                continue;
-            }
-            zmq_msg_close(&frame);
-            if (site->state == 0 && reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_WELCOME) {
-                zmq_send(site->sock, site->push, site->push_len, 0);
-                site->state = 1;
-            } else if (site->state == 1 &&
-                       reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_ACK) {
-                acked += reply->ack->acked_through == DN_LOAD_EVENTS;
-                site->state = 2;
-                done++;
-            } else if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_REFUSED) {
-                fprintf(stderr, "bench_load: %s refused: %s\n", site->tk->code,
-                        reply->refused->text);
-                refused++;
-                site->state = 2;
-                done++;
-            }
-            dn_wire_sync_free(&reply);
-        }
-    }
+    while (s_done < DN_LOAD_SITES && (dn_bk_now() - start) * 1000 < DN_LOAD_TIMEOUT_MS)
+        dn_bk_poll(items, DN_LOAD_SITES, s_waiting, s_reply, NULL, 1000);
     elapsed = dn_bk_now() - start;
     rss = dn_bk_peak_rss_kib(server);
     kill(server, SIGTERM);
@@ -185,20 +178,13 @@ int main(void)
     free(items);
     zmq_ctx_term(ctx);
 
-    if (dn_central_open(srv, 0, &db) == 0) {
-        sqlite3_stmt *stmt;
-        if (dn_db_prepare(db, "SELECT count(*) FROM events", &stmt) == 0 &&
-            sqlite3_step(stmt) == SQLITE_ROW)
-            stored = sqlite3_column_int64(stmt, 0);
-        sqlite3_finalize(stmt);
-        sqlite3_close(db);
-    }
+    stored = dn_bk_events_stored(srv);
     printf("load: %d sites at once, %d acked, %d refused, %lld events stored (expected %d)\n",
-           DN_LOAD_SITES, acked, refused, (long long)stored, DN_LOAD_SITES * DN_LOAD_EVENTS);
+           DN_LOAD_SITES, s_acked, s_refused, (long long)stored, DN_LOAD_SITES * DN_LOAD_EVENTS);
     printf("load: %.2f s, %.0f events/s end to end, server peak RSS %.1f MiB\n", elapsed,
            stored / elapsed, rss / 1024.0);
     snprintf(srv, sizeof srv, "rm -rf %s", root);
     if (system(srv) != 0)
         fprintf(stderr, "bench_load: could not remove %s\n", root);
-    return acked == DN_LOAD_SITES && stored == (int64_t)DN_LOAD_SITES * DN_LOAD_EVENTS ? 0 : 1;
+    return s_acked == DN_LOAD_SITES && stored == (int64_t)DN_LOAD_SITES * DN_LOAD_EVENTS ? 0 : 1;
 }

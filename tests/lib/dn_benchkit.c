@@ -1,6 +1,8 @@
 /*  dn_benchkit -- what the many-site benchmarks share (see dn_benchkit.h).  */
 #include "dn_benchkit.h"
 
+#include "dn_central.h"
+#include "dn_db.h"
 #include "dn_time.h"
 #include "dn_wire.h"
 
@@ -105,4 +107,53 @@ int dn_bk_hello(void *sock, uint32_t protocol, uint64_t pending, uint64_t head_s
     rc = zmq_send(sock, buf, len, 0) == (int)len ? 0 : -1;
     free(buf);
     return rc;
+}
+
+int dn_bk_poll(zmq_pollitem_t *items, int n, void *(*waiting)(void *arg, int i),
+               void (*reply)(void *arg, int i, const Dealernet__SyncMessage *msg, size_t len),
+               void *arg, long timeout_ms)
+{
+    int got = 0;
+    for (int i = 0; i < n; i++) {
+        items[i].socket = waiting(arg, i);
+        items[i].fd = -1; /* poll() passes over a negative descriptor */
+        items[i].events = items[i].socket ? ZMQ_POLLIN : 0;
+    }
+    if (zmq_poll(items, n, timeout_ms) <= 0)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        Dealernet__SyncMessage *msg = NULL;
+        zmq_msg_t frame;
+        char why[DN_WHY_SIZE];
+        if (!(items[i].revents & ZMQ_POLLIN))
+            continue;
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, items[i].socket, ZMQ_DONTWAIT) >= 0) {
+            size_t len = zmq_msg_size(&frame);
+            if (dn_wire_sync_unpack(zmq_msg_data(&frame), len, &msg, why, sizeof why) == 0) {
+                reply(arg, i, msg, len);
+                dn_wire_sync_free(&msg);
+                got++;
+            } else {
+                fprintf(stderr, "a reply does not decode: %s\n", why);
+            }
+        }
+        zmq_msg_close(&frame);
+    }
+    return got;
+}
+
+int64_t dn_bk_events_stored(const char *dir)
+{
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    int64_t count = -1;
+    if (dn_central_open(dir, 0, &db) != 0)
+        return -1;
+    if (dn_db_prepare(db, "SELECT count(*) FROM events", &stmt) == 0 &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        count = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return count;
 }

@@ -12,10 +12,13 @@
 #ifndef DN_BENCHKIT_H
 #define DN_BENCHKIT_H
 
+#include "dealernet.pb-c.h"
 #include "dn_curve.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <zmq.h>
 
 #define DN_BK_ADDRS_PER_NET 250 /* 127.0.N.1 .. 127.0.N.250 */
 
@@ -49,5 +52,19 @@ void *dn_bk_dealer(void *ctx, const char *server_key, const dn_curve_pair_t *pai
     last recorded seq is head_seq (the clock: now).  Returns 0, or the
     packing's or the send's failure (-1).  */
 int dn_bk_hello(void *sock, uint32_t protocol, uint64_t pending, uint64_t head_seq);
+
+/*  One turn of a client playing n sites: polls the socket of each site i
+    that waiting(arg, i) returns (NULL: site i waits for nothing), for at
+    most timeout_ms, and hands each SyncMessage that arrived to
+    reply(arg, i, msg, len), len its packed size (msg is freed after).  A
+    message that does not decode is skipped with one line on stderr.
+    items has room for n.  Returns the messages handed over.  */
+int dn_bk_poll(zmq_pollitem_t *items, int n, void *(*waiting)(void *arg, int i),
+               void (*reply)(void *arg, int i, const Dealernet__SyncMessage *msg, size_t len),
+               void *arg, long timeout_ms);
+
+/*  The events the server in dir holds (its central.db, the server stopped
+    or running), or -1 when they cannot be counted.  */
+int64_t dn_bk_events_stored(const char *dir);
 
 #endif
