@@ -14,6 +14,7 @@
 #define DN_AGENT_DOWN_H
 
 #include "dealernet.pb-c.h"
+#include "dn_crypto.h"
 #include "dn_protocol.h"
 #include "dn_store.h"
 
@@ -34,7 +35,8 @@ typedef struct {
 } dn_down_applier_t;
 
 /*  The appliers, each beside the tables it writes (dn_hqcatalog.c,
-    dn_earnings.c, dn_notices.c, dn_recover.c ...), listed in dn_down.c.  */
+    dn_earnings.c, dn_notices.c, dn_recover.c ...), listed in dn_down.c
+    (s_appliers: one line each).  */
 extern const dn_down_applier_t dn_down_apply_catalog;
 extern const dn_down_applier_t dn_down_apply_earnings;
 extern const dn_down_applier_t dn_down_apply_members;
@@ -60,12 +62,31 @@ int dn_down_pull_build(dn_store_t *store, const Dealernet__Stream *streams, size
                        Dealernet__Pull **pull);
 void dn_down_pull_free(Dealernet__Pull **pull);
 
+/*  The appliers listed in dn_down.c: *n of them (borrowed, static).  */
+const dn_down_applier_t *const *dn_down_appliers(size_t *n);
+
+/*  The streams a sync pulls by default with the given appliers (list NULL:
+    dn_down_appliers): every one except STREAM_CHAIN, which only `recover`
+    pulls.  Fills streams (room for DN_DOWN_MAX_STREAMS) and returns how
+    many.  */
+size_t dn_down_default_streams(const dn_down_applier_t *const *list, size_t n,
+                               Dealernet__Stream *streams);
+
+/*  The pinned down key (meta 'down_key'): 0 and pub; DN_ENOENT (none
+    pinned yet); DN_EDB; DN_ECRYPTO (the setting is damaged).  */
+int dn_down_key_get(dn_store_t *store, uint8_t pub[DN_PUBKEY_BYTES]);
+
+/*  Pins pub as the down key (replacing any), inside or outside a
+    transaction.  0 or DN_EDB.  */
+int dn_down_key_pin(dn_store_t *store, const uint8_t pub[DN_PUBKEY_BYTES]);
+
 /*  What applying a reply did, per stream, for sync's report.  */
 typedef struct {
     Dealernet__Stream stream;
     size_t items;     /* items applied */
     uint64_t version; /* held now */
     int reset;
+    const char *name; /* the applier's name (static) */
 } dn_down_applied_t;
 
 /*  Verifies and applies one DownReply in one transaction at now_ms.
@@ -78,5 +99,13 @@ typedef struct {
 int dn_down_apply(dn_store_t *store, const Dealernet__DownReply *reply, int64_t now_ms,
                   dn_down_applied_t *applied, size_t *n_applied, int *more, char *why,
                   size_t why_size);
+
+/*  dn_down_apply with the given appliers (borrowed; tests apply a stream
+    of their own).  A Down of a stream none of them applies is refused
+    (DN_EPROTO).  */
+int dn_down_apply_with(dn_store_t *store, const dn_down_applier_t *const *list, size_t n,
+                       const Dealernet__DownReply *reply, int64_t now_ms,
+                       dn_down_applied_t *applied, size_t *n_applied, int *more, char *why,
+                       size_t why_size);
 
 #endif

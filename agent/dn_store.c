@@ -140,6 +140,20 @@ static const dn_migration_t s_migrations[] = {
      "  SELECT kind, ref, digest, seq, imported_at_ms FROM imports;"
      "DROP TABLE imports;"
      "ALTER TABLE imports_new RENAME TO imports;"},
+    {/* Downstream (issue 14, part A: core).  What the agent holds of each
+        stream HQ sends down (agent/dn_down.c owns it): the version and
+        scope of the last Down applied, when a Pull of it was last
+        answered and when items of it were last applied.  A row is
+        written in the transaction that applies the Down's items, so a
+        kill leaves the stream as it was and the next sync pulls it
+        again.  */
+     "CREATE TABLE down_state ("
+     "  stream INTEGER PRIMARY KEY,"
+     "  version INTEGER NOT NULL CHECK (version >= 0),"
+     "  scope BLOB NOT NULL CHECK (length(scope) <= 64),"
+     "  checked_ms INTEGER NOT NULL,"
+     "  changed_ms INTEGER NOT NULL"
+     ");"},
 };
 
 #define DN_STORE_MIGRATIONS (sizeof s_migrations / sizeof s_migrations[0])

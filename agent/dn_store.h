@@ -80,6 +80,9 @@ const dn_store_info_t *dn_store_info(const dn_store_t *self);
     chain continues from; absent: from seq 0 and DN_CHAIN_GENESIS  */
 #define DN_STORE_META_BASE_SEQ  "chain_base_seq"
 #define DN_STORE_META_BASE_HASH "chain_base_hash"
+/*  by enroll or the first sync of protocol 2 (dn_syncsm): the server's
+    down key, 64 hex digits, that every Down must be signed by: */
+#define DN_STORE_META_DOWN_KEY "down_key"
 /*  by a migration, until the phones are rewritten once: */
 #define DN_STORE_META_PHONES_CANONICAL "phones_canonical"
 

@@ -16,6 +16,7 @@
 #include "dn_chain.h"
 #include "dn_crypto.h"
 #include "dn_curve.h"
+#include "dn_down.h"
 #include "dn_error.h"
 #include "dn_log.h"
 #include "dn_outbox.h"
@@ -33,7 +34,9 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define DN_REPLY_BYTES (64 * 1024) /* replies are small */
+/*  A reply is at most a sync message: a DownReply carries up to
+    DN_DOWN_MAX_BYTES of items.  */
+#define DN_REPLY_BYTES DN_MAX_SYNC_MSG_BYTES
 
 static int s_path(char *buf, size_t size, const char *dir, const char *file)
 {
@@ -301,6 +304,8 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
     req.agent_version = DN_VERSION;
     req.partner = (char *)dn_store_info(store)->partner;
     req.currency = (char *)dn_store_info(store)->currency;
+    req.has_protocol = 1; /* the server sends its down key to protocol 2 on */
+    req.protocol = DN_PROTOCOL_VERSION;
     if (enrolled_before) { /* the server checks this folder still is the site's */
         dn_outbox_position_t pos;
         if ((rc = dn_outbox_position(store, &pos)) != 0)
@@ -366,6 +371,10 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
         }
         if (rc == 0)
             rc = s_record_server(store, endpoint, server_key);
+        /* The key that signs what comes down, as the server just told it
+           over the channel the server key authenticates.  */
+        if (rc == 0 && reply->enrolled->has_down_key)
+            rc = dn_down_key_pin(store, reply->enrolled->down_key.data);
         /* HQ's registry decides whom the site's sales earn for.  */
         if (rc == 0 && strcmp(reply->enrolled->partner, dn_store_info(store)->partner) != 0)
             rc = dn_store_set_partner(store, reply->enrolled->partner);
@@ -465,6 +474,7 @@ typedef struct {
     dn_curve_pair_t pair;
     int reply_timeout_ms;
     int progress;
+    const dn_sync_options_t *options; /* NULL: defaults (dn_sync_hello) */
     dn_sync_result_t *r;
 } s_sync_t;
 
@@ -586,6 +596,9 @@ static int s_setup(s_sync_t *self, const char *dir)
         result->cause = DN_SYNC_CAUSE_LOCAL;
         return DN_ENOMEM;
     }
+    if (self->options && self->options->n_streams)
+        dn_syncsm_set_pull(self->sm, self->options->streams, self->options->n_streams,
+                           !self->options->no_push);
     return 0;
 }
 
@@ -710,6 +723,25 @@ static void s_record(dn_store_t *store, int rc, const dn_sync_result_t *r)
         dn_store_rollback(store);
 }
 
+const char *dn_sync_report_received(const dn_sync_result_t *r, char *buf, size_t size)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < r->n_received; i++) {
+        const dn_down_applied_t *a = &r->received[i];
+        int n;
+        if (!a->items && !a->reset)
+            continue;
+        n = snprintf(buf + at, size - at, "%s%s %zu item%s (version %llu%s)",
+                     at ? ", " : "received: ", a->name, a->items, a->items == 1 ? "" : "s",
+                     (unsigned long long)a->version, a->reset ? ", replaced" : "");
+        if (n < 0 || (size_t)n >= size - at)
+            break;
+        at += (size_t)n;
+    }
+    return buf;
+}
+
 const char *dn_sync_report(const dn_sync_result_t *r, char *buf, size_t size)
 {
     uint64_t sent = r->acked_through > r->start_acked ? r->acked_through - r->start_acked : 0;
@@ -754,6 +786,7 @@ int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *opt
     memset(&self, 0, sizeof self);
     self.store = store;
     self.r = result;
+    self.options = options;
     self.progress = options->progress;
     self.reply_timeout_ms =
         options->reply_timeout_ms > 0 ? options->reply_timeout_ms : DN_SYNC_REPLY_TIMEOUT_MS;
@@ -812,7 +845,7 @@ int dn_sync_daemon(dn_store_t *store, const char *dir, int interval_s,
 
     dn_log_info("syncing every %d s and on new events", interval_s);
     while (!*stop) {
-        dn_sync_options_t options = {DN_SYNC_DEFAULT_TIMEOUT_S * 1000, 0, 0};
+        dn_sync_options_t options = {DN_SYNC_DEFAULT_TIMEOUT_S * 1000, 0, 0, NULL, 0, 0};
         dn_sync_result_t result;
         dn_outbox_position_t pos;
         int rc = dn_sync_run(store, dir, &options, &result);

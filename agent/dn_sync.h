@@ -29,6 +29,11 @@ typedef struct {
     int timeout_ms;       /* give up after this long (DN_ETIMEDOUT) */
     int reply_timeout_ms; /* per reply; 0 = DN_SYNC_REPLY_TIMEOUT_MS */
     int progress;         /* draw a progress line on stderr */
+    /*  The streams to pull (dn_syncsm_set_pull); n_streams 0: the default
+        (every applier's but STREAM_CHAIN).  */
+    const Dealernet__Stream *streams;
+    size_t n_streams;
+    int no_push; /* with streams: push nothing, only pull (`recover`) */
 } dn_sync_options_t;
 
 #define DN_AGENT_CURVE_NEW_FILE "curve.key.new" /* enrolling again: the key on offer */
@@ -107,6 +112,13 @@ int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *opt
     seq as it last said (left out if it never answered), the events still
     pending.  Returns buf.  */
 const char *dn_sync_report(const dn_sync_result_t *result, char *buf, size_t size);
+
+/*  What a sync received from the server, in buf (one line, no newline):
+    "received: catalog 10 items (version 12), notices 1 item (version 3)"
+    -- each stream that had items applied or was replaced (", replaced":
+    reset) in this sync, with the version held now; "" when nothing was.
+    Returns buf.  */
+const char *dn_sync_report_received(const dn_sync_result_t *result, char *buf, size_t size);
 
 /*  What `doctor` asks the server, without sending any event: one
     connection, the CURVE handshake (result->handshake: it succeeded), a

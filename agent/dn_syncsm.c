@@ -1,8 +1,9 @@
 /*  dn_syncsm -- the sync session's state machine (see dn_syncsm.h).
 
     States: idle (no session yet), hello (the Hello is out, waiting for the
-    Welcome), push (batches in flight, waiting for their replies), ended
-    (the last action was RECONNECT, DONE or FAIL).  The one invariant the
+    Welcome), push (batches in flight, waiting for their replies), down
+    (a Pull is out, waiting for its DownReply: only once every batch is
+    acked), ended (the last action was RECONNECT, DONE or FAIL).  The one invariant the
     rest hangs on: inflight[] holds, in the order sent, the last seq of
     every batch of this session that has not had its own reply, and an ack
     is never taken beyond inflight[0] -- replies come one per batch, in
@@ -26,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { S_IDLE, S_HELLO, S_PUSH, S_ENDED } s_state_t;
+typedef enum { S_IDLE, S_HELLO, S_PUSH, S_DOWN, S_ENDED } s_state_t;
 
 struct _dn_syncsm_t {
     dn_store_t *store;   /* borrowed */
@@ -48,6 +49,16 @@ struct _dn_syncsm_t {
     uint64_t inflight[DN_PROTOCOL_MAX_WINDOW]; /* whatever the server allows */
     size_t n_inflight;
 
+    /* downstream */
+    const dn_down_applier_t *const *appliers; /* borrowed */
+    size_t n_appliers;
+    Dealernet__Stream streams[DN_DOWN_MAX_STREAMS]; /* pulled */
+    size_t n_streams;
+    int explicit_streams; /* dn_syncsm_set_pull: the driver asked for them */
+    int push;             /* push the outbox first (default) */
+    int down;             /* this session's Welcome named the pinned down key */
+    int down_key_other;   /* ... or another one: fail after the upload */
+
     uint8_t *out; /* the packed message of the last SEND */
     size_t out_len;
     uint64_t out_last; /* with a batch in out: its last seq */
@@ -67,6 +78,9 @@ dn_syncsm_t *dn_syncsm_new(dn_store_t *store, dn_key_t *key, const char *peer,
     self->peer = peer;
     self->r = result;
     self->state = S_IDLE;
+    self->push = 1;
+    self->appliers = dn_down_appliers(&self->n_appliers);
+    self->n_streams = dn_down_default_streams(self->appliers, self->n_appliers, self->streams);
     return self;
 }
 
@@ -92,6 +106,25 @@ void dn_syncsm_set_readonly(dn_syncsm_t *self)
     self->readonly = 1;
 }
 
+void dn_syncsm_set_pull(dn_syncsm_t *self, const Dealernet__Stream *streams, size_t n,
+                        int push)
+{
+    assert(n <= DN_DOWN_MAX_STREAMS);
+    memcpy(self->streams, streams, n * sizeof *streams);
+    self->n_streams = n;
+    self->explicit_streams = 1;
+    self->push = push;
+}
+
+void dn_syncsm_set_appliers(dn_syncsm_t *self, const dn_down_applier_t *const *list,
+                            size_t n)
+{
+    self->appliers = list;
+    self->n_appliers = n;
+    if (!self->explicit_streams)
+        self->n_streams = dn_down_default_streams(list, n, self->streams);
+}
+
 void dn_syncsm_message(const dn_syncsm_t *self, const uint8_t **data, size_t *len)
 {
     *data = self->out;
@@ -105,7 +138,7 @@ int dn_syncsm_rc(const dn_syncsm_t *self)
 
 const char *dn_syncsm_state(const dn_syncsm_t *self)
 {
-    static const char *names[] = {"idle", "hello", "push", "ended"};
+    static const char *names[] = {"idle", "hello", "push", "down", "ended"};
     return names[self->state];
 }
 
@@ -172,6 +205,13 @@ static int s_refusal(dn_syncsm_t *self, const Dealernet__Refused *refused)
     case DEALERNET__REFUSE_CODE__REFUSE_REVOKED:
         self->r->cause = DN_SYNC_CAUSE_REVOKED;
         return DN_EPERM;
+    case DEALERNET__REFUSE_CODE__REFUSE_PROTOCOL:
+        /* a server older than this agent: servers take older agents, not
+           the other way round */
+        self->r->cause = DN_SYNC_CAUSE_REFUSED;
+        snprintf(self->r->error, sizeof self->r->error,
+                 "server refused: %s: upgrade the server first", refused->text);
+        return DN_EPROTO;
     default:
         self->r->cause = DN_SYNC_CAUSE_REFUSED;
         return DN_EPROTO;
@@ -257,13 +297,64 @@ static int s_pack_push(dn_syncsm_t *self, uint64_t from)
     return rc;
 }
 
+/*  Packs the Pull of the session's streams, as agent.db holds them now.  */
+static dn_syncsm_action_t s_pack_pull(dn_syncsm_t *self)
+{
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Pull *pull = NULL;
+    int rc = dn_down_pull_build(self->store, self->streams, self->n_streams, &pull);
+    if (rc == 0) {
+        msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_PULL;
+        msg.pull = pull;
+        rc = s_pack(self, &msg);
+    }
+    dn_down_pull_free(&pull);
+    if (rc) {
+        self->r->cause = DN_SYNC_CAUSE_LOCAL;
+        snprintf(self->r->error, sizeof self->r->error,
+                 "cannot read what this site holds of the server's streams: %s",
+                 dn_strerror(rc));
+        return s_end(self, DN_SYNCSM_FAIL, rc);
+    }
+    self->out_n = 0;
+    self->state = S_DOWN;
+    return DN_SYNCSM_SEND;
+}
+
+/*  The upload is done (every batch acked): the downstream part of the
+    session, or done.  */
+static dn_syncsm_action_t s_pull(dn_syncsm_t *self)
+{
+    if (self->down_key_other) {
+        self->r->cause = DN_SYNC_CAUSE_DOWN_KEY;
+        snprintf(self->r->error, sizeof self->r->error,
+                 "the server names another down key than the one this site pinned: "
+                 "nothing was received (was the server's down.key replaced? tell "
+                 "headquarters)");
+        return s_end(self, DN_SYNCSM_FAIL, DN_ECRYPTO);
+    }
+    if (self->n_streams == 0)
+        return s_end(self, DN_SYNCSM_DONE, 0);
+    if (!self->down) {
+        if (!self->explicit_streams) /* an older server: nothing comes down */
+            return s_end(self, DN_SYNCSM_DONE, 0);
+        self->r->cause = DN_SYNC_CAUSE_REFUSED;
+        snprintf(self->r->error, sizeof self->r->error,
+                 "%s sends nothing down (it is older than this agent: upgrade the server "
+                 "first)",
+                 self->peer);
+        return s_end(self, DN_SYNCSM_FAIL, DN_EPROTO);
+    }
+    return s_pack_pull(self);
+}
+
 /*  The push loop: done when everything up to the session's head is
     acked; else send the next batch if the window has room; else wait.  */
 static dn_syncsm_action_t s_fill(dn_syncsm_t *self)
 {
     int rc;
     if (self->r->acked_through >= self->head)
-        return s_end(self, DN_SYNCSM_DONE, 0);
+        return s_pull(self);
     if (self->n_inflight < self->window && self->next <= self->head) {
         if ((rc = s_pack_push(self, self->next)) != 0)
             return s_end_rc(self, rc);
@@ -336,8 +427,8 @@ dn_syncsm_action_t dn_syncsm_start(dn_syncsm_t *self, int64_t now_ms,
 
 dn_syncsm_action_t dn_syncsm_sent(dn_syncsm_t *self)
 {
-    assert(self->state == S_HELLO || self->state == S_PUSH);
-    if (self->state == S_HELLO)
+    assert(self->state == S_HELLO || self->state == S_PUSH || self->state == S_DOWN);
+    if (self->state == S_HELLO || self->state == S_DOWN)
         return DN_SYNCSM_WAIT;
     assert(self->n_inflight < DN_PROTOCOL_MAX_WINDOW);
     self->inflight[self->n_inflight++] = self->out_last;
@@ -348,7 +439,7 @@ dn_syncsm_action_t dn_syncsm_sent(dn_syncsm_t *self)
 
 dn_syncsm_action_t dn_syncsm_send_failed(dn_syncsm_t *self)
 {
-    assert(self->state == S_HELLO || self->state == S_PUSH);
+    assert(self->state == S_HELLO || self->state == S_PUSH || self->state == S_DOWN);
     if (self->state == S_HELLO)
         return s_lost(self);
     return s_end(self, DN_SYNCSM_RECONNECT, DN_EAGAIN);
@@ -356,7 +447,7 @@ dn_syncsm_action_t dn_syncsm_send_failed(dn_syncsm_t *self)
 
 dn_syncsm_action_t dn_syncsm_timeout(dn_syncsm_t *self)
 {
-    assert(self->state == S_HELLO || self->state == S_PUSH);
+    assert(self->state == S_HELLO || self->state == S_PUSH || self->state == S_DOWN);
     return s_lost(self);
 }
 
@@ -374,6 +465,42 @@ static void s_store_max_sale(dn_syncsm_t *self, int64_t bound)
         return;
     if (dn_store_meta_set(self->store, DN_STORE_MAX_SALE, text) != 0)
         dn_log_warn("could not store the network's limit on one sale (%s)", text);
+}
+
+/*  The down key a Welcome names (protocol 2): the one pinned, or pinned
+    now if none was (the CURVE handshake has proven the server: this is
+    the first thing it tells about its down key since enrolment, or an
+    agent enrolled before protocol 2 learns it here); another one is
+    remembered, to fail the sync once the upload is done.  */
+static int s_down_key(dn_syncsm_t *self, const Dealernet__Welcome *welcome)
+{
+    uint8_t pinned[DN_PUBKEY_BYTES];
+    int rc;
+    self->down = 0;
+    self->down_key_other = 0;
+    if (welcome->protocol < 2 || !welcome->has_down_key)
+        return 0;
+    rc = dn_down_key_get(self->store, pinned);
+    if (rc == DN_ENOENT) {
+        if (!self->readonly && (rc = dn_down_key_pin(self->store, welcome->down_key.data)) != 0) {
+            self->r->cause = DN_SYNC_CAUSE_LOCAL;
+            snprintf(self->r->error, sizeof self->r->error,
+                     "cannot record the server's down key in agent.db");
+            return rc;
+        }
+        self->down = 1;
+        return 0;
+    }
+    if (rc == 0 && memcmp(pinned, welcome->down_key.data, DN_PUBKEY_BYTES) == 0)
+        self->down = 1;
+    else if (rc == 0 || rc == DN_ECRYPTO)
+        self->down_key_other = 1;
+    else {
+        self->r->cause = DN_SYNC_CAUSE_LOCAL;
+        snprintf(self->r->error, sizeof self->r->error, "cannot read agent.db");
+        return rc;
+    }
+    return 0;
 }
 
 /*  The Welcome (or a refusal) after the Hello.  */
@@ -398,6 +525,12 @@ static dn_syncsm_action_t s_on_welcome(dn_syncsm_t *self,
     self->max_events = welcome->max_batch_events;
     if (welcome->has_max_sale && !self->readonly)
         s_store_max_sale(self, welcome->max_sale);
+    if ((rc = s_down_key(self, welcome)) != 0)
+        return s_end(self, DN_SYNCSM_FAIL, rc);
+    if (!self->push) { /* a session that only pulls (recover) */
+        self->state = S_PUSH;
+        return s_pull(self);
+    }
     /* Resend from our own last ack, not from the server's applied seq: the
        server checks every event it already holds against what it stored
        (REFUSE_TAMPER if it differs), so a lost ack never lets a changed
@@ -438,16 +571,99 @@ static dn_syncsm_action_t s_on_push_reply(dn_syncsm_t *self,
     return s_fill(self);
 }
 
+/*  Adds what one reply applied to the sync's result.  */
+static void s_received(dn_syncsm_t *self, const dn_down_applied_t *applied, size_t n)
+{
+    dn_sync_result_t *r = self->r;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < r->n_received && r->received[j].stream != applied[i].stream)
+            j++;
+        if (j == r->n_received) {
+            if (r->n_received == DN_DOWN_MAX_STREAMS)
+                continue; /* dn_wire's bound: cannot happen */
+            r->received[r->n_received++] = applied[i];
+            continue;
+        }
+        r->received[j].items += applied[i].items;
+        r->received[j].version = applied[i].version;
+        r->received[j].reset |= applied[i].reset;
+    }
+}
+
+/*  The DownReply to the session's Pull.  */
+static dn_syncsm_action_t s_on_down_reply(dn_syncsm_t *self,
+                                          const Dealernet__SyncMessage *reply)
+{
+    const Dealernet__DownReply *down = reply->down;
+    dn_down_applied_t applied[DN_DOWN_MAX_STREAMS];
+    size_t n_applied = 0;
+    int more = 0, moved = 0, rc;
+    char why[sizeof self->r->error];
+
+    if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_REFUSED)
+        return s_end_rc(self, s_refusal(self, reply->refused));
+    if (reply->body_case != DEALERNET__SYNC_MESSAGE__BODY_DOWN)
+        return s_end(self, DN_SYNCSM_RECONNECT, DN_EAGAIN);
+    /* one Down per stream pulled, in the Pull's order */
+    rc = down->n_downs == self->n_streams ? 0 : DN_EPROTO;
+    for (size_t i = 0; rc == 0 && i < down->n_downs; i++)
+        if (down->downs[i]->stream != self->streams[i])
+            rc = DN_EPROTO;
+    if (rc) {
+        self->r->cause = DN_SYNC_CAUSE_DOWN_REFUSED;
+        snprintf(self->r->error, sizeof self->r->error,
+                 "the server answered the pull with other streams than were asked for: "
+                 "nothing applied");
+        return s_end(self, DN_SYNCSM_FAIL, rc);
+    }
+    for (size_t i = 0; i < down->n_downs; i++)
+        if (down->downs[i]->n_items || down->downs[i]->reset ||
+            down->downs[i]->to_version != down->downs[i]->from_version)
+            moved = 1;
+    /* the machine has no clock: the session's start stands for "now" */
+    rc = dn_down_apply_with(self->store, self->appliers, self->n_appliers, down,
+                            self->hello_ms, applied, &n_applied, &more, why, sizeof why);
+    if (rc == DN_ECRYPTO || rc == DN_EPROTO) {
+        self->r->cause = DN_SYNC_CAUSE_DOWN_REFUSED;
+        snprintf(self->r->error, sizeof self->r->error, "%s", why);
+        return s_end(self, DN_SYNCSM_FAIL, rc);
+    }
+    if (rc) {
+        self->r->cause = DN_SYNC_CAUSE_LOCAL;
+        snprintf(self->r->error, sizeof self->r->error,
+                 "cannot apply what the server sent to agent.db: %s", dn_strerror(rc));
+        return s_end(self, DN_SYNCSM_FAIL, rc);
+    }
+    self->r->pulls++;
+    s_received(self, applied, n_applied);
+    if (!more)
+        return s_end(self, DN_SYNCSM_DONE, 0);
+    if (!moved) { /* it would ask the same again, for ever */
+        self->r->cause = DN_SYNC_CAUSE_DOWN_REFUSED;
+        snprintf(self->r->error, sizeof self->r->error,
+                 "the server says it has more to send but sent nothing");
+        return s_end(self, DN_SYNCSM_FAIL, DN_EPROTO);
+    }
+    return s_pack_pull(self);
+}
+
 dn_syncsm_action_t dn_syncsm_reply(dn_syncsm_t *self, const uint8_t *data, size_t len)
 {
     Dealernet__SyncMessage *reply = NULL;
     dn_syncsm_action_t action;
     char why[DN_WHY_SIZE];
-    assert(self->state == S_HELLO || self->state == S_PUSH);
+    assert(self->state == S_HELLO || self->state == S_PUSH || self->state == S_DOWN);
     if (dn_wire_sync_unpack(data, len, &reply, why, sizeof why) != 0) {
         /* Not a line of its own: the error names it, once (a peer that is
            not the sync port answers every try the same).  */
         dn_log_debug("dropped a malformed reply from the server: %s", why);
+        if (self->state == S_DOWN) { /* the sync port answered: not a wrong port */
+            action = s_lost(self);
+            snprintf(self->r->error, sizeof self->r->error,
+                     "%s sent a down reply that does not decode (%s)", self->peer, why);
+            return action;
+        }
         action = s_lost(self);
         snprintf(self->r->error, sizeof self->r->error,
                  "%s answered something that is not a dealernet sync reply (%s): wrong port?",
@@ -455,8 +671,9 @@ dn_syncsm_action_t dn_syncsm_reply(dn_syncsm_t *self, const uint8_t *data, size_
         self->r->cause = DN_SYNC_CAUSE_WRONG_PORT;
         return action;
     }
-    action =
-        self->state == S_HELLO ? s_on_welcome(self, reply) : s_on_push_reply(self, reply);
+    action = self->state == S_HELLO  ? s_on_welcome(self, reply)
+             : self->state == S_DOWN ? s_on_down_reply(self, reply)
+                                     : s_on_push_reply(self, reply);
     dn_wire_sync_free(&reply);
     return action;
 }

@@ -23,12 +23,25 @@
     doubtful -- no reply, a malformed reply, a gap refusal, a server that
     could not commit -- ends the session with DN_SYNCSM_RECONNECT and loses
     nothing.
+
+    Downstream (protocol 2): once every batch of the session is acked --
+    the upload never waits for it -- the machine sends a Pull for the
+    streams it applies (all but STREAM_CHAIN by default;
+    dn_syncsm_set_pull), waits for the DownReply, verifies and applies it
+    in one transaction (dn_down_apply), and pulls again while a Down says
+    more.  A reply lost or that does not decode reconnects as any other
+    (the upload is acked: nothing is lost); one that does not verify or
+    apply fails the sync with nothing applied.  The server's down key is
+    pinned at enrolment or from the first Welcome that names one; a
+    Welcome naming another fails the sync after the upload, before
+    anything is pulled.
 */
 #ifndef DN_SYNCSM_H
 #define DN_SYNCSM_H
 
 #include "dealernet.pb-c.h"
 #include "dn_crypto.h"
+#include "dn_down.h"
 #include "dn_store.h"
 
 #include <stddef.h>
@@ -49,6 +62,8 @@
 #define DN_SYNC_CAUSE_NOT_ENROLLED "not_enrolled" /* REFUSE_NOT_ENROLLED, or never enrolled */
 #define DN_SYNC_CAUSE_REFUSED      "refused"      /* the server refused the site's data */
 #define DN_SYNC_CAUSE_LOCAL        "local"        /* this PC: agent.db, the keys */
+#define DN_SYNC_CAUSE_DOWN_KEY     "down_key"     /* the server names another down key */
+#define DN_SYNC_CAUSE_DOWN_REFUSED "down_refused" /* a Down did not verify or apply */
 
 /*  What a sync achieved; shared by the machine (which fills most of it)
     and its driver.  */
@@ -71,6 +86,12 @@ typedef struct {
     int64_t skew_ms;        /* ... the agent's clock minus the server's */
     Dealernet__RefuseCode refused; /* the server's last refusal, 0 if none */
     char error[256];               /* what went wrong, for the clerk and status */
+    /*  Downstream: what this sync applied, per stream pulled, in the order
+        first pulled (items summed over the pulls, the version held at the
+        end, reset if any Down reset it), and the pulls answered.  */
+    dn_down_applied_t received[DN_DOWN_MAX_STREAMS];
+    size_t n_received;
+    uint64_t pulls;
 } dn_sync_result_t;
 
 /*  What the driver does next.  */
@@ -82,7 +103,8 @@ typedef enum {
     DN_SYNCSM_RECONNECT, /* the session is over, nothing is lost: drop the
                             connection, back off, and dn_syncsm_start() again
                             on a fresh one (result->error says why) */
-    DN_SYNCSM_DONE,      /* every event up to the head read at start is acked */
+    DN_SYNCSM_DONE,      /* every event up to the head read at start is acked,
+                            and (protocol 2) every stream pulled is applied */
     DN_SYNCSM_FAIL       /* give up: dn_syncsm_rc() and result->error say why */
 } dn_syncsm_action_t;
 
@@ -109,6 +131,20 @@ void dn_syncsm_set_readonly(dn_syncsm_t *self);
 void dn_syncsm_set_progress(dn_syncsm_t *self,
                             void (*fn)(void *arg, const dn_sync_result_t *result),
                             void *arg);
+
+/*  What the sessions pull: the n streams given (at most
+    DN_DOWN_MAX_STREAMS, copied) instead of the default (every applier's
+    but STREAM_CHAIN), and whether they push the outbox first (push 0: a
+    session that only pulls, for `recover`; it also takes a server that
+    holds more than this site recorded).  A session of explicit streams
+    fails (DN_EPROTO) against a server that sends nothing down.  */
+void dn_syncsm_set_pull(dn_syncsm_t *self, const Dealernet__Stream *streams, size_t n,
+                        int push);
+
+/*  The appliers the machine applies with (borrowed; default: the list of
+    agent/dn_down.c), and so the default streams: for tests.  */
+void dn_syncsm_set_appliers(dn_syncsm_t *self, const dn_down_applier_t *const *list,
+                            size_t n);
 
 /*  Starts a session (dropping whatever an earlier one had in flight):
     reads the outbox position into result (head_seq, acked_through) and
@@ -143,11 +179,14 @@ dn_syncsm_action_t dn_syncsm_timeout(dn_syncsm_t *self);
 
 /*  After DN_SYNCSM_FAIL: the error (DN_EPERM: not enrolled or revoked;
     DN_EPROTO: the server refused the site's data, or holds more than the
-    site recorded; DN_EDB; DN_ECHAIN: the outbox is damaged; ...).  After
+    site recorded, or a Down does not apply to what is held; DN_ECRYPTO: a
+    Down does not verify, or the server names another down key than the
+    pinned one; DN_EDB; DN_ECHAIN: the outbox is damaged; ...).  After
     DN_SYNCSM_RECONNECT: DN_EAGAIN.  After DN_SYNCSM_DONE: 0.  */
 int dn_syncsm_rc(const dn_syncsm_t *self);
 
-/*  The machine's state, for traces: "idle", "hello", "push" or "ended".  */
+/*  The machine's state, for traces: "idle", "hello", "push", "down" or
+    "ended".  */
 const char *dn_syncsm_state(const dn_syncsm_t *self);
 
 /*  Batches sent in this session and not yet acked by their own reply.  */

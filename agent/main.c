@@ -993,7 +993,7 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
                                           {"json", no_argument, NULL, 'j'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-    dn_sync_options_t options = {DN_SYNC_DEFAULT_TIMEOUT_S * 1000, 0, 0};
+    dn_sync_options_t options = {DN_SYNC_DEFAULT_TIMEOUT_S * 1000, 0, 0, NULL, 0, 0};
     dn_sync_result_t result;
     int c, code = 0, json = 0, timeout = DN_SYNC_DEFAULT_TIMEOUT_S, rc;
     int64_t reply_ms = DN_SYNC_REPLY_TIMEOUT_MS;

@@ -77,6 +77,52 @@ int dn_sha256(const void *data, size_t len, uint8_t digest[DN_HASH_BYTES])
     return 0;
 }
 
+struct _dn_sha256_t {
+    EVP_MD_CTX *ctx;
+    int failed;
+};
+
+dn_sha256_t *dn_sha256_new(void)
+{
+    dn_sha256_t *self = calloc(1, sizeof *self);
+    pthread_once(&s_sha256_once, s_sha256_init);
+    if (!self)
+        return NULL;
+    self->ctx = EVP_MD_CTX_new();
+    if (!s_sha256_md || !self->ctx || EVP_DigestInit_ex2(self->ctx, s_sha256_md, NULL) != 1) {
+        ERR_clear_error();
+        EVP_MD_CTX_free(self->ctx);
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void dn_sha256_update(dn_sha256_t *self, const void *data, size_t len)
+{
+    assert(data != NULL || len == 0);
+    if (!self->failed && EVP_DigestUpdate(self->ctx, s_nonnull(data, len), len) != 1) {
+        ERR_clear_error();
+        self->failed = 1;
+    }
+}
+
+int dn_sha256_final(dn_sha256_t **self_p, uint8_t digest[DN_HASH_BYTES])
+{
+    dn_sha256_t *self = *self_p;
+    unsigned int digest_len = 0;
+    int rc = 0;
+    if (self->failed || EVP_DigestFinal_ex(self->ctx, digest, &digest_len) != 1 ||
+        digest_len != DN_HASH_BYTES) {
+        ERR_clear_error();
+        rc = DN_ECRYPTO;
+    }
+    EVP_MD_CTX_free(self->ctx);
+    free(self);
+    *self_p = NULL;
+    return rc;
+}
+
 /*  Wraps an ED25519 EVP_PKEY, taking ownership of it; NULL-safe.  */
 static dn_key_t *s_key_wrap(EVP_PKEY *pkey)
 {

@@ -18,6 +18,15 @@
 /*  Sets digest = SHA-256(data[0..len)).  Returns 0 or DN_ECRYPTO.  */
 int dn_sha256(const void *data, size_t len, uint8_t digest[DN_HASH_BYTES]);
 
+/*  SHA-256 of data given in pieces: new returns a hash or NULL (out of
+    memory, library failure); update adds len bytes; final writes the
+    digest, destroys the hash (*self_p = NULL) and returns 0 or DN_ECRYPTO
+    (an update failed too).  */
+typedef struct _dn_sha256_t dn_sha256_t;
+dn_sha256_t *dn_sha256_new(void);
+void dn_sha256_update(dn_sha256_t *self, const void *data, size_t len);
+int dn_sha256_final(dn_sha256_t **self_p, uint8_t digest[DN_HASH_BYTES]);
+
 /*  An Ed25519 private key (opaque; owns an EVP_PKEY).  */
 typedef struct _dn_key_t dn_key_t;
 

@@ -352,6 +352,20 @@ int dn_valid_text_stored(const char *text, size_t max_bytes)
     return s_valid_text(text, max_bytes, 1);
 }
 
+int dn_valid_utf8(const char *text, size_t max_bytes)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    if (!text || strlen(text) > max_bytes)
+        return 0;
+    while (*s) {
+        size_t n = s_utf8_len(s);
+        if (n == 0)
+            return 0;
+        s += n;
+    }
+    return 1;
+}
+
 /* -- phones ---------------------------------------------------------------- */
 
 /*  Separators people type or paste inside a number (rule 1), ASCII and

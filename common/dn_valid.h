@@ -65,6 +65,12 @@ int dn_valid_text(const char *text, size_t max_bytes);
     Returns 1 if valid.  */
 int dn_valid_text_stored(const char *text, size_t max_bytes);
 
+/*  Any well-formed UTF-8 of at most max_bytes bytes (empty too): the
+    generic check of text that is shown as it comes (a downstream item's
+    strings, dn_wire; each stream's applier checks its own fields' shape).
+    Returns 1 if valid.  */
+int dn_valid_utf8(const char *text, size_t max_bytes);
+
 /*  What dn_valid_hidden's reason ends with: the rule, for the person who
     typed (or pasted) the text.  */
 #define DN_HIDDEN_RULE "invisible characters that can hide or reorder text are refused"

@@ -177,6 +177,15 @@ static int s_scan_count(const s_scan_t *s, const ProtobufCMessageDescriptor *des
     } else if (desc == &dealernet__refund__descriptor) {
         if (n > DN_MAX_SALE_LINES)
             REFUSE("refund has %zu lines, at most %d", n, DN_MAX_SALE_LINES);
+    } else if (desc == &dealernet__pull__descriptor) {
+        if (n > DN_DOWN_MAX_STREAMS)
+            REFUSE("pull has %zu holds, expected 1 to %d", n, DN_DOWN_MAX_STREAMS);
+    } else if (desc == &dealernet__down_reply__descriptor) {
+        if (n > DN_DOWN_MAX_STREAMS)
+            REFUSE("down reply has %zu downs, at most %d", n, DN_DOWN_MAX_STREAMS);
+    } else if (desc == &dealernet__down__descriptor) {
+        if (n > DN_DOWN_MAX_ITEMS)
+            REFUSE("down has %zu items, at most %d", n, DN_DOWN_MAX_ITEMS);
     } else if (desc == &dealernet__admin_request__descriptor) {
         if (n > DN_MAX_ADMIN_ARGS)
             REFUSE("admin request has %zu arguments, at most %d", n, DN_MAX_ADMIN_ARGS);
@@ -604,6 +613,215 @@ int dn_wire_token_valid(const char *text)
     return 1;
 }
 
+/* -- downstream ---------------------------------------------------------------- */
+
+int dn_wire_stream_known(int stream)
+{
+    return stream >= DEALERNET__STREAM__STREAM_CATALOG &&
+           stream <= DEALERNET__STREAM__STREAM_CHAIN;
+}
+
+/*  A Pull: what the agent holds of each stream it asks for.  A hold of
+    version 0 has no scope (nothing was received in any).  */
+static int s_check_pull(const Dealernet__Pull *m, char *why, size_t why_size)
+{
+    if (m->n_holds < 1 || m->n_holds > DN_DOWN_MAX_STREAMS)
+        REFUSE("pull has %zu holds, expected 1 to %d", m->n_holds, DN_DOWN_MAX_STREAMS);
+    for (size_t i = 0; i < m->n_holds; i++) {
+        const Dealernet__StreamHolds *h = m->holds[i];
+        if (!h->has_stream || !dn_wire_stream_known(h->stream))
+            REFUSE("pull hold %zu: stream missing or unknown", i + 1);
+        for (size_t j = 0; j < i; j++)
+            if (m->holds[j]->stream == h->stream)
+                REFUSE("pull names stream %d twice", (int)h->stream);
+        if (!h->has_version)
+            REFUSE("pull hold %zu: version missing", i + 1);
+        if (h->has_scope && h->scope.len > DN_DOWN_SCOPE_MAX)
+            REFUSE("pull hold %zu: scope over %d bytes", i + 1, DN_DOWN_SCOPE_MAX);
+        if (h->version == 0 && h->has_scope && h->scope.len)
+            REFUSE("pull hold %zu: a scope with version 0", i + 1);
+    }
+    return 0;
+}
+
+/*  A DownReply: the Downs' frames.  Their signatures are the agent's to
+    verify, their items' text is checked where they are unpacked
+    (dn_wire_down_item_unpack).  */
+static int s_check_down_reply(const Dealernet__DownReply *m, char *why, size_t why_size)
+{
+    size_t bytes = 0, items = 0;
+    if (m->n_downs > DN_DOWN_MAX_STREAMS)
+        REFUSE("down reply has %zu downs, at most %d", m->n_downs, DN_DOWN_MAX_STREAMS);
+    for (size_t i = 0; i < m->n_downs; i++) {
+        const Dealernet__Down *d = m->downs[i];
+        if (!d->has_stream || !dn_wire_stream_known(d->stream))
+            REFUSE("down %zu: stream missing or unknown", i + 1);
+        for (size_t j = 0; j < i; j++)
+            if (m->downs[j]->stream == d->stream)
+                REFUSE("down reply names stream %d twice", (int)d->stream);
+        if (d->has_scope && d->scope.len > DN_DOWN_SCOPE_MAX)
+            REFUSE("down %zu: scope over %d bytes", i + 1, DN_DOWN_SCOPE_MAX);
+        if (!d->has_from_version || !d->has_to_version || d->to_version < d->from_version)
+            REFUSE("down %zu: versions missing or to_version before from_version", i + 1);
+        if (!d->has_signature || d->signature.len != DN_SIG_BYTES)
+            REFUSE("down %zu: signature missing or not %d bytes", i + 1, DN_SIG_BYTES);
+        items += d->n_items;
+        for (size_t k = 0; k < d->n_items; k++)
+            bytes += d->items[k].len;
+    }
+    if (items > DN_DOWN_MAX_ITEMS)
+        REFUSE("down reply has %zu items, at most %d", items, DN_DOWN_MAX_ITEMS);
+    if (bytes > DN_DOWN_MAX_BYTES)
+        REFUSE("down reply items total %zu bytes, at most %d", bytes, DN_DOWN_MAX_BYTES);
+    return 0;
+}
+
+/*  A string of an item, if present.  */
+static int s_down_text(const char *text, const char *name, char *why, size_t why_size)
+{
+    if (text && !dn_valid_utf8(text, DN_DOWN_TEXT_MAX))
+        REFUSE("down item %s is not UTF-8 of at most %d bytes", name, DN_DOWN_TEXT_MAX);
+    return 0;
+}
+
+#define DOWN_TEXT(text, name)                                                            \
+    do {                                                                                 \
+        if (s_down_text(text, name, why, why_size))                                      \
+            return DN_EPROTO;                                                            \
+    } while (0)
+
+int dn_wire_down_item_check(Dealernet__Stream stream, const Dealernet__DownItem *item,
+                            char *why, size_t why_size)
+{
+    /* the body each stream carries: one kind per stream */
+    static const Dealernet__DownItem__BodyCase kinds[] = {
+        [DEALERNET__STREAM__STREAM_CATALOG] = DEALERNET__DOWN_ITEM__BODY_CATALOG,
+        [DEALERNET__STREAM__STREAM_EARNINGS] = DEALERNET__DOWN_ITEM__BODY_EARNINGS,
+        [DEALERNET__STREAM__STREAM_MEMBERS] = DEALERNET__DOWN_ITEM__BODY_MEMBER,
+        [DEALERNET__STREAM__STREAM_NOTICES] = DEALERNET__DOWN_ITEM__BODY_NOTICE,
+        [DEALERNET__STREAM__STREAM_CHAIN] = DEALERNET__DOWN_ITEM__BODY_EVENT,
+    };
+    if (s_has_unknown(&item->base))
+        REFUSE("down item has unknown fields");
+    if (!dn_wire_stream_known(stream) || item->body_case != kinds[stream])
+        REFUSE("down item is not of its stream's kind");
+    switch (item->body_case) {
+    case DEALERNET__DOWN_ITEM__BODY_CATALOG:
+        DOWN_TEXT(item->catalog->sku, "sku");
+        DOWN_TEXT(item->catalog->name, "name");
+        DOWN_TEXT(item->catalog->category, "category");
+        DOWN_TEXT(item->catalog->partner, "partner");
+        return 0;
+    case DEALERNET__DOWN_ITEM__BODY_EARNINGS:
+        DOWN_TEXT(item->earnings->partner, "partner");
+        DOWN_TEXT(item->earnings->period, "period");
+        DOWN_TEXT(item->earnings->currency, "currency");
+        return 0;
+    case DEALERNET__DOWN_ITEM__BODY_MEMBER:
+        DOWN_TEXT(item->member->phone, "phone");
+        DOWN_TEXT(item->member->name, "name");
+        return 0;
+    case DEALERNET__DOWN_ITEM__BODY_NOTICE:
+        DOWN_TEXT(item->notice->text, "text");
+        return 0;
+    default: /* the event: checked by dn_wire_event_unpack where it is used */
+        if (item->event.len > DN_MAX_EVENT_BYTES)
+            REFUSE("down item event over %d bytes", DN_MAX_EVENT_BYTES);
+        return 0;
+    }
+}
+
+int dn_wire_down_item_pack(Dealernet__Stream stream, const Dealernet__DownItem *item,
+                           uint8_t **buf, size_t *len, char *why, size_t why_size)
+{
+    size_t size;
+    int rc = dn_wire_down_item_check(stream, item, why, why_size);
+    if (rc)
+        return rc;
+    size = dealernet__down_item__get_packed_size(item);
+    if (!(*buf = malloc(size ? size : 1)))
+        return DN_ENOMEM;
+    *len = dealernet__down_item__pack(item, *buf);
+    return 0;
+}
+
+int dn_wire_down_item_unpack(Dealernet__Stream stream, const uint8_t *buf, size_t len,
+                             Dealernet__DownItem **item_p, char *why, size_t why_size)
+{
+    const s_scan_t scan = {"down item", "down item is not a well-formed protobuf message", why,
+                           why_size};
+    Dealernet__DownItem *item;
+    int rc;
+    *item_p = NULL;
+    if (len > DN_DOWN_MAX_BYTES)
+        REFUSE("down item is %zu bytes, at most %d", len, DN_DOWN_MAX_BYTES);
+    if ((rc = s_scan(&scan, &dealernet__down_item__descriptor, buf, len, 0)) != 0)
+        return rc;
+    s_alloc_t alloc = S_ALLOC_INIT(alloc);
+    item = dealernet__down_item__unpack(&alloc.base, len, buf);
+    if (!item && alloc.failed) {
+        s_refuse(why, why_size, "out of memory decoding a down item");
+        return DN_ENOMEM;
+    }
+    if (!item)
+        REFUSE("down item is not a well-formed protobuf message");
+    if ((rc = dn_wire_down_item_check(stream, item, why, why_size)) != 0) {
+        dealernet__down_item__free_unpacked(item, NULL);
+        return rc;
+    }
+    *item_p = item;
+    return 0;
+}
+
+void dn_wire_down_item_free(Dealernet__DownItem **item_p)
+{
+    if (item_p && *item_p) {
+        dealernet__down_item__free_unpacked(*item_p, NULL);
+        *item_p = NULL;
+    }
+}
+
+static size_t s_be(uint8_t *out, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--)
+        *out++ = (uint8_t)(v >> (8 * i));
+    return (size_t)bytes;
+}
+
+int dn_wire_down_signed(const Dealernet__Down *down, uint8_t out[DN_DOWN_SIGNED_MAX],
+                        size_t *len)
+{
+    static const char domain[] = "dealernet-down-v1";
+    size_t n = 0, scope_len = down->has_scope ? down->scope.len : 0;
+    dn_sha256_t *sha;
+
+    assert(scope_len <= DN_DOWN_SCOPE_MAX);
+    memcpy(out, domain, sizeof domain); /* with its NUL */
+    n += sizeof domain;
+    n += s_be(out + n, (uint32_t)down->stream, 4);
+    out[n++] = (uint8_t)scope_len;
+    if (scope_len)
+        memcpy(out + n, down->scope.data, scope_len);
+    n += scope_len;
+    n += s_be(out + n, down->from_version, 8);
+    n += s_be(out + n, down->to_version, 8);
+    out[n++] = down->reset ? 1 : 0;
+    out[n++] = down->more ? 1 : 0;
+    /* the items, each framed by its length so no two lists hash alike */
+    if (!(sha = dn_sha256_new()))
+        return DN_ECRYPTO;
+    for (size_t i = 0; i < down->n_items; i++) {
+        uint8_t frame[4];
+        s_be(frame, down->items[i].len, 4);
+        dn_sha256_update(sha, frame, sizeof frame);
+        dn_sha256_update(sha, down->items[i].data, down->items[i].len);
+    }
+    if (dn_sha256_final(&sha, out + n) != 0)
+        return DN_ECRYPTO;
+    *len = n + DN_HASH_BYTES;
+    return 0;
+}
+
 static int s_check_sync(const void *any, char *why, size_t why_size)
 {
     const Dealernet__SyncMessage *msg = any;
@@ -640,8 +858,14 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
             REFUSE("welcome fields missing or out of range");
         if (m->has_max_sale && (m->max_sale < 1 || m->max_sale > DN_MONEY_MAX_SALE_LIMIT))
             REFUSE("welcome bound on one sale out of range");
+        if (m->has_down_key && m->down_key.len != DN_PUBKEY_BYTES)
+            REFUSE("welcome down key not %d bytes", DN_PUBKEY_BYTES);
         return 0;
     }
+    case DEALERNET__SYNC_MESSAGE__BODY_PULL:
+        return s_check_pull(msg->pull, why, why_size);
+    case DEALERNET__SYNC_MESSAGE__BODY_DOWN:
+        return s_check_down_reply(msg->down, why, why_size);
     case DEALERNET__SYNC_MESSAGE__BODY_PUSH: {
         const Dealernet__PushBatch *m = msg->push;
         size_t bytes = 0;
@@ -718,6 +942,8 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
               msg->enrolled->applied_seq > (uint64_t)INT64_MAX ||
               msg->enrolled->chain_head.len != DN_HASH_BYTES)))
             REFUSE("enrolled reply with a malformed chain head");
+        if (msg->enrolled->has_down_key && msg->enrolled->down_key.len != DN_PUBKEY_BYTES)
+            REFUSE("enrolled reply down key not %d bytes", DN_PUBKEY_BYTES);
         return 0;
     default:
         REFUSE("sync message has no body");

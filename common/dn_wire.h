@@ -137,6 +137,54 @@ const char *dn_wire_admin_arg(const Dealernet__AdminRequest *req, const char *na
 size_t dn_wire_batch_signed(const char *site, uint64_t last_seq, const uint8_t head[32],
                             uint8_t out[DN_BATCH_SIGNED_MAX]);
 
+/* -- downstream (protocol 2, PROTOCOL.md "Downstream") ----------------------
+
+   A sync message's Pull and DownReply are checked by dn_wire_sync_unpack
+   like every body: at most DN_DOWN_MAX_STREAMS holds or Downs, each
+   stream known and named at most once, scopes of at most
+   DN_DOWN_SCOPE_MAX bytes (a hold of version 0 has none), to_version >=
+   from_version, a signature of DN_SIG_BYTES, the items of a reply at
+   most DN_DOWN_MAX_ITEMS and DN_DOWN_MAX_BYTES in all.  What each item
+   says is checked here only as text (below); the shape of its fields is
+   its stream's applier's rule.  */
+
+#define DN_DOWN_TEXT_MAX   2048 /* bytes of any string in a DownItem */
+#define DN_DOWN_SIGNED_MAX 160  /* room for dn_wire_down_signed's output */
+
+/*  1 if stream is a Stream this program knows (not UNSPECIFIED).  */
+int dn_wire_stream_known(int stream);
+
+/*  Checks a DownItem for stream: its body is the stream's kind (catalog,
+    earnings, member, notice, event), no unknown fields, every string
+    well-formed UTF-8 of at most DN_DOWN_TEXT_MAX bytes, an event at most
+    DN_MAX_EVENT_BYTES.  Returns 0 or DN_EPROTO with the reason.  */
+int dn_wire_down_item_check(Dealernet__Stream stream, const Dealernet__DownItem *item,
+                            char *why, size_t why_size);
+
+/*  Checks (dn_wire_down_item_check) and packs an item into a malloc'd
+    buffer the caller frees.  Returns 0, DN_EPROTO (why), DN_ENOMEM.  */
+int dn_wire_down_item_pack(Dealernet__Stream stream, const Dealernet__DownItem *item,
+                           uint8_t **buf, size_t *len, char *why, size_t why_size);
+
+/*  Unpacks one item of a Down of stream (bounded by DN_DOWN_MAX_BYTES,
+    pre-scanned as every message) and checks it.  Returns 0 and *item
+    (caller frees with dn_wire_down_item_free); DN_EPROTO (why); DN_ENOMEM.  */
+int dn_wire_down_item_unpack(Dealernet__Stream stream, const uint8_t *buf, size_t len,
+                             Dealernet__DownItem **item, char *why, size_t why_size);
+void dn_wire_down_item_free(Dealernet__DownItem **item_p);
+
+/*  Writes the bytes a Down's signature covers into out and sets *len:
+    "dealernet-down-v1", NUL, the stream (4 bytes big-endian), the scope's
+    length (1 byte) and the scope, from_version and to_version (8 bytes
+    big-endian each), reset and more (1 byte each, 0 or 1), then the
+    SHA-256 of the items, each as its length (4 bytes big-endian) and its
+    bytes.  No site: a chunk of one scope is the same for every site in
+    it, so the server signs it once and caches it; a stream whose content
+    is one site's own puts the site in its scope.  down's scope must be at
+    most DN_DOWN_SCOPE_MAX bytes.  Returns 0 or DN_ECRYPTO.  */
+int dn_wire_down_signed(const Dealernet__Down *down, uint8_t out[DN_DOWN_SIGNED_MAX],
+                        size_t *len);
+
 /*  Returns "store", "online" or "community" for a channel, or "unknown".  */
 const char *dn_wire_channel_name(int channel);
 

@@ -10,7 +10,11 @@
 #ifndef DN_PROTOCOL_H
 #define DN_PROTOCOL_H
 
-#define DN_PROTOCOL_VERSION 1
+#define DN_PROTOCOL_VERSION 2
+
+/*  The oldest protocol this server still answers: protocol-1 agents sync
+    as before (no down key in their Welcome, no Pull).  */
+#define DN_PROTOCOL_MIN_VERSION 1
 
 /*  The most batches a Welcome may let an agent have in flight: dn_wire
     refuses a Welcome with a larger window, the agent sizes its table of
@@ -22,5 +26,6 @@
 #define DN_DOWN_MAX_BYTES   (192 * 1024) /* packed items of one DownReply, all streams */
 #define DN_DOWN_SCOPE_MAX   64           /* bytes of a Down's scope */
 #define DN_DOWN_MAX_STREAMS 8            /* holds in one Pull, Downs in one DownReply */
+#define DN_DOWN_MAX_ITEMS   16384        /* items of one DownReply, all streams */
 
 #endif

@@ -91,9 +91,29 @@ extern const dn_down_stream_t dn_down_chain;
 typedef struct _dn_down_t dn_down_t;
 
 /*  Returns the downstream server on db (borrowed), signing with key
-    (borrowed), or NULL if out of memory.  Caller destroys.  */
+    (borrowed), serving the streams listed in dn_down.c, or NULL if out of
+    memory.  Caller destroys.  */
 dn_down_t *dn_down_new(sqlite3 *db, dn_key_t *key);
+
+/*  dn_down_new serving exactly the n streams given (borrowed, at most
+    DN_DOWN_MAX_STREAMS, each Stream at most once): for tests, which serve
+    a stream of their own.  */
+dn_down_t *dn_down_new_streams(sqlite3 *db, dn_key_t *key,
+                               const dn_down_stream_t *const *streams, size_t n);
 void dn_down_destroy(dn_down_t **self_p);
+
+/*  Copies the down key's public half (Welcome.down_key, Enrolled.down_key).  */
+void dn_down_public(const dn_down_t *self, uint8_t pub[DN_PUBKEY_BYTES]);
+
+/*  The cache of signed chunks (dn_down.c): Downs served from it, Downs
+    produced and signed, and what it holds now.  For the bench and tests.  */
+typedef struct {
+    uint64_t hits;
+    uint64_t misses;
+    size_t entries;
+    size_t bytes;
+} dn_down_stats_t;
+void dn_down_stats(const dn_down_t *self, dn_down_stats_t *stats);
 
 /*  Loads the down key from dir (DN_DOWN_KEY_FILE), creating it (0600) if
     absent -- a server initialised before protocol 2 gets one on its first
@@ -102,7 +122,8 @@ dn_key_t *dn_down_key_load(const char *dir, int *err);
 
 /*  Answers one Pull of site at now_ms: packs the DownReply (a SyncMessage)
     into *body, *len (caller frees).  Returns 0; DN_EPROTO (why filled: a
-    stream named twice, an unknown stream); DN_EDB; DN_ENOMEM.  */
+    stream named twice, a stream this server does not serve); DN_EDB;
+    DN_ENOMEM; DN_EINVAL (a producer broke its contract: logged).  */
 int dn_down_pull(dn_down_t *self, const dn_registry_site_t *site, int64_t now_ms,
                  const Dealernet__Pull *pull, uint8_t **body, size_t *len, char *why,
                  size_t why_size);

@@ -23,6 +23,7 @@
 #include "dn_time.h"
 #include "dn_registry.h"
 #include "dn_rollup.h"
+#include "dn_down.h"
 #include "dn_session.h"
 #include "dn_wire.h"
 #include "dn_zap.h"
@@ -52,6 +53,8 @@ typedef struct {
     sqlite3 *db;
     dn_ingest_t *ingest;
     dn_session_t *session; /* the sync socket's rules (dn_session.h) */
+    dn_key_t *down_key;    /* signs what goes down (DN_DOWN_KEY_FILE) */
+    dn_down_t *down;       /* the downstream channel (dn_down.h) */
     dn_door_t *door;
     int door_sync, door_admin; /* the sockets' indexes in the door */
     long commits_left; /* test hook: exit after this many commits, -1 = never */
@@ -68,7 +71,7 @@ static int s_path(char *buf, size_t size, const char *dir, const char *file)
 int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin_endpoint,
                    const dn_server_network_t *network, char server_public[41])
 {
-    char db_path[4096], server_key[4096], hq_key[4096];
+    char db_path[4096], server_key[4096], hq_key[4096], down_key[4096];
     dn_curve_pair_t server, hq;
     uint8_t hq_public[DN_CURVE_KEY_BYTES];
     struct stat st;
@@ -77,7 +80,8 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
 
     if (s_path(db_path, sizeof db_path, dir, DN_CENTRAL_DB_FILE) ||
         s_path(server_key, sizeof server_key, dir, DN_SERVER_KEY_FILE) ||
-        s_path(hq_key, sizeof hq_key, dir, DN_HQ_KEY_FILE))
+        s_path(hq_key, sizeof hq_key, dir, DN_HQ_KEY_FILE) ||
+        s_path(down_key, sizeof down_key, dir, DN_DOWN_KEY_FILE))
         return DN_EINVAL;
     const char *currency = network && network->currency ? network->currency
                                                         : DN_CURRENCY_DEFAULT;
@@ -89,7 +93,8 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
         return DN_ECURRENCY;
     if (max_sale < 1 || max_sale > DN_MONEY_MAX_SALE_LIMIT)
         return DN_EINVAL;
-    if (stat(db_path, &st) == 0 || stat(server_key, &st) == 0 || stat(hq_key, &st) == 0)
+    if (stat(db_path, &st) == 0 || stat(server_key, &st) == 0 || stat(hq_key, &st) == 0 ||
+        stat(down_key, &st) == 0)
         return DN_EEXIST;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return DN_EIO;
@@ -121,8 +126,15 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
     sqlite3_close(db);
     if (rc == 0)
         rc = dn_curve_save(&server, server_key);
-    if (rc == 0)
-        rc = dn_curve_save(&hq, hq_key);
+    if (rc == 0 && (rc = dn_curve_save(&hq, hq_key)) == 0) {
+        /* the key that signs what goes down to the shops */
+        dn_key_t *down = dn_down_key_load(dir, &rc);
+        if (down)
+            rc = 0;
+        else
+            unlink(hq_key);
+        dn_key_destroy(&down);
+    }
     if (rc) {
         char wal[4200];
         unlink(db_path);
@@ -371,7 +383,13 @@ int dn_server_run(const dn_server_config_t *config)
                      path, dn_strerror(rc));
         return rc;
     }
+    if (!(self.down_key = dn_down_key_load(config->dir, &rc))) {
+        dn_log_error("cannot read or create the down key %s/%s: %s", config->dir,
+                     DN_DOWN_KEY_FILE, dn_strerror(rc));
+        return rc;
+    }
     if ((rc = dn_central_open(config->dir, 0, &self.db)) != 0) {
+        dn_key_destroy(&self.down_key);
         dn_log_error("cannot open %s/%s: %s", config->dir, DN_CENTRAL_DB_FILE,
                      dn_strerror(rc));
         return rc;
@@ -380,6 +398,7 @@ int dn_server_run(const dn_server_config_t *config)
         dn_log_error("cannot open %s/%s: %s", config->dir, DN_CENTRAL_DB_FILE,
                      dn_strerror(rc));
         sqlite3_close(self.db);
+        dn_key_destroy(&self.down_key);
         return rc;
     }
     dn_db_meta_get(self.db, DN_META_SYNC_ENDPOINT, sync_ep, sizeof sync_ep);
@@ -393,8 +412,10 @@ int dn_server_run(const dn_server_config_t *config)
         snprintf(admin_ep, sizeof admin_ep, "%s", config->admin_endpoint);
 
     self.ingest = dn_ingest_new(self.db);
-    if (self.ingest) {
+    self.down = dn_down_new(self.db, self.down_key);
+    if (self.ingest && self.down) {
         dn_session_options_t rules = {0};
+        rules.down = self.down;
         if ((rules.max_batch_events = dn_testctl_batch_events(DN_MAX_BATCH_EVENTS)) != 0)
             rules.window = 1; /* the test knob: one batch, one commit */
         rules.committed = s_committed;
@@ -475,6 +496,8 @@ int dn_server_run(const dn_server_config_t *config)
     if (self.ctx && !config->ctx)
         zmq_ctx_term(self.ctx);
     dn_session_destroy(&self.session);
+    dn_down_destroy(&self.down);
+    dn_key_destroy(&self.down_key);
     dn_ingest_destroy(&self.ingest);
     sqlite3_close(self.db);
     return rc;

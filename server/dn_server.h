@@ -28,7 +28,7 @@
 #define DN_SERVER_HEARTBEAT_MS 30000
 
 typedef struct {
-    const char *dir;          /* holds central.db and server.key */
+    const char *dir;          /* holds central.db, server.key and down.key */
     const char *sync_endpoint;
     const char *admin_endpoint;
     volatile sig_atomic_t *stop; /* set by a signal handler to stop */
@@ -42,8 +42,10 @@ typedef struct {
     int country;          /* phones' default country code (dn_phones); 0: default (86) */
 } dn_server_network_t;
 
-/*  Creates DIR/central.db, the server's CURVE key pair (DIR/server.key) and
-    an HQ admin key pair (DIR/hq.key, registered as admin "hq"), and records
+/*  Creates DIR/central.db, the server's CURVE key pair (DIR/server.key),
+    an HQ admin key pair (DIR/hq.key, registered as admin "hq") and the
+    down key (DIR/down.key, dn_down.h; dn_server_run creates it for a
+    server initialised before it), and records
     the endpoints and the network's settings (network NULL, or a field 0
     or NULL: the default).  Refuses to overwrite.  Copies the server's
     public key (Z85) into server_public.  Returns 0, DN_EEXIST,

@@ -37,6 +37,15 @@ typedef struct {
     int failures;      /* in the current window */
 } s_limit_t;
 
+/*  A route that said Hello (see "who said hello").  */
+typedef struct {
+    uint8_t route[DN_SESSION_ROUTE_MAX];
+    size_t route_len;
+    int64_t site_id;
+    uint32_t protocol;
+    uint64_t used; /* LRU tick; 0: free */
+} s_hello_t;
+
 struct _dn_session_t {
     sqlite3 *db;
     dn_ingest_t *ingest;
@@ -47,6 +56,8 @@ struct _dn_session_t {
     int released;  /* of them, the first ones: released */
     int group_full; /* a message of the group in hand met a full disk */
     int taken;     /* of those, the first ones: taken by the driver */
+    s_hello_t *hellos; /* DN_SESSION_HELLOS, allocated at the first Hello */
+    uint64_t hello_tick;
 };
 
 static int64_t s_now(const dn_session_t *self)
@@ -79,6 +90,7 @@ void dn_session_destroy(dn_session_t **self_p)
         return;
     for (int i = self->taken; i < self->n_replies; i++)
         free(self->replies[i].body);
+    free(self->hellos);
     free(self);
     *self_p = NULL;
 }
@@ -206,6 +218,56 @@ int dn_session_reply(dn_session_t *self, uint8_t *route, size_t *route_len, uint
     return 0;
 }
 
+/* -- who said hello ------------------------------------------------------------
+
+   The one thing a session remembers of a connection: that a site said
+   Hello on it, and in which protocol, so that a Pull is taken only after
+   a Hello of protocol 2 on the same route.  DN_SESSION_HELLOS routes are
+   kept, the least recently used forgotten first: a forgotten connection's
+   Pull is refused and its agent reconnects (nothing is lost; the upload
+   was acked).  ZeroMQ's routing ids are not reused while the server runs.  */
+
+/*  Notes that site said Hello in protocol on peer's route.  */
+static void s_said_hello(dn_session_t *self, const dn_session_peer_t *peer,
+                         const dn_registry_site_t *site, uint32_t protocol)
+{
+    s_hello_t *slot = NULL;
+    if (!self->hellos && !(self->hellos = calloc(DN_SESSION_HELLOS, sizeof *self->hellos)))
+        return; /* out of memory: its Pull is refused, and it reconnects */
+    for (size_t i = 0; i < DN_SESSION_HELLOS; i++) {
+        s_hello_t *h = &self->hellos[i];
+        if (h->route_len == peer->route_len &&
+            memcmp(h->route, peer->route, peer->route_len) == 0 && h->used) {
+            slot = h;
+            break;
+        }
+        if (!slot || h->used < slot->used)
+            slot = h;
+    }
+    memcpy(slot->route, peer->route, peer->route_len);
+    slot->route_len = peer->route_len;
+    slot->site_id = site->id;
+    slot->protocol = protocol;
+    slot->used = ++self->hello_tick;
+}
+
+/*  The protocol site said Hello in on peer's route, 0 if none.  */
+static uint32_t s_hello_protocol(dn_session_t *self, const dn_session_peer_t *peer,
+                                 const dn_registry_site_t *site)
+{
+    for (size_t i = 0; self->hellos && i < DN_SESSION_HELLOS; i++) {
+        s_hello_t *h = &self->hellos[i];
+        if (h->used && h->route_len == peer->route_len &&
+            memcmp(h->route, peer->route, peer->route_len) == 0) {
+            if (h->site_id != site->id)
+                return 0;
+            h->used = ++self->hello_tick;
+            return h->protocol;
+        }
+    }
+    return 0;
+}
+
 /* -- sync messages ----------------------------------------------------------- */
 
 /*  The failure counter of a peer address (the least recently used slot is
@@ -327,13 +389,22 @@ static int s_check_continues(dn_session_t *self, const Dealernet__EnrollRequest 
 /*  The Enrolled reply for site: its code and partner, and where its chain
     stands when the server holds events of it.  */
 static void s_pack_enrolled(dn_session_t *self, const dn_registry_site_t *site,
-                            uint8_t **body, size_t *len)
+                            const Dealernet__EnrollRequest *m, uint8_t **body, size_t *len)
 {
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
     Dealernet__Enrolled enrolled = DEALERNET__ENROLLED__INIT;
     dn_ingest_state_t state;
+    uint8_t down_key[DN_PUBKEY_BYTES];
     enrolled.site = (char *)site->code;
     enrolled.partner = (char *)site->partner;
+    /* The key that signs what comes down, pinned by the agent from here:
+       only to an agent of protocol 2 (an older one refuses the field).  */
+    if (self->options.down && m->has_protocol && m->protocol >= 2) {
+        dn_down_public(self->options.down, down_key);
+        enrolled.has_down_key = 1;
+        enrolled.down_key.data = down_key;
+        enrolled.down_key.len = DN_PUBKEY_BYTES;
+    }
     /* A site that already has events (enrolled again with `site
        token`): the new PC continues its chain from here.  */
     if (dn_ingest_state(self->ingest, site->id, &state) == 0 && state.applied_seq > 0) {
@@ -367,7 +438,7 @@ static int s_on_enroll_again(dn_session_t *self, const dn_registry_site_t *site,
         dn_log_info("site %s: enrollment repeated by its key (the reply was lost): "
                     "answered again",
                     site->code);
-        s_pack_enrolled(self, site, body, len);
+        s_pack_enrolled(self, site, m, body, len);
         return 1;
     }
     s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED, "this key is already enrolled",
@@ -461,7 +532,7 @@ static void s_on_enroll(dn_session_t *self, const char *user, const char *addres
                     user + 1);
         if (m->partner && strcmp(m->partner, site.partner) != 0)
             s_note_agent_partner(self, &site, m->partner, now);
-        s_pack_enrolled(self, &site, body, len);
+        s_pack_enrolled(self, &site, m, body, len);
         return;
     }
     if (rc != DN_EDB) {
@@ -509,16 +580,18 @@ static void s_on_replaced(dn_session_t *self, const char *user, const char *addr
     s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_REVOKED, text, 0, body, len);
 }
 
-static void s_on_hello(dn_session_t *self, const dn_registry_site_t *site,
-                       const Dealernet__Hello *hello, dn_session_outcome_t *out,
-                       uint8_t **body, size_t *len)
+static void s_on_hello(dn_session_t *self, const dn_session_peer_t *peer,
+                       const dn_registry_site_t *site, const Dealernet__Hello *hello,
+                       dn_session_outcome_t *out, uint8_t **body, size_t *len)
 {
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
     Dealernet__Welcome welcome = DEALERNET__WELCOME__INIT;
     dn_ingest_state_t state;
     int64_t max_sale;
 
-    if (hello->protocol != DN_PROTOCOL_VERSION) {
+    uint8_t down_key[DN_PUBKEY_BYTES];
+
+    if (hello->protocol < DN_PROTOCOL_MIN_VERSION || hello->protocol > DN_PROTOCOL_VERSION) {
         char text[96];
         snprintf(text, sizeof text, "protocol %u is not supported; this server speaks %d",
                  hello->protocol, DN_PROTOCOL_VERSION);
@@ -538,8 +611,17 @@ static void s_on_hello(dn_session_t *self, const dn_registry_site_t *site,
                            len);
         return;
     }
+    /* The session speaks the agent's protocol: a protocol-1 agent gets the
+       Welcome it knows, and may not pull.  */
     welcome.has_protocol = 1;
-    welcome.protocol = DN_PROTOCOL_VERSION;
+    welcome.protocol = hello->protocol;
+    if (hello->protocol >= 2 && self->options.down) {
+        dn_down_public(self->options.down, down_key);
+        welcome.has_down_key = 1;
+        welcome.down_key.data = down_key;
+        welcome.down_key.len = DN_PUBKEY_BYTES;
+    }
+    s_said_hello(self, peer, site, hello->protocol);
     welcome.has_applied_seq = 1;
     welcome.applied_seq = out->applied_seq = state.applied_seq;
     welcome.has_server_clock_ms = 1;
@@ -553,6 +635,55 @@ static void s_on_hello(dn_session_t *self, const dn_registry_site_t *site,
     msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_WELCOME;
     msg.welcome = &welcome;
     s_pack_sync(&msg, body, len);
+}
+
+/*  A Pull: only after a Hello of protocol 2 on the same connection (the
+    route), from the site that said it.  The reply reads inside the group
+    transaction (what the group ingested is what the producers see), so it
+    is held, like an ack, until the group commits, and refused if it does
+    not.  */
+static void s_on_pull(dn_session_t *self, const dn_session_peer_t *peer,
+                      const dn_registry_site_t *site, const Dealernet__Pull *pull,
+                      dn_session_outcome_t *out, uint8_t **body, size_t *len)
+{
+    static dn_log_limit_t early = {"pulls without a protocol-2 hello", 0, 0, 0, NULL};
+    static dn_log_limit_t refused = {"refused pulls", 0, 0, 0, NULL};
+    char why[DN_WHY_SIZE];
+    uint32_t protocol = s_hello_protocol(self, peer, site);
+
+    if (protocol < 2 || !self->options.down) {
+        dn_refusal_count(DN_REFUSAL_MALFORMED);
+        dn_log_warn_limited(&early, "site %s: pull %s: refused", site->code,
+                            protocol == 0 ? "before its hello"
+                                          : "on a session without downstream");
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
+                       protocol == 0 ? "a pull comes after the hello, on the same connection"
+                                     : "this session has no downstream (protocol 2 "
+                                       "agents and servers only)",
+                       0, body, len);
+        return;
+    }
+    if ((out->rc = dn_ingest_group_begin(self->ingest)) != 0) {
+        dn_db_note(self->db);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                       "the server could not read its database; retry later", 0, body, len);
+        return;
+    }
+    out->rc = dn_down_pull(self->options.down, site, s_now(self), pull, body, len, why,
+                           sizeof why);
+    if (out->rc == DN_EPROTO) {
+        dn_refusal_count(DN_REFUSAL_MALFORMED);
+        dn_log_warn_limited(&refused, "site %s: pull refused: %s", site->code, why);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED, why, 0, body, len);
+    } else if (out->rc == DN_ENOMEM) {
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                       "the server is short of memory; retry later", 0, body, len);
+    } else if (out->rc) {
+        dn_db_note(self->db);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                       "the server could not read what to send down; retry later", 0, body,
+                       len);
+    }
 }
 
 static void s_on_push(dn_session_t *self, const dn_registry_site_t *site,
@@ -686,7 +817,7 @@ static void s_decide(dn_session_t *self, const dn_session_peer_t *peer, const ui
         out->proven = 1; /* an enrolled site's key: no longer a stranger at the door */
         switch (msg->body_case) {
         case DEALERNET__SYNC_MESSAGE__BODY_HELLO:
-            s_on_hello(self, &site, msg->hello, out, body, body_len);
+            s_on_hello(self, peer, &site, msg->hello, out, body, body_len);
             *wrote = 1;
             break;
         case DEALERNET__SYNC_MESSAGE__BODY_PUSH:
@@ -696,9 +827,14 @@ static void s_decide(dn_session_t *self, const dn_session_peer_t *peer, const ui
         case DEALERNET__SYNC_MESSAGE__BODY_ENROLL:
             *wrote = s_on_enroll_again(self, &site, msg->enroll, body, body_len);
             break;
+        case DEALERNET__SYNC_MESSAGE__BODY_PULL:
+            s_on_pull(self, peer, &site, msg->pull, out, body, body_len);
+            *wrote = 1;
+            break;
         default:
             s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
-                           "agents send hello, push or enroll only", 0, body, body_len);
+                           "agents send hello, push, pull or enroll only", 0, body,
+                           body_len);
         }
     }
     dn_wire_sync_free(&msg);

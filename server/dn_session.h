@@ -20,14 +20,21 @@
     injected crashes, so what it shows about replies and commits holds for
     the server that ships.
 
-    A session holds no per-connection state: one session serves every
-    connection of the server's sync socket (replies are routed by their
-    route), on the server's one database connection.
+    A session holds no per-connection state but one fact: which routes
+    said Hello in which protocol (a Pull comes only after a Hello of
+    protocol 2 on its connection).  One session serves every connection of
+    the server's sync socket (replies are routed by their route), on the
+    server's one database connection.
+
+    Downstream (protocol 2): a Pull is answered by dn_down_pull with one
+    DownReply, read inside the group transaction and held until the group
+    commits, like an ack (REFUSE_INTERNAL if it does not).
 */
 #ifndef DN_SESSION_H
 #define DN_SESSION_H
 
 #include "dealernet.pb-c.h"
+#include "dn_down.h"
 #include "dn_ingest.h"
 #include "dn_protocol.h"
 
@@ -41,6 +48,7 @@
 #define DN_ENROLL_LIMIT_PER_PEER 10  /* ... per peer address (none overall: dn_session.c) */
 #define DN_ENROLL_LIMIT_PEERS    256 /* addresses remembered */
 #define DN_SESSION_ROUTE_MAX     256 /* bytes of a reply's route (a ZeroMQ routing id: 1-255) */
+#define DN_SESSION_HELLOS        4096 /* routes remembered as having said Hello */
 
 #if DN_SYNC_WINDOW > DN_PROTOCOL_MAX_WINDOW
 #error "DN_SYNC_WINDOW: agents refuse a Welcome with a window over DN_PROTOCOL_MAX_WINDOW"
@@ -65,6 +73,10 @@ typedef struct {
         before the commit then loses events the agents were told are
         stored).  The simulator proves its checks catch it.  */
     int test_reply_before_commit;
+    /*  The downstream server (borrowed, dn_down.h): its key goes in the
+        Welcome and Enrolled of protocol-2 agents, and it answers their
+        Pulls.  NULL: no downstream (a Pull is refused MALFORMED).  */
+    dn_down_t *down;
 } dn_session_options_t;
 
 /*  Who sent a message, as the driver's connection proved it.  */

@@ -103,7 +103,7 @@ static int s_sync(int i)
 {
     char dir[256];
     dn_store_t *store;
-    dn_sync_options_t options = {120000, 10000, 0};
+    dn_sync_options_t options = {120000, 10000, 0, NULL, 0, 0};
     dn_sync_result_t result;
     int rc;
     s_site_dir(i, dir, sizeof dir);

@@ -5,7 +5,7 @@
 #   - `dealernet-server init` and `dealernet-agent init` into pre-made 0755
 #     folders leave the folders 0700 and every file 0600: central.db,
 #     agent.db and their -wal and -shm (looked at while the server and the
-#     agent daemon run, when those exist), server.key, hq.key, site.key and
+#     agent daemon run, when those exist), server.key, hq.key, down.key, site.key and
 #     curve.key (made by enroll);
 #   - a world-writable folder, a group-writable one that is not shared
 #     (no setgid) and, as root, one owned by another user are refused by
@@ -89,8 +89,8 @@ files "server init into a 0755 folder: folder" 700 "$(mode "$SRV")"
 server_start
 files "server running: central.db, -wal, -shm" "600 600 600" \
     "$(mode "$SRV/central.db") $(mode "$SRV/central.db-wal") $(mode "$SRV/central.db-shm")"
-files "server keys: server.key, hq.key" "600 600" \
-    "$(mode "$SRV/server.key") $(mode "$SRV/hq.key")"
+files "server keys: server.key, hq.key, down.key" "600 600 600" \
+    "$(mode "$SRV/server.key") $(mode "$SRV/hq.key") $(mode "$SRV/down.key")"
 network_init
 TOKEN=$(site_add SHOP1)
 

@@ -1390,7 +1390,7 @@ static void test_sync_round_trips(void **state)
     s_sync_fixture(x, S_HELLO); /* 2 + 7 + 2 + 7 (1.7e12: 6 bytes) + 2 = 20 */
     out = s_sync_round_trip(x, 2 + 20);
     assert_int_equal(out->hello->has_protocol, 1);
-    assert_int_equal(out->hello->protocol, 1);
+    assert_int_equal(out->hello->protocol, DN_PROTOCOL_VERSION);
     assert_string_equal(out->hello->agent_version, "0.1.0");
     assert_int_equal(out->hello->pending, 3);
     assert_int_equal(out->hello->clock_ms, T_RECORDED_MS);
@@ -1402,7 +1402,7 @@ static void test_sync_round_trips(void **state)
     /* 2 + 2 + 2 + 2 + (1 + 5: 10^10 < 2^35, 5 bytes of 7 bits) = 14 */
     s_sync_fixture(x, S_WELCOME);
     out = s_sync_round_trip(x, 2 + 14);
-    assert_int_equal(out->welcome->protocol, 1);
+    assert_int_equal(out->welcome->protocol, DN_PROTOCOL_VERSION);
     assert_int_equal(out->welcome->applied_seq, 7);
     assert_int_equal(out->welcome->window, 4);
     assert_int_equal(out->welcome->max_batch_events, 100);
@@ -1716,7 +1716,7 @@ static void test_admin_round_trips(void **state)
     assert_int_equal(len, 47);
     assert_int_equal(dn_wire_admin_request_unpack(buf, len, &req, why, sizeof why), 0);
     free(buf);
-    assert_int_equal(req->protocol, 1);
+    assert_int_equal(req->protocol, DN_PROTOCOL_VERSION);
     assert_string_equal(req->command, "site.add");
     assert_int_equal(req->n_args, 2);
     assert_string_equal(dn_wire_admin_arg(req, "site"), "SHOP-01");
