@@ -61,9 +61,9 @@ static const struct {
 } s_refused[] = {
     {"time", "the agent stamps each sale with the time it records it and chains its "
              "events in that order, so a POS time could not be kept; remove the column"},
-    {"category", "a line takes its SKU's category from the local catalog, as with "
-                 "'sale': set it with 'catalog set SKU PRICE --category CODE' and remove "
-                 "the column"},
+    {"category", "a line takes its SKU's category from HQ's catalogue or the local "
+                 "catalog, as with 'sale': set it with 'catalog set SKU PRICE --category "
+                 "CODE' (or ask headquarters) and remove the column"},
 };
 
 enum { S_SALE, S_MEMBER, S_REFUND, S_UPDATE, S_KINDS };

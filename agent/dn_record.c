@@ -7,8 +7,10 @@
 */
 #include "dn_record.h"
 #include "dn_error.h"
+#include "dn_hqcatalog.h"
 #include "dn_money.h"
 #include "dn_outbox.h"
+#include "dn_testctl.h"
 #include "dn_wire.h"
 
 #include <stdio.h>
@@ -136,7 +138,7 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
     char categories[DN_MAX_SALE_LINES][DN_MAX_CODE_LEN + 1];
     char phone[DN_PHONE_SIZE], pwhy[DN_PHONE_WHY_SIZE + 64];
     uint8_t member_id[DN_ID_BYTES];
-    int64_t total = 0, limit;
+    int64_t total = 0, limit, now_ms;
     int channel = DEALERNET__CHANNEL__CHANNEL_STORE;
     int rc;
 
@@ -170,14 +172,34 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
     if ((rc = dn_store_begin(store)) != 0)
         return dn_why(why, why_size, rc,
                       "could not open a transaction on the agent database");
+    /* the prices in force when the sale is recorded (the clock that
+       stamps its event) */
+    now_ms = dn_testctl_now_ms();
     for (size_t i = 0; i < in->n_lines && rc == 0; i++) {
         const dn_record_line_t *src = &in->lines[i];
         Dealernet__SaleLine *line = &lines[i];
+        dn_hqcatalog_price_t hq;
         int64_t price, amount;
 
         dealernet__sale_line__init(line);
         line_ptrs[i] = line;
-        rc = dn_store_catalog_get(store, src->sku, &price, categories[i]);
+        /* HQ's catalogue first (dn_hqcatalog.h has the rule), then the
+           local one */
+        rc = dn_hqcatalog_price(dn_store_db(store), src->sku, now_ms, &hq);
+        if (rc == 0) {
+            price = hq.price;
+            snprintf(categories[i], sizeof categories[i], "%s", hq.category);
+            if (hq.fixed && src->has_price && src->unit_price != hq.price) {
+                char fixed[DN_MONEY_TEXT_SIZE];
+                dn_money_format(hq.price, info->exponent, fixed, sizeof fixed);
+                rc = dn_why(why, why_size, DN_EPERM,
+                            "the price of %s is fixed by headquarters at %s; sell it as %s:%lld",
+                            src->sku, fixed, src->sku, (long long)src->quantity);
+                break;
+            }
+        } else if (rc == DN_ENOENT) {
+            rc = dn_store_catalog_get(store, src->sku, &price, categories[i]);
+        }
         if (rc == DN_ENOENT) {
             categories[i][0] = '\0';
             if (!src->has_price) {

@@ -154,6 +154,23 @@ static const dn_migration_t s_migrations[] = {
      "  checked_ms INTEGER NOT NULL,"
      "  changed_ms INTEGER NOT NULL"
      ");"},
+    {/* HQ catalogue (issue 14, part B: catalog), owned by dn_hqcatalog:
+        the rows of HQ's price lists on this site's partner path as the
+        last sync brought them (STREAM_CATALOG), keyed as on the server by
+        (sku, list, effective day); partner '' is the network's list,
+        depth its depth in the tree (0: the network's).  The till takes a
+        SKU's price from here first, then from the local catalog.  */
+     "CREATE TABLE hq_catalog ("
+     "  sku TEXT NOT NULL,"
+     "  partner TEXT NOT NULL,"
+     "  effective_ms INTEGER NOT NULL,"
+     "  depth INTEGER NOT NULL,"
+     "  name TEXT NOT NULL,"
+     "  category TEXT,"
+     "  price INTEGER NOT NULL CHECK (price >= 0),"
+     "  fixed INTEGER NOT NULL,"
+     "  PRIMARY KEY (sku, partner, effective_ms)"
+     ") WITHOUT ROWID;"},
 };
 
 #define DN_STORE_MIGRATIONS (sizeof s_migrations / sizeof s_migrations[0])

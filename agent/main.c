@@ -9,6 +9,7 @@
 #include "dn_doctor.h"
 #include "dn_error.h"
 #include "dn_fsperm.h"
+#include "dn_hqcatalog.h"
 #include "dn_id.h"
 #include "dn_import.h"
 #include "dn_log.h"
@@ -576,10 +577,56 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
     return rc ? s_fail(rc, "could not write the catalog") : 0;
 }
 
+/*  HQ's rows the till uses now (source "hq"), then the local catalog's
+    (source "local", or "local, hq applies" where HQ's catalogue has the
+    SKU in force: the till takes HQ's price then).  */
+static json_t *s_catalog_rows(dn_store_t *store)
+{
+    json_t *rows = json_array(), *local = dn_store_catalog_list(store), *row;
+    sqlite3 *db = dn_store_db(store);
+    int64_t now_ms = dn_testctl_now_ms();
+    size_t i;
+
+    if (!rows || !local || dn_hqcatalog_list(db, now_ms, rows)) {
+        json_decref(rows);
+        json_decref(local);
+        return NULL;
+    }
+    json_array_foreach(rows, i, row)
+    {
+        char effective[DN_TIME_TEXT_SIZE];
+        json_int_t price = json_integer_value(json_object_get(row, "price_minor"));
+        dn_time_format(json_integer_value(json_object_get(row, "effective_ms")), effective);
+        if (json_object_set_new(row, "price", dn_store_money_json(store, price)) ||
+            json_object_set_new(row, "effective", json_string(effective)) ||
+            json_object_set_new(row, "source", json_string("hq")))
+            goto fail;
+    }
+    json_array_foreach(local, i, row)
+    {
+        dn_hqcatalog_price_t hq;
+        const char *sku = json_string_value(json_object_get(row, "sku"));
+        int rc = sku ? dn_hqcatalog_price(db, sku, now_ms, &hq) : DN_EDB;
+        if (rc && rc != DN_ENOENT)
+            goto fail;
+        if (json_object_set_new(row, "source",
+                                json_string(rc == 0 ? "local, hq applies" : "local")) ||
+            json_array_append(rows, row))
+            goto fail;
+    }
+    json_decref(local);
+    return rows;
+fail:
+    json_decref(rows);
+    json_decref(local);
+    return NULL;
+}
+
 static int s_cmd_catalog_list(const char *dir, int argc, char **argv)
 {
     static const dn_render_column_t cols[] = {
-        {"sku", NULL}, {"price", NULL}, {"category", NULL}};
+        {"sku", NULL},    {"name", NULL}, {"price", NULL},     {"category", NULL},
+        {"source", NULL}, {"list", NULL}, {"fixed", NULL}, {"effective", NULL}};
     int json, code = 0, rc = 0;
     dn_store_t *store;
     json_t *list;
@@ -588,7 +635,7 @@ static int s_cmd_catalog_list(const char *dir, int argc, char **argv)
         return code;
     if (!(store = s_open(dir, &code)))
         return code;
-    list = dn_store_catalog_list(store);
+    list = s_catalog_rows(store);
     dn_store_destroy(&store);
     if (!list)
         return s_fail(DN_EDB, "could not read the catalog");
@@ -1328,8 +1375,10 @@ static const s_command_t s_commands[] = {
      "--line SKU:QTY[@PRICE] [--line ...] [--member PHONE]\n"
      "       [--channel store|online|community] [--seller PARTNER] [--json]",
      "Records one sale and prints its id and total.  @PRICE may be left out when\n"
-     "the SKU has a price in the local catalog.  --seller defaults to the site's\n"
-     "partner, --channel to store.\n"},
+     "the SKU has a price in HQ's catalogue (synced; see catalog list) or in the\n"
+     "local catalog; HQ's comes first.  A price HQ fixed cannot be changed with\n"
+     "@PRICE (exit 77).  --seller defaults to the site's partner, --channel to\n"
+     "store.\n"},
     {"refund", s_cmd_refund, "SALE_ID [--line SKU:QTY ...] [--amount AMOUNT] [--json]",
      "Records a refund of a sale: of the given lines, of an amount, or with\n"
      "neither of everything still refundable.  Refuses more than is left.\n"},
@@ -1347,7 +1396,12 @@ static const s_command_t s_commands[] = {
      "Sets the local price of a SKU, and its category with --category.  Without\n"
      "--category a SKU keeps the category it has; --category - clears it.  The\n"
      "category travels with each sale line: plans may pay it its own rates.\n"},
-    {"catalog list", s_cmd_catalog_list, "[--json]", "Lists the local catalog.\n"},
+    {"catalog list", s_cmd_catalog_list, "[--json]",
+     "Lists the prices the till uses: HQ's catalogue as the last sync brought it\n"
+     "(SOURCE hq: each SKU's row in force now, with its name, its price list --\n"
+     "network or a partner's -- whether it is fixed, and from when), then the\n"
+     "local catalog (SOURCE local; 'local, hq applies' where HQ's catalogue has\n"
+     "the SKU, whose price the till takes).\n"},
     {"sales", s_cmd_sales, "[--json]", "Lists the sales recorded here.\n"},
     {"status", s_cmd_status, "[--json]",
      "Shows the site, events recorded, events pending sync, the chain head and\n"

@@ -320,6 +320,44 @@ int dn_valid_name(const char *text)
     return dn_valid_text(text, DN_MAX_NAME_LEN);
 }
 
+int dn_valid_item_name(const char *text, char *why, size_t why_size)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t chars = 0;
+    char hidden[DN_HIDDEN_WHY_SIZE];
+
+    if (!text || !*text) {
+        if (why)
+            snprintf(why, why_size, "is empty");
+        return 0;
+    }
+    while (*s) {
+        unsigned cp = 0;
+        size_t n = s_utf8_decode(s, &cp);
+        if (n == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+            break;
+        s += n;
+        chars++;
+    }
+    if (*s) {
+        if (why)
+            snprintf(why, why_size, "is not UTF-8 text without control characters");
+        return 0;
+    }
+    if (dn_valid_hidden(text, hidden, sizeof hidden)) {
+        if (why)
+            snprintf(why, why_size, "%s", hidden);
+        return 0;
+    }
+    if (chars > DN_MAX_ITEM_NAME_CHARS) {
+        if (why)
+            snprintf(why, why_size, "is %zu characters long, at most %d", chars,
+                     DN_MAX_ITEM_NAME_CHARS);
+        return 0;
+    }
+    return 1;
+}
+
 /*  dn_valid_text, and dn_valid_text_stored when hidden_ok.  */
 static int s_valid_text(const char *text, size_t max_bytes, int hidden_ok)
 {

@@ -49,6 +49,19 @@ int dn_valid_sku(const char *text);
     valid.  */
 int dn_valid_name(const char *text);
 
+/*  A catalogue item's display name (HQ's catalogue, issue 14): any
+    script, so its bound is in characters (code points), not bytes -- 64
+    Chinese characters are 192 bytes, 64 Latin ones 64.  */
+#define DN_MAX_ITEM_NAME_CHARS 64
+
+/*  A catalogue item's display name: dn_valid_text (well-formed UTF-8, no
+    control or invisible format characters) of 1..DN_MAX_ITEM_NAME_CHARS
+    characters.  Returns 1 if valid; else 0 and, when why is not NULL, one
+    line for after "name ": "is empty", "is 70 characters long, at most
+    64", "is not UTF-8 text without control characters", or
+    dn_valid_hidden's "holds U+202E ...".  */
+int dn_valid_item_name(const char *text, char *why, size_t why_size);
+
 /*  Text for people (names, reasons, references, plan lines): 1..max_bytes
     bytes of well-formed UTF-8 with no control characters (C0, DEL, C1) and
     no invisible format characters (dn_valid_hidden).  Returns 1 if

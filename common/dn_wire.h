@@ -30,6 +30,19 @@
 #define DN_MAX_SYNC_MSG_BYTES      (DN_MAX_BATCH_BYTES + 64 * 1024)
 #define DN_MAX_ADMIN_REQUEST_BYTES (256 * 1024)
 #define DN_MAX_ADMIN_REPLY_BYTES   (64 * 1024 * 1024)
+/*  HQ catalogue import (issue 14, part B): dealernet-hq sends a CSV file
+    in parts of at most this many bytes of rows (plus the header), one
+    admin request each, and the server stores the whole file in one
+    transaction when the last part arrives (dn_catalog_import_part).  The
+    admin request bound stays 256 KiB rather than growing to hold a file
+    (10,000 SKUs with Chinese names are ~600 KB): it is also what each
+    stranger on the admin port may make the server hold (dn_door), so it
+    is kept small.  Room is left for the other arguments and framing.  */
+#define DN_CATALOG_PART_BYTES      (192 * 1024)
+#define DN_CATALOG_MAX_ROWS        100000 /* rows of one import file */
+/*  The largest import file dealernet-hq reads (100,000 rows at the
+    longest names are ~30 MiB; a real one is far smaller).  */
+#define DN_CATALOG_FILE_MAX_BYTES  (64 * 1024 * 1024)
 /*  A plan's text: the server refuses a larger one (dn_plan), and so
     dealernet-hq reads no larger file to send as an argument.  */
 #define DN_PLAN_MAX_BYTES          (64 * 1024)

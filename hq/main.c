@@ -14,6 +14,8 @@
     applied.
 */
 #include "dn_bundle.h"
+#include "dn_csv.h"
+#include "dn_id.h"
 #include "dn_curve.h"
 #include "dn_error.h"
 #include "dn_fsperm.h"
@@ -753,6 +755,9 @@ static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call
     return 0;
 }
 
+static int s_catalog_import(const s_call_t *call, json_t **result);
+static int s_print_catalog_import(const s_call_t *call, const json_t *result);
+
 /*  The one runner: parse, check, send, print.  Returns the exit status.  */
 static int s_run(const s_command_t *cmd, int argc, char **argv)
 {
@@ -763,7 +768,10 @@ static int s_run(const s_command_t *cmd, int argc, char **argv)
     if (code == 0) {
         if (!s_opt.timeout_given && cmd->timeout_s)
             s_opt.timeout_s = cmd->timeout_s;
-        code = s_request(cmd->command, call.args, call.n_args, &result);
+        /* the one command sent in several requests */
+        code = cmd->print == s_print_catalog_import
+                   ? s_catalog_import(&call, &result)
+                   : s_request(cmd->command, call.args, call.n_args, &result);
     }
     free(call.file);
     call.file = NULL;
@@ -1287,6 +1295,185 @@ static int s_print_site_list(const s_call_t *call, const json_t *result)
     return s_print_table_without(call, result, hidden);
 }
 
+/* -- HQ catalogue (issue 14, part B) ------------------------------------ */
+
+/*  Whose price list a result's "list" names, for a sentence.  */
+static const char *s_list_owner(const json_t *result)
+{
+    const char *list = s_str(result, "list");
+    return strcmp(list, "network") == 0 ? "the network" : list;
+}
+
+static int s_print_catalog_set(const s_call_t *call, const json_t *result)
+{
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (!s_opt.quiet)
+        printf("catalog: %s at %s on %s's price list from %s%s (%s, version %lld)\n",
+               s_str(result, "sku"), s_str(result, "price"), s_list_owner(result),
+               s_str(result, "effective"),
+               json_is_true(json_object_get(result, "fixed")) ? ", fixed" : "",
+               json_is_true(json_object_get(result, "changed")) ? "changed" : "unchanged",
+               (long long)json_integer_value(json_object_get(result, "version")));
+    return 0;
+}
+
+static int s_print_catalog_remove(const s_call_t *call, const json_t *result)
+{
+    json_int_t n = json_integer_value(json_object_get(result, "removed"));
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (!s_opt.quiet)
+        printf("catalog: %s removed from %s's price list (%lld row%s, version %lld)\n",
+               s_str(result, "sku"), s_list_owner(result), (long long)n, n == 1 ? "" : "s",
+               (long long)json_integer_value(json_object_get(result, "version")));
+    return 0;
+}
+
+/*  catalog import FILE: the file is checked as CSV here (a broken quote is
+    named with its line and column before anything is sent), then sent in
+    parts of at most DN_CATALOG_PART_BYTES of rows, each with the header,
+    one admin request each (see DN_CATALOG_PART_BYTES for why not one);
+    the server stores the whole file when the last part arrives, or
+    nothing.  Returns the exit status; *result the last part's.  */
+static int s_catalog_import(const s_call_t *call, json_t **result)
+{
+    const char *path = s_arg(call, "text");
+    char upload[2 * DN_ID_BYTES + 1], part_text[24], line_text[24];
+    uint8_t id[DN_ID_BYTES];
+    dn_csv_t csv = {0};
+    dn_csv_error_t err;
+    size_t *starts = NULL, n_lines = 1, len, header_end, row = 1, part = 0;
+    char *data = NULL, *piece = NULL;
+    FILE *file;
+    int code = 0;
+
+    *result = NULL;
+    if (!(file = fopen(path, "rb"))) {
+        dn_log_error("cannot read %s: %s", path, strerror(errno));
+        return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+    }
+    data = malloc(DN_CATALOG_FILE_MAX_BYTES + 1);
+    len = data ? fread(data, 1, DN_CATALOG_FILE_MAX_BYTES + 1, file) : 0;
+    if (!data || ferror(file) || len > DN_CATALOG_FILE_MAX_BYTES) {
+        if (!data)
+            dn_log_error("out of memory reading %s", path);
+        else if (len > DN_CATALOG_FILE_MAX_BYTES)
+            dn_log_error("%s is larger than %d bytes", path, DN_CATALOG_FILE_MAX_BYTES);
+        else
+            dn_log_error("cannot read %s: %s", path, strerror(errno));
+        fclose(file);
+        free(data);
+        return !data ? EX_SOFTWARE : len > DN_CATALOG_FILE_MAX_BYTES ? EX_DATAERR : EX_IOERR;
+    }
+    fclose(file);
+    data[len] = '\0';
+    code = dn_csv_parse(data, len, DN_CATALOG_MAX_ROWS + 1, &csv, &err);
+    if (code == DN_ELIMIT || code == DN_EPARSE) {
+        if (code == DN_ELIMIT)
+            dn_log_error("%s: line %ld: the file has more than %d rows", path, err.line,
+                         DN_CATALOG_MAX_ROWS);
+        else
+            dn_log_error("%s: line %ld, column %ld: %s", path, err.line, err.column, err.why);
+        free(data);
+        return EX_DATAERR;
+    }
+    if (code) {
+        dn_log_error("out of memory reading %s", path);
+        free(data);
+        return EX_SOFTWARE;
+    }
+    if (csv.n_rows < 2) {
+        dn_log_error("%s has no rows under its header (sku,name,category,price,effective"
+                     "[,partner][,fixed])",
+                     path);
+        dn_csv_free(&csv);
+        free(data);
+        return EX_DATAERR;
+    }
+    /* where each line starts: a row starts at the start of its line */
+    for (size_t i = 0; i < len; i++)
+        n_lines += data[i] == '\n';
+    if (!(starts = malloc((n_lines + 2) * sizeof *starts)) ||
+        !(piece = malloc(DN_CATALOG_PART_BYTES * 2 + 1))) {
+        dn_log_error("out of memory reading %s", path);
+        code = EX_SOFTWARE;
+        goto done;
+    }
+    starts[1] = 0;
+    for (size_t i = 0, l = 1; i < len; i++)
+        if (data[i] == '\n')
+            starts[++l] = i + 1;
+    header_end = starts[csv.rows[1].line];
+    if (header_end > DN_CATALOG_PART_BYTES) {
+        dn_log_error("%s: the header is longer than %d bytes", path, DN_CATALOG_PART_BYTES);
+        code = EX_DATAERR;
+        goto done;
+    }
+    if (dn_id_new(id)) {
+        dn_log_error("cannot draw a random import id");
+        code = EX_SOFTWARE;
+        goto done;
+    }
+    for (size_t i = 0; i < DN_ID_BYTES; i++)
+        snprintf(upload + 2 * i, 3, "%02x", id[i]);
+
+    while (row < csv.n_rows && code == 0) {
+        size_t first = row, from = starts[csv.rows[row].line], to;
+        const char *args[10];
+        /* rows while the part's bytes fit: at least one.  A row ends where
+           the next one starts (or at the file's end).  */
+#define S_ROW_END(r) ((r) + 1 < csv.n_rows ? starts[csv.rows[(r) + 1].line] : len)
+        if (S_ROW_END(first) - from > DN_CATALOG_PART_BYTES) {
+            dn_log_error("%s: line %ld: the row is longer than %d bytes", path,
+                         csv.rows[first].line, DN_CATALOG_PART_BYTES);
+            code = EX_DATAERR;
+            break;
+        }
+        while (row + 1 < csv.n_rows && S_ROW_END(row + 1) - from <= DN_CATALOG_PART_BYTES)
+            row++;
+        to = S_ROW_END(row);
+        row++;
+#undef S_ROW_END
+        memcpy(piece, data, header_end);
+        memcpy(piece + header_end, data + from, to - from);
+        piece[header_end + to - from] = '\0';
+        snprintf(part_text, sizeof part_text, "%zu", ++part);
+        snprintf(line_text, sizeof line_text, "%ld", csv.rows[first].line);
+        args[0] = "text", args[1] = piece;
+        args[2] = "upload", args[3] = upload;
+        args[4] = "part", args[5] = part_text;
+        args[6] = "line", args[7] = line_text;
+        args[8] = "last", args[9] = row < csv.n_rows ? NULL : "1";
+        json_decref(*result);
+        *result = NULL;
+        code = s_request(call->cmd->command, args, 5, result);
+        /* a progress line on files of several parts */
+        if (code == 0 && row < csv.n_rows && !s_opt.quiet)
+            fprintf(stderr, "catalog import: %zu of %zu rows sent\n", row - 1, csv.n_rows - 1);
+    }
+done:
+    dn_csv_free(&csv);
+    free(starts);
+    free(piece);
+    free(data);
+    return code;
+}
+
+static int s_print_catalog_import(const s_call_t *call, const json_t *result)
+{
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (!s_opt.quiet)
+        printf("catalog import: %lld rows, %lld changed, %lld unchanged; catalogue version "
+               "%lld\n",
+               (long long)json_integer_value(json_object_get(result, "rows")),
+               (long long)json_integer_value(json_object_get(result, "changed")),
+               (long long)json_integer_value(json_object_get(result, "unchanged")),
+               (long long)json_integer_value(json_object_get(result, "version")));
+    return 0;
+}
+
 /* -- the commands -------------------------------------------------------- */
 
 #define S_LISTING (S_FMT_JSON | S_FMT_CSV)
@@ -1770,6 +1957,70 @@ static const s_command_t s_commands[] = {
      S_LISTING,
      0,
      s_print_sites},
+    {"catalog set",
+     "catalog.set",
+     "SKU PRICE --name NAME [--category CODE] [--effective YYYY-MM-DD] "
+     "[--partner CODE] [--fixed] [--json]",
+     "Sets a SKU's price in HQ's catalogue, which every shop receives on its next\n"
+     "sync and uses at the till.  SKU is a code (ASCII); --name is the product's\n"
+     "display name in any script, at most 64 characters.  PRICE is a decimal in\n"
+     "the network's currency (59.90).  --effective: the day it is in force from\n"
+     "(UTC; default: today); a row of the same SKU, list and day is replaced.\n"
+     "--partner CODE puts it on that partner's price list, which applies to the\n"
+     "sites of its subtree (default: the network's list).  --fixed: the till may\n"
+     "not sell it at another price.\n",
+     {{"sku", S_TEXT, "catalog set needs the SKU and the PRICE"},
+      {"price", S_TEXT, "catalog set needs the PRICE (like 59.90)"}},
+     {{"name", "name", S_TEXT, 0, 1},
+      {"category", "category", S_TEXT, 0, 0},
+      {"effective", "effective", S_DATE, 0, 0},
+      {"partner", "partner", S_CODE, 0, 0},
+      {"fixed", "fixed", S_TEXT, 1, 0}},
+     "catalog set needs --name NAME (the product's display name)",
+     S_FMT_JSON,
+     0,
+     s_print_catalog_set},
+    {"catalog remove",
+     "catalog.remove",
+     "SKU [--partner CODE] [--effective YYYY-MM-DD] [--json]",
+     "Removes a SKU from the network's price list (or --partner's): its row\n"
+     "effective that day with --effective, else all its rows on that list.  The\n"
+     "shops drop it on their next sync; a shop then prices it from another list\n"
+     "that has it, or from its local catalog.\n",
+     {{"sku", S_TEXT, "catalog remove needs the SKU"}},
+     {{"partner", "partner", S_CODE, 0, 0}, {"effective", "effective", S_DATE, 0, 0}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_catalog_remove},
+    {"catalog list",
+     "catalog.list",
+     "[--partner CODE] [--json|--csv]",
+     "Lists HQ's catalogue: for each SKU and price list the row in force now and\n"
+     "the future ones, with name, category, price, effective day, the list's\n"
+     "owner (network or a partner), fixed, in force, and the version of its last\n"
+     "change.  --partner: that partner's list only.\n",
+     {{NULL}},
+     {{"partner", "partner", S_CODE, 0, 0}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
+    {"catalog import",
+     "catalog.import",
+     "FILE.csv [--json]",
+     "Imports a CSV file into HQ's catalogue, whole or not at all.  Header:\n"
+     "sku,name,category,price,effective[,partner][,fixed] (any order); each row as\n"
+     "for catalog set, effective a day (YYYY-MM-DD) on every row, fixed 1 or 0.  A\n"
+     "bad row refuses the file, naming its line and field (exit 65).  Rows equal\n"
+     "to what is stored change nothing: importing a file again sends the shops\n"
+     "nothing.  A large file goes in parts, with a progress line on stderr.\n",
+     {{"text", S_TEXT, "catalog import needs the FILE.csv"}},
+     {{NULL}},
+     NULL,
+     S_FMT_JSON,
+     120,
+     s_print_catalog_import},
 };
 
 #define DN_COMMANDS (sizeof s_commands / sizeof s_commands[0])

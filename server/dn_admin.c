@@ -10,6 +10,7 @@
     more.
 */
 #include "dn_admin.h"
+#include "dn_catalog.h"
 #include "dn_central.h"
 #include "dn_db.h"
 #include "dn_error.h"
@@ -683,6 +684,101 @@ static int s_verify(s_ctx_t *ctx, json_t **result)
     return rc;
 }
 
+/* -- HQ catalogue (issue 14, part B) ---------------------------------------- */
+
+static int s_catalog_set(s_ctx_t *ctx, json_t **result)
+{
+    dn_catalog_text_t text = {s_arg(ctx, "sku"),       s_arg(ctx, "name"),
+                              s_arg(ctx, "category"),  s_arg(ctx, "price"),
+                              s_arg(ctx, "effective"), s_arg(ctx, "partner"),
+                              s_arg(ctx, "fixed")};
+    dn_catalog_row_t row;
+    char day[DN_CATALOG_DAY_SIZE];
+    uint64_t version = 0;
+    int changed = 0;
+    int rc = dn_catalog_parse(ctx->db, &text, ctx->now_ms, &row, ctx->why, sizeof ctx->why);
+    if (rc)
+        return rc;
+    if ((rc = dn_catalog_set(ctx->db, &row, ctx->now_ms, &version, &changed)) != 0)
+        return rc;
+    dn_catalog_day_format(row.effective_ms, day);
+    if (changed)
+        dn_log_info("admin %s: catalog %s on %s's list from %s: %s (version %llu)", ctx->admin,
+                    row.sku, row.partner[0] ? row.partner : "the network", day,
+                    s_arg(ctx, "price"), (unsigned long long)version);
+    *result = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:I}", "sku", row.sku, "list",
+                        row.partner[0] ? row.partner : "network", "effective", day, "price",
+                        s_arg(ctx, "price"), "fixed", row.fixed, "changed", changed,
+                        "version", (json_int_t)version);
+    return *result ? 0 : DN_ENOMEM;
+}
+
+static int s_catalog_remove(s_ctx_t *ctx, json_t **result)
+{
+    const char *sku = s_arg(ctx, "sku"), *partner = s_arg(ctx, "partner");
+    const char *effective = s_arg(ctx, "effective");
+    dn_registry_partner_t owner;
+    int64_t effective_ms = 0;
+    uint64_t version = 0;
+    size_t removed = 0;
+    int rc;
+
+    if (effective && dn_catalog_day_parse(effective, &effective_ms)) {
+        snprintf(ctx->why, sizeof ctx->why, "effective '%.40s' is not a date (YYYY-MM-DD)",
+                 effective);
+        return DN_EINVAL;
+    }
+    if (partner) {
+        rc = dn_registry_partner_get(ctx->db, partner, &owner);
+        if (rc == DN_ENOENT)
+            snprintf(ctx->why, sizeof ctx->why,
+                     "partner %.40s does not exist (see: dealernet-hq partner list)", partner);
+        if (rc)
+            return rc;
+        partner = owner.code;
+    }
+    rc = dn_catalog_remove(ctx->db, sku, partner, effective != NULL, effective_ms,
+                           ctx->now_ms, &removed, &version, ctx->why, sizeof ctx->why);
+    if (rc)
+        return rc;
+    dn_log_info("admin %s: catalog %s removed from %s's list (%zu row%s, version %llu)",
+                ctx->admin, sku, partner ? partner : "the network", removed,
+                removed == 1 ? "" : "s",
+                (unsigned long long)version);
+    *result = json_pack("{s:s, s:s, s:I, s:I}", "sku", sku, "list",
+                        partner ? partner : "network", "removed", (json_int_t)removed,
+                        "version", (json_int_t)version);
+    return *result ? 0 : DN_ENOMEM;
+}
+
+static int s_catalog_list(s_ctx_t *ctx, json_t **result)
+{
+    return dn_catalog_list(ctx->db, s_arg(ctx, "partner"), ctx->now_ms, result, ctx->why,
+                           sizeof ctx->why);
+}
+
+/*  One part of an import file (dn_catalog_import_part): dealernet-hq cuts
+    a file over DN_CATALOG_PART_BYTES into parts.  */
+static int s_catalog_import(s_ctx_t *ctx, json_t **result)
+{
+    const char *upload = s_arg(ctx, "upload"), *last = s_arg(ctx, "last");
+    int64_t part, line;
+    size_t n = strlen(upload);
+
+    if (n < 1 || n > 40 || strspn(upload, "0123456789abcdef") != n) {
+        snprintf(ctx->why, sizeof ctx->why, "upload '%.40s' is not 1 to 40 hex digits", upload);
+        return DN_EINVAL;
+    }
+    if (dn_parse_int(s_arg(ctx, "part"), 1, INT32_MAX, &part) ||
+        dn_parse_int(s_arg(ctx, "line"), 2, INT32_MAX, &line)) {
+        snprintf(ctx->why, sizeof ctx->why, "part and line must be whole numbers from 1 and 2");
+        return DN_EINVAL;
+    }
+    return dn_catalog_import_part(ctx->db, upload, part, last && strcmp(last, "1") == 0, line,
+                                  s_arg(ctx, "text"), ctx->now_ms, result, ctx->why,
+                                  sizeof ctx->why);
+}
+
 /* -- reports --------------------------------------------------------------- */
 
 #define DN_ADMIN_DEFAULT_TOP 10 /* referrals without top */
@@ -777,6 +873,12 @@ static const s_command_t s_commands[] = {
     {"report.kpi", {"?partner", "?period"}, s_report_kpi},
     {"report.referrals", {"?top", "?member"}, s_report_referrals},
     {"report.sites", {NULL}, s_report_sites},
+    {"catalog.set",
+     {"sku", "price", "name", "?category", "?effective", "?partner", "?fixed"},
+     s_catalog_set},
+    {"catalog.remove", {"sku", "?partner", "?effective"}, s_catalog_remove},
+    {"catalog.list", {"?partner"}, s_catalog_list},
+    {"catalog.import", {"text", "upload", "part", "line", "?last"}, s_catalog_import},
 };
 
 #define DN_ADMIN_COMMANDS (sizeof s_commands / sizeof s_commands[0])

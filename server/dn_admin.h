@@ -110,6 +110,24 @@
                                                (seller: credit that
                                                partner), dismiss, accept or
                                                ack (dn_facts_resolve)
+      catalog.set   sku price name category? effective? partner? fixed?
+                                            -> {"sku", "list" ("network" or the
+                                               partner), "effective", "price",
+                                               "fixed", "changed", "version"}:
+                                               dn_catalog_parse, dn_catalog_set
+                                               (price a decimal in the network
+                                               currency; effective default
+                                               today; fixed "1")
+      catalog.remove sku partner? effective?
+                                            -> {"sku", "list", "removed" (rows),
+                                                "version"}: dn_catalog_remove
+      catalog.list  partner?                -> dn_catalog_list at now
+      catalog.import text upload part line last?
+                                            -> dn_catalog_import_part: text one
+                                               part of the CSV (its header,
+                                               then rows from the file's line
+                                               `line`), upload 1..40 hex
+                                               digits, part from 1, last "1"
     Status 64 for an unknown command, an unknown or missing argument or a
     malformed value; 65 for a malformed request or another protocol
     version; otherwise dn_exit_code() of the module's DN_E* code, with its

@@ -534,6 +534,45 @@ static const dn_migration_t s_migrations[] = {
      "  revoked INTEGER NOT NULL"   /* 1: the site was revoked when it retired */
      ") WITHOUT ROWID;"
      "CREATE INDEX site_keys_site ON site_keys(site_id, last_seq);"},
+    {/* HQ catalogue (issue 14, part B: catalog), owned by dn_catalog.  One
+        row per SKU, price list (partner NULL: the network's) and effective
+        day; version is the catalogue-wide change counter every change
+        takes (a site is sent what changed after the version it holds), so
+        it is unique and only grows; a removal marks the row, never deletes
+        it, so the sites hear of it.  catalog_staged / catalog_uploads hold
+        an import file arriving in several admin requests until its last
+        part stores it in one transaction.  */
+     "CREATE TABLE catalog ("
+     "  id INTEGER PRIMARY KEY,"
+     "  sku TEXT NOT NULL,"
+     "  partner TEXT,"              /* a partner code; NULL: the network's list */
+     "  effective_ms INTEGER NOT NULL," /* in force from (a day's start) */
+     "  name TEXT NOT NULL,"
+     "  category TEXT,"
+     "  price INTEGER NOT NULL CHECK (price >= 0)," /* minor units, network currency */
+     "  fixed INTEGER NOT NULL DEFAULT 0," /* 1: the till may not change the price */
+     "  removed INTEGER NOT NULL DEFAULT 0,"
+     "  version INTEGER NOT NULL UNIQUE,"
+     "  changed_ms INTEGER NOT NULL"
+     ");"
+     "CREATE UNIQUE INDEX catalog_key ON catalog(sku, ifnull(partner, ''), effective_ms);"
+     "CREATE TABLE catalog_uploads ("
+     "  upload TEXT PRIMARY KEY,"
+     "  parts INTEGER NOT NULL," /* parts staged so far */
+     "  started_ms INTEGER NOT NULL"
+     ");"
+     "CREATE TABLE catalog_staged ("
+     "  upload TEXT NOT NULL,"
+     "  line INTEGER NOT NULL," /* of the file */
+     "  sku TEXT NOT NULL,"
+     "  partner TEXT NOT NULL," /* '': the network's list */
+     "  effective_ms INTEGER NOT NULL,"
+     "  name TEXT NOT NULL,"
+     "  category TEXT NOT NULL," /* '': none */
+     "  price INTEGER NOT NULL,"
+     "  fixed INTEGER NOT NULL,"
+     "  PRIMARY KEY (upload, sku, partner, effective_ms)"
+     ");"},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)

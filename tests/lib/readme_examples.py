@@ -140,6 +140,11 @@ BEFORE = {
         "awk '/^```/ { if (b) exit; next } /^kind,ref,sale_ref,/ { b = 1 } b' "
         '"${DN_README:-README.md}" >"$T/pos2.csv"',
     ],
+    # the catalogue import examples import the README's own prices.csv
+    "dealernet-hq catalog import prices.csv #1": [
+        "awk '/^```/ { if (b) exit; next } /^sku,name,category,price,effective,/ { b = 1 } b' "
+        '"${DN_README:-README.md}" >"$T/prices.csv"',
+    ],
     "dealernet-hq payout DEALER-BJ 20.00 --ref \"ICBC 2026-11-30 #4471\"": [
         'dealernet-hq -q adjust DEALER-BJ 40.00 --reason "for the payout example"',
         'dealernet-hq -q payout DEALER-BJ 20.00 --ref "ICBC 2026-11-30 #4471"',
@@ -160,6 +165,7 @@ RUN_AS = {
         'dealernet-agent -d "$T/pos" export --unsynced "$T/unsynced.csv"',
     "dealernet-hq site add SHOP-BJ1 --partner DEALER-BJ":
         "dealernet-hq site add SHOP-BJ2 --partner DEALER-BJ --qr",
+    "dealernet-hq catalog import prices.csv": 'dealernet-hq catalog import "$T/prices.csv"',
 }
 
 # `dealernet-PROG WORD` in the README that are not commands, and why.
