@@ -51,6 +51,27 @@ long dn_bk_peak_rss_kib(pid_t pid)
     return kib;
 }
 
+double dn_bk_cpu_s(pid_t pid)
+{
+    char path[64], text[1024], *end;
+    unsigned long long utime, stime;
+    size_t n;
+    FILE *f;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (!(f = fopen(path, "r")))
+        return -1;
+    n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    /* the command may hold spaces and ')': fields 14 and 15 count from
+       the last ')' (field 3 is the first after it) */
+    if (!(end = strrchr(text, ')')) ||
+        sscanf(end + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+               &stime) != 2)
+        return -1;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 int dn_bk_files(long files)
 {
     struct rlimit rl;

@@ -35,6 +35,10 @@ pid_t dn_bk_server_start(const char *bin, const char *dir, const char *log);
     KiB, or -1 when it cannot be read.  */
 long dn_bk_peak_rss_kib(pid_t pid);
 
+/*  The CPU time process pid has used so far (user + system, all its
+    threads; /proc/PID/stat) in seconds, or -1 when it cannot be read.  */
+double dn_bk_cpu_s(pid_t pid);
+
 /*  Raises this process's soft descriptor limit to at least files (up to
     the hard limit).  Returns 0, or -1 when the limit stays below files.  */
 int dn_bk_files(long files);
