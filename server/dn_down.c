@@ -34,7 +34,7 @@
     stream's engineer adds its line here, and the agent's appliers are
     listed in agent/dn_down.c.  */
 static const dn_down_stream_t *const s_streams[] = {
-    &dn_down_catalog,
+    &dn_down_catalog, /* server/dn_catalog_down.c */
     NULL /* the end */
 };
 
