@@ -24,8 +24,11 @@
     two uploads and the push, so that the rate "during the push" is one
     the push overlapped throughout.  Prints both rates and their ratio
     (target >= 0.8), the push's wall time (the last site holding the whole
-    catalogue; and the median site), the DownReplies' bytes, and the
-    server's peak resident memory (VmHWM) before and after the push.
+    catalogue; and the median site), the DownReplies' bytes, the Downs the
+    server's cache of signed chunks served (its log line at stop), the
+    server's peak resident memory (VmHWM) before and after the push, and
+    the CPU seconds of the server, the 1,000 sites and the upload: on a
+    2-core machine they share the cores.
 
     Needs the server and hq binaries: DN_BIN (default "bin") names their
     folder.
