@@ -478,6 +478,14 @@ int dn_server_run(const dn_server_config_t *config)
             }
         }
         dn_log_limits_flush(1);
+        if (self.down) {
+            /* what the cache of signed chunks saved in this run: one line
+               for the journal (bench_down reads it too) */
+            dn_down_stats_t stats;
+            dn_down_stats(self.down, &stats);
+            dn_log_info("downstream: %llu Downs served from the cache, %llu produced and signed",
+                        (unsigned long long)stats.hits, (unsigned long long)stats.misses);
+        }
         dn_log_info("stopping");
     }
     /* The sockets close at once after the loop: a message libzmq takes in

@@ -10,6 +10,7 @@
 
     Needs the server binary: DN_BIN (default "bin") names its folder.
 */
+#include "dn_benchkit.h"
 #include "dn_central.h"
 #include "dn_curve.h"
 #include "dn_db.h"
@@ -27,9 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -48,13 +47,7 @@ typedef struct {
 } s_site_t;
 
 static s_site_t s_sites[DN_LOAD_SITES];
-
-static double s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static int s_done, s_acked, s_refused; /* sites done, acked in full, refused */
 
 static void s_die(const char *what)
 {
@@ -82,48 +75,41 @@ static void s_build(s_site_t *site, int n)
     dn_tk_batch_free(&batch);
 }
 
-static void s_send_hello(s_site_t *site)
+/*  Site i's socket while it waits for a reply (dn_bk_poll).  */
+static void *s_waiting(void *arg, int i)
 {
-    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
-    Dealernet__Hello hello = DEALERNET__HELLO__INIT;
-    uint8_t *buf;
-    size_t len;
-    char why[DN_WHY_SIZE];
-    hello.has_protocol = hello.has_pending = hello.has_clock_ms = hello.has_head_seq = 1;
-    hello.protocol = DN_PROTOCOL_VERSION;
-    hello.pending = DN_LOAD_EVENTS;
-    hello.clock_ms = dn_time_now_ms();
-    hello.head_seq = DN_LOAD_EVENTS;
-    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_HELLO;
-    msg.hello = &hello;
-    if (dn_wire_sync_pack(&msg, &buf, &len, why, sizeof why))
-        s_die(why);
-    zmq_send(site->sock, buf, len, 0);
-    free(buf);
+    (void)arg;
+    return s_sites[i].state < 2 ? s_sites[i].sock : NULL;
 }
 
-static long s_peak_rss_kib(pid_t pid)
+/*  A reply to site i: the Welcome sends the batch, the ack or a refusal
+    ends the site.  */
+static void s_reply(void *arg, int i, const Dealernet__SyncMessage *reply, size_t len)
 {
-    char path[64], line[256];
-    long kib = -1;
-    FILE *f;
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    if (!(f = fopen(path, "r")))
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
+    s_site_t *site = &s_sites[i];
+    (void)arg;
+    (void)len;
+    if (site->state == 0 && reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_WELCOME) {
+        zmq_send(site->sock, site->push, site->push_len, 0);
+        site->state = 1;
+    } else if (site->state == 1 && reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_ACK) {
+        s_acked += reply->ack->acked_through == DN_LOAD_EVENTS;
+        site->state = 2;
+        s_done++;
+    } else if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_REFUSED) {
+        fprintf(stderr, "bench_load: %s refused: %s\n", site->tk->code, reply->refused->text);
+        s_refused++;
+        site->state = 2;
+        s_done++;
+    }
 }
 
 int main(void)
 {
     const char *bin = getenv("DN_BIN") ? getenv("DN_BIN") : "bin";
-    char root[] = "/tmp/dn-bench-load-XXXXXX", srv[64], server_bin[512], why[256];
+    char root[] = "/tmp/dn-bench-load-XXXXXX", srv[64], log[96], why[256];
     char sync_ep[64], admin_ep[64], key[41];
-    int port = 30000 + getpid() % 20000, done = 0, acked = 0, refused = 0;
-    struct rlimit nofile;
+    int port = 30000 + getpid() % 20000;
     sqlite3 *db;
     pid_t server;
     void *ctx;
@@ -133,10 +119,7 @@ int main(void)
 
     dn_log_init("bench_load", DN_LOG_WARN, 0);
     /* 1,000 client sockets need 2,000+ descriptors here and in the server.  */
-    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 8192) {
-        nofile.rlim_cur = nofile.rlim_max < 8192 ? nofile.rlim_max : 8192;
-        setrlimit(RLIMIT_NOFILE, &nofile);
-    }
+    dn_bk_files(8192);
     if (!mkdtemp(root))
         s_die("mkdtemp");
     snprintf(srv, sizeof srv, "%s/srv", root);
@@ -165,84 +148,26 @@ int main(void)
     }
     sqlite3_close(db);
 
-    snprintf(server_bin, sizeof server_bin, "%s/dealernet-server", bin);
-    server = fork();
-    if (server == 0) {
-        char log[96];
-        snprintf(log, sizeof log, "%s/server.log", root);
-        if (!freopen(log, "w", stderr))
-            _exit(126);
-        execl(server_bin, server_bin, "-d", srv, "run", (char *)NULL);
-        _exit(127);
-    }
+    snprintf(log, sizeof log, "%s/server.log", root);
+    if ((server = dn_bk_server_start(bin, srv, log)) < 0)
+        s_die("fork");
     usleep(300000);
 
     ctx = zmq_ctx_new();
     zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, DN_LOAD_SITES + 64);
     zmq_ctx_set(ctx, ZMQ_IO_THREADS, 2);
-    start = s_now();
+    start = dn_bk_now();
     for (int i = 0; i < DN_LOAD_SITES; i++) {
         s_site_t *site = &s_sites[i];
-        int zero = 0;
-        site->sock = zmq_socket(ctx, ZMQ_DEALER);
-        if (!site->sock)
-            s_die("too many sockets");
-        zmq_setsockopt(site->sock, ZMQ_CURVE_SERVERKEY, key, 40);
-        zmq_setsockopt(site->sock, ZMQ_CURVE_PUBLICKEY, site->curve.public_z85, 40);
-        zmq_setsockopt(site->sock, ZMQ_CURVE_SECRETKEY, site->curve.secret_z85, 40);
-        zmq_setsockopt(site->sock, ZMQ_LINGER, &zero, sizeof zero);
-        /* each shop from its own address (127.0.1.1 to 127.0.4.250 all reach
-           loopback), as shops are: the server's door keeps at most 16
-           connections that have not proven a key from one address */
-        char from[300];
-        snprintf(from, sizeof from, "tcp://127.0.%d.%d:0;%s", 1 + i / 250, 1 + i % 250,
-                 sync_ep + 6);
-        if (zmq_connect(site->sock, from) != 0)
-            s_die("connect");
-        s_send_hello(site);
+        if (!(site->sock = dn_bk_dealer(ctx, key, &site->curve, sync_ep, 1, i)))
+            s_die("cannot open a socket (too many?)");
+        dn_bk_hello(site->sock, DN_PROTOCOL_VERSION, DN_LOAD_EVENTS, DN_LOAD_EVENTS);
     }
     zmq_pollitem_t *items = calloc(DN_LOAD_SITES, sizeof *items);
-    while (done < DN_LOAD_SITES && (s_now() - start) * 1000 < DN_LOAD_TIMEOUT_MS) {
-        for (int i = 0; i < DN_LOAD_SITES; i++) {
-            items[i].socket = s_sites[i].sock;
-            items[i].events = s_sites[i].state < 2 ? ZMQ_POLLIN : 0;
-        }
-        if (zmq_poll(items, DN_LOAD_SITES, 1000) <= 0)
-            continue;
-        for (int i = 0; i < DN_LOAD_SITES; i++) {
-            s_site_t *site = &s_sites[i];
-            Dealernet__SyncMessage *reply = NULL;
-            zmq_msg_t frame;
-            if (!(items[i].revents & ZMQ_POLLIN))
-                continue;
-            zmq_msg_init(&frame);
-            if (zmq_msg_recv(&frame, site->sock, ZMQ_DONTWAIT) < 0 ||
-                dn_wire_sync_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &reply, why,
-                                    sizeof why) != 0) {
-                zmq_msg_close(&frame);
-                continue;
-            }
-            zmq_msg_close(&frame);
-            if (site->state == 0 && reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_WELCOME) {
-                zmq_send(site->sock, site->push, site->push_len, 0);
-                site->state = 1;
-            } else if (site->state == 1 &&
-                       reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_ACK) {
-                acked += reply->ack->acked_through == DN_LOAD_EVENTS;
-                site->state = 2;
-                done++;
-            } else if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_REFUSED) {
-                fprintf(stderr, "bench_load: %s refused: %s\n", site->tk->code,
-                        reply->refused->text);
-                refused++;
-                site->state = 2;
-                done++;
-            }
-            dn_wire_sync_free(&reply);
-        }
-    }
-    elapsed = s_now() - start;
-    rss = s_peak_rss_kib(server);
+    while (s_done < DN_LOAD_SITES && (dn_bk_now() - start) * 1000 < DN_LOAD_TIMEOUT_MS)
+        dn_bk_poll(items, DN_LOAD_SITES, s_waiting, s_reply, NULL, 1000);
+    elapsed = dn_bk_now() - start;
+    rss = dn_bk_peak_rss_kib(server);
     kill(server, SIGTERM);
     waitpid(server, NULL, 0);
     for (int i = 0; i < DN_LOAD_SITES; i++) {
@@ -253,20 +178,13 @@ int main(void)
     free(items);
     zmq_ctx_term(ctx);
 
-    if (dn_central_open(srv, 0, &db) == 0) {
-        sqlite3_stmt *stmt;
-        if (dn_db_prepare(db, "SELECT count(*) FROM events", &stmt) == 0 &&
-            sqlite3_step(stmt) == SQLITE_ROW)
-            stored = sqlite3_column_int64(stmt, 0);
-        sqlite3_finalize(stmt);
-        sqlite3_close(db);
-    }
+    stored = dn_bk_events_stored(srv);
     printf("load: %d sites at once, %d acked, %d refused, %lld events stored (expected %d)\n",
-           DN_LOAD_SITES, acked, refused, (long long)stored, DN_LOAD_SITES * DN_LOAD_EVENTS);
+           DN_LOAD_SITES, s_acked, s_refused, (long long)stored, DN_LOAD_SITES * DN_LOAD_EVENTS);
     printf("load: %.2f s, %.0f events/s end to end, server peak RSS %.1f MiB\n", elapsed,
            stored / elapsed, rss / 1024.0);
     snprintf(srv, sizeof srv, "rm -rf %s", root);
     if (system(srv) != 0)
         fprintf(stderr, "bench_load: could not remove %s\n", root);
-    return acked == DN_LOAD_SITES && stored == (int64_t)DN_LOAD_SITES * DN_LOAD_EVENTS ? 0 : 1;
+    return s_acked == DN_LOAD_SITES && stored == (int64_t)DN_LOAD_SITES * DN_LOAD_EVENTS ? 0 : 1;
 }

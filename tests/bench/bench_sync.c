@@ -10,6 +10,7 @@
 
     Needs the server binary: DN_BIN (default "bin") names its folder.
 */
+#include "dn_benchkit.h"
 #include "dn_central.h"
 #include "dn_crypto.h"
 #include "dn_db.h"
@@ -298,14 +299,7 @@ int main(void)
     kill(server, SIGTERM);
     waitpid(server, NULL, 0);
 
-    if (dn_central_open(srv, 0, &db) == 0) {
-        sqlite3_stmt *stmt;
-        if (dn_db_prepare(db, "SELECT count(*) FROM events", &stmt) == 0 &&
-            sqlite3_step(stmt) == SQLITE_ROW)
-            count = sqlite3_column_int64(stmt, 0);
-        sqlite3_finalize(stmt);
-        sqlite3_close(db);
-    }
+    count = dn_bk_events_stored(srv);
     if (count != DN_BENCH_SITES * DN_BENCH_EVENTS)
         s_die("the server does not hold exactly every event");
 
