@@ -225,13 +225,22 @@ int dn_session_reply(dn_session_t *self, uint8_t *route, size_t *route_len, uint
    a Hello of protocol 2 on the same route.  DN_SESSION_HELLOS routes are
    kept, the least recently used forgotten first: a forgotten connection's
    Pull is refused and its agent reconnects (nothing is lost; the upload
-   was acked).  ZeroMQ's routing ids are not reused while the server runs.  */
+   was acked).  ZeroMQ's routing ids are not reused while the server runs.
+
+   One site holds at most DN_SESSION_HELLOS_PER_SITE of them: its Hello
+   on one more route forgets its own oldest, not another site's.  An agent
+   syncs on one connection at a time (a reconnect is a fresh socket, whose
+   old route is dead), so a few are plenty; without the bound, one
+   enrolled site reconnecting and saying Hello 4,096 times would push
+   every other site out of the table, and each of their Pulls would be
+   refused.  */
 
 /*  Notes that site said Hello in protocol on peer's route.  */
 static void s_said_hello(dn_session_t *self, const dn_session_peer_t *peer,
                          const dn_registry_site_t *site, uint32_t protocol)
 {
-    s_hello_t *slot = NULL;
+    s_hello_t *slot = NULL, *own = NULL; /* the LRU of all, of site's */
+    size_t owned = 0;
     if (!self->hellos &&
         !(self->hellos = calloc(DN_SESSION_HELLOS, sizeof *self->hellos)))
         return; /* out of memory: its Pull is refused, and it reconnects */
@@ -240,11 +249,19 @@ static void s_said_hello(dn_session_t *self, const dn_session_peer_t *peer,
         if (h->route_len == peer->route_len &&
             memcmp(h->route, peer->route, peer->route_len) == 0 && h->used) {
             slot = h;
+            own = NULL;
             break;
+        }
+        if (h->used && h->site_id == site->id) {
+            owned++;
+            if (!own || h->used < own->used)
+                own = h;
         }
         if (!slot || h->used < slot->used)
             slot = h;
     }
+    if (own && owned >= DN_SESSION_HELLOS_PER_SITE)
+        slot = own;
     memcpy(slot->route, peer->route, peer->route_len);
     slot->route_len = peer->route_len;
     slot->site_id = site->id;

@@ -49,6 +49,7 @@
 #define DN_ENROLL_LIMIT_PEERS    256 /* addresses remembered */
 #define DN_SESSION_ROUTE_MAX     256 /* bytes of a reply's route (a ZeroMQ routing id: 1-255) */
 #define DN_SESSION_HELLOS 4096       /* routes remembered as having said Hello */
+#define DN_SESSION_HELLOS_PER_SITE 4 /* ... of them, at most this many of one site */
 
 #if DN_SYNC_WINDOW > DN_PROTOCOL_MAX_WINDOW
 #error "DN_SYNC_WINDOW: agents refuse a Welcome with a window over DN_PROTOCOL_MAX_WINDOW"

@@ -27,7 +27,8 @@
     of protocol 2 on the same route is answered with a DownReply held until
     the group commits; a Pull before any Hello, after a Hello of protocol
     1, or from an unknown key is refused; a Pull whose group does not
-    commit becomes REFUSE_INTERNAL.
+    commit becomes REFUSE_INTERNAL; one site saying Hello on thousands of
+    routes forgets its own oldest routes, not another site's.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -816,15 +817,17 @@ static void s_pull_msg(uint64_t version, uint8_t **buf, size_t *len)
     assert_int_equal(dn_wire_sync_pack(&msg, buf, len, why, sizeof why), 0);
 }
 
-/*  Hello of protocol on route, its group committed, its Welcome taken:
-    returns whether it named the down key (and that it is the fixture's).  */
-static int s_welcomed(fixture_t *fx, uint32_t protocol, const char *route)
+/*  Hello of protocol on route from site (its ZAP user), its group
+    committed, its Welcome taken: returns whether it named the down key
+    (and that it is the fixture's).  */
+static int s_welcomed_by(fixture_t *fx, const char *site, uint32_t protocol,
+                         const char *route)
 {
     uint8_t *hello, pub[DN_PUBKEY_BYTES];
     size_t len;
     int has;
     s_hello(protocol, &hello, &len);
-    s_send(fx, "SHOP-1", route, hello, len, 0, NULL);
+    s_send(fx, site, route, hello, len, 0, NULL);
     free(hello);
     assert_int_equal(dn_session_end_group(fx->session, 1), 0);
     Dealernet__SyncMessage *msg = s_reply(fx, route);
@@ -838,6 +841,11 @@ static int s_welcomed(fixture_t *fx, uint32_t protocol, const char *route)
     }
     dn_wire_sync_free(&msg);
     return has;
+}
+
+static int s_welcomed(fixture_t *fx, uint32_t protocol, const char *route)
+{
+    return s_welcomed_by(fx, "SHOP-1", protocol, route);
 }
 
 /*  Notes 1 and 2; Hello of protocol 2 on r1: the Welcome names the down
@@ -916,6 +924,61 @@ static void test_pull_refused(void **state)
     assert_false(s_welcomed(fx, 2, "r3"));
 }
 
+/*  A Pull of the notes from 0 by site on route, its group committed: the
+    reply is a DownReply (1), or the refusal "a pull comes after the
+    hello" (0).  */
+static int s_pulled(fixture_t *fx, const char *site, const char *route)
+{
+    uint8_t *pull;
+    size_t len;
+    int down;
+    s_pull_msg(0, &pull, &len);
+    s_send(fx, site, route, pull, len, 0, NULL);
+    free(pull);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    Dealernet__SyncMessage *msg = s_reply(fx, route);
+    down = msg->body_case == DEALERNET__SYNC_MESSAGE__BODY_DOWN;
+    if (!down) {
+        assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_REFUSED);
+        assert_string_equal(msg->refused->text,
+                            "a pull comes after the hello, on the same connection");
+    }
+    dn_wire_sync_free(&msg);
+    return down;
+}
+
+/*  One enrolled site saying Hello on more routes than the session
+    remembers (DN_SESSION_HELLOS = 4,096, each a reconnect) forgets its
+    own oldest routes, never another site's: SHOP-2's Hello on "victim"
+    still lets it pull after SHOP-1's 4,096 Hellos.  SHOP-1 keeps its last
+    DN_SESSION_HELLOS_PER_SITE = 4 routes (h4092..h4095 pull) and has
+    forgotten h4091 and h0.  */
+static void test_hellos_per_site(void **state)
+{
+    fixture_t *fx = *state;
+    char route[16];
+    dn_tk_site_t *shop2 =
+        dn_test_site_enroll(fx->db, "SHOP-2", "DLR", 2, s_at("2026-01-01"));
+
+    assert_int_equal(DN_SESSION_HELLOS_PER_SITE, 4);
+    assert_true(s_welcomed_by(fx, "SHOP-2", 2, "victim"));
+    for (int i = 0; i < DN_SESSION_HELLOS; i++) {
+        snprintf(route, sizeof route, "h%d", i);
+        assert_true(s_welcomed(fx, 2, route));
+    }
+    assert_true(s_pulled(fx, "SHOP-2", "victim"));
+    for (int i = DN_SESSION_HELLOS - 4; i < DN_SESSION_HELLOS; i++) {
+        snprintf(route, sizeof route, "h%d", i);
+        assert_true(s_pulled(fx, "SHOP-1", route));
+    }
+    snprintf(route, sizeof route, "h%d", DN_SESSION_HELLOS - 5);
+    assert_false(s_pulled(fx, "SHOP-1", route));
+    assert_false(s_pulled(fx, "SHOP-1", "h0"));
+    /* a route is one site's: SHOP-2 may not pull on SHOP-1's */
+    assert_false(s_pulled(fx, "SHOP-2", "h4095"));
+    dn_tk_site_destroy(&shop2);
+}
+
 /*  A Pull whose group does not commit: REFUSE_INTERNAL, as an ack.  */
 static void test_pull_failed_commit(void **state)
 {
@@ -952,6 +1015,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pull_after_hello, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_pull_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_pull_failed_commit, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_hellos_per_site, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
