@@ -271,40 +271,51 @@ static int s_members_scope(sqlite3 *db, const dn_down_ctx_t *ctx, uint8_t *scope
     "m.phone, m.name, coalesce((SELECT a.balance FROM accounts a WHERE a.name = '"         \
     DN_ACCOUNT_MEMBER "' || m.phone), 0)"
 
+/*  Whether the member of the row was seen by the site ?3: it signed the
+    member up (first or later), sold to it, or signed up a member it
+    referred.  */
+#define S_MEMBER_SEEN                                                                      \
+    "(m.site_id = ?3"                                                                      \
+    "  OR EXISTS (SELECT 1 FROM sales s WHERE s.member_phone = m.phone"                    \
+    "    AND s.site_id = ?3)"                                                              \
+    "  OR EXISTS (SELECT 1 FROM members r WHERE r.referrer_phone = m.phone"                \
+    "    AND r.site_id = ?3)"                                                              \
+    "  OR EXISTS (SELECT 1 FROM member_conflicts c WHERE c.site_id = ?3"                   \
+    "    AND (c.member = m.id OR c.referrer = m.phone)))"
+
 /*  Part one: the members seen by the site whose mark is in (held, now],
-    in mark order.  *held moves to the mark of each member added; to now
-    when all were.  */
+    in mark order.  *held moves to the mark of each member examined; to
+    now when all were.  At most DN_EARNINGS_SCAN_ROWS members are
+    examined: the range is network-wide and its version is the agent's
+    to name, so one pull of an old version must not read the whole table
+    (a site pulling that in a loop would hold the server's one connection
+    for every other site); the rest comes with `more`.  */
 static int s_members_changed(sqlite3 *db, const dn_down_ctx_t *ctx, uint64_t *held,
                              uint64_t now, dn_down_chunk_t *chunk, s_phones_t *seen,
                              int *more)
 {
     sqlite3_stmt *stmt;
-    int rc;
-    if (dn_db_prepare(
-            db,
-            "SELECT m.down_mark, " S_MEMBER_COLUMNS " FROM members m "
-            "WHERE m.down_mark > ?1 AND m.down_mark <= ?2 AND ("
-            "  m.site_id = ?3"
-            "  OR EXISTS (SELECT 1 FROM sales s WHERE s.member_phone = m.phone"
-            "    AND s.site_id = ?3)"
-            "  OR EXISTS (SELECT 1 FROM members r WHERE r.referrer_phone = m.phone"
-            "    AND r.site_id = ?3)"
-            "  OR EXISTS (SELECT 1 FROM member_conflicts c WHERE c.site_id = ?3"
-            "    AND (c.member = m.id OR c.referrer = m.phone))) "
-            "ORDER BY m.down_mark",
-            &stmt))
+    int rc, examined = 0;
+    if (dn_db_prepare(db,
+                      "SELECT m.down_mark, " S_MEMBER_SEEN ", " S_MEMBER_COLUMNS
+                      " FROM members m WHERE m.down_mark > ?1 AND m.down_mark <= ?2 "
+                      "ORDER BY m.down_mark LIMIT ?4",
+                      &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, (sqlite3_int64)*held);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64)now);
     sqlite3_bind_int64(stmt, 3, ctx->site->id);
+    sqlite3_bind_int(stmt, 4, DN_EARNINGS_SCAN_ROWS);
     while ((rc = dn_db_row(stmt, "members: changed")) == 1) {
         uint64_t mark = (uint64_t)sqlite3_column_int64(stmt, 0);
-        if ((rc = s_member_add(chunk, seen, stmt, 1, ctx->now_ms)) != 0)
+        if (sqlite3_column_int(stmt, 1) &&
+            (rc = s_member_add(chunk, seen, stmt, 2, ctx->now_ms)) != 0)
             break;
         *held = mark;
+        examined++;
     }
     sqlite3_finalize(stmt);
-    if (rc == DN_ETOOBIG) {
+    if (rc == DN_ETOOBIG || (rc == 0 && examined == DN_EARNINGS_SCAN_ROWS && *held < now)) {
         *more = 1;
         return 0;
     }
@@ -316,13 +327,16 @@ static int s_members_changed(sqlite3 *db, const dn_down_ctx_t *ctx, uint64_t *he
 /*  Part two: the members the site's events (held, now] name -- a sale's
     member, a sign-up's member and referrer, a later sign-up's member and
     referrer -- in seq order.  *held moves to the seq of each event whose
-    members were all added; to now when all were.  */
+    members were all added; to now when all were.  At most
+    DN_EARNINGS_SCAN_ROWS events are read (as part one: a pull from 0 of a
+    site of a million sales to one member sends one item, and must not
+    read them all each time).  */
 static int s_members_named(sqlite3 *db, const dn_down_ctx_t *ctx, uint64_t *held,
                            uint64_t now, dn_down_chunk_t *chunk, s_phones_t *seen,
                            int *more)
 {
     sqlite3_stmt *events, *member = NULL;
-    int rc;
+    int rc, examined = 0;
     if (dn_db_prepare(db,
                       "SELECT e.seq, s.member_phone, m.phone, m.referrer_phone, "
                       "  coalesce(c.phone, cm.phone), c.referrer FROM events e "
@@ -330,7 +344,8 @@ static int s_members_named(sqlite3 *db, const dn_down_ctx_t *ctx, uint64_t *held
                       "LEFT JOIN members m ON m.signup_eid = e.eid "
                       "LEFT JOIN member_conflicts c ON c.eid = e.eid "
                       "LEFT JOIN members cm ON cm.id = c.member "
-                      "WHERE e.site_id = ?1 AND e.seq > ?2 AND e.seq <= ?3 ORDER BY e.seq",
+                      "WHERE e.site_id = ?1 AND e.seq > ?2 AND e.seq <= ?3 ORDER BY e.seq "
+                      "LIMIT ?4",
                       &events))
         return DN_EDB;
     if (dn_db_prepare(db, "SELECT " S_MEMBER_COLUMNS " FROM members m WHERE m.phone = ?",
@@ -341,6 +356,7 @@ static int s_members_named(sqlite3 *db, const dn_down_ctx_t *ctx, uint64_t *held
     sqlite3_bind_int64(events, 1, ctx->site->id);
     sqlite3_bind_int64(events, 2, (sqlite3_int64)*held);
     sqlite3_bind_int64(events, 3, (sqlite3_int64)now);
+    sqlite3_bind_int(events, 4, DN_EARNINGS_SCAN_ROWS);
     while ((rc = dn_db_row(events, "members: named by the site's events")) == 1) {
         uint64_t seq = (uint64_t)sqlite3_column_int64(events, 0);
         for (int col = 1; rc == 1 && col <= 5; col++) {
@@ -358,10 +374,11 @@ static int s_members_named(sqlite3 *db, const dn_down_ctx_t *ctx, uint64_t *held
         if (rc != 1)
             break;
         *held = seq;
+        examined++;
     }
     sqlite3_finalize(events);
     sqlite3_finalize(member);
-    if (rc == DN_ETOOBIG) {
+    if (rc == DN_ETOOBIG || (rc == 0 && examined == DN_EARNINGS_SCAN_ROWS && *held < now)) {
         *more = 1;
         return 0;
     }

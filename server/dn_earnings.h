@@ -36,7 +36,8 @@
     members_down_mark over the members marked since the held counter
     (network-wide, each checked against the site with up to four indexed
     probes), one range scan of the site's new events (events' (site_id,
-    seq) key) and one indexed read per member they name.
+    seq) key) and one indexed read per member they name -- each scan at
+    most DN_EARNINGS_SCAN_ROWS rows.
 */
 #ifndef DN_EARNINGS_H
 #define DN_EARNINGS_H
@@ -54,6 +55,13 @@
     268 million events (a shop of 1,000 sales a day for 700 years); the
     counter of marks gets the other 36 bits.  */
 #define DN_EARNINGS_SEQ_BITS 28
+
+/*  Rows one members pull reads at most in each part (members marked
+    since the held counter; the site's events after the held seq): a pull
+    that stops there says more, at the version of the last row read, so
+    one Pull costs the server a bounded read whatever version the agent
+    names.  */
+#define DN_EARNINGS_SCAN_ROWS 4096
 
 /*  Fills *e (strings into partner, period and currency) with the figures
     of partner's account for period at now_ms, from dn_ledger_statement:

@@ -549,11 +549,83 @@ static void test_members(void **state)
     json_decref(out);
 }
 
+/*  One members pull reads at most DN_EARNINGS_SCAN_ROWS = 4,096 rows of
+    each part, whatever version the agent names.
+
+    Part one: SHOP-2 pulls from 0 and holds the counter of marks M (its
+    version M << 28, seq 0); then 4,097 members sign up at SHOP-1 (rows
+    put in directly: each insert takes the next mark, M+1 .. M+4097),
+    none of them seen by SHOP-2.  Its next pull examines 4,096 of them,
+    sends nothing and says more at mark M+4096; the one after reads the
+    last and ends at M+4097.
+
+    Part two: SHOP-2 sells 4,097 times to A (seqs 1..4,097, 11-10 from
+    00:00, a second apart).  From 0, the pull reads events 1..4,096, sends
+    A once and says more at seq 4,096; the next reads event 4,097 and
+    sends A again (a pull remembers only its own), ending at seq 4,097.  */
+static void test_members_scan_bounded(void **state)
+{
+    fixture_t *fx = *state;
+    int64_t now = s_at("2026-11-09", 12), marks = 0;
+    dn_down_chunk_t chunk;
+    sqlite3_stmt *stmt;
+    int more = 1;
+    char sql[512];
+
+    assert_int_equal(DN_EARNINGS_SCAN_ROWS, 4096);
+    uint64_t held = s_produce(fx, &dn_down_members, fx->shop2, now, 0, &chunk, 4096, &more);
+    assert_int_equal(more, 0);
+    assert_int_equal(chunk.n, 0);
+    assert_int_equal(dn_db_prepare(fx->db, "SELECT mark FROM down_marks", &stmt), 0);
+    assert_int_equal(dn_db_row(stmt, "marks"), 1);
+    marks = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    assert_true(marks > 0);
+    assert_int_equal(held, (uint64_t)marks << SEQ_BITS);
+
+    snprintf(sql, sizeof sql,
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4097) "
+             "INSERT INTO members(phone, member_id, site_id, signup_eid, signed_up_ms) "
+             "SELECT printf('+86139%%08d', i), zeroblob(16), %lld, "
+             "(SELECT signup_eid FROM members WHERE phone = '%s'), %lld FROM n",
+             (long long)fx->shop1->reg.id, PHONE_A, (long long)now);
+    assert_int_equal(dn_db_exec(fx->db, sql), 0);
+
+    uint64_t part = s_produce(fx, &dn_down_members, fx->shop2, now, held, &chunk, 4096, &more);
+    assert_int_equal(more, 1);
+    assert_int_equal(chunk.n, 0);
+    assert_int_equal(part, (uint64_t)(marks + 4096) << SEQ_BITS);
+    uint64_t rest = s_produce(fx, &dn_down_members, fx->shop2, now, part, &chunk, 4096, &more);
+    assert_int_equal(more, 0);
+    assert_int_equal(chunk.n, 0);
+    assert_int_equal(rest, (uint64_t)(marks + 4097) << SEQ_BITS);
+
+    for (int i = 0; i < 4097; i++) {
+        s_sale(fx->shop2, s_at("2026-11-10", 0) + i * 1000, "D2", PHONE_A, 100, NULL);
+        if (i % 500 == 499 || i == 4096)
+            s_sync(fx, fx->shop2, s_at("2026-11-11", 0));
+    }
+    now = s_at("2026-11-11", 12);
+    part = s_produce(fx, &dn_down_members, fx->shop2, now, 0, &chunk, 4096, &more);
+    assert_int_equal(more, 1);
+    assert_int_equal(chunk.n, 1);
+    assert_int_equal(s_credit(&chunk, PHONE_A, NULL, 0), 650); /* 7.00 - 0.50, as above */
+    assert_int_equal(part & ((UINT64_C(1) << SEQ_BITS) - 1), 4096);
+    s_chunk_free(&chunk);
+    rest = s_produce(fx, &dn_down_members, fx->shop2, now, part, &chunk, 4096, &more);
+    assert_int_equal(more, 0);
+    assert_int_equal(chunk.n, 1);
+    assert_int_equal(rest & ((UINT64_C(1) << SEQ_BITS) - 1), 4097);
+    assert_int_equal(rest >> SEQ_BITS, part >> SEQ_BITS);
+    s_chunk_free(&chunk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_earnings_figures, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_members, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_members_scan_bounded, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
