@@ -671,16 +671,26 @@ static void s_on_pull(dn_session_t *self, const dn_session_peer_t *peer,
     char why[DN_WHY_SIZE];
     uint32_t protocol = s_hello_protocol(self, peer, site);
 
+    /* No Hello remembered on this route: the agent's connection was
+       re-made under it (ZeroMQ reconnects a dropped TCP link by itself,
+       with a new route) or the route was forgotten (DN_SESSION_HELLOS).
+       Its agent did say Hello, so this is no malformed message: the code
+       is one an agent retries on (a new connection, a new Hello), as the
+       rule above promises; a protocol-1 session's Pull is malformed.  */
+    if (protocol == 0 && self->options.down) {
+        dn_log_warn_limited(&early, "site %s: pull before its hello: refused", site->code);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+                       "a pull comes after the hello, on the same connection", 0, body,
+                       len);
+        return;
+    }
     if (protocol < 2 || !self->options.down) {
         dn_refusal_count(DN_REFUSAL_MALFORMED);
-        dn_log_warn_limited(&early, "site %s: pull %s: refused", site->code,
-                            protocol == 0 ? "before its hello"
-                                          : "on a session without downstream");
+        dn_log_warn_limited(&early, "site %s: pull on a session without downstream: refused",
+                            site->code);
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
-                       protocol == 0
-                           ? "a pull comes after the hello, on the same connection"
-                           : "this session has no downstream (protocol 2 "
-                             "agents and servers only)",
+                       "this session has no downstream (protocol 2 agents and servers "
+                       "only)",
                        0, body, len);
         return;
     }
