@@ -619,8 +619,13 @@ static dn_syncsm_action_t s_on_down_reply(dn_syncsm_t *self,
                  "nothing applied");
         return s_end(self, DN_SYNCSM_FAIL, rc);
     }
+    /* Progress is items or a version moved.  A reset alone is not: a
+       server answering every Pull with an empty reset and more would have
+       the agent pull for ever (its next Pull holds 0 again).  A server's
+       own empty reset with more comes only in a reply whose budget
+       earlier Downs' items took, so that reply moved anyway.  */
     for (size_t i = 0; i < down->n_downs; i++)
-        if (down->downs[i]->n_items || down->downs[i]->reset ||
+        if (down->downs[i]->n_items ||
             down->downs[i]->to_version != down->downs[i]->from_version)
             moved = 1;
     /* the machine has no clock: the session's start stands for "now" */

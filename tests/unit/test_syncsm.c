@@ -601,6 +601,54 @@ static void test_down_refusals(void **state)
     dn_key_destroy(&other);
 }
 
+/*  A server that says more without progress fails the sync instead of
+    having it pull for ever: an empty Down 0 -> 0 with more, and an empty
+    reset 0 -> 0 with more (its next Pull would hold 0 again) -- each
+    applied (the reset's stream emptied: the note of the first session is
+    gone), then FAIL with "the server says it has more to send but sent
+    nothing".  A Pull refused REFUSE_INTERNAL (the server holds no Hello of
+    the connection) reconnects: nothing lost.  */
+static void test_down_no_progress(void **state)
+{
+    fixture_t *fx = *state;
+    dn_key_t *key = dn_td_key(1);
+    const Dealernet__Stream streams[] = {DEALERNET__STREAM__STREAM_NOTICES};
+    dn_syncsm_action_t a;
+
+    s_down_setup(fx);
+    dn_syncsm_set_pull(fx->sm, streams, 1, 0); /* the 5 pending stay out of it */
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    a = s_expect_pull(fx, s_welcome_key(fx, 0, key), 0);
+    a = s_down_reply(fx, dn_td_down_notes(key, "", 0, 0, 0, 1, 1, 0, "hi"));
+    assert_int_equal(a, DN_SYNCSM_FAIL);
+    assert_int_equal(dn_syncsm_rc(fx->sm), DN_EPROTO);
+    assert_string_equal(fx->result.error,
+                        "the server says it has more to send but sent nothing");
+
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    a = s_expect_pull(fx, s_welcome_key(fx, 0, key), 0);
+    a = s_down_reply(fx, dn_td_down_notes(key, "", 0, 1, 0, 0, 1, 1, "hi"));
+    assert_int_equal(a, DN_SYNCSM_DONE);
+    assert_int_equal(dn_td_count(dn_store_db(fx->store), "test_notes"), 1);
+
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    a = s_expect_pull(fx, s_welcome_key(fx, 0, key), 1);
+    a = s_down_reply(fx, dn_td_down_notes(key, "", 0, 0, 1, 1, 1, 0, "hi"));
+    assert_int_equal(a, DN_SYNCSM_FAIL);
+    assert_int_equal(dn_syncsm_rc(fx->sm), DN_EPROTO);
+    assert_string_equal(fx->result.cause, DN_SYNC_CAUSE_DOWN_REFUSED);
+    assert_string_equal(fx->result.error,
+                        "the server says it has more to send but sent nothing");
+    assert_int_equal(dn_td_count(dn_store_db(fx->store), "test_notes"), 0);
+
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    a = s_expect_pull(fx, s_welcome_key(fx, 0, key), 0);
+    assert_int_equal(s_refused(fx, DEALERNET__REFUSE_CODE__REFUSE_INTERNAL),
+                     DN_SYNCSM_RECONNECT);
+    assert_int_equal(dn_syncsm_rc(fx->sm), DN_EAGAIN);
+    dn_key_destroy(&key);
+}
+
 /*  A session that only pulls (recover's): no batch, even with 5 pending
     and a server that holds more than the site recorded; a Welcome without
     a down key fails it.  */
@@ -642,6 +690,7 @@ int main(void)
         T(test_pull_after_upload),
         T(test_down_refusals),
         T(test_pull_only),
+        T(test_down_no_progress),
     };
 #undef T
     dn_log_init("test_syncsm", DN_LOG_QUIET, 0);
