@@ -161,6 +161,20 @@ static json_t *s_body_fields(const Dealernet__Event *ev)
 
 /*  The downstream vector: a Down of the catalogue, from version 10 to 12
     in scope a1b2c3d4 (4 bytes), more to come, two items.  */
+/*  Fills the fields every catalogue item of the vectors has: sku, name,
+    category (NULL: none), price and effective day.  */
+static void s_catalog_item(Dealernet__CatalogItem *c, const char *sku, const char *name,
+                           const char *category, int64_t price, int64_t effective_ms)
+{
+    c->sku = (char *)sku;
+    c->name = (char *)name;
+    c->category = (char *)category;
+    c->has_price = 1;
+    c->price = price;
+    c->has_effective_ms = 1;
+    c->effective_ms = effective_ms;
+}
+
 /*  Packs item as a DownItem of stream and appends {"stream", "kind",
     "fields" (borrowed: the fields present on the wire, by name, in field
     order), "bytes"} to list.  */
@@ -209,14 +223,10 @@ static int s_stream_items(json_t *root)
 
     /* REGION-N's fixed price of RICE-5KG from 2026-01-01, for a site
        under DEALER-BJ: REGION-N is first on its path, depth 1 */
-    cat[0].sku = "RICE-5KG";
-    cat[0].name = "\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3 5"
-                  "\xe5\x85\xac\xe6\x96\xa4"; /* 东北大米 5公斤 */
-    cat[0].category = "rice";
-    cat[0].has_price = 1;
-    cat[0].price = 5600;
-    cat[0].has_effective_ms = 1;
-    cat[0].effective_ms = 1767225600000LL; /* 2026-01-01 00:00 UTC */
+    s_catalog_item(&cat[0], "RICE-5KG",
+                   "\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3 5"
+                   "\xe5\x85\xac\xe6\x96\xa4", /* 东北大米 5公斤 */
+                   "rice", 5600, 1767225600000LL /* 2026-01-01 00:00 UTC */);
     cat[0].partner = "REGION-N";
     cat[0].has_depth = 1;
     cat[0].depth = 1;
@@ -233,13 +243,9 @@ static int s_stream_items(json_t *root)
         return rc;
     /* the network's row of OIL-1L from 2099-03-01, removed: sent with its
        last fields, depth 0 on the wire too */
-    cat[1].sku = "OIL-1L";
-    cat[1].name = "\xe8\x8a\xb1\xe7\x94\x9f\xe6\xb2\xb9 1\xe5\x8d\x87"; /* 花生油 1升 */
-    cat[1].category = "oil";
-    cat[1].has_price = 1;
-    cat[1].price = 1980;
-    cat[1].has_effective_ms = 1;
-    cat[1].effective_ms = 4076006400000LL; /* 2099-03-01 00:00 UTC */
+    s_catalog_item(&cat[1], "OIL-1L",
+                   "\xe8\x8a\xb1\xe7\x94\x9f\xe6\xb2\xb9 1\xe5\x8d\x87", /* 花生油 1升 */
+                   "oil", 1980, 4076006400000LL /* 2099-03-01 00:00 UTC */);
     cat[1].has_depth = 1;
     cat[1].depth = 0;
     cat[1].has_removed = 1;
@@ -347,19 +353,11 @@ static int s_down(json_t *root)
     if (dn_hex_decode(s_down_seed_hex, seed, sizeof seed) ||
         !(key = dn_key_from_seed(seed)) || dn_key_public(key, pub))
         return s_fail("cannot make the down key", NULL);
-    cat[0].sku = "TEA-500G";
-    cat[0].name = "\xe9\xbe\x99\xe4\xba\x95\xe8\x8c\xb6"; /* 龙井茶 */
-    cat[0].category = "tea";
-    cat[0].has_price = 1;
-    cat[0].price = 4500;
-    cat[0].has_effective_ms = 1;
-    cat[0].effective_ms = 1767225600000LL; /* 2026-01-01 00:00 UTC */
-    cat[1].sku = "RICE-5KG";
-    cat[1].name = "\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3"; /* 东北大米 */
-    cat[1].has_price = 1;
-    cat[1].price = 5990;
-    cat[1].has_effective_ms = 1;
-    cat[1].effective_ms = 1767225600000LL;
+    s_catalog_item(&cat[0], "TEA-500G", "\xe9\xbe\x99\xe4\xba\x95\xe8\x8c\xb6", /* 龙井茶 */
+                   "tea", 4500, 1767225600000LL /* 2026-01-01 00:00 UTC */);
+    s_catalog_item(&cat[1], "RICE-5KG",
+                   "\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3", /* 东北大米 */
+                   NULL, 5990, 1767225600000LL);
     cat[1].has_fixed = 1;
     cat[1].fixed = 1;
     for (int i = 0; i < 2; i++) {
