@@ -24,6 +24,7 @@
 #ifndef DN_CATALOG_H
 #define DN_CATALOG_H
 
+#include "dn_crypto.h" /* DN_HASH_BYTES */
 #include "dn_valid.h"
 #include "dn_wire.h" /* DN_CATALOG_MAX_ROWS */
 
@@ -112,6 +113,15 @@ int dn_catalog_list(sqlite3 *db, const char *partner, int64_t now_ms, json_t **l
 int dn_catalog_import_part(sqlite3 *db, const char *upload, int64_t part, int last,
                            int64_t first_line, const char *text, int64_t now_ms,
                            json_t **result, char *why, size_t why_size);
+
+/*  STREAM_CATALOG's scope for a site whose partner path is path (n codes,
+    top first, as the registry spells them; n 0 for a site without a
+    partner row): the SHA-256 of the codes, each followed by one '\n'
+    ("R-NORTH\nDEALER-BJ\n"; no codes: the SHA-256 of nothing).  A site
+    whose path changes holds another scope and gets the catalogue again
+    (PROTOCOL.md, "Streams"; docs/protocol-vectors.json holds an example).
+    Defined in dn_catalog_down.c.  Returns 0, DN_ENOMEM, DN_ECRYPTO.  */
+int dn_catalog_scope(const char *const *path, size_t n, uint8_t scope[DN_HASH_BYTES]);
 
 /*  The catalogue's last version (0: empty).  Returns 0 or DN_EDB.  */
 int dn_catalog_head(sqlite3 *db, uint64_t *head);

@@ -75,30 +75,45 @@ static int s_path(sqlite3 *db, const dn_down_ctx_t *ctx, s_path_t *path)
     return 0;
 }
 
-/*  scope: SHA-256 of the path's codes, top first, each followed by '\n'
-    (PROTOCOL.md, "Downstream").  */
+int dn_catalog_scope(const char *const *path, size_t n, uint8_t scope[DN_HASH_BYTES])
+{
+    char *text;
+    size_t len = 0, size = 1;
+    int rc;
+
+    for (size_t i = 0; i < n; i++)
+        size += strlen(path[i]) + 1;
+    if (!(text = malloc(size)))
+        return DN_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t code_len = strlen(path[i]);
+        memcpy(text + len, path[i], code_len);
+        len += code_len;
+        text[len++] = '\n';
+    }
+    rc = dn_sha256(text, len, scope);
+    free(text);
+    return rc;
+}
+
+/*  scope: dn_catalog_scope of the site's path now.  */
 static int s_scope(sqlite3 *db, const dn_down_ctx_t *ctx, uint8_t *scope, size_t *scope_len)
 {
     s_path_t path;
-    char *text;
-    size_t len = 0;
+    const char **codes = NULL;
     int rc = s_path(db, ctx, &path);
 
     if (rc)
         return rc;
-    if (!(text = malloc(path.n * (DN_MAX_CODE_LEN + 1) + 1))) {
+    if (path.n && !(codes = malloc(path.n * sizeof *codes))) {
         free(path.codes);
         return DN_ENOMEM;
     }
-    for (size_t i = 0; i < path.n; i++) {
-        size_t n = strlen(path.codes[i]);
-        memcpy(text + len, path.codes[i], n);
-        len += n;
-        text[len++] = '\n';
-    }
+    for (size_t i = 0; i < path.n; i++)
+        codes[i] = path.codes[i];
+    rc = dn_catalog_scope(codes, path.n, scope);
+    free(codes);
     free(path.codes);
-    rc = dn_sha256(text, len, scope);
-    free(text);
     if (rc)
         return rc;
     *scope_len = DN_HASH_BYTES;

@@ -16,7 +16,10 @@
 #      derives the public key from the seed and verifies the Ed25519
 #      signature, and sees a signature over a changed byte fail; the same
 #      for the downstream vector (a Down of two catalogue items, its signed
-#      bytes, the DownReply around it, the down key's signature): 57 checks.
+#      bytes, the DownReply around it, the down key's signature); and one
+#      DownItem of each kind (catalogue, earnings, member, notice) decoded
+#      and packed again by hand from its fields, and the catalogue's scope
+#      of a partner path recomputed: 74 checks.
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init protocol_vectors
@@ -34,7 +37,7 @@ check "the C code reproduces docs/protocol-vectors.json byte for byte" same \
 rc=0
 python3 "$(dirname "$0")/../tools/protocol_vectors.py" "$VECTORS" >"$OUT" 2>"$ERR" || rc=$?
 check "independent check: exit" 0 "$rc"
-check "independent check: checks made" 57 "$(wc -l <"$OUT" | tr -d ' ')"
+check "independent check: checks made" 74 "$(wc -l <"$OUT" | tr -d ' ')"
 TAB=$(printf '\t')
 while IFS="$TAB" read -r name expected got; do
     check "$name" "$expected" "$got"
@@ -46,5 +49,13 @@ python3 "$(dirname "$0")/../tools/protocol_vectors.py" "$T/bad.json" >"$T/bad.ou
 check "a changed hash in the file is caught" \
     "event 1: sha256	28ed88ee7861a6c6aa5ba11abe0061f07256a87e3b5693032824fe8878d74480	18ed88ee7861a6c6aa5ba11abe0061f07256a87e3b5693032824fe8878d74480" \
     "$(head -n 1 "$T/bad.out")"
+
+# ... and so is a changed figure of a stream item: the earnings'
+# adjustment -1.50 (ten varint bytes on the wire) made -1.51
+sed 's/"adjustment": -150,/"adjustment": -151,/' "$VECTORS" >"$T/bad-item.json"
+python3 "$(dirname "$0")/../tools/protocol_vectors.py" "$T/bad-item.json" >"$T/bad-item.out"
+check "a changed stream item field in the file is caught" \
+    "stream item 3: earnings fields decoded|stream item 3: earnings fields packed again" \
+    "$(awk -F "$TAB" '$2 != $3 {print $1}' "$T/bad-item.out" | paste -sd '|' -)"
 
 net_finish

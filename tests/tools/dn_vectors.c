@@ -11,7 +11,10 @@
     carries it, and a Hello.  Downstream (protocol 2): one Down of two
     catalogue items signed with a fixed down key, its signed bytes, the
     SHA-256 over its framed items, its signature and the SyncMessage of its
-    DownReply (dn_wire_down_item_pack, dn_wire_down_signed).  Every value is built here
+    DownReply (dn_wire_down_item_pack, dn_wire_down_signed); then one
+    packed DownItem of each stream's kind with the fields present exactly
+    as the server's producers send them (PROTOCOL.md, "Streams"), and the
+    catalogue's scope of a partner path (dn_catalog_scope).  Every value is built here
    with the code the agent and the server run (dn_wire_event_pack, dn_chain_step,
     dn_wire_batch_signed, dn_chain_sign, dn_wire_sync_pack); each event is
     unpacked again with the server's checks and the signature verified, so
@@ -26,6 +29,7 @@
         usage: dn_vectors
         exit: 0; 70 if a step fails (one line on stderr).
 */
+#include "dn_catalog.h"
 #include "dn_chain.h"
 #include "dn_crypto.h"
 #include "dn_error.h"
@@ -157,6 +161,177 @@ static json_t *s_body_fields(const Dealernet__Event *ev)
 
 /*  The downstream vector: a Down of the catalogue, from version 10 to 12
     in scope a1b2c3d4 (4 bytes), more to come, two items.  */
+/*  Fills the fields every catalogue item of the vectors has: sku, name,
+    category (NULL: none), price and effective day.  */
+static void s_catalog_item(Dealernet__CatalogItem *c, const char *sku, const char *name,
+                           const char *category, int64_t price, int64_t effective_ms)
+{
+    c->sku = (char *)sku;
+    c->name = (char *)name;
+    c->category = (char *)category;
+    c->has_price = 1;
+    c->price = price;
+    c->has_effective_ms = 1;
+    c->effective_ms = effective_ms;
+}
+
+/*  Packs item as a DownItem of stream and appends {"stream", "kind",
+    "fields" (borrowed: the fields present on the wire, by name, in field
+    order), "bytes"} to list.  */
+static int s_item(json_t *list, Dealernet__Stream stream, const char *kind,
+                  const Dealernet__DownItem *item, json_t *fields)
+{
+    char why[DN_WHY_SIZE] = "";
+    uint8_t *buf;
+    size_t len;
+    if (dn_wire_down_item_pack(stream, item, &buf, &len, why, sizeof why))
+        return s_fail("cannot pack a stream item", why);
+    json_array_append_new(list, json_pack("{s:i, s:s, s:o, s:o}", "stream", (int)stream,
+                                          "kind", kind, "fields", fields, "bytes",
+                                          s_hex(buf, len)));
+    free(buf);
+    return 0;
+}
+
+/*  The stream items: one DownItem of each kind, each with the fields the
+    producer sets (server/dn_catalog_down.c: depth always, category and
+    partner only when there is one, fixed and removed only when true;
+    server/dn_earnings.c: every Earnings field, last_payout and
+    last_payout_ms 0 when there was none; a MemberCredit's name only when
+    the member has one; server/dn_notice_down.c: id, text, sent_ms), and
+    the catalogue's scope of the path REGION-N > DEALER-BJ and of no path.  */
+static int s_stream_items(json_t *root)
+{
+    static const char *const path[] = {"REGION-N", "DEALER-BJ"};
+    uint8_t scope[DN_HASH_BYTES], empty[DN_HASH_BYTES];
+    Dealernet__CatalogItem cat[2] = {DEALERNET__CATALOG_ITEM__INIT,
+                                     DEALERNET__CATALOG_ITEM__INIT};
+    Dealernet__Earnings earn = DEALERNET__EARNINGS__INIT;
+    Dealernet__MemberCredit member = DEALERNET__MEMBER_CREDIT__INIT;
+    Dealernet__Notice notice = DEALERNET__NOTICE__INIT;
+    Dealernet__DownItem item = DEALERNET__DOWN_ITEM__INIT;
+    json_t *list = json_array(), *out = json_object();
+    int rc;
+
+    if (dn_catalog_scope(path, 2, scope) || dn_catalog_scope(NULL, 0, empty))
+        return s_fail("cannot make the catalogue's scope", NULL);
+    json_object_set_new(
+        out, "catalog_scope",
+        json_pack("{s:[s, s], s:s, s:o, s:o}", "path", path[0], path[1], "text",
+                  "REGION-N\nDEALER-BJ\n", "sha256", s_hex(scope, sizeof scope),
+                  "sha256_no_path", s_hex(empty, sizeof empty)));
+
+    /* REGION-N's fixed price of RICE-5KG from 2026-01-01, for a site
+       under DEALER-BJ: REGION-N is first on its path, depth 1 */
+    s_catalog_item(&cat[0], "RICE-5KG",
+                   "\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3 5"
+                   "\xe5\x85\xac\xe6\x96\xa4", /* 东北大米 5公斤 */
+                   "rice", 5600, 1767225600000LL /* 2026-01-01 00:00 UTC */);
+    cat[0].partner = "REGION-N";
+    cat[0].has_depth = 1;
+    cat[0].depth = 1;
+    cat[0].has_fixed = 1;
+    cat[0].fixed = 1;
+    item.body_case = DEALERNET__DOWN_ITEM__BODY_CATALOG;
+    item.catalog = &cat[0];
+    if ((rc = s_item(list, DEALERNET__STREAM__STREAM_CATALOG, "catalog", &item,
+                     json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:i, s:b}", "sku", cat[0].sku,
+                               "name", cat[0].name, "category", cat[0].category, "price",
+                               (json_int_t)cat[0].price, "effective_ms",
+                               (json_int_t)cat[0].effective_ms, "partner", cat[0].partner,
+                               "depth", 1, "fixed", 1))))
+        return rc;
+    /* the network's row of OIL-1L from 2099-03-01, removed: sent with its
+       last fields, depth 0 on the wire too */
+    s_catalog_item(&cat[1], "OIL-1L",
+                   "\xe8\x8a\xb1\xe7\x94\x9f\xe6\xb2\xb9 1\xe5\x8d\x87", /* 花生油 1升 */
+                   "oil", 1980, 4076006400000LL /* 2099-03-01 00:00 UTC */);
+    cat[1].has_depth = 1;
+    cat[1].depth = 0;
+    cat[1].has_removed = 1;
+    cat[1].removed = 1;
+    item.catalog = &cat[1];
+    if ((rc = s_item(list, DEALERNET__STREAM__STREAM_CATALOG, "catalog", &item,
+                     json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:b}", "sku", cat[1].sku,
+                               "name", cat[1].name, "category", cat[1].category, "price",
+                               (json_int_t)cat[1].price, "effective_ms",
+                               (json_int_t)cat[1].effective_ms, "depth", 0, "removed", 1))))
+        return rc;
+
+    /* DEALER-BJ in 2026-11, in fen: opening 25.00 + commission 22.60 +
+       override 0 + referral 6.00 - clawback 1.45 + adjustment -1.50 -
+       payouts 10.00 = 2500 + 2260 + 0 + 600 - 145 - 150 - 1000 = 4065,
+       the balance; last payout 10.00 on 2026-11-25 09:46:40 UTC; computed
+       2026-11-28 10:40 UTC.  A negative int64 is ten bytes on the wire.  */
+    earn.partner = "DEALER-BJ";
+    earn.period = "2026-11";
+    earn.currency = "CNY";
+    earn.has_balance = earn.has_commission = earn.has_referral = earn.has_clawback = 1;
+    earn.has_last_payout = earn.has_last_payout_ms = earn.has_as_of_ms = 1;
+    earn.has_opening = earn.has_override = earn.has_adjustment = earn.has_payouts = 1;
+    earn.balance = 4065;
+    earn.commission = 2260;
+    earn.referral = 600;
+    earn.clawback = 145;
+    earn.last_payout = 1000;
+    earn.last_payout_ms = 1795600000000LL;
+    earn.as_of_ms = 1795862400000LL;
+    earn.opening = 2500;
+    earn.override = 0;
+    earn.adjustment = -150;
+    earn.payouts = 1000;
+    item.body_case = DEALERNET__DOWN_ITEM__BODY_EARNINGS;
+    item.earnings = &earn;
+    if ((rc = s_item(
+             list, DEALERNET__STREAM__STREAM_EARNINGS, "earnings", &item,
+             json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+                       "s:I}",
+                       "partner", earn.partner, "period", earn.period, "currency",
+                       earn.currency, "balance", (json_int_t)earn.balance, "commission",
+                       (json_int_t)earn.commission, "referral", (json_int_t)earn.referral,
+                       "clawback", (json_int_t)earn.clawback, "last_payout",
+                       (json_int_t)earn.last_payout, "last_payout_ms",
+                       (json_int_t)earn.last_payout_ms, "as_of_ms",
+                       (json_int_t)earn.as_of_ms, "opening", (json_int_t)earn.opening,
+                       "override", (json_int_t)earn.override, "adjustment",
+                       (json_int_t)earn.adjustment, "payouts",
+                       (json_int_t)earn.payouts))))
+        return rc;
+
+    /* the member +8613800138000, 李伟, with 12.00 of referral credit */
+    member.phone = DN_VECTORS_PHONE;
+    member.name = "\xe6\x9d\x8e\xe4\xbc\x9f"; /* 李伟 */
+    member.has_credit = member.has_as_of_ms = 1;
+    member.credit = 1200;
+    member.as_of_ms = 1795862400000LL;
+    item.body_case = DEALERNET__DOWN_ITEM__BODY_MEMBER;
+    item.member = &member;
+    if ((rc = s_item(list, DEALERNET__STREAM__STREAM_MEMBERS, "member", &item,
+                     json_pack("{s:s, s:s, s:I, s:I}", "phone", member.phone, "name",
+                               member.name, "credit", (json_int_t)member.credit,
+                               "as_of_ms", (json_int_t)member.as_of_ms))))
+        return rc;
+
+    /* notice 7, two lines, sent 2026-11-24 09:30 UTC */
+    notice.has_id = 1;
+    notice.id = 7;
+    notice.text = "\xe4\xb8\x8b\xe5\x91\xa8\xe4\xb8\x80\xe8\xb5\xb7\xe5\x85\xa8"
+                  "\xe9\x83\xa8\xe9\x97\xa8\xe5\xba\x97\xe4\xbb\xb7\xe6\xa0\xbc"
+                  "\xe8\xb0\x83\xe6\x95\xb4\n\xe8\xaf\xb7\xe6\x8f\x90\xe5\x89\x8d"
+                  "\xe9\x80\x9a\xe7\x9f\xa5\xe4\xbc\x9a\xe5\x91\x98";
+    notice.has_sent_ms = 1;
+    notice.sent_ms = 1795512600000LL;
+    item.body_case = DEALERNET__DOWN_ITEM__BODY_NOTICE;
+    item.notice = &notice;
+    if ((rc = s_item(list, DEALERNET__STREAM__STREAM_NOTICES, "notice", &item,
+                     json_pack("{s:I, s:s, s:I}", "id", (json_int_t)notice.id, "text",
+                               notice.text, "sent_ms", (json_int_t)notice.sent_ms))))
+        return rc;
+    json_object_set_new(out, "items", list);
+    json_object_set_new(root, "stream_items", out);
+    return 0;
+}
+
 static int s_down(json_t *root)
 {
     uint8_t seed[32], pub[DN_PUBKEY_BYTES], sig[DN_SIG_BYTES];
@@ -178,19 +353,11 @@ static int s_down(json_t *root)
     if (dn_hex_decode(s_down_seed_hex, seed, sizeof seed) ||
         !(key = dn_key_from_seed(seed)) || dn_key_public(key, pub))
         return s_fail("cannot make the down key", NULL);
-    cat[0].sku = "TEA-500G";
-    cat[0].name = "\xe9\xbe\x99\xe4\xba\x95\xe8\x8c\xb6"; /* 龙井茶 */
-    cat[0].category = "tea";
-    cat[0].has_price = 1;
-    cat[0].price = 4500;
-    cat[0].has_effective_ms = 1;
-    cat[0].effective_ms = 1767225600000LL; /* 2026-01-01 00:00 UTC */
-    cat[1].sku = "RICE-5KG";
-    cat[1].name = "\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3"; /* 东北大米 */
-    cat[1].has_price = 1;
-    cat[1].price = 5990;
-    cat[1].has_effective_ms = 1;
-    cat[1].effective_ms = 1767225600000LL;
+    s_catalog_item(&cat[0], "TEA-500G", "\xe9\xbe\x99\xe4\xba\x95\xe8\x8c\xb6", /* 龙井茶 */
+                   "tea", 4500, 1767225600000LL /* 2026-01-01 00:00 UTC */);
+    s_catalog_item(&cat[1], "RICE-5KG",
+                   "\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3", /* 东北大米 */
+                   NULL, 5990, 1767225600000LL);
     cat[1].has_fixed = 1;
     cat[1].fixed = 1;
     for (int i = 0; i < 2; i++) {
@@ -478,6 +645,8 @@ int main(int argc, char **argv)
                   s_hex(hello_buf, hello_len)));
 
     int rc = s_down(root);
+    if (rc == 0)
+        rc = s_stream_items(root);
     if (rc)
         return rc;
 

@@ -17,7 +17,12 @@ items and the DownReply around them, recomputes the SHA-256 over the
 framed items and the signed bytes ("dealernet-down-v1" NUL, stream 4
 bytes big-endian, scope length 1 byte and scope, from and to 8 bytes
 big-endian each, reset and more 1 byte each, the items' hash), and
-verifies the down key's signature the same way.
+verifies the down key's signature the same way.  Stream items: decodes
+one DownItem of each kind (catalogue, earnings, member, notice) against
+its listed fields, packs those fields again by hand (each present field
+in field-number order, a negative int64 as ten varint bytes) to the same
+bytes, and recomputes the catalogue's scope of a partner path (the
+SHA-256 of its codes, top first, each followed by a newline).
 
 Prints one line per check, NAME<TAB>EXPECTED<TAB>GOT, for
 tests/cli/protocol_vectors.sh to count; exits 0 (the shell judges).
@@ -193,6 +198,66 @@ def down_checks(dv):
                    bytes.fromhex(dv["signature"]))
 
 
+# The stream items' messages (proto/dealernet.proto): name, number, type.
+ITEM_FIELDS = {
+    "catalog": (1, [("sku", 1, "string"), ("name", 2, "string"), ("category", 3, "string"),
+                    ("price", 4, "int64"), ("effective_ms", 5, "int64"),
+                    ("partner", 6, "string"), ("depth", 7, "uint"), ("fixed", 8, "bool"),
+                    ("removed", 9, "bool")]),
+    "earnings": (2, [("partner", 1, "string"), ("period", 2, "string"),
+                     ("currency", 3, "string"), ("balance", 4, "int64"),
+                     ("commission", 5, "int64"), ("referral", 6, "int64"),
+                     ("clawback", 7, "int64"), ("last_payout", 8, "int64"),
+                     ("last_payout_ms", 9, "int64"), ("as_of_ms", 10, "int64"),
+                     ("opening", 11, "int64"), ("override", 12, "int64"),
+                     ("adjustment", 13, "int64"), ("payouts", 14, "int64")]),
+    "member": (3, [("phone", 1, "string"), ("name", 2, "string"), ("credit", 3, "int64"),
+                   ("as_of_ms", 4, "int64")]),
+    "notice": (4, [("id", 1, "uint"), ("text", 2, "string"), ("sent_ms", 3, "int64")]),
+}
+
+
+def enc_field(number, kind, value):
+    if kind == "string":
+        data = value.encode("utf-8")
+        return enc_varint(number << 3 | 2) + enc_varint(len(data)) + data
+    if kind == "bool":
+        value = int(value)
+    return enc_varint(number << 3) + enc_varint(value % (1 << 64))
+
+
+def stream_item_checks(sv):
+    """The stream items and the catalogue's scope: 3 checks an item, 2 more."""
+    for n, it in enumerate(sv["items"], 1):
+        raw = bytes.fromhex(it["bytes"])
+        number, schema = ITEM_FIELDS[it["kind"]]
+        outer = fields(raw)
+        out("stream item %d: DownItem field of its kind" % n, "%d of stream %d" % (number, number),
+            "%s of stream %d" % (",".join(str(f) for f, _, _ in outer), it["stream"]))
+        body = one(outer, number)
+        fs = fields(body)
+        got = {}
+        for name, num, kind in schema:
+            v = one(fs, num)
+            if v is None:
+                continue
+            got[name] = (text(v) if kind == "string" else bool(v) if kind == "bool"
+                         else signed64(v) if kind == "int64" else v)
+        out("stream item %d: %s fields decoded" % (n, it["kind"]),
+            json.dumps(it["fields"], sort_keys=True, ensure_ascii=False),
+            json.dumps(got, sort_keys=True, ensure_ascii=False))
+        packed = b"".join(enc_field(num, kind, it["fields"][name]) for name, num, kind in schema
+                          if name in it["fields"])
+        again = enc_varint(number << 3 | 2) + enc_varint(len(packed)) + packed
+        out("stream item %d: %s fields packed again" % (n, it["kind"]), it["bytes"], again.hex())
+    sc = sv["catalog_scope"]
+    text_ = "".join(code + "\n" for code in sc["path"])
+    out("catalog scope: text of the path", json.dumps(sc["text"]), json.dumps(text_))
+    out("catalog scope: sha256 of the path and of no path",
+        sc["sha256"] + " " + sc["sha256_no_path"],
+        hashlib.sha256(text_.encode("ascii")).hexdigest() + " " + hashlib.sha256(b"").hexdigest())
+
+
 def main():
     v = json.load(open(sys.argv[1], encoding="utf-8"))
     head = bytes(32)
@@ -266,6 +331,7 @@ def main():
         out("signature over a changed byte fails (openssl)", "1",
             "%d" % r.returncode)
     down_checks(v["down"])
+    stream_item_checks(v["stream_items"])
 
 
 if __name__ == "__main__":
