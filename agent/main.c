@@ -560,7 +560,7 @@ static int s_cmd_member_show(const char *dir, int argc, char **argv)
         else
             printf("signed up  not at this shop\n");
         if (json_is_string(json_object_get(m, "credit")))
-            printf("credit     %s %s (referral credit as of %s, the last sync)\n",
+            printf("credit     %s %s (referral credit as of %s)\n",
                    s_str(m, "credit"), s_str(m, "currency"), s_str(m, "credit_as_of"));
         else
             printf("credit     not known: the network has sent no credit for this phone "
