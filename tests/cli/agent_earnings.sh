@@ -24,23 +24,8 @@ net_pin_clock '2026-09-15 10:00:00'
 
 server_init
 server_start
-network_init
-hq partner add D2 --name "Dealer two" --kind dealer --parent D1
-check "partner D2: exit" 0 "$rc"
-hq plan set deploy/plan.ini
-check "plan set: exit" 0 "$rc"
-
-A=$T/a
-B=$T/b
-TOKEN=$(site_add SHOP1)
-agent_new "$A" SHOP1
-enroll "$A" "$TOKEN"
-check "enroll SHOP1: exit" 0 "$rc"
-hq site add SHOP2 --partner D2 --json
-cp "$OUT" "$T/site-SHOP2.json"
-run 60 "$AGENT" -d "$B" init --site SHOP2 --partner D2
-enroll "$B" "$(json "$T/site-SHOP2.json" '$.token')"
-check "enroll SHOP2: exit" 0 "$rc"
+# two shops: SHOP1 of D1 in $A, SHOP2 of D2 (under D1) in $B, both enrolled
+two_shops D1
 
 # Before any sync brought them: exit 66 (EX_NOINPUT), one line.
 agent "$A" earnings
