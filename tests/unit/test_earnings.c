@@ -253,6 +253,7 @@ static uint64_t s_produce_in(fixture_t *fx, const dn_down_stream_t *stream,
                              const char *scope, s_chunk_t *chunk, size_t room, int *more)
 {
     char why[DN_WHY_SIZE] = "";
+    s_chunk_free(chunk); /* the last pull's, if the test kept it */
     chunk->msg = dn_td_pull_stream(fx->down, fx->db, &site->reg, now, stream, from, scope,
                                    room, &chunk->down, why, sizeof why);
     if (!chunk->msg)
@@ -315,7 +316,7 @@ static void test_earnings_figures(void **state)
 {
     fixture_t *fx = *state;
     int64_t now = s_at("2026-11-05", 12);
-    s_chunk_t chunk;
+    s_chunk_t chunk = {0};
     uint8_t scope[DN_DOWN_SCOPE_MAX];
     size_t scope_len = 0;
     dn_down_ctx_t ctx = {&fx->shop1->reg, now};
@@ -442,7 +443,7 @@ static void test_earnings_figures(void **state)
     assert_int_equal(dn_earnings_get(fx->store, &out), 0);
     assert_string_equal(json_string_value(json_object_get(out, "period")), "2026-12");
     assert_int_equal(s_minor(out, "commission_minor"), 0);
-    json_decref(out);
+    json_decref(out);    s_chunk_free(&chunk);
 }
 
 /* -- members ----------------------------------------------------------------------- */
@@ -469,7 +470,7 @@ static void test_members(void **state)
 {
     fixture_t *fx = *state;
     int64_t now = s_at("2026-11-05", 12);
-    s_chunk_t chunk;
+    s_chunk_t chunk = {0};
     char name[64] = "", why[256] = "";
     int more = 1;
 
@@ -563,7 +564,7 @@ static void test_members(void **state)
                      DN_EPROTO);
     assert_int_equal(dn_earnings_member(fx->store, PHONE_A, &out, why, sizeof why), 0);
     assert_int_equal(s_minor(out, "credit_minor"), 750); /* the reset was rolled back */
-    json_decref(out);
+    json_decref(out);    s_chunk_free(&chunk);
 }
 
 int main(void)
