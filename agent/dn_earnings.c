@@ -146,6 +146,20 @@ static void s_money(json_t *obj, const char *key, int64_t minor, int exponent)
     json_object_set_new(obj, minor_key, json_integer(minor));
 }
 
+/*  Sets "refreshed" on obj: when a pull of stream was last answered
+    (down_state's checked_ms, dn_down_apply), which a sync that brought
+    nothing new moves too -- the figures held were confirmed then; null
+    when never.  0 or DN_EDB.  */
+static int s_refreshed(dn_store_t *store, Dealernet__Stream stream, json_t *obj)
+{
+    dn_down_state_t held;
+    if (dn_down_state(store, stream, &held))
+        return DN_EDB;
+    json_object_set_new(obj, "refreshed",
+                        held.checked_ms ? s_time(held.checked_ms) : json_null());
+    return 0;
+}
+
 int dn_earnings_get(dn_store_t *store, json_t **out)
 {
     static const char *const figures[] = {"balance",  "opening",  "commission",
@@ -188,8 +202,11 @@ int dn_earnings_get(dn_store_t *store, json_t **out)
                             ? json_null()
                             : s_time(sqlite3_column_int64(stmt, 12)));
     json_object_set_new(obj, "as_of", s_time(sqlite3_column_int64(stmt, 13)));
-    json_object_set_new(obj, "refreshed", s_time(sqlite3_column_int64(stmt, 13)));
     sqlite3_finalize(stmt);
+    if ((rc = s_refreshed(store, DEALERNET__STREAM__STREAM_EARNINGS, obj)) != 0) {
+        json_decref(obj);
+        return rc;
+    }
     *out = obj;
     return 0;
 }
@@ -257,6 +274,8 @@ int dn_earnings_member(dn_store_t *store, const char *phone, json_t **out, char 
         sent = DN_EDB;
     }
     json_object_set_new(obj, "name", name ? name : json_null());
+    if (local >= 0 && sent >= 0 && s_refreshed(store, DEALERNET__STREAM__STREAM_MEMBERS, obj))
+        sent = DN_EDB;
     if (local < 0 || sent < 0) {
         json_decref(obj);
         return DN_EDB;

@@ -26,9 +26,11 @@
     "adjustment", "payouts", "last_payout" (money as decimal strings, each
     with its "..._minor" integer; clawback and payouts as positive
     amounts debited), "last_payout_at" (ISO-8601, null when there was
-    none), "as_of" (when the server computed them), "refreshed" (when they
-    were last confirmed by a sync: as_of until the downstream channel
-    records its checks)}.  Returns 0, DN_ENOENT (nothing received yet),
+    none), "as_of" (when the server computed them), "refreshed" (when a sync's
+    pull of the earnings stream was last answered, down_state's
+    checked_ms: a sync that brought no change confirms the figures held,
+    so refreshed moves while as_of stays; null never happens once
+    figures are held)}.  Returns 0, DN_ENOENT (nothing received yet),
     DN_EDB, DN_ENOMEM.  */
 int dn_earnings_get(dn_store_t *store, json_t **out);
 
@@ -38,7 +40,10 @@ int dn_earnings_get(dn_store_t *store, json_t **out);
     sign-up's, else null), "signed_up_here" ({"id", "seq", "recorded_at"}
     or null), "credit" and "credit_minor" (the referral credit last
     received, null when the network never sent this phone), "currency",
-    "credit_as_of" (ISO-8601 or null)}.  Returns 0; DN_EPARSE (not a
+    "credit_as_of" (ISO-8601 or null), "refreshed" (when a sync's pull of
+    the members stream was last answered, down_state's checked_ms: the
+    credit shown is the network's as of then, since the server resends a
+    member whose credit moved; null before any)}.  Returns 0; DN_EPARSE (not a
     phone: why says why, as member add); DN_ENOENT (neither signed up here nor ever sent
     by the network: why says so); DN_EDB, DN_ENOMEM.  */
 int dn_earnings_member(dn_store_t *store, const char *phone, json_t **out, char *why,

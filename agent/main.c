@@ -560,11 +560,17 @@ static int s_cmd_member_show(const char *dir, int argc, char **argv)
         else
             printf("signed up  not at this shop\n");
         if (json_is_string(json_object_get(m, "credit")))
-            printf("credit     %s %s (referral credit as of %s, the last sync)\n",
+            printf("credit     %s %s (referral credit as of %s)\n",
                    s_str(m, "credit"), s_str(m, "currency"), s_str(m, "credit_as_of"));
         else
             printf("credit     not known: the network has sent no credit for this phone "
                    "(run 'dealernet-agent sync')\n");
+        /* when the network last answered for its members: the credit
+           above is its figure as of then (it resends a member that moved) */
+        if (!s_quiet)
+            printf("refreshed  %s\n", json_is_string(json_object_get(m, "refreshed"))
+                                           ? s_str(m, "refreshed")
+                                           : "never: no sync has asked for members yet");
     }
     json_decref(m);
     return 0;
@@ -609,6 +615,8 @@ static int s_cmd_earnings(const char *dir, int argc, char **argv)
                    s_str(e, "last_payout_at"));
         else
             printf("  last payout   none\n");
+        /* the figures are the server's as of "from the server at"; this
+           is when a sync last confirmed them (down_state's checked_ms) */
         if (!s_quiet)
             printf("refreshed %s\n", s_str(e, "refreshed"));
     }
@@ -1700,14 +1708,16 @@ static const s_command_t s_commands[] = {
      "way), the name, its sign-up here if any, and its referral credit as the\n"
      "network sent it at the last sync, with that time -- members of the whole\n"
      "network, for the phones this shop has seen (its sign-ups, its sales, the\n"
-     "referrers it named).  A phone neither signed up here nor sent by the\n"
-     "network is refused (exit 66).\n"},
+     "referrers it named), and when a sync last asked the network for members\n"
+     "(refreshed; -q leaves it out).  A phone neither signed up here nor sent\n"
+     "by the network is refused (exit 66).\n"},
     {"earnings", s_cmd_earnings, "[--json]",
      "Prints the site's partner's earnings as the network last sent them: the\n"
      "figures of 'dealernet-hq statement PARTNER' for the open period (opening,\n"
      "commission, override, referral, clawbacks, adjustments, payouts, balance)\n"
-     "and the last payout, with the time the server computed them.  Before any\n"
-     "sync brought them: exit 66, \"no earnings received yet\".\n"},
+     "and the last payout, with the time the server computed them and when a\n"
+     "sync last confirmed them (refreshed; -q leaves it out).  Before any sync\n"
+     "brought them: exit 66, \"no earnings received yet\".\n"},
     {"catalog set", s_cmd_catalog_set, "SKU PRICE [--category CATEGORY|-]",
      "Sets the local price of a SKU, and its category with --category.  Without\n"
      "--category a SKU keeps the category it has; --category - clears it.  The\n"

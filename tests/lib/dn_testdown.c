@@ -341,3 +341,114 @@ int dn_td_reply_pack(Dealernet__Down *const *downs, size_t n, uint8_t **buf, siz
     msg.down = &reply;
     return dn_wire_sync_pack(&msg, buf, len, why, sizeof why);
 }
+
+/* -- one real stream, at a budget ------------------------------------------------ */
+
+/*  The packed size of the note the notes stream makes of id and a text of
+    len bytes.  */
+static size_t s_note_size(int64_t id, size_t len, char *text)
+{
+    Dealernet__DownItem item = DEALERNET__DOWN_ITEM__INIT;
+    Dealernet__Notice notice = DEALERNET__NOTICE__INIT;
+    memset(text, 'n', len);
+    text[len] = '\0';
+    notice.has_id = 1;
+    notice.id = (uint64_t)id;
+    notice.text = text;
+    item.body_case = DEALERNET__DOWN_ITEM__BODY_NOTICE;
+    item.notice = &notice;
+    return dealernet__down_item__get_packed_size(&item);
+}
+
+/*  Makes db's notes anew, their packed items target bytes in all: notes of
+    1,500 bytes, then one or two whose text is sized to end exactly (a
+    note's size grows by one with each byte of text from 128 bytes on).  */
+static int s_fill(sqlite3 *db, size_t target, char *why, size_t why_size)
+{
+    char text[DN_DOWN_TEXT_MAX + 1];
+    int64_t id = 1;
+    int rc;
+    if ((rc = dn_td_server_setup(db)) != 0 || (rc = dn_db_exec(db, "DELETE FROM test_notes")))
+        return dn_why(why, why_size, rc, "cannot make the notes");
+    dn_td_generation++; /* other notes at the same ids: the cached Downs go */
+    while (target > 3000) {
+        size_t size = s_note_size(id, 1500, text);
+        if ((rc = dn_td_note_add(db, id++, text)) != 0)
+            return dn_why(why, why_size, rc, "cannot add a note");
+        target -= size;
+    }
+    if (target > 2000) { /* two notes: 1,000 bytes of text, then the rest */
+        size_t size = s_note_size(id, 1000, text);
+        if ((rc = dn_td_note_add(db, id++, text)) != 0)
+            return dn_why(why, why_size, rc, "cannot add a note");
+        target -= size;
+    }
+    for (size_t len = 0; target && len <= DN_DOWN_TEXT_MAX; len++)
+        if (s_note_size(id, len, text) == target)
+            return dn_td_note_add(db, id, text) ? dn_why(why, why_size, DN_EDB, "note") : 0;
+    return target ? dn_why(why, why_size, DN_EINVAL, "no note is %zu bytes", target) : 0;
+}
+
+Dealernet__SyncMessage *dn_td_pull_stream(dn_down_t *down, sqlite3 *db,
+                                          const dn_registry_site_t *site, int64_t now_ms,
+                                          const dn_down_stream_t *stream, uint64_t version,
+                                          const char *scope, size_t room,
+                                          const Dealernet__Down **out, char *why,
+                                          size_t why_size)
+{
+    Dealernet__Pull pull = DEALERNET__PULL__INIT;
+    Dealernet__StreamHolds notes = DEALERNET__STREAM_HOLDS__INIT;
+    Dealernet__StreamHolds hold = DEALERNET__STREAM_HOLDS__INIT;
+    Dealernet__StreamHolds *holds[2];
+    Dealernet__SyncMessage *msg = NULL;
+    dn_down_ctx_t ctx = {site, now_ms};
+    uint8_t own[DN_DOWN_SCOPE_MAX];
+    uint8_t *body = NULL;
+    size_t len = 0, own_len = 0;
+    int rc;
+
+    *out = NULL;
+    if (room < DN_DOWN_MAX_BYTES) {
+        if (s_fill(db, DN_DOWN_MAX_BYTES - room, why, why_size))
+            return NULL;
+        notes.has_stream = notes.has_version = 1;
+        notes.stream = DEALERNET__STREAM__STREAM_NOTICES;
+        notes.version = 0;
+        holds[pull.n_holds++] = &notes;
+    }
+    hold.has_stream = hold.has_version = 1;
+    hold.stream = stream->stream;
+    hold.version = version;
+    if (version && !scope) {
+        if (stream->scope(db, &ctx, own, &own_len)) {
+            dn_why(why, why_size, DN_EDB, "the scope of %s", stream->name);
+            return NULL;
+        }
+        hold.has_scope = own_len > 0;
+        hold.scope.data = own;
+        hold.scope.len = own_len;
+    } else if (version && scope[0]) {
+        hold.has_scope = 1;
+        hold.scope.data = (uint8_t *)scope;
+        hold.scope.len = strlen(scope);
+    }
+    holds[pull.n_holds++] = &hold;
+    pull.holds = holds;
+    if ((rc = dn_down_pull(down, site, now_ms, &pull, &body, &len, why, why_size)) != 0) {
+        if (why_size && !why[0])
+            dn_why(why, why_size, rc, "dn_down_pull: %s", dn_strerror(rc));
+        return NULL;
+    }
+    rc = dn_wire_sync_unpack(body, len, &msg, why, why_size);
+    free(body);
+    if (rc)
+        return NULL;
+    if (msg->body_case != DEALERNET__SYNC_MESSAGE__BODY_DOWN ||
+        msg->down->n_downs != pull.n_holds) {
+        dn_wire_sync_free(&msg);
+        dn_why(why, why_size, DN_EPROTO, "not a reply of %zu Downs", pull.n_holds);
+        return NULL;
+    }
+    *out = msg->down->downs[pull.n_holds - 1];
+    return msg;
+}

@@ -79,6 +79,23 @@ typedef struct {
 } dn_td_pull_t;
 void dn_td_pull(dn_td_pull_t *p, uint64_t version, const char *scope);
 
+/*  Pulls one real stream through down (dn_down_pull, the framework's
+    chunk, budget, cache and signature) for site at now_ms, holding
+    version (0: nothing) in scope (NULL: the stream's own scope for site at
+    now_ms, from its scope function; ignored at 0), with only room bytes
+    of the reply's budget (DN_DOWN_MAX_BYTES) left for it: when room is
+    less, the notes stream (down must serve dn_td_notes_stream) goes first
+    in the Pull, from 0, with notes in db's test_notes (made anew, moving
+    dn_td_generation) whose packed items take the rest exactly.  Sets
+    *out to the stream's Down in the reply and returns the reply (caller
+    frees with dn_wire_sync_free), or NULL (why filled).  */
+Dealernet__SyncMessage *dn_td_pull_stream(dn_down_t *down, sqlite3 *db,
+                                          const dn_registry_site_t *site, int64_t now_ms,
+                                          const dn_down_stream_t *stream, uint64_t version,
+                                          const char *scope, size_t room,
+                                          const Dealernet__Down **out, char *why,
+                                          size_t why_size);
+
 /*  Packs a SyncMessage holding a DownReply of the n downs into *buf (caller
     frees).  0, or the error of dn_wire_sync_pack.  */
 int dn_td_reply_pack(Dealernet__Down *const *downs, size_t n, uint8_t **buf, size_t *len);

@@ -451,6 +451,28 @@ site_add() {
     json "$T/site-$1.json" '$.token'
 }
 
+# two_shops PARENT: partners HQ and D1 (network_init), D2 under PARENT, the
+# example plan (deploy/plan.ini), and two enrolled agents: SHOP1 of D1 in
+# $A, SHOP2 of D2 in $B (sets A and B; checks each step).
+two_shops() {
+    network_init
+    hq partner add D2 --name "Dealer two" --kind dealer --parent "$1"
+    check "partner D2: exit" 0 "$rc"
+    hq plan set deploy/plan.ini
+    check "plan set: exit" 0 "$rc"
+    A=$T/a
+    B=$T/b
+    two_shops_token=$(site_add SHOP1)
+    agent_new "$A" SHOP1
+    enroll "$A" "$two_shops_token"
+    check "enroll SHOP1: exit" 0 "$rc"
+    hq site add SHOP2 --partner D2 --json
+    cp "$OUT" "$T/site-SHOP2.json"
+    run 60 "$AGENT" -d "$B" init --site SHOP2 --partner D2
+    enroll "$B" "$(json "$T/site-SHOP2.json" '$.token')"
+    check "enroll SHOP2: exit" 0 "$rc"
+}
+
 # site_code CODE: the enrollment code 'site add' printed for site CODE.
 site_code() {
     json "$T/site-$1.json" '$.enrollment_code'

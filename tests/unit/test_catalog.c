@@ -16,10 +16,10 @@
     A site of D1 sees v1, v2, v4, v5 (its path HQ, R1, D1 and the network),
     never v3.
 
-    The producer is driven with a chunk of this file's own (dn_down.c, part
-    A's framework, fills the real one): it packs nothing, measures each item
-    with protobuf-c and refuses the one over its budget, as
-    dn_down_chunk_add does.
+    The producer is pulled through the downstream framework (dn_down_pull:
+    its chunk, budget and signature); a small budget is the reply's, what
+    the test kit's notes stream (dn_td_pull_stream) leaves of it.  The
+    Down's items are decoded into a table of this file's for the checks.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,16 +41,18 @@
 #include "dn_registry.h"
 #include "dn_store.h"
 #include "dn_testctl.h"
+#include "dn_testdown.h"
 #include "dn_time.h"
 #include "dn_tree.h"
+#include "dn_wire.h"
 #include "dn_test_central.h"
 
-/* -- a chunk of our own ------------------------------------------------------ */
+/* -- what the framework sends, decoded ------------------------------------------ */
 
 #define S_MAX_ITEMS 64
 
-struct _dn_down_chunk_t {
-    size_t budget, used, n;
+typedef struct {
+    size_t n;
     struct {
         char sku[DN_MAX_SKU_LEN + 1];
         char partner[DN_MAX_CODE_LEN + 1];
@@ -58,32 +60,7 @@ struct _dn_down_chunk_t {
         uint32_t depth;
         int fixed, removed;
     } items[S_MAX_ITEMS];
-};
-
-int dn_down_chunk_add(dn_down_chunk_t *chunk, const Dealernet__DownItem *item)
-{
-    size_t size = dealernet__down_item__get_packed_size(item);
-    const Dealernet__CatalogItem *c = item->catalog;
-    if (chunk->used + size > chunk->budget)
-        return DN_ETOOBIG;
-    assert_int_equal(item->body_case, DEALERNET__DOWN_ITEM__BODY_CATALOG);
-    assert_true(chunk->n < S_MAX_ITEMS);
-    chunk->used += size;
-    snprintf(chunk->items[chunk->n].sku, sizeof chunk->items[0].sku, "%s", c->sku);
-    snprintf(chunk->items[chunk->n].partner, sizeof chunk->items[0].partner, "%s",
-             c->partner ? c->partner : "");
-    chunk->items[chunk->n].price = c->price;
-    chunk->items[chunk->n].depth = c->depth;
-    chunk->items[chunk->n].fixed = c->fixed;
-    chunk->items[chunk->n].removed = c->removed;
-    chunk->n++;
-    return 0;
-}
-
-size_t dn_down_chunk_count(const dn_down_chunk_t *chunk)
-{
-    return chunk->n;
-}
+} s_chunk_t;
 
 /* -- the server's scenario --------------------------------------------------- */
 
@@ -145,17 +122,56 @@ static void s_scenario(sqlite3 *db)
     assert_int_equal(s_set(db, "TEA", "2.50", NULL, NULL, 1), 5);
 }
 
-/*  produce for a site of partner at 2026-03-01 from version from.  */
-static void s_produce(sqlite3 *db, const char *partner, uint64_t from, size_t budget,
-                      dn_down_chunk_t *chunk, uint64_t *to, int *more)
+/*  Pulls the catalogue for a site of partner at 2026-03-01 holding version
+    from (in its scope now) through the framework, with room bytes of the
+    reply's budget left for it; the Down's items decoded into chunk.  */
+static void s_produce(sqlite3 *db, const char *partner, uint64_t from, size_t room,
+                      s_chunk_t *chunk, uint64_t *to, int *more)
 {
+    static const dn_down_stream_t *const streams[] = {&dn_td_notes_stream,
+                                                      &dn_down_catalog};
     dn_registry_site_t site = {.id = 1};
-    dn_down_ctx_t ctx = {.site = &site, .now_ms = s_at("2026-03-01")};
+    const Dealernet__Down *d = NULL;
+    Dealernet__SyncMessage *msg;
+    dn_key_t *key = dn_td_key(0x30);
+    dn_down_t *down;
+    char why[DN_WHY_SIZE] = "";
+
     snprintf(site.code, sizeof site.code, "S1");
     snprintf(site.partner, sizeof site.partner, "%s", partner);
+    assert_non_null(key);
+    assert_non_null(down = dn_down_new_streams(db, key, streams, 2));
+    msg = dn_td_pull_stream(down, db, &site, s_at("2026-03-01"), &dn_down_catalog, from,
+                            NULL, room, &d, why, sizeof why);
+    if (!msg)
+        print_error("pull: %s\n", why);
+    assert_non_null(msg);
+    assert_int_equal(dn_td_down_verify(key, d), 0);
+    assert_int_equal(d->from_version, from); /* the scope held is the site's */
     memset(chunk, 0, sizeof *chunk);
-    chunk->budget = budget;
-    assert_int_equal(dn_down_catalog.produce(db, &ctx, from, chunk, to, more), 0);
+    assert_true(d->n_items <= S_MAX_ITEMS);
+    for (size_t i = 0; i < d->n_items; i++) {
+        Dealernet__DownItem *item = NULL;
+        assert_int_equal(dn_wire_down_item_unpack(d->stream, d->items[i].data,
+                                                  d->items[i].len, &item, why, sizeof why),
+                         0);
+        assert_int_equal(item->body_case, DEALERNET__DOWN_ITEM__BODY_CATALOG);
+        const Dealernet__CatalogItem *c = item->catalog;
+        snprintf(chunk->items[i].sku, sizeof chunk->items[0].sku, "%s", c->sku);
+        snprintf(chunk->items[i].partner, sizeof chunk->items[0].partner, "%s",
+                 c->partner ? c->partner : "");
+        chunk->items[i].price = c->price;
+        chunk->items[i].depth = c->depth;
+        chunk->items[i].fixed = c->fixed;
+        chunk->items[i].removed = c->removed;
+        dn_wire_down_item_free(&item);
+    }
+    chunk->n = d->n_items;
+    *to = d->to_version;
+    *more = d->more;
+    dn_wire_sync_free(&msg);
+    dn_down_destroy(&down);
+    dn_key_destroy(&key);
 }
 
 /*  The site of D1 gets the network's list and its path's, in version
@@ -163,7 +179,7 @@ static void s_produce(sqlite3 *db, const char *partner, uint64_t from, size_t bu
 static void test_produce_path_depth_order(void **state)
 {
     dn_test_central_t *fx = *state;
-    dn_down_chunk_t chunk;
+    s_chunk_t chunk;
     uint64_t to = 0;
     int more = -1;
 
@@ -216,7 +232,7 @@ static void test_produce_path_depth_order(void **state)
 static void test_produce_budget_more(void **state)
 {
     dn_test_central_t *fx = *state;
-    dn_down_chunk_t chunk;
+    s_chunk_t chunk;
     Dealernet__DownItem item = DEALERNET__DOWN_ITEM__INIT;
     Dealernet__CatalogItem cat = DEALERNET__CATALOG_ITEM__INIT;
     size_t one;
@@ -252,7 +268,7 @@ static void test_produce_budget_more(void **state)
 static void test_produce_removed(void **state)
 {
     dn_test_central_t *fx = *state;
-    dn_down_chunk_t chunk;
+    s_chunk_t chunk;
     char why[256] = "";
     size_t removed = 0;
     uint64_t to = 0, version = 0;
@@ -293,7 +309,7 @@ static void test_scope_path(void **state)
     dn_down_ctx_t ctx = {.site = &site, .now_ms = s_at("2026-03-01")};
     uint8_t scope[DN_DOWN_SCOPE_MAX], want[DN_HASH_BYTES], d2[DN_DOWN_SCOPE_MAX];
     size_t len = 0, d2_len = 0;
-    dn_down_chunk_t chunk;
+    s_chunk_t chunk;
     char why[256] = "";
     uint64_t to = 0;
     int more = 0;

@@ -2,12 +2,13 @@
     producer (server/dn_earnings.c) and applier (agent/dn_earnings.c),
     worked by hand.
 
-    The producers are called as the downstream framework calls them, on a
-    central.db built with the test kit through the server's real ingest
-    path; the chunk is this file's (a budget of bytes and the packed items,
-    as the framework's chunk keeps them), so the producers are tested
-    alone.  The items they produce are then applied to an agent.db by the
-    appliers, and read back as `earnings` and `member show` read them.
+    The producers are pulled through the downstream framework
+    (dn_down_pull: its chunk, budget, cache and signature), on a central.db
+    built with the test kit through the server's real ingest path; a small
+    budget is the reply's, what the test kit's notes stream
+    (dn_td_pull_stream) leaves of it.  The items they produce are then
+    applied to an agent.db by the appliers, and read back as `earnings` and
+    `member show` read them.
 
     The tree: HQ (hq) > R1 (region) > D1, D2 (dealers).  Plan (CNY,
     effective 2026-01-01): cap 1500; levels 0=1000 1=500; referral bonus
@@ -54,7 +55,9 @@
 #include "dn_registry.h"
 #include "dn_store.h"
 #include "dn_test_site.h"
+#include "dn_testdown.h"
 #include "dn_time.h"
+#include "dn_wire.h"
 
 #define PHONE_A "+8613800000001"
 #define PHONE_B "+8613800000002"
@@ -77,51 +80,27 @@ static const char s_plan[] = "[plan]\n"
                              "recruit_override_bps = 0\n"
                              "recruit_override_days = 0\n";
 
-/* -- the chunk the framework would give ----------------------------------------- */
+/* -- what the framework sends ------------------------------------------------------ */
 
-struct _dn_down_chunk_t {
-    size_t budget; /* bytes left */
-    uint8_t *packed[64];
-    size_t len[64];
-    size_t n;
-};
+/*  One pull's reply and the stream's Down in it.  */
+typedef struct {
+    Dealernet__SyncMessage *msg;
+    const Dealernet__Down *down;
+    size_t n; /* its items */
+} s_chunk_t;
 
-int dn_down_chunk_add(dn_down_chunk_t *chunk, const Dealernet__DownItem *item)
+static void s_chunk_free(s_chunk_t *chunk)
 {
-    size_t len = dealernet__down_item__get_packed_size(item);
-    if (len > chunk->budget || chunk->n == 64)
-        return DN_ETOOBIG;
-    if (!(chunk->packed[chunk->n] = malloc(len)))
-        return DN_ENOMEM;
-    dealernet__down_item__pack(item, chunk->packed[chunk->n]);
-    chunk->len[chunk->n++] = len;
-    chunk->budget -= len;
-    return 0;
-}
-
-size_t dn_down_chunk_count(const dn_down_chunk_t *chunk)
-{
-    return chunk->n;
-}
-
-static void s_chunk_init(dn_down_chunk_t *chunk, size_t budget)
-{
-    memset(chunk, 0, sizeof *chunk);
-    chunk->budget = budget;
-}
-
-static void s_chunk_free(dn_down_chunk_t *chunk)
-{
-    for (size_t i = 0; i < chunk->n; i++)
-        free(chunk->packed[i]);
+    dn_wire_sync_free(&chunk->msg);
+    chunk->down = NULL;
     chunk->n = 0;
 }
 
 /*  Item i of chunk, unpacked (caller frees with dealernet__down_item__free_unpacked).  */
-static Dealernet__DownItem *s_item(const dn_down_chunk_t *chunk, size_t i)
+static Dealernet__DownItem *s_item(const s_chunk_t *chunk, size_t i)
 {
-    Dealernet__DownItem *item =
-        dealernet__down_item__unpack(NULL, chunk->len[i], chunk->packed[i]);
+    Dealernet__DownItem *item = dealernet__down_item__unpack(
+        NULL, chunk->down->items[i].len, chunk->down->items[i].data);
     assert_non_null(item);
     return item;
 }
@@ -136,6 +115,8 @@ typedef struct {
     uint8_t s2[DN_ID_BYTES];
     char agent_dir[64];
     dn_store_t *store;
+    dn_key_t *key; /* the down key */
+    dn_down_t *down;
 } fixture_t;
 
 static int64_t s_at(const char *date, int hour)
@@ -236,12 +217,21 @@ static int s_setup(void **state)
     assert_non_null(mkdtemp(fx->agent_dir));
     assert_int_equal(dn_store_create(fx->agent_dir, "SHOP-2", "D2", "CNY"), 0);
     assert_non_null(fx->store = dn_store_open(fx->agent_dir, &rc));
+
+    /* the framework serving the two streams, behind the kit's notes (the
+       budget's filler) */
+    static const dn_down_stream_t *const streams[] = {&dn_td_notes_stream,
+                                                      &dn_down_earnings, &dn_down_members};
+    assert_non_null(fx->key = dn_td_key(0x70));
+    assert_non_null(fx->down = dn_down_new_streams(fx->db, fx->key, streams, 3));
     return 0;
 }
 
 static int s_teardown(void **state)
 {
     fixture_t *fx = *state;
+    dn_down_destroy(&fx->down);
+    dn_key_destroy(&fx->key);
     dn_store_destroy(&fx->store);
     dn_ingest_destroy(&fx->ingest);
     dn_tk_site_destroy(&fx->shop1);
@@ -253,34 +243,61 @@ static int s_teardown(void **state)
     return 0;
 }
 
-/*  Runs stream's produce for site at now from `from` into chunk (budget
-    bytes): returns to, sets *more.  */
-static uint64_t s_produce(fixture_t *fx, const dn_down_stream_t *stream, dn_tk_site_t *site,
-                          int64_t now, uint64_t from, dn_down_chunk_t *chunk, size_t budget,
-                          int *more)
+/*  Pulls stream for site at now holding from in scope (NULL: the stream's
+    scope now) through the framework, with room bytes of the reply's
+    budget left for it (DN_DOWN_MAX_BYTES: all of it): the Down into
+    chunk; returns its to_version, sets *more.  The Down is the one the
+    framework signed: it verifies with the down key.  */
+static uint64_t s_produce_in(fixture_t *fx, const dn_down_stream_t *stream,
+                             dn_tk_site_t *site, int64_t now, uint64_t from,
+                             const char *scope, s_chunk_t *chunk, size_t room, int *more)
 {
-    dn_down_ctx_t ctx = {&site->reg, now};
-    uint64_t to = 0;
-    s_chunk_init(chunk, budget);
-    assert_int_equal(stream->produce(fx->db, &ctx, from, chunk, &to, more), 0);
-    return to;
+    char why[DN_WHY_SIZE] = "";
+    s_chunk_free(chunk); /* the last pull's, if the test kept it */
+    chunk->msg = dn_td_pull_stream(fx->down, fx->db, &site->reg, now, stream, from, scope,
+                                   room, &chunk->down, why, sizeof why);
+    if (!chunk->msg)
+        print_error("pull of %s: %s\n", stream->name, why);
+    assert_non_null(chunk->msg);
+    assert_int_equal(chunk->down->stream, stream->stream);
+    assert_int_equal(dn_td_down_verify(fx->key, chunk->down), 0);
+    chunk->n = chunk->down->n_items;
+    *more = chunk->down->more;
+    return chunk->down->to_version;
 }
 
-/*  Applies chunk's items through applier in one transaction.  */
-static int s_apply(fixture_t *fx, const dn_down_applier_t *applier, int reset,
-                   const dn_down_chunk_t *chunk, char *why, size_t why_size)
+static uint64_t s_produce(fixture_t *fx, const dn_down_stream_t *stream, dn_tk_site_t *site,
+                          int64_t now, uint64_t from, s_chunk_t *chunk, size_t room,
+                          int *more)
 {
-    Dealernet__DownItem *items[64];
-    sqlite3 *db = dn_store_db(fx->store);
+    return s_produce_in(fx, stream, site, now, from, NULL, chunk, room, more);
+}
+
+/*  Applies items through applier in one transaction.  */
+static int s_apply_items(fixture_t *fx, const dn_down_applier_t *applier, int reset,
+                         Dealernet__DownItem *const *items, size_t n, char *why,
+                         size_t why_size)
+{
     int rc;
-    for (size_t i = 0; i < chunk->n; i++)
-        items[i] = s_item(chunk, i);
     assert_int_equal(dn_store_begin(fx->store), 0);
-    rc = applier->apply(db, reset, items, chunk->n, why, why_size);
+    rc = applier->apply(dn_store_db(fx->store), reset, items, n, why, why_size);
     if (rc == 0)
         assert_int_equal(dn_store_commit(fx->store), 0);
     else
         dn_store_rollback(fx->store);
+    return rc;
+}
+
+/*  Applies chunk's items through applier in one transaction.  */
+static int s_apply(fixture_t *fx, const dn_down_applier_t *applier, int reset,
+                   const s_chunk_t *chunk, char *why, size_t why_size)
+{
+    Dealernet__DownItem *items[64];
+    int rc;
+    assert_true(chunk->n <= 64);
+    for (size_t i = 0; i < chunk->n; i++)
+        items[i] = s_item(chunk, i);
+    rc = s_apply_items(fx, applier, reset, items, chunk->n, why, why_size);
     for (size_t i = 0; i < chunk->n; i++)
         dealernet__down_item__free_unpacked(items[i], NULL);
     return rc;
@@ -299,7 +316,7 @@ static void test_earnings_figures(void **state)
 {
     fixture_t *fx = *state;
     int64_t now = s_at("2026-11-05", 12);
-    dn_down_chunk_t chunk;
+    s_chunk_t chunk = {0};
     uint8_t scope[DN_DOWN_SCOPE_MAX];
     size_t scope_len = 0;
     dn_down_ctx_t ctx = {&fx->shop1->reg, now};
@@ -311,7 +328,7 @@ static void test_earnings_figures(void **state)
     assert_int_equal(scope_len, strlen("D1 2026-11"));
     assert_memory_equal(scope, "D1 2026-11", scope_len);
 
-    uint64_t to = s_produce(fx, &dn_down_earnings, fx->shop1, now, 0, &chunk, 4096, &more);
+    uint64_t to = s_produce(fx, &dn_down_earnings, fx->shop1, now, 0, &chunk, DN_DOWN_MAX_BYTES, &more);
     assert_int_equal(more, 0);
     assert_int_equal(chunk.n, 1);
     assert_true(to > 1);
@@ -347,7 +364,7 @@ static void test_earnings_figures(void **state)
     s_chunk_free(&chunk);
 
     /* unchanged: nothing, the version stays */
-    assert_int_equal(s_produce(fx, &dn_down_earnings, fx->shop1, now, to, &chunk, 4096, &more),
+    assert_int_equal(s_produce(fx, &dn_down_earnings, fx->shop1, now, to, &chunk, DN_DOWN_MAX_BYTES, &more),
                      to);
     assert_int_equal(chunk.n, 0);
     assert_int_equal(more, 0);
@@ -361,7 +378,7 @@ static void test_earnings_figures(void **state)
     s_sale(fx->shop2, s_at("2026-11-06", 9), "D2", NULL, 4000, NULL);
     s_sync(fx, fx->shop2, s_at("2026-11-06", 10));
     now = s_at("2026-11-06", 12);
-    assert_int_equal(s_produce(fx, &dn_down_earnings, fx->shop1, now, to, &chunk, 4096, &more),
+    assert_int_equal(s_produce(fx, &dn_down_earnings, fx->shop1, now, to, &chunk, DN_DOWN_MAX_BYTES, &more),
                      to);
     assert_int_equal(chunk.n, 0);
 
@@ -373,7 +390,7 @@ static void test_earnings_figures(void **state)
     s_refund(fx->shop1, s_at("2026-11-06", 13) + 60000, s3, 1000);
     s_sync(fx, fx->shop1, s_at("2026-11-06", 14));
     now = s_at("2026-11-06", 15);
-    uint64_t to2 = s_produce(fx, &dn_down_earnings, fx->shop1, now, to, &chunk, 4096, &more);
+    uint64_t to2 = s_produce(fx, &dn_down_earnings, fx->shop1, now, to, &chunk, DN_DOWN_MAX_BYTES, &more);
     assert_true(to2 > to);
     assert_int_equal(chunk.n, 1);
     item = s_item(&chunk, 0);
@@ -408,7 +425,10 @@ static void test_earnings_figures(void **state)
     ctx.now_ms = now;
     assert_int_equal(dn_down_earnings.scope(fx->db, &ctx, scope, &scope_len), 0);
     assert_memory_equal(scope, "D1 2026-12", scope_len);
-    s_produce(fx, &dn_down_earnings, fx->shop1, now, 0, &chunk, 4096, &more);
+    s_produce_in(fx, &dn_down_earnings, fx->shop1, now, to2, "D1 2026-11", &chunk,
+                 DN_DOWN_MAX_BYTES, &more);
+    assert_true(chunk.down->reset);
+    assert_int_equal(chunk.down->from_version, 0);
     assert_int_equal(chunk.n, 1);
     item = s_item(&chunk, 0);
     assert_int_equal(item->earnings->opening, 2100);
@@ -423,13 +443,13 @@ static void test_earnings_figures(void **state)
     assert_int_equal(dn_earnings_get(fx->store, &out), 0);
     assert_string_equal(json_string_value(json_object_get(out, "period")), "2026-12");
     assert_int_equal(s_minor(out, "commission_minor"), 0);
-    json_decref(out);
+    json_decref(out);    s_chunk_free(&chunk);
 }
 
 /* -- members ----------------------------------------------------------------------- */
 
 /*  The MemberCredit items of chunk, by phone: credit, or -1 if absent.  */
-static int64_t s_credit(const dn_down_chunk_t *chunk, const char *phone, char *name,
+static int64_t s_credit(const s_chunk_t *chunk, const char *phone, char *name,
                         size_t name_size)
 {
     int64_t credit = -1;
@@ -450,12 +470,12 @@ static void test_members(void **state)
 {
     fixture_t *fx = *state;
     int64_t now = s_at("2026-11-05", 12);
-    dn_down_chunk_t chunk;
+    s_chunk_t chunk = {0};
     char name[64] = "", why[256] = "";
     int more = 1;
 
     /* SHOP-1 from nothing: the two members it signed up, as they are now */
-    uint64_t to1 = s_produce(fx, &dn_down_members, fx->shop1, now, 0, &chunk, 4096, &more);
+    uint64_t to1 = s_produce(fx, &dn_down_members, fx->shop1, now, 0, &chunk, DN_DOWN_MAX_BYTES, &more);
     assert_int_equal(more, 0);
     assert_int_equal(chunk.n, 2); /* A and B once each, though five events name them */
     assert_int_equal(s_credit(&chunk, PHONE_A, name, sizeof name), 650); /* 7.00 - 0.50 */
@@ -476,7 +496,7 @@ static void test_members(void **state)
     assert_int_equal(s_credit(&chunk, PHONE_A, NULL, 0), 650);
     assert_int_equal(part & ((UINT64_C(1) << SEQ_BITS) - 1), 1);
     s_chunk_free(&chunk);
-    uint64_t rest = s_produce(fx, &dn_down_members, fx->shop1, now, part, &chunk, 4096, &more);
+    uint64_t rest = s_produce(fx, &dn_down_members, fx->shop1, now, part, &chunk, DN_DOWN_MAX_BYTES, &more);
     assert_int_equal(more, 0);
     assert_int_equal(chunk.n, 2);
     assert_int_equal(s_credit(&chunk, PHONE_B, NULL, 0), 0);
@@ -487,12 +507,12 @@ static void test_members(void **state)
     assert_int_equal(chunk.n, 0);
 
     /* SHOP-2 has seen nobody: nothing; then it sells to A: A comes */
-    uint64_t to2 = s_produce(fx, &dn_down_members, fx->shop2, now, 0, &chunk, 4096, &more);
+    uint64_t to2 = s_produce(fx, &dn_down_members, fx->shop2, now, 0, &chunk, DN_DOWN_MAX_BYTES, &more);
     assert_int_equal(chunk.n, 0);
     s_sale(fx->shop2, s_at("2026-11-07", 9), "D2", PHONE_A, 3000, NULL);
     s_sync(fx, fx->shop2, s_at("2026-11-07", 10));
     now = s_at("2026-11-07", 12);
-    to2 = s_produce(fx, &dn_down_members, fx->shop2, now, to2, &chunk, 4096, &more);
+    to2 = s_produce(fx, &dn_down_members, fx->shop2, now, to2, &chunk, DN_DOWN_MAX_BYTES, &more);
     assert_int_equal(chunk.n, 1);
     assert_int_equal(s_credit(&chunk, PHONE_A, NULL, 0), 650);
     /* the shop applies it; `member show` reads it back, typed as a clerk would */
@@ -516,7 +536,7 @@ static void test_members(void **state)
     s_sale(fx->shop1, s_at("2026-11-08", 9), "D1", PHONE_B, 10000, NULL);
     s_sync(fx, fx->shop1, s_at("2026-11-08", 10));
     now = s_at("2026-11-08", 12);
-    uint64_t to3 = s_produce(fx, &dn_down_members, fx->shop2, now, to2, &chunk, 4096, &more);
+    uint64_t to3 = s_produce(fx, &dn_down_members, fx->shop2, now, to2, &chunk, DN_DOWN_MAX_BYTES, &more);
     assert_true(to3 > to2);
     assert_int_equal(chunk.n, 1);
     assert_int_equal(s_credit(&chunk, PHONE_A, NULL, 0), 750);
@@ -527,7 +547,7 @@ static void test_members(void **state)
     assert_int_equal(s_minor(out, "credit_minor"), 750);
     json_decref(out);
     /* and then nothing */
-    assert_int_equal(s_produce(fx, &dn_down_members, fx->shop2, now, to3, &chunk, 4096, &more),
+    assert_int_equal(s_produce(fx, &dn_down_members, fx->shop2, now, to3, &chunk, DN_DOWN_MAX_BYTES, &more),
                      to3);
     assert_int_equal(chunk.n, 0);
 
@@ -537,16 +557,14 @@ static void test_members(void **state)
     wrong.body_case = DEALERNET__DOWN_ITEM__BODY_NOTICE;
     wrong.notice = &notice;
     notice.text = "hello";
-    s_chunk_init(&chunk, 4096);
-    assert_int_equal(dn_down_chunk_add(&chunk, &wrong), 0);
-    assert_int_equal(s_apply(fx, &dn_down_apply_members, 1, &chunk, why, sizeof why),
+    Dealernet__DownItem *wrongs[1] = {&wrong};
+    assert_int_equal(s_apply_items(fx, &dn_down_apply_members, 1, wrongs, 1, why, sizeof why),
                      DN_EPROTO);
-    assert_int_equal(s_apply(fx, &dn_down_apply_earnings, 1, &chunk, why, sizeof why),
+    assert_int_equal(s_apply_items(fx, &dn_down_apply_earnings, 1, wrongs, 1, why, sizeof why),
                      DN_EPROTO);
-    s_chunk_free(&chunk);
     assert_int_equal(dn_earnings_member(fx->store, PHONE_A, &out, why, sizeof why), 0);
     assert_int_equal(s_minor(out, "credit_minor"), 750); /* the reset was rolled back */
-    json_decref(out);
+    json_decref(out);    s_chunk_free(&chunk);
 }
 
 /*  One members pull reads at most DN_EARNINGS_SCAN_ROWS = 4,096 rows of
