@@ -443,7 +443,8 @@ static void test_earnings_figures(void **state)
     assert_int_equal(dn_earnings_get(fx->store, &out), 0);
     assert_string_equal(json_string_value(json_object_get(out, "period")), "2026-12");
     assert_int_equal(s_minor(out, "commission_minor"), 0);
-    json_decref(out);    s_chunk_free(&chunk);
+    json_decref(out);
+    s_chunk_free(&chunk);
 }
 
 /* -- members ----------------------------------------------------------------------- */
@@ -564,7 +565,8 @@ static void test_members(void **state)
                      DN_EPROTO);
     assert_int_equal(dn_earnings_member(fx->store, PHONE_A, &out, why, sizeof why), 0);
     assert_int_equal(s_minor(out, "credit_minor"), 750); /* the reset was rolled back */
-    json_decref(out);    s_chunk_free(&chunk);
+    json_decref(out);
+    s_chunk_free(&chunk);
 }
 
 /*  One members pull reads at most DN_EARNINGS_SCAN_ROWS = 4,096 rows of
@@ -585,7 +587,7 @@ static void test_members_scan_bounded(void **state)
 {
     fixture_t *fx = *state;
     int64_t now = s_at("2026-11-09", 12), marks = 0;
-    dn_down_chunk_t chunk;
+    s_chunk_t chunk = {0};
     sqlite3_stmt *stmt;
     int more = 1;
     char sql[512];
