@@ -1,10 +1,11 @@
 #!/bin/sh
 # soak.sh -- `make soak`: the fault tests, long.  Runs tests/fault/
-# agent_kill.sh, server_kill.sh and recover_kill.sh with DN_SOAK_CYCLES
-# kills each (default 1,000) and chaos.sh with DN_SOAK_ROUNDS rounds per week (default 10),
-# each printing its seed and its checker figure line; ends with one summary
-# line and exits non-zero if any failed.  DN_SEED fixes the seed of all
-# three.  Environment as for the tests (DN_BIN ...).
+# agent_kill.sh, server_kill.sh, recover_kill.sh and down_kill.sh with
+# DN_SOAK_CYCLES kills each (default 1,000) and chaos.sh with DN_SOAK_ROUNDS
+# rounds per week (default 10), each printing its seed and its checker
+# figure line; ends with one summary line and exits non-zero if any failed.
+# DN_SEED fixes the seed of all of them.  Environment as for the tests
+# (DN_BIN ...).
 set -u
 dir=$(dirname "$0")
 cycles=${DN_SOAK_CYCLES:-1000}
@@ -12,7 +13,7 @@ rounds=${DN_SOAK_ROUNDS:-10}
 pass=0
 fail=0
 failed=""
-for t in agent_kill server_kill recover_kill chaos; do
+for t in agent_kill server_kill recover_kill down_kill chaos; do
     echo "== soak/$t"
     start=$(date +%s)
     DN_CYCLES=$cycles DN_ROUNDS=$rounds sh "$dir/$t.sh"
