@@ -6,7 +6,7 @@
 # version down_state holds), while HQ changes prices between the kills.
 #
 # HQ of tests/fault/lib.sh's network imports 6,600 rows with Chinese names
-# (about 80 bytes an item: SHOP-1's 6,300 come down in three chunks): 6,000
+# (about 68 bytes an item: SHOP-1's 6,300 come down in three chunks): 6,000
 # on the network's list, 300 on DEALER-1's (on SHOP-1's path HQ ->
 # REGION-N -> DEALER-1) and 300 on DEALER-2's (not on it: SHOP-1 never
 # holds them).  Every row HQ's catalogue has had is copied from central.db
@@ -119,7 +119,7 @@ held_state() {
 CHANGES=0
 REMOVED=""
 reprice() {
-    for rp_k in 1 2; do
+    for _ in 1 2; do
         fault_rand "$NETWORK"
         rp_i=$(printf %05d $((R + 1)))
         hq -q catalog set "N-$rp_i" "1.$(printf %02d $((kills % 100)))" \
