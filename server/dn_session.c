@@ -914,8 +914,9 @@ static int s_pull_waits(dn_session_t *self, const dn_session_peer_t *peer,
 }
 
 /*  Queues a copy of the message of len bytes from peer (extra: as
-    dn_session_message's) at the end of the deferred queue.  Returns 0, or DN_EAGAIN when the queue is full (by
-    count or bytes) or out of memory.  */
+    dn_session_message's) at the end of the deferred queue.  Returns 0,
+    or DN_EAGAIN when the queue is full (by count or bytes) or out of
+    memory.  */
 static int s_defer(dn_session_t *self, const dn_session_peer_t *peer, const uint8_t *data,
                    size_t len, int extra)
 {
@@ -940,12 +941,30 @@ static int s_defer(dn_session_t *self, const dn_session_peer_t *peer, const uint
     return 0;
 }
 
+/*  Decides the reply to msg (s_unpack's: msg, or rc and why) from peer and
+    queues it; frees msg.  Returns the reply's bytes.  */
+static size_t s_answer(dn_session_t *self, const dn_session_peer_t *peer,
+                       Dealernet__SyncMessage **msg, int rc, const char *why,
+                       dn_session_outcome_t *out)
+{
+    uint8_t *body = NULL;
+    size_t body_len = 0;
+    int wrote = 0;
+    s_decide(self, peer, *msg, rc, why, out, &body, &body_len, &wrote);
+    dn_wire_sync_free(msg);
+    if (dn_db_full())
+        self->group_full = 1;
+    s_queue(self, peer, body, body_len, wrote);
+    return body_len;
+}
+
 /*  Answers the oldest deferred messages, in arrival order, within the
     group's budget of reply bytes (see "Pulls wait"): at least one, while
     there is room for replies.  */
 static void s_serve_deferred(dn_session_t *self)
 {
-    size_t budget = self->group_pushes ? DN_SESSION_PULL_BYTES_BUSY : DN_SESSION_PULL_BYTES_IDLE;
+    size_t budget =
+        self->group_pushes ? DN_SESSION_PULL_BYTES_BUSY : DN_SESSION_PULL_BYTES_IDLE;
     size_t spent = 0;
     int answered = 0;
 
@@ -957,23 +976,15 @@ static void s_serve_deferred(dn_session_t *self)
         dn_session_outcome_t out;
         Dealernet__SyncMessage *msg = NULL;
         char why[DN_WHY_SIZE];
-        uint8_t *body = NULL;
-        size_t body_len = 0;
-        int wrote = 0, rc;
 
         memset(&out, 0, sizeof out);
-        rc = s_unpack(d->data, d->len, d->extra, &msg, why);
+        int rc = s_unpack(d->data, d->len, d->extra, &msg, why);
         self->deferred_head = (self->deferred_head + 1) % DN_SESSION_DEFERRED_MAX;
         self->n_deferred--;
         self->deferred_bytes -= d->len;
-        s_decide(self, &peer, msg, rc, why, &out, &body, &body_len, &wrote);
-        dn_wire_sync_free(&msg);
-        if (dn_db_full())
-            self->group_full = 1;
-        s_queue(self, &peer, body, body_len, wrote);
+        spent += s_answer(self, &peer, &msg, rc, why, &out);
         free(d->data);
         d->data = NULL;
-        spent += body_len;
         answered++;
     }
 }
@@ -995,7 +1006,7 @@ int dn_session_message(dn_session_t *self, const dn_session_peer_t *peer,
     char why[DN_WHY_SIZE];
     uint8_t *body = NULL;
     size_t body_len = 0;
-    int wrote = 0, rc;
+    int rc;
 
     if (!out)
         out = &scratch;
@@ -1035,10 +1046,6 @@ int dn_session_message(dn_session_t *self, const dn_session_peer_t *peer,
         s_queue(self, peer, body, body_len, 0);
         return 0;
     }
-    s_decide(self, peer, msg, rc, why, out, &body, &body_len, &wrote);
-    dn_wire_sync_free(&msg);
-    if (dn_db_full())
-        self->group_full = 1;
-    s_queue(self, peer, body, body_len, wrote);
+    s_answer(self, peer, &msg, rc, why, out);
     return 0;
 }

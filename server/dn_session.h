@@ -66,7 +66,7 @@
 #define DN_ENROLL_LIMIT_PEERS    256 /* addresses remembered */
 #define DN_SESSION_ROUTE_MAX     256 /* bytes of a reply's route (a ZeroMQ routing id: 1-255) */
 #define DN_SESSION_HELLOS 4096       /* routes remembered as having said Hello */
-#define DN_SESSION_USER_MAX 96       /* bytes of a peer's User-Id kept with a deferred message */
+#define DN_SESSION_USER_MAX 96       /* a deferred message's User-Id, bytes */
 /*  Pulls wait (see "Pulls wait" above): at most this many messages ...  */
 #define DN_SESSION_DEFERRED_MAX 2048
 /*  ... of at most this many bytes in all (a Pull is under 1 KiB).  */
