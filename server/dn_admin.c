@@ -1008,12 +1008,14 @@ int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
         dn_log_warn("admin %s: %s", ctx.admin, error);
         return s_reply(EX_DATAERR, error, NULL, reply, reply_len);
     }
-    if (req->protocol != DN_PROTOCOL_VERSION) {
-        snprintf(
-            error, sizeof error,
-            "admin protocol %u is not supported: this server speaks protocol %d; use "
-            "a dealernet-hq of the same version",
-            req->protocol, DN_PROTOCOL_VERSION);
+    /* The admin protocol did not change with protocol 2 (downstream is a
+       sync matter): an HQ command line of any protocol this server still
+       answers is served, so HQ need not upgrade dealernet-hq with it.  */
+    if (req->protocol < DN_PROTOCOL_MIN_VERSION || req->protocol > DN_PROTOCOL_VERSION) {
+        snprintf(error, sizeof error,
+                 "admin protocol %u is not supported: this server speaks protocols %d to "
+                 "%d; use a dealernet-hq of one of those",
+                 req->protocol, DN_PROTOCOL_MIN_VERSION, DN_PROTOCOL_VERSION);
         dn_wire_admin_request_free(&req);
         return s_reply(EX_DATAERR, error, NULL, reply, reply_len);
     }

@@ -229,11 +229,19 @@ static int s_sync_one(s_server_t *self)
     return 1;
 }
 
+/*  One turn of the sync socket: reads every message waiting (the socket
+    hands them over fairly, one connection after another, so the pushes of
+    a few uploading shops come only behind the pulls of every other: all
+    are read, the pulls wait in the session's queue, the pushes are
+    applied), up to DN_GROUP_MAX replies and DN_SERVER_SYNC_READ_MAX
+    messages; then ends the group, where the session answers what it can
+    of the pulls waiting (dn_session.h, "Pulls wait"), commits and
+    releases the replies.  */
 static void s_sync_drain(s_server_t *self)
 {
     /* bounded by messages, not replies: an enrollment flushes the replies */
-    for (int n = 0; n < DN_GROUP_MAX && dn_session_pending(self->session) < DN_GROUP_MAX &&
-                    s_sync_one(self);
+    for (int n = 0; n < DN_SERVER_SYNC_READ_MAX &&
+                    dn_session_pending(self->session) < DN_GROUP_MAX && s_sync_one(self);
          n++)
         ;
     dn_session_end_group(self->session, 1);
@@ -459,7 +467,8 @@ int dn_server_run(const dn_server_config_t *config)
             zmq_pollitem_t items[] = {{self.zap, 0, ZMQ_POLLIN, 0},
                                       {self.sync, 0, ZMQ_POLLIN, 0},
                                       {self.admin, 0, ZMQ_POLLIN, 0}};
-            int n = zmq_poll(items, 3, 1000);
+            /* pulls waiting: a turn now, not when the next message comes */
+            int n = zmq_poll(items, 3, dn_session_deferred(self.session) ? 0 : 1000);
             if (n < 0) {
                 if (errno == EINTR)
                     continue;
@@ -470,7 +479,7 @@ int dn_server_run(const dn_server_config_t *config)
             dn_log_limits_flush(0);
             if (items[0].revents & ZMQ_POLLIN)
                 s_zap_drain(&self);
-            if (items[1].revents & ZMQ_POLLIN)
+            if ((items[1].revents & ZMQ_POLLIN) || dn_session_deferred(self.session))
                 s_sync_drain(&self);
             if (items[2].revents & ZMQ_POLLIN) {
                 s_admin_one(&self);

@@ -20,6 +20,7 @@
 #define DN_SERVER_LINGER_MS  1000
 #define DN_SERVER_MAX_FILES  65536 /* the soft descriptor limit is raised to this */
 #define DN_SERVER_ZAP_BATCH  256   /* ZAP requests answered per loop turn */
+#define DN_SERVER_SYNC_READ_MAX 4096 /* sync messages read per turn (dn_session.h) */
 #define DN_SERVER_MMAP_THRESHOLD (128 * 1024) /* main.c: big frames mapped apart */
 /*  Connections are pinged this often once their handshake is done, and
     closed after three intervals without a word: a shop whose link died

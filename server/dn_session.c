@@ -46,6 +46,18 @@ typedef struct {
     uint64_t used; /* LRU tick; 0: free */
 } s_hello_t;
 
+/*  A message waiting for what the uploads leave of a group (see "pulls
+    wait"): a Pull, or whatever its connection sent behind it.  */
+typedef struct {
+    uint8_t route[DN_SESSION_ROUTE_MAX];
+    size_t route_len;
+    char user[DN_SESSION_USER_MAX];
+    char address[64];
+    uint8_t *data; /* the message as received, owned */
+    size_t len;
+    int extra;     /* it came with more than one frame */
+} s_deferred_t;
+
 struct _dn_session_t {
     sqlite3 *db;
     dn_ingest_t *ingest;
@@ -58,6 +70,11 @@ struct _dn_session_t {
     int taken;     /* of those, the first ones: taken by the driver */
     s_hello_t *hellos; /* DN_SESSION_HELLOS, allocated at the first Hello */
     uint64_t hello_tick;
+    s_deferred_t *deferred; /* a ring of DN_SESSION_DEFERRED_MAX, allocated at the first */
+    size_t deferred_head;   /* the oldest */
+    size_t n_deferred;
+    size_t deferred_bytes;  /* of their messages */
+    int group_pushes;       /* Pushes answered in the group in hand */
 };
 
 static int64_t s_now(const dn_session_t *self)
@@ -78,6 +95,8 @@ dn_session_t *dn_session_new(sqlite3 *db, dn_ingest_t *ingest,
         self->options = *options;
     if (!self->options.window)
         self->options.window = DN_SYNC_WINDOW;
+    if (!self->options.hellos_per_site)
+        self->options.hellos_per_site = DN_SESSION_HELLOS_PER_SITE;
     if (!self->options.max_batch_events)
         self->options.max_batch_events = DN_MAX_BATCH_EVENTS;
     return self;
@@ -90,6 +109,9 @@ void dn_session_destroy(dn_session_t **self_p)
         return;
     for (int i = self->taken; i < self->n_replies; i++)
         free(self->replies[i].body);
+    for (size_t i = 0; i < self->n_deferred; i++)
+        free(self->deferred[(self->deferred_head + i) % DN_SESSION_DEFERRED_MAX].data);
+    free(self->deferred);
     free(self->hellos);
     free(self);
     *self_p = NULL;
@@ -149,9 +171,14 @@ size_t dn_session_pending(const dn_session_t *self)
     return (size_t)(self->n_replies - self->taken);
 }
 
+size_t dn_session_deferred(const dn_session_t *self)
+{
+    return self->n_deferred;
+}
+
 /*  Commits the group transaction (if any), then releases every held reply.
     If the commit fails, replies that depended on it become refusals.  */
-int dn_session_end_group(dn_session_t *self, int commit)
+static int s_end_group(dn_session_t *self, int commit)
 {
     int failed = 0, full = 0;
     if (dn_ingest_group_open(self->ingest)) {
@@ -184,6 +211,7 @@ int dn_session_end_group(dn_session_t *self, int commit)
     }
     self->released = self->n_replies;
     self->group_full = 0;
+    self->group_pushes = 0;
     return failed ? DN_EDB : 0;
 }
 
@@ -260,7 +288,7 @@ static void s_said_hello(dn_session_t *self, const dn_session_peer_t *peer,
         if (!slot || h->used < slot->used)
             slot = h;
     }
-    if (own && owned >= DN_SESSION_HELLOS_PER_SITE)
+    if (own && owned >= self->options.hellos_per_site)
         slot = own;
     memcpy(slot->route, peer->route, peer->route_len);
     slot->route_len = peer->route_len;
@@ -543,7 +571,7 @@ static void s_on_enroll(dn_session_t *self, const char *user, const char *addres
     /* Enrollment commits on its own: the group in hand first.  Only a token
        of the right shape from an address within its limit gets this far,
        so a stranger cannot make every message a commit.  */
-    dn_session_end_group(self, 1);
+    s_end_group(self, 1);
     rc = dn_registry_enroll_from(self->db, m->token, m->site, key, m->sign_key.data, address,
                                  dn_facts_note_raced, s_now(self), &site, why, sizeof why);
     if (rc == 0) {
@@ -772,26 +800,31 @@ static void s_on_push(dn_session_t *self, const dn_registry_site_t *site,
     s_pack_sync(&msg, body, len);
 }
 
-/*  The reply to one message from peer: the rules of who may send what,
-    then the handler of its kind.  *wrote: the reply depends on the group.  */
-static void s_decide(dn_session_t *self, const dn_session_peer_t *peer, const uint8_t *data,
-                     size_t len, int extra, dn_session_outcome_t *out, uint8_t **body,
-                     size_t *body_len, int *wrote)
+/*  Decodes one message as received into *msg (NULL when it does not
+    decode: rc and why say why).  */
+static int s_unpack(const uint8_t *data, size_t len, int extra, Dealernet__SyncMessage **msg,
+                    char why[DN_WHY_SIZE])
 {
-    Dealernet__SyncMessage *msg = NULL;
-    char why[DN_WHY_SIZE];
+    *msg = NULL;
+    if (extra) {
+        snprintf(why, DN_WHY_SIZE, "a sync message is exactly one frame");
+        return DN_EPROTO;
+    }
+    return dn_wire_sync_unpack(data, len, msg, why, DN_WHY_SIZE);
+}
+
+/*  The reply to one message from peer, decoded by s_unpack (msg, or rc and
+    why): the rules of who may send what, then the handler of its kind.
+    *wrote: the reply depends on the group.  msg stays the caller's.  */
+static void s_decide(dn_session_t *self, const dn_session_peer_t *peer,
+                     const Dealernet__SyncMessage *msg, int rc, const char *why,
+                     dn_session_outcome_t *out, uint8_t **body, size_t *body_len, int *wrote)
+{
     const char *user = peer->user, *address = peer->address;
     dn_registry_site_t site;
-    int rc;
     static dn_log_limit_t malformed = {"malformed sync messages", 0, 0, 0, NULL};
 
     dn_db_full_clear(); /* what this message's writes meet, not an earlier one's */
-    if (extra) {
-        snprintf(why, sizeof why, "a sync message is exactly one frame");
-        rc = DN_EPROTO;
-    } else {
-        rc = dn_wire_sync_unpack(data, len, &msg, why, sizeof why);
-    }
     if (msg)
         out->kind = msg->body_case;
     if (rc == DN_ENOMEM) {
@@ -854,6 +887,7 @@ static void s_decide(dn_session_t *self, const dn_session_peer_t *peer, const ui
             break;
         case DEALERNET__SYNC_MESSAGE__BODY_PUSH:
             s_on_push(self, &site, msg->push, out, body, body_len);
+            self->group_pushes++;
             *wrote = 1;
             break;
         case DEALERNET__SYNC_MESSAGE__BODY_ENROLL:
@@ -869,17 +903,139 @@ static void s_decide(dn_session_t *self, const dn_session_peer_t *peer, const ui
                            body_len);
         }
     }
-    dn_wire_sync_free(&msg);
+}
+
+/* -- pulls wait ------------------------------------------------------------ */
+
+/*  The deferred message i places after the oldest.  */
+static s_deferred_t *s_deferred_at(dn_session_t *self, size_t i)
+{
+    return &self->deferred[(self->deferred_head + i) % DN_SESSION_DEFERRED_MAX];
+}
+
+/*  1 if a message of peer's connection waits in the deferred queue: what
+    it sends now must wait behind it, or its reply would overtake.  */
+static int s_behind(dn_session_t *self, const dn_session_peer_t *peer)
+{
+    for (size_t i = 0; i < self->n_deferred; i++) {
+        const s_deferred_t *d = s_deferred_at(self, i);
+        if (d->route_len == peer->route_len &&
+            memcmp(d->route, peer->route, peer->route_len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/*  1 if msg is a Pull that waits: well formed, from an enrolled site's key
+    on a connection that said Hello in protocol 2, to a session with
+    downstream.  Anything else is answered at once (s_on_pull refuses
+    what is not such a Pull, and must do so in order).  */
+static int s_pull_waits(dn_session_t *self, const dn_session_peer_t *peer,
+                        const Dealernet__SyncMessage *msg)
+{
+    dn_registry_site_t site;
+    if (!msg || msg->body_case != DEALERNET__SYNC_MESSAGE__BODY_PULL || !self->options.down ||
+        strchr("?!^", peer->user[0]) || strlen(peer->user) >= DN_SESSION_USER_MAX ||
+        dn_registry_site_get(self->db, peer->user, &site) != 0 || !site.enrolled ||
+        site.revoked)
+        return 0;
+    return s_hello_protocol(self, peer, &site) >= 2;
+}
+
+/*  Queues a copy of the message of len bytes from peer (extra: as
+    dn_session_message's) at the end of the deferred queue.  Returns 0,
+    or DN_EAGAIN when the queue is full (by count or bytes) or out of
+    memory.  */
+static int s_defer(dn_session_t *self, const dn_session_peer_t *peer, const uint8_t *data,
+                   size_t len, int extra)
+{
+    if (self->n_deferred >= DN_SESSION_DEFERRED_MAX ||
+        self->deferred_bytes + len > DN_SESSION_DEFERRED_BYTES)
+        return DN_EAGAIN;
+    if (!self->deferred &&
+        !(self->deferred = calloc(DN_SESSION_DEFERRED_MAX, sizeof *self->deferred)))
+        return DN_EAGAIN;
+    s_deferred_t *d = s_deferred_at(self, self->n_deferred);
+    if (!(d->data = malloc(len ? len : 1)))
+        return DN_EAGAIN;
+    memcpy(d->data, data, len);
+    d->len = len;
+    d->extra = extra;
+    memcpy(d->route, peer->route, peer->route_len);
+    d->route_len = peer->route_len;
+    snprintf(d->user, sizeof d->user, "%s", peer->user);
+    snprintf(d->address, sizeof d->address, "%s", peer->address);
+    self->n_deferred++;
+    self->deferred_bytes += len;
+    return 0;
+}
+
+/*  Decides the reply to msg (s_unpack's: msg, or rc and why) from peer and
+    queues it; frees msg.  Returns the reply's bytes.  */
+static size_t s_answer(dn_session_t *self, const dn_session_peer_t *peer,
+                       Dealernet__SyncMessage **msg, int rc, const char *why,
+                       dn_session_outcome_t *out)
+{
+    uint8_t *body = NULL;
+    size_t body_len = 0;
+    int wrote = 0;
+    s_decide(self, peer, *msg, rc, why, out, &body, &body_len, &wrote);
+    dn_wire_sync_free(msg);
+    if (dn_db_full())
+        self->group_full = 1;
+    s_queue(self, peer, body, body_len, wrote);
+    return body_len;
+}
+
+/*  Answers the oldest deferred messages, in arrival order, within the
+    group's budget of reply bytes (see "Pulls wait"): at least one, while
+    there is room for replies.  */
+static void s_serve_deferred(dn_session_t *self)
+{
+    size_t budget =
+        self->group_pushes ? DN_SESSION_PULL_BYTES_BUSY : DN_SESSION_PULL_BYTES_IDLE;
+    size_t spent = 0;
+    int answered = 0;
+
+    s_compact(self);
+    while (self->n_deferred && self->n_replies < DN_GROUP_MAX &&
+           (answered == 0 || spent < budget)) {
+        s_deferred_t *d = s_deferred_at(self, 0);
+        dn_session_peer_t peer = {d->user, d->address, d->route, d->route_len};
+        dn_session_outcome_t out;
+        Dealernet__SyncMessage *msg = NULL;
+        char why[DN_WHY_SIZE];
+
+        memset(&out, 0, sizeof out);
+        int rc = s_unpack(d->data, d->len, d->extra, &msg, why);
+        self->deferred_head = (self->deferred_head + 1) % DN_SESSION_DEFERRED_MAX;
+        self->n_deferred--;
+        self->deferred_bytes -= d->len;
+        spent += s_answer(self, &peer, &msg, rc, why, &out);
+        free(d->data);
+        d->data = NULL;
+        answered++;
+    }
+}
+
+int dn_session_end_group(dn_session_t *self, int commit)
+{
+    if (self->n_deferred) /* a group that fails fails for them too */
+        s_serve_deferred(self);
+    return s_end_group(self, commit);
 }
 
 int dn_session_message(dn_session_t *self, const dn_session_peer_t *peer,
                        const uint8_t *data, size_t len, int extra,
                        dn_session_outcome_t *out)
 {
+    static dn_log_limit_t busy = {"pulls refused as the server is busy", 0, 0, 0, NULL};
     dn_session_outcome_t scratch;
+    Dealernet__SyncMessage *msg = NULL;
+    char why[DN_WHY_SIZE];
     uint8_t *body = NULL;
     size_t body_len = 0;
-    int wrote = 0;
+    int rc;
 
     if (!out)
         out = &scratch;
@@ -889,9 +1045,36 @@ int dn_session_message(dn_session_t *self, const dn_session_peer_t *peer,
     s_compact(self);
     if (self->n_replies >= DN_GROUP_MAX)
         return DN_EAGAIN;
-    s_decide(self, peer, data, len, extra, out, &body, &body_len, &wrote);
-    if (dn_db_full())
-        self->group_full = 1;
-    s_queue(self, peer, body, body_len, wrote);
+    rc = s_unpack(data, len, extra, &msg, why);
+    if (msg)
+        out->kind = msg->body_case;
+    if (self->n_deferred && s_behind(self, peer)) {
+        /* the connection proved itself with the Pull ahead of this; what
+           it sent is decoded again when its turn comes */
+        dn_wire_sync_free(&msg);
+        out->proven = 1;
+        if (s_defer(self, peer, data, len, extra) != 0)
+            return DN_EAGAIN;
+        out->deferred = 1;
+        return 0;
+    }
+    if (rc == 0 && s_pull_waits(self, peer, msg)) {
+        out->proven = 1;
+        dn_wire_sync_free(&msg);
+        if (s_defer(self, peer, data, len, 0) == 0) {
+            out->deferred = 1;
+            return 0;
+        }
+        /* the queue is full: at once, so that it costs nothing more */
+        dn_log_warn_limited(&busy, "site %s: pull refused: %zu pulls wait already (%s)",
+                            peer->user, self->n_deferred, peer->address);
+        s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED,
+                       "the server is busy sending to other shops; pull again at the next "
+                       "sync",
+                       0, &body, &body_len);
+        s_queue(self, peer, body, body_len, 0);
+        return 0;
+    }
+    s_answer(self, peer, &msg, rc, why, out);
     return 0;
 }

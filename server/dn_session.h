@@ -29,6 +29,23 @@
     Downstream (protocol 2): a Pull is answered by dn_down_pull with one
     DownReply, read inside the group transaction and held until the group
     commits, like an ack (REFUSE_INTERNAL if it does not).
+
+    Pulls wait: the downstream channel must never slow the upload of
+    sales, and a DownReply is up to DN_DOWN_MAX_BYTES where an ack is a
+    few bytes.  So a well-formed Pull of an enrolled site is not answered
+    when it is read but queued (deferred), and every message its
+    connection sends behind it queues too, so that replies still leave in
+    the order each connection's messages came.  At the end of a group,
+    after the Pushes read in it were applied, the oldest deferred messages
+    are answered in arrival order, in the same group (their replies are
+    held until it commits, like every other), while their replies stay
+    within DN_SESSION_PULL_BYTES_BUSY when the group applied a Push,
+    DN_SESSION_PULL_BYTES_IDLE when it applied none, and at least one is
+    answered per group.  The queue is bounded (DN_SESSION_DEFERRED_MAX
+    messages, DN_SESSION_DEFERRED_BYTES): a Pull beyond it is refused at
+    once with REFUSE_RATE_LIMITED, which ends that agent's sync after its
+    upload, to pull again at the next one.  A crash loses the queue as it
+    loses held replies: the agents time out and pull again.
 */
 #ifndef DN_SESSION_H
 #define DN_SESSION_H
@@ -50,6 +67,16 @@
 #define DN_SESSION_ROUTE_MAX     256 /* bytes of a reply's route (a ZeroMQ routing id: 1-255) */
 #define DN_SESSION_HELLOS 4096       /* routes remembered as having said Hello */
 #define DN_SESSION_HELLOS_PER_SITE 4 /* ... of them, at most this many of one site */
+#define DN_SESSION_USER_MAX 96       /* a deferred message's User-Id, bytes */
+/*  Pulls wait (see "Pulls wait" above): at most this many messages ...  */
+#define DN_SESSION_DEFERRED_MAX 2048
+/*  ... of at most this many bytes in all (a Pull is under 1 KiB).  */
+#define DN_SESSION_DEFERRED_BYTES (4 * 1024 * 1024)
+/*  The DownReplies' bytes a group answers beside the Pushes it applied
+    (at least one reply, so pulls always move) ...  */
+#define DN_SESSION_PULL_BYTES_BUSY (256 * 1024)
+/*  ... and in a group that applied no Push.  */
+#define DN_SESSION_PULL_BYTES_IDLE (4 * 1024 * 1024)
 
 #if DN_SYNC_WINDOW > DN_PROTOCOL_MAX_WINDOW
 #error "DN_SYNC_WINDOW: agents refuse a Welcome with a window over DN_PROTOCOL_MAX_WINDOW"
@@ -78,6 +105,10 @@ typedef struct {
         Welcome and Enrolled of protocol-2 agents, and it answers their
         Pulls.  NULL: no downstream (a Pull is refused MALFORMED).  */
     dn_down_t *down;
+    /*  Routes one site may hold in the table of Hellos; 0:
+        DN_SESSION_HELLOS_PER_SITE (the server's; a test of the other
+        bounds may let one site hold them all).  */
+    uint32_t hellos_per_site;
 } dn_session_options_t;
 
 /*  Who sent a message, as the driver's connection proved it.  */
@@ -102,6 +133,7 @@ typedef struct {
         0 for anything else.  */
     int rc;
     uint64_t applied_seq;          /* a Hello answered by a Welcome: its applied seq */
+    int deferred;                  /* 1: it waits in the deferred queue, not answered yet */
     dn_ingest_result_t push;       /* a Push: ingest's result */
 } dn_session_outcome_t;
 
@@ -121,12 +153,18 @@ void dn_session_destroy(dn_session_t **self_p);
     (extra: it came with more than one frame, which is malformed), and
     queues its reply, held until the group ends (dn_session_end_group)
     whether it depends on the group or not: replies leave in the order the
-    messages came.  An enrollment ends the group in hand first (it commits
-    on its own), releasing what that group held.  Logs and counts refusals (dn_refusal) as the server reports
-    them.  Fills *out when not NULL.  Returns 0, or DN_EAGAIN when
-    DN_GROUP_MAX replies are already waiting (nothing was read: the driver
-    must end the group and take the replies first), or DN_EINVAL when the
-    route is too long.  */
+    messages came on each connection.  A Pull, and what its connection
+    sends behind it, waits in the deferred queue instead (see "Pulls
+    wait"; out->kind and out->proven say what it is, out->deferred that it
+    waits).  An enrollment ends the group in hand first (it commits on its
+    own), releasing what that group held.  Logs and counts refusals
+    (dn_refusal) as the server reports them.  Fills *out when not NULL.
+    Returns 0, or DN_EAGAIN when the message was not taken: DN_GROUP_MAX
+    replies are already waiting (the driver must end the group and take
+    the replies first), or it must wait behind its connection's Pull and
+    the deferred queue is full (only a peer that does not wait for its
+    replies gets there: the driver drops it unanswered); or DN_EINVAL when
+    the route is too long.  */
 int dn_session_message(dn_session_t *self, const dn_session_peer_t *peer,
                        const uint8_t *data, size_t len, int extra,
                        dn_session_outcome_t *out);
@@ -134,9 +172,15 @@ int dn_session_message(dn_session_t *self, const dn_session_peer_t *peer,
 /*  Replies queued and not yet taken (held or released).  */
 size_t dn_session_pending(const dn_session_t *self);
 
-/*  Ends the group: commits it (commit != 0) or rolls it back (a driver
-    that cannot commit, e.g. the simulator's failed commit), if one is
-    open; then releases every held reply.  If the group did not commit,
+/*  Messages waiting in the deferred queue: while there are, the driver
+    ends a group every turn, also when nothing new came in.  */
+size_t dn_session_deferred(const dn_session_t *self);
+
+/*  Ends the group: first answers the oldest deferred messages within the
+    group's budget (see "Pulls wait"), in the group; then commits it
+    (commit != 0) or rolls it back (a driver that cannot commit, e.g.
+    the simulator's failed commit), if one is open; then releases every
+    held reply.  If the group did not commit,
     each reply that depended on it becomes REFUSE_INTERNAL ("the server
     could not commit; retry later") and the failure is logged.  Returns 0
     if the group committed or none was open, DN_EDB if it was rolled

@@ -877,8 +877,35 @@ static void test_unknown_command_and_protocol(void **state)
     s_expect_error(&r, 64, "unknown command site.frobnicate");
     s_call_v(fx->db, DN_PROTOCOL_VERSION + 1, "site.list", NULL, 0, &r);
     s_expect_error(&r, 65,
-                   "admin protocol 3 is not supported: this server speaks protocol 2; "
-                   "use a dealernet-hq of the same version");
+                   "admin protocol 3 is not supported: this server speaks protocols 1 to 2; "
+                   "use a dealernet-hq of one of those");
+    s_call_v(fx->db, 0, "site.list", NULL, 0, &r);
+    s_expect_error(&r, 65,
+                   "admin protocol 0 is not supported: this server speaks protocols 1 to 2; "
+                   "use a dealernet-hq of one of those");
+}
+
+/*  A dealernet-hq of protocol 1 (before downstream; the admin protocol is
+    the same) is served like one of protocol 2: a partner it adds is there,
+    and the listing both read is the same JSON.  */
+static void test_old_hq_protocol(void **state)
+{
+    fixture_t *fx = *state;
+    static const char *const add[] = {"code", "R1", "name", "North", "kind", "region"};
+    reply_t r1, r2;
+
+    s_call_v(fx->db, DN_PROTOCOL_MIN_VERSION, "partner.add", add, 3, &r1);
+    assert_int_equal(r1.status, 0);
+    s_reply_free(&r1);
+    s_call_v(fx->db, DN_PROTOCOL_MIN_VERSION, "partner.list", NULL, 0, &r1);
+    s_call_v(fx->db, DN_PROTOCOL_VERSION, "partner.list", NULL, 0, &r2);
+    assert_int_equal(r1.status, 0);
+    assert_int_equal(r2.status, 0);
+    assert_non_null(r1.result);
+    assert_non_null(strstr(r1.result, "\"R1\""));
+    assert_string_equal(r1.result, r2.result);
+    s_reply_free(&r1);
+    s_reply_free(&r2);
 }
 
 /*  A full disk (max_page_count at the database's size): partners are
@@ -930,6 +957,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plan_guard, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_corrections_commands, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_request, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_old_hq_protocol, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_command_and_protocol, s_setup,
                                         s_teardown),
     };

@@ -1002,6 +1002,139 @@ static void test_pull_failed_commit(void **state)
     s_no_reply(fx);
 }
 
+/*  Pulls wait behind pushes.  r1 and r2 said Hello (protocol 2).  A Pull on
+    r1 is not answered when read but waits (deferred, proven); a Push on r2
+    read after it is applied at once; a Hello on r1 behind its Pull waits
+    too.  The group's end answers them after the Push, in arrival order,
+    in the same commit: the ack to r2, then r1's DownReply, then r1's
+    Welcome.  */
+static void test_pull_waits(void **state)
+{
+    fixture_t *fx = *state;
+    dn_session_outcome_t out;
+    uint8_t *pull, *push, *hello;
+    size_t pull_len, push_len, hello_len;
+
+    assert_int_equal(dn_td_note_add(fx->db, 1, "n1"), 0);
+    assert_true(s_welcomed(fx, 2, "r1"));
+    assert_true(s_welcomed(fx, 2, "r2"));
+    int commits = fx->commits;
+    s_pull_msg(0, &pull, &pull_len);
+    s_send(fx, "SHOP-1", "r1", pull, pull_len, 0, &out);
+    free(pull);
+    assert_int_equal(out.deferred, 1);
+    assert_int_equal(out.proven, 1);
+    assert_int_equal(out.kind, DEALERNET__SYNC_MESSAGE__BODY_PULL);
+    assert_int_equal(dn_session_deferred(fx->session), 1);
+    assert_int_equal(dn_session_pending(fx->session), 0);
+
+    s_push(fx, &push, &push_len);
+    s_send(fx, "SHOP-1", "r2", push, push_len, 0, &out);
+    free(push);
+    assert_int_equal(out.deferred, 0);
+    assert_int_equal(out.push.acked_through, 3);
+    s_hello(2, &hello, &hello_len);
+    s_send(fx, "SHOP-1", "r1", hello, hello_len, 0, &out);
+    free(hello);
+    assert_int_equal(out.deferred, 1);
+    assert_int_equal(out.kind, DEALERNET__SYNC_MESSAGE__BODY_HELLO);
+    assert_int_equal(dn_session_deferred(fx->session), 2);
+    assert_int_equal(dn_session_pending(fx->session), 1);
+    s_no_reply(fx);
+
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    assert_int_equal(fx->commits, commits + 1); /* one commit for all three */
+    assert_int_equal(dn_session_deferred(fx->session), 0);
+    Dealernet__SyncMessage *msg = s_reply(fx, "r2");
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_ACK);
+    assert_int_equal(msg->ack->acked_through, 3);
+    dn_wire_sync_free(&msg);
+    msg = s_reply(fx, "r1");
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_DOWN);
+    assert_int_equal(msg->down->downs[0]->to_version, 1);
+    assert_int_equal(msg->down->downs[0]->n_items, 1);
+    dn_wire_sync_free(&msg);
+    msg = s_reply(fx, "r1");
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_WELCOME);
+    dn_wire_sync_free(&msg);
+    s_no_reply(fx);
+}
+
+/*  The routes "p0000" ... of n Hellos of protocol 2, taken in groups.  */
+static void s_welcome_many(fixture_t *fx, int n)
+{
+    uint8_t *hello, to[DN_SESSION_ROUTE_MAX], *body;
+    size_t len, to_len, body_len;
+    char route[16];
+    s_hello(2, &hello, &len);
+    for (int i = 0; i < n; i++) {
+        snprintf(route, sizeof route, "p%04d", i);
+        s_send(fx, "SHOP-1", route, hello, len, 0, NULL);
+        if (dn_session_pending(fx->session) == DN_GROUP_MAX || i == n - 1) {
+            assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+            while (dn_session_reply(fx->session, to, &to_len, &body, &body_len))
+                free(body);
+        }
+    }
+    free(hello);
+}
+
+/*  The bounds: DN_SESSION_DEFERRED_MAX (2,048) Pulls wait; the next one is
+    refused at once with REFUSE_RATE_LIMITED (its reply does not wait for
+    the others).  A group answers at most as many as leave DN_GROUP_MAX
+    (64) replies held (the DownReplies here are small, under the budget):
+    the first group 63 beside the refusal, in arrival order; the other
+    1,985 take 32 more group ends (31 x 64 + 1).  */
+static void test_pull_bounds(void **state)
+{
+    fixture_t *fx = *state;
+    dn_session_outcome_t out;
+    uint8_t *pull, to[DN_SESSION_ROUTE_MAX], *body;
+    size_t len, to_len, body_len;
+    char route[16];
+    int groups = 0;
+
+    assert_int_equal(dn_td_note_add(fx->db, 1, "n1"), 0);
+    {   /* one site on every route: the bound per site is not this test's */
+        dn_session_options_t o = {0};
+        o.clock = s_clock;
+        o.committed = s_committed;
+        o.committed_arg = fx;
+        o.down = fx->down;
+        o.hellos_per_site = DN_SESSION_HELLOS;
+        dn_session_destroy(&fx->session);
+        assert_non_null(fx->session = dn_session_new(fx->db, fx->ingest, &o));
+    }
+    s_welcome_many(fx, DN_SESSION_DEFERRED_MAX + 1);
+    s_pull_msg(0, &pull, &len);
+    for (int i = 0; i < DN_SESSION_DEFERRED_MAX; i++) {
+        snprintf(route, sizeof route, "p%04d", i);
+        s_send(fx, "SHOP-1", route, pull, len, 0, &out);
+        assert_int_equal(out.deferred, 1);
+    }
+    s_send(fx, "SHOP-1", "p2048", pull, len, 0, &out);
+    free(pull);
+    assert_int_equal(out.deferred, 0);
+    assert_int_equal(dn_session_deferred(fx->session), DN_SESSION_DEFERRED_MAX);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    s_refused(fx, "p2048", DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED,
+              "the server is busy sending to other shops; pull again at the next sync");
+    for (int i = 0; i < DN_GROUP_MAX - 1; i++) {
+        snprintf(route, sizeof route, "p%04d", i);
+        Dealernet__SyncMessage *msg = s_reply(fx, route);
+        assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_DOWN);
+        dn_wire_sync_free(&msg);
+    }
+    s_no_reply(fx);
+    assert_int_equal(dn_session_deferred(fx->session), DN_SESSION_DEFERRED_MAX - 63);
+    for (groups = 0; dn_session_deferred(fx->session); groups++) {
+        assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+        while (dn_session_reply(fx->session, to, &to_len, &body, &body_len))
+            free(body);
+    }
+    assert_int_equal(groups, 32);
+}
+
 int main(void)
 {
     dn_log_init("test_session", DN_LOG_QUIET, 0);
@@ -1021,6 +1154,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pull_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_pull_failed_commit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_hellos_per_site, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pull_waits, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pull_bounds, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
