@@ -473,6 +473,7 @@ typedef struct {
     char *endpoint, *server_key; /* the caller's buffers: 256 and 64 bytes */
     dn_curve_pair_t pair;
     int reply_timeout_ms;
+    int64_t deadline; /* dn_time_now_ms: the sync's end (0: none, dn_sync_hello) */
     int progress;
     const dn_sync_options_t *options; /* NULL: defaults (dn_sync_hello) */
     dn_sync_result_t *r;
@@ -492,6 +493,25 @@ static void s_on_ack(void *arg, const dn_sync_result_t *result)
 {
     (void)result;
     s_progress(arg, 0);
+}
+
+
+/*  How long to wait for the next reply.  A DownReply may wait on the
+    server behind other shops' uploads (pulls are answered after the
+    pushes of each group: PROTOCOL.md, "When a Pull may be sent"), so
+    a pull gets DN_SYNC_PULL_TIMEOUT_MS, within what is left of the sync;
+    everything else the reply timeout.  */
+static int s_wait_ms(const s_sync_t *self)
+{
+    int64_t left;
+    if (!dn_syncsm_pulling(self->sm) || self->reply_timeout_ms >= DN_SYNC_PULL_TIMEOUT_MS)
+        return self->reply_timeout_ms;
+    if (!self->deadline)
+        return DN_SYNC_PULL_TIMEOUT_MS;
+    left = self->deadline - dn_time_now_ms();
+    if (left <= self->reply_timeout_ms)
+        return self->reply_timeout_ms;
+    return left < DN_SYNC_PULL_TIMEOUT_MS ? (int)left : DN_SYNC_PULL_TIMEOUT_MS;
 }
 
 /*  One session on a fresh socket: carries the state machine's messages
@@ -534,7 +554,7 @@ static int s_session(s_sync_t *self)
         } else if (action == DN_SYNCSM_WAIT) {
             zmq_msg_t frame;
             zmq_msg_init(&frame);
-            if (s_recv_frame(sock, self->reply_timeout_ms, &frame, probe) == 0)
+            if (s_recv_frame(sock, s_wait_ms(self), &frame, probe) == 0)
                 action = dn_syncsm_reply(self->sm, zmq_msg_data(&frame), zmq_msg_size(&frame));
             else
                 action = dn_syncsm_timeout(self->sm);
@@ -799,6 +819,7 @@ int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *opt
     self.progress = options->progress;
     self.reply_timeout_ms =
         options->reply_timeout_ms > 0 ? options->reply_timeout_ms : DN_SYNC_REPLY_TIMEOUT_MS;
+    self.deadline = deadline;
     self.endpoint = endpoint;
     self.server_key = server_key;
 

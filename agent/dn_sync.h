@@ -23,6 +23,7 @@
 
 #define DN_AGENT_CURVE_FILE       "curve.key"
 #define DN_SYNC_REPLY_TIMEOUT_MS  3000  /* no reply this long: reconnect */
+#define DN_SYNC_PULL_TIMEOUT_MS   15000 /* ... to a Pull, answered after other shops' uploads */
 #define DN_SYNC_DEFAULT_TIMEOUT_S 30
 
 typedef struct {

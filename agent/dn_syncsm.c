@@ -143,6 +143,11 @@ const char *dn_syncsm_state(const dn_syncsm_t *self)
     return names[self->state];
 }
 
+int dn_syncsm_pulling(const dn_syncsm_t *self)
+{
+    return self->state == S_DOWN;
+}
+
 size_t dn_syncsm_inflight(const dn_syncsm_t *self)
 {
     return self->n_inflight;

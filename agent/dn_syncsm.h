@@ -189,6 +189,10 @@ int dn_syncsm_rc(const dn_syncsm_t *self);
     "ended".  */
 const char *dn_syncsm_state(const dn_syncsm_t *self);
 
+/*  1 while the machine waits for a DownReply (the upload is done): its
+    driver may wait longer for it than for an ack.  */
+int dn_syncsm_pulling(const dn_syncsm_t *self);
+
 /*  Batches sent in this session and not yet acked by their own reply.  */
 size_t dn_syncsm_inflight(const dn_syncsm_t *self);
 
