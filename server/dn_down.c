@@ -85,7 +85,7 @@ struct _dn_down_t {
     size_t cache_bytes;
     uint64_t tick;
     uint64_t hits, misses;
-    long tamper_at;         /* DEALERNET_TEST_TAMPER_DOWN's N, or -1 (dn_testctl.h) */
+    long tamper_at;           /* DEALERNET_TEST_TAMPER_DOWN's N, or -1 (dn_testctl.h) */
     uint64_t sent_with_items; /* Downs with an item sent, counted for it */
 };
 

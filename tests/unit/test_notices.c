@@ -215,7 +215,8 @@ static void test_control_refused(void **state)
          "notice 1: the notice holds a control character (U+001B) at character 1: only "
          "newlines are allowed"},
         /* C1 CSI (U+009B, UTF-8 C2 9B): colours without ESC */
-        {"Price\xc2\x9b" "31m",
+        {"Price\xc2\x9b"
+         "31m",
          "notice 1: the notice holds a control character (U+009B) at character 6: only "
          "newlines are allowed"},
         /* CR: the rest of the line overwrites what came before */
@@ -223,17 +224,22 @@ static void test_control_refused(void **state)
          "notice 1: the notice holds a control character (U+000D) at character 20: only "
          "newlines are allowed"},
         /* backspace, DEL, tab */
-        {"ab\bc", "notice 1: the notice holds a control character (U+0008) at character 3: "
-                  "only newlines are allowed"},
-        {"ab\x7f", "notice 1: the notice holds a control character (U+007F) at character 3: "
-                   "only newlines are allowed"},
-        {"a\tb", "notice 1: the notice holds a control character (U+0009) at character 2: "
-                 "only newlines are allowed"},
+        {"ab\bc",
+         "notice 1: the notice holds a control character (U+0008) at character 3: "
+         "only newlines are allowed"},
+        {"ab\x7f",
+         "notice 1: the notice holds a control character (U+007F) at character 3: "
+         "only newlines are allowed"},
+        {"a\tb",
+         "notice 1: the notice holds a control character (U+0009) at character 2: "
+         "only newlines are allowed"},
         /* an overlong ESC (C0 9B) is not UTF-8: refused where it is unpacked */
-        {"\xc0\x9b[2J",
-         "what the server sent of notices, item 1: down item text is not UTF-8 of at most"},
+        {"\xc0\x9b[2J", "what the server sent of notices, item 1: down item text is not "
+                        "UTF-8 of at most"},
         /* a right-to-left override reorders what follows on the line */
-        {"Pay to \xe2\x80\xae" "knab", "notice 1: the notice holds U+202E"},
+        {"Pay to \xe2\x80\xae"
+         "knab",
+         "notice 1: the notice holds U+202E"},
         /* nothing to show */
         {" \n ", "notice 1: the notice is empty"},
     };
@@ -266,16 +272,18 @@ static void test_control_refused(void **state)
         /* nothing stored, the stream's version as it was */
         assert_int_equal(dn_notices_last_id(fx->store, &last), 0);
         assert_int_equal(last, 0);
-        assert_int_equal(dn_notices_unread(fx->store, &unread, line, sizeof line, &more), 0);
-        assert_int_equal(unread, 0);
-        assert_int_equal(dn_down_state(fx->store, DEALERNET__STREAM__STREAM_NOTICES, &held),
+        assert_int_equal(dn_notices_unread(fx->store, &unread, line, sizeof line, &more),
                          0);
+        assert_int_equal(unread, 0);
+        assert_int_equal(
+            dn_down_state(fx->store, DEALERNET__STREAM__STREAM_NOTICES, &held), 0);
         assert_int_equal(held.version, 0);
     }
 
     /* the same Down with a text of two lines in any script is applied */
     {
-        Dealernet__Down *down = s_crafted(key, "下周一起全部门店价格调整\n请提前通知会员");
+        Dealernet__Down *down =
+            s_crafted(key, "下周一起全部门店价格调整\n请提前通知会员");
         Dealernet__DownReply reply = DEALERNET__DOWN_REPLY__INIT;
         reply.n_downs = 1;
         reply.downs = &down;
@@ -284,11 +292,12 @@ static void test_control_refused(void **state)
                          0);
         dn_td_down_free(&down);
         assert_int_equal(n_applied, 1);
-        assert_int_equal(dn_notices_unread(fx->store, &unread, line, sizeof line, &more), 0);
+        assert_int_equal(dn_notices_unread(fx->store, &unread, line, sizeof line, &more),
+                         0);
         assert_int_equal(unread, 1);
         assert_string_equal(line, "下周一起全部门店价格调整");
-        assert_int_equal(dn_down_state(fx->store, DEALERNET__STREAM__STREAM_NOTICES, &held),
-                         0);
+        assert_int_equal(
+            dn_down_state(fx->store, DEALERNET__STREAM__STREAM_NOTICES, &held), 0);
         assert_int_equal(held.version, 1);
     }
     dn_key_destroy(&key);
@@ -297,7 +306,8 @@ static void test_control_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_apply_and_read, s_agent_setup, s_agent_teardown),
+        cmocka_unit_test_setup_teardown(test_apply_and_read, s_agent_setup,
+                                        s_agent_teardown),
         cmocka_unit_test(test_first_line),
         cmocka_unit_test_setup_teardown(test_control_refused, s_agent_setup,
                                         s_agent_teardown),
