@@ -31,11 +31,13 @@ server_start
 hq partner add HQ --name "Head office" --kind hq
 check "partner HQ: exit" 0 "$rc"
 for p in "R-EAST East region" "R-WEST West region"; do
+    # shellcheck disable=SC2086 # the words of one line
     set -- $p
     hq partner add "$1" --name "$2 $3" --kind region --parent HQ
     check "partner $1: exit" 0 "$rc"
 done
 for p in "D-E1 R-EAST SHOP-E1 e1" "D-E2 R-EAST SHOP-E2 e2" "D-W1 R-WEST SHOP-W1 w1"; do
+    # shellcheck disable=SC2086 # the words of one line
     set -- $p
     hq partner add "$1" --name "Dealer $1" --kind dealer --parent "$2"
     check "partner $1: exit" 0 "$rc"
