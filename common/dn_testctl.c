@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <stdlib.h>
 
-long dn_testctl_crash_after_commits(void)
+/*  N of the count knob name (1 or more), or -1 when it is unset or not
+    such a number: a knob never guesses a value.  */
+static long s_count(const char *name)
 {
-    const char *text = getenv(DN_TESTCTL_CRASH_ENV);
+    const char *text = getenv(name);
     char *end;
     long n;
 
@@ -17,6 +19,16 @@ long dn_testctl_crash_after_commits(void)
     errno = 0;
     n = strtol(text, &end, 10);
     return errno || *end || n < 1 ? -1 : n;
+}
+
+long dn_testctl_crash_after_commits(void)
+{
+    return s_count(DN_TESTCTL_CRASH_ENV);
+}
+
+long dn_testctl_tamper_down(void)
+{
+    return s_count(DN_TESTCTL_TAMPER_DOWN_ENV);
 }
 
 unsigned dn_testctl_batch_events(unsigned max)

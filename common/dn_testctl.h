@@ -4,8 +4,12 @@
     must be steerable from outside: a crash at a chosen moment, a fixed
     "today", a simulated clock.  Each knob is named here and nowhere else,
     so that what a test can do to a production program is one page to read
-    (and to audit).  None of them changes what is stored or what a peer is
-    told; each only moves a moment in time or ends the process.
+    (and to audit).  None of them changes what is stored, and all but one
+    leave what a peer is told alone: each moves a moment in time or ends
+    the process, and DEALERNET_TEST_TAMPER_DOWN spoils one message on
+    purpose, the one way to prove end to end that a shop refuses what
+    does not verify (the sync socket is CurveZMQ: nothing between the two
+    programs could change a byte).
 
     Knobs read from the environment (set by tests/, never by deploy/):
 
@@ -18,6 +22,15 @@
           batch is its own group commit and the crash knob above can stop
           the server between two batches of one sync
           (tests/cli/sync_doctor.sh: "partly synced").
+      DEALERNET_TEST_TAMPER_DOWN=N          dealernet-server: in the N-th
+          Down holding an item that it sends (counted from its start, in
+          the order sent), flips one bit of the last byte of the first
+          item, after the Down was signed, so its signature no longer
+          verifies; the server logs a warning naming the Down.  Only the
+          copy sent is changed, never the chunk the server caches: the
+          next site (or the next sync) gets it intact
+          (tests/cli/sync_down_tamper.sh: "a tampered downstream message
+          is refused").
       DEALERNET_AGENT_TODAY=YYYY-MM-DD      dealernet-agent reminders: the
           day taken as today (tests/cli/agent_reminders.sh).
 
@@ -35,13 +48,18 @@
 
 #include <stdint.h>
 
-#define DN_TESTCTL_CRASH_ENV "DEALERNET_TEST_CRASH_AFTER_COMMIT"
-#define DN_TESTCTL_TODAY_ENV "DEALERNET_AGENT_TODAY"
-#define DN_TESTCTL_BATCH_ENV "DEALERNET_TEST_BATCH_EVENTS"
+#define DN_TESTCTL_CRASH_ENV       "DEALERNET_TEST_CRASH_AFTER_COMMIT"
+#define DN_TESTCTL_TODAY_ENV       "DEALERNET_AGENT_TODAY"
+#define DN_TESTCTL_BATCH_ENV       "DEALERNET_TEST_BATCH_EVENTS"
+#define DN_TESTCTL_TAMPER_DOWN_ENV "DEALERNET_TEST_TAMPER_DOWN"
 
 /*  Returns N of DEALERNET_TEST_CRASH_AFTER_COMMIT, or -1 when it is unset,
     not a number or below 1 (never crash).  */
 long dn_testctl_crash_after_commits(void);
+
+/*  Returns N of DEALERNET_TEST_TAMPER_DOWN, or -1 when it is unset, not a
+    number or below 1 (never tamper).  */
+long dn_testctl_tamper_down(void);
 
 /*  Returns N of DEALERNET_TEST_BATCH_EVENTS, or 0 when it is unset, not a
     number or outside 1..max (the server's own window and batch size).  */

@@ -22,6 +22,7 @@
 #include "dn_down.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_testctl.h"
 #include "dn_wire.h"
 
 #include <errno.h>
@@ -84,6 +85,8 @@ struct _dn_down_t {
     size_t cache_bytes;
     uint64_t tick;
     uint64_t hits, misses;
+    long tamper_at;           /* DEALERNET_TEST_TAMPER_DOWN's N, or -1 (dn_testctl.h) */
+    uint64_t sent_with_items; /* Downs with an item sent, counted for it */
 };
 
 /* -- chunks ------------------------------------------------------------------- */
@@ -272,6 +275,7 @@ dn_down_t *dn_down_new_streams(sqlite3 *db, dn_key_t *key,
         return NULL;
     self->db = db;
     self->key = key;
+    self->tamper_at = dn_testctl_tamper_down();
     if (dn_key_public(key, self->pub) != 0) {
         free(self);
         return NULL;
@@ -424,6 +428,30 @@ static int s_one(dn_down_t *self, const dn_down_stream_t *st, const dn_down_ctx_
     return rc;
 }
 
+/*  The test knob DEALERNET_TEST_TAMPER_DOWN (dn_testctl.h): the N-th Down
+    with an item that this server sends goes out with a bit of its first
+    item's last byte flipped, after it was signed, so that the agent's
+    refusal can be tested end to end.  d is the reply's own copy (a cache
+    hit was copied out of the cache by s_one, a miss copied into it by
+    s_cache_put before it got here): the cache keeps the chunk as it was
+    signed, and the next site pulling it gets it intact.  */
+static void s_tamper(dn_down_t *self, const dn_down_stream_t *st,
+                     const dn_registry_site_t *site, s_signed_t *d)
+{
+    ProtobufCBinaryData *item;
+    if (self->tamper_at < 0 || d->n_items == 0 ||
+        ++self->sent_with_items != (uint64_t)self->tamper_at)
+        return;
+    item = &d->items[0];
+    if (item->len == 0) /* a packed DownItem holds its body: never empty */
+        return;
+    item->data[item->len - 1] ^= 0x01;
+    dn_log_warn("test knob %s: down %llu (stream %s) to site %s sent with a byte of "
+                "item 1 changed after signing",
+                DN_TESTCTL_TAMPER_DOWN_ENV, (unsigned long long)self->sent_with_items,
+                st->name, site->code);
+}
+
 int dn_down_pull(dn_down_t *self, const dn_registry_site_t *site, int64_t now_ms,
                  const Dealernet__Pull *pull, uint8_t **body, size_t *len, char *why,
                  size_t why_size)
@@ -459,6 +487,7 @@ int dn_down_pull(dn_down_t *self, const dn_registry_site_t *site, int64_t now_ms
             s_one(self, streams[n], &ctx, pull->holds[n], &budget, &items_left, &done[n]);
     if (rc == 0) {
         for (size_t i = 0; i < n; i++) {
+            s_tamper(self, streams[i], site, &done[i]);
             s_down_message(&done[i], &downs[i]);
             pointers[i] = &downs[i];
         }

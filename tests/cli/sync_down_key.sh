@@ -17,8 +17,8 @@
 #   - an agent enrolled before protocol 2 (no down_key in agent.db) pins
 #     the key from its first sync.
 # The refusal of a Down whose signature does not verify (a chunk changed
-# on its way) is tested by tests/unit/test_syncsm.c and test_down.c: this
-# branch serves no stream yet, so a real agent pulls nothing here.
+# on its way) is tested end to end by tests/cli/sync_down_tamper.sh, and by
+# tests/unit/test_syncsm.c and test_down.c.
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init sync_down_key

@@ -53,14 +53,6 @@ NOT_RUN = {
         "needs DEALER-BJ's sales, referrals, a clawback and a payout synced; "
         "the README's shop enrolls only later (Enrolling a site).  "
         "cli/agent_earnings checks every figure against 'dealernet-hq statement'",
-    "dealernet-hq notice send --partner R-EAST $'下周一起全部门店价格调整\\n请提前通知会员'":
-        "its tree (R-EAST with three sites) is not the README's; unit/test_notice checks "
-        "the targets and counts (notices, issue 14 part D)",
-    "dealernet-hq notice send --site SHOP-BJ1 'Stocktake on Sunday'":
-        "belongs with the one above (notice 8); unit/test_notice checks sending to a site",
-    "dealernet-agent notices":
-        "needs notices delivered by sync (the downstream channel, issue 14 part A); "
-        "unit/test_notices checks the listing and the read marks",
     "dealernet-agent recover --dry-run": "an agent.db restored from an old copy of a shop of "
         "120 events; cli/agent_recover checks each message of recover",
     "dealernet-agent recover": "an agent.db restored from an old copy of a shop of 120 "
@@ -167,6 +159,15 @@ BEFORE = {
         "awk '/^```/ { if (b) exit; next } /^sku,name,category,price,effective,/ { b = 1 } b' "
         '"${DN_README:-README.md}" >"$T/prices.csv"',
     ],
+    # "Notices" (the README's last examples): DEALER-BJ moves into a region
+    # R-EAST, so that the notice to R-EAST reaches the shop with its two
+    # sites beside it (SHOP-BJ2, GROUP-7); the shop syncs both notices in
+    # before it lists them
+    "dealernet-hq notice send --partner R-EAST $'下周一起全部门店价格调整\\n请提前通知会员'": [
+        'dealernet-hq -q partner add R-EAST --name "East region" --kind region --parent HQ',
+        'dealernet-hq -q partner move DEALER-BJ --parent R-EAST',
+    ],
+    "dealernet-agent notices": ['dealernet-agent -q sync'],
     "dealernet-hq payout DEALER-BJ 20.00 --ref \"ICBC 2026-11-30 #4471\"": [
         'dealernet-hq -q adjust DEALER-BJ 40.00 --reason "for the payout example"',
         'dealernet-hq -q payout DEALER-BJ 20.00 --ref "ICBC 2026-11-30 #4471"',
@@ -188,6 +189,10 @@ RUN_AS = {
     "dealernet-hq site add SHOP-BJ1 --partner DEALER-BJ":
         "dealernet-hq site add SHOP-BJ2 --partner DEALER-BJ --qr",
     "dealernet-hq catalog import prices.csv": 'dealernet-hq catalog import "$T/prices.csv"',
+    # sh has no $'...': the same two lines through printf
+    "dealernet-hq notice send --partner R-EAST $'下周一起全部门店价格调整\\n请提前通知会员'":
+        "dealernet-hq notice send --partner R-EAST "
+        "\"$(printf '下周一起全部门店价格调整\\n请提前通知会员')\"",
 }
 
 # `dealernet-PROG WORD` in the README that are not commands, and why.

@@ -5,8 +5,10 @@
 #include "dn_error.h"
 #include "dn_notices.h"
 #include "dn_store.h"
+#include "dn_testdown.h"
 #include "dn_testkit.h"
 #include "dn_time.h"
+#include "dn_valid.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,11 +164,153 @@ static void test_first_line(void **state)
     assert_string_equal(line, "abc");
 }
 
+/* -- what a server sends cannot reach the shop's terminal as control -------- */
+
+/*  A reply of one Down of the notices stream (from 0 to 1), signed with key
+    as a server signs, whose one item is notice 1 with text, sent at T0 --
+    packed by protobuf-c itself, not dn_wire, so that it may hold any
+    bytes (dn_wire_down_item_pack refuses what is not UTF-8).  Caller frees
+    with dn_td_down_free.  */
+static Dealernet__Down *s_crafted(const dn_key_t *key, const char *text)
+{
+    Dealernet__Down *down = dn_td_down_notes(key, "S1", 0, 1, 0, 0, 1, 1, "placeholder");
+    Dealernet__DownItem item = DEALERNET__DOWN_ITEM__INIT;
+    Dealernet__Notice notice = DEALERNET__NOTICE__INIT;
+    uint8_t *buf;
+    assert_non_null(down);
+    notice.has_id = 1;
+    notice.id = 1;
+    notice.text = (char *)text;
+    notice.has_sent_ms = 1;
+    notice.sent_ms = T0;
+    item.body_case = DEALERNET__DOWN_ITEM__BODY_NOTICE;
+    item.notice = &notice;
+    buf = malloc(dealernet__down_item__get_packed_size(&item) + 1);
+    assert_non_null(buf);
+    free(down->items[0].data);
+    down->items[0].data = buf;
+    down->items[0].len = dealernet__down_item__pack(&item, buf);
+    assert_int_equal(dn_td_down_sign(key, down), 0);
+    return down;
+}
+
+/*  A notice is printed on the shop's terminal as it is (sync's line,
+    status's newest, notices): a server's Down that verifies, whose notice
+    holds anything that could move the cursor, clear the screen, change
+    colours, open a link or reorder the line, is refused whole by the
+    agent's applier (dn_valid_notice again, whatever the server checked),
+    and nothing is stored.  */
+static void test_control_refused(void **state)
+{
+    s_agent_t *fx = *state;
+    static const struct {
+        const char *text, *why;
+    } cases[] = {
+        /* ESC: CSI clear screen, cursor home */
+        {"Sale today\x1b[2J\x1b[H",
+         "notice 1: the notice holds a control character (U+001B) at character 11: only "
+         "newlines are allowed"},
+        /* OSC 8: a hidden link */
+        {"\x1b]8;;https://evil.example/\x07click\x1b]8;;\x07",
+         "notice 1: the notice holds a control character (U+001B) at character 1: only "
+         "newlines are allowed"},
+        /* C1 CSI (U+009B, UTF-8 C2 9B): colours without ESC */
+        {"Price\xc2\x9b"
+         "31m",
+         "notice 1: the notice holds a control character (U+009B) at character 6: only "
+         "newlines are allowed"},
+        /* CR: the rest of the line overwrites what came before */
+        {"Stocktake on Sunday\rCall 400-800-1234",
+         "notice 1: the notice holds a control character (U+000D) at character 20: only "
+         "newlines are allowed"},
+        /* backspace, DEL, tab */
+        {"ab\bc",
+         "notice 1: the notice holds a control character (U+0008) at character 3: "
+         "only newlines are allowed"},
+        {"ab\x7f",
+         "notice 1: the notice holds a control character (U+007F) at character 3: "
+         "only newlines are allowed"},
+        {"a\tb",
+         "notice 1: the notice holds a control character (U+0009) at character 2: "
+         "only newlines are allowed"},
+        /* an overlong ESC (C0 9B) is not UTF-8: refused where it is unpacked */
+        {"\xc0\x9b[2J", "what the server sent of notices, item 1: down item text is not "
+                        "UTF-8 of at most"},
+        /* a right-to-left override reorders what follows on the line */
+        {"Pay to \xe2\x80\xae"
+         "knab",
+         "notice 1: the notice holds U+202E"},
+        /* nothing to show */
+        {" \n ", "notice 1: the notice is empty"},
+    };
+    dn_key_t *key = dn_td_key(7);
+    uint8_t pub[DN_PUBKEY_BYTES];
+    dn_down_applied_t applied[DN_DOWN_MAX_STREAMS];
+    dn_down_state_t held;
+    size_t n_applied;
+    int more;
+    char why[512];
+    int64_t last, unread;
+    char line[64];
+
+    assert_non_null(key);
+    assert_int_equal(dn_key_public(key, pub), 0);
+    assert_int_equal(dn_down_key_pin(fx->store, pub), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        Dealernet__Down *down = s_crafted(key, cases[i].text);
+        Dealernet__DownReply reply = DEALERNET__DOWN_REPLY__INIT;
+        reply.n_downs = 1;
+        reply.downs = &down;
+        assert_int_equal(dn_td_down_verify(key, down), 0); /* it verifies: the server's */
+        assert_int_equal(dn_down_apply(fx->store, &reply, T0, applied, &n_applied, &more,
+                                       why, sizeof why),
+                         DN_EPROTO);
+        if (strncmp(why, cases[i].why, strlen(cases[i].why)) != 0)
+            fail_msg("case %zu: '%s', not '%s'", i, why, cases[i].why);
+        assert_int_equal(n_applied, 0);
+        dn_td_down_free(&down);
+        /* nothing stored, the stream's version as it was */
+        assert_int_equal(dn_notices_last_id(fx->store, &last), 0);
+        assert_int_equal(last, 0);
+        assert_int_equal(dn_notices_unread(fx->store, &unread, line, sizeof line, &more),
+                         0);
+        assert_int_equal(unread, 0);
+        assert_int_equal(
+            dn_down_state(fx->store, DEALERNET__STREAM__STREAM_NOTICES, &held), 0);
+        assert_int_equal(held.version, 0);
+    }
+
+    /* the same Down with a text of two lines in any script is applied */
+    {
+        Dealernet__Down *down =
+            s_crafted(key, "下周一起全部门店价格调整\n请提前通知会员");
+        Dealernet__DownReply reply = DEALERNET__DOWN_REPLY__INIT;
+        reply.n_downs = 1;
+        reply.downs = &down;
+        assert_int_equal(dn_down_apply(fx->store, &reply, T0, applied, &n_applied, &more,
+                                       why, sizeof why),
+                         0);
+        dn_td_down_free(&down);
+        assert_int_equal(n_applied, 1);
+        assert_int_equal(dn_notices_unread(fx->store, &unread, line, sizeof line, &more),
+                         0);
+        assert_int_equal(unread, 1);
+        assert_string_equal(line, "下周一起全部门店价格调整");
+        assert_int_equal(
+            dn_down_state(fx->store, DEALERNET__STREAM__STREAM_NOTICES, &held), 0);
+        assert_int_equal(held.version, 1);
+    }
+    dn_key_destroy(&key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_apply_and_read, s_agent_setup, s_agent_teardown),
+        cmocka_unit_test_setup_teardown(test_apply_and_read, s_agent_setup,
+                                        s_agent_teardown),
         cmocka_unit_test(test_first_line),
+        cmocka_unit_test_setup_teardown(test_control_refused, s_agent_setup,
+                                        s_agent_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

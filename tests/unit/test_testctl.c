@@ -31,6 +31,22 @@ static void test_crash_after_commits(void **state)
     unsetenv(DN_TESTCTL_CRASH_ENV);
 }
 
+/*  The tamper knob reads its N as the crash knob does (one parser).  */
+static void test_tamper_down(void **state)
+{
+    (void)state;
+    unsetenv(DN_TESTCTL_TAMPER_DOWN_ENV);
+    assert_int_equal(dn_testctl_tamper_down(), -1);
+    setenv(DN_TESTCTL_TAMPER_DOWN_ENV, "3", 1);
+    assert_int_equal(dn_testctl_tamper_down(), 3);
+    const char *bad[] = {"", "0", "-1", "1 ", "one"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        setenv(DN_TESTCTL_TAMPER_DOWN_ENV, bad[i], 1);
+        assert_int_equal(dn_testctl_tamper_down(), -1);
+    }
+    unsetenv(DN_TESTCTL_TAMPER_DOWN_ENV);
+}
+
 static void test_today(void **state)
 {
     int64_t ms, before, after;
@@ -87,6 +103,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crash_after_commits),
+        cmocka_unit_test(test_tamper_down),
         cmocka_unit_test(test_today),
         cmocka_unit_test(test_clock),
     };
