@@ -63,7 +63,10 @@ struct _dn_session_t {
     dn_ingest_t *ingest;
     dn_session_options_t options;
     s_limit_t limits[DN_ENROLL_LIMIT_PEERS];
-    s_reply_t replies[DN_GROUP_MAX];
+    /* DN_GROUP_MAX for the messages read, and one more for the deferred
+       message every group answers even when those filled the rest (see
+       s_serve_deferred) */
+    s_reply_t replies[DN_GROUP_MAX + 1];
     int n_replies; /* queued */
     int released;  /* of them, the first ones: released */
     int group_full; /* a message of the group in hand met a full disk */
@@ -97,6 +100,8 @@ dn_session_t *dn_session_new(sqlite3 *db, dn_ingest_t *ingest,
         self->options.window = DN_SYNC_WINDOW;
     if (!self->options.hellos_per_site)
         self->options.hellos_per_site = DN_SESSION_HELLOS_PER_SITE;
+    if (!self->options.deferred_per_site)
+        self->options.deferred_per_site = DN_SESSION_DEFERRED_PER_SITE;
     if (!self->options.max_batch_events)
         self->options.max_batch_events = DN_MAX_BATCH_EVENTS;
     return self;
@@ -914,16 +919,22 @@ static s_deferred_t *s_deferred_at(dn_session_t *self, size_t i)
 }
 
 /*  1 if a message of peer's connection waits in the deferred queue: what
-    it sends now must wait behind it, or its reply would overtake.  */
-static int s_behind(dn_session_t *self, const dn_session_peer_t *peer)
+    it sends now must wait behind it, or its reply would overtake.  Sets
+    *site's to the messages of peer's site (its ZAP user) waiting, on any
+    connection.  */
+static int s_behind(dn_session_t *self, const dn_session_peer_t *peer, size_t *site_s)
 {
+    int behind = 0;
+    *site_s = 0;
     for (size_t i = 0; i < self->n_deferred; i++) {
         const s_deferred_t *d = s_deferred_at(self, i);
         if (d->route_len == peer->route_len &&
             memcmp(d->route, peer->route, peer->route_len) == 0)
-            return 1;
+            behind = 1;
+        if (strcmp(d->user, peer->user) == 0)
+            (*site_s)++;
     }
-    return 0;
+    return behind;
 }
 
 /*  1 if msg is a Pull that waits: well formed, from an enrolled site's key
@@ -943,13 +954,19 @@ static int s_pull_waits(dn_session_t *self, const dn_session_peer_t *peer,
 }
 
 /*  Queues a copy of the message of len bytes from peer (extra: as
-    dn_session_message's) at the end of the deferred queue.  Returns 0,
-    or DN_EAGAIN when the queue is full (by count or bytes) or out of
-    memory.  */
-static int s_defer(dn_session_t *self, const dn_session_peer_t *peer, const uint8_t *data,
-                   size_t len, int extra)
+    dn_session_message's) at the end of the deferred queue, where site_s
+    messages of peer's site wait already (s_behind).  Returns 0, or
+    DN_EAGAIN when the queue is full (by count or bytes), holds the
+    site's share, or memory is short.  The share per site is the
+    fairness: an agent waits for each Pull's reply and sends nothing
+    behind it, so only a peer that does not wait (a hostile site, over
+    many connections) holds more than a couple, and without the share it
+    could hold every place and have every other shop's Pull refused.  */
+static int s_defer(dn_session_t *self, const dn_session_peer_t *peer, size_t site_s,
+                   const uint8_t *data, size_t len, int extra)
 {
     if (self->n_deferred >= DN_SESSION_DEFERRED_MAX ||
+        site_s >= self->options.deferred_per_site ||
         self->deferred_bytes + len > DN_SESSION_DEFERRED_BYTES)
         return DN_EAGAIN;
     if (!self->deferred &&
@@ -997,8 +1014,11 @@ static void s_serve_deferred(dn_session_t *self)
     size_t spent = 0;
     int answered = 0;
 
+    /* The one place beyond DN_GROUP_MAX is the first answer's: a turn
+       that read DN_GROUP_MAX messages (a busy upload, or a peer flooding
+       the server) would otherwise answer no Pull, turn after turn.  */
     s_compact(self);
-    while (self->n_deferred && self->n_replies < DN_GROUP_MAX &&
+    while (self->n_deferred && self->n_replies < DN_GROUP_MAX + (answered == 0) &&
            (answered == 0 || spent < budget)) {
         s_deferred_t *d = s_deferred_at(self, 0);
         dn_session_peer_t peer = {d->user, d->address, d->route, d->route_len};
@@ -1035,6 +1055,7 @@ int dn_session_message(dn_session_t *self, const dn_session_peer_t *peer,
     char why[DN_WHY_SIZE];
     uint8_t *body = NULL;
     size_t body_len = 0;
+    size_t site_s = 0;
     int rc;
 
     if (!out)
@@ -1048,12 +1069,12 @@ int dn_session_message(dn_session_t *self, const dn_session_peer_t *peer,
     rc = s_unpack(data, len, extra, &msg, why);
     if (msg)
         out->kind = msg->body_case;
-    if (self->n_deferred && s_behind(self, peer)) {
+    if (self->n_deferred && s_behind(self, peer, &site_s)) {
         /* the connection proved itself with the Pull ahead of this; what
            it sent is decoded again when its turn comes */
         dn_wire_sync_free(&msg);
         out->proven = 1;
-        if (s_defer(self, peer, data, len, extra) != 0)
+        if (s_defer(self, peer, site_s, data, len, extra) != 0)
             return DN_EAGAIN;
         out->deferred = 1;
         return 0;
@@ -1061,13 +1082,15 @@ int dn_session_message(dn_session_t *self, const dn_session_peer_t *peer,
     if (rc == 0 && s_pull_waits(self, peer, msg)) {
         out->proven = 1;
         dn_wire_sync_free(&msg);
-        if (s_defer(self, peer, data, len, 0) == 0) {
+        if (s_defer(self, peer, site_s, data, len, 0) == 0) {
             out->deferred = 1;
             return 0;
         }
         /* the queue is full: at once, so that it costs nothing more */
-        dn_log_warn_limited(&busy, "site %s: pull refused: %zu pulls wait already (%s)",
-                            peer->user, self->n_deferred, peer->address);
+        dn_log_warn_limited(&busy,
+                            "site %s: pull refused: %zu messages wait already, %zu of "
+                            "this site's (%s)",
+                            peer->user, self->n_deferred, site_s, peer->address);
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED,
                        "the server is busy sending to other shops; pull again at the next "
                        "sync",

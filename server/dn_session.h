@@ -41,11 +41,15 @@
     held until it commits, like every other), while their replies stay
     within DN_SESSION_PULL_BYTES_BUSY when the group applied a Push,
     DN_SESSION_PULL_BYTES_IDLE when it applied none, and at least one is
-    answered per group.  The queue is bounded (DN_SESSION_DEFERRED_MAX
-    messages, DN_SESSION_DEFERRED_BYTES): a Pull beyond it is refused at
-    once with REFUSE_RATE_LIMITED, which ends that agent's sync after its
-    upload, to pull again at the next one.  A crash loses the queue as it
-    loses held replies: the agents time out and pull again.
+    answered per group (also when the messages read filled DN_GROUP_MAX
+    replies: a busy upload or a flood cannot stop pulls).  The queue is
+    bounded (DN_SESSION_DEFERRED_MAX messages, DN_SESSION_DEFERRED_BYTES,
+    and DN_SESSION_DEFERRED_PER_SITE of one site, so that one site that
+    does not wait for its replies cannot take every place): a Pull beyond
+    it is refused at once with REFUSE_RATE_LIMITED, which ends that
+    agent's sync after its upload, to pull again at the next one.  A
+    crash loses the queue as it loses held replies: the agents time out
+    and pull again.
 */
 #ifndef DN_SESSION_H
 #define DN_SESSION_H
@@ -72,6 +76,8 @@
 #define DN_SESSION_DEFERRED_MAX 2048
 /*  ... of at most this many bytes in all (a Pull is under 1 KiB).  */
 #define DN_SESSION_DEFERRED_BYTES (4 * 1024 * 1024)
+/*  ... of them, at most this many of one site.  */
+#define DN_SESSION_DEFERRED_PER_SITE 8
 /*  The DownReplies' bytes a group answers beside the Pushes it applied
     (at least one reply, so pulls always move) ...  */
 #define DN_SESSION_PULL_BYTES_BUSY (256 * 1024)
@@ -109,6 +115,10 @@ typedef struct {
         DN_SESSION_HELLOS_PER_SITE (the server's; a test of the other
         bounds may let one site hold them all).  */
     uint32_t hellos_per_site;
+    /*  Messages of one site the deferred queue holds; 0:
+        DN_SESSION_DEFERRED_PER_SITE (the server's; a test of the other
+        bounds may let one site fill the queue).  */
+    size_t deferred_per_site;
 } dn_session_options_t;
 
 /*  Who sent a message, as the driver's connection proved it.  */
@@ -162,9 +172,9 @@ void dn_session_destroy(dn_session_t **self_p);
     Returns 0, or DN_EAGAIN when the message was not taken: DN_GROUP_MAX
     replies are already waiting (the driver must end the group and take
     the replies first), or it must wait behind its connection's Pull and
-    the deferred queue is full (only a peer that does not wait for its
-    replies gets there: the driver drops it unanswered); or DN_EINVAL when
-    the route is too long.  */
+    the deferred queue is full or holds its site's share (only a peer
+    that does not wait for its replies gets there: the driver drops it
+    unanswered); or DN_EINVAL when the route is too long.  */
 int dn_session_message(dn_session_t *self, const dn_session_peer_t *peer,
                        const uint8_t *data, size_t len, int extra,
                        dn_session_outcome_t *out);

@@ -28,7 +28,10 @@
     the group commits; a Pull before any Hello, after a Hello of protocol
     1, or from an unknown key is refused; a Pull whose group does not
     commit becomes REFUSE_INTERNAL; one site saying Hello on thousands of
-    routes forgets its own oldest routes, not another site's.
+    routes forgets its own oldest routes, not another site's; pulls wait
+    behind pushes in order, within the queue's bounds, at least one
+    answered in a group whose replies are full, at most 8 queued of one
+    site.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1102,6 +1105,7 @@ static void test_pull_bounds(void **state)
         o.committed_arg = fx;
         o.down = fx->down;
         o.hellos_per_site = DN_SESSION_HELLOS;
+        o.deferred_per_site = DN_SESSION_DEFERRED_MAX;
         dn_session_destroy(&fx->session);
         assert_non_null(fx->session = dn_session_new(fx->db, fx->ingest, &o));
     }
@@ -1135,6 +1139,108 @@ static void test_pull_bounds(void **state)
     assert_int_equal(groups, 32);
 }
 
+/*  A group whose replies are full still answers a Pull waiting (the
+    review: "at least one is answered per group" was not kept).  SHOP-1's
+    Pull on r1 waits; then 64 junk messages on "junk" fill the group's
+    DN_GROUP_MAX = 64 replies (each a MALFORMED refusal), as a peer
+    flooding the server every turn would.  The group's end still answers
+    r1's Pull: 64 refusals, then the DownReply, nothing left waiting.
+    Before, the Pull stayed queued for as long as each turn read 64
+    messages: a flood starved every shop's pulls.  */
+static void test_pull_full_group(void **state)
+{
+    fixture_t *fx = *state;
+    dn_session_outcome_t out;
+    uint8_t *pull, junk[2] = {0xff, 0xff};
+    size_t len;
+
+    assert_int_equal(dn_td_note_add(fx->db, 1, "n1"), 0);
+    assert_true(s_welcomed(fx, 2, "r1"));
+    s_pull_msg(0, &pull, &len);
+    s_send(fx, "SHOP-1", "r1", pull, len, 0, &out);
+    free(pull);
+    assert_int_equal(out.deferred, 1);
+    for (int i = 0; i < DN_GROUP_MAX; i++)
+        s_send(fx, "SHOP-1", "junk", junk, sizeof junk, 0, NULL);
+    assert_int_equal(dn_session_pending(fx->session), DN_GROUP_MAX);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    assert_int_equal(dn_session_deferred(fx->session), 0);
+    for (int i = 0; i < DN_GROUP_MAX; i++) {
+        Dealernet__SyncMessage *msg = s_reply(fx, "junk");
+        assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_REFUSED);
+        assert_int_equal(msg->refused->code, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED);
+        dn_wire_sync_free(&msg);
+    }
+    Dealernet__SyncMessage *msg = s_reply(fx, "r1");
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_DOWN);
+    dn_wire_sync_free(&msg);
+    s_no_reply(fx);
+}
+
+/*  One site cannot fill the deferred queue (the review: a hostile
+    enrolled site sending a Pull and then junk behind it without waiting
+    held all 2,048 places, and every other shop's Pull was refused
+    RATE_LIMITED for as long as it kept sending).  SHOP-2 pulls on "evil"
+    and sends 2,047 junk messages behind it: DN_SESSION_DEFERRED_PER_SITE
+    = 8 of its messages wait (the Pull and 7 junk), the other 2,040 are
+    not taken (DN_EAGAIN: the driver drops them).  A second SHOP-2 Pull on
+    "evil2" (another connection) is refused RATE_LIMITED at once.
+    SHOP-1's Pull on "victim" still waits, and the group's end answers, in
+    arrival order: evil2's refusal (answered when read), evil's DownReply,
+    its 7 MALFORMED refusals, then victim's DownReply.  */
+static void test_pull_per_site(void **state)
+{
+    fixture_t *fx = *state;
+    dn_session_outcome_t out;
+    uint8_t *pull, junk[2] = {0xff, 0xff};
+    size_t len;
+    dn_tk_site_t *shop2 =
+        dn_test_site_enroll(fx->db, "SHOP-2", "DLR", 2, s_at("2026-01-01"));
+    dn_session_peer_t evil = {"SHOP-2", "192.0.2.9", (const uint8_t *)"evil", 4};
+    int dropped = 0;
+
+    assert_int_equal(DN_SESSION_DEFERRED_PER_SITE, 8);
+    assert_int_equal(dn_td_note_add(fx->db, 1, "n1"), 0);
+    assert_true(s_welcomed_by(fx, "SHOP-2", 2, "evil"));
+    assert_true(s_welcomed_by(fx, "SHOP-2", 2, "evil2"));
+    assert_true(s_welcomed(fx, 2, "victim"));
+    s_pull_msg(0, &pull, &len);
+    s_send(fx, "SHOP-2", "evil", pull, len, 0, &out);
+    assert_int_equal(out.deferred, 1);
+    for (int i = 0; i < DN_SESSION_DEFERRED_MAX - 1; i++) {
+        int rc = dn_session_message(fx->session, &evil, junk, sizeof junk, 0, &out);
+        if (rc == DN_EAGAIN)
+            dropped++;
+        else
+            assert_int_equal(rc, 0);
+    }
+    assert_int_equal(dropped, DN_SESSION_DEFERRED_MAX - DN_SESSION_DEFERRED_PER_SITE);
+    assert_int_equal(dn_session_deferred(fx->session), DN_SESSION_DEFERRED_PER_SITE);
+    s_send(fx, "SHOP-2", "evil2", pull, len, 0, &out);
+    assert_int_equal(out.deferred, 0);
+    s_send(fx, "SHOP-1", "victim", pull, len, 0, &out);
+    free(pull);
+    assert_int_equal(out.deferred, 1);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    assert_int_equal(dn_session_deferred(fx->session), 0);
+    s_refused(fx, "evil2", DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED,
+              "the server is busy sending to other shops; pull again at the next sync");
+    Dealernet__SyncMessage *msg = s_reply(fx, "evil");
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_DOWN);
+    dn_wire_sync_free(&msg);
+    for (int i = 0; i < DN_SESSION_DEFERRED_PER_SITE - 1; i++) {
+        msg = s_reply(fx, "evil");
+        assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_REFUSED);
+        assert_int_equal(msg->refused->code, DEALERNET__REFUSE_CODE__REFUSE_MALFORMED);
+        dn_wire_sync_free(&msg);
+    }
+    msg = s_reply(fx, "victim");
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_DOWN);
+    dn_wire_sync_free(&msg);
+    s_no_reply(fx);
+    dn_tk_site_destroy(&shop2);
+}
+
 int main(void)
 {
     dn_log_init("test_session", DN_LOG_QUIET, 0);
@@ -1156,6 +1262,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hellos_per_site, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_pull_waits, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_pull_bounds, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pull_full_group, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pull_per_site, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
