@@ -64,7 +64,7 @@
 #include <stdint.h>
 
 #define DN_SYNC_WINDOW 4   /* batches an agent may have in flight: the Welcome's window */
-#define DN_GROUP_MAX   64  /* sync messages applied in one commit: replies a session holds */
+#define DN_GROUP_MAX   64  /* messages read in one group: replies held (+1: "Pulls wait") */
 #define DN_ENROLL_WINDOW_MS      60000 /* failed enrollments are counted per minute */
 #define DN_ENROLL_LIMIT_PER_PEER 10  /* ... per peer address (none overall: dn_session.c) */
 #define DN_ENROLL_LIMIT_PEERS    256 /* addresses remembered */
