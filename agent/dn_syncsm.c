@@ -54,6 +54,12 @@ struct _dn_syncsm_t {
     size_t n_appliers;
     Dealernet__Stream streams[DN_DOWN_MAX_STREAMS]; /* pulled */
     size_t n_streams;
+    /* what the next Pull of this session asks for: every stream at first,
+       then only those whose last Down said more -- a catalogue coming in
+       50 chunks does not have the server compute the partner's earnings
+       50 times */
+    Dealernet__Stream pulling[DN_DOWN_MAX_STREAMS];
+    size_t n_pulling;
     int explicit_streams; /* dn_syncsm_set_pull: the driver asked for them */
     int push;             /* push the outbox first (default) */
     int down;             /* this session's Welcome named the pinned down key */
@@ -303,12 +309,13 @@ static int s_pack_push(dn_syncsm_t *self, uint64_t from)
     return rc;
 }
 
-/*  Packs the Pull of the session's streams, as agent.db holds them now.  */
+/*  Packs the Pull of the streams still to pull (self->pulling), as
+    agent.db holds them now.  */
 static dn_syncsm_action_t s_pack_pull(dn_syncsm_t *self)
 {
     Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
     Dealernet__Pull *pull = NULL;
-    int rc = dn_down_pull_build(self->store, self->streams, self->n_streams, &pull);
+    int rc = dn_down_pull_build(self->store, self->pulling, self->n_pulling, &pull);
     if (rc == 0) {
         msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_PULL;
         msg.pull = pull;
@@ -351,6 +358,8 @@ static dn_syncsm_action_t s_pull(dn_syncsm_t *self)
                  self->peer);
         return s_end(self, DN_SYNCSM_FAIL, DN_EPROTO);
     }
+    memcpy(self->pulling, self->streams, self->n_streams * sizeof *self->streams);
+    self->n_pulling = self->n_streams;
     return s_pack_pull(self);
 }
 
@@ -613,9 +622,9 @@ static dn_syncsm_action_t s_on_down_reply(dn_syncsm_t *self,
     if (reply->body_case != DEALERNET__SYNC_MESSAGE__BODY_DOWN)
         return s_end(self, DN_SYNCSM_RECONNECT, DN_EAGAIN);
     /* one Down per stream pulled, in the Pull's order */
-    rc = down->n_downs == self->n_streams ? 0 : DN_EPROTO;
+    rc = down->n_downs == self->n_pulling ? 0 : DN_EPROTO;
     for (size_t i = 0; rc == 0 && i < down->n_downs; i++)
-        if (down->downs[i]->stream != self->streams[i])
+        if (down->downs[i]->stream != self->pulling[i])
             rc = DN_EPROTO;
     if (rc) {
         self->r->cause = DN_SYNC_CAUSE_DOWN_REFUSED;
@@ -658,6 +667,10 @@ static dn_syncsm_action_t s_on_down_reply(dn_syncsm_t *self,
                  "the server says it has more to send but sent nothing");
         return s_end(self, DN_SYNCSM_FAIL, DN_EPROTO);
     }
+    self->n_pulling = 0;
+    for (size_t i = 0; i < down->n_downs; i++)
+        if (down->downs[i]->more)
+            self->pulling[self->n_pulling++] = down->downs[i]->stream;
     return s_pack_pull(self);
 }
 

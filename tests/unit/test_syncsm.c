@@ -546,6 +546,51 @@ static void test_pull_after_upload(void **state)
     dn_key_destroy(&key);
 }
 
+/*  A second Pull asks only for the streams whose Down said more: notes
+    and members are pulled first; the reply's notes 1..2 say more, the
+    credit does not; the next Pull holds the notes alone, from 2 (the
+    server is not asked for the members again).  */
+static void test_pull_only_more(void **state)
+{
+    static const dn_down_applier_t *const both[] = {&dn_td_notes_applier,
+                                                    &dn_td_credits_applier};
+    fixture_t *fx = *state;
+    dn_key_t *key = dn_td_key(1);
+    Dealernet__Down *downs[2];
+    Dealernet__SyncMessage *msg;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    dn_syncsm_action_t a;
+
+    assert_int_equal(dn_td_agent_setup(dn_store_db(fx->store)), 0);
+    dn_syncsm_set_appliers(fx->sm, both, 2);
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    a = s_expect_push(fx, s_welcome_key(fx, 0, key), 1, 5);
+    assert_int_equal(a, DN_SYNCSM_WAIT);
+    assert_int_equal(s_ack(fx, 5), DN_SYNCSM_SEND);
+    msg = s_sent(fx);
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_PULL);
+    assert_int_equal(msg->pull->n_holds, 2);
+    dn_wire_sync_free(&msg);
+    assert_int_equal(dn_syncsm_sent(fx->sm), DN_SYNCSM_WAIT);
+    downs[0] = dn_td_down_notes(key, "", 0, 2, 0, 1, 1, 2, "hi");
+    downs[1] = dn_td_down_credit(key, 0, 1, 700);
+    assert_non_null(downs[0]);
+    assert_non_null(downs[1]);
+    assert_int_equal(dn_td_reply_pack(downs, 2, &buf, &len), 0);
+    a = dn_syncsm_reply(fx->sm, buf, len);
+    free(buf);
+    dn_td_down_free(&downs[0]);
+    dn_td_down_free(&downs[1]);
+    a = s_expect_pull(fx, a, 2); /* the notes alone */
+    a = s_down_reply(fx, dn_td_down_notes(key, "", 2, 3, 0, 0, 3, 1, "hi"));
+    assert_int_equal(a, DN_SYNCSM_DONE);
+    assert_int_equal(fx->result.pulls, 2);
+    assert_int_equal(dn_td_count(dn_store_db(fx->store), "test_notes"), 3);
+    assert_int_equal(dn_td_count(dn_store_db(fx->store), "test_credits"), 1);
+    dn_key_destroy(&key);
+}
+
 /*  Another key than the pinned one: the upload still goes (5 acked), then
     the sync fails, nothing pulled.  A Down that does not verify: fails,
     nothing applied.  */
@@ -688,6 +733,7 @@ int main(void)
         T(test_nothing_pending),
         T(test_report),
         T(test_pull_after_upload),
+        T(test_pull_only_more),
         T(test_down_refusals),
         T(test_pull_only),
         T(test_down_no_progress),
