@@ -55,7 +55,9 @@ struct _dn_down_chunk_t {
     size_t *items_left; /* items left in the reply */
 };
 
-/*  One signed Down, owned: the cache's entries and a reply's Downs.  */
+/*  One signed Down, owned: the cache's entries and a reply's Downs.
+    packed is the Down message as it goes on the wire; a cache entry and
+    a hit keep only it (items NULL), a Down just produced both.  */
 typedef struct {
     Dealernet__Stream stream;
     uint8_t scope[DN_DOWN_SCOPE_MAX];
@@ -66,6 +68,8 @@ typedef struct {
     size_t n_items;
     size_t bytes;
     uint8_t signature[DN_SIG_BYTES];
+    uint8_t *packed;
+    size_t packed_len;
 } s_signed_t;
 
 typedef struct {
@@ -142,29 +146,27 @@ static void s_items_free(ProtobufCBinaryData *items, size_t n)
 
 static void s_signed_free(s_signed_t *down)
 {
-    s_items_free(down->items, down->n_items);
+    if (down->items)
+        s_items_free(down->items, down->n_items);
     down->items = NULL;
-    down->n_items = 0;
+    free(down->packed);
+    down->packed = NULL;
+    down->packed_len = 0;
 }
 
-/*  A copy of src's items into dst (for a cache entry or a hit).  */
+/*  A copy of src without its items, with its packed bytes (for a cache
+    entry or a hit): one copy of at most a reply's bytes, where copying
+    the items one by one and packing them again cost a thousand small
+    allocations a chunk, for every site the chunk is served to.  */
 static int s_signed_copy(s_signed_t *dst, const s_signed_t *src)
 {
     *dst = *src;
     dst->items = NULL;
-    dst->n_items = 0;
-    if (src->n_items && !(dst->items = calloc(src->n_items, sizeof *dst->items)))
+    if (!(dst->packed = malloc(src->packed_len ? src->packed_len : 1))) {
+        dst->packed_len = 0;
         return DN_ENOMEM;
-    for (size_t i = 0; i < src->n_items; i++) {
-        if (!(dst->items[i].data = malloc(src->items[i].len ? src->items[i].len : 1))) {
-            s_items_free(dst->items, i);
-            dst->items = NULL;
-            return DN_ENOMEM;
-        }
-        memcpy(dst->items[i].data, src->items[i].data, src->items[i].len);
-        dst->items[i].len = src->items[i].len;
     }
-    dst->n_items = src->n_items;
+    memcpy(dst->packed, src->packed, src->packed_len);
     return 0;
 }
 
@@ -202,6 +204,18 @@ static int s_sign(dn_down_t *self, s_signed_t *d)
     if ((rc = dn_wire_down_signed(&m, signed_bytes, &len)) != 0)
         return rc;
     return dn_key_sign(self->key, signed_bytes, len, d->signature);
+}
+
+/*  Packs d's Down message into d->packed.  */
+static int s_pack(s_signed_t *d)
+{
+    Dealernet__Down m;
+    s_down_message(d, &m);
+    d->packed_len = dealernet__down__get_packed_size(&m);
+    if (!(d->packed = malloc(d->packed_len ? d->packed_len : 1)))
+        return DN_ENOMEM;
+    dealernet__down__pack(&m, d->packed);
+    return 0;
 }
 
 /* -- the cache ------------------------------------------------------------------ */
@@ -423,6 +437,8 @@ static int s_one(dn_down_t *self, const dn_down_stream_t *st, const dn_down_ctx_
     d->more = d->more != 0;
     if (rc == 0)
         rc = s_sign(self, d);
+    if (rc == 0)
+        rc = s_pack(d);
     if (rc == 0 && st->head && (full || !d->more))
         s_cache_put(self, d, head);
     return rc;
@@ -438,32 +454,79 @@ static int s_one(dn_down_t *self, const dn_down_stream_t *st, const dn_down_ctx_
 static void s_tamper(dn_down_t *self, const dn_down_stream_t *st,
                      const dn_registry_site_t *site, s_signed_t *d)
 {
+    Dealernet__Down *m;
     ProtobufCBinaryData *item;
+    size_t len;
+    uint8_t *packed;
     if (self->tamper_at < 0 || d->n_items == 0 ||
         ++self->sent_with_items != (uint64_t)self->tamper_at)
         return;
-    item = &d->items[0];
-    if (item->len == 0) /* a packed DownItem holds its body: never empty */
+    /* the reply's own packed copy, unpacked, spoilt and packed again */
+    if (!(m = dealernet__down__unpack(NULL, d->packed_len, d->packed)))
         return;
+    item = m->n_items ? &m->items[0] : NULL;
+    len = dealernet__down__get_packed_size(m);
+    if (!item || item->len == 0 || !(packed = malloc(len))) {
+        dealernet__down__free_unpacked(m, NULL);
+        return;
+    }
     item->data[item->len - 1] ^= 0x01;
+    dealernet__down__pack(m, packed);
+    dealernet__down__free_unpacked(m, NULL);
+    free(d->packed);
+    d->packed = packed;
+    d->packed_len = len;
     dn_log_warn("test knob %s: down %llu (stream %s) to site %s sent with a byte of "
                 "item 1 changed after signing",
                 DN_TESTCTL_TAMPER_DOWN_ENV, (unsigned long long)self->sent_with_items,
                 st->name, site->code);
 }
 
+/*  The bytes of a varint.  */
+static size_t s_varint(uint64_t v, uint8_t *out)
+{
+    size_t n = 0;
+    do {
+        out[n++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+/*  The SyncMessage holding a DownReply of the n Downs' packed bytes, put
+    together as protobuf lays it out -- each Down a length-delimited
+    field 1 of DownReply, the DownReply field 9 of SyncMessage -- so that
+    a cached Down is copied once into the reply and never packed again.
+    The bytes are those dn_wire_sync_pack would write (test_down checks
+    that a reply decodes and verifies).  */
+static int s_reply(const s_signed_t *done, size_t n, uint8_t **body, size_t *len)
+{
+    uint8_t head[16];
+    size_t reply_len = 0, at;
+    for (size_t i = 0; i < n; i++)
+        reply_len += 1 + s_varint(done[i].packed_len, head) + done[i].packed_len;
+    *len = 1 + s_varint(reply_len, head) + reply_len;
+    if (!(*body = malloc(*len)))
+        return DN_ENOMEM;
+    (*body)[0] = (9 << 3) | 2; /* SyncMessage.down, length-delimited */
+    at = 1 + s_varint(reply_len, *body + 1);
+    for (size_t i = 0; i < n; i++) {
+        (*body)[at++] = (1 << 3) | 2; /* DownReply.downs, length-delimited */
+        at += s_varint(done[i].packed_len, *body + at);
+        memcpy(*body + at, done[i].packed, done[i].packed_len);
+        at += done[i].packed_len;
+    }
+    return 0;
+}
+
 int dn_down_pull(dn_down_t *self, const dn_registry_site_t *site, int64_t now_ms,
                  const Dealernet__Pull *pull, uint8_t **body, size_t *len, char *why,
                  size_t why_size)
 {
-    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
-    Dealernet__DownReply reply = DEALERNET__DOWN_REPLY__INIT;
-    Dealernet__Down downs[DN_DOWN_MAX_STREAMS], *pointers[DN_DOWN_MAX_STREAMS];
     s_signed_t done[DN_DOWN_MAX_STREAMS];
     const dn_down_stream_t *streams[DN_DOWN_MAX_STREAMS];
     dn_down_ctx_t ctx = {site, now_ms};
     size_t budget = DN_DOWN_MAX_BYTES, items_left = DN_DOWN_MAX_ITEMS, n = 0;
-    char pack_why[DN_WHY_SIZE];
     int rc = 0;
 
     if (why_size)
@@ -486,21 +549,9 @@ int dn_down_pull(dn_down_t *self, const dn_registry_site_t *site, int64_t now_ms
         rc =
             s_one(self, streams[n], &ctx, pull->holds[n], &budget, &items_left, &done[n]);
     if (rc == 0) {
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++)
             s_tamper(self, streams[i], site, &done[i]);
-            s_down_message(&done[i], &downs[i]);
-            pointers[i] = &downs[i];
-        }
-        reply.n_downs = n;
-        reply.downs = pointers;
-        msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_DOWN;
-        msg.down = &reply;
-        if ((rc = dn_wire_sync_pack(&msg, body, len, pack_why, sizeof pack_why)) != 0) {
-            dn_log_error("cannot pack a down reply for site %s: %s", site->code,
-                         pack_why);
-            if (rc == DN_EPROTO || rc == DN_ETOOBIG)
-                rc = DN_EINVAL; /* ours, not the site's */
-        }
+        rc = s_reply(done, n, body, len);
     }
     for (size_t i = 0; i < n; i++)
         s_signed_free(&done[i]);

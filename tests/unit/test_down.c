@@ -118,6 +118,14 @@ static Dealernet__SyncMessage *s_pull(fixture_t *fx, const dn_tk_site_t *site,
     assert_int_equal(dn_wire_sync_unpack(body, len, &msg, why, sizeof why), 0);
     assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_DOWN);
     assert_int_equal(msg->down->n_downs, 1);
+    {   /* the reply put together by hand is what packing it would write */
+        uint8_t *again = NULL;
+        size_t again_len = 0;
+        assert_int_equal(dn_wire_sync_pack(msg, &again, &again_len, why, sizeof why), 0);
+        assert_int_equal(again_len, len);
+        assert_memory_equal(again, body, len);
+        free(again);
+    }
     if (raw) {
         *raw = body;
         *raw_len = len;
