@@ -788,6 +788,41 @@ static size_t s_be(uint8_t *out, uint64_t v, int bytes)
     return (size_t)bytes;
 }
 
+/*  Writes v as a varint at out; returns its bytes (at most 10).  */
+static size_t s_varint_put(uint64_t v, uint8_t *out)
+{
+    size_t n = 0;
+    do {
+        out[n++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+int dn_wire_down_reply_pack(const ProtobufCBinaryData *downs, size_t n, uint8_t **buf,
+                            size_t *len, char *why, size_t why_size)
+{
+    uint8_t scratch[10];
+    size_t reply_len = 0, at;
+    for (size_t i = 0; i < n; i++)
+        reply_len += 1 + s_varint_put(downs[i].len, scratch) + downs[i].len;
+    *len = 1 + s_varint_put(reply_len, scratch) + reply_len;
+    if (*len > DN_MAX_SYNC_MSG_BYTES)
+        return dn_why(why, why_size, DN_ETOOBIG, "a down reply of %zu bytes (at most %d)",
+                      *len, DN_MAX_SYNC_MSG_BYTES);
+    if (!(*buf = malloc(*len)))
+        return DN_ENOMEM;
+    (*buf)[0] = (9 << 3) | 2; /* SyncMessage.down, length-delimited */
+    at = 1 + s_varint_put(reply_len, *buf + 1);
+    for (size_t i = 0; i < n; i++) {
+        (*buf)[at++] = (1 << 3) | 2; /* DownReply.downs, length-delimited */
+        at += s_varint_put(downs[i].len, *buf + at);
+        memcpy(*buf + at, downs[i].data, downs[i].len);
+        at += downs[i].len;
+    }
+    return 0;
+}
+
 int dn_wire_down_signed(const Dealernet__Down *down, uint8_t out[DN_DOWN_SIGNED_MAX],
                         size_t *len)
 {

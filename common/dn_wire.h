@@ -121,6 +121,17 @@ int dn_wire_sync_unpack(const uint8_t *buf, size_t len, Dealernet__SyncMessage *
                         char *why, size_t why_size);
 void dn_wire_sync_free(Dealernet__SyncMessage **msg_p);
 
+/*  The SyncMessage holding a DownReply of n Downs given packed (each the
+    bytes dealernet__down__pack writes), laid out as protobuf does -- each
+    Down a length-delimited field 1 of DownReply, the DownReply field 9 of
+    SyncMessage -- so that a Down packed once (the server's cache of
+    signed chunks) is copied into every reply and never packed again.
+    The bytes are those dn_wire_sync_pack writes for the same message.
+    Returns 0 and *buf (caller frees), *len; DN_ETOOBIG (reason in why)
+    over DN_MAX_SYNC_MSG_BYTES; DN_ENOMEM.  */
+int dn_wire_down_reply_pack(const ProtobufCBinaryData *downs, size_t n, uint8_t **buf,
+                            size_t *len, char *why, size_t why_size);
+
 /*  Admin requests and replies, with the same contract; bounded by
     DN_MAX_ADMIN_REQUEST_BYTES and DN_MAX_ADMIN_REPLY_BYTES.  */
 int dn_wire_admin_request_pack(const Dealernet__AdminRequest *msg, uint8_t **buf,

@@ -482,43 +482,6 @@ static void s_tamper(dn_down_t *self, const dn_down_stream_t *st,
                 st->name, site->code);
 }
 
-/*  The bytes of a varint.  */
-static size_t s_varint(uint64_t v, uint8_t *out)
-{
-    size_t n = 0;
-    do {
-        out[n++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    return n;
-}
-
-/*  The SyncMessage holding a DownReply of the n Downs' packed bytes, put
-    together as protobuf lays it out -- each Down a length-delimited
-    field 1 of DownReply, the DownReply field 9 of SyncMessage -- so that
-    a cached Down is copied once into the reply and never packed again.
-    The bytes are those dn_wire_sync_pack would write (test_down checks
-    that a reply decodes and verifies).  */
-static int s_reply(const s_signed_t *done, size_t n, uint8_t **body, size_t *len)
-{
-    uint8_t head[16];
-    size_t reply_len = 0, at;
-    for (size_t i = 0; i < n; i++)
-        reply_len += 1 + s_varint(done[i].packed_len, head) + done[i].packed_len;
-    *len = 1 + s_varint(reply_len, head) + reply_len;
-    if (!(*body = malloc(*len)))
-        return DN_ENOMEM;
-    (*body)[0] = (9 << 3) | 2; /* SyncMessage.down, length-delimited */
-    at = 1 + s_varint(reply_len, *body + 1);
-    for (size_t i = 0; i < n; i++) {
-        (*body)[at++] = (1 << 3) | 2; /* DownReply.downs, length-delimited */
-        at += s_varint(done[i].packed_len, *body + at);
-        memcpy(*body + at, done[i].packed, done[i].packed_len);
-        at += done[i].packed_len;
-    }
-    return 0;
-}
-
 int dn_down_pull(dn_down_t *self, const dn_registry_site_t *site, int64_t now_ms,
                  const Dealernet__Pull *pull, uint8_t **body, size_t *len, char *why,
                  size_t why_size)
@@ -549,9 +512,20 @@ int dn_down_pull(dn_down_t *self, const dn_registry_site_t *site, int64_t now_ms
         rc =
             s_one(self, streams[n], &ctx, pull->holds[n], &budget, &items_left, &done[n]);
     if (rc == 0) {
-        for (size_t i = 0; i < n; i++)
+        ProtobufCBinaryData packed[DN_DOWN_MAX_STREAMS] = {{0, NULL}};
+        char pack_why[DN_WHY_SIZE];
+        for (size_t i = 0; i < n; i++) {
             s_tamper(self, streams[i], site, &done[i]);
-        rc = s_reply(done, n, body, len);
+            packed[i].data = done[i].packed;
+            packed[i].len = done[i].packed_len;
+        }
+        if ((rc = dn_wire_down_reply_pack(packed, n, body, len, pack_why,
+                                          sizeof pack_why)) != 0) {
+            dn_log_error("cannot pack a down reply for site %s: %s", site->code,
+                         rc == DN_ENOMEM ? "out of memory" : pack_why);
+            if (rc == DN_ETOOBIG)
+                rc = DN_EINVAL; /* ours, not the site's */
+        }
     }
     for (size_t i = 0; i < n; i++)
         s_signed_free(&done[i]);

@@ -2886,6 +2886,46 @@ static void test_down_reply_checks(void **state)
     free(x);
 }
 
+/*  dn_wire_down_reply_pack lays the packed Downs out as dn_wire_sync_pack
+    packs the whole message: the same bytes, for five Downs with items
+    and for none; over DN_MAX_SYNC_MSG_BYTES it refuses.  */
+static void test_down_reply_pack(void **state)
+{
+    dx_t *x = calloc(1, sizeof *x);
+    ProtobufCBinaryData packed[5];
+    uint8_t *want = NULL, *got = NULL;
+    size_t want_len = 0, got_len = 0;
+    char why[DN_WHY_SIZE] = "";
+    (void)state;
+    for (size_t n = 0; n <= 5; n += 5) {
+        s_dx_reply(x, n);
+        for (size_t i = 0; i < n; i++) {
+            x->items[0].data = x->item_bytes[0];
+            x->items[0].len = 8;
+            x->downs[i].n_items = 1;
+            x->downs[i].items = x->items;
+            packed[i].len = dealernet__down__get_packed_size(&x->downs[i]);
+            assert_non_null(packed[i].data = malloc(packed[i].len));
+            dealernet__down__pack(&x->downs[i], packed[i].data);
+        }
+        assert_int_equal(dn_wire_sync_pack(&x->msg, &want, &want_len, why, sizeof why), 0);
+        assert_int_equal(dn_wire_down_reply_pack(packed, n, &got, &got_len, why, sizeof why),
+                         0);
+        assert_int_equal(got_len, want_len);
+        assert_memory_equal(got, want, want_len);
+        free(want);
+        free(got);
+        for (size_t i = 0; i < n; i++)
+            free(packed[i].data);
+    }
+    packed[0].len = DN_MAX_SYNC_MSG_BYTES;
+    packed[0].data = NULL; /* not read: the size is refused first */
+    assert_int_equal(dn_wire_down_reply_pack(packed, 1, &got, &got_len, why, sizeof why),
+                     DN_ETOOBIG);
+    assert_non_null(strstr(why, "a down reply of"));
+    free(x);
+}
+
 /*  The scan bounds a DownReply's Downs before anything is allocated: a
     SyncMessage (field 9) holding a DownReply of nine empty Downs.  */
 static void test_down_reply_scan(void **state)
@@ -3026,6 +3066,7 @@ int main(void)
         cmocka_unit_test(test_ingest_hashes_received_bytes),
         cmocka_unit_test(test_down_pull_checks),
         cmocka_unit_test(test_down_reply_checks),
+        cmocka_unit_test(test_down_reply_pack),
         cmocka_unit_test(test_down_reply_scan),
         cmocka_unit_test(test_down_item_checks),
         cmocka_unit_test(test_down_signed),
