@@ -473,7 +473,7 @@ typedef struct {
     char *endpoint, *server_key; /* the caller's buffers: 256 and 64 bytes */
     dn_curve_pair_t pair;
     int reply_timeout_ms;
-    int64_t deadline; /* dn_time_now_ms: the sync's end (0: none, dn_sync_hello) */
+    int64_t deadline; /* dn_time_now_ms: the sync's end (dn_sync_run) */
     int progress;
     const dn_sync_options_t *options; /* NULL: defaults (dn_sync_hello) */
     dn_sync_result_t *r;
@@ -506,8 +506,6 @@ static int s_wait_ms(const s_sync_t *self)
     int64_t left;
     if (!dn_syncsm_pulling(self->sm) || self->reply_timeout_ms >= DN_SYNC_PULL_TIMEOUT_MS)
         return self->reply_timeout_ms;
-    if (!self->deadline)
-        return DN_SYNC_PULL_TIMEOUT_MS;
     left = self->deadline - dn_time_now_ms();
     if (left <= self->reply_timeout_ms)
         return self->reply_timeout_ms;
