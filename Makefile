@@ -30,7 +30,7 @@ TEST_PKGS := cmocka
 # cut to size here; gcc's guess that a path "may be truncated" is not a bug.
 CFLAGS_ALL  = -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wno-format-truncation \
               -O2 -g -MMD -MP \
-              -I$(B)/gen -Iproto -Icommon \
+              -I$(B)/gen -Iproto -Icommon -DDN_LOCALEDIR='"$(PREFIX)/share/locale"' \
               $(shell pkg-config --cflags $(PKGS))
 LDLIBS_ALL  = $(shell pkg-config --libs $(PKGS)) -lpthread
 ifeq ($(SAN),1)

@@ -4,6 +4,7 @@
     short-lived, so a crash or a pulled plug loses at most the command in
     hand, and that command never reported success.
 */
+#include "dn_i18n.h"
 #include "dn_bundle.h"
 #include "dn_crypto.h"
 #include "dn_doctor.h"
@@ -1871,6 +1872,8 @@ int main(int argc, char **argv)
     char dir_buf[4096], opt[64];
     const char *dir = NULL;
     int c;
+
+    dn_i18n_init();
 
     dn_log_init("dealernet-agent", DN_LOG_INFO, 0);
     opterr = 0; /* one line on stderr: ours, not getopt's as well */

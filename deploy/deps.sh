@@ -14,7 +14,7 @@ set -eu
 PACKAGES="build-essential pkg-config libzmq3-dev libprotobuf-c-dev
 protobuf-c-compiler libsqlite3-dev libssl-dev libjansson-dev libinih-dev
 libcmocka-dev sqlite3 clang libclang-rt-dev valgrind faketime libqrencode-dev
-qrencode"
+qrencode gettext libunistring-dev tzdata"
 [ $# -gt 0 ] && PACKAGES="$*"
 
 missing=""

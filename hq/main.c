@@ -13,6 +13,7 @@
     exit 69: nothing is retried, since a mutating request may have been
     applied.
 */
+#include "dn_i18n.h"
 #include "dn_bundle.h"
 #include "dn_csv.h"
 #include "dn_id.h"
@@ -2117,6 +2118,8 @@ int main(int argc, char **argv)
 {
     struct option longs[DN_HQ_MAX_OPTIONS] = {{"version", no_argument, NULL, 'V'}};
     int c, code = 0;
+
+    dn_i18n_init();
 
     for (size_t i = 0; s_global_longs[i].name; i++)
         longs[i + 1] = s_global_longs[i];

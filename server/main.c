@@ -5,6 +5,7 @@
     SIGTERM or SIGINT: the transaction in hand is committed or rolled back
     and the sockets close with a bounded linger.
 */
+#include "dn_i18n.h"
 #include "dn_central.h"
 #include "dn_error.h"
 #include "dn_fsperm.h"
@@ -163,6 +164,8 @@ int main(int argc, char **argv)
                                           {"version", no_argument, NULL, 'V'},
                                           {NULL, 0, NULL, 0}};
     int c, rc, verbose = 0;
+
+    dn_i18n_init();
 
     dn_log_init("dealernet-server", DN_LOG_INFO, 0);
     opterr = 0; /* one line on stderr: ours, not getopt's as well */
