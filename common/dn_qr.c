@@ -28,9 +28,12 @@ int dn_qr_render(const char *text, int flags, FILE *out)
     if (!text || !*text)
         return DN_EINVAL;
     errno = 0;
-    /* case-sensitive 8-bit: the code's letters are base64url, and an
-       upper-cased code would be another code */
-    if (!(qr = QRcode_encodeString(text, 0, QR_ECLEVEL_L, QR_MODE_8, 1)))
+    /* one 8-bit segment, case kept (the code's letters are base64url: an
+       upper-cased code would be another code).  Not the encoder's mixed
+       segments: those pack a run of digits tighter, so two codes of one
+       length -- one network's sites -- would draw at two sizes, as the
+       random bytes of each token fell.  */
+    if (!(qr = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_L)))
         return errno == ERANGE ? DN_ETOOBIG : errno == EINVAL ? DN_EINVAL : DN_ENOMEM;
     size = qr->width + 2 * DN_QR_QUIET_ZONE;
     for (int row = 0; row < size && rc == 0; row += 2) {

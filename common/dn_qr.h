@@ -33,9 +33,10 @@
 #define DN_QR_ANSI_ON  "\033[97;40m"
 #define DN_QR_ANSI_OFF "\033[0m"
 
-/*  Draws text as a QR code on out: byte mode, error correction level L,
-    the smallest version that holds it (what `qrencode` makes of it with
-    its defaults), width + 2 * DN_QR_QUIET_ZONE characters a line and
+/*  Draws text as a QR code on out: the whole text as one byte-mode
+    segment, error correction level L, the smallest version that holds it
+    (what `qrencode -8` makes of it), so its size follows from the text's
+    length alone: every code of one length draws at one size.  Width + 2 * DN_QR_QUIET_ZONE characters a line and
     (width + 2 * DN_QR_QUIET_ZONE + 1) / 2 lines, each ending in '\n'.
     flags: 0 or DN_QR_ANSI.  Returns 0; DN_ETOOBIG (more than a QR code
     holds); DN_EINVAL (empty text); DN_ENOMEM; DN_EIO (cannot write to

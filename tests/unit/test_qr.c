@@ -3,10 +3,12 @@
     The promises under test: the drawing of the README's enrollment code
     (143 characters: version 7, 45 modules) is 27 lines of 53 characters,
     two modules a line; a quiet zone of 4 light modules on every side; the
-    modules drawn are exactly the matrix libqrencode makes (byte mode,
-    level L, case-sensitive), and exactly what the `qrencode` command makes
-    of the same text with its defaults (the tool a reader checks a drawing
-    with; skipped without it); light modules are the blocks; DN_QR_ANSI
+    modules drawn are exactly the matrix libqrencode makes (one byte-mode
+    segment, level L, case-sensitive), and exactly what the `qrencode -8`
+    command makes of the same text (the tool a reader checks a drawing
+    with; skipped without it); the size follows from the length alone (a
+    code of the same length full of digits, which mixed segments would
+    pack a version smaller, draws at the same size); light modules are the blocks; DN_QR_ANSI
     wraps each line in its colours and changes nothing else; an empty text,
     one too long for any QR code and a full disk are refused.
 */
@@ -150,7 +152,7 @@ static void test_matrix_libqrencode(void **state)
 {
     int rc;
     char *drawing = s_draw(CODE, 0, &rc), *lower;
-    QRcode *qr = QRcode_encodeString(CODE, 0, QR_ECLEVEL_L, QR_MODE_8, 1);
+    QRcode *qr = QRcode_encodeString8bit(CODE, 0, QR_ECLEVEL_L);
     (void)state;
     assert_int_equal(rc, 0);
     assert_non_null(qr);
@@ -167,7 +169,7 @@ static void test_matrix_libqrencode(void **state)
     free(drawing);
 }
 
-/*  `qrencode -t ASCII -m 0` of CODE: "##" a dark module, "  " a light one,
+/*  `qrencode -8 -t ASCII -m 0` of CODE: "##" a dark module, "  " a light one,
     WIDTH lines.  */
 static void test_matrix_qrencode_command(void **state)
 {
@@ -181,7 +183,7 @@ static void test_matrix_qrencode_command(void **state)
         fprintf(stderr, "test_qr: no qrencode command (make deps): its check skipped\n");
         skip();
     }
-    p = popen("qrencode -t ASCII -m 0 -o - '" CODE "'", "r");
+    p = popen("qrencode -8 -t ASCII -m 0 -o - '" CODE "'", "r");
     assert_non_null(p);
     while (fgets(line, sizeof line, p)) {
         size_t len = strcspn(line, "\n");
@@ -197,6 +199,46 @@ static void test_matrix_qrencode_command(void **state)
     assert_int_equal(rc, 0);
     s_same_matrix(drawing, data, WIDTH);
     free(drawing);
+}
+
+/*  The number of lines of a drawing.  */
+static int s_lines(const char *drawing)
+{
+    int n = 0;
+    for (const char *p = drawing; *p; p++)
+        n += *p == '\n';
+    return n;
+}
+
+static void test_size_by_length(void **state)
+{
+    (void)state;
+    /* 137 characters each (what the README's code is on a test's
+       loopback endpoint): 8-bit level L holds 134 bytes in version 6,
+       154 in 7, so both are version 7, LINES lines.  The digits alone
+       would fit version 4 in numeric mode, and a base64url code holding
+       a run of them a version below its length: the drawing of a site's
+       code once changed size with the random bytes of its token.  */
+    char digits[138], letters[138];
+    int rc;
+    memcpy(digits, "DN1:", 4);
+    memcpy(letters, "DN1:", 4);
+    for (int i = 4; i < 137; i++) {
+        digits[i] = (char)('0' + i % 10);
+        letters[i] = (char)('A' + i % 26);
+    }
+    digits[137] = letters[137] = '\0';
+    char *a = s_draw(digits, 0, &rc);
+    assert_int_equal(rc, 0);
+    char *b = s_draw(letters, 0, &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(s_lines(a), LINES);
+    assert_int_equal(s_lines(b), LINES);
+    static int light[SIZE + 1][SIZE];
+    s_read(a, light); /* LINES lines of SIZE characters, or fails */
+    s_read(b, light);
+    free(a);
+    free(b);
 }
 
 static void test_ansi(void **state)
@@ -251,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_size_and_quiet_zone),
         cmocka_unit_test(test_matrix_libqrencode),
         cmocka_unit_test(test_matrix_qrencode_command),
+        cmocka_unit_test(test_size_by_length),
         cmocka_unit_test(test_ansi),
         cmocka_unit_test(test_refused),
     };
