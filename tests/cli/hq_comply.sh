@@ -3,7 +3,7 @@
 #
 # A real server and an agent on loopback in a throwaway folder.
 #   - plan set and plan check of deploy/plan.ini with `compliance =
-#     cn-direct-selling` added after cap_bps (line 57) are refused, exit 65,
+#     cn-direct-selling` added after cap_bps (line 65) are refused, exit 65,
 #     one line naming the plan line, the rule and the article; a
 #     single-level plan with the setting is accepted by plan check.
 #   - deploy/plan.ini itself (no setting) is set as today, and a small
@@ -45,7 +45,7 @@ network_init
 
 sed 's/^cap_bps = 1500$/cap_bps = 1500\ncompliance = cn-direct-selling/' deploy/plan.ini \
     >"$T/demo-cn.ini"
-REFUSAL="line 61: [levels] pays level 1 on a reseller's sale: pay computed from a downline's sales (团队计酬) is pyramid selling under 禁止传销条例 art. 7(3)"
+REFUSAL="line 69: [levels] pays level 1 on a reseller's sale: pay computed from a downline's sales (团队计酬) is pyramid selling under 禁止传销条例 art. 7(3)"
 hq plan set "$T/demo-cn.ini"
 check "demo plan under cn-direct-selling: exit" 65 "$rc"
 check_one_error "demo plan under cn-direct-selling" "$REFUSAL"
