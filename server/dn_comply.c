@@ -413,13 +413,8 @@ int dn_comply_report(sqlite3 *db, const char *period, int64_t now_ms, json_t **o
     int exponent, rc;
 
     *out = NULL;
-    if (period)
-        snprintf(p, sizeof p, "%.7s", period);
-    else
-        dn_time_period_of(now_ms, p);
-    if (dn_time_parse_period(period ? period : p, &from_ms, &to_ms))
-        return dn_why(why, why_size, DN_EINVAL, "period '%.40s' is not a month (YYYY-MM)",
-                      period ? period : p);
+    if ((rc = dn_report_period(period, now_ms, p, &from_ms, &to_ms, why, why_size)) != 0)
+        return rc;
     rc = dn_plan_currency(db, currency, &exponent);
     if (rc == DN_ENOENT) { /* no plan yet: nothing was paid, in the network's currency */
         if (dn_db_meta_get(db, DN_META_CURRENCY, currency, sizeof currency))
