@@ -1304,6 +1304,58 @@ static int s_print_table_without(const s_call_t *call, const json_t *result,
     return rc;
 }
 
+/*  compliance: the month and the plan's setting, the individuals as a
+    table (their _minor twins left out), then the summary; --csv prints the
+    individuals only, --json the whole report.  */
+static int s_print_compliance(const s_call_t *call, const json_t *result)
+{
+    const json_t *rows = json_object_get(result, "individuals");
+    const json_t *summary = json_object_get(result, "summary");
+    const char *setting = json_string_value(json_object_get(result, "compliance"));
+    json_t *shown, *row, *sum = NULL, *value;
+    const char *key;
+    void *tmp;
+    size_t i;
+    int rc;
+
+    if (call->format == DN_RENDER_JSON || !json_is_array(rows) || !json_is_object(summary))
+        return s_print(result, call->format);
+    if (call->format == DN_RENDER_CSV)
+        return s_print(rows, DN_RENDER_CSV);
+    if (!(shown = json_deep_copy(rows)) || !(sum = json_deep_copy(summary))) {
+        json_decref(shown);
+        dn_log_error("out of memory");
+        return EX_SOFTWARE;
+    }
+    json_array_foreach(shown, i, row)
+    {
+        json_object_foreach_safe(row, tmp, key, value)
+        {
+            if (strstr(key, "_minor"))
+                json_object_del(row, key);
+        }
+    }
+    json_object_foreach_safe(sum, tmp, key, value)
+    {
+        if (strstr(key, "_minor"))
+            json_object_del(sum, key);
+    }
+    if (!s_opt.quiet) {
+        printf(_("compliance report for %s (%s); plan in force at the month's end: %s\n"),
+               s_str(result, "period"), s_str(result, "currency"),
+               setting ? setting : _("none in force"));
+        printf("\n");
+    }
+    rc = s_print(shown, DN_RENDER_TABLE);
+    if (rc == 0 && !s_opt.quiet) {
+        printf("\n");
+        rc = s_print(sum, DN_RENDER_TABLE);
+    }
+    json_decref(shown);
+    json_decref(sum);
+    return rc;
+}
+
 /*  sites: the table leaves out silent_ms and lag_ms, which silent_for and
     lag say for a person; --json and --csv keep them for scripts.  */
 static int s_print_sites(const s_call_t *call, const json_t *result)
@@ -1956,6 +2008,24 @@ static const s_command_t s_commands[] = {
      S_LISTING,
      0,
      NULL},
+    {"compliance",
+     "compliance.report",
+     "[--period YYYY-MM] [--json|--csv]",
+     N_("What the ledger paid individuals -- resellers and members -- in a month\n"
+        "(UTC; default: this month), for any plan: per individual, how many\n"
+        "individuals are above and below it in the partner tree and the referral\n"
+        "chains (depth: its longest chain), its net own sales, and its income from\n"
+        "its own sales (level 0), from others' sales (levels 1 and up, recruit\n"
+        "overrides) and from recruiting (referral rewards), with shares and flags:\n"
+        "others_sales, recruiting, over_30pct (a reseller paid more than 30 % of\n"
+        "its own sales), chain (depth > 1).  Then the network's totals.  --csv\n"
+        "prints the individuals only.\n"),
+     {{NULL}},
+     {{"period", "period", S_PERIOD, 0, 0}},
+     NULL,
+     S_LISTING,
+     0,
+     s_print_compliance},
     {"refusals",
      "refusals",
      "[--json|--csv]",

@@ -12,6 +12,7 @@
 #include "dn_admin.h"
 #include "dn_catalog.h"
 #include "dn_central.h"
+#include "dn_comply.h"
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_facts.h"
@@ -838,6 +839,12 @@ static int s_report_sites(s_ctx_t *ctx, json_t **result)
     return dn_report_sites(ctx->db, ctx->now_ms, result);
 }
 
+static int s_compliance_report(s_ctx_t *ctx, json_t **result)
+{
+    return dn_comply_report(ctx->db, s_arg(ctx, "period"), ctx->now_ms, result, ctx->why,
+                            sizeof ctx->why);
+}
+
 /* -- notices --------------------------------------------------------------- */
 
 /*  A notice goes to exactly one of: every site, a partner's subtree, a
@@ -913,6 +920,7 @@ static const s_command_t s_commands[] = {
     {"report.kpi", {"?partner", "?period"}, s_report_kpi},
     {"report.referrals", {"?top", "?member"}, s_report_referrals},
     {"report.sites", {NULL}, s_report_sites},
+    {"compliance.report", {"?period"}, s_compliance_report},
     {"catalog.set",
      {"sku", "price", "name", "?category", "?effective", "?partner", "?fixed"},
      s_catalog_set},

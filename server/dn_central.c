@@ -637,6 +637,11 @@ static const dn_migration_t s_migrations[] = {
      "    OR (target = 'site' AND site_id IS NOT NULL AND partner_id IS NULL))"
      ");"
      "CREATE INDEX notices_site ON notices(site_id, id);"},
+    {/* Compliance guard (issue 13, part comply), owned by dn_plan: the
+        rules a plan version was checked against when it was set ([plan]
+        compliance), 'none' for every version set before.  */
+     "ALTER TABLE plans ADD COLUMN compliance TEXT NOT NULL DEFAULT 'none'"
+     "  CHECK (compliance IN ('none', 'cn-direct-selling'));"},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)

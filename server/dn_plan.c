@@ -16,6 +16,7 @@
 #include "dn_central.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 #include "dn_log.h"
 #include "dn_money.h"
 #include "dn_time.h"
@@ -35,6 +36,7 @@ enum {
     S_EFFECTIVE,
     S_CURRENCY,
     S_CAP_BPS,
+    S_COMPLIANCE,
     S_FIRST_PURCHASE_BONUS,
     S_PURCHASE_BPS,
     S_PURCHASE_DAYS,
@@ -50,6 +52,7 @@ static const struct {
     {"plan", "effective"},
     {"plan", "currency"},
     {"plan", "cap_bps"},
+    {"plan", "compliance"},
     {"referral", "first_purchase_bonus"},
     {"referral", "purchase_bps"},
     {"referral", "purchase_days"},
@@ -325,6 +328,19 @@ static int s_named_key(s_parse_t *p, const char *section, const char *name,
         if (s_bps(p, "cap_bps", value, &plan->cap_bps))
             return 0;
         break;
+    case S_COMPLIANCE:
+        if (strcmp(value, "none") == 0) {
+            plan->compliance = DN_PLAN_COMPLIANCE_NONE;
+        } else if (strcmp(value, "cn-direct-selling") == 0) {
+            plan->compliance = DN_PLAN_COMPLIANCE_CN_DIRECT_SELLING;
+        } else {
+            s_error(p, p->line,
+                    _("compliance '%.40s' is not a known setting (compliance = "
+                      "cn-direct-selling, or none)"),
+                    value);
+            return 0;
+        }
+        break;
     case S_FIRST_PURCHASE_BONUS: {
         int64_t minor;
         /* the currency may come later: check the form now, the decimals at the end */
@@ -397,6 +413,77 @@ static int s_category_order(const void *a, const void *b)
                   ((const dn_plan_table_t *)b)->category);
 }
 
+/* -- compliance ------------------------------------------------------------- */
+
+/*  The checks of compliance = cn-direct-selling (README, "Compliance").
+    The rules bind pay to individuals: a reseller (the 直销员 of the
+    direct-selling rules: a person selling away from a shop) and a member.
+    A plan pays by position, whatever the kind of the partner at it: every
+    table pays its levels on a reseller's sales as on a dealer's, and the
+    referral and recruit rewards go to members and resellers as to
+    businesses.  So the shapes are refused in the plan itself:
+      - a level above 0 pays an upline on the seller's sale, and on a
+        reseller's sale that is pay computed from a downline's sales:
+        团队计酬, 禁止传销条例 art. 7(3);
+      - level 0 pays the seller on its own sale, which is allowed up to
+        30 % of it (直销管理条例 art. 24);
+      - recruit_override_bps pays a recruiter on its recruit's sales: art.
+        7(3) again, the recruit being the downline it brought in;
+      - first_purchase_bonus pays a fixed sum for each member brought in:
+        pay by the number of people recruited, 拉人头, art. 7(1);
+      - purchase_bps pays a referrer on the purchases of the member it
+        brought in: art. 7(3), computed from another's purchases.
+    A rate of 0, or a window of 0 days, pays nothing and passes.  The plan
+    format has no entry fee (入门费, art. 7(2)): nothing pays HQ to join.
+    Each refusal names the line of the rate or key, the earliest first.  */
+static void s_comply(s_parse_t *p)
+{
+    const dn_plan_t *plan = p->plan;
+
+    if (plan->compliance != DN_PLAN_COMPLIANCE_CN_DIRECT_SELLING)
+        return;
+    for (int t = 0; t <= plan->n_categories; t++) {
+        const dn_plan_table_t *table = t == 0 ? &plan->levels : &plan->categories[t - 1];
+        char section[DN_MAX_CODE_LEN + 16];
+        snprintf(section, sizeof section, "%s%s", t == 0 ? "levels" : "category:",
+                 t == 0 ? "" : table->category);
+        if (table->bps[0] > DN_PLAN_CN_MAX_OWN_BPS)
+            s_error(p, p->level_line[t][0],
+                    _("[%s] pays the seller %d bps of its own sale: an individual's pay "
+                      "is at most %d bps (30%%) of its own sales under 直销管理条例 art. "
+                      "24"),
+                    section, (int)table->bps[0], DN_PLAN_CN_MAX_OWN_BPS);
+        for (int level = 1; level < table->n_levels; level++)
+            if (table->bps[level] > 0)
+                s_error(p, p->level_line[t][level],
+                        _("[%s] pays level %d on a reseller's sale: pay computed from a "
+                          "downline's sales (团队计酬) is pyramid selling under "
+                          "禁止传销条例 art. 7(3)"),
+                        section, level);
+    }
+    if (plan->first_purchase_bonus > 0)
+        s_error(p, p->key_line[S_FIRST_PURCHASE_BONUS],
+                _("first_purchase_bonus pays a referrer for each member it brings in: "
+                  "pay by the number of people recruited (拉人头) is pyramid selling "
+                  "under 禁止传销条例 art. 7(1)"));
+    if (plan->purchase_bps > 0 && plan->purchase_days > 0)
+        s_error(p, p->key_line[S_PURCHASE_BPS],
+                _("purchase_bps pays a referrer on the purchases of the member it "
+                  "brought in: pay computed from a downline's purchases (团队计酬) is "
+                  "pyramid selling under 禁止传销条例 art. 7(3)"));
+    if (plan->recruit_override_bps > 0 && plan->recruit_override_days > 0)
+        s_error(p, p->key_line[S_RECRUIT_OVERRIDE_BPS],
+                _("recruit_override_bps pays a recruiter on its recruit's sales: pay "
+                  "computed from a downline's sales (团队计酬) is pyramid selling under "
+                  "禁止传销条例 art. 7(3)"));
+}
+
+const char *dn_plan_compliance_name(dn_plan_compliance_t compliance)
+{
+    return compliance == DN_PLAN_COMPLIANCE_CN_DIRECT_SELLING ? "cn-direct-selling"
+                                                              : "none";
+}
+
 /*  The checks that need the whole file: required keys, the bonus amount.  */
 static void s_finish(s_parse_t *p)
 {
@@ -432,6 +519,7 @@ static void s_finish(s_parse_t *p)
             s_error(p, p->key_line[S_FIRST_PURCHASE_BONUS],
                     "first_purchase_bonus %s is too large", p->bonus);
     }
+    s_comply(p);
 }
 
 int dn_plan_parse(const char *text, dn_plan_t *plan, char *why, size_t why_size)
@@ -542,8 +630,9 @@ static int s_store(sqlite3 *db, dn_plan_t *plan, const char *text, int64_t now_m
             db,
             "INSERT INTO plans(effective_ms, currency, cap_bps,"
             "  first_purchase_bonus, purchase_bps, purchase_days,"
-            "  recruit_override_bps, recruit_override_days, source, created_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "  recruit_override_bps, recruit_override_days, source, created_ms,"
+            "  compliance) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, plan->effective_ms);
@@ -556,6 +645,8 @@ static int s_store(sqlite3 *db, dn_plan_t *plan, const char *text, int64_t now_m
     sqlite3_bind_int(stmt, 8, plan->recruit_override_days);
     sqlite3_bind_text(stmt, 9, text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 10, now_ms);
+    sqlite3_bind_text(stmt, 11, dn_plan_compliance_name(plan->compliance), -1,
+                      SQLITE_STATIC);
     if (dn_db_run(db, stmt))
         return DN_EDB;
     plan->id = sqlite3_last_insert_rowid(db);
@@ -653,7 +744,8 @@ int dn_plan_set(sqlite3 *db, const char *text, int64_t now_ms, dn_plan_t *plan, 
 
 #define S_PLAN_COLUMNS                                                                   \
     "SELECT id, effective_ms, currency, cap_bps, first_purchase_bonus, purchase_bps,"    \
-    "  purchase_days, recruit_override_bps, recruit_override_days FROM plans "
+    "  purchase_days, recruit_override_bps, recruit_override_days, compliance "         \
+    "FROM plans "
 
 /*  A retired version is never in force.  */
 static const char s_plan_at_sql[] = S_PLAN_COLUMNS
@@ -684,6 +776,9 @@ static int s_read(sqlite3_stmt *row, sqlite3_stmt *rates, dn_plan_t *plan)
     plan->purchase_days = sqlite3_column_int(row, 6);
     plan->recruit_override_bps = sqlite3_column_int(row, 7);
     plan->recruit_override_days = sqlite3_column_int(row, 8);
+    if (sqlite3_column_text(row, 9) &&
+        strcmp((const char *)sqlite3_column_text(row, 9), "cn-direct-selling") == 0)
+        plan->compliance = DN_PLAN_COMPLIANCE_CN_DIRECT_SELLING;
     if (plan->exponent < 0)
         return DN_EDB; /* the table holds only currencies dn_plan_set accepted */
 
@@ -842,6 +937,11 @@ static json_t *s_plan_object(const dn_plan_t *plan, int64_t created_ms)
                     (int)plan->purchase_bps, "purchase_days", (int)plan->purchase_days,
                     "recruit_override_bps", (int)plan->recruit_override_bps,
                     "recruit_override_days", (int)plan->recruit_override_days);
+    if (obj && json_object_set_new(obj, "compliance",
+                                   json_string(dn_plan_compliance_name(plan->compliance)))) {
+        json_decref(obj);
+        obj = NULL;
+    }
     if (obj && created_ms >= 0) {
         dn_time_format(created_ms, created);
         if (json_object_set_new(obj, "created", json_string(created))) {
@@ -1036,6 +1136,12 @@ int dn_plan_diff(const dn_plan_t *in_force, const dn_plan_t *plan, json_t **chan
     if (rc == 0)
         rc = s_change_int(*changes, "recruit_override_days", a != NULL,
                           a ? a->recruit_override_days : 0, plan->recruit_override_days);
+    /* compliance only where a version sets it: a file without the key
+       compares as before it existed */
+    if (rc == 0 && ((a && a->compliance) || plan->compliance))
+        rc = s_change(*changes, "compliance",
+                      a ? dn_plan_compliance_name(a->compliance) : NULL,
+                      dn_plan_compliance_name(plan->compliance));
     if (rc) {
         json_decref(*changes);
         *changes = NULL;

@@ -23,6 +23,20 @@
 #define DN_PLAN_MAX_LEVELS     10 /* levels 0 .. 9 */
 #define DN_PLAN_MAX_CATEGORIES 32
 
+/*  [plan] compliance: the rules a plan is checked against before it is
+    set.  NONE (the default, or `compliance = none`): the plan as written.
+    CN_DIRECT_SELLING (`compliance = cn-direct-selling`): pay to
+    individuals only from their own sales, at most 30 %, nothing per
+    recruit (see dn_plan_parse and the README, "Compliance").  */
+typedef enum {
+    DN_PLAN_COMPLIANCE_NONE = 0,
+    DN_PLAN_COMPLIANCE_CN_DIRECT_SELLING
+} dn_plan_compliance_t;
+
+/*  The most a direct seller may be paid on its own sales under
+    cn-direct-selling: 30 % (直销管理条例 art. 24).  */
+#define DN_PLAN_CN_MAX_OWN_BPS 3000
+
 /*  One level table: [levels] or [category:NAME].  Levels not listed pay 0;
     n_levels is one past the highest level listed.  */
 typedef struct {
@@ -45,10 +59,12 @@ typedef struct {
     int32_t purchase_days;         /* default 0 */
     int32_t recruit_override_bps;  /* default 0 */
     int32_t recruit_override_days; /* default 0 */
+    dn_plan_compliance_t compliance; /* default NONE */
 } dn_plan_t;
 
 /*  Parses and checks a plan file's text.  Sections: [plan] (effective =
-    YYYY-MM-DD, required; currency = ISO 4217, required; cap_bps = 0..10000),
+    YYYY-MM-DD, required; currency = ISO 4217, required; cap_bps = 0..10000;
+    compliance = none | cn-direct-selling),
     [levels] (N = bps, N in 0..9, at least one), [category:NAME] (NAME a
     code; N = bps), [referral] (first_purchase_bonus = amount in the
     currency, purchase_bps, purchase_days, recruit_override_bps,
@@ -56,7 +72,16 @@ typedef struct {
     in why for the first problem: unknown section or key, a key given twice,
     a rate outside 0..10000, a level beyond 9 ("more than 10 levels"), an
     unknown currency, a malformed number, date or amount, a missing
-    required key.  */
+    required key, an unknown compliance setting.
+    Under compliance = cn-direct-selling it also refuses, naming the line
+    of the rate or key, what pays an individual (a reseller, a member)
+    other than on its own sales: a level above 0 paying more than 0 in
+    [levels] or a [category:NAME] (pay computed from a downline's sales,
+    禁止传销条例 art. 7(3)), a level 0 above DN_PLAN_CN_MAX_OWN_BPS
+    (直销管理条例 art. 24), a first_purchase_bonus above 0 (pay per person
+    brought in, art. 7(1)), purchase_bps or recruit_override_bps above 0
+    with a window above 0 days (pay computed from another's purchases or
+    sales, art. 7(3)).  */
 int dn_plan_parse(const char *text, dn_plan_t *plan, char *why, size_t why_size);
 
 /*  Returns the table that pays lines of category (NULL or "" for none):
@@ -89,7 +114,8 @@ int dn_plan_check(sqlite3 *db, const char *text, json_t **out, char *why,
     no version, every value is new), field by field in the file's order --
     cap_bps, each rate of [levels] and of each [category:NAME] ("[levels]
     1", "[category:rice] 0"), first_purchase_bonus, purchase_bps,
-    purchase_days, recruit_override_bps, recruit_override_days -- one
+    purchase_days, recruit_override_bps, recruit_override_days, and
+    compliance when either version sets one other than none -- one
     {"field", "change": "added" | "removed" | "changed", "in_force", "new"}
     (values as text; null when absent) per difference.  A rate is in a
     table when its level is at most the highest level listed.  The
@@ -133,10 +159,15 @@ int dn_plan_currency(sqlite3 *db, char currency[4], int *exponent);
     version, oldest first: {"effective", "currency", "cap_bps", "levels"
     (e.g. "800/300/100"), "categories" (e.g. "rice 500/200"),
     "first_purchase_bonus", "purchase_bps", "purchase_days",
-    "recruit_override_bps", "recruit_override_days", "created", "retired"
+    "recruit_override_bps", "recruit_override_days", "compliance" ("none"
+    or "cn-direct-selling"), "created", "retired"
     (ISO-8601, or null while in force), "retired_by" (or null)}, the
     retired versions included.  Returns 0 or DN_EDB.  */
 int dn_plan_list(sqlite3 *db, json_t **list);
+
+/*  The name of a compliance setting as the file writes it: "none",
+    "cn-direct-selling".  Static.  */
+const char *dn_plan_compliance_name(dn_plan_compliance_t compliance);
 
 /*  Sets *out to a new JSON object describing plan (as plan show prints it,
     with "source" the stored file text when known).  0, DN_ENOMEM, or DN_EDB (the

@@ -373,6 +373,19 @@ static const char s_kpi_sql[] =
     "FROM partners p LEFT JOIN agg a ON a.partner_id = p.id "
     "WHERE ?4 IS NULL OR p.code = ?4 ORDER BY p.code";
 
+int dn_report_period(const char *period, int64_t now_ms, char p[DN_PERIOD_SIZE],
+                     int64_t *from_ms, int64_t *to_ms, char *why, size_t why_size)
+{
+    if (period)
+        snprintf(p, DN_PERIOD_SIZE, "%.7s", period);
+    else
+        dn_time_period_of(now_ms, p);
+    if (dn_time_parse_period(period ? period : p, from_ms, to_ms))
+        return dn_why(why, why_size, DN_EINVAL, "period '%.40s' is not a month (YYYY-MM)",
+                      period ? period : p);
+    return 0;
+}
+
 int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t now_ms,
                   json_t **out, char *why, size_t why_size)
 {
@@ -383,13 +396,8 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
     int rc;
 
     *out = NULL;
-    if (period)
-        snprintf(p, sizeof p, "%.7s", period);
-    else
-        dn_time_period_of(now_ms, p);
-    if (dn_time_parse_period(period ? period : p, &from_ms, &to_ms))
-        return dn_why(why, why_size, DN_EINVAL, "period '%.40s' is not a month (YYYY-MM)",
-                      period ? period : p);
+    if ((rc = dn_report_period(period, now_ms, p, &from_ms, &to_ms, why, why_size)) != 0)
+        return rc;
     to_ms -= 1; /* BETWEEN takes its ends */
     if (partner) {
         dn_registry_partner_t found;

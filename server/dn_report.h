@@ -36,6 +36,7 @@
 #define DN_REPORT_H
 
 #include "dealernet.pb-c.h"
+#include "dn_time.h" /* DN_PERIOD_SIZE */
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -43,6 +44,13 @@
 #include <stdint.h>
 
 /* -- the reports ------------------------------------------------------------ */
+
+/*  The month a report of period is about: period ("YYYY-MM"), or the
+    month of now_ms when NULL, into p, and its first millisecond and the
+    first of the next month into *from_ms, *to_ms.  Returns 0, or
+    DN_EINVAL with "period '...' is not a month (YYYY-MM)" in why.  */
+int dn_report_period(const char *period, int64_t now_ms, char p[DN_PERIOD_SIZE],
+                     int64_t *from_ms, int64_t *to_ms, char *why, size_t why_size);
 
 /*  What `sales` groups by.  */
 typedef enum {

@@ -44,6 +44,12 @@ import readme_messages  # noqa: E402  (beside this file)
 # "COMMAND #N": its Nth example only).
 # A reason says what the example needs that a test run does not have.
 NOT_RUN = {
+    "dealernet-hq plan set demo-cn.ini":
+        "needs deploy/plan.ini with compliance = cn-direct-selling added, as "
+        "demo-cn.ini; cli/hq_comply sets it and checks the refusal and exit 65",
+    "dealernet-hq compliance --period 2026-03":
+        "needs resellers G1 and G2, members M1 and M2 and their sales of "
+        "2026-03 on a pinned clock; cli/hq_comply checks every figure",
     "dealernet-agent member show 13900139000":
         "needs Li Lei signed up at another shop, referring a member who bought "
         "there, synced; the README's shop enrolls only later (Enrolling a "

@@ -550,12 +550,14 @@ static void test_list_and_json(void **state)
         "\"first_purchase_bonus\":\"5.00\",\"first_purchase_bonus_minor\":500,"
         "\"purchase_bps\":100,\"purchase_days\":365,"
         "\"recruit_override_bps\":50,\"recruit_override_days\":365,"
+        "\"compliance\":\"none\","
         "\"created\":\"2026-01-01T00:00:00.000Z\",\"retired\":null,\"retired_by\":null},"
         "{\"effective\":\"2026-02-01\",\"currency\":\"CNY\",\"cap_bps\":10000,"
         "\"levels\":\"700/0/0/50\",\"categories\":null,\"first_purchase_bonus\":\"0.00\","
         "\"first_purchase_bonus_minor\":0,"
         "\"purchase_bps\":0,\"purchase_days\":0,\"recruit_override_bps\":0,"
-        "\"recruit_override_days\":0,\"created\":\"2026-01-01T01:00:00.000Z\","
+        "\"recruit_override_days\":0,\"compliance\":\"none\","
+        "\"created\":\"2026-01-01T01:00:00.000Z\","
         "\"retired\":null,\"retired_by\":null}]");
     free(text);
     json_decref(list);
@@ -568,7 +570,7 @@ static void test_list_and_json(void **state)
                         "rice 500/200");
     assert_string_equal(json_string_value(json_object_get(obj, "created")),
                         "2026-01-01T00:00:00.000Z");
-    assert_int_equal(json_object_size(obj), 13);
+    assert_int_equal(json_object_size(obj), 14);
     assert_int_equal(json_integer_value(json_object_get(obj, "first_purchase_bonus_minor")),
                      500); /* 5.00 CNY */
     json_decref(obj);
@@ -576,7 +578,7 @@ static void test_list_and_json(void **state)
     /* a parsed plan not stored: no created, no source */
     assert_int_equal(dn_plan_parse(s_example, &plan, why, sizeof why), 0);
     assert_int_equal(dn_plan_json(fx->db, &plan, &obj), 0);
-    assert_int_equal(json_object_size(obj), 11);
+    assert_int_equal(json_object_size(obj), 12);
     assert_null(json_object_get(obj, "source"));
     json_decref(obj);
 }
@@ -777,6 +779,117 @@ static int s_retire(sqlite3 *db, const char *date, int64_t now, char *out, size_
     return rc;
 }
 
+/* -- compliance = cn-direct-selling ------------------------------------------ */
+
+#define S_ART73 "pay computed from a downline's sales (团队计酬) is pyramid selling under 禁止传销条例 art. 7(3)"
+
+/*  A [plan] with the setting; body follows from line 5 on.  */
+#define S_CN_HEAD                                                                        \
+    "[plan]\neffective = 2026-01-01\ncurrency = CNY\ncompliance = cn-direct-selling\n"
+
+/*  The verdicts of compliance = cn-direct-selling: the demo plan is
+    refused at its first level above 0, naming the article; each shape the
+    rules forbid is refused on its own line; a single-level plan paying
+    the seller on its own sales, at most 30 %, is accepted and stored with
+    its setting; without the setting the demo plan is taken as before.  */
+static void test_compliance(void **state)
+{
+    fixture_t *fx = *state;
+    char why[256] = "", demo[sizeof s_example + 64];
+    const char *cap = strstr(s_example, "cap_bps = 1500\n");
+    dn_plan_t plan;
+    json_t *out = NULL;
+
+    /* the demo plan (deploy/plan.ini's figures) with the setting after
+       cap_bps (line 5): [levels] 1 = 300 on line 9 is the first refusal */
+    assert_non_null(cap);
+    snprintf(demo, sizeof demo, "%.*scompliance = cn-direct-selling\n%s",
+             (int)(cap - s_example + strlen("cap_bps = 1500\n")), s_example,
+             cap + strlen("cap_bps = 1500\n"));
+    s_refused(demo, "line 9: [levels] pays level 1 on a reseller's sale: " S_ART73);
+    assert_int_equal(dn_plan_set(fx->db, demo, JAN1, &plan, why, sizeof why), DN_EPARSE);
+    assert_string_equal(why, "line 9: [levels] pays level 1 on a reseller's sale: " S_ART73);
+    assert_int_equal(dn_plan_check(fx->db, demo, &out, why, sizeof why), DN_EPARSE);
+    assert_null(out);
+    assert_string_equal(why, "line 9: [levels] pays level 1 on a reseller's sale: " S_ART73);
+    assert_int_equal(dn_plan_at(fx->db, JAN1, &plan), DN_ENOENT); /* nothing stored */
+
+    /* each shape on its own: levels above 0 in a category table */
+    s_refused(S_CN_HEAD "[levels]\n0 = 800\n[category:rice]\n0 = 500\n1 = 0\n2 = 100\n",
+              "line 10: [category:rice] pays level 2 on a reseller's sale: " S_ART73);
+    /* more than 30 % of the seller's own sale; 30 % itself passes */
+    s_refused(S_CN_HEAD "[levels]\n0 = 3001\n",
+              "line 6: [levels] pays the seller 3001 bps of its own sale: an "
+              "individual's pay is at most 3000 bps (30%) of its own sales under "
+              "直销管理条例 art. 24");
+    /* a bonus per member brought in */
+    s_refused(S_CN_HEAD "[levels]\n0 = 800\n[referral]\nfirst_purchase_bonus = 0.01\n",
+              "line 8: first_purchase_bonus pays a referrer for each member it brings "
+              "in: pay by the number of people recruited (拉人头) is pyramid selling "
+              "under 禁止传销条例 art. 7(1)");
+    /* a share of a referred member's purchases, with a window */
+    s_refused(S_CN_HEAD "[levels]\n0 = 800\n[referral]\npurchase_days = 30\n"
+                        "purchase_bps = 1\n",
+              "line 9: purchase_bps pays a referrer on the purchases of the member it "
+              "brought in: pay computed from a downline's purchases (团队计酬) is "
+              "pyramid selling under 禁止传销条例 art. 7(3)");
+    /* an override on a recruit's sales */
+    s_refused(S_CN_HEAD "[levels]\n0 = 800\n[referral]\nrecruit_override_bps = 50\n"
+                        "recruit_override_days = 365\n",
+              "line 8: recruit_override_bps pays a recruiter on its recruit's sales: "
+              S_ART73);
+    /* the earliest line wins, the setting's own place does not matter */
+    s_refused("[levels]\n0 = 800\n1 = 300\n[plan]\neffective = 2026-01-01\n"
+              "currency = CNY\ncompliance = cn-direct-selling\n",
+              "line 3: [levels] pays level 1 on a reseller's sale: " S_ART73);
+    s_refused(S_CN_HEAD "[levels]\n0 = 800\ncompliance = strict\n",
+              "line 7: unknown key 'compliance' in [levels] (keys are levels, 0 to 9)");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\ncompliance = strict\n"
+              "[levels]\n0 = 800\n",
+              "line 4: compliance 'strict' is not a known setting (compliance = "
+              "cn-direct-selling, or none)");
+
+    /* what pays nothing passes: 0 rates, 0-day windows, a 0.00 bonus */
+    assert_int_equal(dn_plan_parse(S_CN_HEAD "[levels]\n0 = 3000\n1 = 0\n"
+                                             "[referral]\nfirst_purchase_bonus = 0.00\n"
+                                             "purchase_bps = 100\npurchase_days = 0\n"
+                                             "recruit_override_bps = 50\n",
+                                   &plan, why, sizeof why),
+                     0);
+    assert_int_equal(plan.compliance, DN_PLAN_COMPLIANCE_CN_DIRECT_SELLING);
+
+    /* a compliant single-level plan: set, stored with its setting */
+    assert_int_equal(dn_plan_set(fx->db,
+                                 S_CN_HEAD "[levels]\n0 = 800\n[category:rice]\n0 = 500\n",
+                                 JAN1, &plan, why, sizeof why),
+                     0);
+    assert_int_equal(dn_plan_at(fx->db, JAN1, &plan), 0);
+    assert_int_equal(plan.compliance, DN_PLAN_COMPLIANCE_CN_DIRECT_SELLING);
+    assert_int_equal(plan.levels.n_levels, 1);
+    assert_int_equal(plan.levels.bps[0], 800);
+    assert_int_equal(dn_plan_json(fx->db, &plan, &out), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "compliance")),
+                        "cn-direct-selling");
+    json_decref(out);
+
+    /* without the setting the demo plan is taken as today; the diff names
+       the setting that goes */
+    snprintf(demo, sizeof demo, "%s", s_example);
+    memcpy(strstr(demo, "2026-01-01"), "2026-02-01", 10);
+    assert_int_equal(dn_plan_check(fx->db, demo, &out, why, sizeof why), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(out, "changes"),
+                           json_array_size(json_object_get(out, "changes")) - 1),
+            "field")),
+        "compliance");
+    json_decref(out);
+    assert_int_equal(dn_plan_set(fx->db, demo, JAN1, &plan, why, sizeof why), 0);
+    assert_int_equal(dn_plan_at(fx->db, FEB1, &plan), 0);
+    assert_int_equal(plan.compliance, DN_PLAN_COMPLIANCE_NONE);
+    assert_int_equal(plan.levels.bps[2], 100);
+}
+
 /*  Retiring: a version's window runs from its date to the next version in
     force (retired ones skipped); a stored sale in it keeps the version.  */
 static void test_retire(void **state)
@@ -885,6 +998,7 @@ int main(void)
         cmocka_unit_test(test_diff),
         cmocka_unit_test_setup_teardown(test_check, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_retire, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_compliance, s_setup, s_teardown),
     };
     dn_log_init("test_plan", DN_LOG_QUIET, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);
