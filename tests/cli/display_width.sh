@@ -28,23 +28,13 @@ server_init
 server_start
 network_init
 
-hq partner add G1 --name "东北团长王芳" --kind reseller --parent D1
-[ "$rc" -eq 0 ] || { echo "partner add failed: $(cat "$ERR")" >&2; exit 1; }
-hq plan set deploy/plan.ini
-[ "$rc" -eq 0 ] || { echo "plan set failed: $(cat "$ERR")" >&2; exit 1; }
-hq catalog set RICE-5KG 59.90 --name "东北大米5kg" --category rice --effective 2026-03-01
-[ "$rc" -eq 0 ] || { echo "catalog set failed: $(cat "$ERR")" >&2; exit 1; }
+hq_must partner add G1 --name "东北团长王芳" --kind reseller --parent D1
+hq_must plan set deploy/plan.ini
+hq_must catalog set RICE-5KG 59.90 --name "东北大米5kg" --category rice --effective 2026-03-01
 
-TOKEN=$(site_add SHOP1)
 A=$T/a
-agent_new "$A" SHOP1
-enroll "$A" "$TOKEN"
-check "enroll: exit" 0 "$rc"
-
-must() { # must ARGS...: an agent command that has to succeed (setup)
-    agent "$A" "$@"
-    [ "$rc" -eq 0 ] || { echo "agent $*: exit $rc: $(cat "$ERR")" >&2; exit 1; }
-}
+shop_enrolled "$A" SHOP1
+must() { agent_must "$A" "$@"; }
 LONG=一二三四五一二三四五一二三四五一二三四五一二三四五
 must catalog set OIL-1L 18.50 --category oil
 must member add --phone 13900000001 --name "王芳" --referrer G1
