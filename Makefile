@@ -32,7 +32,8 @@ CFLAGS_ALL  = -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wno-format-trunc
               -O2 -g -MMD -MP \
               -I$(B)/gen -Iproto -Icommon -DDN_LOCALEDIR='"$(PREFIX)/share/locale"' \
               $(shell pkg-config --cflags $(PKGS))
-LDLIBS_ALL  = $(shell pkg-config --libs $(PKGS)) -lpthread
+# libunistring (dn_render's display widths) has no .pc file on Debian.
+LDLIBS_ALL  = $(shell pkg-config --libs $(PKGS)) -lunistring -lpthread
 ifeq ($(SAN),1)
 CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=undefined \
               -fno-omit-frame-pointer

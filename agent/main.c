@@ -552,26 +552,37 @@ static int s_cmd_member_show(const char *dir, int argc, char **argv)
         s_print_json(m);
     } else {
         json_t *here = json_object_get(m, "signed_up_here");
-        printf("member     %s\n", s_str(m, "phone"));
-        printf("name       %s\n", s_str(m, "name"));
+        dn_render_field_t f[5];
+        char signed_up[DN_TIME_TEXT_SIZE + 96], credit[DN_TIME_TEXT_SIZE + 128];
+        size_t n = 0;
+        f[n++] = (dn_render_field_t){C_("field", "member"), s_str(m, "phone")};
+        f[n++] = (dn_render_field_t){C_("field", "name"), s_str(m, "name")};
         if (json_is_object(here))
-            printf("signed up  here, %s (seq %lld, member %s)\n", s_str(here, "recorded_at"),
-                   (long long)json_integer_value(json_object_get(here, "seq")),
-                   s_str(here, "id"));
+            snprintf(signed_up, sizeof signed_up, "here, %s (seq %lld, member %s)",
+                     s_str(here, "recorded_at"),
+                     (long long)json_integer_value(json_object_get(here, "seq")),
+                     s_str(here, "id"));
         else
-            printf("signed up  not at this shop\n");
+            snprintf(signed_up, sizeof signed_up, "not at this shop");
+        f[n++] = (dn_render_field_t){C_("field", "signed up"), signed_up};
         if (json_is_string(json_object_get(m, "credit")))
-            printf("credit     %s %s (referral credit as of %s)\n",
-                   s_str(m, "credit"), s_str(m, "currency"), s_str(m, "credit_as_of"));
+            snprintf(credit, sizeof credit, "%s %s (referral credit as of %s)",
+                     s_str(m, "credit"), s_str(m, "currency"), s_str(m, "credit_as_of"));
         else
-            printf("credit     not known: the network has sent no credit for this phone "
-                   "(run 'dealernet-agent sync')\n");
+            snprintf(credit, sizeof credit, "not known: the network has sent no credit for "
+                     "this phone (run 'dealernet-agent sync')");
+        f[n++] = (dn_render_field_t){C_("field", "credit"), credit};
         /* when the network last answered for its members: the credit
            above is its figure as of then (it resends a member that moved) */
         if (!s_quiet)
-            printf("refreshed  %s\n", json_is_string(json_object_get(m, "refreshed"))
-                                           ? s_str(m, "refreshed")
-                                           : "never: no sync has asked for members yet");
+            f[n++] = (dn_render_field_t){
+                C_("field", "refreshed"), json_is_string(json_object_get(m, "refreshed"))
+                                              ? s_str(m, "refreshed")
+                                              : "never: no sync has asked for members yet"};
+        if (dn_render_fields(stdout, f, n, 0, 2)) {
+            json_decref(m);
+            return s_fail(DN_EIO, "could not write the member");
+        }
     }
     json_decref(m);
     return 0;
@@ -604,18 +615,29 @@ static int s_cmd_earnings(const char *dir, int argc, char **argv)
     } else {
         printf("partner %s, period %s, in %s (from the server at %s)\n", s_str(e, "partner"),
                s_str(e, "period"), s_str(e, "currency"), s_str(e, "as_of"));
+        dn_render_field_t f[sizeof rows / sizeof rows[0] + 1];
+        char amounts[sizeof rows / sizeof rows[0]][DN_MONEY_TEXT_SIZE + 2];
+        char payout[DN_MONEY_TEXT_SIZE + DN_TIME_TEXT_SIZE + 16];
+        size_t n = 0;
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
             const char *sign = strcmp(rows[i][0], "clawback") == 0 ||
                                        strcmp(rows[i][0], "payouts") == 0
                                    ? "-"
                                    : " ";
-            printf("  %-12s %s%s\n", rows[i][1], sign, s_str(e, rows[i][0]));
+            snprintf(amounts[i], sizeof amounts[i], "%s%s", sign, s_str(e, rows[i][0]));
+            f[n++] = (dn_render_field_t){rows[i][1], amounts[i]};
         }
+        /* the amounts' signs in one column, the payout's text after them */
         if (json_is_string(json_object_get(e, "last_payout_at")))
-            printf("  last payout   %s on %s\n", s_str(e, "last_payout"),
-                   s_str(e, "last_payout_at"));
+            snprintf(payout, sizeof payout, " %s on %s", s_str(e, "last_payout"),
+                     s_str(e, "last_payout_at"));
         else
-            printf("  last payout   none\n");
+            snprintf(payout, sizeof payout, " none");
+        f[n++] = (dn_render_field_t){"last payout", payout};
+        if (dn_render_fields(stdout, f, n, 2, 2)) {
+            json_decref(e);
+            return s_fail(DN_EIO, "could not write the earnings");
+        }
         /* the figures are the server's as of "from the server at"; this
            is when a sync last confirmed them (down_state's checked_ms) */
         if (!s_quiet)
@@ -894,45 +916,68 @@ static int s_cmd_status(const char *dir, int argc, char **argv)
     } else {
         json_t *last = json_object_get(status, "last_sync");
         json_t *skew = json_object_get(status, "clock_skew_ms");
-        printf("site       %s (partner %s, %s)\n", s_str(status, "site"),
-               s_str(status, "partner"), s_str(status, "currency"));
-        printf("folder     %s\n", dir);
-        if (json_is_string(json_object_get(status, "initialised_partner")))
-            printf("partner    HQ registered this site to %s; it was initialised for %s: "
-                   "its sales earn for %s\n",
-                   s_str(status, "partner"), s_str(status, "initialised_partner"),
-                   s_str(status, "partner"));
-        printf("phones     %s\n",
-               json_is_string(json_object_get(status, "country"))
-                   ? s_str(status, "country")
-                   : "no default country: typed with + and the country code");
-        printf("events     %lld recorded, %lld pending sync\n",
-               (long long)json_integer_value(json_object_get(status, "events")),
-               (long long)json_integer_value(json_object_get(status, "pending")));
-        printf("chain head seq %lld %s\n",
-               (long long)json_integer_value(json_object_get(status, "head_seq")),
-               s_str(status, "head_hash"));
-        printf("server     %s\n", json_is_string(json_object_get(status, "server"))
-                                    ? s_str(status, "server")
-                                    : "not enrolled");
-        printf("last sync  %s\n", json_is_string(last) ? json_string_value(last) : "never");
+        dn_render_field_t f[11];
+        char site[3 * DN_MAX_CODE_LEN + 32], partner[4 * DN_MAX_CODE_LEN + 96],
+            events[96], head[2 * DN_HASH_BYTES + 48], clock[128], error[1024],
+            notices[DN_MAX_NOTICE_BYTES + 128];
+        size_t n = 0;
+        snprintf(site, sizeof site, "%s (partner %s, %s)", s_str(status, "site"),
+                 s_str(status, "partner"), s_str(status, "currency"));
+        f[n++] = (dn_render_field_t){C_("field", "site"), site};
+        f[n++] = (dn_render_field_t){C_("field", "folder"), dir};
+        if (json_is_string(json_object_get(status, "initialised_partner"))) {
+            snprintf(partner, sizeof partner,
+                     "HQ registered this site to %s; it was initialised for %s: "
+                     "its sales earn for %s",
+                     s_str(status, "partner"), s_str(status, "initialised_partner"),
+                     s_str(status, "partner"));
+            f[n++] = (dn_render_field_t){C_("field", "partner"), partner};
+        }
+        f[n++] = (dn_render_field_t){
+            C_("field", "phones"), json_is_string(json_object_get(status, "country"))
+                                       ? s_str(status, "country")
+                                       : "no default country: typed with + and the country code"};
+        snprintf(events, sizeof events, "%lld recorded, %lld pending sync",
+                 (long long)json_integer_value(json_object_get(status, "events")),
+                 (long long)json_integer_value(json_object_get(status, "pending")));
+        f[n++] = (dn_render_field_t){C_("field", "events"), events};
+        snprintf(head, sizeof head, "seq %lld %s",
+                 (long long)json_integer_value(json_object_get(status, "head_seq")),
+                 s_str(status, "head_hash"));
+        f[n++] = (dn_render_field_t){C_("field", "chain head"), head};
+        f[n++] = (dn_render_field_t){C_("field", "server"),
+                                     json_is_string(json_object_get(status, "server"))
+                                         ? s_str(status, "server")
+                                         : "not enrolled"};
+        f[n++] = (dn_render_field_t){C_("field", "last sync"),
+                                     json_is_string(last) ? json_string_value(last) : "never"};
         if (json_is_integer(skew)) {
             long long ms = json_integer_value(skew);
-            printf("clock      %lld s %s the server's at the last sync%s\n",
-                   llabs(ms) / 1000, ms >= 0 ? "ahead of" : "behind",
-                   llabs(ms) > DN_CLOCK_TOLERANCE_MS ? ": set this PC's clock" : "");
+            snprintf(clock, sizeof clock, "%lld s %s the server's at the last sync%s",
+                     llabs(ms) / 1000, ms >= 0 ? "ahead of" : "behind",
+                     llabs(ms) > DN_CLOCK_TOLERANCE_MS ? ": set this PC's clock" : "");
+            f[n++] = (dn_render_field_t){C_("field", "clock"), clock};
         }
-        if (json_is_string(json_object_get(status, "last_error")))
-            printf("last error %s: %s\n", s_str(status, "last_error_at"),
-                   s_str(status, "last_error"));
+        if (json_is_string(json_object_get(status, "last_error"))) {
+            snprintf(error, sizeof error, "%s: %s", s_str(status, "last_error_at"),
+                     s_str(status, "last_error"));
+            f[n++] = (dn_render_field_t){C_("field", "last error"), error};
+        }
         if (json_integer_value(json_object_get(status, "notices_unread")) > 0)
-            printf("notices    %lld unread (run 'dealernet-agent notices')\n"
-                   "           newest: %s%s\n",
-                   (long long)json_integer_value(json_object_get(status, "notices_unread")),
-                   s_str(status, "notice_newest"),
-                   json_is_true(json_object_get(status, "notice_newest_more")) ? " ..." : "");
+            snprintf(notices, sizeof notices,
+                     "%lld unread (run 'dealernet-agent notices')\nnewest: %s%s",
+                     (long long)json_integer_value(json_object_get(status, "notices_unread")),
+                     s_str(status, "notice_newest"),
+                     json_is_true(json_object_get(status, "notice_newest_more")) ? " ..." : "");
         else
-            printf("notices    none unread\n");
+            snprintf(notices, sizeof notices, "none unread");
+        f[n++] = (dn_render_field_t){C_("field", "notices"), notices};
+        /* the labels padded by display width (dn_render_fields): they line
+           up in any language */
+        if (dn_render_fields(stdout, f, n, 0, 1)) {
+            json_decref(status);
+            return s_fail(DN_EIO, "could not write the status");
+        }
     }
     json_decref(status);
     return 0;

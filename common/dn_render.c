@@ -8,63 +8,106 @@
 #include "dn_render.h"
 #include "dn_error.h"
 
+#include <assert.h>
 #include <ctype.h>
+#include <unictype.h>
+#include <unigbrk.h>
+#include <unistr.h>
+#include <uniwidth.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* -- cells ----------------------------------------------------------------- */
 
-/*  Returns the terminal columns of code point c: 0 for combining marks and
-    zero-width characters, 2 for East Asian wide and full-width ones, else 1
-    (after Markus Kuhn's wcwidth; no locale needed).  */
-static int s_columns_of(unsigned c)
+/*  The encoding uc_width is told the text is in.  It decides the East
+    Asian Ambiguous characters (UAX #11: Greek and Cyrillic letters, "…",
+    "·", "×", "①", the box and block drawing of the QR code): one column in
+    "UTF-8", two in a legacy CJK encoding (GBK, BIG5, EUC-JP).  Our output
+    is always UTF-8, and the terminals a shop or HQ uses with it (Windows
+    Terminal, the console in UTF-8, GNOME's and macOS's terminals, xterm)
+    draw them one column wide unless told otherwise, so one is right.  */
+#define S_WIDTH_ENCODING "UTF-8"
+
+#define S_ZWJ  0x200D /* zero width joiner */
+#define S_VS16 0xFE0F /* variation selector 16: emoji presentation */
+
+/*  The mark that ends a cut cell, U+2026 (one column, see above).  */
+#define S_CUT_MARK       "\xe2\x80\xa6"
+#define S_CUT_MARK_WIDTH 1
+
+/*  The columns of the grapheme cluster [p, end) (one "character" a reader
+    sees), and in *pictographic whether it is an emoji that ends in a zero
+    width joiner, to be joined with the next one.  after_zwj: the cluster
+    before it was such an emoji.  Unicode's rules (UAX #29 and #11, as
+    terminals that draw emoji apply them):
+    - the cluster is as wide as its first code point; the marks, joiners,
+      skin tones and selectors that follow it add nothing (é written e +
+      U+0301 is one column, like the composed U+00E9);
+    - a variation selector 16 makes it an emoji, two columns (❤ U+2764
+      alone is one, ❤️ two);
+    - an emoji after an emoji ending in ZWJ is part of one picture (👨‍👩‍👧,
+      a family) and adds nothing: libunistring 1.0 breaks clusters by
+      Unicode 9 without rule GB11, so the join is made here;
+    - a flag is two regional indicators of one column each: two.
+    A control character counts zero: a table shows it as a space first.  */
+static size_t s_cluster_width(const uint8_t *p, const uint8_t *end, int after_zwj,
+                              int *pictographic)
 {
-    if ((c >= 0x0300 && c <= 0x036F) || (c >= 0x1AB0 && c <= 0x1AFF) ||
-        (c >= 0x1DC0 && c <= 0x1DFF) || (c >= 0x200B && c <= 0x200F) ||
-        (c >= 0x20D0 && c <= 0x20FF) || (c >= 0xFE20 && c <= 0xFE2F))
+    ucs4_t first, c = 0;
+    int len = u8_mbtouc(&first, p, (size_t)(end - p)), w, vs16 = 0;
+    const uint8_t *q;
+
+    for (q = p; q < end; q += len) {
+        len = u8_mbtouc(&c, q, (size_t)(end - q));
+        vs16 |= c == S_VS16;
+    }
+    *pictographic = c == S_ZWJ && uc_is_property_extended_pictographic(first);
+    if (after_zwj && uc_is_property_extended_pictographic(first))
         return 0;
-    if ((c >= 0x1100 && c <= 0x115F) || c == 0x2329 || c == 0x232A ||
-        (c >= 0x2E80 && c <= 0xA4CF && c != 0x303F) || (c >= 0xAC00 && c <= 0xD7A3) ||
-        (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE6F) ||
-        (c >= 0xFF00 && c <= 0xFF60) || (c >= 0xFFE0 && c <= 0xFFE6) ||
-        (c >= 0x1F300 && c <= 0x1F64F) || (c >= 0x1F900 && c <= 0x1F9FF) ||
-        (c >= 0x20000 && c <= 0x3FFFD))
-        return 2;
-    return 1;
+    w = uc_width(first, S_WIDTH_ENCODING);
+    if (w < 0)
+        return 0;
+    return vs16 && w == 1 ? 2 : (size_t)w;
 }
 
-/*  Returns the terminal width of UTF-8 text; a byte that does not start a
-    well-formed sequence counts as one column.  */
-static size_t s_width(const char *text)
+size_t dn_render_width(const char *text)
 {
-    const unsigned char *p = (const unsigned char *)text;
+    const uint8_t *p = (const uint8_t *)text, *end = p + strlen(text), *next;
     size_t width = 0;
-    while (*p) {
-        unsigned c = *p;
-        int extra = 0, ok = 1;
-        if (c >= 0xC2 && c <= 0xDF)
-            extra = 1, c &= 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF)
-            extra = 2, c &= 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4)
-            extra = 3, c &= 0x07;
-        else if (c >= 0x80)
-            ok = 0;
-        for (int i = 1; ok && i <= extra; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                ok = 0;
-            else
-                c = (c << 6) | (p[i] & 0x3F);
-        }
-        if (!ok) {
-            width++;
-            p++;
-            continue;
-        }
-        width += (size_t)s_columns_of(c);
-        p += 1 + extra;
+    int joined = 0;
+
+    for (; p < end; p = next) {
+        next = u8_grapheme_next(p, end);
+        width += s_cluster_width(p, next, joined, &joined);
     }
     return width;
+}
+
+char *dn_render_cut(const char *text, size_t columns)
+{
+    const uint8_t *p = (const uint8_t *)text, *end = p + strlen(text), *next;
+    size_t width = 0, w;
+    int joined = 0;
+    char *cut;
+
+    assert(columns >= S_CUT_MARK_WIDTH);
+    if (dn_render_width(text) <= columns)
+        return strdup(text);
+    /* whole clusters up to columns less the mark: never half a character,
+       nor an accent without its letter; the joined parts of an emoji add
+       nothing, so a picture is kept whole or left out whole */
+    for (; p < end; p = next) {
+        next = u8_grapheme_next(p, end);
+        w = s_cluster_width(p, next, joined, &joined);
+        if (width + w + S_CUT_MARK_WIDTH > columns)
+            break;
+        width += w;
+    }
+    if (!(cut = malloc((size_t)(p - (const uint8_t *)text) + sizeof S_CUT_MARK)))
+        return NULL;
+    memcpy(cut, text, (size_t)(p - (const uint8_t *)text));
+    memcpy(cut + (p - (const uint8_t *)text), S_CUT_MARK, sizeof S_CUT_MARK);
+    return cut;
 }
 
 /*  Returns a new string: the text of value in a cell (table: csv == 0) or
@@ -103,6 +146,40 @@ static void s_pad(FILE *out, size_t n)
 {
     while (n--)
         fputc(' ', out);
+}
+
+/* -- fields ---------------------------------------------------------------- */
+
+/*  dn_render_fields without the flush (see dn_render.h).  */
+static int s_fields(FILE *out, const dn_render_field_t *fields, size_t n, size_t indent,
+                    size_t gap)
+{
+    size_t widest = 0, i;
+
+    for (i = 0; i < n; i++) {
+        size_t w = dn_render_width(fields[i].label);
+        if (w > widest)
+            widest = w;
+    }
+    for (i = 0; i < n; i++) {
+        const char *value = fields[i].value ? fields[i].value : "";
+        size_t len;
+        s_pad(out, indent);
+        fputs(fields[i].label, out);
+        /* each line of the value starts at the value column; no line ends
+           in spaces */
+        for (int first = 1; first || *value; first = 0) {
+            len = strcspn(value, "\n");
+            if (len > 0) {
+                s_pad(out, first ? widest - dn_render_width(fields[i].label) + gap
+                                 : indent + widest + gap);
+                fwrite(value, 1, len, out);
+            }
+            fputc('\n', out);
+            value += len + (value[len] == '\n');
+        }
+    }
+    return 0;
 }
 
 /* -- table ----------------------------------------------------------------- */
@@ -159,7 +236,12 @@ static int s_table(FILE *out, const json_t *array, const dn_render_column_t *col
         for (size_t r = 1; rc == 0 && r < t.rows; r++) {
             const json_t *row = json_array_get(array, r - 1);
             const json_t *v = json_is_object(row) ? json_object_get(row, key) : NULL;
-            char *cell = s_cell(v, 0);
+            char *cell = s_cell(v, 0), *cut;
+            if (cell && dn_render_width(cell) > DN_RENDER_MAX_CELL_COLUMNS) {
+                cut = dn_render_cut(cell, DN_RENDER_MAX_CELL_COLUMNS);
+                free(cell);
+                cell = cut;
+            }
             if (!cell) {
                 rc = DN_ENOMEM;
                 break;
@@ -173,7 +255,7 @@ static int s_table(FILE *out, const json_t *array, const dn_render_column_t *col
     }
     for (col = 0; rc == 0 && col < t.cols; col++)
         for (size_t r = 0; r < t.rows; r++) {
-            size_t w = s_width(t.cells[r * t.cols + col]);
+            size_t w = dn_render_width(t.cells[r * t.cols + col]);
             if (w > t.width[col])
                 t.width[col] = w;
         }
@@ -183,7 +265,7 @@ static int s_table(FILE *out, const json_t *array, const dn_render_column_t *col
         size_t pending = 0;
         for (col = 0; col < t.cols; col++) {
             const char *cell = t.cells[r * t.cols + col];
-            size_t gap = t.width[col] - s_width(cell);
+            size_t gap = t.width[col] - dn_render_width(cell);
             if (col > 0)
                 pending += 2;
             if (t.numeric[col] == 1)
@@ -241,30 +323,30 @@ static int s_table_array(FILE *out, const json_t *array)
 
 static int s_table_object(FILE *out, const json_t *object)
 {
+    size_t n = json_object_size(object), i = 0;
+    dn_render_field_t *fields = calloc(n ? n : 1, sizeof *fields);
+    char **cells = calloc(n ? n : 1, sizeof *cells);
     const char *key;
     json_t *value;
-    size_t widest = 0;
+    int rc = fields && cells ? 0 : DN_ENOMEM;
 
     json_object_foreach((json_t *)object, key, value)
     {
-        size_t w = s_width(key);
-        if (w > widest)
-            widest = w;
+        if (rc)
+            break;
+        if (!(cells[i] = s_cell(value, 0)))
+            rc = DN_ENOMEM;
+        else
+            fields[i] = (dn_render_field_t){key, cells[i]};
+        i++;
     }
-    json_object_foreach((json_t *)object, key, value)
-    {
-        char *cell = s_cell(value, 0);
-        if (!cell)
-            return DN_ENOMEM;
-        fputs(key, out);
-        if (*cell) {
-            s_pad(out, widest - s_width(key) + 2);
-            fputs(cell, out);
-        }
-        fputc('\n', out);
-        free(cell);
-    }
-    return 0;
+    if (rc == 0)
+        rc = s_fields(out, fields, n, 0, 2);
+    for (i = 0; cells && i < n; i++)
+        free(cells[i]);
+    free(cells);
+    free(fields);
+    return rc;
 }
 
 /* -- CSV ------------------------------------------------------------------- */
@@ -439,6 +521,11 @@ int dn_render(FILE *out, const json_t *value, dn_render_format_t format)
         value = shown;
     }
     switch (format) {
+    case DN_RENDER_EXCEL:
+        /* the byte-order mark is how Excel tells UTF-8 from the ANSI code
+           page (GBK on Chinese Windows), which it assumes otherwise */
+        fputs(DN_RENDER_BOM, out);
+        /* fall through */
     case DN_RENDER_CSV:
         rc = s_csv(out, value);
         break;
@@ -471,6 +558,15 @@ int dn_render_columns(FILE *out, const json_t *rows, const dn_render_column_t *c
                       size_t n)
 {
     int rc = s_table(out, rows, cols, n);
+    if (rc == 0 && (fflush(out) != 0 || ferror(out)))
+        rc = DN_EIO;
+    return rc;
+}
+
+int dn_render_fields(FILE *out, const dn_render_field_t *fields, size_t n, size_t indent,
+                     size_t gap)
+{
+    int rc = s_fields(out, fields, n, indent, gap);
     if (rc == 0 && (fflush(out) != 0 || ferror(out)))
         rc = DN_EIO;
     return rc;

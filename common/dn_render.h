@@ -18,23 +18,57 @@
     beside its decimal text (see dn_render).  */
 #define DN_RENDER_MINOR_SUFFIX "_minor"
 
+/*  The widest a table cell is shown, in terminal columns: a longer one is
+    cut (see dn_render_cut), so that one long name or note does not push
+    every column after it off the screen.  40 holds every code, a UUID
+    (36), a timestamp (24), a server key (40) and a name of 20 Chinese
+    characters.  JSON and CSV are never cut.  */
+#define DN_RENDER_MAX_CELL_COLUMNS 40
+
+/*  The UTF-8 byte-order mark DN_RENDER_EXCEL writes first.  */
+#define DN_RENDER_BOM "\xEF\xBB\xBF"
+
 typedef enum {
     DN_RENDER_TABLE = 0, /* aligned columns for a terminal */
     DN_RENDER_CSV,       /* RFC 4180 */
-    DN_RENDER_JSON       /* indented JSON */
+    DN_RENDER_JSON,      /* indented JSON */
+    DN_RENDER_EXCEL      /* CSV for Excel: DN_RENDER_BOM, then as CSV */
 } dn_render_format_t;
+
+/*  The terminal columns text (UTF-8) takes, the one count every table,
+    padded label and cut cell uses.  Counted per grapheme cluster (what a
+    reader sees as one character) from libunistring's East Asian Width
+    (UAX #11): a CJK character, a full-width form or a Hangul syllable is
+    2; ASCII, Latin (é composed or decomposed), Cyrillic 1; combining marks,
+    zero-width joiners and spaces, variation selectors, skin tones 0 (they
+    join the character before them); an emoji 2, with its skin tone, as a
+    ZWJ sequence (a family), with variation selector 16 (❤️) or as a flag
+    (two regional indicators); East Asian Ambiguous characters (…, ·, ①,
+    Greek) 1, as UTF-8 terminals draw them; control characters 0; a byte
+    that is not UTF-8 1.  东北大米 is 8.  */
+size_t dn_render_width(const char *text);
+
+/*  A new string (caller frees; NULL when out of memory): text itself when
+    it takes at most columns (dn_render_width), else its longest start of
+    whole grapheme clusters that, with "…" (U+2026, one column) after it,
+    takes at most columns -- never half a character, an accent without its
+    letter or part of an emoji.  A cut may take one column less than
+    columns, where a wide character would not fit.  columns >= 1.  */
+char *dn_render_cut(const char *text, size_t columns);
 
 /*  Writes value in format to out.
 
     Table: an array of objects becomes a header line (the keys of the first
     object, upper-cased, in their order) and one line per element; columns
     are separated by two spaces and padded to the widest cell, counted in
-    terminal columns (East Asian wide characters count two); a column whose
+    terminal columns (dn_render_width); a cell wider than
+    DN_RENDER_MAX_CELL_COLUMNS is cut to it (dn_render_cut); a column whose
     values are all numbers (or null) is right-aligned, others left-aligned;
     null and missing keys show "-", booleans "yes" / "no", nested arrays and
     objects their compact JSON; control characters show as spaces.  An empty
     array prints "(none)".  An object prints one "key  value" line per key,
-    keys padded to the widest.  A scalar prints as one cell.
+    keys padded to the widest (dn_render_fields, gap 2; values are not
+    cut).  A scalar prints as one cell.
 
     CSV: a header row of the first object's keys as they are, then one row
     per element; null and missing keys are empty fields, booleans "true" /
@@ -46,6 +80,12 @@ typedef enum {
     quote put before it: =SUM(A1) is written "'=SUM(A1)", a phone
     +8613800138000 "'+8613800138000" (OWASP's CSV injection advice).  An
     object is one header row and one row; an empty array prints nothing.
+
+    Excel: the bytes of CSV after DN_RENDER_BOM (EF BB BF), always, even
+    before an empty listing.  Excel reads a CSV without it in the ANSI code
+    page -- GBK on Chinese Windows -- and shows UTF-8 names as mojibake;
+    with it, as UTF-8.  Plain CSV has none: a script or a Unix tool would
+    take it for part of the first header.
 
     JSON: indented by two, keys in their order, ending with a newline.
 
@@ -76,6 +116,21 @@ typedef struct {
     failed) or DN_ENOMEM.  */
 int dn_render_columns(FILE *out, const json_t *rows, const dn_render_column_t *cols,
                       size_t n);
+
+/*  One line of dn_render_fields.  */
+typedef struct {
+    const char *label; /* shown as it is, e.g. _("last sync") */
+    const char *value; /* may hold '\n' (continuation lines); NULL: empty */
+} dn_render_field_t;
+
+/*  Writes fields[0..n) as "label  value" lines, the way a command shows one
+    thing (status, a member, earnings): indent spaces, the label, then the
+    value starting gap columns after the widest label, counted by
+    dn_render_width, so the values line up whatever the language of the
+    labels; each further line of a value starts at the same column.  No
+    line ends in spaces.  Returns 0 or DN_EIO (write failed).  */
+int dn_render_fields(FILE *out, const dn_render_field_t *fields, size_t n, size_t indent,
+                     size_t gap);
 
 /*  As dn_render, into a new NUL-terminated string (caller frees), or NULL
     when out of memory.  */

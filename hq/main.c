@@ -59,6 +59,7 @@ enum {
     S_OPT_TIMEOUT,
     S_OPT_JSON,
     S_OPT_CSV,
+    S_OPT_EXCEL,
     S_OPT_QR,
     S_OPT_NO_QR,
     S_OPT_OWN = 1100,
@@ -97,7 +98,7 @@ typedef struct {
 } s_opt_t;
 
 #define S_FMT_JSON 1 /* --json accepted */
-#define S_FMT_CSV  2 /* --csv accepted */
+#define S_FMT_CSV  2 /* --csv accepted, and --excel with it */
 #define S_FMT_QR   4 /* --qr and --no-qr accepted (the enrollment code) */
 
 typedef struct s_call s_call_t;
@@ -215,6 +216,9 @@ static int s_getopt(int argc, char **argv, const struct option *own, int *code)
         if (c == 'h') {
             printf("usage: dealernet-hq %s %s\n\n%s", s_current->name, s_current->usage,
                    s_current->help);
+            if (s_current->formats & S_FMT_CSV)
+                printf("%s", _("--csv --excel writes the CSV for Excel: UTF-8 with a byte-order "
+                               "mark,\nwhich Excel needs to read Chinese names right.\n"));
             *code = 0;
             return -2;
         }
@@ -670,11 +674,11 @@ static char s_negative_word[] = "negative amount";
     exit status (-1: --help was printed, exit 0).  */
 static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call)
 {
-    struct option longs[S_MAX_OPTS + 5];
+    struct option longs[S_MAX_OPTS + 6];
     const char *values[S_MAX_OPTS] = {NULL};
     char *negatives[S_MAX_NEGATIVES];
     size_t n = 0, n_pos = 0, n_negative = 0, i;
-    int c, code = 0;
+    int c, code = 0, excel = 0;
 
     for (i = 0; cmd->opts[i].name; i++) {
         assert(i < S_MAX_OPTS);
@@ -684,8 +688,10 @@ static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call
     }
     if (cmd->formats & S_FMT_JSON)
         longs[n++] = (struct option){"json", no_argument, NULL, S_OPT_JSON};
-    if (cmd->formats & S_FMT_CSV)
+    if (cmd->formats & S_FMT_CSV) {
         longs[n++] = (struct option){"csv", no_argument, NULL, S_OPT_CSV};
+        longs[n++] = (struct option){"excel", no_argument, NULL, S_OPT_EXCEL};
+    }
     if (cmd->formats & S_FMT_QR) {
         longs[n++] = (struct option){"qr", no_argument, NULL, S_OPT_QR};
         longs[n++] = (struct option){"no-qr", no_argument, NULL, S_OPT_NO_QR};
@@ -706,6 +712,8 @@ static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call
         if (c == S_OPT_JSON || c == S_OPT_CSV) {
             if (s_format_option(c, &call->format, &code))
                 return code;
+        } else if (c == S_OPT_EXCEL) {
+            excel = 1;
         } else if (c == S_OPT_QR || c == S_OPT_NO_QR) {
             /* how the result is shown, like --json: never sent */
             int want = c == S_OPT_QR ? 1 : -1;
@@ -721,6 +729,12 @@ static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call
     for (int k = optind, next = 0; k < argc; k++)
         if (argv[k] == s_negative_word)
             argv[k] = negatives[next++];
+    /* --excel changes how the CSV is written (dn_render's DN_RENDER_EXCEL);
+       alone it would be a table or JSON, which Excel does not open */
+    if (excel && call->format != DN_RENDER_CSV)
+        return s_usage_error("%s", _("--excel goes with --csv: it writes the CSV for Excel"));
+    if (excel)
+        call->format = DN_RENDER_EXCEL;
 
     /* positional arguments: too many, missing, malformed -- in that order */
     while (n_pos < S_MAX_POS && cmd->pos[n_pos].arg)
@@ -1033,7 +1047,7 @@ static int s_print_plan_check(const s_call_t *call, const json_t *result)
 
     if (call->format == DN_RENDER_JSON)
         return s_print(result, call->format);
-    if (call->format == DN_RENDER_CSV)
+    if (call->format == DN_RENDER_CSV || call->format == DN_RENDER_EXCEL)
         return s_print(changes, call->format);
     if (s_opt.quiet)
         return 0;
@@ -1103,8 +1117,8 @@ static int s_print_statement(const s_call_t *call, const json_t *result)
         rc = EX_SOFTWARE;
         goto done;
     }
-    if (call->format == DN_RENDER_CSV) {
-        rc = s_print(transfers ? transfers : empty, DN_RENDER_CSV);
+    if (call->format == DN_RENDER_CSV || call->format == DN_RENDER_EXCEL) {
+        rc = s_print(transfers ? transfers : empty, call->format);
         goto done;
     }
     json_object_foreach((json_t *)result, key, value)
@@ -2174,8 +2188,8 @@ static void s_help(FILE *out)
             DN_HQ_TIMEOUT_S);
     for (size_t i = 0; i < DN_COMMANDS; i++)
         fprintf(out, "  %-17s %s\n", s_commands[i].name, s_commands[i].usage);
-    fprintf(out, "\nListings print a table, or --json, or --csv.  'dealernet-hq COMMAND "
-                 "--help' tells more.\n");
+    fprintf(out, "%s", _("\nListings print a table, or --json, or --csv (--csv --excel for "
+                         "Excel).  'dealernet-hq COMMAND\n--help' tells more.\n"));
 }
 
 

@@ -485,6 +485,28 @@ agent_new() {
     [ "$rc" -eq 0 ] || { echo "agent init failed: $(cat "$ERR")" >&2; exit 1; }
 }
 
+# shop_enrolled DIR SITE: adds site SITE for D1 and a new agent for it in
+# DIR, enrolled with this test's server (checks it).
+shop_enrolled() {
+    shop_token=$(site_add "$2")
+    agent_new "$1" "$2"
+    enroll "$1" "$shop_token"
+    check "enroll $2: exit" 0 "$rc"
+}
+
+# agent_must DIR ARGS...: an agent command that has to succeed (setup): the
+# test stops with its error otherwise.
+agent_must() {
+    agent "$@"
+    [ "$rc" -eq 0 ] || { echo "agent $*: exit $rc: $(cat "$ERR")" >&2; exit 1; }
+}
+
+# hq_must ARGS...: a dealernet-hq command that has to succeed (setup).
+hq_must() {
+    hq "$@"
+    [ "$rc" -eq 0 ] || { echo "dealernet-hq $*: exit $rc: $(cat "$ERR")" >&2; exit 1; }
+}
+
 # enroll DIR TOKEN: enrolls the agent with this test's server as a script
 # does, the token in a file (never in argv: ps would show it) (sets rc); not quiet, so that
 # $OUT holds what enroll reports.

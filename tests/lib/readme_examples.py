@@ -82,6 +82,10 @@ NOT_RUN = {
     "dealernet-agent status":
         "shows the partner_mismatch of SHOP5 (initialised for D2), the "
         "scenario of cli/server_facts",
+    "dealernet-agent member list":
+        "members with names of every width (王芳, Zoë decomposed, 陈👍🏽, 25 "
+        "Chinese characters) at a shop of its own: cli/display_width runs it "
+        "and checks the alignment and the cut",
     "dealernet-hq referrals --csv":
         "a member named =HYPERLINK(...): the scenario of cli/safe_output",
     "dealernet-hq exceptions":

@@ -315,6 +315,178 @@ static void test_csv_round_trip(void **state)
     json_decref(list);
 }
 
+/* -- display width --------------------------------------------------------- */
+
+/*  dn_render_width, case by case: what a UTF-8 terminal takes for each.  */
+static void test_width(void **state)
+{
+    static const struct {
+        const char *text;
+        size_t width;
+    } cases[] = {
+        {"", 0},
+        {"RICE-5KG", 8},
+        {"\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3", 8}, /* 东北大米: 4 x 2 */
+        {"\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3" "5kg", 11}, /* 8 + 3 */
+        {"\xc3\xa9", 1},         /* é composed, U+00E9 */
+        {"e\xcc\x81", 1},        /* é decomposed, e + U+0301 */
+        {"Zo\xc3\xab", 3},       /* Zoë */
+        {"\xed\x95\x9c", 2},     /* 한, a Hangul syllable */
+        {"\xef\xbc\xa1", 2},     /* Ａ, full-width A (U+FF21) */
+        {"\xf0\x9f\x91\x8d", 2}, /* 👍 U+1F44D */
+        {"\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd", 2}, /* 👍🏽 with a skin tone: one picture */
+        /* 👨‍👩‍👧, a family: man ZWJ woman ZWJ girl, one picture of 2
+           (libunistring alone counts 6) */
+        {"\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7", 2},
+        {"\xf0\x9f\x87\xa8\xf0\x9f\x87\xb3", 2}, /* 🇨🇳: two regional indicators */
+        {"\xe2\x9d\xa4", 1},                     /* ❤ U+2764 alone: text */
+        {"\xe2\x9d\xa4\xef\xb8\x8f", 2},         /* ❤️ with VS16: an emoji */
+        {"a\xe2\x80\x8b" "b", 2},                /* a zero-width space adds nothing */
+        {"\xe2\x80\xa6", 1},                     /* … ambiguous: one */
+        {"\xe2\x91\xa0", 1},                     /* ① ambiguous: one */
+        {"a\tb", 2},                             /* a control character: none */
+        {"\xff" "a", 2},                         /* a byte that is not UTF-8: one */
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (dn_render_width(cases[i].text) != cases[i].width)
+            fail_msg("case %zu '%s': width %zu, expected %zu", i, cases[i].text,
+                     dn_render_width(cases[i].text), cases[i].width);
+}
+
+static void s_expect_cut(const char *text, size_t columns, const char *expected)
+{
+    char *cut = dn_render_cut(text, columns);
+    assert_non_null(cut);
+    assert_string_equal(cut, expected);
+    assert_true(dn_render_width(cut) <= columns);
+    free(cut);
+}
+
+/*  dn_render_cut: whole characters, then "…" (one column), within the
+    columns given.  */
+static void test_cut(void **state)
+{
+    (void)state;
+    s_expect_cut("abcdef", 6, "abcdef");              /* fits: as it is */
+    s_expect_cut("abcdef", 5, "abcd\xe2\x80\xa6");     /* 4 + 1 */
+    /* 东北大米: 8 columns into 6: 东北 (4) + … (1) = 5, as 大 (2) would
+       make 7: never half a character */
+    s_expect_cut("\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3", 6,
+                 "\xe4\xb8\x9c\xe5\x8c\x97\xe2\x80\xa6");
+    /* into 7: 东北大 (6) + … = 7 */
+    s_expect_cut("\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3", 7,
+                 "\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe2\x80\xa6");
+    /* the accent stays with its letter: "ée" decomposed (2 columns) + "x"
+       into 2: é (1) + … */
+    s_expect_cut("e\xcc\x81" "ex", 2, "e\xcc\x81\xe2\x80\xa6");
+    /* a family is kept whole or left out whole: 👨‍👩‍👧 (2) + "ab" into 3 */
+    s_expect_cut("\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7"
+                 "ab",
+                 3,
+                 "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7"
+                 "\xe2\x80\xa6");
+    s_expect_cut("ab", 1, "\xe2\x80\xa6");
+}
+
+/*  Chinese and ASCII names in one table: every column starts at the same
+    terminal column on every line, exact bytes.  */
+static void test_table_cjk(void **state)
+{
+    (void)state;
+    /* NAME: 东北大米5kg is 11 columns, the widest (8 + 3); 王芳 4, padded
+       with 7 spaces; "Li Wei" 6, with 5.  QTY (3, the header) is a number
+       column, right-aligned: 2 spaces before "2", 1 before "10", 2 before
+       "1", after the 2 between columns.  WHO: é composed or decomposed
+       (e + U+0301) is one column either way; it is the last column, so
+       nothing is padded after it.  */
+    s_expect("[{\"name\":\"\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3" "5kg\","
+             "\"qty\":2,\"who\":\"Ren\\u00e9e\"},"
+             "{\"name\":\"\xe7\x8e\x8b\xe8\x8a\xb3\",\"qty\":10,"
+             "\"who\":\"Rene\\u0301e\"},"
+             "{\"name\":\"Li Wei\",\"qty\":1,\"who\":\"\xe9\x99\x88\"}]",
+             DN_RENDER_TABLE,
+             "NAME         QTY  WHO\n"
+             "\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3" "5kg    2  Ren\xc3\xa9" "e\n"
+             "\xe7\x8e\x8b\xe8\x8a\xb3" "          10  Rene\xcc\x81" "e\n"
+             "Li Wei         1  \xe9\x99\x88\n");
+}
+
+/*  A cell wider than DN_RENDER_MAX_CELL_COLUMNS (40) is cut in a table,
+    never in CSV or JSON.  */
+static void test_table_cut(void **state)
+{
+    /* 25 Chinese characters, 50 columns: 19 (38 columns) + … = 39, as a
+       20th would make 41 */
+    static const char name[] = "\xe4\xb8\x80\xe4\xba\x8c\xe4\xb8\x89\xe5\x9b\x9b\xe4\xba\x94"
+                               "\xe4\xb8\x80\xe4\xba\x8c\xe4\xb8\x89\xe5\x9b\x9b\xe4\xba\x94"
+                               "\xe4\xb8\x80\xe4\xba\x8c\xe4\xb8\x89\xe5\x9b\x9b\xe4\xba\x94"
+                               "\xe4\xb8\x80\xe4\xba\x8c\xe4\xb8\x89\xe5\x9b\x9b\xe4\xba\x94"
+                               "\xe4\xb8\x80\xe4\xba\x8c\xe4\xb8\x89\xe5\x9b\x9b\xe4\xba\x94";
+    char json[256], expected[256];
+    (void)state;
+    snprintf(json, sizeof json, "[{\"n\":\"%s\",\"k\":1}]", name);
+    snprintf(expected, sizeof expected, "N%*s  K\n%.*s\xe2\x80\xa6  1\n", 38, "", 19 * 3,
+             name);
+    s_expect(json, DN_RENDER_TABLE, expected);
+    snprintf(expected, sizeof expected, "n,k\r\n%s,1\r\n", name);
+    s_expect(json, DN_RENDER_CSV, expected);
+    /* 40 ASCII columns fit exactly (a server key); 41 are cut to 39 + … */
+    s_expect("[{\"k\":\"0123456789012345678901234567890123456789\"}]", DN_RENDER_TABLE,
+             "K\n0123456789012345678901234567890123456789\n");
+    s_expect("[{\"k\":\"0123456789012345678901234567890123456789X\"}]", DN_RENDER_TABLE,
+             "K\n012345678901234567890123456789012345678\xe2\x80\xa6\n");
+}
+
+/*  dn_render_fields: labels of any script, values in one column.  */
+static void test_fields(void **state)
+{
+    const dn_render_field_t fields[] = {
+        {"site", "SHOP-1"},
+        {"\xe4\xb8\x8a\xe6\xac\xa1\xe5\x90\x8c\xe6\xad\xa5", "never"}, /* 上次同步: 8 */
+        {"notices", "2 unread\nnewest: hi"},
+        {"empty", ""},
+    };
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    (void)state;
+    assert_non_null(out);
+    assert_int_equal(dn_render_fields(out, fields, 4, 2, 1), 0);
+    assert_int_equal(fclose(out), 0);
+    /* indent 2, widest label 8 columns, gap 1: values at column 11 */
+    assert_string_equal(text, "  site     SHOP-1\n"
+                              "  \xe4\xb8\x8a\xe6\xac\xa1\xe5\x90\x8c\xe6\xad\xa5 never\n"
+                              "  notices  2 unread\n"
+                              "           newest: hi\n"
+                              "  empty\n");
+    free(text);
+}
+
+/* -- Excel ----------------------------------------------------------------- */
+
+/*  DN_RENDER_EXCEL: EF BB BF, then CSV's bytes, CRLF and formula quoting
+    included; plain CSV has no mark.  */
+static void test_excel(void **state)
+{
+    static const char value[] = "[{\"name\":\"\xe7\x8e\x8b\xe8\x8a\xb3\",\"phone\":"
+                                "\"+8613800138000\",\"total\":\"-12.50\"}]";
+    static const char csv[] = "name,phone,total\r\n"
+                              "\xe7\x8e\x8b\xe8\x8a\xb3,\"'+8613800138000\",-12.50\r\n";
+    char expected[128];
+    json_t *parsed = s_parse(value);
+    char *out = dn_render_string(parsed, DN_RENDER_EXCEL);
+    (void)state;
+    assert_non_null(out);
+    assert_memory_equal(out, "\xef\xbb\xbf", 3);
+    snprintf(expected, sizeof expected, "\xef\xbb\xbf%s", csv);
+    assert_string_equal(out, expected);
+    free(out);
+    json_decref(parsed);
+    s_expect(value, DN_RENDER_CSV, csv);
+    s_expect("[]", DN_RENDER_EXCEL, "\xef\xbb\xbf"); /* the mark even alone */
+}
+
 /* -- JSON and errors ------------------------------------------------------- */
 
 static void test_json_pretty(void **state)
@@ -371,6 +543,12 @@ int main(void)
         cmocka_unit_test(test_csv_quoting),
         cmocka_unit_test(test_csv_formulas),
         cmocka_unit_test(test_csv_round_trip),
+        cmocka_unit_test(test_width),
+        cmocka_unit_test(test_cut),
+        cmocka_unit_test(test_table_cjk),
+        cmocka_unit_test(test_table_cut),
+        cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_excel),
         cmocka_unit_test(test_json_pretty),
         cmocka_unit_test(test_minor_units),
         cmocka_unit_test(test_write_failure),
