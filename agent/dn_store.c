@@ -1428,7 +1428,7 @@ static json_t *s_sale_row(dn_store_t *self, sqlite3_stmt *stmt)
         receipt = json_string(text);
     }
     return json_pack(
-        "{s:o, s:o, s:I, s:o, s:o, s:I, s:o, s:I, s:s, s:o, s:o, s:s, s:o, s:o}", "id",
+        "{s:o, s:o, s:I, s:o, s:o, s:I, s:o, s:I, s:s, s:s, s:o, s:o, s:o, s:o}", "id",
         s_id_json(id), "receipt", receipt, "seq", (json_int_t)sqlite3_column_int64(stmt, 1),
         "recorded_at", s_time_json(sqlite3_column_int64(stmt, 2)), "total",
         dn_store_money_json(self, total), "total_minor", (json_int_t)total, "refunded",

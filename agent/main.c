@@ -862,7 +862,9 @@ static int s_print_groups(const json_t *groups, const char *key, const char *hea
 {
     dn_render_column_t cols[] = {{key, header},
                                  {"sales", C_("column", "SALES")},
-                                 {gross_key, C_("column", "TOTAL")},
+                                 {gross_key, strcmp(gross_key, "gross") == 0
+                                                 ? C_("column", "GROSS")
+                                                 : C_("column", "TOTAL")},
                                  {"refunds", C_("column", "REFUNDS")},
                                  {"refunded", C_("column", "REFUNDED")},
                                  {"net", C_("column", "NET")}};
@@ -2117,6 +2119,11 @@ static const s_command_t s_commands[] = {
      "network or a partner's -- whether it is fixed, and from when), then the\n"
      "local catalog (SOURCE local; 'local, hq applies' where HQ's catalogue has\n"
      "the SKU, whose price the till takes).\n"},
+    {"sales show", s_cmd_sales_show, "SALE_ID | --receipt N | --last [--json]",
+     N_("Shows one sale and its lines.  The sale is named by its id, by the\n"
+        "first 8 or more hex digits of it (a prefix two sales share is refused,\n"
+        "naming them), by its receipt number (--receipt 42 or 0042), or as the\n"
+        "last sale recorded here (--last).\n")},
     {"sales", s_cmd_sales,
      "[--today | --date DATE | --from DATE --to DATE] [--limit N] [--json | --all --json]",
      N_("Lists the sales recorded here, newest first, at most --limit (default\n"
@@ -2127,11 +2134,6 @@ static const s_command_t s_commands[] = {
         "choose days as the network counts them.  --json: one object {from, to,\n"
         "shown, more, totals, sales}.  --all --json: every sale in the range as\n"
         "a JSON array in the order recorded, streamed (the listing of before).\n")},
-    {"sales show", s_cmd_sales_show, "SALE_ID | --receipt N | --last [--json]",
-     N_("Shows one sale and its lines.  The sale is named by its id, by the\n"
-        "first 8 or more hex digits of it (a prefix two sales share is refused,\n"
-        "naming them), by its receipt number (--receipt 42 or 0042), or as the\n"
-        "last sale recorded here (--last).\n")},
     {"close", s_cmd_close, "[--date DATE] [--json]",
      N_("The daily close (日结) of today or of DATE, to hand in: the day's sales\n"
         "(count, first and last receipt, gross), the refunds recorded that day\n"

@@ -808,11 +808,13 @@ static void test_tamper_body_byte(void **state)
     assert_int_equal(dn_sha256(body2, len, head2), 0);
     free(body2);
 
-    /* sale B's last field is its seller "GL-9": make it "GL-8" */
+    /* sale B ends with its seller "GL-9" and its receipt 2 (field 8, a
+       varint: 0x40 0x02): make the seller "GL-8" */
     uint8_t *body = s_body(store, 3, &len);
-    assert_int_equal(body[len - 1], '9');
-    assert_memory_equal(body + len - 4, "GL-9", 4);
-    body[len - 1] = '8';
+    assert_memory_equal(body + len - 2, "\x40\x02", 2);
+    assert_int_equal(body[len - 3], '9');
+    assert_memory_equal(body + len - 6, "GL-9", 4);
+    body[len - 3] = '8';
     s_set_body(store, 3, body, len, NULL);
 
     memset(&check, 0, sizeof check);
@@ -1269,7 +1271,7 @@ static void test_sales_list_cut(void **state)
 {
     fixture_t *fx = *state;
     sqlite3 *db = dn_store_db(fx->store);
-    dn_tk_cut_t cut = {.listing = "FROM sales ORDER BY seq"};
+    dn_tk_cut_t cut = {.listing = "FROM sales WHERE recorded_at_ms >= ? AND recorded_at_ms < ? ORDER BY seq"};
     int calls, at_row[3] = {0};
     json_t *list;
 
