@@ -976,10 +976,11 @@ static int s_cmd_sales(const char *dir, int argc, char **argv)
     return rc;
 }
 
-/*  sales show SALE_ID|PREFIX | --receipt N | --last: one sale, its lines.  */
-static int s_cmd_sales_show(const char *dir, int argc, char **argv)
+/*  receipt N | --last | --sale SALE_ID|PREFIX: one sale and its lines, as
+    a receipt reprinted.  */
+static int s_cmd_receipt(const char *dir, int argc, char **argv)
 {
-    static const struct option longs[] = {{"receipt", required_argument, NULL, 'r'},
+    static const struct option longs[] = {{"sale", required_argument, NULL, 's'},
                                           {"last", no_argument, NULL, 'L'},
                                           {"json", no_argument, NULL, 'j'},
                                           {"help", no_argument, NULL, 'h'},
@@ -999,20 +1000,21 @@ static int s_cmd_sales_show(const char *dir, int argc, char **argv)
     while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
         if (c == -2)
             return code;
-        if (c == 'r')
-            receipt = optarg;
+        if (c == 's')
+            sale = optarg;
         else if (c == 'L')
             last = 1;
         else if (c == 'j')
             json = 1;
     }
     if (optind < argc)
-        sale = argv[optind++];
+        receipt = argv[optind++];
     if (optind < argc)
         return s_usage_error("unexpected argument '%s'", argv[optind]);
     if ((sale != NULL) + (receipt != NULL) + last != 1)
-        return s_usage_error("%s", _("sales show needs the sale: SALE_ID (or its first 8 "
-                                     "hex digits or more), --receipt N or --last"));
+        return s_usage_error("%s", _("receipt needs the sale: its receipt number N, --last, "
+                                     "or --sale SALE_ID (or its first 8 hex digits or "
+                                     "more)"));
     if (!(store = s_open(dir, &code)))
         return code;
     rc = s_find_sale(store, sale, receipt, last, id, why, sizeof why);
@@ -2081,7 +2083,7 @@ static const s_command_t s_commands[] = {
      "SALE_ID | --receipt N | --last [--line SKU:QTY ...] [--amount AMOUNT] [--json]",
      "Records a refund of a sale: of the given lines, of an amount, or with\n"
      "neither of everything still refundable.  Refuses more than is left.\n"
-     "The sale is named as 'sales show' takes it: its id or the first 8 or\n"
+     "The sale is named by its id or the first 8 or\n"
      "more hex digits of it, --receipt N (the number 'sale' printed) or\n"
      "--last (the last sale recorded here).\n"},
     {"member add", s_cmd_member_add,
@@ -2119,11 +2121,6 @@ static const s_command_t s_commands[] = {
      "network or a partner's -- whether it is fixed, and from when), then the\n"
      "local catalog (SOURCE local; 'local, hq applies' where HQ's catalogue has\n"
      "the SKU, whose price the till takes).\n"},
-    {"sales show", s_cmd_sales_show, "SALE_ID | --receipt N | --last [--json]",
-     N_("Shows one sale and its lines.  The sale is named by its id, by the\n"
-        "first 8 or more hex digits of it (a prefix two sales share is refused,\n"
-        "naming them), by its receipt number (--receipt 42 or 0042), or as the\n"
-        "last sale recorded here (--last).\n")},
     {"sales", s_cmd_sales,
      "[--today | --date DATE | --from DATE --to DATE] [--limit N] [--json | --all --json]",
      N_("Lists the sales recorded here, newest first, at most --limit (default\n"
@@ -2134,6 +2131,12 @@ static const s_command_t s_commands[] = {
         "choose days as the network counts them.  --json: one object {from, to,\n"
         "shown, more, totals, sales}.  --all --json: every sale in the range as\n"
         "a JSON array in the order recorded, streamed (the listing of before).\n")},
+    {"receipt", s_cmd_receipt, "N | --last | --sale SALE_ID [--json]",
+     N_("Shows one sale as a receipt reprinted: its id, receipt number, time,\n"
+        "channel, payment, seller, member, total and refunded, and its lines.\n"
+        "The sale is named by its receipt number (42 or 0042), as the last sale\n"
+        "recorded here (--last), or by its id or the first 8 or more hex digits\n"
+        "of it (--sale; a prefix two sales share is refused, naming them).\n")},
     {"close", s_cmd_close, "[--date DATE] [--json]",
      N_("The daily close (日结) of today or of DATE, to hand in: the day's sales\n"
         "(count, first and last receipt, gross), the refunds recorded that day\n"

@@ -84,9 +84,12 @@ at '2026-11-30 14:00:00' sales --date 2026-11-30 --json
 cp "$OUT" "$T/day.json"
 ID4=$(json "$T/day.json" '$.sales[1].id')
 check "sales --date: newest first, [1] is 0004" "0004" "$(json "$T/day.json" '$.sales[1].receipt')"
-at '2026-11-30 14:00:00' sales show "$(echo "$ID4" | cut -c1-13)"
-check "sales show PREFIX: exit" 0 "$rc"
-check "sales show PREFIX: receipt 0004" "receipt   0004" "$(sed -n 2p "$OUT")"
+at '2026-11-30 14:00:00' receipt --sale "$(echo "$ID4" | cut -c1-13)"
+check "receipt --sale PREFIX: exit" 0 "$rc"
+check "receipt --sale PREFIX: receipt 0004" "receipt   0004" "$(sed -n 2p "$OUT")"
+at '2026-11-30 14:00:00' receipt 3 --json
+check "receipt 3: 104.90 alipay online, 1 TEA refunded" "10490|alipay|online|1" \
+    "$(json "$OUT" '$.total_minor')|$(json "$OUT" '$.payment')|$(json "$OUT" '$.channel')|$(json "$OUT" '$.lines[0].refunded_quantity')"
 
 # two sales in one minute share their first 8 hex digits: refused, named
 at '2026-11-30 15:00:00' sale --line X:1@1.00
@@ -177,7 +180,7 @@ check "member find 138 --limit 1: the more line" \
 at '2026-11-30 18:00:00' member find
 check "member find without TEXT: exit" 64 "$rc"
 
-for cmd in "close" "sales" "sales show" "member find"; do
+for cmd in "close" "sales" "receipt" "member find"; do
     # shellcheck disable=SC2086
     at '2026-11-30 18:00:00' $cmd --help
     check "$cmd --help: exit" 0 "$rc"
