@@ -565,7 +565,7 @@ static int s_record(s_import_t *self, const s_record_t *rec, int64_t now)
     }
     if (rec->kind == S_SALE) {
         dn_sale_input_t in = {&self->lines[rec->first_line], rec->n_lines,
-                              rec->member_phone, rec->channel, rec->seller};
+                              rec->member_phone, rec->channel, rec->seller, NULL};
         rc = dn_record_sale(self->store, &in, &result, why, sizeof why);
     } else if (rec->kind == S_REFUND) {
         dn_refund_input_t in = {{0}, rec->n_lines ? &self->lines[rec->first_line] : NULL,

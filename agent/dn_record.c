@@ -8,6 +8,7 @@
 #include "dn_record.h"
 #include "dn_error.h"
 #include "dn_hqcatalog.h"
+#include "dn_i18n.h"
 #include "dn_money.h"
 #include "dn_outbox.h"
 #include "dn_testctl.h"
@@ -139,7 +140,7 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
     char phone[DN_PHONE_SIZE], pwhy[DN_PHONE_WHY_SIZE + 64];
     uint8_t member_id[DN_ID_BYTES];
     int64_t total = 0, limit, now_ms;
-    int channel = DEALERNET__CHANNEL__CHANNEL_STORE;
+    int channel = DEALERNET__CHANNEL__CHANNEL_STORE, payment = 0;
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -159,6 +160,10 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
     if (in->channel && (channel = dn_wire_channel_parse(in->channel)) < 0)
         return dn_why(why, why_size, DN_EPARSE,
                       "channel '%s' is not one of store, online, community", in->channel);
+    if (in->payment && (payment = dn_wire_payment_parse(in->payment)) < 0)
+        return dn_why(why, why_size, DN_EPARSE,
+                      _("payment '%s' is not one of cash, wechat, alipay, card, other"),
+                      in->payment);
     if (in->seller && !dn_valid_code(in->seller))
         return dn_why(
             why, why_size, DN_EPARSE,
@@ -246,7 +251,16 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
         sale.has_channel = 1;
         sale.channel = (Dealernet__Channel)channel;
         sale.seller = (char *)(in->seller ? in->seller : info->partner);
-        if (in->member) {
+        sale.has_payment = payment != 0;
+        sale.payment = (Dealernet__Payment)payment;
+        /* the next number in the transaction that records the sale: a
+           second clerk's sale waits for this one's commit and gets the
+           next */
+        if ((rc = dn_store_next_receipt(store, &out->receipt)) != 0)
+            dn_why(why, why_size, rc, "%s", _("could not number the receipt"));
+        sale.has_receipt = 1;
+        sale.receipt = (uint64_t)out->receipt;
+        if (rc == 0 && in->member) {
             sale.member_phone = phone;
             rc = dn_store_member_find(store, phone, member_id);
             if (rc == 0) {

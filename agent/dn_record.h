@@ -47,6 +47,7 @@ typedef struct {
     uint8_t id[DN_ID_BYTES]; /* the new event's id: the sale's id for a sale */
     int64_t seq;
     int64_t amount; /* sale total or refund amount, minor units */
+    int64_t receipt; /* a sale's receipt number */
 } dn_record_result_t;
 
 typedef struct {
@@ -55,6 +56,8 @@ typedef struct {
     const char *member;  /* phone as typed (made canonical), or NULL */
     const char *channel; /* "store" (default when NULL), "online", "community" */
     const char *seller;  /* partner code, NULL for the site's partner */
+    const char *payment; /* "cash", "wechat", "alipay", "card", "other", or
+                            NULL: not recorded */
 } dn_sale_input_t;
 
 /*  Sets *minor to the network's bound on one sale in minor units of the
@@ -63,8 +66,10 @@ typedef struct {
 int dn_record_max_sale(dn_store_t *store, int64_t *minor);
 
 /*  Records a sale.  A line without a price takes the catalog's; every line
-    takes the catalog's category when the SKU has one.  Returns 0, DN_EPARSE
-    (bad line, channel, seller, phone; a SKU given twice), DN_ENOENT (SKU
+    takes the catalog's category when the SKU has one.  The sale gets the
+    site's next receipt number (dn_store_next_receipt) in its transaction,
+    in out->receipt.  Returns 0, DN_EPARSE
+    (bad line, channel, payment, seller, phone; a SKU given twice), DN_ENOENT (SKU
     without a price), DN_EOVERFLOW (a line or the sale over the network's
     bound on one sale, see dn_record_max_sale; why names it and the bound),
     DN_EDB.  */

@@ -8,6 +8,7 @@
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 #include "dn_log.h"
 #include "dn_money.h"
 #include "dn_time.h"
@@ -224,6 +225,19 @@ static const dn_migration_t s_migrations[] = {
      "  body BLOB NOT NULL,"
      "  hash BLOB NOT NULL CHECK (length(hash) = 32)"
      ");"},
+    {/* The counter (issue 13, part 5): each sale's receipt number and
+        payment method, as its event carries them (Sale.receipt, .payment;
+        NULL for a sale recorded before, whose event has none).  Receipts
+        are looked up by number (refund --receipt) and the next one is
+        max + 1; sales are listed by day (sales --date, close), hence the
+        index on the time.  Not UNIQUE: a receipt is printed and signed,
+        never renumbered, and two PCs of one site (an agent.db copied, a
+        site moved with 'site token' before recover) can each have given
+        one number; recover then holds both, and a lookup names them.  */
+     "ALTER TABLE sales ADD COLUMN receipt INTEGER;"
+     "ALTER TABLE sales ADD COLUMN payment INTEGER;"
+     "CREATE INDEX sales_receipt ON sales(receipt) WHERE receipt IS NOT NULL;"
+     "CREATE INDEX sales_time ON sales(recorded_at_ms);"},
 };
 
 #define DN_STORE_MIGRATIONS (sizeof s_migrations / sizeof s_migrations[0])
@@ -875,9 +889,13 @@ int dn_store_sale_insert(dn_store_t *self, const Dealernet__Event *ev)
 
     if (dn_store_stmt(self,
                       "INSERT INTO sales(id, seq, recorded_at_ms, total, member_phone, "
-                      "channel, seller) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      "channel, seller, receipt, payment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       &stmt))
         return DN_EDB;
+    if (sale->has_receipt)
+        sqlite3_bind_int64(stmt, 8, (sqlite3_int64)sale->receipt);
+    if (sale->has_payment)
+        sqlite3_bind_int(stmt, 9, sale->payment);
     sqlite3_bind_blob(stmt, 1, ev->id.data, (int)ev->id.len, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64)ev->seq);
     sqlite3_bind_int64(stmt, 3, ev->recorded_at_ms);
@@ -1138,6 +1156,145 @@ int dn_store_sale_at(dn_store_t *self, int64_t seq, uint8_t id[DN_ID_BYTES])
     return rc;
 }
 
+int dn_store_next_receipt(dn_store_t *self, int64_t *receipt)
+{
+    sqlite3_stmt *stmt;
+    int step;
+    if (dn_store_stmt(self, "SELECT coalesce(max(receipt), 0) + 1 FROM sales", &stmt))
+        return DN_EDB;
+    if ((step = dn_db_row(stmt, "agent.db: next receipt")) == 1)
+        *receipt = sqlite3_column_int64(stmt, 0);
+    sqlite3_reset(stmt);
+    return step == 1 ? 0 : DN_EDB;
+}
+
+/*  Up to DN_STORE_MATCHES_SHOWN sales a clerk's words matched, named in a
+    refusal.  */
+#define DN_STORE_MATCHES_SHOWN 5
+
+/*  Runs stmt (bound) and keeps its first match's id; 0, DN_ENOENT,
+    DN_EDUP (more than one: why names them, by id and receipt, the
+    newest first as the statement orders them) or DN_EDB.  what names
+    what the clerk typed, for the message.  */
+static int s_one_sale(sqlite3_stmt *stmt, const char *what, uint8_t id[DN_ID_BYTES],
+                      char *why, size_t why_size)
+{
+    char names[DN_STORE_MATCHES_SHOWN * (DN_ID_TEXT_SIZE + DN_STORE_RECEIPT_SIZE + 16)] = "";
+    int n = 0, step;
+    while ((step = dn_db_row(stmt, "agent.db: find a sale")) == 1) {
+        char text[DN_ID_TEXT_SIZE], receipt[DN_STORE_RECEIPT_SIZE] = "-";
+        size_t used = strlen(names);
+        if (sqlite3_column_bytes(stmt, 0) != DN_ID_BYTES) {
+            step = DN_EDB;
+            break;
+        }
+        if (n++ == 0)
+            memcpy(id, sqlite3_column_blob(stmt, 0), DN_ID_BYTES);
+        if (n > DN_STORE_MATCHES_SHOWN)
+            continue; /* counted, not named */
+        dn_id_format(sqlite3_column_blob(stmt, 0), text);
+        if (sqlite3_column_type(stmt, 1) != SQLITE_NULL)
+            dn_store_receipt_format(sqlite3_column_int64(stmt, 1), receipt);
+        snprintf(names + used, sizeof names - used, _("%s%s (receipt %s)"),
+                 used ? ", " : "", text, receipt);
+    }
+    sqlite3_reset(stmt);
+    if (step < 0)
+        return DN_EDB;
+    if (n == 0)
+        return DN_ENOENT;
+    if (n > 1)
+        return dn_why(why, why_size, DN_EDUP,
+                      n > DN_STORE_MATCHES_SHOWN
+                          ? _("%s matches %d sales, the newest: %s; give more of the "
+                              "sale's id")
+                          : _("%s matches %d sales: %s; give more of the sale's id"),
+                      what, n, names);
+    return 0;
+}
+
+int dn_store_sale_find(dn_store_t *self, dn_store_sale_by_t by, const char *text,
+                       uint8_t id[DN_ID_BYTES], char *why, size_t why_size)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if (by == DN_STORE_SALE_LAST) {
+        /* the last sale recorded here: the clerk's "that one, just now" */
+        if (dn_store_stmt(self, "SELECT id, receipt FROM sales ORDER BY seq DESC LIMIT 1",
+                          &stmt))
+            return DN_EDB;
+        rc = s_one_sale(stmt, "", id, why, why_size);
+        if (rc == DN_ENOENT)
+            dn_why(why, why_size, rc, "%s", _("no sale has been recorded here yet"));
+        return rc;
+    }
+    if (by == DN_STORE_SALE_BY_RECEIPT) {
+        int64_t receipt;
+        char shown[DN_STORE_RECEIPT_SIZE], label[DN_STORE_RECEIPT_SIZE + 64];
+        if (dn_parse_int(text, 1, DN_MAX_RECEIPT, &receipt))
+            return dn_why(why, why_size, DN_EINVAL,
+                          _("'%s' is not a receipt number (the number 'sale' printed, "
+                            "like 42 or 0042)"),
+                          text);
+        dn_store_receipt_format(receipt, shown);
+        snprintf(label, sizeof label, _("receipt %s"), shown);
+        if (dn_store_stmt(self,
+                          "SELECT id, receipt FROM sales WHERE receipt = ? "
+                          "ORDER BY seq DESC",
+                          &stmt))
+            return DN_EDB;
+        sqlite3_bind_int64(stmt, 1, receipt);
+        rc = s_one_sale(stmt, label, id, why, why_size);
+        /* DN_EDUP: two PCs of the site gave one number (dn_store.c's
+           migration); the message names both sales */
+        if (rc == DN_ENOENT)
+            dn_why(why, why_size, rc, _("no sale with receipt %s at this site"), shown);
+        return rc;
+    }
+    if (dn_id_parse(text, id) == 0) { /* a whole id: itself, if it is a sale here */
+        if (dn_store_stmt(self, "SELECT id, receipt FROM sales WHERE id = ?", &stmt))
+            return DN_EDB;
+        sqlite3_bind_blob(stmt, 1, id, DN_ID_BYTES, SQLITE_STATIC);
+        rc = s_one_sale(stmt, text, id, why, why_size);
+    } else {
+        /* a prefix: hex digits, dashes where the id has them ignored */
+        char hex[2 * DN_ID_BYTES + 1];
+        size_t n = 0;
+        for (const char *p = text; *p; p++) {
+            char c = *p;
+            if (c == '-')
+                continue;
+            if (c >= 'a' && c <= 'f')
+                c = (char)(c - 'a' + 'A');
+            if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')) || n == 2 * DN_ID_BYTES) {
+                n = 0;
+                break;
+            }
+            hex[n++] = c;
+        }
+        hex[n] = '\0';
+        if (n < DN_STORE_ID_PREFIX_MIN)
+            return dn_why(why, why_size, DN_EINVAL,
+                          _("'%s' is not a sale id or its first %d hex digits or more (like "
+                            "0190c2d4; 'sales' lists them), and --receipt N or --last "
+                            "name a sale too"),
+                          text, DN_STORE_ID_PREFIX_MIN);
+        if (dn_store_stmt(self,
+                          "SELECT id, receipt FROM sales WHERE substr(hex(id), 1, ?) = ? "
+                          "ORDER BY seq DESC",
+                          &stmt))
+            return DN_EDB;
+        sqlite3_bind_int(stmt, 1, (int)n);
+        sqlite3_bind_text(stmt, 2, hex, -1, SQLITE_TRANSIENT);
+        rc = s_one_sale(stmt, text, id, why, why_size);
+    }
+    if (rc == DN_ENOENT)
+        dn_why(why, why_size, rc, _("no sale with id %s at this site ('sales' lists them)"),
+               text);
+    return rc;
+}
+
 int dn_store_member_find(dn_store_t *self, const char *phone, uint8_t id[DN_ID_BYTES])
 {
     sqlite3_stmt *stmt;
@@ -1223,7 +1380,8 @@ static json_t *s_sale_lines(dn_store_t *self, const void *sale_id)
     sqlite3_stmt *stmt;
     json_t *lines = json_array();
     int step;
-    if (dn_db_prepare(self->db,
+    /* cached: a listing runs it once per sale */
+    if (dn_store_stmt(self,
                       "SELECT sku, quantity, unit_price, category, refunded_qty "
                       "FROM sale_lines WHERE sale_id = ? ORDER BY line_no",
                       &stmt)) {
@@ -1241,64 +1399,126 @@ static json_t *s_sale_lines(dn_store_t *self, const void *sale_id)
                              s_text_json(stmt, 3), "refunded_quantity",
                              (json_int_t)sqlite3_column_int64(stmt, 4)));
     }
-    sqlite3_finalize(stmt);
+    sqlite3_reset(stmt);
     return s_rows_end(lines, step);
+}
+
+/*  The receipt number as printed: zero-padded to DN_STORE_RECEIPT_DIGITS
+    digits, more when it needs them ("0042", "12345").  */
+void dn_store_receipt_format(int64_t receipt, char text[DN_STORE_RECEIPT_SIZE])
+{
+    snprintf(text, DN_STORE_RECEIPT_SIZE, "%0*lld", DN_STORE_RECEIPT_DIGITS,
+             (long long)receipt);
+}
+
+/*  One sale of the current row of a statement selecting, in order: id,
+    seq, recorded_at_ms, total, refunded, channel, seller, member_phone,
+    receipt, payment.  A new object, or NULL (a damaged row, no memory).  */
+static json_t *s_sale_row(dn_store_t *self, sqlite3_stmt *stmt)
+{
+    const void *id = sqlite3_column_blob(stmt, 0);
+    int64_t total = sqlite3_column_int64(stmt, 3);
+    int64_t refunded = sqlite3_column_int64(stmt, 4);
+    json_t *lines, *receipt = json_null();
+    if (sqlite3_column_bytes(stmt, 0) != DN_ID_BYTES || !(lines = s_sale_lines(self, id)))
+        return NULL;
+    if (sqlite3_column_type(stmt, 8) != SQLITE_NULL) {
+        char text[DN_STORE_RECEIPT_SIZE];
+        dn_store_receipt_format(sqlite3_column_int64(stmt, 8), text);
+        receipt = json_string(text);
+    }
+    return json_pack(
+        "{s:o, s:o, s:I, s:o, s:o, s:I, s:o, s:I, s:s, s:s, s:o, s:o, s:o, s:o}", "id",
+        s_id_json(id), "receipt", receipt, "seq", (json_int_t)sqlite3_column_int64(stmt, 1),
+        "recorded_at", s_time_json(sqlite3_column_int64(stmt, 2)), "total",
+        dn_store_money_json(self, total), "total_minor", (json_int_t)total, "refunded",
+        dn_store_money_json(self, refunded), "refunded_minor", (json_int_t)refunded,
+        "currency", self->info.currency, "channel",
+        dn_wire_channel_name(sqlite3_column_int(stmt, 5)), "payment",
+        json_string(sqlite3_column_type(stmt, 9) == SQLITE_NULL
+                        ? dn_wire_payment_name(0)
+                        : dn_wire_payment_name(sqlite3_column_int(stmt, 9))),
+        "seller", s_text_json(stmt, 6), "member", s_text_json(stmt, 7), "lines", lines);
+}
+
+#define S_SALE_COLUMNS                                                                   \
+    "SELECT id, seq, recorded_at_ms, total, refunded, channel, seller, member_phone, "   \
+    "receipt, payment FROM sales "
+
+int dn_store_sales_walk(dn_store_t *self, int64_t from_ms, int64_t to_ms, int newest_first,
+                        int64_t limit, int (*fn)(json_t *sale, void *arg), void *arg)
+{
+    sqlite3_stmt *stmt;
+    int rc = 0, step;
+    if (dn_db_prepare(self->db,
+                      newest_first ? S_SALE_COLUMNS
+                          "WHERE recorded_at_ms >= ? AND recorded_at_ms < ? "
+                          "ORDER BY recorded_at_ms DESC, seq DESC LIMIT ?"
+                                   : S_SALE_COLUMNS
+                          "WHERE recorded_at_ms >= ? AND recorded_at_ms < ? "
+                          "ORDER BY seq LIMIT ?",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, from_ms);
+    sqlite3_bind_int64(stmt, 2, to_ms);
+    sqlite3_bind_int64(stmt, 3, limit < 0 ? -1 : limit);
+    while (rc == 0 && (step = dn_db_row(stmt, "agent.db sales")) == 1) {
+        json_t *sale = s_sale_row(self, stmt);
+        rc = sale ? fn(sale, arg) : DN_EDB;
+    }
+    if (rc == 0 && step < 0)
+        rc = DN_EDB;
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+json_t *dn_store_sale_show(dn_store_t *self, const uint8_t id[DN_ID_BYTES])
+{
+    sqlite3_stmt *stmt;
+    json_t *sale = NULL;
+    int step;
+    if (dn_db_prepare(self->db, S_SALE_COLUMNS "WHERE id = ?", &stmt))
+        return NULL;
+    sqlite3_bind_blob(stmt, 1, id, DN_ID_BYTES, SQLITE_STATIC);
+    if ((step = dn_db_row(stmt, "agent.db sale")) == 1)
+        sale = s_sale_row(self, stmt);
+    sqlite3_finalize(stmt);
+    return sale;
+}
+
+static int s_append_sale(json_t *sale, void *arg)
+{
+    return json_array_append_new(arg, sale) ? DN_ENOMEM : 0;
 }
 
 json_t *dn_store_sales_list(dn_store_t *self)
 {
-    sqlite3_stmt *stmt;
     json_t *list = json_array();
-    int step;
-    if (dn_db_prepare(self->db,
-                      "SELECT id, seq, recorded_at_ms, total, refunded, channel, seller, "
-                      "member_phone FROM sales ORDER BY seq",
-                      &stmt)) {
+    if (!list || dn_store_sales_walk(self, INT64_MIN, INT64_MAX, 0, -1, s_append_sale, list)) {
         json_decref(list);
         return NULL;
     }
-    while ((step = dn_db_row(stmt, "agent.db sales")) == 1) {
-        const void *id = sqlite3_column_blob(stmt, 0);
-        int64_t total = sqlite3_column_int64(stmt, 3);
-        int64_t refunded = sqlite3_column_int64(stmt, 4);
-        json_t *lines = s_sale_lines(self, id);
-        if (!lines || sqlite3_column_bytes(stmt, 0) != DN_ID_BYTES) {
-            json_decref(lines);
-            step = DN_EDB;
-            break;
-        }
-        json_array_append_new(
-            list,
-            json_pack("{s:o, s:I, s:o, s:o, s:I, s:o, s:I, s:s, s:s, s:o, s:o, s:o}", "id",
-                      s_id_json(id), "seq", (json_int_t)sqlite3_column_int64(stmt, 1),
-                      "recorded_at", s_time_json(sqlite3_column_int64(stmt, 2)), "total",
-                      dn_store_money_json(self, total), "total_minor", (json_int_t)total,
-                      "refunded", dn_store_money_json(self, refunded), "refunded_minor",
-                      (json_int_t)refunded, "currency", self->info.currency, "channel",
-                      dn_wire_channel_name(sqlite3_column_int(stmt, 5)), "seller",
-                      s_text_json(stmt, 6), "member", s_text_json(stmt, 7), "lines",
-                      lines));
-    }
-    sqlite3_finalize(stmt);
-    return s_rows_end(list, step);
+    return list;
 }
 
-json_t *dn_store_members_list(dn_store_t *self)
+/*  The members a statement selects (id, phone, name, referrer, household,
+    seq, recorded_at_ms), at most limit (-1: all); *more (if not NULL)
+    counts the rows past it.  Finalizes stmt.  */
+static json_t *s_members(sqlite3_stmt *stmt, int64_t limit, int64_t *more)
 {
-    sqlite3_stmt *stmt;
     json_t *list = json_array();
+    int64_t n = 0;
     int step;
-    if (dn_db_prepare(self->db,
-                      "SELECT id, phone, name, referrer, household, seq, recorded_at_ms "
-                      "FROM members ORDER BY seq",
-                      &stmt)) {
-        json_decref(list);
-        return NULL;
-    }
     while ((step = dn_db_row(stmt, "agent.db members")) == 1) {
-        json_t *household = sqlite3_column_type(stmt, 4) == SQLITE_NULL
-                                ? json_null()
-                                : json_integer(sqlite3_column_int(stmt, 4));
+        json_t *household;
+        if (limit >= 0 && n++ >= limit) {
+            if (more)
+                (*more)++;
+            continue;
+        }
+        household = sqlite3_column_type(stmt, 4) == SQLITE_NULL
+                        ? json_null()
+                        : json_integer(sqlite3_column_int(stmt, 4));
         json_array_append_new(
             list, json_pack("{s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "id",
                             s_id_json(sqlite3_column_blob(stmt, 0)), "phone",
@@ -1309,6 +1529,42 @@ json_t *dn_store_members_list(dn_store_t *self)
     }
     sqlite3_finalize(stmt);
     return s_rows_end(list, step);
+}
+
+#define S_MEMBER_COLUMNS                                                                 \
+    "SELECT id, phone, name, referrer, household, seq, recorded_at_ms FROM members "
+
+json_t *dn_store_members_list(dn_store_t *self)
+{
+    sqlite3_stmt *stmt;
+    if (dn_db_prepare(self->db, S_MEMBER_COLUMNS "ORDER BY seq", &stmt))
+        return NULL;
+    return s_members(stmt, -1, NULL);
+}
+
+json_t *dn_store_members_find(dn_store_t *self, const char *phone_prefix,
+                              const char *name_part, int64_t limit, int64_t *more)
+{
+    char upper[DN_PHONE_SIZE + 8];
+    sqlite3_stmt *stmt;
+    *more = 0;
+    /* phones are digits after '+': the phones beginning with the prefix
+       sort from it up to it followed by ':' (the character after '9'),
+       a range the phone's UNIQUE index answers */
+    snprintf(upper, sizeof upper, "%s:", phone_prefix ? phone_prefix : "");
+    if (dn_db_prepare(self->db,
+                      S_MEMBER_COLUMNS
+                      "WHERE (?1 IS NOT NULL AND phone >= ?1 AND phone < ?2) "
+                      "OR (?3 IS NOT NULL AND instr(lower(name), lower(?3)) > 0) "
+                      "ORDER BY seq DESC",
+                      &stmt))
+        return NULL;
+    if (phone_prefix)
+        sqlite3_bind_text(stmt, 1, phone_prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, upper, -1, SQLITE_STATIC);
+    if (name_part)
+        sqlite3_bind_text(stmt, 3, name_part, -1, SQLITE_STATIC);
+    return s_members(stmt, limit, more);
 }
 
 json_t *dn_store_status(dn_store_t *self)

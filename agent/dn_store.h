@@ -196,6 +196,31 @@ int dn_store_event_seq(dn_store_t *self, const uint8_t id[DN_ID_BYTES], int64_t 
     sale's, found by its ref in imports), DN_ENOENT, or DN_EDB.  */
 int dn_store_sale_at(dn_store_t *self, int64_t seq, uint8_t id[DN_ID_BYTES]);
 
+/*  The receipt number of the next sale: one more than the highest a sale
+    here holds (1 for the first).  Inside the transaction that records the
+    sale, so two clerks never get one number.  0 or DN_EDB.  */
+int dn_store_next_receipt(dn_store_t *self, int64_t *receipt);
+
+/*  How a clerk names a sale at the counter.  */
+typedef enum {
+    DN_STORE_SALE_BY_ID,      /* a whole id, or a prefix of >= 8 hex digits */
+    DN_STORE_SALE_BY_RECEIPT, /* a receipt number, "42" or "0042" */
+    DN_STORE_SALE_LAST        /* the last sale recorded here (text unused) */
+} dn_store_sale_by_t;
+
+/*  The minimum of hex digits of an id prefix: 8 digits are the id's
+    first 32 bits, its time in units of 65.5 s (UUIDv7): two sales of one
+    shop rarely share them, and when they do the prefix is refused with
+    both named.  */
+#define DN_STORE_ID_PREFIX_MIN 8
+
+/*  Finds the sale a clerk named: 0 and its id, DN_EINVAL (text is not an
+    id, a prefix or a receipt number), DN_ENOENT (no such sale), DN_EDUP
+    (a prefix or a receipt that more than one sale holds: why names them),
+    DN_EDB.  why holds one line for the clerk on every error.  */
+int dn_store_sale_find(dn_store_t *self, dn_store_sale_by_t by, const char *text,
+                       uint8_t id[DN_ID_BYTES], char *why, size_t why_size);
+
 /*  0 and the member's id for a canonical phone, DN_ENOENT, or DN_EDB.  */
 int dn_store_member_find(dn_store_t *self, const char *phone,
                          uint8_t id[DN_ID_BYTES]);
@@ -219,13 +244,43 @@ int dn_store_import_get(dn_store_t *self, const char *kind, const char *ref,
 int dn_store_import_put(dn_store_t *self, const char *kind, const char *ref,
                         const dn_store_import_t *row);
 
-/*  New JSON arrays, caller decrefs, NULL on error.  sales: {id, seq,
-    recorded_at, total, total_minor, refunded, refunded_minor, currency,
-    channel, seller, member, lines: [{sku, quantity, unit_price,
-    unit_price_minor, category, refunded_quantity}]}.  members: {id, phone,
-    name, referrer, household, seq, recorded_at}.  */
+/*  New JSON arrays, caller decrefs, NULL on error.  sales: every sale in
+    seq order, each {id, receipt ("0042", null for a sale recorded before
+    receipts), seq, recorded_at, total, total_minor, refunded,
+    refunded_minor, currency, channel, payment ("cash", "wechat",
+    "alipay", "card", "other", "unknown" when not given), seller, member,
+    lines: [{sku, quantity, unit_price, unit_price_minor, category,
+    refunded_quantity}]}.  members: {id, phone, name, referrer, household,
+    seq, recorded_at}.  */
 json_t *dn_store_sales_list(dn_store_t *self);
 json_t *dn_store_members_list(dn_store_t *self);
+
+/*  Members whose phone begins with phone_prefix (canonical, "+861380013")
+    or whose name holds name_part (ASCII letters compared without case;
+    either may be NULL), newest sign-up first, as dn_store_members_list's
+    objects: at most limit, and *more counts the matches past it.  A new
+    array (caller decrefs) or NULL on error.  */
+json_t *dn_store_members_find(dn_store_t *self, const char *phone_prefix,
+                              const char *name_part, int64_t limit, int64_t *more);
+
+/*  Calls fn(sale, arg) for each sale recorded in [from_ms, to_ms), as
+    dn_store_sales_list's objects (fn takes ownership of sale): newest
+    first (by time, then seq) or in seq order, at most limit of them (-1:
+    all).  One sale in memory at a time, so a listing of every sale can
+    stream.  fn returns 0 to go on, anything else stops the walk and is
+    returned.  Returns 0, fn's value, or DN_EDB.  */
+int dn_store_sales_walk(dn_store_t *self, int64_t from_ms, int64_t to_ms, int newest_first,
+                        int64_t limit, int (*fn)(json_t *sale, void *arg), void *arg);
+
+/*  One sale as dn_store_sales_list shows it: a new object (caller
+    decrefs), or NULL when there is no such sale or on error.  */
+json_t *dn_store_sale_show(dn_store_t *self, const uint8_t id[DN_ID_BYTES]);
+
+/*  Receipt numbers print zero-padded to 4 digits ("0042"), more when they
+    need them ("12345"); DN_STORE_RECEIPT_SIZE holds DN_MAX_RECEIPT's.  */
+#define DN_STORE_RECEIPT_DIGITS 4
+#define DN_STORE_RECEIPT_SIZE   24
+void dn_store_receipt_format(int64_t receipt, char text[DN_STORE_RECEIPT_SIZE]);
 
 /*  A new JSON object: {site, partner, currency, country ("+86", null for
     none), events, pending, head_seq,

@@ -29,6 +29,7 @@
 #include "dn_testctl.h"
 #include "dn_time.h"
 #include "dn_cli.h"
+#include "dn_counter.h"
 #include "dn_version.h"
 #include "dn_wire.h"
 
@@ -138,7 +139,7 @@ static int s_getopt(int argc, char **argv, const struct option *longs, int *exit
     c = getopt_long(argc, argv, "h", longs, NULL);
     if (c == 'h') {
         printf("usage: dealernet-agent [-d DIR] %s %s\n\n%s", s_current->name,
-               s_current->usage, s_current->help);
+               s_current->usage, _(s_current->help));
         *exit_code = 0;
         return -2;
     }
@@ -242,6 +243,8 @@ static void s_print_result(const dn_store_t *store, const char *what,
     char id[DN_ID_TEXT_SIZE], money[DN_MONEY_TEXT_SIZE];
     dn_id_format(r->id, id);
     dn_money_format(r->amount, info->exponent, money, sizeof money);
+    char receipt[DN_STORE_RECEIPT_SIZE];
+    dn_store_receipt_format(r->receipt, receipt);
     if (json) {
         json_t *out = json_pack("{s:s, s:I, s:s, s:I, s:s}", "id", id, "seq",
                                 (json_int_t)r->seq, "amount", money, "amount_minor",
@@ -249,6 +252,7 @@ static void s_print_result(const dn_store_t *store, const char *what,
         if (out && strcmp(what, "sale") == 0) {
             json_object_set_new(out, "total", json_string(money));
             json_object_set_new(out, "total_minor", json_integer((json_int_t)r->amount));
+            json_object_set_new(out, "receipt", json_string(receipt));
         }
         s_print_json(out);
         json_decref(out);
@@ -257,6 +261,10 @@ static void s_print_result(const dn_store_t *store, const char *what,
     } else {
         printf("%s %s  %s %s  (seq %lld)\n", what, id, money, info->currency,
                (long long)r->seq);
+        /* the number the clerk writes on the slip and types back to
+           refund (refund --receipt) */
+        if (strcmp(what, "sale") == 0)
+            printf(_("receipt %s\n"), receipt);
     }
 }
 
@@ -266,6 +274,7 @@ static int s_cmd_sale(const char *dir, int argc, char **argv)
                                           {"member", required_argument, NULL, 'm'},
                                           {"channel", required_argument, NULL, 'c'},
                                           {"seller", required_argument, NULL, 's'},
+                                          {"pay", required_argument, NULL, 'p'},
                                           {"json", no_argument, NULL, 'j'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
@@ -291,6 +300,8 @@ static int s_cmd_sale(const char *dir, int argc, char **argv)
             in.channel = optarg;
         } else if (c == 's') {
             in.seller = optarg;
+        } else if (c == 'p') {
+            in.payment = optarg;
         } else if (c == 'j') {
             json = 1;
         }
@@ -320,15 +331,32 @@ static int s_cmd_sale(const char *dir, int argc, char **argv)
 
 /* -- refund -------------------------------------------------------------- */
 
+/*  The sale a clerk named at the counter, by id or id prefix (sale),
+    receipt number or --last (dn_store_sale_find).  0 or an error with
+    why.  */
+static int s_find_sale(dn_store_t *store, const char *sale, const char *receipt, int last,
+                       uint8_t id[DN_ID_BYTES], char *why, size_t why_size)
+{
+    if (last)
+        return dn_store_sale_find(store, DN_STORE_SALE_LAST, NULL, id, why, why_size);
+    if (receipt)
+        return dn_store_sale_find(store, DN_STORE_SALE_BY_RECEIPT, receipt, id, why,
+                                  why_size);
+    return dn_store_sale_find(store, DN_STORE_SALE_BY_ID, sale, id, why, why_size);
+}
+
 static int s_cmd_refund(const char *dir, int argc, char **argv)
 {
     static const struct option longs[] = {{"line", required_argument, NULL, 'l'},
                                           {"amount", required_argument, NULL, 'a'},
+                                          {"receipt", required_argument, NULL, 'r'},
+                                          {"last", no_argument, NULL, 'L'},
                                           {"json", no_argument, NULL, 'j'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     const char *line_text[DN_MAX_SALE_LINES];
-    const char *amount = NULL;
+    const char *amount = NULL, *receipt = NULL, *sale = NULL;
+    int last = 0;
     dn_record_line_t lines[DN_MAX_SALE_LINES];
     dn_refund_input_t in = {0};
     dn_record_result_t result;
@@ -346,18 +374,24 @@ static int s_cmd_refund(const char *dir, int argc, char **argv)
             line_text[n++] = optarg;
         } else if (c == 'a') {
             amount = optarg;
+        } else if (c == 'r') {
+            receipt = optarg;
+        } else if (c == 'L') {
+            last = 1;
         } else if (c == 'j') {
             json = 1;
         }
     }
-    if (optind != argc - 1)
-        return s_usage_error("%s", "refund needs exactly one SALE_ID");
-    if (dn_id_parse(argv[optind], in.sale_id))
-        return s_usage_error("'%s' is not a sale id (like 0190c2d4-5e6f-7a8b-9c0d-"
-                             "1e2f3a4b5c6d; 'sales' lists them)",
-                             argv[optind]);
+    if (optind < argc)
+        sale = argv[optind++];
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if ((sale != NULL) + (receipt != NULL) + last != 1)
+        return s_usage_error("%s", _("refund needs the sale: SALE_ID (or its first 8 hex "
+                                     "digits or more), --receipt N or --last"));
     if (!(store = s_open(dir, &code)))
         return code;
+    rc = s_find_sale(store, sale, receipt, last, in.sale_id, why, sizeof why);
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = dn_record_parse_line(line_text[i], dn_store_info(store)->exponent, &lines[i],
                                   why, sizeof why);
@@ -782,28 +816,379 @@ static int s_cmd_catalog_list(const char *dir, int argc, char **argv)
 
 /* -- sales, status, check ------------------------------------------------ */
 
+/*  A --limit out of range: a usage error naming the largest.  */
+static int s_limit_error(int max)
+{
+    char text[128];
+    snprintf(text, sizeof text, _("--limit must be a whole number from 1 to %d"), max);
+    return s_usage_error("%s", text);
+}
+
+/*  The day range of --today, --date D, --from D --to D (inclusive days,
+    dn_counter_day): *from_ms and *to_ms, and the dates in from/to ("" when
+    open).  0 or an exit status (a usage error said why).  */
+static int s_days(int today, const char *date, const char *from, const char *to,
+                  int64_t *from_ms, int64_t *to_ms, char from_date[16], char to_date[16])
+{
+    int64_t unused;
+    *from_ms = INT64_MIN;
+    *to_ms = INT64_MAX;
+    from_date[0] = to_date[0] = '\0';
+    if ((today != 0) + (date != NULL) + (from != NULL || to != NULL) > 1)
+        return s_usage_error("%s", _("give one of --today, --date DATE, --from/--to"));
+    if (today)
+        dn_counter_date_of(dn_testctl_now_ms(), from_date);
+    else if (date)
+        snprintf(from_date, 16, "%s", date);
+    if (from_date[0]) {
+        snprintf(to_date, 16, "%s", from_date);
+        from = from_date;
+        to = to_date;
+    }
+    if (from && dn_counter_day(from, from_ms, &unused))
+        return s_usage_error(_("'%s' is not a date YYYY-MM-DD"), from);
+    if (to && dn_counter_day(to, &unused, to_ms))
+        return s_usage_error(_("'%s' is not a date YYYY-MM-DD"), to);
+    if (from && from != from_date)
+        snprintf(from_date, 16, "%s", from);
+    if (to && to != to_date)
+        snprintf(to_date, 16, "%s", to);
+    if (*from_ms >= *to_ms)
+        return s_usage_error("%s", _("--to is before --from"));
+    return 0;
+}
+
+/*  --all --json: one sale at a time to standard output, the array of
+    before (seq order), never all of them in memory.  */
+static int s_stream_sale(json_t *sale, void *arg)
+{
+    int *first = arg;
+    char *text = json_dumps(sale, JSON_INDENT(2));
+    json_decref(sale);
+    if (!text)
+        return DN_ENOMEM;
+    printf("%s  %s", *first ? "[\n" : ",\n", text);
+    *first = 0;
+    free(text);
+    return ferror(stdout) ? DN_EIO : 0;
+}
+
+static int s_append_row(json_t *sale, void *arg)
+{
+    return json_array_append_new(arg, sale) ? DN_ENOMEM : 0;
+}
+
+/*  The totals' groups as table rows: {GROUP, sales, total, refunded, net}.  */
+static int s_print_groups(const json_t *groups, const char *key, const char *header,
+                          const char *gross_key)
+{
+    dn_render_column_t cols[] = {{key, header},
+                                 {"sales", C_("column", "SALES")},
+                                 {gross_key, strcmp(gross_key, "gross") == 0
+                                                 ? C_("column", "GROSS")
+                                                 : C_("column", "TOTAL")},
+                                 {"refunds", C_("column", "REFUNDS")},
+                                 {"refunded", C_("column", "REFUNDED")},
+                                 {"net", C_("column", "NET")}};
+    int with_refunds = json_object_get(json_array_get(groups, 0), "refunds") != NULL;
+    if (!with_refunds) /* sales' totals: refunded so far, no refund count */
+        memmove(&cols[3], &cols[4], 2 * sizeof cols[0]);
+    putchar('\n');
+    return s_print_table(groups, cols, with_refunds ? 6 : 5);
+}
+
 static int s_cmd_sales(const char *dir, int argc, char **argv)
 {
-    static const dn_render_column_t cols[] = {
-        {"id", NULL},    {"recorded_at", "RECORDED"}, {"channel", NULL}, {"seller", NULL},
-        {"total", NULL}, {"refunded", NULL}};
-    int json, code = 0, rc = 0;
+    static const struct option longs[] = {{"today", no_argument, NULL, 't'},
+                                          {"date", required_argument, NULL, 'D'},
+                                          {"from", required_argument, NULL, 'f'},
+                                          {"to", required_argument, NULL, 'T'},
+                                          {"limit", required_argument, NULL, 'n'},
+                                          {"all", no_argument, NULL, 'a'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const dn_render_column_t cols[] = {
+        {"receipt", C_("column", "RECEIPT")}, {"id", C_("column", "ID")},
+        {"recorded_at", C_("column", "RECORDED")}, {"channel", C_("column", "CHANNEL")},
+        {"payment", C_("column", "PAYMENT")}, {"seller", C_("column", "SELLER")},
+        {"total", C_("column", "TOTAL")}, {"refunded", C_("column", "REFUNDED")}};
+    const char *date = NULL, *from = NULL, *to = NULL;
+    char from_date[16], to_date[16];
+    int64_t limit = DN_COUNTER_SALES_LIMIT, from_ms, to_ms, shown;
+    int c, json = 0, today = 0, all = 0, code = 0, rc;
     dn_store_t *store;
-    json_t *list;
+    json_t *list, *totals, *out;
 
-    if (s_listing_opts(argc, argv, &json, &code))
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 't')
+            today = 1;
+        else if (c == 'D')
+            date = optarg;
+        else if (c == 'f')
+            from = optarg;
+        else if (c == 'T')
+            to = optarg;
+        else if (c == 'a')
+            all = 1;
+        else if (c == 'j')
+            json = 1;
+        else if (c == 'n' && dn_parse_int(optarg, 1, DN_COUNTER_SALES_MAX, &limit))
+            return s_limit_error(DN_COUNTER_SALES_MAX);
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if ((code = s_days(today, date, from, to, &from_ms, &to_ms, from_date, to_date)) != 0)
         return code;
+    if (all && !json)
+        return s_usage_error("%s", _("--all goes with --json (every sale, for a script)"));
     if (!(store = s_open(dir, &code)))
         return code;
-    list = dn_store_sales_list(store);
+    if (all) {
+        /* every sale in range, in seq order, streamed: the array of
+           before this listing had a limit */
+        int first = 1;
+        rc = dn_store_sales_walk(store, from_ms, to_ms, 0, -1, s_stream_sale, &first);
+        dn_store_destroy(&store);
+        if (rc)
+            return s_fail(rc, _("could not read the sales"));
+        printf("%s\n", first ? "[]" : "\n]");
+        return 0;
+    }
+    list = json_array();
+    rc = list ? dn_store_sales_walk(store, from_ms, to_ms, 1, limit, s_append_row, list)
+              : DN_ENOMEM;
+    totals = rc ? NULL : dn_counter_totals(store, from_ms, to_ms);
+    dn_store_destroy(&store);
+    if (rc || !totals) {
+        json_decref(list);
+        return s_fail(rc ? rc : DN_EDB, _("could not read the sales"));
+    }
+    shown = (int64_t)json_array_size(list);
+    out = json_pack("{s:o, s:o, s:I, s:I, s:o, s:o}", "from",
+                    from_date[0] ? json_string(from_date) : json_null(), "to",
+                    to_date[0] ? json_string(to_date) : json_null(), "shown",
+                    (json_int_t)shown, "more",
+                    (json_int_t)(json_integer_value(json_object_get(totals, "sales")) - shown),
+                    "totals", totals, "sales", list);
+    if (!out)
+        return s_fail(DN_ENOMEM, NULL);
+    if (json) {
+        s_print_json(out);
+    } else if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0 &&
+               !s_quiet) {
+        json_int_t more = json_integer_value(json_object_get(out, "more"));
+        if (more > 0)
+            printf(_("%lld sales shown, newest first; %lld more (--limit N, or a day: "
+                     "--today, --date DATE)\n"),
+                   (long long)shown, (long long)more);
+        printf(_("%lld sales, total %s %s, refunded %s, net %s\n"),
+               (long long)json_integer_value(json_object_get(totals, "sales")),
+               s_str(totals, "total"), s_str(totals, "currency"), s_str(totals, "refunded"),
+               s_str(totals, "net"));
+        if (json_array_size(json_object_get(totals, "by_channel")) > 0 &&
+            (rc = s_print_groups(json_object_get(totals, "by_channel"), "channel",
+                                 C_("column", "CHANNEL"), "total")) == 0)
+            rc = s_print_groups(json_object_get(totals, "by_payment"), "payment",
+                                C_("column", "PAYMENT"), "total");
+    }
+    json_decref(out);
+    return rc;
+}
+
+/*  receipt N | --last | --sale SALE_ID|PREFIX: one sale and its lines, as
+    a receipt reprinted.  */
+static int s_cmd_receipt(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"sale", required_argument, NULL, 's'},
+                                          {"last", no_argument, NULL, 'L'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const dn_render_column_t cols[] = {{"sku", C_("column", "SKU")},
+                                       {"quantity", C_("column", "QUANTITY")},
+                                       {"unit_price", C_("column", "UNIT PRICE")},
+                                       {"category", C_("column", "CATEGORY")},
+                                       {"refunded_quantity", C_("column", "REFUNDED")}};
+    const char *receipt = NULL, *sale = NULL;
+    uint8_t id[DN_ID_BYTES];
+    char why[512] = "";
+    int c, json = 0, last = 0, code = 0, rc;
+    dn_store_t *store;
+    json_t *row = NULL;
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 's')
+            sale = optarg;
+        else if (c == 'L')
+            last = 1;
+        else if (c == 'j')
+            json = 1;
+    }
+    if (optind < argc)
+        receipt = argv[optind++];
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if ((sale != NULL) + (receipt != NULL) + last != 1)
+        return s_usage_error("%s", _("receipt needs the sale: its receipt number N, --last, "
+                                     "or --sale SALE_ID (or its first 8 hex digits or "
+                                     "more)"));
+    if (!(store = s_open(dir, &code)))
+        return code;
+    rc = s_find_sale(store, sale, receipt, last, id, why, sizeof why);
+    if (rc == 0 && !(row = dn_store_sale_show(store, id)))
+        rc = DN_EDB;
+    dn_store_destroy(&store);
+    if (rc)
+        return s_fail(rc, why);
+    if (json) {
+        s_print_json(row);
+    } else {
+        printf(_("sale      %s\n"), s_str(row, "id"));
+        printf(_("receipt   %s\n"), s_str(row, "receipt"));
+        printf(_("recorded  %s\n"), s_str(row, "recorded_at"));
+        printf(_("channel   %s, paid by %s, seller %s, member %s\n"), s_str(row, "channel"),
+               s_str(row, "payment"), s_str(row, "seller"), s_str(row, "member"));
+        printf(_("total     %s %s, refunded %s\n"), s_str(row, "total"),
+               s_str(row, "currency"), s_str(row, "refunded"));
+        rc = s_print_table(json_object_get(row, "lines"), cols, sizeof cols / sizeof cols[0]);
+    }
+    json_decref(row);
+    return rc;
+}
+
+/*  close [--date D]: the daily close (日结), read-only.  */
+static int s_cmd_close(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"date", required_argument, NULL, 'D'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const char *date = NULL;
+    char day[16];
+    int64_t from_ms, to_ms;
+    int c, json = 0, code = 0, rc = 0;
+    dn_store_t *store;
+    json_t *r;
+
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 'D')
+            date = optarg;
+        else if (c == 'j')
+            json = 1;
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if (date)
+        snprintf(day, sizeof day, "%s", date);
+    else
+        dn_counter_date_of(dn_testctl_now_ms(), day);
+    if (dn_counter_day(day, &from_ms, &to_ms))
+        return s_usage_error(_("'%s' is not a date YYYY-MM-DD"), day);
+    if (!(store = s_open(dir, &code)))
+        return code;
+    r = dn_counter_close(store, day, from_ms, to_ms);
+    dn_store_destroy(&store);
+    if (!r)
+        return s_fail(DN_EDB, _("could not read the day's sales"));
+    if (json) {
+        s_print_json(r);
+    } else {
+        const char *cur = s_str(r, "currency");
+        printf(_("daily close  %s  %s\n"), s_str(r, "site"), s_str(r, "date"));
+        printf(_("sales        %lld, receipts %s to %s\n"),
+               (long long)json_integer_value(json_object_get(r, "sales")),
+               s_str(r, "first_receipt"), s_str(r, "last_receipt"));
+        printf(_("gross        %s %s\n"), s_str(r, "gross"), cur);
+        printf(_("refunds      %lld, %s %s\n"),
+               (long long)json_integer_value(json_object_get(r, "refunds")),
+               s_str(r, "refunded"), cur);
+        printf(_("net          %s %s\n"), s_str(r, "net"), cur);
+        printf(_("members      %lld signed up\n"),
+               (long long)json_integer_value(json_object_get(r, "members_signed_up")));
+        if (json_integer_value(json_object_get(r, "unsynced")) > 0)
+            printf(_("not synced   %lld events of the day (%lld in all): run "
+                     "'dealernet-agent sync'\n"),
+                   (long long)json_integer_value(json_object_get(r, "unsynced")),
+                   (long long)json_integer_value(json_object_get(r, "pending")));
+        else
+            printf(_("not synced   none of the day (%lld in all)\n"),
+                   (long long)json_integer_value(json_object_get(r, "pending")));
+        if (json_array_size(json_object_get(r, "by_payment")) > 0 &&
+            (rc = s_print_groups(json_object_get(r, "by_payment"), "payment",
+                                 C_("column", "PAYMENT"), "gross")) == 0)
+            rc = s_print_groups(json_object_get(r, "by_channel"), "channel",
+                                C_("column", "CHANNEL"), "gross");
+    }
+    json_decref(r);
+    return rc;
+}
+
+/*  member find TEXT: by name or phone prefix.  */
+static int s_cmd_member_find(const char *dir, int argc, char **argv)
+{
+    static const struct option longs[] = {{"limit", required_argument, NULL, 'n'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const dn_render_column_t cols[] = {{"phone", C_("column", "PHONE")},
+                                       {"name", C_("column", "NAME")},
+                                       {"referrer", C_("column", "REFERRER")},
+                                       {"household", C_("column", "HOUSEHOLD")},
+                                       {"recorded_at", C_("column", "SIGNED UP")}};
+    int64_t limit = DN_COUNTER_FIND_LIMIT, more = 0;
+    int c, json = 0, code = 0, rc = 0;
+    const char *text;
+    dn_store_t *store;
+    json_t *list, *out;
+
+    /* TEXT first, then the options (as member show) */
+    if (argc >= 2 && argv[1][0] != '-') {
+        text = argv[1];
+        argv[1] = argv[0];
+        argv++;
+        argc--;
+    } else {
+        text = NULL;
+    }
+    while ((c = s_getopt(argc, argv, longs, &code)) != -1) {
+        if (c == -2)
+            return code;
+        if (c == 'j')
+            json = 1;
+        else if (c == 'n' && dn_parse_int(optarg, 1, DN_COUNTER_FIND_MAX, &limit))
+            return s_limit_error(DN_COUNTER_FIND_MAX);
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!text || !*text)
+        return s_usage_error("%s", _("member find needs a name or the first digits of a "
+                                     "phone"));
+    if (!(store = s_open(dir, &code)))
+        return code;
+    list = dn_counter_member_find(store, text, limit, &more);
     dn_store_destroy(&store);
     if (!list)
-        return s_fail(DN_EDB, "could not read the sales");
+        return s_fail(DN_EDB, _("could not read the members"));
     if (json) {
-        s_print_json(list);
-    } else {
-        if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0 && !s_quiet)
-            printf("%zu sales\n", json_array_size(list));
+        out = json_pack("{s:s, s:I, s:o}", "text", text, "more", (json_int_t)more,
+                        "members", list);
+        s_print_json(out);
+        json_decref(out);
+        return 0;
+    }
+    if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0 && !s_quiet) {
+        if (more)
+            printf(_("%zu members shown, %lld more: type more of the name or phone\n"),
+                   json_array_size(list), (long long)more);
+        else
+            printf(_("%zu members found\n"), json_array_size(list));
     }
     json_decref(list);
     return rc;
@@ -1730,15 +2115,22 @@ static const s_command_t s_commands[] = {
      "country, CNY 86, HKD 852, TWD 886, USD 1...; required for EUR and CHF).\n"},
     {"sale", s_cmd_sale,
      "--line SKU:QTY[@PRICE] [--line ...] [--member PHONE]\n"
-     "       [--channel store|online|community] [--seller PARTNER] [--json]",
+     "       [--channel store|online|community] [--seller PARTNER]\n"
+     "       [--pay cash|wechat|alipay|card|other] [--json]",
      "Records one sale and prints its id and total.  @PRICE may be left out when\n"
      "the SKU has a price in HQ's catalogue (synced; see catalog list) or in the\n"
      "local catalog; HQ's comes first.  A price HQ fixed cannot be changed with\n"
      "@PRICE (exit 77).  --seller defaults to the site's partner, --channel to\n"
-     "store.\n"},
-    {"refund", s_cmd_refund, "SALE_ID [--line SKU:QTY ...] [--amount AMOUNT] [--json]",
+     "store.  --pay cash|wechat|alipay|card|other records how the customer\n"
+     "paid (left out: unknown).  Prints the sale's receipt number (0042), the\n"
+     "site's next one: 'refund --receipt 42' finds the sale by it.\n"},
+    {"refund", s_cmd_refund,
+     "SALE_ID | --receipt N | --last [--line SKU:QTY ...] [--amount AMOUNT] [--json]",
      "Records a refund of a sale: of the given lines, of an amount, or with\n"
-     "neither of everything still refundable.  Refuses more than is left.\n"},
+     "neither of everything still refundable.  Refuses more than is left.\n"
+     "The sale is named by its id or the first 8 or\n"
+     "more hex digits of it, --receipt N (the number 'sale' printed) or\n"
+     "--last (the last sale recorded here).\n"},
     {"member add", s_cmd_member_add,
      "--phone PHONE [--name NAME] [--referrer PHONE|PARTNER] [--household N] [--json]",
      "Signs up a member.  The phone is stored canonical, E.164 (+8613800138000),\n"
@@ -1774,7 +2166,33 @@ static const s_command_t s_commands[] = {
      "network or a partner's -- whether it is fixed, and from when), then the\n"
      "local catalog (SOURCE local; 'local, hq applies' where HQ's catalogue has\n"
      "the SKU, whose price the till takes).\n"},
-    {"sales", s_cmd_sales, "[--json]", "Lists the sales recorded here.\n"},
+    {"sales", s_cmd_sales,
+     "[--today | --date DATE | --from DATE --to DATE] [--limit N] [--json | --all --json]",
+     N_("Lists the sales recorded here, newest first, at most --limit (default\n"
+        "100, up to 10000; a line says how many more), each with its receipt\n"
+        "number and payment method, then the totals of every sale in the range:\n"
+        "count, total, refunded so far, net, by channel and by payment method.\n"
+        "--today, --date DATE and --from DATE --to DATE (both days included)\n"
+        "choose days as the network counts them.  --json: one object {from, to,\n"
+        "shown, more, totals, sales}.  --all --json: every sale in the range as\n"
+        "a JSON array in the order recorded, streamed (the listing of before).\n")},
+    {"receipt", s_cmd_receipt, "N | --last | --sale SALE_ID [--json]",
+     N_("Shows one sale as a receipt reprinted: its id, receipt number, time,\n"
+        "channel, payment, seller, member, total and refunded, and its lines.\n"
+        "The sale is named by its receipt number (42 or 0042), as the last sale\n"
+        "recorded here (--last), or by its id or the first 8 or more hex digits\n"
+        "of it (--sale; a prefix two sales share is refused, naming them).\n")},
+    {"close", s_cmd_close, "[--date DATE] [--json]",
+     N_("The daily close (日结) of today or of DATE, to hand in: the day's sales\n"
+        "(count, first and last receipt, gross), the refunds recorded that day\n"
+        "(of any day's sale) and the net, by payment method and by channel, the\n"
+        "members signed up, and the day's events not yet synced.  Changes\n"
+        "nothing: run it again after a late sale and it counts that too.\n")},
+    {"member find", s_cmd_member_find, "TEXT [--limit N] [--json]",
+     N_("Finds members signed up here by a part of the name (letters without\n"
+        "case) or by the first digits of the phone, typed any way (\"138 0013\"\n"
+        "finds +8613800138000; with + a whole international number), newest\n"
+        "first, at most --limit (default 20, up to 200).\n")},
     {"status", s_cmd_status, "[--json]",
      "Shows the site, events recorded, events pending sync, the chain head,\n"
      "the last sync and HQ's unread notices (how many, the newest's first line).\n"},

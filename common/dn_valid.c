@@ -511,20 +511,15 @@ static void s_phone_national(const char *digits, size_t n, int country, char *e1
     snprintf(e164, size, "%d%s", country, national);
 }
 
-int dn_phone_normalize(const char *text, int country, char out[DN_PHONE_SIZE], char *why,
-                       size_t why_size)
+/*  The digits of a phone as typed (ASCII or full-width; separators
+    skipped) into digits[0..*n) and NUL, and whether a '+' led them.
+    0, or DN_EPARSE with why as dn_phone_normalize says it.  */
+static int s_phone_digits(const char *text, char digits[DN_MAX_PHONE_DIGITS + 1], size_t *n_p,
+                          int *plus_p, char *why, size_t why_size)
 {
-    char digits[DN_MAX_PHONE_DIGITS + 1], e164[DN_MAX_PHONE_DIGITS + 8];
     const unsigned char *s = (const unsigned char *)text;
-    size_t n = 0, len;
+    size_t n = 0;
     int plus = 0;
-
-    assert(country >= DN_COUNTRY_NONE && country <= DN_COUNTRY_MAX);
-    if (!text) {
-        if (why && why_size)
-            snprintf(why, why_size, "no phone number given");
-        return DN_EPARSE;
-    }
     while (*s) {
         unsigned cp = 0;
         size_t step = s_utf8_decode(s, &cp);
@@ -548,6 +543,26 @@ int dn_phone_normalize(const char *text, int country, char out[DN_PHONE_SIZE], c
         s += step;
     }
     digits[n] = '\0';
+    *n_p = n;
+    *plus_p = plus;
+    return 0;
+}
+
+int dn_phone_normalize(const char *text, int country, char out[DN_PHONE_SIZE], char *why,
+                       size_t why_size)
+{
+    char digits[DN_MAX_PHONE_DIGITS + 1], e164[DN_MAX_PHONE_DIGITS + 8];
+    size_t n = 0, len;
+    int plus = 0;
+
+    assert(country >= DN_COUNTRY_NONE && country <= DN_COUNTRY_MAX);
+    if (!text) {
+        if (why && why_size)
+            snprintf(why, why_size, "no phone number given");
+        return DN_EPARSE;
+    }
+    if (s_phone_digits(text, digits, &n, &plus, why, why_size))
+        return DN_EPARSE;
     if (n == 0)
         return s_phone_why(why, why_size, text, "no digits");
 
@@ -587,6 +602,33 @@ int dn_phone_normalize(const char *text, int country, char out[DN_PHONE_SIZE], c
     memcpy(out + 1, e164, len + 1);
     return 0;
 }
+
+int dn_phone_prefix(const char *text, int country, char *prefix, size_t size)
+{
+    char digits[DN_MAX_PHONE_DIGITS + 1], e164[DN_MAX_PHONE_DIGITS + 8];
+    size_t n = 0;
+    int plus = 0;
+
+    assert(country >= DN_COUNTRY_NONE && country <= DN_COUNTRY_MAX);
+    if (!text || s_phone_digits(text, digits, &n, &plus, NULL, 0) ||
+        n < DN_PHONE_PREFIX_MIN_DIGITS)
+        return DN_EPARSE;
+    if (plus)
+        snprintf(e164, sizeof e164, "%s", digits);
+    else if (digits[0] == '0' && digits[1] == '0')
+        snprintf(e164, sizeof e164, "%s", digits + 2);
+    else if (country == DN_COUNTRY_NONE)
+        return DN_EPARSE;
+    else
+        s_phone_national(digits, n, country, e164, sizeof e164);
+    /* as dn_phone_normalize: no Chinese national number starts with 0 */
+    while (strncmp(e164, "860", 3) == 0)
+        memmove(e164 + 2, e164 + 3, strlen(e164 + 3) + 1);
+    if (e164[0] == '\0' || e164[0] == '0')
+        return DN_EPARSE;
+    return snprintf(prefix, size, "+%s", e164) < (int)size ? 0 : DN_EPARSE;
+}
+
 
 int dn_valid_phone(const char *text)
 {

@@ -22,6 +22,10 @@
 #define DN_MAX_UNIT_PRICE    1000000000000LL /* minor units */
 #define DN_MAX_HOUSEHOLD     100
 #define DN_MAX_SALE_LINES    200
+/*  A receipt number (Sale.receipt): 1 .. this.  A shop's millionth sale a
+    day for a thousand years stays under it; a larger one is a corrupt
+    field, refused as malformed.  */
+#define DN_MAX_RECEIPT       999999999999LL
 
 /*  What a code is (dn_valid_code), as messages say it.  */
 #define DN_CODE_RULE                                                                     \
@@ -208,6 +212,19 @@ size_t dn_valid_hidden_list(const char *text, char *out, size_t out_size);
     why may be NULL.  */
 int dn_phone_normalize(const char *text, int country, char out[DN_PHONE_SIZE], char *why,
                        size_t why_size);
+
+/*  A phone prefix needs this many digits: fewer match most of a network.  */
+#define DN_PHONE_PREFIX_MIN_DIGITS 3
+
+/*  The canonical beginning ("+861380013") of the phones a search typed as
+    text means (member find at the shop and HQ): its digits, read as
+    dn_phone_normalize reads a whole phone (separators and full-width
+    digits fine); with a leading '+' (or 00) an E.164 beginning, without
+    one the national number of country (its trunk 0 dropped), so "138
+    0013" with country 86 is "+861380013".  Into prefix[0..size).  Returns
+    0, or DN_EPARSE: not only digits and separators, fewer than
+    DN_PHONE_PREFIX_MIN_DIGITS digits, no '+' and no country, or too long.  */
+int dn_phone_prefix(const char *text, int country, char *prefix, size_t size);
 
 /*  Returns 1 if text is a canonical phone: what dn_phone_normalize gives
     back unchanged ('+', 7 to 15 digits, the rules' checks).  */

@@ -335,6 +335,13 @@ static int s_check_sale(const Dealernet__Sale *sale, char *why, size_t why_size)
         REFUSE("sale channel missing or unknown");
     if (!dn_valid_code(sale->seller))
         REFUSE("sale seller missing or malformed");
+    /* a receipt number is what a clerk types to find the sale again: 0
+       or an absurd one is never what an agent assigned (dn_record) */
+    if (sale->has_receipt && (sale->receipt < 1 || sale->receipt > DN_MAX_RECEIPT))
+        REFUSE("sale receipt must be 1 to %lld", (long long)DN_MAX_RECEIPT);
+    if (sale->has_payment && (sale->payment < DEALERNET__PAYMENT__PAYMENT_CASH ||
+                              sale->payment > DEALERNET__PAYMENT__PAYMENT_OTHER))
+        REFUSE("sale payment unknown");
     return 0;
 }
 
@@ -595,6 +602,25 @@ int dn_wire_channel_parse(const char *text)
          c++)
         if (text && strcmp(text, s_channels[c]) == 0)
             return c;
+    return DN_EPARSE;
+}
+
+static const char *const s_payments[] = {"unknown", "cash",  "wechat",
+                                         "alipay",  "card",  "other"};
+
+const char *dn_wire_payment_name(int payment)
+{
+    if (payment < DEALERNET__PAYMENT__PAYMENT_CASH ||
+        payment > DEALERNET__PAYMENT__PAYMENT_OTHER)
+        return s_payments[0];
+    return s_payments[payment];
+}
+
+int dn_wire_payment_parse(const char *text)
+{
+    for (int p = DEALERNET__PAYMENT__PAYMENT_CASH; p <= DEALERNET__PAYMENT__PAYMENT_OTHER; p++)
+        if (text && strcmp(text, s_payments[p]) == 0)
+            return p;
     return DN_EPARSE;
 }
 

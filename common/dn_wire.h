@@ -216,4 +216,12 @@ const char *dn_wire_channel_name(int channel);
     DN_EPARSE.  */
 int dn_wire_channel_parse(const char *text);
 
+/*  Returns "cash", "wechat", "alipay", "card" or "other" for a payment
+    method (enum Payment), or "unknown" (absent, or from a newer peer).  */
+const char *dn_wire_payment_name(int payment);
+
+/*  Returns the payment method named by text (one of the five names above),
+    or DN_EPARSE.  */
+int dn_wire_payment_parse(const char *text);
+
 #endif

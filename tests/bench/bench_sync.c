@@ -84,7 +84,7 @@ static int s_record(int i)
     s_site_dir(i, dir, sizeof dir);
     snprintf(code, sizeof code, "SITE%02d", i);
     dn_record_line_t lines[2] = {{"RICE5", 2, 1, 5990}, {"OIL1L", 1, 1, 1850}};
-    dn_sale_input_t sale = {lines, 2, NULL, "store", NULL};
+    dn_sale_input_t sale = {lines, 2, NULL, "store", NULL, NULL};
     if (!(store = dn_store_open(dir, &rc)))
         return 1;
     for (int n = 0; n < DN_BENCH_EVENTS; n++) {

@@ -228,7 +228,7 @@ run -d "$SHOP" refund "$S1" --amount 10.00 --json
 save r2
 expect "refund by amount: exit code" 0 "$rc"
 expect "refund by amount: amount_minor" 1000 "$(jv "$T/r2.json" 'd["amount_minor"]')"
-run -d "$SHOP" sales --json
+run -d "$SHOP" sales --all --json
 save sales_mid
 expect "after 2 refunds: refunded_minor" 6990 "$(jv "$T/sales_mid.json" 'd[0]["refunded_minor"]')"
 run -d "$SHOP" refund "$S1" --json
@@ -237,7 +237,7 @@ expect "refund of the rest: exit code" 0 "$rc"
 expect "refund of the rest: amount_minor" 8740 "$(jv "$T/r3.json" 'd["amount_minor"]')"
 expect "refund of the rest: seq" 8 "$(jv "$T/r3.json" 'd["seq"]')"
 
-run -d "$SHOP" sales --json
+run -d "$SHOP" sales --all --json
 save sales
 expect "sales: count" 2 "$(jv "$T/sales.json" 'len(d)')"
 expect "sales: sale 1 id" "$S1" "$(jv "$T/sales.json" 'd[0]["id"]')"

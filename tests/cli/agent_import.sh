@@ -82,7 +82,7 @@ check "import: exit" 0 "$rc"
 check "import: summary" "imported: 3 sales (4 lines), 2 members, 0 refunds, 0 member updates; skipped 0 already imported" \
     "$(cat "$OUT")"
 check "import: events" 5 "$(events "$SHOP")"
-a -d "$SHOP" sales --json
+a -d "$SHOP" sales --all --json
 cp "$OUT" "$T/sales.json"
 # R1 = 2 x 12.50 (catalog) + 1 x 30.00 = 55.00; R2 = 12.50; R3 = 3 x 9.99 = 29.97
 check "sales: totals" "5500 1250 2997" \
@@ -125,7 +125,7 @@ check "dry run: events" 5 "$(events "$SHOP")"
 a -d "$SHOP" import "$T/more.csv"
 check "overlap: summary" "imported: 1 sales (1 lines), 0 members, 0 refunds, 0 member updates; skipped 5 already imported" \
     "$(cat "$OUT")"
-a -d "$SHOP" sales --json
+a -d "$SHOP" sales --all --json
 check "overlap: R4's total" 5000 "$(json "$OUT" '$[3].total_minor')"
 check "overlap: events" 6 "$(events "$SHOP")"
 
@@ -215,7 +215,7 @@ a -d "$SHOP" import "$T/refunds.csv"
 check "refunds: summary" "imported: 1 sales (2 lines), 0 members, 2 refunds, 1 member updates; skipped 0 already imported" \
     "$(cat "$OUT")"
 check "refunds: events" $((n + 4)) "$(events "$SHOP")"
-a -d "$SHOP" sales --json
+a -d "$SHOP" sales --all --json
 cp "$OUT" "$T/sales2.json"
 # R1 55.00, 5.00 refunded; R40 45.50, 20.50 refunded
 check "refunds: R1 total, refunded" "5500 500" \
@@ -238,7 +238,7 @@ printf 'kind,ref,sale_ref,amount\nrefund,F3,%s,2.50\n' "$r2" >"$T/byid.csv"
 a -d "$SHOP" import "$T/byid.csv"
 check "refund by sale id: summary" "imported: 0 sales (0 lines), 0 members, 1 refunds, 0 member updates; skipped 0 already imported" \
     "$(cat "$OUT")"
-a -d "$SHOP" sales --json
+a -d "$SHOP" sales --all --json
 check "refund by sale id: R2 refunded" 250 "$(json "$OUT" '$[1].refunded_minor')"
 
 # refused, and the new sale R41 on the row before goes back with them: R40's
@@ -293,7 +293,7 @@ check "old PC: sale 1 and member Sun synced" 0 "$rc"
 a -d "$OLD" sale --line RICE:2@3.50 --member 13800138000 --channel online
 a -d "$OLD" sale --line OIL:1@9.99 --line TEA:3@1.00 --seller D9
 check "old PC: pending" "4|2" "$(sqlite3 "$OLD/agent.db" "SELECT count(*), sum(synced) FROM events")"
-a -d "$OLD" sales --json
+a -d "$OLD" sales --all --json
 cp "$OUT" "$T/old.json"
 before=$(state "$OLD")
 umask 022 # a usual umask, which would leave a new file readable by all
@@ -321,12 +321,12 @@ check "export: never overwrites (exit)" 73 "$rc"
 check "export: the file kept" "$(cksum <"$T/expected.csv")" "$(cksum <"$T/move.csv")"
 
 # replacement NAME DIR FILE SUMMARY: a new folder DIR for site S2 imports
-# FILE with SUMMARY; $OUT is then its `sales --json`.
+# FILE with SUMMARY; $OUT is then its `sales --all --json`.
 replacement() {
     a -d "$2" init --site S2 --partner D1
     a -d "$2" import "$3"
     check "$1: summary" "$4" "$(cat "$OUT")"
-    a -d "$2" sales --json
+    a -d "$2" sales --all --json
 }
 replacement "new PC" "$NEW" "$T/move.csv" \
     "imported: 2 sales (3 lines), 0 members, 0 refunds, 0 member updates; skipped 0 already imported"
@@ -423,7 +423,7 @@ check "fresh PC: again" "imported: 0 sales (0 lines), 0 members, 0 refunds, 0 me
 a -d "$NEW" import "$T/move2.csv"
 check "new PC: the second file" "imported: 0 sales (0 lines), 1 members, 2 refunds, 1 member updates; skipped 2 already imported" \
     "$(cat "$OUT")"
-a -d "$NEW" sales --json
+a -d "$NEW" sales --all --json
 check "new PC: net" 1649 \
     "$(jsql "$OUT" '$' "sum(json_extract(value, '\$.total_minor') - json_extract(value, '\$.refunded_minor'))")"
 

@@ -105,6 +105,16 @@ check "recover: 6 sales, 111.00, 2 pending" "6|11100|2" \
     "$(sqlite3 "$A/agent.db" "SELECT count(*), sum(total), (SELECT count(*) FROM events WHERE synced = 0) FROM sales")"
 agent "$A" check
 check "recover: the log checks" 0 "$rc"
+# receipts come back from the events as they were signed: the server's
+# 10, 20, 30, 40 are receipts 1-4, and the old copy's 5.00 and 6.00, which
+# it numbered 3 and 4 after its own 1 and 2, keep 3 and 4 (a printed
+# receipt is never renumbered), in seq order
+check "recover: receipts kept, by seq" "1:1000|2:2000|3:3000|4:4000|3:500|4:600" \
+    "$(sqlite3 "$A/agent.db" "SELECT group_concat(receipt || ':' || total, '|') FROM (SELECT receipt, total FROM sales ORDER BY seq)")"
+agent "$A" refund --receipt 3
+check "recover: refund --receipt 3, held twice: exit" 65 "$rc"
+check_one_error "recover: refund --receipt 3 names both" \
+    "receipt 0003 matches 2 sales: $(sqlite3 "$A/agent.db" "SELECT group_concat(id, ', ') FROM (SELECT lower(substr(hex(id),1,8) || '-' || substr(hex(id),9,4) || '-' || substr(hex(id),13,4) || '-' || substr(hex(id),17,4) || '-' || substr(hex(id),21)) || ' (receipt 0003)' AS id FROM sales WHERE receipt = 3 ORDER BY seq DESC)"); give more of the sale's id" 
 
 run 60 "$AGENT" -d "$A" sync
 check "sync after recover: exit" 0 "$rc"
@@ -121,7 +131,7 @@ check "statement D1: 111.00 x 8 % = 8.88" "8.88" "$(json "$T/statement.json" '$.
 
 # -- a refund of the sale only the server had -----------------------------------
 
-agent "$A" sales --json
+agent "$A" sales --all --json
 cp "$OUT" "$T/sales.json"
 SALE3=$(sqlite3 :memory: "SELECT json_extract(value, '\$.id') FROM json_each(readfile('$T/sales.json'))
                           WHERE json_extract(value, '\$.total_minor') = 3000")

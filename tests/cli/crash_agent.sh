@@ -4,7 +4,7 @@
 # Starts 'dealernet-agent sale --json' 200 times, each with its own SKU and
 # quantity, and SIGKILLs it after a random 0-20 ms: some die before, some
 # during, some after their transaction.  Afterwards every sale that exited 0
-# (was acknowledged) must be in 'sales --json' exactly once with its own SKU
+# (was acknowledged) must be in 'sales --all --json' exactly once with its own SKU
 # and total, 'check' must accept the hash chain, and 'status --json' must
 # count one event per listed sale.  Prints
 #     crash: N kills, N acknowledged, N lost
@@ -81,7 +81,7 @@ while read -r ms; do
     fi
 done <"$T/delays"
 
-"$AGENT" -d "$D" sales --json >"$T/sales.json"
+"$AGENT" -d "$D" sales --all --json >"$T/sales.json"
 "$AGENT" -d "$D" status --json >"$T/status.json"
 set +e
 "$AGENT" -d "$D" check >"$T/check.out" 2>"$T/check.err"

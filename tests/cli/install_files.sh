@@ -162,7 +162,7 @@ for p in dealernet-agent dealernet-server dealernet-hq; do
     done <"$T/cmds"
     check "$p: every command's words and --help are offered" "" "$bad"
 done
-check "agent: member <TAB>" "add list show update" "$(complete_words dealernet-agent 'dealernet-agent member ')"
+check "agent: member <TAB>" "add find list show update" "$(complete_words dealernet-agent 'dealernet-agent member ')"
 check "agent: sale --channel <TAB>" "community online store" \
     "$(complete_words dealernet-agent 'dealernet-agent -d /tmp/x sale --line A:1 --channel ')"
 check "hq: plan <TAB> after global options" "check list retire set show" \

@@ -95,7 +95,7 @@ agent "$A" catalog set RICE-5KG 59.90 --category rice
 agent "$A" sale --line RICE-5KG:2 --member "(139) 0013-9000" --json
 check "sale to Wang: exit" 0 "$rc"
 cp "$OUT" "$T/sale.json"
-agent "$A" sales --json
+agent "$A" sales --all --json
 cp "$OUT" "$T/sales.json"
 check "sale: member canonical" "$WANG" "$(json "$T/sales.json" '$[0].member')"
 # the month of the sale, as the server files it (UTC), not today's

@@ -1182,7 +1182,7 @@ static int s_step_member_b(void)
 static int s_sale(const dn_record_line_t *lines, size_t n, const char *member,
                   const char *channel)
 {
-    dn_sale_input_t in = {lines, n, member, channel, NULL};
+    dn_sale_input_t in = {lines, n, member, channel, NULL, NULL};
     dn_record_result_t out;
     char why[256] = "";
     dn_store_t *store;

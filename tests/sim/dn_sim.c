@@ -887,7 +887,7 @@ static int s_record_one(sim_t *sim, int i, const char **kind, int64_t *seq)
     {
         dn_record_line_t lines[3];
         int n = (int)s_rng_range(r, 1, 3), first = (int)s_rng_range(r, 0, 4);
-        dn_sale_input_t in = {lines, (size_t)n, NULL, NULL, NULL};
+        dn_sale_input_t in = {lines, (size_t)n, NULL, NULL, NULL, NULL};
         static const char *channels[] = {"store", "online", "community"};
         memset(lines, 0, sizeof lines);
         for (int k = 0; k < n; k++) {

@@ -229,7 +229,7 @@ static void s_record_scenario(fixture_t *fx)
     dn_record_line_t a_lines[] = {dn_test_line("TEA-500:3"),
                                   dn_test_line("RICE-5KG:2@85.00"),
                                   dn_test_line("SOAP:4@3.25")};
-    dn_sale_input_t sale_a = {a_lines, 3, NULL, NULL, NULL};
+    dn_sale_input_t sale_a = {a_lines, 3, NULL, NULL, NULL, NULL};
     assert_int_equal(dn_record_sale(store, &sale_a, &out, why, sizeof why), 0);
     assert_int_equal(out.seq, 1);
     assert_int_equal(out.amount, 31950);
@@ -243,7 +243,7 @@ static void s_record_scenario(fixture_t *fx)
 
     /* 3: sale B, the phone typed another way */
     dn_record_line_t b_lines[] = {dn_test_line("TEA-500:2")};
-    dn_sale_input_t sale_b = {b_lines, 1, "+86 138 0013 8000", "community", "GL-9"};
+    dn_sale_input_t sale_b = {b_lines, 1, "+86 138 0013 8000", "community", "GL-9", NULL};
     assert_int_equal(dn_record_sale(store, &sale_b, &out, why, sizeof why), 0);
     assert_int_equal(out.seq, 3);
     assert_int_equal(out.amount, 9100);
@@ -531,11 +531,11 @@ static void test_refund_limits(void **state)
         dn_record_line_t a_lines[] = {dn_test_line("TEA-500:3"),
                                       dn_test_line("RICE-5KG:2@85.00"),
                                       dn_test_line("SOAP:4@3.25")};
-        dn_sale_input_t sale_a = {a_lines, 3, NULL, NULL, NULL};
+        dn_sale_input_t sale_a = {a_lines, 3, NULL, NULL, NULL, NULL};
         assert_int_equal(dn_record_sale(store, &sale_a, &out, why, sizeof why), 0);
         memcpy(fx->sale_a, out.id, DN_ID_BYTES);
         dn_record_line_t b_lines[] = {dn_test_line("TEA-500:2")};
-        dn_sale_input_t sale_b = {b_lines, 1, NULL, NULL, NULL};
+        dn_sale_input_t sale_b = {b_lines, 1, NULL, NULL, NULL, NULL};
         assert_int_equal(dn_record_sale(store, &sale_b, &out, why, sizeof why), 0);
         memcpy(fx->sale_b, out.id, DN_ID_BYTES);
         dn_record_line_t r_lines[] = {dn_test_line("TEA-500:1"), dn_test_line("SOAP:2")};
@@ -736,7 +736,7 @@ static void test_refusals_write_nothing(void **state)
        written either */
     lines[0] = dn_test_line("TEA-500:1");
     lines[1] = dn_test_line("GHOST:1");
-    dn_sale_input_t sale = {lines, 2, NULL, NULL, NULL};
+    dn_sale_input_t sale = {lines, 2, NULL, NULL, NULL, NULL};
     ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_ENOENT,
                    "SKU GHOST has no price in the catalog");
     lines[1] = dn_test_line("TEA-500:2");
@@ -768,7 +768,7 @@ static void test_refusals_write_nothing(void **state)
         snprintf(text, sizeof text, "H%d:1000000@10000000000", i);
         huge[i] = dn_test_line(text);
     }
-    dn_sale_input_t huge_sale = {huge, 10, NULL, NULL, NULL};
+    dn_sale_input_t huge_sale = {huge, 10, NULL, NULL, NULL, NULL};
     ASSERT_REFUSED(store, dn_record_sale(store, &huge_sale, &out, why, sizeof why),
                    DN_EOVERFLOW,
                    "line H0:1000000 comes to 10000000000000000.00 CNY, over the network's "
@@ -808,11 +808,13 @@ static void test_tamper_body_byte(void **state)
     assert_int_equal(dn_sha256(body2, len, head2), 0);
     free(body2);
 
-    /* sale B's last field is its seller "GL-9": make it "GL-8" */
+    /* sale B ends with its seller "GL-9" and its receipt 2 (field 8, a
+       varint: 0x40 0x02): make the seller "GL-8" */
     uint8_t *body = s_body(store, 3, &len);
-    assert_int_equal(body[len - 1], '9');
-    assert_memory_equal(body + len - 4, "GL-9", 4);
-    body[len - 1] = '8';
+    assert_memory_equal(body + len - 2, "\x40\x02", 2);
+    assert_int_equal(body[len - 3], '9');
+    assert_memory_equal(body + len - 6, "GL-9", 4);
+    body[len - 3] = '8';
     s_set_body(store, 3, body, len, NULL);
 
     memset(&check, 0, sizeof check);
@@ -1187,7 +1189,7 @@ static void test_zero_exponent_site(void **state)
         dn_record_parse_line("RAMEN:2@850", exponent, &lines[0], why, sizeof why), 0);
     assert_int_equal(
         dn_record_parse_line("GYOZA:3@420", exponent, &lines[1], why, sizeof why), 0);
-    dn_sale_input_t sale = {lines, 2, NULL, "online", NULL};
+    dn_sale_input_t sale = {lines, 2, NULL, "online", NULL, NULL};
     assert_int_equal(dn_record_sale(store, &sale, &out, why, sizeof why), 0);
     assert_int_equal(out.seq, 1);
     assert_int_equal(out.amount, 2 * 850 + 3 * 420); /* 2960 yen */
@@ -1223,7 +1225,7 @@ static void test_sale_bound(void **state)
     assert_int_equal(limit, 100000000); /* 1000000.00 CNY in fen */
     /* exactly the bound: 4 x 250000.00 = 1000000.00 */
     lines[0] = dn_test_line("GOLD:4@250000");
-    dn_sale_input_t sale = {lines, 1, NULL, NULL, NULL};
+    dn_sale_input_t sale = {lines, 1, NULL, NULL, NULL, NULL};
     assert_int_equal(dn_record_sale(store, &sale, &out, why, sizeof why), 0);
     assert_int_equal(out.amount, 100000000);
     /* one fen over, as a line: 4 x 250000.01 = 1000000.04 */
@@ -1269,7 +1271,7 @@ static void test_sales_list_cut(void **state)
 {
     fixture_t *fx = *state;
     sqlite3 *db = dn_store_db(fx->store);
-    dn_tk_cut_t cut = {.listing = "FROM sales ORDER BY seq"};
+    dn_tk_cut_t cut = {.listing = "FROM sales WHERE recorded_at_ms >= ? AND recorded_at_ms < ? ORDER BY seq"};
     int calls, at_row[3] = {0};
     json_t *list;
 

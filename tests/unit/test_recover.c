@@ -60,7 +60,7 @@ typedef struct {
 static void s_sale(dn_store_t *store, const char *text, int64_t total, uint8_t *id)
 {
     dn_record_line_t lines[] = {dn_test_line(text)};
-    dn_sale_input_t in = {lines, 1, NULL, NULL, NULL};
+    dn_sale_input_t in = {lines, 1, NULL, NULL, NULL, NULL};
     dn_record_result_t out;
     char why[DN_WHY_SIZE] = "";
     int rc = dn_record_sale(store, &in, &out, why, sizeof why);

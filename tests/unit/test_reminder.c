@@ -426,7 +426,7 @@ static void s_sale_at(dn_store_t *store, const char *member, const char *line_te
     char why[DN_WHY_SIZE] = "";
     sqlite3_stmt *stmt;
     int rc = dn_record_parse_line(line_text, 2, &line, why, sizeof why);
-    dn_sale_input_t in = {&line, 1, member, NULL, NULL};
+    dn_sale_input_t in = {&line, 1, member, NULL, NULL, NULL};
 
     if (rc == 0)
         rc = dn_record_sale(store, &in, &out, why, sizeof why);

@@ -55,7 +55,7 @@ typedef struct {
 static void s_sale(fixture_t *fx)
 {
     dn_record_line_t line = {"TEA", 1, 1, 100};
-    dn_sale_input_t in = {&line, 1, NULL, NULL, NULL};
+    dn_sale_input_t in = {&line, 1, NULL, NULL, NULL, NULL};
     dn_record_result_t out;
     char why[256] = "";
     assert_int_equal(dn_record_sale(fx->store, &in, &out, why, sizeof why), 0);
