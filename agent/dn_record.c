@@ -231,12 +231,9 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
     if (in->channel && (channel = dn_wire_channel_parse(in->channel)) < 0)
         return dn_why(why, why_size, DN_EPARSE,
                       "channel '%s' is not one of store, online, community", in->channel);
-    if (in->seller && !dn_valid_code(in->seller))
-        return dn_why(
-            why, why_size, DN_EPARSE,
-            "seller '%s' is not a partner code (a letter, then letters, digits, "
-            "'_', '.', '-'; at most %d)",
-            in->seller, DN_MAX_CODE_LEN);
+    if (in->seller &&
+        (rc = dn_valid_code_check(DN_CODE_PARTNER, in->seller, NULL, why, why_size)) != 0)
+        return rc;
     if (in->member &&
         dn_phone_normalize(in->member, info->country, phone, pwhy, sizeof pwhy))
         return dn_why(why, why_size, DN_EPARSE, "member phone %s", pwhy);
