@@ -382,25 +382,32 @@ static int s_cut(const char *text, size_t max)
     return (int)len;
 }
 
+/*  dn_valid_code_check's sentences, by kind (dn_code_kind_t) and with
+    or without the caller's hint: each one whole, for translators.  */
+static const char *const s_code_formats[4][2] = {
+    {N_("'%.*s' is not a SKU: codes are ASCII (%s), names are not"),
+     N_("'%.*s' is not a SKU: codes are ASCII (%s), names are not: %s")},
+    {N_("'%.*s' is not a category code: codes are ASCII (%s), names are not"),
+     N_("'%.*s' is not a category code: codes are ASCII (%s), names are not: %s")},
+    {N_("'%.*s' is not a partner code: codes are ASCII (%s), names are not"),
+     N_("'%.*s' is not a partner code: codes are ASCII (%s), names are not: %s")},
+    {N_("'%.*s' is not a site code: codes are ASCII (%s), names are not"),
+     N_("'%.*s' is not a site code: codes are ASCII (%s), names are not: %s")},
+};
+
 int dn_valid_code_check(dn_code_kind_t kind, const char *text, const char *hint, char *why,
                         size_t why_size)
 {
     char rule[128];
-    const char *format; /* one whole sentence each, for translators */
     int ok;
 
+    assert(kind >= DN_CODE_SKU && kind <= DN_CODE_SITE);
     if (kind == DN_CODE_SKU) {
         ok = dn_valid_sku(text);
-        format = _("'%.*s' is not a SKU: codes are ASCII (%s), names are not");
         snprintf(rule, sizeof rule, _("1 to %d printable characters but space, ':' and '@'"),
                  DN_MAX_SKU_LEN);
     } else {
         ok = dn_valid_code(text);
-        format = kind == DN_CODE_CATEGORY
-                     ? _("'%.*s' is not a category code: codes are ASCII (%s), names are not")
-                 : kind == DN_CODE_PARTNER
-                     ? _("'%.*s' is not a partner code: codes are ASCII (%s), names are not")
-                     : _("'%.*s' is not a site code: codes are ASCII (%s), names are not");
         snprintf(rule, sizeof rule,
                  _("a letter, then letters, digits, '_', '.', '-'; at most %d"),
                  DN_MAX_CODE_LEN);
@@ -409,9 +416,8 @@ int dn_valid_code_check(dn_code_kind_t kind, const char *text, const char *hint,
         return 0;
     if (why && why_size) {
         const char *shown = text ? text : "";
-        int n = snprintf(why, why_size, format, s_cut(shown, 40), shown, rule);
-        if (hint && n >= 0 && (size_t)n < why_size)
-            snprintf(why + n, why_size - (size_t)n, ": %s", hint);
+        snprintf(why, why_size, _(s_code_formats[kind][hint != NULL]), s_cut(shown, 40), shown,
+                 rule, hint ? hint : "");
     }
     return DN_CODE_ERROR;
 }
