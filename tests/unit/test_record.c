@@ -748,8 +748,8 @@ static void test_refusals_write_nothing(void **state)
                    "channel 'shop'");
     sale.channel = NULL;
     sale.seller = "GL 9";
-    ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_EPARSE,
-                   "seller 'GL 9'");
+    ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_CODE_ERROR,
+                   "'GL 9' is not a partner code: codes are ASCII");
     sale.seller = NULL;
     sale.member = "138-0013-800O";
     ASSERT_REFUSED(
