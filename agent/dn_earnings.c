@@ -103,7 +103,7 @@ static int s_apply_members(sqlite3 *db, int reset, Dealernet__DownItem *const *i
            event held them (dn_valid_text_stored): anything else is not
            its */
         if (!m->phone || !dn_valid_phone(m->phone) ||
-            (m->name && !dn_valid_text_stored(m->name, DN_MAX_NAME_LEN))) {
+            (m->name && !dn_valid_text_stored(m->name, DN_MAX_NAME_BYTES))) {
             rc = dn_why(why, why_size, DN_EPROTO,
                         "downstream members: a MemberCredit without a canonical phone, "
                         "or with a name that is not one");

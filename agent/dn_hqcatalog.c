@@ -73,6 +73,33 @@ int dn_hqcatalog_list(sqlite3 *db, int64_t at_ms, json_t *list)
     return step < 0 ? DN_EDB : 0;
 }
 
+int dn_hqcatalog_named(sqlite3 *db, const char *name, int64_t at_ms, json_t *skus)
+{
+    sqlite3_stmt *stmt;
+    int rc, step;
+    /* dn_hqcatalog_list's pick, then the name of the picked row */
+    rc = dn_db_prepare(
+        db,
+        "SELECT sku FROM ("
+        "  SELECT sku, name, row_number() OVER (PARTITION BY sku ORDER BY depth DESC, "
+        "    effective_ms DESC) AS pick FROM hq_catalog WHERE effective_ms <= ?) "
+        "WHERE pick = 1 AND name = ? ORDER BY sku",
+        &stmt);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, at_ms);
+    sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
+    while ((step = dn_db_row(stmt, "agent.db hq_catalog")) == 1) {
+        json_t *sku = json_string((const char *)sqlite3_column_text(stmt, 0));
+        if (!sku || json_array_append_new(skus, sku)) {
+            sqlite3_finalize(stmt);
+            return DN_ENOMEM;
+        }
+    }
+    sqlite3_finalize(stmt);
+    return step < 0 ? DN_EDB : 0;
+}
+
 /* -- the applier ------------------------------------------------------------ */
 
 /*  Checks one item as the server's dn_catalog_parse checks a row: the
@@ -82,7 +109,7 @@ static int s_check(const Dealernet__CatalogItem *c, size_t i, char *why, size_t 
     int network = !c->partner || !*c->partner;
     if (!dn_valid_sku(c->sku))
         return dn_why(why, why_size, DN_EPROTO, "catalog item %zu: not a SKU", i);
-    if (!c->removed && !dn_valid_item_name(c->name, NULL, 0))
+    if (!c->removed && !dn_valid_name(c->name))
         return dn_why(why, why_size, DN_EPROTO, "catalog item %zu (%s): bad name", i, c->sku);
     if (c->category && *c->category && !dn_valid_code(c->category))
         return dn_why(why, why_size, DN_EPROTO, "catalog item %zu (%s): bad category", i,

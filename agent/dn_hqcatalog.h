@@ -28,7 +28,7 @@
 typedef struct {
     int64_t price;                      /* minor units */
     char category[DN_MAX_CODE_LEN + 1]; /* "" none */
-    char name[DN_MAX_ITEM_NAME_CHARS * 4 + 1];
+    char name[DN_MAX_NAME_BYTES + 1];
     char partner[DN_MAX_CODE_LEN + 1]; /* whose list: "" the network's */
     int64_t effective_ms;
     int fixed;
@@ -44,5 +44,11 @@ int dn_hqcatalog_price(sqlite3 *db, const char *sku, int64_t at_ms,
     ("network" or the partner), fixed}; by SKU.  Returns 0, DN_EDB,
     DN_ENOMEM.  */
 int dn_hqcatalog_list(sqlite3 *db, int64_t at_ms, json_t *list);
+
+/*  Appends to skus (a JSON array) the SKUs whose row the till takes at
+    at_ms (the rule above) has the display name name, exactly (byte for
+    byte), by SKU: a line typed by name (dn_record_resolve_line).  Returns
+    0, DN_EDB, DN_ENOMEM.  */
+int dn_hqcatalog_named(sqlite3 *db, const char *name, int64_t at_ms, json_t *skus);
 
 #endif

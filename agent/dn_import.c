@@ -520,6 +520,16 @@ static int s_record(s_import_t *self, const s_record_t *rec, int64_t now)
 
     if (rec->kind == S_REFUND && (rc = s_refund_sale(self, rec, sale_id)) != 0)
         return rc;
+    /* an item given by its display name is the SKU it names, as at the
+       till (dn_record_resolve_line), before the digest, which is over SKUs */
+    for (size_t i = 0; (rec->kind == S_SALE || rec->kind == S_REFUND) && i < rec->n_lines;
+         i++) {
+        rc = dn_record_resolve_line(self->store, &self->lines[rec->first_line + i], now, why,
+                                    sizeof why);
+        if (rc)
+            return s_refuse(self, s_content_rc(rc), rec->line, C_SKU, "%s %s: %s",
+                            s_nouns[rec->kind], rec->ref, why);
+    }
     if ((rc = s_digest(self, rec, sale_id, row.digest)) != 0)
         return s_refuse(self, rc, rec->line, -1, "could not take the record's digest");
     {

@@ -7,6 +7,7 @@
 */
 #include "dn_record.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 #include "dn_hqcatalog.h"
 #include "dn_i18n.h"
 #include "dn_money.h"
@@ -25,14 +26,15 @@ int dn_record_line_parts(const char *sku, size_t sku_len, const char *qty, size_
 
     memset(line, 0, sizeof *line);
     *part = DN_RECORD_PART_SKU;
-    if (sku_len == 0 || sku_len > DN_MAX_SKU_LEN)
-        return dn_why(why, why_size, DN_EPARSE, "SKU must be 1 to %d characters",
-                      DN_MAX_SKU_LEN);
-    memcpy(line->sku, sku, sku_len);
-    line->sku[sku_len] = '\0';
-    if (!dn_valid_sku(line->sku))
-        return dn_why(why, why_size, DN_EPARSE,
-                      "SKU may hold printable characters other than space, ':' and '@'");
+    /* a SKU, or a name that dn_record_resolve_line looks up; neither is
+       the one refusal of a bad code */
+    size_t kept = sku_len > DN_MAX_NAME_BYTES ? DN_MAX_NAME_BYTES : sku_len;
+    memcpy(line->typed, sku, kept);
+    line->typed[kept] = '\0';
+    if (kept == sku_len && dn_valid_sku(line->typed))
+        memcpy(line->sku, line->typed, kept + 1);
+    else if (kept < sku_len || !dn_valid_name(line->typed))
+        return dn_valid_code_check(DN_CODE_SKU, line->typed, NULL, why, why_size);
     *part = DN_RECORD_PART_QUANTITY;
     if (qty_len == 0)
         return dn_why(why, why_size, DN_EPARSE, "quantity missing");
@@ -80,6 +82,64 @@ int dn_record_parse_line(const char *text, int exponent, dn_record_line_t *line,
     return rc;
 }
 
+int dn_record_resolve_line(dn_store_t *store, dn_record_line_t *line, int64_t at_ms,
+                           char *why, size_t why_size)
+{
+    sqlite3 *db = dn_store_db(store);
+    json_t *skus;
+    size_t n;
+    int rc;
+
+    if (line->sku[0]) { /* a SKU in either catalogue is that SKU */
+        dn_hqcatalog_price_t hq;
+        int64_t price;
+        char category[DN_MAX_CODE_LEN + 1];
+        rc = dn_hqcatalog_price(db, line->sku, at_ms, &hq);
+        if (rc == DN_ENOENT)
+            rc = dn_store_catalog_get(store, line->sku, &price, category);
+        if (rc != DN_ENOENT)
+            return rc ? dn_why(why, why_size, rc, "could not read the catalog") : 0;
+    }
+    if (!(skus = json_array()))
+        return DN_ENOMEM;
+    rc = dn_hqcatalog_named(db, line->typed, at_ms, skus);
+    if (rc == 0)
+        rc = dn_store_catalog_named(store, line->typed, skus);
+    if (rc) {
+        json_decref(skus);
+        return dn_why(why, why_size, rc, "could not read the catalog");
+    }
+    /* the same SKU in both catalogues under the same name is one item */
+    n = json_array_size(skus);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = n; j-- > i + 1;)
+            if (json_equal(json_array_get(skus, i), json_array_get(skus, j))) {
+                json_array_remove(skus, j);
+                n--;
+            }
+    if (n == 1) {
+        snprintf(line->sku, sizeof line->sku, "%s", json_string_value(json_array_get(skus, 0)));
+        line->named = 1;
+        rc = 0;
+    } else if (n > 1) {
+        char list[256] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < n && used < sizeof list; i++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                                     json_string_value(json_array_get(skus, i)));
+        rc = dn_why(why, why_size, DN_CODE_ERROR, _("'%s' names %zu items: %s; give the SKU"),
+                    line->typed, n, list);
+    } else if (line->sku[0]) {
+        rc = 0; /* a SKU not in the catalogue: sold with its @PRICE */
+    } else {
+        rc = dn_valid_code_check(DN_CODE_SKU, line->typed,
+                                 _("and no item in the catalog is named so (see: catalog list)"),
+                                 why, why_size);
+    }
+    json_decref(skus);
+    return rc;
+}
+
 int dn_record_max_sale(dn_store_t *store, int64_t *minor)
 {
     char text[DN_MONEY_TEXT_SIZE];
@@ -90,6 +150,16 @@ int dn_record_max_sale(dn_store_t *store, int64_t *minor)
     if (rc && rc != DN_ENOENT)
         return rc; /* DN_ENOENT: never synced, the default holds */
     *minor = dn_money_bound_minor(bound, dn_store_info(store)->exponent);
+    return 0;
+}
+
+/*  A line typed by a name that no dn_record_resolve_line turned into a
+    SKU is refused as what it is, not a SKU.  0 or DN_CODE_ERROR.  */
+static int s_unresolved(const dn_record_line_t *lines, size_t n, char *why, size_t why_size)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!lines[i].sku[0])
+            return dn_valid_code_check(DN_CODE_SKU, lines[i].typed, NULL, why, why_size);
     return 0;
 }
 
@@ -150,6 +220,8 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
     if (in->n_lines < 1 || in->n_lines > DN_MAX_SALE_LINES)
         return dn_why(why, why_size, DN_EPARSE, "a sale needs 1 to %d --line options",
                       DN_MAX_SALE_LINES);
+    if ((rc = s_unresolved(in->lines, in->n_lines, why, why_size)) != 0)
+        return rc;
     for (size_t i = 0; i < in->n_lines; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(in->lines[i].sku, in->lines[j].sku) == 0)
@@ -164,12 +236,9 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
         return dn_why(why, why_size, DN_EPARSE,
                       _("payment '%s' is not one of cash, wechat, alipay, card, other"),
                       in->payment);
-    if (in->seller && !dn_valid_code(in->seller))
-        return dn_why(
-            why, why_size, DN_EPARSE,
-            "seller '%s' is not a partner code (a letter, then letters, digits, "
-            "'_', '.', '-'; at most %d)",
-            in->seller, DN_MAX_CODE_LEN);
+    if (in->seller &&
+        (rc = dn_valid_code_check(DN_CODE_PARTNER, in->seller, NULL, why, why_size)) != 0)
+        return rc;
     if (in->member &&
         dn_phone_normalize(in->member, info->country, phone, pwhy, sizeof pwhy))
         return dn_why(why, why_size, DN_EPARSE, "member phone %s", pwhy);
@@ -290,6 +359,9 @@ static int s_refund_lines(dn_store_t *store, const dn_refund_input_t *in,
                           Dealernet__RefundLine *lines, Dealernet__RefundLine **ptrs,
                           int64_t *amount, char *why, size_t why_size)
 {
+    int unresolved = s_unresolved(in->lines, in->n_lines, why, why_size);
+    if (unresolved)
+        return unresolved;
     *amount = 0;
     for (size_t i = 0; i < in->n_lines; i++) {
         const dn_record_line_t *src = &in->lines[i];
@@ -409,9 +481,8 @@ static int s_member_fields(dn_store_t *store, const dn_member_input_t *in,
         return dn_why(why, why_size, DN_EPARSE, "phone %s", pwhy);
     if (in->name && dn_valid_hidden(in->name, hidden, sizeof hidden))
         return dn_why(why, why_size, DN_EPARSE, "name %s", hidden);
-    if (in->name && !dn_valid_name(in->name))
-        return dn_why(why, why_size, DN_EPARSE,
-                      "name must be 1 to %d bytes of printable UTF-8", DN_MAX_NAME_LEN);
+    if (in->name && !dn_valid_name_why(in->name, hidden, sizeof hidden))
+        return dn_why(why, why_size, DN_EPARSE, _("name %s"), hidden);
     if (in->has_household && (in->household < 0 || in->household > DN_MAX_HOUSEHOLD))
         return dn_why(why, why_size, DN_EPARSE, "household must be 0 to %d",
                       DN_MAX_HOUSEHOLD);

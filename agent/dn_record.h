@@ -16,12 +16,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*  One SKU:QTY[@PRICE] as typed.  */
+/*  One SKU:QTY[@PRICE] as typed.  The item is a SKU or, at the till, a
+    catalogue item's display name (NAME:QTY[@PRICE]): sku is "" until
+    dn_record_resolve_line finds the SKU it names.  */
 typedef struct {
     char sku[DN_MAX_SKU_LEN + 1];
     int64_t quantity;
     int has_price;
-    int64_t unit_price; /* minor units, when has_price */
+    int64_t unit_price;                /* minor units, when has_price */
+    char typed[DN_MAX_NAME_BYTES + 1]; /* the item as typed: the SKU, or a name */
+    int named;                         /* sku was found by its name (typed) */
 } dn_record_line_t;
 
 /*  The part of a line a refusal names.  */
@@ -41,6 +45,22 @@ int dn_record_line_parts(const char *sku, size_t sku_len, const char *qty, size_
     the given exponent).  Returns 0, or DN_EPARSE with a reason in why.  */
 int dn_record_parse_line(const char *text, int exponent, dn_record_line_t *line,
                          char *why, size_t why_size);
+
+/*  Finds the SKU of a parsed line's item, at at_ms, among the catalogue's
+    items (HQ's rows the till takes, dn_hqcatalog_named, and the local
+    catalog's, dn_store_catalog_named):
+      - a SKU that is in either catalogue is that SKU;
+      - else a text that is the display name of exactly one item (names
+        compared byte for byte) is that item's SKU: line->sku is set and
+        line->named is 1;
+      - else a text that is a SKU is that SKU (sold with its @PRICE);
+      - else the text is refused: one item named so and no other, or none.
+    Returns 0; DN_CODE_ERROR with why: "'东北大米' names 2 items: RICE-5KG,
+    RICE-10KG; give the SKU", or dn_valid_code_check's line with the hint
+    "and no item in the catalog is named so (see: catalog list)"; DN_EDB,
+    DN_ENOMEM.  */
+int dn_record_resolve_line(dn_store_t *store, dn_record_line_t *line, int64_t at_ms,
+                           char *why, size_t why_size);
 
 /*  What came of a recording.  */
 typedef struct {

@@ -176,7 +176,7 @@ typedef struct {
     int64_t days;
     int in_group;
     char phone[DN_PHONE_SIZE]; /* the group's member and SKU */
-    char name[DN_MAX_NAME_LEN + 1];
+    char name[DN_MAX_NAME_BYTES + 1];
     char sku[DN_MAX_SKU_LEN + 1];
     int has_household;
     int64_t household;

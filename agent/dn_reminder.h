@@ -79,7 +79,7 @@ typedef struct {
 /*  One line of the call list.  */
 typedef struct {
     char phone[DN_PHONE_SIZE];      /* canonical */
-    char name[DN_MAX_NAME_LEN + 1]; /* "" when not signed up here or unnamed */
+    char name[DN_MAX_NAME_BYTES + 1]; /* "" when not signed up here or unnamed */
     char sku[DN_MAX_SKU_LEN + 1];
     dn_reminder_estimate_t est;
     int64_t days_until_due; /* est.due_day - today; negative = overdue */

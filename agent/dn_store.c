@@ -238,6 +238,11 @@ static const dn_migration_t s_migrations[] = {
      "ALTER TABLE sales ADD COLUMN payment INTEGER;"
      "CREATE INDEX sales_receipt ON sales(receipt) WHERE receipt IS NOT NULL;"
      "CREATE INDEX sales_time ON sales(recorded_at_ms);"},
+    {/* Names apart from codes (issue 13, part "names"): a local catalog
+        SKU's display name, any script (`catalog set SKU PRICE --name`);
+        NULL for none, as every SKU had before.  The till takes a line's
+        item by it when what was typed is not a SKU (dn_record).  */
+     "ALTER TABLE catalog ADD COLUMN name TEXT;"},
 };
 
 #define DN_STORE_MIGRATIONS (sizeof s_migrations / sizeof s_migrations[0])
@@ -826,23 +831,53 @@ int dn_store_catalog_get(dn_store_t *self, const char *sku, int64_t *price,
 int dn_store_catalog_set(dn_store_t *self, const char *sku, int64_t price,
                          const char *category)
 {
+    return dn_store_catalog_set_named(self, sku, price, category, NULL);
+}
+
+/*  The same rule for the name: a price change without --name keeps it.  */
+int dn_store_catalog_set_named(dn_store_t *self, const char *sku, int64_t price,
+                               const char *category, const char *name)
+{
     sqlite3_stmt *stmt;
-    int rc = category
-                 ? dn_store_stmt(self,
-                                 "INSERT OR REPLACE INTO catalog(sku, price, category) "
-                                 "VALUES (?, ?, ?)",
-                                 &stmt)
-                 : dn_store_stmt(self,
-                                 "INSERT INTO catalog(sku, price) VALUES (?, ?) "
-                                 "ON CONFLICT(sku) DO UPDATE SET price = excluded.price",
-                                 &stmt);
-    if (rc)
+    if (dn_store_stmt(self,
+                      "INSERT INTO catalog(sku, price, category, name) "
+                      "VALUES (?1, ?2, nullif(?3, ''), nullif(?4, '')) "
+                      "ON CONFLICT(sku) DO UPDATE SET price = excluded.price,"
+                      "  category = CASE WHEN ?5 THEN excluded.category ELSE category END,"
+                      "  name = CASE WHEN ?6 THEN excluded.name ELSE name END",
+                      &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, sku, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, price);
-    if (category && *category)
+    if (category)
         sqlite3_bind_text(stmt, 3, category, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(stmt, 3);
+    if (name)
+        sqlite3_bind_text(stmt, 4, name, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(stmt, 4);
+    sqlite3_bind_int(stmt, 5, category != NULL);
+    sqlite3_bind_int(stmt, 6, name != NULL);
     return s_step_done(self->db, stmt);
+}
+
+int dn_store_catalog_named(dn_store_t *self, const char *name, json_t *skus)
+{
+    sqlite3_stmt *stmt;
+    int step;
+    if (dn_db_prepare(self->db, "SELECT sku FROM catalog WHERE name = ? ORDER BY sku", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    while ((step = dn_db_row(stmt, "agent.db catalog")) == 1) {
+        json_t *sku = s_text_json(stmt, 0);
+        if (!sku || json_array_append_new(skus, sku)) {
+            sqlite3_finalize(stmt);
+            return DN_ENOMEM;
+        }
+    }
+    sqlite3_finalize(stmt);
+    return step < 0 ? DN_EDB : 0;
 }
 
 /*  Ends a listing's row loop: the list, or NULL (and the list freed) when
@@ -862,7 +897,7 @@ json_t *dn_store_catalog_list(dn_store_t *self)
     sqlite3_stmt *stmt;
     json_t *list = json_array();
     int step;
-    if (dn_db_prepare(self->db, "SELECT sku, price, category FROM catalog ORDER BY sku",
+    if (dn_db_prepare(self->db, "SELECT sku, price, category, name FROM catalog ORDER BY sku",
                       &stmt)) {
         json_decref(list);
         return NULL;
@@ -870,7 +905,8 @@ json_t *dn_store_catalog_list(dn_store_t *self)
     while ((step = dn_db_row(stmt, "agent.db catalog")) == 1) {
         int64_t price = sqlite3_column_int64(stmt, 1);
         json_array_append_new(list,
-                              json_pack("{s:o, s:o, s:I, s:o}", "sku", s_text_json(stmt, 0),
+                              json_pack("{s:o, s:o, s:o, s:I, s:o}", "sku",
+                                        s_text_json(stmt, 0), "name", s_text_json(stmt, 3),
                                         "price", dn_store_money_json(self, price),
                                         "price_minor", (json_int_t)price, "category",
                                         s_text_json(stmt, 2)));

@@ -138,13 +138,20 @@ void dn_store_rollback(dn_store_t *self);
 /*  Catalog.  get: 0 and *price (minor units) and category (empty if none),
     DN_ENOENT, or DN_EDB (the lookup itself failed).  set: inserts or
     replaces the price; category NULL keeps the SKU's category (none for a
-    new SKU), "" clears it, anything else sets it.  list: a new JSON array
-    of {sku, price, price_minor, category}, caller decrefs; NULL on error.  */
+    new SKU), "" clears it, anything else sets it.  set_named: the same,
+    and the SKU's display name by the same rule (NULL keeps it, "" clears
+    it; the caller checked it, dn_valid_name_why).  list: a new JSON array
+    of {sku, name (or null), price, price_minor, category}, caller decrefs;
+    NULL on error.  named: appends to skus the SKUs whose display name is
+    name, exactly (byte for byte), by SKU; 0, DN_EDB or DN_ENOMEM.  */
 int dn_store_catalog_get(dn_store_t *self, const char *sku, int64_t *price,
                          char category[DN_MAX_CODE_LEN + 1]);
 int dn_store_catalog_set(dn_store_t *self, const char *sku, int64_t price,
                          const char *category);
+int dn_store_catalog_set_named(dn_store_t *self, const char *sku, int64_t price,
+                               const char *category, const char *name);
 json_t *dn_store_catalog_list(dn_store_t *self);
+int dn_store_catalog_named(dn_store_t *self, const char *name, json_t *skus);
 
 /*  Projections, called inside the transaction that appends the event.
     ev is the event as appended (id and seq set).  Return 0 or DN_EDB.  */

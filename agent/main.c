@@ -184,10 +184,15 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
         return s_usage_error("unexpected argument '%s'", argv[optind]);
     if (!site || !partner)
         return s_usage_error("%s", "init needs --site CODE and --partner CODE");
-    if (!dn_valid_code(site))
-        return s_usage_error("site '%s' is not a code (" DN_CODE_RULE ")", site);
-    if (!dn_valid_code(partner))
-        return s_usage_error("partner '%s' is not a code (" DN_CODE_RULE ")", partner);
+    {
+        /* the one refusal of a bad code (dn_valid.h) */
+        char why[DN_CODE_WHY_SIZE];
+        int rc = dn_valid_code_check(DN_CODE_SITE, site, NULL, why, sizeof why);
+        if (rc == 0)
+            rc = dn_valid_code_check(DN_CODE_PARTNER, partner, NULL, why, sizeof why);
+        if (rc)
+            return s_fail(rc, why);
+    }
     if (dn_money_exponent(currency) < 0)
         return s_usage_error("currency '%s' is not a known ISO 4217 code", currency);
     if (country_text && dn_phone_country_parse(country_text, &country) != 0)
@@ -233,14 +238,38 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
 
 /* -- sale ---------------------------------------------------------------- */
 
+/*  dn_record_resolve_line at the sale's clock, its refusal saying which
+    line as a parse error does ("line 'X': ...").  */
+static int s_resolve(dn_store_t *store, dn_record_line_t *line, const char *text, char *why,
+                     size_t why_size)
+{
+    char reason[DN_CODE_WHY_SIZE + DN_MAX_NAME_BYTES];
+    int rc = dn_record_resolve_line(store, line, dn_testctl_now_ms(), reason, sizeof reason);
+    if (rc)
+        snprintf(why, why_size, "line '%s': %s", text, reason);
+    return rc;
+}
+
 /*  A sale's JSON names its amount `total` (the word of `sales` and the
     README) and keeps `amount` beside it for the scripts written before;
-    a refund's is `amount`.  */
+    a refund's is `amount`.  Lines typed by an item's name are said with
+    the SKU each was taken as (JSON: "named", only when there are some).  */
 static void s_print_result(const dn_store_t *store, const char *what,
-                           const dn_record_result_t *r, int json)
+                           const dn_record_result_t *r, int json,
+                           const dn_record_line_t *lines, size_t n)
 {
     const dn_store_info_t *info = dn_store_info(store);
     char id[DN_ID_TEXT_SIZE], money[DN_MONEY_TEXT_SIZE];
+    json_t *named = json_array(); /* lines typed by a name: {name, sku} */
+
+    for (size_t i = 0; i < n && named; i++) {
+        if (lines[i].named &&
+            json_array_append_new(named, json_pack("{s:s, s:s}", "name", lines[i].typed,
+                                                   "sku", lines[i].sku))) {
+            json_decref(named);
+            named = NULL;
+        }
+    }
     dn_id_format(r->id, id);
     dn_money_format(r->amount, info->exponent, money, sizeof money);
     char receipt[DN_STORE_RECEIPT_SIZE];
@@ -249,6 +278,8 @@ static void s_print_result(const dn_store_t *store, const char *what,
         json_t *out = json_pack("{s:s, s:I, s:s, s:I, s:s}", "id", id, "seq",
                                 (json_int_t)r->seq, "amount", money, "amount_minor",
                                 (json_int_t)r->amount, "currency", info->currency);
+        if (out && named && json_array_size(named))
+            json_object_set(out, "named", named);
         if (out && strcmp(what, "sale") == 0) {
             json_object_set_new(out, "total", json_string(money));
             json_object_set_new(out, "total_minor", json_integer((json_int_t)r->amount));
@@ -265,7 +296,11 @@ static void s_print_result(const dn_store_t *store, const char *what,
            refund (refund --receipt) */
         if (strcmp(what, "sale") == 0)
             printf(_("receipt %s\n"), receipt);
+        for (size_t i = 0; i < n; i++)
+            if (lines[i].named)
+                printf(_("  %s is SKU %s\n"), lines[i].typed, lines[i].sku);
     }
+    json_decref(named);
 }
 
 static int s_cmd_sale(const char *dir, int argc, char **argv)
@@ -282,7 +317,7 @@ static int s_cmd_sale(const char *dir, int argc, char **argv)
     dn_record_line_t lines[DN_MAX_SALE_LINES];
     dn_sale_input_t in = {0};
     dn_record_result_t result;
-    char why[256] = "";
+    char why[512] = "";
     size_t n = 0;
     int c, code = 0, json = 0, rc;
     dn_store_t *store;
@@ -315,6 +350,8 @@ static int s_cmd_sale(const char *dir, int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         rc = dn_record_parse_line(line_text[i], dn_store_info(store)->exponent, &lines[i],
                                   why, sizeof why);
+        if (rc == 0)
+            rc = s_resolve(store, &lines[i], line_text[i], why, sizeof why);
         if (rc) {
             dn_store_destroy(&store);
             return s_fail(rc, why);
@@ -324,7 +361,7 @@ static int s_cmd_sale(const char *dir, int argc, char **argv)
     in.n_lines = n;
     rc = dn_record_sale(store, &in, &result, why, sizeof why);
     if (rc == 0)
-        s_print_result(store, "sale", &result, json);
+        s_print_result(store, "sale", &result, json, lines, n);
     dn_store_destroy(&store);
     return rc ? s_fail(rc, why) : 0;
 }
@@ -360,7 +397,7 @@ static int s_cmd_refund(const char *dir, int argc, char **argv)
     dn_record_line_t lines[DN_MAX_SALE_LINES];
     dn_refund_input_t in = {0};
     dn_record_result_t result;
-    char why[256] = "";
+    char why[512] = "";
     size_t n = 0;
     int c, code = 0, json = 0, rc = 0;
     dn_store_t *store;
@@ -392,9 +429,12 @@ static int s_cmd_refund(const char *dir, int argc, char **argv)
     if (!(store = s_open(dir, &code)))
         return code;
     rc = s_find_sale(store, sale, receipt, last, in.sale_id, why, sizeof why);
-    for (size_t i = 0; i < n && rc == 0; i++)
+    for (size_t i = 0; i < n && rc == 0; i++) {
         rc = dn_record_parse_line(line_text[i], dn_store_info(store)->exponent, &lines[i],
                                   why, sizeof why);
+        if (rc == 0)
+            rc = s_resolve(store, &lines[i], line_text[i], why, sizeof why);
+    }
     if (rc == 0 && amount) {
         in.has_amount = 1;
         if (dn_money_parse(amount, dn_store_info(store)->exponent, &in.amount)) {
@@ -408,7 +448,7 @@ static int s_cmd_refund(const char *dir, int argc, char **argv)
     if (rc == 0)
         rc = dn_record_refund(store, &in, &result, why, sizeof why);
     if (rc == 0)
-        s_print_result(store, "refund", &result, json);
+        s_print_result(store, "refund", &result, json, lines, n);
     dn_store_destroy(&store);
     return rc ? s_fail(rc, why) : 0;
 }
@@ -686,10 +726,11 @@ static int s_cmd_earnings(const char *dir, int argc, char **argv)
 static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
 {
     static const struct option longs[] = {{"category", required_argument, NULL, 'c'},
+                                          {"name", required_argument, NULL, 'n'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-    const char *category = NULL;
-    char why[256], kept[DN_MAX_CODE_LEN + 1] = "";
+    const char *category = NULL, *name = NULL;
+    char why[DN_CODE_WHY_SIZE], kept[DN_MAX_CODE_LEN + 1] = "";
     int64_t price, stored;
     int c, code = 0, rc;
     dn_store_t *store;
@@ -700,18 +741,27 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
             return code;
         if (c == 'c')
             category = optarg;
+        else if (c == 'n')
+            name = optarg;
     }
     if (optind != argc - 2)
         return s_usage_error("%s", "catalog set needs SKU and PRICE");
-    if (!dn_valid_sku(argv[optind]))
-        return s_usage_error("SKU '%s' must be 1 to 64 printable characters other than "
-                             "space, ':' and '@'",
-                             argv[optind]);
+    /* the one refusal of a bad code (dn_valid.h), the same as HQ's */
+    if ((rc = dn_valid_code_check(DN_CODE_SKU, argv[optind], _("give the name with --name"),
+                                  why, sizeof why)) != 0)
+        return s_fail(rc, why);
+    if (name && *name) { /* "" removes the name */
+        char reason[DN_HIDDEN_WHY_SIZE];
+        if (!dn_valid_name_why(name, reason, sizeof reason)) {
+            snprintf(why, sizeof why, _("name %s"), reason);
+            return s_fail(DN_EPARSE, why);
+        }
+    }
     if (category && strcmp(category, "-") == 0)
         category = ""; /* clears the SKU's category */
-    else if (category && !dn_valid_code(category))
-        return s_usage_error(
-            "category '%s' is not a code (" DN_CODE_RULE ") nor - (none)", category);
+    else if (category && (rc = dn_valid_code_check(DN_CODE_CATEGORY, category, NULL, why,
+                                                   sizeof why)) != 0)
+        return s_fail(rc, why);
     if (category && *category) { /* a code: stored lower-case, as HQ's plan names it */
         snprintf(folded, sizeof folded, "%s", category);
         dn_code_fold(folded);
@@ -730,7 +780,7 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
         dn_store_destroy(&store);
         return s_fail(DN_EPARSE, why);
     }
-    rc = dn_store_catalog_set(store, argv[optind], price, category);
+    rc = dn_store_catalog_set_named(store, argv[optind], price, category, name);
     /* the category the SKU has now: given, cleared, or kept */
     if (rc == 0 && !category)
         rc = dn_store_catalog_get(store, argv[optind], &stored, kept);
@@ -738,6 +788,8 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
         const char *now = category ? category : kept;
         printf("catalog: %s at %s %s%s%s\n", argv[optind], argv[optind + 1],
                dn_store_info(store)->currency, *now ? " in " : "", now);
+        if (name && *name)
+            printf(_("catalog: %s is named %s\n"), argv[optind], name);
     }
     dn_store_destroy(&store);
     return rc ? s_fail(rc, "could not write the catalog") : 0;
@@ -2123,7 +2175,10 @@ static const s_command_t s_commands[] = {
      "@PRICE (exit 77).  --seller defaults to the site's partner, --channel to\n"
      "store.  --pay cash|wechat|alipay|card|other records how the customer\n"
      "paid (left out: unknown).  Prints the sale's receipt number (0042), the\n"
-     "site's next one: 'refund --receipt 42' finds the sale by it.\n"},
+     "site's next one: 'refund --receipt 42' finds the sale by it.  In place of\n"
+     "a SKU a line may give an item's display name (HQ's catalogue or the\n"
+     "local one, exactly as listed): the item named so, when one is; the sale\n"
+     "says which SKU it took.  Refund lines take names too.\n"},
     {"refund", s_cmd_refund,
      "SALE_ID | --receipt N | --last [--line SKU:QTY ...] [--amount AMOUNT] [--json]",
      "Records a refund of a sale: of the given lines, of an amount, or with\n"
@@ -2156,10 +2211,13 @@ static const s_command_t s_commands[] = {
      "and the last payout, with the time the server computed them and when a\n"
      "sync last confirmed them (refreshed; -q leaves it out).  Before any sync\n"
      "brought them: exit 66, \"no earnings received yet\".\n"},
-    {"catalog set", s_cmd_catalog_set, "SKU PRICE [--category CATEGORY|-]",
+    {"catalog set", s_cmd_catalog_set, "SKU PRICE [--name NAME] [--category CATEGORY|-]",
      "Sets the local price of a SKU, and its category with --category.  Without\n"
      "--category a SKU keeps the category it has; --category - clears it.  The\n"
-     "category travels with each sale line: plans may pay it its own rates.\n"},
+     "category travels with each sale line: plans may pay it its own rates.\n"
+     "SKU is a code (ASCII); --name is the item's display name in any script, at\n"
+     "most 64 characters, which 'sale --line NAME:QTY' takes too; without --name\n"
+     "a SKU keeps its name, --name '' removes it.\n"},
     {"catalog list", s_cmd_catalog_list, "[--json]",
      "Lists the prices the till uses: HQ's catalogue as the last sync brought it\n"
      "(SOURCE hq: each SKU's row in force now, with its name, its price list --\n"

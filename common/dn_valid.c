@@ -1,6 +1,7 @@
 /*  dn_valid -- accepted shapes of codes, SKUs, names and phones.  */
 #include "dn_valid.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -315,12 +316,7 @@ size_t dn_valid_hidden_list(const char *text, char *out, size_t out_size)
     return distinct;
 }
 
-int dn_valid_name(const char *text)
-{
-    return dn_valid_text(text, DN_MAX_NAME_LEN);
-}
-
-int dn_valid_item_name(const char *text, char *why, size_t why_size)
+int dn_valid_name_why(const char *text, char *why, size_t why_size)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t chars = 0;
@@ -328,7 +324,7 @@ int dn_valid_item_name(const char *text, char *why, size_t why_size)
 
     if (!text || !*text) {
         if (why)
-            snprintf(why, why_size, "is empty");
+            snprintf(why, why_size, "%s", _("is empty"));
         return 0;
     }
     while (*s) {
@@ -341,7 +337,7 @@ int dn_valid_item_name(const char *text, char *why, size_t why_size)
     }
     if (*s) {
         if (why)
-            snprintf(why, why_size, "is not UTF-8 text without control characters");
+            snprintf(why, why_size, "%s", _("is not UTF-8 text without control characters"));
         return 0;
     }
     if (dn_valid_hidden(text, hidden, sizeof hidden)) {
@@ -349,13 +345,81 @@ int dn_valid_item_name(const char *text, char *why, size_t why_size)
             snprintf(why, why_size, "%s", hidden);
         return 0;
     }
-    if (chars > DN_MAX_ITEM_NAME_CHARS) {
+    if (chars > DN_MAX_NAME_CHARS) {
         if (why)
-            snprintf(why, why_size, "is %zu characters long, at most %d", chars,
-                     DN_MAX_ITEM_NAME_CHARS);
+            snprintf(why, why_size, _("is %zu characters long, at most %d"), chars,
+                     DN_MAX_NAME_CHARS);
         return 0;
     }
     return 1;
+}
+
+int dn_valid_name(const char *text)
+{
+    return dn_valid_name_why(text, NULL, 0);
+}
+
+int dn_valid_name_stored(const char *text)
+{
+    return dn_valid_text_stored(text, DN_MAX_NAME_BYTES);
+}
+
+/*  The length of text's first max bytes that ends on a whole character
+    (a cut in the middle of a Chinese character would print a broken
+    byte).  */
+static int s_cut(const char *text, size_t max)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t len = 0;
+    while (s[len]) {
+        size_t n = s_utf8_len(s + len);
+        if (n == 0)
+            n = 1;
+        if (len + n > max)
+            break;
+        len += n;
+    }
+    return (int)len;
+}
+
+/*  dn_valid_code_check's sentences, by kind (dn_code_kind_t) and with
+    or without the caller's hint: each one whole, for translators.  */
+static const char *const s_code_formats[4][2] = {
+    {N_("'%.*s' is not a SKU: codes are ASCII (%s), names are not"),
+     N_("'%.*s' is not a SKU: codes are ASCII (%s), names are not: %s")},
+    {N_("'%.*s' is not a category code: codes are ASCII (%s), names are not"),
+     N_("'%.*s' is not a category code: codes are ASCII (%s), names are not: %s")},
+    {N_("'%.*s' is not a partner code: codes are ASCII (%s), names are not"),
+     N_("'%.*s' is not a partner code: codes are ASCII (%s), names are not: %s")},
+    {N_("'%.*s' is not a site code: codes are ASCII (%s), names are not"),
+     N_("'%.*s' is not a site code: codes are ASCII (%s), names are not: %s")},
+};
+
+int dn_valid_code_check(dn_code_kind_t kind, const char *text, const char *hint, char *why,
+                        size_t why_size)
+{
+    char rule[128];
+    int ok;
+
+    assert(kind >= DN_CODE_SKU && kind <= DN_CODE_SITE);
+    if (kind == DN_CODE_SKU) {
+        ok = dn_valid_sku(text);
+        snprintf(rule, sizeof rule, _("1 to %d printable characters but space, ':' and '@'"),
+                 DN_MAX_SKU_LEN);
+    } else {
+        ok = dn_valid_code(text);
+        snprintf(rule, sizeof rule,
+                 _("a letter, then letters, digits, '_', '.', '-'; at most %d"),
+                 DN_MAX_CODE_LEN);
+    }
+    if (ok)
+        return 0;
+    if (why && why_size) {
+        const char *shown = text ? text : "";
+        snprintf(why, why_size, _(s_code_formats[kind][hint != NULL]), s_cut(shown, 40), shown,
+                 rule, hint ? hint : "");
+    }
+    return DN_CODE_ERROR;
 }
 
 /*  dn_valid_text, and dn_valid_text_stored when hidden_ok.  */

@@ -14,7 +14,17 @@
 
 #define DN_MAX_CODE_LEN      32      /* site, partner and category codes */
 #define DN_MAX_SKU_LEN       64
-#define DN_MAX_NAME_LEN      128     /* bytes of UTF-8 */
+/*  A name (partner, site, member, catalogue item, category) is counted in
+    characters, not bytes: 64 Chinese characters are 192 bytes, 64 Latin
+    ones 64, and a clerk counts what she sees.  Before issue 13 names were
+    bounded at 128 bytes (about 42 Chinese characters); events signed then
+    hold names of up to 128 bytes, 128 characters when Latin, and are
+    never rewritten, so what is stored and sent is bounded in bytes by
+    DN_MAX_NAME_BYTES, which holds both: the new bound of any script (4
+    bytes a character at most) and the old one.  Only new input is held to
+    DN_MAX_NAME_CHARS (dn_valid_name).  */
+#define DN_MAX_NAME_CHARS    64
+#define DN_MAX_NAME_BYTES    (4 * DN_MAX_NAME_CHARS) /* >= the old bound, 128 bytes */
 #define DN_MIN_PHONE_DIGITS  5       /* a phone in an event (dn_valid_phone_wire) */
 #define DN_MAX_PHONE_DIGITS  20      /* digits typed; a phone in an event */
 #define DN_PHONE_SIZE        (DN_MAX_PHONE_DIGITS + 2) /* '+', digits, NUL */
@@ -35,6 +45,45 @@
     letter.  Returns 1 if valid.  */
 int dn_valid_code(const char *text);
 
+/* -- codes and names (issue 13, DESIGN rule 10) -------------------------------
+
+   Codes (SKU, category, partner, site) are short ASCII identifiers, safe to
+   type on any keyboard, sort and hash; every one may carry a display name
+   in any script.  A Chinese "code" is nearly always a name typed where the
+   code goes, so every program refuses a bad code with the one message of
+   dn_valid_code_check, which says so, and with the one error code
+   DN_CODE_ERROR: the same line and the same exit status whether the code
+   was an argument (agent, HQ), a line at the till, a row of an import or a
+   plan's section.  */
+
+/*  What a code names, for the message.  */
+typedef enum {
+    DN_CODE_SKU = 0, /* dn_valid_sku */
+    DN_CODE_CATEGORY, /* the others: dn_valid_code */
+    DN_CODE_PARTNER,
+    DN_CODE_SITE
+} dn_code_kind_t;
+
+/*  The error of a refused code, everywhere: a code is data typed in,
+    exit 65 (EX_DATAERR) by dn_exit_code.  */
+#define DN_CODE_ERROR DN_EPARSE
+
+/*  What dn_valid_code_check writes fits this, the hint included.  */
+#define DN_CODE_WHY_SIZE 320
+
+/*  Checks text as a code of kind (dn_valid_sku for a SKU, dn_valid_code
+    for the others).  Returns 0, or DN_CODE_ERROR with one line in why
+    (when not NULL), translated:
+      '东北大米' is not a SKU: codes are ASCII (1 to 64 printable characters
+      but space, ':' and '@'), names are not
+      '2rice' is not a category code: codes are ASCII (a letter, then
+      letters, digits, '_', '.', '-'; at most 32), names are not
+    ("a partner code", "a site code"), text cut to 40 bytes at a whole
+    character; then ": HINT" when hint is not NULL (the caller's _() text
+    saying where the name goes: "give the name with --name").  */
+int dn_valid_code_check(dn_code_kind_t kind, const char *text, const char *hint, char *why,
+                        size_t why_size);
+
 /*  Codes are compared without regard to ASCII case and stored lower-case
     (a clerk's `Rice` is HQ's `rice`): folds text's ASCII letters to lower
     case in place.  Anything else is left as it is.  */
@@ -48,23 +97,24 @@ int dn_code_equal(const char *a, const char *b);
     and '@' (which the sale syntax SKU:QTY@PRICE uses).  Returns 1 if valid.  */
 int dn_valid_sku(const char *text);
 
-/*  A name: 1..DN_MAX_NAME_LEN bytes of well-formed UTF-8 with no control
-    and no invisible format characters (dn_valid_text).  Returns 1 if
-    valid.  */
+/*  A name typed now (a partner's, a site's, a member's, a catalogue
+    item's, a category's): dn_valid_text (well-formed UTF-8, no control or
+    invisible format characters) of 1..DN_MAX_NAME_CHARS characters (code
+    points), any script, emoji too.  Returns 1 if valid; else 0 and, when
+    why is not NULL, one line for after what the name is ("name ",
+    "partner name "), translated: "is empty", "is 65 characters long, at
+    most 64", "is not UTF-8 text without control characters", or
+    dn_valid_hidden's "holds U+202E ...".  */
+int dn_valid_name_why(const char *text, char *why, size_t why_size);
+
+/*  dn_valid_name_why without the reason.  Returns 1 if valid.  */
 int dn_valid_name(const char *text);
 
-/*  A catalogue item's display name (HQ's catalogue, issue 14): any
-    script, so its bound is in characters (code points), not bytes -- 64
-    Chinese characters are 192 bytes, 64 Latin ones 64.  */
-#define DN_MAX_ITEM_NAME_CHARS 64
-
-/*  A catalogue item's display name: dn_valid_text (well-formed UTF-8, no
-    control or invisible format characters) of 1..DN_MAX_ITEM_NAME_CHARS
-    characters.  Returns 1 if valid; else 0 and, when why is not NULL, one
-    line for after "name ": "is empty", "is 70 characters long, at most
-    64", "is not UTF-8 text without control characters", or
-    dn_valid_hidden's "holds U+202E ...".  */
-int dn_valid_item_name(const char *text, char *why, size_t why_size);
+/*  A name as stored or signed (an event, a row that came down): the shape
+    of dn_valid_text_stored within DN_MAX_NAME_BYTES, which the old bound
+    (128 bytes) and the new one (64 characters) both fit.  Never for new
+    input.  Returns 1 if valid.  */
+int dn_valid_name_stored(const char *text);
 
 /*  Text for people (names, reasons, references, plan lines): 1..max_bytes
     bytes of well-formed UTF-8 with no control characters (C0, DEL, C1) and
@@ -125,7 +175,7 @@ unsigned dn_valid_hidden(const char *text, char *why, size_t why_size);
     dn_valid_hidden names it ("Li\u200BWei" -> "Li<U+200B>Wei"), so a table
     shows that one was there and nothing can hide or reorder the text.  The
     escape is 8 or 9 bytes where the character was 2 to 4: when the result
-    would be longer than max_bytes (the field's bound, DN_MAX_NAME_LEN for
+    would be longer than max_bytes (the field's bound, DN_MAX_NAME_BYTES for
     a name), it ends with "..." after the last whole character or escape
     that leaves room for it.  Bytes that are not UTF-8 are copied as they
     are (dn_valid_text_stored refuses them).  out holds max_bytes + 1

@@ -374,8 +374,11 @@ static int s_check_refund(const Dealernet__Refund *refund, char *why, size_t why
     accepted.  */
 static int s_check_name(const char *name, char *why, size_t why_size)
 {
-    if (!dn_valid_text_stored(name, DN_MAX_NAME_LEN))
-        REFUSE("member name is not 1 to %d bytes of printable UTF-8", DN_MAX_NAME_LEN);
+    /* the bound in bytes, not dn_valid_name's 64 characters: events signed
+       before issue 13 hold names of up to 128 bytes (128 Latin
+       characters), and DN_MAX_NAME_BYTES holds those and every new one */
+    if (!dn_valid_name_stored(name))
+        REFUSE("member name is not 1 to %d bytes of printable UTF-8", DN_MAX_NAME_BYTES);
     return 0;
 }
 

@@ -73,7 +73,10 @@ enum {
 /*  What a value is, and so how it is checked (or turned) before sending.  */
 typedef enum {
     S_TEXT = 0, /* as typed; the server checks it */
-    S_CODE,     /* a code (dn_valid_code) */
+    S_PARTNER,  /* a partner code (dn_valid_code_check) */
+    S_SITE,     /* a site code */
+    S_SKU,      /* a SKU */
+    S_CATEGORY, /* a category code, or "-" (none) where a command says so */
     S_DATE,     /* YYYY-MM-DD */
     S_PERIOD,   /* YYYY-MM */
     S_PHONE,    /* a phone, sent as typed: the server makes it canonical with
@@ -602,12 +605,30 @@ static int s_check_value(s_call_t *call, s_kind_t kind, const char *option,
     switch (kind) {
     case S_TEXT:
         return 0;
-    case S_CODE:
-        if (dn_valid_code(*value))
+    case S_PARTNER:
+    case S_SITE:
+    case S_SKU:
+    case S_CATEGORY: {
+        /* the one message and exit status of a bad code (dn_valid.h); where
+           the command takes --name, it says the name goes there */
+        static const dn_code_kind_t kinds[] = {[S_PARTNER] = DN_CODE_PARTNER,
+                                               [S_SITE] = DN_CODE_SITE,
+                                               [S_SKU] = DN_CODE_SKU,
+                                               [S_CATEGORY] = DN_CODE_CATEGORY};
+        const char *hint = NULL;
+        char why[DN_CODE_WHY_SIZE];
+        int rc;
+        for (size_t i = 0; call->cmd->opts[i].name && !option; i++)
+            if (strcmp(call->cmd->opts[i].name, "name") == 0)
+                hint = _("give the name with --name");
+        if (kind == S_CATEGORY && strcmp(*value, "-") == 0)
             return 0;
-        snprintf(text, sizeof text, "%s'%.40s' is not a code (" DN_CODE_RULE ")", prefix,
-                 *value);
-        break;
+        rc = dn_valid_code_check(kinds[kind], *value, hint, why, sizeof why);
+        if (rc == 0)
+            return 0;
+        dn_log_error("%s%s", prefix, why);
+        return dn_exit_code(rc);
+    }
     case S_DATE: {
         int64_t ms;
         if (dn_time_parse_date(*value, &ms) == 0)
@@ -1384,7 +1405,54 @@ static int s_print_sites(const s_call_t *call, const json_t *result)
 static int s_print_site_list(const s_call_t *call, const json_t *result)
 {
     static const char *const hidden[] = {"code", NULL};
-    return s_print_table_without(call, result, hidden);
+    json_t *shown, *row;
+    size_t i;
+    int rc;
+
+    if (call->format != DN_RENDER_TABLE || !json_is_array(result))
+        return s_print(result, call->format);
+    /* the table shows the name beside the site it names; --json and --csv
+       keep their columns where scripts found them, name last */
+    if (!(shown = json_array())) {
+        dn_log_error("out of memory");
+        return EX_SOFTWARE;
+    }
+    json_array_foreach(result, i, row)
+    {
+        json_t *copy = json_object();
+        const char *key;
+        json_t *value;
+        if (!copy || json_array_append_new(shown, copy)) {
+            json_decref(shown);
+            dn_log_error("out of memory");
+            return EX_SOFTWARE;
+        }
+        json_object_foreach((json_t *)row, key, value)
+        {
+            if (strcmp(key, "name") == 0)
+                continue;
+            json_object_set(copy, key, value);
+            if (strcmp(key, "site") == 0)
+                json_object_set(copy, "name", json_object_get(row, "name"));
+        }
+    }
+    rc = s_print_table_without(call, shown, hidden);
+    json_decref(shown);
+    return rc;
+}
+
+static int s_print_site_rename(const s_call_t *call, const json_t *result)
+{
+    const json_t *name = json_object_get(result, "name");
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (!s_opt.quiet) {
+        if (json_is_string(name))
+            printf(_("site %s is named %s\n"), s_str(result, "site"), json_string_value(name));
+        else
+            printf(_("site %s has no name\n"), s_str(result, "site"));
+    }
+    return 0;
 }
 
 /* -- HQ catalogue (issue 14, part B) ------------------------------------ */
@@ -1580,7 +1648,7 @@ static const s_command_t s_commands[] = {
      "already.  --recruiter names the partner who recruited it: the recruiter\n"
      "earns the plan's recruit override on its sales for recruit_override_days\n"
      "from --joined (a date; default: now).\n",
-     {{"code", S_CODE, "partner add needs the partner's CODE"}},
+     {{"code", S_PARTNER, "partner add needs the partner's CODE"}},
      {{"name", "name", S_TEXT, 0, 1},
       {"kind", "kind", S_TEXT, 0, 1},
       {"parent", "parent", S_TEXT, 0, 0},
@@ -1610,8 +1678,8 @@ static const s_command_t s_commands[] = {
      "a cycle, moving an hq partner, a second move of a partner at the same time,\n"
      "and a date at or before a sale already posted for the partner or its\n"
      "downline (that would change commissions already posted).\n",
-     {{"code", S_CODE, "partner move needs the partner's CODE"}},
-     {{"parent", "parent", S_CODE, 0, 1}, {"effective", "effective", S_DATE, 0, 0}},
+     {{"code", S_PARTNER, "partner move needs the partner's CODE"}},
+     {{"parent", "parent", S_PARTNER, 0, 1}, {"effective", "effective", S_DATE, 0, 0}},
      "partner move needs --parent CODE (the new upline)",
      S_FMT_JSON,
      0,
@@ -1623,7 +1691,7 @@ static const s_command_t s_commands[] = {
      "CODE, or from every partner without a parent; depth first, children by\n"
      "code; each partner with its parent and its status (active or suspended)\n"
      "then.\n",
-     {{"code", S_CODE, NULL}},
+     {{"code", S_PARTNER, NULL}},
      {{"at", "at", S_DATE, 0, 0}},
      NULL,
      S_LISTING,
@@ -1634,7 +1702,7 @@ static const s_command_t s_commands[] = {
      "CODE [--json]",
      "Suspends a partner from now on: it earns nothing, and the next active\n"
      "partner above it takes its level.  Refused for a partner already suspended.\n",
-     {{"code", S_CODE, "partner suspend needs the partner's CODE"}},
+     {{"code", S_PARTNER, "partner suspend needs the partner's CODE"}},
      {{NULL}},
      NULL,
      S_FMT_JSON,
@@ -1644,7 +1712,7 @@ static const s_command_t s_commands[] = {
      "partner.resume",
      "CODE [--json]",
      "Ends a partner's suspension from now on.  Refused for an active partner.\n",
-     {{"code", S_CODE, "partner resume needs the partner's CODE"}},
+     {{"code", S_PARTNER, "partner resume needs the partner's CODE"}},
      {{NULL}},
      NULL,
      S_FMT_JSON,
@@ -1652,7 +1720,7 @@ static const s_command_t s_commands[] = {
      s_print_partner_status},
     {"site add",
      "site.add",
-     "CODE --partner CODE [--qr|--no-qr] [--json]",
+     "CODE --partner CODE [--name NAME] [--qr|--no-qr] [--json]",
      "Adds a site (one agent installation) owned by a partner and prints its\n"
      "enrollment code (DN1:...), which holds the server's address and key, the\n"
      "site and its single-use token, valid 72 hours: at the shop, run\n"
@@ -1660,9 +1728,11 @@ static const s_command_t s_commands[] = {
      "hash: it is shown this once.  On a terminal the code is also drawn as a\n"
      "QR code; --no-qr leaves it out, --qr draws it into a file or pipe too.\n"
      "With -q only the code is printed; --json gives the token and the code\n"
-     "(enrollment_code); neither draws it.\n",
-     {{"code", S_CODE, "site add needs the site's CODE"}},
-     {{"partner", "partner", S_TEXT, 0, 1}},
+     "(enrollment_code); neither draws it.\n"
+     "--name: the site's display name, any script, at most 64 characters\n"
+     "(shown in site list; change it with site rename).\n",
+     {{"code", S_SITE, "site add needs the site's CODE"}},
+     {{"partner", "partner", S_PARTNER, 0, 1}, {"name", "name", S_TEXT, 0, 0}},
      "site add needs --partner CODE (the partner who owns the site)",
      S_FMT_JSON | S_FMT_QR,
      0,
@@ -1677,19 +1747,32 @@ static const s_command_t s_commands[] = {
      "from then on (what it did not sync stays in its agent.db).  A revoked site\n"
      "needs --unrevoke: the revocation ends now, its old key stays refused.\n"
      "--qr, --no-qr, -q and --json as for site add.\n",
-     {{"code", S_CODE, "site token needs the site's CODE"}},
+     {{"code", S_SITE, "site token needs the site's CODE"}},
      {{"unrevoke", "unrevoke", S_TEXT, 1, 0}},
      NULL,
      S_FMT_JSON | S_FMT_QR,
      0,
      s_print_enrollment},
+    {"site rename",
+     "site.rename",
+     "CODE NAME [--json]",
+     "Sets a site's display name: any script, at most 64 characters; \"\"\n"
+     "removes it.  The code stays what it is.\n",
+     {{"code", S_SITE, "site rename needs the site's CODE and the NAME"},
+      {"name", S_TEXT, "site rename needs the NAME (\"\" removes it)"}},
+     {{NULL}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_site_rename},
     {"site list",
      "site.list",
      "[--json|--csv]",
      "Lists the sites: partner, enrolled, revoked, last seen, highest applied seq,\n"
      "the seq the server waits for after a gap, the agent's clock skew (ms) and\n"
-     "the pending count it last reported.  --json and --csv name the site\n"
-     "both `site` and `code` (its name before).\n",
+     "the pending count it last reported, and its display name (NAME, beside\n"
+     "the site; `name` last in --json and --csv).  --json and --csv name the\n"
+     "site both `site` and `code` (its name before).\n",
      {{NULL}},
      {{NULL}},
      NULL,
@@ -1701,7 +1784,7 @@ static const s_command_t s_commands[] = {
      "CODE [--json]",
      "Revokes a site: its key can no longer sync or enroll.  What it already\n"
      "synced stays.\n",
-     {{"code", S_CODE, "site revoke needs the site's CODE"}},
+     {{"code", S_SITE, "site revoke needs the site's CODE"}},
      {{NULL}},
      NULL,
      S_FMT_JSON,
@@ -1713,7 +1796,7 @@ static const s_command_t s_commands[] = {
      "Sets the site's soft threshold for one sale, in the network's currency: a\n"
      "sale above it is posted as usual and flagged large_sale for HQ to look at\n"
      "(see exceptions).  - goes back to the network's threshold, 50,000.00.\n",
-     {{"code", S_CODE, "site threshold needs the site's CODE and the AMOUNT"},
+     {{"code", S_SITE, "site threshold needs the site's CODE and the AMOUNT"},
       {"amount", S_TEXT, "site threshold needs the AMOUNT (like 20000.00, or -)"}},
      {{NULL}},
      NULL,
@@ -1847,7 +1930,7 @@ static const s_command_t s_commands[] = {
      "(commissions, overrides, referrals, clawbacks, payouts), the totals by code\n"
      "and the closing balance.  --csv prints the transfers only, --json the whole\n"
      "statement.\n",
-     {{"partner", S_CODE, "statement needs the PARTNER's code"}},
+     {{"partner", S_PARTNER, "statement needs the PARTNER's code"}},
      {{"period", "period", S_PERIOD, 0, 0}},
      NULL,
      S_LISTING,
@@ -1860,7 +1943,7 @@ static const s_command_t s_commands[] = {
      "partner's account to payout clearing, with a reference (a bank transfer\n"
      "number, say).  Refused above the account's balance (exit 65), and with a\n"
      "reference an earlier payout used (exit 73): one payment, one record.\n",
-     {{"partner", S_CODE, "payout needs the PARTNER's code and the AMOUNT"},
+     {{"partner", S_PARTNER, "payout needs the PARTNER's code and the AMOUNT"},
       {"amount", S_TEXT, "payout needs the AMOUNT (like 120.50)"}},
      {{"ref", "ref", S_TEXT, 0, 1}},
      "payout needs --ref TEXT (the payment's reference)",
@@ -1943,7 +2026,7 @@ static const s_command_t s_commands[] = {
       {"dismiss", "dismiss", S_TEXT, 1, 0},
       {"accept", "accept", S_TEXT, 1, 0},
       {"ack", "ack", S_TEXT, 1, 0},
-      {"seller", "seller", S_CODE, 0, 0},
+      {"seller", "seller", S_PARTNER, 0, 0},
       {"reason", "reason", S_TEXT, 0, 1}},
      "exception resolve needs --reason TEXT (why, for the record)",
      S_FMT_JSON,
@@ -1986,7 +2069,7 @@ static const s_command_t s_commands[] = {
      {{"by", "by", S_TEXT, 0, 0},
       {"from", "from", S_DATE, 0, 0},
       {"to", "to", S_DATE, 0, 0},
-      {"partner", "partner", S_CODE, 0, 0},
+      {"partner", "partner", S_PARTNER, 0, 0},
       {"team", "team", S_TEXT, 1, 0}},
      NULL,
      S_LISTING,
@@ -2003,7 +2086,7 @@ static const s_command_t s_commands[] = {
      "who signed up in it (referrers); their purchases, the total, and its share\n"
      "of all sales recorded in the month, in percent.\n",
      {{NULL}},
-     {{"partner", "partner", S_CODE, 0, 0}, {"period", "period", S_PERIOD, 0, 0}},
+     {{"partner", "partner", S_PARTNER, 0, 0}, {"period", "period", S_PERIOD, 0, 0}},
      NULL,
      S_LISTING,
      0,
@@ -2079,12 +2162,12 @@ static const s_command_t s_commands[] = {
      "--partner CODE puts it on that partner's price list, which applies to the\n"
      "sites of its subtree (default: the network's list).  --fixed: the till may\n"
      "not sell it at another price.\n",
-     {{"sku", S_TEXT, "catalog set needs the SKU and the PRICE"},
+     {{"sku", S_SKU, "catalog set needs the SKU and the PRICE"},
       {"price", S_TEXT, "catalog set needs the PRICE (like 59.90)"}},
      {{"name", "name", S_TEXT, 0, 1},
-      {"category", "category", S_TEXT, 0, 0},
+      {"category", "category", S_CATEGORY, 0, 0},
       {"effective", "effective", S_DATE, 0, 0},
-      {"partner", "partner", S_CODE, 0, 0},
+      {"partner", "partner", S_PARTNER, 0, 0},
       {"fixed", "fixed", S_TEXT, 1, 0}},
      "catalog set needs --name NAME (the product's display name)",
      S_FMT_JSON,
@@ -2097,8 +2180,8 @@ static const s_command_t s_commands[] = {
      "effective that day with --effective, else all its rows on that list.  The\n"
      "shops drop it on their next sync; a shop then prices it from another list\n"
      "that has it, or from its local catalog.\n",
-     {{"sku", S_TEXT, "catalog remove needs the SKU"}},
-     {{"partner", "partner", S_CODE, 0, 0}, {"effective", "effective", S_DATE, 0, 0}},
+     {{"sku", S_SKU, "catalog remove needs the SKU"}},
+     {{"partner", "partner", S_PARTNER, 0, 0}, {"effective", "effective", S_DATE, 0, 0}},
      NULL,
      S_FMT_JSON,
      0,
@@ -2111,7 +2194,7 @@ static const s_command_t s_commands[] = {
      "owner (network or a partner), fixed, in force, and the version of its last\n"
      "change.  --partner: that partner's list only.\n",
      {{NULL}},
-     {{"partner", "partner", S_CODE, 0, 0}},
+     {{"partner", "partner", S_PARTNER, 0, 0}},
      NULL,
      S_LISTING,
      0,
@@ -2130,8 +2213,8 @@ static const s_command_t s_commands[] = {
      "alone.  A notice cannot be withdrawn: send a correction.\n",
      {{"text", S_TEXT, "notice send needs the notice's TEXT"}},
      {{"all", "all", S_TEXT, 1, 0},
-      {"partner", "partner", S_CODE, 0, 0},
-      {"site", "site", S_CODE, 0, 0}},
+      {"partner", "partner", S_PARTNER, 0, 0},
+      {"site", "site", S_SITE, 0, 0}},
      NULL,
      S_FMT_JSON,
      0,

@@ -211,19 +211,34 @@ static int s_with_sync_endpoint(s_ctx_t *ctx, json_t *result)
 static int s_site_add(s_ctx_t *ctx, json_t **result)
 {
     const char *code = s_arg(ctx, "code"), *partner = s_arg(ctx, "partner");
+    const char *name = s_arg(ctx, "name");
     char token[DN_TOKEN_TEXT_LEN + 1], expires[DN_TIME_TEXT_SIZE];
     int64_t expires_ms;
-    int rc = dn_registry_site_add(ctx->db, code, partner, ctx->now_ms, token, &expires_ms,
-                                  ctx->why, sizeof ctx->why);
+    int rc = dn_registry_site_add_named(ctx->db, code, partner, name, ctx->now_ms, token,
+                                        &expires_ms, ctx->why, sizeof ctx->why);
     if (rc)
         return rc;
     dn_time_format(expires_ms, expires);
     dn_log_info("admin %s: site %s added for partner %s (token expires %s)", ctx->admin,
                 code, partner, expires);
-    *result = json_pack("{s:s, s:s, s:s, s:s}", "site", code, "partner", partner, "token",
-                        token, "expires", expires);
+    *result = json_pack("{s:s, s:s, s:s, s:s, s:o}", "site", code, "partner", partner,
+                        "token", token, "expires", expires, "name",
+                        name ? json_string(name) : json_null());
     OPENSSL_cleanse(token, sizeof token);
     return s_with_sync_endpoint(ctx, *result);
+}
+
+/*  site.rename: a site's display name, any script ("" removes it).  */
+static int s_site_rename(s_ctx_t *ctx, json_t **result)
+{
+    const char *code = s_arg(ctx, "code"), *name = s_arg(ctx, "name");
+    int rc = dn_registry_site_rename(ctx->db, code, name, ctx->why, sizeof ctx->why);
+    if (rc)
+        return rc;
+    dn_log_info("admin %s: site %s renamed", ctx->admin, code);
+    *result = json_pack("{s:s, s:o}", "site", code, "name",
+                        *name ? json_string(name) : json_null());
+    return *result ? 0 : DN_ENOMEM;
 }
 
 /*  site.token: a new enrollment token for an existing site (a new PC, an
@@ -891,7 +906,8 @@ static const s_command_t s_commands[] = {
     {"partner.tree", {"?code", "?at"}, s_partner_tree},
     {"partner.suspend", {"code"}, s_partner_suspend},
     {"partner.resume", {"code"}, s_partner_resume},
-    {"site.add", {"code", "partner"}, s_site_add},
+    {"site.add", {"code", "partner", "?name"}, s_site_add},
+    {"site.rename", {"code", "name"}, s_site_rename},
     {"site.token", {"code", "?unrevoke"}, s_site_token},
     {"site.list", {NULL}, s_site_list},
     {"site.revoke", {"code"}, s_site_revoke},

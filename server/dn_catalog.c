@@ -53,15 +53,6 @@ static int s_empty(const char *text)
     return !text || !*text;
 }
 
-/*  1 if text holds a byte outside ASCII.  */
-static int s_non_ascii(const char *text)
-{
-    for (; *text; text++)
-        if ((unsigned char)*text >= 0x80)
-            return 1;
-    return 0;
-}
-
 int dn_catalog_parse(sqlite3 *db, const dn_catalog_text_t *text, int64_t now_ms,
                      dn_catalog_row_t *row, char *why, size_t why_size)
 {
@@ -70,30 +61,22 @@ int dn_catalog_parse(sqlite3 *db, const dn_catalog_text_t *text, int64_t now_ms,
 
     memset(row, 0, sizeof *row);
     /* codes are ASCII and names any script (DESIGN rule 10): a Chinese SKU
-       is nearly always a name typed in the wrong column */
+       is nearly always a name typed in the wrong column, and
+       dn_valid_code_check says so */
     if (s_empty(text->sku))
         return dn_why(why, why_size, DN_EINVAL, "SKU is empty");
-    if (s_non_ascii(text->sku))
-        return dn_why(why, why_size, DN_EINVAL,
-                      "SKU '%.40s' is not ASCII: codes are ASCII, names are not (the "
-                      "product's name in any script goes in its name)",
-                      text->sku);
-    if (!dn_valid_sku(text->sku))
-        return dn_why(why, why_size, DN_EINVAL,
-                      "SKU '%.40s' is not a SKU (1 to %d printable ASCII characters, no "
-                      "space, ':' or '@')",
-                      text->sku, DN_MAX_SKU_LEN);
+    if ((rc = dn_valid_code_check(DN_CODE_SKU, text->sku, NULL, why, why_size)) != 0)
+        return rc;
     snprintf(row->sku, sizeof row->sku, "%s", text->sku);
 
-    if (!dn_valid_item_name(text->name ? text->name : "", reason, sizeof reason))
+    if (!dn_valid_name_why(text->name ? text->name : "", reason, sizeof reason))
         return dn_why(why, why_size, DN_EINVAL, "name %s", reason);
     snprintf(row->name, sizeof row->name, "%s", text->name);
 
     if (!s_empty(text->category)) {
-        if (!dn_valid_code(text->category))
-            return dn_why(why, why_size, DN_EINVAL,
-                          "category '%.40s' is not a code (" DN_CODE_RULE ")",
-                          text->category);
+        if ((rc = dn_valid_code_check(DN_CODE_CATEGORY, text->category, NULL, why,
+                                      why_size)) != 0)
+            return rc;
         snprintf(row->category, sizeof row->category, "%s", text->category);
         dn_code_fold(row->category);
     }
@@ -124,9 +107,9 @@ int dn_catalog_parse(sqlite3 *db, const dn_catalog_text_t *text, int64_t now_ms,
 
     if (!s_empty(text->partner)) {
         dn_registry_partner_t partner;
-        if (!dn_valid_code(text->partner))
-            return dn_why(why, why_size, DN_EINVAL,
-                          "partner '%.40s' is not a code (" DN_CODE_RULE ")", text->partner);
+        if ((rc = dn_valid_code_check(DN_CODE_PARTNER, text->partner, NULL, why,
+                                      why_size)) != 0)
+            return rc;
         rc = dn_registry_partner_get(db, text->partner, &partner);
         if (rc == DN_ENOENT)
             return dn_why(why, why_size, DN_ENOENT,
@@ -485,11 +468,22 @@ static const char *s_field(const dn_csv_row_t *row, const int at[C_COUNT], int c
     return at[c] >= 0 && (size_t)at[c] < row->n_fields ? row->fields[at[c]] : NULL;
 }
 
-/*  Which column a dn_catalog_parse reason is about: it starts with it.  */
-static const char *s_reason_column(const char *reason)
+/*  Which column a dn_catalog_parse refusal with rc is about: a code's
+    refusal (dn_valid_code_check's one line names no column) is the first
+    of the code columns that is not a code, in dn_catalog_parse's order;
+    any other reason starts with its column.  */
+static const char *s_reason_column(const dn_catalog_text_t *text, int rc, const char *reason)
 {
-    if (strncmp(reason, "SKU", 3) == 0)
-        return "sku";
+    if (rc == DN_CODE_ERROR) {
+        if (dn_valid_code_check(DN_CODE_SKU, text->sku, NULL, NULL, 0))
+            return "sku";
+        if (!s_empty(text->category) &&
+            dn_valid_code_check(DN_CODE_CATEGORY, text->category, NULL, NULL, 0))
+            return "category";
+        if (!s_empty(text->partner) &&
+            dn_valid_code_check(DN_CODE_PARTNER, text->partner, NULL, NULL, 0))
+            return "partner";
+    }
     for (int c = 1; c < C_COUNT; c++)
         if (strncmp(reason, s_columns[c], strlen(s_columns[c])) == 0)
             return s_columns[c];
@@ -589,7 +583,7 @@ static int s_stage(sqlite3 *db, const char *upload, const dn_csv_t *csv, int64_t
             break;
         }
         if (rc) {
-            column = s_reason_column(reason);
+            column = s_reason_column(&text, rc, reason);
             rc = dn_why(why, why_size, DN_EPARSE, "line %lld%s%s: %s", (long long)line,
                         column ? ", " : "", column ? column : "", reason);
             break;

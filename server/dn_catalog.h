@@ -38,7 +38,7 @@
 /*  One catalogue row.  */
 typedef struct {
     char sku[DN_MAX_SKU_LEN + 1];
-    char name[DN_MAX_ITEM_NAME_CHARS * 4 + 1];
+    char name[DN_MAX_NAME_BYTES + 1];
     char category[DN_MAX_CODE_LEN + 1]; /* "" none */
     int64_t price;                      /* minor units of the network currency */
     int64_t effective_ms;               /* in force from (a day's start) */
@@ -64,8 +64,10 @@ void dn_catalog_day_format(int64_t ms, char text[DN_CATALOG_DAY_SIZE]);
 /*  Checks text and fills *row (version 0, not removed), prices in the
     network currency (dn_plan_currency), an absent effective day being
     now_ms's, the category folded to lower case and the partner as the
-    registry spells it.  Returns 0; DN_EINVAL (why: the field and what is
-    wrong, e.g. "SKU '可乐' is not ASCII: ..."); DN_ENOENT (no plan yet, so
+    registry spells it.  Returns 0; DN_CODE_ERROR (a SKU, category or
+    partner that is not a code: dn_valid_code_check's line, "'可乐' is not
+    a SKU: codes are ASCII (...), names are not"); DN_EINVAL (why: the
+    field and what is wrong); DN_ENOENT (no plan yet, so
     no currency; no such partner); DN_EDB.  */
 int dn_catalog_parse(sqlite3 *db, const dn_catalog_text_t *text, int64_t now_ms,
                      dn_catalog_row_t *row, char *why, size_t why_size);

@@ -642,6 +642,18 @@ static const dn_migration_t s_migrations[] = {
         compliance), 'none' for every version set before.  */
      "ALTER TABLE plans ADD COLUMN compliance TEXT NOT NULL DEFAULT 'none'"
      "  CHECK (compliance IN ('none', 'cn-direct-selling'));"},
+    {/* Names apart from codes (issue 13, part "names"): a site's display
+        name, any script (dn_registry_site_add_named, `site rename`); NULL
+        for none, as every site had before.  */
+     "ALTER TABLE sites ADD COLUMN name TEXT;"
+     /* and a category's display name in a plan version, owned by dn_plan:
+        the `name =` line of its [category:CODE] section.  */
+     "CREATE TABLE plan_categories ("
+     "  plan_id INTEGER NOT NULL REFERENCES plans(id),"
+     "  category TEXT NOT NULL,"
+     "  name TEXT NOT NULL,"
+     "  PRIMARY KEY (plan_id, category)"
+     ") WITHOUT ROWID;"},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)

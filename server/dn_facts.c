@@ -504,11 +504,11 @@ int dn_facts_hold_sum_limit(dn_facts_t *self, int64_t site_id, int64_t eid,
 
 int dn_facts_amend(const dn_facts_verdict_t *v, Dealernet__Event *ev)
 {
-    char **name = s_member_name(ev), shown[DN_MAX_NAME_LEN + 1];
+    char **name = s_member_name(ev), shown[DN_MAX_NAME_BYTES + 1];
     ev->recorded_at_ms = v->at_ms;
     /* From the name alone, so that verify and the rebuild, which amend
        from the stored rows, show what ingest showed.  */
-    if (name && dn_valid_hidden_escape(*name, shown, DN_MAX_NAME_LEN) &&
+    if (name && dn_valid_hidden_escape(*name, shown, DN_MAX_NAME_BYTES) &&
         dn_wire_event_set_text(name, shown))
         return DN_ENOMEM;
     if (ev->body_case == DEALERNET__EVENT__BODY_SALE &&

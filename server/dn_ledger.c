@@ -1197,7 +1197,11 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
             db,
             "SELECT t.id, t.created_ms, t.code, CASE WHEN t.credit = ? THEN t.amount "
             "ELSE -t.amount END, e.id, t.level, t.rate_bps, t.category, "
-            "t.event_period, t.ref, o.name, t.bonus, k.kind, k.reason "
+            "t.event_period, t.ref, o.name, t.bonus, k.kind, k.reason, "
+            /* the category's display name: the latest plan version's that
+               names it (a name is for reading; the code is what pays) */
+            "(SELECT pc.name FROM plan_categories pc JOIN plans pl ON pl.id = pc.plan_id "
+            "  WHERE pc.category = t.category ORDER BY pl.effective_ms DESC LIMIT 1) "
             "FROM transfers t LEFT JOIN events e ON e.eid = t.sale_eid "
             "JOIN accounts o ON o.id = CASE WHEN t.credit = ? THEN t.debit "
             "ELSE t.credit END "
@@ -1270,6 +1274,12 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
                 sqlite3_column_type(stmt, 13) == SQLITE_NULL
                     ? json_null()
                     : json_string((const char *)sqlite3_column_text(stmt, 13)));
+            /* last, so --csv keeps its columns where scripts found them */
+            json_object_set_new(
+                row, "category_name",
+                sqlite3_column_type(stmt, 14) == SQLITE_NULL
+                    ? json_null()
+                    : json_string((const char *)sqlite3_column_text(stmt, 14)));
         }
         json_array_append_new(rows, row);
     }

@@ -29,7 +29,7 @@
 
 #define DN_PLAN_MAX_LINE_BYTES 160   /* of one line, without its end */
 #define DN_PLAN_MAX_DAYS       36600 /* a hundred years */
-#define DN_PLAN_WHY_SIZE       200
+#define DN_PLAN_WHY_SIZE       320 /* a code's refusal and its hint fit */
 
 /*  The keys of [plan] and [referral], each given at most once.  */
 enum {
@@ -70,6 +70,7 @@ typedef struct {
     dn_plan_t *plan;
     int plan_line, levels_line, referral_line; /* section headers; 0: absent */
     int category_line[DN_PLAN_MAX_CATEGORIES]; /* header of each category */
+    int name_line[DN_PLAN_MAX_CATEGORIES];     /* its name = line; 0: none yet */
     int key_line[S_KEYS];                      /* where each key was given */
     int level_line[DN_PLAN_MAX_CATEGORIES + 1][DN_PLAN_MAX_LEVELS]; /* [0]: [levels] */
     char bonus[DN_MONEY_TEXT_SIZE]; /* first_purchase_bonus as written */
@@ -135,10 +136,16 @@ static void s_section(s_parse_t *p, const char *start)
             name);
         return;
     }
-    if (!dn_valid_code(name + 9)) {
-        s_error(p, p->line, "category '%.40s' is not a code (" DN_CODE_RULE ")",
-                name + 9);
-        return;
+    {
+        /* the one refusal of a bad code (dn_valid.h): [category:大米] is a
+           name written where the code goes */
+        char why[DN_CODE_WHY_SIZE];
+        if (dn_valid_code_check(DN_CODE_CATEGORY, name + 9,
+                                _("give the name on a name = line in the section"),
+                                why, sizeof why)) {
+            s_error(p, p->line, "%s", why);
+            return;
+        }
     }
     for (int i = 0; i < plan->n_categories; i++) {
         if (dn_code_equal(plan->categories[i].category, name + 9)) {
@@ -290,6 +297,25 @@ static int s_level_key(s_parse_t *p, dn_plan_table_t *t, int ti, const char *sec
     return 1;
 }
 
+/*  The name = line of [category:NAME] number i: the category's display
+    name, any script (dn_valid_name_why), once.  */
+static int s_category_name(s_parse_t *p, int i, const char *section, const char *value)
+{
+    char reason[DN_HIDDEN_WHY_SIZE];
+    if (p->name_line[i]) {
+        s_error(p, p->line, _("name in [%s] given twice (first on line %d)"), section,
+                p->name_line[i]);
+        return 0;
+    }
+    if (!dn_valid_name_why(value, reason, sizeof reason)) {
+        s_error(p, p->line, _("name in [%s] %s"), section, reason);
+        return 0;
+    }
+    snprintf(p->plan->categories[i].name, sizeof p->plan->categories[i].name, "%s", value);
+    p->name_line[i] = p->line;
+    return 1;
+}
+
 /*  A key of [plan] or [referral].  */
 static int s_named_key(s_parse_t *p, const char *section, const char *name,
                        const char *value)
@@ -394,9 +420,13 @@ static int s_handler(void *user, const char *section, const char *name, const ch
     if (strcmp(section, "levels") == 0)
         return s_level_key(p, &plan->levels, 0, section, name, value);
     if (strncmp(section, "category:", 9) == 0) {
-        for (int i = 0; i < plan->n_categories; i++)
-            if (dn_code_equal(plan->categories[i].category, section + 9))
-                return s_level_key(p, &plan->categories[i], i + 1, section, name, value);
+        for (int i = 0; i < plan->n_categories; i++) {
+            if (!dn_code_equal(plan->categories[i].category, section + 9))
+                continue;
+            if (strcmp(name, "name") == 0)
+                return s_category_name(p, i, section, value);
+            return s_level_key(p, &plan->categories[i], i + 1, section, name, value);
+        }
     } else if (strcmp(section, "plan") == 0 || strcmp(section, "referral") == 0) {
         return s_named_key(p, section, name, value);
     }
@@ -589,6 +619,19 @@ static int s_store_table(sqlite3 *db, int64_t plan_id, const dn_plan_table_t *ta
         sqlite3_bind_text(stmt, 2, table->category, -1, SQLITE_STATIC);
         sqlite3_bind_int(stmt, 3, level);
         sqlite3_bind_int(stmt, 4, table->bps[level]);
+        if (dn_db_run(db, stmt))
+            return DN_EDB;
+    }
+    if (table->name[0]) {
+        sqlite3_stmt *stmt;
+        if (dn_db_prepare(db,
+                          "INSERT INTO plan_categories(plan_id, category, name) "
+                          "VALUES (?, ?, ?)",
+                          &stmt))
+            return DN_EDB;
+        sqlite3_bind_int64(stmt, 1, plan_id);
+        sqlite3_bind_text(stmt, 2, table->category, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, table->name, -1, SQLITE_STATIC);
         if (dn_db_run(db, stmt))
             return DN_EDB;
     }
@@ -807,6 +850,30 @@ static int s_read(sqlite3_stmt *row, sqlite3_stmt *rates, dn_plan_t *plan)
     return rc < 0 ? DN_EDB : 0;
 }
 
+/*  The display names of plan's categories (plan_categories).  0 or
+    DN_EDB.  */
+static int s_read_names(sqlite3 *db, dn_plan_t *plan)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+    if (dn_db_prepare(db, "SELECT category, name FROM plan_categories WHERE plan_id = ?",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, plan->id);
+    while ((rc = dn_db_row(stmt, "plan: category names")) == 1) {
+        const char *category = (const char *)sqlite3_column_text(stmt, 0);
+        for (int i = 0; i < plan->n_categories && category; i++)
+            if (strcmp(plan->categories[i].category, category) == 0 &&
+                dn_db_column_copy(stmt, 1, plan->categories[i].name,
+                                  sizeof plan->categories[i].name))
+                rc = -1;
+        if (rc < 0)
+            break;
+    }
+    sqlite3_finalize(stmt);
+    return rc < 0 ? DN_EDB : 0;
+}
+
 /*  s_read with statements prepared for this call.  */
 static int s_load(sqlite3 *db, const char *sql, int64_t param, dn_plan_t *plan)
 {
@@ -819,6 +886,8 @@ static int s_load(sqlite3 *db, const char *sql, int64_t param, dn_plan_t *plan)
     }
     sqlite3_finalize(row);
     sqlite3_finalize(rates);
+    if (rc == 0)
+        rc = s_read_names(db, plan);
     return rc;
 }
 
@@ -908,6 +977,26 @@ static void s_rates(const dn_plan_table_t *table, char *out, size_t size)
                                  (int)table->bps[i]);
 }
 
+/*  Sets obj's "category_names": {"rice": "大米"} for the categories the
+    plan names, or null when it names none.  0 or -1 (out of memory).  */
+static int s_set_names(json_t *obj, const dn_plan_t *plan)
+{
+    json_t *names = json_object();
+    for (int i = 0; i < plan->n_categories && names; i++) {
+        if (plan->categories[i].name[0] &&
+            json_object_set_new(names, plan->categories[i].category,
+                                json_string(plan->categories[i].name))) {
+            json_decref(names);
+            names = NULL;
+        }
+    }
+    if (names && json_object_size(names) == 0) {
+        json_decref(names);
+        return json_object_set_new(obj, "category_names", json_null());
+    }
+    return names ? json_object_set_new(obj, "category_names", names) : -1;
+}
+
 /*  Builds the flat object of plan shared by list and show; created_ms < 0
     leaves "created" out.  NULL when out of memory.  */
 static json_t *s_plan_object(const dn_plan_t *plan, int64_t created_ms)
@@ -937,8 +1026,9 @@ static json_t *s_plan_object(const dn_plan_t *plan, int64_t created_ms)
                     (int)plan->purchase_bps, "purchase_days", (int)plan->purchase_days,
                     "recruit_override_bps", (int)plan->recruit_override_bps,
                     "recruit_override_days", (int)plan->recruit_override_days);
-    if (obj && json_object_set_new(obj, "compliance",
-                                   json_string(dn_plan_compliance_name(plan->compliance)))) {
+    if (obj && (json_object_set_new(obj, "compliance",
+                                    json_string(dn_plan_compliance_name(plan->compliance))) ||
+                s_set_names(obj, plan))) {
         json_decref(obj);
         obj = NULL;
     }

@@ -41,6 +41,10 @@ typedef enum {
     n_levels is one past the highest level listed.  */
 typedef struct {
     char category[DN_MAX_CODE_LEN + 1]; /* "" for [levels] */
+    /* a category's display name, any script ("" none): its section's
+       `name = ` line; read back by dn_plan_at (not dn_plan_at_cached, the
+       ledger's, which pays by code) */
+    char name[DN_MAX_NAME_BYTES + 1];
     int n_levels;
     int32_t bps[DN_PLAN_MAX_LEVELS];
 } dn_plan_table_t;
@@ -66,7 +70,9 @@ typedef struct {
     YYYY-MM-DD, required; currency = ISO 4217, required; cap_bps = 0..10000;
     compliance = none | cn-direct-selling),
     [levels] (N = bps, N in 0..9, at least one), [category:NAME] (NAME a
-    code; N = bps), [referral] (first_purchase_bonus = amount in the
+    code, else dn_valid_code_check's line with the hint to give the name
+    with a `name =` line; N = bps; name = the category's display name,
+    dn_valid_name_why), [referral] (first_purchase_bonus = amount in the
     currency, purchase_bps, purchase_days, recruit_override_bps,
     recruit_override_days).  Returns 0, or DN_EPARSE with "line N: reason"
     in why for the first problem: unknown section or key, a key given twice,

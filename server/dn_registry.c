@@ -11,6 +11,7 @@
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 #include "dn_id.h"
 #include "dn_log.h"
 #include "dn_time.h"
@@ -555,16 +556,13 @@ int dn_registry_partner_add_recruited(sqlite3 *db, const char *code, const char 
     char hidden[DN_HIDDEN_WHY_SIZE];
     int rc;
 
-    if (!code || !dn_valid_code(code))
-        return dn_why(why, why_size, DN_EINVAL,
-                      "partner code '%.40s' is not a code (" DN_CODE_RULE ")",
-                      code ? code : "");
+    if ((rc = dn_valid_code_check(DN_CODE_PARTNER, code, _("give the name with --name"), why,
+                                  why_size)) != 0)
+        return rc;
     if (dn_valid_hidden(name, hidden, sizeof hidden))
         return dn_why(why, why_size, DN_EINVAL, "partner name %s", hidden);
-    if (!name || !dn_valid_name(name))
-        return dn_why(why, why_size, DN_EINVAL,
-                      "partner name must be 1 to 128 bytes of UTF-8 without control "
-                      "characters");
+    if (!dn_valid_name_why(name, hidden, sizeof hidden))
+        return dn_why(why, why_size, DN_EINVAL, _("partner name %s"), hidden);
     if (!s_valid_kind(kind))
         return dn_why(
             why, why_size, DN_EINVAL,
@@ -759,18 +757,17 @@ int dn_registry_partner_list(sqlite3 *db, int64_t now_ms, json_t **list)
 
 /*  A new enrollment token for site code (checked: DN_EINVAL): 16 random
     bytes as hex into token, its SHA-256 (what is stored) into hash, and
-    when it expires.  0, or DN_EINVAL / DN_ECRYPTO with why (token
+    when it expires.  0, or DN_CODE_ERROR / DN_ECRYPTO with why (token
     empty).  */
 static int s_token_new(const char *code, int64_t now_ms, char token[DN_TOKEN_TEXT_LEN + 1],
                        uint8_t hash[DN_HASH_BYTES], int64_t *expires_ms, char *why,
                        size_t why_size)
 {
     uint8_t raw[DN_TOKEN_BYTES];
+    int rc;
     token[0] = '\0';
-    if (!code || !dn_valid_code(code))
-        return dn_why(why, why_size, DN_EINVAL,
-                      "site code '%.40s' is not a code (" DN_CODE_RULE ")",
-                      code ? code : "");
+    if ((rc = dn_valid_code_check(DN_CODE_SITE, code, NULL, why, why_size)) != 0)
+        return rc;
     *expires_ms = now_ms + DN_TOKEN_TTL_MS;
     if (RAND_bytes(raw, sizeof raw) != 1)
         return dn_why(why, why_size, DN_ECRYPTO,
@@ -807,17 +804,38 @@ int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
                          int64_t now_ms, char token[DN_TOKEN_TEXT_LEN + 1],
                          int64_t *expires_ms, char *why, size_t why_size)
 {
+    return dn_registry_site_add_named(db, code, partner, NULL, now_ms, token, expires_ms, why,
+                                      why_size);
+}
+
+/*  Checks a site's display name as typed: the site name rule's one
+    message.  0 or DN_EINVAL with why.  */
+static int s_site_name_check(const char *name, char *why, size_t why_size)
+{
+    char reason[DN_HIDDEN_WHY_SIZE];
+    if (!dn_valid_name_why(name, reason, sizeof reason))
+        return dn_why(why, why_size, DN_EINVAL, _("site name %s"), reason);
+    return 0;
+}
+
+int dn_registry_site_add_named(sqlite3 *db, const char *code, const char *partner,
+                               const char *name, int64_t now_ms,
+                               char token[DN_TOKEN_TEXT_LEN + 1], int64_t *expires_ms,
+                               char *why, size_t why_size)
+{
     uint8_t hash[DN_HASH_BYTES];
     sqlite3_stmt *stmt = NULL;
     int64_t partner_id, site_id;
     int rc;
 
+    token[0] = '\0';
+    if (name && (rc = s_site_name_check(name, why, why_size)) != 0)
+        return rc;
     if ((rc = s_token_new(code, now_ms, token, hash, expires_ms, why, why_size)) != 0)
         return rc;
-    if (!partner || !dn_valid_code(partner)) {
+    if ((rc = dn_valid_code_check(DN_CODE_PARTNER, partner, NULL, why, why_size)) != 0) {
         OPENSSL_cleanse(token, DN_TOKEN_TEXT_LEN + 1);
-        return dn_why(why, why_size, DN_EINVAL, "partner '%.40s' is not a partner code",
-                      partner ? partner : "");
+        return rc;
     }
 
     if (dn_db_begin(db)) {
@@ -838,7 +856,7 @@ int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
     }
     if (rc < 0 ||
         dn_db_prepare(db,
-                      "INSERT INTO sites(code, partner_id, created_ms) VALUES (?, ?, ?)",
+                      "INSERT INTO sites(code, partner_id, created_ms, name) VALUES (?, ?, ?, ?)",
                       &stmt)) {
         rc = dn_why(why, why_size, DN_EDB, "database error");
         goto failed;
@@ -846,6 +864,8 @@ int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
     sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, partner_id);
     sqlite3_bind_int64(stmt, 3, now_ms);
+    if (name)
+        sqlite3_bind_text(stmt, 4, name, -1, SQLITE_STATIC);
     if (dn_db_run(db, stmt)) {
         rc = dn_why(why, why_size, DN_EDB, "database error");
         goto failed;
@@ -961,6 +981,7 @@ static void s_fill_site(sqlite3_stmt *stmt, json_t **v)
     v[7] = s_int_or_null(stmt, 7);
     v[8] = s_int_or_null(stmt, 8);
     v[9] = s_text_or_null(stmt, 9);
+    v[10] = s_text_or_null(stmt, 10);
 }
 
 int dn_registry_site_list(sqlite3 *db, json_t **list)
@@ -969,16 +990,37 @@ int dn_registry_site_list(sqlite3 *db, json_t **list)
        had before, for the scripts that read it */
     static const char *const keys[] = {
         "site",        "partner",          "enrolled",      "revoked", "last_seen",
-        "applied_seq", "gap_expected_seq", "clock_skew_ms", "pending", "code"};
+        "applied_seq", "gap_expected_seq", "clock_skew_ms", "pending", "code", "name"};
     return s_listing(
         db,
         "SELECT s.code, p.code, s.enrolled_ms IS NOT NULL,"
         "  s.revoked_ms IS NOT NULL, s.last_seen_ms, s.applied_seq,"
         "  CASE WHEN s.gap_expected_seq > s.applied_seq"
         "       THEN s.gap_expected_seq END,"
-        "  s.clock_skew_ms, s.reported_pending, s.code "
+        "  s.clock_skew_ms, s.reported_pending, s.code, s.name "
         "FROM sites s JOIN partners p ON p.id = s.partner_id ORDER BY s.code",
-        0, 10, keys, s_fill_site, list);
+        0, 11, keys, s_fill_site, list);
+}
+
+int dn_registry_site_rename(sqlite3 *db, const char *code, const char *name, char *why,
+                            size_t why_size)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((rc = dn_valid_code_check(DN_CODE_SITE, code, NULL, why, why_size)) != 0)
+        return rc;
+    if (*name && (rc = s_site_name_check(name, why, why_size)) != 0)
+        return rc;
+    if (dn_db_prepare(db, "UPDATE sites SET name = nullif(?, '') WHERE code = ?", &stmt))
+        return dn_why(why, why_size, DN_EDB, "database error");
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, code, -1, SQLITE_STATIC);
+    if (dn_db_run(db, stmt))
+        return dn_why(why, why_size, DN_EDB, "database error");
+    if (sqlite3_changes(db) == 0)
+        return dn_why(why, why_size, DN_ENOENT, _("site %s does not exist"), code);
+    return 0;
 }
 
 int dn_registry_site_revoke(sqlite3 *db, const char *code, int64_t now_ms, char *why,
@@ -987,9 +1029,8 @@ int dn_registry_site_revoke(sqlite3 *db, const char *code, int64_t now_ms, char 
     sqlite3_stmt *stmt;
     int rc;
 
-    if (!code || !dn_valid_code(code))
-        return dn_why(why, why_size, DN_EINVAL, "site code '%.40s' is not a code",
-                      code ? code : "");
+    if ((rc = dn_valid_code_check(DN_CODE_SITE, code, NULL, why, why_size)) != 0)
+        return rc;
     if (dn_db_begin(db))
         return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
     if (dn_db_prepare(db, "SELECT revoked_ms FROM sites WHERE code = ?", &stmt))

@@ -188,6 +188,22 @@ int dn_registry_site_add(sqlite3 *db, const char *code, const char *partner,
                          int64_t now_ms, char token[DN_TOKEN_TEXT_LEN + 1],
                          int64_t *expires_ms, char *why, size_t why_size);
 
+/*  dn_registry_site_add with the site's display name (NULL: none), any
+    script, at most DN_MAX_NAME_CHARS characters (dn_valid_name_why); a
+    bad one is DN_EINVAL, "site name is 65 characters long, at most 64",
+    and nothing is written.  */
+int dn_registry_site_add_named(sqlite3 *db, const char *code, const char *partner,
+                               const char *name, int64_t now_ms,
+                               char token[DN_TOKEN_TEXT_LEN + 1], int64_t *expires_ms,
+                               char *why, size_t why_size);
+
+/*  Sets the display name of site code to name ("" removes it), in its own
+    statement.  Returns 0; DN_CODE_ERROR (code not a site code), DN_EINVAL
+    (a bad name, as dn_registry_site_add_named says it), DN_ENOENT ("site
+    X does not exist"), DN_EDB; why holds one line.  */
+int dn_registry_site_rename(sqlite3 *db, const char *code, const char *name, char *why,
+                            size_t why_size);
+
 /*  Whether token (as typed) is the one that enrolled site_id's current
     key: used, held by the CURVE key the site is enrolled with now, the
     site neither revoked nor unenrolled since.  For an enrolment retried
@@ -223,7 +239,7 @@ int dn_registry_site_token(sqlite3 *db, const char *code, int unrevoke, int64_t 
     null), "clock_skew_ms" (int or null), "pending" (the events the site
     had recorded at its last Hello that the server does not hold yet, or
     null before any Hello), "code" (the site again: its key before it was
-    "site", as in dn_report_sites)}.  Returns 0 or DN_EDB / DN_ENOMEM (*list
+    "site", as in dn_report_sites), "name" (its display name, or null)}.  Returns 0 or DN_EDB / DN_ENOMEM (*list
     NULL).  */
 int dn_registry_site_list(sqlite3 *db, json_t **list);
 

@@ -73,7 +73,7 @@ int main(void)
         dn_db_prepare(raw, "INSERT INTO events(body) VALUES (?)", &insert))
         return 1;
 
-    dn_record_line_t lines[2] = {{"RICE5", 2, 0, 0}, {"OIL1L", 1, 1, 1250}};
+    dn_record_line_t lines[2] = {{"RICE5", 2, 0, 0, "", 0}, {"OIL1L", 1, 1, 1250, "", 0}};
     dn_sale_input_t sale = {lines, 2, "13800138000", "store", NULL, NULL};
 
     while (done < DN_BENCH_SALES) {

@@ -83,7 +83,7 @@ static int s_record(int i)
     int rc;
     s_site_dir(i, dir, sizeof dir);
     snprintf(code, sizeof code, "SITE%02d", i);
-    dn_record_line_t lines[2] = {{"RICE5", 2, 1, 5990}, {"OIL1L", 1, 1, 1850}};
+    dn_record_line_t lines[2] = {{"RICE5", 2, 1, 5990, "", 0}, {"OIL1L", 1, 1, 1850, "", 0}};
     dn_sale_input_t sale = {lines, 2, NULL, "store", NULL, NULL};
     if (!(store = dn_store_open(dir, &rc)))
         return 1;

@@ -378,9 +378,9 @@ refuse "catalog price abc" 65 catalog set RICE-5KG abc
 refuse "catalog price -1 (an option)" 64 catalog set RICE-5KG -1
 refuse "catalog price -1 after --" 65 catalog set RICE-5KG -- -1
 refuse "catalog price 1.234" 65 catalog set RICE-5KG 1.234
-refuse "catalog bad SKU" 64 catalog set "RICE 5KG" 1.00
+refuse "catalog bad SKU (the one refusal of a bad code)" 65 catalog set "RICE 5KG" 1.00
 refuse "catalog set without price" 64 catalog set RICE-5KG
-refuse "catalog bad category" 64 catalog set RICE-5KG 1.00 --category 9x
+refuse "catalog bad category (the one refusal of a bad code)" 65 catalog set RICE-5KG 1.00 --category 9x
 
 refuse "unknown command" 64 frobnicate
 refuse "unknown two-word command" 64 member frob

@@ -4,7 +4,7 @@
 #   - catalog set: a price on the network's list, on a partner's list, a
 #     future row, a fixed one; the same set again changes nothing (same
 #     version); each refusal with its exact message and exit code (a Chinese
-#     SKU says codes are ASCII and names are not, a name over 64
+#     SKU says codes are ASCII and names are not, exit 65 as every bad code, a name over 64
 #     characters, a bad price, an unknown partner, no --name);
 #   - catalog list: the rows in force now and the future ones, as a table,
 #     CSV and JSON; --partner;
@@ -54,8 +54,8 @@ check_has "default effective: today" "from 2026-09-15" "$OUT"
 
 # refusals
 hq catalog set 可乐 3.50 --name "可乐"
-check "Chinese SKU: exit" 64 "$rc"
-check_one_error "Chinese SKU" "SKU '可乐' is not ASCII: codes are ASCII, names are not (the product's name in any script goes in its name)"
+check "Chinese SKU: exit" 65 "$rc"
+check_one_error "Chinese SKU" "'可乐' is not a SKU: codes are ASCII (1 to 64 printable characters but space, ':' and '@'), names are not: give the name with --name"
 hq catalog set TEA 3.50 --name "$(printf '茶%.0s' $(seq 1 65))"
 check "long name: exit" 64 "$rc"
 check_one_error "long name" "name is 65 characters long, at most 64"

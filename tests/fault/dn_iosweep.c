@@ -1199,7 +1199,7 @@ static int s_sale(const dn_record_line_t *lines, size_t n, const char *member,
 /*  Sale 1: to member A, catalog prices (rice and oil).  */
 static int s_step_sale1(void)
 {
-    const dn_record_line_t lines[] = {{"RICE5", 3, 0, 0}, {"OIL", 2, 0, 0}};
+    const dn_record_line_t lines[] = {{"RICE5", 3, 0, 0, "", 0}, {"OIL", 2, 0, 0, "", 0}};
     return s_sale(lines, 2, PHONE_A, NULL);
 }
 
@@ -1207,14 +1207,14 @@ static int s_step_sale1(void)
     catalog's category still applies).  */
 static int s_step_sale2(void)
 {
-    const dn_record_line_t lines[] = {{"RICE5", 2, 1, 650}};
+    const dn_record_line_t lines[] = {{"RICE5", 2, 1, 650, "", 0}};
     return s_sale(lines, 1, NULL, "community");
 }
 
 /*  Sale 3: online, to member B (referred by A).  */
 static int s_step_sale3(void)
 {
-    const dn_record_line_t lines[] = {{"RICE5", 1, 0, 0}, {"OIL", 1, 0, 0}};
+    const dn_record_line_t lines[] = {{"RICE5", 1, 0, 0, "", 0}, {"OIL", 1, 0, 0, "", 0}};
     return s_sale(lines, 2, PHONE_B, "online");
 }
 
@@ -1222,7 +1222,7 @@ static int s_step_sale3(void)
 static int s_step_refund(void)
 {
     dn_refund_input_t in;
-    const dn_record_line_t line = {"OIL", 1, 0, 0};
+    const dn_record_line_t line = {"OIL", 1, 0, 0, "", 0};
     dn_record_result_t out;
     char why[256] = "";
     dn_store_t *store;

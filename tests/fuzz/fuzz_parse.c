@@ -147,7 +147,7 @@ static void s_shapes(const char *text)
         s_abort("a valid code is too long", text);
     if (dn_valid_sku(text) && len > DN_MAX_SKU_LEN)
         s_abort("a valid SKU is too long", text);
-    if (dn_valid_name(text) && len > DN_MAX_NAME_LEN)
+    if (dn_valid_name(text) && len > DN_MAX_NAME_BYTES)
         s_abort("a valid name is too long", text);
     if (dn_valid_phone(text) && !dn_valid_text(text, DN_PHONE_SIZE))
         s_abort("a valid phone is not text", text);

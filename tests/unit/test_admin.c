@@ -285,7 +285,7 @@ static void test_site_add(void **state)
     assert_int_equal(r.status, 0);
     result = json_loads(r.result, 0, NULL);
     assert_non_null(result);
-    assert_int_equal(json_object_size(result), 4);
+    assert_int_equal(json_object_size(result), 5);
     token = json_string_value(json_object_get(result, "token"));
     assert_non_null(token);
     assert_int_equal(strlen(token), DN_TOKEN_TEXT_LEN);
@@ -296,7 +296,8 @@ static void test_site_add(void **state)
     dn_time_format(s_int(fx->db, "SELECT expires_ms FROM tokens"), expires);
     snprintf(
         expected, sizeof expected,
-        "{\"site\":\"SHOP-1\",\"partner\":\"D1\",\"token\":\"%s\",\"expires\":\"%s\"}",
+        "{\"site\":\"SHOP-1\",\"partner\":\"D1\",\"token\":\"%s\",\"expires\":\"%s\","
+        "\"name\":null}",
         token, expires);
     assert_string_equal(r.result, expected);
     /* and the token is the one that enrolls the site */
@@ -312,7 +313,7 @@ static void test_site_add(void **state)
     s_call(fx->db, "site.add", &r, "code", "SHOP-2", "partner", "D1");
     assert_int_equal(r.status, 0);
     result = json_loads(r.result, 0, NULL);
-    assert_int_equal(json_object_size(result), 5);
+    assert_int_equal(json_object_size(result), 6);
     assert_string_equal(json_string_value(json_object_get(result, "sync_endpoint")),
                         "tcp://0.0.0.0:7700");
     json_decref(result);
@@ -363,7 +364,26 @@ static void test_site_list(void **state)
         r.result, "[{\"site\":\"SHOP-1\",\"partner\":\"D1\",\"enrolled\":false,"
                   "\"revoked\":false,\"last_seen\":\"2026-01-01T00:00:00.500Z\","
                   "\"applied_seq\":1000,\"gap_expected_seq\":null,\"clock_skew_ms\":250,"
-                  "\"pending\":0,\"code\":\"SHOP-1\"}]");
+                  "\"pending\":0,\"code\":\"SHOP-1\",\"name\":null}]");
+    s_reply_free(&r);
+
+    /* a name, in any script, shown in the list beside its code; "" removes
+       it; an unknown site and a long name are refused */
+    s_call(fx->db, "site.rename", &r, "code", "SHOP-1", "name",
+           "\xe4\xb8\x9c\xe5\x9f\x8e\xe5\xba\x97"); /* 东城店 */
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.result, "{\"site\":\"SHOP-1\",\"name\":\"\xe4\xb8\x9c\xe5\x9f\x8e\xe5\xba\x97\"}");
+    s_reply_free(&r);
+    s_call(fx->db, "site.list", &r, NULL, NULL);
+    assert_non_null(strstr(r.result, "\"name\":\"\xe4\xb8\x9c\xe5\x9f\x8e\xe5\xba\x97\"}]"));
+    s_reply_free(&r);
+    s_call(fx->db, "site.rename", &r, "code", "SHOP-9", "name", "x");
+    assert_int_equal(r.status, 66);
+    assert_string_equal(r.error, "site SHOP-9 does not exist");
+    s_reply_free(&r);
+    s_call(fx->db, "site.rename", &r, "code", "SHOP-1", "name", "");
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.result, "{\"site\":\"SHOP-1\",\"name\":null}");
     s_reply_free(&r);
 }
 

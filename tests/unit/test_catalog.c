@@ -367,8 +367,8 @@ static void test_import_parts(void **state)
                                             "苹果,苹果,fruit,1.00,2026-01-01\n",
                                             now, &result, why, sizeof why),
                      DN_EPARSE);
-    assert_string_equal(why, "line 4, sku: SKU '苹果' is not ASCII: codes are ASCII, names "
-                             "are not (the product's name in any script goes in its name)");
+    assert_string_equal(why, "line 4, sku: '苹果' is not a SKU: codes are ASCII (1 to 64 "
+                             "printable characters but space, ':' and '@'), names are not");
     assert_int_equal(dn_catalog_head(fx->db, &head), 0);
     assert_int_equal(head, 5);
     /* the upload is gone: its next part is refused */

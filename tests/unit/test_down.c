@@ -554,7 +554,7 @@ static void test_end_to_end(void **state)
         assert_int_equal(dn_td_note_add(fx->db, id, text), 0);
     assert_int_equal(dn_db_commit(fx->db), 0);
     for (int i = 0; i < 2; i++) {
-        dn_record_line_t line = {"TEA", 1, 1, 100};
+        dn_record_line_t line = {"TEA", 1, 1, 100, "", 0};
         dn_sale_input_t in = {&line, 1, NULL, NULL, NULL, NULL};
         dn_record_result_t out;
         assert_int_equal(dn_record_sale(fx->store, &in, &out, why, sizeof why), 0);

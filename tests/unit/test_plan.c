@@ -54,6 +54,7 @@ static const char s_example[] = "[plan]\n"
                                 "2 = 100\n"
                                 "\n"
                                 "[category:rice]\n"
+                                "name = \xe5\xa4\xa7\xe7\xb1\xb3\n"
                                 "0 = 500\n"
                                 "1 = 200\n"
                                 "\n"
@@ -107,7 +108,7 @@ static void s_exec(sqlite3 *db, const char *sql)
 static void s_refused(const char *text, const char *expected)
 {
     dn_plan_t plan;
-    char why[256] = "";
+    char why[512] = "";
     assert_int_equal(dn_plan_parse(text, &plan, why, sizeof why), DN_EPARSE);
     assert_string_equal(why, expected);
 }
@@ -336,8 +337,27 @@ static void test_parse_refusals(void **state)
               "line 8: section [category:RICE] given twice (first on line 6)");
     s_refused(
         "[plan]\neffective = 2026-01-01\ncurrency = CNY\n[category:2rice]\n",
-        "line 4: category '2rice' is not a code (a letter, then letters, digits, '_', "
-        "'.', '-'; at most 32)");
+        "line 4: '2rice' is not a category code: codes are ASCII (a letter, then letters, "
+        "digits, '_', '.', '-'; at most 32), names are not: give the name on a name = line "
+        "in the section");
+    /* a name where the code goes: the one message of a bad code, which
+       says where the name goes (dn_valid_code_check), and DN_CODE_ERROR */
+    s_refused(
+        "[plan]\neffective = 2026-01-01\ncurrency = CNY\n[category:\xe5\xa4\xa7\xe7\xb1\xb3]\n",
+        "line 4: '\xe5\xa4\xa7\xe7\xb1\xb3' is not a category code: codes are ASCII (a letter, "
+        "then letters, digits, '_', '.', '-'; at most 32), names are not: give the name on a "
+        "name = line in the section");
+    assert_int_equal(DN_CODE_ERROR, DN_EPARSE); /* s_refused's code */
+    /* a category's name: once, 1 to 64 characters */
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\n0 = 800\n"
+              "[category:rice]\nname = \xe5\xa4\xa7\xe7\xb1\xb3\n0 = 1\nname = rice\n",
+              "line 9: name in [category:rice] given twice (first on line 7)");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\n0 = 800\n"
+              "[category:rice]\nname = "
+              "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\n0 = 1\n",
+              "line 7: name in [category:rice] is 65 characters long, at most 64");
+    s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\nname = x\n",
+              "line 5: unknown key 'name' in [levels] (keys are levels, 0 to 9)");
     s_refused("[plan]\neffective = 2026-01-01\ncurrency = CNY\n[levels]\n0 = 800\n"
               "00 = 700\n",
               "line 6: level 0 in [levels] given twice (first on line 5)");
@@ -524,6 +544,40 @@ static void test_set_refusals(void **state)
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM plans"), 2);
 }
 
+/*  A category's display name (issue 13): parsed from its section's
+    name = line, stored with the version, read back by dn_plan_at (not by
+    the ledger's cached read, which pays by code) and shown in
+    category_names; a category without one has none.  */
+static void test_category_names(void **state)
+{
+    fixture_t *fx = *state;
+    static const char text[] = "[plan]\neffective = 2026-01-01\ncurrency = CNY\n"
+                               "[levels]\n0 = 800\n"
+                               "[category:rice]\nname = \xe5\xa4\xa7\xe7\xb1\xb3\n0 = 500\n"
+                               "[category:oil]\n0 = 300\n";
+    dn_plan_t plan;
+    json_t *obj = NULL;
+    char why[256] = "", *shown;
+
+    assert_int_equal(dn_plan_parse(text, &plan, why, sizeof why), 0);
+    assert_int_equal(plan.n_categories, 2);
+    assert_int_equal(dn_plan_set(fx->db, text, JAN1, &plan, why, sizeof why), 0);
+    memset(&plan, 0, sizeof plan);
+    assert_int_equal(dn_plan_at(fx->db, JAN1, &plan), 0);
+    /* sorted by code: oil, then rice */
+    assert_string_equal(plan.categories[0].category, "oil");
+    assert_string_equal(plan.categories[0].name, "");
+    assert_string_equal(plan.categories[1].category, "rice");
+    assert_string_equal(plan.categories[1].name, "\xe5\xa4\xa7\xe7\xb1\xb3");
+    assert_int_equal(plan.categories[1].bps[0], 500); /* the name changes no rate */
+    assert_int_equal(dn_plan_json(fx->db, &plan, &obj), 0);
+    shown = json_dumps(json_object_get(obj, "category_names"), JSON_COMPACT);
+    assert_string_equal(shown, "{\"rice\":\"\xe5\xa4\xa7\xe7\xb1\xb3\"}");
+    free(shown);
+    json_decref(obj);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM plan_categories"), 1);
+}
+
 static void test_list_and_json(void **state)
 {
     fixture_t *fx = *state;
@@ -551,12 +605,12 @@ static void test_list_and_json(void **state)
         "\"purchase_bps\":100,\"purchase_days\":365,"
         "\"recruit_override_bps\":50,\"recruit_override_days\":365,"
         "\"compliance\":\"none\","
-        "\"created\":\"2026-01-01T00:00:00.000Z\",\"retired\":null,\"retired_by\":null},"
+        "\"category_names\":{\"rice\":\"\xe5\xa4\xa7\xe7\xb1\xb3\"},\"created\":\"2026-01-01T00:00:00.000Z\",\"retired\":null,\"retired_by\":null},"
         "{\"effective\":\"2026-02-01\",\"currency\":\"CNY\",\"cap_bps\":10000,"
         "\"levels\":\"700/0/0/50\",\"categories\":null,\"first_purchase_bonus\":\"0.00\","
         "\"first_purchase_bonus_minor\":0,"
         "\"purchase_bps\":0,\"purchase_days\":0,\"recruit_override_bps\":0,"
-        "\"recruit_override_days\":0,\"compliance\":\"none\","
+        "\"recruit_override_days\":0,\"compliance\":\"none\",\"category_names\":null,"
         "\"created\":\"2026-01-01T01:00:00.000Z\","
         "\"retired\":null,\"retired_by\":null}]");
     free(text);
@@ -570,7 +624,7 @@ static void test_list_and_json(void **state)
                         "rice 500/200");
     assert_string_equal(json_string_value(json_object_get(obj, "created")),
                         "2026-01-01T00:00:00.000Z");
-    assert_int_equal(json_object_size(obj), 14);
+    assert_int_equal(json_object_size(obj), 15);
     assert_int_equal(json_integer_value(json_object_get(obj, "first_purchase_bonus_minor")),
                      500); /* 5.00 CNY */
     json_decref(obj);
@@ -995,6 +1049,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_and_at, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_set_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_list_and_json, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_category_names, s_setup, s_teardown),
         cmocka_unit_test(test_diff),
         cmocka_unit_test_setup_teardown(test_check, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_retire, s_setup, s_teardown),

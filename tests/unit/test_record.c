@@ -707,7 +707,7 @@ static void test_refusals_write_nothing(void **state)
                    DN_EPARSE, "neither a phone number nor a partner code");
     dn_member_input_t bad_name = {"13900139000", "\xc0\xaf", NULL, 0, 0};
     ASSERT_REFUSED(store, dn_record_member_add(store, &bad_name, &out, why, sizeof why),
-                   DN_EPARSE, "name must be");
+                   DN_EPARSE, "name is not UTF-8 text without control characters");
     /* "Wang" U+202E "gnaF": nothing is written, the reason names it */
     dn_member_input_t bidi_name = {"13900139000", "Wang\xe2\x80\xaegnaF", NULL, 0, 0};
     ASSERT_REFUSED(store, dn_record_member_add(store, &bidi_name, &out, why, sizeof why),
@@ -748,8 +748,8 @@ static void test_refusals_write_nothing(void **state)
                    "channel 'shop'");
     sale.channel = NULL;
     sale.seller = "GL 9";
-    ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_EPARSE,
-                   "seller 'GL 9'");
+    ASSERT_REFUSED(store, dn_record_sale(store, &sale, &out, why, sizeof why), DN_CODE_ERROR,
+                   "'GL 9' is not a partner code: codes are ASCII");
     sale.seller = NULL;
     sale.member = "138-0013-800O";
     ASSERT_REFUSED(
@@ -1119,10 +1119,18 @@ static void test_parse_line(void **state)
         {"TEA-500", 2, DN_EPARSE, NULL, 0, 0, 0, "is not SKU:QTY[@PRICE]"},
         {"A@1:2", 2, DN_EPARSE, NULL, 0, 0, 0, "is not SKU:QTY[@PRICE]"},
         {"", 2, DN_EPARSE, NULL, 0, 0, 0, "is not SKU:QTY[@PRICE]"},
-        {":3", 2, DN_EPARSE, NULL, 0, 0, 0, "SKU must be 1 to 64 characters"},
-        {sku65, 2, DN_EPARSE, NULL, 0, 0, 0, "SKU must be 1 to 64 characters"},
-        {"TEA 500:3", 2, DN_EPARSE, NULL, 0, 0, 0, "SKU may hold printable"},
-        {"\xe8\x8c\xb6:3", 2, DN_EPARSE, NULL, 0, 0, 0, "SKU may hold printable"},
+        /* not a SKU: a name for dn_record_resolve_line (sku "" until then) */
+        {"TEA 500:3", 2, 0, "", 3, 0, 0, NULL},
+        {"\xe8\x8c\xb6:3", 2, 0, "", 3, 0, 0, NULL}, /* 茶 */
+        {"\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3:2@45.00", 2, 0, "", 2, 1, 4500,
+         NULL}, /* 东北大米 */
+        /* neither a SKU nor a name: the one message of a bad code */
+        {":3", 2, DN_CODE_ERROR, NULL, 0, 0, 0,
+         "'' is not a SKU: codes are ASCII (1 to 64 printable characters but space, ':' "
+         "and '@'), names are not"},
+        {sku65, 2, DN_CODE_ERROR, NULL, 0, 0, 0, "is not a SKU: codes are ASCII"},
+        {"\xe8\x8c\xb6\x01:3", 2, DN_CODE_ERROR, NULL, 0, 0, 0,
+         "is not a SKU: codes are ASCII"},
         {"TEA-500:", 2, DN_EPARSE, NULL, 0, 0, 0, "quantity missing"},
         {"TEA-500:@4", 2, DN_EPARSE, NULL, 0, 0, 0, "quantity missing"},
         {qty40, 2, DN_EPARSE, NULL, 0, 0, 0, "quantity"},

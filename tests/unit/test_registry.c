@@ -862,9 +862,28 @@ static void test_partner_add_refusals(void **state)
         DN_EINVAL);
     assert_int_equal(dn_registry_partner_add(fx->db, "2D", "Two", "dealer", "NORTH", T0,
                                              why, sizeof why),
-                     DN_EINVAL);
-    assert_string_equal(why, "partner code '2D' is not a code (a letter, then letters, "
-                             "digits, '_', '.', '-'; at most 32)");
+                     DN_CODE_ERROR);
+    assert_string_equal(why, "'2D' is not a partner code: codes are ASCII (a letter, then "
+                             "letters, digits, '_', '.', '-'; at most 32), names are not: give "
+                             "the name with --name");
+    /* a name where the code goes: the same one message */
+    assert_int_equal(dn_registry_partner_add(fx->db, "\xe5\xbc\xa0\xe4\xb8\x89", "Two",
+                                             "dealer", "NORTH", T0, why, sizeof why),
+                     DN_CODE_ERROR);
+    assert_string_equal(why, "'\xe5\xbc\xa0\xe4\xb8\x89' is not a partner code: codes are "
+                             "ASCII (a letter, then letters, digits, '_', '.', '-'; at most "
+                             "32), names are not: give the name with --name");
+    /* names in characters: 64 Chinese characters (192 bytes) are taken,
+       65 are not, and the reason says characters */
+    {
+        char name[256] = "";
+        for (int i = 0; i < 65; i++)
+            strcat(name, "\xe7\x8e\x8b");
+        assert_int_equal(dn_registry_partner_add(fx->db, "D64", name, "dealer", "NORTH", T0,
+                                                 why, sizeof why),
+                         DN_EINVAL);
+        assert_string_equal(why, "partner name is 65 characters long, at most 64");
+    }
     assert_int_equal(
         dn_registry_partner_add(fx->db, "D2", "", "dealer", "NORTH", T0, why, sizeof why),
         DN_EINVAL);
@@ -884,11 +903,21 @@ static void test_partner_add_refusals(void **state)
     /* nothing of the refusals was written */
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partners"), 3);
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partner_links"), 3);
+    /* 64 Chinese characters, 192 bytes (the old bound, 128 bytes, refused
+       them): taken */
+    {
+        char name[256] = "";
+        for (int i = 0; i < 64; i++)
+            strcat(name, "\xe7\x8e\x8b");
+        assert_int_equal(dn_registry_partner_add(fx->db, "D64", name, "dealer", "NORTH", T0,
+                                                 why, sizeof why),
+                         0);
+    }
     /* UTF-8 names are welcome */
     assert_int_equal(dn_registry_partner_add(fx->db, "D2", "\xe5\x8c\x97\xe4\xba\xac",
                                              "dealer", "NORTH", T0, why, sizeof why),
                      0);
-    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partners"), 4);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partners"), 5); /* and D64 */
 }
 
 /* -- sites ----------------------------------------------------------------- */
@@ -912,7 +941,20 @@ static void test_site_add_refusals(void **state)
     assert_string_equal(why, "partner DEALER-9 does not exist");
     assert_int_equal(
         dn_registry_site_add(fx->db, "-SHOP", "D1", T0, token, &expires, why, sizeof why),
-        DN_EINVAL);
+        DN_CODE_ERROR);
+    assert_string_equal(why, "'-SHOP' is not a site code: codes are ASCII (a letter, then "
+                             "letters, digits, '_', '.', '-'; at most 32), names are not");
+    /* a site's name: any script, in characters; a bad one writes nothing */
+    {
+        char name[256] = "";
+        for (int i = 0; i < 65; i++)
+            strcat(name, "\xf0\x9f\x8f\xaa"); /* 65 x U+1F3EA, 260 bytes */
+        assert_int_equal(dn_registry_site_add_named(fx->db, "SHOP-3", "D1", name, T0, token,
+                                                    &expires, why, sizeof why),
+                         DN_EINVAL);
+        assert_string_equal(why, "site name is 65 characters long, at most 64");
+        assert_string_equal(token, "");
+    }
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM sites"), 1);
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM tokens"), 1);
 }
@@ -949,11 +991,11 @@ static void test_site_list(void **state)
         text, "[{\"site\":\"SHOP-1\",\"partner\":\"D1\",\"enrolled\":true,"
               "\"revoked\":false,\"last_seen\":\"2026-01-01T01:00:00.123Z\","
               "\"applied_seq\":42,\"gap_expected_seq\":43,\"clock_skew_ms\":-1500,"
-              "\"pending\":7,\"code\":\"SHOP-1\"},"
+              "\"pending\":7,\"code\":\"SHOP-1\",\"name\":null},"
               "{\"site\":\"SHOP-2\",\"partner\":\"D1\",\"enrolled\":false,"
               "\"revoked\":false,\"last_seen\":null,\"applied_seq\":0,"
               "\"gap_expected_seq\":null,\"clock_skew_ms\":null,\"pending\":null,"
-              "\"code\":\"SHOP-2\"}]");
+              "\"code\":\"SHOP-2\",\"name\":null}]");
     free(text);
 
     /* the agent resent from 43 and got through 50: the gap is over */

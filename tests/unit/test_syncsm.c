@@ -54,7 +54,7 @@ typedef struct {
 /*  Records one sale of 1 x 1.00.  */
 static void s_sale(fixture_t *fx)
 {
-    dn_record_line_t line = {"TEA", 1, 1, 100};
+    dn_record_line_t line = {"TEA", 1, 1, 100, "", 0};
     dn_sale_input_t in = {&line, 1, NULL, NULL, NULL, NULL};
     dn_record_result_t out;
     char why[256] = "";

@@ -3,8 +3,10 @@
     The agent refuses at the counter exactly what the server would refuse
     later, so each rule is pinned down by a table of texts on both sides of
     its edge: codes (a letter, then [A-Za-z0-9_.-], at most 32), SKUs
-    (printable ASCII without space, ':' or '@', at most 64), names (1..128
-    bytes of well-formed UTF-8 without control characters, C0, DEL or C1;
+    (printable ASCII without space, ':' or '@', at most 64) and the one
+    message of a bad code, names (1..64 characters, not bytes, of
+    well-formed UTF-8 without control characters, C0, DEL or C1; as stored
+    and signed up to 256 bytes, which holds the 128-byte names of before;
     Chinese is welcome, overlong forms, surrogates and stray continuation
     bytes are not), phone numbers (made canonical, E.164, by the rules
     dn_valid.h lists, every refusal with its exact message) and
@@ -31,6 +33,10 @@
 #include "dn_valid.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/*  The bound the escape tests give dn_valid_hidden_escape: 128 bytes, a
+    name's bound in bytes before issue 13 (the bound is the caller's).  */
+#define S_ESCAPE_BOUND 128
 
 typedef struct {
     const char *text;
@@ -137,15 +143,19 @@ static void test_sku(void **state)
 static void test_name(void **state)
 {
     (void)state;
-    char max[256], over[256], cjk_max[256], cjk_over[256];
-    s_repeat(max, sizeof max, 'n', DN_MAX_NAME_LEN);
-    s_repeat(over, sizeof over, 'n', DN_MAX_NAME_LEN + 1);
-    /* 42 x "王" (3 bytes) = 126 bytes, + "ab" = 128; one more "王" is 131 */
-    cjk_max[0] = '\0';
-    for (int i = 0; i < 42; i++)
+    char max[512], over[512], cjk_max[512], cjk_over[512], emoji_max[512], emoji_over[512];
+    s_repeat(max, sizeof max, 'n', DN_MAX_NAME_CHARS);
+    s_repeat(over, sizeof over, 'n', DN_MAX_NAME_CHARS + 1);
+    /* counted in characters: 64 x "王" (3 bytes) = 192 bytes is taken (the
+       old bound, 128 bytes, stopped at 42), 65 are not; 64 x U+1F600 (4
+       bytes) = 256 bytes, DN_MAX_NAME_BYTES, is taken, 65 are not */
+    cjk_max[0] = emoji_max[0] = '\0';
+    for (int i = 0; i < 64; i++) {
         strcat(cjk_max, "\xe7\x8e\x8b");
-    strcat(cjk_max, "ab");
+        strcat(emoji_max, "\xf0\x9f\x98\x80");
+    }
     snprintf(cjk_over, sizeof cjk_over, "%s\xe7\x8e\x8b", cjk_max);
+    snprintf(emoji_over, sizeof emoji_over, "%s\xf0\x9f\x98\x80", emoji_max);
     const case_t cases[] = {
         {"Li Wei", 1},
         {"\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e", 1}, /* 王小明 */
@@ -161,8 +171,10 @@ static void test_name(void **state)
         {"~", 1},
         {max, 1},
         {cjk_max, 1},
+        {emoji_max, 1},
         {over, 0},
         {cjk_over, 0},
+        {emoji_over, 0},
         {"", 0},
         {NULL, 0},
         {"\xc0\xaf", 0},         /* overlong '/' (2 bytes) */
@@ -190,10 +202,101 @@ static void test_name(void **state)
         {"\xc2\x9b\x33\x31m", 0}, /* U+009B CSI "31m", a terminal escape */
         {"\xc2\x9f", 0},          /* U+009F, last C1 control */
     };
-    assert_int_equal(strlen(max), 128);
-    assert_int_equal(strlen(cjk_max), 128);
-    assert_int_equal(strlen(cjk_over), 131);
+    assert_int_equal(strlen(max), 64);
+    assert_int_equal(strlen(cjk_max), 192);
+    assert_int_equal(strlen(cjk_over), 195);
+    assert_int_equal(strlen(emoji_max), DN_MAX_NAME_BYTES);
+    assert_int_equal(strlen(emoji_over), 260);
     s_table(dn_valid_name, cases, N_OF(cases));
+}
+
+/*  The reasons a name is refused, each exact, counted in characters.  */
+static void test_name_why(void **state)
+{
+    char why[DN_HIDDEN_WHY_SIZE], name[512] = "";
+    (void)state;
+    for (int i = 0; i < 65; i++)
+        strcat(name, "\xe7\x8e\x8b"); /* 65 x 王 = 195 bytes */
+    assert_false(dn_valid_name_why(name, why, sizeof why));
+    assert_string_equal(why, "is 65 characters long, at most 64");
+    assert_false(dn_valid_name_why("", why, sizeof why));
+    assert_string_equal(why, "is empty");
+    assert_false(dn_valid_name_why("Li\tWei", why, sizeof why));
+    assert_string_equal(why, "is not UTF-8 text without control characters");
+    assert_false(dn_valid_name_why("\xe5\xa4\xa7\xe2\x80\xae\xe7\xb1\xb3", why, sizeof why));
+    assert_string_equal(why, "holds U+202E (right-to-left override) at character 2: "
+                             DN_HIDDEN_RULE);
+    assert_true(dn_valid_name_why("\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3"
+                                  "5kg",
+                                  why, sizeof why)); /* 东北大米5kg */
+}
+
+/*  Names as stored and signed: the old bound (128 bytes, so 128 Latin
+    characters, which dn_valid_name refuses now) and the new one (64
+    characters of any script, up to 256 bytes) both pass; beyond 256 bytes
+    does not.  */
+static void test_name_stored(void **state)
+{
+    char old[512], cjk[512] = "", over[512];
+    (void)state;
+    s_repeat(old, sizeof old, 'n', 128);
+    assert_false(dn_valid_name(old)); /* 128 characters: not as new input */
+    assert_true(dn_valid_name_stored(old));
+    for (int i = 0; i < 64; i++)
+        strcat(cjk, "\xf0\x9f\x98\x80");
+    assert_true(dn_valid_name(cjk));
+    assert_true(dn_valid_name_stored(cjk));
+    s_repeat(over, sizeof over, 'n', DN_MAX_NAME_BYTES + 1);
+    assert_false(dn_valid_name_stored(over));
+    assert_false(dn_valid_name_stored(""));
+    assert_false(dn_valid_name_stored("Li\tWei"));
+    assert_true(dn_valid_name_stored("Li\xe2\x80\x8bWei")); /* U+200B, as events held */
+}
+
+/*  The one refusal of a bad code: exact, for each kind, non-ASCII and
+    ASCII alike, with and without a hint; a good code passes.  */
+static void test_code_check(void **state)
+{
+    char why[DN_CODE_WHY_SIZE], long_sku[80];
+    (void)state;
+    assert_int_equal(dn_valid_code_check(DN_CODE_SKU, "RICE-5KG", NULL, why, sizeof why), 0);
+    assert_int_equal(dn_valid_code_check(DN_CODE_CATEGORY, "rice", NULL, why, sizeof why), 0);
+    assert_int_equal(dn_valid_code_check(DN_CODE_SKU, "\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7"
+                                         "\xe7\xb1\xb3",
+                                         "give the name with --name", why, sizeof why),
+                     DN_CODE_ERROR);
+    assert_string_equal(why, "'\xe4\xb8\x9c\xe5\x8c\x97\xe5\xa4\xa7\xe7\xb1\xb3' is not a "
+                             "SKU: codes are ASCII (1 to 64 printable characters but space, "
+                             "':' and '@'), names are not: give the name with --name");
+    assert_int_equal(dn_valid_code_check(DN_CODE_CATEGORY, "\xe5\xa4\xa7\xe7\xb1\xb3", NULL,
+                                         why, sizeof why),
+                     DN_CODE_ERROR);
+    assert_string_equal(why, "'\xe5\xa4\xa7\xe7\xb1\xb3' is not a category code: codes are "
+                             "ASCII (a letter, then letters, digits, '_', '.', '-'; at most "
+                             "32), names are not");
+    assert_int_equal(dn_valid_code_check(DN_CODE_PARTNER, "2D", NULL, why, sizeof why),
+                     DN_CODE_ERROR);
+    assert_string_equal(why, "'2D' is not a partner code: codes are ASCII (a letter, then "
+                             "letters, digits, '_', '.', '-'; at most 32), names are not");
+    assert_int_equal(dn_valid_code_check(DN_CODE_SITE, "\xf0\x9f\x8f\xaa", NULL, why,
+                                         sizeof why),
+                     DN_CODE_ERROR); /* an emoji */
+    assert_string_equal(why, "'\xf0\x9f\x8f\xaa' is not a site code: codes are ASCII (a "
+                             "letter, then letters, digits, '_', '.', '-'; at most 32), names "
+                             "are not");
+    assert_int_equal(dn_valid_code_check(DN_CODE_SITE, NULL, NULL, why, sizeof why),
+                     DN_CODE_ERROR);
+    /* a long text is cut at 40 bytes on a whole character: 14 x 米 is 42
+       bytes, 13 of them (39 bytes) are shown */
+    long_sku[0] = '\0';
+    for (int i = 0; i < 14; i++)
+        strcat(long_sku, "\xe7\xb1\xb3");
+    assert_int_equal(dn_valid_code_check(DN_CODE_SKU, long_sku, NULL, why, sizeof why),
+                     DN_CODE_ERROR);
+    assert_int_equal(strchr(why + 1, '\'') - why - 1, 39);
+    assert_int_equal(dn_exit_code(DN_CODE_ERROR), 65);
+    /* why may be NULL: the caller only wants to know */
+    assert_int_equal(dn_valid_code_check(DN_CODE_SKU, "A B", NULL, NULL, 0), DN_CODE_ERROR);
 }
 
 /*  Writes code point cp as UTF-8 into out (5 bytes); returns out.  */
@@ -274,10 +377,10 @@ static void test_hidden_ranges(void **state)
             /* an event may carry it: the server shows it escaped */
             assert_true(dn_valid_text_stored(name, 200));
             {
-                char shown[DN_MAX_NAME_LEN + 1], esc[64];
+                char shown[S_ESCAPE_BOUND + 1], esc[64];
                 snprintf(esc, sizeof esc, "\xe7\x8e\x8b\xe5\xb0\x8f<U+%04X>\xe6\x98\x8e",
                          ends[e]);
-                assert_int_equal(dn_valid_hidden_escape(name, shown, DN_MAX_NAME_LEN), 1);
+                assert_int_equal(dn_valid_hidden_escape(name, shown, S_ESCAPE_BOUND), 1);
                 assert_string_equal(shown, esc);
             }
             if (ranges[i].what) {
@@ -302,8 +405,8 @@ static void test_hidden_ranges(void **state)
             assert_true(dn_valid_text(name, 200));
             assert_int_equal(dn_valid_hidden(name, why, sizeof why), 0);
             {
-                char shown[DN_MAX_NAME_LEN + 1];
-                assert_int_equal(dn_valid_hidden_escape(name, shown, DN_MAX_NAME_LEN), 0);
+                char shown[S_ESCAPE_BOUND + 1];
+                assert_int_equal(dn_valid_hidden_escape(name, shown, S_ESCAPE_BOUND), 0);
                 assert_string_equal(shown, name);
             }
         }
@@ -322,13 +425,13 @@ static void test_hidden_ranges(void **state)
     as <U+XXXX>, everything else as it was, within the name's bound.  */
 static void test_hidden_escape(void **state)
 {
-    char shown[DN_MAX_NAME_LEN + 1], name[DN_MAX_NAME_LEN + 1], want[DN_MAX_NAME_LEN + 1];
+    char shown[S_ESCAPE_BOUND + 1], name[S_ESCAPE_BOUND + 1], want[S_ESCAPE_BOUND + 1];
     (void)state;
 
     /* a Chinese name, an emoji with its variation selector and a Persian
        name without joiners: untouched */
     assert_int_equal(dn_valid_hidden_escape("\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e", shown,
-                                            DN_MAX_NAME_LEN),
+                                            S_ESCAPE_BOUND),
                      0);
     assert_string_equal(shown, "\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e");
     assert_int_equal(dn_valid_hidden_escape("Li \xe2\x9d\xa4\xef\xb8\x8f", shown, 128), 0);
@@ -336,24 +439,24 @@ static void test_hidden_escape(void **state)
     /* pasted from a chat: U+200B twice, U+202E, a tag (4 bytes, 5 digits) */
     assert_int_equal(dn_valid_hidden_escape("\xe2\x80\x8bLi\xe2\x80\xaeWei\xe2\x80\x8b"
                                             "A\xf3\xa0\x81\x81",
-                                            shown, DN_MAX_NAME_LEN),
+                                            shown, S_ESCAPE_BOUND),
                      4);
     assert_string_equal(shown, "<U+200B>Li<U+202E>Wei<U+200B>A<U+E0041>");
 
     /* the bound: 16 x U+200B (48 bytes) is 16 x 8 = 128 bytes shown,
-       exactly DN_MAX_NAME_LEN: no cut */
+       exactly S_ESCAPE_BOUND: no cut */
     name[0] = want[0] = '\0';
     for (int i = 0; i < 16; i++) {
         strcat(name, "\xe2\x80\x8b");
         strcat(want, "<U+200B>");
     }
-    assert_int_equal(dn_valid_hidden_escape(name, shown, DN_MAX_NAME_LEN), 16);
+    assert_int_equal(dn_valid_hidden_escape(name, shown, S_ESCAPE_BOUND), 16);
     assert_int_equal(strlen(shown), 128);
     assert_string_equal(shown, want);
     /* one byte more ("a": 129): cut after the 15th escape, the last that
        leaves room for "..." (15 x 8 + 3 = 123 bytes) */
     strcat(name, "a");
-    assert_int_equal(dn_valid_hidden_escape(name, shown, DN_MAX_NAME_LEN), 16);
+    assert_int_equal(dn_valid_hidden_escape(name, shown, S_ESCAPE_BOUND), 16);
     want[15 * 8] = '\0';
     strcat(want, "...");
     assert_int_equal(strlen(shown), 123);
@@ -365,7 +468,7 @@ static void test_hidden_escape(void **state)
         strcat(name, "\xe2\x80\x8b");
     strcat(name, "Wei");
     assert_int_equal(strlen(name), 123);
-    assert_int_equal(dn_valid_hidden_escape(name, shown, DN_MAX_NAME_LEN), 40);
+    assert_int_equal(dn_valid_hidden_escape(name, shown, S_ESCAPE_BOUND), 40);
     assert_string_equal(shown, want);
     /* a cut never splits a character: 王小明 in 8 bytes is 王... (6) */
     assert_int_equal(dn_valid_hidden_escape("\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e", shown, 8),
@@ -460,9 +563,9 @@ static void test_hidden_names(void **state)
     /* the longest reason fits DN_HIDDEN_WHY_SIZE: the longest name, at
        character 128 of a 4-byte character ending the longest name */
     {
-        char longest[DN_MAX_NAME_LEN + 1];
-        memset(longest, 'a', DN_MAX_NAME_LEN - 4);
-        strcpy(longest + DN_MAX_NAME_LEN - 4, "\xf0\x93\x90\xbf"); /* U+1343F */
+        char longest[S_ESCAPE_BOUND + 1];
+        memset(longest, 'a', S_ESCAPE_BOUND - 4);
+        strcpy(longest + S_ESCAPE_BOUND - 4, "\xf0\x93\x90\xbf"); /* U+1343F */
         assert_int_equal(dn_valid_hidden(longest, why, sizeof why), 0x1343F);
         assert_string_equal(why, "holds U+1343F (Egyptian hieroglyph format control) at "
                                  "character 125: " DN_HIDDEN_RULE);
@@ -782,6 +885,9 @@ int main(void)
         cmocka_unit_test(test_code_fold),
         cmocka_unit_test(test_sku),
         cmocka_unit_test(test_name),
+        cmocka_unit_test(test_name_why),
+        cmocka_unit_test(test_name_stored),
+        cmocka_unit_test(test_code_check),
         cmocka_unit_test(test_hidden_ranges),
         cmocka_unit_test(test_hidden_escape),
         cmocka_unit_test(test_hidden_names),

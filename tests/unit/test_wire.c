@@ -77,7 +77,7 @@ typedef struct {
     Dealernet__MemberUpdate update;
     uint8_t unknown_value;
     ProtobufCMessageUnknownField unknown; /* field 99, varint 1 */
-    char long_name[DN_MAX_NAME_LEN + 2];
+    char long_name[DN_MAX_NAME_BYTES + 2];
 } fx_t;
 
 /*  Fills f with a valid event of the given kind:
@@ -395,7 +395,7 @@ static void test_refusals(void **state)
         int rc;
 
         s_fixture(f, r->kind);
-        memset(f->long_name, 'n', DN_MAX_NAME_LEN + 1);
+        memset(f->long_name, 'n', DN_MAX_NAME_BYTES + 1);
         s_assert_valid(f);
         r->mutate(f);
 
@@ -470,8 +470,21 @@ static void test_edges_accepted(void **state)
     f->signup.referrer_partner = "DLR-7";
     f->signup.has_household = 1;
     f->signup.household = DN_MAX_HOUSEHOLD;
-    memset(f->long_name, 'n', DN_MAX_NAME_LEN);
+    memset(f->long_name, 'n', DN_MAX_NAME_BYTES);
     f->signup.name = f->long_name;
+    s_assert_valid(f);
+    /* signed before issue 13: a name of 128 bytes, 128 Latin characters,
+       which the till refuses now (64 characters), still verifies */
+    memset(f->long_name, 0, sizeof f->long_name);
+    memset(f->long_name, 'n', 128);
+    assert_false(dn_valid_name(f->long_name));
+    s_assert_valid(f);
+    /* and a new one of 64 Chinese characters, 192 bytes, which the old
+       bound refused */
+    f->long_name[0] = '\0';
+    for (int i = 0; i < DN_MAX_NAME_CHARS; i++)
+        strcat(f->long_name, "\xe7\x8e\x8b");
+    assert_true(dn_valid_name(f->long_name));
     s_assert_valid(f);
 
     s_fixture(f, K_UPDATE); /* only the name; only the household, to 0 */
@@ -782,7 +795,7 @@ static void test_unpack_refuses_bad_values(void **state)
     f->signup.name = "Li\x1bWei";
     buf = s_raw_pack(f, &len);
     s_assert_unpack_refused(buf, len, DN_EPROTO,
-                            "member name is not 1 to 128 bytes of printable UTF-8");
+                            "member name is not 1 to 256 bytes of printable UTF-8");
     free(buf);
 
     /* nothing at all: a valid empty protobuf message, but no id */
@@ -833,7 +846,7 @@ static void test_hidden_names_pass(void **state)
     {
         char why[DN_WHY_SIZE] = "";
         assert_int_equal(dn_wire_event_check(&f->ev, why, sizeof why), DN_EPROTO);
-        assert_string_equal(why, "member name is not 1 to 128 bytes of printable UTF-8");
+        assert_string_equal(why, "member name is not 1 to 256 bytes of printable UTF-8");
     }
 }
 
