@@ -74,7 +74,7 @@ check "Wang Fang closing" 5.60 "$(closing member:+8613800138000)"
 team=$(grep -E '^[0-9]{4}-[0-9]{2} +DEALER-BJ ' "$out" | tr -s ' ')
 check "team volume DEALER-BJ" "2026-11 DEALER-BJ CNY 4 822.20 2 73.50 748.70" "$team"
 check "community channel" "community CNY 1 550.00 1 55.00 495.00" \
-    "$(grep '^community ' "$out" | tr -s ' ')"
+    "$(grep '^community  *CNY ' "$out" | tr -s ' ')"
 check "reminders listed" 1 \
     "$(grep -c '^2 to call: due by 2026-12-20 or overdue (today 2026-11-20 UTC)' "$out")"
 check "verify" 1 "$(grep -c '^verify: ok' "$out")"

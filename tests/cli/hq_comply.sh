@@ -45,7 +45,10 @@ network_init
 
 sed 's/^cap_bps = 1500$/cap_bps = 1500\ncompliance = cn-direct-selling/' deploy/plan.ini \
     >"$T/demo-cn.ini"
-REFUSAL="line 69: [levels] pays level 1 on a reseller's sale: pay computed from a downline's sales (团队计酬) is pyramid selling under 禁止传销条例 art. 7(3)"
+# the line of [levels]' "1 = 300" in that copy: the first rate above the
+# seller's, where the refusal points (deploy/plan.ini's comments move it)
+LINE=$(grep -n '^1 = 300$' "$T/demo-cn.ini" | head -n 1 | cut -d: -f1)
+REFUSAL="line $LINE: [levels] pays level 1 on a reseller's sale: pay computed from a downline's sales (团队计酬) is pyramid selling under 禁止传销条例 art. 7(3)"
 hq plan set "$T/demo-cn.ini"
 check "demo plan under cn-direct-selling: exit" 65 "$rc"
 check_one_error "demo plan under cn-direct-selling" "$REFUSAL"

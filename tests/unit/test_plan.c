@@ -632,7 +632,7 @@ static void test_list_and_json(void **state)
     /* a parsed plan not stored: no created, no source */
     assert_int_equal(dn_plan_parse(s_example, &plan, why, sizeof why), 0);
     assert_int_equal(dn_plan_json(fx->db, &plan, &obj), 0);
-    assert_int_equal(json_object_size(obj), 12);
+    assert_int_equal(json_object_size(obj), 13);
     assert_null(json_object_get(obj, "source"));
     json_decref(obj);
 }
