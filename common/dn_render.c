@@ -7,6 +7,7 @@
 */
 #include "dn_render.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -143,12 +144,16 @@ static int s_table(FILE *out, const json_t *array, const dn_render_column_t *col
         return DN_ENOMEM;
     }
     for (col = 0; col < t.cols; col++) {
-        char *head = strdup(cols[col].header ? cols[col].header : cols[col].key);
+        /* a key's header: its translation in context "column" (see
+           dn_render.h), else the key upper-cased */
+        const char *given = cols[col].header, *key = cols[col].key;
+        const char *shown = given ? given : dn_i18n_cpgettext("column", key);
+        char *head = strdup(shown);
         if (!head) {
             rc = DN_ENOMEM;
             break;
         }
-        if (!cols[col].header)
+        if (!given && shown == key)
             for (char *p = head; *p; p++)
                 *p = (char)toupper((unsigned char)*p);
         t.cells[col] = head;
@@ -245,20 +250,22 @@ static int s_table_object(FILE *out, const json_t *object)
     json_t *value;
     size_t widest = 0;
 
+    /* each key as its translation in context "column", else as it is */
     json_object_foreach((json_t *)object, key, value)
     {
-        size_t w = s_width(key);
+        size_t w = s_width(dn_i18n_cpgettext("column", key));
         if (w > widest)
             widest = w;
     }
     json_object_foreach((json_t *)object, key, value)
     {
+        const char *label = dn_i18n_cpgettext("column", key);
         char *cell = s_cell(value, 0);
         if (!cell)
             return DN_ENOMEM;
-        fputs(key, out);
+        fputs(label, out);
         if (*cell) {
-            s_pad(out, widest - s_width(key) + 2);
+            s_pad(out, widest - s_width(label) + 2);
             fputs(cell, out);
         }
         fputc('\n', out);
