@@ -27,17 +27,10 @@ B=$(dirname "$BIN")/build${bin_base#bin}
 case $B in /*) ;; *) B=$ROOT/$B ;; esac
 T=$(mktemp -d "${TMPDIR:-/tmp}/dn-i18n.XXXXXX")
 trap 'rm -rf "$T"' EXIT
+# (net.sh for its check(); this test starts no server)
+. "$ROOT/tests/lib/net.sh"
 pass=0
 fail=0
-check() {
-    if [ "$2" = "$3" ]; then
-        pass=$((pass + 1))
-        echo "ok   $1: $3"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $1: expected '$2', got '$3'"
-    fi
-}
 
 # -- (c) on fixtures -----------------------------------------------------------
 set +e
