@@ -30,7 +30,7 @@ TEST_PKGS := cmocka
 # cut to size here; gcc's guess that a path "may be truncated" is not a bug.
 CFLAGS_ALL  = -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wno-format-truncation \
               -O2 -g -MMD -MP \
-              -I$(B)/gen -Iproto -Icommon -DDN_LOCALEDIR='"$(PREFIX)/share/locale"' \
+              -I$(B)/gen -Iproto -Icommon -DDN_LOCALEDIR='"$(LOCALEDIR)"' \
               $(shell pkg-config --cflags $(PKGS))
 # libunistring (dn_render's display widths) has no .pc file on Debian.
 LDLIBS_ALL  = $(shell pkg-config --libs $(PKGS)) -lunistring -lpthread
@@ -48,6 +48,21 @@ BENCH_SRCS  := $(wildcard tests/bench/bench_*.c)
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 
+# Translations (README, "Languages / 语言"): po/<lang>/*.po are one
+# language's fragments, one per source folder plus columns.po (table
+# headers); each language is merged (po/merge.sh, which refuses a msgid
+# translated two ways) and compiled with `msgfmt --check` into
+# $(B)/locale/<lang>/LC_MESSAGES/dealernet.mo, where the programs in
+# $(BIN) find it (dn_i18n.h: bin<X> -> build<X>/locale).  `make pot`
+# extracts the template $(B)/po/dealernet.pot (never committed), with the
+# keywords of dn_i18n.h; tests/lib/i18n_check.py reads it.
+LINGUAS     := $(notdir $(patsubst %/,%,$(wildcard po/*/)))
+PO_FRAGS    := $(wildcard po/*/*.po)
+LOCALE_MOS  := $(LINGUAS:%=$(B)/locale/%/LC_MESSAGES/dealernet.mo)
+POT         := $(B)/po/dealernet.pot
+I18N_SRCS   := $(sort $(wildcard common/*.[ch] agent/*.[ch] server/*.[ch] hq/*.[ch]))
+XGETTEXT_KEYWORDS := --keyword=_ --keyword=N_ --keyword=C_:1c,2
+
 GEN_C   := $(B)/gen/dealernet.pb-c.c
 GEN_H   := $(B)/gen/dealernet.pb-c.h
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/%.o) $(B)/gen/dealernet.pb-c.o
@@ -64,7 +79,7 @@ PROGRAMS    := $(BIN)/dealernet-agent \
                $(if $(wildcard server/main.c),$(BIN)/dealernet-server) \
                $(if $(wildcard hq/main.c),$(BIN)/dealernet-hq)
 
-.PHONY: all deps build build-tests test stress check-asan check-valgrind bench demo \
+.PHONY: all deps build build-tests pot test stress check-asan check-valgrind bench demo \
         install install-files uninstall deb clean format
 
 all: deps
@@ -73,7 +88,7 @@ all: deps
 deps:
 	@sh deploy/deps.sh
 
-build: $(PROGRAMS)
+build: $(PROGRAMS) $(LOCALE_MOS)
 
 build-tests: build $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS)
 
@@ -130,6 +145,7 @@ DATADIR     ?= $(PREFIX)/share
 MANDIR      ?= $(DATADIR)/man
 EXAMPLEDIR  ?= $(DATADIR)/dealernet/examples
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+LOCALEDIR   ?= $(DATADIR)/locale
 UNITS       := deploy/dealernet-server.service deploy/dealernet-agent.service
 MANPAGES    := $(PROGRAMS:$(BIN)/%=man/%.1)
 
@@ -142,8 +158,9 @@ INST_SYSUSERS  := $(SYSUSERSDIR)/dealernet.conf
 INST_EXAMPLES  := $(EXAMPLEDIR)/plan.ini
 INST_MAN       := $(MANPAGES:man/%=$(MANDIR)/man1/%)
 INST_BASHCOMP  := $(PROGRAMS:$(BIN)/%=$(BASHCOMPDIR)/%)
+INST_LOCALE    := $(LOCALE_MOS:$(B)/locale/%=$(LOCALEDIR)/%)
 INSTALLED      := $(INST_BIN) $(INST_UNITS) $(INST_SYSUSERS) $(INST_EXAMPLES) \
-                  $(INST_MAN) $(INST_BASHCOMP)
+                  $(INST_MAN) $(INST_BASHCOMP) $(INST_LOCALE)
 INST_OWN_DIRS  := $(EXAMPLEDIR) $(patsubst %/,%,$(dir $(EXAMPLEDIR)))
 
 install: build
@@ -163,6 +180,10 @@ install-files:
 	    sh deploy/completion.sh $$p >$(DESTDIR)$(BASHCOMPDIR)/$${p##*/} && \
 	    chmod 0644 $(DESTDIR)$(BASHCOMPDIR)/$${p##*/} || exit 1; \
 	done
+	for l in $(LINGUAS); do \
+	    install -m 0644 $(B)/locale/$$l/LC_MESSAGES/dealernet.mo \
+	        $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/ || exit 1; \
+	done
 
 # Removes exactly the files install-files installed, then dealernet's own
 # folders if empty; never the shared ones ($(PREFIX)/bin, man1 ...).
@@ -175,7 +196,7 @@ uninstall:
 # make deb: a Debian package of the same files, PREFIX=/usr, built with
 # dpkg-deb from a staged tree (deploy/deb.sh); no debhelper.
 deb: build
-	@sh deploy/deb.sh $(B)/deb $(BIN)
+	@B=$(B) sh deploy/deb.sh $(B)/deb $(BIN)
 
 format:
 	clang-format -i common/*.[ch] agent/*.[ch] tests/unit/*.c tests/bench/*.c \
@@ -183,6 +204,25 @@ format:
 
 clean:
 	rm -rf build build-asan build-fuzz build-asan-fuzz bin bin-asan
+
+# -- translations (see LINGUAS above) ----------------------------------------
+
+.PRECIOUS: $(B)/po/%.po
+$(B)/po/%.po: $(PO_FRAGS) po/merge.sh
+	@mkdir -p $(dir $@)
+	sh po/merge.sh $@ $(sort $(wildcard po/$*/*.po))
+
+$(B)/locale/%/LC_MESSAGES/dealernet.mo: $(B)/po/%.po
+	@mkdir -p $(dir $@)
+	msgfmt --check -o $@ $<
+
+pot: $(POT)
+
+$(POT): $(I18N_SRCS)
+	@mkdir -p $(dir $@)
+	@echo "xgettext ... -o $@"
+	@xgettext --force-po --from-code=UTF-8 --language=C $(XGETTEXT_KEYWORDS) --sort-by-file \
+	    --package-name=dealernet --add-comments=TRANSLATORS: -o $@ $(I18N_SRCS)
 
 # -- generated code --------------------------------------------------------
 

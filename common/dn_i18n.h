@@ -8,7 +8,8 @@
     codes, command and option names, the server's log lines (an operator
     greps them, and an alert matches them), and the wire.
 
-    Marking, for xgettext (po/Makefile rules list the same keywords):
+    Marking, for xgettext (the Makefile's pot rule lists the same keywords,
+    and tests/lib/i18n_check.py finds what is not marked):
       _("text")          translated now (gettext)
       N_("text")         marked only, for a table of texts translated
                          where it is printed (_(table[i].help))
@@ -18,7 +19,11 @@
 
     A message with arguments is one format, arguments in it, never glued
     from pieces: _("site %s is revoked") and not "site " + code + _(" is
-    revoked"), for a language's word order may differ.  */
+    revoked"), for a language's word order may differ.
+
+    The translations are po/<lang>/<folder>.po, one fragment per source folder;
+    the Makefile merges a language's fragments and compiles them into
+    $(B)/locale/<lang>/LC_MESSAGES/dealernet.mo.  */
 #ifndef DN_I18N_H
 #define DN_I18N_H
 
@@ -26,30 +31,68 @@
 
 #define DN_I18N_DOMAIN "dealernet"
 
+/*  The longest language code dn_i18n_lang gives and a peer may send
+    ("zh_CN" is 5), with its NUL.  */
+#define DN_I18N_LANG_SIZE 16
+
 #define _(text)        dgettext(DN_I18N_DOMAIN, text)
 #define N_(text)       text
 #define C_(ctx, text)  dn_i18n_pgettext(ctx "\004" text, text)
 
-/*  Chooses the language from the environment (LC_ALL, LC_MESSAGES, LANG,
-    LANGUAGE, as gettext does) and finds the catalogues.  Sets LC_CTYPE and
-    LC_MESSAGES from the environment; LC_NUMERIC and the others stay "C",
-    so number parsing and printing never change with the language.  When
-    the environment names a locale this machine has not generated (a
-    minimal Debian has only C.UTF-8), it uses C.UTF-8 with the language
-    asked for through LANGUAGE, which gettext honours outside the "C"
-    locale: LANG=zh_CN.UTF-8 gives Chinese with or without `locale-gen`.
+/*  Chooses the language from the environment and finds the catalogues.
+    The language: the first of LANGUAGE, LC_ALL, LC_MESSAGES and LANG that
+    is set; in it (a LANGUAGE list "zh_CN:en" is read left to right), the
+    first entry that is English ("C", "POSIX", "en...") or has a catalogue
+    here, by its language part ("zh_CN.UTF-8@x" is "zh_CN"); English when
+    none.  Sets LANGUAGE to that one language, so that what gettext shows
+    and what dn_i18n_lang says are the same.  Sets LC_CTYPE and LC_MESSAGES
+    from the environment; LC_NUMERIC and the others stay "C", so number
+    parsing and printing never change with the language.  When the
+    environment names a locale this machine has not generated (a minimal
+    Debian has only C.UTF-8), or the plain "C" locale, which makes gettext
+    ignore LANGUAGE, it uses C.UTF-8: LANG=zh_CN.UTF-8 gives Chinese with
+    or without `locale-gen`.
     The catalogues: DEALERNET_LOCALEDIR if set, else <exe>/../share/locale
-    (installed), else <exe>/../build/locale (in the source tree), else the
-    compiled-in DN_LOCALEDIR.  Call once, first thing in main.  */
+    (installed), else, for a program in the source tree's bin<X>/, the
+    build folder make pairs with it, <exe>/../build<X>/locale (bin ->
+    build/locale, bin-asan -> build-asan/locale), else the compiled-in
+    DN_LOCALEDIR.  Call once, first thing in main (again, in a test, after
+    changing the environment).  */
 void dn_i18n_init(void);
 
 /*  The language messages are shown in, as a gettext language code: "zh_CN"
-    or "en" (anything without a catalogue reads English).  What a program
+    or "en" (a language without a catalogue reads English).  What a program
     sends the server so that the server answers in the same language.  */
 const char *dn_i18n_lang(void);
+
+/*  1 if lang has the shape of a language code dn_i18n_lang gives: two or
+    three ASCII lower-case letters, then optionally '_' and two upper-case
+    letters ("en", "zh_CN"), else 0.  A peer's lang is checked with it
+    before it goes near the environment.  */
+int dn_i18n_lang_valid(const char *lang);
 
 /*  pgettext: the translation of ctx_text ("ctx\004text"), or text when
     there is none.  Through C_().  */
 const char *dn_i18n_pgettext(const char *ctx_text, const char *text);
+
+/*  C_() for a text known only at run time: the translation of text in
+    context ctx, or text itself when there is none (or ctx and text
+    together are longer than 255 bytes).  dn_render shows a JSON key as a
+    table header through it, dn_i18n_cpgettext("column", key); xgettext
+    cannot see such a call, so po/<lang>/columns.po lists the keys by hand.  */
+const char *dn_i18n_cpgettext(const char *ctx, const char *text);
+
+/*  The server answering a peer in the peer's language.  dn_i18n_peer_begin
+    makes _() and C_() answer in lang (a peer's AdminRequest.lang, may be
+    NULL) until dn_i18n_peer_end, which brings back the program's own
+    language (the server's: its log lines are English, and never go
+    through _() anyway).  A lang that is not valid (dn_i18n_lang_valid) or
+    has no catalogue here reads English.  Returns the language now in
+    force, "en" or lang.  The pair changes the process's LANGUAGE
+    (glibc's documented way, "Changing the language at runtime" in the
+    GNU gettext manual), so it is for the one thread that handles
+    requests, not nested, and always paired.  */
+const char *dn_i18n_peer_begin(const char *lang);
+void dn_i18n_peer_end(void);
 
 #endif

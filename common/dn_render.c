@@ -7,6 +7,7 @@
 */
 #include "dn_render.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -220,12 +221,16 @@ static int s_table(FILE *out, const json_t *array, const dn_render_column_t *col
         return DN_ENOMEM;
     }
     for (col = 0; col < t.cols; col++) {
-        char *head = strdup(cols[col].header ? cols[col].header : cols[col].key);
+        /* a key's header: its translation in context "column" (see
+           dn_render.h), else the key upper-cased */
+        const char *given = cols[col].header, *key = cols[col].key;
+        const char *shown = given ? given : dn_i18n_cpgettext("column", key);
+        char *head = strdup(shown);
         if (!head) {
             rc = DN_ENOMEM;
             break;
         }
-        if (!cols[col].header)
+        if (!given && shown == key)
             for (char *p = head; *p; p++)
                 *p = (char)toupper((unsigned char)*p);
         t.cells[col] = head;
@@ -330,6 +335,7 @@ static int s_table_object(FILE *out, const json_t *object)
     json_t *value;
     int rc = fields && cells ? 0 : DN_ENOMEM;
 
+    /* each key as its translation in context "column", else as it is */
     json_object_foreach((json_t *)object, key, value)
     {
         if (rc)
@@ -337,7 +343,7 @@ static int s_table_object(FILE *out, const json_t *object)
         if (!(cells[i] = s_cell(value, 0)))
             rc = DN_ENOMEM;
         else
-            fields[i] = (dn_render_field_t){key, cells[i]};
+            fields[i] = (dn_render_field_t){dn_i18n_cpgettext("column", key), cells[i]};
         i++;
     }
     if (rc == 0)

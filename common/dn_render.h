@@ -59,18 +59,22 @@ char *dn_render_cut(const char *text, size_t columns);
 /*  Writes value in format to out.
 
     Table: an array of objects becomes a header line (the keys of the first
-    object, upper-cased, in their order) and one line per element; columns
+    object, in their order, each shown as its translation in context
+    "column", dn_i18n_cpgettext("column", key), else upper-cased) and one
+    line per element; columns
     are separated by two spaces and padded to the widest cell, counted in
     terminal columns (dn_render_width); a cell wider than
     DN_RENDER_MAX_CELL_COLUMNS is cut to it (dn_render_cut); a column whose
     values are all numbers (or null) is right-aligned, others left-aligned;
     null and missing keys show "-", booleans "yes" / "no", nested arrays and
     objects their compact JSON; control characters show as spaces.  An empty
-    array prints "(none)".  An object prints one "key  value" line per key,
-    keys padded to the widest (dn_render_fields, gap 2; values are not
-    cut).  A scalar prints as one cell.
+    array prints "(none)".  An object prints one "key  value" line per key
+    (the key translated in context "column", else as it is), keys padded
+    to the widest (dn_render_fields, gap 2; values are not cut).  A scalar
+    prints as one cell.
 
-    CSV: a header row of the first object's keys as they are, then one row
+    CSV: a header row of the first object's keys as they are (never
+    translated: a spreadsheet or script is built on them), then one row
     per element; null and missing keys are empty fields, booleans "true" /
     "false", nested values compact JSON.  A field containing a comma, a
     double quote, CR or LF is quoted and its quotes doubled; lines end with
@@ -103,7 +107,9 @@ int dn_render(FILE *out, const json_t *value, dn_render_format_t format);
 /*  One column of dn_render_columns.  */
 typedef struct {
     const char *key;    /* the objects' key it shows */
-    const char *header; /* its header; NULL: the key upper-cased */
+    const char *header; /* its header, translated by the caller (_() or
+                           C_("column", ...)); NULL: as dn_render shows
+                           the key */
 } dn_render_column_t;
 
 /*  Writes rows, an array of objects, as a table of the columns cols[0..n)

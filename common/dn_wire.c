@@ -21,6 +21,7 @@
 #include "dn_wire.h"
 #include "dn_crypto.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 #include "dn_id.h"
 #include "dn_money.h"
 #include "dn_protocol.h"
@@ -1021,6 +1022,8 @@ static int s_check_admin_request(const void *any, char *why, size_t why_size)
         REFUSE("admin request has unknown fields");
     if (!msg->has_protocol)
         REFUSE("admin request without protocol version");
+    if (msg->lang && !dn_i18n_lang_valid(msg->lang))
+        REFUSE("admin request language is not a language code such as zh_CN");
     if (!dn_valid_code(msg->command))
         REFUSE("admin request command missing or malformed");
     if (msg->n_args > DN_MAX_ADMIN_ARGS)

@@ -133,7 +133,8 @@ int dn_wire_down_reply_pack(const ProtobufCBinaryData *downs, size_t n, uint8_t 
                             size_t *len, char *why, size_t why_size);
 
 /*  Admin requests and replies, with the same contract; bounded by
-    DN_MAX_ADMIN_REQUEST_BYTES and DN_MAX_ADMIN_REPLY_BYTES.  */
+    DN_MAX_ADMIN_REQUEST_BYTES and DN_MAX_ADMIN_REPLY_BYTES.  A request's
+    lang, when present, must be a language code (dn_i18n_lang_valid).  */
 int dn_wire_admin_request_pack(const Dealernet__AdminRequest *msg, uint8_t **buf,
                                size_t *len, char *why, size_t why_size);
 int dn_wire_admin_request_unpack(const uint8_t *buf, size_t len,

@@ -39,8 +39,10 @@ mkdir -p "$WORK/debian/$PKG/DEBIAN"
 WORK=$(cd "$WORK" && pwd)
 STAGE=$WORK/debian/$PKG
 DEB=$WORK/${PKG}_${VERSION}_$ARCH.deb
+# B (the environment; default build): the build folder holding the
+# compiled catalogues, $(B)/locale, which make pairs with BIN.
 make -s --no-print-directory -C "$ROOT" install-files DESTDIR="$STAGE" \
-    PREFIX=/usr BIN="$BIN" >/dev/null
+    PREFIX=/usr BIN="$BIN" B="${B:-build}" >/dev/null
 gzip -9n "$STAGE"/usr/share/man/man1/*.1
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$STAGE"/usr/bin/*
 

@@ -424,6 +424,10 @@ static int s_request(const char *command, const char *const *args, size_t n,
     req.has_protocol = 1;
     req.protocol = DN_PROTOCOL_VERSION;
     req.command = (char *)command;
+    /* the server words its error in HQ's language; English is the
+       default, and leaving it out keeps an older server talking */
+    if (strcmp(dn_i18n_lang(), "en") != 0)
+        req.lang = (char *)dn_i18n_lang();
     for (size_t i = 0; i < n && i < DN_MAX_ADMIN_ARGS; i++) {
         if (!args[2 * i + 1])
             continue;

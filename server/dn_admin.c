@@ -16,6 +16,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_facts.h"
+#include "dn_i18n.h"
 #include "dn_ingest.h"
 #include "dn_ledger.h"
 #include "dn_log.h"
@@ -1011,27 +1012,17 @@ int dn_admin_handle(sqlite3 *db, const char *admin, const uint8_t *request, size
                               reply_len);
 }
 
-int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
-                       const uint8_t *request, size_t len, uint8_t **reply,
-                       size_t *reply_len)
+/*  dn_admin_handle_at once req is decoded: runs it and replies; frees req.  */
+static int s_handle(sqlite3 *db, const char *admin, Dealernet__AdminRequest *req,
+                    int64_t now_ms, uint8_t **reply, size_t *reply_len)
 {
-    Dealernet__AdminRequest *req = NULL;
+    s_ctx_t ctx = {.db = db, .admin = admin};
     const s_command_t *cmd = NULL;
-    s_ctx_t ctx = {.db = db, .admin = admin ? admin : "?"};
     char error[DN_ADMIN_WHY_SIZE + 64];
     json_t *result = NULL;
     char *text;
     int rc;
 
-    *reply = NULL;
-    *reply_len = 0;
-    rc = dn_wire_admin_request_unpack(request, len, &req, ctx.why, sizeof ctx.why);
-    if (rc) {
-        snprintf(error, sizeof error, "malformed admin request: %s",
-                 rc == DN_ENOMEM ? dn_strerror(rc) : ctx.why);
-        dn_log_warn("admin %s: %s", ctx.admin, error);
-        return s_reply(EX_DATAERR, error, NULL, reply, reply_len);
-    }
     /* The admin protocol did not change with protocol 2 (downstream is a
        sync matter): an HQ command line of any protocol this server still
        answers is served, so HQ need not upgrade dealernet-hq with it.  */
@@ -1085,3 +1076,30 @@ int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
     free(text);
     return rc;
 }
+
+int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
+                       const uint8_t *request, size_t len, uint8_t **reply,
+                       size_t *reply_len)
+{
+    Dealernet__AdminRequest *req = NULL;
+    s_ctx_t ctx = {.db = db, .admin = admin ? admin : "?"};
+    char error[DN_ADMIN_WHY_SIZE + 64];
+    int rc;
+
+    *reply = NULL;
+    *reply_len = 0;
+    rc = dn_wire_admin_request_unpack(request, len, &req, ctx.why, sizeof ctx.why);
+    if (rc) {
+        snprintf(error, sizeof error, "malformed admin request: %s",
+                 rc == DN_ENOMEM ? dn_strerror(rc) : ctx.why);
+        dn_log_warn("admin %s: %s", ctx.admin, error);
+        return s_reply(EX_DATAERR, error, NULL, reply, reply_len);
+    }
+    /* The reply's error in HQ's language (dn_i18n.h); s_handle's log
+       lines keep their English wording, quoting the reason as HQ reads it.  */
+    dn_i18n_peer_begin(req->lang);
+    rc = s_handle(db, ctx.admin, req, now_ms, reply, reply_len);
+    dn_i18n_peer_end();
+    return rc;
+}
+

@@ -588,7 +588,7 @@ int dn_registry_partner_add_recruited(sqlite3 *db, const char *code, const char 
         if (rc == 0)
             return dn_db_abort(
                 db, NULL,
-                dn_why(why, why_size, DN_ENOENT, "partner %s does not exist", parent));
+                dn_why(why, why_size, DN_ENOENT, _("partner %s does not exist"), parent));
         rc = rc == 1 ? 0 : rc;
     }
     if (rc == 0 && recruiter) {
@@ -844,7 +844,7 @@ int dn_registry_site_add_named(sqlite3 *db, const char *code, const char *partne
     }
     rc = s_lookup_id(db, "SELECT id FROM partners WHERE code = ?", partner, &partner_id);
     if (rc == 0) {
-        rc = dn_why(why, why_size, DN_ENOENT, "partner %s does not exist", partner);
+        rc = dn_why(why, why_size, DN_ENOENT, _("partner %s does not exist"), partner);
         goto failed;
     }
     if (rc == 1) {

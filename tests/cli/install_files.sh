@@ -43,6 +43,7 @@ EXPECTED='644 usr/lib/systemd/system/dealernet-agent.service
 644 usr/share/bash-completion/completions/dealernet-hq
 644 usr/share/bash-completion/completions/dealernet-server
 644 usr/share/dealernet/examples/plan.ini
+644 usr/share/locale/zh_CN/LC_MESSAGES/dealernet.mo
 644 usr/share/man/man1/dealernet-agent.1
 644 usr/share/man/man1/dealernet-hq.1
 644 usr/share/man/man1/dealernet-server.1
@@ -60,6 +61,9 @@ usr/lib/sysusers.d
 usr/share
 usr/share/bash-completion
 usr/share/bash-completion/completions
+usr/share/locale
+usr/share/locale/zh_CN
+usr/share/locale/zh_CN/LC_MESSAGES
 usr/share/man
 usr/share/man/man1'
 
@@ -85,6 +89,8 @@ check "agent unit: ExecStart" "/usr/bin/dealernet-agent -d /var/lib/dealernet-ag
     "$(sed -n 's/^ExecStart=//p' "$R/usr/lib/systemd/system/dealernet-agent.service")"
 check "server unit: ExecStart" "/usr/bin/dealernet-server -d /var/lib/dealernet-server run" \
     "$(sed -n 's/^ExecStart=//p' "$R/usr/lib/systemd/system/dealernet-server.service")"
+check "the zh_CN catalogue is the one built" same \
+    "$(cmp -s "$B/locale/zh_CN/LC_MESSAGES/dealernet.mo" "$R/usr/share/locale/zh_CN/LC_MESSAGES/dealernet.mo" && echo same || echo differs)"
 check "example plan is deploy/plan.ini" same \
     "$(cmp -s "$ROOT/deploy/plan.ini" "$R/usr/share/dealernet/examples/plan.ini" && echo same || echo differs)"
 
@@ -185,7 +191,7 @@ check "folders left after uninstall" "$LEFT" \
 
 # -- make deb ----------------------------------------------------------------------
 if command -v dpkg-deb >/dev/null 2>&1 && command -v dpkg-shlibdeps >/dev/null 2>&1; then
-    deb=$(sh "$ROOT/deploy/deb.sh" "$T/deb" "$BIN")
+    deb=$(B=$B sh "$ROOT/deploy/deb.sh" "$T/deb" "$BIN")
     check "deb: its files are make install's (man pages gzipped)" \
         "$(echo "$EXPECTED" | sed 's/^[0-9]* //; s/\.1$/.1.gz/' | LC_ALL=C sort)" \
         "$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { sub(/^\.\//, "", $6); print $6 }' | LC_ALL=C sort)"

@@ -48,6 +48,11 @@ net_init() {
         fi
     done
     net_need sqlite3 timeout
+    # The programs speak the language of LANG and friends (README,
+    # "Languages / 语言"): every test reads English unless it sets another.
+    LANG=C.UTF-8
+    export LANG
+    unset LANGUAGE LC_ALL LC_MESSAGES
     # Under valgrind everything is ~10-50 times slower: stretch every bound.
     SLOW=1
     [ -n "$WRAP" ] && SLOW=10

@@ -1684,6 +1684,15 @@ static void test_admin_refusals(void **state)
     a->req.n_args = 5;
     a->arg[4].name = "a2";
     s_admin_request_refused(a, "admin argument a2 given twice");
+    /* lang: a language code or nothing; the text goes into LANGUAGE */
+    a->req.lang = "zh_CN";
+    s_admin_valid(a);
+    a->req.lang = "zh_CN:en";
+    s_admin_request_refused(a, "admin request language is not a language code such as zh_CN");
+    a->req.lang = "zh_CN.UTF-8";
+    s_admin_request_refused(a, "admin request language is not a language code such as zh_CN");
+    a->req.lang = "";
+    s_admin_request_refused(a, "admin request language is not a language code such as zh_CN");
 
     a->reply.base.n_unknown_fields = 1;
     a->reply.base.unknown_fields = &a->unknown;
