@@ -1017,8 +1017,9 @@ int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
         return s_reply(EX_DATAERR, error, NULL, reply, reply_len);
     }
     /* The admin protocol did not change with protocol 2 (downstream is a
-       sync matter): an HQ command line of any protocol this server still
-       answers is served, so HQ need not upgrade dealernet-hq with it.  */
+       sync matter) nor 3 (commands were only added): an HQ command line
+       of any protocol this server still answers is served, so HQ need not
+       upgrade dealernet-hq with it.  */
     if (req->protocol < DN_PROTOCOL_MIN_VERSION || req->protocol > DN_PROTOCOL_VERSION) {
         snprintf(error, sizeof error,
                  "admin protocol %u is not supported: this server speaks protocols %d to "

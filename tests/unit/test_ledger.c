@@ -2121,11 +2121,15 @@ static void test_migrate_payout_refs(void **state)
        reads plans.retired_ms, so it goes too and comes back with the rest,
        as do the token holders' columns (10), re-enrolment's site_keys
        and tokens.rebind (11), HQ's catalogue (12), the downstream
-       marks of earnings and member credit (13), HQ's notices (14) and the
-       plans' compliance setting (15) */
+       marks of earnings and member credit (13), HQ's notices (14), the
+       plans' compliance setting (15) and the sales' receipt and payment
+       (16) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 15);
+    assert_int_equal(version, 16);
     s_exec(db,
+           "DROP INDEX sales_receipt;"
+           "ALTER TABLE sales DROP COLUMN payment;"
+           "ALTER TABLE sales DROP COLUMN receipt;"
            "ALTER TABLE plans DROP COLUMN compliance;"
            "DROP TABLE notices;"
            "DROP TRIGGER accounts_down_mark;"
