@@ -24,7 +24,9 @@
 
 #include "dn_chain.h"
 #include "dn_error.h"
+#include "dn_id.h"
 #include "dn_ingest.h"
+#include "dn_ledger.h"
 #include "dn_log.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
@@ -510,6 +512,66 @@ static void test_receipt_payment(void **state)
                            "SELECT count(*) FROM sales s JOIN sites t ON t.id = s.site_id "
                            "WHERE t.code = 'SHOP-1' AND s.receipt = 43"),
                      1);
+
+    /* sale.void's look-up: SHOP-1's receipt "0043" as the agent prints it
+       is the second sale; 44 is none; 0 is no receipt number.  A second
+       sale numbered 42 (a restored PC) makes 42 ambiguous: refused,
+       naming both, oldest first.  */
+    {
+        uint8_t first[DN_ID_BYTES], twin[DN_ID_BYTES];
+        char id[DN_ID_TEXT_SIZE], a[DN_ID_TEXT_SIZE], t[DN_ID_TEXT_SIZE], why[256] = "";
+        char want[256];
+        int64_t eid = 0;
+        sqlite3 *db = fx->central->db;
+
+        assert_int_equal(dn_ledger_sale_by_receipt(db, "SHOP-1", "0043", &eid, id, why,
+                                                   sizeof why),
+                         0);
+        assert_int_equal(eid, s_int(db, "SELECT eid FROM sales WHERE receipt = 43"));
+        assert_int_equal(dn_ledger_sale_by_receipt(db, "SHOP-1", "44", &eid, id, why,
+                                                   sizeof why),
+                         DN_ENOENT);
+        assert_string_equal(why, "no sale of site SHOP-1 has receipt 44");
+        assert_int_equal(dn_ledger_sale_by_receipt(db, "SHOP-2", "43", &eid, id, why,
+                                                   sizeof why),
+                         DN_ENOENT);
+        assert_int_equal(dn_ledger_sale_by_receipt(db, "SHOP-1", "0", &eid, id, why,
+                                                   sizeof why),
+                         DN_EINVAL);
+        assert_string_equal(why, "receipt '0' is not a receipt number (1 to 999999999999, "
+                                 "as the shop's agent printed it)");
+
+        assert_int_equal(dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, line,
+                                    1),
+                         0);
+        e.sale.has_receipt = 1;
+        e.sale.receipt = 42;
+        dn_test_site_record(fx->shop, &e.ev, s_at("2026-03-05", 10, 3), twin);
+        assert_int_equal(dn_tk_batch(fx->shop, &b), 0);
+        s_accepted(&r, s_apply(fx, &b, &r), 4, 1, 0);
+        dn_tk_batch_free(&b);
+        assert_int_equal(dn_ledger_sale_by_receipt(db, "SHOP-1", "42", &eid, id, why,
+                                                   sizeof why),
+                         DN_EINVAL);
+        {
+            sqlite3_stmt *stmt;
+            assert_int_equal(dn_db_prepare(db,
+                                           "SELECT e.id FROM events e JOIN sales s ON "
+                                           "s.eid = e.eid WHERE s.receipt = 42 ORDER BY e.id",
+                                           &stmt),
+                             0);
+            assert_int_equal(dn_db_row(stmt, "test"), 1);
+            memcpy(first, sqlite3_column_blob(stmt, 0), DN_ID_BYTES);
+            sqlite3_finalize(stmt);
+        }
+        dn_id_format(first, a);
+        dn_id_format(twin, t);
+        snprintf(want, sizeof want,
+                 "site SHOP-1 has more than one sale with receipt 42 (%s, %s): void one "
+                 "by its id",
+                 a, t);
+        assert_string_equal(why, want);
+    }
 }
 
 int main(void)
