@@ -1164,12 +1164,10 @@ done:
     more); --csv prints the members only, --json the result as it came.  */
 static int s_print_member_find(const s_call_t *call, const json_t *result)
 {
-    const dn_render_column_t cols[] = {{"phone", C_("column", "PHONE")},
-                                       {"name", C_("column", "NAME")},
-                                       {"site", C_("column", "SITE")},
-                                       {"joined", C_("column", "SIGNED UP")},
-                                       {"referrer", C_("column", "REFERRER")},
-                                       {"household", C_("column", "HOUSEHOLD")}};
+    const dn_render_column_t cols[] = {
+        {"phone", C_("column", "PHONE")},       {"name", C_("column", "NAME")},
+        {"site", C_("column", "SITE")},         {"joined", C_("column", "SIGNED UP")},
+        {"referrer", C_("column", "REFERRER")}, {"household", C_("column", "HOUSEHOLD")}};
     const json_t *members = json_object_get(result, "members");
     long long more = (long long)json_integer_value(json_object_get(result, "more"));
     int rc;
@@ -1178,7 +1176,8 @@ static int s_print_member_find(const s_call_t *call, const json_t *result)
         return s_print(result, call->format);
     if (call->format != DN_RENDER_TABLE)
         return s_print(members, call->format);
-    if ((rc = dn_render_columns(stdout, members, cols, sizeof cols / sizeof cols[0])) != 0) {
+    if ((rc = dn_render_columns(stdout, members, cols, sizeof cols / sizeof cols[0])) !=
+        0) {
         dn_log_error("cannot write the result: %s", dn_strerror(rc));
         return dn_exit_code(rc);
     }

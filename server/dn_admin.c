@@ -330,8 +330,8 @@ static int s_member_find(s_ctx_t *ctx, json_t **result)
     int country, rc;
 
     if (limit_text && dn_parse_int(limit_text, 1, DN_REGISTRY_FIND_MAX, &limit)) {
-        snprintf(ctx->why, sizeof ctx->why, _("--limit must be a whole number from 1 to %d"),
-                 DN_REGISTRY_FIND_MAX);
+        snprintf(ctx->why, sizeof ctx->why,
+                 _("--limit must be a whole number from 1 to %d"), DN_REGISTRY_FIND_MAX);
         return DN_EINVAL;
     }
     if ((rc = dn_phones_country(ctx->db, &country)) != 0)
@@ -638,12 +638,13 @@ static int s_sale_void(s_ctx_t *ctx, json_t **result)
         return dn_why(ctx->why, sizeof ctx->why, DN_EINVAL, "%s",
                       _("give the sale's id or --site and --receipt, not both"));
     if (!sale && (!site || !receipt))
-        return dn_why(ctx->why, sizeof ctx->why, DN_EINVAL, "%s",
-                      site || receipt
-                          ? _("--site and --receipt go together: a receipt number is its "
-                              "site's")
-                          : _("sale void needs the SALE's id (see: dealernet-hq statement), "
-                              "or --site SITE --receipt N"));
+        return dn_why(
+            ctx->why, sizeof ctx->why, DN_EINVAL, "%s",
+            site || receipt
+                ? _("--site and --receipt go together: a receipt number is its "
+                    "site's")
+                : _("sale void needs the SALE's id (see: dealernet-hq statement), "
+                    "or --site SITE --receipt N"));
     rc = sale ? dn_ledger_sale_find(ctx->db, sale, &eid, id, ctx->why, sizeof ctx->why)
               : dn_ledger_sale_by_receipt(ctx->db, site, receipt, &eid, id, ctx->why,
                                           sizeof ctx->why);

@@ -1703,10 +1703,11 @@ int dn_ledger_sale_by_receipt(sqlite3 *db, const char *site, const char *text,
     int found = 0, step;
 
     if (dn_parse_int(text, 1, DN_MAX_RECEIPT, &receipt))
-        return dn_why(why, why_size, DN_EINVAL,
-                      _("receipt '%.40s' is not a receipt number (1 to %lld, as the shop's "
-                        "agent printed it)"),
-                      text ? text : "", (long long)DN_MAX_RECEIPT);
+        return dn_why(
+            why, why_size, DN_EINVAL,
+            _("receipt '%.40s' is not a receipt number (1 to %lld, as the shop's "
+              "agent printed it)"),
+            text ? text : "", (long long)DN_MAX_RECEIPT);
     /* the index sales_receipt (site_id, receipt); oldest first (UUIDv7) */
     if (dn_db_prepare(db,
                       "SELECT e.eid, e.id FROM sales s JOIN events e ON e.eid = s.eid "
@@ -1727,8 +1728,9 @@ int dn_ledger_sale_by_receipt(sqlite3 *db, const char *site, const char *text,
     if (step < 0)
         return DN_EDB;
     if (found == 0)
-        return dn_why(why, why_size, DN_ENOENT, _("no sale of site %.40s has receipt %lld"),
-                      site ? site : "", (long long)receipt);
+        return dn_why(why, why_size, DN_ENOENT,
+                      _("no sale of site %.40s has receipt %lld"), site ? site : "",
+                      (long long)receipt);
     if (found > 1)
         return dn_why(why, why_size, DN_EINVAL,
                       _("site %.40s has more than one sale with receipt %lld (%s, %s%s): "

@@ -1099,8 +1099,9 @@ int dn_registry_member_find(sqlite3 *db, const char *text, int country, int64_t 
     if (dn_db_prepare(db,
                       by_phone ? S_FIND_COLUMNS "WHERE m.phone >= ?1 AND m.phone < ?2 "
                                                 "ORDER BY m.phone"
-                               : S_FIND_COLUMNS "WHERE instr(lower(m.name), lower(?1)) > 0 "
-                                                "ORDER BY m.phone",
+                               : S_FIND_COLUMNS
+                          "WHERE instr(lower(m.name), lower(?1)) > 0 "
+                          "ORDER BY m.phone",
                       &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, by_phone ? prefix : text, -1, SQLITE_STATIC);
@@ -1119,13 +1120,14 @@ int dn_registry_member_find(sqlite3 *db, const char *text, int country, int64_t 
     if (rc == 0 && step < 0)
         rc = DN_EDB;
     sqlite3_finalize(stmt);
-    if (rc == 0 && (!(*result = json_object()) ||
-                    json_object_set_new(*result, "text", json_string(text)) ||
-                    json_object_set_new(*result, "by", json_string(by_phone ? "phone" : "name")) ||
-                    json_object_set_new(*result, "prefix",
-                                        by_phone ? json_string(prefix) : json_null()) ||
-                    json_object_set(*result, "members", members) ||
-                    json_object_set_new(*result, "more", json_integer((json_int_t)more))))
+    if (rc == 0 &&
+        (!(*result = json_object()) ||
+         json_object_set_new(*result, "text", json_string(text)) ||
+         json_object_set_new(*result, "by", json_string(by_phone ? "phone" : "name")) ||
+         json_object_set_new(*result, "prefix",
+                             by_phone ? json_string(prefix) : json_null()) ||
+         json_object_set(*result, "members", members) ||
+         json_object_set_new(*result, "more", json_integer((json_int_t)more))))
         rc = DN_ENOMEM;
     json_decref(members);
     if (rc) {

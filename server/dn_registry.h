@@ -265,8 +265,9 @@ int dn_registry_member_conflicts(sqlite3 *db, json_t **list);
     of members.  Any other text searches the names that hold it, ASCII
     letters in any case (SQLite's lower()): a name part cannot use a
     b-tree, so this reads every member once, in phone order (SCAN m USING
-    INDEX sqlite_autoindex_members_1; test_registry counts both).  Returns 0; DN_EINVAL (text empty or longer than any
-    name, DN_MAX_NAME_LEN bytes; why holds one line); DN_EDB / DN_ENOMEM
+    INDEX sqlite_autoindex_members_1; test_registry counts both).
+    Returns 0; DN_EINVAL (text empty or longer than any name,
+    DN_MAX_NAME_LEN bytes; why holds one line); DN_EDB / DN_ENOMEM
     (*result NULL).  */
 int dn_registry_member_find(sqlite3 *db, const char *text, int country, int64_t limit,
                             json_t **result, char *why, size_t why_size);

@@ -480,15 +480,15 @@ static void test_receipt_payment(void **state)
     sqlite3_stmt *stmt;
     char rows[128] = "", *p = rows;
 
-    assert_int_equal(dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, line, 1),
-                     0);
+    assert_int_equal(
+        dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, line, 1), 0);
     e.sale.has_receipt = 1;
     e.sale.receipt = 42;
     e.sale.has_payment = 1;
     e.sale.payment = DEALERNET__PAYMENT__PAYMENT_WECHAT;
     dn_test_site_record(fx->shop, &e.ev, s_at("2026-03-05", 10, 0), NULL);
-    assert_int_equal(dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, line, 1),
-                     0);
+    assert_int_equal(
+        dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, line, 1), 0);
     e.sale.has_receipt = 1;
     e.sale.receipt = 43;
     dn_test_site_record(fx->shop, &e.ev, s_at("2026-03-05", 10, 1), NULL);
@@ -508,10 +508,11 @@ static void test_receipt_payment(void **state)
                       (const char *)sqlite3_column_text(stmt, 1));
     sqlite3_finalize(stmt);
     assert_string_equal(rows, "42/2 43/NULL NULL/NULL ");
-    assert_int_equal(s_int(fx->central->db,
-                           "SELECT count(*) FROM sales s JOIN sites t ON t.id = s.site_id "
-                           "WHERE t.code = 'SHOP-1' AND s.receipt = 43"),
-                     1);
+    assert_int_equal(
+        s_int(fx->central->db,
+              "SELECT count(*) FROM sales s JOIN sites t ON t.id = s.site_id "
+              "WHERE t.code = 'SHOP-1' AND s.receipt = 43"),
+        1);
 
     /* sale.void's look-up: SHOP-1's receipt "0043" as the agent prints it
        is the second sale; 44 is none; 0 is no receipt number.  A second
@@ -524,42 +525,43 @@ static void test_receipt_payment(void **state)
         int64_t eid = 0;
         sqlite3 *db = fx->central->db;
 
-        assert_int_equal(dn_ledger_sale_by_receipt(db, "SHOP-1", "0043", &eid, id, why,
-                                                   sizeof why),
-                         0);
+        assert_int_equal(
+            dn_ledger_sale_by_receipt(db, "SHOP-1", "0043", &eid, id, why, sizeof why),
+            0);
         assert_int_equal(eid, s_int(db, "SELECT eid FROM sales WHERE receipt = 43"));
-        assert_int_equal(dn_ledger_sale_by_receipt(db, "SHOP-1", "44", &eid, id, why,
-                                                   sizeof why),
-                         DN_ENOENT);
+        assert_int_equal(
+            dn_ledger_sale_by_receipt(db, "SHOP-1", "44", &eid, id, why, sizeof why),
+            DN_ENOENT);
         assert_string_equal(why, "no sale of site SHOP-1 has receipt 44");
-        assert_int_equal(dn_ledger_sale_by_receipt(db, "SHOP-2", "43", &eid, id, why,
-                                                   sizeof why),
-                         DN_ENOENT);
-        assert_int_equal(dn_ledger_sale_by_receipt(db, "SHOP-1", "0", &eid, id, why,
-                                                   sizeof why),
-                         DN_EINVAL);
-        assert_string_equal(why, "receipt '0' is not a receipt number (1 to 999999999999, "
-                                 "as the shop's agent printed it)");
+        assert_int_equal(
+            dn_ledger_sale_by_receipt(db, "SHOP-2", "43", &eid, id, why, sizeof why),
+            DN_ENOENT);
+        assert_int_equal(
+            dn_ledger_sale_by_receipt(db, "SHOP-1", "0", &eid, id, why, sizeof why),
+            DN_EINVAL);
+        assert_string_equal(why,
+                            "receipt '0' is not a receipt number (1 to 999999999999, "
+                            "as the shop's agent printed it)");
 
-        assert_int_equal(dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, line,
-                                    1),
-                         0);
+        assert_int_equal(
+            dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, line, 1), 0);
         e.sale.has_receipt = 1;
         e.sale.receipt = 42;
         dn_test_site_record(fx->shop, &e.ev, s_at("2026-03-05", 10, 3), twin);
         assert_int_equal(dn_tk_batch(fx->shop, &b), 0);
         s_accepted(&r, s_apply(fx, &b, &r), 4, 1, 0);
         dn_tk_batch_free(&b);
-        assert_int_equal(dn_ledger_sale_by_receipt(db, "SHOP-1", "42", &eid, id, why,
-                                                   sizeof why),
-                         DN_EINVAL);
+        assert_int_equal(
+            dn_ledger_sale_by_receipt(db, "SHOP-1", "42", &eid, id, why, sizeof why),
+            DN_EINVAL);
         {
             sqlite3_stmt *stmt;
-            assert_int_equal(dn_db_prepare(db,
-                                           "SELECT e.id FROM events e JOIN sales s ON "
-                                           "s.eid = e.eid WHERE s.receipt = 42 ORDER BY e.id",
-                                           &stmt),
-                             0);
+            assert_int_equal(
+                dn_db_prepare(db,
+                              "SELECT e.id FROM events e JOIN sales s ON "
+                              "s.eid = e.eid WHERE s.receipt = 42 ORDER BY e.id",
+                              &stmt),
+                0);
             assert_int_equal(dn_db_row(stmt, "test"), 1);
             memcpy(first, sqlite3_column_blob(stmt, 0), DN_ID_BYTES);
             sqlite3_finalize(stmt);

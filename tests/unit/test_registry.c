@@ -1092,32 +1092,34 @@ static void test_member_find(void **state)
     s_tree(fx->db);
     s_site(fx->db, "SHOP-1", token);
     s_site(fx->db, "SHOP-2", token);
-    s_exec(fx->db,
-           "INSERT INTO events(eid, id, site_id, seq, kind, recorded_at_ms, received_ms,"
-           " body, hash) VALUES"
-           " (1, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c01', 1, 1, 'member_signup', 1767225600000,"
-           "  1767225600000, x'00', zeroblob(32)),"
-           " (2, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c02', 2, 1, 'member_signup', 1767229200000,"
-           "  1767229200000, x'00', zeroblob(32)),"
-           " (3, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c03', 1, 2, 'member_signup', 1767232800000,"
-           "  1767232800000, x'00', zeroblob(32)),"
-           " (4, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c04', 2, 2, 'member_signup', 1767236400000,"
-           "  1767236400000, x'00', zeroblob(32));"
-           "INSERT INTO members(id, phone, member_id, site_id, signup_eid, name,"
-           " referrer_phone, referrer_partner, household, signed_up_ms) VALUES"
-           " (1, '+8613800138000', x'0190c2d45e6f7a8b9c0d1e2f3a4b5c01', 1, 1,"
-           "  '\xe6\x9d\x8e\xe4\xbc\x9f', NULL, 'D1', 3, 1767225600000),"
-           " (2, '+8613800139000', x'0190c2d45e6f7a8b9c0d1e2f3a4b5c02', 2, 2, 'Li Na',"
-           "  '+8613800138000', NULL, NULL, 1767229200000),"
-           " (3, '+8613900139000', x'0190c2d45e6f7a8b9c0d1e2f3a4b5c03', 1, 3, 'Wang Li',"
-           "  NULL, NULL, NULL, 1767232800000),"
-           " (4, '+12125550100', x'0190c2d45e6f7a8b9c0d1e2f3a4b5c04', 2, 4, 'ALICE LIN',"
-           "  NULL, NULL, NULL, 1767236400000);");
+    s_exec(
+        fx->db,
+        "INSERT INTO events(eid, id, site_id, seq, kind, recorded_at_ms, received_ms,"
+        " body, hash) VALUES"
+        " (1, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c01', 1, 1, 'member_signup', 1767225600000,"
+        "  1767225600000, x'00', zeroblob(32)),"
+        " (2, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c02', 2, 1, 'member_signup', 1767229200000,"
+        "  1767229200000, x'00', zeroblob(32)),"
+        " (3, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c03', 1, 2, 'member_signup', 1767232800000,"
+        "  1767232800000, x'00', zeroblob(32)),"
+        " (4, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c04', 2, 2, 'member_signup', 1767236400000,"
+        "  1767236400000, x'00', zeroblob(32));"
+        "INSERT INTO members(id, phone, member_id, site_id, signup_eid, name,"
+        " referrer_phone, referrer_partner, household, signed_up_ms) VALUES"
+        " (1, '+8613800138000', x'0190c2d45e6f7a8b9c0d1e2f3a4b5c01', 1, 1,"
+        "  '\xe6\x9d\x8e\xe4\xbc\x9f', NULL, 'D1', 3, 1767225600000),"
+        " (2, '+8613800139000', x'0190c2d45e6f7a8b9c0d1e2f3a4b5c02', 2, 2, 'Li Na',"
+        "  '+8613800138000', NULL, NULL, 1767229200000),"
+        " (3, '+8613900139000', x'0190c2d45e6f7a8b9c0d1e2f3a4b5c03', 1, 3, 'Wang Li',"
+        "  NULL, NULL, NULL, 1767232800000),"
+        " (4, '+12125550100', x'0190c2d45e6f7a8b9c0d1e2f3a4b5c04', 2, 4, 'ALICE LIN',"
+        "  NULL, NULL, NULL, 1767236400000);");
 
     text = s_find(fx->db, "138 0013", DN_REGISTRY_FIND_LIMIT, NULL);
     assert_string_equal(
         text, "{\"text\":\"138 0013\",\"by\":\"phone\",\"prefix\":\"+861380013\","
-              "\"members\":[{\"phone\":\"+8613800138000\",\"name\":\"\xe6\x9d\x8e\xe4\xbc\x9f\","
+              "\"members\":[{\"phone\":\"+8613800138000\",\"name\":"
+              "\"\xe6\x9d\x8e\xe4\xbc\x9f\","
               "\"site\":\"SHOP-1\",\"joined\":\"2026-01-01T00:00:00.000Z\","
               "\"referrer\":\"D1\",\"household\":3},"
               "{\"phone\":\"+8613800139000\",\"name\":\"Li Na\",\"site\":\"SHOP-2\","
@@ -1149,7 +1151,8 @@ static void test_member_find(void **state)
     assert_null(strstr(text, "+8613800139000"));
     free(text);
     text = s_find(fx->db, "+1 212", DN_REGISTRY_FIND_LIMIT, NULL);
-    assert_non_null(strstr(text, "\"prefix\":\"+1212\",\"members\":[{\"phone\":\"+12125550100\""));
+    assert_non_null(
+        strstr(text, "\"prefix\":\"+1212\",\"members\":[{\"phone\":\"+12125550100\""));
     assert_non_null(strstr(text, "}],\"more\":0}"));
     free(text);
     text = s_find(fx->db, "13", DN_REGISTRY_FIND_LIMIT, NULL);
@@ -1167,18 +1170,20 @@ static void test_member_find(void **state)
     assert_int_equal(
         dn_registry_member_find(fx->db, longer, 86, 20, &result, why, sizeof why),
         DN_EINVAL);
-    assert_string_equal(why, "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is longer than "
-                             "any name (128 bytes)");
+    assert_string_equal(why,
+                        "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is longer than "
+                        "any name (128 bytes)");
 
     /* 100,000 more members, 1..100000 */
-    s_exec(fx->db,
-           "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)"
-           " INSERT INTO events(eid, id, site_id, seq, kind, recorded_at_ms, received_ms,"
-           " body, hash) SELECT 10 + i, randomblob(16), 1, 10 + i, 'member_signup',"
-           " 1767240000000 + i, 1767240000000 + i, x'00', zeroblob(32) FROM n;"
-           "INSERT INTO members(phone, member_id, site_id, signup_eid, name, signed_up_ms)"
-           " SELECT printf('+8615%09d', eid - 10), randomblob(16), 1, eid,"
-           " 'member ' || (eid - 10), recorded_at_ms FROM events WHERE eid > 10;");
+    s_exec(
+        fx->db,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)"
+        " INSERT INTO events(eid, id, site_id, seq, kind, recorded_at_ms, received_ms,"
+        " body, hash) SELECT 10 + i, randomblob(16), 1, 10 + i, 'member_signup',"
+        " 1767240000000 + i, 1767240000000 + i, x'00', zeroblob(32) FROM n;"
+        "INSERT INTO members(phone, member_id, site_id, signup_eid, name, signed_up_ms)"
+        " SELECT printf('+8615%09d', eid - 10), randomblob(16), 1, eid,"
+        " 'member ' || (eid - 10), recorded_at_ms FROM events WHERE eid > 10;");
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM members"), 100004);
     text = s_find(fx->db, "138 0013", DN_REGISTRY_FIND_LIMIT, &ticks);
     assert_non_null(strstr(text, "\"phone\":\"+8613800139000\""));

@@ -366,8 +366,9 @@ static void test_older_server(void **state)
     msg.refused = &refused;
     assert_int_equal(s_reply(fx, &msg), DN_SYNCSM_FAIL);
     assert_int_equal(dn_syncsm_rc(fx->sm), DN_EPROTO);
-    assert_string_equal(fx->result.error, "server refused: protocol 3 is not supported; this "
-                                          "server speaks 2: upgrade the server first");
+    assert_string_equal(fx->result.error,
+                        "server refused: protocol 3 is not supported; this "
+                        "server speaks 2: upgrade the server first");
     assert_string_equal(fx->result.cause, DN_SYNC_CAUSE_REFUSED);
     assert_string_equal(dn_syncsm_state(fx->sm), "ended");
     assert_int_equal(fx->result.sent_events, 0);

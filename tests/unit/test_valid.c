@@ -721,33 +721,33 @@ static void test_phone_prefix(void **state)
         const char *prefix; /* NULL: DN_EPARSE */
     } cases[] = {
         {"138", 86, "+86138"},
-        {"138 0013", 86, "+861380013"},        /* the brief's example */
+        {"138 0013", 86, "+861380013"}, /* the brief's example */
         {"138-0013", 86, "+861380013"},
-        {"0138", 86, "+86138"},                /* the trunk 0 */
-        {"010 1234", 86, "+86101234"},         /* a Beijing landline */
+        {"0138", 86, "+86138"},        /* the trunk 0 */
+        {"010 1234", 86, "+86101234"}, /* a Beijing landline */
         {"+86 138", 86, "+86138"},
-        {"0086 138", 86, "+86138"},            /* 00: an E.164 beginning */
-        {"+86 0138", 86, "+86138"},            /* no national number starts with 0 */
-        {"+8613", DN_COUNTRY_NONE, "+8613"},   /* '+': no country needed */
+        {"0086 138", 86, "+86138"},          /* 00: an E.164 beginning */
+        {"+86 0138", 86, "+86138"},          /* no national number starts with 0 */
+        {"+8613", DN_COUNTRY_NONE, "+8613"}, /* '+': no country needed */
         {"+852 2123", 86, "+8522123"},
         {"2123", 852, "+8522123"},
-        {"020 79", 44, "+442079"},             /* trunk 0 of another country */
+        {"020 79", 44, "+442079"}, /* trunk 0 of another country */
         {"212 555", 1, "+1212555"},
-        {FW_1 FW_3 FW_8, 86, "+86138"},        /* typed with a Chinese IME */
+        {FW_1 FW_3 FW_8, 86, "+86138"}, /* typed with a Chinese IME */
         {FW_PLUS FW_8 FW_6 FW_1 FW_3 FW_8, 86, "+86138"},
         {"8613800138000", 86, "+8613800138000"}, /* 86 typed without its '+' */
-        {"13", 86, NULL},                      /* fewer than 3 digits */
-        {"+86", 86, NULL},                     /* 2 digits: most of a network */
-        {"+861", 86, "+861"},                  /* 3 digits */
+        {"13", 86, NULL},                        /* fewer than 3 digits */
+        {"+86", 86, NULL},                       /* 2 digits: most of a network */
+        {"+861", 86, "+861"},                    /* 3 digits */
         {"0 1", 86, NULL},
         {"", 86, NULL},
-        {"138", DN_COUNTRY_NONE, NULL},        /* no '+' and no country */
-        {"+0123", 86, NULL},                   /* no country code starts with 0 */
+        {"138", DN_COUNTRY_NONE, NULL}, /* no '+' and no country */
+        {"+0123", 86, NULL},            /* no country code starts with 0 */
         {"000", 86, NULL},
-        {"Li", 86, NULL},                      /* a name: searched as a name */
+        {"Li", 86, NULL}, /* a name: searched as a name */
         {"138a", 86, NULL},
         {"13+8", 86, NULL},
-        {"123456789012345678901", 86, NULL},   /* more than 20 digits */
+        {"123456789012345678901", 86, NULL}, /* more than 20 digits */
         {NULL, 86, NULL},
     };
     for (size_t i = 0; i < N_OF(cases); i++) {
