@@ -1184,6 +1184,38 @@ done:
     return rc;
 }
 
+/*  member find: the members as a table under the headers the agent's
+    `member find` shows, then how many were found (or shown, and how many
+    more); --csv prints the members only, --json the result as it came.  */
+static int s_print_member_find(const s_call_t *call, const json_t *result)
+{
+    const dn_render_column_t cols[] = {
+        {"phone", C_("column", "PHONE")},       {"name", C_("column", "NAME")},
+        {"site", C_("column", "SITE")},         {"joined", C_("column", "SIGNED UP")},
+        {"referrer", C_("column", "REFERRER")}, {"household", C_("column", "HOUSEHOLD")}};
+    const json_t *members = json_object_get(result, "members");
+    long long more = (long long)json_integer_value(json_object_get(result, "more"));
+    int rc;
+
+    if (call->format == DN_RENDER_JSON || !json_is_array(members))
+        return s_print(result, call->format);
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(members, call->format);
+    if ((rc = dn_render_columns(stdout, members, cols, sizeof cols / sizeof cols[0])) !=
+        0) {
+        dn_log_error("cannot write the result: %s", dn_strerror(rc));
+        return dn_exit_code(rc);
+    }
+    if (!s_opt.quiet) {
+        if (more)
+            printf(_("%zu members shown, %lld more: type more of the name or phone\n"),
+                   json_array_size(members), more);
+        else
+            printf(_("%zu members found\n"), json_array_size(members));
+    }
+    return 0;
+}
+
 static int s_print_payout(const s_call_t *call, const json_t *result)
 {
     if (call->format != DN_RENDER_TABLE)
@@ -1819,6 +1851,25 @@ static const s_command_t s_commands[] = {
      S_LISTING,
      0,
      NULL},
+    {"member find",
+     "member.find",
+     "TEXT [--limit N] [--json|--csv]",
+     N_("Finds members by the first digits of their phone or by a part of their\n"
+        "name, over the whole network.  TEXT of digits (3 or more; spaces, '-' and\n"
+        "full-width digits are fine) is the beginning of a phone, read with the\n"
+        "network's country: 138 0013 finds +86 138 0013 ....; with a leading + it\n"
+        "is the beginning of the international number.  Any other TEXT is a part\n"
+        "of a name (ASCII letters in any case).  Per member: the phone, the name,\n"
+        "the site it signed up at first, when, its referrer (a phone or a partner)\n"
+        "and household.  At most N (default 20, at most 200), by phone; the line\n"
+        "after the table says how many more there are.  --csv prints the members\n"
+        "only.\n"),
+     {{"text", S_TEXT, N_("member find needs a name or the first digits of a phone")}},
+     {{"limit", "limit", S_TEXT, 0, 0}},
+     NULL,
+     S_LISTING,
+     0,
+     s_print_member_find},
     {"member statement",
      "member.statement",
      "PHONE [--period YYYY-MM] [--json|--csv]",
@@ -1971,18 +2022,23 @@ static const s_command_t s_commands[] = {
      NULL},
     {"sale void",
      "sale.void",
-     "SALE --reason TEXT [--json]",
-     "Voids a sale, append-only.  SALE is the sale's id as the agent and the\n"
-     "statements print it (0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d), or its first 8\n"
-     "or more hex digits.  Every commission, override and referral reward the\n"
-     "sale earned (its first-purchase bonus too), less what its refunds already\n"
-     "took back, goes back to HQ in new 'adjustment' transfers in the open month;\n"
-     "the reports count the sale as refunded in full, in the month of the void.\n"
-     "A later refund of the sale is stored but posts nothing.  The reason (1 to\n"
-     "200 characters, one line) and the admin key's name are recorded.  A sale is\n"
-     "voided once: a second void is refused (exit 65) with when and by whom.\n",
-     {{"sale", S_TEXT, "sale void needs the SALE's id (see: dealernet-hq statement)"}},
-     {{"reason", "reason", S_TEXT, 0, 1}},
+     "SALE|--site SITE --receipt N --reason TEXT [--json]",
+     N_("Voids a sale, append-only.  SALE is the sale's id as the agent and the\n"
+        "statements print it (0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d), or its first 8\n"
+        "or more hex digits; or give --site SITE --receipt N: the sale of that site\n"
+        "with receipt number N, as the shop's agent printed it (0042).  A receipt\n"
+        "number a site gave twice (after a restore) is refused, naming both sales.\n"
+        "Every commission, override and referral reward the sale earned (its\n"
+        "first-purchase bonus too), less what its refunds already took back, goes\n"
+        "back to HQ in new 'adjustment' transfers in the open month; the reports\n"
+        "count the sale as refunded in full, in the month of the void.  A later\n"
+        "refund of the sale is stored but posts nothing.  The reason (1 to 200\n"
+        "characters, one line) and the admin key's name are recorded.  A sale is\n"
+        "voided once: a second void is refused (exit 65) with when and by whom.\n"),
+     {{"sale", S_TEXT, NULL}}, /* or --site and --receipt: the server checks which */
+     {{"reason", "reason", S_TEXT, 0, 1},
+      {"site", "site", S_SITE, 0, 0},
+      {"receipt", "receipt", S_TEXT, 0, 0}},
      "sale void needs --reason TEXT (why the sale is voided)",
      S_FMT_JSON,
      0,

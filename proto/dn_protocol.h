@@ -10,7 +10,12 @@
 #ifndef DN_PROTOCOL_H
 #define DN_PROTOCOL_H
 
-#define DN_PROTOCOL_VERSION 2
+/*  3 (issue 13, the counter): a Sale may carry receipt and payment
+    (fields 8 and 9).  A server of 2 refuses them as unknown fields, which
+    would stop a shop's sync at its first such sale: the version tells it
+    at the Hello, before any event is sent, and the agent says to upgrade
+    the server first.  The downstream of 2 is unchanged.  */
+#define DN_PROTOCOL_VERSION 3
 
 /*  The oldest protocol this server still answers: protocol-1 agents sync
     as before (no down key in their Welcome, no Pull).  */

@@ -21,7 +21,9 @@
 #include "dn_ledger.h"
 #include "dn_log.h"
 #include "dn_money.h"
+#include "dn_i18n.h"
 #include "dn_notice.h"
+#include "dn_phones.h"
 #include "dn_plan.h"
 #include "dn_refusal.h"
 #include "dn_registry.h"
@@ -335,6 +337,25 @@ static int s_member_conflicts(s_ctx_t *ctx, json_t **result)
     return dn_registry_member_conflicts(ctx->db, result);
 }
 
+/*  member.find: by name or phone prefix, the phone read with the network's
+    default country, as the agent's `member find` reads it with the site's.  */
+static int s_member_find(s_ctx_t *ctx, json_t **result)
+{
+    const char *limit_text = s_arg(ctx, "limit");
+    int64_t limit = DN_REGISTRY_FIND_LIMIT;
+    int country, rc;
+
+    if (limit_text && dn_parse_int(limit_text, 1, DN_REGISTRY_FIND_MAX, &limit)) {
+        snprintf(ctx->why, sizeof ctx->why,
+                 _("--limit must be a whole number from 1 to %d"), DN_REGISTRY_FIND_MAX);
+        return DN_EINVAL;
+    }
+    if ((rc = dn_phones_country(ctx->db, &country)) != 0)
+        return rc;
+    return dn_registry_member_find(ctx->db, s_arg(ctx, "text"), country, limit, result,
+                                   ctx->why, sizeof ctx->why);
+}
+
 /* -- plans ----------------------------------------------------------------- */
 
 static int s_plan_set(s_ctx_t *ctx, json_t **result)
@@ -620,12 +641,29 @@ static int s_payout(s_ctx_t *ctx, json_t **result)
     either both are stored, or neither.  */
 static int s_sale_void(s_ctx_t *ctx, json_t **result)
 {
+    const char *sale = s_arg(ctx, "sale"), *site = s_arg(ctx, "site");
+    const char *receipt = s_arg(ctx, "receipt");
     char id[DN_ID_TEXT_SIZE];
     int64_t eid = 0, through = 0;
     dn_ledger_t *ledger = NULL;
     dn_rollup_t *report = NULL;
-    int rc = dn_ledger_sale_find(ctx->db, s_arg(ctx, "sale"), &eid, id, ctx->why,
-                                 sizeof ctx->why);
+    int rc;
+
+    /* the sale by its id, or by its site's receipt number (issue 13) */
+    if (sale && (site || receipt))
+        return dn_why(ctx->why, sizeof ctx->why, DN_EINVAL, "%s",
+                      _("give the sale's id or --site and --receipt, not both"));
+    if (!sale && (!site || !receipt))
+        return dn_why(
+            ctx->why, sizeof ctx->why, DN_EINVAL, "%s",
+            site || receipt
+                ? _("--site and --receipt go together: a receipt number is its "
+                    "site's")
+                : _("sale void needs the SALE's id (see: dealernet-hq statement), "
+                    "or --site SITE --receipt N"));
+    rc = sale ? dn_ledger_sale_find(ctx->db, sale, &eid, id, ctx->why, sizeof ctx->why)
+              : dn_ledger_sale_by_receipt(ctx->db, site, receipt, &eid, id, ctx->why,
+                                          sizeof ctx->why);
     if (rc)
         return rc;
     if (!(ledger = dn_ledger_new(ctx->db)) || !(report = dn_rollup_new(ctx->db)))
@@ -914,6 +952,7 @@ static const s_command_t s_commands[] = {
     {"site.revoke", {"code"}, s_site_revoke},
     {"site.threshold", {"code", "amount"}, s_site_threshold},
     {"member.conflicts", {NULL}, s_member_conflicts},
+    {"member.find", {"text", "?limit"}, s_member_find},
     {"member.statement", {"phone", "?period"}, s_member_statement},
     {"plan.set", {"text"}, s_plan_set},
     {"plan.show", {"?at"}, s_plan_show},
@@ -930,7 +969,7 @@ static const s_command_t s_commands[] = {
     {"exception.resolve",
      {"id", "reason", "?post", "?dismiss", "?accept", "?ack", "?seller"},
      s_exception_resolve},
-    {"sale.void", {"sale", "reason"}, s_sale_void},
+    {"sale.void", {"?sale", "reason", "?site", "?receipt"}, s_sale_void},
     {"adjust", {"account", "amount", "reason"}, s_adjust},
     {"correction.list", {NULL}, s_correction_list},
     {"report.sales", {"?by", "?from", "?to", "?partner", "?team"}, s_report_sales},
@@ -1024,8 +1063,9 @@ static int s_handle(sqlite3 *db, const char *admin, Dealernet__AdminRequest *req
     int rc;
 
     /* The admin protocol did not change with protocol 2 (downstream is a
-       sync matter): an HQ command line of any protocol this server still
-       answers is served, so HQ need not upgrade dealernet-hq with it.  */
+       sync matter) nor 3 (commands were only added): an HQ command line
+       of any protocol this server still answers is served, so HQ need not
+       upgrade dealernet-hq with it.  */
     if (req->protocol < DN_PROTOCOL_MIN_VERSION || req->protocol > DN_PROTOCOL_VERSION) {
         snprintf(error, sizeof error,
                  "admin protocol %u is not supported: this server speaks protocols %d to "

@@ -42,6 +42,10 @@
                                                above it is flagged large_sale;
                                                amount "-": the network's
       member.conflicts                      -> dn_registry_member_conflicts
+      member.find   text limit?             -> dn_registry_member_find: by
+                                               phone prefix (the network's
+                                               country) or name part; limit
+                                               1..200, default 20
       member.statement phone period?        -> dn_ledger_statement of the
                                                member (phone as typed; made canonical)
       plan.set      text (the file)         -> dn_plan_json of the new version;
@@ -64,10 +68,14 @@
       statement     partner period?         -> dn_ledger_statement
       payout        partner amount ref      -> dn_ledger_payout; amount a
                                                decimal in the ledger currency
-      sale.void     sale reason             -> dn_ledger_void's result; sale an
+      sale.void     sale? reason site? receipt?
+                                            -> dn_ledger_void's result; sale an
                                                event id or a prefix of at
                                                least 8 hex digits
-                                               (dn_ledger_sale_find); the
+                                               (dn_ledger_sale_find), or
+                                               site and receipt instead
+                                               (dn_ledger_sale_by_receipt);
+                                               the
                                                ledger's reversal and the
                                                rollups' (dn_rollup_void)
                                                in one transaction

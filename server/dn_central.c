@@ -654,6 +654,16 @@ static const dn_migration_t s_migrations[] = {
      "  name TEXT NOT NULL,"
      "  PRIMARY KEY (plan_id, category)"
      ") WITHOUT ROWID;"},
+    {/* Receipts at HQ (issue 13, part counterhq), owned by dn_ingest (it
+        writes them) and dn_ledger (sale.void finds a sale by them): a
+        sale's receipt number and payment method (Sale fields 8 and 9) as
+        the event carried them; NULL for a sale of an older agent or one
+        stored before.  A receipt is not unique: a site restored on a new PC
+        may number a receipt twice, and a signed event is never dropped,
+        so the index only finds them (a partial one: old sales have none).  */
+     "ALTER TABLE sales ADD COLUMN receipt INTEGER;"
+     "ALTER TABLE sales ADD COLUMN payment INTEGER;"
+     "CREATE INDEX sales_receipt ON sales(site_id, receipt) WHERE receipt IS NOT NULL;"},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)

@@ -227,7 +227,8 @@ static int s_store_sale(dn_ingest_t *self, int64_t eid, int64_t site_id,
     sqlite3_stmt *stmt;
     if (dn_db_cached(self->cache,
                      "INSERT INTO sales(eid, site_id, recorded_at_ms, total, currency, "
-                     "channel, seller, member_phone, held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     "channel, seller, member_phone, held, receipt, payment) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, eid);
@@ -240,6 +241,11 @@ static int s_store_sale(dn_ingest_t *self, int64_t eid, int64_t site_id,
     if (sale->member_phone)
         sqlite3_bind_text(stmt, 8, sale->member_phone, -1, SQLITE_STATIC);
     sqlite3_bind_int(stmt, 9, held);
+    /* absent (an older agent): NULL; dn_wire bounded both */
+    if (sale->has_receipt)
+        sqlite3_bind_int64(stmt, 10, (sqlite3_int64)sale->receipt);
+    if (sale->has_payment)
+        sqlite3_bind_int(stmt, 11, sale->payment);
     if (s_done(self, stmt))
         return DN_EDB;
     for (size_t i = 0; i < sale->n_lines; i++) {

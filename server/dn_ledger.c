@@ -17,6 +17,7 @@
 #include "dn_crypto.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 #include "dn_id.h"
 #include "dn_log.h"
 #include "dn_money.h"
@@ -1699,6 +1700,53 @@ int dn_ledger_sale_find(sqlite3 *db, const char *text, int64_t *eid,
         return dn_why(why, why_size, DN_EINVAL,
                       "%s is the start of more than one sale's id: give more of it",
                       text);
+    return 0;
+}
+
+int dn_ledger_sale_by_receipt(sqlite3 *db, const char *site, const char *text,
+                              int64_t *eid, char id[DN_ID_TEXT_SIZE], char *why,
+                              size_t why_size)
+{
+    char ids[3][DN_ID_TEXT_SIZE];
+    int64_t receipt;
+    sqlite3_stmt *stmt;
+    int found = 0, step;
+
+    if (dn_parse_int(text, 1, DN_MAX_RECEIPT, &receipt))
+        return dn_why(
+            why, why_size, DN_EINVAL,
+            _("receipt '%.40s' is not a receipt number (1 to %lld, as the shop's "
+              "agent printed it)"),
+            text ? text : "", (long long)DN_MAX_RECEIPT);
+    /* the index sales_receipt (site_id, receipt); oldest first (UUIDv7) */
+    if (dn_db_prepare(db,
+                      "SELECT e.eid, e.id FROM sales s JOIN events e ON e.eid = s.eid "
+                      "WHERE s.site_id = (SELECT id FROM sites WHERE code = ?1) "
+                      "AND s.receipt = ?2 ORDER BY e.id LIMIT 3",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, site ? site : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, receipt);
+    while ((step = dn_db_row(stmt, "ledger: find a sale by its receipt")) == 1) {
+        if (sqlite3_column_bytes(stmt, 1) != DN_ID_BYTES)
+            continue;
+        if (found == 0)
+            *eid = sqlite3_column_int64(stmt, 0);
+        dn_id_format(sqlite3_column_blob(stmt, 1), ids[found++]);
+    }
+    sqlite3_finalize(stmt);
+    if (step < 0)
+        return DN_EDB;
+    if (found == 0)
+        return dn_why(why, why_size, DN_ENOENT,
+                      _("no sale of site %.40s has receipt %lld"), site ? site : "",
+                      (long long)receipt);
+    if (found > 1)
+        return dn_why(why, why_size, DN_EINVAL,
+                      _("site %.40s has more than one sale with receipt %lld (%s, %s%s): "
+                        "void one by its id"),
+                      site, (long long)receipt, ids[0], ids[1], found > 2 ? ", ..." : "");
+    memcpy(id, ids[0], DN_ID_TEXT_SIZE);
     return 0;
 }
 

@@ -168,6 +168,17 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
 int dn_ledger_sale_find(sqlite3 *db, const char *text, int64_t *eid,
                         char id[DN_ID_TEXT_SIZE], char *why, size_t why_size);
 
+/*  Finds the sale of site (a code) whose receipt number (Sale.receipt,
+    issue 13) is text: digits, leading zeros as the agent prints them
+    ("0042"), 1..DN_MAX_RECEIPT.  Sets *eid and id (the full form).
+    Returns 0; DN_EINVAL (not a receipt number; or the site holds more
+    than one sale with it -- a site restored on a new PC may number a
+    receipt twice -- and why names them, by id, oldest first); DN_ENOENT
+    (no sale of the site has it); DN_EDB.  why holds one line.  */
+int dn_ledger_sale_by_receipt(sqlite3 *db, const char *site, const char *text,
+                              int64_t *eid, char id[DN_ID_TEXT_SIZE], char *why,
+                              size_t why_size);
+
 /*  Voids the sale sale_eid inside the caller's transaction, with the
     ledger self made on db: for every commission, referral and override
     transfer of the sale (the first-purchase bonus too), one 'adjustment'

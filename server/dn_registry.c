@@ -16,6 +16,7 @@
 #include "dn_log.h"
 #include "dn_time.h"
 
+#include <assert.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
@@ -1094,6 +1095,86 @@ int dn_registry_member_conflicts(sqlite3 *db, json_t **list)
                      "  JOIN sites ds ON ds.id = c.site_id "
                      "ORDER BY c.eid",
                      0, 8, keys, s_fill_conflict, list);
+}
+
+#define S_FIND_COLUMNS                                                                   \
+    "SELECT m.phone, m.name, s.code, m.signed_up_ms,"                                    \
+    "  coalesce(m.referrer_phone, m.referrer_partner), m.household "                     \
+    "FROM members m JOIN sites s ON s.id = m.site_id "
+
+static void s_fill_found(sqlite3_stmt *stmt, json_t **v)
+{
+    v[0] = s_text_or_null(stmt, 0);
+    v[1] = s_text_or_null(stmt, 1);
+    v[2] = s_text_or_null(stmt, 2);
+    v[3] = s_time_or_null(stmt, 3);
+    v[4] = s_text_or_null(stmt, 4);
+    v[5] = s_int_or_null(stmt, 5);
+}
+
+int dn_registry_member_find(sqlite3 *db, const char *text, int country, int64_t limit,
+                            json_t **result, char *why, size_t why_size)
+{
+    static const char *const keys[] = {"phone",  "name",     "site",
+                                       "joined", "referrer", "household"};
+    char prefix[DN_PHONE_SIZE + 8], upper[DN_PHONE_SIZE + 8];
+    json_t *members = NULL, *values[6];
+    int64_t more = 0;
+    sqlite3_stmt *stmt;
+    int rc = 0, step = 0, by_phone;
+
+    assert(limit >= 1 && limit <= DN_REGISTRY_FIND_MAX);
+    *result = NULL;
+    if (!text || !*text)
+        return dn_why(why, why_size, DN_EINVAL, "%s",
+                      _("member find needs a name or the first digits of a phone"));
+    if (strlen(text) > DN_MAX_NAME_BYTES)
+        return dn_why(why, why_size, DN_EINVAL,
+                      _("'%.40s...' is longer than any name (%d bytes)"), text,
+                      DN_MAX_NAME_BYTES);
+    by_phone = dn_phone_prefix(text, country, prefix, sizeof prefix) == 0;
+    /* canonical phones are '+' and digits: those that begin with the
+       prefix sort from it to it followed by ':' (the byte after '9') */
+    snprintf(upper, sizeof upper, "%s:", by_phone ? prefix : "");
+    if (dn_db_prepare(db,
+                      by_phone ? S_FIND_COLUMNS "WHERE m.phone >= ?1 AND m.phone < ?2 "
+                                                "ORDER BY m.phone"
+                               : S_FIND_COLUMNS
+                          "WHERE instr(lower(m.name), lower(?1)) > 0 "
+                          "ORDER BY m.phone",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, by_phone ? prefix : text, -1, SQLITE_STATIC);
+    if (by_phone)
+        sqlite3_bind_text(stmt, 2, upper, -1, SQLITE_STATIC);
+    if (!(members = json_array()))
+        rc = DN_ENOMEM;
+    while (rc == 0 && (step = dn_db_row(stmt, "registry: find members")) == 1) {
+        if ((int64_t)json_array_size(members) == limit) {
+            more++; /* counted, not read */
+            continue;
+        }
+        s_fill_found(stmt, values);
+        rc = s_append_row(members, 6, keys, values);
+    }
+    if (rc == 0 && step < 0)
+        rc = DN_EDB;
+    sqlite3_finalize(stmt);
+    if (rc == 0 &&
+        (!(*result = json_object()) ||
+         json_object_set_new(*result, "text", json_string(text)) ||
+         json_object_set_new(*result, "by", json_string(by_phone ? "phone" : "name")) ||
+         json_object_set_new(*result, "prefix",
+                             by_phone ? json_string(prefix) : json_null()) ||
+         json_object_set(*result, "members", members) ||
+         json_object_set_new(*result, "more", json_integer((json_int_t)more))))
+        rc = DN_ENOMEM;
+    json_decref(members);
+    if (rc) {
+        json_decref(*result);
+        *result = NULL;
+    }
+    return rc;
 }
 
 /* -- the tree over time ---------------------------------------------------- */

@@ -260,6 +260,34 @@ int dn_registry_site_revoke(sqlite3 *db, const char *code, int64_t now_ms, char 
     site)}.  Returns 0 or DN_EDB / DN_ENOMEM (*list NULL).  */
 int dn_registry_member_conflicts(sqlite3 *db, json_t **list);
 
+/*  member.find (issue 13, the counter): how many members one search shows
+    by default, and at most (a search is for a person reading, not an
+    export).  */
+#define DN_REGISTRY_FIND_LIMIT 20
+#define DN_REGISTRY_FIND_MAX   200
+
+/*  Sets *result to a new object (caller decrefs) with the members text
+    finds, ordered by phone, at most limit (1..DN_REGISTRY_FIND_MAX):
+    {"text", "by" ("phone" or "name"), "prefix" (the canonical beginning
+    searched, or null), "members": [{"phone", "name" (or null), "site"
+    (where the member signed up first), "joined" (ISO-8601 UTC, its
+    sign-up's time), "referrer" (a phone, a partner code, or null),
+    "household" (or null)}], "more" (members found beyond limit)}.
+
+    text that reads as a phone's beginning (dn_phone_prefix with country,
+    the network's default) searches the phones that begin with it: a range
+    of the members' phone index (EXPLAIN QUERY PLAN: SEARCH m USING INDEX
+    sqlite_autoindex_members_1 (phone>? AND phone<?)), fast on any number
+    of members.  Any other text searches the names that hold it, ASCII
+    letters in any case (SQLite's lower()): a name part cannot use a
+    b-tree, so this reads every member once, in phone order (SCAN m USING
+    INDEX sqlite_autoindex_members_1; test_registry counts both).
+    Returns 0; DN_EINVAL (text empty or longer than any name,
+    DN_MAX_NAME_BYTES bytes; why holds one line); DN_EDB / DN_ENOMEM
+    (*result NULL).  */
+int dn_registry_member_find(sqlite3 *db, const char *text, int country, int64_t limit,
+                            json_t **result, char *why, size_t why_size);
+
 /* -- partners ------------------------------------------------------------------
    The tree they form over time (partner_links, partner_status: moves,
    suspensions, the upline at a date) is dn_tree's.  */

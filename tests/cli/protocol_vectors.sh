@@ -58,4 +58,10 @@ check "a changed stream item field in the file is caught" \
     "stream item 3: earnings fields decoded|stream item 3: earnings fields packed again" \
     "$(awk -F "$TAB" '$2 != $3 {print $1}' "$T/bad-item.out" | paste -sd '|' -)"
 
+# ... and a changed receipt number of the sale (Sale field 8, protocol 3)
+sed 's/"receipt": 42,/"receipt": 43,/' "$VECTORS" >"$T/bad-receipt.json"
+python3 "$(dirname "$0")/../tools/protocol_vectors.py" "$T/bad-receipt.json" >"$T/bad-receipt.out"
+check "a changed sale receipt in the file is caught" "event 2: body fields" \
+    "$(awk -F "$TAB" '$2 != $3 {print $1}' "$T/bad-receipt.out" | paste -sd '|' -)"
+
 net_finish

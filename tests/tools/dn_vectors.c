@@ -2,7 +2,8 @@
     sync protocol (docs/PROTOCOL.md), from the C code itself.
 
     A third-party implementation checks itself against the file: four
-    events of one site (a member sign-up, a sale to that member, a refund
+    events of one site (a member sign-up, a sale to that member with its
+    receipt number and payment method (protocol 3), a refund
     of one of its lines, a member update), each as field values and as the
     exact bytes the agent packs, their SHA-256 hashes and the chain they
     form, the bytes a batch signature covers, the Ed25519 signature made
@@ -122,6 +123,10 @@ static json_t *s_body_fields(const Dealernet__Event *ev)
         json_object_set_new(o, "member_id", s_uuid(s->member_id.data));
         json_object_set_new(o, "channel", json_integer(s->channel));
         json_object_set_new(o, "seller", json_string(s->seller));
+        if (s->has_receipt)
+            json_object_set_new(o, "receipt", json_integer((json_int_t)s->receipt));
+        if (s->has_payment)
+            json_object_set_new(o, "payment", json_integer(s->payment));
         break;
     }
     case DEALERNET__EVENT__BODY_REFUND: {
@@ -496,6 +501,11 @@ int main(int argc, char **argv)
     sale.has_channel = 1;
     sale.channel = DEALERNET__CHANNEL__CHANNEL_STORE;
     sale.seller = DN_VECTORS_SELLER;
+    /* protocol 3: the shop's receipt 42, paid by WeChat Pay */
+    sale.has_receipt = 1;
+    sale.receipt = 42;
+    sale.has_payment = 1;
+    sale.payment = DEALERNET__PAYMENT__PAYMENT_WECHAT;
     ev[1].body_case = DEALERNET__EVENT__BODY_SALE;
     ev[1].sale = &sale;
 

@@ -116,9 +116,15 @@ def body_values(kind, fs):
             if one(lf, 4) is not None:
                 line["category"] = text(one(lf, 4))
             lines.append(line)
-        return {"lines": lines, "total": signed64(one(fs, 2)), "currency": text(one(fs, 3)),
+        sale = {"lines": lines, "total": signed64(one(fs, 2)), "currency": text(one(fs, 3)),
                 "member_phone": text(one(fs, 4)), "member_id": uid(one(fs, 5)),
                 "channel": one(fs, 6), "seller": text(one(fs, 7))}
+        # protocol 3: the receipt number (uint64) and payment (enum), when present
+        if one(fs, 8) is not None:
+            sale["receipt"] = one(fs, 8)
+        if one(fs, 9) is not None:
+            sale["payment"] = one(fs, 9)
+        return sale
     if kind == "refund":
         lines = [{"sku": text(one(fields(r), 1)), "quantity": signed64(one(fields(r), 2))}
                  for r in many(fs, 2)]

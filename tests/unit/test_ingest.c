@@ -24,7 +24,9 @@
 
 #include "dn_chain.h"
 #include "dn_error.h"
+#include "dn_id.h"
 #include "dn_ingest.h"
+#include "dn_ledger.h"
 #include "dn_log.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
@@ -462,6 +464,118 @@ static void test_agent_rules(void **state)
     s_holds(fx, "events 3 sales 2 refunds 1 transfers 6 sum 1595 applied 3 totals 10000");
 }
 
+/*  A sale's receipt and payment (Sale fields 8 and 9) are stored as the
+    event carried them: receipt 42 paid by WeChat (2), receipt 43 with no
+    payment (NULL), and a sale of an older agent with neither (NULL, NULL),
+    all three in one batch (the insert statement is cached: a field the
+    sale before carried must not stay bound).  The receipt index finds
+    SHOP-1's receipt 43.  */
+static void test_receipt_payment(void **state)
+{
+    fixture_t *fx = *state;
+    static const dn_tk_line_t line[] = {{"TEA", 1, 1000, NULL}};
+    dn_tk_event_t e;
+    dn_tk_batch_t b;
+    dn_ingest_result_t r;
+    sqlite3_stmt *stmt;
+    char rows[128] = "", *p = rows;
+
+    assert_int_equal(
+        dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, line, 1), 0);
+    e.sale.has_receipt = 1;
+    e.sale.receipt = 42;
+    e.sale.has_payment = 1;
+    e.sale.payment = DEALERNET__PAYMENT__PAYMENT_WECHAT;
+    dn_test_site_record(fx->shop, &e.ev, s_at("2026-03-05", 10, 0), NULL);
+    assert_int_equal(
+        dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, line, 1), 0);
+    e.sale.has_receipt = 1;
+    e.sale.receipt = 43;
+    dn_test_site_record(fx->shop, &e.ev, s_at("2026-03-05", 10, 1), NULL);
+    s_sale(fx->shop, 2, NULL);
+    assert_int_equal(dn_tk_batch(fx->shop, &b), 0);
+    s_accepted(&r, s_apply(fx, &b, &r), 3, 3, 0);
+    dn_tk_batch_free(&b);
+
+    assert_int_equal(dn_db_prepare(fx->central->db,
+                                   "SELECT coalesce(receipt, 'NULL'), "
+                                   "coalesce(payment, 'NULL') FROM sales ORDER BY eid",
+                                   &stmt),
+                     0);
+    while (dn_db_row(stmt, "test") == 1)
+        p += snprintf(p, sizeof rows - (size_t)(p - rows), "%s/%s ",
+                      (const char *)sqlite3_column_text(stmt, 0),
+                      (const char *)sqlite3_column_text(stmt, 1));
+    sqlite3_finalize(stmt);
+    assert_string_equal(rows, "42/2 43/NULL NULL/NULL ");
+    assert_int_equal(
+        s_int(fx->central->db,
+              "SELECT count(*) FROM sales s JOIN sites t ON t.id = s.site_id "
+              "WHERE t.code = 'SHOP-1' AND s.receipt = 43"),
+        1);
+
+    /* sale.void's look-up: SHOP-1's receipt "0043" as the agent prints it
+       is the second sale; 44 is none; 0 is no receipt number.  A second
+       sale numbered 42 (a restored PC) makes 42 ambiguous: refused,
+       naming both, oldest first.  */
+    {
+        uint8_t first[DN_ID_BYTES], twin[DN_ID_BYTES];
+        char id[DN_ID_TEXT_SIZE], a[DN_ID_TEXT_SIZE], t[DN_ID_TEXT_SIZE], why[256] = "";
+        char want[256];
+        int64_t eid = 0;
+        sqlite3 *db = fx->central->db;
+
+        assert_int_equal(
+            dn_ledger_sale_by_receipt(db, "SHOP-1", "0043", &eid, id, why, sizeof why),
+            0);
+        assert_int_equal(eid, s_int(db, "SELECT eid FROM sales WHERE receipt = 43"));
+        assert_int_equal(
+            dn_ledger_sale_by_receipt(db, "SHOP-1", "44", &eid, id, why, sizeof why),
+            DN_ENOENT);
+        assert_string_equal(why, "no sale of site SHOP-1 has receipt 44");
+        assert_int_equal(
+            dn_ledger_sale_by_receipt(db, "SHOP-2", "43", &eid, id, why, sizeof why),
+            DN_ENOENT);
+        assert_int_equal(
+            dn_ledger_sale_by_receipt(db, "SHOP-1", "0", &eid, id, why, sizeof why),
+            DN_EINVAL);
+        assert_string_equal(why,
+                            "receipt '0' is not a receipt number (1 to 999999999999, "
+                            "as the shop's agent printed it)");
+
+        assert_int_equal(
+            dn_tk_sale(&e, "D1", DEALERNET__CHANNEL__CHANNEL_STORE, NULL, line, 1), 0);
+        e.sale.has_receipt = 1;
+        e.sale.receipt = 42;
+        dn_test_site_record(fx->shop, &e.ev, s_at("2026-03-05", 10, 3), twin);
+        assert_int_equal(dn_tk_batch(fx->shop, &b), 0);
+        s_accepted(&r, s_apply(fx, &b, &r), 4, 1, 0);
+        dn_tk_batch_free(&b);
+        assert_int_equal(
+            dn_ledger_sale_by_receipt(db, "SHOP-1", "42", &eid, id, why, sizeof why),
+            DN_EINVAL);
+        {
+            sqlite3_stmt *stmt;
+            assert_int_equal(
+                dn_db_prepare(db,
+                              "SELECT e.id FROM events e JOIN sales s ON "
+                              "s.eid = e.eid WHERE s.receipt = 42 ORDER BY e.id",
+                              &stmt),
+                0);
+            assert_int_equal(dn_db_row(stmt, "test"), 1);
+            memcpy(first, sqlite3_column_blob(stmt, 0), DN_ID_BYTES);
+            sqlite3_finalize(stmt);
+        }
+        dn_id_format(first, a);
+        dn_id_format(twin, t);
+        snprintf(want, sizeof want,
+                 "site SHOP-1 has more than one sale with receipt 42 (%s, %s): void one "
+                 "by its id",
+                 a, t);
+        assert_string_equal(why, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +584,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chain_and_signature, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_partial_failure, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_rules, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_receipt_payment, s_setup, s_teardown),
     };
     dn_log_init("test_ingest", DN_LOG_QUIET, 0); /* the tamper alarm is expected */
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2122,11 +2122,14 @@ static void test_migrate_payout_refs(void **state)
        as do the token holders' columns (10), re-enrolment's site_keys
        and tokens.rebind (11), HQ's catalogue (12), the downstream
        marks of earnings and member credit (13), HQ's notices (14), the
-       plans' compliance setting (15) and the names of sites and plan
-       categories (16) */
+       plans' compliance setting (15), the names of sites and plan
+       categories (16) and the sales' receipt and payment (17) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 16);
+    assert_int_equal(version, 17);
     s_exec(db,
+           "DROP INDEX sales_receipt;"
+           "ALTER TABLE sales DROP COLUMN payment;"
+           "ALTER TABLE sales DROP COLUMN receipt;"
            "DROP TABLE plan_categories;"
            "ALTER TABLE sites DROP COLUMN name;"
            "ALTER TABLE plans DROP COLUMN compliance;"

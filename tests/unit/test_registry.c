@@ -1088,6 +1088,163 @@ static void test_member_conflicts(void **state)
     free(text);
 }
 
+/*  Counts the progress handler's calls: one per 1,000 SQLite VM
+    instructions.  */
+static int s_tick(void *count)
+{
+    ++*(int *)count;
+    return 0;
+}
+
+/*  The members found for text (country 86), as compact JSON; counts the
+    VM instructions of the search, in thousands, into *ticks.  */
+static char *s_find(sqlite3 *db, const char *text, int64_t limit, int *ticks)
+{
+    json_t *result = NULL;
+    char why[256] = "";
+    int count = 0;
+    sqlite3_progress_handler(db, 1000, s_tick, &count);
+    int rc = dn_registry_member_find(db, text, 86, limit, &result, why, sizeof why);
+    sqlite3_progress_handler(db, 0, NULL, NULL);
+    if (rc)
+        print_error("member find '%s': %s\n", text, why);
+    assert_int_equal(rc, 0);
+    if (ticks)
+        *ticks = count;
+    return s_json(result);
+}
+
+/*  member find (issue 13, the counter).  Four members: +8613800138000 李伟
+    (SHOP-1, referred by partner D1, household 3), +8613800139000 Li Na
+    (SHOP-2, referred by the first), +8613900139000 Wang Li (SHOP-1),
+    +12125550100 ALICE LIN (SHOP-2).  "138 0013" is the phones from
+    +861380013: the first two; "li" the names holding li in any ASCII case:
+    ALICE LIN, Li Na, Wang Li (by phone); "李" 李伟.  Then 100,000 more
+    members (+8615000000000 ..., named "member N"): the phone search still
+    reads a few rows of the phone index (under 10,000 VM instructions),
+    while a name search reads every member (over 100,000).  */
+static void test_member_find(void **state)
+{
+    fixture_t *fx = *state;
+    char token[DN_TOKEN_TEXT_LEN + 1], why[256] = "", longer[DN_MAX_NAME_BYTES + 2];
+    json_t *result = (json_t *)1;
+    char *text;
+    int ticks = 0;
+
+    s_tree(fx->db);
+    s_site(fx->db, "SHOP-1", token);
+    s_site(fx->db, "SHOP-2", token);
+    s_exec(
+        fx->db,
+        "INSERT INTO events(eid, id, site_id, seq, kind, recorded_at_ms, received_ms,"
+        " body, hash) VALUES"
+        " (1, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c01', 1, 1, 'member_signup', 1767225600000,"
+        "  1767225600000, x'00', zeroblob(32)),"
+        " (2, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c02', 2, 1, 'member_signup', 1767229200000,"
+        "  1767229200000, x'00', zeroblob(32)),"
+        " (3, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c03', 1, 2, 'member_signup', 1767232800000,"
+        "  1767232800000, x'00', zeroblob(32)),"
+        " (4, x'0190c2d45e6f7a8b9c0d1e2f3a4b5c04', 2, 2, 'member_signup', 1767236400000,"
+        "  1767236400000, x'00', zeroblob(32));"
+        "INSERT INTO members(id, phone, member_id, site_id, signup_eid, name,"
+        " referrer_phone, referrer_partner, household, signed_up_ms) VALUES"
+        " (1, '+8613800138000', x'0190c2d45e6f7a8b9c0d1e2f3a4b5c01', 1, 1,"
+        "  '\xe6\x9d\x8e\xe4\xbc\x9f', NULL, 'D1', 3, 1767225600000),"
+        " (2, '+8613800139000', x'0190c2d45e6f7a8b9c0d1e2f3a4b5c02', 2, 2, 'Li Na',"
+        "  '+8613800138000', NULL, NULL, 1767229200000),"
+        " (3, '+8613900139000', x'0190c2d45e6f7a8b9c0d1e2f3a4b5c03', 1, 3, 'Wang Li',"
+        "  NULL, NULL, NULL, 1767232800000),"
+        " (4, '+12125550100', x'0190c2d45e6f7a8b9c0d1e2f3a4b5c04', 2, 4, 'ALICE LIN',"
+        "  NULL, NULL, NULL, 1767236400000);");
+
+    text = s_find(fx->db, "138 0013", DN_REGISTRY_FIND_LIMIT, NULL);
+    assert_string_equal(
+        text, "{\"text\":\"138 0013\",\"by\":\"phone\",\"prefix\":\"+861380013\","
+              "\"members\":[{\"phone\":\"+8613800138000\",\"name\":"
+              "\"\xe6\x9d\x8e\xe4\xbc\x9f\","
+              "\"site\":\"SHOP-1\",\"joined\":\"2026-01-01T00:00:00.000Z\","
+              "\"referrer\":\"D1\",\"household\":3},"
+              "{\"phone\":\"+8613800139000\",\"name\":\"Li Na\",\"site\":\"SHOP-2\","
+              "\"joined\":\"2026-01-01T01:00:00.000Z\",\"referrer\":\"+8613800138000\","
+              "\"household\":null}],\"more\":0}");
+    free(text);
+    text = s_find(fx->db, "li", DN_REGISTRY_FIND_LIMIT, NULL);
+    assert_string_equal(
+        text, "{\"text\":\"li\",\"by\":\"name\",\"prefix\":null,"
+              "\"members\":[{\"phone\":\"+12125550100\",\"name\":\"ALICE LIN\","
+              "\"site\":\"SHOP-2\",\"joined\":\"2026-01-01T03:00:00.000Z\","
+              "\"referrer\":null,\"household\":null},"
+              "{\"phone\":\"+8613800139000\",\"name\":\"Li Na\",\"site\":\"SHOP-2\","
+              "\"joined\":\"2026-01-01T01:00:00.000Z\",\"referrer\":\"+8613800138000\","
+              "\"household\":null},"
+              "{\"phone\":\"+8613900139000\",\"name\":\"Wang Li\",\"site\":\"SHOP-1\","
+              "\"joined\":\"2026-01-01T02:00:00.000Z\",\"referrer\":null,"
+              "\"household\":null}],\"more\":0}");
+    free(text);
+    /* limit 1: the first by phone, and 2 more */
+    text = s_find(fx->db, "LI", 1, NULL);
+    assert_non_null(strstr(text, "\"members\":[{\"phone\":\"+12125550100\""));
+    assert_non_null(strstr(text, "}],\"more\":2}"));
+    free(text);
+    /* a name in any script; '+' and the country's code; 2 digits are a name */
+    text = s_find(fx->db, "\xe6\x9d\x8e", DN_REGISTRY_FIND_LIMIT, NULL);
+    assert_non_null(strstr(text, "\"members\":[{\"phone\":\"+8613800138000\""));
+    assert_non_null(strstr(text, "}],\"more\":0}"));
+    assert_null(strstr(text, "+8613800139000"));
+    free(text);
+    text = s_find(fx->db, "+1 212", DN_REGISTRY_FIND_LIMIT, NULL);
+    assert_non_null(
+        strstr(text, "\"prefix\":\"+1212\",\"members\":[{\"phone\":\"+12125550100\""));
+    assert_non_null(strstr(text, "}],\"more\":0}"));
+    free(text);
+    text = s_find(fx->db, "13", DN_REGISTRY_FIND_LIMIT, NULL);
+    assert_string_equal(text, "{\"text\":\"13\",\"by\":\"name\",\"prefix\":null,"
+                              "\"members\":[],\"more\":0}");
+    free(text);
+
+    /* refused: nothing to find, or more than any name holds */
+    assert_int_equal(
+        dn_registry_member_find(fx->db, "", 86, 20, &result, why, sizeof why), DN_EINVAL);
+    assert_null(result);
+    assert_string_equal(why, "member find needs a name or the first digits of a phone");
+    memset(longer, 'a', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    assert_int_equal(
+        dn_registry_member_find(fx->db, longer, 86, 20, &result, why, sizeof why),
+        DN_EINVAL);
+    assert_string_equal(why,
+                        "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is longer than "
+                        "any name (256 bytes)");
+
+    /* 100,000 more members, 1..100000 */
+    s_exec(
+        fx->db,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)"
+        " INSERT INTO events(eid, id, site_id, seq, kind, recorded_at_ms, received_ms,"
+        " body, hash) SELECT 10 + i, randomblob(16), 1, 10 + i, 'member_signup',"
+        " 1767240000000 + i, 1767240000000 + i, x'00', zeroblob(32) FROM n;"
+        "INSERT INTO members(phone, member_id, site_id, signup_eid, name, signed_up_ms)"
+        " SELECT printf('+8615%09d', eid - 10), randomblob(16), 1, eid,"
+        " 'member ' || (eid - 10), recorded_at_ms FROM events WHERE eid > 10;");
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM members"), 100004);
+    text = s_find(fx->db, "138 0013", DN_REGISTRY_FIND_LIMIT, &ticks);
+    assert_non_null(strstr(text, "\"phone\":\"+8613800139000\""));
+    assert_non_null(strstr(text, "}],\"more\":0}"));
+    free(text);
+    if (ticks >= 10)
+        print_error("the phone search ran %d000 VM instructions\n", ticks);
+    assert_true(ticks < 10);
+    /* 150 00 ... : the 20 first by phone of the 100,000, and 99,980 more */
+    text = s_find(fx->db, "150", DN_REGISTRY_FIND_LIMIT, NULL);
+    assert_non_null(strstr(text, "\"members\":[{\"phone\":\"+8615000000001\""));
+    assert_non_null(strstr(text, "}],\"more\":99980}"));
+    free(text);
+    text = s_find(fx->db, "Wang", DN_REGISTRY_FIND_LIMIT, &ticks);
+    assert_non_null(strstr(text, "}],\"more\":0}"));
+    free(text);
+    assert_true(ticks > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1116,6 +1273,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_site_list, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_site_revoke, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_member_conflicts, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_member_find, s_setup, s_teardown),
     };
     dn_log_init("test_registry", DN_LOG_QUIET, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -310,7 +310,7 @@ static void test_hello_welcome(void **state)
     s_send(fx, "SHOP-1", "r3", hello, len, 0, &out);
     assert_int_equal(dn_session_end_group(fx->session, 1), 0);
     s_refused(fx, "r3", DEALERNET__REFUSE_CODE__REFUSE_PROTOCOL,
-              "protocol 3 is not supported; this server speaks 2");
+              "protocol 4 is not supported; this server speaks 3");
     free(hello);
 }
 

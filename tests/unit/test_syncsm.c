@@ -342,6 +342,39 @@ static void test_refusals(void **state)
     }
 }
 
+/*  A server older than this agent (protocol 2: it would refuse the Sale's
+    receipt and payment as unknown fields) refuses the Hello of protocol 3
+    with the text such a server sends: the sync fails before any push
+    (the Hello was the only message; the machine asks to send nothing
+    more), saying to upgrade the server first; the five sales stay
+    pending.  */
+static void test_older_server(void **state)
+{
+    fixture_t *fx = *state;
+    Dealernet__SyncMessage msg = DEALERNET__SYNC_MESSAGE__INIT;
+    Dealernet__Refused refused = DEALERNET__REFUSED__INIT;
+    char text[96];
+
+    assert_int_equal(DN_PROTOCOL_VERSION, 3);
+    assert_int_equal(s_start(fx, 5, 5), DN_SYNCSM_WAIT);
+    snprintf(text, sizeof text, "protocol %d is not supported; this server speaks %d",
+             DN_PROTOCOL_VERSION, DN_PROTOCOL_VERSION - 1);
+    refused.has_code = 1;
+    refused.code = DEALERNET__REFUSE_CODE__REFUSE_PROTOCOL;
+    refused.text = text;
+    msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_REFUSED;
+    msg.refused = &refused;
+    assert_int_equal(s_reply(fx, &msg), DN_SYNCSM_FAIL);
+    assert_int_equal(dn_syncsm_rc(fx->sm), DN_EPROTO);
+    assert_string_equal(fx->result.error,
+                        "server refused: protocol 3 is not supported; this "
+                        "server speaks 2: upgrade the server first");
+    assert_string_equal(fx->result.cause, DN_SYNC_CAUSE_REFUSED);
+    assert_string_equal(dn_syncsm_state(fx->sm), "ended");
+    assert_int_equal(fx->result.sent_events, 0);
+    assert_int_equal(s_pending(fx), 5);
+}
+
 /*  No Welcome, a malformed reply, or something other than a Welcome:
     reconnect, nothing acked.  */
 static void test_lost_hello(void **state)
@@ -728,6 +761,7 @@ int main(void)
         T(test_batch_stops_at_head),
         T(test_resend_from_own_ack),
         T(test_refusals),
+        T(test_older_server),
         T(test_lost_hello),
         T(test_server_ahead),
         T(test_nothing_pending),

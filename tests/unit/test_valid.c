@@ -715,6 +715,15 @@ static void test_phone_normalize(void **state)
                 print_error("entry %zu (\"%s\") refused: %s\n", i, cases[i].text, why);
             assert_int_equal(rc, 0);
             assert_string_equal(out, cases[i].canonical);
+            /* a whole phone, typed as a search (member find), is the
+               beginning of its own canonical form, so it finds its member */
+            {
+                char prefix[DN_PHONE_SIZE + 8];
+                assert_int_equal(dn_phone_prefix(cases[i].text, cases[i].country, prefix,
+                                                 sizeof prefix),
+                                 0);
+                assert_string_equal(prefix, cases[i].canonical);
+            }
             /* canonical is a fixed point, whatever the default country */
             assert_int_equal(dn_valid_phone(out), 1);
             for (size_t c = 0; c < N_OF(countries); c++) {
@@ -799,6 +808,73 @@ static void test_valid_phone_wire(void **state)
         {NULL, 0},
     };
     s_table(dn_valid_phone_wire, cases, N_OF(cases));
+}
+
+/*  dn_phone_prefix: the beginning of the canonical phones a search typed
+    means.  Each figure follows the rules of dn_phone_normalize: without a
+    '+' the national number of the default country (trunk 0 dropped), with
+    '+' or 00 an E.164 beginning; at least 3 digits; separators and
+    full-width digits read as in a whole phone.  */
+static void test_phone_prefix(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int country;
+        const char *prefix; /* NULL: DN_EPARSE */
+    } cases[] = {
+        {"138", 86, "+86138"},
+        {"138 0013", 86, "+861380013"}, /* the brief's example */
+        {"138-0013", 86, "+861380013"},
+        {"0138", 86, "+86138"},        /* the trunk 0 */
+        {"010 1234", 86, "+86101234"}, /* a Beijing landline */
+        {"+86 138", 86, "+86138"},
+        {"0086 138", 86, "+86138"},          /* 00: an E.164 beginning */
+        {"+86 0138", 86, "+86138"},          /* no national number starts with 0 */
+        {"+8613", DN_COUNTRY_NONE, "+8613"}, /* '+': no country needed */
+        {"+852 2123", 86, "+8522123"},
+        {"2123", 852, "+8522123"},
+        {"020 79", 44, "+442079"}, /* trunk 0 of another country */
+        {"212 555", 1, "+1212555"},
+        {FW_1 FW_3 FW_8, 86, "+86138"}, /* typed with a Chinese IME */
+        {FW_PLUS FW_8 FW_6 FW_1 FW_3 FW_8, 86, "+86138"},
+        {"8613800138000", 86, "+8613800138000"}, /* 86 typed without its '+' */
+        {"13", 86, NULL},                        /* fewer than 3 digits */
+        {"+86", 86, NULL},                       /* 2 digits: most of a network */
+        {"+861", 86, "+861"},                    /* 3 digits */
+        {"0 1", 86, NULL},
+        {"", 86, NULL},
+        {"138", DN_COUNTRY_NONE, NULL}, /* no '+' and no country */
+        {"+0123", 86, NULL},            /* no country code starts with 0 */
+        {"000", 86, NULL},
+        {"Li", 86, NULL}, /* a name: searched as a name */
+        {"138a", 86, NULL},
+        {"13+8", 86, NULL},
+        {"123456789012345678901", 86, NULL}, /* more than 20 digits */
+        {NULL, 86, NULL},
+    };
+    for (size_t i = 0; i < N_OF(cases); i++) {
+        char out[DN_PHONE_SIZE + 8];
+        int rc = dn_phone_prefix(cases[i].text, cases[i].country, out, sizeof out);
+        if (cases[i].prefix) {
+            if (rc != 0)
+                print_error("entry %zu (\"%s\") refused\n", i, cases[i].text);
+            assert_int_equal(rc, 0);
+            assert_string_equal(out, cases[i].prefix);
+        } else {
+            if (rc != DN_EPARSE)
+                print_error("entry %zu accepted as %s\n", i, out);
+            assert_int_equal(rc, DN_EPARSE);
+        }
+    }
+    /* "+86138" and its NUL are 7 bytes: 6 is too short */
+    {
+        char small[7];
+        assert_int_equal(dn_phone_prefix("138", 86, small, 6), DN_EPARSE);
+        assert_int_equal(dn_phone_prefix("138", 86, small, 7), 0);
+        assert_string_equal(small, "+86138");
+    }
+    assert_int_equal(DN_PHONE_PREFIX_MIN_DIGITS, 3);
 }
 
 static void test_phone_country(void **state)
@@ -895,6 +971,7 @@ int main(void)
         cmocka_unit_test(test_phone_why_cut),
         cmocka_unit_test(test_valid_phone),
         cmocka_unit_test(test_valid_phone_wire),
+        cmocka_unit_test(test_phone_prefix),
         cmocka_unit_test(test_phone_country),
         cmocka_unit_test(test_parse_int),
     };
