@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """i18n_check.py -- keeps dealernet's translations honest (issue 13).
 
-    i18n_check.py [--root DIR] [--pot FILE] [--catalogue-only] [--cli-logs]
-    i18n_check.py --list [--root DIR] [--cli-logs] [FILE...]
+    i18n_check.py [--root DIR] [--pot FILE] [--catalogue-only]
+    i18n_check.py --list [--root DIR] [FILE...]
     i18n_check.py --scan FILE...
 
 Three checks, each naming what fails with file:line:
@@ -29,10 +29,14 @@ Three checks, each naming what fails with file:line:
         - prose in a table ({ ... } initializer): two lower-case words in a
           row, as help texts have and command syntax ("--line SKU:QTY")
           has not;
-      and skips what a person does not read or must not change: dn_log_*
-      (log lines stay English; --cli-logs counts dn_log_error and
-      dn_log_warn in hq/ and agent/main.c, the command lines' one line
-      on stderr, for a decision to translate those too), SQL, JSON, text
+        - in hq/ and agent/, the text of dn_log_info, _warn and _error
+          (and their _limited forms): there they are the command's
+          lines on stderr a clerk or an accountant reads ("error: ...",
+          what sync did), and the agent's daemon's journal, which field
+          staff read;
+      and skips what a person does not read or must not change: the
+      server's dn_log_* (its log lines stay English: an operator greps
+      them and an alert matches them), any dn_log_debug, SQL, JSON, text
       with no word in it ("%s\\n", ": "), paths, option names ("--json"),
       and any literal on a line that says why with the comment
       /* i18n: not for people: <reason> */.
@@ -62,7 +66,8 @@ MESSAGE_BUF = re.compile(r"why|reason|err|msg|message", re.I)
 SINK_PARAMS = {"fmt", "why", "help", "message"}
 LOGS = {"dn_log_debug", "dn_log_info", "dn_log_warn", "dn_log_error",
         "dn_log_warn_limited", "dn_log_error_limited"}
-CLI_LOGS = {"dn_log_warn", "dn_log_error"}
+CLI_LOGS = {"dn_log_info", "dn_log_warn", "dn_log_error", "dn_log_warn_limited",
+            "dn_log_error_limited"}
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|PRAGMA|BEGIN|"
                  r"COMMIT|ROLLBACK|SAVEPOINT|RELEASE|VALUES|WHERE|FROM)\b")
 FORMAT_SPEC = re.compile(r"%[-+ #0'I]*(\*|[0-9]+)?(\.(\*|[0-9]+))?"
@@ -295,7 +300,7 @@ def s_context(stack, sinks, cli_logs, path):
 
 def s_is_cli(path):
     p = path.replace(os.sep, "/")
-    return "/hq/" in "/" + p or p.endswith("agent/main.c")
+    return "/hq/" in "/" + p or "/agent/" in "/" + p
 
 
 def c_sources(root):
@@ -474,7 +479,7 @@ def main(argv):
     root = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
     pot = None
     mode = "check"
-    cli_logs = False
+    cli_logs = True
     catalogue_only = os.environ.get("DN_I18N_CATALOGUE_ONLY") == "1"
     files = []
     i = 1
@@ -490,8 +495,6 @@ def main(argv):
             mode = "list"
         elif a == "--scan":
             mode = "scan"
-        elif a == "--cli-logs":
-            cli_logs = True
         elif a == "--catalogue-only":
             catalogue_only = True
         elif a in ("-h", "--help"):
