@@ -10,10 +10,11 @@
 #ifndef DN_PROTOCOL_H
 #define DN_PROTOCOL_H
 
-#define DN_PROTOCOL_VERSION 2
+#define DN_PROTOCOL_VERSION 3
 
 /*  The oldest protocol this server still answers: protocol-1 agents sync
-    as before (no down key in their Welcome, no Pull).  */
+    as before (no down key in their Welcome, no Pull), protocol-2 agents
+    without the zone in their Welcome (they count days in UTC).  */
 #define DN_PROTOCOL_MIN_VERSION 1
 
 /*  The most batches a Welcome may let an agent have in flight: dn_wire
@@ -21,6 +22,10 @@
     batches in flight by it, and the server's own window (DN_SYNC_WINDOW,
     dn_session.h) must not exceed it.  */
 #define DN_PROTOCOL_MAX_WINDOW 64
+
+/*  The longest zone name or rule a Welcome carries (protocol 3), in
+    bytes: DN_TIME_ZONE_SIZE less its NUL.  */
+#define DN_PROTOCOL_ZONE_MAX 63
 
 /*  Downstream (protocol 2, PROTOCOL.md "Downstream").  */
 #define DN_DOWN_MAX_BYTES   (192 * 1024) /* packed items of one DownReply, all streams */

@@ -877,11 +877,11 @@ static void test_unknown_command_and_protocol(void **state)
     s_expect_error(&r, 64, "unknown command site.frobnicate");
     s_call_v(fx->db, DN_PROTOCOL_VERSION + 1, "site.list", NULL, 0, &r);
     s_expect_error(&r, 65,
-                   "admin protocol 3 is not supported: this server speaks protocols 1 to 2; "
+                   "admin protocol 4 is not supported: this server speaks protocols 1 to 3; "
                    "use a dealernet-hq of one of those");
     s_call_v(fx->db, 0, "site.list", NULL, 0, &r);
     s_expect_error(&r, 65,
-                   "admin protocol 0 is not supported: this server speaks protocols 1 to 2; "
+                   "admin protocol 0 is not supported: this server speaks protocols 1 to 3; "
                    "use a dealernet-hq of one of those");
 }
 
