@@ -1,7 +1,8 @@
 /*  dn_reminder -- replenishment reminders (see dn_reminder.h for the rules).
 
-    The estimate works in whole UTC days and integer arithmetic only, so the
-    same purchases give the same call list on every PC and in every test.
+    The estimate works in whole days of the network's time zone and integer
+    arithmetic only, so the same purchases give the same call list on every
+    PC of the network and in every test.
     Quantities and days come from the file, which a damaged or edited
     agent.db could fill with anything: sums saturate and the household
     product is bounded, so no input overflows.

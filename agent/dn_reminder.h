@@ -34,8 +34,9 @@
       when due date - today <= days: due within the window, or overdue
       (days until due negative).
 
-    Days are UTC calendar days, counted as days since 1970-01-01
-    (dn_time_day, dn_time_format_day).
+    Days are calendar days of the network's time zone (UTC until the
+    agent is told it), counted as days since 1970-01-01 (dn_time_day,
+    dn_time_format_day).
 */
 #ifndef DN_REMINDER_H
 #define DN_REMINDER_H

@@ -597,6 +597,8 @@ dn_store_t *dn_store_open(const char *dir, int *err)
         rc = s_country_load(self);
     if (!rc)
         rc = s_phones_canonical(self);
+    if (!rc)
+        rc = dn_store_zone_apply(self);
     if (rc) {
         if (rc == DN_ENOENT && self->db)
             rc = DN_EDB; /* the file is there but its settings are not */
@@ -606,6 +608,46 @@ dn_store_t *dn_store_open(const char *dir, int *err)
     }
     *err = 0;
     return self;
+}
+
+int dn_store_zone_apply(dn_store_t *self)
+{
+    char zone[DN_TIME_ZONE_SIZE] = DN_TIME_ZONE_UTC, rule[DN_TIME_ZONE_SIZE] = "";
+    int rc = dn_db_meta_get(self->db, DN_STORE_META_ZONE, zone, sizeof zone);
+    if (rc && rc != DN_ENOENT)
+        return DN_EDB;
+    rc = dn_db_meta_get(self->db, DN_STORE_META_ZONE_RULE, rule, sizeof rule);
+    if (rc && rc != DN_ENOENT)
+        return DN_EDB;
+    /* the name gives the zone's whole history; the rule only its present */
+    if (dn_time_zone_check(zone, NULL) == 0)
+        rc = dn_time_zone_set(zone, 0);
+    else if (rule[0])
+        rc = dn_time_zone_set(rule, 0);
+    else
+        rc = DN_ENOENT;
+    if (rc) {
+        dn_log_warn("the network's time zone %s is not in this PC's zone database and "
+                    "came without a rule: days are UTC (install tzdata)",
+                    zone);
+        dn_time_zone_set(DN_TIME_ZONE_UTC, 0);
+    }
+    return 0;
+}
+
+int dn_store_zone_set(dn_store_t *self, const char *zone, const char *rule)
+{
+    char stored[DN_TIME_ZONE_SIZE], stored_rule[DN_TIME_ZONE_SIZE];
+    int same = dn_db_meta_get(self->db, DN_STORE_META_ZONE, stored, sizeof stored) == 0 &&
+               strcmp(stored, zone) == 0;
+    if (dn_db_meta_get(self->db, DN_STORE_META_ZONE_RULE, stored_rule, sizeof stored_rule))
+        stored_rule[0] = '\0';
+    if (same && strcmp(stored_rule, rule ? rule : "") == 0)
+        return 0;
+    if (dn_db_meta_set(self->db, DN_STORE_META_ZONE, zone) ||
+        dn_db_meta_set(self->db, DN_STORE_META_ZONE_RULE, rule ? rule : ""))
+        return DN_EDB;
+    return dn_store_zone_apply(self);
 }
 
 void dn_store_destroy(dn_store_t **self_p)

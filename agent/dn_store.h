@@ -51,6 +51,18 @@ int dn_store_create(const char *dir, const char *site, const char *partner,
     DN_EDB).  Caller destroys.  */
 dn_store_t *dn_store_open(const char *dir, int *err);
 
+/*  Makes the zone agent.db keeps the process's (dn_time_zone_set), so
+    that the agent's days ("today", sales by day, reminders) are the
+    network's: its IANA name if this PC's zone database holds it, else
+    its POSIX rule (a PC without tzdata), else UTC (before the first sync
+    of protocol 3: the agent has not been told).  dn_store_open calls it;
+    like dn_time_zone_set, before any thread.  Returns 0 or DN_EDB.  */
+int dn_store_zone_apply(dn_store_t *self);
+
+/*  Keeps the zone a Welcome named (rule NULL: none came) and applies it.
+    Returns 0 or DN_EDB.  */
+int dn_store_zone_set(dn_store_t *self, const char *zone, const char *rule);
+
 /*  Closes the store; accepts NULL and sets *self_p to NULL.  */
 void dn_store_destroy(dn_store_t **self_p);
 
@@ -83,6 +95,10 @@ const dn_store_info_t *dn_store_info(const dn_store_t *self);
 /*  by enroll or the first sync of protocol 2 (dn_syncsm): the server's
     down key, 64 hex digits, that every Down must be signed by: */
 #define DN_STORE_META_DOWN_KEY "down_key"
+/*  by sync (a Welcome of protocol 3): the network's time zone, its IANA
+    name and POSIX rule (dn_store_zone_set); absent before: days are UTC */
+#define DN_STORE_META_ZONE      "zone"
+#define DN_STORE_META_ZONE_RULE "zone_rule"
 /*  by a migration, until the phones are rewritten once: */
 #define DN_STORE_META_PHONES_CANONICAL "phones_canonical"
 

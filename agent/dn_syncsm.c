@@ -541,6 +541,9 @@ static dn_syncsm_action_t s_on_welcome(dn_syncsm_t *self,
     self->max_events = welcome->max_batch_events;
     if (welcome->has_max_sale && !self->readonly)
         s_store_max_sale(self, welcome->max_sale);
+    if (welcome->zone && !self->readonly &&
+        dn_store_zone_set(self->store, welcome->zone, welcome->zone_rule) != 0)
+        dn_log_warn("could not store the network's time zone (%s)", welcome->zone);
     if ((rc = s_down_key(self, welcome)) != 0)
         return s_end(self, DN_SYNCSM_FAIL, rc);
     if (!self->push) { /* a session that only pulls (recover) */

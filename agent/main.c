@@ -1513,7 +1513,7 @@ static int s_cmd_reminders(const char *dir, int argc, char **argv)
                !s_quiet) {
         dn_time_format_day(today, last);
         dn_time_format_day(today + days, due);
-        printf("%zu to call: due by %s or overdue (today %s UTC)\n", n, due, last);
+        printf("%zu to call: due by %s or overdue (today %s %s)\n", n, due, last, dn_time_zone());
     }
     json_decref(list);
     return rc;
@@ -2342,7 +2342,7 @@ static const s_command_t s_commands[] = {
      "household size, no estimate.  Fully refunded purchases do not count.\n"
      "\n"
      "Testing knob: DEALERNET_AGENT_TODAY=YYYY-MM-DD fixes today (default: the\n"
-     "current UTC date).\n"},
+     "current date in the network's time zone).\n"},
 };
 
 #define DN_COMMANDS (sizeof s_commands / sizeof s_commands[0])

@@ -3,6 +3,7 @@
 #include "dn_error.h"
 #include "dn_fsperm.h"
 #include "dn_log.h"
+#include "dn_time.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -242,6 +243,25 @@ static int s_precreate(const char *path)
     return 1;
 }
 
+/*  SQL's calendar is dn_time's (SQLite's strftime knows only UTC and
+    the host's zone): dn_day(ms) is the local date "YYYY-MM-DD" of a time,
+    dn_period(ms) its period "YYYY-MM" (dn_time_period_of); NULL for NULL.  */
+static void s_sql_calendar(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    char text[DN_DATE_SIZE];
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    int64_t ms = sqlite3_value_int64(argv[0]);
+    if (sqlite3_user_data(ctx))
+        dn_time_period_of(ms, text);
+    else
+        dn_time_format_day(dn_time_day(ms), text);
+    sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+}
+
 int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t count,
                sqlite3 **db_p)
 {
@@ -269,6 +289,16 @@ int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t c
     }
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, DN_DB_BUSY_TIMEOUT_MS);
+    static int period = 1;
+    if (sqlite3_create_function(db, "dn_day", 1, SQLITE_UTF8, NULL, s_sql_calendar, NULL,
+                                NULL) != SQLITE_OK ||
+        sqlite3_create_function(db, "dn_period", 1, SQLITE_UTF8, &period, s_sql_calendar, NULL,
+                                NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        if (created)
+            dn_db_remove(path);
+        return DN_EDB;
+    }
     /* journal_mode answers with a row; check it took.  */
     sqlite3_stmt *stmt;
     rc = dn_db_prepare(db, "PRAGMA journal_mode = WAL", &stmt);

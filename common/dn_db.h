@@ -29,7 +29,10 @@ typedef struct {
     list[0..count).  Returns 0 and sets *db (caller closes with
     sqlite3_close), DN_ENOENT if the file is missing and DN_DB_CREATE is not
     set, DN_ESCHEMA if the file's user_version exceeds count, DN_EDB
-    otherwise (logged).  On failure *db is NULL and nothing was changed.  */
+    otherwise (logged).  On failure *db is NULL and nothing was changed.
+    The connection knows two SQL functions of the zoned calendar
+    (dn_time.h): dn_day(ms), the local date "YYYY-MM-DD" of a time, and
+    dn_period(ms), its period "YYYY-MM".  */
 int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t count,
                sqlite3 **db);
 

@@ -887,6 +887,16 @@ int dn_wire_down_signed(const Dealernet__Down *down, uint8_t out[DN_DOWN_SIGNED_
     return 0;
 }
 
+/*  1 if text is 1 to max bytes of printable ASCII (a zone name or rule).  */
+static int s_ascii_text(const char *text, size_t max)
+{
+    size_t n = strlen(text);
+    for (size_t i = 0; i < n; i++)
+        if (text[i] < 0x21 || text[i] > 0x7e)
+            return 0;
+    return n >= 1 && n <= max;
+}
+
 static int s_check_sync(const void *any, char *why, size_t why_size)
 {
     const Dealernet__SyncMessage *msg = any;
@@ -925,6 +935,10 @@ static int s_check_sync(const void *any, char *why, size_t why_size)
             REFUSE("welcome bound on one sale out of range");
         if (m->has_down_key && m->down_key.len != DN_PUBKEY_BYTES)
             REFUSE("welcome down key not %d bytes", DN_PUBKEY_BYTES);
+        if ((m->zone && !s_ascii_text(m->zone, DN_PROTOCOL_ZONE_MAX)) ||
+            (m->zone_rule && !s_ascii_text(m->zone_rule, DN_PROTOCOL_ZONE_MAX)))
+            REFUSE("welcome zone or zone rule not 1 to %d printable ASCII bytes",
+                   DN_PROTOCOL_ZONE_MAX);
         return 0;
     }
     case DEALERNET__SYNC_MESSAGE__BODY_PULL:

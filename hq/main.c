@@ -1709,7 +1709,7 @@ static const s_command_t s_commands[] = {
      "partner.move",
      "CODE --parent CODE [--effective YYYY-MM-DD] [--json]",
      "Moves a partner, with its downline, under another parent from a date on\n"
-     "(UTC midnight; default: now).  History is never rewritten: sales recorded\n"
+     "(midnight in the network's zone; default: now).  History is never rewritten: sales recorded\n"
      "before the move keep the upline they had.  Refused: a move that would make\n"
      "a cycle, moving an hq partner, a second move of a partner at the same time,\n"
      "and a date at or before a sale already posted for the partner or its\n"
@@ -1723,7 +1723,7 @@ static const s_command_t s_commands[] = {
     {"partner tree",
      "partner.tree",
      "[CODE] [--at YYYY-MM-DD] [--json|--csv]",
-     "Prints the tree as it stood at the end of a day (UTC; default: now): from\n"
+     "Prints the tree as it stood at the end of a day (the network's zone; default: now): from\n"
      "CODE, or from every partner without a parent; depth first, children by\n"
      "code; each partner with its parent and its status (active or suspended)\n"
      "then.\n",
@@ -1873,7 +1873,7 @@ static const s_command_t s_commands[] = {
     {"member statement",
      "member.statement",
      "PHONE [--period YYYY-MM] [--json|--csv]",
-     "Prints a member's referral-credit account for a month (UTC; default: this\n"
+     "Prints a member's referral-credit account for a month (the network's zone; default: this\n"
      "month): the opening balance, every transfer with its sale (referral\n"
      "rewards, clawbacks), the totals by code and the closing balance.  --csv\n"
      "prints the transfers only, --json the whole statement.  PHONE is typed any\n"
@@ -1903,7 +1903,7 @@ static const s_command_t s_commands[] = {
     {"plan show",
      "plan.show",
      "[--at YYYY-MM-DD] [--json]",
-     "Shows the plan version in force at the end of a day (UTC; default: now),\n"
+     "Shows the plan version in force at the end of a day (the network's zone; default: now),\n"
      "then the file it was set from.\n",
      {{NULL}},
      {{"at", "at", S_DATE, 0, 0}},
@@ -1956,7 +1956,7 @@ static const s_command_t s_commands[] = {
     {"period close",
      "period.close",
      "YYYY-MM [--json]",
-     "Closes a month (UTC): nothing is posted into it again.  An event of a closed\n"
+     "Closes a month (the network's zone): nothing is posted into it again.  An event of a closed\n"
      "month that syncs later posts into the open month, marked with its own\n"
      "month.  Only a month that has ended by the server's clock can be closed\n"
      "(exit 65 for this month or a later one).\n",
@@ -1980,7 +1980,7 @@ static const s_command_t s_commands[] = {
     {"statement",
      "statement",
      "PARTNER [--period YYYY-MM] [--json|--csv]",
-     "Prints a partner's commission account for a month (UTC; default: this\n"
+     "Prints a partner's commission account for a month (the network's zone; default: this\n"
      "month): the opening balance, every transfer with its sale, level and rate\n"
      "(commissions, overrides, referrals, clawbacks, payouts), the totals by code\n"
      "and the closing balance.  --csv prints the transfers only, --json the whole\n"
@@ -2120,7 +2120,7 @@ static const s_command_t s_commands[] = {
      "counts on the day it was recorded, a refund on its own day, under the\n"
      "sale's partner, site, channel and categories (a refund by amount is split\n"
      "over the sale's categories in proportion to what is left in each).\n"
-     "--from / --to bound the days (UTC, both included).  --partner keeps the\n"
+     "--from / --to bound the days (the network's zone, both included).  --partner keeps the\n"
      "sales credited to that partner.  --partner CODE --team prints the team\n"
      "volume per month instead: the sales of the partner and of everyone below\n"
      "it as the tree stood at each sale's time, less the refunds of those sales\n"
@@ -2138,7 +2138,7 @@ static const s_command_t s_commands[] = {
     {"kpi",
      "report.kpi",
      "[--partner CODE] [--period YYYY-MM] [--json|--csv]",
-     "Connection KPIs per partner for a month (UTC; default: this month).  A\n"
+     "Connection KPIs per partner for a month (the network's zone; default: this month).  A\n"
      "member belongs to the partner it named as referrer at sign-up, else to\n"
      "the partner of the site it signed up at.  Per partner: its members who\n"
      "signed up in the month (new_members), bought at least once in it\n"

@@ -10,15 +10,18 @@
 #ifndef DN_PROTOCOL_H
 #define DN_PROTOCOL_H
 
-/*  3 (issue 13, the counter): a Sale may carry receipt and payment
-    (fields 8 and 9).  A server of 2 refuses them as unknown fields, which
-    would stop a shop's sync at its first such sale: the version tells it
-    at the Hello, before any event is sent, and the agent says to upgrade
-    the server first.  The downstream of 2 is unchanged.  */
+/*  3 (issue 13): a Sale may carry receipt and payment (fields 8 and 9),
+    and the Welcome names the network's time zone (fields 8 and 9).  A
+    server of 2 refuses the sale's fields as unknown, which would stop a
+    shop's sync at its first such sale: the version tells it at the Hello,
+    before any event is sent, and the agent says to upgrade the server
+    first.  The zone is sent only to a client of 3.  The downstream of 2
+    is unchanged.  */
 #define DN_PROTOCOL_VERSION 3
 
 /*  The oldest protocol this server still answers: protocol-1 agents sync
-    as before (no down key in their Welcome, no Pull).  */
+    as before (no down key in their Welcome, no Pull), protocol-2 agents
+    without the zone in their Welcome (they count days in UTC).  */
 #define DN_PROTOCOL_MIN_VERSION 1
 
 /*  The most batches a Welcome may let an agent have in flight: dn_wire
@@ -26,6 +29,10 @@
     batches in flight by it, and the server's own window (DN_SYNC_WINDOW,
     dn_session.h) must not exceed it.  */
 #define DN_PROTOCOL_MAX_WINDOW 64
+
+/*  The longest zone name or rule a Welcome carries (protocol 3), in
+    bytes: DN_TIME_ZONE_SIZE less its NUL.  */
+#define DN_PROTOCOL_ZONE_MAX 63
 
 /*  Downstream (protocol 2, PROTOCOL.md "Downstream").  */
 #define DN_DOWN_MAX_BYTES   (192 * 1024) /* packed items of one DownReply, all streams */

@@ -104,8 +104,8 @@ static int s_date_arg(s_ctx_t *ctx, const char *name, int end_of_day, int64_t df
                  text);
         return DN_EINVAL;
     }
-    if (end_of_day)
-        *ms += DN_DAY_MS - 1;
+    if (end_of_day) /* a zone's day may have 23 or 25 hours */
+        *ms = dn_time_day_start(dn_time_day(*ms) + 1) - 1;
     return 0;
 }
 

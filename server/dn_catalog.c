@@ -21,9 +21,8 @@
 
 /* -- days ------------------------------------------------------------------- */
 
-/*  The two places that say what a catalogue day is: a UTC day today.
-    Issue 13 makes it the network's time zone's day, here and nowhere
-    else.  */
+/*  The two places that say what a catalogue day is: a day of the
+    network's time zone (dn_time).  */
 int dn_catalog_day_parse(const char *text, int64_t *ms)
 {
     return dn_time_parse_date(text, ms) ? DN_EPARSE : 0;
@@ -32,7 +31,7 @@ int dn_catalog_day_parse(const char *text, int64_t *ms)
 void dn_catalog_day_format(int64_t ms, char text[DN_CATALOG_DAY_SIZE])
 {
     char stamp[DN_TIME_TEXT_SIZE];
-    dn_time_format(ms, stamp); /* "2026-12-06T00:00:00.000Z" */
+    dn_time_format(ms, stamp); /* "2026-12-06T00:00:00.000+08:00" */
     snprintf(text, DN_CATALOG_DAY_SIZE, "%.10s", stamp);
 }
 

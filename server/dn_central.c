@@ -7,8 +7,10 @@
 #include "dn_log.h"
 #include "dn_money.h"
 #include "dn_phones.h"
+#include "dn_time.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 /*  The sizes the schema checks, as SQL text.  They are the wire format's
@@ -664,6 +666,26 @@ static const dn_migration_t s_migrations[] = {
      "ALTER TABLE sales ADD COLUMN receipt INTEGER;"
      "ALTER TABLE sales ADD COLUMN payment INTEGER;"
      "CREATE INDEX sales_receipt ON sales(site_id, receipt) WHERE receipt IS NOT NULL;"},
+    {/* The network's time zone (issue 13, part zone), read by
+        dn_central_zone.  Days, months and periods follow the zone (meta
+        'zone', written by init; a file from before it has none and takes
+        its currency's default zone, dn_time_zone_default).  Periods
+        already holding something keep their UTC meaning: zone_from is the
+        UTC start of the month after the newest month that holds a
+        posting, a close, a correction, a rollup row or an event (0 in a
+        new file: every period is local), and dn_time_period_of keeps
+        every time before it in its UTC month, so that verify's replay
+        and the rollups' rebuild put each old event where it was put.  */
+     "INSERT OR IGNORE INTO meta(key, value) "
+     "  SELECT '" DN_META_ZONE_FROM "', coalesce("
+     "    CAST(strftime('%s', m || '-01', '+1 month') AS INTEGER) * 1000, 0) FROM ("
+     "  SELECT max(m) AS m FROM ("
+     "    SELECT max(period) AS m FROM transfers"
+     "    UNION ALL SELECT max(period) FROM periods"
+     "    UNION ALL SELECT max(period) FROM corrections"
+     "    UNION ALL SELECT max(period) FROM team_volume"
+     "    UNION ALL SELECT strftime('%Y-%m', max(recorded_at_ms) / 1000, 'unixepoch')"
+     "      FROM events));"},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)
@@ -689,6 +711,51 @@ int dn_central_set_max_sale(sqlite3 *db, int64_t bound)
         dn_money_format(bound, DN_MONEY_BOUND_EXPONENT, text, sizeof text))
         return DN_EINVAL;
     return dn_db_meta_set(db, DN_META_MAX_SALE, text);
+}
+
+int dn_central_zone(sqlite3 *db, char zone[DN_TIME_ZONE_SIZE], int64_t *zone_from_ms)
+{
+    char currency[4] = DN_CURRENCY_DEFAULT, from[24];
+    int rc = dn_db_meta_get(db, DN_META_ZONE, zone, DN_TIME_ZONE_SIZE);
+    if (rc == DN_ENOENT) {
+        if (dn_db_meta_get(db, DN_META_CURRENCY, currency, sizeof currency) == DN_EDB)
+            return DN_EDB;
+        snprintf(zone, DN_TIME_ZONE_SIZE, "%s", dn_time_zone_default(currency));
+    } else if (rc) {
+        return DN_EDB;
+    }
+    *zone_from_ms = 0;
+    rc = dn_db_meta_get(db, DN_META_ZONE_FROM, from, sizeof from);
+    if (rc == DN_ENOENT)
+        return 0;
+    char *end = from;
+    long long v = rc == 0 ? strtoll(from, &end, 10) : -1;
+    struct tm tm = {0};
+    time_t t = (time_t)(v / 1000);
+    if (v >= 0)
+        gmtime_r(&t, &tm);
+    /* a UTC month's start, as the migration wrote it */
+    if (rc || *end || v < 0 || v % DN_DAY_MS || tm.tm_mday != 1) {
+        dn_log_error("central.db: setting %s '%s' is not the start of a month", DN_META_ZONE_FROM,
+                     rc ? "" : from);
+        return DN_EDB;
+    }
+    *zone_from_ms = v;
+    return 0;
+}
+
+int dn_central_zone_load(sqlite3 *db)
+{
+    char zone[DN_TIME_ZONE_SIZE];
+    int64_t from;
+    int rc = dn_central_zone(db, zone, &from);
+    if (rc == 0 && (rc = dn_time_zone_set(zone, from)) != 0) {
+        dn_log_error("central.db: the network's time zone '%s' is not in the zone database "
+                     "(install tzdata, or set TZDIR)",
+                     zone);
+        rc = DN_ECONFIG;
+    }
+    return rc;
 }
 
 int dn_central_open(const char *dir, int flags, sqlite3 **db)

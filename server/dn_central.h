@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "dn_meta.h"
+#include "dn_time.h"
 
 #define DN_CENTRAL_DB_FILE "central.db"
 
@@ -33,6 +34,19 @@ int dn_central_open(const char *dir, int flags, sqlite3 **db);
     that cannot be read or is out of range).  set writes it (the caller's
     transaction, or its own); 0 or DN_EDB.  */
 int dn_central_max_sale(sqlite3 *db, int64_t *bound);
+
+/*  The network's time zone: its IANA name (meta 'zone'; a file from
+    before zones has none: its currency's default, dn_time_zone_default)
+    and the start of its zoned periods (meta 'zone_from', 0 if absent; see
+    the migration that wrote it and dn_time.h).  Returns 0 or DN_EDB
+    (logged: a zone_from that is not a month's start).  */
+int dn_central_zone(sqlite3 *db, char zone[DN_TIME_ZONE_SIZE], int64_t *zone_from_ms);
+
+/*  Makes the network's zone the process's (dn_time_zone_set): the server
+    does it once at start, before its threads; a test after opening.
+    Returns 0, DN_EDB, or DN_ECONFIG (logged: a zone the zone database
+    here does not hold).  */
+int dn_central_zone_load(sqlite3 *db);
 int dn_central_set_max_sale(sqlite3 *db, int64_t bound);
 
 #endif

@@ -11,6 +11,11 @@
 #define DN_META_LARGE_SALE "large_sale" /* soft threshold for one sale, minor units */
 #define DN_META_MAX_SALE   "max_sale"   /* bound on one sale (dn_central_max_sale) */
 #define DN_META_COUNTRY    "country"    /* default phone country code (dn_phones) */
+/*  The network's time zone (dn_central_zone): an IANA name, set at init
+    (absent in a file from before zones: the currency's default zone), and
+    the start of its zoned periods (Unix ms; absent: 0, all zoned).  */
+#define DN_META_ZONE      "zone"
+#define DN_META_ZONE_FROM "zone_from"
 /*  The server's own addresses, as bound: the sync endpoint is what site.add
     returns as "sync_endpoint" so that dealernet-hq can print the agent's
     enroll command; the public key is the one shops must pin.  */

@@ -129,12 +129,12 @@ static void s_key_sql(dn_report_by_t by, const char *when, char *key, size_t key
         *ord = channel_ord;
         break;
     case DN_REPORT_BY_DAY:
-        snprintf(key, key_size, "strftime('%%Y-%%m-%%d', %s / 1000, 'unixepoch')", when);
+        snprintf(key, key_size, "dn_day(%s)", when); /* the zone's days (dn_db) */
         break;
     case DN_REPORT_BY_CATEGORY: /* see s_sales_sql */
     case DN_REPORT_BY_MONTH:
     default:
-        snprintf(key, key_size, "strftime('%%Y-%%m', %s / 1000, 'unixepoch')", when);
+        snprintf(key, key_size, "dn_period(%s)", when); /* the ledger's months */
         break;
     }
 }

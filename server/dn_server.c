@@ -88,9 +88,12 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
     int64_t max_sale = network && network->max_sale ? network->max_sale
                                                     : DN_MONEY_MAX_SALE_DEFAULT;
     int country = network && network->country ? network->country : DN_PHONES_DEFAULT_COUNTRY;
+    const char *zone = network && network->zone ? network->zone : dn_time_zone_default(currency);
 
     if (dn_money_exponent(currency) < 0)
         return DN_ECURRENCY;
+    if (dn_time_zone_check(zone, NULL) != 0)
+        return DN_ENOENT;
     if (max_sale < 1 || max_sale > DN_MONEY_MAX_SALE_LIMIT)
         return DN_EINVAL;
     if (stat(db_path, &st) == 0 || stat(server_key, &st) == 0 || stat(hq_key, &st) == 0 ||
@@ -115,6 +118,8 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
         rc = dn_central_set_max_sale(db, max_sale);
     if (rc == 0)
         rc = dn_phones_set_country(db, country);
+    if (rc == 0)
+        rc = dn_db_meta_set(db, DN_META_ZONE, zone);
     if (rc == 0)
         rc = dn_db_commit(db);
     if (rc)
@@ -402,6 +407,15 @@ int dn_server_run(const dn_server_config_t *config)
                      dn_strerror(rc));
         return rc;
     }
+    /* the network's calendar, before any thread and before the rollups'
+       rebuild, which files events by month */
+    if ((rc = dn_central_zone_load(self.db)) != 0) {
+        sqlite3_close(self.db);
+        dn_key_destroy(&self.down_key);
+        return rc;
+    }
+    dn_log_info("time zone %s (periods zoned from %lld ms)", dn_time_zone(),
+                (long long)dn_time_zone_from());
     if ((rc = dn_rollup_complete(self.db)) != 0) { /* the rollups' migration */
         dn_log_error("cannot open %s/%s: %s", config->dir, DN_CENTRAL_DB_FILE,
                      dn_strerror(rc));

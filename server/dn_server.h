@@ -41,6 +41,7 @@ typedef struct {
     const char *currency; /* its one currency (ISO 4217); NULL: DN_CURRENCY_DEFAULT */
     int64_t max_sale;     /* bound on one sale, 10^-4 units (dn_central_max_sale); 0: default */
     int country;          /* phones' default country code (dn_phones); 0: default (86) */
+    const char *zone;     /* its time zone, an IANA name; NULL: the currency's default */
 } dn_server_network_t;
 
 /*  Creates DIR/central.db, the server's CURVE key pair (DIR/server.key),
@@ -50,7 +51,8 @@ typedef struct {
     the endpoints and the network's settings (network NULL, or a field 0
     or NULL: the default).  Refuses to overwrite.  Copies the server's
     public key (Z85) into server_public.  Returns 0, DN_EEXIST,
-    DN_ECURRENCY (not an ISO 4217 code), DN_EINVAL (a bound out of range),
+    DN_ECURRENCY (not an ISO 4217 code), DN_ENOENT (a zone the zone
+    database does not hold), DN_EINVAL (a bound out of range),
     DN_EIO, DN_EDB.  */
 int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin_endpoint,
                    const dn_server_network_t *network, char server_public[41]);

@@ -78,6 +78,10 @@ struct _dn_session_t {
     size_t n_deferred;
     size_t deferred_bytes;  /* of their messages */
     int group_pushes;       /* Pushes answered in the group in hand */
+    /* the network's zone for protocol-3 Welcomes, the process's
+       (dn_central_zone_load), read once: its rule comes from a file */
+    char zone[DN_TIME_ZONE_SIZE];
+    char zone_rule[DN_TIME_ZONE_SIZE]; /* "": the zone file has none */
 };
 
 static int64_t s_now(const dn_session_t *self)
@@ -104,6 +108,9 @@ dn_session_t *dn_session_new(sqlite3 *db, dn_ingest_t *ingest,
         self->options.deferred_per_site = DN_SESSION_DEFERRED_PER_SITE;
     if (!self->options.max_batch_events)
         self->options.max_batch_events = DN_MAX_BATCH_EVENTS;
+    snprintf(self->zone, sizeof self->zone, "%s", dn_time_zone());
+    if (dn_time_zone_check(self->zone, self->zone_rule) != 0)
+        self->zone_rule[0] = '\0'; /* a rule set as the zone, or a version-1 file */
     return self;
 }
 
@@ -673,6 +680,10 @@ static void s_on_hello(dn_session_t *self, const dn_session_peer_t *peer,
         welcome.has_down_key = 1;
         welcome.down_key.data = down_key;
         welcome.down_key.len = DN_PUBKEY_BYTES;
+    }
+    if (hello->protocol >= 3) { /* the agent's days are the network's */
+        welcome.zone = self->zone;
+        welcome.zone_rule = self->zone_rule[0] ? self->zone_rule : NULL;
     }
     s_said_hello(self, peer, site, hello->protocol);
     welcome.has_applied_seq = 1;

@@ -50,7 +50,7 @@ static const struct {
 } s_commands[] = {
     {"init",
      "[--sync tcp://*:7700] [--admin tcp://*:7701] [--currency CNY]\n"
-     "       [--max-sale AMOUNT] [--country 86]",
+     "       [--max-sale AMOUNT] [--country 86] [--zone Asia/Shanghai]",
      "           create central.db, the server key pair (server.key) and an HQ\n"
      "           admin key pair (hq.key, for dealernet-hq); print the server's\n"
      "           public key.  --currency: the network's one currency (ISO 4217,\n"
@@ -58,7 +58,11 @@ static const struct {
      "           --max-sale: the largest sale the network believes, in currency\n"
      "           units (default 1000000.00); larger sales are refused at the\n"
      "           till and held by the server.  --country: the network's default\n"
-     "           country calling code for phones sent or looked up without one\n"},
+     "           country calling code for phones sent or looked up without one.\n"
+     "           --zone: the network's time zone (an IANA name, like\n"
+     "           Asia/Shanghai): days, months and periods begin at its midnight;\n"
+     "           default from the currency (CNY Asia/Shanghai, HKD Asia/Hong_Kong,\n"
+     "           JPY Asia/Tokyo, ...; others UTC)\n"},
     {"run", "[--sync ENDPOINT] [--admin ENDPOINT]",
      "           serve until SIGTERM/SIGINT (endpoints default to init's);\n"
      "           -v (before or after run): log every applied batch\n"},
@@ -105,6 +109,7 @@ typedef struct {
     const char *currency;
     const char *max_sale;
     const char *country;
+    const char *zone;
 } s_init_opts_t;
 
 /*  The options of init and run; init NULL: the command takes none of
@@ -117,6 +122,7 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
                                           {"currency", required_argument, NULL, 'c'},
                                           {"max-sale", required_argument, NULL, 'm'},
                                           {"country", required_argument, NULL, 'C'},
+                                          {"zone", required_argument, NULL, 'z'},
                                           {"verbose", no_argument, NULL, 'v'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
@@ -134,6 +140,8 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
             init->max_sale = optarg;
         } else if (c == 'C' && init) {
             init->country = optarg;
+        } else if (c == 'z' && init) {
+            init->zone = optarg;
         } else if (c == 'v') {
             /* -v after the command as before it: the usage line shows it
                before, people type it after (`run -v`) */
@@ -205,9 +213,9 @@ int main(int argc, char **argv)
         return s_command_help(argv[optind + 1]);
     }
     if (strcmp(argv[optind], "init") == 0) {
-        dn_server_network_t network = {NULL, 0, 0};
+        dn_server_network_t network = {NULL, 0, 0, NULL};
         char key[41];
-        s_init_opts_t opts = {NULL, NULL, NULL};
+        s_init_opts_t opts = {NULL, NULL, NULL, NULL};
         rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, &opts, "init",
                          &verbose);
         if (rc >= 0)
@@ -226,6 +234,15 @@ int main(int argc, char **argv)
             return EX_USAGE;
         }
         network.currency = opts.currency;
+        network.zone = opts.zone;
+        /* refused before anything is made: the zone must be one this
+           host's zone database holds (tzdata), or no day can be computed */
+        if (opts.zone && dn_time_zone_check(opts.zone, NULL) != 0) {
+            dn_log_error(_("--zone '%s' is not a time zone of the zone database %s (an IANA "
+                           "name such as Asia/Shanghai, Europe/London or UTC)"),
+                         opts.zone, getenv("TZDIR") ? getenv("TZDIR") : "/usr/share/zoneinfo");
+            return EX_USAGE;
+        }
         if ((rc = dn_fsperm_folder(dir, DN_FSPERM_CREATE, s_files, DN_SERVER_FILES)) != 0)
             return dn_exit_code(rc);
         rc = dn_server_init(dir, sync ? sync : "tcp://*:7700", admin ? admin : "tcp://*:7701",
@@ -233,6 +250,13 @@ int main(int argc, char **argv)
         if (rc == DN_ECURRENCY) {
             dn_log_error("--currency '%s' is not an ISO 4217 code such as CNY", opts.currency);
             return dn_exit_code(rc);
+        }
+        if (rc == DN_ENOENT) { /* the currency's default zone, without tzdata */
+            dn_log_error(_("the time zone %s is not in the zone database %s: install tzdata, "
+                           "or give --zone UTC"),
+                         dn_time_zone_default(opts.currency ? opts.currency : DN_CURRENCY_DEFAULT),
+                         getenv("TZDIR") ? getenv("TZDIR") : "/usr/share/zoneinfo");
+            return EX_UNAVAILABLE;
         }
         if (rc == DN_EEXIST) {
             dn_log_error("%s already holds a server; refusing to overwrite it", dir);
@@ -248,6 +272,10 @@ int main(int argc, char **argv)
                "phones:            +%d for numbers without a country code\n",
                dir, key, dir, DN_HQ_KEY_FILE,
                network.country ? network.country : DN_PHONES_DEFAULT_COUNTRY);
+        printf(_("time zone:         %s (days and months begin at its midnight)\n"),
+               opts.zone ? opts.zone
+                         : dn_time_zone_default(opts.currency ? opts.currency
+                                                              : DN_CURRENCY_DEFAULT));
         return 0;
     }
     if (strcmp(argv[optind], "run") == 0) {

@@ -23,7 +23,8 @@
 #   DEALER-BJ team volume: its own 138.30+59.90+74.00 and RESELLER-7's
 #   550.00 = 822.20, refunds 18.50+55.00 = 73.50, net 748.70
 #   reminders (household 4, rice 2 x 30/4 = 15 days, oil 1 x 30/4 = 7): 2,
-#   due by 2026-12-20 (the pinned day 2026-11-20 and the default 30 days)
+#   due by 2026-12-20 (the pinned day 2026-11-20 and the default 30 days), today named
+#   by the network's zone: the demo runs in Asia/Shanghai (CNY's default)
 set -u
 BIN=${DN_BIN:-bin}
 [ -n "${DN_WRAP:-}" ] && exit 77 # a whole demo under valgrind proves nothing more
@@ -76,7 +77,7 @@ check "team volume DEALER-BJ" "2026-11 DEALER-BJ CNY 4 822.20 2 73.50 748.70" "$
 check "community channel" "community CNY 1 550.00 1 55.00 495.00" \
     "$(grep '^community  *CNY ' "$out" | tr -s ' ')"
 check "reminders listed" 1 \
-    "$(grep -c '^2 to call: due by 2026-12-20 or overdue (today 2026-11-20 UTC)' "$out")"
+    "$(grep -c '^2 to call: due by 2026-12-20 or overdue (today 2026-11-20 Asia/Shanghai)' "$out")"
 check "verify" 1 "$(grep -c '^verify: ok' "$out")"
 check "one member conflict" 1 "$(grep -c '^+8613800138000 *SHOP-BJ1' "$out")"
 # Every command line the demo prints ("$ ..."; 42 of them) pastes into a

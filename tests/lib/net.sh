@@ -279,10 +279,14 @@ net_pick_ports() {
     ADMIN_EP=tcp://127.0.0.1:$((p + 1))
 }
 
-# server_init: creates the server folder; sets KEY.
+# server_init: creates the server folder; sets KEY.  The network's time
+# zone is NET_ZONE, UTC unless the test sets it: the tests' figures were
+# worked out on UTC days and months (a CNY network's default zone,
+# Asia/Shanghai, is what deploy/demo.sh and hq_zone_cli.sh run in).
 server_init() {
     net_pick_ports
-    run 30 "$SERVER" -d "$SRV" init --sync "$SYNC_EP" --admin "$ADMIN_EP"
+    run 30 "$SERVER" -d "$SRV" init --sync "$SYNC_EP" --admin "$ADMIN_EP" \
+        --zone "${NET_ZONE:-UTC}"
     if [ "$rc" -ne 0 ]; then
         echo "$NET_NAME: server init failed ($rc): $(cat "$ERR")" >&2
         exit 1

@@ -2123,10 +2123,12 @@ static void test_migrate_payout_refs(void **state)
        and tokens.rebind (11), HQ's catalogue (12), the downstream
        marks of earnings and member credit (13), HQ's notices (14), the
        plans' compliance setting (15), the names of sites and plan
-       categories (16) and the sales' receipt and payment (17) */
+       categories (16), the sales' receipt and payment (17) and the time
+       zone's zone_from (18) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 17);
+    assert_int_equal(version, 18);
     s_exec(db,
+           "DELETE FROM meta WHERE key = '" DN_META_ZONE_FROM "';"
            "DROP INDEX sales_receipt;"
            "ALTER TABLE sales DROP COLUMN payment;"
            "ALTER TABLE sales DROP COLUMN receipt;"
@@ -2189,6 +2191,64 @@ static void test_migrate_payout_refs(void **state)
                 strlen("reference 'BANK-0510-1' is already used by payout 51 ")),
         0);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    s_remove_copy(path);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/*  A ledger from before the time zone (issue 13) migrates to its
+    currency's zone, CNY: Asia/Shanghai, zoned only from the month after
+    the newest month holding anything.  The fixture's newest is May 2026
+    (S8, recorded 28 April, posted into May after April was closed), so
+    zone_from is 2026-06-01T00:00Z: days 20454 (2026-01-01) + 31 + 28 +
+    31 + 30 + 31 = 20605, 20605 * 86400000 = 1780272000000.  Every old
+    event keeps its UTC month, so verify's replay agrees under the zone;
+    May is still UTC, June runs from zone_from to midnight 1 July in
+    Beijing (day 20605 + 30 = 20635 is 1 July, 1782864000000 at 00:00Z,
+    less 8 h: 1782835200000).  */
+static void test_migrate_zone(void **state)
+{
+    fixture_t *fx = *state;
+    char dir[160], path[256], zone[DN_TIME_ZONE_SIZE], period[DN_PERIOD_SIZE];
+    int64_t from = -1, to = -1;
+    sqlite3 *db = NULL;
+
+    snprintf(dir, sizeof dir, "%s/before-zone", fx->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    s_copy(fx, "before-zone/" DN_CENTRAL_DB_FILE, path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    /* the zone's migration is the 18th: the file as the 17th left it */
+    s_exec(db, "DELETE FROM meta WHERE key IN ('" DN_META_ZONE_FROM "', '" DN_META_ZONE "');"
+               "PRAGMA user_version = 17;");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    assert_int_equal(dn_central_open(dir, 0, &db), 0);
+    assert_int_equal(dn_central_zone(db, zone, &from), 0);
+    assert_string_equal(zone, "Asia/Shanghai");
+    assert_int_equal(from, 1780272000000LL);
+    assert_int_equal(dn_central_zone_load(db), 0);
+    assert_string_equal(dn_time_zone(), "Asia/Shanghai");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    json_t *out = NULL;
+    int rc = dn_verify_run(path, &out, NULL, 0);
+    assert_non_null(out);
+    if (rc)
+        s_print_differences(out);
+    assert_int_equal(rc, 0);
+    json_decref(out);
+
+    assert_int_equal(dn_time_parse_period("2026-05", &from, &to), 0);
+    assert_int_equal(from, 1777593600000LL); /* day 20605 - 31 = 20574, 00:00Z */
+    assert_int_equal(to, 1780272000000LL);
+    assert_int_equal(dn_time_parse_period("2026-06", &from, &to), 0);
+    assert_int_equal(from, 1780272000000LL);
+    assert_int_equal(to, 1782835200000LL);
+    dn_time_period_of(1780272000000LL - 1, period); /* 07:59 on 1 June in Beijing */
+    assert_string_equal(period, "2026-05");
+    dn_time_period_of(1782835200000LL, period); /* 00:00 on 1 July in Beijing */
+    assert_string_equal(period, "2026-07");
+
+    assert_int_equal(dn_time_zone_set(DN_TIME_ZONE_UTC, 0), 0);
     s_remove_copy(path);
     assert_int_equal(rmdir(dir), 0);
 }
@@ -3038,6 +3098,7 @@ int main(void)
         cmocka_unit_test(test_tamper_event),
         cmocka_unit_test(test_double_post),
         cmocka_unit_test(test_migrate_payout_refs),
+        cmocka_unit_test(test_migrate_zone),
         /* corrections, after all of the above: they add to the ledger */
         cmocka_unit_test(test_void),
         cmocka_unit_test(test_refund_after_void),

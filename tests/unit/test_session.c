@@ -288,6 +288,10 @@ static void test_hello_welcome(void **state)
     assert_int_equal(msg->welcome->window, 4);
     assert_int_equal(DN_SYNC_WINDOW, 4);
     assert_true(msg->welcome->has_max_batch_events);
+    /* protocol 3: the network's zone, the process's (dn_central_zone_load;
+       UTC in this test), with its POSIX rule */
+    assert_string_equal(msg->welcome->zone, "UTC");
+    assert_string_equal(msg->welcome->zone_rule, "UTC0");
     assert_int_equal(msg->welcome->max_batch_events, 500);
     assert_true(msg->welcome->has_max_sale);
     assert_int_equal(msg->welcome->max_sale, 10000000000LL);

@@ -14,8 +14,31 @@
       2100-03-01 = 47513 + 28 = 47541.
       9999-12-31 is day 2932896 (dn_time's last day), so 10000-01-01 is
       2932897 and 9999-12-01 = 2932897 - 31 = 2932866.
-    The calendar is UTC: a sale at 2026-11-30T16:00Z, already 1 December in
-    Beijing (UTC+8), is in period 2026-11, as it has always been.
+    Until a zone is set the calendar is UTC: a sale at 2026-11-30T16:00Z,
+    already 1 December in Beijing (UTC+8), is in period 2026-11.
+
+    The zoned calendar (the tests from test_zone_names on; each case sets
+    its zone, the teardown goes back to UTC), figures by hand:
+      2026-12-01T00:00Z is day 20788 * DAY_MS = 1796083200000 (above).
+      Asia/Shanghai is UTC+8 all year (no DST since 1991): 1 December
+      begins 8 h earlier, 1796083200000 - 28800000 = 1796054400000, and
+      2027-01-01 at 1798761600000 - 28800000 = 1798732800000.
+      Europe/London, 2026: 1 March is a Sunday (1 January a Thursday, +59
+      days), so the last Sunday of March is the 29th (day 20454 + 31 + 28
+      + 28 = 20541, 20541 * DAY_MS = 1774742400000); clocks go from
+      01:00 GMT to 02:00 BST at 01:00Z, so that day has 23 h and
+      2026-03-30 begins at 23:00Z, 1774742400000 + 23 h = 1774825200000.
+      1 October is a Thursday (+214 days from 1 March), the last Sunday
+      the 25th, day 20454 + 273 + 24 = 20751: it begins at 00:00 BST =
+      23:00Z the day before, 20751 * DAY_MS - 1 h = 1792882800000, and
+      lasts 25 h (02:00 BST back to 01:00 GMT at 01:00Z) to 20752 *
+      DAY_MS = 1792972800000.
+      America/Sao_Paulo, 2018-11-04 (day 17839): clocks went from 00:00
+      to 01:00 (-03 to -02), so the day has no midnight; its first instant
+      is 01:00-02 = 03:00Z = 17839 * DAY_MS + 3 h = 1541300400000.
+      America/New_York is UTC-5 in winter: 2027-01-01 begins at 05:00Z,
+      1798761600000 + 18000000 = 1798779600000; 2027-02-01 (day 20819 +
+      31 = 20850) at 20850 * DAY_MS + 5 h = 1801458000000.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -189,6 +212,199 @@ static void test_parse_date_leap_years(void **state)
     assert_int_equal(ms, 11016 * DAY_MS); /* untouched by the refusals */
 }
 
+#define DEC1_UTC      1796083200000LL /* 2026-12-01T00:00Z */
+#define DEC1_SHANGHAI 1796054400000LL /* 2026-12-01T00:00+08:00 */
+#define JAN1_SHANGHAI 1798732800000LL /* 2027-01-01T00:00+08:00 */
+#define NOV1_UTC      1793491200000LL /* 2026-12-01 - 30 days */
+
+static int s_back_to_utc(void **state)
+{
+    (void)state;
+    return dn_time_zone_set(DN_TIME_ZONE_UTC, 0);
+}
+
+static void test_zone_names(void **state)
+{
+    (void)state;
+    char rule[DN_TIME_ZONE_SIZE];
+    assert_string_equal(dn_time_zone(), "UTC");
+    assert_int_equal(dn_time_zone_check("Asia/Shanghai", rule), 0);
+    assert_string_equal(rule, "CST-8");
+    assert_int_equal(dn_time_zone_check("Europe/London", rule), 0);
+    assert_string_equal(rule, "GMT0BST,M3.5.0/1,M10.5.0");
+    assert_int_equal(dn_time_zone_check("UTC", rule), 0);
+    assert_string_equal(rule, "UTC0");
+    assert_int_equal(dn_time_zone_check("Asia/Beijing", NULL), DN_ENOENT); /* not a zone */
+    assert_int_equal(dn_time_zone_check("Asia", NULL), DN_ENOENT);         /* a folder */
+    assert_int_equal(dn_time_zone_check("../../etc/passwd", NULL), DN_ENOENT);
+    assert_int_equal(dn_time_zone_set("Asia/Beijing", 0), DN_ENOENT);
+    assert_int_equal(dn_time_zone_set("Beijing", 0), DN_EPARSE);
+    assert_string_equal(dn_time_zone(), "UTC"); /* a refused zone changes nothing */
+    assert_string_equal(dn_time_zone_default("CNY"), "Asia/Shanghai");
+    assert_string_equal(dn_time_zone_default("VND"), "Asia/Ho_Chi_Minh");
+    assert_string_equal(dn_time_zone_default("USD"), "UTC");
+    /* every default is a zone the database holds */
+    static const char *const cur[] = {"CNY", "HKD", "MOP", "TWD", "SGD",
+                                      "MYR", "JPY", "KRW", "THB", "VND"};
+    for (size_t i = 0; i < ROWS(cur); i++)
+        assert_int_equal(dn_time_zone_check(dn_time_zone_default(cur[i]), NULL), 0);
+}
+
+/*  Beijing: the day and the month begin at 00:00 local, 16:00Z the day
+    before.  The issue's sales at 07:59 and 08:01 Beijing on 1 December
+    are both in December now (in UTC they were 30 November and 1
+    December); the boundary is at 23:59 / 00:01 Beijing.  The POSIX rule
+    gives the same days as the name.  */
+static void test_zone_shanghai(void **state)
+{
+    (void)state;
+    char text[DN_TIME_TEXT_SIZE], period[DN_PERIOD_SIZE];
+    int64_t ms, from, to;
+    const char *zones[] = {"Asia/Shanghai", "CST-8"};
+    for (size_t z = 0; z < ROWS(zones); z++) {
+        assert_int_equal(dn_time_zone_set(zones[z], 0), 0);
+        assert_string_equal(dn_time_zone(), zones[z]);
+        dn_time_format(DEC1_UTC - 60000, text); /* 07:59 Beijing */
+        assert_string_equal(text, "2026-12-01T07:59:00.000+08:00");
+        dn_time_format(DEC1_UTC + 60000, text); /* 08:01 */
+        assert_string_equal(text, "2026-12-01T08:01:00.000+08:00");
+        dn_time_format(DEC1_SHANGHAI - 60000 + 123, text);
+        assert_string_equal(text, "2026-11-30T23:59:00.123+08:00");
+        assert_int_equal(dn_time_day(DEC1_UTC - 60000), 20788);
+        assert_int_equal(dn_time_day(DEC1_UTC + 60000), 20788);
+        assert_int_equal(dn_time_day(DEC1_SHANGHAI - 1), 20787);
+        assert_int_equal(dn_time_day(DEC1_SHANGHAI), 20788);
+        assert_int_equal(dn_time_day_start(20788), DEC1_SHANGHAI);
+        assert_int_equal(dn_time_parse_date("2026-12-01", &ms), 0);
+        assert_int_equal(ms, DEC1_SHANGHAI);
+        dn_time_period_of(DEC1_UTC - 60000, period);
+        assert_string_equal(period, "2026-12");
+        dn_time_period_of(DEC1_SHANGHAI - 1, period);
+        assert_string_equal(period, "2026-11");
+        assert_int_equal(dn_time_parse_period("2026-12", &from, &to), 0);
+        assert_int_equal(from, DEC1_SHANGHAI);
+        assert_int_equal(to, JAN1_SHANGHAI);
+    }
+}
+
+/*  London on its change days: 23 h in March, 25 h in October, the offset
+    printed as it is on each side (+00:00 in winter: not "Z", which is the
+    zone UTC's).  */
+static void test_zone_london_dst(void **state)
+{
+    (void)state;
+    char text[DN_TIME_TEXT_SIZE];
+    int64_t ms;
+    assert_int_equal(dn_time_zone_set("Europe/London", 0), 0);
+    assert_int_equal(dn_time_day_start(20541), 1774742400000LL);
+    assert_int_equal(dn_time_day_start(20542), 1774825200000LL);
+    assert_int_equal(dn_time_day_start(20542) - dn_time_day_start(20541), 23 * HOUR_MS);
+    dn_time_format(1774742400000LL + HOUR_MS - 1, text);
+    assert_string_equal(text, "2026-03-29T00:59:59.999+00:00");
+    dn_time_format(1774742400000LL + HOUR_MS, text);
+    assert_string_equal(text, "2026-03-29T02:00:00.000+01:00");
+    assert_int_equal(dn_time_parse_date("2026-10-25", &ms), 0);
+    assert_int_equal(ms, 1792882800000LL);
+    assert_int_equal(dn_time_day_start(20752), 1792972800000LL);
+    assert_int_equal(dn_time_day_start(20752) - dn_time_day_start(20751), 25 * HOUR_MS);
+    assert_int_equal(dn_time_day(1792882800000LL - 1), 20750);
+    assert_int_equal(dn_time_day(1792972800000LL - 1), 20751);
+    /* a day without a midnight begins at its first instant */
+    assert_int_equal(dn_time_zone_set("America/Sao_Paulo", 0), 0);
+    assert_int_equal(dn_time_day_start(17839), 1541300400000LL);
+    dn_time_format(1541300400000LL, text);
+    assert_string_equal(text, "2018-11-04T01:00:00.000-02:00");
+    assert_int_equal(dn_time_day(1541300400000LL - 1), 17838);
+}
+
+/*  UTC set again: the old calendar and the old text, "Z".  */
+static void test_zone_utc(void **state)
+{
+    (void)state;
+    char text[DN_TIME_TEXT_SIZE], period[DN_PERIOD_SIZE];
+    int64_t ms;
+    assert_int_equal(dn_time_zone_set("Asia/Shanghai", 0), 0);
+    assert_int_equal(dn_time_zone_set("UTC", 0), 0);
+    dn_time_format(DEC1_UTC - 60000, text);
+    assert_string_equal(text, "2026-11-30T23:59:00.000Z");
+    dn_time_period_of(DEC1_UTC - 1, period);
+    assert_string_equal(period, "2026-11");
+    assert_int_equal(dn_time_parse_date("2026-12-01", &ms), 0);
+    assert_int_equal(ms, DEC1_UTC);
+    assert_int_equal(dn_time_day(DEC1_UTC - 1), 20787);
+}
+
+/*  Every time is in the period whose range holds it: checked every 7
+    minutes over two days around each month's end.  */
+static void s_ranges_agree(int64_t around_ms)
+{
+    char period[DN_PERIOD_SIZE];
+    int64_t from, to;
+    for (int64_t t = around_ms - 26 * HOUR_MS; t < around_ms + 26 * HOUR_MS; t += 7 * 60000) {
+        dn_time_period_of(t, period);
+        assert_int_equal(dn_time_parse_period(period, &from, &to), 0);
+        assert_true(from <= t && t < to);
+    }
+}
+
+/*  zone_from = 2026-12-01T00:00Z: before it UTC months, from it local ones
+    but never before December.  East (Shanghai: the zoned December begins
+    at zone_from, 08:00 local, and ends at the local new year) and west
+    (New York: 30 November 19:00 local is already December).  */
+static void test_zone_from(void **state)
+{
+    (void)state;
+    char period[DN_PERIOD_SIZE];
+    int64_t from, to;
+
+    assert_int_equal(dn_time_zone_set("Asia/Shanghai", DEC1_UTC), 0);
+    assert_int_equal(dn_time_zone_from(), DEC1_UTC);
+    dn_time_period_of(DEC1_UTC - 4 * HOUR_MS, period); /* 04:00 on 1 Dec in Beijing */
+    assert_string_equal(period, "2026-11");
+    dn_time_period_of(DEC1_UTC, period);
+    assert_string_equal(period, "2026-12");
+    dn_time_period_of(JAN1_SHANGHAI - 1, period);
+    assert_string_equal(period, "2026-12");
+    dn_time_period_of(JAN1_SHANGHAI, period);
+    assert_string_equal(period, "2027-01");
+    assert_int_equal(dn_time_parse_period("2026-11", &from, &to), 0);
+    assert_int_equal(from, NOV1_UTC);
+    assert_int_equal(to, DEC1_UTC);
+    assert_int_equal(dn_time_parse_period("2026-12", &from, &to), 0);
+    assert_int_equal(from, DEC1_UTC);
+    assert_int_equal(to, JAN1_SHANGHAI);
+    assert_int_equal(dn_time_parse_period("2027-01", &from, NULL), 0);
+    assert_int_equal(from, JAN1_SHANGHAI);
+    s_ranges_agree(DEC1_UTC);
+    s_ranges_agree(JAN1_SHANGHAI);
+
+    assert_int_equal(dn_time_zone_set("America/New_York", DEC1_UTC), 0);
+    dn_time_period_of(DEC1_UTC - 1, period);
+    assert_string_equal(period, "2026-11");
+    dn_time_period_of(DEC1_UTC, period); /* 19:00 on 30 Nov in New York */
+    assert_string_equal(period, "2026-12");
+    dn_time_period_of(1798779600000LL - 1, period);
+    assert_string_equal(period, "2026-12");
+    dn_time_period_of(1798779600000LL, period);
+    assert_string_equal(period, "2027-01");
+    assert_int_equal(dn_time_parse_period("2026-12", &from, &to), 0);
+    assert_int_equal(from, DEC1_UTC);
+    assert_int_equal(to, 1798779600000LL);
+    assert_int_equal(dn_time_parse_period("2027-01", &from, &to), 0);
+    assert_int_equal(from, 1798779600000LL);
+    assert_int_equal(to, 1801458000000LL);
+    s_ranges_agree(DEC1_UTC);
+    s_ranges_agree(1798779600000LL);
+
+    /* zone_from 0 (a new network): every month local */
+    assert_int_equal(dn_time_zone_set("Asia/Shanghai", 0), 0);
+    dn_time_period_of(DEC1_UTC - 4 * HOUR_MS, period);
+    assert_string_equal(period, "2026-12");
+    assert_int_equal(dn_time_parse_period("2026-11", NULL, &to), 0);
+    assert_int_equal(to, DEC1_SHANGHAI);
+    s_ranges_agree(DEC1_SHANGHAI);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +415,11 @@ int main(void)
         cmocka_unit_test(test_days),
         cmocka_unit_test(test_format_day),
         cmocka_unit_test(test_parse_date_leap_years),
+        cmocka_unit_test_teardown(test_zone_names, s_back_to_utc),
+        cmocka_unit_test_teardown(test_zone_shanghai, s_back_to_utc),
+        cmocka_unit_test_teardown(test_zone_london_dst, s_back_to_utc),
+        cmocka_unit_test_teardown(test_zone_utc, s_back_to_utc),
+        cmocka_unit_test_teardown(test_zone_from, s_back_to_utc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
