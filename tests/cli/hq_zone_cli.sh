@@ -126,7 +126,7 @@ check "verify: exit" 0 "$rc"
 check "agent.db: zone and rule" "Asia/Shanghai|CST-8" \
     "$(sqlite3 "$A/agent.db" "SELECT (SELECT value FROM meta WHERE key = 'zone') || '|' ||
                                (SELECT value FROM meta WHERE key = 'zone_rule')")"
-agent "$A" sales --json
+agent "$A" sales --all --json
 check "agent sales: exit" 0 "$rc"
 cp "$OUT" "$T/sales.json"
 check "agent sales: s1 at 23:59 on 30 Nov, +08:00" "2026-11-30T23:59|+08:00" \
