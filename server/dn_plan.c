@@ -100,6 +100,16 @@ static void s_date(int64_t unix_ms, char out[11])
     out[10] = '\0';
 }
 
+/*  The end of the zone's day that unix_ms falls in.  A version is found
+    by the day it shows (s_date), not by its exact millisecond: one set
+    while the network kept UTC days (before central.db's zone migration)
+    is stored at UTC midnight, and the date typed now parses to the zone's
+    midnight, 8 hours earlier in Beijing.  */
+static int64_t s_day_end(int64_t unix_ms)
+{
+    return dn_time_day_start(dn_time_day(unix_ms) + 1);
+}
+
 /* -- the line reader ------------------------------------------------------- */
 
 /*  Notes a section header line "[NAME]": a known section, never twice.  */
@@ -716,9 +726,13 @@ static int s_check_stored(sqlite3 *db, const dn_plan_t *plan, char *why, size_t 
     int is_null, rc, step;
 
     s_date(plan->effective_ms, date);
-    if (dn_db_prepare(db, "SELECT retired_ms FROM plans WHERE effective_ms = ?", &stmt))
+    if (dn_db_prepare(db,
+                      "SELECT retired_ms FROM plans WHERE effective_ms >= ? AND effective_ms < ? "
+                      "ORDER BY retired_ms IS NOT NULL LIMIT 1",
+                      &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, plan->effective_ms);
+    sqlite3_bind_int64(stmt, 2, s_day_end(plan->effective_ms));
     step = sqlite3_step(stmt);
     if (step == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_NULL)
         rc =
@@ -1278,13 +1292,16 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
     s_date(effective_ms, date);
     if (dn_db_begin(db))
         return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
-    if (dn_db_prepare(
-            db, "SELECT id, retired_ms, retired_by FROM plans WHERE effective_ms = ?",
-            &stmt)) {
+    if (dn_db_prepare(db,
+                      "SELECT id, retired_ms, retired_by, effective_ms FROM plans "
+                      "WHERE effective_ms >= ? AND effective_ms < ? "
+                      "ORDER BY retired_ms IS NOT NULL LIMIT 1",
+                      &stmt)) {
         rc = DN_EDB;
         goto failed;
     }
     sqlite3_bind_int64(stmt, 1, effective_ms);
+    sqlite3_bind_int64(stmt, 2, s_day_end(effective_ms));
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) {
         rc =
@@ -1299,6 +1316,7 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
                         : "?");
     } else if (rc == SQLITE_ROW) {
         id = sqlite3_column_int64(stmt, 0);
+        effective_ms = sqlite3_column_int64(stmt, 3); /* its window starts there */
         rc = 0;
     } else {
         rc = DN_EDB;

@@ -1038,6 +1038,38 @@ static void test_retire(void **state)
                      2);
 }
 
+/*  A version set while the network kept UTC days is found by the date it
+    shows once the network has its zone (a central.db migrated to
+    Asia/Shanghai): "2026-04-01" is stored at 2026-04-01T00:00Z, 08:00 in
+    Beijing, while the date typed now parses to Beijing's midnight,
+    2026-03-31T16:00Z (1775001600000 - 8 * HOUR).  Retiring it by the
+    date plan list shows finds it, and a new version of that date is
+    refused as a duplicate rather than stored beside it.  */
+static void test_retire_zoned(void **state)
+{
+    fixture_t *fx = *state;
+    char out[512], why[512];
+    dn_plan_t again;
+
+    s_version(fx->db, "2026-04-01", 400); /* UTC: 1775001600000 */
+    assert_int_equal(dn_time_zone_set("Asia/Shanghai", FEB1), 0);
+    assert_int_equal(dn_plan_set(fx->db,
+                                 "[plan]\neffective = 2026-04-01\ncurrency = CNY\n"
+                                 "[levels]\n0 = 450\n",
+                                 MAR5, &again, why, sizeof why),
+                     DN_EEXIST);
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM plans"), 1);
+    int rc = s_retire(fx->db, "2026-04-01", MAR5, out, sizeof out, why, sizeof why);
+    assert_int_equal(dn_time_zone_set(DN_TIME_ZONE_UTC, 0), 0);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "{\"effective\":\"2026-04-01\",\"retired\":"
+                             "\"2026-03-05T08:00:00.000+08:00\",\"retired_by\":\"hq\","
+                             "\"in_force_instead\":null}");
+    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM plans WHERE effective_ms = "
+                                   "1775001600000 AND retired_ms IS NOT NULL"),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1053,6 +1085,7 @@ int main(void)
         cmocka_unit_test(test_diff),
         cmocka_unit_test_setup_teardown(test_check, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_retire, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_retire_zoned, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_compliance, s_setup, s_teardown),
     };
     dn_log_init("test_plan", DN_LOG_QUIET, 0);
