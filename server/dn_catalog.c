@@ -246,8 +246,8 @@ int dn_catalog_remove(sqlite3 *db, const char *sku, const char *partner, int has
         return dn_db_abort(db, NULL, rc);
     rc = dn_db_prepare(db,
                        "SELECT id FROM catalog WHERE sku = ?1 AND ifnull(partner, '') = ?2 "
-                       "AND removed = 0 AND (?3 IS NULL OR effective_ms = ?3) ORDER BY "
-                       "effective_ms",
+                       "AND removed = 0 AND (?3 IS NULL OR (effective_ms >= ?3 AND "
+                       "effective_ms < ?4)) ORDER BY effective_ms",
                        &pick);
     if (rc == 0)
         rc = dn_db_prepare(db,
@@ -260,8 +260,13 @@ int dn_catalog_remove(sqlite3 *db, const char *sku, const char *partner, int has
     }
     sqlite3_bind_text(pick, 1, sku, -1, SQLITE_STATIC);
     sqlite3_bind_text(pick, 2, partner, -1, SQLITE_STATIC);
-    if (has_effective)
+    /* the day as shown (dn_catalog_day_format), not its exact millisecond:
+       a row set while the network kept UTC days lies at UTC midnight, 8
+       hours into Beijing's day that the date typed now parses to */
+    if (has_effective) {
         sqlite3_bind_int64(pick, 3, effective_ms);
+        sqlite3_bind_int64(pick, 4, dn_time_day_start(dn_time_day(effective_ms) + 1));
+    }
     /* each row withdrawn takes the next version */
     while (rc == 0 && (step = dn_db_row(pick, "catalog remove")) == 1) {
         sqlite3_reset(mark);

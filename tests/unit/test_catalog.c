@@ -263,6 +263,28 @@ static void test_produce_budget_more(void **state)
     assert_int_equal(to, 5);
 }
 
+/*  A price set while the network kept UTC days (effective 2026-01-01,
+    stored at 2026-01-01T00:00Z) is removed by the day it shows once the
+    network has its zone: in Asia/Shanghai "2026-01-01" parses to
+    2025-12-31T16:00Z, and the row at 08:00 that day is the one meant.  */
+static void test_remove_zoned(void **state)
+{
+    dn_test_central_t *fx = *state;
+    char why[256] = "";
+    size_t removed = 0;
+    uint64_t version = 0;
+    int rc;
+
+    s_scenario(fx->db);
+    assert_int_equal(dn_time_zone_set("Asia/Shanghai", s_at("2026-02-01")), 0);
+    rc = dn_catalog_remove(fx->db, "COLA", NULL, 1, s_at("2026-01-01"), s_at("2026-03-01"),
+                           &removed, &version, why, sizeof why);
+    assert_int_equal(dn_time_zone_set(DN_TIME_ZONE_UTC, 0), 0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(removed, 1);
+    assert_int_equal(version, 6); /* five rows set by the scenario, then this one */
+}
+
 /*  A removal is sent as a removed item to a site that holds the row, and
     not at all to one that holds nothing; a row set again comes back.  */
 static void test_produce_removed(void **state)
@@ -620,6 +642,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_apply_price_rule, s_agent_setup,
                                         s_agent_teardown),
         cmocka_unit_test_setup_teardown(test_till, s_agent_setup, s_agent_teardown),
+        cmocka_unit_test_setup_teardown(test_remove_zoned, dn_test_central_setup,
+                                        dn_test_central_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
