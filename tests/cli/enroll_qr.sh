@@ -4,7 +4,7 @@
 # Proves, with a real server on loopback in a throwaway folder:
 #   - `site add --qr` and `site token --qr` (stdout a file) print the code
 #     and below it the same code as a QR code: its lines are, but for the
-#     last, exactly what `qrencode -t UTF8` draws of the printed code (so
+#     last, exactly what `qrencode -8 -t UTF8` draws of the printed code (so
 #     the QR code holds the code, letter for letter), and the last line is
 #     the bottom row of the quiet zone alone, all upper half blocks;
 #   - without --qr, stdout a file: no QR code; -q --qr prints the code
@@ -33,7 +33,7 @@ check_qr() {
     code=$(code_of "$2")
     check_has "$1: the code" "DN1:" "$2"
     qr_lines "$2" >"$T/qr"
-    qrencode -t UTF8 -o - "$code" >"$T/qr.ref"
+    qrencode -8 -t UTF8 -o - "$code" >"$T/qr.ref"
     lines=$(wc -l <"$T/qr.ref" | tr -d ' ')
     check "$1: as many lines as qrencode draws" "$lines" "$(wc -l <"$T/qr" | tr -d ' ')"
     head -n $((lines - 1)) "$T/qr.ref" >"$T/qr.ref.top"
