@@ -60,6 +60,8 @@ for f in "$STAGE"/usr/bin/*; do
 done
 depends=$(cd "$WORK" && dpkg-shlibdeps -O -l"/usr/lib/$MULTIARCH" "$@" |
     sed -n 's/^shlibs:Depends=//p')
+# tzdata is read, not linked: the server finds its network's time zone in
+# /usr/share/zoneinfo (dn_time_zone_check), which dpkg-shlibdeps cannot see.
 if [ -z "$depends" ]; then
     echo "deb.sh: dpkg-shlibdeps found no dependency" >&2
     exit 70
@@ -71,7 +73,7 @@ Version: $VERSION
 Architecture: $ARCH
 Maintainer: ${DEB_MAINTAINER:-dealernet maintainers <dealernet@localhost>}
 Installed-Size: $(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)
-Depends: $depends
+Depends: $depends, tzdata
 Section: misc
 Priority: optional
 Description: offline sales and partner commission ledger for distributor networks
