@@ -198,10 +198,13 @@ if command -v dpkg-deb >/dev/null 2>&1 && command -v dpkg-shlibdeps >/dev/null 2
     check "deb: files owned by root" "root/root" \
         "$(dpkg-deb -c "$deb" | awk '{ print $2 }' | LC_ALL=C sort -u)"
     depends=$(dpkg-deb -f "$deb" Depends)
-    for lib in libzmq5 libprotobuf-c1 libsqlite3-0 libssl3 libjansson4 libinih1 libqrencode4; do
+    for lib in libzmq5 libprotobuf-c1 libsqlite3-0 libssl3 libjansson4 libinih1 libqrencode4 \
+               libunistring2; do
         check "deb: depends on $lib" yes \
             "$(echo "$depends" | grep -q "$lib (" && echo yes || echo no)"
     done
+    check "deb: depends on tzdata (the zone database the server reads)" yes \
+        "$(echo "$depends" | tr ',' '\n' | grep -qx ' *tzdata' && echo yes || echo no)"
     check "deb: version" "$(sed -n 's/^#define DN_VERSION "\(.*\)"$/\1/p' "$ROOT/common/dn_version.h")" \
         "$(dpkg-deb -f "$deb" Version)"
     dpkg-deb -e "$deb" "$T/deb-control"
