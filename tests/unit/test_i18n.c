@@ -1,8 +1,10 @@
 /*  test_i18n -- unit tests for dn_i18n: which language the environment
     asks for, C_() and its run-time form falling back to the English text,
     the server answering one request in its peer's language and then its
-    own, and dn_render's table headers (translated) beside its CSV headers
-    (never).  The catalogue is the one the build compiled from po/zh_CN
+    own, dn_render's table headers (translated) beside its CSV headers
+    (never), and common/'s reasons (a refused code, a phone, a hidden
+    character, an error code's text) in Chinese and in their exact
+    English.  The catalogue is the one the build compiled from po/zh_CN
     (<B>/locale, found from this program's own path <B>/tests/unit/).
 */
 #include <setjmp.h>
@@ -16,8 +18,10 @@
 
 #include <cmocka.h>
 
+#include "dn_error.h"
 #include "dn_i18n.h"
 #include "dn_render.h"
+#include "dn_valid.h"
 
 /*  Sets the environment to exactly the given language variables (NULL
     leaves one unset) and calls dn_i18n_init.  */
@@ -163,6 +167,82 @@ static void test_render_headers(void **state)
     json_decref(rows);
 }
 
+/*  common/'s reasons are one sentence each in the catalogue: under
+    LANGUAGE=zh_CN the whole line is Chinese (the text typed kept as it
+    is), under English byte for byte the English the other tests and the
+    README quote.  */
+static void test_common_reasons(void **state)
+{
+    (void)state;
+    char why[DN_CODE_WHY_SIZE], phone[DN_PHONE_SIZE], list[128];
+
+    s_env("zh_CN", NULL, "C.UTF-8");
+    assert_string_equal(dn_i18n_lang(), "zh_CN");
+    /* a name typed where the SKU goes */
+    assert_int_equal(dn_valid_code_check(DN_CODE_SKU, "东北大米", NULL, why, sizeof why),
+                     DN_CODE_ERROR);
+    assert_string_equal(why, "'东北大米' 不是商品编码：代码只用 ASCII 字符（1 到 64 "
+                             "个可打印字符，不含空格、':' 和 '@'），名称不是代码");
+    /* with the caller's hint after it */
+    assert_int_equal(dn_valid_code_check(DN_CODE_PARTNER, "王芳", "HINT", why, sizeof why),
+                     DN_CODE_ERROR);
+    assert_string_equal(why, "'王芳' 不是伙伴代码：代码只用 ASCII 字符（以字母开头，其后为"
+                             "字母、数字、'_'、'.'、'-'；最多 32 个），名称不是代码：HINT");
+    /* a mobile number a digit short: 1380013800 is 10 digits after +86 */
+    assert_int_equal(dn_phone_normalize("138 0013 800", 86, phone, why, sizeof why),
+                     DN_EPARSE);
+    assert_string_equal(why, "'138 0013 800' 不是电话号码：中国手机号码在 +86 之后有 11 "
+                             "位数字，这个号码有 10 位");
+    assert_int_equal(dn_phone_normalize("1380013800O", 86, phone, why, sizeof why),
+                     DN_EPARSE);
+    assert_string_equal(why, "'1380013800O' 不是电话号码：'O' 不是数字、空格、'-'、'.'、'('、"
+                             "')' 或开头的 '+'");
+    /* a zero-width space, character 3 of "Li<U+200B>Wei" */
+    assert_int_equal(dn_valid_name_why("Li\xE2\x80\x8BWei", why, sizeof why), 0);
+    assert_string_equal(why, "含有 U+200B（零宽空格），位于第 3 个字符：不接受可隐藏文字或"
+                             "打乱文字顺序的不可见字符");
+    assert_string_equal(dn_strerror(DN_ENOENT), "未找到");
+    /* what goes into central.db as data stays English whatever the
+       language (dn_facts' exception note) */
+    assert_int_equal(dn_valid_hidden_list("Li\xE2\x80\x8BWei", list, sizeof list), 1);
+    assert_string_equal(list, "U+200B (zero width space)");
+
+    s_env(NULL, NULL, "C.UTF-8");
+    assert_int_equal(dn_valid_code_check(DN_CODE_SKU, "东北大米", NULL, why, sizeof why),
+                     DN_CODE_ERROR);
+    assert_string_equal(why, "'东北大米' is not a SKU: codes are ASCII (1 to 64 printable "
+                             "characters but space, ':' and '@'), names are not");
+    assert_int_equal(dn_valid_code_check(DN_CODE_PARTNER, "王芳", "HINT", why, sizeof why),
+                     DN_CODE_ERROR);
+    assert_string_equal(why, "'王芳' is not a partner code: codes are ASCII (a letter, then "
+                             "letters, digits, '_', '.', '-'; at most 32), names are not: "
+                             "HINT");
+    assert_int_equal(dn_phone_normalize("138 0013 800", 86, phone, why, sizeof why),
+                     DN_EPARSE);
+    assert_string_equal(why, "'138 0013 800' is not a phone number: a Chinese mobile number "
+                             "has 11 digits after +86, this one has 10");
+    assert_int_equal(dn_phone_normalize("1380013800O", 86, phone, why, sizeof why),
+                     DN_EPARSE);
+    assert_string_equal(why, "'1380013800O' is not a phone number: 'O' is not a digit, a "
+                             "space, '-', '.', '(', ')' or a leading '+'");
+    assert_int_equal(dn_valid_name_why("Li\xE2\x80\x8BWei", why, sizeof why), 0);
+    assert_string_equal(why, "holds U+200B (zero width space) at character 3: " DN_HIDDEN_RULE);
+    assert_string_equal(dn_strerror(DN_ENOENT), "not found");
+
+    /* the server (English) answering HQ in Chinese: the reason of that
+       one request is Chinese, the next one's English again */
+    assert_string_equal(dn_i18n_peer_begin("zh_CN"), "zh_CN");
+    assert_int_equal(dn_phone_normalize("138 0013 800", 86, phone, why, sizeof why),
+                     DN_EPARSE);
+    assert_string_equal(why, "'138 0013 800' 不是电话号码：中国手机号码在 +86 之后有 11 "
+                             "位数字，这个号码有 10 位");
+    dn_i18n_peer_end();
+    assert_int_equal(dn_phone_normalize("138 0013 800", 86, phone, why, sizeof why),
+                     DN_EPARSE);
+    assert_string_equal(why, "'138 0013 800' is not a phone number: a Chinese mobile number "
+                             "has 11 digits after +86, this one has 10");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_context_fallback),
         cmocka_unit_test(test_peer_language),
         cmocka_unit_test(test_render_headers),
+        cmocka_unit_test(test_common_reasons),
     };
     return cmocka_run_group_tests(tests, s_setup, NULL);
 }
