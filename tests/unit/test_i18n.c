@@ -167,80 +167,85 @@ static void test_render_headers(void **state)
     json_decref(rows);
 }
 
+/*  The reasons tested in two languages, in order: a name typed where the
+    SKU goes; a partner code with the caller's hint after it; a mobile
+    number a digit short (1380013800 is 10 digits after +86); a letter O
+    among the digits; a zero-width space, character 3 of
+    "Li<U+200B>Wei"; an error code's text.  */
+#define S_N_REASONS 6
+
+static void s_reasons(char why[S_N_REASONS][DN_CODE_WHY_SIZE])
+{
+    char phone[DN_PHONE_SIZE];
+    assert_int_equal(dn_valid_code_check(DN_CODE_SKU, "东北大米", NULL, why[0],
+                                         DN_CODE_WHY_SIZE),
+                     DN_CODE_ERROR);
+    assert_int_equal(dn_valid_code_check(DN_CODE_PARTNER, "王芳", "HINT", why[1],
+                                         DN_CODE_WHY_SIZE),
+                     DN_CODE_ERROR);
+    assert_int_equal(dn_phone_normalize("138 0013 800", 86, phone, why[2], DN_CODE_WHY_SIZE),
+                     DN_EPARSE);
+    assert_int_equal(dn_phone_normalize("1380013800O", 86, phone, why[3], DN_CODE_WHY_SIZE),
+                     DN_EPARSE);
+    assert_int_equal(dn_valid_name_why("Li\xE2\x80\x8BWei", why[4], DN_CODE_WHY_SIZE), 0);
+    snprintf(why[5], DN_CODE_WHY_SIZE, "%s", dn_strerror(DN_ENOENT));
+}
+
+static void s_reasons_are(const char *const want[S_N_REASONS])
+{
+    char why[S_N_REASONS][DN_CODE_WHY_SIZE];
+    s_reasons(why);
+    for (size_t i = 0; i < S_N_REASONS; i++)
+        assert_string_equal(why[i], want[i]);
+}
+
 /*  common/'s reasons are one sentence each in the catalogue: under
     LANGUAGE=zh_CN the whole line is Chinese (the text typed kept as it
     is), under English byte for byte the English the other tests and the
-    README quote.  */
+    README quote; the server answering HQ switches for one request.  */
 static void test_common_reasons(void **state)
 {
     (void)state;
-    char why[DN_CODE_WHY_SIZE], phone[DN_PHONE_SIZE], list[128];
+    static const char *const zh[S_N_REASONS] = {
+        "'东北大米' 不是商品编码：代码只用 ASCII 字符（1 到 64 个可打印字符，不含空格、"
+        "':' 和 '@'），名称不是代码",
+        "'王芳' 不是伙伴代码：代码只用 ASCII 字符（以字母开头，其后为字母、数字、'_'、'.'、"
+        "'-'；最多 32 个），名称不是代码：HINT",
+        "'138 0013 800' 不是电话号码：中国手机号码在 +86 之后有 11 位数字，这个号码有 10 位",
+        "'1380013800O' 不是电话号码：'O' 不是数字、空格、'-'、'.'、'('、')' 或开头的 '+'",
+        "含有 U+200B（零宽空格），位于第 3 个字符：不接受可隐藏文字或打乱文字顺序的不可见字符",
+        "未找到",
+    };
+    static const char *const en[S_N_REASONS] = {
+        "'东北大米' is not a SKU: codes are ASCII (1 to 64 printable characters but space, "
+        "':' and '@'), names are not",
+        "'王芳' is not a partner code: codes are ASCII (a letter, then letters, digits, '_', "
+        "'.', '-'; at most 32), names are not: HINT",
+        "'138 0013 800' is not a phone number: a Chinese mobile number has 11 digits after "
+        "+86, this one has 10",
+        "'1380013800O' is not a phone number: 'O' is not a digit, a space, '-', '.', '(', ')' "
+        "or a leading '+'",
+        "holds U+200B (zero width space) at character 3: " DN_HIDDEN_RULE,
+        "not found",
+    };
+    char list[128];
 
     s_env("zh_CN", NULL, "C.UTF-8");
     assert_string_equal(dn_i18n_lang(), "zh_CN");
-    /* a name typed where the SKU goes */
-    assert_int_equal(dn_valid_code_check(DN_CODE_SKU, "东北大米", NULL, why, sizeof why),
-                     DN_CODE_ERROR);
-    assert_string_equal(why, "'东北大米' 不是商品编码：代码只用 ASCII 字符（1 到 64 "
-                             "个可打印字符，不含空格、':' 和 '@'），名称不是代码");
-    /* with the caller's hint after it */
-    assert_int_equal(dn_valid_code_check(DN_CODE_PARTNER, "王芳", "HINT", why, sizeof why),
-                     DN_CODE_ERROR);
-    assert_string_equal(why, "'王芳' 不是伙伴代码：代码只用 ASCII 字符（以字母开头，其后为"
-                             "字母、数字、'_'、'.'、'-'；最多 32 个），名称不是代码：HINT");
-    /* a mobile number a digit short: 1380013800 is 10 digits after +86 */
-    assert_int_equal(dn_phone_normalize("138 0013 800", 86, phone, why, sizeof why),
-                     DN_EPARSE);
-    assert_string_equal(why, "'138 0013 800' 不是电话号码：中国手机号码在 +86 之后有 11 "
-                             "位数字，这个号码有 10 位");
-    assert_int_equal(dn_phone_normalize("1380013800O", 86, phone, why, sizeof why),
-                     DN_EPARSE);
-    assert_string_equal(why, "'1380013800O' 不是电话号码：'O' 不是数字、空格、'-'、'.'、'('、"
-                             "')' 或开头的 '+'");
-    /* a zero-width space, character 3 of "Li<U+200B>Wei" */
-    assert_int_equal(dn_valid_name_why("Li\xE2\x80\x8BWei", why, sizeof why), 0);
-    assert_string_equal(why, "含有 U+200B（零宽空格），位于第 3 个字符：不接受可隐藏文字或"
-                             "打乱文字顺序的不可见字符");
-    assert_string_equal(dn_strerror(DN_ENOENT), "未找到");
-    /* what goes into central.db as data stays English whatever the
-       language (dn_facts' exception note) */
+    s_reasons_are(zh);
+    /* what goes into central.db as data (dn_facts' exception note) stays
+       English whatever the language */
     assert_int_equal(dn_valid_hidden_list("Li\xE2\x80\x8BWei", list, sizeof list), 1);
     assert_string_equal(list, "U+200B (zero width space)");
 
     s_env(NULL, NULL, "C.UTF-8");
-    assert_int_equal(dn_valid_code_check(DN_CODE_SKU, "东北大米", NULL, why, sizeof why),
-                     DN_CODE_ERROR);
-    assert_string_equal(why, "'东北大米' is not a SKU: codes are ASCII (1 to 64 printable "
-                             "characters but space, ':' and '@'), names are not");
-    assert_int_equal(dn_valid_code_check(DN_CODE_PARTNER, "王芳", "HINT", why, sizeof why),
-                     DN_CODE_ERROR);
-    assert_string_equal(why, "'王芳' is not a partner code: codes are ASCII (a letter, then "
-                             "letters, digits, '_', '.', '-'; at most 32), names are not: "
-                             "HINT");
-    assert_int_equal(dn_phone_normalize("138 0013 800", 86, phone, why, sizeof why),
-                     DN_EPARSE);
-    assert_string_equal(why, "'138 0013 800' is not a phone number: a Chinese mobile number "
-                             "has 11 digits after +86, this one has 10");
-    assert_int_equal(dn_phone_normalize("1380013800O", 86, phone, why, sizeof why),
-                     DN_EPARSE);
-    assert_string_equal(why, "'1380013800O' is not a phone number: 'O' is not a digit, a "
-                             "space, '-', '.', '(', ')' or a leading '+'");
-    assert_int_equal(dn_valid_name_why("Li\xE2\x80\x8BWei", why, sizeof why), 0);
-    assert_string_equal(why, "holds U+200B (zero width space) at character 3: " DN_HIDDEN_RULE);
-    assert_string_equal(dn_strerror(DN_ENOENT), "not found");
-
-    /* the server (English) answering HQ in Chinese: the reason of that
-       one request is Chinese, the next one's English again */
+    s_reasons_are(en);
+    /* the server (English) answering HQ in Chinese: that one request's
+       reasons are Chinese, then English again */
     assert_string_equal(dn_i18n_peer_begin("zh_CN"), "zh_CN");
-    assert_int_equal(dn_phone_normalize("138 0013 800", 86, phone, why, sizeof why),
-                     DN_EPARSE);
-    assert_string_equal(why, "'138 0013 800' 不是电话号码：中国手机号码在 +86 之后有 11 "
-                             "位数字，这个号码有 10 位");
+    s_reasons_are(zh);
     dn_i18n_peer_end();
-    assert_int_equal(dn_phone_normalize("138 0013 800", 86, phone, why, sizeof why),
-                     DN_EPARSE);
-    assert_string_equal(why, "'138 0013 800' is not a phone number: a Chinese mobile number "
-                             "has 11 digits after +86, this one has 10");
+    s_reasons_are(en);
 }
 
 int main(void)
