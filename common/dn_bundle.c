@@ -9,6 +9,7 @@
 #include "dn_bundle.h"
 #include "dn_crypto.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 
 #include <openssl/crypto.h>
 #include <stdint.h>
@@ -36,20 +37,20 @@ static int s_check_fields(const char *endpoint, size_t endpoint_len, const char 
 {
     if (endpoint_len == 0 || endpoint_len > DN_BUNDLE_MAX_ENDPOINT)
         return dn_why(why, why_size, DN_EPARSE,
-                      "its server endpoint has %zu bytes (1 to %d)", endpoint_len,
+                      _("its server endpoint has %zu bytes (1 to %d)"), endpoint_len,
                       DN_BUNDLE_MAX_ENDPOINT);
     if (!s_printable(endpoint, endpoint_len))
         return dn_why(why, why_size, DN_EPARSE,
-                      "its server endpoint has a space or a character that is not "
-                      "printable ASCII");
+                      _("its server endpoint has a space or a character that is not "
+                        "printable ASCII"));
     if (site_len == 0 || site_len > DN_MAX_CODE_LEN)
-        return dn_why(why, why_size, DN_EPARSE, "its site code has %zu bytes (1 to %d)",
+        return dn_why(why, why_size, DN_EPARSE, _("its site code has %zu bytes (1 to %d)"),
                       site_len, DN_MAX_CODE_LEN);
     char code[DN_MAX_CODE_LEN + 1];
     memcpy(code, site, site_len);
     code[site_len] = '\0';
     if (!dn_valid_code(code))
-        return dn_why(why, why_size, DN_EPARSE, "its site code '%s' is not a code", code);
+        return dn_why(why, why_size, DN_EPARSE, _("its site code '%s' is not a code"), code);
     char copy[DN_BUNDLE_MAX_TOKEN + 1];
     if (token_len <= DN_BUNDLE_MAX_TOKEN)
         memcpy(copy, token, token_len);
@@ -57,7 +58,7 @@ static int s_check_fields(const char *endpoint, size_t endpoint_len, const char 
     if (!dn_wire_token_valid(copy)) {
         OPENSSL_cleanse(copy, sizeof copy);
         return dn_why(why, why_size, DN_EPARSE,
-                      "its token is not %d to %d ASCII letters and digits (%zu bytes)",
+                      _("its token is not %d to %d ASCII letters and digits (%zu bytes)"),
                       DN_MIN_TOKEN_LEN, DN_BUNDLE_MAX_TOKEN, token_len);
     }
     OPENSSL_cleanse(copy, sizeof copy);
@@ -96,7 +97,7 @@ int dn_bundle_pack(const dn_bundle_t *bundle, char *text, size_t size, char *why
         text[0] = '\0';
     if (endpoint_len == sizeof bundle->endpoint || site_len == sizeof bundle->site ||
         token_len == sizeof bundle->token) /* not NUL-terminated: too long */
-        return dn_why(why, why_size, DN_EINVAL, "a field of the enrollment code is too long");
+        return dn_why(why, why_size, DN_EINVAL, _("a field of the enrollment code is too long"));
     if ((rc = s_check_fields(bundle->endpoint, endpoint_len, bundle->site, site_len,
                              bundle->token, token_len, why, why_size)) != 0)
         return DN_EINVAL;
@@ -105,7 +106,7 @@ int dn_bundle_pack(const dn_bundle_t *bundle, char *text, size_t size, char *why
     n += endpoint_len;
     if (!dn_curve_valid_z85(bundle->server_key) ||
         dn_curve_decode(bundle->server_key, raw + n) != 0)
-        return dn_why(why, why_size, DN_EINVAL, "its server key is not a 40-character Z85 key");
+        return dn_why(why, why_size, DN_EINVAL, _("its server key is not a 40-character Z85 key"));
     n += DN_CURVE_KEY_BYTES;
     raw[n++] = (uint8_t)site_len;
     memcpy(raw + n, bundle->site, site_len);
@@ -115,13 +116,13 @@ int dn_bundle_pack(const dn_bundle_t *bundle, char *text, size_t size, char *why
     n += token_len;
     if ((rc = s_check(raw, n, raw + n)) != 0) {
         OPENSSL_cleanse(raw, sizeof raw);
-        return dn_why(why, why_size, rc, "cannot compute the check of the enrollment code");
+        return dn_why(why, why_size, rc, _("cannot compute the check of the enrollment code"));
     }
     n += DN_BUNDLE_CHECK_BYTES;
 
     if (size < prefix + (n * 4 + 2) / 3 + 1) {
         OPENSSL_cleanse(raw, sizeof raw);
-        return dn_why(why, why_size, DN_ETOOBIG, "no room for the enrollment code");
+        return dn_why(why, why_size, DN_ETOOBIG, _("no room for the enrollment code"));
     }
     memcpy(text, DN_BUNDLE_PREFIX, prefix);
     out = prefix;
@@ -167,8 +168,8 @@ static long s_decode(const char *text, size_t len, uint8_t *raw, int *leftover, 
     for (size_t i = 0; i < len; i++)
         if (s_value(text[i]) < 0) {
             dn_why(why, why_size, 0,
-                   "the enrollment code has a character no code has ('%c' after %zu "
-                   "characters): copy it again, exactly as headquarters sent it",
+                   _("the enrollment code has a character no code has ('%c' after %zu "
+                     "characters): copy it again, exactly as headquarters sent it"),
                    text[i] > ' ' && text[i] <= '~' ? text[i] : '?',
                    i + sizeof DN_BUNDLE_PREFIX - 1);
             return -1;
@@ -205,8 +206,8 @@ int dn_bundle_parse(const char *text, dn_bundle_t *bundle, char *why, size_t why
         if (len + 1 == sizeof code) {
             OPENSSL_cleanse(code, sizeof code);
             return dn_why(why, why_size, DN_EPARSE,
-                          "the enrollment code is longer than any code (more than %zu "
-                          "characters): copy exactly the code headquarters sent",
+                          _("the enrollment code is longer than any code (more than %zu "
+                            "characters): copy exactly the code headquarters sent"),
                           sizeof code - 1);
         }
         code[len++] = *p;
@@ -216,8 +217,8 @@ int dn_bundle_parse(const char *text, dn_bundle_t *bundle, char *why, size_t why
     /* "DN<version>:" */
     if (len == 0)
         return dn_why(why, why_size, DN_EPARSE,
-                      "no enrollment code given: paste the code headquarters sent (it "
-                      "starts with %s)",
+                      _("no enrollment code given: paste the code headquarters sent (it "
+                        "starts with %s)"),
                       DN_BUNDLE_PREFIX);
     while (2 + digits < len && code[2 + digits] >= '0' && code[2 + digits] <= '9')
         digits++;
@@ -225,8 +226,8 @@ int dn_bundle_parse(const char *text, dn_bundle_t *bundle, char *why, size_t why
         (digits > 1 && code[2] == '0') || code[2 + digits] != ':') {
         OPENSSL_cleanse(code, sizeof code);
         return dn_why(why, why_size, DN_EPARSE,
-                      "this is not an enrollment code (a code starts with %s): paste the "
-                      "code headquarters sent",
+                      _("this is not an enrollment code (a code starts with %s): paste the "
+                        "code headquarters sent"),
                       DN_BUNDLE_PREFIX);
     }
     if (digits + 3 != prefix || memcmp(code, DN_BUNDLE_PREFIX, prefix) != 0) {
@@ -235,8 +236,8 @@ int dn_bundle_parse(const char *text, dn_bundle_t *bundle, char *why, size_t why
             version = version * 10 + (code[2 + i] - '0');
         OPENSSL_cleanse(code, sizeof code);
         return dn_why(why, why_size, DN_EPROTO,
-                      "this enrollment code is of version %d; this program reads version "
-                      "%d (%s): update it, or ask headquarters for a code of version %d",
+                      _("this enrollment code is of version %d; this program reads version "
+                        "%d (%s): update it, or ask headquarters for a code of version %d"),
                       version, DN_BUNDLE_VERSION, DN_BUNDLE_PREFIX, DN_BUNDLE_VERSION);
     }
 
@@ -258,32 +259,32 @@ int dn_bundle_parse(const char *text, dn_bundle_t *bundle, char *why, size_t why
     if (n < 1 || (size_t)n < site_at || (size_t)n < token_at ||
         (size_t)n < payload_len + DN_BUNDLE_CHECK_BYTES) {
         dn_why(why, why_size, DN_EPARSE,
-               "the enrollment code is cut short (%zu characters): copy the whole code, "
-               "from %s to its last character",
+               _("the enrollment code is cut short (%zu characters): copy the whole code, "
+                 "from %s to its last character"),
                len, DN_BUNDLE_PREFIX);
         goto done;
     }
     if ((size_t)n > payload_len + DN_BUNDLE_CHECK_BYTES || leftover) {
         dn_why(why, why_size, DN_EPARSE,
-               "the enrollment code has extra characters at its end: copy exactly the "
-               "code headquarters sent");
+               _("the enrollment code has extra characters at its end: copy exactly the "
+                 "code headquarters sent"));
         goto done;
     }
     if (loose) {
         dn_why(why, why_size, DN_EPARSE,
-               "the enrollment code is damaged (its last character is wrong): copy it "
-               "again, exactly as headquarters sent it");
+               _("the enrollment code is damaged (its last character is wrong): copy it "
+                 "again, exactly as headquarters sent it"));
         goto done;
     }
     if ((rc = s_check(raw, payload_len, check)) != 0) {
-        dn_why(why, why_size, rc, "cannot compute the check of the enrollment code");
+        dn_why(why, why_size, rc, _("cannot compute the check of the enrollment code"));
         goto done;
     }
     rc = DN_EPARSE;
     if (CRYPTO_memcmp(check, raw + payload_len, DN_BUNDLE_CHECK_BYTES) != 0) {
         dn_why(why, why_size, DN_EPARSE,
-               "the enrollment code is damaged (its check does not match): copy it again, "
-               "exactly as headquarters sent it");
+               _("the enrollment code is damaged (its check does not match): copy it again, "
+                 "exactly as headquarters sent it"));
         goto done;
     }
     {
@@ -293,7 +294,7 @@ int dn_bundle_parse(const char *text, dn_bundle_t *bundle, char *why, size_t why
                            (const char *)raw + token_at, token_len, field,
                            sizeof field) != 0) {
             dn_why(why, why_size, DN_EPARSE,
-                   "the enrollment code is not one headquarters writes: %s", field);
+                   _("the enrollment code is not one headquarters writes: %s"), field);
             goto done;
         }
     }

@@ -1,5 +1,6 @@
 /*  dn_cli -- `help`, `help COMMAND` and `GROUP --help` (dn_cli.h).  */
 #include "dn_cli.h"
+#include "dn_i18n.h"
 #include "dn_log.h"
 
 #include <string.h>
@@ -50,13 +51,14 @@ int dn_cli_group_help(FILE *out, const dn_cli_table_t *table, const char *prog,
         if (strncmp(name, word, len) || name[len] != ' ')
             continue;
         if (!found)
-            fprintf(out, "usage: %s %s SUBCOMMAND ...\n\nsubcommands:\n", prog_usage,
+            fprintf(out, _("usage: %s %s SUBCOMMAND ...\n\nsubcommands:\n"), prog_usage,
                     word);
         found = 1;
+        /* the usage line as the programs' own help prints it: syntax, as typed */
         fprintf(out, "  %-17s %s\n", name, s_field(table, i, table->usage_at));
     }
     if (found)
-        fprintf(out, "\n'%s %s SUBCOMMAND --help' tells more.\n", prog, word);
+        fprintf(out, _("\n'%s %s SUBCOMMAND --help' tells more.\n"), prog, word);
     return found;
 }
 
@@ -68,10 +70,10 @@ int dn_cli_group_error(const dn_cli_table_t *table, const char *prog, int argc,
         size_t len = space ? (size_t)(space - name) : 0;
         if (space && strncmp(argv[optind], name, len) == 0 && argv[optind][len] == '\0') {
             if (optind + 1 < argc)
-                dn_log_error("unknown command '%s %s' (see: %s %s --help)", argv[optind],
+                dn_log_error(_("unknown command '%s %s' (see: %s %s --help)"), argv[optind],
                              argv[optind + 1], prog, argv[optind]);
             else
-                dn_log_error("'%s' needs a subcommand (see: %s %s --help)", argv[optind],
+                dn_log_error(_("'%s' needs a subcommand (see: %s %s --help)"), argv[optind],
                              prog, argv[optind]);
             return 1;
         }

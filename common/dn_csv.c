@@ -7,6 +7,7 @@
 #include "dn_csv.h"
 #include "dn_array.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +54,10 @@ static int s_field(s_reader_t *r, char **w, dn_csv_error_t *err)
             char c;
             if (r->pos >= r->len)
                 return s_refuse(err, line, column,
-                                "a quoted field opened here never closes");
+                                _("a quoted field opened here never closes"));
             c = r->data[r->pos];
             if (c == '\0')
-                return s_refuse(err, r->line, r->column, "a NUL byte");
+                return s_refuse(err, r->line, r->column, _("a NUL byte"));
             if (c == '"') {
                 if (r->pos + 1 < r->len && r->data[r->pos + 1] == '"') {
                     *out++ = '"';
@@ -73,19 +74,19 @@ static int s_field(s_reader_t *r, char **w, dn_csv_error_t *err)
         if (r->pos < r->len && r->data[r->pos] != ',' && r->data[r->pos] != '\n' &&
             r->data[r->pos] != '\r')
             return s_refuse(err, r->line, r->column,
-                            "only a comma or the end of the row may follow a closing "
-                            "quote (a quote inside a quoted field is written \"\")");
+                            _("only a comma or the end of the row may follow a closing "
+                              "quote (a quote inside a quoted field is written \"\")"));
     } else {
         while (r->pos < r->len) {
             char c = r->data[r->pos];
             if (c == ',' || c == '\n' || c == '\r')
                 break;
             if (c == '\0')
-                return s_refuse(err, r->line, r->column, "a NUL byte");
+                return s_refuse(err, r->line, r->column, _("a NUL byte"));
             if (c == '"')
                 return s_refuse(err, r->line, r->column,
-                                "a quote inside an unquoted field; quote the whole field "
-                                "and double the quote (\"\")");
+                                _("a quote inside an unquoted field; quote the whole field "
+                                  "and double the quote (\"\")"));
             *out++ = c;
             s_advance(r);
         }
@@ -125,7 +126,7 @@ int dn_csv_parse(const char *data, size_t len, size_t max_rows, dn_csv_t *csv,
             rc = DN_ELIMIT;
             err->line = r.line;
             err->column = 1;
-            snprintf(err->why, sizeof err->why, "more than %zu rows", max_rows);
+            snprintf(err->why, sizeof err->why, _("more than %zu rows"), max_rows);
             break;
         }
         row = dn_array_grow(csv->rows, &rows_cap, csv->n_rows, sizeof *csv->rows, 64);
@@ -160,8 +161,8 @@ int dn_csv_parse(const char *data, size_t len, size_t max_rows, dn_csv_t *csv,
             if (c == '\r') {
                 if (r.pos + 1 >= r.len || r.data[r.pos + 1] != '\n') {
                     rc = s_refuse(err, r.line, r.column,
-                                  "a carriage return not followed by a line feed (end "
-                                  "rows with LF or CRLF)");
+                                  _("a carriage return not followed by a line feed (end "
+                                    "rows with LF or CRLF)"));
                     break;
                 }
                 s_advance(&r);

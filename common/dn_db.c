@@ -2,6 +2,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_fsperm.h"
+#include "dn_i18n.h"
 #include "dn_log.h"
 #include "dn_time.h"
 
@@ -190,7 +191,7 @@ static int s_migrate(sqlite3 *db, const dn_migration_t *list, size_t count)
     if (version < 0)
         return version;
     if ((size_t)version > count) {
-        dn_log_error("database schema version %d is newer than this program's %zu",
+        dn_log_error(_("database schema version %d is newer than this program's %zu"),
                      version, count);
         return DN_ESCHEMA;
     }

@@ -1,5 +1,6 @@
 /*  dn_error -- text and exit status for each error code (see dn_error.h).  */
 #include "dn_error.h"
+#include "dn_i18n.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,14 +9,16 @@ const char *dn_strerror(int code)
 {
     switch (code) {
     case 0:
-        return "success";
+        return _("success");
+    /* the table's texts are N_(): shown in the language of the person
+       reading (the server: English but in an answer to HQ) */
 #define DN_X_TEXT(name, value, sysexit, text)                                        \
     case value:                                                                      \
-        return text;
+        return _(text);
         DN_ERRNO_MAP(DN_X_TEXT)
 #undef DN_X_TEXT
     }
-    return "unknown error";
+    return _("unknown error");
 }
 
 int dn_exit_code(int code)

@@ -14,34 +14,35 @@
 #define DN_STR_(x) #x
 #define DN_STR(x)  DN_STR_(x)
 
-/*  X(name, value, sysexits code, message)
+/*  X(name, value, sysexits code, message), the message marked N_() for
+    gettext (dn_i18n.h; only dn_error.c, which defines N_, prints it).
     Exit codes: 64 usage, 65 data error, 66 no input, 69 unavailable,
     70 internal software error, 73 cannot create, 74 I/O error,
     75 temporary failure, 77 permission denied.  */
 #define DN_ERRNO_MAP(X)                                                              \
-    X(EINVAL, -1, 64, "invalid argument")                                            \
-    X(ENOMEM, -2, 70, "out of memory")                                               \
-    X(EIO, -3, 74, "I/O error")                                                      \
-    X(EDB, -4, 74, "database error")                                                 \
-    X(EEXIST, -5, 73, "already exists")                                              \
-    X(ENOENT, -6, 66, "not found")                                                   \
-    X(EOVERFLOW, -7, 65, "amount out of range")                                      \
-    X(EPARSE, -8, 65, "malformed input")                                             \
-    X(ECURRENCY, -9, 65, "unknown currency")                                         \
-    X(ETOOBIG, -10, 65, "message too large")                                         \
-    X(EPROTO, -11, 65, "malformed message")                                          \
-    X(ECHAIN, -12, 65, "hash chain broken")                                          \
-    X(ESIG, -13, 65, "bad signature")                                                \
-    X(ECRYPTO, -14, 70, "cryptography library error")                                \
-    X(ELIMIT, -15, 65, "beyond what is still refundable")                            \
-    X(EDUP, -16, 65, "duplicate")                                                    \
-    X(ESCHEMA, -17, 65, "database is newer than this program")                       \
-    X(EPERM, -18, 77, "permission denied")                                           \
-    X(ETIMEDOUT, -19, 75, "timed out")                                               \
-    X(EAGAIN, -20, 75, "temporary failure, try again")                               \
+    X(EINVAL, -1, 64, N_("invalid argument"))                                        \
+    X(ENOMEM, -2, 70, N_("out of memory"))                                           \
+    X(EIO, -3, 74, N_("I/O error"))                                                  \
+    X(EDB, -4, 74, N_("database error"))                                             \
+    X(EEXIST, -5, 73, N_("already exists"))                                          \
+    X(ENOENT, -6, 66, N_("not found"))                                               \
+    X(EOVERFLOW, -7, 65, N_("amount out of range"))                                  \
+    X(EPARSE, -8, 65, N_("malformed input"))                                         \
+    X(ECURRENCY, -9, 65, N_("unknown currency"))                                     \
+    X(ETOOBIG, -10, 65, N_("message too large"))                                     \
+    X(EPROTO, -11, 65, N_("malformed message"))                                      \
+    X(ECHAIN, -12, 65, N_("hash chain broken"))                                      \
+    X(ESIG, -13, 65, N_("bad signature"))                                            \
+    X(ECRYPTO, -14, 70, N_("cryptography library error"))                            \
+    X(ELIMIT, -15, 65, N_("beyond what is still refundable"))                        \
+    X(EDUP, -16, 65, N_("duplicate"))                                                \
+    X(ESCHEMA, -17, 65, N_("database is newer than this program"))                   \
+    X(EPERM, -18, 77, N_("permission denied"))                                       \
+    X(ETIMEDOUT, -19, 75, N_("timed out"))                                           \
+    X(EAGAIN, -20, 75, N_("temporary failure, try again"))                           \
     /* something answers at the configured address, but not the service   \
        with the configured key: waiting will not mend it (EX_CONFIG) */    \
-    X(ECONFIG, -21, 78, "wrong address or key")
+    X(ECONFIG, -21, 78, N_("wrong address or key"))
 
 typedef enum {
     DN_OK = 0,

@@ -6,6 +6,7 @@
 */
 #include "dn_fsperm.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 #include "dn_log.h"
 
 #include <errno.h>
@@ -102,8 +103,8 @@ static int s_folder_refused(const char *dir, const struct stat *st, uid_t me)
     s_name(1, st->st_gid, group);
     s_name(0, me, self);
     if (mode & S_IWOTH) {
-        dn_log_error("data folder %s can be written by any user (mode %04o, owner %s): "
-                     "run 'chmod %o %s'",
+        dn_log_error(_("data folder %s can be written by any user (mode %04o, owner %s): "
+                       "run 'chmod %o %s'"),
                      dir, (unsigned)mode, owner,
                      (unsigned)((mode & S_ISGID) && (mode & S_IWGRP)
                                     ? DN_FSPERM_DIR_SHARED
@@ -112,28 +113,28 @@ static int s_folder_refused(const char *dir, const struct stat *st, uid_t me)
         return DN_EPERM;
     }
     if ((mode & S_IWGRP) && !(mode & S_ISGID)) {
-        dn_log_error("data folder %s can be written by group %s (mode %04o, owner %s): "
-                     "run 'chmod %o %s', or 'chmod %o %s' to share it with that group",
+        dn_log_error(_("data folder %s can be written by group %s (mode %04o, owner %s): "
+                       "run 'chmod %o %s', or 'chmod %o %s' to share it with that group"),
                      dir, group, (unsigned)mode, owner, (unsigned)DN_FSPERM_DIR_PRIVATE,
                      dir, (unsigned)DN_FSPERM_DIR_SHARED, dir);
         return DN_EPERM;
     }
     if (!s_shared(mode) && st->st_uid != me && st->st_uid != 0 && (mode & S_IWUSR)) {
-        dn_log_error("data folder %s belongs to %s (mode %04o), who can write it: run as "
-                     "%s, or 'chown %s %s'",
+        dn_log_error(_("data folder %s belongs to %s (mode %04o), who can write it: run as "
+                       "%s, or 'chown %s %s'"),
                      dir, owner, (unsigned)mode, owner, self, dir);
         return DN_EPERM;
     }
     if (me != 0 && access(dir, W_OK | X_OK) != 0) {
         if (s_shared(mode) && !s_member(st->st_gid))
             dn_log_error(
-                "cannot write data folder %s (mode %04o, owner %s, group %s): run "
-                "'usermod -aG %s %s' as root, then log in again",
+                _("cannot write data folder %s (mode %04o, owner %s, group %s): run "
+                  "'usermod -aG %s %s' as root, then log in again"),
                 dir, (unsigned)mode, owner, group, group, self);
         else
             dn_log_error(
-                "cannot write data folder %s (mode %04o, owner %s, group %s): run "
-                "as %s, or 'chown %s %s'",
+                _("cannot write data folder %s (mode %04o, owner %s, group %s): run "
+                  "as %s, or 'chown %s %s'"),
                 dir, (unsigned)mode, owner, group, owner, self, dir);
         return DN_EPERM;
     }
@@ -165,30 +166,39 @@ static int s_file(const char *path, int secret, const struct stat *dir_st, uid_t
         if ((unshared && st.st_gid != dir_st->st_gid &&
              chown(path, (uid_t)-1, dir_st->st_gid) != 0) ||
             chmod(path, target) != 0) {
-            dn_log_error("cannot set the mode of %s (%04o) to %04o: %s", path,
+            dn_log_error(_("cannot set the mode of %s (%04o) to %04o: %s"), path,
                          (unsigned)mode, (unsigned)target, strerror(errno));
             return DN_EIO;
         }
         if (open)
-            dn_log_warn("%s was open to other users (mode %04o): made it %04o", path,
+            dn_log_warn(_("%s was open to other users (mode %04o): made it %04o"), path,
                         (unsigned)mode, (unsigned)target);
         else
-            dn_log_warn("%s made mode %04o, group %s, as the shared folder holding it",
+            dn_log_warn(_("%s made mode %04o, group %s, as the shared folder holding it"),
                         path, (unsigned)target, group);
         return 0;
     }
     s_name(0, st.st_uid, owner);
-    const char *who = st.st_uid == 0 ? "" : " or root"; /* "as root or root" */
-    if (open)
-        dn_log_error("%s is open to other users (mode %04o, owner %s): run 'chmod %o %s' "
-                     "as %s%s",
-                     path, (unsigned)mode, owner, (unsigned)target, path, owner, who);
+    /* "as root or root" is said "as root"; each sentence whole, for
+       translators */
+    if (open && st.st_uid == 0)
+        dn_log_error(_("%s is open to other users (mode %04o, owner %s): run 'chmod %o %s' "
+                       "as %s"),
+                     path, (unsigned)mode, owner, (unsigned)target, path, owner);
+    else if (open)
+        dn_log_error(_("%s is open to other users (mode %04o, owner %s): run 'chmod %o %s' "
+                       "as %s or root"),
+                     path, (unsigned)mode, owner, (unsigned)target, path, owner);
+    else if (st.st_uid == 0)
+        dn_log_error(
+            _("%s is not shared with group %s (mode %04o, owner %s): run 'chgrp %s "
+              "%s && chmod %o %s' as %s"),
+            path, group, (unsigned)mode, owner, group, path, (unsigned)target, path, owner);
     else
         dn_log_error(
-            "%s is not shared with group %s (mode %04o, owner %s): run 'chgrp %s "
-            "%s && chmod %o %s' as %s%s",
-            path, group, (unsigned)mode, owner, group, path, (unsigned)target, path,
-            owner, who);
+            _("%s is not shared with group %s (mode %04o, owner %s): run 'chgrp %s "
+              "%s && chmod %o %s' as %s or root"),
+            path, group, (unsigned)mode, owner, group, path, (unsigned)target, path, owner);
     return DN_EPERM;
 }
 
@@ -201,17 +211,17 @@ int dn_fsperm_folder(const char *dir, int flags, const dn_fsperm_file_t *files,
     int rc;
 
     if ((flags & DN_FSPERM_CREATE) && s_mkdirs(dir) != 0) {
-        dn_log_error("cannot create the data folder %s: %s", dir, strerror(errno));
+        dn_log_error(_("cannot create the data folder %s: %s"), dir, strerror(errno));
         return DN_EIO;
     }
     if (stat(dir, &st) != 0) {
         if (errno == ENOENT)
             return 0;
-        dn_log_error("cannot read the data folder %s: %s", dir, strerror(errno));
+        dn_log_error(_("cannot read the data folder %s: %s"), dir, strerror(errno));
         return DN_EIO;
     }
     if (!S_ISDIR(st.st_mode)) {
-        dn_log_error("data folder %s is not a folder", dir);
+        dn_log_error(_("data folder %s is not a folder"), dir);
         return DN_EIO;
     }
     if ((rc = s_folder_refused(dir, &st, me)) != 0)
@@ -221,7 +231,7 @@ int dn_fsperm_folder(const char *dir, int flags, const dn_fsperm_file_t *files,
     mode_t want = s_shared(st.st_mode) ? DN_FSPERM_DIR_SHARED : DN_FSPERM_DIR_PRIVATE;
     if ((st.st_mode & 07777) != want && (st.st_uid == me || me == 0)) {
         if (chmod(dir, want) != 0) {
-            dn_log_error("cannot set the mode of the data folder %s to %04o: %s", dir,
+            dn_log_error(_("cannot set the mode of the data folder %s to %04o: %s"), dir,
                          (unsigned)want, strerror(errno));
             return DN_EIO;
         }

@@ -8,6 +8,7 @@
     retry just as a refused connection is, and must not read as "down".
 */
 #include "dn_probe.h"
+#include "dn_i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,39 +191,39 @@ const char *dn_probe_explain(dn_probe_state_t state, uint32_t value, const char 
     switch (state) {
     case DN_PROBE_WAITING:
         snprintf(buf, size,
-                 "no answer at all from %s (no route to it, or a firewall drops the "
-                 "connection): check the address",
+                 _("no answer at all from %s (no route to it, or a firewall drops the "
+                   "connection): check the address"),
                  endpoint);
         break;
     case DN_PROBE_REFUSED:
         snprintf(buf, size,
-                 "nothing listens at %s (connection refused): is dealernet-server running "
-                 "there?",
+                 _("nothing listens at %s (connection refused): is dealernet-server running "
+                   "there?"),
                  endpoint);
         break;
     case DN_PROBE_SILENT:
         snprintf(buf, size,
-                 "%s accepted the connection but does not speak ZeroMQ: wrong port?",
+                 _("%s accepted the connection but does not speak ZeroMQ: wrong port?"),
                  endpoint);
         break;
     case DN_PROBE_NOT_ZMTP:
-        snprintf(buf, size, "%s answered, but not as a ZeroMQ server: wrong port?", endpoint);
+        snprintf(buf, size, _("%s answered, but not as a ZeroMQ server: wrong port?"), endpoint);
         break;
     case DN_PROBE_BAD_KEY:
         snprintf(buf, size,
-                 "%s dropped the secure handshake: the server key is wrong (it is the "
-                 "public key 'dealernet-server init' printed)",
+                 _("%s dropped the secure handshake: the server key is wrong (it is the "
+                   "public key 'dealernet-server init' printed)"),
                  endpoint);
         break;
     case DN_PROBE_AUTH:
-        snprintf(buf, size, "%s refused this key at the handshake (ZAP status %u)", endpoint,
+        snprintf(buf, size, _("%s refused this key at the handshake (ZAP status %u)"), endpoint,
                  (unsigned)value);
         break;
     case DN_PROBE_UP:
-        snprintf(buf, size, "%s accepted the connection but sent no reply", endpoint);
+        snprintf(buf, size, _("%s accepted the connection but sent no reply"), endpoint);
         break;
     case DN_PROBE_DROPPED:
-        snprintf(buf, size, "%s closed the connection (the server stopped or restarted)",
+        snprintf(buf, size, _("%s closed the connection (the server stopped or restarted)"),
                  endpoint);
         break;
     }

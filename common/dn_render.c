@@ -299,7 +299,7 @@ static int s_table_array(FILE *out, const json_t *array)
     int rc;
 
     if (json_array_size(array) == 0) {
-        fputs("(none)\n", out);
+        fputs(_("(none)\n"), out);
         return 0;
     }
     if (!json_is_object(first) || json_object_size(first) == 0) {

@@ -143,43 +143,45 @@ static size_t s_utf8_decode(const unsigned char *s, unsigned *cp)
 
 static const struct {
     unsigned first, last; /* a range of code points, both included */
-    const char *what;     /* its Unicode name, or what the range holds */
+    const char *what;     /* its Unicode name, or what the range holds: N_(), shown
+                             through _() by dn_valid_hidden, in English by
+                             dn_valid_hidden_list (stored in central.db) */
 } s_hidden[] = {
-    {0x00AD, 0x00AD, "soft hyphen"},
-    {0x0600, 0x0605, "Arabic number sign"},
-    {0x061C, 0x061C, "Arabic letter mark"},
-    {0x06DD, 0x06DD, "Arabic end of ayah"},
-    {0x070F, 0x070F, "Syriac abbreviation mark"},
-    {0x0890, 0x0891, "Arabic currency mark above"},
-    {0x08E2, 0x08E2, "Arabic disputed end of ayah"},
-    {0x180E, 0x180E, "Mongolian vowel separator"},
-    {0x200B, 0x200B, "zero width space"},
-    {0x200C, 0x200C, "zero width non-joiner"},
-    {0x200D, 0x200D, "zero width joiner"},
-    {0x200E, 0x200E, "left-to-right mark"},
-    {0x200F, 0x200F, "right-to-left mark"},
-    {0x2028, 0x2028, "line separator"},
-    {0x2029, 0x2029, "paragraph separator"},
-    {0x202A, 0x202A, "left-to-right embedding"},
-    {0x202B, 0x202B, "right-to-left embedding"},
-    {0x202C, 0x202C, "pop directional formatting"},
-    {0x202D, 0x202D, "left-to-right override"},
-    {0x202E, 0x202E, "right-to-left override"},
-    {0x2060, 0x2060, "word joiner"},
-    {0x2061, 0x2064, "invisible operator"},
-    {0x2066, 0x2066, "left-to-right isolate"},
-    {0x2067, 0x2067, "right-to-left isolate"},
-    {0x2068, 0x2068, "first strong isolate"},
-    {0x2069, 0x2069, "pop directional isolate"},
-    {0x206A, 0x206F, "deprecated format character"},
-    {0xFEFF, 0xFEFF, "zero width no-break space"},
-    {0xFFF9, 0xFFFB, "interlinear annotation character"},
-    {0x110BD, 0x110BD, "Kaithi number sign"},
-    {0x110CD, 0x110CD, "Kaithi number sign above"},
-    {0x13430, 0x1343F, "Egyptian hieroglyph format control"},
-    {0x1BCA0, 0x1BCA3, "shorthand format control"},
-    {0x1D173, 0x1D17A, "musical symbol format control"},
-    {0xE0000, 0xE007F, "tag character"},
+    {0x00AD, 0x00AD, N_("soft hyphen")},
+    {0x0600, 0x0605, N_("Arabic number sign")},
+    {0x061C, 0x061C, N_("Arabic letter mark")},
+    {0x06DD, 0x06DD, N_("Arabic end of ayah")},
+    {0x070F, 0x070F, N_("Syriac abbreviation mark")},
+    {0x0890, 0x0891, N_("Arabic currency mark above")},
+    {0x08E2, 0x08E2, N_("Arabic disputed end of ayah")},
+    {0x180E, 0x180E, N_("Mongolian vowel separator")},
+    {0x200B, 0x200B, N_("zero width space")},
+    {0x200C, 0x200C, N_("zero width non-joiner")},
+    {0x200D, 0x200D, N_("zero width joiner")},
+    {0x200E, 0x200E, N_("left-to-right mark")},
+    {0x200F, 0x200F, N_("right-to-left mark")},
+    {0x2028, 0x2028, N_("line separator")},
+    {0x2029, 0x2029, N_("paragraph separator")},
+    {0x202A, 0x202A, N_("left-to-right embedding")},
+    {0x202B, 0x202B, N_("right-to-left embedding")},
+    {0x202C, 0x202C, N_("pop directional formatting")},
+    {0x202D, 0x202D, N_("left-to-right override")},
+    {0x202E, 0x202E, N_("right-to-left override")},
+    {0x2060, 0x2060, N_("word joiner")},
+    {0x2061, 0x2064, N_("invisible operator")},
+    {0x2066, 0x2066, N_("left-to-right isolate")},
+    {0x2067, 0x2067, N_("right-to-left isolate")},
+    {0x2068, 0x2068, N_("first strong isolate")},
+    {0x2069, 0x2069, N_("pop directional isolate")},
+    {0x206A, 0x206F, N_("deprecated format character")},
+    {0xFEFF, 0xFEFF, N_("zero width no-break space")},
+    {0xFFF9, 0xFFFB, N_("interlinear annotation character")},
+    {0x110BD, 0x110BD, N_("Kaithi number sign")},
+    {0x110CD, 0x110CD, N_("Kaithi number sign above")},
+    {0x13430, 0x1343F, N_("Egyptian hieroglyph format control")},
+    {0x1BCA0, 0x1BCA3, N_("shorthand format control")},
+    {0x1D173, 0x1D17A, N_("musical symbol format control")},
+    {0xE0000, 0xE007F, N_("tag character")},
 };
 
 #define S_N_HIDDEN (sizeof s_hidden / sizeof s_hidden[0])
@@ -207,9 +209,12 @@ unsigned dn_valid_hidden(const char *text, char *why, size_t why_size)
         int i = n ? s_hidden_of(cp) : -1;
         if (i >= 0) {
             if (why && why_size)
+                /* one literal for translators: its English ends with
+                   DN_HIDDEN_RULE (test_valid compares them) */
                 snprintf(why, why_size,
-                         "holds U+%04X (%s) at character %zu: " DN_HIDDEN_RULE, cp,
-                         s_hidden[i].what, at);
+                         _("holds U+%04X (%s) at character %zu: invisible characters that "
+                           "can hide or reorder text are refused"),
+                         cp, _(s_hidden[i].what), at);
             return cp;
         }
         s += n ? n : 1;
@@ -295,6 +300,8 @@ size_t dn_valid_hidden_list(const char *text, char *out, size_t out_size)
         int i = n ? s_hidden_of(cp) : -1;
         if (i >= 0 && !s_hidden_before(start, s, cp)) {
             char item[80];
+            /* English: the list goes into an exception note stored in
+               central.db (dn_facts), data read in any language later */
             size_t n_item = (size_t)snprintf(item, sizeof item, "%sU+%04X (%s)",
                                              named ? ", " : "", cp, s_hidden[i].what);
             /* room for this one, and for the tail if others must follow */
@@ -308,7 +315,8 @@ size_t dn_valid_hidden_list(const char *text, char *out, size_t out_size)
         s += n ? n : 1;
     }
     if (named < distinct && out_size) {
-        snprintf(tail, sizeof tail, named ? " and %zu more" : "%zu invisible characters",
+        snprintf(tail, sizeof tail, /* i18n: not for people: stored in central.db */
+                 named ? " and %zu more" : "%zu invisible characters",
                  distinct - named);
         if (len + strlen(tail) < out_size)
             memcpy(out + len, tail, strlen(tail) + 1);
@@ -482,7 +490,7 @@ int dn_valid_notice(const char *text, char *why, size_t why_size)
         unsigned cp = 0;
         size_t n = s_utf8_decode(s, &cp);
         if (n == 0) {
-            snprintf(why, why_size, "the notice is not UTF-8 text (character %zu)",
+            snprintf(why, why_size, _("the notice is not UTF-8 text (character %zu)"),
                      chars + 1);
             return 0;
         }
@@ -491,15 +499,15 @@ int dn_valid_notice(const char *text, char *why, size_t why_size)
            clear the shop's screen or change its colours */
         if (cp != '\n' && (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))) {
             snprintf(why, why_size,
-                     "the notice holds a control character (U+%04X) at character %zu: "
-                     "only newlines are allowed",
+                     _("the notice holds a control character (U+%04X) at character %zu: "
+                       "only newlines are allowed"),
                      cp, chars);
             return 0;
         }
         if (s_hidden_of(cp) >= 0) {
             char reason[DN_HIDDEN_WHY_SIZE];
             dn_valid_hidden(text, reason, sizeof reason);
-            snprintf(why, why_size, "the notice %s", reason);
+            snprintf(why, why_size, _("the notice %s"), reason);
             return 0;
         }
         if (cp != '\n' && cp != ' ')
@@ -507,11 +515,11 @@ int dn_valid_notice(const char *text, char *why, size_t why_size)
         s += n;
     }
     if (shown == 0) {
-        snprintf(why, why_size, "the notice is empty");
+        snprintf(why, why_size, "%s", _("the notice is empty"));
         return 0;
     }
     if (chars > DN_MAX_NOTICE_CHARS) {
-        snprintf(why, why_size, "the notice is %zu characters, at most %d", chars,
+        snprintf(why, why_size, _("the notice is %zu characters, at most %d"), chars,
                  DN_MAX_NOTICE_CHARS);
         return 0;
     }
@@ -546,7 +554,7 @@ static int s_phone_why(char *why, size_t why_size, const char *text, const char 
     if (cut > 40) /* 40 bytes, at a character's start */
         for (cut = 40; cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80; cut--)
             ;
-    snprintf(why, why_size, "'%.*s' is not a phone number: %s", (int)cut, text, reason);
+    snprintf(why, why_size, _("'%.*s' is not a phone number: %s"), (int)cut, text, reason);
     return DN_EPARSE;
 }
 
@@ -588,20 +596,20 @@ static int s_phone_digits(const char *text, char digits[DN_MAX_PHONE_DIGITS + 1]
         unsigned cp = 0;
         size_t step = s_utf8_decode(s, &cp);
         if (step == 0)
-            return s_phone_why(why, why_size, text, "it is not UTF-8 text");
+            return s_phone_why(why, why_size, text, "%s", _("it is not UTF-8 text"));
         if ((cp >= '0' && cp <= '9') || (cp >= 0xFF10 && cp <= 0xFF19)) {
             if (n == DN_MAX_PHONE_DIGITS)
-                return s_phone_why(why, why_size, text, "more than %d digits",
+                return s_phone_why(why, why_size, text, _("more than %d digits"),
                                    DN_MAX_PHONE_DIGITS);
             digits[n++] = (char)('0' + (cp >= 0xFF10 ? cp - 0xFF10 : cp - '0'));
         } else if (cp == '+' || cp == 0xFF0B) {
             if (plus || n)
-                return s_phone_why(why, why_size, text, "a '+' may only come first");
+                return s_phone_why(why, why_size, text, "%s", _("a '+' may only come first"));
             plus = 1;
         } else if (!s_phone_separator(cp)) {
             return s_phone_why(why, why_size, text,
-                               "'%.*s' is not a digit, a space, '-', '.', '(', ')' or a "
-                               "leading '+'",
+                               _("'%.*s' is not a digit, a space, '-', '.', '(', ')' or a "
+                                 "leading '+'"),
                                (int)step, (const char *)s);
         }
         s += step;
@@ -622,13 +630,13 @@ int dn_phone_normalize(const char *text, int country, char out[DN_PHONE_SIZE], c
     assert(country >= DN_COUNTRY_NONE && country <= DN_COUNTRY_MAX);
     if (!text) {
         if (why && why_size)
-            snprintf(why, why_size, "no phone number given");
+            snprintf(why, why_size, "%s", _("no phone number given"));
         return DN_EPARSE;
     }
     if (s_phone_digits(text, digits, &n, &plus, why, why_size))
         return DN_EPARSE;
     if (n == 0)
-        return s_phone_why(why, why_size, text, "no digits");
+        return s_phone_why(why, why_size, text, "%s", _("no digits"));
 
     if (plus)
         snprintf(e164, sizeof e164, "%s", digits);
@@ -636,13 +644,15 @@ int dn_phone_normalize(const char *text, int country, char out[DN_PHONE_SIZE], c
         snprintf(e164, sizeof e164, "%s", digits + 2); /* the international prefix */
     else if (country == DN_COUNTRY_NONE)
         return s_phone_why(why, why_size, text,
-                           "no country code: type it with + and the country code (no "
-                           "default country is set)");
+                           "%s",
+                           _("no country code: type it with + and the country code (no "
+                             "default country is set)"));
     else
         s_phone_national(digits, n, country, e164, sizeof e164);
 
     if (e164[0] == '0')
-        return s_phone_why(why, why_size, text, "a country code never starts with 0");
+        return s_phone_why(why, why_size, text, "%s",
+                           _("a country code never starts with 0"));
     /* "+86 (0)10 ...": no Chinese national number starts with 0, so every
        0 typed right after 86 goes (all of them: what is left must not start
        with one, or making it canonical again would change it) */
@@ -651,16 +661,15 @@ int dn_phone_normalize(const char *text, int country, char out[DN_PHONE_SIZE], c
     len = strlen(e164);
     if (len < DN_E164_MIN_DIGITS || len > DN_E164_MAX_DIGITS)
         return s_phone_why(why, why_size, text,
-                           "+%s has %zu digits, a phone number has %d to %d with its "
-                           "country code",
+                           _("+%s has %zu digits, a phone number has %d to %d with its "
+                             "country code"),
                            e164, len, DN_E164_MIN_DIGITS, DN_E164_MAX_DIGITS);
     /* China's mobile numbers are 13x..19x, 11 digits: a missing or extra
        digit would make another member (10 is Beijing's area code) */
     if (strncmp(e164, "861", 3) == 0 && e164[3] != '0' && len != 13)
         return s_phone_why(
             why, why_size, text,
-            "a Chinese mobile number has 11 digits after +86, this one has "
-            "%zu",
+            _("a Chinese mobile number has 11 digits after +86, this one has %zu"),
             len - 2);
     out[0] = '+';
     memcpy(out + 1, e164, len + 1);

@@ -1,8 +1,10 @@
 /*  test_i18n -- unit tests for dn_i18n: which language the environment
     asks for, C_() and its run-time form falling back to the English text,
     the server answering one request in its peer's language and then its
-    own, and dn_render's table headers (translated) beside its CSV headers
-    (never).  The catalogue is the one the build compiled from po/zh_CN
+    own, dn_render's table headers (translated) beside its CSV headers
+    (never), and common/'s reasons (a refused code, a phone, a hidden
+    character, an error code's text) in Chinese and in their exact
+    English.  The catalogue is the one the build compiled from po/zh_CN
     (<B>/locale, found from this program's own path <B>/tests/unit/).
 */
 #include <setjmp.h>
@@ -16,8 +18,10 @@
 
 #include <cmocka.h>
 
+#include "dn_error.h"
 #include "dn_i18n.h"
 #include "dn_render.h"
+#include "dn_valid.h"
 
 /*  Sets the environment to exactly the given language variables (NULL
     leaves one unset) and calls dn_i18n_init.  */
@@ -163,6 +167,87 @@ static void test_render_headers(void **state)
     json_decref(rows);
 }
 
+/*  The reasons tested in two languages, in order: a name typed where the
+    SKU goes; a partner code with the caller's hint after it; a mobile
+    number a digit short (1380013800 is 10 digits after +86); a letter O
+    among the digits; a zero-width space, character 3 of
+    "Li<U+200B>Wei"; an error code's text.  */
+#define S_N_REASONS 6
+
+static void s_reasons(char why[S_N_REASONS][DN_CODE_WHY_SIZE])
+{
+    char phone[DN_PHONE_SIZE];
+    assert_int_equal(dn_valid_code_check(DN_CODE_SKU, "东北大米", NULL, why[0],
+                                         DN_CODE_WHY_SIZE),
+                     DN_CODE_ERROR);
+    assert_int_equal(dn_valid_code_check(DN_CODE_PARTNER, "王芳", "HINT", why[1],
+                                         DN_CODE_WHY_SIZE),
+                     DN_CODE_ERROR);
+    assert_int_equal(dn_phone_normalize("138 0013 800", 86, phone, why[2], DN_CODE_WHY_SIZE),
+                     DN_EPARSE);
+    assert_int_equal(dn_phone_normalize("1380013800O", 86, phone, why[3], DN_CODE_WHY_SIZE),
+                     DN_EPARSE);
+    assert_int_equal(dn_valid_name_why("Li\xE2\x80\x8BWei", why[4], DN_CODE_WHY_SIZE), 0);
+    snprintf(why[5], DN_CODE_WHY_SIZE, "%s", dn_strerror(DN_ENOENT));
+}
+
+static void s_reasons_are(const char *const want[S_N_REASONS])
+{
+    char why[S_N_REASONS][DN_CODE_WHY_SIZE];
+    s_reasons(why);
+    for (size_t i = 0; i < S_N_REASONS; i++)
+        assert_string_equal(why[i], want[i]);
+}
+
+/*  common/'s reasons are one sentence each in the catalogue: under
+    LANGUAGE=zh_CN the whole line is Chinese (the text typed kept as it
+    is), under English byte for byte the English the other tests and the
+    README quote; the server answering HQ switches for one request.  */
+static void test_common_reasons(void **state)
+{
+    (void)state;
+    static const char *const zh[S_N_REASONS] = {
+        "'东北大米' 不是商品编码：代码只用 ASCII 字符（1 到 64 个可打印字符，不含空格、"
+        "':' 和 '@'），名称不是代码",
+        "'王芳' 不是伙伴代码：代码只用 ASCII 字符（以字母开头，其后为字母、数字、'_'、'.'、"
+        "'-'；最多 32 个），名称不是代码：HINT",
+        "'138 0013 800' 不是电话号码：中国手机号码在 +86 之后有 11 位数字，这个号码有 10 位",
+        "'1380013800O' 不是电话号码：'O' 不是数字、空格、'-'、'.'、'('、')' 或开头的 '+'",
+        "含有 U+200B（零宽空格），位于第 3 个字符：不接受可隐藏文字或打乱文字顺序的不可见字符",
+        "未找到",
+    };
+    static const char *const en[S_N_REASONS] = {
+        "'东北大米' is not a SKU: codes are ASCII (1 to 64 printable characters but space, "
+        "':' and '@'), names are not",
+        "'王芳' is not a partner code: codes are ASCII (a letter, then letters, digits, '_', "
+        "'.', '-'; at most 32), names are not: HINT",
+        "'138 0013 800' is not a phone number: a Chinese mobile number has 11 digits after "
+        "+86, this one has 10",
+        "'1380013800O' is not a phone number: 'O' is not a digit, a space, '-', '.', '(', ')' "
+        "or a leading '+'",
+        "holds U+200B (zero width space) at character 3: " DN_HIDDEN_RULE,
+        "not found",
+    };
+    char list[128];
+
+    s_env("zh_CN", NULL, "C.UTF-8");
+    assert_string_equal(dn_i18n_lang(), "zh_CN");
+    s_reasons_are(zh);
+    /* what goes into central.db as data (dn_facts' exception note) stays
+       English whatever the language */
+    assert_int_equal(dn_valid_hidden_list("Li\xE2\x80\x8BWei", list, sizeof list), 1);
+    assert_string_equal(list, "U+200B (zero width space)");
+
+    s_env(NULL, NULL, "C.UTF-8");
+    s_reasons_are(en);
+    /* the server (English) answering HQ in Chinese: that one request's
+       reasons are Chinese, then English again */
+    assert_string_equal(dn_i18n_peer_begin("zh_CN"), "zh_CN");
+    s_reasons_are(zh);
+    dn_i18n_peer_end();
+    s_reasons_are(en);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_context_fallback),
         cmocka_unit_test(test_peer_language),
         cmocka_unit_test(test_render_headers),
+        cmocka_unit_test(test_common_reasons),
     };
     return cmocka_run_group_tests(tests, s_setup, NULL);
 }
