@@ -45,16 +45,6 @@ hq_must notice send --all "Stocktake on Friday"
 hq_must payout G1 1.50 --ref BANK-1
 hq_must adjust G2 0.25 --reason "rounding"
 
-# hq_in LANG ARGS...: dealernet-hq ARGS under LANG (then back to C.UTF-8).
-hq_in() {
-    LANG=$1
-    export LANG
-    shift
-    hq "$@"
-    LANG=C.UTF-8
-    export LANG
-}
-
 # -- every listing and report: exits, --json / --csv bytes, headers ---------------
 cat >"$T/hq_zh.cmds" <<'EOF'
 jc partner list
