@@ -149,7 +149,7 @@ static int s_usage_error(const char *fmt, const char *arg)
 {
     char text[512];
     snprintf(text, sizeof text, fmt, arg);
-    dn_log_error("%s (see: dealernet-hq %s%s--help)", text,
+    dn_log_error(_("%s (see: dealernet-hq %s%s--help)"), text,
                  s_current ? s_current->name : "", s_current ? " " : "");
     return EX_USAGE;
 }
@@ -172,7 +172,7 @@ static int s_global_option(int c, const char *arg, int *code)
     case S_OPT_TIMEOUT:
         if (dn_parse_int(arg, 1, DN_HQ_MAX_TIMEOUT_S, &secs)) {
             *code =
-                s_usage_error("--timeout '%s' must be whole seconds from 1 to 3600", arg);
+                s_usage_error(_("--timeout '%s' must be whole seconds from 1 to 3600"), arg);
             return -1;
         }
         s_opt.timeout_s = (int)secs;
@@ -217,8 +217,8 @@ static int s_getopt(int argc, char **argv, const struct option *own, int *code)
         opterr = 0; /* one line on stderr: ours, not getopt's as well */
         c = getopt_long(argc, argv, "hq", longs, NULL);
         if (c == 'h') {
-            printf("usage: dealernet-hq %s %s\n\n%s", s_current->name, s_current->usage,
-                   s_current->help);
+            printf(_("usage: dealernet-hq %s %s\n\n%s"), s_current->name, s_current->usage,
+                   _(s_current->help));
             if (s_current->formats & S_FMT_CSV)
                 printf("%s", _("--csv --excel writes the CSV for Excel: UTF-8 with a byte-order "
                                "mark,\nwhich Excel needs to read Chinese names right.\n"));
@@ -226,7 +226,7 @@ static int s_getopt(int argc, char **argv, const struct option *own, int *code)
             return -2;
         }
         if (c == '?' || c == ':') {
-            *code = s_usage_error("unknown option or missing value: '%s'",
+            *code = s_usage_error(_("unknown option or missing value: '%s'"),
                                   optind > 0 && optind <= argc ? argv[optind - 1] : "?");
             return -2;
         }
@@ -245,7 +245,7 @@ static int s_format_option(int c, dn_render_format_t *format, int *code)
 {
     dn_render_format_t want = c == S_OPT_JSON ? DN_RENDER_JSON : DN_RENDER_CSV;
     if (*format != DN_RENDER_TABLE && *format != want) {
-        *code = s_usage_error("%s", "--json and --csv exclude each other");
+        *code = s_usage_error("%s", _("--json and --csv exclude each other"));
         return -1;
     }
     *format = want;
@@ -276,18 +276,18 @@ static int s_check_connection(void)
     if (!s_opt.key_file)
         s_opt.key_file = getenv("DEALERNET_HQ_KEY");
     if (!s_opt.server || !*s_opt.server)
-        return s_global_error("%s", "no server: give --server ENDPOINT (like "
-                                    "tcp://hq.example.com:7701) or set DEALERNET_SERVER");
+        return s_global_error("%s", _("no server: give --server ENDPOINT (like "
+                                      "tcp://hq.example.com:7701) or set DEALERNET_SERVER"));
     if (!s_opt.server_key || !*s_opt.server_key)
         return s_global_error("%s",
-                              "no server key: give --server-key Z85 (printed by "
-                              "'dealernet-server init') or set DEALERNET_SERVER_KEY");
+                              _("no server key: give --server-key Z85 (printed by "
+                                "'dealernet-server init') or set DEALERNET_SERVER_KEY"));
     if (!s_opt.key_file || !*s_opt.key_file)
         return s_global_error("%s",
-                              "no admin key: give --key FILE (the hq.key that "
-                              "'dealernet-server init' wrote) or set DEALERNET_HQ_KEY");
+                              _("no admin key: give --key FILE (the hq.key that "
+                                "'dealernet-server init' wrote) or set DEALERNET_HQ_KEY"));
     if (!dn_curve_valid_z85(s_opt.server_key))
-        return s_global_error("--server-key '%.60s' is not a 40-character Z85 key",
+        return s_global_error(_("--server-key '%.60s' is not a 40-character Z85 key"),
                               s_opt.server_key);
     return 0;
 }
@@ -304,7 +304,7 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
     int64_t max_bytes = DN_MAX_ADMIN_REPLY_BYTES, deadline;
 
     if (!sock) {
-        dn_log_error("cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+        dn_log_error(_("cannot create a ZeroMQ socket: %s"), zmq_strerror(errno));
         return EX_SOFTWARE;
     }
     if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) ||
@@ -314,8 +314,8 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
         zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, s_opt.server_key, DN_Z85_KEY_SIZE) ||
         zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pair->public_z85, DN_Z85_KEY_SIZE) ||
         zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, pair->secret_z85, DN_Z85_KEY_SIZE)) {
-        dn_log_error("cannot set up a CURVE client socket: %s (is libzmq built with "
-                     "CURVE?)",
+        dn_log_error(_("cannot set up a CURVE client socket: %s (is libzmq built with "
+                       "CURVE?)"),
                      zmq_strerror(errno));
         zmq_close(sock);
         return EX_SOFTWARE;
@@ -325,13 +325,13 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
        refuses -- gets its own message instead of a timeout.  */
     probe = dn_probe_new(ctx, sock);
     if (zmq_connect(sock, s_opt.server) != 0) {
-        rc = s_global_error("--server '%.200s' is not a ZeroMQ endpoint (like "
-                            "tcp://hq.example.com:7701)",
+        rc = s_global_error(_("--server '%.200s' is not a ZeroMQ endpoint (like "
+                              "tcp://hq.example.com:7701)"),
                             s_opt.server);
         goto done;
     }
     if (zmq_send(sock, body, len, 0) < 0) {
-        dn_log_error("cannot send to %s: %s", s_opt.server, zmq_strerror(errno));
+        dn_log_error(_("cannot send to %s: %s"), s_opt.server, zmq_strerror(errno));
         rc = EX_UNAVAILABLE;
         goto done;
     }
@@ -347,7 +347,7 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
             /* "is the server running?" only when nothing answers at all */
             state = probe ? dn_probe_update(probe) : DN_PROBE_UP;
             if (state == DN_PROBE_UP)
-                dn_log_error("%s accepted the connection but did not reply within %d s",
+                dn_log_error(_("%s accepted the connection but did not reply within %d s"),
                              s_opt.server, s_opt.timeout_s);
             else
                 dn_log_error("%s",
@@ -359,13 +359,13 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
         n = zmq_poll(items, probe ? 2 : 1, (long)left);
         if (n < 0 && errno == EINTR) {
             dn_log_error(
-                "interrupted before %s replied; the request may have been applied",
+                _("interrupted before %s replied; the request may have been applied"),
                 s_opt.server);
             rc = EX_TEMPFAIL;
             break;
         }
         if (n < 0) {
-            dn_log_error("cannot wait for %s: %s", s_opt.server, zmq_strerror(errno));
+            dn_log_error(_("cannot wait for %s: %s"), s_opt.server, zmq_strerror(errno));
             rc = EX_UNAVAILABLE;
             break;
         }
@@ -373,8 +373,8 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
             state = dn_probe_update(probe);
             if (state == DN_PROBE_AUTH) {
                 dn_log_error(
-                    "%s refused the admin key in %s (ZAP status %u): it is not an "
-                    "HQ admin key of this server, or this is not its admin port",
+                    _("%s refused the admin key in %s (ZAP status %u): it is not an "
+                      "HQ admin key of this server, or this is not its admin port"),
                     s_opt.server, s_opt.key_file, (unsigned)dn_probe_value(probe));
                 rc = EX_NOPERM;
                 break;
@@ -390,7 +390,7 @@ static int s_exchange(void *ctx, const dn_curve_pair_t *pair, const uint8_t *bod
         if (items[0].revents & ZMQ_POLLIN) {
             if (zmq_msg_recv(reply, sock, 0) >= 0)
                 break;
-            dn_log_error("cannot receive from %s: %s", s_opt.server, zmq_strerror(errno));
+            dn_log_error(_("cannot receive from %s: %s"), s_opt.server, zmq_strerror(errno));
             rc = EX_UNAVAILABLE;
             break;
         }
@@ -440,7 +440,7 @@ static int s_request(const char *command, const char *const *args, size_t n,
     req.args = arg_ptrs;
     rc = dn_wire_admin_request_pack(&req, &body, &len, why, sizeof why);
     if (rc) {
-        dn_log_error("cannot build the request: %s",
+        dn_log_error(_("cannot build the request: %s"),
                      rc == DN_ENOMEM ? dn_strerror(rc) : why);
         return dn_exit_code(rc);
     }
@@ -453,15 +453,15 @@ static int s_request(const char *command, const char *const *args, size_t n,
     rc = dn_curve_load(s_opt.key_file, &pair);
     if (rc) {
         if (rc == DN_ENOENT)
-            dn_log_error("admin key file %s does not exist: use the hq.key that "
-                         "'dealernet-server init' wrote (--key or DEALERNET_HQ_KEY)",
+            dn_log_error(_("admin key file %s does not exist: use the hq.key that "
+                           "'dealernet-server init' wrote (--key or DEALERNET_HQ_KEY)"),
                          s_opt.key_file);
         else if (rc == DN_EPARSE)
             dn_log_error(
-                "%s is not a CURVE key file (public-key = ..., secret-key = ...)",
+                _("%s is not a CURVE key file (public-key = ..., secret-key = ...)"),
                 s_opt.key_file);
         else
-            dn_log_error("cannot read %s: %s", s_opt.key_file, dn_strerror(rc));
+            dn_log_error(_("cannot read %s: %s"), s_opt.key_file, dn_strerror(rc));
         free(body);
         return dn_exit_code(rc);
     }
@@ -470,7 +470,7 @@ static int s_request(const char *command, const char *const *args, size_t n,
     if (!ctx) {
         OPENSSL_cleanse(&pair, sizeof pair);
         free(body);
-        dn_log_error("cannot start ZeroMQ: %s", zmq_strerror(errno));
+        dn_log_error(_("cannot start ZeroMQ: %s"), zmq_strerror(errno));
         return EX_SOFTWARE;
     }
     zmq_msg_init(&msg);
@@ -481,13 +481,13 @@ static int s_request(const char *command, const char *const *args, size_t n,
         int urc = dn_wire_admin_reply_unpack(zmq_msg_data(&msg), zmq_msg_size(&msg),
                                              &reply, why, sizeof why);
         if (urc == DN_ENOMEM) {
-            dn_log_error("malformed reply from %s: %s", s_opt.server, dn_strerror(urc));
+            dn_log_error(_("malformed reply from %s: %s"), s_opt.server, dn_strerror(urc));
             rc = dn_exit_code(urc);
         } else if (urc) {
             /* a server's sync port answers an admin request with a refusal
                of its own kind */
-            dn_log_error("%s answered something that is not an admin reply (%s): is it the "
-                         "server's sync port, not its admin port?",
+            dn_log_error(_("%s answered something that is not an admin reply (%s): is it the "
+                           "server's sync port, not its admin port?"),
                          s_opt.server, why);
             rc = EX_CONFIG;
         } else if (reply->status != 0) {
@@ -498,7 +498,7 @@ static int s_request(const char *command, const char *const *args, size_t n,
             *result = json_loads(reply->result ? reply->result : "null", JSON_DECODE_ANY,
                                  &error);
             if (!*result) {
-                dn_log_error("malformed result from %s: %s", s_opt.server, error.text);
+                dn_log_error(_("malformed result from %s: %s"), s_opt.server, error.text);
                 rc = dn_exit_code(DN_EPROTO);
             }
         }
@@ -518,7 +518,7 @@ static int s_print(const json_t *result, dn_render_format_t format)
 {
     int rc = dn_render(stdout, result, format);
     if (rc) {
-        dn_log_error("cannot write the result: %s", dn_strerror(rc));
+        dn_log_error(_("cannot write the result: %s"), dn_strerror(rc));
         return dn_exit_code(rc);
     }
     return 0;
@@ -565,30 +565,30 @@ static int s_read_file(const char *path, char **text)
 
     *text = NULL;
     if (!file) {
-        dn_log_error("cannot read %s: %s", path, strerror(errno));
+        dn_log_error(_("cannot read %s: %s"), path, strerror(errno));
         return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
     }
     buf = malloc(DN_HQ_MAX_FILE_BYTES + 2);
     if (!buf) {
         fclose(file);
-        dn_log_error("out of memory reading %s", path);
+        dn_log_error(_("out of memory reading %s"), path);
         return EX_SOFTWARE;
     }
     n = fread(buf, 1, DN_HQ_MAX_FILE_BYTES + 1, file);
     if (ferror(file)) {
-        dn_log_error("cannot read %s: %s", path, strerror(errno));
+        dn_log_error(_("cannot read %s: %s"), path, strerror(errno));
         fclose(file);
         free(buf);
         return EX_IOERR;
     }
     fclose(file);
     if (n > DN_HQ_MAX_FILE_BYTES) {
-        dn_log_error("%s is larger than %d bytes", path, DN_HQ_MAX_FILE_BYTES);
+        dn_log_error(_("%s is larger than %d bytes"), path, DN_HQ_MAX_FILE_BYTES);
         free(buf);
         return EX_DATAERR;
     }
     if (memchr(buf, '\0', n)) {
-        dn_log_error("%s is not a text file: it holds a NUL byte", path);
+        dn_log_error(_("%s is not a text file: it holds a NUL byte"), path);
         free(buf);
         return EX_DATAERR;
     }
@@ -637,14 +637,21 @@ static int s_check_value(s_call_t *call, s_kind_t kind, const char *option,
         int64_t ms;
         if (dn_time_parse_date(*value, &ms) == 0)
             return 0;
-        snprintf(text, sizeof text, "%s'%.40s' is not a date (YYYY-MM-DD)", prefix,
-                 *value);
+        if (option)
+            snprintf(text, sizeof text, _("--%s '%.40s' is not a date (YYYY-MM-DD)"), option,
+                     *value);
+        else
+            snprintf(text, sizeof text, _("'%.40s' is not a date (YYYY-MM-DD)"), *value);
         break;
     }
     case S_PERIOD:
         if (dn_time_parse_period(*value, NULL, NULL) == 0)
             return 0;
-        snprintf(text, sizeof text, "%s'%.40s' is not a month (YYYY-MM)", prefix, *value);
+        if (option)
+            snprintf(text, sizeof text, _("--%s '%.40s' is not a month (YYYY-MM)"), option,
+                     *value);
+        else
+            snprintf(text, sizeof text, _("'%.40s' is not a month (YYYY-MM)"), *value);
         break;
     case S_PHONE:
         return 0;
@@ -743,7 +750,7 @@ static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call
             /* how the result is shown, like --json: never sent */
             int want = c == S_OPT_QR ? 1 : -1;
             if (call->qr == -want)
-                return s_usage_error("%s", "--qr and --no-qr exclude each other");
+                return s_usage_error("%s", _("--qr and --no-qr exclude each other"));
             call->qr = want;
         } else {
             assert(c >= S_OPT_OWN && c < S_OPT_OWN + S_MAX_OPTS);
@@ -765,12 +772,12 @@ static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call
     while (n_pos < S_MAX_POS && cmd->pos[n_pos].arg)
         n_pos++;
     if ((size_t)(argc - optind) > n_pos)
-        return s_usage_error("unexpected argument '%s'", argv[optind + (int)n_pos]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind + (int)n_pos]);
     for (i = 0; i < n_pos; i++) {
         if (optind + (int)i < argc)
             continue;
         if (cmd->pos[i].need)
-            return s_usage_error("%s", cmd->pos[i].need);
+            return s_usage_error("%s", _(cmd->pos[i].need));
         break; /* optional ones come last */
     }
     for (i = 0; i < n_pos && optind + (int)i < argc; i++) {
@@ -783,7 +790,7 @@ static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call
     /* options: required ones, then their values */
     for (i = 0; cmd->opts[i].name; i++)
         if (cmd->opts[i].required && !values[i])
-            return s_usage_error("%s", cmd->need);
+            return s_usage_error("%s", _(cmd->need));
     for (i = 0; cmd->opts[i].name; i++) {
         if (!values[i])
             continue;
@@ -819,7 +826,7 @@ static int s_run(const s_command_t *cmd, int argc, char **argv)
         return code < 0 ? 0 : code;
     code = cmd->print ? cmd->print(&call, result) : s_print(result, call.format);
     if (code == 0 && fflush(stdout) != 0) {
-        dn_log_error("cannot write the result: %s", strerror(errno));
+        dn_log_error(_("cannot write the result: %s"), strerror(errno));
         code = dn_exit_code(DN_EIO);
     }
     json_decref(result);
@@ -833,11 +840,21 @@ static int s_print_partner_add(const s_call_t *call, const json_t *result)
     const char *parent = s_arg(call, "parent"), *recruiter = s_arg(call, "recruiter");
     if (call->format != DN_RENDER_TABLE)
         return s_print(result, call->format);
-    if (!s_opt.quiet)
-        printf("partner %s added (%s, %s%s%s%s)\n", s_arg(call, "code"),
-               s_str(result, "kind"), parent ? "parent " : "no parent",
-               parent ? parent : "", recruiter ? ", recruited by " : "",
-               recruiter ? recruiter : "");
+    if (s_opt.quiet)
+        return 0;
+    /* one whole sentence per case, for translators */
+    if (parent && recruiter)
+        printf(_("partner %s added (%s, parent %s, recruited by %s)\n"), s_arg(call, "code"),
+               s_str(result, "kind"), parent, recruiter);
+    else if (parent)
+        printf(_("partner %s added (%s, parent %s)\n"), s_arg(call, "code"),
+               s_str(result, "kind"), parent);
+    else if (recruiter)
+        printf(_("partner %s added (%s, no parent, recruited by %s)\n"), s_arg(call, "code"),
+               s_str(result, "kind"), recruiter);
+    else
+        printf(_("partner %s added (%s, no parent)\n"), s_arg(call, "code"),
+               s_str(result, "kind"));
     return 0;
 }
 
@@ -846,12 +863,17 @@ static int s_print_partner_move(const s_call_t *call, const json_t *result)
     const char *before = json_string_value(json_object_get(result, "previous_parent"));
     if (call->format != DN_RENDER_TABLE)
         return s_print(result, call->format);
-    if (!s_opt.quiet)
-        printf("partner %s moves under %s from %s (before: %s%s); sales recorded "
-               "earlier keep their upline\n",
-               s_str(result, "partner"), s_str(result, "parent"),
-               s_str(result, "effective"), before ? "under " : "no parent",
-               before ? before : "");
+    if (s_opt.quiet)
+        return 0;
+    if (before)
+        printf(_("partner %s moves under %s from %s (before: under %s); sales recorded "
+                 "earlier keep their upline\n"),
+               s_str(result, "partner"), s_str(result, "parent"), s_str(result, "effective"),
+               before);
+    else
+        printf(_("partner %s moves under %s from %s (before: no parent); sales recorded "
+                 "earlier keep their upline\n"),
+               s_str(result, "partner"), s_str(result, "parent"), s_str(result, "effective"));
     return 0;
 }
 
@@ -863,11 +885,11 @@ static int s_print_partner_status(const s_call_t *call, const json_t *result)
     if (s_opt.quiet)
         return 0;
     if (strcmp(status, "suspended") == 0)
-        printf("partner %s suspended from %s: it earns nothing until resumed, and the "
-               "next active partner above it takes its level\n",
+        printf(_("partner %s suspended from %s: it earns nothing until resumed, and the "
+                 "next active partner above it takes its level\n"),
                s_str(result, "partner"), s_str(result, "effective"));
     else
-        printf("partner %s active again from %s\n", s_str(result, "partner"),
+        printf(_("partner %s active again from %s\n"), s_str(result, "partner"),
                s_str(result, "effective"));
     return 0;
 }
@@ -915,7 +937,7 @@ static int s_enrollment_code(const s_call_t *call, const json_t *result,
     snprintf(bundle.site, sizeof bundle.site, "%s", s_arg(call, "code"));
     snprintf(bundle.token, sizeof bundle.token, "%s", s_str(result, "token"));
     if (strlen(sync) >= sizeof bundle.endpoint) {
-        snprintf(why, sizeof why, "the sync endpoint has more than %d bytes",
+        snprintf(why, sizeof why, _("the sync endpoint has more than %d bytes"),
                  DN_BUNDLE_MAX_ENDPOINT);
         rc = DN_EINVAL;
     } else {
@@ -925,9 +947,9 @@ static int s_enrollment_code(const s_call_t *call, const json_t *result,
     OPENSSL_cleanse(&bundle, sizeof bundle);
     if (rc) {
         /* the token is stored: it must not be lost with the code */
-        dn_log_error("site %s: token issued, but no enrollment code can hold it (%s): "
-                     "enroll with --server, --server-key and --token-file holding the "
-                     "token %s",
+        dn_log_error(_("site %s: token issued, but no enrollment code can hold it (%s): "
+                       "enroll with --server, --server-key and --token-file holding the "
+                       "token %s"),
                      s_arg(call, "code"), why, s_str(result, "token"));
         return EX_SOFTWARE;
     }
@@ -944,11 +966,11 @@ static int s_print_qr(const s_call_t *call, const char *text)
         return 0;
     rc = dn_qr_render(text, tty ? DN_QR_ANSI : 0, stdout);
     if (rc == DN_EIO) {
-        dn_log_error("cannot write the QR code: %s", strerror(errno));
+        dn_log_error(_("cannot write the QR code: %s"), strerror(errno));
         return dn_exit_code(rc);
     }
     if (rc) /* the code itself is printed above: it is all the shop needs */
-        dn_log_warn("cannot draw the enrollment code as a QR code: %s", dn_strerror(rc));
+        dn_log_warn(_("cannot draw the enrollment code as a QR code: %s"), dn_strerror(rc));
     else
         printf("\n");
     return 0;
@@ -976,38 +998,43 @@ static int s_print_enrollment(const s_call_t *call, const json_t *result)
         printf("%s\n", text);
     } else {
         if (!is_token)
-            printf("site %s added for partner %s.\n\n", code, partner);
+            printf(_("site %s added for partner %s.\n\n"), code, partner);
         else if (json_is_true(json_object_get(result, "replaces_pc")))
-            printf("site %s (partner %s): a new enrollment code.  The PC that enrolls with "
-                   "it\nreplaces the one the site is enrolled on now, whose sync is "
-                   "refused from then\non.\n\n",
+            printf(_("site %s (partner %s): a new enrollment code.  The PC that enrolls with "
+                     "it\nreplaces the one the site is enrolled on now, whose sync is "
+                     "refused from then\non.\n\n"),
                    code, partner);
         else if (json_is_true(json_object_get(result, "unrevoked")))
-            printf("site %s (partner %s): no longer revoked; its old key stays refused.  "
-                   "A new\nenrollment code:\n\n",
+            printf(_("site %s (partner %s): no longer revoked; its old key stays refused.  "
+                     "A new\nenrollment code:\n\n"),
                    code, partner);
         else
-            printf("site %s (partner %s): a new enrollment code (any earlier one no "
-                   "longer\nenrolls).\n\n",
+            printf(_("site %s (partner %s): a new enrollment code (any earlier one no "
+                     "longer\nenrolls).\n\n"),
                    code, partner);
-        printf("    enrollment code:  %s\n", text);
-        printf("    expires:          %s (single use)\n\n", s_str(result, "expires"));
+        printf(_("    enrollment code:  %s\n"), text);
+        printf(_("    expires:          %s (single use)\n\n"), s_str(result, "expires"));
         if ((rc = s_print_qr(call, text)) != 0) {
             OPENSSL_cleanse(text, sizeof text);
             return rc;
         }
-        printf("On the shop's PC, after 'dealernet-agent init --site %s --partner %s'%s, "
-               "run\n\n",
-               code, partner, is_token ? " in a new folder" : "");
-        printf("    dealernet-agent enroll\n\n");
-        printf("and paste the code when it asks (it is not shown).  The code holds the\n"
-               "server's address and key, the site and its token: send it to the shop as\n"
-               "you would a password.  It is shown only now: the server keeps only the\n"
-               "token's hash.\n");
+        if (is_token)
+            printf(_("On the shop's PC, after 'dealernet-agent init --site %s --partner %s' "
+                     "in a new folder, run\n\n"),
+                   code, partner);
+        else
+            printf(_("On the shop's PC, after 'dealernet-agent init --site %s --partner %s', "
+                     "run\n\n"),
+                   code, partner);
+        printf("    dealernet-agent enroll\n\n"); /* i18n: not for people: a command typed as is */
+        printf("%s", _("and paste the code when it asks (it is not shown).  The code holds the\n"
+                       "server's address and key, the site and its token: send it to the shop as\n"
+                       "you would a password.  It is shown only now: the server keeps only the\n"
+                       "token's hash.\n"));
     }
     OPENSSL_cleanse(text, sizeof text);
     if (fflush(stdout) != 0) {
-        dn_log_error("cannot write the enrollment code: %s", strerror(errno));
+        dn_log_error(_("cannot write the enrollment code: %s"), strerror(errno));
         rc = dn_exit_code(DN_EIO);
     }
     return rc;
@@ -1018,7 +1045,7 @@ static int s_print_site_revoke(const s_call_t *call, const json_t *result)
     if (call->format != DN_RENDER_TABLE)
         return s_print(result, call->format);
     if (!s_opt.quiet)
-        printf("site %s revoked at %s: its key can no longer sync\n", s_arg(call, "code"),
+        printf(_("site %s revoked at %s: its key can no longer sync\n"), s_arg(call, "code"),
                s_str(result, "revoked"));
     return 0;
 }
@@ -1028,8 +1055,8 @@ static int s_print_plan_set(const s_call_t *call, const json_t *result)
     if (call->format != DN_RENDER_TABLE)
         return s_print(result, call->format);
     if (!s_opt.quiet)
-        printf("plan effective %s set (%s, levels %s, cap %lld bps): it applies to sales "
-               "recorded from that day on\n",
+        printf(_("plan effective %s set (%s, levels %s, cap %lld bps): it applies to sales "
+                 "recorded from that day on\n"),
                s_str(result, "effective"), s_str(result, "currency"),
                s_str(result, "levels"),
                (long long)json_integer_value(json_object_get(result, "cap_bps")));
@@ -1047,7 +1074,7 @@ static int s_print_plan_show(const s_call_t *call, const json_t *result)
         return s_print(result, call->format);
     shown = json_deep_copy(result);
     if (!shown) {
-        dn_log_error("out of memory");
+        dn_log_error("%s", _("out of memory"));
         return EX_SOFTWARE;
     }
     json_object_del(shown, "source");
@@ -1076,17 +1103,20 @@ static int s_print_plan_check(const s_call_t *call, const json_t *result)
         return s_print(changes, call->format);
     if (s_opt.quiet)
         return 0;
-    printf("plan effective %s (%s) is valid: 'plan set' would store it; nothing was "
-           "stored\n",
+    printf(_("plan effective %s (%s) is valid: 'plan set' would store it; nothing was "
+             "stored\n"),
            effective, s_str(result, "currency"));
     if (!against)
-        printf("no version is in force on %s: every value is new\n", effective);
+        printf(_("no version is in force on %s: every value is new\n"), effective);
     else if (n == 0)
-        printf("no change from the version in force on %s (effective %s)\n", effective,
+        printf(_("no change from the version in force on %s (effective %s)\n"), effective,
+               against);
+    else if (n == 1)
+        printf(_("1 change from the version in force on %s (effective %s):\n"), effective,
                against);
     else
-        printf("%zu change%s from the version in force on %s (effective %s):\n", n,
-               n == 1 ? "" : "s", effective, against);
+        printf(_("%zu changes from the version in force on %s (effective %s):\n"), n,
+               effective, against);
     if (n == 0)
         return 0;
     printf("\n");
@@ -1100,15 +1130,16 @@ static int s_print_plan_retire(const s_call_t *call, const json_t *result)
         return s_print(result, call->format);
     if (s_opt.quiet)
         return 0;
-    printf("plan effective %s retired at %s by %s: it is never in force again; ",
-           s_str(result, "effective"), s_str(result, "retired"),
-           s_str(result, "retired_by"));
     if (instead)
-        printf("from %s on the version effective %s is in force\n",
-               s_str(result, "effective"), instead);
+        printf(_("plan effective %s retired at %s by %s: it is never in force again; "
+                 "from %s on the version effective %s is in force\n"),
+               s_str(result, "effective"), s_str(result, "retired"),
+               s_str(result, "retired_by"), s_str(result, "effective"), instead);
     else
-        printf("no version is in force from %s on until a later one\n",
-               s_str(result, "effective"));
+        printf(_("plan effective %s retired at %s by %s: it is never in force again; "
+                 "no version is in force from %s on until a later one\n"),
+               s_str(result, "effective"), s_str(result, "retired"),
+               s_str(result, "retired_by"), s_str(result, "effective"));
     return 0;
 }
 
@@ -1117,8 +1148,8 @@ static int s_print_period_close(const s_call_t *call, const json_t *result)
     if (call->format != DN_RENDER_TABLE)
         return s_print(result, call->format);
     if (!s_opt.quiet)
-        printf("period %s closed at %s: nothing is posted into it again; events of it "
-               "that sync later post into the open month\n",
+        printf(_("period %s closed at %s: nothing is posted into it again; events of it "
+                 "that sync later post into the open month\n"),
                s_str(result, "period"), s_str(result, "closed"));
     return 0;
 }
@@ -1138,7 +1169,7 @@ static int s_print_statement(const s_call_t *call, const json_t *result)
         goto done;
     }
     if (!header || !footer || !empty) {
-        dn_log_error("out of memory");
+        dn_log_error("%s", _("out of memory"));
         rc = EX_SOFTWARE;
         goto done;
     }
@@ -1203,7 +1234,7 @@ static int s_print_member_find(const s_call_t *call, const json_t *result)
         return s_print(members, call->format);
     if ((rc = dn_render_columns(stdout, members, cols, sizeof cols / sizeof cols[0])) !=
         0) {
-        dn_log_error("cannot write the result: %s", dn_strerror(rc));
+        dn_log_error(_("cannot write the result: %s"), dn_strerror(rc));
         return dn_exit_code(rc);
     }
     if (!s_opt.quiet) {
@@ -1221,7 +1252,7 @@ static int s_print_payout(const s_call_t *call, const json_t *result)
     if (call->format != DN_RENDER_TABLE)
         return s_print(result, call->format);
     if (!s_opt.quiet)
-        printf("payout of %s %s to %s recorded (ref %s, period %s); balance now %s %s\n",
+        printf(_("payout of %s %s to %s recorded (ref %s, period %s); balance now %s %s\n"),
                s_str(result, "amount"), s_str(result, "currency"),
                s_str(result, "partner"), s_str(result, "ref"), s_str(result, "period"),
                s_str(result, "balance"), s_str(result, "currency"));
@@ -1234,11 +1265,12 @@ static int s_print_sale_void(const s_call_t *call, const json_t *result)
     if (call->format != DN_RENDER_TABLE)
         return s_print(result, call->format);
     if (!s_opt.quiet)
-        printf("sale %s voided by %s (correction %lld): %lld %s %s %s in %s; the sale "
-               "counts as refunded in full (%s %s more)\n",
+        printf(n == 1 ? _("sale %s voided by %s (correction %lld): %lld transfer reverses "
+                          "%s %s in %s; the sale counts as refunded in full (%s %s more)\n")
+                      : _("sale %s voided by %s (correction %lld): %lld transfers reverse "
+                          "%s %s in %s; the sale counts as refunded in full (%s %s more)\n"),
                s_str(result, "sale"), s_str(result, "by"),
                (long long)json_integer_value(json_object_get(result, "correction")), n,
-               n == 1 ? "transfer reverses" : "transfers reverse",
                s_str(result, "reversed"), s_str(result, "currency"),
                s_str(result, "period"), s_str(result, "refunded"),
                s_str(result, "currency"));
@@ -1250,8 +1282,8 @@ static int s_print_adjust(const s_call_t *call, const json_t *result)
     if (call->format != DN_RENDER_TABLE)
         return s_print(result, call->format);
     if (!s_opt.quiet)
-        printf("adjustment of %s %s to %s recorded by %s (correction %lld, period %s); "
-               "balance now %s %s\n",
+        printf(_("adjustment of %s %s to %s recorded by %s (correction %lld, period %s); "
+                 "balance now %s %s\n"),
                s_str(result, "amount"), s_str(result, "currency"),
                s_str(result, "account"), s_str(result, "by"),
                (long long)json_integer_value(json_object_get(result, "correction")),
@@ -1274,14 +1306,19 @@ static int s_print_notice_send(const s_call_t *call, const json_t *result)
         return 0;
     }
     if (strcmp(target, "partner") == 0)
-        snprintf(whom, sizeof whom, "partner %s and everything under it",
+        snprintf(whom, sizeof whom, _("partner %s and everything under it"),
                  s_str(result, "partner"));
     else if (strcmp(target, "site") == 0)
-        snprintf(whom, sizeof whom, "site %s", s_str(result, "site"));
+        snprintf(whom, sizeof whom, _("site %s"), s_str(result, "site"));
     else
-        snprintf(whom, sizeof whom, "all sites");
-    printf("notice %lld sent to %s: %lld %s receive it at %s next sync\n", id, whom, n,
-           n == 1 ? "site will" : "sites will", n == 1 ? "its" : "their");
+        snprintf(whom, sizeof whom, "%s", _("all sites"));
+    /* whom is a noun phrase: "all sites", "site S1" */
+    if (n == 1)
+        printf(_("notice %lld sent to %s: %lld site will receive it at its next sync\n"), id,
+               whom, n);
+    else
+        printf(_("notice %lld sent to %s: %lld sites will receive it at their next sync\n"),
+               id, whom, n);
     return 0;
 }
 
@@ -1292,24 +1329,47 @@ static int s_print_site_threshold(const s_call_t *call, const json_t *result)
     if (call->format == DN_RENDER_JSON)
         return s_print(result, call->format);
     if (json_is_string(json_object_get(result, "threshold")))
-        printf("site %s: sales above %s %s are flagged large_sale\n", s_str(result, "site"),
+        printf(_("site %s: sales above %s %s are flagged large_sale\n"), s_str(result, "site"),
                s_str(result, "threshold"), s_str(result, "currency"));
     else
-        printf("site %s: sales above the network's threshold are flagged large_sale\n",
+        printf(_("site %s: sales above the network's threshold are flagged large_sale\n"),
                s_str(result, "site"));
     return 0;
 }
 
 static int s_print_exception_resolve(const s_call_t *call, const json_t *result)
 {
+    /* one sentence per resolution (the server's word, exceptions.resolution),
+       for translators; a word this program does not know shows as it came */
+    static const struct {
+        const char *word, *text;
+    } said[] = {{"posted", N_("exception %lld posted\n")},
+                {"dismissed", N_("exception %lld dismissed\n")},
+                {"accepted", N_("exception %lld accepted\n")},
+                {"acknowledged", N_("exception %lld acknowledged\n")}};
+    long long id = (long long)json_integer_value(json_object_get(result, "id"));
+    long long posted = (long long)json_integer_value(json_object_get(result, "posted"));
+    const char *resolution = s_str(result, "resolution");
+
     if (call->format == DN_RENDER_JSON)
         return s_print(result, call->format);
-    printf("exception %lld %s", (long long)json_integer_value(json_object_get(result, "id")),
-           s_str(result, "resolution"));
-    if (json_integer_value(json_object_get(result, "posted")) > 0)
-        printf(": %lld event(s) posted into the open period",
-               (long long)json_integer_value(json_object_get(result, "posted")));
-    printf("\n");
+    if (posted > 0 && strcmp(resolution, "posted") == 0) {
+        printf(_("exception %lld posted: %lld event(s) posted into the open period\n"), id,
+               posted);
+        return 0;
+    }
+    if (posted > 0) {
+        printf(_("exception %lld %s: %lld event(s) posted into the open period\n"), id,
+               resolution, posted);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof said / sizeof said[0]; i++) {
+        if (strcmp(resolution, said[i].word) == 0) {
+            printf(_(said[i].text), id);
+            return 0;
+        }
+    }
+    printf(_("exception %lld %s\n"), id, resolution);
     return 0;
 }
 
@@ -1331,19 +1391,22 @@ static int s_print_verify(const s_call_t *call, const json_t *result)
                 rc = s_print(item, DN_RENDER_JSON);
         }
         if (ok && !s_opt.quiet)
-            printf("verify: ok (%lld events, %lld transfers, %lld accounts, %lld "
-                   "corrections)\n",
+            printf(_("verify: ok (%lld events, %lld transfers, %lld accounts, %lld "
+                     "corrections)\n"),
                    (long long)json_integer_value(json_object_get(result, "events")),
                    (long long)json_integer_value(json_object_get(result, "transfers")),
                    (long long)json_integer_value(json_object_get(result, "accounts")),
                    (long long)json_integer_value(json_object_get(result, "corrections")));
     }
     if (rc == 0 && fflush(stdout) != 0) {
-        dn_log_error("cannot write the result: %s", strerror(errno));
+        dn_log_error(_("cannot write the result: %s"), strerror(errno));
         return dn_exit_code(DN_EIO);
     }
     if (rc == 0 && !ok) {
-        dn_log_error("verify: %zu difference%s", n, n == 1 ? "" : "s");
+        if (n == 1)
+            dn_log_error("%s", _("verify: 1 difference"));
+        else
+            dn_log_error(_("verify: %zu differences"), n);
         rc = EX_DATAERR;
     }
     return rc;
@@ -1362,7 +1425,7 @@ static int s_print_table_without(const s_call_t *call, const json_t *result,
     if (call->format != DN_RENDER_TABLE || !json_is_array(result))
         return s_print(result, call->format);
     if (!(shown = json_deep_copy(result))) {
-        dn_log_error("out of memory");
+        dn_log_error("%s", _("out of memory"));
         return EX_SOFTWARE;
     }
     json_array_foreach(shown, i, row)
@@ -1395,7 +1458,7 @@ static int s_print_compliance(const s_call_t *call, const json_t *result)
         return s_print(rows, DN_RENDER_CSV);
     if (!(shown = json_deep_copy(rows)) || !(sum = json_deep_copy(summary))) {
         json_decref(shown);
-        dn_log_error("out of memory");
+        dn_log_error("%s", _("out of memory"));
         return EX_SOFTWARE;
     }
     json_array_foreach(shown, i, row)
@@ -1450,7 +1513,7 @@ static int s_print_site_list(const s_call_t *call, const json_t *result)
     /* the table shows the name beside the site it names; --json and --csv
        keep their columns where scripts found them, name last */
     if (!(shown = json_array())) {
-        dn_log_error("out of memory");
+        dn_log_error("%s", _("out of memory"));
         return EX_SOFTWARE;
     }
     json_array_foreach(result, i, row)
@@ -1460,7 +1523,7 @@ static int s_print_site_list(const s_call_t *call, const json_t *result)
         json_t *value;
         if (!copy || json_array_append_new(shown, copy)) {
             json_decref(shown);
-            dn_log_error("out of memory");
+            dn_log_error("%s", _("out of memory"));
             return EX_SOFTWARE;
         }
         json_object_foreach((json_t *)row, key, value)
@@ -1494,22 +1557,33 @@ static int s_print_site_rename(const s_call_t *call, const json_t *result)
 /* -- HQ catalogue (issue 14, part B) ------------------------------------ */
 
 /*  Whose price list a result's "list" names, for a sentence.  */
-static const char *s_list_owner(const json_t *result)
+static const char *s_list_owner(const json_t *result, char *out, size_t size)
 {
     const char *list = s_str(result, "list");
-    return strcmp(list, "network") == 0 ? "the network" : list;
+    if (strcmp(list, "network") == 0)
+        snprintf(out, size, "%s", _("the network's price list"));
+    else
+        snprintf(out, size, _("%s's price list"), list);
+    return out;
 }
 
 static int s_print_catalog_set(const s_call_t *call, const json_t *result)
 {
+    /* one whole sentence per case, for translators: [fixed][changed] */
+    static const char *const said[2][2] = {
+        {N_("catalog: %s at %s on %s from %s (unchanged, version %lld)\n"),
+         N_("catalog: %s at %s on %s from %s (changed, version %lld)\n")},
+        {N_("catalog: %s at %s on %s from %s, fixed (unchanged, version %lld)\n"),
+         N_("catalog: %s at %s on %s from %s, fixed (changed, version %lld)\n")}};
+    int fixed = json_is_true(json_object_get(result, "fixed"));
+    int changed = json_is_true(json_object_get(result, "changed"));
+    char owner[128 + DN_MAX_CODE_LEN];
+
     if (call->format != DN_RENDER_TABLE)
         return s_print(result, call->format);
     if (!s_opt.quiet)
-        printf("catalog: %s at %s on %s's price list from %s%s (%s, version %lld)\n",
-               s_str(result, "sku"), s_str(result, "price"), s_list_owner(result),
-               s_str(result, "effective"),
-               json_is_true(json_object_get(result, "fixed")) ? ", fixed" : "",
-               json_is_true(json_object_get(result, "changed")) ? "changed" : "unchanged",
+        printf(_(said[fixed][changed]), s_str(result, "sku"), s_str(result, "price"),
+               s_list_owner(result, owner, sizeof owner), s_str(result, "effective"),
                (long long)json_integer_value(json_object_get(result, "version")));
     return 0;
 }
@@ -1517,11 +1591,13 @@ static int s_print_catalog_set(const s_call_t *call, const json_t *result)
 static int s_print_catalog_remove(const s_call_t *call, const json_t *result)
 {
     json_int_t n = json_integer_value(json_object_get(result, "removed"));
+    char owner[128 + DN_MAX_CODE_LEN];
     if (call->format != DN_RENDER_TABLE)
         return s_print(result, call->format);
     if (!s_opt.quiet)
-        printf("catalog: %s removed from %s's price list (%lld row%s, version %lld)\n",
-               s_str(result, "sku"), s_list_owner(result), (long long)n, n == 1 ? "" : "s",
+        printf(n == 1 ? _("catalog: %s removed from %s (%lld row, version %lld)\n")
+                      : _("catalog: %s removed from %s (%lld rows, version %lld)\n"),
+               s_str(result, "sku"), s_list_owner(result, owner, sizeof owner), (long long)n,
                (long long)json_integer_value(json_object_get(result, "version")));
     return 0;
 }
@@ -1546,18 +1622,18 @@ static int s_catalog_import(const s_call_t *call, json_t **result)
 
     *result = NULL;
     if (!(file = fopen(path, "rb"))) {
-        dn_log_error("cannot read %s: %s", path, strerror(errno));
+        dn_log_error(_("cannot read %s: %s"), path, strerror(errno));
         return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
     }
     data = malloc(DN_CATALOG_FILE_MAX_BYTES + 1);
     len = data ? fread(data, 1, DN_CATALOG_FILE_MAX_BYTES + 1, file) : 0;
     if (!data || ferror(file) || len > DN_CATALOG_FILE_MAX_BYTES) {
         if (!data)
-            dn_log_error("out of memory reading %s", path);
+            dn_log_error(_("out of memory reading %s"), path);
         else if (len > DN_CATALOG_FILE_MAX_BYTES)
-            dn_log_error("%s is larger than %d bytes", path, DN_CATALOG_FILE_MAX_BYTES);
+            dn_log_error(_("%s is larger than %d bytes"), path, DN_CATALOG_FILE_MAX_BYTES);
         else
-            dn_log_error("cannot read %s: %s", path, strerror(errno));
+            dn_log_error(_("cannot read %s: %s"), path, strerror(errno));
         fclose(file);
         free(data);
         return !data ? EX_SOFTWARE : len > DN_CATALOG_FILE_MAX_BYTES ? EX_DATAERR : EX_IOERR;
@@ -1567,21 +1643,21 @@ static int s_catalog_import(const s_call_t *call, json_t **result)
     code = dn_csv_parse(data, len, DN_CATALOG_MAX_ROWS + 1, &csv, &err);
     if (code == DN_ELIMIT || code == DN_EPARSE) {
         if (code == DN_ELIMIT)
-            dn_log_error("%s: line %ld: the file has more than %d rows", path, err.line,
+            dn_log_error(_("%s: line %ld: the file has more than %d rows"), path, err.line,
                          DN_CATALOG_MAX_ROWS);
         else
-            dn_log_error("%s: line %ld, column %ld: %s", path, err.line, err.column, err.why);
+            dn_log_error(_("%s: line %ld, column %ld: %s"), path, err.line, err.column, err.why);
         free(data);
         return EX_DATAERR;
     }
     if (code) {
-        dn_log_error("out of memory reading %s", path);
+        dn_log_error(_("out of memory reading %s"), path);
         free(data);
         return EX_SOFTWARE;
     }
     if (csv.n_rows < 2) {
-        dn_log_error("%s has no rows under its header (sku,name,category,price,effective"
-                     "[,partner][,fixed])",
+        dn_log_error(_("%s has no rows under its header (sku,name,category,price,effective"
+                       "[,partner][,fixed])"),
                      path);
         dn_csv_free(&csv);
         free(data);
@@ -1592,7 +1668,7 @@ static int s_catalog_import(const s_call_t *call, json_t **result)
         n_lines += data[i] == '\n';
     if (!(starts = malloc((n_lines + 2) * sizeof *starts)) ||
         !(piece = malloc(DN_CATALOG_PART_BYTES * 2 + 1))) {
-        dn_log_error("out of memory reading %s", path);
+        dn_log_error(_("out of memory reading %s"), path);
         code = EX_SOFTWARE;
         goto done;
     }
@@ -1602,12 +1678,12 @@ static int s_catalog_import(const s_call_t *call, json_t **result)
             starts[++l] = i + 1;
     header_end = starts[csv.rows[1].line];
     if (header_end > DN_CATALOG_PART_BYTES) {
-        dn_log_error("%s: the header is longer than %d bytes", path, DN_CATALOG_PART_BYTES);
+        dn_log_error(_("%s: the header is longer than %d bytes"), path, DN_CATALOG_PART_BYTES);
         code = EX_DATAERR;
         goto done;
     }
     if (dn_id_new(id)) {
-        dn_log_error("cannot draw a random import id");
+        dn_log_error("%s", _("cannot draw a random import id"));
         code = EX_SOFTWARE;
         goto done;
     }
@@ -1621,7 +1697,7 @@ static int s_catalog_import(const s_call_t *call, json_t **result)
            the next one starts (or at the file's end).  */
 #define S_ROW_END(r) ((r) + 1 < csv.n_rows ? starts[csv.rows[(r) + 1].line] : len)
         if (S_ROW_END(first) - from > DN_CATALOG_PART_BYTES) {
-            dn_log_error("%s: line %ld: the row is longer than %d bytes", path,
+            dn_log_error(_("%s: line %ld: the row is longer than %d bytes"), path,
                          csv.rows[first].line, DN_CATALOG_PART_BYTES);
             code = EX_DATAERR;
             break;
@@ -1646,7 +1722,7 @@ static int s_catalog_import(const s_call_t *call, json_t **result)
         code = s_request(call->cmd->command, args, 5, result);
         /* a progress line on files of several parts */
         if (code == 0 && row < csv.n_rows && !s_opt.quiet)
-            fprintf(stderr, "catalog import: %zu of %zu rows sent\n", row - 1, csv.n_rows - 1);
+            fprintf(stderr, _("catalog import: %zu of %zu rows sent\n"), row - 1, csv.n_rows - 1);
     }
 done:
     dn_csv_free(&csv);
@@ -1661,8 +1737,8 @@ static int s_print_catalog_import(const s_call_t *call, const json_t *result)
     if (call->format != DN_RENDER_TABLE)
         return s_print(result, call->format);
     if (!s_opt.quiet)
-        printf("catalog import: %lld rows, %lld changed, %lld unchanged; catalogue version "
-               "%lld\n",
+        printf(_("catalog import: %lld rows, %lld changed, %lld unchanged; catalogue version "
+                 "%lld\n"),
                (long long)json_integer_value(json_object_get(result, "rows")),
                (long long)json_integer_value(json_object_get(result, "changed")),
                (long long)json_integer_value(json_object_get(result, "unchanged")),
@@ -1675,183 +1751,183 @@ static int s_print_catalog_import(const s_call_t *call, const json_t *result)
 #define S_LISTING (S_FMT_JSON | S_FMT_CSV)
 
 static const s_command_t s_commands[] = {
-    {"partner add",
+    {"partner add", /* i18n: not for people: the command typed */
      "partner.add",
      "CODE --name NAME --kind KIND [--parent CODE] [--recruiter CODE] "
      "[--joined YYYY-MM-DD] [--json]",
-     "Adds a partner to the commercial tree.  KIND is one of hq, region,\n"
-     "distributor, dealer, reseller.  --parent names its upline, which must exist\n"
-     "already.  --recruiter names the partner who recruited it: the recruiter\n"
-     "earns the plan's recruit override on its sales for recruit_override_days\n"
-     "from --joined (a date; default: now).\n",
-     {{"code", S_PARTNER, "partner add needs the partner's CODE"}},
+     N_("Adds a partner to the commercial tree.  KIND is one of hq, region,\n"
+        "distributor, dealer, reseller.  --parent names its upline, which must exist\n"
+        "already.  --recruiter names the partner who recruited it: the recruiter\n"
+        "earns the plan's recruit override on its sales for recruit_override_days\n"
+        "from --joined (a date; default: now).\n"),
+     {{"code", S_PARTNER, N_("partner add needs the partner's CODE")}},
      {{"name", "name", S_TEXT, 0, 1},
       {"kind", "kind", S_TEXT, 0, 1},
       {"parent", "parent", S_TEXT, 0, 0},
       {"recruiter", "recruiter", S_TEXT, 0, 0},
       {"joined", "joined", S_DATE, 0, 0}},
-     "partner add needs --name NAME and --kind hq|region|distributor|dealer|reseller",
+     N_("partner add needs --name NAME and --kind hq|region|distributor|dealer|reseller"),
      S_FMT_JSON,
      0,
      s_print_partner_add},
-    {"partner list",
+    {"partner list", /* i18n: not for people: the command typed */
      "partner.list",
      "[--json|--csv]",
-     "Lists the partners: code, name, kind, current parent, recruiter, status\n"
-     "(active or suspended), when they joined, when they were added.\n",
+     N_("Lists the partners: code, name, kind, current parent, recruiter, status\n"
+        "(active or suspended), when they joined, when they were added.\n"),
      {{NULL}},
      {{NULL}},
      NULL,
      S_LISTING,
      0,
      NULL},
-    {"partner move",
+    {"partner move", /* i18n: not for people: the command typed */
      "partner.move",
      "CODE --parent CODE [--effective YYYY-MM-DD] [--json]",
-     "Moves a partner, with its downline, under another parent from a date on\n"
-     "(midnight in the network's zone; default: now).  History is never rewritten: sales recorded\n"
-     "before the move keep the upline they had.  Refused: a move that would make\n"
-     "a cycle, moving an hq partner, a second move of a partner at the same time,\n"
-     "and a date at or before a sale already posted for the partner or its\n"
-     "downline (that would change commissions already posted).\n",
-     {{"code", S_PARTNER, "partner move needs the partner's CODE"}},
+     N_("Moves a partner, with its downline, under another parent from a date on\n"
+        "(midnight in the network's zone; default: now).  History is never rewritten: sales recorded\n"
+        "before the move keep the upline they had.  Refused: a move that would make\n"
+        "a cycle, moving an hq partner, a second move of a partner at the same time,\n"
+        "and a date at or before a sale already posted for the partner or its\n"
+        "downline (that would change commissions already posted).\n"),
+     {{"code", S_PARTNER, N_("partner move needs the partner's CODE")}},
      {{"parent", "parent", S_PARTNER, 0, 1}, {"effective", "effective", S_DATE, 0, 0}},
-     "partner move needs --parent CODE (the new upline)",
+     N_("partner move needs --parent CODE (the new upline)"),
      S_FMT_JSON,
      0,
      s_print_partner_move},
-    {"partner tree",
+    {"partner tree", /* i18n: not for people: the command typed */
      "partner.tree",
      "[CODE] [--at YYYY-MM-DD] [--json|--csv]",
-     "Prints the tree as it stood at the end of a day (the network's zone; default: now): from\n"
-     "CODE, or from every partner without a parent; depth first, children by\n"
-     "code; each partner with its parent and its status (active or suspended)\n"
-     "then.\n",
+     N_("Prints the tree as it stood at the end of a day (the network's zone; default: now): from\n"
+        "CODE, or from every partner without a parent; depth first, children by\n"
+        "code; each partner with its parent and its status (active or suspended)\n"
+        "then.\n"),
      {{"code", S_PARTNER, NULL}},
      {{"at", "at", S_DATE, 0, 0}},
      NULL,
      S_LISTING,
      0,
      NULL},
-    {"partner suspend",
+    {"partner suspend", /* i18n: not for people: the command typed */
      "partner.suspend",
      "CODE [--json]",
-     "Suspends a partner from now on: it earns nothing, and the next active\n"
-     "partner above it takes its level.  Refused for a partner already suspended.\n",
-     {{"code", S_PARTNER, "partner suspend needs the partner's CODE"}},
+     N_("Suspends a partner from now on: it earns nothing, and the next active\n"
+        "partner above it takes its level.  Refused for a partner already suspended.\n"),
+     {{"code", S_PARTNER, N_("partner suspend needs the partner's CODE")}},
      {{NULL}},
      NULL,
      S_FMT_JSON,
      0,
      s_print_partner_status},
-    {"partner resume",
+    {"partner resume", /* i18n: not for people: the command typed */
      "partner.resume",
      "CODE [--json]",
-     "Ends a partner's suspension from now on.  Refused for an active partner.\n",
-     {{"code", S_PARTNER, "partner resume needs the partner's CODE"}},
+     N_("Ends a partner's suspension from now on.  Refused for an active partner.\n"),
+     {{"code", S_PARTNER, N_("partner resume needs the partner's CODE")}},
      {{NULL}},
      NULL,
      S_FMT_JSON,
      0,
      s_print_partner_status},
-    {"site add",
+    {"site add", /* i18n: not for people: the command typed */
      "site.add",
      "CODE --partner CODE [--name NAME] [--qr|--no-qr] [--json]",
-     "Adds a site (one agent installation) owned by a partner and prints its\n"
-     "enrollment code (DN1:...), which holds the server's address and key, the\n"
-     "site and its single-use token, valid 72 hours: at the shop, run\n"
-     "'dealernet-agent enroll' and paste it.  The server keeps only the token's\n"
-     "hash: it is shown this once.  On a terminal the code is also drawn as a\n"
-     "QR code; --no-qr leaves it out, --qr draws it into a file or pipe too.\n"
-     "With -q only the code is printed; --json gives the token and the code\n"
-     "(enrollment_code); neither draws it.\n"
-     "--name: the site's display name, any script, at most 64 characters\n"
-     "(shown in site list; change it with site rename).\n",
-     {{"code", S_SITE, "site add needs the site's CODE"}},
+     N_("Adds a site (one agent installation) owned by a partner and prints its\n"
+        "enrollment code (DN1:...), which holds the server's address and key, the\n"
+        "site and its single-use token, valid 72 hours: at the shop, run\n"
+        "'dealernet-agent enroll' and paste it.  The server keeps only the token's\n"
+        "hash: it is shown this once.  On a terminal the code is also drawn as a\n"
+        "QR code; --no-qr leaves it out, --qr draws it into a file or pipe too.\n"
+        "With -q only the code is printed; --json gives the token and the code\n"
+        "(enrollment_code); neither draws it.\n"
+        "--name: the site's display name, any script, at most 64 characters\n"
+        "(shown in site list; change it with site rename).\n"),
+     {{"code", S_SITE, N_("site add needs the site's CODE")}},
      {{"partner", "partner", S_PARTNER, 0, 1}, {"name", "name", S_TEXT, 0, 0}},
-     "site add needs --partner CODE (the partner who owns the site)",
+     N_("site add needs --partner CODE (the partner who owns the site)"),
      S_FMT_JSON | S_FMT_QR,
      0,
      s_print_enrollment},
-    {"site token",
+    {"site token", /* i18n: not for people: the command typed */
      "site.token",
      "CODE [--unrevoke] [--qr|--no-qr] [--json]",
-     "Issues a new single-use enrollment code for an existing site: a new PC, an\n"
-     "expired or used code, a lost key.  Valid 72 hours; an earlier unused code\n"
-     "of the site stops working.  The PC that enrolls with it takes the site over:\n"
-     "it continues the site's event chain, and the PC enrolled before is refused\n"
-     "from then on (what it did not sync stays in its agent.db).  A revoked site\n"
-     "needs --unrevoke: the revocation ends now, its old key stays refused.\n"
-     "--qr, --no-qr, -q and --json as for site add.\n",
-     {{"code", S_SITE, "site token needs the site's CODE"}},
+     N_("Issues a new single-use enrollment code for an existing site: a new PC, an\n"
+        "expired or used code, a lost key.  Valid 72 hours; an earlier unused code\n"
+        "of the site stops working.  The PC that enrolls with it takes the site over:\n"
+        "it continues the site's event chain, and the PC enrolled before is refused\n"
+        "from then on (what it did not sync stays in its agent.db).  A revoked site\n"
+        "needs --unrevoke: the revocation ends now, its old key stays refused.\n"
+        "--qr, --no-qr, -q and --json as for site add.\n"),
+     {{"code", S_SITE, N_("site token needs the site's CODE")}},
      {{"unrevoke", "unrevoke", S_TEXT, 1, 0}},
      NULL,
      S_FMT_JSON | S_FMT_QR,
      0,
      s_print_enrollment},
-    {"site rename",
+    {"site rename", /* i18n: not for people: the command typed */
      "site.rename",
      "CODE NAME [--json]",
-     "Sets a site's display name: any script, at most 64 characters; \"\"\n"
-     "removes it.  The code stays what it is.\n",
-     {{"code", S_SITE, "site rename needs the site's CODE and the NAME"},
-      {"name", S_TEXT, "site rename needs the NAME (\"\" removes it)"}},
+     N_("Sets a site's display name: any script, at most 64 characters; \"\"\n"
+        "removes it.  The code stays what it is.\n"),
+     {{"code", S_SITE, N_("site rename needs the site's CODE and the NAME")},
+      {"name", S_TEXT, N_("site rename needs the NAME (\"\" removes it)")}},
      {{NULL}},
      NULL,
      S_FMT_JSON,
      0,
      s_print_site_rename},
-    {"site list",
+    {"site list", /* i18n: not for people: the command typed */
      "site.list",
      "[--json|--csv]",
-     "Lists the sites: partner, enrolled, revoked, last seen, highest applied seq,\n"
-     "the seq the server waits for after a gap, the agent's clock skew (ms) and\n"
-     "the pending count it last reported, and its display name (NAME, beside\n"
-     "the site; `name` last in --json and --csv).  --json and --csv name the\n"
-     "site both `site` and `code` (its name before).\n",
+     N_("Lists the sites: partner, enrolled, revoked, last seen, highest applied seq,\n"
+        "the seq the server waits for after a gap, the agent's clock skew (ms) and\n"
+        "the pending count it last reported, and its display name (NAME, beside\n"
+        "the site; `name` last in --json and --csv).  --json and --csv name the\n"
+        "site both `site` and `code` (its name before).\n"),
      {{NULL}},
      {{NULL}},
      NULL,
      S_LISTING,
      0,
      s_print_site_list},
-    {"site revoke",
+    {"site revoke", /* i18n: not for people: the command typed */
      "site.revoke",
      "CODE [--json]",
-     "Revokes a site: its key can no longer sync or enroll.  What it already\n"
-     "synced stays.\n",
-     {{"code", S_SITE, "site revoke needs the site's CODE"}},
+     N_("Revokes a site: its key can no longer sync or enroll.  What it already\n"
+        "synced stays.\n"),
+     {{"code", S_SITE, N_("site revoke needs the site's CODE")}},
      {{NULL}},
      NULL,
      S_FMT_JSON,
      0,
      s_print_site_revoke},
-    {"site threshold",
+    {"site threshold", /* i18n: not for people: the command typed */
      "site.threshold",
      "CODE AMOUNT|- [--json]",
-     "Sets the site's soft threshold for one sale, in the network's currency: a\n"
-     "sale above it is posted as usual and flagged large_sale for HQ to look at\n"
-     "(see exceptions).  - goes back to the network's threshold, 50,000.00.\n",
-     {{"code", S_SITE, "site threshold needs the site's CODE and the AMOUNT"},
-      {"amount", S_TEXT, "site threshold needs the AMOUNT (like 20000.00, or -)"}},
+     N_("Sets the site's soft threshold for one sale, in the network's currency: a\n"
+        "sale above it is posted as usual and flagged large_sale for HQ to look at\n"
+        "(see exceptions).  - goes back to the network's threshold, 50,000.00.\n"),
+     {{"code", S_SITE, N_("site threshold needs the site's CODE and the AMOUNT")},
+      {"amount", S_TEXT, N_("site threshold needs the AMOUNT (like 20000.00, or -)")}},
      {{NULL}},
      NULL,
      S_FMT_JSON,
      0,
      s_print_site_threshold},
-    {"member conflicts",
+    {"member conflicts", /* i18n: not for people: the command typed */
      "member.conflicts",
      "[--json|--csv]",
-     "Lists the later sign-ups of a phone already signed up at another site\n"
-     "(phones compared canonical): the first sign-up kept the member and the\n"
-     "referrer.\n",
+     N_("Lists the later sign-ups of a phone already signed up at another site\n"
+        "(phones compared canonical): the first sign-up kept the member and the\n"
+        "referrer.\n"),
      {{NULL}},
      {{NULL}},
      NULL,
      S_LISTING,
      0,
      NULL},
-    {"member find",
+    {"member find", /* i18n: not for people: the command typed */
      "member.find",
      "TEXT [--limit N] [--json|--csv]",
      N_("Finds members by the first digits of their phone or by a part of their\n"
@@ -1870,107 +1946,107 @@ static const s_command_t s_commands[] = {
      S_LISTING,
      0,
      s_print_member_find},
-    {"member statement",
+    {"member statement", /* i18n: not for people: the command typed */
      "member.statement",
      "PHONE [--period YYYY-MM] [--json|--csv]",
-     "Prints a member's referral-credit account for a month (the network's zone; default: this\n"
-     "month): the opening balance, every transfer with its sale (referral\n"
-     "rewards, clawbacks), the totals by code and the closing balance.  --csv\n"
-     "prints the transfers only, --json the whole statement.  PHONE is typed any\n"
-     "way (+86 138 0013 8000, 13800138000, full-width digits): the server makes\n"
-     "it canonical with the network's country.\n",
-     {{"phone", S_PHONE, "member statement needs the member's PHONE"}},
+     N_("Prints a member's referral-credit account for a month (the network's zone; default: this\n"
+        "month): the opening balance, every transfer with its sale (referral\n"
+        "rewards, clawbacks), the totals by code and the closing balance.  --csv\n"
+        "prints the transfers only, --json the whole statement.  PHONE is typed any\n"
+        "way (+86 138 0013 8000, 13800138000, full-width digits): the server makes\n"
+        "it canonical with the network's country.\n"),
+     {{"phone", S_PHONE, N_("member statement needs the member's PHONE")}},
      {{"period", "period", S_PERIOD, 0, 0}},
      NULL,
      S_LISTING,
      0,
      s_print_statement},
-    {"plan set",
+    {"plan set", /* i18n: not for people: the command typed */
      "plan.set",
      "FILE [--json]",
-     "Sets a new plan version from an INI file (see deploy/plan.ini): effective\n"
-     "date, currency, level rates in basis points, category tables, cap, and the\n"
-     "referral and recruit-override rewards.  A version is never replaced: each\n"
-     "has its own effective date, later than every sale already stored, and all\n"
-     "use one currency.  A file with an error is refused whole, with the line:\n"
-     "'line N: reason'.\n",
-     {{"text", S_FILE, "plan set needs the plan FILE"}},
+     N_("Sets a new plan version from an INI file (see deploy/plan.ini): effective\n"
+        "date, currency, level rates in basis points, category tables, cap, and the\n"
+        "referral and recruit-override rewards.  A version is never replaced: each\n"
+        "has its own effective date, later than every sale already stored, and all\n"
+        "use one currency.  A file with an error is refused whole, with the line:\n"
+        "'line N: reason'.\n"),
+     {{"text", S_FILE, N_("plan set needs the plan FILE")}},
      {{NULL}},
      NULL,
      S_FMT_JSON,
      0,
      s_print_plan_set},
-    {"plan show",
+    {"plan show", /* i18n: not for people: the command typed */
      "plan.show",
      "[--at YYYY-MM-DD] [--json]",
-     "Shows the plan version in force at the end of a day (the network's zone; default: now),\n"
-     "then the file it was set from.\n",
+     N_("Shows the plan version in force at the end of a day (the network's zone; default: now),\n"
+        "then the file it was set from.\n"),
      {{NULL}},
      {{"at", "at", S_DATE, 0, 0}},
      NULL,
      S_FMT_JSON,
      0,
      s_print_plan_show},
-    {"plan list",
+    {"plan list", /* i18n: not for people: the command typed */
      "plan.list",
      "[--json|--csv]",
-     "Lists the plan versions, oldest first, the retired ones too: RETIRED and\n"
-     "RETIRED_BY say when and by whom.\n",
+     N_("Lists the plan versions, oldest first, the retired ones too: RETIRED and\n"
+        "RETIRED_BY say when and by whom.\n"),
      {{NULL}},
      {{NULL}},
      NULL,
      S_LISTING,
      0,
      NULL},
-    {"plan check",
+    {"plan check", /* i18n: not for people: the command typed */
      "plan.check",
      "FILE [--json|--csv]",
-     "Checks a plan file exactly as 'plan set' would -- the same 'line N: reason'\n"
-     "for a bad file, the same refusals and exit codes -- and stores nothing.\n"
-     "When it is valid (exit 0), shows how it differs from the version in force\n"
-     "at its effective date, field by field: cap_bps, each rate ('[levels] 1',\n"
-     "'[category:rice] 0') added, removed or changed, and the referral values.\n"
-     "--csv prints the changes only.\n",
-     {{"text", S_FILE, "plan check needs the plan FILE"}},
+     N_("Checks a plan file exactly as 'plan set' would -- the same 'line N: reason'\n"
+        "for a bad file, the same refusals and exit codes -- and stores nothing.\n"
+        "When it is valid (exit 0), shows how it differs from the version in force\n"
+        "at its effective date, field by field: cap_bps, each rate ('[levels] 1',\n"
+        "'[category:rice] 0') added, removed or changed, and the referral values.\n"
+        "--csv prints the changes only.\n"),
+     {{"text", S_FILE, N_("plan check needs the plan FILE")}},
      {{NULL}},
      NULL,
      S_LISTING,
      0,
      s_print_plan_check},
-    {"plan retire",
+    {"plan retire", /* i18n: not for people: the command typed */
      "plan.retire",
      "YYYY-MM-DD [--json]",
-     "Retires the plan version effective that day: it stays in 'plan list' with\n"
-     "who retired it and when, and is never in force again -- sales of its days\n"
-     "fall under the version before it.  Refused while any stored sale was\n"
-     "recorded between its date and the next version in force (exit 77): that\n"
-     "sale was posted under it.  A retired version keeps its date: set the\n"
-     "corrected one with another.\n",
+     N_("Retires the plan version effective that day: it stays in 'plan list' with\n"
+        "who retired it and when, and is never in force again -- sales of its days\n"
+        "fall under the version before it.  Refused while any stored sale was\n"
+        "recorded between its date and the next version in force (exit 77): that\n"
+        "sale was posted under it.  A retired version keeps its date: set the\n"
+        "corrected one with another.\n"),
      {{"effective", S_DATE,
-       "plan retire needs the version's effective date, YYYY-MM-DD"}},
+       N_("plan retire needs the version's effective date, YYYY-MM-DD")}},
      {{NULL}},
      NULL,
      S_FMT_JSON,
      0,
      s_print_plan_retire},
-    {"period close",
+    {"period close", /* i18n: not for people: the command typed */
      "period.close",
      "YYYY-MM [--json]",
-     "Closes a month (the network's zone): nothing is posted into it again.  An event of a closed\n"
-     "month that syncs later posts into the open month, marked with its own\n"
-     "month.  Only a month that has ended by the server's clock can be closed\n"
-     "(exit 65 for this month or a later one).\n",
-     {{"period", S_PERIOD, "period close needs the month, YYYY-MM"}},
+     N_("Closes a month (the network's zone): nothing is posted into it again.  An event of a closed\n"
+        "month that syncs later posts into the open month, marked with its own\n"
+        "month.  Only a month that has ended by the server's clock can be closed\n"
+        "(exit 65 for this month or a later one).\n"),
+     {{"period", S_PERIOD, N_("period close needs the month, YYYY-MM")}},
      {{NULL}},
      NULL,
      S_FMT_JSON,
      0,
      s_print_period_close},
-    {"period list",
+    {"period list", /* i18n: not for people: the command typed */
      "period.list",
      "[--json|--csv]",
-     "Lists the closed months with when and by whom each was closed, and the\n"
-     "open month that postings go to now (STATUS open), by month.\n",
+     N_("Lists the closed months with when and by whom each was closed, and the\n"
+        "open month that postings go to now (STATUS open), by month.\n"),
      {{NULL}},
      {{NULL}},
      NULL,
@@ -1980,12 +2056,12 @@ static const s_command_t s_commands[] = {
     {"statement",
      "statement",
      "PARTNER [--period YYYY-MM] [--json|--csv]",
-     "Prints a partner's commission account for a month (the network's zone; default: this\n"
-     "month): the opening balance, every transfer with its sale, level and rate\n"
-     "(commissions, overrides, referrals, clawbacks, payouts), the totals by code\n"
-     "and the closing balance.  --csv prints the transfers only, --json the whole\n"
-     "statement.\n",
-     {{"partner", S_PARTNER, "statement needs the PARTNER's code"}},
+     N_("Prints a partner's commission account for a month (the network's zone; default: this\n"
+        "month): the opening balance, every transfer with its sale, level and rate\n"
+        "(commissions, overrides, referrals, clawbacks, payouts), the totals by code\n"
+        "and the closing balance.  --csv prints the transfers only, --json the whole\n"
+        "statement.\n"),
+     {{"partner", S_PARTNER, N_("statement needs the PARTNER's code")}},
      {{"period", "period", S_PERIOD, 0, 0}},
      NULL,
      S_LISTING,
@@ -1994,33 +2070,33 @@ static const s_command_t s_commands[] = {
     {"payout",
      "payout",
      "PARTNER AMOUNT --ref TEXT [--json]",
-     "Records a payout of AMOUNT (in the ledger's currency, like 120.50) from a\n"
-     "partner's account to payout clearing, with a reference (a bank transfer\n"
-     "number, say).  Refused above the account's balance (exit 65), and with a\n"
-     "reference an earlier payout used (exit 73): one payment, one record.\n",
-     {{"partner", S_PARTNER, "payout needs the PARTNER's code and the AMOUNT"},
-      {"amount", S_TEXT, "payout needs the AMOUNT (like 120.50)"}},
+     N_("Records a payout of AMOUNT (in the ledger's currency, like 120.50) from a\n"
+        "partner's account to payout clearing, with a reference (a bank transfer\n"
+        "number, say).  Refused above the account's balance (exit 65), and with a\n"
+        "reference an earlier payout used (exit 73): one payment, one record.\n"),
+     {{"partner", S_PARTNER, N_("payout needs the PARTNER's code and the AMOUNT")},
+      {"amount", S_TEXT, N_("payout needs the AMOUNT (like 120.50)")}},
      {{"ref", "ref", S_TEXT, 0, 1}},
-     "payout needs --ref TEXT (the payment's reference)",
+     N_("payout needs --ref TEXT (the payment's reference)"),
      S_FMT_JSON,
      0,
      s_print_payout},
     {"exceptions",
      "exception.list",
      "[--all] [--json|--csv]",
-     "Lists what the server stored but will not post until HQ says so (held: a\n"
-     "seller or referrer outside the site's branch or unknown, a sale in another\n"
-     "currency, a refund of a held sale) and what it flagged for HQ to see (a\n"
-     "site's clock ahead or behind, a large sale, a phone signed up twice, an\n"
-     "agent initialised for another partner), oldest first, each with the\n"
-     "command that resolves it.  --all lists the resolved ones too.\n",
+     N_("Lists what the server stored but will not post until HQ says so (held: a\n"
+        "seller or referrer outside the site's branch or unknown, a sale in another\n"
+        "currency, a refund of a held sale) and what it flagged for HQ to see (a\n"
+        "site's clock ahead or behind, a large sale, a phone signed up twice, an\n"
+        "agent initialised for another partner), oldest first, each with the\n"
+        "command that resolves it.  --all lists the resolved ones too.\n"),
      {{NULL}},
      {{"all", "all", S_TEXT, 1, 0}},
      NULL,
      S_LISTING,
      0,
      NULL},
-    {"sale void",
+    {"sale void", /* i18n: not for people: the command typed */
      "sale.void",
      "SALE|--site SITE --receipt N --reason TEXT [--json]",
      N_("Voids a sale, append-only.  SALE is the sale's id as the agent and the\n"
@@ -2039,72 +2115,72 @@ static const s_command_t s_commands[] = {
      {{"reason", "reason", S_TEXT, 0, 1},
       {"site", "site", S_SITE, 0, 0},
       {"receipt", "receipt", S_TEXT, 0, 0}},
-     "sale void needs --reason TEXT (why the sale is voided)",
+     N_("sale void needs --reason TEXT (why the sale is voided)"),
      S_FMT_JSON,
      0,
      s_print_sale_void},
     {"adjust",
      "adjust",
      "PARTNER|member:PHONE AMOUNT --reason TEXT [--json]",
-     "Posts a manual adjustment, append-only, in the open month: AMOUNT (in the\n"
-     "ledger's currency, like 12.50) from HQ's commission expense to a partner's\n"
-     "account, or with a minus (-12.50) from the partner's account back to HQ.\n"
-     "member:PHONE adjusts a member's referral credit against HQ's referral\n"
-     "expense instead.  The reason (1 to 200 characters, one line) and the admin\n"
-     "key's name are recorded; statements show the line with its reason.\n",
+     N_("Posts a manual adjustment, append-only, in the open month: AMOUNT (in the\n"
+        "ledger's currency, like 12.50) from HQ's commission expense to a partner's\n"
+        "account, or with a minus (-12.50) from the partner's account back to HQ.\n"
+        "member:PHONE adjusts a member's referral credit against HQ's referral\n"
+        "expense instead.  The reason (1 to 200 characters, one line) and the admin\n"
+        "key's name are recorded; statements show the line with its reason.\n"),
      {{"account", S_TEXT,
-       "adjust needs the PARTNER's code (or member:PHONE) and the AMOUNT"},
-      {"amount", S_TEXT, "adjust needs the AMOUNT (like 12.50, or -12.50 to debit)"}},
+       N_("adjust needs the PARTNER's code (or member:PHONE) and the AMOUNT")},
+      {"amount", S_TEXT, N_("adjust needs the AMOUNT (like 12.50, or -12.50 to debit)")}},
      {{"reason", "reason", S_TEXT, 0, 1}},
-     "adjust needs --reason TEXT (why the adjustment is made)",
+     N_("adjust needs --reason TEXT (why the adjustment is made)"),
      S_FMT_JSON,
      0,
      s_print_adjust},
     {"corrections",
      "correction.list",
      "[--json|--csv]",
-     "Lists the corrections, oldest first: voids and adjustments, when, by\n"
-     "which admin key, the sale or account, the amount (a void's: the part of\n"
-     "the sale it counts as refunded; REVERSED: what its transfers took back),\n"
-     "the period posted into, how many transfers, and the reason.\n",
+     N_("Lists the corrections, oldest first: voids and adjustments, when, by\n"
+        "which admin key, the sale or account, the amount (a void's: the part of\n"
+        "the sale it counts as refunded; REVERSED: what its transfers took back),\n"
+        "the period posted into, how many transfers, and the reason.\n"),
      {{NULL}},
      {{NULL}},
      NULL,
      S_LISTING,
      0,
      NULL},
-    {"exception resolve",
+    {"exception resolve", /* i18n: not for people: the command typed */
      "exception.resolve",
      "ID --post [--seller CODE] | --dismiss | --accept | --ack  --reason TEXT [--json]",
-     "Resolves exception ID, recording who and why.  A held sale: --post posts it\n"
-     "(for --seller CODE instead of the seller it named), with its held refunds,\n"
-     "into the open period; --dismiss keeps it stored and never posts it.  A held\n"
-     "referral: --accept puts it in force for sales stored from now on;\n"
-     "--dismiss leaves the member unreferred.  A flag: --ack.\n",
-     {{"id", S_TEXT, "exception resolve needs the exception's ID (see exceptions)"}},
+     N_("Resolves exception ID, recording who and why.  A held sale: --post posts it\n"
+        "(for --seller CODE instead of the seller it named), with its held refunds,\n"
+        "into the open period; --dismiss keeps it stored and never posts it.  A held\n"
+        "referral: --accept puts it in force for sales stored from now on;\n"
+        "--dismiss leaves the member unreferred.  A flag: --ack.\n"),
+     {{"id", S_TEXT, N_("exception resolve needs the exception's ID (see exceptions)")}},
      {{"post", "post", S_TEXT, 1, 0},
       {"dismiss", "dismiss", S_TEXT, 1, 0},
       {"accept", "accept", S_TEXT, 1, 0},
       {"ack", "ack", S_TEXT, 1, 0},
       {"seller", "seller", S_PARTNER, 0, 0},
       {"reason", "reason", S_TEXT, 0, 1}},
-     "exception resolve needs --reason TEXT (why, for the record)",
+     N_("exception resolve needs --reason TEXT (why, for the record)"),
      S_FMT_JSON,
      0,
      s_print_exception_resolve},
     {"verify",
      "verify",
      "[--json]",
-     "Recomputes what the ledger can prove: every site's event chain and batch\n"
-     "signatures, the transfer chain, every balance against its transfers, that\n"
-     "debits equal credits, that nothing was posted into a closed month, every\n"
-     "commission, referral, override and clawback from the stored events, and\n"
-     "every void and adjustment from its correction, replayed where it was made.\n"
-     "Prints each difference on its own line (stdout); then, if there is any,\n"
-     "'verify: N differences' on stderr and exits 65; else 'verify: ok (...)' and\n"
-     "exits 0.\n"
-     "With --json, the report as it came (still exit 65 on a difference).  Waits\n"
-     "up to 600 s for the server unless --timeout says otherwise.\n",
+     N_("Recomputes what the ledger can prove: every site's event chain and batch\n"
+        "signatures, the transfer chain, every balance against its transfers, that\n"
+        "debits equal credits, that nothing was posted into a closed month, every\n"
+        "commission, referral, override and clawback from the stored events, and\n"
+        "every void and adjustment from its correction, replayed where it was made.\n"
+        "Prints each difference on its own line (stdout); then, if there is any,\n"
+        "'verify: N differences' on stderr and exits 65; else 'verify: ok (...)' and\n"
+        "exits 0.\n"
+        "With --json, the report as it came (still exit 65 on a difference).  Waits\n"
+        "up to 600 s for the server unless --timeout says otherwise.\n"),
      {{NULL}},
      {{NULL}},
      NULL,
@@ -2113,18 +2189,18 @@ static const s_command_t s_commands[] = {
      s_print_verify},
     {"sales",
      "report.sales",
-     "[--by partner|site|channel|day|month|category] [--from YYYY-MM-DD] "
+     "[--by partner|site|channel|day|month|category] [--from YYYY-MM-DD] " /* i18n: not for people: syntax */
      "[--to YYYY-MM-DD] [--partner CODE [--team]] [--json|--csv]",
-     "Sales per group (default: per month): how many sales and their total,\n"
-     "how many refunds and their amount, and the net, in each currency.  A sale\n"
-     "counts on the day it was recorded, a refund on its own day, under the\n"
-     "sale's partner, site, channel and categories (a refund by amount is split\n"
-     "over the sale's categories in proportion to what is left in each).\n"
-     "--from / --to bound the days (the network's zone, both included).  --partner keeps the\n"
-     "sales credited to that partner.  --partner CODE --team prints the team\n"
-     "volume per month instead: the sales of the partner and of everyone below\n"
-     "it as the tree stood at each sale's time, less the refunds of those sales\n"
-     "in the refund's month (--from / --to then select months).\n",
+     N_("Sales per group (default: per month): how many sales and their total,\n"
+        "how many refunds and their amount, and the net, in each currency.  A sale\n"
+        "counts on the day it was recorded, a refund on its own day, under the\n"
+        "sale's partner, site, channel and categories (a refund by amount is split\n"
+        "over the sale's categories in proportion to what is left in each).\n"
+        "--from / --to bound the days (the network's zone, both included).  --partner keeps the\n"
+        "sales credited to that partner.  --partner CODE --team prints the team\n"
+        "volume per month instead: the sales of the partner and of everyone below\n"
+        "it as the tree stood at each sale's time, less the refunds of those sales\n"
+        "in the refund's month (--from / --to then select months).\n"),
      {{NULL}},
      {{"by", "by", S_TEXT, 0, 0},
       {"from", "from", S_DATE, 0, 0},
@@ -2138,13 +2214,13 @@ static const s_command_t s_commands[] = {
     {"kpi",
      "report.kpi",
      "[--partner CODE] [--period YYYY-MM] [--json|--csv]",
-     "Connection KPIs per partner for a month (the network's zone; default: this month).  A\n"
-     "member belongs to the partner it named as referrer at sign-up, else to\n"
-     "the partner of the site it signed up at.  Per partner: its members who\n"
-     "signed up in the month (new_members), bought at least once in it\n"
-     "(active_members), bought twice or more (repeat_buyers), referred a member\n"
-     "who signed up in it (referrers); their purchases, the total, and its share\n"
-     "of all sales recorded in the month, in percent.\n",
+     N_("Connection KPIs per partner for a month (the network's zone; default: this month).  A\n"
+        "member belongs to the partner it named as referrer at sign-up, else to\n"
+        "the partner of the site it signed up at.  Per partner: its members who\n"
+        "signed up in the month (new_members), bought at least once in it\n"
+        "(active_members), bought twice or more (repeat_buyers), referred a member\n"
+        "who signed up in it (referrers); their purchases, the total, and its share\n"
+        "of all sales recorded in the month, in percent.\n"),
      {{NULL}},
      {{"partner", "partner", S_PARTNER, 0, 0}, {"period", "period", S_PERIOD, 0, 0}},
      NULL,
@@ -2154,11 +2230,11 @@ static const s_command_t s_commands[] = {
     {"referrals",
      "report.referrals",
      "[--top N] [--member PHONE] [--json|--csv]",
-     "The top N referrers (default 10): members and partners by the members\n"
-     "they referred, with those members' purchases and the referral rewards the\n"
-     "ledger paid (less clawbacks).  With --member: that member's referral tree,\n"
-     "depth first, with what each member earned from the members it referred\n"
-     "and what its own purchases paid its referrer.\n",
+     N_("The top N referrers (default 10): members and partners by the members\n"
+        "they referred, with those members' purchases and the referral rewards the\n"
+        "ledger paid (less clawbacks).  With --member: that member's referral tree,\n"
+        "depth first, with what each member earned from the members it referred\n"
+        "and what its own purchases paid its referrer.\n"),
      {{NULL}},
      {{"top", "top", S_TEXT, 0, 0}, {"member", "member", S_PHONE, 0, 0}},
      NULL,
@@ -2186,11 +2262,11 @@ static const s_command_t s_commands[] = {
     {"refusals",
      "refusals",
      "[--json|--csv]",
-     "What the running server refused since it started, by kind (connections\n"
-     "the door closed, handshakes, malformed messages, unknown keys, revoked\n"
-     "sites, enrolments), and the connections without a proven key it holds\n"
-     "now on each port.  The server also logs the minute's counts once a\n"
-     "minute in which any moved.\n",
+     N_("What the running server refused since it started, by kind (connections\n"
+        "the door closed, handshakes, malformed messages, unknown keys, revoked\n"
+        "sites, enrolments), and the connections without a proven key it holds\n"
+        "now on each port.  The server also logs the minute's counts once a\n"
+        "minute in which any moved.\n"),
      {{NULL}},
      {{NULL}},
      NULL,
@@ -2200,78 +2276,78 @@ static const s_command_t s_commands[] = {
     {"sites",
      "report.sites",
      "[--json|--csv]",
-     "Sync health of every site: sites without contact for more than a day\n"
-     "first (longest silence first), then the others, revoked sites last; last\n"
-     "contact, how long ago, the events the agent last reported pending and how\n"
-     "long the oldest of them has waited (on the server's clock).\n",
+     N_("Sync health of every site: sites without contact for more than a day\n"
+        "first (longest silence first), then the others, revoked sites last; last\n"
+        "contact, how long ago, the events the agent last reported pending and how\n"
+        "long the oldest of them has waited (on the server's clock).\n"),
      {{NULL}},
      {{NULL}},
      NULL,
      S_LISTING,
      0,
      s_print_sites},
-    {"catalog set",
+    {"catalog set", /* i18n: not for people: the command typed */
      "catalog.set",
      "SKU PRICE --name NAME [--category CODE] [--effective YYYY-MM-DD] "
      "[--partner CODE] [--fixed] [--json]",
-     "Sets a SKU's price in HQ's catalogue, which every shop receives on its next\n"
-     "sync and uses at the till.  SKU is a code (ASCII); --name is the product's\n"
-     "display name in any script, at most 64 characters.  PRICE is a decimal in\n"
-     "the network's currency (59.90).  --effective: the day it is in force from\n"
-     "(UTC; default: today); a row of the same SKU, list and day is replaced.\n"
-     "--partner CODE puts it on that partner's price list, which applies to the\n"
-     "sites of its subtree (default: the network's list).  --fixed: the till may\n"
-     "not sell it at another price.\n",
-     {{"sku", S_SKU, "catalog set needs the SKU and the PRICE"},
-      {"price", S_TEXT, "catalog set needs the PRICE (like 59.90)"}},
+     N_("Sets a SKU's price in HQ's catalogue, which every shop receives on its next\n"
+        "sync and uses at the till.  SKU is a code (ASCII); --name is the product's\n"
+        "display name in any script, at most 64 characters.  PRICE is a decimal in\n"
+        "the network's currency (59.90).  --effective: the day it is in force from\n"
+        "(UTC; default: today); a row of the same SKU, list and day is replaced.\n"
+        "--partner CODE puts it on that partner's price list, which applies to the\n"
+        "sites of its subtree (default: the network's list).  --fixed: the till may\n"
+        "not sell it at another price.\n"),
+     {{"sku", S_SKU, N_("catalog set needs the SKU and the PRICE")},
+      {"price", S_TEXT, N_("catalog set needs the PRICE (like 59.90)")}},
      {{"name", "name", S_TEXT, 0, 1},
       {"category", "category", S_CATEGORY, 0, 0},
       {"effective", "effective", S_DATE, 0, 0},
       {"partner", "partner", S_PARTNER, 0, 0},
       {"fixed", "fixed", S_TEXT, 1, 0}},
-     "catalog set needs --name NAME (the product's display name)",
+     N_("catalog set needs --name NAME (the product's display name)"),
      S_FMT_JSON,
      0,
      s_print_catalog_set},
-    {"catalog remove",
+    {"catalog remove", /* i18n: not for people: the command typed */
      "catalog.remove",
      "SKU [--partner CODE] [--effective YYYY-MM-DD] [--json]",
-     "Removes a SKU from the network's price list (or --partner's): its row\n"
-     "effective that day with --effective, else all its rows on that list.  The\n"
-     "shops drop it on their next sync; a shop then prices it from another list\n"
-     "that has it, or from its local catalog.\n",
-     {{"sku", S_SKU, "catalog remove needs the SKU"}},
+     N_("Removes a SKU from the network's price list (or --partner's): its row\n"
+        "effective that day with --effective, else all its rows on that list.  The\n"
+        "shops drop it on their next sync; a shop then prices it from another list\n"
+        "that has it, or from its local catalog.\n"),
+     {{"sku", S_SKU, N_("catalog remove needs the SKU")}},
      {{"partner", "partner", S_PARTNER, 0, 0}, {"effective", "effective", S_DATE, 0, 0}},
      NULL,
      S_FMT_JSON,
      0,
      s_print_catalog_remove},
-    {"catalog list",
+    {"catalog list", /* i18n: not for people: the command typed */
      "catalog.list",
      "[--partner CODE] [--json|--csv]",
-     "Lists HQ's catalogue: for each SKU and price list the row in force now and\n"
-     "the future ones, with name, category, price, effective day, the list's\n"
-     "owner (network or a partner), fixed, in force, and the version of its last\n"
-     "change.  --partner: that partner's list only.\n",
+     N_("Lists HQ's catalogue: for each SKU and price list the row in force now and\n"
+        "the future ones, with name, category, price, effective day, the list's\n"
+        "owner (network or a partner), fixed, in force, and the version of its last\n"
+        "change.  --partner: that partner's list only.\n"),
      {{NULL}},
      {{"partner", "partner", S_PARTNER, 0, 0}},
      NULL,
      S_LISTING,
      0,
      NULL},
-    {"notice send",
+    {"notice send", /* i18n: not for people: the command typed */
      "notice.send",
      "(--all | --partner CODE | --site CODE) TEXT [--json]",
-     "Sends a short notice to the shops: to every site (--all), to a partner\n"
-     "and everything under it (--partner), or to one site (--site).  Each site\n"
-     "receives it at its next sync, signed by the server; the agent shows it in\n"
-     "'status' until the shop reads it with 'dealernet-agent notices'.  Who is\n"
-     "under a partner is decided when a site syncs, by the tree as it stands\n"
-     "then.  TEXT is at most 500 characters, any script; newlines are kept,\n"
-     "other control characters are refused.  Prints the notice's id and how\n"
-     "many sites it reaches now (revoked ones left out); -q prints the id\n"
-     "alone.  A notice cannot be withdrawn: send a correction.\n",
-     {{"text", S_TEXT, "notice send needs the notice's TEXT"}},
+     N_("Sends a short notice to the shops: to every site (--all), to a partner\n"
+        "and everything under it (--partner), or to one site (--site).  Each site\n"
+        "receives it at its next sync, signed by the server; the agent shows it in\n"
+        "'status' until the shop reads it with 'dealernet-agent notices'.  Who is\n"
+        "under a partner is decided when a site syncs, by the tree as it stands\n"
+        "then.  TEXT is at most 500 characters, any script; newlines are kept,\n"
+        "other control characters are refused.  Prints the notice's id and how\n"
+        "many sites it reaches now (revoked ones left out); -q prints the id\n"
+        "alone.  A notice cannot be withdrawn: send a correction.\n"),
+     {{"text", S_TEXT, N_("notice send needs the notice's TEXT")}},
      {{"all", "all", S_TEXT, 1, 0},
       {"partner", "partner", S_PARTNER, 0, 0},
       {"site", "site", S_SITE, 0, 0}},
@@ -2279,29 +2355,29 @@ static const s_command_t s_commands[] = {
      S_FMT_JSON,
      0,
      s_print_notice_send},
-    {"notice list",
+    {"notice list", /* i18n: not for people: the command typed */
      "notice.list",
      "[--json|--csv]",
-     "Lists the notices sent, newest first: id, when, to whom (all, partner\n"
-     "CODE, site CODE), the admin who sent it and the text.  Whether a site has\n"
-     "received a notice is not listed: see 'sites' for when each site last\n"
-     "synced.\n",
+     N_("Lists the notices sent, newest first: id, when, to whom (all, partner\n"
+        "CODE, site CODE), the admin who sent it and the text.  Whether a site has\n"
+        "received a notice is not listed: see 'sites' for when each site last\n"
+        "synced.\n"),
      {{NULL}},
      {{NULL}},
      NULL,
      S_LISTING,
      0,
      NULL},
-    {"catalog import",
+    {"catalog import", /* i18n: not for people: the command typed */
      "catalog.import",
      "FILE.csv [--json]",
-     "Imports a CSV file into HQ's catalogue, whole or not at all.  Header:\n"
-     "sku,name,category,price,effective[,partner][,fixed] (any order); each row as\n"
-     "for catalog set, effective a day (YYYY-MM-DD) on every row, fixed 1 or 0.  A\n"
-     "bad row refuses the file, naming its line and field (exit 65).  Rows equal\n"
-     "to what is stored change nothing: importing a file again sends the shops\n"
-     "nothing.  A large file goes in parts, with a progress line on stderr.\n",
-     {{"text", S_TEXT, "catalog import needs the FILE.csv"}},
+     N_("Imports a CSV file into HQ's catalogue, whole or not at all.  Header:\n"
+        "sku,name,category,price,effective[,partner][,fixed] (any order); each row as\n"
+        "for catalog set, effective a day (YYYY-MM-DD) on every row, fixed 1 or 0.  A\n"
+        "bad row refuses the file, naming its line and field (exit 65).  Rows equal\n"
+        "to what is stored change nothing: importing a file again sends the shops\n"
+        "nothing.  A large file goes in parts, with a progress line on stderr.\n"),
+     {{"text", S_TEXT, N_("catalog import needs the FILE.csv")}},
      {{NULL}},
      NULL,
      S_FMT_JSON,
@@ -2314,7 +2390,7 @@ static const s_command_t s_commands[] = {
 static void s_help(FILE *out)
 {
     fprintf(out,
-            "usage: dealernet-hq [OPTIONS] COMMAND [OPTIONS]\n\n"
+            _("usage: dealernet-hq [OPTIONS] COMMAND [OPTIONS]\n\n"
             "Headquarters' client of dealernet-server: partners, sites, members, plans\n"
             "and the commission ledger.\n\n"
             "  --server ENDPOINT  the server's admin endpoint, like\n"
@@ -2327,7 +2403,7 @@ static void s_help(FILE *out)
             "  -q                 quiet: errors and the essential result only\n"
             "  -h, --help, help [COMMAND]  this help, or one command's\n"
             "  -V, --version      print the version\n\n"
-            "commands:\n",
+            "commands:\n"),
             DN_HQ_TIMEOUT_S);
     for (size_t i = 0; i < DN_COMMANDS; i++)
         fprintf(out, "  %-17s %s\n", s_commands[i].name, s_commands[i].usage);
@@ -2338,7 +2414,8 @@ static void s_help(FILE *out)
 
 static void s_version(void)
 {
-    printf("dealernet-hq %s (protocol %d)\n", DN_VERSION, DN_PROTOCOL_VERSION);
+    printf("dealernet-hq %s (protocol %d)\n", /* i18n: not for people: scripts read it */
+           DN_VERSION, DN_PROTOCOL_VERSION);
 }
 
 int main(int argc, char **argv)
@@ -2367,12 +2444,12 @@ int main(int argc, char **argv)
         case -1:
             return code;
         }
-        dn_log_error("unknown option or missing value: '%s' (see: dealernet-hq --help)",
+        dn_log_error(_("unknown option or missing value: '%s' (see: dealernet-hq --help)"),
                      argv[optind - 1]);
         return EX_USAGE;
     }
     if (optind >= argc) {
-        dn_log_error("no command given (see: dealernet-hq --help)");
+        dn_log_error("%s", _("no command given (see: dealernet-hq --help)"));
         return EX_USAGE;
     }
     /* `help` alone is --help; `help site add` is `site add --help` */
@@ -2381,7 +2458,8 @@ int main(int argc, char **argv)
         s_help(stdout);
         return 0;
     case -1:
-        dn_log_error("help takes a command, like 'help site add' (see: dealernet-hq --help)");
+        dn_log_error("%s",
+                     _("help takes a command, like 'help site add' (see: dealernet-hq --help)"));
         return EX_USAGE;
     }
 
@@ -2411,6 +2489,6 @@ int main(int argc, char **argv)
         if (dn_cli_group_error(&table, "dealernet-hq", argc, argv, optind))
             return EX_USAGE;
     }
-    dn_log_error("unknown command '%s' (see: dealernet-hq --help)", argv[optind]);
+    dn_log_error(_("unknown command '%s' (see: dealernet-hq --help)"), argv[optind]);
     return EX_USAGE;
 }

@@ -19,16 +19,6 @@ server_init
 server_start
 network_init
 
-# hq_in LANG ARGS...: dealernet-hq ARGS under LANG (then back to C.UTF-8).
-hq_in() {
-    LANG=$1
-    export LANG
-    shift
-    hq "$@"
-    LANG=C.UTF-8
-    export LANG
-}
-
 hq_in zh_CN.UTF-8 partner add P9 --name "Nine" --kind reseller --parent NOPE
 check "zh_CN: exit" 66 "$rc"
 check "zh_CN: the error, in Chinese" "dealernet-hq: error: 伙伴 NOPE 不存在" "$(cat "$ERR")"

@@ -227,6 +227,17 @@ hq() {
     run 30 "$HQ" --server "$ADMIN_EP" --server-key "$KEY" --key "$SRV/hq.key" "$@"
 }
 
+# hq_in LANG ARGS...: dealernet-hq ARGS under LANG (then back to
+# C.UTF-8, which net_init pins).
+hq_in() {
+    LANG=$1
+    export LANG
+    shift
+    hq "$@"
+    LANG=C.UTF-8
+    export LANG
+}
+
 # poke ARGS...: dn_poke against this test's sync socket (bound: 30 s).
 poke() {
     run 30 "$POKE" --server "$SYNC_EP" --server-key "$KEY" --timeout $((3000 * SLOW)) "$@"
