@@ -174,6 +174,13 @@ const char *dn_i18n_peer_begin(const char *lang)
     return use;
 }
 
+void dn_i18n_daemon(void)
+{
+    strcpy(s_lang, "en");
+    setenv("LANGUAGE", s_lang, 1);
+    ++_nl_msg_cat_cntr;
+}
+
 void dn_i18n_peer_end(void)
 {
     assert(s_in_peer);

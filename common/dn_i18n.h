@@ -95,4 +95,11 @@ const char *dn_i18n_cpgettext(const char *ctx, const char *text);
 const char *dn_i18n_peer_begin(const char *lang);
 void dn_i18n_peer_end(void);
 
+/*  Makes English the program's own language, whatever its environment:
+    for a daemon, whose lines are its log (an operator greps them, an alert
+    matches them, a support desk reads them) and whose answers to a peer
+    come in the peer's language (dn_i18n_peer_begin), never in the one the
+    host's locale happens to name.  Call before any thread starts.  */
+void dn_i18n_daemon(void);
+
 #endif

@@ -284,6 +284,8 @@ int main(int argc, char **argv)
         rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, NULL, "run", &verbose);
         if (rc >= 0)
             return rc;
+        /* the daemon logs in English and answers HQ in HQ's language */
+        dn_i18n_daemon();
         config.sync_endpoint = sync;
         config.admin_endpoint = admin;
         if ((rc = dn_fsperm_folder(dir, 0, s_files, DN_SERVER_FILES)) != 0)
