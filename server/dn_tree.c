@@ -405,13 +405,20 @@ static int s_set_status(sqlite3 *db, const char *code, const char *status, int64
     rc = s_posted_sale(db, partner.id, now_ms, &recorded_ms, seller);
     if (rc == 1) {
         dn_time_format(recorded_ms, when);
+        /* the status in the sentence: a word of HQ's language each way */
         return dn_db_abort(
             db, NULL,
-            dn_why(why, why_size, DN_EPERM,
-                   _("a sale of %s recorded at %s (a clock ahead?) is already "
-                     "posted with %s %s; changing that from now would change its "
-                     "commissions: try again after that time"),
-                   seller, when, code, suspend ? "active" : "suspended"));
+            suspend
+                ? dn_why(why, why_size, DN_EPERM,
+                         _("a sale of %s recorded at %s (a clock ahead?) is already "
+                           "posted with %s active; changing that from now would change "
+                           "its commissions: try again after that time"),
+                         seller, when, code)
+                : dn_why(why, why_size, DN_EPERM,
+                         _("a sale of %s recorded at %s (a clock ahead?) is already "
+                           "posted with %s suspended; changing that from now would "
+                           "change its commissions: try again after that time"),
+                         seller, when, code));
     }
     if (rc == 0 && dn_db_prepare(db,
                                  "INSERT INTO partner_status(partner_id, effective_ms, "
