@@ -289,7 +289,8 @@ static int s_level_key(s_parse_t *p, dn_plan_table_t *t, int ti, const char *sec
                 (int)level, section, p->level_line[ti][level]);
         return 0;
     }
-    snprintf(what, sizeof what, "level %d", (int)level);
+    /* a key of the file (cap_bps) names itself; a level is words */
+    snprintf(what, sizeof what, _("level %d"), (int)level);
     if (s_bps(p, what, value, &bps))
         return 0;
     p->level_line[ti][level] = p->line;
