@@ -43,7 +43,8 @@
 #include <string.h>
 #include <sysexits.h>
 
-#define DN_ADMIN_WHY_SIZE 256
+/*  A reason HQ reads: room for one in Chinese (3 bytes a character).  */
+#define DN_ADMIN_WHY_SIZE 512
 #define DN_ADMIN_MAX_ARGS 8
 
 /*  What a handler sees.  */
@@ -100,8 +101,8 @@ static int s_date_arg(s_ctx_t *ctx, const char *name, int end_of_day, int64_t df
         return 0;
     }
     if (dn_time_parse_date(text, ms)) {
-        snprintf(ctx->why, sizeof ctx->why, "%s '%.40s' is not a date (YYYY-MM-DD)", name,
-                 text);
+        snprintf(ctx->why, sizeof ctx->why, _("%s '%.40s' is not a date (YYYY-MM-DD)"),
+                 name, text);
         return DN_EINVAL;
     }
     if (end_of_day) /* a zone's day may have 23 or 25 hours */
@@ -260,7 +261,7 @@ static int s_site_token(s_ctx_t *ctx, json_t **result)
        "0" or "false" must not lift one */
     if (unrevoke && strcmp(unrevoke, "1") != 0) {
         snprintf(ctx->why, sizeof ctx->why,
-                 "unrevoke is a flag: give it as 1, or leave it out");
+                 _("unrevoke is a flag: give it as 1, or leave it out"));
         return DN_EINVAL;
     }
     rc = dn_registry_site_token(ctx->db, code, unrevoke != NULL, ctx->now_ms, token,
@@ -312,10 +313,11 @@ static int s_site_threshold(s_ctx_t *ctx, json_t **result)
     exponent = dn_money_exponent(currency);
     if (strcmp(text, "-") != 0) {
         if (dn_money_parse(text, exponent, &minor) || minor <= 0) {
-            snprintf(ctx->why, sizeof ctx->why,
-                     "threshold '%.40s' is not an amount above 0 in %s (like %s), nor - "
-                     "(the network's)",
-                     text, currency, exponent == 0 ? "20000" : "20000.00");
+            snprintf(
+                ctx->why, sizeof ctx->why,
+                _("threshold '%.40s' is not an amount above 0 in %s (like %s), nor - "
+                  "(the network's)"),
+                text, currency, exponent == 0 ? "20000" : "20000.00");
             return DN_EINVAL;
         }
         dn_money_format(minor, exponent, shown, sizeof shown);
@@ -372,8 +374,8 @@ static int s_plan_set(s_ctx_t *ctx, json_t **result)
     rc = dn_plan_json(ctx->db, &plan, result);
     if (rc) /* stored all the same: a retry would only be told it exists */
         snprintf(ctx->why, sizeof ctx->why,
-                 "the plan effective %.10s is stored, but could not be read back (%s): "
-                 "'dealernet-hq plan list' shows it",
+                 _("the plan effective %.10s is stored, but could not be read back (%s): "
+                   "'dealernet-hq plan list' shows it"),
                  date, dn_strerror(rc));
     return rc;
 }
@@ -390,7 +392,8 @@ static int s_plan_show(s_ctx_t *ctx, json_t **result)
     if (rc == DN_ENOENT) {
         dn_time_format(at_ms, when);
         snprintf(ctx->why, sizeof ctx->why,
-                 "no plan in force at %s: 'dealernet-hq plan set FILE' sets one", when);
+                 _("no plan in force at %s: 'dealernet-hq plan set FILE' sets one"),
+                 when);
     }
     if (rc)
         return rc;
@@ -464,12 +467,13 @@ static int s_refusals(s_ctx_t *ctx, json_t **result)
     (void)ctx;
     for (int k = 0; rc == 0 && k < DN_REFUSAL_KINDS; k++)
         rc = s_refusal_row(rows, dn_refusal_name((dn_refusal_t)k),
-                           dn_refusal_total((dn_refusal_t)k), dn_refusal_text((dn_refusal_t)k));
+                           dn_refusal_total((dn_refusal_t)k),
+                           _(dn_refusal_text((dn_refusal_t)k)));
     for (int i = 0; rc == 0 && (port = dn_refusal_port(i, &strangers)) != NULL; i++) {
-        char kind[48], what[96];
+        char kind[48], what[192];
         snprintf(kind, sizeof kind, "strangers_%s", port);
         snprintf(what, sizeof what,
-                 "connections on the %s port without a proven key, now", port);
+                 _("connections on the %s port without a proven key, now"), port);
         rc = s_refusal_row(rows, kind, strangers, what);
     }
     if (rc) {
@@ -502,7 +506,7 @@ static int s_reason_arg(s_ctx_t *ctx, const char **reason)
         return DN_EINVAL;
     }
     snprintf(ctx->why, sizeof ctx->why,
-             "--reason must be 1 to %d bytes of text without control characters",
+             _("--reason must be 1 to %d bytes of text without control characters"),
              DN_CORRECTION_MAX_REASON);
     return DN_EINVAL;
 }
@@ -528,7 +532,8 @@ static int s_exception_resolve(s_ctx_t *ctx, json_t **result)
     errno = 0;
     id = strtoll(id_text, &end, 10);
     if (errno || *end || end == id_text || id <= 0) {
-        snprintf(ctx->why, sizeof ctx->why, "'%.40s' is not an exception number", id_text);
+        snprintf(ctx->why, sizeof ctx->why, _("'%.40s' is not an exception number"),
+                 id_text);
         return DN_EINVAL;
     }
     /* Exactly one of the actions, each a flag.  */
@@ -537,19 +542,20 @@ static int s_exception_resolve(s_ctx_t *ctx, json_t **result)
         if (!s_arg(ctx, actions[i].name))
             continue;
         if (a != sizeof actions / sizeof actions[0]) {
-            snprintf(ctx->why, sizeof ctx->why, "give one of --post, --dismiss, --accept, "
-                                                "--ack, not two");
+            snprintf(ctx->why, sizeof ctx->why,
+                     _("give one of --post, --dismiss, --accept, "
+                       "--ack, not two"));
             return DN_EINVAL;
         }
         a = i;
     }
     if (a == sizeof actions / sizeof actions[0]) {
         snprintf(ctx->why, sizeof ctx->why,
-                 "say how: --post, --dismiss, --accept or --ack (see exceptions)");
+                 _("say how: --post, --dismiss, --accept or --ack (see exceptions)"));
         return DN_EINVAL;
     }
     if (seller && actions[a].action != DN_FACTS_POST) {
-        snprintf(ctx->why, sizeof ctx->why, "--seller goes with --post only");
+        snprintf(ctx->why, sizeof ctx->why, _("--seller goes with --post only"));
         return DN_EINVAL;
     }
     if ((rc = s_reason_arg(ctx, &reason)) != 0)
@@ -593,8 +599,9 @@ static int s_member_statement(s_ctx_t *ctx, json_t **result)
 
 /*  Parses argument "amount" as a decimal in the ledger's currency into
     *amount (currency and its exponent filled too); signed: a minus sign
-    allowed (an adjustment's debit).  no_plan says what is missing without
-    a plan.  0, or DN_ENOENT / DN_EINVAL with the reason in ctx->why.  */
+    allowed (an adjustment's debit).  no_plan is the whole reason when no
+    plan is set (one sentence, translated by the caller).  0, or DN_ENOENT / DN_EINVAL
+   with the reason in ctx->why.  */
 static int s_amount_arg(s_ctx_t *ctx, const char *no_plan, int signed_ok, int64_t *amount,
                         char currency[4], int *exponent)
 {
@@ -602,24 +609,27 @@ static int s_amount_arg(s_ctx_t *ctx, const char *no_plan, int signed_ok, int64_
     int rc = dn_plan_currency(ctx->db, currency, exponent);
 
     if (rc == DN_ENOENT) {
-        snprintf(ctx->why, sizeof ctx->why, "no plan is set yet, so the ledger has %s",
-                 no_plan);
+        snprintf(ctx->why, sizeof ctx->why, "%s", no_plan);
         return DN_ENOENT;
     }
     if (rc)
         return rc;
     rc = dn_money_parse(text, *exponent, amount);
     if (rc == DN_EOVERFLOW) {
-        snprintf(ctx->why, sizeof ctx->why, "amount %.40s is too large", text);
+        snprintf(ctx->why, sizeof ctx->why, _("amount %.40s is too large"), text);
         return DN_EINVAL;
     }
     if (rc) {
-        snprintf(ctx->why, sizeof ctx->why,
-                 "amount '%.40s' is not an amount in %s (at most %d decimals, like %s%s)",
-                 text, currency, *exponent,
-                 signed_ok ? (*exponent == 0 ? "-120" : "-12.50")
-                           : (*exponent == 0 ? "120" : "120.50"),
-                 signed_ok ? ", negative to debit" : "");
+        if (signed_ok)
+            snprintf(ctx->why, sizeof ctx->why,
+                     _("amount '%.40s' is not an amount in %s (at most %d decimals, like "
+                       "%s, negative to debit)"),
+                     text, currency, *exponent, *exponent == 0 ? "-120" : "-12.50");
+        else
+            snprintf(ctx->why, sizeof ctx->why,
+                     _("amount '%.40s' is not an amount in %s (at most %d decimals, like "
+                       "%s)"),
+                     text, currency, *exponent, *exponent == 0 ? "120" : "120.50");
         return DN_EINVAL;
     }
     return 0;
@@ -629,8 +639,10 @@ static int s_payout(s_ctx_t *ctx, json_t **result)
 {
     char currency[4];
     int64_t amount;
-    int exponent, rc = s_amount_arg(ctx, "no currency and no balance", 0, &amount, currency,
-                                    &exponent);
+    int exponent,
+        rc = s_amount_arg(
+            ctx, _("no plan is set yet, so the ledger has no currency and no balance"), 0,
+            &amount, currency, &exponent);
     if (rc)
         return rc;
     return dn_ledger_payout(ctx->db, s_arg(ctx, "partner"), amount, s_arg(ctx, "ref"),
@@ -700,8 +712,10 @@ static int s_adjust(s_ctx_t *ctx, json_t **result)
 {
     char currency[4];
     int64_t amount;
-    int exponent, rc = s_amount_arg(ctx, "no currency to adjust in", 1, &amount, currency,
-                                    &exponent);
+    int exponent,
+        rc = s_amount_arg(
+            ctx, _("no plan is set yet, so the ledger has no currency to adjust in"), 1,
+            &amount, currency, &exponent);
     if (rc)
         return rc;
     rc = dn_ledger_adjust(ctx->db, s_arg(ctx, "account"), amount, s_arg(ctx, "reason"),
@@ -727,7 +741,7 @@ static int s_verify(s_ctx_t *ctx, json_t **result)
     const char *path = sqlite3_db_filename(ctx->db, "main");
     int rc;
     if (!path || !*path) {
-        snprintf(ctx->why, sizeof ctx->why, "verify needs the server's database file");
+        snprintf(ctx->why, sizeof ctx->why, _("verify needs the server's database file"));
         return DN_EINVAL;
     }
     rc = dn_verify_run(path, result, ctx->why, sizeof ctx->why);
@@ -780,15 +794,16 @@ static int s_catalog_remove(s_ctx_t *ctx, json_t **result)
     int rc;
 
     if (effective && dn_catalog_day_parse(effective, &effective_ms)) {
-        snprintf(ctx->why, sizeof ctx->why, "effective '%.40s' is not a date (YYYY-MM-DD)",
-                 effective);
+        snprintf(ctx->why, sizeof ctx->why,
+                 _("effective '%.40s' is not a date (YYYY-MM-DD)"), effective);
         return DN_EINVAL;
     }
     if (partner) {
         rc = dn_registry_partner_get(ctx->db, partner, &owner);
         if (rc == DN_ENOENT)
             snprintf(ctx->why, sizeof ctx->why,
-                     "partner %.40s does not exist (see: dealernet-hq partner list)", partner);
+                     _("partner %.40s does not exist (see: dealernet-hq partner list)"),
+                     partner);
         if (rc)
             return rc;
         partner = owner.code;
@@ -822,16 +837,18 @@ static int s_catalog_import(s_ctx_t *ctx, json_t **result)
     size_t n = strlen(upload);
 
     if (n < 1 || n > 40 || strspn(upload, "0123456789abcdef") != n) {
-        snprintf(ctx->why, sizeof ctx->why, "upload '%.40s' is not 1 to 40 hex digits", upload);
+        snprintf(ctx->why, sizeof ctx->why, _("upload '%.40s' is not 1 to 40 hex digits"),
+                 upload);
         return DN_EINVAL;
     }
     if (last && strcmp(last, "1") != 0) {
-        snprintf(ctx->why, sizeof ctx->why, "last '%.40s' is not 1", last);
+        snprintf(ctx->why, sizeof ctx->why, _("last '%.40s' is not 1"), last);
         return DN_EINVAL;
     }
     if (dn_parse_int(s_arg(ctx, "part"), 1, INT32_MAX, &part) ||
         dn_parse_int(s_arg(ctx, "line"), 2, INT32_MAX, &line)) {
-        snprintf(ctx->why, sizeof ctx->why, "part and line must be whole numbers from 1 and 2");
+        snprintf(ctx->why, sizeof ctx->why,
+                 _("part and line must be whole numbers from 1 and 2"));
         return DN_EINVAL;
     }
     return dn_catalog_import_part(ctx->db, upload, part, last != NULL, line,
@@ -852,12 +869,12 @@ static int s_report_sales(s_ctx_t *ctx, json_t **result)
     if (by && dn_report_by_parse(by, &q.by)) {
         snprintf(
             ctx->why, sizeof ctx->why,
-            "--by '%.40s' is not one of partner, site, channel, day, month, category",
+            _("--by '%.40s' is not one of partner, site, channel, day, month, category"),
             by);
         return DN_EINVAL;
     }
     if (team && strcmp(team, "1") != 0 && strcmp(team, "0") != 0) {
-        snprintf(ctx->why, sizeof ctx->why, "team '%.40s' is not 1 or 0", team);
+        snprintf(ctx->why, sizeof ctx->why, _("team '%.40s' is not 1 or 0"), team);
         return DN_EINVAL;
     }
     q.team = team && strcmp(team, "1") == 0;
@@ -879,8 +896,8 @@ static int s_report_referrals(s_ctx_t *ctx, json_t **result)
     int64_t n = DN_ADMIN_DEFAULT_TOP;
 
     if (top && dn_parse_int(top, 1, DN_REPORT_MAX_TOP, &n)) {
-        snprintf(ctx->why, sizeof ctx->why, "--top '%.40s' is not a number from 1 to %d",
-                 top, DN_REPORT_MAX_TOP);
+        snprintf(ctx->why, sizeof ctx->why,
+                 _("--top '%.40s' is not a number from 1 to %d"), top, DN_REPORT_MAX_TOP);
         return DN_EINVAL;
     }
     /* the phone as typed: made canonical by the report (dn_phones) */
@@ -910,12 +927,13 @@ static int s_notice_send(s_ctx_t *ctx, json_t **result)
     int rc;
 
     if (all && strcmp(all, "1") != 0) {
-        snprintf(ctx->why, sizeof ctx->why, "all '%.40s' is not 1", all);
+        snprintf(ctx->why, sizeof ctx->why, _("all '%.40s' is not 1"), all);
         return DN_EINVAL;
     }
     if (!!all + !!partner + !!site != 1) {
-        snprintf(ctx->why, sizeof ctx->why,
-                 "say who receives the notice: one of --all, --partner CODE, --site CODE");
+        snprintf(
+            ctx->why, sizeof ctx->why,
+            _("say who receives the notice: one of --all, --partner CODE, --site CODE"));
         return DN_EINVAL;
     }
     rc = dn_notice_send(ctx->db, s_arg(ctx, "text"), partner, site, ctx->admin, ctx->now_ms,
@@ -1004,14 +1022,14 @@ static int s_check_args(const s_command_t *cmd, const Dealernet__AdminRequest *r
         for (size_t j = 0; j < DN_ADMIN_MAX_ARGS && cmd->args[j] && !known; j++)
             known = strcmp(req->args[i]->name, s_arg_name(cmd->args[j])) == 0;
         if (!known) {
-            snprintf(why, why_size, "unknown argument '%s' for %s", req->args[i]->name,
+            snprintf(why, why_size, _("unknown argument '%s' for %s"), req->args[i]->name,
                      cmd->name);
             return DN_EINVAL;
         }
     }
     for (size_t j = 0; j < DN_ADMIN_MAX_ARGS && cmd->args[j]; j++) {
         if (cmd->args[j][0] != '?' && !dn_wire_admin_arg(req, cmd->args[j])) {
-            snprintf(why, why_size, "%s needs argument '%s'", cmd->name, cmd->args[j]);
+            snprintf(why, why_size, _("%s needs argument '%s'"), cmd->name, cmd->args[j]);
             return DN_EINVAL;
         }
     }
@@ -1033,7 +1051,8 @@ static int s_reply(unsigned status, const char *error, const char *result,
     rc = dn_wire_admin_reply_pack(&msg, reply, reply_len, why, sizeof why);
     if (rc == DN_ETOOBIG) {
         dn_log_warn("admin reply too large: %s", why);
-        return s_reply(EX_SOFTWARE, "the result is too large to send; narrow the request", NULL,
+        return s_reply(EX_SOFTWARE,
+                       _("the result is too large to send; narrow the request"), NULL,
                        reply, reply_len);
     }
     if (rc) {
@@ -1067,10 +1086,11 @@ static int s_handle(sqlite3 *db, const char *admin, Dealernet__AdminRequest *req
        of any protocol this server still answers is served, so HQ need not
        upgrade dealernet-hq with it.  */
     if (req->protocol < DN_PROTOCOL_MIN_VERSION || req->protocol > DN_PROTOCOL_VERSION) {
-        snprintf(error, sizeof error,
-                 "admin protocol %u is not supported: this server speaks protocols %d to "
-                 "%d; use a dealernet-hq of one of those",
-                 req->protocol, DN_PROTOCOL_MIN_VERSION, DN_PROTOCOL_VERSION);
+        snprintf(
+            error, sizeof error,
+            _("admin protocol %u is not supported: this server speaks protocols %d to "
+              "%d; use a dealernet-hq of one of those"),
+            req->protocol, DN_PROTOCOL_MIN_VERSION, DN_PROTOCOL_VERSION);
         dn_wire_admin_request_free(&req);
         return s_reply(EX_DATAERR, error, NULL, reply, reply_len);
     }
@@ -1078,7 +1098,7 @@ static int s_handle(sqlite3 *db, const char *admin, Dealernet__AdminRequest *req
         if (strcmp(req->command, s_commands[i].name) == 0)
             cmd = &s_commands[i];
     if (!cmd) {
-        snprintf(error, sizeof error, "unknown command %s", req->command);
+        snprintf(error, sizeof error, _("unknown command %s"), req->command);
         dn_wire_admin_request_free(&req);
         return s_reply(EX_USAGE, error, NULL, reply, reply_len);
     }
@@ -1094,8 +1114,8 @@ static int s_handle(sqlite3 *db, const char *admin, Dealernet__AdminRequest *req
     if (rc == DN_EDB && dn_db_full()) {
         /* HQ can act on this one; "database error" tells it nothing.  */
         snprintf(error, sizeof error,
-                 "server disk full: nothing was changed; free space on the disk of the "
-                 "server's data folder, then retry");
+                 _("server disk full: nothing was changed; free space on the disk of the "
+                   "server's data folder, then retry"));
         dn_log_error("admin %s: %s refused: server disk full", ctx.admin, cmd->name);
         dn_wire_admin_request_free(&req);
         return s_reply((unsigned)dn_exit_code(rc), error, NULL, reply, reply_len);
@@ -1110,7 +1130,8 @@ static int s_handle(sqlite3 *db, const char *admin, Dealernet__AdminRequest *req
     text = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(result);
     if (!text)
-        return s_reply(EX_SOFTWARE, "out of memory building the result", NULL, reply, reply_len);
+        return s_reply(EX_SOFTWARE, _("out of memory building the result"), NULL, reply,
+                       reply_len);
     rc = s_reply(0, NULL, text, reply, reply_len);
     OPENSSL_cleanse(text, strlen(text)); /* may hold an enrollment token */
     free(text);
@@ -1130,7 +1151,7 @@ int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
     *reply_len = 0;
     rc = dn_wire_admin_request_unpack(request, len, &req, ctx.why, sizeof ctx.why);
     if (rc) {
-        snprintf(error, sizeof error, "malformed admin request: %s",
+        snprintf(error, sizeof error, _("malformed admin request: %s"),
                  rc == DN_ENOMEM ? dn_strerror(rc) : ctx.why);
         dn_log_warn("admin %s: %s", ctx.admin, error);
         return s_reply(EX_DATAERR, error, NULL, reply, reply_len);

@@ -9,6 +9,7 @@
 #include "dn_csv.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 #include "dn_log.h"
 #include "dn_money.h"
 #include "dn_plan.h"
@@ -63,13 +64,13 @@ int dn_catalog_parse(sqlite3 *db, const dn_catalog_text_t *text, int64_t now_ms,
        is nearly always a name typed in the wrong column, and
        dn_valid_code_check says so */
     if (s_empty(text->sku))
-        return dn_why(why, why_size, DN_EINVAL, "SKU is empty");
+        return dn_why(why, why_size, DN_EINVAL, _("SKU is empty"));
     if ((rc = dn_valid_code_check(DN_CODE_SKU, text->sku, NULL, why, why_size)) != 0)
         return rc;
     snprintf(row->sku, sizeof row->sku, "%s", text->sku);
 
     if (!dn_valid_name_why(text->name ? text->name : "", reason, sizeof reason))
-        return dn_why(why, why_size, DN_EINVAL, "name %s", reason);
+        return dn_why(why, why_size, DN_EINVAL, _("name %s"), reason);
     snprintf(row->name, sizeof row->name, "%s", text->name);
 
     if (!s_empty(text->category)) {
@@ -83,26 +84,29 @@ int dn_catalog_parse(sqlite3 *db, const dn_catalog_text_t *text, int64_t now_ms,
     rc = dn_plan_currency(db, currency, &exponent);
     if (rc == DN_ENOENT)
         return dn_why(why, why_size, DN_ENOENT,
-                      "no plan is set yet, so the network has no currency for prices: "
-                      "set a plan first (dealernet-hq plan set)");
+                      _("no plan is set yet, so the network has no currency for prices: "
+                        "set a plan first (dealernet-hq plan set)"));
     if (rc)
         return rc;
     rc = s_empty(text->price) ? DN_EPARSE : dn_money_parse(text->price, exponent, &row->price);
     if (rc == 0 && row->price < 0)
-        return dn_why(why, why_size, DN_EINVAL, "price %.40s is negative", text->price);
+        return dn_why(why, why_size, DN_EINVAL, _("price %.40s is negative"),
+                      text->price);
     if (rc == DN_EOVERFLOW || (rc == 0 && row->price > DN_MAX_UNIT_PRICE))
-        return dn_why(why, why_size, DN_EINVAL, "price %.40s is too large", text->price);
+        return dn_why(why, why_size, DN_EINVAL, _("price %.40s is too large"),
+                      text->price);
     if (rc)
-        return dn_why(why, why_size, DN_EINVAL,
-                      "price '%.40s' is not an amount in %s (at most %d decimals, like %s)",
-                      text->price ? text->price : "", currency, exponent,
-                      exponent == 0 ? "59" : "59.90");
+        return dn_why(
+            why, why_size, DN_EINVAL,
+            _("price '%.40s' is not an amount in %s (at most %d decimals, like %s)"),
+            text->price ? text->price : "", currency, exponent,
+            exponent == 0 ? "59" : "59.90");
 
     if (s_empty(text->effective))
         row->effective_ms = s_day_start(now_ms);
     else if (dn_catalog_day_parse(text->effective, &row->effective_ms))
-        return dn_why(why, why_size, DN_EINVAL, "effective '%.40s' is not a date (YYYY-MM-DD)",
-                      text->effective);
+        return dn_why(why, why_size, DN_EINVAL,
+                      _("effective '%.40s' is not a date (YYYY-MM-DD)"), text->effective);
 
     if (!s_empty(text->partner)) {
         dn_registry_partner_t partner;
@@ -112,7 +116,7 @@ int dn_catalog_parse(sqlite3 *db, const dn_catalog_text_t *text, int64_t now_ms,
         rc = dn_registry_partner_get(db, text->partner, &partner);
         if (rc == DN_ENOENT)
             return dn_why(why, why_size, DN_ENOENT,
-                          "partner %s does not exist (see: dealernet-hq partner list)",
+                          _("partner %s does not exist (see: dealernet-hq partner list)"),
                           text->partner);
         if (rc)
             return rc;
@@ -121,7 +125,7 @@ int dn_catalog_parse(sqlite3 *db, const dn_catalog_text_t *text, int64_t now_ms,
 
     if (!s_empty(text->fixed)) {
         if (strcmp(text->fixed, "1") && strcmp(text->fixed, "0"))
-            return dn_why(why, why_size, DN_EINVAL, "fixed '%.40s' is not 1 or 0",
+            return dn_why(why, why_size, DN_EINVAL, _("fixed '%.40s' is not 1 or 0"),
                           text->fixed);
         row->fixed = strcmp(text->fixed, "1") == 0;
     }
@@ -283,8 +287,21 @@ int dn_catalog_remove(sqlite3 *db, const char *sku, const char *partner, int has
     if (rc == 0 && *removed == 0) {
         if (has_effective)
             dn_catalog_day_format(effective_ms, day);
-        rc = dn_why(why, why_size, DN_ENOENT, "SKU %s is not on %s's price list%s%s", sku,
-                    *partner ? partner : "the network", has_effective ? " effective " : "", day);
+        /* one whole sentence per case: a language's word order may differ */
+        if (*partner && has_effective)
+            rc = dn_why(why, why_size, DN_ENOENT,
+                        _("SKU %s is not on %s's price list effective %s"), sku, partner,
+                        day);
+        else if (*partner)
+            rc = dn_why(why, why_size, DN_ENOENT, _("SKU %s is not on %s's price list"),
+                        sku, partner);
+        else if (has_effective)
+            rc = dn_why(why, why_size, DN_ENOENT,
+                        _("SKU %s is not on the network's price list effective %s"), sku,
+                        day);
+        else
+            rc = dn_why(why, why_size, DN_ENOENT,
+                        _("SKU %s is not on the network's price list"), sku);
     }
     if (rc == 0)
         rc = dn_db_commit(db);
@@ -333,7 +350,7 @@ int dn_catalog_list(sqlite3 *db, const char *partner, int64_t now_ms, json_t **l
         rc = dn_registry_partner_get(db, partner, &owner);
         if (rc == DN_ENOENT)
             return dn_why(why, why_size, DN_ENOENT,
-                          "partner %s does not exist (see: dealernet-hq partner list)",
+                          _("partner %s does not exist (see: dealernet-hq partner list)"),
                           partner);
         if (rc)
             return rc;
@@ -434,9 +451,8 @@ int dn_catalog_scan(sqlite3 *db, const char *const *partners, size_t n, uint64_t
 
 /*  The columns of an import file.  */
 enum { C_SKU, C_NAME, C_CATEGORY, C_PRICE, C_EFFECTIVE, C_PARTNER, C_FIXED, C_COUNT };
-static const char *const s_columns[C_COUNT] = {"sku",       "name",    "category", "price",
-                                               "effective", "partner", "fixed"};
-#define S_COLUMNS_RULE "sku, name, category, price, effective, and optionally partner, fixed"
+static const char *const s_columns[C_COUNT] = {
+    "sku", "name", "category", "price", "effective", "partner", "fixed"};
 
 /*  Maps the header row's fields to columns into at[] (-1: absent).  */
 static int s_header(const dn_csv_row_t *head, int at[C_COUNT], int64_t line, char *why,
@@ -449,20 +465,24 @@ static int s_header(const dn_csv_row_t *head, int at[C_COUNT], int64_t line, cha
         while (c < C_COUNT && strcmp(head->fields[f], s_columns[c]) != 0)
             c++;
         if (c == C_COUNT)
-            return dn_why(why, why_size, DN_EPARSE,
-                          "line %lld: column '%.40s' is not one of " S_COLUMNS_RULE,
-                          (long long)line, head->fields[f]);
+            return dn_why(
+                why, why_size, DN_EPARSE,
+                _("line %lld: column '%.40s' is not one of sku, name, category, price, "
+                  "effective, and optionally partner, fixed"),
+                (long long)line, head->fields[f]);
         if (at[c] >= 0)
-            return dn_why(why, why_size, DN_EPARSE, "line %lld: column %s is given twice",
-                          (long long)line, s_columns[c]);
+            return dn_why(why, why_size, DN_EPARSE,
+                          _("line %lld: column %s is given twice"), (long long)line,
+                          s_columns[c]);
         at[c] = (int)f;
     }
     for (int c = 0; c <= C_EFFECTIVE; c++)
         if (at[c] < 0)
-            return dn_why(why, why_size, DN_EPARSE,
-                          "line %lld: the header has no column %s (columns: " S_COLUMNS_RULE
-                          ")",
-                          (long long)line, s_columns[c]);
+            return dn_why(
+                why, why_size, DN_EPARSE,
+                _("line %lld: the header has no column %s (columns: sku, name, category, "
+                  "price, effective, and optionally partner, fixed)"),
+                (long long)line, s_columns[c]);
     return 0;
 }
 
@@ -567,16 +587,18 @@ static int s_stage(sqlite3 *db, const char *upload, const dn_csv_t *csv, int64_t
         const char *column;
 
         if (src->n_fields != csv->rows[0].n_fields) {
-            rc = dn_why(why, why_size, DN_EPARSE, "line %lld: %zu fields where the header has %zu",
+            rc = dn_why(why, why_size, DN_EPARSE,
+                        _("line %lld: %zu fields where the header has %zu"),
                         (long long)line, src->n_fields, csv->rows[0].n_fields);
             break;
         }
         /* an import never defaults the day: the same file imported on
            another day must be the same rows */
         if (!text.effective || !*text.effective) {
-            rc = dn_why(why, why_size, DN_EPARSE,
-                        "line %lld, effective: empty; every row needs its day (YYYY-MM-DD)",
-                        (long long)line);
+            rc = dn_why(
+                why, why_size, DN_EPARSE,
+                _("line %lld, effective: empty; every row needs its day (YYYY-MM-DD)"),
+                (long long)line);
             break;
         }
         rc = dn_catalog_parse(db, &text, now_ms, &row, reason, sizeof reason);
@@ -588,8 +610,14 @@ static int s_stage(sqlite3 *db, const char *upload, const dn_csv_t *csv, int64_t
         }
         if (rc) {
             column = s_reason_column(&text, rc, reason);
-            rc = dn_why(why, why_size, DN_EPARSE, "line %lld%s%s: %s", (long long)line,
-                        column ? ", " : "", column ? column : "", reason);
+            /* the column is found by the reason's first word, which is its
+               name in English; a reason in another language names no column */
+            if (column)
+                rc = dn_why(why, why_size, DN_EPARSE, _("line %lld, %s: %s"),
+                            (long long)line, column, reason);
+            else
+                rc = dn_why(why, why_size, DN_EPARSE, _("line %lld: %s"), (long long)line,
+                            reason);
             break;
         }
         sqlite3_reset(ins);
@@ -615,8 +643,8 @@ static int s_stage(sqlite3 *db, const char *upload, const dn_csv_t *csv, int64_t
         if (dn_db_row(dup, "catalog staged") == 1)
             other = sqlite3_column_int64(dup, 0);
         rc = dn_why(why, why_size, DN_EPARSE,
-                    "line %lld, sku: %s is on line %lld already, for the same list and "
-                    "effective day",
+                    _("line %lld, sku: %s is on line %lld already, for the same list and "
+                      "effective day"),
                     (long long)line, row.sku, (long long)other);
     }
     sqlite3_finalize(ins);
@@ -708,28 +736,31 @@ int dn_catalog_import_part(sqlite3 *db, const char *upload, int64_t part, int la
     if (rc == 0) {
         dn_db_rollback(db);
         return dn_why(why, why_size, DN_EINVAL,
-                      "import %.40s is not under way (another import started since?): "
-                      "import the file again",
+                      _("import %.40s is not under way (another import started since?): "
+                        "import the file again"),
                       upload);
     }
     if (parts != part - 1)
-        return s_refuse(db, upload,
-                        dn_why(why, why_size, DN_EINVAL,
-                               "import %.40s: part %lld came after part %lld: import the "
-                               "file again",
-                               upload, (long long)part, (long long)parts));
+        return s_refuse(
+            db, upload,
+            dn_why(why, why_size, DN_EINVAL,
+                   _("import %.40s: part %lld came after part %lld: import the "
+                     "file again"),
+                   upload, (long long)part, (long long)parts));
 
     rc = dn_csv_parse(text, strlen(text), DN_CATALOG_MAX_ROWS + 1, &csv, &err);
     if (rc == DN_ENOMEM)
         return s_refuse(db, upload, rc);
     if (rc == DN_ELIMIT)
-        rc = dn_why(why, why_size, DN_EPARSE, "the file has more than %d rows",
+        rc = dn_why(why, why_size, DN_EPARSE, _("the file has more than %d rows"),
                     DN_CATALOG_MAX_ROWS);
     else if (rc)
-        rc = dn_why(why, why_size, DN_EPARSE, "line %ld, column %ld: %s",
+        rc = dn_why(why, why_size, DN_EPARSE, _("line %ld, column %ld: %s"),
                     err.line + (long)(first_line - 2), err.column, err.why);
     else if (csv.n_rows == 0)
-        rc = dn_why(why, why_size, DN_EPARSE, "the file is empty: it needs a header row (" S_COLUMNS_RULE ")");
+        rc = dn_why(why, why_size, DN_EPARSE,
+                    _("the file is empty: it needs a header row (sku, name, category, "
+                      "price, effective, and optionally partner, fixed)"));
     if (rc == 0)
         rc = s_stage(db, upload, &csv, first_line, now_ms, why, why_size);
     if (rc == 0) {
@@ -752,7 +783,7 @@ int dn_catalog_import_part(sqlite3 *db, const char *upload, int64_t part, int la
         }
     }
     if (rc == 0 && staged > DN_CATALOG_MAX_ROWS)
-        rc = dn_why(why, why_size, DN_EPARSE, "the file has more than %d rows",
+        rc = dn_why(why, why_size, DN_EPARSE, _("the file has more than %d rows"),
                     DN_CATALOG_MAX_ROWS);
     if (rc == 0 && last) {
         rc = s_commit_upload(db, upload, now_ms, &rows, &changed, &version);

@@ -16,6 +16,7 @@
 #include "dn_central.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 #include "dn_money.h"
 #include "dn_plan.h"
 #include "dn_report.h"
@@ -423,14 +424,14 @@ int dn_comply_report(sqlite3 *db, const char *period, int64_t now_ms, json_t **o
         rc = exponent < 0 ? DN_EDB : 0;
     }
     if (rc)
-        return dn_why(why, why_size, DN_EDB, "database error");
+        return dn_why(why, why_size, DN_EDB, _("database error"));
     rc = dn_plan_at(db, to_ms - 1, &plan);
     if (rc == 0)
         compliance = json_string(dn_plan_compliance_name(plan.compliance));
     else if (rc == DN_ENOENT)
         compliance = json_null();
     else
-        return dn_why(why, why_size, DN_EDB, "database error");
+        return dn_why(why, why_size, DN_EDB, _("database error"));
 
     rc = s_load(db, to_ms - 1, &net);
     if (rc == 0) {
@@ -450,12 +451,12 @@ int dn_comply_report(sqlite3 *db, const char *period, int64_t now_ms, json_t **o
         *out = json_pack("{s:s, s:s, s:o, s:o, s:o}", "period", p, "currency", currency,
                          "compliance", compliance, "individuals", rows, "summary",
                          summary);
-        return *out ? 0 : dn_why(why, why_size, DN_ENOMEM, "out of memory");
+        return *out ? 0 : dn_why(why, why_size, DN_ENOMEM, _("out of memory"));
     }
     json_decref(compliance);
     json_decref(rows);
     json_decref(summary);
-    return rc == DN_ENOMEM ? dn_why(why, why_size, rc, "out of memory")
-           : rc == DN_EDB  ? dn_why(why, why_size, rc, "database error")
+    return rc == DN_ENOMEM ? dn_why(why, why_size, rc, _("out of memory"))
+           : rc == DN_EDB  ? dn_why(why, why_size, rc, _("database error"))
                            : rc;
 }

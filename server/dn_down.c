@@ -497,14 +497,19 @@ int dn_down_pull(dn_down_t *self, const dn_registry_site_t *site, int64_t now_ms
     /* dn_wire checked the holds' shape (1..8, each stream once); what this
        server serves is its own question */
     if (pull->n_holds > DN_DOWN_MAX_STREAMS)
-        return dn_why(why, why_size, DN_EPROTO, "a pull of %zu streams", pull->n_holds);
+        return dn_why(why, why_size, DN_EPROTO,
+                      /* i18n: not for people: sync */ "a pull of %zu streams",
+                      pull->n_holds);
     for (size_t i = 0; i < pull->n_holds; i++) {
         for (size_t j = 0; j < i; j++)
             if (pull->holds[j]->stream == pull->holds[i]->stream)
-                return dn_why(why, why_size, DN_EPROTO, "a pull names stream %d twice",
-                              (int)pull->holds[i]->stream);
+                return dn_why(
+                    why, why_size, DN_EPROTO,
+                    /* i18n: not for people: sync */ "a pull names stream %d twice",
+                    (int)pull->holds[i]->stream);
         if (!(streams[i] = s_stream(self, pull->holds[i]->stream)))
             return dn_why(why, why_size, DN_EPROTO,
+                          /* i18n: not for people: sync */
                           "stream %d is not served by this server (upgrade the server)",
                           (int)pull->holds[i]->stream);
     }

@@ -8,6 +8,7 @@
     from the very same facts.
 */
 #include "dn_facts.h"
+#include "dn_i18n.h"
 #include "dn_tree.h"
 #include "dn_array.h"
 #include "dn_central.h"
@@ -51,16 +52,17 @@ static const struct {
 };
 
 /*  Per way of resolving: the options the exceptions list offers (NULL:
-    none, resolved with another exception) and those a refusal names.  */
+    none, resolved with another exception) and those a refusal names (in
+    HQ's language where there are words: N_()).  */
 static const struct {
     const char *offer, *usage;
 } s_hows[] = {
     [S_FLAG] = {"--ack", "--ack"},
     [S_SALE] = {"--post --seller CODE | --post | --dismiss",
-                "--post [--seller CODE] or --dismiss"},
+                N_("--post [--seller CODE] or --dismiss")},
     [S_STUCK] = {"--dismiss", "--dismiss"},
-    [S_REFUND] = {NULL, "its sale's exception"},
-    [S_REFERRAL] = {"--accept | --dismiss", "--accept or --dismiss"},
+    [S_REFUND] = {NULL, N_("its sale's exception")},
+    [S_REFERRAL] = {"--accept | --dismiss", N_("--accept or --dismiss")},
 };
 
 /*  The kind's way of resolving; an unknown kind (a newer server's) is a
@@ -201,6 +203,7 @@ static void s_judge_time(const dn_facts_t *self, const Dealernet__Event *ev,
         if (ev->recorded_at_ms - now_ms > DN_CLOCK_TOLERANCE_MS) {
             dn_time_format(now_ms, at);
             s_note(v, DN_FACTS_CLOCK_AHEAD,
+                   /* i18n: not for people: stored */
                    "recorded at %s by the site's clock, %lld min ahead of the server: "
                    "posted at %s, when it was received",
                    claim, (long long)((ev->recorded_at_ms - now_ms) / 60000), at);
@@ -211,12 +214,17 @@ static void s_judge_time(const dn_facts_t *self, const Dealernet__Event *ev,
         dn_time_format(floor, at);
         if (ev->recorded_at_ms < self->site_created_ms)
             s_note(v, DN_FACTS_CLOCK_BEHIND,
+                   /* i18n: not for people: stored */
                    "recorded at %s by the site's clock, before HQ added the site: posted "
-                   "at %s", claim, at);
+                   "at %s",
+                   claim, at);
         else if (ev->recorded_at_ms < prev_clock_ms)
-            s_note(v, DN_FACTS_CLOCK_BEHIND,
-                   "recorded at %s by the site's clock, before the site's previous event: "
-                   "posted at %s", claim, at);
+            s_note(
+                v, DN_FACTS_CLOCK_BEHIND,
+                /* i18n: not for people: stored */
+                "recorded at %s by the site's clock, before the site's previous event: "
+                "posted at %s",
+                claim, at);
     }
 }
 
@@ -262,6 +270,7 @@ static int s_judge_sale(dn_facts_t *self, const dn_registry_site_t *site,
     snprintf(v->seller, sizeof v->seller, "%s", site->partner);
     if (strcmp(sale->currency, self->currency) != 0)
         s_note(v, DN_FACTS_CURRENCY_MISMATCH,
+               /* i18n: not for people: stored */
                "sale in %s, but the network's currency is %s: held, it cannot be posted",
                sale->currency, self->currency);
     {
@@ -272,6 +281,7 @@ static int s_judge_sale(dn_facts_t *self, const dn_registry_site_t *site,
             dn_money_format(sale->total, exponent, total, sizeof total);
             dn_money_format(limit, exponent, bound, sizeof bound);
             s_note(v, DN_FACTS_OVER_LIMIT,
+                   /* i18n: not for people: stored */
                    "sale of %s %s is over the network's limit of %s %s for one sale: "
                    "held, it cannot be posted",
                    total, sale->currency, bound, sale->currency);
@@ -284,9 +294,10 @@ static int s_judge_sale(dn_facts_t *self, const dn_registry_site_t *site,
             char total[DN_MONEY_TEXT_SIZE], limit[DN_MONEY_TEXT_SIZE];
             dn_money_format(sale->total, exponent, total, sizeof total);
             dn_money_format(threshold, exponent, limit, sizeof limit);
-            s_note(v, DN_FACTS_LARGE_SALE, "sale of %s %s, above the %s threshold of %s %s",
-                   total, sale->currency, self->site_large_sale ? "site's" : "network's",
-                   limit, sale->currency);
+            s_note(v, DN_FACTS_LARGE_SALE, /* i18n: not for people: stored */
+                   "sale of %s %s, above the %s threshold of %s %s", total,
+                   sale->currency, self->site_large_sale ? "site's" : "network's", limit,
+                   sale->currency);
         }
     }
     /* The partner the agent was initialised with stands for the site's
@@ -301,10 +312,12 @@ static int s_judge_sale(dn_facts_t *self, const dn_registry_site_t *site,
                         DN_FACTS_SELLER_OUT_OF_TREE, &kind)) != 0)
         return rc;
     if (kind == DN_FACTS_UNKNOWN_SELLER) {
-        s_note(v, kind, "seller %s is not a partner HQ knows: held", sale->seller);
+        s_note(v, kind, /* i18n: not for people: stored */
+               "seller %s is not a partner HQ knows: held", sale->seller);
     } else if (kind == DN_FACTS_SELLER_OUT_OF_TREE) {
         dn_time_format(v->at_ms, when);
-        s_note(v, kind, "seller %s is neither the site's partner %s nor below it at %s: held",
+        s_note(v, kind, /* i18n: not for people: stored */
+               "seller %s is neither the site's partner %s nor below it at %s: held",
                sale->seller, site->partner, when);
     }
     return 0;
@@ -358,8 +371,9 @@ static int s_judge_signup(dn_facts_t *self, const Dealernet__MemberSignup *m,
     if ((rc = s_member_site(self, m->phone, where)) != 0)
         return rc;
     if (where[0]) { /* a conflict: its referrer never counts anyway */
-        s_note(v, DN_FACTS_DUPLICATE_PHONE, "phone %s already signed up at site %s", m->phone,
-               where);
+        s_note(v, DN_FACTS_DUPLICATE_PHONE,
+               /* i18n: not for people: stored */ "phone %s already signed up at site %s",
+               m->phone, where);
         return 0;
     }
     if (m->referrer_partner) {
@@ -368,10 +382,12 @@ static int s_judge_signup(dn_facts_t *self, const Dealernet__MemberSignup *m,
             return rc;
         dn_time_format(v->at_ms, when);
         if (kind == DN_FACTS_REFERRER_UNKNOWN)
-            s_note(v, kind, "referrer %s is not a partner HQ knows: referral held",
+            s_note(v, kind, /* i18n: not for people: stored */
+                   "referrer %s is not a partner HQ knows: referral held",
                    m->referrer_partner);
         else if (kind == DN_FACTS_REFERRER_OUT_OF_TREE)
             s_note(v, kind,
+                   /* i18n: not for people: stored */
                    "referrer %s is neither the site's partner nor below it at %s: "
                    "referral held",
                    m->referrer_partner, when);
@@ -382,6 +398,7 @@ static int s_judge_signup(dn_facts_t *self, const Dealernet__MemberSignup *m,
             return rc;
         if (!where[0])
             s_note(v, DN_FACTS_REFERRER_UNKNOWN,
+                   /* i18n: not for people: stored */
                    "referrer %s is not a member the server knows: referral held",
                    m->referrer_phone);
     }
@@ -411,6 +428,7 @@ static void s_judge_name(const Dealernet__Event *ev, dn_facts_verdict_t *v)
     if (!name || !dn_valid_hidden_list(*name, list, sizeof list))
         return;
     s_note(v, DN_FACTS_HIDDEN_CHARACTERS,
+           /* i18n: not for people: stored */
            "member name in %s seq %llu holds %s: stored as sent, shown as <U+XXXX>",
            ev->body_case == DEALERNET__EVENT__BODY_MEMBER_SIGNUP ? "sign-up" : "update",
            (unsigned long long)ev->seq, list);
@@ -439,7 +457,9 @@ int dn_facts_judge(dn_facts_t *self, const dn_registry_site_t *site,
         if (sale_eid && (rc = dn_facts_is_held(self->cache, sale_eid)) < 0)
             return rc;
         if (sale_eid && rc == 1)
-            s_note(v, DN_FACTS_SALE_HELD, "refund of a held sale: held with it");
+            s_note(
+                v, DN_FACTS_SALE_HELD,
+                /* i18n: not for people: stored */ "refund of a held sale: held with it");
         return 0;
     case DEALERNET__EVENT__BODY_MEMBER_SIGNUP:
         return s_judge_signup(self, ev->member_signup, v);
@@ -465,7 +485,7 @@ int dn_facts_set_large_sale(sqlite3 *db, const char *code, int64_t minor, char *
     rc = dn_db_step_txn(db, stmt);
     sqlite3_finalize(stmt);
     if (rc == 0 && sqlite3_changes(db) != 1)
-        rc = dn_why(why, why_size, DN_ENOENT, "no site %s", code);
+        rc = dn_why(why, why_size, DN_ENOENT, _("no site %s"), code);
     if (rc == 0)
         rc = dn_db_commit(db);
     if (rc)
@@ -491,6 +511,7 @@ int dn_facts_hold_sum_limit(dn_facts_t *self, int64_t site_id, int64_t eid,
     dn_money_format(ev->sale->total, dn_money_exponent(ev->sale->currency), total,
                     sizeof total);
     s_note(v, DN_FACTS_SUM_LIMIT,
+           /* i18n: not for people: stored */
            "sale of %s %s would take a running total over its bound of 10^18 minor "
            "units: held, it cannot be posted",
            total, ev->sale->currency);
@@ -775,7 +796,7 @@ static int s_resolve_sale(sqlite3 *db, int64_t eid, dn_facts_action_t action,
             if (s_how(s_kind_of(kind ? kind : "")) != S_SALE)
                 rc = dn_why(
                     why, why_size, DN_EINVAL,
-                    "the sale is also held as %s, which cannot be posted: dismiss it",
+                    _("the sale is also held as %s, which cannot be posted: dismiss it"),
                     kind ? kind : "?");
         }
         if (rc == 0 && step < 0)
@@ -899,19 +920,20 @@ int dn_facts_resolve(sqlite3 *db, int64_t id, dn_facts_action_t action, const ch
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         return DN_EDB;
     if (!found)
-        return dn_why(why, why_size, DN_ENOENT, "no exception %lld", (long long)id);
+        return dn_why(why, why_size, DN_ENOENT, _("no exception %lld"), (long long)id);
     if (resolved)
-        return dn_why(why, why_size, DN_EEXIST, "exception %lld is already resolved",
+        return dn_why(why, why_size, DN_EEXIST, _("exception %lld is already resolved"),
                       (long long)id);
     kind = s_kind_of(kind_text);
 
     switch (s_how(kind)) {
     case S_STUCK:
         if (action == DN_FACTS_POST)
-            return dn_why(why, why_size, DN_EINVAL,
-                          "exception %lld (%s): such a sale cannot be posted; dismiss it "
-                          "(--dismiss)",
-                          (long long)id, kind_text);
+            return dn_why(
+                why, why_size, DN_EINVAL,
+                _("exception %lld (%s): such a sale cannot be posted; dismiss it "
+                  "(--dismiss)"),
+                (long long)id, kind_text);
         /* fall through */
     case S_SALE:
         if (action != DN_FACTS_POST && action != DN_FACTS_DISMISS)
@@ -920,17 +942,18 @@ int dn_facts_resolve(sqlite3 *db, int64_t id, dn_facts_action_t action, const ch
             dn_registry_partner_t p;
             rc = dn_registry_partner_get(db, seller, &p);
             if (rc == DN_ENOENT)
-                return dn_why(why, why_size, rc, "no partner %s", seller);
+                return dn_why(why, why_size, rc, _("no partner %s"), seller);
             if (rc)
                 return rc;
         }
         return s_resolve_sale(db, eid, action, seller, admin, reason, now_ms, post, n_post,
                               why, why_size);
     case S_REFUND:
-        return dn_why(why, why_size, DN_EINVAL,
-                      "exception %lld is a refund held with its sale: resolve the sale's "
-                      "exception, and the refund goes with it",
-                      (long long)id);
+        return dn_why(
+            why, why_size, DN_EINVAL,
+            _("exception %lld is a refund held with its sale: resolve the sale's "
+              "exception, and the refund goes with it"),
+            (long long)id);
     case S_REFERRAL:
         if (action != DN_FACTS_ACCEPT && action != DN_FACTS_DISMISS)
             break;
@@ -944,6 +967,6 @@ int dn_facts_resolve(sqlite3 *db, int64_t id, dn_facts_action_t action, const ch
             break;
         return s_close(db, id, 0, NULL, "acknowledged", admin, reason, now_ms);
     }
-    return dn_why(why, why_size, DN_EINVAL, "exception %lld (%s) is resolved with %s",
-                  (long long)id, kind_text, s_hows[s_how(kind)].usage);
+    return dn_why(why, why_size, DN_EINVAL, _("exception %lld (%s) is resolved with %s"),
+                  (long long)id, kind_text, _(s_hows[s_how(kind)].usage));
 }

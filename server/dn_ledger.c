@@ -183,7 +183,7 @@ int dn_ledger_period_close(sqlite3 *db, const char *period, const char *admin,
     int64_t end_ms;
     int step;
     if (dn_time_parse_period(period, NULL, &end_ms))
-        return dn_why(why, why_size, DN_EPARSE, "period '%s' is not YYYY-MM",
+        return dn_why(why, why_size, DN_EPARSE, _("period '%s' is not YYYY-MM"),
                       period ? period : "");
     /* A month still running (or to come) is never closed: every posting
        of it would go to the month after, where a statement of the month
@@ -192,8 +192,8 @@ int dn_ledger_period_close(sqlite3 *db, const char *period, const char *admin,
     if (now_ms < end_ms) {
         dn_time_format(end_ms, end);
         return dn_why(why, why_size, DN_ELIMIT,
-                      "period %s has not ended yet: it can be closed from %s on", period,
-                      end);
+                      _("period %s has not ended yet: it can be closed from %s on"),
+                      period, end);
     }
     if (dn_db_prepare(
             db, "INSERT INTO periods(period, closed_ms, closed_by) VALUES (?, ?, ?)",
@@ -205,7 +205,7 @@ int dn_ledger_period_close(sqlite3 *db, const char *period, const char *admin,
     step = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
     if ((step & 0xFF) == SQLITE_CONSTRAINT)
-        return dn_why(why, why_size, DN_EEXIST, "period %s is already closed", period);
+        return dn_why(why, why_size, DN_EEXIST, _("period %s is already closed"), period);
     return step == SQLITE_DONE ? 0 : DN_EDB;
 }
 
@@ -1141,7 +1141,7 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
 
     *out = NULL;
     if (period && dn_time_parse_period(period, NULL, NULL))
-        return dn_why(why, why_size, DN_EPARSE, "period '%s' is not YYYY-MM", period);
+        return dn_why(why, why_size, DN_EPARSE, _("period '%s' is not YYYY-MM"), period);
     if (period)
         snprintf(p, sizeof p, "%s", period);
     else
@@ -1149,7 +1149,8 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
     if (partner) {
         dn_registry_partner_t found;
         if (dn_registry_partner_get(db, partner, &found) != 0)
-            return dn_why(why, why_size, DN_ENOENT, "partner %s does not exist", partner);
+            return dn_why(why, why_size, DN_ENOENT, _("partner %s does not exist"),
+                          partner);
         snprintf(name, sizeof name, DN_ACCOUNT_PARTNER "%s", found.code);
     } else {
         /* typed any way at HQ: canonical with the network's country */
@@ -1178,7 +1179,7 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
     sqlite3_finalize(stmt);
     if (rc < 0) /* not "no account yet, opening 0.00" */
         return dn_why(why, why_size, DN_EDB,
-                      "statement: cannot read the opening balance");
+                      _("statement: cannot read the opening balance"));
     if (!account && phone) {
         if (dn_db_prepare(db, "SELECT 1 FROM members WHERE phone = ?", &stmt))
             return DN_EDB;
@@ -1188,7 +1189,7 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
         if (rc < 0)
             return DN_EDB;
         if (rc == 0)
-            return dn_why(why, why_size, DN_ENOENT, "no member with phone %s", norm);
+            return dn_why(why, why_size, DN_ENOENT, _("no member with phone %s"), norm);
     }
 
     rows = json_array();
@@ -1230,7 +1231,7 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
             /* cannot be, within DN_MONEY_SUM_MAX: the file was altered */
             rc = dn_why(
                 why, why_size, DN_EDB,
-                "statement: a sum of transfers overflows; run dealernet-hq verify");
+                _("statement: a sum of transfers overflows; run dealernet-hq verify"));
             break;
         }
         dn_time_format(sqlite3_column_int64(stmt, 1), date);
@@ -1339,8 +1340,8 @@ static int s_payout_ref_free(sqlite3 *db, const char *ref, int exponent,
             snprintf(who, sizeof who, "?");
         rc = dn_why(
             why, why_size, DN_EEXIST,
-            "reference '%.60s' is already used by payout %lld (%s %s to %s at %s): "
-            "each payment is recorded once",
+            _("reference '%.60s' is already used by payout %lld (%s %s to %s at %s): "
+              "each payment is recorded once"),
             ref, (long long)sqlite3_column_int64(stmt, 0), amount, currency, who, when);
     } else if (step != SQLITE_DONE) {
         rc = DN_EDB;
@@ -1364,15 +1365,15 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
 
     *out = NULL;
     if (amount <= 0)
-        return dn_why(why, why_size, DN_EINVAL, "a payout must be positive");
+        return dn_why(why, why_size, DN_EINVAL, _("a payout must be positive"));
     if (dn_valid_hidden(ref, hidden, sizeof hidden))
         return dn_why(why, why_size, DN_EINVAL, "--ref %s", hidden);
     if (!ref || !dn_valid_text(ref, 200))
         return dn_why(why, why_size, DN_EINVAL,
-                      "a payout needs --ref: 1 to 200 printable "
-                      "characters (the bank transfer's reference)");
+                      _("a payout needs --ref: 1 to 200 printable "
+                        "characters (the bank transfer's reference)"));
     if (dn_registry_partner_get(db, partner, &found) != 0)
-        return dn_why(why, why_size, DN_ENOENT, "partner %s does not exist", partner);
+        return dn_why(why, why_size, DN_ENOENT, _("partner %s does not exist"), partner);
     dn_plan_currency(db, currency, &exponent);
     if (!(self = dn_ledger_new(db)))
         return DN_ENOMEM;
@@ -1407,7 +1408,7 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
         dn_money_format(amount, exponent, text, sizeof text);
         dn_money_format(balance, exponent, left, sizeof left);
         rc = dn_why(why, why_size, DN_ELIMIT,
-                    "payout of %s %s exceeds partner %s's available balance of %s %s",
+                    _("payout of %s %s exceeds partner %s's available balance of %s %s"),
                     text, currency, found.code, left, currency);
     }
     if (rc == 0)
@@ -1415,10 +1416,11 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     t.event_period[0] = '\0'; /* a payout belongs to the month it is made in */
     if (rc == 0 && (rc = s_post(self, &t)) == DN_ELIMIT) {
         dn_money_format(amount, exponent, text, sizeof text);
-        dn_why(why, why_size, rc,
-               "payout of %s %s would take the ledger's running total of transfers over "
-               "its bound of 10^18 minor units; nothing was recorded",
-               text, currency);
+        dn_why(
+            why, why_size, rc,
+            _("payout of %s %s would take the ledger's running total of transfers over "
+              "its bound of 10^18 minor units; nothing was recorded"),
+            text, currency);
     }
     if (rc == 0 &&
         dn_db_prepare(db, "INSERT INTO payout_refs(ref, transfer_id) VALUES (?, ?)",
@@ -1428,7 +1430,7 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
         rc = dn_db_step_txn(db, stmt);
         if (rc && (sqlite3_extended_errcode(db) & 0xFF) == SQLITE_CONSTRAINT)
             rc = dn_why(why, why_size, DN_EEXIST,
-                        "reference '%.60s' is already used by another payout", ref);
+                        _("reference '%.60s' is already used by another payout"), ref);
         sqlite3_finalize(stmt);
     } else if (rc == 0) {
         rc = DN_EDB;
@@ -1673,9 +1675,9 @@ int dn_ledger_sale_find(sqlite3 *db, const char *text, int64_t *eid,
     }
     if (len != 0 || digits < 8)
         return dn_why(why, why_size, DN_EINVAL,
-                      "'%.40s' is not a sale id (36 characters like "
-                      "0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d, or at least its first 8 "
-                      "hex digits)",
+                      _("'%.40s' is not a sale id (36 characters like "
+                        "0190c2d4-5e6f-7a8b-9c0d-1e2f3a4b5c6d, or at least its first 8 "
+                        "hex digits)"),
                       text ? text : "");
     if (dn_db_prepare(db,
                       "SELECT e.eid, e.id FROM events e JOIN sales s ON s.eid = e.eid "
@@ -1694,11 +1696,11 @@ int dn_ledger_sale_find(sqlite3 *db, const char *text, int64_t *eid,
     if (step < 0)
         return DN_EDB;
     if (found == 0)
-        return dn_why(why, why_size, DN_ENOENT, "no sale has the id %s%s", text,
+        return dn_why(why, why_size, DN_ENOENT, _("no sale has the id %s%s"), text,
                       digits < 2 * DN_ID_BYTES ? "..." : "");
     if (found > 1)
         return dn_why(why, why_size, DN_EINVAL,
-                      "%s is the start of more than one sale's id: give more of it",
+                      _("%s is the start of more than one sale's id: give more of it"),
                       text);
     return 0;
 }
@@ -1768,8 +1770,8 @@ int dn_ledger_void(dn_ledger_t *self, int64_t sale_eid, const char *reason,
         return dn_why(why, why_size, DN_EINVAL, "--reason %s", hidden);
     if (!s_valid_reason(reason))
         return dn_why(why, why_size, DN_EINVAL,
-                      "a void needs --reason: 1 to %d bytes of text without control "
-                      "characters (why the sale is voided)",
+                      _("a void needs --reason: 1 to %d bytes of text without control "
+                        "characters (why the sale is voided)"),
                       DN_CORRECTION_MAX_REASON);
     if (dn_db_prepare(
             self->db,
@@ -1793,20 +1795,20 @@ int dn_ledger_void(dn_ledger_t *self, int64_t sale_eid, const char *reason,
             dn_time_format(sqlite3_column_int64(stmt, 6), when);
             rc = dn_why(
                 why, why_size, DN_EDUP,
-                "sale %s was voided already, at %s by %s (correction %lld): a sale "
-                "is voided once",
+                _("sale %s was voided already, at %s by %s (correction %lld): a sale "
+                  "is voided once"),
                 id, when, (const char *)sqlite3_column_text(stmt, 5),
                 (long long)sqlite3_column_int64(stmt, 4));
         } else if (rc == 0 && sqlite3_column_int(stmt, 7)) {
             /* held (dn_facts): nothing was posted to reverse */
             rc = dn_why(
                 why, why_size, DN_EDUP,
-                "sale %s is held and posted nothing: resolve it with 'dealernet-hq "
-                "exception resolve ID --dismiss' (see exceptions)",
+                _("sale %s is held and posted nothing: resolve it with 'dealernet-hq "
+                  "exception resolve ID --dismiss' (see exceptions)"),
                 id);
         }
     } else if (step == SQLITE_DONE) {
-        rc = dn_why(why, why_size, DN_ENOENT, "no sale is stored as event %lld",
+        rc = dn_why(why, why_size, DN_ENOENT, _("no sale is stored as event %lld"),
                     (long long)sale_eid);
     } else {
         rc = DN_EDB;
@@ -1876,21 +1878,22 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
     if (!s_valid_reason(reason))
         return dn_why(
             why, why_size, DN_EINVAL,
-            "an adjustment needs --reason: 1 to %d bytes of text without control "
-            "characters (why it is made)",
+            _("an adjustment needs --reason: 1 to %d bytes of text without control "
+              "characters (why it is made)"),
             DN_CORRECTION_MAX_REASON);
     rc = dn_plan_currency(db, currency, &exponent);
     if (rc == DN_ENOENT)
-        return dn_why(why, why_size, rc,
-                      "no plan is set yet, so the ledger has no currency to adjust in");
+        return dn_why(
+            why, why_size, rc,
+            _("no plan is set yet, so the ledger has no currency to adjust in"));
     if (rc)
         return rc;
     if (amount == 0)
-        return dn_why(why, why_size, DN_EINVAL, "an adjustment of 0 changes nothing");
+        return dn_why(why, why_size, DN_EINVAL, _("an adjustment of 0 changes nothing"));
     if (amount > DN_LEDGER_MAX_ADJUSTMENT || amount < -DN_LEDGER_MAX_ADJUSTMENT) {
         dn_money_format(DN_LEDGER_MAX_ADJUSTMENT, exponent, text, sizeof text);
         return dn_why(why, why_size, DN_EINVAL,
-                      "an adjustment is at most %s %s either way", text, currency);
+                      _("an adjustment is at most %s %s either way"), text, currency);
     }
     if (member) {
         char bad[DN_WHY_SIZE];
@@ -1905,21 +1908,21 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
         step = sqlite3_step(stmt);
         sqlite3_finalize(stmt);
         if (step == SQLITE_DONE)
-            return dn_why(why, why_size, DN_ENOENT, "no member with phone %s", phone);
+            return dn_why(why, why_size, DN_ENOENT, _("no member with phone %s"), phone);
         if (step != SQLITE_ROW)
             return DN_EDB;
         snprintf(name, sizeof name, DN_ACCOUNT_MEMBER "%s", phone);
     } else {
         rc = dn_registry_partner_get(db, account ? account : "", &partner);
         if (rc == DN_ENOENT)
-            return dn_why(why, why_size, rc, "partner %.40s does not exist",
+            return dn_why(why, why_size, rc, _("partner %.40s does not exist"),
                           account ? account : "");
         if (rc)
             return rc;
         if (strcmp(partner.kind, "hq") == 0)
             return dn_why(why, why_size, DN_EINVAL,
-                          "partner %s is of kind hq, which never earns: it has no "
-                          "commission account to adjust",
+                          _("partner %s is of kind hq, which never earns: it has no "
+                            "commission account to adjust"),
                           partner.code);
         snprintf(name, sizeof name, DN_ACCOUNT_PARTNER "%s", partner.code);
     }

@@ -2,6 +2,7 @@
 #include "dn_notice.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 #include "dn_log.h"
 #include "dn_registry.h"
 #include "dn_time.h"
@@ -83,29 +84,33 @@ int dn_notice_send(sqlite3 *db, const char *text, const char *partner, const cha
         return dn_why(why, why_size, DN_EINVAL, "%s", reason);
     if (partner && site)
         return dn_why(why, why_size, DN_EINVAL,
-                      "a notice goes to a partner or to a site, not both");
+                      _("a notice goes to a partner or to a site, not both"));
     if ((partner && !dn_valid_code(partner)) || (site && !dn_valid_code(site)))
-        return dn_why(why, why_size, DN_EINVAL, "'%.40s' is not a code (" DN_CODE_RULE ")",
-                      partner ? partner : site);
+        return dn_why(
+            why, why_size, DN_EINVAL,
+            _("'%.40s' is not a code (a letter, then letters, digits, '_', '.', '-'; "
+              "at most %d)"),
+            partner ? partner : site, DN_MAX_CODE_LEN);
     if (partner && (rc = dn_registry_partner_get(db, partner, &p)) != 0)
-        return rc == DN_ENOENT ? dn_why(why, why_size, rc, "no partner %s", partner)
-                               : dn_why(why, why_size, rc, "database error");
+        return rc == DN_ENOENT ? dn_why(why, why_size, rc, _("no partner %s"), partner)
+                               : dn_why(why, why_size, rc, _("database error"));
     if (site && (rc = dn_registry_site_get(db, site, &s)) != 0)
-        return rc == DN_ENOENT ? dn_why(why, why_size, rc, "no site %s", site)
-                               : dn_why(why, why_size, rc, "database error");
+        return rc == DN_ENOENT ? dn_why(why, why_size, rc, _("no site %s"), site)
+                               : dn_why(why, why_size, rc, _("database error"));
     if (site && s.revoked)
         return dn_why(why, why_size, DN_EPERM,
-                      "site %s is revoked: it will never sync to receive the notice", site);
+                      _("site %s is revoked: it will never sync to receive the notice"),
+                      site);
     if ((rc = s_count_reached(db, target, p.id, now_ms, &reached)) != 0)
         return dn_why(why, why_size, rc, "%s", dn_strerror(rc));
 
     if (dn_db_begin(db))
-        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(why, why_size, DN_EDB, _("database busy or failing; try again"));
     if (dn_db_prepare(db,
                       "INSERT INTO notices (text, target, partner_id, site_id, sent_ms, "
                       "sent_by) VALUES (?, ?, ?, ?, ?, ?)",
                       &stmt))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
     sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, target, -1, SQLITE_STATIC);
     if (partner)
@@ -117,19 +122,19 @@ int dn_notice_send(sqlite3 *db, const char *text, const char *partner, const cha
         sqlite3_bind_text(stmt, 6, admin, -1, SQLITE_STATIC);
     if (dn_db_step_txn(db, stmt)) {
         sqlite3_finalize(stmt);
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
     }
     sqlite3_finalize(stmt);
     id = sqlite3_last_insert_rowid(db);
     if (dn_db_commit(db))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
 
     dn_time_format(now_ms, sent);
     *result = json_pack("{s:I, s:s, s:s?, s:s?, s:I, s:s, s:s?}", "id", (json_int_t)id,
                         "target", target, "partner", partner, "site", site, "sites",
                         (json_int_t)reached, "sent", sent, "by", admin);
     if (!*result)
-        return dn_why(why, why_size, DN_ENOMEM, "out of memory");
+        return dn_why(why, why_size, DN_ENOMEM, _("out of memory"));
     return 0;
 }
 

@@ -121,7 +121,7 @@ static void s_section(s_parse_t *p, const char *start)
     int *seen = NULL;
 
     if (!end) {
-        s_error(p, p->line, "'[' without ']'");
+        s_error(p, p->line, _("'[' without ']'"));
         return;
     }
     snprintf(name, sizeof name, "%.*s", (int)(end - start - 1), start + 1);
@@ -133,17 +133,17 @@ static void s_section(s_parse_t *p, const char *start)
         seen = &p->referral_line;
     if (seen) {
         if (*seen)
-            s_error(p, p->line, "section [%s] given twice (first on line %d)", name,
+            s_error(p, p->line, _("section [%s] given twice (first on line %d)"), name,
                     *seen);
         else
             *seen = p->line;
         return;
     }
     if (strncmp(name, "category:", 9) != 0) {
-        s_error(
-            p, p->line,
-            "unknown section [%.40s] (sections: plan, levels, category:NAME, referral)",
-            name);
+        s_error(p, p->line,
+                _("unknown section [%.40s] (sections: plan, levels, category:NAME, "
+                  "referral)"),
+                name);
         return;
     }
     {
@@ -159,13 +159,13 @@ static void s_section(s_parse_t *p, const char *start)
     }
     for (int i = 0; i < plan->n_categories; i++) {
         if (dn_code_equal(plan->categories[i].category, name + 9)) {
-            s_error(p, p->line, "section [%s] given twice (first on line %d)", name,
+            s_error(p, p->line, _("section [%s] given twice (first on line %d)"), name,
                     p->category_line[i]);
             return;
         }
     }
     if (plan->n_categories == DN_PLAN_MAX_CATEGORIES) {
-        s_error(p, p->line, "more than %d [category:NAME] sections",
+        s_error(p, p->line, _("more than %d [category:NAME] sections"),
                 DN_PLAN_MAX_CATEGORIES);
         return;
     }
@@ -192,7 +192,7 @@ static void s_look(s_parse_t *p, const char *line, size_t len)
         n -= 3;
     }
     if (n > DN_PLAN_MAX_LINE_BYTES) {
-        s_error(p, p->line, "longer than %d bytes", DN_PLAN_MAX_LINE_BYTES);
+        s_error(p, p->line, _("longer than %d bytes"), DN_PLAN_MAX_LINE_BYTES);
         return;
     }
     memcpy(text, start, n);
@@ -205,15 +205,16 @@ static void s_look(s_parse_t *p, const char *line, size_t len)
         return;
     }
     if (n && !dn_valid_text(text, DN_PLAN_MAX_LINE_BYTES)) {
-        s_error(p, p->line, "not UTF-8 text, or holds control characters");
+        s_error(p, p->line, _("not UTF-8 text, or holds control characters"));
         return;
     }
     start = text + strspn(text, " ");
     if (*start == '\0' || *start == ';' || *start == '#')
         return; /* blank or a comment */
     if (start != text) {
-        s_error(p, p->line,
-                "starts with a space: keys and [sections] begin at the start of a line");
+        s_error(
+            p, p->line,
+            _("starts with a space: keys and [sections] begin at the start of a line"));
         return;
     }
     if (*start == '[')
@@ -234,7 +235,7 @@ static char *s_reader(char *str, int num, void *stream)
     len = end ? (size_t)(end - p->next) + 1 : strlen(p->next);
     p->line++;
     if (len + 1 > (size_t)num || len > (size_t)p->line_bytes) {
-        s_error(p, p->line, "longer than %d bytes", DN_PLAN_MAX_LINE_BYTES);
+        s_error(p, p->line, _("longer than %d bytes"), DN_PLAN_MAX_LINE_BYTES);
         return NULL;
     }
     memcpy(str, p->next, len);
@@ -255,11 +256,11 @@ static int s_bps(s_parse_t *p, const char *what, const char *value, int32_t *bps
         return 0;
     }
     if (dn_parse_int(value, INT64_MIN, INT64_MAX, &v) == 0)
-        s_error(p, p->line, "%s rate %.24s is outside 0..%d basis points", what, value,
+        s_error(p, p->line, _("%s rate %.24s is outside 0..%d basis points"), what, value,
                 DN_BPS_ONE);
     else
-        s_error(p, p->line, "%s rate '%.24s' is not a whole number of basis points", what,
-                value);
+        s_error(p, p->line, _("%s rate '%.24s' is not a whole number of basis points"),
+                what, value);
     return -1;
 }
 
@@ -270,7 +271,7 @@ static int s_days(s_parse_t *p, const char *what, const char *value, int32_t *da
         *days = (int32_t)v;
         return 0;
     }
-    s_error(p, p->line, "%s '%.24s' is not a number of days from 0 to %d", what, value,
+    s_error(p, p->line, _("%s '%.24s' is not a number of days from 0 to %d"), what, value,
             DN_PLAN_MAX_DAYS);
     return -1;
 }
@@ -285,19 +286,21 @@ static int s_level_key(s_parse_t *p, dn_plan_table_t *t, int ti, const char *sec
 
     if (dn_parse_int(name, 0, DN_PLAN_MAX_LEVELS - 1, &level) != 0) {
         if (dn_parse_int(name, 0, INT64_MAX, &level) == 0)
-            s_error(p, p->line, "level %.24s in [%s]: more than %d levels (0 to %d)",
+            s_error(p, p->line, _("level %.24s in [%s]: more than %d levels (0 to %d)"),
                     name, section, DN_PLAN_MAX_LEVELS, DN_PLAN_MAX_LEVELS - 1);
         else
-            s_error(p, p->line, "unknown key '%.40s' in [%s] (keys are levels, 0 to %d)",
-                    name, section, DN_PLAN_MAX_LEVELS - 1);
+            s_error(p, p->line,
+                    _("unknown key '%.40s' in [%s] (keys are levels, 0 to %d)"), name,
+                    section, DN_PLAN_MAX_LEVELS - 1);
         return 0;
     }
     if (p->level_line[ti][level]) {
-        s_error(p, p->line, "level %d in [%s] given twice (first on line %d)", (int)level,
-                section, p->level_line[ti][level]);
+        s_error(p, p->line, _("level %d in [%s] given twice (first on line %d)"),
+                (int)level, section, p->level_line[ti][level]);
         return 0;
     }
-    snprintf(what, sizeof what, "level %d", (int)level);
+    /* a key of the file (cap_bps) names itself; a level is words */
+    snprintf(what, sizeof what, _("level %d"), (int)level);
     if (s_bps(p, what, value, &bps))
         return 0;
     p->level_line[ti][level] = p->line;
@@ -337,25 +340,26 @@ static int s_named_key(s_parse_t *p, const char *section, const char *name,
         if (strcmp(section, s_keys[i].section) == 0 && strcmp(name, s_keys[i].name) == 0)
             key = i;
     if (key < 0) {
-        s_error(p, p->line, "unknown key '%.40s' in [%s]", name, section);
+        s_error(p, p->line, _("unknown key '%.40s' in [%s]"), name, section);
         return 0;
     }
     if (p->key_line[key]) {
-        s_error(p, p->line, "%s given twice (first on line %d)", name, p->key_line[key]);
+        s_error(p, p->line, _("%s given twice (first on line %d)"), name,
+                p->key_line[key]);
         return 0;
     }
     switch (key) {
     case S_EFFECTIVE:
         if (dn_time_parse_date(value, &plan->effective_ms)) {
-            s_error(p, p->line, "effective '%.40s' is not a date (YYYY-MM-DD)", value);
+            s_error(p, p->line, _("effective '%.40s' is not a date (YYYY-MM-DD)"), value);
             return 0;
         }
         break;
     case S_CURRENCY:
         plan->exponent = dn_money_exponent(value);
         if (strlen(value) != 3 || plan->exponent < 0) {
-            s_error(p, p->line, "unknown currency %.40s (an ISO 4217 code such as CNY)",
-                    value);
+            s_error(p, p->line,
+                    _("unknown currency %.40s (an ISO 4217 code such as CNY)"), value);
             return 0;
         }
         memcpy(plan->currency, value, 4);
@@ -382,11 +386,12 @@ static int s_named_key(s_parse_t *p, const char *section, const char *name,
         /* the currency may come later: check the form now, the decimals at the end */
         if (strlen(value) >= sizeof p->bonus || dn_money_parse(value, 4, &minor) != 0) {
             s_error(p, p->line,
-                    "first_purchase_bonus '%.40s' is not an amount (like 5.00)", value);
+                    _("first_purchase_bonus '%.40s' is not an amount (like 5.00)"),
+                    value);
             return 0;
         }
         if (minor < 0) {
-            s_error(p, p->line, "first_purchase_bonus %.40s is negative", value);
+            s_error(p, p->line, _("first_purchase_bonus %.40s is negative"), value);
             return 0;
         }
         snprintf(p->bonus, sizeof p->bonus, "%s", value);
@@ -424,7 +429,7 @@ static int s_handler(void *user, const char *section, const char *name, const ch
     if (!value) /* only with INI_ALLOW_NO_VALUE */
         value = "";
     if (section[0] == '\0') {
-        s_error(p, p->line, "key '%.40s' comes before any [section]", name);
+        s_error(p, p->line, _("key '%.40s' comes before any [section]"), name);
         return 0;
     }
     if (strcmp(section, "levels") == 0)
@@ -441,7 +446,7 @@ static int s_handler(void *user, const char *section, const char *name, const ch
         return s_named_key(p, section, name, value);
     }
     /* s_look refuses unknown sections first; this is inih seeing another one */
-    s_error(p, p->line, "unknown section [%.40s]", section);
+    s_error(p, p->line, _("unknown section [%.40s]"), section);
     return 0;
 }
 
@@ -531,33 +536,35 @@ static void s_finish(s_parse_t *p)
     int last = p->line > 0 ? p->line : 1;
 
     if (!p->plan_line) {
-        s_error(p, last, "no [plan] section (effective = YYYY-MM-DD, currency = CNY)");
+        s_error(p, last, _("no [plan] section (effective = YYYY-MM-DD, currency = CNY)"));
     } else {
         if (!p->key_line[S_EFFECTIVE])
             s_error(p, p->plan_line,
-                    "[plan] has no effective date (effective = YYYY-MM-DD)");
+                    _("[plan] has no effective date (effective = YYYY-MM-DD)"));
         if (!p->key_line[S_CURRENCY])
-            s_error(p, p->plan_line, "[plan] has no currency (currency = CNY, say)");
+            s_error(p, p->plan_line, _("[plan] has no currency (currency = CNY, say)"));
     }
     if (!p->levels_line)
-        s_error(p, last, "no [levels] section (0 = rate of the seller, in basis points)");
+        s_error(p, last,
+                _("no [levels] section (0 = rate of the seller, in basis points)"));
     else if (plan->levels.n_levels == 0)
-        s_error(p, p->levels_line, "[levels] lists no level (0 = 800, say)");
+        s_error(p, p->levels_line, _("[levels] lists no level (0 = 800, say)"));
     for (int i = 0; i < plan->n_categories; i++)
         if (plan->categories[i].n_levels == 0)
-            s_error(p, p->category_line[i],
-                    "[category:%s] lists no level (to pay nothing for it, write 0 = 0)",
-                    plan->categories[i].category);
+            s_error(
+                p, p->category_line[i],
+                _("[category:%s] lists no level (to pay nothing for it, write 0 = 0)"),
+                plan->categories[i].category);
     if (p->key_line[S_FIRST_PURCHASE_BONUS] && p->key_line[S_CURRENCY]) {
         const char *point = strchr(p->bonus, '.');
         int decimals = point ? (int)strlen(point + 1) : 0;
         if (decimals > plan->exponent)
             s_error(p, p->key_line[S_FIRST_PURCHASE_BONUS],
-                    "first_purchase_bonus %s has %d decimals, %s has %d", p->bonus,
+                    _("first_purchase_bonus %s has %d decimals, %s has %d"), p->bonus,
                     decimals, plan->currency, plan->exponent);
         else if (dn_money_parse(p->bonus, plan->exponent, &plan->first_purchase_bonus))
             s_error(p, p->key_line[S_FIRST_PURCHASE_BONUS],
-                    "first_purchase_bonus %s is too large", p->bonus);
+                    _("first_purchase_bonus %s is too large"), p->bonus);
     }
     s_comply(p);
 }
@@ -572,13 +579,13 @@ int dn_plan_parse(const char *text, dn_plan_t *plan, char *why, size_t why_size)
     if (why && why_size)
         why[0] = '\0';
     if (!text)
-        return dn_why(why, why_size, DN_EPARSE, "line 1: no plan text");
+        return dn_why(why, why_size, DN_EPARSE, _("line 1: no plan text"));
     if (strlen(text) > DN_PLAN_MAX_BYTES)
         return dn_why(why, why_size, DN_EPARSE,
-                      "line 1: the plan is larger than %d bytes", DN_PLAN_MAX_BYTES);
+                      _("line 1: the plan is larger than %d bytes"), DN_PLAN_MAX_BYTES);
     p = calloc(1, sizeof *p);
     if (!p)
-        return dn_why(why, why_size, DN_ENOMEM, "out of memory");
+        return dn_why(why, why_size, DN_ENOMEM, _("out of memory"));
     p->next = text;
     p->plan = plan;
     p->line_bytes = DN_PLAN_MAX_LINE_BYTES + 2; /* and "\r\n" */
@@ -586,14 +593,14 @@ int dn_plan_parse(const char *text, dn_plan_t *plan, char *why, size_t why_size)
     if (rc == -2) {
         free(p);
         memset(plan, 0, sizeof *plan);
-        return dn_why(why, why_size, DN_ENOMEM, "out of memory");
+        return dn_why(why, why_size, DN_ENOMEM, _("out of memory"));
     }
     if (rc > 0 && (!p->error_line || rc < p->error_line))
-        s_error(p, rc, "not a 'key = value' line, a [section] or a comment");
+        s_error(p, rc, _("not a 'key = value' line, a [section] or a comment"));
     if (!p->error_line)
         s_finish(p);
     if (p->error_line) {
-        rc = dn_why(why, why_size, DN_EPARSE, "line %d: %s", p->error_line, p->why);
+        rc = dn_why(why, why_size, DN_EPARSE, _("line %d: %s"), p->error_line, p->why);
         free(p);
         memset(plan, 0, sizeof *plan);
         return rc;
@@ -735,16 +742,16 @@ static int s_check_stored(sqlite3 *db, const dn_plan_t *plan, char *why, size_t 
     sqlite3_bind_int64(stmt, 2, s_day_end(plan->effective_ms));
     step = sqlite3_step(stmt);
     if (step == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_NULL)
-        rc =
-            dn_why(why, why_size, DN_EEXIST,
-                   "a plan effective %s exists already: a version is never replaced; set "
-                   "a new one with a later effective date",
-                   date);
+        rc = dn_why(
+            why, why_size, DN_EEXIST,
+            _("a plan effective %s exists already: a version is never replaced; set "
+              "a new one with a later effective date"),
+            date);
     else if (step == SQLITE_ROW) {
         dn_time_format(sqlite3_column_int64(stmt, 0), recorded);
         rc = dn_why(why, why_size, DN_EEXIST,
-                    "a plan effective %s was retired at %s and keeps its date: set the "
-                    "new one with another effective date",
+                    _("a plan effective %s was retired at %s and keeps its date: set the "
+                      "new one with another effective date"),
                     date, recorded);
     } else
         rc = step == SQLITE_DONE ? 0 : DN_EDB;
@@ -760,19 +767,21 @@ static int s_check_stored(sqlite3 *db, const dn_plan_t *plan, char *why, size_t 
         else if (got)
             return DN_EDB;
         if (strcmp(network, plan->currency) != 0)
-            return dn_why(why, why_size, DN_EINVAL,
-                          "currency %s differs from the network's %s: every plan uses %s",
-                          plan->currency, network, network);
+            return dn_why(
+                why, why_size, DN_EINVAL,
+                _("currency %s differs from the network's %s: every plan uses %s"),
+                plan->currency, network, network);
     }
 
     rc = s_query_int(db, "SELECT max(recorded_at_ms) FROM sales WHERE held = 0", 0, &value,
                      &is_null);
     if (rc == 0 && !is_null && plan->effective_ms <= value) {
         dn_time_format(value, recorded);
-        rc = dn_why(why, why_size, DN_EPERM,
-                    "effective %s is not after the latest sale stored (recorded %s): it "
-                    "would change commissions already posted; choose a later date",
-                    date, recorded);
+        rc =
+            dn_why(why, why_size, DN_EPERM,
+                   _("effective %s is not after the latest sale stored (recorded %s): it "
+                     "would change commissions already posted; choose a later date"),
+                   date, recorded);
     }
     return rc;
 }
@@ -784,7 +793,7 @@ int dn_plan_set(sqlite3 *db, const char *text, int64_t now_ms, dn_plan_t *plan, 
     if (rc)
         return rc;
     if (dn_db_begin(db))
-        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(why, why_size, DN_EDB, _("database busy or failing; try again"));
     rc = s_check_stored(db, plan, why, why_size);
     if (rc == 0)
         rc = s_store(db, plan, text, now_ms);
@@ -793,7 +802,7 @@ int dn_plan_set(sqlite3 *db, const char *text, int64_t now_ms, dn_plan_t *plan, 
     if (rc == 0)
         return 0;
     if (rc == DN_EDB)
-        dn_why(why, why_size, DN_EDB, "database error");
+        dn_why(why, why_size, DN_EDB, _("database error"));
     dn_db_rollback(db);
     plan->id = 0;
     return rc;
@@ -1264,10 +1273,10 @@ int dn_plan_check(sqlite3 *db, const char *text, json_t **out, char *why, size_t
     if ((rc = dn_plan_parse(text, &plan, why, why_size)) != 0)
         return rc;
     if ((rc = s_check_stored(db, &plan, why, why_size)) != 0)
-        return rc == DN_EDB ? dn_why(why, why_size, rc, "database error") : rc;
+        return rc == DN_EDB ? dn_why(why, why_size, rc, _("database error")) : rc;
     rc = dn_plan_at(db, plan.effective_ms, &in_force);
     if (rc && rc != DN_ENOENT)
-        return dn_why(why, why_size, DN_EDB, "database error");
+        return dn_why(why, why_size, DN_EDB, _("database error"));
     have = rc == 0;
     if ((rc = dn_plan_diff(have ? &in_force : NULL, &plan, &changes)) != 0)
         return rc;
@@ -1291,7 +1300,7 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
     *out = NULL;
     s_date(effective_ms, date);
     if (dn_db_begin(db))
-        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(why, why_size, DN_EDB, _("database busy or failing; try again"));
     if (dn_db_prepare(db,
                       "SELECT id, retired_ms, retired_by, effective_ms FROM plans "
                       "WHERE effective_ms >= ? AND effective_ms < ? "
@@ -1304,16 +1313,16 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
     sqlite3_bind_int64(stmt, 2, s_day_end(effective_ms));
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) {
-        rc =
-            dn_why(why, why_size, DN_ENOENT,
-                   "no plan version is effective %s (see: dealernet-hq plan list)", date);
+        rc = dn_why(why, why_size, DN_ENOENT,
+                    _("no plan version is effective %s (see: dealernet-hq plan list)"),
+                    date);
     } else if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
         dn_time_format(sqlite3_column_int64(stmt, 1), when);
-        rc = dn_why(why, why_size, DN_EEXIST,
-                    "the plan effective %s was already retired at %s by %s", date, when,
-                    sqlite3_column_text(stmt, 2)
-                        ? (const char *)sqlite3_column_text(stmt, 2)
-                        : "?");
+        rc = dn_why(
+            why, why_size, DN_EEXIST,
+            _("the plan effective %s was already retired at %s by %s"), date, when,
+            sqlite3_column_text(stmt, 2) ? (const char *)sqlite3_column_text(stmt, 2)
+                                         : "?");
     } else if (rc == SQLITE_ROW) {
         id = sqlite3_column_int64(stmt, 0);
         effective_ms = sqlite3_column_int64(stmt, 3); /* its window starts there */
@@ -1357,12 +1366,22 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
     }
     if (rc == 0 && n > 0) {
         dn_time_format(first_ms, first);
-        rc = dn_why(
-            why, why_size, DN_EPERM,
-            "the plan effective %s is the one in force for %lld stored sale%s (the "
-            "first recorded %s): retiring it would change what they earned; set a "
-            "new version from a later date instead",
-            date, (long long)n, n == 1 ? "" : "s", first);
+        /* two sentences for "sale" and "sales": a language without
+           plurals words both alike */
+        if (n == 1)
+            rc =
+                dn_why(why, why_size, DN_EPERM,
+                       _("the plan effective %s is the one in force for %lld stored sale "
+                         "(the first recorded %s): retiring it would change what they "
+                         "earned; set a new version from a later date instead"),
+                       date, (long long)n, first);
+        else
+            rc = dn_why(
+                why, why_size, DN_EPERM,
+                _("the plan effective %s is the one in force for %lld stored sales "
+                  "(the first recorded %s): retiring it would change what they "
+                  "earned; set a new version from a later date instead"),
+                date, (long long)n, first);
     }
     if (rc)
         goto failed;
@@ -1399,5 +1418,5 @@ int dn_plan_retire(sqlite3 *db, int64_t effective_ms, const char *admin, int64_t
 
 failed:
     dn_db_rollback(db);
-    return rc == DN_EDB ? dn_why(why, why_size, rc, "database error") : rc;
+    return rc == DN_EDB ? dn_why(why, why_size, rc, _("database error")) : rc;
 }

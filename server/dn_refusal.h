@@ -14,33 +14,39 @@
 #ifndef DN_REFUSAL_H
 #define DN_REFUSAL_H
 
+#include "dn_i18n.h"
+
 #include <stdint.h>
 
 /*  X(kind, name, text): the name is what the minute's summary line says;
-    the text is the README's wording.  */
+    the text is the README's wording, marked N_(): `dealernet-hq refusals`
+    shows it in HQ's language (the name stays, as scripts read it).  */
 #define DN_REFUSALS(X)                                                                   \
     X(DN_REFUSAL_DEADLINE, "deadline",                                                   \
-      "connections closed: no enrolled key shown within the deadline")                   \
+      N_("connections closed: no enrolled key shown within the deadline"))               \
     X(DN_REFUSAL_ADDRESS, "per_address",                                                 \
-      "connections closed: too many unproven from one address")                          \
-    X(DN_REFUSAL_FULL, "full", "connections closed: too many unproven in all")           \
+      N_("connections closed: too many unproven from one address"))                      \
+    X(DN_REFUSAL_FULL, "full", N_("connections closed: too many unproven in all"))       \
     X(DN_REFUSAL_SILENT, "silent",                                                       \
-      "connections ended before a whole message (frame over the limit, dropped link)")   \
+      N_("connections ended before a whole message (frame over the limit, dropped "      \
+         "link)"))                                                                       \
     X(DN_REFUSAL_ACCEPT, "accept_failed",                                                \
-      "connections the system could not accept (descriptor limit)")                      \
+      N_("connections the system could not accept (descriptor limit)"))                  \
     X(DN_REFUSAL_MECHANISM, "handshake_protocol",                                        \
-      "handshakes refused: not ZMTP 3 with CURVE (NULL, PLAIN, garbage)")                \
+      N_("handshakes refused: not ZMTP 3 with CURVE (NULL, PLAIN, garbage)"))            \
     X(DN_REFUSAL_UNFINISHED, "handshake_unfinished",                                     \
-      "handshakes not finished (timeout or dropped)")                                    \
-    X(DN_REFUSAL_ZAP, "handshake_key", "handshakes refused by ZAP (key not allowed here)") \
-    X(DN_REFUSAL_MALFORMED, "malformed", "sync messages refused as malformed")           \
+      N_("handshakes not finished (timeout or dropped)"))                                \
+    X(DN_REFUSAL_ZAP, "handshake_key",                                                   \
+      N_("handshakes refused by ZAP (key not allowed here)"))                            \
+    X(DN_REFUSAL_MALFORMED, "malformed", N_("sync messages refused as malformed"))       \
     X(DN_REFUSAL_UNKNOWN_KEY, "unknown_key",                                             \
-      "messages from keys not enrolled (other than enrolment)")                          \
-    X(DN_REFUSAL_REVOKED, "revoked", "messages from revoked sites")                      \
-    X(DN_REFUSAL_ENROLL, "enrolment", "enrolments refused (token, site or currency)")    \
+      N_("messages from keys not enrolled (other than enrolment)"))                      \
+    X(DN_REFUSAL_REVOKED, "revoked", N_("messages from revoked sites"))                  \
+    X(DN_REFUSAL_ENROLL, "enrolment",                                                    \
+      N_("enrolments refused (token, site or currency)"))                                \
     X(DN_REFUSAL_ENROLL_RATE, "enrolment_rate",                                          \
-      "enrolments refused for the rate (10 failures a minute from one address)")         \
-    X(DN_REFUSAL_ADMIN, "admin_malformed", "admin messages that are not REQ requests")
+      N_("enrolments refused for the rate (10 failures a minute from one address)"))     \
+    X(DN_REFUSAL_ADMIN, "admin_malformed", N_("admin messages that are not REQ requests"))
 
 #define DN_REFUSAL_ENUM(kind, name, text) kind,
 typedef enum { DN_REFUSALS(DN_REFUSAL_ENUM) DN_REFUSAL_KINDS } dn_refusal_t;

@@ -294,7 +294,9 @@ static void s_key_short(const uint8_t key[DN_CURVE_KEY_BYTES], char out[9])
 static int s_refuse_held(sqlite3 *db, int rc, char *why, size_t why_size)
 {
     if (dn_db_commit(db))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL,
+                           dn_why(why, why_size, DN_EDB,
+                                  /* i18n: not for people: sync */ "database error"));
     return rc;
 }
 
@@ -333,24 +335,31 @@ static int s_raced(sqlite3 *db, const uint8_t hash[DN_HASH_BYTES], const s_token
                  "key %s%s",
                  what, at, holder, from, now, presenter, from_now);
         if (dn_db_prepare(db, "UPDATE tokens SET raced_ms = ? WHERE hash = ?", &stmt))
-            return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+            return dn_db_abort(db, NULL,
+                               dn_why(why, why_size, DN_EDB,
+                                      /* i18n: not for people: sync */ "database error"));
         sqlite3_bind_int64(stmt, 1, now_ms);
         sqlite3_bind_blob(stmt, 2, hash, DN_HASH_BYTES, SQLITE_STATIC);
         if (dn_db_run(db, stmt) ||
             raced(db, tok->site_id, detail, now_ms))
-            return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+            return dn_db_abort(db, NULL,
+                               dn_why(why, why_size, DN_EDB,
+                                      /* i18n: not for people: sync */ "database error"));
     }
     if (rc == DN_EEXIST)
         dn_why(why, why_size, rc,
+               /* i18n: not for people: sync */
                "enrollment token already used at %s by key %s%s, not by this PC: tell "
                "headquarters (the token may have been stolen) and ask for a new one",
                at, holder, from);
     else
-        dn_why(why, why_size, rc,
-               "enrollment token held until %s by key %s%s, which presented it at %s, not "
-               "by this PC: tell headquarters (the token may have been stolen) and ask for "
-               "a new one",
-               until, holder, from, at);
+        dn_why(
+            why, why_size, rc,
+            /* i18n: not for people: sync */
+            "enrollment token held until %s by key %s%s, which presented it at %s, not "
+            "by this PC: tell headquarters (the token may have been stolen) and ask for "
+            "a new one",
+            until, holder, from, at);
     return s_refuse_held(db, rc, why, why_size);
 }
 
@@ -366,18 +375,25 @@ int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_cod
     int in_use, mine, rc;
 
     if (dn_sha256(token, strlen(token), hash))
-        return dn_why(why, why_size, DN_ECRYPTO, "cannot hash the enrollment token");
+        return dn_why(
+            why, why_size, DN_ECRYPTO,
+            /* i18n: not for people: sync */ "cannot hash the enrollment token");
     if (dn_db_begin(db))
-        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(
+            why, why_size, DN_EDB,
+            /* i18n: not for people: sync */ "database busy or failing; try again");
 
     rc = s_token_get(db, hash, &tok);
     if (rc == 0)
         return dn_db_abort(db, NULL,
-                       dn_why(why, why_size, DN_ENOENT,
-                              "enrollment token not recognised: check it, or ask "
-                              "headquarters for a new one"));
+                           dn_why(why, why_size, DN_ENOENT,
+                                  /* i18n: not for people: sync */
+                                  "enrollment token not recognised: check it, or ask "
+                                  "headquarters for a new one"));
     if (rc < 0)
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL,
+                           dn_why(why, why_size, DN_EDB,
+                                  /* i18n: not for people: sync */ "database error"));
     mine = tok.held && memcmp(tok.holder, curve_key, DN_CURVE_KEY_BYTES) == 0;
 
     /* Used: by this very key (its answer was lost) it is no news; by
@@ -386,25 +402,32 @@ int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_cod
         return s_raced(db, hash, &tok, curve_key, address, raced, now_ms, DN_EEXIST, why,
                        why_size);
     if (tok.used_ms)
-        return dn_db_abort(db, NULL,
-                       dn_why(why, why_size, DN_EEXIST,
-                              "enrollment token was already used: ask headquarters for "
-                              "a new one"));
+        return dn_db_abort(
+            db, NULL,
+            dn_why(why, why_size, DN_EEXIST,
+                   /* i18n: not for people: sync */
+                   "enrollment token was already used: ask headquarters for "
+                   "a new one"));
     if (now_ms >= tok.expires_ms)
         return dn_db_abort(
             db, NULL,
             dn_why(why, why_size, DN_ETIMEDOUT,
+                   /* i18n: not for people: sync */
                    "enrollment token expired: ask headquarters for a new one"));
     if (tok.held && !mine && now_ms < tok.held_ms + DN_TOKEN_HOLD_MS)
         return s_raced(db, hash, &tok, curve_key, address, raced, now_ms, DN_EAGAIN, why,
                        why_size);
     /* A key that is someone else's takes no hold.  */
     if (s_key_in_use(db, curve_key, 0, &in_use))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
-    if (in_use)
         return dn_db_abort(db, NULL,
-                       dn_why(why, why_size, DN_EDUP,
-                              "this agent's key is already in use: generate a new one"));
+                           dn_why(why, why_size, DN_EDB,
+                                  /* i18n: not for people: sync */ "database error"));
+    if (in_use)
+        return dn_db_abort(
+            db, NULL,
+            dn_why(why, why_size, DN_EDUP,
+                   /* i18n: not for people: sync */
+                   "this agent's key is already in use: generate a new one"));
 
     /* The first key to present it holds it; once the hold is over, the
        next one (this key again, or another) starts a new hold.  */
@@ -413,53 +436,75 @@ int dn_registry_enroll_from(sqlite3 *db, const char *token, const char *site_cod
                           "UPDATE tokens SET holder_key = ?, held_ms = ?,"
                           " holder_address = ? WHERE hash = ?",
                           &stmt))
-            return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+            return dn_db_abort(db, NULL,
+                               dn_why(why, why_size, DN_EDB,
+                                      /* i18n: not for people: sync */ "database error"));
         sqlite3_bind_blob(stmt, 1, curve_key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 2, now_ms);
         if (address && *address)
             sqlite3_bind_text(stmt, 3, address, -1, SQLITE_STATIC);
         sqlite3_bind_blob(stmt, 4, hash, sizeof hash, SQLITE_STATIC);
         if (dn_db_run(db, stmt))
-            return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+            return dn_db_abort(db, NULL,
+                               dn_why(why, why_size, DN_EDB,
+                                      /* i18n: not for people: sync */ "database error"));
     }
     if (strcmp(tok.site, site_code) != 0)
         return s_refuse_held(db,
                              dn_why(why, why_size, DN_EPERM,
+                                    /* i18n: not for people: sync */
                                     "enrollment token is for another site than %s",
                                     site_code),
                              why, why_size);
     if (tok.revoked)
-        return s_refuse_held(db,
-                             dn_why(why, why_size, DN_EPERM,
-                                    "site %s was revoked by headquarters", site_code),
-                             why, why_size);
+        return s_refuse_held(
+            db,
+            dn_why(why, why_size, DN_EPERM,
+                   /* i18n: not for people: sync */ "site %s was revoked by headquarters",
+                   site_code),
+            why, why_size);
     if (tok.enrolled && !tok.rebind)
         return s_refuse_held(
-            db, dn_why(why, why_size, DN_EEXIST, "site %s is already enrolled", site_code),
+            db,
+            dn_why(why, why_size, DN_EEXIST,
+                   /* i18n: not for people: sync */ "site %s is already enrolled",
+                   site_code),
             why, why_size);
     /* A `site token` token moves the site to this PC: the old keys retire.  */
     if (tok.enrolled && s_retire_keys(db, tok.site_id, 0, now_ms))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL,
+                           dn_why(why, why_size, DN_EDB,
+                                  /* i18n: not for people: sync */ "database error"));
 
     if (dn_db_prepare(db,
                       "UPDATE sites SET curve_key = ?, sign_key = ?, enrolled_ms = ? "
                       "WHERE id = ?",
                       &stmt))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL,
+                           dn_why(why, why_size, DN_EDB,
+                                  /* i18n: not for people: sync */ "database error"));
     sqlite3_bind_blob(stmt, 1, curve_key, DN_CURVE_KEY_BYTES, SQLITE_STATIC);
     sqlite3_bind_blob(stmt, 2, sign_key, DN_PUBKEY_BYTES, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 3, now_ms);
     sqlite3_bind_int64(stmt, 4, tok.site_id);
     if (dn_db_run(db, stmt))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL,
+                           dn_why(why, why_size, DN_EDB,
+                                  /* i18n: not for people: sync */ "database error"));
     if (dn_db_prepare(db, "UPDATE tokens SET used_ms = ? WHERE hash = ?", &stmt))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL,
+                           dn_why(why, why_size, DN_EDB,
+                                  /* i18n: not for people: sync */ "database error"));
     sqlite3_bind_int64(stmt, 1, now_ms);
     sqlite3_bind_blob(stmt, 2, hash, sizeof hash, SQLITE_STATIC);
     if (dn_db_run(db, stmt))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL,
+                           dn_why(why, why_size, DN_EDB,
+                                  /* i18n: not for people: sync */ "database error"));
     if (dn_registry_site_get(db, site_code, site) || dn_db_commit(db))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL,
+                           dn_why(why, why_size, DN_EDB,
+                                  /* i18n: not for people: sync */ "database error"));
     return 0;
 }
 
@@ -561,28 +606,28 @@ int dn_registry_partner_add_recruited(sqlite3 *db, const char *code, const char 
                                   why_size)) != 0)
         return rc;
     if (dn_valid_hidden(name, hidden, sizeof hidden))
-        return dn_why(why, why_size, DN_EINVAL, "partner name %s", hidden);
+        return dn_why(why, why_size, DN_EINVAL, _("partner name %s"), hidden);
     if (!dn_valid_name_why(name, hidden, sizeof hidden))
         return dn_why(why, why_size, DN_EINVAL, _("partner name %s"), hidden);
     if (!s_valid_kind(kind))
         return dn_why(
             why, why_size, DN_EINVAL,
-            "partner kind '%.40s' is not one of hq, region, distributor, dealer, "
-            "reseller",
+            _("partner kind '%.40s' is not one of hq, region, distributor, dealer, "
+              "reseller"),
             kind ? kind : "");
     if (parent && !dn_valid_code(parent))
-        return dn_why(why, why_size, DN_EINVAL, "parent '%.40s' is not a partner code",
+        return dn_why(why, why_size, DN_EINVAL, _("parent '%.40s' is not a partner code"),
                       parent);
     if (recruiter && !dn_valid_code(recruiter))
-        return dn_why(why, why_size, DN_EINVAL, "recruiter '%.40s' is not a partner code",
-                      recruiter);
+        return dn_why(why, why_size, DN_EINVAL,
+                      _("recruiter '%.40s' is not a partner code"), recruiter);
     if (dn_db_begin(db))
-        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(why, why_size, DN_EDB, _("database busy or failing; try again"));
     rc = s_lookup_id(db, "SELECT id FROM partners WHERE code = ?", code, &partner_id);
     if (rc == 1)
         return dn_db_abort(
             db, NULL,
-            dn_why(why, why_size, DN_EEXIST, "partner %s already exists", code));
+            dn_why(why, why_size, DN_EEXIST, _("partner %s already exists"), code));
     if (rc == 0 && parent) {
         rc =
             s_lookup_id(db, "SELECT id FROM partners WHERE code = ?", parent, &parent_id);
@@ -597,18 +642,18 @@ int dn_registry_partner_add_recruited(sqlite3 *db, const char *code, const char 
                          &recruiter_id);
         if (rc == 0)
             return dn_db_abort(db, NULL,
-                           dn_why(why, why_size, DN_ENOENT,
-                                  "recruiter %s is not a partner", recruiter));
+                               dn_why(why, why_size, DN_ENOENT,
+                                      _("recruiter %s is not a partner"), recruiter));
         rc = rc == 1 ? 0 : rc;
     }
     if (rc < 0)
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
 
     if (dn_db_prepare(db,
                       "INSERT INTO partners(code, name, kind, created_ms, recruiter_id,"
                       "  joined_ms) VALUES (?, ?, ?, ?, ?, ?)",
                       &stmt))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
     sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, kind, -1, SQLITE_STATIC);
@@ -619,20 +664,20 @@ int dn_registry_partner_add_recruited(sqlite3 *db, const char *code, const char 
         sqlite3_bind_null(stmt, 5);
     sqlite3_bind_int64(stmt, 6, joined_ms);
     if (dn_db_run(db, stmt))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
     partner_id = sqlite3_last_insert_rowid(db);
     if (dn_db_prepare(db,
                       "INSERT INTO partner_links(partner_id, parent_id, effective_ms) "
                       "VALUES (?, ?, 0)",
                       &stmt))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
     sqlite3_bind_int64(stmt, 1, partner_id);
     if (parent)
         sqlite3_bind_int64(stmt, 2, parent_id);
     else
         sqlite3_bind_null(stmt, 2);
     if (dn_db_run(db, stmt) || dn_db_commit(db))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
     return 0;
 }
 
@@ -772,12 +817,12 @@ static int s_token_new(const char *code, int64_t now_ms, char token[DN_TOKEN_TEX
     *expires_ms = now_ms + DN_TOKEN_TTL_MS;
     if (RAND_bytes(raw, sizeof raw) != 1)
         return dn_why(why, why_size, DN_ECRYPTO,
-                      "no randomness for the enrollment token");
+                      _("no randomness for the enrollment token"));
     dn_hex_encode(raw, sizeof raw, token);
     OPENSSL_cleanse(raw, sizeof raw);
     if (dn_sha256(token, DN_TOKEN_TEXT_LEN, hash)) {
         OPENSSL_cleanse(token, DN_TOKEN_TEXT_LEN + 1);
-        return dn_why(why, why_size, DN_ECRYPTO, "cannot hash the enrollment token");
+        return dn_why(why, why_size, DN_ECRYPTO, _("cannot hash the enrollment token"));
     }
     return 0;
 }
@@ -840,7 +885,7 @@ int dn_registry_site_add_named(sqlite3 *db, const char *code, const char *partne
     }
 
     if (dn_db_begin(db)) {
-        rc = dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
+        rc = dn_why(why, why_size, DN_EDB, _("database busy or failing; try again"));
         goto failed;
     }
     rc = s_lookup_id(db, "SELECT id FROM partners WHERE code = ?", partner, &partner_id);
@@ -851,7 +896,7 @@ int dn_registry_site_add_named(sqlite3 *db, const char *code, const char *partne
     if (rc == 1) {
         rc = s_lookup_id(db, "SELECT id FROM sites WHERE code = ?", code, &site_id);
         if (rc == 1) {
-            rc = dn_why(why, why_size, DN_EEXIST, "site %s already exists", code);
+            rc = dn_why(why, why_size, DN_EEXIST, _("site %s already exists"), code);
             goto failed;
         }
     }
@@ -859,7 +904,7 @@ int dn_registry_site_add_named(sqlite3 *db, const char *code, const char *partne
         dn_db_prepare(db,
                       "INSERT INTO sites(code, partner_id, created_ms, name) VALUES (?, ?, ?, ?)",
                       &stmt)) {
-        rc = dn_why(why, why_size, DN_EDB, "database error");
+        rc = dn_why(why, why_size, DN_EDB, _("database error"));
         goto failed;
     }
     sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
@@ -868,12 +913,12 @@ int dn_registry_site_add_named(sqlite3 *db, const char *code, const char *partne
     if (name)
         sqlite3_bind_text(stmt, 4, name, -1, SQLITE_STATIC);
     if (dn_db_run(db, stmt)) {
-        rc = dn_why(why, why_size, DN_EDB, "database error");
+        rc = dn_why(why, why_size, DN_EDB, _("database error"));
         goto failed;
     }
     site_id = sqlite3_last_insert_rowid(db);
     if (s_token_insert(db, hash, site_id, now_ms, *expires_ms, 0) || dn_db_commit(db)) {
-        rc = dn_why(why, why_size, DN_EDB, "database error");
+        rc = dn_why(why, why_size, DN_EDB, _("database error"));
         goto failed;
     }
     return 0;
@@ -896,13 +941,14 @@ int dn_registry_site_token(sqlite3 *db, const char *code, int unrevoke, int64_t 
     if ((rc = s_token_new(code, now_ms, token, hash, expires_ms, why, why_size)) != 0)
         return rc;
     if (dn_db_begin(db)) {
-        rc = dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
+        rc = dn_why(why, why_size, DN_EDB, _("database busy or failing; try again"));
         goto wiped;
     }
     rc = dn_registry_site_get(db, code, site);
     if (rc == DN_ENOENT) {
         rc = dn_why(why, why_size, DN_ENOENT,
-                    "site %s does not exist: add it with 'dealernet-hq site add'", code);
+                    _("site %s does not exist: add it with 'dealernet-hq site add'"),
+                    code);
         goto failed;
     }
     if (rc == 0 && site->revoked) {
@@ -913,7 +959,7 @@ int dn_registry_site_token(sqlite3 *db, const char *code, int unrevoke, int64_t 
         }
     }
     if (rc) {
-        rc = dn_why(why, why_size, DN_EDB, "database error");
+        rc = dn_why(why, why_size, DN_EDB, _("database error"));
         goto failed;
     }
     /* Revocation is HQ's decision about a PC (stolen, say): lifting it is
@@ -921,10 +967,11 @@ int dn_registry_site_token(sqlite3 *db, const char *code, int unrevoke, int64_t 
     if (site->revoked && !unrevoke) {
         char when[DN_TIME_TEXT_SIZE];
         dn_time_format(revoked_ms, when);
-        rc = dn_why(why, why_size, DN_EPERM,
-                    "site %s was revoked at %s: add --unrevoke to let a new PC enroll it "
-                    "(its old key stays refused)",
-                    code, when);
+        rc = dn_why(
+            why, why_size, DN_EPERM,
+            _("site %s was revoked at %s: add --unrevoke to let a new PC enroll it "
+              "(its old key stays refused)"),
+            code, when);
         goto failed;
     }
     if (site->revoked) {
@@ -939,7 +986,7 @@ int dn_registry_site_token(sqlite3 *db, const char *code, int unrevoke, int64_t 
             rc = dn_db_run(db, stmt);
         }
         if (rc) {
-            rc = dn_why(why, why_size, DN_EDB, "database error");
+            rc = dn_why(why, why_size, DN_EDB, _("database error"));
             goto failed;
         }
     }
@@ -949,7 +996,7 @@ int dn_registry_site_token(sqlite3 *db, const char *code, int unrevoke, int64_t 
                       "UPDATE tokens SET expires_ms = ?1 WHERE site_id = ?2 "
                       "AND used_ms IS NULL AND expires_ms > ?1",
                       &stmt)) {
-        rc = dn_why(why, why_size, DN_EDB, "database error");
+        rc = dn_why(why, why_size, DN_EDB, _("database error"));
         goto failed;
     }
     sqlite3_bind_int64(stmt, 1, now_ms);
@@ -958,7 +1005,7 @@ int dn_registry_site_token(sqlite3 *db, const char *code, int unrevoke, int64_t 
         s_token_insert(db, hash, site->id, now_ms, *expires_ms,
                        site->enrolled && !site->revoked) ||
         dn_db_commit(db)) {
-        rc = dn_why(why, why_size, DN_EDB, "database error");
+        rc = dn_why(why, why_size, DN_EDB, _("database error"));
         goto failed;
     }
     return 0;
@@ -1014,11 +1061,11 @@ int dn_registry_site_rename(sqlite3 *db, const char *code, const char *name, cha
     if (*name && (rc = s_site_name_check(name, why, why_size)) != 0)
         return rc;
     if (dn_db_prepare(db, "UPDATE sites SET name = nullif(?, '') WHERE code = ?", &stmt))
-        return dn_why(why, why_size, DN_EDB, "database error");
+        return dn_why(why, why_size, DN_EDB, _("database error"));
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, code, -1, SQLITE_STATIC);
     if (dn_db_run(db, stmt))
-        return dn_why(why, why_size, DN_EDB, "database error");
+        return dn_why(why, why_size, DN_EDB, _("database error"));
     if (sqlite3_changes(db) == 0)
         return dn_why(why, why_size, DN_ENOENT, _("site %s does not exist"), code);
     return 0;
@@ -1033,30 +1080,31 @@ int dn_registry_site_revoke(sqlite3 *db, const char *code, int64_t now_ms, char 
     if ((rc = dn_valid_code_check(DN_CODE_SITE, code, NULL, why, why_size)) != 0)
         return rc;
     if (dn_db_begin(db))
-        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(why, why_size, DN_EDB, _("database busy or failing; try again"));
     if (dn_db_prepare(db, "SELECT revoked_ms FROM sites WHERE code = ?", &stmt))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
     sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE)
-        return dn_db_abort(db, stmt,
-                       dn_why(why, why_size, DN_ENOENT, "site %s does not exist", code));
+        return dn_db_abort(
+            db, stmt,
+            dn_why(why, why_size, DN_ENOENT, _("site %s does not exist"), code));
     if (rc != SQLITE_ROW)
-        return dn_db_abort(db, stmt, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, stmt, dn_why(why, why_size, DN_EDB, _("database error")));
     if (sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
         char when[DN_TIME_TEXT_SIZE];
         dn_time_format(sqlite3_column_int64(stmt, 0), when);
         return dn_db_abort(db, stmt,
-                       dn_why(why, why_size, DN_EEXIST,
-                              "site %s was already revoked at %s", code, when));
+                           dn_why(why, why_size, DN_EEXIST,
+                                  _("site %s was already revoked at %s"), code, when));
     }
     sqlite3_finalize(stmt);
     if (dn_db_prepare(db, "UPDATE sites SET revoked_ms = ? WHERE code = ?", &stmt))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
     sqlite3_bind_int64(stmt, 1, now_ms);
     sqlite3_bind_text(stmt, 2, code, -1, SQLITE_STATIC);
     if (dn_db_run(db, stmt) || dn_db_commit(db))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_facts.h"
+#include "dn_i18n.h"
 #include "dn_log.h"
 #include "dn_money.h"
 #include "dn_phones.h"
@@ -287,16 +288,17 @@ int dn_report_sales(sqlite3 *db, const dn_report_sales_t *q, json_t **out, char 
     *out = NULL;
     if (q->team && !q->partner)
         return dn_why(why, why_size, DN_EINVAL,
-                      "--team needs --partner CODE: the partner whose team it is");
+                      _("--team needs --partner CODE: the partner whose team it is"));
     if (q->team && q->by != DN_REPORT_BY_MONTH)
-        return dn_why(why, why_size, DN_EINVAL,
-                      "team volume is kept by month: --team goes with --by month only");
+        return dn_why(
+            why, why_size, DN_EINVAL,
+            _("team volume is kept by month: --team goes with --by month only"));
     if (q->from_ms > q->to_ms)
-        return dn_why(why, why_size, DN_EINVAL, "--from is after --to");
+        return dn_why(why, why_size, DN_EINVAL, _("--from is after --to"));
     if (q->partner) {
         rc = dn_registry_partner_get(db, q->partner, &p);
         if (rc == DN_ENOENT)
-            return dn_why(why, why_size, rc, "partner %s does not exist", q->partner);
+            return dn_why(why, why_size, rc, _("partner %s does not exist"), q->partner);
         if (rc)
             return rc;
     }
@@ -381,8 +383,8 @@ int dn_report_period(const char *period, int64_t now_ms, char p[DN_PERIOD_SIZE],
     else
         dn_time_period_of(now_ms, p);
     if (dn_time_parse_period(period ? period : p, from_ms, to_ms))
-        return dn_why(why, why_size, DN_EINVAL, "period '%.40s' is not a month (YYYY-MM)",
-                      period ? period : p);
+        return dn_why(why, why_size, DN_EINVAL,
+                      _("period '%.40s' is not a month (YYYY-MM)"), period ? period : p);
     return 0;
 }
 
@@ -403,7 +405,7 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
         dn_registry_partner_t found;
         rc = dn_registry_partner_get(db, partner, &found);
         if (rc == DN_ENOENT)
-            return dn_why(why, why_size, rc, "partner %s does not exist", partner);
+            return dn_why(why, why_size, rc, _("partner %s does not exist"), partner);
         if (rc)
             return rc;
     }
@@ -660,12 +662,12 @@ static int s_tree(sqlite3 *db, const char *phone, const char *currency, json_t *
     rc = dn_db_row(t.member, "referrals: the member");
     sqlite3_reset(t.member);
     if (rc == 0)
-        rc = dn_why(why, why_size, DN_ENOENT, "no member with phone %s", phone);
+        rc = dn_why(why, why_size, DN_ENOENT, _("no member with phone %s"), phone);
     if (rc <= 0) /* a failed read is no answer about the member */
         goto done;
     rc = s_tree_node(&t, phone, 0);
     if (rc == DN_ETOOBIG)
-        dn_why(why, why_size, rc, "the referral tree of %s has more than %d members",
+        dn_why(why, why_size, rc, _("the referral tree of %s has more than %d members"),
                phone, DN_REPORT_MAX_ROWS);
 done:
     sqlite3_finalize(stmt);
@@ -687,7 +689,7 @@ int dn_report_referrals(sqlite3 *db, int top, const char *phone, json_t **out, c
 
     *out = NULL;
     if (!phone && (top < 1 || top > DN_REPORT_MAX_TOP))
-        return dn_why(why, why_size, DN_EINVAL, "--top must be 1 to %d",
+        return dn_why(why, why_size, DN_EINVAL, _("--top must be 1 to %d"),
                       DN_REPORT_MAX_TOP);
     /* typed any way at HQ: canonical with the network's country */
     if (phone && (rc = dn_phones_canonical(db, phone, canonical, why, why_size)) != 0)

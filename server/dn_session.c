@@ -370,6 +370,7 @@ static int s_check_currency(dn_session_t *self, const char *currency, char *why,
     if (strcmp(currency, network) == 0)
         return 0;
     snprintf(why, why_size,
+             /* i18n: not for people: sync */
              "this agent keeps its books in %s, but the network's currency is %s: "
              "initialise the site again with --currency %s",
              currency, network, network);
@@ -430,6 +431,7 @@ static int s_check_continues(dn_session_t *self, const Dealernet__EnrollRequest 
         return 0; /* no such site, or trouble: enrollment says which */
     if (state.applied_seq < m->synced_seq)
         return dn_why(why, why_size, DN_ECHAIN,
+                      /* i18n: not for people: sync */
                       "the server holds site %s through seq %llu, but this folder synced "
                       "through seq %llu",
                       m->site, (unsigned long long)state.applied_seq,
@@ -437,6 +439,7 @@ static int s_check_continues(dn_session_t *self, const Dealernet__EnrollRequest 
     if (state.applied_seq > 0 && site.enrolled &&
         memcmp(site.sign_key, m->sign_key.data, DN_PUBKEY_BYTES) != 0)
         return dn_why(why, why_size, DN_ECHAIN,
+                      /* i18n: not for people: sync */
                       "site %s continued on another PC after this folder's seq %llu (the "
                       "server holds seq %llu): this folder can no longer sync it",
                       m->site, (unsigned long long)m->synced_seq,
@@ -823,7 +826,8 @@ static int s_unpack(const uint8_t *data, size_t len, int extra, Dealernet__SyncM
 {
     *msg = NULL;
     if (extra) {
-        snprintf(why, DN_WHY_SIZE, "a sync message is exactly one frame");
+        snprintf(why, DN_WHY_SIZE,
+                 /* i18n: not for people: sync */ "a sync message is exactly one frame");
         return DN_EPROTO;
     }
     return dn_wire_sync_unpack(data, len, msg, why, DN_WHY_SIZE);

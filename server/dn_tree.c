@@ -8,6 +8,7 @@
 #include "dn_array.h"
 #include "dn_db.h"
 #include "dn_error.h"
+#include "dn_i18n.h"
 #include "dn_log.h"
 #include "dn_time.h"
 
@@ -263,67 +264,70 @@ int dn_tree_move(sqlite3 *db, const char *code, const char *parent,
     int rc;
 
     if (!code || !dn_valid_code(code))
-        return dn_why(why, why_size, DN_EINVAL, "partner code '%.40s' is not a code",
+        return dn_why(why, why_size, DN_EINVAL, _("partner code '%.40s' is not a code"),
                       code ? code : "");
     if (!parent || !dn_valid_code(parent))
-        return dn_why(why, why_size, DN_EINVAL, "parent '%.40s' is not a partner code",
+        return dn_why(why, why_size, DN_EINVAL, _("parent '%.40s' is not a partner code"),
                       parent ? parent : "");
     if (dn_db_begin(db))
-        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(why, why_size, DN_EDB, _("database busy or failing; try again"));
     rc = dn_registry_partner_get(db, code, &partner);
     if (rc == DN_ENOENT)
         return dn_db_abort(
             db, NULL,
-            dn_why(why, why_size, DN_ENOENT, "partner %s does not exist", code));
+            dn_why(why, why_size, DN_ENOENT, _("partner %s does not exist"), code));
     if (rc == 0)
         rc = dn_registry_partner_get(db, parent, &up);
     if (rc == DN_ENOENT)
         return dn_db_abort(
             db, NULL,
-            dn_why(why, why_size, DN_ENOENT, "partner %s does not exist", parent));
+            dn_why(why, why_size, DN_ENOENT, _("partner %s does not exist"), parent));
     if (rc)
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
     dn_time_format(effective_ms, when);
     if (strcmp(partner.kind, "hq") == 0)
-        return dn_db_abort(db, NULL,
-                       dn_why(why, why_size, DN_EINVAL,
-                              "partner %s is of kind hq: it heads the tree and is never "
-                              "moved under another partner",
-                              code));
+        return dn_db_abort(
+            db, NULL,
+            dn_why(why, why_size, DN_EINVAL,
+                   _("partner %s is of kind hq: it heads the tree and is never "
+                     "moved under another partner"),
+                   code));
     if (partner.id == up.id)
         return dn_db_abort(db, NULL,
-                       dn_why(why, why_size, DN_EINVAL,
-                              "partner %s cannot be its own parent", code));
+                           dn_why(why, why_size, DN_EINVAL,
+                                  _("partner %s cannot be its own parent"), code));
     rc = s_query_found(db, partner.id, effective_ms,
                        "SELECT 1 FROM partner_links WHERE partner_id = ? AND "
                        "effective_ms = ?",
                        &found);
     if (rc == 1)
         return dn_db_abort(db, NULL,
-                       dn_why(why, why_size, DN_EEXIST,
-                              "partner %s already has a move effective %s", code, when));
+                           dn_why(why, why_size, DN_EEXIST,
+                                  _("partner %s already has a move effective %s"), code,
+                                  when));
     if (rc == 0)
         rc = s_cycle_check(db, partner.id, up.id, effective_ms, &cycle_at);
     if (rc)
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
     if (cycle_at >= 0) {
         dn_time_format(cycle_at, when);
         return dn_db_abort(db, NULL,
-                       dn_why(why, why_size, DN_EINVAL,
-                              "moving %s under %s would make a cycle: %s is in the "
-                              "downline of %s at %s",
-                              code, parent, parent, code, when));
+                           dn_why(why, why_size, DN_EINVAL,
+                                  _("moving %s under %s would make a cycle: %s is in the "
+                                    "downline of %s at %s"),
+                                  code, parent, parent, code, when));
     }
     rc = s_posted_sale(db, partner.id, effective_ms, &recorded_ms, seller);
     if (rc == 1) {
         char recorded[DN_TIME_TEXT_SIZE];
         dn_time_format(recorded_ms, recorded);
-        return dn_db_abort(db, NULL,
-                       dn_why(why, why_size, DN_EPERM,
-                              "a sale of %s recorded at %s is already posted with %s's "
-                              "upline of then; a move effective %s would change its "
-                              "commissions: choose a later date",
-                              seller, recorded, code, when));
+        return dn_db_abort(
+            db, NULL,
+            dn_why(why, why_size, DN_EPERM,
+                   _("a sale of %s recorded at %s is already posted with %s's "
+                     "upline of then; a move effective %s would change its "
+                     "commissions: choose a later date"),
+                   seller, recorded, code, when));
     }
     if (rc == 0)
         rc =
@@ -332,7 +336,7 @@ int dn_tree_move(sqlite3 *db, const char *code, const char *parent,
                          "VALUES (?, ?, ?)",
                          partner.id, up.id, effective_ms);
     if (rc || dn_db_commit(db))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
     return 0;
 }
 
@@ -348,16 +352,17 @@ static int s_set_status(sqlite3 *db, const char *code, const char *status, int64
     int rc;
 
     if (!code || !dn_valid_code(code))
-        return dn_why(why, why_size, DN_EINVAL, "partner code '%.40s' is not a code",
+        return dn_why(why, why_size, DN_EINVAL, _("partner code '%.40s' is not a code"),
                       code ? code : "");
     if (dn_db_begin(db))
-        return dn_why(why, why_size, DN_EDB, "database busy or failing; try again");
+        return dn_why(why, why_size, DN_EDB, _("database busy or failing; try again"));
     rc = dn_registry_partner_get(db, code, &partner);
     if (rc)
-        return dn_db_abort(db, NULL,
-                       rc == DN_ENOENT ? dn_why(why, why_size, DN_ENOENT,
-                                                "partner %s does not exist", code)
-                                       : dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(
+            db, NULL,
+            rc == DN_ENOENT
+                ? dn_why(why, why_size, DN_ENOENT, _("partner %s does not exist"), code)
+                : dn_why(why, why_size, DN_EDB, _("database error")));
 
     /* the last change decides what it is now */
     if (dn_db_prepare(
@@ -365,7 +370,7 @@ static int s_set_status(sqlite3 *db, const char *code, const char *status, int64
             "SELECT status, effective_ms FROM partner_status WHERE partner_id = ? "
             "ORDER BY effective_ms DESC LIMIT 1",
             &stmt))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
     sqlite3_bind_int64(stmt, 1, partner.id);
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
@@ -374,38 +379,46 @@ static int s_set_status(sqlite3 *db, const char *code, const char *status, int64
         int64_t since = sqlite3_column_int64(stmt, 1);
         dn_time_format(since, when);
         if (was_suspended == suspend)
-            return dn_db_abort(db, stmt,
-                           dn_why(why, why_size, DN_EEXIST,
-                                  suspend
-                                      ? "partner %s is already suspended (since %s)"
-                                      : "partner %s is not suspended (active since %s)",
-                                  code, when));
+            return dn_db_abort(
+                db, stmt,
+                dn_why(why, why_size, DN_EEXIST,
+                       suspend ? _("partner %s is already suspended (since %s)")
+                               : _("partner %s is not suspended (active since %s)"),
+                       code, when));
         if (since >= now_ms)
-            return dn_db_abort(db, stmt,
-                           dn_why(why, why_size, DN_EAGAIN,
-                                  "partner %s changed status at %s, not before now: try "
-                                  "again later",
-                                  code, when));
+            return dn_db_abort(
+                db, stmt,
+                dn_why(why, why_size, DN_EAGAIN,
+                       _("partner %s changed status at %s, not before now: try "
+                         "again later"),
+                       code, when));
     } else if (rc == SQLITE_DONE) {
         if (!suspend)
             return dn_db_abort(
                 db, stmt,
-                dn_why(why, why_size, DN_EEXIST, "partner %s is not suspended", code));
+                dn_why(why, why_size, DN_EEXIST, _("partner %s is not suspended"), code));
     } else {
-        return dn_db_abort(db, stmt, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, stmt, dn_why(why, why_size, DN_EDB, _("database error")));
     }
     sqlite3_finalize(stmt);
 
     rc = s_posted_sale(db, partner.id, now_ms, &recorded_ms, seller);
     if (rc == 1) {
         dn_time_format(recorded_ms, when);
+        /* the status in the sentence: a word of HQ's language each way */
         return dn_db_abort(
             db, NULL,
-            dn_why(why, why_size, DN_EPERM,
-                   "a sale of %s recorded at %s (a clock ahead?) is already "
-                   "posted with %s %s; changing that from now would change its "
-                   "commissions: try again after that time",
-                   seller, when, code, suspend ? "active" : "suspended"));
+            suspend
+                ? dn_why(why, why_size, DN_EPERM,
+                         _("a sale of %s recorded at %s (a clock ahead?) is already "
+                           "posted with %s active; changing that from now would change "
+                           "its commissions: try again after that time"),
+                         seller, when, code)
+                : dn_why(why, why_size, DN_EPERM,
+                         _("a sale of %s recorded at %s (a clock ahead?) is already "
+                           "posted with %s suspended; changing that from now would "
+                           "change its commissions: try again after that time"),
+                         seller, when, code));
     }
     if (rc == 0 && dn_db_prepare(db,
                                  "INSERT INTO partner_status(partner_id, effective_ms, "
@@ -419,7 +432,7 @@ static int s_set_status(sqlite3 *db, const char *code, const char *status, int64
         rc = dn_db_run(db, stmt);
     }
     if (rc || dn_db_commit(db))
-        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, "database error"));
+        return dn_db_abort(db, NULL, dn_why(why, why_size, DN_EDB, _("database error")));
     return 0;
 }
 
@@ -492,7 +505,7 @@ int dn_tree_view(sqlite3 *db, const char *root, int64_t at_ms, json_t **list,
 
     *list = NULL;
     if (root && !dn_valid_code(root))
-        return dn_why(why, why_size, DN_EINVAL, "partner code '%.40s' is not a code",
+        return dn_why(why, why_size, DN_EINVAL, _("partner code '%.40s' is not a code"),
                       root);
     if (dn_db_prepare(db,
                       "SELECT p.id, p.code, p.name, p.kind,"
@@ -504,7 +517,7 @@ int dn_tree_view(sqlite3 *db, const char *root, int64_t at_ms, json_t **list,
                       "   ORDER BY s.effective_ms DESC LIMIT 1), 1) "
                       "FROM partners p ORDER BY p.code",
                       &stmt))
-        return dn_why(why, why_size, DN_EDB, "database error");
+        return dn_why(why, why_size, DN_EDB, _("database error"));
     sqlite3_bind_int64(stmt, 1, at_ms);
     while ((step = dn_db_row(stmt, "tree: partners")) == 1) {
         s_node_t *node;
@@ -620,9 +633,9 @@ int dn_tree_view(sqlite3 *db, const char *root, int64_t at_ms, json_t **list,
         json_decref(*list);
         *list = NULL;
         if (rc == DN_ENOENT)
-            return dn_why(why, why_size, DN_ENOENT, "partner %s does not exist", root);
+            return dn_why(why, why_size, DN_ENOENT, _("partner %s does not exist"), root);
         return dn_why(why, why_size, rc,
-                      rc == DN_ENOMEM ? "out of memory" : "database error");
+                      rc == DN_ENOMEM ? _("out of memory") : _("database error"));
     }
     return 0;
 }

@@ -18,6 +18,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_facts.h"
+#include "dn_i18n.h"
 #include "dn_ledger.h"
 #include "dn_money.h"
 #include "dn_phones.h"
@@ -52,12 +53,14 @@ static void s_diff(s_verify_t *v, const char *fmt, ...)
 }
 
 /*  A read verify needs failed: verify fails, naming the step, and never
-    says ok having checked less than it should.  */
+    says ok having checked less than it should.  step: marked N_() by the
+    callers, a noun phrase the reason holds in HQ's language.  */
 static int s_unread(s_verify_t *v, int rc, const char *step)
 {
     if (v->why && v->why_size && !v->why[0])
-        snprintf(v->why, v->why_size, "verify: cannot read %s (%s); nothing was verified",
-                 step, dn_strerror(rc));
+        snprintf(v->why, v->why_size,
+                 _("verify: cannot read %s (%s); nothing was verified"), _(step),
+                 dn_strerror(rc));
     return rc;
 }
 
@@ -68,13 +71,13 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
     sqlite3_stmt *sites, *events;
     int rc = 0, srow, row = 0;
     if (dn_db_prepare(db, "SELECT id, code, NULL, applied_seq, head_hash FROM sites", &sites))
-        return s_unread(v, DN_EDB, "the sites");
+        return s_unread(v, DN_EDB, N_("the sites"));
     if (dn_db_prepare(db,
                       "SELECT seq, body, hash, signature FROM events WHERE site_id = ? "
                       "ORDER BY seq",
                       &events)) {
         sqlite3_finalize(sites);
-        return s_unread(v, DN_EDB, "the events");
+        return s_unread(v, DN_EDB, N_("the events"));
     }
     while ((srow = dn_db_row(sites, "verify: sites")) == 1) {
         char code[DN_MAX_CODE_LEN + 1];
@@ -82,7 +85,7 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
         int has_key = 0;
         int64_t expect = 1, key_through = 0; /* sign_key signed seqs up to here */
         if (dn_db_column_copy(sites, 1, code, sizeof code)) {
-            rc = s_unread(v, DN_ENOMEM, "the sites");
+            rc = s_unread(v, DN_ENOMEM, N_("the sites"));
             break;
         }
         memcpy(prev, DN_CHAIN_GENESIS, DN_HASH_BYTES);
@@ -99,27 +102,29 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
             int link = dn_chain_step(prev, decoded ? ev : NULL, body, len, hash);
             if (link == DN_ECRYPTO) { /* no hash, so nothing after it can be checked */
                 dn_wire_event_free(&ev);
-                rc = s_unread(v, link, "the events");
+                rc = s_unread(v, link, N_("the events"));
                 break;
             }
             v->events++;
             if (seq != expect)
-                s_diff(v, "site %s: seq %lld missing before seq %lld", code,
+                s_diff(v, _("site %s: seq %lld missing before seq %lld"), code,
                        (long long)expect, (long long)seq);
             expect = seq + 1;
             if (sqlite3_column_bytes(events, 2) != DN_HASH_BYTES ||
                 memcmp(hash, sqlite3_column_blob(events, 2), DN_HASH_BYTES) != 0)
-                s_diff(v, "site %s seq %lld: stored hash is not the hash of the stored event",
+                s_diff(v,
+                       _("site %s seq %lld: stored hash is not the hash of the stored "
+                         "event"),
                        code, (long long)seq);
             if (!decoded) {
-                s_diff(v, "site %s seq %lld: event does not decode: %s", code,
+                s_diff(v, _("site %s seq %lld: event does not decode: %s"), code,
                        (long long)seq, why);
             } else {
                 if (link == DN_ECHAIN)
-                    s_diff(v, "site %s seq %lld: does not link to the previous event", code,
-                           (long long)seq);
+                    s_diff(v, _("site %s seq %lld: does not link to the previous event"),
+                           code, (long long)seq);
                 if (ev->seq != (uint64_t)seq || strcmp(ev->site, code) != 0)
-                    s_diff(v, "site %s seq %lld: event names site %s seq %llu", code,
+                    s_diff(v, _("site %s seq %lld: event names site %s seq %llu"), code,
                            (long long)seq, ev->site, (unsigned long long)ev->seq);
             }
             dn_wire_event_free(&ev);
@@ -128,30 +133,30 @@ static int s_verify_events(sqlite3 *db, s_verify_t *v)
             if (sqlite3_column_type(events, 3) != SQLITE_NULL && seq > key_through &&
                 dn_registry_sign_key_for(db, sqlite3_column_int64(sites, 0), seq, sign_key,
                                          &has_key, &key_through) != 0) {
-                rc = s_unread(v, DN_EDB, "the sites' keys");
+                rc = s_unread(v, DN_EDB, N_("the sites' keys"));
                 break;
             }
             if (sqlite3_column_type(events, 3) != SQLITE_NULL) {
                 if (!has_key || sqlite3_column_bytes(events, 3) != DN_SIG_BYTES ||
                     dn_chain_verify(sign_key, code, (uint64_t)seq, hash,
                                     sqlite3_column_blob(events, 3)) != 0)
-                    s_diff(v, "site %s seq %lld: batch signature does not verify", code,
-                           (long long)seq);
+                    s_diff(v, _("site %s seq %lld: batch signature does not verify"),
+                           code, (long long)seq);
             }
             memcpy(prev, hash, DN_HASH_BYTES);
         }
         if (rc == 0 && row < 0)
-            rc = s_unread(v, DN_EDB, "the events");
+            rc = s_unread(v, DN_EDB, N_("the events"));
         if (rc)
             break;
         if (sqlite3_column_int64(sites, 3) != expect - 1 ||
             sqlite3_column_bytes(sites, 4) != DN_HASH_BYTES ||
             memcmp(sqlite3_column_blob(sites, 4), prev, DN_HASH_BYTES) != 0)
-            s_diff(v, "site %s: recorded head (seq %lld) is not the last stored event", code,
-                   (long long)sqlite3_column_int64(sites, 3));
+            s_diff(v, _("site %s: recorded head (seq %lld) is not the last stored event"),
+                   code, (long long)sqlite3_column_int64(sites, 3));
     }
     if (rc == 0 && srow < 0)
-        rc = s_unread(v, DN_EDB, "the sites");
+        rc = s_unread(v, DN_EDB, N_("the sites"));
     sqlite3_finalize(events);
     sqlite3_finalize(sites);
     return rc;
@@ -172,7 +177,7 @@ static int s_verify_transfers(sqlite3 *db, s_verify_t *v)
                       "p.closed_ms FROM main.transfers t "
                       "LEFT JOIN periods p ON p.period = t.period ORDER BY t.id",
                       &stmt))
-        return s_unread(v, DN_EDB, "the transfers");
+        return s_unread(v, DN_EDB, N_("the transfers"));
     while ((row = dn_db_row(stmt, "verify: transfers")) == 1) {
         dn_ledger_transfer_t t;
         uint8_t hash[DN_HASH_BYTES];
@@ -201,35 +206,39 @@ static int s_verify_transfers(sqlite3 *db, s_verify_t *v)
         t.created_ms = sqlite3_column_int64(stmt, 15);
         if (!t.code) { /* NOT NULL in the schema: out of memory */
             sqlite3_finalize(stmt);
-            return s_unread(v, DN_ENOMEM, "the transfers");
+            return s_unread(v, DN_ENOMEM, N_("the transfers"));
         }
         if (sqlite3_column_bytes(stmt, 16) != DN_HASH_BYTES ||
             memcmp(sqlite3_column_blob(stmt, 16), prev, DN_HASH_BYTES) != 0)
-            s_diff(v, "transfer %lld: does not link to the transfer before it", (long long)id);
+            s_diff(v, _("transfer %lld: does not link to the transfer before it"),
+                   (long long)id);
         if (dn_ledger_transfer_hash(id, &t, prev, hash) != 0 ||
             sqlite3_column_bytes(stmt, 17) != DN_HASH_BYTES ||
             memcmp(sqlite3_column_blob(stmt, 17), hash, DN_HASH_BYTES) != 0)
-            s_diff(v, "transfer %lld: its fields do not hash to its stored hash (altered)",
-                   (long long)id);
+            s_diff(
+                v,
+                _("transfer %lld: its fields do not hash to its stored hash (altered)"),
+                (long long)id);
         if (sqlite3_column_bytes(stmt, 17) == DN_HASH_BYTES)
             memcpy(prev, sqlite3_column_blob(stmt, 17), DN_HASH_BYTES);
         if (sqlite3_column_type(stmt, 18) != SQLITE_NULL &&
             sqlite3_column_int64(stmt, 18) < t.created_ms)
-            s_diff(v, "transfer %lld: posted into %s after that period was closed",
+            s_diff(v, _("transfer %lld: posted into %s after that period was closed"),
                    (long long)id, t.period);
         if (sqlite3_column_type(stmt, 3) != SQLITE_INTEGER)
-            s_diff(v, "transfer %lld: amount is not an integer (minor units)", (long long)id);
+            s_diff(v, _("transfer %lld: amount is not an integer (minor units)"),
+                   (long long)id);
         else if (t.amount <= 0)
-            s_diff(v, "transfer %lld: amount is not positive", (long long)id);
+            s_diff(v, _("transfer %lld: amount is not positive"), (long long)id);
         else if (!overflow && (dn_ledger_transfer_reserve(&t, &reserve) ||
                                dn_money_add(v->reserved, reserve, &v->reserved)))
             overflow = 1;
     }
     sqlite3_finalize(stmt);
     if (row < 0)
-        return s_unread(v, DN_EDB, "the transfers");
+        return s_unread(v, DN_EDB, N_("the transfers"));
     if (overflow)
-        s_diff(v, "transfers: their amounts sum beyond int64 minor units");
+        s_diff(v, _("transfers: their amounts sum beyond int64 minor units"));
 
     if (dn_db_prepare(db,
                       "WITH moves(account, amount) AS ("
@@ -241,14 +250,15 @@ static int s_verify_transfers(sqlite3 *db, s_verify_t *v)
                       "FROM main.accounts a LEFT JOIN sums s ON s.account = a.id "
                       "ORDER BY a.id",
                       &stmt))
-        return s_unread(v, DN_EDB, "the accounts");
+        return s_unread(v, DN_EDB, N_("the accounts"));
     overflow = 0;
     while ((row = dn_db_row(stmt, "verify: accounts")) == 1) {
         const char *name = (const char *)sqlite3_column_text(stmt, 0);
         int64_t balance = sqlite3_column_int64(stmt, 1);
         v->accounts++;
         if (sqlite3_column_type(stmt, 1) != SQLITE_INTEGER) {
-            s_diff(v, "account %s: balance is stored as %s, not an integer (minor units)",
+            s_diff(v,
+                   _("account %s: balance is stored as %s, not an integer (minor units)"),
                    name ? name : "?", (const char *)sqlite3_column_text(stmt, 3));
             continue;
         }
@@ -256,17 +266,19 @@ static int s_verify_transfers(sqlite3 *db, s_verify_t *v)
             overflow = 1;
         if (sqlite3_column_type(stmt, 2) != SQLITE_INTEGER ||
             balance != sqlite3_column_int64(stmt, 2))
-            s_diff(v, "account %s: balance %lld is not its transfers' %lld (minor units)",
+            s_diff(v,
+                   _("account %s: balance %lld is not its transfers' %lld (minor units)"),
                    name ? name : "?", (long long)balance,
                    (long long)sqlite3_column_int64(stmt, 2));
     }
     sqlite3_finalize(stmt);
     if (row < 0)
-        return s_unread(v, DN_EDB, "the accounts");
+        return s_unread(v, DN_EDB, N_("the accounts"));
     if (overflow)
-        s_diff(v, "balances sum beyond int64 minor units: debits and credits differ");
+        s_diff(v, _("balances sum beyond int64 minor units: debits and credits differ"));
     else if (sum != 0)
-        s_diff(v, "balances sum to %lld, not 0: debits and credits differ", (long long)sum);
+        s_diff(v, _("balances sum to %lld, not 0: debits and credits differ"),
+               (long long)sum);
     return 0;
 }
 
@@ -279,41 +291,43 @@ static int s_verify_totals(sqlite3 *db, s_verify_t *v)
     int row, overflow = 0, found;
 
     if (dn_db_prepare(db, "SELECT total FROM main.sales WHERE held = 0", &stmt))
-        return s_unread(v, DN_EDB, "the sales");
+        return s_unread(v, DN_EDB, N_("the sales"));
     while ((row = dn_db_row(stmt, "verify: sales")) == 1)
         if (!overflow && (sqlite3_column_type(stmt, 0) != SQLITE_INTEGER ||
                           dn_money_add(sales, sqlite3_column_int64(stmt, 0), &sales)))
             overflow = 1;
     sqlite3_finalize(stmt);
     if (row < 0)
-        return s_unread(v, DN_EDB, "the sales");
+        return s_unread(v, DN_EDB, N_("the sales"));
     if (dn_db_prepare(db, "SELECT sales, transfers FROM main.money_totals WHERE id = 1",
                       &stmt))
-        return s_unread(v, DN_EDB, "the running totals");
+        return s_unread(v, DN_EDB, N_("the running totals"));
     if ((found = dn_db_row(stmt, "verify: running totals")) == 1) {
         stored_sales = sqlite3_column_int64(stmt, 0);
         stored_transfers = sqlite3_column_int64(stmt, 1);
     }
     sqlite3_finalize(stmt);
     if (found < 0)
-        return s_unread(v, DN_EDB, "the running totals");
+        return s_unread(v, DN_EDB, N_("the running totals"));
     if (found == 0) {
-        s_diff(v, "running totals: the row is missing");
+        s_diff(v, _("running totals: the row is missing"));
         return 0;
     }
     if (overflow)
-        s_diff(v, "running totals: the posted sales sum beyond int64 minor units "
-                  "(or a total is not an integer)");
+        s_diff(v, _("running totals: the posted sales sum beyond int64 minor units "
+                    "(or a total is not an integer)"));
     else if (stored_sales != sales)
-        s_diff(v, "running totals: sales %lld is not the sum of the posted sales' totals "
-                  "%lld (minor units)",
+        s_diff(v,
+               _("running totals: sales %lld is not the sum of the posted sales' totals "
+                 "%lld (minor units)"),
                (long long)stored_sales, (long long)sales);
     if (stored_transfers != v->reserved)
-        s_diff(v, "running totals: transfers %lld is not what the stored transfers add "
-                  "up to, %lld (minor units)",
+        s_diff(v,
+               _("running totals: transfers %lld is not what the stored transfers add "
+                 "up to, %lld (minor units)"),
                (long long)stored_transfers, (long long)v->reserved);
     if (stored_sales > DN_MONEY_SUM_MAX || stored_transfers > DN_MONEY_SUM_MAX)
-        s_diff(v, "running totals: beyond their bound of %lld minor units",
+        s_diff(v, _("running totals: beyond their bound of %lld minor units"),
                (long long)DN_MONEY_SUM_MAX);
     return 0;
 }
@@ -389,9 +403,10 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
             break;
         if (sqlite3_column_bytes(rows, 12) != DN_HASH_BYTES ||
             memcmp(sqlite3_column_blob(rows, 12), hash, DN_HASH_BYTES) != 0)
-            s_diff(v,
-                   "correction %lld: its fields do not hash to its stored hash (altered)",
-                   (long long)c.id);
+            s_diff(
+                v,
+                _("correction %lld: its fields do not hash to its stored hash (altered)"),
+                (long long)c.id);
 
         /* its transfers: all there, all adjustments, a void's naming the
            sale and what they reverse, an adjustment's neither */
@@ -407,12 +422,13 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
             }
             n = sqlite3_column_int64(range, 0);
             if (n != last - first + 1)
-                s_diff(v, "correction %lld: %lld of its transfers %lld..%lld are stored",
+                s_diff(v,
+                       _("correction %lld: %lld of its transfers %lld..%lld are stored"),
                        (long long)c.id, (long long)n, (long long)first, (long long)last);
             if (sqlite3_column_int64(range, 1) || sqlite3_column_int64(range, 2))
                 s_diff(v,
-                       "correction %lld: its transfers %lld..%lld are not all %s "
-                       "adjustments",
+                       _("correction %lld: its transfers %lld..%lld are not all %s "
+                         "adjustments"),
                        (long long)c.id, (long long)first, (long long)last,
                        strcmp(c.kind, "void") == 0 ? "the sale's reversing" : "plain");
         }
@@ -424,15 +440,15 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
             sqlite3_bind_int64(sale, 2, c.events_through);
             step = dn_db_row(sale, "verify: a voided sale");
             if (step == 0)
-                s_diff(v, "correction %lld: voids event %lld, which is no stored sale",
+                s_diff(v, _("correction %lld: voids event %lld, which is no stored sale"),
                        (long long)c.id, (long long)c.sale_eid);
             else if (step < 0)
                 rc = DN_EDB;
             else if (sqlite3_column_int64(sale, 0) != c.amount)
                 s_diff(
                     v,
-                    "correction %lld: the void of sale %lld counts %lld minor units as "
-                    "refunded; the sale had %lld unrefunded then",
+                    _("correction %lld: the void of sale %lld counts %lld minor units as "
+                      "refunded; the sale had %lld unrefunded then"),
                     (long long)c.id, (long long)c.sale_eid, (long long)c.amount,
                     (long long)sqlite3_column_int64(sale, 0));
             /* ... and nothing of the sale left unreversed after it */
@@ -445,13 +461,13 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
                     rc = DN_EDB; /* an aggregate always has its row */
                 else if (sqlite3_column_int64(left, 0))
                     s_diff(v,
-                           "correction %lld: after the void of sale %lld, %lld of its "
-                           "transfers are not wholly reversed",
+                           _("correction %lld: after the void of sale %lld, %lld of its "
+                             "transfers are not wholly reversed"),
                            (long long)c.id, (long long)c.sale_eid,
                            (long long)sqlite3_column_int64(left, 0));
             }
         } else if (!first || last != first) {
-            s_diff(v, "correction %lld: an adjustment has one transfer, not %lld",
+            s_diff(v, _("correction %lld: an adjustment has one transfer, not %lld"),
                    (long long)c.id, (long long)(first ? last - first + 1 : 0));
         } else {
             /* the one transfer moves what the row says, between the
@@ -474,13 +490,13 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
                                (c.amount > 0 ? c.amount : -c.amount) ||
                            strcmp(c.amount > 0 ? debit : credit, hq) != 0 ||
                            strcmp(c.amount > 0 ? credit : debit, name) != 0) {
-                    s_diff(
-                        v,
-                        "correction %lld: its transfer %lld moves %lld minor units %s -> "
-                        "%s; the correction says %+lld to %s",
-                        (long long)c.id, (long long)first,
-                        (long long)sqlite3_column_int64(adjust, 3), debit, credit,
-                        (long long)c.amount, name ? name : "an account that is not");
+                    s_diff(v,
+                           _("correction %lld: its transfer %lld moves %lld minor units "
+                             "%s -> "
+                             "%s; the correction says %+lld to %s"),
+                           (long long)c.id, (long long)first,
+                           (long long)sqlite3_column_int64(adjust, 3), debit, credit,
+                           (long long)c.amount, name ? name : "an account that is not");
                 }
             } else if (step < 0) {
                 rc = DN_EDB;
@@ -502,7 +518,7 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
                       &rows))
         rc = DN_EDB;
     while (rc == 0 && (step = dn_db_row(rows, "verify: adjustment transfers")) == 1)
-        s_diff(v, "transfer %lld: an adjustment that no correction made",
+        s_diff(v, _("transfer %lld: an adjustment that no correction made"),
                (long long)sqlite3_column_int64(rows, 0));
     if (rc == 0 && step < 0)
         rc = DN_EDB;
@@ -512,7 +528,7 @@ done:
     sqlite3_finalize(sale);
     sqlite3_finalize(left);
     sqlite3_finalize(adjust);
-    return rc ? s_unread(v, rc, "the corrections") : 0;
+    return rc ? s_unread(v, rc, N_("the corrections")) : 0;
 }
 
 /*  One correction to replay, as s_verify_postings reads it.  */
@@ -537,7 +553,7 @@ static int s_replay_correction(dn_ledger_t *ledger, sqlite3_stmt *account,
     sqlite3_bind_int64(account, 1, r->account);
     step = dn_db_row(account, "verify: an adjusted account");
     if (step == 0) {
-        s_diff(v, "correction %lld: adjusts account %lld, which does not exist",
+        s_diff(v, _("correction %lld: adjusts account %lld, which does not exist"),
                (long long)r->id, (long long)r->account);
         return 0;
     }
@@ -547,14 +563,15 @@ static int s_replay_correction(dn_ledger_t *ledger, sqlite3_stmt *account,
         return DN_EDB;
     partner_id = sqlite3_column_int64(account, 2);
     if (strcmp(kind, "partner") != 0 && strcmp(kind, "member") != 0) {
-        s_diff(v,
-               "correction %lld: adjusts %s, which is no partner's or member's account",
-               (long long)r->id, name);
+        s_diff(
+            v,
+            _("correction %lld: adjusts %s, which is no partner's or member's account"),
+            (long long)r->id, name);
         return 0;
     }
     if (r->amount == 0 || r->amount > DN_LEDGER_MAX_ADJUSTMENT ||
         r->amount < -DN_LEDGER_MAX_ADJUSTMENT) {
-        s_diff(v, "correction %lld: adjusts by %lld minor units, out of range",
+        s_diff(v, _("correction %lld: adjusts by %lld minor units, out of range"),
                (long long)r->id, (long long)r->amount);
         return 0;
     }
@@ -606,7 +623,7 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
     int rc = 0, row = 0, step;
 
     if (dn_db_exec(db, scratch))
-        return s_unread(v, DN_EDB, "a scratch copy of the ledger");
+        return s_unread(v, DN_EDB, N_("a scratch copy of the ledger"));
     /* The corrections, in the order they were made among the events.  */
     if (dn_db_prepare(
             db,
@@ -614,7 +631,7 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
             "amount, created_ms, events_through FROM corrections "
             "ORDER BY events_through, id",
             &stmt))
-        return s_unread(v, DN_EDB, "the corrections");
+        return s_unread(v, DN_EDB, N_("the corrections"));
     while (rc == 0 && (step = dn_db_row(stmt, "verify: corrections to replay")) == 1) {
         s_replay_t *r, *bigger = dn_array_grow(replay, &cap, n_replay, sizeof *r, 8);
         if (!bigger) {
@@ -632,7 +649,7 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
         r->events_through = sqlite3_column_int64(stmt, 6);
     }
     if (rc == 0 && step < 0) /* a replay without some corrections is wrong */
-        rc = s_unread(v, DN_EDB, "the corrections");
+        rc = s_unread(v, DN_EDB, N_("the corrections"));
     sqlite3_finalize(stmt);
     if (rc == 0 && dn_db_prepare(db,
                                  "SELECT name, kind, coalesce(partner_id, 0), phone "
@@ -646,7 +663,8 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
         dn_db_cache_destroy(&loads);
         sqlite3_finalize(account);
         free(replay);
-        return s_unread(v, rc ? rc : DN_ENOMEM, "what the rules give (the replay of the events)");
+        return s_unread(v, rc ? rc : DN_ENOMEM,
+                        N_("what the rules give (the replay of the events)"));
     }
     /* Each event as the server believed it when it stored it (dn_facts:
        its time, its seller), held ones left out as they were.  */
@@ -659,7 +677,7 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
         dn_db_cache_destroy(&loads);
         sqlite3_finalize(account);
         free(replay);
-        return s_unread(v, DN_EDB, "the sale and refund events");
+        return s_unread(v, DN_EDB, N_("the sale and refund events"));
     }
     while (rc == 0 && (row = dn_db_row(stmt, "verify: sale and refund events")) == 1) {
         Dealernet__Event *ev = NULL;
@@ -678,8 +696,9 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
         if (rc == 0 && !held) /* HOLD: a held sale and its refunds post nothing */
             rc = dn_ledger_post(ledger, eid, ev, sqlite3_column_int64(stmt, 1));
         if (rc == DN_ELIMIT) {
-            s_diff(v, "event %lld: a sale posted although it takes a running total over "
-                      "its bound",
+            s_diff(v,
+                   _("event %lld: a sale posted although it takes a running total over "
+                     "its bound"),
                    (long long)eid);
             rc = 0;
         }
@@ -687,7 +706,7 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
     }
     sqlite3_finalize(stmt);
     if (rc == 0 && row < 0)
-        rc = s_unread(v, DN_EDB, "the sale and refund events");
+        rc = s_unread(v, DN_EDB, N_("the sale and refund events"));
     while (rc == 0 && next < n_replay)
         rc = s_replay_correction(ledger, account, &replay[next++], v);
     if (rc == 0)
@@ -698,20 +717,25 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
     sqlite3_finalize(account);
     free(replay);
     if (rc)
-        return s_unread(v, rc, "what the rules give (the replay of the events)");
+        return s_unread(v, rc, N_("what the rules give (the replay of the events)"));
 
     snprintf(a, sizeof a, shape, "main", "main", "main");
     snprintf(b, sizeof b, shape, "temp", "temp", "temp");
     for (int side = 0; side < 2; side++) {
         snprintf(sql, sizeof sql, "%s EXCEPT %s", side == 0 ? a : b, side == 0 ? b : a);
         if (dn_db_prepare(db, sql, &stmt))
-            return s_unread(v, DN_EDB, "the comparison of the postings");
+            return s_unread(v, DN_EDB, N_("the comparison of the postings"));
         while ((row = dn_db_row(stmt, "verify: compare the postings")) == 1) {
-            s_diff(v,
-                   "%s: %s of %s, %s -> %s, %lld minor units (level %d, rate %d, "
-                   "category '%s'%s) x %d",
-                   side == 0 ? "posted but not what the rules give"
-                             : "the rules give but not posted",
+            /* the bonus flag in one whole sentence each way */
+            const char *posting =
+                sqlite3_column_int(stmt, 8)
+                    ? _("%s: %s of %s, %s -> %s, %lld minor units (level %d, "
+                        "rate %d, category '%s', bonus) x %d")
+                    : _("%s: %s of %s, %s -> %s, %lld minor units (level %d, "
+                        "rate %d, category '%s') x %d");
+            s_diff(v, posting,
+                   side == 0 ? _("posted but not what the rules give")
+                             : _("the rules give but not posted"),
                    (const char *)sqlite3_column_text(stmt, 1),
                    (const char *)sqlite3_column_text(stmt, 0),
                    (const char *)sqlite3_column_text(stmt, 2),
@@ -719,12 +743,11 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
                    (long long)sqlite3_column_int64(stmt, 4), sqlite3_column_int(stmt, 5),
                    sqlite3_column_int(stmt, 6),
                    (const char *)sqlite3_column_text(stmt, 7),
-                   sqlite3_column_int(stmt, 8) ? ", bonus" : "",
                    sqlite3_column_int(stmt, 9));
         }
         sqlite3_finalize(stmt);
         if (row < 0)
-            return s_unread(v, DN_EDB, "the comparison of the postings");
+            return s_unread(v, DN_EDB, N_("the comparison of the postings"));
     }
     return 0;
 }
@@ -744,7 +767,7 @@ int dn_verify_run(const char *path, json_t **out, char *why, size_t why_size)
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         sqlite3_close(db);
-        return s_unread(&v, DN_EDB, "the database");
+        return s_unread(&v, DN_EDB, N_("the database"));
     }
     sqlite3_busy_timeout(db, DN_DB_BUSY_TIMEOUT_MS);
     if (!(v.differences = json_array())) {
@@ -754,7 +777,7 @@ int dn_verify_run(const char *path, json_t **out, char *why, size_t why_size)
     /* One read transaction: a consistent snapshot while ingest goes on.  */
     rc = dn_db_exec(db, "BEGIN");
     if (rc)
-        rc = s_unread(&v, rc, "the database");
+        rc = s_unread(&v, rc, N_("the database"));
     if (rc == 0)
         rc = s_verify_events(db, &v);
     if (rc == 0)

@@ -42,47 +42,51 @@ static void s_on_signal(int sig)
 }
 
 /*  Each command's usage and help, printed for `COMMAND --help`, `help
-    COMMAND` and, all together, for --help.  */
+    COMMAND` and, all together, for --help.  The usage is command syntax,
+    as typed, and stays; the help is marked N_() and printed translated.  */
 static const struct {
     const char *name;
     const char *usage;
     const char *help;
 } s_commands[] = {
     {"init",
+     /* i18n: not for people: command syntax, as typed */
      "[--sync tcp://*:7700] [--admin tcp://*:7701] [--currency CNY]\n"
      "       [--max-sale AMOUNT] [--country 86] [--zone Asia/Shanghai]",
-     "           create central.db, the server key pair (server.key) and an HQ\n"
-     "           admin key pair (hq.key, for dealernet-hq); print the server's\n"
-     "           public key.  --currency: the network's one currency (ISO 4217,\n"
-     "           default CNY): every plan and every shop keeps its books in it.\n"
-     "           --max-sale: the largest sale the network believes, in currency\n"
-     "           units (default 1000000.00); larger sales are refused at the\n"
-     "           till and held by the server.  --country: the network's default\n"
-     "           country calling code for phones sent or looked up without one.\n"
-     "           --zone: the network's time zone (an IANA name, like\n"
-     "           Asia/Shanghai): days, months and periods begin at its midnight;\n"
-     "           default from the currency (CNY Asia/Shanghai, HKD Asia/Hong_Kong,\n"
-     "           JPY Asia/Tokyo, ...; others UTC)\n"},
+     N_("           create central.db, the server key pair (server.key) and an HQ\n"
+        "           admin key pair (hq.key, for dealernet-hq); print the server's\n"
+        "           public key.  --currency: the network's one currency (ISO 4217,\n"
+        "           default CNY): every plan and every shop keeps its books in it.\n"
+        "           --max-sale: the largest sale the network believes, in currency\n"
+        "           units (default 1000000.00); larger sales are refused at the\n"
+        "           till and held by the server.  --country: the network's default\n"
+        "           country calling code for phones sent or looked up without one.\n"
+        "           --zone: the network's time zone (an IANA name, like\n"
+        "           Asia/Shanghai): days, months and periods begin at its midnight;\n"
+        "           default from the currency (CNY Asia/Shanghai, HKD Asia/Hong_Kong,\n"
+        "           JPY Asia/Tokyo, ...; others UTC)\n")},
     {"run", "[--sync ENDPOINT] [--admin ENDPOINT]",
-     "           serve until SIGTERM/SIGINT (endpoints default to init's);\n"
-     "           -v (before or after run): log every applied batch\n"},
+     N_("           serve until SIGTERM/SIGINT (endpoints default to init's);\n"
+        "           -v (before or after run): log every applied batch\n")},
 };
 #define DN_SERVER_COMMANDS (sizeof s_commands / sizeof s_commands[0])
 
 static void s_help(FILE *out)
 {
-    fprintf(out,
-            "usage: dealernet-server [-d DIR] [-v] COMMAND [OPTIONS]\n\n"
-            "The central dealernet server.\n\n"
-            "  -d DIR         the server's folder (default $DEALERNET_SERVER_DIR, else\n"
-            "                 /var/lib/dealernet-server)\n"
-            "  -v, --verbose  log every applied batch\n"
-            "  -h, --help     this help; 'dealernet-server COMMAND --help' for one command\n"
-            "  -V, --version  print the version\n\n"
-            "commands:\n");
+    fprintf(
+        out,
+        _("usage: dealernet-server [-d DIR] [-v] COMMAND [OPTIONS]\n\n"
+          "The central dealernet server.\n\n"
+          "  -d DIR         the server's folder (default $DEALERNET_SERVER_DIR, else\n"
+          "                 /var/lib/dealernet-server)\n"
+          "  -v, --verbose  log every applied batch\n"
+          "  -h, --help     this help; 'dealernet-server COMMAND --help' for one "
+          "command\n"
+          "  -V, --version  print the version\n\n"
+          "commands:\n"));
     for (size_t i = 0; i < DN_SERVER_COMMANDS; i++)
         fprintf(out, "  %s %s\n%s", s_commands[i].name, s_commands[i].usage,
-                s_commands[i].help);
+                _(s_commands[i].help));
 }
 
 /*  The help of one command.  Returns 0, or EX_USAGE for an unknown one.  */
@@ -90,18 +94,18 @@ static int s_command_help(const char *name)
 {
     for (size_t i = 0; i < DN_SERVER_COMMANDS; i++) {
         if (strcmp(name, s_commands[i].name) == 0) {
-            printf("usage: dealernet-server [-d DIR] [-v] %s %s\n\n%s", s_commands[i].name,
-                   s_commands[i].usage, s_commands[i].help);
+            printf(_("usage: dealernet-server [-d DIR] [-v] %s %s\n\n%s"),
+                   s_commands[i].name, s_commands[i].usage, _(s_commands[i].help));
             return 0;
         }
     }
-    dn_log_error("unknown command '%s' (see: dealernet-server --help)", name);
+    dn_log_error(_("unknown command '%s' (see: dealernet-server --help)"), name);
     return EX_USAGE;
 }
 
 static void s_version(void)
 {
-    printf("dealernet-server %s (protocol %d)\n", DN_VERSION, DN_PROTOCOL_VERSION);
+    printf(_("dealernet-server %s (protocol %d)\n"), DN_VERSION, DN_PROTOCOL_VERSION);
 }
 
 /*  Options only init takes.  */
@@ -149,14 +153,15 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
         } else if (c == 'h') {
             return s_command_help(command);
         } else {
-            dn_log_error("unknown option or missing value: '%s' (see: dealernet-server %s "
-                         "--help)",
-                         optind > 0 && optind <= argc ? argv[optind - 1] : "?", command);
+            dn_log_error(
+                _("unknown option or missing value: '%s' (see: dealernet-server %s "
+                  "--help)"),
+                optind > 0 && optind <= argc ? argv[optind - 1] : "?", command);
             return EX_USAGE;
         }
     }
     if (optind < argc) {
-        dn_log_error("unexpected argument '%s' (see: dealernet-server %s --help)",
+        dn_log_error(_("unexpected argument '%s' (see: dealernet-server %s --help)"),
                      argv[optind], command);
         return EX_USAGE;
     }
@@ -192,8 +197,8 @@ int main(int argc, char **argv)
             s_version();
             return 0;
         default:
-            dn_log_error("unknown option or missing value: '%s' (see: dealernet-server "
-                         "--help)",
+            dn_log_error(_("unknown option or missing value: '%s' (see: dealernet-server "
+                           "--help)"),
                          optind > 0 && optind <= argc ? argv[optind - 1] : "?");
             return EX_USAGE;
         }
@@ -201,7 +206,7 @@ int main(int argc, char **argv)
     if (!dir || !*dir)
         dir = "/var/lib/dealernet-server";
     if (optind >= argc) {
-        dn_log_error("no command given (see: dealernet-server --help)");
+        dn_log_error(_("no command given (see: dealernet-server --help)"));
         return EX_USAGE;
     }
     /* `help` and `help COMMAND`, as the other two programs take them */
@@ -221,15 +226,15 @@ int main(int argc, char **argv)
         if (rc >= 0)
             return rc;
         if (opts.max_sale && dn_money_bound_parse(opts.max_sale, &network.max_sale) != 0) {
-            dn_log_error("--max-sale '%s' is not an amount from 0.0001 to 10000000000 "
-                         "(currency units, at most 4 decimals, e.g. 1000000.00)",
+            dn_log_error(_("--max-sale '%s' is not an amount from 0.0001 to 10000000000 "
+                           "(currency units, at most 4 decimals, e.g. 1000000.00)"),
                          opts.max_sale);
             return EX_USAGE;
         }
         if (opts.country && dn_phone_country_parse(opts.country, &network.country) != 0) {
             dn_log_error(
-                "country '%s' is not a country calling code (1 to 3 digits, like "
-                "86) (see: dealernet-server --help)",
+                _("country '%s' is not a country calling code (1 to 3 digits, like "
+                  "86) (see: dealernet-server --help)"),
                 opts.country);
             return EX_USAGE;
         }
@@ -248,7 +253,8 @@ int main(int argc, char **argv)
         rc = dn_server_init(dir, sync ? sync : "tcp://*:7700", admin ? admin : "tcp://*:7701",
                             &network, key);
         if (rc == DN_ECURRENCY) {
-            dn_log_error("--currency '%s' is not an ISO 4217 code such as CNY", opts.currency);
+            dn_log_error(_("--currency '%s' is not an ISO 4217 code such as CNY"),
+                         opts.currency);
             return dn_exit_code(rc);
         }
         if (rc == DN_ENOENT) { /* the currency's default zone, without tzdata */
@@ -259,18 +265,21 @@ int main(int argc, char **argv)
             return EX_UNAVAILABLE;
         }
         if (rc == DN_EEXIST) {
-            dn_log_error("%s already holds a server; refusing to overwrite it", dir);
+            dn_log_error(_("%s already holds a server; refusing to overwrite it"), dir);
             return dn_exit_code(rc);
         }
         if (rc) {
-            dn_log_error("cannot initialise %s: %s", dir, dn_strerror(rc));
+            dn_log_error(_("cannot initialise %s: %s"), dir, dn_strerror(rc));
             return dn_exit_code(rc);
         }
-        printf("initialised %s\n"
-               "server public key: %s\n"
-               "HQ admin key:      %s/%s (for dealernet-hq --key)\n"
-               "phones:            +%d for numbers without a country code\n",
-               dir, key, dir, DN_HQ_KEY_FILE,
+        /* the key's line stays as it is in every language: scripts read
+           the key from it (deploy/demo.sh, tests/lib/net.sh) */
+        printf(_("initialised %s\n"), dir);
+        /* i18n: not for people: scripts read the key from this line */
+        printf("server public key: %s\n", key);
+        printf(_("HQ admin key:      %s/%s (for dealernet-hq --key)\n"), dir,
+               DN_HQ_KEY_FILE);
+        printf(_("phones:            +%d for numbers without a country code\n"),
                network.country ? network.country : DN_PHONES_DEFAULT_COUNTRY);
         printf(_("time zone:         %s (days and months begin at its midnight)\n"),
                opts.zone ? opts.zone
@@ -307,6 +316,6 @@ int main(int argc, char **argv)
         rc = dn_server_run(&config);
         return rc ? dn_exit_code(rc == DN_EIO ? DN_EAGAIN : rc) : 0;
     }
-    dn_log_error("unknown command '%s' (see: dealernet-server --help)", argv[optind]);
+    dn_log_error(_("unknown command '%s' (see: dealernet-server --help)"), argv[optind]);
     return EX_USAGE;
 }
