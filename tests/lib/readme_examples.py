@@ -27,7 +27,10 @@ Two more checks keep the command lists honest: every command each program's
 --help lists is named in the README, and every `dealernet-PROG WORD [WORD]`
 the README names is a command (`PROG WORD [WORD] --help` exits 0).
 
-Environment: DN_README (README.md), BIN (programs), T (scratch folder),
+A translation of the README (README.zh-CN.md) is checked with
+DN_README=README.zh-CN.md DN_README_SOURCE=README.md: see translated().
+
+Environment: DN_README (README.md), DN_README_SOURCE, BIN (programs), T (scratch folder),
 DEALERNET_SERVER, DEALERNET_SERVER_KEY, DEALERNET_HQ_KEY, DEALERNET_AGENT_DIR,
 SYNC_EP.
 """
@@ -286,7 +289,7 @@ def run(command, env):
 
 def help_checks(readme_text, env, fail):
     """Every command of every --help is named in the README; every command
-    the README names exists."""
+    the README names exists (named_checks)."""
     checked = 0
     for prog in ("dealernet-agent", "dealernet-hq", "dealernet-server"):
         rc, lines = run(prog + " --help", env)
@@ -311,6 +314,12 @@ def help_checks(readme_text, env, fail):
                 re.escape(prog), re.escape(name), re.escape(name))
             if not re.search(pat, readme_text):
                 fail("%s %s: listed by --help, named nowhere in the README" % (prog, name))
+    return checked + named_checks(readme_text, env, fail)
+
+
+def named_checks(readme_text, env, fail):
+    """Every command the README names exists."""
+    checked = 0
     named = set()
     skip_opts = {"-d": 1, "-q": 0, "-v": 0, "--server": 1, "--server-key": 1,
                  "--key": 1, "--timeout": 1}
@@ -337,6 +346,30 @@ def help_checks(readme_text, env, fail):
     return checked
 
 
+def translated(readme, source, env, fail, failures):
+    """The checks of a translation of the README (DN_README_SOURCE, the
+    README it translates): each `$ dealernet-` example is one of the
+    source's, with the same command and output (by shape(), `…` eliding as
+    in matches()), so it is as true as the source's, which this test runs or
+    lists in NOT_RUN; every command it names exists; every message it
+    quotes is one a program prints (readme_messages).  Its own examples are
+    not run: the source's are, and a translation copies them as the programs
+    print them."""
+    ours, theirs = examples(readme), examples(source)
+    for no, cmd, expected in ours:
+        if any(shape(cmd) == shape(c) and (matches(expected, out) or matches(out, expected))
+               for _, c, out in theirs):
+            print("ok   %s:%d %s: as in %s" % (readme, no, cmd, source))
+        else:
+            fail("%s:%d %s: no example of %s has this command and output"
+                 % (readme, no, cmd, source))
+    checked = named_checks(open(readme, encoding="utf-8").read(), env, fail)
+    quoted, missing = readme_messages.check(readme, os.getcwd(), fail, stale=False)
+    print("%s: %d examples as in %s, %d commands checked, %d quoted messages checked, "
+          "%d failures" % (readme, len(ours), source, checked, quoted, len(failures)))
+    return 1 if failures else 0
+
+
 def main():
     readme = os.environ.get("DN_README", "README.md")
     env = dict(os.environ)
@@ -346,6 +379,10 @@ def main():
     def fail(text):
         failures.append(text)
         print("FAIL " + text)
+
+    source = os.environ.get("DN_README_SOURCE")
+    if source:
+        return translated(readme, source, env, fail, failures)
 
     found = examples(readme)
     commands = {cmd for _, cmd, _ in found}

@@ -390,8 +390,10 @@ class Matcher:
         return ends
 
 
-def check(readme, root, fail, verbose=False):
-    """Checks every quoted message; returns (checked, not found)."""
+def check(readme, root, fail, verbose=False, stale=True):
+    """Checks every quoted message; returns (checked, not found).  stale:
+    an EXEMPT entry that names no message of this README fails (README.md's
+    check; a translation quotes fewer messages and passes False)."""
     matcher = Matcher(formats(root))
     messages = quoted(readme)
     missing = 0
@@ -409,7 +411,7 @@ def check(readme, root, fail, verbose=False):
             continue
         missing += 1
         fail("README:%d quotes a message no program prints: %s" % (no, message))
-    for message in sorted(set(EXEMPT) - names):
+    for message in sorted(set(EXEMPT) - names if stale else []):
         missing += 1
         fail("an EXEMPT entry names no quoted message: %s" % message)
     return len(messages), missing
@@ -423,7 +425,9 @@ def main():
     def fail(text):
         print("FAIL " + text)
 
-    checked, missing = check(readme, root, fail, "-v" in sys.argv)
+    # EXEMPT is README.md's: a translation (README.zh-CN.md) quotes fewer
+    checked, missing = check(readme, root, fail, "-v" in sys.argv,
+                             stale=os.path.basename(readme) == "README.md")
     print("readme: %d quoted messages checked, %d not found" % (checked, missing))
     return 1 if missing else 0
 
