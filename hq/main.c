@@ -2244,8 +2244,9 @@ static const s_command_t s_commands[] = {
     {"compliance",
      "compliance.report",
      "[--period YYYY-MM] [--json|--csv]",
+     /* xgettext:no-c-format */
      N_("What the ledger paid individuals -- resellers and members -- in a month\n"
-        "(UTC; default: this month), for any plan: per individual, how many\n"
+        "(the network's; default: this month), for any plan: per individual, how many\n"
         "individuals are above and below it in the partner tree and the referral\n"
         "chains (depth: its longest chain), its net own sales, and its income from\n"
         "its own sales (level 0), from others' sales (levels 1 and up, recruit\n"
@@ -2294,7 +2295,8 @@ static const s_command_t s_commands[] = {
         "sync and uses at the till.  SKU is a code (ASCII); --name is the product's\n"
         "display name in any script, at most 64 characters.  PRICE is a decimal in\n"
         "the network's currency (59.90).  --effective: the day it is in force from\n"
-        "(UTC; default: today); a row of the same SKU, list and day is replaced.\n"
+        "(the network's; default: today); a row of the same SKU, list and day is\n"
+        "replaced.\n"
         "--partner CODE puts it on that partner's price list, which applies to the\n"
         "sites of its subtree (default: the network's list).  --fixed: the till may\n"
         "not sell it at another price.\n"),
