@@ -97,8 +97,7 @@ static const unsigned s_filled[S_KINDS] = {
     S_BIT(C_SALE_REF) | S_BIT(C_SKU) | S_BIT(C_QUANTITY) | S_BIT(C_AMOUNT),
     S_BIT(C_PHONE) | S_BIT(C_NAME) | S_BIT(C_HOUSEHOLD)};
 static const char *const s_filled_text[S_KINDS] = {
-    /* i18n: not for people: CSV column names, as the file has them */
-    "sku, quantity, unit_price, member_phone, channel, seller",
+    "sku, quantity, unit_price, member_phone, channel, seller", /* i18n: not for people: CSV column names */
     "phone, name, referrer, household", /* i18n: not for people: CSV column names */
     "sale_ref, sku, quantity, amount", /* i18n: not for people: CSV column names */
     "phone, name, household"}; /* i18n: not for people: CSV column names */
@@ -273,9 +272,12 @@ static int s_refund_row(s_import_t *self, const dn_csv_row_t *row, s_record_t *r
                             "amount, not both"));
         if (rec->n_lines || rec->has_amount)
             return s_refuse(self, DN_EPARSE, row->line, C_AMOUNT,
-                            _("refund %s has %s on line %ld: a refund of an amount is that "
-                            "one row"),
-                            rec->ref, rec->has_amount ? "an amount" : "lines", rec->line);
+                            rec->has_amount
+                                ? _("refund %s has an amount on line %ld: a refund of an "
+                                    "amount is that one row")
+                                : _("refund %s has lines on line %ld: a refund of an amount "
+                                    "is that one row"),
+                            rec->ref, rec->line);
         if (dn_money_parse(amount, self->info->exponent, &rec->amount) || rec->amount <= 0)
             return s_refuse(self, DN_EPARSE, row->line, C_AMOUNT,
                             _("amount '%.20s' must be a positive amount with at most %d "
@@ -410,10 +412,11 @@ static int s_unique_refs(s_import_t *self)
         const char *noun = s_noun(again->kind);
         int rows = again->kind == S_SALE || again->kind == S_REFUND;
         return s_refuse(self, DN_EPARSE, again->line, C_REF,
-                        _("ref %s is used again (its %s is on line %ld): a ref names one "
-                        "%s%s%s%s"),
-                        again->ref, noun, first->line, noun, rows ? ", and a " : "",
-                        rows ? noun : "", rows ? "'s rows are consecutive" : "");
+                        rows ? _("ref %s is used again (its %s is on line %ld): a ref names "
+                                 "one %s, and a %s's rows are consecutive")
+                             : _("ref %s is used again (its %s is on line %ld): a ref names "
+                                 "one %s%s"),
+                        again->ref, noun, first->line, noun, rows ? noun : "");
     }
 }
 
@@ -564,12 +567,12 @@ static int s_record(s_import_t *self, const s_record_t *rec, int64_t now)
             char when[DN_TIME_TEXT_SIZE];
             dn_time_format(before.imported_at_ms, when);
             return s_refuse(self, DN_EPARSE, rec->line, C_REF,
-                            _("ref %s was imported on %s with other %s (seq %lld); give "
-                            "this %s a new ref or leave it out"),
-                            rec->ref, when,
-                            rec->kind == S_SALE || rec->kind == S_REFUND ? "lines"
-                                                                         : "details",
-                            (long long)before.seq, s_noun(rec->kind));
+                            rec->kind == S_SALE || rec->kind == S_REFUND
+                                ? _("ref %s was imported on %s with other lines (seq %lld); "
+                                    "give this %s a new ref or leave it out")
+                                : _("ref %s was imported on %s with other details (seq %lld); "
+                                    "give this %s a new ref or leave it out"),
+                            rec->ref, when, (long long)before.seq, s_noun(rec->kind));
         }
         if (rc != DN_ENOENT)
             return s_refuse(self, rc, rec->line, -1, _("could not look the ref up"));
@@ -756,7 +759,7 @@ static void s_unmovable(s_export_t *self, const char *what, const char *holds,
     char line[640];
     self->res->unmovable++;
     if (self->options->skip_unmovable) {
-        snprintf(line, sizeof line, "not exported: %s, which the server already holds: %s",
+        snprintf(line, sizeof line, _("not exported: %s, which the server already holds: %s"),
                  what, remedy);
         if (self->options->skipped)
             self->options->skipped(self->options->arg, line);
@@ -765,7 +768,7 @@ static void s_unmovable(s_export_t *self, const char *what, const char *holds,
                  _("%s, which the server already holds, cannot be moved to another PC (it "
                  "does not hold that %s): sync this PC if the server still takes it; if "
                  "not, %s, then export again with --skip-unmovable"),
-                 what, holds, remedy);
+                 what, _(holds), remedy);
     }
 }
 
@@ -787,13 +790,13 @@ static int s_export_refund(s_export_t *self, const Dealernet__Event *ev, const c
     dn_money_format(refund->amount, self->info->exponent, amount, sizeof amount);
     if (rc == DN_ENOENT || (uint64_t)sale_seq <= self->acked_seq) {
         char what[256], remedy[256];
-        snprintf(what, sizeof what, "refund %s (seq %llu, %s %s) of sale %s", row[C_REF],
+        snprintf(what, sizeof what, _("refund %s (seq %llu, %s %s) of sale %s"), row[C_REF],
                  (unsigned long long)ev->seq, amount, self->info->currency, sale);
         snprintf(remedy, sizeof remedy,
-                 "ask headquarters to void the sale or post an adjustment "
-                 "('dealernet-hq sale void %s --reason ...' / 'dealernet-hq adjust')",
+                 _("ask headquarters to void the sale or post an adjustment "
+                   "('dealernet-hq sale void %s --reason ...' / 'dealernet-hq adjust')"),
                  sale);
-        s_unmovable(self, what, "sale", remedy);
+        s_unmovable(self, what, N_("sale"), remedy);
         return 0;
     }
     /* the sale is in this file, under its id as ref: the import finds it
@@ -835,14 +838,15 @@ static int s_export_update(s_export_t *self, const Dealernet__Event *ev, const c
     if (rc == DN_ENOENT || (uint64_t)signup_seq <= self->acked_seq) {
         char what[384];
         /* what changed, so whoever reads the warning can note it */
-        snprintf(what, sizeof what, "member update %s (seq %llu: %s%s%s%s%s%s) of member %s",
+        /* the changes themselves read as the CSV has them (name, household) */
+        snprintf(what, sizeof what, _("member update %s (seq %llu: %s%s%s%s%s%s) of member %s"),
                  row[C_REF], (unsigned long long)ev->seq, update->name ? "name '" : "",
                  update->name ? update->name : "", update->name ? "'" : "",
                  update->name && update->has_household ? ", " : "",
                  update->has_household ? "household " : "", household, update->phone);
-        s_unmovable(self, what, "member",
-                    "note the change: the new PC cannot record it, and the server keeps "
-                    "the member as it holds it");
+        s_unmovable(self, what, N_("member"),
+                    _("note the change: the new PC cannot record it, and the server keeps "
+                      "the member as it holds it"));
         return 0;
     }
     row[C_KIND] = "member_update";

@@ -498,20 +498,37 @@ int dn_recover_run(dn_store_t *store, int dry_run, dn_recover_result_t *out, cha
 const char *dn_recover_report(const dn_recover_result_t *r, int dry_run, char *buf,
                               size_t size)
 {
-    char moved[128];
+    /* whole sentences, one per case, so that a language words each its
+       way (English: one event or several, done or would be) */
+    char moved[256];
+    const char *fmt;
     if (r->rerecorded == 0)
-        snprintf(moved, sizeof moved, "no local event %s re-recorded",
-                 dry_run ? "would be" : "was");
+        snprintf(moved, sizeof moved, "%s",
+                 dry_run ? _("no local event would be re-recorded")
+                         : _("no local event was re-recorded"));
+    else {
+        if (dry_run)
+            fmt = r->rerecorded == 1 ? _("%lld local event would be re-recorded as seq %lld-%lld")
+                                     : _("%lld local events would be re-recorded as seq "
+                                         "%lld-%lld");
+        else
+            fmt = r->rerecorded == 1 ? _("%lld local event re-recorded as seq %lld-%lld "
+                                         "(pending: run 'dealernet-agent sync')")
+                                     : _("%lld local events re-recorded as seq %lld-%lld "
+                                         "(pending: run 'dealernet-agent sync')");
+        snprintf(moved, sizeof moved, fmt, (long long)r->rerecorded,
+                 (long long)(r->server_head + 1), (long long)(r->server_head + r->rerecorded));
+    }
+    if (dry_run)
+        fmt = r->added == 1 ? _("would recover: server holds 1-%lld, %lld event would be "
+                                "added from the server, %s")
+                            : _("would recover: server holds 1-%lld, %lld events would be "
+                                "added from the server, %s");
     else
-        snprintf(moved, sizeof moved,
-                 "%lld local event%s %sre-recorded as seq %lld-%lld%s",
-                 (long long)r->rerecorded, r->rerecorded == 1 ? "" : "s",
-                 dry_run ? "would be " : "", (long long)(r->server_head + 1),
-                 (long long)(r->server_head + r->rerecorded),
-                 dry_run ? "" : " (pending: run 'dealernet-agent sync')");
-    snprintf(
-        buf, size, "%s: server holds 1-%lld, %lld event%s %sadded from the server, %s",
-        dry_run ? "would recover" : "recovered", (long long)r->server_head,
-        (long long)r->added, r->added == 1 ? "" : "s", dry_run ? "would be " : "", moved);
+        fmt = r->added == 1 ? _("recovered: server holds 1-%lld, %lld event added from the "
+                                "server, %s")
+                            : _("recovered: server holds 1-%lld, %lld events added from the "
+                                "server, %s");
+    snprintf(buf, size, fmt, (long long)r->server_head, (long long)r->added, moved);
     return buf;
 }

@@ -752,10 +752,12 @@ const char *dn_sync_report_received(const dn_sync_result_t *r, char *buf, size_t
         int n;
         if (!a->items && !a->reset)
             continue;
-        n = snprintf(buf + at, size - at, "%s%s %zu item%s (version %llu%s)",
-                     at ? ", " : "received: ", a->name, a->items,
-                     a->items == 1 ? "" : "s", (unsigned long long)a->version,
-                     a->reset ? ", replaced" : "");
+        /* one format each for one item and several: a language's words */
+        n = snprintf(buf + at, size - at,
+                     a->items == 1 ? _("%s%s %zu item (version %llu%s)")
+                                   : _("%s%s %zu items (version %llu%s)"),
+                     at ? ", " : _("received: "), a->name, a->items,
+                     (unsigned long long)a->version, a->reset ? _(", replaced") : "");
         if (n < 0 || (size_t)n >= size - at)
             break;
         at += (size_t)n;
@@ -773,11 +775,21 @@ const char *dn_sync_report(const dn_sync_result_t *r, char *buf, size_t size)
         snprintf(seqs, sizeof seqs, " (seq %llu-%llu)", (unsigned long long)(r->start_acked + 1),
                  (unsigned long long)r->acked_through);
     if (r->has_server)
-        snprintf(holds, sizeof holds, ", server holds through %llu",
+        snprintf(holds, sizeof holds, _(", server holds through %llu"),
                  (unsigned long long)r->server_applied);
-    snprintf(buf, size, "sent %llu event%s%s%s, %llu pending", (unsigned long long)sent,
-             sent == 1 ? "" : "s", seqs, holds, (unsigned long long)r->pending);
+    snprintf(buf, size,
+             sent == 1 ? _("sent %llu event%s%s, %llu pending")
+                       : _("sent %llu events%s%s, %llu pending"),
+             (unsigned long long)sent, seqs, holds, (unsigned long long)r->pending);
     return buf;
+}
+
+/*  1 if s_summary words the failure as a whole ("partly synced: ...",
+    "sync failed, N events kept pending: ..."), 0 if its error is the
+    cause alone (a refusal): the daemon's line adds "sync failed: " then.  */
+static int s_summarised(int rc, const dn_sync_result_t *r)
+{
+    return s_partial(rc, r) || rc == DN_ETIMEDOUT || rc == DN_EAGAIN || rc == DN_ECONFIG;
 }
 
 /*  The one line of a sync that failed, into result->error: what it
@@ -793,13 +805,15 @@ static void s_summary(int rc, dn_sync_result_t *r)
     if (rc == DN_EPROTO &&
         (r->refused == DEALERNET__REFUSE_CODE__REFUSE_TAMPER ||
          (r->has_server && r->server_applied > r->head_seq)))
-        snprintf(r->error, sizeof r->error, "%s; " DN_SYNC_RECOVER_HINT, cause);
+        snprintf(r->error, sizeof r->error, "%s; %s", cause, _(DN_SYNC_RECOVER_HINT));
     if (s_partial(rc, r))
         snprintf(r->error, sizeof r->error, _("partly synced: %s; then %s"),
                  dn_sync_report(r, report, sizeof report), cause);
     else if (rc == DN_ETIMEDOUT || rc == DN_EAGAIN || rc == DN_ECONFIG)
-        snprintf(r->error, sizeof r->error, _("sync failed, %llu event%s kept pending: %s"),
-                 (unsigned long long)r->pending, r->pending == 1 ? "" : "s", cause);
+        snprintf(r->error, sizeof r->error,
+                 r->pending == 1 ? _("sync failed, %llu event kept pending: %s")
+                                 : _("sync failed, %llu events kept pending: %s"),
+                 (unsigned long long)r->pending, cause);
 }
 
 int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *options,
@@ -900,8 +914,7 @@ int dn_sync_daemon(dn_store_t *store, const char *dir, int interval_s,
                                                               : 300000;
             /* as `sync` says it: "sync failed, N events kept pending: CAUSE"
                or "partly synced: ...; then CAUSE"; a refusal is its cause */
-            int told = strncmp(result.error, "sync failed", 11) == 0 ||
-                       strncmp(result.error, "partly synced", 13) == 0;
+            int told = s_summarised(rc, &result);
             dn_log_warn(_("%s%s; next try in %lld s"), told ? "" : _("sync failed: "), result.error,
                         (long long)(wait_ms / 1000));
         }

@@ -40,7 +40,7 @@ typedef struct {
 /*  What a sync that meets another history of the site says to do
     (README "Recovering a shop PC").  */
 #define DN_SYNC_RECOVER_HINT \
-    "run 'dealernet-agent recover' to rebuild this PC's log from the server's copy"
+    N_("run 'dealernet-agent recover' to rebuild this PC's log from the server's copy")
 
 #define DN_AGENT_CURVE_NEW_FILE "curve.key.new" /* enrolling again: the key on offer */
 

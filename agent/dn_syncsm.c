@@ -194,11 +194,54 @@ static int s_pack(dn_syncsm_t *self, const Dealernet__SyncMessage *msg)
     return rc;
 }
 
+/*  How a refusal's line begins, by its code.  The server's text follows
+    in English (Refused.text is wire text: the server logs and stores it,
+    and an agent may be older or newer than the server's words), so in
+    English every code reads "server refused: TEXT"; another language says
+    first what the code means, in the clerk's words, then the server's
+    text.  */
+static const char *s_refused_format(Dealernet__RefuseCode code)
+{
+    switch (code) {
+    case DEALERNET__REFUSE_CODE__REFUSE_MALFORMED:
+        return C_("refused: malformed", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED:
+        return C_("refused: not enrolled", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_BAD_TOKEN:
+        return C_("refused: bad token", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED:
+        return C_("refused: token used", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_TOKEN_EXPIRED:
+        return C_("refused: token expired", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE:
+        return C_("refused: wrong site", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_GAP:
+        return C_("refused: gap", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_BAD_SIGNATURE:
+        return C_("refused: bad signature", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_CHAIN:
+        return C_("refused: chain", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_TAMPER:
+        return C_("refused: tamper", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG:
+        return C_("refused: too big", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_INTERNAL:
+        return C_("refused: internal", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED:
+        return C_("refused: rate limited", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_REVOKED:
+        return C_("refused: revoked", "server refused: %s");
+    default:
+        return _("server refused: %s");
+    }
+}
+
 /*  What a refusal means for the agent.  */
 static int s_refusal(dn_syncsm_t *self, const Dealernet__Refused *refused)
 {
     self->r->refused = refused->code;
-    snprintf(self->r->error, sizeof self->r->error, _("server refused: %s"), refused->text);
+    snprintf(self->r->error, sizeof self->r->error, s_refused_format(refused->code),
+             refused->text);
     switch (refused->code) {
     case DEALERNET__REFUSE_CODE__REFUSE_GAP:
     case DEALERNET__REFUSE_CODE__REFUSE_INTERNAL:
