@@ -639,8 +639,10 @@ static int s_record_all(s_import_t *self, const dn_import_options_t *options)
                         _("could not open a transaction on the agent database"));
     for (size_t i = 0; i < self->n_records && rc == 0; i++) {
         rc = s_record(self, &self->records[i], now);
-        if (options->progress && (i + 1) % DN_IMPORT_PROGRESS_RECORDS == 0)
-            fprintf(stderr, _("\rimport: %zu of %zu records"), i + 1, self->n_records);
+        if (options->progress && (i + 1) % DN_IMPORT_PROGRESS_RECORDS == 0) {
+            fputc('\r', stderr); /* over the line before (gettext takes no \r) */
+            fprintf(stderr, _("import: %zu of %zu records"), i + 1, self->n_records);
+        }
     }
     if (options->progress && self->n_records >= DN_IMPORT_PROGRESS_RECORDS)
         fputc('\n', stderr);
@@ -768,7 +770,7 @@ static void s_unmovable(s_export_t *self, const char *what, const char *holds,
                  _("%s, which the server already holds, cannot be moved to another PC (it "
                  "does not hold that %s): sync this PC if the server still takes it; if "
                  "not, %s, then export again with --skip-unmovable"),
-                 what, _(holds), remedy);
+                 what, holds, remedy);
     }
 }
 
@@ -796,7 +798,7 @@ static int s_export_refund(s_export_t *self, const Dealernet__Event *ev, const c
                  _("ask headquarters to void the sale or post an adjustment "
                    "('dealernet-hq sale void %s --reason ...' / 'dealernet-hq adjust')"),
                  sale);
-        s_unmovable(self, what, N_("sale"), remedy);
+        s_unmovable(self, what, s_noun(S_SALE), remedy);
         return 0;
     }
     /* the sale is in this file, under its id as ref: the import finds it
@@ -844,7 +846,7 @@ static int s_export_update(s_export_t *self, const Dealernet__Event *ev, const c
                  update->name ? update->name : "", update->name ? "'" : "",
                  update->name && update->has_household ? ", " : "",
                  update->has_household ? "household " : "", household, update->phone);
-        s_unmovable(self, what, N_("member"),
+        s_unmovable(self, what, s_noun(S_MEMBER),
                     _("note the change: the new PC cannot record it, and the server keeps "
                       "the member as it holds it"));
         return 0;

@@ -485,7 +485,8 @@ static void s_progress(s_sync_t *self, int done)
 {
     if (!self->progress)
         return;
-    fprintf(stderr, _("\rsync: %llu of %llu events acknowledged%s"),
+    fputc('\r', stderr); /* over the line before (gettext takes no \r) */
+    fprintf(stderr, _("sync: %llu of %llu events acknowledged%s"),
             (unsigned long long)self->r->acked_through,
             (unsigned long long)self->r->head_seq, done ? "\n" : "   ");
     fflush(stderr);
