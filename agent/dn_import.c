@@ -69,19 +69,14 @@ static const struct {
 
 enum { S_SALE, S_MEMBER, S_REFUND, S_UPDATE, S_KINDS };
 static const char *const s_kinds[S_KINDS] = {"sale", "member", "refund", "member_update"};
-/*  What a message calls a record of each kind, in the reader's language.  */
+/*  What a message calls a record of each kind (N_: in the reader's
+    language through s_noun).  */
+static const char *const s_nouns[S_KINDS] = {N_("sale"), N_("member"), N_("refund"),
+                                             N_("member update")};
+
 static const char *s_noun(int kind)
 {
-    switch (kind) {
-    case S_SALE:
-        return C_("import record", "sale");
-    case S_MEMBER:
-        return C_("import record", "member");
-    case S_REFUND:
-        return C_("import record", "refund");
-    default:
-        return C_("import record", "member update");
-    }
+    return _(s_nouns[kind]);
 }
 
 #define S_BIT(c) (1u << (c))

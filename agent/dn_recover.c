@@ -495,40 +495,35 @@ int dn_recover_run(dn_store_t *store, int dry_run, dn_recover_result_t *out, cha
     return rc;
 }
 
+/*  Whole sentences, one per case, so that a language words each its way:
+    [done 0, would be 1][one event 0, several 1].  */
+static const char *const s_moved[2][2] = {
+    {N_("%lld local event re-recorded as seq %lld-%lld (pending: run 'dealernet-agent sync')"),
+     N_("%lld local events re-recorded as seq %lld-%lld (pending: run 'dealernet-agent "
+        "sync')")},
+    {N_("%lld local event would be re-recorded as seq %lld-%lld"),
+     N_("%lld local events would be re-recorded as seq %lld-%lld")}};
+static const char *const s_recovered[2][2] = {
+    {N_("recovered: server holds 1-%lld, %lld event added from the server, %s"),
+     N_("recovered: server holds 1-%lld, %lld events added from the server, %s")},
+    {N_("would recover: server holds 1-%lld, %lld event would be added from the server, %s"),
+     N_("would recover: server holds 1-%lld, %lld events would be added from the server, "
+        "%s")}};
+
 const char *dn_recover_report(const dn_recover_result_t *r, int dry_run, char *buf,
                               size_t size)
 {
-    /* whole sentences, one per case, so that a language words each its
-       way (English: one event or several, done or would be) */
     char moved[256];
-    const char *fmt;
+    int dry = dry_run != 0;
     if (r->rerecorded == 0)
         snprintf(moved, sizeof moved, "%s",
-                 dry_run ? _("no local event would be re-recorded")
-                         : _("no local event was re-recorded"));
-    else {
-        if (dry_run)
-            fmt = r->rerecorded == 1 ? _("%lld local event would be re-recorded as seq %lld-%lld")
-                                     : _("%lld local events would be re-recorded as seq "
-                                         "%lld-%lld");
-        else
-            fmt = r->rerecorded == 1 ? _("%lld local event re-recorded as seq %lld-%lld "
-                                         "(pending: run 'dealernet-agent sync')")
-                                     : _("%lld local events re-recorded as seq %lld-%lld "
-                                         "(pending: run 'dealernet-agent sync')");
-        snprintf(moved, sizeof moved, fmt, (long long)r->rerecorded,
-                 (long long)(r->server_head + 1), (long long)(r->server_head + r->rerecorded));
-    }
-    if (dry_run)
-        fmt = r->added == 1 ? _("would recover: server holds 1-%lld, %lld event would be "
-                                "added from the server, %s")
-                            : _("would recover: server holds 1-%lld, %lld events would be "
-                                "added from the server, %s");
+                 dry ? _("no local event would be re-recorded")
+                     : _("no local event was re-recorded"));
     else
-        fmt = r->added == 1 ? _("recovered: server holds 1-%lld, %lld event added from the "
-                                "server, %s")
-                            : _("recovered: server holds 1-%lld, %lld events added from the "
-                                "server, %s");
-    snprintf(buf, size, fmt, (long long)r->server_head, (long long)r->added, moved);
+        snprintf(moved, sizeof moved, _(s_moved[dry][r->rerecorded != 1]),
+                 (long long)r->rerecorded, (long long)(r->server_head + 1),
+                 (long long)(r->server_head + r->rerecorded));
+    snprintf(buf, size, _(s_recovered[dry][r->added != 1]), (long long)r->server_head,
+             (long long)r->added, moved);
     return buf;
 }

@@ -806,7 +806,11 @@ static void s_summary(int rc, dn_sync_result_t *r)
     if (rc == DN_EPROTO &&
         (r->refused == DEALERNET__REFUSE_CODE__REFUSE_TAMPER ||
          (r->has_server && r->server_applied > r->head_seq)))
-        snprintf(r->error, sizeof r->error, "%s; %s", cause, _(DN_SYNC_RECOVER_HINT));
+        /* what to do then (README "Recovering a shop PC") */
+        snprintf(r->error, sizeof r->error,
+                 _("%s; run 'dealernet-agent recover' to rebuild this PC's log from the "
+                   "server's copy"),
+                 cause);
     if (s_partial(rc, r))
         snprintf(r->error, sizeof r->error, _("partly synced: %s; then %s"),
                  dn_sync_report(r, report, sizeof report), cause);
