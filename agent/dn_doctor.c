@@ -8,6 +8,7 @@
     is named by the first step that shows it, so each cause has one line.
 */
 #include "dn_doctor.h"
+#include "dn_i18n.h"
 #include "dn_crypto.h"
 #include "dn_curve.h"
 #include "dn_error.h"
@@ -39,14 +40,19 @@ const char *dn_doctor_mark_text(dn_doctor_mark_t mark, int json)
 const char *dn_doctor_offset_text(int64_t skew_ms, char *buf, size_t size)
 {
     long long m = (llabs(skew_ms) + 30000) / 60000; /* to the nearest minute */
-    const char *side = skew_ms > 0 ? "ahead of" : "behind";
+    /* one format per side and size, so that a language words it its way */
+    int ahead = skew_ms > 0;
     if (m < 60)
-        snprintf(buf, size, "%lld min %s", m, side);
+        snprintf(buf, size, ahead ? _("%lld min ahead of") : _("%lld min behind"), m);
     else if (m < 1440)
-        snprintf(buf, size, "%lld h %02lld min %s", m / 60, m % 60, side);
+        snprintf(buf, size, ahead ? _("%lld h %02lld min ahead of") : _("%lld h %02lld min behind"),
+                 m / 60, m % 60);
+    else if (m < 2 * 1440)
+        snprintf(buf, size, ahead ? _("%lld day %lld h ahead of") : _("%lld day %lld h behind"),
+                 m / 1440, m % 1440 / 60);
     else
-        snprintf(buf, size, "%lld day%s %lld h %s", m / 1440, m < 2 * 1440 ? "" : "s",
-                 m % 1440 / 60, side);
+        snprintf(buf, size, ahead ? _("%lld days %lld h ahead of") : _("%lld days %lld h behind"),
+                 m / 1440, m % 1440 / 60);
     return buf;
 }
 
@@ -145,48 +151,48 @@ static dn_store_t *s_local(const char *dir, const dn_fsperm_file_t *files, size_
        is not "ok" here, and the database check would blame the file.  */
     if (stat(dir, &st) != 0 && errno == ENOENT) {
         s_set(folder, DN_DOCTOR_FAIL, EX_NOINPUT,
-              "give -d the agent's folder, or make one with 'dealernet-agent init --site "
-              "CODE --partner CODE'",
-              "%s does not exist", dir);
+              _("give -d the agent's folder, or make one with 'dealernet-agent init --site "
+              "CODE --partner CODE'"),
+              _("%s does not exist"), dir);
         return NULL;
     }
     rc = dn_fsperm_folder(dir, 0, files, n_files);
     if (rc) {
         s_set(folder, DN_DOCTOR_FAIL, dn_exit_code(rc),
-              "make the folder and its files private to the agent's user (the line above "
-              "says how)",
-              "%s cannot be used as it is", dir);
+              _("make the folder and its files private to the agent's user (the line above "
+              "says how)"),
+              _("%s cannot be used as it is"), dir);
         return NULL;
     }
     s_set(folder, DN_DOCTOR_OK, 0, NULL,
-          "%s: no other user can write it; agent.db and the keys are not open to others",
+          _("%s: no other user can write it; agent.db and the keys are not open to others"),
           dir);
     if (!(store = dn_store_open(dir, &rc))) {
         if (rc == DN_ENOENT)
             s_set(database, DN_DOCTOR_FAIL, dn_exit_code(rc),
-                  "run 'dealernet-agent init --site CODE --partner CODE' (or give -d the "
-                  "agent's folder)",
-                  "no agent.db in %s", dir);
+                  _("run 'dealernet-agent init --site CODE --partner CODE' (or give -d the "
+                  "agent's folder)"),
+                  _("no agent.db in %s"), dir);
         else
             s_set(database, DN_DOCTOR_FAIL, dn_exit_code(rc),
-                  "copy the folder aside and call headquarters; do not delete it",
-                  "agent.db does not open: %s", dn_strerror(rc));
+                  _("copy the folder aside and call headquarters; do not delete it"),
+                  _("agent.db does not open: %s"), dn_strerror(rc));
         return NULL;
     }
     rc = dn_outbox_check(store, &chain);
     if (rc == DN_ECHAIN) {
         s_set(database, DN_DOCTOR_FAIL, dn_exit_code(rc),
-              "do not sync; copy the folder aside and call headquarters",
-              "the events' chain is broken at seq %lld: %s", (long long)chain.bad_seq,
+              _("do not sync; copy the folder aside and call headquarters"),
+              _("the events' chain is broken at seq %lld: %s"), (long long)chain.bad_seq,
               chain.why);
     } else if (rc) {
-        s_set(database, DN_DOCTOR_FAIL, dn_exit_code(rc), "run 'dealernet-agent check'",
-              "the events cannot be read: %s", dn_strerror(rc));
+        s_set(database, DN_DOCTOR_FAIL, dn_exit_code(rc), _("run 'dealernet-agent check'"),
+              _("the events cannot be read: %s"), dn_strerror(rc));
     } else {
         dn_hex_encode(chain.head, DN_HASH_BYTES, head);
         head[16] = '\0';
         s_set(database, DN_DOCTOR_OK, 0, NULL,
-              "agent.db opens: site %s, %lld events, the chain verifies (head %s...)",
+              _("agent.db opens: site %s, %lld events, the chain verifies (head %s...)"),
               dn_store_info(store)->site, (long long)chain.events,
               chain.events ? head : "(empty)");
         return store;
@@ -206,11 +212,11 @@ static int s_keys(const char *dir, const char *site, const char *endpoint,
         const char *todo;
     } keys[] = {
         {DN_AGENT_CURVE_FILE,
-         "restore it from a backup of this folder, or enroll this PC again with a code "
-         "from 'dealernet-hq site token' (dealernet-agent enroll --again)"},
+         N_("restore it from a backup of this folder, or enroll this PC again with a code "
+         "from 'dealernet-hq site token' (dealernet-agent enroll --again)")},
         {DN_AGENT_KEY_FILE,
-         "restore it from a backup of this folder: it signs this site's events; without "
-         "it, call headquarters"},
+         N_("restore it from a backup of this folder: it signs this site's events; without "
+         "it, call headquarters")},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         char path[4096];
@@ -226,12 +232,11 @@ static int s_keys(const char *dir, const char *site, const char *endpoint,
             dn_key_destroy(&key);
         }
         if (rc) {
-            s_set(enrolled, DN_DOCTOR_FAIL, dn_exit_code(DN_EPERM), keys[i].todo,
-                  "site %s is enrolled with %s, but this PC's key %s %s", site, endpoint,
-                  path,
-                  rc == DN_ENOENT  ? "is missing"
-                  : rc == DN_EPARSE ? "is damaged"
-                                    : "cannot be read");
+            s_set(enrolled, DN_DOCTOR_FAIL, dn_exit_code(DN_EPERM), _(keys[i].todo),
+                  rc == DN_ENOENT  ? _("site %s is enrolled with %s, but this PC's key %s is missing")
+                  : rc == DN_EPARSE ? _("site %s is enrolled with %s, but this PC's key %s is damaged")
+                                    : _("site %s is enrolled with %s, but this PC's key %s cannot be read"),
+                  site, endpoint, path);
             return rc;
         }
     }
@@ -252,49 +257,49 @@ static int s_server(dn_store_t *store, const char *dir, const char *endpoint, in
     if (!r.handshake) {
         const char *todo =
             strcmp(cause, DN_SYNC_CAUSE_WRONG_KEY) == 0
-                ? "enroll again with the enrollment code headquarters gives for this server"
+                ? _("enroll again with the enrollment code headquarters gives for this server")
             : strcmp(cause, DN_SYNC_CAUSE_WRONG_PORT) == 0
-                ? "use the sync port that 'dealernet-server init' printed (--sync), not "
-                  "the admin port"
-                : "start dealernet-server, or check the address";
+                ? _("use the sync port that 'dealernet-server init' printed (--sync), not "
+                    "the admin port")
+                : _("start dealernet-server, or check the address");
         s_set(handshake, DN_DOCTOR_FAIL,
               rc == DN_ECONFIG ? EX_CONFIG : EX_UNAVAILABLE, todo, "%s", r.error);
         return rc ? rc : DN_EAGAIN;
     }
     s_set(handshake, DN_DOCTOR_OK, 0, NULL,
-          "%s is a dealernet server with the key this agent was enrolled with", endpoint);
+          _("%s is a dealernet server with the key this agent was enrolled with"), endpoint);
     if (rc == 0) {
         s_set(standing, DN_DOCTOR_OK, 0, NULL,
-              "the server knows this site and holds its events through seq %llu",
+              _("the server knows this site and holds its events through seq %llu"),
               (unsigned long long)r.server_applied);
     } else if (strcmp(cause, DN_SYNC_CAUSE_REVOKED) == 0) {
         s_set(standing, DN_DOCTOR_FAIL, EX_NOPERM,
-              "ask headquarters: this site's key no longer syncs; its events stay here",
-              "the server refused this site: revoked by headquarters");
+              _("ask headquarters: this site's key no longer syncs; its events stay here"),
+              _("the server refused this site: revoked by headquarters"));
     } else if (strcmp(cause, DN_SYNC_CAUSE_NOT_ENROLLED) == 0) {
         s_set(standing, DN_DOCTOR_FAIL, EX_NOPERM,
-              "ask headquarters for a new enrollment code for this site",
-              "the server does not know this site's key: %s", r.error);
+              _("ask headquarters for a new enrollment code for this site"),
+              _("the server does not know this site's key: %s"), r.error);
     } else if (strcmp(cause, DN_SYNC_CAUSE_SERVER_FULL) == 0) {
         s_set(standing, DN_DOCTOR_FAIL, EX_TEMPFAIL,
-              "tell headquarters: the server's disk is full; events stay here meanwhile",
+              _("tell headquarters: the server's disk is full; events stay here meanwhile"),
               "%s", r.error);
     } else {
         s_set(standing, DN_DOCTOR_FAIL, rc == DN_ETIMEDOUT ? EX_TEMPFAIL : dn_exit_code(rc),
-              "run 'dealernet-agent sync' later; if it persists, call headquarters", "%s",
+              _("run 'dealernet-agent sync' later; if it persists, call headquarters"), "%s",
               r.error);
     }
     if (!r.has_skew)
-        s_set(clock, DN_DOCTOR_SKIP, 0, NULL, "needs the server's answer");
+        s_set(clock, DN_DOCTOR_SKIP, 0, NULL, _("needs the server's answer"));
     else if (llabs(r.skew_ms) > DN_CLOCK_TOLERANCE_MS)
         s_set(clock, DN_DOCTOR_WARN, 0,
-              "set this PC's date and time: the server posts sales at its own time when "
-              "they claim a later one",
-              "this PC's clock is %s the server's (more than %lld min)",
+              _("set this PC's date and time: the server posts sales at its own time when "
+              "they claim a later one"),
+              _("this PC's clock is %s the server's (more than %lld min)"),
               dn_doctor_offset_text(r.skew_ms, off, sizeof off),
               (long long)(DN_CLOCK_TOLERANCE_MS / 60000));
     else
-        s_set(clock, DN_DOCTOR_OK, 0, NULL, "within %lld min of the server's",
+        s_set(clock, DN_DOCTOR_OK, 0, NULL, _("within %lld min of the server's"),
               (long long)(DN_CLOCK_TOLERANCE_MS / 60000));
     return rc;
 }
@@ -317,55 +322,55 @@ int dn_doctor_run(const char *dir, const dn_fsperm_file_t *files, size_t n_files
     for (int i = 0; i < DN_DOCTOR_CHECKS; i++) {
         memset(&checks[i], 0, sizeof checks[i]);
         checks[i].name = names[i];
-        s_set(&checks[i], DN_DOCTOR_SKIP, 0, NULL, "needs the checks above");
+        s_set(&checks[i], DN_DOCTOR_SKIP, 0, NULL, _("needs the checks above"));
     }
     if (!(store = s_local(dir, files, n_files, folder, database)))
         goto done;
     if (dn_outbox_position(store, &pos) == 0)
-        s_set(pending, DN_DOCTOR_OK, 0, pos.pending ? "run 'dealernet-agent sync'" : NULL,
-              "%llu event%s pending sync", (unsigned long long)pos.pending,
-              pos.pending == 1 ? "" : "s");
+        s_set(pending, DN_DOCTOR_OK, 0, pos.pending ? _("run 'dealernet-agent sync'") : NULL,
+              pos.pending == 1 ? _("%llu event pending sync") : _("%llu events pending sync"),
+              (unsigned long long)pos.pending);
     else
-        s_set(pending, DN_DOCTOR_FAIL, dn_exit_code(DN_EDB), "run 'dealernet-agent check'",
-              "the outbox cannot be read");
+        s_set(pending, DN_DOCTOR_FAIL, dn_exit_code(DN_EDB), _("run 'dealernet-agent check'"),
+              _("the outbox cannot be read"));
     if (dn_store_meta_get(store, DN_STORE_META_ENDPOINT, endpoint, sizeof endpoint) ||
         dn_store_meta_get(store, DN_STORE_META_SERVER_KEY, key, sizeof key)) {
         s_set(enrolled, DN_DOCTOR_FAIL, dn_exit_code(DN_EPERM),
-              "run 'dealernet-agent enroll' and paste the enrollment code from headquarters",
-              "site %s is not enrolled with a server", dn_store_info(store)->site);
+              _("run 'dealernet-agent enroll' and paste the enrollment code from headquarters"),
+              _("site %s is not enrolled with a server"), dn_store_info(store)->site);
         goto done;
     }
     if (s_keys(dir, dn_store_info(store)->site, endpoint, enrolled))
         goto done;
-    s_set(enrolled, DN_DOCTOR_OK, 0, NULL, "site %s is enrolled with %s",
+    s_set(enrolled, DN_DOCTOR_OK, 0, NULL, _("site %s is enrolled with %s"),
           dn_store_info(store)->site, endpoint);
     if (s_endpoint(endpoint, host, sizeof host, port, sizeof port)) {
         s_set(endpoint_c, DN_DOCTOR_FAIL, EX_CONFIG,
-              "enroll again with the enrollment code from headquarters",
-              "'%s' is not an endpoint like tcp://server.example:7700", endpoint);
+              _("enroll again with the enrollment code from headquarters"),
+              _("'%s' is not an endpoint like tcp://server.example:7700"), endpoint);
         goto done;
     }
-    s_set(endpoint_c, DN_DOCTOR_OK, 0, NULL, "host %s, port %s", host, port);
+    s_set(endpoint_c, DN_DOCTOR_OK, 0, NULL, _("host %s, port %s"), host, port);
     err = s_tcp(host, port, timeout_ms);
     if (err == -1) {
         s_set(connect_c, DN_DOCTOR_FAIL, EX_NOHOST,
-              "check the host name, and this PC's DNS", "cannot resolve the host %s", host);
+              _("check the host name, and this PC's DNS"), _("cannot resolve the host %s"), host);
         goto done;
     }
     if (err) {
         s_set(connect_c, DN_DOCTOR_FAIL, EX_UNAVAILABLE,
               err == ECONNREFUSED
-                  ? "start dealernet-server there (systemctl start dealernet-server), or "
-                    "check the port"
-                  : "check the address, the network and the firewall",
+                  ? _("start dealernet-server there (systemctl start dealernet-server), or "
+                    "check the port")
+                  : _("check the address, the network and the firewall"),
               err == ECONNREFUSED
-                  ? "nothing listens at %s port %s (connection refused): is dealernet-server "
-                    "running there?"
-                  : "no TCP connection to %s port %s: %s",
+                  ? _("nothing listens at %s port %s (connection refused): is dealernet-server "
+                    "running there?")
+                  : _("no TCP connection to %s port %s: %s"),
               host, port, strerror(err));
         goto done;
     }
-    s_set(connect_c, DN_DOCTOR_OK, 0, NULL, "TCP connection to %s port %s", host, port);
+    s_set(connect_c, DN_DOCTOR_OK, 0, NULL, _("TCP connection to %s port %s"), host, port);
     s_server(store, dir, endpoint, timeout_ms, handshake, standing, clock);
 done:
     dn_store_destroy(&store);

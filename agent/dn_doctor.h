@@ -52,7 +52,8 @@ const char *dn_doctor_mark_text(dn_doctor_mark_t mark, int json);
 
 /*  How far this PC's clock is off the server's, for a person: "3 min ahead
     of", "2 h 05 min behind", "1 day 0 h ahead of" (skew_ms: the agent's
-    clock minus the server's).  Returns buf.  */
+    clock minus the server's), in the reader's language: it reads within
+    "this PC's clock is %s the server's".  Returns buf.  */
 const char *dn_doctor_offset_text(int64_t skew_ms, char *buf, size_t size);
 
 #endif

@@ -9,6 +9,7 @@
     whole or not at all.
 */
 #include "dn_down.h"
+#include "dn_i18n.h"
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
@@ -206,11 +207,11 @@ static int s_verify(const Dealernet__DownReply *reply,
         if (rc == DN_ESIG)
             return dn_why(
                 why, why_size, DN_ECRYPTO,
-                "what the server sent of %s does not verify with its pinned down "
-                "key: refused, nothing applied (tell headquarters)",
+                _("what the server sent of %s does not verify with its pinned down "
+                "key: refused, nothing applied (tell headquarters)"),
                 appliers[i]->name);
         if (rc)
-            return dn_why(why, why_size, DN_ECRYPTO, "cannot verify a down signature: %s",
+            return dn_why(why, why_size, DN_ECRYPTO, _("cannot verify a down signature: %s"),
                           dn_strerror(rc));
     }
     return 0;
@@ -237,9 +238,9 @@ static int s_apply_one(dn_store_t *store, const dn_down_applier_t *applier,
           (scope_len != held.scope_len ||
            (scope_len && memcmp(d->scope.data, held.scope, scope_len) != 0)))))
         return dn_why(why, why_size, DN_EPROTO,
-                      "what the server sent of %s continues version %llu, but this site "
+                      _("what the server sent of %s continues version %llu, but this site "
                       "holds version %llu of it (or another scope): refused, nothing "
-                      "applied",
+                      "applied"),
                       applier->name, (unsigned long long)d->from_version,
                       (unsigned long long)held.version);
     if (d->n_items && !(items = calloc(d->n_items, sizeof *items)))
@@ -250,7 +251,7 @@ static int s_apply_one(dn_store_t *store, const dn_down_applier_t *applier,
                                       &items[n], item_why, sizeof item_why);
         if (rc) {
             if (rc == DN_EPROTO)
-                dn_why(why, why_size, rc, "what the server sent of %s, item %zu: %s",
+                dn_why(why, why_size, rc, _("what the server sent of %s, item %zu: %s"),
                        applier->name, n + 1, item_why);
             break;
         }
@@ -294,12 +295,12 @@ int dn_down_apply_with(dn_store_t *store, const dn_down_applier_t *const *list, 
     if (why_size)
         why[0] = '\0';
     if (reply->n_downs > DN_DOWN_MAX_STREAMS) /* dn_wire refuses it */
-        return dn_why(why, why_size, DN_EPROTO, "a down reply of %zu downs",
+        return dn_why(why, why_size, DN_EPROTO, _("a down reply of %zu downs"),
                       reply->n_downs);
     rc = dn_down_key_get(store, pub);
     if (rc == DN_ENOENT || rc == DN_ECRYPTO)
         return dn_why(why, why_size, DN_ECRYPTO,
-                      "no down key is pinned: nothing from the server can be verified");
+                      _("no down key is pinned: nothing from the server can be verified"));
     if (rc)
         return rc;
     for (size_t i = 0; i < reply->n_downs; i++) {
@@ -310,7 +311,7 @@ int dn_down_apply_with(dn_store_t *store, const dn_down_applier_t *const *list, 
                 appliers[i] = list[j];
         if (!appliers[i])
             return dn_why(why, why_size, DN_EPROTO,
-                          "the server sent %s, which this agent does not apply",
+                          _("the server sent %s, which this agent does not apply"),
                           s_stream_label(reply->downs[i]->stream, label, sizeof label));
     }
     if ((rc = s_verify(reply, appliers, pub, why, why_size)) != 0)

@@ -1,6 +1,7 @@
 /*  dn_earnings -- the earnings and members appliers and what the shop
     reads of them (see dn_earnings.h).  */
 #include "dn_earnings.h"
+#include "dn_i18n.h"
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_id.h"
@@ -15,7 +16,7 @@
 
 static int s_refuse(char *why, size_t why_size, const char *what)
 {
-    return dn_why(why, why_size, DN_EPROTO, "downstream earnings: %s", what);
+    return dn_why(why, why_size, DN_EPROTO, _("downstream earnings: %s"), what);
 }
 
 /*  An Earnings the shop can show: a partner code, a period, a currency
@@ -96,7 +97,7 @@ static int s_apply_members(sqlite3 *db, int reset, Dealernet__DownItem *const *i
         const Dealernet__MemberCredit *m = items[i]->member;
         if (items[i]->body_case != DEALERNET__DOWN_ITEM__BODY_MEMBER || !m) {
             rc = dn_why(why, why_size, DN_EPROTO,
-                        "downstream members: an item that is not a MemberCredit");
+                        _("downstream members: an item that is not a MemberCredit"));
             break;
         }
         /* the server stores phones canonical and names as the sign-up's
@@ -105,8 +106,8 @@ static int s_apply_members(sqlite3 *db, int reset, Dealernet__DownItem *const *i
         if (!m->phone || !dn_valid_phone(m->phone) ||
             (m->name && !dn_valid_text_stored(m->name, DN_MAX_NAME_BYTES))) {
             rc = dn_why(why, why_size, DN_EPROTO,
-                        "downstream members: a MemberCredit without a canonical phone, "
-                        "or with a name that is not one");
+                        _("downstream members: a MemberCredit without a canonical phone, "
+                        "or with a name that is not one"));
             break;
         }
         sqlite3_reset(stmt);
@@ -223,7 +224,7 @@ int dn_earnings_member(dn_store_t *store, const char *phone, json_t **out, char 
 
     *out = NULL;
     if (dn_phone_normalize(phone, info->country, canon, pwhy, sizeof pwhy))
-        return dn_why(why, why_size, DN_EPARSE, "phone %s", pwhy); /* as member add */
+        return dn_why(why, why_size, DN_EPARSE, _("phone %s"), pwhy); /* as member add */
     if (!(obj = json_pack("{s:s, s:s}", "phone", canon, "currency", info->currency)))
         return DN_ENOMEM;
 
@@ -283,8 +284,8 @@ int dn_earnings_member(dn_store_t *store, const char *phone, json_t **out, char 
     if (!local && !sent) {
         json_decref(obj);
         return dn_why(why, why_size, DN_ENOENT,
-                      "no member %s here: not signed up at this shop, and the network "
-                      "never sent its credit (run 'dealernet-agent sync')",
+                      _("no member %s here: not signed up at this shop, and the network "
+                      "never sent its credit (run 'dealernet-agent sync')"),
                       canon);
     }
     *out = obj;

@@ -1,5 +1,6 @@
 /*  dn_hqcatalog -- HQ's catalogue at the shop (see dn_hqcatalog.h).  */
 #include "dn_hqcatalog.h"
+#include "dn_i18n.h"
 #include "dn_db.h"
 #include "dn_error.h"
 
@@ -108,17 +109,17 @@ static int s_check(const Dealernet__CatalogItem *c, size_t i, char *why, size_t 
 {
     int network = !c->partner || !*c->partner;
     if (!dn_valid_sku(c->sku))
-        return dn_why(why, why_size, DN_EPROTO, "catalog item %zu: not a SKU", i);
+        return dn_why(why, why_size, DN_EPROTO, _("catalog item %zu: not a SKU"), i);
     if (!c->removed && !dn_valid_name(c->name))
-        return dn_why(why, why_size, DN_EPROTO, "catalog item %zu (%s): bad name", i, c->sku);
+        return dn_why(why, why_size, DN_EPROTO, _("catalog item %zu (%s): bad name"), i, c->sku);
     if (c->category && *c->category && !dn_valid_code(c->category))
-        return dn_why(why, why_size, DN_EPROTO, "catalog item %zu (%s): bad category", i,
+        return dn_why(why, why_size, DN_EPROTO, _("catalog item %zu (%s): bad category"), i,
                       c->sku);
     if (!c->has_price || c->price < 0 || c->price > DN_MAX_UNIT_PRICE || !c->has_effective_ms)
         return dn_why(why, why_size, DN_EPROTO,
-                      "catalog item %zu (%s): no price or effective day", i, c->sku);
+                      _("catalog item %zu (%s): no price or effective day"), i, c->sku);
     if ((!network && !dn_valid_code(c->partner)) || network != (c->depth == 0))
-        return dn_why(why, why_size, DN_EPROTO, "catalog item %zu (%s): bad list or depth", i,
+        return dn_why(why, why_size, DN_EPROTO, _("catalog item %zu (%s): bad list or depth"), i,
                       c->sku);
     return 0;
 }
@@ -147,7 +148,7 @@ static int s_apply(sqlite3 *db, int reset, Dealernet__DownItem *const *items, si
         const Dealernet__CatalogItem *c = items[i]->catalog;
         sqlite3_stmt *stmt = NULL;
         if (items[i]->body_case != DEALERNET__DOWN_ITEM__BODY_CATALOG || !c) {
-            rc = dn_why(why, why_size, DN_EPROTO, "item %zu is not a catalog item", i);
+            rc = dn_why(why, why_size, DN_EPROTO, _("item %zu is not a catalog item"), i);
             break;
         }
         if ((rc = s_check(c, i, why, why_size)) != 0)

@@ -10,6 +10,7 @@
     ends the import and rolls everything back.
 */
 #include "dn_import.h"
+#include "dn_i18n.h"
 #include "dn_crypto.h"
 #include "dn_csv.h"
 #include "dn_error.h"
@@ -59,16 +60,24 @@ static const struct {
     const char *name;
     const char *why;
 } s_refused[] = {
-    {"time", "the agent stamps each sale with the time it records it and chains its "
-             "events in that order, so a POS time could not be kept; remove the column"},
-    {"category", "a line takes its SKU's category from HQ's catalogue or the local "
+    {"time", N_("the agent stamps each sale with the time it records it and chains its "
+             "events in that order, so a POS time could not be kept; remove the column")},
+    {"category", N_("a line takes its SKU's category from HQ's catalogue or the local "
                  "catalog, as with 'sale': set it with 'catalog set SKU PRICE --category "
-                 "CODE' (or ask headquarters) and remove the column"},
+                 "CODE' (or ask headquarters) and remove the column")},
 };
 
 enum { S_SALE, S_MEMBER, S_REFUND, S_UPDATE, S_KINDS };
 static const char *const s_kinds[S_KINDS] = {"sale", "member", "refund", "member_update"};
-static const char *const s_nouns[S_KINDS] = {"sale", "member", "refund", "member update"};
+/*  What a message calls a record of each kind (N_: in the reader's
+    language through s_noun).  */
+static const char *const s_nouns[S_KINDS] = {N_("sale"), N_("member"), N_("refund"),
+                                             N_("member update")};
+
+static const char *s_noun(int kind)
+{
+    return _(s_nouns[kind]);
+}
 
 #define S_BIT(c) (1u << (c))
 
@@ -83,9 +92,10 @@ static const unsigned s_filled[S_KINDS] = {
     S_BIT(C_SALE_REF) | S_BIT(C_SKU) | S_BIT(C_QUANTITY) | S_BIT(C_AMOUNT),
     S_BIT(C_PHONE) | S_BIT(C_NAME) | S_BIT(C_HOUSEHOLD)};
 static const char *const s_filled_text[S_KINDS] = {
-    "sku, quantity, unit_price, member_phone, channel, seller",
-    "phone, name, referrer, household", "sale_ref, sku, quantity, amount",
-    "phone, name, household"};
+    "sku, quantity, unit_price, member_phone, channel, seller", /* i18n: not for people: CSV column names */
+    "phone, name, referrer, household", /* i18n: not for people: CSV column names */
+    "sale_ref, sku, quantity, amount", /* i18n: not for people: CSV column names */
+    "phone, name, household"}; /* i18n: not for people: CSV column names */
 
 /*  One sale or refund (its consecutive rows), or one member or member
     update (its row).  */
@@ -156,20 +166,21 @@ static int s_header(s_import_t *self, const dn_csv_row_t *row)
             for (size_t i = 0; i < sizeof s_refused / sizeof s_refused[0]; i++)
                 if (strcmp(name, s_refused[i].name) == 0)
                     return s_refuse(self, DN_EPARSE, row->line, -1,
-                                    "column %s is refused: %s", name, s_refused[i].why);
+                                    _("column %s is refused: %s"), name, _(s_refused[i].why));
             return s_refuse(self, DN_EPARSE, row->line, -1,
-                            "unknown column '%.40s' (the columns are " S_COLUMN_LIST ")",
-                            name);
+                            _("unknown column '%.40s' (the columns are %s)"), name,
+                            S_COLUMN_LIST);
         }
         if (self->col[c] >= 0)
-            return s_refuse(self, DN_EPARSE, row->line, -1, "column %s is named twice",
+            return s_refuse(self, DN_EPARSE, row->line, -1, _("column %s is named twice"),
                             name);
         self->col[c] = (int)f;
     }
     if (self->col[C_KIND] < 0 || self->col[C_REF] < 0)
         return s_refuse(self, DN_EPARSE, row->line, -1,
-                        "the header row must name the columns kind and ref (the first row "
-                        "names the columns: " S_COLUMN_LIST ")");
+                        _("the header row must name the columns kind and ref (the first row "
+                          "names the columns: %s)"),
+                        S_COLUMN_LIST);
     self->n_columns = row->n_fields;
     return 0;
 }
@@ -184,9 +195,9 @@ static int s_sale_field(s_import_t *self, const dn_csv_row_t *row, int c, s_reco
         return 0;
     if (*value && strcmp(*value, text) != 0)
         return s_refuse(self, DN_EPARSE, row->line, c,
-                        "'%.40s' differs from '%.40s' on line %ld: a %s (ref %s) has one "
-                        "%s; repeat it or leave it empty on its other rows",
-                        text, *value, *line, s_nouns[rec->kind], rec->ref, s_columns[c]);
+                        _("'%.40s' differs from '%.40s' on line %ld: a %s (ref %s) has one "
+                        "%s; repeat it or leave it empty on its other rows"),
+                        text, *value, *line, s_noun(rec->kind), rec->ref, s_columns[c]);
     if (!*value) {
         *value = text;
         *line = row->line;
@@ -206,8 +217,8 @@ static int s_line_row(s_import_t *self, const dn_csv_row_t *row, s_record_t *rec
 
     if (rec->n_lines == DN_MAX_SALE_LINES)
         return s_refuse(self, DN_EPARSE, row->line, -1,
-                        "%s %s has more than %d lines, the most one %s may have",
-                        s_nouns[rec->kind], rec->ref, DN_MAX_SALE_LINES, s_nouns[rec->kind]);
+                        _("%s %s has more than %d lines, the most one %s may have"),
+                        s_noun(rec->kind), rec->ref, DN_MAX_SALE_LINES, s_noun(rec->kind));
     rc = dn_record_line_parts(sku, strlen(sku), qty, strlen(qty), *price ? price : NULL,
                               self->info->exponent, &self->lines[self->n_lines], &part, why,
                               sizeof why);
@@ -247,34 +258,37 @@ static int s_refund_row(s_import_t *self, const dn_csv_row_t *row, s_record_t *r
         return rc;
     if (!rec->sale_ref)
         return s_refuse(self, DN_EPARSE, row->line, C_SALE_REF,
-                        "a refund row names the sale it refunds: its ref in an import, or "
-                        "its id here");
+                        _("a refund row names the sale it refunds: its ref in an import, or "
+                        "its id here"));
     if (*amount) {
         if (*sku || *qty)
             return s_refuse(self, DN_EPARSE, row->line, C_AMOUNT,
-                            "a refund row gives sku and quantity (a line to refund) or an "
-                            "amount, not both");
+                            _("a refund row gives sku and quantity (a line to refund) or an "
+                            "amount, not both"));
         if (rec->n_lines || rec->has_amount)
             return s_refuse(self, DN_EPARSE, row->line, C_AMOUNT,
-                            "refund %s has %s on line %ld: a refund of an amount is that "
-                            "one row",
-                            rec->ref, rec->has_amount ? "an amount" : "lines", rec->line);
+                            rec->has_amount
+                                ? _("refund %s has an amount on line %ld: a refund of an "
+                                    "amount is that one row")
+                                : _("refund %s has lines on line %ld: a refund of an amount "
+                                    "is that one row"),
+                            rec->ref, rec->line);
         if (dn_money_parse(amount, self->info->exponent, &rec->amount) || rec->amount <= 0)
             return s_refuse(self, DN_EPARSE, row->line, C_AMOUNT,
-                            "amount '%.20s' must be a positive amount with at most %d "
-                            "decimals",
+                            _("amount '%.20s' must be a positive amount with at most %d "
+                            "decimals"),
                             amount, self->info->exponent);
         rec->has_amount = 1;
         return 0;
     }
     if (!*sku && !*qty)
         return s_refuse(self, DN_EPARSE, row->line, -1,
-                        "a refund row gives sku and quantity (a line to refund) or an "
-                        "amount");
+                        _("a refund row gives sku and quantity (a line to refund) or an "
+                        "amount"));
     if (rec->has_amount)
         return s_refuse(self, DN_EPARSE, row->line, C_SKU,
-                        "refund %s has an amount on line %ld: a refund of an amount is that "
-                        "one row",
+                        _("refund %s has an amount on line %ld: a refund of an amount is that "
+                        "one row"),
                         rec->ref, rec->line);
     return s_line_row(self, row, rec);
 }
@@ -286,18 +300,18 @@ static int s_member_row(s_import_t *self, const dn_csv_row_t *row, s_record_t *r
     rec->name = *s_get(self, row, C_NAME) ? s_get(self, row, C_NAME) : NULL;
     rec->referrer = *s_get(self, row, C_REFERRER) ? s_get(self, row, C_REFERRER) : NULL;
     if (!*rec->phone)
-        return s_refuse(self, DN_EPARSE, row->line, C_PHONE, "a %s row needs a phone",
+        return s_refuse(self, DN_EPARSE, row->line, C_PHONE, _("a %s row needs a phone"),
                         s_kinds[rec->kind]);
     if (*household) {
         rec->has_household = 1;
         if (dn_parse_int(household, 0, DN_MAX_HOUSEHOLD, &rec->household))
             return s_refuse(self, DN_EPARSE, row->line, C_HOUSEHOLD,
-                            "household '%.20s' must be a whole number from 0 to %d",
+                            _("household '%.20s' must be a whole number from 0 to %d"),
                             household, DN_MAX_HOUSEHOLD);
     }
     if (rec->kind == S_UPDATE && !rec->name && !rec->has_household)
         return s_refuse(self, DN_EPARSE, row->line, -1,
-                        "a member_update row gives a name or a household to change");
+                        _("a member_update row gives a name or a household to change"));
     return 0;
 }
 
@@ -314,7 +328,7 @@ static int s_row(s_import_t *self, const dn_csv_row_t *row)
         return 0; /* a spreadsheet's ",,,," row */
     if (row->n_fields != self->n_columns)
         return s_refuse(self, DN_EPARSE, row->line, -1,
-                        "%zu fields, but the header row names %zu columns", row->n_fields,
+                        _("%zu fields, but the header row names %zu columns"), row->n_fields,
                         self->n_columns);
     kind_text = s_get(self, row, C_KIND);
     ref = s_get(self, row, C_REF);
@@ -322,24 +336,24 @@ static int s_row(s_import_t *self, const dn_csv_row_t *row)
         ;
     if (kind == S_KINDS)
         return s_refuse(self, DN_EPARSE, row->line, C_KIND,
-                        "kind '%.20s' is not sale, member, refund or member_update",
+                        _("kind '%.20s' is not sale, member, refund or member_update"),
                         kind_text);
     if (!dn_valid_text(ref, DN_IMPORT_MAX_REF_LEN))
         return s_refuse(self, DN_EPARSE, row->line, C_REF,
-                        "a ref must be 1 to %d bytes of printable UTF-8",
+                        _("a ref must be 1 to %d bytes of printable UTF-8"),
                         DN_IMPORT_MAX_REF_LEN);
     for (int c = C_SKU; c < C_COUNT; c++)
         if (!(s_filled[kind] & S_BIT(c)) && *s_get(self, row, c)) {
             if (kind == S_REFUND && c == C_UNIT_PRICE)
                 return s_refuse(self, DN_EPARSE, row->line, c,
-                                "a refund line is refunded at the sale's price; leave "
-                                "unit_price empty");
+                                _("a refund line is refunded at the sale's price; leave "
+                                "unit_price empty"));
             if (kind == S_UPDATE && c == C_REFERRER)
                 return s_refuse(self, DN_EPARSE, row->line, c,
-                                "a member's referrer cannot be changed; leave referrer "
-                                "empty");
+                                _("a member's referrer cannot be changed; leave referrer "
+                                "empty"));
             return s_refuse(self, DN_EPARSE, row->line, c,
-                            "a %s row leaves %s empty (it fills kind, ref, %s)",
+                            _("a %s row leaves %s empty (it fills kind, ref, %s)"),
                             s_kinds[kind], s_columns[c], s_filled_text[kind]);
         }
     if ((kind == S_SALE || kind == S_REFUND) && last && last->kind == kind &&
@@ -373,7 +387,7 @@ static int s_unique_refs(s_import_t *self)
     if (self->n_records < 2)
         return 0;
     if (!(sorted = malloc(self->n_records * sizeof *sorted)))
-        return s_refuse(self, DN_ENOMEM, 0, -1, "out of memory");
+        return s_refuse(self, DN_ENOMEM, 0, -1, _("out of memory"));
     for (size_t i = 0; i < self->n_records; i++)
         sorted[i] = &self->records[i];
     qsort(sorted, self->n_records, sizeof *sorted, s_by_ref);
@@ -390,13 +404,14 @@ static int s_unique_refs(s_import_t *self)
     if (!again)
         return 0;
     {
-        const char *noun = s_nouns[again->kind];
+        const char *noun = s_noun(again->kind);
         int rows = again->kind == S_SALE || again->kind == S_REFUND;
         return s_refuse(self, DN_EPARSE, again->line, C_REF,
-                        "ref %s is used again (its %s is on line %ld): a ref names one "
-                        "%s%s%s%s",
-                        again->ref, noun, first->line, noun, rows ? ", and a " : "",
-                        rows ? noun : "", rows ? "'s rows are consecutive" : "");
+                        rows ? _("ref %s is used again (its %s is on line %ld): a ref names "
+                                 "one %s, and a %s's rows are consecutive")
+                             : _("ref %s is used again (its %s is on line %ld): a ref names "
+                                 "one %s%s"),
+                        again->ref, noun, first->line, noun, rows ? noun : "");
     }
 }
 
@@ -492,21 +507,21 @@ static int s_refund_sale(s_import_t *self, const s_record_t *rec,
         if ((rc = dn_store_sale_at(self->store, sale.seq, sale_id)) == 0)
             return 0;
         return s_refuse(self, rc == DN_ENOENT ? DN_EDB : rc, rec->sale_ref_line, C_SALE_REF,
-                        "could not find the sale imported as %s (seq %lld)", rec->sale_ref,
+                        _("could not find the sale imported as %s (seq %lld)"), rec->sale_ref,
                         (long long)sale.seq);
     }
     if (rc != DN_ENOENT)
-        return s_refuse(self, rc, rec->sale_ref_line, -1, "could not look the sale_ref up");
+        return s_refuse(self, rc, rec->sale_ref_line, -1, _("could not look the sale_ref up"));
     if (dn_id_parse(rec->sale_ref, sale_id) == 0 &&
         (rc = dn_store_sale_get(self->store, sale_id, &found)) != DN_ENOENT) {
         if (rc)
-            return s_refuse(self, rc, rec->sale_ref_line, -1, "could not look the sale up");
+            return s_refuse(self, rc, rec->sale_ref_line, -1, _("could not look the sale up"));
         return 0;
     }
     return s_refuse(self, DN_EPARSE, rec->sale_ref_line, C_SALE_REF,
-                    "refund %s: sale_ref %s is no sale of this agent: neither the ref of a "
+                    _("refund %s: sale_ref %s is no sale of this agent: neither the ref of a "
                     "sale imported here (in this file, on an earlier row, or before) nor "
-                    "a sale id ('sales' lists them)",
+                    "a sale id ('sales' lists them)"),
                     rec->ref, rec->sale_ref);
 }
 
@@ -528,10 +543,10 @@ static int s_record(s_import_t *self, const s_record_t *rec, int64_t now)
                                     sizeof why);
         if (rc)
             return s_refuse(self, s_content_rc(rc), rec->line, C_SKU, "%s %s: %s",
-                            s_nouns[rec->kind], rec->ref, why);
+                            s_noun(rec->kind), rec->ref, why);
     }
     if ((rc = s_digest(self, rec, sale_id, row.digest)) != 0)
-        return s_refuse(self, rc, rec->line, -1, "could not take the record's digest");
+        return s_refuse(self, rc, rec->line, -1, _("could not take the record's digest"));
     {
         dn_store_import_t before;
         rc = dn_store_import_get(self->store, s_kinds[rec->kind], rec->ref, &before);
@@ -547,15 +562,15 @@ static int s_record(s_import_t *self, const s_record_t *rec, int64_t now)
             char when[DN_TIME_TEXT_SIZE];
             dn_time_format(before.imported_at_ms, when);
             return s_refuse(self, DN_EPARSE, rec->line, C_REF,
-                            "ref %s was imported on %s with other %s (seq %lld); give "
-                            "this %s a new ref or leave it out",
-                            rec->ref, when,
-                            rec->kind == S_SALE || rec->kind == S_REFUND ? "lines"
-                                                                         : "details",
-                            (long long)before.seq, s_nouns[rec->kind]);
+                            rec->kind == S_SALE || rec->kind == S_REFUND
+                                ? _("ref %s was imported on %s with other lines (seq %lld); "
+                                    "give this %s a new ref or leave it out")
+                                : _("ref %s was imported on %s with other details (seq %lld); "
+                                    "give this %s a new ref or leave it out"),
+                            rec->ref, when, (long long)before.seq, s_noun(rec->kind));
         }
         if (rc != DN_ENOENT)
-            return s_refuse(self, rc, rec->line, -1, "could not look the ref up");
+            return s_refuse(self, rc, rec->line, -1, _("could not look the ref up"));
     }
     /* export --unsynced names each record by its event id: a ref that is
        one of this agent's own events is a file exported here, which would
@@ -566,10 +581,10 @@ static int s_record(s_import_t *self, const s_record_t *rec, int64_t now)
         if (dn_id_parse(rec->ref, own) == 0 &&
             (rc = dn_store_event_seq(self->store, own, &seq)) != DN_ENOENT) {
             if (rc)
-                return s_refuse(self, rc, rec->line, -1, "could not look the ref up");
+                return s_refuse(self, rc, rec->line, -1, _("could not look the ref up"));
             return s_refuse(self, DN_EPARSE, rec->line, C_REF,
-                            "ref %s is this PC's own event (seq %lld): this file was "
-                            "exported here; import it on the PC that replaces this one",
+                            _("ref %s is this PC's own event (seq %lld): this file was "
+                            "exported here; import it on the PC that replaces this one"),
                             rec->ref, (long long)seq);
         }
     }
@@ -591,12 +606,12 @@ static int s_record(s_import_t *self, const s_record_t *rec, int64_t now)
     }
     if (rc)
         return s_refuse(self, s_content_rc(rc), rec->line, -1, "%s %s: %s",
-                        s_nouns[rec->kind], rec->ref, why[0] ? why : dn_strerror(rc));
+                        s_noun(rec->kind), rec->ref, why[0] ? why : dn_strerror(rc));
     row.seq = result.seq;
     row.imported_at_ms = now;
     if ((rc = dn_store_import_put(self->store, s_kinds[rec->kind], rec->ref, &row)) != 0)
-        return s_refuse(self, rc, rec->line, -1, "could not keep the ref of %s %s",
-                        s_nouns[rec->kind], rec->ref);
+        return s_refuse(self, rc, rec->line, -1, _("could not keep the ref of %s %s"),
+                        s_noun(rec->kind), rec->ref);
     if (rec->kind == S_SALE) {
         self->res->sales++;
         self->res->lines += (int64_t)rec->n_lines;
@@ -616,16 +631,18 @@ static int s_record_all(s_import_t *self, const dn_import_options_t *options)
     int rc = dn_store_begin(self->store);
     if (rc)
         return s_refuse(self, rc, 0, -1,
-                        "could not open a transaction on the agent database");
+                        _("could not open a transaction on the agent database"));
     for (size_t i = 0; i < self->n_records && rc == 0; i++) {
         rc = s_record(self, &self->records[i], now);
-        if (options->progress && (i + 1) % DN_IMPORT_PROGRESS_RECORDS == 0)
-            fprintf(stderr, "\rimport: %zu of %zu records", i + 1, self->n_records);
+        if (options->progress && (i + 1) % DN_IMPORT_PROGRESS_RECORDS == 0) {
+            fputc('\r', stderr); /* over the line before (gettext takes no \r) */
+            fprintf(stderr, _("import: %zu of %zu records"), i + 1, self->n_records);
+        }
     }
     if (options->progress && self->n_records >= DN_IMPORT_PROGRESS_RECORDS)
         fputc('\n', stderr);
     if (rc == 0 && !options->dry_run && (rc = dn_store_commit(self->store)) != 0)
-        s_refuse(self, rc, 0, -1, "could not commit to the agent database");
+        s_refuse(self, rc, 0, -1, _("could not commit to the agent database"));
     if (rc || options->dry_run)
         dn_store_rollback(self->store);
     return rc;
@@ -642,7 +659,7 @@ int dn_import_text(dn_store_t *store, const char *data, size_t len,
     memset(res, 0, sizeof *res);
     rc = dn_csv_parse(data, len, DN_IMPORT_MAX_ROWS, &csv, &err);
     if (rc == DN_ENOMEM)
-        return s_refuse(&self, rc, 0, -1, "out of memory");
+        return s_refuse(&self, rc, 0, -1, _("out of memory"));
     if (rc) {
         res->line = err.line;
         snprintf(res->column, sizeof res->column, "%ld", err.column);
@@ -655,14 +672,14 @@ int dn_import_text(dn_store_t *store, const char *data, size_t len,
     if (csv.n_rows == 0) {
         dn_csv_free(&csv);
         return s_refuse(&self, DN_EPARSE, 1, -1,
-                        "the file is empty: the first row names the columns (" S_COLUMN_LIST
-                        ")");
+                        _("the file is empty: the first row names the columns (%s)"),
+                        S_COLUMN_LIST);
     }
     /* at most one record and one line per row */
     self.records = calloc(csv.n_rows, sizeof *self.records);
     self.lines = calloc(csv.n_rows, sizeof *self.lines);
     if (!self.records || !self.lines)
-        rc = s_refuse(&self, DN_ENOMEM, 0, -1, "out of memory");
+        rc = s_refuse(&self, DN_ENOMEM, 0, -1, _("out of memory"));
     if (rc == 0)
         rc = s_header(&self, &csv.rows[0]);
     for (size_t i = 1; i < csv.n_rows && rc == 0; i++)
@@ -692,19 +709,19 @@ int dn_import_file(dn_store_t *store, const char *path, const dn_import_options_
     memset(res, 0, sizeof *res);
     if (!in)
         return dn_why(res->why, sizeof res->why, errno == ENOENT ? DN_ENOENT : DN_EIO,
-                      "cannot open %s: %s", path, strerror(errno));
+                      _("cannot open %s: %s"), path, strerror(errno));
     /* one byte more than the limit tells a file over it */
     if (!(data = malloc(DN_IMPORT_MAX_BYTES + 1))) {
         fclose(in);
-        return dn_why(res->why, sizeof res->why, DN_ENOMEM, "out of memory");
+        return dn_why(res->why, sizeof res->why, DN_ENOMEM, _("out of memory"));
     }
     len = fread(data, 1, DN_IMPORT_MAX_BYTES + 1, in);
     if (ferror(in))
-        rc = dn_why(res->why, sizeof res->why, DN_EIO, "cannot read %s: %s", path,
+        rc = dn_why(res->why, sizeof res->why, DN_EIO, _("cannot read %s: %s"), path,
                     strerror(errno));
     else if (len > DN_IMPORT_MAX_BYTES)
         rc = dn_why(res->why, sizeof res->why, DN_ELIMIT,
-                    "%s is over %d MiB, the most one import may be; split it", path,
+                    _("%s is over %d MiB, the most one import may be; split it"), path,
                     DN_IMPORT_MAX_BYTES / (1024 * 1024));
     fclose(in);
     if (rc == 0)
@@ -739,15 +756,15 @@ static void s_unmovable(s_export_t *self, const char *what, const char *holds,
     char line[640];
     self->res->unmovable++;
     if (self->options->skip_unmovable) {
-        snprintf(line, sizeof line, "not exported: %s, which the server already holds: %s",
+        snprintf(line, sizeof line, _("not exported: %s, which the server already holds: %s"),
                  what, remedy);
         if (self->options->skipped)
             self->options->skipped(self->options->arg, line);
     } else if (self->res->unmovable == 1) {
         snprintf(self->why, self->why_size,
-                 "%s, which the server already holds, cannot be moved to another PC (it "
+                 _("%s, which the server already holds, cannot be moved to another PC (it "
                  "does not hold that %s): sync this PC if the server still takes it; if "
-                 "not, %s, then export again with --skip-unmovable",
+                 "not, %s, then export again with --skip-unmovable"),
                  what, holds, remedy);
     }
 }
@@ -770,13 +787,13 @@ static int s_export_refund(s_export_t *self, const Dealernet__Event *ev, const c
     dn_money_format(refund->amount, self->info->exponent, amount, sizeof amount);
     if (rc == DN_ENOENT || (uint64_t)sale_seq <= self->acked_seq) {
         char what[256], remedy[256];
-        snprintf(what, sizeof what, "refund %s (seq %llu, %s %s) of sale %s", row[C_REF],
+        snprintf(what, sizeof what, _("refund %s (seq %llu, %s %s) of sale %s"), row[C_REF],
                  (unsigned long long)ev->seq, amount, self->info->currency, sale);
         snprintf(remedy, sizeof remedy,
-                 "ask headquarters to void the sale or post an adjustment "
-                 "('dealernet-hq sale void %s --reason ...' / 'dealernet-hq adjust')",
+                 _("ask headquarters to void the sale or post an adjustment "
+                   "('dealernet-hq sale void %s --reason ...' / 'dealernet-hq adjust')"),
                  sale);
-        s_unmovable(self, what, "sale", remedy);
+        s_unmovable(self, what, s_noun(S_SALE), remedy);
         return 0;
     }
     /* the sale is in this file, under its id as ref: the import finds it
@@ -818,14 +835,15 @@ static int s_export_update(s_export_t *self, const Dealernet__Event *ev, const c
     if (rc == DN_ENOENT || (uint64_t)signup_seq <= self->acked_seq) {
         char what[384];
         /* what changed, so whoever reads the warning can note it */
-        snprintf(what, sizeof what, "member update %s (seq %llu: %s%s%s%s%s%s) of member %s",
+        /* the changes themselves read as the CSV has them (name, household) */
+        snprintf(what, sizeof what, _("member update %s (seq %llu: %s%s%s%s%s%s) of member %s"),
                  row[C_REF], (unsigned long long)ev->seq, update->name ? "name '" : "",
                  update->name ? update->name : "", update->name ? "'" : "",
                  update->name && update->has_household ? ", " : "",
                  update->has_household ? "household " : "", household, update->phone);
-        s_unmovable(self, what, "member",
-                    "note the change: the new PC cannot record it, and the server keeps "
-                    "the member as it holds it");
+        s_unmovable(self, what, s_noun(S_MEMBER),
+                    _("note the change: the new PC cannot record it, and the server keeps "
+                      "the member as it holds it"));
         return 0;
     }
     row[C_KIND] = "member_update";
@@ -900,15 +918,15 @@ static int s_export_all(s_export_t *self, FILE *out)
     int rc;
 
     if ((rc = dn_outbox_position(self->store, &pos)) != 0)
-        return dn_why(self->why, self->why_size, rc, "could not read the outbox's position");
+        return dn_why(self->why, self->why_size, rc, _("could not read the outbox's position"));
     self->acked_seq = pos.acked_seq;
     if ((rc = dn_csv_write_row(out, s_columns, C_COUNT)) != 0)
-        return dn_why(self->why, self->why_size, DN_ENOMEM, "out of memory");
+        return dn_why(self->why, self->why_size, DN_ENOMEM, _("out of memory"));
     for (from = pos.acked_seq + 1; rc == 0 && from <= pos.head_seq;) {
         dn_outbox_batch_t batch;
         if ((rc = dn_outbox_read(self->store, from, 500, 1 << 20, &batch)) != 0)
             return dn_why(self->why, self->why_size, rc,
-                          "could not read the outbox from seq %llu",
+                          _("could not read the outbox from seq %llu"),
                           (unsigned long long)from);
         if (batch.n == 0) {
             dn_outbox_batch_free(&batch);
@@ -922,11 +940,11 @@ static int s_export_all(s_export_t *self, FILE *out)
             if (rc == 0)
                 rc = s_export_event(self, ev, out);
             if (rc == DN_EDB || rc == DN_ENOMEM || rc == DN_EIO)
-                dn_why(self->why, self->why_size, rc, "could not export event seq %llu: %s",
+                dn_why(self->why, self->why_size, rc, _("could not export event seq %llu: %s"),
                        (unsigned long long)(from + i), dn_strerror(rc));
             else if (rc)
                 rc = dn_why(self->why, self->why_size, DN_EPROTO,
-                            "event seq %llu does not decode; run 'check'",
+                            _("event seq %llu does not decode; run 'check'"),
                             (unsigned long long)(from + i));
             dn_wire_event_free(&ev);
         }
@@ -950,30 +968,30 @@ int dn_import_export_unsynced(dn_store_t *store, FILE *out,
     /* the rows go to memory first: a refusal found at the last event
        leaves nothing written, not even on standard output */
     if (!(mem = open_memstream(&buf, &size)))
-        return dn_why(why, why_size, DN_ENOMEM, "out of memory");
+        return dn_why(why, why_size, DN_ENOMEM, _("out of memory"));
     /* one snapshot: a sync acknowledging events meanwhile cannot make the
        file skip or repeat one; rolled back, so nothing is written */
     if ((rc = dn_store_begin(store)) != 0)
-        dn_why(why, why_size, rc, "could not open a transaction on the agent database");
+        dn_why(why, why_size, rc, _("could not open a transaction on the agent database"));
     else {
         rc = s_export_all(&self, mem);
         dn_store_rollback(store);
     }
     if (fclose(mem) != 0 && rc == 0)
-        rc = dn_why(why, why_size, DN_ENOMEM, "out of memory");
+        rc = dn_why(why, why_size, DN_ENOMEM, _("out of memory"));
     if (rc == 0 && res->unmovable && !options->skip_unmovable) {
         size_t n = strlen(why);
         if (n < why_size && res->unmovable > 1)
             snprintf(why + n, why_size - n,
-                     " (and %lld more like it, listed by --skip-unmovable); nothing was "
-                     "exported",
+                     _(" (and %lld more like it, listed by --skip-unmovable); nothing was "
+                     "exported"),
                      (long long)(res->unmovable - 1));
         else if (n < why_size)
-            snprintf(why + n, why_size - n, "; nothing was exported");
+            snprintf(why + n, why_size - n, _("; nothing was exported"));
         rc = DN_ELIMIT;
     }
     if (rc == 0 && size && fwrite(buf, 1, size, out) != size)
-        rc = dn_why(why, why_size, DN_EIO, "could not write the file: %s", strerror(errno));
+        rc = dn_why(why, why_size, DN_EIO, _("could not write the file: %s"), strerror(errno));
     free(buf);
     if (rc) {
         int64_t unmovable = res->unmovable;

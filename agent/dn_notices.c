@@ -1,5 +1,6 @@
 /*  dn_notices -- HQ's notices at the shop (see dn_notices.h).  */
 #include "dn_notices.h"
+#include "dn_i18n.h"
 #include "dn_db.h"
 #include "dn_down.h"
 #include "dn_error.h"
@@ -46,15 +47,15 @@ static int s_apply(sqlite3 *db, int reset, Dealernet__DownItem *const *items, si
         char reason[DN_HIDDEN_WHY_SIZE];
         if (!notice || !notice->has_id || !notice->has_sent_ms) {
             rc = dn_why(why, why_size, DN_EPROTO,
-                        "item %zu of the notices stream is not a notice with an id and "
-                        "a time",
+                        _("item %zu of the notices stream is not a notice with an id and "
+                        "a time"),
                         i + 1);
         } else if (notice->id <= last || notice->id > (uint64_t)INT64_MAX) {
             rc = dn_why(why, why_size, DN_EPROTO,
-                        "notice %llu comes after notice %llu: not in id order",
+                        _("notice %llu comes after notice %llu: not in id order"),
                         (unsigned long long)notice->id, (unsigned long long)last);
         } else if (!dn_valid_notice(notice->text, reason, sizeof reason)) {
-            rc = dn_why(why, why_size, DN_EPROTO, "notice %llu: %s",
+            rc = dn_why(why, why_size, DN_EPROTO, _("notice %llu: %s"),
                         (unsigned long long)notice->id, reason);
         } else {
             sqlite3_reset(stmt);
@@ -62,7 +63,7 @@ static int s_apply(sqlite3 *db, int reset, Dealernet__DownItem *const *items, si
             sqlite3_bind_text(stmt, 2, notice->text, -1, SQLITE_STATIC);
             sqlite3_bind_int64(stmt, 3, notice->sent_ms);
             if ((rc = dn_db_step_txn(db, stmt)) == 0 && sqlite3_changes(db) != 1)
-                rc = dn_why(why, why_size, DN_EPROTO, "notice %llu is held already",
+                rc = dn_why(why, why_size, DN_EPROTO, _("notice %llu is held already"),
                             (unsigned long long)notice->id);
             last = notice->id;
         }

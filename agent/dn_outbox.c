@@ -1,5 +1,6 @@
 /*  dn_outbox -- appending to and checking the site's event chain.  */
 #include "dn_outbox.h"
+#include "dn_i18n.h"
 #include "dn_chain.h"
 #include "dn_db.h"
 #include "dn_error.h"
@@ -87,7 +88,7 @@ int dn_outbox_append(dn_store_t *store, Dealernet__Event *ev, uint8_t id[DN_ID_B
         sqlite3_bind_blob(stmt, 5, body, (int)len, SQLITE_STATIC);
         sqlite3_bind_blob(stmt, 6, hash, DN_HASH_BYTES, SQLITE_STATIC);
         if (sqlite3_step(stmt) != SQLITE_DONE) {
-            dn_log_error("sqlite: append event: %s", sqlite3_errmsg(db));
+            dn_log_error(_("sqlite: append event: %s"), sqlite3_errmsg(db));
             rc = DN_EDB;
         }
         sqlite3_reset(stmt);
@@ -132,13 +133,13 @@ int dn_outbox_check(dn_store_t *store, dn_outbox_check_t *result)
             break;
         }
         if (dn_wire_event_unpack(body, len, &ev, why, sizeof why)) {
-            rc = s_bad(result, seq, "event does not decode: %s", why);
+            rc = s_bad(result, seq, _("event does not decode: %s"), why);
             break;
         }
         if (ev->seq != (uint64_t)seq)
             rc = s_bad(result, seq, "%s", "event carries another seq");
         else if (strcmp(ev->site, dn_store_info(store)->site) != 0)
-            rc = s_bad(result, seq, "event names site %s", ev->site);
+            rc = s_bad(result, seq, _("event names site %s"), ev->site);
         else if (sqlite3_column_bytes(stmt, 1) != DN_ID_BYTES ||
                  memcmp(sqlite3_column_blob(stmt, 1), ev->id.data, DN_ID_BYTES) != 0)
             rc = s_bad(result, seq, "%s", "stored id differs from the event's");
@@ -320,8 +321,8 @@ int dn_outbox_rebase(dn_store_t *store, int64_t base_seq,
     while (rc == 0 && (step = dn_db_row(stmt, "outbox: rebase")) == 1) {
         if (sqlite3_column_int64(stmt, 0) != expect++) {
             rc = dn_why(why, why_size, DN_ECHAIN,
-                        "this folder's events do not start at seq 1: run "
-                        "'dealernet-agent check'");
+                        _("this folder's events do not start at seq 1: run "
+                        "'dealernet-agent check'"));
             break;
         }
         synced += sqlite3_column_int(stmt, 2);
@@ -344,8 +345,8 @@ int dn_outbox_rebase(dn_store_t *store, int64_t base_seq,
     sqlite3_finalize(stmt);
     if (rc == 0 && synced)
         rc = dn_why(why, why_size, DN_EEXIST,
-                    "this folder synced events before: it cannot start over after "
-                    "another PC's");
+                    _("this folder synced events before: it cannot start over after "
+                    "another PC's"));
     /* Top down, so that no new seq meets an old one still in place; the
        projections follow their events, checked at commit.  */
     if (rc == 0 && n)
@@ -390,14 +391,14 @@ int dn_outbox_match(dn_store_t *store, int64_t applied_seq,
         return rc;
     if (applied_seq > head_seq)
         return dn_why(why, why_size, DN_ECHAIN,
-                      "the server holds seq %lld of site %s, but this folder ends at seq "
-                      "%lld: it is not the site's latest PC",
+                      _("the server holds seq %lld of site %s, but this folder ends at seq "
+                      "%lld: it is not the site's latest PC"),
                       (long long)applied_seq, dn_store_info(store)->site,
                       (long long)head_seq);
     if (applied_seq < base)
         return dn_why(why, why_size, DN_ECHAIN,
-                      "the server holds seq %lld of site %s, before where this folder "
-                      "began (seq %lld)",
+                      _("the server holds seq %lld of site %s, before where this folder "
+                      "began (seq %lld)"),
                       (long long)applied_seq, dn_store_info(store)->site, (long long)base);
     if (applied_seq == base) {
         memcpy(mine, base_hash, DN_HASH_BYTES);
@@ -415,8 +416,8 @@ int dn_outbox_match(dn_store_t *store, int64_t applied_seq,
     }
     if (!found || memcmp(mine, head, DN_HASH_BYTES) != 0)
         return dn_why(why, why_size, DN_ECHAIN,
-                      "the server's event at seq %lld of site %s differs from this "
-                      "folder's: it is not the chain the server holds",
+                      _("the server's event at seq %lld of site %s differs from this "
+                      "folder's: it is not the chain the server holds"),
                       (long long)applied_seq, dn_store_info(store)->site);
     /* What the server holds is synced; nothing beyond it is.  */
     if ((rc = dn_store_stmt(store, "UPDATE events SET synced = (seq <= ?) ", &stmt)) != 0)

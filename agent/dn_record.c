@@ -37,15 +37,15 @@ int dn_record_line_parts(const char *sku, size_t sku_len, const char *qty, size_
         return dn_valid_code_check(DN_CODE_SKU, line->typed, NULL, why, why_size);
     *part = DN_RECORD_PART_QUANTITY;
     if (qty_len == 0)
-        return dn_why(why, why_size, DN_EPARSE, "quantity missing");
+        return dn_why(why, why_size, DN_EPARSE, _("quantity missing"));
     if (qty_len >= sizeof qty_text) /* cut short, "0...051" would read as 5 */
         return dn_why(why, why_size, DN_EPARSE,
-                      "quantity must be a whole number from 1 to %d", DN_MAX_QUANTITY);
+                      _("quantity must be a whole number from 1 to %d"), DN_MAX_QUANTITY);
     memcpy(qty_text, qty, qty_len);
     qty_text[qty_len] = '\0';
     if (dn_parse_int(qty_text, 1, DN_MAX_QUANTITY, &line->quantity))
         return dn_why(why, why_size, DN_EPARSE,
-                      "quantity must be a whole number from 1 to %d", DN_MAX_QUANTITY);
+                      _("quantity must be a whole number from 1 to %d"), DN_MAX_QUANTITY);
     if (price) {
         *part = DN_RECORD_PART_PRICE;
         if (dn_money_parse(price, exponent, &line->unit_price) || line->unit_price < 0 ||
@@ -54,7 +54,7 @@ int dn_record_line_parts(const char *sku, size_t sku_len, const char *qty, size_
             /* the bound in the currency's units: the one a clerk types */
             dn_money_format(DN_MAX_UNIT_PRICE, exponent, bound, sizeof bound);
             return dn_why(why, why_size, DN_EPARSE,
-                          "price must be an amount from 0 to %s with at most %d decimals", bound,
+                          _("price must be an amount from 0 to %s with at most %d decimals"), bound,
                           exponent);
         }
         line->has_price = 1;
@@ -72,13 +72,13 @@ int dn_record_parse_line(const char *text, int exponent, dn_record_line_t *line,
 
     memset(line, 0, sizeof *line);
     if (!colon || (at && at < colon))
-        return dn_why(why, why_size, DN_EPARSE, "line '%s' is not SKU:QTY[@PRICE]", text);
+        return dn_why(why, why_size, DN_EPARSE, _("line '%s' is not SKU:QTY[@PRICE]"), text);
     rc = dn_record_line_parts(text, (size_t)(colon - text), colon + 1,
                               at ? (size_t)(at - colon - 1) : strlen(colon + 1),
                               at ? at + 1 : NULL, exponent, line, &part, part_why,
                               sizeof part_why);
     if (rc)
-        dn_why(why, why_size, rc, "line '%s': %s", text, part_why);
+        dn_why(why, why_size, rc, _("line '%s': %s"), text, part_why);
     return rc;
 }
 
@@ -98,7 +98,7 @@ int dn_record_resolve_line(dn_store_t *store, dn_record_line_t *line, int64_t at
         if (rc == DN_ENOENT)
             rc = dn_store_catalog_get(store, line->sku, &price, category);
         if (rc != DN_ENOENT)
-            return rc ? dn_why(why, why_size, rc, "could not read the catalog") : 0;
+            return rc ? dn_why(why, why_size, rc, _("could not read the catalog")) : 0;
     }
     if (!(skus = json_array()))
         return DN_ENOMEM;
@@ -107,7 +107,7 @@ int dn_record_resolve_line(dn_store_t *store, dn_record_line_t *line, int64_t at
         rc = dn_store_catalog_named(store, line->typed, skus);
     if (rc) {
         json_decref(skus);
-        return dn_why(why, why_size, rc, "could not read the catalog");
+        return dn_why(why, why_size, rc, _("could not read the catalog"));
     }
     /* the same SKU in both catalogues under the same name is one item */
     n = json_array_size(skus);
@@ -171,8 +171,8 @@ static int s_over_limit(const dn_store_info_t *info, const char *what, int64_t a
     dn_money_format(amount, info->exponent, text, sizeof text);
     dn_money_format(limit, info->exponent, max, sizeof max);
     return dn_why(why, why_size, DN_EOVERFLOW,
-                  "%s comes to %s %s, over the network's limit of %s %s for one sale; "
-                  "check the quantities and prices",
+                  _("%s comes to %s %s, over the network's limit of %s %s for one sale; "
+                  "check the quantities and prices"),
                   what, text, info->currency, max, info->currency);
 }
 
@@ -180,7 +180,7 @@ static int s_over_limit(const dn_store_info_t *info, const char *what, int64_t a
 static int s_finish(dn_store_t *store, int rc, char *why, size_t why_size)
 {
     if (rc == 0 && (rc = dn_store_commit(store)) != 0)
-        dn_why(why, why_size, rc, "could not commit to the agent database");
+        dn_why(why, why_size, rc, _("could not commit to the agent database"));
     if (rc)
         dn_store_rollback(store);
     return rc;
@@ -193,7 +193,7 @@ static int s_append(dn_store_t *store, Dealernet__Event *ev, dn_record_result_t 
     uint8_t prev_hash[DN_HASH_BYTES];
     int rc = dn_outbox_append(store, ev, out->id, prev_hash, why, why_size);
     if (rc && rc != DN_EPROTO && rc != DN_ETOOBIG)
-        dn_why(why, why_size, rc, "could not append the event: %s", dn_strerror(rc));
+        dn_why(why, why_size, rc, _("could not append the event: %s"), dn_strerror(rc));
     out->seq = (int64_t)ev->seq;
     return rc;
 }
@@ -216,9 +216,9 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
     memset(out, 0, sizeof *out);
     if ((rc = dn_record_max_sale(store, &limit)) != 0)
         return dn_why(why, why_size, rc,
-                      "could not read the network's limit on one sale");
+                      _("could not read the network's limit on one sale"));
     if (in->n_lines < 1 || in->n_lines > DN_MAX_SALE_LINES)
-        return dn_why(why, why_size, DN_EPARSE, "a sale needs 1 to %d --line options",
+        return dn_why(why, why_size, DN_EPARSE, _("a sale needs 1 to %d --line options"),
                       DN_MAX_SALE_LINES);
     if ((rc = s_unresolved(in->lines, in->n_lines, why, why_size)) != 0)
         return rc;
@@ -226,12 +226,12 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
         for (size_t j = 0; j < i; j++)
             if (strcmp(in->lines[i].sku, in->lines[j].sku) == 0)
                 return dn_why(why, why_size, DN_EPARSE,
-                              "SKU %s is given twice; give each SKU once with its total "
-                              "quantity",
+                              _("SKU %s is given twice; give each SKU once with its total "
+                              "quantity"),
                               in->lines[i].sku);
     if (in->channel && (channel = dn_wire_channel_parse(in->channel)) < 0)
         return dn_why(why, why_size, DN_EPARSE,
-                      "channel '%s' is not one of store, online, community", in->channel);
+                      _("channel '%s' is not one of store, online, community"), in->channel);
     if (in->payment && (payment = dn_wire_payment_parse(in->payment)) < 0)
         return dn_why(why, why_size, DN_EPARSE,
                       _("payment '%s' is not one of cash, wechat, alipay, card, other"),
@@ -241,11 +241,11 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
         return rc;
     if (in->member &&
         dn_phone_normalize(in->member, info->country, phone, pwhy, sizeof pwhy))
-        return dn_why(why, why_size, DN_EPARSE, "member phone %s", pwhy);
+        return dn_why(why, why_size, DN_EPARSE, _("member phone %s"), pwhy);
 
     if ((rc = dn_store_begin(store)) != 0)
         return dn_why(why, why_size, rc,
-                      "could not open a transaction on the agent database");
+                      _("could not open a transaction on the agent database"));
     /* the prices in force when the sale is recorded (the clock that
        stamps its event) */
     now_ms = dn_testctl_now_ms();
@@ -267,7 +267,7 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
                 char fixed[DN_MONEY_TEXT_SIZE];
                 dn_money_format(hq.price, info->exponent, fixed, sizeof fixed);
                 rc = dn_why(why, why_size, DN_EPERM,
-                            "the price of %s is fixed by headquarters at %s; sell it as %s:%lld",
+                            _("the price of %s is fixed by headquarters at %s; sell it as %s:%lld"),
                             src->sku, fixed, src->sku, (long long)src->quantity);
                 break;
             }
@@ -279,8 +279,8 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
             if (!src->has_price) {
                 rc =
                     dn_why(why, why_size, DN_ENOENT,
-                           "SKU %s has no price in the catalog; give it as %s:%lld@PRICE "
-                           "or run 'catalog set %s PRICE'",
+                           _("SKU %s has no price in the catalog; give it as %s:%lld@PRICE "
+                           "or run 'catalog set %s PRICE'"),
                            src->sku, src->sku, (long long)src->quantity, src->sku);
                 break;
             }
@@ -299,14 +299,14 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
            line over it alone is named (a product can overflow too).  */
         if (dn_money_mul(line->unit_price, line->quantity, &amount)) {
             rc = dn_why(why, why_size, DN_EOVERFLOW,
-                        "line %s:%lld is out of range; check the quantity and the price",
+                        _("line %s:%lld is out of range; check the quantity and the price"),
                         src->sku, (long long)src->quantity);
         } else if (amount > limit) {
             char what[DN_MAX_SKU_LEN + 32];
             snprintf(what, sizeof what, "line %s:%lld", src->sku, (long long)src->quantity);
             rc = s_over_limit(info, what, amount, limit, why, why_size);
         } else if (dn_money_add(total, amount, &total)) {
-            rc = dn_why(why, why_size, DN_EOVERFLOW, "sale total is out of range");
+            rc = dn_why(why, why_size, DN_EOVERFLOW, _("sale total is out of range"));
         }
     }
     if (rc == 0 && total > limit)
@@ -339,7 +339,7 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
             } else if (rc == DN_ENOENT) {
                 rc = 0; /* a member not signed up here */
             } else {
-                dn_why(why, why_size, rc, "could not look the member up");
+                dn_why(why, why_size, rc, _("could not look the member up"));
             }
         }
     }
@@ -349,7 +349,7 @@ int dn_record_sale(dn_store_t *store, const dn_sale_input_t *in, dn_record_resul
         rc = s_append(store, &ev, out, why, why_size);
     }
     if (rc == 0 && (rc = dn_store_sale_insert(store, &ev)) != 0)
-        dn_why(why, why_size, rc, "could not store the sale");
+        dn_why(why, why_size, rc, _("could not store the sale"));
     out->amount = total;
     return s_finish(store, rc, why, why_size);
 }
@@ -371,27 +371,27 @@ static int s_refund_lines(dn_store_t *store, const dn_refund_input_t *in,
 
         if (src->has_price)
             return dn_why(why, why_size, DN_EPARSE,
-                          "refund line '%s' has a price; give SKU:QTY, the sale's price "
-                          "applies",
+                          _("refund line '%s' has a price; give SKU:QTY, the sale's price "
+                          "applies"),
                           src->sku);
         for (size_t j = 0; j < i; j++)
             if (strcmp(src->sku, in->lines[j].sku) == 0)
-                return dn_why(why, why_size, DN_EPARSE, "SKU %s is given twice",
+                return dn_why(why, why_size, DN_EPARSE, _("SKU %s is given twice"),
                               src->sku);
         rc = dn_store_line_get(store, in->sale_id, src->sku, &line);
         if (rc == DN_ENOENT)
-            return dn_why(why, why_size, rc, "SKU %s is not on that sale", src->sku);
+            return dn_why(why, why_size, rc, _("SKU %s is not on that sale"), src->sku);
         if (rc)
             return rc;
         if (src->quantity > line.quantity - line.refunded_qty)
             return dn_why(why, why_size, DN_ELIMIT,
-                          "SKU %s: %lld to refund but only %lld of %lld still refundable",
+                          _("SKU %s: %lld to refund but only %lld of %lld still refundable"),
                           src->sku, (long long)src->quantity,
                           (long long)(line.quantity - line.refunded_qty),
                           (long long)line.quantity);
         if (dn_money_mul(line.unit_price, src->quantity, &value) ||
             dn_money_add(*amount, value, amount))
-            return dn_why(why, why_size, DN_EOVERFLOW, "refund amount is out of range");
+            return dn_why(why, why_size, DN_EOVERFLOW, _("refund amount is out of range"));
         dealernet__refund_line__init(&lines[i]);
         lines[i].sku = (char *)src->sku;
         lines[i].has_quantity = 1;
@@ -416,23 +416,23 @@ int dn_record_refund(dn_store_t *store, const dn_refund_input_t *in,
 
     memset(out, 0, sizeof *out);
     if (in->n_lines && in->has_amount)
-        return dn_why(why, why_size, DN_EPARSE, "give --line or --amount, not both");
+        return dn_why(why, why_size, DN_EPARSE, _("give --line or --amount, not both"));
     if (in->n_lines > DN_MAX_SALE_LINES)
-        return dn_why(why, why_size, DN_EPARSE, "a refund has at most %d lines",
+        return dn_why(why, why_size, DN_EPARSE, _("a refund has at most %d lines"),
                       DN_MAX_SALE_LINES);
     if (in->has_amount && in->amount <= 0)
-        return dn_why(why, why_size, DN_EPARSE, "refund amount must be positive");
+        return dn_why(why, why_size, DN_EPARSE, _("refund amount must be positive"));
 
     if ((rc = dn_store_begin(store)) != 0)
         return dn_why(why, why_size, rc,
-                      "could not open a transaction on the agent database");
+                      _("could not open a transaction on the agent database"));
     rc = dn_store_sale_get(store, in->sale_id, &sale);
     if (rc == DN_ENOENT)
         dn_why(why, why_size, rc,
-               "no sale with that id at this site ('sales' lists them)");
+               _("no sale with that id at this site ('sales' lists them)"));
     left = sale.total - sale.refunded;
     if (rc == 0 && left <= 0)
-        rc = dn_why(why, why_size, DN_ELIMIT, "that sale is already fully refunded");
+        rc = dn_why(why, why_size, DN_ELIMIT, _("that sale is already fully refunded"));
     if (rc == 0) {
         if (in->n_lines)
             rc = s_refund_lines(store, in, lines, line_ptrs, &amount, why, why_size);
@@ -443,12 +443,12 @@ int dn_record_refund(dn_store_t *store, const dn_refund_input_t *in,
         dn_money_format(amount, info->exponent, money, sizeof money);
         dn_money_format(left, info->exponent, left_text, sizeof left_text);
         rc = dn_why(why, why_size, DN_ELIMIT,
-                    "refund of %s %s exceeds the %s %s still refundable", money,
+                    _("refund of %s %s exceeds the %s %s still refundable"), money,
                     info->currency, left_text, info->currency);
     }
     if (rc == 0 && amount <= 0)
         rc = dn_why(why, why_size, DN_ELIMIT,
-                    "nothing to refund: those lines are worth 0");
+                    _("nothing to refund: those lines are worth 0"));
     if (rc == 0) {
         refund.has_sale_id = 1;
         refund.sale_id.data = (uint8_t *)in->sale_id;
@@ -463,7 +463,7 @@ int dn_record_refund(dn_store_t *store, const dn_refund_input_t *in,
         rc = s_append(store, &ev, out, why, why_size);
     }
     if (rc == 0 && (rc = dn_store_refund_insert(store, &ev)) != 0)
-        dn_why(why, why_size, rc, "could not store the refund");
+        dn_why(why, why_size, rc, _("could not store the refund"));
     out->amount = amount;
     return s_finish(store, rc, why, why_size);
 }
@@ -475,16 +475,16 @@ static int s_member_fields(dn_store_t *store, const dn_member_input_t *in,
 {
     char pwhy[DN_PHONE_WHY_SIZE + 64], hidden[DN_HIDDEN_WHY_SIZE];
     if (!in->phone)
-        return dn_why(why, why_size, DN_EPARSE, "a member needs a phone");
+        return dn_why(why, why_size, DN_EPARSE, _("a member needs a phone"));
     if (dn_phone_normalize(in->phone, dn_store_info(store)->country, phone, pwhy,
                            sizeof pwhy))
-        return dn_why(why, why_size, DN_EPARSE, "phone %s", pwhy);
+        return dn_why(why, why_size, DN_EPARSE, _("phone %s"), pwhy);
     if (in->name && dn_valid_hidden(in->name, hidden, sizeof hidden))
-        return dn_why(why, why_size, DN_EPARSE, "name %s", hidden);
+        return dn_why(why, why_size, DN_EPARSE, _("name %s"), hidden);
     if (in->name && !dn_valid_name_why(in->name, hidden, sizeof hidden))
         return dn_why(why, why_size, DN_EPARSE, _("name %s"), hidden);
     if (in->has_household && (in->household < 0 || in->household > DN_MAX_HOUSEHOLD))
-        return dn_why(why, why_size, DN_EPARSE, "household must be 0 to %d",
+        return dn_why(why, why_size, DN_EPARSE, _("household must be 0 to %d"),
                       DN_MAX_HOUSEHOLD);
     return 0;
 }
@@ -510,29 +510,29 @@ int dn_record_member_add(dn_store_t *store, const dn_member_input_t *in,
         if (is_phone) {
             if (dn_phone_normalize(in->referrer, dn_store_info(store)->country,
                                    referrer_phone, pwhy, sizeof pwhy))
-                return dn_why(why, why_size, DN_EPARSE, "referrer %s", pwhy);
+                return dn_why(why, why_size, DN_EPARSE, _("referrer %s"), pwhy);
             if (strcmp(referrer_phone, phone) == 0)
                 return dn_why(why, why_size, DN_EPARSE,
-                              "a member cannot refer themselves");
+                              _("a member cannot refer themselves"));
             signup.referrer_phone = referrer_phone;
         } else {
             if (!dn_valid_code(in->referrer))
                 return dn_why(
                     why, why_size, DN_EPARSE,
-                    "referrer '%s' is neither a phone number nor a partner code",
+                    _("referrer '%s' is neither a phone number nor a partner code"),
                     in->referrer);
             signup.referrer_partner = (char *)in->referrer;
         }
     }
     if ((rc = dn_store_begin(store)) != 0)
         return dn_why(why, why_size, rc,
-                      "could not open a transaction on the agent database");
+                      _("could not open a transaction on the agent database"));
     rc = dn_store_member_find(store, phone, out->id);
     if (rc == 0) {
         char existing[DN_ID_TEXT_SIZE];
         dn_id_format(out->id, existing);
         rc = dn_why(why, why_size, DN_EDUP,
-                    "phone %s is already signed up here as member %s", phone, existing);
+                    _("phone %s is already signed up here as member %s"), phone, existing);
     } else if (rc == DN_ENOENT) {
         rc = dn_id_new(member_id);
     }
@@ -549,7 +549,7 @@ int dn_record_member_add(dn_store_t *store, const dn_member_input_t *in,
         rc = s_append(store, &ev, out, why, why_size);
     }
     if (rc == 0 && (rc = dn_store_member_insert(store, &ev)) != 0)
-        dn_why(why, why_size, rc, "could not store the member");
+        dn_why(why, why_size, rc, _("could not store the member"));
     if (rc == 0)
         memcpy(out->id, member_id, DN_ID_BYTES);
     return s_finish(store, rc, why, why_size);
@@ -568,15 +568,15 @@ int dn_record_member_update(dn_store_t *store, const dn_member_input_t *in,
     if ((rc = s_member_fields(store, in, phone, why, why_size)) != 0)
         return rc;
     if (in->referrer)
-        return dn_why(why, why_size, DN_EPARSE, "a member's referrer cannot be changed");
+        return dn_why(why, why_size, DN_EPARSE, _("a member's referrer cannot be changed"));
     if (!in->name && !in->has_household)
-        return dn_why(why, why_size, DN_EPARSE, "give --name or --household to change");
+        return dn_why(why, why_size, DN_EPARSE, _("give --name or --household to change"));
     if ((rc = dn_store_begin(store)) != 0)
         return dn_why(why, why_size, rc,
-                      "could not open a transaction on the agent database");
+                      _("could not open a transaction on the agent database"));
     rc = dn_store_member_find(store, phone, member_id);
     if (rc == DN_ENOENT)
-        dn_why(why, why_size, rc, "no member with phone %s at this site", phone);
+        dn_why(why, why_size, rc, _("no member with phone %s at this site"), phone);
     if (rc == 0) {
         update.has_member_id = 1;
         update.member_id.data = member_id;
@@ -590,6 +590,6 @@ int dn_record_member_update(dn_store_t *store, const dn_member_input_t *in,
         rc = s_append(store, &ev, out, why, why_size);
     }
     if (rc == 0 && (rc = dn_store_member_update(store, &ev)) != 0)
-        dn_why(why, why_size, rc, "could not store the member update");
+        dn_why(why, why_size, rc, _("could not store the member update"));
     return s_finish(store, rc, why, why_size);
 }

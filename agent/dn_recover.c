@@ -1,6 +1,7 @@
 /*  dn_recover -- the server's copy of the site's chain (STREAM_CHAIN's
     applier, table chain_staging) and rebuilding the log from it.  */
 #include "dn_recover.h"
+#include "dn_i18n.h"
 #include "dn_chain.h"
 #include "dn_db.h"
 #include "dn_down.h"
@@ -31,19 +32,19 @@ static int s_link(const char *site, int64_t seq, const uint8_t prev[DN_HASH_BYTE
         return rc;
     if (rc)
         return dn_why(why, why_size, DN_EPROTO,
-                      "the server's event at seq %lld does not decode: %s",
+                      _("the server's event at seq %lld does not decode: %s"),
                       (long long)seq, what);
     if (strcmp(ev->site, site) != 0)
         rc = dn_why(why, why_size, DN_ECHAIN,
-                    "the server's event at seq %lld is of site %s, not %s",
+                    _("the server's event at seq %lld is of site %s, not %s"),
                     (long long)seq, ev->site, site);
     else if (ev->seq != (uint64_t)seq)
         rc = dn_why(why, why_size, DN_ECHAIN,
-                    "the server's chain has a gap: seq %llu where %lld was due",
+                    _("the server's chain has a gap: seq %llu where %lld was due"),
                     (unsigned long long)ev->seq, (long long)seq);
     else if ((rc = dn_chain_step(prev, ev, body, len, hash)) == DN_ECHAIN)
         dn_why(why, why_size, DN_ECHAIN,
-               "the server's event at seq %lld does not link to the one before it",
+               _("the server's event at seq %lld does not link to the one before it"),
                (long long)seq);
     if (rc == 0 && ev_p)
         *ev_p = ev;
@@ -99,7 +100,7 @@ static int s_apply(sqlite3 *db, int reset, Dealernet__DownItem *const *items, si
         sqlite3_stmt *stmt;
 
         if (item->body_case != DEALERNET__DOWN_ITEM__BODY_EVENT)
-            return dn_why(why, why_size, DN_EPROTO, "a chain item is not an event");
+            return dn_why(why, why_size, DN_EPROTO, _("a chain item is not an event"));
         rc = s_link(site, seq + 1, prev, item->event.data, item->event.len, hash, &ev,
                     why, why_size);
         if (rc)
@@ -120,7 +121,7 @@ static int s_apply(sqlite3 *db, int reset, Dealernet__DownItem *const *items, si
         dn_wire_event_free(&ev);
         if (rc == SQLITE_CONSTRAINT) /* ids are unique in a chain */
             return dn_why(why, why_size, DN_EPROTO,
-                          "the server's event at seq %lld repeats an earlier event's id",
+                          _("the server's event at seq %lld repeats an earlier event's id"),
                           (long long)(seq + 1));
         if (rc != SQLITE_DONE)
             return DN_EDB;
@@ -175,7 +176,7 @@ static int s_check_staged(s_recover_t *self)
         uint8_t hash[DN_HASH_BYTES];
         if (sqlite3_column_int64(stmt, 0) != seq + 1) {
             rc = dn_why(self->why, self->why_size, DN_ECHAIN,
-                        "the server's chain as received has a gap after seq %lld",
+                        _("the server's chain as received has a gap after seq %lld"),
                         (long long)seq);
             break;
         }
@@ -195,8 +196,8 @@ static int s_check_staged(s_recover_t *self)
     if (seq == 0)
         return dn_why(
             self->why, self->why_size, DN_ENOENT,
-            "the server holds no events of site %s: there is nothing to recover "
-            "from",
+            _("the server holds no events of site %s: there is nothing to recover "
+            "from"),
             self->site);
     self->head = seq;
     memcpy(self->head_hash, prev, DN_HASH_BYTES);
@@ -253,9 +254,9 @@ static int s_sort_local(s_recover_t *self, dn_recover_result_t *out)
             char id[DN_ID_TEXT_SIZE];
             dn_id_format(sqlite3_column_blob(stmt, 1), id);
             rc = dn_why(self->why, self->why_size, DN_ECHAIN,
-                        "event %s (seq %lld here) differs from the server's copy of it "
+                        _("event %s (seq %lld here) differs from the server's copy of it "
                         "(seq %lld): this agent.db was changed after it was synced; "
-                        "nothing was changed, tell headquarters",
+                        "nothing was changed, tell headquarters"),
                         id, (long long)seq, (long long)server_seq);
             break;
         }
@@ -315,7 +316,7 @@ static int s_move(s_recover_t *self, int64_t from, int64_t to,
     rc = sqlite3_step(stmt) == SQLITE_DONE && sqlite3_changes(self->db) == 1 ? 0 : DN_EDB;
     sqlite3_reset(stmt);
     if (rc)
-        dn_log_error("recover: cannot move seq %lld to %lld: %s", (long long)from,
+        dn_log_error(_("recover: cannot move seq %lld to %lld: %s"), (long long)from,
                      (long long)to, sqlite3_errmsg(self->db));
     return rc ? rc : dn_store_renumber(self->store, from, to);
 }
@@ -366,8 +367,8 @@ static int s_refund_fits(s_recover_t *self, const Dealernet__Event *ev, int64_t 
     dn_id_format(ev->refund->sale_id.data, id);
     return dn_why(
         self->why, self->why_size, DN_ELIMIT,
-        "the server's refund at seq %lld and the refunds recorded here together "
-        "exceed sale %s: nothing was changed, tell headquarters",
+        _("the server's refund at seq %lld and the refunds recorded here together "
+        "exceed sale %s: nothing was changed, tell headquarters"),
         (long long)seq, id);
 }
 
@@ -414,7 +415,7 @@ static int s_add_missing(s_recover_t *self, dn_recover_result_t *out)
                               SQLITE_STATIC);
             rc = sqlite3_step(ins) == SQLITE_DONE ? 0 : DN_EDB;
             if (rc)
-                dn_log_error("recover: add seq %lld: %s",
+                dn_log_error(_("recover: add seq %lld: %s"),
                              (long long)sqlite3_column_int64(stmt, 0),
                              sqlite3_errmsg(self->db));
             sqlite3_reset(ins);
@@ -478,7 +479,7 @@ int dn_recover_run(dn_store_t *store, int dry_run, dn_recover_result_t *out, cha
     /* The rebuilt log must be a chain like any recorded here, before it
        is committed: a fault in the merge is refused, never kept.  */
     if (rc == 0 && (rc = dn_outbox_check(store, &check)) == DN_ECHAIN)
-        dn_why(why, why_size, rc, "the rebuilt log is broken at seq %lld: %s",
+        dn_why(why, why_size, rc, _("the rebuilt log is broken at seq %lld: %s"),
                (long long)check.bad_seq, check.why);
     if (rc == 0) {
         out->server_head = self.head;
@@ -494,23 +495,35 @@ int dn_recover_run(dn_store_t *store, int dry_run, dn_recover_result_t *out, cha
     return rc;
 }
 
+/*  Whole sentences, one per case, so that a language words each its way:
+    [done 0, would be 1][one event 0, several 1].  */
+static const char *const s_moved[2][2] = {
+    {N_("%lld local event re-recorded as seq %lld-%lld (pending: run 'dealernet-agent sync')"),
+     N_("%lld local events re-recorded as seq %lld-%lld (pending: run 'dealernet-agent "
+        "sync')")},
+    {N_("%lld local event would be re-recorded as seq %lld-%lld"),
+     N_("%lld local events would be re-recorded as seq %lld-%lld")}};
+static const char *const s_recovered[2][2] = {
+    {N_("recovered: server holds 1-%lld, %lld event added from the server, %s"),
+     N_("recovered: server holds 1-%lld, %lld events added from the server, %s")},
+    {N_("would recover: server holds 1-%lld, %lld event would be added from the server, %s"),
+     N_("would recover: server holds 1-%lld, %lld events would be added from the server, "
+        "%s")}};
+
 const char *dn_recover_report(const dn_recover_result_t *r, int dry_run, char *buf,
                               size_t size)
 {
-    char moved[128];
+    char moved[256];
+    int dry = dry_run != 0;
     if (r->rerecorded == 0)
-        snprintf(moved, sizeof moved, "no local event %s re-recorded",
-                 dry_run ? "would be" : "was");
+        snprintf(moved, sizeof moved, "%s",
+                 dry ? _("no local event would be re-recorded")
+                     : _("no local event was re-recorded"));
     else
-        snprintf(moved, sizeof moved,
-                 "%lld local event%s %sre-recorded as seq %lld-%lld%s",
-                 (long long)r->rerecorded, r->rerecorded == 1 ? "" : "s",
-                 dry_run ? "would be " : "", (long long)(r->server_head + 1),
-                 (long long)(r->server_head + r->rerecorded),
-                 dry_run ? "" : " (pending: run 'dealernet-agent sync')");
-    snprintf(
-        buf, size, "%s: server holds 1-%lld, %lld event%s %sadded from the server, %s",
-        dry_run ? "would recover" : "recovered", (long long)r->server_head,
-        (long long)r->added, r->added == 1 ? "" : "s", dry_run ? "would be " : "", moved);
+        snprintf(moved, sizeof moved, _(s_moved[dry][r->rerecorded != 1]),
+                 (long long)r->rerecorded, (long long)(r->server_head + 1),
+                 (long long)(r->server_head + r->rerecorded));
+    snprintf(buf, size, _(s_recovered[dry][r->added != 1]), (long long)r->server_head,
+             (long long)r->added, moved);
     return buf;
 }

@@ -5,6 +5,7 @@
     stdio buffer, and on a terminal nothing past the line is consumed.
 */
 #include "dn_secret.h"
+#include "dn_i18n.h"
 #include "dn_error.h"
 
 #include <errno.h>
@@ -81,21 +82,21 @@ int dn_secret_read_file(const char *path, const char *what, char *buf, size_t si
         size = DN_SECRET_MAX_BYTES + 1;
     if (fd < 0)
         return dn_why(why, why_size, errno == ENOENT ? DN_ENOENT : DN_EIO,
-                      "cannot read the %s file %s: %s", what, path, strerror(errno));
+                      _("cannot read the %s file %s: %s"), what, path, strerror(errno));
     n = s_read(fd, 0, buf, size);
     int err = errno;
     close(fd);
     errno = err;
     if (n == DN_ETOOBIG)
         return dn_why(why, why_size, DN_ETOOBIG,
-                      "%s holds more than a %s (over %zu bytes): give the file that holds "
-                      "just the %s",
+                      _("%s holds more than a %s (over %zu bytes): give the file that holds "
+                      "just the %s"),
                       path, what, size - 1, what);
     if (n < 0)
-        return dn_why(why, why_size, DN_EIO, "cannot read the %s file %s: %s", what, path,
+        return dn_why(why, why_size, DN_EIO, _("cannot read the %s file %s: %s"), what, path,
                       strerror(errno));
     if (s_trim(buf, (size_t)n))
-        return dn_why(why, why_size, DN_EPARSE, "the %s file %s is empty", what, path);
+        return dn_why(why, why_size, DN_EPARSE, _("the %s file %s is empty"), what, path);
     return 0;
 }
 
@@ -151,11 +152,11 @@ int dn_secret_read_stdin(const char *prompt, const char *what, char *buf, size_t
     }
     if (n == DN_ETOOBIG)
         return dn_why(why, why_size, DN_ETOOBIG,
-                      "more than a %s on standard input (over %zu bytes)", what, size - 1);
+                      _("more than a %s on standard input (over %zu bytes)"), what, size - 1);
     if (n < 0)
-        return dn_why(why, why_size, DN_EIO, "cannot read the %s from standard input: %s",
+        return dn_why(why, why_size, DN_EIO, _("cannot read the %s from standard input: %s"),
                       what, strerror(errno));
     if (s_trim(buf, (size_t)n))
-        return dn_why(why, why_size, DN_EPARSE, "no %s on standard input", what);
+        return dn_why(why, why_size, DN_EPARSE, _("no %s on standard input"), what);
     return 0;
 }

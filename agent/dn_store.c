@@ -312,7 +312,7 @@ static int s_country_load(dn_store_t *self)
         return 0;
     }
     if (rc == 0 && dn_phone_country_parse(text, &self->info.country) != 0) {
-        dn_log_error("agent.db: setting %s is '%s', not a country code",
+        dn_log_error(_("agent.db: setting %s is '%s', not a country code"),
                      DN_STORE_META_COUNTRY, text);
         rc = DN_EDB;
     }
@@ -334,7 +334,7 @@ static int s_canonical(dn_store_t *self, const char *stored, char out[DN_PHONE_S
 {
     char why[DN_PHONE_WHY_SIZE + 64];
     if (dn_phone_normalize(stored, self->info.country, out, why, sizeof why)) {
-        dn_log_warn("agent.db: phone kept as it was: %s", why);
+        dn_log_warn(_("agent.db: phone kept as it was: %s"), why);
         return 1;
     }
     return strcmp(out, stored) == 0;
@@ -411,7 +411,7 @@ static int s_signups(dn_store_t *self, s_signup_t **list, size_t *n)
             sqlite3_column_bytes(stmt, 1) >= DN_PHONE_SIZE ||
             dn_db_column_copy(stmt, 1, row->phone, sizeof row->phone)) {
             /* a phone this long was never accepted: keep the row as it is */
-            dn_log_warn("agent.db: member seq %lld kept as it was",
+            dn_log_warn(_("agent.db: member seq %lld kept as it was"),
                         (long long)sqlite3_column_int64(stmt, 2));
             continue;
         }
@@ -556,8 +556,8 @@ static int s_phones_canonical(dn_store_t *self)
         dn_db_rollback(self->db);
         return rc == DN_ENOMEM ? rc : DN_EDB;
     }
-    dn_log_info("agent.db: phones made canonical: %d rewritten, %d sign-ups kept as "
-                "duplicates of an earlier one",
+    dn_log_info(_("agent.db: phones made canonical: %d rewritten, %d sign-ups kept as "
+                "duplicates of an earlier one"),
                 changed, duplicates);
     return 0;
 }
@@ -627,8 +627,8 @@ int dn_store_zone_apply(dn_store_t *self)
     else
         rc = DN_ENOENT;
     if (rc) {
-        dn_log_warn("the network's time zone %s is not in this PC's zone database and "
-                    "came without a rule: days are UTC (install tzdata)",
+        dn_log_warn(_("the network's time zone %s is not in this PC's zone database and "
+                    "came without a rule: days are UTC (install tzdata)"),
                     zone);
         dn_time_zone_set(DN_TIME_ZONE_UTC, 0);
     }
@@ -687,7 +687,7 @@ int dn_store_chain_base(dn_store_t *self, int64_t *seq, uint8_t hash[DN_HASH_BYT
     *seq = strtoll(seq_text, &end, 10);
     if (*end || *seq < 1 || strlen(hash_text) != 2 * DN_HASH_BYTES ||
         dn_hex_decode(hash_text, hash, DN_HASH_BYTES) != 0) {
-        dn_log_error("agent.db: settings %s / %s are damaged", DN_STORE_META_BASE_SEQ,
+        dn_log_error(_("agent.db: settings %s / %s are damaged"), DN_STORE_META_BASE_SEQ,
                      DN_STORE_META_BASE_HASH);
         return DN_ECHAIN;
     }
@@ -831,7 +831,7 @@ static int s_step_done(sqlite3 *db, sqlite3_stmt *stmt)
 {
     int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : DN_EDB;
     if (rc)
-        dn_log_error("sqlite: %s", sqlite3_errmsg(db));
+        dn_log_error(_("sqlite: %s"), sqlite3_errmsg(db));
     sqlite3_reset(stmt);
     return rc;
 }
@@ -839,7 +839,7 @@ static int s_step_done(sqlite3 *db, sqlite3_stmt *stmt)
 /*  A lookup's step failed (not "no row"): logs it; DN_EDB.  */
 static int s_step_failed(sqlite3 *db)
 {
-    dn_log_error("sqlite: %s", sqlite3_errmsg(db));
+    dn_log_error(_("sqlite: %s"), sqlite3_errmsg(db));
     return DN_EDB;
 }
 

@@ -12,6 +12,7 @@
     an event on the server.
 */
 #include "dn_sync.h"
+#include "dn_i18n.h"
 #include "dn_bundle.h"
 #include "dn_chain.h"
 #include "dn_crypto.h"
@@ -62,7 +63,7 @@ static void *s_connect(void *ctx, const char *endpoint, const char *server_key,
         zmq_setsockopt(sock, ZMQ_IMMEDIATE, &one, sizeof one) ||
         zmq_setsockopt(sock, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms) ||
         zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max)) {
-        dn_log_error("cannot connect to %s: %s", endpoint, zmq_strerror(errno));
+        dn_log_error(_("cannot connect to %s: %s"), endpoint, zmq_strerror(errno));
         zmq_close(sock);
         return NULL;
     }
@@ -137,7 +138,7 @@ static int s_send(void *sock, const Dealernet__SyncMessage *msg)
     char why[DN_WHY_SIZE];
     int rc = dn_wire_sync_pack(msg, &buf, &len, why, sizeof why);
     if (rc) {
-        dn_log_error("cannot pack a sync message: %s", why);
+        dn_log_error(_("cannot pack a sync message: %s"), why);
         return rc;
     }
     rc = zmq_send(sock, buf, len, 0) == (int)len ? 0 : DN_ETIMEDOUT;
@@ -197,7 +198,7 @@ static int s_recv(void *sock, int timeout_ms, Dealernet__SyncMessage **msg)
 
 /*  What a server key is, for enroll and server set alike.  */
 #define S_SERVER_KEY_RULE                                                            \
-    "server key must be the 40-character Z85 key printed by 'dealernet-server init'"
+    N_("server key must be the 40-character Z85 key printed by 'dealernet-server init'")
 
 /*  Records the server sync goes to (enroll, server set), in the caller's
     transaction.  0 or DN_EDB.  */
@@ -218,8 +219,8 @@ int dn_sync_can_enroll(dn_store_t *store, int again, char *why, size_t why_size)
     char existing[256];
     if (!again && s_was_enrolled(store, existing, sizeof existing))
         return dn_why(why, why_size, DN_EEXIST,
-                      "this site is already enrolled with %s (to enroll it again with a "
-                      "code from 'dealernet-hq site token': dealernet-agent enroll --again)",
+                      _("this site is already enrolled with %s (to enroll it again with a "
+                      "code from 'dealernet-hq site token': dealernet-agent enroll --again)"),
                       existing);
     return 0;
 }
@@ -275,13 +276,13 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
     if ((rc = dn_sync_can_enroll(store, again, why, why_size)) != 0)
         return rc;
     if (!dn_curve_valid_z85(server_key))
-        return dn_why(why, why_size, DN_EINVAL, S_SERVER_KEY_RULE);
+        return dn_why(why, why_size, DN_EINVAL, "%s", _(S_SERVER_KEY_RULE));
     if (s_path(path, sizeof path, dir, DN_AGENT_KEY_FILE) || !(key = dn_key_load(path)))
-        return dn_why(why, why_size, DN_EIO, "cannot read the site key %s", path);
+        return dn_why(why, why_size, DN_EIO, _("cannot read the site key %s"), path);
     rc = dn_key_public(key, sign_pub);
     dn_key_destroy(&key);
     if (rc)
-        return dn_why(why, why_size, rc, "cannot read the site key's public half");
+        return dn_why(why, why_size, rc, _("cannot read the site key's public half"));
 
     /* Reuse the key of an earlier attempt whose answer was lost.  A folder
        enrolled before gets a new key beside its old one, which it keeps
@@ -294,7 +295,7 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
     if (rc == DN_ENOENT && (rc = dn_curve_generate(&pair)) == 0)
         rc = dn_curve_save(&pair, path);
     if (rc)
-        return dn_why(why, why_size, rc, "cannot create %s: %s", path, dn_strerror(rc));
+        return dn_why(why, why_size, rc, _("cannot create %s: %s"), path, dn_strerror(rc));
 
     req.token = (char *)token;
     req.site = (char *)dn_store_info(store)->site;
@@ -309,7 +310,7 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
     if (enrolled_before) { /* the server checks this folder still is the site's */
         dn_outbox_position_t pos;
         if ((rc = dn_outbox_position(store, &pos)) != 0)
-            return dn_why(why, why_size, rc, "cannot read agent.db");
+            return dn_why(why, why_size, rc, _("cannot read agent.db"));
         req.has_synced_seq = 1;
         req.synced_seq = pos.acked_seq;
     }
@@ -335,27 +336,27 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
         rc = s_recv(sock, timeout_ms, &reply);
     if (rc == DN_EINVAL)
         dn_why(why, why_size, rc,
-               "cannot connect to '%s' (an endpoint is like "
-               "tcp://server.example:7700)",
+               _("cannot connect to '%s' (an endpoint is like "
+               "tcp://server.example:7700)"),
                endpoint);
     else if (rc == DN_EPROTO)
         rc = dn_why(why, why_size, DN_ECONFIG,
-                    "%s answered something that is not a dealernet sync reply: wrong port?",
+                    _("%s answered something that is not a dealernet sync reply: wrong port?"),
                     endpoint);
     else if (rc == DN_ETIMEDOUT && !why[0])
         dn_why(why, why_size, DN_ETIMEDOUT,
-               "%s accepted the connection but did not answer within %d s", endpoint,
+               _("%s accepted the connection but did not answer within %d s"), endpoint,
                timeout_ms / 1000);
     else if (rc == DN_ETIMEDOUT || rc == DN_ECONFIG)
         ; /* the probe said why */
     else if (rc)
-        dn_why(why, why_size, rc, "cannot enroll: %s", dn_strerror(rc));
+        dn_why(why, why_size, rc, _("cannot enroll: %s"), dn_strerror(rc));
     else if (reply->body_case == DEALERNET__SYNC_MESSAGE__BODY_REFUSED)
-        rc = dn_why(why, why_size, DN_EPERM, "enrollment refused: %s",
+        rc = dn_why(why, why_size, DN_EPERM, _("enrollment refused: %s"),
                     reply->refused->text);
     else if (reply->body_case != DEALERNET__SYNC_MESSAGE__BODY_ENROLLED ||
              strcmp(reply->enrolled->site, dn_store_info(store)->site) != 0)
-        rc = dn_why(why, why_size, DN_EPROTO, "the server answered something unexpected");
+        rc = dn_why(why, why_size, DN_EPROTO, _("the server answered something unexpected"));
     if (rc == 0) {
         rc = dn_store_begin(store);
         if (rc == 0 && (rc = s_continue_chain(store, enrolled_before, reply->enrolled, out,
@@ -364,8 +365,8 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
             snprintf(text, sizeof text, "%s", why);
             dn_store_rollback(store);
             dn_why(why, why_size, rc,
-                   "the server enrolled this PC's new key for site %s, but %s: nothing was "
-                   "changed here; tell headquarters",
+                   _("the server enrolled this PC's new key for site %s, but %s: nothing was "
+                   "changed here; tell headquarters"),
                    dn_store_info(store)->site, text);
             goto done;
         }
@@ -382,7 +383,7 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
             rc = dn_store_commit(store);
         if (rc) {
             dn_store_rollback(store);
-            dn_why(why, why_size, rc, "enrolled, but could not record it in agent.db");
+            dn_why(why, why_size, rc, _("enrolled, but could not record it in agent.db"));
         }
     }
     /* The server holds the new key now: it becomes this folder's.  */
@@ -391,7 +392,7 @@ int dn_sync_enroll_again(dn_store_t *store, const char *dir, const char *endpoin
         s_path(current, sizeof current, dir, DN_AGENT_CURVE_FILE);
         if (rename(new_path, current) != 0)
             rc = dn_why(why, why_size, DN_EIO,
-                        "enrolled, but cannot move %s to %s: %s (do it by hand)", new_path,
+                        _("enrolled, but cannot move %s to %s: %s (do it by hand)"), new_path,
                         current, strerror(errno));
     }
 done:
@@ -440,16 +441,17 @@ int dn_sync_server_set(dn_store_t *store, const char *endpoint, const char *serv
 
     if (!s_was_enrolled(store, before, sizeof before))
         return dn_why(why, why_size, DN_EPERM,
-                      "this site is not enrolled, so it has no server to move: run "
+                      _("this site is not enrolled, so it has no server to move: run "
                       "'dealernet-agent enroll' and paste the enrollment code from "
-                      "headquarters");
+                      "headquarters"));
     if (!dn_curve_valid_z85(server_key))
-        return dn_why(why, why_size, DN_EINVAL, S_SERVER_KEY_RULE "; in a shell, put it in single quotes");
+        return dn_why(why, why_size, DN_EINVAL, _("%s; in a shell, put it in single quotes"),
+                      _(S_SERVER_KEY_RULE));
     /* the longest an enrollment code carries, and so the longest HQ gives */
     if (strlen(endpoint) > DN_BUNDLE_MAX_ENDPOINT || !s_endpoint_valid(endpoint))
         return dn_why(why, why_size, DN_EINVAL,
-                      "'%.*s' is not an endpoint (an endpoint is like "
-                      "tcp://server.example:7700)",
+                      _("'%.*s' is not an endpoint (an endpoint is like "
+                      "tcp://server.example:7700)"),
                       DN_BUNDLE_MAX_ENDPOINT, endpoint);
     rc = dn_store_begin(store);
     if (rc == 0)
@@ -458,7 +460,7 @@ int dn_sync_server_set(dn_store_t *store, const char *endpoint, const char *serv
         rc = dn_store_commit(store);
     if (rc) {
         dn_store_rollback(store);
-        return dn_why(why, why_size, rc, "cannot record the new server in agent.db");
+        return dn_why(why, why_size, rc, _("cannot record the new server in agent.db"));
     }
     return 0;
 }
@@ -483,7 +485,8 @@ static void s_progress(s_sync_t *self, int done)
 {
     if (!self->progress)
         return;
-    fprintf(stderr, "\rsync: %llu of %llu events acknowledged%s",
+    fputc('\r', stderr); /* over the line before (gettext takes no \r) */
+    fprintf(stderr, _("sync: %llu of %llu events acknowledged%s"),
             (unsigned long long)self->r->acked_through,
             (unsigned long long)self->r->head_seq, done ? "\n" : "   ");
     fflush(stderr);
@@ -599,14 +602,14 @@ static int s_setup(s_sync_t *self, const char *dir)
         s_path(path, sizeof path, dir, DN_AGENT_CURVE_FILE) ||
         dn_curve_load(path, &self->pair) != 0) {
         snprintf(result->error, sizeof result->error,
-                 "this site is not enrolled: run 'dealernet-agent enroll' and paste the "
-                 "enrollment code from headquarters");
+                 _("this site is not enrolled: run 'dealernet-agent enroll' and paste the "
+                 "enrollment code from headquarters"));
         result->cause = DN_SYNC_CAUSE_NOT_ENROLLED;
         return DN_EPERM;
     }
     s_path(path, sizeof path, dir, DN_AGENT_KEY_FILE);
     if (!(self->key = dn_key_load(path))) {
-        snprintf(result->error, sizeof result->error, "cannot read the site key %s", path);
+        snprintf(result->error, sizeof result->error, _("cannot read the site key %s"), path);
         result->cause = DN_SYNC_CAUSE_LOCAL;
         return DN_EIO;
     }
@@ -658,7 +661,7 @@ int dn_sync_hello(dn_store_t *store, const char *dir, int timeout_ms, dn_sync_re
     }
     if (!self.ctx || !(sock = s_connect(self.ctx, endpoint, server_key, &self.pair, timeout_ms,
                                         &probe))) {
-        snprintf(result->error, sizeof result->error, "cannot connect to '%s'", endpoint);
+        snprintf(result->error, sizeof result->error, _("cannot connect to '%s'"), endpoint);
         result->cause = DN_SYNC_CAUSE_LOCAL;
         rc = DN_EINVAL;
         goto out;
@@ -750,10 +753,12 @@ const char *dn_sync_report_received(const dn_sync_result_t *r, char *buf, size_t
         int n;
         if (!a->items && !a->reset)
             continue;
-        n = snprintf(buf + at, size - at, "%s%s %zu item%s (version %llu%s)",
-                     at ? ", " : "received: ", a->name, a->items,
-                     a->items == 1 ? "" : "s", (unsigned long long)a->version,
-                     a->reset ? ", replaced" : "");
+        /* one format each for one item and several: a language's words */
+        n = snprintf(buf + at, size - at,
+                     a->items == 1 ? _("%s%s %zu item (version %llu%s)")
+                                   : _("%s%s %zu items (version %llu%s)"),
+                     at ? ", " : _("received: "), a->name, a->items,
+                     (unsigned long long)a->version, a->reset ? _(", replaced") : "");
         if (n < 0 || (size_t)n >= size - at)
             break;
         at += (size_t)n;
@@ -771,11 +776,21 @@ const char *dn_sync_report(const dn_sync_result_t *r, char *buf, size_t size)
         snprintf(seqs, sizeof seqs, " (seq %llu-%llu)", (unsigned long long)(r->start_acked + 1),
                  (unsigned long long)r->acked_through);
     if (r->has_server)
-        snprintf(holds, sizeof holds, ", server holds through %llu",
+        snprintf(holds, sizeof holds, _(", server holds through %llu"),
                  (unsigned long long)r->server_applied);
-    snprintf(buf, size, "sent %llu event%s%s%s, %llu pending", (unsigned long long)sent,
-             sent == 1 ? "" : "s", seqs, holds, (unsigned long long)r->pending);
+    snprintf(buf, size,
+             sent == 1 ? _("sent %llu event%s%s, %llu pending")
+                       : _("sent %llu events%s%s, %llu pending"),
+             (unsigned long long)sent, seqs, holds, (unsigned long long)r->pending);
     return buf;
+}
+
+/*  1 if s_summary words the failure as a whole ("partly synced: ...",
+    "sync failed, N events kept pending: ..."), 0 if its error is the
+    cause alone (a refusal): the daemon's line adds "sync failed: " then.  */
+static int s_summarised(int rc, const dn_sync_result_t *r)
+{
+    return s_partial(rc, r) || rc == DN_ETIMEDOUT || rc == DN_EAGAIN || rc == DN_ECONFIG;
 }
 
 /*  The one line of a sync that failed, into result->error: what it
@@ -791,13 +806,19 @@ static void s_summary(int rc, dn_sync_result_t *r)
     if (rc == DN_EPROTO &&
         (r->refused == DEALERNET__REFUSE_CODE__REFUSE_TAMPER ||
          (r->has_server && r->server_applied > r->head_seq)))
-        snprintf(r->error, sizeof r->error, "%s; " DN_SYNC_RECOVER_HINT, cause);
+        /* what to do then (README "Recovering a shop PC") */
+        snprintf(r->error, sizeof r->error,
+                 _("%s; run 'dealernet-agent recover' to rebuild this PC's log from the "
+                   "server's copy"),
+                 cause);
     if (s_partial(rc, r))
-        snprintf(r->error, sizeof r->error, "partly synced: %s; then %s",
+        snprintf(r->error, sizeof r->error, _("partly synced: %s; then %s"),
                  dn_sync_report(r, report, sizeof report), cause);
     else if (rc == DN_ETIMEDOUT || rc == DN_EAGAIN || rc == DN_ECONFIG)
-        snprintf(r->error, sizeof r->error, "sync failed, %llu event%s kept pending: %s",
-                 (unsigned long long)r->pending, r->pending == 1 ? "" : "s", cause);
+        snprintf(r->error, sizeof r->error,
+                 r->pending == 1 ? _("sync failed, %llu event kept pending: %s")
+                                 : _("sync failed, %llu events kept pending: %s"),
+                 (unsigned long long)r->pending, cause);
 }
 
 int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *options,
@@ -844,7 +865,7 @@ int dn_sync_run(dn_store_t *store, const char *dir, const dn_sync_options_t *opt
         backoff = backoff * 2 < 2000 ? backoff * 2 : 2000;
     }
     if (rc == DN_EINVAL) {
-        snprintf(result->error, sizeof result->error, "cannot connect to '%s'", endpoint);
+        snprintf(result->error, sizeof result->error, _("cannot connect to '%s'"), endpoint);
         result->cause = DN_SYNC_CAUSE_LOCAL;
     }
     s_progress(&self, 1);
@@ -871,7 +892,7 @@ int dn_sync_daemon(dn_store_t *store, const char *dir, int interval_s,
     uint64_t seen_head = 0;
     unsigned seed = (unsigned)dn_time_now_ms() ^ (unsigned)getpid();
 
-    dn_log_info("syncing every %d s and on new events", interval_s);
+    dn_log_info(_("syncing every %d s and on new events"), interval_s);
     while (!*stop) {
         dn_sync_options_t options = {DN_SYNC_DEFAULT_TIMEOUT_S * 1000, 0, 0, NULL, 0, 0};
         dn_sync_result_t result;
@@ -882,7 +903,7 @@ int dn_sync_daemon(dn_store_t *store, const char *dir, int interval_s,
             char report[160];
             char received[512];
             if (result.sent_events) /* the journal says what `sync` would */
-                dn_log_info("synced: %s", dn_sync_report(&result, report, sizeof report));
+                dn_log_info(_("synced: %s"), dn_sync_report(&result, report, sizeof report));
             if (dn_sync_report_received(&result, received, sizeof received)[0])
                 dn_log_info("%s", received);
             backoff_ms = 1000;
@@ -898,9 +919,8 @@ int dn_sync_daemon(dn_store_t *store, const char *dir, int interval_s,
                                                               : 300000;
             /* as `sync` says it: "sync failed, N events kept pending: CAUSE"
                or "partly synced: ...; then CAUSE"; a refusal is its cause */
-            int told = strncmp(result.error, "sync failed", 11) == 0 ||
-                       strncmp(result.error, "partly synced", 13) == 0;
-            dn_log_warn("%s%s; next try in %lld s", told ? "" : "sync failed: ", result.error,
+            int told = s_summarised(rc, &result);
+            dn_log_warn(_("%s%s; next try in %lld s"), told ? "" : _("sync failed: "), result.error,
                         (long long)(wait_ms / 1000));
         }
         seen_head = result.head_seq;
@@ -912,6 +932,6 @@ int dn_sync_daemon(dn_store_t *store, const char *dir, int interval_s,
                 break;
         }
     }
-    dn_log_info("stopping");
+    dn_log_info(_("stopping"));
     return 0;
 }

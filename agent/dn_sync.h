@@ -37,11 +37,6 @@ typedef struct {
     int no_push; /* with streams: push nothing, only pull (`recover`) */
 } dn_sync_options_t;
 
-/*  What a sync that meets another history of the site says to do
-    (README "Recovering a shop PC").  */
-#define DN_SYNC_RECOVER_HINT \
-    "run 'dealernet-agent recover' to rebuild this PC's log from the server's copy"
-
 #define DN_AGENT_CURVE_NEW_FILE "curve.key.new" /* enrolling again: the key on offer */
 
 /*  0 if the site may still enroll (again: also a folder enrolled before,

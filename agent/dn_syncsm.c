@@ -13,6 +13,7 @@
     the server checks them again).
 */
 #include "dn_syncsm.h"
+#include "dn_i18n.h"
 #include "dn_chain.h"
 #include "dn_error.h"
 #include "dn_log.h"
@@ -189,15 +190,58 @@ static int s_pack(dn_syncsm_t *self, const Dealernet__SyncMessage *msg)
     self->out_len = 0;
     rc = dn_wire_sync_pack(msg, &self->out, &self->out_len, why, sizeof why);
     if (rc)
-        dn_log_error("cannot pack a sync message: %s", why);
+        dn_log_error(_("cannot pack a sync message: %s"), why);
     return rc;
+}
+
+/*  How a refusal's line begins, by its code.  The server's text follows
+    in English (Refused.text is wire text: the server logs and stores it,
+    and an agent may be older or newer than the server's words), so in
+    English every code reads "server refused: TEXT"; another language says
+    first what the code means, in the clerk's words, then the server's
+    text.  */
+static const char *s_refused_format(Dealernet__RefuseCode code)
+{
+    switch (code) {
+    case DEALERNET__REFUSE_CODE__REFUSE_MALFORMED:
+        return C_("refused: malformed", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED:
+        return C_("refused: not enrolled", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_BAD_TOKEN:
+        return C_("refused: bad token", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_TOKEN_USED:
+        return C_("refused: token used", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_TOKEN_EXPIRED:
+        return C_("refused: token expired", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_WRONG_SITE:
+        return C_("refused: wrong site", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_GAP:
+        return C_("refused: gap", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_BAD_SIGNATURE:
+        return C_("refused: bad signature", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_CHAIN:
+        return C_("refused: chain", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_TAMPER:
+        return C_("refused: tamper", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG:
+        return C_("refused: too big", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_INTERNAL:
+        return C_("refused: internal", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_RATE_LIMITED:
+        return C_("refused: rate limited", "server refused: %s");
+    case DEALERNET__REFUSE_CODE__REFUSE_REVOKED:
+        return C_("refused: revoked", "server refused: %s");
+    default:
+        return _("server refused: %s");
+    }
 }
 
 /*  What a refusal means for the agent.  */
 static int s_refusal(dn_syncsm_t *self, const Dealernet__Refused *refused)
 {
     self->r->refused = refused->code;
-    snprintf(self->r->error, sizeof self->r->error, "server refused: %s", refused->text);
+    snprintf(self->r->error, sizeof self->r->error, s_refused_format(refused->code),
+             refused->text);
     switch (refused->code) {
     case DEALERNET__REFUSE_CODE__REFUSE_GAP:
     case DEALERNET__REFUSE_CODE__REFUSE_INTERNAL:
@@ -209,7 +253,7 @@ static int s_refusal(dn_syncsm_t *self, const Dealernet__Refused *refused)
            cause says so), the events stay pending for a later sync.  */
         self->r->cause = DN_SYNC_CAUSE_SERVER_FULL;
         snprintf(self->r->error, sizeof self->r->error,
-                 "server disk full: the server stored nothing more; tell headquarters");
+                 _("server disk full: the server stored nothing more; tell headquarters"));
         return DN_EAGAIN;
     case DEALERNET__REFUSE_CODE__REFUSE_NOT_ENROLLED:
         self->r->cause = DN_SYNC_CAUSE_NOT_ENROLLED;
@@ -222,7 +266,7 @@ static int s_refusal(dn_syncsm_t *self, const Dealernet__Refused *refused)
            the other way round */
         self->r->cause = DN_SYNC_CAUSE_REFUSED;
         snprintf(self->r->error, sizeof self->r->error,
-                 "server refused: %s: upgrade the server first", refused->text);
+                 _("server refused: %s: upgrade the server first"), refused->text);
         return DN_EPROTO;
     default:
         self->r->cause = DN_SYNC_CAUSE_REFUSED;
@@ -247,8 +291,8 @@ static int s_acked(dn_syncsm_t *self, uint64_t through)
     if (through > r->head_seq) {
         snprintf(
             r->error, sizeof r->error,
-            "the server holds seq %llu but this site's log ends at %llu: was agent.db "
-            "restored from an old copy?",
+            _("the server holds seq %llu but this site's log ends at %llu: was agent.db "
+            "restored from an old copy?"),
             (unsigned long long)through, (unsigned long long)r->head_seq);
         r->cause = DN_SYNC_CAUSE_LOCAL;
         return DN_EPROTO;
@@ -325,7 +369,7 @@ static dn_syncsm_action_t s_pack_pull(dn_syncsm_t *self)
     if (rc) {
         self->r->cause = DN_SYNC_CAUSE_LOCAL;
         snprintf(self->r->error, sizeof self->r->error,
-                 "cannot read what this site holds of the server's streams: %s",
+                 _("cannot read what this site holds of the server's streams: %s"),
                  dn_strerror(rc));
         return s_end(self, DN_SYNCSM_FAIL, rc);
     }
@@ -341,9 +385,9 @@ static dn_syncsm_action_t s_pull(dn_syncsm_t *self)
     if (self->down_key_other) {
         self->r->cause = DN_SYNC_CAUSE_DOWN_KEY;
         snprintf(self->r->error, sizeof self->r->error,
-                 "the server names another down key than the one this site pinned: "
+                 _("the server names another down key than the one this site pinned: "
                  "nothing was received (was the server's down.key replaced? tell "
-                 "headquarters)");
+                 "headquarters)"));
         return s_end(self, DN_SYNCSM_FAIL, DN_ESIG);
     }
     if (self->n_streams == 0)
@@ -353,8 +397,8 @@ static dn_syncsm_action_t s_pull(dn_syncsm_t *self)
             return s_end(self, DN_SYNCSM_DONE, 0);
         self->r->cause = DN_SYNC_CAUSE_REFUSED;
         snprintf(self->r->error, sizeof self->r->error,
-                 "%s sends nothing down (it is older than this agent: upgrade the server "
-                 "first)",
+                 _("%s sends nothing down (it is older than this agent: upgrade the server "
+                 "first)"),
                  self->peer);
         return s_end(self, DN_SYNCSM_FAIL, DN_EPROTO);
     }
@@ -384,9 +428,9 @@ static dn_syncsm_action_t s_fill(dn_syncsm_t *self)
 static dn_syncsm_action_t s_lost(dn_syncsm_t *self)
 {
     if (self->state == S_HELLO)
-        snprintf(self->r->error, sizeof self->r->error, "no answer from %s", self->peer);
+        snprintf(self->r->error, sizeof self->r->error, _("no answer from %s"), self->peer);
     else
-        snprintf(self->r->error, sizeof self->r->error, "no answer from %s within %d ms",
+        snprintf(self->r->error, sizeof self->r->error, _("no answer from %s within %d ms"),
                  self->peer, self->reply_timeout_ms);
     self->r->cause = NULL;
     return s_end(self, DN_SYNCSM_RECONNECT, DN_EAGAIN);
@@ -479,7 +523,7 @@ static void s_store_max_sale(dn_syncsm_t *self, int64_t bound)
         strcmp(stored, text) == 0)
         return;
     if (dn_store_meta_set(self->store, DN_STORE_MAX_SALE, text) != 0)
-        dn_log_warn("could not store the network's limit on one sale (%s)", text);
+        dn_log_warn(_("could not store the network's limit on one sale (%s)"), text);
 }
 
 /*  The down key a Welcome names (protocol 2): the one pinned, or pinned
@@ -501,7 +545,7 @@ static int s_down_key(dn_syncsm_t *self, const Dealernet__Welcome *welcome)
             (rc = dn_down_key_pin(self->store, welcome->down_key.data)) != 0) {
             self->r->cause = DN_SYNC_CAUSE_LOCAL;
             snprintf(self->r->error, sizeof self->r->error,
-                     "cannot record the server's down key in agent.db");
+                     _("cannot record the server's down key in agent.db"));
             return rc;
         }
         self->down = 1;
@@ -513,7 +557,7 @@ static int s_down_key(dn_syncsm_t *self, const Dealernet__Welcome *welcome)
         self->down_key_other = 1;
     else {
         self->r->cause = DN_SYNC_CAUSE_LOCAL;
-        snprintf(self->r->error, sizeof self->r->error, "cannot read agent.db");
+        snprintf(self->r->error, sizeof self->r->error, _("cannot read agent.db"));
         return rc;
     }
     return 0;
@@ -543,7 +587,7 @@ static dn_syncsm_action_t s_on_welcome(dn_syncsm_t *self,
         s_store_max_sale(self, welcome->max_sale);
     if (welcome->zone && !self->readonly &&
         dn_store_zone_set(self->store, welcome->zone, welcome->zone_rule) != 0)
-        dn_log_warn("could not store the network's time zone (%s)", welcome->zone);
+        dn_log_warn(_("could not store the network's time zone (%s)"), welcome->zone);
     if ((rc = s_down_key(self, welcome)) != 0)
         return s_end(self, DN_SYNCSM_FAIL, rc);
     if (!self->push) { /* a session that only pulls (recover) */
@@ -632,8 +676,8 @@ static dn_syncsm_action_t s_on_down_reply(dn_syncsm_t *self,
     if (rc) {
         self->r->cause = DN_SYNC_CAUSE_DOWN_REFUSED;
         snprintf(self->r->error, sizeof self->r->error,
-                 "the server answered the pull with other streams than were asked for: "
-                 "nothing applied");
+                 _("the server answered the pull with other streams than were asked for: "
+                 "nothing applied"));
         return s_end(self, DN_SYNCSM_FAIL, rc);
     }
     /* Progress is items or a version moved.  A reset alone is not: a
@@ -657,7 +701,7 @@ static dn_syncsm_action_t s_on_down_reply(dn_syncsm_t *self,
     if (rc) {
         self->r->cause = DN_SYNC_CAUSE_LOCAL;
         snprintf(self->r->error, sizeof self->r->error,
-                 "cannot apply what the server sent to agent.db: %s", dn_strerror(rc));
+                 _("cannot apply what the server sent to agent.db: %s"), dn_strerror(rc));
         return s_end(self, DN_SYNCSM_FAIL, rc);
     }
     self->r->pulls++;
@@ -667,7 +711,7 @@ static dn_syncsm_action_t s_on_down_reply(dn_syncsm_t *self,
     if (!moved) { /* it would ask the same again, for ever */
         self->r->cause = DN_SYNC_CAUSE_DOWN_REFUSED;
         snprintf(self->r->error, sizeof self->r->error,
-                 "the server says it has more to send but sent nothing");
+                 _("the server says it has more to send but sent nothing"));
         return s_end(self, DN_SYNCSM_FAIL, DN_EPROTO);
     }
     self->n_pulling = 0;
@@ -690,12 +734,12 @@ dn_syncsm_action_t dn_syncsm_reply(dn_syncsm_t *self, const uint8_t *data, size_
         if (self->state == S_DOWN) { /* the sync port answered: not a wrong port */
             action = s_lost(self);
             snprintf(self->r->error, sizeof self->r->error,
-                     "%s sent a down reply that does not decode (%s)", self->peer, why);
+                     _("%s sent a down reply that does not decode (%s)"), self->peer, why);
             return action;
         }
         action = s_lost(self);
         snprintf(self->r->error, sizeof self->r->error,
-                 "%s answered something that is not a dealernet sync reply (%s): wrong port?",
+                 _("%s answered something that is not a dealernet sync reply (%s): wrong port?"),
                  self->peer, why);
         self->r->cause = DN_SYNC_CAUSE_WRONG_PORT;
         return action;

@@ -69,7 +69,7 @@ static int s_usage_error(const char *fmt, const char *arg)
 {
     char text[256];
     snprintf(text, sizeof text, fmt, arg);
-    dn_log_error("%s (see: dealernet-agent %s --help)", text,
+    dn_log_error(_("%s (see: dealernet-agent %s --help)"), text,
                  s_current ? s_current->name : "");
     return EX_USAGE;
 }
@@ -105,11 +105,11 @@ static dn_store_t *s_open(const char *dir, int *exit_code)
     }
     if (!(store = dn_store_open(dir, &rc))) {
         if (rc == DN_ENOENT)
-            dn_log_error("no agent in %s: run 'dealernet-agent -d %s init --site CODE "
-                         "--partner CODE' first",
+            dn_log_error(_("no agent in %s: run 'dealernet-agent -d %s init --site CODE "
+                         "--partner CODE' first"),
                          dir, dir);
         else
-            dn_log_error("cannot open %s/%s: %s", dir, DN_AGENT_DB_FILE, dn_strerror(rc));
+            dn_log_error(_("cannot open %s/%s: %s"), dir, DN_AGENT_DB_FILE, dn_strerror(rc));
         *exit_code = dn_exit_code(rc);
     }
     return store;
@@ -138,14 +138,14 @@ static int s_getopt(int argc, char **argv, const struct option *longs, int *exit
     opterr = 0; /* one line on stderr: ours, not getopt's as well */
     c = getopt_long(argc, argv, "h", longs, NULL);
     if (c == 'h') {
-        printf("usage: dealernet-agent [-d DIR] %s %s\n\n%s", s_current->name,
+        printf(_("usage: dealernet-agent [-d DIR] %s %s\n\n%s"), s_current->name,
                s_current->usage, _(s_current->help));
         *exit_code = 0;
         return -2;
     }
     if (c == '?') {
         char opt[64];
-        *exit_code = s_usage_error("unknown option or missing value: '%s'",
+        *exit_code = s_usage_error(_("unknown option or missing value: '%s'"),
                                    s_bad_option(argc, argv, opt, sizeof opt));
         return -2;
     }
@@ -181,9 +181,9 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
             country_text = optarg;
     }
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     if (!site || !partner)
-        return s_usage_error("%s", "init needs --site CODE and --partner CODE");
+        return s_usage_error("%s", _("init needs --site CODE and --partner CODE"));
     {
         /* the one refusal of a bad code (dn_valid.h) */
         char why[DN_CODE_WHY_SIZE];
@@ -194,33 +194,33 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
             return s_fail(rc, why);
     }
     if (dn_money_exponent(currency) < 0)
-        return s_usage_error("currency '%s' is not a known ISO 4217 code", currency);
+        return s_usage_error(_("currency '%s' is not a known ISO 4217 code"), currency);
     if (country_text && dn_phone_country_parse(country_text, &country) != 0)
-        return s_usage_error("country '%s' is not a country calling code (1 to 3 digits, "
-                             "like 86)",
+        return s_usage_error(_("country '%s' is not a country calling code (1 to 3 digits, "
+                             "like 86)"),
                              country_text);
     /* the currency names the country, except where several countries
        share it: then the clerk's numbers need the country said */
     if (!country_text && (country = dn_phone_country_of_currency(currency)) == 0)
         return s_usage_error(
-            "currency %s is spent in several countries: give --country CC, "
-            "the calling code of phones typed here without one (like 49)",
+            _("currency %s is spent in several countries: give --country CC, "
+            "the calling code of phones typed here without one (like 49)"),
             currency);
     snprintf(path, sizeof path, "%s/%s", dir, DN_AGENT_KEY_FILE);
     if (stat(path, &st) == 0) {
-        dn_log_error("%s already exists; refusing to overwrite a site's key", path);
+        dn_log_error(_("%s already exists; refusing to overwrite a site's key"), path);
         return dn_exit_code(DN_EEXIST);
     }
     if ((rc = s_folder(dir, DN_FSPERM_CREATE)) != 0)
         return dn_exit_code(rc);
     rc = dn_store_create_country(dir, site, partner, currency, country);
     if (rc == DN_EEXIST) {
-        dn_log_error("%s/%s already exists; refusing to overwrite an agent", dir,
+        dn_log_error(_("%s/%s already exists; refusing to overwrite an agent"), dir,
                      DN_AGENT_DB_FILE);
         return dn_exit_code(rc);
     }
     if (rc)
-        return s_fail(rc, "could not create the agent database");
+        return s_fail(rc, _("could not create the agent database"));
     key = dn_key_generate();
     rc = key ? dn_key_save(key, path) : DN_ECRYPTO;
     dn_key_destroy(&key);
@@ -228,10 +228,10 @@ static int s_cmd_init(const char *dir, int argc, char **argv)
         char db[4096];
         snprintf(db, sizeof db, "%s/%s", dir, DN_AGENT_DB_FILE);
         unlink(db);
-        return s_fail(rc, "could not create the site key");
+        return s_fail(rc, _("could not create the site key"));
     }
     if (!s_quiet)
-        printf("initialised site %s for partner %s (%s, phones +%d) in %s\n", site, partner,
+        printf(_("initialised site %s for partner %s (%s, phones +%d) in %s\n"), site, partner,
                currency, country, dir);
     return 0;
 }
@@ -246,7 +246,7 @@ static int s_resolve(dn_store_t *store, dn_record_line_t *line, const char *text
     char reason[DN_CODE_WHY_SIZE + DN_MAX_NAME_BYTES];
     int rc = dn_record_resolve_line(store, line, dn_testctl_now_ms(), reason, sizeof reason);
     if (rc)
-        snprintf(why, why_size, "line '%s': %s", text, reason);
+        snprintf(why, why_size, _("line '%s': %s"), text, reason);
     return rc;
 }
 
@@ -290,8 +290,10 @@ static void s_print_result(const dn_store_t *store, const char *what,
     } else if (s_quiet) {
         printf("%s\n", id);
     } else {
-        printf("%s %s  %s %s  (seq %lld)\n", what, id, money, info->currency,
-               (long long)r->seq);
+        /* one format each, so that a language words them its way */
+        printf(strcmp(what, "sale") == 0 ? _("sale %s  %s %s  (seq %lld)\n")
+                                         : _("refund %s  %s %s  (seq %lld)\n"),
+               id, money, info->currency, (long long)r->seq);
         /* the number the clerk writes on the slip and types back to
            refund (refund --receipt) */
         if (strcmp(what, "sale") == 0)
@@ -327,7 +329,7 @@ static int s_cmd_sale(const char *dir, int argc, char **argv)
             return code;
         if (c == 'l') {
             if (n == DN_MAX_SALE_LINES)
-                return s_usage_error("%s", "too many --line options (at most 200)");
+                return s_usage_error("%s", _("too many --line options (at most 200)"));
             line_text[n++] = optarg;
         } else if (c == 'm') {
             in.member = optarg;
@@ -342,9 +344,9 @@ static int s_cmd_sale(const char *dir, int argc, char **argv)
         }
     }
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     if (n == 0)
-        return s_usage_error("%s", "a sale needs at least one --line SKU:QTY[@PRICE]");
+        return s_usage_error("%s", _("a sale needs at least one --line SKU:QTY[@PRICE]"));
     if (!(store = s_open(dir, &code)))
         return code;
     for (size_t i = 0; i < n; i++) {
@@ -407,7 +409,7 @@ static int s_cmd_refund(const char *dir, int argc, char **argv)
             return code;
         if (c == 'l') {
             if (n == DN_MAX_SALE_LINES)
-                return s_usage_error("%s", "too many --line options (at most 200)");
+                return s_usage_error("%s", _("too many --line options (at most 200)"));
             line_text[n++] = optarg;
         } else if (c == 'a') {
             amount = optarg;
@@ -422,7 +424,7 @@ static int s_cmd_refund(const char *dir, int argc, char **argv)
     if (optind < argc)
         sale = argv[optind++];
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     if ((sale != NULL) + (receipt != NULL) + last != 1)
         return s_usage_error("%s", _("refund needs the sale: SALE_ID (or its first 8 hex "
                                      "digits or more), --receipt N or --last"));
@@ -439,8 +441,8 @@ static int s_cmd_refund(const char *dir, int argc, char **argv)
         in.has_amount = 1;
         if (dn_money_parse(amount, dn_store_info(store)->exponent, &in.amount)) {
             rc = DN_EPARSE;
-            snprintf(why, sizeof why, "amount '%s' is not a decimal amount with at most %d "
-                     "decimals", amount, dn_store_info(store)->exponent);
+            snprintf(why, sizeof why, _("amount '%s' is not a decimal amount with at most %d "
+                     "decimals"), amount, dn_store_info(store)->exponent);
         }
     }
     in.lines = lines;
@@ -482,7 +484,7 @@ static int s_member_write(const char *dir, int argc, char **argv, int update)
         } else if (c == 'H') {
             in.has_household = 1;
             if (dn_parse_int(optarg, 0, DN_MAX_HOUSEHOLD, &in.household)) {
-                snprintf(why, sizeof why, "household '%s' must be a whole number from 0 to %d",
+                snprintf(why, sizeof why, _("household '%s' must be a whole number from 0 to %d"),
                          optarg, DN_MAX_HOUSEHOLD);
                 return s_fail(DN_EPARSE, why);
             }
@@ -493,10 +495,10 @@ static int s_member_write(const char *dir, int argc, char **argv, int update)
     if (update && optind == argc - 1 && !in.phone)
         in.phone = argv[optind++];
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     if (!in.phone)
-        return s_usage_error("%s", update ? "member update needs the member's PHONE"
-                                          : "member add needs --phone PHONE");
+        return s_usage_error("%s", update ? _("member update needs the member's PHONE")
+                                          : _("member add needs --phone PHONE"));
     if (!(store = s_open(dir, &code)))
         return code;
     rc = update ? dn_record_member_update(store, &in, &result, why, sizeof why)
@@ -511,8 +513,9 @@ static int s_member_write(const char *dir, int argc, char **argv, int update)
         } else if (s_quiet) {
             printf("%s\n", id);
         } else {
-            printf("%s %s  (seq %lld)\n", update ? "member updated, event" : "member", id,
-                   (long long)result.seq);
+            printf(update ? _("member updated, event %s  (seq %lld)\n")
+                          : _("member %s  (seq %lld)\n"),
+                   id, (long long)result.seq);
         }
     }
     dn_store_destroy(&store);
@@ -544,7 +547,7 @@ static int s_listing_opts(int argc, char **argv, int *json, int *code)
             *json = 1;
     }
     if (optind < argc) {
-        *code = s_usage_error("unexpected argument '%s'", argv[optind]);
+        *code = s_usage_error(_("unexpected argument '%s'"), argv[optind]);
         return -1;
     }
     return 0;
@@ -561,7 +564,7 @@ static const char *s_str(json_t *obj, const char *key)
 static int s_print_table(const json_t *rows, const dn_render_column_t *cols, size_t n)
 {
     int rc = dn_render_columns(stdout, rows, cols, n);
-    return rc ? s_fail(rc, "could not write the listing") : 0;
+    return rc ? s_fail(rc, _("could not write the listing")) : 0;
 }
 
 static int s_cmd_member_list(const char *dir, int argc, char **argv)
@@ -582,12 +585,12 @@ static int s_cmd_member_list(const char *dir, int argc, char **argv)
     list = dn_store_members_list(store);
     dn_store_destroy(&store);
     if (!list)
-        return s_fail(DN_EDB, "could not read the members");
+        return s_fail(DN_EDB, _("could not read the members"));
     if (json) {
         s_print_json(list);
     } else {
         if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0 && !s_quiet)
-            printf("%zu members\n", json_array_size(list));
+            printf(_("%zu members\n"), json_array_size(list));
     }
     json_decref(list);
     return rc;
@@ -615,7 +618,7 @@ static int s_cmd_member_show(const char *dir, int argc, char **argv)
     if (s_listing_opts(argc, argv, &json, &code))
         return code;
     if (!phone)
-        return s_usage_error("%s", "member show needs the member's PHONE");
+        return s_usage_error("%s", _("member show needs the member's PHONE"));
     if (!(store = s_open(dir, &code)))
         return code;
     rc = dn_earnings_member(store, phone, &m, why, sizeof why);
@@ -632,19 +635,20 @@ static int s_cmd_member_show(const char *dir, int argc, char **argv)
         f[n++] = (dn_render_field_t){C_("field", "member"), s_str(m, "phone")};
         f[n++] = (dn_render_field_t){C_("field", "name"), s_str(m, "name")};
         if (json_is_object(here))
-            snprintf(signed_up, sizeof signed_up, "here, %s (seq %lld, member %s)",
+            snprintf(signed_up, sizeof signed_up, _("here, %s (seq %lld, member %s)"),
                      s_str(here, "recorded_at"),
                      (long long)json_integer_value(json_object_get(here, "seq")),
                      s_str(here, "id"));
         else
-            snprintf(signed_up, sizeof signed_up, "not at this shop");
+            snprintf(signed_up, sizeof signed_up, "%s", _("not at this shop"));
         f[n++] = (dn_render_field_t){C_("field", "signed up"), signed_up};
         if (json_is_string(json_object_get(m, "credit")))
-            snprintf(credit, sizeof credit, "%s %s (referral credit as of %s)",
+            snprintf(credit, sizeof credit, _("%s %s (referral credit as of %s)"),
                      s_str(m, "credit"), s_str(m, "currency"), s_str(m, "credit_as_of"));
         else
-            snprintf(credit, sizeof credit, "not known: the network has sent no credit for "
-                     "this phone (run 'dealernet-agent sync')");
+            snprintf(credit, sizeof credit, "%s",
+                     _("not known: the network has sent no credit for this phone (run "
+                       "'dealernet-agent sync')"));
         f[n++] = (dn_render_field_t){C_("field", "credit"), credit};
         /* when the network last answered for its members: the credit
            above is its figure as of then (it resends a member that moved) */
@@ -652,10 +656,10 @@ static int s_cmd_member_show(const char *dir, int argc, char **argv)
             f[n++] = (dn_render_field_t){
                 C_("field", "refreshed"), json_is_string(json_object_get(m, "refreshed"))
                                               ? s_str(m, "refreshed")
-                                              : "never: no sync has asked for members yet"};
+                                              : _("never: no sync has asked for members yet")};
         if (dn_render_fields(stdout, f, n, 0, 2)) {
             json_decref(m);
-            return s_fail(DN_EIO, "could not write the member");
+            return s_fail(DN_EIO, _("could not write the member"));
         }
     }
     json_decref(m);
@@ -666,10 +670,15 @@ static int s_cmd_member_show(const char *dir, int argc, char **argv)
 
 static int s_cmd_earnings(const char *dir, int argc, char **argv)
 {
-    static const char *const rows[][2] = {
-        {"opening", "opening"},       {"commission", "commission"}, {"override", "override"},
-        {"referral", "referral"},     {"clawback", "clawbacks"},    {"adjustment", "adjustments"},
-        {"payouts", "payouts"},       {"balance", "balance"}};
+    /* the JSON key of each figure and its label (translated: not static) */
+    const char *const rows[][2] = {{"opening", C_("field", "opening")},
+                                   {"commission", C_("field", "commission")},
+                                   {"override", C_("field", "override")},
+                                   {"referral", C_("field", "referral")},
+                                   {"clawback", C_("field", "clawbacks")},
+                                   {"adjustment", C_("field", "adjustments")},
+                                   {"payouts", C_("field", "payouts")},
+                                   {"balance", C_("field", "balance")}};
     int json, code = 0, rc;
     dn_store_t *store;
     json_t *e = NULL;
@@ -681,13 +690,13 @@ static int s_cmd_earnings(const char *dir, int argc, char **argv)
     rc = dn_earnings_get(store, &e);
     dn_store_destroy(&store);
     if (rc == DN_ENOENT)
-        return s_fail(rc, "no earnings received yet: run 'dealernet-agent sync'");
+        return s_fail(rc, _("no earnings received yet: run 'dealernet-agent sync'"));
     if (rc)
-        return s_fail(rc, "could not read the earnings");
+        return s_fail(rc, _("could not read the earnings"));
     if (json) {
         s_print_json(e);
     } else {
-        printf("partner %s, period %s, in %s (from the server at %s)\n", s_str(e, "partner"),
+        printf(_("partner %s, period %s, in %s (from the server at %s)\n"), s_str(e, "partner"),
                s_str(e, "period"), s_str(e, "currency"), s_str(e, "as_of"));
         dn_render_field_t f[sizeof rows / sizeof rows[0] + 1];
         char amounts[sizeof rows / sizeof rows[0]][DN_MONEY_TEXT_SIZE + 2];
@@ -703,19 +712,19 @@ static int s_cmd_earnings(const char *dir, int argc, char **argv)
         }
         /* the amounts' signs in one column, the payout's text after them */
         if (json_is_string(json_object_get(e, "last_payout_at")))
-            snprintf(payout, sizeof payout, " %s on %s", s_str(e, "last_payout"),
+            snprintf(payout, sizeof payout, _(" %s on %s"), s_str(e, "last_payout"),
                      s_str(e, "last_payout_at"));
         else
-            snprintf(payout, sizeof payout, " none");
-        f[n++] = (dn_render_field_t){"last payout", payout};
+            snprintf(payout, sizeof payout, "%s", _(" none"));
+        f[n++] = (dn_render_field_t){C_("field", "last payout"), payout};
         if (dn_render_fields(stdout, f, n, 2, 2)) {
             json_decref(e);
-            return s_fail(DN_EIO, "could not write the earnings");
+            return s_fail(DN_EIO, _("could not write the earnings"));
         }
         /* the figures are the server's as of "from the server at"; this
            is when a sync last confirmed them (down_state's checked_ms) */
         if (!s_quiet)
-            printf("refreshed %s\n", s_str(e, "refreshed"));
+            printf(_("refreshed %s\n"), s_str(e, "refreshed"));
     }
     json_decref(e);
     return 0;
@@ -745,7 +754,7 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
             name = optarg;
     }
     if (optind != argc - 2)
-        return s_usage_error("%s", "catalog set needs SKU and PRICE");
+        return s_usage_error("%s", _("catalog set needs SKU and PRICE"));
     /* the one refusal of a bad code (dn_valid.h), the same as HQ's */
     if ((rc = dn_valid_code_check(DN_CODE_SKU, argv[optind], _("give the name with --name"),
                                   why, sizeof why)) != 0)
@@ -774,8 +783,8 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
         char bound[DN_MONEY_TEXT_SIZE];
         dn_money_format(DN_MAX_UNIT_PRICE, dn_store_info(store)->exponent, bound,
                         sizeof bound);
-        snprintf(why, sizeof why, "price '%s' must be an amount from 0 to %s with at most %d "
-                 "decimals",
+        snprintf(why, sizeof why, _("price '%s' must be an amount from 0 to %s with at most %d "
+                 "decimals"),
                  argv[optind + 1], bound, dn_store_info(store)->exponent);
         dn_store_destroy(&store);
         return s_fail(DN_EPARSE, why);
@@ -786,13 +795,17 @@ static int s_cmd_catalog_set(const char *dir, int argc, char **argv)
         rc = dn_store_catalog_get(store, argv[optind], &stored, kept);
     if (rc == 0 && !s_quiet) {
         const char *now = category ? category : kept;
-        printf("catalog: %s at %s %s%s%s\n", argv[optind], argv[optind + 1],
-               dn_store_info(store)->currency, *now ? " in " : "", now);
+        if (*now)
+            printf(_("catalog: %s at %s %s in %s\n"), argv[optind], argv[optind + 1],
+                   dn_store_info(store)->currency, now);
+        else
+            printf(_("catalog: %s at %s %s\n"), argv[optind], argv[optind + 1],
+                   dn_store_info(store)->currency);
         if (name && *name)
             printf(_("catalog: %s is named %s\n"), argv[optind], name);
     }
     dn_store_destroy(&store);
-    return rc ? s_fail(rc, "could not write the catalog") : 0;
+    return rc ? s_fail(rc, _("could not write the catalog")) : 0;
 }
 
 /*  HQ's rows the till uses now (source "hq"), then the local catalog's
@@ -856,7 +869,7 @@ static int s_cmd_catalog_list(const char *dir, int argc, char **argv)
     list = s_catalog_rows(store);
     dn_store_destroy(&store);
     if (!list)
-        return s_fail(DN_EDB, "could not read the catalog");
+        return s_fail(DN_EDB, _("could not read the catalog"));
     if (json) {
         s_print_json(list);
     } else {
@@ -991,7 +1004,7 @@ static int s_cmd_sales(const char *dir, int argc, char **argv)
             return s_limit_error(DN_COUNTER_SALES_MAX);
     }
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     if ((code = s_days(today, date, from, to, &from_ms, &to_ms, from_date, to_date)) != 0)
         return code;
     if (all && !json)
@@ -1084,7 +1097,7 @@ static int s_cmd_receipt(const char *dir, int argc, char **argv)
     if (optind < argc)
         receipt = argv[optind++];
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     if ((sale != NULL) + (receipt != NULL) + last != 1)
         return s_usage_error("%s", _("receipt needs the sale: its receipt number N, --last, "
                                      "or --sale SALE_ID (or its first 8 hex digits or "
@@ -1136,7 +1149,7 @@ static int s_cmd_close(const char *dir, int argc, char **argv)
             json = 1;
     }
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     if (date)
         snprintf(day, sizeof day, "%s", date);
     else
@@ -1218,7 +1231,7 @@ static int s_cmd_member_find(const char *dir, int argc, char **argv)
             return s_limit_error(DN_COUNTER_FIND_MAX);
     }
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     if (!text || !*text)
         return s_usage_error("%s", _("member find needs a name or the first digits of a "
                                      "phone"));
@@ -1273,12 +1286,12 @@ static int s_cmd_notices(const char *dir, int argc, char **argv)
             json = 1;
     }
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     if (!(store = s_open(dir, &code)))
         return code;
     if ((rc = dn_notices_list(store, 0, all, &list)) != 0) {
         dn_store_destroy(&store);
-        return s_fail(rc, "could not read the notices");
+        return s_fail(rc, _("could not read the notices"));
     }
     if (json) {
         s_print_json(list);
@@ -1286,10 +1299,12 @@ static int s_cmd_notices(const char *dir, int argc, char **argv)
         json_array_foreach(list, i, item)
         {
             const char *text = s_str(item, "text");
-            printf("%snotice %lld, sent %s%s\n", i ? "\n" : "",
+            if (i)
+                putchar('\n');
+            printf(_("notice %lld, sent %s%s\n"),
                    (long long)json_integer_value(json_object_get(item, "id")),
                    s_str(item, "sent"),
-                   json_is_true(json_object_get(item, "read")) ? ", read" : "");
+                   json_is_true(json_object_get(item, "read")) ? _(", read") : "");
             /* each line of the text indented under its header */
             while (*text) {
                 size_t len = strcspn(text, "\n");
@@ -1301,7 +1316,7 @@ static int s_cmd_notices(const char *dir, int argc, char **argv)
     if (fflush(stdout) != 0 || ferror(stdout)) {
         json_decref(list);
         dn_store_destroy(&store);
-        return s_fail(DN_EIO, "could not write the notices: they stay unread");
+        return s_fail(DN_EIO, _("could not write the notices: they stay unread"));
     }
     if (json_array_size(list))
         through = json_integer_value(
@@ -1310,13 +1325,14 @@ static int s_cmd_notices(const char *dir, int argc, char **argv)
     dn_store_destroy(&store);
     if (rc == 0 && !json && !s_quiet) {
         if (json_array_size(list) == 0)
-            printf("%s\n", all ? "no notices" : "no unread notices");
+            printf("%s\n", all ? _("no notices") : _("no unread notices"));
         else
-            printf("\n%zu %s shown, %lld marked read\n", json_array_size(list),
-                   json_array_size(list) == 1 ? "notice" : "notices", (long long)marked);
+            printf(json_array_size(list) == 1 ? _("\n%zu notice shown, %lld marked read\n")
+                                              : _("\n%zu notices shown, %lld marked read\n"),
+                   json_array_size(list), (long long)marked);
     }
     json_decref(list);
-    return rc ? s_fail(rc, "could not mark the notices read") : 0;
+    return rc ? s_fail(rc, _("could not mark the notices read")) : 0;
 }
 
 static int s_cmd_status(const char *dir, int argc, char **argv)
@@ -1346,7 +1362,7 @@ static int s_cmd_status(const char *dir, int argc, char **argv)
     }
     dn_store_destroy(&store);
     if (!status)
-        return s_fail(DN_EDB, "could not read the status");
+        return s_fail(DN_EDB, _("could not read the status"));
     json_object_set_new(status, "folder", json_string(dir));
     if (json) {
         s_print_json(status);
@@ -1358,14 +1374,14 @@ static int s_cmd_status(const char *dir, int argc, char **argv)
             events[96], head[2 * DN_HASH_BYTES + 48], clock[128], error[1024],
             notices[DN_MAX_NOTICE_BYTES + 128];
         size_t n = 0;
-        snprintf(site, sizeof site, "%s (partner %s, %s)", s_str(status, "site"),
+        snprintf(site, sizeof site, _("%s (partner %s, %s)"), s_str(status, "site"),
                  s_str(status, "partner"), s_str(status, "currency"));
         f[n++] = (dn_render_field_t){C_("field", "site"), site};
         f[n++] = (dn_render_field_t){C_("field", "folder"), dir};
         if (json_is_string(json_object_get(status, "initialised_partner"))) {
             snprintf(partner, sizeof partner,
-                     "HQ registered this site to %s; it was initialised for %s: "
-                     "its sales earn for %s",
+                     _("HQ registered this site to %s; it was initialised for %s: "
+                       "its sales earn for %s"),
                      s_str(status, "partner"), s_str(status, "initialised_partner"),
                      s_str(status, "partner"));
             f[n++] = (dn_render_field_t){C_("field", "partner"), partner};
@@ -1373,26 +1389,28 @@ static int s_cmd_status(const char *dir, int argc, char **argv)
         f[n++] = (dn_render_field_t){
             C_("field", "phones"), json_is_string(json_object_get(status, "country"))
                                        ? s_str(status, "country")
-                                       : "no default country: typed with + and the country code"};
-        snprintf(events, sizeof events, "%lld recorded, %lld pending sync",
+                                       : _("no default country: typed with + and the country code")};
+        snprintf(events, sizeof events, _("%lld recorded, %lld pending sync"),
                  (long long)json_integer_value(json_object_get(status, "events")),
                  (long long)json_integer_value(json_object_get(status, "pending")));
         f[n++] = (dn_render_field_t){C_("field", "events"), events};
-        snprintf(head, sizeof head, "seq %lld %s",
+        snprintf(head, sizeof head, _("seq %lld %s"),
                  (long long)json_integer_value(json_object_get(status, "head_seq")),
                  s_str(status, "head_hash"));
         f[n++] = (dn_render_field_t){C_("field", "chain head"), head};
         f[n++] = (dn_render_field_t){C_("field", "server"),
                                      json_is_string(json_object_get(status, "server"))
                                          ? s_str(status, "server")
-                                         : "not enrolled"};
+                                         : _("not enrolled")};
         f[n++] = (dn_render_field_t){C_("field", "last sync"),
-                                     json_is_string(last) ? json_string_value(last) : "never"};
+                                     json_is_string(last) ? json_string_value(last) : _("never")};
         if (json_is_integer(skew)) {
             long long ms = json_integer_value(skew);
-            snprintf(clock, sizeof clock, "%lld s %s the server's at the last sync%s",
-                     llabs(ms) / 1000, ms >= 0 ? "ahead of" : "behind",
-                     llabs(ms) > DN_CLOCK_TOLERANCE_MS ? ": set this PC's clock" : "");
+            snprintf(clock, sizeof clock,
+                     ms >= 0 ? _("%lld s ahead of the server's at the last sync%s")
+                             : _("%lld s behind the server's at the last sync%s"),
+                     llabs(ms) / 1000,
+                     llabs(ms) > DN_CLOCK_TOLERANCE_MS ? _(": set this PC's clock") : "");
             f[n++] = (dn_render_field_t){C_("field", "clock"), clock};
         }
         if (json_is_string(json_object_get(status, "last_error"))) {
@@ -1402,18 +1420,18 @@ static int s_cmd_status(const char *dir, int argc, char **argv)
         }
         if (json_integer_value(json_object_get(status, "notices_unread")) > 0)
             snprintf(notices, sizeof notices,
-                     "%lld unread (run 'dealernet-agent notices')\nnewest: %s%s",
+                     _("%lld unread (run 'dealernet-agent notices')\nnewest: %s%s"),
                      (long long)json_integer_value(json_object_get(status, "notices_unread")),
                      s_str(status, "notice_newest"),
                      json_is_true(json_object_get(status, "notice_newest_more")) ? " ..." : "");
         else
-            snprintf(notices, sizeof notices, "none unread");
+            snprintf(notices, sizeof notices, "%s", _("none unread"));
         f[n++] = (dn_render_field_t){C_("field", "notices"), notices};
         /* the labels padded by display width (dn_render_fields): they line
            up in any language */
         if (dn_render_fields(stdout, f, n, 0, 1)) {
             json_decref(status);
-            return s_fail(DN_EIO, "could not write the status");
+            return s_fail(DN_EIO, _("could not write the status"));
         }
     }
     json_decref(status);
@@ -1443,14 +1461,14 @@ static int s_cmd_check(const char *dir, int argc, char **argv)
         s_print_json(out);
         json_decref(out);
     } else if (rc == 0 && !s_quiet) {
-        printf("ok: %lld events, seq 1..%lld, chain head %s\n", (long long)result.events,
-               (long long)result.events, result.events ? head : "(empty)");
+        printf(_("ok: %lld events, seq 1..%lld, chain head %s\n"), (long long)result.events,
+               (long long)result.events, result.events ? head : _("(empty)"));
     }
     if (rc == DN_ECHAIN) {
-        dn_log_error("chain broken at seq %lld: %s", (long long)result.bad_seq, result.why);
+        dn_log_error(_("chain broken at seq %lld: %s"), (long long)result.bad_seq, result.why);
         return dn_exit_code(rc);
     }
-    return rc ? s_fail(rc, "could not read the events") : 0;
+    return rc ? s_fail(rc, _("could not read the events")) : 0;
 }
 
 /* -- reminders ----------------------------------------------------------- */
@@ -1461,15 +1479,15 @@ static int s_cmd_reminders(const char *dir, int argc, char **argv)
                                           {"json", no_argument, NULL, 'j'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-    static const dn_render_column_t cols[] = {{"phone", NULL},
-                                              {"name", NULL},
-                                              {"sku", NULL},
-                                              {"last_purchase", "LAST PURCHASE"},
-                                              {"usual_quantity", "QTY"},
-                                              {"interval_days", "INTERVAL"},
-                                              {"due_date", "DUE"},
-                                              {"days_until_due", "IN DAYS"},
-                                              {"basis", NULL}};
+    const dn_render_column_t cols[] = {{"phone", NULL},
+                                       {"name", NULL},
+                                       {"sku", NULL},
+                                       {"last_purchase", C_("column", "LAST PURCHASE")},
+                                       {"usual_quantity", C_("column", "QTY")},
+                                       {"interval_days", C_("column", "INTERVAL")},
+                                       {"due_date", C_("column", "DUE")},
+                                       {"days_until_due", C_("column", "IN DAYS")},
+                                       {"basis", NULL}};
     const char *fixed;
     int64_t days = DN_REMINDER_DEFAULT_DAYS, today, today_ms;
     int c, code = 0, json = 0, rc;
@@ -1485,7 +1503,7 @@ static int s_cmd_reminders(const char *dir, int argc, char **argv)
         if (c == 'D' && dn_parse_int(optarg, 0, DN_REMINDER_MAX_DAYS, &days)) {
             char text[160];
             snprintf(text, sizeof text,
-                     "--days '%s' is not a whole number of days from 0 to %d", optarg,
+                     _("--days '%s' is not a whole number of days from 0 to %d"), optarg,
                      DN_REMINDER_MAX_DAYS);
             return s_usage_error("%s", text);
         }
@@ -1493,27 +1511,32 @@ static int s_cmd_reminders(const char *dir, int argc, char **argv)
             json = 1;
     }
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     if (dn_testctl_today_ms(&today_ms, &fixed))
-        return s_usage_error(DN_TESTCTL_TODAY_ENV " '%s' is not a date YYYY-MM-DD", fixed);
+    {
+        char text[160];
+        snprintf(text, sizeof text, _("%s '%s' is not a date YYYY-MM-DD"),
+                 DN_TESTCTL_TODAY_ENV, fixed);
+        return s_usage_error("%s", text);
+    }
     today = dn_time_day(today_ms);
     if (!(store = s_open(dir, &code)))
         return code;
     rc = dn_reminder_list(store, today, days, &items, &n);
     dn_store_destroy(&store);
     if (rc)
-        return s_fail(rc, "could not read the purchases");
+        return s_fail(rc, _("could not read the purchases"));
     list = dn_reminder_json(items, n);
     free(items);
     if (!list)
-        return s_fail(DN_ENOMEM, "could not format the reminders");
+        return s_fail(DN_ENOMEM, _("could not format the reminders"));
     if (json) {
         s_print_json(list);
     } else if ((rc = s_print_table(list, cols, sizeof cols / sizeof cols[0])) == 0 &&
                !s_quiet) {
         dn_time_format_day(today, last);
         dn_time_format_day(today + days, due);
-        printf("%zu to call: due by %s or overdue (today %s %s)\n", n, due, last, dn_time_zone());
+        printf(_("%zu to call: due by %s or overdue (today %s %s)\n"), n, due, last, dn_time_zone());
     }
     json_decref(list);
     return rc;
@@ -1526,14 +1549,16 @@ static int s_seconds(const char *text, int *seconds)
 {
     int64_t v;
     if (dn_parse_int(text, 1, 86400, &v))
-        return s_usage_error("'%s' is not a number of seconds from 1 to 86400", text);
+        return s_usage_error(_("'%s' is not a number of seconds from 1 to 86400"), text);
     *seconds = (int)v;
     return 0;
 }
 
 #define DN_TOKEN_ENV "DEALERNET_TOKEN"
 
-/*  What the clerk reads at the prompts: Chinese first.  */
+/*  What the clerk reads at the prompts: Chinese first, English after, in
+    every language (a shop PC's LANG is often left at C: the clerk still
+    reads the prompt).  One text, so not through gettext.  */
 #define DN_PROMPT_CODE  "粘贴总部给的注册码 / paste the enrollment code from headquarters: "
 #define DN_PROMPT_TOKEN "输入总部给的注册令牌 / enter the enrollment token from headquarters: "
 
@@ -1559,9 +1584,9 @@ static int s_enroll_source(const s_enroll_args_t *a, dn_bundle_t *bundle)
 
     memset(bundle, 0, sizeof *bundle);
     if (!a->server && !a->server_key && !a->token_arg && !a->token_file) {
-        rc = a->bundle_file ? dn_secret_read_file(a->bundle_file, "enrollment code", text,
+        rc = a->bundle_file ? dn_secret_read_file(a->bundle_file, _("enrollment code"), text,
                                                   sizeof text, why, sizeof why)
-                            : dn_secret_read_stdin(DN_PROMPT_CODE, "enrollment code", text,
+                            : dn_secret_read_stdin(DN_PROMPT_CODE, _("enrollment code"), text,
                                                    sizeof text, why, sizeof why);
         if (rc == 0)
             rc = dn_bundle_parse(text, bundle, why, sizeof why);
@@ -1569,28 +1594,29 @@ static int s_enroll_source(const s_enroll_args_t *a, dn_bundle_t *bundle)
         return rc ? s_fail(rc, why) : 0;
     }
     if (!a->server || !a->server_key)
-        return s_usage_error("%s", "enroll with flags needs --server and --server-key (or "
-                                   "neither: paste the enrollment code)");
+        return s_usage_error("%s", _("enroll with flags needs --server and --server-key (or "
+                                   "neither: paste the enrollment code)"));
     if (strlen(a->server) > DN_BUNDLE_MAX_ENDPOINT)
-        return s_usage_error("--server '%.60s...' is too long for an endpoint", a->server);
+        return s_usage_error(_("--server '%.60s...' is too long for an endpoint"), a->server);
     snprintf(bundle->endpoint, sizeof bundle->endpoint, "%s", a->server);
     snprintf(bundle->server_key, sizeof bundle->server_key, "%s", a->server_key);
     if (a->token_file)
-        rc = dn_secret_read_file(a->token_file, "token", text, sizeof text, why, sizeof why);
+        rc = dn_secret_read_file(a->token_file, _("token"), text, sizeof text, why, sizeof why);
     else if (a->token_arg)
-        rc = dn_secret_read_stdin(DN_PROMPT_TOKEN, "token", text, sizeof text, why,
+        rc = dn_secret_read_stdin(DN_PROMPT_TOKEN, _("token"), text, sizeof text, why,
                                   sizeof why);
     else if ((env = getenv(DN_TOKEN_ENV)) != NULL && *env)
         rc = snprintf(text, sizeof text, "%s", env) < (int)sizeof text ? 0 : DN_ETOOBIG;
     else
-        return s_usage_error("%s", "no token: give --token-file FILE, or --token - to type "
-                                   "or pipe it, or set " DN_TOKEN_ENV);
+        return s_usage_error(_("no token: give --token-file FILE, or --token - to type "
+                               "or pipe it, or set %s"),
+                             DN_TOKEN_ENV);
     if (rc == DN_ETOOBIG && !a->token_file && !a->token_arg)
-        snprintf(why, sizeof why, "%s is longer than any token", DN_TOKEN_ENV);
+        snprintf(why, sizeof why, _("%s is longer than any token"), DN_TOKEN_ENV);
     if (rc == 0 && !dn_wire_token_valid(text)) {
         snprintf(why, sizeof why,
-                 "that is not an enrollment token (%d to %d letters and digits, as "
-                 "'dealernet-hq site add' prints it)",
+                 _("that is not an enrollment token (%d to %d letters and digits, as "
+                 "'dealernet-hq site add' prints it)"),
                  DN_MIN_TOKEN_LEN, DN_MAX_TOKEN_LEN);
         rc = DN_EPARSE;
     }
@@ -1639,25 +1665,26 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
     /* Refused before anything else, so that it is the one line a clerk
        or a script sees; it cannot undo what ps showed, only teach.  */
     if (a.token_arg && strcmp(a.token_arg, "-") != 0) {
-        dn_log_error("a token on the command line is shown by ps to every user of this "
-                     "PC: give it with --token-file FILE, --token - (standard input) or "
-                     DN_TOKEN_ENV ", or run 'dealernet-agent enroll' alone and paste the "
-                     "enrollment code");
+        dn_log_error(_("a token on the command line is shown by ps to every user of this "
+                       "PC: give it with --token-file FILE, --token - (standard input) or "
+                       "%s, or run 'dealernet-agent enroll' alone and paste the "
+                       "enrollment code"),
+                     DN_TOKEN_ENV);
         return EX_USAGE;
     }
     if (optind < argc && strncmp(argv[optind], "DN", 2) == 0) {
-        dn_log_error("an enrollment code on the command line is shown by ps to every user "
+        dn_log_error(_("an enrollment code on the command line is shown by ps to every user "
                      "of this PC: run 'dealernet-agent enroll' alone and paste it when "
-                     "asked, or give it with --bundle-file FILE");
+                     "asked, or give it with --bundle-file FILE"));
         return EX_USAGE;
     }
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     if (a.token_arg && a.token_file)
-        return s_usage_error("%s", "give the token one way: --token - or --token-file");
+        return s_usage_error("%s", _("give the token one way: --token - or --token-file"));
     if (a.bundle_file && (a.server || a.server_key || a.token_arg || a.token_file))
-        return s_usage_error("%s", "--bundle-file holds the server, its key and the token: "
-                                   "give no --server, --server-key or token with it");
+        return s_usage_error("%s", _("--bundle-file holds the server, its key and the token: "
+                                   "give no --server, --server-key or token with it"));
     /* Not initialised, or enrolled already: say so before asking for a
        secret.  */
     if (!(store = s_open(dir, &code)))
@@ -1671,8 +1698,8 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
         return code;
     }
     if (!a.server && strcmp(bundle.site, dn_store_info(store)->site) != 0) {
-        dn_log_error("this enrollment code is for site %s, but this agent is site %s: ask "
-                     "headquarters for the code of %s",
+        dn_log_error(_("this enrollment code is for site %s, but this agent is site %s: ask "
+                     "headquarters for the code of %s"),
                      bundle.site, dn_store_info(store)->site, dn_store_info(store)->site);
         dn_secret_wipe(&bundle, sizeof bundle);
         dn_store_destroy(&store);
@@ -1683,18 +1710,18 @@ static int s_cmd_enroll(const char *dir, int argc, char **argv)
     dn_secret_wipe(bundle.token, sizeof bundle.token);
     if (rc == 0 && !s_quiet) {
         char initialised[DN_MAX_CODE_LEN + 1];
-        printf("enrolled site %s with %s\n", dn_store_info(store)->site, bundle.endpoint);
+        printf(_("enrolled site %s with %s\n"), dn_store_info(store)->site, bundle.endpoint);
         if (done.rebased)
-            printf("the site's events up to seq %lld are on the server; the %lld recorded "
-                   "here follow as seq %lld to %lld\n",
+            printf(_("the site's events up to seq %lld are on the server; the %lld recorded "
+                   "here follow as seq %lld to %lld\n"),
                    (long long)done.applied_seq, (long long)done.moved,
                    (long long)done.applied_seq + 1, (long long)(done.applied_seq + done.moved));
         else if (again)
-            printf("this folder's events up to seq %lld are on the server; %lld to send\n",
+            printf(_("this folder's events up to seq %lld are on the server; %lld to send\n"),
                    (long long)done.applied_seq, (long long)done.to_send);
         if (dn_store_meta_get(store, DN_STORE_META_INIT_PARTNER, initialised, sizeof initialised) == 0)
-            printf("note: HQ registered this site to partner %s, not %s as initialised: "
-                   "its sales earn for %s\n",
+            printf(_("note: HQ registered this site to partner %s, not %s as initialised: "
+                   "its sales earn for %s\n"),
                    dn_store_info(store)->partner, initialised, dn_store_info(store)->partner);
     }
     dn_store_destroy(&store);
@@ -1706,8 +1733,8 @@ static void s_warn_skew(int64_t skew_ms)
 {
     char off[64];
     fprintf(stderr,
-            "warning: this PC's clock is %s the server's: set it right; the server "
-            "posts sales at its own time of receipt when they claim a later one\n",
+            _("warning: this PC's clock is %s the server's: set it right; the server "
+            "posts sales at its own time of receipt when they claim a later one\n"),
             dn_doctor_offset_text(skew_ms, off, sizeof off));
 }
 
@@ -1759,13 +1786,13 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
         if (c == 'T' && (code = s_seconds(optarg, &timeout)) != 0)
             return code;
         if (c == 'R' && dn_parse_int(optarg, 100, 60000, &reply_ms))
-            return s_usage_error("'%s' is not a number of milliseconds from 100 to 60000",
+            return s_usage_error(_("'%s' is not a number of milliseconds from 100 to 60000"),
                                  optarg);
         if (c == 'j')
             json = 1;
     }
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     if (!(store = s_open(dir, &code)))
         return code;
     options.timeout_ms = timeout * 1000;
@@ -1774,12 +1801,12 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
     /* the notices this sync brings: those after the last one held before */
     if ((rc = dn_notices_last_id(store, &notices_before)) != 0) {
         dn_store_destroy(&store);
-        return s_fail(rc, "could not read the notices");
+        return s_fail(rc, _("could not read the notices"));
     }
     rc = dn_sync_run(store, dir, &options, &result);
     if (rc == 0 && dn_notices_list(store, notices_before, 1, &notices) != 0)
-        dn_log_warn("could not read the notices this sync brought: run 'dealernet-agent "
-                    "notices'");
+        dn_log_warn(_("could not read the notices this sync brought: run 'dealernet-agent "
+                    "notices'"));
     dn_store_destroy(&store);
     if (json) {
         uint64_t sent =
@@ -1805,7 +1832,7 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
         json_decref(out);
     } else if (rc == 0 && !s_quiet) {
         char received[512];
-        printf("synced: %s\n", dn_sync_report(&result, report, sizeof report));
+        printf(_("synced: %s\n"), dn_sync_report(&result, report, sizeof report));
         if (dn_sync_report_received(&result, received, sizeof received)[0])
             printf("%s\n", received);
         /* one line each: the first line of its text; 'notices' shows it whole */
@@ -1813,7 +1840,7 @@ static int s_cmd_sync(const char *dir, int argc, char **argv)
         {
             char line[DN_MAX_NOTICE_BYTES + 1];
             int more = dn_notices_first_line(s_str(notice, "text"), line, sizeof line);
-            printf("notice %lld from HQ: %s%s\n",
+            printf(_("notice %lld from HQ: %s%s\n"),
                    (long long)json_integer_value(json_object_get(notice, "id")), line,
                    more ? " ..." : "");
         }
@@ -1858,7 +1885,7 @@ static int s_cmd_recover(const char *dir, int argc, char **argv)
             json = 1;
     }
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     if (!(store = s_open(dir, &code)))
         return code;
     options.timeout_ms = timeout * 1000;
@@ -1910,7 +1937,7 @@ static int s_cmd_doctor(const char *dir, int argc, char **argv)
             json = 1;
     }
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     code = dn_doctor_run(dir, s_files, sizeof s_files / sizeof s_files[0], timeout * 1000,
                          checks);
     if (json) {
@@ -1934,10 +1961,11 @@ static int s_cmd_doctor(const char *dir, int argc, char **argv)
         failed += checks[i].mark == DN_DOCTOR_FAIL;
     }
     if (failed)
-        printf("%d check%s failed: the first one is the one to fix\n", failed,
-               failed == 1 ? "" : "s");
+        printf(failed == 1 ? _("%d check failed: the first one is the one to fix\n")
+                           : _("%d checks failed: the first one is the one to fix\n"),
+               failed);
     else
-        printf("all checks passed\n");
+        printf(_("all checks passed\n"));
     return code;
 }
 
@@ -1959,9 +1987,9 @@ static int s_cmd_server_set(const char *dir, int argc, char **argv)
             server_key = optarg;
     }
     if (optind + 1 < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind + 1]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind + 1]);
     if (optind >= argc || !server_key)
-        return s_usage_error("%s", "server set needs ENDPOINT and --server-key Z85");
+        return s_usage_error("%s", _("server set needs ENDPOINT and --server-key Z85"));
     if (!(store = s_open(dir, &code)))
         return code;
     rc = dn_sync_server_set(store, argv[optind], server_key, why, sizeof why);
@@ -1969,7 +1997,7 @@ static int s_cmd_server_set(const char *dir, int argc, char **argv)
     if (rc)
         return s_fail(rc, why);
     if (!s_quiet)
-        printf("server set to %s (key %.8s...)\n", argv[optind], server_key);
+        printf(_("server set to %s (key %.8s...)\n"), argv[optind], server_key);
     return 0;
 }
 
@@ -1997,7 +2025,7 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
             return code;
     }
     if (optind < argc)
-        return s_usage_error("unexpected argument '%s'", argv[optind]);
+        return s_usage_error(_("unexpected argument '%s'"), argv[optind]);
     if (!(store = s_open(dir, &code)))
         return code;
     dn_log_init("dealernet-agent", DN_LOG_INFO, 1);
@@ -2033,7 +2061,7 @@ static int s_cmd_import(const char *dir, int argc, char **argv)
             json = 1;
     }
     if (optind != argc - 1)
-        return s_usage_error("%s", "import needs exactly one FILE.csv");
+        return s_usage_error("%s", _("import needs exactly one FILE.csv"));
     if (!(store = s_open(dir, &code)))
         return code;
     options.progress = !json && isatty(STDERR_FILENO);
@@ -2041,13 +2069,13 @@ static int s_cmd_import(const char *dir, int argc, char **argv)
     dn_store_destroy(&store);
     if (rc) {
         if (res.line && res.column[0])
-            dn_log_error("%s: line %ld, column %s: %s; nothing was imported", argv[optind],
+            dn_log_error(_("%s: line %ld, column %s: %s; nothing was imported"), argv[optind],
                          res.line, res.column, res.why);
         else if (res.line)
-            dn_log_error("%s: line %ld: %s; nothing was imported", argv[optind], res.line,
+            dn_log_error(_("%s: line %ld: %s; nothing was imported"), argv[optind], res.line,
                          res.why);
         else
-            dn_log_error("%s; nothing was imported", res.why);
+            dn_log_error(_("%s; nothing was imported"), res.why);
         return dn_exit_code(rc);
     }
     if (json) {
@@ -2065,14 +2093,17 @@ static int s_cmd_import(const char *dir, int argc, char **argv)
         s_print_json(out);
         json_decref(out);
     } else {
-        printf("%s: %lld sales (%lld lines), %lld members, %lld refunds, %lld member "
-               "updates; skipped %lld already imported%s\n",
-               options.dry_run ? "dry run, would import" : "imported", (long long)res.sales,
+        printf(options.dry_run
+                   ? _("dry run, would import: %lld sales (%lld lines), %lld members, %lld "
+                       "refunds, %lld member updates; skipped %lld already imported%s\n")
+                   : _("imported: %lld sales (%lld lines), %lld members, %lld refunds, %lld "
+                       "member updates; skipped %lld already imported%s\n"),
+               (long long)res.sales,
                (long long)res.lines, (long long)res.members, (long long)res.refunds,
                (long long)res.updates,
                (long long)(res.skipped_sales + res.skipped_members + res.skipped_refunds +
                            res.skipped_updates),
-               options.dry_run ? "; nothing recorded" : "");
+               options.dry_run ? _("; nothing recorded") : "");
     }
     return 0;
 }
@@ -2107,11 +2138,11 @@ static int s_cmd_export(const char *dir, int argc, char **argv)
             options.skip_unmovable = 1;
     }
     if (!unsynced)
-        return s_usage_error("%s", "export needs --unsynced (the events the server has not "
-                                   "acknowledged)");
+        return s_usage_error("%s", _("export needs --unsynced (the events the server has not "
+                                   "acknowledged)"));
     if (optind != argc - 1)
-        return s_usage_error("%s", "export needs exactly one FILE.csv, or - for standard "
-                                   "output");
+        return s_usage_error("%s", _("export needs exactly one FILE.csv, or - for standard "
+                                   "output"));
     path = argv[optind];
     if (!(store = s_open(dir, &code)))
         return code;
@@ -2120,9 +2151,9 @@ static int s_cmd_export(const char *dir, int argc, char **argv)
            sales; private (members' phones and names), as agent.db is */
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL, DN_FSPERM_FILE_PRIVATE);
         if (fd < 0 || !(out = fdopen(fd, "w"))) {
-            dn_log_error("cannot create %s: %s%s", path, strerror(errno),
-                         errno == EEXIST ? " (export never overwrites a file: give a new "
-                                           "name)"
+            dn_log_error(_("cannot create %s: %s%s"), path, strerror(errno),
+                         errno == EEXIST ? _(" (export never overwrites a file: give a new "
+                                           "name)")
                                          : "");
             if (fd >= 0)
                 close(fd);
@@ -2133,10 +2164,10 @@ static int s_cmd_export(const char *dir, int argc, char **argv)
     rc = dn_import_export_unsynced(store, out, &options, &res, why, sizeof why);
     dn_store_destroy(&store);
     if (rc == 0 && (fflush(out) != 0 || (fd >= 0 && fsync(fileno(out)) != 0)))
-        rc = dn_why(why, sizeof why, DN_EIO, "could not write %s: %s", path,
+        rc = dn_why(why, sizeof why, DN_EIO, _("could not write %s: %s"), path,
                     strerror(errno));
     if (out != stdout && fclose(out) != 0 && rc == 0)
-        rc = dn_why(why, sizeof why, DN_EIO, "could not write %s: %s", path,
+        rc = dn_why(why, sizeof why, DN_EIO, _("could not write %s: %s"), path,
                     strerror(errno));
     if (rc) {
         if (fd >= 0)
@@ -2145,14 +2176,14 @@ static int s_cmd_export(const char *dir, int argc, char **argv)
     }
     /* with "-" the file is standard output: the summary goes to stderr */
     fprintf(fd >= 0 ? stdout : stderr,
-            "exported: %lld sales (%lld lines), %lld members, %lld refunds, %lld member "
-            "updates not yet synced to %s",
+            _("exported: %lld sales (%lld lines), %lld members, %lld refunds, %lld member "
+            "updates not yet synced to %s"),
             (long long)res.sales, (long long)res.lines, (long long)res.members,
             (long long)res.refunds, (long long)res.updates,
-            fd >= 0 ? path : "standard output");
+            fd >= 0 ? path : _("standard output"));
     if (res.unmovable)
-        fprintf(fd >= 0 ? stdout : stderr, "; left out %lld that another PC cannot "
-                "record (see the warnings)", (long long)res.unmovable);
+        fprintf(fd >= 0 ? stdout : stderr, _("; left out %lld that another PC cannot "
+                "record (see the warnings)"), (long long)res.unmovable);
     fputc('\n', fd >= 0 ? stdout : stderr);
     return 0;
 }
@@ -2161,15 +2192,15 @@ static int s_cmd_export(const char *dir, int argc, char **argv)
 
 static const s_command_t s_commands[] = {
     {"init", s_cmd_init, "--site CODE --partner CODE [--currency CNY] [--country CC]",
-     "Creates the data folder, agent.db and the site's Ed25519 key (site.key,\n"
+     N_("Creates the data folder, agent.db and the site's Ed25519 key (site.key,\n"
      "mode 0600).  Refuses to overwrite an existing agent.  --country is the\n"
      "calling code given to phones typed without one (default: the currency's\n"
-     "country, CNY 86, HKD 852, TWD 886, USD 1...; required for EUR and CHF).\n"},
-    {"sale", s_cmd_sale,
+     "country, CNY 86, HKD 852, TWD 886, USD 1...; required for EUR and CHF).\n")},
+    {"sale", s_cmd_sale, /* i18n: not for people: command name and syntax */
      "--line SKU:QTY[@PRICE] [--line ...] [--member PHONE]\n"
      "       [--channel store|online|community] [--seller PARTNER]\n"
      "       [--pay cash|wechat|alipay|card|other] [--json]",
-     "Records one sale and prints its id and total.  @PRICE may be left out when\n"
+     N_("Records one sale and prints its id and total.  @PRICE may be left out when\n"
      "the SKU has a price in HQ's catalogue (synced; see catalog list) or in the\n"
      "local catalog; HQ's comes first.  A price HQ fixed cannot be changed with\n"
      "@PRICE (exit 77).  --seller defaults to the site's partner, --channel to\n"
@@ -2178,52 +2209,52 @@ static const s_command_t s_commands[] = {
      "site's next one: 'refund --receipt 42' finds the sale by it.  In place of\n"
      "a SKU a line may give an item's display name (HQ's catalogue or the\n"
      "local one, exactly as listed): the item named so, when one is; the sale\n"
-     "says which SKU it took.  Refund lines take names too.\n"},
+     "says which SKU it took.  Refund lines take names too.\n")},
     {"refund", s_cmd_refund,
      "SALE_ID | --receipt N | --last [--line SKU:QTY ...] [--amount AMOUNT] [--json]",
-     "Records a refund of a sale: of the given lines, of an amount, or with\n"
+     N_("Records a refund of a sale: of the given lines, of an amount, or with\n"
      "neither of everything still refundable.  Refuses more than is left.\n"
      "The sale is named by its id or the first 8 or\n"
      "more hex digits of it, --receipt N (the number 'sale' printed) or\n"
-     "--last (the last sale recorded here).\n"},
-    {"member add", s_cmd_member_add,
+     "--last (the last sale recorded here).\n")},
+    {"member add", s_cmd_member_add, /* i18n: not for people: command name and syntax */
      "--phone PHONE [--name NAME] [--referrer PHONE|PARTNER] [--household N] [--json]",
-     "Signs up a member.  The phone is stored canonical, E.164 (+8613800138000),\n"
+     N_("Signs up a member.  The phone is stored canonical, E.164 (+8613800138000),\n"
      "with the site's country for numbers typed without one; spaces, dashes,\n"
      "dots, brackets and full-width digits are fine.  A phone already signed up\n"
      "here, typed any way, is refused with its member id.  A referrer starting\n"
-     "with a letter is a partner code, otherwise a member's phone.\n"},
-    {"member update", s_cmd_member_update, "PHONE [--name NAME] [--household N] [--json]",
-     "Changes a member's name or household size.\n"},
-    {"member list", s_cmd_member_list, "[--json]", "Lists the members signed up here.\n"},
-    {"member show", s_cmd_member_show, "PHONE [--json]",
-     "Shows what this shop knows of a member: the phone (canonical, typed any\n"
+     "with a letter is a partner code, otherwise a member's phone.\n")},
+    {"member update", s_cmd_member_update, "PHONE [--name NAME] [--household N] [--json]", /* i18n: not for people: command name and syntax */
+     N_("Changes a member's name or household size.\n")},
+    {"member list", s_cmd_member_list, "[--json]", N_("Lists the members signed up here.\n")}, /* i18n: not for people: command name and syntax */
+    {"member show", s_cmd_member_show, "PHONE [--json]", /* i18n: not for people: command name and syntax */
+     N_("Shows what this shop knows of a member: the phone (canonical, typed any\n"
      "way), the name, its sign-up here if any, and its referral credit as the\n"
      "network sent it at the last sync, with that time -- members of the whole\n"
      "network, for the phones this shop has seen (its sign-ups, its sales, the\n"
      "referrers it named), and when a sync last asked the network for members\n"
      "(refreshed; -q leaves it out).  A phone neither signed up here nor sent\n"
-     "by the network is refused (exit 66).\n"},
+     "by the network is refused (exit 66).\n")},
     {"earnings", s_cmd_earnings, "[--json]",
-     "Prints the site's partner's earnings as the network last sent them: the\n"
+     N_("Prints the site's partner's earnings as the network last sent them: the\n"
      "figures of 'dealernet-hq statement PARTNER' for the open period (opening,\n"
      "commission, override, referral, clawbacks, adjustments, payouts, balance)\n"
      "and the last payout, with the time the server computed them and when a\n"
      "sync last confirmed them (refreshed; -q leaves it out).  Before any sync\n"
-     "brought them: exit 66, \"no earnings received yet\".\n"},
-    {"catalog set", s_cmd_catalog_set, "SKU PRICE [--name NAME] [--category CATEGORY|-]",
-     "Sets the local price of a SKU, and its category with --category.  Without\n"
+     "brought them: exit 66, \"no earnings received yet\".\n")},
+    {"catalog set", s_cmd_catalog_set, "SKU PRICE [--name NAME] [--category CATEGORY|-]", /* i18n: not for people: command name and syntax */
+     N_("Sets the local price of a SKU, and its category with --category.  Without\n"
      "--category a SKU keeps the category it has; --category - clears it.  The\n"
      "category travels with each sale line: plans may pay it its own rates.\n"
      "SKU is a code (ASCII); --name is the item's display name in any script, at\n"
      "most 64 characters, which 'sale --line NAME:QTY' takes too; without --name\n"
-     "a SKU keeps its name, --name '' removes it.\n"},
-    {"catalog list", s_cmd_catalog_list, "[--json]",
-     "Lists the prices the till uses: HQ's catalogue as the last sync brought it\n"
+     "a SKU keeps its name, --name '' removes it.\n")},
+    {"catalog list", s_cmd_catalog_list, "[--json]", /* i18n: not for people: command name and syntax */
+     N_("Lists the prices the till uses: HQ's catalogue as the last sync brought it\n"
      "(SOURCE hq: each SKU's row in force now, with its name, its price list --\n"
      "network or a partner's -- whether it is fixed, and from when), then the\n"
      "local catalog (SOURCE local; 'local, hq applies' where HQ's catalogue has\n"
-     "the SKU, whose price the till takes).\n"},
+     "the SKU, whose price the till takes).\n")},
     {"sales", s_cmd_sales,
      "[--today | --date DATE | --from DATE --to DATE] [--limit N] [--json | --all --json]",
      N_("Lists the sales recorded here, newest first, at most --limit (default\n"
@@ -2246,22 +2277,22 @@ static const s_command_t s_commands[] = {
         "(of any day's sale) and the net, by payment method and by channel, the\n"
         "members signed up, and the day's events not yet synced.  Changes\n"
         "nothing: run it again after a late sale and it counts that too.\n")},
-    {"member find", s_cmd_member_find, "TEXT [--limit N] [--json]",
+    {"member find", s_cmd_member_find, "TEXT [--limit N] [--json]", /* i18n: not for people: command name and syntax */
      N_("Finds members signed up here by a part of the name (letters without\n"
         "case) or by the first digits of the phone, typed any way (\"138 0013\"\n"
         "finds +8613800138000; with + a whole international number), newest\n"
         "first, at most --limit (default 20, up to 200).\n")},
     {"status", s_cmd_status, "[--json]",
-     "Shows the site, events recorded, events pending sync, the chain head,\n"
-     "the last sync and HQ's unread notices (how many, the newest's first line).\n"},
+     N_("Shows the site, events recorded, events pending sync, the chain head,\n"
+     "the last sync and HQ's unread notices (how many, the newest's first line).\n")},
     {"notices", s_cmd_notices, "[--all] [--json]",
-     "Shows HQ's unread notices, oldest first, each with its id and when HQ\n"
+     N_("Shows HQ's unread notices, oldest first, each with its id and when HQ\n"
      "sent it, and marks them read; --all shows the read ones too.  Notices\n"
-     "arrive with 'sync' (which prints the first line of each new one).\n"},
+     "arrive with 'sync' (which prints the first line of each new one).\n")},
     {"enroll", s_cmd_enroll,
      "[--bundle-file FILE | --server ENDPOINT --server-key Z85\n"
      "       [--token-file FILE | --token -]] [--timeout SEC] [--again]",
-     "Enrolls this site with the central server, with the enrollment code that\n"
+     N_("Enrolls this site with the central server, with the enrollment code that\n"
      "'dealernet-hq site add' or 'site token' printed (DN1:...): run it alone and paste the code\n"
      "when asked (it is not shown), or give the file that holds it.  Scripts may\n"
      "give --server, --server-key and the single-use token from --token-file\n"
@@ -2270,18 +2301,18 @@ static const s_command_t s_commands[] = {
      "user of this PC.  Creates the site's CURVE key (curve.key).  A site HQ\n"
      "moved with 'site token' continues its chain from the server's.  --again:\n"
      "enroll a folder enrolled before (a lost curve.key), which must hold the\n"
-     "chain the server holds.\n"},
+     "chain the server holds.\n")},
     {"sync", s_cmd_sync, "[--timeout SEC] [--reply-timeout MS] [--json]",
-     "Pushes every pending event to the server and exits 0 when all are\n"
+     N_("Pushes every pending event to the server and exits 0 when all are\n"
      "acknowledged, saying what this run sent and what the server holds.  A\n"
      "failure is one line naming its cause, and every event not acknowledged\n"
      "stays pending: exit 75 when some batches were acknowledged first (\"partly\n"
      "synced\"), when the server is down or stopped and --timeout (default\n"
      "30 s) ran out, or when its disk is full; 78 for a wrong port or server\n"
      "key; 77 not enrolled or revoked.  A reply not back within --reply-timeout\n"
-     "(default 3000 ms) means reconnect and resend.\n"},
+     "(default 3000 ms) means reconnect and resend.\n")},
     {"recover", s_cmd_recover, "[--dry-run] [--timeout SEC] [--json]",
-     "Rebuilds this PC's log from the server's copy of the site's chain (after\n"
+     N_("Rebuilds this PC's log from the server's copy of the site's chain (after\n"
      "agent.db was restored from an old copy, copied to a second PC, or on a\n"
      "new PC after 'dealernet-hq site token'): keeps the events the server\n"
      "holds, adds those this copy lacks, and re-records every event the server\n"
@@ -2289,9 +2320,9 @@ static const s_command_t s_commands[] = {
      "One transaction; --dry-run says what it would do and changes nothing.\n"
      "Connects as sync does (the same exit codes); 66 when the server holds\n"
      "nothing of the site; 65, nothing changed, when an event here differs\n"
-     "from the server's copy of it.\n"},
+     "from the server's copy of it.\n")},
     {"doctor", s_cmd_doctor, "[--timeout SEC] [--json]",
-     "Runs the checks a field visit needs, one by one, and prints each with ok,\n"
+     N_("Runs the checks a field visit needs, one by one, and prints each with ok,\n"
      "WARN, FAIL or skip and what to do: the folder and its files, agent.db and\n"
      "its chain, the enrollment, the endpoint, a TCP connection, the CURVE\n"
      "handshake (server down, wrong port and wrong key each named), the site's\n"
@@ -2300,19 +2331,19 @@ static const s_command_t s_commands[] = {
      "bounds each network step (default 5 s).  Exits 0 when no check failed (a\n"
      "clock off is a warning), else the code of the first failure: 69 server\n"
      "down, 78 wrong port or key, 77 not enrolled or revoked, 75 server disk\n"
-     "full, 65 broken chain, 66 no agent.\n"},
-    {"server set", s_cmd_server_set, "ENDPOINT --server-key Z85",
-     "Moves this enrolled site to a new server address and key, when\n"
+     "full, 65 broken chain, 66 no agent.\n")},
+    {"server set", s_cmd_server_set, "ENDPOINT --server-key Z85", /* i18n: not for people: command name and syntax */
+     N_("Moves this enrolled site to a new server address and key, when\n"
      "headquarters moved the server: the next sync goes there.  The site's\n"
      "keys, events and chain stay; nothing is sent now.  Put the key in single\n"
      "quotes ('...'): Z85 keys hold $ ! > < & ( that a shell acts on.  A folder\n"
-     "not enrolled is refused (exit 77): enroll it instead.\n"},
+     "not enrolled is refused (exit 77): enroll it instead.\n")},
     {"run", s_cmd_run, "[--interval SEC]",
-     "The sync daemon: syncs every --interval seconds (default 60) and soon\n"
+     N_("The sync daemon: syncs every --interval seconds (default 60) and soon\n"
      "after new events are recorded, backing off while the server is away.\n"
-     "Stops on SIGTERM or SIGINT.\n"},
+     "Stops on SIGTERM or SIGINT.\n")},
     {"import", s_cmd_import, "FILE.csv [--dry-run] [--json]",
-     "Records the sales, refunds and members of a CSV file from another POS,\n"
+     N_("Records the sales, refunds and members of a CSV file from another POS,\n"
      "all or nothing, through the checks of 'sale', 'refund', 'member add' and\n"
      "'member update'.  The first row names the columns: kind (sale, member,\n"
      "refund, member_update), ref (the POS's id), sku, quantity, unit_price,\n"
@@ -2321,20 +2352,20 @@ static const s_command_t s_commands[] = {
      "sale (refund); a refund's sale_ref is its sale's ref or id.  A ref\n"
      "imported before is skipped, or refused if its content changed.  The\n"
      "first error names its line and column and exits 65.  At most 16 MiB and\n"
-     "100000 rows.  --dry-run checks and records nothing.\n"},
+     "100000 rows.  --dry-run checks and records nothing.\n")},
     {"export", s_cmd_export, "--unsynced FILE.csv|- [--skip-unmovable]",
-     "Writes every event the server has not acknowledged (sales, members,\n"
+     N_("Writes every event the server has not acknowledged (sales, members,\n"
      "refunds, member updates), in the layout 'import' reads (each ref is the\n"
      "event's id), to a new FILE or to standard output: a replacement PC\n"
      "imports them.  A refund of a sale, or an update of a member, that the\n"
      "server already holds cannot move: export refuses (exit 65, nothing\n"
      "written) unless --skip-unmovable, which leaves each out with a warning.\n"
-     "Changes nothing here.\n"},
+     "Changes nothing here.\n")},
     {"check", s_cmd_check, "[--json]",
-     "Recomputes the hash chain and the seq sequence of every event.  Exits 65\n"
-     "and names the first bad seq if anything is wrong.\n"},
+     N_("Recomputes the hash chain and the seq sequence of every event.  Exits 65\n"
+     "and names the first bad seq if anything is wrong.\n")},
     {"reminders", s_cmd_reminders, "[--days N] [--json]",
-     "The call list: members whose next purchase of a SKU is due within N days\n"
+     N_("The call list: members whose next purchase of a SKU is due within N days\n"
      "(default 7, 0 to 3650), and those already overdue, most overdue first.\n"
      "Two or more purchases of a SKU: the median interval and median quantity\n"
      "of the member's own purchases (basis history).  One purchase: quantity x\n"
@@ -2342,7 +2373,7 @@ static const s_command_t s_commands[] = {
      "household size, no estimate.  Fully refunded purchases do not count.\n"
      "\n"
      "Testing knob: DEALERNET_AGENT_TODAY=YYYY-MM-DD fixes today (default: the\n"
-     "current date in the network's time zone).\n"},
+     "current date in the network's time zone).\n")},
 };
 
 #define DN_COMMANDS (sizeof s_commands / sizeof s_commands[0])
@@ -2350,7 +2381,7 @@ static const s_command_t s_commands[] = {
 static void s_help(FILE *out)
 {
     fprintf(out,
-            "usage: dealernet-agent [-d DIR] [-q] COMMAND [OPTIONS]\n\n"
+            _("usage: dealernet-agent [-d DIR] [-q] COMMAND [OPTIONS]\n\n"
             "Records sales, refunds and member sign-ups at a shop, offline or not.\n\n"
             "  -d DIR   data folder (default $DEALERNET_AGENT_DIR, else\n"
             "           /var/lib/dealernet-agent where it exists, else\n"
@@ -2359,10 +2390,10 @@ static void s_help(FILE *out)
             "           event's id; nothing from init, catalog set, check, enroll,\n"
             "           sync on success; listings without their count line)\n"
             "  -h, --help, help [COMMAND]   this help, or one command's\n"
-            "  -V, --version                print the version\n\ncommands:\n");
+            "  -V, --version                print the version\n\ncommands:\n"));
     for (size_t i = 0; i < DN_COMMANDS; i++)
         fprintf(out, "  %-14s %s\n", s_commands[i].name, s_commands[i].usage);
-    fprintf(out, "\n'dealernet-agent COMMAND --help' tells more.\n");
+    fprintf(out, _("\n'dealernet-agent COMMAND --help' tells more.\n"));
 }
 
 
@@ -2411,12 +2442,12 @@ int main(int argc, char **argv)
             s_help(stdout);
             return 0;
         case 'V':
-            printf("dealernet-agent %s (protocol %d)\n", DN_VERSION,
+            printf("dealernet-agent %s (protocol %d)\n", DN_VERSION, /* i18n: not for people: the version line scripts read */
                    DN_PROTOCOL_VERSION);
             return 0;
         default:
-            dn_log_error("unknown option or missing value: '%s' (see: dealernet-agent "
-                         "--help)",
+            dn_log_error(_("unknown option or missing value: '%s' (see: dealernet-agent "
+                         "--help)"),
                          s_bad_option(argc, argv, opt, sizeof opt));
             return EX_USAGE;
         }
@@ -2431,15 +2462,15 @@ int main(int argc, char **argv)
         s_help(stdout);
         return 0;
     case -1:
-        dn_log_error("help takes a command, like 'help member add' (see: dealernet-agent --help)");
+        dn_log_error(_("help takes a command, like 'help member add' (see: dealernet-agent --help)"));
         return EX_USAGE;
     }
     if (optind < argc && strcmp(argv[optind], "--version") == 0) {
-        printf("dealernet-agent %s (protocol %d)\n", DN_VERSION, DN_PROTOCOL_VERSION);
+        printf("dealernet-agent %s (protocol %d)\n", DN_VERSION, DN_PROTOCOL_VERSION); /* i18n: not for people: the version line scripts read */
         return 0;
     }
     if (optind >= argc) {
-        dn_log_error("no command given (see: dealernet-agent --help)");
+        dn_log_error(_("no command given (see: dealernet-agent --help)"));
         return EX_USAGE;
     }
     if (!dir)
@@ -2474,6 +2505,6 @@ int main(int argc, char **argv)
         if (dn_cli_group_error(&table, "dealernet-agent", argc, argv, optind))
             return EX_USAGE;
     }
-    dn_log_error("unknown command '%s' (see: dealernet-agent --help)", argv[optind]);
+    dn_log_error(_("unknown command '%s' (see: dealernet-agent --help)"), argv[optind]);
     return EX_USAGE;
 }
