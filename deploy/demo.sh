@@ -83,7 +83,8 @@ hq partner list
 hq plan set "$(dirname "$0")/plan.ini"
 # --qr: the QR code a terminal shows unasked (tee makes stdout a pipe)
 hq site add SHOP-BJ1 --partner DEALER-BJ --qr | tee "$DIR/shop-code.txt"
-CODE_SHOP=$(sed -n 's/^ *enrollment code: *//p' "$DIR/shop-code.txt")
+# the code by its shape, not its label: the label is in the reader's language
+CODE_SHOP=$(grep -o 'DN1:[A-Za-z0-9_-]*' "$DIR/shop-code.txt" | head -n 1)
 say "dealernet-hq -q site add GROUP-7 --partner RESELLER-7   # -q prints just the enrollment code"
 CODE_GROUP=$("$BIN/dealernet-hq" -q site add GROUP-7 --partner RESELLER-7)
 echo "$CODE_GROUP"

@@ -77,7 +77,7 @@ jc kpi --period 2026-03
 jc referrals
 jc referrals --member 13900000001
 jc compliance --period 2026-03
-jc refusals
+jc!what refusals
 jc catalog list
 jc notice list
 j  verify

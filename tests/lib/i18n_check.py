@@ -326,9 +326,14 @@ def scan(paths, root, cli_logs):
         d = os.path.join(root, folder)
         if os.path.isdir(d):
             headers += [os.path.join(d, f) for f in os.listdir(d) if f.endswith(".h")]
-    sinks = sink_params(headers + list(paths))
+    # the headers' functions are everyone's; a .c file's own (its static
+    # s_fail, say) are its alone: dn_db.c's s_fail(db, what) is no sink
+    # because agent/main.c has an s_fail(fmt, ...)
+    shared = sink_params(headers)
     found = {}
     for p in paths:
+        sinks = dict(shared)
+        sinks.update(sink_params([p]))
         hits = scan_file(p, sinks, cli_logs)
         if hits:
             found[os.path.relpath(p, root) if not os.path.isabs(p) or p.startswith(root)
