@@ -107,8 +107,11 @@ static void s_line(const char *text)
         int64_t value = 0;
         if (!end)
             end = q + strlen(q);
-        if (!dn_valid_sku(line.sku))
-            s_abort("a parsed line has an invalid SKU", text);
+        /* a SKU, or a display name for dn_record_resolve_line to look up
+           (sku "" until then): never anything else */
+        if (line.sku[0] ? !dn_valid_sku(line.sku) || strcmp(line.sku, line.typed) != 0
+                        : !dn_valid_name(line.typed))
+            s_abort("a parsed line's item is neither a SKU nor a name", text);
         for (const char *p = q; p < end; p++) {
             if (*p < '0' || *p > '9')
                 s_abort("a parsed line's quantity is not all digits", text);
