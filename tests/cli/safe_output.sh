@@ -151,13 +151,15 @@ export_csv referral_tree referrals --member 13900000001
 export_csv sites_report sites
 export_csv refusals refusals
 export_csv catalog catalog list
+export_csv member_find member find 139
+export_csv compliance compliance --period "$PERIOD"
 # a notice that a spreadsheet would take for a formula
 hq notice send --all '=HYPERLINK("http://x.invalid","stock")'
 check "notice send (a formula-like text): exit" 0 "$rc"
 export_csv notices notice list
 # every command whose usage offers --csv was exported above
 OFFERED=$("$HQ" --help | grep -c -- '^  [a-z].*--json|--csv' || true)
-check "every command with --csv is exported (help lists 18)" 18 "$OFFERED"
+check "every command with --csv is exported (help lists 20)" 20 "$OFFERED"
 
 SCAN=$(python3 - "$F1" "$F2" "$F3" "$F4" "$T"/csv/*.csv <<'EOF'
 import csv, re, sys
