@@ -61,7 +61,7 @@ PO_FRAGS    := $(wildcard po/*/*.po)
 LOCALE_MOS  := $(LINGUAS:%=$(B)/locale/%/LC_MESSAGES/dealernet.mo)
 POT         := $(B)/po/dealernet.pot
 I18N_SRCS   := $(sort $(wildcard common/*.[ch] agent/*.[ch] server/*.[ch] hq/*.[ch]))
-XGETTEXT_KEYWORDS := --keyword=_ --keyword=N_ --keyword=C_:1c,2
+XGETTEXT_KEYWORDS := --keyword=_ --keyword=N_ --keyword=C_:1c,2 --keyword=NC_:1c,2
 
 GEN_C   := $(B)/gen/dealernet.pb-c.c
 GEN_H   := $(B)/gen/dealernet.pb-c.h

@@ -16,6 +16,9 @@
       C_("ctx", "text")  translated in a context (pgettext): the same
                          English word meaning two things, and table
                          headers, C_("column", "partner")
+      NC_("ctx", "text") marked only, in a context, for a table of texts
+                         translated where shown
+                         (dn_i18n_cpgettext(ctx, table[i]))
 
     A message with arguments is one format, arguments in it, never glued
     from pieces: _("site %s is revoked") and not "site " + code + _(" is
@@ -38,6 +41,7 @@
 #define _(text)        dgettext(DN_I18N_DOMAIN, text)
 #define N_(text)       text
 #define C_(ctx, text)  dn_i18n_pgettext(ctx "\004" text, text)
+#define NC_(ctx, text) text
 
 /*  Chooses the language from the environment and finds the catalogues.
     The language: the first of LANGUAGE, LC_ALL, LC_MESSAGES and LANG that

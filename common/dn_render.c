@@ -204,6 +204,28 @@ static void s_table_free(s_table_t *t)
 
 /*  The table of the columns cols[0..n) of array's objects (the header line
     alone when array is empty).  */
+/*  The closed sets of words a table shows translated (dn_render_word):
+    the values a script reads stay the words (JSON, CSV), a clerk reads
+    现金 and 微信支付.  */
+static const struct {
+    const char *key;
+    const char *word;
+} s_words[] = {
+    {"channel", NC_("channel", "store")},    {"channel", NC_("channel", "online")},
+    {"channel", NC_("channel", "community")}, {"payment", NC_("payment", "cash")},
+    {"payment", NC_("payment", "wechat")},    {"payment", NC_("payment", "alipay")},
+    {"payment", NC_("payment", "card")},      {"payment", NC_("payment", "other")},
+    {"payment", NC_("payment", "unknown")},
+};
+
+const char *dn_render_word(const char *key, const char *text)
+{
+    for (size_t i = 0; key && text && i < sizeof s_words / sizeof s_words[0]; i++)
+        if (strcmp(s_words[i].key, key) == 0 && strcmp(s_words[i].word, text) == 0)
+            return dn_i18n_cpgettext(key, text);
+    return text;
+}
+
 static int s_table(FILE *out, const json_t *array, const dn_render_column_t *cols,
                    size_t n)
 {
@@ -241,7 +263,10 @@ static int s_table(FILE *out, const json_t *array, const dn_render_column_t *col
         for (size_t r = 1; rc == 0 && r < t.rows; r++) {
             const json_t *row = json_array_get(array, r - 1);
             const json_t *v = json_is_object(row) ? json_object_get(row, key) : NULL;
-            char *cell = s_cell(v, 0), *cut;
+            const char *word = json_is_string(v) ? dn_render_word(key, json_string_value(v))
+                                                 : NULL;
+            char *cell = word && word != json_string_value(v) ? strdup(word) : s_cell(v, 0);
+            char *cut;
             if (cell && dn_render_width(cell) > DN_RENDER_MAX_CELL_COLUMNS) {
                 cut = dn_render_cut(cell, DN_RENDER_MAX_CELL_COLUMNS);
                 free(cell);

@@ -67,7 +67,11 @@ char *dn_render_cut(const char *text, size_t columns);
     DN_RENDER_MAX_CELL_COLUMNS is cut to it (dn_render_cut); a column whose
     values are all numbers (or null) is right-aligned, others left-aligned;
     null and missing keys show "-", booleans "yes" / "no", nested arrays and
-    objects their compact JSON; control characters show as spaces.  An empty
+    objects their compact JSON; control characters show as spaces.  The
+    words of a few closed sets a person reads in a table show translated
+    (dn_render_word): a "channel" column's store, online, community and a
+    "payment" column's cash, wechat, alipay, card, other, unknown (微信支付
+    under zh_CN); JSON and CSV keep the word.  An empty
     array prints "(none)".  An object prints one "key  value" line per key
     (the key translated in context "column", else as it is), keys padded
     to the widest (dn_render_fields, gap 2; values are not cut).  A scalar
@@ -137,6 +141,11 @@ typedef struct {
     line ends in spaces.  Returns 0 or DN_EIO (write failed).  */
 int dn_render_fields(FILE *out, const dn_render_field_t *fields, size_t n, size_t indent,
                      size_t gap);
+
+/*  A table cell's word for people: text translated in context key when
+    key ("channel", "payment") names a closed set of words a table shows
+    and text is one of them (NC_ in dn_render.c), else text itself.  */
+const char *dn_render_word(const char *key, const char *text);
 
 /*  As dn_render, into a new NUL-terminated string (caller frees), or NULL
     when out of memory.  */

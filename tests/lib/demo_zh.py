@@ -278,10 +278,14 @@ def compare(en_path, zh_path, localedir):
     check("closing balances, Chinese (%s, %s)" % (zh_account, zh_closing), want,
           closing(zh_secs, zh_account, zh_closing))
     # team volume 822.20, refunds 73.50, net 748.70; the group buy 550.00
-    for name, pattern in (("team volume", r"^2026-11 +DEALER-BJ +CNY +4 +822\.20 +2 +73\.50 +748\.70$"),
-                          ("community channel", r"^community +CNY +1 +550\.00 +1 +55\.00 +495\.00$")):
-        for lang, secs in (("English", en_secs), ("Chinese", zh_secs)):
-            hits = sum(1 for _, lines in secs for line in lines if re.match(pattern, line))
+    # (a table shows the channel as its word for people: 社群 in Chinese)
+    community = catalog.get("channel\x04community", "community")
+    for name, pattern, zh_pattern in (
+            ("team volume", r"^2026-11 +DEALER-BJ +CNY +4 +822\.20 +2 +73\.50 +748\.70$", None),
+            ("community channel", r"^community +CNY +1 +550\.00 +1 +55\.00 +495\.00$",
+             r"^" + re.escape(community) + r" +CNY +1 +550\.00 +1 +55\.00 +495\.00$")):
+        for lang, secs, pat in (("English", en_secs, pattern), ("Chinese", zh_secs, zh_pattern or pattern)):
+            hits = sum(1 for _, lines in secs for line in lines if re.match(pat, line))
             check("%s, %s" % (name, lang), 1, hits)
 
     # (b) Chinese headers and messages; (c) alignment

@@ -57,7 +57,7 @@ import sys
 import tempfile
 
 EXEMPT = "i18n: not for people"
-MARKERS = {"_", "N_", "C_", "dgettext", "gettext", "pgettext", "ngettext",
+MARKERS = {"_", "N_", "C_", "NC_", "dgettext", "gettext", "pgettext", "ngettext",
            "dn_i18n_cpgettext", "dn_i18n_pgettext"}
 # name -> index of the argument a person reads
 SINKS = {"printf": 0, "fprintf": 1, "dprintf": 1, "fputs": 0, "puts": 0,

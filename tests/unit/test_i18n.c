@@ -167,6 +167,36 @@ static void test_render_headers(void **state)
     json_decref(rows);
 }
 
+/*  A payment and a channel show as words a clerk reads in a table, and as
+    the words a script reads in CSV; a word outside the set, or under
+    another key, is shown as it is.  */
+static void test_render_words(void **state)
+{
+    (void)state;
+    json_t *rows = json_loads("[{\"channel\":\"community\",\"payment\":\"wechat\"},"
+                              "{\"channel\":\"store\",\"payment\":\"bitcoin\"}]",
+                              0, NULL);
+    assert_non_null(rows);
+    s_env(NULL, NULL, "zh_CN.UTF-8");
+    assert_string_equal(dn_render_word("payment", "wechat"), "微信支付");
+    assert_string_equal(dn_render_word("payment", "bitcoin"), "bitcoin");
+    assert_string_equal(dn_render_word("site", "store"), "store");
+    char *table = dn_render_string(rows, DN_RENDER_TABLE);
+    char *csv = dn_render_string(rows, DN_RENDER_CSV);
+    /* 渠道 4 wide, 社群 4 and 门店 4: two spaces after each; 支付方式 8 */
+    assert_string_equal(table, "渠道  支付方式\n社群  微信支付\n门店  bitcoin\n");
+    assert_string_equal(csv, "channel,payment\r\ncommunity,wechat\r\nstore,bitcoin\r\n");
+    free(table);
+    free(csv);
+    s_env(NULL, NULL, "C.UTF-8");
+    assert_string_equal(dn_render_word("payment", "wechat"), "wechat");
+    table = dn_render_string(rows, DN_RENDER_TABLE);
+    /* CHANNEL is 7 wide, community 9: the column is 9 */
+    assert_string_equal(table, "CHANNEL    PAYMENT\ncommunity  wechat\nstore      bitcoin\n");
+    free(table);
+    json_decref(rows);
+}
+
 /*  The reasons tested in two languages, in order: a name typed where the
     SKU goes; a partner code with the caller's hint after it; a mobile
     number a digit short (1380013800 is 10 digits after +86); a letter O
@@ -256,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_context_fallback),
         cmocka_unit_test(test_peer_language),
         cmocka_unit_test(test_render_headers),
+        cmocka_unit_test(test_render_words),
         cmocka_unit_test(test_common_reasons),
     };
     return cmocka_run_group_tests(tests, s_setup, NULL);
