@@ -9,8 +9,11 @@
 # the README name the same commands, and that every message the README
 # quotes is one a program prints (tests/lib/readme_messages.py).  An
 # example that cannot run in a test is listed there with its reason; one
-# neither run nor listed fails.  README.zh-CN.md's examples are checked
-# against README.md's, its commands and quoted messages as README.md's.
+# neither run nor listed fails.  README.zh-CN.md's examples run beside
+# their twins in README.md under LANG=zh_CN.UTF-8 (each against a copy of
+# the agent folder as its twin finds it) and are compared the same way;
+# its commands and quoted messages (English or po/zh_CN's) are checked as
+# README.md's.
 set -u
 . tests/lib/net.sh
 net_init readme_examples
@@ -33,11 +36,12 @@ check "scenario: the shop's catalog" 0 "$rc"
 export T SYNC_EP BIN
 export DEALERNET_SERVER=$ADMIN_EP DEALERNET_SERVER_KEY=$KEY DEALERNET_HQ_KEY=$SRV/hq.key
 export DEALERNET_AGENT_DIR=$T/shop
-timeout 600 python3 tests/lib/readme_examples.py
-check "README examples and commands" 0 "$?"
-# the Chinese README for shops: its examples are README.md's (the same
-# command and output), the commands it names exist, the messages it quotes
-# are printed by a program (readme_examples.py, translated())
+DN_README_TWIN=README.zh-CN.md timeout 600 python3 tests/lib/readme_examples.py
+check "README examples and commands, README.zh-CN.md's examples in Chinese" 0 "$?"
+# the Chinese README for shops: each example has a twin in README.md (the
+# same command), the commands it names exist, the messages it quotes are
+# printed by a program, in English or Chinese (readme_examples.py,
+# translated())
 DN_README=README.zh-CN.md DN_README_SOURCE=README.md timeout 120 python3 tests/lib/readme_examples.py
 check "README.zh-CN.md examples, commands and messages" 0 "$?"
 net_finish

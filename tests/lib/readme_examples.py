@@ -27,15 +27,24 @@ Two more checks keep the command lists honest: every command each program's
 --help lists is named in the README, and every `dealernet-PROG WORD [WORD]`
 the README names is a command (`PROG WORD [WORD] --help` exits 0).
 
-A translation of the README (README.zh-CN.md) is checked with
-DN_README=README.zh-CN.md DN_README_SOURCE=README.md: see translated().
+A translation of the README (README.zh-CN.md) is checked twice.  With
+DN_README_TWIN=README.zh-CN.md, README.md's run runs each of its examples
+too, under LANG=zh_CN.UTF-8, just before the example of README.md it
+translates (its twin: twins()), in the same state (a copy of the agent
+folder: run_twin()), and compares the output by shape as README.md's; an
+example whose twin is in NOT_RUN is not run either.  With
+DN_README=README.zh-CN.md DN_README_SOURCE=README.md: each example has a
+twin, the commands it names exist, the messages it quotes are printed (in
+English or as po/zh_CN translates them): see translated().
 
-Environment: DN_README (README.md), DN_README_SOURCE, BIN (programs), T (scratch folder),
+Environment: DN_README (README.md), DN_README_SOURCE, DN_README_TWIN, BIN (programs),
+T (scratch folder),
 DEALERNET_SERVER, DEALERNET_SERVER_KEY, DEALERNET_HQ_KEY, DEALERNET_AGENT_DIR,
 SYNC_EP.
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -280,6 +289,67 @@ def matches(expected, actual):
     return walk(0, 0)
 
 
+def twins(ours, theirs, fail, name):
+    """[(our example, index of its twin in theirs or None)]: each example of
+    a translation (ours) paired with the source's example it translates
+    (theirs), the one with the same command (by shape()); of several, the
+    Nth of ours with a command is the Nth of theirs where both have as many,
+    else the one with as many output lines."""
+    result, seen = [], {}
+    for ex in ours:
+        no, cmd, expected = ex
+        same = [i for i, (_, c, _) in enumerate(theirs) if shape(c) == shape(cmd)]
+        ordinal = seen[shape(cmd)] = seen.get(shape(cmd), 0) + 1
+        if len(same) == sum(1 for _, c, _ in ours if shape(c) == shape(cmd)):
+            same = [same[ordinal - 1]]
+        elif len(same) > 1:
+            same = [i for i in same if len(theirs[i][2]) == len(expected)]
+        if len(same) != 1:
+            fail("%s:%d %s: %s of the source's examples have this command and "
+                 "can be its twin" % (name, no, cmd, len(same) or "none"))
+            result.append((ex, None))
+        else:
+            result.append((ex, same[0]))
+    return result
+
+
+def zh_env(env, folder):
+    """The environment of a Chinese twin: the language of a shop clerk's
+    LANG=zh_CN.UTF-8, the agent folder a copy (FOLDER)."""
+    zh = dict(env)
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        zh.pop(name, None)
+    zh["LANG"] = "zh_CN.UTF-8"
+    zh["DEALERNET_AGENT_DIR"] = folder
+    return zh
+
+
+def run_twin(twin_name, ex, command, env, fail):
+    """Runs the translation's example EX as COMMAND (its twin's run) under
+    LANG=zh_CN.UTF-8 against a copy of the agent folder as it is now: the
+    same state as the twin's, the same effect on the copy, the words of the
+    translation.  The copy keeps the scenario's own folder for the twin,
+    which runs next.  Returns whether it ran."""
+    no, cmd, expected = ex
+    if re.search(r"(^|\s)-d\s", command):
+        # a folder of its own (the import examples): no copy isolates it
+        fail("%s:%d %s: runs as '%s', in a folder the twin's run changes"
+             % (twin_name, no, cmd, command))
+        return False
+    folder = os.path.join(env["T"], "zh-%d" % no)
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(env["DEALERNET_AGENT_DIR"], folder, symlinks=True)
+    rc, actual = run(command, zh_env(env, folder))
+    if matches(expected, actual):
+        print("ok   %s:%d %s (LANG=zh_CN.UTF-8)" % (twin_name, no, cmd))
+    else:
+        fail("%s:%d %s: the output under LANG=zh_CN.UTF-8 differs in shape"
+             % (twin_name, no, cmd))
+        print("  %s:\n" % twin_name + "\n".join("    | " + line for line in expected))
+        print("  program (exit %d):\n" % rc + "\n".join("    | " + line for line in actual))
+    return True
+
+
 def run(command, env):
     p = subprocess.run(["sh", "-c", command], env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=60)
@@ -348,25 +418,28 @@ def named_checks(readme_text, env, fail):
 
 def translated(readme, source, env, fail, failures):
     """The checks of a translation of the README (DN_README_SOURCE, the
-    README it translates): each `$ dealernet-` example is one of the
-    source's, with the same command and output (by shape(), `…` eliding as
-    in matches()), so it is as true as the source's, which this test runs or
-    lists in NOT_RUN; every command it names exists; every message it
-    quotes is one a program prints (readme_messages).  Its own examples are
-    not run: the source's are, and a translation copies them as the programs
-    print them."""
+    README it translates) that need no run: each `$ dealernet-` example has a
+    twin among the source's (twins()) with as many output lines (`…` aside);
+    every command it names exists; every message it quotes is one a program
+    prints in English or, as translated in po/zh_CN, in Chinese
+    (readme_messages).  Its examples are run beside their twins, under
+    LANG=zh_CN.UTF-8, by the source's run (main(), DN_README_TWIN)."""
     ours, theirs = examples(readme), examples(source)
-    for no, cmd, expected in ours:
-        if any(shape(cmd) == shape(c) and (matches(expected, out) or matches(out, expected))
-               for _, c, out in theirs):
-            print("ok   %s:%d %s: as in %s" % (readme, no, cmd, source))
+    for (no, cmd, expected), i in twins(ours, theirs, fail, readme):
+        if i is None:
+            continue
+        tno, _, out = theirs[i]
+        if "…" in expected + out or len(expected) == len(out):
+            print("ok   %s:%d %s: twin of %s:%d" % (readme, no, cmd, source, tno))
         else:
-            fail("%s:%d %s: no example of %s has this command and output"
-                 % (readme, no, cmd, source))
+            fail("%s:%d %s: %d output lines, its twin %s:%d %d"
+                 % (readme, no, cmd, len(expected), source, tno, len(out)))
     checked = named_checks(open(readme, encoding="utf-8").read(), env, fail)
-    quoted, missing = readme_messages.check(readme, os.getcwd(), fail, stale=False)
-    print("%s: %d examples as in %s, %d commands checked, %d quoted messages checked, "
-          "%d failures" % (readme, len(ours), source, checked, quoted, len(failures)))
+    quoted, missing = readme_messages.check(readme, os.getcwd(), fail, stale=False,
+                                            lang="zh_CN")
+    print("%s: %d examples with a twin in %s, %d commands checked, %d quoted messages "
+          "checked, %d failures" % (readme, len(ours), source, checked, quoted,
+                                     len(failures)))
     return 1 if failures else 0
 
 
@@ -391,19 +464,34 @@ def main():
     for table in (NOT_RUN, BEFORE, RUN_AS):
         for cmd in sorted(set(table) - commands - nth):
             fail("an entry names no README example: %s" % cmd)
+    # the translation's examples (DN_README_TWIN, README.zh-CN.md), each run
+    # under LANG=zh_CN.UTF-8 just before its twin here, or not run with it
+    twin_name = os.environ.get("DN_README_TWIN")
+    by_twin = {}
+    if twin_name:
+        for ex, i in twins(examples(twin_name), found, fail, twin_name):
+            if i is not None:  # a failure already
+                by_twin.setdefault(i, []).append(ex)
+    zh_ran = zh_listed = 0
     ran = listed = 0
     seen = {}
-    for no, cmd, expected in found:
+    for index, (no, cmd, expected) in enumerate(found):
         seen[cmd] = seen.get(cmd, 0) + 1
         why = NOT_RUN.get(cmd, NOT_RUN.get("%s #%d" % (cmd, seen[cmd])))
         if why is not None:
             listed += 1
             print("skip README:%d %s (%s)" % (no, cmd, why))
+            for zno, zcmd, _ in by_twin.get(index, []):
+                zh_listed += 1
+                print("skip %s:%d %s (its twin README:%d is not run)"
+                      % (twin_name, zno, zcmd, no))
             continue
         for setup in BEFORE.get(cmd, []) + BEFORE.get("%s #%d" % (cmd, seen[cmd]), []):
             rc, out = run(setup, env)
             if rc != 0:
                 fail("README:%d setup '%s' exits %d: %s" % (no, setup, rc, " | ".join(out)))
+        for ex in by_twin.get(index, []):
+            zh_ran += run_twin(twin_name, ex, RUN_AS.get(cmd, cmd), env, fail)
         rc, actual = run(RUN_AS.get(cmd, cmd), env)
         ran += 1
         if matches(expected, actual):
@@ -416,6 +504,10 @@ def main():
     quoted, missing = readme_messages.check(readme, os.getcwd(),  # the sources: the tree run in
                                             fail)
     print("readme: %d quoted messages checked, %d not found" % (quoted, missing))
+    if twin_name:
+        print("%s: %d examples, %d run under LANG=zh_CN.UTF-8, %d not run (their twin is "
+              "listed as not runnable)" % (twin_name, sum(map(len, by_twin.values())),
+                                           zh_ran, zh_listed))
     print("readme: %d examples, %d run, %d listed as not runnable, %d commands checked, "
           "%d failures" % (len(found), ran, listed, checked, len(failures)))
     return 1 if failures else 0

@@ -21,9 +21,11 @@ A *quoted message* of README.md is one of (the rule, exactly):
     with single spaces first.
 
 A span is *message-shaped* when, without its elisions (`…`, `...`), it has
-15 or more characters and 3 or more words, and it does not start with `$ `
-or a command (dealernet-PROG, sudo, chmod, chown, chgrp, systemctl,
-usermod, make, man): commands and code names are not messages.
+15 or more characters and 3 or more words, or 4 or more Han characters (a
+translated README: Chinese puts no spaces between words), and it does not
+start with `$ `, an option (`--...`) or a command (dealernet-PROG, sudo,
+chmod, chown, chgrp, systemctl, usermod, make, man): commands and code
+names are not messages.
 
 The program side: every C string literal of agent/, server/, hq/ and
 common/ (adjacent literals joined, as the compiler joins them, with the
@@ -54,6 +56,10 @@ import os
 import re
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import i18n_check  # noqa: E402  (beside this file: its .po reader)
+
 # Quoted messages that the rule above cannot find, each with why it is
 # still true to the program.  The key is the message as quoted (wrapped
 # lines joined with one space).
@@ -64,7 +70,7 @@ EXEMPT = {
         "join; cli/agent_import checks this exact line",
 }
 
-SECTIONS = ("Troubleshooting sync", "Troubleshooting")
+SECTIONS = ("Troubleshooting sync", "Troubleshooting", "故障排除")
 MESSAGE_COLUMN = re.compile(r"says|message|logged|reason|refused with", re.I)
 COMMANDS = {"dealernet-agent", "dealernet-hq", "dealernet-server", "sudo", "chmod",
             "chown", "chgrp", "systemctl", "usermod", "make", "man", "catalog"}
@@ -73,6 +79,7 @@ LOG_LINE = re.compile(r"^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z )?"
 LOG_PREFIX = re.compile(r"^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z )?"
                         r"dealernet-(?:agent|hq|server): (?:error|warning|info|debug): ")
 ELISION = re.compile(r"…|\.\.\.")
+HAN = re.compile(r"[\u4e00-\u9fff]")
 SOURCE_DIRS = ("agent", "server", "hq", "common")
 
 # -- the README's quoted messages ---------------------------------------------
@@ -81,9 +88,13 @@ SOURCE_DIRS = ("agent", "server", "hq", "common")
 def _message_shaped(span):
     bare = ELISION.sub(" ", span).strip()
     words = bare.split()
-    if len(bare) < 15 or len(words) < 3:
+    # Chinese writes no spaces between words: 4 Han characters make a
+    # sentence of a translated README (没有未读通知)
+    han = len(HAN.findall(bare))
+    if (len(bare) < 15 or len(words) < 3) and han < 4:
         return False
-    return not (span.startswith("$ ") or words[0] in COMMANDS)
+    # an option (--line 商品编码:数量) is a command's part, not a message
+    return not (span.startswith("$ ") or words[0] in COMMANDS or words[0].startswith("--"))
 
 
 def quoted(readme):
@@ -261,6 +272,34 @@ def formats(root):
                       open(os.path.join(root, "agent", "dn_import.c"), encoding="utf-8").read())
     for noun in re.findall(r'"([^"]+)"', nouns.group(1)) if nouns else []:
         found.add(noun + " %s: %s")
+    return _tokenized(found)
+
+
+def po_formats(root, lang="zh_CN"):
+    """[tokens] of every translation (msgstr) of po/LANG/*.po, as formats()
+    gives the English ones: a line of a msgstr is a format, its printf
+    conversions (and PRI macros as gettext writes them, %<PRId64>) holes.
+    A translated README (README.zh-CN.md) quotes what the programs print
+    under LANG: the msgstrs, with the English formats for what stays
+    English (the server's own texts, values)."""
+    folder = os.path.join(root, "po", lang)
+    found = set()
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".po"):
+            continue
+        for entry in i18n_check.po_read(os.path.join(folder, name)):
+            if entry["id"] == "" or entry["fuzzy"]:
+                continue
+            for text in entry["strs"]:
+                for line in re.sub(r"%<PRI\w+>", "%d", text).split("\n"):
+                    if line.strip():
+                        found.add(line)
+    return _tokenized(found)
+
+
+def _tokenized(found):
+    """The formats of a set of lines, each a tuple of characters and HOLEs,
+    those with anchors() only."""
     result = []
     for text in sorted(found):
         tokens, pos = [], 0
@@ -282,6 +321,7 @@ def anchors(fmt):
 
 ELIDE = object()
 MAX_VALUE_CHARS, MAX_VALUE_WORDS, MAX_DEPTH = 48, 4, 2
+STOPS = ("：", "；", "，", "。")
 
 
 def _runs(fmt):
@@ -337,6 +377,10 @@ class Matcher:
                     words += 1
                     if q > p and text[q - 1] in (":", ";"):
                         break
+                # the full-width marks end a Chinese clause as ": " and
+                # "; " end an English one: no value holds them
+                if t in STOPS:
+                    break
                 chars += 1
                 if chars > MAX_VALUE_CHARS or words > MAX_VALUE_WORDS:
                     break
@@ -390,11 +434,16 @@ class Matcher:
         return ends
 
 
-def check(readme, root, fail, verbose=False, stale=True):
+def check(readme, root, fail, verbose=False, stale=True, lang=None):
     """Checks every quoted message; returns (checked, not found).  stale:
     an EXEMPT entry that names no message of this README fails (README.md's
-    check; a translation quotes fewer messages and passes False)."""
-    matcher = Matcher(formats(root))
+    check; a translation quotes fewer messages and passes False).  lang: the
+    README is in LANG (zh_CN): a message is found among the translations of
+    po/LANG/*.po as well (po_formats), and a quote of neither fails."""
+    fmts = formats(root)
+    if lang:
+        fmts += po_formats(root, lang)
+    matcher = Matcher(fmts)
     messages = quoted(readme)
     missing = 0
     names = set()
@@ -425,9 +474,12 @@ def main():
     def fail(text):
         print("FAIL " + text)
 
-    # EXEMPT is README.md's: a translation (README.zh-CN.md) quotes fewer
+    # EXEMPT is README.md's: a translation (README.zh-CN.md) quotes fewer,
+    # in the language its name ends with
+    lang = re.match(r"README\.([a-z]{2})-([A-Z]{2})\.md$", os.path.basename(readme))
     checked, missing = check(readme, root, fail, "-v" in sys.argv,
-                             stale=os.path.basename(readme) == "README.md")
+                             stale=os.path.basename(readme) == "README.md",
+                             lang=lang and "%s_%s" % lang.groups())
     print("readme: %d quoted messages checked, %d not found" % (checked, missing))
     return 1 if missing else 0
 
