@@ -12,7 +12,8 @@ A *quoted message* of README.md is one of (the rule, exactly):
     a program prints on stderr: `[TIME ]PROGRAM: LEVEL: text` or
     `LEVEL: text`, LEVEL one of error, warning, info, TIME a log timestamp;
  2. a backticked span that is *message-shaped* (below) and stands
-    - anywhere in the sections "Troubleshooting sync" and "Troubleshooting",
+    - anywhere in the sections "Troubleshooting sync" and "Troubleshooting"
+      (故障排除 in README.zh-CN.md),
     - in a column of a table whose header says what a program says (it
       contains "says", "message", "logged", "reason" or "refused with"),
     - or first in a list item (`- `...`` lines, e.g. the enrollment code's
@@ -22,10 +23,10 @@ A *quoted message* of README.md is one of (the rule, exactly):
 
 A span is *message-shaped* when, without its elisions (`…`, `...`), it has
 15 or more characters and 3 or more words, or 4 or more Han characters (a
-translated README: Chinese puts no spaces between words), and it does not
-start with `$ `, an option (`--...`) or a command (dealernet-PROG, sudo,
-chmod, chown, chgrp, systemctl, usermod, make, man): commands and code
-names are not messages.
+translated README: Chinese puts no spaces between words; not an option,
+`--...`), and it does not start with `$ ` or a command (dealernet-PROG,
+sudo, chmod, chown, chgrp, systemctl, usermod, make, man): commands and
+code names are not messages.
 
 The program side: every C string literal of agent/, server/, hq/ and
 common/ (adjacent literals joined, as the compiler joins them, with the
@@ -33,6 +34,13 @@ PRI* macros of inttypes.h between them read as conversions), each line of
 it a *format*.  printf conversions (%s, %lld, %.8s, %04o, ...) are *holes*.
 A format is used only if its literal text has 4 or more letters or digits:
 "%s: %s" or "%s (%s): %s" would pass any sentence with a colon.
+
+A translated README (README.zh-CN.md; check(lang="zh_CN")) quotes what the
+programs print under LANG=zh_CN.UTF-8: there, each line of each msgstr of
+po/zh_CN/*.po is a format too (po_formats), beside the English ones (what
+stays English: the server's own texts, dn_log's prefix); a value ends at a
+full-width "：", "；", "，" or "。" as at ": " and "; ".  A quote that
+neither produces fails, as in README.md.
 
 A quoted message is *found* when one format produces it, where
  - a hole stands for a value: up to 48 characters and 4 words, without
@@ -90,11 +98,11 @@ def _message_shaped(span):
     words = bare.split()
     # Chinese writes no spaces between words: 4 Han characters make a
     # sentence of a translated README (没有未读通知)
-    han = len(HAN.findall(bare))
-    if (len(bare) < 15 or len(words) < 3) and han < 4:
+    # (an option, --line 商品编码:数量, is a command's part, not one)
+    han = len(HAN.findall(bare)) >= 4 and not words[0].startswith("--")
+    if (len(bare) < 15 or len(words) < 3) and not han:
         return False
-    # an option (--line 商品编码:数量) is a command's part, not a message
-    return not (span.startswith("$ ") or words[0] in COMMANDS or words[0].startswith("--"))
+    return not (span.startswith("$ ") or words[0] in COMMANDS)
 
 
 def quoted(readme):
