@@ -76,7 +76,7 @@ static int s_apply_earnings(sqlite3 *db, int reset, Dealernet__DownItem *const *
 }
 
 const dn_down_applier_t dn_down_apply_earnings = {DEALERNET__STREAM__STREAM_EARNINGS,
-                                                  "earnings", s_apply_earnings};
+                                                  NC_("stream", "earnings"), s_apply_earnings};
 
 static int s_apply_members(sqlite3 *db, int reset, Dealernet__DownItem *const *items,
                            size_t n, char *why, size_t why_size)
@@ -126,7 +126,7 @@ static int s_apply_members(sqlite3 *db, int reset, Dealernet__DownItem *const *i
 }
 
 const dn_down_applier_t dn_down_apply_members = {DEALERNET__STREAM__STREAM_MEMBERS,
-                                                 "members", s_apply_members};
+                                                 NC_("stream", "members"), s_apply_members};
 
 /* -- what the shop reads --------------------------------------------------------- */
 

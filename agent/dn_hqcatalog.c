@@ -174,6 +174,6 @@ static int s_apply(sqlite3 *db, int reset, Dealernet__DownItem *const *items, si
 
 const dn_down_applier_t dn_down_apply_catalog = {
     .stream = DEALERNET__STREAM__STREAM_CATALOG,
-    .name = "catalog",
+    .name = NC_("stream", "catalog"), /* shown through C_("stream", ...) */
     .apply = s_apply,
 };

@@ -74,7 +74,7 @@ static int s_apply(sqlite3 *db, int reset, Dealernet__DownItem *const *items, si
 
 const dn_down_applier_t dn_down_apply_notices = {
     .stream = DEALERNET__STREAM__STREAM_NOTICES,
-    .name = "notices",
+    .name = NC_("stream", "notices"),
     .apply = s_apply,
 };
 

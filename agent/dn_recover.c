@@ -133,7 +133,7 @@ static int s_apply(sqlite3 *db, int reset, Dealernet__DownItem *const *items, si
 
 const dn_down_applier_t dn_down_apply_chain = {
     .stream = DEALERNET__STREAM__STREAM_CHAIN,
-    .name = "chain",
+    .name = NC_("stream", "chain"),
     .apply = s_apply,
 };
 

@@ -757,7 +757,8 @@ const char *dn_sync_report_received(const dn_sync_result_t *r, char *buf, size_t
         n = snprintf(buf + at, size - at,
                      a->items == 1 ? _("%s%s %zu item (version %llu%s)")
                                    : _("%s%s %zu items (version %llu%s)"),
-                     at ? ", " : _("received: "), a->name, a->items,
+                     at ? C_("list", ", ") : _("received: "),
+                     dn_i18n_cpgettext("stream", a->name), a->items,
                      (unsigned long long)a->version, a->reset ? _(", replaced") : "");
         if (n < 0 || (size_t)n >= size - at)
             break;
@@ -771,10 +772,10 @@ const char *dn_sync_report(const dn_sync_result_t *r, char *buf, size_t size)
     uint64_t sent = r->acked_through > r->start_acked ? r->acked_through - r->start_acked : 0;
     char seqs[64] = "", holds[64] = "";
     if (sent == 1)
-        snprintf(seqs, sizeof seqs, " (seq %llu)", (unsigned long long)r->acked_through);
+        snprintf(seqs, sizeof seqs, _(" (seq %llu)"), (unsigned long long)r->acked_through);
     else if (sent > 1)
-        snprintf(seqs, sizeof seqs, " (seq %llu-%llu)", (unsigned long long)(r->start_acked + 1),
-                 (unsigned long long)r->acked_through);
+        snprintf(seqs, sizeof seqs, _(" (seq %llu-%llu)"),
+                 (unsigned long long)(r->start_acked + 1), (unsigned long long)r->acked_through);
     if (r->has_server)
         snprintf(holds, sizeof holds, _(", server holds through %llu"),
                  (unsigned long long)r->server_applied);
