@@ -1485,16 +1485,22 @@ static void s_assert_state(fixture_t *fx, const char *phone, const char *want)
     free(state);
 }
 
-/*  verify recomputes every posting from the stored events and agrees.  */
-static void s_verify_ok(fixture_t *fx)
+/*  verify recomputes every posting of the file at path from the stored
+    events and agrees.  */
+static void s_verify_ok_at(const char *path)
 {
     json_t *out = NULL;
-    int rc = dn_verify_run(fx->path, &out, NULL, 0);
+    int rc = dn_verify_run(path, &out, NULL, 0);
     assert_non_null(out);
     if (rc)
         s_print_differences(out);
     assert_int_equal(rc, 0);
     json_decref(out);
+}
+
+static void s_verify_ok(fixture_t *fx)
+{
+    s_verify_ok_at(fx->path);
 }
 
 static int64_t s_count(fixture_t *fx, const char *sql)
@@ -2229,13 +2235,7 @@ static void test_migrate_zone(void **state)
     assert_string_equal(dn_time_zone(), "Asia/Shanghai");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
-    json_t *out = NULL;
-    int rc = dn_verify_run(path, &out, NULL, 0);
-    assert_non_null(out);
-    if (rc)
-        s_print_differences(out);
-    assert_int_equal(rc, 0);
-    json_decref(out);
+    s_verify_ok_at(path);
 
     assert_int_equal(dn_time_parse_period("2026-05", &from, &to), 0);
     assert_int_equal(from, 1777593600000LL); /* day 20605 - 31 = 20574, 00:00Z */
@@ -2384,13 +2384,7 @@ static void test_zone_dates(void **state)
     assert_int_equal(s_int(db, "SELECT max(version) FROM catalog"), 7);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
-    json_t *out = NULL;
-    int rc = dn_verify_run(path, &out, NULL, 0);
-    assert_non_null(out);
-    if (rc)
-        s_print_differences(out);
-    assert_int_equal(rc, 0);
-    json_decref(out);
+    s_verify_ok_at(path);
 
     assert_int_equal(dn_time_zone_set(DN_TIME_ZONE_UTC, 0), 0);
     s_remove_copy(path);
