@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /*  The sizes the schema checks, as SQL text.  They are the wire format's
@@ -686,6 +687,19 @@ static const dn_migration_t s_migrations[] = {
      "    UNION ALL SELECT max(period) FROM team_volume"
      "    UNION ALL SELECT strftime('%Y-%m', max(recorded_at_ms) / 1000, 'unixepoch')"
      "      FROM events));"},
+    {/* Periods already closed keep their meaning (issue 13, item 3 of the
+        review: zonefix).  Before the zone every date HQ typed (plan
+        `effective =`, `catalog set --effective`, a catalogue import's
+        effective column, `partner move --effective`, `partner add
+        --joined`) was stored at its UTC midnight; from the zone on a typed
+        date means the zone's midnight.  Such a date that takes effect from
+        zone_from on has to move to the zone's midnight of the same date,
+        which only code knows (a zone's offset on a date): this marks the
+        file for dn_central_zone_load, which moves them once and removes
+        the mark.  A file that never had UTC dates (zone_from 0: made with
+        its zone) is not marked.  */
+     "INSERT OR IGNORE INTO meta(key, value) SELECT '" DN_META_ZONE_DATES "', '1' "
+     "  FROM meta WHERE key = '" DN_META_ZONE_FROM "' AND value <> '0';"},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)
@@ -744,6 +758,280 @@ int dn_central_zone(sqlite3 *db, char zone[DN_TIME_ZONE_SIZE], int64_t *zone_fro
     return 0;
 }
 
+/* -- dates typed before the zone ------------------------------------------ */
+
+/*  Who retires a plan version here (plans.retired_by holds an admin's
+    name otherwise): one of two versions HQ set for the same date.  */
+#define S_ZONE_RETIRED_BY "zone migration"
+
+/*  Runs sql (?1: now_ms, if it names it) inside the caller's transaction
+    and adds the rows it changed to *changed.  0 or DN_EDB.  */
+static int s_zone_run(sqlite3 *db, const char *sql, int64_t now_ms, int64_t *changed)
+{
+    sqlite3_stmt *stmt;
+    if (dn_db_prepare(db, sql, &stmt))
+        return DN_EDB;
+    if (sqlite3_bind_parameter_count(stmt) > 0)
+        sqlite3_bind_int64(stmt, 1, now_ms);
+    int rc = dn_db_step_txn(db, stmt);
+    sqlite3_finalize(stmt);
+    if (rc == 0 && changed)
+        *changed += sqlite3_changes(db);
+    return rc;
+}
+
+/*  Fills temp.zone_days with each UTC midnight from zone_from on that a
+    typed date may sit at (old_ms) and the zone's midnight of the same
+    date, never before zone_from (new_ms): a date whose midnight is the
+    same in the zone (the zone's offset is 0 that day, or the date is
+    zone_from's own) is left out, and so is one with a sale stored between
+    the two midnights, which the ledger posted by the date where it is
+    (the date then stays, logged: moving it would change what verify's
+    replay pays).  0 or DN_EDB.  */
+static int s_zone_days(sqlite3 *db, int64_t zone_from, int64_t *days)
+{
+    sqlite3_stmt *pick = NULL, *sold = NULL, *add = NULL;
+    int rc = dn_db_prepare(db,
+                           "SELECT DISTINCT ms FROM ("
+                           "  SELECT effective_ms AS ms FROM plans"
+                           "  UNION ALL SELECT effective_ms FROM catalog WHERE removed = 0"
+                           "  UNION ALL SELECT effective_ms FROM partner_links"
+                           "  UNION ALL SELECT joined_ms FROM partners) "
+                           "WHERE ms >= ?1 AND ms % 86400000 = 0 ORDER BY ms",
+                           &pick);
+    if (rc == 0)
+        rc = dn_db_prepare(db,
+                           "SELECT count(*) FROM sales WHERE recorded_at_ms >= ?1 AND "
+                           "recorded_at_ms < ?2",
+                           &sold);
+    if (rc == 0)
+        rc = dn_db_prepare(db, "INSERT INTO temp.zone_days(old_ms, new_ms) VALUES (?, ?)",
+                           &add);
+    if (rc == 0)
+        sqlite3_bind_int64(pick, 1, zone_from);
+    int step = 0;
+    while (rc == 0 && (step = dn_db_row(pick, "central.db: typed dates")) == 1) {
+        int64_t old_ms = sqlite3_column_int64(pick, 0), n = 0;
+        int64_t new_ms = dn_time_day_start(old_ms / DN_DAY_MS);
+        if (new_ms < zone_from) /* never into a UTC period behind zone_from */
+            new_ms = zone_from;
+        if (new_ms == old_ms)
+            continue;
+        sqlite3_reset(sold);
+        sqlite3_bind_int64(sold, 1, old_ms < new_ms ? old_ms : new_ms);
+        sqlite3_bind_int64(sold, 2, old_ms < new_ms ? new_ms : old_ms);
+        if (dn_db_row(sold, "central.db: sales between midnights") != 1) {
+            rc = DN_EDB;
+            break;
+        }
+        n = sqlite3_column_int64(sold, 0);
+        if (n > 0) {
+            char date[DN_DATE_SIZE];
+            dn_time_format_day(old_ms / DN_DAY_MS, date);
+            dn_log_warn("central.db: the date %s, typed before the network's time zone, "
+                        "stays at 00:00 UTC: %lld sales stored between it and the zone's "
+                        "midnight were posted by it",
+                        date, (long long)n);
+            continue;
+        }
+        sqlite3_reset(add);
+        sqlite3_bind_int64(add, 1, old_ms);
+        sqlite3_bind_int64(add, 2, new_ms);
+        rc = dn_db_step_txn(db, add);
+        ++*days;
+    }
+    if (rc == 0 && step < 0)
+        rc = DN_EDB;
+    sqlite3_finalize(pick);
+    sqlite3_finalize(sold);
+    sqlite3_finalize(add);
+    return rc;
+}
+
+/*  Moves the catalogue's rows at an old_ms of temp.zone_days, each under
+    new versions so that every site hears of it: a site keys a row by its
+    day (agent hq_catalog), so the row at UTC midnight is withdrawn
+    (removed, as `catalog remove` does) and one of the same content is set
+    at the zone's midnight.  When that key holds a row already (set once
+    the zone had come), the later change of the two (the higher version)
+    is what HQ meant last: it stays there, the other is withdrawn.  A row
+    already removed stays as it is: it is in force nowhere.  0 or DN_EDB.  */
+static int s_zone_catalog(sqlite3 *db, int64_t now_ms, int64_t *moved)
+{
+    sqlite3_stmt *list = NULL, *withdraw = NULL, *copy = NULL, *over = NULL;
+    int64_t head = 0;
+    int rc = s_zone_run(db,
+                        "CREATE TEMP TABLE zone_catalog AS "
+                        "SELECT c.id AS id, z.new_ms AS new_ms, c.version AS version, "
+                        "  o.id AS taken, o.version AS taken_version "
+                        "FROM catalog c JOIN temp.zone_days z ON z.old_ms = c.effective_ms "
+                        "LEFT JOIN catalog o ON o.sku = c.sku AND ifnull(o.partner, '') = "
+                        "  ifnull(c.partner, '') AND o.effective_ms = z.new_ms "
+                        "WHERE c.removed = 0",
+                        now_ms, NULL);
+    if (rc == 0 &&
+        (rc = dn_db_prepare(db, "SELECT ifnull(max(version), 0) FROM catalog", &list)) == 0)
+        rc = dn_db_int_row(list, "catalog head", &head) < 0 ? DN_EDB : 0; /* finalizes */
+    list = NULL;
+    if (rc == 0)
+        rc = dn_db_prepare(db,
+                           "SELECT id, new_ms, taken, ifnull(taken_version < version, 0) "
+                           "FROM temp.zone_catalog ORDER BY id",
+                           &list);
+    if (rc == 0)
+        rc = dn_db_prepare(db,
+                           "UPDATE catalog SET removed = 1, version = ?2, changed_ms = ?3 "
+                           "WHERE id = ?1",
+                           &withdraw);
+    if (rc == 0)
+        rc = dn_db_prepare(db,
+                           "INSERT INTO catalog(sku, partner, effective_ms, name, category, "
+                           "  price, fixed, removed, version, changed_ms) "
+                           "SELECT sku, partner, ?2, name, category, price, fixed, 0, ?3, ?4 "
+                           "FROM catalog WHERE id = ?1",
+                           &copy);
+    if (rc == 0)
+        rc = dn_db_prepare(db,
+                           "UPDATE catalog SET (name, category, price, fixed) = (SELECT name, "
+                           "  category, price, fixed FROM catalog WHERE id = ?1), "
+                           "  removed = 0, version = ?2, changed_ms = ?3 WHERE id = ?4",
+                           &over);
+    int step = 0;
+    while (rc == 0 && (step = dn_db_row(list, "central.db: catalogue rows to move")) == 1) {
+        int64_t id = sqlite3_column_int64(list, 0), new_ms = sqlite3_column_int64(list, 1);
+        int taken = sqlite3_column_type(list, 2) != SQLITE_NULL;
+        int later = sqlite3_column_int(list, 3); /* this row changed after the taker */
+        sqlite3_reset(withdraw);
+        sqlite3_bind_int64(withdraw, 1, id);
+        sqlite3_bind_int64(withdraw, 2, ++head);
+        sqlite3_bind_int64(withdraw, 3, now_ms);
+        rc = dn_db_step_txn(db, withdraw);
+        if (rc == 0 && !taken) {
+            sqlite3_reset(copy);
+            sqlite3_bind_int64(copy, 1, id);
+            sqlite3_bind_int64(copy, 2, new_ms);
+            sqlite3_bind_int64(copy, 3, ++head);
+            sqlite3_bind_int64(copy, 4, now_ms);
+            rc = dn_db_step_txn(db, copy);
+        } else if (rc == 0 && later) {
+            sqlite3_reset(over);
+            sqlite3_bind_int64(over, 1, id);
+            sqlite3_bind_int64(over, 2, ++head);
+            sqlite3_bind_int64(over, 3, now_ms);
+            sqlite3_bind_int64(over, 4, sqlite3_column_int64(list, 2));
+            rc = dn_db_step_txn(db, over);
+        }
+        ++*moved;
+    }
+    if (rc == 0 && step < 0)
+        rc = DN_EDB;
+    sqlite3_finalize(list);
+    sqlite3_finalize(withdraw);
+    sqlite3_finalize(copy);
+    sqlite3_finalize(over);
+    if (rc == 0)
+        rc = s_zone_run(db, "DROP TABLE temp.zone_catalog", now_ms, NULL);
+    return rc;
+}
+
+/*  The statements that move the plans', the tree's and the partners'
+    typed dates, in order, once temp.zone_days is filled (?1: now).  */
+static const char *const s_zone_moves[] = {
+    /* plans.effective_ms is unique.  Two versions of one date (one set
+       before the zone, at UTC midnight, one after, at the zone's
+       midnight): the one set after is HQ's last word and stays in force;
+       the other is retired (it covers no sale: none is stored after
+       zone_from, or the date is left out) */
+    "UPDATE plans SET retired_ms = ?1, retired_by = '" S_ZONE_RETIRED_BY "' "
+    "WHERE retired_ms IS NULL AND EXISTS (SELECT 1 FROM temp.zone_days z "
+    "  JOIN plans o ON o.effective_ms = z.new_ms "
+    "  WHERE z.old_ms = plans.effective_ms AND o.retired_ms IS NULL)",
+    /* a retired version at the zone's midnight trades places with the one
+       in force at UTC midnight (both show the same date), through -old_ms */
+    "UPDATE plans SET effective_ms = -(SELECT z.old_ms FROM temp.zone_days z "
+    "  WHERE z.new_ms = plans.effective_ms) "
+    "WHERE effective_ms IN (SELECT z.new_ms FROM temp.zone_days z "
+    "  JOIN plans p ON p.effective_ms = z.old_ms WHERE p.retired_ms IS NULL)",
+    /* every version whose zone's midnight is free moves there; a retired
+       one whose is not stays (it is in force nowhere) */
+    "UPDATE plans SET effective_ms = (SELECT z.new_ms FROM temp.zone_days z "
+    "  WHERE z.old_ms = plans.effective_ms) "
+    "WHERE effective_ms IN (SELECT old_ms FROM temp.zone_days) "
+    "AND NOT EXISTS (SELECT 1 FROM temp.zone_days z JOIN plans o "
+    "  ON o.effective_ms = z.new_ms WHERE z.old_ms = plans.effective_ms)",
+    "UPDATE plans SET effective_ms = -effective_ms WHERE effective_ms < 0",
+    /* a partner's moves: (partner_id, effective_ms) is the key.  A move of
+       the same date set once the zone had come is HQ's last word for that
+       date: the one at UTC midnight never took effect for any sale, and
+       goes */
+    "DELETE FROM partner_links WHERE effective_ms IN (SELECT old_ms FROM temp.zone_days) "
+    "AND EXISTS (SELECT 1 FROM temp.zone_days z JOIN partner_links o "
+    "  ON o.effective_ms = z.new_ms AND o.partner_id = partner_links.partner_id "
+    "  WHERE z.old_ms = partner_links.effective_ms)",
+    "UPDATE partner_links SET effective_ms = (SELECT z.new_ms FROM temp.zone_days z "
+    "  WHERE z.old_ms = partner_links.effective_ms) "
+    "WHERE effective_ms IN (SELECT old_ms FROM temp.zone_days)",
+    /* --joined DATE (without it, joined is the instant of `partner add`,
+       which is a UTC midnight once in 86,400,000) */
+    "UPDATE partners SET joined_ms = (SELECT z.new_ms FROM temp.zone_days z "
+    "  WHERE z.old_ms = partners.joined_ms) "
+    "WHERE joined_ms IN (SELECT old_ms FROM temp.zone_days)",
+};
+
+/*  Moves the dates HQ typed while the network kept UTC days and that take
+    effect from zone_from on to the zone's midnight of the same date (see
+    the migration that marks the file, and README "The network's time
+    zone"), once: inside one transaction that also removes the mark.  The
+    process's zone must be the network's.  An import under way was parsed
+    in UTC days: it is dropped (HQ is told to import the file again).
+    0 or DN_EDB (logged; nothing moved, the mark stays).  */
+static int s_zone_dates(sqlite3 *db, int64_t zone_from)
+{
+    char mark[8];
+    int64_t now_ms = dn_time_now_ms(), days = 0, rows = 0, catalog = 0;
+    int rc = dn_db_meta_get(db, DN_META_ZONE_DATES, mark, sizeof mark);
+    if (rc == DN_ENOENT)
+        return 0;
+    if (rc || dn_db_begin(db))
+        return DN_EDB;
+    /* in UTC a typed date is where it was */
+    if (strcmp(dn_time_zone(), DN_TIME_ZONE_UTC) != 0) {
+        rc = s_zone_run(db,
+                        "CREATE TEMP TABLE zone_days(old_ms INTEGER PRIMARY KEY, "
+                        "new_ms INTEGER NOT NULL)",
+                        now_ms, NULL);
+        if (rc == 0)
+            rc = s_zone_days(db, zone_from, &days);
+        for (size_t i = 0; rc == 0 && i < sizeof s_zone_moves / sizeof *s_zone_moves; i++)
+            rc = s_zone_run(db, s_zone_moves[i], now_ms, &rows);
+        if (rc == 0)
+            rc = s_zone_catalog(db, now_ms, &catalog);
+        if (rc == 0)
+            rc = s_zone_run(db,
+                            "DROP TABLE temp.zone_days;", now_ms, NULL);
+        if (rc == 0)
+            rc = s_zone_run(db, "DELETE FROM catalog_staged", now_ms, NULL);
+        if (rc == 0)
+            rc = s_zone_run(db, "DELETE FROM catalog_uploads", now_ms, NULL);
+    }
+    if (rc == 0)
+        rc = s_zone_run(db, "DELETE FROM meta WHERE key = '" DN_META_ZONE_DATES "'", now_ms,
+                        NULL);
+    if (rc == 0)
+        rc = dn_db_commit(db);
+    if (rc) {
+        dn_db_rollback(db);
+        dn_log_error("central.db: cannot move the dates typed before the network's time "
+                     "zone to its midnights");
+        return DN_EDB;
+    }
+    dn_log_info("central.db: %lld dates typed before the network's time zone moved to its "
+                "midnights (%lld rows of plans, the tree and partners, %lld of the "
+                "catalogue)",
+                (long long)days, (long long)rows, (long long)catalog);
+    return 0;
+}
+
 int dn_central_zone_load(sqlite3 *db)
 {
     char zone[DN_TIME_ZONE_SIZE];
@@ -755,6 +1043,9 @@ int dn_central_zone_load(sqlite3 *db)
                      zone);
         rc = DN_ECONFIG;
     }
+    /* a file that met its zone: its typed dates, now that the zone is known */
+    if (rc == 0)
+        rc = s_zone_dates(db, from);
     return rc;
 }
 

@@ -16,6 +16,11 @@
     the start of its zoned periods (Unix ms; absent: 0, all zoned).  */
 #define DN_META_ZONE      "zone"
 #define DN_META_ZONE_FROM "zone_from"
+/*  Set by the migration after the zone's on a file that held something
+    before it (zone_from > 0): the dates HQ typed as UTC days that take
+    effect from zone_from on are still to move to the zone's midnights.
+    dn_central_zone_load does it once and removes the key.  */
+#define DN_META_ZONE_DATES "zone_dates"
 /*  The server's own addresses, as bound: the sync endpoint is what site.add
     returns as "sync_endpoint" so that dealernet-hq can print the agent's
     enroll command; the public key is the one shops must pin.  */

@@ -1485,16 +1485,22 @@ static void s_assert_state(fixture_t *fx, const char *phone, const char *want)
     free(state);
 }
 
-/*  verify recomputes every posting from the stored events and agrees.  */
-static void s_verify_ok(fixture_t *fx)
+/*  verify recomputes every posting of the file at path from the stored
+    events and agrees.  */
+static void s_verify_ok_at(const char *path)
 {
     json_t *out = NULL;
-    int rc = dn_verify_run(fx->path, &out, NULL, 0);
+    int rc = dn_verify_run(path, &out, NULL, 0);
     assert_non_null(out);
     if (rc)
         s_print_differences(out);
     assert_int_equal(rc, 0);
     json_decref(out);
+}
+
+static void s_verify_ok(fixture_t *fx)
+{
+    s_verify_ok_at(fx->path);
 }
 
 static int64_t s_count(fixture_t *fx, const char *sql)
@@ -2123,10 +2129,10 @@ static void test_migrate_payout_refs(void **state)
        and tokens.rebind (11), HQ's catalogue (12), the downstream
        marks of earnings and member credit (13), HQ's notices (14), the
        plans' compliance setting (15), the names of sites and plan
-       categories (16), the sales' receipt and payment (17) and the time
-       zone's zone_from (18) */
+       categories (16), the sales' receipt and payment (17), the time
+       zone's zone_from (18) and the mark of its typed dates (19) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 18);
+    assert_int_equal(version, 19);
     s_exec(db,
            "DELETE FROM meta WHERE key = '" DN_META_ZONE_FROM "';"
            "DROP INDEX sales_receipt;"
@@ -2229,13 +2235,7 @@ static void test_migrate_zone(void **state)
     assert_string_equal(dn_time_zone(), "Asia/Shanghai");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
-    json_t *out = NULL;
-    int rc = dn_verify_run(path, &out, NULL, 0);
-    assert_non_null(out);
-    if (rc)
-        s_print_differences(out);
-    assert_int_equal(rc, 0);
-    json_decref(out);
+    s_verify_ok_at(path);
 
     assert_int_equal(dn_time_parse_period("2026-05", &from, &to), 0);
     assert_int_equal(from, 1777593600000LL); /* day 20605 - 31 = 20574, 00:00Z */
@@ -2247,6 +2247,144 @@ static void test_migrate_zone(void **state)
     assert_string_equal(period, "2026-05");
     dn_time_period_of(1782835200000LL, period); /* 00:00 on 1 July in Beijing */
     assert_string_equal(period, "2026-07");
+
+    assert_int_equal(dn_time_zone_set(DN_TIME_ZONE_UTC, 0), 0);
+    s_remove_copy(path);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/*  A plan effective DATE, with the fixture's plan 2 rates.  */
+static void s_plan_on(sqlite3 *db, const char *date, int64_t now)
+{
+    char text[sizeof s_plan2 + 16];
+    snprintf(text, sizeof text, "[plan]\neffective = %s%s", date,
+             s_plan2 + strlen("[plan]\neffective = 2026-03-15"));
+    s_plan(db, text, now);
+}
+
+/*  Dates HQ typed before the zone (issue 13, item 3 of the review) move to
+    the zone's midnight when the file meets its zone, once.  The file is
+    the fixture (no sale after May 2026) as the 17th migration left it, with
+    zone_from written as 2027-01-01T00:00Z: day 20454 (2026-01-01) + 365 =
+    20819, * 86400000 = 1798761600000.  2027-02-01 is day 20819 + 31 =
+    20850, 00:00Z = 1801440000000; Beijing's midnight that date is 8 h
+    earlier, 2027-01-31T16:00Z = 1801440000000 - 28800000 = 1801411200000.
+    Typed in UTC days: a plan version, a partner move (DE2 under R1), a
+    partner joined and the network's price of COLA, each on 2027-02-01; a
+    plan version and a price on 2027-01-01 (zone_from: Beijing's midnight,
+    2026-12-31T16:00Z, is behind it, so they stay).  TEA has a price of
+    2027-02-01 at UTC midnight and one set once the zone had come at
+    Beijing's midnight (a later version): the later stays, the other is
+    withdrawn.  A plan version of 2027-04-01 (day 20850 + 28 + 31 = 20909,
+    1806537600000) has one of the same date set once the zone had come, at
+    1806537600000 - 28800000 = 1806508800000: that one stays in force, the
+    one at UTC midnight is retired.  */
+static void test_zone_dates(void **state)
+{
+    fixture_t *fx = *state;
+    char dir[160], path[256];
+    int64_t setup = s_at("2026-12-20", 10);
+    sqlite3 *db = NULL;
+
+    snprintf(dir, sizeof dir, "%s/zone-dates", fx->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    s_copy(fx, "zone-dates/" DN_CENTRAL_DB_FILE, path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    /* the process keeps UTC days here, as the server did before the zone */
+    s_plan_on(db, "2027-01-01", setup);
+    s_plan_on(db, "2027-02-01", setup);
+    s_plan_on(db, "2027-04-01", setup);
+    s_move(db, "DE2", "R1", s_at("2027-02-01", 0));
+    s_recruited(db, "RS9", "reseller", "DE1", "RS1", s_at("2027-02-01", 0), setup);
+    s_exec(db,
+           "INSERT INTO catalog(sku, partner, effective_ms, name, price, version, changed_ms)"
+           "  VALUES ('COLA', NULL, 1801440000000, 'Cola', 300, 1, 0),"
+           "         ('TEA', NULL, 1801440000000, 'Tea', 500, 2, 0),"
+           "         ('TEA', NULL, 1801411200000, 'Tea', 550, 3, 0),"
+           "         ('COLA', NULL, 1798761600000, 'Cola', 280, 4, 0);"
+           /* the version of 2027-04-01 set again once the zone had come */
+           "INSERT INTO plans(effective_ms, currency, cap_bps, first_purchase_bonus,"
+           "  purchase_bps, purchase_days, recruit_override_bps, recruit_override_days,"
+           "  source, created_ms) SELECT 1806508800000, currency, cap_bps,"
+           "  first_purchase_bonus, purchase_bps, purchase_days, recruit_override_bps,"
+           "  recruit_override_days, source, created_ms + 1 FROM plans"
+           "  WHERE effective_ms = 1806537600000;"
+           /* an import under way, its days parsed in UTC */
+           "INSERT INTO catalog_uploads(upload, parts, started_ms) VALUES ('u1', 1, 0);"
+           "INSERT INTO catalog_staged(upload, line, sku, partner, effective_ms, name,"
+           "  category, price, fixed) VALUES ('u1', 2, 'MILK', '', 1801440000000, 'Milk',"
+           "  '', 900, 0);"
+           "DELETE FROM meta WHERE key IN ('" DN_META_ZONE "', '" DN_META_ZONE_DATES "');"
+           "INSERT OR REPLACE INTO meta(key, value) VALUES ('" DN_META_ZONE_FROM
+           "', '1798761600000');"
+           "PRAGMA user_version = 17;");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    assert_int_equal(dn_central_open(dir, 0, &db), 0);
+    assert_int_equal(
+        s_int(db, "SELECT count(*) FROM meta WHERE key = '" DN_META_ZONE_DATES "'"), 1);
+    assert_int_equal(dn_central_zone_load(db), 0);
+    assert_string_equal(dn_time_zone(), "Asia/Shanghai");
+    assert_int_equal(
+        s_int(db, "SELECT count(*) FROM meta WHERE key = '" DN_META_ZONE_DATES "'"), 0);
+    /* the plan, the move and the joined date of 2027-02-01: at Beijing's midnight */
+    assert_int_equal(s_int(db, "SELECT count(*) FROM plans WHERE effective_ms = "
+                               "1801411200000 AND retired_ms IS NULL"),
+                     1);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM plans WHERE effective_ms = 1801440000000"),
+                     0);
+    assert_int_equal(s_int(db, "SELECT l.effective_ms FROM partner_links l JOIN partners p "
+                               "ON p.id = l.partner_id WHERE p.code = 'DE2' AND "
+                               "l.effective_ms > 0"),
+                     1801411200000LL);
+    assert_int_equal(s_int(db, "SELECT joined_ms FROM partners WHERE code = 'RS9'"),
+                     1801411200000LL);
+    /* 2027-01-01 stays at zone_from */
+    assert_int_equal(s_int(db, "SELECT count(*) FROM plans WHERE effective_ms = "
+                               "1798761600000 AND retired_ms IS NULL"),
+                     1);
+    assert_int_equal(s_int(db, "SELECT version FROM catalog WHERE sku = 'COLA' AND "
+                               "effective_ms = 1798761600000 AND removed = 0"),
+                     4);
+    /* the catalogue, by id: COLA's row at UTC midnight withdrawn (version
+       5), its copy at Beijing's midnight (6); TEA's withdrawn (7), the
+       later one, 5.50, stays as it was (3) */
+    assert_int_equal(s_int(db, "SELECT version FROM catalog WHERE sku = 'COLA' AND "
+                               "effective_ms = 1801440000000 AND removed = 1"),
+                     5);
+    assert_int_equal(s_int(db, "SELECT version * 1000 + price FROM catalog WHERE sku = "
+                               "'COLA' AND effective_ms = 1801411200000 AND removed = 0"),
+                     6300);
+    assert_int_equal(s_int(db, "SELECT version FROM catalog WHERE sku = 'TEA' AND "
+                               "effective_ms = 1801440000000 AND removed = 1"),
+                     7);
+    assert_int_equal(s_int(db, "SELECT version * 1000 + price FROM catalog WHERE sku = "
+                               "'TEA' AND effective_ms = 1801411200000 AND removed = 0"),
+                     3550);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM catalog"), 5);
+    /* 2027-04-01: the version set once the zone had come stays in force */
+    assert_int_equal(s_int(db, "SELECT count(*) FROM plans WHERE effective_ms = "
+                               "1806508800000 AND retired_ms IS NULL"),
+                     1);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM plans WHERE effective_ms = "
+                               "1806537600000 AND retired_by = 'zone migration'"),
+                     1);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM catalog_staged") +
+                         s_int(db, "SELECT count(*) FROM catalog_uploads"),
+                     0);
+
+    /* once: a row at a UTC midnight written after it (2027-03-01, day
+       20850 + 28 = 20878, 1803859200000) stays where it is */
+    s_exec(db, "UPDATE partners SET joined_ms = 1803859200000 WHERE code = 'RS9'");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(dn_central_open(dir, 0, &db), 0);
+    assert_int_equal(dn_central_zone_load(db), 0);
+    assert_int_equal(s_int(db, "SELECT joined_ms FROM partners WHERE code = 'RS9'"),
+                     1803859200000LL);
+    assert_int_equal(s_int(db, "SELECT max(version) FROM catalog"), 7);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    s_verify_ok_at(path);
 
     assert_int_equal(dn_time_zone_set(DN_TIME_ZONE_UTC, 0), 0);
     s_remove_copy(path);
@@ -3099,6 +3237,7 @@ int main(void)
         cmocka_unit_test(test_double_post),
         cmocka_unit_test(test_migrate_payout_refs),
         cmocka_unit_test(test_migrate_zone),
+        cmocka_unit_test(test_zone_dates),
         /* corrections, after all of the above: they add to the ledger */
         cmocka_unit_test(test_void),
         cmocka_unit_test(test_refund_after_void),
