@@ -238,6 +238,11 @@ def headers(en_par, zh_par, catalog, prefix):
         key = "column\x04" + (en if prefix.startswith("dealernet-agent") else en.lower())
         want = catalog.get(key, catalog.get("column\x04" + en.lower()))
         if want is None:
+            # a key the catalogue lacks shows as itself upper-cased
+            # (DUPLICATE_PHONE): in the Chinese run every header holds Chinese
+            if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", en) and not CJK.search(zh):
+                bad.append("%s: header %s is shown as %r: no Chinese for it in the catalogue"
+                           % (prefix, en, zh))
             continue
         checked += 1
         if zh == want:
@@ -343,6 +348,9 @@ def self_test():
     check("self-test: messages in Chinese", (2, []), translated_messages(en, zh, catalog))
     check("self-test: a header left in English caught", 1,
           len(headers(["closing  1.00"], ["closing  1.00"], catalog, "x")[1]))
+    check("self-test: a header the catalogue lacks caught", 1,
+          len(headers(["PHONE  DUPLICATE_PHONE", "+86  +86"],
+                      ["电话  DUPLICATE_PHONE", "+86  +86"], catalog, "x")[1]))
 
 
 def main():
