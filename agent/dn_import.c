@@ -212,7 +212,9 @@ static int s_line_row(s_import_t *self, const dn_csv_row_t *row, s_record_t *rec
     const char *sku = s_get(self, row, C_SKU), *qty = s_get(self, row, C_QUANTITY);
     const char *price = s_get(self, row, C_UNIT_PRICE);
     static const int parts[] = {C_SKU, C_QUANTITY, C_UNIT_PRICE};
-    char why[160];
+    /* a bad item is dn_valid_code_check's refusal, which fits this in any
+       language (160 bytes cut the Chinese one mid-character) */
+    char why[DN_CODE_WHY_SIZE];
     int part, rc;
 
     if (rec->n_lines == DN_MAX_SALE_LINES)

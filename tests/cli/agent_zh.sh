@@ -83,6 +83,21 @@ check "earnings before a sync: exit" 66 "$rc"
 check "earnings before a sync: the line" \
     "dealernet-agent: error: 尚未收到收益：请运行 'dealernet-agent sync'" "$(cat "$ERR")"
 
+# an import row whose item is no SKU and too long a name (73 characters):
+# the refusal quotes its first 40 bytes at a whole character ('a' and 13
+# Chinese characters of 3 bytes) and ends on its key part, valid UTF-8
+long="a$(printf '东北大米五公斤装%.0s' 1 2 3 4 5 6 7 8 9)"
+printf 'kind,ref,sku,quantity,unit_price,member_phone,channel,seller,phone,name,referrer,household\nsale,R1,%s,1,10.00,,,,,,,\n' \
+    "$long" >"$T/long.csv"
+both "import of a long non-ASCII item" "$S" import "$T/long.csv" --dry-run
+check "import of a long non-ASCII item: exit" 65 "$rc"
+check "import of a long non-ASCII item: the line" \
+    "dealernet-agent: error: $T/long.csv：第 2 行，sku 列：'a东北大米五公斤装东北大米五' 不是商品编码：代码只用 ASCII 字符（1 到 64 个可打印字符，不含空格、':' 和 '@'），名称不是代码；未导入任何内容" \
+    "$(cat "$ERR")"
+check "import of a long non-ASCII item: English under C" \
+    "dealernet-agent: error: $T/long.csv: line 2, column sku: 'a东北大米五公斤装东北大米五' is not a SKU: codes are ASCII (1 to 64 printable characters but space, ':' and '@'), names are not; nothing was imported" \
+    "$(cat "$T/en.err")"
+
 # a sale: Chinese in shop, English in shop2, at the same instant
 run zh_CN.UTF-8 "$S" sale --line RICE:2 --pay wechat
 check "sale: exit" 0 "$rc"
