@@ -149,4 +149,18 @@ hq_in zh_CN.UTF-8 verify
 check "zh_CN: verify: exit" 0 "$rc"
 check_has "zh_CN: verify's sentence" "verify：校验通过（" "$OUT"
 
+# a void and the same void again: one word for the correction (更正, as the
+# statement's column and corrections name it; 调整 is an adjustment) in
+# both sentences; correction 1 is G2's adjustment above, so the void is 2
+hq_in zh_CN.UTF-8 sale void --site SHOP1 --receipt 2 --reason "录错"
+check "zh_CN: sale void: exit" 0 "$rc"
+check_has "zh_CN: sale void's sentence names correction 2" "（更正 2）" "$OUT"
+hq_in zh_CN.UTF-8 sale void --site SHOP1 --receipt 2 --reason "录错"
+zh_rc=$rc
+check "zh_CN: the same void again" \
+    "dealernet-hq: error: 销售 <id> 已于 <time> 由 <key> 作废（更正 2）：一笔销售只能作废一次" \
+    "$(sed -e 's/销售 [0-9a-f-]\{36\} /销售 <id> /' -e 's/已于 [^ ]* 由 [^ ]* 作废/已于 <time> 由 <key> 作废/' "$ERR")"
+hq_in C.UTF-8 sale void --site SHOP1 --receipt 2 --reason "wrong"
+check "the same void again: one exit under both" "$zh_rc" "$rc"
+
 net_finish
