@@ -425,12 +425,15 @@ static int s_verify_corrections(sqlite3 *db, s_verify_t *v)
                 s_diff(v,
                        _("correction %lld: %lld of its transfers %lld..%lld are stored"),
                        (long long)c.id, (long long)n, (long long)first, (long long)last);
+            /* one whole sentence each (a word put in by %s stays English) */
             if (sqlite3_column_int64(range, 1) || sqlite3_column_int64(range, 2))
                 s_diff(v,
-                       _("correction %lld: its transfers %lld..%lld are not all %s "
-                         "adjustments"),
-                       (long long)c.id, (long long)first, (long long)last,
-                       strcmp(c.kind, "void") == 0 ? "the sale's reversing" : "plain");
+                       strcmp(c.kind, "void") == 0
+                           ? _("correction %lld: its transfers %lld..%lld are not all the "
+                               "sale's reversing adjustments")
+                           : _("correction %lld: its transfers %lld..%lld are not all plain "
+                               "adjustments"),
+                       (long long)c.id, (long long)first, (long long)last);
         }
 
         if (strcmp(c.kind, "void") == 0) {
