@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 const char *dn_strerror(int code)
 {
@@ -35,13 +36,32 @@ int dn_exit_code(int code)
     return 70;
 }
 
+/*  Cuts text, of len bytes, before a UTF-8 character its end cut in two
+    (vsnprintf cuts bytes: a Chinese reason is 3 bytes a character).  */
+static void s_whole_chars(char *text, size_t len)
+{
+    size_t at = len, tail = 0; /* tail: continuation bytes at the end */
+    while (at > 0 && tail < 3 && ((unsigned char)text[at - 1] & 0xC0) == 0x80) {
+        at--;
+        tail++;
+    }
+    if (at == 0)
+        return;
+    unsigned char c = (unsigned char)text[at - 1]; /* the last character's first byte */
+    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (1 + tail < need)
+        text[at - 1] = '\0';
+}
+
 int dn_why(char *why, size_t size, int code, const char *fmt, ...)
 {
     if (why && size) {
         va_list args;
         va_start(args, fmt);
-        vsnprintf(why, size, fmt, args);
+        int n = vsnprintf(why, size, fmt, args);
         va_end(args);
+        if (n >= 0 && (size_t)n >= size)
+            s_whole_chars(why, strlen(why));
     }
     return code;
 }

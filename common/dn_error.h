@@ -61,7 +61,10 @@ int dn_exit_code(int code);
 
 /*  Writes one line, printf-style, into why (nothing when why is NULL or
     size 0) and returns code: the "why" of a failing call, in one
-    statement (return dn_why(why, size, DN_EPARSE, "...", ...)).  */
+    statement (return dn_why(why, size, DN_EPARSE, "...", ...)).  A line
+    longer than size is cut after its last whole UTF-8 character, never
+    inside one (a Chinese reason is 3 bytes a character: a cut one would
+    garble a terminal, and a server would refuse to send it as text).  */
 int dn_why(char *why, size_t size, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

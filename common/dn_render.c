@@ -122,9 +122,9 @@ static char *s_cell(const json_t *value, int csv)
     case JSON_NULL:
         return strdup(csv ? "" : "-");
     case JSON_TRUE:
-        return strdup(csv ? "true" : "yes");
+        return strdup(csv ? "true" : C_("table", "yes"));
     case JSON_FALSE:
-        return strdup(csv ? "false" : "no");
+        return strdup(csv ? "false" : C_("table", "no"));
     case JSON_INTEGER:
         snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT,
                  json_integer_value(value));

@@ -66,7 +66,7 @@ char *dn_render_cut(const char *text, size_t columns);
     terminal columns (dn_render_width); a cell wider than
     DN_RENDER_MAX_CELL_COLUMNS is cut to it (dn_render_cut); a column whose
     values are all numbers (or null) is right-aligned, others left-aligned;
-    null and missing keys show "-", booleans "yes" / "no", nested arrays and
+    null and missing keys show "-", booleans "yes" / "no" (是 / 否 under zh_CN), nested arrays and
     objects their compact JSON; control characters show as spaces.  The
     words of a few closed sets a person reads in a table show translated
     (dn_render_word): a "channel" column's store, online, community and a

@@ -6,8 +6,7 @@
 #       catalogue, po/merge.sh refusing a msgid translated two ways;
 #   (b) every msgid of `make pot` translated (not empty, not fuzzy) and no
 #       fragment holding one the sources dropped (context "column" aside);
-#   (c) no string a person reads left out of _(), N_() and C_().
-# (c) fails until every folder's strings are wrapped (issue 13's round 2);
+#   (c) no string a person reads left out of _(), N_(), C_() and NC_().
 # DN_I18N_CATALOGUE_ONLY=1 runs (a) and (b) alone.
 # Environment: DN_BIN (default bin; its build folder, bin -> build,
 # bin-X -> build-X, is make's B, where the template is made).

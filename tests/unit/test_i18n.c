@@ -197,6 +197,29 @@ static void test_render_words(void **state)
     json_decref(rows);
 }
 
+/*  A reason cut to its buffer ends after a whole character: 东 is 3
+    bytes (E4 B8 9C), so "ab东" into 5 bytes (4 and the NUL) is "ab" and
+    not "ab" and E4 B8; into 6 it is whole.  A 2-byte é cut after its first
+    byte goes too; ASCII is cut where it falls.  */
+static void test_why_whole_chars(void **state)
+{
+    (void)state;
+    char why[8];
+    assert_int_equal(dn_why(why, 5, DN_EPARSE, "%s", "ab东"), DN_EPARSE);
+    assert_string_equal(why, "ab");
+    dn_why(why, 6, DN_EPARSE, "%s", "ab东x");
+    assert_string_equal(why, "ab东");
+    dn_why(why, 4, DN_EPARSE, "%s", "abé");
+    assert_string_equal(why, "ab");
+    dn_why(why, 5, DN_EPARSE, "%s", "abé");
+    assert_string_equal(why, "abé");
+    dn_why(why, 4, DN_EPARSE, "%s", "abcdef");
+    assert_string_equal(why, "abc");
+    /* a 4-byte emoji cut after 3 of its bytes */
+    dn_why(why, 6, DN_EPARSE, "%s", "ab\xF0\x9F\x91\x8D!");
+    assert_string_equal(why, "ab");
+}
+
 /*  The reasons tested in two languages, in order: a name typed where the
     SKU goes; a partner code with the caller's hint after it; a mobile
     number a digit short (1380013800 is 10 digits after +86); a letter O
@@ -287,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_peer_language),
         cmocka_unit_test(test_render_headers),
         cmocka_unit_test(test_render_words),
+        cmocka_unit_test(test_why_whole_chars),
         cmocka_unit_test(test_common_reasons),
     };
     return cmocka_run_group_tests(tests, s_setup, NULL);
