@@ -946,7 +946,7 @@ static void test_site_add_refusals(void **state)
                              "letters, digits, '_', '.', '-'; at most 32), names are not");
     /* a site's name: any script, in characters; a bad one writes nothing */
     {
-        char name[256] = "";
+        char name[4 * 65 + 1] = ""; /* 260 bytes and the NUL */
         for (int i = 0; i < 65; i++)
             strcat(name, "\xf0\x9f\x8f\xaa"); /* 65 x U+1F3EA, 260 bytes */
         assert_int_equal(dn_registry_site_add_named(fx->db, "SHOP-3", "D1", name, T0, token,
