@@ -25,6 +25,7 @@ run() {
     set +e
     env -u FAKETIME_SHARED LANG="$locale" LD_PRELOAD="$(net_faketime_lib)" \
         FAKETIME="@$WHEN" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
         $WRAP "$AGENT" -d "$folder" "$@" >"$OUT" 2>"$ERR" </dev/null
     rc=$?
     set -e
