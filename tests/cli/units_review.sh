@@ -32,8 +32,12 @@ net_init units_review # the programs, a throwaway folder $T, check, net_finish
 MAX=3.0
 R=$T/root
 
+# the build folder of those programs (bin -> build, bin-X -> build-X) is
+# make's B, where the catalogues install-files installs were built
+bin_base=$(basename "$BIN")
+B=$(dirname "$BIN")/build${bin_base#bin}
 make -s --no-print-directory -C "$ROOT" install-files DESTDIR="$R" PREFIX=/usr/local \
-    BIN="$BIN" >"$T/install.out" 2>&1 || {
+    BIN="$BIN" B="$B" >"$T/install.out" 2>&1 || {
     cat "$T/install.out" >&2
     echo "units_review: make install-files failed" >&2
     exit 1
