@@ -72,15 +72,9 @@ hq partner add G2 --name "Reseller two" --kind reseller --parent G1 --recruiter 
     --joined 2026-03-01
 check "partner G2: exit" 0 "$rc"
 
-TOKEN=$(site_add SHOP1)
 A=$T/a
-agent_new "$A" SHOP1
-enroll "$A" "$TOKEN"
-check "enroll: exit" 0 "$rc"
-must() {
-    agent "$A" "$@"
-    [ "$rc" -eq 0 ] || { echo "agent $*: exit $rc: $(cat "$ERR")" >&2; exit 1; }
-}
+shop_enrolled "$A" SHOP1
+must() { agent_must "$A" "$@"; }
 must catalog set TEA-250 25.00 --category tea
 must member add --phone 13900000001 --name "Wang Fang" --referrer G1
 must member add --phone 13900000002 --name "Li Lei" --referrer 13900000001

@@ -51,20 +51,15 @@ check "init: zone in central.db" "Asia/Shanghai|0" \
               (SELECT value FROM meta WHERE key = 'zone_from')")"
 server_start
 network_init
-hq plan set deploy/plan.ini
-[ "$rc" -eq 0 ] || { echo "plan set failed: $(cat "$ERR")" >&2; exit 1; }
-TOKEN=$(site_add SHOP1)
+hq_must plan set deploy/plan.ini
 A=$T/a
-agent_new "$A" SHOP1
-enroll "$A" "$TOKEN"
-check "enroll: exit" 0 "$rc"
+shop_enrolled "$A" SHOP1
 agent "$A" catalog set TEA-250 25.00
 check "catalog set: exit" 0 "$rc"
 
 sale_at() { # sale_at 'YYYY-MM-DD HH:MM:SS' QTY: a sale of TEA-250 at that UTC minute
     net_pin_clock "$1"
-    agent "$A" sale --line "TEA-250:$2"
-    [ "$rc" -eq 0 ] || { echo "sale at $1: exit $rc: $(cat "$ERR")" >&2; exit 1; }
+    agent_must "$A" sale --line "TEA-250:$2"
 }
 sale_at '2026-11-30 15:59:00' 1
 sale_at '2026-11-30 23:59:00' 2
@@ -81,8 +76,7 @@ jf() {
 }
 # rows_of ARGS...: 'key sales total' of each row of `dealernet-hq sales ARGS --json`.
 rows_of() {
-    hq sales "$@" --json
-    [ "$rc" -eq 0 ] || { echo "sales $*: exit $rc: $(cat "$ERR")" >&2; exit 1; }
+    hq_must sales "$@" --json
     cp "$OUT" "$T/report.json"
     sqlite3 :memory: "SELECT group_concat(k || ' ' || s || ' ' || t, ' | ') FROM (
         SELECT coalesce(json_extract(value, '\$.day'), json_extract(value, '\$.month')) AS k,

@@ -45,11 +45,8 @@ server_start DEALERNET_TEST_TAMPER_DOWN=1
 network_init
 hq plan set deploy/plan.ini
 check "plan set: exit" 0 "$rc"
-TOKEN=$(site_add SHOP1)
 A=$T/a
-agent_new "$A" SHOP1
-enroll "$A" "$TOKEN"
-check "enroll: exit" 0 "$rc"
+shop_enrolled "$A" SHOP1
 
 # -- HQ's catalogue and a notice; the first Down is spoiled ---------------------
 hq catalog set TEA-1 25.00 --name "龙井茶 250g" --category tea --effective 2026-09-01
