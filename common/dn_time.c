@@ -16,6 +16,9 @@
 static char s_zone[DN_TIME_ZONE_SIZE] = DN_TIME_ZONE_UTC;
 static int s_utc = 1;
 static int64_t s_zone_from_ms;
+static int64_t s_zone_from_month; /* zone_from's UTC month index: the first zoned period */
+
+static int64_t s_month_of(int64_t unix_ms, int utc);
 
 int64_t dn_time_now_ms(void)
 {
@@ -136,6 +139,8 @@ int dn_time_zone_set(const char *zone, int64_t zone_from_ms)
     snprintf(s_zone, sizeof s_zone, "%s", zone);
     s_utc = strcmp(zone, DN_TIME_ZONE_UTC) == 0;
     s_zone_from_ms = zone_from_ms;
+    /* once here, not in dn_time_period_of, which every posting calls */
+    s_zone_from_month = s_month_of(zone_from_ms, 1);
     return 0;
 }
 
@@ -304,10 +309,9 @@ void dn_time_period_of(int64_t unix_ms, char period[DN_PERIOD_SIZE])
     if (s_utc || unix_ms < s_zone_from_ms) {
         mi = s_month_of(unix_ms, 1);
     } else {
-        int64_t first = s_month_of(s_zone_from_ms, 1);
         mi = s_month_of(unix_ms, 0);
-        if (mi < first)
-            mi = first;
+        if (mi < s_zone_from_month)
+            mi = s_zone_from_month;
     }
     snprintf(period, DN_PERIOD_SIZE, "%04d-%02d", (int)(mi / 12 % 10000), (int)(mi % 12 + 1));
 }
@@ -324,7 +328,7 @@ int dn_time_parse_period(const char *text, int64_t *from_ms, int64_t *to_ms)
     /* the month as an index, computed rather than parsed: the month after
        9999-12 has no four-digit text */
     int64_t mi = atoi(text) * 12LL + atoi(text + 5) - 1;
-    int64_t first = s_utc ? INT64_MAX : s_month_of(s_zone_from_ms, 1);
+    int64_t first = s_utc ? INT64_MAX : s_zone_from_month;
     /* each end: UTC before zone_from's month, zone_from at it, local after */
     int64_t ends[2];
     for (int i = 0; i < 2; i++)
