@@ -20,15 +20,12 @@
 
 int dn_counter_day(const char *date, int64_t *from_ms, int64_t *to_ms)
 {
-    char next[DN_DATE_SIZE];
     int64_t start;
-    /* the next day's first millisecond, from the next day's date: a day
-       is not always 24 hours long where the network is */
     if (dn_time_parse_date(date, &start))
         return DN_EPARSE;
-    dn_time_format_day(dn_time_day(start) + 1, next);
-    if (dn_time_parse_date(next, to_ms))
-        return DN_EPARSE;
+    /* the next day's first millisecond: a day is not always 24 hours long
+       where the network is */
+    *to_ms = dn_time_day_start(dn_time_day(start) + 1);
     *from_ms = start;
     return 0;
 }
