@@ -23,7 +23,7 @@ DESTDIR ?=
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 SAN     ?=
 
-PKGS      := libzmq libprotobuf-c sqlite3 libcrypto jansson inih libqrencode
+PKGS      := libzmq libprotobuf-c sqlite3 libcrypto jansson inih libqrencode libmicrohttpd
 TEST_PKGS := cmocka
 
 # -Wno-format-truncation: snprintf into a bounded buffer is how messages are

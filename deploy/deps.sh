@@ -14,7 +14,8 @@ set -eu
 PACKAGES="build-essential pkg-config libzmq3-dev libprotobuf-c-dev
 protobuf-c-compiler libsqlite3-dev libssl-dev libjansson-dev libinih-dev
 libcmocka-dev sqlite3 clang libclang-rt-dev valgrind faketime libqrencode-dev
-qrencode gettext libunistring-dev tzdata"
+qrencode gettext libunistring-dev tzdata libmicrohttpd-dev chromium
+chromium-driver python3-selenium prometheus"
 [ $# -gt 0 ] && PACKAGES="$*"
 
 missing=""

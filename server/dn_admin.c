@@ -62,6 +62,7 @@ typedef struct {
     const char *name;
     const char *args[DN_ADMIN_MAX_ARGS]; /* accepted names; "?" prefix: optional */
     s_handler_fn run;
+    int query; /* 1: reads only (dn_admin_is_query) */
 } s_command_t;
 
 static const char *s_arg(const s_ctx_t *ctx, const char *name)
@@ -957,52 +958,52 @@ static int s_notice_list(s_ctx_t *ctx, json_t **result)
 static const s_command_t s_commands[] = {
     {"partner.add",
      {"code", "name", "kind", "?parent", "?recruiter", "?joined"},
-     s_partner_add},
-    {"partner.list", {NULL}, s_partner_list},
-    {"partner.move", {"code", "parent", "?effective"}, s_partner_move},
-    {"partner.tree", {"?code", "?at"}, s_partner_tree},
-    {"partner.suspend", {"code"}, s_partner_suspend},
-    {"partner.resume", {"code"}, s_partner_resume},
-    {"site.add", {"code", "partner", "?name"}, s_site_add},
-    {"site.rename", {"code", "name"}, s_site_rename},
-    {"site.token", {"code", "?unrevoke"}, s_site_token},
-    {"site.list", {NULL}, s_site_list},
-    {"site.revoke", {"code"}, s_site_revoke},
-    {"site.threshold", {"code", "amount"}, s_site_threshold},
-    {"member.conflicts", {NULL}, s_member_conflicts},
-    {"member.find", {"text", "?limit"}, s_member_find},
-    {"member.statement", {"phone", "?period"}, s_member_statement},
-    {"plan.set", {"text"}, s_plan_set},
-    {"plan.show", {"?at"}, s_plan_show},
-    {"plan.list", {NULL}, s_plan_list},
-    {"plan.check", {"text"}, s_plan_check},
-    {"plan.retire", {"effective"}, s_plan_retire},
-    {"period.close", {"period"}, s_period_close},
-    {"period.list", {NULL}, s_period_list},
-    {"statement", {"partner", "?period"}, s_statement},
-    {"payout", {"partner", "amount", "ref"}, s_payout},
-    {"verify", {NULL}, s_verify},
-    {"exception.list", {"?all"}, s_exceptions},
-    {"refusals", {NULL}, s_refusals},
+     s_partner_add, 0},
+    {"partner.list", {NULL}, s_partner_list, 1},
+    {"partner.move", {"code", "parent", "?effective"}, s_partner_move, 0},
+    {"partner.tree", {"?code", "?at"}, s_partner_tree, 1},
+    {"partner.suspend", {"code"}, s_partner_suspend, 0},
+    {"partner.resume", {"code"}, s_partner_resume, 0},
+    {"site.add", {"code", "partner", "?name"}, s_site_add, 0},
+    {"site.rename", {"code", "name"}, s_site_rename, 0},
+    {"site.token", {"code", "?unrevoke"}, s_site_token, 0},
+    {"site.list", {NULL}, s_site_list, 1},
+    {"site.revoke", {"code"}, s_site_revoke, 0},
+    {"site.threshold", {"code", "amount"}, s_site_threshold, 0},
+    {"member.conflicts", {NULL}, s_member_conflicts, 1},
+    {"member.find", {"text", "?limit"}, s_member_find, 1},
+    {"member.statement", {"phone", "?period"}, s_member_statement, 1},
+    {"plan.set", {"text"}, s_plan_set, 0},
+    {"plan.show", {"?at"}, s_plan_show, 1},
+    {"plan.list", {NULL}, s_plan_list, 1},
+    {"plan.check", {"text"}, s_plan_check, 1},
+    {"plan.retire", {"effective"}, s_plan_retire, 0},
+    {"period.close", {"period"}, s_period_close, 0},
+    {"period.list", {NULL}, s_period_list, 1},
+    {"statement", {"partner", "?period"}, s_statement, 1},
+    {"payout", {"partner", "amount", "ref"}, s_payout, 0},
+    {"verify", {NULL}, s_verify, 1},
+    {"exception.list", {"?all"}, s_exceptions, 1},
+    {"refusals", {NULL}, s_refusals, 1},
     {"exception.resolve",
      {"id", "reason", "?post", "?dismiss", "?accept", "?ack", "?seller"},
-     s_exception_resolve},
-    {"sale.void", {"?sale", "reason", "?site", "?receipt"}, s_sale_void},
-    {"adjust", {"account", "amount", "reason"}, s_adjust},
-    {"correction.list", {NULL}, s_correction_list},
-    {"report.sales", {"?by", "?from", "?to", "?partner", "?team"}, s_report_sales},
-    {"report.kpi", {"?partner", "?period"}, s_report_kpi},
-    {"report.referrals", {"?top", "?member"}, s_report_referrals},
-    {"report.sites", {NULL}, s_report_sites},
-    {"compliance.report", {"?period"}, s_compliance_report},
+     s_exception_resolve, 0},
+    {"sale.void", {"?sale", "reason", "?site", "?receipt"}, s_sale_void, 0},
+    {"adjust", {"account", "amount", "reason"}, s_adjust, 0},
+    {"correction.list", {NULL}, s_correction_list, 1},
+    {"report.sales", {"?by", "?from", "?to", "?partner", "?team"}, s_report_sales, 1},
+    {"report.kpi", {"?partner", "?period"}, s_report_kpi, 1},
+    {"report.referrals", {"?top", "?member"}, s_report_referrals, 1},
+    {"report.sites", {NULL}, s_report_sites, 1},
+    {"compliance.report", {"?period"}, s_compliance_report, 1},
     {"catalog.set",
      {"sku", "price", "name", "?category", "?effective", "?partner", "?fixed"},
-     s_catalog_set},
-    {"catalog.remove", {"sku", "?partner", "?effective"}, s_catalog_remove},
-    {"catalog.list", {"?partner"}, s_catalog_list},
-    {"catalog.import", {"text", "upload", "part", "line", "?last"}, s_catalog_import},
-    {"notice.send", {"text", "?all", "?partner", "?site"}, s_notice_send},
-    {"notice.list", {NULL}, s_notice_list},
+     s_catalog_set, 0},
+    {"catalog.remove", {"sku", "?partner", "?effective"}, s_catalog_remove, 0},
+    {"catalog.list", {"?partner"}, s_catalog_list, 1},
+    {"catalog.import", {"text", "upload", "part", "line", "?last"}, s_catalog_import, 0},
+    {"notice.send", {"text", "?all", "?partner", "?site"}, s_notice_send, 0},
+    {"notice.list", {NULL}, s_notice_list, 1},
 };
 
 #define DN_ADMIN_COMMANDS (sizeof s_commands / sizeof s_commands[0])
@@ -1136,6 +1137,66 @@ static int s_handle(sqlite3 *db, const char *admin, Dealernet__AdminRequest *req
     OPENSSL_cleanse(text, strlen(text)); /* may hold an enrollment token */
     free(text);
     return rc;
+}
+
+int dn_admin_is_query(const char *command)
+{
+    for (size_t i = 0; command && i < DN_ADMIN_COMMANDS; i++)
+        if (strcmp(command, s_commands[i].name) == 0)
+            return s_commands[i].query;
+    return 0;
+}
+
+int dn_admin_request_is_query(const uint8_t *request, size_t len)
+{
+    Dealernet__AdminRequest *req = NULL;
+    char why[DN_WHY_SIZE];
+    if (dn_wire_admin_request_unpack(request, len, &req, why, sizeof why) != 0)
+        return 0; /* the loop refuses it, as it always did */
+    int query = dn_admin_is_query(req->command);
+    dn_wire_admin_request_free(&req);
+    return query;
+}
+
+int dn_admin_query(sqlite3 *db, const char *admin, int64_t now_ms, const char *command,
+                   const char *const names[], const char *const values[], size_t n,
+                   json_t **result, char *why, size_t why_size)
+{
+    Dealernet__AdminArg args[DN_ADMIN_MAX_ARGS], *argp[DN_ADMIN_MAX_ARGS];
+    Dealernet__AdminRequest req = DEALERNET__ADMIN_REQUEST__INIT;
+    s_ctx_t ctx = {.db = db, .admin = admin ? admin : "?", .now_ms = now_ms};
+    const s_command_t *cmd = NULL;
+    int rc;
+
+    *result = NULL;
+    why[0] = '\0';
+    for (size_t i = 0; i < DN_ADMIN_COMMANDS && !cmd; i++)
+        if (strcmp(command, s_commands[i].name) == 0 && s_commands[i].query)
+            cmd = &s_commands[i];
+    if (!cmd || n > DN_ADMIN_MAX_ARGS) {
+        snprintf(why, why_size, _("unknown command %s"), command);
+        return EX_USAGE;
+    }
+    for (size_t i = 0; i < n; i++) {
+        dealernet__admin_arg__init(&args[i]);
+        args[i].name = (char *)names[i];
+        args[i].value = (char *)values[i];
+        argp[i] = &args[i];
+    }
+    req.command = (char *)command;
+    req.n_args = n;
+    req.args = argp;
+    if (s_check_args(cmd, &req, why, why_size))
+        return EX_USAGE;
+    ctx.req = &req;
+    rc = cmd->run(&ctx, result);
+    if (rc) {
+        snprintf(why, why_size, "%s", ctx.why[0] ? ctx.why : dn_strerror(rc));
+        json_decref(*result);
+        *result = NULL;
+        return dn_exit_code(rc);
+    }
+    return 0;
 }
 
 int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,

@@ -10,6 +10,7 @@
 #ifndef DN_ADMIN_H
 #define DN_ADMIN_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -157,5 +158,27 @@ int dn_admin_handle(sqlite3 *db, const char *admin, const uint8_t *request, size
 int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
                        const uint8_t *request, size_t len, uint8_t **reply,
                        size_t *reply_len);
+
+/*  1 if command only reads: a query, which may run on any connection to
+    the database file and on any thread (dn_query.h runs them off the
+    server's loop, rule 9), each in a read transaction of its caller's.
+    0 if it writes (it stays on the loop, serialised with ingest) or is
+    not a command.  */
+int dn_admin_is_query(const char *command);
+
+/*  dn_admin_is_query of a packed AdminRequest's command; 0 when it does
+    not decode (the loop answers it, with the reason).  */
+int dn_admin_request_is_query(const uint8_t *request, size_t len);
+
+/*  Runs the query command (dn_admin_is_query; any other is refused as
+    unknown) with n named string arguments, as HQ would send them, for a
+    caller inside the server (the web page, dn_webpage.h), answering in
+    the language in force on this thread (dn_i18n_peer_begin).  Sets
+    *result (the caller decrefs it).  Returns 0, or the sysexits status
+    HQ would get (64 unknown command or argument, 65, 69...) with the
+    reason in why, and *result NULL.  */
+int dn_admin_query(sqlite3 *db, const char *admin, int64_t now_ms, const char *command,
+                   const char *const names[], const char *const values[], size_t n,
+                   json_t **result, char *why, size_t why_size);
 
 #endif
