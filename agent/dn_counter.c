@@ -174,10 +174,10 @@ static int s_row(dn_store_t *store, const char *sql, int64_t from_ms, int64_t to
 
 static json_t *s_receipt_json(int64_t receipt, int null)
 {
-    char text[DN_STORE_RECEIPT_SIZE];
+    char text[DN_RECEIPT_TEXT_SIZE];
     if (null)
         return json_null();
-    dn_store_receipt_format(receipt, text);
+    dn_receipt_format(receipt, text);
     return json_string(text);
 }
 

@@ -1257,10 +1257,10 @@ int dn_store_next_receipt(dn_store_t *self, int64_t *receipt)
 static int s_one_sale(sqlite3_stmt *stmt, const char *what, uint8_t id[DN_ID_BYTES],
                       char *why, size_t why_size)
 {
-    char names[DN_STORE_MATCHES_SHOWN * (DN_ID_TEXT_SIZE + DN_STORE_RECEIPT_SIZE + 16)] = "";
+    char names[DN_STORE_MATCHES_SHOWN * (DN_ID_TEXT_SIZE + DN_RECEIPT_TEXT_SIZE + 16)] = "";
     int n = 0, step;
     while ((step = dn_db_row(stmt, "agent.db: find a sale")) == 1) {
-        char text[DN_ID_TEXT_SIZE], receipt[DN_STORE_RECEIPT_SIZE] = "-";
+        char text[DN_ID_TEXT_SIZE], receipt[DN_RECEIPT_TEXT_SIZE] = "-";
         size_t used = strlen(names);
         if (sqlite3_column_bytes(stmt, 0) != DN_ID_BYTES) {
             step = DN_EDB;
@@ -1272,7 +1272,7 @@ static int s_one_sale(sqlite3_stmt *stmt, const char *what, uint8_t id[DN_ID_BYT
             continue; /* counted, not named */
         dn_id_format(sqlite3_column_blob(stmt, 0), text);
         if (sqlite3_column_type(stmt, 1) != SQLITE_NULL)
-            dn_store_receipt_format(sqlite3_column_int64(stmt, 1), receipt);
+            dn_receipt_format(sqlite3_column_int64(stmt, 1), receipt);
         snprintf(names + used, sizeof names - used, _("%s%s (receipt %s)"),
                  used ? ", " : "", text, receipt);
     }
@@ -1309,13 +1309,13 @@ int dn_store_sale_find(dn_store_t *self, dn_store_sale_by_t by, const char *text
     }
     if (by == DN_STORE_SALE_BY_RECEIPT) {
         int64_t receipt;
-        char shown[DN_STORE_RECEIPT_SIZE], label[DN_STORE_RECEIPT_SIZE + 64];
+        char shown[DN_RECEIPT_TEXT_SIZE], label[DN_RECEIPT_TEXT_SIZE + 64];
         if (dn_parse_int(text, 1, DN_MAX_RECEIPT, &receipt))
             return dn_why(why, why_size, DN_EINVAL,
                           _("'%s' is not a receipt number (the number 'sale' printed, "
                             "like 42 or 0042)"),
                           text);
-        dn_store_receipt_format(receipt, shown);
+        dn_receipt_format(receipt, shown);
         snprintf(label, sizeof label, _("receipt %s"), shown);
         if (dn_store_stmt(self,
                           "SELECT id, receipt FROM sales WHERE receipt = ? "
@@ -1481,14 +1481,6 @@ static json_t *s_sale_lines(dn_store_t *self, const void *sale_id)
     return s_rows_end(lines, step);
 }
 
-/*  The receipt number as printed: zero-padded to DN_STORE_RECEIPT_DIGITS
-    digits, more when it needs them ("0042", "12345").  */
-void dn_store_receipt_format(int64_t receipt, char text[DN_STORE_RECEIPT_SIZE])
-{
-    snprintf(text, DN_STORE_RECEIPT_SIZE, "%0*lld", DN_STORE_RECEIPT_DIGITS,
-             (long long)receipt);
-}
-
 /*  One sale of the current row of a statement selecting, in order: id,
     seq, recorded_at_ms, total, refunded, channel, seller, member_phone,
     receipt, payment.  A new object, or NULL (a damaged row, no memory).  */
@@ -1501,8 +1493,8 @@ static json_t *s_sale_row(dn_store_t *self, sqlite3_stmt *stmt)
     if (sqlite3_column_bytes(stmt, 0) != DN_ID_BYTES || !(lines = s_sale_lines(self, id)))
         return NULL;
     if (sqlite3_column_type(stmt, 8) != SQLITE_NULL) {
-        char text[DN_STORE_RECEIPT_SIZE];
-        dn_store_receipt_format(sqlite3_column_int64(stmt, 8), text);
+        char text[DN_RECEIPT_TEXT_SIZE];
+        dn_receipt_format(sqlite3_column_int64(stmt, 8), text);
         receipt = json_string(text);
     }
     return json_pack(

@@ -299,12 +299,6 @@ int dn_store_sales_walk(dn_store_t *self, int64_t from_ms, int64_t to_ms, int ne
     decrefs), or NULL when there is no such sale or on error.  */
 json_t *dn_store_sale_show(dn_store_t *self, const uint8_t id[DN_ID_BYTES]);
 
-/*  Receipt numbers print zero-padded to 4 digits ("0042"), more when they
-    need them ("12345"); DN_STORE_RECEIPT_SIZE holds DN_MAX_RECEIPT's.  */
-#define DN_STORE_RECEIPT_DIGITS 4
-#define DN_STORE_RECEIPT_SIZE   24
-void dn_store_receipt_format(int64_t receipt, char text[DN_STORE_RECEIPT_SIZE]);
-
 /*  A new JSON object: {site, partner, currency, country ("+86", null for
     none), events, pending, head_seq,
     head_hash, server, last_sync, last_error, last_error_at} (null where

@@ -272,8 +272,8 @@ static void s_print_result(const dn_store_t *store, const char *what,
     }
     dn_id_format(r->id, id);
     dn_money_format(r->amount, info->exponent, money, sizeof money);
-    char receipt[DN_STORE_RECEIPT_SIZE];
-    dn_store_receipt_format(r->receipt, receipt);
+    char receipt[DN_RECEIPT_TEXT_SIZE];
+    dn_receipt_format(r->receipt, receipt);
     if (json) {
         json_t *out = json_pack("{s:s, s:I, s:s, s:I, s:s}", "id", id, "seq",
                                 (json_int_t)r->seq, "amount", money, "amount_minor",

@@ -781,3 +781,10 @@ int dn_parse_int(const char *text, int64_t min, int64_t max, int64_t *out)
     *out = v;
     return 0;
 }
+
+/*  The receipt number as printed: zero-padded to DN_RECEIPT_DIGITS
+    digits, more when it needs them ("0042", "12345").  */
+void dn_receipt_format(int64_t receipt, char text[DN_RECEIPT_TEXT_SIZE])
+{
+    snprintf(text, DN_RECEIPT_TEXT_SIZE, "%0*lld", DN_RECEIPT_DIGITS, (long long)receipt);
+}

@@ -37,6 +37,13 @@
     field, refused as malformed.  */
 #define DN_MAX_RECEIPT       999999999999LL
 
+/*  Receipt numbers print zero-padded to 4 digits ("0042"), more when they
+    need them ("12345"), at the shop and at HQ alike; DN_RECEIPT_TEXT_SIZE
+    holds DN_MAX_RECEIPT's.  */
+#define DN_RECEIPT_DIGITS    4
+#define DN_RECEIPT_TEXT_SIZE 24
+void dn_receipt_format(int64_t receipt, char text[DN_RECEIPT_TEXT_SIZE]);
+
 /*  What a code is (dn_valid_code), as messages say it.  */
 #define DN_CODE_RULE                                                                     \
     "a letter, then letters, digits, '_', '.', '-'; at most " DN_STR(DN_MAX_CODE_LEN)
