@@ -130,6 +130,59 @@ int dn_money_format(int64_t amount, int exponent, char *buf, size_t size)
     return 0;
 }
 
+/*  Writes n / den minor units exactly (see dn_money_format_exact).  */
+static int s_format_ratio(dn_i128 n, dn_i128 den, int exponent, char *buf, size_t size)
+{
+    char digits[48], *out = buf;
+    int ndigits = 0, extra = 0;
+    if (den <= 0 || exponent < 0 || exponent > DN_MONEY_EXPONENT_MAX ||
+        size < DN_MONEY_EXACT_SIZE)
+        return DN_EINVAL;
+    dn_u128 magnitude = n < 0 ? 0 - (dn_u128)n : (dn_u128)n, d = (dn_u128)den;
+    dn_u128 whole = magnitude / d, rest = magnitude % d;
+    do {
+        digits[ndigits++] = (char)('0' + (int)(whole % 10));
+        whole /= 10;
+    } while (whole > 0);
+    while (ndigits < exponent + 1)
+        digits[ndigits++] = '0';
+    if (n < 0)
+        *out++ = '-';
+    for (int i = ndigits - 1; i >= 0; i--) {
+        *out++ = digits[i];
+        if (i == exponent && exponent > 0)
+            *out++ = '.';
+    }
+    /* the digits past the minor unit, while the figure goes on */
+    for (; rest && extra < DN_MONEY_EXACT_DIGITS; extra++) {
+        if (extra == 0 && exponent == 0)
+            *out++ = '.';
+        rest *= 10; /* rest < den < 2^127: den is at most 2^63 here */
+        *out++ = (char)('0' + (int)(rest / d));
+        rest %= d;
+    }
+    if (rest) { /* "…", U+2026 */
+        memcpy(out, "\xE2\x80\xA6", 3);
+        out += 3;
+    }
+    *out = '\0';
+    return 0;
+}
+
+int dn_money_format_exact(int64_t amount, int64_t num, int64_t den, int exponent,
+                          char *buf, size_t size)
+{
+    return s_format_ratio((dn_i128)amount * num, den, exponent, buf, size);
+}
+
+int dn_money_format_rounding(int64_t rounded, int64_t amount, int64_t num, int64_t den,
+                             int exponent, char *buf, size_t size)
+{
+    /* |rounded x den| and |amount x num| are each at most 2^126 */
+    return s_format_ratio((dn_i128)rounded * den - (dn_i128)amount * num, den, exponent,
+                          buf, size);
+}
+
 int dn_money_muldiv(int64_t amount, int64_t num, int64_t den, int64_t *out)
 {
     assert(out != NULL);

@@ -55,6 +55,26 @@ int dn_money_muldiv(int64_t amount, int64_t num, int64_t den, int64_t *out);
     share is written.  */
 int dn_money_split(int64_t amount, const int64_t *weights, size_t n, int64_t *shares);
 
+/*  An exact figure before rounding (the drill-down shows what each
+    transfer was rounded from): up to this many fraction digits beyond the
+    currency's, and the text of one with its sign, point and "…".  */
+#define DN_MONEY_EXACT_DIGITS 12
+#define DN_MONEY_EXACT_SIZE   80
+
+/*  Writes amount * num / den (den > 0) in minor units of a currency of
+    the given exponent (0..4), exactly: with the currency's fraction
+    digits and as many more as the figure needs ("2.396" at exponent 2,
+    "44.00"), up to DN_MONEY_EXACT_DIGITS more; a figure that does not end
+    by then (a third) is cut there and "…" (U+2026) follows it
+    ("0.333333333333…").  With rounded, dn_money_format_rounding writes
+    rounded - amount * num / den the same way: what rounding added (+) or
+    took (-).  Computed in 128 bits.  Returns 0, or DN_EINVAL (den <= 0,
+    exponent out of range, buf smaller than DN_MONEY_EXACT_SIZE).  */
+int dn_money_format_exact(int64_t amount, int64_t num, int64_t den, int exponent,
+                          char *buf, size_t size);
+int dn_money_format_rounding(int64_t rounded, int64_t amount, int64_t num, int64_t den,
+                             int exponent, char *buf, size_t size);
+
 /*  Sets *out = round_half_even(amount * bps / 10000).  Same contract as
     dn_money_muldiv.  */
 int dn_money_mul_bps(int64_t amount, int64_t bps, int64_t *out);

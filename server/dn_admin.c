@@ -14,6 +14,7 @@
 #include "dn_central.h"
 #include "dn_comply.h"
 #include "dn_db.h"
+#include "dn_drill.h"
 #include "dn_error.h"
 #include "dn_facts.h"
 #include "dn_i18n.h"
@@ -652,17 +653,16 @@ static int s_payout(s_ctx_t *ctx, json_t **result)
 
 /*  A void is the ledger's reversal and the rollups' in one transaction:
     either both are stored, or neither.  */
-static int s_sale_void(s_ctx_t *ctx, json_t **result)
+/*  The sale a command names: by its id (the argument sale), or by its
+    site's receipt number (site and receipt, issue 13).  need: the
+    message when neither is given.  Sets *eid and id.  0 or a DN_E* code
+    (why set).  */
+static int s_sale_arg(s_ctx_t *ctx, const char *need, int64_t *eid,
+                      char id[DN_ID_TEXT_SIZE])
 {
     const char *sale = s_arg(ctx, "sale"), *site = s_arg(ctx, "site");
     const char *receipt = s_arg(ctx, "receipt");
-    char id[DN_ID_TEXT_SIZE];
-    int64_t eid = 0, through = 0;
-    dn_ledger_t *ledger = NULL;
-    dn_rollup_t *report = NULL;
-    int rc;
 
-    /* the sale by its id, or by its site's receipt number (issue 13) */
     if (sale && (site || receipt))
         return dn_why(ctx->why, sizeof ctx->why, DN_EINVAL, "%s",
                       _("give the sale's id or --site and --receipt, not both"));
@@ -672,11 +672,22 @@ static int s_sale_void(s_ctx_t *ctx, json_t **result)
             site || receipt
                 ? _("--site and --receipt go together: a receipt number is its "
                     "site's")
-                : _("sale void needs the SALE's id (see: dealernet-hq statement), "
-                    "or --site SITE --receipt N"));
-    rc = sale ? dn_ledger_sale_find(ctx->db, sale, &eid, id, ctx->why, sizeof ctx->why)
-              : dn_ledger_sale_by_receipt(ctx->db, site, receipt, &eid, id, ctx->why,
-                                          sizeof ctx->why);
+                : need);
+    return sale ? dn_ledger_sale_find(ctx->db, sale, eid, id, ctx->why, sizeof ctx->why)
+                : dn_ledger_sale_by_receipt(ctx->db, site, receipt, eid, id, ctx->why,
+                                            sizeof ctx->why);
+}
+
+static int s_sale_void(s_ctx_t *ctx, json_t **result)
+{
+    char id[DN_ID_TEXT_SIZE];
+    int64_t eid = 0, through = 0;
+    dn_ledger_t *ledger = NULL;
+    dn_rollup_t *report = NULL;
+    int rc = s_sale_arg(ctx,
+                        _("sale void needs the SALE's id (see: dealernet-hq statement), "
+                          "or --site SITE --receipt N"),
+                        &eid, id);
     if (rc)
         return rc;
     if (!(ledger = dn_ledger_new(ctx->db)) || !(report = dn_rollup_new(ctx->db)))
@@ -707,6 +718,43 @@ static int s_sale_void(s_ctx_t *ctx, json_t **result)
                     (long long)json_integer_value(json_object_get(*result, "transfers")),
                     s_arg(ctx, "reason"));
     return rc;
+}
+
+/*  sale.show: one sale and everything it made (dn_drill_sale).  */
+static int s_sale_show(s_ctx_t *ctx, json_t **result)
+{
+    char id[DN_ID_TEXT_SIZE];
+    int64_t eid = 0;
+    int rc = s_sale_arg(ctx,
+                        _("sale needs the SALE's id (see: dealernet-hq sales list), or "
+                          "--site SITE --receipt N"),
+                        &eid, id);
+    return rc ? rc : dn_drill_sale(ctx->db, eid, result, ctx->why, sizeof ctx->why);
+}
+
+/*  sale.list: the newest sales that match (dn_drill_sales); dates are the
+    network's zone's days, as report.sales takes them.  */
+static int s_sale_list(s_ctx_t *ctx, json_t **result)
+{
+    const char *limit = s_arg(ctx, "limit"), *channel = s_arg(ctx, "channel");
+    dn_drill_query_t q = {.site = s_arg(ctx, "site"),
+                          .partner = s_arg(ctx, "partner"),
+                          .member = s_arg(ctx, "member"),
+                          .channel = -1,
+                          .limit = DN_DRILL_LIMIT};
+    int rc;
+
+    if (limit && dn_parse_int(limit, 1, DN_DRILL_MAX_LIMIT, &q.limit))
+        return dn_why(ctx->why, sizeof ctx->why, DN_EINVAL,
+                      _("--limit must be a whole number from 1 to %d"), DN_DRILL_MAX_LIMIT);
+    if (channel && (q.channel = dn_wire_channel_parse(channel)) < 0)
+        return dn_why(ctx->why, sizeof ctx->why, DN_EINVAL,
+                      _("--channel '%.40s' is not one of store, online, community"),
+                      channel);
+    if ((rc = s_date_arg(ctx, "from", 0, INT64_MIN, &q.from_ms)) != 0 ||
+        (rc = s_date_arg(ctx, "to", 1, INT64_MAX, &q.to_ms)) != 0)
+        return rc;
+    return dn_drill_sales(ctx->db, &q, result, ctx->why, sizeof ctx->why);
 }
 
 static int s_adjust(s_ctx_t *ctx, json_t **result)
@@ -989,6 +1037,10 @@ static const s_command_t s_commands[] = {
      {"id", "reason", "?post", "?dismiss", "?accept", "?ack", "?seller"},
      s_exception_resolve, 0},
     {"sale.void", {"?sale", "reason", "?site", "?receipt"}, s_sale_void, 0},
+    {"sale.show", {"?sale", "?site", "?receipt"}, s_sale_show, 1},
+    {"sale.list",
+     {"?site", "?partner", "?member", "?from", "?to", "?channel", "?limit"},
+     s_sale_list, 1},
     {"adjust", {"account", "amount", "reason"}, s_adjust, 0},
     {"correction.list", {NULL}, s_correction_list, 1},
     {"report.sales", {"?by", "?from", "?to", "?partner", "?team"}, s_report_sales, 1},

@@ -80,6 +80,15 @@
                                                ledger's reversal and the
                                                rollups' (dn_rollup_void)
                                                in one transaction
+      sale.show     sale? site? receipt?    -> dn_drill_sale: the sale named as
+                                               sale.void names it
+      sale.list     site? partner? member? from? to? channel? limit?
+                                            -> dn_drill_sales: member a phone
+                                               as typed; from / to dates (to:
+                                               its end of day); channel store,
+                                               online or community; limit
+                                               1..DN_DRILL_MAX_LIMIT, default
+                                               DN_DRILL_LIMIT
       adjust        account amount reason   -> dn_ledger_adjust; account a
                                                partner code or
                                                "member:PHONE", amount a
