@@ -700,6 +700,14 @@ static const dn_migration_t s_migrations[] = {
         its zone) is not marked.  */
      "INSERT OR IGNORE INTO meta(key, value) SELECT '" DN_META_ZONE_DATES "', '1' "
      "  FROM meta WHERE key = '" DN_META_ZONE_FROM "' AND value <> '0';"},
+    {/* Drill-down (issue 15, part drill: `sale`, `sales list`), read by
+        dn_drill.  A partner's sales, newest first: the sales credited to
+        the partners ever below it, each then checked against the tree at
+        its time; and a sale's refunds, which its drill-down lists (and
+        the ledger sums at every refund of the sale), by sale rather than
+        by a scan of every refund.  */
+     "CREATE INDEX sales_seller ON sales(seller, recorded_at_ms);"
+     "CREATE INDEX refunds_sale ON refunds(sale_eid, eid);"},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)
