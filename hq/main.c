@@ -49,6 +49,7 @@
 #define DN_HQ_MAX_TIMEOUT_S     3600
 #define DN_HQ_DEFAULT_SYNC_PORT "7700"
 #define DN_HQ_MAX_FILE_BYTES    DN_PLAN_MAX_BYTES /* a file sent as an argument */
+#define DN_HQ_MAX_SALE_LIMIT    1000 /* sales list --limit: the server's DN_DRILL_MAX_LIMIT */
 
 /*  Option codes of the global options and of --json / --csv / --qr; a command's
     own options get S_OPT_OWN + their index in its table entry.  */
@@ -68,7 +69,7 @@ enum {
 /* -- the command table's types ------------------------------------------- */
 
 #define S_MAX_POS  2 /* positional arguments of one command */
-#define S_MAX_OPTS 6 /* options of one command, beyond the global ones */
+#define S_MAX_OPTS 7 /* options of one command, beyond the global ones */
 
 /*  What a value is, and so how it is checked (or turned) before sending.  */
 typedef enum {
@@ -1277,6 +1278,75 @@ static int s_print_sale_void(const s_call_t *call, const json_t *result)
     return 0;
 }
 
+/*  sale: the header ("key  value" lines, as a statement's), then each
+    array of the drill-down as a table under its heading.  --csv prints
+    the transfers only (one table a spreadsheet can total), --json the
+    drill-down as it came.  */
+static int s_print_sale_show(const s_call_t *call, const json_t *result)
+{
+    static const struct {
+        const char *key, *heading;
+    } tables[] = {
+        {"lines", N_("lines:")},
+        {"path", N_("tree path at the sale's time (level 0 the seller):")},
+        {"transfers", N_("transfers (exact = base x rate_bps / 10000, or base x share; "
+                         "rounding = amount - exact):")},
+        {"refunds", N_("refunds:")},
+        {"holds", N_("exceptions:")},
+    };
+    json_t *header = json_object(), *empty = json_array(), *value;
+    const char *key;
+    int rc = 0;
+
+    if (call->format == DN_RENDER_JSON || !json_is_object(result)) {
+        rc = s_print(result, call->format);
+        goto done;
+    }
+    if (!header || !empty) {
+        dn_log_error("%s", _("out of memory"));
+        rc = EX_SOFTWARE;
+        goto done;
+    }
+    if (call->format != DN_RENDER_TABLE) {
+        value = json_object_get(result, "transfers");
+        rc = s_print(value ? value : empty, call->format);
+        goto done;
+    }
+    json_object_foreach((json_t *)result, key, value)
+        if (!json_is_array(value))
+            json_object_set(header, key, value);
+    rc = s_print(header, DN_RENDER_TABLE);
+    for (size_t i = 0; rc == 0 && i < sizeof tables / sizeof tables[0]; i++) {
+        value = json_object_get(result, tables[i].key);
+        printf("\n%s\n", _(tables[i].heading));
+        rc = s_print(value ? value : empty, DN_RENDER_TABLE);
+    }
+done:
+    json_decref(header);
+    json_decref(empty);
+    return rc;
+}
+
+/*  sales list: the sales as a table, then how many more match when the
+    limit cut them; --csv prints the sales only, --json the result as it
+    came ({"sales", "more"}).  */
+static int s_print_sale_list(const s_call_t *call, const json_t *result)
+{
+    const json_t *sales = json_object_get(result, "sales");
+    long long more = (long long)json_integer_value(json_object_get(result, "more"));
+    int rc;
+
+    if (call->format == DN_RENDER_JSON || !json_is_array(sales))
+        return s_print(result, call->format);
+    if ((rc = s_print(sales, call->format)) != 0 || call->format != DN_RENDER_TABLE)
+        return rc;
+    if (more && !s_opt.quiet)
+        printf(_("%zu sales shown, %lld more match: narrow the filters or raise --limit "
+                 "(at most %d)\n"),
+               json_array_size(sales), more, DN_HQ_MAX_SALE_LIMIT);
+    return 0;
+}
+
 static int s_print_adjust(const s_call_t *call, const json_t *result)
 {
     if (call->format != DN_RENDER_TABLE)
@@ -2119,6 +2189,25 @@ static const s_command_t s_commands[] = {
      S_FMT_JSON,
      0,
      s_print_sale_void},
+    {"sale",
+     "sale.show",
+     "SALE|--site SITE --receipt N [--json|--csv]",
+     N_("Shows one sale and why it paid what it paid: its site, the seller it was\n"
+        "credited to, the member and referrer, channel, payment, receipt, when it\n"
+        "was recorded and received, its lines with categories, the plan version in\n"
+        "force at its time, the partner tree path as it stood then (level 0 the\n"
+        "seller), every transfer it made -- commission, override, referral, bonus,\n"
+        "clawback, void -- with level, rate, base, the exact figure before rounding\n"
+        "and the rounding (half to even), its refunds, the exceptions that held it,\n"
+        "and its void.  SALE is the sale's id or its first 8 or more hex digits, or\n"
+        "give --site SITE --receipt N.  --csv prints the transfers only, --json the\n"
+        "whole drill-down.\n"),
+     {{"sale", S_TEXT, NULL}}, /* or --site and --receipt: the server checks which */
+     {{"site", "site", S_SITE, 0, 0}, {"receipt", "receipt", S_TEXT, 0, 0}},
+     NULL,
+     S_LISTING,
+     0,
+     s_print_sale_show},
     {"adjust",
      "adjust",
      "PARTNER|member:PHONE AMOUNT --reason TEXT [--json]",
@@ -2187,6 +2276,30 @@ static const s_command_t s_commands[] = {
      S_FMT_JSON,
      600,
      s_print_verify},
+    {"sales list", /* i18n: not for people: the command typed */
+     "sale.list",
+     "[--site CODE] [--partner CODE] [--member PHONE] [--from YYYY-MM-DD] " /* i18n: not for people: syntax */
+     "[--to YYYY-MM-DD] [--channel store|online|community] [--limit N] [--json|--csv]",
+     N_("Lists sales, newest first, with their site, seller, member, channel,\n"
+        "payment, receipt, total, refunds and whether HQ voided them.  --site keeps\n"
+        "one site's; --partner the sales credited to that partner or to anyone\n"
+        "below it as the tree stood at each sale's time (the tree its commissions\n"
+        "were paid by); --member one member's (a phone, typed any way); --from /\n"
+        "--to bound the days (the network's zone, both included); --channel one\n"
+        "channel.  At most --limit sales (default 100, at most 1000) are shown, and\n"
+        "how many more match.  'dealernet-hq sale SALE' shows one of them whole.\n"),
+     {{NULL}},
+     {{"site", "site", S_SITE, 0, 0},
+      {"partner", "partner", S_PARTNER, 0, 0},
+      {"member", "member", S_PHONE, 0, 0},
+      {"from", "from", S_DATE, 0, 0},
+      {"to", "to", S_DATE, 0, 0},
+      {"channel", "channel", S_TEXT, 0, 0},
+      {"limit", "limit", S_TEXT, 0, 0}},
+     NULL,
+     S_LISTING,
+     0,
+     s_print_sale_list},
     {"sales",
      "report.sales",
      "[--by partner|site|channel|day|month|category] [--from YYYY-MM-DD] " /* i18n: not for people: syntax */
