@@ -123,6 +123,11 @@ NOT_RUN = {
     "dealernet-hq sale void 01a20fbe-b04a-74ca-8abf-b1afb5260e9f --reason \"group buy recorded twice; see receipt 88\"":
         "the group buy of the demo's worked example (cli/demo_figures, "
         "cli/hq_ledger_cli)",
+    "dealernet-hq sale 01a20fbe-b04a-74ca-8abf-b1afb5260e9f":
+        "the group buy of the demo's worked example; cli/hq_drill builds that "
+        "network and checks every figure of its drill-down to the fen",
+    "dealernet-hq sales list --partner DEALER-BJ --limit 2":
+        "the demo's four sales; cli/hq_drill lists them and checks each filter",
     "dealernet-hq verify":
         "the second example is a failing disk (cli/fault_iosweep)",
     "dealernet-hq sales":
