@@ -462,10 +462,48 @@ static void test_split_refuses(void **state)
     assert_int_equal(s[1], 77);
 }
 
+/*  The drill-down's exact figures (dn_money_format_exact / _rounding): the
+    README's examples, a figure that does not end, exponent 0, signs.  */
+static void test_format_exact(void **state)
+{
+    (void)state;
+    char buf[DN_MONEY_EXACT_SIZE];
+    /* 119.80 x 200 / 10000 = 2.396 (2 decimals: one more digit) */
+    assert_int_equal(dn_money_format_exact(11980, 200, 10000, 2, buf, sizeof buf), 0);
+    assert_string_equal(buf, "2.396");
+    /* rounded to 2.40: +0.004 */
+    assert_int_equal(dn_money_format_rounding(240, 11980, 200, 10000, 2, buf, sizeof buf), 0);
+    assert_string_equal(buf, "0.004");
+    /* 550.00 x 800 / 10000 = 44.00 exactly: the currency's digits only */
+    assert_int_equal(dn_money_format_exact(55000, 800, 10000, 2, buf, sizeof buf), 0);
+    assert_string_equal(buf, "44.00");
+    assert_int_equal(dn_money_format_rounding(4400, 55000, 800, 10000, 2, buf, sizeof buf), 0);
+    assert_string_equal(buf, "0.00");
+    /* a clawback: 2.22 x -18.50 / 74.00 = -0.555, rounded -0.56: -0.005 */
+    assert_int_equal(dn_money_format_exact(222, -1850, 7400, 2, buf, sizeof buf), 0);
+    assert_string_equal(buf, "-0.555");
+    assert_int_equal(dn_money_format_rounding(-56, 222, -1850, 7400, 2, buf, sizeof buf), 0);
+    assert_string_equal(buf, "-0.005");
+    /* 1.00 / 3: 0.33 and 12 more digits, then the ellipsis */
+    assert_int_equal(dn_money_format_exact(100, 1, 3, 2, buf, sizeof buf), 0);
+    assert_string_equal(buf, "0.33333333333333\xE2\x80\xA6");
+    /* exponent 0 (JPY): 5 x 15 / 10 = 7.5 */
+    assert_int_equal(dn_money_format_exact(5, 15, 10, 0, buf, sizeof buf), 0);
+    assert_string_equal(buf, "7.5");
+    /* the largest amounts do not overflow: INT64_MAX x 10000 / 10000 */
+    assert_int_equal(dn_money_format_exact(INT64_MAX, 10000, 10000, 2, buf, sizeof buf), 0);
+    assert_string_equal(buf, "92233720368547758.07");
+    /* refused: den <= 0, a bad exponent, a short buffer */
+    assert_int_equal(dn_money_format_exact(1, 1, 0, 2, buf, sizeof buf), DN_EINVAL);
+    assert_int_equal(dn_money_format_exact(1, 1, 1, 5, buf, sizeof buf), DN_EINVAL);
+    assert_int_equal(dn_money_format_exact(1, 1, 1, 2, buf, 8), DN_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exponent),
+        cmocka_unit_test(test_format_exact),
         cmocka_unit_test(test_mul_bps_rounding),
         cmocka_unit_test(test_muldiv_rounding),
         cmocka_unit_test(test_muldiv_refusals),
