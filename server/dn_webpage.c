@@ -44,13 +44,13 @@
 typedef struct {
     sqlite3 *db;
     const dn_webpage_request_t *req;
-    FILE *out;           /* the HTML, into html / html_len */
+    FILE *out; /* the HTML, into html / html_len */
     char *html;
     size_t html_len;
-    const char *csv;     /* the table asked for as CSV, or NULL */
-    char *csv_body;      /* its CSV, once found */
-    char csv_name[64];   /* the attachment's name */
-    unsigned status;     /* 200, or the error page's */
+    const char *csv;   /* the table asked for as CSV, or NULL */
+    char *csv_body;    /* its CSV, once found */
+    char csv_name[64]; /* the attachment's name */
+    unsigned status;   /* 200, or the error page's */
     char why[DN_WEBPAGE_WHY_SIZE];
     const char *keep[DN_WEBPAGE_MAX_ARGS]; /* the page's own arguments, kept in
                                               its CSV links */
@@ -260,7 +260,8 @@ static void s_cell(s_page_t *pg, const char *key, const json_t *value)
         s_esc(pg, C_("table", "no"));
         break;
     case JSON_INTEGER:
-        snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+        snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(value));
         s_put(pg, number);
         break;
     case JSON_STRING: {
@@ -407,8 +408,8 @@ static void s_chart(s_page_t *pg, const char *id, const char *type, const char *
     char canvas[64];
     json_t *chart;
     snprintf(canvas, sizeof canvas, "canvas-%s", id);
-    chart = json_pack("{s:s, s:s, s:s, s:o, s:o}", "canvas", canvas, "type", type, "title",
-                      title, "labels", labels, "series", series);
+    chart = json_pack("{s:s, s:s, s:s, s:o, s:o}", "canvas", canvas, "type", type,
+                      "title", title, "labels", labels, "series", series);
     if (!chart) {
         pg->failed = 1;
         return;
@@ -461,9 +462,9 @@ static json_t *s_series(const json_t *rows, const char *group_key, const char *k
             json_array_append_new(values, found ? json_incref((json_t *)found)
                                                 : json_string("0"));
         }
-        json_array_append_new(series, json_pack("{s:s, s:o}", "label",
-                                                currency ? currency : "", "values",
-                                                values));
+        json_array_append_new(
+            series,
+            json_pack("{s:s, s:o}", "label", currency ? currency : "", "values", values));
     }
     return series;
 }
@@ -493,11 +494,12 @@ static void s_overview(s_page_t *pg)
     dn_time_period_of(pg->req->now_ms, period);
     snprintf(month_start, sizeof month_start, "%s-01", period);
 
-    if (!(days = s_query(pg, "report.sales",
-                         (const char *const[]){"by", "day", "from", from, "to", to, NULL})) ||
-        !(channels = s_query(pg, "report.sales",
-                             (const char *const[]){"by", "channel", "from", from, "to", to,
-                                                   NULL})) ||
+    if (!(days = s_query(
+              pg, "report.sales",
+              (const char *const[]){"by", "day", "from", from, "to", to, NULL})) ||
+        !(channels = s_query(
+              pg, "report.sales",
+              (const char *const[]){"by", "channel", "from", from, "to", to, NULL})) ||
         !(teams = s_query(pg, "report.sales",
                           (const char *const[]){"by", "partner", "team", "1", "from",
                                                 month_start, "to", to, NULL})) ||
@@ -557,8 +559,8 @@ static void s_overview(s_page_t *pg)
         size_t k = 0;
         int64_t net = json_integer_value(json_object_get(row, "total_minor"));
         while (sorted && k < json_array_size(sorted) &&
-               json_integer_value(json_object_get(json_array_get(sorted, k),
-                                                  "total_minor")) >= net)
+               json_integer_value(
+                   json_object_get(json_array_get(sorted, k), "total_minor")) >= net)
             k++;
         if (sorted)
             json_array_insert(sorted, k, row);
@@ -612,15 +614,16 @@ static void s_partners(s_page_t *pg)
     json_t *rows;
 
     pg->keep[pg->n_keep++] = "period";
-    if (!(rows = s_query(pg, "report.earnings", (const char *const[]){"period", period,
-                                                                        NULL})))
+    if (!(rows = s_query(pg, "report.earnings",
+                         (const char *const[]){"period", period, NULL})))
         return;
     if (period)
         snprintf(p, sizeof p, "%s", period);
     else
         dn_time_period_of(pg->req->now_ms, p);
     s_heading(pg, _("Partners"));
-    snprintf(title, sizeof title, _("The partner tree and each partner's account, %s"), p);
+    snprintf(title, sizeof title, _("The partner tree and each partner's account, %s"),
+             p);
     s_table(pg, "earnings", title, rows);
     json_decref(rows);
 }
@@ -666,12 +669,14 @@ static void s_statement(s_page_t *pg)
     pg->keep[pg->n_keep++] = "period";
     if (!partner) {
         pg->status = 400;
-        snprintf(pg->why, sizeof pg->why, "%s",
-                 _("a statement needs a partner: /statement?partner=CODE&period=YYYY-MM"));
+        snprintf(
+            pg->why, sizeof pg->why, "%s",
+            _("a statement needs a partner: /statement?partner=CODE&period=YYYY-MM"));
         return;
     }
-    if (!(st = s_query(pg, "statement",
-                       (const char *const[]){"partner", partner, "period", period, NULL})))
+    if (!(st =
+              s_query(pg, "statement",
+                      (const char *const[]){"partner", partner, "period", period, NULL})))
         return;
     snprintf(title, sizeof title, _("Statement of %s, %s"), partner,
              json_string_value(json_object_get(st, "period")));
@@ -701,9 +706,9 @@ static void s_sale(s_page_t *pg)
                    "number (/sale?site=S&receipt=N)"));
         return;
     }
-    if (!(sale = s_query(pg, "sale.show",
-                         (const char *const[]){"sale", id, "site", site, "receipt", receipt,
-                                               NULL})))
+    if (!(sale = s_query(
+              pg, "sale.show",
+              (const char *const[]){"sale", id, "site", site, "receipt", receipt, NULL})))
         return;
     if (!id)
         id = json_string_value(json_object_get(sale, "sale"));
@@ -885,8 +890,8 @@ int dn_webpage_render(sqlite3 *db, const dn_webpage_request_t *req, dn_webpage_t
         pg.csv_body = NULL;
         /* the table's name and the page's arguments: codes, periods, ids */
         {
-            size_t n = (size_t)snprintf(out->filename, sizeof out->filename, "%s",
-                                        pg.csv_name);
+            size_t n =
+                (size_t)snprintf(out->filename, sizeof out->filename, "%s", pg.csv_name);
             for (size_t i = 0; i < pg.n_keep && n < sizeof out->filename; i++) {
                 const char *v = s_arg(&pg, pg.keep[i]);
                 if (v)
