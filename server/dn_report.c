@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DN_REPORT_MAX_DEPTH 100    /* levels of a referral tree shown */
-#define DN_REPORT_MAX_ROWS  100000 /* rows of a referral tree shown */
+#define DN_REPORT_MAX_DEPTH  100    /* levels of a referral tree shown */
+#define DN_REPORT_MAX_ROWS   100000 /* rows of a referral tree shown */
 
 /* -- shared by the reports ----------------------------------------------------- */
 
@@ -197,26 +197,25 @@ static void s_sales_sql(dn_report_by_t by, int all, char *sql, size_t size)
     s_key_sql(by, "s.recorded_at_ms", skey, sizeof skey, &sord);
     s_key_sql(by, "e.recorded_at_ms", rkey, sizeof rkey, &rord);
     s_key_sql(by, "v.created_ms", vkey, sizeof vkey, &vord);
-    snprintf(
-        sql, size,
-        "WITH f(k, ord, currency, n, total, r, refunded) AS ("
-        "SELECT %s, %s, s.currency, 1, s.total, 0, 0 "
-        "FROM sales s JOIN sites st ON st.id = s.site_id "
-        "WHERE %s BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) AND s.held = 0 "
-        "UNION ALL "
-        "SELECT %s, %s, s.currency, 0, 0, 1, r.amount "
-        "FROM refunds r CROSS JOIN events e ON e.eid = r.eid "
-        "JOIN sales s ON s.eid = r.sale_eid JOIN sites st ON st.id = s.site_id "
-        "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = "
-        "?3) AND s.held = 0" S_NOT_AFTER_VOID " "
-        "UNION ALL "
-        "SELECT %s, %s, s.currency, 0, 0, 1, v.amount "
-        "FROM corrections v CROSS JOIN sales s ON s.eid = v.sale_eid "
-        "JOIN sites st ON st.id = s.site_id "
-        "WHERE v.kind = 'void' AND v.amount > 0 AND v.created_ms BETWEEN ?1 AND ?2 "
-        "AND (?3 IS NULL OR s.seller = ?3) AND s.held = 0"
-        "%s",
-        skey, sord, when, rkey, rord, vkey, vord, tail);
+    snprintf(sql, size,
+             "WITH f(k, ord, currency, n, total, r, refunded) AS ("
+             "SELECT %s, %s, s.currency, 1, s.total, 0, 0 "
+             "FROM sales s JOIN sites st ON st.id = s.site_id "
+             "WHERE %s BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = ?3) AND s.held = 0 "
+             "UNION ALL "
+             "SELECT %s, %s, s.currency, 0, 0, 1, r.amount "
+             "FROM refunds r CROSS JOIN events e ON e.eid = r.eid "
+             "JOIN sales s ON s.eid = r.sale_eid JOIN sites st ON st.id = s.site_id "
+             "WHERE e.recorded_at_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.seller = "
+             "?3) AND s.held = 0" S_NOT_AFTER_VOID " "
+             "UNION ALL "
+             "SELECT %s, %s, s.currency, 0, 0, 1, v.amount "
+             "FROM corrections v CROSS JOIN sales s ON s.eid = v.sale_eid "
+             "JOIN sites st ON st.id = s.site_id "
+             "WHERE v.kind = 'void' AND v.amount > 0 AND v.created_ms BETWEEN ?1 AND ?2 "
+             "AND (?3 IS NULL OR s.seller = ?3) AND s.held = 0"
+             "%s",
+             skey, sord, when, rkey, rord, vkey, vord, tail);
 }
 
 /*  One row of a sales report.  */
@@ -465,11 +464,10 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
     if ((rc = s_report_currency(db, currency)) != 0)
         return rc;
 
-    if (dn_db_prepare(
-            db,
-            "SELECT coalesce(sum(total), 0) FROM sales "
-            "WHERE recorded_at_ms BETWEEN ? AND ? AND currency = ? AND held = 0",
-            &stmt))
+    if (dn_db_prepare(db,
+                      "SELECT coalesce(sum(total), 0) FROM sales "
+                      "WHERE recorded_at_ms BETWEEN ? AND ? AND currency = ? AND held = 0",
+                      &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, from_ms);
     sqlite3_bind_int64(stmt, 2, to_ms);
@@ -503,14 +501,16 @@ int dn_report_kpi(sqlite3 *db, const char *partner, const char *period, int64_t 
             rc = s_append(
                 list,
                 json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:s, s:o}",
-                          "partner", (const char *)sqlite3_column_text(stmt, 0), "period",
-                          p, "new_members", (json_int_t)sqlite3_column_int64(stmt, 1),
+                          "partner",
+                          (const char *)sqlite3_column_text(stmt, 0), "period", p,
+                          "new_members", (json_int_t)sqlite3_column_int64(stmt, 1),
                           "active_members", (json_int_t)sqlite3_column_int64(stmt, 2),
                           "repeat_buyers", (json_int_t)sqlite3_column_int64(stmt, 3),
                           "referrers", (json_int_t)sqlite3_column_int64(stmt, 4),
                           "purchases", (json_int_t)sqlite3_column_int64(stmt, 5), "sales",
                           s_money(amount, currency), "sales_minor", (json_int_t)amount,
-                          "share", share, "currency", s_currency_json(currency)));
+                          "share", share, "currency",
+                          s_currency_json(currency)));
     }
     sqlite3_finalize(stmt);
     if (rc) { /* DN_EDB too: a list cut short is not the list */
@@ -577,8 +577,8 @@ static int s_top(sqlite3 *db, int top, const char *currency, json_t *list)
                       s_money(sqlite3_column_int64(stmt, 5), currency),
                       "purchases_total_minor", (json_int_t)sqlite3_column_int64(stmt, 5),
                       "rewards", s_money(sqlite3_column_int64(stmt, 6), currency),
-                      "rewards_minor", (json_int_t)sqlite3_column_int64(stmt, 6),
-                      "currency", s_currency_json(currency)));
+                      "rewards_minor", (json_int_t)sqlite3_column_int64(stmt, 6), "currency",
+                      s_currency_json(currency)));
     sqlite3_finalize(stmt);
     return rc;
 }
@@ -622,10 +622,8 @@ static int s_tree_node(s_tree_t *t, const char *phone, int depth)
     sqlite3_reset(t->children);
     sqlite3_bind_text(t->children, 1, phone, -1, SQLITE_TRANSIENT);
     while ((step = dn_db_row(t->children, "referrals: a member's referrals")) == 1) {
-        char(*bigger)[DN_PHONE_SIZE] =
-            dn_array_grow(kids, &cap, n_kids, sizeof *bigger, 8);
-        if (!bigger ||
-            dn_db_column_copy(t->children, 0, bigger[n_kids++], DN_PHONE_SIZE)) {
+        char(*bigger)[DN_PHONE_SIZE] = dn_array_grow(kids, &cap, n_kids, sizeof *bigger, 8);
+        if (!bigger || dn_db_column_copy(t->children, 0, bigger[n_kids++], DN_PHONE_SIZE)) {
             free(bigger ? bigger : kids);
             return DN_ENOMEM;
         }
@@ -646,17 +644,17 @@ static int s_tree_node(s_tree_t *t, const char *phone, int depth)
     snprintf(indented, sizeof indented, "%*s%s", 2 * depth, "", phone);
     snprintf(account, sizeof account, DN_ACCOUNT_MEMBER "%s", phone);
     earned = json_integer_value(json_object_get(t->earned, account));
-    row = json_pack("{s:s, s:s, s:o, s:i, s:o, s:o, s:o, s:I, s:I, s:o, s:I, s:o, s:I, "
-                    "s:o, s:I, s:o}",
-                    "tree", indented, "phone", phone, "name", s_text(t->member, 0),
-                    "depth", depth, "referrer", s_text(t->member, 1), "signed_up",
-                    s_time(t->member, 2), "site", s_text(t->member, 3), "referred",
-                    (json_int_t)n_kids, "purchases", (json_int_t)purchases,
-                    "purchases_total", s_money(total, t->currency),
-                    "purchases_total_minor", (json_int_t)total, "earned",
-                    s_money(earned, t->currency), "earned_minor", (json_int_t)earned,
-                    "generated", s_money(generated, t->currency), "generated_minor",
-                    (json_int_t)generated, "currency", s_currency_json(t->currency));
+    row = json_pack(
+        "{s:s, s:s, s:o, s:i, s:o, s:o, s:o, s:I, s:I, s:o, s:I, s:o, s:I, s:o, s:I, s:o}",
+        "tree",
+        indented, "phone", phone, "name", s_text(t->member, 0), "depth", depth,
+        "referrer", s_text(t->member, 1), "signed_up", s_time(t->member, 2), "site",
+        s_text(t->member, 3), "referred", (json_int_t)n_kids, "purchases",
+        (json_int_t)purchases, "purchases_total", s_money(total, t->currency),
+        "purchases_total_minor", (json_int_t)total, "earned", s_money(earned, t->currency),
+        "earned_minor", (json_int_t)earned, "generated", s_money(generated, t->currency),
+        "generated_minor", (json_int_t)generated, "currency",
+        s_currency_json(t->currency));
     sqlite3_reset(t->member);
     rc = s_append(t->list, row);
     for (size_t i = 0; rc == 0 && i < n_kids; i++)
@@ -848,7 +846,7 @@ int dn_report_sites(sqlite3 *db, int64_t now_ms, json_t **out)
 
 /*  The codes a partner's account is moved by, in the order the report
     shows them (dn_central.c's CHECK on transfers.code).  */
-static const char *const s_earning_codes[] = {"commission", "referral",   "override",
+static const char *const s_earning_codes[] = {"commission", "referral", "override",
                                               "clawback",   "adjustment", "payout"};
 #define DN_REPORT_EARNING_CODES (sizeof s_earning_codes / sizeof s_earning_codes[0])
 
@@ -860,16 +858,11 @@ static const char s_earnings_sql[] =
     "  SELECT credit, period, code, amount FROM transfers WHERE period <= ?1"
     "  UNION ALL SELECT debit, period, code, -amount FROM transfers WHERE period <= ?1) "
     "SELECT p.code, coalesce(sum(CASE WHEN m.period < ?1 THEN m.amount END), 0),"
-    "  coalesce(sum(CASE WHEN m.period = ?1 AND m.code = 'commission' THEN m.amount "
-    "END), 0),"
-    "  coalesce(sum(CASE WHEN m.period = ?1 AND m.code = 'referral' THEN m.amount END), "
-    "0),"
-    "  coalesce(sum(CASE WHEN m.period = ?1 AND m.code = 'override' THEN m.amount END), "
-    "0),"
-    "  coalesce(sum(CASE WHEN m.period = ?1 AND m.code = 'clawback' THEN m.amount END), "
-    "0),"
-    "  coalesce(sum(CASE WHEN m.period = ?1 AND m.code = 'adjustment' THEN m.amount "
-    "END), 0),"
+    "  coalesce(sum(CASE WHEN m.period = ?1 AND m.code = 'commission' THEN m.amount END), 0),"
+    "  coalesce(sum(CASE WHEN m.period = ?1 AND m.code = 'referral' THEN m.amount END), 0),"
+    "  coalesce(sum(CASE WHEN m.period = ?1 AND m.code = 'override' THEN m.amount END), 0),"
+    "  coalesce(sum(CASE WHEN m.period = ?1 AND m.code = 'clawback' THEN m.amount END), 0),"
+    "  coalesce(sum(CASE WHEN m.period = ?1 AND m.code = 'adjustment' THEN m.amount END), 0),"
     "  coalesce(sum(CASE WHEN m.period = ?1 AND m.code = 'payout' THEN m.amount END), 0) "
     "FROM partners p JOIN accounts a ON a.name = '" DN_ACCOUNT_PARTNER "' || p.code "
     "JOIN m ON m.account = a.id GROUP BY p.code";
@@ -924,8 +917,8 @@ int dn_report_earnings(sqlite3 *db, const char *period, int64_t now_ms, json_t *
         json_t *sums = json_array();
         for (int col = 1; sums && col <= (int)DN_REPORT_EARNING_CODES + 1; col++)
             json_array_append_new(sums, json_integer(sqlite3_column_int64(stmt, col)));
-        if (!sums || json_object_set_new(
-                         found, (const char *)sqlite3_column_text(stmt, 0), sums)) {
+        if (!sums || json_object_set_new(found, (const char *)sqlite3_column_text(stmt, 0),
+                                         sums)) {
             rc = DN_ENOMEM;
             break;
         }
