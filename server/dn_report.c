@@ -244,18 +244,27 @@ static json_t *s_sales_row(const char *key_name, json_t *key, const char *partne
     return row;
 }
 
-/*  A partner's team volume, by month, from the rollup.  */
-static int s_team(sqlite3 *db, const dn_registry_partner_t *p, const dn_report_sales_t *q,
-                  json_t *list)
+/*  The months of q's range, first and last, for the rollup's periods.  */
+static void s_team_months(const dn_report_sales_t *q, char from[DN_PERIOD_SIZE],
+                          char to[DN_PERIOD_SIZE])
 {
-    char from[DN_PERIOD_SIZE] = "0000-00", to[DN_PERIOD_SIZE] = "9999-99";
-    sqlite3_stmt *stmt;
-    int rc = 0;
-
+    snprintf(from, DN_PERIOD_SIZE, "0000-00");
+    snprintf(to, DN_PERIOD_SIZE, "9999-99");
     if (q->from_ms > 0)
         dn_time_period_of(q->from_ms, from);
     if (q->to_ms < INT64_MAX)
         dn_time_period_of(q->to_ms, to);
+}
+
+/*  A partner's team volume, by month, from the rollup.  */
+static int s_team(sqlite3 *db, const dn_registry_partner_t *p, const dn_report_sales_t *q,
+                  json_t *list)
+{
+    char from[DN_PERIOD_SIZE], to[DN_PERIOD_SIZE];
+    sqlite3_stmt *stmt;
+    int rc = 0;
+
+    s_team_months(q, from, to);
     if (dn_db_prepare(db,
                       "SELECT period, currency, sales, total, refunds, refunded "
                       "FROM team_volume WHERE partner_id = ? AND period BETWEEN ? AND ? "
@@ -281,14 +290,11 @@ static int s_team(sqlite3 *db, const dn_registry_partner_t *p, const dn_report_s
     partner and currency, from the rollup: the months' rows summed.  */
 static int s_teams(sqlite3 *db, const dn_report_sales_t *q, json_t *list)
 {
-    char from[DN_PERIOD_SIZE] = "0000-00", to[DN_PERIOD_SIZE] = "9999-99";
+    char from[DN_PERIOD_SIZE], to[DN_PERIOD_SIZE];
     sqlite3_stmt *stmt;
     int rc = 0;
 
-    if (q->from_ms > 0)
-        dn_time_period_of(q->from_ms, from);
-    if (q->to_ms < INT64_MAX)
-        dn_time_period_of(q->to_ms, to);
+    s_team_months(q, from, to);
     if (dn_db_prepare(db,
                       "SELECT p.code, t.currency, sum(t.sales), sum(t.total), "
                       "sum(t.refunds), sum(t.refunded) FROM team_volume t "
