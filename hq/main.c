@@ -2313,7 +2313,9 @@ static const s_command_t s_commands[] = {
         "sales credited to that partner.  --partner CODE --team prints the team\n"
         "volume per month instead: the sales of the partner and of everyone below\n"
         "it as the tree stood at each sale's time, less the refunds of those sales\n"
-        "in the refund's month (--from / --to then select months).\n"),
+        "in the refund's month (--from / --to then select months).  --by partner\n"
+        "--team (without --partner) prints every partner's team volume over the\n"
+        "months --from / --to select, one row per partner.\n"),
      {{NULL}},
      {{"by", "by", S_TEXT, 0, 0},
       {"from", "from", S_DATE, 0, 0},
@@ -2400,6 +2402,20 @@ static const s_command_t s_commands[] = {
      S_LISTING,
      0,
      s_print_sites},
+    {"earnings",
+     "report.earnings",
+     "[--period YYYY-MM] [--json|--csv]",
+     N_("Every partner's commission account for a month (the network's zone;\n"
+        "default: this month), in the order of the partner tree as it stands now:\n"
+        "the opening balance, the month's commissions, referrals, overrides,\n"
+        "clawbacks, adjustments and payouts, and the closing balance -- the\n"
+        "figures 'statement PARTNER' shows, for all partners in one read.\n"),
+     {{NULL}},
+     {{"period", "period", S_PERIOD, 0, 0}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
     {"catalog set", /* i18n: not for people: the command typed */
      "catalog.set",
      "SKU PRICE --name NAME [--category CODE] [--effective YYYY-MM-DD] "

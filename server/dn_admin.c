@@ -959,6 +959,12 @@ static int s_report_sites(s_ctx_t *ctx, json_t **result)
     return dn_report_sites(ctx->db, ctx->now_ms, result);
 }
 
+static int s_report_earnings(s_ctx_t *ctx, json_t **result)
+{
+    return dn_report_earnings(ctx->db, s_arg(ctx, "period"), ctx->now_ms, result, ctx->why,
+                              sizeof ctx->why);
+}
+
 static int s_compliance_report(s_ctx_t *ctx, json_t **result)
 {
     return dn_comply_report(ctx->db, s_arg(ctx, "period"), ctx->now_ms, result, ctx->why,
@@ -1047,6 +1053,7 @@ static const s_command_t s_commands[] = {
     {"report.kpi", {"?partner", "?period"}, s_report_kpi, 1},
     {"report.referrals", {"?top", "?member"}, s_report_referrals, 1},
     {"report.sites", {NULL}, s_report_sites, 1},
+    {"report.earnings", {"?period"}, s_report_earnings, 1},
     {"compliance.report", {"?period"}, s_compliance_report, 1},
     {"catalog.set",
      {"sku", "price", "name", "?category", "?effective", "?partner", "?fixed"},

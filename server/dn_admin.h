@@ -105,7 +105,9 @@
                                                month (default), category;
                                                from / to dates (to: its
                                                end of day); team "1" with
-                                               partner: its team volume
+                                               partner: its team volume;
+                                               team "1", by partner:
+                                               every partner's
       report.kpi    partner? period?        -> dn_report_kpi (period
                                                default: this month)
       report.referrals top? member?         -> dn_report_referrals: the top
@@ -113,6 +115,9 @@
                                                default 10), or member's
                                                (a phone) referral tree
       report.sites                          -> dn_report_sites at now
+      report.earnings period?               -> dn_report_earnings: every
+                                               partner's statement figures
+                                               (default: this month)
       refusals                              -> [{"kind", "count", "what"}]: what
                                                this server process refused since
                                                it started, by kind (dn_refusal),

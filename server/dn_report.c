@@ -17,6 +17,7 @@
 #include "dn_plan.h"
 #include "dn_registry.h"
 #include "dn_time.h"
+#include "dn_tree.h"
 #include "dn_valid.h"
 #include "dn_wire.h"
 
@@ -243,18 +244,27 @@ static json_t *s_sales_row(const char *key_name, json_t *key, const char *partne
     return row;
 }
 
-/*  A partner's team volume, by month, from the rollup.  */
-static int s_team(sqlite3 *db, const dn_registry_partner_t *p, const dn_report_sales_t *q,
-                  json_t *list)
+/*  The months of q's range, first and last, for the rollup's periods.  */
+static void s_team_months(const dn_report_sales_t *q, char from[DN_PERIOD_SIZE],
+                          char to[DN_PERIOD_SIZE])
 {
-    char from[DN_PERIOD_SIZE] = "0000-00", to[DN_PERIOD_SIZE] = "9999-99";
-    sqlite3_stmt *stmt;
-    int rc = 0;
-
+    snprintf(from, DN_PERIOD_SIZE, "0000-00");
+    snprintf(to, DN_PERIOD_SIZE, "9999-99");
     if (q->from_ms > 0)
         dn_time_period_of(q->from_ms, from);
     if (q->to_ms < INT64_MAX)
         dn_time_period_of(q->to_ms, to);
+}
+
+/*  A partner's team volume, by month, from the rollup.  */
+static int s_team(sqlite3 *db, const dn_registry_partner_t *p, const dn_report_sales_t *q,
+                  json_t *list)
+{
+    char from[DN_PERIOD_SIZE], to[DN_PERIOD_SIZE];
+    sqlite3_stmt *stmt;
+    int rc = 0;
+
+    s_team_months(q, from, to);
     if (dn_db_prepare(db,
                       "SELECT period, currency, sales, total, refunds, refunded "
                       "FROM team_volume WHERE partner_id = ? AND period BETWEEN ? AND ? "
@@ -276,6 +286,37 @@ static int s_team(sqlite3 *db, const dn_registry_partner_t *p, const dn_report_s
     return rc < 0 ? rc : 0; /* a month cut short is a wrong figure */
 }
 
+/*  Every partner's team volume over the months of q's range, one row per
+    partner and currency, from the rollup: the months' rows summed.  */
+static int s_teams(sqlite3 *db, const dn_report_sales_t *q, json_t *list)
+{
+    char from[DN_PERIOD_SIZE], to[DN_PERIOD_SIZE];
+    sqlite3_stmt *stmt;
+    int rc = 0;
+
+    s_team_months(q, from, to);
+    if (dn_db_prepare(db,
+                      "SELECT p.code, t.currency, sum(t.sales), sum(t.total), "
+                      "sum(t.refunds), sum(t.refunded) FROM team_volume t "
+                      "JOIN partners p ON p.id = t.partner_id "
+                      "WHERE t.period BETWEEN ? AND ? "
+                      "GROUP BY p.code, t.currency ORDER BY p.code, t.currency",
+                      &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, to, -1, SQLITE_STATIC);
+    while (rc == 0 && (rc = dn_db_row(stmt, "report: team volumes")) == 1) {
+        const char *currency = (const char *)sqlite3_column_text(stmt, 1);
+        rc = s_append(list, s_sales_row("partner", s_text(stmt, 0), NULL, currency,
+                                        sqlite3_column_int64(stmt, 2),
+                                        sqlite3_column_int64(stmt, 3),
+                                        sqlite3_column_int64(stmt, 4),
+                                        sqlite3_column_int64(stmt, 5)));
+    }
+    sqlite3_finalize(stmt);
+    return rc < 0 ? rc : 0; /* a partner left out is a wrong listing */
+}
+
 int dn_report_sales(sqlite3 *db, const dn_report_sales_t *q, json_t **out, char *why,
                     size_t why_size)
 {
@@ -286,13 +327,30 @@ int dn_report_sales(sqlite3 *db, const dn_report_sales_t *q, json_t **out, char 
     int rc = 0, step;
 
     *out = NULL;
+    /* every partner's team: the one read the dashboard's overview makes */
+    if (q->team && q->by == DN_REPORT_BY_PARTNER) {
+        if (q->partner)
+            return dn_why(
+                why, why_size, DN_EINVAL,
+                _("--team --by partner lists every partner's team: leave out --partner"));
+        if (q->from_ms > q->to_ms)
+            return dn_why(why, why_size, DN_EINVAL, _("--from is after --to"));
+        if (!(list = json_array()))
+            return DN_ENOMEM;
+        if ((rc = s_teams(db, q, list)) != 0)
+            json_decref(list);
+        else
+            *out = list;
+        return rc;
+    }
     if (q->team && !q->partner)
         return dn_why(why, why_size, DN_EINVAL,
                       _("--team needs --partner CODE: the partner whose team it is"));
     if (q->team && q->by != DN_REPORT_BY_MONTH)
         return dn_why(
             why, why_size, DN_EINVAL,
-            _("team volume is kept by month: --team goes with --by month only"));
+            _("team volume is kept by month: --team goes with --by month (or with --by "
+              "partner, for every partner)"));
     if (q->from_ms > q->to_ms)
         return dn_why(why, why_size, DN_EINVAL, _("--from is after --to"));
     if (q->partner) {
@@ -788,4 +846,135 @@ int dn_report_sites(sqlite3 *db, int64_t now_ms, json_t **out)
     }
     *out = list;
     return 0;
+}
+
+/* -- earnings ------------------------------------------------------------------- */
+
+/*  The codes a partner's account is moved by, in the order the report
+    shows them (dn_central.c's CHECK on transfers.code).  */
+static const char *const s_earning_codes[] = {"commission", "referral", "override",
+                                              "clawback",   "adjustment", "payout"};
+#define DN_REPORT_EARNING_CODES (sizeof s_earning_codes / sizeof s_earning_codes[0])
+
+/*  One read of every partner account: the opening (periods before ?1) and
+    the period's sum per code, each signed for the account (+ credit, -
+    debit), as dn_ledger_statement finds the account: by its name.  */
+#define S_PERIOD_SUM(code)                                                           \
+    "  coalesce(sum(CASE WHEN m.period = ?1 AND m.code = '" code "' THEN m.amount "    \
+    "END), 0)"
+static const char s_earnings_sql[] =
+    "WITH m(account, period, code, amount) AS ("
+    "  SELECT credit, period, code, amount FROM transfers WHERE period <= ?1"
+    "  UNION ALL SELECT debit, period, code, -amount FROM transfers WHERE period <= ?1) "
+    "SELECT p.code, coalesce(sum(CASE WHEN m.period < ?1 THEN m.amount END), 0),"
+    S_PERIOD_SUM("commission") "," S_PERIOD_SUM("referral") "," S_PERIOD_SUM("override")
+    "," S_PERIOD_SUM("clawback") "," S_PERIOD_SUM("adjustment") "," S_PERIOD_SUM("payout")
+    " FROM partners p JOIN accounts a ON a.name = '" DN_ACCOUNT_PARTNER "' || p.code "
+    "JOIN m ON m.account = a.id GROUP BY p.code";
+#undef S_PERIOD_SUM
+
+/*  A partner's figures: the opening, then one sum per s_earning_codes.  */
+typedef struct {
+    int64_t opening;
+    int64_t code[DN_REPORT_EARNING_CODES];
+} s_earning_t;
+
+/*  Puts amount as decimal text under key and as minor units beside it.  */
+static void s_set_money(json_t *row, const char *key, int64_t amount, int exponent)
+{
+    char text[DN_MONEY_TEXT_SIZE], minor_key[32];
+    dn_money_format(amount, exponent, text, sizeof text);
+    snprintf(minor_key, sizeof minor_key, "%s_minor", key);
+    json_object_set_new(row, key, json_string(text));
+    json_object_set_new(row, minor_key, json_integer(amount));
+}
+
+int dn_report_earnings(sqlite3 *db, const char *period, int64_t now_ms, json_t **out,
+                       char *why, size_t why_size)
+{
+    char p[DN_PERIOD_SIZE], currency[4] = "";
+    int64_t from_ms, to_ms;
+    json_t *tree = NULL, *found, *list, *node;
+    sqlite3_stmt *stmt;
+    int exponent = 2, rc;
+    size_t i;
+
+    *out = NULL;
+    if ((rc = dn_report_period(period, now_ms, p, &from_ms, &to_ms, why, why_size)) != 0)
+        return rc;
+    /* the statement's currency and exponent, so the figures read alike */
+    rc = dn_plan_currency(db, currency, &exponent);
+    if (rc && rc != DN_ENOENT)
+        return rc;
+    if ((rc = dn_tree_view(db, NULL, now_ms, &tree, why, why_size)) != 0)
+        return rc;
+    found = json_object();
+    list = json_array();
+    if (!found || !list) {
+        rc = DN_ENOMEM;
+        goto done;
+    }
+    if (dn_db_prepare(db, s_earnings_sql, &stmt)) {
+        rc = DN_EDB;
+        goto done;
+    }
+    sqlite3_bind_text(stmt, 1, p, -1, SQLITE_STATIC);
+    while ((rc = dn_db_row(stmt, "report: earnings")) == 1) {
+        json_t *sums = json_array();
+        for (int col = 1; sums && col <= (int)DN_REPORT_EARNING_CODES + 1; col++)
+            json_array_append_new(sums, json_integer(sqlite3_column_int64(stmt, col)));
+        if (!sums || json_object_set_new(found, (const char *)sqlite3_column_text(stmt, 0),
+                                         sums)) {
+            rc = DN_ENOMEM;
+            break;
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (rc < 0) /* a partner left out would read as earning nothing */
+        goto done;
+    rc = 0;
+    json_array_foreach(tree, i, node)
+    {
+        const char *code = json_string_value(json_object_get(node, "code"));
+        json_t *sums = json_object_get(found, code), *row = json_object();
+        s_earning_t e = {0};
+        int64_t closing;
+        if (!row || json_array_append_new(list, row)) {
+            rc = DN_ENOMEM;
+            goto done;
+        }
+        if (sums) {
+            e.opening = json_integer_value(json_array_get(sums, 0));
+            for (size_t k = 0; k < DN_REPORT_EARNING_CODES; k++)
+                e.code[k] = json_integer_value(json_array_get(sums, k + 1));
+        }
+        json_object_set(row, "tree", json_object_get(node, "tree"));
+        json_object_set_new(row, "partner", json_string(code));
+        json_object_set(row, "name", json_object_get(node, "name"));
+        json_object_set(row, "kind", json_object_get(node, "kind"));
+        json_object_set(row, "status", json_object_get(node, "status"));
+        json_object_set_new(row, "period", json_string(p));
+        json_object_set_new(row, "currency", json_string(currency));
+        s_set_money(row, "opening", e.opening, exponent);
+        closing = e.opening;
+        for (size_t k = 0; k < DN_REPORT_EARNING_CODES; k++) {
+            s_set_money(row, s_earning_codes[k], e.code[k], exponent);
+            if (dn_money_add(closing, e.code[k], &closing)) {
+                /* cannot be, within DN_MONEY_SUM_MAX: the file was altered */
+                rc = dn_why(why, why_size, DN_EDB,
+                            _("earnings: a sum of transfers overflows; run dealernet-hq "
+                              "verify"));
+                goto done;
+            }
+        }
+        s_set_money(row, "closing", closing, exponent);
+    }
+done:
+    json_decref(tree);
+    json_decref(found);
+    if (rc)
+        json_decref(list);
+    else
+        *out = list;
+    return rc;
 }

@@ -1,7 +1,7 @@
 /*  dn_report -- headquarters' reports (read-only; the rollups they read
     are kept at ingest by dn_rollup).
 
-    Four reports, each a JSON array of flat objects that dealernet-hq
+    Five reports, each a JSON array of flat objects that dealernet-hq
     prints as a table, CSV or JSON (see the README, "Reports", for the
     exact definition of every figure):
       sales      totals, counts, refunds and net per partner, site,
@@ -11,7 +11,9 @@
                  members who referred someone, and their share of sales;
       referrals  the top referrers, or one member's referral tree, with the
                  rewards the ledger paid;
-      sites      sync health, sites silent for more than a day first.
+      sites      sync health, sites silent for more than a day first;
+      earnings   every partner's statement figures for a month, in tree
+                 order.
 
     Team volume is the one figure that would need the tree at query time,
     so it is rolled up at ingest instead: every stored sale adds its total
@@ -88,10 +90,13 @@ typedef struct {
     their refunds and voids).
     With team (partner required, by month): {"month", "partner",
     "currency", "sales", "total", "refunds", "refunded", "net"} from the
-    rollup, for the months of from_ms .. to_ms inclusive.
-    Returns 0; DN_EINVAL (team without partner, team with another
-    grouping, from after to); DN_ENOENT (no such partner); DN_EDB,
-    DN_ENOMEM.  why holds one line.  */
+    rollup, for the months of from_ms .. to_ms inclusive.  With team, by
+    partner and no partner: every partner's team volume over those months
+    (their rows summed), {"partner", "currency", "sales", ...} by code.
+    Returns 0; DN_EINVAL (team without partner unless by partner, team
+    by partner with a partner, team with another grouping, from after
+    to); DN_ENOENT (no such partner); DN_EDB, DN_ENOMEM.  why holds one
+    line.  */
 int dn_report_sales(sqlite3 *db, const dn_report_sales_t *query, json_t **out, char *why,
                     size_t why_size);
 
@@ -150,6 +155,23 @@ int dn_report_referrals(sqlite3 *db, int top, const char *phone, json_t **out, c
     like "5h 12m"), "silent_ms", "lag_ms"}; silent sites first, longest
     silence first, then the others by code, revoked sites last.  Returns 0,
     DN_EDB, DN_ENOMEM.  */
+/*  Sets *out to a new JSON array: the partner tree as it stands at now_ms
+    (dn_tree_view: depth first, children by code), one object per partner
+    with its commission account's figures for period (YYYY-MM; NULL: the
+    month of now_ms), those `dealernet-hq statement PARTNER --period` shows:
+    {"tree" (the code indented two spaces per depth), "partner", "name",
+    "kind", "status", "period", "currency" (the ledger's, "" before a
+    plan), "opening" (all periods before), "commission", "referral",
+    "override", "clawback", "adjustment", "payout" (the period's sum of
+    each code, signed for the account: + credit, - debit, so clawbacks and
+    payouts are negative or 0), "closing" (opening + those six)}, each
+    amount a decimal string with its integer twin KEY_minor.  One read of
+    the transfers up to the period, whatever the number of partners.
+    Returns 0, DN_EINVAL (bad period), DN_EDB (also a sum that overflows,
+    which only an altered file holds), DN_ENOMEM; why holds one line.  */
+int dn_report_earnings(sqlite3 *db, const char *period, int64_t now_ms, json_t **out,
+                       char *why, size_t why_size);
+
 #define DN_REPORT_SILENT_MS (24LL * 3600 * 1000)
 int dn_report_sites(sqlite3 *db, int64_t now_ms, json_t **out);
 

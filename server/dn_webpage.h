@@ -13,7 +13,13 @@
       /statement?partner=P&period=YYYY-MM   one partner's statement
       /sale?id=SALE (or site=S&receipt=N)   a sale's drill-down
     Any page with ?csv=TABLE gives that table as CSV (dn_render's CSV, the
-    one `dealernet-hq --csv` writes), as an attachment.  Every text from
+    one `dealernet-hq --csv` writes), as an attachment: days, channels,
+    teams, kpi on /; earnings on /partners (report.earnings); sites
+    (report.sites) and site_list (site.list, the clock skew) on /sites;
+    exceptions; transfers on /statement; each array of sale.show by its
+    key on /sale (asked with sale=ID, or site and receipt).  Every page
+    carries the logout form: POST /logout with the session's token in the
+    field "csrf".  Every text from
     the database is HTML-escaped; the page carries no inline script (the
     Content-Security-Policy forbids it): chart data travels in a
     <script type="application/json"> block that /static/dashboard.js reads.
@@ -35,7 +41,9 @@ typedef struct {
 } dn_webpage_request_t;
 
 typedef struct {
-    unsigned status;    /* 200; 404 no such page; 400 bad argument (body says why) */
+    unsigned status;    /* 200; 404 no such page or thing (exit 66); 400 bad
+                           argument (64, 65); 500 a query failed otherwise;
+                           the body says why */
     const char *type;   /* "text/html; charset=utf-8" or "text/csv; charset=utf-8" */
     char *body;         /* malloc'd; the caller frees */
     size_t len;

@@ -138,6 +138,9 @@ NOT_RUN = {
     "dealernet-hq sales --partner D1 --team": "the scenario of tests/unit/test_report.c",
     "dealernet-hq sales --partner D2 --team --json": "the scenario of tests/unit/test_report.c",
     "dealernet-hq kpi --period 2026-02": "the scenario of tests/unit/test_report.c",
+    "dealernet-hq sales --by partner --team --from 2026-11-01 --to 2026-11-24":
+        "the scenario of tests/unit/test_webpage.c",
+    "dealernet-hq earnings --period 2026-11": "the scenario of tests/unit/test_webpage.c",
     "dealernet-hq kpi --partner G1 --period 2026-01 --csv":
         "the scenario of tests/unit/test_report.c",
     "dealernet-hq referrals": "the scenario of tests/unit/test_report.c",

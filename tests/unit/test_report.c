@@ -1052,8 +1052,11 @@ static void test_refusals(void **state)
     s_refused(fx, "report.sales", (const char *[]){"team", "1", NULL}, 64,
               "--team needs --partner CODE: the partner whose team it is");
     s_refused(fx, "report.sales",
+              (const char *[]){"team", "1", "partner", "D1", "by", "partner", NULL}, 64,
+              "--team --by partner lists every partner's team: leave out --partner");
+    s_refused(fx, "report.sales",
               (const char *[]){"team", "1", "partner", "D1", "by", "day", NULL}, 64,
-              "team volume is kept by month: --team goes with --by month only");
+              "team volume is kept by month: --team goes with --by month (or with --by partner, for every partner)");
     s_refused(fx, "report.sales", (const char *[]){"partner", "NOPE", NULL}, 66,
               "partner NOPE does not exist");
     s_refused(fx, "report.sales",
