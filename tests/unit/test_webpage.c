@@ -602,12 +602,24 @@ static void test_errors(void **state)
     s_has(&page, "a sale is found by its id");
     free(page.body);
 
-    /* sale.show is the drill-down's (issue 15, item 1): until it is in
-       this branch, the page says so as HQ's command line would */
-    s_get(fx, "/sale", (const char *const[]){"site", "S-G1", "receipt", "3", NULL},
+    /* a receipt the site never printed: 404, sale.show's reason */
+    s_get(fx, "/sale", (const char *const[]){"site", "S-G1", "receipt", "99", NULL},
           &page);
-    assert_int_equal(page.status, 400);
-    s_has(&page, "unknown command sale.show");
+    assert_int_equal(page.status, 404);
+    free(page.body);
+
+    /* the tea sale (2 x 25.00 = 50.00, online) by its id: G1's 8% 4.00
+       and D1's 2% 1.00; the refund of one tea (25.00 of 50.00) claws
+       back half of each, -2.00 and -0.50 */
+    char id[DN_ID_TEXT_SIZE];
+    dn_id_format(fx->s3, id);
+    s_get(fx, "/sale", (const char *const[]){"id", id, NULL}, &page);
+    assert_int_equal(page.status, 200);
+    s_has(&page, "<td class=\"num\">4.00</td>");
+    s_has(&page, "<td class=\"num\">1.00</td>");
+    s_has(&page, "<td class=\"num\">-2.00</td>");
+    s_has(&page, "<td class=\"num\">-0.50</td>");
+    s_has(&page, "&amp;csv=transfers\">CSV</a>");
     free(page.body);
 }
 
