@@ -2130,9 +2130,10 @@ static void test_migrate_payout_refs(void **state)
        marks of earnings and member credit (13), HQ's notices (14), the
        plans' compliance setting (15), the names of sites and plan
        categories (16), the sales' receipt and payment (17), the time
-       zone's zone_from (18) and the mark of its typed dates (19) */
+       zone's zone_from (18), the mark of its typed dates (19) and the web
+       page's users (20) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 19);
+    assert_int_equal(version, 20);
     s_exec(db,
            "DELETE FROM meta WHERE key = '" DN_META_ZONE_FROM "';"
            "DROP INDEX sales_receipt;"
