@@ -15,6 +15,7 @@
 typedef struct {
     const char *name;          /* its path under server/web/: "vendor/chart.umd.min.js" */
     const char *type;          /* Content-Type, from the name's extension */
+    const char *etag;          /* "\"<16 hex of its SHA-256>\"": changes with its bytes */
     const unsigned char *data; /* its bytes, then a NUL not counted in len */
     size_t len;
 } dn_webasset_t;

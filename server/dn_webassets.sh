@@ -49,10 +49,11 @@ names=$(cd "$dir" && find . -type f ! -name '.*' | sed 's|^\./||' | LC_ALL=C sor
     echo "static const dn_webasset_t s_assets[] = {"
     n=0
     for name in $names; do
-        echo "    {\"$name\", \"$(type_of "$name")\", s_$n, $(wc -c <"$dir/$name" | tr -d ' ')},"
+        etag=$(sha256sum "$dir/$name" | cut -c1-16)
+        echo "    {\"$name\", \"$(type_of "$name")\", \"\\\"$etag\\\"\", s_$n, $(wc -c <"$dir/$name" | tr -d ' ')},"
         n=$((n + 1))
     done
-    [ "$n" -gt 0 ] || echo "    {\"\", \"\", NULL, 0},"
+    [ "$n" -gt 0 ] || echo "    {\"\", \"\", \"\", NULL, 0},"
     echo "};"
     echo "static const size_t s_count = $n;"
     cat <<'C'
