@@ -345,8 +345,8 @@ static int s_session_get(dn_web_t *web, const char *token, s_session_t *out)
         found = 1;
         if (now - s->seen_ms > web->idle_ms || now - s->created_ms > web->life_ms) {
             dn_log_info("web: the session of %s ended (%s)", s->user,
-                        now - s->created_ms > web->life_ms ? "its lifetime is over"
-                                                           : "idle too long");
+                        now - s->seen_ms > web->idle_ms ? "idle too long"
+                                                        : "its lifetime is over");
             memset(s, 0, sizeof *s);
             found = -1;
         } else {
@@ -1111,7 +1111,7 @@ static int s_listen(const char *address, const char *what, int *rc)
     metrics' one thread.  */
 static struct MHD_Daemon *s_daemon(dn_web_t *web, s_daemon_t *cls, int fd, int tls)
 {
-    unsigned threads = cls->metrics_only ? 1 : DN_WEB_THREADS;
+    unsigned threads = cls->metrics_only ? 0 : DN_WEB_THREADS; /* 0: one thread, no pool */
     unsigned total = cls->metrics_only ? DN_WEB_METRICS_CONNECTIONS : DN_WEB_MAX_CONNECTIONS;
     unsigned per_address = cls->metrics_only ? DN_WEB_METRICS_CONNECTIONS : DN_WEB_PER_ADDRESS;
     struct MHD_OptionItem tls_options[] = {
@@ -1121,13 +1121,14 @@ static struct MHD_Daemon *s_daemon(dn_web_t *web, s_daemon_t *cls, int fd, int t
     struct MHD_Daemon *daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
             (tls ? MHD_USE_TLS : 0),
-        0, NULL, NULL, s_handle, cls, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+        0, NULL, NULL, s_handle, cls, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, total,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)DN_WEB_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)DN_WEB_CONNECTION_BYTES, MHD_OPTION_STRICT_FOR_CLIENT, 1,
-        MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER,
-        s_mhd_log, NULL, MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL, MHD_OPTION_ARRAY, tls_options,
+        MHD_OPTION_END);
     if (!daemon)
         close(fd);
     return daemon;

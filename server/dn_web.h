@@ -54,7 +54,7 @@
     at its next login.  DN_WEB_LOGIN_ADDRESSES addresses are remembered
     (past it the one quiet longest is forgotten).  */
 #define DN_WEB_LOGIN_FREE        5
-#define DN_WEB_LOGIN_WAIT_MS     1000
+#define DN_WEB_LOGIN_WAIT_MS     5000
 #define DN_WEB_LOGIN_WAIT_MAX_MS (5 * 60 * 1000)
 #define DN_WEB_LOGIN_FORGET_MS   (15 * 60 * 1000)
 #define DN_WEB_LOGIN_ADDRESSES   1024
