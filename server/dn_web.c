@@ -51,6 +51,12 @@
 #define S_PEM_MAX_BYTES (1024 * 1024) /* a certificate chain, or a key */
 #define S_LISTEN_BACKLOG 64
 #define S_FORM_BYTES 1024 /* libmicrohttpd's post processor buffer */
+/* i18n: not for people: Content-Types */
+#define S_TYPE_TEXT    "text/plain; charset=utf-8"
+/* i18n: not for people: Content-Types */
+#define S_TYPE_HTML    "text/html; charset=utf-8"
+/* i18n: not for people: Content-Types (Prometheus' text format 0.0.4) */
+#define S_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 
 /*  Every response's headers against the page being framed, sniffed or
     fed a script from elsewhere: scripts come from the server alone and
@@ -547,7 +553,7 @@ static enum MHD_Result s_send(struct MHD_Connection *c, const dn_web_t *web,
 static enum MHD_Result s_text(struct MHD_Connection *c, const dn_web_t *web, unsigned status,
                               const char *text)
 {
-    s_reply_t reply = {.status = status, .type = "text/plain; charset=utf-8"};
+    s_reply_t reply = {.status = status, .type = S_TYPE_TEXT};
     size_t len = strlen(text);
     char *body = malloc(len + 2);
     if (!body)
@@ -575,7 +581,7 @@ static enum MHD_Result s_redirect(struct MHD_Connection *c, const dn_web_t *web,
 {
     reply->status = MHD_HTTP_SEE_OTHER;
     reply->location = to;
-    reply->type = "text/plain; charset=utf-8";
+    reply->type = S_TYPE_TEXT;
     reply->body = "";
     reply->len = 0;
     return s_send(c, web, reply);
@@ -632,7 +638,7 @@ static enum MHD_Result s_static(struct MHD_Connection *c, const dn_web_t *web,
 static enum MHD_Result s_metrics(struct MHD_Connection *c, const dn_web_t *web)
 {
     s_reply_t reply = {.status = MHD_HTTP_OK,
-                       .type = "text/plain; version=0.0.4; charset=utf-8"};
+                       .type = S_TYPE_METRICS};
     sqlite3 *db = s_db(web);
     char *text = NULL;
     size_t len = 0;
@@ -657,7 +663,7 @@ static enum MHD_Result s_metrics(struct MHD_Connection *c, const dn_web_t *web)
 static enum MHD_Result s_login_form(struct MHD_Connection *c, dn_web_t *web, const char *lang,
                                     unsigned status, const char *message, const char *name)
 {
-    s_reply_t reply = {.status = status, .type = "text/html; charset=utf-8"};
+    s_reply_t reply = {.status = status, .type = S_TYPE_HTML};
     const char *cookie = s_cookie(c, DN_WEB_LOGIN_COOKIE);
     const char *asked = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "lang");
     char fresh[DN_WEB_TOKEN_SIZE], csrf[DN_WEB_TOKEN_SIZE], action[64] = "/login";
@@ -751,7 +757,7 @@ static enum MHD_Result s_login(struct MHD_Connection *c, dn_web_t *web, s_reques
         memcpy(body, text, len);
         body[len] = '\n';
         reply.status = MHD_HTTP_TOO_MANY_REQUESTS;
-        reply.type = "text/plain; charset=utf-8";
+        reply.type = S_TYPE_TEXT;
         reply.body = body;
         reply.len = len + 1;
         reply.owned = 1;
@@ -924,7 +930,7 @@ static enum MHD_Result s_route(s_daemon_t *d, struct MHD_Connection *c, const ch
             return s_page(c, web, url);
         reply.allow = "GET, HEAD";
     }
-    reply.type = "text/plain; charset=utf-8";
+    reply.type = S_TYPE_TEXT;
     reply.body = "";
     return s_send(c, web, &reply);
 }
@@ -976,7 +982,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
             req->post = 1;
             if (length && strtoull(length, NULL, 10) > DN_WEB_MAX_BODY_BYTES) {
                 s_reply_t reply = {.status = MHD_HTTP_CONTENT_TOO_LARGE,
-                                   .type = "text/plain; charset=utf-8", .body = ""};
+                                   .type = S_TYPE_TEXT, .body = ""};
                 return s_send(c, d->web, &reply);
             }
             req->form = MHD_create_post_processor(c, S_FORM_BYTES, s_field, req);
