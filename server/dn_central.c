@@ -707,8 +707,10 @@ static const dn_migration_t s_migrations[] = {
         ("scrypt:LOG2_N:r:p:SALT_HEX:KEY_HEX"), so a later change of cost
         leaves the stored hashes readable; removed_ms is when `web user
         remove` took the login away (NULL: may log in), kept so that the
-        list shows who had access and until when.  */
-     "CREATE TABLE web_users ("
+        list shows who had access and until when.  IF NOT EXISTS: a file
+        taken back to an earlier version (tests/unit/test_ledger.c's
+        migration tests) keeps its users.  */
+     "CREATE TABLE IF NOT EXISTS web_users ("
      "  name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 32),"
      "  hash TEXT NOT NULL CHECK (hash LIKE 'scrypt:%' AND length(hash) <= 256),"
      "  created_ms INTEGER NOT NULL,"

@@ -2165,6 +2165,7 @@ static void test_migrate_payout_refs(void **state)
            "DROP TABLE payout_refs;"
            "ALTER TABLE plans DROP COLUMN retired_ms;"
            "ALTER TABLE plans DROP COLUMN retired_by;"
+           "DROP TABLE web_users;"
            "INSERT INTO transfers(debit, credit, amount, code, period, ref, created_ms,"
            "  prev_hash, hash) SELECT debit, credit, 100, 'payout', period, ref,"
            "  created_ms + 1, hash, hash FROM transfers WHERE id = 51;");
