@@ -7,18 +7,12 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 V=$ROOT/server/web/vendor
+# (net.sh for its check(); this test starts no server)
+. "$ROOT/tests/lib/net.sh"
+NET_NAME=web_vendor
 pass=0
 fail=0
-check() {
-    if [ "$2" = "$3" ]; then
-        pass=$((pass + 1))
-        echo "ok   $1: $3"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $1: expected '$2', got '$3'"
-    fi
-}
-command -v sha256sum >/dev/null 2>&1 || { echo "web_vendor: skipped, no sha256sum"; exit 77; }
+net_need sha256sum
 want=$(sed -n 's/^sha256: *//p' "$V/README")
 version=$(sed -n 's/^version: *//p' "$V/README")
 check "README: a sha256" 64 "${#want}"
@@ -31,5 +25,4 @@ check "README: the tarball of that version" \
     "$(sed -n 's/^tarball: *//p' "$V/README")"
 check "README: a sha512 integrity" "sha512-" "$(sed -n 's/^integrity: *//p' "$V/README" | cut -c1-7)"
 check "the license beside it" "The MIT License (MIT)" "$(sed -n 1p "$V/chart.js.LICENSE.md")"
-echo "web_vendor: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+net_finish
