@@ -3,7 +3,8 @@
 # against a real dealernet-server.
 #
 #   - the page listens at 127.0.0.1 on the admin port + 1 and says so in
-#     the log; /metrics answers without a login;
+#     the log; /metrics answers without a login; init --web stores an
+#     address and refuses a host name (64) before making anything;
 #   - web user add / list / remove: a weak password refused with its
 #     reason (64), no terminal without --password-stdin (64), a name taken
 #     (73), a name not a code (65), removing a user twice (66);
@@ -80,6 +81,19 @@ web GET /metrics
 check "/metrics without a login: status" 200 "$code"
 check "/metrics: type" "text/plain; version=0.0.4; charset=utf-8" "$(hdr Content-Type)"
 check_has "/metrics: a counter" "dealernet_sync_events_total 0" "$T/b"
+
+# init --web: stored for run, checked before anything is made
+run 30 "$SERVER" -d "$T/srv2" init --sync tcp://127.0.0.1:1 --admin tcp://127.0.0.1:2 \
+    --web 'hq.example.com:8080'
+check "init --web a host name: exit" 64 "$rc"
+check_one_error "init --web a host name" \
+    "--web 'hq.example.com:8080' is not an address HOST:PORT (like 127.0.0.1:7702, [::1]:7702 or 0.0.0.0:8080) nor off"
+check "init --web a host name: nothing made" no "$([ -e "$T/srv2/central.db" ] && echo yes || echo no)"
+run 30 "$SERVER" -d "$T/srv2" init --sync tcp://127.0.0.1:1 --admin tcp://127.0.0.1:2 \
+    --web '[::1]:8080'
+check "init --web [::1]:8080: exit" 0 "$rc"
+check "init --web: stored" "[::1]:8080" \
+    "$(sqlite3 "$T/srv2/central.db" "SELECT value FROM meta WHERE key = 'web_address'")"
 
 # -- web users -------------------------------------------------------------------
 RUN_STDIN=$T/pw
