@@ -68,6 +68,11 @@ GEN_H   := $(B)/gen/dealernet.pb-c.h
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/%.o) $(B)/gen/dealernet.pb-c.o
 AGENT_OBJS  := $(AGENT_SRCS:%.c=$(B)/%.o)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(B)/%.o)
+# The web page's files (server/web/, dn_webassets.h), compiled into the
+# server: a file added or removed changes the folder, which remakes them.
+WEB_ASSETS  := $(shell find server/web -type f ! -name '.*' 2>/dev/null)
+WEB_ASSETS_C := $(B)/gen/dn_webassets.c
+SERVER_OBJS += $(B)/gen/dn_webassets.o
 LIBCOMMON   := $(B)/libdncommon.a
 LIBAGENT    := $(B)/libdnagent.a
 LIBSERVER   := $(B)/libdnserver.a
@@ -232,6 +237,13 @@ $(GEN_C) $(GEN_H) &: proto/dealernet.proto
 
 $(B)/gen/dealernet.pb-c.o: $(GEN_C)
 	$(CC) $(filter-out -Werror,$(CFLAGS_ALL)) -c $< -o $@
+
+$(WEB_ASSETS_C): server/dn_webassets.sh $(WEB_ASSETS) $(wildcard server/web server/web/vendor)
+	@mkdir -p $(B)/gen
+	sh server/dn_webassets.sh $@ server/web
+
+$(B)/gen/dn_webassets.o: $(WEB_ASSETS_C) server/dn_webassets.h
+	$(CC) $(CFLAGS_ALL) -Iserver -c $< -o $@
 
 # -- objects, libraries, programs ----------------------------------------
 

@@ -16,14 +16,14 @@ static const char *s_field(const dn_cli_table_t *t, size_t i, size_t at)
 int dn_cli_help_words(int *argc, char ***argv, int *optind)
 {
     static char help_word[] = "--help";
-    static char *words[5]; /* argv[0], up to two words, --help, NULL */
+    static char *words[6]; /* argv[0], up to three words, --help, NULL */
     int n = 0;
 
     if (*optind >= *argc || strcmp((*argv)[*optind], "help") != 0)
         return 0;
     if (*optind + 1 >= *argc)
         return 1;
-    if (*argc - *optind - 1 > 2)
+    if (*argc - *optind - 1 > 3)
         return -1;
     words[n++] = (*argv)[0];
     for (int k = *optind + 1; k < *argc; k++)

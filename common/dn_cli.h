@@ -2,7 +2,8 @@
 
     `help`, `help COMMAND` and `GROUP --help` (`member --help`, `partner
     --help`) mean the same in dealernet-agent and dealernet-hq, which both
-    name a command with one word or two ("sales", "member add"): written
+    name a command with one word, two or three ("sales", "member add",
+    "web user add"): written
     once here, over each program's own table of commands.
 */
 #ifndef DN_CLI_H
@@ -23,8 +24,8 @@ typedef struct {
 } dn_cli_table_t;
 
 /*  If (*argv)[*optind] is `help`: with nothing after it returns 1 (the
-    caller prints its help, exit 0); with one or two words after it, points
-    *argv at a static vector {argv0, WORD, [WORD,] "--help"}, sets *argc and
+    caller prints its help, exit 0); with one to three words after it, points
+    *argv at a static vector {argv0, WORD, [WORD, [WORD,]] "--help"}, sets *argc and
     *optind = 1 and returns 0, so the command's own --help runs; with more
     returns -1 (a usage error).  Anything else: returns 0, nothing changed.  */
 int dn_cli_help_words(int *argc, char ***argv, int *optind);

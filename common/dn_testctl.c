@@ -31,6 +31,11 @@ long dn_testctl_tamper_down(void)
     return s_count(DN_TESTCTL_TAMPER_DOWN_ENV);
 }
 
+long dn_testctl_web_session_ms(void)
+{
+    return s_count(DN_TESTCTL_WEB_SESSION_ENV);
+}
+
 unsigned dn_testctl_batch_events(unsigned max)
 {
     const char *text = getenv(DN_TESTCTL_BATCH_ENV);

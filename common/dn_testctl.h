@@ -31,6 +31,11 @@
           next site (or the next sync) gets it intact
           (tests/cli/sync_down_tamper.sh: "a tampered downstream message
           is refused").
+      DEALERNET_TEST_WEB_SESSION_MS=N       dealernet-server: a web page's
+          session ends N ms after its last request or N ms after its
+          login, whichever is sooner (at most the real bounds, dn_web.h),
+          so that a test sees one end without waiting half an hour
+          (tests/cli/web_login.sh).
       DEALERNET_AGENT_TODAY=YYYY-MM-DD      dealernet-agent reminders: the
           day taken as today (tests/cli/agent_reminders.sh).
 
@@ -52,6 +57,7 @@
 #define DN_TESTCTL_TODAY_ENV       "DEALERNET_AGENT_TODAY"
 #define DN_TESTCTL_BATCH_ENV       "DEALERNET_TEST_BATCH_EVENTS"
 #define DN_TESTCTL_TAMPER_DOWN_ENV "DEALERNET_TEST_TAMPER_DOWN"
+#define DN_TESTCTL_WEB_SESSION_ENV "DEALERNET_TEST_WEB_SESSION_MS"
 
 /*  Returns N of DEALERNET_TEST_CRASH_AFTER_COMMIT, or -1 when it is unset,
     not a number or below 1 (never crash).  */
@@ -60,6 +66,10 @@ long dn_testctl_crash_after_commits(void);
 /*  Returns N of DEALERNET_TEST_TAMPER_DOWN, or -1 when it is unset, not a
     number or below 1 (never tamper).  */
 long dn_testctl_tamper_down(void);
+
+/*  Returns N of DEALERNET_TEST_WEB_SESSION_MS, or -1 when it is unset, not
+    a number or below 1 (the real bounds).  */
+long dn_testctl_web_session_ms(void);
 
 /*  Returns N of DEALERNET_TEST_BATCH_EVENTS, or 0 when it is unset, not a
     number or outside 1..max (the server's own window and batch size).  */

@@ -392,7 +392,7 @@ static int s_cut(const char *text, size_t max)
 
 /*  dn_valid_code_check's sentences, by kind (dn_code_kind_t) and with
     or without the caller's hint: each one whole, for translators.  */
-static const char *const s_code_formats[4][2] = {
+static const char *const s_code_formats[5][2] = {
     {N_("'%.*s' is not a SKU: codes are ASCII (%s), names are not"),
      N_("'%.*s' is not a SKU: codes are ASCII (%s), names are not: %s")},
     {N_("'%.*s' is not a category code: codes are ASCII (%s), names are not"),
@@ -401,6 +401,8 @@ static const char *const s_code_formats[4][2] = {
      N_("'%.*s' is not a partner code: codes are ASCII (%s), names are not: %s")},
     {N_("'%.*s' is not a site code: codes are ASCII (%s), names are not"),
      N_("'%.*s' is not a site code: codes are ASCII (%s), names are not: %s")},
+    {N_("'%.*s' is not a web user name: user names are ASCII (%s)"),
+     N_("'%.*s' is not a web user name: user names are ASCII (%s): %s")},
 };
 
 int dn_valid_code_check(dn_code_kind_t kind, const char *text, const char *hint, char *why,
@@ -409,7 +411,7 @@ int dn_valid_code_check(dn_code_kind_t kind, const char *text, const char *hint,
     char rule[128];
     int ok;
 
-    assert(kind >= DN_CODE_SKU && kind <= DN_CODE_SITE);
+    assert(kind >= DN_CODE_SKU && kind <= DN_CODE_WEB_USER);
     if (kind == DN_CODE_SKU) {
         ok = dn_valid_sku(text);
         snprintf(rule, sizeof rule, _("1 to %d printable characters but space, ':' and '@'"),

@@ -68,7 +68,8 @@ typedef enum {
     DN_CODE_SKU = 0, /* dn_valid_sku */
     DN_CODE_CATEGORY, /* the others: dn_valid_code */
     DN_CODE_PARTNER,
-    DN_CODE_SITE
+    DN_CODE_SITE,
+    DN_CODE_WEB_USER /* a web user's name (dn_webuser.h) */
 } dn_code_kind_t;
 
 /*  The error of a refused code, everywhere: a code is data typed in,
@@ -85,7 +86,7 @@ typedef enum {
       but space, ':' and '@'), names are not
       '2rice' is not a category code: codes are ASCII (a letter, then
       letters, digits, '_', '.', '-'; at most 32), names are not
-    ("a partner code", "a site code"), text cut to 40 bytes at a whole
+    ("a partner code", "a site code", "a web user name"), text cut to 40 bytes at a whole
     character; then ": HINT" when hint is not NULL (the caller's _() text
     saying where the name goes: "give the name with --name").  */
 int dn_valid_code_check(dn_code_kind_t kind, const char *text, const char *hint, char *why,

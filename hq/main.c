@@ -25,6 +25,7 @@
 #include "dn_protocol.h"
 #include "dn_qr.h"
 #include "dn_render.h"
+#include "dn_secret.h"
 #include "dn_time.h"
 #include "dn_valid.h"
 #include "dn_cli.h"
@@ -82,7 +83,8 @@ typedef enum {
     S_PERIOD,   /* YYYY-MM */
     S_PHONE,    /* a phone, sent as typed: the server makes it canonical with
                    the network's country, which HQ's command line does not know */
-    S_FILE      /* a file name: the file's text is sent */
+    S_FILE,     /* a file name: the file's text is sent */
+    S_WEB_USER  /* a web user's name, a code (dn_valid_code_check) */
 } s_kind_t;
 
 /*  A positional argument.  */
@@ -613,11 +615,13 @@ static int s_check_value(s_call_t *call, s_kind_t kind, const char *option,
     case S_PARTNER:
     case S_SITE:
     case S_SKU:
-    case S_CATEGORY: {
+    case S_CATEGORY:
+    case S_WEB_USER: {
         /* the one message and exit status of a bad code (dn_valid.h); where
            the command takes --name, it says the name goes there */
         static const dn_code_kind_t kinds[] = {[S_PARTNER] = DN_CODE_PARTNER,
                                                [S_SITE] = DN_CODE_SITE,
+                                               [S_WEB_USER] = DN_CODE_WEB_USER,
                                                [S_SKU] = DN_CODE_SKU,
                                                [S_CATEGORY] = DN_CODE_CATEGORY};
         const char *hint = NULL;
@@ -805,6 +809,8 @@ static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call
 
 static int s_catalog_import(const s_call_t *call, json_t **result);
 static int s_print_catalog_import(const s_call_t *call, const json_t *result);
+static int s_web_user_add(const s_call_t *call, json_t **result);
+static int s_print_web_user(const s_call_t *call, const json_t *result);
 
 /*  The one runner: parse, check, send, print.  Returns the exit status.  */
 static int s_run(const s_command_t *cmd, int argc, char **argv)
@@ -817,9 +823,12 @@ static int s_run(const s_command_t *cmd, int argc, char **argv)
         if (!s_opt.timeout_given && cmd->timeout_s)
             s_opt.timeout_s = cmd->timeout_s;
         /* the one command sent in several requests */
-        code = cmd->print == s_print_catalog_import
-                   ? s_catalog_import(&call, &result)
-                   : s_request(cmd->command, call.args, call.n_args, &result);
+        if (cmd->print == s_print_catalog_import)
+            code = s_catalog_import(&call, &result);
+        else if (cmd->print == s_print_web_user && strcmp(cmd->command, "web.user.add") == 0)
+            code = s_web_user_add(&call, &result); /* the password, read here */
+        else
+            code = s_request(cmd->command, call.args, call.n_args, &result);
     }
     free(call.file);
     call.file = NULL;
@@ -1816,6 +1825,64 @@ static int s_print_catalog_import(const s_call_t *call, const json_t *result)
     return 0;
 }
 
+/*  web user add NAME: the password is read here, never taken from the
+    command line (dn_secret.h says why): on a terminal twice, hidden, and
+    the two must agree; with --password-stdin from standard input (a
+    script's pipe).  The server checks its strength and stores its scrypt
+    hash only.  Returns the exit status; *result the server's answer.  */
+static int s_web_user_add(const s_call_t *call, json_t **result)
+{
+    char password[DN_SECRET_MAX_BYTES + 1], again[DN_SECRET_MAX_BYTES + 1], prompt[128];
+    char why[DN_WHY_SIZE];
+    const char *args[4];
+    int from_stdin = s_arg(call, "stdin") != NULL, code;
+
+    *result = NULL;
+    if (!from_stdin && !isatty(STDIN_FILENO)) {
+        dn_log_error("%s", _("standard input is not a terminal: give --password-stdin to read "
+                             "the password from it"));
+        return EX_USAGE;
+    }
+    snprintf(prompt, sizeof prompt, _("password for web user %s: "), s_arg(call, "name"));
+    code = dn_secret_read_stdin(prompt, _("password"), password, sizeof password, why,
+                                sizeof why);
+    if (code == 0 && !from_stdin) {
+        code = dn_secret_read_stdin(_("the same password again: "), _("password"), again,
+                                    sizeof again, why, sizeof why);
+        if (code == 0 && strcmp(password, again) != 0) {
+            dn_secret_wipe(password, sizeof password);
+            dn_secret_wipe(again, sizeof again);
+            dn_log_error("%s", _("the two passwords differ: nothing was changed"));
+            return EX_DATAERR;
+        }
+        dn_secret_wipe(again, sizeof again);
+    }
+    if (code) {
+        dn_secret_wipe(password, sizeof password);
+        dn_log_error("%s", why);
+        return dn_exit_code(code);
+    }
+    args[0] = "name", args[1] = s_arg(call, "name");
+    args[2] = "password", args[3] = password;
+    code = s_request(call->cmd->command, args, 2, result);
+    dn_secret_wipe(password, sizeof password);
+    return code;
+}
+
+static int s_print_web_user(const s_call_t *call, const json_t *result)
+{
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (s_opt.quiet)
+        return 0;
+    if (strcmp(call->cmd->command, "web.user.add") == 0)
+        printf(_("web user %s added: it may log in to the web page now\n"), s_str(result, "user"));
+    else
+        printf(_("web user %s removed: it can no longer log in, and its sessions have ended\n"),
+               s_str(result, "user"));
+    return 0;
+}
+
 /* -- the commands -------------------------------------------------------- */
 
 #define S_LISTING (S_FMT_JSON | S_FMT_CSV)
@@ -2514,6 +2581,45 @@ static const s_command_t s_commands[] = {
      S_FMT_JSON,
      120,
      s_print_catalog_import},
+    {"web user add", /* i18n: not for people: the command typed */
+     "web.user.add",
+     "NAME [--password-stdin] [--json]",
+     N_("Adds a user who may log in to the HQ web page (served by dealernet-server,\n"
+        "by default at 127.0.0.1 on the admin port + 1).  NAME is a code (a letter,\n"
+        "then letters, digits, '_', '.', '-').  The password is never given on the\n"
+        "command line: it is read from the terminal, twice, without echo, or with\n"
+        "--password-stdin from standard input (for scripts).  It needs at least 10\n"
+        "characters; a weak one is refused with the reason (exit 64).  A removed\n"
+        "user added again gets the new password.\n"),
+     {{"name", S_WEB_USER, N_("web user add needs the user's NAME")}},
+     {{"password-stdin", "stdin", S_TEXT, 1, 0}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_web_user},
+    {"web user remove", /* i18n: not for people: the command typed */
+     "web.user.remove",
+     "NAME [--json]",
+     N_("Takes a web user's login away: it can no longer log in, and its sessions\n"
+        "end at their next request.  The user stays in the list with the time it\n"
+        "was removed.\n"),
+     {{"name", S_WEB_USER, N_("web user remove needs the user's NAME")}},
+     {{NULL}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_web_user},
+    {"web user list", /* i18n: not for people: the command typed */
+     "web.user.list",
+     "[--json|--csv]",
+     N_("Lists the web users: name, when added, and when removed (empty while the\n"
+        "user may log in).\n"),
+     {{NULL}},
+     {{NULL}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
 };
 
 #define DN_COMMANDS (sizeof s_commands / sizeof s_commands[0])
@@ -2594,14 +2700,23 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
 
-    /* A command is one word ("verify") or two ("site add").  */
+    /* A command is one word ("verify"), two ("site add") or three ("web
+       user add"), each as typed.  */
     for (size_t i = 0; i < DN_COMMANDS; i++) {
-        const char *name = s_commands[i].name, *space = strchr(name, ' ');
-        size_t len = space ? (size_t)(space - name) : strlen(name);
-        int words = space ? 2 : 1;
-        if (strncmp(argv[optind], name, len) || argv[optind][len])
-            continue;
-        if (space && (optind + 1 >= argc || strcmp(argv[optind + 1], space + 1)))
+        const char *name = s_commands[i].name;
+        int words = 0;
+        while (*name) {
+            const char *space = strchr(name, ' ');
+            size_t len = space ? (size_t)(space - name) : strlen(name);
+            if (optind + words >= argc || strncmp(argv[optind + words], name, len) ||
+                argv[optind + words][len]) {
+                words = 0;
+                break;
+            }
+            words++;
+            name += len + (space ? 1 : 0);
+        }
+        if (!words)
             continue;
         s_current = &s_commands[i];
         /* the command's last word stands in for argv[0] */

@@ -34,6 +34,7 @@
 #include "dn_time.h"
 #include "dn_valid.h"
 #include "dn_verify.h"
+#include "dn_webuser.h"
 #include "dn_wire.h"
 
 #include <errno.h>
@@ -1007,6 +1008,36 @@ static int s_notice_list(s_ctx_t *ctx, json_t **result)
     return dn_notice_list(ctx->db, result);
 }
 
+/* -- web users (issue 15, webcore) ------------------------------------------ */
+
+static int s_web_user_add(s_ctx_t *ctx, json_t **result)
+{
+    const char *name = s_arg(ctx, "name");
+    char *password = (char *)s_arg(ctx, "password"); /* the request's own copy */
+    int rc = dn_webuser_add(ctx->db, name, password, ctx->now_ms, result, ctx->why,
+                            sizeof ctx->why);
+    OPENSSL_cleanse(password, strlen(password));
+    if (rc == 0)
+        dn_log_info("admin %s: web user %s added", ctx->admin,
+                    json_string_value(json_object_get(*result, "user")));
+    return rc;
+}
+
+static int s_web_user_remove(s_ctx_t *ctx, json_t **result)
+{
+    int rc = dn_webuser_remove(ctx->db, s_arg(ctx, "name"), ctx->now_ms, result, ctx->why,
+                               sizeof ctx->why);
+    if (rc == 0)
+        dn_log_info("admin %s: web user %s removed", ctx->admin,
+                    json_string_value(json_object_get(*result, "user")));
+    return rc;
+}
+
+static int s_web_user_list(s_ctx_t *ctx, json_t **result)
+{
+    return dn_webuser_list(ctx->db, result);
+}
+
 /* -- dispatch -------------------------------------------------------------- */
 
 static const s_command_t s_commands[] = {
@@ -1063,6 +1094,9 @@ static const s_command_t s_commands[] = {
     {"catalog.import", {"text", "upload", "part", "line", "?last"}, s_catalog_import, 0},
     {"notice.send", {"text", "?all", "?partner", "?site"}, s_notice_send, 0},
     {"notice.list", {NULL}, s_notice_list, 1},
+    {"web.user.add", {"name", "password"}, s_web_user_add, 0},
+    {"web.user.remove", {"name"}, s_web_user_remove, 0},
+    {"web.user.list", {NULL}, s_web_user_list, 1},
 };
 
 #define DN_ADMIN_COMMANDS (sizeof s_commands / sizeof s_commands[0])

@@ -151,6 +151,13 @@
                                                then rows from the file's line
                                                `line`), upload 1..40 hex
                                                digits, part from 1, last "1"
+      web.user.add  name password           -> dn_webuser_add: {"user",
+                                               "created"}; a weak password
+                                               is status 64 with the reason
+      web.user.remove name                  -> dn_webuser_remove: {"user",
+                                               "removed"}; its sessions end
+                                               at their next request
+      web.user.list                         -> dn_webuser_list
     Status 64 for an unknown command, an unknown or missing argument or a
     malformed value; 65 for a malformed request or another protocol
     version; otherwise dn_exit_code() of the module's DN_E* code, with its

@@ -708,6 +708,22 @@ static const dn_migration_t s_migrations[] = {
         by a scan of every refund.  */
      "CREATE INDEX sales_seller ON sales(seller, recorded_at_ms);"
      "CREATE INDEX refunds_sale ON refunds(sale_eid, eid);"},
+    {/* webcore (issue 15, item 3: the HQ dashboard): the people who may
+        log in to the web page (dn_webuser.h owns the table).  name is a
+        code (dn_valid_code: at most 32 ASCII characters); hash is the
+        scrypt of the password with its own random salt and parameters
+        ("scrypt:LOG2_N:r:p:SALT_HEX:KEY_HEX"), so a later change of cost
+        leaves the stored hashes readable; removed_ms is when `web user
+        remove` took the login away (NULL: may log in), kept so that the
+        list shows who had access and until when.  IF NOT EXISTS: a file
+        taken back to an earlier version (tests/unit/test_ledger.c's
+        migration tests) keeps its users.  */
+     "CREATE TABLE IF NOT EXISTS web_users ("
+     "  name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 32),"
+     "  hash TEXT NOT NULL CHECK (hash LIKE 'scrypt:%' AND length(hash) <= 256),"
+     "  created_ms INTEGER NOT NULL,"
+     "  removed_ms INTEGER"
+     ") WITHOUT ROWID;"},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)

@@ -27,6 +27,9 @@
 #define DN_META_SYNC_ENDPOINT  "sync_endpoint"
 #define DN_META_ADMIN_ENDPOINT "admin_endpoint"
 #define DN_META_SERVER_KEY     "server_public_key"
+/*  The web page's address as `init --web` gave it ("127.0.0.1:8080" or
+    "off"); absent: 127.0.0.1 on the admin port + 1 (dn_web.h).  */
+#define DN_META_WEB_ADDRESS    "web_address"
 /*  Work a migration leaves to code: the rollups' rebuild (set by the
     migration that created the rollups on a database that held events
     then; dn_rollup_complete, run by the server at start, does it and

@@ -25,6 +25,7 @@
 #include "dn_rollup.h"
 #include "dn_down.h"
 #include "dn_session.h"
+#include "dn_web.h"
 #include "dn_wire.h"
 #include "dn_zap.h"
 
@@ -58,6 +59,7 @@ typedef struct {
     dn_door_t *door;
     int door_sync, door_admin; /* the sockets' indexes in the door */
     long commits_left; /* test hook: exit after this many commits, -1 = never */
+    dn_web_t *web;     /* the web page and /metrics, on their own threads */
 } s_server_t;
 
 /* -- init ---------------------------------------------------------------- */
@@ -120,6 +122,8 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
         rc = dn_phones_set_country(db, country);
     if (rc == 0)
         rc = dn_db_meta_set(db, DN_META_ZONE, zone);
+    if (rc == 0 && network && network->web)
+        rc = dn_db_meta_set(db, DN_META_WEB_ADDRESS, network->web);
     if (rc == 0)
         rc = dn_db_commit(db);
     if (rc)
@@ -380,6 +384,44 @@ static void *s_router(s_server_t *self, const char *secret, const char *domain,
     return sock;
 }
 
+/*  The web page (dn_web.h), on threads of its own: at run's --web, else
+    at init's address, else at 127.0.0.1 on the admin port + 1; "off":
+    none (but /metrics on --metrics).  HQ asked for it, so an address it
+    cannot have stops the start, as the sync socket's does.  */
+static int s_web_start(s_server_t *self, const dn_server_config_t *config,
+                       const char *admin_ep)
+{
+    char address[DN_WEB_ADDRESS_SIZE] = "";
+    int rc;
+    if (config->web)
+        snprintf(address, sizeof address, "%s", config->web);
+    else if (dn_db_meta_get(self->db, DN_META_WEB_ADDRESS, address, sizeof address) != 0 &&
+             dn_web_default_address(admin_ep, address, sizeof address) != 0) {
+        dn_log_error("web page: the admin endpoint %s has no port to put the page beside: "
+                     "give --web ADDRESS, or --web off",
+                     admin_ep);
+        return DN_ECONFIG;
+    }
+    int off = strcmp(address, "off") == 0;
+    if (off && !config->metrics) {
+        dn_log_info("web page: off");
+        return 0;
+    }
+    dn_web_config_t web = {off ? NULL : address, config->dir, config->web_cert,
+                           config->web_key, config->metrics};
+    if ((rc = dn_web_start(&web, &self->web)) != 0) {
+        dn_log_error("web page: refusing to start without it (run with --web off to serve "
+                     "sync and admin without the page)");
+        return rc;
+    }
+    if (dn_web_url(self->web))
+        dn_log_info("web page at %s", dn_web_url(self->web));
+    else
+        dn_log_info("web page: off");
+    dn_log_info("metrics at %s", dn_web_metrics_url(self->web));
+    return 0;
+}
+
 int dn_server_run(const dn_server_config_t *config)
 {
     s_server_t self;
@@ -473,6 +515,8 @@ int dn_server_run(const dn_server_config_t *config)
         }
     }
     memset(key.secret_z85, 0, sizeof key.secret_z85);
+    if (rc == 0)
+        rc = s_web_start(&self, config, admin_ep);
     if (rc == 0) {
         s_log_door(&self, files);
         dn_log_info("serving: sync %s, admin %s, server key %s", sync_ep, admin_ep,
@@ -523,6 +567,7 @@ int dn_server_run(const dn_server_config_t *config)
         zmq_close(self.admin);
     if (self.zap)
         zmq_close(self.zap);
+    dn_web_stop(&self.web); /* waits for the requests in flight */
     dn_door_destroy(&self.door);
     if (self.ctx && !config->ctx)
         zmq_ctx_term(self.ctx);

@@ -34,6 +34,13 @@ typedef struct {
     const char *admin_endpoint;
     volatile sig_atomic_t *stop; /* set by a signal handler to stop */
     void *ctx; /* a ZeroMQ context to serve in (borrowed), or NULL for a new one */
+    /* The web page (dn_web.h): its address ("off": none; NULL: init's, else
+       127.0.0.1 on the admin port + 1), a PEM certificate and key for
+       HTTPS directly (both or neither), and an address for /metrics alone
+       (NULL: /metrics is on the page's address).  */
+    const char *web;
+    const char *web_cert, *web_key;
+    const char *metrics;
 } dn_server_config_t;
 
 /*  What HQ decides of the network once, at init.  */
@@ -42,6 +49,8 @@ typedef struct {
     int64_t max_sale;     /* bound on one sale, 10^-4 units (dn_central_max_sale); 0: default */
     int country;          /* phones' default country code (dn_phones); 0: default (86) */
     const char *zone;     /* its time zone, an IANA name; NULL: the currency's default */
+    const char *web;      /* the web page's address or "off" (DN_META_WEB_ADDRESS);
+                             NULL: 127.0.0.1 on the admin port + 1 */
 } dn_server_network_t;
 
 /*  Creates DIR/central.db, the server's CURVE key pair (DIR/server.key),
@@ -63,7 +72,10 @@ int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin
     0 after a clean stop, or an error code if it could not start: DN_ECRYPTO
     (the ZAP handler cannot be bound in the context -- its endpoint is taken
     -- or fails its self-check; no socket was bound), DN_EIO (cannot bind),
-    or that of the key file or database.  */
+    that of dn_web_start (the web page cannot start: HQ asked for it, so
+    the server does not run without it, as it does not without its sync
+    socket; `--web off` runs without), or that of the key file or
+    database.  */
 int dn_server_run(const dn_server_config_t *config);
 
 #endif

@@ -6,7 +6,7 @@
     stalls a shop's sync, and nothing on the page writes the ledger.
 
     Listening: on by default, at 127.0.0.1 on the admin port + 1 (admin
-    tcp://*:7701 -> 127.0.0.1:7702), unless `dealernet-server init --web
+    port 7701 -> 127.0.0.1:7702), unless `dealernet-server init --web
     ADDRESS` (or `run --web`) says otherwise; "off" turns it off.  Its URL
     is logged at start.  HTTPS directly when given a certificate and its
     key (PEM files), else plain HTTP for a reverse proxy in front (the
@@ -29,30 +29,104 @@
 #define DN_WEB_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define DN_WEB_THREADS           4     /* the page's threads: requests at work at once */
+#define DN_WEB_MAX_CONNECTIONS   64
+#define DN_WEB_PER_ADDRESS       16    /* a browser opens 6; a proxy in front is one address */
+#define DN_WEB_TIMEOUT_S         15    /* an idle connection is closed after this */
+#define DN_WEB_CONNECTION_BYTES  32768 /* request line + headers, and the reply's headers */
+#define DN_WEB_MAX_BODY_BYTES    4096  /* a POST's form (login: name, password, token) */
+#define DN_WEB_METRICS_CONNECTIONS 8   /* on metrics_address: scrapers, not people */
+/*  Sessions: at most DN_WEB_MAX_SESSIONS at once (a new one past it
+    ends the one idle longest); each ends DN_WEB_IDLE_MS after its last
+    request or DN_WEB_SESSION_MS after the login, whichever comes first
+    (the test knob DEALERNET_TEST_WEB_SESSION_MS shortens both, dn_testctl.h).  */
+#define DN_WEB_MAX_SESSIONS      256
+#define DN_WEB_IDLE_MS           (30 * 60 * 1000)
+#define DN_WEB_SESSION_MS        (12 * 60 * 60 * 1000)
+/*  Failed logins, per client address: DN_WEB_LOGIN_FREE are free; after
+    them each attempt waits DN_WEB_LOGIN_WAIT_MS after the last failure,
+    doubled with every further failure up to DN_WEB_LOGIN_WAIT_MAX_MS (an
+    attempt before is answered 429 without looking at the password); an
+    address is forgotten DN_WEB_LOGIN_FORGET_MS after its last failure or
+    at its next login.  DN_WEB_LOGIN_ADDRESSES addresses are remembered
+    (past it the one quiet longest is forgotten).  */
+#define DN_WEB_LOGIN_FREE        5
+#define DN_WEB_LOGIN_WAIT_MS     5000
+#define DN_WEB_LOGIN_WAIT_MAX_MS (5 * 60 * 1000)
+#define DN_WEB_LOGIN_FORGET_MS   (15 * 60 * 1000)
+#define DN_WEB_LOGIN_ADDRESSES   1024
+
+#define DN_WEB_SESSION_COOKIE "dn_session" /* the session's token */
+#define DN_WEB_LOGIN_COOKIE   "dn_login"   /* the login form's token is bound to it */
+#define DN_WEB_TOKEN_SIZE     65           /* 32 random bytes in hex, and the NUL */
+#define DN_WEB_ADDRESS_SIZE   64           /* "[ffff:...:ffff]:65535" and more */
+#define DN_WEB_URL_SIZE       (DN_WEB_ADDRESS_SIZE + 16)
 
 typedef struct dn_web dn_web_t;
 
 typedef struct {
-    const char *address;         /* "127.0.0.1:7702", "[::1]:7702", "0.0.0.0:8080" */
-    const char *db_path;         /* central.db; each thread opens its own connection */
+    const char *address;         /* "127.0.0.1:7702", "[::1]:7702", "0.0.0.0:8080";
+                                    NULL: no page (metrics_address alone) */
+    const char *dir;             /* the server's folder: each thread opens its own
+                                    connection to its central.db */
     const char *cert_file;       /* PEM certificate and key: HTTPS; both NULL: HTTP */
     const char *key_file;
-    const char *metrics_address; /* NULL: /metrics on address; else only there */
+    const char *metrics_address; /* NULL: /metrics on address; else only there (HTTP) */
 } dn_web_config_t;
 
 /*  The address the page listens on when init did not say: 127.0.0.1 and
-    the port of admin_endpoint ("tcp://*:7701") + 1, into out.  Returns 0,
-    or DN_EINVAL when admin_endpoint has no port.  */
+    the port of admin_endpoint ("tcp://0.0.0.0:7701") + 1, into out.  Returns 0,
+    or DN_EINVAL when admin_endpoint has no port (or its port is 65535).  */
 int dn_web_default_address(const char *admin_endpoint, char *out, size_t size);
 
-/*  Starts the daemon(s) and their threads.  Returns NULL with the reason
-    in why (address in use, bad certificate...).  */
-dn_web_t *dn_web_start(const dn_web_config_t *config, char *why, size_t why_size);
+/*  Parses an address "HOST:PORT": HOST an IPv4 address (127.0.0.1,
+    0.0.0.0 for every interface) or an IPv6 one in brackets ([::1], [::]),
+    PORT 1..65535, into *addr and *len.  Returns 0, or DN_EINVAL (a host
+    name is refused: the page binds where it is told, never where a
+    resolver says).  */
+int dn_web_address_parse(const char *text, struct sockaddr_storage *addr, socklen_t *len);
 
-/*  The page's URL ("http://127.0.0.1:7702/"), for the log line.  */
+/*  The language a request is answered in: "zh_CN" when the first
+    language of accept_language (the Accept-Language header, may be NULL)
+    that has a weight above 0 and is English or Chinese, by weight then
+    order, is Chinese (zh, zh-CN, zh-Hans ...), else "en".  */
+const char *dn_web_lang(const char *accept_language);
+
+/*  The CSRF token of a form: HMAC-SHA256 under key (the process's own
+    random key) of purpose ("login", "session") and bound (the pre-login
+    cookie, the session's token), in hex, into out.  The login form's token
+    is bound to its pre-login cookie (double submit, signed: a page of
+    another site can neither read the cookie nor make the token), the
+    logout form's to the session.  */
+void dn_web_csrf(const uint8_t key[32], const char *purpose, const char *bound,
+                 char out[DN_WEB_TOKEN_SIZE]);
+
+/*  1 if given (may be NULL) is the token dn_web_csrf makes of purpose and
+    bound, compared in constant time; else 0, and always 0 when bound is
+    NULL or "" (no cookie, no session: nothing a token can be bound to).  */
+int dn_web_csrf_check(const uint8_t key[32], const char *purpose, const char *bound,
+                      const char *given);
+
+/*  Starts the daemon(s) and their threads; *web the running page, which
+    dn_web_stop stops.  Returns 0, or after one log line saying why:
+    DN_EINVAL (an address that does not parse), DN_ECONFIG (a certificate
+    or key that cannot be read, is not PEM, or they do not match; one
+    without the other), DN_EIO (cannot listen: the address is in use or
+    not this host's), DN_ECRYPTO, DN_ENOMEM.  */
+int dn_web_start(const dn_web_config_t *config, dn_web_t **web);
+
+/*  The page's URL ("http://127.0.0.1:7702/"), for the log line; NULL
+    when it serves /metrics alone.  */
 const char *dn_web_url(const dn_web_t *web);
 
-/*  Stops the daemons (waiting for requests in flight) and frees web.  */
+/*  The metrics' URL ("http://127.0.0.1:9100/metrics").  */
+const char *dn_web_metrics_url(const dn_web_t *web);
+
+/*  Stops the daemons (waiting for requests in flight), ends every
+    session and frees *web; NULL is fine.  */
 void dn_web_stop(dn_web_t **web);
 
 #endif

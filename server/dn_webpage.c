@@ -755,7 +755,7 @@ static void s_begin(s_page_t *pg, const char *title)
     s_esc(pg, title);
     s_put(pg, " - dealernet HQ</title>"
               "<link rel=\"stylesheet\" href=\"/static/style.css\">"
-              "<script src=\"/static/vendor/chart.umd.js\" defer></script>"
+              "<script src=\"/static/vendor/chart.umd.min.js\" defer></script>"
               "<script src=\"/static/dashboard.js\" defer></script>"
               "</head>\n<body>\n<header><nav>");
     for (size_t i = 0; i < DN_WEBPAGE_ROUTES; i++) {

@@ -15,6 +15,7 @@
 #include "dn_protocol.h"
 #include "dn_server.h"
 #include "dn_version.h"
+#include "dn_web.h"
 
 #include <getopt.h>
 #ifdef __GLIBC__
@@ -52,7 +53,8 @@ static const struct {
     {"init",
      /* i18n: not for people: command syntax, as typed */
      "[--sync tcp://*:7700] [--admin tcp://*:7701] [--currency CNY]\n"
-     "       [--max-sale AMOUNT] [--country 86] [--zone Asia/Shanghai]",
+     "       [--max-sale AMOUNT] [--country 86] [--zone Asia/Shanghai]\n"
+     "       [--web ADDRESS|off]",
      N_("           create central.db, the server key pair (server.key) and an HQ\n"
         "           admin key pair (hq.key, for dealernet-hq); print the server's\n"
         "           public key.  --currency: the network's one currency (ISO 4217,\n"
@@ -64,10 +66,19 @@ static const struct {
         "           --zone: the network's time zone (an IANA name, like\n"
         "           Asia/Shanghai): days, months and periods begin at its midnight;\n"
         "           default from the currency (CNY Asia/Shanghai, HKD Asia/Hong_Kong,\n"
-        "           JPY Asia/Tokyo, ...; others UTC)\n")},
-    {"run", "[--sync ENDPOINT] [--admin ENDPOINT]",
+        "           JPY Asia/Tokyo, ...; others UTC).  --web: where the HQ web page\n"
+        "           listens (HOST:PORT, like 127.0.0.1:8080 or [::1]:8080), or off;\n"
+        "           default 127.0.0.1 on the admin port + 1\n")},
+    {"run",
+     /* i18n: not for people: command syntax, as typed */
+     "[--sync ENDPOINT] [--admin ENDPOINT] [--web ADDRESS|off]\n"
+     "       [--web-cert FILE --web-key FILE] [--metrics ADDRESS]",
      N_("           serve until SIGTERM/SIGINT (endpoints default to init's);\n"
-        "           -v (before or after run): log every applied batch\n")},
+        "           -v (before or after run): log every applied batch.\n"
+        "           --web: the web page's address for this run, or off (default\n"
+        "           init's).  --web-cert, --web-key: a PEM certificate and its key:\n"
+        "           the page is served over HTTPS (both or neither).  --metrics:\n"
+        "           /metrics on this address alone (plain HTTP), not on the page's\n")},
 };
 #define DN_SERVER_COMMANDS (sizeof s_commands / sizeof s_commands[0])
 
@@ -108,6 +119,18 @@ static void s_version(void)
     printf(_("dealernet-server %s (protocol %d)\n"), DN_VERSION, DN_PROTOCOL_VERSION);
 }
 
+/*  The web page's options: --web for init and run, the rest run's.  */
+typedef struct {
+    const char *web;
+    const char *cert;
+    const char *key;
+    const char *metrics;
+} s_web_opts_t;
+
+/*  Checks the web page's options before anything is made or started.
+    Returns -1 (all good) or EX_USAGE after one line.  */
+static int s_web_check(const s_web_opts_t *web);
+
 /*  Options only init takes.  */
 typedef struct {
     const char *currency;
@@ -117,9 +140,10 @@ typedef struct {
 } s_init_opts_t;
 
 /*  The options of init and run; init NULL: the command takes none of
-    init's own.  */
+    init's own (run: web's all, init: --web alone).  */
 static int s_endpoints(int argc, char **argv, const char **sync, const char **admin,
-                       s_init_opts_t *init, const char *command, int *verbose)
+                       s_init_opts_t *init, s_web_opts_t *web, const char *command,
+                       int *verbose)
 {
     static const struct option longs[] = {{"sync", required_argument, NULL, 's'},
                                           {"admin", required_argument, NULL, 'a'},
@@ -127,6 +151,10 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
                                           {"max-sale", required_argument, NULL, 'm'},
                                           {"country", required_argument, NULL, 'C'},
                                           {"zone", required_argument, NULL, 'z'},
+                                          {"web", required_argument, NULL, 'w'},
+                                          {"web-cert", required_argument, NULL, 'W'},
+                                          {"web-key", required_argument, NULL, 'K'},
+                                          {"metrics", required_argument, NULL, 'M'},
                                           {"verbose", no_argument, NULL, 'v'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
@@ -146,6 +174,14 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
             init->country = optarg;
         } else if (c == 'z' && init) {
             init->zone = optarg;
+        } else if (c == 'w') {
+            web->web = optarg;
+        } else if (c == 'W' && !init) {
+            web->cert = optarg;
+        } else if (c == 'K' && !init) {
+            web->key = optarg;
+        } else if (c == 'M' && !init) {
+            web->metrics = optarg;
         } else if (c == 'v') {
             /* -v after the command as before it: the usage line shows it
                before, people type it after (`run -v`) */
@@ -163,6 +199,35 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
     if (optind < argc) {
         dn_log_error(_("unexpected argument '%s' (see: dealernet-server %s --help)"),
                      argv[optind], command);
+        return EX_USAGE;
+    }
+    return s_web_check(web);
+}
+
+static int s_web_check(const s_web_opts_t *web)
+{
+    struct sockaddr_storage addr;
+    socklen_t len;
+    if (web->web && strcmp(web->web, "off") != 0 &&
+        dn_web_address_parse(web->web, &addr, &len) != 0) {
+        dn_log_error(_("--web '%s' is not an address HOST:PORT (like 127.0.0.1:7702, "
+                       "[::1]:7702 or 0.0.0.0:8080) nor off"),
+                     web->web);
+        return EX_USAGE;
+    }
+    if (web->metrics && dn_web_address_parse(web->metrics, &addr, &len) != 0) {
+        dn_log_error(_("--metrics '%s' is not an address HOST:PORT (like 127.0.0.1:9100)"),
+                     web->metrics);
+        return EX_USAGE;
+    }
+    if (!web->cert != !web->key) {
+        dn_log_error("%s", _("--web-cert and --web-key go together: give both for HTTPS, or "
+                             "neither"));
+        return EX_USAGE;
+    }
+    if (web->cert && web->web && strcmp(web->web, "off") == 0) {
+        dn_log_error("%s", _("--web-cert and --web-key are for the web page, which --web off "
+                             "turns off"));
         return EX_USAGE;
     }
     return -1;
@@ -218,13 +283,15 @@ int main(int argc, char **argv)
         return s_command_help(argv[optind + 1]);
     }
     if (strcmp(argv[optind], "init") == 0) {
-        dn_server_network_t network = {NULL, 0, 0, NULL};
+        dn_server_network_t network = {NULL, 0, 0, NULL, NULL};
         char key[41];
         s_init_opts_t opts = {NULL, NULL, NULL, NULL};
-        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, &opts, "init",
+        s_web_opts_t web = {NULL, NULL, NULL, NULL};
+        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, &opts, &web, "init",
                          &verbose);
         if (rc >= 0)
             return rc;
+        network.web = web.web;
         if (opts.max_sale && dn_money_bound_parse(opts.max_sale, &network.max_sale) != 0) {
             dn_log_error(_("--max-sale '%s' is not an amount from 0.0001 to 10000000000 "
                            "(currency units, at most 4 decimals, e.g. 1000000.00)"),
@@ -289,10 +356,16 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[optind], "run") == 0) {
         struct sigaction sa;
-        dn_server_config_t config = {dir, NULL, NULL, &s_stop, NULL};
-        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, NULL, "run", &verbose);
+        dn_server_config_t config = {dir, NULL, NULL, &s_stop, NULL, NULL, NULL, NULL, NULL};
+        s_web_opts_t web = {NULL, NULL, NULL, NULL};
+        rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, NULL, &web, "run",
+                         &verbose);
         if (rc >= 0)
             return rc;
+        config.web = web.web;
+        config.web_cert = web.cert;
+        config.web_key = web.key;
+        config.metrics = web.metrics;
         /* the daemon logs in English and answers HQ in HQ's language */
         dn_i18n_daemon();
         config.sync_endpoint = sync;

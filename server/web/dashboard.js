@@ -6,7 +6,7 @@
     <script type="application/json" id="chart-..."> block beside its
     <canvas>, as the server wrote it from the very query whose table is on
     the page.  This file reads those blocks and draws them with Chart.js 4
-    (the global `Chart` of /static/vendor/chart.umd.js, vendored from the
+    (the global `Chart` of /static/vendor/chart.umd.min.js, vendored from the
     npm registry).  Nothing is fetched: the figures are the page's own.
 
     A block: {"canvas": the canvas's id, "type": "bar" | "line" |

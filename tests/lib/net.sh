@@ -273,21 +273,25 @@ status_field() {
 
 # -- the server ---------------------------------------------------------------
 
-# Ports 20000-31999 (below Linux's ephemeral range), derived from the pid and
-# the attempt, skipping ports already listening; a bind that fails anyway is
-# retried with other ports by server_start.
+# Ports 20000-31999 (below Linux's ephemeral range), three in a row (sync,
+# admin, and the web page's, which is the admin port + 1 by default), derived
+# from the pid and the attempt, skipping ports already listening; a bind that
+# fails anyway is retried with other ports by server_start.  WEB_PORT is the
+# third.
 net_pick_ports() {
     while :; do
         NET_PORT_TRY=$((NET_PORT_TRY + 1))
-        p=$((20000 + (($$ * 7 + NET_PORT_TRY * 263) % 6000) * 2))
+        p=$((20000 + (($$ * 7 + NET_PORT_TRY * 263) % 4000) * 3))
         if command -v ss >/dev/null 2>&1 &&
-            [ -n "$(ss -Htan "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null)" ]; then
+            [ -n "$(ss -Htan "( sport = :$p or sport = :$((p + 1)) or sport = :$((p + 2)) )" \
+                2>/dev/null)" ]; then
             [ "$NET_PORT_TRY" -lt 50 ] && continue
         fi
         break
     done
     SYNC_EP=tcp://127.0.0.1:$p
     ADMIN_EP=tcp://127.0.0.1:$((p + 1))
+    WEB_PORT=$((p + 2))
 }
 
 # server_init: creates the server folder; sets KEY.  The network's time
@@ -310,7 +314,8 @@ server_init() {
 }
 
 # server_start [NAME=VALUE ...]: starts the server (with those environment
-# variables) and waits until it serves.  The first start may move to other
+# variables, and the words of NET_RUN_ARGS after `run`'s own) and waits
+# until it serves.  The first start may move to other
 # ports if a bind fails; later starts keep the ports the agents know.
 #
 # The server runs under `timeout` (a safety net: no server outlives the test
@@ -328,7 +333,7 @@ server_start() {
             set +e
             # shellcheck disable=SC2086
             env "$@" timeout -k 5 $((300 * SLOW)) $NET_CLOCK $WRAP "$SERVER" -d "$SRV" run \
-                --sync "$SYNC_EP" --admin "$ADMIN_EP" 2>>"$SRV_LOG" </dev/null &
+                --sync "$SYNC_EP" --admin "$ADMIN_EP" ${NET_RUN_ARGS:-} 2>>"$SRV_LOG" </dev/null &
             server_pid=$!
             echo $server_pid >"$T/srv.pid"
             # A watcher: should the test's shell die without its trap (say

@@ -2130,10 +2130,10 @@ static void test_migrate_payout_refs(void **state)
        marks of earnings and member credit (13), HQ's notices (14), the
        plans' compliance setting (15), the names of sites and plan
        categories (16), the sales' receipt and payment (17), the time
-       zone's zone_from (18), the mark of its typed dates (19) and the
-       drill-down's indexes (20) */
+       zone's zone_from (18), the mark of its typed dates (19), the
+       drill-down's indexes (20) and the web page's users (21) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 20);
+    assert_int_equal(version, 21);
     s_exec(db,
            "DROP INDEX sales_seller;"
            "DROP INDEX refunds_sale;"
@@ -2167,6 +2167,7 @@ static void test_migrate_payout_refs(void **state)
            "DROP TABLE payout_refs;"
            "ALTER TABLE plans DROP COLUMN retired_ms;"
            "ALTER TABLE plans DROP COLUMN retired_by;"
+           "DROP TABLE web_users;"
            "INSERT INTO transfers(debit, credit, amount, code, period, ref, created_ms,"
            "  prev_hash, hash) SELECT debit, credit, 100, 'payout', period, ref,"
            "  created_ms + 1, hash, hash FROM transfers WHERE id = 51;");

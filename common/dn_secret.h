@@ -1,12 +1,14 @@
-/*  dn_secret -- secrets the clerk gives the agent, never on its command line.
+/*  dn_secret -- secrets a person gives a program, never on its command line.
 
     Every local user can read every process's command line (`ps`,
     /proc/PID/cmdline) for as long as it runs, and a shell keeps it in its
     history: an enrollment token there is a token anyone on the PC can
-    race the shop with.  So the agent takes a token or an enrollment code
-    from a file, from standard input (hidden when it is a terminal), or
-    from the environment (/proc/PID/environ is readable by the same user
-    only), and refuses one given as an argument.
+    race the shop with, a web user's password one anyone on HQ's host can
+    log in with.  So the agent takes a token or an enrollment code from a
+    file, from standard input (hidden when it is a terminal), or from the
+    environment (/proc/PID/environ is readable by the same user only), and
+    refuses one given as an argument; dealernet-hq reads a web user's
+    password from the terminal, hidden, or from standard input.
 */
 #ifndef DN_SECRET_H
 #define DN_SECRET_H
