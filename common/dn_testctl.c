@@ -31,6 +31,12 @@ long dn_testctl_tamper_down(void)
     return s_count(DN_TESTCTL_TAMPER_DOWN_ENV);
 }
 
+const char *dn_testctl_query_hold(void)
+{
+    const char *path = getenv(DN_TESTCTL_QUERY_HOLD_ENV);
+    return path && *path ? path : NULL;
+}
+
 unsigned dn_testctl_batch_events(unsigned max)
 {
     const char *text = getenv(DN_TESTCTL_BATCH_ENV);

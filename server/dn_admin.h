@@ -170,6 +170,15 @@ int dn_admin_is_query(const char *command);
     not decode (the loop answers it, with the reason).  */
 int dn_admin_request_is_query(const uint8_t *request, size_t len);
 
+/*  The answer to a query the server has no room for (dn_query.h: queries
+    queries already waiting or running): sets *reply / *reply_len (malloc'd,
+    caller frees) to an AdminReply of status 75 (EX_TEMPFAIL) and, in the
+    request's language, "the server is answering N queries; retry in a
+    moment".  Logs a warning (rate-limited) naming the command.  Returns
+    0, or DN_ENOMEM when no reply could be built.  */
+int dn_admin_reply_busy(const uint8_t *request, size_t len, unsigned queries, uint8_t **reply,
+                        size_t *reply_len);
+
 /*  Runs the query command (dn_admin_is_query; any other is refused as
     unknown) with n named string arguments, as HQ would send them, for a
     caller inside the server (the web page, dn_webpage.h), answering in
