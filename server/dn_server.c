@@ -492,6 +492,9 @@ int dn_server_run(const dn_server_config_t *config)
     int query_rc = DN_EIO;
     if (self.ctx && !(self.query = dn_query_new(self.ctx, config->dir, &query_rc)))
         dn_log_error("cannot start the query threads: %s", dn_strerror(query_rc));
+    else if (self.query)
+        dn_log_info("query threads: %d, at most %d queries waiting or running",
+                    DN_QUERY_THREADS, DN_QUERY_MAX);
     unsigned long long files = s_descriptors(); /* before the door sizes its caps */
     rc = DN_EIO;
     /* The ZAP handler first, answering as it should, or nothing: without a

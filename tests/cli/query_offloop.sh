@@ -60,6 +60,8 @@ wait_ended() {
 
 server_init
 server_start DEALERNET_TEST_QUERY_HOLD="$HOLD"
+check_has "start: the pool logged" "query threads: 2, at most 8 queries waiting or running" \
+    "$SRV_LOG"
 network_init
 hq_must plan set deploy/plan.ini
 A=$T/a
