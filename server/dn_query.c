@@ -219,6 +219,12 @@ dn_query_t *dn_query_new(void *ctx, const char *dir, int *rc)
     *rc = DN_ENOMEM;
     if (!self)
         return NULL;
+    if (!sqlite3_threadsafe()) { /* a build without mutexes: one connection per thread is not enough */
+        dn_log_error("query: this SQLite was built without threads (SQLITE_THREADSAFE=0)");
+        free(self);
+        *rc = DN_EDB;
+        return NULL;
+    }
     self->ctx = ctx;
     const char *hold = dn_testctl_query_hold();
     if (hold && !(self->hold = strdup(hold))) {
