@@ -44,18 +44,29 @@ static const void *s_nonnull(const void *data, size_t len)
 
 /*  SHA-256 is on every hot path (each event, each transfer): fetch the
     implementation once instead of on every call (OpenSSL 3's implicit
-    fetch takes a lock and a lookup), and reuse one context per thread.  */
+    fetch takes a lock and a lookup), and reuse one context per thread.
+    A thread's context is freed when the thread ends (the key's
+    destructor): the server's query threads (dn_query.h) run verify, and
+    a context left behind by each ended thread would leak.  */
 static EVP_MD *s_sha256_md;
 static pthread_once_t s_sha256_once = PTHREAD_ONCE_INIT;
+static pthread_key_t s_sha256_ctx_key;
+static int s_sha256_ctx_keyed; /* the key exists: set once, under s_sha256_once */
 
 static void s_sha256_free(void)
 {
     EVP_MD_free(s_sha256_md);
 }
 
+static void s_sha256_ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
 static void s_sha256_init(void)
 {
     s_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    s_sha256_ctx_keyed = pthread_key_create(&s_sha256_ctx_key, s_sha256_ctx_free) == 0;
     atexit(s_sha256_free);
 }
 
@@ -66,8 +77,8 @@ int dn_sha256(const void *data, size_t len, uint8_t digest[DN_HASH_BYTES])
     assert(digest != NULL);
     assert(data != NULL || len == 0);
     pthread_once(&s_sha256_once, s_sha256_init);
-    if (!ctx)
-        ctx = EVP_MD_CTX_new();
+    if (!ctx && (ctx = EVP_MD_CTX_new()) != NULL && s_sha256_ctx_keyed)
+        pthread_setspecific(s_sha256_ctx_key, ctx); /* freed as the thread ends */
     if (!s_sha256_md || !ctx || EVP_DigestInit_ex2(ctx, s_sha256_md, NULL) != 1 ||
         EVP_DigestUpdate(ctx, s_nonnull(data, len), len) != 1 ||
         EVP_DigestFinal_ex(ctx, digest, &digest_len) != 1 || digest_len != DN_HASH_BYTES) {

@@ -263,6 +263,55 @@ static void s_sql_calendar(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
 }
 
+/*  What every connection of dn_db gets: extended result codes, the busy
+    timeout and the calendar's SQL functions.  0 or DN_EDB.  */
+static int s_connection(sqlite3 *db)
+{
+    static int period = 1;
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, DN_DB_BUSY_TIMEOUT_MS);
+    if (sqlite3_create_function(db, "dn_day", 1, SQLITE_UTF8, NULL, s_sql_calendar, NULL,
+                                NULL) != SQLITE_OK ||
+        sqlite3_create_function(db, "dn_period", 1, SQLITE_UTF8, &period, s_sql_calendar, NULL,
+                                NULL) != SQLITE_OK)
+        return DN_EDB;
+    return 0;
+}
+
+int dn_db_open_reader(const char *path, size_t count, sqlite3 **db_p)
+{
+    sqlite3 *db = NULL;
+    int rc, version;
+
+    *db_p = NULL;
+    /* read-write, as a WAL reader must be able to take its part of the
+       -shm index; query_only keeps it from ever writing */
+    rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        int missing = rc == SQLITE_CANTOPEN;
+        if (!missing)
+            dn_log_error("sqlite: open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return missing ? DN_ENOENT : DN_EDB;
+    }
+    rc = s_connection(db);
+    if (rc == 0)
+        rc = dn_db_exec(db, "PRAGMA query_only = 1");
+    if (rc == 0 && (version = dn_db_version(db)) < 0)
+        rc = version;
+    else if (rc == 0 && (size_t)version != count) {
+        dn_log_error("sqlite: %s is at schema version %d, this program reads %zu", path,
+                     version, count);
+        rc = DN_ESCHEMA;
+    }
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
+    }
+    *db_p = db;
+    return 0;
+}
+
 int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t count,
                sqlite3 **db_p)
 {
@@ -288,13 +337,7 @@ int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t c
             dn_db_remove(path); /* SQLite may have made the file before failing */
         return missing ? DN_ENOENT : DN_EDB;
     }
-    sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_timeout(db, DN_DB_BUSY_TIMEOUT_MS);
-    static int period = 1;
-    if (sqlite3_create_function(db, "dn_day", 1, SQLITE_UTF8, NULL, s_sql_calendar, NULL,
-                                NULL) != SQLITE_OK ||
-        sqlite3_create_function(db, "dn_period", 1, SQLITE_UTF8, &period, s_sql_calendar, NULL,
-                                NULL) != SQLITE_OK) {
+    if (s_connection(db) != 0) {
         sqlite3_close(db);
         if (created)
             dn_db_remove(path);

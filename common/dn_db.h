@@ -36,6 +36,18 @@ typedef struct {
 int dn_db_open(const char *path, int flags, const dn_migration_t *list, size_t count,
                sqlite3 **db);
 
+/*  Opens path for reading only, on a thread of its own: a file that a
+    writer (dn_db_open) created and migrated, with a count of migrations
+    this program knows.  Nothing is migrated and nothing written: PRAGMA
+    query_only makes every write fail (SQLITE_READONLY), the connection
+    has the busy timeout and dn_day / dn_period of dn_db_open.  In WAL
+    mode a read transaction (BEGIN ... COMMIT) on it reads one snapshot
+    while the writer commits beside it.  Returns 0 and *db (caller closes
+    with sqlite3_close), DN_ENOENT if the file is missing, DN_ESCHEMA if
+    its user_version is not count (logged: a writer has not migrated it
+    yet, or a newer program has), DN_EDB otherwise.  */
+int dn_db_open_reader(const char *path, size_t count, sqlite3 **db);
+
 /*  Removes a database file and its -wal and -shm companions, for a
     creator that failed before the file held what it must.  The file must
     not be open.  */

@@ -38,7 +38,7 @@
     ("zh_CN" is 5), with its NUL.  */
 #define DN_I18N_LANG_SIZE 16
 
-#define _(text)        dgettext(DN_I18N_DOMAIN, text)
+#define _(text)        dn_i18n_gettext(text)
 #define N_(text)       text
 #define C_(ctx, text)  dn_i18n_pgettext(ctx "\004" text, text)
 #define NC_(ctx, text) text
@@ -60,8 +60,9 @@
     (installed), else, for a program in the source tree's bin<X>/, the
     build folder make pairs with it, <exe>/../build<X>/locale (bin ->
     build/locale, bin-asan -> build-asan/locale), else the compiled-in
-    DN_LOCALEDIR.  Call once, first thing in main (again, in a test, after
-    changing the environment).  */
+    DN_LOCALEDIR.  Call once, first thing in main, before any thread (again,
+    in a test, after changing the environment, with no thread inside
+    dn_i18n_peer_begin).  */
 void dn_i18n_init(void);
 
 /*  The language messages are shown in, as a gettext language code: "zh_CN"
@@ -76,7 +77,8 @@ const char *dn_i18n_lang(void);
 int dn_i18n_lang_valid(const char *lang);
 
 /*  pgettext: the translation of ctx_text ("ctx\004text"), or text when
-    there is none.  Through C_().  */
+    there is none, in the language _() answers in on this thread.  Through
+    C_().  */
 const char *dn_i18n_pgettext(const char *ctx_text, const char *text);
 
 /*  C_() for a text known only at run time: the translation of text in
@@ -86,16 +88,31 @@ const char *dn_i18n_pgettext(const char *ctx_text, const char *text);
     cannot see such a call, so po/<lang>/columns.po lists the keys by hand.  */
 const char *dn_i18n_cpgettext(const char *ctx, const char *text);
 
+/*  gettext: the translation of msgid, or msgid itself when there is none.
+    Through _().  On a thread inside dn_i18n_peer_begin, in the peer's
+    language (its catalogue as dn_i18n reads it); elsewhere dgettext, in
+    the program's own.  */
+const char *dn_i18n_gettext(const char *msgid) __attribute__((format_arg(1)));
+
 /*  The server answering a peer in the peer's language.  dn_i18n_peer_begin
-    makes _() and C_() answer in lang (a peer's AdminRequest.lang, may be
-    NULL) until dn_i18n_peer_end, which brings back the program's own
-    language (the server's: its log lines are English, and never go
-    through _() anyway).  A lang that is not valid (dn_i18n_lang_valid) or
-    has no catalogue here reads English.  Returns the language now in
-    force, "en" or lang.  The pair changes the process's LANGUAGE
-    (glibc's documented way, "Changing the language at runtime" in the
-    GNU gettext manual), so it is for the one thread that handles
-    requests, not nested, and always paired.  */
+    makes _() and C_() on the calling thread answer in lang (a peer's
+    AdminRequest.lang, may be NULL) until dn_i18n_peer_end, which brings
+    back the program's own language (the server's: its log lines are
+    English, and never go through _() anyway).  A lang that is not valid
+    (dn_i18n_lang_valid), has no catalogue here, or whose catalogue is not
+    a well-formed GNU .mo file (refused with one warning in the log, and
+    not read again) reads English.  Returns the language now in force on
+    the thread, "en" or lang (a static string).
+    Per thread, and thread-safe: the server's loop and its query threads
+    (dn_query.h) each answer their own peer at the same time.  The
+    environment is never touched: the pair sets a thread-local catalogue,
+    which dn_i18n reads itself from <catalogues>/<lang>/LC_MESSAGES/
+    dealernet.mo (the GNU .mo format, every offset checked against the
+    file's size), once per file for the life of the process (under a
+    lock), because glibc's gettext takes its language from the process's
+    environment, which one thread cannot change without changing it under
+    all the others (and setenv racing getenv is undefined).  Not nested
+    on one thread, and always paired.  */
 const char *dn_i18n_peer_begin(const char *lang);
 void dn_i18n_peer_end(void);
 
@@ -103,7 +120,8 @@ void dn_i18n_peer_end(void);
     for a daemon, whose lines are its log (an operator greps them, an alert
     matches them, a support desk reads them) and whose answers to a peer
     come in the peer's language (dn_i18n_peer_begin), never in the one the
-    host's locale happens to name.  Call before any thread starts.  */
+    host's locale happens to name.  Call before any thread starts: like
+    dn_i18n_init, it sets the environment's LANGUAGE.  */
 void dn_i18n_daemon(void);
 
 #endif

@@ -36,6 +36,12 @@ long dn_testctl_web_session_ms(void)
     return s_count(DN_TESTCTL_WEB_SESSION_ENV);
 }
 
+const char *dn_testctl_query_hold(void)
+{
+    const char *path = getenv(DN_TESTCTL_QUERY_HOLD_ENV);
+    return path && *path ? path : NULL;
+}
+
 unsigned dn_testctl_batch_events(unsigned max)
 {
     const char *text = getenv(DN_TESTCTL_BATCH_ENV);

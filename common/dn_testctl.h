@@ -36,6 +36,15 @@
           login, whichever is sooner (at most the real bounds, dn_web.h),
           so that a test sees one end without waiting half an hour
           (tests/cli/web_login.sh).
+      DEALERNET_TEST_QUERY_HOLD=PATH        dealernet-server: a query thread
+          (server/dn_query.h), having run a query, waits before answering
+          (its read transaction still open) until the file PATH does not
+          exist, looking every 10 ms; it logs "test hook: a query is held
+          until PATH is removed" first.  So a test holds `verify` running
+          for as long as it likes, without guessing how long verify takes,
+          and proves that a shop's sync and an admin write complete
+          meanwhile (tests/cli/query_offloop.sh).  A query asked while the
+          file does not exist is not held.
       DEALERNET_AGENT_TODAY=YYYY-MM-DD      dealernet-agent reminders: the
           day taken as today (tests/cli/agent_reminders.sh).
 
@@ -58,6 +67,7 @@
 #define DN_TESTCTL_BATCH_ENV       "DEALERNET_TEST_BATCH_EVENTS"
 #define DN_TESTCTL_TAMPER_DOWN_ENV "DEALERNET_TEST_TAMPER_DOWN"
 #define DN_TESTCTL_WEB_SESSION_ENV "DEALERNET_TEST_WEB_SESSION_MS"
+#define DN_TESTCTL_QUERY_HOLD_ENV  "DEALERNET_TEST_QUERY_HOLD"
 
 /*  Returns N of DEALERNET_TEST_CRASH_AFTER_COMMIT, or -1 when it is unset,
     not a number or below 1 (never crash).  */
@@ -70,6 +80,11 @@ long dn_testctl_tamper_down(void);
 /*  Returns N of DEALERNET_TEST_WEB_SESSION_MS, or -1 when it is unset, not
     a number or below 1 (the real bounds).  */
 long dn_testctl_web_session_ms(void);
+
+/*  Returns the PATH of DEALERNET_TEST_QUERY_HOLD (the environment's
+    string), or NULL when it is unset or empty (never hold).  Read once,
+    before the query threads start.  */
+const char *dn_testctl_query_hold(void);
 
 /*  Returns N of DEALERNET_TEST_BATCH_EVENTS, or 0 when it is unset, not a
     number or outside 1..max (the server's own window and batch size).  */

@@ -1251,6 +1251,29 @@ int dn_admin_request_is_query(const uint8_t *request, size_t len)
     return query;
 }
 
+int dn_admin_reply_busy(const uint8_t *request, size_t len, unsigned queries, uint8_t **reply,
+                        size_t *reply_len)
+{
+    static dn_log_limit_t busy = {"queries refused as the server is busy", 0, 0, 0, NULL};
+    Dealernet__AdminRequest *req = NULL;
+    char why[DN_WHY_SIZE], error[DN_ADMIN_WHY_SIZE];
+    int rc;
+
+    *reply = NULL;
+    *reply_len = 0;
+    if (dn_wire_admin_request_unpack(request, len, &req, why, sizeof why) != 0)
+        req = NULL; /* dn_admin_request_is_query decoded it: not expected; English then */
+    dn_i18n_peer_begin(req ? req->lang : NULL);
+    snprintf(error, sizeof error, _("the server is answering %u queries; retry in a moment"),
+             queries);
+    rc = s_reply(EX_TEMPFAIL, error, NULL, reply, reply_len);
+    dn_i18n_peer_end();
+    dn_log_warn_limited(&busy, "admin: %s refused: the server is answering %u queries",
+                        req ? req->command : "a query", queries);
+    dn_wire_admin_request_free(&req);
+    return rc;
+}
+
 int dn_admin_query(sqlite3 *db, const char *admin, int64_t now_ms, const char *command,
                    const char *const names[], const char *const values[], size_t n,
                    json_t **result, char *why, size_t why_size)

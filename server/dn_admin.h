@@ -167,9 +167,15 @@
 /*  Handles one request frame from the admin named admin (from the ZAP
     User-Id) and sets *reply / *reply_len to the packed AdminReply
     (malloc'd, caller frees).  A malformed request gets a reply with status
-    65 and the reason.  db is the server's connection to its database
-    file: verify opens that file again by its name (sqlite3_db_filename).
-    Returns 0, or DN_ENOMEM when no reply could be built.  */
+    65 and the reason.  db is a connection to the server's database file
+    (verify opens that file again by its name, sqlite3_db_filename): the
+    loop's, which writes, or for a query (dn_admin_request_is_query) a
+    query thread's read connection inside its read transaction
+    (dn_query.h).  Thread-safe for queries: any number of threads may
+    handle queries at once, each on its own connection, beside the loop;
+    the reply's text is in the request's language on the calling thread
+    only (dn_i18n_peer_begin).  Returns 0, or DN_ENOMEM when no reply
+    could be built.  */
 int dn_admin_handle(sqlite3 *db, const char *admin, const uint8_t *request, size_t len,
                     uint8_t **reply, size_t *reply_len);
 
@@ -184,12 +190,27 @@ int dn_admin_handle_at(sqlite3 *db, const char *admin, int64_t now_ms,
     the database file and on any thread (dn_query.h runs them off the
     server's loop, rule 9), each in a read transaction of its caller's.
     0 if it writes (it stays on the loop, serialised with ingest) or is
-    not a command.  */
+    not a command.  A query's handler and everything it calls keep no
+    state between calls but in its connection (no static cache, buffer or
+    statement), use only reentrant libc (gmtime_r, localtime_r; the zone
+    is set before the threads start), log through dn_log (its limits take
+    a lock) and count with atomics (dn_refusal); on a query_only
+    connection anything it tried to write would fail (tests/unit/
+    test_report.c runs every query on two such connections at once).  */
 int dn_admin_is_query(const char *command);
 
 /*  dn_admin_is_query of a packed AdminRequest's command; 0 when it does
     not decode (the loop answers it, with the reason).  */
 int dn_admin_request_is_query(const uint8_t *request, size_t len);
+
+/*  The answer to a query the server has no room for (dn_query.h: queries
+    queries already waiting or running): sets *reply / *reply_len (malloc'd,
+    caller frees) to an AdminReply of status 75 (EX_TEMPFAIL) and, in the
+    request's language, "the server is answering N queries; retry in a
+    moment".  Logs a warning (rate-limited) naming the command.  Returns
+    0, or DN_ENOMEM when no reply could be built.  */
+int dn_admin_reply_busy(const uint8_t *request, size_t len, unsigned queries, uint8_t **reply,
+                        size_t *reply_len);
 
 /*  Runs the query command (dn_admin_is_query; any other is refused as
     unknown) with n named string arguments, as HQ would send them, for a

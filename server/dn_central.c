@@ -1092,3 +1092,19 @@ int dn_central_open(const char *dir, int flags, sqlite3 **db)
     return rc;
 }
 
+
+int dn_central_open_reader(const char *dir, sqlite3 **db)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, DN_CENTRAL_DB_FILE);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return DN_EINVAL;
+    int rc = dn_db_open_reader(path, sizeof s_migrations / sizeof s_migrations[0], db);
+    /* the writer's cache: a report or a statement reads the same hot
+       indexes as ingest does */
+    if (rc == 0 && (rc = dn_db_exec(*db, "PRAGMA cache_size = -65536")) != 0) {
+        sqlite3_close(*db);
+        *db = NULL;
+    }
+    return rc;
+}

@@ -26,6 +26,14 @@
     and *db (caller closes), or the dn_db_open error.  */
 int dn_central_open(const char *dir, int flags, sqlite3 **db);
 
+/*  Opens DIR/central.db for reading, on a thread of its own (dn_query.h,
+    the web pages): dn_db_open_reader with this schema's migrations, the
+    cache of dn_central_open.  The file must have been opened by
+    dn_central_open first (the server's loop does it at start), which
+    migrates it.  Returns 0 and *db (caller closes), DN_EINVAL (a path
+    too long), or dn_db_open_reader's error.  */
+int dn_central_open_reader(const char *dir, sqlite3 **db);
+
 /*  The network's bound on one sale (README, "Bounds"), in 10^-4 units of
     the currency (DN_MONEY_BOUND_EXPONENT): meta key DN_META_MAX_SALE,
     set once by `dealernet-server init --max-sale`.  get sets *bound to the

@@ -16,8 +16,10 @@
 #include "dn_error.h"
 #include "dn_ingest.h"
 #include "dn_log.h"
+#include "dn_metrics.h"
 #include "dn_money.h"
 #include "dn_phones.h"
+#include "dn_query.h"
 #include "dn_refusal.h"
 #include "dn_testctl.h"
 #include "dn_time.h"
@@ -58,6 +60,7 @@ typedef struct {
     dn_down_t *down;       /* the downstream channel (dn_down.h) */
     dn_door_t *door;
     int door_sync, door_admin; /* the sockets' indexes in the door */
+    dn_query_t *query;     /* the query threads (dn_query.h, rule 9) */
     long commits_left; /* test hook: exit after this many commits, -1 = never */
     dn_web_t *web;     /* the web page and /metrics, on their own threads */
 } s_server_t;
@@ -259,10 +262,55 @@ static void s_sync_drain(s_server_t *self)
 
 /* -- admin requests -------------------------------------------------------- */
 
-static void s_admin_one(s_server_t *self)
+/*  Answers one admin request frame from admin: a query goes to the query
+    threads (answered when dn_query_forward finds its answer), or is told
+    the server is busy; anything else (a write, or what does not decode)
+    is run here, on the loop's connection, between two groups of sync
+    messages.  Returns 1 if it ran here (a write may have changed the
+    tree, plans or periods), 0 if not.  */
+static int s_admin_request(s_server_t *self, zmq_msg_t *route, const char *admin,
+                           zmq_msg_t *request)
+{
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    int here = 0;
+
+    if (dn_admin_request_is_query(zmq_msg_data(request), zmq_msg_size(request))) {
+        int rc = dn_query_submit(self->query, zmq_msg_data(route), zmq_msg_size(route), admin,
+                                 zmq_msg_data(request), zmq_msg_size(request));
+        if (rc == 0) {
+            dn_metrics_admin(1);
+            return 0;
+        }
+        if (rc == DN_EAGAIN &&
+            dn_admin_reply_busy(zmq_msg_data(request), zmq_msg_size(request),
+                                dn_query_load(self->query), &reply, &reply_len) != 0)
+            return 0; /* no reply could be built: as on any failure here */
+        if (rc != DN_EAGAIN)
+            dn_log_error("admin %s: a query could not be handed to the query threads (%s): "
+                         "it runs on the loop",
+                         admin, dn_strerror(rc));
+    }
+    if (!reply) {
+        here = 1;
+        dn_metrics_admin(0);
+        if (dn_admin_handle(self->db, admin, zmq_msg_data(request), zmq_msg_size(request),
+                            &reply, &reply_len) != 0)
+            return here;
+    }
+    zmq_msg_send(route, self->admin, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(self->admin, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(self->admin, reply, reply_len, ZMQ_DONTWAIT);
+    free(reply);
+    return here;
+}
+
+/*  Reads one admin message and answers it (s_admin_request).  Returns 1
+    if a request ran on the loop.  */
+static int s_admin_one(s_server_t *self)
 {
     zmq_msg_t frames[3];
-    int n = 0, more = 1;
+    int n = 0, more = 1, here = 0;
     size_t more_size = sizeof more;
 
     while (more) {
@@ -284,15 +332,8 @@ static void s_admin_one(s_server_t *self)
         /* ZAP lets only HQ admin keys in here */
         dn_door_seen(self->door, self->door_admin, zmq_msg_get(&frames[2], ZMQ_SRCFD),
                      zmq_msg_gets(&frames[2], "Peer-Address"), admin != NULL);
-        uint8_t *reply = NULL;
-        size_t reply_len = 0;
-        if (admin && dn_admin_handle(self->db, admin, zmq_msg_data(&frames[2]),
-                                     zmq_msg_size(&frames[2]), &reply, &reply_len) == 0) {
-            zmq_msg_send(&frames[0], self->admin, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-            zmq_send(self->admin, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-            zmq_send(self->admin, reply, reply_len, ZMQ_DONTWAIT);
-        }
-        free(reply);
+        if (admin)
+            here = s_admin_request(self, &frames[0], admin, &frames[2]);
     } else if (n > 0) {
         static dn_log_limit_t dropped = {"malformed admin messages", 0, 0, 0, NULL};
         dn_refusal_count(DN_REFUSAL_ADMIN);
@@ -301,6 +342,7 @@ static void s_admin_one(s_server_t *self)
     }
     for (int i = 0; i < n && i < 3; i++)
         zmq_msg_close(&frames[i]);
+    return here;
 }
 
 /* -- the loop ------------------------------------------------------------- */
@@ -488,11 +530,18 @@ int dn_server_run(const dn_server_config_t *config)
     }
     self.ctx = config->ctx ? config->ctx : zmq_ctx_new();
     self.door = self.ctx ? dn_door_new(self.ctx) : NULL;
+    /* after the zone and the rollups' rebuild: the threads read them */
+    int query_rc = DN_EIO;
+    if (self.ctx && !(self.query = dn_query_new(self.ctx, config->dir, &query_rc)))
+        dn_log_error("cannot start the query threads: %s", dn_strerror(query_rc));
+    else if (self.query)
+        dn_log_info("query threads: %d, at most %d queries waiting or running",
+                    DN_QUERY_THREADS, DN_QUERY_MAX);
     unsigned long long files = s_descriptors(); /* before the door sizes its caps */
     rc = DN_EIO;
     /* The ZAP handler first, answering as it should, or nothing: without a
        handler bound in the context libzmq lets every CURVE client in.  */
-    if (self.session && self.ctx && self.door) {
+    if (self.session && self.ctx && self.door && self.query) {
         char why[DN_WHY_SIZE] = "it cannot be bound at " DN_ZAP_ENDPOINT;
         if (!(self.zap = dn_zap_bind(self.ctx)) ||
             dn_zap_selfcheck(self.ctx, self.zap, self.db, why, sizeof why) != 0) {
@@ -524,9 +573,10 @@ int dn_server_run(const dn_server_config_t *config)
         while (!*config->stop) {
             zmq_pollitem_t items[] = {{self.zap, 0, ZMQ_POLLIN, 0},
                                       {self.sync, 0, ZMQ_POLLIN, 0},
-                                      {self.admin, 0, ZMQ_POLLIN, 0}};
+                                      {self.admin, 0, ZMQ_POLLIN, 0},
+                                      {dn_query_socket(self.query), 0, ZMQ_POLLIN, 0}};
             /* pulls waiting: a turn now, not when the next message comes */
-            int n = zmq_poll(items, 3, dn_session_deferred(self.session) ? 0 : 1000);
+            int n = zmq_poll(items, 4, dn_session_deferred(self.session) ? 0 : 1000);
             if (n < 0) {
                 if (errno == EINTR)
                     continue;
@@ -539,10 +589,10 @@ int dn_server_run(const dn_server_config_t *config)
                 s_zap_drain(&self);
             if ((items[1].revents & ZMQ_POLLIN) || dn_session_deferred(self.session))
                 s_sync_drain(&self);
-            if (items[2].revents & ZMQ_POLLIN) {
-                s_admin_one(&self);
+            if ((items[2].revents & ZMQ_POLLIN) && s_admin_one(&self))
                 dn_ingest_forget(self.ingest); /* the tree, plans or periods may differ */
-            }
+            if (items[3].revents & ZMQ_POLLIN)
+                dn_query_forward(self.query, self.admin);
         }
         dn_log_limits_flush(1);
         if (self.down) {
@@ -555,10 +605,13 @@ int dn_server_run(const dn_server_config_t *config)
         }
         dn_log_info("stopping");
     }
-    /* The sockets close at once after the loop: a message libzmq takes in
-       while the door's thread is joined would be lost unanswered.  Their
-       monitors stop first (from this thread, while they exist); the door
-       ends before the context does.  */
+    /* The query threads end first (what they answer now is not sent on),
+       their sockets and connections with them.  The sockets close at once
+       after the loop: a message libzmq takes in while the door's thread is
+       joined would be lost unanswered.  Their monitors stop first (from
+       this thread, while they exist); the door ends before the context
+       does.  */
+    dn_query_destroy(&self.query);
     dn_door_unwatch(self.door, self.door_sync);
     dn_door_unwatch(self.door, self.door_admin);
     if (self.sync)

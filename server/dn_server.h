@@ -1,7 +1,14 @@
 /*  dn_server -- the central daemon: ZAP handler, sync socket, admin socket.
 
-    One thread, one zmq_poll loop, one SQLite connection.  ZAP requests,
-    sync messages and admin requests are served in turn.  Sync messages that
+    One loop (one thread, one zmq_poll, the one SQLite connection that
+    writes): ZAP requests, sync messages and the admin requests that write
+    are served in turn, so HQ's writes are serialised with ingest.  The
+    admin requests that only read (dn_admin_is_query: verify, reports,
+    statements, listings) are handed to the query threads (dn_query.h,
+    rule 9), each with its own read connection and one snapshot per
+    request; the loop sends their answers on as they come, or answers at
+    once with status 75 when DN_QUERY_MAX are waiting or running.  Sync
+    messages that
     are waiting are applied together in one group-committed transaction
     (each batch in its own savepoint, so a refused batch changes nothing),
     and their acks are sent only after the commit.  What each message gets
@@ -66,7 +73,10 @@ typedef struct {
 int dn_server_init(const char *dir, const char *sync_endpoint, const char *admin_endpoint,
                    const dn_server_network_t *network, char server_public[41]);
 
-/*  Runs the daemon until *config->stop is set.  The endpoints default to
+/*  Runs the daemon until *config->stop is set, on this thread (the loop)
+    and DN_QUERY_THREADS query threads it starts, after it has set the
+    network's zone, and joins before it returns (the process's language,
+    dn_i18n_daemon, must be set before).  The endpoints default to
     those recorded at init.  Binds the ZAP handler first and proves it with
     dn_zap_selfcheck; only then binds the sync and admin sockets.  Returns
     0 after a clean stop, or an error code if it could not start: DN_ECRYPTO

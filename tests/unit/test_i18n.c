@@ -6,7 +6,12 @@
     character, an error code's text) in Chinese and in their exact
     English.  The catalogue is the one the build compiled from po/zh_CN
     (<B>/locale, found from this program's own path <B>/tests/unit/).
+    The peer's language is per thread: two threads answering a Chinese and
+    an English peer at once each read their own, every time; and a
+    catalogue that is not a well-formed .mo file is refused (English) with
+    no crash and no read outside it.
 */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -301,6 +307,191 @@ static void test_common_reasons(void **state)
     s_reasons_are(en);
 }
 
+/* -- the peer's language, per thread ---------------------------------------- */
+
+#define S_ROUNDS 3000 /* answers per thread: many chances for one to leak into the other */
+
+typedef struct {
+    const char *lang;    /* the peer's */
+    const char *expect[4]; /* _(), C_(), dn_i18n_cpgettext, dn_strerror in it */
+    int wrong;           /* answers in the other language */
+    pthread_barrier_t *start;
+} s_peer_t;
+
+static void *s_answer(void *arg)
+{
+    s_peer_t *p = arg;
+    pthread_barrier_wait(p->start); /* both at once */
+    for (int i = 0; i < S_ROUNDS; i++) {
+        const char *got[4];
+        dn_i18n_peer_begin(p->lang);
+        got[0] = _("partner %s does not exist");
+        got[1] = C_("column", "partner");
+        got[2] = dn_i18n_cpgettext("column", "opening");
+        got[3] = dn_strerror(DN_ENOENT);
+        dn_i18n_peer_end();
+        for (int k = 0; k < 4; k++)
+            p->wrong += strcmp(got[k], p->expect[k]) != 0;
+    }
+    return NULL;
+}
+
+static void *s_answer_alone(void *arg)
+{
+    s_peer_t *p = arg;
+    pthread_barrier_t *start = p->start;
+    pthread_barrier_t alone;
+    pthread_barrier_init(&alone, NULL, 1);
+    p->start = &alone;
+    s_answer(p);
+    p->start = start;
+    pthread_barrier_destroy(&alone);
+    return NULL;
+}
+
+static void test_peer_per_thread(void **state)
+{
+    (void)state;
+    pthread_barrier_t start;
+    s_peer_t zh = {"zh_CN", {"伙伴 %s 不存在", "伙伴", "期初余额", "未找到"}, 0, &start};
+    s_peer_t en = {"en", {"partner %s does not exist", "partner", "opening", "not found"}, 0,
+                   &start};
+    pthread_t a, b;
+
+    s_env(NULL, NULL, "C.UTF-8"); /* the server's own: English */
+    assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+    assert_int_equal(pthread_create(&a, NULL, s_answer, &zh), 0);
+    assert_int_equal(pthread_create(&b, NULL, s_answer, &en), 0);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    pthread_barrier_destroy(&start);
+    assert_int_equal(zh.wrong, 0);
+    assert_int_equal(en.wrong, 0);
+    /* this thread was never a peer's: its own language all along */
+    assert_string_equal(_("partner %s does not exist"), "partner %s does not exist");
+
+    /* and the other way round: a Chinese server answers an English peer
+       on one thread while it reads Chinese on this one */
+    s_env(NULL, NULL, "zh_CN.UTF-8");
+    en.wrong = 0;
+    assert_int_equal(pthread_create(&b, NULL, s_answer_alone, &en), 0);
+    for (int i = 0; i < S_ROUNDS; i++)
+        assert_string_equal(_("partner %s does not exist"), "伙伴 %s 不存在");
+    pthread_join(b, NULL);
+    assert_int_equal(en.wrong, 0);
+    s_env(NULL, NULL, "C.UTF-8");
+}
+
+/* -- a malformed catalogue ---------------------------------------------------- */
+
+/*  Reads a whole file; *len set.  */
+static unsigned char *s_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    unsigned char *data = NULL;
+    if (f && fstat(fileno(f), &st) == 0 && (data = malloc((size_t)st.st_size)) != NULL)
+        *len = fread(data, 1, (size_t)st.st_size, f);
+    if (f)
+        fclose(f);
+    return data;
+}
+
+/*  Writes <root>/<lang>/LC_MESSAGES/dealernet.mo.  */
+static void s_spill(const char *root, const char *lang, const void *data, size_t len)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", root, lang);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/%s/LC_MESSAGES", root, lang);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/%s/LC_MESSAGES/dealernet.mo", root, lang);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static uint32_t s_get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void s_put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static void test_malformed_catalogue(void **state)
+{
+    (void)state;
+    const char *built = getenv("DEALERNET_LOCALEDIR");
+    char path[4300], root[] = "/tmp/dn-test-i18n.XXXXXX", cmd[4400];
+    size_t len = 0;
+
+    assert_non_null(built);
+    snprintf(path, sizeof path, "%s/zh_CN/LC_MESSAGES/dealernet.mo", built);
+    unsigned char *good = s_slurp(path, &len), *bad = malloc(len);
+    assert_non_null(good);
+    assert_non_null(bad);
+    assert_true(len > 64 && s_get32(good) == 0x950412deU); /* msgfmt writes little-endian here */
+    assert_non_null(mkdtemp(root));
+    uint32_t n = s_get32(good + 8), orig = s_get32(good + 12), trans = s_get32(good + 16);
+    assert_true(n > 2);
+
+    /* the intact copy, under another language code: read and used */
+    s_spill(root, "xz", good, len);
+    /* each file below is wrong in one way */
+    s_spill(root, "xa", good, 0); /* empty */
+    s_spill(root, "xb", good, 20); /* shorter than its header */
+    memcpy(bad, good, len);
+    s_put32(bad, 0x12345678); /* not the magic */
+    s_spill(root, "xc", bad, len);
+    memcpy(bad, good, len);
+    s_put32(bad + 12, (uint32_t)len - 4); /* the originals' table past the end */
+    s_spill(root, "xd", bad, len);
+    memcpy(bad, good, len);
+    s_put32(bad + 8, 0x20000000); /* N far beyond the file: tables past the end */
+    s_spill(root, "xe", bad, len);
+    memcpy(bad, good, len);
+    s_put32(bad + trans + 8 * 1 + 4, 0xfffffff0); /* a translation's offset past the end */
+    s_spill(root, "xf", bad, len);
+    memcpy(bad, good, len);
+    s_put32(bad + orig + 8 * 1, s_get32(good + orig + 8 * 1) + 1); /* length over its NUL */
+    s_spill(root, "xg", bad, len);
+    memcpy(bad, good, len);
+    memcpy(bad + orig + 8, good + orig + 16, 8); /* originals 1 and 2 swapped: unsorted */
+    memcpy(bad + orig + 16, good + orig + 8, 8);
+    s_spill(root, "xh", bad, len);
+    memcpy(bad, good, len);
+    s_put32(bad + trans + 8 * (n - 1), (uint32_t)(len - s_get32(good + trans + 8 * (n - 1) + 4)));
+    s_spill(root, "xi", bad, len); /* the last translation's length to the file's end */
+
+    setenv("DEALERNET_LOCALEDIR", root, 1);
+    s_env(NULL, NULL, "C.UTF-8");
+    assert_string_equal(dn_i18n_peer_begin("xz"), "xz");
+    assert_string_equal(_("partner %s does not exist"), "伙伴 %s 不存在");
+    dn_i18n_peer_end();
+    const char *const refused[] = {"xa", "xb", "xc", "xd", "xe", "xf", "xg", "xh", "xi"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        for (int again = 0; again < 2; again++) { /* refused, then remembered as such */
+            assert_string_equal(dn_i18n_peer_begin(refused[i]), "en");
+            assert_string_equal(_("partner %s does not exist"), "partner %s does not exist");
+            assert_string_equal(C_("column", "partner"), "partner");
+            dn_i18n_peer_end();
+        }
+    }
+    setenv("DEALERNET_LOCALEDIR", built, 1);
+    s_env(NULL, NULL, "C.UTF-8");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+    free(bad);
+    free(good);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +503,8 @@ int main(void)
         cmocka_unit_test(test_render_words),
         cmocka_unit_test(test_why_whole_chars),
         cmocka_unit_test(test_common_reasons),
+        cmocka_unit_test(test_peer_per_thread),
+        cmocka_unit_test(test_malformed_catalogue),
     };
     return cmocka_run_group_tests(tests, s_setup, NULL);
 }

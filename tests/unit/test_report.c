@@ -59,10 +59,14 @@
     f4 under D2's February team, and each March refund under the team of
     its sale), the KPIs of January and February, the top referrers and a
     referral tree, sync health at a fixed time and through the admin
-    socket, the refusals, and finally that rebuilding the rollups from the
-    stored events (what dn_central_open does once after the migration)
-    gives the same rollups.
+    socket, the refusals, every query command on reader connections on two
+    threads at once (as dn_query runs them: the same answers as on the
+    writer's connection, in each thread's own language, and nothing
+    written: the readers are query_only), and finally that rebuilding the
+    rollups from the stored events (what dn_central_open does once after
+    the migration) gives the same rollups.
 */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,6 +87,7 @@
 #include "dn_id.h"
 #include "dn_ingest.h"
 #include "dn_ledger.h"
+#include "dn_i18n.h"
 #include "dn_log.h"
 #include "dn_plan.h"
 #include "dn_registry.h"
@@ -1151,6 +1156,177 @@ static void test_rebuild(void **state)
     }
 }
 
+/* -- every query on threads of its own (dn_query.h) ------------------------------ */
+
+/*  Every command flagged query in dn_admin's table, with arguments that
+    reach its real work in this scenario.  */
+static const struct {
+    const char *command;
+    const char *names[3], *values[3];
+    size_t n;
+} s_queries[] = {
+    {"partner.list", {NULL}, {NULL}, 0},
+    {"partner.tree", {NULL}, {NULL}, 0},
+    {"partner.tree", {"code", "at"}, {"D1", "2026-01-31"}, 2},
+    {"site.list", {NULL}, {NULL}, 0},
+    {"member.conflicts", {NULL}, {NULL}, 0},
+    {"member.find", {"text"}, {"139"}, 1},
+    {"member.statement", {"phone", "period"}, {M1, "2026-02"}, 2},
+    {"statement", {"partner", "period"}, {"D1", "2026-02"}, 2},
+    {"statement", {"partner"}, {"NOPE"}, 1}, /* refused: 66, a translated reason */
+    {"plan.show", {"at"}, {"2026-02-01"}, 1},
+    {"plan.list", {NULL}, {NULL}, 0},
+    {"plan.check", {"text"}, {"[plan]\neffective = 2026-06-01\ncurrency = CNY\n[levels]\n0 = 700\n"}, 1},
+    {"period.list", {NULL}, {NULL}, 0},
+    {"verify", {NULL}, {NULL}, 0},
+    {"exception.list", {"all"}, {"1"}, 1},
+    {"refusals", {NULL}, {NULL}, 0},
+    {"correction.list", {NULL}, {NULL}, 0},
+    {"report.sales", {"by"}, {"category"}, 1},
+    {"report.sales", {"by", "partner", "team"}, {"month", "D1", "1"}, 3},
+    {"report.kpi", {"partner", "period"}, {"D1", "2026-02"}, 2},
+    {"report.referrals", {NULL}, {NULL}, 0},
+    {"report.referrals", {"member"}, {M1}, 1},
+    {"report.sites", {NULL}, {NULL}, 0},
+    {"compliance.report", {"period"}, {"2026-02"}, 1},
+    {"catalog.list", {NULL}, {NULL}, 0},
+    {"notice.list", {NULL}, {NULL}, 0},
+};
+#define S_QUERIES N_OF(s_queries)
+#define S_QUERY_ROUNDS 20 /* each thread asks every query this often */
+
+/*  A query's answer as text: "0 <JSON>" or "<status> <reason>" (malloc'd).  */
+static char *s_query_text(sqlite3 *db, size_t i, int64_t now)
+{
+    json_t *result = NULL;
+    char why[512] = "", *json, *text;
+    int status = dn_admin_query(db, "hq", now, s_queries[i].command, s_queries[i].names,
+                                s_queries[i].values, s_queries[i].n, &result, why, sizeof why);
+    json = result ? json_dumps(result, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+    json_decref(result);
+    const char *body = json ? json : why;
+    size_t size = strlen(body) + 16;
+    if ((text = malloc(size)) != NULL)
+        snprintf(text, size, "%d %s", status, body);
+    free(json);
+    return text;
+}
+
+typedef struct {
+    const char *dir, *lang;
+    int64_t now;
+    char *expect[S_QUERIES]; /* asked on the writer's connection, in lang */
+    int wrong, failed;
+    pthread_barrier_t *start;
+} s_reader_t;
+
+static void *s_reader(void *arg)
+{
+    s_reader_t *r = arg;
+    sqlite3 *db = NULL;
+    if (dn_central_open_reader(r->dir, &db) != 0) {
+        r->failed = 1;
+        pthread_barrier_wait(r->start);
+        return NULL;
+    }
+    pthread_barrier_wait(r->start); /* both at once */
+    for (int round = 0; round < S_QUERY_ROUNDS; round++) {
+        for (size_t i = 0; i < S_QUERIES; i++) {
+            dn_i18n_peer_begin(r->lang);
+            r->failed += dn_db_exec(db, "BEGIN") != 0; /* one snapshot a request */
+            char *got = s_query_text(db, i, r->now);
+            r->failed += dn_db_exec(db, "COMMIT") != 0;
+            dn_i18n_peer_end();
+            if (!got || strcmp(got, r->expect[i]) != 0) {
+                if (r->wrong++ == 0)
+                    fprintf(stderr, "%s %s: got %.300s\nexpected %.300s\n", r->lang,
+                            s_queries[i].command, got ? got : "(none)", r->expect[i]);
+            }
+            free(got);
+        }
+    }
+    sqlite3_close(db);
+    return NULL;
+}
+
+static void test_queries_on_threads(void **state)
+{
+    fixture_t *fx = *state;
+    pthread_barrier_t start;
+    s_reader_t zh = {fx->dir, "zh_CN", s_at("2026-03-12", 12), {NULL}, 0, 0, &start};
+    s_reader_t en = {fx->dir, "en", s_at("2026-03-12", 12), {NULL}, 0, 0, &start};
+    s_reader_t *readers[] = {&zh, &en};
+    pthread_t threads[2];
+    char locale[4200], exe[4096];
+
+    /* the catalogues the build compiled (<B>/locale, from <B>/tests/unit) */
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    assert_true(n > 0);
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';
+    snprintf(locale, sizeof locale, "%s/../../locale", exe);
+    setenv("DEALERNET_LOCALEDIR", locale, 1);
+    dn_i18n_init();
+
+    int64_t events_before = 0, transfers_before = 0;
+    sqlite3_stmt *stmt;
+    assert_int_equal(dn_db_prepare(fx->db, "SELECT (SELECT count(*) FROM events), "
+                                           "(SELECT count(*) FROM transfers)",
+                                   &stmt),
+                     0);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    events_before = sqlite3_column_int64(stmt, 0);
+    transfers_before = sqlite3_column_int64(stmt, 1);
+    sqlite3_finalize(stmt);
+
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < S_QUERIES; i++) {
+            dn_i18n_peer_begin(readers[k]->lang);
+            readers[k]->expect[i] = s_query_text(fx->db, i, readers[k]->now);
+            dn_i18n_peer_end();
+            assert_non_null(readers[k]->expect[i]);
+        }
+    }
+    /* what differs by language differs, what does not is the same: the
+       refused statement's reason, and the refusals' texts */
+    assert_string_equal(zh.expect[8], "66 伙伴 NOPE 不存在");
+    assert_string_equal(en.expect[8], "66 partner NOPE does not exist");
+    assert_string_equal(zh.expect[0], en.expect[0]);
+    for (size_t i = 0; i < S_QUERIES; i++)
+        if (i != 8 && strcmp(s_queries[i].command, "refusals") != 0)
+            assert_int_equal(strncmp(en.expect[i], "0 ", 2), 0);
+
+    assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(pthread_create(&threads[k], NULL, s_reader, readers[k]), 0);
+    for (int k = 0; k < 2; k++)
+        pthread_join(threads[k], NULL);
+    pthread_barrier_destroy(&start);
+    assert_int_equal(zh.failed, 0);
+    assert_int_equal(en.failed, 0);
+    assert_int_equal(zh.wrong, 0);
+    assert_int_equal(en.wrong, 0);
+
+    /* a reader writes nothing: query_only refuses it */
+    sqlite3 *reader = NULL;
+    assert_int_equal(dn_central_open_reader(fx->dir, &reader), 0);
+    assert_int_not_equal(sqlite3_exec(reader, "DELETE FROM events", NULL, NULL, NULL),
+                         SQLITE_OK);
+    assert_int_equal(sqlite3_extended_errcode(reader), SQLITE_READONLY);
+    sqlite3_close(reader);
+    assert_int_equal(dn_db_prepare(fx->db, "SELECT (SELECT count(*) FROM events), "
+                                           "(SELECT count(*) FROM transfers)",
+                                   &stmt),
+                     0);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(stmt, 0), events_before);
+    assert_int_equal(sqlite3_column_int64(stmt, 1), transfers_before);
+    sqlite3_finalize(stmt);
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < S_QUERIES; i++)
+            free(readers[k]->expect[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1168,6 +1344,7 @@ int main(void)
         cmocka_unit_test(test_sites_admin),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_verify),
+        cmocka_unit_test(test_queries_on_threads),
         cmocka_unit_test(test_rebuild),
     };
     dn_log_init("test_report", DN_LOG_ERROR, 0);
