@@ -320,12 +320,12 @@ static sqlite3 *s_db(const dn_web_t *web)
     sqlite3 *db = pthread_getspecific(s_db_key);
     if (db)
         return db;
-    if (dn_central_open(web->dir, 0, &db) != 0)
+    /* a reader (query_only: a bug that tried to write would fail here,
+       not in the ledger), as the query threads' (dn_query.h)  */
+    if (dn_central_open_reader(web->dir, &db) != 0)
         return NULL;
-    /* a page reads; a bug that tried to write would fail here, not in
-       the ledger.  A small cache: DN_WEB_THREADS of them beside the
-       server's own.  */
-    if (dn_db_exec(db, "PRAGMA query_only = 1; PRAGMA cache_size = -8192") != 0 ||
+    /* a small cache: DN_WEB_THREADS of them beside the server's own */
+    if (dn_db_exec(db, "PRAGMA cache_size = -8192") != 0 ||
         pthread_setspecific(s_db_key, db) != 0) {
         sqlite3_close(db);
         return NULL;
