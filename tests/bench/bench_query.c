@@ -104,12 +104,13 @@ static const char *s_plan =
 static pid_t s_server = -1;
 static char s_root[] = "/tmp/dn-bench-query-XXXXXX"; /* this run's folder, once made */
 static int s_root_made;
-static pid_t s_verify_pid(void);
+static int s_verify_state(pid_t *pid);
 
 /*  Fails the run: stops the server and a verify under way, exits 1.  */
 static void s_die(const char *what)
 {
-    pid_t hq = s_verify_pid();
+    pid_t hq = 0;
+    s_verify_state(&hq);
     fprintf(stderr, "bench_query: %s\n", what);
     if (hq > 0)
         kill(hq, SIGTERM);
@@ -211,16 +212,6 @@ static void s_make_event(s_maker_t *m, int s)
     m->events++;
 }
 
-static int64_t s_count(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt;
-    int64_t n = -1;
-    if (dn_db_prepare(db, sql, &stmt) == 0 && sqlite3_step(stmt) == SQLITE_ROW)
-        n = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    return n;
-}
-
 /*  Makes the server folder dir (which must not exist) with the data
     described at the top, through a folder beside it renamed into place
     at the end, so that a run cut short leaves no half-made cache.  */
@@ -273,7 +264,7 @@ static void s_make(const char *dir)
             }
             dn_tk_batch_free(&batch);
         }
-        transfers = s_count(db, "SELECT count(*) FROM transfers");
+        transfers = dn_bk_count(db, "SELECT count(*) FROM transfers");
         printf("bench_query: %lld transfers of %d (%.0f s)\n", (long long)transfers,
                DN_QB_TRANSFERS, dn_bk_now() - start);
         fflush(stdout);
@@ -281,7 +272,7 @@ static void s_make(const char *dir)
     dn_ingest_destroy(&ingest);
     for (int s = 0; s < DN_QB_SITES; s++)
         dn_tk_site_destroy(&makers[s].tk);
-    if (s_count(db, "SELECT count(*) FROM sales WHERE held = 1") != 0)
+    if (dn_bk_count(db, "SELECT count(*) FROM sales WHERE held = 1") != 0)
         s_die("the cache's data has held sales");
     if (dn_db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") || sqlite3_close(db) != SQLITE_OK)
         s_die("cannot close the cache's database");
@@ -369,22 +360,15 @@ static void *s_verify_loop(void *arg)
     }
 }
 
-/*  The verify run under way's dealernet-hq, or 0.  */
-static pid_t s_verify_pid(void)
-{
-    pid_t pid;
-    pthread_mutex_lock(&s_verify.lock);
-    pid = s_verify.pid;
-    pthread_mutex_unlock(&s_verify.lock);
-    return pid;
-}
-
-/*  Verify runs that have ended.  */
-static int s_runs_ended(void)
+/*  Verify runs that have ended; the one under way's dealernet-hq (or 0)
+    in *pid when pid is not NULL.  */
+static int s_verify_state(pid_t *pid)
 {
     int n;
     pthread_mutex_lock(&s_verify.lock);
     n = s_verify.n;
+    if (pid)
+        *pid = s_verify.pid;
     pthread_mutex_unlock(&s_verify.lock);
     return n;
 }
@@ -538,8 +522,8 @@ int main(int argc, char **argv)
     if (dn_registry_site_add(db, DN_QB_HONEST, DN_QB_HONEST_OF, dn_time_now_ms(), token,
                              &expires, why, sizeof why))
         s_die(why);
-    transfers = s_count(db, "SELECT count(*) FROM transfers");
-    events = s_count(db, "SELECT count(*) FROM events");
+    transfers = dn_bk_count(db, "SELECT count(*) FROM transfers");
+    events = dn_bk_count(db, "SELECT count(*) FROM events");
     sqlite3_close(db);
     if (transfers < DN_QB_TRANSFERS)
         s_die("the cache holds too few transfers (remove it to make it again)");
@@ -582,7 +566,7 @@ int main(int argc, char **argv)
     cpu_busy_start = dn_bk_cpu_s(s_server);
     busy_from = site.n;
     while (dn_bk_now() - busy_start < DN_QB_BUSY_MAX_S &&
-           (site.n - busy_from < DN_QB_SAMPLES || s_runs_ended() == 0))
+           (site.n - busy_from < DN_QB_SAMPLES || s_verify_state(NULL) == 0))
         s_sample(&site, 1);
     busy_end = dn_bk_now();
     cpu_busy_end = dn_bk_cpu_s(s_server);

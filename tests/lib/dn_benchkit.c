@@ -225,17 +225,23 @@ int dn_bk_poll(zmq_pollitem_t *items, int n, void *(*waiting)(void *arg, int i),
     return got;
 }
 
+int64_t dn_bk_count(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt;
+    int64_t count = -1;
+    if (dn_db_prepare(db, sql, &stmt) == 0 && sqlite3_step(stmt) == SQLITE_ROW)
+        count = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return count;
+}
+
 int64_t dn_bk_events_stored(const char *dir)
 {
     sqlite3 *db;
-    sqlite3_stmt *stmt;
-    int64_t count = -1;
+    int64_t count;
     if (dn_central_open(dir, 0, &db) != 0)
         return -1;
-    if (dn_db_prepare(db, "SELECT count(*) FROM events", &stmt) == 0 &&
-        sqlite3_step(stmt) == SQLITE_ROW)
-        count = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
+    count = dn_bk_count(db, "SELECT count(*) FROM events");
     sqlite3_close(db);
     return count;
 }

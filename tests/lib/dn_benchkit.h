@@ -15,6 +15,7 @@
 #include "dealernet.pb-c.h"
 #include "dn_curve.h"
 
+#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -85,6 +86,10 @@ void dn_bk_sort(double *v, size_t n);
     nearest rank: the smallest value that at least p % of them do not
     exceed (p99 of 200 values is the 198th, of 5 values the largest).  */
 double dn_bk_percentile(const double *sorted, size_t n, int p);
+
+/*  The first column of the first row of sql (a count) on db, or -1 when
+    the query fails or returns no row.  */
+int64_t dn_bk_count(sqlite3 *db, const char *sql);
 
 /*  The events the server in dir holds (its central.db, the server stopped
     or running), or -1 when they cannot be counted.  */
