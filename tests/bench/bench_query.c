@@ -76,29 +76,30 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define DN_QB_VERSION    1       /* the cached database's make: raise when the data changes */
-#define DN_QB_TRANSFERS  1000000 /* at least this many */
-#define DN_QB_SITES      20
-#define DN_QB_BATCH      500
-#define DN_QB_FANOUT     3
-#define DN_QB_DEPTH      8 /* partner levels below HQ; the sellers are the last */
-#define DN_QB_SELLERS    6561 /* DN_QB_FANOUT ^ DN_QB_DEPTH */
-#define DN_QB_MEMBERS    100  /* signed up at each site */
-#define DN_QB_T0         1772323200000LL /* 2026-03-01T00:00:00Z */
-#define DN_QB_SAMPLES    200 /* idle syncs (half before, half after); busy at least */
-#define DN_QB_WARMUP     5   /* syncs before counting (the first pulls) */
-#define DN_QB_GAP_MS     20
-#define DN_QB_BUSY_MAX_S 150
-#define DN_QB_MAX_RUNS   1024
+#define DN_QB_VERSION      1 /* the cached database's make: raise when the data changes */
+#define DN_QB_TRANSFERS    1000000 /* at least this many */
+#define DN_QB_SITES        20
+#define DN_QB_BATCH        500
+#define DN_QB_FANOUT       3
+#define DN_QB_DEPTH        8    /* partner levels below HQ; the sellers are the last */
+#define DN_QB_SELLERS      6561 /* DN_QB_FANOUT ^ DN_QB_DEPTH */
+#define DN_QB_MEMBERS      100  /* signed up at each site */
+#define DN_QB_T0           1772323200000LL /* 2026-03-01T00:00:00Z */
+#define DN_QB_SAMPLES      200 /* idle syncs (half before, half after); busy at least */
+#define DN_QB_WARMUP       5   /* syncs before counting (the first pulls) */
+#define DN_QB_GAP_MS       20
+#define DN_QB_BUSY_MAX_S   150
+#define DN_QB_MAX_RUNS     1024
 #define DN_QB_SAMPLE_MAX_S 600 /* a sale not delivered by then fails the run */
-#define DN_QB_TARGET     3.0
-#define DN_QB_HONEST     "HONEST"
-#define DN_QB_HONEST_OF  "P8-00000" /* the honest site's partner, a reseller */
+#define DN_QB_TARGET       3.0
+#define DN_QB_HONEST       "HONEST"
+#define DN_QB_HONEST_OF    "P8-00000" /* the honest site's partner, a reseller */
 
 static const char *s_plan =
     "[plan]\neffective = 2026-01-01\ncurrency = CNY\ncap_bps = 1500\n"
     "[levels]\n0 = 500\n1 = 300\n2 = 200\n3 = 100\n4 = 100\n5 = 100\n6 = 50\n7 = 50\n"
-    "[category:rice]\n0 = 400\n1 = 200\n2 = 100\n3 = 100\n4 = 50\n5 = 50\n6 = 25\n7 = 25\n"
+    "[category:rice]\n0 = 400\n1 = 200\n2 = 100\n3 = 100\n"
+    "4 = 50\n5 = 50\n6 = 25\n7 = 25\n"
     "[referral]\nfirst_purchase_bonus = 5.00\npurchase_bps = 100\npurchase_days = 365\n";
 
 static pid_t s_server = -1;
@@ -129,8 +130,8 @@ typedef struct {
     dn_tk_site_t *tk;
     int64_t events; /* recorded so far: the clock of the next */
     int64_t sales;
-    int members;        /* signed up so far */
-    int refund_due;     /* the last sale is to be half refunded next */
+    int members;    /* signed up so far */
+    int refund_due; /* the last sale is to be half refunded next */
     uint8_t last_sale[DN_ID_BYTES];
     int64_t last_total;
 } s_maker_t;
@@ -148,9 +149,9 @@ static void s_member_phone(char *buf, size_t size, int site, int member)
 /*  The partner tree and the plan in db.  */
 static void s_make_tree(sqlite3 *db)
 {
-    static const char *const kinds[DN_QB_DEPTH + 1] = {
-        "hq", "region", "distributor", "dealer", "dealer", "dealer", "dealer", "dealer",
-        "reseller"};
+    static const char *const kinds[DN_QB_DEPTH + 1] = {"hq",     "region", "distributor",
+                                                       "dealer", "dealer", "dealer",
+                                                       "dealer", "dealer", "reseller"};
     char why[256], code[16], parent[16];
     dn_plan_t plan;
     int count = 1;
@@ -243,8 +244,8 @@ static void s_make(const char *dir)
         snprintf(code, sizeof code, "S%02d", s);
         dn_tk_curve(curve, (uint8_t)(s * 8));
         if (!(makers[s].tk = dn_tk_site_new(code, NULL)) ||
-            dn_tk_enroll(db, code, "HQ", curve, makers[s].tk->key, 1, 2, &makers[s].tk->reg,
-                         why, sizeof why))
+            dn_tk_enroll(db, code, "HQ", curve, makers[s].tk->key, 1, 2,
+                         &makers[s].tk->reg, why, sizeof why))
             s_die("cannot enroll the cache's sites");
     }
     if (!(ingest = dn_ingest_new(db)))
@@ -274,7 +275,8 @@ static void s_make(const char *dir)
         dn_tk_site_destroy(&makers[s].tk);
     if (dn_bk_count(db, "SELECT count(*) FROM sales WHERE held = 1") != 0)
         s_die("the cache's data has held sales");
-    if (dn_db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") || sqlite3_close(db) != SQLITE_OK)
+    if (dn_db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") ||
+        sqlite3_close(db) != SQLITE_OK)
         s_die("cannot close the cache's database");
     if (rename(tmp, dir) != 0) {
         /* another run made it first: use theirs */
@@ -296,9 +298,9 @@ static double s_cpu_s(const struct rusage *usage)
 
 typedef struct {
     double start, end;
-    int status; /* the exit code; -1: killed */
+    int status;   /* the exit code; -1: killed */
     double cpu_s; /* dealernet-hq's own CPU time */
-    int ok;     /* said ok */
+    int ok;       /* said ok */
     int64_t events, transfers;
 } s_run_t;
 
@@ -353,8 +355,8 @@ static void *s_verify_loop(void *arg)
         s_verify.runs[s_verify.n++] = run;
         pthread_mutex_unlock(&s_verify.lock);
         if (run.status != 0 || !run.ok) {
-            fprintf(stderr, "bench_query: verify exited %d (report in %s, %s)\n", run.status,
-                    s_verify.out, s_verify.err);
+            fprintf(stderr, "bench_query: verify exited %d (report in %s, %s)\n",
+                    run.status, s_verify.out, s_verify.err);
             return NULL;
         }
     }
@@ -381,14 +383,15 @@ typedef struct {
     double *lat; /* seconds, one a sample */
     size_t n, room;
     int reconnects;
-    int failed;         /* syncs that failed and were tried again */
+    int failed;        /* syncs that failed and were tried again */
     char failure[256]; /* the first one's error */
 } s_site_t;
 
 /*  One sample: a sale, then a full sync, timed; kept in lat when keep.  */
 static void s_sample(s_site_t *site, int keep)
 {
-    dn_record_line_t lines[2] = {{"RICE5", 2, 1, 5990, "", 0}, {"OIL1L", 1, 1, 1850, "", 0}};
+    dn_record_line_t lines[2] = {{"RICE5", 2, 1, 5990, "", 0},
+                                 {"OIL1L", 1, 1, 1850, "", 0}};
     dn_sale_input_t sale = {lines, 2, NULL, "store", NULL, NULL};
     dn_sync_options_t options = {600000, 300000, 0, NULL, 0, 0};
     dn_sync_result_t result;
@@ -440,7 +443,8 @@ static void s_honest_enroll(s_site_t *site, const char *sync_ep, const char *key
     char path[4200], why[256];
     dn_key_t *k;
     int rc, tries = 0;
-    if (mkdir(site->dir, 0700) || dn_store_create(site->dir, DN_QB_HONEST, DN_QB_HONEST_OF, "CNY"))
+    if (mkdir(site->dir, 0700) ||
+        dn_store_create(site->dir, DN_QB_HONEST, DN_QB_HONEST_OF, "CNY"))
         s_die("cannot create the honest site");
     snprintf(path, sizeof path, "%s/%s", site->dir, DN_AGENT_KEY_FILE);
     if (!(k = dn_key_generate()) || dn_key_save(k, path))
@@ -480,7 +484,7 @@ int main(int argc, char **argv)
     int port = 20000 + getpid() % 20000, ok_runs = 0, overlapped = 0, missed;
     int64_t transfers, events, expires, verified = 0;
     double idle_p50, idle_p99, busy_p50, busy_p99, busy_start, busy_end, covered = 0;
-    double cpu_idle_before, cpu_busy_start, cpu_busy_end, cpu_end, run_s = 0, hq_cpu = 0;
+    double cpu[6], run_s = 0, hq_cpu = 0; /* the server's, at the phases' ends */
     double load[1] = {0};
     struct rusage self;
     size_t idle_before, busy_from, busy_to;
@@ -515,7 +519,8 @@ int main(int argc, char **argv)
         s_die("cannot copy the cache");
     snprintf(sync_ep, sizeof sync_ep, "tcp://127.0.0.1:%d", port);
     snprintf(admin_ep, sizeof admin_ep, "tcp://127.0.0.1:%d", port + 1);
-    if (dn_central_open(srv, 0, &db) || dn_db_meta_set(db, DN_META_SYNC_ENDPOINT, sync_ep) ||
+    if (dn_central_open(srv, 0, &db) ||
+        dn_db_meta_set(db, DN_META_SYNC_ENDPOINT, sync_ep) ||
         dn_db_meta_set(db, DN_META_ADMIN_ENDPOINT, admin_ep) ||
         dn_db_meta_get(db, DN_META_SERVER_KEY, key, sizeof key))
         s_die("cannot set the copy's endpoints");
@@ -541,10 +546,11 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < DN_QB_WARMUP; i++)
         s_sample(&site, 0);
-    cpu_idle_before = dn_bk_cpu_s(s_server);
+    cpu[0] = dn_bk_cpu_s(s_server);
     for (int i = 0; i < DN_QB_SAMPLES / 2; i++)
         s_sample(&site, 1);
     idle_before = site.n;
+    cpu[1] = dn_bk_cpu_s(s_server);
 
     /* busy: verify from the thread, the syncs from here */
     snprintf(out, sizeof out, "%s/verify.json", s_root);
@@ -563,13 +569,13 @@ int main(int argc, char **argv)
         s_die("cannot start the verify thread");
     usleep(500000); /* its request reaches the server */
     busy_start = dn_bk_now();
-    cpu_busy_start = dn_bk_cpu_s(s_server);
+    cpu[2] = dn_bk_cpu_s(s_server);
     busy_from = site.n;
     while (dn_bk_now() - busy_start < DN_QB_BUSY_MAX_S &&
            (site.n - busy_from < DN_QB_SAMPLES || s_verify_state(NULL) == 0))
         s_sample(&site, 1);
     busy_end = dn_bk_now();
-    cpu_busy_end = dn_bk_cpu_s(s_server);
+    cpu[3] = dn_bk_cpu_s(s_server);
     busy_to = site.n;
     pthread_mutex_lock(&s_verify.lock);
     s_verify.stop = 1;
@@ -577,10 +583,11 @@ int main(int argc, char **argv)
     printf("bench_query: waiting for the last verify run to end...\n");
     fflush(stdout);
     pthread_join(thread, NULL);
+    cpu[4] = dn_bk_cpu_s(s_server);
 
     for (int i = 0; i < DN_QB_SAMPLES - DN_QB_SAMPLES / 2; i++)
         s_sample(&site, 1);
-    cpu_end = dn_bk_cpu_s(s_server);
+    cpu[5] = dn_bk_cpu_s(s_server);
     kill(s_server, SIGTERM);
     waitpid(s_server, NULL, 0);
     s_server = -1;
@@ -606,9 +613,10 @@ int main(int argc, char **argv)
     if (ok_runs == 0)
         s_die("no verify run over every transfer ended during the busy syncs");
     if (site.failed)
-        printf("bench_query: %d syncs failed and were tried again at once (in the sample's "
-               "time); the first: %s\n",
-               site.failed, site.failure);
+        printf(
+            "bench_query: %d syncs failed and were tried again at once (in the sample's "
+            "time); the first: %s\n",
+            site.failed, site.failure);
 
     /* idle: before and after together; busy: the busy phase's */
     {
@@ -623,22 +631,25 @@ int main(int argc, char **argv)
     s_stats(site.lat, busy_from, busy_to, &busy_p50, &busy_p99);
     missed = !(busy_p99 <= DN_QB_TARGET * idle_p99);
 
-    printf("sync idle             p50 %9.1f ms   p99 %9.1f ms   (%zu syncs: %zu before the "
-           "busy phase, %zu after)\n",
-           idle_p50, idle_p99, idle_before + site.n - busy_to, idle_before, site.n - busy_to);
+    printf(
+        "sync idle             p50 %9.1f ms   p99 %9.1f ms   (%zu syncs: %zu before the "
+        "busy phase, %zu after)\n",
+        idle_p50, idle_p99, idle_before + site.n - busy_to, idle_before,
+        site.n - busy_to);
     printf("sync during verify    p50 %9.1f ms   p99 %9.1f ms   (%zu syncs in %.1f s)\n",
            busy_p50, busy_p99, busy_to - busy_from, busy_end - busy_start);
-    printf("verify                %d runs overlapped the busy syncs, %d ended in it ok over "
-           "%lld transfers; %.1f s a run; running %.1f%% of the busy phase\n",
-           overlapped, ok_runs, (long long)verified, run_s / s_verify.n,
-           100.0 * covered / (busy_end - busy_start));
+    printf(
+        "verify                %d runs overlapped the busy syncs, %d ended in it ok over "
+        "%lld transfers; %.1f s a run; running %.1f%% of the busy phase\n",
+        overlapped, ok_runs, (long long)verified, run_s / s_verify.n,
+        100.0 * covered / (busy_end - busy_start));
     getrusage(RUSAGE_SELF, &self);
-    printf("cpu                   server %.1f s idle, %.1f s busy (%.2f cores); this bench "
+    printf("cpu                   server %.1f s in the idle syncs, %.1f s busy (%.2f "
+           "cores); this bench "
            "%.1f s, dealernet-hq %.1f s; %d reconnections\n",
-           (cpu_busy_start - cpu_idle_before) + (cpu_end - cpu_busy_end),
-           cpu_busy_end - cpu_busy_start,
-           (cpu_busy_end - cpu_busy_start) / (busy_end - busy_start),
-           s_cpu_s(&self), hq_cpu, site.reconnects);
+           (cpu[1] - cpu[0]) + (cpu[5] - cpu[4]), cpu[3] - cpu[2],
+           (cpu[3] - cpu[2]) / (busy_end - busy_start), s_cpu_s(&self), hq_cpu,
+           site.reconnects);
     printf("ratio p50 busy/idle %.1f\n", busy_p50 / idle_p50);
     printf("ratio p99 busy/idle %.1f (target <= %.1f: %s)\n", busy_p99 / idle_p99,
            DN_QB_TARGET, missed ? "NOT MET" : "met");

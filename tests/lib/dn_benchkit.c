@@ -69,7 +69,8 @@ pid_t dn_bk_hq_start(const char *bin, const char *dir, const char *admin_ep,
     argv[n] = NULL;
     if (posix_spawn_file_actions_init(&files) != 0)
         return -1;
-    rc = posix_spawn_file_actions_addopen(&files, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    rc = posix_spawn_file_actions_addopen(&files, 1, out, O_WRONLY | O_CREAT | O_TRUNC,
+                                          0600);
     if (rc == 0)
         rc = err ? posix_spawn_file_actions_addopen(&files, 2, err,
                                                     O_WRONLY | O_CREAT | O_TRUNC, 0600)
