@@ -132,7 +132,7 @@ demo: deps
 # those that missed: one miss must not hide the figures of the others.
 bench: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
-	@missed=; for b in $(BENCH_BINS); do DN_BIN=$(BIN) $$b || missed="$$missed $${b##*/}"; done; \
+	@missed=; for b in $(BENCH_BINS); do DN_BIN=$(BIN) DN_BENCH_CACHE=$(B)/bench $$b || missed="$$missed $${b##*/}"; done; \
 	 if [ -n "$$missed" ]; then echo "make bench: missed its target or failed:$$missed" >&2; exit 1; fi
 
 # make install: what `build` makes, and the files beside it, under

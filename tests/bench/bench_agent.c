@@ -9,6 +9,7 @@
     Prints sales/s, p50/p99 latency and the ratio agent/raw; the target is a
     ratio of at least 0.5 (the agent costs at most one extra raw commit).
 */
+#include "dn_benchkit.h"
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
@@ -32,15 +33,9 @@ static double s_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int s_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void s_report(const char *name, double *lat, int n, double total, double *rate)
 {
-    qsort(lat, (size_t)n, sizeof *lat, s_cmp);
+    dn_bk_sort(lat, (size_t)n);
     *rate = n / total;
     printf("%-22s %8.0f /s   p50 %7.3f ms   p99 %7.3f ms\n", name, *rate,
            lat[n / 2] * 1e3, lat[(n * 99) / 100] * 1e3);

@@ -480,32 +480,19 @@ static int s_cache_stats(const char *log, unsigned long long *hits, unsigned lon
     return rc;
 }
 
-static int s_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /*  `dealernet-hq catalog import file` against the server; retried while
     the server is not up yet.  Returns the seconds it took.  */
 static double s_import(const char *bin, const char *root, const char *admin_ep,
                        const char *key, const char *file)
 {
-    char hq[512], hq_key[300], out[300], cmd[2048];
+    const char *const args[] = {"catalog", "import", file, NULL};
+    char srv[300], out[300], cmd[2048];
     double start = dn_bk_now();
-    snprintf(hq, sizeof hq, "%s/dealernet-hq", bin);
-    snprintf(hq_key, sizeof hq_key, "%s/srv/%s", root, DN_HQ_KEY_FILE);
+    snprintf(srv, sizeof srv, "%s/srv", root);
     snprintf(out, sizeof out, "%s/hq.out", root);
     for (int tries = 0; tries < 20; tries++) {
         int status;
-        pid_t pid = fork();
-        if (pid == 0) {
-            if (!freopen(out, "w", stdout) || !freopen(out, "a", stderr))
-                _exit(126);
-            execl(hq, hq, "--server", admin_ep, "--server-key", key, "--key", hq_key,
-                  "catalog", "import", file, (char *)NULL);
-            _exit(127);
-        }
+        pid_t pid = dn_bk_hq_start(bin, srv, admin_ep, key, out, NULL, args);
         if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
             s_die("cannot run dealernet-hq");
         if (WEXITSTATUS(status) == 0)
@@ -658,7 +645,7 @@ int main(void)
         acked[k] = s_acked_within(points[k], n_points[k], span);
         rate[k] = acked[k] / span;
     }
-    qsort(done_at, DN_DOWN_SITES, sizeof *done_at, s_cmp_double);
+    dn_bk_sort(done_at, DN_DOWN_SITES);
     double ratio = rate[1] / rate[0];
     printf("catalog import        %d SKUs in %.2f s (dealernet-hq catalog import)\n",
            DN_DOWN_SKUS, import_s);

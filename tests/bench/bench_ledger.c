@@ -10,6 +10,7 @@
     transfers/s of each, the ratio ledger/ingest (target >= 0.5), and how
     long `verify` takes over the whole ledger.
 */
+#include "dn_benchkit.h"
 #include "dn_central.h"
 #include "dn_db.h"
 #include "dn_error.h"
@@ -162,16 +163,6 @@ static double s_ingest(sqlite3 *db, dn_registry_site_t *sites)
     return s_now() - start;
 }
 
-static int64_t s_count(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt;
-    int64_t n = -1;
-    if (dn_db_prepare(db, sql, &stmt) == 0 && sqlite3_step(stmt) == SQLITE_ROW)
-        n = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    return n;
-}
-
 int main(void)
 {
     static dn_registry_site_t sites_a[DN_BENCH_SITES], sites_b[DN_BENCH_SITES];
@@ -199,11 +190,11 @@ int main(void)
 
     ingest_s = s_ingest(b, sites_b);
     ledger_s = s_ingest(a, sites_a);
-    transfers = s_count(a, "SELECT count(*) FROM transfers");
-    if (s_count(a, "SELECT count(*) FROM sales") != sales ||
-        s_count(b, "SELECT count(*) FROM sales") != sales || transfers < sales ||
-        s_count(b, "SELECT count(*) FROM transfers") != 0 ||
-        s_count(a, "SELECT count(*) FROM sales WHERE held = 1") != 0)
+    transfers = dn_bk_count(a, "SELECT count(*) FROM transfers");
+    if (dn_bk_count(a, "SELECT count(*) FROM sales") != sales ||
+        dn_bk_count(b, "SELECT count(*) FROM sales") != sales || transfers < sales ||
+        dn_bk_count(b, "SELECT count(*) FROM transfers") != 0 ||
+        dn_bk_count(a, "SELECT count(*) FROM sales WHERE held = 1") != 0)
         s_die("the counts are not exact");
     sqlite3_close(a);
     sqlite3_close(b);

@@ -3,9 +3,12 @@
 
 #include "dn_central.h"
 #include "dn_db.h"
+#include "dn_server.h" /* DN_HQ_KEY_FILE */
 #include "dn_time.h"
 #include "dn_wire.h"
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+
+extern char **environ;
 
 double dn_bk_now(void)
 {
@@ -34,6 +39,63 @@ pid_t dn_bk_server_start(const char *bin, const char *dir, const char *log)
         _exit(127);
     }
     return pid;
+}
+
+pid_t dn_bk_hq_start(const char *bin, const char *dir, const char *admin_ep,
+                     const char *server_key, const char *out, const char *err,
+                     const char *const *args)
+{
+    char hq[4096], hq_key[4096];
+    char *argv[32];
+    posix_spawn_file_actions_t files;
+    size_t n = 0;
+    pid_t pid;
+    int rc;
+    snprintf(hq, sizeof hq, "%s/dealernet-hq", bin);
+    snprintf(hq_key, sizeof hq_key, "%s/%s", dir, DN_HQ_KEY_FILE);
+    /* posix_spawn takes char *const argv[]; it does not write them */
+    argv[n++] = hq;
+    argv[n++] = (char *)"--server";
+    argv[n++] = (char *)admin_ep;
+    argv[n++] = (char *)"--server-key";
+    argv[n++] = (char *)server_key;
+    argv[n++] = (char *)"--key";
+    argv[n++] = hq_key;
+    for (size_t i = 0; args[i]; i++) {
+        if (n + 1 >= sizeof argv / sizeof *argv)
+            return -1;
+        argv[n++] = (char *)args[i];
+    }
+    argv[n] = NULL;
+    if (posix_spawn_file_actions_init(&files) != 0)
+        return -1;
+    rc = posix_spawn_file_actions_addopen(&files, 1, out, O_WRONLY | O_CREAT | O_TRUNC,
+                                          0600);
+    if (rc == 0)
+        rc = err ? posix_spawn_file_actions_addopen(&files, 2, err,
+                                                    O_WRONLY | O_CREAT | O_TRUNC, 0600)
+                 : posix_spawn_file_actions_adddup2(&files, 1, 2);
+    if (rc == 0)
+        rc = posix_spawn(&pid, hq, &files, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&files);
+    return rc == 0 ? pid : -1;
+}
+
+static int s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void dn_bk_sort(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, s_cmp_double);
+}
+
+double dn_bk_percentile(const double *sorted, size_t n, int p)
+{
+    size_t rank = ((size_t)p * n + 99) / 100; /* ceil(p x n / 100) */
+    return sorted[rank > 0 ? rank - 1 : 0];
 }
 
 long dn_bk_peak_rss_kib(pid_t pid)
@@ -164,17 +226,23 @@ int dn_bk_poll(zmq_pollitem_t *items, int n, void *(*waiting)(void *arg, int i),
     return got;
 }
 
+int64_t dn_bk_count(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt;
+    int64_t count = -1;
+    if (dn_db_prepare(db, sql, &stmt) == 0 && sqlite3_step(stmt) == SQLITE_ROW)
+        count = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return count;
+}
+
 int64_t dn_bk_events_stored(const char *dir)
 {
     sqlite3 *db;
-    sqlite3_stmt *stmt;
-    int64_t count = -1;
+    int64_t count;
     if (dn_central_open(dir, 0, &db) != 0)
         return -1;
-    if (dn_db_prepare(db, "SELECT count(*) FROM events", &stmt) == 0 &&
-        sqlite3_step(stmt) == SQLITE_ROW)
-        count = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
+    count = dn_bk_count(db, "SELECT count(*) FROM events");
     sqlite3_close(db);
     return count;
 }

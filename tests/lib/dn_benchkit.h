@@ -15,6 +15,7 @@
 #include "dealernet.pb-c.h"
 #include "dn_curve.h"
 
+#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -66,6 +67,29 @@ int dn_bk_hello(void *sock, uint32_t protocol, uint64_t pending, uint64_t head_s
 int dn_bk_poll(zmq_pollitem_t *items, int n, void *(*waiting)(void *arg, int i),
                void (*reply)(void *arg, int i, const Dealernet__SyncMessage *msg, size_t len),
                void *arg, long timeout_ms);
+
+/*  Starts bin/dealernet-hq as HQ of the server in dir (its hq.key) at
+    admin_ep whose public key is server_key (Z85), with the command args
+    (NULL-terminated: "verify", "--json", NULL), stdout to the file out and
+    stderr to err (both truncated; err NULL: into out as well).  Spawned,
+    not forked, so that a program with threads may call it.  Returns the
+    child's pid, or -1.  The caller reaps it: exit 69 (EX_UNAVAILABLE) is
+    a server not up yet.  */
+pid_t dn_bk_hq_start(const char *bin, const char *dir, const char *admin_ep,
+                     const char *server_key, const char *out, const char *err,
+                     const char *const *args);
+
+/*  Sorts n seconds (or any doubles) in ascending order.  */
+void dn_bk_sort(double *v, size_t n);
+
+/*  The p-th percentile (1 <= p <= 100) of n >= 1 sorted values by
+    nearest rank: the smallest value that at least p % of them do not
+    exceed (p99 of 200 values is the 198th, of 5 values the largest).  */
+double dn_bk_percentile(const double *sorted, size_t n, int p);
+
+/*  The first column of the first row of sql (a count) on db, or -1 when
+    the query fails or returns no row.  */
+int64_t dn_bk_count(sqlite3 *db, const char *sql);
 
 /*  The events the server in dir holds (its central.db, the server stopped
     or running), or -1 when they cannot be counted.  */
