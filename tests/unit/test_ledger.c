@@ -2131,10 +2131,13 @@ static void test_migrate_payout_refs(void **state)
        plans' compliance setting (15), the names of sites and plan
        categories (16), the sales' receipt and payment (17), the time
        zone's zone_from (18), the mark of its typed dates (19), the
-       drill-down's indexes (20) and the web page's users (21) */
+       drill-down's indexes (20), the web page's users (21) and the
+       accounts' transfer indexes (22) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 21);
+    assert_int_equal(version, 22);
     s_exec(db,
+           "DROP INDEX transfers_credit;"
+           "DROP INDEX transfers_debit;"
            "DROP INDEX sales_seller;"
            "DROP INDEX refunds_sale;"
            "DELETE FROM meta WHERE key = '" DN_META_ZONE_FROM "';"
