@@ -6,6 +6,11 @@
     scraping thread's connection, through the modules that own the tables
     (dn_report for the sites, dn_facts for exceptions, dn_ledger for
     transfers): nothing of them is kept here between scrapes.
+
+    i18n: not for people: the exposition text is read by Prometheus; its
+    names, labels and HELP lines are matched by alert rules and
+    dashboards, so they stay English whatever the server's language, as
+    its log does (tests/lib/i18n_check.py exempts this file).
 */
 #include "dn_metrics.h"
 #include "dealernet.pb-c.h"
