@@ -182,14 +182,12 @@ static void s_counters(s_text_t *t)
                  (unsigned long long)dn_refusal_total((dn_refusal_t)k));
     int strangers;
     const char *port;
-    for (int i = 0; (port = dn_refusal_port(i, &strangers)) != NULL; i++) {
-        if (i == 0) /* the door names its ports after its first round */
-            s_family(t, "dealernet_door_strangers", "gauge",
-                     "Connections open now that have not yet shown an enrolled key, by "
-                     "port.");
+    s_family(t, "dealernet_door_strangers", "gauge",
+             "Connections open now that have not yet shown an enrolled key, by port.");
+    /* no sample before the door named its ports, after its first round */
+    for (int i = 0; (port = dn_refusal_port(i, &strangers)) != NULL; i++)
         s_sample(t, "dealernet_door_strangers", "port", port,
                  (unsigned long long)(strangers > 0 ? strangers : 0));
-    }
 
     s_family(t, "dealernet_admin_requests_total", "counter",
              "Admin requests, by where they ran.");

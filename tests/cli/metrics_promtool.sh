@@ -18,6 +18,9 @@
 # The gauges are also checked against the database: sites by state
 # (active 1, silent 0, never 1, revoked 1), pending 0 (both shops synced
 # all), transfers = count(*) of the ledger (the render reads max(id)).
+# README's Metrics table names exactly the families the text has, and
+# deploy/prometheus (the scrape config and alert rules README shows, line
+# for line) passes `promtool check config`.
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init metrics_promtool
@@ -102,5 +105,28 @@ promtool_check "an unescaped quote" "$T/parse.txt"
 check "self-check, unescaped quote: promtool exit" 1 "$PROM_RC"
 check_has "self-check, unescaped quote: a parse error" "text format parsing error" \
     "$T/promtool.out"
+
+# -- the README's table and deploy/prometheus ------------------------------------
+
+# every family the text has is in README's table, and nothing else is there
+grep '^# TYPE ' "$T/metrics.txt" | cut -d' ' -f3 | sort >"$T/families"
+sed -n '/^### Metrics$/,/^## /p' README.md | sed -n 's/^| `\(dealernet_[a-z_]*\)` |.*/\1/p' |
+    sort >"$T/readme-families"
+check "README's Metrics table: the families the server writes" "$(tr '\n' ' ' <"$T/families")" \
+    "$(tr '\n' ' ' <"$T/readme-families")"
+
+set +e
+timeout -k 5 60 promtool check config deploy/prometheus/prometheus.yml >"$T/config.out" 2>&1
+config_rc=$?
+set -e
+check "promtool check config deploy/prometheus/prometheus.yml (and its rules): exit" 0 \
+    "$config_rc"
+for f in deploy/prometheus/prometheus.yml deploy/prometheus/dealernet-alerts.yml; do
+    missing=0
+    while IFS= read -r line; do
+        grep -qFx -- "$line" README.md || missing=$((missing + 1))
+    done <"$f"
+    check "README shows $f line for line: lines missing" 0 "$missing"
+done
 
 net_finish
