@@ -33,7 +33,7 @@
 /*  The apply histogram's upper bounds, in microseconds: a group commit is
     a few milliseconds on a disk that syncs, and seconds only when
     something is wrong.  */
-static const int64_t s_bounds_us[] = {1000,   2500,   5000,    10000,   25000,  50000,
+static const int64_t s_bounds_us[] = {1000,   2500,   5000,   10000,   25000,  50000,
                                       100000, 250000, 500000, 1000000, 2500000};
 #define DN_METRICS_BUCKETS (sizeof s_bounds_us / sizeof s_bounds_us[0])
 
@@ -107,14 +107,16 @@ typedef struct {
     int failed;
 } s_text_t;
 
-static void s_put(s_text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void s_put(s_text_t *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void s_put(s_text_t *t, const char *fmt, ...)
 {
     for (int tries = 0; tries < 2 && !t->failed; tries++) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->size - t->len : 0, fmt, ap);
+        int n =
+            vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->size - t->len : 0, fmt, ap);
         va_end(ap);
         if (n < 0) {
             t->failed = 1;
@@ -178,7 +180,8 @@ static void s_counters(s_text_t *t)
     s_family(t, "dealernet_refusals_total", "counter",
              "Traffic turned away at the door, in the handshake or as read, by kind.");
     for (int k = 0; k < DN_REFUSAL_KINDS; k++)
-        s_sample(t, "dealernet_refusals_total", "reason", dn_refusal_name((dn_refusal_t)k),
+        s_sample(t, "dealernet_refusals_total", "reason",
+                 dn_refusal_name((dn_refusal_t)k),
                  (unsigned long long)dn_refusal_total((dn_refusal_t)k));
     int strangers;
     const char *port;
@@ -207,8 +210,9 @@ static void s_counters(s_text_t *t)
                   (unsigned long long)cumulative);
     }
     int64_t sum_us = atomic_load_explicit(&s_apply_sum_us, memory_order_relaxed);
-    s_put(t, "dealernet_batch_apply_seconds_sum %lld.%06lld\n"
-             "dealernet_batch_apply_seconds_count %llu\n",
+    s_put(t,
+          "dealernet_batch_apply_seconds_sum %lld.%06lld\n"
+          "dealernet_batch_apply_seconds_count %llu\n",
           (long long)(sum_us / 1000000), (long long)(sum_us % 1000000),
           s_load(&s_apply_count));
 }
@@ -237,8 +241,9 @@ static int s_database_bytes(s_text_t *t, sqlite3 *db)
     if ((size_t)snprintf(wal, sizeof wal, "%s-wal", path) >= sizeof wal ||
         s_file_bytes(path, &main_bytes) || s_file_bytes(wal, &wal_bytes))
         return DN_EDB;
-    s_family(t, "dealernet_database_bytes", "gauge",
-             "Size of central.db (file=\"db\") and of its write-ahead log (file=\"wal\").");
+    s_family(
+        t, "dealernet_database_bytes", "gauge",
+        "Size of central.db (file=\"db\") and of its write-ahead log (file=\"wal\").");
     s_sample(t, "dealernet_database_bytes", "file", "db", main_bytes);
     s_sample(t, "dealernet_database_bytes", "file", "wal", wal_bytes);
     return 0;
@@ -262,8 +267,9 @@ static int s_gauges(s_text_t *t, sqlite3 *db, int64_t now_ms)
     s_sample(t, "dealernet_sites", "state", "silent", (unsigned long long)fleet.silent);
     s_sample(t, "dealernet_sites", "state", "never", (unsigned long long)fleet.never);
     s_sample(t, "dealernet_sites", "state", "revoked", (unsigned long long)fleet.revoked);
-    s_family(t, "dealernet_pending_events", "gauge",
-             "Events the sites not revoked reported still to send, less what came since.");
+    s_family(
+        t, "dealernet_pending_events", "gauge",
+        "Events the sites not revoked reported still to send, less what came since.");
     s_put(t, "dealernet_pending_events %lld\n", (long long)fleet.pending);
     s_family(t, "dealernet_exceptions_open", "gauge",
              "Exceptions waiting for headquarters (held events and flags).");
@@ -278,12 +284,13 @@ int dn_metrics_render_at(sqlite3 *db, int64_t now_ms, char **text, size_t *len)
     s_text_t t = {0};
     int rc;
 
-    s_family(&t, "dealernet_build_info", "gauge", "The server's version, as a label; always 1.");
+    s_family(&t, "dealernet_build_info", "gauge",
+             "The server's version, as a label; always 1.");
     s_sample(&t, "dealernet_build_info", "version", DN_VERSION, 1);
     s_family(&t, "dealernet_start_time_seconds", "gauge",
              "When the process started, in seconds since the Unix epoch.");
-    s_put(&t, "dealernet_start_time_seconds %lld.%03lld\n", (long long)(s_started_ms / 1000),
-          (long long)(s_started_ms % 1000));
+    s_put(&t, "dealernet_start_time_seconds %lld.%03lld\n",
+          (long long)(s_started_ms / 1000), (long long)(s_started_ms % 1000));
     s_counters(&t);
     rc = s_gauges(&t, db, now_ms);
     if (rc == 0 && t.failed)

@@ -49,8 +49,8 @@
 #define DN_METRICS_REASONS 32
 
 /*  Counted by the loop.  */
-void dn_metrics_events(uint64_t applied); /* new events in a group that committed */
-void dn_metrics_batches(uint64_t acked);  /* acks released by a group that committed */
+void dn_metrics_events(uint64_t applied);  /* new events in a group that committed */
+void dn_metrics_batches(uint64_t acked);   /* acks released by a group that committed */
 void dn_metrics_apply(int64_t elapsed_us); /* one group: apply and commit */
 /*  A sync Refused reply, by the name of its RefuseCode in
     proto/dealernet.proto ("REFUSE_GAP"); a name the protocol does not

@@ -88,7 +88,8 @@ static int64_t s_at(const char *date, int hour, int minute)
 }
 
 /*  A sale of 10.00 (one line) by seller in currency, recorded at `at`.  */
-static void s_sale(dn_tk_site_t *site, int64_t at, const char *seller, const char *currency)
+static void s_sale(dn_tk_site_t *site, int64_t at, const char *seller,
+                   const char *currency)
 {
     static const dn_tk_line_t line[] = {{"X", 1, 1000, NULL}};
     dn_tk_event_t e;
@@ -142,8 +143,8 @@ static int s_setup(void **state)
     fx->central = *(dn_test_central_t *)central;
     free(central);
     sqlite3 *db = fx->central.db;
-    assert_int_equal(dn_registry_partner_add(db, "HQ", "HQ", "hq", NULL, 0, why, sizeof why),
-                     0);
+    assert_int_equal(
+        dn_registry_partner_add(db, "HQ", "HQ", "hq", NULL, 0, why, sizeof why), 0);
     assert_int_equal(
         dn_registry_partner_add(db, "R1", "R1", "region", "HQ", 0, why, sizeof why), 0);
     assert_int_equal(
@@ -165,7 +166,8 @@ static int s_setup(void **state)
     s_sale(shop4, s_at("2026-03-09", 9, 0), "D2", "CNY");
     s_sync(fx, shop4, s_at("2026-03-09", 10, 0));
     assert_int_equal(
-        dn_registry_site_revoke(db, "SHOP-4", s_at("2026-03-09", 11, 0), why, sizeof why), 0);
+        dn_registry_site_revoke(db, "SHOP-4", s_at("2026-03-09", 11, 0), why, sizeof why),
+        0);
 
     s_hello(fx, shop1, s_at("2026-03-10", 10, 0), 5);
     s_sale(shop1, s_at("2026-03-10", 9, 0), "D1", "CNY");
@@ -227,12 +229,15 @@ static void test_fleet(void **state)
        9 days ago and more, SHOP-1 ok, SHOP-4 revoked */
     assert_int_equal(dn_report_sites(db, s_at("2026-03-10", 12, 0), &sites), 0);
     assert_int_equal(json_array_size(sites), 4);
-    const char *order[][2] = {
-        {"SHOP-3", "silent"}, {"SHOP-2", "silent"}, {"SHOP-1", "ok"}, {"SHOP-4", "revoked"}};
+    const char *order[][2] = {{"SHOP-3", "silent"},
+                              {"SHOP-2", "silent"},
+                              {"SHOP-1", "ok"},
+                              {"SHOP-4", "revoked"}};
     for (size_t i = 0; i < 4; i++) {
         json_t *row = json_array_get(sites, i);
         assert_string_equal(json_string_value(json_object_get(row, "site")), order[i][0]);
-        assert_string_equal(json_string_value(json_object_get(row, "state")), order[i][1]);
+        assert_string_equal(json_string_value(json_object_get(row, "state")),
+                            order[i][1]);
     }
     json_decref(sites);
 
@@ -309,7 +314,8 @@ static void test_text(void **state)
         "the Unix epoch.\n"
         "# TYPE dealernet_start_time_seconds gauge\n"
         "dealernet_start_time_seconds %s\n"
-        "# HELP dealernet_sync_events_total Events applied and committed (new events only, "
+        "# HELP dealernet_sync_events_total Events applied and committed (new events "
+        "only, "
         "not repeats).\n"
         "# TYPE dealernet_sync_events_total counter\n"
         "dealernet_sync_events_total 7\n"
@@ -338,7 +344,8 @@ static void test_text(void **state)
         "dealernet_sync_refused_total{reason=\"REFUSE_REVOKED\"} 0\n"
         "dealernet_sync_refused_total{reason=\"REFUSE_MISMATCH\"} 0\n"
         "dealernet_sync_refused_total{reason=\"REFUSE_SERVER_FULL\"} 1\n"
-        "# HELP dealernet_refusals_total Traffic turned away at the door, in the handshake "
+        "# HELP dealernet_refusals_total Traffic turned away at the door, in the "
+        "handshake "
         "or as read, by kind.\n"
         "# TYPE dealernet_refusals_total counter\n"
         "dealernet_refusals_total{reason=\"deadline\"} 3\n"
@@ -382,7 +389,8 @@ static void test_text(void **state)
         "dealernet_batch_apply_seconds_bucket{le=\"+Inf\"} 4\n"
         "dealernet_batch_apply_seconds_sum 3.002801\n"
         "dealernet_batch_apply_seconds_count 4\n"
-        "# HELP dealernet_sites Sites by state: active, silent (no contact for more than a "
+        "# HELP dealernet_sites Sites by state: active, silent (no contact for more than "
+        "a "
         "day), never (never synced), revoked.\n"
         "# TYPE dealernet_sites gauge\n"
         "dealernet_sites{state=\"active\"} 1\n"
@@ -393,7 +401,8 @@ static void test_text(void **state)
         "send, less what came since.\n"
         "# TYPE dealernet_pending_events gauge\n"
         "dealernet_pending_events 4\n"
-        "# HELP dealernet_exceptions_open Exceptions waiting for headquarters (held events "
+        "# HELP dealernet_exceptions_open Exceptions waiting for headquarters (held "
+        "events "
         "and flags).\n"
         "# TYPE dealernet_exceptions_open gauge\n"
         "dealernet_exceptions_open 1\n"
