@@ -49,6 +49,10 @@ int64_t dn_time_now_ms(void);
     (unmoved by a clock set right, or by a test's faketime).  */
 int64_t dn_time_monotonic_ms(void);
 
+/*  The same clock in microseconds, for measuring short spans (a group
+    commit's apply and commit, dn_metrics).  */
+int64_t dn_time_monotonic_us(void);
+
 /* -- the zone ------------------------------------------------------------ */
 
 /*  Sets the process's zone and the start of its zoned periods (zone_from:

@@ -21,6 +21,7 @@
 #include "dn_ingest.h"
 #include "dn_ledger.h"
 #include "dn_log.h"
+#include "dn_metrics.h"
 #include "dn_money.h"
 #include "dn_i18n.h"
 #include "dn_notice.h"
@@ -1200,6 +1201,7 @@ static int s_handle(sqlite3 *db, const char *admin, Dealernet__AdminRequest *req
         dn_wire_admin_request_free(&req);
         return s_reply(EX_USAGE, error, NULL, reply, reply_len);
     }
+    dn_metrics_admin(cmd->query); /* a read-only query, or a write */
 
     ctx.req = req;
     ctx.now_ms = now_ms;

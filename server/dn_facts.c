@@ -691,6 +691,18 @@ static json_t *s_text_or_null(sqlite3_stmt *stmt, int col)
     return text ? json_string((const char *)text) : json_null();
 }
 
+int dn_facts_open_count(sqlite3 *db, int64_t *open)
+{
+    sqlite3_stmt *stmt;
+    /* the open ones are the head of the index exceptions_open (NULL
+       resolved_ms sorts first): a scan of them only, however many were
+       resolved */
+    if (dn_db_prepare(db, "SELECT count(*) FROM exceptions WHERE resolved_ms IS NULL",
+                      &stmt))
+        return DN_EDB;
+    return dn_db_int_row(stmt, "exceptions: open", open) == 1 ? 0 : DN_EDB;
+}
+
 int dn_facts_list(sqlite3 *db, int all, json_t **list)
 {
     sqlite3_stmt *stmt;

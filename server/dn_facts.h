@@ -207,6 +207,11 @@ int dn_facts_is_held(dn_db_cache_t *cache, int64_t eid);
     DN_EDB, DN_ENOMEM.  */
 int dn_facts_list(sqlite3 *db, int all, json_t **list);
 
+/*  *open receives the count of open exceptions (not yet resolved: what
+    `exceptions` lists by default), held and flags alike.  Returns 0 or
+    DN_EDB.  */
+int dn_facts_open_count(sqlite3 *db, int64_t *open);
+
 /*  How HQ resolves an exception.  */
 typedef enum {
     DN_FACTS_POST,        /* a held sale: post it, for seller when given */

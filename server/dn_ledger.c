@@ -1983,6 +1983,20 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
     return *out ? 0 : DN_ENOMEM;
 }
 
+int dn_ledger_transfer_count(sqlite3 *db, int64_t *count)
+{
+    sqlite3_stmt *stmt;
+    /* max(id), not count(*), which reads every row: transfers are only
+       ever appended (no UPDATE, no DELETE: the table's triggers), each
+       with the id after the chain's head (head_id + 1, the first 1: the id
+       is hashed into the chain), and a rolled-back posting leaves no hole
+       (the head is read again after it: dn_ledger_forget); so the ids are
+       1..N and the largest is the count */
+    if (dn_db_prepare(db, "SELECT coalesce(max(id), 0) FROM transfers", &stmt))
+        return DN_EDB;
+    return dn_db_int_row(stmt, "ledger: transfer count", count) == 1 ? 0 : DN_EDB;
+}
+
 int dn_ledger_corrections(sqlite3 *db, json_t **out)
 {
     char ledger[4] = "";

@@ -221,6 +221,11 @@ int dn_ledger_adjust(sqlite3 *db, const char *account, int64_t amount, const cha
     Returns 0, DN_EDB, DN_ENOMEM.  */
 int dn_ledger_corrections(sqlite3 *db, json_t **out);
 
+/*  *count receives the number of transfers in the ledger, read in one
+    index lookup (the metrics read it at every scrape, over millions of
+    rows).  Returns 0 or DN_EDB.  */
+int dn_ledger_transfer_count(sqlite3 *db, int64_t *count);
+
 /* -- what verify replays: the posting code's own rules --------------------------
 
     dn_verify recomputes the ledger with the very code that posted it: a

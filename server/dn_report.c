@@ -786,15 +786,26 @@ static void s_duration(int64_t ms, char *buf, size_t size)
                  (long long)(s % 86400 / 3600));
 }
 
+/*  A site's state, over a row s of sites with ?1 now and ?2 the silence
+    that counts (DN_REPORT_SILENT_MS): 'revoked' once HQ revoked it,
+    'silent' when no contact came for longer than that -- counted from
+    when HQ added it while it was never seen -- else 'ok'.  The sites
+    report and the fleet's counts (dn_report_fleet, which the metrics
+    read) both say it with this text, so that a site silent on HQ's
+    screen is silent in Prometheus too.  */
+#define S_SITE_STATE                                                                  \
+    "CASE WHEN s.revoked_ms IS NOT NULL THEN 'revoked'"                               \
+    "  WHEN ?1 - coalesce(s.last_seen_ms, s.created_ms) > ?2 THEN 'silent' ELSE 'ok' END"
+
 /*  ?1 now, ?2 the silence that counts.  */
 static const char s_sites_sql[] =
-    "WITH w AS (SELECT s.code, p.code AS partner, s.revoked_ms, s.last_seen_ms,"
-    "  ?1 - coalesce(s.last_seen_ms, s.created_ms) AS silent, s.reported_pending,"
+    "WITH w AS (SELECT s.code, p.code AS partner, " S_SITE_STATE " AS state,"
+    "  s.last_seen_ms, ?1 - coalesce(s.last_seen_ms, s.created_ms) AS silent,"
+    "  s.reported_pending,"
     "  CASE WHEN s.reported_pending > 0 AND s.oldest_pending_ms IS NOT NULL"
     "    THEN s.oldest_pending_ms + coalesce(s.clock_skew_ms, 0) END AS oldest"
     "  FROM sites s JOIN partners p ON p.id = s.partner_id) "
-    "SELECT code, partner, CASE WHEN revoked_ms IS NOT NULL THEN 'revoked'"
-    "  WHEN silent > ?2 THEN 'silent' ELSE 'ok' END AS state, last_seen_ms, silent,"
+    "SELECT code, partner, state, last_seen_ms, silent,"
     "  reported_pending, oldest FROM w "
     "ORDER BY CASE state WHEN 'silent' THEN 0 WHEN 'ok' THEN 1 ELSE 2 END,"
     "  CASE state WHEN 'silent' THEN -silent ELSE 0 END, code";
@@ -977,4 +988,42 @@ done:
     else
         *out = list;
     return rc;
+/*  ?1 now, ?2 the silence that counts: each site once, by its state, a
+    site never seen (not revoked) apart as 'never'.  */
+static const char s_fleet_sql[] =
+    "SELECT CASE WHEN s.revoked_ms IS NULL AND s.last_seen_ms IS NULL THEN 'never'"
+    "  ELSE " S_SITE_STATE " END AS state, count(*), coalesce(sum(s.reported_pending), 0) "
+    "FROM sites s GROUP BY state";
+
+int dn_report_fleet(sqlite3 *db, int64_t now_ms, dn_report_fleet_t *fleet)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    memset(fleet, 0, sizeof *fleet);
+    if (dn_db_prepare(db, s_fleet_sql, &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_int64(stmt, 2, DN_REPORT_SILENT_MS);
+    while ((rc = dn_db_row(stmt, "report: fleet")) == 1) {
+        const char *state = (const char *)sqlite3_column_text(stmt, 0);
+        int64_t n = sqlite3_column_int64(stmt, 1);
+        if (!state) { /* the CASE always says one: NULL is SQLite short of memory */
+            rc = DN_ENOMEM;
+            break;
+        }
+        if (strcmp(state, "revoked") == 0) {
+            fleet->revoked = n; /* their pending can never arrive: not counted */
+            continue;
+        }
+        fleet->pending += sqlite3_column_int64(stmt, 2);
+        if (strcmp(state, "never") == 0)
+            fleet->never = n;
+        else if (strcmp(state, "silent") == 0)
+            fleet->silent = n;
+        else
+            fleet->active = n;
+    }
+    sqlite3_finalize(stmt);
+    return rc < 0 ? rc : 0;
 }

@@ -175,4 +175,20 @@ int dn_report_earnings(sqlite3 *db, const char *period, int64_t now_ms, json_t *
 #define DN_REPORT_SILENT_MS (24LL * 3600 * 1000)
 int dn_report_sites(sqlite3 *db, int64_t now_ms, json_t **out);
 
+/*  The fleet at now_ms, for the metrics (dn_metrics): every site counted
+    once, by the sites report's state, except that a site not revoked that
+    was never seen (no Hello yet) is counted as never, whatever its age
+    (the report lists it as silent a day after HQ added it).  */
+typedef struct {
+    int64_t active;  /* "ok" in the report, seen at least once */
+    int64_t silent;  /* "silent", seen at least once */
+    int64_t never;   /* not revoked, never seen */
+    int64_t revoked; /* "revoked" */
+    int64_t pending; /* events the sites not revoked reported pending ("pending") */
+} dn_report_fleet_t;
+
+/*  Fills *fleet from db (any read transaction).  Returns 0, DN_EDB or
+    DN_ENOMEM.  */
+int dn_report_fleet(sqlite3 *db, int64_t now_ms, dn_report_fleet_t *fleet);
+
 #endif

@@ -12,6 +12,7 @@
 #include "dn_error.h"
 #include "dn_facts.h"
 #include "dn_log.h"
+#include "dn_metrics.h"
 #include "dn_refusal.h"
 #include "dn_registry.h"
 #include "dn_time.h"
@@ -78,6 +79,11 @@ struct _dn_session_t {
     size_t n_deferred;
     size_t deferred_bytes;  /* of their messages */
     int group_pushes;       /* Pushes answered in the group in hand */
+    /* the group in hand for the metrics (dn_metrics): when its first Push
+       began to apply (monotonic us; 0: none yet), the events its accepted
+       Pushes stored and the acks it holds */
+    int64_t group_started_us;
+    uint64_t group_events, group_acks;
     /* the network's zone for protocol-3 Welcomes, the process's
        (dn_central_zone_load), read once: its rule comes from a file */
     char zone[DN_TIME_ZONE_SIZE];
@@ -154,6 +160,10 @@ static int s_pack_refused(Dealernet__RefuseCode code, const char *text, uint64_t
     }
     msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_REFUSED;
     msg.refused = &refused;
+    /* every Refused is made here: counted by its code's name */
+    const ProtobufCEnumValue *name =
+        protobuf_c_enum_descriptor_get_value(&dealernet__refuse_code__descriptor, code);
+    dn_metrics_refused(name ? name->name : NULL);
     return s_pack_sync(&msg, buf, len);
 }
 
@@ -206,6 +216,13 @@ static int s_end_group(dn_session_t *self, int commit)
         }
         if (!failed && self->options.committed)
             self->options.committed(self->options.committed_arg);
+        /* what the shops were told is stored, once it is: a group that
+           did not commit acks nothing (its acks become refusals below) */
+        if (!failed && self->group_acks) {
+            dn_metrics_events(self->group_events);
+            dn_metrics_batches(self->group_acks);
+            dn_metrics_apply(dn_time_monotonic_us() - self->group_started_us);
+        }
     }
     for (int i = self->released; i < self->n_replies; i++) {
         s_reply_t *r = &self->replies[i];
@@ -224,6 +241,8 @@ static int s_end_group(dn_session_t *self, int commit)
     self->released = self->n_replies;
     self->group_full = 0;
     self->group_pushes = 0;
+    self->group_started_us = 0;
+    self->group_events = self->group_acks = 0;
     return failed ? DN_EDB : 0;
 }
 
@@ -789,6 +808,8 @@ static void s_on_push(dn_session_t *self, const dn_registry_site_t *site,
         s_pack_refused(DEALERNET__REFUSE_CODE__REFUSE_TOO_BIG, text, 0, body, len);
         return;
     }
+    if (!self->group_started_us) /* the group's apply starts with its first Push */
+        self->group_started_us = dn_time_monotonic_us();
     rc = out->rc = dn_ingest_push(self->ingest, site, batch, s_now(self), result);
     if (rc) {
         if (rc == DN_EPROTO) {
@@ -812,6 +833,8 @@ static void s_on_push(dn_session_t *self, const dn_registry_site_t *site,
     if (result->applied)
         dn_log_debug("site %s: applied %d events through seq %llu", site->code,
                      result->applied, (unsigned long long)result->acked_through);
+    self->group_events += (uint64_t)result->applied;
+    self->group_acks++;
     ack.has_acked_through = 1;
     ack.acked_through = result->acked_through;
     msg.body_case = DEALERNET__SYNC_MESSAGE__BODY_ACK;

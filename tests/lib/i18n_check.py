@@ -82,6 +82,7 @@ NOT_FOR_PEOPLE = {
     "common/dn_wire.c": {"*": "the wire's decoding reasons: wire text"},
     "server/dn_ingest.c": {"s_refuse": "Refused.text: wire text, logged and stored"},
     "server/dn_session.c": {"s_pack_refused": "Refused.text: wire text"},
+    "server/dn_metrics.c": {"*": "the Prometheus text: names and HELP for scrapers and alert rules"},
     "server/dn_zap.c": {"*": "the ZAP self-check's reasons: the server's start-up log"},
 }
 # Initializers of these types are log kinds (dn_log_warn_limited), not tables.

@@ -6,6 +6,9 @@
 #ifndef DN_TEST_SITE_H
 #define DN_TEST_SITE_H
 
+#include "dn_ingest.h"
+#include "dn_plan.h"
+#include "dn_registry.h"
 #include "dn_testkit.h"
 
 #include <stdint.h>
@@ -43,6 +46,54 @@ static inline void dn_test_site_record(dn_tk_site_t *site, Dealernet__Event *ev,
     if (rc)
         print_error("record at %s: %s\n", site->code, why);
     assert_int_equal(rc, 0);
+}
+
+/*  The network test_facts and test_metrics work on: partners HQ (hq) >
+    R1 (region) > D1, D2 (dealers), and the plan 800/300 bps (cap 1500)
+    from 2026-01-01 in CNY.  */
+static inline void dn_test_site_network(sqlite3 *db)
+{
+    static const char plan_text[] = "[plan]\neffective = 2026-01-01\ncurrency = CNY\n"
+                                    "cap_bps = 1500\n[levels]\n0 = 800\n1 = 300\n";
+    dn_plan_t plan;
+    char why[256] = "";
+    assert_int_equal(dn_registry_partner_add(db, "HQ", "HQ", "hq", NULL, 0, why, sizeof why),
+                     0);
+    assert_int_equal(
+        dn_registry_partner_add(db, "R1", "R1", "region", "HQ", 0, why, sizeof why), 0);
+    assert_int_equal(
+        dn_registry_partner_add(db, "D1", "D1", "dealer", "R1", 0, why, sizeof why), 0);
+    assert_int_equal(
+        dn_registry_partner_add(db, "D2", "D2", "dealer", "R1", 0, why, sizeof why), 0);
+    assert_int_equal(dn_plan_set(db, plan_text, 0, &plan, why, sizeof why), 0);
+}
+
+/*  A sale of 10.00 (one line: X, 1 x 10.00) by seller in currency,
+    recorded by site at `at`; its id into id_out when not NULL.  */
+static inline void dn_test_site_sale(dn_tk_site_t *site, int64_t at, const char *seller,
+                                     const char *currency, uint8_t *id_out)
+{
+    static const dn_tk_line_t line[] = {{"X", 1, 1000, NULL}};
+    dn_tk_event_t e;
+    assert_int_equal(
+        dn_tk_sale(&e, seller, DEALERNET__CHANNEL__CHANNEL_STORE, NULL, line, 1), 0);
+    e.sale.currency = (char *)currency;
+    dn_test_site_record(site, &e.ev, at, id_out);
+}
+
+/*  Everything site has pending, as one batch received at `at` and applied
+    through ingest on db: it must be accepted.  */
+static inline void dn_test_site_sync(sqlite3 *db, dn_ingest_t *ingest, dn_tk_site_t *site,
+                                     int64_t at)
+{
+    dn_tk_batch_t batch;
+    dn_ingest_result_t r;
+    assert_int_equal(dn_tk_batch(site, &batch), 0);
+    int rc = dn_tk_ingest(db, ingest, &site->reg, &batch, at, &r);
+    if (rc)
+        print_error("refused: %s\n", r.why);
+    assert_int_equal(rc, 0);
+    dn_tk_batch_free(&batch);
 }
 
 #endif

@@ -28,6 +28,7 @@
 #include "dn_db.h"
 #include "dn_error.h"
 #include "dn_log.h"
+#include "dn_metrics.h"
 #include "dn_registry.h"
 #include "dn_time.h"
 #include "dn_wire.h"
@@ -905,6 +906,52 @@ static void test_unknown_command_and_protocol(void **state)
                    "use a dealernet-hq of one of those");
 }
 
+/*  The figure of the sample name (with its labels) in the metrics' text.  */
+static unsigned long long s_metric(sqlite3 *db, const char *name)
+{
+    char *text = NULL, *at;
+    size_t len = 0;
+    unsigned long long v;
+    assert_int_equal(dn_metrics_render(db, &text, &len), 0);
+    at = strstr(text, name);
+    assert_non_null(at);
+    v = strtoull(at + strlen(name), NULL, 10);
+    free(text);
+    return v;
+}
+
+#define S_QUERIES "\ndealernet_admin_requests_total{kind=\"query\"} "
+#define S_WRITES  "\ndealernet_admin_requests_total{kind=\"write\"} "
+
+/*  The metrics count each request of a known command with its arguments
+    right, by kind: partner.add writes, partner.list (a query) reads; an
+    unknown command and one with an argument it does not take count
+    nowhere.  */
+static void test_metrics_kinds(void **state)
+{
+    fixture_t *fx = *state;
+    static const char *const add[] = {"code", "R1", "name", "North", "kind", "region"};
+    static const char *const bad[] = {"colour", "blue"};
+    unsigned long long queries = s_metric(fx->db, S_QUERIES);
+    unsigned long long writes = s_metric(fx->db, S_WRITES);
+    reply_t r;
+
+    s_call_v(fx->db, DN_PROTOCOL_VERSION, "partner.add", add, 3, &r);
+    assert_int_equal(r.status, 0);
+    s_reply_free(&r);
+    s_call_v(fx->db, DN_PROTOCOL_VERSION, "partner.list", NULL, 0, &r);
+    assert_int_equal(r.status, 0);
+    s_reply_free(&r);
+    s_call_v(fx->db, DN_PROTOCOL_VERSION, "partner.list", NULL, 0, &r);
+    s_reply_free(&r);
+    s_call(fx->db, "site.frobnicate", &r, NULL, NULL);
+    assert_int_equal(r.status, 64);
+    s_call_v(fx->db, DN_PROTOCOL_VERSION, "partner.list", bad, 1, &r);
+    assert_int_equal(r.status, 64);
+    assert_int_equal(s_metric(fx->db, S_QUERIES), queries + 2);
+    assert_int_equal(s_metric(fx->db, S_WRITES), writes + 1);
+}
+
 /*  A dealernet-hq of protocol 1 (before downstream; the admin protocol is
     the same) is served like one of protocol 2: a partner it adds is there,
     and the listing both read is the same JSON.  */
@@ -962,6 +1009,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_partner_add, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_disk_full, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_kinds, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_partner_add_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_partner_list, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_site_add, s_setup, s_teardown),

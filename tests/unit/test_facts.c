@@ -38,9 +38,6 @@
 
 #define MIN_MS 60000LL
 
-static const char s_plan[] = "[plan]\neffective = 2026-01-01\ncurrency = CNY\n"
-                             "cap_bps = 1500\n[levels]\n0 = 800\n1 = 300\n";
-
 typedef struct {
     dn_test_central_t central;
     dn_ingest_t *ingest;
@@ -80,23 +77,13 @@ static int s_setup(void **state)
     fixture_t *fx = calloc(1, sizeof *fx);
     int64_t added = s_at("2026-03-01", 9, 0);
     void *central = NULL;
-    dn_plan_t plan;
-    char why[256];
 
     assert_non_null(fx);
     assert_int_equal(dn_test_central_setup(&central), 0);
     fx->central = *(dn_test_central_t *)central;
     free(central);
     sqlite3 *db = fx->central.db;
-    assert_int_equal(dn_registry_partner_add(db, "HQ", "HQ", "hq", NULL, 0, why, sizeof why),
-                     0);
-    assert_int_equal(
-        dn_registry_partner_add(db, "R1", "R1", "region", "HQ", 0, why, sizeof why), 0);
-    assert_int_equal(
-        dn_registry_partner_add(db, "D1", "D1", "dealer", "R1", 0, why, sizeof why), 0);
-    assert_int_equal(
-        dn_registry_partner_add(db, "D2", "D2", "dealer", "R1", 0, why, sizeof why), 0);
-    assert_int_equal(dn_plan_set(db, s_plan, 0, &plan, why, sizeof why), 0);
+    dn_test_site_network(db);
     fx->shop1 = dn_test_site_enroll(db, "SHOP-1", "D1", 0x10, added);
     fx->shop2 = dn_test_site_enroll(db, "SHOP-2", "D2", 0x40, added);
     assert_non_null(fx->ingest = dn_ingest_new(db));
@@ -117,29 +104,17 @@ static int s_teardown(void **state)
     return dn_test_central_teardown(&central);
 }
 
-/*  A sale of 10.00 (one line) by seller in currency, recorded at `at`.  */
+/*  A sale of 10.00 by seller in currency, recorded at `at`.  */
 static void s_sale(dn_tk_site_t *site, int64_t at, const char *seller, const char *currency,
                    uint8_t *id_out)
 {
-    static const dn_tk_line_t line[] = {{"X", 1, 1000, NULL}};
-    dn_tk_event_t e;
-    assert_int_equal(
-        dn_tk_sale(&e, seller, DEALERNET__CHANNEL__CHANNEL_STORE, NULL, line, 1), 0);
-    e.sale.currency = (char *)currency;
-    dn_test_site_record(site, &e.ev, at, id_out);
+    dn_test_site_sale(site, at, seller, currency, id_out);
 }
 
 /*  Everything the site has pending, as one batch received at `at`.  */
 static void s_sync(fixture_t *fx, dn_tk_site_t *site, int64_t at)
 {
-    dn_tk_batch_t batch;
-    dn_ingest_result_t r;
-    assert_int_equal(dn_tk_batch(site, &batch), 0);
-    int rc = dn_tk_ingest(fx->central.db, fx->ingest, &site->reg, &batch, at, &r);
-    if (rc)
-        print_error("refused: %s\n", r.why);
-    assert_int_equal(rc, 0);
-    dn_tk_batch_free(&batch);
+    dn_test_site_sync(fx->central.db, fx->ingest, site, at);
 }
 
 /*  The clock: ahead within the tolerance, beyond it, backwards, and before

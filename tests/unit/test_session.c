@@ -31,7 +31,8 @@
     routes forgets its own oldest routes, not another site's; pulls wait
     behind pushes in order, within the queue's bounds, at least one
     answered in a group whose replies are full, at most 8 queued of one
-    site.
+    site.  The metrics count what was committed and every Refused by its
+    code.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,6 +50,7 @@
 #include "dn_error.h"
 #include "dn_ingest.h"
 #include "dn_log.h"
+#include "dn_metrics.h"
 #include "dn_money.h"
 #include "dn_protocol.h"
 #include "dn_refusal.h"
@@ -1245,6 +1247,92 @@ static void test_pull_per_site(void **state)
     dn_tk_site_destroy(&shop2);
 }
 
+/*  The figure of the sample named name (with its labels) in the metrics'
+    text now.  */
+static unsigned long long s_metric(fixture_t *fx, const char *name)
+{
+    char *text = NULL, *line;
+    size_t len = 0, n = strlen(name);
+    unsigned long long v = 0;
+    assert_int_equal(dn_metrics_render_at(fx->db, S_NOW, &text, &len), 0);
+    for (line = text; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, name, n) == 0 && line[n] == ' ')
+            break;
+    if (!line)
+        print_error("no sample %s\n", name);
+    assert_non_null(line);
+    v = strtoull(line + n + 1, NULL, 10);
+    free(text);
+    return v;
+}
+
+#define S_EVENTS   "dealernet_sync_events_total"
+#define S_BATCHES  "dealernet_sync_batches_total"
+#define S_GROUPS   "dealernet_batch_apply_seconds_count"
+#define S_INTERNAL "dealernet_sync_refused_total{reason=\"REFUSE_INTERNAL\"}"
+#define S_MALFORM  "dealernet_sync_refused_total{reason=\"REFUSE_MALFORMED\"}"
+#define S_GAP      "dealernet_sync_refused_total{reason=\"REFUSE_GAP\"}"
+
+/*  What the metrics count of a session, as differences (the counters are
+    the process's: the tests before moved them).  A Push of seqs 1..3 and
+    a message of two frames in a group that does not commit: no event, no
+    batch, no group timed; the Push's ack made again as REFUSE_INTERNAL,
+    the other refused REFUSE_MALFORMED.  The same Push in a group that
+    commits: 3 events, 1 batch, 1 group.  Again: repeats, 0 events, 1
+    batch (acked), 1 group.  A Push of seq 6 while 4 is expected:
+    REFUSE_GAP, and nothing else moves.  */
+static void test_metrics_counted(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t *push, *skipped, *gap, junk[1] = {0xff};
+    size_t push_len, skipped_len, gap_len;
+    unsigned long long events = s_metric(fx, S_EVENTS), batches = s_metric(fx, S_BATCHES),
+                       groups = s_metric(fx, S_GROUPS), internal = s_metric(fx, S_INTERNAL),
+                       malformed = s_metric(fx, S_MALFORM), gaps = s_metric(fx, S_GAP);
+
+    s_push(fx, &push, &push_len);
+    s_send(fx, "SHOP-1", "p", push, push_len, 0, NULL);
+    s_send(fx, "SHOP-1", "m", junk, sizeof junk, 1, NULL);
+    assert_int_equal(dn_session_end_group(fx->session, 0), DN_EDB);
+    s_refused(fx, "p", DEALERNET__REFUSE_CODE__REFUSE_INTERNAL,
+              "the server could not commit; retry later");
+    s_refused(fx, "m", DEALERNET__REFUSE_CODE__REFUSE_MALFORMED,
+              "a sync message is exactly one frame");
+    assert_int_equal(s_metric(fx, S_EVENTS), events);
+    assert_int_equal(s_metric(fx, S_BATCHES), batches);
+    assert_int_equal(s_metric(fx, S_GROUPS), groups);
+    assert_int_equal(s_metric(fx, S_INTERNAL), internal + 1);
+    assert_int_equal(s_metric(fx, S_MALFORM), malformed + 1);
+
+    for (int round = 1; round <= 2; round++) {
+        s_send(fx, "SHOP-1", "p", push, push_len, 0, NULL);
+        assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+        Dealernet__SyncMessage *ack = s_reply(fx, "p");
+        assert_int_equal(ack->body_case, DEALERNET__SYNC_MESSAGE__BODY_ACK);
+        dn_wire_sync_free(&ack);
+        assert_int_equal(s_metric(fx, S_EVENTS), events + 3); /* the repeats add none */
+        assert_int_equal(s_metric(fx, S_BATCHES), batches + round);
+        assert_int_equal(s_metric(fx, S_GROUPS), groups + round);
+    }
+    free(push);
+
+    s_push_n(fx, 2, &skipped, &skipped_len); /* seqs 4..5, never sent */
+    s_push_n(fx, 1, &gap, &gap_len);         /* seq 6 */
+    s_send(fx, "SHOP-1", "g", gap, gap_len, 0, NULL);
+    assert_int_equal(dn_session_end_group(fx->session, 1), 0);
+    Dealernet__SyncMessage *msg = s_reply(fx, "g");
+    assert_int_equal(msg->body_case, DEALERNET__SYNC_MESSAGE__BODY_REFUSED);
+    assert_int_equal(msg->refused->code, DEALERNET__REFUSE_CODE__REFUSE_GAP);
+    dn_wire_sync_free(&msg);
+    free(skipped);
+    free(gap);
+    assert_int_equal(s_metric(fx, S_GAP), gaps + 1);
+    assert_int_equal(s_metric(fx, S_EVENTS), events + 3);
+    assert_int_equal(s_metric(fx, S_BATCHES), batches + 2);
+    assert_int_equal(s_metric(fx, S_GROUPS), groups + 2);
+    assert_int_equal(s_metric(fx, S_INTERNAL), internal + 1);
+}
+
 int main(void)
 {
     dn_log_init("test_session", DN_LOG_QUIET, 0);
@@ -1268,6 +1356,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pull_bounds, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_pull_full_group, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_pull_per_site, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_counted, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
