@@ -988,6 +988,10 @@ done:
     else
         *out = list;
     return rc;
+}
+
+/* -- the fleet, for /metrics ------------------------------------------------- */
+
 /*  ?1 now, ?2 the silence that counts: each site once, by its state, a
     site never seen (not revoked) apart as 'never'.  */
 static const char s_fleet_sql[] =
