@@ -2130,10 +2130,14 @@ static void test_migrate_payout_refs(void **state)
        marks of earnings and member credit (13), HQ's notices (14), the
        plans' compliance setting (15), the names of sites and plan
        categories (16), the sales' receipt and payment (17), the time
-       zone's zone_from (18) and the mark of its typed dates (19) */
+       zone's zone_from (18), the mark of its typed dates (19) and the
+       payout runs (20) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 19);
+    assert_int_equal(version, 20);
     s_exec(db,
+           "DROP TABLE payout_run_lines;"
+           "DROP TABLE payout_runs;"
+           "DROP TABLE partner_banks;"
            "DELETE FROM meta WHERE key = '" DN_META_ZONE_FROM "';"
            "DROP INDEX sales_receipt;"
            "ALTER TABLE sales DROP COLUMN payment;"
@@ -2222,8 +2226,11 @@ static void test_migrate_zone(void **state)
     assert_int_equal(mkdir(dir, 0700), 0);
     s_copy(fx, "before-zone/" DN_CENTRAL_DB_FILE, path, sizeof path);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    /* the zone's migration is the 18th: the file as the 17th left it */
+    /* the zone's migration is the 18th: the file as the 17th left it
+       (the payout runs' tables of the 20th go too) */
     s_exec(db, "DELETE FROM meta WHERE key IN ('" DN_META_ZONE_FROM "', '" DN_META_ZONE "');"
+               "DROP TABLE payout_run_lines; DROP TABLE payout_runs;"
+               "DROP TABLE partner_banks;"
                "PRAGMA user_version = 17;");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
@@ -2317,6 +2324,8 @@ static void test_zone_dates(void **state)
            "DELETE FROM meta WHERE key IN ('" DN_META_ZONE "', '" DN_META_ZONE_DATES "');"
            "INSERT OR REPLACE INTO meta(key, value) VALUES ('" DN_META_ZONE_FROM
            "', '1798761600000');"
+           "DROP TABLE payout_run_lines; DROP TABLE payout_runs;"
+           "DROP TABLE partner_banks;"
            "PRAGMA user_version = 17;");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
