@@ -681,7 +681,7 @@ static void s_name_partner(char *buf, size_t size, size_t *named, size_t *more,
         (*more)++;
         return;
     }
-    snprintf(buf + len, size - len, "%s%s", len ? ", " : "", text);
+    snprintf(buf + len, size - len, "%s%s", len ? "; " : "", text);
     (*named)++;
 }
 
@@ -712,8 +712,8 @@ static int s_approve_check(sqlite3 *db, const s_run_t *run, int64_t now_ms, char
         } else if (payable < l->amount) {
             dn_money_format(l->amount, run->exponent, a, sizeof a);
             dn_money_format(payable < 0 ? 0 : payable, run->exponent, b, sizeof b);
-            snprintf(item, sizeof item, _("%s's line is %s, %s is payable now"), l->code, a,
-                     b);
+            snprintf(item, sizeof item, _("%s's line is %s %s, only %s is payable now"),
+                     l->code, a, run->currency, b);
             s_name_partner(list, sizeof list, &named, &more, item);
         }
     }
@@ -722,12 +722,12 @@ static int s_approve_check(sqlite3 *db, const s_run_t *run, int64_t now_ms, char
         return rc;
     if (more) {
         size_t len = strlen(list);
-        snprintf(list + len, sizeof list - len, _(", and %zu more"), more);
+        snprintf(list + len, sizeof list - len, _("; and %zu more"), more);
     }
     return dn_why(why, why_size, DN_ELIMIT,
-                  _("run %lld cannot be approved, nothing was posted: %s (%s); cancel it "
+                  _("run %lld cannot be approved, nothing was posted: %s. Cancel it "
                     "(dealernet-hq payout cancel %lld) and propose %s again"),
-                  (long long)run->id, list, run->currency, (long long)run->id, run->period);
+                  (long long)run->id, list, (long long)run->id, run->period);
 }
 
 /*  Sets the run's state from proposed to state, stamped now by admin.  */
