@@ -295,21 +295,15 @@ static void s_money_set(json_t *obj, const char *key, int64_t amount, int expone
     json_object_set_new(obj, minor_key, json_integer(amount));
 }
 
-/*  The reason a partner was left out, for a person.  */
+/*  The reason a partner was left out, for a person: short enough for a
+    table's cell (DN_RENDER_MAX_CELL_COLUMNS), with what mends it.  */
 static json_t *s_reason_text(const s_line_t *line)
 {
-    char text[256];
     if (strcmp(line->left_out, "below_min") == 0)
-        snprintf(text, sizeof text, "%s", _("below the run's minimum"));
-    else if (strcmp(line->left_out, "suspended") == 0)
-        snprintf(text, sizeof text, "%s",
-                 _("suspended: paid again once resumed (dealernet-hq partner resume)"));
-    else
-        snprintf(text, sizeof text,
-                 _("no bank details: dealernet-hq partner bank %s --account NUMBER --name "
-                   "NAME --bank BANK"),
-                 line->code);
-    return json_string(text);
+        return json_string(_("below the minimum"));
+    if (strcmp(line->left_out, "suspended") == 0)
+        return json_string(_("suspended (see: partner resume)"));
+    return json_string(_("no bank details (see: partner bank)"));
 }
 
 /*  The run as dn_payrun_show says, with "already".  0 or DN_ENOMEM.  */

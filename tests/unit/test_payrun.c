@@ -379,15 +379,13 @@ static void test_payables(void **state)
     "\"account_number\":\"6217000010001234567\",\"bank\":\"建设银行\"}]"
 #define LEFT_C                                                                             \
     "{\"partner\":\"C\",\"amount\":\"99.99\",\"amount_minor\":9999,"                      \
-    "\"reason\":\"below_min\",\"what\":\"below the run's minimum\"}"
+    "\"reason\":\"below_min\",\"what\":\"below the minimum\"}"
 #define LEFT_D                                                                             \
     "{\"partner\":\"D\",\"amount\":\"500.00\",\"amount_minor\":50000,"                    \
-    "\"reason\":\"suspended\",\"what\":\"suspended: paid again once resumed "             \
-    "(dealernet-hq partner resume)\"}"
+    "\"reason\":\"suspended\",\"what\":\"suspended (see: partner resume)\"}"
 #define LEFT_E                                                                             \
     "{\"partner\":\"E\",\"amount\":\"300.00\",\"amount_minor\":30000,"                    \
-    "\"reason\":\"no_bank\",\"what\":\"no bank details: dealernet-hq partner bank E "     \
-    "--account NUMBER --name NAME --bank BANK\"}"
+    "\"reason\":\"no_bank\",\"what\":\"no bank details (see: partner bank)\"}"
 
 static void test_propose(void **state)
 {
