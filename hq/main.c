@@ -1406,7 +1406,8 @@ static int s_print_payout_export(const s_call_t *call, const json_t *result)
     FILE *out = stdout;
 
     if (!json_is_array(rows)) {
-        dn_log_error(_("malformed result from %s: %s"), s_opt.server, "rows");
+        dn_log_error(_("malformed result from %s: %s"), s_opt.server,
+                     "rows"); /* i18n: not for people: the JSON key it lacks */
         return dn_exit_code(DN_EPROTO);
     }
     if (path && strcmp(path, "-") != 0) {
