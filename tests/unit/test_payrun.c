@@ -29,6 +29,7 @@
       E  300.00                              left out: no bank details
     230.00 in all.  The tests below run in order on the one file.
 */
+#include "dn_admin.h"
 #include "dn_central.h"
 #include "dn_db.h"
 #include "dn_error.h"
@@ -675,6 +676,47 @@ static void test_export(void **state)
                      DN_ELIMIT);
 }
 
+/*  The reads are queries (dn_admin_is_query: off the server's loop, on
+    their own connection), the writes are not; a query runs through
+    dn_admin_query as HQ would send it.  */
+static void test_admin_queries(void **state)
+{
+    fixture_t *fx = *state;
+    static const char *const reads[] = {"payout.runs", "payout.show", "payout.export"};
+    static const char *const writes[] = {"partner.bank", "payout.run", "payout.approve",
+                                         "payout.cancel"};
+    const char *names[] = {"run", "format"}, *values[] = {"1", "generic"};
+    char why[256] = "";
+    json_t *out = NULL;
+
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++)
+        assert_int_equal(dn_admin_is_query(reads[i]), 1);
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++)
+        assert_int_equal(dn_admin_is_query(writes[i]), 0);
+    assert_int_equal(dn_admin_query(fx->db, "hq", s_at("2026-11-04", 9, 0), "payout.show",
+                                    names, values, 1, &out, why, sizeof why),
+                     0);
+    assert_string_equal(s_str(out, "state"), "approved");
+    json_decref(out);
+    assert_int_equal(dn_admin_query(fx->db, "hq", s_at("2026-11-04", 9, 0),
+                                    "payout.export", names, values, 2, &out, why,
+                                    sizeof why),
+                     0);
+    assert_int_equal(json_array_size(json_object_get(out, "rows")), 2);
+    json_decref(out);
+    values[0] = "RUN-1";
+    assert_int_equal(dn_admin_query(fx->db, "hq", s_at("2026-11-04", 9, 0), "payout.show",
+                                    names, values, 1, &out, why, sizeof why),
+                     64);
+    assert_string_equal(why,
+                        "'RUN-1' is not a payout run's number (see: dealernet-hq payout runs)");
+    /* a write is no query: refused as unknown there */
+    assert_int_equal(dn_admin_query(fx->db, "hq", s_at("2026-11-04", 9, 0),
+                                    "payout.approve", names, values, 1, &out, why,
+                                    sizeof why),
+                     64);
+}
+
 /*  The ledger with a run's payouts verifies: they are payouts like any.  */
 static void test_verify(void **state)
 {
@@ -695,7 +737,7 @@ int main(void)
         cmocka_unit_test(test_bank_details),     cmocka_unit_test(test_payables),
         cmocka_unit_test(test_propose),          cmocka_unit_test(test_approve),
         cmocka_unit_test(test_rerun_and_cancel), cmocka_unit_test(test_export),
-        cmocka_unit_test(test_verify),
+        cmocka_unit_test(test_admin_queries),    cmocka_unit_test(test_verify),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
