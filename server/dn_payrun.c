@@ -133,7 +133,8 @@ int dn_payrun_bank_set(sqlite3 *db, const char *partner, const char *account,
     int rc;
 
     *out = NULL;
-    if ((rc = dn_payrun_account_parse(account, "--account", number, why, why_size)) != 0 ||
+    if ((rc = dn_payrun_account_parse(account, "--account", number, why, why_size)) !=
+            0 ||
         (rc = s_name_arg(name, "--name", why, why_size)) != 0 ||
         (rc = s_name_arg(bank, "--bank", why, why_size)) != 0)
         return rc;
@@ -154,10 +155,11 @@ int dn_payrun_bank_set(sqlite3 *db, const char *partner, const char *account,
         rc = DN_EDB;
     }
     if (rc == 0 &&
-        dn_db_prepare(db,
-                      "INSERT OR REPLACE INTO partner_banks(partner_id, account, name, bank, "
-                      "updated_ms, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
-                      &stmt) == 0) {
+        dn_db_prepare(
+            db,
+            "INSERT OR REPLACE INTO partner_banks(partner_id, account, name, bank, "
+            "updated_ms, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
+            &stmt) == 0) {
         sqlite3_bind_int64(stmt, 1, found.id);
         sqlite3_bind_text(stmt, 2, number, -1, SQLITE_STATIC);
         sqlite3_bind_text(stmt, 3, name, -1, SQLITE_STATIC);
@@ -212,7 +214,8 @@ static int s_run_load(sqlite3 *db, int64_t id, s_run_t *run, char *why, size_t w
     rc = step < 0 ? DN_EDB : 0;
     if (step == 0)
         rc = dn_why(why, why_size, DN_ENOENT,
-                    _("no payout run %lld (see: dealernet-hq payout runs)"), (long long)id);
+                    _("no payout run %lld (see: dealernet-hq payout runs)"),
+                    (long long)id);
     if (step == 1) {
         run->id = id;
         run->min = sqlite3_column_int64(stmt, 1);
@@ -408,7 +411,8 @@ int dn_payrun_list(sqlite3 *db, json_t **out)
         if (!row || s_text(stmt, 1, run.period, sizeof run.period) ||
             s_text(stmt, 3, run.currency, sizeof run.currency) ||
             s_text(stmt, 4, run.state, sizeof run.state) ||
-            s_text(stmt, 9, by[0], sizeof by[0]) || s_text(stmt, 11, by[1], sizeof by[1]) ||
+            s_text(stmt, 9, by[0], sizeof by[0]) ||
+            s_text(stmt, 11, by[1], sizeof by[1]) ||
             s_text(stmt, 13, by[2], sizeof by[2])) {
             json_decref(row);
             rc = DN_ENOMEM;
@@ -452,9 +456,9 @@ static int s_proposed(sqlite3 *db, const char *period, int64_t *id, int64_t *min
     sqlite3_stmt *stmt;
     int step;
     *id = 0;
-    if (dn_db_prepare(db,
-                      "SELECT id, min FROM payout_runs WHERE period = ? AND state = 'proposed'",
-                      &stmt))
+    if (dn_db_prepare(
+            db, "SELECT id, min FROM payout_runs WHERE period = ? AND state = 'proposed'",
+            &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, period, -1, SQLITE_STATIC);
     step = dn_db_row(stmt, "payout run: the proposed one");
@@ -471,8 +475,9 @@ static int s_bank_get(sqlite3 *db, s_line_t *line, int *found)
 {
     sqlite3_stmt *stmt;
     int step, rc = 0;
-    if (dn_db_prepare(db, "SELECT account, name, bank FROM partner_banks WHERE partner_id = ?",
-                      &stmt))
+    if (dn_db_prepare(
+            db, "SELECT account, name, bank FROM partner_banks WHERE partner_id = ?",
+            &stmt))
         return DN_EDB;
     sqlite3_bind_int64(stmt, 1, line->partner_id);
     step = dn_db_row(stmt, "payout run: bank details");
@@ -603,8 +608,9 @@ int dn_payrun_propose(sqlite3 *db, const char *period, int64_t min, const char *
                       period ? period : "");
     rc = dn_plan_currency(db, run.currency, &run.exponent);
     if (rc == DN_ENOENT)
-        return dn_why(why, why_size, rc,
-                      _("no plan is set yet, so the ledger has no currency and no balance"));
+        return dn_why(
+            why, why_size, rc,
+            _("no plan is set yet, so the ledger has no currency and no balance"));
     if (rc)
         return rc;
     snprintf(run.period, sizeof run.period, "%s", period);
@@ -666,7 +672,7 @@ int dn_payrun_propose(sqlite3 *db, const char *period, int64_t min, const char *
 /* -- approving and cancelling --------------------------------------------------- */
 
 /*  Appends ", text" (or text) to buf of size; counts what did not fit in
-    *more instead, after S_MAX_NAMED.  */
+ *more instead, after S_MAX_NAMED.  */
 static void s_name_partner(char *buf, size_t size, size_t *named, size_t *more,
                            const char *text)
 {
@@ -774,16 +780,18 @@ static int s_decide(sqlite3 *db, int64_t id, const char *doing, s_run_t *run, in
         return s_run_json(run, 1, out);
     if (strcmp(run->state, "cancelled") == 0) {
         dn_time_format(run->cancelled_ms, when);
-        return dn_why(why, why_size, DN_ELIMIT,
-                      _("run %lld was cancelled at %s by %s: it is never approved; propose "
-                        "%s again (dealernet-hq payout run --period %s --min AMOUNT)"),
-                      (long long)id, when, run->cancelled_by, run->period, run->period);
+        return dn_why(
+            why, why_size, DN_ELIMIT,
+            _("run %lld was cancelled at %s by %s: it is never approved; propose "
+              "%s again (dealernet-hq payout run --period %s --min AMOUNT)"),
+            (long long)id, when, run->cancelled_by, run->period, run->period);
     }
     dn_time_format(run->approved_ms, when);
-    return dn_why(why, why_size, DN_ELIMIT,
-                  _("run %lld was approved at %s by %s: its payouts are posted; correct one "
-                    "with dealernet-hq adjust"),
-                  (long long)id, when, run->approved_by);
+    return dn_why(
+        why, why_size, DN_ELIMIT,
+        _("run %lld was approved at %s by %s: its payouts are posted; correct one "
+          "with dealernet-hq adjust"),
+        (long long)id, when, run->approved_by);
 }
 
 int dn_payrun_approve(sqlite3 *db, int64_t id, const char *admin, int64_t now_ms,
@@ -934,14 +942,16 @@ int dn_payrun_export(sqlite3 *db, int64_t id, const char *format,
     int rc;
 
     *out = NULL;
-    if (!icbc && (!format || (strcmp(format, "generic") != 0 && strcmp(format, "csv") != 0)))
+    if (!icbc &&
+        (!format || (strcmp(format, "generic") != 0 && strcmp(format, "csv") != 0)))
         return dn_why(why, why_size, DN_EINVAL,
                       _("--format '%.40s' is not one of generic (or csv), icbc"),
                       format ? format : "");
     if (icbc && (!payer_account || !payer_name))
-        return dn_why(why, why_size, DN_EINVAL,
-                      _("--format icbc needs --payer-account NUMBER and --payer-name NAME "
-                        "(HQ's account the batch is paid from)"));
+        return dn_why(
+            why, why_size, DN_EINVAL,
+            _("--format icbc needs --payer-account NUMBER and --payer-name NAME "
+              "(HQ's account the batch is paid from)"));
     if (icbc && ((rc = dn_payrun_account_parse(payer_account, "--payer-account", payer,
                                                why, why_size)) != 0 ||
                  (rc = s_name_arg(payer_name, "--payer-name", why, why_size)) != 0))

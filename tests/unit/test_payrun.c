@@ -102,7 +102,8 @@ static int64_t s_balance(sqlite3 *db, const char *name)
 {
     char sql[160];
     snprintf(sql, sizeof sql,
-             "SELECT coalesce((SELECT balance FROM accounts WHERE name = '%s'), 0)", name);
+             "SELECT coalesce((SELECT balance FROM accounts WHERE name = '%s'), 0)",
+             name);
     return s_int(db, sql);
 }
 
@@ -114,8 +115,8 @@ static int64_t s_payouts(sqlite3 *db)
 /*  A compact dump of key of obj (caller frees).  */
 static char *s_dump(const json_t *obj, const char *key)
 {
-    char *text = json_dumps(key ? json_object_get(obj, key) : obj,
-                            JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text =
+        json_dumps(key ? json_object_get(obj, key) : obj, JSON_COMPACT | JSON_ENCODE_ANY);
     assert_non_null(text);
     return text;
 }
@@ -140,8 +141,8 @@ static void s_adjust(fixture_t *fx, const char *account, int64_t amount, int64_t
 {
     json_t *out = NULL;
     char why[256] = "";
-    int rc = dn_ledger_adjust(fx->db, account, amount, "test figures", "hq", at, &out, why,
-                              sizeof why);
+    int rc = dn_ledger_adjust(fx->db, account, amount, "test figures", "hq", at, &out,
+                              why, sizeof why);
     if (rc)
         print_error("adjust %s: %s\n", account, why);
     assert_int_equal(rc, 0);
@@ -203,23 +204,21 @@ static int s_setup(void **state)
     assert_int_equal(dn_plan_set(fx->db, s_plan, setup, &plan, why, sizeof why), 0);
     fx->shop = dn_test_site_enroll(fx->db, "SHOP-A", "A", 0x10, setup);
 
-    assert_int_equal(dn_tk_signup(&e, s_at("2026-10-05", 10, 0), PHONE_M0, "M0", NULL,
-                                  NULL),
-                     0);
+    assert_int_equal(
+        dn_tk_signup(&e, s_at("2026-10-05", 10, 0), PHONE_M0, "M0", NULL, NULL), 0);
     dn_test_site_record(fx->shop, &e.ev, s_at("2026-10-05", 10, 0), NULL);
-    assert_int_equal(dn_tk_signup(&e, s_at("2026-10-05", 10, 1), PHONE_M1, "M1", PHONE_M0,
-                                  NULL),
-                     0);
+    assert_int_equal(
+        dn_tk_signup(&e, s_at("2026-10-05", 10, 1), PHONE_M1, "M1", PHONE_M0, NULL), 0);
     dn_test_site_record(fx->shop, &e.ev, s_at("2026-10-05", 10, 1), NULL);
-    assert_int_equal(dn_tk_sale(&e, "A", DEALERNET__CHANNEL__CHANNEL_STORE, PHONE_M1, tea, 1),
-                     0);
+    assert_int_equal(
+        dn_tk_sale(&e, "A", DEALERNET__CHANNEL__CHANNEL_STORE, PHONE_M1, tea, 1), 0);
     dn_test_site_record(fx->shop, &e.ev, s_at("2026-10-05", 10, 2), NULL);
     assert_int_equal(dn_tk_batch(fx->shop, &batch), 0);
     assert_int_equal(dn_tk_ingest(fx->db, fx->ingest, &fx->shop->reg, &batch,
                                   s_at("2026-10-05", 11, 0), &result),
                      0);
     dn_tk_batch_free(&batch);
-    assert_int_equal(s_balance(fx->db, "partner:A"), 800);         /* 100.00 x 8 % */
+    assert_int_equal(s_balance(fx->db, "partner:A"), 800);        /* 100.00 x 8 % */
     assert_int_equal(s_balance(fx->db, "member:" PHONE_M0), 600); /* 5.00 + 1.00 */
 
     s_adjust(fx, "A", 14200, s_at("2026-10-06", 9, 0));
@@ -258,7 +257,8 @@ static void test_bank_details(void **state)
 
     /* typed in groups of four: stored as the 19 digits */
     assert_int_equal(dn_payrun_bank_set(fx->db, "A", "6222 0200 1122 3344 556", "张三",
-                                        "工商银行北京分行", "hq", at, &out, why, sizeof why),
+                                        "工商银行北京分行", "hq", at, &out, why,
+                                        sizeof why),
                      0);
     s_dump_is(out, NULL,
               "{\"partner\":\"A\",\"account\":\"6222020011223344556\",\"name\":\"张三\","
@@ -292,8 +292,8 @@ static void test_bank_details(void **state)
                      DN_EINVAL); /* hyphens are not digits */
     memset(name, 'n', 65);
     name[65] = '\0';
-    assert_int_equal(dn_payrun_bank_set(fx->db, "E", "12345678", name, "X", "hq", at, &out,
-                                        why, sizeof why),
+    assert_int_equal(dn_payrun_bank_set(fx->db, "E", "12345678", name, "X", "hq", at,
+                                        &out, why, sizeof why),
                      DN_EINVAL);
     assert_string_equal(why, "--name is 65 characters long, at most 64");
     assert_int_equal(dn_payrun_bank_set(fx->db, "E", "12345678", "E", "", "hq", at, &out,
@@ -308,7 +308,8 @@ static void test_bank_details(void **state)
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partner_banks"), 4);
 }
 
-/* -- the ledger's figures -------------------------------------------------------------- */
+/* -- the ledger's figures --------------------------------------------------------------
+ */
 
 static void test_payables(void **state)
 {
@@ -321,9 +322,10 @@ static void test_payables(void **state)
     /* October is not closed yet: no run */
     assert_int_equal(dn_ledger_payables(fx->db, "2026-10", &rows, &n, why, sizeof why),
                      DN_ELIMIT);
-    assert_string_equal(why, "period 2026-10 is not closed: a payout run pays a closed "
-                             "month's balances; close it first (dealernet-hq period close "
-                             "2026-10)");
+    assert_string_equal(why,
+                        "period 2026-10 is not closed: a payout run pays a closed "
+                        "month's balances; close it first (dealernet-hq period close "
+                        "2026-10)");
     assert_int_equal(dn_payrun_propose(fx->db, "2026-10", 10000, "hq",
                                        s_at("2026-11-01", 9, 0), &out, why, sizeof why),
                      DN_ELIMIT);
@@ -343,7 +345,8 @@ static void test_payables(void **state)
 
     /* the partners' accounts, by id (A 2 ... E 6; F and HQ have none);
        M0's referral credit is not among them */
-    assert_int_equal(dn_ledger_payables(fx->db, "2026-10", &rows, &n, why, sizeof why), 0);
+    assert_int_equal(dn_ledger_payables(fx->db, "2026-10", &rows, &n, why, sizeof why),
+                     0);
     assert_int_equal(n, 5);
     assert_int_equal(rows[0].closing, 15000); /* A: 8.00 + 142.00 */
     assert_int_equal(rows[0].paid_after, 2000);
@@ -361,7 +364,8 @@ static void test_payables(void **state)
     assert_int_equal(dn_ledger_period_close(fx->db, "2026-09", "hq",
                                             s_at("2026-11-02", 9, 30), why, sizeof why),
                      0);
-    assert_int_equal(dn_ledger_payables(fx->db, "2026-09", &rows, &n, why, sizeof why), 0);
+    assert_int_equal(dn_ledger_payables(fx->db, "2026-09", &rows, &n, why, sizeof why),
+                     0);
     assert_int_equal(n, 5);
     /* A: closing 0, 20.00 paid since: -20.00, nothing to pay */
     assert_int_equal(dn_ledger_payable_amount(&rows[0]), -2000);
@@ -369,23 +373,24 @@ static void test_payables(void **state)
     free(rows);
 }
 
-/* -- proposing ------------------------------------------------------------------------- */
+/* -- proposing -------------------------------------------------------------------------
+ */
 
-#define RUN1_LINES                                                                         \
-    "[{\"partner\":\"A\",\"amount\":\"130.00\",\"amount_minor\":13000,"                   \
-    "\"reference\":\"RUN-1/A\",\"account_name\":\"张三\","                                \
-    "\"account_number\":\"6222020011223344556\",\"bank\":\"工商银行北京分行\"},"          \
-    "{\"partner\":\"B\",\"amount\":\"100.00\",\"amount_minor\":10000,"                    \
-    "\"reference\":\"RUN-1/B\",\"account_name\":\"李四\","                                \
+#define RUN1_LINES                                                                       \
+    "[{\"partner\":\"A\",\"amount\":\"130.00\",\"amount_minor\":13000,"                  \
+    "\"reference\":\"RUN-1/A\",\"account_name\":\"张三\","                             \
+    "\"account_number\":\"6222020011223344556\",\"bank\":\"工商银行北京分行\"}," \
+    "{\"partner\":\"B\",\"amount\":\"100.00\",\"amount_minor\":10000,"                   \
+    "\"reference\":\"RUN-1/B\",\"account_name\":\"李四\","                             \
     "\"account_number\":\"6217000010001234567\",\"bank\":\"建设银行\"}]"
-#define LEFT_C                                                                             \
-    "{\"partner\":\"C\",\"amount\":\"99.99\",\"amount_minor\":9999,"                      \
+#define LEFT_C                                                                           \
+    "{\"partner\":\"C\",\"amount\":\"99.99\",\"amount_minor\":9999,"                     \
     "\"reason\":\"below_min\",\"what\":\"below the minimum\"}"
-#define LEFT_D                                                                             \
-    "{\"partner\":\"D\",\"amount\":\"500.00\",\"amount_minor\":50000,"                    \
+#define LEFT_D                                                                           \
+    "{\"partner\":\"D\",\"amount\":\"500.00\",\"amount_minor\":50000,"                   \
     "\"reason\":\"suspended\",\"what\":\"suspended (see: partner resume)\"}"
-#define LEFT_E                                                                             \
-    "{\"partner\":\"E\",\"amount\":\"300.00\",\"amount_minor\":30000,"                    \
+#define LEFT_E                                                                           \
+    "{\"partner\":\"E\",\"amount\":\"300.00\",\"amount_minor\":30000,"                   \
     "\"reason\":\"no_bank\",\"what\":\"no bank details (see: partner bank)\"}"
 
 static void test_propose(void **state)
@@ -433,7 +438,8 @@ static void test_propose(void **state)
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM payout_runs"), 1);
 }
 
-/* -- approving ------------------------------------------------------------------------- */
+/* -- approving -------------------------------------------------------------------------
+ */
 
 static void test_approve(void **state)
 {
@@ -445,14 +451,15 @@ static void test_approve(void **state)
        was suspended: refused whole, naming both, nothing posted */
     s_adjust(fx, "A", -4000, s_at("2026-11-03", 10, 0));
     s_status(fx, "B", 1, s_at("2026-11-03", 10, 1));
-    assert_int_equal(
-        dn_payrun_approve(fx->db, 1, "hq", s_at("2026-11-03", 10, 2), &out, why, sizeof why),
-        DN_ELIMIT);
+    assert_int_equal(dn_payrun_approve(fx->db, 1, "hq", s_at("2026-11-03", 10, 2), &out,
+                                       why, sizeof why),
+                     DN_ELIMIT);
     assert_null(out);
-    assert_string_equal(why, "run 1 cannot be approved, nothing was posted: A's line is "
-                             "130.00 CNY, only 90.00 is payable now; B is suspended now. "
-                             "Cancel it (dealernet-hq payout cancel 1) and propose 2026-10 "
-                             "again");
+    assert_string_equal(why,
+                        "run 1 cannot be approved, nothing was posted: A's line is "
+                        "130.00 CNY, only 90.00 is payable now; B is suspended now. "
+                        "Cancel it (dealernet-hq payout cancel 1) and propose 2026-10 "
+                        "again");
     assert_int_equal(s_payouts(fx->db), 1);
     assert_int_equal(s_balance(fx->db, "partner:A"), 9000);
     assert_int_equal(s_int(fx->db, "SELECT count(*) FROM payout_runs WHERE state = "
@@ -462,9 +469,9 @@ static void test_approve(void **state)
     /* mended: A back to 130.00, B resumed */
     s_adjust(fx, "A", 4000, s_at("2026-11-03", 10, 3));
     s_status(fx, "B", 0, s_at("2026-11-03", 10, 4));
-    assert_int_equal(
-        dn_payrun_approve(fx->db, 1, "hq", s_at("2026-11-03", 10, 5), &out, why, sizeof why),
-        0);
+    assert_int_equal(dn_payrun_approve(fx->db, 1, "hq", s_at("2026-11-03", 10, 5), &out,
+                                       why, sizeof why),
+                     0);
     assert_string_equal(s_str(out, "state"), "approved");
     assert_string_equal(s_str(out, "approved"), "2026-11-03T10:05:00.000Z");
     assert_string_equal(s_str(out, "approved_by"), "hq");
@@ -485,23 +492,23 @@ static void test_approve(void **state)
     assert_int_equal(s_int(fx->db, "SELECT sum(balance) FROM accounts"), 0);
 
     /* approving again posts nothing and says when it was */
-    assert_int_equal(
-        dn_payrun_approve(fx->db, 1, "hq", s_at("2026-11-03", 10, 6), &out, why, sizeof why),
-        0);
+    assert_int_equal(dn_payrun_approve(fx->db, 1, "hq", s_at("2026-11-03", 10, 6), &out,
+                                       why, sizeof why),
+                     0);
     assert_true(json_is_true(json_object_get(out, "already")));
     assert_string_equal(s_str(out, "approved"), "2026-11-03T10:05:00.000Z");
     json_decref(out);
     assert_int_equal(s_payouts(fx->db), 3);
 
     /* an approved run is not cancelled: its payouts are posted */
-    assert_int_equal(
-        dn_payrun_cancel(fx->db, 1, "hq", s_at("2026-11-03", 10, 7), &out, why, sizeof why),
-        DN_ELIMIT);
+    assert_int_equal(dn_payrun_cancel(fx->db, 1, "hq", s_at("2026-11-03", 10, 7), &out,
+                                      why, sizeof why),
+                     DN_ELIMIT);
     assert_string_equal(why, "run 1 was approved at 2026-11-03T10:05:00.000Z by hq: its "
                              "payouts are posted; correct one with dealernet-hq adjust");
-    assert_int_equal(
-        dn_payrun_approve(fx->db, 9, "hq", s_at("2026-11-03", 10, 7), &out, why, sizeof why),
-        DN_ENOENT);
+    assert_int_equal(dn_payrun_approve(fx->db, 9, "hq", s_at("2026-11-03", 10, 7), &out,
+                                       why, sizeof why),
+                     DN_ENOENT);
     assert_string_equal(why, "no payout run 9 (see: dealernet-hq payout runs)");
 
     /* a hand-typed payout may not take a run's form of reference */
@@ -518,7 +525,8 @@ static void test_approve(void **state)
     assert_int_equal(s_balance(fx->db, "partner:B"), 3900);
 }
 
-/* -- after the approval ----------------------------------------------------------------- */
+/* -- after the approval -----------------------------------------------------------------
+ */
 
 static void test_rerun_and_cancel(void **state)
 {
@@ -558,23 +566,24 @@ static void test_rerun_and_cancel(void **state)
                              "payouts are posted and go to the bank (dealernet-hq payout "
                              "approve 2)");
 
-    assert_int_equal(
-        dn_payrun_cancel(fx->db, 2, "hq", s_at("2026-11-03", 11, 5), &out, why, sizeof why),
-        0);
+    assert_int_equal(dn_payrun_cancel(fx->db, 2, "hq", s_at("2026-11-03", 11, 5), &out,
+                                      why, sizeof why),
+                     0);
     assert_string_equal(s_str(out, "state"), "cancelled");
     assert_string_equal(s_str(out, "cancelled"), "2026-11-03T11:05:00.000Z");
     json_decref(out);
-    assert_int_equal(
-        dn_payrun_cancel(fx->db, 2, "hq", s_at("2026-11-03", 11, 6), &out, why, sizeof why),
-        0);
+    assert_int_equal(dn_payrun_cancel(fx->db, 2, "hq", s_at("2026-11-03", 11, 6), &out,
+                                      why, sizeof why),
+                     0);
     assert_true(json_is_true(json_object_get(out, "already")));
     json_decref(out);
-    assert_int_equal(
-        dn_payrun_approve(fx->db, 2, "hq", s_at("2026-11-03", 11, 7), &out, why, sizeof why),
-        DN_ELIMIT);
-    assert_string_equal(why, "run 2 was cancelled at 2026-11-03T11:05:00.000Z by hq: it is "
-                             "never approved; propose 2026-10 again (dealernet-hq payout run "
-                             "--period 2026-10 --min AMOUNT)");
+    assert_int_equal(dn_payrun_approve(fx->db, 2, "hq", s_at("2026-11-03", 11, 7), &out,
+                                       why, sizeof why),
+                     DN_ELIMIT);
+    assert_string_equal(why,
+                        "run 2 was cancelled at 2026-11-03T11:05:00.000Z by hq: it is "
+                        "never approved; propose 2026-10 again (dealernet-hq payout run "
+                        "--period 2026-10 --min AMOUNT)");
     assert_int_equal(s_payouts(fx->db), 4); /* BANK-1102, RUN-1/A, RUN-1/B, RUN-OCT */
     assert_int_equal(s_balance(fx->db, "partner:D"), 50000);
 
@@ -588,9 +597,9 @@ static void test_rerun_and_cancel(void **state)
     assert_string_equal(s_str(out, "total"), "899.99");
     s_dump_is(out, "left_out", "[]");
     json_decref(out);
-    assert_int_equal(
-        dn_payrun_cancel(fx->db, 3, "hq", s_at("2026-11-03", 11, 9), &out, why, sizeof why),
-        0);
+    assert_int_equal(dn_payrun_cancel(fx->db, 3, "hq", s_at("2026-11-03", 11, 9), &out,
+                                      why, sizeof why),
+                     0);
     json_decref(out);
 
     assert_int_equal(dn_payrun_list(fx->db, &out), 0);
@@ -605,7 +614,8 @@ static void test_rerun_and_cancel(void **state)
     json_decref(out);
 }
 
-/* -- the bank file -------------------------------------------------------------------- */
+/* -- the bank file --------------------------------------------------------------------
+ */
 
 static void test_export(void **state)
 {
@@ -614,9 +624,8 @@ static void test_export(void **state)
     char why[512] = "";
     json_t *out = NULL;
 
-    assert_int_equal(dn_payrun_export(fx->db, 1, "generic", NULL, NULL, at, &out, why,
-                                      sizeof why),
-                     0);
+    assert_int_equal(
+        dn_payrun_export(fx->db, 1, "generic", NULL, NULL, at, &out, why, sizeof why), 0);
     assert_string_equal(s_str(out, "total"), "230.00");
     s_dump_is(out, "rows",
               "[{\"reference\":\"RUN-1/A\",\"partner\":\"A\",\"account_name\":\"张三\","
@@ -627,53 +636,55 @@ static void test_export(void **state)
               "\"amount\":\"100.00\",\"currency\":\"CNY\",\"period\":\"2026-10\"}]");
     json_decref(out);
     /* csv is generic's other name */
-    assert_int_equal(dn_payrun_export(fx->db, 1, "csv", NULL, NULL, at, &out, why,
-                                      sizeof why),
-                     0);
+    assert_int_equal(
+        dn_payrun_export(fx->db, 1, "csv", NULL, NULL, at, &out, why, sizeof why), 0);
     assert_string_equal(s_str(out, "format"), "generic");
     json_decref(out);
 
     assert_int_equal(dn_payrun_export(fx->db, 1, "icbc", "0200 0012 3456 7890",
                                       "某某商贸有限公司", at, &out, why, sizeof why),
                      0);
-    s_dump_is(out, "rows",
-              "[{\"币种\":\"RMB\",\"日期\":\"20261104\",\"明细标志\":\"\",\"顺序号\":\"1\","
-              "\"付款账号开户行\":\"工行\",\"付款账号/卡号\":\"0200001234567890\","
-              "\"付款账号名称/卡名称\":\"某某商贸有限公司\","
-              "\"收款账号开户行\":\"工商银行北京分行\",\"收款账号省份\":\"\","
-              "\"收款账号地市\":\"\",\"收款账号地区码\":\"\","
-              "\"收款账号\":\"6222020011223344556\",\"收款账号名称\":\"张三\","
-              "\"金额\":\"130.00\",\"汇款用途\":\"佣金\",\"备注信息\":\"2026-10\","
-              "\"汇款方式\":\"\",\"收款账户短信通知手机号码\":\"\","
-              "\"自定义序号\":\"RUN-1/A\"},"
-              "{\"币种\":\"RMB\",\"日期\":\"20261104\",\"明细标志\":\"\",\"顺序号\":\"2\","
-              "\"付款账号开户行\":\"工行\",\"付款账号/卡号\":\"0200001234567890\","
-              "\"付款账号名称/卡名称\":\"某某商贸有限公司\","
-              "\"收款账号开户行\":\"建设银行\",\"收款账号省份\":\"\","
-              "\"收款账号地市\":\"\",\"收款账号地区码\":\"\","
-              "\"收款账号\":\"6217000010001234567\",\"收款账号名称\":\"李四\","
-              "\"金额\":\"100.00\",\"汇款用途\":\"佣金\",\"备注信息\":\"2026-10\","
-              "\"汇款方式\":\"\",\"收款账户短信通知手机号码\":\"\","
-              "\"自定义序号\":\"RUN-1/B\"}]");
+    s_dump_is(
+        out, "rows",
+        "[{\"币种\":\"RMB\",\"日期\":\"20261104\",\"明细标志\":\"\",\"顺序号\":\"1\","
+        "\"付款账号开户行\":\"工行\",\"付款账号/卡号\":\"0200001234567890\","
+        "\"付款账号名称/卡名称\":\"某某商贸有限公司\","
+        "\"收款账号开户行\":\"工商银行北京分行\",\"收款账号省份\":\"\","
+        "\"收款账号地市\":\"\",\"收款账号地区码\":\"\","
+        "\"收款账号\":\"6222020011223344556\",\"收款账号名称\":\"张三\","
+        "\"金额\":\"130.00\",\"汇款用途\":\"佣金\",\"备注信息\":\"2026-10\","
+        "\"汇款方式\":\"\",\"收款账户短信通知手机号码\":\"\","
+        "\"自定义序号\":\"RUN-1/A\"},"
+        "{\"币种\":\"RMB\",\"日期\":\"20261104\",\"明细标志\":\"\",\"顺序号\":\"2\","
+        "\"付款账号开户行\":\"工行\",\"付款账号/卡号\":\"0200001234567890\","
+        "\"付款账号名称/卡名称\":\"某某商贸有限公司\","
+        "\"收款账号开户行\":\"建设银行\",\"收款账号省份\":\"\","
+        "\"收款账号地市\":\"\",\"收款账号地区码\":\"\","
+        "\"收款账号\":\"6217000010001234567\",\"收款账号名称\":\"李四\","
+        "\"金额\":\"100.00\",\"汇款用途\":\"佣金\",\"备注信息\":\"2026-10\","
+        "\"汇款方式\":\"\",\"收款账户短信通知手机号码\":\"\","
+        "\"自定义序号\":\"RUN-1/B\"}]");
     json_decref(out);
 
-    assert_int_equal(dn_payrun_export(fx->db, 1, "icbc", NULL, NULL, at, &out, why,
-                                      sizeof why),
-                     DN_EINVAL);
-    assert_string_equal(why, "--format icbc needs --payer-account NUMBER and --payer-name "
-                             "NAME (HQ's account the batch is paid from)");
-    assert_int_equal(dn_payrun_export(fx->db, 1, "icbc", "12", "X", at, &out, why,
-                                      sizeof why),
-                     DN_EINVAL);
-    assert_string_equal(why, "--payer-account must be an account number of 8 to 32 digits "
-                             "(spaces between them are ignored)");
-    assert_int_equal(dn_payrun_export(fx->db, 1, "cmb", NULL, NULL, at, &out, why,
-                                      sizeof why),
-                     DN_EINVAL);
+    assert_int_equal(
+        dn_payrun_export(fx->db, 1, "icbc", NULL, NULL, at, &out, why, sizeof why),
+        DN_EINVAL);
+    assert_string_equal(why,
+                        "--format icbc needs --payer-account NUMBER and --payer-name "
+                        "NAME (HQ's account the batch is paid from)");
+    assert_int_equal(
+        dn_payrun_export(fx->db, 1, "icbc", "12", "X", at, &out, why, sizeof why),
+        DN_EINVAL);
+    assert_string_equal(why,
+                        "--payer-account must be an account number of 8 to 32 digits "
+                        "(spaces between them are ignored)");
+    assert_int_equal(
+        dn_payrun_export(fx->db, 1, "cmb", NULL, NULL, at, &out, why, sizeof why),
+        DN_EINVAL);
     assert_string_equal(why, "--format 'cmb' is not one of generic (or csv), icbc");
-    assert_int_equal(dn_payrun_export(fx->db, 3, "generic", NULL, NULL, at, &out, why,
-                                      sizeof why),
-                     DN_ELIMIT);
+    assert_int_equal(
+        dn_payrun_export(fx->db, 3, "generic", NULL, NULL, at, &out, why, sizeof why),
+        DN_ELIMIT);
 }
 
 /*  The reads are queries (dn_admin_is_query: off the server's loop, on
@@ -708,8 +719,8 @@ static void test_admin_queries(void **state)
     assert_int_equal(dn_admin_query(fx->db, "hq", s_at("2026-11-04", 9, 0), "payout.show",
                                     names, values, 1, &out, why, sizeof why),
                      64);
-    assert_string_equal(why,
-                        "'RUN-1' is not a payout run's number (see: dealernet-hq payout runs)");
+    assert_string_equal(
+        why, "'RUN-1' is not a payout run's number (see: dealernet-hq payout runs)");
     /* a write is no query: refused as unknown there */
     assert_int_equal(dn_admin_query(fx->db, "hq", s_at("2026-11-04", 9, 0),
                                     "payout.approve", names, values, 1, &out, why,
