@@ -692,22 +692,26 @@ static int s_payout_run(s_ctx_t *ctx, json_t **result)
                              result, ctx->why, sizeof ctx->why);
 }
 
-static int s_payout_approve(s_ctx_t *ctx, json_t **result)
+/*  Approves or cancels (decide) the run named by argument "run".  */
+static int s_payout_decide(s_ctx_t *ctx, json_t **result,
+                           int (*decide)(sqlite3 *, int64_t, const char *, int64_t,
+                                         json_t **, char *, size_t))
 {
     int64_t id;
     int rc = s_run_arg(ctx, &id);
     return rc ? rc
-              : dn_payrun_approve(ctx->db, id, ctx->admin, ctx->now_ms, result, ctx->why,
-                                  sizeof ctx->why);
+              : decide(ctx->db, id, ctx->admin, ctx->now_ms, result, ctx->why,
+                       sizeof ctx->why);
+}
+
+static int s_payout_approve(s_ctx_t *ctx, json_t **result)
+{
+    return s_payout_decide(ctx, result, dn_payrun_approve);
 }
 
 static int s_payout_cancel(s_ctx_t *ctx, json_t **result)
 {
-    int64_t id;
-    int rc = s_run_arg(ctx, &id);
-    return rc ? rc
-              : dn_payrun_cancel(ctx->db, id, ctx->admin, ctx->now_ms, result, ctx->why,
-                                 sizeof ctx->why);
+    return s_payout_decide(ctx, result, dn_payrun_cancel);
 }
 
 static int s_payout_runs(s_ctx_t *ctx, json_t **result)

@@ -77,6 +77,14 @@ static s_line_t *s_line_new(s_run_t *run)
     return &run->lines[run->n++];
 }
 
+/*  The decimals of a run's currency; 2 for one the table lacks, as
+    dn_plan_currency takes it.  */
+static int s_exponent(const char *currency)
+{
+    int exponent = dn_money_exponent(currency);
+    return exponent < 0 ? 2 : exponent;
+}
+
 /*  The stored word of a reason, as the one static string of it.  */
 static const char *s_reason_word(const char *text)
 {
@@ -233,9 +241,7 @@ static int s_run_load(sqlite3 *db, int64_t id, s_run_t *run, char *why, size_t w
     sqlite3_finalize(stmt);
     if (rc)
         return rc;
-    run->exponent = dn_money_exponent(run->currency);
-    if (run->exponent < 0)
-        run->exponent = 2; /* a currency the table lacks: as dn_plan_currency does */
+    run->exponent = s_exponent(run->currency);
     if (dn_db_prepare(db,
                       "SELECT l.partner_id, p.code, l.amount, l.ref, l.account, "
                       "l.account_name, l.bank, l.left_out FROM payout_run_lines l "
@@ -418,9 +424,7 @@ int dn_payrun_list(sqlite3 *db, json_t **out)
             rc = DN_ENOMEM;
             break;
         }
-        run.exponent = dn_money_exponent(run.currency);
-        if (run.exponent < 0)
-            run.exponent = 2;
+        run.exponent = s_exponent(run.currency);
         json_object_set_new(row, "run", json_integer(sqlite3_column_int64(stmt, 0)));
         json_object_set_new(row, "period", json_string(run.period));
         s_money_set(row, "min", sqlite3_column_int64(stmt, 2), run.exponent);

@@ -53,6 +53,7 @@
 #include <cmocka.h>
 
 #include "dn_test_site.h" /* its helpers assert with cmocka */
+#include "dn_test_sql.h"
 
 #define PHONE_M0 "+8613800000001"
 #define PHONE_M1 "+8613800000002"
@@ -86,17 +87,6 @@ static int64_t s_at(const char *date, int hour, int minute)
     return ms + ((int64_t)hour * 60 + minute) * 60 * 1000;
 }
 
-static int64_t s_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt;
-    int64_t v;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    v = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    return v;
-}
-
 /*  The balance of account name (0 when it has none).  */
 static int64_t s_balance(sqlite3 *db, const char *name)
 {
@@ -104,12 +94,12 @@ static int64_t s_balance(sqlite3 *db, const char *name)
     snprintf(sql, sizeof sql,
              "SELECT coalesce((SELECT balance FROM accounts WHERE name = '%s'), 0)",
              name);
-    return s_int(db, sql);
+    return dn_test_int(db, sql);
 }
 
 static int64_t s_payouts(sqlite3 *db)
 {
-    return s_int(db, "SELECT count(*) FROM transfers WHERE code = 'payout'");
+    return dn_test_int(db, "SELECT count(*) FROM transfers WHERE code = 'payout'");
 }
 
 /*  A compact dump of key of obj (caller frees).  */
@@ -272,7 +262,7 @@ static void test_bank_details(void **state)
                      0);
     assert_true(json_is_true(json_object_get(out, "replaced")));
     json_decref(out);
-    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partner_banks"), 1);
+    assert_int_equal(dn_test_int(fx->db, "SELECT count(*) FROM partner_banks"), 1);
     s_bank(fx, "B", "6217000010001234567", "李四", "建设银行", at);
     s_bank(fx, "C", "12345678", "Wang Wu", "ABC", at); /* 8 digits: the shortest */
     s_bank(fx, "D", "62170000100012345670000000000001", "Zhao Liu", "BOC", at); /* 32 */
@@ -305,7 +295,7 @@ static void test_bank_details(void **state)
                      DN_ENOENT);
     assert_string_equal(why,
                         "partner NOBODY does not exist (see: dealernet-hq partner list)");
-    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM partner_banks"), 4);
+    assert_int_equal(dn_test_int(fx->db, "SELECT count(*) FROM partner_banks"), 4);
 }
 
 /* -- the ledger's figures --------------------------------------------------------------
@@ -413,7 +403,7 @@ static void test_propose(void **state)
     s_dump_is(out, "left_out", "[" LEFT_C "," LEFT_D "," LEFT_E "]");
     json_decref(out);
     /* stored: 2 payout lines, 3 left out, nothing posted */
-    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM payout_run_lines"), 5);
+    assert_int_equal(dn_test_int(fx->db, "SELECT count(*) FROM payout_run_lines"), 5);
     assert_int_equal(s_payouts(fx->db), 1); /* BANK-1102 alone */
 
     /* the same question again: the same run, not a second one */
@@ -425,7 +415,7 @@ static void test_propose(void **state)
     assert_string_equal(s_str(out, "created"), "2026-11-03T09:00:00.000Z");
     s_dump_is(out, "lines", RUN1_LINES);
     json_decref(out);
-    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM payout_runs"), 1);
+    assert_int_equal(dn_test_int(fx->db, "SELECT count(*) FROM payout_runs"), 1);
 
     /* another minimum while run 1 is proposed: refused */
     assert_int_equal(dn_payrun_propose(fx->db, "2026-10", 5000, "hq",
@@ -435,7 +425,7 @@ static void test_propose(void **state)
     assert_string_equal(why, "run 1 of 2026-10 is proposed already, with --min 100.00: "
                              "approve it (dealernet-hq payout approve 1) or cancel it "
                              "(dealernet-hq payout cancel 1) first");
-    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM payout_runs"), 1);
+    assert_int_equal(dn_test_int(fx->db, "SELECT count(*) FROM payout_runs"), 1);
 }
 
 /* -- approving -------------------------------------------------------------------------
@@ -462,7 +452,7 @@ static void test_approve(void **state)
                         "again");
     assert_int_equal(s_payouts(fx->db), 1);
     assert_int_equal(s_balance(fx->db, "partner:A"), 9000);
-    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM payout_runs WHERE state = "
+    assert_int_equal(dn_test_int(fx->db, "SELECT count(*) FROM payout_runs WHERE state = "
                                    "'proposed'"),
                      1);
 
@@ -482,14 +472,14 @@ static void test_approve(void **state)
     assert_int_equal(s_balance(fx->db, "partner:B"), 4000);
     assert_int_equal(s_balance(fx->db, "hq:payout"), 25000);
     assert_int_equal(s_payouts(fx->db), 3);
-    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM payout_refs WHERE ref IN "
+    assert_int_equal(dn_test_int(fx->db, "SELECT count(*) FROM payout_refs WHERE ref IN "
                                    "('RUN-1/A', 'RUN-1/B')"),
                      2);
-    assert_int_equal(s_int(fx->db, "SELECT amount FROM transfers t JOIN payout_refs r ON "
+    assert_int_equal(dn_test_int(fx->db, "SELECT amount FROM transfers t JOIN payout_refs r ON "
                                    "r.transfer_id = t.id WHERE r.ref = 'RUN-1/A' AND "
                                    "t.period = '2026-11'"),
                      13000);
-    assert_int_equal(s_int(fx->db, "SELECT sum(balance) FROM accounts"), 0);
+    assert_int_equal(dn_test_int(fx->db, "SELECT sum(balance) FROM accounts"), 0);
 
     /* approving again posts nothing and says when it was */
     assert_int_equal(dn_payrun_approve(fx->db, 1, "hq", s_at("2026-11-03", 10, 6), &out,
@@ -545,7 +535,7 @@ static void test_rerun_and_cancel(void **state)
     s_dump_is(out, "lines", "[]");
     s_dump_is(out, "left_out", "[" LEFT_C "," LEFT_D "," LEFT_E "]");
     json_decref(out);
-    assert_int_equal(s_int(fx->db, "SELECT count(*) FROM payout_runs"), 1);
+    assert_int_equal(dn_test_int(fx->db, "SELECT count(*) FROM payout_runs"), 1);
 
     /* E gets bank details, D is resumed: run 2 pays them */
     s_bank(fx, "E", "6228480000000000001", "E", "农业银行", s_at("2026-11-03", 11, 1));
