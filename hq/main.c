@@ -34,6 +34,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -97,7 +98,8 @@ typedef struct {
 /*  An option of a command.  */
 typedef struct {
     const char *name; /* without "--"; NULL ends the list */
-    const char *arg;  /* the admin argument it fills */
+    const char *arg;  /* the admin argument it fills; NULL: none, the option is
+                         read by the printing hook (s_local) and never sent */
     s_kind_t kind;
     int flag;     /* takes no value; sends "1" when given */
     int required; /* missing: the command's `need` message */
@@ -131,6 +133,7 @@ struct s_call {
     int qr; /* --qr 1, --no-qr -1, neither 0: on a terminal */
     const char *args[2 * (S_MAX_POS + S_MAX_OPTS)]; /* (admin arg, value) pairs */
     size_t n_args;
+    const char *local[S_MAX_OPTS]; /* the local options' values, by index; NULL: not given */
     char *file; /* an S_FILE argument's text, malloc'd */
 };
 
@@ -207,18 +210,27 @@ static const struct option s_global_longs[] = {
 static int s_getopt(int argc, char **argv, const struct option *own, int *code)
 {
     struct option longs[DN_HQ_MAX_OPTIONS];
+    const char *shorts = "hq";
+    int output = 0; /* -o: the command's --output, where it has one */
     size_t n = 0;
     int c;
 
-    for (size_t i = 0; own[i].name; i++)
+    for (size_t i = 0; own[i].name; i++) {
+        if (strcmp(own[i].name, "output") == 0) {
+            shorts = "hqo:";
+            output = own[i].val;
+        }
         longs[n++] = own[i];
+    }
     for (size_t i = 0; s_global_longs[i].name; i++)
         longs[n++] = s_global_longs[i];
     assert(n < DN_HQ_MAX_OPTIONS);
     memset(&longs[n], 0, sizeof longs[n]);
     for (;;) {
         opterr = 0; /* one line on stderr: ours, not getopt's as well */
-        c = getopt_long(argc, argv, "hq", longs, NULL);
+        c = getopt_long(argc, argv, shorts, longs, NULL);
+        if (c == 'o' && output)
+            return output;
         if (c == 'h') {
             printf(_("usage: dealernet-hq %s %s\n\n%s"), s_current->name, s_current->usage,
                    _(s_current->help));
@@ -558,6 +570,15 @@ static void s_set_arg(s_call_t *call, const char *name, const char *value)
     call->n_args++;
 }
 
+/*  The value of the local option called name (s_opt_t.arg NULL), or NULL.  */
+static const char *s_local(const s_call_t *call, const char *name)
+{
+    for (size_t i = 0; call->cmd->opts[i].name; i++)
+        if (!call->cmd->opts[i].arg && strcmp(call->cmd->opts[i].name, name) == 0)
+            return call->local[i];
+    return NULL;
+}
+
 /*  Reads a text file of at most DN_HQ_MAX_FILE_BYTES into *text (malloc'd,
     NUL-terminated).  Returns 0 or an exit status (after one line).  */
 static int s_read_file(const char *path, char **text)
@@ -802,7 +823,10 @@ static int s_parse(const s_command_t *cmd, int argc, char **argv, s_call_t *call
         if ((code = s_check_value(call, cmd->opts[i].kind, cmd->opts[i].name,
                                   &values[i])) != 0)
             return code;
-        s_set_arg(call, cmd->opts[i].arg, values[i]);
+        if (!cmd->opts[i].arg)
+            call->local[i] = values[i];
+        else
+            s_set_arg(call, cmd->opts[i].arg, values[i]);
     }
     return 0;
 }
@@ -1266,6 +1290,168 @@ static int s_print_payout(const s_call_t *call, const json_t *result)
                s_str(result, "amount"), s_str(result, "currency"),
                s_str(result, "partner"), s_str(result, "ref"), s_str(result, "period"),
                s_str(result, "balance"), s_str(result, "currency"));
+    return 0;
+}
+
+static int s_print_partner_bank(const s_call_t *call, const json_t *result)
+{
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(result, call->format);
+    if (!s_opt.quiet)
+        printf(json_is_true(json_object_get(result, "replaced"))
+                   ? _("bank details of partner %s replaced: account %s, %s, %s; runs "
+                       "proposed from now on pay to it\n")
+                   : _("bank details of partner %s set: account %s, %s, %s; runs "
+                       "proposed from now on pay to it\n"),
+               s_str(result, "partner"), s_str(result, "account"), s_str(result, "name"),
+               s_str(result, "bank"));
+    return 0;
+}
+
+/*  Writes rows as a table of cols, or reports why not.  */
+static int s_columns(const json_t *rows, const dn_render_column_t *cols, size_t n)
+{
+    int rc = dn_render_columns(stdout, rows, cols, n);
+    if (rc) {
+        dn_log_error(_("cannot write the result: %s"), dn_strerror(rc));
+        return dn_exit_code(rc);
+    }
+    return 0;
+}
+
+/*  A payout run (payout run, show, approve, cancel): what was done in one
+    sentence (show: the run's fields), its payouts as a table, then who was
+    left out and why.  --csv prints the payouts only, --json the run as it
+    came.  */
+static int s_print_payout_run(const s_call_t *call, const json_t *result)
+{
+    const dn_render_column_t lines_cols[] = {
+        {"partner", C_("column", "PARTNER")},
+        {"amount", C_("column", "AMOUNT")},
+        {"reference", C_("column", "REFERENCE")},
+        {"account_name", C_("column", "ACCOUNT_NAME")},
+        {"account_number", C_("column", "ACCOUNT_NUMBER")},
+        {"bank", C_("column", "BANK")}};
+    const dn_render_column_t left_cols[] = {{"partner", C_("column", "PARTNER")},
+                                            {"amount", C_("column", "AMOUNT")},
+                                            {"what", C_("column", "WHY")}};
+    const json_t *lines = json_object_get(result, "lines"), *value;
+    const json_t *left = json_object_get(result, "left_out");
+    const char *command = call->cmd->command, *key;
+    long long run = (long long)json_integer_value(json_object_get(result, "run"));
+    long long n = (long long)json_integer_value(json_object_get(result, "payouts"));
+    int already = json_is_true(json_object_get(result, "already")), rc = 0;
+
+    if (call->format == DN_RENDER_JSON || !json_is_array(lines) || !json_is_array(left))
+        return s_print(result, call->format);
+    if (call->format != DN_RENDER_TABLE)
+        return s_print(lines, call->format);
+    if (strcmp(command, "payout.show") == 0) {
+        json_t *header = json_object();
+        json_object_foreach((json_t *)result, key, value)
+        {
+            if (!json_is_array(value) && strcmp(key, "already") != 0)
+                json_object_set(header, key, (json_t *)value);
+        }
+        rc = s_print(header, DN_RENDER_TABLE);
+        json_decref(header);
+        if (rc == 0 && json_array_size(lines))
+            printf("\n");
+    } else if (s_opt.quiet) {
+        /* the tables only */
+    } else if (strcmp(command, "payout.run") == 0 && !run) {
+        printf(_("nothing to pay for %s at or above %s %s\n"), s_str(result, "period"),
+               s_str(result, "min"), s_str(result, "currency"));
+    } else if (strcmp(command, "payout.run") == 0 && already) {
+        printf(_("run %lld of %s at or above %s %s was proposed already, at %s by %s: "
+                 "the same run, not a second; approve it: dealernet-hq payout approve "
+                 "%lld\n"),
+               run, s_str(result, "period"), s_str(result, "min"),
+               s_str(result, "currency"), s_str(result, "created"),
+               s_str(result, "created_by"), run);
+    } else if (strcmp(command, "payout.run") == 0) {
+        printf(n == 1 ? _("run %lld proposed for %s: %lld payout of %s %s in all; nothing "
+                          "is posted until it is approved: dealernet-hq payout approve "
+                          "%lld\n")
+                      : _("run %lld proposed for %s: %lld payouts of %s %s in all; nothing "
+                          "is posted until it is approved: dealernet-hq payout approve "
+                          "%lld\n"),
+               run, s_str(result, "period"), n, s_str(result, "total"),
+               s_str(result, "currency"), run);
+    } else if (strcmp(command, "payout.approve") == 0 && already) {
+        printf(_("run %lld was approved at %s by %s already: nothing was posted this "
+                 "time\n"),
+               run, s_str(result, "approved"), s_str(result, "approved_by"));
+    } else if (strcmp(command, "payout.approve") == 0) {
+        printf(n == 1 ? _("run %lld approved: %lld payout of %s %s posted, with its "
+                          "reference\n")
+                      : _("run %lld approved: %lld payouts of %s %s posted, each with its "
+                          "reference\n"),
+               run, n, s_str(result, "total"), s_str(result, "currency"));
+    } else if (already) {
+        printf(_("run %lld was cancelled at %s by %s already\n"), run,
+               s_str(result, "cancelled"), s_str(result, "cancelled_by"));
+    } else {
+        printf(_("run %lld cancelled: none of its payouts is posted\n"), run);
+    }
+    if (rc == 0 && json_array_size(lines))
+        rc = s_columns(lines, lines_cols, sizeof lines_cols / sizeof lines_cols[0]);
+    if (rc == 0 && json_array_size(left)) {
+        printf("\n%s\n", _("left out:"));
+        rc = s_columns(left, left_cols, sizeof left_cols / sizeof left_cols[0]);
+    }
+    return rc;
+}
+
+/*  payout export: the rows the server laid out, as CSV (--excel: for
+    Excel), to standard output or to -o FILE, which is never overwritten
+    without --force and is made private (it holds account numbers); one
+    summary line, on stderr when the file is standard output.  */
+static int s_print_payout_export(const s_call_t *call, const json_t *result)
+{
+    const char *path = s_local(call, "output");
+    int force = s_local(call, "force") != NULL, fd = -1, rc;
+    dn_render_format_t format = s_local(call, "excel") ? DN_RENDER_EXCEL : DN_RENDER_CSV;
+    const json_t *rows = json_object_get(result, "rows");
+    FILE *out = stdout;
+
+    if (!json_is_array(rows)) {
+        dn_log_error(_("malformed result from %s: %s"), s_opt.server,
+                     "rows"); /* i18n: not for people: the JSON key it lacks */
+        return dn_exit_code(DN_EPROTO);
+    }
+    if (path && strcmp(path, "-") != 0) {
+        /* a bank file sent twice pays twice: never over another file */
+        fd = open(path, O_WRONLY | O_CREAT | (force ? O_TRUNC : O_EXCL),
+                  DN_FSPERM_FILE_PRIVATE);
+        if (fd < 0 || !(out = fdopen(fd, "w"))) {
+            dn_log_error(_("cannot create %s: %s%s"), path, strerror(errno),
+                         errno == EEXIST ? _(" (export never overwrites a file: give a new "
+                                             "name, or --force)")
+                                         : "");
+            if (fd >= 0)
+                close(fd);
+            return EX_CANTCREAT;
+        }
+    }
+    rc = dn_render(out, rows, format);
+    if (out != stdout && fclose(out) != 0 && rc == 0)
+        rc = DN_EIO;
+    if (rc) {
+        dn_log_error(_("cannot write %s: %s"), out == stdout ? _("standard output") : path,
+                     dn_strerror(rc));
+        if (fd >= 0)
+            unlink(path); /* a bank file cut short must not be uploaded */
+        return dn_exit_code(rc);
+    }
+    if (!s_opt.quiet)
+        fprintf(fd >= 0 ? stdout : stderr,
+                _("run %lld of %s: %lld payouts, %s %s, in the %s layout, written to %s\n"),
+                (long long)json_integer_value(json_object_get(result, "run")),
+                s_str(result, "period"),
+                (long long)json_integer_value(json_object_get(result, "payouts")),
+                s_str(result, "total"), s_str(result, "currency"), s_str(result, "format"),
+                fd >= 0 ? path : _("standard output"));
     return 0;
 }
 
@@ -2204,13 +2390,123 @@ static const s_command_t s_commands[] = {
      S_LISTING,
      0,
      s_print_statement},
+    {"partner bank", /* i18n: not for people: the command typed */
+     "partner.bank",
+     "CODE --account NUMBER --name NAME --bank BANK [--json]",
+     N_("Sets the bank account a payout run pays the partner to, replacing any\n"
+        "it had: --account is 8 to 32 digits (spaces between them are ignored),\n"
+        "--name the account holder's name and --bank the bank's (any script, up\n"
+        "to 64 characters each).  A run copies the details when it is proposed.\n"
+        "The server's log names the partner, never the account number.\n"),
+     {{"code", S_PARTNER, N_("partner bank needs the partner's CODE")}},
+     {{"account", "account", S_TEXT, 0, 1},
+      {"name", "name", S_TEXT, 0, 1},
+      {"bank", "bank", S_TEXT, 0, 1}},
+     N_("partner bank needs --account NUMBER, --name NAME and --bank BANK"),
+     S_FMT_JSON,
+     0,
+     s_print_partner_bank},
+    {"payout run", /* i18n: not for people: the command typed */
+     "payout.run",
+     "--period YYYY-MM --min AMOUNT [--json|--csv]",
+     N_("Proposes a payout run of a closed month: each partner's closing balance\n"
+        "of the month, less what was paid out to it after the month, at most its\n"
+        "balance now, is a payout when at least --min (like 100.00; the minimum\n"
+        "is in).  Below it, suspended now, or without bank details (partner bank),\n"
+        "a partner is listed as left out, with the reason.  Members' referral\n"
+        "credit is not paid by runs.  Nothing is posted until 'payout approve'.\n"
+        "Asked again while the run is proposed, the same --period and --min\n"
+        "answer that run; another --min is refused (exit 73) until it is approved\n"
+        "or cancelled.  An open month is refused (exit 65).  --csv prints the\n"
+        "payouts only.\n"),
+     {{NULL}},
+     {{"period", "period", S_PERIOD, 0, 1}, {"min", "min", S_TEXT, 0, 1}},
+     N_("payout run needs --period YYYY-MM and --min AMOUNT (like 100.00)"),
+     S_LISTING,
+     0,
+     s_print_payout_run},
+    {"payout approve", /* i18n: not for people: the command typed */
+     "payout.approve",
+     "RUN [--json|--csv]",
+     N_("Posts every payout of a proposed run in one transaction, each as a payout\n"
+        "with its reference (RUN-7/DEALER-BJ: run 7's payout to DEALER-BJ).  Each\n"
+        "line is checked against what is payable to its partner now and the\n"
+        "partner's status now: if one no longer fits, nothing is posted and every\n"
+        "such partner is named (exit 65).  Approving again posts nothing and says\n"
+        "when the run was approved.\n"),
+     {{"run", S_TEXT, N_("payout approve needs the RUN's number (see: payout runs)")}},
+     {{NULL}},
+     NULL,
+     S_LISTING,
+     0,
+     s_print_payout_run},
+    {"payout cancel", /* i18n: not for people: the command typed */
+     "payout.cancel",
+     "RUN [--json]",
+     N_("Cancels a proposed run: it is never approved, and the month may be\n"
+        "proposed again.  An approved run is not cancelled (exit 65): its\n"
+        "payouts are posted; correct one with 'adjust'.\n"),
+     {{"run", S_TEXT, N_("payout cancel needs the RUN's number (see: payout runs)")}},
+     {{NULL}},
+     NULL,
+     S_FMT_JSON,
+     0,
+     s_print_payout_run},
+    {"payout runs", /* i18n: not for people: the command typed */
+     "payout.runs",
+     "[--json|--csv]",
+     N_("Lists the payout runs, newest first: the month, the minimum, the state\n"
+        "(proposed, approved, cancelled), how many payouts and their total, how\n"
+        "many partners were left out, who proposed, approved or cancelled it and\n"
+        "when.\n"),
+     {{NULL}},
+     {{NULL}},
+     NULL,
+     S_LISTING,
+     0,
+     NULL},
+    {"payout show", /* i18n: not for people: the command typed */
+     "payout.show",
+     "RUN [--json|--csv]",
+     N_("Shows a payout run: its fields, its payouts with their references and\n"
+        "bank details as proposed, and the partners left out with the reason.\n"
+        "--csv prints the payouts only.\n"),
+     {{"run", S_TEXT, N_("payout show needs the RUN's number (see: payout runs)")}},
+     {{NULL}},
+     NULL,
+     S_LISTING,
+     0,
+     s_print_payout_run},
+    {"payout export", /* i18n: not for people: the command typed */
+     "payout.export",
+     "RUN --format generic|icbc [-o FILE] [--force] [--excel] "
+     "[--payer-account NUMBER --payer-name NAME]",
+     N_("Writes an approved run's bank batch file as CSV (UTF-8), to standard\n"
+        "output or to -o FILE (made private; never overwritten without --force).\n"
+        "--format generic (or csv): reference, partner, account_name,\n"
+        "account_number, bank, amount, currency, period.  --format icbc: ICBC's\n"
+        "enterprise online banking batch payment layout (CNY only), which names\n"
+        "HQ's paying account: --payer-account and --payer-name.  --excel writes a\n"
+        "UTF-8 byte-order mark first, for Excel.  The README lists the columns.\n"),
+     {{"run", S_TEXT, N_("payout export needs the RUN's number (see: payout runs)")}},
+     {{"format", "format", S_TEXT, 0, 1},
+      {"output", NULL, S_TEXT, 0, 0},
+      {"force", NULL, S_TEXT, 1, 0},
+      {"excel", NULL, S_TEXT, 1, 0},
+      {"payer-account", "payer_account", S_TEXT, 0, 0},
+      {"payer-name", "payer_name", S_TEXT, 0, 0}},
+     N_("payout export needs --format generic|icbc"),
+     0,
+     0,
+     s_print_payout_export},
     {"payout",
      "payout",
      "PARTNER AMOUNT --ref TEXT [--json]",
      N_("Records a payout of AMOUNT (in the ledger's currency, like 120.50) from a\n"
         "partner's account to payout clearing, with a reference (a bank transfer\n"
         "number, say).  Refused above the account's balance (exit 65), and with a\n"
-        "reference an earlier payout used (exit 73): one payment, one record.\n"),
+        "reference an earlier payout used (exit 73): one payment, one record.\n"
+        "A month's payouts in one batch: payout run, approve, export.\n"),
      {{"partner", S_PARTNER, N_("payout needs the PARTNER's code and the AMOUNT")},
       {"amount", S_TEXT, N_("payout needs the AMOUNT (like 120.50)")}},
      {{"ref", "ref", S_TEXT, 0, 1}},

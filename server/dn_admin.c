@@ -25,6 +25,7 @@
 #include "dn_money.h"
 #include "dn_i18n.h"
 #include "dn_notice.h"
+#include "dn_payrun.h"
 #include "dn_phones.h"
 #include "dn_plan.h"
 #include "dn_refusal.h"
@@ -653,6 +654,91 @@ static int s_payout(s_ctx_t *ctx, json_t **result)
                             ctx->admin, ctx->now_ms, result, ctx->why, sizeof ctx->why);
 }
 
+/* -- payout runs (issue 15, part payrun) --------------------------------------- */
+
+static int s_partner_bank(s_ctx_t *ctx, json_t **result)
+{
+    return dn_payrun_bank_set(ctx->db, s_arg(ctx, "code"), s_arg(ctx, "account"),
+                              s_arg(ctx, "name"), s_arg(ctx, "bank"), ctx->admin,
+                              ctx->now_ms, result, ctx->why, sizeof ctx->why);
+}
+
+/*  Parses argument "run" (a run's number) into *id.  0 or DN_EINVAL.  */
+static int s_run_arg(s_ctx_t *ctx, int64_t *id)
+{
+    const char *text = s_arg(ctx, "run");
+    if (dn_parse_int(text, 1, INT64_MAX, id) == 0)
+        return 0;
+    return dn_why(ctx->why, sizeof ctx->why, DN_EINVAL,
+                  _("'%.40s' is not a payout run's number (see: dealernet-hq payout runs)"),
+                  text);
+}
+
+static int s_payout_run(s_ctx_t *ctx, json_t **result)
+{
+    const char *text = s_arg(ctx, "min");
+    char currency[4];
+    int64_t min;
+    int exponent, rc = dn_plan_currency(ctx->db, currency, &exponent);
+
+    if (rc == DN_ENOENT)
+        return dn_why(ctx->why, sizeof ctx->why, rc, "%s",
+                      _("no plan is set yet, so the ledger has no currency and no balance"));
+    if (rc)
+        return rc;
+    if (dn_money_parse(text, exponent, &min) || min < 0)
+        return dn_why(ctx->why, sizeof ctx->why, DN_EINVAL,
+                      _("--min '%.40s' is not an amount of 0 or more in %s (at most %d "
+                        "decimals, like %s)"),
+                      text, currency, exponent, exponent == 0 ? "100" : "100.00");
+    return dn_payrun_propose(ctx->db, s_arg(ctx, "period"), min, ctx->admin, ctx->now_ms,
+                             result, ctx->why, sizeof ctx->why);
+}
+
+/*  Approves or cancels (decide) the run named by argument "run".  */
+static int s_payout_decide(s_ctx_t *ctx, json_t **result,
+                           int (*decide)(sqlite3 *, int64_t, const char *, int64_t,
+                                         json_t **, char *, size_t))
+{
+    int64_t id;
+    int rc = s_run_arg(ctx, &id);
+    return rc ? rc
+              : decide(ctx->db, id, ctx->admin, ctx->now_ms, result, ctx->why,
+                       sizeof ctx->why);
+}
+
+static int s_payout_approve(s_ctx_t *ctx, json_t **result)
+{
+    return s_payout_decide(ctx, result, dn_payrun_approve);
+}
+
+static int s_payout_cancel(s_ctx_t *ctx, json_t **result)
+{
+    return s_payout_decide(ctx, result, dn_payrun_cancel);
+}
+
+static int s_payout_runs(s_ctx_t *ctx, json_t **result)
+{
+    return dn_payrun_list(ctx->db, result);
+}
+
+static int s_payout_show(s_ctx_t *ctx, json_t **result)
+{
+    int64_t id;
+    int rc = s_run_arg(ctx, &id);
+    return rc ? rc : dn_payrun_show(ctx->db, id, result, ctx->why, sizeof ctx->why);
+}
+
+static int s_payout_export(s_ctx_t *ctx, json_t **result)
+{
+    int64_t id;
+    int rc = s_run_arg(ctx, &id);
+    return rc ? rc
+              : dn_payrun_export(ctx->db, id, s_arg(ctx, "format"),
+                                 s_arg(ctx, "payer_account"), s_arg(ctx, "payer_name"),
+                                 ctx->now_ms, result, ctx->why, sizeof ctx->why);
+}
+
 /*  A void is the ledger's reversal and the rollups' in one transaction:
     either both are stored, or neither.  */
 /*  The sale a command names: by its id (the argument sale), or by its
@@ -1068,6 +1154,13 @@ static const s_command_t s_commands[] = {
     {"period.list", {NULL}, s_period_list, 1},
     {"statement", {"partner", "?period"}, s_statement, 1},
     {"payout", {"partner", "amount", "ref"}, s_payout, 0},
+    {"partner.bank", {"code", "account", "name", "bank"}, s_partner_bank, 0},
+    {"payout.run", {"period", "min"}, s_payout_run, 0},
+    {"payout.approve", {"run"}, s_payout_approve, 0},
+    {"payout.cancel", {"run"}, s_payout_cancel, 0},
+    {"payout.runs", {NULL}, s_payout_runs, 1},
+    {"payout.show", {"run"}, s_payout_show, 1},
+    {"payout.export", {"run", "format", "?payer_account", "?payer_name"}, s_payout_export, 1},
     {"verify", {NULL}, s_verify, 1},
     {"exception.list", {"?all"}, s_exceptions, 1},
     {"refusals", {NULL}, s_refusals, 1},

@@ -69,6 +69,17 @@
       statement     partner period?         -> dn_ledger_statement
       payout        partner amount ref      -> dn_ledger_payout; amount a
                                                decimal in the ledger currency
+      partner.bank  code account name bank  -> dn_payrun_bank_set
+      payout.run    period min              -> dn_payrun_propose; min a decimal
+                                               in the ledger currency, >= 0
+      payout.approve run                    -> dn_payrun_approve (run: its number)
+      payout.cancel run                     -> dn_payrun_cancel
+      payout.runs                           -> dn_payrun_list
+      payout.show   run                     -> dn_payrun_show
+      payout.export run format payer_account? payer_name?
+                                            -> dn_payrun_export: the bank
+                                               file's rows; dealernet-hq
+                                               writes them as CSV
       sale.void     sale? reason site? receipt?
                                             -> dn_ledger_void's result; sale an
                                                event id or a prefix of at

@@ -734,6 +734,54 @@ static const dn_migration_t s_migrations[] = {
         indexes).  */
      "CREATE INDEX transfers_credit ON transfers(credit, period);"
      "CREATE INDEX transfers_debit ON transfers(debit, period);"},
+    {/* Payout runs (issue 15, part payrun), owned by dn_payrun.  A
+        partner's bank details, where a run pays it: one account each, its
+        number 8 to 32 digits, the holder's and the bank's names any
+        script.  */
+     "CREATE TABLE partner_banks ("
+     "  partner_id INTEGER PRIMARY KEY REFERENCES partners(id),"
+     "  account TEXT NOT NULL CHECK (length(account) BETWEEN 8 AND 32"
+     "    AND account NOT GLOB '*[^0-9]*'),"
+     "  name TEXT NOT NULL,"
+     "  bank TEXT NOT NULL,"
+     "  updated_ms INTEGER NOT NULL,"
+     "  updated_by TEXT NOT NULL"
+     ");"
+     /* A run proposes the payouts of a closed period at or above a
+        minimum (minor units of currency); approved, its lines are posted
+        as payouts, each with its reference (payout_refs); cancelled, never.
+        One proposed run a period at a time: two could both be approved
+        and pay the period twice.  */
+     "CREATE TABLE payout_runs ("
+     "  id INTEGER PRIMARY KEY,"
+     "  period TEXT NOT NULL,"
+     "  min INTEGER NOT NULL CHECK (min >= 0),"
+     "  currency TEXT NOT NULL,"
+     "  state TEXT NOT NULL CHECK (state IN ('proposed', 'approved', 'cancelled')),"
+     "  created_ms INTEGER NOT NULL,"
+     "  created_by TEXT NOT NULL,"
+     "  approved_ms INTEGER,"
+     "  approved_by TEXT,"
+     "  cancelled_ms INTEGER,"
+     "  cancelled_by TEXT"
+     ");"
+     "CREATE UNIQUE INDEX payout_runs_proposed ON payout_runs(period) "
+     "  WHERE state = 'proposed';"
+     /* Its lines: a payout (ref and the bank details as proposed), or a
+        partner left out with the reason (left_out), so that nobody is left
+        out silently.  */
+     "CREATE TABLE payout_run_lines ("
+     "  run_id INTEGER NOT NULL REFERENCES payout_runs(id),"
+     "  partner_id INTEGER NOT NULL REFERENCES partners(id),"
+     "  amount INTEGER NOT NULL CHECK (amount > 0),"
+     "  ref TEXT UNIQUE,"
+     "  account TEXT,"
+     "  account_name TEXT,"
+     "  bank TEXT,"
+     "  left_out TEXT CHECK (left_out IN ('below_min', 'suspended', 'no_bank')),"
+     "  CHECK ((left_out IS NULL) = (ref IS NOT NULL AND account IS NOT NULL)),"
+     "  PRIMARY KEY (run_id, partner_id)"
+     ") WITHOUT ROWID;"},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)

@@ -1350,50 +1350,56 @@ static int s_payout_ref_free(sqlite3 *db, const char *ref, int exponent,
     return rc;
 }
 
-int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const char *ref,
-                     const char *admin, int64_t now_ms, json_t **out, char *why,
-                     size_t why_size)
+/*  The shape of a payout's reference: 0, or DN_EINVAL with why set.  */
+static int s_payout_ref_valid(const char *ref, char *why, size_t why_size)
 {
-    dn_registry_partner_t found;
-    dn_ledger_t *self;
-    s_transfer_t t;
-    char currency[4] = "", text[DN_MONEY_TEXT_SIZE], left[DN_MONEY_TEXT_SIZE];
     char hidden[DN_HIDDEN_WHY_SIZE];
-    int exponent = 2, rc;
-    int64_t balance = 0;
-    sqlite3_stmt *stmt;
-
-    *out = NULL;
-    if (amount <= 0)
-        return dn_why(why, why_size, DN_EINVAL, _("a payout must be positive"));
     if (dn_valid_hidden(ref, hidden, sizeof hidden))
         return dn_why(why, why_size, DN_EINVAL, "--ref %s", hidden);
     if (!ref || !dn_valid_text(ref, 200))
         return dn_why(why, why_size, DN_EINVAL,
                       _("a payout needs --ref: 1 to 200 printable "
                         "characters (the bank transfer's reference)"));
-    if (dn_registry_partner_get(db, partner, &found) != 0)
-        return dn_why(why, why_size, DN_ENOENT, _("partner %s does not exist"), partner);
-    dn_plan_currency(db, currency, &exponent);
-    if (!(self = dn_ledger_new(db)))
-        return DN_ENOMEM;
-    if ((rc = dn_db_begin(db)) != 0) {
-        dn_ledger_destroy(&self);
+    return 0;
+}
+
+int dn_ledger_payout_post(dn_ledger_t *self, const char *partner, int64_t amount,
+                          const char *ref, int64_t now_ms, int64_t *balance_after,
+                          char period[DN_PERIOD_SIZE], char *why, size_t why_size)
+{
+    sqlite3 *db = self->db;
+    dn_registry_partner_t found;
+    dn_tree_node_t *node;
+    s_transfer_t t;
+    char currency[4] = "", text[DN_MONEY_TEXT_SIZE], left[DN_MONEY_TEXT_SIZE];
+    int exponent = 2, rc;
+    int64_t balance = 0;
+    sqlite3_stmt *stmt;
+
+    if (amount <= 0)
+        return dn_why(why, why_size, DN_EINVAL, _("a payout must be positive"));
+    if ((rc = s_payout_ref_valid(ref, why, why_size)) != 0)
         return rc;
-    }
+    rc = dn_registry_partner_get(db, partner, &found);
+    if (rc == DN_ENOENT)
+        return dn_why(why, why_size, DN_ENOENT, _("partner %s does not exist"), partner);
+    if (rc)
+        return rc;
+    dn_plan_currency(db, currency, &exponent);
     memset(&t, 0, sizeof t);
     t.code = "payout";
     t.amount = amount;
     t.ref = ref;
     t.created_ms = now_ms;
     rc = s_payout_ref_free(db, ref, exponent, currency, why, why_size);
-    dn_tree_node_t *node;
     if (rc == 0)
         rc = dn_tree_node(self->tree, found.id, &node);
     if (rc == 0)
         rc = s_partner_account(self, node, &t.debit);
     if (rc == 0)
         rc = s_hq_account(self, S_HQ_PAYOUT, &t.credit);
+    /* the balance as stored: every earlier posting of this transaction
+       was flushed (below) */
     if (rc == 0 && (rc = dn_db_prepare(db, "SELECT balance FROM accounts WHERE id = ?",
                                        &stmt)) == 0) {
         sqlite3_bind_int64(stmt, 1, t.debit);
@@ -1437,24 +1443,145 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
     }
     if (rc == 0)
         rc = dn_ledger_flush(self);
-    if (rc == 0)
-        rc = dn_db_commit(db);
     if (rc) {
-        dn_db_rollback(db);
+        dn_ledger_forget(self); /* the caller rolls back */
+        return rc;
+    }
+    *balance_after = balance - amount;
+    memcpy(period, t.period, DN_PERIOD_SIZE);
+    return 0;
+}
+
+int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const char *ref,
+                     const char *admin, int64_t now_ms, json_t **out, char *why,
+                     size_t why_size)
+{
+    dn_ledger_t *self;
+    char currency[4] = "", text[DN_MONEY_TEXT_SIZE], left[DN_MONEY_TEXT_SIZE];
+    char period[DN_PERIOD_SIZE], code[DN_MAX_CODE_LEN + 1];
+    dn_registry_partner_t found;
+    int exponent = 2, rc;
+    int64_t balance = 0;
+
+    *out = NULL;
+    /* RUN-7/DEALER-BJ is run 7's payout to DEALER-BJ (dn_payrun): a
+       hand-typed one of that form would take a run's reference */
+    if (ref && strncmp(ref, DN_LEDGER_RUN_REF_PREFIX, strlen(DN_LEDGER_RUN_REF_PREFIX)) == 0 &&
+        ref[strlen(DN_LEDGER_RUN_REF_PREFIX)] >= '0' &&
+        ref[strlen(DN_LEDGER_RUN_REF_PREFIX)] <= '9')
+        return dn_why(why, why_size, DN_EINVAL,
+                      _("--ref '%.60s': references %sN/... are the payout runs' own; give "
+                        "the bank transfer's reference"),
+                      ref, DN_LEDGER_RUN_REF_PREFIX);
+    dn_plan_currency(db, currency, &exponent);
+    if (!(self = dn_ledger_new(db)))
+        return DN_ENOMEM;
+    if ((rc = dn_db_begin(db)) != 0) {
         dn_ledger_destroy(&self);
         return rc;
     }
+    rc = dn_ledger_payout_post(self, partner, amount, ref, now_ms, &balance, period, why,
+                               why_size);
+    if (rc == 0)
+        rc = dn_registry_partner_get(db, partner, &found);
+    if (rc == 0)
+        rc = dn_db_commit(db);
     dn_ledger_destroy(&self);
+    if (rc) {
+        dn_db_rollback(db);
+        return rc;
+    }
+    snprintf(code, sizeof code, "%s", found.code);
     dn_money_format(amount, exponent, text, sizeof text);
-    dn_money_format(balance - amount, exponent, left, sizeof left);
-    dn_log_info("admin %s: payout of %s %s to %s (ref %s)", admin, text, currency,
-                found.code, ref);
-    *out =
-        json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I}", "partner", found.code,
-                  "amount", text, "amount_minor", (json_int_t)amount, "currency", currency,
-                  "ref", ref, "period", t.period, "balance", left, "balance_minor",
-                  (json_int_t)(balance - amount));
+    dn_money_format(balance, exponent, left, sizeof left);
+    dn_log_info("admin %s: payout of %s %s to %s (ref %s)", admin, text, currency, code,
+                ref);
+    *out = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I}", "partner", code, "amount",
+                     text, "amount_minor", (json_int_t)amount, "currency", currency, "ref",
+                     ref, "period", period, "balance", left, "balance_minor",
+                     (json_int_t)balance);
     return *out ? 0 : DN_ENOMEM;
+}
+
+/*  Payout runs (dn_payrun) pay a closed month's balances.  What a run
+    may pay each partner is computed here, where the transfers are: in one
+    pass over the transfers up to the period (an index by account would
+    slow every posting down; a run is a monthly act).  */
+int dn_ledger_payables(sqlite3 *db, const char *period, dn_ledger_payable_t **rows,
+                       size_t *n, char *why, size_t why_size)
+{
+    dn_ledger_payable_t *list = NULL;
+    sqlite3_stmt *stmt;
+    size_t cap = 0, count = 0;
+    int rc, step;
+
+    *rows = NULL;
+    *n = 0;
+    if (!period || dn_time_parse_period(period, NULL, NULL))
+        return dn_why(why, why_size, DN_EPARSE, _("period '%s' is not YYYY-MM"),
+                      period ? period : "");
+    /* an open month's closing balance is not known yet: a sale that syncs
+       tomorrow still posts into it */
+    if (dn_db_prepare(db, "SELECT count(*) FROM periods WHERE period = ?", &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, period, -1, SQLITE_STATIC);
+    int64_t closed = 0;
+    if (dn_db_int_row(stmt, "payables: the period", &closed) < 0) /* finalizes */
+        return DN_EDB;
+    if (!closed)
+        return dn_why(why, why_size, DN_ELIMIT,
+                      _("period %s is not closed: a payout run pays a closed month's "
+                        "balances; close it first (dealernet-hq period close %s)"),
+                      period, period);
+    /* members' referral credit (kind 'member') is spent at the shops, never
+       paid out in cash: partners' commission accounts only */
+    if (dn_db_prepare(
+            db,
+            "SELECT a.partner_id, a.balance, coalesce(m.closing, 0), coalesce(m.paid, 0) "
+            "FROM accounts a LEFT JOIN ("
+            "  SELECT acc, sum(closing) AS closing, sum(paid) AS paid FROM ("
+            "    SELECT credit AS acc, amount AS closing, 0 AS paid FROM transfers "
+            "      WHERE period <= ?1"
+            "    UNION ALL SELECT debit, -amount, 0 FROM transfers WHERE period <= ?1"
+            "    UNION ALL SELECT debit, 0, amount FROM transfers "
+            "      WHERE code = 'payout' AND period > ?1) GROUP BY acc"
+            ") m ON m.acc = a.id "
+            "WHERE a.kind = 'partner' AND a.partner_id IS NOT NULL ORDER BY a.partner_id",
+            &stmt))
+        return DN_EDB;
+    sqlite3_bind_text(stmt, 1, period, -1, SQLITE_STATIC);
+    rc = 0;
+    while ((step = dn_db_row(stmt, "payables: the accounts")) == 1) {
+        dn_ledger_payable_t *bigger =
+            dn_array_grow(list, &cap, count, sizeof *bigger, 16);
+        if (!bigger) {
+            rc = DN_ENOMEM;
+            break;
+        }
+        list = bigger;
+        list[count].partner_id = sqlite3_column_int64(stmt, 0);
+        list[count].balance = sqlite3_column_int64(stmt, 1);
+        list[count].closing = sqlite3_column_int64(stmt, 2);
+        list[count].paid_after = sqlite3_column_int64(stmt, 3);
+        count++;
+    }
+    sqlite3_finalize(stmt);
+    if (rc == 0 && step < 0) /* a list cut short would leave partners out */
+        rc = DN_EDB;
+    if (rc) {
+        free(list);
+        return rc;
+    }
+    *rows = list;
+    *n = count;
+    return 0;
+}
+
+int64_t dn_ledger_payable_amount(const dn_ledger_payable_t *p)
+{
+    /* within DN_MONEY_SUM_MAX each: the difference cannot overflow */
+    int64_t due = p->closing - p->paid_after;
+    return due < p->balance ? due : p->balance;
 }
 
 /* -- corrections ---------------------------------------------------------------- */

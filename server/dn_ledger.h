@@ -134,6 +134,51 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
                      const char *admin, int64_t now_ms, json_t **out, char *why,
                      size_t why_size);
 
+/*  The references of a payout run's payouts begin with this and the run's
+    number: RUN-7/DEALER-BJ is run 7's payout to DEALER-BJ (dn_payrun).
+    dn_ledger_payout refuses a reference of that form (DN_EINVAL): typed
+    by hand, it would take a run's.  */
+#define DN_LEDGER_RUN_REF_PREFIX "RUN-"
+
+/*  The posting of dn_ledger_payout, inside the caller's transaction, with
+    the ledger self made on its connection: the same checks (amount > 0,
+    the reference's shape and first use, the partner's balance as stored,
+    DN_MONEY_SUM_MAX), the transfer into the open period of now_ms, its
+    reference in payout_refs, and the balances moved (dn_ledger_flush), so
+    that a second payout of the same partner in the transaction reads the
+    first one's balance.  Sets *balance_after (minor units) and period
+    (posted into).  Returns 0, DN_EINVAL, DN_ENOENT, DN_EEXIST, DN_ELIMIT,
+    DN_EDB, DN_ENOMEM (why says which partner and why); on failure the
+    caller rolls back (the caches are dropped).  */
+int dn_ledger_payout_post(dn_ledger_t *self, const char *partner, int64_t amount,
+                          const char *ref, int64_t now_ms, int64_t *balance_after,
+                          char period[DN_PERIOD_SIZE], char *why, size_t why_size);
+
+/*  What a payout run of a closed period may pay one partner (see
+    dn_ledger_payables).  */
+typedef struct {
+    int64_t partner_id;
+    int64_t closing;    /* its balance at the period's end: the transfers of the
+                           period and every one before */
+    int64_t paid_after; /* its payouts posted into later periods */
+    int64_t balance;    /* its balance now */
+} dn_ledger_payable_t;
+
+/*  Sets *rows (malloc'd, caller frees; NULL when *n is 0) to every
+    partner commission account's figures for period, by partner id.
+    Members' referral-credit accounts are left out: that credit is spent
+    at the shops, not paid out.  The period must be closed.  Returns 0;
+    DN_EPARSE (not YYYY-MM); DN_ELIMIT (not closed: why names `period
+    close`); DN_EDB, DN_ENOMEM.  */
+int dn_ledger_payables(sqlite3 *db, const char *period, dn_ledger_payable_t **rows,
+                       size_t *n, char *why, size_t why_size);
+
+/*  What a run pays: the closing balance less what was paid out after the
+    period, so that no payout of a later month is paid a second time, and
+    never more than the balance now (a clawback since may have taken some
+    back).  0 or less: nothing.  */
+int64_t dn_ledger_payable_amount(const dn_ledger_payable_t *p);
+
 /* -- corrections: HQ's void and adjustment, append-only ------------------------
 
     A correction is HQ's, not a site's: it is no event, so it is kept in

@@ -7,7 +7,8 @@
 #       +cmd|' /C calc'!A0, -2+3 and @SUM(A1); names beginning with TAB are
 #       tried too (refused at the door: a control character).  Then every
 #       listing and report that has --csv is exported (each --by of sales,
-#       referrals and a member's tree, statements, exceptions with --all)
+#       referrals and a member's tree, statements, exceptions with --all, a
+#       payout run whose bank details are attacks)
 #       and read back with python3's csv module: no field may begin with
 #       = + - @ TAB or CR unless it is a plain decimal number
 #       (-?[0-9]+(.[0-9]+)?).  Controls: each attack is found in some export,
@@ -157,9 +158,20 @@ export_csv compliance compliance --period "$PERIOD"
 hq notice send --all '=HYPERLINK("http://x.invalid","stock")'
 check "notice send (a formula-like text): exit" 0 "$rc"
 export_csv notices notice list
+# a payout run of September paying D1 to bank details that are attacks: the
+# clock moves on to October (a run pays a closed month); the shops go on
+server_stop
+net_pin_clock '2026-10-02 10:00:00'
+server_start
+must_hq period close "$PERIOD"
+must_hq partner bank D1 --account 6222020011223344556 --name "$F2" --bank "$F4"
+export_csv payout_run payout run --period "$PERIOD" --min 0.01
+export_csv payout_show payout show 1
+export_csv payout_approve payout approve 1
+export_csv payout_runs payout runs
 # every command whose usage offers --csv was exported above
 OFFERED=$("$HQ" --help | grep -c -- '^  [a-z].*--json|--csv' || true)
-check "every command with --csv is exported (help lists 20)" 20 "$OFFERED"
+check "every command with --csv is exported (help lists 24)" 24 "$OFFERED"
 
 SCAN=$(python3 - "$F1" "$F2" "$F3" "$F4" "$T"/csv/*.csv <<'EOF'
 import csv, re, sys

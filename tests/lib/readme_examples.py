@@ -155,6 +155,17 @@ NOT_RUN = {
     "dealernet-hq corrections": "the corrections of the demo's void",
     "dealernet-hq adjust DEALER-BJ -12.50 --reason \"double commission on receipt 41\"":
         "the balance after the demo's void",
+    "dealernet-hq payout run --period 2026-10 --min 100.00":
+        "needs October 2026 closed with five dealers' balances, a payout and a "
+        "suspension on a pinned clock: the scenario of cli/hq_payrun, which "
+        "checks every line of both examples",
+    "dealernet-hq payout run --period 2026-10 --min 50.00":
+        "run 1 of cli/hq_payrun proposed (it checks the refusal)",
+    "dealernet-hq payout approve 1":
+        "run 1 of cli/hq_payrun, with DEALER-BJ's balance lowered then mended "
+        "(it checks each of the three examples)",
+    "dealernet-hq payout export 1 --format generic":
+        "run 1 of cli/hq_payrun approved (it checks the file byte for byte)",
 }
 
 # Shell run before the example with this command (in the example's

@@ -2131,11 +2131,14 @@ static void test_migrate_payout_refs(void **state)
        plans' compliance setting (15), the names of sites and plan
        categories (16), the sales' receipt and payment (17), the time
        zone's zone_from (18), the mark of its typed dates (19), the
-       drill-down's indexes (20), the web page's users (21) and the
-       accounts' transfer indexes (22) */
+       drill-down's indexes (20), the web page's users (21), the
+       accounts' transfer indexes (22) and the payout runs (23) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 22);
+    assert_int_equal(version, 23);
     s_exec(db,
+           "DROP TABLE payout_run_lines;"
+           "DROP TABLE payout_runs;"
+           "DROP TABLE partner_banks;"
            "DROP INDEX transfers_credit;"
            "DROP INDEX transfers_debit;"
            "DROP INDEX sales_seller;"
@@ -2229,8 +2232,11 @@ static void test_migrate_zone(void **state)
     assert_int_equal(mkdir(dir, 0700), 0);
     s_copy(fx, "before-zone/" DN_CENTRAL_DB_FILE, path, sizeof path);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    /* the zone's migration is the 18th: the file as the 17th left it */
+    /* the zone's migration is the 18th: the file as the 17th left it
+       (the payout runs' tables of the 20th go too) */
     s_exec(db, "DELETE FROM meta WHERE key IN ('" DN_META_ZONE_FROM "', '" DN_META_ZONE "');"
+               "DROP TABLE payout_run_lines; DROP TABLE payout_runs;"
+               "DROP TABLE partner_banks;"
                "PRAGMA user_version = 17;");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
@@ -2324,6 +2330,8 @@ static void test_zone_dates(void **state)
            "DELETE FROM meta WHERE key IN ('" DN_META_ZONE "', '" DN_META_ZONE_DATES "');"
            "INSERT OR REPLACE INTO meta(key, value) VALUES ('" DN_META_ZONE_FROM
            "', '1798761600000');"
+           "DROP TABLE payout_run_lines; DROP TABLE payout_runs;"
+           "DROP TABLE partner_banks;"
            "PRAGMA user_version = 17;");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
