@@ -18,6 +18,9 @@
 # The gauges are also checked against the database: sites by state
 # (active 1, silent 0, never 1, revoked 1), pending 0 (both shops synced
 # all), transfers = count(*) of the ledger (the render reads max(id)).
+# The same check on the live text: curl reads /metrics from the running
+# server on the web address (its counters moved: 5 events applied), and
+# promtool takes it without a word.
 # README's Metrics table names exactly the families the text has, and
 # deploy/prometheus (the scrape config and alert rules README shows, line
 # for line) passes `promtool check config`.
@@ -84,6 +87,29 @@ check_line "histogram's last bucket" 'dealernet_batch_apply_seconds_bucket{le="+
     "$T/metrics.txt"
 check_line "refused by code" 'dealernet_sync_refused_total{reason="REFUSE_SERVER_FULL"} 0' \
     "$T/metrics.txt"
+
+# -- the live /metrics: what curl reads from the running server ------------------
+
+# The same text, served over HTTP by the server that did the work, so its
+# counters moved: SHOP1's 3 sales and SHOP2's 2 are 5 events applied, in
+# at least 2 batches (two syncs), and every acked batch's group is in the
+# histogram.
+set +e
+curl -s -o "$T/live.txt" -w '%{http_code}' --max-time $((20 * SLOW)) \
+    "http://127.0.0.1:$WEB_PORT/metrics" >"$T/live.code"
+set -e
+check "curl /metrics: status" 200 "$(cat "$T/live.code")"
+promtool_check "the live text" "$T/live.txt"
+check "curl /metrics | promtool check metrics: exit" 0 "$PROM_RC"
+check "curl /metrics | promtool check metrics: says nothing" "" "$(cat "$T/promtool.out")"
+check_line "live: events applied" "dealernet_sync_events_total 5" "$T/live.txt"
+batches=$(sed -n 's/^dealernet_sync_batches_total //p' "$T/live.txt")
+groups=$(sed -n 's/^dealernet_batch_apply_seconds_count //p' "$T/live.txt")
+check "live: at least one batch a sync" 1 "$([ "${batches:-0}" -ge 2 ] && echo 1 || echo 0)"
+check "live: groups timed, at least 2, at most the batches" 1 \
+    "$([ "${groups:-0}" -ge 2 ] && [ "${groups:-0}" -le "${batches:-0}" ] && echo 1 || echo 0)"
+check_line "live: transfers, as the dump read them" "dealernet_ledger_transfers $transfers" \
+    "$T/live.txt"
 
 # -- the self-check: promtool must refuse a bad line ---------------------------
 

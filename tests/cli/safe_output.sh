@@ -154,6 +154,15 @@ export_csv refusals refusals
 export_csv catalog catalog list
 export_csv member_find member find 139
 export_csv compliance compliance --period "$PERIOD"
+export_csv earnings earnings --period "$PERIOD"
+export_csv sales_list sales list
+# the hostile shop's sale (its receipt 1) drilled down: its transfers
+export_csv sale sale --site SHOPX --receipt 1
+printf 'ledger-of-the-accountant\n' >"$T/pw"
+RUN_STDIN=$T/pw
+must_hq web user add desk --password-stdin
+unset RUN_STDIN
+export_csv web_users web user list
 # a notice that a spreadsheet would take for a formula
 hq notice send --all '=HYPERLINK("http://x.invalid","stock")'
 check "notice send (a formula-like text): exit" 0 "$rc"
@@ -171,7 +180,7 @@ export_csv payout_approve payout approve 1
 export_csv payout_runs payout runs
 # every command whose usage offers --csv was exported above
 OFFERED=$("$HQ" --help | grep -c -- '^  [a-z].*--json|--csv' || true)
-check "every command with --csv is exported (help lists 24)" 24 "$OFFERED"
+check "every command with --csv is exported (help lists 28)" 28 "$OFFERED"
 
 SCAN=$(python3 - "$F1" "$F2" "$F3" "$F4" "$T"/csv/*.csv <<'EOF'
 import csv, re, sys
