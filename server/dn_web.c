@@ -69,6 +69,7 @@
 typedef struct {
     char token[DN_WEB_TOKEN_SIZE]; /* the cookie's value; "" is a free slot */
     char user[DN_MAX_CODE_LEN + 1];
+    char stamp[DN_WEBUSER_STAMP_SIZE]; /* the login's password (dn_webuser_active) */
     char lang[DN_I18N_LANG_SIZE]; /* ?lang= remembered; "" follows Accept-Language */
     int64_t created_ms, seen_ms;  /* monotonic */
 } s_session_t;
@@ -364,10 +365,11 @@ static int s_session_get(dn_web_t *web, const char *token, s_session_t *out)
     return found == 1;
 }
 
-/*  A new session for user; its token into token.  A full table gives up
-    the session idle longest.  Returns 0 or DN_ECRYPTO.  */
-static int s_session_new(dn_web_t *web, const char *user, const char *lang,
-                         char token[DN_WEB_TOKEN_SIZE])
+/*  A new session for user, logged in with the password of stamp; its
+    token into token.  A full table gives up the session idle longest.
+    Returns 0 or DN_ECRYPTO.  */
+static int s_session_new(dn_web_t *web, const char *user, const char *stamp,
+                         const char *lang, char token[DN_WEB_TOKEN_SIZE])
 {
     int64_t now = dn_time_monotonic_ms();
     s_session_t *slot = NULL;
@@ -389,6 +391,7 @@ static int s_session_new(dn_web_t *web, const char *user, const char *lang,
     memset(slot, 0, sizeof *slot);
     memcpy(slot->token, token, DN_WEB_TOKEN_SIZE);
     snprintf(slot->user, sizeof slot->user, "%s", user);
+    snprintf(slot->stamp, sizeof slot->stamp, "%s", stamp);
     snprintf(slot->lang, sizeof slot->lang, "%s", lang ? lang : "");
     slot->created_ms = slot->seen_ms = now;
     pthread_mutex_unlock(&web->lock);
@@ -729,7 +732,7 @@ static enum MHD_Result s_login(struct MHD_Connection *c, dn_web_t *web, s_reques
     static dn_log_limit_t waiting = {"web logins refused while waiting", 0, 0, 0, NULL};
     const char *lang = s_lang(c, NULL);
     const char *shown = dn_valid_code(req->name) ? req->name : "";
-    char address[INET6_ADDRSTRLEN], token[DN_WEB_TOKEN_SIZE];
+    char address[INET6_ADDRSTRLEN], token[DN_WEB_TOKEN_SIZE], stamp[DN_WEBUSER_STAMP_SIZE];
     s_reply_t reply = {0};
     int64_t wait;
 
@@ -766,7 +769,7 @@ static enum MHD_Result s_login(struct MHD_Connection *c, dn_web_t *web, s_reques
     sqlite3 *db = s_db(web);
     int rc = db ? dn_db_exec(db, "BEGIN") : DN_EDB;
     if (rc == 0) {
-        rc = dn_webuser_login(db, req->name, req->password);
+        rc = dn_webuser_login(db, req->name, req->password, stamp);
         dn_db_exec(db, "COMMIT");
     }
     OPENSSL_cleanse(req->password, sizeof req->password);
@@ -787,7 +790,8 @@ static enum MHD_Result s_login(struct MHD_Connection *c, dn_web_t *web, s_reques
     char user[DN_MAX_CODE_LEN + 1];
     snprintf(user, sizeof user, "%s", req->name);
     dn_code_fold(user);
-    if (s_session_new(web, user, dn_i18n_lang_valid(req->lang) ? req->lang : "", token) != 0)
+    if (s_session_new(web, user, stamp, dn_i18n_lang_valid(req->lang) ? req->lang : "",
+                      token) != 0)
         return MHD_NO;
     dn_log_info("web: user %s logged in from %s", user, address);
     s_set_cookie(web, &reply, 0, DN_WEB_SESSION_COOKIE, token);
@@ -852,15 +856,19 @@ static enum MHD_Result s_page(struct MHD_Connection *c, dn_web_t *web, const cha
     if (!db || dn_db_exec(db, "BEGIN") != 0)
         return s_text_in(c, web, lang, MHD_HTTP_SERVICE_UNAVAILABLE,
                          N_("The server cannot read its database now: try again later."));
-    /* a user removed since the login: its session ends here */
-    int active = dn_webuser_active(db, session.user);
+    /* a user removed since the login, or given a new password (removed
+       and added again, perhaps with no request between): its session
+       ends here, or a stolen session would outlive the new password */
+    int active = dn_webuser_active(db, session.user, session.stamp);
     if (active != 1) {
+        int removed = active == 0 ? dn_webuser_active(db, session.user, NULL) != 1 : 0;
         dn_db_exec(db, "COMMIT");
         if (active < 0)
             return s_text_in(c, web, lang, MHD_HTTP_SERVICE_UNAVAILABLE,
                              N_("The server cannot read its database now: try again later."));
         s_session_end(web, session.token);
-        dn_log_info("web: the session of %s ended (the user was removed)", session.user);
+        dn_log_info("web: the session of %s ended (%s)", session.user,
+                    removed ? "the user was removed" : "its password was set anew");
         s_set_cookie(web, &reply, 0, DN_WEB_SESSION_COOKIE, "");
         return s_redirect(c, web, &reply, "/login");
     }

@@ -20,7 +20,9 @@
 #     Accept-Language and ?lang=;
 #   - a body over 4096 bytes 413, headers over 32 KiB refused; five failed
 #     logins from one address, then 429 with Retry-After;
-#   - a removed user's session ends at its next request;
+#   - a removed user's session ends at its next request, and so does one
+#     of a user removed and added again with a new password, with no
+#     request between;
 #   - under DEALERNET_TEST_WEB_SESSION_MS a session ends when idle;
 #   - --web off, --metrics ADDRESS, --web on an address in use (exit 75),
 #     --web-cert without --web-key (64), a certificate that cannot be read
@@ -280,6 +282,30 @@ check_one_error "user remove bob again" "no web user bob (see: web user list)"
 hq web user list --json
 check "user list: bob removed" 1 "$([ -n "$(json "$OUT" '$[1].removed')" ] && echo 1)"
 check "user list: alice may log in" "" "$(json "$OUT" '$[0].removed')"
+
+# -- a new password ends the sessions of the old one -----------------------------------------
+# remove and add again (the README's way to change a password) with no
+# request between: the old session must not live on under the new password
+RUN_STDIN=$T/pw
+printf 'Counts-Rice-Bags-31\n' >"$T/pw"
+hq web user add carol --password-stdin
+check "user add carol: exit" 0 "$rc"
+login carol 'Counts-Rice-Bags-31'
+CAROL=$SESSION
+check "carol's login: status" 303 "$code"
+hq web user remove carol
+check "user remove carol: exit" 0 "$rc"
+printf 'Weighs-Tea-Chests-58\n' >"$T/pw"
+hq web user add carol --password-stdin
+check "user add carol, a new password: exit" 0 "$rc"
+RUN_STDIN=
+web GET / -H "Cookie: dn_session=$CAROL"
+check "carol's old session after a new password: status" 303 "$code"
+check "log: carol's old session ended" 1 \
+    "$(grep -c 'info: web: the session of carol ended (its password was set anew)' "$SRV_LOG")"
+login carol 'Weighs-Tea-Chests-58'
+web GET / -H "Cookie: dn_session=$SESSION"
+check "carol's new session: status" 200 "$code"
 
 # -- a session ends when idle (the test knob) -------------------------------------------------------
 server_stop

@@ -292,21 +292,28 @@ static void test_users(void **state)
     assert_string_equal(why, "the password has 5 characters: give at least 10");
 
     /* logins: the password, in any case of the name; wrong and unknown alike */
-    assert_int_equal(dn_webuser_login(db, "alice", "Tea-Leaf-Harbour-42"), 0);
-    assert_int_equal(dn_webuser_login(db, "ALICE", "Tea-Leaf-Harbour-42"), 0);
-    assert_int_equal(dn_webuser_login(db, "alice", "tea-leaf-harbour-42"), DN_EPERM);
-    assert_int_equal(dn_webuser_login(db, "carol", "Tea-Leaf-Harbour-42"), DN_EPERM);
-    assert_int_equal(dn_webuser_login(db, "<script>", "Tea-Leaf-Harbour-42"), DN_EPERM);
-    assert_int_equal(dn_webuser_active(db, "alice"), 1);
-    assert_int_equal(dn_webuser_active(db, "carol"), 0);
+    assert_int_equal(dn_webuser_login(db, "alice", "Tea-Leaf-Harbour-42", NULL), 0);
+    assert_int_equal(dn_webuser_login(db, "ALICE", "Tea-Leaf-Harbour-42", NULL), 0);
+    assert_int_equal(dn_webuser_login(db, "alice", "tea-leaf-harbour-42", NULL), DN_EPERM);
+    assert_int_equal(dn_webuser_login(db, "carol", "Tea-Leaf-Harbour-42", NULL), DN_EPERM);
+    assert_int_equal(dn_webuser_login(db, "<script>", "Tea-Leaf-Harbour-42", NULL), DN_EPERM);
+    assert_int_equal(dn_webuser_active(db, "alice", NULL), 1);
+    assert_int_equal(dn_webuser_active(db, "carol", NULL), 0);
+    /* the login's stamp: the salt of the stored hash (32 hex), which its
+       session keeps and checks at every request */
+    char stamp[DN_WEBUSER_STAMP_SIZE], stamp2[DN_WEBUSER_STAMP_SIZE];
+    assert_int_equal(dn_webuser_login(db, "alice", "Tea-Leaf-Harbour-42", stamp), 0);
+    assert_int_equal(strlen(stamp), 32);
+    assert_int_equal(dn_webuser_active(db, "alice", stamp), 1);
+    assert_int_equal(dn_webuser_active(db, "alice", "00000000000000000000000000000000"), 0);
 
     /* removal ends logins; the row stays, with when */
     assert_int_equal(dn_webuser_remove(db, "Alice", S_NOW + 60000, &result, why, sizeof why), 0);
     assert_string_equal(json_string_value(json_object_get(result, "removed")),
                         "2026-11-18T11:07:40.000Z");
     json_decref(result);
-    assert_int_equal(dn_webuser_active(db, "alice"), 0);
-    assert_int_equal(dn_webuser_login(db, "alice", "Tea-Leaf-Harbour-42"), DN_EPERM);
+    assert_int_equal(dn_webuser_active(db, "alice", NULL), 0);
+    assert_int_equal(dn_webuser_login(db, "alice", "Tea-Leaf-Harbour-42", NULL), DN_EPERM);
     assert_int_equal(dn_webuser_remove(db, "alice", S_NOW + 1, &result, why, sizeof why),
                      DN_ENOENT);
     assert_string_equal(why, "no web user alice (see: web user list)");
@@ -321,8 +328,14 @@ static void test_users(void **state)
                                      why, sizeof why),
                      0);
     json_decref(result);
-    assert_int_equal(dn_webuser_login(db, "alice", "Tea-Leaf-Harbour-42"), DN_EPERM);
-    assert_int_equal(dn_webuser_login(db, "alice", "Other-Harbour-77"), 0);
+    assert_int_equal(dn_webuser_login(db, "alice", "Tea-Leaf-Harbour-42", NULL), DN_EPERM);
+    assert_int_equal(dn_webuser_login(db, "alice", "Other-Harbour-77", stamp2), 0);
+    /* a session of the old password ends though the name may log in again
+       (remove, add: the README's way to change a password) */
+    assert_int_equal(dn_webuser_active(db, "alice", NULL), 1);
+    assert_int_equal(dn_webuser_active(db, "alice", stamp), 0);
+    assert_int_equal(dn_webuser_active(db, "alice", stamp2), 1);
+    assert_string_not_equal(stamp, stamp2);
     assert_int_equal(dn_webuser_list(db, &result), 0);
     assert_int_equal(json_array_size(result), 1);
     assert_true(json_is_null(json_object_get(json_array_get(result, 0), "removed")));
