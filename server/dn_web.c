@@ -422,62 +422,59 @@ static void s_session_lang(dn_web_t *web, const char *token, const char *lang)
 
 /* -- failed logins ------------------------------------------------------ */
 
-/*  How long address must still wait before its next login is looked at
-    (ms; 0: now).  */
-static int64_t s_login_wait(dn_web_t *web, const char *address)
+/*  Takes a login attempt from key (the client's address) before its password is
+    looked at: counts it as a failure at once (s_login_forget forgets it
+    when the password was right) and returns 0 with the failures counted
+    in *count; or, while key must still wait after its failures, returns
+    the ms left (nothing counted).  Checking and counting are one step
+    under the lock: attempts sent at once, each then running scrypt on a
+    thread of its own, cannot all pass the check before the first of them
+    has failed.  */
+static int64_t s_login_take(dn_web_t *web, const char *key, int *count)
 {
     int64_t now = dn_time_monotonic_ms(), wait = 0;
-    pthread_mutex_lock(&web->lock);
-    for (size_t i = 0; i < DN_WEB_LOGIN_ADDRESSES; i++) {
-        s_failure_t *f = &web->failures[i];
-        if (!f->address[0] || strcmp(f->address, address) != 0)
-            continue;
-        if (now - f->last_ms > DN_WEB_LOGIN_FORGET_MS) {
-            memset(f, 0, sizeof *f);
-        } else if (f->failures >= DN_WEB_LOGIN_FREE) {
-            int shift = f->failures - DN_WEB_LOGIN_FREE;
-            int64_t span = shift > 16 ? DN_WEB_LOGIN_WAIT_MAX_MS
-                                      : (int64_t)DN_WEB_LOGIN_WAIT_MS << shift;
-            if (span > DN_WEB_LOGIN_WAIT_MAX_MS)
-                span = DN_WEB_LOGIN_WAIT_MAX_MS;
-            wait = f->last_ms + span - now;
-        }
-        break;
-    }
-    pthread_mutex_unlock(&web->lock);
-    return wait > 0 ? wait : 0;
-}
-
-/*  Counts a failed login from address (0: a login, which forgets it).
-    Returns the failures counted now.  */
-static int s_login_count(dn_web_t *web, const char *address, int failed)
-{
-    int64_t now = dn_time_monotonic_ms();
     s_failure_t *slot = NULL;
-    int count = 0;
     pthread_mutex_lock(&web->lock);
     for (size_t i = 0; i < DN_WEB_LOGIN_ADDRESSES; i++) {
         s_failure_t *f = &web->failures[i];
-        if (f->address[0] && strcmp(f->address, address) == 0) {
+        if (f->address[0] && strcmp(f->address, key) == 0) {
             slot = f;
             break;
         }
         if (!slot || (slot->address[0] && (!f->address[0] || f->last_ms < slot->last_ms)))
             slot = f;
     }
-    if (!failed) {
-        if (slot && strcmp(slot->address, address) == 0)
+    if (strcmp(slot->address, key) == 0 && now - slot->last_ms > DN_WEB_LOGIN_FORGET_MS)
+        memset(slot, 0, sizeof *slot);
+    if (strcmp(slot->address, key) == 0 && slot->failures >= DN_WEB_LOGIN_FREE) {
+        int shift = slot->failures - DN_WEB_LOGIN_FREE;
+        int64_t span = shift > 16 ? DN_WEB_LOGIN_WAIT_MAX_MS
+                                  : (int64_t)DN_WEB_LOGIN_WAIT_MS << shift;
+        if (span > DN_WEB_LOGIN_WAIT_MAX_MS)
+            span = DN_WEB_LOGIN_WAIT_MAX_MS;
+        wait = slot->last_ms + span - now;
+    }
+    if (wait <= 0) {
+        wait = 0;
+        if (strcmp(slot->address, key) != 0) {
             memset(slot, 0, sizeof *slot);
-    } else {
-        if (strcmp(slot->address, address) != 0) {
-            memset(slot, 0, sizeof *slot);
-            snprintf(slot->address, sizeof slot->address, "%s", address);
+            snprintf(slot->address, sizeof slot->address, "%s", key);
         }
-        count = ++slot->failures;
+        *count = ++slot->failures;
         slot->last_ms = now;
     }
     pthread_mutex_unlock(&web->lock);
-    return count;
+    return wait;
+}
+
+/*  Forgets key's failures: a login from it.  */
+static void s_login_forget(dn_web_t *web, const char *key)
+{
+    pthread_mutex_lock(&web->lock);
+    for (size_t i = 0; i < DN_WEB_LOGIN_ADDRESSES; i++)
+        if (web->failures[i].address[0] && strcmp(web->failures[i].address, key) == 0)
+            memset(&web->failures[i], 0, sizeof web->failures[i]);
+    pthread_mutex_unlock(&web->lock);
 }
 
 /* -- replies ---------------------------------------------------------------- */
@@ -735,6 +732,7 @@ static enum MHD_Result s_login(struct MHD_Connection *c, dn_web_t *web, s_reques
     char address[INET6_ADDRSTRLEN], token[DN_WEB_TOKEN_SIZE], stamp[DN_WEBUSER_STAMP_SIZE];
     s_reply_t reply = {0};
     int64_t wait;
+    int count = 0;
 
     s_client(c, address);
     if (!dn_web_csrf_check(web->secret, "login", s_login_bound(c),
@@ -743,7 +741,7 @@ static enum MHD_Result s_login(struct MHD_Connection *c, dn_web_t *web, s_reques
                             N_("This login form has expired: log in again (cookies must be "
                                "allowed for this page)."),
                             shown);
-    if ((wait = s_login_wait(web, address)) > 0) {
+    if ((wait = s_login_take(web, address, &count)) > 0) {
         dn_log_warn_limited(&waiting, "web: login from %s refused: %lld s to wait after "
                             "failed logins", address, (long long)(wait + 999) / 1000);
         reply.retry_after_s = (unsigned)((wait + 999) / 1000);
@@ -774,19 +772,18 @@ static enum MHD_Result s_login(struct MHD_Connection *c, dn_web_t *web, s_reques
     }
     OPENSSL_cleanse(req->password, sizeof req->password);
     if (rc == DN_EPERM) {
-        int count = s_login_count(web, address, 1);
         /* the address and the name tried, never the password */
         dn_log_warn_limited(&failed, "web: failed login from %s as '%s' (%d in a row)", address,
                             shown[0] ? shown : "(not a user name)", count);
         return s_login_form(c, web, lang, MHD_HTTP_FORBIDDEN,
                             N_("Wrong user name or password."), shown);
     }
-    if (rc) {
+    if (rc) { /* stays counted as a failure: rare, and logged */
         dn_log_error("web: a login from %s cannot be checked: %s", address, dn_strerror(rc));
         return s_text_in(c, web, lang, MHD_HTTP_SERVICE_UNAVAILABLE,
                          N_("The server cannot check logins now: try again later."));
     }
-    s_login_count(web, address, 0);
+    s_login_forget(web, address);
     char user[DN_MAX_CODE_LEN + 1];
     snprintf(user, sizeof user, "%s", req->name);
     dn_code_fold(user);

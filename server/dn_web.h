@@ -49,7 +49,9 @@
 /*  Failed logins, per client address: DN_WEB_LOGIN_FREE are free; after
     them each attempt waits DN_WEB_LOGIN_WAIT_MS after the last failure,
     doubled with every further failure up to DN_WEB_LOGIN_WAIT_MAX_MS (an
-    attempt before is answered 429 without looking at the password); an
+    attempt before is answered 429 without looking at the password; an
+    attempt counts from the moment its password is looked at, so attempts
+    sent at once get no more than DN_WEB_LOGIN_FREE between them); an
     address is forgotten DN_WEB_LOGIN_FORGET_MS after its last failure or
     at its next login.  DN_WEB_LOGIN_ADDRESSES addresses are remembered
     (past it the one quiet longest is forgotten).  */

@@ -19,7 +19,8 @@
 #     bytes, type and ETag (304 when unchanged); the language from
 #     Accept-Language and ?lang=;
 #   - a body over 4096 bytes 413, headers over 32 KiB refused; five failed
-#     logins from one address, then 429 with Retry-After;
+#     logins from one address, then 429 with Retry-After; twelve sent at
+#     once from another: five looked at, seven 429;
 #   - a removed user's session ends at its next request, and so does one
 #     of a user removed and added again with a new password, with no
 #     request between;
@@ -260,6 +261,26 @@ check "a sixth login: Retry-After, 1 to 5 s" 1 "$([ "${retry:-0}" -ge 1 ] && [ "
 check_has "a sixth login: message" "Too many failed logins from your address" "$T/b"
 login alice "$PW"
 check "meanwhile from 127.0.0.1: status" 303 "$code"
+# 12 wrong logins sent at once from 127.0.0.3 (one form, its token 12
+# times): the web threads run scrypt side by side, yet only the free 5 are
+# looked at, the other 7 wait (429)
+web GET /login --interface 127.0.0.3
+c3=$(cookie dn_login)
+t3=$(csrf)
+n=0
+pids=
+while [ $n -lt 12 ]; do
+    curl -s -o /dev/null -w '%{http_code}\n' --max-time $((60 * SLOW)) --interface 127.0.0.3 \
+        -H "Cookie: dn_login=$c3" --data-urlencode name=alice \
+        --data-urlencode "password=Not-The-Password-$n" --data-urlencode "csrf=$t3" \
+        "$WEB/login" >"$T/at-once.$n" &
+    pids="$pids $!"
+    n=$((n + 1))
+done
+# shellcheck disable=SC2086 # the pids, one word each
+wait $pids
+check "12 wrong logins at once: looked at (403)" 5 "$(cat "$T"/at-once.* | grep -c '^403$')"
+check "12 wrong logins at once: made to wait (429)" 7 "$(cat "$T"/at-once.* | grep -c '^429$')"
 
 # -- a removed user's session ends ------------------------------------------------------------
 login bob 'Keeps-Ledgers-77'
