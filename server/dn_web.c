@@ -75,7 +75,7 @@ typedef struct {
 } s_session_t;
 
 typedef struct {
-    char address[INET6_ADDRSTRLEN]; /* "" is a free slot */
+    char address[DN_WEB_ADDRESS_SIZE]; /* dn_web_login_key's; "" is a free slot */
     int failures;
     int64_t last_ms; /* monotonic, the last failure */
 } s_failure_t;
@@ -422,7 +422,7 @@ static void s_session_lang(dn_web_t *web, const char *token, const char *lang)
 
 /* -- failed logins ------------------------------------------------------ */
 
-/*  Takes a login attempt from key (the client's address) before its password is
+/*  Takes a login attempt from key (dn_web_login_key) before its password is
     looked at: counts it as a failure at once (s_login_forget forgets it
     when the password was right) and returns 0 with the failures counted
     in *count; or, while key must still wait after its failures, returns
@@ -587,12 +587,37 @@ static enum MHD_Result s_redirect(struct MHD_Connection *c, const dn_web_t *web,
     return s_send(c, web, reply);
 }
 
-/*  The client's address as text ("198.51.100.7", "::1"), into out.  */
-static void s_client(struct MHD_Connection *c, char out[INET6_ADDRSTRLEN])
+void dn_web_login_key(const struct sockaddr *sa, char out[DN_WEB_ADDRESS_SIZE])
+{
+    snprintf(out, DN_WEB_ADDRESS_SIZE, "unknown");
+    if (sa && sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+                  DN_WEB_ADDRESS_SIZE);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) { /* an IPv4 client of a [::] socket */
+            inet_ntop(AF_INET, &a.s6_addr[12], out, DN_WEB_ADDRESS_SIZE);
+            return;
+        }
+        memset(&a.s6_addr[8], 0, 8); /* its /64 */
+        char text[INET6_ADDRSTRLEN];
+        if (inet_ntop(AF_INET6, &a, text, sizeof text))
+            snprintf(out, DN_WEB_ADDRESS_SIZE, "%s/64", text);
+    }
+}
+
+/*  The client's connection address (NULL when unknown).  */
+static const struct sockaddr *s_client_sa(struct MHD_Connection *c)
 {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = info ? info->client_addr : NULL;
+    return info ? info->client_addr : NULL;
+}
+
+/*  The client's address as text ("198.51.100.7", "::1"), into out.  */
+static void s_client(struct MHD_Connection *c, char out[INET6_ADDRSTRLEN])
+{
+    const struct sockaddr *sa = s_client_sa(c);
     snprintf(out, INET6_ADDRSTRLEN, "unknown");
     if (sa && sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, INET6_ADDRSTRLEN);
@@ -729,19 +754,21 @@ static enum MHD_Result s_login(struct MHD_Connection *c, dn_web_t *web, s_reques
     static dn_log_limit_t waiting = {"web logins refused while waiting", 0, 0, 0, NULL};
     const char *lang = s_lang(c, NULL);
     const char *shown = dn_valid_code(req->name) ? req->name : "";
-    char address[INET6_ADDRSTRLEN], token[DN_WEB_TOKEN_SIZE], stamp[DN_WEBUSER_STAMP_SIZE];
+    char address[INET6_ADDRSTRLEN], key[DN_WEB_ADDRESS_SIZE], token[DN_WEB_TOKEN_SIZE],
+        stamp[DN_WEBUSER_STAMP_SIZE];
     s_reply_t reply = {0};
     int64_t wait;
     int count = 0;
 
     s_client(c, address);
+    dn_web_login_key(s_client_sa(c), key);
     if (!dn_web_csrf_check(web->secret, "login", s_login_bound(c),
                            req->csrf))
         return s_login_form(c, web, lang, MHD_HTTP_FORBIDDEN,
                             N_("This login form has expired: log in again (cookies must be "
                                "allowed for this page)."),
                             shown);
-    if ((wait = s_login_take(web, address, &count)) > 0) {
+    if ((wait = s_login_take(web, key, &count)) > 0) {
         dn_log_warn_limited(&waiting, "web: login from %s refused: %lld s to wait after "
                             "failed logins", address, (long long)(wait + 999) / 1000);
         reply.retry_after_s = (unsigned)((wait + 999) / 1000);
@@ -783,7 +810,7 @@ static enum MHD_Result s_login(struct MHD_Connection *c, dn_web_t *web, s_reques
         return s_text_in(c, web, lang, MHD_HTTP_SERVICE_UNAVAILABLE,
                          N_("The server cannot check logins now: try again later."));
     }
-    s_login_forget(web, address);
+    s_login_forget(web, key);
     char user[DN_MAX_CODE_LEN + 1];
     snprintf(user, sizeof user, "%s", req->name);
     dn_code_fold(user);

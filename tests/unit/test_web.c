@@ -112,6 +112,35 @@ static void test_default_address(void **state)
 
 /* -- language -------------------------------------------------------------- */
 
+/*  The login throttle's key of one address (dn_web_login_key).  */
+static const char *s_key_of(const char *text, char out[DN_WEB_ADDRESS_SIZE])
+{
+    struct sockaddr_storage sa;
+    socklen_t len;
+    assert_int_equal(dn_web_address_parse(text, &sa, &len), 0);
+    dn_web_login_key((struct sockaddr *)&sa, out);
+    return out;
+}
+
+static void test_login_key(void **state)
+{
+    char key[DN_WEB_ADDRESS_SIZE];
+    (void)state;
+    assert_string_equal(s_key_of("198.51.100.7:1", key), "198.51.100.7");
+    /* IPv6: the /64, whatever the host's 64 bits */
+    assert_string_equal(s_key_of("[2001:db8:1:2:aaaa:bbbb:cccc:dddd]:1", key),
+                        "2001:db8:1:2::/64");
+    assert_string_equal(s_key_of("[2001:db8:1:2::1]:1", key), "2001:db8:1:2::/64");
+    assert_string_equal(s_key_of("[2001:db8:1:3::1]:1", key), "2001:db8:1:3::/64");
+    assert_string_equal(s_key_of("[::1]:1", key), "::/64");
+    /* an IPv4 client of an IPv6 socket is its IPv4 address, not ::ffff:0:0/64
+       (which would count every IPv4 client as one) */
+    assert_string_equal(s_key_of("[::ffff:198.51.100.7]:1", key), "198.51.100.7");
+    assert_string_equal(s_key_of("[::ffff:203.0.113.9]:1", key), "203.0.113.9");
+    dn_web_login_key(NULL, key);
+    assert_string_equal(key, "unknown");
+}
+
 static void test_lang(void **state)
 {
     static const struct {
@@ -349,6 +378,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_address_parse),
         cmocka_unit_test(test_default_address),
+        cmocka_unit_test(test_login_key),
         cmocka_unit_test(test_lang),
         cmocka_unit_test(test_csrf),
         cmocka_unit_test(test_password_check),
