@@ -69,12 +69,13 @@
 typedef struct {
     char token[DN_WEB_TOKEN_SIZE]; /* the cookie's value; "" is a free slot */
     char user[DN_MAX_CODE_LEN + 1];
+    char stamp[DN_WEBUSER_STAMP_SIZE]; /* the login's password (dn_webuser_active) */
     char lang[DN_I18N_LANG_SIZE]; /* ?lang= remembered; "" follows Accept-Language */
     int64_t created_ms, seen_ms;  /* monotonic */
 } s_session_t;
 
 typedef struct {
-    char address[INET6_ADDRSTRLEN]; /* "" is a free slot */
+    char address[DN_WEB_ADDRESS_SIZE]; /* dn_web_login_key's; "" is a free slot */
     int failures;
     int64_t last_ms; /* monotonic, the last failure */
 } s_failure_t;
@@ -364,10 +365,11 @@ static int s_session_get(dn_web_t *web, const char *token, s_session_t *out)
     return found == 1;
 }
 
-/*  A new session for user; its token into token.  A full table gives up
-    the session idle longest.  Returns 0 or DN_ECRYPTO.  */
-static int s_session_new(dn_web_t *web, const char *user, const char *lang,
-                         char token[DN_WEB_TOKEN_SIZE])
+/*  A new session for user, logged in with the password of stamp; its
+    token into token.  A full table gives up the session idle longest.
+    Returns 0 or DN_ECRYPTO.  */
+static int s_session_new(dn_web_t *web, const char *user, const char *stamp,
+                         const char *lang, char token[DN_WEB_TOKEN_SIZE])
 {
     int64_t now = dn_time_monotonic_ms();
     s_session_t *slot = NULL;
@@ -389,6 +391,7 @@ static int s_session_new(dn_web_t *web, const char *user, const char *lang,
     memset(slot, 0, sizeof *slot);
     memcpy(slot->token, token, DN_WEB_TOKEN_SIZE);
     snprintf(slot->user, sizeof slot->user, "%s", user);
+    snprintf(slot->stamp, sizeof slot->stamp, "%s", stamp);
     snprintf(slot->lang, sizeof slot->lang, "%s", lang ? lang : "");
     slot->created_ms = slot->seen_ms = now;
     pthread_mutex_unlock(&web->lock);
@@ -419,62 +422,59 @@ static void s_session_lang(dn_web_t *web, const char *token, const char *lang)
 
 /* -- failed logins ------------------------------------------------------ */
 
-/*  How long address must still wait before its next login is looked at
-    (ms; 0: now).  */
-static int64_t s_login_wait(dn_web_t *web, const char *address)
+/*  Takes a login attempt from key (dn_web_login_key) before its password is
+    looked at: counts it as a failure at once (s_login_forget forgets it
+    when the password was right) and returns 0 with the failures counted
+    in *count; or, while key must still wait after its failures, returns
+    the ms left (nothing counted).  Checking and counting are one step
+    under the lock: attempts sent at once, each then running scrypt on a
+    thread of its own, cannot all pass the check before the first of them
+    has failed.  */
+static int64_t s_login_take(dn_web_t *web, const char *key, int *count)
 {
     int64_t now = dn_time_monotonic_ms(), wait = 0;
-    pthread_mutex_lock(&web->lock);
-    for (size_t i = 0; i < DN_WEB_LOGIN_ADDRESSES; i++) {
-        s_failure_t *f = &web->failures[i];
-        if (!f->address[0] || strcmp(f->address, address) != 0)
-            continue;
-        if (now - f->last_ms > DN_WEB_LOGIN_FORGET_MS) {
-            memset(f, 0, sizeof *f);
-        } else if (f->failures >= DN_WEB_LOGIN_FREE) {
-            int shift = f->failures - DN_WEB_LOGIN_FREE;
-            int64_t span = shift > 16 ? DN_WEB_LOGIN_WAIT_MAX_MS
-                                      : (int64_t)DN_WEB_LOGIN_WAIT_MS << shift;
-            if (span > DN_WEB_LOGIN_WAIT_MAX_MS)
-                span = DN_WEB_LOGIN_WAIT_MAX_MS;
-            wait = f->last_ms + span - now;
-        }
-        break;
-    }
-    pthread_mutex_unlock(&web->lock);
-    return wait > 0 ? wait : 0;
-}
-
-/*  Counts a failed login from address (0: a login, which forgets it).
-    Returns the failures counted now.  */
-static int s_login_count(dn_web_t *web, const char *address, int failed)
-{
-    int64_t now = dn_time_monotonic_ms();
     s_failure_t *slot = NULL;
-    int count = 0;
     pthread_mutex_lock(&web->lock);
     for (size_t i = 0; i < DN_WEB_LOGIN_ADDRESSES; i++) {
         s_failure_t *f = &web->failures[i];
-        if (f->address[0] && strcmp(f->address, address) == 0) {
+        if (f->address[0] && strcmp(f->address, key) == 0) {
             slot = f;
             break;
         }
         if (!slot || (slot->address[0] && (!f->address[0] || f->last_ms < slot->last_ms)))
             slot = f;
     }
-    if (!failed) {
-        if (slot && strcmp(slot->address, address) == 0)
+    if (strcmp(slot->address, key) == 0 && now - slot->last_ms > DN_WEB_LOGIN_FORGET_MS)
+        memset(slot, 0, sizeof *slot);
+    if (strcmp(slot->address, key) == 0 && slot->failures >= DN_WEB_LOGIN_FREE) {
+        int shift = slot->failures - DN_WEB_LOGIN_FREE;
+        int64_t span = shift > 16 ? DN_WEB_LOGIN_WAIT_MAX_MS
+                                  : (int64_t)DN_WEB_LOGIN_WAIT_MS << shift;
+        if (span > DN_WEB_LOGIN_WAIT_MAX_MS)
+            span = DN_WEB_LOGIN_WAIT_MAX_MS;
+        wait = slot->last_ms + span - now;
+    }
+    if (wait <= 0) {
+        wait = 0;
+        if (strcmp(slot->address, key) != 0) {
             memset(slot, 0, sizeof *slot);
-    } else {
-        if (strcmp(slot->address, address) != 0) {
-            memset(slot, 0, sizeof *slot);
-            snprintf(slot->address, sizeof slot->address, "%s", address);
+            snprintf(slot->address, sizeof slot->address, "%s", key);
         }
-        count = ++slot->failures;
+        *count = ++slot->failures;
         slot->last_ms = now;
     }
     pthread_mutex_unlock(&web->lock);
-    return count;
+    return wait;
+}
+
+/*  Forgets key's failures: a login from it.  */
+static void s_login_forget(dn_web_t *web, const char *key)
+{
+    pthread_mutex_lock(&web->lock);
+    for (size_t i = 0; i < DN_WEB_LOGIN_ADDRESSES; i++)
+        if (web->failures[i].address[0] && strcmp(web->failures[i].address, key) == 0)
+            memset(&web->failures[i], 0, sizeof web->failures[i]);
+    pthread_mutex_unlock(&web->lock);
 }
 
 /* -- replies ---------------------------------------------------------------- */
@@ -587,12 +587,37 @@ static enum MHD_Result s_redirect(struct MHD_Connection *c, const dn_web_t *web,
     return s_send(c, web, reply);
 }
 
-/*  The client's address as text ("198.51.100.7", "::1"), into out.  */
-static void s_client(struct MHD_Connection *c, char out[INET6_ADDRSTRLEN])
+void dn_web_login_key(const struct sockaddr *sa, char out[DN_WEB_ADDRESS_SIZE])
+{
+    snprintf(out, DN_WEB_ADDRESS_SIZE, "unknown");
+    if (sa && sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+                  DN_WEB_ADDRESS_SIZE);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) { /* an IPv4 client of a [::] socket */
+            inet_ntop(AF_INET, &a.s6_addr[12], out, DN_WEB_ADDRESS_SIZE);
+            return;
+        }
+        memset(&a.s6_addr[8], 0, 8); /* its /64 */
+        char text[INET6_ADDRSTRLEN];
+        if (inet_ntop(AF_INET6, &a, text, sizeof text))
+            snprintf(out, DN_WEB_ADDRESS_SIZE, "%s/64", text);
+    }
+}
+
+/*  The client's connection address (NULL when unknown).  */
+static const struct sockaddr *s_client_sa(struct MHD_Connection *c)
 {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = info ? info->client_addr : NULL;
+    return info ? info->client_addr : NULL;
+}
+
+/*  The client's address as text ("198.51.100.7", "::1"), into out.  */
+static void s_client(struct MHD_Connection *c, char out[INET6_ADDRSTRLEN])
+{
+    const struct sockaddr *sa = s_client_sa(c);
     snprintf(out, INET6_ADDRSTRLEN, "unknown");
     if (sa && sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, INET6_ADDRSTRLEN);
@@ -729,18 +754,21 @@ static enum MHD_Result s_login(struct MHD_Connection *c, dn_web_t *web, s_reques
     static dn_log_limit_t waiting = {"web logins refused while waiting", 0, 0, 0, NULL};
     const char *lang = s_lang(c, NULL);
     const char *shown = dn_valid_code(req->name) ? req->name : "";
-    char address[INET6_ADDRSTRLEN], token[DN_WEB_TOKEN_SIZE];
+    char address[INET6_ADDRSTRLEN], key[DN_WEB_ADDRESS_SIZE], token[DN_WEB_TOKEN_SIZE],
+        stamp[DN_WEBUSER_STAMP_SIZE];
     s_reply_t reply = {0};
     int64_t wait;
+    int count = 0;
 
     s_client(c, address);
+    dn_web_login_key(s_client_sa(c), key);
     if (!dn_web_csrf_check(web->secret, "login", s_login_bound(c),
                            req->csrf))
         return s_login_form(c, web, lang, MHD_HTTP_FORBIDDEN,
                             N_("This login form has expired: log in again (cookies must be "
                                "allowed for this page)."),
                             shown);
-    if ((wait = s_login_wait(web, address)) > 0) {
+    if ((wait = s_login_take(web, key, &count)) > 0) {
         dn_log_warn_limited(&waiting, "web: login from %s refused: %lld s to wait after "
                             "failed logins", address, (long long)(wait + 999) / 1000);
         reply.retry_after_s = (unsigned)((wait + 999) / 1000);
@@ -766,28 +794,28 @@ static enum MHD_Result s_login(struct MHD_Connection *c, dn_web_t *web, s_reques
     sqlite3 *db = s_db(web);
     int rc = db ? dn_db_exec(db, "BEGIN") : DN_EDB;
     if (rc == 0) {
-        rc = dn_webuser_login(db, req->name, req->password);
+        rc = dn_webuser_login(db, req->name, req->password, stamp);
         dn_db_exec(db, "COMMIT");
     }
     OPENSSL_cleanse(req->password, sizeof req->password);
     if (rc == DN_EPERM) {
-        int count = s_login_count(web, address, 1);
         /* the address and the name tried, never the password */
         dn_log_warn_limited(&failed, "web: failed login from %s as '%s' (%d in a row)", address,
                             shown[0] ? shown : "(not a user name)", count);
         return s_login_form(c, web, lang, MHD_HTTP_FORBIDDEN,
                             N_("Wrong user name or password."), shown);
     }
-    if (rc) {
+    if (rc) { /* stays counted as a failure: rare, and logged */
         dn_log_error("web: a login from %s cannot be checked: %s", address, dn_strerror(rc));
         return s_text_in(c, web, lang, MHD_HTTP_SERVICE_UNAVAILABLE,
                          N_("The server cannot check logins now: try again later."));
     }
-    s_login_count(web, address, 0);
+    s_login_forget(web, key);
     char user[DN_MAX_CODE_LEN + 1];
     snprintf(user, sizeof user, "%s", req->name);
     dn_code_fold(user);
-    if (s_session_new(web, user, dn_i18n_lang_valid(req->lang) ? req->lang : "", token) != 0)
+    if (s_session_new(web, user, stamp, dn_i18n_lang_valid(req->lang) ? req->lang : "",
+                      token) != 0)
         return MHD_NO;
     dn_log_info("web: user %s logged in from %s", user, address);
     s_set_cookie(web, &reply, 0, DN_WEB_SESSION_COOKIE, token);
@@ -852,15 +880,19 @@ static enum MHD_Result s_page(struct MHD_Connection *c, dn_web_t *web, const cha
     if (!db || dn_db_exec(db, "BEGIN") != 0)
         return s_text_in(c, web, lang, MHD_HTTP_SERVICE_UNAVAILABLE,
                          N_("The server cannot read its database now: try again later."));
-    /* a user removed since the login: its session ends here */
-    int active = dn_webuser_active(db, session.user);
+    /* a user removed since the login, or given a new password (removed
+       and added again, perhaps with no request between): its session
+       ends here, or a stolen session would outlive the new password */
+    int active = dn_webuser_active(db, session.user, session.stamp);
     if (active != 1) {
+        int removed = active == 0 ? dn_webuser_active(db, session.user, NULL) != 1 : 0;
         dn_db_exec(db, "COMMIT");
         if (active < 0)
             return s_text_in(c, web, lang, MHD_HTTP_SERVICE_UNAVAILABLE,
                              N_("The server cannot read its database now: try again later."));
         s_session_end(web, session.token);
-        dn_log_info("web: the session of %s ended (the user was removed)", session.user);
+        dn_log_info("web: the session of %s ended (%s)", session.user,
+                    removed ? "the user was removed" : "its password was set anew");
         s_set_cookie(web, &reply, 0, DN_WEB_SESSION_COOKIE, "");
         return s_redirect(c, web, &reply, "/login");
     }

@@ -49,7 +49,10 @@
 /*  Failed logins, per client address: DN_WEB_LOGIN_FREE are free; after
     them each attempt waits DN_WEB_LOGIN_WAIT_MS after the last failure,
     doubled with every further failure up to DN_WEB_LOGIN_WAIT_MAX_MS (an
-    attempt before is answered 429 without looking at the password); an
+    attempt before is answered 429 without looking at the password; an
+    attempt counts from the moment its password is looked at, so attempts
+    sent at once get no more than DN_WEB_LOGIN_FREE between them); an
+    IPv6 client is counted by its /64 (dn_web_login_key); an
     address is forgotten DN_WEB_LOGIN_FORGET_MS after its last failure or
     at its next login.  DN_WEB_LOGIN_ADDRESSES addresses are remembered
     (past it the one quiet longest is forgotten).  */
@@ -88,6 +91,17 @@ int dn_web_default_address(const char *admin_endpoint, char *out, size_t size);
     name is refused: the page binds where it is told, never where a
     resolver says).  */
 int dn_web_address_parse(const char *text, struct sockaddr_storage *addr, socklen_t *len);
+
+/*  Whom failed logins are counted against (DN_WEB_LOGIN_FREE ...), for
+    the client address sa, as text into out: an IPv4 address as it is
+    ("198.51.100.7", also when it comes to an IPv6 socket as
+    ::ffff:198.51.100.7), an IPv6 address by its /64 ("2001:db8:1:2::/64"):
+    one host is given a whole /64 and may send from any address in it, so
+    counting each address apart would give it DN_WEB_LOGIN_FREE free
+    guesses from each of 2^64 addresses, and would push every other
+    address's count out of the table (DN_WEB_LOGIN_ADDRESSES).  "unknown"
+    when sa is NULL or of another family.  */
+void dn_web_login_key(const struct sockaddr *sa, char out[DN_WEB_ADDRESS_SIZE]);
 
 /*  The language a request is answered in: "zh_CN" when the first
     language of accept_language (the Accept-Language header, may be NULL)

@@ -320,23 +320,47 @@ static int s_hash_of(sqlite3 *db, const char *name, char hash[DN_WEBUSER_HASH_SI
     return rc;
 }
 
-int dn_webuser_login(sqlite3 *db, const char *name, const char *password)
+/*  The stamp of a stored hash (its salt, "scrypt:N:r:p:SALT:KEY"), into
+    stamp; "" for a hash of another shape (dn_webuser_hash_verify refuses
+    it anyway).  */
+static void s_stamp(const char *hash, char stamp[DN_WEBUSER_STAMP_SIZE])
+{
+    const char *salt = hash;
+    stamp[0] = '\0';
+    for (int colons = 0; salt && colons < 4; colons++)
+        if ((salt = strchr(salt, ':')) != NULL)
+            salt++;
+    if (salt && strlen(salt) > DN_WEBUSER_STAMP_SIZE - 1 &&
+        salt[DN_WEBUSER_STAMP_SIZE - 1] == ':') {
+        memcpy(stamp, salt, DN_WEBUSER_STAMP_SIZE - 1);
+        stamp[DN_WEBUSER_STAMP_SIZE - 1] = '\0';
+    }
+}
+
+int dn_webuser_login(sqlite3 *db, const char *name, const char *password,
+                     char stamp[DN_WEBUSER_STAMP_SIZE])
 {
     char hash[DN_WEBUSER_HASH_SIZE];
     int known = s_hash_of(db, name, hash);
     if (known < 0)
         return known;
     int same = dn_webuser_hash_verify(known ? hash : s_decoy, password);
+    if (stamp)
+        s_stamp(known ? hash : s_decoy, stamp);
     OPENSSL_cleanse(hash, sizeof hash);
     if (same < 0)
         return same == DN_EPARSE ? DN_EDB : same; /* a row this module never wrote */
     return known && same ? 0 : DN_EPERM;
 }
 
-int dn_webuser_active(sqlite3 *db, const char *name)
+int dn_webuser_active(sqlite3 *db, const char *name, const char *stamp)
 {
-    char hash[DN_WEBUSER_HASH_SIZE];
+    char hash[DN_WEBUSER_HASH_SIZE], now[DN_WEBUSER_STAMP_SIZE];
     int rc = s_hash_of(db, name, hash);
+    if (rc == 1 && stamp) {
+        s_stamp(hash, now);
+        rc = now[0] && strcmp(now, stamp) == 0;
+    }
     OPENSSL_cleanse(hash, sizeof hash);
     return rc;
 }

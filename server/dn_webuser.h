@@ -38,6 +38,10 @@
 #define DN_WEBUSER_KEY_BYTES     32
 /*  "scrypt:15:8:1:" + 32 hex of salt + ':' + 64 hex of key, and its NUL.  */
 #define DN_WEBUSER_HASH_SIZE     128
+/*  A password's stamp: its hash's salt in hex, and the NUL.  Every
+    password set (web user add) has a new random salt, so a session that
+    keeps the stamp of its login can tell a password set since.  */
+#define DN_WEBUSER_STAMP_SIZE    (2 * DN_WEBUSER_SALT_BYTES + 1)
 
 /*  Checks password as name's new password.  Returns 0, or DN_EINVAL with
     the reason in why (translated): fewer than
@@ -80,13 +84,18 @@ int dn_webuser_remove(sqlite3 *db, const char *name, int64_t now_ms, json_t **re
 int dn_webuser_list(sqlite3 *db, json_t **result);
 
 /*  A login: 0 when name is a user who may log in and password is its
-    password; DN_EPERM when not (an unknown name costs the same scrypt as
-    a known one, so the time taken does not tell which names exist);
-    DN_EDB, DN_ECRYPTO.  db may be a read-only connection.  */
-int dn_webuser_login(sqlite3 *db, const char *name, const char *password);
+    password, with the password's stamp in stamp (may be NULL); DN_EPERM
+    when not (an unknown name costs the same scrypt as a known one, so the
+    time taken does not tell which names exist); DN_EDB, DN_ECRYPTO.  db
+    may be a read-only connection.  */
+int dn_webuser_login(sqlite3 *db, const char *name, const char *password,
+                     char stamp[DN_WEBUSER_STAMP_SIZE]);
 
-/*  1 if name may log in now (it exists and is not removed), 0 if not,
-    DN_EDB.  A session checks it at every request.  */
-int dn_webuser_active(sqlite3 *db, const char *name);
+/*  1 if name may log in now (it exists and is not removed) with the
+    password of stamp (dn_webuser_login's; NULL: any password), 0 if not,
+    DN_EDB.  A session checks it at every request, with the stamp of its
+    login: a user removed, or removed and added again with a new password
+    (the README's way to change one), ends the sessions of the old one.  */
+int dn_webuser_active(sqlite3 *db, const char *name, const char *stamp);
 
 #endif

@@ -19,8 +19,11 @@
 #     bytes, type and ETag (304 when unchanged); the language from
 #     Accept-Language and ?lang=;
 #   - a body over 4096 bytes 413, headers over 32 KiB refused; five failed
-#     logins from one address, then 429 with Retry-After;
-#   - a removed user's session ends at its next request;
+#     logins from one address, then 429 with Retry-After; twelve sent at
+#     once from another: five looked at, seven 429;
+#   - a removed user's session ends at its next request, and so does one
+#     of a user removed and added again with a new password, with no
+#     request between;
 #   - under DEALERNET_TEST_WEB_SESSION_MS a session ends when idle;
 #   - --web off, --metrics ADDRESS, --web on an address in use (exit 75),
 #     --web-cert without --web-key (64), a certificate that cannot be read
@@ -258,6 +261,26 @@ check "a sixth login: Retry-After, 1 to 5 s" 1 "$([ "${retry:-0}" -ge 1 ] && [ "
 check_has "a sixth login: message" "Too many failed logins from your address" "$T/b"
 login alice "$PW"
 check "meanwhile from 127.0.0.1: status" 303 "$code"
+# 12 wrong logins sent at once from 127.0.0.3 (one form, its token 12
+# times): the web threads run scrypt side by side, yet only the free 5 are
+# looked at, the other 7 wait (429)
+web GET /login --interface 127.0.0.3
+c3=$(cookie dn_login)
+t3=$(csrf)
+n=0
+pids=
+while [ $n -lt 12 ]; do
+    curl -s -o /dev/null -w '%{http_code}\n' --max-time $((60 * SLOW)) --interface 127.0.0.3 \
+        -H "Cookie: dn_login=$c3" --data-urlencode name=alice \
+        --data-urlencode "password=Not-The-Password-$n" --data-urlencode "csrf=$t3" \
+        "$WEB/login" >"$T/at-once.$n" &
+    pids="$pids $!"
+    n=$((n + 1))
+done
+# shellcheck disable=SC2086 # the pids, one word each
+wait $pids
+check "12 wrong logins at once: looked at (403)" 5 "$(cat "$T"/at-once.* | grep -c '^403$')"
+check "12 wrong logins at once: made to wait (429)" 7 "$(cat "$T"/at-once.* | grep -c '^429$')"
 
 # -- a removed user's session ends ------------------------------------------------------------
 login bob 'Keeps-Ledgers-77'
@@ -280,6 +303,30 @@ check_one_error "user remove bob again" "no web user bob (see: web user list)"
 hq web user list --json
 check "user list: bob removed" 1 "$([ -n "$(json "$OUT" '$[1].removed')" ] && echo 1)"
 check "user list: alice may log in" "" "$(json "$OUT" '$[0].removed')"
+
+# -- a new password ends the sessions of the old one -----------------------------------------
+# remove and add again (the README's way to change a password) with no
+# request between: the old session must not live on under the new password
+RUN_STDIN=$T/pw
+printf 'Counts-Rice-Bags-31\n' >"$T/pw"
+hq web user add carol --password-stdin
+check "user add carol: exit" 0 "$rc"
+login carol 'Counts-Rice-Bags-31'
+CAROL=$SESSION
+check "carol's login: status" 303 "$code"
+hq web user remove carol
+check "user remove carol: exit" 0 "$rc"
+printf 'Weighs-Tea-Chests-58\n' >"$T/pw"
+hq web user add carol --password-stdin
+check "user add carol, a new password: exit" 0 "$rc"
+RUN_STDIN=
+web GET / -H "Cookie: dn_session=$CAROL"
+check "carol's old session after a new password: status" 303 "$code"
+check "log: carol's old session ended" 1 \
+    "$(grep -c 'info: web: the session of carol ended (its password was set anew)' "$SRV_LOG")"
+login carol 'Weighs-Tea-Chests-58'
+web GET / -H "Cookie: dn_session=$SESSION"
+check "carol's new session: status" 200 "$code"
 
 # -- a session ends when idle (the test knob) -------------------------------------------------------
 server_stop

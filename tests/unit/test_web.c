@@ -112,6 +112,35 @@ static void test_default_address(void **state)
 
 /* -- language -------------------------------------------------------------- */
 
+/*  The login throttle's key of one address (dn_web_login_key).  */
+static const char *s_key_of(const char *text, char out[DN_WEB_ADDRESS_SIZE])
+{
+    struct sockaddr_storage sa;
+    socklen_t len;
+    assert_int_equal(dn_web_address_parse(text, &sa, &len), 0);
+    dn_web_login_key((struct sockaddr *)&sa, out);
+    return out;
+}
+
+static void test_login_key(void **state)
+{
+    char key[DN_WEB_ADDRESS_SIZE];
+    (void)state;
+    assert_string_equal(s_key_of("198.51.100.7:1", key), "198.51.100.7");
+    /* IPv6: the /64, whatever the host's 64 bits */
+    assert_string_equal(s_key_of("[2001:db8:1:2:aaaa:bbbb:cccc:dddd]:1", key),
+                        "2001:db8:1:2::/64");
+    assert_string_equal(s_key_of("[2001:db8:1:2::1]:1", key), "2001:db8:1:2::/64");
+    assert_string_equal(s_key_of("[2001:db8:1:3::1]:1", key), "2001:db8:1:3::/64");
+    assert_string_equal(s_key_of("[::1]:1", key), "::/64");
+    /* an IPv4 client of an IPv6 socket is its IPv4 address, not ::ffff:0:0/64
+       (which would count every IPv4 client as one) */
+    assert_string_equal(s_key_of("[::ffff:198.51.100.7]:1", key), "198.51.100.7");
+    assert_string_equal(s_key_of("[::ffff:203.0.113.9]:1", key), "203.0.113.9");
+    dn_web_login_key(NULL, key);
+    assert_string_equal(key, "unknown");
+}
+
 static void test_lang(void **state)
 {
     static const struct {
@@ -292,21 +321,28 @@ static void test_users(void **state)
     assert_string_equal(why, "the password has 5 characters: give at least 10");
 
     /* logins: the password, in any case of the name; wrong and unknown alike */
-    assert_int_equal(dn_webuser_login(db, "alice", "Tea-Leaf-Harbour-42"), 0);
-    assert_int_equal(dn_webuser_login(db, "ALICE", "Tea-Leaf-Harbour-42"), 0);
-    assert_int_equal(dn_webuser_login(db, "alice", "tea-leaf-harbour-42"), DN_EPERM);
-    assert_int_equal(dn_webuser_login(db, "carol", "Tea-Leaf-Harbour-42"), DN_EPERM);
-    assert_int_equal(dn_webuser_login(db, "<script>", "Tea-Leaf-Harbour-42"), DN_EPERM);
-    assert_int_equal(dn_webuser_active(db, "alice"), 1);
-    assert_int_equal(dn_webuser_active(db, "carol"), 0);
+    assert_int_equal(dn_webuser_login(db, "alice", "Tea-Leaf-Harbour-42", NULL), 0);
+    assert_int_equal(dn_webuser_login(db, "ALICE", "Tea-Leaf-Harbour-42", NULL), 0);
+    assert_int_equal(dn_webuser_login(db, "alice", "tea-leaf-harbour-42", NULL), DN_EPERM);
+    assert_int_equal(dn_webuser_login(db, "carol", "Tea-Leaf-Harbour-42", NULL), DN_EPERM);
+    assert_int_equal(dn_webuser_login(db, "<script>", "Tea-Leaf-Harbour-42", NULL), DN_EPERM);
+    assert_int_equal(dn_webuser_active(db, "alice", NULL), 1);
+    assert_int_equal(dn_webuser_active(db, "carol", NULL), 0);
+    /* the login's stamp: the salt of the stored hash (32 hex), which its
+       session keeps and checks at every request */
+    char stamp[DN_WEBUSER_STAMP_SIZE], stamp2[DN_WEBUSER_STAMP_SIZE];
+    assert_int_equal(dn_webuser_login(db, "alice", "Tea-Leaf-Harbour-42", stamp), 0);
+    assert_int_equal(strlen(stamp), 32);
+    assert_int_equal(dn_webuser_active(db, "alice", stamp), 1);
+    assert_int_equal(dn_webuser_active(db, "alice", "00000000000000000000000000000000"), 0);
 
     /* removal ends logins; the row stays, with when */
     assert_int_equal(dn_webuser_remove(db, "Alice", S_NOW + 60000, &result, why, sizeof why), 0);
     assert_string_equal(json_string_value(json_object_get(result, "removed")),
                         "2026-11-18T11:07:40.000Z");
     json_decref(result);
-    assert_int_equal(dn_webuser_active(db, "alice"), 0);
-    assert_int_equal(dn_webuser_login(db, "alice", "Tea-Leaf-Harbour-42"), DN_EPERM);
+    assert_int_equal(dn_webuser_active(db, "alice", NULL), 0);
+    assert_int_equal(dn_webuser_login(db, "alice", "Tea-Leaf-Harbour-42", NULL), DN_EPERM);
     assert_int_equal(dn_webuser_remove(db, "alice", S_NOW + 1, &result, why, sizeof why),
                      DN_ENOENT);
     assert_string_equal(why, "no web user alice (see: web user list)");
@@ -321,8 +357,14 @@ static void test_users(void **state)
                                      why, sizeof why),
                      0);
     json_decref(result);
-    assert_int_equal(dn_webuser_login(db, "alice", "Tea-Leaf-Harbour-42"), DN_EPERM);
-    assert_int_equal(dn_webuser_login(db, "alice", "Other-Harbour-77"), 0);
+    assert_int_equal(dn_webuser_login(db, "alice", "Tea-Leaf-Harbour-42", NULL), DN_EPERM);
+    assert_int_equal(dn_webuser_login(db, "alice", "Other-Harbour-77", stamp2), 0);
+    /* a session of the old password ends though the name may log in again
+       (remove, add: the README's way to change a password) */
+    assert_int_equal(dn_webuser_active(db, "alice", NULL), 1);
+    assert_int_equal(dn_webuser_active(db, "alice", stamp), 0);
+    assert_int_equal(dn_webuser_active(db, "alice", stamp2), 1);
+    assert_string_not_equal(stamp, stamp2);
     assert_int_equal(dn_webuser_list(db, &result), 0);
     assert_int_equal(json_array_size(result), 1);
     assert_true(json_is_null(json_object_get(json_array_get(result, 0), "removed")));
@@ -336,6 +378,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_address_parse),
         cmocka_unit_test(test_default_address),
+        cmocka_unit_test(test_login_key),
         cmocka_unit_test(test_lang),
         cmocka_unit_test(test_csrf),
         cmocka_unit_test(test_password_check),
