@@ -754,6 +754,7 @@ static void s_begin(s_page_t *pg, const char *title)
               "<title>");
     s_esc(pg, title);
     s_put(pg, " - dealernet HQ</title>"
+              "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">"
               "<link rel=\"stylesheet\" href=\"/static/style.css\">"
               "<script src=\"/static/vendor/chart.umd.min.js\" defer></script>"
               "<script src=\"/static/dashboard.js\" defer></script>"
