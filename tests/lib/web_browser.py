@@ -230,6 +230,12 @@ def no_errors(page, allowed=()):
     check('%s: no errors in the browser console' % page, [], severe)
 
 
+def done(page, name):
+    """Leaving a page: its console clean (no_errors), its screenshot taken."""
+    no_errors(page)
+    shot(name)
+
+
 TABLES_JS = r"""
 const out = [];
 for (const s of document.querySelectorAll('section.table')) {
@@ -274,6 +280,14 @@ return Array.from(document.querySelectorAll('figure.chart canvas'), c => {
 def tables():
     """The page's tables by name, in the page's order."""
     return dict(driver.execute_script(TABLES_JS))
+
+
+def nav(text, want_path, within='header nav'):
+    """Clicks the link text (in within) and checks the page it led to;
+    returns that page's tables."""
+    click_link(text, within)
+    check('the link %s: leads to' % text, want_path, path_of())
+    return tables()
 
 
 def heading():
@@ -425,14 +439,11 @@ try:
     for name, filename in (('days', 'days.csv'), ('channels', 'channels.csv'),
                            ('teams', 'teams.csv'), ('kpi', 'kpi.csv')):
         check_csv(page, shown[name], name, name, filename)
-    no_errors(page)
-    shot('overview')
+    done(page, 'overview')
 
     # -- /partners ---------------------------------------------------------------------
-    click_link('Partners')
     page = '/partners'
-    check('nav Partners: the page', '/partners', path_of())
-    shown = tables()
+    shown = nav('Partners', '/partners')
     check('/partners: this month, the pinned clock\'s',
           'The partner tree and each partner\'s account, 2026-11', shown['earnings']['title'])
     earnings = want_json('earnings')
@@ -443,8 +454,7 @@ try:
                                             '      RESELLER-7'],
           column(shown['earnings'], 'tree'))
     check_csv(page, shown['earnings'], 'earnings', 'earnings', 'earnings.csv')
-    no_errors(page)
-    shot('partners')
+    done(page, 'partners')
     open_url('/partners?period=2026-10')
     shown = tables()
     check_table('/partners?period=2026-10', shown, 'earnings', want_json('earnings_oct'))
@@ -457,15 +467,13 @@ try:
     no_errors('/partners?period=')
 
     # -- /statement, from the tree's link ----------------------------------------------
-    click_link('RESELLER-7', within='#t-earnings')
     page = '/statement'
-    check('the tree\'s link: RESELLER-7\'s statement', '/statement?partner=RESELLER-7&period=2026-11',
-          path_of())
+    shown = nav('RESELLER-7', '/statement?partner=RESELLER-7&period=2026-11',
+                within='#t-earnings')
     statement = want_json('statement_r7')
     check('/statement: heading', 'Statement of RESELLER-7, 2026-11', heading())
     check('/statement: the figures = dealernet-hq statement --json', want_fields(statement),
           driver.execute_script(FIELDS_JS))
-    shown = tables()
     check_table(page, shown, 'transfers', statement['transfers'])
     check('/statement RESELLER-7 by hand: 44.00 + 5.00 + 5.50 - 4.40 - 0.55 - 10.00',
           ['44.00', '5.00', '5.50', '-4.40', '-0.55', '-10.00'],
@@ -474,8 +482,7 @@ try:
           driver.execute_script(FIELDS_JS)[4])
     check_csv(page, shown['transfers'], 'transfers', 'statement_r7',
               'transfers-RESELLER-7-2026-11.csv')
-    no_errors(page)
-    shot('statement-RESELLER-7')
+    done(page, 'statement-RESELLER-7')
 
     # -- /sale, from the statement's link: the group buy ------------------------------
     go(driver.find_element(By.CSS_SELECTOR,
@@ -503,8 +510,7 @@ try:
                               column(shown['transfers'], 'rounding'))])
     check_csv(page, shown['transfers'], 'transfers', 'sale_buy',
               'transfers-%s.csv' % ids['buy'])
-    no_errors(page)
-    shot('sale-group-buy')
+    done(page, 'sale-group-buy')
 
     # -- the header's forms: a statement, a sale by receipt, by id ----------------------
     submit_form('form[action="/statement"]', {'partner': 'DEALER-BJ', 'period': '2026-11'})
@@ -520,8 +526,7 @@ try:
           (column(shown['transfers'], 'amount'), driver.execute_script(FIELDS_JS)[4][1]))
     check_csv(page, shown['transfers'], 'transfers', 'statement_bj',
               'transfers-DEALER-BJ-2026-11.csv')
-    no_errors(page)
-    shot('statement-DEALER-BJ')
+    done(page, 'statement-DEALER-BJ')
 
     submit_form('form[action="/sale"]', {'site': 'GROUP-7', 'receipt': '0001'})
     page = '/sale (by receipt)'
@@ -546,8 +551,7 @@ try:
           [[column(shown['transfers'], k)[i] for k in ('exact', 'amount', 'rounding')]
            for i in (1, 3)])
     check_csv(page, shown['transfers'], 'transfers', 'sale_1', 'transfers-%s.csv' % ids['sale1'])
-    no_errors(page)
-    shot('sale-rounding')
+    done(page, 'sale-rounding')
 
     submit_form('form[action="/sale"]', {'id': '', 'site': 'SHOP-BJ1', 'receipt': '0004'})
     page = '/sale (held)'
@@ -559,14 +563,11 @@ try:
     check_table(page, shown, 'holds', sale['holds'])
     check('%s: its hold' % page, ['seller_out_of_tree', 'open'],
           [column(shown['holds'], 'kind')[0], column(shown['holds'], 'status')[0]])
-    no_errors(page)
-    shot('sale-held')
+    done(page, 'sale-held')
 
     # -- /sites -----------------------------------------------------------------------
-    click_link('Sites')
     page = '/sites'
-    check('nav Sites: the page', '/sites', path_of())
-    shown = tables()
+    shown = nav('Sites', '/sites')
     moving = ('silent_for', 'silent_ms')  # the time since the last contact
     check_table(page, shown, 'sites', want_json('sites'), moving)
     check_table(page, shown, 'site_list', want_json('site_list'))
@@ -579,24 +580,18 @@ try:
                                 column(shown['site_list'], 'applied_seq'))])
     check_csv(page, shown['sites'], 'sites', 'sites', 'sites.csv', moving)
     check_csv(page, shown['site_list'], 'site_list', 'site_list', 'site_list.csv')
-    no_errors(page)
-    shot('sites')
+    done(page, 'sites')
 
     # -- /exceptions --------------------------------------------------------------------
-    click_link('Exceptions')
     page = '/exceptions'
-    check('nav Exceptions: the page', '/exceptions', path_of())
-    shown = tables()
+    shown = nav('Exceptions', '/exceptions')
     check_table(page, shown, 'exceptions', want_json('exceptions'))
     check('/exceptions: the held sale, open', [['1', 'seller_out_of_tree', 'yes', 'SHOP-BJ1']],
           [r[:4] for r in shown['exceptions']['rows']])
     check_csv(page, shown['exceptions'], 'exceptions', 'exceptions', 'exceptions.csv')
-    no_errors(page)
-    shot('exceptions')
-    click_link('Show the resolved ones too', within='main')
+    done(page, 'exceptions')
     page = '/exceptions?all=1'
-    check('the link: all exceptions', '/exceptions?all=1', path_of())
-    shown = tables()
+    shown = nav('Show the resolved ones too', '/exceptions?all=1', within='main')
     check_table(page, shown, 'exceptions', want_json('exceptions_all'))
     check('%s: the large sale, acknowledged' % page, ['large_sale', 'acknowledged'],
           [column(shown['exceptions'], 'kind')[1], column(shown['exceptions'], 'resolution')[1]])
@@ -618,15 +613,13 @@ try:
           [h for h in shown['earnings']['headers'] if h.isascii() and h != 'CNY'])
     check('%s: the figures stay' % page, ['0.00', '10.77', '29.76', '39.55'],
           [r[-1] for r in shown['earnings']['rows']])
-    no_errors(page)
-    shot('partners-zh')
+    done(page, 'partners-zh')
     click_link('概览')
     check('the session keeps Chinese: /', '概览', heading())
     shown = tables()
     check('/ in Chinese: the days\' headers = dealernet-hq sales --by day, in Chinese',
           zh_headers('days'), shown['days']['headers'])
-    no_errors('/ in Chinese')
-    shot('overview-zh')
+    done('/ in Chinese', 'overview-zh')
     open_url('/?lang=en')
     check('?lang=en: English again', 'Overview', heading())
 
@@ -636,8 +629,7 @@ try:
     check('logout: the session cookie gone', '', session_cookie())
     open_url('/sites')
     check('after logout: /sites redirects to', '/login', path_of())
-    no_errors('logout')
-    shot('logged-out')
+    done('logout', 'logged-out')
 finally:
     driver.quit()
     with open(COUNTS, 'w', encoding='utf-8') as f:
