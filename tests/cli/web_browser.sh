@@ -22,9 +22,11 @@
 # group leader's GROUP-7 of RESELLER-7, every program on a clock pinned to
 # 2026-11-20 10:00 UTC (18:00 in the network's zone, Asia/Shanghai), so
 # the overview's "last 30 days" are 2026-10-22 to 2026-11-20 and "this
-# month" is 2026-11 whatever today is.  Beyond hq_drill's:
-#   - a fourth shop sale at SHOP-BJ1 credited to REGION-N (not below the
-#     site's DEALER-BJ): held, the open exception (RICE-5KG x 1 = 59.90);
+# month" is 2026-11 whatever today is (readme_network in tests/lib/net.sh
+# builds it).  Beyond hq_drill's:
+#   - a fourth shop sale at SHOP-BJ1 (receipt 0004) credited to REGION-N
+#     (not below the site's DEALER-BJ): held, the open exception
+#     (RICE-5KG x 1 = 59.90);
 #   - GROUP-7's threshold 500.00: the group buy (550.00) is flagged
 #     large_sale, then acknowledged: an exception only ?all=1 shows;
 #   - a payout of 10.00 to RESELLER-7 (reference BANK-1).
@@ -36,10 +38,19 @@
 #   2.995 -> 3.00; sale 3 oil 74.00 x 8 % = 5.92, its refund of one oil of
 #   four -5.92 / 4 = -1.48; the group buy at level 1: 16.50 and -1.65:
 #   closing 5.99 + 1.48 + 3.00 + 5.92 - 1.48 + 16.50 - 1.65 = 29.76.
+# REGION-N's: the shop's at level 1 (rice 2 %, oil 3 %): 119.80 x 2 % =
+#   2.396 -> 2.40, 18.50 x 3 % = 0.555 -> 0.56, 59.90 x 2 % = 1.198 ->
+#   1.20, 74.00 x 3 % = 2.22; the group buy at level 2: 5.50; commission
+#   11.88, clawbacks -0.56 (the oil's) - 0.55 = -1.11: closing 10.77.  HQ
+#   never earns: 0.00.  In 2026-10 every account is 0.00.
 # The overview (2026-10-22 to 2026-11-20, all on 2026-11-20): sales
 #   138.30 + 59.90 + 74.00 + 550.00 = 822.20 (the held sale counts nowhere),
 #   refunds 18.50 + 55.00 = 73.50, net 748.70; by channel: store 138.30 +
 #   74.00 = 212.30 (net 193.80), online 59.90, community 550.00 (net 495.00).
+#   Team volume in 2026-11: DEALER-BJ, REGION-N and HQ have all four sales
+#   (net 748.70), RESELLER-7 the group buy (net 495.00).
+# Sites: SHOP-BJ1 applied seq 7 (2 members, 4 sales, a refund), GROUP-7 3
+#   (a member, a sale, a refund), nothing pending at either.
 set -eu
 . "$(dirname "$0")/../lib/net.sh"
 net_init web_browser
