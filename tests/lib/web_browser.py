@@ -458,6 +458,8 @@ try:
     open_url('/partners?period=2026-10')
     shown = tables()
     check_table('/partners?period=2026-10', shown, 'earnings', want_json('earnings_oct'))
+    check('/partners?period=2026-10 by hand: nothing before the sales', ['0.00'] * 4,
+          column(shown['earnings'], 'closing'))
     check_csv('/partners?period=2026-10', shown['earnings'], 'earnings', 'earnings_oct',
               'earnings-2026-10.csv')
     open_url('/partners?period=2026-11')
