@@ -7,6 +7,9 @@
 # stress-ng).
 # qrencode (the command) is for tests/unit/test_qr.c, which checks the
 # drawing of dealernet-hq's QR codes against it.
+# fonts-wqy-microhei (4 MB) lets the headless Chromium of
+# tests/cli/web_browser.sh draw the Chinese page's screenshots in Chinese
+# characters rather than empty boxes (a desktop has a CJK font already).
 # libclang-rt-dev holds clang's libFuzzer and sanitizer runtimes (make fuzz,
 # and the fuzz run of make test); the clang package does not pull it in.
 set -eu
@@ -15,7 +18,7 @@ PACKAGES="build-essential pkg-config libzmq3-dev libprotobuf-c-dev
 protobuf-c-compiler libsqlite3-dev libssl-dev libjansson-dev libinih-dev
 libcmocka-dev sqlite3 clang libclang-rt-dev valgrind faketime libqrencode-dev
 qrencode gettext libunistring-dev tzdata libmicrohttpd-dev chromium
-chromium-driver python3-selenium prometheus"
+chromium-driver python3-selenium fonts-wqy-microhei prometheus"
 [ $# -gt 0 ] && PACKAGES="$*"
 
 missing=""

@@ -716,6 +716,7 @@ static enum MHD_Result s_login_form(struct MHD_Connection *c, dn_web_t *web, con
                  "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                  "<title>%s</title>\n"
+                 "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n"
                  "<link rel=\"stylesheet\" href=\"/static/style.css\">\n</head>\n"
                  "<body class=\"login\">\n<main>\n<h1>%s</h1>\n%s%s%s"
                  "<form method=\"post\" action=\"%s\">\n"

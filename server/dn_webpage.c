@@ -39,6 +39,7 @@
 #define DN_WEBPAGE_CHART_BARS 20 /* partners on the team volume chart */
 #define DN_WEBPAGE_WHY_SIZE   512
 #define DN_WEBPAGE_MAX_ARGS   4
+#define DN_WEBPAGE_SENTENCE   40 /* bytes: a longer text of words wraps */
 
 /*  A page being written.  */
 typedef struct {
@@ -287,6 +288,16 @@ static int s_numeric(const json_t *value)
            (json_is_string(value) && s_is_decimal(json_string_value(value)));
 }
 
+/*  1 if value is a sentence (a text of words over DN_WEBPAGE_SENTENCE
+    bytes: an exception's detail, a reason, a resolve command): its cell
+    wraps, so that the columns after it stay on the screen; codes, ids and
+    dates never wrap.  */
+static int s_sentence(const json_t *value)
+{
+    const char *text = json_string_value(value);
+    return text && strlen(text) > DN_WEBPAGE_SENTENCE && strchr(text, ' ') != NULL;
+}
+
 /*  The link to this page's table name as CSV.  */
 static void s_csv_link(s_page_t *pg, const char *name)
 {
@@ -354,7 +365,9 @@ static void s_table(s_page_t *pg, const char *name, const char *title, const jso
             const json_t *cell = json_object_get(row, key);
             if (s_is_minor(key))
                 continue;
-            s_put(pg, s_numeric(cell) ? "<td class=\"num\">" : "<td>");
+            s_put(pg, s_numeric(cell)    ? "<td class=\"num\">"
+                      : s_sentence(cell) ? "<td class=\"text\">"
+                                         : "<td>");
             s_cell(pg, key, cell);
             s_put(pg, "</td>");
         }
@@ -754,6 +767,7 @@ static void s_begin(s_page_t *pg, const char *title)
               "<title>");
     s_esc(pg, title);
     s_put(pg, " - dealernet HQ</title>"
+              "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">"
               "<link rel=\"stylesheet\" href=\"/static/style.css\">"
               "<script src=\"/static/vendor/chart.umd.min.js\" defer></script>"
               "<script src=\"/static/dashboard.js\" defer></script>"

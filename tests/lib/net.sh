@@ -498,6 +498,62 @@ two_shops() {
     check "enroll SHOP2: exit" 0 "$rc"
 }
 
+# readme_network: the README's worked example ("A worked example";
+# deploy/demo.sh builds the same): HQ (hq) -> REGION-N -> DEALER-BJ ->
+# RESELLER-7, deploy/plan.ini, the shop SHOP-BJ1 of DEALER-BJ (agent $S)
+# and the group leader's GROUP-7 of RESELLER-7 (agent $G), neither enrolled
+# yet (their tokens in $T/shop.json and $T/group.json).  The shop signs up
+# Wang Fang and Li Lei (referred by her) and records SALE1 (RICE-5KG x 2 +
+# OIL-1L x 1 to Wang Fang, cash), SALE2 (RICE-5KG x 1 to Li Lei, online),
+# SALE3 (OIL-1L x 4) and a refund of one oil of SALE3; the group signs up
+# Zhao Min (referred by RESELLER-7) and records BUY (RICE-5KG x 10 at
+# 55.00, community, wechat) and a refund of 55.00 of it.  Sets S, G,
+# SALE1, SALE2, SALE3 and BUY (each step must succeed).
+readme_network() {
+    hq_must partner add HQ --name Headquarters --kind hq
+    hq_must partner add REGION-N --name "North region" --kind region --parent HQ
+    hq_must partner add DEALER-BJ --name "Beijing dealer" --kind dealer --parent REGION-N
+    hq_must partner add RESELLER-7 --name "Group leader Zhao" --kind reseller --parent DEALER-BJ
+    hq_must plan set deploy/plan.ini
+    S=$T/shop
+    G=$T/group
+    hq_must site add SHOP-BJ1 --partner DEALER-BJ --json
+    cp "$OUT" "$T/shop.json"
+    hq_must site add GROUP-7 --partner RESELLER-7 --json
+    cp "$OUT" "$T/group.json"
+    agent_must "$S" init --site SHOP-BJ1 --partner DEALER-BJ --currency CNY
+    agent_must "$S" catalog set RICE-5KG 59.90 --category rice
+    agent_must "$S" catalog set OIL-1L 18.50 --category oil
+    agent_must "$S" member add --phone "+86 138-0013-8000" --name "Wang Fang" --household 4
+    agent_must "$S" member add --phone "+86 139 0013 9000" --name "Li Lei" \
+        --referrer "+86 138 0013 8000"
+    agent_must "$S" sale --line RICE-5KG:2 --line OIL-1L:1 --member +8613800138000 --pay cash \
+        --json
+    SALE1=$(json "$OUT" '$.id')
+    agent_must "$S" sale --line RICE-5KG:1 --member +8613900139000 --channel online --json
+    SALE2=$(json "$OUT" '$.id')
+    agent_must "$S" sale --line OIL-1L:4 --json
+    SALE3=$(json "$OUT" '$.id')
+    agent_must "$S" refund "$SALE3" --line OIL-1L:1
+    agent_must "$G" init --site GROUP-7 --partner RESELLER-7 --currency CNY
+    agent_must "$G" member add --phone 13700137000 --name "Zhao Min" --referrer RESELLER-7
+    agent_must "$G" sale --line RICE-5KG:10@55.00 --channel community --member 13700137000 \
+        --pay wechat --json
+    BUY=$(json "$OUT" '$.id')
+    agent_must "$G" refund "$BUY" --amount 55.00
+}
+
+# readme_network_sync: enrolls readme_network's two agents (checks each)
+# and syncs them, the shop first.
+readme_network_sync() {
+    enroll "$S" "$(json "$T/shop.json" '$.token')"
+    check "enroll SHOP-BJ1: exit" 0 "$rc"
+    agent_must "$S" sync
+    enroll "$G" "$(json "$T/group.json" '$.token')"
+    check "enroll GROUP-7: exit" 0 "$rc"
+    agent_must "$G" sync
+}
+
 # site_code CODE: the enrollment code 'site add' printed for site CODE.
 site_code() {
     json "$T/site-$1.json" '$.enrollment_code'
