@@ -450,14 +450,16 @@ static int s_web_start(s_server_t *self, const dn_server_config_t *config,
         return 0;
     }
     dn_web_config_t web = {off ? NULL : address, config->dir, config->web_cert,
-                           config->web_key, config->metrics};
+                           config->web_key, config->metrics, config->web_proxy};
     if ((rc = dn_web_start(&web, &self->web)) != 0) {
         dn_log_error("web page: refusing to start without it (run with --web off to serve "
                      "sync and admin without the page)");
         return rc;
     }
     if (dn_web_url(self->web))
-        dn_log_info("web page at %s", dn_web_url(self->web));
+        dn_log_info("web page at %s%s%s", dn_web_url(self->web),
+                    config->web_proxy ? ", X-Real-IP believed from " : "",
+                    config->web_proxy ? config->web_proxy : "");
     else
         dn_log_info("web page: off");
     dn_log_info("metrics at %s", dn_web_metrics_url(self->web));

@@ -44,10 +44,13 @@ typedef struct {
     /* The web page (dn_web.h): its address ("off": none; NULL: init's, else
        127.0.0.1 on the admin port + 1), a PEM certificate and key for
        HTTPS directly (both or neither), and an address for /metrics alone
-       (NULL: /metrics is on the page's address).  */
+       (NULL: /metrics is on the page's address); web_proxy: a reverse
+       proxy's numeric address whose X-Real-IP header is believed for the
+       failed-login count (dn_web_client; NULL: none).  */
     const char *web;
     const char *web_cert, *web_key;
     const char *metrics;
+    const char *web_proxy;
 } dn_server_config_t;
 
 /*  What HQ decides of the network once, at init.  */

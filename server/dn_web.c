@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define S_PEM_MAX_BYTES (1024 * 1024) /* a certificate chain, or a key */
@@ -95,6 +96,9 @@ struct dn_web {
     char *cert, *key; /* PEM, for libmicrohttpd */
     uint8_t secret[32]; /* the CSRF tokens' HMAC key, this process's own */
     int64_t idle_ms, life_ms;
+    int has_proxy; /* proxy's X-Real-IP is believed (dn_web_client) */
+    struct in6_addr proxy;
+    char proxy_text[INET6_ADDRSTRLEN];
     pthread_mutex_t lock; /* sessions and failures */
     s_session_t sessions[DN_WEB_MAX_SESSIONS];
     s_failure_t failures[DN_WEB_LOGIN_ADDRESSES];
@@ -606,6 +610,67 @@ void dn_web_login_key(const struct sockaddr *sa, char out[DN_WEB_ADDRESS_SIZE])
     }
 }
 
+int dn_web_proxy_parse(const char *text, struct in6_addr *out)
+{
+    struct in_addr v4;
+    memset(out, 0, sizeof *out);
+    if (!text)
+        return DN_EINVAL;
+    if (inet_pton(AF_INET, text, &v4) == 1) {
+        out->s6_addr[10] = 0xff;
+        out->s6_addr[11] = 0xff;
+        memcpy(&out->s6_addr[12], &v4, 4);
+        return 0;
+    }
+    return inet_pton(AF_INET6, text, out) == 1 ? 0 : DN_EINVAL;
+}
+
+/*  sa's address as dn_web_proxy_parse gives one (IPv4 as ::ffff:a.b.c.d).
+    Returns 0, or -1 for NULL or another family.  */
+static int s_as_v6(const struct sockaddr *sa, struct in6_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (sa && sa->sa_family == AF_INET) {
+        out->s6_addr[10] = 0xff;
+        out->s6_addr[11] = 0xff;
+        memcpy(&out->s6_addr[12], &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 0;
+    }
+    if (sa && sa->sa_family == AF_INET6) {
+        *out = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return 0;
+    }
+    return -1;
+}
+
+int dn_web_client(const struct sockaddr *peer, const struct in6_addr *proxy,
+                  const char *real_ip, struct sockaddr_storage *out)
+{
+    struct in6_addr from;
+    memset(out, 0, sizeof *out);
+    out->ss_family = AF_UNSPEC;
+    if (peer && peer->sa_family == AF_INET)
+        memcpy(out, peer, sizeof(struct sockaddr_in));
+    else if (peer && peer->sa_family == AF_INET6)
+        memcpy(out, peer, sizeof(struct sockaddr_in6));
+    if (!proxy || s_as_v6(peer, &from) != 0 || memcmp(&from, proxy, sizeof from) != 0)
+        return 0;
+    /* from the proxy: the address it says, or its own */
+    struct sockaddr_in v4 = {.sin_family = AF_INET};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6};
+    if (real_ip && inet_pton(AF_INET, real_ip, &v4.sin_addr) == 1) {
+        memset(out, 0, sizeof *out);
+        memcpy(out, &v4, sizeof v4);
+        return 1;
+    }
+    if (real_ip && inet_pton(AF_INET6, real_ip, &v6.sin6_addr) == 1) {
+        memset(out, 0, sizeof *out);
+        memcpy(out, &v6, sizeof v6);
+        return 1;
+    }
+    return DN_EINVAL;
+}
+
 /*  The client's connection address (NULL when unknown).  */
 static const struct sockaddr *s_client_sa(struct MHD_Connection *c)
 {
@@ -614,14 +679,54 @@ static const struct sockaddr *s_client_sa(struct MHD_Connection *c)
     return info ? info->client_addr : NULL;
 }
 
-/*  The client's address as text ("198.51.100.7", "::1"), into out.  */
-static void s_client(struct MHD_Connection *c, char out[INET6_ADDRSTRLEN])
+/*  The X-Real-IP headers of a request: the first one's value and how
+    many there are (a proxy that adds its own beside the client's would
+    send two: neither is believed).  */
+typedef struct {
+    const char *value;
+    int count;
+} s_real_ip_t;
+
+static enum MHD_Result s_real_ip_each(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
 {
-    const struct sockaddr *sa = s_client_sa(c);
+    s_real_ip_t *r = cls;
+    (void)kind;
+    if (strcasecmp(key, "X-Real-IP") == 0 && r->count++ == 0)
+        r->value = value;
+    return MHD_YES;
+}
+
+/*  The address a request counts as from (dn_web_client), as text
+    ("198.51.100.7", "::1") into out, and its dn_web_login_key into key;
+    from the proxy without a usable X-Real-IP, the proxy's own, and a
+    warning (at most 20 a minute).  */
+static void s_client(struct MHD_Connection *c, const dn_web_t *web,
+                     char out[INET6_ADDRSTRLEN], char key[DN_WEB_ADDRESS_SIZE])
+{
+    static dn_log_limit_t unusable = {"proxied requests without a usable X-Real-IP", 0, 0, 0,
+                                      NULL};
+    struct sockaddr_storage from;
+    const struct sockaddr *sa = (const struct sockaddr *)&from;
+    const struct in6_addr *proxy = web->has_proxy ? &web->proxy : NULL;
+    s_real_ip_t real = {NULL, 0};
+    int rc = dn_web_client(s_client_sa(c), proxy, NULL, &from);
+    if (rc < 0) { /* from the proxy: now, and only now, its header is read */
+        MHD_get_connection_values(c, MHD_HEADER_KIND, s_real_ip_each, &real);
+        rc = dn_web_client(s_client_sa(c), proxy, real.count == 1 ? real.value : NULL, &from);
+    }
+    if (rc < 0)
+        /* the header's value is not logged: a stranger's bytes, perhaps */
+        dn_log_warn_limited(&unusable, "web: a login through the proxy %s %s: counted "
+                            "against the proxy's own address", web->proxy_text,
+                            real.count == 0 ? "has no X-Real-IP header"
+                            : real.count > 1 ? "has more than one X-Real-IP header"
+                                             : "has an X-Real-IP that is not one address");
+    dn_web_login_key(sa, key);
     snprintf(out, INET6_ADDRSTRLEN, "unknown");
-    if (sa && sa->sa_family == AF_INET)
+    if (sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, INET6_ADDRSTRLEN);
-    else if (sa && sa->sa_family == AF_INET6)
+    else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
                   INET6_ADDRSTRLEN);
 }
@@ -761,8 +866,7 @@ static enum MHD_Result s_login(struct MHD_Connection *c, dn_web_t *web, s_reques
     int64_t wait;
     int count = 0;
 
-    s_client(c, address);
-    dn_web_login_key(s_client_sa(c), key);
+    s_client(c, web, address, key);
     if (!dn_web_csrf_check(web->secret, "login", s_login_bound(c),
                            req->csrf))
         return s_login_form(c, web, lang, MHD_HTTP_FORBIDDEN,
@@ -1193,6 +1297,15 @@ int dn_web_start(const dn_web_config_t *config, dn_web_t **web_p)
     web->life_ms = knob > 0 && knob < DN_WEB_SESSION_MS ? knob : DN_WEB_SESSION_MS;
     if (RAND_bytes(web->secret, sizeof web->secret) != 1)
         rc = DN_ECRYPTO;
+    if (rc == 0 && config->proxy) {
+        if (dn_web_proxy_parse(config->proxy, &web->proxy) != 0) {
+            dn_log_error("web page: the proxy '%s' is not a numeric IPv4 or IPv6 address",
+                         config->proxy);
+            rc = DN_EINVAL;
+        }
+        web->has_proxy = rc == 0;
+        snprintf(web->proxy_text, sizeof web->proxy_text, "%s", config->proxy);
+    }
     if (rc == 0 && !config->cert_file != !config->key_file) {
         dn_log_error("web page: a certificate and its key go together: give both (HTTPS) or "
                      "neither (HTTP)");

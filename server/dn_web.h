@@ -17,7 +17,8 @@
     a session (a random token in a cookie: HttpOnly, SameSite=Strict, and
     Secure under HTTPS), which ends at logout, after DN_WEB_IDLE_MS idle or
     DN_WEB_SESSION_MS in all.  Every POST (login, logout) carries the CSRF
-    token of its form.  Failed logins are slowed per address.
+    token of its form.  Failed logins are slowed per address (behind a
+    trusted reverse proxy, the address its X-Real-IP header gives).
 
     Pages (dn_webpage.h renders them), each table with a CSV download;
     /static/ the page's scripts and styles (the chart library vendored from
@@ -30,6 +31,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #define DN_WEB_THREADS           4     /* the page's threads: requests at work at once */
@@ -78,6 +80,8 @@ typedef struct {
     const char *cert_file;       /* PEM certificate and key: HTTPS; both NULL: HTTP */
     const char *key_file;
     const char *metrics_address; /* NULL: /metrics on address; else only there (HTTP) */
+    const char *proxy;           /* a reverse proxy's numeric address ("127.0.0.1", "::1"):
+                                    its X-Real-IP is believed (dn_web_client); NULL: none */
 } dn_web_config_t;
 
 /*  The address the page listens on when init did not say: 127.0.0.1 and
@@ -102,6 +106,29 @@ int dn_web_address_parse(const char *text, struct sockaddr_storage *addr, sockle
     address's count out of the table (DN_WEB_LOGIN_ADDRESSES).  "unknown"
     when sa is NULL or of another family.  */
 void dn_web_login_key(const struct sockaddr *sa, char out[DN_WEB_ADDRESS_SIZE]);
+
+/*  Parses a reverse proxy's address (run --web-proxy): one numeric IPv4
+    or IPv6 address ("127.0.0.1", "::1"), no port, no brackets, no name,
+    into *out, an IPv4 one as ::ffff:a.b.c.d (so it matches the proxy's
+    connections to an IPv4 socket and to an IPv6 one alike).  Returns 0,
+    or DN_EINVAL.  */
+int dn_web_proxy_parse(const char *text, struct in6_addr *out);
+
+/*  Whom a request comes from, for the failed-login count
+    (dn_web_login_key) and the log: the TCP peer, unless proxy (from
+    dn_web_proxy_parse; NULL: none trusted) is the peer's own address, and
+    then real_ip (its X-Real-IP header; NULL: none) when that is one
+    numeric IPv4 or IPv6 address (inet_pton: nothing around it, no port,
+    no list, no zone).  Behind a proxy every connection comes from the
+    proxy, so without this one stranger's failed logins would make every
+    user wait; a peer that is not the proxy never has its header read, or
+    a stranger would choose the address it is counted against.  Into
+    *out (AF_UNSPEC when peer is NULL).  Returns 0 (the peer's own
+    address: no proxy, or not from it), 1 (real_ip's), or DN_EINVAL (from
+    the proxy, but real_ip missing or not an address: the peer's own
+    address, and the caller says so in the log).  */
+int dn_web_client(const struct sockaddr *peer, const struct in6_addr *proxy,
+                  const char *real_ip, struct sockaddr_storage *out);
 
 /*  The language a request is answered in: "zh_CN" when the first
     language of accept_language (the Accept-Language header, may be NULL)

@@ -72,13 +72,17 @@ static const struct {
     {"run",
      /* i18n: not for people: command syntax, as typed */
      "[--sync ENDPOINT] [--admin ENDPOINT] [--web ADDRESS|off]\n"
-     "       [--web-cert FILE --web-key FILE] [--metrics ADDRESS]",
+     "       [--web-cert FILE --web-key FILE] [--metrics ADDRESS]\n"
+     "       [--web-proxy ADDRESS]",
      N_("           serve until SIGTERM/SIGINT (endpoints default to init's);\n"
         "           -v (before or after run): log every applied batch.\n"
         "           --web: the web page's address for this run, or off (default\n"
         "           init's).  --web-cert, --web-key: a PEM certificate and its key:\n"
         "           the page is served over HTTPS (both or neither).  --metrics:\n"
-        "           /metrics on this address alone (plain HTTP), not on the page's\n")},
+        "           /metrics on this address alone (plain HTTP), not on the page's.\n"
+        "           --web-proxy: the numeric address of a reverse proxy in front\n"
+        "           (like 127.0.0.1): logins from it are counted by its X-Real-IP\n"
+        "           header, not as one address\n")},
 };
 #define DN_SERVER_COMMANDS (sizeof s_commands / sizeof s_commands[0])
 
@@ -125,6 +129,7 @@ typedef struct {
     const char *cert;
     const char *key;
     const char *metrics;
+    const char *proxy;
 } s_web_opts_t;
 
 /*  Checks the web page's options before anything is made or started.
@@ -155,6 +160,7 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
                                           {"web-cert", required_argument, NULL, 'W'},
                                           {"web-key", required_argument, NULL, 'K'},
                                           {"metrics", required_argument, NULL, 'M'},
+                                          {"web-proxy", required_argument, NULL, 'P'},
                                           {"verbose", no_argument, NULL, 'v'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
@@ -182,6 +188,8 @@ static int s_endpoints(int argc, char **argv, const char **sync, const char **ad
             web->key = optarg;
         } else if (c == 'M' && !init) {
             web->metrics = optarg;
+        } else if (c == 'P' && !init) {
+            web->proxy = optarg;
         } else if (c == 'v') {
             /* -v after the command as before it: the usage line shows it
                before, people type it after (`run -v`) */
@@ -220,9 +228,20 @@ static int s_web_check(const s_web_opts_t *web)
                      web->metrics);
         return EX_USAGE;
     }
+    struct in6_addr proxy;
+    if (web->proxy && dn_web_proxy_parse(web->proxy, &proxy) != 0) {
+        dn_log_error(_("--web-proxy '%s' is not a numeric IPv4 or IPv6 address (like "
+                       "127.0.0.1 or ::1)"),
+                     web->proxy);
+        return EX_USAGE;
+    }
     if (!web->cert != !web->key) {
         dn_log_error("%s", _("--web-cert and --web-key go together: give both for HTTPS, or "
                              "neither"));
+        return EX_USAGE;
+    }
+    if (web->proxy && web->web && strcmp(web->web, "off") == 0) {
+        dn_log_error("%s", _("--web-proxy is for the web page, which --web off turns off"));
         return EX_USAGE;
     }
     if (web->cert && web->web && strcmp(web->web, "off") == 0) {
@@ -286,7 +305,7 @@ int main(int argc, char **argv)
         dn_server_network_t network = {NULL, 0, 0, NULL, NULL};
         char key[41];
         s_init_opts_t opts = {NULL, NULL, NULL, NULL};
-        s_web_opts_t web = {NULL, NULL, NULL, NULL};
+        s_web_opts_t web = {NULL, NULL, NULL, NULL, NULL};
         rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, &opts, &web, "init",
                          &verbose);
         if (rc >= 0)
@@ -356,8 +375,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[optind], "run") == 0) {
         struct sigaction sa;
-        dn_server_config_t config = {dir, NULL, NULL, &s_stop, NULL, NULL, NULL, NULL, NULL};
-        s_web_opts_t web = {NULL, NULL, NULL, NULL};
+        dn_server_config_t config = {dir, NULL, NULL, &s_stop, NULL, NULL, NULL, NULL, NULL, NULL};
+        s_web_opts_t web = {NULL, NULL, NULL, NULL, NULL};
         rc = s_endpoints(argc - optind, argv + optind, &sync, &admin, NULL, &web, "run",
                          &verbose);
         if (rc >= 0)
@@ -366,6 +385,7 @@ int main(int argc, char **argv)
         config.web_cert = web.cert;
         config.web_key = web.key;
         config.metrics = web.metrics;
+        config.web_proxy = web.proxy;
         /* the daemon logs in English and answers HQ in HQ's language */
         dn_i18n_daemon();
         config.sync_endpoint = sync;

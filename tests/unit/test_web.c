@@ -2,7 +2,9 @@
     users (dn_webuser).
 
     dn_web: the addresses the page binds to (HOST:PORT, numeric hosts
-    only; the default beside the admin port), the language a request
+    only; the default beside the admin port), whom a request counts as
+    from (a trusted proxy's X-Real-IP, believed from the proxy alone,
+    strictly one numeric address), the language a request
     reads (Accept-Language, weights and order), and the CSRF tokens
     (HMAC of a purpose and what the form is bound to, compared in
     constant time; nothing bound, nothing accepted).  dn_webuser: the
@@ -138,6 +140,115 @@ static void test_login_key(void **state)
     assert_string_equal(s_key_of("[::ffff:198.51.100.7]:1", key), "198.51.100.7");
     assert_string_equal(s_key_of("[::ffff:203.0.113.9]:1", key), "203.0.113.9");
     dn_web_login_key(NULL, key);
+    assert_string_equal(key, "unknown");
+}
+
+/*  A TCP peer "HOST:PORT" (dn_web_address_parse's form) as a sockaddr.  */
+static const struct sockaddr *s_peer(const char *text, struct sockaddr_storage *sa)
+{
+    socklen_t len;
+    assert_int_equal(dn_web_address_parse(text, sa, &len), 0);
+    return (const struct sockaddr *)sa;
+}
+
+static void test_proxy_parse(void **state)
+{
+    static const struct {
+        const char *text;
+        int rc;
+    } cases[] = {
+        {"127.0.0.1", 0},
+        {"::1", 0},
+        {"10.0.0.5", 0},
+        {"2001:db8::7", 0},
+        {"::ffff:127.0.0.1", 0},
+        {"localhost", DN_EINVAL},      /* a name: never resolved */
+        {"127.0.0.1:7702", DN_EINVAL}, /* no port */
+        {"[::1]", DN_EINVAL},          /* no brackets */
+        {"127.1", DN_EINVAL},          /* inet_aton's shorthand: not inet_pton's */
+        {"127.0.0.01", DN_EINVAL},
+        {"127.0.0.1 ", DN_EINVAL},
+        {"fe80::1%eth0", DN_EINVAL},
+        {"", DN_EINVAL},
+    };
+    struct in6_addr a;
+    (void)state;
+    for (size_t i = 0; i < N_OF(cases); i++) {
+        int rc = dn_web_proxy_parse(cases[i].text, &a);
+        if (rc != cases[i].rc)
+            fail_msg("'%s': %d, not %d", cases[i].text, rc, cases[i].rc);
+    }
+    assert_int_equal(dn_web_proxy_parse(NULL, &a), DN_EINVAL);
+    /* 127.0.0.1 is kept as ::ffff:127.0.0.1, which it is on an IPv6 socket */
+    struct in6_addr mapped;
+    assert_int_equal(dn_web_proxy_parse("127.0.0.1", &a), 0);
+    assert_int_equal(dn_web_proxy_parse("::ffff:127.0.0.1", &mapped), 0);
+    assert_memory_equal(&a, &mapped, sizeof a);
+}
+
+/*  dn_web_client's choice, as the login key it leads to.  */
+static int s_client_key(const char *peer, const char *proxy, const char *real_ip,
+                        char key[DN_WEB_ADDRESS_SIZE])
+{
+    struct sockaddr_storage sa, out;
+    struct in6_addr p;
+    if (proxy)
+        assert_int_equal(dn_web_proxy_parse(proxy, &p), 0);
+    int rc = dn_web_client(peer ? s_peer(peer, &sa) : NULL, proxy ? &p : NULL, real_ip, &out);
+    dn_web_login_key((const struct sockaddr *)&out, key);
+    return rc;
+}
+
+static void test_client(void **state)
+{
+    static const struct {
+        const char *peer;    /* the TCP peer */
+        const char *proxy;   /* --web-proxy; NULL: none */
+        const char *real_ip; /* X-Real-IP; NULL: none */
+        int rc;
+        const char *key;     /* counted against */
+    } cases[] = {
+        /* no proxy trusted: the header is never believed */
+        {"127.0.0.1:5000", NULL, "203.0.113.7", 0, "127.0.0.1"},
+        {"198.51.100.7:5000", NULL, NULL, 0, "198.51.100.7"},
+        /* from the proxy: the header's address */
+        {"127.0.0.1:5000", "127.0.0.1", "203.0.113.7", 1, "203.0.113.7"},
+        {"127.0.0.1:5000", "127.0.0.1", "203.0.113.8", 1, "203.0.113.8"},
+        {"127.0.0.1:5000", "127.0.0.1", "2001:db8:1:2::9", 1, "2001:db8:1:2::/64"},
+        {"127.0.0.1:5000", "127.0.0.1", "::ffff:203.0.113.7", 1, "203.0.113.7"},
+        {"[::1]:5000", "::1", "203.0.113.7", 1, "203.0.113.7"},
+        /* the proxy's IPv4 connection to an IPv6 socket ([::]) */
+        {"[::ffff:127.0.0.1]:5000", "127.0.0.1", "203.0.113.7", 1, "203.0.113.7"},
+        /* not from the proxy: a stranger cannot choose its address */
+        {"198.51.100.7:5000", "127.0.0.1", "203.0.113.7", 0, "198.51.100.7"},
+        {"127.0.0.2:5000", "127.0.0.1", "203.0.113.7", 0, "127.0.0.2"},
+        {"[::1]:5000", "127.0.0.1", "203.0.113.7", 0, "::/64"},
+        {"127.0.0.1:5000", "::1", "203.0.113.7", 0, "127.0.0.1"},
+        /* from the proxy, the header missing or not one numeric address:
+           the proxy's own, and the caller logs it */
+        {"127.0.0.1:5000", "127.0.0.1", NULL, DN_EINVAL, "127.0.0.1"},
+        {"127.0.0.1:5000", "127.0.0.1", "", DN_EINVAL, "127.0.0.1"},
+        {"127.0.0.1:5000", "127.0.0.1", "unknown", DN_EINVAL, "127.0.0.1"},
+        {"127.0.0.1:5000", "127.0.0.1", "203.0.113.7, 10.0.0.1", DN_EINVAL, "127.0.0.1"},
+        {"127.0.0.1:5000", "127.0.0.1", "203.0.113.7:4431", DN_EINVAL, "127.0.0.1"},
+        {"127.0.0.1:5000", "127.0.0.1", "[2001:db8::1]", DN_EINVAL, "127.0.0.1"},
+        {"127.0.0.1:5000", "127.0.0.1", " 203.0.113.7", DN_EINVAL, "127.0.0.1"},
+        {"127.0.0.1:5000", "127.0.0.1", "203.0.113", DN_EINVAL, "127.0.0.1"},
+        {"127.0.0.1:5000", "127.0.0.1", "hq.example.com", DN_EINVAL, "127.0.0.1"},
+        {"127.0.0.1:5000", "127.0.0.1", "fe80::1%eth0", DN_EINVAL, "127.0.0.1"},
+    };
+    char key[DN_WEB_ADDRESS_SIZE];
+    (void)state;
+    for (size_t i = 0; i < N_OF(cases); i++) {
+        int rc = s_client_key(cases[i].peer, cases[i].proxy, cases[i].real_ip, key);
+        if (rc != cases[i].rc || strcmp(key, cases[i].key) != 0)
+            fail_msg("peer %s, proxy %s, X-Real-IP '%s': %d %s, not %d %s", cases[i].peer,
+                     cases[i].proxy ? cases[i].proxy : "none",
+                     cases[i].real_ip ? cases[i].real_ip : "(none)", rc, key, cases[i].rc,
+                     cases[i].key);
+    }
+    /* no peer: unknown, with or without a proxy */
+    assert_int_equal(s_client_key(NULL, "127.0.0.1", "203.0.113.7", key), 0);
     assert_string_equal(key, "unknown");
 }
 
@@ -379,6 +490,8 @@ int main(void)
         cmocka_unit_test(test_address_parse),
         cmocka_unit_test(test_default_address),
         cmocka_unit_test(test_login_key),
+        cmocka_unit_test(test_proxy_parse),
+        cmocka_unit_test(test_client),
         cmocka_unit_test(test_lang),
         cmocka_unit_test(test_csrf),
         cmocka_unit_test(test_password_check),
