@@ -19,8 +19,13 @@
 #     bytes, type and ETag (304 when unchanged); the language from
 #     Accept-Language and ?lang=;
 #   - a body over 4096 bytes 413, headers over 32 KiB refused; five failed
-#     logins from one address, then 429 with Retry-After; twelve sent at
-#     once from another: five looked at, seven 429;
+#     logins from one address, then 429 with Retry-After (its X-Real-IP
+#     ignored); twelve sent at once from another: five looked at, seven 429;
+#   - --web-proxy 127.0.0.1: logins through it counted by X-Real-IP (five
+#     wrong from 203.0.113.7, then 429, while 203.0.113.8 logs in); a
+#     malformed X-Real-IP counted against the proxy, with a warning;
+#     another peer's X-Real-IP never read; --web-proxy with a port or
+#     with --web off refused (64);
 #   - a removed user's session ends at its next request, and so does one
 #     of a user removed and added again with a new password, with no
 #     request between;
@@ -253,9 +258,11 @@ done
 web GET /login --interface 127.0.0.2
 c2=$(cookie dn_login)
 t2=$(csrf)
-web POST /login --interface 127.0.0.2 -H "Cookie: dn_login=$c2" --data-urlencode name=alice \
-    --data-urlencode "password=$PW" --data-urlencode "csrf=$t2"
-check "a sixth login from 127.0.0.2: status" 429 "$code"
+# its sixth claims another address: without --web-proxy, X-Real-IP is
+# never read
+web POST /login --interface 127.0.0.2 -H "Cookie: dn_login=$c2" -H "X-Real-IP: 203.0.113.9" \
+    --data-urlencode name=alice --data-urlencode "password=$PW" --data-urlencode "csrf=$t2"
+check "a sixth login from 127.0.0.2, X-Real-IP ignored: status" 429 "$code"
 retry=$(hdr Retry-After)
 check "a sixth login: Retry-After, 1 to 5 s" 1 "$([ "${retry:-0}" -ge 1 ] && [ "$retry" -le 5 ] && echo 1)"
 check_has "a sixth login: message" "Too many failed logins from your address" "$T/b"
@@ -340,8 +347,61 @@ web GET / -H "Cookie: dn_session=$SESSION"
 check "knob: idle 4 s of 3: to the login" 303 "$code"
 check "log: the session ended" 1 "$(grep -c 'info: web: the session of alice ended (idle too long)' "$SRV_LOG")"
 
+# -- behind a trusted proxy: --web-proxy ----------------------------------------------------------
+# 127.0.0.1 plays nginx: its X-Real-IP names the client, and each client
+# is counted apart; any other peer's header is never read
+server_stop
+PROXY_FROM=$(($(wc -l <"$SRV_LOG") + 1))
+# since_proxy: the log of the server with --web-proxy
+since_proxy() { tail -n +"$PROXY_FROM" "$SRV_LOG"; }
+# wait_since PATTERN: until that log holds PATTERN (5 s at most)
+wait_since() {
+    waited=0
+    while ! since_proxy | grep -qF "$1" && [ $waited -lt 50 ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+}
+NET_RUN_ARGS="--web-proxy 127.0.0.1"
+server_start
+check "--web-proxy: logged" 1 \
+    "$(since_proxy | grep -c "info: web page at http://127.0.0.1:$WEB_PORT/, X-Real-IP believed from 127.0.0.1\$")"
+n=0
+while [ $n -lt 5 ]; do
+    login alice "Not-The-Password-$n" -H "X-Real-IP: 203.0.113.7"
+    n=$((n + 1))
+done
+check "--web-proxy: 203.0.113.7's fifth wrong login" 403 "$code"
+wait_since "failed login from 203.0.113.7 as 'alice' (5 in a row)"
+check "--web-proxy: the log names the client" 5 \
+    "$(since_proxy | grep -c "warning: web: failed login from 203.0.113.7 as 'alice'")"
+check "--web-proxy: not the proxy" 0 "$(since_proxy | grep -c "failed login from 127.0.0.1" || true)"
+login alice "$PW" -H "X-Real-IP: 203.0.113.7"
+check "--web-proxy: 203.0.113.7's sixth login" 429 "$code"
+login alice "$PW" -H "X-Real-IP: 203.0.113.8"
+check "--web-proxy: meanwhile 203.0.113.8 logs in" 303 "$code"
+check "log: the login from 203.0.113.8" 1 \
+    "$(since_proxy | grep -c 'info: web: user alice logged in from 203.0.113.8$')"
+# a header that is not one address: counted against the proxy itself
+login alice "Not-The-Password-x" -H "X-Real-IP: 203.0.113.7, 10.0.0.1"
+check "--web-proxy, a malformed X-Real-IP: status" 403 "$code"
+wait_since "failed login from 127.0.0.1 as 'alice' (1 in a row)"
+check "--web-proxy, a malformed X-Real-IP: counted against the proxy" 1 \
+    "$(since_proxy | grep -c "failed login from 127.0.0.1 as 'alice' (1 in a row)")"
+check "--web-proxy, a malformed X-Real-IP: the warning" 1 \
+    "$(since_proxy | grep -c "warning: web: a login through the proxy 127.0.0.1 has an X-Real-IP that is not one address: counted against the proxy's own address")"
+# another peer claiming 203.0.113.8: its own address, not the one it names
+login alice "Not-The-Password-y" --interface 127.0.0.4 -H "X-Real-IP: 203.0.113.8"
+check "--web-proxy, X-Real-IP from another peer: status" 403 "$code"
+wait_since "failed login from 127.0.0.4 as 'alice' (1 in a row)"
+check "--web-proxy, X-Real-IP from another peer: counted against the peer" 1 \
+    "$(since_proxy | grep -c "failed login from 127.0.0.4 as 'alice' (1 in a row)")"
+check "--web-proxy, X-Real-IP from another peer: not against 203.0.113.8" 0 \
+    "$(since_proxy | grep -c "failed login from 203.0.113.8" || true)"
+
 # -- run's options -----------------------------------------------------------------------------------
 server_stop
+NET_RUN_ARGS=
 NET_RUN_ARGS="--web off"
 server_start
 check "--web off: logged" 1 "$(grep -c 'info: web page: off' "$SRV_LOG")"
@@ -368,6 +428,14 @@ check_has "--web in use: what to do" "run with --web off to serve sync and admin
 run 20 "$SERVER" -d "$SRV" run --web-cert "$T/none.pem"
 check "--web-cert without --web-key: exit" 64 "$rc"
 check_one_error "--web-cert alone" "--web-cert and --web-key go together: give both for HTTPS, or neither"
+run 20 "$SERVER" -d "$SRV" run --web-proxy 127.0.0.1:80
+check "--web-proxy with a port: exit" 64 "$rc"
+check_one_error "--web-proxy with a port" \
+    "--web-proxy '127.0.0.1:80' is not a numeric IPv4 or IPv6 address (like 127.0.0.1 or ::1)"
+run 20 "$SERVER" -d "$SRV" run --web off --web-proxy ::1
+check "--web-proxy with --web off: exit" 64 "$rc"
+check_one_error "--web-proxy with --web off" \
+    "--web-proxy is for the web page, which --web off turns off"
 run 20 "$SERVER" -d "$SRV" run --web somewhere:80
 check "--web not an address: exit" 64 "$rc"
 check_one_error "--web not an address" "--web 'somewhere:80' is not an address HOST:PORT"
