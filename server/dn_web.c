@@ -610,6 +610,15 @@ void dn_web_login_key(const struct sockaddr *sa, char out[DN_WEB_ADDRESS_SIZE])
     }
 }
 
+/*  The IPv4 address v4 (4 bytes, network order) as ::ffff:a.b.c.d.  */
+static void s_v4_mapped(const void *v4, struct in6_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    out->s6_addr[10] = 0xff;
+    out->s6_addr[11] = 0xff;
+    memcpy(&out->s6_addr[12], v4, 4);
+}
+
 int dn_web_proxy_parse(const char *text, struct in6_addr *out)
 {
     struct in_addr v4;
@@ -617,9 +626,7 @@ int dn_web_proxy_parse(const char *text, struct in6_addr *out)
     if (!text)
         return DN_EINVAL;
     if (inet_pton(AF_INET, text, &v4) == 1) {
-        out->s6_addr[10] = 0xff;
-        out->s6_addr[11] = 0xff;
-        memcpy(&out->s6_addr[12], &v4, 4);
+        s_v4_mapped(&v4, out);
         return 0;
     }
     return inet_pton(AF_INET6, text, out) == 1 ? 0 : DN_EINVAL;
@@ -631,9 +638,7 @@ static int s_as_v6(const struct sockaddr *sa, struct in6_addr *out)
 {
     memset(out, 0, sizeof *out);
     if (sa && sa->sa_family == AF_INET) {
-        out->s6_addr[10] = 0xff;
-        out->s6_addr[11] = 0xff;
-        memcpy(&out->s6_addr[12], &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        s_v4_mapped(&((const struct sockaddr_in *)sa)->sin_addr, out);
         return 0;
     }
     if (sa && sa->sa_family == AF_INET6) {
