@@ -16,7 +16,6 @@
 #include "dn_error.h"
 #include "dn_ingest.h"
 #include "dn_log.h"
-#include "dn_metrics.h"
 #include "dn_money.h"
 #include "dn_phones.h"
 #include "dn_query.h"
@@ -278,10 +277,8 @@ static int s_admin_request(s_server_t *self, zmq_msg_t *route, const char *admin
     if (dn_admin_request_is_query(zmq_msg_data(request), zmq_msg_size(request))) {
         int rc = dn_query_submit(self->query, zmq_msg_data(route), zmq_msg_size(route), admin,
                                  zmq_msg_data(request), zmq_msg_size(request));
-        if (rc == 0) {
-            dn_metrics_admin(1);
+        if (rc == 0)
             return 0;
-        }
         if (rc == DN_EAGAIN &&
             dn_admin_reply_busy(zmq_msg_data(request), zmq_msg_size(request),
                                 dn_query_load(self->query), &reply, &reply_len) != 0)
@@ -293,7 +290,6 @@ static int s_admin_request(s_server_t *self, zmq_msg_t *route, const char *admin
     }
     if (!reply) {
         here = 1;
-        dn_metrics_admin(0);
         if (dn_admin_handle(self->db, admin, zmq_msg_data(request), zmq_msg_size(request),
                             &reply, &reply_len) != 0)
             return here;

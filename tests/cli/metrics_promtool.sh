@@ -20,7 +20,8 @@
 # all), transfers = count(*) of the ledger (the render reads max(id)).
 # The same check on the live text: curl reads /metrics from the running
 # server on the web address (its counters moved: 5 events applied), and
-# promtool takes it without a word.
+# promtool takes it without a word; one admin query and one admin write
+# then move dealernet_admin_requests_total by exactly 1 each.
 # README's Metrics table names exactly the families the text has, and
 # deploy/prometheus (the scrape config and alert rules README shows, line
 # for line) passes `promtool check config`.
@@ -110,6 +111,20 @@ check "live: groups timed, at least 2, at most the batches" 1 \
     "$([ "${groups:-0}" -ge 2 ] && [ "${groups:-0}" -le "${batches:-0}" ] && echo 1 || echo 0)"
 check_line "live: transfers, as the dump read them" "dealernet_ledger_transfers $transfers" \
     "$T/live.txt"
+
+# Admin requests are counted once each, where dn_admin knows the command:
+# one query (site list, on a query thread) and one write (site threshold,
+# on the loop) move their counters by exactly 1 each.
+admin_count() { sed -n "s/^dealernet_admin_requests_total{kind=\"$1\"} //p" "$2"; }
+q0=$(admin_count query "$T/live.txt")
+w0=$(admin_count write "$T/live.txt")
+hq_must site list
+hq_must site threshold SHOP1 900.00
+set +e
+curl -s -o "$T/live2.txt" --max-time $((20 * SLOW)) "http://127.0.0.1:$WEB_PORT/metrics"
+set -e
+check "live: one query counted once" $((q0 + 1)) "$(admin_count query "$T/live2.txt")"
+check "live: one write counted once" $((w0 + 1)) "$(admin_count write "$T/live2.txt")"
 
 # -- the self-check: promtool must refuse a bad line ---------------------------
 
