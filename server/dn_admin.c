@@ -1195,6 +1195,15 @@ static const s_command_t s_commands[] = {
 
 #define DN_ADMIN_COMMANDS (sizeof s_commands / sizeof s_commands[0])
 
+/*  The command called name, or NULL (name may be NULL).  */
+static const s_command_t *s_command(const char *name)
+{
+    for (size_t i = 0; name && i < DN_ADMIN_COMMANDS; i++)
+        if (strcmp(name, s_commands[i].name) == 0)
+            return &s_commands[i];
+    return NULL;
+}
+
 static const char *s_arg_name(const char *spec)
 {
     return spec[0] == '?' ? spec + 1 : spec;
@@ -1282,9 +1291,7 @@ static int s_handle(sqlite3 *db, const char *admin, Dealernet__AdminRequest *req
         dn_wire_admin_request_free(&req);
         return s_reply(EX_DATAERR, error, NULL, reply, reply_len);
     }
-    for (size_t i = 0; i < DN_ADMIN_COMMANDS && !cmd; i++)
-        if (strcmp(req->command, s_commands[i].name) == 0)
-            cmd = &s_commands[i];
+    cmd = s_command(req->command);
     if (!cmd) {
         snprintf(error, sizeof error, _("unknown command %s"), req->command);
         dn_wire_admin_request_free(&req);
@@ -1329,10 +1336,8 @@ static int s_handle(sqlite3 *db, const char *admin, Dealernet__AdminRequest *req
 
 int dn_admin_is_query(const char *command)
 {
-    for (size_t i = 0; command && i < DN_ADMIN_COMMANDS; i++)
-        if (strcmp(command, s_commands[i].name) == 0)
-            return s_commands[i].query;
-    return 0;
+    const s_command_t *cmd = s_command(command);
+    return cmd ? cmd->query : 0;
 }
 
 int dn_admin_request_is_query(const uint8_t *request, size_t len)
@@ -1381,10 +1386,7 @@ int dn_admin_query(sqlite3 *db, const char *admin, int64_t now_ms, const char *c
 
     *result = NULL;
     why[0] = '\0';
-    for (size_t i = 0; i < DN_ADMIN_COMMANDS && !cmd; i++)
-        if (strcmp(command, s_commands[i].name) == 0 && s_commands[i].query)
-            cmd = &s_commands[i];
-    if (!cmd || n > DN_ADMIN_MAX_ARGS) {
+    if (!(cmd = s_command(command)) || !cmd->query || n > DN_ADMIN_MAX_ARGS) {
         snprintf(why, why_size, _("unknown command %s"), command);
         return EX_USAGE;
     }
