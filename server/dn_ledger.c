@@ -1505,8 +1505,9 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
 
 /*  Payout runs (dn_payrun) pay a closed month's balances.  What a run
     may pay each partner is computed here, where the transfers are: in one
-    pass over the transfers up to the period (an index by account would
-    slow every posting down; a run is a monthly act).  */
+    pass over the transfers up to the period, for every account at once (a
+    run reads every partner; one scan beats a read by account, through
+    transfers_credit and transfers_debit, for each of them).  */
 int dn_ledger_payables(sqlite3 *db, const char *period, dn_ledger_payable_t **rows,
                        size_t *n, char *why, size_t why_size)
 {
