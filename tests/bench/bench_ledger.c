@@ -347,6 +347,14 @@ static const char *s_intern(s_ledger_t *led, const char *text)
     return led->texts[led->n_texts++];
 }
 
+/*  Ends a row loop: rc must say the rows ended (not an error).  */
+static void s_scan_end(sqlite3 *db, sqlite3_stmt *stmt, int rc, const char *what)
+{
+    if (rc != SQLITE_DONE)
+        s_die_db(db, what);
+    sqlite3_finalize(stmt);
+}
+
 /*  The batch of each event: keys[eid] = k (eids above max: none).  */
 static int *s_batch_keys(sqlite3 *db, const dn_registry_site_t *sites, int64_t *max)
 {
@@ -369,9 +377,7 @@ static int *s_batch_keys(sqlite3 *db, const dn_registry_site_t *sites, int64_t *
         keys[sqlite3_column_int64(stmt, 0)] =
             (int)((seq - 1) / DN_BENCH_BATCH) * DN_BENCH_SITES + s;
     }
-    if (rc != SQLITE_DONE)
-        s_die_db(db, "events");
-    sqlite3_finalize(stmt);
+    s_scan_end(db, stmt, rc, "events");
     return keys;
 }
 
@@ -427,9 +433,7 @@ static void s_read_rows(s_ledger_t *led, sqlite3 *db, const int *keys, int64_t m
             s_die("a transfer that no sale posted");
         row_key[n++] = keys[r->v[S_SOURCE].i];
     }
-    if (rc != SQLITE_DONE)
-        s_die_db(db, "transfers");
-    sqlite3_finalize(stmt);
+    s_scan_end(db, stmt, rc, "transfers");
     led->n_rows = n;
     s_offsets(led->row_off, row_key, n);
     free(row_key);
@@ -467,9 +471,7 @@ static void s_read_sales(s_ledger_t *led, sqlite3 *db, const int *keys)
         sale->at_ms = sqlite3_column_int64(stmt, 5);
         sale_key[n++] = keys[sale->eid];
     }
-    if (rc != SQLITE_DONE)
-        s_die_db(db, "sales");
-    sqlite3_finalize(stmt);
+    s_scan_end(db, stmt, rc, "sales");
     led->n_sales = n;
     s_offsets(led->sale_off, sale_key, n);
     free(sale_key);
@@ -489,9 +491,7 @@ static void s_read_names(s_ledger_t *led, sqlite3 *db)
         if (!(led->names[sqlite3_column_int64(stmt, 0)] =
                   strdup((const char *)sqlite3_column_text(stmt, 1))))
             s_die("out of memory");
-    if (rc != SQLITE_DONE)
-        s_die_db(db, "accounts");
-    sqlite3_finalize(stmt);
+    s_scan_end(db, stmt, rc, "accounts");
 }
 
 /*  Reads what the ledger run posted (db: its file; sites: its sites) and
