@@ -130,7 +130,10 @@ demo: deps
 # bench runs every benchmark and prints every figure even when one misses
 # its target (a missed target says so on its own line), then fails naming
 # those that missed: one miss must not hide the figures of the others.
+# It installs PostgreSQL first (bench_ledger's PostgreSQL-direct peer runs a
+# throwaway cluster of it); make, make test and make install never do.
 bench: deps
+	@sh deploy/deps.sh postgresql
 	@$(MAKE) --no-print-directory -j$(JOBS) build-tests
 	@missed=; for b in $(BENCH_BINS); do DN_BIN=$(BIN) DN_BENCH_CACHE=$(B)/bench $$b || missed="$$missed $${b##*/}"; done; \
 	 if [ -n "$$missed" ]; then echo "make bench: missed its target or failed:$$missed" >&2; exit 1; fi
@@ -301,6 +304,12 @@ $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIBTEST) $(LIBAGENT) $(LIBSERVER) $(LIB
 
 $(B)/tests/bench/%: $(B)/tests/bench/%.o $(LIBTEST) $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+# bench_ledger runs the PostgreSQL-direct peer through libpq (libpq-dev,
+# in deploy/deps.sh's list, so that build-tests always compiles it); the
+# server itself is installed by `make bench` alone.
+$(B)/tests/bench/bench_ledger.o: CFLAGS_ALL += $(shell pkg-config --cflags libpq)
+$(B)/tests/bench/bench_ledger: LDLIBS_ALL += $(shell pkg-config --libs libpq)
 
 # Test tools (tests/tools/*.c, e.g. dn_poke), driven by the CLI tests.
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(LIBTEST) $(LIBAGENT) $(LIBSERVER) $(LIBCOMMON)

@@ -12,13 +12,16 @@
 # characters rather than empty boxes (a desktop has a CJK font already).
 # libclang-rt-dev holds clang's libFuzzer and sanitizer runtimes (make fuzz,
 # and the fuzz run of make test); the clang package does not pull it in.
+# libpq-dev is PostgreSQL's client library, for bench_ledger's
+# PostgreSQL-direct peer (built by build-tests); the server, postgresql, is
+# installed by `make bench` alone (sh deploy/deps.sh postgresql).
 set -eu
 
 PACKAGES="build-essential pkg-config libzmq3-dev libprotobuf-c-dev
 protobuf-c-compiler libsqlite3-dev libssl-dev libjansson-dev libinih-dev
 libcmocka-dev sqlite3 clang libclang-rt-dev valgrind faketime libqrencode-dev
 qrencode gettext libunistring-dev tzdata libmicrohttpd-dev chromium
-chromium-driver python3-selenium fonts-wqy-microhei prometheus"
+chromium-driver python3-selenium fonts-wqy-microhei prometheus libpq-dev"
 [ $# -gt 0 ] && PACKAGES="$*"
 
 missing=""
