@@ -2132,9 +2132,11 @@ static void test_migrate_payout_refs(void **state)
        categories (16), the sales' receipt and payment (17), the time
        zone's zone_from (18), the mark of its typed dates (19), the
        drill-down's indexes (20), the web page's users (21), the
-       accounts' transfer indexes (22) and the payout runs (23) */
+       accounts' transfer indexes (22) and the payout runs (23); the
+       transfers' CHECK rewritten (24) stays as it is, and its migration
+       finds it so */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 23);
+    assert_int_equal(version, 24);
     s_exec(db,
            "DROP TABLE payout_run_lines;"
            "DROP TABLE payout_runs;"
@@ -2221,6 +2223,81 @@ static void test_migrate_payout_refs(void **state)
     May is still UTC, June runs from zone_from to midnight 1 July in
     Beijing (day 20605 + 30 = 20635 is 1 July, 1782864000000 at 00:00Z,
     less 8 h: 1782835200000).  */
+/*  How many opcodes `op` the program of sql has (EXPLAIN).  */
+static int s_opcodes(sqlite3 *db, const char *sql, const char *op)
+{
+    char explain[1024];
+    sqlite3_stmt *stmt;
+    int n = 0;
+    snprintf(explain, sizeof explain, "EXPLAIN %s", sql);
+    assert_int_equal(sqlite3_prepare_v2(db, explain, -1, &stmt, NULL), SQLITE_OK);
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+        n += strcmp((const char *)sqlite3_column_text(stmt, 1), op) == 0;
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+/*  Migration 24 writes transfers' CHECK of code as a chain of = (issue 17):
+    a file of version 23, its CHECK an IN list that SQLite checks with an
+    ephemeral table at every row, comes out with the chain, every transfer
+    kept, and the same codes refused.  The old file is made from a copy:
+    the text put back as migration 2 wrote it, user_version set back.  */
+static void test_migrate_transfers_check(void **state)
+{
+    static const char insert[] =
+        "INSERT INTO transfers(debit, credit, amount, code, period, created_ms, prev_hash, "
+        "hash) VALUES (1, 2, 3, 'bogus', '2026-05', 0, zeroblob(32), zeroblob(32))";
+    static const char in_list[] =
+        "code IN (''commission'', ''referral'', ''override'',     ''clawback'', "
+        "''payout'', ''adjustment'')";
+    static const char chain[] =
+        "code = ''commission'' OR code = ''referral'' OR code = ''override'' OR "
+        "code = ''clawback'' OR code = ''payout'' OR code = ''adjustment''";
+    fixture_t *fx = *state;
+    char dir[160], path[256], sql[1024];
+    int64_t transfers = s_int(fx->db, "SELECT count(*) FROM transfers");
+    sqlite3 *db = NULL;
+    char *err = NULL;
+
+    snprintf(dir, sizeof dir, "%s/before-check", fx->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    s_copy(fx, "before-check/" DN_CENTRAL_DB_FILE, path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_true(transfers > 0);
+    assert_int_equal(s_opcodes(db, insert, "OpenEphemeral"), 0);
+    snprintf(sql, sizeof sql,
+             "PRAGMA writable_schema = ON;"
+             "UPDATE sqlite_schema SET sql = replace(sql, '%s', '%s') "
+             "  WHERE type = 'table' AND name = 'transfers';"
+             "PRAGMA schema_version = %lld;"
+             "PRAGMA writable_schema = OFF;"
+             "PRAGMA user_version = 23;",
+             chain, in_list, (long long)s_int(db, "PRAGMA schema_version") + 1);
+    s_exec(db, sql);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(s_opcodes(db, insert, "OpenEphemeral"), 1); /* as version 23 had */
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    assert_int_equal(dn_central_open(dir, 0, &db), 0);
+    assert_int_equal(s_int(db, "PRAGMA user_version"), 24);
+    assert_int_equal(s_opcodes(db, insert, "OpenEphemeral"), 0);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'transfers' "
+                               "AND instr(sql, 'code IN (') = 0 "
+                               "AND instr(sql, 'code = ''adjustment''') > 0"),
+                     1);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM transfers"), transfers);
+    assert_int_not_equal(sqlite3_exec(db, insert, NULL, NULL, &err), SQLITE_OK);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "CHECK constraint failed"));
+    sqlite3_free(err);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM transfers"), transfers);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM pragma_integrity_check "
+                               "WHERE integrity_check = 'ok'"),
+                     1);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
 static void test_migrate_zone(void **state)
 {
     fixture_t *fx = *state;
@@ -3355,6 +3432,7 @@ int main(void)
         cmocka_unit_test(test_tamper_event),
         cmocka_unit_test(test_double_post),
         cmocka_unit_test(test_migrate_payout_refs),
+        cmocka_unit_test(test_migrate_transfers_check),
         cmocka_unit_test(test_migrate_zone),
         cmocka_unit_test(test_zone_dates),
         /* corrections, after all of the above: they add to the ledger */
