@@ -28,7 +28,7 @@ struct _dn_store_t {
 };
 
 static const dn_migration_t s_migrations[] = {
-    {"CREATE TABLE meta ("
+    {.sql = "CREATE TABLE meta ("
      "  key TEXT PRIMARY KEY,"
      "  value TEXT NOT NULL"
      ") WITHOUT ROWID;"
@@ -85,7 +85,7 @@ static const dn_migration_t s_migrations[] = {
      "  seq INTEGER NOT NULL REFERENCES events(seq),"
      "  recorded_at_ms INTEGER NOT NULL"
      ");"},
-    {/* Canonical phones (issue 10, part 5: "Canonical phones").  Phones are
+    {.sql = /* Canonical phones (issue 10, part 5: "Canonical phones").  Phones are
         stored E.164, made canonical with the site's default country
         (setting 'country', else the currency's: dn_phone_country_of_currency).
         A file from before holds phones as typed, so one customer may be
@@ -107,7 +107,7 @@ static const dn_migration_t s_migrations[] = {
      ");"
      "INSERT INTO meta(key, value) SELECT '" DN_STORE_META_PHONES_CANONICAL "', '1' "
      "  WHERE EXISTS (SELECT 1 FROM events);"},
-    {/* Sales from an existing POS (issue 12, part F: `import`).  One row
+    {.sql = /* Sales from an existing POS (issue 12, part F: `import`).  One row
         per sale or member a CSV import recorded, under the POS's own ref,
         written in the transaction that appends its event: a file imported
         again records nothing twice, and a ref that comes back with other
@@ -122,7 +122,7 @@ static const dn_migration_t s_migrations[] = {
      "  imported_at_ms INTEGER NOT NULL,"
      "  PRIMARY KEY (kind, ref)"
      ") WITHOUT ROWID;"},
-    {/* Refunds and member updates in import and export (issue 12, part
+    {.sql = /* Refunds and member updates in import and export (issue 12, part
         refunds: "nothing a clerk recorded may be dropped silently").  An
         exported refund or member update is imported under its own ref
         like a sale, so imports takes the kinds 'refund' and
@@ -141,7 +141,7 @@ static const dn_migration_t s_migrations[] = {
      "  SELECT kind, ref, digest, seq, imported_at_ms FROM imports;"
      "DROP TABLE imports;"
      "ALTER TABLE imports_new RENAME TO imports;"},
-    {/* Downstream (issue 14, part A: core).  What the agent holds of each
+    {.sql = /* Downstream (issue 14, part A: core).  What the agent holds of each
         stream HQ sends down (agent/dn_down.c owns it): the version and
         scope of the last Down applied, when a Pull of it was last
         answered and when items of it were last applied.  A row is
@@ -155,7 +155,7 @@ static const dn_migration_t s_migrations[] = {
      "  checked_ms INTEGER NOT NULL,"
      "  changed_ms INTEGER NOT NULL"
      ");"},
-    {/* HQ catalogue (issue 14, part B: catalog), owned by dn_hqcatalog:
+    {.sql = /* HQ catalogue (issue 14, part B: catalog), owned by dn_hqcatalog:
         the rows of HQ's price lists on this site's partner path as the
         last sync brought them (STREAM_CATALOG), keyed as on the server by
         (sku, list, effective day); partner '' is the network's list,
@@ -172,7 +172,7 @@ static const dn_migration_t s_migrations[] = {
      "  fixed INTEGER NOT NULL,"
      "  PRIMARY KEY (sku, partner, effective_ms)"
      ") WITHOUT ROWID;"},
-    {/* Part C of issue 14 (earnings and member credit downstream), owned by
+    {.sql = /* Part C of issue 14 (earnings and member credit downstream), owned by
         dn_earnings: what the network last sent of the site's partner's
         earnings (one row, STREAM_EARNINGS) and of the credit of the
         members this site has seen (STREAM_MEMBERS), amounts in minor
@@ -202,7 +202,7 @@ static const dn_migration_t s_migrations[] = {
      "  credit INTEGER NOT NULL,"
      "  as_of_ms INTEGER NOT NULL"
      ") WITHOUT ROWID;"},
-    {/* Notices (issue 14, part D: `notices`), owned by dn_notices: HQ's
+    {.sql = /* Notices (issue 14, part D: `notices`), owned by dn_notices: HQ's
         notices as the notices stream brought them (id: the server's, the
         stream's version), and when the shop read them (read_ms NULL:
         unread, shown by status).  */
@@ -212,7 +212,7 @@ static const dn_migration_t s_migrations[] = {
      "  sent_ms INTEGER NOT NULL,"
      "  read_ms INTEGER"
      ");"},
-    {/* Part E, recover (issue 14 item 6): the server's copy of this site's
+    {.sql = /* Part E, recover (issue 14 item 6): the server's copy of this site's
         chain, as STREAM_CHAIN brings it (dn_recover.c), one row per event
         exactly as the server stored it, seq 1 .. the version down_state
         holds of the stream.  Each chunk is kept in the transaction that
@@ -225,7 +225,7 @@ static const dn_migration_t s_migrations[] = {
      "  body BLOB NOT NULL,"
      "  hash BLOB NOT NULL CHECK (length(hash) = 32)"
      ");"},
-    {/* The counter (issue 13, part 5): each sale's receipt number and
+    {.sql = /* The counter (issue 13, part 5): each sale's receipt number and
         payment method, as its event carries them (Sale.receipt, .payment;
         NULL for a sale recorded before, whose event has none).  Receipts
         are looked up by number (refund --receipt) and the next one is
@@ -238,7 +238,7 @@ static const dn_migration_t s_migrations[] = {
      "ALTER TABLE sales ADD COLUMN payment INTEGER;"
      "CREATE INDEX sales_receipt ON sales(receipt) WHERE receipt IS NOT NULL;"
      "CREATE INDEX sales_time ON sales(recorded_at_ms);"},
-    {/* Names apart from codes (issue 13, part "names"): a local catalog
+    {.sql = /* Names apart from codes (issue 13, part "names"): a local catalog
         SKU's display name, any script (`catalog set SKU PRICE --name`);
         NULL for none, as every SKU had before.  The till takes a line's
         item by it when what was typed is not a SKU (dn_record).  */

@@ -200,7 +200,9 @@ static int s_migrate(sqlite3 *db, const dn_migration_t *list, size_t count)
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %zu", i + 1);
         if (dn_db_begin(db))
             return DN_EDB;
-        if (dn_db_exec(db, list[i].sql) || dn_db_exec(db, pragma) || dn_db_commit(db)) {
+        if ((list[i].sql && dn_db_exec(db, list[i].sql)) ||
+            (list[i].apply && list[i].apply(db)) || dn_db_exec(db, pragma) ||
+            dn_db_commit(db)) {
             dn_db_rollback(db);
             return DN_EDB;
         }

@@ -17,9 +17,13 @@
 #define DN_DB_BUSY_TIMEOUT_MS 5000
 
 /*  One migration: SQL run in one transaction, then user_version = its
-    1-based index in the list.  Never edit a released migration: append.  */
+    1-based index in the list.  Never edit a released migration: append.
+    apply, if set, runs after sql in the same transaction, for a change
+    that SQL alone cannot make; it returns 0, or DN_EDB (logged) and the
+    migration is rolled back.  */
 typedef struct {
     const char *sql;
+    int (*apply)(sqlite3 *db);
 } dn_migration_t;
 
 /*  Open flags.  */

@@ -20,8 +20,80 @@
 #define S_KEY      DN_STR(DN_CURVE_KEY_BYTES) /* a CURVE public key */
 #define S_SIGN_KEY DN_STR(DN_PUBKEY_BYTES)    /* an Ed25519 public key */
 
+/*  transfers.code's CHECK as a chain of = instead of IN (...) (migration
+    24, issue 17): the same constraint -- code is NOT NULL, and on any text
+    the chain and the list agree -- but SQLite 3.40 builds an ephemeral
+    table for the IN list of a CHECK at every row it checks, which was 15 %
+    of the instructions of posting a transfer.  SQLite cannot alter a
+    CHECK.  Rewriting the table would copy the whole ledger; instead this
+    is SQLite's documented procedure for changing a table's constraints
+    without touching its rows (lang_altertable.html, "Making Other Kinds Of
+    Table Schema Changes"): in the migration's transaction, the table's
+    text in sqlite_schema is edited under writable_schema and
+    schema_version is incremented, so that every connection parses the
+    schema again.  No stored byte changes, and every row satisfies the new
+    text as it did the old.  The old text must be there exactly once (or
+    the new one already), or nothing is changed and the migration fails.  */
+#define S_CODE_IN                                                                       \
+    "code IN ('commission', 'referral', 'override',     'clawback', 'payout', "        \
+    "'adjustment')"
+#define S_CODE_EQ                                                                       \
+    "code = 'commission' OR code = 'referral' OR code = 'override' OR "                \
+    "code = 'clawback' OR code = 'payout' OR code = 'adjustment'"
+
+/*  1 if transfers' CHECK of code is the chain already (a file rewritten
+    before, then taken back to an earlier user_version by hand).  */
+static int s_transfers_code_eq(sqlite3 *db)
+{
+    sqlite3_stmt *stmt;
+    int64_t found = 0;
+    if (dn_db_prepare(db,
+                      "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
+                      "AND name = 'transfers' AND instr(sql, ?) > 0",
+                      &stmt))
+        return 0;
+    sqlite3_bind_text(stmt, 1, S_CODE_EQ, -1, SQLITE_STATIC);
+    return dn_db_int_row(stmt, "central.db: transfers' CHECK", &found) == 1 && found == 1;
+}
+
+static int s_transfers_code_check(sqlite3 *db)
+{
+    sqlite3_stmt *stmt;
+    int64_t version = 0;
+    char pragma[64];
+    int rc;
+
+    if (dn_db_prepare(db, "PRAGMA schema_version", &stmt) ||
+        dn_db_int_row(stmt, "central.db: the schema's version", &version) != 1)
+        return DN_EDB;
+    if (dn_db_exec(db, "PRAGMA writable_schema = ON"))
+        return DN_EDB;
+    rc = dn_db_prepare(db,
+                       "UPDATE sqlite_schema SET sql = replace(sql, ?1, ?2) "
+                       "WHERE type = 'table' AND name = 'transfers' AND instr(sql, ?1) > 0 "
+                       "AND instr(substr(sql, instr(sql, ?1) + 1), ?1) = 0",
+                       &stmt);
+    if (rc == 0) {
+        sqlite3_bind_text(stmt, 1, S_CODE_IN, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, S_CODE_EQ, -1, SQLITE_STATIC);
+        rc = dn_db_step_txn(db, stmt);
+        sqlite3_finalize(stmt);
+        if (rc == 0 && sqlite3_changes(db) != 1 && !s_transfers_code_eq(db)) {
+            dn_log_error("central.db: transfers' CHECK of code is not the text this "
+                         "migration rewrites; nothing was changed");
+            rc = DN_EDB;
+        }
+    }
+    snprintf(pragma, sizeof pragma, "PRAGMA schema_version = %lld", (long long)version + 1);
+    if (rc == 0)
+        rc = dn_db_exec(db, pragma);
+    if (dn_db_exec(db, "PRAGMA writable_schema = OFF"))
+        rc = DN_EDB;
+    return rc;
+}
+
 static const dn_migration_t s_migrations[] = {
-    {/* Settings: endpoints, server key file names.  */
+    {.sql = /* Settings: endpoints, server key file names.  */
      "CREATE TABLE meta ("
      "  key TEXT PRIMARY KEY,"
      "  value TEXT NOT NULL"
@@ -146,7 +218,7 @@ static const dn_migration_t s_migrations[] = {
      "  referrer TEXT,"
      "  recorded_at_ms INTEGER NOT NULL"
      ");"},
-    {/* The ledger (issue "Partner-hierarchy commission and referral ledger").
+    {.sql = /* The ledger (issue "Partner-hierarchy commission and referral ledger").
         A partner's recruiter earns the recruit override; joined_ms starts
         its override window.  Suspension is effective-dated like the tree:
         the status at time T is the row with the greatest effective_ms <= T
@@ -234,7 +306,7 @@ static const dn_migration_t s_migrations[] = {
      "  closed_by TEXT NOT NULL"
      ") WITHOUT ROWID;"
      "CREATE INDEX sales_member ON sales(member_phone, eid);"},
-    {/* Reports (issue "Headquarters reports"), owned by dn_report.  Team
+    {.sql = /* Reports (issue "Headquarters reports"), owned by dn_report.  Team
         volume per partner, month and currency: every stored sale adds to
         its seller and every partner above it as the tree stood at the
         sale's time, in the sale's month; every refund subtracts from the
@@ -273,7 +345,7 @@ static const dn_migration_t s_migrations[] = {
         dn_rollup_rebuild once.  */
      "INSERT INTO meta(key, value) SELECT '" DN_META_ROLLUP_REBUILD "', '1' "
      "  WHERE EXISTS (SELECT 1 FROM events);"},
-    {/* The server owns the facts (dn_facts).  events.recorded_at_ms is
+    {.sql = /* The server owns the facts (dn_facts).  events.recorded_at_ms is
         from now on the time the server posts an event at; what the site's
         clock said stays in the signed body and, when it differs, in
         site_clock_ms.  A site's claims that the server will not post
@@ -307,7 +379,7 @@ static const dn_migration_t s_migrations[] = {
      "CREATE INDEX exceptions_open ON exceptions(resolved_ms, id);"
      "INSERT OR IGNORE INTO meta(key, value) VALUES ('" DN_META_CURRENCY "', coalesce("
      "  (SELECT currency FROM plans ORDER BY effective_ms DESC LIMIT 1), 'CNY'));"},
-    {/* Bounds (issue 10, item 1: money that cannot overflow or turn into
+    {.sql = /* Bounds (issue 10, item 1: money that cannot overflow or turn into
         floats), owned by dn_ingest (sales.held) and dn_ledger
         (money_totals).
         A sale the server stores but will not post is held (dn_facts:
@@ -404,7 +476,7 @@ static const dn_migration_t s_migrations[] = {
      "  WHEN typeof(NEW.first_purchase_bonus) <> 'integer' "
      "  BEGIN SELECT RAISE(ABORT, "
      "    'plans.first_purchase_bonus must be an integer (minor units)'); END;"},
-    {/* Corrections (issue 10, item 6: sale void and adjust), owned by
+    {.sql = /* Corrections (issue 10, item 6: sale void and adjust), owned by
         dn_ledger.  HQ's append-only corrections: a void reverses what a
         sale still holds in the ledger and counts the sale as refunded in
         full; an adjustment moves an amount between HQ's expense and one
@@ -441,7 +513,7 @@ static const dn_migration_t s_migrations[] = {
      "  BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;"
      "CREATE TRIGGER corrections_no_delete BEFORE DELETE ON corrections "
      "  BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;"},
-    {/* Canonical phones (issue 10, part 5: "Canonical phones"), owned by
+    {.sql = /* Canonical phones (issue 10, part 5: "Canonical phones"), owned by
         dn_phones.  Phones are stored E.164 with the network's default
         country (meta 'country').  phone_spellings lists the spellings of a
         phone kept as they were, because the phone was stored in several
@@ -456,7 +528,7 @@ static const dn_migration_t s_migrations[] = {
      "ALTER TABLE member_conflicts ADD COLUMN phone TEXT;" /* NULL: the member's */
      "INSERT INTO meta(key, value) SELECT '" DN_META_PHONES_CANONICAL "', '1' "
      "  WHERE EXISTS (SELECT 1 FROM events);"},
-    {/* HQ guard rails (issue 10, item 7), owned by dn_plan and dn_ledger.
+    {.sql = /* HQ guard rails (issue 10, item 7), owned by dn_plan and dn_ledger.
         A plan version no sale fell under can be retired: it stays, with who
         retired it and when, but is never in force again.  */
      "ALTER TABLE plans ADD COLUMN retired_ms INTEGER;"
@@ -473,7 +545,7 @@ static const dn_migration_t s_migrations[] = {
      "INSERT OR IGNORE INTO payout_refs(ref, transfer_id) "
      "  SELECT ref, id FROM transfers WHERE code = 'payout' AND ref IS NOT NULL "
      "  ORDER BY id;"},
-    {/* Every rule stated (issue 10, item 9): the referral binding rule,
+    {.sql = /* Every rule stated (issue 10, item 9): the referral binding rule,
         owned by dn_ledger, which posts by it, and read by HQ.  A member's
         purchases are its sales in the plan's currency (a plan in force at
         the sale's time), of a total above 0, recorded at or after its
@@ -503,7 +575,7 @@ static const dn_migration_t s_migrations[] = {
      "    AND s.currency = (SELECT p.currency FROM plans p WHERE p.retired_ms IS NULL"
      "      AND p.effective_ms <= s.recorded_at_ms ORDER BY p.effective_ms DESC LIMIT 1)"
      "  ORDER BY s.eid LIMIT 1);"},
-    {/* No secrets in argv (issue 11, item 5), owned by dn_registry: who
+    {.sql = /* No secrets in argv (issue 11, item 5), owned by dn_registry: who
         holds an enrollment token.  The first key to present a valid token
         holds it for DN_TOKEN_HOLD_MS whatever the outcome (a wrong site
         code, say), and the key that enrolls with it keeps it for good, so
@@ -519,7 +591,7 @@ static const dn_migration_t s_migrations[] = {
                                                         */
      "UPDATE tokens SET holder_key = (SELECT curve_key FROM sites WHERE sites.id = "
      "  tokens.site_id), held_ms = used_ms WHERE used_ms IS NOT NULL;"},
-    {/* Re-enrolment (issue 12, part A: `site token`), owned by dn_registry.
+    {.sql = /* Re-enrolment (issue 12, part A: `site token`), owned by dn_registry.
         A token issued by `site token` (rebind = 1) may enroll a site that is
         enrolled already: the new PC's keys replace the old ones, which move
         to site_keys.  A retired CURVE key is refused with when its site was
@@ -537,7 +609,7 @@ static const dn_migration_t s_migrations[] = {
      "  revoked INTEGER NOT NULL"   /* 1: the site was revoked when it retired */
      ") WITHOUT ROWID;"
      "CREATE INDEX site_keys_site ON site_keys(site_id, last_seq);"},
-    {/* HQ catalogue (issue 14, part B: catalog), owned by dn_catalog.  One
+    {.sql = /* HQ catalogue (issue 14, part B: catalog), owned by dn_catalog.  One
         row per SKU, price list (partner NULL: the network's) and effective
         day; version is the catalogue-wide change counter every change
         takes (a site is sent what changed after the version it holds), so
@@ -576,7 +648,7 @@ static const dn_migration_t s_migrations[] = {
      "  fixed INTEGER NOT NULL,"
      "  PRIMARY KEY (upload, sku, partner, effective_ms)"
      ");"},
-    {/* Part C of issue 14 (earnings and member credit downstream), owned by
+    {.sql = /* Part C of issue 14 (earnings and member credit downstream), owned by
         dn_earnings.  A mark is a number from one counter (down_marks) that
         grows whenever a partner's or member's account moves or a member's
         name changes, kept on the account (down_mark) and the member: the
@@ -621,7 +693,7 @@ static const dn_migration_t s_migrations[] = {
      "  UPDATE members SET down_mark = (SELECT mark FROM down_marks WHERE id = 1)"
      "    WHERE id = NEW.id;"
      "END;"},
-    {/* Notices (issue 14, part D: `notice send`), owned by dn_notice.  A
+    {.sql = /* Notices (issue 14, part D: `notice send`), owned by dn_notice.  A
         short text HQ sends to every site (target 'all'), to a partner and
         everything under it as the tree stands when a site pulls it
         ('partner'), or to one site ('site').  id only grows (AUTOINCREMENT:
@@ -640,12 +712,12 @@ static const dn_migration_t s_migrations[] = {
      "    OR (target = 'site' AND site_id IS NOT NULL AND partner_id IS NULL))"
      ");"
      "CREATE INDEX notices_site ON notices(site_id, id);"},
-    {/* Compliance guard (issue 13, part comply), owned by dn_plan: the
+    {.sql = /* Compliance guard (issue 13, part comply), owned by dn_plan: the
         rules a plan version was checked against when it was set ([plan]
         compliance), 'none' for every version set before.  */
      "ALTER TABLE plans ADD COLUMN compliance TEXT NOT NULL DEFAULT 'none'"
      "  CHECK (compliance IN ('none', 'cn-direct-selling'));"},
-    {/* Names apart from codes (issue 13, part "names"): a site's display
+    {.sql = /* Names apart from codes (issue 13, part "names"): a site's display
         name, any script (dn_registry_site_add_named, `site rename`); NULL
         for none, as every site had before.  */
      "ALTER TABLE sites ADD COLUMN name TEXT;"
@@ -657,7 +729,7 @@ static const dn_migration_t s_migrations[] = {
      "  name TEXT NOT NULL,"
      "  PRIMARY KEY (plan_id, category)"
      ") WITHOUT ROWID;"},
-    {/* Receipts at HQ (issue 13, part counterhq), owned by dn_ingest (it
+    {.sql = /* Receipts at HQ (issue 13, part counterhq), owned by dn_ingest (it
         writes them) and dn_ledger (sale.void finds a sale by them): a
         sale's receipt number and payment method (Sale fields 8 and 9) as
         the event carried them; NULL for a sale of an older agent or one
@@ -667,7 +739,7 @@ static const dn_migration_t s_migrations[] = {
      "ALTER TABLE sales ADD COLUMN receipt INTEGER;"
      "ALTER TABLE sales ADD COLUMN payment INTEGER;"
      "CREATE INDEX sales_receipt ON sales(site_id, receipt) WHERE receipt IS NOT NULL;"},
-    {/* The network's time zone (issue 13, part zone), read by
+    {.sql = /* The network's time zone (issue 13, part zone), read by
         dn_central_zone.  Days, months and periods follow the zone (meta
         'zone', written by init; a file from before it has none and takes
         its currency's default zone, dn_time_zone_default).  Periods
@@ -687,7 +759,7 @@ static const dn_migration_t s_migrations[] = {
      "    UNION ALL SELECT max(period) FROM team_volume"
      "    UNION ALL SELECT strftime('%Y-%m', max(recorded_at_ms) / 1000, 'unixepoch')"
      "      FROM events));"},
-    {/* Periods already closed keep their meaning (issue 13, item 3 of the
+    {.sql = /* Periods already closed keep their meaning (issue 13, item 3 of the
         review: zonefix).  Before the zone every date HQ typed (plan
         `effective =`, `catalog set --effective`, a catalogue import's
         effective column, `partner move --effective`, `partner add
@@ -700,7 +772,7 @@ static const dn_migration_t s_migrations[] = {
         its zone) is not marked.  */
      "INSERT OR IGNORE INTO meta(key, value) SELECT '" DN_META_ZONE_DATES "', '1' "
      "  FROM meta WHERE key = '" DN_META_ZONE_FROM "' AND value <> '0';"},
-    {/* Drill-down (issue 15, part drill: `sale`, `sales list`), read by
+    {.sql = /* Drill-down (issue 15, part drill: `sale`, `sales list`), read by
         dn_drill.  A partner's sales, newest first: the sales credited to
         the partners ever below it, each then checked against the tree at
         its time; and a sale's refunds, which its drill-down lists (and
@@ -708,7 +780,7 @@ static const dn_migration_t s_migrations[] = {
         by a scan of every refund.  */
      "CREATE INDEX sales_seller ON sales(seller, recorded_at_ms);"
      "CREATE INDEX refunds_sale ON refunds(sale_eid, eid);"},
-    {/* webcore (issue 15, item 3: the HQ dashboard): the people who may
+    {.sql = /* webcore (issue 15, item 3: the HQ dashboard): the people who may
         log in to the web page (dn_webuser.h owns the table).  name is a
         code (dn_valid_code: at most 32 ASCII characters); hash is the
         scrypt of the password with its own random salt and parameters
@@ -724,7 +796,7 @@ static const dn_migration_t s_migrations[] = {
      "  created_ms INTEGER NOT NULL,"
      "  removed_ms INTEGER"
      ") WITHOUT ROWID;"},
-    {/* An account's transfers by period (issue 15): a statement's opening
+    {.sql = /* An account's transfers by period (issue 15): a statement's opening
         balance sums every transfer of the account before the period, and
         every sync's earnings stream asks for the site partner's
         statement.  Through transfers_period alone that read every earlier
@@ -734,7 +806,7 @@ static const dn_migration_t s_migrations[] = {
         indexes).  */
      "CREATE INDEX transfers_credit ON transfers(credit, period);"
      "CREATE INDEX transfers_debit ON transfers(debit, period);"},
-    {/* Payout runs (issue 15, part payrun), owned by dn_payrun.  A
+    {.sql = /* Payout runs (issue 15, part payrun), owned by dn_payrun.  A
         partner's bank details, where a run pays it: one account each, its
         number 8 to 32 digits, the holder's and the bank's names any
         script.  */
@@ -782,6 +854,9 @@ static const dn_migration_t s_migrations[] = {
      "  CHECK ((left_out IS NULL) = (ref IS NOT NULL AND account IS NOT NULL)),"
      "  PRIMARY KEY (run_id, partner_id)"
      ") WITHOUT ROWID;"},
+    {/* Issue 17 (lead): transfers.code's CHECK without its IN list, see
+        s_transfers_code_check.  */
+     .apply = s_transfers_code_check},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)

@@ -1279,20 +1279,36 @@ int dn_registry_partner_by_id(sqlite3 *db, int64_t id, dn_registry_partner_t *pa
 }
 
 static const char s_partner_by_code_sql[] = S_PARTNER_COLUMNS "WHERE code = ?";
+static const char s_partner_by_id_sql[] = S_PARTNER_COLUMNS "WHERE id = ?";
+
+/*  Steps a cached look-up of one partner and resets it.  */
+static int s_partner_cached(sqlite3_stmt *stmt, dn_registry_partner_t *partner)
+{
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        s_partner_row(stmt, partner);
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? DN_ENOENT : DN_EDB;
+}
 
 int dn_registry_partner_get_cached(dn_db_cache_t *cache, const char *code,
                                    dn_registry_partner_t *partner)
 {
     sqlite3_stmt *stmt;
-    int rc;
     if (!code)
         return DN_ENOENT;
     if (dn_db_cached(cache, s_partner_by_code_sql, &stmt))
         return DN_EDB;
     sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        s_partner_row(stmt, partner);
-    sqlite3_reset(stmt);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? DN_ENOENT : DN_EDB;
+    return s_partner_cached(stmt, partner);
+}
+
+int dn_registry_partner_by_id_cached(dn_db_cache_t *cache, int64_t id,
+                                     dn_registry_partner_t *partner)
+{
+    sqlite3_stmt *stmt;
+    if (dn_db_cached(cache, s_partner_by_id_sql, &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, id);
+    return s_partner_cached(stmt, partner);
 }

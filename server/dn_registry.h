@@ -314,4 +314,10 @@ int dn_registry_partner_by_id(sqlite3 *db, int64_t id, dn_registry_partner_t *pa
 int dn_registry_partner_get_cached(dn_db_cache_t *cache, const char *code,
                                    dn_registry_partner_t *partner);
 
+/*  dn_registry_partner_by_id on a statement prepared once in cache: the
+    tree loads every partner a posting meets through it (dn_tree_node),
+    ten thousand of them after each admin command in a large network.  */
+int dn_registry_partner_by_id_cached(dn_db_cache_t *cache, int64_t id,
+                                     dn_registry_partner_t *partner);
+
 #endif

@@ -737,7 +737,7 @@ int dn_tree_node(dn_tree_t *self, int64_t id, dn_tree_node_t **node)
         return DN_ENOMEM;
     if ((*node)->loaded)
         return 0;
-    if ((rc = dn_registry_partner_by_id(self->db, id, &(*node)->p)) != 0)
+    if ((rc = dn_registry_partner_by_id_cached(self->cache, id, &(*node)->p)) != 0)
         return rc;
     if ((rc = s_load_steps(self,
                            "SELECT effective_ms, coalesce(parent_id, 0) FROM partner_links "

@@ -45,7 +45,7 @@ int main(void)
 {
     static double agent_lat[DN_BENCH_SALES], raw_lat[DN_BENCH_SALES];
     static const dn_migration_t raw_schema[] = {
-        {"CREATE TABLE events (seq INTEGER PRIMARY KEY, body BLOB NOT NULL)"}};
+        {.sql = "CREATE TABLE events (seq INTEGER PRIMARY KEY, body BLOB NOT NULL)"}};
     char dir[] = "/tmp/dn-bench-XXXXXX", path[256], why[256];
     double agent_total = 0, raw_total = 0, agent_rate, raw_rate, ratio;
     dn_store_t *store;

@@ -36,16 +36,16 @@
 /*  The test schema: each entry logs its own number, so "1,2,3" proves that
     three migrations ran once each, in order.  */
 static const dn_migration_t s_list[] = {
-    {"CREATE TABLE log (n INTEGER NOT NULL);"
+    {.sql = "CREATE TABLE log (n INTEGER NOT NULL);"
      "INSERT INTO log VALUES (1);"},
-    {"CREATE TABLE parent (id INTEGER PRIMARY KEY);"
+    {.sql = "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
      "CREATE TABLE child (pid INTEGER NOT NULL REFERENCES parent(id));"
      "INSERT INTO log VALUES (2);"},
-    {"INSERT INTO log VALUES (3);"},
-    {"CREATE TABLE later (x TEXT);"
+    {.sql = "INSERT INTO log VALUES (3);"},
+    {.sql = "CREATE TABLE later (x TEXT);"
      "INSERT INTO log VALUES (4);"},
     /* fails half-way: its first two statements must be rolled back */
-    {"CREATE TABLE partial (x);"
+    {.sql = "CREATE TABLE partial (x);"
      "INSERT INTO log VALUES (5);"
      "CREATE TABL oops (y);"},
 };
@@ -218,13 +218,58 @@ static void test_failing_migration_rolls_back(void **state)
 static void test_failing_first_migration_on_fresh_file(void **state)
 {
     fixture_t *fx = *state;
-    static const dn_migration_t bad[] = {{"CREATE TABLE ok (x); SELEKT 1;"}};
+    static const dn_migration_t bad[] = {{.sql = "CREATE TABLE ok (x); SELEKT 1;"}};
     sqlite3 *db = (sqlite3 *)1;
 
     assert_int_equal(dn_db_open(fx->path, DN_DB_CREATE, bad, 1, &db), DN_EDB);
     assert_null(db);
     /* "nothing was changed": the file it created is gone again */
     assert_int_equal(access(fx->path, F_OK), -1);
+}
+
+/*  A migration's apply step runs after its SQL, in its transaction: it
+    sees what the SQL wrote, and when it fails the whole migration, SQL
+    included, is rolled back and user_version stays.  */
+static int s_apply_ok(sqlite3 *db)
+{
+    return dn_db_exec(db, "INSERT INTO log SELECT max(n) * 10 FROM log");
+}
+
+static int s_apply_fails(sqlite3 *db)
+{
+    (void)db;
+    return DN_EDB;
+}
+
+static void test_migration_apply_step(void **state)
+{
+    fixture_t *fx = *state;
+    static const dn_migration_t steps[] = {
+        {.sql = "CREATE TABLE log (n INTEGER NOT NULL); INSERT INTO log VALUES (1);",
+         .apply = s_apply_ok},
+        {.sql = "INSERT INTO log VALUES (2);", .apply = s_apply_fails},
+        {.apply = s_apply_ok},
+    };
+    sqlite3 *db;
+    char buf[256];
+
+    /* 1 then its step's 1 x 10 */
+    assert_int_equal(dn_db_open(fx->path, DN_DB_CREATE, steps, 1, &db), 0);
+    assert_string_equal(s_log(db, buf, sizeof buf), "1,10");
+    sqlite3_close(db);
+    /* the second migration's 2 is rolled back with its failed step */
+    assert_int_equal(dn_db_open(fx->path, 0, steps, 2, &db), DN_EDB);
+    assert_int_equal(s_raw_version(fx->path), 1);
+    assert_int_equal(dn_db_open(fx->path, 0, steps, 1, &db), 0);
+    assert_string_equal(s_log(db, buf, sizeof buf), "1,10");
+    sqlite3_close(db);
+    /* a step alone (no SQL): 10 x 10 */
+    assert_int_equal(dn_db_open(fx->path, 0, (const dn_migration_t[]){steps[0], steps[2]}, 2,
+                                &db),
+                     0);
+    assert_string_equal(s_log(db, buf, sizeof buf), "1,10,100");
+    sqlite3_close(db);
+    assert_int_equal(s_raw_version(fx->path), 2);
 }
 
 static void test_newer_file_refused(void **state)
@@ -447,7 +492,7 @@ static void test_meta(void **state)
 {
     fixture_t *fx = *state;
     static const dn_migration_t with_meta[] = {
-        {"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"},
+        {.sql = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"},
     };
     sqlite3 *db;
     char value[16];
@@ -555,6 +600,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_failing_first_migration_on_fresh_file,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_migration_apply_step, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_newer_file_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, s_setup, s_teardown),

@@ -2132,9 +2132,11 @@ static void test_migrate_payout_refs(void **state)
        categories (16), the sales' receipt and payment (17), the time
        zone's zone_from (18), the mark of its typed dates (19), the
        drill-down's indexes (20), the web page's users (21), the
-       accounts' transfer indexes (22) and the payout runs (23) */
+       accounts' transfer indexes (22) and the payout runs (23); the
+       transfers' CHECK rewritten (24) stays as it is, and its migration
+       finds it so */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 23);
+    assert_int_equal(version, 24);
     s_exec(db,
            "DROP TABLE payout_run_lines;"
            "DROP TABLE payout_runs;"
@@ -2221,6 +2223,81 @@ static void test_migrate_payout_refs(void **state)
     May is still UTC, June runs from zone_from to midnight 1 July in
     Beijing (day 20605 + 30 = 20635 is 1 July, 1782864000000 at 00:00Z,
     less 8 h: 1782835200000).  */
+/*  How many opcodes `op` the program of sql has (EXPLAIN).  */
+static int s_opcodes(sqlite3 *db, const char *sql, const char *op)
+{
+    char explain[1024];
+    sqlite3_stmt *stmt;
+    int n = 0;
+    snprintf(explain, sizeof explain, "EXPLAIN %s", sql);
+    assert_int_equal(sqlite3_prepare_v2(db, explain, -1, &stmt, NULL), SQLITE_OK);
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+        n += strcmp((const char *)sqlite3_column_text(stmt, 1), op) == 0;
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+/*  Migration 24 writes transfers' CHECK of code as a chain of = (issue 17):
+    a file of version 23, its CHECK an IN list that SQLite checks with an
+    ephemeral table at every row, comes out with the chain, every transfer
+    kept, and the same codes refused.  The old file is made from a copy:
+    the text put back as migration 2 wrote it, user_version set back.  */
+static void test_migrate_transfers_check(void **state)
+{
+    static const char insert[] =
+        "INSERT INTO transfers(debit, credit, amount, code, period, created_ms, prev_hash, "
+        "hash) VALUES (1, 2, 3, 'bogus', '2026-05', 0, zeroblob(32), zeroblob(32))";
+    static const char in_list[] =
+        "code IN (''commission'', ''referral'', ''override'',     ''clawback'', "
+        "''payout'', ''adjustment'')";
+    static const char chain[] =
+        "code = ''commission'' OR code = ''referral'' OR code = ''override'' OR "
+        "code = ''clawback'' OR code = ''payout'' OR code = ''adjustment''";
+    fixture_t *fx = *state;
+    char dir[160], path[256], sql[1024];
+    int64_t transfers = s_int(fx->db, "SELECT count(*) FROM transfers");
+    sqlite3 *db = NULL;
+    char *err = NULL;
+
+    snprintf(dir, sizeof dir, "%s/before-check", fx->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    s_copy(fx, "before-check/" DN_CENTRAL_DB_FILE, path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_true(transfers > 0);
+    assert_int_equal(s_opcodes(db, insert, "OpenEphemeral"), 0);
+    snprintf(sql, sizeof sql,
+             "PRAGMA writable_schema = ON;"
+             "UPDATE sqlite_schema SET sql = replace(sql, '%s', '%s') "
+             "  WHERE type = 'table' AND name = 'transfers';"
+             "PRAGMA schema_version = %lld;"
+             "PRAGMA writable_schema = OFF;"
+             "PRAGMA user_version = 23;",
+             chain, in_list, (long long)s_int(db, "PRAGMA schema_version") + 1);
+    s_exec(db, sql);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(s_opcodes(db, insert, "OpenEphemeral"), 1); /* as version 23 had */
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    assert_int_equal(dn_central_open(dir, 0, &db), 0);
+    assert_int_equal(s_int(db, "PRAGMA user_version"), 24);
+    assert_int_equal(s_opcodes(db, insert, "OpenEphemeral"), 0);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'transfers' "
+                               "AND instr(sql, 'code IN (') = 0 "
+                               "AND instr(sql, 'code = ''adjustment''') > 0"),
+                     1);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM transfers"), transfers);
+    assert_int_not_equal(sqlite3_exec(db, insert, NULL, NULL, &err), SQLITE_OK);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "CHECK constraint failed"));
+    sqlite3_free(err);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM transfers"), transfers);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM pragma_integrity_check "
+                               "WHERE integrity_check = 'ok'"),
+                     1);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
 static void test_migrate_zone(void **state)
 {
     fixture_t *fx = *state;
@@ -3235,9 +3312,107 @@ static void test_rebuild_with_void(void **state)
     free(cats);
 }
 
+/*  dn_ledger_transfer_hash writes its canonical text by hand (it is on
+    every posting's path); every chain already stored was hashed over the
+    text of snprintf's format below, so the two must agree byte for byte:
+    on extreme numbers, absent fields, a late period, a reference, and at
+    the 511-byte bound past which the text is refused (DN_EINVAL).  */
+static int s_reference_hash(int64_t id, const dn_ledger_transfer_t *t,
+                            const uint8_t prev[DN_HASH_BYTES], uint8_t hash[DN_HASH_BYTES])
+{
+    char level[24] = "", rate[24] = "", text[512];
+    uint8_t buf[DN_HASH_BYTES + sizeof text];
+    int n;
+    if (t->has_level)
+        snprintf(level, sizeof level, "%lld", (long long)t->level);
+    if (t->has_rate)
+        snprintf(rate, sizeof rate, "%lld", (long long)t->rate_bps);
+    n = snprintf(text, sizeof text,
+                 "%lld|%lld|%lld|%lld|%s|%lld|%lld|%lld|%s|%s|%s|%d|%s|%s|%s|%lld",
+                 (long long)id, (long long)t->debit, (long long)t->credit,
+                 (long long)t->amount, t->code, (long long)t->source_eid,
+                 (long long)t->sale_eid, (long long)t->reverses, level, rate,
+                 t->category ? t->category : "", t->bonus, t->period, t->event_period,
+                 t->ref ? t->ref : "", (long long)t->created_ms);
+    if (n < 0 || (size_t)n >= sizeof text)
+        return DN_EINVAL;
+    memcpy(buf, prev, DN_HASH_BYTES);
+    memcpy(buf + DN_HASH_BYTES, text, (size_t)n);
+    return dn_sha256(buf, DN_HASH_BYTES + (size_t)n, hash);
+}
+
+static void test_transfer_text(void **state)
+{
+    (void)state;
+    static const int64_t numbers[] = {0, 1, 9, 10, 99, 100, -1, -10, 1234567890123LL,
+                                      INT64_MAX, INT64_MIN, INT64_MIN + 1, -999999999999LL};
+    static const char *const texts[] = {NULL, "", "rice", "米|油", "RUN-12/RS00042"};
+    uint8_t prev[DN_HASH_BYTES], want[DN_HASH_BYTES], got[DN_HASH_BYTES];
+    char ref[600];
+    size_t n_numbers = sizeof numbers / sizeof numbers[0];
+    int checked = 0;
+
+    for (size_t i = 0; i < sizeof prev; i++)
+        prev[i] = (uint8_t)(i * 7 + 1);
+    for (size_t i = 0; i < n_numbers; i++) {
+        for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+            dn_ledger_transfer_t t;
+            int64_t a = numbers[i], b = numbers[(i + 3) % n_numbers],
+                    c = numbers[(i + 7) % n_numbers];
+            memset(&t, 0, sizeof t);
+            t.debit = a;
+            t.credit = b;
+            t.amount = c;
+            t.code = k % 2 ? "commission" : "adjustment";
+            t.source_eid = b;
+            t.sale_eid = c;
+            t.reverses = a;
+            t.has_level = (int)(k % 2);
+            t.level = (int)(a % 1000);
+            t.has_rate = (int)((k + i) % 2);
+            t.rate_bps = (int32_t)(b % 100000);
+            t.category = texts[k];
+            t.bonus = (int)(i % 2);
+            snprintf(t.period, sizeof t.period, "2026-%02zu", i % 12 + 1);
+            if (k == 3)
+                snprintf(t.event_period, sizeof t.event_period, "2025-12");
+            t.ref = texts[(k + 2) % 5];
+            t.created_ms = c;
+            assert_int_equal(s_reference_hash(a, &t, prev, want), 0);
+            assert_int_equal(dn_ledger_transfer_hash(a, &t, prev, got), 0);
+            assert_memory_equal(got, want, DN_HASH_BYTES);
+            checked++;
+        }
+    }
+    assert_int_equal(checked, 13 * 5);
+
+    /* The bound: "1|2|3|4|payout|0|0|0||||0|2026-03||" is 35 bytes, then
+       the reference and "|5": a reference of 474 bytes makes 511, the
+       longest text there is; 475 bytes make 512, refused by both.  */
+    dn_ledger_transfer_t t;
+    memset(&t, 0, sizeof t);
+    t.debit = 2;
+    t.credit = 3;
+    t.amount = 4;
+    t.code = "payout";
+    snprintf(t.period, sizeof t.period, "2026-03");
+    t.created_ms = 5;
+    t.ref = ref;
+    memset(ref, 'x', 474);
+    ref[474] = '\0';
+    assert_int_equal(s_reference_hash(1, &t, prev, want), 0);
+    assert_int_equal(dn_ledger_transfer_hash(1, &t, prev, got), 0);
+    assert_memory_equal(got, want, DN_HASH_BYTES);
+    ref[474] = 'x';
+    ref[475] = '\0';
+    assert_int_equal(s_reference_hash(1, &t, prev, want), DN_EINVAL);
+    assert_int_equal(dn_ledger_transfer_hash(1, &t, prev, got), DN_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_transfer_text),
         cmocka_unit_test(test_plain_sale),
         cmocka_unit_test(test_category_override),
         cmocka_unit_test(test_suspended_partner),
@@ -3257,6 +3432,7 @@ int main(void)
         cmocka_unit_test(test_tamper_event),
         cmocka_unit_test(test_double_post),
         cmocka_unit_test(test_migrate_payout_refs),
+        cmocka_unit_test(test_migrate_transfers_check),
         cmocka_unit_test(test_migrate_zone),
         cmocka_unit_test(test_zone_dates),
         /* corrections, after all of the above: they add to the ledger */
