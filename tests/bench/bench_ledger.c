@@ -15,7 +15,8 @@
                the very transfer rows the ledger run posted for that
                batch's sales (read out of the ledger's file into memory
                before timing: every column, id, prev_hash and hash
-               included, in id order) through one prepared INSERT kept hot,
+               included, in id order), a sale's rows in one INSERT as the
+               ledger writes them (up to 8 rows a statement, prepared once),
                into the same table with the same indexes, triggers and
                foreign keys (dn_central_open's schema and pragmas), then
                one UPDATE accounts SET balance = balance + ? per account
@@ -574,10 +575,14 @@ static void s_moves_free(s_moves_t *m)
 
 /* -- the ceiling ------------------------------------------------------------- */
 
+/*  The ceiling inserts a sale's rows as the ledger does (dn_ledger.c's
+    s_insert): one INSERT of up to S_ROWS_MAX rows per statement.  */
+#define S_ROWS_MAX 8
+
 typedef struct {
     sqlite3 *db;
     const s_ledger_t *led;
-    sqlite3_stmt *insert, *balance;
+    sqlite3_stmt *insert[S_ROWS_MAX + 1], *balance; /* insert[n]: n rows */
     s_moves_t moves;
 } s_ceiling_t;
 
@@ -613,38 +618,44 @@ static void s_ceiling_init(s_ceiling_t *c, sqlite3 *db, const s_ledger_t *led)
     c->led = led;
     s_moves_init(&c->moves, led->n_names);
     /* prepared once, kept for the run: never re-parsed */
-    if (sqlite3_prepare_v3(db,
-                           "INSERT INTO transfers(" S_TRANSFER_COLS ") VALUES "
-                           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           -1, SQLITE_PREPARE_PERSISTENT, &c->insert, NULL) ||
-        sqlite3_prepare_v3(db, "UPDATE accounts SET balance = balance + ? WHERE id = ?",
-                           -1, SQLITE_PREPARE_PERSISTENT, &c->balance, NULL))
+    for (int n = 1; n <= S_ROWS_MAX; n++) {
+        char sql[2048] = "INSERT INTO transfers(" S_TRANSFER_COLS ") VALUES ";
+        for (int r = 0; r < n; r++)
+            strcat(sql, r ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                          : "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->insert[n], NULL))
+            s_die_db(db, "prepare");
+    }
+    if (sqlite3_prepare_v3(db, "UPDATE accounts SET balance = balance + ? WHERE id = ?", -1,
+                           SQLITE_PREPARE_PERSISTENT, &c->balance, NULL))
         s_die_db(db, "prepare");
 }
 
 static void s_ceiling_free(s_ceiling_t *c)
 {
-    sqlite3_finalize(c->insert);
+    for (int n = 1; n <= S_ROWS_MAX; n++)
+        sqlite3_finalize(c->insert[n]);
     sqlite3_finalize(c->balance);
     s_moves_free(&c->moves);
 }
 
-static void s_bind_row(sqlite3_stmt *stmt, const s_row_t *r)
+/*  Binds row r at parameters at + 1 .. at + S_COLS.  */
+static void s_bind_row(sqlite3_stmt *stmt, int at, const s_row_t *r)
 {
     for (int c = 0; c < S_COLS; c++) {
         switch (r->type[c]) {
         case SQLITE_INTEGER:
-            sqlite3_bind_int64(stmt, c + 1, r->v[c].i);
+            sqlite3_bind_int64(stmt, at + c + 1, r->v[c].i);
             break;
         case SQLITE_TEXT:
-            sqlite3_bind_text(stmt, c + 1, r->v[c].text, -1, SQLITE_STATIC);
+            sqlite3_bind_text(stmt, at + c + 1, r->v[c].text, -1, SQLITE_STATIC);
             break;
         case SQLITE_BLOB:
-            sqlite3_bind_blob(stmt, c + 1, r->blob[r->v[c].i], DN_HASH_BYTES,
+            sqlite3_bind_blob(stmt, at + c + 1, r->blob[r->v[c].i], DN_HASH_BYTES,
                               SQLITE_STATIC);
             break;
         default:
-            sqlite3_bind_null(stmt, c + 1);
+            sqlite3_bind_null(stmt, at + c + 1);
         }
     }
 }
@@ -653,14 +664,21 @@ static void s_bind_row(sqlite3_stmt *stmt, const s_row_t *r)
 static void s_ceiling_batch(void *arg, int k)
 {
     s_ceiling_t *c = arg;
-    for (size_t i = c->led->row_off[k]; i < c->led->row_off[k + 1]; i++) {
-        const s_row_t *r = &c->led->rows[i];
-        s_bind_row(c->insert, r);
-        if (sqlite3_step(c->insert) != SQLITE_DONE)
+    size_t end = c->led->row_off[k + 1];
+    for (size_t i = c->led->row_off[k]; i < end;) {
+        const s_row_t *rows = &c->led->rows[i];
+        size_t n = 1; /* the sale's rows, S_ROWS_MAX at most */
+        while (n < S_ROWS_MAX && i + n < end && rows[n].v[S_SALE].i == rows[0].v[S_SALE].i)
+            n++;
+        for (size_t r = 0; r < n; r++) {
+            s_bind_row(c->insert[n], (int)r * S_COLS, &rows[r]);
+            s_moves_add(&c->moves, rows[r].v[S_DEBIT].i, -rows[r].v[S_AMOUNT].i);
+            s_moves_add(&c->moves, rows[r].v[S_CREDIT].i, rows[r].v[S_AMOUNT].i);
+        }
+        if (sqlite3_step(c->insert[n]) != SQLITE_DONE)
             s_die_db(c->db, "ceiling: insert");
-        sqlite3_reset(c->insert);
-        s_moves_add(&c->moves, r->v[S_DEBIT].i, -r->v[S_AMOUNT].i);
-        s_moves_add(&c->moves, r->v[S_CREDIT].i, r->v[S_AMOUNT].i);
+        sqlite3_reset(c->insert[n]);
+        i += n;
     }
     for (size_t i = 0; i < c->moves.n_touched; i++) {
         sqlite3_bind_int64(c->balance, 1, c->moves.delta[c->moves.touched[i]]);
