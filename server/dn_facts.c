@@ -37,6 +37,7 @@ struct _dn_facts_t {
     int64_t site_partner_id;                  /* its partner as HQ registered */
     int64_t site_large_sale;                  /* its soft threshold, 0: the network's */
     char agent_partner[DN_MAX_CODE_LEN + 1];  /* what its agent was told at init */
+    dn_tree_t *tree; /* the partners, for "is the seller in the site's team" */
 };
 
 /*  How an exception of a kind is resolved (see DN_FACTS_KINDS).  */
@@ -97,7 +98,9 @@ dn_facts_t *dn_facts_new(sqlite3 *db)
     if (!self)
         return NULL;
     self->db = db;
-    if (!(self->cache = dn_db_cache_new(db)))
+    self->cache = dn_db_cache_new(db);
+    self->tree = dn_tree_new(db);
+    if (!self->cache || !self->tree)
         dn_facts_destroy(&self);
     return self;
 }
@@ -105,6 +108,7 @@ dn_facts_t *dn_facts_new(sqlite3 *db)
 void dn_facts_destroy(dn_facts_t **self_p)
 {
     if (self_p && *self_p) {
+        dn_tree_destroy(&(*self_p)->tree);
         dn_db_cache_destroy(&(*self_p)->cache);
         free(*self_p);
         *self_p = NULL;
@@ -115,6 +119,7 @@ void dn_facts_forget(dn_facts_t *self)
 {
     self->loaded = 0;
     self->site_id = 0;
+    dn_tree_forget(self->tree);
 }
 
 static int s_load_settings(dn_facts_t *self)
@@ -228,34 +233,40 @@ static void s_judge_time(const dn_facts_t *self, const Dealernet__Event *ev,
     }
 }
 
-/*  Sets *id to the partner called code (0: HQ does not know it).  */
-static int s_partner_id(dn_facts_t *self, const char *code, int64_t *id)
-{
-    dn_registry_partner_t p;
-    int rc = dn_registry_partner_get_cached(self->cache, code, &p);
-    *id = rc == 0 ? p.id : 0;
-    return rc == DN_ENOENT ? 0 : rc;
-}
-
 /*  Who may be credited by a site: its partner or a partner below it at
     at_ms.  Sets *kind to DN_FACTS_KIND_COUNT when code may, else the
     exception kind.  */
+/*  dn_tree_walk's visit for s_in_tree: stops at the site's partner.  */
+typedef struct {
+    int64_t root;
+    int within;
+} s_within_t;
+
+static int s_within(void *arg, dn_tree_node_t *node)
+{
+    s_within_t *w = arg;
+    w->within = node->p.id == w->root;
+    return w->within;
+}
+
+/*  The walk goes through the cached tree (dn_tree): every sale's seller is
+    judged, and a query per level of the tree was most of the judge's
+    cost.  A code is known whenever HQ added it (INT64_MAX), as the
+    registry's look-up answered.  */
 static int s_in_tree(dn_facts_t *self, const char *code, int64_t at_ms,
                      dn_facts_kind_t unknown, dn_facts_kind_t outside, dn_facts_kind_t *kind)
 {
-    int64_t id;
-    int within = 0, rc = s_partner_id(self, code, &id);
+    dn_tree_node_t *node;
+    s_within_t w = {self->site_partner_id, 0};
+    int rc = dn_tree_node_by_code(self->tree, code, INT64_MAX, &node);
     *kind = DN_FACTS_KIND_COUNT;
-    if (rc)
-        return rc;
-    if (!id) {
+    if (rc == DN_ENOENT) {
         *kind = unknown;
         return 0;
     }
-    if ((rc = dn_tree_within_cached(self->cache, id, self->site_partner_id, at_ms,
-                                        &within)) != 0)
+    if (rc || (rc = dn_tree_walk(self->tree, node->p.id, at_ms, s_within, &w)) != 0)
         return rc;
-    if (!within)
+    if (!w.within)
         *kind = outside;
     return 0;
 }

@@ -646,6 +646,11 @@ struct _dn_tree_t {
     sqlite3 *db;
     dn_db_cache_t *cache;
     dn_slots_t nodes; /* dn_tree_node_t by partner id; a node never moves */
+    /* The loaded nodes by code (open addressing on the code's hash): every
+       posted sale names its seller by code, and a look-up in SQL per sale
+       was a tenth of the ledger's and the rollups' work.  */
+    dn_tree_node_t **by_code;
+    size_t n_code, cap_code;
 };
 
 dn_tree_t *dn_tree_new(sqlite3 *db)
@@ -668,8 +673,63 @@ static void s_node_drop(void *node)
 
 void dn_tree_forget(dn_tree_t *self)
 {
-    if (self)
+    if (self) {
         dn_slots_clear(&self->nodes, s_node_drop);
+        free(self->by_code);
+        self->by_code = NULL;
+        self->n_code = self->cap_code = 0;
+    }
+}
+
+/*  FNV-1a of a code.  */
+static size_t s_code_hash(const char *code)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (; *code; code++)
+        h = (h ^ (uint8_t)*code) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+/*  The loaded node of code, or NULL.  */
+static dn_tree_node_t *s_code_find(const dn_tree_t *self, const char *code)
+{
+    size_t mask = self->cap_code - 1;
+    if (!self->cap_code)
+        return NULL;
+    for (size_t i = s_code_hash(code) & mask; self->by_code[i]; i = (i + 1) & mask)
+        if (strcmp(self->by_code[i]->p.code, code) == 0)
+            return self->by_code[i];
+    return NULL;
+}
+
+/*  Remembers node by its code (not there yet).  DN_ENOMEM leaves the map as
+    it was: the look-up still answers, through SQL.  */
+static int s_code_add(dn_tree_t *self, dn_tree_node_t *node)
+{
+    size_t mask, i;
+    if ((self->n_code + 1) * 2 > self->cap_code) {
+        size_t grow = self->cap_code ? self->cap_code * 2 : 1024;
+        dn_tree_node_t **bigger = calloc(grow, sizeof *bigger);
+        if (!bigger)
+            return DN_ENOMEM;
+        for (size_t k = 0; k < self->cap_code; k++) {
+            if (!self->by_code[k])
+                continue;
+            for (i = s_code_hash(self->by_code[k]->p.code) & (grow - 1); bigger[i];
+                 i = (i + 1) & (grow - 1))
+                ;
+            bigger[i] = self->by_code[k];
+        }
+        free(self->by_code);
+        self->by_code = bigger;
+        self->cap_code = grow;
+    }
+    mask = self->cap_code - 1;
+    for (i = s_code_hash(node->p.code) & mask; self->by_code[i]; i = (i + 1) & mask)
+        ;
+    self->by_code[i] = node;
+    self->n_code++;
+    return 0;
 }
 
 void dn_tree_destroy(dn_tree_t **self_p)
@@ -755,13 +815,18 @@ int dn_tree_node(dn_tree_t *self, int64_t id, dn_tree_node_t **node)
 int dn_tree_node_by_code(dn_tree_t *self, const char *code, int64_t known_ms,
                          dn_tree_node_t **node)
 {
-    dn_registry_partner_t p;
-    int rc = dn_registry_partner_get_cached(self->cache, code, &p);
-    if (rc)
-        return rc;
-    if (p.created_ms > known_ms)
+    dn_tree_node_t *found = code ? s_code_find(self, code) : NULL;
+    if (!found) {
+        dn_registry_partner_t p;
+        int rc = dn_registry_partner_get_cached(self->cache, code, &p);
+        if (rc || (rc = dn_tree_node(self, p.id, &found)) != 0)
+            return rc;
+        s_code_add(self, found); /* a full map only costs the SQL next time */
+    }
+    if (found->p.created_ms > known_ms)
         return DN_ENOENT; /* unknown when the event was stored: verify agrees */
-    return dn_tree_node(self, p.id, node);
+    *node = found;
+    return 0;
 }
 
 typedef struct {

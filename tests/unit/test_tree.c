@@ -549,6 +549,52 @@ static int s_visit(void *arg, dn_tree_node_t *node)
     that stays put while the id table grows, a partner unknown before it
     was added, a cache that keeps what it read until dn_tree_forget, and a
     damaged file's cycle refused after DN_TREE_MAX_WALK steps.  */
+/*  dn_tree_node_by_code answers from the nodes it loaded (a map by code):
+    the same node as the look-up in SQL, for 1,500 partners -- past the
+    map's first growth at 512 --, asked twice each; a code not in the
+    registry, or not known yet at the time asked, is DN_ENOENT, also once
+    its node is in the map; after dn_tree_forget the map is empty and
+    answers again from SQL.  */
+static void test_nodes_by_code(void **state)
+{
+    fixture_t *fx = *state;
+    char why[256] = "", code[16];
+    dn_tree_node_t *node, *again;
+    dn_tree_t *tree;
+
+    assert_int_equal(
+        dn_registry_partner_add(fx->db, "TOP", "Top", "hq", NULL, JAN5, why, sizeof why), 0);
+    for (int i = 0; i < 1500; i++) {
+        snprintf(code, sizeof code, "P%04d", i);
+        assert_int_equal(dn_registry_partner_add(fx->db, code, code, "dealer", "TOP",
+                                                 JAN5 + i, why, sizeof why),
+                         0);
+    }
+    tree = dn_tree_new(fx->db);
+    assert_non_null(tree);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 1500; i++) {
+            dn_registry_partner_t p;
+            snprintf(code, sizeof code, "P%04d", i);
+            assert_int_equal(dn_registry_partner_get(fx->db, code, &p), 0);
+            assert_int_equal(dn_tree_node_by_code(tree, code, FEB10, &node), 0);
+            assert_string_equal(node->p.code, code);
+            assert_int_equal(node->p.id, p.id);
+            assert_int_equal(dn_tree_node(tree, p.id, &again), 0);
+            assert_ptr_equal(again, node);
+        }
+    }
+    /* P1499 was added at JAN5 + 1499 ms: unknown a millisecond before */
+    assert_int_equal(dn_tree_node_by_code(tree, "P1499", JAN5 + 1498, &node), DN_ENOENT);
+    assert_int_equal(dn_tree_node_by_code(tree, "P1499", JAN5 + 1499, &node), 0);
+    assert_int_equal(dn_tree_node_by_code(tree, "NOBODY", FEB10, &node), DN_ENOENT);
+    assert_int_equal(dn_tree_node_by_code(tree, NULL, FEB10, &node), DN_ENOENT);
+    dn_tree_forget(tree);
+    assert_int_equal(dn_tree_node_by_code(tree, "P0007", FEB10, &node), 0);
+    assert_string_equal(node->p.code, "P0007");
+    dn_tree_destroy(&tree);
+}
+
 static void test_cached_walk(void **state)
 {
     fixture_t *fx = *state;
@@ -662,6 +708,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tree_at_dates, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_tree_empty, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_cached_walk, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_nodes_by_code, s_setup, s_teardown),
     };
     dn_log_init("test_tree", DN_LOG_QUIET, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);
