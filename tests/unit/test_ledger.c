@@ -2132,15 +2132,15 @@ static void test_migrate_payout_refs(void **state)
        categories (16), the sales' receipt and payment (17), the time
        zone's zone_from (18), the mark of its typed dates (19), the
        drill-down's indexes (20), the web page's users (21), the
-       accounts' transfer indexes (22) and the payout runs (23) */
+       accounts' transfer indexes (22, which 24 drops), the payout runs
+       (23) and the account periods (24) */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 23);
+    assert_int_equal(version, 24);
     s_exec(db,
            "DROP TABLE payout_run_lines;"
            "DROP TABLE payout_runs;"
            "DROP TABLE partner_banks;"
-           "DROP INDEX transfers_credit;"
-           "DROP INDEX transfers_debit;"
+           "DROP TABLE account_periods;"
            "DROP INDEX sales_seller;"
            "DROP INDEX refunds_sale;"
            "DELETE FROM meta WHERE key = '" DN_META_ZONE_FROM "';"
@@ -2233,14 +2233,15 @@ static void test_migrate_zone(void **state)
     s_copy(fx, "before-zone/" DN_CENTRAL_DB_FILE, path, sizeof path);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     /* the zone's migration is the 18th: the file as the 17th left it
-       (what the 20th to the 23rd add goes too: the drill-down's and the
-       accounts' indexes, the payout runs' tables; the web users' table is
+       (what the 20th to the 24th add goes too: the drill-down's indexes,
+       the payout runs' tables, the account periods -- the 22nd's
+       accounts' indexes the 24th dropped already; the web users' table is
        created only if missing) */
     s_exec(db, "DELETE FROM meta WHERE key IN ('" DN_META_ZONE_FROM "', '" DN_META_ZONE "');"
                "DROP TABLE payout_run_lines; DROP TABLE payout_runs;"
                "DROP TABLE partner_banks;"
                "DROP INDEX sales_seller; DROP INDEX refunds_sale;"
-               "DROP INDEX transfers_credit; DROP INDEX transfers_debit;"
+               "DROP TABLE account_periods;"
                "PRAGMA user_version = 17;");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
@@ -2337,7 +2338,7 @@ static void test_zone_dates(void **state)
            "DROP TABLE payout_run_lines; DROP TABLE payout_runs;"
            "DROP TABLE partner_banks;"
            "DROP INDEX sales_seller; DROP INDEX refunds_sale;"
-           "DROP INDEX transfers_credit; DROP INDEX transfers_debit;"
+           "DROP TABLE account_periods;"
            "PRAGMA user_version = 17;");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
