@@ -116,8 +116,13 @@ int dn_ledger_period_list(sqlite3 *db, int64_t now_ms, json_t **out);
     "bonus", "correction" ("void" or "adjustment" for a correction's
     transfer, else null), "reason" (the correction's, else null)}],
     and totals by code}.  Amounts as decimal strings in the ledger currency.
+    The opening and the totals are dn_ledger_figures'; the transfers are
+    listed from the period's, and the closing is the opening plus them.
+    Reads in one snapshot: the caller's transaction, else its own.
     Returns 0, DN_ENOENT (no such partner or member), DN_EPARSE (bad
-    period), DN_EINVAL (not a phone: dn_phone_normalize's message), DN_EDB.  */
+    period), DN_EINVAL (not a phone: dn_phone_normalize's message), DN_EDB
+    (also when the listed transfers do not add up to account_periods'
+    figures: why says to run verify).  */
 int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
                         const char *period, int64_t now_ms, json_t **out, char *why,
                         size_t why_size);
