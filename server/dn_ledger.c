@@ -8,8 +8,8 @@
     timing beyond the events' own order.  That is what lets verify
     (dn_verify) replay every event into scratch tables and compare with
     what was posted.  Verify's scratch tables are TEMP tables named like the real ones: on
-    its own connection they shadow main.transfers and main.accounts, so the
-    very same posting code fills them.
+    its own connection they shadow main.transfers, main.accounts and
+    main.account_periods, so the very same posting code fills them.
 */
 #include "dn_ledger.h"
 #include "dn_account.h"

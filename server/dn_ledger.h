@@ -323,7 +323,8 @@ int dn_ledger_transfer_count(sqlite3 *db, int64_t *count);
 
     dn_verify recomputes the ledger with the very code that posted it: a
     ledger made on verify's connection posts into TEMP tables that shadow
-    main.transfers and main.accounts (see dn_ledger_new), and the hashes
+    main.transfers, main.accounts and main.account_periods (see
+    dn_ledger_new), and the hashes
     below are the ones the posting code wrote.  */
 
 /*  One transfer, as posted and as a row of `transfers` holds it.  Zero

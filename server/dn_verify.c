@@ -7,8 +7,8 @@
     chains with the same step the agent and ingest take (dn_chain), the
     batch signatures, the transfer and correction hashes the ledger wrote
     -- and replays every sale, refund and correction through the ledger's
-    own posting code into TEMP tables that shadow main.transfers and
-    main.accounts, so a difference is a difference of the data, never of
+    own posting code into TEMP tables that shadow main.transfers,
+    main.accounts and main.account_periods, so a difference is a difference of the data, never of
     a second copy of the rules.
 */
 #include "dn_verify.h"
