@@ -1342,8 +1342,9 @@ int dn_ledger_figures(sqlite3 *db, const char *partner, const char *phone,
     for (int code = 0; code < DN_LEDGER_CODES && !overflow; code++)
         overflow = dn_money_add(f->closing, f->totals[code], &f->closing) != 0;
     if (overflow) /* cannot be, within DN_MONEY_SUM_MAX: the file was altered */
-        return dn_why(why, why_size, DN_EDB,
-                      _("statement: a sum of transfers overflows; run dealernet-hq verify"));
+        return dn_why(
+            why, why_size, DN_EDB,
+            _("statement: a sum of transfers overflows; run dealernet-hq verify"));
     if (!f->account && phone) {
         if (dn_db_prepare(db, "SELECT 1 FROM members WHERE phone = ?", &stmt))
             return DN_EDB;
@@ -1479,8 +1480,8 @@ static int s_statement(sqlite3 *db, const dn_ledger_figures_t *f, json_t **out, 
     for (int code = 0; code < DN_LEDGER_CODES && agree; code++) {
         json_t *total = json_object_get(totals, s_code_names[code]);
         listed += total != NULL;
-        agree = f->has[code] ? total && json_integer_value(total) == f->totals[code]
-                             : !total;
+        agree =
+            f->has[code] ? total && json_integer_value(total) == f->totals[code] : !total;
     }
     if (!agree || (size_t)listed != json_object_size(totals)) {
         json_decref(rows);

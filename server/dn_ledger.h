@@ -148,11 +148,11 @@ const char *dn_ledger_code_name(int code);
 typedef struct {
     char name[DN_ACCOUNT_NAME_SIZE]; /* "partner:CODE" or "member:PHONE" */
     char period[DN_PERIOD_SIZE];
-    char currency[4]; /* the plan's; "" when no plan is set yet */
-    int exponent;     /* its decimals (2 when no plan is set yet) */
-    int64_t account;  /* its id; 0: no transfer has touched it yet */
-    int64_t opening;  /* every period before */
-    int64_t closing;  /* opening + the period's totals */
+    char currency[4];                /* the plan's; "" when no plan is set yet */
+    int exponent;                    /* its decimals (2 when no plan is set yet) */
+    int64_t account;                 /* its id; 0: no transfer has touched it yet */
+    int64_t opening;                 /* every period before */
+    int64_t closing;                 /* opening + the period's totals */
     int64_t totals[DN_LEDGER_CODES]; /* the period's, by code */
     int has[DN_LEDGER_CODES];        /* 1 if the period has a transfer of the code */
 } dn_ledger_figures_t;

@@ -8,8 +8,8 @@
     batch signatures, the transfer and correction hashes the ledger wrote
     -- and replays every sale, refund and correction through the ledger's
     own posting code into TEMP tables that shadow main.transfers,
-    main.accounts and main.account_periods, so a difference is a difference of the data, never of
-    a second copy of the rules.
+    main.accounts and main.account_periods, so a difference is a
+    difference of the data, never of a second copy of the rules.
 */
 #include "dn_verify.h"
 #include "dn_array.h"
@@ -665,9 +665,9 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
         "  event_period TEXT, ref TEXT, created_ms INTEGER, prev_hash BLOB, hash BLOB);"
         "CREATE INDEX temp.scratch_sale ON transfers(sale_eid);"
         /* the posting code's flush writes here, not into main's */
-        "CREATE TEMP TABLE account_periods (period TEXT NOT NULL, account INTEGER NOT NULL, "
-        "  code TEXT NOT NULL, credits INTEGER NOT NULL, debits INTEGER NOT NULL, "
-        "  PRIMARY KEY (period, account, code)) WITHOUT ROWID;"
+        "CREATE TEMP TABLE account_periods (period TEXT NOT NULL, "
+        "  account INTEGER NOT NULL, code TEXT NOT NULL, credits INTEGER NOT NULL, "
+        "  debits INTEGER NOT NULL, PRIMARY KEY (period, account, code)) WITHOUT ROWID;"
         "CREATE TEMP TABLE money_totals (id INTEGER PRIMARY KEY, sales INTEGER NOT NULL, "
         "  transfers INTEGER NOT NULL);"
         "INSERT INTO temp.money_totals VALUES (1, 0, 0);";
