@@ -798,12 +798,14 @@ static const dn_migration_t s_migrations[] = {
         integers: a CHECK, not the money triggers, since the table is new
         (an upsert's credits + excluded.credits that overflowed would be
         a REAL); within DN_MONEY_SUM_MAX, as every sum of transfers
-        (money_totals).  verify checks it against the transfers.  */
+        (money_totals).  code has no CHECK of its own: a CHECK ... IN (...)
+        builds its list at every row written, on the posting path; the
+        ledger writes only the codes of transfers.code's CHECK, and verify
+        checks every row against the transfers.  */
      "CREATE TABLE account_periods ("
      "  period TEXT NOT NULL," /* YYYY-MM posted into (transfers.period) */
      "  account INTEGER NOT NULL REFERENCES accounts(id),"
-     "  code TEXT NOT NULL CHECK (code IN ('commission', 'referral', 'override', "
-     "    'clawback', 'payout', 'adjustment')),"
+     "  code TEXT NOT NULL," /* transfers.code */
      "  credits INTEGER NOT NULL CHECK (typeof(credits) = 'integer' AND "
      "    credits BETWEEN 0 AND 1000000000000000000),"
      "  debits INTEGER NOT NULL CHECK (typeof(debits) = 'integer' AND "
