@@ -857,6 +857,46 @@ static const dn_migration_t s_migrations[] = {
     {/* Issue 17 (lead): transfers.code's CHECK without its IN list, see
         s_transfers_code_check.  */
      .apply = s_transfers_code_check},
+    {.sql = /* Account periods (issue 17, part periods), owned by dn_ledger: what
+        each account was credited and debited in each period, by transfer
+        code, moved at dn_ledger_flush in the transaction that posts.  A
+        statement's opening balance, the earnings every sync sends, the
+        payables of a payout run and the earnings report read it instead
+        of the transfers.  It replaces migration 22's transfers_credit and
+        transfers_debit: an index keyed by account took a write on a random
+        page for every transfer posted, and each commit writes every page
+        it dirtied to the WAL (a third of posting's time, bench_ledger).
+        Month first, so that a batch's upserts land in the current month's
+        pages instead of all over the table (as team_volume); an account's
+        months are found through the index, which a new key enters once
+        per account, month and code, not once per transfer.  Money is
+        integers: a CHECK, not the money triggers, since the table is new
+        (an upsert's credits + excluded.credits that overflowed would be
+        a REAL); within DN_MONEY_SUM_MAX, as every sum of transfers
+        (money_totals).  code has no CHECK of its own: a CHECK ... IN (...)
+        builds its list at every row written, on the posting path; the
+        ledger writes only the codes of transfers.code's CHECK, and verify
+        checks every row against the transfers.  */
+     "CREATE TABLE account_periods ("
+     "  period TEXT NOT NULL," /* YYYY-MM posted into (transfers.period) */
+     "  account INTEGER NOT NULL REFERENCES accounts(id),"
+     "  code TEXT NOT NULL," /* transfers.code */
+     "  credits INTEGER NOT NULL CHECK (typeof(credits) = 'integer' AND "
+     "    credits BETWEEN 0 AND 1000000000000000000),"
+     "  debits INTEGER NOT NULL CHECK (typeof(debits) = 'integer' AND "
+     "    debits BETWEEN 0 AND 1000000000000000000),"
+     "  PRIMARY KEY (period, account, code)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX account_periods_account ON account_periods(account, period);"
+     "DROP INDEX IF EXISTS transfers_credit;"
+     "DROP INDEX IF EXISTS transfers_debit;"
+     /* what the transfers already posted put there */
+     "INSERT INTO account_periods(period, account, code, credits, debits)"
+     "  SELECT period, account, code, sum(credits), sum(debits) FROM ("
+     "    SELECT period, credit AS account, code, amount AS credits, 0 AS debits"
+     "      FROM transfers"
+     "    UNION ALL SELECT period, debit, code, 0, amount FROM transfers)"
+     "  GROUP BY period, account, code;"},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)

@@ -17,48 +17,34 @@
 
 /* -- earnings ---------------------------------------------------------------- */
 
-/*  A total of the statement by code, in minor units (0 when the period has
-    no transfer of that code).  */
-static int64_t s_total(const json_t *statement, const char *code)
-{
-    char key[64];
-    snprintf(key, sizeof key, "%s_minor", code);
-    return json_integer_value(json_object_get(json_object_get(statement, "totals"), key));
-}
-
 int dn_earnings_figures(sqlite3 *db, const char *partner, const char *period,
                         int64_t now_ms, Dealernet__Earnings *e,
                         char partner_buf[DN_MAX_CODE_LEN + 1],
                         char period_buf[DN_PERIOD_SIZE], char currency_buf[4], char *why,
                         size_t why_size)
 {
-    char account[DN_ACCOUNT_NAME_SIZE];
-    json_t *st = NULL;
+    dn_ledger_figures_t f;
     sqlite3_stmt *stmt;
     int rc;
 
     dealernet__earnings__init(e);
-    if ((rc = dn_ledger_statement(db, partner, NULL, period, now_ms, &st, why, why_size)))
+    if ((rc = dn_ledger_figures(db, partner, NULL, period, now_ms, &f, why, why_size)))
         return rc;
     snprintf(partner_buf, DN_MAX_CODE_LEN + 1, "%s", partner);
-    snprintf(period_buf, DN_PERIOD_SIZE, "%s",
-             json_string_value(json_object_get(st, "period")));
-    snprintf(currency_buf, 4, "%s", json_string_value(json_object_get(st, "currency")));
-    snprintf(account, sizeof account, "%s",
-             json_string_value(json_object_get(st, "account")));
+    snprintf(period_buf, DN_PERIOD_SIZE, "%s", f.period);
+    snprintf(currency_buf, 4, "%s", f.currency);
     /* the statement's figures, as HQ reads them: nothing computed twice */
     e->has_balance = e->has_opening = e->has_commission = e->has_override = 1;
     e->has_referral = e->has_clawback = e->has_adjustment = e->has_payouts = 1;
-    e->balance = json_integer_value(json_object_get(st, "closing_minor"));
-    e->opening = json_integer_value(json_object_get(st, "opening_minor"));
-    e->commission = s_total(st, "commission");
-    e->override = s_total(st, "override");
-    e->referral = s_total(st, "referral");
-    e->adjustment = s_total(st, "adjustment");
+    e->balance = f.closing;
+    e->opening = f.opening;
+    e->commission = f.totals[DN_LEDGER_COMMISSION];
+    e->override = f.totals[DN_LEDGER_OVERRIDE];
+    e->referral = f.totals[DN_LEDGER_REFERRAL];
+    e->adjustment = f.totals[DN_LEDGER_ADJUSTMENT];
     /* debits of the account in the statement; the message holds them >= 0 */
-    e->clawback = -s_total(st, "clawback");
-    e->payouts = -s_total(st, "payout");
-    json_decref(st);
+    e->clawback = -f.totals[DN_LEDGER_CLAWBACK];
+    e->payouts = -f.totals[DN_LEDGER_PAYOUT];
 
     if (!currency_buf[0] && /* no plan yet: the network's currency */
         dn_db_meta_get(db, DN_META_CURRENCY, currency_buf, 4) == DN_EDB)
@@ -73,7 +59,7 @@ int dn_earnings_figures(sqlite3 *db, const char *partner, const char *period,
                       "ORDER BY t.id DESC LIMIT 1",
                       &stmt))
         return DN_EDB;
-    sqlite3_bind_text(stmt, 1, account, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 1, f.name, -1, SQLITE_STATIC);
     rc = dn_db_row(stmt, "earnings: the last payout");
     e->has_last_payout = e->has_last_payout_ms = 1;
     if (rc == 1) {

@@ -4,8 +4,9 @@
     channel (dn_down.h).
 
     Earnings are the figures of `dealernet-hq statement PARTNER` for the
-    open period -- the very function (dn_ledger_statement) computes them,
-    so the shop and HQ cannot disagree -- plus the partner's last payout.
+    open period -- the very function the statement takes them from
+    (dn_ledger_figures, reading account_periods) computes them, so the shop
+    and HQ cannot disagree -- plus the partner's last payout.
     Scope: the partner's code and the period (a new month, or a site moved
     to another partner, resets the stream).  Version: 1 + the partner
     account's mark (central.db's down_marks, see the migration of part C
@@ -29,9 +30,9 @@
     framework gives).  A member may come twice; the agent keeps the last.
 
     Cost of one pull: earnings, one indexed read of the partner's mark,
-    and only when it moved, the statement (the period's transfers through
-    the period index, and for the opening a sum over the transfers before
-    it: what `dealernet-hq statement` costs) and one read of payout_refs;
+    and only when it moved, the account's figures (one range of
+    account_periods_account: a row per month and code up to the period,
+    however many transfers the partner has) and one read of payout_refs;
     members, one read of the counter and the site's seq, one range scan of
     members_down_mark over the members marked since the held counter
     (network-wide, each checked against the site with up to four indexed
@@ -64,7 +65,7 @@
 #define DN_EARNINGS_SCAN_ROWS 4096
 
 /*  Fills *e (strings into partner, period and currency) with the figures
-    of partner's account for period at now_ms, from dn_ledger_statement:
+    of partner's account for period at now_ms, from dn_ledger_figures:
     balance = closing, opening, commission, override, referral,
     adjustment (signed) as its totals, clawback and payouts as their
     totals negated (>= 0), and the partner's last payout (any period) with

@@ -8,8 +8,8 @@
     timing beyond the events' own order.  That is what lets verify
     (dn_verify) replay every event into scratch tables and compare with
     what was posted.  Verify's scratch tables are TEMP tables named like the real ones: on
-    its own connection they shadow main.transfers and main.accounts, so the
-    very same posting code fills them.
+    its own connection they shadow main.transfers, main.accounts and
+    main.account_periods, so the very same posting code fills them.
 */
 #include "dn_ledger.h"
 #include "dn_account.h"
@@ -42,6 +42,15 @@ typedef struct {
     int64_t account, delta;
 } s_delta_t;
 
+/*  One key of account_periods and what the batch moved under it (see
+    s_period_move).  */
+typedef struct {
+    int64_t account; /* 0: a free slot */
+    char period[DN_PERIOD_SIZE];
+    int code; /* DN_LEDGER_* */
+    int64_t credits, debits;
+} s_period_move_t;
+
 struct _dn_ledger_t {
     sqlite3 *db;
     dn_db_cache_t *cache;
@@ -61,6 +70,8 @@ struct _dn_ledger_t {
     uint8_t head_hash[DN_HASH_BYTES];
     s_delta_t *deltas;
     size_t n_deltas, cap_deltas;
+    s_period_move_t *moves; /* account_periods' moves, applied at the flush */
+    size_t n_moves, cap_moves;
     /* The running totals (money_totals), read with the head and written
        with the balances, per batch.  */
     int have_totals;
@@ -76,6 +87,137 @@ struct _dn_ledger_t {
     size_t n_staged, cap_staged;
     int64_t staged_reserve;
 };
+
+/* -- account periods: the batch's moves ----------------------------------------
+
+    account_periods (dn_central.c) holds each account's credits and debits
+    by period and transfer code.  A posting adds its transfer's two moves
+    to an open-addressing table in memory, keyed by (account, period posted
+    into, code); dn_ledger_flush writes one upsert per key, so a batch of
+    thousands of transfers touches each key once, in the current month's
+    pages.  Every writer of transfers posts through s_post and ends in a
+    flush (ingest's batches, payouts and payout runs, voids, adjustments,
+    verify's replay into its TEMP copy).  */
+
+static const char *const s_code_names[DN_LEDGER_CODES] = {
+    "commission", "referral", "override", "clawback", "payout", "adjustment"};
+
+const char *dn_ledger_code_name(int code)
+{
+    return code >= 0 && code < DN_LEDGER_CODES ? s_code_names[code] : "";
+}
+
+/*  The DN_LEDGER_* index of a code's name, or -1.  */
+static int s_code(const char *name)
+{
+    for (int i = 0; name && i < DN_LEDGER_CODES; i++)
+        if (strcmp(name, s_code_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static size_t s_period_hash(int64_t account, const char *period, int code)
+{
+    uint64_t h = (uint64_t)account * UINT64_C(0x9E3779B97F4A7C15);
+    for (size_t i = 0; i < DN_PERIOD_SIZE && period[i]; i++)
+        h = (h ^ (unsigned char)period[i]) * UINT64_C(0x100000001B3);
+    h = (h ^ (uint64_t)code) * UINT64_C(0x100000001B3);
+    return (size_t)(h ^ (h >> 32));
+}
+
+static void s_period_moves_clear(dn_ledger_t *self)
+{
+    if (self->moves)
+        memset(self->moves, 0, self->cap_moves * sizeof *self->moves);
+    self->n_moves = 0;
+}
+
+/*  Adds credit and debit (>= 0) to the pending move of (account, period,
+    code).  Sums stay within DN_MONEY_SUM_MAX (see s_post): an overflow is
+    a damaged file.  */
+static int s_period_add(dn_ledger_t *self, int64_t account, const char *period, int code,
+                        int64_t credit, int64_t debit)
+{
+    s_period_move_t *m;
+    size_t mask, i;
+    if ((self->n_moves + 1) * 2 > self->cap_moves) {
+        size_t grow = self->cap_moves ? self->cap_moves * 2 : 64;
+        s_period_move_t *bigger = calloc(grow, sizeof *bigger);
+        if (!bigger)
+            return DN_ENOMEM;
+        for (size_t k = 0; k < self->cap_moves; k++) {
+            const s_period_move_t *o = &self->moves[k];
+            if (!o->account)
+                continue;
+            for (i = s_period_hash(o->account, o->period, o->code) & (grow - 1);
+                 bigger[i].account; i = (i + 1) & (grow - 1))
+                ;
+            bigger[i] = *o;
+        }
+        free(self->moves);
+        self->moves = bigger;
+        self->cap_moves = grow;
+    }
+    mask = self->cap_moves - 1;
+    for (i = s_period_hash(account, period, code) & mask; self->moves[i].account;
+         i = (i + 1) & mask) {
+        m = &self->moves[i];
+        if (m->account == account && m->code == code &&
+            strncmp(m->period, period, DN_PERIOD_SIZE) == 0)
+            return dn_money_add(m->credits, credit, &m->credits) ||
+                           dn_money_add(m->debits, debit, &m->debits)
+                       ? DN_EDB
+                       : 0;
+    }
+    m = &self->moves[i];
+    m->account = account;
+    memcpy(m->period, period, DN_PERIOD_SIZE);
+    m->code = code;
+    m->credits = credit;
+    m->debits = debit;
+    self->n_moves++;
+    return 0;
+}
+
+/*  Notes the two moves of the transfer t just posted.  */
+static int s_period_move(dn_ledger_t *self, const s_transfer_t *t)
+{
+    int code = s_code(t->code), rc;
+    if (code < 0) /* the CHECK on transfers.code let it in: cannot be */
+        return DN_EDB;
+    rc = s_period_add(self, t->credit, t->period, code, t->amount, 0);
+    return rc ? rc : s_period_add(self, t->debit, t->period, code, 0, t->amount);
+}
+
+/*  Writes the batch's moves into account_periods (verify's TEMP copy on
+    verify's connection), one upsert per key, and forgets them.  */
+static int s_period_moves_flush(dn_ledger_t *self)
+{
+    sqlite3_stmt *stmt;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < self->cap_moves; i++) {
+        const s_period_move_t *m = &self->moves[i];
+        if (!m->account)
+            continue;
+        if (dn_db_cached(self->cache,
+                         "INSERT INTO account_periods(period, account, code, credits, "
+                         "debits) VALUES (?, ?, ?, ?, ?) "
+                         "ON CONFLICT (period, account, code) DO UPDATE SET "
+                         "credits = credits + excluded.credits, "
+                         "debits = debits + excluded.debits",
+                         &stmt))
+            return DN_EDB;
+        sqlite3_bind_text(stmt, 1, m->period, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, m->account);
+        sqlite3_bind_text(stmt, 3, s_code_names[m->code], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, m->credits);
+        sqlite3_bind_int64(stmt, 5, m->debits);
+        rc = dn_db_step_txn(self->db, stmt);
+        sqlite3_reset(stmt);
+    }
+    s_period_moves_clear(self);
+    return rc;
+}
 
 dn_ledger_t *dn_ledger_new(sqlite3 *db)
 {
@@ -109,6 +251,7 @@ void dn_ledger_forget(dn_ledger_t *self)
     if (self->deltas)
         memset(self->deltas, 0, self->cap_deltas * sizeof *self->deltas);
     self->n_deltas = 0;
+    s_period_moves_clear(self);
 }
 
 void dn_ledger_destroy(dn_ledger_t **self_p)
@@ -116,6 +259,7 @@ void dn_ledger_destroy(dn_ledger_t **self_p)
     if (self_p && *self_p) {
         dn_ledger_forget(*self_p);
         free((*self_p)->deltas);
+        free((*self_p)->moves);
         free((*self_p)->staged);
         dn_db_cache_destroy(&(*self_p)->cache);
         dn_tree_destroy(&(*self_p)->tree);
@@ -628,6 +772,8 @@ static int s_insert(dn_ledger_t *self, const s_transfer_t *t, size_t n)
             rc = s_delta(self, t[i].debit, -t[i].amount);
             if (rc == 0)
                 rc = s_delta(self, t[i].credit, t[i].amount);
+            if (rc == 0)
+                rc = s_period_move(self, &t[i]);
         }
         if (rc)
             return rc;
@@ -693,6 +839,8 @@ int dn_ledger_flush(dn_ledger_t *self)
         rc = dn_db_step_txn(self->db, stmt);
         sqlite3_reset(stmt);
     }
+    if (rc == 0)
+        rc = s_period_moves_flush(self);
     if (rc == 0 && self->totals_moved) {
         if (dn_db_cached(self->cache,
                          "UPDATE money_totals SET sales = ?, transfers = ? WHERE id = 1",
@@ -1237,59 +1385,76 @@ static json_t *s_money(int64_t minor, int exponent)
     return json_string(text);
 }
 
-int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
-                        const char *period, int64_t now_ms, json_t **out, char *why,
-                        size_t why_size)
+int dn_ledger_figures(sqlite3 *db, const char *partner, const char *phone,
+                      const char *period, int64_t now_ms, dn_ledger_figures_t *f,
+                      char *why, size_t why_size)
 {
-    char name[DN_ACCOUNT_NAME_SIZE], p[DN_PERIOD_SIZE], currency[4] = "",
-                                                        norm[DN_PHONE_SIZE];
+    char norm[DN_PHONE_SIZE];
     sqlite3_stmt *stmt;
-    int64_t account = 0, opening = 0, closing;
-    int exponent = 2, rc;
-    json_t *rows, *totals;
+    int rc, overflow = 0;
 
-    *out = NULL;
+    memset(f, 0, sizeof *f);
+    f->exponent = 2;
     if (period && dn_time_parse_period(period, NULL, NULL))
         return dn_why(why, why_size, DN_EPARSE, _("period '%s' is not YYYY-MM"), period);
     if (period)
-        snprintf(p, sizeof p, "%s", period);
+        snprintf(f->period, sizeof f->period, "%s", period);
     else
-        dn_time_period_of(now_ms, p);
+        dn_time_period_of(now_ms, f->period);
     if (partner) {
         dn_registry_partner_t found;
         if (dn_registry_partner_get(db, partner, &found) != 0)
             return dn_why(why, why_size, DN_ENOENT, _("partner %s does not exist"),
                           partner);
-        snprintf(name, sizeof name, DN_ACCOUNT_PARTNER "%s", found.code);
+        snprintf(f->name, sizeof f->name, DN_ACCOUNT_PARTNER "%s", found.code);
     } else {
         /* typed any way at HQ: canonical with the network's country */
         if ((rc = dn_phones_canonical(db, phone, norm, why, why_size)) != 0)
             return rc;
-        snprintf(name, sizeof name, DN_ACCOUNT_MEMBER "%s", norm);
+        snprintf(f->name, sizeof f->name, DN_ACCOUNT_MEMBER "%s", norm);
     }
-    rc = dn_plan_currency(db, currency, &exponent);
+    rc = dn_plan_currency(db, f->currency, &f->exponent);
     if (rc && rc != DN_ENOENT)
         return rc;
 
-    if (dn_db_prepare(
-            db,
-            "SELECT a.id, coalesce((SELECT sum(CASE WHEN t.credit = a.id THEN "
-            "t.amount ELSE -t.amount END) FROM transfers t WHERE (t.credit = a.id OR "
-            "t.debit = a.id) AND t.period < ?), 0) FROM accounts a WHERE a.name = ?",
-            &stmt))
+    /* the account's rows up to the period (account_periods_account): the
+       ones before it make the opening, the period's own the totals */
+    if (dn_db_prepare(db,
+                      "SELECT a.id, p.period = ?2, p.code, p.credits, p.debits "
+                      "FROM accounts a LEFT JOIN account_periods p "
+                      "ON p.account = a.id AND p.period <= ?2 WHERE a.name = ?1",
+                      &stmt))
         return DN_EDB;
-    sqlite3_bind_text(stmt, 1, p, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
-    rc = dn_db_row(stmt, "statement: opening balance");
-    if (rc == 1) {
-        account = sqlite3_column_int64(stmt, 0);
-        opening = sqlite3_column_int64(stmt, 1);
+    sqlite3_bind_text(stmt, 1, f->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, f->period, -1, SQLITE_STATIC);
+    while ((rc = dn_db_row(stmt, "statement: opening balance")) == 1) {
+        int code, in_period = sqlite3_column_int(stmt, 1);
+        int64_t credits = sqlite3_column_int64(stmt, 3);
+        int64_t debits = sqlite3_column_int64(stmt, 4);
+        f->account = sqlite3_column_int64(stmt, 0);
+        if (sqlite3_column_type(stmt, 2) == SQLITE_NULL)
+            continue; /* an account no transfer has touched yet */
+        code = s_code((const char *)sqlite3_column_text(stmt, 2));
+        /* the table's CHECKs keep each within 0 .. DN_MONEY_SUM_MAX */
+        if (code < 0 || credits < 0 || debits < 0 ||
+            dn_money_add(in_period ? f->totals[code] : f->opening, credits - debits,
+                         in_period ? &f->totals[code] : &f->opening))
+            overflow = 1;
+        else if (in_period)
+            f->has[code] = 1;
     }
     sqlite3_finalize(stmt);
     if (rc < 0) /* not "no account yet, opening 0.00" */
         return dn_why(why, why_size, DN_EDB,
                       _("statement: cannot read the opening balance"));
-    if (!account && phone) {
+    f->closing = f->opening;
+    for (int code = 0; code < DN_LEDGER_CODES && !overflow; code++)
+        overflow = dn_money_add(f->closing, f->totals[code], &f->closing) != 0;
+    if (overflow) /* cannot be, within DN_MONEY_SUM_MAX: the file was altered */
+        return dn_why(
+            why, why_size, DN_EDB,
+            _("statement: a sum of transfers overflows; run dealernet-hq verify"));
+    if (!f->account && phone) {
         if (dn_db_prepare(db, "SELECT 1 FROM members WHERE phone = ?", &stmt))
             return DN_EDB;
         sqlite3_bind_text(stmt, 1, norm, -1, SQLITE_STATIC);
@@ -1300,6 +1465,23 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
         if (rc == 0)
             return dn_why(why, why_size, DN_ENOENT, _("no member with phone %s"), norm);
     }
+    return 0;
+}
+
+/*  The statement of the account of f (dn_ledger_figures), its transfers
+    listed from `transfers` (through transfers_period).  Its closing is the
+    opening and the listed transfers, and its totals by code theirs: both
+    must be what account_periods holds, else the file was altered (or a
+    writer of transfers skipped the flush) and the statement is refused
+    rather than printed with two figures that disagree.  */
+static int s_statement(sqlite3 *db, const dn_ledger_figures_t *f, json_t **out, char *why,
+                       size_t why_size)
+{
+    const char *name = f->name, *p = f->period, *currency = f->currency;
+    int64_t account = f->account, opening = f->opening, closing;
+    int exponent = f->exponent, rc;
+    sqlite3_stmt *stmt;
+    json_t *rows, *totals;
 
     rows = json_array();
     totals = json_object();
@@ -1401,26 +1583,72 @@ int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
         return rc;
     }
 
-    /* Totals by code, as money.  */
+    /* The listing against account_periods: the same closing, and the
+       same totals for the same codes.  */
+    int agree = closing == f->closing, listed = 0;
+    for (int code = 0; code < DN_LEDGER_CODES && agree; code++) {
+        json_t *total = json_object_get(totals, s_code_names[code]);
+        listed += total != NULL;
+        agree =
+            f->has[code] ? total && json_integer_value(total) == f->totals[code] : !total;
+    }
+    if (!agree || (size_t)listed != json_object_size(totals)) {
+        json_decref(rows);
+        json_decref(totals);
+        return dn_why(why, why_size, DN_EDB,
+                      _("statement: the figures of %s for %s (account_periods) are not "
+                        "those of its transfers; run dealernet-hq verify"),
+                      name, p);
+    }
+
+    /* Totals by code, as money: account_periods' figures, in the order the
+       period's transfers first show each code.  */
     json_t *money_totals = json_object();
     const char *key;
     json_t *value;
     json_object_foreach(totals, key, value)
     {
         char minor_key[64];
-        json_object_set_new(money_totals, key,
-                            s_money(json_integer_value(value), exponent));
+        int64_t total = f->totals[s_code(key)]; /* a code of the check above */
+        json_object_set_new(money_totals, key, s_money(total, exponent));
         snprintf(minor_key, sizeof minor_key, "%s_minor", key);
-        json_object_set_new(money_totals, minor_key,
-                            json_integer(json_integer_value(value)));
+        json_object_set_new(money_totals, minor_key, json_integer(total));
     }
     json_decref(totals);
+    closing = f->closing;
     *out = json_pack("{s:s, s:s, s:s, s:o, s:I, s:o, s:I, s:o, s:o}", "account", name,
                      "period", p, "currency", currency, "opening", s_money(opening, exponent),
                      "opening_minor", (json_int_t)opening, "closing",
                      s_money(closing, exponent), "closing_minor", (json_int_t)closing,
                      "totals", money_totals, "transfers", rows);
     return *out ? 0 : DN_ENOMEM;
+}
+
+int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
+                        const char *period, int64_t now_ms, json_t **out, char *why,
+                        size_t why_size)
+{
+    dn_ledger_figures_t f;
+    int own = sqlite3_get_autocommit(db), rc;
+
+    *out = NULL;
+    /* The figures and the listing from one snapshot, or a sync committed
+       between them would make them disagree: the caller's read
+       transaction (dn_query, dn_web), else one of its own.  */
+    if (own && dn_db_exec(db, "SAVEPOINT statement")) {
+        dn_db_rollback(db); /* one that failed half-way may have begun */
+        return DN_EDB;
+    }
+    rc = dn_ledger_figures(db, partner, phone, period, now_ms, &f, why, why_size);
+    if (rc == 0)
+        rc = s_statement(db, &f, out, why, why_size);
+    if (own && dn_db_exec(db, "RELEASE statement")) {
+        dn_db_rollback(db); /* it read only: ends the transaction all the same */
+        json_decref(*out);
+        *out = NULL;
+        rc = rc ? rc : DN_EDB;
+    }
+    return rc;
 }
 
 /*  0 if no payout used ref yet; DN_EEXIST with the earlier payout named in
@@ -1614,9 +1842,9 @@ int dn_ledger_payout(sqlite3 *db, const char *partner, int64_t amount, const cha
 
 /*  Payout runs (dn_payrun) pay a closed month's balances.  What a run
     may pay each partner is computed here, where the transfers are: in one
-    pass over the transfers up to the period, for every account at once (a
-    run reads every partner; one scan beats a read by account, through
-    transfers_credit and transfers_debit, for each of them).  */
+    pass over account_periods, for every account at once (a run reads
+    every partner; the table holds a row per account, month and code,
+    however many transfers they are).  */
 int dn_ledger_payables(sqlite3 *db, const char *period, dn_ledger_payable_t **rows,
                        size_t *n, char *why, size_t why_size)
 {
@@ -1649,12 +1877,11 @@ int dn_ledger_payables(sqlite3 *db, const char *period, dn_ledger_payable_t **ro
             db,
             "SELECT a.partner_id, a.balance, coalesce(m.closing, 0), coalesce(m.paid, 0) "
             "FROM accounts a LEFT JOIN ("
-            "  SELECT acc, sum(closing) AS closing, sum(paid) AS paid FROM ("
-            "    SELECT credit AS acc, amount AS closing, 0 AS paid FROM transfers "
-            "      WHERE period <= ?1"
-            "    UNION ALL SELECT debit, -amount, 0 FROM transfers WHERE period <= ?1"
-            "    UNION ALL SELECT debit, 0, amount FROM transfers "
-            "      WHERE code = 'payout' AND period > ?1) GROUP BY acc"
+            "  SELECT account AS acc,"
+            "    sum(CASE WHEN period <= ?1 THEN credits - debits ELSE 0 END) AS closing,"
+            "    sum(CASE WHEN code = 'payout' AND period > ?1 THEN debits ELSE 0 END)"
+            "      AS paid"
+            "  FROM account_periods GROUP BY account"
             ") m ON m.acc = a.id "
             "WHERE a.kind = 'partner' AND a.partner_id IS NOT NULL ORDER BY a.partner_id",
             &stmt))

@@ -116,11 +116,59 @@ int dn_ledger_period_list(sqlite3 *db, int64_t now_ms, json_t **out);
     "bonus", "correction" ("void" or "adjustment" for a correction's
     transfer, else null), "reason" (the correction's, else null)}],
     and totals by code}.  Amounts as decimal strings in the ledger currency.
+    The opening and the totals are dn_ledger_figures'; the transfers are
+    listed from the period's, and the closing is the opening plus them.
+    Reads in one snapshot: the caller's transaction, else its own.
     Returns 0, DN_ENOENT (no such partner or member), DN_EPARSE (bad
-    period), DN_EINVAL (not a phone: dn_phone_normalize's message), DN_EDB.  */
+    period), DN_EINVAL (not a phone: dn_phone_normalize's message), DN_EDB
+    (also when the listed transfers do not add up to account_periods'
+    figures: why says to run verify).  */
 int dn_ledger_statement(sqlite3 *db, const char *partner, const char *phone,
                         const char *period, int64_t now_ms, json_t **out, char *why,
                         size_t why_size);
+
+/*  The transfer codes, in the order of the CHECK on transfers.code
+    (dn_central.c): an index into dn_ledger_figures_t's totals.  */
+enum {
+    DN_LEDGER_COMMISSION,
+    DN_LEDGER_REFERRAL,
+    DN_LEDGER_OVERRIDE,
+    DN_LEDGER_CLAWBACK,
+    DN_LEDGER_PAYOUT,
+    DN_LEDGER_ADJUSTMENT,
+    DN_LEDGER_CODES
+};
+
+/*  The name of code (a DN_LEDGER_* index): "commission" ... "adjustment".  */
+const char *dn_ledger_code_name(int code);
+
+/*  An account's figures for one period, as account_periods holds them
+    (kept by dn_ledger_flush, checked by verify).  Amounts are signed for
+    the account: + credit, - debit.  */
+typedef struct {
+    char name[DN_ACCOUNT_NAME_SIZE]; /* "partner:CODE" or "member:PHONE" */
+    char period[DN_PERIOD_SIZE];
+    char currency[4];                /* the plan's; "" when no plan is set yet */
+    int exponent;                    /* its decimals (2 when no plan is set yet) */
+    int64_t account;                 /* its id; 0: no transfer has touched it yet */
+    int64_t opening;                 /* every period before */
+    int64_t closing;                 /* opening + the period's totals */
+    int64_t totals[DN_LEDGER_CODES]; /* the period's, by code */
+    int has[DN_LEDGER_CODES];        /* 1 if the period has a transfer of the code */
+} dn_ledger_figures_t;
+
+/*  Fills *f with the figures of the account of partner `partner` or of
+    the member with phone `phone` (exactly one non-NULL, found as
+    dn_ledger_statement finds them) for period (NULL: the month of
+    now_ms), read from account_periods: one indexed range of the
+    account's rows up to the period, whatever the number of transfers.
+    dn_ledger_statement and the earnings stream (dn_earnings) both take
+    their figures from here.  Returns 0, and the errors of
+    dn_ledger_statement with the same messages; DN_EDB with why saying
+    to run verify when the figures overflow (an altered file).  */
+int dn_ledger_figures(sqlite3 *db, const char *partner, const char *phone,
+                      const char *period, int64_t now_ms, dn_ledger_figures_t *f,
+                      char *why, size_t why_size);
 
 /*  Records a payout of amount (minor units, > 0) from a partner's account
     to payout clearing, with a reference, in one transaction.  Refuses
@@ -275,7 +323,8 @@ int dn_ledger_transfer_count(sqlite3 *db, int64_t *count);
 
     dn_verify recomputes the ledger with the very code that posted it: a
     ledger made on verify's connection posts into TEMP tables that shadow
-    main.transfers and main.accounts (see dn_ledger_new), and the hashes
+    main.transfers, main.accounts and main.account_periods (see
+    dn_ledger_new), and the hashes
     below are the ones the posting code wrote.  */
 
 /*  One transfer, as posted and as a row of `transfers` holds it.  Zero

@@ -869,19 +869,20 @@ static const char *const s_earning_codes[] = {"commission", "referral", "overrid
 
 /*  One read of every partner account: the opening (periods before ?1) and
     the period's sum per code, each signed for the account (+ credit, -
-    debit), as dn_ledger_statement finds the account: by its name.  */
+    debit), as dn_ledger_statement finds the account: by its name, and
+    from the same table, account_periods (a row per account, month and
+    code: the report reads the accounts' months up to the period, not
+    their transfers).  */
 #define S_PERIOD_SUM(code)                                                           \
-    "  coalesce(sum(CASE WHEN m.period = ?1 AND m.code = '" code "' THEN m.amount "    \
-    "END), 0)"
+    "  coalesce(sum(CASE WHEN m.period = ?1 AND m.code = '" code "' "                  \
+    "THEN m.credits - m.debits END), 0)"
 static const char s_earnings_sql[] =
-    "WITH m(account, period, code, amount) AS ("
-    "  SELECT credit, period, code, amount FROM transfers WHERE period <= ?1"
-    "  UNION ALL SELECT debit, period, code, -amount FROM transfers WHERE period <= ?1) "
-    "SELECT p.code, coalesce(sum(CASE WHEN m.period < ?1 THEN m.amount END), 0),"
+    "SELECT p.code, coalesce(sum(CASE WHEN m.period < ?1 THEN m.credits - m.debits END), "
+    "0),"
     S_PERIOD_SUM("commission") "," S_PERIOD_SUM("referral") "," S_PERIOD_SUM("override")
     "," S_PERIOD_SUM("clawback") "," S_PERIOD_SUM("adjustment") "," S_PERIOD_SUM("payout")
     " FROM partners p JOIN accounts a ON a.name = '" DN_ACCOUNT_PARTNER "' || p.code "
-    "JOIN m ON m.account = a.id GROUP BY p.code";
+    "JOIN account_periods m ON m.account = a.id AND m.period <= ?1 GROUP BY p.code";
 #undef S_PERIOD_SUM
 
 /*  A partner's figures: the opening, then one sum per s_earning_codes.  */

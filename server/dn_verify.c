@@ -7,9 +7,9 @@
     chains with the same step the agent and ingest take (dn_chain), the
     batch signatures, the transfer and correction hashes the ledger wrote
     -- and replays every sale, refund and correction through the ledger's
-    own posting code into TEMP tables that shadow main.transfers and
-    main.accounts, so a difference is a difference of the data, never of
-    a second copy of the rules.
+    own posting code into TEMP tables that shadow main.transfers,
+    main.accounts and main.account_periods, so a difference is a
+    difference of the data, never of a second copy of the rules.
 */
 #include "dn_verify.h"
 #include "dn_array.h"
@@ -279,6 +279,73 @@ static int s_verify_transfers(sqlite3 *db, s_verify_t *v)
     else if (sum != 0)
         s_diff(v, _("balances sum to %lld, not 0: debits and credits differ"),
                (long long)sum);
+    return 0;
+}
+
+/*  account_periods (dn_ledger_flush keeps it): every row is what the
+    transfers of its account, period and code add up to, and every
+    account, period and code the transfers touch has its row, as balances
+    are checked against the transfers.  The replay fills a TEMP copy
+    (s_verify_postings) that is not compared with this one: it posts a
+    closed month's events into the month open after it, as a late event,
+    and replays no payout, so its keys differ; what it posts is compared
+    transfer by transfer there.  */
+static int s_verify_account_periods(sqlite3 *db, s_verify_t *v)
+{
+    sqlite3_stmt *stmt;
+    int row;
+
+    if (dn_db_prepare(
+            db,
+            "WITH moves(period, account, code, credits, debits) AS ("
+            "  SELECT period, credit, code, amount, 0 FROM main.transfers"
+            "  UNION ALL SELECT period, debit, code, 0, amount FROM main.transfers),"
+            " sums AS (SELECT period, account, code, sum(credits) AS credits,"
+            "  sum(debits) AS debits FROM moves GROUP BY period, account, code),"
+            " pairs(period, account, code, kc, kd, tc, td) AS ("
+            "  SELECT period, account, code, credits, debits, NULL, NULL"
+            "    FROM main.account_periods"
+            "  UNION ALL SELECT period, account, code, NULL, NULL, credits, debits"
+            "    FROM sums) "
+            "SELECT coalesce(a.name, '#' || b.account), b.period, b.code, count(b.kc),"
+            " max(b.kc), max(b.kd), count(b.tc), max(b.tc), max(b.td) FROM pairs b "
+            "LEFT JOIN main.accounts a ON a.id = b.account "
+            "GROUP BY b.period, b.account, b.code "
+            "HAVING count(b.kc) <> 1 OR count(b.tc) <> 1 OR max(b.kc) IS NOT max(b.tc)"
+            " OR max(b.kd) IS NOT max(b.td) "
+            "ORDER BY b.period, b.account, b.code",
+            &stmt))
+        return s_unread(v, DN_EDB, N_("the accounts' periods"));
+    while ((row = dn_db_row(stmt, "verify: account periods")) == 1) {
+        const char *name = (const char *)sqlite3_column_text(stmt, 0);
+        const char *period = (const char *)sqlite3_column_text(stmt, 1);
+        const char *code = (const char *)sqlite3_column_text(stmt, 2);
+        long long kc = sqlite3_column_int64(stmt, 4), kd = sqlite3_column_int64(stmt, 5);
+        long long tc = sqlite3_column_int64(stmt, 7), td = sqlite3_column_int64(stmt, 8);
+        if (!name || !period || !code) /* NOT NULL in the schema: out of memory */
+            row = DN_ENOMEM;
+        else if (sqlite3_column_int(stmt, 3) != 1)
+            s_diff(v,
+                   _("account %s: no account_periods row for %s %s; its transfers "
+                     "credit %lld and debit %lld (minor units)"),
+                   name, period, code, tc, td);
+        else if (sqlite3_column_int(stmt, 6) != 1)
+            s_diff(v,
+                   _("account %s: account_periods holds %s %s (credits %lld, debits "
+                     "%lld), where it has no transfer"),
+                   name, period, code, kc, kd);
+        else
+            s_diff(v,
+                   _("account %s: account_periods says %s %s credits %lld, debits %lld; "
+                     "its transfers credit %lld, debit %lld (minor units)"),
+                   name, period, code, kc, kd, tc, td);
+        if (row < 0)
+            break;
+    }
+    sqlite3_finalize(stmt);
+    if (row < 0)
+        return s_unread(v, row == DN_ENOMEM ? DN_ENOMEM : DN_EDB,
+                        N_("the accounts' periods"));
     return 0;
 }
 
@@ -597,6 +664,10 @@ static int s_verify_postings(sqlite3 *db, s_verify_t *v)
         "  level INTEGER, rate_bps INTEGER, category TEXT, bonus INTEGER, period TEXT, "
         "  event_period TEXT, ref TEXT, created_ms INTEGER, prev_hash BLOB, hash BLOB);"
         "CREATE INDEX temp.scratch_sale ON transfers(sale_eid);"
+        /* the posting code's flush writes here, not into main's */
+        "CREATE TEMP TABLE account_periods (period TEXT NOT NULL, "
+        "  account INTEGER NOT NULL, code TEXT NOT NULL, credits INTEGER NOT NULL, "
+        "  debits INTEGER NOT NULL, PRIMARY KEY (period, account, code)) WITHOUT ROWID;"
         "CREATE TEMP TABLE money_totals (id INTEGER PRIMARY KEY, sales INTEGER NOT NULL, "
         "  transfers INTEGER NOT NULL);"
         "INSERT INTO temp.money_totals VALUES (1, 0, 0);";
@@ -785,6 +856,8 @@ int dn_verify_run(const char *path, json_t **out, char *why, size_t why_size)
         rc = s_verify_events(db, &v);
     if (rc == 0)
         rc = s_verify_transfers(db, &v);
+    if (rc == 0)
+        rc = s_verify_account_periods(db, &v);
     if (rc == 0)
         rc = s_verify_totals(db, &v);
     if (rc == 0)

@@ -17,7 +17,9 @@
     database file at path on its own connection: every site's event chain
     (hashes, links, batch signatures), the transfer chain, that every
     balance equals its account's credits minus debits and that they sum to
-    zero, that nothing was posted into a period after it closed, and every
+    zero, that every row of account_periods is what its account's
+    transfers of its period and code add up to (and none is missing),
+    that nothing was posted into a period after it closed, and every
     commission, referral, override and clawback recomputed from the stored
     events with the plans and tree in force at each sale's time (held sales
     and their refunds posting nothing); every correction: its row against

@@ -910,16 +910,16 @@ static void test_balances(void **state)
 
 /* -- statements ------------------------------------------------------------------- */
 
-/*  Checks a statement's opening, closing and number of rows, and returns
-    it (caller decrefs).  */
-static json_t *s_statement(fixture_t *fx, const char *partner, const char *phone,
-                           const char *period, const char *opening, const char *closing,
-                           size_t rows)
+/*  Checks a statement on db: its opening, closing and number of rows, and
+    returns it (caller decrefs).  */
+static json_t *s_statement_on(sqlite3 *db, const char *partner, const char *phone,
+                              const char *period, const char *opening,
+                              const char *closing, size_t rows)
 {
     json_t *out = NULL;
     char why[256] = "";
-    int rc = dn_ledger_statement(fx->db, partner, phone, period, s_at("2026-06-01", 0),
-                                 &out, why, sizeof why);
+    int rc = dn_ledger_statement(db, partner, phone, period, s_at("2026-06-01", 0), &out,
+                                 why, sizeof why);
     if (rc)
         print_error("statement: %s\n", why);
     assert_int_equal(rc, 0);
@@ -930,6 +930,13 @@ static json_t *s_statement(fixture_t *fx, const char *partner, const char *phone
     assert_string_equal(json_string_value(json_object_get(out, "closing")), closing);
     assert_int_equal(json_array_size(json_object_get(out, "transfers")), rows);
     return out;
+}
+
+static json_t *s_statement(fixture_t *fx, const char *partner, const char *phone,
+                           const char *period, const char *opening, const char *closing,
+                           size_t rows)
+{
+    return s_statement_on(fx->db, partner, phone, period, opening, closing, rows);
 }
 
 static const char *s_row_text(json_t *statement, size_t i, const char *key)
@@ -2132,17 +2139,16 @@ static void test_migrate_payout_refs(void **state)
        categories (16), the sales' receipt and payment (17), the time
        zone's zone_from (18), the mark of its typed dates (19), the
        drill-down's indexes (20), the web page's users (21), the
-       accounts' transfer indexes (22) and the payout runs (23); the
-       transfers' CHECK rewritten (24) stays as it is, and its migration
-       finds it so */
+       accounts' transfer indexes (22, which 25 drops), the payout runs
+       (23) and the account periods (25); the transfers' CHECK rewritten
+       (24) stays as it is, and its migration finds it so */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 24);
+    assert_int_equal(version, 25);
     s_exec(db,
            "DROP TABLE payout_run_lines;"
            "DROP TABLE payout_runs;"
            "DROP TABLE partner_banks;"
-           "DROP INDEX transfers_credit;"
-           "DROP INDEX transfers_debit;"
+           "DROP TABLE account_periods;"
            "DROP INDEX sales_seller;"
            "DROP INDEX refunds_sale;"
            "DELETE FROM meta WHERE key = '" DN_META_ZONE_FROM "';"
@@ -2271,6 +2277,7 @@ static void test_migrate_transfers_check(void **state)
              "  WHERE type = 'table' AND name = 'transfers';"
              "PRAGMA schema_version = %lld;"
              "PRAGMA writable_schema = OFF;"
+             "DROP TABLE account_periods;" /* migration 25's */
              "PRAGMA user_version = 23;",
              chain, in_list, (long long)s_int(db, "PRAGMA schema_version") + 1);
     s_exec(db, sql);
@@ -2280,7 +2287,7 @@ static void test_migrate_transfers_check(void **state)
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     assert_int_equal(dn_central_open(dir, 0, &db), 0);
-    assert_int_equal(s_int(db, "PRAGMA user_version"), 24);
+    assert_int_equal(s_int(db, "PRAGMA user_version"), 25);
     assert_int_equal(s_opcodes(db, insert, "OpenEphemeral"), 0);
     assert_int_equal(s_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'transfers' "
                                "AND instr(sql, 'code IN (') = 0 "
@@ -2310,14 +2317,15 @@ static void test_migrate_zone(void **state)
     s_copy(fx, "before-zone/" DN_CENTRAL_DB_FILE, path, sizeof path);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     /* the zone's migration is the 18th: the file as the 17th left it
-       (what the 20th to the 23rd add goes too: the drill-down's and the
-       accounts' indexes, the payout runs' tables; the web users' table is
-       created only if missing) */
+       (what the 20th to the 25th add goes too: the drill-down's indexes,
+       the payout runs' tables, the account periods -- the 22nd's
+       accounts' indexes the 25th dropped already; the web users' table is
+       created only if missing; the 24th finds transfers' CHECK rewritten) */
     s_exec(db, "DELETE FROM meta WHERE key IN ('" DN_META_ZONE_FROM "', '" DN_META_ZONE "');"
                "DROP TABLE payout_run_lines; DROP TABLE payout_runs;"
                "DROP TABLE partner_banks;"
                "DROP INDEX sales_seller; DROP INDEX refunds_sale;"
-               "DROP INDEX transfers_credit; DROP INDEX transfers_debit;"
+               "DROP TABLE account_periods;"
                "PRAGMA user_version = 17;");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
@@ -2343,6 +2351,161 @@ static void test_migrate_zone(void **state)
     assert_string_equal(period, "2026-07");
 
     assert_int_equal(dn_time_zone_set(DN_TIME_ZONE_UTC, 0), 0);
+    s_remove_copy(path);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/*  One row of account_periods as "credits/debits", "" when there is none.  */
+static char *s_period_row(sqlite3 *db, const char *account, const char *period,
+                          const char *code)
+{
+    char sql[512];
+    sqlite3_stmt *stmt;
+    char *text;
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce((SELECT p.credits || '/' || p.debits FROM account_periods p "
+             "JOIN accounts a ON a.id = p.account WHERE a.name = '%s' AND p.period = '%s' "
+             "AND p.code = '%s'), '')",
+             account, period, code);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    text = strdup((const char *)sqlite3_column_text(stmt, 0));
+    assert_non_null(text);
+    sqlite3_finalize(stmt);
+    return text;
+}
+
+static void s_assert_period_row(sqlite3 *db, const char *account, const char *period,
+                                const char *code, const char *want)
+{
+    char *got = s_period_row(db, account, period, code);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/*  The figures of account_periods the fixture's transfers give, worked
+    from test_statements: RS1 April, S7's commission 2.00; DE2 February,
+    S10's level-1 commission 1.29 and the partial refund's clawback 0.64,
+    March the completing refund's 0.65; member B February, the bonus 5.00
+    and 0.43 of referral, 0.22 clawed back, March 0.21 and the bonus 5.00
+    back (5.21); and test_payout's 20.00 of RS1 in May, credited to
+    hq:payout.  */
+static void s_assert_fixture_periods(sqlite3 *db)
+{
+    s_assert_period_row(db, "partner:RS1", "2026-04", "commission", "200/0");
+    s_assert_period_row(db, "partner:DE2", "2026-02", "commission", "129/0");
+    s_assert_period_row(db, "partner:DE2", "2026-02", "clawback", "0/64");
+    s_assert_period_row(db, "partner:DE2", "2026-03", "clawback", "0/65");
+    s_assert_period_row(db, MEM_B, "2026-02", "referral", "543/0");
+    s_assert_period_row(db, MEM_B, "2026-02", "clawback", "0/22");
+    s_assert_period_row(db, MEM_B, "2026-03", "clawback", "0/521");
+    s_assert_period_row(db, "partner:RS1", "2026-05", "payout", "0/2000");
+    s_assert_period_row(db, "hq:payout", "2026-05", "payout", "2000/0");
+    s_assert_period_row(db, "partner:RS1", "2026-04", "referral", "");
+}
+
+/*  account_periods as the postings kept it: the figures worked by hand,
+    and verify finds every row what the transfers add up to.  Then three
+    rows changed behind the ledger's back -- RS1's April commission 2.00
+    made 2.01, DE2's March clawback row removed, a July adjustment of 5.00
+    that RS1 never had added -- and verify names each (exit 65), nothing
+    else; a statement whose figures the table no longer matches is
+    refused, and one it still matches is printed.  */
+static void test_account_periods(void **state)
+{
+    fixture_t *fx = *state;
+    char path[256], why[256] = "";
+    sqlite3 *db = NULL;
+    json_t *out = NULL, *list;
+    int rc;
+
+    s_assert_fixture_periods(fx->db);
+    s_copy(fx, "periods-tampered.db", path, sizeof path);
+    s_verify_ok_at(path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    s_exec(db, "UPDATE account_periods SET credits = 201 WHERE code = 'commission' "
+               "AND period = '2026-04' AND account = "
+               "(SELECT id FROM accounts WHERE name = 'partner:RS1');"
+               "DELETE FROM account_periods WHERE code = 'clawback' AND period = '2026-03' "
+               "AND account = (SELECT id FROM accounts WHERE name = 'partner:DE2');"
+               "INSERT INTO account_periods(period, account, code, credits, debits) "
+               "SELECT '2026-07', id, 'adjustment', 500, 0 FROM accounts "
+               "WHERE name = 'partner:RS1';");
+    /* a money column holds an integer: the table's CHECK */
+    assert_int_not_equal(sqlite3_exec(db,
+                                      "UPDATE account_periods SET debits = 0.5 "
+                                      "WHERE period = '2026-04'",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+
+    /* RS1's April: the listing's 2.00 against the table's 2.01 */
+    assert_int_equal(dn_ledger_statement(db, "RS1", NULL, "2026-04", s_at("2026-06-01", 0),
+                                         &out, why, sizeof why),
+                     DN_EDB);
+    assert_null(out);
+    assert_string_equal(why, "statement: the figures of partner:RS1 for 2026-04 "
+                             "(account_periods) are not those of its transfers; run "
+                             "dealernet-hq verify");
+    /* DE2's February is as it was: opening 0.00, 1.29 - 0.64 = 0.65 */
+    out = s_statement_on(db, "DE2", NULL, "2026-02", "0.00", "0.65", 2);
+    json_decref(out);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    rc = s_verify(path, &out);
+    assert_int_equal(rc, DN_ECHAIN);
+    list = json_object_get(out, "differences");
+    if (json_array_size(list) != 3)
+        s_print_differences(out);
+    assert_int_equal(json_array_size(list), 3);
+    /* by period: March, April, July */
+    assert_string_equal(json_string_value(json_array_get(list, 0)),
+                        "account partner:DE2: no account_periods row for 2026-03 "
+                        "clawback; its transfers credit 0 and debit 65 (minor units)");
+    assert_string_equal(json_string_value(json_array_get(list, 1)),
+                        "account partner:RS1: account_periods says 2026-04 commission "
+                        "credits 201, debits 0; its transfers credit 200, debit 0 (minor "
+                        "units)");
+    assert_string_equal(json_string_value(json_array_get(list, 2)),
+                        "account partner:RS1: account_periods holds 2026-07 adjustment "
+                        "(credits 500, debits 0), where it has no transfer");
+    json_decref(out);
+    s_remove_copy(path);
+}
+
+/*  A file of version 23 (migration 22's account indexes, no
+    account_periods) that holds transfers: migration 25 drops the indexes
+    and fills the table from the transfers, with the figures worked above,
+    the statements read as before, and verify agrees.  */
+static void test_migrate_account_periods(void **state)
+{
+    fixture_t *fx = *state;
+    char dir[160], path[256];
+    sqlite3 *db = NULL;
+    json_t *st;
+
+    snprintf(dir, sizeof dir, "%s/before-periods", fx->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    s_copy(fx, "before-periods/" DN_CENTRAL_DB_FILE, path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    s_exec(db, "DROP TABLE account_periods;"
+               "CREATE INDEX transfers_credit ON transfers(credit, period);"
+               "CREATE INDEX transfers_debit ON transfers(debit, period);"
+               "PRAGMA user_version = 23;");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    assert_int_equal(dn_central_open(dir, 0, &db), 0);
+    assert_int_equal(s_int(db, "PRAGMA user_version"), 25);
+    assert_int_equal(s_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                               "('transfers_credit', 'transfers_debit')"),
+                     0);
+    s_assert_fixture_periods(db);
+    /* RS1, April and May, as test_statements and test_payout read them */
+    st = s_statement_on(db, "RS1", NULL, "2026-04", "32.97", "34.97", 1);
+    json_decref(st);
+    st = s_statement_on(db, "RS1", NULL, "2026-05", "34.97", "17.97", 2);
+    json_decref(st);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    s_verify_ok_at(path);
     s_remove_copy(path);
     assert_int_equal(rmdir(dir), 0);
 }
@@ -2414,7 +2577,7 @@ static void test_zone_dates(void **state)
            "DROP TABLE payout_run_lines; DROP TABLE payout_runs;"
            "DROP TABLE partner_banks;"
            "DROP INDEX sales_seller; DROP INDEX refunds_sale;"
-           "DROP INDEX transfers_credit; DROP INDEX transfers_debit;"
+           "DROP TABLE account_periods;"
            "PRAGMA user_version = 17;");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
@@ -3435,6 +3598,8 @@ int main(void)
         cmocka_unit_test(test_migrate_transfers_check),
         cmocka_unit_test(test_migrate_zone),
         cmocka_unit_test(test_zone_dates),
+        cmocka_unit_test(test_account_periods),
+        cmocka_unit_test(test_migrate_account_periods),
         /* corrections, after all of the above: they add to the ledger */
         cmocka_unit_test(test_void),
         cmocka_unit_test(test_refund_after_void),
