@@ -20,7 +20,8 @@
                into the same table with the same indexes, triggers and
                foreign keys (dn_central_open's schema and pragmas), then
                one UPDATE accounts SET balance = balance + ? per account
-               the batch touched, as dn_ledger_flush does.  No ledger
+               the batch touched and one upsert of account_periods per
+               account, month and code, as dn_ledger_flush does.  No ledger
                logic: no tree walk, no plan, no hashing, no staging.  What
                the ledger cannot beat with this schema.
 
@@ -579,12 +580,41 @@ static void s_moves_free(s_moves_t *m)
     s_insert): one INSERT of up to S_ROWS_MAX rows per statement.  */
 #define S_ROWS_MAX 8
 
+/*  One key of account_periods and the batch's moves under it; period and
+    code are interned texts (s_intern), so equal texts are equal pointers.  */
+typedef struct {
+    int64_t account; /* 0: a free slot */
+    const char *period, *code;
+    int64_t credits, debits;
+} s_period_t;
+
 typedef struct {
     sqlite3 *db;
     const s_ledger_t *led;
     sqlite3_stmt *insert[S_ROWS_MAX + 1], *balance; /* insert[n]: n rows */
+    sqlite3_stmt *period;                           /* account_periods' upsert */
     s_moves_t moves;
+    s_period_t *periods; /* open addressing, cap_periods slots */
+    size_t cap_periods;
 } s_ceiling_t;
+
+/*  Adds a move to (account, period, code), as dn_ledger_flush gathers
+    them; the table holds a batch's keys with room to spare.  */
+static void s_period_add(s_ceiling_t *c, int64_t account, const char *period,
+                         const char *code, int64_t credit, int64_t debit)
+{
+    size_t mask = c->cap_periods - 1,
+           i = ((size_t)account * 0x9E3779B97F4A7C15ULL ^ (size_t)period ^ (size_t)code) & mask;
+    for (; c->periods[i].account; i = (i + 1) & mask) {
+        s_period_t *p = &c->periods[i];
+        if (p->account == account && p->period == period && p->code == code) {
+            p->credits += credit;
+            p->debits += debit;
+            return;
+        }
+    }
+    c->periods[i] = (s_period_t){account, period, code, credit, debit};
+}
 
 static void s_attach(sqlite3 *db, const char *path)
 {
@@ -627,8 +657,22 @@ static void s_ceiling_init(s_ceiling_t *c, sqlite3 *db, const s_ledger_t *led)
             s_die_db(db, "prepare");
     }
     if (sqlite3_prepare_v3(db, "UPDATE accounts SET balance = balance + ? WHERE id = ?", -1,
-                           SQLITE_PREPARE_PERSISTENT, &c->balance, NULL))
+                           SQLITE_PREPARE_PERSISTENT, &c->balance, NULL) ||
+        sqlite3_prepare_v3(db,
+                           "INSERT INTO account_periods(period, account, code, credits, "
+                           "debits) VALUES (?, ?, ?, ?, ?) "
+                           "ON CONFLICT (period, account, code) DO UPDATE SET "
+                           "credits = credits + excluded.credits, "
+                           "debits = debits + excluded.debits",
+                           -1, SQLITE_PREPARE_PERSISTENT, &c->period, NULL))
         s_die_db(db, "prepare");
+    /* a batch's keys: two accounts a transfer, at most; a power of two
+       over twice that */
+    c->cap_periods = 1;
+    while (c->cap_periods < 4 * (size_t)DN_BENCH_BATCH * S_ROWS_MAX)
+        c->cap_periods *= 2;
+    if (!(c->periods = calloc(c->cap_periods, sizeof *c->periods)))
+        s_die("out of memory");
 }
 
 static void s_ceiling_free(s_ceiling_t *c)
@@ -636,6 +680,8 @@ static void s_ceiling_free(s_ceiling_t *c)
     for (int n = 1; n <= S_ROWS_MAX; n++)
         sqlite3_finalize(c->insert[n]);
     sqlite3_finalize(c->balance);
+    sqlite3_finalize(c->period);
+    free(c->periods);
     s_moves_free(&c->moves);
 }
 
@@ -674,6 +720,10 @@ static void s_ceiling_batch(void *arg, int k)
             s_bind_row(c->insert[n], (int)r * S_COLS, &rows[r]);
             s_moves_add(&c->moves, rows[r].v[S_DEBIT].i, -rows[r].v[S_AMOUNT].i);
             s_moves_add(&c->moves, rows[r].v[S_CREDIT].i, rows[r].v[S_AMOUNT].i);
+            s_period_add(c, rows[r].v[S_CREDIT].i, rows[r].v[S_PERIOD].text,
+                         rows[r].v[S_CODE].text, rows[r].v[S_AMOUNT].i, 0);
+            s_period_add(c, rows[r].v[S_DEBIT].i, rows[r].v[S_PERIOD].text,
+                         rows[r].v[S_CODE].text, 0, rows[r].v[S_AMOUNT].i);
         }
         if (sqlite3_step(c->insert[n]) != SQLITE_DONE)
             s_die_db(c->db, "ceiling: insert");
@@ -688,6 +738,20 @@ static void s_ceiling_batch(void *arg, int k)
         sqlite3_reset(c->balance);
     }
     s_moves_clear(&c->moves);
+    for (size_t i = 0; i < c->cap_periods; i++) {
+        s_period_t *p = &c->periods[i];
+        if (!p->account)
+            continue;
+        sqlite3_bind_text(c->period, 1, p->period, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(c->period, 2, p->account);
+        sqlite3_bind_text(c->period, 3, p->code, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(c->period, 4, p->credits);
+        sqlite3_bind_int64(c->period, 5, p->debits);
+        if (sqlite3_step(c->period) != SQLITE_DONE)
+            s_die_db(c->db, "ceiling: account_periods");
+        sqlite3_reset(c->period);
+        memset(p, 0, sizeof *p);
+    }
 }
 
 /*  The ceiling's file holds exactly the ledger's transfers (every column),
@@ -706,7 +770,11 @@ static void s_ceiling_check(sqlite3 *db, const char *ledger_path, int64_t transf
                     "ON l.id = m.id WHERE l.name = m.name AND l.balance = m.balance") !=
             dn_bk_count(db, "SELECT count(*) FROM led.accounts") ||
         dn_bk_count(db, "SELECT count(*) FROM main.events m JOIN led.events l "
-                        "ON l.eid = m.eid AND l.id = m.id") != DN_BENCH_SALES)
+                        "ON l.eid = m.eid AND l.id = m.id") != DN_BENCH_SALES ||
+        dn_bk_count(db, "SELECT count(*) FROM (SELECT * FROM main.account_periods "
+                        "EXCEPT SELECT * FROM led.account_periods)") != 0 ||
+        dn_bk_count(db, "SELECT count(*) FROM main.account_periods") !=
+            dn_bk_count(db, "SELECT count(*) FROM led.account_periods"))
         s_die("the ceiling's file does not hold the ledger's transfers and balances");
     dn_db_exec(db, "DETACH led");
 }
