@@ -897,6 +897,22 @@ static const dn_migration_t s_migrations[] = {
      "      FROM transfers"
      "    UNION ALL SELECT period, debit, code, 0, amount FROM transfers)"
      "  GROUP BY period, account, code;"},
+    {.sql = /* Issue 17 (lead): dn_ledger_flush moves the marks of the accounts
+        a batch touched itself (see s_marks in dn_ledger.c), one UPDATE per
+        account, where accounts_down_mark ran three more for each: the
+        trigger now marks an account only when its writer did not (every
+        other writer of balances: payouts, voids, adjustments), and tests
+        the kind without an IN list (a list is built at every row).  */
+     "DROP TRIGGER accounts_down_mark;"
+     "CREATE TRIGGER accounts_down_mark AFTER UPDATE OF balance ON accounts "
+     "  WHEN (NEW.kind = 'partner' OR NEW.kind = 'member') "
+     "    AND NEW.down_mark IS OLD.down_mark BEGIN"
+     "  UPDATE down_marks SET mark = mark + 1 WHERE id = 1;"
+     "  UPDATE accounts SET down_mark = (SELECT mark FROM down_marks WHERE id = 1)"
+     "    WHERE id = NEW.id;"
+     "  UPDATE members SET down_mark = (SELECT mark FROM down_marks WHERE id = 1)"
+     "    WHERE NEW.kind = 'member' AND phone = NEW.phone;"
+     "END;"},
 };
 
 int dn_central_max_sale(sqlite3 *db, int64_t *bound)

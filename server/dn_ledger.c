@@ -70,6 +70,7 @@ struct _dn_ledger_t {
     uint8_t head_hash[DN_HASH_BYTES];
     s_delta_t *deltas;
     size_t n_deltas, cap_deltas;
+    int marks_known, marks; /* s_marks_kept */
     s_period_move_t *moves; /* account_periods' moves, applied at the flush */
     size_t n_moves, cap_moves;
     /* The running totals (money_totals), read with the head and written
@@ -242,6 +243,7 @@ void dn_ledger_forget(dn_ledger_t *self)
     self->n_plans = self->n_closed = 0;
     self->plans_loaded = self->closed_loaded = 0;
     memset(self->hq, 0, sizeof self->hq);
+    self->marks_known = 0;
     self->have_head = 0;
     self->have_totals = 0;
     self->totals_moved = 0;
@@ -817,28 +819,123 @@ static int s_post(dn_ledger_t *self, const s_transfer_t *t)
     return 0;
 }
 
+/*  1 if the accounts this connection writes keep marks: not verify's TEMP
+    copy, which has none and shadows main's (see dn_verify).  Looked up
+    once per ledger (again after dn_ledger_forget).  */
+static int s_marks_kept(dn_ledger_t *self, int *kept)
+{
+    sqlite3_stmt *stmt;
+    int64_t temp = 0;
+    if (!self->marks_known) {
+        if (dn_db_prepare(self->db,
+                          "SELECT count(*) FROM temp.sqlite_schema "
+                          "WHERE type = 'table' AND name = 'accounts'",
+                          &stmt) ||
+            dn_db_int_row(stmt, "ledger: where the accounts are", &temp) != 1)
+            return DN_EDB;
+        self->marks = temp == 0;
+        self->marks_known = 1;
+    }
+    *kept = self->marks;
+    return 0;
+}
+
+/*  Moves the balances of the batch's accounts.  An account whose moves of
+    this batch cancel out (a sale and its refund) is updated too, by 0: its
+    period's figures changed, and the update marks it for the shops
+    (dn_earnings.h).  The marks are moved here, as the trigger
+    accounts_down_mark moves them for any other writer, but in the one
+    UPDATE of each account rather than three more statements each: the
+    counter is read once, each partner's or member's account takes the next
+    number in turn (in the order the trigger would have given them), a
+    member account's number goes to its members row, and the counter is
+    written once.  The trigger leaves alone an account whose mark its
+    writer moved.  */
+static int s_balances(dn_ledger_t *self)
+{
+    sqlite3_stmt *stmt;
+    int64_t mark = 0, first = 0;
+    int kept, rc;
+
+    if ((rc = s_marks_kept(self, &kept)) != 0)
+        return rc;
+    if (kept) {
+        if (dn_db_cached(self->cache, "SELECT mark FROM down_marks WHERE id = 1", &stmt))
+            return DN_EDB;
+        rc = dn_db_row(stmt, "ledger: the counter of marks");
+        if (rc == 1)
+            first = mark = sqlite3_column_int64(stmt, 0);
+        sqlite3_reset(stmt);
+        if (rc != 1)
+            return DN_EDB;
+    }
+    for (size_t i = 0; i < self->cap_deltas; i++) {
+        if (!self->deltas[i].account)
+            continue;
+        if (!kept) {
+            if (dn_db_cached(self->cache,
+                             "UPDATE accounts SET balance = balance + ? WHERE id = ?", &stmt))
+                return DN_EDB;
+            sqlite3_bind_int64(stmt, 1, self->deltas[i].delta);
+            sqlite3_bind_int64(stmt, 2, self->deltas[i].account);
+            rc = dn_db_step_txn(self->db, stmt);
+            sqlite3_reset(stmt);
+            if (rc)
+                return rc;
+            continue;
+        }
+        char phone[DN_PHONE_SIZE] = "";
+        int marked = 0, member = 0;
+        if (dn_db_cached(self->cache,
+                         "UPDATE accounts SET balance = balance + ?1, down_mark = CASE "
+                         "WHEN kind = 'partner' OR kind = 'member' THEN ?2 ELSE down_mark "
+                         "END WHERE id = ?3 RETURNING kind = 'partner' OR kind = 'member', "
+                         "kind = 'member', phone",
+                         &stmt))
+            return DN_EDB;
+        sqlite3_bind_int64(stmt, 1, self->deltas[i].delta);
+        sqlite3_bind_int64(stmt, 2, mark + 1);
+        sqlite3_bind_int64(stmt, 3, self->deltas[i].account);
+        rc = dn_db_row(stmt, "ledger: an account's balance");
+        if (rc == 1) {
+            marked = sqlite3_column_int(stmt, 0);
+            member = sqlite3_column_int(stmt, 1);
+            if (dn_db_column_copy(stmt, 2, phone, sizeof phone))
+                rc = DN_ENOMEM;
+            else
+                rc = dn_db_row(stmt, "ledger: an account's balance"); /* to its end */
+        }
+        sqlite3_reset(stmt);
+        if (rc < 0)
+            return rc;
+        if (marked)
+            mark++;
+        if (member) {
+            if (dn_db_cached(self->cache, "UPDATE members SET down_mark = ? WHERE phone = ?",
+                             &stmt))
+                return DN_EDB;
+            sqlite3_bind_int64(stmt, 1, mark);
+            sqlite3_bind_text(stmt, 2, phone, -1, SQLITE_STATIC);
+            rc = dn_db_step_txn(self->db, stmt);
+            sqlite3_reset(stmt);
+            if (rc)
+                return rc;
+        }
+    }
+    if (mark == first)
+        return 0;
+    if (dn_db_cached(self->cache, "UPDATE down_marks SET mark = ? WHERE id = 1", &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, mark);
+    rc = dn_db_step_txn(self->db, stmt);
+    sqlite3_reset(stmt);
+    return rc;
+}
+
 int dn_ledger_flush(dn_ledger_t *self)
 {
     sqlite3_stmt *stmt;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < self->cap_deltas; i++) {
-        /* An account whose moves of this batch cancel out (a sale and its
-           refund) is updated too, by 0: its period's figures changed, and
-           the update marks it for the shops (accounts_down_mark,
-           dn_earnings.h).  */
-        if (!self->deltas[i].account)
-            continue;
-        if (dn_db_cached(self->cache,
-                         "UPDATE accounts SET balance = balance + ? WHERE id = ?",
-                         &stmt)) {
-            rc = DN_EDB;
-            break;
-        }
-        sqlite3_bind_int64(stmt, 1, self->deltas[i].delta);
-        sqlite3_bind_int64(stmt, 2, self->deltas[i].account);
-        rc = dn_db_step_txn(self->db, stmt);
-        sqlite3_reset(stmt);
-    }
+    int rc = s_balances(self);
     if (rc == 0)
         rc = s_period_moves_flush(self);
     if (rc == 0 && self->totals_moved) {

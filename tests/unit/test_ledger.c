@@ -2141,9 +2141,10 @@ static void test_migrate_payout_refs(void **state)
        drill-down's indexes (20), the web page's users (21), the
        accounts' transfer indexes (22, which 25 drops), the payout runs
        (23) and the account periods (25); the transfers' CHECK rewritten
-       (24) stays as it is, and its migration finds it so */
+       (24) stays as it is, and its migration finds it so; the marks'
+       trigger comes back as 26 makes it */
     version = (int)s_int(db, "PRAGMA user_version");
-    assert_int_equal(version, 25);
+    assert_int_equal(version, 26);
     s_exec(db,
            "DROP TABLE payout_run_lines;"
            "DROP TABLE payout_runs;"
@@ -2287,7 +2288,7 @@ static void test_migrate_transfers_check(void **state)
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     assert_int_equal(dn_central_open(dir, 0, &db), 0);
-    assert_int_equal(s_int(db, "PRAGMA user_version"), 25);
+    assert_int_equal(s_int(db, "PRAGMA user_version"), 26);
     assert_int_equal(s_opcodes(db, insert, "OpenEphemeral"), 0);
     assert_int_equal(s_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'transfers' "
                                "AND instr(sql, 'code IN (') = 0 "
@@ -2302,6 +2303,55 @@ static void test_migrate_transfers_check(void **state)
     assert_int_equal(s_int(db, "SELECT count(*) FROM pragma_integrity_check "
                                "WHERE integrity_check = 'ok'"),
                      1);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/*  The marks of the accounts a flush moves (dn_ledger.c's s_balances, with
+    migration 26's trigger): the flush numbers each partner's or member's
+    account it touched from the counter on, as the trigger did, copies a
+    member account's number to its members row, leaves HQ's accounts
+    unmarked, and writes the counter once; a writer that moves a balance
+    without its mark still gets one from the trigger.  On a copy of the
+    ledger, so that no later test sees these postings.  */
+static void test_flush_marks(void **state)
+{
+    fixture_t *fx = *state;
+    char dir[160], path[256], why[256] = "";
+    int64_t now = s_at("2026-05-23", 9), hq_mark;
+    sqlite3 *db = NULL;
+    json_t *out = NULL;
+
+    snprintf(dir, sizeof dir, "%s/marks", fx->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    s_copy(fx, "marks/" DN_CENTRAL_DB_FILE, path, sizeof path);
+    assert_int_equal(dn_central_open(dir, 0, &db), 0);
+    s_exec(db, "UPDATE down_marks SET mark = 1000 WHERE id = 1;");
+    hq_mark = s_int(db, "SELECT down_mark FROM accounts WHERE name = '" HQC "'");
+
+    /* one adjustment: partner:DE2 and hq:commission move; DE2 takes 1001 */
+    assert_int_equal(
+        dn_ledger_adjust(db, "DE2", 150, "marks", "hq", now, &out, why, sizeof why), 0);
+    json_decref(out);
+    assert_int_equal(s_int(db, "SELECT mark FROM down_marks"), 1001);
+    assert_int_equal(s_int(db, "SELECT down_mark FROM accounts WHERE name = 'partner:DE2'"),
+                     1001);
+    assert_int_equal(s_int(db, "SELECT down_mark FROM accounts WHERE name = '" HQC "'"),
+                     hq_mark);
+    /* a member's account: 1002, on the account and on the member */
+    assert_int_equal(dn_ledger_adjust(db, "member:" PHONE_A, 200, "marks", "hq", now + 1000,
+                                      &out, why, sizeof why),
+                     0);
+    json_decref(out);
+    assert_int_equal(s_int(db, "SELECT mark FROM down_marks"), 1002);
+    assert_int_equal(s_int(db, "SELECT down_mark FROM accounts WHERE name = '" MEM_A "'"),
+                     1002);
+    assert_int_equal(s_int(db, "SELECT down_mark FROM members WHERE phone = '" PHONE_A "'"),
+                     1002);
+    /* a writer that leaves the mark alone: the trigger gives DE2 1003 */
+    s_exec(db, "UPDATE accounts SET balance = balance + 0 WHERE name = 'partner:DE2';");
+    assert_int_equal(s_int(db, "SELECT mark FROM down_marks"), 1003);
+    assert_int_equal(s_int(db, "SELECT down_mark FROM accounts WHERE name = 'partner:DE2'"),
+                     1003);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -2494,7 +2544,7 @@ static void test_migrate_account_periods(void **state)
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     assert_int_equal(dn_central_open(dir, 0, &db), 0);
-    assert_int_equal(s_int(db, "PRAGMA user_version"), 25);
+    assert_int_equal(s_int(db, "PRAGMA user_version"), 26);
     assert_int_equal(s_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                "('transfers_credit', 'transfers_debit')"),
                      0);
@@ -3596,6 +3646,7 @@ int main(void)
         cmocka_unit_test(test_double_post),
         cmocka_unit_test(test_migrate_payout_refs),
         cmocka_unit_test(test_migrate_transfers_check),
+        cmocka_unit_test(test_flush_marks),
         cmocka_unit_test(test_migrate_zone),
         cmocka_unit_test(test_zone_dates),
         cmocka_unit_test(test_account_periods),
