@@ -42,6 +42,13 @@ typedef struct {
     int64_t account, delta;
 } s_delta_t;
 
+/*  An account as the flush marks it (s_class).  */
+typedef struct {
+    int64_t id; /* 0: a free slot */
+    int marked, member;
+    char phone[DN_PHONE_SIZE];
+} s_class_t;
+
 /*  One key of account_periods and what the batch moved under it (see
     s_period_move).  */
 typedef struct {
@@ -71,6 +78,8 @@ struct _dn_ledger_t {
     s_delta_t *deltas;
     size_t n_deltas, cap_deltas;
     int marks_known, marks; /* s_marks_kept */
+    s_class_t *classes;     /* s_class */
+    size_t n_classes, cap_classes;
     s_period_move_t *moves; /* account_periods' moves, applied at the flush */
     size_t n_moves, cap_moves;
     /* The running totals (money_totals), read with the head and written
@@ -244,6 +253,9 @@ void dn_ledger_forget(dn_ledger_t *self)
     self->plans_loaded = self->closed_loaded = 0;
     memset(self->hq, 0, sizeof self->hq);
     self->marks_known = 0;
+    free(self->classes);
+    self->classes = NULL;
+    self->n_classes = self->cap_classes = 0;
     self->have_head = 0;
     self->have_totals = 0;
     self->totals_moved = 0;
@@ -840,6 +852,70 @@ static int s_marks_kept(dn_ledger_t *self, int *kept)
     return 0;
 }
 
+/*  What the flush must know of an account to move its mark: whether it
+    has one (a partner's or a member's; HQ's three accounts have none) and
+    a member's phone.  An account's kind and phone never change, so they
+    are read once per account (again after dn_ledger_forget) into an
+    open-addressing table by id (ids are never 0).  */
+static int s_class(dn_ledger_t *self, int64_t id, const s_class_t **out)
+{
+    sqlite3_stmt *stmt;
+    s_class_t *c;
+    size_t mask, i;
+    int rc;
+
+    if (self->cap_classes) {
+        mask = self->cap_classes - 1;
+        for (i = (size_t)id & mask; self->classes[i].id; i = (i + 1) & mask)
+            if (self->classes[i].id == id) {
+                *out = &self->classes[i];
+                return 0;
+            }
+    }
+    if ((self->n_classes + 1) * 2 > self->cap_classes) {
+        size_t grow = self->cap_classes ? self->cap_classes * 2 : 1024;
+        s_class_t *bigger = calloc(grow, sizeof *bigger);
+        if (!bigger)
+            return DN_ENOMEM;
+        for (size_t k = 0; k < self->cap_classes; k++) {
+            if (!self->classes[k].id)
+                continue;
+            for (i = (size_t)self->classes[k].id & (grow - 1); bigger[i].id;
+                 i = (i + 1) & (grow - 1))
+                ;
+            bigger[i] = self->classes[k];
+        }
+        free(self->classes);
+        self->classes = bigger;
+        self->cap_classes = grow;
+    }
+    mask = self->cap_classes - 1;
+    for (i = (size_t)id & mask; self->classes[i].id; i = (i + 1) & mask)
+        ;
+    c = &self->classes[i];
+    memset(c, 0, sizeof *c);
+    if (dn_db_cached(self->cache,
+                     "SELECT kind = 'partner' OR kind = 'member', kind = 'member', phone "
+                     "FROM accounts WHERE id = ?",
+                     &stmt))
+        return DN_EDB;
+    sqlite3_bind_int64(stmt, 1, id);
+    rc = dn_db_row(stmt, "ledger: an account's kind");
+    if (rc == 1) {
+        c->marked = sqlite3_column_int(stmt, 0);
+        c->member = sqlite3_column_int(stmt, 1);
+        if (dn_db_column_copy(stmt, 2, c->phone, sizeof c->phone))
+            rc = DN_ENOMEM;
+    }
+    sqlite3_reset(stmt);
+    if (rc < 0)
+        return rc;
+    c->id = id; /* no row: nothing to mark (the UPDATE finds none either) */
+    self->n_classes++;
+    *out = c;
+    return 0;
+}
+
 /*  Moves the balances of the batch's accounts.  An account whose moves of
     this batch cancel out (a sale and its refund) is updated too, by 0: its
     period's figures changed, and the update marks it for the shops
@@ -870,57 +946,40 @@ static int s_balances(dn_ledger_t *self)
             return DN_EDB;
     }
     for (size_t i = 0; i < self->cap_deltas; i++) {
+        const s_class_t *c = NULL;
         if (!self->deltas[i].account)
             continue;
-        if (!kept) {
+        if (kept && (rc = s_class(self, self->deltas[i].account, &c)) != 0)
+            return rc;
+        if (!c || !c->marked) {
             if (dn_db_cached(self->cache,
                              "UPDATE accounts SET balance = balance + ? WHERE id = ?", &stmt))
                 return DN_EDB;
             sqlite3_bind_int64(stmt, 1, self->deltas[i].delta);
             sqlite3_bind_int64(stmt, 2, self->deltas[i].account);
-            rc = dn_db_step_txn(self->db, stmt);
-            sqlite3_reset(stmt);
-            if (rc)
-                return rc;
-            continue;
+        } else {
+            if (dn_db_cached(self->cache,
+                             "UPDATE accounts SET balance = balance + ?, down_mark = ? "
+                             "WHERE id = ?",
+                             &stmt))
+                return DN_EDB;
+            sqlite3_bind_int64(stmt, 1, self->deltas[i].delta);
+            sqlite3_bind_int64(stmt, 2, ++mark);
+            sqlite3_bind_int64(stmt, 3, self->deltas[i].account);
         }
-        char phone[DN_PHONE_SIZE] = "";
-        int marked = 0, member = 0;
-        if (dn_db_cached(self->cache,
-                         "UPDATE accounts SET balance = balance + ?1, down_mark = CASE "
-                         "WHEN kind = 'partner' OR kind = 'member' THEN ?2 ELSE down_mark "
-                         "END WHERE id = ?3 RETURNING kind = 'partner' OR kind = 'member', "
-                         "kind = 'member', phone",
-                         &stmt))
-            return DN_EDB;
-        sqlite3_bind_int64(stmt, 1, self->deltas[i].delta);
-        sqlite3_bind_int64(stmt, 2, mark + 1);
-        sqlite3_bind_int64(stmt, 3, self->deltas[i].account);
-        rc = dn_db_row(stmt, "ledger: an account's balance");
-        if (rc == 1) {
-            marked = sqlite3_column_int(stmt, 0);
-            member = sqlite3_column_int(stmt, 1);
-            if (dn_db_column_copy(stmt, 2, phone, sizeof phone))
-                rc = DN_ENOMEM;
-            else
-                rc = dn_db_row(stmt, "ledger: an account's balance"); /* to its end */
-        }
+        rc = dn_db_step_txn(self->db, stmt);
         sqlite3_reset(stmt);
-        if (rc < 0)
-            return rc;
-        if (marked)
-            mark++;
-        if (member) {
+        if (rc == 0 && c && c->member) {
             if (dn_db_cached(self->cache, "UPDATE members SET down_mark = ? WHERE phone = ?",
                              &stmt))
                 return DN_EDB;
             sqlite3_bind_int64(stmt, 1, mark);
-            sqlite3_bind_text(stmt, 2, phone, -1, SQLITE_STATIC);
+            sqlite3_bind_text(stmt, 2, c->phone, -1, SQLITE_STATIC);
             rc = dn_db_step_txn(self->db, stmt);
             sqlite3_reset(stmt);
-            if (rc)
-                return rc;
         }
+        if (rc)
+            return rc;
     }
     if (mark == first)
         return 0;
