@@ -19,9 +19,11 @@
                ledger writes them (up to 8 rows a statement, prepared once),
                into the same table with the same indexes, triggers and
                foreign keys (dn_central_open's schema and pragmas), then
-               one UPDATE accounts SET balance = balance + ? per account
-               the batch touched and one upsert of account_periods per
-               account, month and code, as dn_ledger_flush does.  No ledger
+               the balance moves as dn_ledger_flush makes them: one
+               UPDATE accounts per account the batch touched (with its
+               mark, for a partner's or member's: the counter read and
+               written once a batch) and one upsert of account_periods
+               per account, month and code.  No ledger
                logic: no tree walk, no plan, no hashing, no staging.  What
                the ledger cannot beat with this schema.
 
@@ -593,6 +595,10 @@ typedef struct {
     const s_ledger_t *led;
     sqlite3_stmt *insert[S_ROWS_MAX + 1], *balance; /* insert[n]: n rows */
     sqlite3_stmt *period;                           /* account_periods' upsert */
+    /* the marks, as dn_ledger_flush moves them: the counter read and
+       written once a batch, a partner's or member's account updated with
+       its mark, a member's number copied to its row */
+    sqlite3_stmt *marks_read, *marks_write, *marked, *member;
     s_moves_t moves;
     s_period_t *periods; /* open addressing, cap_periods slots */
     size_t cap_periods;
@@ -658,6 +664,16 @@ static void s_ceiling_init(s_ceiling_t *c, sqlite3 *db, const s_ledger_t *led)
     }
     if (sqlite3_prepare_v3(db, "UPDATE accounts SET balance = balance + ? WHERE id = ?", -1,
                            SQLITE_PREPARE_PERSISTENT, &c->balance, NULL) ||
+        sqlite3_prepare_v3(db, "SELECT mark FROM down_marks WHERE id = 1", -1,
+                           SQLITE_PREPARE_PERSISTENT, &c->marks_read, NULL) ||
+        sqlite3_prepare_v3(db, "UPDATE down_marks SET mark = ? WHERE id = 1", -1,
+                           SQLITE_PREPARE_PERSISTENT, &c->marks_write, NULL) ||
+        sqlite3_prepare_v3(db,
+                           "UPDATE accounts SET balance = balance + ?, down_mark = ? "
+                           "WHERE id = ?",
+                           -1, SQLITE_PREPARE_PERSISTENT, &c->marked, NULL) ||
+        sqlite3_prepare_v3(db, "UPDATE members SET down_mark = ? WHERE phone = ?", -1,
+                           SQLITE_PREPARE_PERSISTENT, &c->member, NULL) ||
         sqlite3_prepare_v3(db,
                            "INSERT INTO account_periods(period, account, code, credits, "
                            "debits) VALUES (?, ?, ?, ?, ?) "
@@ -681,6 +697,10 @@ static void s_ceiling_free(s_ceiling_t *c)
         sqlite3_finalize(c->insert[n]);
     sqlite3_finalize(c->balance);
     sqlite3_finalize(c->period);
+    sqlite3_finalize(c->marks_read);
+    sqlite3_finalize(c->marks_write);
+    sqlite3_finalize(c->marked);
+    sqlite3_finalize(c->member);
     free(c->periods);
     s_moves_free(&c->moves);
 }
@@ -730,14 +750,40 @@ static void s_ceiling_batch(void *arg, int k)
         sqlite3_reset(c->insert[n]);
         i += n;
     }
+    if (sqlite3_step(c->marks_read) != SQLITE_ROW)
+        s_die_db(c->db, "ceiling: the marks");
+    int64_t mark = sqlite3_column_int64(c->marks_read, 0), first = mark;
+    sqlite3_reset(c->marks_read);
     for (size_t i = 0; i < c->moves.n_touched; i++) {
-        sqlite3_bind_int64(c->balance, 1, c->moves.delta[c->moves.touched[i]]);
-        sqlite3_bind_int64(c->balance, 2, c->moves.touched[i]);
-        if (sqlite3_step(c->balance) != SQLITE_DONE)
+        int64_t id = c->moves.touched[i];
+        const char *name = c->led->names[id];
+        int member = strncmp(name, DN_ACCOUNT_MEMBER, strlen(DN_ACCOUNT_MEMBER)) == 0;
+        sqlite3_stmt *stmt = c->balance;
+        if (member || strncmp(name, DN_ACCOUNT_PARTNER, strlen(DN_ACCOUNT_PARTNER)) == 0) {
+            stmt = c->marked;
+            sqlite3_bind_int64(stmt, 2, ++mark);
+        }
+        sqlite3_bind_int64(stmt, 1, c->moves.delta[id]);
+        sqlite3_bind_int64(stmt, stmt == c->marked ? 3 : 2, id);
+        if (sqlite3_step(stmt) != SQLITE_DONE)
             s_die_db(c->db, "ceiling: balance");
-        sqlite3_reset(c->balance);
+        sqlite3_reset(stmt);
+        if (member) {
+            sqlite3_bind_int64(c->member, 1, mark);
+            sqlite3_bind_text(c->member, 2, name + strlen(DN_ACCOUNT_MEMBER), -1,
+                              SQLITE_STATIC);
+            if (sqlite3_step(c->member) != SQLITE_DONE)
+                s_die_db(c->db, "ceiling: a member's mark");
+            sqlite3_reset(c->member);
+        }
     }
     s_moves_clear(&c->moves);
+    if (mark != first) {
+        sqlite3_bind_int64(c->marks_write, 1, mark);
+        if (sqlite3_step(c->marks_write) != SQLITE_DONE)
+            s_die_db(c->db, "ceiling: the marks");
+        sqlite3_reset(c->marks_write);
+    }
     for (size_t i = 0; i < c->cap_periods; i++) {
         s_period_t *p = &c->periods[i];
         if (!p->account)
@@ -774,7 +820,11 @@ static void s_ceiling_check(sqlite3 *db, const char *ledger_path, int64_t transf
         dn_bk_count(db, "SELECT count(*) FROM (SELECT * FROM main.account_periods "
                         "EXCEPT SELECT * FROM led.account_periods)") != 0 ||
         dn_bk_count(db, "SELECT count(*) FROM main.account_periods") !=
-            dn_bk_count(db, "SELECT count(*) FROM led.account_periods"))
+            dn_bk_count(db, "SELECT count(*) FROM led.account_periods") ||
+        /* as many marks moved (each account's number depends on the
+           order the flush meets them in) */
+        dn_bk_count(db, "SELECT mark FROM main.down_marks") !=
+            dn_bk_count(db, "SELECT mark FROM led.down_marks"))
         s_die("the ceiling's file does not hold the ledger's transfers and balances");
     dn_db_exec(db, "DETACH led");
 }
