@@ -44,8 +44,7 @@ typedef struct {
 
 /*  An account as the flush marks it (s_class).  */
 typedef struct {
-    int64_t id; /* 0: a free slot */
-    int marked, member;
+    int loaded, marked, member;
     char phone[DN_PHONE_SIZE];
 } s_class_t;
 
@@ -78,8 +77,7 @@ struct _dn_ledger_t {
     s_delta_t *deltas;
     size_t n_deltas, cap_deltas;
     int marks_known, marks; /* s_marks_kept */
-    s_class_t *classes;     /* s_class */
-    size_t n_classes, cap_classes;
+    dn_slots_t classes;     /* s_class_t by account id (s_class) */
     s_period_move_t *moves; /* account_periods' moves, applied at the flush */
     size_t n_moves, cap_moves;
     /* The running totals (money_totals), read with the head and written
@@ -253,9 +251,7 @@ void dn_ledger_forget(dn_ledger_t *self)
     self->plans_loaded = self->closed_loaded = 0;
     memset(self->hq, 0, sizeof self->hq);
     self->marks_known = 0;
-    free(self->classes);
-    self->classes = NULL;
-    self->n_classes = self->cap_classes = 0;
+    dn_slots_clear(&self->classes, NULL);
     self->have_head = 0;
     self->have_totals = 0;
     self->totals_moved = 0;
@@ -855,45 +851,19 @@ static int s_marks_kept(dn_ledger_t *self, int *kept)
 /*  What the flush must know of an account to move its mark: whether it
     has one (a partner's or a member's; HQ's three accounts have none) and
     a member's phone.  An account's kind and phone never change, so they
-    are read once per account (again after dn_ledger_forget) into an
-    open-addressing table by id (ids are never 0).  */
+    are read once per account (again after dn_ledger_forget), into a
+    dn_slots_t by account id.  */
 static int s_class(dn_ledger_t *self, int64_t id, const s_class_t **out)
 {
     sqlite3_stmt *stmt;
-    s_class_t *c;
-    size_t mask, i;
+    s_class_t *c = dn_slots_get(&self->classes, id, sizeof *c);
     int rc;
 
-    if (self->cap_classes) {
-        mask = self->cap_classes - 1;
-        for (i = (size_t)id & mask; self->classes[i].id; i = (i + 1) & mask)
-            if (self->classes[i].id == id) {
-                *out = &self->classes[i];
-                return 0;
-            }
-    }
-    if ((self->n_classes + 1) * 2 > self->cap_classes) {
-        size_t grow = self->cap_classes ? self->cap_classes * 2 : 1024;
-        s_class_t *bigger = calloc(grow, sizeof *bigger);
-        if (!bigger)
-            return DN_ENOMEM;
-        for (size_t k = 0; k < self->cap_classes; k++) {
-            if (!self->classes[k].id)
-                continue;
-            for (i = (size_t)self->classes[k].id & (grow - 1); bigger[i].id;
-                 i = (i + 1) & (grow - 1))
-                ;
-            bigger[i] = self->classes[k];
-        }
-        free(self->classes);
-        self->classes = bigger;
-        self->cap_classes = grow;
-    }
-    mask = self->cap_classes - 1;
-    for (i = (size_t)id & mask; self->classes[i].id; i = (i + 1) & mask)
-        ;
-    c = &self->classes[i];
-    memset(c, 0, sizeof *c);
+    if (!c)
+        return DN_ENOMEM;
+    *out = c;
+    if (c->loaded)
+        return 0;
     if (dn_db_cached(self->cache,
                      "SELECT kind = 'partner' OR kind = 'member', kind = 'member', phone "
                      "FROM accounts WHERE id = ?",
@@ -910,9 +880,7 @@ static int s_class(dn_ledger_t *self, int64_t id, const s_class_t **out)
     sqlite3_reset(stmt);
     if (rc < 0)
         return rc;
-    c->id = id; /* no row: nothing to mark (the UPDATE finds none either) */
-    self->n_classes++;
-    *out = c;
+    c->loaded = 1; /* no row: nothing to mark (the UPDATE finds none either) */
     return 0;
 }
 
