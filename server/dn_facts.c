@@ -264,7 +264,11 @@ static int s_in_tree(dn_facts_t *self, const char *code, int64_t at_ms,
         *kind = unknown;
         return 0;
     }
-    if (rc || (rc = dn_tree_walk(self->tree, node->p.id, at_ms, s_within, &w)) != 0)
+    if (rc == 0)
+        rc = dn_tree_walk(self->tree, node->p.id, at_ms, s_within, &w);
+    if (rc == DN_ENOENT) /* an upline that has no partner row: a damaged file */
+        rc = 0;
+    if (rc)
         return rc;
     if (!w.within)
         *kind = outside;

@@ -864,6 +864,7 @@ static int s_class(dn_ledger_t *self, int64_t id, const s_class_t **out)
     *out = c;
     if (c->loaded)
         return 0;
+    memset(c, 0, sizeof *c); /* what a load that failed half-way left */
     if (dn_db_cached(self->cache,
                      "SELECT kind = 'partner' OR kind = 'member', kind = 'member', phone "
                      "FROM accounts WHERE id = ?",
