@@ -655,6 +655,7 @@ static void s_ceiling_accounts(sqlite3 *db, const char *ledger_path)
 
 static void s_ceiling_init(s_ceiling_t *c, sqlite3 *db, const s_ledger_t *led)
 {
+    memset(c, 0, sizeof *c);
     c->db = db;
     c->led = led;
     s_moves_init(&c->moves, led->n_names);
