@@ -62,7 +62,8 @@
 
       per-row    one prepared statement per row, one round trip each: the
                  design the target applies to (dealernet / PostgreSQL-
-                 direct >= 3).
+                 direct >= 3); the bench and its backend on one CPU
+                 (s_pg_pin says why).
       pipelined  the same statements in libpq's pipeline mode, one sync
                  per batch (reference, no target).
       unnest     one INSERT ... SELECT FROM unnest($1::bigint[], ...) per
