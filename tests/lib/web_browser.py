@@ -40,8 +40,8 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 BASE, USER, PASSWORD_FILE, WANT, SHOTS, SLOW, COUNTS = sys.argv[1:8]
@@ -168,11 +168,18 @@ def loaded():
 
 
 def go(action):
-    """Does action (a click, a submit), then waits for the next page."""
-    old = driver.find_element(By.TAG_NAME, 'html')
+    """Does action (a click, a submit), then waits for the next page.
+
+    The old page carries a mark; the next page is there when a document
+    without the mark is complete.  While the browser is between the two,
+    chromedriver may answer a script or an element with any error (a
+    stale element, "Node with given id does not belong to the document",
+    a script cut off by the unload): each only means "not yet"."""
+    driver.execute_script('window.dnOldPage = true')
     action()
-    WebDriverWait(driver, WAIT).until(EC.staleness_of(old))
-    loaded()
+    WebDriverWait(driver, WAIT, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script('return window.dnOldPage === undefined'
+                                   ' && document.readyState === "complete"'))
 
 
 def open_url(path):
