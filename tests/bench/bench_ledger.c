@@ -95,6 +95,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -848,6 +849,10 @@ typedef struct {
 
 static s_pg_t s_pg; /* for the atexit handler */
 
+/*  Held while a cleanup runs: the normal path, exit's handlers and the
+    signal thread (s_on_signals) each clean up whole, one at a time.  */
+static pthread_mutex_t s_cleanup_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int s_pg_has_tools(const char *bin)
 {
     char path[600];
@@ -929,6 +934,9 @@ static int s_pg_tool(const char *tool, const char *const *args)
         return -1;
     if (pid == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        sigset_t none;
+        sigemptyset(&none); /* the bench blocks the signals; its tools do not */
+        sigprocmask(SIG_SETMASK, &none, NULL);
         if (fd < 0 || chdir(s_pg.dir) != 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
             _exit(127);
         close(fd);
@@ -945,6 +953,7 @@ static int s_pg_tool(const char *tool, const char *const *args)
     after a failure.  */
 static void s_pg_cleanup(void)
 {
+    pthread_mutex_lock(&s_cleanup_lock);
     if (s_pg.started) {
         char data[96];
         snprintf(data, sizeof data, "%s/data", s_pg.dir);
@@ -957,6 +966,7 @@ static void s_pg_cleanup(void)
     if (s_pg.dir[0] && dn_tk_remove_tree(s_pg.dir) != 0)
         fprintf(stderr, "bench_ledger: could not remove %s\n", s_pg.dir);
     s_pg.dir[0] = '\0';
+    pthread_mutex_unlock(&s_cleanup_lock);
 }
 
 /*  Makes the folder and a cluster in it, and starts it.  Dies on failure
@@ -1463,21 +1473,47 @@ static int s_pg_bench(const s_ledger_t *led, double dealernet_rate)
 
 /* -- the run ------------------------------------------------------------------ */
 
-/*  Ctrl-C or a kill runs the atexit cleanups too: the PostgreSQL cluster
-    stopped, the folders removed.  exit is not async-signal-safe; a bench
-    interrupted in malloc may hang instead of cleaning up, which is no
-    worse than leaving the cluster running.  */
-static void s_on_signal(int sig)
-{
-    (void)sig;
-    exit(1);
-}
-
 static void s_root_cleanup(void)
 {
+    pthread_mutex_lock(&s_cleanup_lock);
     if (s_have_root && dn_tk_remove_tree(s_root) != 0)
         fprintf(stderr, "bench_ledger: could not remove %s\n", s_root);
     s_have_root = 0;
+    pthread_mutex_unlock(&s_cleanup_lock);
+}
+
+/*  Ctrl-C, a kill or a hang-up cleans up too (the PostgreSQL cluster
+    stopped, the folders removed), and not in a signal handler, where
+    neither a fork-and-wait for pg_ctl nor removing a tree is safe: every
+    thread but this one blocks the three signals, this one waits for them
+    and cleans up as ordinary code.  The main thread may be cleaning up
+    at that moment, or may exit while this one does: the lock lets each
+    finish first, and _exit ends the process with it held.  */
+static void *s_on_signals(void *arg)
+{
+    const sigset_t *set = arg;
+    int sig;
+    if (sigwait(set, &sig) != 0)
+        return NULL;
+    fprintf(stderr, "bench_ledger: %s: stopping, cleaning up\n", strsignal(sig));
+    s_pg_cleanup();
+    s_root_cleanup();
+    pthread_mutex_lock(&s_cleanup_lock);
+    _exit(1);
+}
+
+static void s_catch_signals(void)
+{
+    static sigset_t set;
+    pthread_t thread;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
+        pthread_create(&thread, NULL, s_on_signals, &set) != 0)
+        s_die("the signal thread");
+    pthread_detach(thread);
 }
 
 static void s_dir(char *dir, size_t size, const char *name)
@@ -1520,9 +1556,7 @@ int main(void)
         s_die("mkdtemp");
     s_have_root = 1;
     atexit(s_root_cleanup);
-    signal(SIGINT, s_on_signal);
-    signal(SIGTERM, s_on_signal);
-    signal(SIGHUP, s_on_signal);
+    s_catch_signals();
     s_dir(dir_i, sizeof dir_i, "ingest");
     s_dir(dir_l, sizeof dir_l, "ledger");
     s_dir(dir_c, sizeof dir_c, "ceiling");

@@ -24,7 +24,8 @@ at() {
     set +e
     # (under check-asan the preloaded library needs the runtime told not
     # to insist on coming first, as net.sh's NET_CLOCK does)
-    env -u FAKETIME_SHARED LD_PRELOAD="$(net_faketime_lib)" FAKETIME="@$when" \
+    # (WHEN is UTC's, whatever this machine's zone)
+    env -u FAKETIME_SHARED TZ=UTC LD_PRELOAD="$(net_faketime_lib)" FAKETIME="@$when" \
         FAKETIME_DONT_FAKE_MONOTONIC=1 \
         ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" $WRAP "$AGENT" -d "$S" "$@" >"$OUT" 2>"$ERR" </dev/null
     rc=$?
@@ -94,14 +95,17 @@ at '2026-11-30 14:00:00' receipt 3 --json
 check "receipt 3: 104.90 alipay online, 1 TEA refunded" "10490|alipay|online|1" \
     "$(json "$OUT" '$.total_minor')|$(json "$OUT" '$.payment')|$(json "$OUT" '$.channel')|$(json "$OUT" '$.lines[0].refunded_quantity')"
 
-# two sales in one minute share their first 8 hex digits: refused, named
+# two sales in one minute share their first 8 hex digits (a 65.536 s window
+# of the id's clock, and 15:00:00 UTC is 19.8 s into one): refused, named.
+# 20 s apart, so that a slow start of the first (a faked clock starts when
+# its process does) cannot put it after the second.
 at '2026-11-30 15:00:00' sale --line X:1@1.00
-at '2026-11-30 15:00:01' sale --line X:1@2.00
-at '2026-11-30 15:00:02' sales --date 2026-11-30 --limit 2 --json
+at '2026-11-30 15:00:20' sale --line X:1@2.00
+at '2026-11-30 15:00:22' sales --date 2026-11-30 --limit 2 --json
 P=$(json "$OUT" '$.sales[0].id' | cut -c1-8)
 R1=$(json "$OUT" '$.sales[1].id')
 R0=$(json "$OUT" '$.sales[0].id')
-at '2026-11-30 15:00:03' refund "$P"
+at '2026-11-30 15:00:23' refund "$P"
 check "refund of a shared prefix: exit" 65 "$rc"
 check_one_error "refund of a shared prefix" \
     "$P matches 2 sales: $R0 (receipt 0007), $R1 (receipt 0006); give more of the sale's id"

@@ -38,8 +38,8 @@ check "import 10,000: exit" 0 "$rc"
 check "import 10,000: says so" \
     "catalog import: 10000 rows, 10000 changed, 0 unchanged; catalogue version 10000" \
     "$(cat "$OUT")"
+# how long it took is printed, never judged: a timing is for make bench
 echo "     (import of 10,000 rows: ${secs}s)"
-check "import 10,000: within 30 s" yes "$([ "$secs" -le $((30 * SLOW)) ] && echo yes || echo "no (${secs}s)")"
 
 # -- one sync brings all of it ----------------------------------------------------------
 run 120 "$AGENT" -d "$A" sync --json --timeout 100

@@ -10,8 +10,10 @@
 #     and nothing more; half a greeting; a greeting and a frame announcing
 #     4 GiB (libzmq drops it at the header: over ZMQ_MAXMSGSIZE); a greeting
 #     and a frame announcing 1 KiB under ZMQ_MAXMSGSIZE of which 16 KiB come
-#     and the rest never.  Held 14 s: the server must close all of them
-#     within its 10 s handshake interval (DN_SERVER_HANDSHAKE_MS) + 2 s;
+#     and the rest never.  Held 17 s: the server must close all of them
+#     within its 10 s handshake interval (DN_SERVER_HANDSHAKE_MS) + 5 s
+#     (the door starts the clock when it takes the connection, late on a
+#     busy machine);
 #   - while they are held, over the agent's own CURVE connection: a frame
 #     one byte over ZMQ_MAXMSGSIZE (dropped with the connection), a
 #     PushBatch of 1,000,000 empty events (2 MB: dropped the same way) and
@@ -41,7 +43,7 @@ if [ ! -x "$FLOOD" ]; then
     exit 1
 fi
 N=1000
-HOLD_MS=14000
+HOLD_MS=17000
 HANDSHAKE_MS=10000
 CAP_MIB=64
 LIMIT=$((256 * 1024 + 64 * 1024)) # DN_MAX_SYNC_MSG_BYTES: the server's ZMQ_MAXMSGSIZE
@@ -98,8 +100,8 @@ echo "dn_flood: $held"
 closed=$(echo "$held" | sed -n 's/.*closed by server \([0-9]*\).*/\1/p')
 last=$(echo "$held" | sed -n 's/.*last \([0-9-]*\) ms.*/\1/p')
 check "every stalled connection closed by the server" $N "${closed:-0}"
-check "closed within the handshake interval + 2 s" yes \
-    "$([ "${last:-99999}" -le $((HANDSHAKE_MS + 2000)) ] && echo yes || echo "no (${last} ms)")"
+check "closed within the handshake interval + 5 s" yes \
+    "$([ "${last:-99999}" -le $((HANDSHAKE_MS + 5000)) ] && echo yes || echo "no (${last} ms)")"
 
 hwm=$(($(kib VmHWM) / 1024))
 if [ $SANITIZED = yes ]; then

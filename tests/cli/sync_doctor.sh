@@ -45,7 +45,7 @@ PORT=${HOSTPORT##*:}
 doctor() {
     d=$1
     shift
-    agent "$d" doctor --timeout 2 "$@"
+    agent "$d" doctor --timeout $((2 * SLOW)) "$@"
 }
 
 # -- sync reports -------------------------------------------------------------------
@@ -86,7 +86,7 @@ check "doctor --json: ok, exit, checks, standing" "1|0|9|ok" \
 
 AHEAD=$((NET_CLOCK_OFFSET + 86400))
 [ "$AHEAD" -ge 0 ] && AHEAD=+$AHEAD
-run 60 env FAKETIME="${AHEAD}s" "$AGENT" -q -d "$A" doctor --timeout 2
+run 60 env FAKETIME="${AHEAD}s" "$AGENT" -q -d "$A" doctor --timeout $((2 * SLOW))
 check "doctor, clock a day ahead: exit (a warning)" 0 "$rc"
 check "doctor, clock a day ahead: line" \
     "WARN clock     this PC's clock is 1 day 0 h ahead of the server's (more than 5 min)" \
@@ -183,7 +183,7 @@ doctor "$B"
 check "doctor, revoked: exit" 77 "$rc"
 check "doctor, revoked: line" \
     "FAIL standing  the server refused this site: revoked by headquarters" "$(grep '^FAIL' "$OUT")"
-agent "$B" sync --timeout 3
+agent "$B" sync --timeout $((3 * SLOW))
 check "sync, revoked: exit" 77 "$rc"
 check "sync, revoked: one line" \
     "dealernet-agent: error: server refused: this site was revoked by headquarters" "$(cat "$ERR")"

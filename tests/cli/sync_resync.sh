@@ -37,7 +37,7 @@ check "agent's own sales: count, sum of totals" "$N|$SUM" \
 # -- the acks are lost ------------------------------------------------------------
 
 server_start DEALERNET_TEST_CRASH_AFTER_COMMIT=2
-agent "$A" sync --timeout 3
+agent "$A" sync --timeout $((3 * SLOW))
 check "sync while the server dies: exit" 75 "$rc"
 check_one_error "sync while the server dies" "$N events kept pending"
 server_wait 20

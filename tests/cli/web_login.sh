@@ -338,13 +338,13 @@ check "carol's new session: status" 200 "$code"
 # -- a session ends when idle (the test knob) -------------------------------------------------------
 server_stop
 check "server: a clean stop" 0 "$SRV_STATUS"
-server_start DEALERNET_TEST_WEB_SESSION_MS=3000
+server_start DEALERNET_TEST_WEB_SESSION_MS=6000
 login alice "$PW"
 web GET / -H "Cookie: dn_session=$SESSION"
 check "knob: a page at once" 200 "$code"
-sleep 4
+sleep 7
 web GET / -H "Cookie: dn_session=$SESSION"
-check "knob: idle 4 s of 3: to the login" 303 "$code"
+check "knob: idle 7 s of 6: to the login" 303 "$code"
 check "log: the session ended" 1 "$(grep -c 'info: web: the session of alice ended (idle too long)' "$SRV_LOG")"
 
 # -- behind a trusted proxy: --web-proxy ----------------------------------------------------------
@@ -408,7 +408,11 @@ check "--web off: logged" 1 "$(grep -c 'info: web page: off' "$SRV_LOG")"
 web GET /login
 check "--web off: nothing listens" 000 "$code"
 server_stop
-METRICS_PORT=$((WEB_PORT + 3000))
+# a fourth port, free, below the ephemeral ports (32768 and up)
+METRICS_PORT=$((WEB_PORT > 26000 ? WEB_PORT - 3000 : WEB_PORT + 3000))
+while [ -n "$(ss -Htan "( sport = :$METRICS_PORT )" 2>/dev/null)" ]; do
+    METRICS_PORT=$((METRICS_PORT + 1))
+done
 NET_RUN_ARGS="--metrics 127.0.0.1:$METRICS_PORT"
 server_start
 BASE=http://127.0.0.1:$METRICS_PORT

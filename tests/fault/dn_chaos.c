@@ -36,7 +36,7 @@
     for the server's answers to the replays in flight, prints one line and
     exits 0:
       chaos: seed S, N messages, dropped N, duplicated N, delayed N, reordered N,
-             replayed N (acked N, refused N, unanswered N)
+             replayed N (acked N, refused N, unanswered N, resent N)
 */
 #include "dn_curve.h"
 #include "dn_error.h"
@@ -79,6 +79,14 @@
     written just as the door closes it is lost before the server reads it.
     An agent opens a connection per sync and speaks at once.  */
 #define DN_CHAOS_REPLAY_IDLE_MS 5000
+/*  A replay unanswered this long is sent again, with every other
+    unanswered one of its agent, on a new connection (the old one closed
+    with any late answer): a replay written just before the server stops
+    (the test restarts it between rounds) dies with that connection, and
+    its answer would never come.  An answer is counted once either way: on
+    the connection the replay was last sent on.  */
+#define DN_CHAOS_REPLAY_RETRY_MS 5000
+#define DN_CHAOS_MAX_INFLIGHT    64 /* unanswered replays kept per agent */
 
 static volatile sig_atomic_t s_stop;
 
@@ -118,11 +126,19 @@ static int64_t s_now_ms(void)
 }
 
 typedef struct {
+    uint8_t *data;
+    size_t len;
+} s_blob_t;
+
+typedef struct {
     dn_curve_pair_t pair;
     uint8_t public_key[DN_CURVE_KEY_BYTES];
-    void *replay; /* DEALER for replays, opened on first use */
-    int64_t replay_ms;   /* when a replay was last sent on it */
-    long replay_pending; /* replays sent on it and not yet answered */
+    void *replay;     /* DEALER for replays, opened on first use */
+    int64_t replay_ms; /* when a replay was last sent on it */
+    /* replays sent on it and not yet answered, oldest first (the server
+       answers a connection's batches in order) */
+    s_blob_t inflight[DN_CHAOS_MAX_INFLIGHT];
+    int n_inflight;
 } s_agent_t;
 
 typedef struct {
@@ -170,7 +186,7 @@ typedef struct {
     long captured_total;
     /* figures */
     long messages, dropped, duplicated, delayed, reordered, overflow;
-    long replayed, replay_acked, replay_refused, replay_other, loaded;
+    long replayed, replay_acked, replay_refused, replay_other, resent, loaded;
     long refused_by_code[DN_CHAOS_CODES];
 } s_chaos_t;
 
@@ -541,6 +557,35 @@ static void s_replay_answer(s_chaos_t *self, void *sock)
     zmq_msg_close(&body);
 }
 
+/*  Sends again, on a new connection, the unanswered replays of each agent
+    whose last replay has waited DN_CHAOS_REPLAY_RETRY_MS.  */
+static void s_replay_retry(s_chaos_t *self)
+{
+    int64_t now = s_now_ms();
+    for (int i = 0; i < self->n_agents; i++) {
+        s_agent_t *a = &self->agents[i];
+        if (a->n_inflight == 0 || now - a->replay_ms < DN_CHAOS_REPLAY_RETRY_MS)
+            continue;
+        if (a->replay)
+            zmq_close(a->replay);
+        a->replay = s_dealer(self, i, 1);
+        a->replay_ms = now;
+        for (int k = 0; a->replay && k < a->n_inflight; k++)
+            if (zmq_send(a->replay, a->inflight[k].data, a->inflight[k].len,
+                         ZMQ_DONTWAIT) >= 0)
+                self->resent++;
+    }
+}
+
+/*  The oldest unanswered replay of agent a was answered.  */
+static void s_replay_answered(s_agent_t *a)
+{
+    if (a->n_inflight == 0)
+        return;
+    free(a->inflight[0].data);
+    memmove(a->inflight, a->inflight + 1, (size_t)--a->n_inflight * sizeof *a->inflight);
+}
+
 /*  1 when no replay is queued and every replay sent was answered.  */
 static int s_replays_settled(const s_chaos_t *self)
 {
@@ -565,7 +610,11 @@ static int s_deliver(s_chaos_t *self)
         }
         if (item->way == S_REPLAY) {
             s_agent_t *a = &self->agents[item->session];
-            if (a->replay && a->replay_pending == 0 &&
+            if (a->n_inflight == DN_CHAOS_MAX_INFLIGHT) {
+                i++; /* kept queued until an answer makes room */
+                continue;
+            }
+            if (a->replay && a->n_inflight == 0 &&
                 now - a->replay_ms > DN_CHAOS_REPLAY_IDLE_MS) {
                 zmq_close(a->replay);
                 a->replay = NULL;
@@ -574,7 +623,8 @@ static int s_deliver(s_chaos_t *self)
                 a->replay = s_dealer(self, (int)item->session, 1);
             if (a->replay && zmq_send(a->replay, item->data, item->len, ZMQ_DONTWAIT) >= 0) {
                 a->replay_ms = now;
-                a->replay_pending++;
+                a->inflight[a->n_inflight++] = (s_blob_t){item->data, item->len};
+                item->data = NULL; /* the agent's now */
             }
         } else {
             s_session_t *s = s_session_by_id(self, item->session);
@@ -634,6 +684,7 @@ static int s_run(s_chaos_t *self)
             drain_until = s_now_ms() + DN_CHAOS_DRAIN_MS;
         if (drain_until && (s_now_ms() >= drain_until || s_replays_settled(self)))
             break;
+        s_replay_retry(self);
         timeout = s_deliver(self);
         items[n++] = (zmq_pollitem_t){self->zap, 0, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){self->front, 0, ZMQ_POLLIN, 0};
@@ -660,8 +711,7 @@ static int s_run(s_chaos_t *self)
             if (self->agents[i].replay) {
                 if (items[k].revents & ZMQ_POLLIN) {
                     s_replay_answer(self, self->agents[i].replay);
-                    if (self->agents[i].replay_pending > 0)
-                        self->agents[i].replay_pending--;
+                    s_replay_answered(&self->agents[i]);
                 }
                 k++;
             }
@@ -820,13 +870,13 @@ int main(int argc, char **argv)
                      v ? v->name : "?", self.refused_by_code[i]);
     }
     printf("chaos: seed %llu, %ld messages, dropped %ld, duplicated %ld, delayed %ld, "
-           "reordered %ld, replayed %ld (acked %ld, refused %ld%s, unanswered %ld), "
-           "%ld old batches loaded, %ld captured\n",
+           "reordered %ld, replayed %ld (acked %ld, refused %ld%s, unanswered %ld, "
+           "resent %ld), %ld old batches loaded, %ld captured\n",
            (unsigned long long)self.seed, self.messages, self.dropped, self.duplicated,
            self.delayed, self.reordered, self.replayed, self.replay_acked,
            self.replay_refused, codes,
            self.replayed - self.replay_acked - self.replay_refused - self.replay_other,
-           self.loaded, self.captured_total);
+           self.resent, self.loaded, self.captured_total);
     fflush(stdout);
     for (int i = 0; i < self.n_queue; i++)
         free(self.queue[i].data);
@@ -834,9 +884,12 @@ int main(int argc, char **argv)
         free(self.capture[i].data);
     while (self.n_sessions)
         s_session_close(&self, 0);
-    for (int i = 0; i < self.n_agents; i++)
+    for (int i = 0; i < self.n_agents; i++) {
         if (self.agents[i].replay)
             zmq_close(self.agents[i].replay);
+        while (self.agents[i].n_inflight)
+            s_replay_answered(&self.agents[i]);
+    }
     if (self.front)
         zmq_close(self.front);
     if (self.zap)

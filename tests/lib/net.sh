@@ -53,9 +53,14 @@ net_init() {
     LANG=C.UTF-8
     export LANG
     unset LANGUAGE LC_ALL LC_MESSAGES
-    # Under valgrind everything is ~10-50 times slower: stretch every bound.
+    # Under valgrind everything is ~10-50 times slower, under the address
+    # sanitizer 2-5 times: stretch every bound.
     SLOW=1
-    [ -n "$WRAP" ] && SLOW=10
+    if [ -n "$WRAP" ]; then
+        SLOW=10
+    elif grep -q __asan_init "$SERVER" 2>/dev/null; then
+        SLOW=3
+    fi
     NET_SHELL=$$
     T=$(mktemp -d "${TMPDIR:-/tmp}/dn-$NET_NAME.XXXXXX")
     SRV=$T/srv
