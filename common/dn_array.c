@@ -1,6 +1,8 @@
 /*  dn_array -- growing an array one element at a time (see dn_array.h).  */
 #include "dn_array.h"
 
+#include "dn_error.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,4 +55,56 @@ void dn_slots_clear(dn_slots_t *slots, void (*drop)(void *node))
     free(slots->slot);
     slots->slot = NULL;
     slots->n = 0;
+}
+
+/*  1 when the entry has a byte that is not zero: in use.  */
+static int s_used(const unsigned char *entry, size_t size)
+{
+    for (size_t i = 0; i < size; i++)
+        if (entry[i])
+            return 1;
+    return 0;
+}
+
+int dn_table_room(dn_table_t *t, size_t size, size_t first,
+                  size_t (*hash)(const void *entry))
+{
+    const unsigned char *old = t->entries;
+    unsigned char *bigger;
+    size_t grow;
+    if ((t->n + 1) * 2 <= t->cap)
+        return 0;
+    grow = t->cap ? t->cap * 2 : first;
+    if (grow == 0 || (grow & (grow - 1)) || grow > SIZE_MAX / 2 / size)
+        return DN_ENOMEM;
+    if (!(bigger = calloc(grow, size)))
+        return DN_ENOMEM;
+    for (size_t k = 0; k < t->cap; k++) {
+        const unsigned char *entry = old + k * size;
+        size_t i;
+        if (!s_used(entry, size))
+            continue;
+        for (i = hash(entry) & (grow - 1); s_used(bigger + i * size, size);
+             i = (i + 1) & (grow - 1))
+            ;
+        memcpy(bigger + i * size, entry, size);
+    }
+    free(t->entries);
+    t->entries = bigger;
+    t->cap = grow;
+    return 0;
+}
+
+void dn_table_clear(dn_table_t *t, size_t size)
+{
+    if (t->entries)
+        memset(t->entries, 0, t->cap * size);
+    t->n = 0;
+}
+
+void dn_table_free(dn_table_t *t)
+{
+    free(t->entries);
+    t->entries = NULL;
+    t->n = t->cap = 0;
 }

@@ -74,12 +74,10 @@ struct _dn_ledger_t {
     int have_head;
     int64_t head_id;
     uint8_t head_hash[DN_HASH_BYTES];
-    s_delta_t *deltas;
-    size_t n_deltas, cap_deltas;
+    dn_table_t deltas;      /* s_delta_t by account id (s_delta) */
     int marks_known, marks; /* s_marks_kept */
     dn_slots_t classes;     /* s_class_t by account id (s_class) */
-    s_period_move_t *moves; /* account_periods' moves, applied at the flush */
-    size_t n_moves, cap_moves;
+    dn_table_t moves;       /* s_period_move_t: account_periods' moves, for the flush */
     /* The running totals (money_totals), read with the head and written
        with the balances, per batch.  */
     int have_totals;
@@ -133,11 +131,10 @@ static size_t s_period_hash(int64_t account, const char *period, int code)
     return (size_t)(h ^ (h >> 32));
 }
 
-static void s_period_moves_clear(dn_ledger_t *self)
+static size_t s_period_rehash(const void *entry)
 {
-    if (self->moves)
-        memset(self->moves, 0, self->cap_moves * sizeof *self->moves);
-    self->n_moves = 0;
+    const s_period_move_t *m = entry;
+    return s_period_hash(m->account, m->period, m->code);
 }
 
 /*  Adds credit and debit (>= 0) to the pending move of (account, period,
@@ -146,30 +143,15 @@ static void s_period_moves_clear(dn_ledger_t *self)
 static int s_period_add(dn_ledger_t *self, int64_t account, const char *period, int code,
                         int64_t credit, int64_t debit)
 {
-    s_period_move_t *m;
+    s_period_move_t *moves, *m;
     size_t mask, i;
-    if ((self->n_moves + 1) * 2 > self->cap_moves) {
-        size_t grow = self->cap_moves ? self->cap_moves * 2 : 64;
-        s_period_move_t *bigger = calloc(grow, sizeof *bigger);
-        if (!bigger)
-            return DN_ENOMEM;
-        for (size_t k = 0; k < self->cap_moves; k++) {
-            const s_period_move_t *o = &self->moves[k];
-            if (!o->account)
-                continue;
-            for (i = s_period_hash(o->account, o->period, o->code) & (grow - 1);
-                 bigger[i].account; i = (i + 1) & (grow - 1))
-                ;
-            bigger[i] = *o;
-        }
-        free(self->moves);
-        self->moves = bigger;
-        self->cap_moves = grow;
-    }
-    mask = self->cap_moves - 1;
-    for (i = s_period_hash(account, period, code) & mask; self->moves[i].account;
+    if (dn_table_room(&self->moves, sizeof *moves, 64, s_period_rehash))
+        return DN_ENOMEM;
+    moves = self->moves.entries;
+    mask = self->moves.cap - 1;
+    for (i = s_period_hash(account, period, code) & mask; moves[i].account;
          i = (i + 1) & mask) {
-        m = &self->moves[i];
+        m = &moves[i];
         if (m->account == account && m->code == code &&
             strncmp(m->period, period, DN_PERIOD_SIZE) == 0)
             return dn_money_add(m->credits, credit, &m->credits) ||
@@ -177,13 +159,13 @@ static int s_period_add(dn_ledger_t *self, int64_t account, const char *period, 
                        ? DN_EDB
                        : 0;
     }
-    m = &self->moves[i];
+    m = &moves[i];
     m->account = account;
     memcpy(m->period, period, DN_PERIOD_SIZE);
     m->code = code;
     m->credits = credit;
     m->debits = debit;
-    self->n_moves++;
+    self->moves.n++;
     return 0;
 }
 
@@ -201,10 +183,11 @@ static int s_period_move(dn_ledger_t *self, const s_transfer_t *t)
     verify's connection), one upsert per key, and forgets them.  */
 static int s_period_moves_flush(dn_ledger_t *self)
 {
+    const s_period_move_t *moves = self->moves.entries;
     sqlite3_stmt *stmt;
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < self->cap_moves; i++) {
-        const s_period_move_t *m = &self->moves[i];
+    for (size_t i = 0; rc == 0 && i < self->moves.cap; i++) {
+        const s_period_move_t *m = &moves[i];
         if (!m->account)
             continue;
         if (dn_db_cached(self->cache,
@@ -223,7 +206,7 @@ static int s_period_moves_flush(dn_ledger_t *self)
         rc = dn_db_step_txn(self->db, stmt);
         sqlite3_reset(stmt);
     }
-    s_period_moves_clear(self);
+    dn_table_clear(&self->moves, sizeof *moves);
     return rc;
 }
 
@@ -258,18 +241,16 @@ void dn_ledger_forget(dn_ledger_t *self)
     self->staging = 0;
     self->n_staged = 0;
     self->staged_reserve = 0;
-    if (self->deltas)
-        memset(self->deltas, 0, self->cap_deltas * sizeof *self->deltas);
-    self->n_deltas = 0;
-    s_period_moves_clear(self);
+    dn_table_clear(&self->deltas, sizeof(s_delta_t));
+    dn_table_clear(&self->moves, sizeof(s_period_move_t));
 }
 
 void dn_ledger_destroy(dn_ledger_t **self_p)
 {
     if (self_p && *self_p) {
         dn_ledger_forget(*self_p);
-        free((*self_p)->deltas);
-        free((*self_p)->moves);
+        dn_table_free(&(*self_p)->deltas);
+        dn_table_free(&(*self_p)->moves);
         free((*self_p)->staged);
         dn_db_cache_destroy(&(*self_p)->cache);
         dn_tree_destroy(&(*self_p)->tree);
@@ -610,38 +591,28 @@ static int s_bind_transfer(sqlite3_stmt *stmt, int at, const s_transfer_t *t,
     return 0;
 }
 
-/*  Adds amount to an account's pending balance move (an open-addressing
-    table keyed by account id; account ids are never 0).  */
+static size_t s_delta_rehash(const void *entry)
+{
+    return (size_t)((const s_delta_t *)entry)->account;
+}
+
+/*  Adds amount to an account's pending balance move (a dn_table keyed by
+    account id, its own hash; account ids are never 0).  */
 static int s_delta(dn_ledger_t *self, int64_t account, int64_t amount)
 {
+    s_delta_t *deltas;
     size_t mask, i;
-    if (self->n_deltas * 2 >= self->cap_deltas) {
-        size_t grow = self->cap_deltas ? self->cap_deltas * 2 : 64;
-        s_delta_t *bigger = calloc(grow, sizeof *bigger);
-        if (!bigger)
-            return DN_ENOMEM;
-        for (size_t k = 0; k < self->cap_deltas; k++) {
-            if (!self->deltas[k].account)
-                continue;
-            for (i = (size_t)self->deltas[k].account & (grow - 1); bigger[i].account;
-                 i = (i + 1) & (grow - 1))
-                ;
-            bigger[i] = self->deltas[k];
-        }
-        free(self->deltas);
-        self->deltas = bigger;
-        self->cap_deltas = grow;
+    if (dn_table_room(&self->deltas, sizeof *deltas, 64, s_delta_rehash))
+        return DN_ENOMEM;
+    deltas = self->deltas.entries;
+    mask = self->deltas.cap - 1;
+    for (i = (size_t)account & mask; deltas[i].account; i = (i + 1) & mask) {
+        if (deltas[i].account == account) /* within DN_MONEY_SUM_MAX: see s_post */
+            return dn_money_add(deltas[i].delta, amount, &deltas[i].delta) ? DN_EDB : 0;
     }
-    mask = self->cap_deltas - 1;
-    for (i = (size_t)account & mask; self->deltas[i].account; i = (i + 1) & mask) {
-        if (self->deltas[i].account == account) /* within DN_MONEY_SUM_MAX: see s_post */
-            return dn_money_add(self->deltas[i].delta, amount, &self->deltas[i].delta)
-                       ? DN_EDB
-                       : 0;
-    }
-    self->deltas[i].account = account;
-    self->deltas[i].delta = amount;
-    self->n_deltas++;
+    deltas[i].account = account;
+    deltas[i].delta = amount;
+    self->deltas.n++;
     return 0;
 }
 
@@ -914,27 +885,28 @@ static int s_balances(dn_ledger_t *self)
         if (rc != 1)
             return DN_EDB;
     }
-    for (size_t i = 0; i < self->cap_deltas; i++) {
+    for (size_t i = 0; i < self->deltas.cap; i++) {
+        const s_delta_t *d = (const s_delta_t *)self->deltas.entries + i;
         const s_class_t *c = NULL;
-        if (!self->deltas[i].account)
+        if (!d->account)
             continue;
-        if (kept && (rc = s_class(self, self->deltas[i].account, &c)) != 0)
+        if (kept && (rc = s_class(self, d->account, &c)) != 0)
             return rc;
         if (!c || !c->marked) {
             if (dn_db_cached(self->cache,
                              "UPDATE accounts SET balance = balance + ? WHERE id = ?", &stmt))
                 return DN_EDB;
-            sqlite3_bind_int64(stmt, 1, self->deltas[i].delta);
-            sqlite3_bind_int64(stmt, 2, self->deltas[i].account);
+            sqlite3_bind_int64(stmt, 1, d->delta);
+            sqlite3_bind_int64(stmt, 2, d->account);
         } else {
             if (dn_db_cached(self->cache,
                              "UPDATE accounts SET balance = balance + ?, down_mark = ? "
                              "WHERE id = ?",
                              &stmt))
                 return DN_EDB;
-            sqlite3_bind_int64(stmt, 1, self->deltas[i].delta);
+            sqlite3_bind_int64(stmt, 1, d->delta);
             sqlite3_bind_int64(stmt, 2, ++mark);
-            sqlite3_bind_int64(stmt, 3, self->deltas[i].account);
+            sqlite3_bind_int64(stmt, 3, d->account);
         }
         rc = dn_db_step_txn(self->db, stmt);
         sqlite3_reset(stmt);
@@ -980,9 +952,7 @@ int dn_ledger_flush(dn_ledger_t *self)
     }
     self->have_totals = 0;
     self->totals_moved = 0;
-    if (self->deltas)
-        memset(self->deltas, 0, self->cap_deltas * sizeof *self->deltas);
-    self->n_deltas = 0;
+    dn_table_clear(&self->deltas, sizeof(s_delta_t));
     self->have_head = 0;
     if (rc)
         dn_ledger_forget(self);

@@ -46,8 +46,7 @@ struct _dn_rollup_t {
     sqlite3 *db;
     dn_db_cache_t *cache;
     dn_tree_t *tree; /* the partners and their history (dn_tree) */
-    s_move_t *moves; /* open addressing, power-of-two capacity */
-    size_t n_moves, cap_moves;
+    dn_table_t moves; /* s_move_t by (partner, period, currency) */
     int64_t walk[DN_TREE_MAX_WALK + 1]; /* the upline being walked */
     size_t n_walk;
 };
@@ -68,16 +67,14 @@ dn_rollup_t *dn_rollup_new(sqlite3 *db)
 void dn_rollup_forget(dn_rollup_t *self)
 {
     dn_tree_forget(self->tree);
-    if (self->moves)
-        memset(self->moves, 0, self->cap_moves * sizeof *self->moves);
-    self->n_moves = 0;
+    dn_table_clear(&self->moves, sizeof(s_move_t));
 }
 
 void dn_rollup_destroy(dn_rollup_t **self_p)
 {
     if (self_p && *self_p) {
         dn_rollup_forget(*self_p);
-        free((*self_p)->moves);
+        dn_table_free(&(*self_p)->moves);
         dn_db_cache_destroy(&(*self_p)->cache);
         dn_tree_destroy(&(*self_p)->tree);
         free(*self_p);
@@ -120,45 +117,37 @@ static size_t s_move_hash(int64_t partner, const char *period, const char *curre
     return (size_t)(h ^ (h >> 29));
 }
 
+static size_t s_move_rehash(const void *entry)
+{
+    const s_move_t *m = entry;
+    return s_move_hash(m->partner, m->period, m->currency);
+}
+
 /*  The pending move of (partner, period, currency), made when absent.  */
 static int s_move(dn_rollup_t *self, int64_t partner, const char *period,
                   const char *currency, s_move_t **move)
 {
+    s_move_t *moves;
     size_t mask, i;
-    if (self->n_moves * 2 >= self->cap_moves) {
-        size_t grow = self->cap_moves ? self->cap_moves * 2 : 64;
-        s_move_t *bigger = calloc(grow, sizeof *bigger);
-        if (!bigger)
-            return DN_ENOMEM;
-        for (size_t k = 0; k < self->cap_moves; k++) {
-            const s_move_t *m = &self->moves[k];
-            if (!m->partner)
-                continue;
-            for (i = s_move_hash(m->partner, m->period, m->currency) & (grow - 1);
-                 bigger[i].partner; i = (i + 1) & (grow - 1))
-                ;
-            bigger[i] = *m;
-        }
-        free(self->moves);
-        self->moves = bigger;
-        self->cap_moves = grow;
-    }
-    mask = self->cap_moves - 1;
-    for (i = s_move_hash(partner, period, currency) & mask; self->moves[i].partner;
+    if (dn_table_room(&self->moves, sizeof *moves, 64, s_move_rehash))
+        return DN_ENOMEM;
+    moves = self->moves.entries;
+    mask = self->moves.cap - 1;
+    for (i = s_move_hash(partner, period, currency) & mask; moves[i].partner;
          i = (i + 1) & mask) {
-        s_move_t *m = &self->moves[i];
+        s_move_t *m = &moves[i];
         if (m->partner == partner && strcmp(m->period, period) == 0 &&
             strcmp(m->currency, currency) == 0) {
             *move = m;
             return 0;
         }
     }
-    *move = &self->moves[i];
+    *move = &moves[i];
     memset(*move, 0, sizeof **move);
     (*move)->partner = partner;
     snprintf((*move)->period, sizeof(*move)->period, "%s", period);
     snprintf((*move)->currency, sizeof(*move)->currency, "%s", currency);
-    self->n_moves++;
+    self->moves.n++;
     return 0;
 }
 
@@ -195,19 +184,20 @@ static int s_move_cmp(const void *a, const void *b)
 
 int dn_rollup_flush(dn_rollup_t *self)
 {
+    s_move_t *moves = self->moves.entries;
     sqlite3_stmt *stmt;
     size_t n = 0;
     int rc = 0;
 
     /* In key order, so that the B-tree is walked once, page after page
        (the hash table is emptied below anyway).  */
-    for (size_t i = 0; i < self->cap_moves; i++)
-        if (self->moves[i].partner)
-            self->moves[n++] = self->moves[i];
+    for (size_t i = 0; i < self->moves.cap; i++)
+        if (moves[i].partner)
+            moves[n++] = moves[i];
     if (n)
-        qsort(self->moves, n, sizeof *self->moves, s_move_cmp);
+        qsort(moves, n, sizeof *moves, s_move_cmp);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        const s_move_t *m = &self->moves[i];
+        const s_move_t *m = &moves[i];
         if (dn_db_cached(
                 self->cache,
                 "INSERT INTO team_volume(partner_id, period, currency, sales, total, "
@@ -230,9 +220,7 @@ int dn_rollup_flush(dn_rollup_t *self)
         rc = dn_db_step_txn(self->db, stmt);
         sqlite3_reset(stmt);
     }
-    if (self->moves)
-        memset(self->moves, 0, self->cap_moves * sizeof *self->moves);
-    self->n_moves = 0;
+    dn_table_clear(&self->moves, sizeof *moves);
     if (rc)
         dn_rollup_forget(self);
     return rc;

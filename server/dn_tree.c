@@ -646,11 +646,10 @@ struct _dn_tree_t {
     sqlite3 *db;
     dn_db_cache_t *cache;
     dn_slots_t nodes; /* dn_tree_node_t by partner id; a node never moves */
-    /* The loaded nodes by code (open addressing on the code's hash): every
-       posted sale names its seller by code, and a look-up in SQL per sale
-       was a tenth of the ledger's and the rollups' work.  */
-    dn_tree_node_t **by_code;
-    size_t n_code, cap_code;
+    /* The loaded nodes by code (a dn_table of node pointers on the code's
+       hash): every posted sale names its seller by code, and a look-up in
+       SQL per sale was a tenth of the ledger's and the rollups' work.  */
+    dn_table_t by_code;
 };
 
 dn_tree_t *dn_tree_new(sqlite3 *db)
@@ -675,9 +674,7 @@ void dn_tree_forget(dn_tree_t *self)
 {
     if (self) {
         dn_slots_clear(&self->nodes, s_node_drop);
-        free(self->by_code);
-        self->by_code = NULL;
-        self->n_code = self->cap_code = 0;
+        dn_table_free(&self->by_code);
     }
 }
 
@@ -690,15 +687,21 @@ static size_t s_code_hash(const char *code)
     return (size_t)h;
 }
 
+static size_t s_code_rehash(const void *entry)
+{
+    return s_code_hash((*(dn_tree_node_t *const *)entry)->p.code);
+}
+
 /*  The loaded node of code, or NULL.  */
 static dn_tree_node_t *s_code_find(const dn_tree_t *self, const char *code)
 {
-    size_t mask = self->cap_code - 1;
-    if (!self->cap_code)
+    dn_tree_node_t **by_code = self->by_code.entries;
+    size_t mask = self->by_code.cap - 1;
+    if (!self->by_code.cap)
         return NULL;
-    for (size_t i = s_code_hash(code) & mask; self->by_code[i]; i = (i + 1) & mask)
-        if (strcmp(self->by_code[i]->p.code, code) == 0)
-            return self->by_code[i];
+    for (size_t i = s_code_hash(code) & mask; by_code[i]; i = (i + 1) & mask)
+        if (strcmp(by_code[i]->p.code, code) == 0)
+            return by_code[i];
     return NULL;
 }
 
@@ -706,29 +709,16 @@ static dn_tree_node_t *s_code_find(const dn_tree_t *self, const char *code)
     it was: the look-up still answers, through SQL.  */
 static int s_code_add(dn_tree_t *self, dn_tree_node_t *node)
 {
+    dn_tree_node_t **by_code;
     size_t mask, i;
-    if ((self->n_code + 1) * 2 > self->cap_code) {
-        size_t grow = self->cap_code ? self->cap_code * 2 : 1024;
-        dn_tree_node_t **bigger = calloc(grow, sizeof *bigger);
-        if (!bigger)
-            return DN_ENOMEM;
-        for (size_t k = 0; k < self->cap_code; k++) {
-            if (!self->by_code[k])
-                continue;
-            for (i = s_code_hash(self->by_code[k]->p.code) & (grow - 1); bigger[i];
-                 i = (i + 1) & (grow - 1))
-                ;
-            bigger[i] = self->by_code[k];
-        }
-        free(self->by_code);
-        self->by_code = bigger;
-        self->cap_code = grow;
-    }
-    mask = self->cap_code - 1;
-    for (i = s_code_hash(node->p.code) & mask; self->by_code[i]; i = (i + 1) & mask)
+    if (dn_table_room(&self->by_code, sizeof *by_code, 1024, s_code_rehash))
+        return DN_ENOMEM;
+    by_code = self->by_code.entries;
+    mask = self->by_code.cap - 1;
+    for (i = s_code_hash(node->p.code) & mask; by_code[i]; i = (i + 1) & mask)
         ;
-    self->by_code[i] = node;
-    self->n_code++;
+    by_code[i] = node;
+    self->by_code.n++;
     return 0;
 }
 

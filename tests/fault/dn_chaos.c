@@ -133,7 +133,7 @@ typedef struct {
 typedef struct {
     dn_curve_pair_t pair;
     uint8_t public_key[DN_CURVE_KEY_BYTES];
-    void *replay;     /* DEALER for replays, opened on first use */
+    void *replay;      /* DEALER for replays, opened on first use */
     int64_t replay_ms; /* when a replay was last sent on it */
     /* replays sent on it and not yet answered, oldest first (the server
        answers a connection's batches in order) */
@@ -621,7 +621,8 @@ static int s_deliver(s_chaos_t *self)
             }
             if (!a->replay)
                 a->replay = s_dealer(self, (int)item->session, 1);
-            if (a->replay && zmq_send(a->replay, item->data, item->len, ZMQ_DONTWAIT) >= 0) {
+            if (a->replay &&
+                zmq_send(a->replay, item->data, item->len, ZMQ_DONTWAIT) >= 0) {
                 a->replay_ms = now;
                 a->inflight[a->n_inflight++] = (s_blob_t){item->data, item->len};
                 item->data = NULL; /* the agent's now */

@@ -1,4 +1,4 @@
-/*  test_array -- unit tests for dn_array_grow and dn_slots.  */
+/*  test_array -- unit tests for dn_array_grow, dn_slots and dn_table.  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +8,9 @@
 #include <cmocka.h>
 
 #include "dn_array.h"
+#include "dn_error.h"
+
+#include <string.h>
 
 /*  1,000 elements one at a time: capacities 16, 32, ..., 1024, each
     element kept across every move.  */
@@ -142,6 +145,118 @@ static void test_slots_bad_ids(void **state)
     dn_slots_clear(&slots, NULL);
 }
 
+/* -- dn_table ---------------------------------------------------------------------- */
+
+typedef struct {
+    int64_t key; /* 0: empty */
+    int64_t sum;
+} s_entry_t;
+
+/*  A poor hash on purpose: keys k and k + 16 collide in a 16-entry table,
+    so probing runs past taken entries and wraps.  */
+static size_t s_hash(int64_t key)
+{
+    return (size_t)key * 3;
+}
+
+static size_t s_rehash(const void *entry)
+{
+    return s_hash(((const s_entry_t *)entry)->key);
+}
+
+/*  Adds sum to key's entry, made if absent; as the ledger's tables do.  */
+static int s_add(dn_table_t *t, int64_t key, int64_t sum)
+{
+    s_entry_t *e;
+    size_t mask, i;
+    if (dn_table_room(t, sizeof *e, 16, s_rehash))
+        return DN_ENOMEM;
+    e = t->entries;
+    mask = t->cap - 1;
+    for (i = s_hash(key) & mask; e[i].key; i = (i + 1) & mask)
+        if (e[i].key == key) {
+            e[i].sum += sum;
+            return 0;
+        }
+    e[i].key = key;
+    e[i].sum = sum;
+    t->n++;
+    return 0;
+}
+
+/*  The capacity doubles from 16 as the 9th, 17th, 33rd ... key comes (never
+    more than half full); every key keeps its sum across the moves; each
+    entry sits where probing from its hash, with the keys placed in the
+    table's own order, would put it; clear empties and keeps the memory,
+    free gives it back.  */
+static void test_table_grows_and_finds(void **state)
+{
+    dn_table_t t = {0};
+    (void)state;
+
+    for (int64_t k = 1; k <= 300; k++) {
+        size_t before = t.cap;
+        assert_int_equal(s_add(&t, k * 16, k), 0);
+        assert_int_equal(t.n, (size_t)k);
+        if (t.cap != before)
+            assert_int_equal(t.cap, before ? before * 2 : 16);
+        assert_true(t.n * 2 <= t.cap);
+    }
+    assert_int_equal(t.cap, 1024); /* 16 at 1, 32 at 9, ..., 1024 at 257 */
+    for (int64_t k = 1; k <= 300; k++)
+        assert_int_equal(s_add(&t, k * 16, 1000), 0); /* found: no new entry */
+    assert_int_equal(t.n, 300);
+
+    /* every entry where a fresh probe from its hash ends, none lost */
+    const s_entry_t *e = t.entries;
+    size_t used = 0, mask = t.cap - 1;
+    int64_t total = 0;
+    for (size_t i = 0; i < t.cap; i++) {
+        if (!e[i].key)
+            continue;
+        used++;
+        total += e[i].sum;
+        assert_int_equal(e[i].sum, e[i].key / 16 + 1000);
+        size_t j = s_hash(e[i].key) & mask;
+        while (j != i) { /* no empty entry between its hash and it */
+            assert_true(e[j].key != 0);
+            j = (j + 1) & mask;
+        }
+    }
+    assert_int_equal(used, 300);
+    assert_int_equal(total, 300 * 301 / 2 + 300 * 1000);
+
+    void *memory = t.entries;
+    dn_table_clear(&t, sizeof(s_entry_t));
+    assert_int_equal(t.n, 0);
+    assert_int_equal(t.cap, 1024);
+    assert_ptr_equal(t.entries, memory);
+    for (size_t i = 0; i < t.cap; i++)
+        assert_int_equal(((const s_entry_t *)t.entries)[i].key, 0);
+    assert_int_equal(s_add(&t, 32, 5), 0); /* no growth: room enough */
+    assert_int_equal(t.cap, 1024);
+    dn_table_free(&t);
+    assert_null(t.entries);
+    assert_int_equal(t.n, 0);
+    assert_int_equal(t.cap, 0);
+}
+
+/*  A first capacity that is not a power of two, or a size that would
+    overflow, is refused and leaves the table as it was.  */
+static void test_table_refuses(void **state)
+{
+    dn_table_t t = {0};
+    (void)state;
+    assert_int_equal(dn_table_room(&t, sizeof(s_entry_t), 12, s_rehash), DN_ENOMEM);
+    assert_int_equal(dn_table_room(&t, sizeof(s_entry_t), 0, s_rehash), DN_ENOMEM);
+    assert_int_equal(dn_table_room(&t, SIZE_MAX / 8, 16, s_rehash), DN_ENOMEM);
+    assert_null(t.entries);
+    assert_int_equal(t.cap, 0);
+    assert_int_equal(dn_table_room(&t, sizeof(s_entry_t), 2, s_rehash), 0);
+    assert_int_equal(t.cap, 2);
+    dn_table_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +266,8 @@ int main(void)
         cmocka_unit_test(test_room_left),
         cmocka_unit_test(test_first_and_far_index),
         cmocka_unit_test(test_overflow),
+        cmocka_unit_test(test_table_grows_and_finds),
+        cmocka_unit_test(test_table_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
