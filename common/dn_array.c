@@ -75,7 +75,7 @@ int dn_table_room(dn_table_t *t, size_t size, size_t first,
     if ((t->n + 1) * 2 <= t->cap)
         return 0;
     grow = t->cap ? t->cap * 2 : first;
-    if (grow == 0 || (grow & (grow - 1)) || grow > SIZE_MAX / 2 / size)
+    if (size == 0 || grow == 0 || (grow & (grow - 1)) || grow > SIZE_MAX / 2 / size)
         return DN_ENOMEM;
     if (!(bigger = calloc(grow, size)))
         return DN_ENOMEM;

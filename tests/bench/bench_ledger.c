@@ -849,9 +849,11 @@ typedef struct {
 
 static s_pg_t s_pg; /* for the atexit handler */
 
-/*  Held while a cleanup runs: the normal path, exit's handlers and the
-    signal thread (s_on_signals) each clean up whole, one at a time.  */
+/*  Held while a cleanup runs, and while the cluster starts: the normal
+    path, exit's handlers and the signal thread (s_on_signals) each clean
+    up whole, one at a time, and never while a cluster is half made.  */
 static pthread_mutex_t s_cleanup_lock = PTHREAD_MUTEX_INITIALIZER;
+static int s_stopping; /* a signal came: start nothing more (under the lock) */
 
 static int s_pg_has_tools(const char *bin)
 {
@@ -969,21 +971,36 @@ static void s_pg_cleanup(void)
     pthread_mutex_unlock(&s_cleanup_lock);
 }
 
-/*  Makes the folder and a cluster in it, and starts it.  Dies on failure
-    (with the tools' log).  */
+/*  Dies with what, after letting go of the lock (exit's cleanup takes it).  */
+static void s_pg_die(const char *what)
+{
+    pthread_mutex_unlock(&s_cleanup_lock);
+    s_die(what);
+}
+
+/*  Makes the folder and a cluster in it, and starts it, holding the lock:
+    a signal meanwhile is cleaned up after, the cluster whole.  After a
+    signal it waits for the signal thread to end the process.  Dies on
+    failure (with the tools' log).  */
 static void s_pg_start(void)
 {
     char data[96], opts[256], log[96];
+    pthread_mutex_lock(&s_cleanup_lock);
+    if (s_stopping) {
+        pthread_mutex_unlock(&s_cleanup_lock);
+        for (;;)
+            pause();
+    }
     snprintf(s_pg.dir, sizeof s_pg.dir, "/tmp/dn-bench-pg-XXXXXX");
     if (!mkdtemp(s_pg.dir))
-        s_die("mkdtemp");
+        s_pg_die("mkdtemp");
     atexit(s_pg_cleanup);
     s_pg.as_postgres = geteuid() == 0;
     if (s_pg.as_postgres) {
         /* PostgreSQL refuses to run as root: the folder is postgres's */
         struct passwd *pw = getpwnam("postgres");
         if (!pw || chown(s_pg.dir, pw->pw_uid, pw->pw_gid) != 0)
-            s_die("running as root, and the folder cannot be given to user postgres");
+            s_pg_die("running as root, and the folder cannot be given to user postgres");
     }
     snprintf(data, sizeof data, "%s/data", s_pg.dir);
     snprintf(log, sizeof log, "%s/server.log", s_pg.dir);
@@ -1000,13 +1017,14 @@ static void s_pg_start(void)
     if (s_pg_tool("initdb", initdb) != 0) {
         snprintf(log, sizeof log, "%s/tools.log", s_pg.dir);
         s_show(log);
-        s_die("initdb failed");
+        s_pg_die("initdb failed");
     }
     if (s_pg_tool("pg_ctl", start) != 0) {
         s_show(log);
-        s_die("pg_ctl start failed");
+        s_pg_die("pg_ctl start failed");
     }
     s_pg.started = 1;
+    pthread_mutex_unlock(&s_cleanup_lock);
 }
 
 static void s_pg_ok(PGconn *conn, PGresult *res, const char *what)
@@ -1496,6 +1514,9 @@ static void *s_on_signals(void *arg)
     if (sigwait(set, &sig) != 0)
         return NULL;
     fprintf(stderr, "bench_ledger: %s: stopping, cleaning up\n", strsignal(sig));
+    pthread_mutex_lock(&s_cleanup_lock);
+    s_stopping = 1;
+    pthread_mutex_unlock(&s_cleanup_lock);
     s_pg_cleanup();
     s_root_cleanup();
     pthread_mutex_lock(&s_cleanup_lock);

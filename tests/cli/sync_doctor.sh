@@ -240,8 +240,9 @@ check "hq at the sync port: one line" \
 
 # -- doctor: something else listens -------------------------------------------------
 
-# listener MODE: a TCP listener on a free loopback port for 20 s that says
-# nothing (silent) or answers junk and closes (junk); sets LPORT and LPID.
+# listener MODE: a TCP listener on a free loopback port for 20 s (times
+# SLOW: it must outlive doctor's wait) that says nothing (silent) or
+# answers junk and closes (junk); sets LPORT and LPID.
 listener() {
     rm -f "$T/lport"
     python3 -c "
@@ -249,7 +250,7 @@ import socket, sys, time
 s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(8); s.settimeout(0.2)
 print(s.getsockname()[1], flush=True)
 held = []
-end = time.time() + 20
+end = time.time() + float(sys.argv[2])
 while time.time() < end:
     try:
         c, _ = s.accept()
@@ -259,7 +260,7 @@ while time.time() < end:
         c.sendall(b'HTTP/1.0 400 Bad Request\r\n\r\n'); c.close()
     else:
         held.append(c)
-" "$1" >"$T/lport" &
+" "$1" $((20 * SLOW)) >"$T/lport" &
     LPID=$!
     n=0
     while [ ! -s "$T/lport" ] && [ "$n" -lt 50 ]; do sleep 0.1; n=$((n + 1)); done

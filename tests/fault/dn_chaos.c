@@ -83,8 +83,13 @@
     unanswered one of its agent, on a new connection (the old one closed
     with any late answer): a replay written just before the server stops
     (the test restarts it between rounds) dies with that connection, and
-    its answer would never come.  An answer is counted once either way: on
-    the connection the replay was last sent on.  */
+    its answer would never come.  Each resend of an agent's replays doubles
+    its wait, so that a slow server (valgrind) is not asked again and again
+    before it can answer; an answer brings it back.  An answer is counted
+    once either way: on the connection the replay was last sent on.  The
+    answers are matched to the replays by their order, so when one of
+    several is lost, the one resent may be another of them: any replay
+    does, as long as each sent is answered once.  */
 #define DN_CHAOS_REPLAY_RETRY_MS 5000
 #define DN_CHAOS_MAX_INFLIGHT    64 /* unanswered replays kept per agent */
 
@@ -135,6 +140,7 @@ typedef struct {
     uint8_t public_key[DN_CURVE_KEY_BYTES];
     void *replay;      /* DEALER for replays, opened on first use */
     int64_t replay_ms; /* when a replay was last sent on it */
+    int64_t retry_ms;  /* how long its unanswered replays wait (0: not yet set) */
     /* replays sent on it and not yet answered, oldest first (the server
        answers a connection's batches in order) */
     s_blob_t inflight[DN_CHAOS_MAX_INFLIGHT];
@@ -564,12 +570,14 @@ static void s_replay_retry(s_chaos_t *self)
     int64_t now = s_now_ms();
     for (int i = 0; i < self->n_agents; i++) {
         s_agent_t *a = &self->agents[i];
-        if (a->n_inflight == 0 || now - a->replay_ms < DN_CHAOS_REPLAY_RETRY_MS)
+        int64_t wait = a->retry_ms ? a->retry_ms : DN_CHAOS_REPLAY_RETRY_MS;
+        if (a->n_inflight == 0 || now - a->replay_ms < wait)
             continue;
         if (a->replay)
             zmq_close(a->replay);
         a->replay = s_dealer(self, i, 1);
         a->replay_ms = now;
+        a->retry_ms = wait * 2;
         for (int k = 0; a->replay && k < a->n_inflight; k++)
             if (zmq_send(a->replay, a->inflight[k].data, a->inflight[k].len,
                          ZMQ_DONTWAIT) >= 0)
@@ -582,6 +590,7 @@ static void s_replay_answered(s_agent_t *a)
 {
     if (a->n_inflight == 0)
         return;
+    a->retry_ms = 0;
     free(a->inflight[0].data);
     memmove(a->inflight, a->inflight + 1, (size_t)--a->n_inflight * sizeof *a->inflight);
 }

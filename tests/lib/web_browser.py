@@ -40,7 +40,8 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import (InvalidSessionIdException, NoSuchWindowException,
+                                        WebDriverException)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -174,12 +175,20 @@ def go(action):
     without the mark is complete.  While the browser is between the two,
     chromedriver may answer a script or an element with any error (a
     stale element, "Node with given id does not belong to the document",
-    a script cut off by the unload): each only means "not yet"."""
+    a script cut off by the unload): each only means "not yet", unless the
+    browser or its window is gone."""
+    def arrived(d):
+        try:
+            return d.execute_script('return window.dnOldPage === undefined'
+                                    ' && document.readyState === "complete"')
+        except (InvalidSessionIdException, NoSuchWindowException):
+            raise
+        except WebDriverException:
+            return False
+
     driver.execute_script('window.dnOldPage = true')
     action()
-    WebDriverWait(driver, WAIT, ignored_exceptions=(WebDriverException,)).until(
-        lambda d: d.execute_script('return window.dnOldPage === undefined'
-                                   ' && document.readyState === "complete"'))
+    WebDriverWait(driver, WAIT).until(arrived)
 
 
 def open_url(path):

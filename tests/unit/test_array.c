@@ -152,8 +152,9 @@ typedef struct {
     int64_t sum;
 } s_entry_t;
 
-/*  A poor hash on purpose: keys k and k + 16 collide in a 16-entry table,
-    so probing runs past taken entries and wraps.  */
+/*  A poor hash on purpose: the test's keys, multiples of 16, all start at
+    slot 0 of a 16-entry table (and at one slot in 16 of a larger one), so
+    probing runs past taken entries and wraps.  */
 static size_t s_hash(int64_t key)
 {
     return (size_t)key * 3;
