@@ -77,6 +77,7 @@
     was missed (1) or all were met (0).
 */
 #define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
+#include "dn_array.h"
 #include "dn_benchkit.h"
 #include "dn_central.h"
 #include "dn_db.h"
@@ -605,28 +606,42 @@ typedef struct {
        its mark, a member's number copied to its row */
     sqlite3_stmt *marks_read, *marks_write, *marked, *member;
     s_moves_t moves;
-    s_period_t *periods; /* open addressing, cap_periods slots */
-    size_t cap_periods, n_periods;
+    dn_table_t periods; /* s_period_t by (account, period, code) */
 } s_ceiling_t;
 
+static size_t s_period_hash(int64_t account, const char *period, const char *code)
+{
+    return (size_t)account * 0x9E3779B97F4A7C15ULL ^ (size_t)period ^ (size_t)code;
+}
+
+static size_t s_period_rehash(const void *entry)
+{
+    const s_period_t *p = entry;
+    return s_period_hash(p->account, p->period, p->code);
+}
+
 /*  Adds a move to (account, period, code), as dn_ledger_flush gathers
-    them; the table holds a batch's keys with room to spare.  */
+    them, in the same kind of table (dn_table).  */
 static void s_period_add(s_ceiling_t *c, int64_t account, const char *period,
                          const char *code, int64_t credit, int64_t debit)
 {
-    size_t mask = c->cap_periods - 1,
-           i = ((size_t)account * 0x9E3779B97F4A7C15ULL ^ (size_t)period ^ (size_t)code) & mask;
-    for (; c->periods[i].account; i = (i + 1) & mask) {
-        s_period_t *p = &c->periods[i];
+    s_period_t *periods;
+    size_t mask, i;
+    if (dn_table_room(&c->periods, sizeof *periods, 64, s_period_rehash))
+        s_die("out of memory");
+    periods = c->periods.entries;
+    mask = c->periods.cap - 1;
+    for (i = s_period_hash(account, period, code) & mask; periods[i].account;
+         i = (i + 1) & mask) {
+        s_period_t *p = &periods[i];
         if (p->account == account && p->period == period && p->code == code) {
             p->credits += credit;
             p->debits += debit;
             return;
         }
     }
-    if (++c->n_periods * 2 > c->cap_periods)
-        s_die("the ceiling's table of account_periods keys is full");
-    c->periods[i] = (s_period_t){account, period, code, credit, debit};
+    periods[i] = (s_period_t){account, period, code, credit, debit};
+    c->periods.n++;
 }
 
 static void s_attach(sqlite3 *db, const char *path)
@@ -690,13 +705,6 @@ static void s_ceiling_init(s_ceiling_t *c, sqlite3 *db, const s_ledger_t *led)
                            "debits = debits + excluded.debits",
                            -1, SQLITE_PREPARE_PERSISTENT, &c->period, NULL))
         s_die_db(db, "prepare");
-    /* a batch's keys: two accounts a transfer, at most; a power of two
-       over twice that */
-    c->cap_periods = 1;
-    while (c->cap_periods < 4 * (size_t)DN_BENCH_BATCH * S_ROWS_MAX)
-        c->cap_periods *= 2;
-    if (!(c->periods = calloc(c->cap_periods, sizeof *c->periods)))
-        s_die("out of memory");
 }
 
 static void s_ceiling_free(s_ceiling_t *c)
@@ -709,7 +717,7 @@ static void s_ceiling_free(s_ceiling_t *c)
     sqlite3_finalize(c->marks_write);
     sqlite3_finalize(c->marked);
     sqlite3_finalize(c->member);
-    free(c->periods);
+    dn_table_free(&c->periods);
     s_moves_free(&c->moves);
 }
 
@@ -792,8 +800,8 @@ static void s_ceiling_batch(void *arg, int k)
             s_die_db(c->db, "ceiling: the marks");
         sqlite3_reset(c->marks_write);
     }
-    for (size_t i = 0; i < c->cap_periods; i++) {
-        s_period_t *p = &c->periods[i];
+    for (size_t i = 0; i < c->periods.cap; i++) {
+        const s_period_t *p = (const s_period_t *)c->periods.entries + i;
         if (!p->account)
             continue;
         sqlite3_bind_text(c->period, 1, p->period, -1, SQLITE_STATIC);
@@ -804,9 +812,8 @@ static void s_ceiling_batch(void *arg, int k)
         if (sqlite3_step(c->period) != SQLITE_DONE)
             s_die_db(c->db, "ceiling: account_periods");
         sqlite3_reset(c->period);
-        memset(p, 0, sizeof *p);
     }
-    c->n_periods = 0;
+    dn_table_clear(&c->periods, sizeof(s_period_t));
 }
 
 /*  The ceiling's file holds exactly the ledger's transfers (every column),

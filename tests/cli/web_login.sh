@@ -410,7 +410,7 @@ check "--web off: nothing listens" 000 "$code"
 server_stop
 # a fourth port, free, below the ephemeral ports (32768 and up)
 METRICS_PORT=$((WEB_PORT > 26000 ? WEB_PORT - 3000 : WEB_PORT + 3000))
-while [ -n "$(ss -Htan "( sport = :$METRICS_PORT )" 2>/dev/null)" ]; do
+while net_port_busy "$METRICS_PORT"; do
     METRICS_PORT=$((METRICS_PORT + 1))
 done
 NET_RUN_ARGS="--metrics 127.0.0.1:$METRICS_PORT"

@@ -278,6 +278,15 @@ status_field() {
 
 # -- the server ---------------------------------------------------------------
 
+# net_port_busy PORT...: true when ss shows a TCP socket on one of the
+# ports (false without ss: the bind will tell).
+net_port_busy() {
+    command -v ss >/dev/null 2>&1 || return 1
+    filter=""
+    for port in "$@"; do filter="${filter:+$filter or }sport = :$port"; done
+    [ -n "$(ss -Htan "( $filter )" 2>/dev/null)" ]
+}
+
 # Ports 20000-31999 (below Linux's ephemeral range), three in a row (sync,
 # admin, and the web page's, which is the admin port + 1 by default), derived
 # from the pid and the attempt, skipping ports already listening; a bind that
@@ -287,9 +296,7 @@ net_pick_ports() {
     while :; do
         NET_PORT_TRY=$((NET_PORT_TRY + 1))
         p=$((20000 + (($$ * 7 + NET_PORT_TRY * 263) % 4000) * 3))
-        if command -v ss >/dev/null 2>&1 &&
-            [ -n "$(ss -Htan "( sport = :$p or sport = :$((p + 1)) or sport = :$((p + 2)) )" \
-                2>/dev/null)" ]; then
+        if net_port_busy "$p" $((p + 1)) $((p + 2)); then
             [ "$NET_PORT_TRY" -lt 50 ] && continue
         fi
         break
